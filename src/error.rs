@@ -1,0 +1,245 @@
+//! The crate-wide error type.
+//!
+//! Every fallible function in revops returns [`Result`], whose error is the single
+//! [`Error`] enum. Variants carry structured context (which record, which field,
+//! what was expected and what was found) so that a caller can both show a clear
+//! message and react programmatically.
+
+use std::fmt;
+
+/// Result type used throughout revops: `Result<T, revops::Error>` by default.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Identifies one input record in an error: its kind, its position in the input
+/// (when known) and its id (when it has one).
+///
+/// ```
+/// use revops::RecordRef;
+/// let r = RecordRef::new("lead").with_index(3).with_id("L-42");
+/// assert_eq!(r.to_string(), "lead #3 (id L-42)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordRef {
+    /// The kind of record, e.g. `"lead"`, `"spend"`, `"stage event"`.
+    pub kind: &'static str,
+    /// Zero-based position of the record in the input slice or file, if known.
+    pub index: Option<usize>,
+    /// The record's identifier, if it has one.
+    pub id: Option<String>,
+}
+
+impl RecordRef {
+    /// A reference to a record of the given kind, without position or id yet.
+    pub fn new(kind: &'static str) -> Self {
+        RecordRef {
+            kind,
+            index: None,
+            id: None,
+        }
+    }
+
+    /// Sets the record's zero-based position in its input.
+    #[must_use]
+    pub fn with_index(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// Sets the record's identifier.
+    #[must_use]
+    pub fn with_id(mut self, id: impl fmt::Display) -> Self {
+        self.id = Some(id.to_string());
+        self
+    }
+}
+
+impl fmt::Display for RecordRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind)?;
+        if let Some(i) = self.index {
+            write!(f, " #{i}")?;
+        }
+        if let Some(id) = &self.id {
+            write!(f, " (id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in revops.
+///
+/// The enum is `#[non_exhaustive]`: new variants may be added in minor releases.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two amounts in different currencies were combined.
+    #[error("currency mismatch: expected {expected}, got {got}")]
+    CurrencyMismatch {
+        /// The currency the operation was working in.
+        expected: String,
+        /// The currency that was offered.
+        got: String,
+    },
+
+    /// A currency code that revops does not know, given without its minor units.
+    #[error("unknown currency code `{code}`: give its number of minor units explicitly (e.g. `{code}:2`)")]
+    UnknownCurrency {
+        /// The code as given.
+        code: String,
+    },
+
+    /// A malformed currency code (not three ASCII letters) or minor-unit count.
+    #[error("invalid currency `{code}`: {reason}")]
+    InvalidCurrency {
+        /// The code as given.
+        code: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An arithmetic result does not fit the number type.
+    #[error("arithmetic overflow in {operation}")]
+    Overflow {
+        /// The operation that overflowed, e.g. `"money addition"`.
+        operation: &'static str,
+    },
+
+    /// A weight given to an allocation or a model is negative, non-finite or unusable.
+    #[error("invalid weight #{index} ({value}): {reason}")]
+    InvalidWeight {
+        /// Position of the weight.
+        index: usize,
+        /// The weight as text.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// An allocation was asked with no weights, or weights that are all zero.
+    #[error("cannot allocate over {count} weights that sum to zero")]
+    ZeroWeights {
+        /// How many weights were given.
+        count: usize,
+    },
+
+    /// A function parameter is out of its documented range.
+    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// The value as text.
+        value: String,
+        /// What the valid range is, or why the value is rejected.
+        reason: String,
+    },
+
+    /// A field of an input record is invalid.
+    #[error("{record}: field `{field}`: {reason}")]
+    InvalidField {
+        /// Which record.
+        record: RecordRef,
+        /// Which field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A time range ends before it starts.
+    #[error("{record}: period ends ({end}) before it starts ({start})")]
+    InvalidPeriod {
+        /// Which record (or parameter) holds the range.
+        record: RecordRef,
+        /// Start as text.
+        start: String,
+        /// End as text.
+        end: String,
+    },
+
+    /// A record refers to a stage key that the funnel does not define.
+    #[error("{record}: unknown stage `{key}` (funnel `{funnel}`)")]
+    UnknownStage {
+        /// Which record refers to the stage.
+        record: RecordRef,
+        /// The stage key as given.
+        key: String,
+        /// The funnel's name.
+        funnel: String,
+    },
+
+    /// Two stages of one funnel share a key.
+    #[error("funnel `{funnel}`: duplicate stage key `{key}` at positions {first} and {second}")]
+    DuplicateStage {
+        /// The funnel's name.
+        funnel: String,
+        /// The repeated key.
+        key: String,
+        /// Position of the first occurrence.
+        first: usize,
+        /// Position of the repeat.
+        second: usize,
+    },
+
+    /// A funnel definition breaks a structural rule (no won stage, no stages, ...).
+    #[error("funnel `{funnel}`: {reason}")]
+    InvalidFunnel {
+        /// The funnel's name.
+        funnel: String,
+        /// Which rule is broken.
+        reason: String,
+    },
+
+    /// Two records share an identifier that must be unique.
+    #[error("duplicate {kind} id `{id}` at records #{first} and #{second}")]
+    DuplicateId {
+        /// The kind of record.
+        kind: &'static str,
+        /// The repeated id.
+        id: String,
+        /// Position of the first occurrence.
+        first: usize,
+        /// Position of the repeat.
+        second: usize,
+    },
+
+    /// JSON (de)serialisation failed.
+    #[error("JSON: {message}")]
+    Json {
+        /// The serialiser's message, with line and column.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Attaches a record position to errors that name a record and do not have one yet.
+    ///
+    /// Useful when a record's own `validate()` is called by code that knows where the
+    /// record sits in its input:
+    ///
+    /// ```
+    /// use revops::{Error, RecordRef};
+    /// let e = Error::InvalidField {
+    ///     record: RecordRef::new("spend").with_id("paid_search"),
+    ///     field: "amount",
+    ///     reason: "negative".into(),
+    /// };
+    /// assert_eq!(e.at_index(7).to_string(), "spend #7 (id paid_search): field `amount`: negative");
+    /// ```
+    #[must_use]
+    pub fn at_index(mut self, index: usize) -> Self {
+        if let Error::InvalidField { record, .. }
+        | Error::InvalidPeriod { record, .. }
+        | Error::UnknownStage { record, .. } = &mut self
+        {
+            record.index.get_or_insert(index);
+        }
+        self
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Json {
+            message: e.to_string(),
+        }
+    }
+}

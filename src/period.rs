@@ -1,0 +1,1 @@
+//! Calendar periods and time windows.

@@ -1,0 +1,1 @@
+//! Rates that keep their counts, with confidence intervals.

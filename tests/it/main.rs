@@ -1,0 +1,1 @@
+//! revops integration tests: one binary, one module per area.
