@@ -82,7 +82,9 @@ pub enum Error {
     },
 
     /// A currency code that revops does not know, given without its minor units.
-    #[error("unknown currency code `{code}`: give its number of minor units explicitly (e.g. `{code}:2`)")]
+    #[error(
+        "unknown currency code `{code}`: give its number of minor units explicitly (e.g. `{code}:2`)"
+    )]
     UnknownCurrency {
         /// The code as given.
         code: String,

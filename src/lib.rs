@@ -2,7 +2,17 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod funnel;
+mod ids;
+mod money;
 pub mod period;
 pub mod ratio;
+mod records;
 
 pub use error::{Error, RecordRef, Result};
+pub use funnel::{Funnel, Stage, StageKind, StageOwner};
+pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
+pub use money::{Currency, MAX_MINOR_UNITS, Money};
+pub use records::{
+    Conversion, ForecastCategory, Lead, Opportunity, OpportunityChange, Spend, StageEvent, Touch,
+};

@@ -1,0 +1,854 @@
+//! Exact money: [`Currency`], [`Money`] and exact allocation.
+//!
+//! Amounts are [`rust_decimal::Decimal`]; nothing here converts money to `f64`.
+//! Arithmetic is checked: combining two currencies is [`Error::CurrencyMismatch`],
+//! overflowing the decimal range is [`Error::Overflow`], and nothing panics.
+//!
+//! [`Money::allocate`] splits an amount over weights so that the parts sum *exactly* to
+//! the amount, using the largest-remainder method on the currency's minor units.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// ISO 4217 codes revops knows, with their number of minor units (decimal places).
+const KNOWN: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("PYG", 0),
+    ("RON", 2),
+    ("RUB", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("UGX", 0),
+    ("USD", 2),
+    ("VND", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("ZAR", 2),
+];
+
+/// The largest number of minor units a currency may declare.
+pub const MAX_MINOR_UNITS: u8 = 18;
+
+/// A currency: an ISO 4217 alphabetic code and its number of minor units.
+///
+/// Common currencies are known by code ([`Currency::from_code`]); any other
+/// three-letter code is accepted with an explicit minor-unit count
+/// ([`Currency::with_minor_units`]). As text (and in serde) a known currency is its
+/// code (`"USD"`); a currency whose minor units differ from the table is written
+/// `"XYZ:3"`, so that it round-trips.
+///
+/// ```
+/// use revops::Currency;
+/// # fn main() -> Result<(), revops::Error> {
+/// let usd = Currency::from_code("usd")?;
+/// assert_eq!(usd.code(), "USD");
+/// assert_eq!(usd.minor_units(), 2);
+/// assert_eq!(Currency::from_code("JPY")?.minor_units(), 0);
+/// let points: Currency = "PTS:0".parse()?;
+/// assert_eq!(points.to_string(), "PTS:0");
+/// assert!(Currency::from_code("PTS").is_err()); // unknown without minor units
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency {
+    code: [u8; 3],
+    minor_units: u8,
+}
+
+impl Currency {
+    /// US dollar.
+    pub const USD: Currency = Currency::known(*b"USD", 2);
+    /// Euro.
+    pub const EUR: Currency = Currency::known(*b"EUR", 2);
+    /// Pound sterling.
+    pub const GBP: Currency = Currency::known(*b"GBP", 2);
+    /// Japanese yen (no minor units).
+    pub const JPY: Currency = Currency::known(*b"JPY", 0);
+    /// Brazilian real.
+    pub const BRL: Currency = Currency::known(*b"BRL", 2);
+
+    const fn known(code: [u8; 3], minor_units: u8) -> Currency {
+        Currency { code, minor_units }
+    }
+
+    fn parse_code(code: &str) -> Result<[u8; 3]> {
+        let trimmed = code.trim();
+        let bytes = trimmed.as_bytes();
+        if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_alphabetic) {
+            return Err(Error::InvalidCurrency {
+                code: code.to_string(),
+                reason: "a currency code is three ASCII letters".into(),
+            });
+        }
+        Ok([
+            bytes[0].to_ascii_uppercase(),
+            bytes[1].to_ascii_uppercase(),
+            bytes[2].to_ascii_uppercase(),
+        ])
+    }
+
+    fn table_minor_units(code: &[u8; 3]) -> Option<u8> {
+        KNOWN
+            .binary_search_by(|(c, _)| c.as_bytes().cmp(code.as_slice()))
+            .ok()
+            .map(|i| KNOWN[i].1)
+    }
+
+    /// A currency known to revops by its ISO 4217 code (case-insensitive).
+    ///
+    /// # Errors
+    /// [`Error::InvalidCurrency`] if `code` is not three letters,
+    /// [`Error::UnknownCurrency`] if revops does not know its minor units (use
+    /// [`Currency::with_minor_units`]).
+    pub fn from_code(code: &str) -> Result<Currency> {
+        let c = Self::parse_code(code)?;
+        match Self::table_minor_units(&c) {
+            Some(minor_units) => Ok(Currency {
+                code: c,
+                minor_units,
+            }),
+            None => Err(Error::UnknownCurrency {
+                code: code.trim().to_string(),
+            }),
+        }
+    }
+
+    /// Any three-letter code with an explicit number of minor units (0 to
+    /// [`MAX_MINOR_UNITS`]). For a known code the explicit count wins.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCurrency`] if the code is not three letters or the count is too large.
+    pub fn with_minor_units(code: &str, minor_units: u8) -> Result<Currency> {
+        let c = Self::parse_code(code)?;
+        if minor_units > MAX_MINOR_UNITS {
+            return Err(Error::InvalidCurrency {
+                code: code.to_string(),
+                reason: format!(
+                    "{minor_units} minor units; at most {MAX_MINOR_UNITS} are supported"
+                ),
+            });
+        }
+        Ok(Currency {
+            code: c,
+            minor_units,
+        })
+    }
+
+    /// The upper-case three-letter code.
+    pub fn code(&self) -> &str {
+        // The code is validated ASCII on construction.
+        std::str::from_utf8(&self.code).unwrap_or("???")
+    }
+
+    /// Number of decimal places of the currency's minor unit (2 for USD, 0 for JPY).
+    pub fn minor_units(&self) -> u8 {
+        self.minor_units
+    }
+
+    /// Whether this code/minor-unit pair is the one in revops' table.
+    pub fn is_standard(&self) -> bool {
+        Self::table_minor_units(&self.code) == Some(self.minor_units)
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_standard() {
+            f.write_str(self.code())
+        } else {
+            write!(f, "{}:{}", self.code(), self.minor_units)
+        }
+    }
+}
+
+impl fmt::Debug for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Currency {
+    type Err = Error;
+
+    /// Parses `"USD"` (known codes) or `"XYZ:2"` (explicit minor units).
+    fn from_str(s: &str) -> Result<Currency> {
+        match s.split_once(':') {
+            None => Currency::from_code(s),
+            Some((code, units)) => {
+                let units: u8 = units.trim().parse().map_err(|_| Error::InvalidCurrency {
+                    code: s.to_string(),
+                    reason: "minor units after `:` must be a small non-negative integer".into(),
+                })?;
+                Currency::with_minor_units(code, units)
+            }
+        }
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An exact amount of money in one currency.
+///
+/// The amount is a [`Decimal`] (serialised as a string); the currency is a
+/// [`Currency`]. All arithmetic is checked.
+///
+/// ```
+/// use revops::{Currency, Money};
+/// use rust_decimal::Decimal;
+/// # fn main() -> Result<(), revops::Error> {
+/// let a = Money::parse("1250.10", Currency::USD)?;
+/// let b = Money::parse("0.20", Currency::USD)?;
+/// assert_eq!(a.checked_add(&b)?.to_string(), "1250.30 USD");
+/// // Mixing currencies is an error, never a silent conversion.
+/// assert!(a.checked_add(&Money::zero(Currency::EUR)).is_err());
+/// // Sums are exact: ten times 0.10 is exactly 1.00.
+/// let dimes = vec![Money::parse("0.10", Currency::USD)?; 10];
+/// assert_eq!(Money::sum(Currency::USD, &dimes)?.amount(), Decimal::ONE);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    #[serde(with = "rust_decimal::serde::str")]
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    /// An amount in a currency.
+    pub fn new(amount: Decimal, currency: Currency) -> Money {
+        Money { amount, currency }
+    }
+
+    /// Zero in a currency.
+    pub fn zero(currency: Currency) -> Money {
+        Money::new(Decimal::ZERO, currency)
+    }
+
+    /// Parses a decimal string (`"1234.56"`, `"-3"`, `"1e3"` is rejected) in a currency.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `amount` if the text is not a decimal number.
+    pub fn parse(amount: &str, currency: Currency) -> Result<Money> {
+        let d = Decimal::from_str_exact(amount.trim()).map_err(|e| Error::InvalidParameter {
+            name: "amount",
+            value: amount.to_string(),
+            reason: format!("not a decimal number: {e}"),
+        })?;
+        Ok(Money::new(d, currency))
+    }
+
+    /// An amount given as an integer count of minor units (cents for USD).
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] if the count does not fit a decimal.
+    pub fn from_minor_units(units: i128, currency: Currency) -> Result<Money> {
+        let d = Decimal::try_from_i128_with_scale(units, u32::from(currency.minor_units)).map_err(
+            |_| Error::Overflow {
+                operation: "money from minor units",
+            },
+        )?;
+        Ok(Money::new(d, currency))
+    }
+
+    /// The decimal amount.
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Whether the amount is zero.
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    /// Whether the amount is strictly negative.
+    pub fn is_negative(&self) -> bool {
+        self.amount.is_sign_negative() && !self.amount.is_zero()
+    }
+
+    fn same_currency(&self, other: &Money) -> Result<()> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(Error::CurrencyMismatch {
+                expected: self.currency.to_string(),
+                got: other.currency.to_string(),
+            })
+        }
+    }
+
+    /// `self + other`.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    pub fn checked_add(&self, other: &Money) -> Result<Money> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(Error::Overflow {
+                operation: "money addition",
+            })?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// `self - other`.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    pub fn checked_sub(&self, other: &Money) -> Result<Money> {
+        self.same_currency(other)?;
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(Error::Overflow {
+                operation: "money subtraction",
+            })?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// `self × factor` (exact decimal product, not rounded to minor units).
+    ///
+    /// # Errors
+    /// [`Error::Overflow`].
+    pub fn checked_mul(&self, factor: Decimal) -> Result<Money> {
+        let amount = self.amount.checked_mul(factor).ok_or(Error::Overflow {
+            operation: "money multiplication",
+        })?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// `self ÷ divisor`, or `None` when the divisor is zero (e.g. cost per lead with no
+    /// leads). The quotient carries up to 28 significant digits; round it for display
+    /// with [`Money::round_to_minor_units`].
+    ///
+    /// # Errors
+    /// [`Error::Overflow`].
+    pub fn checked_div(&self, divisor: Decimal) -> Result<Option<Money>> {
+        if divisor.is_zero() {
+            return Ok(None);
+        }
+        let amount = self.amount.checked_div(divisor).ok_or(Error::Overflow {
+            operation: "money division",
+        })?;
+        Ok(Some(Money::new(amount, self.currency)))
+    }
+
+    /// The ratio of two amounts in the same currency (ROAS, ROI), or `None` when
+    /// `other` is zero.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    pub fn ratio_to(&self, other: &Money) -> Result<Option<Decimal>> {
+        self.same_currency(other)?;
+        if other.amount.is_zero() {
+            return Ok(None);
+        }
+        self.amount
+            .checked_div(other.amount)
+            .map(Some)
+            .ok_or(Error::Overflow {
+                operation: "money ratio",
+            })
+    }
+
+    /// The negated amount (cannot overflow: decimals are sign-magnitude).
+    #[must_use]
+    pub fn negate(&self) -> Money {
+        Money::new(-self.amount, self.currency)
+    }
+
+    /// Rounds to the currency's minor units with banker's rounding (half to even),
+    /// the usual convention for reporting; see [`Money::round_with`] for others.
+    #[must_use]
+    pub fn round_to_minor_units(&self) -> Money {
+        self.round_with(RoundingStrategy::MidpointNearestEven)
+    }
+
+    /// Rounds to the currency's minor units with an explicit strategy.
+    #[must_use]
+    pub fn round_with(&self, strategy: RoundingStrategy) -> Money {
+        Money::new(
+            self.amount
+                .round_dp_with_strategy(u32::from(self.currency.minor_units), strategy),
+            self.currency,
+        )
+    }
+
+    /// The amount as a whole number of minor units.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the amount has more decimals than the currency's
+    /// minor unit (round first), [`Error::Overflow`] if it does not fit an `i128`.
+    pub fn to_minor_units(&self) -> Result<i128> {
+        let mu = u32::from(self.currency.minor_units);
+        let normal = self.amount.normalize();
+        if normal.scale() > mu {
+            return Err(Error::InvalidParameter {
+                name: "amount",
+                value: self.to_string(),
+                reason: format!("has more than {mu} decimal places"),
+            });
+        }
+        scaled_mantissa(self.amount, mu).ok_or(Error::Overflow {
+            operation: "money to minor units",
+        })
+    }
+
+    /// Sums amounts that must all be in `currency`. The empty sum is zero.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`] naming the first foreign amount, or [`Error::Overflow`].
+    pub fn sum<'a, I>(currency: Currency, items: I) -> Result<Money>
+    where
+        I: IntoIterator<Item = &'a Money>,
+    {
+        let mut acc = Money::zero(currency);
+        for m in items {
+            acc = acc.checked_add(m)?;
+        }
+        Ok(acc)
+    }
+
+    /// Splits this amount over non-negative decimal weights so that the parts sum
+    /// **exactly** to the amount.
+    ///
+    /// Method (largest remainder, also called Hamilton's method):
+    /// 1. The allocation unit is the currency's minor unit, or a finer one if the amount
+    ///    itself carries more decimals (so that the parts can always sum to it exactly).
+    /// 2. Each part gets the floor of its exact share `|amount| × wᵢ / Σw` in units.
+    /// 3. The units left over go, one each, to the parts with the largest fractional
+    ///    remainders. Ties are broken by the larger weight, then by the lower index, so
+    ///    re-ordering the weights only re-orders the parts.
+    /// 4. A negative amount is split as its absolute value and every part negated, so
+    ///    all parts have the amount's sign.
+    ///
+    /// A zero weight always gets exactly zero. Every part is within one unit of its
+    /// exact share.
+    ///
+    /// ```
+    /// use revops::{Currency, Money};
+    /// use rust_decimal::Decimal;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let total = Money::parse("100.00", Currency::USD)?;
+    /// let parts = total.allocate(&[Decimal::ONE; 3])?;
+    /// let shown: Vec<String> = parts.iter().map(|p| p.amount().to_string()).collect();
+    /// assert_eq!(shown, ["33.34", "33.33", "33.33"]);
+    /// assert_eq!(Money::sum(Currency::USD, &parts)?, total);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidWeight`] for a negative weight, [`Error::ZeroWeights`] if there
+    /// are no weights or they sum to zero, [`Error::Overflow`] if the weights' sum or the
+    /// amount in units does not fit.
+    pub fn allocate(&self, weights: &[Decimal]) -> Result<Vec<Money>> {
+        for (index, w) in weights.iter().enumerate() {
+            if w.is_sign_negative() && !w.is_zero() {
+                return Err(Error::InvalidWeight {
+                    index,
+                    value: w.to_string(),
+                    reason: "weights must be non-negative",
+                });
+            }
+        }
+        let mut total = Decimal::ZERO;
+        for w in weights {
+            total = total.checked_add(*w).ok_or(Error::Overflow {
+                operation: "sum of allocation weights",
+            })?;
+        }
+        if total.is_zero() {
+            return Err(Error::ZeroWeights {
+                count: weights.len(),
+            });
+        }
+        self.allocate_normalised(weights, total)
+    }
+
+    /// Splits this amount over non-negative, finite `f64` weights; see
+    /// [`Money::allocate`] for the method. Weights are rescaled so the largest is 1
+    /// and converted to decimals with 28 significant digits before splitting, so only
+    /// the weights (never the money) pass through floating point.
+    ///
+    /// ```
+    /// use revops::{Currency, Money};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let total = Money::parse("10.00", Currency::EUR)?;
+    /// let parts = total.allocate_f64(&[0.5, 0.25, 0.25])?;
+    /// assert_eq!(parts[0], Money::parse("5.00", Currency::EUR)?);
+    /// assert!(total.allocate_f64(&[1.0, f64::NAN]).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidWeight`] for a negative or non-finite weight,
+    /// [`Error::ZeroWeights`] if there are none or all are zero.
+    pub fn allocate_f64(&self, weights: &[f64]) -> Result<Vec<Money>> {
+        let mut max = 0.0_f64;
+        for (index, &w) in weights.iter().enumerate() {
+            if !w.is_finite() {
+                return Err(Error::InvalidWeight {
+                    index,
+                    value: w.to_string(),
+                    reason: "weights must be finite",
+                });
+            }
+            if w < 0.0 {
+                return Err(Error::InvalidWeight {
+                    index,
+                    value: w.to_string(),
+                    reason: "weights must be non-negative",
+                });
+            }
+            max = max.max(w);
+        }
+        if max == 0.0 {
+            return Err(Error::ZeroWeights {
+                count: weights.len(),
+            });
+        }
+        let scaled: Vec<Decimal> = weights
+            .iter()
+            .map(|&w| {
+                if w == max {
+                    Decimal::ONE
+                } else {
+                    // In [0, 1): always representable; values below 1e-28 become zero.
+                    Decimal::from_f64_retain(w / max).unwrap_or(Decimal::ZERO)
+                }
+            })
+            .collect();
+        self.allocate(&scaled)
+    }
+
+    fn allocate_normalised(&self, weights: &[Decimal], weight_sum: Decimal) -> Result<Vec<Money>> {
+        let scale = u32::from(self.currency.minor_units).max(self.amount.normalize().scale());
+        let units = scaled_mantissa(self.amount.abs(), scale).ok_or(Error::Overflow {
+            operation: "allocation amount in units",
+        })?;
+        let units_dec =
+            Decimal::try_from_i128_with_scale(units, 0).map_err(|_| Error::Overflow {
+                operation: "allocation amount in units",
+            })?;
+
+        // floor share and remainder per part
+        let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
+        let mut remainders: Vec<Decimal> = Vec::with_capacity(weights.len());
+        let mut assigned: i128 = 0;
+        for w in weights {
+            if w.is_zero() {
+                parts.push(0);
+                remainders.push(Decimal::ZERO);
+                continue;
+            }
+            // share = units × (w / Σw); w / Σw ∈ (0, 1] so the product never exceeds units.
+            let fraction = w.checked_div(weight_sum).unwrap_or(Decimal::ZERO);
+            let share = units_dec
+                .checked_mul(fraction)
+                .unwrap_or(units_dec)
+                .min(units_dec);
+            let floor = share.floor();
+            let whole = floor.to_i128().unwrap_or(0);
+            parts.push(whole);
+            remainders.push(share - floor);
+            assigned += whole;
+        }
+
+        let mut leftover = units - assigned;
+        if leftover != 0 {
+            // Order candidates: largest remainder, then larger weight, then lower index.
+            let mut order: Vec<usize> = (0..weights.len())
+                .filter(|&i| !weights[i].is_zero())
+                .collect();
+            order.sort_by(|&a, &b| {
+                remainders[b]
+                    .cmp(&remainders[a])
+                    .then_with(|| weights[b].cmp(&weights[a]))
+                    .then_with(|| a.cmp(&b))
+            });
+            // Decimal rounding of the fractions can, in principle, leave the floors one
+            // unit away from `units` in either direction; these loops settle any
+            // difference (`order` is non-empty because the weights sum to non-zero).
+            while leftover > 0 {
+                for &i in &order {
+                    if leftover == 0 {
+                        break;
+                    }
+                    parts[i] += 1;
+                    leftover -= 1;
+                }
+            }
+            while leftover < 0 {
+                for &i in order.iter().rev() {
+                    if leftover == 0 {
+                        break;
+                    }
+                    if parts[i] > 0 {
+                        parts[i] -= 1;
+                        leftover += 1;
+                    }
+                }
+            }
+        }
+
+        let negative = self.amount.is_sign_negative();
+        parts
+            .into_iter()
+            .map(|u| {
+                let signed = if negative { -u } else { u };
+                Decimal::try_from_i128_with_scale(signed, scale)
+                    .map(|d| Money::new(d, self.currency))
+                    .map_err(|_| Error::Overflow {
+                        operation: "allocation part",
+                    })
+            })
+            .collect()
+    }
+}
+
+/// `amount × 10^scale` as an integer, if exact and in range. `scale` must be at least
+/// the amount's own scale for the result to be exact.
+fn scaled_mantissa(amount: Decimal, scale: u32) -> Option<i128> {
+    let own = amount.scale();
+    let m = amount.mantissa();
+    match own.cmp(&scale) {
+        Ordering::Equal => Some(m),
+        Ordering::Less => 10_i128
+            .checked_pow(scale - own)
+            .and_then(|p| m.checked_mul(p)),
+        Ordering::Greater => {
+            let p = 10_i128.checked_pow(own - scale)?;
+            (m % p == 0).then(|| m / p)
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    /// `"1250.10 USD"`: the amount as stored (not rounded), a space, the currency.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Money {
+    type Err = Error;
+
+    /// Parses `"12.50 USD"` (amount, whitespace, currency as in [`Currency::from_str`]).
+    fn from_str(s: &str) -> Result<Money> {
+        let mut it = s.split_whitespace();
+        match (it.next(), it.next(), it.next()) {
+            (Some(amount), Some(cur), None) => Money::parse(amount, cur.parse()?),
+            _ => Err(Error::InvalidParameter {
+                name: "money",
+                value: s.to_string(),
+                reason: "expected `<amount> <currency>`, e.g. `12.50 USD`".into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd(s: &str) -> Money {
+        Money::parse(s, Currency::USD).unwrap()
+    }
+
+    fn amounts(parts: &[Money]) -> Vec<String> {
+        parts.iter().map(|p| p.amount().to_string()).collect()
+    }
+
+    #[test]
+    fn table_is_sorted_for_binary_search() {
+        assert!(KNOWN.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(Currency::from_code(" eur ").unwrap(), Currency::EUR);
+        assert_eq!(Currency::from_code("KWD").unwrap().minor_units(), 3);
+        assert!(matches!(
+            Currency::from_code("US"),
+            Err(Error::InvalidCurrency { .. })
+        ));
+        assert!(matches!(
+            Currency::from_code("XYZ"),
+            Err(Error::UnknownCurrency { .. })
+        ));
+        assert!(Currency::with_minor_units("XYZ", 19).is_err());
+        let c: Currency = "usd:3".parse().unwrap();
+        assert_eq!(c.to_string(), "USD:3");
+        assert_eq!("USD:2".parse::<Currency>().unwrap(), Currency::USD);
+    }
+
+    #[test]
+    fn arithmetic_is_checked() {
+        let max = Money::new(Decimal::MAX, Currency::USD);
+        assert_eq!(
+            max.checked_add(&usd("1")),
+            Err(Error::Overflow {
+                operation: "money addition"
+            })
+        );
+        assert!(usd("1").checked_sub(&Money::zero(Currency::EUR)).is_err());
+        assert_eq!(usd("10").checked_div(Decimal::ZERO).unwrap(), None);
+        assert_eq!(usd("10").ratio_to(&usd("0")).unwrap(), None);
+        assert_eq!(
+            usd("10").ratio_to(&usd("4")).unwrap(),
+            Some(Decimal::new(25, 1))
+        );
+    }
+
+    #[test]
+    fn minor_units() {
+        assert_eq!(usd("12.34").to_minor_units().unwrap(), 1234);
+        assert_eq!(usd("12.3").to_minor_units().unwrap(), 1230);
+        assert_eq!(usd("12.3400").to_minor_units().unwrap(), 1234);
+        assert!(usd("12.345").to_minor_units().is_err());
+        assert_eq!(
+            Money::from_minor_units(-5, Currency::USD).unwrap(),
+            usd("-0.05")
+        );
+        assert_eq!(usd("2.675").round_to_minor_units(), usd("2.68"));
+        assert_eq!(usd("2.665").round_to_minor_units(), usd("2.66"));
+    }
+
+    #[test]
+    fn allocation_examples() {
+        let parts = usd("0.05")
+            .allocate(&[Decimal::ONE, Decimal::new(3, 0)])
+            .unwrap();
+        assert_eq!(amounts(&parts), ["0.01", "0.04"]);
+        // Negative totals keep their sign in every part.
+        let parts = usd("-100").allocate(&[Decimal::ONE; 3]).unwrap();
+        assert_eq!(amounts(&parts), ["-33.34", "-33.33", "-33.33"]);
+        // Zero weights get nothing, even when units are left over.
+        let parts = usd("1.00")
+            .allocate(&[Decimal::ZERO, Decimal::ONE, Decimal::ONE, Decimal::ONE])
+            .unwrap();
+        assert_eq!(amounts(&parts), ["0.00", "0.34", "0.33", "0.33"]);
+        // A total finer than the minor unit is split in its own unit.
+        let parts = usd("0.005").allocate(&[Decimal::ONE; 2]).unwrap();
+        assert_eq!(amounts(&parts), ["0.003", "0.002"]);
+        // Tie on remainder: the larger weight wins, whatever the order.
+        let a = Money::parse("2", Currency::JPY).unwrap();
+        let p1 = a.allocate(&[Decimal::ONE, Decimal::new(3, 0)]).unwrap();
+        let p2 = a.allocate(&[Decimal::new(3, 0), Decimal::ONE]).unwrap();
+        assert_eq!(amounts(&p1), ["0", "2"]);
+        assert_eq!(amounts(&p2), ["2", "0"]);
+    }
+
+    #[test]
+    fn allocation_errors() {
+        assert_eq!(usd("1").allocate(&[]), Err(Error::ZeroWeights { count: 0 }));
+        assert_eq!(
+            usd("1").allocate(&[Decimal::ZERO, Decimal::ZERO]),
+            Err(Error::ZeroWeights { count: 2 })
+        );
+        assert!(matches!(
+            usd("1").allocate(&[Decimal::ONE, Decimal::NEGATIVE_ONE]),
+            Err(Error::InvalidWeight { index: 1, .. })
+        ));
+        assert!(matches!(
+            usd("1").allocate_f64(&[1.0, f64::INFINITY]),
+            Err(Error::InvalidWeight { index: 1, .. })
+        ));
+        assert!(matches!(
+            usd("1").allocate_f64(&[-0.5]),
+            Err(Error::InvalidWeight { index: 0, .. })
+        ));
+        assert_eq!(
+            usd("1").allocate_f64(&[0.0]),
+            Err(Error::ZeroWeights { count: 1 })
+        );
+    }
+
+    #[test]
+    fn tiny_f64_weights_still_allocate() {
+        let parts = usd("1.00").allocate_f64(&[1e-300, 3e-300]).unwrap();
+        assert_eq!(amounts(&parts), ["0.25", "0.75"]);
+    }
+
+    #[test]
+    fn serde_and_text() {
+        let m = usd("12.50");
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, r#"{"amount":"12.50","currency":"USD"}"#);
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+        assert_eq!("12.50 USD".parse::<Money>().unwrap(), m);
+        assert!("12.50".parse::<Money>().is_err());
+        assert!(serde_json::from_str::<Money>(r#"{"amount":"1","currency":"ZZZ"}"#).is_err());
+    }
+}

@@ -1,0 +1,740 @@
+//! The input records revops measures: leads, stage events, touches, conversions,
+//! spend, opportunities and their history.
+//!
+//! Records are plain data with public fields, so they are easy to build from any
+//! source and (de)serialise with serde. Each has a `validate()` method that checks
+//! what the type cannot (non-negative money, probabilities in \[0, 1\], ranges that
+//! end after they start); engines and readers call it at the edge and attach the
+//! record's position with [`Error::at_index`]. Timestamps are UTC; calendar
+//! bucketing in another offset is the job of [`crate::Calendar`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, RecordRef, Result};
+use crate::ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
+use crate::money::Money;
+
+fn field_error(record: RecordRef, field: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidField {
+        record,
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn non_negative(m: &Money, record: impl Fn() -> RecordRef, field: &'static str) -> Result<()> {
+    if m.is_negative() {
+        Err(field_error(
+            record(),
+            field,
+            format!("must not be negative, got {m}"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that an optional probability is a finite number in \[0, 1\].
+pub(crate) fn check_probability(
+    p: Option<f64>,
+    record: impl Fn() -> RecordRef,
+    field: &'static str,
+) -> Result<()> {
+    match p {
+        Some(p) if !(p.is_finite() && (0.0..=1.0).contains(&p)) => Err(field_error(
+            record(),
+            field,
+            format!("a probability must be a finite number in [0, 1], got {p}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A lead: a person or company that entered the demand waterfall.
+///
+/// ```
+/// use revops::{Channel, Lead, LeadId};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let lead = Lead::new(LeadId::new("L-1")?, Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap())
+///     .with_source(Channel::new("webinar")?)
+///     .with_attribute("industry", "software");
+/// lead.validate()?;
+/// assert_eq!(lead.attributes["industry"], "software");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    /// The lead's id.
+    pub id: LeadId,
+    /// When the lead was created (first became known).
+    pub created_at: DateTime<Utc>,
+    /// The lead source channel; `None` when the source is unknown (reported as its
+    /// own bucket, never dropped).
+    #[serde(default)]
+    pub source: Option<Channel>,
+    /// The campaign that created the lead, if any.
+    #[serde(default)]
+    pub campaign: Option<CampaignId>,
+    /// The account (company) the lead belongs to, if known.
+    #[serde(default)]
+    pub account: Option<AccountId>,
+    /// The owner (SDR, rep or queue), if assigned.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// A segment label (e.g. `"enterprise"`, `"smb"`), if any.
+    #[serde(default)]
+    pub segment: Option<String>,
+    /// Free-form attributes (industry, region, score ...), for breakdowns.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Lead {
+    /// A lead with only its id and creation time.
+    pub fn new(id: LeadId, created_at: DateTime<Utc>) -> Lead {
+        Lead {
+            id,
+            created_at,
+            source: None,
+            campaign: None,
+            account: None,
+            owner: None,
+            segment: None,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the source channel.
+    #[must_use]
+    pub fn with_source(mut self, source: Channel) -> Lead {
+        self.source = Some(source);
+        self
+    }
+
+    /// Sets the campaign.
+    #[must_use]
+    pub fn with_campaign(mut self, campaign: CampaignId) -> Lead {
+        self.campaign = Some(campaign);
+        self
+    }
+
+    /// Sets the account.
+    #[must_use]
+    pub fn with_account(mut self, account: AccountId) -> Lead {
+        self.account = Some(account);
+        self
+    }
+
+    /// Sets the owner.
+    #[must_use]
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Lead {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Sets the segment.
+    #[must_use]
+    pub fn with_segment(mut self, segment: impl Into<String>) -> Lead {
+        self.segment = Some(segment.into());
+        self
+    }
+
+    /// Adds (or replaces) a free-form attribute.
+    #[must_use]
+    pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Lead {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+
+    fn record(&self) -> RecordRef {
+        RecordRef::new("lead").with_id(&self.id)
+    }
+
+    /// Checks that attribute names are non-empty.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the lead.
+    pub fn validate(&self) -> Result<()> {
+        if self.attributes.keys().any(|k| k.trim().is_empty()) {
+            return Err(field_error(
+                self.record(),
+                "attributes",
+                "attribute names must not be empty",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A subject (lead, opportunity or account) entering a funnel stage at a time.
+///
+/// The stage is a key of a [`crate::Funnel`]; whether it exists is checked against
+/// the funnel by the engines (see [`crate::Funnel::stage_index`]).
+///
+/// ```
+/// use revops::{StageEvent, SubjectId};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let e = StageEvent::new(SubjectId::new("L-1")?, "mql", Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).unwrap());
+/// e.validate()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageEvent {
+    /// Who entered the stage.
+    pub subject: SubjectId,
+    /// The stage key.
+    pub stage: String,
+    /// When the stage was entered.
+    pub at: DateTime<Utc>,
+    /// The lifecycle cycle number given by the source system, if any (recycled leads
+    /// start a new cycle). When absent, the funnel engine derives cycles itself.
+    #[serde(default)]
+    pub cycle: Option<u32>,
+    /// A reason, e.g. why a lead was disqualified or recycled.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl StageEvent {
+    /// An event without cycle or reason.
+    pub fn new(subject: SubjectId, stage: impl Into<String>, at: DateTime<Utc>) -> StageEvent {
+        StageEvent {
+            subject,
+            stage: stage.into(),
+            at,
+            cycle: None,
+            reason: None,
+        }
+    }
+
+    /// Sets the reason.
+    #[must_use]
+    pub fn with_reason(mut self, reason: impl Into<String>) -> StageEvent {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Sets the cycle number.
+    #[must_use]
+    pub fn with_cycle(mut self, cycle: u32) -> StageEvent {
+        self.cycle = Some(cycle);
+        self
+    }
+
+    /// Checks that the stage key is not empty.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the event's subject.
+    pub fn validate(&self) -> Result<()> {
+        if self.stage.trim().is_empty() {
+            return Err(field_error(
+                RecordRef::new("stage event").with_id(&self.subject),
+                "stage",
+                "the stage key must not be empty",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A marketing or sales touch: a subject interacted with a channel (and campaign).
+///
+/// ```
+/// use revops::{Channel, Touch, SubjectId};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let t = Touch::new(SubjectId::new("L-1")?, Channel::new("paid_search")?, Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+/// t.validate()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touch {
+    /// Who was touched.
+    pub subject: SubjectId,
+    /// Through which channel.
+    pub channel: Channel,
+    /// Which campaign, if known.
+    #[serde(default)]
+    pub campaign: Option<CampaignId>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The touch's own cost, if tracked per touch (non-negative).
+    #[serde(default)]
+    pub cost: Option<Money>,
+}
+
+impl Touch {
+    /// A touch without campaign or cost.
+    pub fn new(subject: SubjectId, channel: Channel, at: DateTime<Utc>) -> Touch {
+        Touch {
+            subject,
+            channel,
+            campaign: None,
+            at,
+            cost: None,
+        }
+    }
+
+    /// Sets the campaign.
+    #[must_use]
+    pub fn with_campaign(mut self, campaign: CampaignId) -> Touch {
+        self.campaign = Some(campaign);
+        self
+    }
+
+    /// Sets the cost.
+    #[must_use]
+    pub fn with_cost(mut self, cost: Money) -> Touch {
+        self.cost = Some(cost);
+        self
+    }
+
+    /// Checks that the cost, if any, is not negative.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the touch's subject.
+    pub fn validate(&self) -> Result<()> {
+        match &self.cost {
+            Some(c) => non_negative(c, || RecordRef::new("touch").with_id(&self.subject), "cost"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A conversion: the subject did what counts (signed up, bought, closed won), with
+/// an optional value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversion {
+    /// Who converted.
+    pub subject: SubjectId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The conversion's value (revenue), if any; never negative.
+    #[serde(default)]
+    pub value: Option<Money>,
+}
+
+impl Conversion {
+    /// A conversion with an optional value.
+    pub fn new(subject: SubjectId, at: DateTime<Utc>, value: Option<Money>) -> Conversion {
+        Conversion { subject, at, value }
+    }
+
+    /// Checks that the value, if any, is not negative (refunds are not conversions).
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the conversion's subject.
+    pub fn validate(&self) -> Result<()> {
+        match &self.value {
+            Some(v) => non_negative(
+                v,
+                || RecordRef::new("conversion").with_id(&self.subject),
+                "value",
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Money spent on a channel (and campaign) over an inclusive range of dates.
+///
+/// ```
+/// use revops::{Channel, Currency, Money, Spend};
+/// use chrono::NaiveDate;
+/// # fn main() -> Result<(), revops::Error> {
+/// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+/// let s = Spend::new(Channel::new("paid_search")?, None, d(1, 1), d(1, 31), Money::parse("3100", Currency::USD)?)?;
+/// assert_eq!(s.days(), 31);
+/// assert!(Spend::new(Channel::new("x")?, None, d(2, 1), d(1, 1), Money::zero(Currency::USD)).is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spend {
+    /// The channel the money was spent on.
+    pub channel: Channel,
+    /// The campaign, if the spend is tracked per campaign.
+    #[serde(default)]
+    pub campaign: Option<CampaignId>,
+    /// First day covered (inclusive).
+    pub period_start: NaiveDate,
+    /// Last day covered (inclusive).
+    pub period_end: NaiveDate,
+    /// The amount spent (non-negative).
+    pub amount: Money,
+}
+
+impl Spend {
+    /// A validated spend row.
+    ///
+    /// # Errors
+    /// As [`Spend::validate`].
+    pub fn new(
+        channel: Channel,
+        campaign: Option<CampaignId>,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        amount: Money,
+    ) -> Result<Spend> {
+        let s = Spend {
+            channel,
+            campaign,
+            period_start,
+            period_end,
+            amount,
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn record(&self) -> RecordRef {
+        let id = match &self.campaign {
+            Some(c) => format!("{}/{}", self.channel, c),
+            None => self.channel.to_string(),
+        };
+        RecordRef::new("spend").with_id(id)
+    }
+
+    /// Number of days covered (inclusive of both ends); 0 if the range is inverted.
+    pub fn days(&self) -> u32 {
+        let d = (self.period_end - self.period_start).num_days() + 1;
+        u32::try_from(d.max(0)).unwrap_or(u32::MAX)
+    }
+
+    /// Checks that the amount is not negative and the range does not end before it
+    /// starts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] or [`Error::InvalidPeriod`] naming the spend row.
+    pub fn validate(&self) -> Result<()> {
+        non_negative(&self.amount, || self.record(), "amount")?;
+        if self.period_end < self.period_start {
+            return Err(Error::InvalidPeriod {
+                record: self.record(),
+                start: self.period_start.to_string(),
+                end: self.period_end.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Salesforce-style forecast category of an opportunity.
+///
+/// Parsing accepts `"BestCase"`, `"Best Case"`, `"best_case"` and other case and
+/// separator variants.
+///
+/// ```
+/// use revops::ForecastCategory;
+/// # fn main() -> Result<(), revops::Error> {
+/// assert_eq!("Best Case".parse::<ForecastCategory>()?, ForecastCategory::BestCase);
+/// assert_eq!(ForecastCategory::MostLikely.to_string(), "most_likely");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForecastCategory {
+    /// Open, not yet forecast.
+    Pipeline,
+    /// Could close in the period with some luck.
+    BestCase,
+    /// Likely to close (used by some orgs between Best Case and Commit).
+    MostLikely,
+    /// The rep commits to closing it in the period.
+    Commit,
+    /// Closed won.
+    Closed,
+    /// Excluded from the forecast (lost, or not to be counted).
+    Omitted,
+}
+
+impl ForecastCategory {
+    /// All categories, in the order above.
+    pub const ALL: [ForecastCategory; 6] = [
+        ForecastCategory::Pipeline,
+        ForecastCategory::BestCase,
+        ForecastCategory::MostLikely,
+        ForecastCategory::Commit,
+        ForecastCategory::Closed,
+        ForecastCategory::Omitted,
+    ];
+
+    /// The snake-case name used in serde and CSV.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ForecastCategory::Pipeline => "pipeline",
+            ForecastCategory::BestCase => "best_case",
+            ForecastCategory::MostLikely => "most_likely",
+            ForecastCategory::Commit => "commit",
+            ForecastCategory::Closed => "closed",
+            ForecastCategory::Omitted => "omitted",
+        }
+    }
+}
+
+impl fmt::Display for ForecastCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ForecastCategory {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let norm: String = s
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        ForecastCategory::ALL
+            .into_iter()
+            .find(|c| c.as_str().replace('_', "") == norm)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "forecast category",
+                value: s.to_string(),
+                reason: "expected one of pipeline, best_case, most_likely, commit, closed, omitted"
+                    .into(),
+            })
+    }
+}
+
+/// An opportunity (deal) in its current state.
+///
+/// Its history of changes is a list of [`OpportunityChange`] rows; the pipeline
+/// engines rebuild its state at any date from them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opportunity {
+    /// The opportunity's id.
+    pub id: OpportunityId,
+    /// The account it belongs to, if known.
+    #[serde(default)]
+    pub account: Option<AccountId>,
+    /// The lead it was converted from, if known (links marketing's funnel to sales').
+    #[serde(default)]
+    pub lead: Option<LeadId>,
+    /// The owner (rep), if assigned.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// The source channel recorded on the opportunity, if any.
+    #[serde(default)]
+    pub source: Option<Channel>,
+    /// When the opportunity was created.
+    pub created_at: DateTime<Utc>,
+    /// Current stage key (of the opportunity funnel).
+    pub stage: String,
+    /// Current amount (non-negative).
+    pub amount: Money,
+    /// Expected (or actual, once closed) close date, if set.
+    #[serde(default)]
+    pub close_date: Option<NaiveDate>,
+    /// Current win probability in \[0, 1\], if set.
+    #[serde(default)]
+    pub probability: Option<f64>,
+    /// Current forecast category, if set.
+    #[serde(default)]
+    pub forecast_category: Option<ForecastCategory>,
+}
+
+impl Opportunity {
+    /// An opportunity with the required fields; optional ones empty.
+    pub fn new(
+        id: OpportunityId,
+        created_at: DateTime<Utc>,
+        stage: impl Into<String>,
+        amount: Money,
+    ) -> Opportunity {
+        Opportunity {
+            id,
+            account: None,
+            lead: None,
+            owner: None,
+            source: None,
+            created_at,
+            stage: stage.into(),
+            amount,
+            close_date: None,
+            probability: None,
+            forecast_category: None,
+        }
+    }
+
+    /// Checks amount, probability and stage key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the opportunity.
+    pub fn validate(&self) -> Result<()> {
+        let record = || RecordRef::new("opportunity").with_id(&self.id);
+        non_negative(&self.amount, record, "amount")?;
+        check_probability(self.probability, record, "probability")?;
+        if self.stage.trim().is_empty() {
+            return Err(field_error(
+                record(),
+                "stage",
+                "the stage key must not be empty",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One row of an opportunity's history, as Salesforce's `OpportunityHistory`: the
+/// state of the deal right after a change.
+///
+/// ```
+/// use revops::{Currency, ForecastCategory, Money, OpportunityChange, OpportunityId};
+/// use chrono::{NaiveDate, TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut c = OpportunityChange::new(
+///     OpportunityId::new("006-1")?,
+///     Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap(),
+///     "proposal_price_quote",
+///     Money::parse("48000", Currency::USD)?,
+/// );
+/// c.close_date = NaiveDate::from_ymd_opt(2026, 6, 30);
+/// c.probability = Some(0.75);
+/// c.forecast_category = Some(ForecastCategory::BestCase);
+/// c.validate()?;
+/// c.probability = Some(75.0); // percentages must be converted to [0, 1]
+/// assert!(c.validate().is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityChange {
+    /// Which opportunity changed.
+    pub opportunity: OpportunityId,
+    /// When the change happened.
+    pub changed_at: DateTime<Utc>,
+    /// Stage key after the change.
+    pub stage: String,
+    /// Amount after the change (non-negative).
+    pub amount: Money,
+    /// Close date after the change, if set.
+    #[serde(default)]
+    pub close_date: Option<NaiveDate>,
+    /// Win probability after the change, in \[0, 1\] (not percent), if set.
+    #[serde(default)]
+    pub probability: Option<f64>,
+    /// Forecast category after the change, if set.
+    #[serde(default)]
+    pub forecast_category: Option<ForecastCategory>,
+}
+
+impl OpportunityChange {
+    /// A change row with the required fields; optional ones empty.
+    pub fn new(
+        opportunity: OpportunityId,
+        changed_at: DateTime<Utc>,
+        stage: impl Into<String>,
+        amount: Money,
+    ) -> OpportunityChange {
+        OpportunityChange {
+            opportunity,
+            changed_at,
+            stage: stage.into(),
+            amount,
+            close_date: None,
+            probability: None,
+            forecast_category: None,
+        }
+    }
+
+    /// Checks amount, probability and stage key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the opportunity.
+    pub fn validate(&self) -> Result<()> {
+        let record = || RecordRef::new("opportunity change").with_id(&self.opportunity);
+        non_negative(&self.amount, record, "amount")?;
+        check_probability(self.probability, record, "probability")?;
+        if self.stage.trim().is_empty() {
+            return Err(field_error(
+                record(),
+                "stage",
+                "the stage key must not be empty",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use chrono::TimeZone;
+
+    fn t() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn negative_spend_names_the_row() {
+        let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let err = Spend::new(
+            Channel::new("tv").unwrap(),
+            Some(CampaignId::new("spring").unwrap()),
+            d,
+            d,
+            Money::parse("-1", Currency::USD).unwrap(),
+        )
+        .unwrap_err()
+        .at_index(4);
+        assert_eq!(
+            err.to_string(),
+            "spend #4 (id tv/spring): field `amount`: must not be negative, got -1 USD"
+        );
+    }
+
+    #[test]
+    fn probabilities_checked() {
+        let mut o = Opportunity::new(
+            OpportunityId::new("o1").unwrap(),
+            t(),
+            "prospecting",
+            Money::zero(Currency::USD),
+        );
+        o.probability = Some(f64::NAN);
+        assert!(matches!(
+            o.validate(),
+            Err(Error::InvalidField {
+                field: "probability",
+                ..
+            })
+        ));
+        o.probability = Some(1.0);
+        assert!(o.validate().is_ok());
+    }
+
+    #[test]
+    fn forecast_category_parsing() {
+        for c in ForecastCategory::ALL {
+            assert_eq!(c.as_str().parse::<ForecastCategory>().unwrap(), c);
+            assert_eq!(format!("{c:?}").parse::<ForecastCategory>().unwrap(), c);
+        }
+        assert!("maybe".parse::<ForecastCategory>().is_err());
+    }
+
+    #[test]
+    fn conversion_value_must_not_be_negative() {
+        let c = Conversion::new(
+            SubjectId::new("a").unwrap(),
+            t(),
+            Some(Money::parse("-5", Currency::EUR).unwrap()),
+        );
+        assert!(c.validate().is_err());
+        let touch = Touch::new(
+            SubjectId::new("a").unwrap(),
+            Channel::new("x").unwrap(),
+            t(),
+        )
+        .with_cost(Money::parse("-0.01", Currency::EUR).unwrap());
+        assert!(touch.validate().is_err());
+    }
+}
