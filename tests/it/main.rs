@@ -1,1 +1,4 @@
 //! revops integration tests: one binary, one module per area.
+
+mod money;
+mod records;

@@ -1,0 +1,162 @@
+//! Money arithmetic and allocation properties.
+
+use proptest::prelude::*;
+use revops::{Currency, Error, Money};
+use rust_decimal::Decimal;
+
+fn currency() -> impl Strategy<Value = Currency> {
+    prop_oneof![
+        Just(Currency::USD),
+        Just(Currency::JPY),
+        Just(Currency::from_code("KWD").unwrap()),
+        (0u8..=6).prop_map(|mu| Currency::with_minor_units("PTS", mu).unwrap()),
+    ]
+}
+
+fn units_of(m: &Money, scale: u32) -> i128 {
+    let a = m.amount();
+    assert!(
+        a.scale() <= scale,
+        "part {a} finer than the unit 10^-{scale}"
+    );
+    a.mantissa() * 10_i128.pow(scale - a.scale())
+}
+
+/// Any decimal, including the extremes of the range.
+fn decimal() -> impl Strategy<Value = Decimal> {
+    let max = 2_i128.pow(96) - 1;
+    prop_oneof![
+        (-max..=max, 0u32..=28).prop_map(|(m, s)| Decimal::from_i128_with_scale(m, s)),
+        Just(Decimal::MAX),
+        Just(Decimal::MIN),
+        Just(Decimal::ZERO),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn parts_sum_exactly_and_stay_within_one_unit(
+        total in -10_000_000_000_i64..10_000_000_000,
+        cur in currency(),
+        weights in prop::collection::vec(0u32..1_000_000, 1..40),
+    ) {
+        prop_assume!(weights.iter().any(|&w| w > 0));
+        let scale = u32::from(cur.minor_units());
+        let total = Money::from_minor_units(i128::from(total), cur).unwrap();
+        let dec: Vec<Decimal> = weights.iter().map(|&w| Decimal::from(w)).collect();
+        let parts = total.allocate(&dec).unwrap();
+        prop_assert_eq!(parts.len(), weights.len());
+        prop_assert_eq!(Money::sum(cur, &parts).unwrap(), total);
+        let units = total.to_minor_units().unwrap();
+        let wsum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
+        for (p, &w) in parts.iter().zip(&weights) {
+            prop_assert_eq!(p.currency(), cur);
+            let pu = units_of(p, scale);
+            // |part − units·w/W| < 1  ⇔  |part·W − units·w| < W
+            prop_assert!((pu * wsum - units * i128::from(w)).abs() < wsum,
+                "part {} for weight {} is more than one unit from its share", p, w);
+            if w == 0 { prop_assert!(p.is_zero()); }
+            // every part has the total's sign
+            prop_assert!(pu == 0 || (pu > 0) == (units > 0));
+        }
+    }
+
+    #[test]
+    fn equal_weights_differ_by_at_most_one_unit(
+        total in -1_000_000_000_i64..1_000_000_000,
+        n in 1usize..60,
+        cur in currency(),
+    ) {
+        let scale = u32::from(cur.minor_units());
+        let total = Money::from_minor_units(i128::from(total), cur).unwrap();
+        let parts = total.allocate(&vec![Decimal::ONE; n]).unwrap();
+        let u: Vec<i128> = parts.iter().map(|p| units_of(p, scale)).collect();
+        let (lo, hi) = (u.iter().min().unwrap(), u.iter().max().unwrap());
+        prop_assert!(hi - lo <= 1);
+        prop_assert_eq!(Money::sum(cur, &parts).unwrap(), total);
+    }
+
+    #[test]
+    fn reordering_weights_only_reorders_parts(
+        total in 0_i64..1_000_000,
+        weights in prop::collection::vec(0u32..20, 1..12).prop_filter("non-zero", |w| w.iter().any(|&x| x > 0)),
+        seed in any::<u64>(),
+    ) {
+        let total = Money::from_minor_units(i128::from(total), Currency::USD).unwrap();
+        // a deterministic permutation from the seed
+        let mut idx: Vec<usize> = (0..weights.len()).collect();
+        let mut s = seed;
+        for i in (1..idx.len()).rev() {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            idx.swap(i, (s >> 33) as usize % (i + 1));
+        }
+        let w1: Vec<Decimal> = weights.iter().map(|&w| Decimal::from(w)).collect();
+        let w2: Vec<Decimal> = idx.iter().map(|&i| w1[i]).collect();
+        let p1 = total.allocate(&w1).unwrap();
+        let p2 = total.allocate(&w2).unwrap();
+        let mut a: Vec<(Decimal, Decimal)> = w1.iter().copied().zip(p1.iter().map(Money::amount)).collect();
+        let mut b: Vec<(Decimal, Decimal)> = w2.iter().copied().zip(p2.iter().map(Money::amount)).collect();
+        a.sort();
+        b.sort();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn f64_weights_sum_exactly(
+        total in -1_000_000_000_i64..1_000_000_000,
+        weights in prop::collection::vec(0.0f64..1e12, 1..30),
+    ) {
+        prop_assume!(weights.iter().any(|&w| w > 0.0));
+        let total = Money::from_minor_units(i128::from(total), Currency::EUR).unwrap();
+        let parts = total.allocate_f64(&weights).unwrap();
+        prop_assert_eq!(Money::sum(Currency::EUR, &parts).unwrap(), total);
+    }
+
+    #[test]
+    fn arithmetic_never_panics(a in decimal(), b in decimal(), c1 in currency(), c2 in currency()) {
+        let x = Money::new(a, c1);
+        let y = Money::new(b, c2);
+        let add = x.checked_add(&y);
+        let sub = x.checked_sub(&y);
+        if c1 != c2 {
+            let mismatch = |r: &Result<Money, Error>| matches!(r, Err(Error::CurrencyMismatch { .. }));
+            prop_assert!(mismatch(&add));
+            prop_assert!(mismatch(&sub));
+        }
+        let _ = x.checked_mul(b);
+        let _ = x.checked_div(b);
+        let _ = x.ratio_to(&y);
+        let _ = x.to_minor_units();
+        let _ = x.round_to_minor_units();
+        let _ = x.negate();
+        let _ = x.allocate(&[a.abs(), b.abs()]);
+        let _ = x.allocate_f64(&[1.0, 2.0]);
+    }
+
+    #[test]
+    fn money_text_and_json_round_trip(a in decimal(), cur in currency()) {
+        let m = Money::new(a, cur);
+        prop_assert_eq!(m.to_string().parse::<Money>().unwrap(), m);
+        let json = serde_json::to_string(&m).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+    }
+}
+
+#[test]
+fn mixing_currencies_names_both() {
+    let err = Money::zero(Currency::USD)
+        .checked_add(&Money::zero(Currency::EUR))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "currency mismatch: expected USD, got EUR");
+}
+
+#[test]
+fn unknown_currency_asks_for_minor_units() {
+    let err = "ABC".parse::<Currency>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown currency code `ABC`: give its number of minor units explicitly (e.g. `ABC:2`)"
+    );
+}
