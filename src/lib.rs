@@ -5,7 +5,7 @@ mod error;
 pub mod funnel;
 mod ids;
 mod money;
-pub mod period;
+mod period;
 pub mod ratio;
 mod records;
 
@@ -13,6 +13,7 @@ pub use error::{Error, RecordRef, Result};
 pub use funnel::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
+pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
 pub use records::{
     Conversion, ForecastCategory, Lead, Opportunity, OpportunityChange, Spend, StageEvent, Touch,
 };

@@ -1,4 +1,5 @@
 //! revops integration tests: one binary, one module per area.
 
 mod money;
+mod period;
 mod records;
