@@ -9,6 +9,9 @@ mod period;
 pub mod ratio;
 mod records;
 
+/// The exact decimal type used for all money (re-exported from `rust_decimal`).
+pub use rust_decimal::Decimal;
+
 pub use error::{Error, RecordRef, Result};
 pub use funnel::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, RecordRef, Result};
 use crate::ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 use crate::money::Money;
+use crate::period::DateRange;
 
 fn field_error(record: RecordRef, field: &'static str, reason: impl Into<String>) -> Error {
     Error::InvalidField {
@@ -352,6 +353,7 @@ impl Conversion {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
 /// let s = Spend::new(Channel::new("paid_search")?, None, d(1, 1), d(1, 31), Money::parse("3100", Currency::USD)?)?;
 /// assert_eq!(s.days(), 31);
+/// assert_eq!(s.dates()?.days(), 31);
 /// assert!(Spend::new(Channel::new("x")?, None, d(2, 1), d(1, 1), Money::zero(Currency::USD)).is_err());
 /// # Ok(()) }
 /// ```
@@ -401,6 +403,18 @@ impl Spend {
         RecordRef::new("spend").with_id(id)
     }
 
+    /// The covered days as a [`DateRange`], for pro-rata alignment to periods.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPeriod`] naming the row if it ends before it starts.
+    pub fn dates(&self) -> Result<DateRange> {
+        DateRange::new(self.period_start, self.period_end).map_err(|_| Error::InvalidPeriod {
+            record: self.record(),
+            start: self.period_start.to_string(),
+            end: self.period_end.to_string(),
+        })
+    }
+
     /// Number of days covered (inclusive of both ends); 0 if the range is inverted.
     pub fn days(&self) -> u32 {
         let d = (self.period_end - self.period_start).num_days() + 1;
@@ -414,14 +428,7 @@ impl Spend {
     /// [`Error::InvalidField`] or [`Error::InvalidPeriod`] naming the spend row.
     pub fn validate(&self) -> Result<()> {
         non_negative(&self.amount, || self.record(), "amount")?;
-        if self.period_end < self.period_start {
-            return Err(Error::InvalidPeriod {
-                record: self.record(),
-                start: self.period_start.to_string(),
-                end: self.period_end.to_string(),
-            });
-        }
-        Ok(())
+        self.dates().map(|_| ())
     }
 }
 
