@@ -1,1 +1,3 @@
 //! revops integration tests: one binary, one module per area.
+
+mod ratio;
