@@ -8,8 +8,12 @@ fn allocation(c: &mut Criterion) {
     let mut g = c.benchmark_group("allocate");
     let total = Money::parse("1234567.89", Currency::USD).unwrap();
     for n in [3usize, 100, 10_000] {
-        let weights: Vec<Decimal> = (0..n).map(|i| Decimal::from((i * 7919) % 1000 + 1)).collect();
-        let fweights: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000 + 1) as f64 / 3.0).collect();
+        let weights: Vec<Decimal> = (0..n)
+            .map(|i| Decimal::from((i * 7919) % 1000 + 1))
+            .collect();
+        let fweights: Vec<f64> = (0..n)
+            .map(|i| ((i * 7919) % 1000 + 1) as f64 / 3.0)
+            .collect();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("decimal_weights", n), &weights, |b, w| {
             b.iter(|| black_box(total.allocate(black_box(w)).unwrap()))
@@ -36,7 +40,14 @@ fn money_sum(c: &mut Criterion) {
 
 fn stage_lookup(c: &mut Criterion) {
     let f = Funnel::demand_waterfall();
-    let keys = ["inquiry", "mql", "SAL", "Sales Qualified Lead", "opportunity", "won"];
+    let keys = [
+        "inquiry",
+        "mql",
+        "SAL",
+        "Sales Qualified Lead",
+        "opportunity",
+        "won",
+    ];
     let mut g = c.benchmark_group("funnel");
     g.throughput(Throughput::Elements(keys.len() as u64));
     g.bench_function("stage_index", |b| {
@@ -55,13 +66,28 @@ fn intervals(c: &mut Criterion) {
     let mut g = c.benchmark_group("ratio");
     g.throughput(Throughput::Elements(ratios.len() as u64));
     g.bench_function("wilson", |b| {
-        b.iter(|| ratios.iter().map(|r| r.wilson(conf)).for_each(|x| { black_box(x); }))
+        b.iter(|| {
+            ratios.iter().map(|r| r.wilson(conf)).for_each(|x| {
+                black_box(x);
+            })
+        })
     });
     g.bench_function("clopper_pearson", |b| {
-        b.iter(|| ratios.iter().map(|r| r.clopper_pearson(conf)).for_each(|x| { black_box(x); }))
+        b.iter(|| {
+            ratios
+                .iter()
+                .map(|r| r.clopper_pearson(conf))
+                .for_each(|x| {
+                    black_box(x);
+                })
+        })
     });
     g.bench_function("jeffreys", |b| {
-        b.iter(|| ratios.iter().map(|r| r.jeffreys(conf)).for_each(|x| { black_box(x); }))
+        b.iter(|| {
+            ratios.iter().map(|r| r.jeffreys(conf)).for_each(|x| {
+                black_box(x);
+            })
+        })
     });
     g.finish();
 }

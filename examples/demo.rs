@@ -25,7 +25,10 @@ fn main() -> Result<(), revops::Error> {
     let funnel = Funnel::demand_waterfall();
     println!("revops demo: one funnel, one set of rules\n");
     println!("Funnel `{}`", funnel.name());
-    println!("{:<3} {:<13} {:<28} {:<10} {:<13}", "#", "key", "name", "owner", "kind");
+    println!(
+        "{:<3} {:<13} {:<28} {:<10} {:<13}",
+        "#", "key", "name", "owner", "kind"
+    );
     for (i, s) in funnel.stages().iter().enumerate() {
         println!(
             "{:<3} {:<13} {:<28} {:<10} {:<13}",
@@ -46,10 +49,7 @@ fn main() -> Result<(), revops::Error> {
         "{:<26} {:>18} {:>17} {:>17} {:>17}",
         "step", "k / n", "Wilson", "Clopper-Pearson", "Jeffreys"
     );
-    let path: Vec<_> = funnel
-        .progression()
-        .map(|(_, s)| s.key.as_str())
-        .collect();
+    let path: Vec<_> = funnel.progression().map(|(_, s)| s.key.as_str()).collect();
     let mut steps: Vec<(String, Ratio)> = path
         .windows(2)
         .zip(counts.windows(2))
@@ -90,7 +90,11 @@ fn main() -> Result<(), revops::Error> {
     for (c, p) in channels.iter().zip(&parts) {
         println!("  {c:<12} {:>12}", p.amount());
     }
-    println!("  {:<12} {:>12}", "total", Money::sum(Currency::USD, &parts)?.amount());
+    println!(
+        "  {:<12} {:>12}",
+        "total",
+        Money::sum(Currency::USD, &parts)?.amount()
+    );
 
     // Calendar: the same instant in three reporting calendars.
     let at = Utc.with_ymd_and_hms(2026, 11, 23, 15, 30, 0).unwrap();

@@ -1,12 +1,27 @@
-//! revops: measure one revenue funnel by one set of rules.
+#![doc = include_str!("../README.md")]
+//!
+//! # Map of the crate
+//!
+//! Everything is re-exported at the crate root:
+//!
+//! - errors: [`Error`], [`RecordRef`], [`Result`];
+//! - money: [`Currency`], [`Money`] (exact, with [`Money::allocate`]), [`Decimal`];
+//! - rates: [`Ratio`], [`Confidence`], [`Interval`], [`IntervalMethod`];
+//! - calendar: [`Calendar`], [`Granularity`], [`Period`], [`Periods`], [`Window`],
+//!   [`DateRange`];
+//! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`SubjectId`],
+//!   [`Channel`], [`CampaignId`];
+//! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
+//!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`];
+//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`].
 #![forbid(unsafe_code)]
 
 mod error;
-pub mod funnel;
+mod funnel;
 mod ids;
 mod money;
 mod period;
-pub mod ratio;
+mod ratio;
 mod records;
 
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
@@ -17,6 +32,7 @@ pub use funnel::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
+pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, Lead, Opportunity, OpportunityChange, Spend, StageEvent, Touch,
 };

@@ -2,4 +2,5 @@
 
 mod money;
 mod period;
+mod ratio;
 mod records;
