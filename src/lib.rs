@@ -2,7 +2,8 @@
 //!
 //! # Map of the crate
 //!
-//! Everything is re-exported at the crate root:
+//! Every public item is re-exported at the crate root (use `revops::Money`, not
+//! `revops::money::Money`); the modules hold the longer explanations of each area:
 //!
 //! - errors: [`Error`], [`RecordRef`], [`Result`];
 //! - money: [`Currency`], [`Money`] (exact, with [`Money::allocate`]), [`Decimal`];
@@ -16,13 +17,13 @@
 //! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`].
 #![forbid(unsafe_code)]
 
-mod error;
-mod funnel;
-mod ids;
-mod money;
-mod period;
-mod ratio;
-mod records;
+pub mod error;
+pub mod funnel;
+pub mod ids;
+pub mod money;
+pub mod period;
+pub mod ratio;
+pub mod records;
 
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
