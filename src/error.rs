@@ -203,6 +203,27 @@ pub enum Error {
         second: usize,
     },
 
+    /// A row of a delimited text file (CSV) could not be read.
+    #[error("{source_name} line {line}{}: {reason}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    Csv {
+        /// The file name or schema being read (e.g. `"stage_events.csv"`).
+        source_name: String,
+        /// One-based line number in the file (the header is line 1).
+        line: u64,
+        /// The column, when the problem is in one field.
+        column: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// Reading or writing failed at the operating-system level (adapters only; the
+    /// core does no I/O).
+    #[error("I/O: {message}")]
+    Io {
+        /// The system's message.
+        message: String,
+    },
+
     /// JSON (de)serialisation failed.
     #[error("JSON: {message}")]
     Json {
@@ -235,6 +256,14 @@ impl Error {
             record.index.get_or_insert(index);
         }
         self
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io {
+            message: e.to_string(),
+        }
     }
 }
 

@@ -13,7 +13,8 @@
 //! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`SubjectId`],
 //!   [`Channel`], [`CampaignId`];
 //! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
-//!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`];
+//!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`], [`PathRow`],
+//!   [`ForecastPoint`];
 //! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`].
 #![forbid(unsafe_code)]
 
@@ -35,5 +36,6 @@ pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
-    Conversion, ForecastCategory, Lead, Opportunity, OpportunityChange, Spend, StageEvent, Touch,
+    Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,
+    Spend, StageEvent, Touch,
 };

@@ -671,6 +671,157 @@ impl OpportunityChange {
     }
 }
 
+/// One aggregated journey, as attribution tools exchange them (`paths.csv`): the
+/// ordered channels of a path and how many journeys along it converted or did not.
+///
+/// Counts are `f64` because aggregated or weighted inputs may be fractional; the
+/// value is an exact decimal in the caller's currency.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow};
+/// # fn main() -> Result<(), revops::Error> {
+/// let row = PathRow::new(vec![Channel::new("email")?, Channel::new("search")?], 3.0, Decimal::new(1250, 1), 7.0);
+/// row.validate(0)?;
+/// assert_eq!(row.path_string(" > "), "email > search");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathRow {
+    /// The channels touched, in order (non-empty).
+    pub path: Vec<Channel>,
+    /// Journeys along this path that converted (finite, ≥ 0).
+    pub conversions: f64,
+    /// Total conversion value of those journeys.
+    pub value: rust_decimal::Decimal,
+    /// Journeys along this path that did not convert (finite, ≥ 0).
+    pub nulls: f64,
+}
+
+impl PathRow {
+    /// A path row.
+    pub fn new(
+        path: Vec<Channel>,
+        conversions: f64,
+        value: rust_decimal::Decimal,
+        nulls: f64,
+    ) -> PathRow {
+        PathRow {
+            path,
+            conversions,
+            value,
+            nulls,
+        }
+    }
+
+    /// The channels joined by `separator`.
+    pub fn path_string(&self, separator: &str) -> String {
+        let mut s = String::new();
+        for (i, c) in self.path.iter().enumerate() {
+            if i > 0 {
+                s.push_str(separator);
+            }
+            s.push_str(c.as_str());
+        }
+        s
+    }
+
+    /// Checks a non-empty path, finite non-negative counts and a non-negative value;
+    /// `index` is the row's position, used in the error.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the row.
+    pub fn validate(&self, index: usize) -> Result<()> {
+        let record = || {
+            RecordRef::new("path")
+                .with_index(index)
+                .with_id(self.path_string(">"))
+        };
+        if self.path.is_empty() {
+            return Err(field_error(
+                record(),
+                "path",
+                "a path needs at least one channel",
+            ));
+        }
+        for (field, v) in [("conversions", self.conversions), ("nulls", self.nulls)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(field_error(
+                    record(),
+                    field,
+                    format!("must be a finite count ≥ 0, got {v}"),
+                ));
+            }
+        }
+        if self.value.is_sign_negative() && !self.value.is_zero() {
+            return Err(field_error(
+                record(),
+                "value",
+                format!("must not be negative, got {}", self.value),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One point of a forecast series next to what actually happened (`forecasts.csv`).
+///
+/// Values are `f64`: forecast-error statistics (MAE, RMSE, MAPE ...) are real-valued
+/// measurements, not money to be summed. `actual` is `None` for periods that have not
+/// happened yet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastPoint {
+    /// The series (e.g. `"bookings/emea"`).
+    pub series: String,
+    /// The period label (e.g. `"2026-Q3"`), ordered as text within a series.
+    pub period: String,
+    /// The forecast value.
+    pub forecast: f64,
+    /// The actual value, once known.
+    #[serde(default)]
+    pub actual: Option<f64>,
+}
+
+impl ForecastPoint {
+    /// A point with a known actual.
+    pub fn new(
+        series: impl Into<String>,
+        period: impl Into<String>,
+        forecast: f64,
+        actual: Option<f64>,
+    ) -> ForecastPoint {
+        ForecastPoint {
+            series: series.into(),
+            period: period.into(),
+            forecast,
+            actual,
+        }
+    }
+
+    /// Checks that forecast and actual are finite.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the series and period.
+    pub fn validate(&self) -> Result<()> {
+        let record =
+            || RecordRef::new("forecast").with_id(format!("{}/{}", self.series, self.period));
+        if !self.forecast.is_finite() {
+            return Err(field_error(
+                record(),
+                "forecast",
+                format!("must be finite, got {}", self.forecast),
+            ));
+        }
+        match self.actual {
+            Some(a) if !a.is_finite() => Err(field_error(
+                record(),
+                "actual",
+                format!("must be finite, got {a}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
