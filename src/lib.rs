@@ -24,6 +24,8 @@ pub mod ids;
 pub mod money;
 pub mod period;
 pub mod ratio;
+#[cfg(feature = "csv")]
+pub mod real;
 pub mod records;
 
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).

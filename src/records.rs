@@ -547,6 +547,9 @@ pub struct Opportunity {
     /// Current forecast category, if set.
     #[serde(default)]
     pub forecast_category: Option<ForecastCategory>,
+    /// Free-form attributes (product, region, deal type ...), for breakdowns.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl Opportunity {
@@ -569,6 +572,7 @@ impl Opportunity {
             close_date: None,
             probability: None,
             forecast_category: None,
+            attributes: BTreeMap::new(),
         }
     }
 

@@ -3,4 +3,6 @@
 mod money;
 mod period;
 mod ratio;
+#[cfg(feature = "csv")]
+mod real;
 mod records;
