@@ -170,7 +170,7 @@ impl Ratio {
         }
         let tail = confidence.alpha() / 2.0;
         let interval = match method {
-            IntervalMethod::Wilson => wilson_interval(k, n, tail),
+            IntervalMethod::Wilson => wilson_interval(k, n, confidence.z()),
             IntervalMethod::ClopperPearson => clopper_pearson_interval(k, n, tail),
             IntervalMethod::Jeffreys => jeffreys_interval(k, n, tail),
         };
@@ -240,10 +240,9 @@ impl fmt::Display for Ratio {
 /// Wilson score interval without continuity correction, evaluated in the same
 /// order as statsmodels, clipped to `[0, 1]`, with the exact endpoints at `k = 0`
 /// and `k = n`.
-fn wilson_interval(k: u64, n: u64, tail: f64) -> Interval {
+fn wilson_interval(k: u64, n: u64, z: f64) -> Interval {
     let nf = n as f64;
     let p = k as f64 / nf;
-    let z = special::norm_isf(tail);
     let z2 = z * z;
     let denom = 1.0 + z2 / nf;
     let center = (p + z2 / (2.0 * nf)) / denom;
@@ -383,7 +382,23 @@ impl Confidence {
     pub fn alpha(self) -> f64 {
         1.0 - self.0
     }
+
+    /// The two-sided normal quantile `Φ⁻¹(1 − α/2)`. The three named levels use
+    /// the correctly rounded quantiles of their nominal tails (unit-tested to agree
+    /// with the computed ones within 4 ulps), so the common Wilson intervals skip the
+    /// quantile iteration.
+    fn z(self) -> f64 {
+        const STORED: [(f64, f64); 3] = [(0.90, Z90), (0.95, Z95), (0.99, Z99)];
+        STORED
+            .iter()
+            .find(|(level, _)| *level == self.0)
+            .map_or_else(|| special::norm_isf(self.alpha() / 2.0), |&(_, z)| z)
+    }
 }
+
+const Z90: f64 = 1.6448536269514722;
+const Z95: f64 = 1.959963984540054;
+const Z99: f64 = 2.5758293035489004;
 
 /// 95 %.
 impl Default for Confidence {
@@ -1124,6 +1139,26 @@ mod tests {
             assert_close(q, (-x).exp(), 1e-14);
             assert_close(p, -(-x).exp_m1(), 1e-14);
         }
+    }
+
+    #[test]
+    fn stored_normal_quantiles_equal_computed_ones() {
+        // The stored values are the quantiles of the nominal tails (0.05, 0.025, 0.005),
+        // which `1 - level` only approximates in floating point.
+        for (c, tail, z) in [
+            (Confidence::P90, 0.05, Z90),
+            (Confidence::P95, 0.025, Z95),
+            (Confidence::P99, 0.005, Z99),
+        ] {
+            let computed = special::norm_isf(tail);
+            assert!(
+                (computed - z).abs() <= 4.0 * f64::EPSILON * z,
+                "{computed} vs {z}"
+            );
+            assert_eq!(c.z().to_bits(), z.to_bits());
+        }
+        let c = Confidence::new(0.8).unwrap();
+        assert_eq!(c.z(), special::norm_isf(0.1));
     }
 
     #[test]
