@@ -75,7 +75,8 @@
 //! fails [`Reader::new`]. A problem with a row is an [`Error::Csv`] naming the source
 //! (the [`Options::with_source_name`], by default the schema's file name), the
 //! one-based line where the row starts in the file (the header is line 1; quoted
-//! fields may span lines, blank lines are skipped), the column when one field is at
+//! fields may span lines, blank lines are skipped; lines end with `\n` or `\r\n`, a
+//! bare `\r` ends a row but is not counted as a line), the column when one field is at
 //! fault, and the reason: wrong number of fields, not UTF-8, empty id, unparseable
 //! timestamp, date or decimal, unknown currency, negative amount, probability outside
 //! \[0, 1\], and the records' own `validate()` rules. [`OnError`] decides whether the
