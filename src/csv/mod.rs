@@ -34,8 +34,9 @@
 //!
 //! Each record type has one schema ([`CsvRecord`]). Readers find columns by header
 //! name, in any order, matching names case-insensitively after trimming; columns the
-//! schema does not know are ignored (for leads they are attributes). Columns in
-//! brackets may be absent from the header; the others are required.
+//! schema does not know are ignored (for leads they are attributes, so there a column
+//! without a name is an error). Columns in brackets may be absent from the header; the
+//! others are required.
 //!
 //! | Record | File | Columns |
 //! |---|---|---|
@@ -92,6 +93,7 @@
 //! [`Lead`]: crate::Lead
 //! [`Error::Csv`]: crate::Error::Csv
 
+mod field;
 mod parse;
 mod read;
 mod schema;

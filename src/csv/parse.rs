@@ -142,7 +142,8 @@ pub(crate) fn unsigned(field: &[u8]) -> Option<u32> {
 /// The first characters of a field, for error messages (a bad field may be megabytes).
 pub(crate) fn excerpt(field: &[u8]) -> String {
     const MAX: usize = 40;
-    let s = String::from_utf8_lossy(field);
+    // Enough bytes for MAX characters of up to four bytes each, and one more.
+    let s = String::from_utf8_lossy(&field[..field.len().min(4 * MAX + 4)]);
     match s.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &s[..cut]),
         None => s.into_owned(),

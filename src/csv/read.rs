@@ -8,7 +8,7 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
-use super::schema::{Ctx, Header, RowError};
+use super::field::{Ctx, Header, RowError};
 use super::{CsvRecord, OnError, Options, ReadReport};
 use crate::error::{Error, Result};
 

@@ -4,7 +4,8 @@ use std::fmt;
 use std::io::Write;
 use std::marker::PhantomData;
 
-use super::schema::{Fields, attribute_columns};
+use super::field::Fields;
+use super::schema::attribute_columns;
 use super::{CsvRecord, Options};
 use crate::error::{Error, RecordRef, Result};
 use crate::records::Lead;
@@ -74,7 +75,6 @@ impl<T: CsvRecord, W: Write> Writer<T, W> {
         options.check()?;
         let mut csv = csv::WriterBuilder::new()
             .delimiter(options.delimiter)
-            .flexible(true)
             .from_writer(output);
         let header = T::COLUMNS
             .iter()
