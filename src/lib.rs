@@ -18,6 +18,8 @@
 //! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`].
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "csv")]
+pub mod csv;
 pub mod error;
 pub mod funnel;
 pub mod ids;

@@ -1,0 +1,536 @@
+//! Field-level decoding and encoding shared by the schemas: row errors, the header,
+//! per-reader caches of repeated values, and the row being written.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+use std::io::Write as _;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use csv::ByteRecord;
+use rust_decimal::Decimal;
+
+use super::parse;
+use crate::error::Error;
+use crate::ids::{CampaignId, Channel, SubjectId};
+use crate::money::{Currency, Money};
+
+/// A problem with one row (or the header), before the reader knows where the row is.
+#[derive(Debug)]
+pub struct RowError {
+    /// The column, when the problem is in one field.
+    pub column: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl RowError {
+    /// A problem in one column.
+    pub fn new(column: impl Into<String>, reason: impl Into<String>) -> RowError {
+        RowError {
+            column: Some(column.into()),
+            reason: reason.into(),
+        }
+    }
+
+    /// A problem with the row as a whole.
+    pub fn row(reason: impl Into<String>) -> RowError {
+        RowError {
+            column: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// The crate error for this problem at `line` of `source_name`.
+    pub fn at(self, source_name: &str, line: u64) -> Error {
+        Error::Csv {
+            source_name: source_name.to_string(),
+            line,
+            column: self.column,
+            reason: self.reason,
+        }
+    }
+}
+
+/// The header row: each column's name trimmed, and lower-cased for matching.
+#[derive(Debug)]
+pub struct Header {
+    names: Vec<(String, String)>,
+}
+
+impl Header {
+    /// Reads the header row. A UTF-8 byte-order mark before the first name is dropped;
+    /// two columns with the same (case-insensitive) name are an error.
+    pub fn parse(row: &ByteRecord) -> Result<Header, RowError> {
+        let mut names = Vec::with_capacity(row.len());
+        let mut seen = HashSet::with_capacity(row.len());
+        for (i, raw) in row.iter().enumerate() {
+            let s = std::str::from_utf8(raw).map_err(|_| {
+                RowError::row(format!("header column {} is not valid UTF-8", i + 1))
+            })?;
+            let s = if i == 0 {
+                s.strip_prefix('\u{feff}').unwrap_or(s)
+            } else {
+                s
+            };
+            let original = s.trim();
+            let normal = original.to_lowercase();
+            if !normal.is_empty() && !seen.insert(normal.clone()) {
+                return Err(RowError::new(
+                    original,
+                    format!("duplicate column `{original}` in the header"),
+                ));
+            }
+            names.push((normal, original.to_string()));
+        }
+        Ok(Header { names })
+    }
+
+    /// Each column's position, lower-cased name and name as written (trimmed).
+    pub(super) fn columns(&self) -> impl Iterator<Item = (usize, &str, &str)> {
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(i, (normal, original))| (i, normal.as_str(), original.as_str()))
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The position of a column that may be absent.
+    pub fn optional(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|(n, _)| n == name)
+    }
+
+    /// The position of a column the schema needs.
+    pub fn required(&self, name: &'static str) -> Result<usize, RowError> {
+        self.optional(name)
+            .ok_or_else(|| RowError::new(name, format!("missing required column `{name}`")))
+    }
+}
+
+/// Remembers values already built from the same bytes (channels, campaigns), up to a
+/// bound, so that repeated strings share one allocation.
+#[derive(Debug)]
+struct Cache<T> {
+    map: HashMap<Box<[u8]>, T>,
+}
+
+const CACHE_LIMIT: usize = 4096;
+
+impl<T: Clone> Cache<T> {
+    fn new() -> Self {
+        Cache {
+            map: HashMap::new(),
+        }
+    }
+
+    fn get_or(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> Result<T, RowError>,
+    ) -> Result<T, RowError> {
+        if let Some(v) = self.map.get(key) {
+            return Ok(v.clone());
+        }
+        let v = make()?;
+        if self.map.len() < CACHE_LIMIT {
+            self.map.insert(key.into(), v.clone());
+        }
+        Ok(v)
+    }
+}
+
+/// Per-reader decoding state: the path separator and caches of repeated values.
+#[derive(Debug)]
+pub struct Ctx {
+    path_separator: String,
+    last_subject: Option<SubjectId>,
+    channels: Cache<Channel>,
+    campaigns: Cache<CampaignId>,
+    currencies: Vec<(Box<[u8]>, Currency)>,
+}
+
+impl Ctx {
+    /// Fresh state for one reader.
+    pub fn new(path_separator: &str) -> Ctx {
+        Ctx {
+            path_separator: path_separator.to_string(),
+            last_subject: None,
+            channels: Cache::new(),
+            campaigns: Cache::new(),
+            currencies: Vec::new(),
+        }
+    }
+
+    /// A subject id; consecutive rows of the same subject share the string.
+    pub(super) fn subject(
+        &mut self,
+        b: &[u8],
+        column: &'static str,
+    ) -> Result<SubjectId, RowError> {
+        let t = b.trim_ascii();
+        if let Some(s) = &self.last_subject
+            && s.as_str().as_bytes() == t
+        {
+            return Ok(s.clone());
+        }
+        let id: SubjectId = id(t, column)?;
+        self.last_subject = Some(id.clone());
+        Ok(id)
+    }
+
+    pub(super) fn channel(&mut self, b: &[u8], column: &'static str) -> Result<Channel, RowError> {
+        let t = b.trim_ascii();
+        self.channels.get_or(t, || id(t, column))
+    }
+
+    pub(super) fn opt_channel(
+        &mut self,
+        b: &[u8],
+        column: &'static str,
+    ) -> Result<Option<Channel>, RowError> {
+        if is_blank(b) {
+            Ok(None)
+        } else {
+            self.channel(b, column).map(Some)
+        }
+    }
+
+    pub(super) fn opt_campaign(
+        &mut self,
+        b: &[u8],
+        column: &'static str,
+    ) -> Result<Option<CampaignId>, RowError> {
+        if is_blank(b) {
+            return Ok(None);
+        }
+        let t = b.trim_ascii();
+        self.campaigns.get_or(t, || id(t, column)).map(Some)
+    }
+
+    pub(super) fn currency(
+        &mut self,
+        b: &[u8],
+        column: &'static str,
+    ) -> Result<Currency, RowError> {
+        let t = b.trim_ascii();
+        if let Some((_, c)) = self.currencies.iter().find(|(k, _)| **k == *t) {
+            return Ok(*c);
+        }
+        if t.is_empty() {
+            return Err(RowError::new(column, "empty: a currency code is required"));
+        }
+        let c: Currency = utf8(t, column)?
+            .parse()
+            .map_err(|e: Error| RowError::new(column, e.to_string()))?;
+        if self.currencies.len() < 16 {
+            self.currencies.push((t.into(), c));
+        }
+        Ok(c)
+    }
+
+    pub(super) fn money(
+        &mut self,
+        amount: (&[u8], &'static str),
+        currency: (&[u8], &'static str),
+    ) -> Result<Money, RowError> {
+        let a = decimal(amount.0, amount.1)?;
+        Ok(Money::new(a, self.currency(currency.0, currency.1)?))
+    }
+
+    /// The channels of a path, split at the path separator and trimmed.
+    pub(super) fn path(
+        &mut self,
+        text: &str,
+        column: &'static str,
+    ) -> Result<Vec<Channel>, RowError> {
+        if text.trim().is_empty() {
+            return Err(RowError::new(
+                column,
+                "empty: a path needs at least one channel",
+            ));
+        }
+        let mut path = Vec::new();
+        for part in text.split(self.path_separator.as_str()) {
+            let t = part.trim().as_bytes();
+            if t.is_empty() {
+                return Err(RowError::new(
+                    column,
+                    format!("empty channel in `{}`", parse::excerpt(text.as_bytes())),
+                ));
+            }
+            path.push(self.channels.get_or(t, || id(t, column))?);
+        }
+        Ok(path)
+    }
+
+    /// Money whose amount may be empty (then `None`, whatever the currency cell holds).
+    pub(super) fn opt_money(
+        &mut self,
+        amount: (&[u8], &'static str),
+        currency: (&[u8], &'static str),
+    ) -> Result<Option<Money>, RowError> {
+        if is_blank(amount.0) {
+            Ok(None)
+        } else {
+            self.money(amount, currency).map(Some)
+        }
+    }
+}
+
+// ---- field decoding -------------------------------------------------------------
+
+#[inline]
+pub(super) fn field(row: &ByteRecord, i: usize) -> &[u8] {
+    row.get(i).unwrap_or_default()
+}
+
+#[inline]
+pub(super) fn opt_field(row: &ByteRecord, i: Option<usize>) -> &[u8] {
+    i.and_then(|i| row.get(i)).unwrap_or_default()
+}
+
+/// Empty or only whitespace (ASCII or Unicode).
+pub(super) fn is_blank(b: &[u8]) -> bool {
+    let t = b.trim_ascii();
+    t.is_empty() || std::str::from_utf8(t).is_ok_and(|s| s.trim().is_empty())
+}
+
+pub(super) fn utf8<'a>(b: &'a [u8], column: &str) -> Result<&'a str, RowError> {
+    std::str::from_utf8(b).map_err(|_| RowError::new(column, "not valid UTF-8"))
+}
+
+pub(super) fn id<T>(b: &[u8], column: &str) -> Result<T, RowError>
+where
+    T: for<'a> TryFrom<&'a str, Error = Error>,
+{
+    T::try_from(utf8(b, column)?).map_err(|_| RowError::new(column, "empty id"))
+}
+
+pub(super) fn opt_id<T>(b: &[u8], column: &str) -> Result<Option<T>, RowError>
+where
+    T: for<'a> TryFrom<&'a str, Error = Error>,
+{
+    if is_blank(b) {
+        Ok(None)
+    } else {
+        id(b, column).map(Some)
+    }
+}
+
+/// A key (stage, series, period): trimmed, non-empty.
+pub(super) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
+    let s = utf8(b, column)?.trim();
+    if s.is_empty() {
+        Err(RowError::new(column, "empty: a value is required"))
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+/// Free text kept as written; blank is `None`.
+pub(super) fn opt_text(b: &[u8], column: &str) -> Result<Option<String>, RowError> {
+    let s = utf8(b, column)?;
+    Ok((!s.trim().is_empty()).then(|| s.to_string()))
+}
+
+pub(super) fn required<T>(
+    b: &[u8],
+    column: &str,
+    what: &str,
+    example: &str,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Result<T, RowError> {
+    if b.trim_ascii().is_empty() {
+        return Err(RowError::new(column, format!("empty: {what} is required")));
+    }
+    parse(b).ok_or_else(|| {
+        RowError::new(
+            column,
+            format!("`{}` is not {what} ({example})", parse::excerpt(b)),
+        )
+    })
+}
+
+pub(super) fn optional<T>(
+    b: &[u8],
+    column: &str,
+    what: &str,
+    example: &str,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Result<Option<T>, RowError> {
+    if is_blank(b) {
+        Ok(None)
+    } else {
+        required(b, column, what, example, parse).map(Some)
+    }
+}
+
+pub(super) const TIMESTAMP: (&str, &str) = (
+    "a timestamp",
+    "expected RFC 3339 such as 2026-03-04T10:11:12Z, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`",
+);
+pub(super) const DATE: (&str, &str) = ("a date", "expected `YYYY-MM-DD`");
+pub(super) const DECIMAL: (&str, &str) = (
+    "a decimal number",
+    "expected digits with an optional sign and `.`, such as 1250.10",
+);
+pub(super) const NUMBER: (&str, &str) = ("a number", "expected a number such as 0.75 or 12");
+
+pub(super) fn timestamp(b: &[u8], column: &str) -> Result<DateTime<Utc>, RowError> {
+    required(b, column, TIMESTAMP.0, TIMESTAMP.1, parse::timestamp)
+}
+
+pub(super) fn date(b: &[u8], column: &str) -> Result<NaiveDate, RowError> {
+    required(b, column, DATE.0, DATE.1, parse::date)
+}
+
+pub(super) fn decimal(b: &[u8], column: &str) -> Result<Decimal, RowError> {
+    required(b, column, DECIMAL.0, DECIMAL.1, parse::decimal)
+}
+
+pub(super) fn float(b: &[u8], column: &str) -> Result<f64, RowError> {
+    required(b, column, NUMBER.0, NUMBER.1, parse::float)
+}
+
+pub(super) fn opt_float(b: &[u8], column: &str) -> Result<Option<f64>, RowError> {
+    optional(b, column, NUMBER.0, NUMBER.1, parse::float)
+}
+
+/// Turns a record's `validate()` error into a row error on the matching column;
+/// `columns` maps record field names to column names where they differ.
+pub(super) fn validated(
+    result: crate::Result<()>,
+    columns: &[(&str, &'static str)],
+) -> Result<(), RowError> {
+    result.map_err(|e| match e {
+        Error::InvalidField { field, reason, .. } => {
+            let column = columns
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map_or(field, |(_, c)| *c);
+            RowError::new(column, reason)
+        }
+        Error::InvalidPeriod { start, end, .. } => RowError::new(
+            "period_end",
+            format!("the period ends ({end}) before it starts ({start})"),
+        ),
+        other => RowError::row(other.to_string()),
+    })
+}
+
+// ---- encoding ---------------------------------------------------------------------
+
+/// A field a writer cannot represent so that it reads back the same.
+#[derive(Debug)]
+pub struct EncodeError {
+    /// The record's field.
+    pub field: &'static str,
+    /// Why it cannot be written.
+    pub reason: String,
+}
+
+/// The row being written, and scratch space for formatting.
+#[derive(Debug)]
+pub struct Fields {
+    /// The fields of the row so far.
+    pub record: ByteRecord,
+    scratch: Vec<u8>,
+    path_separator: String,
+}
+
+impl Fields {
+    /// An empty row for a writer that joins paths with `path_separator`.
+    pub fn new(path_separator: &str) -> Fields {
+        Fields {
+            record: ByteRecord::new(),
+            scratch: Vec::with_capacity(64),
+            path_separator: path_separator.to_string(),
+        }
+    }
+
+    pub(super) fn text(&mut self, s: &str) {
+        self.record.push_field(s.as_bytes());
+    }
+
+    pub(super) fn opt_text(&mut self, s: Option<&str>) {
+        self.text(s.unwrap_or(""));
+    }
+
+    pub(super) fn display(&mut self, v: impl Display) {
+        self.scratch.clear();
+        // Writing into a Vec<u8> cannot fail.
+        let _ = write!(self.scratch, "{v}");
+        self.record.push_field(&self.scratch);
+    }
+
+    pub(super) fn opt_display(&mut self, v: Option<impl Display>) {
+        match v {
+            Some(v) => self.display(v),
+            None => self.text(""),
+        }
+    }
+
+    pub(super) fn timestamp(
+        &mut self,
+        t: &DateTime<Utc>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        self.scratch.clear();
+        parse::write_timestamp(&mut self.scratch, t)
+            .map_err(|reason| EncodeError { field, reason })?;
+        self.record.push_field(&self.scratch);
+        Ok(())
+    }
+
+    pub(super) fn opt_date(
+        &mut self,
+        d: Option<NaiveDate>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        self.scratch.clear();
+        if let Some(d) = d {
+            parse::write_date(&mut self.scratch, d)
+                .map_err(|reason| EncodeError { field, reason })?;
+        }
+        self.record.push_field(&self.scratch);
+        Ok(())
+    }
+
+    pub(super) fn date(&mut self, d: NaiveDate, field: &'static str) -> Result<(), EncodeError> {
+        self.opt_date(Some(d), field)
+    }
+
+    /// The channels joined by the path separator, if that reads back as the same path.
+    pub(super) fn path(
+        &mut self,
+        channels: &[Channel],
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        let names: Vec<&str> = channels.iter().map(Channel::as_str).collect();
+        let joined = names.join(&self.path_separator);
+        let reads_back = joined
+            .split(self.path_separator.as_str())
+            .map(str::trim)
+            .eq(names.iter().copied());
+        if !reads_back {
+            return Err(EncodeError {
+                field,
+                reason: format!(
+                    "a channel contains the path separator `{}`, so the path would not read back",
+                    self.path_separator
+                ),
+            });
+        }
+        self.text(&joined);
+        Ok(())
+    }
+
+    /// Two fields: the amount and the currency (both empty for `None`).
+    pub(super) fn opt_money(&mut self, m: Option<&Money>) {
+        self.opt_display(m.map(Money::amount));
+        self.opt_display(m.map(Money::currency));
+    }
+}

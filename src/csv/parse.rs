@@ -1,0 +1,315 @@
+//! Field-level parsing and formatting: timestamps, dates and numbers from and to bytes.
+//!
+//! The common fixed-width forms (`2026-03-04T10:11:12Z`, `2026-03-04 10:11:12`,
+//! `2026-03-04`) are parsed by hand from bytes; anything else falls back to chrono's
+//! parsers, so unusual but valid input (leap seconds, unpadded fields) still reads.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
+use rust_decimal::Decimal;
+
+/// Two ASCII digits at `i` as a number.
+#[inline]
+fn digits2(b: &[u8], i: usize) -> Option<u32> {
+    let hi = b.get(i)?.wrapping_sub(b'0');
+    let lo = b.get(i + 1)?.wrapping_sub(b'0');
+    (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
+}
+
+/// `YYYY-MM-DD` at the start of `b`.
+#[inline]
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let year = digits2(b, 0)? * 100 + digits2(b, 2)?;
+    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, digits2(b, 5)?, digits2(b, 8)?)
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z|±HH:MM]`; a time without offset is UTC.
+/// Returns `None` for anything else (including leap seconds), which then goes to chrono.
+fn fast_timestamp(b: &[u8]) -> Option<DateTime<Utc>> {
+    let date = fast_date(b)?;
+    if b.len() == 10 {
+        return Some(date.and_time(NaiveTime::MIN).and_utc());
+    }
+    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (hour, minute, second) = (digits2(b, 11)?, digits2(b, 14)?, digits2(b, 17)?);
+    let mut i = 19;
+    let mut nanos = 0u32;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            if i - start == 9 {
+                return None;
+            }
+            nanos = nanos * 10 + u32::from(d - b'0');
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        nanos *= 10u32.pow(9 - n as u32);
+    }
+    let offset_seconds = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (oh, om) = (digits2(b, i + 1)?, digits2(b, i + 4)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let s = i64::from(oh * 3600 + om * 60);
+            if sign == b'-' { -s } else { s }
+        }
+        _ => return None,
+    };
+    let local = date.and_time(NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?);
+    if offset_seconds == 0 {
+        Some(local.and_utc())
+    } else {
+        local
+            .checked_sub_signed(TimeDelta::seconds(offset_seconds))
+            .map(|t| t.and_utc())
+    }
+}
+
+/// A timestamp in any accepted form: RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]` (UTC) or
+/// `YYYY-MM-DD` (UTC midnight). Surrounding ASCII whitespace is ignored.
+pub(crate) fn timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
+    let b = field.trim_ascii();
+    if let Some(t) = fast_timestamp(b) {
+        return Some(t);
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.to_utc());
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f") {
+        return Some(t.and_utc());
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(t.and_utc());
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+/// A calendar date: `YYYY-MM-DD`, or any accepted timestamp (its UTC date).
+pub(crate) fn date(field: &[u8]) -> Option<NaiveDate> {
+    let b = field.trim_ascii();
+    if b.len() == 10
+        && let Some(d) = fast_date(b)
+    {
+        return Some(d);
+    }
+    timestamp(b).map(|t| t.date_naive())
+}
+
+/// An exact decimal (`"1234.56"`, `"-3"`; no exponent), without going through `f64`.
+pub(crate) fn decimal(field: &[u8]) -> Option<Decimal> {
+    let s = std::str::from_utf8(field.trim_ascii()).ok()?;
+    Decimal::from_str_exact(s).ok()
+}
+
+/// A floating-point number (`"0.75"`, `"3"`, `"1e-3"`); non-finite values parse and
+/// are rejected by the records' `validate()`.
+pub(crate) fn float(field: &[u8]) -> Option<f64> {
+    std::str::from_utf8(field.trim_ascii()).ok()?.parse().ok()
+}
+
+/// A non-negative integer that fits a `u32`.
+pub(crate) fn unsigned(field: &[u8]) -> Option<u32> {
+    let b = field.trim_ascii();
+    if b.is_empty() || b.len() > 10 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    u32::try_from(v).ok()
+}
+
+/// The first characters of a field, for error messages (a bad field may be megabytes).
+pub(crate) fn excerpt(field: &[u8]) -> String {
+    const MAX: usize = 40;
+    // Enough bytes for MAX characters of up to four bytes each, and one more.
+    let s = String::from_utf8_lossy(&field[..field.len().min(4 * MAX + 4)]);
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.into_owned(),
+    }
+}
+
+fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
+    let mut buf = [b'0'; 10];
+    let mut v = value;
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend_from_slice(&buf[..width]);
+}
+
+/// Appends `YYYY-MM-DD`.
+///
+/// # Errors
+/// A reason, if the year is outside 0000–9999.
+pub(crate) fn write_date(out: &mut Vec<u8>, d: NaiveDate) -> Result<(), String> {
+    let year = u32::try_from(d.year())
+        .ok()
+        .filter(|y| *y <= 9999)
+        .ok_or_else(|| format!("year {} cannot be written as YYYY-MM-DD", d.year()))?;
+    push_digits(out, year, 4);
+    out.push(b'-');
+    push_digits(out, d.month(), 2);
+    out.push(b'-');
+    push_digits(out, d.day(), 2);
+    Ok(())
+}
+
+/// Appends an RFC 3339 UTC timestamp: `YYYY-MM-DDTHH:MM:SS[.fff|.ffffff|.fffffffff]Z`
+/// (as many fractional digits as the value needs, in groups of three; a leap second is
+/// written as second 60).
+///
+/// # Errors
+/// A reason, if the year is outside 0000–9999.
+pub(crate) fn write_timestamp(out: &mut Vec<u8>, t: &DateTime<Utc>) -> Result<(), String> {
+    write_date(out, t.date_naive())?;
+    out.push(b'T');
+    push_digits(out, t.hour(), 2);
+    out.push(b':');
+    push_digits(out, t.minute(), 2);
+    out.push(b':');
+    let mut nanos = t.nanosecond();
+    let mut second = t.second();
+    if nanos >= 1_000_000_000 {
+        second += 1;
+        nanos -= 1_000_000_000;
+    }
+    push_digits(out, second, 2);
+    if nanos != 0 {
+        out.push(b'.');
+        if nanos.is_multiple_of(1_000_000) {
+            push_digits(out, nanos / 1_000_000, 3);
+        } else if nanos.is_multiple_of(1_000) {
+            push_digits(out, nanos / 1_000, 6);
+        } else {
+            push_digits(out, nanos, 9);
+        }
+    }
+    out.push(b'Z');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    #[test]
+    fn timestamps_in_every_accepted_form() {
+        let t = utc(2026, 3, 4, 10, 11, 12);
+        for s in [
+            "2026-03-04T10:11:12Z",
+            "2026-03-04t10:11:12z",
+            " 2026-03-04T10:11:12Z ",
+            "2026-03-04 10:11:12",
+            "2026-03-04T10:11:12",
+            "2026-03-04T12:11:12+02:00",
+            "2026-03-04T07:41:12-02:30",
+            "2026-03-04 10:11:12+00:00",
+            "2026-3-4 10:11:12", // chrono fallback
+        ] {
+            assert_eq!(timestamp(s.as_bytes()), Some(t), "{s}");
+        }
+        assert_eq!(
+            timestamp(b"2026-03-04T10:11:12.5Z"),
+            Some(t + TimeDelta::milliseconds(500))
+        );
+        assert_eq!(
+            timestamp(b"2026-03-04T10:11:12.000000001Z"),
+            Some(t + TimeDelta::nanoseconds(1))
+        );
+        assert_eq!(timestamp(b"2026-03-04"), Some(utc(2026, 3, 4, 0, 0, 0)));
+        // A leap second goes through chrono.
+        let leap = timestamp(b"2016-12-31T23:59:60Z").unwrap();
+        assert_eq!(leap.second(), 59);
+        assert_eq!(leap.nanosecond(), 1_000_000_000);
+        for bad in [
+            "",
+            "2026-02-30",
+            "2026-13-01T00:00:00Z",
+            "2026-03-04T24:00:00Z",
+            "2026-03-04T10:11",
+            "2026-03-04T10:11:12.Z",
+            "2026-03-04T10:11:12+2",
+            "yesterday",
+            "2026-03-04T10:11:12Zjunk",
+        ] {
+            assert_eq!(timestamp(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates() {
+        let d = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+        assert_eq!(date(b"2026-06-30"), Some(d));
+        assert_eq!(date(b"2026-06-30T23:30:00-02:00"), d.succ_opt());
+        assert_eq!(date(b"2026-06-31"), None);
+        assert_eq!(date(b"30/06/2026"), None);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(decimal(b" 1250.10 "), Some(Decimal::new(125_010, 2)));
+        assert_eq!(decimal(b"1e3"), None);
+        assert_eq!(decimal(b""), None);
+        assert_eq!(unsigned(b"42"), Some(42));
+        assert_eq!(unsigned(b"4294967296"), None);
+        assert_eq!(unsigned(b"-1"), None);
+        assert_eq!(unsigned(b"99999999999"), None);
+        assert_eq!(float(b"0.75"), Some(0.75));
+        assert_eq!(float(b"75%"), None);
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        let mut out = Vec::new();
+        for t in [
+            utc(2026, 3, 4, 10, 11, 12),
+            utc(2026, 3, 4, 10, 11, 12) + TimeDelta::milliseconds(120),
+            utc(1, 1, 1, 0, 0, 0) + TimeDelta::microseconds(7),
+            utc(9999, 12, 31, 23, 59, 59) + TimeDelta::nanoseconds(999_999_999),
+            timestamp(b"2016-12-31T23:59:60.25Z").unwrap(),
+        ] {
+            out.clear();
+            write_timestamp(&mut out, &t).unwrap();
+            assert_eq!(
+                timestamp(&out),
+                Some(t),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+        out.clear();
+        write_timestamp(&mut out, &utc(2026, 3, 4, 10, 11, 12)).unwrap();
+        assert_eq!(out, b"2026-03-04T10:11:12Z");
+        assert!(write_timestamp(&mut out, &utc(10_000, 1, 1, 0, 0, 0)).is_err());
+        assert!(write_date(&mut out, NaiveDate::from_ymd_opt(-1, 1, 1).unwrap()).is_err());
+        assert_eq!(excerpt("é".repeat(50).as_bytes()).chars().count(), 41);
+    }
+}

@@ -1,0 +1,843 @@
+//! CSV readers and writers: round-trips of random records through tricky text, the
+//! real ChannelAttribution file, bad input that must never panic, and named errors.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Debug;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+use revops::csv::{CsvRecord, OnError, Options, Reader, Writer, write_records};
+use revops::{
+    AccountId, CampaignId, Channel, Conversion, Currency, Decimal, Error, ForecastCategory,
+    ForecastPoint, Lead, LeadId, Money, OpportunityChange, OpportunityId, PathRow, Spend,
+    StageEvent, SubjectId, Touch,
+};
+
+// ---- generators ---------------------------------------------------------------------
+
+/// Text with the characters that need quoting (delimiters, quotes, line breaks) and
+/// non-ASCII letters.
+const TRICKY: &str = "[a-zA-Z0-9 ,;\t\"'\r\n>_.:éß漢字🙂-]{1,16}";
+
+/// A trimmed, non-empty string (ids and keys are trimmed by readers).
+fn key() -> impl Strategy<Value = String> {
+    TRICKY.prop_filter_map("blank", |s| {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    })
+}
+
+/// Free text, kept as written; blank text reads back as absent, so it is never blank.
+fn text() -> impl Strategy<Value = String> {
+    TRICKY.prop_filter("blank", |s| !s.trim().is_empty())
+}
+
+fn id<T: for<'a> TryFrom<&'a str, Error = Error> + Debug>() -> impl Strategy<Value = T> {
+    key().prop_map(|s| T::try_from(s.as_str()).unwrap())
+}
+
+/// A channel that can sit in a `>`-separated path.
+fn path_channel() -> impl Strategy<Value = Channel> {
+    key().prop_filter_map("separator", |s| {
+        (!s.contains('>')).then(|| Channel::new(s).unwrap())
+    })
+}
+
+fn time() -> impl Strategy<Value = DateTime<Utc>> {
+    prop_oneof![
+        (0i64..4_102_444_800).prop_map(|s| Utc.timestamp_opt(s, 0).unwrap()),
+        (0i64..4_102_444_800, 0u32..1_000_000_000)
+            .prop_map(|(s, ns)| Utc.timestamp_opt(s, ns).unwrap()),
+    ]
+}
+
+fn date() -> impl Strategy<Value = NaiveDate> {
+    (0u64..3_600_000).prop_map(|d| NaiveDate::from_ymd_opt(1, 1, 1).unwrap() + chrono::Days::new(d))
+}
+
+fn currency() -> impl Strategy<Value = Currency> {
+    prop_oneof![
+        Just(Currency::USD),
+        Just(Currency::EUR),
+        Just(Currency::JPY),
+        Just(Currency::from_code("BHD").unwrap()),
+        Just("PTS:3".parse().unwrap()),
+    ]
+}
+
+fn amount() -> impl Strategy<Value = Decimal> {
+    (0i64..i64::MAX, 0u32..12).prop_map(|(m, scale)| Decimal::new(m, scale))
+}
+
+fn money() -> impl Strategy<Value = Money> {
+    (amount(), currency()).prop_map(|(a, c)| Money::new(a, c))
+}
+
+fn finite() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        -1e12f64..1e12,
+        any::<f64>().prop_filter("finite", |v| v.is_finite()),
+        (0i32..1000).prop_map(f64::from),
+    ]
+}
+
+fn count() -> impl Strategy<Value = f64> {
+    prop_oneof![(0u32..100_000).prop_map(f64::from), 0f64..1e9]
+}
+
+fn stage_event() -> impl Strategy<Value = StageEvent> {
+    (
+        id::<SubjectId>(),
+        key(),
+        time(),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(text()),
+    )
+        .prop_map(|(subject, stage, at, cycle, reason)| StageEvent {
+            subject,
+            stage,
+            at,
+            cycle,
+            reason,
+        })
+}
+
+fn touch() -> impl Strategy<Value = Touch> {
+    (
+        id::<SubjectId>(),
+        id::<Channel>(),
+        proptest::option::of(id::<CampaignId>()),
+        time(),
+        proptest::option::of(money()),
+    )
+        .prop_map(|(subject, channel, campaign, at, cost)| Touch {
+            subject,
+            channel,
+            campaign,
+            at,
+            cost,
+        })
+}
+
+fn conversion() -> impl Strategy<Value = Conversion> {
+    (id::<SubjectId>(), time(), proptest::option::of(money()))
+        .prop_map(|(subject, at, value)| Conversion::new(subject, at, value))
+}
+
+fn spend() -> impl Strategy<Value = Spend> {
+    (
+        id::<Channel>(),
+        proptest::option::of(id::<CampaignId>()),
+        date(),
+        0u64..400,
+        money(),
+    )
+        .prop_map(|(channel, campaign, start, days, amount)| {
+            let end = start + chrono::Days::new(days);
+            Spend::new(channel, campaign, start, end, amount).unwrap()
+        })
+}
+
+fn opportunity_change() -> impl Strategy<Value = OpportunityChange> {
+    (
+        id::<OpportunityId>(),
+        time(),
+        key(),
+        money(),
+        proptest::option::of(date()),
+        proptest::option::of(prop_oneof![0f64..=1.0, Just(0.0), Just(1.0)]),
+        proptest::option::of(proptest::sample::select(ForecastCategory::ALL.to_vec())),
+    )
+        .prop_map(
+            |(opportunity, changed_at, stage, amount, close_date, probability, category)| {
+                OpportunityChange {
+                    opportunity,
+                    changed_at,
+                    stage,
+                    amount,
+                    close_date,
+                    probability,
+                    forecast_category: category,
+                }
+            },
+        )
+}
+
+fn path_row() -> impl Strategy<Value = PathRow> {
+    (
+        proptest::collection::vec(path_channel(), 1..8),
+        count(),
+        amount(),
+        count(),
+    )
+        .prop_map(|(path, conversions, value, nulls)| PathRow::new(path, conversions, value, nulls))
+}
+
+fn forecast_point() -> impl Strategy<Value = ForecastPoint> {
+    (key(), key(), finite(), proptest::option::of(finite())).prop_map(
+        |(series, period, forecast, actual)| ForecastPoint::new(series, period, forecast, actual),
+    )
+}
+
+/// Attribute names: no surrounding whitespace, no clash with the fixed columns, and
+/// lower case (header names match case-insensitively).
+fn attribute_name() -> impl Strategy<Value = String> {
+    "[a-z,\"é漢][a-z0-9 ,;\"\n_é漢]{0,6}[a-z0-9]".prop_filter("fixed column", |n| {
+        !<Lead as CsvRecord>::COLUMNS.contains(&n.as_str())
+    })
+}
+
+fn lead() -> impl Strategy<Value = Lead> {
+    (
+        id::<LeadId>(),
+        time(),
+        proptest::option::of(id::<Channel>()),
+        proptest::option::of(id::<CampaignId>()),
+        proptest::option::of(id::<AccountId>()),
+        proptest::option::of(text()),
+        proptest::option::of(text()),
+        proptest::collection::btree_map(attribute_name(), text(), 0..4),
+    )
+        .prop_map(
+            |(id, created_at, source, campaign, account, owner, segment, attributes)| Lead {
+                id,
+                created_at,
+                source,
+                campaign,
+                account,
+                owner,
+                segment,
+                attributes,
+            },
+        )
+}
+
+fn delimiter() -> impl Strategy<Value = u8> {
+    proptest::sample::select(vec![b',', b';', b'\t', b'|'])
+}
+
+// ---- round trips --------------------------------------------------------------------
+
+fn round_trip<T: CsvRecord + PartialEq + Debug>(
+    records: &[T],
+    options: Options,
+) -> Result<(), TestCaseError> {
+    let bytes = write_records(Vec::new(), records, options.clone()).unwrap();
+    let back: Result<Vec<T>, Error> = Reader::<T, _>::new(&bytes[..], options).unwrap().collect();
+    let text = String::from_utf8_lossy(&bytes);
+    prop_assert_eq!(back.as_deref(), Ok(records), "file:\n{}", text);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn stage_events_round_trip(r in proptest::collection::vec(stage_event(), 0..12), d in delimiter()) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    #[test]
+    fn touches_round_trip(r in proptest::collection::vec(touch(), 0..12), d in delimiter()) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    #[test]
+    fn conversions_round_trip(r in proptest::collection::vec(conversion(), 0..12), d in delimiter()) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    #[test]
+    fn spend_round_trips(r in proptest::collection::vec(spend(), 0..12), d in delimiter()) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    #[test]
+    fn opportunity_history_round_trips(
+        r in proptest::collection::vec(opportunity_change(), 0..12),
+        d in delimiter(),
+    ) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    #[test]
+    fn paths_round_trip(
+        r in proptest::collection::vec(path_row(), 0..12),
+        d in delimiter(),
+        sep in proptest::sample::select(vec![">", " > ", ">>"]),
+    ) {
+        round_trip(&r, Options::new().with_delimiter(d).with_path_separator(sep))?;
+    }
+
+    #[test]
+    fn forecasts_round_trip(r in proptest::collection::vec(forecast_point(), 0..12), d in delimiter()) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    #[test]
+    fn leads_round_trip(r in proptest::collection::vec(lead(), 0..12), d in delimiter()) {
+        round_trip(&r, Options::new().with_delimiter(d))?;
+    }
+
+    /// The streaming writer, with CRLF line ends added afterwards, reads back the same.
+    #[test]
+    fn streamed_touches_read_back_with_crlf(r in proptest::collection::vec(touch(), 0..12)) {
+        let mut w = Writer::<Touch, _>::new(Vec::new(), Options::new()).unwrap();
+        for t in &r {
+            w.write(t).unwrap();
+        }
+        let lf = w.finish().unwrap();
+        // Only the record terminators: line breaks inside quoted fields stay as they are.
+        let crlf = crlf_terminators(&lf);
+        let back: Vec<Touch> = Reader::new(&crlf[..], Options::new()).unwrap().collect::<Result<_, _>>().unwrap();
+        prop_assert_eq!(back, r);
+    }
+}
+
+/// Turns each record-ending `\n` into `\r\n` (outside quotes).
+fn crlf_terminators(lf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lf.len() * 11 / 10);
+    let mut quoted = false;
+    for &b in lf {
+        if b == b'"' {
+            quoted = !quoted;
+        }
+        if b == b'\n' && !quoted {
+            out.push(b'\r');
+        }
+        out.push(b);
+    }
+    out
+}
+
+// ---- the real ChannelAttribution file ------------------------------------------------
+
+#[test]
+#[allow(clippy::print_stderr)]
+fn channelattribution_data_reads_as_it_is() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/attribution/channelattribution_Data.csv");
+    if !path.exists() {
+        eprintln!("skipped: {} is absent", path.display());
+        return;
+    }
+    let options = Options::new().with_delimiter(b';');
+    let mut reader = Reader::<PathRow, _>::from_path(&path, options).unwrap();
+    assert_eq!(reader.source_name(), "channelattribution_Data.csv");
+    let rows: Vec<PathRow> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+    assert_eq!(rows.len(), 10_000);
+    assert_eq!(reader.report().rows, 10_000);
+
+    let channels: HashSet<&str> = rows
+        .iter()
+        .flat_map(|r| r.path.iter().map(Channel::as_str))
+        .collect();
+    assert_eq!(channels.len(), 12);
+    assert!(channels.contains("alpha") && channels.contains("iota"));
+    let lengths = rows.iter().map(|r| r.path.len());
+    assert_eq!(lengths.clone().min(), Some(1));
+    assert_eq!(lengths.max(), Some(89));
+    assert_eq!(rows.iter().map(|r| r.conversions).sum::<f64>(), 19_785.0);
+    assert_eq!(rows.iter().map(|r| r.nulls).sum::<f64>(), 68_602.0);
+    let value: Decimal = rows.iter().map(|r| r.value).sum();
+    assert_eq!(value, "74802.97158721083751036".parse().unwrap());
+    assert_eq!(rows[0].path_string(" > "), "eta > iota > alpha > eta");
+
+    // What we write with the same options reads back the same.
+    let options = Options::new()
+        .with_delimiter(b';')
+        .with_path_separator(" > ");
+    let bytes = write_records(Vec::new(), &rows, options.clone()).unwrap();
+    let back: Vec<PathRow> = Reader::new(&bytes[..], options)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(back, rows);
+}
+
+// ---- bad input never panics ------------------------------------------------------------
+
+/// Reads `data` as schema `T` under both policies and checks the bookkeeping: the
+/// reader sees as many data rows as the csv parser does, and under SkipAndReport every
+/// one of them is either a record or a reported error.
+fn read_everything<T: CsvRecord>(data: &[u8], delimiter: u8) -> Result<(), TestCaseError> {
+    let options = Options::new().with_delimiter(delimiter);
+    let Ok(mut reader) =
+        Reader::<T, _>::new(data, options.clone().with_on_error(OnError::SkipAndReport))
+    else {
+        return Ok(());
+    };
+    let (mut ok, mut err) = (0u64, 0u64);
+    for item in reader.by_ref() {
+        match item {
+            Ok(_) => ok += 1,
+            Err(_) => err += 1,
+        }
+    }
+    prop_assert_eq!(err, 0, "SkipAndReport yields no errors from a byte slice");
+    let report = reader.report();
+    prop_assert_eq!(report.records, ok);
+    prop_assert_eq!(report.records + report.skipped.len() as u64, report.rows);
+    let parsed = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(data)
+        .byte_records()
+        .count() as u64;
+    prop_assert_eq!(report.rows + 1, parsed, "data rows plus the header");
+    // Lines count line feeds (a bare `\r` ends a row but not a line), so a row may
+    // share the header's line; they never go backwards.
+    let mut previous = 1;
+    for e in &report.skipped {
+        let line = match e {
+            Error::Csv { line, .. } => *line,
+            other => return Err(TestCaseError::fail(format!("not a row error: {other:?}"))),
+        };
+        prop_assert!(line >= previous, "{:?}", e);
+        previous = line;
+    }
+
+    // Stop: at most one error, and it is the last item.
+    let mut stop = Reader::<T, _>::new(data, options).unwrap();
+    let items: Vec<_> = stop.by_ref().collect();
+    let errors = items.iter().filter(|i| i.is_err()).count();
+    prop_assert!(errors <= 1);
+    if errors == 1 {
+        prop_assert!(items.last().is_some_and(Result::is_err));
+    }
+    Ok(())
+}
+
+fn read_as_every_schema(data: &[u8], delimiter: u8) -> Result<(), TestCaseError> {
+    read_everything::<StageEvent>(data, delimiter)?;
+    read_everything::<Touch>(data, delimiter)?;
+    read_everything::<Conversion>(data, delimiter)?;
+    read_everything::<Spend>(data, delimiter)?;
+    read_everything::<OpportunityChange>(data, delimiter)?;
+    read_everything::<PathRow>(data, delimiter)?;
+    read_everything::<ForecastPoint>(data, delimiter)?;
+    read_everything::<Lead>(data, delimiter)
+}
+
+const VALID_TOUCHES: &str = "subject_id,channel,campaign,at,cost,currency
+L1,paid_search,spring,2026-03-01T12:00:00Z,1.25,USD
+L1,webinar,,2026-03-02,,
+L2,email,\"news, letter\",2026-03-02 10:00:00,0,EUR
+\"L,3\",\"multi
+line\",,2026-03-04T10:11:12.5+02:00,,
+";
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Truncate(usize),
+    Bom,
+    Crlf,
+    HeaderOnly,
+    DuplicateHeader,
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Replace(usize, u8),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let n = VALID_TOUCHES.len();
+    prop_oneof![
+        (0..n).prop_map(Mutation::Truncate),
+        Just(Mutation::Bom),
+        Just(Mutation::Crlf),
+        Just(Mutation::HeaderOnly),
+        Just(Mutation::DuplicateHeader),
+        (
+            0..n,
+            prop_oneof![
+                Just(b"\"a,b\nc\"".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b",,,".to_vec()),
+                Just(b"\n\n".to_vec()),
+                Just(b"\r".to_vec()),
+                Just("\u{feff}".as_bytes().to_vec()),
+                proptest::collection::vec(any::<u8>(), 1..8),
+            ]
+        )
+            .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        (0..n, 1usize..20).prop_map(|(at, len)| Mutation::Delete(at, len)),
+        (0..n, any::<u8>()).prop_map(|(at, b)| Mutation::Replace(at, b)),
+    ]
+}
+
+fn mutate(data: &mut Vec<u8>, m: &Mutation) {
+    match m {
+        Mutation::Truncate(at) => data.truncate(*at),
+        Mutation::Bom => data.splice(0..0, "\u{feff}".bytes()).for_each(drop),
+        Mutation::Crlf => *data = crlf_terminators(data),
+        Mutation::HeaderOnly => {
+            let end = data
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(data.len(), |i| i + 1);
+            data.truncate(end);
+        }
+        Mutation::DuplicateHeader => {
+            let end = data
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+                .unwrap_or(data.len());
+            let header = data[..end].to_vec();
+            data.splice(end..end, [&[b','][..], &header].concat())
+                .for_each(drop);
+        }
+        Mutation::Insert(at, bytes) => {
+            let at = (*at).min(data.len());
+            data.splice(at..at, bytes.iter().copied()).for_each(drop);
+        }
+        Mutation::Delete(at, len) => {
+            let at = (*at).min(data.len());
+            let end = (at + len).min(data.len());
+            data.drain(at..end);
+        }
+        Mutation::Replace(at, b) => {
+            if let Some(slot) = data.get_mut(*at) {
+                *slot = *b;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_bytes_never_panic(
+        data in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..400),
+            // Bytes that look like CSV, so rows get past the header.
+            proptest::collection::vec(
+                proptest::sample::select(b"subject_id,stage,at;channel\r\n\"2026-03-04T10:11:12Z mql 1.5 USD > \xef\xbb\xbf".to_vec()),
+                0..400,
+            ),
+        ],
+        d in proptest::sample::select(vec![b',', b';']),
+    ) {
+        read_as_every_schema(&data, d)?;
+    }
+
+    #[test]
+    fn mutated_files_never_panic(ms in proptest::collection::vec(mutation(), 1..4)) {
+        let mut data = VALID_TOUCHES.as_bytes().to_vec();
+        for m in &ms {
+            mutate(&mut data, m);
+        }
+        read_as_every_schema(&data, b',')?;
+    }
+}
+
+#[test]
+fn the_valid_touches_read() {
+    let touches: Vec<Touch> = Reader::new(VALID_TOUCHES.as_bytes(), Options::new())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(touches.len(), 4);
+    assert_eq!(
+        touches[0].cost,
+        Some(Money::parse("1.25", Currency::USD).unwrap())
+    );
+    assert_eq!(
+        touches[2].campaign.as_ref().map(CampaignId::as_str),
+        Some("news, letter")
+    );
+    assert_eq!(touches[3].subject.as_str(), "L,3");
+    assert_eq!(touches[3].channel.as_str(), "multi\nline");
+    assert_eq!(
+        touches[3].at,
+        Utc.with_ymd_and_hms(2026, 3, 4, 8, 11, 12).unwrap() + chrono::TimeDelta::milliseconds(500)
+    );
+}
+
+#[test]
+fn a_megabyte_field_is_read_and_reported_briefly() {
+    let big = "x".repeat(1 << 20);
+    let data = format!(
+        "subject_id,stage,at\nL1,mql,{big}\nL2,\"{}\",2026-01-01\nL3,sql,bad\n",
+        "line\n".repeat(1000)
+    );
+    let options = Options::new().with_on_error(OnError::SkipAndReport);
+    let mut r = Reader::<StageEvent, _>::new(data.as_bytes(), options).unwrap();
+    let ok: Vec<StageEvent> = r.by_ref().collect::<Result<_, _>>().unwrap();
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].stage.len(), 5 * 1000 - 1);
+    let lines: Vec<u64> = r
+        .report()
+        .skipped
+        .iter()
+        .map(|e| match e {
+            Error::Csv { line, .. } => *line,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(lines, [2, 1004]);
+    assert!(r.report().skipped[0].to_string().len() < 300);
+}
+
+// ---- named errors ---------------------------------------------------------------------
+
+fn first_error<T: CsvRecord + Debug>(data: &str) -> Error {
+    match Reader::<T, _>::new(data.as_bytes(), Options::new()) {
+        Err(e) => e,
+        Ok(mut r) => r.find_map(Result::err).expect("an error"),
+    }
+}
+
+fn csv_error(line: u64, column: Option<&str>, reason: &str) -> Error {
+    Error::Csv {
+        source_name: String::new(),
+        line,
+        column: column.map(str::to_string),
+        reason: reason.to_string(),
+    }
+}
+
+/// The error without its source name, for comparison.
+fn located(e: Error) -> Error {
+    match e {
+        Error::Csv {
+            line,
+            column,
+            reason,
+            ..
+        } => csv_error(line, column.as_deref(), &reason),
+        other => other,
+    }
+}
+
+#[test]
+fn errors_name_the_line_column_and_problem() {
+    let e =
+        first_error::<StageEvent>("subject_id,stage,at\nL1,mql,2026-03-04\nL1,sql,2026-13-01\n");
+    assert!(
+        matches!(&e, Error::Csv { line: 3, column: Some(c), source_name, .. } if c == "at" && source_name == "stage_events.csv")
+    );
+    assert!(
+        e.to_string()
+            .starts_with("stage_events.csv line 3, column `at`: `2026-13-01` is not a timestamp")
+    );
+
+    assert_eq!(
+        located(first_error::<Spend>(
+            "channel,campaign,period_start,amount,currency\n"
+        )),
+        csv_error(
+            1,
+            Some("period_end"),
+            "missing required column `period_end`"
+        )
+    );
+    assert_eq!(
+        located(first_error::<Conversion>(
+            "subject_id,at,value,currency\nL1,2026-01-01,5\n"
+        )),
+        csv_error(
+            2,
+            None,
+            "wrong number of fields: the header has 4, this row has 3"
+        )
+    );
+    assert_eq!(
+        located(first_error::<Conversion>(
+            "subject_id,at,value,currency\nL1,2026-01-01,5,ZZZ\n"
+        )),
+        csv_error(
+            2,
+            Some("currency"),
+            "unknown currency code `ZZZ`: give its number of minor units explicitly (e.g. `ZZZ:2`)"
+        )
+    );
+    assert_eq!(
+        located(first_error::<Spend>(
+            "channel,campaign,period_start,period_end,amount,currency\ntv,,2026-01-01,2026-01-31,-100,USD\n"
+        )),
+        csv_error(2, Some("amount"), "must not be negative, got -100 USD")
+    );
+    assert_eq!(
+        located(first_error::<Spend>(
+            "channel,campaign,period_start,period_end,amount,currency\ntv,,2026-02-01,2026-01-31,100,USD\n"
+        )),
+        csv_error(
+            2,
+            Some("period_end"),
+            "the period ends (2026-01-31) before it starts (2026-02-01)"
+        )
+    );
+    let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category\n";
+    assert_eq!(
+        located(first_error::<OpportunityChange>(&format!(
+            "{header}006-1,2026-05-04T10:00:00Z,proposal,48000,USD,2026-06-30,0.75,best case\n006-1,2026-05-05T10:00:00Z,proposal,48000,USD,2026-06-30,75,commit\n"
+        ))),
+        csv_error(
+            3,
+            Some("probability"),
+            "75 is outside [0, 1]: give probabilities as fractions (0.75), not percentages (75)"
+        )
+    );
+    assert_eq!(
+        located(first_error::<OpportunityChange>(&format!(
+            "{header}006-1,2026-05-04T10:00:00Z,proposal,48000,USD,,-0.5,\n"
+        ))),
+        csv_error(
+            2,
+            Some("probability"),
+            "a probability must be a finite number in [0, 1], got -0.5"
+        )
+    );
+    assert_eq!(
+        located(first_error::<OpportunityChange>(&format!(
+            "{header}006-1,2026-05-04T10:00:00Z,proposal,48k,USD,,,\n"
+        ))),
+        csv_error(
+            2,
+            Some("amount"),
+            "`48k` is not a decimal number (expected digits with an optional sign and `.`, such as 1250.10)"
+        )
+    );
+    assert_eq!(
+        located(first_error::<Touch>(
+            "subject_id,channel,campaign,at\n  ,email,,2026-01-01\n"
+        )),
+        csv_error(2, Some("subject_id"), "empty id")
+    );
+    assert_eq!(
+        located(first_error::<Touch>(
+            "subject_id,channel,campaign,at,cost,currency\nL1,email,,2026-01-01,-1,EUR\n"
+        )),
+        csv_error(2, Some("cost"), "must not be negative, got -1 EUR")
+    );
+    assert_eq!(
+        located(first_error::<PathRow>(
+            "path,total_conversions,total_conversion_value,total_null\na > > b,1,0,0\n"
+        )),
+        csv_error(2, Some("path"), "empty channel in `a > > b`")
+    );
+    assert_eq!(
+        located(first_error::<PathRow>(
+            "path,total_conversions,total_conversion_value,total_null\na,-1,0,0\n"
+        )),
+        csv_error(
+            2,
+            Some("total_conversions"),
+            "must be a finite count ≥ 0, got -1"
+        )
+    );
+    assert_eq!(
+        located(first_error::<ForecastPoint>(
+            "series,period,forecast,actual\nbookings,2026-Q1,NaN,\n"
+        )),
+        csv_error(2, Some("forecast"), "must be finite, got NaN")
+    );
+    assert_eq!(
+        located(first_error::<StageEvent>(
+            "subject_id,stage,at,cycle\nL1,mql,2026-01-01,-1\n"
+        )),
+        csv_error(
+            2,
+            Some("cycle"),
+            "`-1` is not a whole number (expected 0 to 4294967295)"
+        )
+    );
+    let mut r = Reader::<StageEvent, _>::new(
+        &b"subject_id,stage,at\nL1,m\xffql,2026-01-01\n"[..],
+        Options::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        located(r.next().unwrap().unwrap_err()),
+        csv_error(2, Some("stage"), "not valid UTF-8")
+    );
+}
+
+#[test]
+fn columns_by_name_in_any_order_with_optional_fields() {
+    let data = "\u{feff} Currency ;VALUE;ignored;AT;Subject_Id\nEUR;;x;2026-03-04;L1\nEUR;12.50;;2026-03-05T00:00:00+01:00;L2\n";
+    let conversions: Vec<Conversion> =
+        Reader::new(data.as_bytes(), Options::new().with_delimiter(b';'))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    assert_eq!(conversions[0].value, None);
+    assert_eq!(
+        conversions[1].value,
+        Some(Money::parse("12.50", Currency::EUR).unwrap())
+    );
+    assert_eq!(
+        conversions[1].at,
+        Utc.with_ymd_and_hms(2026, 3, 4, 23, 0, 0).unwrap()
+    );
+
+    let data = "subject_id,created_at,source,Owner,industry,Region,score\nL1,2026-03-02,webinar,ana,software,,\nL2,2026-03-02 09:30:00,,,,emea,80\n";
+    let leads: Vec<Lead> = Reader::new(data.as_bytes(), Options::new())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        leads[0].source.as_ref().map(Channel::as_str),
+        Some("webinar")
+    );
+    assert_eq!(leads[0].owner.as_deref(), Some("ana"));
+    assert_eq!(
+        leads[0].attributes,
+        BTreeMap::from([("industry".to_string(), "software".to_string())])
+    );
+    assert_eq!(leads[1].source, None);
+    assert_eq!(leads[1].attributes.len(), 2);
+    assert_eq!(leads[1].attributes["Region"], "emea");
+
+    let data = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category\n006-1,2026-05-04T10:00:00Z,proposal,48000,USD,2026-06-30T22:00:00-05:00,,Best Case\n";
+    let change = Reader::<OpportunityChange, _>::new(data.as_bytes(), Options::new())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.close_date, NaiveDate::from_ymd_opt(2026, 7, 1));
+    assert_eq!(change.probability, None);
+    assert_eq!(change.forecast_category, Some(ForecastCategory::BestCase));
+}
+
+#[test]
+fn writers_refuse_what_would_not_read_back() {
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let lead = Lead::new(LeadId::new("L1").unwrap(), at).with_attribute("industry", "software");
+    let mut w = Writer::<Lead, _>::new(Vec::new(), Options::new()).unwrap();
+    assert!(matches!(
+        w.write(&lead),
+        Err(Error::InvalidField {
+            field: "attributes",
+            ..
+        })
+    ));
+    assert!(Writer::<Lead, _>::with_attributes(Vec::new(), ["Owner"], Options::new()).is_err());
+    assert!(Writer::<Lead, _>::with_attributes(Vec::new(), ["a", "A"], Options::new()).is_err());
+    assert!(Writer::<Lead, _>::with_attributes(Vec::new(), [" a"], Options::new()).is_err());
+    let mut w =
+        Writer::<Lead, _>::with_attributes(Vec::new(), ["industry", "region"], Options::new())
+            .unwrap();
+    w.write(&lead).unwrap();
+    assert_eq!(
+        String::from_utf8(w.finish().unwrap()).unwrap(),
+        "subject_id,created_at,source,campaign,account,owner,segment,industry,region\nL1,2026-03-02T09:00:00Z,,,,,,software,\n"
+    );
+
+    let far = Utc.with_ymd_and_hms(12_026, 1, 1, 0, 0, 0).unwrap();
+    let e = write_records(
+        Vec::new(),
+        &[StageEvent::new(SubjectId::new("L1").unwrap(), "mql", far)],
+        Options::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "stage event #0: field `at`: year 12026 cannot be written as YYYY-MM-DD"
+    );
+    let path = PathRow::new(vec![Channel::new("a>b").unwrap()], 1.0, Decimal::ZERO, 0.0);
+    assert!(write_records(Vec::new(), &[path], Options::new()).is_err());
+}
