@@ -34,8 +34,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use rust_decimal::Decimal;
+use chrono::{DateTime, Utc};
 
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::{Funnel, Stage, StageKind, StageOwner};
@@ -137,7 +136,7 @@ impl<R: Read> Table<R> {
     /// `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS`, taken as UTC.
     fn timestamp(&self, column: &str) -> Result<DateTime<Utc>> {
         let v = self.required(column)?;
-        parse_timestamp(v).ok_or_else(|| {
+        crate::csv::parse::timestamp(v.as_bytes()).ok_or_else(|| {
             self.error(
                 column,
                 format!("`{v}` is not a date (YYYY-MM-DD) or timestamp (YYYY-MM-DD HH:MM:SS)"),
@@ -157,15 +156,6 @@ fn csv_error(name: &str, e: &csv::Error) -> Error {
         column: None,
         reason: e.to_string(),
     }
-}
-
-fn parse_timestamp(v: &str) -> Option<DateTime<Utc>> {
-    if let Ok(dt) = NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S") {
-        return Some(dt.and_utc());
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .ok()
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
 /// Leads and stage events read from the Olist marketing funnel files.
@@ -396,8 +386,9 @@ pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> 
         let engaged = t.timestamp("engage_date")?;
         let (amount, close_date) = if kind.is_terminal() {
             let value = t.required("close_value")?;
-            let value = Decimal::from_str_exact(value)
-                .map_err(|e| t.error("close_value", format!("`{value}`: {e}")))?;
+            let value = crate::csv::parse::decimal(value.as_bytes()).ok_or_else(|| {
+                t.error("close_value", format!("`{value}` is not a decimal number"))
+            })?;
             if value.is_sign_negative() && !value.is_zero() {
                 return Err(t.error("close_value", format!("negative value {value}")));
             }

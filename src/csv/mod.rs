@@ -94,7 +94,7 @@
 //! [`Error::Csv`]: crate::Error::Csv
 
 mod field;
-mod parse;
+pub(crate) mod parse;
 mod read;
 mod schema;
 mod write;
