@@ -34,7 +34,12 @@ pub mod records;
 pub use rust_decimal::Decimal;
 
 pub use error::{Error, RecordRef, Result};
-pub use funnel::{Funnel, Stage, StageKind, StageOwner};
+pub use funnel::{
+    BackwardPolicy, CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope,
+    CycleView, Dimension, Funnel, FunnelData, FunnelDiagnostics, FunnelEvents,
+    MAX_PROGRESSION_STAGES, PathOptions, Paths, SkipPolicy, Stage, StageKind, StageOwner,
+    StepRate, TieBreak, cohort_report,
+};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};

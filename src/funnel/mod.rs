@@ -1,9 +1,26 @@
 //! Funnels: user-defined ordered stages, shared by marketing's lead lifecycle and
-//! sales' opportunity stages, so both are measured by the same rules.
+//! sales' opportunity stages, so both are measured by the same rules; and the engine
+//! that measures subjects moving through them.
 //!
-//! This module holds the funnel *definition* ([`Funnel`], [`Stage`]); the conversion
-//! engines that run over stage events build on it.
+//! The engine works in three steps:
+//! 1. [`FunnelData`] interns the leads once (dense integer ids, stage ranks);
+//! 2. [`FunnelEvents`] accumulates interned stage events (a monoid: `Default`, `add`,
+//!    `merge`) and finishes into [`Paths`], each lead's cycles through the funnel
+//!    under explicit [`PathOptions`];
+//! 3. reports read the paths: [`cohort_report`] (cohort conversion with intervals),
+//!    and the other reports of this module.
 
+mod bucket;
+mod cohort;
+mod data;
 mod definition;
+mod path;
 
+pub use bucket::Dimension;
+pub use cohort::{
+    CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope, StepRate,
+    cohort_report,
+};
+pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES};
 pub use definition::{Funnel, Stage, StageKind, StageOwner};
+pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};

@@ -1,0 +1,209 @@
+//! Shared report plumbing: breakdown dimensions, period bucketing by day, and the
+//! mask-count cells the cohort and flow reports aggregate into.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::data::{FunnelData, Millis};
+use crate::period::{Calendar, Granularity, Period};
+use crate::records::Lead;
+
+/// A lead attribute to break a report down by. Every value gets its own table, next
+/// to the total; leads without a value form their own explicit bucket (`None`,
+/// shown as `(missing)`), never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// The lead source channel.
+    Source,
+    /// The lead's campaign.
+    Campaign,
+    /// The lead's segment.
+    Segment,
+    /// The lead's owner.
+    Owner,
+    /// The lead's account.
+    Account,
+    /// A free-form lead attribute, by name.
+    Attribute(String),
+}
+
+impl Dimension {
+    /// The dimension's value for a lead, if it has one.
+    pub fn value<'l>(&self, lead: &'l Lead) -> Option<&'l str> {
+        match self {
+            Dimension::Source => lead.source.as_ref().map(|c| c.as_str()),
+            Dimension::Campaign => lead.campaign.as_ref().map(|c| c.as_str()),
+            Dimension::Segment => lead.segment.as_deref(),
+            Dimension::Owner => lead.owner.as_deref(),
+            Dimension::Account => lead.account.as_ref().map(|a| a.as_str()),
+            Dimension::Attribute(name) => lead.attributes.get(name).map(String::as_str),
+        }
+    }
+
+    /// A short name: `source`, `campaign`, ..., or `attribute:<name>`.
+    pub fn name(&self) -> String {
+        match self {
+            Dimension::Source => "source".into(),
+            Dimension::Campaign => "campaign".into(),
+            Dimension::Segment => "segment".into(),
+            Dimension::Owner => "owner".into(),
+            Dimension::Account => "account".into(),
+            Dimension::Attribute(n) => format!("attribute:{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Dimension {
+    type Err = crate::Error;
+
+    /// Parses `source`, `campaign`, `segment`, `owner`, `account`, or any other name
+    /// as an attribute (`attribute:industry` or just `industry`).
+    fn from_str(s: &str) -> crate::Result<Dimension> {
+        let t = s.trim();
+        Ok(match t.to_ascii_lowercase().as_str() {
+            "source" => Dimension::Source,
+            "campaign" => Dimension::Campaign,
+            "segment" => Dimension::Segment,
+            "owner" => Dimension::Owner,
+            "account" => Dimension::Account,
+            "" => {
+                return Err(crate::Error::InvalidParameter {
+                    name: "dimension",
+                    value: s.to_string(),
+                    reason: "empty dimension name".into(),
+                });
+            }
+            _ => Dimension::Attribute(t.strip_prefix("attribute:").unwrap_or(t).to_string()),
+        })
+    }
+}
+
+/// Segment 0 is the total; segments 1.. are the dimension's values in first-seen
+/// lead order, then sorted by value with the missing bucket last.
+pub(crate) struct Segmenter {
+    pub(crate) values: Vec<Option<String>>,
+    /// Per lead: its segment (≥ 1), or 0 when there is no breakdown.
+    pub(crate) of_lead: Vec<u32>,
+}
+
+impl Segmenter {
+    pub(crate) fn new(data: &FunnelData<'_>, dim: Option<&Dimension>) -> Segmenter {
+        let Some(dim) = dim else {
+            return Segmenter {
+                values: Vec::new(),
+                of_lead: vec![0; data.len()],
+            };
+        };
+        let mut ids: HashMap<Option<&str>, u32> = HashMap::new();
+        let mut raw: Vec<u32> = Vec::with_capacity(data.len());
+        let mut order: Vec<Option<&str>> = Vec::new();
+        for lead in data.leads() {
+            let v = dim.value(lead);
+            let next = ids.len() as u32;
+            let id = *ids.entry(v).or_insert_with(|| {
+                order.push(v);
+                next
+            });
+            raw.push(id);
+        }
+        // Sort values: present ones alphabetically, the missing bucket last.
+        let mut sorted: Vec<u32> = (0..order.len() as u32).collect();
+        sorted.sort_by(|&a, &b| match (order[a as usize], order[b as usize]) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        let mut rank = vec![0u32; order.len()];
+        for (pos, &id) in sorted.iter().enumerate() {
+            rank[id as usize] = pos as u32 + 1;
+        }
+        Segmenter {
+            values: sorted
+                .iter()
+                .map(|&id| order[id as usize].map(str::to_string))
+                .collect(),
+            of_lead: raw.into_iter().map(|id| rank[id as usize]).collect(),
+        }
+    }
+
+    /// Number of segments including the total.
+    pub(crate) fn count(&self) -> usize {
+        self.values.len() + 1
+    }
+}
+
+/// Maps instants to periods through a per-day lookup table, so that bucketing costs a
+/// division and an array read.
+pub(crate) struct DayBucketer {
+    calendar: Calendar,
+    granularity: Granularity,
+    offset_ms: i64,
+    first_day: i64,
+    day_to_period: Vec<u32>,
+    pub(crate) periods: Vec<Period>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl DayBucketer {
+    /// A bucketer covering the instants in `[min, max]`.
+    pub(crate) fn new(calendar: Calendar, granularity: Granularity, min: Millis, max: Millis) -> Self {
+        let offset_ms = i64::from(calendar.utc_offset().local_minus_utc()) * 1000;
+        let day = |t: Millis| t.saturating_add(offset_ms).div_euclid(DAY_MS);
+        let (first_day, last_day) = if min <= max { (day(min), day(max)) } else { (0, -1) };
+        let span = usize::try_from(last_day - first_day + 1).unwrap_or(0);
+        let mut b = DayBucketer {
+            calendar,
+            granularity,
+            offset_ms,
+            first_day,
+            day_to_period: Vec::with_capacity(span),
+            periods: Vec::new(),
+        };
+        for d in 0..span as i64 {
+            let date = chrono::NaiveDate::from_num_days_from_ce_opt(
+                i32::try_from(first_day + d + 719_163).unwrap_or(i32::MAX),
+            )
+            .unwrap_or(chrono::NaiveDate::MAX);
+            let p = b.calendar.period_of_date(date, b.granularity);
+            if b.periods.last() != Some(&p) {
+                b.periods.push(p);
+            }
+            b.day_to_period.push(b.periods.len() as u32 - 1);
+        }
+        b
+    }
+
+    /// The period index of an instant within `[min, max]`.
+    #[inline]
+    pub(crate) fn index(&self, t: Millis) -> usize {
+        let d = t.saturating_add(self.offset_ms).div_euclid(DAY_MS) - self.first_day;
+        self.day_to_period[d as usize] as usize
+    }
+}
+
+/// Counts of cycles by their bit mask of counted stages: the compact aggregate both
+/// the cohort and the flow report expand at the end. Adding is a short linear search
+/// (a cell sees few distinct masks), merging is adding counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MaskCounts(pub(crate) Vec<(u64, u64)>);
+
+impl MaskCounts {
+    #[inline]
+    pub(crate) fn add(&mut self, mask: u64, n: u64) {
+        for e in &mut self.0 {
+            if e.0 == mask {
+                e.1 += n;
+                return;
+            }
+        }
+        self.0.push((mask, n));
+    }
+
+    pub(crate) fn total(&self) -> u64 {
+        self.0.iter().map(|e| e.1).sum()
+    }
+}

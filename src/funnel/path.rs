@@ -1,0 +1,469 @@
+//! Path reconstruction: from a subject's stage events to its cycles through the
+//! funnel, under explicit policies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::data::{Ev, FunnelData, FunnelDiagnostics, FunnelEvents, Millis, from_millis, millis};
+use super::definition::StageKind;
+use crate::ids::SubjectId;
+
+/// What to do when a subject reaches a stage without events for the stages before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipPolicy {
+    /// **Default.** Every skipped open stage is taken as reached at the time of the
+    /// next reached stage and marked *inferred* (so a lead whose first event is SQL
+    /// also counts as an inquiry, MQL and SAL, with zero time in those stages).
+    /// Won stages are never inferred.
+    #[default]
+    Backfill,
+    /// A skip breaks the path: after the first stage a cycle reaches, only stages
+    /// reached without a gap count; a jump over an open stage ends the counted path
+    /// (the later stages are recorded as not reached).
+    Strict,
+    /// Each stage counts only if it has its own event; no back-filling. Step ratios
+    /// then count subjects that reached both stages.
+    AnyStage,
+}
+
+/// How events with equal timestamps are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TieBreak {
+    /// **Default.** By the stages' order in the funnel definition (MQL before SQL;
+    /// exits, listed after the path, come last), then by input order.
+    #[default]
+    StageOrder,
+    /// By input order.
+    InputOrder,
+}
+
+/// What a move back to an earlier stage (say SQL → MQL) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackwardPolicy {
+    /// **Default.** The subject keeps the furthest stage it reached; the backward
+    /// event is counted in [`FunnelDiagnostics::backward`] and otherwise ignored.
+    #[default]
+    KeepFurthest,
+    /// The backward move closes the current cycle and opens a new one at the earlier
+    /// stage (counted in [`FunnelDiagnostics::backward`] too).
+    NewCycle,
+}
+
+/// Options of path reconstruction.
+///
+/// Cycles: reaching any terminal stage (won, lost, disqualified, recycled) closes the
+/// subject's current cycle; a later event on the path opens a new one. The first
+/// cycle starts at the lead's creation, a later cycle at its first event.
+///
+/// ```
+/// use revops::{PathOptions, SkipPolicy, TieBreak};
+/// let o = PathOptions::default().with_skip(SkipPolicy::Strict).with_tie_break(TieBreak::InputOrder);
+/// assert_eq!(o.skip, SkipPolicy::Strict);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PathOptions {
+    /// Skipped stages (default [`SkipPolicy::Backfill`]).
+    pub skip: SkipPolicy,
+    /// Equal timestamps (default [`TieBreak::StageOrder`]).
+    pub tie_break: TieBreak,
+    /// Backward moves (default [`BackwardPolicy::KeepFurthest`]).
+    pub backward: BackwardPolicy,
+    /// Only events at or before this instant are used (the data as known then);
+    /// later ones are counted in [`FunnelDiagnostics::after_as_of`]. `None` uses all.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+impl PathOptions {
+    /// Sets the skip policy.
+    #[must_use]
+    pub fn with_skip(mut self, skip: SkipPolicy) -> Self {
+        self.skip = skip;
+        self
+    }
+
+    /// Sets the tie-break.
+    #[must_use]
+    pub fn with_tie_break(mut self, tie_break: TieBreak) -> Self {
+        self.tie_break = tie_break;
+        self
+    }
+
+    /// Sets the backward policy.
+    #[must_use]
+    pub fn with_backward(mut self, backward: BackwardPolicy) -> Self {
+        self.backward = backward;
+        self
+    }
+
+    /// Uses only events at or before `as_of`.
+    #[must_use]
+    pub fn with_as_of(mut self, as_of: DateTime<Utc>) -> Self {
+        self.as_of = Some(as_of);
+        self
+    }
+}
+
+pub(crate) const NONE: Millis = Millis::MIN;
+pub(crate) const NO_EXIT: u8 = u8::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CycleRec {
+    pub(crate) subject: u32,
+    pub(crate) number: u32,
+    pub(crate) start: Millis,
+    /// Progression ranks reached (and counted, under the skip policy).
+    pub(crate) reached: u32,
+    /// Of those, the ones inferred by back-filling.
+    pub(crate) inferred: u32,
+    pub(crate) exit_stage: u8,
+    pub(crate) exit_reason: u32,
+    pub(crate) exit_at: Millis,
+}
+
+/// The reconstructed paths of every lead: one or more cycles per lead, each with the
+/// time it entered every progression stage. Reports (cohort, flow, velocity,
+/// qualification) are computed from it.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub(crate) m: usize,
+    pub(crate) cycles: Vec<CycleRec>,
+    /// `m` entry times per cycle (`NONE` = not reached).
+    pub(crate) entries: Vec<Millis>,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) diagnostics: FunnelDiagnostics,
+    pub(crate) options: PathOptions,
+}
+
+impl FunnelEvents {
+    /// Finishes the accumulator: reconstructs every lead's cycles under `options`.
+    /// Every lead has at least its first cycle, even without events.
+    pub fn paths(&self, data: &FunnelData<'_>, options: PathOptions) -> Paths {
+        let m = data.progression.len();
+        let n = data.len();
+        let mut diagnostics = self.diagnostics.clone();
+
+        // Group by subject (counting sort), then order each subject's events.
+        let tie = |e: &Ev| -> u64 {
+            match options.tie_break {
+                TieBreak::StageOrder => u64::from(e.stage),
+                TieBreak::InputOrder => 0,
+            }
+        };
+        let key = |e: &Ev| (e.at, tie(e), e.seq);
+        let mut offsets = vec![0usize; n + 1];
+        for e in &self.events {
+            offsets[e.subject as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let sorted_by_subject = self
+            .events
+            .windows(2)
+            .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
+        let owned;
+        let events: &[Ev] = if sorted_by_subject {
+            &self.events
+        } else {
+            let mut out = vec![
+                Ev {
+                    subject: 0,
+                    stage: 0,
+                    reason: 0,
+                    at: 0,
+                    seq: 0
+                };
+                self.events.len()
+            ];
+            let mut next = offsets.clone();
+            for e in &self.events {
+                let s = e.subject as usize;
+                out[next[s]] = *e;
+                next[s] += 1;
+            }
+            for s in 0..n {
+                out[offsets[s]..offsets[s + 1]].sort_unstable_by_key(key);
+            }
+            owned = out;
+            &owned
+        };
+
+        let as_of = options.as_of.as_ref().map(millis).unwrap_or(Millis::MAX);
+        let open_mask: u32 = data
+            .progression
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| data.funnel.stages()[**i].kind == StageKind::Open)
+            .fold(0, |m, (r, _)| m | (1 << r));
+        let mut paths = Paths {
+            m,
+            cycles: Vec::with_capacity(n + n / 8),
+            entries: Vec::with_capacity((n + n / 8) * m),
+            reasons: self.reasons.clone(),
+            diagnostics: FunnelDiagnostics::default(),
+            options,
+        };
+        let mut b = Builder::new(m);
+        for s in 0..n {
+            let created = data.created[s];
+            b.reset(s as u32, 0, created);
+            for e in &events[offsets[s]..offsets[s + 1]] {
+                if e.at > as_of {
+                    diagnostics.after_as_of += 1;
+                    continue;
+                }
+                if e.at < created {
+                    diagnostics.before_creation += 1;
+                    diagnostics.note_subject("stage event before lead creation", &lead_subject(data, s));
+                    continue;
+                }
+                match data.rank[usize::from(e.stage)] {
+                    Some(r) => {
+                        let r = u32::from(r);
+                        if b.exit_stage != NO_EXIT {
+                            b.flush(&mut paths);
+                            b.next_cycle(e.at);
+                        } else if let Some(f) = b.furthest {
+                            if r < f {
+                                diagnostics.backward += 1;
+                                match options.backward {
+                                    BackwardPolicy::KeepFurthest => continue,
+                                    BackwardPolicy::NewCycle => {
+                                        b.flush(&mut paths);
+                                        b.next_cycle(e.at);
+                                    }
+                                }
+                            } else if r == f {
+                                diagnostics.repeated += 1;
+                                continue;
+                            }
+                        }
+                        b.enter(r, e.at, options.skip, open_mask);
+                        if data.kind(e.stage) == StageKind::Won {
+                            b.exit(e);
+                        }
+                    }
+                    None => {
+                        if b.exit_stage != NO_EXIT {
+                            diagnostics.exit_after_exit += 1;
+                            continue;
+                        }
+                        b.exit(e);
+                    }
+                }
+            }
+            b.flush(&mut paths);
+        }
+        paths.diagnostics = diagnostics;
+        paths
+    }
+}
+
+fn lead_subject(data: &FunnelData<'_>, s: usize) -> SubjectId {
+    SubjectId::from(&data.leads[s].id)
+}
+
+struct Builder {
+    m: usize,
+    rec: CycleRec,
+    entries: Vec<Millis>,
+    furthest: Option<u32>,
+    /// Under the strict policy: ranks at or above this do not count.
+    limit: u32,
+    exit_stage: u8,
+    dirty: bool,
+}
+
+impl Builder {
+    fn new(m: usize) -> Builder {
+        Builder {
+            m,
+            rec: CycleRec {
+                subject: 0,
+                number: 0,
+                start: 0,
+                reached: 0,
+                inferred: 0,
+                exit_stage: NO_EXIT,
+                exit_reason: 0,
+                exit_at: NONE,
+            },
+            entries: vec![NONE; m],
+            furthest: None,
+            limit: u32::MAX,
+            exit_stage: NO_EXIT,
+            dirty: false,
+        }
+    }
+
+    fn reset(&mut self, subject: u32, number: u32, start: Millis) {
+        self.rec = CycleRec {
+            subject,
+            number,
+            start,
+            reached: 0,
+            inferred: 0,
+            exit_stage: NO_EXIT,
+            exit_reason: 0,
+            exit_at: NONE,
+        };
+        self.entries.fill(NONE);
+        self.furthest = None;
+        self.limit = u32::MAX;
+        self.exit_stage = NO_EXIT;
+        // The first cycle is always emitted (every lead is counted); later cycles
+        // only once they have an event.
+        self.dirty = number == 0;
+    }
+
+    fn next_cycle(&mut self, start: Millis) {
+        let (s, n) = (self.rec.subject, self.rec.number + 1);
+        self.reset(s, n, start);
+        self.dirty = true;
+    }
+
+    fn set(&mut self, r: u32, at: Millis, inferred: bool) {
+        if r >= self.limit {
+            return;
+        }
+        self.entries[r as usize] = at;
+        self.rec.reached |= 1 << r;
+        if inferred {
+            self.rec.inferred |= 1 << r;
+        }
+    }
+
+    fn enter(&mut self, r: u32, at: Millis, skip: SkipPolicy, open_mask: u32) {
+        self.dirty = true;
+        let lo = self.furthest.map_or(0, |f| f + 1);
+        let gap = (lo..r).filter(|g| open_mask & (1 << g) != 0);
+        match skip {
+            SkipPolicy::Backfill => {
+                for g in gap {
+                    self.set(g, at, true);
+                }
+            }
+            SkipPolicy::Strict => {
+                if self.furthest.is_some()
+                    && let Some(first_gap) = gap.min()
+                {
+                    self.limit = self.limit.min(first_gap);
+                }
+            }
+            SkipPolicy::AnyStage => {}
+        }
+        self.set(r, at, false);
+        self.furthest = Some(r);
+    }
+
+    fn exit(&mut self, e: &Ev) {
+        self.dirty = true;
+        self.exit_stage = e.stage;
+        self.rec.exit_stage = e.stage;
+        self.rec.exit_reason = e.reason;
+        self.rec.exit_at = e.at;
+    }
+
+    fn flush(&mut self, paths: &mut Paths) {
+        if self.dirty {
+            paths.cycles.push(self.rec);
+            paths.entries.extend_from_slice(&self.entries[..self.m]);
+            self.dirty = false;
+        }
+    }
+}
+
+/// One cycle of one lead, for audit and custom reports.
+#[derive(Debug, Clone, Copy)]
+pub struct CycleView<'p> {
+    paths: &'p Paths,
+    i: usize,
+}
+
+impl<'p> CycleView<'p> {
+    fn rec(&self) -> &'p CycleRec {
+        &self.paths.cycles[self.i]
+    }
+
+    /// The lead's index in [`FunnelData::leads`].
+    pub fn lead_index(&self) -> usize {
+        self.rec().subject as usize
+    }
+
+    /// The cycle number (0 for the first).
+    pub fn number(&self) -> u32 {
+        self.rec().number
+    }
+
+    /// When the cycle started (lead creation for the first cycle).
+    pub fn start(&self) -> DateTime<Utc> {
+        from_millis(self.rec().start)
+    }
+
+    /// When the cycle entered progression stage `rank`, if it did (and it counts
+    /// under the skip policy).
+    pub fn entered(&self, rank: usize) -> Option<DateTime<Utc>> {
+        let t = *self.paths.entries.get(self.i * self.paths.m + rank)?;
+        (t != NONE).then(|| from_millis(t))
+    }
+
+    /// Whether the entry into `rank` was inferred by back-filling.
+    pub fn inferred(&self, rank: usize) -> bool {
+        rank < 32 && self.rec().inferred & (1 << rank) != 0
+    }
+
+    /// The ranks reached, as a bit mask (bit `r` = rank `r`).
+    pub fn reached_mask(&self) -> u32 {
+        self.rec().reached
+    }
+
+    /// The exit (terminal stage position in the funnel, time and reason), if the cycle
+    /// ended: won, lost, disqualified or recycled.
+    pub fn exit(&self) -> Option<(usize, DateTime<Utc>, Option<&'p str>)> {
+        let r = self.rec();
+        (r.exit_stage != NO_EXIT).then(|| {
+            let reason = (r.exit_reason != 0)
+                .then(|| self.paths.reasons[r.exit_reason as usize - 1].as_str());
+            (usize::from(r.exit_stage), from_millis(r.exit_at), reason)
+        })
+    }
+}
+
+impl Paths {
+    /// Number of cycles (at least one per lead).
+    pub fn len(&self) -> usize {
+        self.cycles.len()
+    }
+
+    /// Whether there are no cycles (no leads).
+    pub fn is_empty(&self) -> bool {
+        self.cycles.is_empty()
+    }
+
+    /// Number of progression stages.
+    pub fn stages(&self) -> usize {
+        self.m
+    }
+
+    /// The cycles, grouped by lead in lead order, each lead's in time order.
+    pub fn iter(&self) -> impl Iterator<Item = CycleView<'_>> {
+        (0..self.cycles.len()).map(move |i| CycleView { paths: self, i })
+    }
+
+    /// What was skipped while interning and reconstructing.
+    pub fn diagnostics(&self) -> &FunnelDiagnostics {
+        &self.diagnostics
+    }
+
+    /// The options the paths were built with.
+    pub fn options(&self) -> &PathOptions {
+        &self.options
+    }
+
+    pub(crate) fn entries_of(&self, i: usize) -> &[Millis] {
+        &self.entries[i * self.m..(i + 1) * self.m]
+    }
+}
