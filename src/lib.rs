@@ -36,9 +36,10 @@ pub use rust_decimal::Decimal;
 pub use error::{Error, RecordRef, Result};
 pub use funnel::{
     BackwardPolicy, CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope,
-    CycleView, Dimension, Funnel, FunnelData, FunnelDiagnostics, FunnelEvents,
-    MAX_PROGRESSION_STAGES, PathOptions, Paths, SkipPolicy, Stage, StageKind, StageOwner,
-    StepRate, TieBreak, cohort_report,
+    CycleView, Dimension, ExitCount, FlowReport, FlowRow, FlowSpec, FlowTable, Funnel, FunnelData,
+    FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, PathOptions, Paths,
+    QualificationReport, QualificationSpec, SkipPolicy, SkippedEvent, Stage, StageKind, StageOwner,
+    StepRate, TieBreak, cohort_report, flow_report, qualification_report,
 };
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};

@@ -73,14 +73,17 @@ use crate::{Error, RecordRef, Result};
 /// assert_eq!(g.to_string(), "quarter");
 /// # Ok::<(), revops::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     /// One calendar day.
     Day,
     /// One ISO 8601 week, Monday to Sunday, labelled with its ISO week-numbering year.
     Week,
-    /// One calendar month.
+    /// One calendar month (the [`Default`]: the usual reporting period).
+    #[default]
     Month,
     /// Three months, aligned on the calendar's fiscal year start.
     Quarter,

@@ -150,10 +150,19 @@ const DAY_MS: i64 = 86_400_000;
 
 impl DayBucketer {
     /// A bucketer covering the instants in `[min, max]`.
-    pub(crate) fn new(calendar: Calendar, granularity: Granularity, min: Millis, max: Millis) -> Self {
+    pub(crate) fn new(
+        calendar: Calendar,
+        granularity: Granularity,
+        min: Millis,
+        max: Millis,
+    ) -> Self {
         let offset_ms = i64::from(calendar.utc_offset().local_minus_utc()) * 1000;
         let day = |t: Millis| t.saturating_add(offset_ms).div_euclid(DAY_MS);
-        let (first_day, last_day) = if min <= max { (day(min), day(max)) } else { (0, -1) };
+        let (first_day, last_day) = if min <= max {
+            (day(min), day(max))
+        } else {
+            (0, -1)
+        };
         let span = usize::try_from(last_day - first_day + 1).unwrap_or(0);
         let mut b = DayBucketer {
             calendar,

@@ -226,6 +226,7 @@ struct Prepared {
     window: Option<Millis>,
     step_window: Vec<Option<Millis>>,
     chain: bool,
+    open_mask: u64,
     won_mask: u64,
 }
 
@@ -246,6 +247,8 @@ impl Prepared {
                 (a, entries[a])
             }
         };
+        let raw = u64::from(raw);
+        let below_lo = (1u64 << lo) - 1;
         let mut mask = 0u64;
         let mut prev: Option<usize> = None;
         let mut bits = raw >> lo;
@@ -257,13 +260,15 @@ impl Prepared {
                 if let Some(w) = self.window {
                     ok &= t - t0 <= w;
                 }
-                if let Some(p) = prev {
-                    if self.chain && mask & (1 << p) == 0 {
-                        ok = false;
-                    }
-                    if let Some(w) = self.step_window[p] {
-                        ok &= t - entries[p] <= w;
-                    }
+                if let Some(p) = prev
+                    && let Some(w) = self.step_window[p]
+                {
+                    ok &= t - entries[p] <= w;
+                }
+                if self.chain {
+                    // every open stage from the anchor up to r must count
+                    let need = self.open_mask & ((1u64 << r) - 1) & !below_lo;
+                    ok &= mask & need == need;
                 }
                 if ok {
                     mask |= 1 << r;
@@ -282,8 +287,10 @@ impl Prepared {
 /// Counting unit: a lead's cycle (see [`CycleScope`]). A cycle enters the cohort of
 /// the period of its anchor time; a stage counts for it if reached within the
 /// windows (measured from the anchor, and per step from the previous reached stage)
-/// and, under the back-fill and strict skip policies, only if the stage before it
-/// counts too, so counts never increase down the funnel. Step rates are
+/// and, under the back-fill and strict skip policies, only if every open stage from
+/// the anchor up to it counts too, so counts never increase down the funnel (under
+/// the strict policy a lead created without an event for the first stage reaches
+/// nothing). Step rates are
 /// `k / n` = cycles that counted both stages / cycles that counted the from-stage,
 /// with an interval.
 ///
@@ -315,9 +322,17 @@ impl Prepared {
 /// # Errors
 /// [`Error::UnknownStage`] for an anchor or step-window stage that is not an open or
 /// won stage of the funnel; [`Error::InvalidParameter`] for a negative window.
-pub fn cohort_report(data: &FunnelData<'_>, paths: &Paths, spec: &CohortSpec) -> Result<CohortReport> {
+pub fn cohort_report(
+    data: &FunnelData<'_>,
+    paths: &Paths,
+    spec: &CohortSpec,
+) -> Result<CohortReport> {
     let m = data.progression_len();
-    let keys: Vec<String> = data.progression_keys().into_iter().map(String::from).collect();
+    let keys: Vec<String> = data
+        .progression_keys()
+        .into_iter()
+        .map(String::from)
+        .collect();
     let rank_of = |key: &str, what: &'static str| {
         data.rank_of(key).ok_or_else(|| Error::UnknownStage {
             record: crate::RecordRef::new(what),
@@ -350,7 +365,14 @@ pub fn cohort_report(data: &FunnelData<'_>, paths: &Paths, spec: &CohortSpec) ->
         .enumerate()
         .filter(|(_, i)| data.funnel().stages()[**i].kind == StageKind::Won)
         .fold(0u64, |acc, (r, _)| acc | (1 << r));
+    let open_mask = data
+        .progression
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| data.funnel().stages()[**i].kind == StageKind::Open)
+        .fold(0u64, |acc, (r, _)| acc | (1 << r));
     let prep = Prepared {
+        open_mask,
         anchor,
         window: spec.window.map(|w| check(w, "window")).transpose()?,
         step_window,
@@ -480,7 +502,12 @@ impl RowCtx<'_> {
         }
     }
 
-    fn row(&self, cohort: Option<Period>, cell: &MaskCounts, window_elapsed: Option<bool>) -> CohortRow {
+    fn row(
+        &self,
+        cohort: Option<Period>,
+        cell: &MaskCounts,
+        window_elapsed: Option<bool>,
+    ) -> CohortRow {
         let m = self.keys.len();
         let lo = self.anchor.unwrap_or(0);
         let mut reached = vec![0u64; m];

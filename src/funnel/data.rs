@@ -182,7 +182,9 @@ impl<'a> FunnelData<'a> {
                 Some(&(_, s)) => s,
                 None => {
                     let s = self.funnel.resolve(&e.stage, || {
-                        RecordRef::new("stage event").with_index(i).with_id(&e.subject)
+                        RecordRef::new("stage event")
+                            .with_index(i)
+                            .with_id(&e.subject)
                     })?;
                     // at most 255 stages, checked in `new`
                     let s = s as u8;
@@ -194,7 +196,7 @@ impl<'a> FunnelData<'a> {
             };
             let Some(&subject) = self.index.get(&e.subject) else {
                 out.diagnostics.unknown_subject += 1;
-                out.diagnostics.note(RecordRef::new("stage event").with_index(i).with_id(&e.subject));
+                out.diagnostics.note("unknown subject", Some(i as u64), &e.subject);
                 continue;
             };
             let reason = match &e.reason {
@@ -246,33 +248,64 @@ pub struct FunnelDiagnostics {
     /// Exit events (lost, disqualified, recycled) after the cycle had already ended,
     /// without a new entry in between (skipped).
     pub exit_after_exit: u64,
-    /// Up to ten of the skipped records, named, for a first look.
-    pub examples: Vec<String>,
+    /// Up to ten of the skipped records, for a first look (in input order).
+    pub examples: Vec<SkippedEvent>,
+}
+
+/// A skipped stage event, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedEvent {
+    /// Why it was skipped.
+    pub why: String,
+    /// Its position in the input (across merged batches: in the concatenated input),
+    /// when known at the time it was skipped.
+    pub index: Option<u64>,
+    /// Its subject.
+    pub subject: String,
+}
+
+impl std::fmt::Display for SkippedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stage event")?;
+        if let Some(i) = self.index {
+            write!(f, " #{i}")?;
+        }
+        write!(f, " (subject {}): {}", self.subject, self.why)
+    }
 }
 
 impl FunnelDiagnostics {
-    fn note(&mut self, r: RecordRef) {
+    fn note(&mut self, why: &str, index: Option<u64>, subject: &SubjectId) {
         if self.examples.len() < 10 {
-            self.examples.push(r.to_string());
+            self.examples.push(SkippedEvent {
+                why: why.to_string(),
+                index,
+                subject: subject.to_string(),
+            });
         }
     }
 
-    pub(crate) fn note_subject(&mut self, kind: &'static str, id: &SubjectId) {
-        self.note(RecordRef::new(kind).with_id(id));
+    pub(crate) fn note_subject(&mut self, why: &'static str, id: &SubjectId) {
+        self.note(why, None, id);
     }
 
-    /// Adds another set of counts (merging partial results).
+    /// Adds another set of counts (merging partial results; the other's input is taken
+    /// to come after this one's).
     pub fn merge(&mut self, o: &FunnelDiagnostics) {
-        self.events_read += o.events_read;
         self.unknown_subject += o.unknown_subject;
         self.before_creation += o.before_creation;
         self.after_as_of += o.after_as_of;
         self.repeated += o.repeated;
         self.backward += o.backward;
         self.exit_after_exit += o.exit_after_exit;
+        let offset = self.events_read;
+        self.events_read += o.events_read;
         for e in &o.examples {
             if self.examples.len() < 10 {
-                self.examples.push(e.clone());
+                self.examples.push(SkippedEvent {
+                    index: e.index.map(|i| i + offset),
+                    ..e.clone()
+                });
             }
         }
     }

@@ -8,19 +8,24 @@
 //!    `merge`) and finishes into [`Paths`], each lead's cycles through the funnel
 //!    under explicit [`PathOptions`];
 //! 3. reports read the paths: [`cohort_report`] (cohort conversion with intervals),
-//!    and the other reports of this module.
+//!    [`flow_report`] (entries per period and flow ratios), [`qualification_report`]
+//!    (acceptance, qualification, exits by reason).
 
 mod bucket;
 mod cohort;
 mod data;
 mod definition;
+mod flow;
 mod path;
+mod qualification;
 
 pub use bucket::Dimension;
 pub use cohort::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope, StepRate,
     cohort_report,
 };
-pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES};
+pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, SkippedEvent};
 pub use definition::{Funnel, Stage, StageKind, StageOwner};
+pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
+pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};

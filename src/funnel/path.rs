@@ -217,7 +217,8 @@ impl FunnelEvents {
                 }
                 if e.at < created {
                     diagnostics.before_creation += 1;
-                    diagnostics.note_subject("stage event before lead creation", &lead_subject(data, s));
+                    diagnostics
+                        .note_subject("stage event before lead creation", &lead_subject(data, s));
                     continue;
                 }
                 match data.rank[usize::from(e.stage)] {

@@ -1,0 +1,428 @@
+//! The funnel engine: hand-computed scenarios for every policy, properties
+//! (merge = one pass, order does not matter, rates in [0, 1], counts never increase
+//! down the funnel), and the real Olist funnel.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+use revops::{
+    BackwardPolicy, CohortAnchor, CohortReport, CohortSpec, CycleScope, Dimension, FlowSpec,
+    Funnel, FunnelData, FunnelEvents, Granularity, Lead, LeadId, PathOptions, Paths,
+    QualificationSpec, SkipPolicy, StageEvent, SubjectId, TieBreak, cohort_report, flow_report,
+    qualification_report,
+};
+
+fn jan(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(i64::from(d) - 1)
+}
+
+fn lead(id: &str, day: u32, source: Option<&str>) -> Lead {
+    let mut l = Lead::new(LeadId::new(id).unwrap(), jan(day));
+    l.source = source.map(|s| revops::Channel::new(s).unwrap());
+    l
+}
+
+fn ev(id: &str, stage: &str, day: u32) -> StageEvent {
+    StageEvent::new(SubjectId::new(id).unwrap(), stage, jan(day))
+}
+
+/// L1 walks the whole path; L2 enters at MQL and is disqualified; L3 jumps from
+/// inquiry to SQL and is lost; L4 has no events.
+fn scenario() -> (Vec<Lead>, Vec<StageEvent>) {
+    let leads = vec![
+        lead("L1", 1, Some("webinar")),
+        lead("L2", 2, Some("paid_search")),
+        lead("L3", 3, Some("webinar")),
+        lead("L4", 4, None),
+    ];
+    let events = vec![
+        ev("L1", "inquiry", 5),
+        ev("L1", "mql", 6),
+        ev("L1", "sal", 8),
+        ev("L1", "sql", 10),
+        ev("L1", "opportunity", 20),
+        ev("L1", "won", 41),
+        ev("L2", "mql", 7),
+        ev("L2", "disqualified", 9).with_reason("no budget"),
+        ev("L3", "inquiry", 5),
+        ev("L3", "sql", 12),
+        ev("L3", "lost", 32),
+    ];
+    (leads, events)
+}
+
+fn paths_for(data: &FunnelData<'_>, events: &[StageEvent], o: PathOptions) -> Paths {
+    let mut acc = FunnelEvents::default();
+    acc.add(data, events).unwrap();
+    acc.paths(data, o)
+}
+
+fn reached(r: &CohortReport) -> Vec<Option<u64>> {
+    r.total.all.reached.clone()
+}
+
+#[test]
+fn backfill_strict_and_any_stage_count_as_documented() {
+    let (leads, events) = scenario();
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let spec = CohortSpec::default();
+    let s = |x: u64| Some(x);
+
+    let back = cohort_report(
+        &data,
+        &paths_for(&data, &events, PathOptions::default()),
+        &spec,
+    )
+    .unwrap();
+    assert_eq!(back.total.all.entered, 4);
+    assert_eq!(reached(&back), [s(3), s(3), s(2), s(2), s(1), s(1)]);
+    assert_eq!(back.total.all.steps[1].ratio.to_string(), "2 / 3 (66.7%)");
+    assert_eq!(back.total.all.to_won[0].ratio.to_string(), "1 / 3 (33.3%)");
+
+    let strict = PathOptions::default().with_skip(SkipPolicy::Strict);
+    let r = cohort_report(&data, &paths_for(&data, &events, strict), &spec).unwrap();
+    assert_eq!(reached(&r), [s(2), s(1), s(1), s(1), s(1), s(1)]);
+
+    let any = PathOptions::default().with_skip(SkipPolicy::AnyStage);
+    let r = cohort_report(&data, &paths_for(&data, &events, any), &spec).unwrap();
+    assert_eq!(reached(&r), [s(2), s(2), s(1), s(2), s(1), s(1)]);
+    // MQL → SAL: of L1 and L2 (both reached MQL) only L1 reached SAL
+    assert_eq!(r.total.all.steps[1].ratio.to_string(), "1 / 2 (50.0%)");
+    // SAL → SQL: L1 reached both
+    assert_eq!(r.total.all.steps[2].ratio.to_string(), "1 / 1 (100.0%)");
+}
+
+#[test]
+fn stage_anchor_windows_and_breakdown() {
+    let (leads, events) = scenario();
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let paths = paths_for(&data, &events, PathOptions::default().with_as_of(jan(60)));
+    let spec = CohortSpec::default()
+        .with_anchor(CohortAnchor::Stage("MQL".into()))
+        .with_window(TimeDelta::days(30))
+        .with_breakdown(Dimension::Source);
+    let r = cohort_report(&data, &paths, &spec).unwrap();
+    assert_eq!(r.anchor, "mql");
+    let all = &r.total.all;
+    assert_eq!(all.entered, 3);
+    assert_eq!(all.reached[0], None); // before the anchor
+    // L1's win on day 41 is 35 days after its MQL: outside the 30-day window.
+    assert_eq!(all.reached[4..], [Some(1), Some(0)]);
+    assert_eq!(all.window_elapsed, Some(true)); // last MQL Jan 7 + 30 days <= day 60
+    // breakdown: paid_search, webinar (sorted), and no missing bucket (L4 has no MQL,
+    // but the bucket exists because L4 has no source)
+    let values: Vec<Option<&str>> = r.breakdown.iter().map(|t| t.value.as_deref()).collect();
+    assert_eq!(values, [Some("paid_search"), Some("webinar"), None]);
+    assert_eq!(r.breakdown[1].all.entered, 2);
+    assert_eq!(r.breakdown[2].all.entered, 0);
+    let sum: u64 = r.breakdown.iter().map(|t| t.all.entered).sum();
+    assert_eq!(sum, all.entered);
+
+    let spec = spec.with_step_window("mql", TimeDelta::days(1));
+    let r = cohort_report(&data, &paths, &spec).unwrap();
+    // L1: MQL day 6 → SAL day 8 (2 days) is over the 1-day window; L3's MQL and SAL
+    // are both back-filled at its SQL time (day 12), 0 days apart: it counts.
+    assert_eq!(r.total.all.reached[2], Some(1));
+
+    let open = cohort_report(
+        &data,
+        &paths_for(&data, &events, PathOptions::default().with_as_of(jan(20))),
+        &spec,
+    )
+    .unwrap();
+    assert_eq!(open.total.all.window_elapsed, Some(false));
+    assert_eq!(open.diagnostics.after_as_of, 2); // L1 won on day 41, L3 lost on day 32;
+}
+
+#[test]
+fn cycles_backward_moves_and_diagnostics() {
+    let leads = vec![lead("R", 1, None), lead("B", 1, None)];
+    let events = vec![
+        ev("R", "mql", 2),
+        ev("R", "recycled", 5).with_reason("not now"),
+        ev("R", "mql", 60),
+        ev("R", "sql", 64),
+        ev("B", "mql", 2),
+        ev("B", "sql", 5),
+        ev("B", "mql", 7),
+        ev("B", "inquiry", 1), // at creation time: fine
+        ev("ghost", "mql", 3),
+    ];
+    let mut events = events;
+    events.push(StageEvent::new(
+        SubjectId::new("B").unwrap(),
+        "mql",
+        jan(1) - TimeDelta::hours(1),
+    ));
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+
+    let p = paths_for(&data, &events, PathOptions::default());
+    let d = p.diagnostics();
+    assert_eq!(d.unknown_subject, 1);
+    assert_eq!(d.before_creation, 1);
+    assert_eq!(d.backward, 1); // B: sql → mql on day 7
+    assert!(
+        d.examples
+            .iter()
+            .any(|e| e.to_string() == "stage event #8 (subject ghost): unknown subject")
+    );
+    assert_eq!(p.len(), 3); // R has two cycles, B one
+    let cycles: Vec<_> = p.iter().collect();
+    assert_eq!(cycles[1].number(), 1);
+    assert_eq!(cycles[1].start(), jan(60));
+    assert!(cycles[1].inferred(2)); // SAL back-filled at the SQL time
+    assert_eq!(cycles[1].entered(2), Some(jan(64)));
+    let (stage, at, reason) = cycles[0].exit().unwrap();
+    assert_eq!(
+        (data.funnel().stages()[stage].key.as_str(), at, reason),
+        ("recycled", jan(5), Some("not now"))
+    );
+
+    let spec = CohortSpec::default();
+    let all = cohort_report(&data, &p, &spec).unwrap();
+    assert_eq!(all.total.all.entered, 3);
+    assert_eq!(all.total.rows.len(), 2); // January and March cohorts
+    let first = cohort_report(
+        &data,
+        &p,
+        &spec.clone().with_cycles(CycleScope::FirstCycleOnly),
+    )
+    .unwrap();
+    assert_eq!(first.total.all.entered, 2);
+
+    let nc = paths_for(
+        &data,
+        &events,
+        PathOptions::default().with_backward(BackwardPolicy::NewCycle),
+    );
+    assert_eq!(nc.len(), 4); // B: [inquiry, mql, sql] then a new cycle [mql]
+
+    let q = qualification_report(&data, &p, &QualificationSpec::default()).unwrap();
+    assert_eq!(q.exits.len(), 1);
+    assert_eq!(q.exits[0].reason.as_deref(), Some("not now"));
+    assert_eq!(q.exits[0].furthest.as_deref(), Some("mql"));
+}
+
+#[test]
+fn qualification_and_flow_on_the_scenario() {
+    let (leads, events) = scenario();
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let p = paths_for(&data, &events, PathOptions::default());
+    let q = qualification_report(&data, &p, &QualificationSpec::default()).unwrap();
+    assert_eq!(q.acceptance.ratio.to_string(), "2 / 3 (66.7%)");
+    assert_eq!(q.qualification.ratio.to_string(), "2 / 2 (100.0%)");
+    let exits: Vec<(&str, Option<&str>, Option<&str>, u64)> = q
+        .exits
+        .iter()
+        .map(|e| {
+            (
+                e.stage.as_str(),
+                e.furthest.as_deref(),
+                e.reason.as_deref(),
+                e.count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        exits,
+        [
+            ("disqualified", Some("mql"), Some("no budget"), 1),
+            ("lost", Some("sql"), None, 1)
+        ]
+    );
+
+    let f = flow_report(
+        &data,
+        &p,
+        &FlowSpec::default().with_granularity(Granularity::Month),
+    )
+    .unwrap();
+    assert_eq!(f.total.rows.len(), 2);
+    assert_eq!(f.total.rows[0].entries, [3, 3, 2, 2, 1, 0]);
+    assert_eq!(f.total.rows[0].inferred, [1, 1, 1, 0, 0, 0]);
+    assert_eq!(f.total.rows[1].entries, [0, 0, 0, 0, 0, 1]);
+    // February: one win and no opportunity entry: a flow of 1 / 0, which has no value
+    assert_eq!(f.total.rows[1].step_flow[4].value(), None);
+    assert_eq!(f.total.rows[1].step_flow[4].to_string(), "1 / 0 (n/a)");
+    assert_eq!(f.total.all.entries, [3, 3, 2, 2, 1, 1]);
+}
+
+#[test]
+fn unknown_stage_is_an_error_naming_the_event() {
+    let (leads, _) = scenario();
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let err = data
+        .intern(&[ev("L1", "mql", 2), ev("L1", "demo", 3)])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "stage event #1 (id L1): unknown stage `demo` (funnel `demand waterfall`)"
+    );
+    let dup = vec![lead("X", 1, None), lead("X", 2, None)];
+    assert!(matches!(
+        FunnelData::new(Funnel::demand_waterfall(), &dup),
+        Err(revops::Error::DuplicateId {
+            first: 0,
+            second: 1,
+            ..
+        })
+    ));
+}
+
+// ---------------------------------------------------------------- properties
+
+const STAGES: [&str; 9] = [
+    "inquiry",
+    "mql",
+    "sal",
+    "sql",
+    "opportunity",
+    "won",
+    "lost",
+    "disqualified",
+    "recycled",
+];
+
+fn world() -> impl Strategy<Value = (Vec<Lead>, Vec<StageEvent>)> {
+    (1usize..25).prop_flat_map(|n| {
+        let leads = prop::collection::vec((0u32..40, prop::option::of(0usize..3)), n);
+        let events = prop::collection::vec((0usize..n + 2, 0usize..9, 0u32..120), 0..120);
+        (leads, events).prop_map(move |(ls, es)| {
+            let leads: Vec<Lead> = ls
+                .iter()
+                .enumerate()
+                .map(|(i, &(d, src))| {
+                    lead(&format!("L{i}"), d + 1, src.map(|s| ["a", "b", "c"][s]))
+                })
+                .collect();
+            let events = es
+                .iter()
+                .map(|&(s, st, d)| {
+                    let e = ev(&format!("L{s}"), STAGES[st], d + 1);
+                    // the reason is a function of the stage, so duplicates are identical
+                    if st >= 6 {
+                        e.with_reason(format!("r{}", st % 2))
+                    } else {
+                        e
+                    }
+                })
+                .collect();
+            (leads, events)
+        })
+    })
+}
+
+fn options() -> impl Strategy<Value = PathOptions> {
+    (0usize..3, 0usize..2, prop::option::of(0u32..130)).prop_map(|(s, b, as_of)| {
+        let mut o = PathOptions::default()
+            .with_skip(
+                [
+                    SkipPolicy::Backfill,
+                    SkipPolicy::Strict,
+                    SkipPolicy::AnyStage,
+                ][s],
+            )
+            .with_backward([BackwardPolicy::KeepFurthest, BackwardPolicy::NewCycle][b]);
+        if let Some(d) = as_of {
+            o = o.with_as_of(jan(d + 1));
+        }
+        o
+    })
+}
+
+fn spec(anchor: usize, window: Option<u32>) -> CohortSpec {
+    let mut s = CohortSpec::default()
+        .with_granularity(Granularity::Week)
+        .with_breakdown(Dimension::Source);
+    if anchor > 0 {
+        s = s.with_anchor(CohortAnchor::Stage(STAGES[anchor - 1].into()));
+    }
+    if let Some(w) = window {
+        s = s.with_window(TimeDelta::days(i64::from(w)));
+    }
+    s
+}
+
+fn all_reports(data: &FunnelData<'_>, p: &Paths, s: &CohortSpec) -> String {
+    let mut c = cohort_report(data, p, s).unwrap();
+    let mut f = flow_report(
+        data,
+        p,
+        &FlowSpec::default().with_breakdown(Dimension::Source),
+    )
+    .unwrap();
+    let q = qualification_report(data, p, &QualificationSpec::default()).unwrap();
+    // the named examples are in input order; everything else must not depend on it
+    c.diagnostics.examples.clear();
+    f.diagnostics.examples.clear();
+    serde_json::to_string(&(c, f, q)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn merging_partials_equals_one_pass((leads, events) in world(), cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+                                        o in options(), anchor in 0usize..6, window in prop::option::of(0u32..60)) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let mut one = FunnelEvents::default();
+        one.add(&data, &events).unwrap();
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(events.len() + 1)).collect();
+        bounds.push(0);
+        bounds.push(events.len());
+        bounds.sort_unstable();
+        let mut merged = FunnelEvents::default();
+        for w in bounds.windows(2) {
+            let mut part = FunnelEvents::default();
+            part.add(&data, &events[w[0]..w[1]]).unwrap();
+            merged.merge(&part);
+        }
+        let s = spec(anchor, window);
+        let a = one.paths(&data, o);
+        let b = merged.paths(&data, o);
+        prop_assert_eq!(a.diagnostics(), b.diagnostics());
+        prop_assert_eq!(all_reports(&data, &a, &s), all_reports(&data, &b, &s));
+    }
+
+    #[test]
+    fn event_order_does_not_change_results((leads, events) in world(), seed in any::<u64>(), o in options(), anchor in 0usize..6) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let mut shuffled = events.clone();
+        let mut x = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let o = o.with_tie_break(TieBreak::StageOrder);
+        let s = spec(anchor, None);
+        let a = paths_for(&data, &events, o);
+        let b = paths_for(&data, &shuffled, o);
+        prop_assert_eq!(all_reports(&data, &a, &s), all_reports(&data, &b, &s));
+    }
+
+    #[test]
+    fn rates_are_proportions_and_counts_never_increase((leads, events) in world(), o in options(),
+                                                       anchor in 0usize..6, window in prop::option::of(0u32..60)) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let p = paths_for(&data, &events, o);
+        let r = cohort_report(&data, &p, &spec(anchor, window)).unwrap();
+        for t in std::iter::once(&r.total).chain(&r.breakdown) {
+            for row in t.rows.iter().chain(std::iter::once(&t.all)) {
+                for rate in row.steps.iter().chain(&row.to_won) {
+                    prop_assert!(rate.ratio.numerator <= rate.ratio.denominator);
+                    if let Some(v) = rate.ratio.value() { prop_assert!((0.0..=1.0).contains(&v)); }
+                    if let Some(ci) = rate.interval { prop_assert!(0.0 <= ci.lower && ci.upper <= 1.0); }
+                }
+                let counts: Vec<u64> = row.reached.iter().flatten().copied().collect();
+                prop_assert!(counts.iter().all(|&c| c <= row.entered));
+                if o.skip != SkipPolicy::AnyStage {
+                    prop_assert!(counts.windows(2).all(|w| w[1] <= w[0]), "{:?}", counts);
+                }
+            }
+        }
+        // every lead's first cycle is counted once under the creation anchor
+        if anchor == 0 {
+            let first = cohort_report(&data, &p, &spec(0, window).with_cycles(CycleScope::FirstCycleOnly)).unwrap();
+            prop_assert_eq!(first.total.all.entered, leads.len() as u64);
+        }
+    }
+}
