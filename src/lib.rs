@@ -25,6 +25,8 @@ pub mod money;
 pub mod period;
 pub mod ratio;
 pub mod records;
+#[cfg(feature = "synth")]
+pub mod synth;
 
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
