@@ -410,17 +410,105 @@ impl SynthConfig {
     pub fn default_sources() -> Vec<SourceProfile> {
         #[allow(clippy::type_complexity)]
         let rows: [(&str, f64, f64, f64, i64, f64, i64, f64, f64, u32); 11] = [
-            ("organic_search", 0.17, 0.22, 1.00, 35, 0.0, 18_000, 0.10, 0.30, 0),
-            ("paid_search", 0.15, 0.28, 0.90, 180, 0.10, 20_000, 0.12, 0.25, 3),
-            ("paid_social", 0.12, 0.15, 0.75, 120, 0.25, 15_000, 0.05, 0.20, 3),
+            (
+                "organic_search",
+                0.17,
+                0.22,
+                1.00,
+                35,
+                0.0,
+                18_000,
+                0.10,
+                0.30,
+                0,
+            ),
+            (
+                "paid_search",
+                0.15,
+                0.28,
+                0.90,
+                180,
+                0.10,
+                20_000,
+                0.12,
+                0.25,
+                3,
+            ),
+            (
+                "paid_social",
+                0.12,
+                0.15,
+                0.75,
+                120,
+                0.25,
+                15_000,
+                0.05,
+                0.20,
+                3,
+            ),
             ("webinar", 0.08, 0.38, 1.00, 90, 0.15, 22_000, 0.15, 0.12, 4),
             ("events", 0.05, 0.42, 1.15, 450, 0.40, 35_000, 0.20, 0.05, 2),
-            ("content_syndication", 0.10, 0.12, 0.70, 60, 0.0, 16_000, 0.03, 0.10, 2),
-            ("partner_referral", 0.04, 0.50, 1.40, 250, 0.0, 40_000, 0.30, 0.03, 1),
-            ("outbound_sdr", 0.08, 0.35, 1.05, 300, 0.0, 30_000, 0.15, 0.08, 2),
-            ("review_sites", 0.04, 0.45, 1.30, 150, 0.50, 25_000, 0.20, 0.06, 1),
+            (
+                "content_syndication",
+                0.10,
+                0.12,
+                0.70,
+                60,
+                0.0,
+                16_000,
+                0.03,
+                0.10,
+                2,
+            ),
+            (
+                "partner_referral",
+                0.04,
+                0.50,
+                1.40,
+                250,
+                0.0,
+                40_000,
+                0.30,
+                0.03,
+                1,
+            ),
+            (
+                "outbound_sdr",
+                0.08,
+                0.35,
+                1.05,
+                300,
+                0.0,
+                30_000,
+                0.15,
+                0.08,
+                2,
+            ),
+            (
+                "review_sites",
+                0.04,
+                0.45,
+                1.30,
+                150,
+                0.50,
+                25_000,
+                0.20,
+                0.06,
+                1,
+            ),
             ("direct", 0.07, 0.40, 1.20, 0, 0.0, 24_000, 0.0, 0.35, 0),
-            ("email_nurture", 0.10, 0.20, 0.85, 15, 0.20, 14_000, 0.08, 0.40, 2),
+            (
+                "email_nurture",
+                0.10,
+                0.20,
+                0.85,
+                15,
+                0.20,
+                14_000,
+                0.08,
+                0.40,
+                2,
+            ),
         ];
         rows.iter()
             .map(
@@ -613,7 +701,11 @@ impl SynthConfig {
         }
         use chrono::Datelike;
         if !(1900..=9000).contains(&self.start.year()) {
-            return Err(invalid("start", self.start, "the year must be 1900 to 9000"));
+            return Err(invalid(
+                "start",
+                self.start,
+                "the year must be 1900 to 9000",
+            ));
         }
         self.end()?;
         if self.currency.minor_units() > 4 {
@@ -677,7 +769,11 @@ impl SynthConfig {
             range("source lift", s.lift, -5.0, 5.0, c)?;
             range("source reach", s.reach, 0.0, 1.0, c)?;
             if s.campaigns > 100 {
-                return Err(invalid("source campaigns", tagged(c, s.campaigns), "at most 100"));
+                return Err(invalid(
+                    "source campaigns",
+                    tagged(c, s.campaigns),
+                    "at most 100",
+                ));
             }
         }
         if !(total > 0.0 && total.is_finite()) {
@@ -800,7 +896,11 @@ fn range(name: &'static str, v: f64, lo: f64, hi: f64, tag: &str) -> Result<()> 
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(())
     } else if hi == f64::MAX {
-        Err(invalid(name, tagged(tag, v), format!("must be finite and ≥ {lo}")))
+        Err(invalid(
+            name,
+            tagged(tag, v),
+            format!("must be finite and ≥ {lo}"),
+        ))
     } else {
         Err(invalid(
             name,
@@ -832,6 +932,10 @@ fn money(name: &'static str, v: Decimal, strictly: bool, hi: Decimal, tag: &str)
         Ok(())
     } else {
         let lo = if strictly { "> 0" } else { "≥ 0" };
-        Err(invalid(name, tagged(tag, v), format!("must be {lo} and at most {hi}")))
+        Err(invalid(
+            name,
+            tagged(tag, v),
+            format!("must be {lo} and at most {hi}"),
+        ))
     }
 }

@@ -50,7 +50,11 @@ impl Rng {
     /// The stream for `(seed, domain, index)`.
     pub fn stream(seed: u64, domain: u64, index: u64) -> Rng {
         let mut state = mix64(seed ^ mix64(domain.wrapping_add(GOLDEN_GAMMA)))
-            ^ mix64(index.wrapping_mul(GOLDEN_GAMMA).wrapping_add(0x632b_e59b_d9b4_e019));
+            ^ mix64(
+                index
+                    .wrapping_mul(GOLDEN_GAMMA)
+                    .wrapping_add(0x632b_e59b_d9b4_e019),
+            );
         let mut s = [0u64; 4];
         for w in &mut s {
             *w = splitmix64(&mut state);
@@ -178,9 +182,10 @@ pub(crate) fn cumulative(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
 // Deterministic exp and ln
 // ---------------------------------------------------------------------------
 
-/// ln 2 split so that `k * LN2_HI` is exact for |k| < 2^11.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// ln 2 split in two: the high part has its 21 lowest mantissa bits zero, so that
+/// `k * LN2_HI` is exact for |k| < 2^11; `LN2_HI + LN2_LO` is ln 2 to about 2^-85.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 
 /// 2^k for k in the normal exponent range.
 fn pow2(k: i64) -> f64 {
@@ -294,10 +299,15 @@ mod tests {
         let mut x = -700.0;
         while x < 700.0 {
             let (ours, std) = (exp(x), x.exp());
-            assert!(((ours - std) / std).abs() < 4e-16, "exp({x}) = {ours} vs {std}");
+            assert!(
+                ((ours - std) / std).abs() < 4e-16,
+                "exp({x}) = {ours} vs {std}"
+            );
             x += 0.713;
         }
-        for &x in &[1e-310, 1e-300, 1e-10, 0.1, 0.5, 0.999_999, 1.0, 1.5, 2.0, 1e10, 1e300] {
+        for &x in &[
+            1e-310, 1e-300, 1e-10, 0.1, 0.5, 0.999_999, 1.0, 1.5, 2.0, 1e10, 1e300,
+        ] {
             let (ours, std) = (ln(x), f64::ln(x));
             assert!(
                 (ours - std).abs() <= 4e-16 * std.abs().max(1e-300),
@@ -370,7 +380,11 @@ mod tests {
         assert!((f64::from(ber) / nf - 0.3).abs() < 0.01);
         assert!((poi as f64 / nf - 1.5).abs() < 0.02);
         assert!((geo as f64 / nf - 1.0).abs() < 0.02);
-        assert!(below.iter().all(|&c| (f64::from(c) / nf - 1.0 / 3.0).abs() < 0.01));
+        assert!(
+            below
+                .iter()
+                .all(|&c| (f64::from(c) / nf - 1.0 / 3.0).abs() < 0.01)
+        );
         lognormals.sort_by(f64::total_cmp);
         assert!((lognormals[n / 2] - 10.0).abs() < 0.1);
         let cum = cumulative([1.0, 0.0, 3.0]);

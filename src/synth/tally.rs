@@ -152,8 +152,7 @@ impl Tally {
     /// [`crate::Error::InvalidParameter`] naming `tally` if the two come from
     /// generators of different shapes (spend lines, months or channels).
     pub fn merge(&mut self, other: &Tally) -> Result<()> {
-        if (self.lines, self.months, self.channels) != (other.lines, other.months, other.channels)
-        {
+        if (self.lines, self.months, self.channels) != (other.lines, other.months, other.channels) {
             return Err(invalid(
                 "tally",
                 format!(
@@ -312,7 +311,8 @@ impl Synth {
                 _ => tally.mqls.iter().map(|&x| x as f64).collect(),
             };
             let noise = |m: u64| {
-                let mut rng = Rng::stream(self.config.seed, domain::FORECAST, ((k as u64) << 32) | m);
+                let mut rng =
+                    Rng::stream(self.config.seed, domain::FORECAST, ((k as u64) << 32) | m);
                 exp(FORECAST_BIAS + FORECAST_NOISE * rng.normal())
             };
             for (m, &a) in actual.iter().enumerate() {
@@ -329,7 +329,8 @@ impl Synth {
                 let d = self.month_dates[months]
                     .checked_add_months(Months::new(h - 1))
                     .unwrap_or(self.month_dates[months]);
-                let f = base * exp(growth * f64::from(h)) * noise((months as u64) + u64::from(h) - 1);
+                let f =
+                    base * exp(growth * f64::from(h)) * noise((months as u64) + u64::from(h) - 1);
                 out.push(ForecastPoint::new(*series, month_label(d), f, None));
             }
         }

@@ -4,3 +4,5 @@ mod money;
 mod period;
 mod ratio;
 mod records;
+#[cfg(feature = "synth")]
+mod synth;
