@@ -5,7 +5,6 @@ use std::iter::FusedIterator;
 use std::ops::Range;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
-use rust_decimal::prelude::ToPrimitive;
 
 use crate::error::Result;
 use crate::funnel::Funnel;
@@ -204,8 +203,21 @@ fn date_of(secs: i64) -> NaiveDate {
     at(secs).date_naive()
 }
 
-fn to_f64(d: rust_decimal::Decimal) -> f64 {
-    d.to_f64().unwrap_or(0.0)
+/// 10^k as an exact power of ten (k <= 22), by multiplication only.
+fn pow10(k: u32) -> f64 {
+    (0..k).fold(1.0, |x, _| x * 10.0)
+}
+
+/// A configured amount in minor units of a currency with `minor_units` decimals, as
+/// `f64`, by basic (correctly rounded) operations only: the same on every platform.
+fn to_minor(d: rust_decimal::Decimal, minor_units: u8) -> f64 {
+    let mantissa = d.mantissa() as f64;
+    let (scale, mu) = (d.scale(), u32::from(minor_units));
+    if scale >= mu {
+        mantissa / pow10(scale - mu)
+    } else {
+        mantissa * pow10(mu - scale)
+    }
 }
 
 /// Seconds of a lag in days (capped).
@@ -284,12 +296,13 @@ impl Synth {
                 cost_per_touch,
             });
         };
-        let minor_scale = 10f64.powi(i32::from(config.currency.minor_units()));
+        let mu = config.currency.minor_units();
+        let minor_scale = pow10(u32::from(mu));
         for (s, p) in config.sources.iter().enumerate() {
             add_channel(&p.channel, p.lift, p.reach, p.campaigns, Some(s), 0.0);
         }
         for t in &config.touch_channels {
-            let cost = to_f64(t.cost_per_touch) * minor_scale;
+            let cost = to_minor(t.cost_per_touch, mu);
             add_channel(&t.channel, t.lift, t.reach, t.campaigns, None, cost);
         }
 
@@ -313,9 +326,9 @@ impl Synth {
                     mql_logit: logit(p.mql_rate),
                     down_logit: down.map(|d| d + q),
                     center: total_lift_reach - own.lift * own.reach + own.lift,
-                    cost_per_lead: to_f64(p.cost_per_lead) * minor_scale,
+                    cost_per_lead: to_minor(p.cost_per_lead, mu),
                     brand_share: p.brand_share,
-                    deal: to_f64(p.deal_size) * minor_scale,
+                    deal: to_minor(p.deal_size, mu),
                 }
             })
             .collect();
@@ -1189,6 +1202,9 @@ mod tests {
     #[test]
     fn deal_amounts_are_round_and_positive() {
         assert_eq!(round_step(2_000_000.0), 10_000.0);
+        assert_eq!(to_minor(rust_decimal::Decimal::new(250, 2), 2), 250.0);
+        assert_eq!(to_minor(rust_decimal::Decimal::new(25, 0), 3), 25_000.0);
+        assert_eq!(to_minor(rust_decimal::Decimal::new(12_345, 4), 2), 123.45);
         assert_eq!(round_step(999.0), 1.0);
         let synth = Synth::new(SynthConfig::default().with_leads(1_000)).unwrap();
         assert_eq!(synth.deal_amount(2_000_000.0, 0.0), 2_000_000);

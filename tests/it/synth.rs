@@ -808,3 +808,27 @@ fn custom_tables_and_currencies_work() {
         8
     );
 }
+
+/// FNV-1a over bytes: a fixed, dependency-free fingerprint.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The generator's output is part of its contract: the same configuration gives the
+/// same bytes on every platform and in every version. A deliberate change of the model
+/// must update this fingerprint (and say so in the changelog).
+#[test]
+fn output_fingerprint_is_stable() {
+    let c = generate(&SynthConfig::default().with_leads(1_000).with_seed(2026)).unwrap();
+    let json = serde_json::to_string(&c).unwrap();
+    let first = &c.leads[0];
+    assert_eq!(first.id.as_str(), "L-00000001");
+    assert_eq!(
+        fnv1a(json.as_bytes()),
+        17_567_707_782_034_502_298,
+        "fingerprint of {} bytes",
+        json.len()
+    );
+}
