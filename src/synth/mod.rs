@@ -51,8 +51,9 @@
 //! other channel `c` (other sources and [`TouchChannelProfile`]s) touches it
 //! independently with probability `reach_c`. Let `C` be the touched set and
 //! `η = Σ_{c ∈ C} lift_c`. For a lead of source `s`, the expected `η` is
-//! `η̄_s = lift_s + Σ_{c ≠ s} reach_c lift_c`, and every funnel step has
-//! probability
+//! `η̄_s = lift_s + Σ_{c ≠ s} reach_c lift_c`, and each of the five funnel steps
+//! `k = 0 … 4` (Inquiry→MQL, MQL→SAL, SAL→SQL, SQL→Opportunity, Opportunity→Won)
+//! passes with probability
 //!
 //! ```text
 //! p_k = σ(logit(r_k) + (η − η̄_s)),   σ(x) = 1 / (1 + e^−x)
@@ -63,7 +64,7 @@
 //! MQL→SAL, SAL→SQL and SQL→Opportunity, and for Opportunity→Won also
 //! `+ ln win_odds` of the segment. Centring on `η̄_s` keeps the configured rates the
 //! rates of an average lead of the source. Touched leads get 1 touch per touched
-//! channel plus geometric repeats (continue with probability 0.45), at most
+//! channel plus geometric repeats (continue with probability 0.35), at most
 //! [`SynthConfig::max_touches`] in all; the source touch is at creation, the others
 //! uniform between creation and the lead's last stage event (or about three weeks
 //! for leads with no later event), so every touch precedes the conversion. Touch
@@ -86,8 +87,10 @@
 //! delays), the lead's probability of converting inside the window is
 //!
 //! ```text
-//! P(η) = I₁ Π_k p_k + Σ_j I₂(j) (Π_{i<j} p_i) (1 − p_j) recycled_j · reentry · p₁p₂p₃p₄
+//! P(η) = I₁ p₀p₁p₂p₃p₄ + Σ_{j=0..3} I₂(j) (Π_{i<j} p_i) (1 − p_j) recycled_j · reentry · p₁p₂p₃p₄
 //! ```
+//!
+//! (a cycle-2 lead re-enters at MQL, so it walks steps 1 to 4 again)
 //!
 //! and channel `c`'s incremental conversions are `Σ_{leads touched by c}
 //! [P(η) − P(η − lift_c)]` ([`Truth`], [`LeadTruth`]).
@@ -101,8 +104,8 @@
 //! spread over the deal's life; a quarter of them change the amount (lognormal
 //! factor, σ 0.2, up or down) and 40 % of wins get a closing discount (0–15 %). The
 //! rep's close date starts optimistic (0.8 × the typical cycle) and is pushed by about
-//! a month at a time while the deal runs late, so long deals are pushed two or more
-//! times. Probability and forecast category follow the stage (prospecting to needs
+//! a month at a time (lognormal, median 30 days, at least 7) while the deal runs late,
+//! at most six times, so long deals are pushed two or more times. Probability and forecast category follow the stage (prospecting to needs
 //! analysis: pipeline; value proposition to perception analysis: best case; proposal
 //! and negotiation: commit; closed won: closed; closed lost: omitted). Each history
 //! row is the full state after the change; the opportunity is its last row; a won

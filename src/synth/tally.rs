@@ -36,7 +36,9 @@ fn quantize(p: f64) -> i128 {
 /// A monoid: make one with [`Synth::tally`], [`Tally::add`] leads in any order, and
 /// [`Tally::merge`] partial tallies (one per thread or chunk); the result equals
 /// adding every lead to one tally. All sums are integers (probabilities in fixed
-/// point), so the order of adding and merging never changes a bit.
+/// point, 10⁻¹² units), so the order of adding and merging never changes a bit. There
+/// is no `Default`: a tally has the shape (spend lines, months, channels) of the
+/// generator that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tally {
     lines: usize,
