@@ -376,6 +376,24 @@ impl Default for SynthConfig {
     }
 }
 
+/// The default sources: channel, share, MQL rate, quality, cost per lead, brand share,
+/// deal size, lift, reach, campaigns (see [`SynthConfig::default_sources`]).
+#[rustfmt::skip]
+#[allow(clippy::type_complexity)]
+const DEFAULT_SOURCES: [(&str, f64, f64, f64, i64, f64, i64, f64, f64, u32); 11] = [
+    ("organic_search",      0.17, 0.22, 1.00,  35, 0.00, 18_000, 0.10, 0.30, 0),
+    ("paid_search",         0.15, 0.28, 0.90, 180, 0.10, 20_000, 0.12, 0.25, 3),
+    ("paid_social",         0.12, 0.15, 0.75, 120, 0.25, 15_000, 0.05, 0.20, 3),
+    ("webinar",             0.08, 0.38, 1.00,  90, 0.15, 22_000, 0.15, 0.12, 4),
+    ("events",              0.05, 0.42, 1.15, 450, 0.40, 35_000, 0.20, 0.05, 2),
+    ("content_syndication", 0.10, 0.12, 0.70,  60, 0.00, 16_000, 0.03, 0.10, 2),
+    ("partner_referral",    0.04, 0.50, 1.40, 250, 0.00, 40_000, 0.30, 0.03, 1),
+    ("outbound_sdr",        0.08, 0.35, 1.05, 300, 0.00, 30_000, 0.15, 0.08, 2),
+    ("review_sites",        0.04, 0.45, 1.30, 150, 0.50, 25_000, 0.20, 0.06, 1),
+    ("direct",              0.07, 0.40, 1.20,   0, 0.00, 24_000, 0.00, 0.35, 0),
+    ("email_nurture",       0.10, 0.20, 0.85,  15, 0.20, 14_000, 0.08, 0.40, 2),
+];
+
 fn channel(name: &str) -> Channel {
     Channel::new(name).unwrap_or_else(|_| unreachable!("built-in channel names are not empty"))
 }
@@ -414,109 +432,8 @@ impl SynthConfig {
     /// anyway), largest for referrals: the classic case where last-touch attribution
     /// over-credits direct.
     pub fn default_sources() -> Vec<SourceProfile> {
-        #[allow(clippy::type_complexity)]
-        let rows: [(&str, f64, f64, f64, i64, f64, i64, f64, f64, u32); 11] = [
-            (
-                "organic_search",
-                0.17,
-                0.22,
-                1.00,
-                35,
-                0.0,
-                18_000,
-                0.10,
-                0.30,
-                0,
-            ),
-            (
-                "paid_search",
-                0.15,
-                0.28,
-                0.90,
-                180,
-                0.10,
-                20_000,
-                0.12,
-                0.25,
-                3,
-            ),
-            (
-                "paid_social",
-                0.12,
-                0.15,
-                0.75,
-                120,
-                0.25,
-                15_000,
-                0.05,
-                0.20,
-                3,
-            ),
-            ("webinar", 0.08, 0.38, 1.00, 90, 0.15, 22_000, 0.15, 0.12, 4),
-            ("events", 0.05, 0.42, 1.15, 450, 0.40, 35_000, 0.20, 0.05, 2),
-            (
-                "content_syndication",
-                0.10,
-                0.12,
-                0.70,
-                60,
-                0.0,
-                16_000,
-                0.03,
-                0.10,
-                2,
-            ),
-            (
-                "partner_referral",
-                0.04,
-                0.50,
-                1.40,
-                250,
-                0.0,
-                40_000,
-                0.30,
-                0.03,
-                1,
-            ),
-            (
-                "outbound_sdr",
-                0.08,
-                0.35,
-                1.05,
-                300,
-                0.0,
-                30_000,
-                0.15,
-                0.08,
-                2,
-            ),
-            (
-                "review_sites",
-                0.04,
-                0.45,
-                1.30,
-                150,
-                0.50,
-                25_000,
-                0.20,
-                0.06,
-                1,
-            ),
-            ("direct", 0.07, 0.40, 1.20, 0, 0.0, 24_000, 0.0, 0.35, 0),
-            (
-                "email_nurture",
-                0.10,
-                0.20,
-                0.85,
-                15,
-                0.20,
-                14_000,
-                0.08,
-                0.40,
-                2,
-            ),
-        ];
-        rows.iter()
+        DEFAULT_SOURCES
+            .iter()
             .map(
                 |&(name, share, mql, quality, cpl, brand, deal, lift, reach, campaigns)| {
                     SourceProfile {
