@@ -29,6 +29,8 @@ pub mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
 pub mod records;
+#[cfg(feature = "synth")]
+pub mod synth;
 
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;

@@ -9,3 +9,5 @@ mod ratio;
 #[cfg(feature = "csv")]
 mod real;
 mod records;
+#[cfg(feature = "synth")]
+mod synth;
