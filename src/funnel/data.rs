@@ -196,7 +196,8 @@ impl<'a> FunnelData<'a> {
             };
             let Some(&subject) = self.index.get(&e.subject) else {
                 out.diagnostics.unknown_subject += 1;
-                out.diagnostics.note("unknown subject", Some(i as u64), &e.subject);
+                out.diagnostics
+                    .note("unknown subject", Some(i as u64), &e.subject);
                 continue;
             };
             let reason = match &e.reason {
