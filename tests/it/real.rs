@@ -103,3 +103,75 @@ fn maven_pipeline_reads_with_skips_counted() {
         c.validate().unwrap();
     }
 }
+
+/// MQL → Won on the real Olist funnel, overall and per origin. The expected counts were
+/// tallied independently from the raw CSVs (a short Python script: a lead is won when
+/// its `mql_id` appears in the closed deals with `won_date` on or after its
+/// `first_contact_date`; the one deal won two days before first contact is therefore
+/// not a win of its cohort, and the engine reports it as an event before creation).
+#[test]
+fn olist_mql_to_won_by_origin() {
+    use revops::{
+        CohortAnchor, CohortSpec, Confidence, Dimension, FunnelData, FunnelEvents, PathOptions,
+        cohort_report,
+    };
+    let (Some(mqls), Some(deals)) = (
+        data("olist_marketing_qualified_leads_dataset.csv"),
+        data("olist_closed_deals_dataset.csv"),
+    ) else {
+        return;
+    };
+    let d = read_olist(mqls, deals).unwrap();
+    let fd = FunnelData::new(Funnel::demand_waterfall(), &d.leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&fd, &d.stage_events).unwrap();
+    let paths = acc.paths(&fd, PathOptions::default());
+    assert_eq!(paths.diagnostics().before_creation, 1);
+    let spec = CohortSpec::default()
+        .with_anchor(CohortAnchor::Stage("mql".into()))
+        .with_breakdown(Dimension::Source);
+    let r = cohort_report(&fd, &paths, &spec).unwrap();
+    let won = |t: &revops::CohortTable| t.all.to_won[0].ratio;
+    assert_eq!(won(&r.total), revops::Ratio::new(841, 8000));
+
+    let expected: [(Option<&str>, u64, u64); 11] = [
+        (Some("direct_traffic"), 56, 499),
+        (Some("display"), 6, 118),
+        (Some("email"), 15, 493),
+        (Some("organic_search"), 270, 2296),
+        (Some("other"), 4, 150),
+        (Some("other_publicities"), 3, 65),
+        (Some("paid_search"), 195, 1586),
+        (Some("referral"), 24, 284),
+        (Some("social"), 75, 1350),
+        (Some("unknown"), 179, 1099),
+        (None, 14, 60),
+    ];
+    let got: Vec<(Option<&str>, u64, u64)> = r
+        .breakdown
+        .iter()
+        .map(|t| (t.value.as_deref(), won(t).numerator, won(t).denominator))
+        .collect();
+    assert_eq!(got, expected);
+
+    // Month of first contact: 2018-01 has 152 wins of 1141 MQLs.
+    let jan = r
+        .total
+        .rows
+        .iter()
+        .find(|row| row.cohort.is_some_and(|p| p.label() == "2018-01"))
+        .unwrap();
+    assert_eq!(jan.to_won[0].ratio, revops::Ratio::new(152, 1141));
+
+    // The interval follows statsmodels' Wilson convention (no continuity correction,
+    // z = Φ⁻¹(0.975)): recomputed here from its closed form.
+    let (k, n, z) = (841.0_f64, 8000.0_f64, 1.959_963_984_540_054_f64);
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    let ci = r.total.all.to_won[0].interval.unwrap();
+    assert!(
+        (ci.lower - (centre - half)).abs() < 1e-12 && (ci.upper - (centre + half)).abs() < 1e-12
+    );
+    assert_eq!(r.confidence, Confidence::P95.level());
+}
