@@ -93,6 +93,7 @@
 //! [`Lead`]: crate::Lead
 //! [`Error::Csv`]: crate::Error::Csv
 
+mod dataset;
 mod field;
 pub(crate) mod parse;
 mod read;
@@ -102,6 +103,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use dataset::Dataset;
 pub use read::Reader;
 pub use write::{Writer, write_records};
 

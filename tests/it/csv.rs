@@ -841,3 +841,49 @@ fn writers_refuse_what_would_not_read_back() {
     let path = PathRow::new(vec![Channel::new("a>b").unwrap()], 1.0, Decimal::ZERO, 0.0);
     assert!(write_records(Vec::new(), &[path], Options::new()).is_err());
 }
+
+/// A synthetic company written file by file reads back whole through `Dataset`.
+#[cfg(feature = "synth")]
+#[test]
+fn dataset_reads_a_folder_written_by_the_writers() {
+    use revops::csv::{Dataset, Options, write_records};
+    use revops::synth::{SynthConfig, generate};
+    let c = generate(&SynthConfig::default().with_leads(2_000).with_seed(3)).unwrap();
+    let dir = std::env::temp_dir().join(format!("revops-dataset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let put = |name: &str, bytes: Vec<u8>| std::fs::write(dir.join(name), bytes).unwrap();
+    put(
+        "leads.csv",
+        write_records(Vec::new(), &c.leads, Options::new()).unwrap(),
+    );
+    put(
+        "stage_events.csv",
+        write_records(Vec::new(), &c.stage_events, Options::new()).unwrap(),
+    );
+    put(
+        "touches.csv",
+        write_records(Vec::new(), &c.touches, Options::new()).unwrap(),
+    );
+    put(
+        "spend.csv",
+        write_records(Vec::new(), &c.spend, Options::new()).unwrap(),
+    );
+    let d = Dataset::read_dir(&dir, Options::new()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(d.leads, c.leads);
+    assert_eq!(d.stage_events, c.stage_events);
+    assert_eq!(d.touches, c.touches);
+    assert_eq!(d.spend, c.spend);
+    assert!(d.conversions.is_empty());
+    assert_eq!(
+        d.missing,
+        [
+            "conversions.csv",
+            "opportunity_history.csv",
+            "forecasts.csv"
+        ]
+    );
+    assert_eq!(d.reports.len(), 4);
+    assert_eq!(d.skipped(), 0);
+    assert!(Dataset::read_dir(dir.join("nope"), Options::new()).is_err());
+}
