@@ -15,11 +15,14 @@
 //! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
 //!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`], [`PathRow`],
 //!   [`ForecastPoint`];
-//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`].
+//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`];
+//! - durations: [`ExactDistribution`], [`QuantileSketch`], [`Summary`],
+//!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "csv")]
 pub mod csv;
+pub mod distribution;
 pub mod error;
 pub mod funnel;
 pub mod ids;
@@ -33,6 +36,9 @@ pub mod records;
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
 
+pub use distribution::{
+    Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
+};
 pub use error::{Error, RecordRef, Result};
 pub use funnel::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
