@@ -1159,6 +1159,10 @@ impl TryFrom<SketchRepr> for QuantileSketch {
                 return Err(invalid("the minimum is 0 exactly when zeros are counted"));
             }
         }
+        let end = r.first_bucket.checked_add(r.buckets.len());
+        if end.is_none_or(|end| end > s.bucket_of(u64::MAX) + 1) {
+            return Err(invalid("buckets beyond the largest representable value"));
+        }
         s.offset = r.first_bucket;
         s.bins = r.buckets;
         match s.used_range() {
@@ -1829,6 +1833,8 @@ mod tests {
             r#"{"relative_accuracy":2,"count":0,"sum":0,"min":null,"max":null,"zero_count":0,"first_bucket":0,"buckets":[]}"#,
             // zeros counted but min > 0
             r#"{"relative_accuracy":0.01,"count":2,"sum":1,"min":1,"max":1,"zero_count":1,"first_bucket":0,"buckets":[1]}"#,
+            // buckets past the top of the u64 range
+            r#"{"relative_accuracy":0.01,"count":1,"sum":1,"min":1,"max":1,"zero_count":0,"first_bucket":18446744073709551615,"buckets":[1]}"#,
             // sum out of range
             r#"{"relative_accuracy":0.01,"count":1,"sum":9,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[1]}"#,
         ] {
