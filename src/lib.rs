@@ -15,11 +15,14 @@
 //! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
 //!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`], [`PathRow`],
 //!   [`ForecastPoint`];
-//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`].
+//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`];
+//! - durations: [`ExactDistribution`], [`QuantileSketch`], [`Summary`],
+//!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "csv")]
 pub mod csv;
+pub mod distribution;
 pub mod error;
 pub mod funnel;
 pub mod ids;
@@ -35,6 +38,9 @@ pub mod synth;
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
 
+pub use distribution::{
+    Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
+};
 pub use error::{Error, RecordRef, Result};
 pub use funnel::{
     BackwardPolicy, CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope,

@@ -2,6 +2,7 @@
 
 #[cfg(feature = "csv")]
 mod csv;
+mod distribution;
 mod funnel;
 mod money;
 mod period;
