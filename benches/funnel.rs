@@ -45,7 +45,9 @@ fn bench(c: &mut Criterion) {
 
     let leads_csv = write_records(Vec::new(), &leads, Options::new()).unwrap();
     let events_csv = write_records(Vec::new(), &events, Options::new()).unwrap();
-    g.throughput(Throughput::Bytes((leads_csv.len() + events_csv.len()) as u64));
+    g.throughput(Throughput::Bytes(
+        (leads_csv.len() + events_csv.len()) as u64,
+    ));
     g.bench_function("csv_to_report", |b| {
         b.iter(|| {
             let leads: Vec<Lead> = Reader::new(&leads_csv[..], Options::new())

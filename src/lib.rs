@@ -45,9 +45,10 @@ pub use error::{Error, RecordRef, Result};
 pub use funnel::{
     BackwardPolicy, CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope,
     CycleView, Dimension, ExitCount, FlowReport, FlowRow, FlowSpec, FlowTable, Funnel, FunnelData,
-    FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, PathOptions, Paths,
-    QualificationReport, QualificationSpec, SkipPolicy, SkippedEvent, Stage, StageKind, StageOwner,
-    StepRate, TieBreak, cohort_report, flow_report, qualification_report,
+    FunnelDiagnostics, FunnelEvents, InferredEndpoints, MAX_PROGRESSION_STAGES, PathOptions, Paths,
+    QualificationReport, QualificationSpec, QuantileMode, SkipPolicy, SkippedEvent, Stage,
+    StageKind, StageOwner, StepRate, StepVelocity, TieBreak, VelocityReport, VelocitySpec,
+    VelocityTable, cohort_report, flow_report, qualification_report, velocity_report,
 };
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};

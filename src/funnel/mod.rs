@@ -9,7 +9,8 @@
 //!    under explicit [`PathOptions`];
 //! 3. reports read the paths: [`cohort_report`] (cohort conversion with intervals),
 //!    [`flow_report`] (entries per period and flow ratios), [`qualification_report`]
-//!    (acceptance, qualification, exits by reason).
+//!    (acceptance, qualification, exits by reason), [`velocity_report`] (time between
+//!    stages: summary and histogram).
 
 mod bucket;
 mod cohort;
@@ -18,6 +19,7 @@ mod definition;
 mod flow;
 mod path;
 mod qualification;
+mod velocity;
 
 pub use bucket::Dimension;
 pub use cohort::{
@@ -29,3 +31,7 @@ pub use definition::{Funnel, Stage, StageKind, StageOwner};
 pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
 pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};
+pub use velocity::{
+    InferredEndpoints, QuantileMode, StepVelocity, VelocityReport, VelocitySpec, VelocityTable,
+    velocity_report,
+};

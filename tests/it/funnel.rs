@@ -6,9 +6,9 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
     BackwardPolicy, CohortAnchor, CohortReport, CohortSpec, CycleScope, Dimension, FlowSpec,
-    Funnel, FunnelData, FunnelEvents, Granularity, Lead, LeadId, PathOptions, Paths,
-    QualificationSpec, SkipPolicy, StageEvent, SubjectId, TieBreak, cohort_report, flow_report,
-    qualification_report,
+    Funnel, FunnelData, FunnelEvents, Granularity, InferredEndpoints, Lead, LeadId, PathOptions,
+    Paths, QualificationSpec, QuantileMode, SkipPolicy, StageEvent, SubjectId, TieBreak,
+    VelocitySpec, cohort_report, flow_report, qualification_report, velocity_report,
 };
 
 fn jan(d: u32) -> DateTime<Utc> {
@@ -247,6 +247,56 @@ fn qualification_and_flow_on_the_scenario() {
 }
 
 #[test]
+fn velocity_excludes_inferred_entries_unless_asked() {
+    let (leads, events) = scenario();
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let p = paths_for(&data, &events, PathOptions::default());
+    let spec = VelocitySpec::default().with_step("inquiry", "mql");
+    let r = velocity_report(&data, &p, &spec).unwrap();
+    let step = &r.total.steps[0];
+    let s = step.summary.as_ref().unwrap();
+    assert_eq!((s.count, s.median_days()), (1, 1.0)); // L1: day 5 → day 6
+    assert_eq!(step.excluded_inferred, 2); // L2's inquiry and L3's MQL are inferred
+    let r = velocity_report(
+        &data,
+        &p,
+        &spec.clone().with_inferred(InferredEndpoints::Include),
+    )
+    .unwrap();
+    let s = r.total.steps[0].summary.as_ref().unwrap();
+    // L2: 0 days (inquiry back-filled at its MQL), L1: 1 day, L3: 7 days (5 → 12)
+    assert_eq!(
+        (s.count, s.min_days(), s.median_days(), s.max_days()),
+        (3, 0.0, 1.0, 7.0)
+    );
+    assert_eq!(r.total.steps[0].histogram.as_ref().unwrap().total(), 3);
+
+    // default steps: every adjacent step and inquiry → won
+    let r = velocity_report(&data, &p, &VelocitySpec::default()).unwrap();
+    assert_eq!(r.total.steps.len(), 6);
+    let won = r.total.steps.last().unwrap();
+    assert_eq!((won.from.as_str(), won.to.as_str()), ("inquiry", "won"));
+    assert_eq!(won.summary.as_ref().unwrap().median_days(), 36.0); // L1: day 5 → day 41
+    let sketch = velocity_report(
+        &data,
+        &p,
+        &VelocitySpec::default().with_quantiles(QuantileMode::Sketch { alpha: 0.01 }),
+    )
+    .unwrap();
+    let m = sketch
+        .total
+        .steps
+        .last()
+        .unwrap()
+        .summary
+        .as_ref()
+        .unwrap()
+        .median_days();
+    assert!((m - 36.0).abs() <= 0.01 * 36.0);
+    assert!(velocity_report(&data, &p, &VelocitySpec::default().with_step("sql", "mql")).is_err());
+}
+
+#[test]
 fn unknown_stage_is_an_error_naming_the_event() {
     let (leads, _) = scenario();
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
@@ -351,10 +401,16 @@ fn all_reports(data: &FunnelData<'_>, p: &Paths, s: &CohortSpec) -> String {
     )
     .unwrap();
     let q = qualification_report(data, p, &QualificationSpec::default()).unwrap();
+    let v = velocity_report(
+        data,
+        p,
+        &VelocitySpec::default().with_breakdown(Dimension::Source),
+    )
+    .unwrap();
     // the named examples are in input order; everything else must not depend on it
     c.diagnostics.examples.clear();
     f.diagnostics.examples.clear();
-    serde_json::to_string(&(c, f, q)).unwrap()
+    serde_json::to_string(&(c, f, q, v)).unwrap()
 }
 
 proptest! {

@@ -1,0 +1,271 @@
+//! Velocity: how long subjects take from one stage to another.
+
+use serde::{Deserialize, Serialize};
+
+use super::bucket::{Dimension, Segmenter};
+use super::data::FunnelData;
+use super::path::{NONE, Paths};
+use crate::distribution::{BinRule, ExactDistribution, Histogram, QuantileSketch, Summary};
+use crate::error::{Error, RecordRef, Result};
+
+/// How quantiles are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantileMode {
+    /// **Default.** Exact (every duration is kept; NumPy's default "linear"
+    /// quantile definition).
+    #[default]
+    Exact,
+    /// A mergeable [`QuantileSketch`] with this relative accuracy (e.g. 0.01: each
+    /// quantile within 1 % of the exact lower-rank value); memory independent of the
+    /// count.
+    Sketch {
+        /// The relative accuracy α.
+        alpha: f64,
+    },
+}
+
+/// What to do with stage entries inferred by back-filling (their time is the next
+/// reached stage's, so a lag from or to them is not a measured lag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InferredEndpoints {
+    /// **Default.** Leave out a cycle whose `from` or `to` entry was inferred (counted
+    /// in [`StepVelocity::excluded_inferred`]).
+    #[default]
+    Exclude,
+    /// Use them (inferred lags are zero or shorter than real).
+    Include,
+}
+
+/// What a velocity report measures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VelocitySpec {
+    /// Stage pairs `(from, to)` by key; empty means every adjacent step of the path and
+    /// the first stage to won.
+    pub steps: Vec<(String, String)>,
+    /// Exact or sketched quantiles (default exact).
+    pub quantiles: QuantileMode,
+    /// Histogram bins (default [`BinRule::Log2`]: `[0, 1d)`, `[1d, 2d)`, `[2d, 4d)` …).
+    pub bins: BinRule,
+    /// Inferred entries (default: excluded).
+    pub inferred: InferredEndpoints,
+    /// Optional breakdown.
+    pub breakdown: Option<Dimension>,
+}
+
+impl VelocitySpec {
+    /// Adds a stage pair to measure.
+    #[must_use]
+    pub fn with_step(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.steps.push((from.into(), to.into()));
+        self
+    }
+    /// Sets the quantile mode.
+    #[must_use]
+    pub fn with_quantiles(mut self, q: QuantileMode) -> Self {
+        self.quantiles = q;
+        self
+    }
+    /// Sets the histogram rule.
+    #[must_use]
+    pub fn with_bins(mut self, b: BinRule) -> Self {
+        self.bins = b;
+        self
+    }
+    /// Sets the inferred-entry policy.
+    #[must_use]
+    pub fn with_inferred(mut self, i: InferredEndpoints) -> Self {
+        self.inferred = i;
+        self
+    }
+    /// Breaks the report down by a dimension.
+    #[must_use]
+    pub fn with_breakdown(mut self, d: Dimension) -> Self {
+        self.breakdown = Some(d);
+        self
+    }
+}
+
+/// The time from one stage to another, over the cycles that reached both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepVelocity {
+    /// From-stage key.
+    pub from: String,
+    /// To-stage key.
+    pub to: String,
+    /// Count, mean, min, quartiles, p90 and max in seconds (`None`: no cycle).
+    pub summary: Option<Summary>,
+    /// Histogram of the durations (`None`: no cycle).
+    pub histogram: Option<Histogram>,
+    /// Cycles left out because an endpoint was inferred.
+    pub excluded_inferred: u64,
+}
+
+/// Velocity of every measured step, for one breakdown value (or the total).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VelocityTable {
+    /// The breakdown value (`None` for the total and for the missing bucket).
+    pub value: Option<String>,
+    /// One entry per measured stage pair, in the spec's order.
+    pub steps: Vec<StepVelocity>,
+}
+
+/// The velocity report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VelocityReport {
+    /// Over all leads.
+    pub total: VelocityTable,
+    /// The breakdown dimension's name, if any.
+    pub dimension: Option<String>,
+    /// One table per breakdown value (sorted; missing bucket last).
+    pub breakdown: Vec<VelocityTable>,
+}
+
+enum Acc {
+    Exact(ExactDistribution),
+    Sketch(QuantileSketch),
+}
+
+impl Acc {
+    fn add(&mut self, s: u64) {
+        match self {
+            Acc::Exact(d) => d.add(s),
+            Acc::Sketch(d) => d.add(s),
+        }
+    }
+
+    fn finish(&self, bins: BinRule) -> Result<(Option<Summary>, Option<Histogram>)> {
+        Ok(match self {
+            Acc::Exact(d) => (d.finish(), d.histogram(bins)?),
+            Acc::Sketch(d) => (d.finish(), d.histogram(bins)?),
+        })
+    }
+}
+
+/// Computes the time between stage pairs for every cycle that reached both (time of
+/// entering `to` minus time of entering `from`, in whole seconds).
+///
+/// ```
+/// use revops::{velocity_report, FunnelData, FunnelEvents, Funnel, Lead, LeadId, PathOptions,
+///              StageEvent, SubjectId, VelocitySpec};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
+/// let leads = vec![Lead::new(LeadId::new("a")?, t(1)), Lead::new(LeadId::new("b")?, t(1))];
+/// let ev = |l: &str, s: &str, d| StageEvent::new(SubjectId::new(l).unwrap(), s, t(d));
+/// let events = vec![ev("a", "mql", 2), ev("a", "sql", 5), ev("b", "mql", 2), ev("b", "sql", 9)];
+/// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
+/// let mut acc = FunnelEvents::default();
+/// acc.add(&data, &events)?;
+/// let paths = acc.paths(&data, PathOptions::default());
+/// let r = velocity_report(&data, &paths, &VelocitySpec::default().with_step("mql", "sql"))?;
+/// let s = r.total.steps[0].summary.as_ref().unwrap();
+/// assert_eq!((s.count, s.median_days(), s.max_days()), (2, 5.0, 7.0));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::UnknownStage`] for a step stage that is not an open or won stage,
+/// [`Error::InvalidParameter`] for a `to` stage before its `from` stage, a bad sketch
+/// accuracy, or a histogram rule that needs too many bins.
+pub fn velocity_report(
+    data: &FunnelData<'_>,
+    paths: &Paths,
+    spec: &VelocitySpec,
+) -> Result<VelocityReport> {
+    let keys = data.progression_keys();
+    let m = keys.len();
+    let rank = |k: &str| {
+        data.rank_of(k).ok_or_else(|| Error::UnknownStage {
+            record: RecordRef::new("velocity step"),
+            key: k.to_string(),
+            funnel: data.funnel().name().to_string(),
+        })
+    };
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    if spec.steps.is_empty() {
+        pairs.extend((0..m.saturating_sub(1)).map(|r| (r, r + 1)));
+        if let Some(won) = data.funnel().won_stages().next().and_then(|w| data.rank[w]) {
+            let won = usize::from(won);
+            if won > 1 {
+                pairs.push((0, won));
+            }
+        }
+    } else {
+        for (f, t) in &spec.steps {
+            let (f, t) = (rank(f)?, rank(t)?);
+            if t < f {
+                return Err(Error::InvalidParameter {
+                    name: "velocity step",
+                    value: format!("{} -> {}", keys[f], keys[t]),
+                    reason: "the to-stage comes before the from-stage in the funnel".into(),
+                });
+            }
+            pairs.push((f, t));
+        }
+    }
+    let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let new_acc = || -> Result<Acc> {
+        Ok(match spec.quantiles {
+            QuantileMode::Exact => Acc::Exact(ExactDistribution::default()),
+            QuantileMode::Sketch { alpha } => {
+                Acc::Sketch(QuantileSketch::with_relative_accuracy(alpha)?)
+            }
+        })
+    };
+    let cells = segs.count() * pairs.len();
+    let mut accs: Vec<Acc> = (0..cells).map(|_| new_acc()).collect::<Result<_>>()?;
+    let mut excluded = vec![0u64; cells];
+    let exclude = spec.inferred == InferredEndpoints::Exclude;
+    for (i, c) in paths.cycles.iter().enumerate() {
+        let e = paths.entries_of(i);
+        let s = segs.of_lead[c.subject as usize] as usize;
+        for (k, &(f, t)) in pairs.iter().enumerate() {
+            let (tf, tt) = (e[f], e[t]);
+            if tf == NONE || tt == NONE {
+                continue;
+            }
+            let inferred = exclude && c.inferred & ((1 << f) | (1 << t)) != 0;
+            for seg in [0, s] {
+                let cell = seg * pairs.len() + k;
+                if inferred {
+                    excluded[cell] += 1;
+                } else {
+                    accs[cell].add(u64::try_from((tt - tf) / 1000).unwrap_or(0));
+                }
+                if s == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    let table = |seg: usize, value: Option<String>| -> Result<VelocityTable> {
+        let steps = pairs
+            .iter()
+            .enumerate()
+            .map(|(k, &(f, t))| {
+                let cell = seg * pairs.len() + k;
+                let (summary, histogram) = accs[cell].finish(spec.bins)?;
+                Ok(StepVelocity {
+                    from: keys[f].to_string(),
+                    to: keys[t].to_string(),
+                    summary,
+                    histogram,
+                    excluded_inferred: excluded[cell],
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(VelocityTable { value, steps })
+    };
+    Ok(VelocityReport {
+        total: table(0, None)?,
+        dimension: spec.breakdown.as_ref().map(Dimension::name),
+        breakdown: segs
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| table(i + 1, v.clone()))
+            .collect::<Result<_>>()?,
+    })
+}
