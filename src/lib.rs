@@ -25,6 +25,7 @@ pub mod csv;
 pub mod distribution;
 pub mod error;
 pub mod funnel;
+mod hash;
 pub mod ids;
 pub mod money;
 pub mod period;

@@ -1,11 +1,10 @@
 //! Shared report plumbing: breakdown dimensions, period bucketing by day, and the
 //! mask-count cells the cohort and flow reports aggregate into.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::data::{FunnelData, Millis};
+use crate::hash::FastMap;
 use crate::period::{Calendar, Granularity, Period};
 use crate::records::Lead;
 
@@ -96,16 +95,28 @@ impl Segmenter {
                 of_lead: vec![0; data.len()],
             };
         };
-        let mut ids: HashMap<Option<&str>, u32> = HashMap::new();
+        let mut ids: FastMap<Option<&str>, u32> = FastMap::default();
         let mut raw: Vec<u32> = Vec::with_capacity(data.len());
         let mut order: Vec<Option<&str>> = Vec::new();
+        // Shared id strings (channels, campaigns, accounts) repeat the same pointer:
+        // remember the last few before hashing.
+        let mut recent: [(usize, u32); 4] = [(0, 0); 4];
         for lead in data.leads() {
             let v = dim.value(lead);
-            let next = ids.len() as u32;
-            let id = *ids.entry(v).or_insert_with(|| {
-                order.push(v);
-                next
-            });
+            let ptr = v.map_or(1, |s| s.as_ptr() as usize);
+            let id = match recent.iter().find(|(p, _)| *p == ptr) {
+                Some(&(_, id)) => id,
+                None => {
+                    let next = ids.len() as u32;
+                    let id = *ids.entry(v).or_insert_with(|| {
+                        order.push(v);
+                        next
+                    });
+                    recent.rotate_right(1);
+                    recent[0] = (ptr, id);
+                    id
+                }
+            };
             raw.push(id);
         }
         // Sort values: present ones alphabetically, the missing bucket last.

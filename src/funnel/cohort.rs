@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::bucket::{DayBucketer, Dimension, MaskCounts, Segmenter};
 use super::data::{FunnelData, FunnelDiagnostics, Millis, millis};
 use super::definition::StageKind;
-use super::path::{NONE, Paths, SkipPolicy};
+use super::path::{Entries, NONE, Paths, SkipPolicy};
 use crate::error::{Error, Result};
 use crate::period::{Calendar, Granularity, Period};
 use crate::ratio::{Confidence, Interval, IntervalMethod, Ratio};
@@ -237,14 +237,14 @@ fn ms(d: TimeDelta) -> Millis {
 impl Prepared {
     /// The counted-stage mask of a cycle and its anchor time, if it enters a cohort.
     #[inline]
-    fn counted(&self, start: Millis, raw: u32, entries: &[Millis]) -> Option<(u64, Millis)> {
+    fn counted(&self, start: Millis, raw: u32, entries: Entries<'_>) -> Option<(u64, Millis)> {
         let (lo, t0) = match self.anchor {
             None => (0, start),
             Some(a) => {
                 if raw & (1 << a) == 0 {
                     return None;
                 }
-                (a, entries[a])
+                (a, entries.at(a))
             }
         };
         let raw = u64::from(raw);
@@ -255,7 +255,7 @@ impl Prepared {
         let mut r = lo;
         while bits != 0 {
             if bits & 1 != 0 {
-                let t = entries[r];
+                let t = entries.at(r);
                 let mut ok = t != NONE;
                 if let Some(w) = self.window {
                     ok &= t - t0 <= w;
@@ -263,7 +263,7 @@ impl Prepared {
                 if let Some(p) = prev
                     && let Some(w) = self.step_window[p]
                 {
-                    ok &= t - entries[p] <= w;
+                    ok &= t - entries.at(p) <= w;
                 }
                 if self.chain {
                     // every open stage from the anchor up to r must count
@@ -380,17 +380,19 @@ pub fn cohort_report(
         won_mask,
     };
 
-    // Pass 1: which cycles enter, their masks and anchor times.
-    let mut picked: Vec<(u32, u64, Millis)> = Vec::with_capacity(paths.len());
+    // Pass 1: the range of anchor times; pass 2: count. (Recomputing the masks is
+    // cheaper than keeping them: the cycles are many, the stages few.)
+    let scope = |number: u32| spec.cycles == CycleScope::AllCycles || number == 0;
     let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
     for (i, c) in paths.cycles.iter().enumerate() {
-        if spec.cycles == CycleScope::FirstCycleOnly && c.number > 0 {
-            continue;
-        }
-        if let Some((mask, t0)) = prep.counted(c.start, c.reached, paths.entries_of(i)) {
+        let t0 = match anchor {
+            None => c.start,
+            Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
+            Some(_) => continue,
+        };
+        if scope(c.number) {
             lo = lo.min(t0);
             hi = hi.max(t0);
-            picked.push((c.subject, mask, t0));
         }
     }
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
@@ -398,9 +400,15 @@ pub fn cohort_report(
     let np = buckets.periods.len();
     let mut cells = vec![MaskCounts::default(); segs.count() * np];
     let mut latest = vec![Millis::MIN; segs.count() * np];
-    for &(subject, mask, t0) in &picked {
+    for (i, c) in paths.cycles.iter().enumerate() {
+        if !scope(c.number) {
+            continue;
+        }
+        let Some((mask, t0)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
+            continue;
+        };
         let p = buckets.index(t0);
-        let s = segs.of_lead[subject as usize] as usize;
+        let s = segs.of_lead[c.subject as usize] as usize;
         for seg in [0, s] {
             let cell = seg * np + p;
             cells[cell].add(mask, 1);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::definition::{Funnel, StageKind};
 use crate::error::{Error, RecordRef, Result};
+use crate::hash::FastMap;
 use crate::ids::SubjectId;
 use crate::records::{Lead, StageEvent};
 
@@ -42,7 +43,7 @@ pub(crate) fn from_millis(ms: Millis) -> DateTime<Utc> {
 pub struct FunnelData<'a> {
     pub(crate) funnel: Funnel,
     pub(crate) leads: &'a [Lead],
-    pub(crate) index: HashMap<SubjectId, u32>,
+    pub(crate) index: FastMap<&'a str, u32>,
     pub(crate) created: Vec<Millis>,
     /// Funnel stage position → progression rank (open and won stages, in order).
     pub(crate) rank: Vec<Option<u8>>,
@@ -89,13 +90,12 @@ impl<'a> FunnelData<'a> {
                 reason: format!("at most {} leads per batch", u32::MAX),
             });
         }
-        let mut index = HashMap::with_capacity(leads.len());
+        let mut index = FastMap::with_capacity_and_hasher(leads.len(), Default::default());
         let mut created = Vec::with_capacity(leads.len());
         for (i, lead) in leads.iter().enumerate() {
             lead.validate().map_err(|e| e.at_index(i))?;
-            let id = SubjectId::from(&lead.id);
             // i < u32::MAX, checked above
-            if let Some(first) = index.insert(id, i as u32) {
+            if let Some(first) = index.insert(lead.id.as_str(), i as u32) {
                 return Err(Error::DuplicateId {
                     kind: "lead",
                     id: lead.id.to_string(),
@@ -137,7 +137,7 @@ impl<'a> FunnelData<'a> {
 
     /// The dense index of a lead, if known.
     pub fn lead_index(&self, subject: &SubjectId) -> Option<u32> {
-        self.index.get(subject).copied()
+        self.index.get(subject.as_str()).copied()
     }
 
     /// Number of progression (open and won) stages.
@@ -177,6 +177,7 @@ impl<'a> FunnelData<'a> {
         out.events.reserve(events.len());
         // Stage keys repeat: cache the last few lookups by string content.
         let mut cache: Vec<(String, u8)> = Vec::new();
+        let mut cursor: u32 = u32::MAX;
         for (i, e) in events.iter().enumerate() {
             let stage = match cache.iter().find(|(k, _)| *k == e.stage) {
                 Some(&(_, s)) => s,
@@ -194,7 +195,22 @@ impl<'a> FunnelData<'a> {
                     s
                 }
             };
-            let Some(&subject) = self.index.get(&e.subject) else {
+            // Events usually come grouped by subject, often in lead order: try the
+            // previous lead and the next one before the hash map.
+            let id = e.subject.as_str();
+            let near = |i: u32| {
+                self.leads
+                    .get(i as usize)
+                    .is_some_and(|l| l.id.as_str() == id)
+                    .then_some(i)
+            };
+            let subject = near(cursor)
+                .or_else(|| near(cursor.wrapping_add(1)))
+                .or_else(|| self.index.get(id).copied());
+            if let Some(s) = subject {
+                cursor = s;
+            }
+            let Some(subject) = subject else {
                 out.diagnostics.unknown_subject += 1;
                 out.diagnostics
                     .note("unknown subject", Some(i as u64), &e.subject);
@@ -205,27 +221,25 @@ impl<'a> FunnelData<'a> {
                 None => 0,
             };
             out.events.push(Ev {
-                subject,
-                stage,
-                reason,
                 at: millis(&e.at),
-                seq: out.next_seq,
+                subject,
+                reason,
+                stage,
             });
-            out.next_seq += 1;
         }
         out.diagnostics.events_read += events.len() as u64;
         Ok(out)
     }
 }
 
+/// An interned event (24 bytes). Its input order is its position in
+/// [`FunnelEvents`] (merging appends, so positions follow the concatenated input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ev {
-    pub(crate) subject: u32,
-    pub(crate) stage: u8,
-    pub(crate) reason: u32,
     pub(crate) at: Millis,
-    /// Input order (across merges: the order of the concatenated input).
-    pub(crate) seq: u64,
+    pub(crate) subject: u32,
+    pub(crate) reason: u32,
+    pub(crate) stage: u8,
 }
 
 /// What the funnel engine did not use, and why. Nothing is dropped silently: every
@@ -334,7 +348,6 @@ pub struct FunnelEvents {
     pub(crate) events: Vec<Ev>,
     pub(crate) reasons: Vec<String>,
     reason_ids: HashMap<String, u32>,
-    next_seq: u64,
     pub(crate) diagnostics: FunnelDiagnostics,
 }
 
@@ -361,7 +374,6 @@ impl FunnelEvents {
 
     /// Appends another accumulator's events, as if they came after this one's input.
     pub fn merge(&mut self, other: &FunnelEvents) {
-        let base = self.next_seq;
         let map: Vec<u32> = other.reasons.iter().map(|r| self.reason_id(r)).collect();
         self.events.extend(other.events.iter().map(|e| Ev {
             reason: if e.reason == 0 {
@@ -369,10 +381,8 @@ impl FunnelEvents {
             } else {
                 map[e.reason as usize - 1]
             },
-            seq: e.seq + base,
             ..*e
         }));
-        self.next_seq += other.next_seq;
         self.diagnostics.merge(&other.diagnostics);
     }
 

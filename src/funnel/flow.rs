@@ -135,7 +135,8 @@ pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Res
     for (i, c) in paths.cycles.iter().enumerate() {
         let s = segs.of_lead[c.subject as usize] as usize;
         let entries = paths.entries_of(i);
-        for (r, &t) in entries.iter().enumerate() {
+        for r in 0..m {
+            let t = entries.at(r);
             if t == NONE {
                 continue;
             }

@@ -121,6 +121,28 @@ pub(crate) struct CycleRec {
     pub(crate) exit_stage: u8,
     pub(crate) exit_reason: u32,
     pub(crate) exit_at: Millis,
+    /// Where this cycle's entry times start in `Paths::entries` (one per reached
+    /// stage, in rank order).
+    pub(crate) offset: usize,
+}
+
+/// The entry times of one cycle: packed, one per reached stage in rank order.
+#[derive(Clone, Copy)]
+pub(crate) struct Entries<'p> {
+    reached: u32,
+    packed: &'p [Millis],
+}
+
+impl Entries<'_> {
+    /// The entry time of rank `r`, or `NONE`.
+    #[inline]
+    pub(crate) fn at(&self, r: usize) -> Millis {
+        let bit = 1u32 << r;
+        if self.reached & bit == 0 {
+            return NONE;
+        }
+        self.packed[(self.reached & (bit - 1)).count_ones() as usize]
+    }
 }
 
 /// The reconstructed paths of every lead: one or more cycles per lead, each with the
@@ -130,7 +152,7 @@ pub(crate) struct CycleRec {
 pub struct Paths {
     pub(crate) m: usize,
     pub(crate) cycles: Vec<CycleRec>,
-    /// `m` entry times per cycle (`NONE` = not reached).
+    /// Entry times of the reached stages, cycle after cycle (see `CycleRec::offset`).
     pub(crate) entries: Vec<Millis>,
     pub(crate) reasons: Vec<String>,
     pub(crate) diagnostics: FunnelDiagnostics,
@@ -145,39 +167,44 @@ impl FunnelEvents {
         let n = data.len();
         let mut diagnostics = self.diagnostics.clone();
 
-        // Group by subject (counting sort), then order each subject's events.
-        let tie = |e: &Ev| -> u64 {
-            match options.tie_break {
-                TieBreak::StageOrder => u64::from(e.stage),
-                TieBreak::InputOrder => 0,
-            }
-        };
-        let key = |e: &Ev| (e.at, tie(e), e.seq);
+        // Per funnel stage: progression rank (or NO_RANK) and whether it is won.
+        let mut rank = [NO_RANK; 256];
+        let mut won = [false; 256];
+        for (i, st) in data.funnel.stages().iter().enumerate() {
+            rank[i] = data.rank[i].unwrap_or(NO_RANK);
+            won[i] = st.kind == StageKind::Won;
+        }
+        let stage_tie = options.tie_break == TieBreak::StageOrder;
+        let key = |e: &Ev| (e.at, if stage_tie { e.stage } else { 0 });
+
+        // Group by subject, each subject's events in (time, tie) order with the input
+        // order (the position) breaking the remaining ties. One pass checks whether
+        // the input is already so ordered (typical of exports and generators) while
+        // counting events per subject.
         let mut offsets = vec![0usize; n + 1];
+        let mut ordered = true;
+        let mut prev: Option<&Ev> = None;
         for e in &self.events {
             offsets[e.subject as usize + 1] += 1;
+            if let Some(p) = prev {
+                ordered &= (p.subject, key(p)) <= (e.subject, key(e));
+            }
+            prev = Some(e);
         }
         for i in 0..n {
             offsets[i + 1] += offsets[i];
         }
-        let sorted_by_subject = self
-            .events
-            .windows(2)
-            .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
         let owned;
-        let events: &[Ev] = if sorted_by_subject {
+        let events: &[Ev] = if ordered {
             &self.events
         } else {
-            let mut out = vec![
-                Ev {
-                    subject: 0,
-                    stage: 0,
-                    reason: 0,
-                    at: 0,
-                    seq: 0
-                };
-                self.events.len()
-            ];
+            let blank = Ev {
+                at: 0,
+                subject: 0,
+                reason: 0,
+                stage: 0,
+            };
+            let mut out = vec![blank; self.events.len()];
             let mut next = offsets.clone();
             for e in &self.events {
                 let s = e.subject as usize;
@@ -185,7 +212,8 @@ impl FunnelEvents {
                 next[s] += 1;
             }
             for s in 0..n {
-                out[offsets[s]..offsets[s + 1]].sort_unstable_by_key(key);
+                // stable: equal keys keep the input order
+                out[offsets[s]..offsets[s + 1]].sort_by_key(key);
             }
             owned = out;
             &owned
@@ -201,15 +229,15 @@ impl FunnelEvents {
         let mut paths = Paths {
             m,
             cycles: Vec::with_capacity(n + n / 8),
-            entries: Vec::with_capacity((n + n / 8) * m),
+            entries: Vec::with_capacity(self.events.len() + n),
             reasons: self.reasons.clone(),
             diagnostics: FunnelDiagnostics::default(),
             options,
         };
-        let mut b = Builder::new(m);
+        let mut b = Builder::new(options.skip, open_mask);
         for s in 0..n {
             let created = data.created[s];
-            b.reset(s as u32, 0, created);
+            b.start(&mut paths, s as u32, 0, created);
             for e in &events[offsets[s]..offsets[s + 1]] {
                 if e.at > as_of {
                     diagnostics.after_as_of += 1;
@@ -217,71 +245,67 @@ impl FunnelEvents {
                 }
                 if e.at < created {
                     diagnostics.before_creation += 1;
-                    diagnostics
-                        .note_subject("stage event before lead creation", &lead_subject(data, s));
+                    diagnostics.note_subject("before the lead was created", &lead_subject(data, s));
                     continue;
                 }
-                match data.rank[usize::from(e.stage)] {
-                    Some(r) => {
-                        let r = u32::from(r);
-                        if b.exit_stage != NO_EXIT {
-                            b.flush(&mut paths);
-                            b.next_cycle(e.at);
-                        } else if let Some(f) = b.furthest {
-                            if r < f {
-                                diagnostics.backward += 1;
-                                match options.backward {
-                                    BackwardPolicy::KeepFurthest => continue,
-                                    BackwardPolicy::NewCycle => {
-                                        b.flush(&mut paths);
-                                        b.next_cycle(e.at);
-                                    }
-                                }
-                            } else if r == f {
-                                diagnostics.repeated += 1;
-                                continue;
+                let r = rank[usize::from(e.stage)];
+                if r != NO_RANK {
+                    let r = u32::from(r);
+                    if b.rec.exit_stage != NO_EXIT {
+                        b.next_cycle(&mut paths, e.at);
+                    } else if let Some(f) = b.furthest {
+                        if r < f {
+                            diagnostics.backward += 1;
+                            match options.backward {
+                                BackwardPolicy::KeepFurthest => continue,
+                                BackwardPolicy::NewCycle => b.next_cycle(&mut paths, e.at),
                             }
-                        }
-                        b.enter(r, e.at, options.skip, open_mask);
-                        if data.kind(e.stage) == StageKind::Won {
-                            b.exit(e);
-                        }
-                    }
-                    None => {
-                        if b.exit_stage != NO_EXIT {
-                            diagnostics.exit_after_exit += 1;
+                        } else if r == f {
+                            diagnostics.repeated += 1;
                             continue;
                         }
+                    }
+                    b.enter(&mut paths, r, e.at);
+                    if won[usize::from(e.stage)] {
                         b.exit(e);
                     }
+                } else {
+                    if b.rec.exit_stage != NO_EXIT {
+                        diagnostics.exit_after_exit += 1;
+                        continue;
+                    }
+                    b.exit(e);
                 }
             }
-            b.flush(&mut paths);
+            b.finish(&mut paths);
         }
         paths.diagnostics = diagnostics;
         paths
     }
 }
 
+const NO_RANK: u8 = u8::MAX;
+
 fn lead_subject(data: &FunnelData<'_>, s: usize) -> SubjectId {
     SubjectId::from(&data.leads[s].id)
 }
 
+/// Builds one cycle at a time, writing its stage entries straight into the paths'
+/// entry table (the cycle's slot is reserved when the cycle starts).
 struct Builder {
-    m: usize,
+    skip: SkipPolicy,
+    open_mask: u32,
     rec: CycleRec,
-    entries: Vec<Millis>,
     furthest: Option<u32>,
     /// Under the strict policy: ranks at or above this do not count.
     limit: u32,
-    exit_stage: u8,
-    dirty: bool,
 }
 
 impl Builder {
-    fn new(m: usize) -> Builder {
+    fn new(skip: SkipPolicy, open_mask: u32) -> Builder {
         Builder {
-            m,
+            skip,
+            open_mask,
             rec: CycleRec {
                 subject: 0,
                 number: 0,
@@ -291,16 +315,14 @@ impl Builder {
                 exit_stage: NO_EXIT,
                 exit_reason: 0,
                 exit_at: NONE,
+                offset: 0,
             },
-            entries: vec![NONE; m],
             furthest: None,
             limit: u32::MAX,
-            exit_stage: NO_EXIT,
-            dirty: false,
         }
     }
 
-    fn reset(&mut self, subject: u32, number: u32, start: Millis) {
+    fn start(&mut self, paths: &mut Paths, subject: u32, number: u32, start: Millis) {
         self.rec = CycleRec {
             subject,
             number,
@@ -310,70 +332,65 @@ impl Builder {
             exit_stage: NO_EXIT,
             exit_reason: 0,
             exit_at: NONE,
+            offset: paths.entries.len(),
         };
-        self.entries.fill(NONE);
         self.furthest = None;
         self.limit = u32::MAX;
-        self.exit_stage = NO_EXIT;
-        // The first cycle is always emitted (every lead is counted); later cycles
-        // only once they have an event.
-        self.dirty = number == 0;
     }
 
-    fn next_cycle(&mut self, start: Millis) {
+    fn next_cycle(&mut self, paths: &mut Paths, start: Millis) {
         let (s, n) = (self.rec.subject, self.rec.number + 1);
-        self.reset(s, n, start);
-        self.dirty = true;
+        self.finish(paths);
+        self.start(paths, s, n, start);
     }
 
-    fn set(&mut self, r: u32, at: Millis, inferred: bool) {
+    /// Records entering rank `r`; ranks arrive in increasing order within a cycle
+    /// (only forward moves enter stages), so entries stay packed in rank order.
+    #[inline]
+    fn set(&mut self, paths: &mut Paths, r: u32, at: Millis, inferred: bool) {
         if r >= self.limit {
             return;
         }
-        self.entries[r as usize] = at;
+        paths.entries.push(at);
         self.rec.reached |= 1 << r;
         if inferred {
             self.rec.inferred |= 1 << r;
         }
     }
 
-    fn enter(&mut self, r: u32, at: Millis, skip: SkipPolicy, open_mask: u32) {
-        self.dirty = true;
+    fn enter(&mut self, paths: &mut Paths, r: u32, at: Millis) {
         let lo = self.furthest.map_or(0, |f| f + 1);
-        let gap = (lo..r).filter(|g| open_mask & (1 << g) != 0);
-        match skip {
+        let open_mask = self.open_mask;
+        let mut gap = (lo..r).filter(|g| open_mask & (1 << g) != 0);
+        match self.skip {
             SkipPolicy::Backfill => {
                 for g in gap {
-                    self.set(g, at, true);
+                    self.set(paths, g, at, true);
                 }
             }
             SkipPolicy::Strict => {
                 if self.furthest.is_some()
-                    && let Some(first_gap) = gap.min()
+                    && let Some(first_gap) = gap.next()
                 {
                     self.limit = self.limit.min(first_gap);
                 }
             }
             SkipPolicy::AnyStage => {}
         }
-        self.set(r, at, false);
+        self.set(paths, r, at, false);
         self.furthest = Some(r);
     }
 
     fn exit(&mut self, e: &Ev) {
-        self.dirty = true;
-        self.exit_stage = e.stage;
         self.rec.exit_stage = e.stage;
         self.rec.exit_reason = e.reason;
         self.rec.exit_at = e.at;
     }
 
-    fn flush(&mut self, paths: &mut Paths) {
-        if self.dirty {
-            paths.cycles.push(self.rec);
-            paths.entries.extend_from_slice(&self.entries[..self.m]);
-            self.dirty = false;
-        }
+    /// Emits the cycle. Every cycle is emitted: the first so that every lead is
+    /// counted, later ones because they start with an event.
+    fn finish(&mut self, paths: &mut Paths) {
+        paths.cycles.push(self.rec);
     }
 }
 
@@ -407,7 +424,10 @@ impl<'p> CycleView<'p> {
     /// When the cycle entered progression stage `rank`, if it did (and it counts
     /// under the skip policy).
     pub fn entered(&self, rank: usize) -> Option<DateTime<Utc>> {
-        let t = *self.paths.entries.get(self.i * self.paths.m + rank)?;
+        if rank >= self.paths.m {
+            return None;
+        }
+        let t = self.paths.entries_of(self.i).at(rank);
         (t != NONE).then(|| from_millis(t))
     }
 
@@ -464,7 +484,12 @@ impl Paths {
         &self.options
     }
 
-    pub(crate) fn entries_of(&self, i: usize) -> &[Millis] {
-        &self.entries[i * self.m..(i + 1) * self.m]
+    #[inline]
+    pub(crate) fn entries_of(&self, i: usize) -> Entries<'_> {
+        let c = &self.cycles[i];
+        Entries {
+            reached: c.reached,
+            packed: &self.entries[c.offset..],
+        }
     }
 }

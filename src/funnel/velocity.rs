@@ -222,7 +222,7 @@ pub fn velocity_report(
         let e = paths.entries_of(i);
         let s = segs.of_lead[c.subject as usize] as usize;
         for (k, &(f, t)) in pairs.iter().enumerate() {
-            let (tf, tt) = (e[f], e[t]);
+            let (tf, tt) = (e.at(f), e.at(t));
             if tf == NONE || tt == NONE {
                 continue;
             }
