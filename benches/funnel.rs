@@ -1,7 +1,7 @@
 //! Funnel engine throughput on one million synthetic leads (feature `synth`):
 //! - `intern`: string ids and stage keys to dense integers, once per batch;
-//! - `report`: path reconstruction + cohort report (+ velocity) from interned events,
-//!   the hot path (events/s);
+//! - `report`: path reconstruction + cohort report + velocity from interned events,
+//!   the hot path (events/s), and the same broken down by lead source;
 //! - `csv_to_report`: `leads.csv` and `stage_events.csv` parsed from memory, interned
 //!   and reported: dominated by CSV parsing.
 
@@ -9,8 +9,8 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use revops::csv::{Options, Reader, write_records};
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    CohortAnchor, CohortSpec, Dimension, Funnel, FunnelData, FunnelEvents, Lead, PathOptions,
-    StageEvent, cohort_report,
+    CohortSpec, Dimension, Funnel, FunnelData, FunnelEvents, Lead, PathOptions, StageEvent,
+    VelocitySpec, cohort_report, velocity_report,
 };
 use std::hint::black_box;
 
@@ -18,9 +18,9 @@ fn bench(c: &mut Criterion) {
     let company = generate(&SynthConfig::default().with_leads(1_000_000).with_seed(7)).unwrap();
     let (leads, events) = (company.leads, company.stage_events);
     let n = events.len() as u64;
-    let spec = CohortSpec::default()
-        .with_anchor(CohortAnchor::Stage("mql".into()))
-        .with_breakdown(Dimension::Source);
+    let spec = CohortSpec::default();
+    let by_source = CohortSpec::default().with_breakdown(Dimension::Source);
+    let velocity = VelocitySpec::default();
 
     let mut g = c.benchmark_group("funnel");
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
@@ -39,9 +39,55 @@ fn bench(c: &mut Criterion) {
     g.bench_function("report", |b| {
         b.iter(|| {
             let paths = acc.paths(&data, PathOptions::default());
-            black_box(cohort_report(&data, &paths, &spec).unwrap())
+            black_box(cohort_report(&data, &paths, &spec).unwrap());
+            black_box(velocity_report(&data, &paths, &velocity).unwrap())
         })
     });
+    g.bench_function("report_by_source", |b| {
+        b.iter(|| {
+            let paths = acc.paths(&data, PathOptions::default());
+            black_box(cohort_report(&data, &paths, &by_source).unwrap());
+            black_box(
+                velocity_report(
+                    &data,
+                    &paths,
+                    &velocity.clone().with_breakdown(Dimension::Source),
+                )
+                .unwrap(),
+            )
+        })
+    });
+
+    // The shape: ~5 events per lead (each lead walks 3 to 6 stages, hours to
+    // weeks apart), same leads.
+    const STAGES: [&str; 6] = ["inquiry", "mql", "sal", "sql", "opportunity", "won"];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut dense = Vec::with_capacity(5 * leads.len());
+    for l in &leads {
+        let subject = revops::SubjectId::from(&l.id);
+        let mut at = l.created_at;
+        for st in &STAGES[..3 + (next() % 4) as usize] {
+            dense.push(StageEvent::new(subject.clone(), *st, at));
+            at += chrono::TimeDelta::seconds(3_600 + (next() % (20 * 86_400)) as i64);
+        }
+    }
+    let mut dense_acc = FunnelEvents::default();
+    dense_acc.add(&data, &dense).unwrap();
+    g.throughput(Throughput::Elements(dense.len() as u64));
+    g.bench_function("report_5m_events", |b| {
+        b.iter(|| {
+            let paths = dense_acc.paths(&data, PathOptions::default());
+            black_box(cohort_report(&data, &paths, &spec).unwrap());
+            black_box(velocity_report(&data, &paths, &velocity).unwrap())
+        })
+    });
+    drop((dense, dense_acc));
 
     let leads_csv = write_records(Vec::new(), &leads, Options::new()).unwrap();
     let events_csv = write_records(Vec::new(), &events, Options::new()).unwrap();
@@ -62,7 +108,8 @@ fn bench(c: &mut Criterion) {
             let mut acc = FunnelEvents::default();
             acc.add(&data, &events).unwrap();
             let paths = acc.paths(&data, PathOptions::default());
-            black_box(cohort_report(&data, &paths, &spec).unwrap())
+            black_box(cohort_report(&data, &paths, &spec).unwrap());
+            black_box(velocity_report(&data, &paths, &velocity).unwrap())
         })
     });
     g.finish();
