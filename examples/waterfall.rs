@@ -18,8 +18,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use common::{Flags, bad, load};
 use revops::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, Dimension, Error, FlowReport, FlowSpec,
-    Funnel, FunnelData, FunnelEvents, Granularity, Lead, PathOptions, StageEvent, StageKind,
-    StageOwner, StepRate, cohort_report, flow_report,
+    Funnel, FunnelData, FunnelEvents, Granularity, Lead, PathOptions, QualificationReport,
+    QualificationSpec, StageEvent, StageKind, StageOwner, StepRate, VelocityReport, VelocitySpec,
+    cohort_report, flow_report, qualification_report, velocity_report,
 };
 
 const HELP: &str = "\
@@ -42,7 +43,8 @@ options:
   --quick             small synthetic company (CI)
 
 JSON (--format json): {\"origin\": string, \"as_of\": RFC 3339, \"mode\": \"cohort\"|\"period\",
-  \"report\": CohortReport | FlowReport}
+  \"report\": CohortReport | FlowReport, and in cohort mode \"velocity\": VelocityReport and
+  \"qualification\": QualificationReport|null}
   CohortReport: {funnel, stages: [key], anchor, granularity, as_of, confidence, method,
     total: Table, dimension: string|null, breakdown: [Table], diagnostics}
     Table: {value: string|null (null = total, or the missing bucket in a breakdown),
@@ -54,6 +56,11 @@ JSON (--format json): {\"origin\": string, \"as_of\": RFC 3339, \"mode\": \"coho
     diagnostics}; FlowTable: {value, rows: [FlowRow], all: FlowRow};
     FlowRow: {period, entries: [count], inferred: [count],
       step_flow: [{numerator, denominator}]} (a flow ratio may exceed 1)
+  VelocityReport: {total: {value, steps: [{from, to, summary: {count, mean, min, max, p25,
+    median, p75, p90 (seconds), accuracy}|null, histogram: {rule, bins: [{lower, upper,
+    count}], accuracy}|null, excluded_inferred}]}, dimension, breakdown}
+  QualificationReport: {acceptance: Rate, qualification: Rate, exits: [{stage, kind,
+    furthest, reason, count}]}
   diagnostics: {events_read, unknown_subject, before_creation, after_as_of, repeated,
     backward, exit_after_exit, examples: [{why, index, subject}]}
 ";
@@ -171,10 +178,25 @@ fn main() -> Result<(), Error> {
             spec = spec.with_breakdown(d);
         }
         let report = cohort_report(&data, &paths, &spec)?;
+        let velocity = velocity_report(&data, &paths, &VelocitySpec::default())?;
+        // Lead qualification needs the hand-off stages; other funnels skip it.
+        let qualification = ["mql", "sal", "sql"]
+            .iter()
+            .all(|k| data.rank_of(k).is_some())
+            .then(|| qualification_report(&data, &paths, &QualificationSpec::default()))
+            .transpose()?;
         if json {
-            print_json(&origin, as_of, "cohort", &report)?;
+            let v = serde_json::json!({
+                "origin": origin, "as_of": as_of, "mode": "cohort", "report": report,
+                "velocity": velocity, "qualification": qualification,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
         } else {
             print_cohort(&origin, as_of, &report);
+            print_velocity(&velocity);
+            if let Some(q) = &qualification {
+                print_qualification(q);
+            }
         }
     } else {
         let mut spec = FlowSpec::default().with_granularity(granularity);
@@ -339,5 +361,55 @@ fn print_flow(origin: &str, as_of: DateTime<Utc>, r: &FlowReport) {
             }
             println!();
         }
+    }
+}
+
+fn print_velocity(v: &VelocityReport) {
+    println!("\nvelocity (days; cycles whose endpoint was back-filled are left out)");
+    println!(
+        "{:<26} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "step", "count", "mean", "p25", "median", "p75", "p90", "inferred"
+    );
+    for s in &v.total.steps {
+        let label = format!("{} → {}", s.from, s.to);
+        match &s.summary {
+            Some(m) => println!(
+                "{label:<26} {:>9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9}",
+                m.count,
+                m.mean_days(),
+                m.p25_days(),
+                m.median_days(),
+                m.p75_days(),
+                m.p90_days(),
+                s.excluded_inferred
+            ),
+            None => println!("{label:<26} {:>9} {:>53}", 0, s.excluded_inferred),
+        }
+    }
+}
+
+fn print_qualification(q: &QualificationReport) {
+    println!("\nlead qualification");
+    println!(
+        "  acceptance    {} → {}: {}",
+        q.acceptance.from,
+        q.acceptance.to,
+        cell(&q.acceptance)
+    );
+    println!(
+        "  qualification {} → {}: {}",
+        q.qualification.from,
+        q.qualification.to,
+        cell(&q.qualification)
+    );
+    println!("  exits (stage, furthest stage reached, reason): count");
+    for e in q.exits.iter().take(12) {
+        println!(
+            "    {:<13} {:<12} {:<24} {:>8}",
+            e.stage,
+            e.furthest.as_deref().unwrap_or("-"),
+            e.reason.as_deref().unwrap_or("(no reason)"),
+            e.count
+        );
     }
 }
