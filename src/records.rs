@@ -56,6 +56,25 @@ pub(crate) fn check_probability(
     }
 }
 
+/// The checks shared by an opportunity and a row of its history.
+fn check_deal_state(
+    record: impl Fn() -> RecordRef,
+    amount: &Money,
+    probability: Option<f64>,
+    stage: &str,
+) -> Result<()> {
+    non_negative(amount, &record, "amount")?;
+    check_probability(probability, &record, "probability")?;
+    if stage.trim().is_empty() {
+        return Err(field_error(
+            record(),
+            "stage",
+            "the stage key must not be empty",
+        ));
+    }
+    Ok(())
+}
+
 /// A lead: a person or company that entered the demand waterfall.
 ///
 /// ```
@@ -581,17 +600,12 @@ impl Opportunity {
     /// # Errors
     /// [`Error::InvalidField`] naming the opportunity.
     pub fn validate(&self) -> Result<()> {
-        let record = || RecordRef::new("opportunity").with_id(&self.id);
-        non_negative(&self.amount, record, "amount")?;
-        check_probability(self.probability, record, "probability")?;
-        if self.stage.trim().is_empty() {
-            return Err(field_error(
-                record(),
-                "stage",
-                "the stage key must not be empty",
-            ));
-        }
-        Ok(())
+        check_deal_state(
+            || RecordRef::new("opportunity").with_id(&self.id),
+            &self.amount,
+            self.probability,
+            &self.stage,
+        )
     }
 }
 
@@ -661,17 +675,12 @@ impl OpportunityChange {
     /// # Errors
     /// [`Error::InvalidField`] naming the opportunity.
     pub fn validate(&self) -> Result<()> {
-        let record = || RecordRef::new("opportunity change").with_id(&self.opportunity);
-        non_negative(&self.amount, record, "amount")?;
-        check_probability(self.probability, record, "probability")?;
-        if self.stage.trim().is_empty() {
-            return Err(field_error(
-                record(),
-                "stage",
-                "the stage key must not be empty",
-            ));
-        }
-        Ok(())
+        check_deal_state(
+            || RecordRef::new("opportunity change").with_id(&self.opportunity),
+            &self.amount,
+            self.probability,
+            &self.stage,
+        )
     }
 }
 

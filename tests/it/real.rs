@@ -23,15 +23,18 @@ fn data(name: &str) -> Option<File> {
     }
 }
 
+/// The Olist data, read, or `None` (with a notice) when the files are absent.
+fn olist() -> Option<revops::real::OlistData> {
+    let mqls = data("olist_marketing_qualified_leads_dataset.csv")?;
+    let deals = data("olist_closed_deals_dataset.csv")?;
+    Some(read_olist(mqls, deals).unwrap())
+}
+
 #[test]
 fn olist_funnel_reads_with_its_quirk_reported() {
-    let (Some(mqls), Some(deals)) = (
-        data("olist_marketing_qualified_leads_dataset.csv"),
-        data("olist_closed_deals_dataset.csv"),
-    ) else {
+    let Some(d) = olist() else {
         return;
     };
-    let d = read_olist(mqls, deals).unwrap();
     assert_eq!(d.leads.len(), 8000);
     assert_eq!(d.leads.iter().filter(|l| l.source.is_none()).count(), 60);
     assert_eq!(
@@ -115,13 +118,9 @@ fn olist_mql_to_won_by_origin() {
         CohortAnchor, CohortSpec, Confidence, Dimension, FunnelData, FunnelEvents, PathOptions,
         cohort_report,
     };
-    let (Some(mqls), Some(deals)) = (
-        data("olist_marketing_qualified_leads_dataset.csv"),
-        data("olist_closed_deals_dataset.csv"),
-    ) else {
+    let Some(d) = olist() else {
         return;
     };
-    let d = read_olist(mqls, deals).unwrap();
     let fd = FunnelData::new(Funnel::demand_waterfall(), &d.leads).unwrap();
     let mut acc = FunnelEvents::default();
     acc.add(&fd, &d.stage_events).unwrap();
