@@ -20,6 +20,7 @@
 //!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
 
+pub mod cost;
 #[cfg(feature = "csv")]
 pub mod csv;
 pub mod distribution;
@@ -39,6 +40,11 @@ pub mod synth;
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
 
+pub use cost::{
+    FxTable, InfluenceMilestone, MoneyPer, MoneyRatio, PeriodSpend, SourcedBy, SourcingReport,
+    SourcingRow, SpendAlignment, align_spend, cac_payback_months, ltv, ltv_to_cac, magic_number,
+    pipeline_roi, roas, roi, sourcing_report,
+};
 pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
 };

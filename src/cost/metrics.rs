@@ -1,0 +1,210 @@
+//! Unit metrics: cost per unit and money ratios that keep their numerator and
+//! denominator, `None` when the denominator is zero.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::money::Money;
+
+/// Money per unit (CPL, cost per MQL/SQL/won, CPA, CAC): the cost, the count it is
+/// divided by (a `Decimal`, since attributed counts can be fractional), and the value
+/// (`None` when the count is zero). The value carries full decimal precision; round it
+/// for display with [`Money::round_to_minor_units`].
+///
+/// ```
+/// use revops::{Currency, Decimal, Money, MoneyPer};
+/// # fn main() -> Result<(), revops::Error> {
+/// let cpl = MoneyPer::new(Money::parse("1000.00", Currency::USD)?, Decimal::from(40))?;
+/// assert_eq!(cpl.value, Some(Money::parse("25", Currency::USD)?));
+/// let none = MoneyPer::new(Money::parse("1000.00", Currency::USD)?, Decimal::ZERO)?;
+/// assert_eq!(none.value, None);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyPer {
+    /// The cost.
+    pub cost: Money,
+    /// The units it is divided by.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub units: Decimal,
+    /// `cost / units`, or `None` when `units` is zero.
+    pub value: Option<Money>,
+}
+
+impl MoneyPer {
+    /// `cost / units`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for negative units; [`Error::Overflow`].
+    pub fn new(cost: Money, units: Decimal) -> Result<MoneyPer> {
+        if units.is_sign_negative() && !units.is_zero() {
+            return Err(Error::InvalidParameter {
+                name: "units",
+                value: units.to_string(),
+                reason: "a count must not be negative".into(),
+            });
+        }
+        Ok(MoneyPer {
+            cost,
+            units,
+            value: cost.checked_div(units)?,
+        })
+    }
+
+    /// From an `f64` count (e.g. attributed conversions), converted to a decimal once.
+    ///
+    /// # Errors
+    /// As [`MoneyPer::new`]; [`Error::InvalidParameter`] for a non-finite count.
+    pub fn from_f64(cost: Money, units: f64) -> Result<MoneyPer> {
+        MoneyPer::new(cost, decimal_from_f64(units, "units")?)
+    }
+}
+
+/// A ratio of two amounts in one currency (ROAS, ROI, pipeline ROI, LTV:CAC, magic
+/// number): both amounts and the value (`None` when the denominator is zero).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyRatio {
+    /// The numerator.
+    pub numerator: Money,
+    /// The denominator.
+    pub denominator: Money,
+    /// `numerator / denominator`, or `None` when the denominator is zero.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub value: Option<Decimal>,
+}
+
+impl MoneyRatio {
+    /// `numerator / denominator`.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+    pub fn new(numerator: Money, denominator: Money) -> Result<MoneyRatio> {
+        Ok(MoneyRatio {
+            value: numerator.ratio_to(&denominator)?,
+            numerator,
+            denominator,
+        })
+    }
+}
+
+pub(crate) fn decimal_from_f64(x: f64, name: &'static str) -> Result<Decimal> {
+    if !x.is_finite() {
+        return Err(Error::InvalidParameter {
+            name,
+            value: x.to_string(),
+            reason: "must be a finite number".into(),
+        });
+    }
+    Decimal::from_f64_retain(x).ok_or(Error::InvalidParameter {
+        name,
+        value: x.to_string(),
+        reason: "out of the decimal range".into(),
+    })
+}
+
+/// Return on advertising spend: attributed revenue / spend.
+///
+/// # Errors
+/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+pub fn roas(revenue: Money, spend: Money) -> Result<MoneyRatio> {
+    MoneyRatio::new(revenue, spend)
+}
+
+/// Return on investment: (return − cost) / cost, where `ret` is attributed revenue or
+/// gross profit (the caller chooses and names it). The numerator reported is
+/// `ret − cost`.
+///
+/// ```
+/// use revops::{roi, Currency, Decimal, Money};
+/// # fn main() -> Result<(), revops::Error> {
+/// let r = roi(Money::parse("300", Currency::USD)?, Money::parse("100", Currency::USD)?)?;
+/// assert_eq!(r.value, Some(Decimal::from(2)));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+pub fn roi(ret: Money, cost: Money) -> Result<MoneyRatio> {
+    MoneyRatio::new(ret.checked_sub(&cost)?, cost)
+}
+
+/// Pipeline ROI: attributed pipeline amount / spend.
+///
+/// # Errors
+/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+pub fn pipeline_roi(pipeline: Money, spend: Money) -> Result<MoneyRatio> {
+    MoneyRatio::new(pipeline, spend)
+}
+
+/// Customer lifetime value on gross profit: `ARPA × gross margin / churn rate`
+/// (monthly ARPA and monthly churn give a lifetime in months). `None` when churn is 0
+/// (an unbounded lifetime is not a number).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a margin outside \[0, 1\] or a churn outside
+/// \[0, 1\]; [`Error::Overflow`].
+pub fn ltv(arpa: Money, gross_margin: Decimal, churn_rate: Decimal) -> Result<Option<Money>> {
+    check_unit(gross_margin, "gross margin")?;
+    check_unit(churn_rate, "churn rate")?;
+    arpa.checked_mul(gross_margin)?.checked_div(churn_rate)
+}
+
+/// LTV:CAC, with LTV from [`ltv`]. `None` when LTV is unbounded or CAC is zero.
+///
+/// # Errors
+/// As [`ltv`]; [`Error::CurrencyMismatch`].
+pub fn ltv_to_cac(
+    arpa: Money,
+    gross_margin: Decimal,
+    churn_rate: Decimal,
+    cac: Money,
+) -> Result<Option<MoneyRatio>> {
+    match ltv(arpa, gross_margin, churn_rate)? {
+        Some(l) => MoneyRatio::new(l, cac).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// CAC payback in months: `CAC / (ARPA × gross margin)` with monthly ARPA. `None`
+/// when the monthly gross profit is zero.
+///
+/// ```
+/// use revops::{cac_payback_months, Currency, Decimal, Money};
+/// # fn main() -> Result<(), revops::Error> {
+/// let m = cac_payback_months(Money::parse("12000", Currency::USD)?, Money::parse("1000", Currency::USD)?, Decimal::new(8, 1))?;
+/// assert_eq!(m, Some(Decimal::from(15)));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a margin outside \[0, 1\]; [`Error::CurrencyMismatch`];
+/// [`Error::Overflow`].
+pub fn cac_payback_months(
+    cac: Money,
+    arpa: Money,
+    gross_margin: Decimal,
+) -> Result<Option<Decimal>> {
+    check_unit(gross_margin, "gross margin")?;
+    cac.ratio_to(&arpa.checked_mul(gross_margin)?)
+}
+
+/// The magic number: net new ARR in a quarter / the prior quarter's sales and
+/// marketing cost.
+///
+/// # Errors
+/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+pub fn magic_number(net_new_arr: Money, prior_quarter_cost: Money) -> Result<MoneyRatio> {
+    MoneyRatio::new(net_new_arr, prior_quarter_cost)
+}
+
+fn check_unit(x: Decimal, name: &'static str) -> Result<()> {
+    if x < Decimal::ZERO || x > Decimal::ONE {
+        return Err(Error::InvalidParameter {
+            name,
+            value: x.to_string(),
+            reason: "must be a fraction in [0, 1]".into(),
+        });
+    }
+    Ok(())
+}

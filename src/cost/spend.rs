@@ -1,0 +1,255 @@
+//! Spend alignment: spend rows over arbitrary date ranges, allocated to reporting
+//! periods pro rata by days, exactly; currency conversion through an explicit FX table.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, RecordRef, Result};
+use crate::ids::{CampaignId, Channel};
+use crate::money::{Currency, Money};
+use crate::period::{Calendar, Granularity, Period};
+use crate::records::Spend;
+
+/// Exchange rates per currency pair per date (Decimal, never `f64`).
+///
+/// `rate(from, to, date)` is the rate of the latest quote for `from → to` on or before
+/// `date`; when only `to → from` is quoted, its inverse is used (rounded to 28
+/// significant digits). There is no triangulation through a third currency: quote
+/// every pair you need. Converting rounds the result to the target currency's minor
+/// units (half to even).
+///
+/// ```
+/// use revops::{Currency, FxTable, Money};
+/// use chrono::NaiveDate;
+/// # fn main() -> Result<(), revops::Error> {
+/// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+/// let mut fx = FxTable::new();
+/// fx.add_rate(Currency::EUR, Currency::USD, d(1, 1), "1.10".parse().unwrap())?;
+/// fx.add_rate(Currency::EUR, Currency::USD, d(2, 1), "1.20".parse().unwrap())?;
+/// let eur = Money::parse("100.00", Currency::EUR)?;
+/// assert_eq!(fx.convert(&eur, Currency::USD, d(1, 15))?, Money::parse("110.00", Currency::USD)?);
+/// assert_eq!(fx.convert(&eur, Currency::USD, d(2, 15))?, Money::parse("120.00", Currency::USD)?);
+/// assert!(fx.convert(&eur, Currency::GBP, d(2, 15)).is_err()); // no quote
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FxTable {
+    /// `(from, to)` → quotes sorted by date.
+    quotes: BTreeMap<(Currency, Currency), Vec<(NaiveDate, Decimal)>>,
+}
+
+impl FxTable {
+    /// An empty table.
+    pub fn new() -> FxTable {
+        FxTable::default()
+    }
+
+    /// Adds (or replaces) the quote `1 from = rate to` valid from `date` on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a rate that is not strictly positive or a pair
+    /// of one currency with itself.
+    pub fn add_rate(
+        &mut self,
+        from: Currency,
+        to: Currency,
+        date: NaiveDate,
+        rate: Decimal,
+    ) -> Result<()> {
+        if rate <= Decimal::ZERO {
+            return Err(Error::InvalidParameter {
+                name: "fx rate",
+                value: format!("{from}->{to} {date}: {rate}"),
+                reason: "a rate must be strictly positive".into(),
+            });
+        }
+        if from == to {
+            return Err(Error::InvalidParameter {
+                name: "fx rate",
+                value: format!("{from}->{to}"),
+                reason: "a currency converts to itself at 1".into(),
+            });
+        }
+        let q = self.quotes.entry((from, to)).or_default();
+        match q.binary_search_by_key(&date, |(d, _)| *d) {
+            Ok(i) => q[i].1 = rate,
+            Err(i) => q.insert(i, (date, rate)),
+        }
+        Ok(())
+    }
+
+    /// The rate `from → to` on `date` (1 for the same currency), if quoted.
+    pub fn rate(&self, from: Currency, to: Currency, date: NaiveDate) -> Option<Decimal> {
+        if from == to {
+            return Some(Decimal::ONE);
+        }
+        let latest = |q: &Vec<(NaiveDate, Decimal)>| {
+            let i = q.partition_point(|(d, _)| *d <= date);
+            (i > 0).then(|| q[i - 1].1)
+        };
+        if let Some(r) = self.quotes.get(&(from, to)).and_then(latest) {
+            return Some(r);
+        }
+        self.quotes
+            .get(&(to, from))
+            .and_then(latest)
+            .and_then(|r| Decimal::ONE.checked_div(r))
+    }
+
+    /// Converts `amount` to `to` at the rate on `date`, rounded to `to`'s minor units.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`] naming both currencies when no rate is quoted;
+    /// [`Error::Overflow`].
+    pub fn convert(&self, amount: &Money, to: Currency, date: NaiveDate) -> Result<Money> {
+        if amount.currency() == to {
+            return Ok(*amount);
+        }
+        let rate =
+            self.rate(amount.currency(), to, date)
+                .ok_or_else(|| Error::CurrencyMismatch {
+                    expected: to.to_string(),
+                    got: format!("{} (no FX rate on or before {date})", amount.currency()),
+                })?;
+        let v = amount.amount().checked_mul(rate).ok_or(Error::Overflow {
+            operation: "currency conversion",
+        })?;
+        Ok(Money::new(v, to).round_to_minor_units())
+    }
+}
+
+/// Spend of one channel (and campaign) in one reporting period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodSpend {
+    /// The channel.
+    pub channel: Channel,
+    /// The campaign, if the spend is tracked per campaign.
+    pub campaign: Option<CampaignId>,
+    /// The reporting period.
+    pub period: Period,
+    /// The amount, in the reporting currency.
+    pub amount: Money,
+}
+
+/// How spend rows are aligned to reporting periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpendAlignment<'fx> {
+    /// Reporting period size.
+    pub granularity: Granularity,
+    /// Calendar (fiscal-year start for quarters and years).
+    pub calendar: Calendar,
+    /// The reporting currency.
+    pub currency: Currency,
+    /// Exchange rates for rows in other currencies (none: mixing is an error).
+    pub fx: Option<&'fx FxTable>,
+}
+
+impl SpendAlignment<'_> {
+    /// Monthly periods of the calendar year, in `currency`, without FX.
+    pub fn monthly(currency: Currency) -> SpendAlignment<'static> {
+        SpendAlignment {
+            granularity: Granularity::Month,
+            calendar: Calendar::default(),
+            currency,
+            fx: None,
+        }
+    }
+}
+
+/// Allocates every spend row to the reporting periods its dates overlap, pro rata by
+/// days, and sums per (channel, campaign, period).
+///
+/// Each row is first converted to the reporting currency (when it is in another one)
+/// at the FX rate of its first day, rounded to minor units; then split over the
+/// overlapped periods with weights = days in each period, by the largest-remainder
+/// method ([`Money::allocate`]), so the parts of every row sum **exactly** to the
+/// (converted) row. The result is sorted by channel, campaign (rows without a campaign
+/// first) and period.
+///
+/// ```
+/// use revops::{align_spend, Channel, Currency, Money, Spend, SpendAlignment};
+/// use chrono::NaiveDate;
+/// # fn main() -> Result<(), revops::Error> {
+/// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+/// // 1,000.00 over 15 January .. 14 February: 17 days in January, 14 in February.
+/// let row = Spend::new(Channel::new("events")?, None, d(1, 15), d(2, 14), Money::parse("1000.00", Currency::USD)?)?;
+/// let out = align_spend(&[row], &SpendAlignment::monthly(Currency::USD))?;
+/// assert_eq!(out[0].amount, Money::parse("548.39", Currency::USD)?); // 1000 × 17/31
+/// assert_eq!(out[1].amount, Money::parse("451.61", Currency::USD)?); // 1000 × 14/31
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// A row's own [`Spend::validate`] error with its index; [`Error::CurrencyMismatch`]
+/// naming the row when it is in another currency and no FX table (or no rate) is
+/// given; [`Error::Overflow`].
+pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<PeriodSpend>> {
+    type Key = (Channel, Option<CampaignId>, Period);
+    let mut sums: BTreeMap<Key, Money> = BTreeMap::new();
+    for (i, row) in spend.iter().enumerate() {
+        row.validate().map_err(|e| e.at_index(i))?;
+        let record = || {
+            RecordRef::new("spend")
+                .with_index(i)
+                .with_id(match &row.campaign {
+                    Some(c) => format!("{}/{}", row.channel, c),
+                    None => row.channel.to_string(),
+                })
+        };
+        let amount = if row.amount.currency() == how.currency {
+            row.amount
+        } else {
+            match how.fx {
+                Some(fx) => fx
+                    .convert(&row.amount, how.currency, row.period_start)
+                    .map_err(|e| match e {
+                        Error::CurrencyMismatch { expected, got } => Error::InvalidField {
+                            record: record(),
+                            field: "currency",
+                            reason: format!("expected {expected}, got {got}"),
+                        },
+                        other => other,
+                    })?,
+                None => {
+                    return Err(Error::InvalidField {
+                        record: record(),
+                        field: "currency",
+                        reason: format!(
+                            "in {}, the report is in {} and no FX table was given",
+                            row.amount.currency(),
+                            how.currency
+                        ),
+                    });
+                }
+            }
+        };
+        let range = row.dates().map_err(|e| e.at_index(i))?;
+        let periods: Vec<Period> = range.periods(&how.calendar, how.granularity).collect();
+        let weights: Vec<Decimal> = periods
+            .iter()
+            .map(|p| Decimal::from(range.overlap_days(p)))
+            .collect();
+        let parts = amount.allocate(&weights)?;
+        for (p, part) in periods.into_iter().zip(parts) {
+            let key = (row.channel.clone(), row.campaign.clone(), p);
+            match sums.get_mut(&key) {
+                Some(total) => *total = total.checked_add(&part)?,
+                None => {
+                    sums.insert(key, part);
+                }
+            }
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((channel, campaign, period), amount)| PeriodSpend {
+            channel,
+            campaign,
+            period,
+            amount,
+        })
+        .collect())
+}

@@ -1,0 +1,346 @@
+//! Cost: spend alignment (exact, pro rata by days), FX, unit metrics and sourced vs
+//! influenced pipeline.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use proptest::prelude::*;
+use revops::{
+    Calendar, CampaignId, Channel, Currency, Decimal, Error, FxTable, Granularity,
+    InfluenceMilestone, Lead, LeadId, Money, MoneyPer, Opportunity, OpportunityId, SourcedBy,
+    Spend, SpendAlignment, SubjectId, Touch, align_spend, cac_payback_months, ltv, magic_number,
+    roas, roi, sourcing_report,
+};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn usd(s: &str) -> Money {
+    Money::parse(s, Currency::USD).unwrap()
+}
+
+fn spend(ch: &str, camp: Option<&str>, a: NaiveDate, b: NaiveDate, amount: Money) -> Spend {
+    Spend::new(
+        Channel::new(ch).unwrap(),
+        camp.map(|c| CampaignId::new(c).unwrap()),
+        a,
+        b,
+        amount,
+    )
+    .unwrap()
+}
+
+#[test]
+fn spend_is_split_by_days_and_summed_per_period() {
+    // Row 1: 3,100.00 over all of January (31 days) → one month.
+    // Row 2: 900.00 over 2026-01-29 ..= 2026-02-03: 3 days in January, 3 in February
+    //        → 450.00 + 450.00.
+    // Row 3: 100.00 over 2026-03-31 ..= 2026-04-02 by quarter: 1 day in Q1, 2 in Q2.
+    let rows = vec![
+        spend(
+            "search",
+            None,
+            d(2026, 1, 1),
+            d(2026, 1, 31),
+            usd("3100.00"),
+        ),
+        spend("search", None, d(2026, 1, 29), d(2026, 2, 3), usd("900.00")),
+    ];
+    let out = align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).unwrap();
+    let got: Vec<(String, String)> = out
+        .iter()
+        .map(|p| (p.period.label(), p.amount.amount().to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("2026-01".into(), "3550.00".into()),
+            ("2026-02".into(), "450.00".into())
+        ]
+    );
+
+    let q = SpendAlignment {
+        granularity: Granularity::Quarter,
+        ..SpendAlignment::monthly(Currency::USD)
+    };
+    let out = align_spend(
+        &[spend(
+            "tv",
+            Some("spring"),
+            d(2026, 3, 31),
+            d(2026, 4, 2),
+            usd("100.00"),
+        )],
+        &q,
+    )
+    .unwrap();
+    // 100 × 1/3 = 33.333… → 33.33; 100 × 2/3 = 66.666… → 66.67 (largest remainder)
+    let got: Vec<String> = out.iter().map(|p| p.amount.amount().to_string()).collect();
+    assert_eq!(got, ["33.33", "66.67"]);
+    assert_eq!(out[0].campaign.as_ref().unwrap().as_str(), "spring");
+
+    // Fiscal quarters (February start): 2026-01-31 is FY2026-Q4, 2026-02-01 FY2027-Q1.
+    let fq = SpendAlignment {
+        granularity: Granularity::Quarter,
+        calendar: Calendar::new().with_fiscal_year_start(2).unwrap(),
+        ..SpendAlignment::monthly(Currency::USD)
+    };
+    let out = align_spend(
+        &[spend(
+            "tv",
+            None,
+            d(2026, 1, 31),
+            d(2026, 2, 1),
+            usd("0.01"),
+        )],
+        &fq,
+    )
+    .unwrap();
+    let got: Vec<(String, String)> = out
+        .iter()
+        .map(|p| (p.period.label(), p.amount.amount().to_string()))
+        .collect();
+    // one cent over two days: the tie on the remainder goes to the first (lower index)
+    assert_eq!(
+        got,
+        [
+            ("FY2026-Q4".into(), "0.01".into()),
+            ("FY2027-Q1".into(), "0.00".into())
+        ]
+    );
+}
+
+#[test]
+fn currencies_need_an_fx_table() {
+    let rows = vec![
+        spend("search", None, d(2026, 1, 1), d(2026, 1, 31), usd("100.00")),
+        spend(
+            "events",
+            None,
+            d(2026, 1, 10),
+            d(2026, 1, 10),
+            Money::parse("50.00", Currency::EUR).unwrap(),
+        ),
+    ];
+    let err = align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "spend #1 (id events): field `currency`: in EUR, the report is in USD and no FX table was given"
+    );
+    let mut fx = FxTable::new();
+    fx.add_rate(
+        Currency::USD,
+        Currency::EUR,
+        d(2026, 1, 1),
+        Decimal::new(8, 1),
+    )
+    .unwrap();
+    // only USD→EUR quoted: EUR→USD uses the inverse 1/0.8 = 1.25 → 62.50
+    let how = SpendAlignment {
+        fx: Some(&fx),
+        ..SpendAlignment::monthly(Currency::USD)
+    };
+    let out = align_spend(&rows, &how).unwrap();
+    let events = out.iter().find(|p| p.channel.as_str() == "events").unwrap();
+    assert_eq!(events.amount, usd("62.50"));
+    // no quote before the row's first day
+    let early = vec![spend(
+        "events",
+        None,
+        d(2025, 12, 31),
+        d(2025, 12, 31),
+        Money::parse("1", Currency::EUR).unwrap(),
+    )];
+    assert!(matches!(
+        align_spend(&early, &how),
+        Err(Error::InvalidField {
+            field: "currency",
+            ..
+        })
+    ));
+    assert!(
+        fx.add_rate(Currency::USD, Currency::EUR, d(2026, 1, 2), Decimal::ZERO)
+            .is_err()
+    );
+}
+
+#[test]
+fn unit_metrics_hand_computed() {
+    // CPL: 12,000.00 / 480 leads = 25.00
+    let cpl = MoneyPer::new(usd("12000.00"), Decimal::from(480)).unwrap();
+    assert_eq!(cpl.value.unwrap().round_to_minor_units(), usd("25.00"));
+    // cost per SQL with 0 SQLs: no value
+    assert_eq!(
+        MoneyPer::new(usd("12000.00"), Decimal::ZERO).unwrap().value,
+        None
+    );
+    // attributed acquisitions can be fractional: 1,000 / 2.5 = 400
+    assert_eq!(
+        MoneyPer::from_f64(usd("1000"), 2.5).unwrap().value,
+        Some(usd("400"))
+    );
+    assert!(MoneyPer::from_f64(usd("1000"), f64::NAN).is_err());
+    // ROAS 45,000 / 12,000 = 3.75; ROI (45,000 − 12,000) / 12,000 = 2.75
+    assert_eq!(
+        roas(usd("45000"), usd("12000")).unwrap().value,
+        Some(Decimal::new(375, 2))
+    );
+    assert_eq!(
+        roi(usd("45000"), usd("12000")).unwrap().value,
+        Some(Decimal::new(275, 2))
+    );
+    assert_eq!(roi(usd("45000"), usd("0")).unwrap().value, None);
+    assert!(roas(usd("1"), Money::parse("1", Currency::EUR).unwrap()).is_err());
+    // LTV = 500 × 0.8 / 0.02 = 20,000; payback = 6,000 / (500 × 0.8) = 15 months
+    assert_eq!(
+        ltv(usd("500"), Decimal::new(8, 1), Decimal::new(2, 2)).unwrap(),
+        Some(usd("20000"))
+    );
+    assert_eq!(
+        ltv(usd("500"), Decimal::new(8, 1), Decimal::ZERO).unwrap(),
+        None
+    );
+    assert_eq!(
+        cac_payback_months(usd("6000"), usd("500"), Decimal::new(8, 1)).unwrap(),
+        Some(Decimal::from(15))
+    );
+    assert!(cac_payback_months(usd("6000"), usd("500"), Decimal::new(12, 1)).is_err());
+    // magic number: 300,000 net new ARR / 400,000 cost = 0.75
+    assert_eq!(
+        magic_number(usd("300000"), usd("400000")).unwrap().value,
+        Some(Decimal::new(75, 2))
+    );
+}
+
+#[test]
+fn sourced_and_influenced_pipeline() {
+    let t = |day| Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap();
+    let leads = vec![
+        Lead::new(LeadId::new("L1").unwrap(), t(1)).with_source(Channel::new("webinar").unwrap()),
+        Lead::new(LeadId::new("L2").unwrap(), t(1)),
+    ];
+    let opp = |id: &str, lead: &str, amount: &str| {
+        let mut o = Opportunity::new(
+            OpportunityId::new(id).unwrap(),
+            t(10),
+            "prospecting",
+            usd(amount),
+        );
+        o.lead = Some(LeadId::new(lead).unwrap());
+        o
+    };
+    let opps = vec![opp("O1", "L1", "1000.00"), opp("O2", "L2", "250.50")];
+    let touch = |s: &str, c: &str, day| {
+        Touch::new(SubjectId::new(s).unwrap(), Channel::new(c).unwrap(), t(day))
+    };
+    let touches = vec![
+        touch("L1", "search", 2),
+        touch("L1", "webinar", 3),
+        touch("L1", "search", 4),
+        touch("L2", "email", 12),
+        touch("L2", "events", 5),
+    ];
+    let r = sourcing_report(
+        &opps,
+        &leads,
+        &touches,
+        SourcedBy::LeadSource,
+        InfluenceMilestone::Created,
+        Currency::USD,
+    )
+    .unwrap();
+    let rows: Vec<(Option<&str>, u64, String, u64, String)> = r
+        .by_channel
+        .iter()
+        .map(|x| {
+            (
+                x.channel.as_ref().map(|c| c.as_str()),
+                x.sourced,
+                x.sourced_amount.amount().to_string(),
+                x.influenced,
+                x.influenced_amount.amount().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some("events"), 0, "0".into(), 1, "250.50".into()),
+            (Some("search"), 0, "0".into(), 1, "1000.00".into()), // two touches, counted once
+            (Some("webinar"), 1, "1000.00".into(), 1, "1000.00".into()),
+            (None, 1, "250.50".into(), 0, "0".into()), // L2 has no source
+        ]
+    );
+    assert_eq!(r.total, usd("1250.50"));
+    let first = sourcing_report(
+        &opps,
+        &leads,
+        &touches,
+        SourcedBy::FirstTouch,
+        InfluenceMilestone::Closed,
+        Currency::USD,
+    )
+    .unwrap();
+    let src: Vec<(Option<&str>, u64)> = first
+        .by_channel
+        .iter()
+        .filter(|x| x.sourced > 0)
+        .map(|x| (x.channel.as_ref().map(|c| c.as_str()), x.sourced))
+        .collect();
+    assert_eq!(src, [(Some("events"), 1), (Some("search"), 1)]);
+    // no close date: every touch influences, the email on day 12 too
+    assert!(
+        first.by_channel.iter().any(
+            |x| x.channel.as_ref().is_some_and(|c| c.as_str() == "email") && x.influenced == 1
+        )
+    );
+}
+
+proptest! {
+    #[test]
+    fn aligned_spend_sums_exactly_in_every_grouping(
+        rows in prop::collection::vec((0usize..3, 0u32..400, 0u32..200, 0i64..10_000_000), 1..30),
+        g in 0usize..5, fiscal in 1u32..13, seed in any::<u64>(),
+    ) {
+        let base = d(2025, 1, 1);
+        let mut spend_rows: Vec<Spend> = rows
+            .iter()
+            .map(|&(ch, start, len, cents)| {
+                let a = base + chrono::Days::new(u64::from(start));
+                spend(["a", "b", "c"][ch], None, a, a + chrono::Days::new(u64::from(len)), Money::from_minor_units(i128::from(cents), Currency::USD).unwrap())
+            })
+            .collect();
+        let how = SpendAlignment {
+            granularity: Granularity::ALL[g],
+            calendar: Calendar::new().with_fiscal_year_start(fiscal).unwrap(),
+            ..SpendAlignment::monthly(Currency::USD)
+        };
+        let out = align_spend(&spend_rows, &how).unwrap();
+        let total_in = Money::sum(Currency::USD, spend_rows.iter().map(|s| &s.amount)).unwrap();
+        let total_out = Money::sum(Currency::USD, out.iter().map(|p| &p.amount)).unwrap();
+        prop_assert_eq!(total_in, total_out);
+        for ch in ["a", "b", "c"] {
+            let i = Money::sum(Currency::USD, spend_rows.iter().filter(|s| s.channel.as_str() == ch).map(|s| &s.amount)).unwrap();
+            let o = Money::sum(Currency::USD, out.iter().filter(|p| p.channel.as_str() == ch).map(|p| &p.amount)).unwrap();
+            prop_assert_eq!(i, o);
+        }
+        // input order does not matter
+        let mut x = seed | 1;
+        for i in (1..spend_rows.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            spend_rows.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(align_spend(&spend_rows, &how).unwrap(), out);
+    }
+
+    #[test]
+    fn unit_metrics_never_panic(cost in -1_000_000i64..1_000_000, units in prop::num::f64::ANY, other in -1_000_000i64..1_000_000) {
+        let c = Money::from_minor_units(i128::from(cost), Currency::USD).unwrap();
+        let o = Money::from_minor_units(i128::from(other), Currency::USD).unwrap();
+        if let Ok(m) = MoneyPer::from_f64(c, units) {
+            prop_assert_eq!(m.value.is_none(), m.units.is_zero());
+        }
+        let r = roas(c, o).unwrap();
+        prop_assert_eq!(r.value.is_none(), o.is_zero());
+        let _ = roi(c, o).unwrap();
+    }
+}
