@@ -41,9 +41,10 @@ pub mod synth;
 pub use rust_decimal::Decimal;
 
 pub use cost::{
-    FxTable, InfluenceMilestone, MoneyPer, MoneyRatio, PeriodSpend, SourcedBy, SourcingReport,
-    SourcingRow, SpendAlignment, align_spend, cac_payback_months, ltv, ltv_to_cac, magic_number,
-    pipeline_roi, roas, roi, sourcing_report,
+    CostGrouping, CostKey, Credits, EconomicsRow, FxTable, InfluenceMilestone, MoneyPer,
+    MoneyRatio, PeriodSpend, SourcedBy, SourcingReport, SourcingRow, SpendAlignment, UnitEconomics,
+    align_spend, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi, roas, roi,
+    sourcing_report, unit_economics,
 };
 pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,

@@ -13,10 +13,12 @@
 //! - **Magic number** = net new ARR in a quarter / the prior quarter's sales and
 //!   marketing cost.
 
+mod economics;
 mod metrics;
 mod sourcing;
 mod spend;
 
+pub use economics::{CostGrouping, CostKey, Credits, EconomicsRow, UnitEconomics, unit_economics};
 pub use metrics::{
     MoneyPer, MoneyRatio, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi, roas,
     roi,

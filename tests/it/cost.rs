@@ -344,3 +344,97 @@ proptest! {
         let _ = roi(c, o).unwrap();
     }
 }
+
+#[test]
+fn unit_economics_by_lead_source_hand_computed() {
+    use revops::{
+        Conversion, CostGrouping, Credits, Funnel, FunnelData, FunnelEvents, PathOptions,
+        StageEvent, unit_economics,
+    };
+    let t = |day| Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap();
+    let lead = |id: &str, src: Option<&str>| {
+        let mut l = Lead::new(LeadId::new(id).unwrap(), t(2));
+        l.source = src.map(|s| Channel::new(s).unwrap());
+        l
+    };
+    let leads = vec![
+        lead("a", Some("search")),
+        lead("b", Some("search")),
+        lead("c", Some("events")),
+        lead("d", None),
+    ];
+    let ev = |s: &str, st: &str, day| StageEvent::new(SubjectId::new(s).unwrap(), st, t(day));
+    let events = vec![
+        ev("a", "mql", 3),
+        ev("a", "won", 20),
+        ev("b", "mql", 4),
+        ev("c", "sql", 9),
+    ];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default());
+    let conversions = vec![Conversion::new(
+        SubjectId::new("a").unwrap(),
+        t(20),
+        Some(usd("6000.00")),
+    )];
+    let credits = Credits::from_lead_source(
+        &data,
+        &paths,
+        &["mql", "sql", "won"],
+        &conversions,
+        Currency::USD,
+        CostGrouping::default(),
+    )
+    .unwrap();
+    let spend = align_spend(
+        &[
+            spend(
+                "search",
+                None,
+                d(2026, 1, 1),
+                d(2026, 1, 31),
+                usd("1500.00"),
+            ),
+            spend("events", None, d(2026, 1, 1), d(2026, 1, 31), usd("900.00")),
+        ],
+        &SpendAlignment::monthly(Currency::USD),
+    )
+    .unwrap();
+    let t = unit_economics(&spend, &credits).unwrap();
+    let row = |c: Option<&str>| {
+        t.rows
+            .iter()
+            .find(|r| r.key.channel.as_ref().map(|x| x.as_str()) == c)
+            .unwrap()
+    };
+    let search = row(Some("search"));
+    // search: a and b are leads and MQLs; a won, so SQL is back-filled for a: 2, 2, 1, 1
+    assert_eq!(
+        search.units,
+        [
+            Decimal::from(2),
+            Decimal::from(2),
+            Decimal::from(1),
+            Decimal::from(1)
+        ]
+    );
+    assert_eq!(search.cost_per[0].value, Some(usd("750"))); // CPL 1500 / 2
+    assert_eq!(search.cost_per[3].value, Some(usd("1500"))); // CPA 1500 / 1
+    assert_eq!(search.roas.value, Some(Decimal::from(4))); // 6000 / 1500
+    assert_eq!(search.roi.value, Some(Decimal::from(3))); // (6000 − 1500) / 1500
+    let events_row = row(Some("events"));
+    // events: c reached SQL (MQL back-filled), no win: CPA has no value
+    assert_eq!(
+        events_row.units,
+        [Decimal::ONE, Decimal::ONE, Decimal::ONE, Decimal::ZERO]
+    );
+    assert_eq!(events_row.cost_per[3].value, None);
+    let none = row(None); // d has no source: counted, no spend
+    assert_eq!(none.units[0], Decimal::ONE);
+    assert_eq!(none.cost_per[0].value, Some(usd("0")));
+    assert_eq!(t.total.spend, usd("2400.00"));
+    assert_eq!(t.total.units[0], Decimal::from(4));
+    assert_eq!(t.total.revenue, usd("6000.00"));
+}

@@ -1,0 +1,327 @@
+//! Unit economics per channel (and campaign, and period): spend next to the funnel
+//! counts and revenue credited to each channel, under a named crediting basis.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{MoneyPer, MoneyRatio, decimal_from_f64};
+use super::spend::PeriodSpend;
+use crate::error::{Error, RecordRef, Result};
+use crate::funnel::{FunnelData, Paths};
+use crate::hash::FastMap;
+use crate::ids::{CampaignId, Channel};
+use crate::money::{Currency, Money};
+use crate::period::{Calendar, Granularity, Period};
+use crate::records::Conversion;
+
+/// What a row of a unit-economics table is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CostKey {
+    /// The channel (`None`: leads or revenue with no channel — they have no spend).
+    pub channel: Option<Channel>,
+    /// The campaign, when grouping by campaign.
+    pub campaign: Option<CampaignId>,
+    /// The period, when grouping by period.
+    pub period: Option<Period>,
+}
+
+/// Units (leads, stage entries, acquisitions) and revenue credited to keys, under one
+/// basis: the lead's own source ([`Credits::from_lead_source`]) or an attribution
+/// model's credit ([`Credits::add_units`], [`Credits::add_revenue`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credits {
+    /// The basis, for the report (e.g. `"lead source"`, `"w_shaped"`).
+    pub basis: String,
+    /// The currency of the revenue.
+    pub currency: Currency,
+    /// The unit columns, in order (e.g. `leads`, `mql`, `sql`, `won`).
+    pub units: Vec<String>,
+    /// Per key: credited units per column, and revenue.
+    pub rows: BTreeMap<CostKey, (Vec<Decimal>, Money)>,
+}
+
+/// How credits and spend are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CostGrouping {
+    /// Group by campaign within channel.
+    pub by_campaign: bool,
+    /// Group by period: leads by their creation date, revenue by its date, spend by
+    /// its aligned period (align spend with the same calendar and granularity).
+    pub by_period: Option<(Calendar, Granularity)>,
+}
+
+impl Credits {
+    /// Empty credits with the given unit columns.
+    pub fn new(basis: impl Into<String>, currency: Currency, units: Vec<String>) -> Credits {
+        Credits {
+            basis: basis.into(),
+            currency,
+            units,
+            rows: BTreeMap::new(),
+        }
+    }
+
+    fn row(&mut self, key: CostKey) -> &mut (Vec<Decimal>, Money) {
+        let (n, zero) = (self.units.len(), Money::zero(self.currency));
+        self.rows
+            .entry(key)
+            .or_insert_with(|| (vec![Decimal::ZERO; n], zero))
+    }
+
+    /// Adds `amount` units of column `unit` to `key` (attributed credit is
+    /// fractional).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an unknown column or a non-finite or negative
+    /// amount.
+    pub fn add_units(&mut self, key: CostKey, unit: &str, amount: f64) -> Result<()> {
+        let col =
+            self.units
+                .iter()
+                .position(|u| u == unit)
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "unit",
+                    value: unit.to_string(),
+                    reason: format!("not one of the columns {:?}", self.units),
+                })?;
+        let a = decimal_from_f64(amount, "credited units")?;
+        if a.is_sign_negative() && !a.is_zero() {
+            return Err(Error::InvalidParameter {
+                name: "credited units",
+                value: amount.to_string(),
+                reason: "must not be negative".into(),
+            });
+        }
+        let r = self.row(key);
+        r.0[col] += a;
+        Ok(())
+    }
+
+    /// Adds revenue to `key`.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+    pub fn add_revenue(&mut self, key: CostKey, amount: &Money) -> Result<()> {
+        let r = self.row(key);
+        r.1 = r.1.checked_add(amount)?;
+        Ok(())
+    }
+
+    /// Credits every lead to its own source (and campaign): column `leads` counts
+    /// leads created; one column per progression stage in `stages` counts leads whose
+    /// any cycle reached it (each lead at most once per stage); revenue is the value
+    /// of every conversion of a lead (subject = lead id), credited to that lead's
+    /// source. With a period grouping, leads and their stage counts go to the period of
+    /// the lead's creation, revenue to the period of the conversion.
+    ///
+    /// # Errors
+    /// [`Error::UnknownStage`] for a stage that is not on the funnel's path;
+    /// [`Error::InvalidField`] naming a conversion whose value is in another
+    /// currency; conversion validation errors with their index.
+    pub fn from_lead_source(
+        data: &FunnelData<'_>,
+        paths: &Paths,
+        stages: &[&str],
+        conversions: &[Conversion],
+        currency: Currency,
+        grouping: CostGrouping,
+    ) -> Result<Credits> {
+        let ranks: Vec<usize> = stages
+            .iter()
+            .map(|k| {
+                data.rank_of(k).ok_or_else(|| Error::UnknownStage {
+                    record: RecordRef::new("unit economics stage"),
+                    key: (*k).to_string(),
+                    funnel: data.funnel().name().to_string(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut units = vec!["leads".to_string()];
+        units.extend(stages.iter().map(|s| (*s).to_string()));
+        let mut c = Credits::new("lead source", currency, units);
+        let leads = data.leads();
+        let key_of = |i: usize, at: chrono::DateTime<chrono::Utc>| {
+            let l = &leads[i];
+            CostKey {
+                channel: l.source.clone(),
+                campaign: if grouping.by_campaign {
+                    l.campaign.clone()
+                } else {
+                    None
+                },
+                period: grouping.by_period.map(|(cal, g)| cal.period_of(at, g)),
+            }
+        };
+        // Stages reached by any cycle of each lead.
+        let mut reached = vec![0u32; leads.len()];
+        for cy in paths.iter() {
+            reached[cy.lead_index()] |= cy.reached_mask();
+        }
+        for (i, l) in leads.iter().enumerate() {
+            let key = key_of(i, l.created_at);
+            let mut counts = vec![Decimal::ZERO; ranks.len() + 1];
+            counts[0] = Decimal::ONE;
+            for (j, &r) in ranks.iter().enumerate() {
+                if reached[i] & (1 << r) != 0 {
+                    counts[j + 1] = Decimal::ONE;
+                }
+            }
+            let row = c.row(key);
+            for (a, b) in row.0.iter_mut().zip(counts) {
+                *a += b;
+            }
+        }
+        let lead_index: FastMap<&str, usize> = leads
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.id.as_str(), i))
+            .collect();
+        for (n, conv) in conversions.iter().enumerate() {
+            conv.validate().map_err(|e| e.at_index(n))?;
+            let Some(v) = conv.value else { continue };
+            if v.currency() != currency {
+                return Err(Error::InvalidField {
+                    record: RecordRef::new("conversion")
+                        .with_index(n)
+                        .with_id(&conv.subject),
+                    field: "value",
+                    reason: format!("in {}, the report is in {currency}", v.currency()),
+                });
+            }
+            let key = match lead_index.get(conv.subject.as_str()) {
+                Some(&i) => key_of(i, conv.at),
+                None => CostKey {
+                    channel: None,
+                    campaign: None,
+                    period: grouping.by_period.map(|(cal, g)| cal.period_of(conv.at, g)),
+                },
+            };
+            c.add_revenue(key, &v)?;
+        }
+        Ok(c)
+    }
+}
+
+/// One row of a unit-economics table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EconomicsRow {
+    /// What the row is for.
+    pub key: CostKey,
+    /// Spend.
+    pub spend: Money,
+    /// Credited units per column (same order as [`UnitEconomics::units`]).
+    pub units: Vec<Decimal>,
+    /// Spend per unit, per column (CPL for `leads`, cost per MQL, per SQL, CPA for the
+    /// acquisition column …).
+    pub cost_per: Vec<MoneyPer>,
+    /// Credited revenue.
+    pub revenue: Money,
+    /// Revenue / spend.
+    pub roas: MoneyRatio,
+    /// (Revenue − spend) / spend.
+    pub roi: MoneyRatio,
+}
+
+/// Spend next to credited units and revenue, per key, with the unit metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitEconomics {
+    /// The crediting basis.
+    pub basis: String,
+    /// The unit columns.
+    pub units: Vec<String>,
+    /// One row per key present in spend or credits, sorted (keys without a channel
+    /// last).
+    pub rows: Vec<EconomicsRow>,
+    /// All rows together.
+    pub total: EconomicsRow,
+}
+
+/// Joins aligned spend with credits. Spend rows are grouped like the credits: by
+/// channel, and by campaign / period when the credits' keys carry them (a spend
+/// row's campaign and period are dropped when the credits have none).
+///
+/// ```
+/// use revops::{unit_economics, Channel, CostKey, Credits, Currency, Money, PeriodSpend,
+///              Calendar, Granularity};
+/// use chrono::NaiveDate;
+/// # fn main() -> Result<(), revops::Error> {
+/// let usd = |s| Money::parse(s, Currency::USD);
+/// let key = CostKey { channel: Some(Channel::new("search")?), campaign: None, period: None };
+/// let mut credits = Credits::new("w_shaped", Currency::USD, vec!["won".into()]);
+/// credits.add_units(key.clone(), "won", 2.5)?;
+/// credits.add_revenue(key.clone(), &usd("9000")?)?;
+/// let month = Calendar::new().period_of_date(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), Granularity::Month);
+/// let spend = vec![PeriodSpend { channel: Channel::new("search")?, campaign: None, period: month, amount: usd("3000")? }];
+/// let t = unit_economics(&spend, &credits)?;
+/// assert_eq!(t.rows[0].cost_per[0].value, Some(usd("1200")?)); // 3000 / 2.5
+/// assert_eq!(t.rows[0].roas.value, Some(3.into()));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::CurrencyMismatch`] when spend is not in the credits' currency;
+/// [`Error::Overflow`].
+pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEconomics> {
+    let by_campaign = credits.rows.keys().any(|k| k.campaign.is_some());
+    let by_period = credits.rows.keys().any(|k| k.period.is_some());
+    let zero = Money::zero(credits.currency);
+    let n = credits.units.len();
+    let mut rows: BTreeMap<CostKey, (Money, Vec<Decimal>, Money)> = BTreeMap::new();
+    for (k, (u, r)) in &credits.rows {
+        rows.insert(k.clone(), (zero, u.clone(), *r));
+    }
+    for s in spend {
+        let key = CostKey {
+            channel: Some(s.channel.clone()),
+            campaign: if by_campaign {
+                s.campaign.clone()
+            } else {
+                None
+            },
+            period: if by_period { Some(s.period) } else { None },
+        };
+        let e = rows
+            .entry(key)
+            .or_insert_with(|| (zero, vec![Decimal::ZERO; n], zero));
+        e.0 = e.0.checked_add(&s.amount)?;
+    }
+    let make =
+        |key: CostKey, spend: Money, units: Vec<Decimal>, revenue: Money| -> Result<EconomicsRow> {
+            Ok(EconomicsRow {
+                cost_per: units
+                    .iter()
+                    .map(|&u| MoneyPer::new(spend, u))
+                    .collect::<Result<_>>()?,
+                roas: MoneyRatio::new(revenue, spend)?,
+                roi: MoneyRatio::new(revenue.checked_sub(&spend)?, spend)?,
+                key,
+                spend,
+                units,
+                revenue,
+            })
+        };
+    let (mut ts, mut tu, mut tr) = (zero, vec![Decimal::ZERO; n], zero);
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, (s, u, r)) in rows {
+        ts = ts.checked_add(&s)?;
+        tr = tr.checked_add(&r)?;
+        for (a, b) in tu.iter_mut().zip(&u) {
+            *a += *b;
+        }
+        out.push(make(k, s, u, r)?);
+    }
+    out.sort_by(|a, b| (a.key.channel.is_none(), &a.key).cmp(&(b.key.channel.is_none(), &b.key)));
+    let total_key = CostKey {
+        channel: None,
+        campaign: None,
+        period: None,
+    };
+    Ok(UnitEconomics {
+        basis: credits.basis.clone(),
+        units: credits.units.clone(),
+        rows: out,
+        total: make(total_key, ts, tu, tr)?,
+    })
+}
