@@ -3,6 +3,7 @@
 #[cfg(feature = "csv")]
 mod csv;
 mod distribution;
+mod forecast;
 mod funnel;
 mod money;
 mod period;
