@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Sum, defined};
 use crate::error::{Error, RecordRef, Result};
+use crate::hash::FastMap;
 use crate::ratio::Ratio;
 use crate::records::ForecastPoint;
 
@@ -478,6 +479,45 @@ pub struct ErrorStats {
     sape: Sum,
 }
 
+/// A checked pair and its contributions to the sums, computed once for the
+/// series and the pool.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    forecast: f64,
+    actual: f64,
+    /// `f − y`.
+    error: f64,
+    abs_error: f64,
+    abs_actual: f64,
+    /// `|e| / |y|`, `None` when `y = 0`.
+    ape: Option<f64>,
+    /// `|e| / (|y| + |f|)`, 0 when both are 0.
+    sape: f64,
+}
+
+impl Pair {
+    /// Checks the values (finite, error and its square finite).
+    fn new(forecast: f64, actual: f64, record: impl Fn() -> RecordRef) -> Result<Pair> {
+        let error = checked_error(forecast, actual, record)?;
+        let abs_error = error.abs();
+        let abs_actual = actual.abs();
+        let denominator = abs_actual + forecast.abs();
+        Ok(Pair {
+            forecast,
+            actual,
+            error,
+            abs_error,
+            abs_actual,
+            ape: (abs_actual != 0.0).then(|| abs_error / abs_actual),
+            sape: if denominator == 0.0 {
+                0.0
+            } else {
+                abs_error / denominator
+            },
+        })
+    }
+}
+
 /// Checks a pair and returns its error `f − y`.
 fn checked_error(forecast: f64, actual: f64, record: impl Fn() -> RecordRef) -> Result<f64> {
     let field = |field, reason: String| Error::InvalidField {
@@ -504,7 +544,7 @@ fn checked_error(forecast: f64, actual: f64, record: impl Fn() -> RecordRef) -> 
 }
 
 fn point_record(point: &ForecastPoint) -> RecordRef {
-    RecordRef::new("forecast").with_id(format!("{}/{}", point.series, point.period))
+    RecordRef::new("forecast").with_id(point_id(point))
 }
 
 fn index_of(i: u64) -> usize {
@@ -522,10 +562,10 @@ impl ErrorStats {
     /// unchanged.
     pub fn add_pair(&mut self, forecast: f64, actual: f64) -> Result<()> {
         let index = self.seen;
-        let e = checked_error(forecast, actual, || {
+        let pair = Pair::new(forecast, actual, || {
             RecordRef::new("forecast pair").with_index(index_of(index))
         })?;
-        self.push(forecast, actual, e, index, || None);
+        self.push(&pair, index, || None);
         Ok(())
     }
 
@@ -554,12 +594,7 @@ impl ErrorStats {
     pub fn add_point(&mut self, point: &ForecastPoint) -> Result<()> {
         let index = self.seen;
         match checked_point(point).map_err(|e| e.at_index(index_of(index)))? {
-            Some(e) => {
-                let actual = point.actual.unwrap_or_default();
-                self.push(point.forecast, actual, e, index, || {
-                    Some(format!("{}/{}", point.series, point.period))
-                });
-            }
+            Some(pair) => self.push(&pair, index, || Some(point_id(point))),
             None => self.push_missing(),
         }
         Ok(())
@@ -674,38 +709,27 @@ impl ErrorStats {
         })
     }
 
-    /// Records a checked pair (`e = f − y`) found at input position `index`.
+    /// Records a checked pair found at input position `index`.
     #[inline]
-    fn push(
-        &mut self,
-        forecast: f64,
-        actual: f64,
-        e: f64,
-        index: u64,
-        id: impl FnOnce() -> Option<String>,
-    ) {
-        let ae = e.abs();
-        let aa = actual.abs();
+    fn push(&mut self, pair: &Pair, index: u64, id: impl FnOnce() -> Option<String>) {
         self.seen += 1;
         self.n += 1;
-        self.abs_error.add(ae);
-        self.squared_error.add(e * e);
-        self.error.add(e);
-        self.forecast.add(forecast);
-        self.actual.add(actual);
-        self.abs_actual.add(aa);
-        if aa == 0.0 {
-            self.zero_actual += 1;
-            if self.first_zero_actual.is_none() {
-                self.first_zero_actual = Some(ZeroActual { index, id: id() });
+        self.abs_error.add(pair.abs_error);
+        self.squared_error.add(pair.error * pair.error);
+        self.error.add(pair.error);
+        self.forecast.add(pair.forecast);
+        self.actual.add(pair.actual);
+        self.abs_actual.add(pair.abs_actual);
+        match pair.ape {
+            Some(ape) => self.ape.add(ape),
+            None => {
+                self.zero_actual += 1;
+                if self.first_zero_actual.is_none() {
+                    self.first_zero_actual = Some(ZeroActual { index, id: id() });
+                }
             }
-        } else {
-            self.ape.add(ae / aa);
         }
-        let denominator = aa + forecast.abs();
-        if denominator != 0.0 {
-            self.sape.add(ae / denominator);
-        }
+        self.sape.add(pair.sape);
     }
 
     fn push_missing(&mut self) {
@@ -738,13 +762,17 @@ impl ErrorStats {
     }
 }
 
-/// Validates a point: `Some(f − y)` when it has an actual, `None` when not.
-fn checked_point(point: &ForecastPoint) -> Result<Option<f64>> {
+/// Validates a point: `Some(pair)` when it has an actual, `None` when not.
+fn checked_point(point: &ForecastPoint) -> Result<Option<Pair>> {
     point.validate()?;
     match point.actual {
-        Some(y) => checked_error(point.forecast, y, || point_record(point)).map(Some),
+        Some(y) => Pair::new(point.forecast, y, || point_record(point)).map(Some),
         None => Ok(None),
     }
+}
+
+fn point_id(point: &ForecastPoint) -> String {
+    format!("{}/{}", point.series, point.period)
 }
 
 // ---------------------------------------------------------------------------
@@ -756,10 +784,11 @@ fn checked_point(point: &ForecastPoint) -> Result<Option<f64>> {
 ///
 /// Each point goes to its series' [`ErrorStats`] and to the pooled one. Points
 /// without an actual are counted as missing (a series whose actuals are all
-/// missing still appears in the report, with `n = 0`). Memory is constant per
-/// series. Errors name a point by `series/period` and its position in the
-/// input: for merged accumulators, the position in the concatenation of their
-/// inputs (this one's first).
+/// missing still appears in the report, with `n = 0`). Series names are
+/// interned once (a hash map to a dense index); memory is constant per series.
+/// Errors name a point by `series/period` and its position in the input: for
+/// merged accumulators, the position in the concatenation of their inputs (this
+/// one's first).
 ///
 /// ```
 /// use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
@@ -779,10 +808,56 @@ fn checked_point(point: &ForecastPoint) -> Result<Option<f64>> {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "ForecastErrorsRepr", into = "ForecastErrorsRepr")]
 pub struct ForecastErrors {
     pooled: ErrorStats,
+    /// Each series' name and accumulator, in order of first appearance.
+    series: Vec<(String, ErrorStats)>,
+    /// Series name → position in `series`.
+    lookup: FastMap<String, usize>,
+}
+
+/// The serialised form: the pooled accumulator and the series by name.
+#[derive(Serialize, Deserialize)]
+struct ForecastErrorsRepr {
+    pooled: ErrorStats,
     series: BTreeMap<String, ErrorStats>,
+}
+
+impl From<ForecastErrors> for ForecastErrorsRepr {
+    fn from(f: ForecastErrors) -> Self {
+        ForecastErrorsRepr {
+            pooled: f.pooled,
+            series: f.series.into_iter().collect(),
+        }
+    }
+}
+
+impl From<ForecastErrorsRepr> for ForecastErrors {
+    fn from(r: ForecastErrorsRepr) -> Self {
+        let mut f = ForecastErrors {
+            pooled: r.pooled,
+            ..ForecastErrors::default()
+        };
+        for (name, stats) in r.series {
+            *f.slot(&name) = stats;
+        }
+        f
+    }
+}
+
+/// Equal when the pooled accumulators and each series' accumulator are equal,
+/// whatever the order in which the series first appeared.
+impl PartialEq for ForecastErrors {
+    fn eq(&self, other: &Self) -> bool {
+        self.pooled == other.pooled
+            && self.series.len() == other.series.len()
+            && self
+                .series
+                .iter()
+                .all(|(name, s)| other.get(name) == Some(s))
+    }
 }
 
 impl ForecastErrors {
@@ -795,13 +870,28 @@ impl ForecastErrors {
     /// accumulator is then unchanged.
     pub fn add(&mut self, point: &ForecastPoint) -> Result<()> {
         let index = self.pooled.seen;
-        let e = checked_point(point).map_err(|e| e.at_index(index_of(index)))?;
-        self.push(point, e, index);
+        let pair = checked_point(point).map_err(|e| e.at_index(index_of(index)))?;
+        let slot = self.position(&point.series);
+        self.push(slot, point, pair.as_ref(), index);
         Ok(())
     }
 
     /// Records many points, all or none: every point is checked before any is
-    /// recorded.
+    /// recorded. Consecutive points of the same series skip the name lookup.
+    ///
+    /// ```
+    /// use revops::{ForecastErrors, ForecastPoint};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut f = ForecastErrors::default();
+    /// f.add_all(&[
+    ///     ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)),
+    ///     ForecastPoint::new("emea", "2026-02", 95.0, None),
+    /// ])?;
+    /// assert_eq!(f.get("emea").map(|s| (s.count(), s.missing_actual())), Some((1, 1)));
+    /// assert_eq!(f.pooled().count(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -809,13 +899,21 @@ impl ForecastErrors {
     /// recorded then.
     pub fn add_all(&mut self, points: &[ForecastPoint]) -> Result<()> {
         let start = self.pooled.seen;
-        let errors = points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| checked_point(p).map_err(|e| e.at_index(index_of(start + i as u64))))
-            .collect::<Result<Vec<_>>>()?;
-        for (i, (p, e)) in points.iter().zip(errors).enumerate() {
-            self.push(p, e, start + i as u64);
+        for (i, p) in points.iter().enumerate() {
+            checked_point(p).map_err(|e| e.at_index(index_of(start + i as u64)))?;
+        }
+        let mut last: Option<(&str, usize)> = None;
+        for (i, p) in points.iter().enumerate() {
+            // Checked above: recomputing the pair is cheaper than keeping it.
+            let Ok(pair) = checked_point(p) else {
+                continue;
+            };
+            let slot = match last {
+                Some((name, slot)) if name == p.series => slot,
+                _ => self.position(&p.series),
+            };
+            last = Some((&p.series, slot));
+            self.push(slot, p, pair.as_ref(), start + i as u64);
         }
         Ok(())
     }
@@ -832,17 +930,25 @@ impl ForecastErrors {
     }
 
     /// Appends `other`'s input after this accumulator's (the monoid operation).
+    ///
+    /// ```
+    /// use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let points = [
+    ///     ForecastPoint::new("a", "1", 3.0, Some(2.0)),
+    ///     ForecastPoint::new("b", "1", 1.0, Some(2.0)),
+    ///     ForecastPoint::new("a", "2", 5.0, Some(5.0)),
+    /// ];
+    /// let mut left = ForecastErrors::from_points(&points[..1])?;
+    /// left.merge(&ForecastErrors::from_points(&points[1..])?);
+    /// assert_eq!(left, ForecastErrors::from_points(&points)?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn merge(&mut self, other: &ForecastErrors) {
         let offset = self.pooled.seen;
         for (name, stats) in &other.series {
-            match self.series.get_mut(name.as_str()) {
-                Some(mine) => mine.merge_at(stats, offset),
-                None => {
-                    let mut mine = ErrorStats::default();
-                    mine.merge_at(stats, offset);
-                    self.series.insert(name.clone(), mine);
-                }
-            }
+            self.slot(name).merge_at(stats, offset);
         }
         self.pooled.merge_at(&other.pooled, offset);
     }
@@ -853,10 +959,15 @@ impl ForecastErrors {
         &self.pooled
     }
 
-    /// The accumulator of each series, by series name.
+    /// The accumulator of one series, if it has had a point.
     #[must_use]
-    pub fn series(&self) -> &BTreeMap<String, ErrorStats> {
-        &self.series
+    pub fn get(&self, series: &str) -> Option<&ErrorStats> {
+        self.lookup.get(series).map(|&i| &self.series[i].1)
+    }
+
+    /// Each series' name and accumulator, in order of first appearance.
+    pub fn series(&self) -> impl ExactSizeIterator<Item = (&str, &ErrorStats)> + '_ {
+        self.series.iter().map(|(name, s)| (name.as_str(), s))
     }
 
     /// The metrics per series and pooled (MASE unset: see
@@ -880,20 +991,28 @@ impl ForecastErrors {
         })
     }
 
-    fn push(&mut self, point: &ForecastPoint, e: Option<f64>, index: u64) {
-        if !self.series.contains_key(point.series.as_str()) {
-            self.series
-                .insert(point.series.clone(), ErrorStats::default());
+    /// The position of a series, added when new.
+    fn position(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.lookup.get(name) {
+            return i;
         }
-        let Some(stats) = self.series.get_mut(point.series.as_str()) else {
-            return;
-        };
-        match e {
-            Some(e) => {
-                let y = point.actual.unwrap_or_default();
-                let id = || Some(format!("{}/{}", point.series, point.period));
-                stats.push(point.forecast, y, e, index, id);
-                self.pooled.push(point.forecast, y, e, index, id);
+        let i = self.series.len();
+        self.series.push((name.to_owned(), ErrorStats::default()));
+        self.lookup.insert(name.to_owned(), i);
+        i
+    }
+
+    fn slot(&mut self, name: &str) -> &mut ErrorStats {
+        let i = self.position(name);
+        &mut self.series[i].1
+    }
+
+    fn push(&mut self, slot: usize, point: &ForecastPoint, pair: Option<&Pair>, index: u64) {
+        let stats = &mut self.series[slot].1;
+        match pair {
+            Some(pair) => {
+                stats.push(pair, index, || Some(point_id(point)));
+                self.pooled.push(pair, index, || Some(point_id(point)));
             }
             None => {
                 stats.push_missing();
@@ -1025,7 +1144,7 @@ mod tests {
             "forecast #3 (id y/p2): field `actual`: actual is 0, so MAPE is undefined (zero-actual policy: error)"
         );
         // The series accumulator names the same global position.
-        let err = a.series()["y"].finish(&strict).unwrap_err();
+        let err = a.get("y").unwrap().finish(&strict).unwrap_err();
         assert!(err.to_string().starts_with("forecast #3 (id y/p2)"));
     }
 
