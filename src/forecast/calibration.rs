@@ -202,6 +202,17 @@ impl ProbabilityScores {
 
     /// Records one [`Prediction`].
     ///
+    /// ```
+    /// use revops::{Outcome, Prediction, ProbabilityScores};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut s = ProbabilityScores::default();
+    /// s.add_prediction(&Prediction::new(0.8, Outcome::Won).with_id("OPP-1"))?;
+    /// let err = s.add_prediction(&Prediction::new(-0.2, Outcome::Lost).with_id("OPP-2")).unwrap_err();
+    /// assert!(err.to_string().starts_with("prediction #1 (id OPP-2): field `probability`"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`add`](ProbabilityScores::add), naming the prediction's id too.
@@ -225,6 +236,22 @@ impl ProbabilityScores {
     }
 
     /// The counts and scores of the predictions recorded so far.
+    ///
+    /// ```
+    /// use revops::{Outcome, ProbabilityScores};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut q1 = ProbabilityScores::default();
+    /// q1.add(0.9, Outcome::Won)?;
+    /// let mut q2 = ProbabilityScores::default();
+    /// q2.add(0.3, Outcome::Lost)?;
+    /// q1.merge(&q2);
+    /// let s = q1.finish();
+    /// assert_eq!((s.won, s.lost), (1, 1));
+    /// assert_eq!(s.mean_probability, Some(0.6));
+    /// assert!(ProbabilityScores::default().finish().brier.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn finish(&self) -> ScoreSummary {
         let resolved = self.won.saturating_add(self.lost);
@@ -489,6 +516,14 @@ impl Calibration {
     /// Records many predictions, all or none: every prediction is checked before
     /// any is recorded.
     ///
+    /// ```
+    /// use revops::{Calibration, Outcome, Prediction};
+    /// let mut c = Calibration::default();
+    /// let batch = [Prediction::new(0.4, Outcome::Won), Prediction::new(2.0, Outcome::Lost)];
+    /// assert!(c.add_all(&batch).is_err());
+    /// assert_eq!(c, Calibration::default()); // nothing recorded
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidField`] naming the first invalid prediction (position
@@ -508,6 +543,20 @@ impl Calibration {
     }
 
     /// The accumulator of a slice of predictions.
+    ///
+    /// ```
+    /// use revops::{Calibration, Outcome, Prediction};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let c = Calibration::from_predictions(&[
+    ///     Prediction::new(0.7, Outcome::Won),
+    ///     Prediction::new(0.4, Outcome::Lost),
+    ///     Prediction::new(0.9, Outcome::Open),
+    /// ])?;
+    /// assert_eq!(c.scores().open, 1);
+    /// assert_eq!(c.probability_scores().finish().won, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -545,6 +594,20 @@ impl Calibration {
     }
 
     /// Appends `other`'s input after this accumulator's (the monoid operation).
+    ///
+    /// ```
+    /// use revops::{Calibration, CalibrationOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut march = Calibration::from_pairs(&[0.2, 0.8], &[false, true])?;
+    /// let april = Calibration::from_pairs(&[0.6], &[false])?;
+    /// march.merge(&april);
+    /// let whole = Calibration::from_pairs(&[0.2, 0.8, 0.6], &[false, true, false])?;
+    /// let options = CalibrationOptions::default();
+    /// assert_eq!(march.finish(&options)?.reliability, whole.finish(&options)?.reliability);
+    /// assert_eq!(march.roc_auc(), Some(1.0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn merge(&mut self, other: &Calibration) {
         self.scores.merge(&other.scores);
         self.won.extend_from_slice(&other.won);
@@ -565,6 +628,16 @@ impl Calibration {
 
     /// ROC AUC with ties counting one half; `None` unless both won and lost
     /// outcomes are present. Sorts a copy of the probabilities.
+    ///
+    /// ```
+    /// use revops::Calibration;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let c = Calibration::from_pairs(&[0.3, 0.3, 0.9, 0.1], &[true, false, true, false])?;
+    /// assert_eq!(c.roc_auc(), Some(0.875));
+    /// assert_eq!(Calibration::from_pairs(&[0.3], &[true])?.roc_auc(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn roc_auc(&self) -> Option<f64> {
         let (won, lost) = self.sorted();
@@ -572,6 +645,18 @@ impl Calibration {
     }
 
     /// The reliability bins, ECE and MCE. Sorts a copy of the probabilities.
+    ///
+    /// ```
+    /// use revops::{BinStrategy, Calibration, CalibrationOptions, Ratio};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let c = Calibration::from_pairs(&[0.1, 0.2, 0.3, 0.7, 0.8, 0.9], &[false, false, true, true, true, false])?;
+    /// let r = c.reliability(&CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(2))?;
+    /// assert_eq!(r.bins[0].observed, Ratio::new(1, 3));
+    /// assert_eq!(r.bins[1].observed, Ratio::new(2, 3));
+    /// assert!(c.reliability(&CalibrationOptions::default().with_bins(0)).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -584,6 +669,18 @@ impl Calibration {
     }
 
     /// Scores, ROC AUC and reliability in one pass over one sorted copy.
+    ///
+    /// ```
+    /// use revops::{Calibration, CalibrationOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let c = Calibration::from_pairs(&[0.9, 0.1], &[true, false])?;
+    /// let r = c.finish(&CalibrationOptions::default())?;
+    /// assert_eq!(r.roc_auc, Some(1.0));
+    /// assert_eq!(r.reliability.bins.len(), 2);
+    /// assert!((r.reliability.ece.unwrap() - 0.1).abs() < 1e-15);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

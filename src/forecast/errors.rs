@@ -151,6 +151,11 @@ impl AccuracyBands {
     }
 
     /// The band of an accuracy ratio (`Σ forecast / Σ actual`).
+    ///
+    /// ```
+    /// use revops::{AccuracyBand, AccuracyBands};
+    /// assert_eq!(AccuracyBands::default().classify(1.0), AccuracyBand::Good);
+    /// ```
     #[must_use]
     pub fn classify(&self, accuracy: f64) -> AccuracyBand {
         if accuracy < self.under {
@@ -396,6 +401,17 @@ impl MaseScale {
     }
 
     /// `mae / scale`, or `None` when either is undefined.
+    ///
+    /// ```
+    /// use revops::MaseScale;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let monthly = MaseScale::from_training(&[10.0, 20.0, 12.0, 22.0, 14.0, 24.0], 2)?;
+    /// assert_eq!(monthly.scale, Some(2.0)); // same month one season back: +2 each time
+    /// assert_eq!(monthly.mase(Some(3.0)), Some(1.5));
+    /// assert_eq!(monthly.mase(None), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn mase(&self, mae: Option<f64>) -> Option<f64> {
         self.scaled(mae)
@@ -554,6 +570,15 @@ fn index_of(i: u64) -> usize {
 impl ErrorStats {
     /// Records one pair of forecast and actual.
     ///
+    /// ```
+    /// use revops::ErrorStats;
+    /// let mut s = ErrorStats::default();
+    /// assert!(s.add_pair(105.0, 100.0).is_ok());
+    /// let err = s.add_pair(f64::NAN, 100.0).unwrap_err();
+    /// assert_eq!(err.to_string(), "forecast pair #1: field `forecast`: must be finite, got NaN");
+    /// assert_eq!(s.count(), 1);
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidField`] naming the pair by its position among the inputs
@@ -602,6 +627,16 @@ impl ErrorStats {
 
     /// The accumulator of `forecast[i]` against `actual[i]`.
     ///
+    /// ```
+    /// use revops::{ErrorOptions, ErrorStats};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let m = ErrorStats::from_pairs(&[110.0, 180.0], &[100.0, 200.0])?.finish(&ErrorOptions::default())?;
+    /// assert_eq!(m.bias, Some(-5.0));
+    /// assert!(ErrorStats::from_pairs(&[1.0], &[]).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidParameter`] named `"actual"` when the slices differ in
@@ -630,6 +665,14 @@ impl ErrorStats {
     }
 
     /// Pairs recorded (inputs with an actual).
+    ///
+    /// ```
+    /// use revops::ErrorStats;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// assert_eq!(ErrorStats::from_pairs(&[1.0, 2.0], &[1.0, 3.0])?.count(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn count(&self) -> u64 {
         self.n
@@ -643,6 +686,17 @@ impl ErrorStats {
 
     /// The metrics of the pairs recorded so far (MASE unset: see
     /// [`ErrorMetrics::with_mase`]).
+    ///
+    /// ```
+    /// use revops::{AccuracyBand, ErrorOptions, ErrorStats};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let m = ErrorStats::from_pairs(&[80.0, 70.0], &[100.0, 100.0])?.finish(&ErrorOptions::default())?;
+    /// assert_eq!(m.accuracy, Some(0.75));
+    /// assert_eq!(m.band, Some(AccuracyBand::Under));
+    /// assert_eq!(m.tracking_signal, Some(-2.0)); // CFE −50 / MAD 25
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -863,6 +917,17 @@ impl PartialEq for ForecastErrors {
 impl ForecastErrors {
     /// Records one point in its series and in the pool.
     ///
+    /// ```
+    /// use revops::{ForecastErrors, ForecastPoint};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut f = ForecastErrors::default();
+    /// f.add(&ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)))?;
+    /// let err = f.add(&ForecastPoint::new("emea", "2026-02", 90.0, Some(f64::NAN))).unwrap_err();
+    /// assert_eq!(err.to_string(), "forecast #1 (id emea/2026-02): field `actual`: must be finite, got NaN");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidField`] naming the point (`series/period` and input
@@ -920,6 +985,18 @@ impl ForecastErrors {
 
     /// The accumulator of a slice of points.
     ///
+    /// ```
+    /// use revops::{ForecastErrors, ForecastPoint};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let f = ForecastErrors::from_points(&[
+    ///     ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)),
+    ///     ForecastPoint::new("apac", "2026-01", 40.0, Some(50.0)),
+    /// ])?;
+    /// assert_eq!(f.series().map(|(name, _)| name).collect::<Vec<_>>(), ["emea", "apac"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`add_all`](ForecastErrors::add_all).
@@ -954,6 +1031,20 @@ impl ForecastErrors {
     }
 
     /// The pooled accumulator (all series as one group).
+    ///
+    /// ```
+    /// use revops::{ForecastErrors, ForecastPoint};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let f = ForecastErrors::from_points(&[
+    ///     ForecastPoint::new("a", "1", 1.0, Some(1.0)),
+    ///     ForecastPoint::new("b", "1", 1.0, Some(2.0)),
+    /// ])?;
+    /// assert_eq!(f.pooled().count(), 2);
+    /// assert_eq!(f.get("b").map(|s| s.count()), Some(1));
+    /// assert!(f.get("c").is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn pooled(&self) -> &ErrorStats {
         &self.pooled
@@ -972,6 +1063,21 @@ impl ForecastErrors {
 
     /// The metrics per series and pooled (MASE unset: see
     /// [`ForecastReport::with_mase`]).
+    ///
+    /// ```
+    /// use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let report = ForecastErrors::from_points(&[
+    ///     ForecastPoint::new("a", "1", 12.0, Some(10.0)),
+    ///     ForecastPoint::new("b", "1", 5.0, Some(10.0)),
+    /// ])?
+    /// .finish(&ErrorOptions::default())?;
+    /// assert_eq!(report.series["a"].mae, Some(2.0));
+    /// assert_eq!(report.pooled.mae, Some(3.5));
+    /// assert_eq!(report.pooled.accuracy, Some(0.85));
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///

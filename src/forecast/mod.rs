@@ -62,7 +62,8 @@
 //!   competition's and utilsforecast's `evaluate` aggregation), with the number
 //!   of series behind it in [`ForecastReport::mase_series`].
 //! - **Pooled** metrics treat all points of all series as one sample (pooled MAE
-//!   is the mean absolute error over every point).
+//!   is the mean absolute error over every point). Reports list the series by
+//!   name.
 //! - Input must be finite (and `f − y` and its square must not overflow `f64`);
 //!   anything else is an [`crate::Error::InvalidField`] naming the series and
 //!   period (or the pair's position).
@@ -114,6 +115,13 @@
 //!   `won / count` with a Wilson interval.
 //! - **ECE** `Σ count/N · |observed − predicted|` over the non-empty bins, and
 //!   **MCE** the largest `|observed − predicted|`; both depend on the bins.
+//!
+//! Brier score, log loss and the counts need constant memory
+//! ([`ProbabilityScores`]); ROC AUC and quantile bins need every probability,
+//! so [`Calibration`] keeps them (8 bytes per resolved prediction, merged by
+//! appending) and sorts a copy when it reports. AUC and bins are computed from
+//! the sorted values, so they do not depend on input order or merge grouping at
+//! all.
 //!
 //! The integration tests compare every value with scikit-learn's output.
 //! A probability that is not a finite number in `[0, 1]` is an
