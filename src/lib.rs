@@ -25,6 +25,7 @@ pub mod cost;
 pub mod csv;
 pub mod distribution;
 pub mod error;
+pub mod forecast;
 pub mod funnel;
 mod hash;
 pub mod ids;
@@ -50,6 +51,12 @@ pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
 };
 pub use error::{Error, RecordRef, Result};
+pub use forecast::{
+    AccuracyBand, AccuracyBands, BinStrategy, Calibration, CalibrationOptions, CalibrationReport,
+    ErrorMetrics, ErrorOptions, ErrorStats, ForecastErrors, ForecastReport, LOG_LOSS_EPSILON,
+    MaseScale, Outcome, Prediction, ProbabilityScores, Reliability, ReliabilityBin, ScoreSummary,
+    ZeroActualPolicy,
+};
 pub use funnel::{
     BackwardPolicy, CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope,
     CycleView, Dimension, ExitCount, FlowReport, FlowRow, FlowSpec, FlowTable, Funnel, FunnelData,

@@ -4,6 +4,7 @@ mod cost;
 #[cfg(feature = "csv")]
 mod csv;
 mod distribution;
+mod forecast;
 mod funnel;
 mod money;
 mod period;
