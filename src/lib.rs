@@ -15,7 +15,15 @@
 //! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
 //!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`], [`PathRow`],
 //!   [`ForecastPoint`];
-//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`];
+//! - funnels: [`Funnel`], [`Stage`], [`StageOwner`], [`StageKind`]; the funnel engine
+//!   ([`FunnelData`], [`FunnelEvents`], [`Paths`]) and its reports [`cohort_report`],
+//!   [`flow_report`], [`velocity_report`], [`qualification_report`] (module [`funnel`]);
+//! - cost: [`align_spend`], [`FxTable`], [`MoneyPer`], [`MoneyRatio`], [`roas`], [`roi`],
+//!   [`Credits`], [`unit_economics`], [`sourcing_report`] (module [`cost`]);
+//! - forecast accuracy: [`ForecastErrors`], [`ErrorStats`], [`ErrorMetrics`],
+//!   [`Calibration`], [`ProbabilityScores`] (module [`forecast`]);
+//! - adapters behind features: [`csv`] (readers, writers, [`csv::Dataset`]), `real`
+//!   (Olist and Maven datasets), `synth` (the synthetic company);
 //! - durations: [`ExactDistribution`], [`QuantileSketch`], [`Summary`],
 //!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
