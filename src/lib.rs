@@ -20,6 +20,7 @@
 //!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
 
+pub mod attribution;
 #[cfg(feature = "csv")]
 pub mod csv;
 pub mod distribution;
@@ -39,6 +40,12 @@ pub mod synth;
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
 
+pub use attribution::{
+    MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovReport,
+    MarkovState, MarkovStepLimit, MarkovTransition, OrderedCredit, OrderedShapley, RateShapley,
+    ShaoLi, ShapleyCounts, ShapleyCredit, ShapleyCredits, ShapleyMethod, ShapleyOptions,
+    ShapleyReport, ShapleyUniverse, markov_attribution, shapley_attribution,
+};
 pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
 };
