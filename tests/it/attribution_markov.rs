@@ -337,6 +337,13 @@ fn invalid_rows_are_named_and_options_checked() {
         })
     ));
     assert!(MarkovCounts::new(MarkovOptions::default().with_order(0)).is_err());
+    assert!(matches!(
+        MarkovCounts::new(MarkovOptions::default().with_step_limit(MarkovStepLimit::Steps(0))),
+        Err(Error::InvalidParameter {
+            name: "step_limit",
+            ..
+        })
+    ));
     // Nothing added: nothing converts, nothing is credited.
     let empty = MarkovCounts::default().finish().unwrap();
     assert_eq!(empty.p_conversion, 0.0);
