@@ -16,6 +16,18 @@ use crate::money::{Currency, Money};
 use crate::records::PathRow;
 
 /// How consecutive repeats of a state are treated.
+///
+/// ```
+/// use revops::{Channel, Decimal, MarkovOptions, MarkovRepeats, PathRow, markov_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("a")?], 1.0, Decimal::ZERO, 1.0)];
+/// let kept = markov_attribution(&rows, MarkovOptions::default().with_repeats(MarkovRepeats::Keep))?;
+/// assert!(kept.transitions.iter().any(|t| t.from == 1 && t.to == 1)); // a → a
+/// let collapsed = markov_attribution(&rows, MarkovOptions::default())?;
+/// assert!(collapsed.transitions.iter().all(|t| t.from != t.to));
+/// assert_eq!(kept.p_conversion, collapsed.p_conversion);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MarkovRepeats {
@@ -37,6 +49,16 @@ pub enum MarkovRepeats {
 }
 
 /// Whether non-converting journeys (the `nulls` column) shape the chain.
+///
+/// ```
+/// use revops::{Channel, Decimal, MarkovNulls, MarkovOptions, PathRow, markov_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let rows = [PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 3.0)];
+/// let with = markov_attribution(&rows, MarkovOptions::default())?;
+/// let without = markov_attribution(&rows, MarkovOptions::default().with_nulls(MarkovNulls::Exclude))?;
+/// assert_eq!((with.p_conversion, without.p_conversion), (0.25, 1.0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MarkovNulls {
@@ -50,6 +72,23 @@ pub enum MarkovNulls {
 }
 
 /// How many states a walk may visit before it must have converted.
+///
+/// ```
+/// use revops::{Channel, Decimal, MarkovOptions, MarkovStepLimit, PathRow, markov_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// // a loops back to itself through b: a → conv, b, null with 1/3 each; b → a.
+/// let rows = [
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 0.0),
+///     PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 0.0, Decimal::ZERO, 1.0),
+/// ];
+/// let limit = |l| markov_attribution(&rows, MarkovOptions::default().with_step_limit(l));
+/// assert!((limit(MarkovStepLimit::Unlimited)?.p_conversion - 0.5).abs() < 1e-15);
+/// assert!((limit(MarkovStepLimit::Steps(1))?.p_conversion - 1.0 / 3.0).abs() < 1e-15);
+/// // longest row: 3 states, so ChannelAttribution's default limit is 4
+/// assert_eq!(limit(MarkovStepLimit::LongestPath)?.step_limit, Some(4));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MarkovStepLimit {
@@ -193,6 +232,17 @@ impl fmt::Display for MarkovState {
 
 /// One observed transition of the chain, between two entries of
 /// [`MarkovReport::states`].
+///
+/// ```
+/// use revops::{Channel, Decimal, MarkovOptions, MarkovState, PathRow, markov_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let rows = [PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 3.0)];
+/// let r = markov_attribution(&rows, MarkovOptions::default())?;
+/// let t = r.transitions.iter().find(|t| r.states[t.to] == MarkovState::Null).unwrap();
+/// assert_eq!((t.count, t.probability), (3.0, 0.75));
+/// assert_eq!(r.states[t.from].to_string(), "a");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MarkovTransition {
     /// Index of the origin state in [`MarkovReport::states`].
@@ -206,6 +256,24 @@ pub struct MarkovTransition {
 }
 
 /// The Markov model's result for one channel.
+///
+/// ```
+/// use revops::{Channel, Decimal, MarkovOptions, PathRow, markov_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?, ch("b")?], 1.0, Decimal::new(90, 0), 0.0),
+///     PathRow::new(vec![ch("b")?], 1.0, Decimal::new(30, 0), 0.0),
+/// ];
+/// let r = markov_attribution(&rows, MarkovOptions::default())?;
+/// let a = r.channel("a").unwrap();
+/// // half of the conversions pass through a; all pass through b
+/// assert_eq!((a.removal_effect, a.p_conversion_without), (0.5, 0.5));
+/// assert!((a.share - 1.0 / 3.0).abs() < 1e-15);
+/// assert!((a.conversions - 2.0 / 3.0).abs() < 1e-15);
+/// assert!((a.value - 40.0).abs() < 1e-12);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarkovChannel {
     /// The channel.
@@ -224,6 +292,19 @@ pub struct MarkovChannel {
 }
 
 /// The solved Markov model.
+///
+/// ```
+/// use revops::{Channel, Decimal, MarkovOptions, MarkovState, PathRow, markov_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(10, 0), 2.0)];
+/// let r = markov_attribution(&rows, MarkovOptions::default())?;
+/// assert_eq!(r.p_conversion, 0.5);
+/// let labels: Vec<String> = r.states.iter().map(ToString::to_string).collect();
+/// assert_eq!(labels, ["(start)", "a", "b", "(conversion)", "(null)"]);
+/// assert_eq!((r.total_conversions, r.total_nulls), (2.0, 2.0));
+/// assert_eq!(r.step_limit, None);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarkovReport {
     /// The options the chain was built with.
@@ -382,6 +463,16 @@ impl Default for MarkovCounts {
 impl MarkovCounts {
     /// An empty accumulator.
     ///
+    /// ```
+    /// use revops::{MarkovCounts, MarkovOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let counts = MarkovCounts::new(MarkovOptions::default().with_order(2))?;
+    /// assert_eq!(counts.options().order, 2);
+    /// assert_eq!(counts.rows(), 0);
+    /// assert!(MarkovCounts::new(MarkovOptions::default().with_order(0)).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `order` if it is 0, or `step_limit` if it
     /// is `Steps(0)`.
@@ -453,6 +544,18 @@ impl MarkovCounts {
     /// Adds one path row. The row is checked with [`PathRow::validate`], its index
     /// being the number of rows added so far; a rejected row leaves the counts
     /// unchanged.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, Error, MarkovCounts, PathRow};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut counts = MarkovCounts::default();
+    /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 0.0))?;
+    /// let bad = PathRow::new(vec![Channel::new("b")?], f64::NAN, Decimal::ZERO, 0.0);
+    /// let err = counts.add(&bad).unwrap_err();
+    /// assert!(matches!(err, Error::InvalidField { ref record, field: "conversions", .. } if record.index == Some(1)));
+    /// assert_eq!(counts.rows(), 1);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidField`] naming the row (empty path, negative or non-finite
@@ -593,6 +696,17 @@ impl MarkovCounts {
     }
 
     /// Solves the chain: conversion probability, removal effects and credits.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, MarkovCounts, PathRow};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut counts = MarkovCounts::default();
+    /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 1.0))?;
+    /// let r = counts.finish()?;
+    /// assert_eq!(r.p_conversion, 0.5);
+    /// assert_eq!(r.channel("a").unwrap().removal_effect, 1.0);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `paths` if the counts span so many orders

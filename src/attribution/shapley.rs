@@ -74,6 +74,24 @@ pub(crate) fn split_money(
 }
 
 /// Which game the conversion-rate Shapley value is computed on.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, ShapleyUniverse, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0),
+///     PathRow::new(vec![ch("b")?], 1.0, Decimal::ZERO, 3.0),
+/// ];
+/// // No journey touched both: the all-channels game is worth v(N) = 0.
+/// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
+/// let r = shapley_attribution(&rows, &all)?.conversion_rate;
+/// assert_eq!(r.grand_coalition_rate, Some(0.0));
+/// // Per journey set, each set's conversions go to its only channel.
+/// let r = shapley_attribution(&rows, &ShapleyOptions::default())?.conversion_rate;
+/// assert_eq!(r.credits.credit("b").unwrap().conversions, 1.0);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShapleyUniverse {
@@ -87,6 +105,24 @@ pub enum ShapleyUniverse {
 }
 
 /// How Shapley values are computed.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyMethod, ShapleyOptions, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0),
+///     PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::ZERO, 1.0),
+/// ];
+/// let sampled = ShapleyOptions::default()
+///     .with_method(ShapleyMethod::Sampling { permutations: 1_000, seed: 1 });
+/// let r = shapley_attribution(&rows, &sampled)?.conversion_rate;
+/// assert_eq!(r.sampled_games, 2);
+/// // two players: every order is one of two, so the estimate is close
+/// let a = r.credits.credit("a").unwrap();
+/// assert!(a.std_error > 0.0 && (a.conversions - 3.5).abs() < 4.0 * a.std_error + 1e-9);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShapleyMethod {
@@ -162,6 +198,16 @@ impl ShapleyOptions {
 }
 
 /// One channel's credit under a Shapley-family model.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(50, 0), 0.0))?;
+/// let c = t.simplified().credit("a").unwrap().clone();
+/// assert_eq!((c.conversions, c.value, c.std_error), (1.0, 25.0, 0.0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShapleyCredit {
     /// The channel.
@@ -176,6 +222,19 @@ pub struct ShapleyCredit {
 }
 
 /// Per-channel credits of one model, sorted by channel name.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("b")?, Channel::new("a")?], 2.0, Decimal::new(50, 0), 1.0))?;
+/// let s = t.simplified();
+/// let names: Vec<&str> = s.credits.iter().map(|c| c.channel.as_str()).collect();
+/// assert_eq!(names, ["a", "b"]);
+/// assert_eq!((s.total_conversions, s.total_value), (2.0, Decimal::new(50, 0)));
+/// assert!(s.credit("c").is_none());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShapleyCredits {
     /// One entry per channel seen, sorted by name.
@@ -236,6 +295,18 @@ pub struct OrderedCredit {
 }
 
 /// The ordered Shapley value: credit per channel per touch position.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
+/// let o = t.ordered();
+/// assert_eq!(o.positions, 2);
+/// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
+/// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderedShapley {
     /// The longest path seen among rows with conversions or value (positions
@@ -256,6 +327,20 @@ impl OrderedShapley {
 }
 
 /// The conversion-rate Shapley result.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions, ShapleyUniverse};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
+/// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
+/// let r = t.conversion_rate(&all)?;
+/// // one coalition, worth 1/2, shared equally
+/// assert_eq!(r.shapley_values, Some(vec![0.25, 0.25]));
+/// assert_eq!(r.grand_coalition_rate, Some(0.5));
+/// assert_eq!((r.games, r.sampled_games), (1, 0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateShapley {
     /// The options used.
@@ -275,6 +360,21 @@ pub struct RateShapley {
 }
 
 /// The Shao–Li second-order model's result.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
+/// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 2.0))?;
+/// let s = t.shao_li();
+/// // p(a) = 1/2, p(b) = 0, never together: C = p
+/// assert_eq!(s.touch_rates, [0.5, 0.0]);
+/// assert_eq!(s.contributions, [0.5, 0.0]);
+/// assert_eq!(s.credits.credit("a").unwrap().conversions, 1.0);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShaoLi {
     /// Credits: `C(i) / Σ C` of the total conversions and value.
@@ -287,6 +387,18 @@ pub struct ShaoLi {
 }
 
 /// Every Shapley-family model of one tally.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::ZERO, 2.0)];
+/// let r = shapley_attribution(&rows, &ShapleyOptions::default())?;
+/// for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
+///     assert_eq!(credits.credit("a").unwrap().conversions, 1.0);
+/// }
+/// assert_eq!(r.ordered.credit("a").unwrap().conversions, [1.0, 0.0]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShapleyReport {
     /// Simplified Shapley.
@@ -536,6 +648,18 @@ impl ShapleyCounts {
 
     /// The simplified Shapley value: each unique channel set's conversions and value
     /// split equally over its channels.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s: &str| Channel::new(s);
+    /// let mut t = ShapleyCounts::default();
+    /// // repeats and order do not matter: {a, b} twice
+    /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 3.0, Decimal::ZERO, 0.0))?;
+    /// t.add(&PathRow::new(vec![ch("b")?, ch("a")?], 1.0, Decimal::ZERO, 5.0))?;
+    /// assert_eq!(t.simplified().credit("a").unwrap().conversions, 2.0);
+    /// # Ok(()) }
+    /// ```
     pub fn simplified(&self) -> ShapleyCredits {
         let (canon, _) = self.canonical();
         let n = canon.channels.len();
@@ -773,6 +897,17 @@ impl ShapleyCounts {
 
     /// Every model: simplified, ordered, conversion-rate (with `options`) and
     /// Shao–Li.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut t = ShapleyCounts::default();
+    /// t.add(&PathRow::new(vec![Channel::new("a")?], 2.0, Decimal::ZERO, 2.0))?;
+    /// let r = t.finish(&ShapleyOptions::default())?;
+    /// assert_eq!(r.simplified, r.conversion_rate.credits);
+    /// assert_eq!(t.rows(), 1);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// As [`ShapleyCounts::conversion_rate`].
