@@ -1268,6 +1268,14 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 /// [`Money`] with [`MarkovReport::value_split`]). When nothing converts, every removal
 /// effect, share and credit is 0.
 ///
+/// A channel gets exactly 0 when no conversion can be reached from its states, and
+/// in particular, under [`MarkovNulls::Exclude`], when it appears on no converting
+/// journey. Under [`MarkovNulls::Include`] a channel seen only on non-converting
+/// journeys can still have a positive removal effect: the chain lets it lead to
+/// states that do convert (from `x > a` never converting and `a` converting, the
+/// chain infers that `x` brings walks to `a`). That is the first-order model's
+/// assumption, not a rounding artefact.
+///
 /// # How it is solved
 ///
 /// Unlimited horizon (the default): with `Q` the transitions among the `n` transient

@@ -999,11 +999,16 @@ impl Game {
     /// Exact Shapley values by the sum over observed coalitions.
     pub(crate) fn exact(&self) -> Vec<f64> {
         let n = self.n;
-        // w[s] = s! (n−s−1)! / n! = 1 / (n · C(n−1, s)); w[n] = 0.
+        // w[s] = s! (n−s−1)! / n! = 1 / (n · C(n−1, s)); w[n] = 0. The binomials are
+        // built up to the middle and mirrored (C(n−1, s) = C(n−1, n−1−s)), so a
+        // middle that overflows to ∞ (n > ~1030) gives weights 0 there without
+        // spoiling the ends.
         let mut w = vec![0.0; n + 1];
         let mut binom = 1.0f64;
-        for (s, ws) in w.iter_mut().enumerate().take(n) {
-            *ws = 1.0 / (n as f64 * binom);
+        for s in 0..n.div_ceil(2) {
+            let ws = 1.0 / (n as f64 * binom);
+            w[s] = ws;
+            w[n - 1 - s] = ws;
             binom = binom * (n - 1 - s) as f64 / (s + 1) as f64;
         }
         let mut base = 0.0;
@@ -1275,6 +1280,23 @@ mod tests {
             assert!((x - y).abs() < 1e-14, "{e:?} vs {b:?}");
         }
         assert!((e.iter().sum::<f64>() - 0.9).abs() < 1e-14);
+    }
+
+    #[test]
+    fn exact_weights_survive_large_games() {
+        // 2,000 players: only the grand coalition and one singleton have worth.
+        let n = 2_000;
+        let game = Game {
+            n,
+            coalitions: vec![((0..n as u32).collect(), 1.0), (vec![7], 0.5)],
+        };
+        let phi = game.exact();
+        // Additivity: the grand coalition gives 1/n each; the singleton {7} worth 0.5
+        // gives 7 0.5 · w(0) = 0.5/n and takes 0.5 · w(1) = 0.5/(n(n−1)) from each other.
+        let nf = n as f64;
+        assert!((phi[7] - 1.5 / nf).abs() < 1e-15);
+        assert!((phi[0] - (1.0 / nf - 0.5 / (nf * (nf - 1.0)))).abs() < 1e-15);
+        assert!((phi.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 
     #[test]

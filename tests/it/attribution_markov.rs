@@ -301,6 +301,22 @@ fn excluding_nulls_uses_conversions_only() {
 }
 
 #[test]
+fn channel_only_on_null_journeys_can_feed_conversions() {
+    // x > a never converts, a alone does: the first-order chain lets x lead to a.
+    // start → x 1/2, a 1/2; x → a; a → conv 1/2. P = 1/2; without x: 1/4.
+    let rows = [row("x>a", 0.0, 1.0), row("a", 1.0, 0.0)];
+    let r = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    assert!(close(r.channel("x").unwrap().removal_effect, 0.5, 1e-15));
+    // Counting converting journeys only, x is on none: exactly 0.
+    let r = markov_attribution(
+        &rows,
+        MarkovOptions::default().with_nulls(MarkovNulls::Exclude),
+    )
+    .unwrap();
+    assert_eq!(r.channel("x").unwrap().removal_effect, 0.0);
+}
+
+#[test]
 fn fractional_counts_are_kept() {
     let rows = [row("a>b", 0.25, 0.75), row("b", 0.5, 0.5)];
     let r = markov_attribution(&rows, MarkovOptions::default()).unwrap();
@@ -641,11 +657,19 @@ proptest! {
             markov_attribution(&rows, o).unwrap(),
             markov_attribution(&shuffled, o).unwrap()
         );
-        let so = ShapleyOptions::default();
-        prop_assert_eq!(
-            shapley_attribution(&rows, &so).unwrap(),
-            shapley_attribution(&shuffled, &so).unwrap()
-        );
+        for so in [
+            ShapleyOptions::default(),
+            ShapleyOptions::default()
+                .with_universe(ShapleyUniverse::AllChannels)
+                .with_method(ShapleyMethod::Sampling { permutations: 20, seed }),
+            ShapleyOptions::default()
+                .with_method(ShapleyMethod::Sampling { permutations: 20, seed }),
+        ] {
+            prop_assert_eq!(
+                shapley_attribution(&rows, &so).unwrap(),
+                shapley_attribution(&shuffled, &so).unwrap()
+            );
+        }
     }
 
     #[test]
