@@ -224,7 +224,7 @@ fn shapley(c: &mut Criterion) {
     let all = per_set.with_universe(ShapleyUniverse::AllChannels);
     #[allow(clippy::print_stderr)]
     {
-        let r = tally.conversion_rate(&per_set).unwrap();
+        let r = tally.conversion_rate(per_set).unwrap();
         eprintln!(
             "12 channels: {} distinct paths, {} games (per journey set)",
             rows.len(),
@@ -240,13 +240,13 @@ fn shapley(c: &mut Criterion) {
         })
     });
     g.bench_function("conversion_rate_per_journey_set", |b| {
-        b.iter(|| black_box(&tally).conversion_rate(&per_set).unwrap())
+        b.iter(|| black_box(&tally).conversion_rate(per_set).unwrap())
     });
     g.bench_function("conversion_rate_all_channels", |b| {
-        b.iter(|| black_box(&tally).conversion_rate(&all).unwrap())
+        b.iter(|| black_box(&tally).conversion_rate(all).unwrap())
     });
     g.bench_function("all_models", |b| {
-        b.iter(|| black_box(&tally).finish(&per_set).unwrap())
+        b.iter(|| black_box(&tally).finish(per_set).unwrap())
     });
     g.finish();
 }

@@ -85,10 +85,10 @@ pub(crate) fn split_money(
 /// ];
 /// // No journey touched both: the all-channels game is worth v(N) = 0.
 /// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
-/// let r = shapley_attribution(&rows, &all)?.conversion_rate;
+/// let r = shapley_attribution(&rows, all)?.conversion_rate;
 /// assert_eq!(r.grand_coalition_rate, Some(0.0));
 /// // Per journey set, each set's conversions go to its only channel.
-/// let r = shapley_attribution(&rows, &ShapleyOptions::default())?.conversion_rate;
+/// let r = shapley_attribution(&rows, ShapleyOptions::default())?.conversion_rate;
 /// assert_eq!(r.credits.credit("b").unwrap().conversions, 1.0);
 /// # Ok(()) }
 /// ```
@@ -116,7 +116,7 @@ pub enum ShapleyUniverse {
 /// ];
 /// let sampled = ShapleyOptions::default()
 ///     .with_method(ShapleyMethod::Sampling { permutations: 1_000, seed: 1 });
-/// let r = shapley_attribution(&rows, &sampled)?.conversion_rate;
+/// let r = shapley_attribution(&rows, sampled)?.conversion_rate;
 /// assert_eq!(r.sampled_games, 2);
 /// // two players: every order is one of two, so the estimate is close
 /// let a = r.credits.credit("a").unwrap();
@@ -334,7 +334,7 @@ impl OrderedShapley {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
 /// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
-/// let r = t.conversion_rate(&all)?;
+/// let r = t.conversion_rate(all)?;
 /// // one coalition, worth 1/2, shared equally
 /// assert_eq!(r.shapley_values, Some(vec![0.25, 0.25]));
 /// assert_eq!(r.grand_coalition_rate, Some(0.5));
@@ -392,7 +392,7 @@ pub struct ShaoLi {
 /// use revops::{Channel, Decimal, PathRow, ShapleyOptions, shapley_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::ZERO, 2.0)];
-/// let r = shapley_attribution(&rows, &ShapleyOptions::default())?;
+/// let r = shapley_attribution(&rows, ShapleyOptions::default())?;
 /// for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
 ///     assert_eq!(credits.credit("a").unwrap().conversions, 1.0);
 /// }
@@ -447,7 +447,7 @@ type PositionKey = (u32, u32, u64);
 /// let mut whole = ShapleyCounts::default();
 /// whole.add_rows(&rows)?;
 /// let o = ShapleyOptions::default();
-/// assert_eq!(left.finish(&o)?, whole.finish(&o)?);
+/// assert_eq!(left.finish(o)?, whole.finish(o)?);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -784,7 +784,7 @@ impl ShapleyCounts {
     /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?; // v(a) = 1/2
     /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 4.0))?; // v(b) = 0
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::ZERO, 1.0))?; // v(ab) = 3/4
-    /// let r = t.conversion_rate(&ShapleyOptions::default())?;
+    /// let r = t.conversion_rate(ShapleyOptions::default())?;
     /// // game {a, b}: φa = (1/2 + (3/4 − 0)) / 2 = 5/8, φb = (0 + 3/4 − 1/2) / 2 = 1/8;
     /// // its 3 conversions split 5 : 1, game {a} gives a its 1 conversion.
     /// assert!((r.credits.credit("a").unwrap().conversions - 3.5).abs() < 1e-12);
@@ -795,7 +795,7 @@ impl ShapleyCounts {
     /// # Errors
     /// [`Error::InvalidParameter`] naming `permutations` if sampling is asked with
     /// fewer than 2.
-    pub fn conversion_rate(&self, options: &ShapleyOptions) -> Result<RateShapley> {
+    pub fn conversion_rate(&self, options: ShapleyOptions) -> Result<RateShapley> {
         options.validate()?;
         let (canon, _) = self.canonical();
         let nch = canon.channels.len();
@@ -886,7 +886,7 @@ impl ShapleyCounts {
         }
         let se: Vec<f64> = var.iter().map(|v| v.sqrt()).collect();
         Ok(RateShapley {
-            options: *options,
+            options,
             credits: self.credits(&canon.channels, &conv, &value, &se),
             shapley_values,
             grand_coalition_rate,
@@ -903,7 +903,7 @@ impl ShapleyCounts {
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut t = ShapleyCounts::default();
     /// t.add(&PathRow::new(vec![Channel::new("a")?], 2.0, Decimal::ZERO, 2.0))?;
-    /// let r = t.finish(&ShapleyOptions::default())?;
+    /// let r = t.finish(ShapleyOptions::default())?;
     /// assert_eq!(r.simplified, r.conversion_rate.credits);
     /// assert_eq!(t.rows(), 1);
     /// # Ok(()) }
@@ -911,7 +911,7 @@ impl ShapleyCounts {
     ///
     /// # Errors
     /// As [`ShapleyCounts::conversion_rate`].
-    pub fn finish(&self, options: &ShapleyOptions) -> Result<ShapleyReport> {
+    pub fn finish(&self, options: ShapleyOptions) -> Result<ShapleyReport> {
         Ok(ShapleyReport {
             simplified: self.simplified(),
             ordered: self.ordered(),
@@ -1217,7 +1217,7 @@ impl SplitMix64 {
 ///     PathRow::new(vec![ch("a")?, ch("b")?], 2.0, Decimal::new(200, 0), 2.0),
 ///     PathRow::new(vec![ch("a")?], 1.0, Decimal::new(100, 0), 3.0),
 /// ];
-/// let r = shapley_attribution(&rows, &ShapleyOptions::default())?;
+/// let r = shapley_attribution(&rows, ShapleyOptions::default())?;
 /// let total: f64 = r.conversion_rate.credits.credits.iter().map(|c| c.conversions).sum();
 /// assert!((total - 3.0).abs() < 1e-12);
 /// # Ok(()) }
@@ -1225,7 +1225,7 @@ impl SplitMix64 {
 ///
 /// # Errors
 /// As [`ShapleyCounts::add`] and [`ShapleyCounts::conversion_rate`].
-pub fn shapley_attribution(rows: &[PathRow], options: &ShapleyOptions) -> Result<ShapleyReport> {
+pub fn shapley_attribution(rows: &[PathRow], options: ShapleyOptions) -> Result<ShapleyReport> {
     let mut t = ShapleyCounts::default();
     t.add_rows(rows)?;
     t.finish(options)

@@ -378,7 +378,7 @@ fn shapley_models_by_hand() {
     ];
     rows[2].value = Decimal::new(300, 0);
     rows[0].value = Decimal::new(100, 0);
-    let r = shapley_attribution(&rows, &ShapleyOptions::default()).unwrap();
+    let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
     // simplified: a 1 + 3/2, b 3/2
     assert_eq!(r.simplified.credit("a").unwrap().conversions, 2.5);
     assert_eq!(r.simplified.credit("b").unwrap().conversions, 1.5);
@@ -396,7 +396,7 @@ fn shapley_models_by_hand() {
     // all channels: one game, v(N) = v(ab) = 3/4
     let all = shapley_attribution(
         &rows,
-        &ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels),
+        ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels),
     )
     .unwrap()
     .conversion_rate;
@@ -435,7 +435,7 @@ fn negative_rate_credit_splits_money_exactly() {
     // v(a) = 1/2, v(b) = 1/10, v(ab) = 1/5: b lowers the rate of a.
     let mut rows = vec![row("a", 5.0, 5.0), row("b", 1.0, 9.0), row("a>b", 2.0, 8.0)];
     rows[2].value = Decimal::new(1_000, 2);
-    let r = shapley_attribution(&rows, &ShapleyOptions::default()).unwrap();
+    let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
     let cr = &r.conversion_rate.credits;
     // game {a,b}: φa = (1/2 + 1/5 − 1/10)/2 = 3/10, φb = (1/10 + 1/5 − 1/2)/2 = −1/10
     // b: +1 from its own set, −1 (10 journeys × −1/10) from {a, b}
@@ -460,7 +460,7 @@ fn sampling_options_are_checked() {
         seed: 0,
     });
     assert!(matches!(
-        shapley_attribution(&rows, &bad),
+        shapley_attribution(&rows, bad),
         Err(Error::InvalidParameter {
             name: "permutations",
             ..
@@ -495,12 +495,12 @@ fn ten_channel_rows() -> Vec<PathRow> {
 fn sampling_estimate_is_within_standard_errors_of_exact() {
     let rows = ten_channel_rows();
     let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
-    let exact = shapley_attribution(&rows, &all).unwrap().conversion_rate;
+    let exact = shapley_attribution(&rows, all).unwrap().conversion_rate;
     let sampling = all.with_method(ShapleyMethod::Sampling {
         permutations: 4_000,
         seed: 42,
     });
-    let est = shapley_attribution(&rows, &sampling)
+    let est = shapley_attribution(&rows, sampling)
         .unwrap()
         .conversion_rate;
     assert_eq!(est.sampled_games, 1);
@@ -524,14 +524,14 @@ fn sampling_estimate_is_within_standard_errors_of_exact() {
         );
     }
     // deterministic
-    let again = shapley_attribution(&rows, &sampling)
+    let again = shapley_attribution(&rows, sampling)
         .unwrap()
         .conversion_rate;
     assert_eq!(again, est);
     // Auto: exact up to 16 players, so this game is exact.
     let auto = shapley_attribution(
         &rows,
-        &all.with_method(ShapleyMethod::Auto {
+        all.with_method(ShapleyMethod::Auto {
             exact_up_to: 16,
             permutations: 100,
             seed: 1,
@@ -544,7 +544,7 @@ fn sampling_estimate_is_within_standard_errors_of_exact() {
     // Per-journey games sampled: credits still sum to the total conversions.
     let per = shapley_attribution(
         &rows,
-        &ShapleyOptions::default().with_method(ShapleyMethod::Auto {
+        ShapleyOptions::default().with_method(ShapleyMethod::Auto {
             exact_up_to: 4,
             permutations: 200,
             seed: 3,
@@ -666,8 +666,8 @@ proptest! {
                 .with_method(ShapleyMethod::Sampling { permutations: 20, seed }),
         ] {
             prop_assert_eq!(
-                shapley_attribution(&rows, &so).unwrap(),
-                shapley_attribution(&shuffled, &so).unwrap()
+                shapley_attribution(&rows, so).unwrap(),
+                shapley_attribution(&shuffled, so).unwrap()
             );
         }
     }
@@ -709,7 +709,7 @@ proptest! {
         let z = r.channel("z").unwrap();
         prop_assert_eq!(z.removal_effect, 0.0);
         prop_assert_eq!(z.conversions, 0.0);
-        let s = shapley_attribution(&rows, &ShapleyOptions::default()).unwrap();
+        let s = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
         prop_assert_eq!(s.simplified.credit("z").unwrap().conversions, 0.0);
         prop_assert_eq!(s.conversion_rate.credits.credit("z").unwrap().conversions, 0.0);
         prop_assert!(s.ordered.credit("z").unwrap().conversions.iter().all(|&x| x == 0.0));
@@ -726,12 +726,12 @@ proptest! {
         let mut whole = ShapleyCounts::default();
         whole.add_rows(&rows).unwrap();
         let o = ShapleyOptions::default();
-        prop_assert_eq!(right.finish(&o).unwrap(), whole.finish(&o).unwrap());
+        prop_assert_eq!(right.finish(o).unwrap(), whole.finish(o).unwrap());
     }
 
     #[test]
     fn shapley_efficiency(rows in arb_rows()) {
-        let r = shapley_attribution(&rows, &ShapleyOptions::default()).unwrap();
+        let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
         let total = r.simplified.total_conversions;
         let sum = |c: &revops::ShapleyCredits| c.credits.iter().map(|x| x.conversions).sum::<f64>();
         prop_assert!(close(sum(&r.simplified), total, 1e-12));
@@ -744,7 +744,7 @@ proptest! {
         }
         let all = shapley_attribution(
             &rows,
-            &ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels),
+            ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels),
         ).unwrap().conversion_rate;
         let phi: f64 = all.shapley_values.unwrap().iter().sum();
         prop_assert!((phi - all.grand_coalition_rate.unwrap()).abs() < 1e-12);
@@ -758,7 +758,7 @@ proptest! {
     fn shapley_symmetry(rows in arb_rows()) {
         let rows = mirrored(&rows);
         for universe in [ShapleyUniverse::PerJourneySet, ShapleyUniverse::AllChannels] {
-            let r = shapley_attribution(&rows, &ShapleyOptions::default().with_universe(universe)).unwrap();
+            let r = shapley_attribution(&rows, ShapleyOptions::default().with_universe(universe)).unwrap();
             for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
                 let (a, b) = (credits.credit("a"), credits.credit("b"));
                 if let (Some(a), Some(b)) = (a, b) {
@@ -780,7 +780,7 @@ proptest! {
         }));
         with_x.push(row("x", 0.0, 3.0));
         for universe in [ShapleyUniverse::PerJourneySet, ShapleyUniverse::AllChannels] {
-            let r = shapley_attribution(&with_x, &ShapleyOptions::default().with_universe(universe)).unwrap();
+            let r = shapley_attribution(&with_x, ShapleyOptions::default().with_universe(universe)).unwrap();
             let cr = &r.conversion_rate;
             let x = cr.credits.credit("x").unwrap();
             prop_assert!(x.conversions.abs() < 1e-12, "{:?}", x);
