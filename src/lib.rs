@@ -28,6 +28,7 @@
 //!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
 
+pub mod attribution;
 pub mod cost;
 #[cfg(feature = "csv")]
 pub mod csv;
@@ -49,6 +50,12 @@ pub mod synth;
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
 
+pub use attribution::{
+    MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovReport,
+    MarkovState, MarkovStepLimit, MarkovTransition, OrderedCredit, OrderedShapley, RateShapley,
+    ShaoLi, ShapleyCounts, ShapleyCredit, ShapleyCredits, ShapleyMethod, ShapleyOptions,
+    ShapleyReport, ShapleyUniverse, markov_attribution, shapley_attribution,
+};
 pub use cost::{
     CostGrouping, CostKey, Credits, EconomicsRow, FxTable, InfluenceMilestone, MoneyPer,
     MoneyRatio, PeriodSpend, SourcedBy, SourcingReport, SourcingRow, SpendAlignment, UnitEconomics,

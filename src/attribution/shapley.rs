@@ -1,0 +1,1327 @@
+//! Shapley-value attribution over unique channel sets and the Shao–Li baseline: the
+//! conventions are documented on [`shapley_attribution`].
+
+use std::hash::Hasher;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::hash::{FastMap, FxHasher};
+use crate::ids::Channel;
+use crate::money::{Currency, Money};
+use crate::records::PathRow;
+
+/// Splits `total` over signed `f64` weights so the parts sum exactly to it.
+///
+/// Non-negative weights use [`Money::allocate_f64`]. With negative weights (whose sum
+/// must still be positive), the positive parts share `round(total × P / W)` and the
+/// negative parts `round(total × P / W) − total`, each by `allocate_f64`, where `P` is
+/// the sum of the positive weights and `W` of all of them.
+pub(crate) fn split_money(
+    total: Decimal,
+    currency: Currency,
+    weights: &[f64],
+) -> Result<Vec<Money>> {
+    for (index, &w) in weights.iter().enumerate() {
+        if !w.is_finite() {
+            return Err(Error::InvalidWeight {
+                index,
+                value: w.to_string(),
+                reason: "weights must be finite",
+            });
+        }
+    }
+    let money = Money::new(total, currency);
+    if weights.iter().all(|&w| w >= 0.0) {
+        if weights.iter().all(|&w| w == 0.0) && total.is_zero() {
+            return Ok(vec![Money::zero(currency); weights.len()]);
+        }
+        return money.allocate_f64(weights);
+    }
+    let sum: f64 = weights.iter().sum();
+    let positive: f64 = weights.iter().filter(|&&w| w > 0.0).sum();
+    if sum.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        let index = weights.iter().position(|&w| w < 0.0).unwrap_or(0);
+        return Err(Error::InvalidWeight {
+            index,
+            value: weights[index].to_string(),
+            reason: "signed weights must have a positive sum",
+        });
+    }
+    let ratio = Decimal::from_f64_retain(positive / sum).ok_or(Error::Overflow {
+        operation: "signed money split",
+    })?;
+    let scale = u32::from(currency.minor_units()).max(total.normalize().scale());
+    let pos_amount = total
+        .checked_mul(ratio)
+        .ok_or(Error::Overflow {
+            operation: "signed money split",
+        })?
+        .round_dp(scale);
+    let neg_amount = pos_amount.checked_sub(total).ok_or(Error::Overflow {
+        operation: "signed money split",
+    })?;
+    let pos_w: Vec<f64> = weights.iter().map(|&w| w.max(0.0)).collect();
+    let neg_w: Vec<f64> = weights.iter().map(|&w| (-w).max(0.0)).collect();
+    let pos = Money::new(pos_amount, currency).allocate_f64(&pos_w)?;
+    let neg = Money::new(neg_amount, currency).allocate_f64(&neg_w)?;
+    pos.iter()
+        .zip(&neg)
+        .map(|(p, n)| p.checked_sub(n))
+        .collect()
+}
+
+/// Which game the conversion-rate Shapley value is computed on.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, ShapleyUniverse, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0),
+///     PathRow::new(vec![ch("b")?], 1.0, Decimal::ZERO, 3.0),
+/// ];
+/// // No journey touched both: the all-channels game is worth v(N) = 0.
+/// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
+/// let r = shapley_attribution(&rows, all)?.conversion_rate;
+/// assert_eq!(r.grand_coalition_rate, Some(0.0));
+/// // Per journey set, each set's conversions go to its only channel.
+/// let r = shapley_attribution(&rows, ShapleyOptions::default())?.conversion_rate;
+/// assert_eq!(r.credits.credit("b").unwrap().conversions, 1.0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapleyUniverse {
+    /// **Default.** One game per converting channel set, over that set's channels;
+    /// the set's conversions are split by its Shapley values.
+    #[default]
+    PerJourneySet,
+    /// One game over every channel seen; credits scale the Shapley values to the
+    /// total conversions when the grand coalition's rate is positive.
+    AllChannels,
+}
+
+/// How Shapley values are computed.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyMethod, ShapleyOptions, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0),
+///     PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::ZERO, 1.0),
+/// ];
+/// let sampled = ShapleyOptions::default()
+///     .with_method(ShapleyMethod::Sampling { permutations: 1_000, seed: 1 });
+/// let r = shapley_attribution(&rows, sampled)?.conversion_rate;
+/// assert_eq!(r.sampled_games, 2);
+/// // two players: every order is one of two, so the estimate is close
+/// let a = r.credits.credit("a").unwrap();
+/// assert!(a.std_error > 0.0 && (a.conversions - 3.5).abs() < 4.0 * a.std_error + 1e-9);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapleyMethod {
+    /// **Default.** Exact, for any number of players (sum over observed coalitions).
+    #[default]
+    Exact,
+    /// Permutation-sampling estimate with standard errors, for every game.
+    Sampling {
+        /// Random orders drawn per game (at least 2).
+        permutations: u32,
+        /// Seed of the generator.
+        seed: u64,
+    },
+    /// Exact for games with at most `exact_up_to` players, sampling above.
+    Auto {
+        /// Largest game solved exactly.
+        exact_up_to: u32,
+        /// Random orders drawn per sampled game (at least 2).
+        permutations: u32,
+        /// Seed of the generator.
+        seed: u64,
+    },
+}
+
+/// Options of the conversion-rate Shapley value; `Default` is per-journey-set games,
+/// solved exactly.
+///
+/// ```
+/// use revops::{ShapleyMethod, ShapleyOptions, ShapleyUniverse};
+/// let o = ShapleyOptions::default()
+///     .with_universe(ShapleyUniverse::AllChannels)
+///     .with_method(ShapleyMethod::Sampling { permutations: 2_000, seed: 7 });
+/// assert_eq!(o.universe, ShapleyUniverse::AllChannels);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct ShapleyOptions {
+    /// The game(s) (default [`ShapleyUniverse::PerJourneySet`]).
+    pub universe: ShapleyUniverse,
+    /// The method (default [`ShapleyMethod::Exact`]).
+    pub method: ShapleyMethod,
+}
+
+impl ShapleyOptions {
+    /// Sets the universe.
+    #[must_use]
+    pub fn with_universe(mut self, universe: ShapleyUniverse) -> Self {
+        self.universe = universe;
+        self
+    }
+
+    /// Sets the method.
+    #[must_use]
+    pub fn with_method(mut self, method: ShapleyMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let permutations = match self.method {
+            ShapleyMethod::Exact => return Ok(()),
+            ShapleyMethod::Sampling { permutations, .. }
+            | ShapleyMethod::Auto { permutations, .. } => permutations,
+        };
+        if permutations < 2 {
+            return Err(Error::InvalidParameter {
+                name: "permutations",
+                value: permutations.to_string(),
+                reason: "a standard error needs at least 2 sampled orders".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One channel's credit under a Shapley-family model.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(50, 0), 0.0))?;
+/// let c = t.simplified().credit("a").unwrap().clone();
+/// assert_eq!((c.conversions, c.value, c.std_error), (1.0, 25.0, 0.0));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapleyCredit {
+    /// The channel.
+    pub channel: Channel,
+    /// Attributed conversions (may be negative for the conversion-rate and Shao–Li
+    /// models).
+    pub conversions: f64,
+    /// Attributed value, as `f64` (see [`ShapleyCredits::value_split`] for money).
+    pub value: f64,
+    /// Standard error of `conversions` from sampling; 0 when computed exactly.
+    pub std_error: f64,
+}
+
+/// Per-channel credits of one model, sorted by channel name.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("b")?, Channel::new("a")?], 2.0, Decimal::new(50, 0), 1.0))?;
+/// let s = t.simplified();
+/// let names: Vec<&str> = s.credits.iter().map(|c| c.channel.as_str()).collect();
+/// assert_eq!(names, ["a", "b"]);
+/// assert_eq!((s.total_conversions, s.total_value), (2.0, Decimal::new(50, 0)));
+/// assert!(s.credit("c").is_none());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapleyCredits {
+    /// One entry per channel seen, sorted by name.
+    pub credits: Vec<ShapleyCredit>,
+    /// Total conversions of the input rows.
+    pub total_conversions: f64,
+    /// Total value of the input rows (exact).
+    pub total_value: Decimal,
+}
+
+impl ShapleyCredits {
+    /// The credit of a channel, by name.
+    pub fn credit(&self, channel: &str) -> Option<&ShapleyCredit> {
+        self.credits
+            .binary_search_by(|c| c.channel.as_str().cmp(channel))
+            .ok()
+            .map(|i| &self.credits[i])
+    }
+
+    /// The total value split in proportion to the credits' values, as exact money
+    /// whose parts (aligned with [`ShapleyCredits::credits`]) sum exactly to the
+    /// total. Negative credits get negative parts: the positive parts share the
+    /// total plus the negative ones' magnitude, each side split by the
+    /// largest-remainder method ([`Money::allocate_f64`]).
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Money, PathRow, ShapleyCounts};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s: &str| Channel::new(s);
+    /// let mut t = ShapleyCounts::default();
+    /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("c")?], 1.0, Decimal::new(100, 0), 0.0))?;
+    /// let parts = t.simplified().value_split(Currency::USD)?;
+    /// assert_eq!(parts[0].amount().to_string(), "33.34");
+    /// assert_eq!(Money::sum(Currency::USD, &parts)?.amount(), Decimal::new(100, 0));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ZeroWeights`] if the total is not zero but every credit is,
+    /// [`Error::InvalidWeight`] if the credits' values sum to zero or less while
+    /// some are negative, [`Error::Overflow`] if an amount does not fit.
+    pub fn value_split(&self, currency: Currency) -> Result<Vec<Money>> {
+        let weights: Vec<f64> = self.credits.iter().map(|c| c.value).collect();
+        split_money(self.total_value, currency, &weights)
+    }
+}
+
+/// One channel's ordered-Shapley credit by touch position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderedCredit {
+    /// The channel.
+    pub channel: Channel,
+    /// Conversions credited at each position (index 0 = first touch); the length is
+    /// [`OrderedShapley::positions`].
+    pub conversions: Vec<f64>,
+    /// Value credited at each position.
+    pub value: Vec<f64>,
+}
+
+/// The ordered Shapley value: credit per channel per touch position.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
+/// let o = t.ordered();
+/// assert_eq!(o.positions, 2);
+/// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
+/// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderedShapley {
+    /// The longest path seen among rows with conversions or value (positions
+    /// `0..positions`).
+    pub positions: usize,
+    /// One entry per channel seen, sorted by name.
+    pub credits: Vec<OrderedCredit>,
+}
+
+impl OrderedShapley {
+    /// The credit of a channel, by name.
+    pub fn credit(&self, channel: &str) -> Option<&OrderedCredit> {
+        self.credits
+            .binary_search_by(|c| c.channel.as_str().cmp(channel))
+            .ok()
+            .map(|i| &self.credits[i])
+    }
+}
+
+/// The conversion-rate Shapley result.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions, ShapleyUniverse};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
+/// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
+/// let r = t.conversion_rate(all)?;
+/// // one coalition, worth 1/2, shared equally
+/// assert_eq!(r.shapley_values, Some(vec![0.25, 0.25]));
+/// assert_eq!(r.grand_coalition_rate, Some(0.5));
+/// assert_eq!((r.games, r.sampled_games), (1, 0));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateShapley {
+    /// The options used.
+    pub options: ShapleyOptions,
+    /// Credits (conversions, value and, when sampled, standard errors).
+    pub credits: ShapleyCredits,
+    /// [`ShapleyUniverse::AllChannels`] only: the raw Shapley values `φⱼ` of the
+    /// conversion-rate game (aligned with the credits; they sum to `v(N)`).
+    pub shapley_values: Option<Vec<f64>>,
+    /// [`ShapleyUniverse::AllChannels`] only: `v(N)`, the conversion rate of the
+    /// journeys that touched every channel (0 if there are none).
+    pub grand_coalition_rate: Option<f64>,
+    /// Games played.
+    pub games: usize,
+    /// Of those, games estimated by sampling.
+    pub sampled_games: usize,
+}
+
+/// The Shao–Li second-order model's result.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
+/// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 2.0))?;
+/// let s = t.shao_li();
+/// // p(a) = 1/2, p(b) = 0, never together: C = p
+/// assert_eq!(s.touch_rates, [0.5, 0.0]);
+/// assert_eq!(s.contributions, [0.5, 0.0]);
+/// assert_eq!(s.credits.credit("a").unwrap().conversions, 1.0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShaoLi {
+    /// Credits: `C(i) / Σ C` of the total conversions and value.
+    pub credits: ShapleyCredits,
+    /// `p(i)`: conversion rate of the journeys that touched each channel (aligned
+    /// with the credits).
+    pub touch_rates: Vec<f64>,
+    /// `C(i)`: the model's contribution of each channel.
+    pub contributions: Vec<f64>,
+}
+
+/// Every Shapley-family model of one tally.
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::ZERO, 2.0)];
+/// let r = shapley_attribution(&rows, ShapleyOptions::default())?;
+/// for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
+///     assert_eq!(credits.credit("a").unwrap().conversions, 1.0);
+/// }
+/// assert_eq!(r.ordered.credit("a").unwrap().conversions, [1.0, 0.0]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShapleyReport {
+    /// Simplified Shapley.
+    pub simplified: ShapleyCredits,
+    /// Ordered Shapley.
+    pub ordered: OrderedShapley,
+    /// Conversion-rate Shapley.
+    pub conversion_rate: RateShapley,
+    /// Shao–Li baseline.
+    pub shao_li: ShaoLi,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct SetTally {
+    conversions: f64,
+    nulls: f64,
+    value: Decimal,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PositionTally {
+    conversions: f64,
+    value: Decimal,
+}
+
+/// Key of the ordered tally: (channel, position, divisor `|S| × occurrences`).
+type PositionKey = (u32, u32, u64);
+
+/// Mergeable tally of path rows by unique channel set (the accumulator of the
+/// Shapley-family models).
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::new(30, 0), 1.0),
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::new(10, 0), 3.0),
+///     PathRow::new(vec![ch("b")?], 1.0, Decimal::new(10, 0), 1.0),
+/// ];
+/// let mut left = ShapleyCounts::default();
+/// left.add_rows(&rows[..1])?;
+/// let mut right = ShapleyCounts::default();
+/// right.add_rows(&rows[1..])?;
+/// left.merge(&right)?;
+/// let mut whole = ShapleyCounts::default();
+/// whole.add_rows(&rows)?;
+/// let o = ShapleyOptions::default();
+/// assert_eq!(left.finish(o)?, whole.finish(o)?);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ShapleyCounts {
+    channels: Vec<Channel>,
+    channel_ids: FastMap<Channel, u32>,
+    sets: FastMap<Box<[u32]>, SetTally>,
+    positions: FastMap<PositionKey, PositionTally>,
+    longest: usize,
+    conversions: f64,
+    nulls: f64,
+    value: Decimal,
+    rows: usize,
+    ids: Vec<u32>,
+    sorted: Vec<u32>,
+    unique: Vec<u32>,
+}
+
+/// The tally in name order: channel ranks and sets keyed by sorted ranks.
+struct Canonical {
+    /// Channels sorted by name.
+    channels: Vec<Channel>,
+    /// Sets sorted by their rank keys.
+    sets: Vec<(Box<[u32]>, SetTally)>,
+}
+
+impl ShapleyCounts {
+    /// How many rows were added (including merged ones).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn intern(&mut self, channel: &Channel) -> u32 {
+        if let Some(&id) = self.channel_ids.get(channel.as_str()) {
+            return id;
+        }
+        let id = self.channels.len() as u32;
+        self.channels.push(channel.clone());
+        self.channel_ids.insert(channel.clone(), id);
+        id
+    }
+
+    /// Adds one path row, checked with [`PathRow::validate`] (its index being the
+    /// number of rows added so far); a rejected row leaves the tally unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the row, [`Error::Overflow`] if the total value
+    /// overflows.
+    pub fn add(&mut self, row: &PathRow) -> Result<()> {
+        row.validate(self.rows)?;
+        // Every partial sum below is at most the total (values are non-negative), so
+        // checking the total is enough.
+        let value = self.value.checked_add(row.value).ok_or(Error::Overflow {
+            operation: "Shapley total value",
+        })?;
+        let mut ids = std::mem::take(&mut self.ids);
+        let mut sorted = std::mem::take(&mut self.sorted);
+        let mut unique = std::mem::take(&mut self.unique);
+        ids.clear();
+        for c in &row.path {
+            let id = self.intern(c);
+            ids.push(id);
+        }
+        sorted.clear();
+        sorted.extend_from_slice(&ids);
+        sorted.sort_unstable();
+        unique.clear();
+        unique.extend_from_slice(&sorted);
+        unique.dedup();
+        let add = SetTally {
+            conversions: row.conversions,
+            nulls: row.nulls,
+            value: row.value,
+        };
+        if let Some(t) = self.sets.get_mut(&unique[..]) {
+            t.conversions += add.conversions;
+            t.nulls += add.nulls;
+            t.value += add.value;
+        } else {
+            self.sets.insert(unique.clone().into_boxed_slice(), add);
+        }
+        if row.conversions > 0.0 || !row.value.is_zero() {
+            let distinct = unique.len() as u64;
+            for (position, &id) in ids.iter().enumerate() {
+                let lo = sorted.partition_point(|&x| x < id);
+                let hi = sorted.partition_point(|&x| x <= id);
+                let divisor = distinct * (hi - lo) as u64;
+                let t = self
+                    .positions
+                    .entry((id, position as u32, divisor))
+                    .or_default();
+                t.conversions += row.conversions;
+                t.value += row.value;
+            }
+            self.longest = self.longest.max(ids.len());
+        }
+        self.ids = ids;
+        self.sorted = sorted;
+        self.unique = unique;
+        self.conversions += row.conversions;
+        self.nulls += row.nulls;
+        self.value = value;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Adds rows in order; stops at the first invalid one (the rows before it stay
+    /// added).
+    ///
+    /// # Errors
+    /// As [`ShapleyCounts::add`].
+    pub fn add_rows<'a, I>(&mut self, rows: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a PathRow>,
+    {
+        for row in rows {
+            self.add(row)?;
+        }
+        Ok(())
+    }
+
+    /// Adds another tally, as if its rows had been added here.
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] if the total value overflows (nothing is merged).
+    pub fn merge(&mut self, other: &ShapleyCounts) -> Result<()> {
+        let value = self.value.checked_add(other.value).ok_or(Error::Overflow {
+            operation: "Shapley total value",
+        })?;
+        let map: Vec<u32> = other.channels.iter().map(|c| self.intern(c)).collect();
+        for (key, t) in &other.sets {
+            let mut k: Vec<u32> = key.iter().map(|&c| map[c as usize]).collect();
+            k.sort_unstable();
+            let e = self.sets.entry(k.into_boxed_slice()).or_default();
+            e.conversions += t.conversions;
+            e.nulls += t.nulls;
+            e.value += t.value;
+        }
+        for (&(c, p, d), t) in &other.positions {
+            let e = self.positions.entry((map[c as usize], p, d)).or_default();
+            e.conversions += t.conversions;
+            e.value += t.value;
+        }
+        self.longest = self.longest.max(other.longest);
+        self.conversions += other.conversions;
+        self.nulls += other.nulls;
+        self.value = value;
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    fn canonical(&self) -> (Canonical, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.channels.len() as u32).collect();
+        order.sort_by(|&a, &b| self.channels[a as usize].cmp(&self.channels[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        let mut sets: Vec<(Box<[u32]>, SetTally)> = self
+            .sets
+            .iter()
+            .map(|(k, t)| {
+                let mut r: Vec<u32> = k.iter().map(|&c| rank[c as usize]).collect();
+                r.sort_unstable();
+                (r.into_boxed_slice(), *t)
+            })
+            .collect();
+        sets.sort_by(|a, b| a.0.cmp(&b.0));
+        let channels = order
+            .iter()
+            .map(|&id| self.channels[id as usize].clone())
+            .collect();
+        (Canonical { channels, sets }, rank)
+    }
+
+    fn credits(
+        &self,
+        channels: &[Channel],
+        conv: &[f64],
+        value: &[f64],
+        se: &[f64],
+    ) -> ShapleyCredits {
+        ShapleyCredits {
+            credits: channels
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ShapleyCredit {
+                    channel: c.clone(),
+                    conversions: conv[i],
+                    value: value[i],
+                    std_error: se[i],
+                })
+                .collect(),
+            total_conversions: self.conversions,
+            total_value: self.value,
+        }
+    }
+
+    /// The simplified Shapley value: each unique channel set's conversions and value
+    /// split equally over its channels.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s: &str| Channel::new(s);
+    /// let mut t = ShapleyCounts::default();
+    /// // repeats and order do not matter: {a, b} twice
+    /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 3.0, Decimal::ZERO, 0.0))?;
+    /// t.add(&PathRow::new(vec![ch("b")?, ch("a")?], 1.0, Decimal::ZERO, 5.0))?;
+    /// assert_eq!(t.simplified().credit("a").unwrap().conversions, 2.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn simplified(&self) -> ShapleyCredits {
+        let (canon, _) = self.canonical();
+        let n = canon.channels.len();
+        let mut conv = vec![0.0; n];
+        let mut value = vec![0.0; n];
+        for (key, t) in &canon.sets {
+            let k = key.len() as f64;
+            let v = t.value.to_f64().unwrap_or(0.0);
+            for &c in key.iter() {
+                conv[c as usize] += t.conversions / k;
+                value[c as usize] += v / k;
+            }
+        }
+        self.credits(&canon.channels, &conv, &value, &vec![0.0; n])
+    }
+
+    /// The ordered Shapley value: the simplified credit split by touch position.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s: &str| Channel::new(s);
+    /// let mut t = ShapleyCounts::default();
+    /// // a's half goes to positions 0 and 2, b's half to position 1
+    /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 4.0, Decimal::ZERO, 0.0))?;
+    /// let o = t.ordered();
+    /// assert_eq!(o.credit("a").unwrap().conversions, [1.0, 0.0, 1.0]);
+    /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 2.0, 0.0]);
+    /// # Ok(()) }
+    /// ```
+    pub fn ordered(&self) -> OrderedShapley {
+        let (canon, rank) = self.canonical();
+        let mut keys: Vec<(u32, u32, u64, PositionTally)> = self
+            .positions
+            .iter()
+            .map(|(&(c, p, d), &t)| (rank[c as usize], p, d, t))
+            .collect();
+        keys.sort_by_key(|a| (a.0, a.1, a.2));
+        let positions = self.longest;
+        let mut credits: Vec<OrderedCredit> = canon
+            .channels
+            .iter()
+            .map(|c| OrderedCredit {
+                channel: c.clone(),
+                conversions: vec![0.0; positions],
+                value: vec![0.0; positions],
+            })
+            .collect();
+        for (c, p, d, t) in keys {
+            let credit = &mut credits[c as usize];
+            credit.conversions[p as usize] += t.conversions / d as f64;
+            credit.value[p as usize] += t.value.to_f64().unwrap_or(0.0) / d as f64;
+        }
+        OrderedShapley { positions, credits }
+    }
+
+    /// The Shao–Li second-order probabilistic model.
+    pub fn shao_li(&self) -> ShaoLi {
+        let (canon, _) = self.canonical();
+        let n = canon.channels.len();
+        let mut touched = vec![(0.0f64, 0.0f64); n];
+        let mut pairs: FastMap<(u32, u32), (f64, f64)> = FastMap::default();
+        for (key, t) in &canon.sets {
+            for (a, &i) in key.iter().enumerate() {
+                touched[i as usize].0 += t.conversions;
+                touched[i as usize].1 += t.nulls;
+                for &j in &key[a + 1..] {
+                    let e = pairs.entry((i, j)).or_default();
+                    e.0 += t.conversions;
+                    e.1 += t.nulls;
+                }
+            }
+        }
+        let rate = |(c, n): (f64, f64)| if c + n > 0.0 { c / (c + n) } else { 0.0 };
+        let touch_rates: Vec<f64> = touched.iter().map(|&t| rate(t)).collect();
+        let mut pairs: Vec<((u32, u32), (f64, f64))> = pairs.into_iter().collect();
+        pairs.sort_by_key(|a| a.0);
+        let mut sum = vec![0.0; n];
+        let mut count = vec![0usize; n];
+        for ((i, j), t) in pairs {
+            if t.0 + t.1 <= 0.0 {
+                continue;
+            }
+            let (i, j) = (i as usize, j as usize);
+            let d = rate(t) - touch_rates[i] - touch_rates[j];
+            sum[i] += d;
+            sum[j] += d;
+            count[i] += 1;
+            count[j] += 1;
+        }
+        let contributions: Vec<f64> = (0..n)
+            .map(|i| {
+                if count[i] > 0 {
+                    touch_rates[i] + sum[i] / (2.0 * count[i] as f64)
+                } else {
+                    touch_rates[i]
+                }
+            })
+            .collect();
+        let total: f64 = contributions.iter().sum();
+        let value = self.value.to_f64().unwrap_or(0.0);
+        let shares: Vec<f64> = contributions
+            .iter()
+            .map(|&c| if total > 0.0 { c / total } else { 0.0 })
+            .collect();
+        let conv: Vec<f64> = shares.iter().map(|s| s * self.conversions).collect();
+        let val: Vec<f64> = shares.iter().map(|s| s * value).collect();
+        ShaoLi {
+            credits: self.credits(&canon.channels, &conv, &val, &vec![0.0; n]),
+            touch_rates,
+            contributions,
+        }
+    }
+
+    /// The conversion-rate Shapley value (conventions on [`shapley_attribution`]).
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s: &str| Channel::new(s);
+    /// let mut t = ShapleyCounts::default();
+    /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?; // v(a) = 1/2
+    /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 4.0))?; // v(b) = 0
+    /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::ZERO, 1.0))?; // v(ab) = 3/4
+    /// let r = t.conversion_rate(ShapleyOptions::default())?;
+    /// // game {a, b}: φa = (1/2 + (3/4 − 0)) / 2 = 5/8, φb = (0 + 3/4 − 1/2) / 2 = 1/8;
+    /// // its 3 conversions split 5 : 1, game {a} gives a its 1 conversion.
+    /// assert!((r.credits.credit("a").unwrap().conversions - 3.5).abs() < 1e-12);
+    /// assert!((r.credits.credit("b").unwrap().conversions - 0.5).abs() < 1e-12);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `permutations` if sampling is asked with
+    /// fewer than 2.
+    pub fn conversion_rate(&self, options: ShapleyOptions) -> Result<RateShapley> {
+        options.validate()?;
+        let (canon, _) = self.canonical();
+        let nch = canon.channels.len();
+        let rates: Vec<f64> = canon
+            .sets
+            .iter()
+            .map(|(_, t)| {
+                let w = t.conversions + t.nulls;
+                if w > 0.0 { t.conversions / w } else { 0.0 }
+            })
+            .collect();
+        let mut conv = vec![0.0; nch];
+        let mut value = vec![0.0; nch];
+        let mut var = vec![0.0; nch];
+        let mut games = 0usize;
+        let mut sampled_games = 0usize;
+        let mut shapley_values = None;
+        let mut grand_coalition_rate = None;
+        match options.universe {
+            ShapleyUniverse::PerJourneySet => {
+                let index: FastMap<&[u32], usize> = canon
+                    .sets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (&k[..], i))
+                    .collect();
+                let masks: Vec<u128> = canon.sets.iter().map(|(k, _)| bloom(k)).collect();
+                for (g, (members, tally)) in canon.sets.iter().enumerate() {
+                    if tally.conversions <= 0.0 {
+                        continue;
+                    }
+                    let game = Game::within(members, &canon.sets, &rates, &index, &masks);
+                    let (phi, se, sampled) = game.solve(options.method, members);
+                    games += 1;
+                    sampled_games += usize::from(sampled);
+                    // c(S) / v(S) = c(S) + n(S): the journeys with this set.
+                    let journeys = tally.conversions + tally.nulls;
+                    let value_scale =
+                        tally.value.to_f64().unwrap_or(0.0) / rates[g].max(f64::MIN_POSITIVE);
+                    for (local, &c) in members.iter().enumerate() {
+                        conv[c as usize] += journeys * phi[local];
+                        value[c as usize] += value_scale * phi[local];
+                        var[c as usize] += (journeys * se[local]).powi(2);
+                    }
+                }
+            }
+            ShapleyUniverse::AllChannels => {
+                let members: Vec<u32> = (0..nch as u32).collect();
+                let game = Game {
+                    n: nch,
+                    coalitions: canon
+                        .sets
+                        .iter()
+                        .zip(&rates)
+                        .filter(|(_, r)| **r != 0.0)
+                        .map(|((k, _), &r)| (k.to_vec(), r))
+                        .collect(),
+                };
+                let grand = canon
+                    .sets
+                    .iter()
+                    .zip(&rates)
+                    .find(|((k, _), _)| k.len() == nch)
+                    .map_or(0.0, |(_, &r)| r);
+                let (phi, se, sampled) = if nch == 0 {
+                    (Vec::new(), Vec::new(), false)
+                } else {
+                    game.solve(options.method, &members)
+                };
+                games = usize::from(nch > 0);
+                sampled_games = usize::from(sampled);
+                let (cs, vs) = if grand > 0.0 {
+                    (
+                        self.conversions / grand,
+                        self.value.to_f64().unwrap_or(0.0) / grand,
+                    )
+                } else {
+                    (0.0, 0.0)
+                };
+                for j in 0..nch {
+                    conv[j] = cs * phi[j];
+                    value[j] = vs * phi[j];
+                    var[j] = (cs * se[j]).powi(2);
+                }
+                shapley_values = Some(phi);
+                grand_coalition_rate = Some(grand);
+            }
+        }
+        let se: Vec<f64> = var.iter().map(|v| v.sqrt()).collect();
+        Ok(RateShapley {
+            options,
+            credits: self.credits(&canon.channels, &conv, &value, &se),
+            shapley_values,
+            grand_coalition_rate,
+            games,
+            sampled_games,
+        })
+    }
+
+    /// Every model: simplified, ordered, conversion-rate (with `options`) and
+    /// Shao–Li.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let mut t = ShapleyCounts::default();
+    /// t.add(&PathRow::new(vec![Channel::new("a")?], 2.0, Decimal::ZERO, 2.0))?;
+    /// let r = t.finish(ShapleyOptions::default())?;
+    /// assert_eq!(r.simplified, r.conversion_rate.credits);
+    /// assert_eq!(t.rows(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ShapleyCounts::conversion_rate`].
+    pub fn finish(&self, options: ShapleyOptions) -> Result<ShapleyReport> {
+        Ok(ShapleyReport {
+            simplified: self.simplified(),
+            ordered: self.ordered(),
+            conversion_rate: self.conversion_rate(options)?,
+            shao_li: self.shao_li(),
+        })
+    }
+}
+
+/// A 128-bit signature of a set of ranks: `T ⊆ S` implies `bloom(T) ⊆ bloom(S)`.
+fn bloom(key: &[u32]) -> u128 {
+    key.iter().fold(0u128, |m, &c| m | (1u128 << (c % 128)))
+}
+
+/// A cooperative game with `n` players whose worth is zero outside the listed
+/// coalitions (players numbered `0..n`, members sorted).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Game {
+    pub(crate) n: usize,
+    pub(crate) coalitions: Vec<(Vec<u32>, f64)>,
+}
+
+impl Game {
+    /// The game on the channels of `members` (sorted ranks): the observed subsets of
+    /// it, renumbered to positions within `members`.
+    fn within(
+        members: &[u32],
+        sets: &[(Box<[u32]>, SetTally)],
+        rates: &[f64],
+        index: &FastMap<&[u32], usize>,
+        masks: &[u128],
+    ) -> Game {
+        let n = members.len();
+        let mut coalitions = Vec::new();
+        let local = |key: &[u32]| -> Vec<u32> {
+            key.iter()
+                .map(|c| members.partition_point(|m| m < c) as u32)
+                .collect()
+        };
+        if n < 24 && (1usize << n) <= sets.len() {
+            let mut key = Vec::with_capacity(n);
+            for mask in 1u32..(1u32 << n) {
+                key.clear();
+                key.extend((0..n).filter(|&b| mask & (1 << b) != 0).map(|b| members[b]));
+                if let Some(&i) = index.get(&key[..])
+                    && rates[i] != 0.0
+                {
+                    coalitions.push((local(&key), rates[i]));
+                }
+            }
+        } else {
+            let m = bloom(members);
+            for (i, (key, _)) in sets.iter().enumerate() {
+                if rates[i] != 0.0
+                    && key.len() <= n
+                    && masks[i] & !m == 0
+                    && key.iter().all(|c| members.binary_search(c).is_ok())
+                {
+                    coalitions.push((local(key), rates[i]));
+                }
+            }
+        }
+        Game { n, coalitions }
+    }
+
+    /// `(values, standard errors, sampled?)` under `method`; `label` seeds sampling.
+    fn solve(&self, method: ShapleyMethod, label: &[u32]) -> (Vec<f64>, Vec<f64>, bool) {
+        let exact = match method {
+            ShapleyMethod::Exact => true,
+            ShapleyMethod::Sampling { .. } => false,
+            ShapleyMethod::Auto { exact_up_to, .. } => self.n <= exact_up_to as usize,
+        };
+        match method {
+            ShapleyMethod::Sampling { permutations, seed }
+            | ShapleyMethod::Auto {
+                permutations, seed, ..
+            } if !exact => {
+                let (phi, se) = self.sample(permutations, game_seed(seed, label));
+                (phi, se, true)
+            }
+            _ => (self.exact(), vec![0.0; self.n], false),
+        }
+    }
+
+    /// Exact Shapley values by the sum over observed coalitions.
+    pub(crate) fn exact(&self) -> Vec<f64> {
+        let n = self.n;
+        // w[s] = s! (n−s−1)! / n! = 1 / (n · C(n−1, s)); w[n] = 0. The binomials are
+        // built up to the middle and mirrored (C(n−1, s) = C(n−1, n−1−s)), so a
+        // middle that overflows to ∞ (n > ~1030) gives weights 0 there without
+        // spoiling the ends.
+        let mut w = vec![0.0; n + 1];
+        let mut binom = 1.0f64;
+        for s in 0..n.div_ceil(2) {
+            let ws = 1.0 / (n as f64 * binom);
+            w[s] = ws;
+            w[n - 1 - s] = ws;
+            binom = binom * (n - 1 - s) as f64 / (s + 1) as f64;
+        }
+        let mut base = 0.0;
+        let mut phi = vec![0.0; n];
+        for (members, v) in &self.coalitions {
+            let t = members.len();
+            base -= v * w[t];
+            let gain = v * (w[t - 1] + w[t]);
+            for &j in members {
+                phi[j as usize] += gain;
+            }
+        }
+        phi.iter_mut().for_each(|p| *p += base);
+        phi
+    }
+
+    /// Permutation-sampling estimate: mean marginal contribution over `m` seeded
+    /// random orders, and the standard error of each mean.
+    pub(crate) fn sample(&self, m: u32, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let n = self.n;
+        let words = n.div_ceil(64).max(1);
+        let mut worth: FastMap<Box<[u64]>, f64> = FastMap::default();
+        for (members, v) in &self.coalitions {
+            let mut key = vec![0u64; words];
+            for &j in members {
+                key[j as usize / 64] |= 1 << (j % 64);
+            }
+            worth.insert(key.into_boxed_slice(), *v);
+        }
+        let mut rng = SplitMix64(seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut prefix = vec![0u64; words];
+        let mut mean = vec![0.0; n];
+        let mut m2 = vec![0.0; n];
+        for k in 1..=m {
+            for i in (1..n).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                order.swap(i, j);
+            }
+            prefix.iter_mut().for_each(|x| *x = 0);
+            let mut previous = 0.0;
+            for &p in &order {
+                prefix[p / 64] |= 1 << (p % 64);
+                let v = worth.get(&prefix[..]).copied().unwrap_or(0.0);
+                let x = v - previous;
+                previous = v;
+                // Welford's running mean and sum of squared deviations.
+                let d = x - mean[p];
+                mean[p] += d / f64::from(k);
+                m2[p] += d * (x - mean[p]);
+            }
+        }
+        let mf = f64::from(m);
+        let se = m2.iter().map(|s| (s / (mf - 1.0) / mf).sqrt()).collect();
+        (mean, se)
+    }
+}
+
+fn game_seed(seed: u64, label: &[u32]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u64(seed);
+    for &c in label {
+        h.write_u32(c);
+    }
+    h.finish() ^ seed
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (Lemire's multiply-and-reject), `n ≥ 1`.
+    fn below(&mut self, n: u64) -> u64 {
+        let threshold = n.wrapping_neg() % n;
+        loop {
+            let m = u128::from(self.next()) * u128::from(n);
+            if (m as u64) >= threshold {
+                return (m >> 64) as u64;
+            }
+        }
+    }
+}
+
+/// Every Shapley-family model of path rows.
+///
+/// All four models read the same mergeable tally, [`ShapleyCounts`]: for each
+/// **unique channel set** `S` (the distinct channels of a path, order and repeats
+/// ignored) the summed conversions `c(S)`, nulls `n(S)` and value of its rows, plus
+/// the per-position tallies of the ordered form.
+///
+/// # Simplified Shapley ([`ShapleyCounts::simplified`])
+///
+/// Each set's conversions (and value) are split equally over its channels:
+/// `φⱼ = Σ_{S ∋ j} c(S) / |S|`. This is exactly the Shapley value of the game whose
+/// worth is the subset-closed sum `v(A) = Σ_{S ⊆ A} c(S)` (Zhao, Mahboobi & Bagheri,
+/// 2018, "Shapley value methods for attribution modeling in online advertising",
+/// the "simplified Shapley value"). Efficiency: the credits sum to the total
+/// conversions.
+///
+/// # Ordered Shapley ([`ShapleyCounts::ordered`])
+///
+/// The same credit, further split by touch position (Zhao et al., the "ordered
+/// Shapley value"). For a row with unique channel set `S` and path `p₁ … p_m`
+/// (positions counted from 0 on the path as given, repeats included), channel `j`
+/// at position `i` gets
+///
+/// ```text
+/// φⱼ⁽ⁱ⁾ += c(row) / |S| × [pᵢ = j] / #{i' : p_{i'} = j}
+/// ```
+///
+/// i.e. a channel's equal share of the row is divided equally over the positions
+/// where it appears. Summing over positions gives the simplified Shapley value.
+///
+/// # Conversion-rate Shapley ([`ShapleyCounts::conversion_rate`])
+///
+/// The worth of a coalition `A` is the conversion rate of the journeys whose channel
+/// set is **exactly** `A` (not a subset-closed sum):
+/// `v(A) = c(A) / (c(A) + n(A))`; a coalition that no journey has exactly, or whose
+/// journeys have zero weight, is worth `v(A) = 0`, as is the empty coalition. The
+/// Shapley value is `φⱼ = Σ_{A ⊆ N∖{j}} |A|! (|N|−|A|−1)! / |N|! · (v(A ∪ {j}) − v(A))`.
+///
+/// Two universes ([`ShapleyUniverse`]):
+/// - [`PerJourneySet`](ShapleyUniverse::PerJourneySet) (default): one game per set `S`
+///   that has conversions, whose players are the channels of `S` (coalitions are the
+///   observed subsets of `S`). Efficiency gives `Σⱼ φⱼ = v(S)`, so the set's
+///   conversions are split as `c(S) · φⱼ / v(S) = (c(S) + n(S)) · φⱼ`, and its value
+///   in the same proportions. Credits sum to the total conversions.
+/// - [`AllChannels`](ShapleyUniverse::AllChannels): one game over every channel seen.
+///   `Σⱼ φⱼ = v(N)`, the rate of journeys that touched every channel (often 0: no
+///   journey touches them all). Credits are `φⱼ · total conversions / v(N)` when
+///   `v(N) > 0`, and 0 otherwise; the raw `φⱼ` are in
+///   [`RateShapley::shapley_values`].
+///
+/// A channel whose arrival lowers the rate gets a **negative** credit: that is the
+/// Shapley value, not an error. Money splits handle signed credits (see
+/// [`ShapleyCredits::value_split`]).
+///
+/// Methods ([`ShapleyMethod`]):
+/// - [`Exact`](ShapleyMethod::Exact) (default): exact for any number of players.
+///   Since `v` is zero outside the observed coalitions, substituting `T = A ∪ {j}`
+///   gives `φⱼ = Σ_{T ∋ j} w(|T|−1) v(T) − Σ_{T ∌ j} w(|T|) v(T)` over the observed
+///   coalitions `T` only, with `w(s) = s! (n−s−1)! / n!`: cost `O(Σ |T|)` per game
+///   after finding the coalitions (enumerating the `2ⁿ` subsets of a set when that is
+///   fewer than the observed sets, scanning the observed sets otherwise). No cap on
+///   the number of channels.
+/// - [`Sampling`](ShapleyMethod::Sampling): the permutation-sampling estimate (mean
+///   marginal contribution over seeded uniform random orders), with the standard
+///   error of the mean per channel; efficiency holds exactly for every sample.
+/// - [`Auto`](ShapleyMethod::Auto): exact for games of at most `exact_up_to` players
+///   (16 suggested), sampling above.
+///
+/// Sampling is deterministic: each game's generator (SplitMix64, Fisher–Yates
+/// shuffles with Lemire's unbiased bounded draws) is seeded from the seed and the
+/// game's channels.
+///
+/// # Shao–Li ([`ShapleyCounts::shao_li`])
+///
+/// The second-order probabilistic model of Shao & Li (2011, "Data-driven multi-touch
+/// attribution models", KDD): with `p(i)` the conversion rate of the journeys that
+/// touched `i` and `p(i, j)` that of the journeys that touched both,
+///
+/// ```text
+/// C(i) = p(i) + 1 / (2 · N_i) · Σ_{j ≠ i} (p(i, j) − p(i) − p(j))
+/// ```
+///
+/// where the sum and the count `N_i` run over the channels `j` that share at least
+/// one journey with `i` (a pair never seen together has no rate and is skipped;
+/// `C(i) = p(i)` if there is none). Credits are `C(i) / Σ C × total` (conversions
+/// and value); all zero if `Σ C ≤ 0`.
+///
+/// # Determinism and merging
+///
+/// [`ShapleyCounts`] is a monoid (`Default`, [`add`](ShapleyCounts::add),
+/// [`merge`](ShapleyCounts::merge)) and the models are its finishers. Channels are
+/// interned to dense ids as met but every finisher works in name order, so the row
+/// order does not matter; with integer counts the results are bit-for-bit identical.
+///
+/// # Examples
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let mut t = ShapleyCounts::default();
+/// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 2.0, Decimal::new(20, 0), 0.0))?;
+/// t.add(&PathRow::new(vec![ch("b")?], 1.0, Decimal::new(10, 0), 1.0))?;
+/// let s = t.simplified();
+/// assert_eq!(s.credit("a").unwrap().conversions, 1.0);
+/// assert_eq!(s.credit("b").unwrap().conversions, 2.0);
+/// # Ok(()) }
+/// ```
+///
+/// ```
+/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, shapley_attribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s: &str| Channel::new(s);
+/// let rows = [
+///     PathRow::new(vec![ch("a")?, ch("b")?], 2.0, Decimal::new(200, 0), 2.0),
+///     PathRow::new(vec![ch("a")?], 1.0, Decimal::new(100, 0), 3.0),
+/// ];
+/// let r = shapley_attribution(&rows, ShapleyOptions::default())?;
+/// let total: f64 = r.conversion_rate.credits.credits.iter().map(|c| c.conversions).sum();
+/// assert!((total - 3.0).abs() < 1e-12);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`ShapleyCounts::add`] and [`ShapleyCounts::conversion_rate`].
+pub fn shapley_attribution(rows: &[PathRow], options: ShapleyOptions) -> Result<ShapleyReport> {
+    let mut t = ShapleyCounts::default();
+    t.add_rows(rows)?;
+    t.finish(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shapley values by the textbook sum over all subsets.
+    fn brute(game: &Game) -> Vec<f64> {
+        let n = game.n;
+        let v = |mask: u32| -> f64 {
+            game.coalitions
+                .iter()
+                .find(|(m, _)| m.iter().fold(0u32, |a, &j| a | 1 << j) == mask)
+                .map_or(0.0, |(_, v)| *v)
+        };
+        let fact = |k: usize| (1..=k).map(|x| x as f64).product::<f64>();
+        (0..n)
+            .map(|j| {
+                let mut phi = 0.0;
+                for mask in 0u32..(1 << n) {
+                    if mask & (1 << j) != 0 {
+                        continue;
+                    }
+                    let s = mask.count_ones() as usize;
+                    let w = fact(s) * fact(n - s - 1) / fact(n);
+                    phi += w * (v(mask | 1 << j) - v(mask));
+                }
+                phi
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sparse_exact_matches_brute_force() {
+        let game = Game {
+            n: 5,
+            coalitions: vec![
+                (vec![0], 0.3),
+                (vec![1, 2], 0.5),
+                (vec![0, 1, 3], 0.2),
+                (vec![0, 1, 2, 3, 4], 0.9),
+                (vec![4], 0.1),
+                (vec![2, 4], 0.05),
+            ],
+        };
+        let e = game.exact();
+        let b = brute(&game);
+        for (x, y) in e.iter().zip(&b) {
+            assert!((x - y).abs() < 1e-14, "{e:?} vs {b:?}");
+        }
+        assert!((e.iter().sum::<f64>() - 0.9).abs() < 1e-14);
+    }
+
+    #[test]
+    fn exact_weights_survive_large_games() {
+        // 2,000 players: only the grand coalition and one singleton have worth.
+        let n = 2_000;
+        let game = Game {
+            n,
+            coalitions: vec![((0..n as u32).collect(), 1.0), (vec![7], 0.5)],
+        };
+        let phi = game.exact();
+        // Additivity: the grand coalition gives 1/n each; the singleton {7} worth 0.5
+        // gives 7 0.5 · w(0) = 0.5/n and takes 0.5 · w(1) = 0.5/(n(n−1)) from each other.
+        let nf = n as f64;
+        assert!((phi[7] - 1.5 / nf).abs() < 1e-15);
+        assert!((phi[0] - (1.0 / nf - 0.5 / (nf * (nf - 1.0)))).abs() < 1e-15);
+        assert!((phi.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bounded_draws_cover_the_range() {
+        let mut r = SplitMix64(1);
+        let mut seen = [0u32; 7];
+        for _ in 0..7000 {
+            seen[r.below(7) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&s| s > 800), "{seen:?}");
+    }
+
+    #[test]
+    fn signed_split_sums_exactly() {
+        let total = Decimal::new(10_000, 2);
+        let parts = split_money(total, Currency::USD, &[0.7, -0.2, 0.5]).unwrap();
+        let sum: Decimal = parts.iter().map(Money::amount).sum();
+        assert_eq!(sum, total);
+        assert!(parts[1].is_negative());
+        assert_eq!(parts[0].amount(), Decimal::new(7_000, 2));
+        assert!(split_money(total, Currency::USD, &[1.0, -1.0]).is_err());
+        assert!(split_money(total, Currency::USD, &[0.0, 0.0]).is_err());
+        assert_eq!(
+            split_money(Decimal::ZERO, Currency::USD, &[0.0]).unwrap(),
+            [Money::zero(Currency::USD)]
+        );
+    }
+}

@@ -1,0 +1,793 @@
+//! Data-driven attribution: exact Markov removal effects (against the
+//! ChannelAttribution oracle and hand-solved chains) and the Shapley family
+//! (hand-computed games and the game-theoretic properties).
+
+use proptest::prelude::*;
+use revops::{
+    Channel, Currency, Decimal, Error, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats,
+    MarkovState, MarkovStepLimit, Money, PathRow, ShapleyCounts, ShapleyMethod, ShapleyOptions,
+    ShapleyUniverse, markov_attribution, shapley_attribution,
+};
+
+fn row(path: &str, conversions: f64, nulls: f64) -> PathRow {
+    PathRow::new(
+        path.split('>').map(|c| Channel::new(c).unwrap()).collect(),
+        conversions,
+        Decimal::ZERO,
+        nulls,
+    )
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * a.abs().max(b.abs()).max(1e-300) || (a - b).abs() < 1e-300
+}
+
+// ---------------------------------------------------------------- oracle
+
+#[cfg(feature = "csv")]
+mod oracle {
+    use std::fs::File;
+    use std::path::PathBuf;
+
+    use revops::csv::{Options, Reader};
+    use revops::{Currency, Decimal, MarkovOptions, Money, PathRow, markov_attribution};
+
+    fn shared(rel: &str) -> Option<PathBuf> {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data")
+            .join(rel);
+        if p.exists() {
+            Some(p)
+        } else {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipping: {} not found", p.display());
+            }
+            None
+        }
+    }
+
+    fn rel_err(got: f64, want: f64) -> f64 {
+        if want == 0.0 {
+            got.abs()
+        } else {
+            ((got - want) / want).abs()
+        }
+    }
+
+    #[test]
+    fn channelattribution_data_matches_exact_oracle() {
+        let (Some(data), Some(oracle)) = (
+            shared("attribution/channelattribution_Data.csv"),
+            shared("oracles/attribution_channelattribution_data.json"),
+        ) else {
+            return;
+        };
+        let rows: Vec<PathRow> = Reader::<PathRow, _>::new(
+            File::open(data).unwrap(),
+            Options::new().with_delimiter(b';'),
+        )
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+        let oracle: serde_json::Value =
+            serde_json::from_reader(File::open(oracle).unwrap()).unwrap();
+        assert_eq!(
+            rows.len() as f64,
+            oracle["totals"]["rows"].as_f64().unwrap()
+        );
+
+        let report = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+        let m = &oracle["markov_order1_exact"];
+        assert_eq!(
+            report.total_conversions,
+            oracle["totals"]["conversions"].as_f64().unwrap()
+        );
+        assert_eq!(
+            report.total_nulls,
+            oracle["totals"]["null"].as_f64().unwrap()
+        );
+
+        let mut worst = [0.0f64; 4];
+        worst[0] = rel_err(report.p_conversion, m["p_conversion"].as_f64().unwrap());
+        let channels = m["channels"].as_object().unwrap();
+        assert_eq!(report.channels.len(), channels.len());
+        for (name, want) in channels {
+            let got = report.channel(name).unwrap();
+            for (k, (g, key)) in [
+                (got.removal_effect, "removal_effect"),
+                (got.conversions, "attributed_conversions"),
+                (got.value, "attributed_value_re_share"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let e = rel_err(g, want[key].as_f64().unwrap());
+                worst[k + 1] = worst[k + 1].max(e);
+            }
+        }
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "markov oracle max relative error: p_conversion {:.1e}, removal_effect {:.1e}, \
+                 conversions {:.1e}, value {:.1e}",
+                worst[0], worst[1], worst[2], worst[3]
+            );
+        }
+        assert!(worst.iter().all(|&e| e < 1e-6), "{worst:?}");
+
+        // Exact money: the parts sum to the total value to the last decimal.
+        let parts = report.value_split(Currency::USD).unwrap();
+        let sum: Decimal = parts.iter().map(Money::amount).sum();
+        assert_eq!(sum, report.total_value);
+        for (p, c) in parts.iter().zip(&report.channels) {
+            let exact = c.value;
+            assert!((p.amount().to_string().parse::<f64>().unwrap() - exact).abs() < 0.01);
+        }
+
+        // The ChannelAttribution default step limit is reported and only lowers P.
+        let limited = markov_attribution(
+            &rows,
+            MarkovOptions::default().with_step_limit(revops::MarkovStepLimit::LongestPath),
+        )
+        .unwrap();
+        assert!(limited.step_limit.is_some());
+        assert!(limited.p_conversion <= report.p_conversion + 1e-15);
+    }
+}
+
+// ---------------------------------------------------------------- Markov by hand
+
+#[test]
+fn three_channel_chain_matches_hand_solution() {
+    // start → a 1/2, b 1/4, c 1/4; a → b 1/3, conv 1/6, null 1/6, c 1/3;
+    // b → conv 1/2, a 1/2; c → conv 1/4, null 3/4.
+    // x_a = 1/2, x_b = 3/4, x_c = 1/4, P = 1/2.
+    // Without a: 3/16; without b: 3/16; without c: 3/8.
+    let rows = [
+        row("a>b", 2.0, 0.0),
+        row("b>a", 1.0, 1.0),
+        row("c", 0.0, 2.0),
+        row("a>c", 1.0, 1.0),
+    ];
+    let r = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    assert!(close(r.p_conversion, 0.5, 1e-14));
+    let want = [
+        ("a", 5.0 / 8.0, 3.0 / 16.0, 5.0 / 3.0),
+        ("b", 5.0 / 8.0, 3.0 / 16.0, 5.0 / 3.0),
+        ("c", 1.0 / 4.0, 3.0 / 8.0, 2.0 / 3.0),
+    ];
+    for (name, re, without, conv) in want {
+        let c = r.channel(name).unwrap();
+        assert!(close(c.removal_effect, re, 1e-14), "{name}: {c:?}");
+        assert!(
+            close(c.p_conversion_without, without, 1e-14),
+            "{name}: {c:?}"
+        );
+        assert!(close(c.conversions, conv, 1e-14), "{name}: {c:?}");
+    }
+    // States and transition matrix
+    assert_eq!(r.states.len(), 6);
+    assert_eq!(r.states[0], MarkovState::Start);
+    assert_eq!(r.states[1].to_string(), "a");
+    let m = r.transition_matrix();
+    assert!(close(m[1][2], 1.0 / 3.0, 1e-15)); // a → b
+    assert!(close(m[1][4], 1.0 / 6.0, 1e-15)); // a → conversion
+    for row in &m {
+        assert!(close(row.iter().sum::<f64>(), 1.0, 1e-15));
+    }
+}
+
+#[test]
+fn order_two_chain_matches_hand_solution() {
+    // states (a,b), (b,c); start → each 1/2; (a,b) → (b,c) 1/2, null 1/2;
+    // (b,c) → conv 2/3. P = 1/2. Without a: 1/3; without b or c: 0.
+    let rows = [
+        row("a>b>c", 1.0, 0.0),
+        row("a>b", 0.0, 1.0),
+        row("b>c", 1.0, 1.0),
+    ];
+    let r = markov_attribution(&rows, MarkovOptions::default().with_order(2)).unwrap();
+    assert!(close(r.p_conversion, 0.5, 1e-14));
+    assert_eq!(r.states.len(), 5);
+    assert_eq!(r.states[1].to_string(), "a > b");
+    for (name, re, conv) in [
+        ("a", 1.0 / 3.0, 2.0 / 7.0),
+        ("b", 1.0, 6.0 / 7.0),
+        ("c", 1.0, 6.0 / 7.0),
+    ] {
+        let c = r.channel(name).unwrap();
+        assert!(close(c.removal_effect, re, 1e-14), "{name}: {c:?}");
+        assert!(close(c.conversions, conv, 1e-14), "{name}: {c:?}");
+    }
+}
+
+#[test]
+fn step_limit_truncates_walks_by_hand() {
+    // start → a; a → conv, b, null 1/3 each; b → a. Unlimited P = 1/2.
+    // Within 3 states: a·conv + a·b·a·conv = 1/3 + 1/9 = 4/9.
+    let rows = [row("a", 1.0, 0.0), row("a>b>a", 0.0, 1.0)];
+    let p =
+        |limit| markov_attribution(&rows, MarkovOptions::default().with_step_limit(limit)).unwrap();
+    let unlimited = p(MarkovStepLimit::Unlimited);
+    assert!(close(unlimited.p_conversion, 0.5, 1e-14));
+    assert!(close(
+        unlimited.channel("b").unwrap().removal_effect,
+        1.0 / 3.0,
+        1e-14
+    ));
+    assert!(close(
+        p(MarkovStepLimit::Steps(1)).p_conversion,
+        1.0 / 3.0,
+        1e-14
+    ));
+    assert!(close(
+        p(MarkovStepLimit::Steps(2)).p_conversion,
+        1.0 / 3.0,
+        1e-14
+    ));
+    let three = p(MarkovStepLimit::Steps(3));
+    assert!(close(three.p_conversion, 4.0 / 9.0, 1e-14));
+    assert!(close(
+        three.channel("b").unwrap().removal_effect,
+        0.25,
+        1e-14
+    ));
+    assert!(close(
+        three.channel("a").unwrap().removal_effect,
+        1.0,
+        1e-14
+    ));
+    // Longest path has 3 states: ChannelAttribution's default limit is 4.
+    let longest = p(MarkovStepLimit::LongestPath);
+    assert_eq!(longest.step_limit, Some(4));
+    assert!(close(longest.p_conversion, 4.0 / 9.0, 1e-14));
+    assert!(close(
+        p(MarkovStepLimit::Steps(5)).p_conversion,
+        13.0 / 27.0,
+        1e-14
+    ));
+}
+
+#[test]
+fn repeat_policies() {
+    let rows = [
+        row("a>a>b", 1.0, 1.0),
+        row("b>b", 0.0, 1.0),
+        row("a", 1.0, 0.0),
+    ];
+    let collapse = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    let keep = markov_attribution(
+        &rows,
+        MarkovOptions::default().with_repeats(MarkovRepeats::Keep),
+    )
+    .unwrap();
+    // Self-loops appear only when kept ...
+    let self_loops =
+        |r: &revops::MarkovReport| r.transitions.iter().filter(|t| t.from == t.to).count();
+    assert_eq!(self_loops(&collapse), 0);
+    assert_eq!(self_loops(&keep), 2);
+    // ... and do not change any absorption probability.
+    assert!(close(collapse.p_conversion, keep.p_conversion, 1e-14));
+    for (c, k) in collapse.channels.iter().zip(&keep.channels) {
+        assert!(close(c.removal_effect, k.removal_effect, 1e-14));
+    }
+    // At order 2, collapsing channels first removes the (a, a) window.
+    let o2 = MarkovOptions::default().with_order(2);
+    let windows = markov_attribution(&rows, o2).unwrap();
+    let channels_first =
+        markov_attribution(&rows, o2.with_repeats(MarkovRepeats::CollapseChannels)).unwrap();
+    let labels = |r: &revops::MarkovReport| -> Vec<String> {
+        r.states.iter().map(ToString::to_string).collect()
+    };
+    assert!(labels(&windows).contains(&"a > a".to_string()));
+    assert!(!labels(&channels_first).contains(&"a > a".to_string()));
+    assert!(labels(&channels_first).contains(&"b".to_string()));
+}
+
+#[test]
+fn excluding_nulls_uses_conversions_only() {
+    let rows = [row("a>b", 1.0, 5.0), row("c", 0.0, 9.0), row("b", 1.0, 0.0)];
+    let r = markov_attribution(
+        &rows,
+        MarkovOptions::default().with_nulls(MarkovNulls::Exclude),
+    )
+    .unwrap();
+    assert!(close(r.p_conversion, 1.0, 1e-15));
+    assert_eq!(r.channel("c").unwrap().removal_effect, 0.0);
+    assert_eq!(r.channel("c").unwrap().conversions, 0.0);
+    assert!(close(r.channel("b").unwrap().removal_effect, 1.0, 1e-15));
+    assert_eq!(r.total_nulls, 14.0);
+}
+
+#[test]
+fn channel_only_on_null_journeys_can_feed_conversions() {
+    // x > a never converts, a alone does: the first-order chain lets x lead to a.
+    // start → x 1/2, a 1/2; x → a; a → conv 1/2. P = 1/2; without x: 1/4.
+    let rows = [row("x>a", 0.0, 1.0), row("a", 1.0, 0.0)];
+    let r = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    assert!(close(r.channel("x").unwrap().removal_effect, 0.5, 1e-15));
+    // Counting converting journeys only, x is on none: exactly 0.
+    let r = markov_attribution(
+        &rows,
+        MarkovOptions::default().with_nulls(MarkovNulls::Exclude),
+    )
+    .unwrap();
+    assert_eq!(r.channel("x").unwrap().removal_effect, 0.0);
+}
+
+#[test]
+fn fractional_counts_are_kept() {
+    let rows = [row("a>b", 0.25, 0.75), row("b", 0.5, 0.5)];
+    let r = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    // start → a 1/2, b 1/2; b → conv 0.75 / 2
+    assert!(close(r.p_conversion, 0.375, 1e-15));
+    let t = r
+        .transitions
+        .iter()
+        .find(|t| t.from == 0 && t.to == 1)
+        .unwrap();
+    assert_eq!(t.count, 1.0);
+}
+
+#[test]
+fn invalid_rows_are_named_and_options_checked() {
+    let mut counts = MarkovCounts::default();
+    counts.add(&row("a", 1.0, 0.0)).unwrap();
+    let err = counts.add(&row("a>b", -1.0, 0.0)).unwrap_err();
+    match err {
+        Error::InvalidField { record, field, .. } => {
+            assert_eq!(record.index, Some(1));
+            assert_eq!(record.id.as_deref(), Some("a>b"));
+            assert_eq!(field, "conversions");
+        }
+        e => panic!("unexpected {e:?}"),
+    }
+    assert_eq!(counts.rows(), 1);
+    let other = MarkovCounts::new(MarkovOptions::default().with_order(2)).unwrap();
+    assert!(matches!(
+        counts.merge(&other),
+        Err(Error::InvalidParameter {
+            name: "options",
+            ..
+        })
+    ));
+    assert!(MarkovCounts::new(MarkovOptions::default().with_order(0)).is_err());
+    assert!(matches!(
+        MarkovCounts::new(MarkovOptions::default().with_step_limit(MarkovStepLimit::Steps(0))),
+        Err(Error::InvalidParameter {
+            name: "step_limit",
+            ..
+        })
+    ));
+    // Nothing added: nothing converts, nothing is credited.
+    let empty = MarkovCounts::default().finish().unwrap();
+    assert_eq!(empty.p_conversion, 0.0);
+    assert!(empty.channels.is_empty());
+    assert!(empty.value_split(Currency::USD).unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------- Shapley by hand
+
+#[test]
+fn shapley_models_by_hand() {
+    let mut rows = vec![
+        row("a", 1.0, 1.0),     // v(a) = 1/2
+        row("b", 0.0, 4.0),     // v(b) = 0
+        row("a>b>a", 3.0, 1.0), // v(ab) = 3/4
+    ];
+    rows[2].value = Decimal::new(300, 0);
+    rows[0].value = Decimal::new(100, 0);
+    let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
+    // simplified: a 1 + 3/2, b 3/2
+    assert_eq!(r.simplified.credit("a").unwrap().conversions, 2.5);
+    assert_eq!(r.simplified.credit("b").unwrap().conversions, 1.5);
+    assert_eq!(r.simplified.credit("b").unwrap().value, 150.0);
+    // ordered: a at 0 and 2 (3/4 each of its 3/2), b at 1; plus the row "a" at 0
+    let o = r.ordered.credit("a").unwrap();
+    assert_eq!(o.conversions, [1.0 + 0.75, 0.0, 0.75]);
+    assert_eq!(r.ordered.credit("b").unwrap().conversions, [0.0, 1.5, 0.0]);
+    // conversion rate, per journey set: {a,b}: φa = 5/8, φb = 1/8 (sum 3/4), 4 journeys
+    let cr = &r.conversion_rate.credits;
+    assert!(close(cr.credit("a").unwrap().conversions, 1.0 + 2.5, 1e-14));
+    assert!(close(cr.credit("b").unwrap().conversions, 0.5, 1e-14));
+    assert!(close(cr.credit("a").unwrap().value, 100.0 + 250.0, 1e-12));
+    assert_eq!(r.conversion_rate.games, 2);
+    // all channels: one game, v(N) = v(ab) = 3/4
+    let all = shapley_attribution(
+        &rows,
+        ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels),
+    )
+    .unwrap()
+    .conversion_rate;
+    let phi = all.shapley_values.unwrap();
+    assert!(close(phi[0], 5.0 / 8.0, 1e-14) && close(phi[1], 1.0 / 8.0, 1e-14));
+    assert_eq!(all.grand_coalition_rate, Some(0.75));
+    assert!(close(
+        all.credits.credits[0].conversions,
+        4.0 * 5.0 / 6.0,
+        1e-14
+    ));
+    // Shao–Li: p(a) = 4/6, p(b) = 3/8, p(a,b) = 3/4;
+    // C(a) = 2/3 + (3/4 − 2/3 − 3/8)/2, C(b) = 3/8 + (3/4 − 2/3 − 3/8)/2
+    let sl = &r.shao_li;
+    let d = (0.75 - 2.0 / 3.0 - 0.375) / 2.0;
+    assert!(close(sl.contributions[0], 2.0 / 3.0 + d, 1e-14));
+    assert!(close(sl.contributions[1], 0.375 + d, 1e-14));
+    let share_a = (2.0 / 3.0 + d) / (2.0 / 3.0 + 0.375 + 2.0 * d);
+    assert!(close(
+        sl.credits.credits[0].conversions,
+        4.0 * share_a,
+        1e-14
+    ));
+    // Every model's money parts sum exactly to the total value.
+    for credits in [&r.simplified, cr, &sl.credits] {
+        let parts = credits.value_split(Currency::EUR).unwrap();
+        assert_eq!(
+            Money::sum(Currency::EUR, &parts).unwrap().amount(),
+            Decimal::new(400, 0)
+        );
+    }
+}
+
+#[test]
+fn negative_rate_credit_splits_money_exactly() {
+    // v(a) = 1/2, v(b) = 1/10, v(ab) = 1/5: b lowers the rate of a.
+    let mut rows = vec![row("a", 5.0, 5.0), row("b", 1.0, 9.0), row("a>b", 2.0, 8.0)];
+    rows[2].value = Decimal::new(1_000, 2);
+    let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
+    let cr = &r.conversion_rate.credits;
+    // game {a,b}: φa = (1/2 + 1/5 − 1/10)/2 = 3/10, φb = (1/10 + 1/5 − 1/2)/2 = −1/10
+    // b: +1 from its own set, −1 (10 journeys × −1/10) from {a, b}
+    assert!(cr.credit("b").unwrap().conversions.abs() < 1e-14);
+    assert!(close(cr.credit("a").unwrap().conversions, 5.0 + 3.0, 1e-14));
+    // value of {a, b} (10.00) split 0.3 : −0.1 over v(ab) = 0.2
+    assert!(close(cr.credit("b").unwrap().value, -5.0, 1e-14));
+    assert!(close(cr.credit("a").unwrap().value, 15.0, 1e-14));
+    let parts = cr.value_split(Currency::USD).unwrap();
+    assert_eq!(
+        Money::sum(Currency::USD, &parts).unwrap().amount(),
+        Decimal::new(1_000, 2)
+    );
+    assert!(parts[1].is_negative());
+}
+
+#[test]
+fn sampling_options_are_checked() {
+    let rows = [row("a>b", 1.0, 1.0)];
+    let bad = ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
+        permutations: 1,
+        seed: 0,
+    });
+    assert!(matches!(
+        shapley_attribution(&rows, bad),
+        Err(Error::InvalidParameter {
+            name: "permutations",
+            ..
+        })
+    ));
+}
+
+/// A game over 10 channels where every subset is a journey set with its own rate.
+fn ten_channel_rows() -> Vec<PathRow> {
+    let names: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (1u32..1 << 10)
+        .map(|mask| {
+            let path = (0..10)
+                .filter(|b| mask & (1 << b) != 0)
+                .map(|b| Channel::new(&names[b]).unwrap())
+                .collect();
+            let conversions = (next() % 20) as f64;
+            let nulls = (next() % 50) as f64;
+            PathRow::new(path, conversions, Decimal::ZERO, nulls)
+        })
+        .collect()
+}
+
+#[test]
+fn sampling_estimate_is_within_standard_errors_of_exact() {
+    let rows = ten_channel_rows();
+    let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
+    let exact = shapley_attribution(&rows, all).unwrap().conversion_rate;
+    let sampling = all.with_method(ShapleyMethod::Sampling {
+        permutations: 4_000,
+        seed: 42,
+    });
+    let est = shapley_attribution(&rows, sampling)
+        .unwrap()
+        .conversion_rate;
+    assert_eq!(est.sampled_games, 1);
+    let (e, s) = (
+        exact.shapley_values.clone().unwrap(),
+        est.shapley_values.clone().unwrap(),
+    );
+    // efficiency holds for the estimate too
+    let grand = exact.grand_coalition_rate.unwrap();
+    assert!(close(e.iter().sum::<f64>(), grand, 1e-12));
+    assert!(close(s.iter().sum::<f64>(), grand, 1e-12));
+    for (j, c) in est.credits.credits.iter().enumerate() {
+        let x = exact.credits.credits[j].conversions;
+        assert!(c.std_error > 0.0);
+        assert!(
+            (c.conversions - x).abs() <= 4.0 * c.std_error,
+            "{}: {} vs exact {x} (se {})",
+            c.channel,
+            c.conversions,
+            c.std_error
+        );
+    }
+    // deterministic
+    let again = shapley_attribution(&rows, sampling)
+        .unwrap()
+        .conversion_rate;
+    assert_eq!(again, est);
+    // Auto: exact up to 16 players, so this game is exact.
+    let auto = shapley_attribution(
+        &rows,
+        all.with_method(ShapleyMethod::Auto {
+            exact_up_to: 16,
+            permutations: 100,
+            seed: 1,
+        }),
+    )
+    .unwrap()
+    .conversion_rate;
+    assert_eq!(auto.sampled_games, 0);
+    assert_eq!(auto.credits, exact.credits);
+    // Per-journey games sampled: credits still sum to the total conversions.
+    let per = shapley_attribution(
+        &rows,
+        ShapleyOptions::default().with_method(ShapleyMethod::Auto {
+            exact_up_to: 4,
+            permutations: 200,
+            seed: 3,
+        }),
+    )
+    .unwrap()
+    .conversion_rate;
+    assert!(per.sampled_games > 0);
+    let total: f64 = per.credits.credits.iter().map(|c| c.conversions).sum();
+    assert!(close(total, per.credits.total_conversions, 1e-9));
+}
+
+// ---------------------------------------------------------------- properties
+
+const ALPHABET: [&str; 5] = ["a", "b", "c", "d", "e"];
+
+fn arb_row() -> impl Strategy<Value = PathRow> {
+    (
+        prop::collection::vec(0usize..ALPHABET.len(), 1..6),
+        0u32..5,
+        0u32..5,
+        0i64..10_000,
+    )
+        .prop_map(|(path, conv, nulls, cents)| {
+            PathRow::new(
+                path.into_iter()
+                    .map(|i| Channel::new(ALPHABET[i]).unwrap())
+                    .collect(),
+                f64::from(conv),
+                if conv > 0 {
+                    Decimal::new(cents, 2)
+                } else {
+                    Decimal::ZERO
+                },
+                f64::from(nulls),
+            )
+        })
+}
+
+fn arb_rows() -> impl Strategy<Value = Vec<PathRow>> {
+    prop::collection::vec(arb_row(), 1..25)
+}
+
+fn arb_options() -> impl Strategy<Value = MarkovOptions> {
+    (
+        1usize..4,
+        prop_oneof![
+            Just(MarkovRepeats::Collapse),
+            Just(MarkovRepeats::CollapseChannels),
+            Just(MarkovRepeats::Keep)
+        ],
+        prop_oneof![Just(MarkovNulls::Include), Just(MarkovNulls::Exclude)],
+        prop_oneof![
+            Just(MarkovStepLimit::Unlimited),
+            Just(MarkovStepLimit::LongestPath),
+            (1u32..6).prop_map(MarkovStepLimit::Steps)
+        ],
+    )
+        .prop_map(|(order, repeats, nulls, limit)| {
+            MarkovOptions::default()
+                .with_order(order)
+                .with_repeats(repeats)
+                .with_nulls(nulls)
+                .with_step_limit(limit)
+        })
+}
+
+/// Adds the mirror image of every row (channels `a` and `b` swapped), so that the two
+/// play identical roles.
+fn mirrored(rows: &[PathRow]) -> Vec<PathRow> {
+    let swap = |c: &Channel| match c.as_str() {
+        "a" => Channel::new("b").unwrap(),
+        "b" => Channel::new("a").unwrap(),
+        _ => c.clone(),
+    };
+    let mut out = rows.to_vec();
+    out.extend(rows.iter().map(|r| {
+        let mut m = r.clone();
+        m.path = r.path.iter().map(swap).collect();
+        m
+    }));
+    out
+}
+
+proptest! {
+    #[test]
+    fn markov_merge_of_halves_equals_whole(rows in arb_rows(), split in 0usize..25, o in arb_options()) {
+        let split = split.min(rows.len());
+        let mut left = MarkovCounts::new(o).unwrap();
+        left.add_rows(&rows[..split]).unwrap();
+        let mut right = MarkovCounts::new(o).unwrap();
+        right.add_rows(&rows[split..]).unwrap();
+        // merge in the "wrong" order too
+        right.merge(&left).unwrap();
+        let mut whole = MarkovCounts::new(o).unwrap();
+        whole.add_rows(&rows).unwrap();
+        prop_assert_eq!(right.transition_counts(), whole.transition_counts());
+        prop_assert_eq!(right.finish().unwrap(), whole.finish().unwrap());
+    }
+
+    #[test]
+    fn markov_ignores_row_order(rows in arb_rows(), o in arb_options(), seed in any::<u64>()) {
+        let mut shuffled = rows.clone();
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        prop_assert_eq!(
+            markov_attribution(&rows, o).unwrap(),
+            markov_attribution(&shuffled, o).unwrap()
+        );
+        for so in [
+            ShapleyOptions::default(),
+            ShapleyOptions::default()
+                .with_universe(ShapleyUniverse::AllChannels)
+                .with_method(ShapleyMethod::Sampling { permutations: 20, seed }),
+            ShapleyOptions::default()
+                .with_method(ShapleyMethod::Sampling { permutations: 20, seed }),
+        ] {
+            prop_assert_eq!(
+                shapley_attribution(&rows, so).unwrap(),
+                shapley_attribution(&shuffled, so).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn markov_credits_are_consistent(rows in arb_rows(), o in arb_options()) {
+        let r = markov_attribution(&rows, o).unwrap();
+        let total: f64 = r.channels.iter().map(|c| c.conversions).sum();
+        let any = r.channels.iter().any(|c| c.removal_effect > 0.0);
+        if any {
+            prop_assert!(close(total, r.total_conversions, 1e-12));
+            let parts = r.value_split(Currency::USD).unwrap();
+            prop_assert_eq!(Money::sum(Currency::USD, &parts).unwrap().amount(), r.total_value);
+        }
+        for c in &r.channels {
+            prop_assert!((0.0..=1.0).contains(&c.removal_effect));
+            prop_assert!(c.p_conversion_without <= r.p_conversion + 1e-15);
+        }
+        // Each row is a distribution; only (start) is empty when no row has weight.
+        for (i, row) in r.transition_matrix().iter().enumerate() {
+            let sum = row.iter().sum::<f64>();
+            prop_assert!(close(sum, 1.0, 1e-12) || (i == 0 && sum == 0.0 && r.transitions.is_empty()));
+        }
+    }
+
+    #[test]
+    fn channel_on_no_converting_path_gets_nothing(rows in arb_rows(), nulls in 1u32..5, o in arb_options()) {
+        // "z" only ever ends non-converting journeys: no conversion is reachable
+        // from it, so removing it changes nothing. With nulls excluded, it is only on
+        // zero-weight rows.
+        let mut rows = rows;
+        let mut dead = rows[0].clone();
+        dead.path.push(Channel::new("z").unwrap());
+        dead.conversions = 0.0;
+        dead.value = Decimal::ZERO;
+        dead.nulls = f64::from(nulls);
+        rows.push(dead);
+        let r = markov_attribution(&rows, o).unwrap();
+        let z = r.channel("z").unwrap();
+        prop_assert_eq!(z.removal_effect, 0.0);
+        prop_assert_eq!(z.conversions, 0.0);
+        let s = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
+        prop_assert_eq!(s.simplified.credit("z").unwrap().conversions, 0.0);
+        prop_assert_eq!(s.conversion_rate.credits.credit("z").unwrap().conversions, 0.0);
+        prop_assert!(s.ordered.credit("z").unwrap().conversions.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn shapley_merge_of_halves_equals_whole(rows in arb_rows(), split in 0usize..25) {
+        let split = split.min(rows.len());
+        let mut left = ShapleyCounts::default();
+        left.add_rows(&rows[..split]).unwrap();
+        let mut right = ShapleyCounts::default();
+        right.add_rows(&rows[split..]).unwrap();
+        right.merge(&left).unwrap();
+        let mut whole = ShapleyCounts::default();
+        whole.add_rows(&rows).unwrap();
+        let o = ShapleyOptions::default();
+        prop_assert_eq!(right.finish(o).unwrap(), whole.finish(o).unwrap());
+    }
+
+    #[test]
+    fn shapley_efficiency(rows in arb_rows()) {
+        let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
+        let total = r.simplified.total_conversions;
+        let sum = |c: &revops::ShapleyCredits| c.credits.iter().map(|x| x.conversions).sum::<f64>();
+        prop_assert!(close(sum(&r.simplified), total, 1e-12));
+        prop_assert!(close(sum(&r.conversion_rate.credits), total, 1e-12));
+        let ordered: f64 = r.ordered.credits.iter().flat_map(|c| c.conversions.iter()).sum();
+        prop_assert!(close(ordered, total, 1e-12));
+        // ordered sums to simplified per channel
+        for (o, s) in r.ordered.credits.iter().zip(&r.simplified.credits) {
+            prop_assert!(close(o.conversions.iter().sum::<f64>(), s.conversions, 1e-12));
+        }
+        let all = shapley_attribution(
+            &rows,
+            ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels),
+        ).unwrap().conversion_rate;
+        let phi: f64 = all.shapley_values.unwrap().iter().sum();
+        prop_assert!((phi - all.grand_coalition_rate.unwrap()).abs() < 1e-12);
+        if total > 0.0 {
+            let parts = r.simplified.value_split(Currency::USD).unwrap();
+            prop_assert_eq!(Money::sum(Currency::USD, &parts).unwrap().amount(), r.simplified.total_value);
+        }
+    }
+
+    #[test]
+    fn shapley_symmetry(rows in arb_rows()) {
+        let rows = mirrored(&rows);
+        for universe in [ShapleyUniverse::PerJourneySet, ShapleyUniverse::AllChannels] {
+            let r = shapley_attribution(&rows, ShapleyOptions::default().with_universe(universe)).unwrap();
+            for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
+                let (a, b) = (credits.credit("a"), credits.credit("b"));
+                if let (Some(a), Some(b)) = (a, b) {
+                    prop_assert!(close(a.conversions, b.conversions, 1e-12), "{:?} vs {:?}", a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shapley_null_player(rows in arb_rows()) {
+        // "x" joins a copy of every journey without changing its counts: for every
+        // observed set S, v(S ∪ {x}) = v(S), and v({x}) = 0. It is a null player.
+        let mut with_x = rows.clone();
+        with_x.extend(rows.iter().map(|r| {
+            let mut m = r.clone();
+            m.path.push(Channel::new("x").unwrap());
+            m
+        }));
+        with_x.push(row("x", 0.0, 3.0));
+        for universe in [ShapleyUniverse::PerJourneySet, ShapleyUniverse::AllChannels] {
+            let r = shapley_attribution(&with_x, ShapleyOptions::default().with_universe(universe)).unwrap();
+            let cr = &r.conversion_rate;
+            let x = cr.credits.credit("x").unwrap();
+            prop_assert!(x.conversions.abs() < 1e-12, "{:?}", x);
+            if let Some(phi) = &cr.shapley_values {
+                let i = cr.credits.credits.iter().position(|c| c.channel.as_str() == "x").unwrap();
+                prop_assert!(phi[i].abs() < 1e-12);
+            }
+        }
+    }
+}
