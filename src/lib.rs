@@ -29,6 +29,7 @@ mod hash;
 pub mod ids;
 pub mod money;
 pub mod period;
+pub mod pipeline;
 pub mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
@@ -54,6 +55,14 @@ pub use funnel::{
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
+pub use pipeline::{
+    Aging, BacktestSpec, Coverage, CycleOutcome, ExitValuation, Flow, ForecastRollup, Movement,
+    MovementKind, NoDecision, OpportunityState, PROBABILITY_DECIMALS, PipelineHistory,
+    PipelineScope, PipelineVelocity, PipelineVelocitySpec, ProbabilitySource, SalesCycle,
+    SalesCycleSpec, Slippage, SlippedDeal, Snapshot, SnapshotEntry, StageAging, StageRate,
+    StageWinRates, Waterfall, WaterfallSpec, WeightedBacktest, WeightedPipeline, WinRate,
+    WinRateBasis, WinRateSpec, probability_decimal,
+};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,
