@@ -6,6 +6,7 @@ mod distribution;
 mod funnel;
 mod money;
 mod period;
+mod pipeline;
 mod ratio;
 #[cfg(feature = "csv")]
 mod real;
