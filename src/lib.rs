@@ -56,8 +56,8 @@ pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
 pub use pipeline::{
-    Aging, BacktestSpec, Coverage, CycleOutcome, ExitValuation, Flow, ForecastRollup, Movement,
-    MovementKind, NoDecision, OpportunityState, PROBABILITY_DECIMALS, PipelineHistory,
+    Aging, Audit, BacktestSpec, Coverage, CycleOutcome, ExitValuation, Flow, ForecastRollup,
+    Movement, MovementKind, NoDecision, OpportunityState, PROBABILITY_DECIMALS, PipelineHistory,
     PipelineScope, PipelineVelocity, PipelineVelocitySpec, ProbabilitySource, SalesCycle,
     SalesCycleSpec, Slippage, SlippedDeal, Snapshot, SnapshotEntry, StageAging, StageRate,
     StageWinRates, Waterfall, WaterfallSpec, WeightedBacktest, WeightedPipeline, WinRate,

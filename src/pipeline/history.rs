@@ -11,6 +11,15 @@ use crate::ids::OpportunityId;
 use crate::money::{Currency, Money};
 use crate::records::{ForecastCategory, OpportunityChange};
 
+/// An order-preserving integer key of an instant: whole seconds in the high bits,
+/// nanoseconds (below 2³², leap seconds included) in the low 32 bits.
+pub(crate) type Key = i128;
+
+/// The search key of an instant.
+pub(crate) fn key(t: DateTime<Utc>) -> Key {
+    (i128::from(t.timestamp()) << 32) | i128::from(t.timestamp_subsec_nanos())
+}
+
 /// One interned history row: the state of a deal right after a change.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -202,6 +211,8 @@ pub struct PipelineHistory {
     /// `rows[offsets[o]..offsets[o + 1]]` are opportunity `o`'s rows, by time.
     offsets: Vec<usize>,
     pub(crate) rows: Vec<Row>,
+    /// `key(rows[i].at)`, searched apart from the rows (dense, cache-friendly).
+    keys: Vec<Key>,
 }
 
 fn record(index: usize, id: &OpportunityId) -> RecordRef {
@@ -340,6 +351,7 @@ impl PipelineHistory {
                 rs[k].status_since = status_since;
             }
         }
+        let keys = rows.iter().map(|r| key(r.at)).collect();
         Ok(PipelineHistory {
             funnel,
             kinds,
@@ -348,6 +360,7 @@ impl PipelineHistory {
             index,
             offsets,
             rows,
+            keys,
         })
     }
 
@@ -407,8 +420,7 @@ impl PipelineHistory {
     /// yet (or the index is out of range).
     pub fn state_at(&self, index: usize, at: DateTime<Utc>) -> Option<OpportunityState> {
         let rs = self.rows_of(index);
-        let k = rs.partition_point(|r| r.at <= at);
-        k.checked_sub(1).map(|k| self.state(rs, k))
+        self.position_at(index, key(at)).map(|k| self.state(rs, k))
     }
 
     /// Every state of opportunity `index`, one per history row, in time order (empty
@@ -444,15 +456,27 @@ impl PipelineHistory {
         }
     }
 
-    /// The row in effect at `at` among one deal's rows.
-    pub(crate) fn row_at(rs: &[Row], at: DateTime<Utc>) -> Option<&Row> {
-        let k = rs.partition_point(|r| r.at <= at);
-        k.checked_sub(1).map(|k| &rs[k])
+    pub(crate) fn keys_of(&self, o: usize) -> &[Key] {
+        match (self.offsets.get(o), self.offsets.get(o + 1)) {
+            (Some(&a), Some(&b)) => &self.keys[a..b],
+            _ => &[],
+        }
     }
 
-    /// Position in `rs` of the row in effect at `at`.
-    pub(crate) fn position_at(rs: &[Row], at: DateTime<Utc>) -> Option<usize> {
-        rs.partition_point(|r| r.at <= at).checked_sub(1)
+    /// Position, among deal `o`'s rows, of the row in effect at the instant `at`
+    /// (given by its [`key`]).
+    pub(crate) fn position_at(&self, o: usize, at: Key) -> Option<usize> {
+        self.keys_of(o).partition_point(|&k| k <= at).checked_sub(1)
+    }
+
+    /// Deal `o`'s row in effect at the instant `at` (given by its [`key`]).
+    pub(crate) fn row_at(&self, o: usize, at: Key) -> Option<&Row> {
+        self.position_at(o, at).map(|k| &self.rows_of(o)[k])
+    }
+
+    /// Number of deal `o`'s rows strictly before the instant `at`.
+    pub(crate) fn count_before(&self, o: usize, at: Key) -> usize {
+        self.keys_of(o).partition_point(|&k| k < at)
     }
 
     pub(crate) fn kind(&self, r: &Row) -> StageKind {

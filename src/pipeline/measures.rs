@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::history::{PipelineHistory, Row};
+use super::history::{Key, PipelineHistory, Row, key};
 use super::waterfall::{Flow, PipelineScope};
 use crate::distribution::{ExactDistribution, Summary};
 use crate::error::{Error, RecordRef, Result};
@@ -656,9 +656,10 @@ impl PipelineHistory {
         let no_decision = self.no_decision_stages(&spec.no_decision)?;
         let window = spec.window.as_ref();
         let mut w = WinRate::empty(spec);
+        let at = key(spec.as_of);
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let Some(r) = Self::row_at(rs, spec.as_of) else {
+            let Some(r) = self.row_at(o, at) else {
                 continue;
             };
             let kind = self.kind(r);
@@ -698,8 +699,8 @@ impl PipelineHistory {
         Ok(w)
     }
 
-    fn closed_row<'a>(&self, rs: &'a [Row], as_of: DateTime<Utc>) -> Option<&'a Row> {
-        Self::row_at(rs, as_of).filter(|r| self.kind(r).is_terminal())
+    fn closed_row(&self, o: usize, as_of: Key) -> Option<&Row> {
+        self.row_at(o, as_of).filter(|r| self.kind(r).is_terminal())
     }
 
     /// Sales cycle lengths: creation (first row) to closing instant, per closed deal.
@@ -729,9 +730,10 @@ impl PipelineHistory {
     pub fn sales_cycle(&self, spec: &SalesCycleSpec) -> SalesCycle {
         let window = spec.window.as_ref();
         let mut durations = ExactDistribution::default();
+        let at = key(spec.as_of);
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let Some(r) = self.closed_row(rs, spec.as_of) else {
+            let Some(r) = self.closed_row(o, at) else {
                 continue;
             };
             let won = self.kind(r) == StageKind::Won;
@@ -790,9 +792,10 @@ impl PipelineHistory {
             .collect();
         let mut spent: Vec<Option<u64>> = vec![None; stages.len()];
         let mut touched: Vec<usize> = Vec::new();
+        let at = key(as_of);
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let Some(k) = Self::position_at(rs, as_of) else {
+            let Some(k) = self.position_at(o, at) else {
                 continue;
             };
             let r = &rs[k];
@@ -868,9 +871,10 @@ impl PipelineHistory {
         let mut won_sum = Decimal::ZERO;
         let mut won_deals = 0u64;
         let mut cycle_seconds = 0u128;
+        let at = key(spec.as_of);
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let Some(r) = Self::row_at(rs, spec.as_of) else {
+            let Some(r) = self.row_at(o, at) else {
                 continue;
             };
             if self.in_scope(&spec.scope, r) {
@@ -971,8 +975,9 @@ impl PipelineHistory {
         let scope = PipelineScope::Period(period);
         let mut pipeline = Flow::zero(self.currency());
         let mut won = Flow::zero(self.currency());
+        let at = key(as_of);
         for o in 0..self.len() {
-            let Some(r) = Self::row_at(self.rows_of(o), as_of) else {
+            let Some(r) = self.row_at(o, at) else {
                 continue;
             };
             if self.in_scope(&scope, r) {
@@ -1034,8 +1039,8 @@ impl PipelineHistory {
         let open = |r: &Row| !self.kind(r).is_terminal();
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let first = rs.partition_point(|r| r.at < window.start());
-            let last = rs.partition_point(|r| r.at < window.end());
+            let first = self.count_before(o, key(window.start()));
+            let last = self.count_before(o, key(window.end()));
             let open_at_start = first.checked_sub(1).is_some_and(|k| open(&rs[k]));
             let at_risk = open_at_start || rs[first..last].iter().any(open);
             if !at_risk {
@@ -1119,8 +1124,9 @@ impl PipelineHistory {
             best_case: Money::zero(cur),
             pipeline: Flow::zero(cur),
         };
+        let at = key(as_of);
         for o in 0..self.len() {
-            let Some(row) = Self::row_at(self.rows_of(o), as_of) else {
+            let Some(row) = self.row_at(o, at) else {
                 continue;
             };
             if !scope.covers(row.close) {

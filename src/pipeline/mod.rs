@@ -144,7 +144,7 @@ pub use measures::{
     WinRateBasis, WinRateSpec,
 };
 pub use waterfall::{
-    ExitValuation, Flow, Movement, MovementKind, PipelineScope, Waterfall, WaterfallSpec,
+    Audit, ExitValuation, Flow, Movement, MovementKind, PipelineScope, Waterfall, WaterfallSpec,
 };
 pub use weighted::{
     BacktestSpec, PROBABILITY_DECIMALS, ProbabilitySource, StageRate, StageWinRates,

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::history::{OpportunityState, PipelineHistory, Row};
+use super::history::{OpportunityState, PipelineHistory, Row, key};
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::StageKind;
 use crate::ids::OpportunityId;
@@ -83,6 +83,23 @@ pub enum ExitValuation {
     /// [`MovementKind::Decreased`] movement), then the exit at the deal's amount at
     /// `end`: `Won` is then the booked amount.
     EndAmount,
+}
+
+/// Whether a waterfall lists every deal's movements.
+///
+/// ```
+/// use revops::Audit;
+/// assert_eq!(Audit::default(), Audit::Movements);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audit {
+    /// List every movement with its deal id (the default).
+    #[default]
+    Movements,
+    /// Columns only: [`Waterfall::movements`] stays empty (faster on millions of deals:
+    /// no id is cloned).
+    Totals,
 }
 
 /// The category of a pipeline movement. Inflows: `Created`, `PulledIn`, `Increased`;
@@ -224,6 +241,8 @@ pub struct WaterfallSpec {
     pub scope: PipelineScope,
     /// How exits are valued; default [`ExitValuation::StartAmount`].
     pub exit_valuation: ExitValuation,
+    /// Whether movements are listed; default [`Audit::Movements`].
+    pub audit: Audit,
 }
 
 impl WaterfallSpec {
@@ -234,6 +253,7 @@ impl WaterfallSpec {
             end,
             scope: PipelineScope::Rolling,
             exit_valuation: ExitValuation::StartAmount,
+            audit: Audit::Movements,
         }
     }
 
@@ -248,6 +268,13 @@ impl WaterfallSpec {
     #[must_use]
     pub fn with_exit_valuation(mut self, exit_valuation: ExitValuation) -> WaterfallSpec {
         self.exit_valuation = exit_valuation;
+        self
+    }
+
+    /// Sets whether movements are listed.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Audit) -> WaterfallSpec {
+        self.audit = audit;
         self
     }
 }
@@ -311,7 +338,8 @@ pub struct Waterfall {
     pub won: Flow,
     /// The pipeline at `end`.
     pub end: Flow,
-    /// Every deal's movements, deal by deal (in history order; merged reports append).
+    /// Every deal's movements, deal by deal (in history order; merged reports append);
+    /// empty with [`Audit::Totals`].
     pub movements: Vec<Movement>,
 }
 
@@ -507,10 +535,10 @@ impl PipelineHistory {
             counts[slot] += 1;
             Ok(())
         };
+        let (start, end) = (key(spec.start), key(spec.end));
         for o in 0..self.len() {
-            let rs = self.rows_of(o);
-            let s0 = Self::row_at(rs, spec.start);
-            let s1 = Self::row_at(rs, spec.end);
+            let s0 = self.row_at(o, start);
+            let s1 = self.row_at(o, end);
             if let Some(a) = s0.filter(|r| self.in_scope(&spec.scope, r)) {
                 add(7, a.amount)?;
             }
@@ -520,11 +548,13 @@ impl PipelineHistory {
             for (kind, amount) in self.classify(spec, s0, s1).list {
                 if let Some(kind) = kind {
                     add(kind as usize, amount)?;
-                    movements.push(Movement {
-                        opportunity: self.id(o).clone(),
-                        kind,
-                        amount: self.money(amount),
-                    });
+                    if spec.audit == Audit::Movements {
+                        movements.push(Movement {
+                            opportunity: self.id(o).clone(),
+                            kind,
+                            amount: self.money(amount),
+                        });
+                    }
                 }
             }
         }

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use super::history::{PipelineHistory, Row};
+use super::history::{PipelineHistory, Row, key};
 use super::measures::in_window;
 use super::waterfall::{Flow, PipelineScope};
 use crate::error::{Error, RecordRef, Result};
@@ -264,8 +264,9 @@ impl PipelineHistory {
         };
         let mut w = WeightedPipeline::new(self.currency());
         let mut weighted = Decimal::ZERO;
+        let at = key(as_of);
         for o in 0..self.len() {
-            let Some(r) = Self::row_at(self.rows_of(o), as_of) else {
+            let Some(r) = self.row_at(o, at) else {
                 continue;
             };
             if !self.in_scope(scope, r) {
@@ -355,9 +356,10 @@ impl PipelineHistory {
             .collect();
         let mut seen = vec![false; stages.len()];
         let mut touched = Vec::new();
+        let at = key(as_of);
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let Some(k) = Self::position_at(rs, as_of) else {
+            let Some(k) = self.position_at(o, at) else {
                 continue;
             };
             let last = &rs[k];
@@ -454,14 +456,13 @@ impl PipelineHistory {
         let cur = self.currency();
         let (mut won, mut lost, mut still_open) =
             (Flow::zero(cur), Flow::zero(cur), Flow::zero(cur));
+        let (t0, t1) = (key(spec.t0), key(spec.t1));
         for o in 0..self.len() {
-            let rs = self.rows_of(o);
-            let Some(a) = Self::row_at(rs, spec.t0).filter(|r| self.in_scope(&spec.scope, r))
-            else {
+            let Some(a) = self.row_at(o, t0).filter(|r| self.in_scope(&spec.scope, r)) else {
                 continue;
             };
             // a exists at t0, so a row exists at t1 >= t0
-            let Some(b) = Self::row_at(rs, spec.t1) else {
+            let Some(b) = self.row_at(o, t1) else {
                 continue;
             };
             match self.kind(b) {

@@ -261,6 +261,13 @@ fn waterfall_rejects_reversed_instants_and_merges() {
         .unwrap();
     assert!(w.movements.is_empty());
     assert_eq!(w.start, w.end);
+    // columns only
+    let spec = WaterfallSpec::new(at(3, 1), at(4, 1)).with_scope(march());
+    let totals = h
+        .waterfall(&spec.clone().with_audit(revops::Audit::Totals))
+        .unwrap();
+    assert!(totals.movements.is_empty());
+    assert_eq!(columns(&totals), columns(&h.waterfall(&spec).unwrap()));
     // merging in another currency is an error
     let mut eur = Waterfall::new(revops::Currency::EUR);
     assert!(matches!(eur.merge(&w), Err(Error::CurrencyMismatch { .. })));
