@@ -25,10 +25,11 @@ pub(crate) fn key(t: DateTime<Utc>) -> Key {
 pub(crate) struct Row {
     /// When the change happened.
     pub(crate) at: DateTime<Utc>,
-    /// Start of the run of consecutive rows (of this deal) in the same stage.
-    pub(crate) stage_since: DateTime<Utc>,
-    /// Start of the run of consecutive rows with the same open / closed status.
-    pub(crate) status_since: DateTime<Utc>,
+    /// Position, among the deal's rows, of the first row of the run of consecutive
+    /// rows in the same stage that ends here.
+    stage_run: u32,
+    /// Same, for the run of rows with the same open / closed status.
+    status_run: u32,
     pub(crate) amount: Decimal,
     pub(crate) close: Option<NaiveDate>,
     pub(crate) probability: Option<f64>,
@@ -37,6 +38,18 @@ pub(crate) struct Row {
     /// Funnel stage position.
     pub(crate) stage: u16,
     pub(crate) forecast: Option<ForecastCategory>,
+}
+
+impl Row {
+    /// When the deal entered this row's stage; `rs` are the deal's rows.
+    pub(crate) fn stage_since(&self, rs: &[Row]) -> DateTime<Utc> {
+        rs.get(self.stage_run as usize).map_or(self.at, |r| r.at)
+    }
+
+    /// When the deal took this row's open / closed status; `rs` are the deal's rows.
+    pub(crate) fn status_since(&self, rs: &[Row]) -> DateTime<Utc> {
+        rs.get(self.status_run as usize).map_or(self.at, |r| r.at)
+    }
 }
 
 /// The state of one opportunity as of an instant, rebuilt from its history.
@@ -256,7 +269,9 @@ impl PipelineHistory {
             });
         }
         let kinds: Vec<StageKind> = funnel.stages().iter().map(|s| s.kind).collect();
-        let mut index: FastMap<OpportunityId, u32> = FastMap::default();
+        let mut index: FastMap<OpportunityId, u32> =
+            FastMap::with_capacity_and_hasher(changes.len() / 4, Default::default());
+        let mut stages: FastMap<&str, usize> = FastMap::default();
         let mut ids: Vec<OpportunityId> = Vec::new();
         let mut owner: Vec<u32> = Vec::with_capacity(changes.len());
         let mut stage_of: Vec<u16> = Vec::with_capacity(changes.len());
@@ -274,7 +289,16 @@ impl PipelineHistory {
                     ),
                 });
             }
-            let stage = funnel.resolve(&c.stage, || record(i, &c.opportunity))?;
+            // Few distinct stage texts: resolve each once (the funnel's own lookup
+            // normalises case and whitespace).
+            let stage = match stages.get(c.stage.as_str()) {
+                Some(&s) => s,
+                None => {
+                    let s = funnel.resolve(&c.stage, || record(i, &c.opportunity))?;
+                    stages.insert(c.stage.as_str(), s);
+                    s
+                }
+            };
             let o = match last {
                 Some((s, o)) if s == c.opportunity.as_str() => o,
                 _ => match index.get(c.opportunity.as_str()) {
@@ -314,8 +338,8 @@ impl PipelineHistory {
                 let c = &changes[i as usize];
                 Row {
                     at: c.changed_at,
-                    stage_since: c.changed_at,
-                    status_since: c.changed_at,
+                    stage_run: 0,
+                    status_run: 0,
                     amount: c.amount.amount(),
                     close: c.close_date,
                     probability: c.probability,
@@ -333,22 +357,23 @@ impl PipelineHistory {
             }
             for k in 1..rs.len() {
                 let (prev, cur) = (&rs[k - 1], &rs[k]);
-                let (stage_since, status_since) = (
+                // k < rows <= u32::MAX, checked above
+                let (stage_run, status_run) = (
                     if prev.stage == cur.stage {
-                        prev.stage_since
+                        prev.stage_run
                     } else {
-                        cur.at
+                        k as u32
                     },
                     if kinds[usize::from(prev.stage)].is_terminal()
                         == kinds[usize::from(cur.stage)].is_terminal()
                     {
-                        prev.status_since
+                        prev.status_run
                     } else {
-                        cur.at
+                        k as u32
                     },
                 );
-                rs[k].stage_since = stage_since;
-                rs[k].status_since = status_since;
+                rs[k].stage_run = stage_run;
+                rs[k].status_run = status_run;
             }
         }
         let keys = rows.iter().map(|r| key(r.at)).collect();
@@ -503,8 +528,8 @@ impl PipelineHistory {
             forecast_category: r.forecast,
             created_at: rs[0].at,
             changed_at: r.at,
-            stage_entered_at: r.stage_since,
-            closed_at: kind.is_terminal().then_some(r.status_since),
+            stage_entered_at: r.stage_since(rs),
+            closed_at: kind.is_terminal().then(|| r.status_since(rs)),
             row: r.input as usize,
         }
     }
@@ -552,6 +577,11 @@ mod tests {
         assert_eq!(h.span(), Some((t(1), t(10))));
         assert_eq!(h.states(7).count(), 0);
         assert!(h.state_at(3, t(9)).is_none());
+    }
+
+    #[test]
+    fn a_row_fits_a_cache_line() {
+        assert!(std::mem::size_of::<Row>() <= 64);
     }
 
     #[test]

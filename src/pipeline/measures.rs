@@ -667,7 +667,7 @@ impl PipelineHistory {
                 if !in_window(window, rs[0].at) {
                     continue;
                 }
-            } else if kind.is_terminal() && !in_window(window, r.status_since) {
+            } else if kind.is_terminal() && !in_window(window, r.status_since(rs)) {
                 continue;
             }
             match kind {
@@ -742,8 +742,8 @@ impl PipelineHistory {
                 CycleOutcome::Lost => !won,
                 CycleOutcome::Closed => true,
             };
-            if wanted && in_window(window, r.status_since) {
-                durations.add(seconds_between(rs[0].at, r.status_since));
+            if wanted && in_window(window, r.status_since(rs)) {
+                durations.add(seconds_between(rs[0].at, r.status_since(rs)));
             }
         }
         SalesCycle {
@@ -802,10 +802,10 @@ impl PipelineHistory {
             if !self.kind(r).is_terminal() {
                 stages[usize::from(r.stage)]
                     .open
-                    .add(seconds_between(r.stage_since, as_of));
+                    .add(seconds_between(r.stage_since(rs), as_of));
                 continue;
             }
-            if !in_window(closed_window.as_ref(), r.status_since) {
+            if !in_window(closed_window.as_ref(), r.status_since(rs)) {
                 continue;
             }
             for i in 0..k {
@@ -879,10 +879,10 @@ impl PipelineHistory {
             };
             if self.in_scope(&spec.scope, r) {
                 opportunities += 1;
-            } else if self.kind(r) == StageKind::Won && in_window(window, r.status_since) {
+            } else if self.kind(r) == StageKind::Won && in_window(window, r.status_since(rs)) {
                 won_deals += 1;
                 won_sum = won_sum.checked_add(r.amount).ok_or_else(overflow)?;
-                cycle_seconds += u128::from(seconds_between(rs[0].at, r.status_since));
+                cycle_seconds += u128::from(seconds_between(rs[0].at, r.status_since(rs)));
             }
         }
         let mut rate_spec = WinRateSpec::new(spec.as_of).with_basis(spec.basis);

@@ -363,7 +363,8 @@ impl PipelineHistory {
                 continue;
             };
             let last = &rs[k];
-            if !self.kind(last).is_terminal() || !in_window(window.as_ref(), last.status_since) {
+            if !self.kind(last).is_terminal() || !in_window(window.as_ref(), last.status_since(rs))
+            {
                 continue;
             }
             let won = self.kind(last) == StageKind::Won;
