@@ -130,6 +130,23 @@ impl OpportunityState {
     /// the stage kind: open → [`ForecastCategory::Pipeline`], won →
     /// [`ForecastCategory::Closed`], any other terminal kind →
     /// [`ForecastCategory::Omitted`].
+    ///
+    /// ```
+    /// use revops::{Currency, ForecastCategory, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    /// let usd = Money::parse("10", Currency::USD)?;
+    /// let mut a = OpportunityChange::new(OpportunityId::new("A")?, t, "negotiation_review", usd);
+    /// a.forecast_category = Some(ForecastCategory::Commit);
+    /// let b = OpportunityChange::new(OpportunityId::new("B")?, t, "closed_lost", usd);
+    /// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &[a, b])?;
+    /// let state = |i| h.state_at(i, t).expect("exists");
+    /// assert_eq!(state(0).category(), ForecastCategory::Commit);
+    /// assert_eq!(state(1).category(), ForecastCategory::Omitted); // implied by the lost stage
+    /// assert!(state(1).is_closed() && !state(1).is_won());
+    /// # Ok(()) }
+    /// ```
     pub fn category(&self) -> ForecastCategory {
         self.forecast_category
             .unwrap_or_else(|| implied_category(self.kind))
@@ -145,6 +162,18 @@ pub(crate) fn implied_category(kind: StageKind) -> ForecastCategory {
 }
 
 /// One deal of a [`Snapshot`]: its id and its state.
+///
+/// ```
+/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+/// let row = OpportunityChange::new(OpportunityId::new("A")?, t, "prospecting", Money::parse("10", Currency::USD)?);
+/// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &[row])?;
+/// let entry = &h.snapshot(t).entries[0];
+/// assert_eq!((entry.opportunity.as_str(), entry.state.stage), ("A", 0));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotEntry {
     /// The opportunity.
@@ -431,6 +460,23 @@ impl PipelineHistory {
     }
 
     /// The earliest and the latest `changed_at` of all rows, or `None` when empty.
+    ///
+    /// ```
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    /// let ten = Money::parse("10", Currency::USD)?;
+    /// let rows = vec![
+    ///     OpportunityChange::new(OpportunityId::new("A")?, t(9), "qualification", ten),
+    ///     OpportunityChange::new(OpportunityId::new("B")?, t(4), "prospecting", ten),
+    /// ];
+    /// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &rows)?;
+    /// assert_eq!(h.span(), Some((t(4), t(9))));
+    /// let empty = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &[])?;
+    /// assert!(empty.is_empty() && empty.span().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let first = (0..self.len())
             .filter_map(|o| self.rows_of(o).first())
@@ -450,12 +496,31 @@ impl PipelineHistory {
 
     /// Every state of opportunity `index`, one per history row, in time order (empty
     /// for an index out of range).
+    ///
+    /// ```
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    /// let ten = Money::parse("10", Currency::USD)?;
+    /// let id = OpportunityId::new("A")?;
+    /// let rows = vec![
+    ///     OpportunityChange::new(id.clone(), t(9), "closed_won", ten),
+    ///     OpportunityChange::new(id.clone(), t(1), "prospecting", ten),
+    /// ];
+    /// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &rows)?;
+    /// let rows_in_time_order: Vec<usize> = h.states(0).map(|s| s.row).collect();
+    /// assert_eq!(rows_in_time_order, [1, 0]);
+    /// assert_eq!(h.states(5).count(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn states(&self, index: usize) -> impl Iterator<Item = OpportunityState> + '_ {
         let rs = self.rows_of(index);
         (0..rs.len()).map(move |k| self.state(rs, k))
     }
 
-    /// The state of every opportunity that exists at `at`.
+    /// The state of every opportunity that exists at `at` (see [`Snapshot`] for an
+    /// example).
     pub fn snapshot(&self, at: DateTime<Utc>) -> Snapshot {
         let entries = (0..self.len())
             .filter_map(|o| {

@@ -34,7 +34,16 @@ pub(crate) fn in_window(window: Option<&Window>, at: DateTime<Utc>) -> bool {
 /// The denominator of a win rate. The numerator is always the deals won.
 ///
 /// Counts are taken from each deal's state as of [`WinRateSpec::as_of`]; see
-/// [`WinRateSpec::window`] for which deals are counted.
+/// [`WinRateSpec::window`] for which deals are counted, and
+/// [`PipelineHistory::win_rate`] for every basis on one history.
+///
+/// ```
+/// use revops::WinRateBasis;
+/// assert_eq!(WinRateBasis::default(), WinRateBasis::ClosedOnly);
+/// let json = serde_json::to_string(&WinRateBasis::ClosedPlusStale { days: 90 })?;
+/// assert_eq!(json, r#"{"closed_plus_stale":{"days":90}}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WinRateBasis {
@@ -59,6 +68,15 @@ pub enum WinRateBasis {
 /// Which closed deals ended "without a decision". A deal closed in such a stage is
 /// excluded from [`WinRateBasis::ClosedOnly`] and counted by
 /// [`WinRateBasis::ClosedPlusNoDecision`].
+///
+/// ```
+/// use revops::{NoDecision, WinRateBasis, WinRateSpec};
+/// use chrono::{TimeZone, Utc};
+/// let spec = WinRateSpec::new(Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap())
+///     .with_basis(WinRateBasis::ClosedPlusNoDecision)
+///     .with_no_decision(NoDecision::Stages(vec!["closed_no_decision".into()]));
+/// assert_ne!(spec.no_decision, NoDecision::default());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoDecision {
@@ -143,7 +161,8 @@ impl WinRateSpec {
     }
 }
 
-/// A win rate with every count behind it.
+/// A win rate with every count behind it, computed by [`PipelineHistory::win_rate`]
+/// (see it for an example).
 ///
 /// A monoid over deals: [`WinRate::merge`] adds the counts (of the same basis) and
 /// recomputes the ratio and interval.
@@ -157,7 +176,8 @@ pub struct WinRate {
     pub lost: u64,
     /// Deals closed without a decision.
     pub no_decision: u64,
-    /// Open deals counted as stale ([`WinRateBasis::ClosedPlusStale`] only).
+    /// Open deals counted as stale ([`WinRateBasis::ClosedPlusStale`] only; with a
+    /// window, a deal that became stale outside it is counted nowhere).
     pub stale: u64,
     /// Other open deals: informational, in the denominator only for
     /// [`WinRateBasis::AllCreated`] (for the closed bases: every non-stale open deal
@@ -202,6 +222,22 @@ impl WinRate {
 
     /// Adds another win rate's counts.
     ///
+    /// ```
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory, WinRateSpec};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    /// let deal = |id, stage| -> Result<PipelineHistory, revops::Error> {
+    ///     let row = OpportunityChange::new(OpportunityId::new(id)?, t, stage, Money::parse("1", Currency::USD)?);
+    ///     PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &[row])
+    /// };
+    /// let spec = WinRateSpec::new(t);
+    /// let mut rate = deal("A", "closed_won")?.win_rate(&spec)?;
+    /// rate.merge(&deal("B", "closed_lost")?.win_rate(&spec)?)?;
+    /// assert_eq!(rate.ratio.to_string(), "1 / 2 (50.0%)");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] (`"basis"`) if the bases differ.
     pub fn merge(&mut self, other: &WinRate) -> Result<()> {
@@ -227,6 +263,11 @@ impl WinRate {
 // ---------------------------------------------------------------------------
 
 /// Which closed deals a sales-cycle length is measured on.
+///
+/// ```
+/// use revops::CycleOutcome;
+/// assert_eq!(CycleOutcome::default(), CycleOutcome::Won);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CycleOutcome {
@@ -240,6 +281,18 @@ pub enum CycleOutcome {
 }
 
 /// What sales cycle to measure.
+///
+/// ```
+/// use revops::{CycleOutcome, SalesCycleSpec, Window};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let t = |m| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap();
+/// let q2 = SalesCycleSpec::new(t(7))
+///     .with_outcome(CycleOutcome::Closed)
+///     .with_window(Window::new(t(4), t(7))?);
+/// assert_eq!(q2.window.map(|w| w.start()), Some(t(4)));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesCycleSpec {
     /// Deals closed at or before this instant count.
@@ -276,7 +329,8 @@ impl SalesCycleSpec {
 }
 
 /// Sales cycle lengths: for each closed deal, seconds from creation (first history
-/// row) to its closing instant. A monoid: [`SalesCycle::merge`] appends.
+/// row) to its closing instant. Computed by [`PipelineHistory::sales_cycle`] (see it
+/// for an example). A monoid: [`SalesCycle::merge`] appends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesCycle {
     /// The outcome measured.
@@ -321,7 +375,7 @@ impl SalesCycle {
 // Aging
 // ---------------------------------------------------------------------------
 
-/// Deal aging in one stage.
+/// Deal aging in one stage: see [`PipelineHistory::aging`] for an example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageAging {
     /// Stage position in the funnel.
@@ -335,8 +389,9 @@ pub struct StageAging {
     pub closed: ExactDistribution,
 }
 
-/// Deal aging per stage, in funnel order (one entry per stage). A monoid:
-/// [`Aging::merge`] appends stage by stage.
+/// Deal aging per stage, in funnel order (one entry per stage), computed by
+/// [`PipelineHistory::aging`] (see it for an example). A monoid: [`Aging::merge`]
+/// appends stage by stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Aging {
     /// One entry per funnel stage.
@@ -375,6 +430,14 @@ impl Aging {
 // ---------------------------------------------------------------------------
 
 /// What pipeline velocity to compute.
+///
+/// ```
+/// use revops::{PipelineScope, PipelineVelocitySpec, WinRateBasis};
+/// use chrono::{TimeZone, Utc};
+/// let spec = PipelineVelocitySpec::new(Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap())
+///     .with_basis(WinRateBasis::ClosedPlusNoDecision);
+/// assert_eq!(spec.scope, PipelineScope::Rolling);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineVelocitySpec {
     /// The instant the open pipeline is counted at, and the closed deals read.
@@ -422,7 +485,8 @@ impl PipelineVelocitySpec {
 }
 
 /// Pipeline velocity, money per day: `opportunities × average deal × win rate /
-/// cycle days`, with each input reported.
+/// cycle days`, with each input reported. Computed by
+/// [`PipelineHistory::pipeline_velocity`] (see it for an example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineVelocity {
     /// Open deals in scope at `as_of`.
@@ -444,7 +508,8 @@ pub struct PipelineVelocity {
 // Coverage
 // ---------------------------------------------------------------------------
 
-/// Pipeline coverage of the remaining quota of a period.
+/// Pipeline coverage of the remaining quota of a period, computed by
+/// [`PipelineHistory::coverage`] (see it for an example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// The instant of the reading.
@@ -468,7 +533,8 @@ pub struct Coverage {
 // Slippage
 // ---------------------------------------------------------------------------
 
-/// One pushed deal of a [`Slippage`] report.
+/// One pushed deal of a [`Slippage`] report (see [`PipelineHistory::slippage`] for an
+/// example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlippedDeal {
     /// The deal.
@@ -486,7 +552,8 @@ pub struct SlippedDeal {
 /// A **push** is a history row in the window, of a deal open before and after it,
 /// whose close date is later than the previous row's (both set). The deals at risk
 /// are those open at some instant of the window (open at its start, or with an open
-/// row inside it). A monoid: [`Slippage::merge`].
+/// row inside it). Computed by [`PipelineHistory::slippage`] (see it for an example).
+/// A monoid: [`Slippage::merge`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slippage {
     /// The window.
@@ -542,7 +609,8 @@ impl Slippage {
 /// Deals counted: every deal that exists at `as_of` whose close date is covered by
 /// the scope (all deals in rolling mode). A deal's category is the one on its row in
 /// effect, or, if none, the one implied by its stage
-/// ([`OpportunityState::category`](crate::OpportunityState::category)).
+/// ([`OpportunityState::category`](crate::OpportunityState::category)). Computed by
+/// [`PipelineHistory::forecast_rollup`] (see it for an example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastRollup {
     /// The instant.
@@ -565,12 +633,25 @@ impl ForecastRollup {
         &self.by_category[c as usize]
     }
 
-    /// Adds another roll-up's amounts (same instant and scope are the caller's
-    /// concern) and recomputes the roll-ups.
+    /// Adds another roll-up's amounts (same instant and scope) and recomputes the
+    /// roll-ups.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`Error::InvalidParameter`] (`"as_of"` or `"scope"`) if the instants or scopes
+    /// differ; [`Error::CurrencyMismatch`] or [`Error::Overflow`].
     pub fn merge(&mut self, other: &ForecastRollup) -> Result<()> {
+        if self.as_of != other.as_of || self.scope != other.scope {
+            let name = if self.as_of != other.as_of {
+                "as_of"
+            } else {
+                "scope"
+            };
+            return Err(Error::InvalidParameter {
+                name,
+                value: format!("{} / {:?}", other.as_of, other.scope),
+                reason: "roll-ups of different instants or scopes cannot be merged".into(),
+            });
+        }
         for (a, b) in self.by_category.iter_mut().zip(&other.by_category) {
             a.merge(b)?;
         }

@@ -104,6 +104,13 @@ pub enum Audit {
 
 /// The category of a pipeline movement. Inflows: `Created`, `PulledIn`, `Increased`;
 /// outflows: `Decreased`, `PushedOut`, `Lost`, `Won`.
+///
+/// ```
+/// use revops::MovementKind;
+/// let inflows: Vec<&str> = MovementKind::ALL.iter().filter(|k| k.is_inflow()).map(|k| k.as_str()).collect();
+/// assert_eq!(inflows, ["created", "pulled_in", "increased"]);
+/// assert_eq!(MovementKind::PushedOut.to_string(), "pushed_out");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
@@ -170,6 +177,19 @@ impl fmt::Display for MovementKind {
 
 /// One deal's movement in a waterfall, for audit. `amount` is never negative; the
 /// kind says whether it adds or removes.
+///
+/// ```
+/// use revops::{Currency, Money, Movement, MovementKind, OpportunityId, Waterfall};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut w = Waterfall::new(Currency::USD);
+/// w.add(Movement {
+///     opportunity: OpportunityId::new("A")?,
+///     kind: MovementKind::Created,
+///     amount: Money::parse("25", Currency::USD)?,
+/// })?;
+/// assert_eq!((w.created.deals, w.movements.len()), (1, 1));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Movement {
     /// The deal.
@@ -181,6 +201,19 @@ pub struct Movement {
 }
 
 /// An amount and the number of deals behind it.
+///
+/// ```
+/// use revops::{Currency, Flow, Money};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut a = Flow::zero(Currency::USD);
+/// a.add(&Money::parse("10", Currency::USD)?)?;
+/// let mut b = Flow::zero(Currency::USD);
+/// b.add(&Money::parse("5.50", Currency::USD)?)?;
+/// a.merge(&b)?;
+/// assert_eq!((a.amount, a.deals), (Money::parse("15.50", Currency::USD)?, 2));
+/// assert!(a.add(&Money::parse("1", Currency::EUR)?).is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     /// The total amount.
@@ -405,6 +438,21 @@ impl Waterfall {
     }
 
     /// Adds another waterfall's columns and appends its movements.
+    ///
+    /// ```
+    /// use revops::{Currency, Money, Movement, MovementKind, OpportunityId, Waterfall};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let won = |id, a| -> Result<Movement, revops::Error> {
+    ///     Ok(Movement { opportunity: OpportunityId::new(id)?, kind: MovementKind::Won, amount: Money::parse(a, Currency::USD)? })
+    /// };
+    /// let (mut north, mut south) = (Waterfall::new(Currency::USD), Waterfall::new(Currency::USD));
+    /// north.add(won("A", "10")?)?;
+    /// south.add(won("B", "20")?)?;
+    /// north.merge(&south)?;
+    /// assert_eq!((north.won.amount, north.won.deals), (Money::parse("30", Currency::USD)?, 2));
+    /// assert!(north.merge(&Waterfall::new(Currency::EUR)).is_err());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].

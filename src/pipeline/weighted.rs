@@ -49,7 +49,13 @@ fn rate_decimal(r: &Ratio) -> Option<Decimal> {
         })
 }
 
-/// Where a deal's configured win probability comes from.
+/// Where a deal's configured win probability comes from (see
+/// [`PipelineHistory::weighted_pipeline`] for all three on one history).
+///
+/// ```
+/// use revops::ProbabilitySource;
+/// assert_eq!(ProbabilitySource::default(), ProbabilitySource::Stage);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbabilitySource {
@@ -67,7 +73,19 @@ pub enum ProbabilitySource {
 ///
 /// Deals without a probability (none configured for their stage, none recorded, or no
 /// empirical rate learnt for the stage) are not weighted: they are reported in
-/// `unweighted`. A monoid: [`WeightedPipeline::merge`].
+/// `unweighted`. Computed by [`PipelineHistory::weighted_pipeline`] and
+/// [`PipelineHistory::weighted_by_rates`]. A monoid: [`WeightedPipeline::merge`].
+///
+/// ```
+/// use revops::{Currency, Money, WeightedPipeline};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut a = WeightedPipeline::new(Currency::USD);
+/// a.weighted = Money::parse("10.005", Currency::USD)?;
+/// assert_eq!(a.weighted_rounded(), Money::parse("10.00", Currency::USD)?); // half to even
+/// a.merge(&WeightedPipeline::new(Currency::USD))?;
+/// assert!(a.merge(&WeightedPipeline::new(Currency::EUR)).is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightedPipeline {
     /// Every open deal in scope.
@@ -106,7 +124,8 @@ impl WeightedPipeline {
     }
 }
 
-/// The empirical stage-to-won rate of one stage.
+/// The empirical stage-to-won rate of one stage (see
+/// [`PipelineHistory::stage_win_rates`] for an example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageRate {
     /// Stage position in the funnel.
@@ -120,7 +139,9 @@ pub struct StageRate {
 /// Empirical stage-to-won rates, one per funnel stage: for each stage, of the deals
 /// closed by `as_of` (and in the window, if any) that were ever in that stage (had a
 /// history row in it up to their closing), the share that won. A deal counts once
-/// per stage however often it visited it. A monoid: [`StageWinRates::merge`].
+/// per stage however often it visited it. Computed by
+/// [`PipelineHistory::stage_win_rates`] (see it for an example). A monoid:
+/// [`StageWinRates::merge`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageWinRates {
     /// The instant the rates were learnt at.
@@ -163,6 +184,17 @@ fn check_same_stages(a: &[StageRate], b: &[StageRate]) -> Result<()> {
 }
 
 /// What a weighted-pipeline backtest compares.
+///
+/// ```
+/// use revops::{BacktestSpec, ProbabilitySource};
+/// use chrono::{TimeZone, Utc};
+/// let spec = BacktestSpec::new(
+///     Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap(),
+///     Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap(),
+/// )
+/// .with_source(ProbabilitySource::OpportunityElseStage);
+/// assert_eq!(spec.source, ProbabilitySource::OpportunityElseStage);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BacktestSpec {
     /// When the pipeline is weighted (and the empirical rates learnt).
@@ -205,7 +237,8 @@ impl BacktestSpec {
 ///
 /// The empirical rates are learnt from the deals closed by `t0` only (no look-ahead).
 /// Outcomes cover exactly the deals open in scope at `t0`: deals created later are
-/// not part of that pipeline.
+/// not part of that pipeline. Computed by [`PipelineHistory::backtest_weighted`] (see
+/// it for an example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightedBacktest {
     /// The spec.

@@ -817,7 +817,17 @@ fn backtest_compares_both_weightings_with_what_closed() {
 /// `datetime` and `statistics` modules: won = rows with deal_stage "Won" (4238), lost =
 /// "Lost" (2473); cycle = (close_date − engage_date).days per closed row; medians by
 /// `statistics.median` (mean of the two middle values for an even count, as type 7);
-/// sums of days 219452 (won), 102578 (lost), 322030 (all closed).
+/// sums of days 219452 (won), 102578 (lost), 322030 (all closed). The script:
+///
+/// ```text
+/// import csv, datetime, statistics
+/// rows = list(csv.DictReader(open('maven_crm_sales_pipeline.csv')))
+/// d = datetime.date.fromisoformat
+/// for stage in ('Won', 'Lost'):
+///     x = [(d(r['close_date']) - d(r['engage_date'])).days for r in rows if r['deal_stage'] == stage]
+///     print(stage, len(x), statistics.median(x), sum(x), min(x), max(x))
+/// ```
+/// (and the same over both stages together: median 45).
 #[cfg(feature = "csv")]
 #[test]
 fn maven_win_rate_and_cycle_lengths() {
