@@ -1118,11 +1118,12 @@ impl PipelineHistory {
             per_deal: Vec::new(),
         };
         let open = |r: &Row| !self.kind(r).is_terminal();
+        let start = key(window.start());
         for o in 0..self.len() {
             let rs = self.rows_of(o);
-            let first = self.count_before(o, key(window.start()));
+            let first = self.count_before(o, start);
             let last = self.count_before(o, key(window.end()));
-            let open_at_start = first.checked_sub(1).is_some_and(|k| open(&rs[k]));
+            let open_at_start = self.row_at(o, start).is_some_and(open);
             let at_risk = open_at_start || rs[first..last].iter().any(open);
             if !at_risk {
                 continue;
