@@ -779,7 +779,9 @@ fn coverage_rollups_and_slippage_on_the_waterfall_scenario() {
     // at risk: open at some instant of March (all but closed_both and edge)
     assert_eq!(s.deals, 13);
     // from March 5: "won" closed at that very instant, so it is no longer at risk
-    let s = h.slippage(&Window::new(at(3, 5), at(4, 1)).unwrap()).unwrap();
+    let s = h
+        .slippage(&Window::new(at(3, 5), at(4, 1)).unwrap())
+        .unwrap();
     assert_eq!((s.deals, s.pushes), (12, 1));
     // a window before the push sees none
     let s = h
