@@ -43,6 +43,14 @@ fn bench(c: &mut Criterion) {
     let currency = rows[0].amount.currency();
     let funnel = Funnel::salesforce_opportunity();
     let history = PipelineHistory::new(funnel.clone(), currency, &rows).unwrap();
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "pipeline bench: {} history rows, {} opportunities",
+            history.change_count(),
+            history.len()
+        );
+    }
 
     let cal = Calendar::new();
     let last_day = (window.end() - chrono::TimeDelta::seconds(1)).date_naive();

@@ -351,7 +351,9 @@ impl SalesCycle {
         let n = self.durations.count();
         let sum: u128 = self.durations.values().iter().map(|&s| u128::from(s)).sum();
         let den = Decimal::from(n).checked_mul(Decimal::from(SECONDS_PER_DAY))?;
-        Decimal::from_i128_with_scale(i128::try_from(sum).ok()?, 0).checked_div(den)
+        Decimal::try_from_i128_with_scale(i128::try_from(sum).ok()?, 0)
+            .ok()?
+            .checked_div(den)
     }
 
     /// Appends another cycle's durations.
@@ -974,10 +976,10 @@ impl PipelineHistory {
         } else {
             let n = Decimal::from(won_deals);
             let avg = won_sum.checked_div(n).ok_or_else(overflow)?;
-            let secs = Decimal::from_i128_with_scale(
-                i128::try_from(cycle_seconds).map_err(|_| overflow())?,
-                0,
-            );
+            let secs = i128::try_from(cycle_seconds)
+                .ok()
+                .and_then(|s| Decimal::try_from_i128_with_scale(s, 0).ok())
+                .ok_or_else(overflow)?;
             let days = n
                 .checked_mul(Decimal::from(SECONDS_PER_DAY))
                 .and_then(|den| secs.checked_div(den))
