@@ -20,6 +20,12 @@
 //!   [`flow_report`], [`velocity_report`], [`qualification_report`] (module [`funnel`]);
 //! - cost: [`align_spend`], [`FxTable`], [`MoneyPer`], [`MoneyRatio`], [`roas`], [`roi`],
 //!   [`Credits`], [`unit_economics`], [`sourcing_report`] (module [`cost`]);
+//! - pipeline: [`PipelineHistory`] (snapshots as of any instant), [`Waterfall`]
+//!   (start + created + pulled-in + increased − decreased − pushed-out − lost − won =
+//!   end), win rate, cycle, aging, velocity, coverage, slippage, forecast roll-ups,
+//!   weighted pipeline (module [`pipeline`]);
+//! - attribution: [`markov_attribution`], [`shapley_attribution`] (module
+//!   [`attribution`]);
 //! - forecast accuracy: [`ForecastErrors`], [`ErrorStats`], [`ErrorMetrics`],
 //!   [`Calibration`], [`ProbabilityScores`] (module [`forecast`]);
 //! - adapters behind features: [`csv`] (readers, writers, [`csv::Dataset`]), `real`
@@ -40,6 +46,7 @@ mod hash;
 pub mod ids;
 pub mod money;
 pub mod period;
+pub mod pipeline;
 pub mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
@@ -83,6 +90,14 @@ pub use funnel::{
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
+pub use pipeline::{
+    Aging, Audit, BacktestSpec, Coverage, CycleOutcome, ExitValuation, Flow, ForecastRollup,
+    Movement, MovementKind, NoDecision, OpportunityState, PROBABILITY_DECIMALS, PipelineHistory,
+    PipelineScope, PipelineVelocity, PipelineVelocitySpec, ProbabilitySource, SalesCycle,
+    SalesCycleSpec, Slippage, SlippedDeal, Snapshot, SnapshotEntry, StageAging, StageRate,
+    StageWinRates, Waterfall, WaterfallSpec, WeightedBacktest, WeightedPipeline, WinRate,
+    WinRateBasis, WinRateSpec, probability_decimal,
+};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,

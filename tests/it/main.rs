@@ -9,6 +9,7 @@ mod forecast;
 mod funnel;
 mod money;
 mod period;
+mod pipeline;
 mod ratio;
 #[cfg(feature = "csv")]
 mod real;
