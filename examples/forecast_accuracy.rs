@@ -1,0 +1,317 @@
+//! Pipeline accuracy: the pipeline waterfall of a quarter, win rate, cycle, coverage,
+//! slippage, forecast errors and the calibration of win probabilities.
+//!
+//! ```sh
+//! cargo run --release --all-features --example forecast_accuracy
+//! cargo run --release --all-features --example forecast_accuracy -- --data DIR --quota 2500000
+//! cargo run --release --all-features --example forecast_accuracy -- --maven ../shared/data/real/maven_crm_sales_pipeline.csv
+//! ```
+//! Flags: `--data DIR` (reads `opportunity_history.csv` and `forecasts.csv`; without it
+//! a synthetic company), `--leads N`, `--seed S`, `--quota AMOUNT` (coverage of the
+//! quarter after the reported one), `--maven FILE`, `--format table|json`, `--quick`.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use common::{Flags, bad, load};
+use revops::{
+    BinStrategy, Calendar, Calibration, CalibrationOptions, CycleOutcome, DateRange, Error,
+    ErrorOptions, ForecastErrors, Funnel, Granularity, Money, Outcome, PipelineHistory,
+    PipelineScope, SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
+};
+
+fn midnight(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(NaiveTime::MIN).and_utc()
+}
+
+fn main() -> Result<(), Error> {
+    let flags = Flags::parse(
+        &[
+            "--data", "--leads", "--seed", "--quota", "--maven", "--format",
+        ],
+        &["--quick"],
+    )?;
+    let json = match flags.get("--format").unwrap_or("table") {
+        "table" => false,
+        "json" => true,
+        other => return Err(bad("--format", other, "expected table or json")),
+    };
+    if let Some(path) = flags.get("--maven") {
+        return maven(path, json);
+    }
+    let loaded = load(&flags, 100_000)?;
+    let currency = loaded
+        .data
+        .opportunity_history
+        .first()
+        .map_or(revops::Currency::USD, |c| c.amount.currency());
+    let history = PipelineHistory::new(
+        Funnel::salesforce_opportunity(),
+        currency,
+        &loaded.data.opportunity_history,
+    )?;
+    let Some((_, last)) = history.span() else {
+        println!("no opportunity history in {}", loaded.origin);
+        return Ok(());
+    };
+    // The last complete quarter before the last change, and the one after it.
+    let cal = Calendar::default();
+    let current = cal.period_of(last, Granularity::Quarter);
+    let quarter = current.prev();
+    let (q_start, q_end) = (midnight(quarter.start()), midnight(quarter.end()));
+    let as_of = q_end;
+
+    let rolling = history.waterfall(&WaterfallSpec::new(q_start, q_end))?;
+    let in_quarter = history.waterfall(
+        &WaterfallSpec::new(q_start, q_end).with_scope(PipelineScope::period(&quarter)),
+    )?;
+    let win_rate = history.win_rate(&WinRateSpec::new(as_of))?;
+    let cycle = history.sales_cycle(&SalesCycleSpec::new(as_of));
+    let slippage = history.slippage(&Window::new(q_start, q_end)?)?;
+    let next = DateRange::new(current.start(), current.last_day())?;
+    let coverage = match flags.get("--quota") {
+        Some(q) => Some(history.coverage(as_of, next, Money::parse(q, currency)?)?),
+        None => None,
+    };
+
+    // Forecast errors per series.
+    let errors =
+        ForecastErrors::from_points(&loaded.data.forecasts)?.finish(&ErrorOptions::default())?;
+
+    // Calibration: the probability each deal open at the quarter's start had then,
+    // against how it ended by the quarter's end (still open: censored, not a loss).
+    let mut calibration = Calibration::default();
+    for i in 0..history.len() {
+        let (Some(then), Some(now)) = (history.state_at(i, q_start), history.state_at(i, q_end))
+        else {
+            continue;
+        };
+        if !then.is_open() {
+            continue;
+        }
+        let Some(p) = then.probability else { continue };
+        let outcome = if now.is_won() {
+            Outcome::Won
+        } else if now.is_closed() {
+            Outcome::Lost
+        } else {
+            Outcome::Open
+        };
+        calibration.add(p, outcome)?;
+    }
+    let uniform = calibration.finish(&CalibrationOptions::default().with_bins(10))?;
+    let quantile = calibration.finish(
+        &CalibrationOptions::default()
+            .with_strategy(BinStrategy::Quantile)
+            .with_bins(5),
+    )?;
+
+    if json {
+        let v = serde_json::json!({
+            "origin": loaded.origin, "quarter": quarter.label(),
+            "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
+            "win_rate": win_rate, "cycle_days": cycle.summary(), "slippage": {
+                "deals": slippage.deals, "pushes": slippage.pushes,
+                "pushed_deals": slippage.pushed_deals,
+                "pushed_twice_or_more": slippage.pushed_twice_or_more,
+                "slipped": slippage.slipped,
+            },
+            "coverage": coverage, "forecast_errors": errors,
+            "calibration_uniform": uniform, "calibration_quantile": quantile,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+
+    println!(
+        "pipeline accuracy — {}; quarter {}",
+        loaded.origin,
+        quarter.label()
+    );
+    for (name, w) in [
+        ("all open deals (rolling)", &rolling),
+        ("deals closing in the quarter", &in_quarter),
+    ] {
+        println!("\npipeline waterfall, {name}");
+        let rows = [
+            ("start", &w.start, ""),
+            ("created", &w.created, "+"),
+            ("pulled in", &w.pulled_in, "+"),
+            ("increased", &w.increased, "+"),
+            ("decreased", &w.decreased, "-"),
+            ("pushed out", &w.pushed_out, "-"),
+            ("lost", &w.lost, "-"),
+            ("won", &w.won, "-"),
+            ("end", &w.end, "="),
+        ];
+        for (label, f, sign) in rows {
+            println!(
+                "  {sign:1} {label:<11} {:>18} {:>8} deals",
+                f.amount.round_to_minor_units().to_string(),
+                f.deals
+            );
+        }
+        println!(
+            "    identity check: computed end {}",
+            w.computed_end()?.round_to_minor_units()
+        );
+    }
+    println!(
+        "\nwin rate (won / closed, as of {}): {}{}",
+        as_of.format("%Y-%m-%d"),
+        win_rate.ratio,
+        win_rate.interval.map_or_else(String::new, |i| format!(
+            " [{:.1}-{:.1} %]",
+            100.0 * i.lower,
+            100.0 * i.upper
+        ))
+    );
+    if let Some(s) = cycle.summary() {
+        println!(
+            "sales cycle of won deals: {} deals, mean {:.1} d, median {:.1} d, p90 {:.1} d",
+            s.count,
+            s.mean_days(),
+            s.median_days(),
+            s.p90_days()
+        );
+    }
+    println!(
+        "slippage in the quarter: {} deals at risk, {} pushes ({} per deal), {} deals pushed, {} pushed twice or more, {} slipped",
+        slippage.deals,
+        slippage.pushes,
+        slippage.pushes_per_deal,
+        slippage.pushed_deals,
+        slippage.pushed_twice_or_more,
+        slippage.slipped.round_to_minor_units()
+    );
+    match &coverage {
+        Some(c) => println!(
+            "coverage of {} .. {}: pipeline {} / remaining quota {} = {}",
+            c.period.first(),
+            c.period.last(),
+            c.pipeline.amount.round_to_minor_units(),
+            c.remaining.round_to_minor_units(),
+            c.ratio
+                .map_or_else(|| "n/a (quota met)".to_string(), |r| format!("{:.2}x", r))
+        ),
+        None => println!(
+            "coverage: pass --quota AMOUNT for the quarter starting {}",
+            current.start()
+        ),
+    }
+
+    println!("\nforecast errors (bias and CFE: forecast − actual; MAPE skips zero actuals)");
+    println!(
+        "{:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
+        "series", "n", "MAE", "MAPE", "WAPE", "sMAPE", "bias", "accuracy", "band"
+    );
+    let pct =
+        |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
+    for (name, m) in errors
+        .series
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .chain(std::iter::once(("(pooled)", &errors.pooled)))
+    {
+        println!(
+            "{name:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
+            m.n,
+            m.mae.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
+            pct(m.mape),
+            pct(m.wape),
+            pct(m.smape),
+            m.bias.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
+            pct(m.accuracy),
+            m.band
+                .map_or_else(|| "-".into(), |b| format!("{b:?}").to_lowercase()),
+        );
+    }
+
+    let s = &uniform.scores;
+    println!(
+        "\ncalibration of stage probabilities at {} (outcome by {}): {} won, {} lost, {} still open (censored)",
+        quarter.start(),
+        quarter.end(),
+        s.won,
+        s.lost,
+        s.open
+    );
+    println!(
+        "  Brier {}  log loss {}  ROC AUC {}  ECE {:.3}  MCE {:.3}",
+        s.brier.map_or_else(|| "n/a".into(), |v| format!("{v:.4}")),
+        s.log_loss
+            .map_or_else(|| "n/a".into(), |v| format!("{v:.4}")),
+        uniform
+            .roc_auc
+            .map_or_else(|| "n/a".into(), |v| format!("{v:.3}")),
+        uniform.reliability.ece.unwrap_or(f64::NAN),
+        uniform.reliability.mce.unwrap_or(f64::NAN),
+    );
+    println!(
+        "  {:<13} {:>7} {:>10} {:>22}",
+        "bin", "count", "predicted", "observed (k/n, 95 %)"
+    );
+    for b in &uniform.reliability.bins {
+        println!(
+            "  [{:.2}, {:.2}] {:>7} {:>10.3} {:>12} [{:.2}-{:.2}]",
+            b.lower,
+            b.upper,
+            b.count,
+            b.mean_predicted,
+            b.observed.to_string(),
+            b.interval.lower,
+            b.interval.upper
+        );
+    }
+    println!(
+        "  quantile bins (5): ECE {:.3}",
+        quantile.reliability.ece.unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
+fn maven(path: &str, json: bool) -> Result<(), Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::Io {
+        message: format!("{path}: {e}"),
+    })?;
+    let d = revops::real::read_maven(file, revops::Currency::USD)?;
+    let h = PipelineHistory::new(
+        revops::real::maven_funnel(),
+        revops::Currency::USD,
+        &d.history,
+    )?;
+    let (_, last) = h
+        .span()
+        .ok_or_else(|| bad("--maven", path, "no usable rows"))?;
+    let as_of = last;
+    let win = h.win_rate(&WinRateSpec::new(as_of))?;
+    let won = h.sales_cycle(&SalesCycleSpec::new(as_of));
+    let mut lost_spec = SalesCycleSpec::new(as_of);
+    lost_spec.outcome = CycleOutcome::Lost;
+    let lost = h.sales_cycle(&lost_spec);
+    if json {
+        let v = serde_json::json!({"win_rate": win, "cycle_won_days": won.summary(), "cycle_lost_days": lost.summary(), "skipped_rows": d.skipped});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "Maven CRM sales pipeline (real data): {} opportunities, {} rows skipped (no date)",
+        d.opportunities.len(),
+        d.skipped
+    );
+    println!("win rate (won / closed): {}", win.ratio);
+    for (name, c) in [("won", &won), ("lost", &lost)] {
+        if let Some(s) = c.summary() {
+            println!(
+                "cycle of {name} deals: {} deals, mean {:.1} d, median {:.1} d, p25 {:.1} d, p75 {:.1} d",
+                s.count,
+                s.mean_days(),
+                s.median_days(),
+                s.p25_days(),
+                s.p75_days()
+            );
+        }
+    }
+    Ok(())
+}
