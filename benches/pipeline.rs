@@ -88,6 +88,35 @@ fn bench(c: &mut Criterion) {
     g.bench_function("waterfall_quarter_period", |b| {
         b.iter(|| black_box(history.waterfall(&period).unwrap()))
     });
+    // The figure: the quarter's waterfall plus the calibration of every deal's
+    // probability at the quarter's start against its state at the end.
+    g.bench_function("waterfall_and_calibration", |b| {
+        b.iter(|| {
+            let w = history.waterfall(&rolling).unwrap();
+            let mut cal = revops::Calibration::default();
+            for i in 0..history.len() {
+                let (Some(then), Some(now)) =
+                    (history.state_at(i, q.start()), history.state_at(i, q.end()))
+                else {
+                    continue;
+                };
+                if let (true, Some(p)) = (then.is_open(), then.probability) {
+                    let outcome = if now.is_won() {
+                        revops::Outcome::Won
+                    } else if now.is_closed() {
+                        revops::Outcome::Lost
+                    } else {
+                        revops::Outcome::Open
+                    };
+                    cal.add(p, outcome).unwrap();
+                }
+            }
+            black_box((
+                w,
+                cal.finish(&revops::CalibrationOptions::default()).unwrap(),
+            ))
+        })
+    });
     g.bench_function("waterfall_24_months", |b| {
         b.iter(|| {
             for m in &months {
