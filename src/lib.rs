@@ -20,6 +20,7 @@
 //!   [`QuantileAccuracy`], [`Histogram`], [`Bin`], [`BinRule`].
 #![forbid(unsafe_code)]
 
+pub mod attribution;
 #[cfg(feature = "csv")]
 pub mod csv;
 pub mod distribution;
@@ -39,6 +40,11 @@ pub mod synth;
 /// The exact decimal type used for all money (re-exported from `rust_decimal`).
 pub use rust_decimal::Decimal;
 
+pub use attribution::{
+    Attribution, CampaignCredit, ChannelCredit, JourneyBuilder, JourneyDiagnostics, JourneyNote,
+    JourneyOptions, JourneyRef, Journeys, Milestone, RepeatConversions, RuleModel, TouchCredit,
+    TouchCredits, TouchRef, TrailingTouches,
+};
 pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
 };
