@@ -212,12 +212,12 @@ fn weigher<'j>(journeys: &'j Journeys, model: &RuleModel) -> Result<Weigher<'j>>
         value: model.to_string(),
         reason: reason.to_string(),
     };
-    if matches!(model, RuleModel::TimeDecay { .. }) && journeys.untimed > 0 {
+    if model.needs_times() && journeys.untimed > 0 {
         return Err(refuse(
             "time decay needs touch times, and journeys built from path rows have none",
         ));
     }
-    if model.needs_times() && journeys.stage_events == 0 && !journeys.is_empty() {
+    if model.needs_stage_events() && journeys.stage_events == 0 && !journeys.is_empty() {
         return Err(refuse(
             "milestone models need stage events, and these journeys have none (built from path rows, or without stage events)",
         ));

@@ -323,15 +323,17 @@ impl RuleModel {
         }
     }
 
-    /// Whether the model reads touch times (time decay) or stage events (milestone
-    /// models with a stage milestone), which journeys built from path rows lack.
+    /// Whether the model reads touch times (time decay), which journeys built from
+    /// path rows lack.
     pub fn needs_times(&self) -> bool {
-        match self {
-            RuleModel::TimeDecay { .. } => true,
-            _ => self
-                .milestone_weights()
-                .is_some_and(|(m, _)| m.iter().any(|(m, _)| matches!(m, Milestone::Stage(_)))),
-        }
+        matches!(self, RuleModel::TimeDecay { .. })
+    }
+
+    /// Whether the model anchors on stage events (a milestone model with a stage
+    /// milestone), which journeys built from path rows or without stage events lack.
+    pub fn needs_stage_events(&self) -> bool {
+        self.milestone_weights()
+            .is_some_and(|(m, _)| m.iter().any(|(m, _)| matches!(m, Milestone::Stage(_))))
     }
 
     /// Checks the parameters: a positive half-life; position shares finite, in

@@ -1,5 +1,6 @@
 //! revops integration tests: one binary, one module per area.
 
+mod attribution;
 #[cfg(feature = "csv")]
 mod csv;
 mod distribution;
