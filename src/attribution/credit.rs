@@ -247,7 +247,6 @@ impl Journeys {
         View {
             pairs: &self.touch_pair[r.clone()],
             at: &self.touch_at[r],
-            end: self.end_at[j],
             milestones: self.milestone_slice(j),
         }
     }
@@ -318,23 +317,39 @@ impl Journeys {
             (0.0, 0.0, 0.0, 0.0, 0.0);
         let (mut total_r, mut un_r) = (Decimal::ZERO, Decimal::ZERO);
         let mut buf: Vec<f64> = Vec::with_capacity(32);
+        let mut start = 0;
         for j in 0..self.len() {
+            let end = self.ends[j];
+            let range = start..end;
+            start = end;
             let cw = self.conversions[j];
+            // A decimal value is zero exactly when its `f64` is (no underflow: ≥ 1e-28).
             let vf = self.value_f64[j];
-            let value = self.value[j];
-            if cw == 0.0 && value.is_zero() {
+            if cw == 0.0 && vf == 0.0 {
                 continue;
             }
             total_c += cw;
             total_v += vf;
-            total_r += value;
-            let v = self.view(j);
-            if v.pairs.is_empty() {
+            if range.is_empty() {
                 un_c += cw;
                 un_v += vf;
-                un_r += value;
+                if currency.is_some() {
+                    total_r += self.value[j];
+                    un_r += self.value[j];
+                }
                 continue;
             }
+            let v = View {
+                pairs: &self.touch_pair[range.clone()],
+                at: &self.touch_at[range],
+                milestones: self.milestone_slice(j),
+            };
+            let Some(cur) = currency else {
+                if w.accumulate(v, cw, vf, &mut conv, &mut val, &mut buf) {
+                    fallback += cw;
+                }
+                continue;
+            };
             if w.fill(v, &mut buf) {
                 fallback += cw;
             }
@@ -342,9 +357,9 @@ impl Journeys {
                 conv[p as usize] += cw * s;
                 val[p as usize] += vf * s;
             }
-            if let Some(cur) = currency
-                && !value.is_zero()
-            {
+            let value = self.value[j];
+            total_r += value;
+            if !value.is_zero() {
                 allocate_into(Money::new(value, cur), v.pairs, &buf, &mut rev)?;
             }
         }
@@ -512,7 +527,7 @@ impl<'a> Iterator for TouchCredits<'a> {
             }
             self.journey += 1;
             let v = js.view(j);
-            if v.pairs.is_empty() || (js.conversions[j] == 0.0 && js.value[j].is_zero()) {
+            if v.pairs.is_empty() || (js.conversions[j] == 0.0 && js.value_f64[j] == 0.0) {
                 continue;
             }
             self.weigher.fill(v, &mut self.buf);

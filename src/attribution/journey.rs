@@ -3,7 +3,8 @@
 //! aggregated path rows.
 
 use std::borrow::Borrow;
-use std::hash::Hash;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::normalise_key;
 use crate::error::{Error, RecordRef, Result};
-use crate::hash::FastMap;
+use crate::hash::FxHasher;
 use crate::ids::{CampaignId, Channel, SubjectId};
 use crate::money::Currency;
 use crate::records::{Conversion, PathRow, StageEvent, Touch};
@@ -38,18 +39,65 @@ pub(crate) fn from_micros(us: i64) -> Option<DateTime<Utc>> {
 // ---------------------------------------------------------------------------------
 // Interning
 
+/// The crate's Fx hasher with a finaliser (murmur3's `fmix64`). Fx alone leaves the
+/// low bits, which the hash table uses to pick a bucket, nearly constant for ids that
+/// differ only in their last characters (`S00000001`, `S00000002` …), and interning a
+/// million of them degrades into long probe chains.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct MixHasher(FxHasher);
+
+impl Hasher for MixHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.0.write_u8(i);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.0.write_u32(i);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0.write_u64(i);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.0.write_usize(i);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = self.0.finish();
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+/// `HashMap` with [`MixHasher`].
+pub(crate) type MixMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
 /// Names interned to dense `u32` ids, in order of first appearance.
 #[derive(Debug, Clone)]
 pub(crate) struct Dict<K> {
     pub(crate) names: Vec<K>,
-    ids: FastMap<K, u32>,
+    ids: MixMap<K, u32>,
 }
 
 impl<K> Default for Dict<K> {
     fn default() -> Self {
         Dict {
             names: Vec::new(),
-            ids: FastMap::default(),
+            ids: MixMap::default(),
         }
     }
 }
@@ -79,8 +127,78 @@ impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
         Ok(id)
     }
 
+    /// As [`Dict::intern`] with one probe of the table instead of two, for names that
+    /// are usually new (subjects); costs a clone of the name when it is not.
+    #[inline]
+    fn intern_likely_new(&mut self, name: &K) -> Result<u32> {
+        let next = self.names.len();
+        match self.ids.entry(name.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = u32::try_from(next)
+                    .ok()
+                    .filter(|&i| i < u32::MAX)
+                    .ok_or_else(|| Error::InvalidParameter {
+                        name: "distinct ids",
+                        value: next.to_string(),
+                        reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+                    })?;
+                e.insert(id);
+                self.names.push(name.clone());
+                Ok(id)
+            }
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.names.len()
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.names.reserve(additional);
+        self.ids.reserve(additional);
+    }
+}
+
+/// A direct-mapped cache of (channel, campaign) → pair id keyed by the addresses and
+/// lengths of the strings.
+struct PairCache {
+    slots: Vec<([usize; 4], u32)>,
+}
+
+impl Default for PairCache {
+    fn default() -> Self {
+        PairCache {
+            slots: vec![([0; 4], u32::MAX); 256],
+        }
+    }
+}
+
+impl PairCache {
+    #[inline]
+    fn key(t: &Touch) -> [usize; 4] {
+        let c = t.channel.as_str();
+        let (k, kl) = t
+            .campaign
+            .as_ref()
+            .map_or((0, 0), |k| (k.as_str().as_ptr() as usize, k.as_str().len()));
+        [c.as_ptr() as usize, c.len(), k, kl]
+    }
+
+    #[inline]
+    fn slot(key: &[usize; 4]) -> usize {
+        ((key[0] >> 3) ^ (key[2] >> 3).wrapping_mul(31)) & 255
+    }
+
+    #[inline]
+    fn get(&self, key: [usize; 4]) -> Option<u32> {
+        let (k, id) = self.slots[Self::slot(&key)];
+        (k == key && id != u32::MAX).then_some(id)
+    }
+
+    #[inline]
+    fn put(&mut self, key: [usize; 4], id: u32) {
+        self.slots[Self::slot(&key)] = (key, id);
     }
 }
 
@@ -88,7 +206,7 @@ impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Pairs {
     pub(crate) list: Vec<(u32, u32)>,
-    ids: FastMap<(u32, u32), u32>,
+    ids: MixMap<(u32, u32), u32>,
 }
 
 impl Pairs {
@@ -530,11 +648,25 @@ impl JourneyBuilder {
         conversions: &[Conversion],
         stage_events: &[StageEvent],
     ) -> Result<()> {
+        if self.is_empty() {
+            // Nothing to offset or re-intern: add in place (and stay empty on error).
+            return self
+                .add_unchecked(touches, conversions, stage_events)
+                .inspect_err(|_| *self = JourneyBuilder::default());
+        }
         let mut batch = JourneyBuilder::default();
         batch
             .add_unchecked(touches, conversions, stage_events)
             .map_err(|e| self.shift_error(e))?;
         self.merge(&batch)
+    }
+
+    /// Whether nothing was added yet.
+    fn is_empty(&self) -> bool {
+        self.touches_read == 0
+            && self.conversions_read == 0
+            && self.events_read == 0
+            && self.subjects.len() == 0
     }
 
     /// Shifts the position in a batch error to the position in the whole input.
@@ -553,13 +685,18 @@ impl JourneyBuilder {
         e
     }
 
+    /// Records usually come grouped by subject, often in one order across files: try
+    /// the previous subject and the next one before the hash table.
     fn subject(&mut self, s: &SubjectId, cursor: &mut u32) -> Result<u32> {
-        if let Some(name) = self.subjects.names.get(*cursor as usize)
-            && name == s
-        {
-            return Ok(*cursor);
+        for near in [*cursor, cursor.wrapping_add(1)] {
+            if let Some(name) = self.subjects.names.get(near as usize)
+                && name == s
+            {
+                *cursor = near;
+                return Ok(near);
+            }
         }
-        let id = self.subjects.intern(s)?;
+        let id = self.subjects.intern_likely_new(s)?;
         *cursor = id;
         Ok(id)
     }
@@ -572,17 +709,37 @@ impl JourneyBuilder {
         stage_events: &[StageEvent],
     ) -> Result<()> {
         let mut cursor = 0u32;
+        // Distinct subjects are at most the subject changes along the longest input.
+        let changes = |ids: &mut dyn Iterator<Item = &SubjectId>| {
+            let mut n = 0usize;
+            let mut last: Option<&SubjectId> = None;
+            for s in ids {
+                n += usize::from(last != Some(s));
+                last = Some(s);
+            }
+            n
+        };
+        let expected = changes(&mut touches.iter().map(|t| &t.subject))
+            .max(changes(&mut conversions.iter().map(|c| &c.subject)))
+            .max(changes(&mut stage_events.iter().map(|e| &e.subject)));
+        self.subjects.reserve(expected);
         self.touches.reserve(touches.len());
-        // Channel and campaign strings repeat: remember the last pair.
-        let mut last: Option<(&Touch, u32)> = None;
+        // Channels and campaigns repeat, usually as shared strings (readers share
+        // them): a small cache by string address skips the hash tables. Addresses are
+        // stable and unique while `touches` is borrowed.
+        let mut cache = PairCache::default();
         for (i, t) in touches.iter().enumerate() {
             t.validate().map_err(|e| e.at_index(i))?;
             let subject = self.subject(&t.subject, &mut cursor)?;
-            let pair = match last {
-                Some((p, id)) if p.channel == t.channel && p.campaign == t.campaign => id,
-                _ => self.names.pair(&t.channel, t.campaign.as_ref())?,
+            let key = PairCache::key(t);
+            let pair = match cache.get(key) {
+                Some(id) => id,
+                None => {
+                    let id = self.names.pair(&t.channel, t.campaign.as_ref())?;
+                    cache.put(key, id);
+                    id
+                }
             };
-            last = Some((t, pair));
             self.touches.push(RawTouch {
                 at: micros(&t.at),
                 subject,
@@ -594,6 +751,14 @@ impl JourneyBuilder {
             c.validate().map_err(|e| e.at_index(i))?;
             let subject = self.subject(&c.subject, &mut cursor)?;
             let value = match &c.value {
+                Some(v)
+                    if self
+                        .currency
+                        .as_ref()
+                        .is_some_and(|s| s.currency == v.currency()) =>
+                {
+                    v.amount()
+                }
                 Some(v) => {
                     let src = CurrencySource {
                         currency: v.currency(),
@@ -1421,7 +1586,7 @@ impl Journeys {
             value: Decimal,
             nulls: f64,
         }
-        let mut index: FastMap<&[u32], usize> = FastMap::default();
+        let mut index: MixMap<&[u32], usize> = MixMap::default();
         let mut rows: Vec<Acc> = Vec::new();
         for j in 0..self.len() {
             let range = self.touch_range(j);

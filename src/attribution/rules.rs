@@ -556,14 +556,13 @@ impl FromStr for RuleModel {
 // ---------------------------------------------------------------------------------
 // Weight computation over interned journeys.
 
-/// One journey as the weight rules see it. Touches are in time order; `channels`
-/// are dense channel ids, `at` microsecond times (unused unless the model needs
-/// them), `milestones` the (stage id, touch position) pairs resolved for the journey.
+/// One journey as the weight rules see it: `pairs` are the touches' dense (channel,
+/// campaign) ids in time order, `at` their microsecond times (unused unless the model
+/// needs them), `milestones` the (stage id, touch position) pairs resolved for it.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub(crate) pairs: &'a [u32],
     pub(crate) at: &'a [i64],
-    pub(crate) end: i64,
     pub(crate) milestones: &'a [(u32, u32)],
 }
 
@@ -581,6 +580,7 @@ enum Kind {
     LastNonDirect(Vec<bool>),
     Linear,
     LinearUnique(Vec<u32>),
+    /// 1 / half-life in microseconds.
     TimeDecay(f64),
     Position(f64, f64),
     Milestones(Vec<(Slot, f64)>, f64),
@@ -590,7 +590,8 @@ enum Kind {
 pub(crate) struct Weigher<'j> {
     kind: Kind,
     pair_channel: &'j [u32],
-    marks: Vec<bool>,
+    /// Milestones resolved for the current journey: (touch position, weight).
+    resolved: Vec<(usize, f64)>,
 }
 
 impl<'j> Weigher<'j> {
@@ -622,7 +623,7 @@ impl<'j> Weigher<'j> {
                 let us = half_life
                     .num_microseconds()
                     .map_or(f64::INFINITY, |u| u as f64);
-                Kind::TimeDecay(us)
+                Kind::TimeDecay(1.0 / us)
             }
             RuleModel::PositionBased { first, last } => Kind::Position(*first, *last),
             RuleModel::J => Kind::Position(0.2, 0.6),
@@ -648,7 +649,7 @@ impl<'j> Weigher<'j> {
         Ok(Weigher {
             kind,
             pair_channel,
-            marks: Vec::new(),
+            resolved: Vec::new(),
         })
     }
 
@@ -708,13 +709,14 @@ impl<'j> Weigher<'j> {
                 }
                 false
             }
-            Kind::TimeDecay(half_life) => {
+            Kind::TimeDecay(inv_half_life) => {
                 // 0.5^((end − t) / h) ∝ 0.5^((latest − t) / h): measured from the latest
-                // touch, the largest weight is 1 and nothing underflows to all-zero.
-                let latest = v.at.iter().copied().max().unwrap_or(v.end);
+                // touch (the last: touches are in time order), the largest weight is 1
+                // and nothing underflows to all-zero.
+                let latest = v.at[n - 1];
                 let mut sum = 0.0;
                 for &t in v.at {
-                    let w = (-((latest - t) as f64) / *half_life).exp2();
+                    let w = ((t - latest) as f64 * *inv_half_life).exp2();
                     sum += w;
                     buf.push(w);
                 }
@@ -734,20 +736,21 @@ impl<'j> Weigher<'j> {
                         }
                     }
                     _ => {
+                        // first + last + middle = 1 (validated), so no normalising:
+                        // the same shares as `accumulate`.
                         let middle = (1.0 - first - last).max(0.0);
                         buf.resize(n, middle / (n - 2) as f64);
                         buf[0] = first;
                         buf[n - 1] = last;
-                        let sum = first + last + middle;
-                        normalise(buf, sum);
                     }
                 }
                 false
             }
             Kind::Milestones(slots, rest) => {
-                buf.resize(n, 0.0);
-                self.marks.clear();
-                self.marks.resize(n, false);
+                // Resolve the milestones to touch positions (missing ones drop out).
+                let resolved = &mut self.resolved;
+                resolved.clear();
+                let mut milestone_weight = 0.0;
                 for &(slot, w) in slots.iter() {
                     let pos = match slot {
                         Slot::First => Some(0),
@@ -759,27 +762,107 @@ impl<'j> Weigher<'j> {
                             .map(|&(_, p)| p as usize),
                     };
                     if let Some(p) = pos {
-                        buf[p] += w;
-                        self.marks[p] = true;
+                        resolved.push((p, w));
+                        milestone_weight += w;
                     }
                 }
-                let others = self.marks.iter().filter(|m| !**m).count();
-                if others > 0 && *rest > 0.0 {
-                    let each = *rest / others as f64;
-                    for (b, _) in buf.iter_mut().zip(&self.marks).filter(|(_, m)| !**m) {
-                        *b = each;
-                    }
-                }
-                let sum: f64 = buf.iter().sum();
-                if sum > 0.0 {
-                    normalise(buf, sum);
-                    false
+                let distinct = (0..resolved.len())
+                    .filter(|&i| !resolved[..i].iter().any(|r| r.0 == resolved[i].0))
+                    .count();
+                let others = n - distinct;
+                let each = if others > 0 && *rest > 0.0 {
+                    *rest / others as f64
                 } else {
-                    buf.fill(1.0 / n as f64);
-                    true
+                    0.0
+                };
+                let total = milestone_weight + each * others as f64;
+                if total <= 0.0 {
+                    buf.resize(n, 1.0 / n as f64);
+                    return true;
                 }
+                let inv = 1.0 / total;
+                buf.resize(n, each * inv);
+                for &(p, _) in resolved.iter() {
+                    buf[p] = 0.0;
+                }
+                // Several milestones on one touch pool their weights.
+                for &(p, w) in resolved.iter() {
+                    buf[p] += w * inv;
+                }
+                false
             }
         }
+    }
+}
+
+impl Weigher<'_> {
+    /// Adds the journey's credit (`cw` conversions, `vf` value) to the per-pair sums,
+    /// with the same shares as [`Weigher::fill`]; the positional models skip the
+    /// weight buffer. Returns `true` on a fallback.
+    #[inline]
+    pub(crate) fn accumulate(
+        &mut self,
+        v: View<'_>,
+        cw: f64,
+        vf: f64,
+        conv: &mut [f64],
+        val: &mut [f64],
+        buf: &mut Vec<f64>,
+    ) -> bool {
+        let pairs = v.pairs;
+        let n = pairs.len();
+        let mut add = |p: u32, s: f64| {
+            conv[p as usize] += cw * s;
+            val[p as usize] += vf * s;
+        };
+        match &self.kind {
+            Kind::First => {
+                add(pairs[0], 1.0);
+                return false;
+            }
+            Kind::Last => {
+                add(pairs[n - 1], 1.0);
+                return false;
+            }
+            Kind::LastNonDirect(is_direct) => {
+                let pc = self.pair_channel;
+                return match pairs
+                    .iter()
+                    .rposition(|&p| !is_direct[pc[p as usize] as usize])
+                {
+                    Some(i) => {
+                        add(pairs[i], 1.0);
+                        false
+                    }
+                    None => {
+                        add(pairs[n - 1], 1.0);
+                        true
+                    }
+                };
+            }
+            Kind::Linear => {
+                let s = 1.0 / n as f64;
+                for &p in pairs {
+                    add(p, s);
+                }
+                return false;
+            }
+            Kind::Position(first, last) if n > 2 => {
+                let middle = (1.0 - first - last).max(0.0) / (n - 2) as f64;
+                add(pairs[0], *first);
+                for &p in &pairs[1..n - 1] {
+                    add(p, middle);
+                }
+                add(pairs[n - 1], *last);
+                return false;
+            }
+            _ => {}
+        }
+        let fallback = self.fill(v, buf);
+        for (&p, &s) in pairs.iter().zip(buf.iter()) {
+            add(p, s);
+        }
+        fallback
     }
 }
 
@@ -823,7 +906,6 @@ mod tests {
             View {
                 pairs,
                 at,
-                end: at.last().copied().unwrap_or(0),
                 milestones: ms,
             },
             &mut buf,
