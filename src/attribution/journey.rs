@@ -1186,10 +1186,24 @@ pub struct Journeys {
 }
 
 /// One journey, borrowed from [`Journeys`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct JourneyRef<'a> {
     journeys: &'a Journeys,
     index: usize,
+}
+
+impl std::fmt::Debug for JourneyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JourneyRef")
+            .field("index", &self.index)
+            .field("subject", &self.subject())
+            .field("converted_at", &self.converted_at())
+            .field("conversions", &self.conversions())
+            .field("nulls", &self.nulls())
+            .field("value", &self.value())
+            .field("touches", &self.touches().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// One touch of a journey, borrowed from [`Journeys`].

@@ -72,10 +72,10 @@
 //!
 //! let w = journeys.attribute_with_revenue(&RuleModel::WShaped)?;
 //! let revenue = |c: &str| w.channel(c).unwrap().revenue.unwrap().amount().to_string();
-//! assert_eq!(revenue("search"), "3000");
-//! assert_eq!(revenue("webinar"), "3000");
-//! assert_eq!(revenue("email"), "1000");
-//! assert_eq!(revenue("demo"), "3000");
+//! assert_eq!(revenue("search"), "3000.00");
+//! assert_eq!(revenue("webinar"), "3000.00");
+//! assert_eq!(revenue("email"), "1000.00");
+//! assert_eq!(revenue("demo"), "3000.00");
 //! # Ok(()) }
 //! ```
 
