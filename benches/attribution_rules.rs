@@ -7,7 +7,8 @@
 //!   fast path; `rules/all_standard`: the twelve standard models one after another;
 //! - `revenue/<model>`: the same plus exact revenue split per conversion;
 //! - `touch_credits/linear`: streaming every per-touch row (with revenue);
-//! - `path_rows`: aggregating the journeys into `paths.csv` rows.
+//! - `path_rows`: aggregating the journeys into `paths.csv` rows;
+//!   `journeys/from_path_rows`: those rows back into journeys.
 
 use std::hint::black_box;
 
@@ -163,6 +164,16 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("path_rows", |b| {
         b.iter(|| black_box(journeys.path_rows().len()))
+    });
+    let rows = journeys.path_rows();
+    g.bench_function("journeys/from_path_rows", |b| {
+        b.iter(|| {
+            black_box(
+                Journeys::from_path_rows(black_box(&rows), Currency::USD)
+                    .unwrap()
+                    .len(),
+            )
+        })
     });
     g.finish();
 }

@@ -176,6 +176,11 @@ impl Default for PairCache {
 
 impl PairCache {
     #[inline]
+    fn channel_key(c: &Channel) -> [usize; 4] {
+        [c.as_str().as_ptr() as usize, c.as_str().len(), 0, 0]
+    }
+
+    #[inline]
     fn key(t: &Touch) -> [usize; 4] {
         let c = t.channel.as_str();
         let (k, kl) = t
@@ -1369,6 +1374,7 @@ impl Journeys {
             ..Journeys::default()
         };
         let mut pairs: Vec<u32> = Vec::new();
+        let mut cache = PairCache::default();
         for r in rows {
             if r.conversions == 0.0 && r.nulls == 0.0 && r.value.is_zero() {
                 batch.diagnostics.empty_path_rows += 1;
@@ -1376,7 +1382,16 @@ impl Journeys {
             }
             pairs.clear();
             for c in &r.path {
-                pairs.push(batch.names.pair(c, None)?);
+                let key = PairCache::channel_key(c);
+                let id = match cache.get(key) {
+                    Some(id) => id,
+                    None => {
+                        let id = batch.names.pair(c, None)?;
+                        cache.put(key, id);
+                        id
+                    }
+                };
+                pairs.push(id);
             }
             batch.touch_pair.extend_from_slice(&pairs);
             batch
@@ -1394,6 +1409,10 @@ impl Journeys {
         }
         batch.diagnostics.path_rows_read = rows.len() as u64;
         batch.pair_channel = batch.names.pairs.list.iter().map(|p| p.0).collect();
+        if self.is_empty() && self.diagnostics == JourneyDiagnostics::default() {
+            *self = batch;
+            return Ok(());
+        }
         self.merge(&batch)
     }
 
@@ -1600,29 +1619,69 @@ impl Journeys {
             value: Decimal,
             nulls: f64,
         }
-        let mut index: MixMap<&[u32], usize> = MixMap::default();
         let mut rows: Vec<Acc> = Vec::new();
-        for j in 0..self.len() {
-            let range = self.touch_range(j);
-            if range.is_empty() {
-                continue;
+        let longest = (0..self.len())
+            .map(|j| self.touch_range(j).len())
+            .max()
+            .unwrap_or(0);
+        if channels.len() < 255 && longest <= 16 {
+            // Fast path: each path packed into a u128, one byte per touch (rank + 1,
+            // zero after the end), so that comparing keys compares paths (a prefix
+            // first). Sorting (key, journey) groups equal paths in path order and sums
+            // each group in journey order, as the general path below does.
+            let mut keys: Vec<(u128, u32)> = Vec::with_capacity(self.len());
+            for j in 0..self.len() {
+                let range = self.touch_range(j);
+                if range.is_empty() {
+                    continue;
+                }
+                let mut key = 0u128;
+                for (i, &r) in ranked[range].iter().enumerate() {
+                    key |= u128::from(r + 1) << (8 * (15 - i));
+                }
+                keys.push((key, j as u32));
             }
-            let key = &ranked[range.clone()];
-            let i = *index.entry(key).or_insert_with(|| {
-                rows.push(Acc {
-                    range,
-                    conversions: 0.0,
-                    value: Decimal::ZERO,
-                    nulls: 0.0,
+            keys.sort_unstable();
+            for (i, &(key, j)) in keys.iter().enumerate() {
+                let j = j as usize;
+                if i == 0 || keys[i - 1].0 != key {
+                    rows.push(Acc {
+                        range: self.touch_range(j),
+                        conversions: 0.0,
+                        value: Decimal::ZERO,
+                        nulls: 0.0,
+                    });
+                }
+                let r = rows.last_mut().expect("pushed above");
+                r.conversions += self.conversions[j];
+                r.value += self.value[j];
+                r.nulls += self.nulls[j];
+            }
+        } else {
+            let mut index: MixMap<&[u32], usize> =
+                MixMap::with_capacity_and_hasher(self.len(), Default::default());
+            for j in 0..self.len() {
+                let range = self.touch_range(j);
+                if range.is_empty() {
+                    continue;
+                }
+                let key = &ranked[range.clone()];
+                let i = *index.entry(key).or_insert_with(|| {
+                    rows.push(Acc {
+                        range,
+                        conversions: 0.0,
+                        value: Decimal::ZERO,
+                        nulls: 0.0,
+                    });
+                    rows.len() - 1
                 });
-                rows.len() - 1
-            });
-            let r = &mut rows[i];
-            r.conversions += self.conversions[j];
-            r.value += self.value[j];
-            r.nulls += self.nulls[j];
+                let r = &mut rows[i];
+                r.conversions += self.conversions[j];
+                r.value += self.value[j];
+                r.nulls += self.nulls[j];
+            }
+            rows.sort_unstable_by(|a, b| ranked[a.range.clone()].cmp(&ranked[b.range.clone()]));
         }
-        rows.sort_by(|a, b| ranked[a.range.clone()].cmp(&ranked[b.range.clone()]));
         rows.into_iter()
             .map(|r| PathRow {
                 path: ranked[r.range]

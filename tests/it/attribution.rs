@@ -352,6 +352,27 @@ fn path_rows_round_trip_and_aggregate() {
     let a1 = j.attribute(&RuleModel::Linear).unwrap();
     let a2 = back.attribute(&RuleModel::Linear).unwrap();
     assert_eq!(a1.channels, a2.channels);
+    // Long paths (more than 16 touches) sort among short ones, prefixes first.
+    let long: Vec<Channel> = (0..20)
+        .map(|i| ch(if i % 3 == 0 { "x" } else { "y" }))
+        .collect();
+    let mixed = vec![
+        PathRow::new(long.clone(), 1.0, Decimal::ONE, 0.0),
+        PathRow::new(vec![ch("y")], 0.0, Decimal::ZERO, 2.0),
+        PathRow::new(long[..2].to_vec(), 3.0, Decimal::TWO, 0.0),
+        PathRow::new(long.clone(), 1.0, Decimal::ONE, 1.0),
+        PathRow::new(vec![ch("x")], 1.0, Decimal::ZERO, 0.0),
+    ];
+    let got = Journeys::from_path_rows(&mixed, Currency::USD)
+        .unwrap()
+        .path_rows();
+    let want = vec![
+        PathRow::new(vec![ch("x")], 1.0, Decimal::ZERO, 0.0),
+        mixed[2].clone(),
+        PathRow::new(long, 2.0, Decimal::TWO, 1.0),
+        mixed[1].clone(),
+    ];
+    assert_eq!(got, want);
     // Empty rows are counted, not stored.
     let empty = Journeys::from_path_rows(
         &[PathRow::new(vec![ch("x")], 0.0, Decimal::ZERO, 0.0)],
