@@ -58,10 +58,13 @@ pub mod synth;
 pub use rust_decimal::Decimal;
 
 pub use attribution::{
-    MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovReport,
-    MarkovState, MarkovStepLimit, MarkovTransition, OrderedCredit, OrderedShapley, RateShapley,
-    ShaoLi, ShapleyCounts, ShapleyCredit, ShapleyCredits, ShapleyMethod, ShapleyOptions,
-    ShapleyReport, ShapleyUniverse, markov_attribution, shapley_attribution,
+    Attribution, CampaignCredit, ChannelCredit, JourneyBuilder, JourneyDiagnostics, JourneyNote,
+    JourneyOptions, JourneyRef, Journeys, MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions,
+    MarkovRepeats, MarkovReport, MarkovState, MarkovStepLimit, MarkovTransition, Milestone,
+    OrderedCredit, OrderedShapley, RateShapley, RepeatConversions, RuleModel, ShaoLi,
+    ShapleyCounts, ShapleyCredit, ShapleyCredits, ShapleyMethod, ShapleyOptions, ShapleyReport,
+    ShapleyUniverse, TouchCredit, TouchCredits, TouchRef, TrailingTouches, markov_attribution,
+    shapley_attribution,
 };
 pub use cost::{
     CostGrouping, CostKey, Credits, EconomicsRow, FxTable, InfluenceMilestone, MoneyPer,

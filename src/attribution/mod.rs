@@ -1,25 +1,107 @@
-//! Attribution: who gets credit for a conversion and its revenue.
+//! Attribution: who gets credit for a conversion, and for its revenue.
 //!
-//! The data-driven models read aggregated journeys, [`PathRow`](crate::PathRow)s
-//! (`path, conversions, value, nulls`, as in `paths.csv`; counts may be fractional),
-//! through mergeable accumulators, and solve exactly where other tools simulate:
+//! The engine works in three steps:
+//! 1. **Journeys.** [`JourneyBuilder`] interns touches, conversions and stage events
+//!    (a monoid over any split of the input) and builds [`Journeys`] under
+//!    [`JourneyOptions`]: per subject, the ordered touches up to each conversion
+//!    (touches at the conversion instant included), within an optional lookback,
+//!    after channel / campaign filters, with explicit policies for several
+//!    conversions ([`RepeatConversions`]) and touches after the last one
+//!    ([`TrailingTouches`]). Everything not credited is counted in
+//!    [`JourneyDiagnostics`]. [`Journeys`] can also be built from aggregated path rows
+//!    ([`Journeys::from_path_rows`]) and aggregated back into them
+//!    ([`Journeys::path_rows`]).
+//! 2. **Models.** A [`RuleModel`] splits each conversion over its journey's touches;
+//!    the data-driven models read aggregated journeys ([`crate::PathRow`]s, from
+//!    [`Journeys::path_rows`] or `paths.csv`) through mergeable accumulators and solve
+//!    exactly where other tools simulate: Markov-chain removal effects of order
+//!    `k ≥ 1` from one LU factorisation of the absorbing chain ([`MarkovCounts`],
+//!    [`markov_attribution`]); the simplified and ordered Shapley values, the
+//!    conversion-rate Shapley value over unique channel sets and the Shao–Li baseline
+//!    ([`ShapleyCounts`], [`shapley_attribution`]).
+//! 3. **Outputs.** [`Journeys::attribute`] gives credited conversions and value per
+//!    channel and per (channel, campaign) ([`Attribution`]); [`Journeys::attribute_with_revenue`]
+//!    adds exact revenue ([`crate::Money`], split per conversion by the largest
+//!    remainder, so channel revenue sums exactly to converted revenue);
+//!    [`Journeys::touch_credits`] streams per-touch rows ([`TouchCredit`]) for cost,
+//!    pipeline and period roll-ups.
 //!
-//! - Markov-chain removal effects of order `k ≥ 1`, from one LU
-//!   factorisation of the absorbing chain ([`MarkovCounts`], [`markov_attribution`]);
-//! - the simplified and ordered Shapley values, the conversion-rate
-//!   Shapley value over unique channel sets, and the Shao–Li baseline
-//!   ([`ShapleyCounts`], [`shapley_attribution`]).
+//! # The rule models
 //!
-//! Every model reports per-channel conversions and value as `f64`, and splits the
-//! value exactly as [`Money`](crate::Money) whose parts sum to the total.
+//! For a journey of `n ≥ 1` touches `t₁ … tₙ` in time order (ties keep input order):
+//!
+//! - **First touch**: `t₁` gets 1.
+//! - **Last touch**: `tₙ` gets 1.
+//! - **Last non-direct** (`direct` channels, default `["direct"]`): the last touch not
+//!   through a direct channel gets 1; if all are direct, `tₙ` gets 1 (a fallback).
+//! - **Linear**: each touch gets `1/n` (a channel touched twice gets two shares).
+//! - **Linear unique**: each of the `k` distinct channels gets `1/k`, split equally
+//!   over that channel's touches.
+//! - **Time decay** (half-life `h`, default 7 days): `tᵢ` gets `0.5^((c − tᵢ)/h)`
+//!   normalised to sum 1, `c` the conversion time. Needs touch times (not path rows).
+//! - **Position-based / U** (`first`, `last`, default 0.4 / 0.4): `t₁` gets `first`,
+//!   `tₙ` gets `last`, each middle touch `(1 − first − last)/(n − 2)`. One touch: 1.
+//!   Two touches: `first/(first + last)` and `last/(first + last)` (the middle share is
+//!   renormalised away; 50/50 if both are 0).
+//! - **J**: position-based 0.2 / 0.6 (two touches: 25/75). **Inverse J**: 0.6 / 0.2
+//!   (75/25).
+//! - **U-shaped** (B2B): first touch 0.5, lead-creation touch 0.5.
+//! - **W-shaped**: first touch, lead-creation touch, opportunity-creation touch 0.3
+//!   each; 0.1 spread over the other touches.
+//! - **Full path / Z**: first touch, lead creation, opportunity creation, closed won
+//!   0.225 each; 0.1 over the other touches.
+//! - **Custom milestones**: any weights per milestone ([`Milestone`]: first touch,
+//!   last touch or a stage key) and a `rest` weight over the other touches.
+//!
+//! A milestone's touch is the last touch of the journey at or before the subject's
+//! stage event (lead creation: stage `inquiry`, opportunity creation `opportunity`,
+//! closed won `won`, the keys of [`crate::Funnel::demand_waterfall`]; other keys with
+//! [`RuleModel::w_shaped_at`] and friends). Several milestones on one touch pool their
+//! weights; a milestone that does not resolve is dropped and the rest renormalised;
+//! the `rest` share is renormalised away when every touch is a milestone; when
+//! nothing has weight, the journey falls back to linear. See [`RuleModel`] for worked
+//! cases.
+//!
+//! ```
+//! use revops::{Channel, Conversion, Currency, JourneyOptions, Journeys, Money, RuleModel, StageEvent, SubjectId, Touch};
+//! use chrono::{TimeZone, Utc};
+//! # fn main() -> Result<(), revops::Error> {
+//! let t = |d| Utc.with_ymd_and_hms(2026, 4, d, 0, 0, 0).unwrap();
+//! let s = SubjectId::new("L1")?;
+//! let touch = |c: &str, d| Ok::<_, revops::Error>(Touch::new(s.clone(), Channel::new(c)?, t(d)));
+//! let touches = vec![touch("search", 1)?, touch("webinar", 3)?, touch("email", 5)?, touch("demo", 8)?];
+//! let events = vec![
+//!     StageEvent::new(s.clone(), "inquiry", t(3)),     // lead created at the webinar
+//!     StageEvent::new(s.clone(), "opportunity", t(9)), // opportunity after the demo
+//! ];
+//! let won = Conversion::new(s.clone(), t(20), Some(Money::parse("10000", Currency::USD)?));
+//! let journeys = Journeys::from_records(&touches, &[won], &events, &JourneyOptions::default())?;
+//!
+//! let w = journeys.attribute_with_revenue(&RuleModel::WShaped)?;
+//! let revenue = |c: &str| w.channel(c).unwrap().revenue.unwrap().amount().to_string();
+//! assert_eq!(revenue("search"), "3000.00");
+//! assert_eq!(revenue("webinar"), "3000.00");
+//! assert_eq!(revenue("email"), "1000.00");
+//! assert_eq!(revenue("demo"), "3000.00");
+//! # Ok(()) }
+//! ```
 
+mod credit;
+mod journey;
 mod markov;
+mod rules;
 mod shapley;
 
+pub use credit::{Attribution, CampaignCredit, ChannelCredit, TouchCredit, TouchCredits};
+pub use journey::{
+    JourneyBuilder, JourneyDiagnostics, JourneyNote, JourneyOptions, JourneyRef, Journeys,
+    RepeatConversions, TouchRef, TrailingTouches,
+};
 pub use markov::{
     MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovReport,
     MarkovState, MarkovStepLimit, MarkovTransition, markov_attribution,
 };
+pub use rules::{Milestone, RuleModel};
 pub use shapley::{
     OrderedCredit, OrderedShapley, RateShapley, ShaoLi, ShapleyCounts, ShapleyCredit,
     ShapleyCredits, ShapleyMethod, ShapleyOptions, ShapleyReport, ShapleyUniverse,

@@ -1,5 +1,6 @@
 //! revops integration tests: one binary, one module per area.
 
+mod attribution;
 mod attribution_markov;
 mod cost;
 #[cfg(feature = "csv")]

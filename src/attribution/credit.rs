@@ -1,0 +1,572 @@
+//! Attribution outputs: credited conversions, value and exact revenue per channel and
+//! per (channel, campaign), and per-touch credit rows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::journey::{Journeys, NO_CAMPAIGN, from_micros};
+use super::rules::{RuleModel, View, Weigher};
+use crate::error::{Error, Result};
+use crate::ids::{CampaignId, Channel, SubjectId};
+use crate::money::{Currency, Money};
+
+/// One channel's credit under one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelCredit {
+    /// The channel.
+    pub channel: Channel,
+    /// Credited conversions: the sum over conversions of the channel's share (times
+    /// the journey's converting weight).
+    pub conversions: f64,
+    /// Credited value as a real number: the sum over conversions of share × value.
+    /// This is what other attribution tools report; it is not rounded to the cent.
+    pub value: f64,
+    /// Credited revenue, exact: the sum of the channel's parts of each conversion's
+    /// value, each split to the currency's minor unit by the largest remainder.
+    /// `None` unless revenue was asked for ([`Journeys::attribute_with_revenue`]).
+    pub revenue: Option<Money>,
+}
+
+/// One (channel, campaign)'s credit under one model: the grain of `spend.csv`, so
+/// cost per attributed conversion and return on spend join on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignCredit {
+    /// The channel.
+    pub channel: Channel,
+    /// The campaign (`None`: touches without a campaign).
+    pub campaign: Option<CampaignId>,
+    /// Credited conversions.
+    pub conversions: f64,
+    /// Credited value (real number).
+    pub value: f64,
+    /// Credited revenue, exact (when asked for).
+    pub revenue: Option<Money>,
+}
+
+/// The result of one rule model over a set of journeys.
+///
+/// Totals reconcile: the channels' conversions plus `unattributed_conversions` equal
+/// `conversions` (up to floating-point rounding), and, when revenue is computed, the
+/// channels' revenue plus `unattributed_revenue` equals `revenue` **exactly**. The
+/// same holds for the (channel, campaign) rows. Channels are sorted by name, campaign
+/// rows by channel then campaign (no campaign first); every channel of the journeys
+/// is listed, with zeros if it got nothing.
+///
+/// Attributions of the same model over disjoint journeys [`merge`](Attribution::merge)
+/// into the attribution of all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// The model.
+    pub model: RuleModel,
+    /// Per channel.
+    pub channels: Vec<ChannelCredit>,
+    /// Per (channel, campaign).
+    pub campaigns: Vec<CampaignCredit>,
+    /// Total conversions (converting weights), credited or not.
+    pub conversions: f64,
+    /// Conversions whose journey has no touch: not credited to any channel.
+    pub unattributed_conversions: f64,
+    /// Conversions where the model's rule fell back (last non-direct with only direct
+    /// touches → last touch; milestones with nothing to weigh → linear).
+    pub fallback_conversions: f64,
+    /// Total conversion value (real number).
+    pub value: f64,
+    /// Value of the unattributed conversions (real number).
+    pub unattributed_value: f64,
+    /// Total converted revenue, exact (when asked for).
+    pub revenue: Option<Money>,
+    /// Revenue of the unattributed conversions, exact (when asked for).
+    pub unattributed_revenue: Option<Money>,
+}
+
+impl Attribution {
+    /// The credit of a channel, by name.
+    pub fn channel(&self, name: &str) -> Option<&ChannelCredit> {
+        self.channels
+            .binary_search_by(|c| c.channel.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.channels[i])
+    }
+
+    /// Conversions credited to channels (`conversions − unattributed_conversions`).
+    pub fn attributed_conversions(&self) -> f64 {
+        self.channels.iter().map(|c| c.conversions).sum()
+    }
+
+    /// Adds the attribution of other (disjoint) journeys under the same model.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the models differ or only one side has revenue;
+    /// [`Error::CurrencyMismatch`] if the revenues' currencies differ;
+    /// [`Error::Overflow`]. On error `self` is unchanged.
+    pub fn merge(&mut self, other: &Attribution) -> Result<()> {
+        if self.model != other.model {
+            return Err(Error::InvalidParameter {
+                name: "model",
+                value: other.model.to_string(),
+                reason: format!("cannot merge into an attribution by {}", self.model),
+            });
+        }
+        if self.revenue.is_some() != other.revenue.is_some() {
+            return Err(Error::InvalidParameter {
+                name: "revenue",
+                value: format!("{:?}", other.revenue),
+                reason: "revenue was computed for only one of the attributions".into(),
+            });
+        }
+        let add_money = |a: &Option<Money>, b: &Option<Money>| -> Result<Option<Money>> {
+            match (a, b) {
+                (Some(a), Some(b)) => a.checked_add(b).map(Some),
+                (Some(a), None) => Ok(Some(*a)),
+                (None, b) => Ok(*b),
+            }
+        };
+        let mut channels: BTreeMap<Channel, ChannelCredit> = self
+            .channels
+            .iter()
+            .map(|c| (c.channel.clone(), c.clone()))
+            .collect();
+        for c in &other.channels {
+            match channels.get_mut(&c.channel) {
+                Some(m) => {
+                    m.conversions += c.conversions;
+                    m.value += c.value;
+                    m.revenue = add_money(&m.revenue, &c.revenue)?;
+                }
+                None => {
+                    channels.insert(c.channel.clone(), c.clone());
+                }
+            }
+        }
+        type Key = (Channel, Option<CampaignId>);
+        let mut campaigns: BTreeMap<Key, CampaignCredit> = self
+            .campaigns
+            .iter()
+            .map(|c| ((c.channel.clone(), c.campaign.clone()), c.clone()))
+            .collect();
+        for c in &other.campaigns {
+            match campaigns.get_mut(&(c.channel.clone(), c.campaign.clone())) {
+                Some(m) => {
+                    m.conversions += c.conversions;
+                    m.value += c.value;
+                    m.revenue = add_money(&m.revenue, &c.revenue)?;
+                }
+                None => {
+                    campaigns.insert((c.channel.clone(), c.campaign.clone()), c.clone());
+                }
+            }
+        }
+        let revenue = add_money(&self.revenue, &other.revenue)?;
+        let unattributed_revenue =
+            add_money(&self.unattributed_revenue, &other.unattributed_revenue)?;
+        self.channels = channels.into_values().collect();
+        self.campaigns = campaigns.into_values().collect();
+        self.conversions += other.conversions;
+        self.unattributed_conversions += other.unattributed_conversions;
+        self.fallback_conversions += other.fallback_conversions;
+        self.value += other.value;
+        self.unattributed_value += other.unattributed_value;
+        self.revenue = revenue;
+        self.unattributed_revenue = unattributed_revenue;
+        Ok(())
+    }
+}
+
+/// The credit of one touch of one converting journey under one model: the grain for
+/// cost, pipeline and period roll-ups.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TouchCredit<'a> {
+    /// Position of the journey in its [`Journeys`].
+    pub journey: usize,
+    /// The subject (`None` for journeys from path rows).
+    pub subject: Option<&'a SubjectId>,
+    /// Position of the touch within the journey (0 = first).
+    pub touch: usize,
+    /// The touch's channel.
+    pub channel: &'a Channel,
+    /// The touch's campaign, if any.
+    pub campaign: Option<&'a CampaignId>,
+    /// When the touch happened (`None` for journeys from path rows).
+    pub at: Option<DateTime<Utc>>,
+    /// The model.
+    pub model: &'a RuleModel,
+    /// The touch's share of its conversion, in \[0, 1\]; a journey's shares sum to 1.
+    pub credit: f64,
+    /// Credited conversions: `credit` × the journey's converting weight.
+    pub conversions: f64,
+    /// Credited value (real number): `credit` × the journey's value.
+    pub value: f64,
+    /// The touch's exact part of the conversion's revenue (largest remainder; a
+    /// journey's parts sum exactly to its value). `None` when the journeys have no
+    /// currency.
+    pub revenue: Option<Money>,
+}
+
+/// Checks a model against the journeys and resolves it to their dense ids.
+fn weigher<'j>(journeys: &'j Journeys, model: &RuleModel) -> Result<Weigher<'j>> {
+    let refuse = |reason: &str| Error::InvalidParameter {
+        name: "model",
+        value: model.to_string(),
+        reason: reason.to_string(),
+    };
+    if model.needs_times() && journeys.untimed > 0 {
+        return Err(refuse(
+            "time decay needs touch times, and journeys built from path rows have none",
+        ));
+    }
+    if model.needs_stage_events() && journeys.stage_events == 0 && !journeys.is_empty() {
+        return Err(refuse(
+            "milestone models need stage events, and these journeys have none (built from path rows, or without stage events)",
+        ));
+    }
+    let names = &journeys.names;
+    Weigher::new(
+        model,
+        &journeys.pair_channel,
+        names.channels.len(),
+        |c| names.channels.get(c),
+        |k| names.stages.get(k),
+    )
+}
+
+fn no_currency(model: &RuleModel) -> Error {
+    Error::InvalidParameter {
+        name: "currency",
+        value: model.to_string(),
+        reason: "no conversion carries a value; declare the currency (JourneyOptions::with_currency) to report zero revenue".into(),
+    }
+}
+
+impl Journeys {
+    #[inline]
+    fn view(&self, j: usize) -> View<'_> {
+        let r = self.touch_range(j);
+        View {
+            pairs: &self.touch_pair[r.clone()],
+            at: &self.touch_at[r],
+            milestones: self.milestone_slice(j),
+        }
+    }
+
+    /// Credits every conversion to its journey's touches under `model`: conversions
+    /// and value per channel and per (channel, campaign), as real numbers. This is the
+    /// fast path (dense ids, one reused weight buffer, no allocation per journey);
+    /// for exact revenue use [`Journeys::attribute_with_revenue`].
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow, RuleModel};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s| Channel::new(s);
+    /// let rows = vec![PathRow::new(vec![ch("search")?, ch("email")?, ch("search")?], 1.0, Decimal::new(90, 0), 0.0)];
+    /// let j = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// let linear = j.attribute(&RuleModel::Linear)?;
+    /// assert!((linear.channel("search").unwrap().conversions - 2.0 / 3.0).abs() < 1e-12);
+    /// let unique = j.attribute(&RuleModel::LinearUnique)?;
+    /// assert!((unique.channel("search").unwrap().value - 45.0).abs() < 1e-9);
+    /// // Path rows have no times: time decay is refused.
+    /// assert!(j.attribute(&RuleModel::time_decay()).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for invalid model parameters
+    /// ([`RuleModel::validate`]), time decay on journeys without times, or a milestone
+    /// model with stage milestones on journeys without stage events.
+    pub fn attribute(&self, model: &RuleModel) -> Result<Attribution> {
+        self.run(model, None)
+    }
+
+    /// As [`Journeys::attribute`], plus exact revenue: each conversion's value is
+    /// split over its touches by the model's shares with [`Money::allocate_f64`]
+    /// (largest remainder in the currency's minor unit), so each conversion's parts
+    /// sum exactly to its value and the channels' revenue sums exactly to the
+    /// converted revenue (minus the unattributed conversions', reported apart).
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Journeys, Money, PathRow, RuleModel};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s| Channel::new(s);
+    /// let rows = vec![PathRow::new(vec![ch("a")?, ch("b")?, ch("c")?], 1.0, Decimal::new(100, 0), 0.0)];
+    /// let j = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// let r = j.attribute_with_revenue(&RuleModel::Linear)?;
+    /// let parts: Vec<String> = r.channels.iter().map(|c| c.revenue.unwrap().amount().to_string()).collect();
+    /// assert_eq!(parts, ["33.34", "33.33", "33.33"]);
+    /// assert_eq!(r.revenue, Some(Money::parse("100", Currency::USD)?));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Journeys::attribute`]; [`Error::InvalidParameter`] (`currency`) when no
+    /// conversion carries a value and no currency was declared; [`Error::Overflow`]
+    /// for values too large to split in minor units.
+    pub fn attribute_with_revenue(&self, model: &RuleModel) -> Result<Attribution> {
+        let currency = self.currency().ok_or_else(|| no_currency(model))?;
+        self.run(model, Some(currency))
+    }
+
+    fn run(&self, model: &RuleModel, currency: Option<Currency>) -> Result<Attribution> {
+        let mut w = weigher(self, model)?;
+        let pairs = self.pair_channel.len();
+        let mut conv = vec![0.0f64; pairs];
+        let mut val = vec![0.0f64; pairs];
+        let mut rev = vec![Decimal::ZERO; if currency.is_some() { pairs } else { 0 }];
+        let (mut total_c, mut total_v, mut un_c, mut un_v, mut fallback) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut total_r, mut un_r) = (Decimal::ZERO, Decimal::ZERO);
+        let mut buf: Vec<f64> = Vec::with_capacity(32);
+        let mut start = 0;
+        for j in 0..self.len() {
+            let end = self.ends[j];
+            let range = start..end;
+            start = end;
+            let cw = self.conversions[j];
+            // A decimal value is zero exactly when its `f64` is (no underflow: ≥ 1e-28).
+            let vf = self.value_f64[j];
+            if cw == 0.0 && vf == 0.0 {
+                continue;
+            }
+            total_c += cw;
+            total_v += vf;
+            if range.is_empty() {
+                un_c += cw;
+                un_v += vf;
+                if currency.is_some() {
+                    total_r += self.value[j];
+                    un_r += self.value[j];
+                }
+                continue;
+            }
+            let v = View {
+                pairs: &self.touch_pair[range.clone()],
+                at: &self.touch_at[range],
+                milestones: self.milestone_slice(j),
+            };
+            let Some(cur) = currency else {
+                if w.accumulate(v, cw, vf, &mut conv, &mut val, &mut buf) {
+                    fallback += cw;
+                }
+                continue;
+            };
+            if w.fill(v, &mut buf) {
+                fallback += cw;
+            }
+            for (&p, &s) in v.pairs.iter().zip(&buf) {
+                conv[p as usize] += cw * s;
+                val[p as usize] += vf * s;
+            }
+            let value = self.value[j];
+            total_r += value;
+            if !value.is_zero() {
+                allocate_into(Money::new(value, cur), v.pairs, &buf, &mut rev)?;
+            }
+        }
+        Ok(self.assemble(
+            model, currency, &conv, &val, &rev, total_c, total_v, un_c, un_v, fallback, total_r,
+            un_r,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        model: &RuleModel,
+        currency: Option<Currency>,
+        conv: &[f64],
+        val: &[f64],
+        rev: &[Decimal],
+        conversions: f64,
+        value: f64,
+        unattributed_conversions: f64,
+        unattributed_value: f64,
+        fallback_conversions: f64,
+        revenue: Decimal,
+        unattributed_revenue: Decimal,
+    ) -> Attribution {
+        let names = &self.names;
+        let money = |d: Decimal| currency.map(|c| Money::new(d, c));
+        let mut channels: Vec<ChannelCredit> = names
+            .channels
+            .names
+            .iter()
+            .map(|c| ChannelCredit {
+                channel: c.clone(),
+                conversions: 0.0,
+                value: 0.0,
+                revenue: money(Decimal::ZERO),
+            })
+            .collect();
+        let mut campaigns: Vec<CampaignCredit> = Vec::with_capacity(conv.len());
+        for (p, &(c, k)) in names.pairs.list.iter().enumerate() {
+            let ch = &mut channels[c as usize];
+            ch.conversions += conv[p];
+            ch.value += val[p];
+            let r = rev.get(p).copied().unwrap_or_default();
+            if let Some(m) = &mut ch.revenue {
+                *m = Money::new(m.amount() + r, m.currency());
+            }
+            campaigns.push(CampaignCredit {
+                channel: ch.channel.clone(),
+                campaign: (k != NO_CAMPAIGN).then(|| names.campaigns.names[k as usize].clone()),
+                conversions: conv[p],
+                value: val[p],
+                revenue: money(r),
+            });
+        }
+        channels.sort_by(|a, b| a.channel.cmp(&b.channel));
+        campaigns.sort_by(|a, b| {
+            a.channel
+                .cmp(&b.channel)
+                .then_with(|| a.campaign.cmp(&b.campaign))
+        });
+        Attribution {
+            model: model.clone(),
+            channels,
+            campaigns,
+            conversions,
+            unattributed_conversions,
+            fallback_conversions,
+            value,
+            unattributed_value,
+            revenue: money(revenue),
+            unattributed_revenue: money(unattributed_revenue),
+        }
+    }
+
+    /// Per-touch credit rows of every converting journey with touches (every touch,
+    /// including those the model gives nothing), streamed: one journey's weights and
+    /// revenue parts are computed at a time, so the rows of millions of journeys are
+    /// never held together.
+    ///
+    /// ```
+    /// use revops::{Channel, Conversion, Currency, JourneyOptions, Journeys, Money, RuleModel, SubjectId, Touch};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    /// let s = SubjectId::new("L1")?;
+    /// let touches = vec![
+    ///     Touch::new(s.clone(), Channel::new("search")?, t(1)),
+    ///     Touch::new(s.clone(), Channel::new("email")?, t(2)),
+    ///     Touch::new(s.clone(), Channel::new("demo")?, t(3)),
+    /// ];
+    /// let value = Money::parse("1000.00", Currency::USD)?;
+    /// let j = Journeys::from_records(&touches, &[Conversion::new(s, t(4), Some(value))], &[], &JourneyOptions::default())?;
+    /// let model = RuleModel::position_based();
+    /// let rows = j.touch_credits(&model)?.collect::<Result<Vec<_>, _>>()?;
+    /// let parts: Vec<String> = rows.iter().map(|r| r.revenue.unwrap().amount().to_string()).collect();
+    /// assert_eq!(parts, ["400.00", "200.00", "400.00"]);
+    /// assert_eq!(rows[1].channel.as_str(), "email");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Journeys::attribute`]. Each row is a `Result`: splitting a value too large
+    /// for minor units is [`Error::Overflow`].
+    pub fn touch_credits<'a>(&'a self, model: &'a RuleModel) -> Result<TouchCredits<'a>> {
+        Ok(TouchCredits {
+            weigher: weigher(self, model)?,
+            journeys: self,
+            model,
+            buf: Vec::with_capacity(32),
+            parts: Vec::with_capacity(32),
+            journey: 0,
+            touch: 0,
+            len: 0,
+        })
+    }
+}
+
+/// Adds the exact split of `value` by `shares` to the per-pair revenue sums.
+fn allocate_into(value: Money, pairs: &[u32], shares: &[f64], rev: &mut [Decimal]) -> Result<()> {
+    let mut nonzero = shares.iter().enumerate().filter(|(_, s)| **s > 0.0);
+    if let (Some((i, _)), None) = (nonzero.next(), nonzero.next()) {
+        rev[pairs[i] as usize] += value.amount();
+        return Ok(());
+    }
+    for (&p, part) in pairs.iter().zip(value.allocate_f64(shares)?) {
+        rev[p as usize] += part.amount();
+    }
+    Ok(())
+}
+
+/// The iterator of [`Journeys::touch_credits`].
+pub struct TouchCredits<'a> {
+    journeys: &'a Journeys,
+    model: &'a RuleModel,
+    weigher: Weigher<'a>,
+    buf: Vec<f64>,
+    parts: Vec<Money>,
+    /// The next journey to load (the current one is `journey − 1`).
+    journey: usize,
+    touch: usize,
+    len: usize,
+}
+
+impl std::fmt::Debug for TouchCredits<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TouchCredits")
+            .field("model", self.model)
+            .field("journey", &self.journey)
+            .field("touch", &self.touch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Iterator for TouchCredits<'a> {
+    type Item = Result<TouchCredit<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let js = self.journeys;
+        while self.touch >= self.len {
+            // Load the next converting journey with touches.
+            let j = self.journey;
+            if j >= js.len() {
+                return None;
+            }
+            self.journey += 1;
+            let v = js.view(j);
+            if v.pairs.is_empty() || (js.conversions[j] == 0.0 && js.value_f64[j] == 0.0) {
+                continue;
+            }
+            self.weigher.fill(v, &mut self.buf);
+            self.parts.clear();
+            if let Some(cur) = js.currency() {
+                let value = Money::new(js.value[j], cur);
+                if value.is_zero() {
+                    self.parts.resize(v.pairs.len(), value);
+                } else {
+                    match value.allocate_f64(&self.buf) {
+                        Ok(p) => self.parts = p,
+                        Err(e) => {
+                            self.len = 0;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+            }
+            self.touch = 0;
+            self.len = v.pairs.len();
+        }
+        let j = self.journey - 1;
+        let k = self.touch;
+        self.touch += 1;
+        let t = js.touch_range(j).start + k;
+        let (c, camp) = js.names.pairs.list[js.touch_pair[t] as usize];
+        let credit = self.buf[k];
+        Some(Ok(TouchCredit {
+            journey: j,
+            subject: js.subjects[j].as_ref(),
+            touch: k,
+            channel: &js.names.channels.names[c as usize],
+            campaign: (camp != NO_CAMPAIGN).then(|| &js.names.campaigns.names[camp as usize]),
+            at: from_micros(js.touch_at[t]),
+            model: self.model,
+            credit,
+            conversions: credit * js.conversions[j],
+            value: credit * js.value_f64[j],
+            revenue: self.parts.get(k).copied(),
+        }))
+    }
+}

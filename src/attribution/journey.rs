@@ -1,0 +1,1650 @@
+//! Journeys: the ordered touches of a subject up to its conversion, interned into
+//! dense arrays; built from touches, conversions and stage events, or from
+//! aggregated path rows.
+
+use std::borrow::Borrow;
+use std::hash::Hash;
+
+use crate::hash::FastMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use super::rules::normalise_key;
+use crate::error::{Error, RecordRef, Result};
+use crate::ids::{CampaignId, Channel, SubjectId};
+use crate::money::Currency;
+use crate::records::{Conversion, PathRow, StageEvent, Touch};
+
+/// "No time": touches and ends of journeys built from path rows.
+pub(crate) const NO_TIME: i64 = i64::MIN;
+/// "No campaign" in a (channel, campaign) pair.
+pub(crate) const NO_CAMPAIGN: u32 = u32::MAX;
+
+#[inline]
+fn micros(t: &DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(crate) fn from_micros(us: i64) -> Option<DateTime<Utc>> {
+    if us == NO_TIME {
+        None
+    } else {
+        DateTime::from_timestamp_micros(us)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Interning
+
+/// Names interned to dense `u32` ids, in order of first appearance.
+#[derive(Debug, Clone)]
+pub(crate) struct Dict<K> {
+    pub(crate) names: Vec<K>,
+    ids: FastMap<K, u32>,
+}
+
+impl<K> Default for Dict<K> {
+    fn default() -> Self {
+        Dict {
+            names: Vec::new(),
+            ids: FastMap::default(),
+        }
+    }
+}
+
+impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
+    #[inline]
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The id of `name`, interning it if new. Ids stay below `u32::MAX`.
+    #[inline]
+    pub(crate) fn intern(&mut self, name: &K) -> Result<u32> {
+        if let Some(&id) = self.ids.get(name.borrow()) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.names.len())
+            .ok()
+            .filter(|&i| i < u32::MAX)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "distinct ids",
+                value: self.names.len().to_string(),
+                reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+            })?;
+        self.names.push(name.clone());
+        self.ids.insert(name.clone(), id);
+        Ok(id)
+    }
+
+    /// As [`Dict::intern`] with one probe of the table instead of two, for names that
+    /// are usually new (subjects); costs a clone of the name when it is not.
+    #[inline]
+    fn intern_likely_new(&mut self, name: &K) -> Result<u32> {
+        let next = self.names.len();
+        match self.ids.entry(name.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = u32::try_from(next)
+                    .ok()
+                    .filter(|&i| i < u32::MAX)
+                    .ok_or_else(|| Error::InvalidParameter {
+                        name: "distinct ids",
+                        value: next.to_string(),
+                        reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+                    })?;
+                e.insert(id);
+                self.names.push(name.clone());
+                Ok(id)
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.names.reserve(additional);
+        self.ids.reserve(additional);
+    }
+}
+
+/// A direct-mapped cache of (channel, campaign) → pair id keyed by the addresses and
+/// lengths of the strings.
+struct PairCache {
+    slots: Vec<([usize; 4], u32)>,
+}
+
+impl Default for PairCache {
+    fn default() -> Self {
+        PairCache {
+            slots: vec![([0; 4], u32::MAX); 256],
+        }
+    }
+}
+
+impl PairCache {
+    #[inline]
+    fn channel_key(c: &Channel) -> [usize; 4] {
+        [c.as_str().as_ptr() as usize, c.as_str().len(), 0, 0]
+    }
+
+    #[inline]
+    fn key(t: &Touch) -> [usize; 4] {
+        let c = t.channel.as_str();
+        let (k, kl) = t
+            .campaign
+            .as_ref()
+            .map_or((0, 0), |k| (k.as_str().as_ptr() as usize, k.as_str().len()));
+        [c.as_ptr() as usize, c.len(), k, kl]
+    }
+
+    #[inline]
+    fn slot(key: &[usize; 4]) -> usize {
+        ((key[0] >> 3) ^ (key[2] >> 3).wrapping_mul(31)) & 255
+    }
+
+    #[inline]
+    fn get(&self, key: [usize; 4]) -> Option<u32> {
+        let (k, id) = self.slots[Self::slot(&key)];
+        (k == key && id != u32::MAX).then_some(id)
+    }
+
+    #[inline]
+    fn put(&mut self, key: [usize; 4], id: u32) {
+        self.slots[Self::slot(&key)] = (key, id);
+    }
+}
+
+/// (channel, campaign) pairs interned to dense ids: a touch stores one `u32`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pairs {
+    pub(crate) list: Vec<(u32, u32)>,
+    ids: FastMap<(u32, u32), u32>,
+}
+
+impl Pairs {
+    #[inline]
+    fn intern(&mut self, pair: (u32, u32)) -> u32 {
+        if let Some(&id) = self.ids.get(&pair) {
+            return id;
+        }
+        // Pairs are at most (channels × (campaigns + 1)) and in practice few; the
+        // id space is bounded by the touches, which are counted in `usize`.
+        let id = self.list.len() as u32;
+        self.list.push(pair);
+        self.ids.insert(pair, id);
+        id
+    }
+}
+
+/// The channels, campaigns, pairs and stage keys of one set of journeys.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Names {
+    pub(crate) channels: Dict<Channel>,
+    pub(crate) campaigns: Dict<CampaignId>,
+    pub(crate) pairs: Pairs,
+    pub(crate) stages: Dict<String>,
+}
+
+impl Names {
+    fn pair(&mut self, channel: &Channel, campaign: Option<&CampaignId>) -> Result<u32> {
+        let c = self.channels.intern(channel)?;
+        let k = match campaign {
+            Some(k) => self.campaigns.intern(k)?,
+            None => NO_CAMPAIGN,
+        };
+        Ok(self.pairs.intern((c, k)))
+    }
+
+    /// Maps `other`'s pair ids and stage ids into this table, interning as needed.
+    fn absorb(&mut self, other: &Names) -> Result<(Vec<u32>, Vec<u32>)> {
+        let mut pairs = Vec::with_capacity(other.pairs.list.len());
+        for &(c, k) in &other.pairs.list {
+            let c = self.channels.intern(&other.channels.names[c as usize])?;
+            let k = if k == NO_CAMPAIGN {
+                NO_CAMPAIGN
+            } else {
+                self.campaigns.intern(&other.campaigns.names[k as usize])?
+            };
+            pairs.push(self.pairs.intern((c, k)));
+        }
+        let stages = other
+            .stages
+            .names
+            .iter()
+            .map(|s| self.stages.intern(s))
+            .collect::<Result<_>>()?;
+        Ok((pairs, stages))
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Options and diagnostics
+
+/// Which touches a subject's second and later conversions get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepeatConversions {
+    /// **Default.** Each conversion gets the touches since the previous conversion:
+    /// the first conversion the touches up to it, the next one the touches after the
+    /// previous conversion's instant up to its own, and so on. A touch is credited at
+    /// most once. (Two conversions at the same instant: the second gets no touches.)
+    #[default]
+    SincePrevious,
+    /// Each conversion gets every touch up to it (earlier conversions' touches are
+    /// credited again).
+    AllPrior,
+    /// Only the first conversion of a subject counts; later ones are counted in
+    /// [`JourneyDiagnostics::conversions_ignored`].
+    FirstOnly,
+}
+
+/// What happens to a converted subject's touches after its last counted conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrailingTouches {
+    /// **Default.** They are left out of every journey (post-conversion touches such
+    /// as onboarding are not a path to anything yet), and counted in
+    /// [`JourneyDiagnostics::touches_after_last_conversion`].
+    #[default]
+    Drop,
+    /// They form one more, non-converting journey (counted too), as data-driven
+    /// models that learn from non-converting paths may want.
+    NonConverting,
+}
+
+/// How journeys are cut from touches and conversions.
+///
+/// - **Order.** A subject's touches are ordered by time (microsecond precision);
+///   touches with equal times keep their input order (a stable sort), so give tied
+///   touches in the order you want them read.
+/// - **Conversion instant.** A touch at the same instant as a conversion belongs to
+///   that conversion's journey.
+/// - **Lookback** (default none): a touch counts for a conversion at `c` when
+///   `c − lookback ≤ touch ≤ c`, so a touch exactly `lookback` before the conversion
+///   counts (the same edge rule as [`crate::Window::lookback`]). Touches dropped by it
+///   are counted in [`JourneyDiagnostics::touches_outside_lookback`]. The lookback does
+///   not apply to non-converting journeys (they have no anchor).
+/// - **Filters**: only touches whose channel is in `channels` (if set), not in
+///   `exclude_channels`, and whose campaign is in `campaigns` (if set; touches without
+///   a campaign then do not pass) are used; the rest are counted in
+///   [`JourneyDiagnostics::touches_filtered`]. Filters apply before everything else
+///   (so last-non-direct never sees an excluded channel).
+/// - **Several conversions**: see [`RepeatConversions`] (default: since the previous);
+///   **touches after the last conversion**: see [`TrailingTouches`] (default: dropped
+///   and counted).
+/// - **Currency**: every conversion value must be in one currency; `currency`
+///   declares it up front (otherwise the first valued conversion sets it), which also
+///   lets revenue be reported as zero when no conversion carries a value.
+///
+/// ```
+/// use revops::{Channel, JourneyOptions, RepeatConversions};
+/// use chrono::TimeDelta;
+/// # fn main() -> Result<(), revops::Error> {
+/// let o = JourneyOptions::default()
+///     .with_lookback(TimeDelta::days(90))
+///     .with_exclude_channels(vec![Channel::new("internal")?])
+///     .with_repeat(RepeatConversions::AllPrior);
+/// assert_eq!(o.lookback, Some(TimeDelta::days(90)));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct JourneyOptions {
+    /// Lookback window before each conversion (default `None`: unlimited).
+    pub lookback: Option<TimeDelta>,
+    /// Only these channels (default `None`: all).
+    pub channels: Option<Vec<Channel>>,
+    /// Never these channels (default empty).
+    pub exclude_channels: Vec<Channel>,
+    /// Only touches of these campaigns (default `None`: all, with or without campaign).
+    pub campaigns: Option<Vec<CampaignId>>,
+    /// Several conversions per subject (default [`RepeatConversions::SincePrevious`]).
+    pub repeat: RepeatConversions,
+    /// Touches after the last conversion (default [`TrailingTouches::Drop`]).
+    pub trailing: TrailingTouches,
+    /// The currency of conversion values (default `None`: taken from the data).
+    pub currency: Option<Currency>,
+}
+
+impl JourneyOptions {
+    /// Sets the lookback window.
+    #[must_use]
+    pub fn with_lookback(mut self, lookback: TimeDelta) -> Self {
+        self.lookback = Some(lookback);
+        self
+    }
+
+    /// Uses only these channels.
+    #[must_use]
+    pub fn with_channels(mut self, channels: Vec<Channel>) -> Self {
+        self.channels = Some(channels);
+        self
+    }
+
+    /// Leaves these channels out.
+    #[must_use]
+    pub fn with_exclude_channels(mut self, channels: Vec<Channel>) -> Self {
+        self.exclude_channels = channels;
+        self
+    }
+
+    /// Uses only touches of these campaigns.
+    #[must_use]
+    pub fn with_campaigns(mut self, campaigns: Vec<CampaignId>) -> Self {
+        self.campaigns = Some(campaigns);
+        self
+    }
+
+    /// Sets the policy for several conversions per subject.
+    #[must_use]
+    pub fn with_repeat(mut self, repeat: RepeatConversions) -> Self {
+        self.repeat = repeat;
+        self
+    }
+
+    /// Sets the policy for touches after the last conversion.
+    #[must_use]
+    pub fn with_trailing(mut self, trailing: TrailingTouches) -> Self {
+        self.trailing = trailing;
+        self
+    }
+
+    /// Declares the currency of conversion values.
+    #[must_use]
+    pub fn with_currency(mut self, currency: Currency) -> Self {
+        self.currency = Some(currency);
+        self
+    }
+}
+
+/// A record the journey builder did not use as given, named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyNote {
+    /// The kind of record (`"conversion"`, `"path"`).
+    pub kind: String,
+    /// Its position in the input (across all batches, in the order added).
+    pub index: Option<u64>,
+    /// Its subject, if it has one.
+    pub subject: Option<String>,
+    /// What happened to it.
+    pub why: String,
+}
+
+impl std::fmt::Display for JourneyNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.kind)?;
+        if let Some(i) = self.index {
+            write!(f, " #{i}")?;
+        }
+        if let Some(s) = &self.subject {
+            write!(f, " (subject {s})")?;
+        }
+        write!(f, ": {}", self.why)
+    }
+}
+
+/// What journey building read, used and set aside. Nothing is dropped silently:
+/// every touch and conversion that does not end up credited is counted here, and
+/// the first few conversions concerned are named in `examples`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyDiagnostics {
+    /// Touches offered.
+    pub touches_read: u64,
+    /// Conversions offered.
+    pub conversions_read: u64,
+    /// Stage events offered.
+    pub stage_events_read: u64,
+    /// Path rows offered.
+    pub path_rows_read: u64,
+    /// Touches removed by the channel / campaign filters.
+    pub touches_filtered: u64,
+    /// Touches of converted subjects, at or before their last counted conversion,
+    /// that no journey uses because of the lookback window.
+    pub touches_outside_lookback: u64,
+    /// Touches after a subject's last counted conversion (dropped or made a
+    /// non-converting journey, by [`TrailingTouches`]).
+    pub touches_after_last_conversion: u64,
+    /// Subjects with touches (after filters) but no conversion: one non-converting
+    /// journey each.
+    pub non_converting_subjects: u64,
+    /// The touches of those subjects.
+    pub touches_of_non_converting_subjects: u64,
+    /// Conversions of touched subjects whose journey has no touch (all filtered,
+    /// outside the lookback, or taken by an earlier conversion): kept as empty
+    /// journeys and reported as unattributed.
+    pub conversions_without_touches: u64,
+    /// Conversions of subjects with no touch at all: kept as empty journeys and
+    /// reported as unattributed.
+    pub conversions_unknown_subject: u64,
+    /// Later conversions left out under [`RepeatConversions::FirstOnly`].
+    pub conversions_ignored: u64,
+    /// Stage events of subjects without any journey (not used).
+    pub stage_events_unused: u64,
+    /// Path rows with zero conversions, zero value and zero nulls (nothing to add).
+    pub empty_path_rows: u64,
+    /// Up to ten of the conversions (and path rows) concerned, in input order.
+    pub examples: Vec<JourneyNote>,
+}
+
+impl JourneyDiagnostics {
+    fn note(&mut self, kind: &str, index: Option<u64>, subject: Option<&SubjectId>, why: &str) {
+        if self.examples.len() < 10 {
+            self.examples.push(JourneyNote {
+                kind: kind.to_string(),
+                index,
+                subject: subject.map(ToString::to_string),
+                why: why.to_string(),
+            });
+        }
+    }
+
+    /// Adds another set of counts, as if its input came after this one's (indices
+    /// of its examples are shifted by this one's records read).
+    pub fn merge(&mut self, o: &JourneyDiagnostics) {
+        for e in &o.examples {
+            if self.examples.len() < 10 {
+                let offset = match e.kind.as_str() {
+                    "path" => self.path_rows_read,
+                    _ => self.conversions_read,
+                };
+                self.examples.push(JourneyNote {
+                    index: e.index.map(|i| i + offset),
+                    ..e.clone()
+                });
+            }
+        }
+        self.touches_read += o.touches_read;
+        self.conversions_read += o.conversions_read;
+        self.stage_events_read += o.stage_events_read;
+        self.path_rows_read += o.path_rows_read;
+        self.touches_filtered += o.touches_filtered;
+        self.touches_outside_lookback += o.touches_outside_lookback;
+        self.touches_after_last_conversion += o.touches_after_last_conversion;
+        self.non_converting_subjects += o.non_converting_subjects;
+        self.touches_of_non_converting_subjects += o.touches_of_non_converting_subjects;
+        self.conversions_without_touches += o.conversions_without_touches;
+        self.conversions_unknown_subject += o.conversions_unknown_subject;
+        self.conversions_ignored += o.conversions_ignored;
+        self.stage_events_unused += o.stage_events_unused;
+        self.empty_path_rows += o.empty_path_rows;
+    }
+
+    /// Conversions kept but not creditable (no touch in their journey).
+    pub fn unattributed_conversions(&self) -> u64 {
+        self.conversions_without_touches + self.conversions_unknown_subject
+    }
+}
+
+/// Which record set the currency, for naming it in a mismatch.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CurrencySource {
+    pub(crate) currency: Currency,
+    pub(crate) record: RecordRef,
+}
+
+fn mixed_currency(record: RecordRef, expected: Currency, got: Currency) -> Error {
+    Error::InvalidField {
+        record,
+        field: "currency",
+        reason: format!("all conversions must share one currency: expected {expected}, got {got}"),
+    }
+}
+
+/// Checks `incoming` against the currency so far; adopts it if there is none yet.
+/// The error names the incoming record, its index shifted by `offset`.
+fn check_currency(
+    current: &mut Option<CurrencySource>,
+    incoming: &CurrencySource,
+    offset: u64,
+) -> Result<()> {
+    match current {
+        Some(c) if c.currency != incoming.currency => {
+            let mut record = incoming.record.clone();
+            record.index = record.index.map(|i| i + offset as usize);
+            Err(mixed_currency(record, c.currency, incoming.currency))
+        }
+        Some(_) => Ok(()),
+        None => {
+            let mut src = incoming.clone();
+            src.record.index = src.record.index.map(|i| i + offset as usize);
+            *current = Some(src);
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The raw accumulator
+
+#[derive(Debug, Clone, Copy)]
+struct RawTouch {
+    at: i64,
+    subject: u32,
+    pair: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RawConversion {
+    at: i64,
+    subject: u32,
+    value: Decimal,
+    index: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RawEvent {
+    at: i64,
+    subject: u32,
+    stage: u32,
+}
+
+/// The mergeable accumulator of raw records: touches, conversions and stage events
+/// interned (subjects, channels, campaigns, stage keys to dense `u32` ids) but not yet
+/// cut into journeys, so batches may split a subject's records anywhere.
+///
+/// A monoid: [`Default`] is empty, [`JourneyBuilder::add`] appends a batch,
+/// [`JourneyBuilder::merge`] appends another builder (as if its input came after this
+/// one's), and [`JourneyBuilder::build`] finishes into [`Journeys`] under
+/// [`JourneyOptions`]. Building from merged partials of any split of the input gives
+/// the same journeys as one pass (up to the order of the journeys).
+///
+/// Records are validated on the way in: a negative touch cost or conversion value is
+/// an error naming the record, as is a conversion in another currency than the
+/// earlier ones. Positions in errors and notes count across all batches, in the order
+/// they were added.
+///
+/// ```
+/// use revops::{Channel, Conversion, JourneyBuilder, JourneyOptions, SubjectId, Touch};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+/// let s = SubjectId::new("L1")?;
+/// let touches = vec![
+///     Touch::new(s.clone(), Channel::new("search")?, t(1)),
+///     Touch::new(s.clone(), Channel::new("email")?, t(3)),
+/// ];
+/// let mut a = JourneyBuilder::default();
+/// a.add(&touches[..1], &[], &[])?;
+/// let mut b = JourneyBuilder::default();
+/// b.add(&touches[1..], &[Conversion::new(s, t(5), None)], &[])?;
+/// a.merge(&b)?;
+/// let journeys = a.build(&JourneyOptions::default())?;
+/// assert_eq!(journeys.len(), 1);
+/// assert_eq!(journeys.path_rows()[0].path_string(">"), "search>email");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct JourneyBuilder {
+    subjects: Dict<SubjectId>,
+    names: Names,
+    touches: Vec<RawTouch>,
+    conversions: Vec<RawConversion>,
+    events: Vec<RawEvent>,
+    currency: Option<CurrencySource>,
+    touches_read: u64,
+    conversions_read: u64,
+    events_read: u64,
+}
+
+impl JourneyBuilder {
+    /// Interns and appends a batch of records (any of the slices may be empty).
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the record (kind, position, subject) for a
+    /// negative touch cost or conversion value, an empty stage key, or a conversion
+    /// value in a different currency than earlier ones; [`Error::InvalidParameter`]
+    /// beyond `u32::MAX − 1` distinct subjects, channels, campaigns or stage keys.
+    /// On error nothing of the batch is kept.
+    pub fn add(
+        &mut self,
+        touches: &[Touch],
+        conversions: &[Conversion],
+        stage_events: &[StageEvent],
+    ) -> Result<()> {
+        if self.is_empty() {
+            // Nothing to offset or re-intern: add in place (and stay empty on error).
+            return self
+                .add_unchecked(touches, conversions, stage_events)
+                .inspect_err(|_| *self = JourneyBuilder::default());
+        }
+        let mut batch = JourneyBuilder::default();
+        batch
+            .add_unchecked(touches, conversions, stage_events)
+            .map_err(|e| self.shift_error(e))?;
+        self.merge(&batch)
+    }
+
+    /// Whether nothing was added yet.
+    fn is_empty(&self) -> bool {
+        self.touches_read == 0
+            && self.conversions_read == 0
+            && self.events_read == 0
+            && self.subjects.len() == 0
+    }
+
+    /// Shifts the position in a batch error to the position in the whole input.
+    fn shift_error(&self, mut e: Error) -> Error {
+        if let Error::InvalidField { record, .. } = &mut e {
+            let offset = match record.kind {
+                "touch" => self.touches_read,
+                "conversion" => self.conversions_read,
+                "stage event" => self.events_read,
+                _ => 0,
+            };
+            if let Some(i) = &mut record.index {
+                *i += offset as usize;
+            }
+        }
+        e
+    }
+
+    /// Records usually come grouped by subject, often in one order across files: try
+    /// the previous subject and the next one before the hash table.
+    fn subject(&mut self, s: &SubjectId, cursor: &mut u32) -> Result<u32> {
+        for near in [*cursor, cursor.wrapping_add(1)] {
+            if let Some(name) = self.subjects.names.get(near as usize)
+                && name == s
+            {
+                *cursor = near;
+                return Ok(near);
+            }
+        }
+        let id = self.subjects.intern_likely_new(s)?;
+        *cursor = id;
+        Ok(id)
+    }
+
+    /// Adds into an empty builder (no offsets to apply).
+    fn add_unchecked(
+        &mut self,
+        touches: &[Touch],
+        conversions: &[Conversion],
+        stage_events: &[StageEvent],
+    ) -> Result<()> {
+        let mut cursor = 0u32;
+        // Distinct subjects are at most the subject changes along the longest input.
+        let changes = |ids: &mut dyn Iterator<Item = &SubjectId>| {
+            let mut n = 0usize;
+            let mut last: Option<&SubjectId> = None;
+            for s in ids {
+                n += usize::from(last != Some(s));
+                last = Some(s);
+            }
+            n
+        };
+        let expected = changes(&mut touches.iter().map(|t| &t.subject))
+            .max(changes(&mut conversions.iter().map(|c| &c.subject)))
+            .max(changes(&mut stage_events.iter().map(|e| &e.subject)));
+        self.subjects.reserve(expected);
+        self.touches.reserve(touches.len());
+        // Channels and campaigns repeat, usually as shared strings (readers share
+        // them): a small cache by string address skips the hash tables. Addresses are
+        // stable and unique while `touches` is borrowed.
+        let mut cache = PairCache::default();
+        for (i, t) in touches.iter().enumerate() {
+            t.validate().map_err(|e| e.at_index(i))?;
+            let subject = self.subject(&t.subject, &mut cursor)?;
+            let key = PairCache::key(t);
+            let pair = match cache.get(key) {
+                Some(id) => id,
+                None => {
+                    let id = self.names.pair(&t.channel, t.campaign.as_ref())?;
+                    cache.put(key, id);
+                    id
+                }
+            };
+            self.touches.push(RawTouch {
+                at: micros(&t.at),
+                subject,
+                pair,
+            });
+        }
+        self.conversions.reserve(conversions.len());
+        for (i, c) in conversions.iter().enumerate() {
+            c.validate().map_err(|e| e.at_index(i))?;
+            let subject = self.subject(&c.subject, &mut cursor)?;
+            let value = match &c.value {
+                Some(v)
+                    if self
+                        .currency
+                        .as_ref()
+                        .is_some_and(|s| s.currency == v.currency()) =>
+                {
+                    v.amount()
+                }
+                Some(v) => {
+                    let src = CurrencySource {
+                        currency: v.currency(),
+                        record: RecordRef::new("conversion")
+                            .with_index(i)
+                            .with_id(&c.subject),
+                    };
+                    check_currency(&mut self.currency, &src, 0)?;
+                    v.amount()
+                }
+                None => Decimal::ZERO,
+            };
+            self.conversions.push(RawConversion {
+                at: micros(&c.at),
+                subject,
+                value,
+                index: i as u64,
+            });
+        }
+        self.events.reserve(stage_events.len());
+        let mut last_stage: Option<(&str, u32)> = None;
+        for (i, e) in stage_events.iter().enumerate() {
+            e.validate().map_err(|err| err.at_index(i))?;
+            let subject = self.subject(&e.subject, &mut cursor)?;
+            let stage = match last_stage {
+                Some((k, id)) if k == e.stage => id,
+                _ => self.names.stages.intern(&normalise_key(&e.stage))?,
+            };
+            last_stage = Some((e.stage.as_str(), stage));
+            self.events.push(RawEvent {
+                at: micros(&e.at),
+                subject,
+                stage,
+            });
+        }
+        self.touches_read = touches.len() as u64;
+        self.conversions_read = conversions.len() as u64;
+        self.events_read = stage_events.len() as u64;
+        Ok(())
+    }
+
+    /// Appends another builder's records, as if they came after this one's input.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the other's first valued conversion (position
+    /// shifted by this builder's conversions) if it is in another currency;
+    /// [`Error::InvalidParameter`] beyond `u32::MAX − 1` distinct ids. On error this
+    /// builder is unchanged.
+    pub fn merge(&mut self, other: &JourneyBuilder) -> Result<()> {
+        let mut currency = self.currency.clone();
+        if let Some(src) = &other.currency {
+            check_currency(&mut currency, src, self.conversions_read)?;
+        }
+        let mut names = self.names.clone();
+        let (pairs, stages) = names.absorb(&other.names)?;
+        let mut subjects_dict = self.subjects.clone();
+        let subjects: Vec<u32> = other
+            .subjects
+            .names
+            .iter()
+            .map(|s| subjects_dict.intern(s))
+            .collect::<Result<_>>()?;
+        self.names = names;
+        self.subjects = subjects_dict;
+        self.currency = currency;
+        self.touches.extend(other.touches.iter().map(|t| RawTouch {
+            at: t.at,
+            subject: subjects[t.subject as usize],
+            pair: pairs[t.pair as usize],
+        }));
+        let offset = self.conversions_read;
+        self.conversions
+            .extend(other.conversions.iter().map(|c| RawConversion {
+                subject: subjects[c.subject as usize],
+                index: c.index + offset,
+                ..*c
+            }));
+        self.events.extend(other.events.iter().map(|e| RawEvent {
+            at: e.at,
+            subject: subjects[e.subject as usize],
+            stage: stages[e.stage as usize],
+        }));
+        self.touches_read += other.touches_read;
+        self.conversions_read += other.conversions_read;
+        self.events_read += other.events_read;
+        Ok(())
+    }
+
+    /// Number of touches held.
+    pub fn touch_count(&self) -> usize {
+        self.touches.len()
+    }
+
+    /// Number of conversions held.
+    pub fn conversion_count(&self) -> usize {
+        self.conversions.len()
+    }
+
+    /// Number of distinct subjects seen.
+    pub fn subject_count(&self) -> usize {
+        self.subjects.len()
+    }
+
+    /// Cuts the records into journeys under `options` (see [`JourneyOptions`] for the
+    /// rules). Journeys come subject by subject (in order of first appearance), each
+    /// subject's conversions in time order, then its non-converting journey if any.
+    /// Stage events anchor the milestone models: for each journey and stage key, the
+    /// subject's **latest** event of that stage at or before the conversion (any
+    /// event, for a non-converting journey) is used, and its milestone touch is the
+    /// last touch of the journey at or before that event.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a negative lookback; [`Error::InvalidField`]
+    /// naming the first valued conversion if it is not in the declared currency.
+    pub fn build(&self, options: &JourneyOptions) -> Result<Journeys> {
+        let lookback = match options.lookback {
+            Some(l) if l < TimeDelta::zero() => {
+                return Err(Error::InvalidParameter {
+                    name: "lookback",
+                    value: l.to_string(),
+                    reason: "a lookback must not be negative".into(),
+                });
+            }
+            Some(l) => l.num_microseconds().unwrap_or(i64::MAX),
+            None => i64::MAX,
+        };
+        let currency = match (&options.currency, &self.currency) {
+            (Some(declared), Some(src)) if *declared != src.currency => {
+                return Err(mixed_currency(src.record.clone(), *declared, src.currency));
+            }
+            (Some(declared), _) => Some(CurrencySource {
+                currency: *declared,
+                record: RecordRef::new("option"),
+            }),
+            (None, src) => src.clone(),
+        };
+
+        if u32::try_from(
+            self.touches
+                .len()
+                .max(self.conversions.len())
+                .max(self.events.len()),
+        )
+        .is_err()
+        {
+            return Err(Error::InvalidParameter {
+                name: "records",
+                value: self.touches.len().to_string(),
+                reason: format!("at most {} records of one kind per build", u32::MAX),
+            });
+        }
+        // Which pairs pass the filters.
+        let names = &self.names;
+        let allowed: Vec<bool> = names
+            .pairs
+            .list
+            .iter()
+            .map(|&(c, k)| {
+                let ch = &names.channels.names[c as usize];
+                let ok_channel = options.channels.as_ref().is_none_or(|l| l.contains(ch))
+                    && !options.exclude_channels.contains(ch);
+                let ok_campaign = match &options.campaigns {
+                    None => true,
+                    Some(l) => k != NO_CAMPAIGN && l.contains(&names.campaigns.names[k as usize]),
+                };
+                ok_channel && ok_campaign
+            })
+            .collect();
+
+        // Group records by subject (counting sort: stable, input order within).
+        let s = self.subjects.len();
+        let group = |keys: &mut dyn Iterator<Item = u32>, n: usize| -> (Vec<u32>, Vec<u32>) {
+            let mut start = vec![0u32; s + 1];
+            let keys: Vec<u32> = keys.collect();
+            for &k in &keys {
+                start[k as usize + 1] += 1;
+            }
+            for i in 0..s {
+                start[i + 1] += start[i];
+            }
+            let mut fill = start.clone();
+            let mut order = vec![0u32; n];
+            for (i, &k) in keys.iter().enumerate() {
+                order[fill[k as usize] as usize] = i as u32;
+                fill[k as usize] += 1;
+            }
+            (start, order)
+        };
+        let (t_start, t_order) = group(
+            &mut self.touches.iter().map(|t| t.subject),
+            self.touches.len(),
+        );
+        let (c_start, c_order) = group(
+            &mut self.conversions.iter().map(|c| c.subject),
+            self.conversions.len(),
+        );
+        let (e_start, e_order) = group(
+            &mut self.events.iter().map(|e| e.subject),
+            self.events.len(),
+        );
+
+        let mut out = Journeys {
+            stage_events: self.events.len() as u64,
+            currency,
+            ..Journeys::default()
+        };
+        out.touch_pair.reserve(self.touches.len());
+        out.touch_at.reserve(self.touches.len());
+        let d = &mut out.diagnostics;
+        d.touches_read = self.touches_read;
+        d.conversions_read = self.conversions_read;
+        d.stage_events_read = self.events_read;
+
+        // Scratch, reused across subjects.
+        let mut ts: Vec<(i64, u32)> = Vec::new();
+        let mut cs: Vec<RawConversion> = Vec::new();
+        let mut latest: Vec<(u32, i64)> = Vec::new();
+        // Pair ids are compacted to those used by a journey.
+        let mut pair_map: Vec<u32> = vec![u32::MAX; names.pairs.list.len()];
+        let mut used_pairs: Vec<u32> = Vec::new();
+
+        for subject in 0..s {
+            let raw_touches = &t_order[t_start[subject] as usize..t_start[subject + 1] as usize];
+            ts.clear();
+            for &i in raw_touches {
+                let t = self.touches[i as usize];
+                if allowed[t.pair as usize] {
+                    ts.push((t.at, t.pair));
+                }
+            }
+            out.diagnostics.touches_filtered += (raw_touches.len() - ts.len()) as u64;
+            if !ts.is_sorted_by_key(|t| t.0) {
+                ts.sort_by_key(|t| t.0); // stable: ties keep input order
+            }
+            cs.clear();
+            cs.extend(
+                c_order[c_start[subject] as usize..c_start[subject + 1] as usize]
+                    .iter()
+                    .map(|&i| self.conversions[i as usize]),
+            );
+            if !cs.is_sorted_by_key(|c| c.at) {
+                cs.sort_by_key(|c| c.at);
+            }
+            let events = &e_order[e_start[subject] as usize..e_start[subject + 1] as usize];
+            let subject_id = &self.subjects.names[subject];
+            let journeys_before = out.len();
+
+            let counted = match options.repeat {
+                RepeatConversions::FirstOnly if cs.len() > 1 => {
+                    out.diagnostics.conversions_ignored += (cs.len() - 1) as u64;
+                    for c in &cs[1..] {
+                        out.diagnostics.note(
+                            "conversion",
+                            Some(c.index),
+                            Some(subject_id),
+                            "not the subject's first conversion (first-only policy)",
+                        );
+                    }
+                    1
+                }
+                _ => cs.len(),
+            };
+
+            let mut covered = 0usize; // touches used so far (union of the ranges)
+            let mut covered_end = 0usize;
+            let mut prev_at: Option<i64> = None;
+            for c in &cs[..counted] {
+                // Range of touches: after `lo` (exclusive), from `c − lookback`, to `c`.
+                let hi = ts.partition_point(|t| t.0 <= c.at);
+                let from = c.at.saturating_sub(lookback);
+                let mut lo = ts.partition_point(|t| t.0 < from);
+                if let (RepeatConversions::SincePrevious, Some(p)) = (options.repeat, prev_at) {
+                    lo = lo.max(ts.partition_point(|t| t.0 <= p));
+                }
+                let lo = lo.min(hi);
+                covered += hi.saturating_sub(lo.max(covered_end));
+                covered_end = covered_end.max(hi);
+                prev_at = Some(c.at);
+                if lo == hi {
+                    if raw_touches.is_empty() {
+                        out.diagnostics.conversions_unknown_subject += 1;
+                        out.diagnostics.note(
+                            "conversion",
+                            Some(c.index),
+                            Some(subject_id),
+                            "the subject has no touch",
+                        );
+                    } else {
+                        out.diagnostics.conversions_without_touches += 1;
+                        out.diagnostics.note(
+                            "conversion",
+                            Some(c.index),
+                            Some(subject_id),
+                            "no touch in the journey (filtered, outside the lookback, or taken by an earlier conversion)",
+                        );
+                    }
+                }
+                out.push_journey(
+                    Some(subject_id),
+                    &ts[lo..hi],
+                    c.at,
+                    (1.0, 0.0),
+                    c.value,
+                    events,
+                    &self.events,
+                    &mut latest,
+                    &mut pair_map,
+                    &mut used_pairs,
+                );
+            }
+            let rest_from = if counted > 0 {
+                let last = ts.partition_point(|t| t.0 <= cs[counted - 1].at);
+                out.diagnostics.touches_outside_lookback += (last - covered) as u64;
+                last
+            } else {
+                0
+            };
+            let trailing = &ts[rest_from..];
+            if counted > 0 {
+                out.diagnostics.touches_after_last_conversion += trailing.len() as u64;
+            } else if !trailing.is_empty() {
+                out.diagnostics.non_converting_subjects += 1;
+                out.diagnostics.touches_of_non_converting_subjects += trailing.len() as u64;
+            }
+            if !trailing.is_empty()
+                && (counted == 0 || options.trailing == TrailingTouches::NonConverting)
+            {
+                out.push_journey(
+                    Some(subject_id),
+                    trailing,
+                    NO_TIME,
+                    (0.0, 1.0),
+                    Decimal::ZERO,
+                    events,
+                    &self.events,
+                    &mut latest,
+                    &mut pair_map,
+                    &mut used_pairs,
+                );
+            }
+            if out.len() == journeys_before {
+                out.diagnostics.stage_events_unused += events.len() as u64;
+            }
+        }
+
+        // The compacted name tables.
+        let mut compact = Names::default();
+        for &p in &used_pairs {
+            let (c, k) = names.pairs.list[p as usize];
+            compact.pair(
+                &names.channels.names[c as usize],
+                (k != NO_CAMPAIGN).then(|| &names.campaigns.names[k as usize]),
+            )?;
+        }
+        compact.stages = names.stages.clone();
+        out.names = compact;
+        out.pair_channel = out.names.pairs.list.iter().map(|p| p.0).collect();
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Journeys
+
+/// Journeys in dense arrays: per journey its subject, conversion time, conversion and
+/// non-conversion weights and value; per touch its (channel, campaign) id and time, in
+/// one flat array indexed by offsets (CSR-like). Channels, campaigns and stage keys are
+/// interned once, so attribution runs on integers.
+///
+/// A journey carries two weights: `conversions` (how many converting journeys it
+/// stands for) and `nulls` (how many non-converting ones). Journeys cut from touches
+/// have `(1, 0)` or `(0, 1)`; a path row becomes one journey with its row's counts
+/// (fractional counts are kept as weights) and its value. A converting journey
+/// without touches is kept (and reported as unattributed by the models).
+///
+/// A monoid over *subject-disjoint* batches: [`Default`] is empty,
+/// [`Journeys::add_records`] / [`Journeys::add_path_rows`] append a batch,
+/// [`Journeys::merge`] appends another set, and the models
+/// ([`Journeys::attribute`](crate::Journeys::attribute) and friends) finish it. For
+/// batches that may split a subject's records, accumulate a [`JourneyBuilder`]
+/// instead. Path rows may be split anywhere.
+///
+/// ```
+/// use revops::{Channel, Currency, Decimal, Journeys, PathRow};
+/// # fn main() -> Result<(), revops::Error> {
+/// let ch = |s| Channel::new(s);
+/// let rows = vec![
+///     PathRow::new(vec![ch("search")?, ch("email")?], 2.0, Decimal::new(300, 0), 5.0),
+///     PathRow::new(vec![ch("email")?], 1.0, Decimal::new(50, 0), 0.0),
+/// ];
+/// let journeys = Journeys::from_path_rows(&rows, Currency::USD)?;
+/// assert_eq!(journeys.len(), 2);
+/// assert_eq!(journeys.path_rows(), {
+///     let mut sorted = rows.clone();
+///     sorted.reverse(); // path rows come sorted by path
+///     sorted
+/// });
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Journeys {
+    pub(crate) names: Names,
+    /// Pair id → channel id (the hot loops' only lookup).
+    pub(crate) pair_channel: Vec<u32>,
+    /// Per journey: end offset of its touches in `touch_*`.
+    pub(crate) ends: Vec<usize>,
+    pub(crate) subjects: Vec<Option<SubjectId>>,
+    pub(crate) end_at: Vec<i64>,
+    pub(crate) conversions: Vec<f64>,
+    pub(crate) nulls: Vec<f64>,
+    pub(crate) value: Vec<Decimal>,
+    pub(crate) value_f64: Vec<f64>,
+    /// Per journey: end offset of its milestones in `milestones`.
+    pub(crate) ms_ends: Vec<usize>,
+    /// (stage id, touch position within the journey).
+    pub(crate) milestones: Vec<(u32, u32)>,
+    pub(crate) touch_pair: Vec<u32>,
+    pub(crate) touch_at: Vec<i64>,
+    /// Journeys without touch times (from path rows).
+    pub(crate) untimed: usize,
+    /// Stage events interned into these journeys' source.
+    pub(crate) stage_events: u64,
+    pub(crate) currency: Option<CurrencySource>,
+    pub(crate) diagnostics: JourneyDiagnostics,
+}
+
+/// One journey, borrowed from [`Journeys`].
+#[derive(Clone, Copy)]
+pub struct JourneyRef<'a> {
+    journeys: &'a Journeys,
+    index: usize,
+}
+
+impl std::fmt::Debug for JourneyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JourneyRef")
+            .field("index", &self.index)
+            .field("subject", &self.subject())
+            .field("converted_at", &self.converted_at())
+            .field("conversions", &self.conversions())
+            .field("nulls", &self.nulls())
+            .field("value", &self.value())
+            .field("touches", &self.touches().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// One touch of a journey, borrowed from [`Journeys`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TouchRef<'a> {
+    /// The channel.
+    pub channel: &'a Channel,
+    /// The campaign, if any.
+    pub campaign: Option<&'a CampaignId>,
+    /// When (`None` for journeys built from path rows).
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl<'a> JourneyRef<'a> {
+    fn range(&self) -> std::ops::Range<usize> {
+        self.journeys.touch_range(self.index)
+    }
+
+    /// Position of the journey in its [`Journeys`].
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The subject (`None` for journeys built from path rows).
+    pub fn subject(&self) -> Option<&'a SubjectId> {
+        self.journeys.subjects[self.index].as_ref()
+    }
+
+    /// When the journey converted (`None` if it did not, or for path rows).
+    pub fn converted_at(&self) -> Option<DateTime<Utc>> {
+        from_micros(self.journeys.end_at[self.index])
+    }
+
+    /// Converting weight (1 for a converted subject's journey, 0 otherwise; a path
+    /// row's conversion count).
+    pub fn conversions(&self) -> f64 {
+        self.journeys.conversions[self.index]
+    }
+
+    /// Non-converting weight.
+    pub fn nulls(&self) -> f64 {
+        self.journeys.nulls[self.index]
+    }
+
+    /// Conversion value (zero when the conversion has none), in the journeys'
+    /// currency.
+    pub fn value(&self) -> Decimal {
+        self.journeys.value[self.index]
+    }
+
+    /// Number of touches.
+    pub fn len(&self) -> usize {
+        self.range().len()
+    }
+
+    /// Whether the journey has no touch.
+    pub fn is_empty(&self) -> bool {
+        self.range().is_empty()
+    }
+
+    /// The touches, in order.
+    pub fn touches(&self) -> impl ExactSizeIterator<Item = TouchRef<'a>> + 'a {
+        let j = self.journeys;
+        self.range().map(move |t| {
+            let (c, k) = j.names.pairs.list[j.touch_pair[t] as usize];
+            TouchRef {
+                channel: &j.names.channels.names[c as usize],
+                campaign: (k != NO_CAMPAIGN).then(|| &j.names.campaigns.names[k as usize]),
+                at: from_micros(j.touch_at[t]),
+            }
+        })
+    }
+
+    /// The channels of the touches, in order.
+    pub fn channels(&self) -> impl ExactSizeIterator<Item = &'a Channel> + 'a {
+        self.touches().map(|t| t.channel)
+    }
+
+    /// The position of the milestone touch of a stage key (matched trimmed and
+    /// case-insensitively), if the journey has one.
+    pub fn milestone(&self, stage: &str) -> Option<usize> {
+        let id = self.journeys.names.stages.get(&normalise_key(stage))?;
+        self.journeys
+            .milestone_slice(self.index)
+            .iter()
+            .find(|m| m.0 == id)
+            .map(|m| m.1 as usize)
+    }
+}
+
+impl Journeys {
+    /// Cuts touches, conversions and stage events into journeys in one go (a
+    /// [`JourneyBuilder`] with one batch, built).
+    ///
+    /// # Errors
+    /// As [`JourneyBuilder::add`] and [`JourneyBuilder::build`].
+    pub fn from_records(
+        touches: &[Touch],
+        conversions: &[Conversion],
+        stage_events: &[StageEvent],
+        options: &JourneyOptions,
+    ) -> Result<Journeys> {
+        let mut b = JourneyBuilder::default();
+        b.add_unchecked(touches, conversions, stage_events)?;
+        b.build(options)
+    }
+
+    /// Builds journeys from a batch of records and appends them. The batch must hold
+    /// *all* the records of its subjects, and no other batch any of them (split the
+    /// input by subject); otherwise use a [`JourneyBuilder`].
+    ///
+    /// # Errors
+    /// As [`Journeys::from_records`] and [`Journeys::merge`].
+    pub fn add_records(
+        &mut self,
+        touches: &[Touch],
+        conversions: &[Conversion],
+        stage_events: &[StageEvent],
+        options: &JourneyOptions,
+    ) -> Result<()> {
+        let batch = Journeys::from_records(touches, conversions, stage_events, options)?;
+        self.merge(&batch)
+    }
+
+    /// Journeys from aggregated path rows (`paths.csv`): each row becomes one journey
+    /// standing for `conversions` converting and `nulls` non-converting journeys along
+    /// its path, with the row's value in `currency`. Rows have no times, campaigns or
+    /// stage events, so time decay and stage milestones are refused on them.
+    ///
+    /// # Errors
+    /// The row's own [`PathRow::validate`] error (empty path, negative or non-finite
+    /// counts, negative value), naming it.
+    pub fn from_path_rows(rows: &[PathRow], currency: Currency) -> Result<Journeys> {
+        let mut j = Journeys::default();
+        j.add_path_rows(rows, currency)?;
+        Ok(j)
+    }
+
+    /// Appends path rows (see [`Journeys::from_path_rows`]). Row positions in errors
+    /// count across all rows added, in order.
+    ///
+    /// # Errors
+    /// As [`Journeys::from_path_rows`]; [`Error::CurrencyMismatch`] if `currency`
+    /// differs from these journeys' currency. On error nothing is added.
+    pub fn add_path_rows(&mut self, rows: &[PathRow], currency: Currency) -> Result<()> {
+        if let Some(c) = &self.currency
+            && c.currency != currency
+        {
+            return Err(Error::CurrencyMismatch {
+                expected: c.currency.to_string(),
+                got: currency.to_string(),
+            });
+        }
+        let base = self.diagnostics.path_rows_read;
+        for (i, r) in rows.iter().enumerate() {
+            r.validate(i + base as usize)?;
+        }
+        let mut batch = Journeys {
+            currency: Some(CurrencySource {
+                currency,
+                record: RecordRef::new("path rows"),
+            }),
+            ..Journeys::default()
+        };
+        let mut pairs: Vec<u32> = Vec::new();
+        let mut cache = PairCache::default();
+        for r in rows {
+            if r.conversions == 0.0 && r.nulls == 0.0 && r.value.is_zero() {
+                batch.diagnostics.empty_path_rows += 1;
+                continue;
+            }
+            pairs.clear();
+            for c in &r.path {
+                let key = PairCache::channel_key(c);
+                let id = match cache.get(key) {
+                    Some(id) => id,
+                    None => {
+                        let id = batch.names.pair(c, None)?;
+                        cache.put(key, id);
+                        id
+                    }
+                };
+                pairs.push(id);
+            }
+            batch.touch_pair.extend_from_slice(&pairs);
+            batch
+                .touch_at
+                .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
+            batch.ends.push(batch.touch_pair.len());
+            batch.subjects.push(None);
+            batch.end_at.push(NO_TIME);
+            batch.conversions.push(r.conversions);
+            batch.nulls.push(r.nulls);
+            batch.value.push(r.value);
+            batch.value_f64.push(r.value.to_f64().unwrap_or(0.0));
+            batch.ms_ends.push(batch.milestones.len());
+            batch.untimed += 1;
+        }
+        batch.diagnostics.path_rows_read = rows.len() as u64;
+        batch.pair_channel = batch.names.pairs.list.iter().map(|p| p.0).collect();
+        if self.is_empty() && self.diagnostics == JourneyDiagnostics::default() {
+            *self = batch;
+            return Ok(());
+        }
+        self.merge(&batch)
+    }
+
+    /// Appends another set of journeys (as if its input came after this one's).
+    /// Subjects are not checked for overlap: journeys are values, and the caller
+    /// decides what the batches are.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] (or [`Error::CurrencyMismatch`] for path rows) if the
+    /// other's conversion values are in another currency; [`Error::InvalidParameter`]
+    /// beyond `u32::MAX − 1` distinct ids. On error this set is unchanged.
+    pub fn merge(&mut self, other: &Journeys) -> Result<()> {
+        let mut currency = self.currency.clone();
+        if let Some(src) = &other.currency {
+            if src.record.index.is_none()
+                && let Some(c) = &currency
+                && c.currency != src.currency
+            {
+                return Err(Error::CurrencyMismatch {
+                    expected: c.currency.to_string(),
+                    got: src.currency.to_string(),
+                });
+            }
+            check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
+        }
+        let mut names = self.names.clone();
+        let (pairs, stages) = names.absorb(&other.names)?;
+        self.names = names;
+        self.pair_channel = self.names.pairs.list.iter().map(|p| p.0).collect();
+        self.currency = currency;
+        let base = self.touch_pair.len();
+        self.touch_pair
+            .extend(other.touch_pair.iter().map(|&p| pairs[p as usize]));
+        self.touch_at.extend_from_slice(&other.touch_at);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        let ms_base = self.milestones.len();
+        self.milestones.extend(
+            other
+                .milestones
+                .iter()
+                .map(|&(s, p)| (stages[s as usize], p)),
+        );
+        self.ms_ends
+            .extend(other.ms_ends.iter().map(|e| e + ms_base));
+        self.subjects.extend_from_slice(&other.subjects);
+        self.end_at.extend_from_slice(&other.end_at);
+        self.conversions.extend_from_slice(&other.conversions);
+        self.nulls.extend_from_slice(&other.nulls);
+        self.value.extend_from_slice(&other.value);
+        self.value_f64.extend_from_slice(&other.value_f64);
+        self.untimed += other.untimed;
+        self.stage_events += other.stage_events;
+        self.diagnostics.merge(&other.diagnostics);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_journey(
+        &mut self,
+        subject: Option<&SubjectId>,
+        touches: &[(i64, u32)],
+        end: i64,
+        (conversions, nulls): (f64, f64),
+        value: Decimal,
+        events: &[u32],
+        raw_events: &[RawEvent],
+        latest: &mut Vec<(u32, i64)>,
+        pair_map: &mut [u32],
+        used_pairs: &mut Vec<u32>,
+    ) {
+        for &(at, pair) in touches {
+            let p = &mut pair_map[pair as usize];
+            if *p == u32::MAX {
+                *p = used_pairs.len() as u32;
+                used_pairs.push(pair);
+            }
+            self.touch_pair.push(*p);
+            self.touch_at.push(at);
+        }
+        self.ends.push(self.touch_pair.len());
+        // Milestones: the latest event per stage at or before the end, then the last
+        // touch at or before it.
+        if !events.is_empty() && !touches.is_empty() {
+            latest.clear();
+            for &e in events {
+                let e = raw_events[e as usize];
+                if end != NO_TIME && e.at > end {
+                    continue;
+                }
+                match latest.iter_mut().find(|l| l.0 == e.stage) {
+                    Some(l) => l.1 = l.1.max(e.at),
+                    None => latest.push((e.stage, e.at)),
+                }
+            }
+            latest.sort_unstable_by_key(|l| l.0);
+            for &(stage, at) in latest.iter() {
+                let pos = touches.partition_point(|t| t.0 <= at);
+                if pos > 0 {
+                    self.milestones.push((stage, (pos - 1) as u32));
+                }
+            }
+        }
+        self.ms_ends.push(self.milestones.len());
+        self.subjects.push(subject.cloned());
+        self.end_at.push(end);
+        self.conversions.push(conversions);
+        self.nulls.push(nulls);
+        self.value.push(value);
+        self.value_f64.push(value.to_f64().unwrap_or(0.0));
+    }
+
+    #[inline]
+    pub(crate) fn touch_range(&self, j: usize) -> std::ops::Range<usize> {
+        let start = if j == 0 { 0 } else { self.ends[j - 1] };
+        start..self.ends[j]
+    }
+
+    #[inline]
+    pub(crate) fn milestone_slice(&self, j: usize) -> &[(u32, u32)] {
+        let start = if j == 0 { 0 } else { self.ms_ends[j - 1] };
+        &self.milestones[start..self.ms_ends[j]]
+    }
+
+    /// Number of journeys.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no journeys.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Total number of touches over all journeys.
+    pub fn touch_count(&self) -> usize {
+        self.touch_pair.len()
+    }
+
+    /// The channels of the journeys' touches, in order of first appearance (their
+    /// dense ids).
+    pub fn channels(&self) -> &[Channel] {
+        &self.names.channels.names
+    }
+
+    /// The currency of conversion values: declared, or taken from the data; `None`
+    /// when no conversion carried a value.
+    pub fn currency(&self) -> Option<Currency> {
+        self.currency.as_ref().map(|c| c.currency)
+    }
+
+    /// What building read, used and set aside.
+    pub fn diagnostics(&self) -> &JourneyDiagnostics {
+        &self.diagnostics
+    }
+
+    /// Sum of the converting weights (all conversions, credited or not).
+    pub fn total_conversions(&self) -> f64 {
+        self.conversions.iter().sum()
+    }
+
+    /// Sum of the conversion values (exact).
+    pub fn total_value(&self) -> Decimal {
+        self.value.iter().sum()
+    }
+
+    /// The `i`-th journey.
+    pub fn get(&self, i: usize) -> Option<JourneyRef<'_>> {
+        (i < self.len()).then_some(JourneyRef {
+            journeys: self,
+            index: i,
+        })
+    }
+
+    /// The journeys, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = JourneyRef<'_>> + '_ {
+        (0..self.len()).map(move |index| JourneyRef {
+            journeys: self,
+            index,
+        })
+    }
+
+    /// The journeys aggregated by path (the sequence of channels; campaigns and times
+    /// are dropped), as `paths.csv` holds them: per path the sum of the converting
+    /// weights, of the values and of the non-converting weights. Rows are sorted by
+    /// path (channel names compared in order, a prefix first). Journeys without
+    /// touches have no path and are left out (see [`JourneyDiagnostics`]).
+    pub fn path_rows(&self) -> Vec<PathRow> {
+        let channels = &self.names.channels.names;
+        // Channel id → rank by name, so that paths sort by comparing integers.
+        let mut by_name: Vec<u32> = (0..channels.len() as u32).collect();
+        by_name.sort_by(|&a, &b| channels[a as usize].cmp(&channels[b as usize]));
+        let mut rank = vec![0u32; channels.len()];
+        for (r, &c) in by_name.iter().enumerate() {
+            rank[c as usize] = r as u32;
+        }
+        let ranked: Vec<u32> = self
+            .touch_pair
+            .iter()
+            .map(|&p| rank[self.pair_channel[p as usize] as usize])
+            .collect();
+        struct Acc {
+            range: std::ops::Range<usize>,
+            conversions: f64,
+            value: Decimal,
+            nulls: f64,
+        }
+        let mut rows: Vec<Acc> = Vec::new();
+        let longest = (0..self.len())
+            .map(|j| self.touch_range(j).len())
+            .max()
+            .unwrap_or(0);
+        if channels.len() < 255 && longest <= 16 {
+            // Fast path: each path packed into a u128, one byte per touch (rank + 1,
+            // zero after the end), so that comparing keys compares paths (a prefix
+            // first). Sorting (key, journey) groups equal paths in path order and sums
+            // each group in journey order, as the general path below does.
+            let mut keys: Vec<(u128, u32)> = Vec::with_capacity(self.len());
+            for j in 0..self.len() {
+                let range = self.touch_range(j);
+                if range.is_empty() {
+                    continue;
+                }
+                let mut key = 0u128;
+                for (i, &r) in ranked[range].iter().enumerate() {
+                    key |= u128::from(r + 1) << (8 * (15 - i));
+                }
+                keys.push((key, j as u32));
+            }
+            keys.sort_unstable();
+            for (i, &(key, j)) in keys.iter().enumerate() {
+                let j = j as usize;
+                if i == 0 || keys[i - 1].0 != key {
+                    rows.push(Acc {
+                        range: self.touch_range(j),
+                        conversions: 0.0,
+                        value: Decimal::ZERO,
+                        nulls: 0.0,
+                    });
+                }
+                let r = rows.last_mut().expect("pushed above");
+                r.conversions += self.conversions[j];
+                r.value += self.value[j];
+                r.nulls += self.nulls[j];
+            }
+        } else {
+            let mut index: FastMap<&[u32], usize> =
+                FastMap::with_capacity_and_hasher(self.len(), Default::default());
+            for j in 0..self.len() {
+                let range = self.touch_range(j);
+                if range.is_empty() {
+                    continue;
+                }
+                let key = &ranked[range.clone()];
+                let i = *index.entry(key).or_insert_with(|| {
+                    rows.push(Acc {
+                        range,
+                        conversions: 0.0,
+                        value: Decimal::ZERO,
+                        nulls: 0.0,
+                    });
+                    rows.len() - 1
+                });
+                let r = &mut rows[i];
+                r.conversions += self.conversions[j];
+                r.value += self.value[j];
+                r.nulls += self.nulls[j];
+            }
+            rows.sort_unstable_by(|a, b| ranked[a.range.clone()].cmp(&ranked[b.range.clone()]));
+        }
+        rows.into_iter()
+            .map(|r| PathRow {
+                path: ranked[r.range]
+                    .iter()
+                    .map(|&k| channels[by_name[k as usize] as usize].clone())
+                    .collect(),
+                conversions: r.conversions,
+                value: r.value,
+                nulls: r.nulls,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,1041 @@
+//! Rule-based attribution models: positional rules over a journey's touches, time
+//! decay, and the B2B milestone models anchored on stage events.
+//!
+//! Every model turns one journey (its touches in time order) into one weight per
+//! touch; the weights are non-negative and sum to 1, so each conversion's credit sums
+//! to exactly one conversion (up to floating-point rounding of the shares).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::Channel;
+
+/// A touch that a milestone model gives a fixed share to.
+///
+/// ```
+/// use revops::Milestone;
+/// assert_eq!(Milestone::stage("MQL").to_string(), "mql");
+/// assert_eq!("first_touch".parse::<Milestone>()?, Milestone::FirstTouch);
+/// # Ok::<(), revops::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Milestone {
+    /// The journey's first touch (always present when the journey has a touch).
+    FirstTouch,
+    /// The journey's last touch (the touch closest to the conversion).
+    LastTouch,
+    /// The touch that led to a stage: the **last touch of the journey at or before**
+    /// the subject's stage event with this key (see [`crate::Journeys`] for which
+    /// event is used). Keys are matched trimmed and case-insensitively.
+    Stage(String),
+}
+
+impl Milestone {
+    /// The milestone of a stage key (trimmed and lower-cased).
+    pub fn stage(key: impl AsRef<str>) -> Milestone {
+        Milestone::Stage(normalise_key(key.as_ref()))
+    }
+}
+
+pub(crate) fn normalise_key(key: &str) -> String {
+    key.trim().to_lowercase()
+}
+
+impl fmt::Display for Milestone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Milestone::FirstTouch => f.write_str("first_touch"),
+            Milestone::LastTouch => f.write_str("last_touch"),
+            Milestone::Stage(k) => f.write_str(k),
+        }
+    }
+}
+
+impl FromStr for Milestone {
+    type Err = Error;
+
+    /// `first_touch`, `last_touch`, or any other text as a stage key.
+    fn from_str(s: &str) -> Result<Milestone> {
+        let k = normalise_key(s);
+        match k.as_str() {
+            "" => Err(Error::InvalidParameter {
+                name: "milestone",
+                value: s.to_string(),
+                reason: "a milestone is `first_touch`, `last_touch` or a stage key".into(),
+            }),
+            "first_touch" => Ok(Milestone::FirstTouch),
+            "last_touch" => Ok(Milestone::LastTouch),
+            _ => Ok(Milestone::Stage(k)),
+        }
+    }
+}
+
+/// A rule-based attribution model: how one conversion's credit is split over the
+/// touches of its journey.
+///
+/// In the rules below a journey has `n ≥ 1` touches in time order (ties keep input
+/// order); a journey without touches is never credited (it is counted as
+/// unattributed). Weights are computed, then divided by their sum, so every
+/// conversion's shares sum to 1.
+///
+/// | Model | Weight rule |
+/// |---|---|
+/// | [`FirstTouch`](RuleModel::FirstTouch) | 1 to the first touch |
+/// | [`LastTouch`](RuleModel::LastTouch) | 1 to the last touch |
+/// | [`LastNonDirect`](RuleModel::LastNonDirect) | 1 to the last touch whose channel is not in `direct`; if every touch is direct, 1 to the last touch (a *fallback*, counted) |
+/// | [`Linear`](RuleModel::Linear) | `1/n` per touch (repeated channels count once per touch) |
+/// | [`LinearUnique`](RuleModel::LinearUnique) | `1/k` per distinct channel (`k` channels), split equally over that channel's touches |
+/// | [`TimeDecay`](RuleModel::TimeDecay) | `0.5^(Δt / half_life)` with `Δt` = conversion time − touch time, normalised |
+/// | [`PositionBased`](RuleModel::PositionBased) | `first` to the first touch, `last` to the last, `1 − first − last` spread equally over the `n − 2` middle touches |
+/// | [`J`](RuleModel::J) | position-based with first 0.2, last 0.6 (middle 0.2) |
+/// | [`InverseJ`](RuleModel::InverseJ) | position-based with first 0.6, last 0.2 (middle 0.2) |
+/// | [`UShaped`](RuleModel::UShaped) | milestones: first touch 0.5, lead creation 0.5 |
+/// | [`WShaped`](RuleModel::WShaped) | milestones: first touch 0.3, lead creation 0.3, opportunity creation 0.3, rest 0.1 |
+/// | [`FullPath`](RuleModel::FullPath) | milestones: first touch, lead creation, opportunity creation, closed won 0.225 each, rest 0.1 |
+/// | [`CustomMilestones`](RuleModel::CustomMilestones) | the given weight per milestone, `rest` over the other touches |
+///
+/// **Short journeys (positional models).** One touch gets everything. With two
+/// touches there is no middle: the middle share is renormalised away, so the first
+/// touch gets `first / (first + last)` and the last `last / (first + last)` (U 40/40
+/// → 50/50, J → 25/75, inverse J → 75/25); if `first + last = 0`, 50/50.
+///
+/// **Milestone models.** Each milestone resolves to one touch of the journey: the
+/// first touch, the last touch, or for a stage the *last touch at or before* the
+/// stage event (lead creation defaults to stage [`RuleModel::LEAD_CREATION`],
+/// opportunity creation to [`RuleModel::OPPORTUNITY_CREATION`], closed won to
+/// [`RuleModel::CLOSED_WON`]). Then:
+/// - a touch that is several milestones at once gets the sum of their weights
+///   (they *pool*: U with lead creation on the first touch gives it 100 %);
+/// - a milestone that does not resolve (no such stage event, or the event comes
+///   before the journey's first touch) is dropped and the remaining weights are
+///   renormalised (W without an opportunity: 3/7, 3/7 and 1/7 over the rest);
+/// - `rest` is spread equally over the touches that are no milestone; when every
+///   touch is a milestone, the rest share is renormalised away;
+/// - if the resolved weights sum to zero (no milestone resolves and `rest` is zero
+///   or there is no other touch), the journey falls back to linear (counted as a
+///   *fallback*).
+///
+/// So U with one touch gives it 100 %; with two touches and the lead created at the
+/// second, 50/50; with the lead created at the first, 100 % to the first.
+///
+/// ```
+/// use revops::RuleModel;
+/// use chrono::TimeDelta;
+/// assert_eq!(RuleModel::time_decay(), RuleModel::TimeDecay { half_life: TimeDelta::days(7) });
+/// assert_eq!("u_shaped".parse::<RuleModel>()?, RuleModel::UShaped);
+/// assert_eq!("position_based:0.3:0.5".parse::<RuleModel>()?.to_string(), "position_based:0.3:0.5");
+/// assert!(RuleModel::PositionBased { first: 0.7, last: 0.7 }.validate().is_err());
+/// # Ok::<(), revops::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleModel {
+    /// All credit to the first touch.
+    FirstTouch,
+    /// All credit to the last touch.
+    LastTouch,
+    /// All credit to the last touch that is not through a "direct" channel; all
+    /// direct → the last touch. [`RuleModel::last_non_direct`] uses `["direct"]`.
+    LastNonDirect {
+        /// The channels that count as direct.
+        direct: Vec<Channel>,
+    },
+    /// Equal credit per touch (a channel touched twice gets two shares).
+    Linear,
+    /// Equal credit per distinct channel, split equally over its touches.
+    LinearUnique,
+    /// Exponential decay towards the conversion: weight `0.5^(Δt / half_life)`.
+    /// Default half-life ([`RuleModel::time_decay`]) 7 days. Needs touch times:
+    /// journeys built from path rows are refused.
+    TimeDecay {
+        /// Time for a touch's weight to halve (> 0).
+        half_life: TimeDelta,
+    },
+    /// First / last / middle shares by position (U-shaped: default
+    /// [`RuleModel::position_based`] 0.4 / 0.4 with 0.2 over the middle).
+    PositionBased {
+        /// Share of the first touch, in \[0, 1\].
+        first: f64,
+        /// Share of the last touch, in \[0, 1\]; `first + last ≤ 1`.
+        last: f64,
+    },
+    /// Position-based 0.2 / 0.6 (first / last), 0.2 over the middle.
+    J,
+    /// Position-based 0.6 / 0.2 (first / last), 0.2 over the middle.
+    InverseJ,
+    /// B2B U-shaped: first touch 0.5, lead creation 0.5.
+    UShaped,
+    /// B2B W-shaped: first touch, lead creation, opportunity creation 0.3 each; 0.1
+    /// over the other touches.
+    WShaped,
+    /// B2B full path (Z-shaped): first touch, lead creation, opportunity creation and
+    /// closed won 0.225 each; 0.1 over the other touches.
+    FullPath,
+    /// Any milestones with any weights (relative: they are normalised).
+    CustomMilestones {
+        /// Weight per milestone (finite, ≥ 0). A milestone listed twice adds up.
+        milestones: Vec<(Milestone, f64)>,
+        /// Weight spread equally over the touches that are no milestone (finite, ≥ 0).
+        rest: f64,
+    },
+}
+
+impl RuleModel {
+    /// Default stage key of lead creation: `inquiry`, the first stage of
+    /// [`crate::Funnel::demand_waterfall`].
+    pub const LEAD_CREATION: &'static str = "inquiry";
+    /// Default stage key of opportunity creation: `opportunity`.
+    pub const OPPORTUNITY_CREATION: &'static str = "opportunity";
+    /// Default stage key of closed won: `won`.
+    pub const CLOSED_WON: &'static str = "won";
+    /// Default half-life of [`RuleModel::TimeDecay`]: 7 days.
+    pub const DEFAULT_HALF_LIFE: TimeDelta = TimeDelta::days(7);
+
+    /// Last non-direct with `direct = ["direct"]`.
+    pub fn last_non_direct() -> RuleModel {
+        RuleModel::LastNonDirect {
+            direct: vec![Channel::new("direct").expect("a non-empty literal")],
+        }
+    }
+
+    /// Time decay with the default 7-day half-life.
+    pub fn time_decay() -> RuleModel {
+        RuleModel::TimeDecay {
+            half_life: Self::DEFAULT_HALF_LIFE,
+        }
+    }
+
+    /// Position-based (U) with the default 0.4 first, 0.4 last, 0.2 middle.
+    pub fn position_based() -> RuleModel {
+        RuleModel::PositionBased {
+            first: 0.4,
+            last: 0.4,
+        }
+    }
+
+    /// U-shaped weights (0.5 / 0.5) with lead creation at another stage key.
+    pub fn u_shaped_at(lead: &str) -> RuleModel {
+        RuleModel::CustomMilestones {
+            milestones: vec![(Milestone::FirstTouch, 0.5), (Milestone::stage(lead), 0.5)],
+            rest: 0.0,
+        }
+    }
+
+    /// W-shaped weights (0.3 × 3 + 0.1) with other stage keys.
+    pub fn w_shaped_at(lead: &str, opportunity: &str) -> RuleModel {
+        RuleModel::CustomMilestones {
+            milestones: vec![
+                (Milestone::FirstTouch, 0.3),
+                (Milestone::stage(lead), 0.3),
+                (Milestone::stage(opportunity), 0.3),
+            ],
+            rest: 0.1,
+        }
+    }
+
+    /// Full-path weights (0.225 × 4 + 0.1) with other stage keys.
+    pub fn full_path_at(lead: &str, opportunity: &str, won: &str) -> RuleModel {
+        RuleModel::CustomMilestones {
+            milestones: vec![
+                (Milestone::FirstTouch, 0.225),
+                (Milestone::stage(lead), 0.225),
+                (Milestone::stage(opportunity), 0.225),
+                (Milestone::stage(won), 0.225),
+            ],
+            rest: 0.1,
+        }
+    }
+
+    /// Every model with its default parameters, in the order of the table above
+    /// (custom milestones excepted).
+    pub fn standard() -> Vec<RuleModel> {
+        vec![
+            RuleModel::FirstTouch,
+            RuleModel::LastTouch,
+            RuleModel::last_non_direct(),
+            RuleModel::Linear,
+            RuleModel::LinearUnique,
+            RuleModel::time_decay(),
+            RuleModel::position_based(),
+            RuleModel::J,
+            RuleModel::InverseJ,
+            RuleModel::UShaped,
+            RuleModel::WShaped,
+            RuleModel::FullPath,
+        ]
+    }
+
+    /// The model's snake-case name (`"time_decay"`), without parameters.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleModel::FirstTouch => "first_touch",
+            RuleModel::LastTouch => "last_touch",
+            RuleModel::LastNonDirect { .. } => "last_non_direct",
+            RuleModel::Linear => "linear",
+            RuleModel::LinearUnique => "linear_unique",
+            RuleModel::TimeDecay { .. } => "time_decay",
+            RuleModel::PositionBased { .. } => "position_based",
+            RuleModel::J => "j",
+            RuleModel::InverseJ => "inverse_j",
+            RuleModel::UShaped => "u_shaped",
+            RuleModel::WShaped => "w_shaped",
+            RuleModel::FullPath => "full_path",
+            RuleModel::CustomMilestones { .. } => "milestones",
+        }
+    }
+
+    /// For the milestone models (U, W, full path, custom): the milestones with their
+    /// weights, and the rest weight. `None` for the other models.
+    pub fn milestone_weights(&self) -> Option<(Vec<(Milestone, f64)>, f64)> {
+        let stage = Milestone::stage;
+        match self {
+            RuleModel::UShaped => Some((
+                vec![
+                    (Milestone::FirstTouch, 0.5),
+                    (stage(Self::LEAD_CREATION), 0.5),
+                ],
+                0.0,
+            )),
+            RuleModel::WShaped => Some((
+                vec![
+                    (Milestone::FirstTouch, 0.3),
+                    (stage(Self::LEAD_CREATION), 0.3),
+                    (stage(Self::OPPORTUNITY_CREATION), 0.3),
+                ],
+                0.1,
+            )),
+            RuleModel::FullPath => Some((
+                vec![
+                    (Milestone::FirstTouch, 0.225),
+                    (stage(Self::LEAD_CREATION), 0.225),
+                    (stage(Self::OPPORTUNITY_CREATION), 0.225),
+                    (stage(Self::CLOSED_WON), 0.225),
+                ],
+                0.1,
+            )),
+            RuleModel::CustomMilestones { milestones, rest } => Some((milestones.clone(), *rest)),
+            _ => None,
+        }
+    }
+
+    /// Whether the model reads touch times (time decay), which journeys built from
+    /// path rows lack.
+    pub fn needs_times(&self) -> bool {
+        matches!(self, RuleModel::TimeDecay { .. })
+    }
+
+    /// Whether the model anchors on stage events (a milestone model with a stage
+    /// milestone), which journeys built from path rows or without stage events lack.
+    pub fn needs_stage_events(&self) -> bool {
+        self.milestone_weights()
+            .is_some_and(|(m, _)| m.iter().any(|(m, _)| matches!(m, Milestone::Stage(_))))
+    }
+
+    /// Checks the parameters: a positive half-life; position shares finite, in
+    /// \[0, 1\] and summing to at most 1; milestone and rest weights finite and ≥ 0
+    /// with at least one positive; stage keys non-empty.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the parameter.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name: &'static str, value: String, reason: &str| Error::InvalidParameter {
+            name,
+            value,
+            reason: reason.to_string(),
+        };
+        match self {
+            RuleModel::TimeDecay { half_life } if *half_life <= TimeDelta::zero() => Err(bad(
+                "half_life",
+                half_life.to_string(),
+                "a half-life must be positive",
+            )),
+            RuleModel::PositionBased { first, last } => {
+                for (name, v) in [("first", *first), ("last", *last)] {
+                    if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                        return Err(bad(name, v.to_string(), "a share must be in [0, 1]"));
+                    }
+                }
+                if first + last > 1.0 + 1e-12 {
+                    return Err(bad(
+                        "first + last",
+                        (first + last).to_string(),
+                        "the first and last shares must sum to at most 1",
+                    ));
+                }
+                Ok(())
+            }
+            RuleModel::CustomMilestones { milestones, rest } => {
+                let mut total = 0.0;
+                for (m, w) in milestones
+                    .iter()
+                    .map(|(m, w)| (m.to_string(), *w))
+                    .chain([("rest".to_string(), *rest)])
+                {
+                    if !(w.is_finite() && w >= 0.0) {
+                        return Err(bad(
+                            "milestone weight",
+                            format!("{m}={w}"),
+                            "weights must be finite and ≥ 0",
+                        ));
+                    }
+                    total += w;
+                }
+                if let Some((m, _)) = milestones
+                    .iter()
+                    .find(|(m, _)| matches!(m, Milestone::Stage(k) if k.trim().is_empty()))
+                {
+                    return Err(bad(
+                        "milestone",
+                        format!("{m:?}"),
+                        "a stage key must not be empty",
+                    ));
+                }
+                if total <= 0.0 {
+                    return Err(bad(
+                        "milestone weights",
+                        "0".into(),
+                        "at least one weight must be positive",
+                    ));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Formats a share compactly (`0.4`, `0.225`).
+fn share(v: f64) -> String {
+    format!("{v}")
+}
+
+impl fmt::Display for RuleModel {
+    /// The model's name, with its parameters when they are not implied:
+    /// `time_decay:7d` (half-life in days), `position_based:0.4:0.4`,
+    /// `last_non_direct:direct,organic`, `milestones:first_touch=0.3,mql=0.3,rest=0.4`.
+    /// [`RuleModel::from_str`] reads all of these back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleModel::LastNonDirect { direct } => {
+                f.write_str("last_non_direct:")?;
+                for (i, c) in direct.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    f.write_str(c.as_str())?;
+                }
+                Ok(())
+            }
+            RuleModel::TimeDecay { half_life } => {
+                let days = half_life.num_milliseconds() as f64 / 86_400_000.0;
+                write!(f, "time_decay:{days}d")
+            }
+            RuleModel::PositionBased { first, last } => {
+                write!(f, "position_based:{}:{}", share(*first), share(*last))
+            }
+            RuleModel::CustomMilestones { milestones, rest } => {
+                f.write_str("milestones:")?;
+                for (m, w) in milestones {
+                    write!(f, "{m}={},", share(*w))?;
+                }
+                write!(f, "rest={}", share(*rest))
+            }
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl FromStr for RuleModel {
+    type Err = Error;
+
+    /// Reads a model name (case-insensitive; `-` and spaces read as `_`), optionally
+    /// with parameters after a colon, as written by `Display`:
+    /// `first_touch`, `last_touch`, `last_non_direct[:ch1,ch2]`, `linear`,
+    /// `linear_unique`, `time_decay[:<days>d]`, `position_based[:<first>:<last>]`
+    /// (alias `u`), `j`, `inverse_j`, `u_shaped`, `w_shaped`, `full_path` (alias
+    /// `z_shaped`), `milestones:<milestone>=<weight>,…,rest=<weight>` where a
+    /// milestone is `first_touch`, `last_touch` or a stage key. Then the model is
+    /// validated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the text.
+    fn from_str(s: &str) -> Result<RuleModel> {
+        let err = |reason: &str| Error::InvalidParameter {
+            name: "model",
+            value: s.to_string(),
+            reason: reason.to_string(),
+        };
+        let (name, params) = match s.trim().split_once(':') {
+            Some((n, p)) => (n, Some(p.trim())),
+            None => (s.trim(), None),
+        };
+        let name: String = name
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '-' | ' ' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect();
+        let number = |t: &str| -> Result<f64> {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| err(&format!("`{t}` is not a number")))
+        };
+        let model = match (name.as_str(), params) {
+            ("first_touch" | "first", None) => RuleModel::FirstTouch,
+            ("last_touch" | "last", None) => RuleModel::LastTouch,
+            ("last_non_direct", None) => RuleModel::last_non_direct(),
+            ("last_non_direct", Some(p)) => RuleModel::LastNonDirect {
+                direct: p
+                    .split(',')
+                    .filter(|c| !c.trim().is_empty())
+                    .map(Channel::new)
+                    .collect::<Result<_>>()?,
+            },
+            ("linear", None) => RuleModel::Linear,
+            ("linear_unique", None) => RuleModel::LinearUnique,
+            ("time_decay", None) => RuleModel::time_decay(),
+            ("time_decay", Some(p)) => {
+                let days = number(p.strip_suffix('d').unwrap_or(p))?;
+                let ms = days * 86_400_000.0;
+                if !(ms.is_finite() && ms.abs() < 9.0e15) {
+                    return Err(err("the half-life is out of range"));
+                }
+                RuleModel::TimeDecay {
+                    half_life: TimeDelta::milliseconds(ms.round() as i64),
+                }
+            }
+            ("position_based" | "u", None) => RuleModel::position_based(),
+            ("position_based" | "u", Some(p)) => {
+                let (a, b) = p
+                    .split_once(':')
+                    .ok_or_else(|| err("expected position_based:<first>:<last>"))?;
+                RuleModel::PositionBased {
+                    first: number(a)?,
+                    last: number(b)?,
+                }
+            }
+            ("j", None) => RuleModel::J,
+            ("inverse_j", None) => RuleModel::InverseJ,
+            ("u_shaped", None) => RuleModel::UShaped,
+            ("w_shaped", None) => RuleModel::WShaped,
+            ("full_path" | "z_shaped", None) => RuleModel::FullPath,
+            ("milestones", Some(p)) => {
+                let mut milestones = Vec::new();
+                let mut rest = 0.0;
+                for item in p.split(',').filter(|i| !i.trim().is_empty()) {
+                    let (k, w) = item
+                        .split_once('=')
+                        .ok_or_else(|| err("expected <milestone>=<weight> items"))?;
+                    if k.trim().eq_ignore_ascii_case("rest") {
+                        rest = number(w)?;
+                    } else {
+                        milestones.push((k.parse::<Milestone>()?, number(w)?));
+                    }
+                }
+                RuleModel::CustomMilestones { milestones, rest }
+            }
+            (_, Some(_)) => return Err(err("this model takes no parameters")),
+            _ => {
+                return Err(err(
+                    "unknown model; expected one of first_touch, last_touch, last_non_direct, linear, linear_unique, time_decay, position_based, j, inverse_j, u_shaped, w_shaped, full_path, milestones",
+                ));
+            }
+        };
+        model.validate()?;
+        Ok(model)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Weight computation over interned journeys.
+
+/// One journey as the weight rules see it: `pairs` are the touches' dense (channel,
+/// campaign) ids in time order, `at` their microsecond times (unused unless the model
+/// needs them), `milestones` the (stage id, touch position) pairs resolved for it.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub(crate) pairs: &'a [u32],
+    pub(crate) at: &'a [i64],
+    pub(crate) milestones: &'a [(u32, u32)],
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    First,
+    Last,
+    /// A stage id, or `u32::MAX` for a stage no journey has.
+    Stage(u32),
+}
+
+enum Kind {
+    First,
+    Last,
+    LastNonDirect(Vec<bool>),
+    Linear,
+    LinearUnique(Vec<u32>),
+    /// 1 / half-life in microseconds.
+    TimeDecay(f64),
+    Position(f64, f64),
+    Milestones(Vec<(Slot, f64)>, f64),
+}
+
+/// A model resolved against one set of journeys' dense ids, with its scratch space.
+pub(crate) struct Weigher<'j> {
+    kind: Kind,
+    pair_channel: &'j [u32],
+    /// Milestones resolved for the current journey: (touch position, weight).
+    resolved: Vec<(usize, f64)>,
+}
+
+impl<'j> Weigher<'j> {
+    /// Resolves `model` against the channel and stage ids of the journeys.
+    /// `channel_id` maps a channel name to its id, `stage_id` a stage key.
+    pub(crate) fn new(
+        model: &RuleModel,
+        pair_channel: &'j [u32],
+        channel_count: usize,
+        channel_id: impl Fn(&str) -> Option<u32>,
+        stage_id: impl Fn(&str) -> Option<u32>,
+    ) -> Result<Weigher<'j>> {
+        model.validate()?;
+        let kind = match model {
+            RuleModel::FirstTouch => Kind::First,
+            RuleModel::LastTouch => Kind::Last,
+            RuleModel::LastNonDirect { direct } => {
+                let mut is_direct = vec![false; channel_count];
+                for c in direct {
+                    if let Some(i) = channel_id(c.as_str()) {
+                        is_direct[i as usize] = true;
+                    }
+                }
+                Kind::LastNonDirect(is_direct)
+            }
+            RuleModel::Linear => Kind::Linear,
+            RuleModel::LinearUnique => Kind::LinearUnique(vec![0; channel_count]),
+            RuleModel::TimeDecay { half_life } => {
+                let us = half_life
+                    .num_microseconds()
+                    .map_or(f64::INFINITY, |u| u as f64);
+                Kind::TimeDecay(1.0 / us)
+            }
+            RuleModel::PositionBased { first, last } => Kind::Position(*first, *last),
+            RuleModel::J => Kind::Position(0.2, 0.6),
+            RuleModel::InverseJ => Kind::Position(0.6, 0.2),
+            _ => {
+                let (ms, rest) = model.milestone_weights().unwrap_or_default();
+                let slots = ms
+                    .iter()
+                    .map(|(m, w)| {
+                        let slot = match m {
+                            Milestone::FirstTouch => Slot::First,
+                            Milestone::LastTouch => Slot::Last,
+                            Milestone::Stage(k) => {
+                                Slot::Stage(stage_id(&normalise_key(k)).unwrap_or(u32::MAX))
+                            }
+                        };
+                        (slot, *w)
+                    })
+                    .collect();
+                Kind::Milestones(slots, rest)
+            }
+        };
+        Ok(Weigher {
+            kind,
+            pair_channel,
+            resolved: Vec::new(),
+        })
+    }
+
+    /// Fills `buf` with one weight per touch of `v` (non-negative, summing to 1).
+    /// Returns `true` when the model fell back (last non-direct with only direct
+    /// touches; milestones with nothing to weigh → linear). `v` has ≥ 1 touch.
+    pub(crate) fn fill(&mut self, v: View<'_>, buf: &mut Vec<f64>) -> bool {
+        let n = v.pairs.len();
+        buf.clear();
+        match &mut self.kind {
+            Kind::First => {
+                buf.resize(n, 0.0);
+                buf[0] = 1.0;
+                false
+            }
+            Kind::Last => {
+                buf.resize(n, 0.0);
+                buf[n - 1] = 1.0;
+                false
+            }
+            Kind::LastNonDirect(is_direct) => {
+                buf.resize(n, 0.0);
+                let pc = self.pair_channel;
+                match v
+                    .pairs
+                    .iter()
+                    .rposition(|&p| !is_direct[pc[p as usize] as usize])
+                {
+                    Some(i) => {
+                        buf[i] = 1.0;
+                        false
+                    }
+                    None => {
+                        buf[n - 1] = 1.0;
+                        true
+                    }
+                }
+            }
+            Kind::Linear => {
+                buf.resize(n, 1.0 / n as f64);
+                false
+            }
+            Kind::LinearUnique(counts) => {
+                let pc = self.pair_channel;
+                let mut k = 0u32;
+                for &p in v.pairs {
+                    let c = &mut counts[pc[p as usize] as usize];
+                    k += u32::from(*c == 0);
+                    *c += 1;
+                }
+                let k = f64::from(k);
+                for &p in v.pairs {
+                    buf.push(1.0 / (k * f64::from(counts[pc[p as usize] as usize])));
+                }
+                for &p in v.pairs {
+                    counts[pc[p as usize] as usize] = 0;
+                }
+                false
+            }
+            Kind::TimeDecay(inv_half_life) => {
+                // 0.5^((end − t) / h) ∝ 0.5^((latest − t) / h): measured from the latest
+                // touch (the last: touches are in time order), the largest weight is 1
+                // and nothing underflows to all-zero.
+                let latest = v.at[n - 1];
+                let mut sum = 0.0;
+                for &t in v.at {
+                    let w = ((t - latest) as f64 * *inv_half_life).exp2();
+                    sum += w;
+                    buf.push(w);
+                }
+                normalise(buf, sum);
+                false
+            }
+            Kind::Position(first, last) => {
+                let (first, last) = (*first, *last);
+                match n {
+                    1 => buf.push(1.0),
+                    2 => {
+                        let s = first + last;
+                        if s > 0.0 {
+                            buf.extend([first / s, last / s]);
+                        } else {
+                            buf.extend([0.5, 0.5]);
+                        }
+                    }
+                    _ => {
+                        // first + last + middle = 1 (validated), so no normalising:
+                        // the same shares as `accumulate`.
+                        let middle = (1.0 - first - last).max(0.0);
+                        buf.resize(n, middle / (n - 2) as f64);
+                        buf[0] = first;
+                        buf[n - 1] = last;
+                    }
+                }
+                false
+            }
+            Kind::Milestones(slots, rest) => {
+                // Resolve the milestones to touch positions (missing ones drop out).
+                let resolved = &mut self.resolved;
+                resolved.clear();
+                let mut milestone_weight = 0.0;
+                for &(slot, w) in slots.iter() {
+                    let pos = match slot {
+                        Slot::First => Some(0),
+                        Slot::Last => Some(n - 1),
+                        Slot::Stage(s) => v
+                            .milestones
+                            .iter()
+                            .find(|&&(st, _)| st == s)
+                            .map(|&(_, p)| p as usize),
+                    };
+                    if let Some(p) = pos {
+                        resolved.push((p, w));
+                        milestone_weight += w;
+                    }
+                }
+                let distinct = (0..resolved.len())
+                    .filter(|&i| !resolved[..i].iter().any(|r| r.0 == resolved[i].0))
+                    .count();
+                let others = n - distinct;
+                let each = if others > 0 && *rest > 0.0 {
+                    *rest / others as f64
+                } else {
+                    0.0
+                };
+                let total = milestone_weight + each * others as f64;
+                if total <= 0.0 {
+                    buf.resize(n, 1.0 / n as f64);
+                    return true;
+                }
+                let inv = 1.0 / total;
+                buf.resize(n, each * inv);
+                for &(p, _) in resolved.iter() {
+                    buf[p] = 0.0;
+                }
+                // Several milestones on one touch pool their weights.
+                for &(p, w) in resolved.iter() {
+                    buf[p] += w * inv;
+                }
+                false
+            }
+        }
+    }
+}
+
+impl Weigher<'_> {
+    /// Adds the journey's credit (`cw` conversions, `vf` value) to the per-pair sums,
+    /// with the same shares as [`Weigher::fill`]; the positional models skip the
+    /// weight buffer. Returns `true` on a fallback.
+    #[inline]
+    pub(crate) fn accumulate(
+        &mut self,
+        v: View<'_>,
+        cw: f64,
+        vf: f64,
+        conv: &mut [f64],
+        val: &mut [f64],
+        buf: &mut Vec<f64>,
+    ) -> bool {
+        let pairs = v.pairs;
+        let n = pairs.len();
+        let mut add = |p: u32, s: f64| {
+            conv[p as usize] += cw * s;
+            val[p as usize] += vf * s;
+        };
+        match &self.kind {
+            Kind::First => {
+                add(pairs[0], 1.0);
+                return false;
+            }
+            Kind::Last => {
+                add(pairs[n - 1], 1.0);
+                return false;
+            }
+            Kind::LastNonDirect(is_direct) => {
+                let pc = self.pair_channel;
+                return match pairs
+                    .iter()
+                    .rposition(|&p| !is_direct[pc[p as usize] as usize])
+                {
+                    Some(i) => {
+                        add(pairs[i], 1.0);
+                        false
+                    }
+                    None => {
+                        add(pairs[n - 1], 1.0);
+                        true
+                    }
+                };
+            }
+            Kind::Linear => {
+                let s = 1.0 / n as f64;
+                for &p in pairs {
+                    add(p, s);
+                }
+                return false;
+            }
+            Kind::Position(first, last) if n > 2 => {
+                let middle = (1.0 - first - last).max(0.0) / (n - 2) as f64;
+                add(pairs[0], *first);
+                for &p in &pairs[1..n - 1] {
+                    add(p, middle);
+                }
+                add(pairs[n - 1], *last);
+                return false;
+            }
+            _ => {}
+        }
+        let fallback = self.fill(v, buf);
+        for (&p, &s) in pairs.iter().zip(buf.iter()) {
+            add(p, s);
+        }
+        fallback
+    }
+}
+
+#[inline]
+fn normalise(buf: &mut [f64], sum: f64) {
+    if sum > 0.0 && sum != 1.0 {
+        let inv = 1.0 / sum;
+        for b in buf.iter_mut() {
+            *b *= inv;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Channels are their pair ids; stage 0 = lead, 1 = opportunity, 2 = won.
+    fn weights(
+        model: &RuleModel,
+        pairs: &[u32],
+        at: &[i64],
+        ms: &[(u32, u32)],
+    ) -> (Vec<f64>, bool) {
+        let pc: Vec<u32> = (0..8).collect();
+        let mut w = Weigher::new(
+            model,
+            &pc,
+            8,
+            |c| (c == "direct").then_some(7),
+            |k| match k {
+                "inquiry" => Some(0),
+                "opportunity" => Some(1),
+                "won" => Some(2),
+                _ => None,
+            },
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        let fb = w.fill(
+            View {
+                pairs,
+                at,
+                milestones: ms,
+            },
+            &mut buf,
+        );
+        (buf, fb)
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    }
+
+    #[test]
+    fn positional_short_journeys() {
+        let at = [0, 1, 2, 3];
+        let u = RuleModel::position_based();
+        assert!(close(&weights(&u, &[1], &at[..1], &[]).0, &[1.0]));
+        assert!(close(&weights(&u, &[1, 2], &at[..2], &[]).0, &[0.5, 0.5]));
+        assert!(close(
+            &weights(&RuleModel::J, &[1, 2], &at[..2], &[]).0,
+            &[0.25, 0.75]
+        ));
+        assert!(close(
+            &weights(&RuleModel::InverseJ, &[1, 2], &at[..2], &[]).0,
+            &[0.75, 0.25]
+        ));
+        assert!(close(
+            &weights(&u, &[1, 2, 3, 4], &at, &[]).0,
+            &[0.4, 0.1, 0.1, 0.4]
+        ));
+        let zero = RuleModel::PositionBased {
+            first: 0.0,
+            last: 0.0,
+        };
+        assert!(close(
+            &weights(&zero, &[1, 2], &at[..2], &[]).0,
+            &[0.5, 0.5]
+        ));
+        assert!(close(
+            &weights(&zero, &[1, 2, 3], &at[..3], &[]).0,
+            &[0.0, 1.0, 0.0]
+        ));
+    }
+
+    #[test]
+    fn last_non_direct_falls_back() {
+        let m = RuleModel::last_non_direct();
+        assert_eq!(weights(&m, &[1, 7], &[0, 1], &[]), (vec![1.0, 0.0], false));
+        assert_eq!(weights(&m, &[7, 7], &[0, 1], &[]), (vec![0.0, 1.0], true));
+    }
+
+    #[test]
+    fn linear_unique_splits_repeats() {
+        let (w, _) = weights(&RuleModel::LinearUnique, &[1, 2, 1, 1], &[0, 1, 2, 3], &[]);
+        assert!(close(&w, &[1.0 / 6.0, 0.5, 1.0 / 6.0, 1.0 / 6.0]));
+    }
+
+    #[test]
+    fn time_decay_halves_per_half_life() {
+        let day = 86_400_000_000i64;
+        let (w, _) = weights(&RuleModel::time_decay(), &[1, 2], &[0, 7 * day], &[]);
+        assert!(close(&w, &[1.0 / 3.0, 2.0 / 3.0]));
+        // Far apart: no underflow to all-zero.
+        let (w, _) = weights(&RuleModel::time_decay(), &[1, 2], &[0, 100_000 * day], &[]);
+        assert!(close(&w, &[0.0, 1.0]));
+    }
+
+    #[test]
+    fn milestones_pool_renormalise_and_fall_back() {
+        let at = [0, 1, 2, 3];
+        // U, one touch: 100 %; lead at touch 2 of 2: 50/50; lead at touch 1: 100 %.
+        assert!(close(
+            &weights(&RuleModel::UShaped, &[1], &at[..1], &[]).0,
+            &[1.0]
+        ));
+        assert!(close(
+            &weights(&RuleModel::UShaped, &[1, 2], &at[..2], &[(0, 1)]).0,
+            &[0.5, 0.5]
+        ));
+        assert!(close(
+            &weights(&RuleModel::UShaped, &[1, 2], &at[..2], &[(0, 0)]).0,
+            &[1.0, 0.0]
+        ));
+        // W, all milestones distinct, one middle touch.
+        let w = weights(&RuleModel::WShaped, &[1, 2, 3, 4], &at, &[(0, 1), (1, 3)]).0;
+        assert!(close(&w, &[0.3, 0.3, 0.1, 0.3]));
+        // W, opportunity missing: 3/7, 3/7, 1/7 over the rest (two touches share it).
+        let w = weights(&RuleModel::WShaped, &[1, 2, 3, 4], &at, &[(0, 1)]).0;
+        assert!(close(&w, &[3.0 / 7.0, 3.0 / 7.0, 0.5 / 7.0, 0.5 / 7.0]));
+        // W, every touch a milestone: rest renormalised away.
+        let w = weights(&RuleModel::WShaped, &[1, 2], &at[..2], &[(0, 1), (1, 1)]).0;
+        assert!(close(&w, &[1.0 / 3.0, 2.0 / 3.0]));
+        // Full path.
+        let w = weights(
+            &RuleModel::FullPath,
+            &[1, 2, 3, 4, 5],
+            &[0, 1, 2, 3, 4],
+            &[(0, 1), (1, 2), (2, 4)],
+        )
+        .0;
+        assert!(close(&w, &[0.225, 0.225, 0.225, 0.1, 0.225]));
+        // Custom without any resolved milestone and no rest: linear fallback.
+        let custom = RuleModel::CustomMilestones {
+            milestones: vec![(Milestone::stage("won"), 1.0)],
+            rest: 0.0,
+        };
+        assert_eq!(
+            weights(&custom, &[1, 2], &at[..2], &[]),
+            (vec![0.5, 0.5], true)
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        let mut models = RuleModel::standard();
+        models.push(RuleModel::u_shaped_at("MQL"));
+        models.push(RuleModel::TimeDecay {
+            half_life: TimeDelta::hours(36),
+        });
+        models.push(RuleModel::LastNonDirect {
+            direct: vec![
+                Channel::new("direct").unwrap(),
+                Channel::new("organic").unwrap(),
+            ],
+        });
+        for m in models {
+            let text = m.to_string();
+            assert_eq!(text.parse::<RuleModel>().unwrap(), m, "{text}");
+        }
+        assert!("nope".parse::<RuleModel>().is_err());
+        assert!("linear:3".parse::<RuleModel>().is_err());
+        assert!("time_decay:0d".parse::<RuleModel>().is_err());
+    }
+}

@@ -1,0 +1,953 @@
+//! The attribution engine: journeys cut by hand-checked rules, every rule model on
+//! hand-computed journeys (milestone edge cases included), the ChannelAttribution
+//! heuristics oracle on its real data set, and properties (credit sums to one per
+//! conversion, revenue splits exactly, merging any split equals one pass, input order
+//! does not matter).
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use proptest::prelude::*;
+use revops::{
+    Attribution, CampaignId, Channel, Conversion, Currency, Decimal, Error, JourneyBuilder,
+    JourneyOptions, Journeys, Milestone, Money, PathRow, RepeatConversions, RuleModel, StageEvent,
+    SubjectId, Touch, TrailingTouches,
+};
+
+fn day(d: f64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::seconds((d * 86_400.0) as i64)
+}
+
+fn sid(s: &str) -> SubjectId {
+    SubjectId::new(s).unwrap()
+}
+
+fn ch(c: &str) -> Channel {
+    Channel::new(c).unwrap()
+}
+
+fn touch(s: &str, c: &str, d: f64) -> Touch {
+    Touch::new(sid(s), ch(c), day(d))
+}
+
+fn usd(v: &str) -> Money {
+    Money::parse(v, Currency::USD).unwrap()
+}
+
+fn conv(s: &str, d: f64, value: Option<&str>) -> Conversion {
+    Conversion::new(sid(s), day(d), value.map(usd))
+}
+
+fn ev(s: &str, stage: &str, d: f64) -> StageEvent {
+    StageEvent::new(sid(s), stage, day(d))
+}
+
+fn build(t: &[Touch], c: &[Conversion], e: &[StageEvent]) -> Journeys {
+    Journeys::from_records(t, c, e, &JourneyOptions::default()).unwrap()
+}
+
+/// Credited conversions of a channel (0 if absent).
+fn conv_of(a: &Attribution, c: &str) -> f64 {
+    a.channel(c).map_or(0.0, |x| x.conversions)
+}
+
+fn revenue_of(a: &Attribution, c: &str) -> String {
+    a.channel(c).unwrap().revenue.unwrap().amount().to_string()
+}
+
+fn assert_close(got: f64, want: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{what}: got {got}, want {want}"
+    );
+}
+
+fn channel_paths(j: &Journeys) -> Vec<Vec<String>> {
+    j.iter()
+        .map(|r| r.channels().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------
+// Journeys
+
+#[test]
+fn lookback_edges_instant_and_trailing() {
+    // Conversion on day 10, lookback 3 days.
+    let t = vec![
+        touch("a", "early", 6.5),    // before the window
+        touch("a", "edge", 7.0),     // exactly 3 days before: counts
+        touch("a", "instant", 10.0), // at the conversion instant: counts
+        touch("a", "after", 11.0),   // after the last conversion
+    ];
+    let c = vec![conv("a", 10.0, Some("100"))];
+    let o = JourneyOptions::default().with_lookback(TimeDelta::days(3));
+    let j = Journeys::from_records(&t, &c, &[], &o).unwrap();
+    assert_eq!(channel_paths(&j), [["edge", "instant"]]);
+    let d = j.diagnostics();
+    assert_eq!(
+        (d.touches_outside_lookback, d.touches_after_last_conversion),
+        (1, 1)
+    );
+    assert_eq!(d.touches_read, 4);
+
+    // Trailing touches as a non-converting journey.
+    let o = o.with_trailing(TrailingTouches::NonConverting);
+    let j = Journeys::from_records(&t, &c, &[], &o).unwrap();
+    assert_eq!(channel_paths(&j), [vec!["edge", "instant"], vec!["after"]]);
+    assert_eq!(j.get(1).unwrap().nulls(), 1.0);
+    assert_eq!(j.get(1).unwrap().converted_at(), None);
+    assert_eq!(j.get(0).unwrap().converted_at(), Some(day(10.0)));
+
+    // A negative lookback is refused.
+    let bad = JourneyOptions::default().with_lookback(TimeDelta::days(-1));
+    assert!(matches!(
+        Journeys::from_records(&t, &c, &[], &bad),
+        Err(Error::InvalidParameter {
+            name: "lookback",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn several_conversions_by_policy() {
+    let t = vec![
+        touch("a", "x", 1.0),
+        touch("a", "y", 2.0),
+        touch("a", "z", 4.0),
+        touch("a", "w", 6.0),
+    ];
+    let c = vec![conv("a", 5.0, None), conv("a", 2.0, None)]; // out of order on purpose
+    let run = |repeat| {
+        let o = JourneyOptions::default().with_repeat(repeat);
+        Journeys::from_records(&t, &c, &[], &o).unwrap()
+    };
+    let since = run(RepeatConversions::SincePrevious);
+    assert_eq!(channel_paths(&since), [vec!["x", "y"], vec!["z"]]);
+    assert_eq!(since.diagnostics().touches_after_last_conversion, 1);
+    let all = run(RepeatConversions::AllPrior);
+    assert_eq!(channel_paths(&all), [vec!["x", "y"], vec!["x", "y", "z"]]);
+    let first = run(RepeatConversions::FirstOnly);
+    assert_eq!(channel_paths(&first), [vec!["x", "y"]]);
+    let d = first.diagnostics();
+    assert_eq!(
+        (d.conversions_ignored, d.touches_after_last_conversion),
+        (1, 2)
+    );
+    assert_eq!(d.examples[0].index, Some(0)); // the day-5 conversion, input #0
+    assert_eq!(d.examples[0].subject.as_deref(), Some("a"));
+
+    // Two conversions at one instant: the second gets no touches (counted).
+    let c2 = vec![conv("a", 2.0, None), conv("a", 2.0, None)];
+    let j = build(&t, &c2, &[]);
+    assert_eq!(channel_paths(&j), [vec!["x", "y"], vec![]]);
+    assert_eq!(j.diagnostics().conversions_without_touches, 1);
+}
+
+#[test]
+fn ties_keep_input_order_and_filters_apply_first() {
+    let mut t = vec![
+        touch("a", "direct", 3.0),
+        touch("a", "social", 1.0),
+        touch("a", "search", 1.0), // same instant as social, given after it
+    ];
+    t[2].campaign = Some(CampaignId::new("brand").unwrap());
+    let c = vec![conv("a", 3.0, None)];
+    let j = build(&t, &c, &[]);
+    assert_eq!(channel_paths(&j), [["social", "search", "direct"]]);
+    let first = j.attribute(&RuleModel::FirstTouch).unwrap();
+    assert_eq!(conv_of(&first, "social"), 1.0);
+
+    let o = JourneyOptions::default().with_exclude_channels(vec![ch("direct")]);
+    let j = Journeys::from_records(&t, &c, &[], &o).unwrap();
+    assert_eq!(channel_paths(&j), [["social", "search"]]);
+    assert_eq!(j.diagnostics().touches_filtered, 1);
+    // The excluded channel is not listed at all.
+    assert!(
+        j.attribute(&RuleModel::LastTouch)
+            .unwrap()
+            .channel("direct")
+            .is_none()
+    );
+
+    let o = JourneyOptions::default().with_channels(vec![ch("direct"), ch("search")]);
+    let j = Journeys::from_records(&t, &c, &[], &o).unwrap();
+    assert_eq!(channel_paths(&j), [["search", "direct"]]);
+
+    let o = JourneyOptions::default().with_campaigns(vec![CampaignId::new("brand").unwrap()]);
+    let j = Journeys::from_records(&t, &c, &[], &o).unwrap();
+    assert_eq!(channel_paths(&j), [["search"]]);
+    let a = j.attribute(&RuleModel::Linear).unwrap();
+    assert_eq!(a.campaigns.len(), 1);
+    assert_eq!(a.campaigns[0].campaign.as_ref().unwrap().as_str(), "brand");
+    assert_eq!(j.diagnostics().touches_filtered, 2);
+}
+
+#[test]
+fn unknown_subjects_and_untouched_conversions_are_counted_and_reported() {
+    let t = vec![
+        touch("a", "x", 1.0),
+        touch("b", "y", 1.0),
+        touch("c", "z", 1.0),
+    ];
+    let c = vec![
+        conv("a", 2.0, Some("10.00")),
+        conv("ghost", 2.0, Some("5.00")), // never touched
+        conv("b", 0.5, Some("1.00")),     // touched only afterwards
+    ];
+    let e = vec![ev("phantom", "inquiry", 1.0)];
+    let j = build(&t, &c, &e);
+    let d = j.diagnostics();
+    assert_eq!(d.conversions_unknown_subject, 1);
+    assert_eq!(d.conversions_without_touches, 1);
+    assert_eq!(d.unattributed_conversions(), 2);
+    assert_eq!(d.non_converting_subjects, 1); // c
+    assert_eq!(d.touches_of_non_converting_subjects, 1);
+    assert_eq!(d.touches_after_last_conversion, 1); // b's touch
+    assert_eq!(d.stage_events_unused, 1);
+    let ghost = d
+        .examples
+        .iter()
+        .find(|n| n.subject.as_deref() == Some("ghost"))
+        .unwrap();
+    assert_eq!(
+        ghost.to_string(),
+        "conversion #1 (subject ghost): the subject has no touch"
+    );
+
+    let a = j.attribute_with_revenue(&RuleModel::Linear).unwrap();
+    assert_eq!(a.conversions, 3.0);
+    assert_eq!(a.unattributed_conversions, 2.0);
+    assert_eq!(a.attributed_conversions(), 1.0);
+    assert_eq!(a.revenue, Some(usd("16.00")));
+    assert_eq!(a.unattributed_revenue, Some(usd("6.00")));
+    assert_eq!(revenue_of(&a, "x"), "10.00");
+    assert_eq!(revenue_of(&a, "z"), "0"); // listed, credited nothing
+}
+
+#[test]
+fn bad_input_is_named() {
+    // Negative cost: the touch's position and subject, across batches.
+    let mut b = JourneyBuilder::default();
+    b.add(&[touch("a", "x", 1.0)], &[], &[]).unwrap();
+    let bad = touch("b", "x", 1.0).with_cost(usd("-1"));
+    let err = b.add(&[touch("a", "x", 2.0), bad], &[], &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "touch #2 (id b): field `cost`: must not be negative, got -1 USD"
+    );
+    assert_eq!(b.touch_count(), 1); // the failed batch left nothing
+
+    // Mixed currencies: the conversion that breaks the rule, by position and subject.
+    let c = vec![
+        conv("a", 2.0, Some("1")),
+        conv("b", 2.0, None),
+        Conversion::new(
+            sid("c"),
+            day(2.0),
+            Some(Money::parse("1", Currency::EUR).unwrap()),
+        ),
+    ];
+    let err = Journeys::from_records(&[], &c, &[], &JourneyOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "conversion #2 (id c): field `currency`: all conversions must share one currency: expected USD, got EUR"
+    );
+    // ... also when the two currencies meet in a merge.
+    let mut b1 = JourneyBuilder::default();
+    b1.add(&[], &c[..2], &[]).unwrap();
+    let mut b2 = JourneyBuilder::default();
+    b2.add(&[], &c[2..], &[]).unwrap();
+    let err = b1.merge(&b2).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("conversion #2 (id c): field `currency`"),
+        "{err}"
+    );
+    // ... and against a declared currency.
+    let o = JourneyOptions::default().with_currency(Currency::EUR);
+    assert!(Journeys::from_records(&[], &c[..1], &[], &o).is_err());
+
+    // Negative conversion value.
+    let err = Journeys::from_records(
+        &[],
+        &[conv("a", 1.0, Some("-3"))],
+        &[],
+        &JourneyOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidField { field: "value", .. }));
+
+    // Path rows: a bad count names the row.
+    let rows = vec![PathRow::new(vec![ch("x")], -1.0, Decimal::ZERO, 0.0)];
+    assert!(matches!(
+        Journeys::from_path_rows(&rows, Currency::USD),
+        Err(Error::InvalidField {
+            field: "conversions",
+            ..
+        })
+    ));
+
+    // Models that need what journeys lack, and invalid parameters.
+    let j = build(&[touch("a", "x", 1.0)], &[conv("a", 2.0, None)], &[]);
+    assert!(matches!(
+        j.attribute(&RuleModel::UShaped),
+        Err(Error::InvalidParameter { name: "model", .. })
+    ));
+    assert!(
+        j.attribute(&RuleModel::PositionBased {
+            first: 0.8,
+            last: 0.4
+        })
+        .is_err()
+    );
+    assert!(
+        j.attribute(&RuleModel::TimeDecay {
+            half_life: TimeDelta::zero()
+        })
+        .is_err()
+    );
+    assert!(matches!(
+        j.attribute_with_revenue(&RuleModel::Linear),
+        Err(Error::InvalidParameter {
+            name: "currency",
+            ..
+        })
+    ));
+    // Declaring the currency gives zero revenue instead.
+    let o = JourneyOptions::default().with_currency(Currency::USD);
+    let j =
+        Journeys::from_records(&[touch("a", "x", 1.0)], &[conv("a", 2.0, None)], &[], &o).unwrap();
+    let a = j.attribute_with_revenue(&RuleModel::Linear).unwrap();
+    assert_eq!(a.revenue, Some(Money::zero(Currency::USD)));
+    let rows = vec![PathRow::new(vec![ch("x")], 1.0, Decimal::ONE, 0.0)];
+    let p = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+    assert!(p.attribute(&RuleModel::time_decay()).is_err());
+    assert!(p.attribute(&RuleModel::WShaped).is_err());
+    assert!(p.attribute(&RuleModel::position_based()).is_ok());
+}
+
+#[test]
+fn path_rows_round_trip_and_aggregate() {
+    let t = vec![
+        touch("a", "x", 1.0),
+        touch("a", "y", 2.0),
+        touch("b", "x", 1.0),
+        touch("b", "y", 2.0),
+        touch("c", "y", 1.0),
+    ];
+    let c = vec![conv("a", 3.0, Some("10.50")), conv("b", 3.0, Some("0.25"))];
+    let j = build(&t, &c, &[]);
+    let rows = j.path_rows();
+    assert_eq!(
+        rows,
+        vec![
+            PathRow::new(vec![ch("x"), ch("y")], 2.0, Decimal::new(1075, 2), 0.0),
+            PathRow::new(vec![ch("y")], 0.0, Decimal::ZERO, 1.0),
+        ]
+    );
+    let back = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+    assert_eq!(back.path_rows(), rows);
+    assert_eq!(back.get(0).unwrap().subject(), None);
+    // Same credit either way (path rows carry no per-conversion split, so compare value).
+    let a1 = j.attribute(&RuleModel::Linear).unwrap();
+    let a2 = back.attribute(&RuleModel::Linear).unwrap();
+    assert_eq!(a1.channels, a2.channels);
+    // Long paths (more than 16 touches) sort among short ones, prefixes first.
+    let long: Vec<Channel> = (0..20)
+        .map(|i| ch(if i % 3 == 0 { "x" } else { "y" }))
+        .collect();
+    let mixed = vec![
+        PathRow::new(long.clone(), 1.0, Decimal::ONE, 0.0),
+        PathRow::new(vec![ch("y")], 0.0, Decimal::ZERO, 2.0),
+        PathRow::new(long[..2].to_vec(), 3.0, Decimal::TWO, 0.0),
+        PathRow::new(long.clone(), 1.0, Decimal::ONE, 1.0),
+        PathRow::new(vec![ch("x")], 1.0, Decimal::ZERO, 0.0),
+    ];
+    let got = Journeys::from_path_rows(&mixed, Currency::USD)
+        .unwrap()
+        .path_rows();
+    let want = vec![
+        PathRow::new(vec![ch("x")], 1.0, Decimal::ZERO, 0.0),
+        mixed[2].clone(),
+        PathRow::new(long, 2.0, Decimal::TWO, 1.0),
+        mixed[1].clone(),
+    ];
+    assert_eq!(got, want);
+    // Empty rows are counted, not stored.
+    let empty = Journeys::from_path_rows(
+        &[PathRow::new(vec![ch("x")], 0.0, Decimal::ZERO, 0.0)],
+        Currency::USD,
+    )
+    .unwrap();
+    assert_eq!((empty.len(), empty.diagnostics().empty_path_rows), (0, 1));
+    // Currency mismatch between path-row batches.
+    let mut p = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+    assert!(matches!(
+        p.add_path_rows(&rows, Currency::EUR),
+        Err(Error::CurrencyMismatch { .. })
+    ));
+}
+
+// ---------------------------------------------------------------------------------
+// Rule models, by hand
+
+/// search(1) direct(2) email(3) search(4) direct(5), converting on day 5 for 1000 USD;
+/// lead created on day 2 (touch 2, direct), opportunity on day 4 (touch 4, search),
+/// won on day 6 (after the conversion: not this journey's milestone).
+fn five_touch() -> Journeys {
+    let t = vec![
+        touch("a", "search", 1.0),
+        touch("a", "direct", 2.0),
+        touch("a", "email", 3.0),
+        touch("a", "search", 4.0),
+        touch("a", "direct", 5.0),
+    ];
+    let e = vec![
+        ev("a", "Inquiry", 2.0),
+        ev("a", "opportunity", 4.5),
+        ev("a", "won", 6.0),
+    ];
+    build(&t, &[conv("a", 5.0, Some("1000.00"))], &e)
+}
+
+#[test]
+fn every_model_by_hand() {
+    let j = five_touch();
+    let r = j.get(0).unwrap();
+    assert_eq!(
+        (
+            r.milestone("inquiry"),
+            r.milestone("opportunity"),
+            r.milestone("won")
+        ),
+        (Some(1), Some(3), None)
+    );
+    let m = 0.2 / 3.0;
+    let td: Vec<f64> = (0..5)
+        .map(|i| 0.5f64.powf(f64::from(4 - i) / 7.0))
+        .collect();
+    let tds: f64 = td.iter().sum();
+    let cases: Vec<(RuleModel, [f64; 3])> = vec![
+        // [search, direct, email]
+        (RuleModel::FirstTouch, [1.0, 0.0, 0.0]),
+        (RuleModel::LastTouch, [0.0, 1.0, 0.0]),
+        (RuleModel::last_non_direct(), [1.0, 0.0, 0.0]),
+        (RuleModel::Linear, [0.4, 0.4, 0.2]),
+        (RuleModel::LinearUnique, [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0]),
+        (
+            RuleModel::time_decay(),
+            [(td[0] + td[3]) / tds, (td[1] + td[4]) / tds, td[2] / tds],
+        ),
+        (RuleModel::position_based(), [0.4 + m, 0.4 + m, m]),
+        (RuleModel::J, [0.2 + m, 0.6 + m, m]),
+        (RuleModel::InverseJ, [0.6 + m, 0.2 + m, m]),
+        (RuleModel::UShaped, [0.5, 0.5, 0.0]),
+        (RuleModel::WShaped, [0.6, 0.35, 0.05]),
+        (
+            RuleModel::FullPath,
+            [0.45 / 0.775, 0.275 / 0.775, 0.05 / 0.775],
+        ),
+    ];
+    for (model, want) in cases {
+        let a = j.attribute_with_revenue(&model).unwrap();
+        for (c, w) in ["search", "direct", "email"].iter().zip(want) {
+            assert_close(conv_of(&a, c), w, &format!("{model} {c}"));
+            assert_close(
+                a.channel(c).unwrap().value,
+                1000.0 * w,
+                &format!("{model} {c} value"),
+            );
+        }
+        let total = Money::sum(
+            Currency::USD,
+            a.channels.iter().map(|c| c.revenue.as_ref().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(total, usd("1000.00"), "{model}");
+        assert_eq!(a.fallback_conversions, 0.0);
+    }
+    let w = j.attribute_with_revenue(&RuleModel::WShaped).unwrap();
+    assert_eq!(
+        ["search", "direct", "email"].map(|c| revenue_of(&w, c)),
+        ["600.00", "350.00", "50.00"]
+    );
+    // Linear unique: per touch 1/6, 1/6, 1/3, 1/6, 1/6 of 100000 cents; the three
+    // cents left over go to the largest remainders (the sixths), lower index first.
+    let u = j.attribute_with_revenue(&RuleModel::LinearUnique).unwrap();
+    let parts = ["search", "direct", "email"].map(|c| revenue_of(&u, c));
+    assert_eq!(parts, ["333.34", "333.33", "333.33"]);
+}
+
+#[test]
+fn last_non_direct_falls_back_to_last_touch() {
+    let j = build(
+        &[touch("a", "direct", 1.0), touch("a", "Direct-2", 2.0)],
+        &[conv("a", 3.0, None)],
+        &[],
+    );
+    let model = RuleModel::LastNonDirect {
+        direct: vec![ch("direct"), ch("Direct-2")],
+    };
+    let a = j.attribute(&model).unwrap();
+    assert_eq!(
+        (conv_of(&a, "Direct-2"), a.fallback_conversions),
+        (1.0, 1.0)
+    );
+}
+
+#[test]
+fn milestone_edge_cases() {
+    let u = RuleModel::UShaped;
+    // One touch: 100 %, whether or not it is the lead touch.
+    let j = build(
+        &[touch("a", "x", 1.0)],
+        &[conv("a", 5.0, None)],
+        &[ev("a", "inquiry", 2.0)],
+    );
+    assert_eq!(conv_of(&j.attribute(&u).unwrap(), "x"), 1.0);
+    // Two touches, lead created at the second: 50/50.
+    let two = [touch("a", "x", 1.0), touch("a", "y", 2.0)];
+    let j = build(&two, &[conv("a", 5.0, None)], &[ev("a", "inquiry", 2.0)]);
+    let a = j.attribute(&u).unwrap();
+    assert_eq!((conv_of(&a, "x"), conv_of(&a, "y")), (0.5, 0.5));
+    // Lead created at the first touch: the milestones pool on it.
+    let j = build(&two, &[conv("a", 5.0, None)], &[ev("a", "inquiry", 1.5)]);
+    let a = j.attribute(&u).unwrap();
+    assert_eq!((conv_of(&a, "x"), conv_of(&a, "y")), (1.0, 0.0));
+    // Lead event before any touch: missing, renormalised to first touch 100 %.
+    let j = build(&two, &[conv("a", 5.0, None)], &[ev("a", "inquiry", 0.5)]);
+    assert_eq!(conv_of(&j.attribute(&u).unwrap(), "x"), 1.0);
+
+    // W: lead and opportunity on the same touch pool (0.6), rest over the others.
+    let four = [
+        touch("a", "p", 1.0),
+        touch("a", "q", 2.0),
+        touch("a", "r", 3.0),
+        touch("a", "s", 4.0),
+    ];
+    let e = [ev("a", "inquiry", 2.0), ev("a", "opportunity", 2.5)];
+    let j = build(&four, &[conv("a", 5.0, Some("100.00"))], &e);
+    let a = j.attribute_with_revenue(&RuleModel::WShaped).unwrap();
+    for (c, w) in [("p", 0.3), ("q", 0.6), ("r", 0.05), ("s", 0.05)] {
+        assert_close(conv_of(&a, c), w, c);
+    }
+    assert_eq!(
+        ["p", "q", "r", "s"].map(|c| revenue_of(&a, c)),
+        ["30.00", "60.00", "5.00", "5.00"]
+    );
+    // W with no middle touch: the rest share is renormalised away.
+    let j = build(
+        &two,
+        &[conv("a", 5.0, None)],
+        &[ev("a", "inquiry", 1.0), ev("a", "opportunity", 2.0)],
+    );
+    let a = j.attribute(&RuleModel::WShaped).unwrap();
+    assert_close(conv_of(&a, "x"), 0.6 / 0.9, "x");
+    assert_close(conv_of(&a, "y"), 0.3 / 0.9, "y");
+    // Full path, every milestone distinct; won at the conversion instant counts.
+    let five = [
+        touch("a", "a1", 1.0),
+        touch("a", "a2", 2.0),
+        touch("a", "a3", 3.0),
+        touch("a", "a4", 4.0),
+        touch("a", "a5", 5.0),
+    ];
+    let e = [
+        ev("a", "inquiry", 2.0),
+        ev("a", "opportunity", 3.0),
+        ev("a", "won", 5.0),
+    ];
+    let j = build(&five, &[conv("a", 5.0, None)], &e);
+    let a = j.attribute(&RuleModel::FullPath).unwrap();
+    for (c, w) in [
+        ("a1", 0.225),
+        ("a2", 0.225),
+        ("a3", 0.225),
+        ("a4", 0.1),
+        ("a5", 0.225),
+    ] {
+        assert_close(conv_of(&a, c), w, c);
+    }
+    // Recycled lead: the latest event at or before the conversion anchors it.
+    let e = [
+        ev("a", "inquiry", 1.0),
+        ev("a", "inquiry", 4.0),
+        ev("a", "inquiry", 9.0),
+    ];
+    let j = build(&five, &[conv("a", 5.0, None)], &e);
+    assert_eq!(j.get(0).unwrap().milestone("inquiry"), Some(3));
+    // Custom: stage keys of another funnel; nothing resolvable → linear, counted.
+    let custom = RuleModel::CustomMilestones {
+        milestones: vec![(Milestone::stage("SQL"), 2.0), (Milestone::LastTouch, 1.0)],
+        rest: 0.0,
+    };
+    let j = build(&two, &[conv("a", 5.0, None)], &[ev("a", "sql", 1.0)]);
+    let a = j.attribute(&custom).unwrap();
+    assert_close(conv_of(&a, "x"), 2.0 / 3.0, "custom x");
+    let only_stage = RuleModel::CustomMilestones {
+        milestones: vec![(Milestone::stage("won"), 1.0)],
+        rest: 0.0,
+    };
+    let a = j.attribute(&only_stage).unwrap();
+    assert_eq!(
+        (conv_of(&a, "x"), conv_of(&a, "y"), a.fallback_conversions),
+        (0.5, 0.5, 1.0)
+    );
+    // The *_at constructors use other stage keys.
+    let a = j.attribute(&RuleModel::u_shaped_at("SQL")).unwrap();
+    assert_eq!(conv_of(&a, "x"), 1.0);
+}
+
+#[test]
+fn touch_credit_rows_reconcile() {
+    let j = five_touch();
+    let model = RuleModel::WShaped;
+    let rows: Vec<_> = j
+        .touch_credits(&model)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[3].touch, 3);
+    assert_eq!(rows[3].at, Some(day(4.0)));
+    assert_eq!(rows[3].subject.unwrap().as_str(), "a");
+    assert_eq!(rows[3].model, &model);
+    let parts: Vec<String> = rows
+        .iter()
+        .map(|r| r.revenue.unwrap().amount().to_string())
+        .collect();
+    assert_eq!(parts, ["300.00", "300.00", "50.00", "300.00", "50.00"]);
+    let a = j.attribute_with_revenue(&model).unwrap();
+    for c in &a.channels {
+        let sum: f64 = rows
+            .iter()
+            .filter(|r| r.channel == &c.channel)
+            .map(|r| r.conversions)
+            .sum();
+        assert_close(sum, c.conversions, c.channel.as_str());
+    }
+}
+
+#[test]
+fn attributions_merge_like_journeys() {
+    let t = vec![
+        touch("a", "x", 1.0),
+        touch("a", "y", 2.0),
+        touch("b", "y", 1.0),
+        touch("b", "z", 2.0),
+    ];
+    let c = vec![conv("a", 3.0, Some("1.00")), conv("b", 3.0, Some("2.00"))];
+    let o = JourneyOptions::default();
+    let whole = Journeys::from_records(&t, &c, &[], &o).unwrap();
+    let mut parts = Journeys::from_records(&t[..2], &c[..1], &[], &o).unwrap();
+    let second = Journeys::from_records(&t[2..], &c[1..], &[], &o).unwrap();
+    let mut a1 = parts.attribute_with_revenue(&RuleModel::J).unwrap();
+    a1.merge(&second.attribute_with_revenue(&RuleModel::J).unwrap())
+        .unwrap();
+    assert_eq!(a1, whole.attribute_with_revenue(&RuleModel::J).unwrap());
+    parts.add_records(&t[2..], &c[1..], &[], &o).unwrap();
+    assert_eq!(parts.path_rows(), whole.path_rows());
+    assert!(
+        a1.merge(&whole.attribute(&RuleModel::Linear).unwrap())
+            .is_err()
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Oracle: ChannelAttribution's heuristic models on its own data set.
+
+#[cfg(feature = "csv")]
+#[test]
+fn channelattribution_heuristics_oracle() {
+    use revops::csv::{Options, Reader};
+    use std::path::PathBuf;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let data = root.join("attribution/channelattribution_Data.csv");
+    let oracle = root.join("oracles/attribution_channelattribution_data.json");
+    let (Ok(reader), Ok(text)) = (
+        Reader::<PathRow, _>::from_path(&data, Options::new().with_delimiter(b';')),
+        std::fs::read_to_string(&oracle),
+    ) else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "skipped: {} or {} is absent",
+                data.display(),
+                oracle.display()
+            );
+        }
+        return;
+    };
+    let rows: Vec<PathRow> = reader.collect::<Result<_, _>>().unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let j = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+    assert_eq!(j.len(), 10_000);
+    let total = json["totals"]["conversions"].as_f64().unwrap();
+    assert_close(j.total_conversions(), total, "total conversions");
+    let mut worst = 0.0f64;
+    for (model, key) in [
+        (RuleModel::FirstTouch, "first_touch"),
+        (RuleModel::LastTouch, "last_touch"),
+        (RuleModel::Linear, "linear_touch"),
+    ] {
+        let a = j.attribute_with_revenue(&model).unwrap();
+        let channels = json["heuristics"]["channels"].as_object().unwrap();
+        assert_eq!(a.channels.len(), channels.len());
+        for (name, v) in channels {
+            let c = a.channel(name).unwrap();
+            for (got, field) in [(c.conversions, "conversions"), (c.value, "value")] {
+                let want = v[format!("{key}_{field}")].as_f64().unwrap();
+                let rel = (got - want).abs() / want.abs().max(1e-300);
+                worst = worst.max(rel);
+                assert!(rel <= 1e-9, "{key} {name} {field}: got {got}, want {want}");
+            }
+            // Exact revenue is within a cent per row of the real-valued value.
+            let exact: f64 = c.revenue.unwrap().amount().try_into().unwrap();
+            assert!((exact - c.value).abs() <= 0.01 * rows.len() as f64);
+        }
+        // Revenue parts sum exactly to the data's total value.
+        let sum = Money::sum(
+            Currency::USD,
+            a.channels.iter().map(|c| c.revenue.as_ref().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(sum.amount(), rows.iter().map(|r| r.value).sum::<Decimal>());
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("channelattribution heuristics: max relative error {worst:e}");
+    }
+    // Aggregating the journeys back gives the file's rows (sorted, duplicates summed).
+    let back = j.path_rows();
+    let conversions: f64 = back.iter().map(|r| r.conversions).sum();
+    assert_close(conversions, total, "round-trip conversions");
+}
+
+// ---------------------------------------------------------------------------------
+// Properties
+
+#[derive(Debug, Clone)]
+struct Data {
+    touches: Vec<Touch>,
+    conversions: Vec<Conversion>,
+    events: Vec<StageEvent>,
+}
+
+const CHANNELS: [&str; 5] = ["direct", "search", "email", "social", "webinar"];
+const STAGES: [&str; 3] = ["inquiry", "opportunity", "won"];
+
+/// Up to 8 subjects; touches and conversions with distinct times (the index breaks
+/// ties);
+/// conversions with cent values, some without; stage events.
+fn data() -> impl Strategy<Value = Data> {
+    let touch = (0..8u8, 0..5usize, prop::option::of(0..2u8), 0..40u32);
+    let conversion = (0..9u8, 0..40u32, prop::option::of(0..100_000i64));
+    let event = (0..8u8, 0..3usize, 0..40u32);
+    (
+        prop::collection::vec(touch, 0..40),
+        prop::collection::vec(conversion, 0..10),
+        prop::collection::vec(event, 1..12),
+    )
+        .prop_map(|(t, c, e)| Data {
+            touches: t
+                .into_iter()
+                .enumerate()
+                .map(|(i, (s, k, camp, d))| {
+                    let mut x = Touch::new(
+                        sid(&format!("s{s}")),
+                        ch(CHANNELS[k]),
+                        day(f64::from(d)) + TimeDelta::seconds(i as i64),
+                    );
+                    x.campaign = camp.map(|c| CampaignId::new(format!("c{c}")).unwrap());
+                    x
+                })
+                .collect(),
+            conversions: c
+                .into_iter()
+                .enumerate()
+                .map(|(i, (s, d, v))| {
+                    Conversion::new(
+                        sid(&format!("s{s}")),
+                        day(f64::from(d)) + TimeDelta::seconds(100 + i as i64),
+                        v.map(|cents| {
+                            Money::from_minor_units(i128::from(cents), Currency::USD).unwrap()
+                        }),
+                    )
+                })
+                .collect(),
+            events: e
+                .into_iter()
+                .map(|(s, k, d)| ev(&format!("s{s}"), STAGES[k], f64::from(d) + 0.5))
+                .collect(),
+        })
+}
+
+fn models() -> Vec<RuleModel> {
+    let mut m = RuleModel::standard();
+    m.push(RuleModel::CustomMilestones {
+        milestones: vec![
+            (Milestone::stage("opportunity"), 1.0),
+            (Milestone::LastTouch, 0.5),
+        ],
+        rest: 0.0,
+    });
+    m.push(RuleModel::PositionBased {
+        first: 0.0,
+        last: 0.0,
+    });
+    m
+}
+
+fn options() -> JourneyOptions {
+    JourneyOptions::default().with_currency(Currency::USD)
+}
+
+/// Attributions compared: real numbers to 1e-9, money exactly.
+fn same(a: &Attribution, b: &Attribution) -> std::result::Result<(), TestCaseError> {
+    let near = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0);
+    prop_assert_eq!(a.channels.len(), b.channels.len());
+    for (x, y) in a.channels.iter().zip(&b.channels) {
+        prop_assert_eq!(&x.channel, &y.channel);
+        prop_assert!(
+            near(x.conversions, y.conversions),
+            "{} {} vs {}",
+            x.channel,
+            x.conversions,
+            y.conversions
+        );
+        prop_assert!(near(x.value, y.value));
+        prop_assert_eq!(x.revenue, y.revenue);
+    }
+    prop_assert_eq!(a.campaigns.len(), b.campaigns.len());
+    for (x, y) in a.campaigns.iter().zip(&b.campaigns) {
+        prop_assert_eq!((&x.channel, &x.campaign), (&y.channel, &y.campaign));
+        prop_assert!(near(x.conversions, y.conversions));
+        prop_assert_eq!(x.revenue, y.revenue);
+    }
+    prop_assert!(near(a.conversions, b.conversions));
+    prop_assert!(near(a.unattributed_conversions, b.unattributed_conversions));
+    prop_assert!(near(a.fallback_conversions, b.fallback_conversions));
+    prop_assert_eq!(a.revenue, b.revenue);
+    prop_assert_eq!(a.unattributed_revenue, b.unattributed_revenue);
+    Ok(())
+}
+
+fn all(j: &Journeys) -> Vec<Attribution> {
+    models()
+        .iter()
+        .map(|m| j.attribute_with_revenue(m).unwrap())
+        .collect()
+}
+
+fn permute<T: Clone>(v: &[T], seed: u64) -> Vec<T> {
+    let mut out = v.to_vec();
+    let mut s = seed | 1;
+    for i in (1..out.len()).rev() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        out.swap(i, (s % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn credit_sums_to_one_and_revenue_splits_exactly(d in data(), repeat in 0..3u8) {
+        let repeat = [RepeatConversions::SincePrevious, RepeatConversions::AllPrior, RepeatConversions::FirstOnly][repeat as usize];
+        let j = Journeys::from_records(&d.touches, &d.conversions, &d.events, &options().with_repeat(repeat)).unwrap();
+        for model in models() {
+            let a = j.attribute_with_revenue(&model).unwrap();
+            // Channel totals equal the credited conversions.
+            let credited: f64 = a.channels.iter().map(|c| c.conversions).sum();
+            prop_assert!((credited + a.unattributed_conversions - a.conversions).abs() < 1e-9);
+            prop_assert!((a.conversions - j.total_conversions()).abs() < 1e-9);
+            let by_campaign: f64 = a.campaigns.iter().map(|c| c.conversions).sum();
+            prop_assert!((credited - by_campaign).abs() < 1e-9);
+            // Revenue parts sum exactly to the converted revenue.
+            let channel_revenue = Money::sum(Currency::USD, a.channels.iter().map(|c| c.revenue.as_ref().unwrap())).unwrap();
+            let campaign_revenue = Money::sum(Currency::USD, a.campaigns.iter().map(|c| c.revenue.as_ref().unwrap())).unwrap();
+            prop_assert_eq!(channel_revenue, campaign_revenue);
+            prop_assert_eq!(channel_revenue.checked_add(&a.unattributed_revenue.unwrap()).unwrap(), a.revenue.unwrap());
+            prop_assert_eq!(a.revenue.unwrap().amount(), j.total_value());
+            // Per conversion: shares sum to 1, revenue parts sum to its value.
+            let rows: Vec<_> = j.touch_credits(&model).unwrap().collect::<Result<_, _>>().unwrap();
+            for journey in j.iter().filter(|r| r.conversions() > 0.0 && !r.is_empty()) {
+                let mine: Vec<_> = rows.iter().filter(|r| r.journey == journey.index()).collect();
+                prop_assert_eq!(mine.len(), journey.len());
+                let share: f64 = mine.iter().map(|r| r.credit).sum();
+                prop_assert!((share - 1.0).abs() < 1e-12, "{} journey {}: {}", model, journey.index(), share);
+                prop_assert!(mine.iter().all(|r| r.credit >= 0.0));
+                let parts = Money::sum(Currency::USD, mine.iter().map(|r| r.revenue.as_ref().unwrap())).unwrap();
+                prop_assert_eq!(parts.amount(), journey.value());
+            }
+        }
+    }
+
+    #[test]
+    fn merging_any_split_equals_one_pass(d in data(), cuts in prop::collection::vec((0..41usize, 0..11usize, 0..13usize), 0..4)) {
+        let whole = Journeys::from_records(&d.touches, &d.conversions, &d.events, &options()).unwrap();
+        // Split each record list at sorted cut points into batches.
+        let mut ct: Vec<usize> = cuts.iter().map(|c| c.0.min(d.touches.len())).collect();
+        let mut cc: Vec<usize> = cuts.iter().map(|c| c.1.min(d.conversions.len())).collect();
+        let mut ce: Vec<usize> = cuts.iter().map(|c| c.2.min(d.events.len())).collect();
+        ct.sort_unstable(); cc.sort_unstable(); ce.sort_unstable();
+        let bounds = |cuts: &[usize], len: usize| {
+            let mut b = vec![0];
+            b.extend_from_slice(cuts);
+            b.push(len);
+            b
+        };
+        let (bt, bc, be) = (bounds(&ct, d.touches.len()), bounds(&cc, d.conversions.len()), bounds(&ce, d.events.len()));
+        let mut acc = JourneyBuilder::default();
+        for i in 0..bt.len() - 1 {
+            let mut part = JourneyBuilder::default();
+            part.add(&d.touches[bt[i]..bt[i + 1]], &d.conversions[bc[i]..bc[i + 1]], &d.events[be[i]..be[i + 1]]).unwrap();
+            acc.merge(&part).unwrap();
+        }
+        let merged = acc.build(&options()).unwrap();
+        prop_assert_eq!(merged.path_rows(), whole.path_rows());
+        prop_assert_eq!(merged.diagnostics().unattributed_conversions(), whole.diagnostics().unattributed_conversions());
+        for (a, b) in all(&merged).iter().zip(&all(&whole)) {
+            same(a, b)?;
+        }
+    }
+
+    #[test]
+    fn path_row_batches_merge_exactly(d in data(), cut in 0..20usize) {
+        let rows = Journeys::from_records(&d.touches, &d.conversions, &d.events, &options()).unwrap().path_rows();
+        let cut = cut.min(rows.len());
+        let whole = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+        let mut parts = Journeys::from_path_rows(&rows[..cut], Currency::USD).unwrap();
+        parts.add_path_rows(&rows[cut..], Currency::USD).unwrap();
+        prop_assert_eq!(parts.path_rows(), rows);
+        for m in [RuleModel::FirstTouch, RuleModel::LastTouch, RuleModel::Linear, RuleModel::LinearUnique, RuleModel::J] {
+            prop_assert_eq!(parts.attribute_with_revenue(&m).unwrap(), whole.attribute_with_revenue(&m).unwrap());
+        }
+    }
+
+    #[test]
+    fn input_order_does_not_matter(d in data(), seed in any::<u64>()) {
+        let base = Journeys::from_records(&d.touches, &d.conversions, &d.events, &options()).unwrap();
+        // Touch times are distinct, so any order of any record list gives the same.
+        let shuffled = Journeys::from_records(
+            &permute(&d.touches, seed),
+            &permute(&d.conversions, seed.rotate_left(17)),
+            &permute(&d.events, seed.rotate_left(31)),
+            &options(),
+        ).unwrap();
+        prop_assert_eq!(shuffled.path_rows(), base.path_rows());
+        for (a, b) in all(&shuffled).iter().zip(&all(&base)) {
+            same(a, b)?;
+        }
+        // Journeys in another order (path rows shuffled) too.
+        let rows = base.path_rows();
+        let p1 = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+        let p2 = Journeys::from_path_rows(&permute(&rows, seed), Currency::USD).unwrap();
+        for m in [RuleModel::Linear, RuleModel::position_based(), RuleModel::LinearUnique] {
+            same(&p1.attribute_with_revenue(&m).unwrap(), &p2.attribute_with_revenue(&m).unwrap())?;
+        }
+    }
+}
