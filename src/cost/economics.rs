@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::{MoneyPer, MoneyRatio, decimal_from_f64};
 use super::spend::PeriodSpend;
+use crate::attribution::Attribution;
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::{FunnelData, Paths};
 use crate::hash::FastMap;
@@ -107,6 +108,60 @@ impl Credits {
         let r = self.row(key);
         r.1 = r.1.checked_add(amount)?;
         Ok(())
+    }
+
+    /// Credits an attribution model's result: one unit column `unit` (e.g. `"won"`)
+    /// holding each channel's (or channel and campaign's) attributed conversions, and
+    /// its attributed revenue (zero when the attribution was run without revenue).
+    /// Conversions whose journey had no touch are credited to the key without a
+    /// channel. The basis is the model's name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for non-finite credit; [`Error::CurrencyMismatch`]
+    /// when the attributed revenue is in another currency.
+    pub fn from_attribution(
+        attribution: &Attribution,
+        unit: &str,
+        currency: Currency,
+        by_campaign: bool,
+    ) -> Result<Credits> {
+        let mut c = Credits::new(
+            attribution.model.to_string(),
+            currency,
+            vec![unit.to_string()],
+        );
+        let key = |channel: &Channel, campaign: Option<&CampaignId>| CostKey {
+            channel: Some(channel.clone()),
+            campaign: if by_campaign { campaign.cloned() } else { None },
+            period: None,
+        };
+        if by_campaign {
+            for r in &attribution.campaigns {
+                c.add_units(key(&r.channel, r.campaign.as_ref()), unit, r.conversions)?;
+                if let Some(v) = &r.revenue {
+                    c.add_revenue(key(&r.channel, r.campaign.as_ref()), v)?;
+                }
+            }
+        } else {
+            for r in &attribution.channels {
+                c.add_units(key(&r.channel, None), unit, r.conversions)?;
+                if let Some(v) = &r.revenue {
+                    c.add_revenue(key(&r.channel, None), v)?;
+                }
+            }
+        }
+        if attribution.unattributed_conversions > 0.0 {
+            let none = CostKey {
+                channel: None,
+                campaign: None,
+                period: None,
+            };
+            c.add_units(none.clone(), unit, attribution.unattributed_conversions)?;
+            if let Some(v) = &attribution.unattributed_revenue {
+                c.add_revenue(none, v)?;
+            }
+        }
+        Ok(c)
     }
 
     /// Credits every lead to its own source (and campaign): column `leads` counts

@@ -438,3 +438,77 @@ fn unit_economics_by_lead_source_hand_computed() {
     assert_eq!(t.total.units[0], Decimal::from(4));
     assert_eq!(t.total.revenue, usd("6000.00"));
 }
+
+/// "Cost per attributed acquisition under W-shaped" is one call on the attribution.
+#[test]
+fn cost_per_attributed_acquisition_under_w_shaped() {
+    use revops::{
+        Conversion, Credits, JourneyOptions, Journeys, RuleModel, StageEvent, unit_economics,
+    };
+    let t = |day| Utc.with_ymd_and_hms(2026, 4, day, 0, 0, 0).unwrap();
+    let s = SubjectId::new("L1").unwrap();
+    let touch = |c: &str, day| Touch::new(s.clone(), Channel::new(c).unwrap(), t(day));
+    let touches = vec![
+        touch("search", 1),
+        touch("webinar", 3),
+        touch("email", 5),
+        touch("demo", 8),
+    ];
+    let events = vec![
+        StageEvent::new(s.clone(), "inquiry", t(3)),
+        StageEvent::new(s.clone(), "opportunity", t(9)),
+    ];
+    let won = Conversion::new(s.clone(), t(20), Some(usd("10000.00")));
+    let journeys =
+        Journeys::from_records(&touches, &[won], &events, &JourneyOptions::default()).unwrap();
+    let w = journeys
+        .attribute_with_revenue(&RuleModel::WShaped)
+        .unwrap();
+    let credits = Credits::from_attribution(&w, "won", Currency::USD, false).unwrap();
+    let spend = align_spend(
+        &[
+            spend("search", None, d(2026, 4, 1), d(2026, 4, 30), usd("600.00")),
+            spend(
+                "webinar",
+                None,
+                d(2026, 4, 1),
+                d(2026, 4, 30),
+                usd("1500.00"),
+            ),
+        ],
+        &SpendAlignment::monthly(Currency::USD),
+    )
+    .unwrap();
+    let table = unit_economics(&spend, &credits).unwrap();
+    assert_eq!(table.basis, RuleModel::WShaped.to_string());
+    let row = |c: &str| {
+        table
+            .rows
+            .iter()
+            .find(|r| r.key.channel.as_ref().is_some_and(|x| x.as_str() == c))
+            .unwrap()
+    };
+    // W-shaped: search (first touch) 0.3, webinar (lead creation) 0.3, demo
+    // (opportunity creation) 0.3, email (the rest) 0.1.
+    // search: 600.00 / 0.3 = 2,000.00 per attributed acquisition; revenue 3,000.00
+    assert_eq!(
+        row("search").cost_per[0]
+            .value
+            .unwrap()
+            .round_to_minor_units(),
+        usd("2000.00")
+    );
+    assert_eq!(row("search").roas.value, Some(Decimal::from(5)));
+    // webinar: 1,500.00 / 0.3 = 5,000.00
+    assert_eq!(
+        row("webinar").cost_per[0]
+            .value
+            .unwrap()
+            .round_to_minor_units(),
+        usd("5000.00")
+    );
+    // email has no spend: cost per acquisition 0, ROAS undefined
+    assert_eq!(row("email").roas.value, None);
+    assert_eq!(table.total.revenue, usd("10000.00"));
+    assert_eq!(table.total.spend, usd("2100.00"));
+}
