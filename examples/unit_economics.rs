@@ -1,0 +1,288 @@
+//! Unit economics per channel: spend, leads, MQL, SQL, won, CPL, cost per SQL, CPA,
+//! ROAS, ROI, and sourced versus influenced pipeline, in exact money.
+//!
+//! ```sh
+//! cargo run --release --all-features --example unit_economics
+//! cargo run --release --all-features --example unit_economics -- --model w_shaped
+//! cargo run --release --all-features --example unit_economics -- --data DIR --format json
+//! ```
+//! Flags: `--data DIR` (canonical CSVs; without it a synthetic company: `--leads N`,
+//! `--seed S`), `--model NAME` (credit won deals and revenue with an attribution model,
+//! e.g. `first_touch`, `linear`, `w_shaped`; default: the lead's own source),
+//! `--format table|json`, `--quick`.
+//!
+//! Leads, MQLs and SQLs are always counted by the lead's own source. From a folder,
+//! opportunities are rebuilt from `opportunity_history.csv` (their last row) and linked
+//! to the lead with the same id, when there is one.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use common::{Flags, bad, load};
+use revops::synth::{SynthConfig, generate};
+use revops::{
+    CostGrouping, Credits, Currency, Decimal, EconomicsRow, Error, Funnel, FunnelData,
+    FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, LeadId, MoneyPer, Opportunity,
+    OpportunityChange, PathOptions, RuleModel, SourcedBy, SpendAlignment, align_spend,
+    sourcing_report, unit_economics,
+};
+
+fn opportunities_from_history(
+    rows: &[OpportunityChange],
+    leads: &[revops::Lead],
+) -> Vec<Opportunity> {
+    let lead_ids: std::collections::HashSet<&str> = leads.iter().map(|l| l.id.as_str()).collect();
+    let mut last: std::collections::BTreeMap<
+        &str,
+        (&OpportunityChange, chrono::DateTime<chrono::Utc>),
+    > = std::collections::BTreeMap::new();
+    for r in rows {
+        let e = last
+            .entry(r.opportunity.as_str())
+            .or_insert((r, r.changed_at));
+        e.1 = e.1.min(r.changed_at);
+        if r.changed_at >= e.0.changed_at {
+            e.0 = r;
+        }
+    }
+    last.into_values()
+        .map(|(r, created)| {
+            let mut o = Opportunity::new(r.opportunity.clone(), created, r.stage.clone(), r.amount);
+            o.close_date = r.close_date;
+            o.probability = r.probability;
+            o.forecast_category = r.forecast_category;
+            if lead_ids.contains(r.opportunity.as_str()) {
+                o.lead = LeadId::new(r.opportunity.as_str()).ok();
+            }
+            o
+        })
+        .collect()
+}
+
+fn main() -> Result<(), Error> {
+    let flags = Flags::parse(
+        &["--data", "--leads", "--seed", "--model", "--format"],
+        &["--quick"],
+    )?;
+    let json = match flags.get("--format").unwrap_or("table") {
+        "table" => false,
+        "json" => true,
+        other => return Err(bad("--format", other, "expected table or json")),
+    };
+    let model: Option<RuleModel> = flags.get("--model").map(str::parse).transpose()?;
+    let (data, opportunities, origin) = if flags.get("--data").is_some() {
+        let l = load(&flags, 0)?;
+        let opps = opportunities_from_history(&l.data.opportunity_history, &l.data.leads);
+        (l.data, opps, l.origin)
+    } else {
+        // The synthetic company keeps its opportunities (with their lead links).
+        let leads = if flags.has("--quick") {
+            5_000
+        } else {
+            flags.number("--leads", 100_000)?
+        };
+        let seed = flags.number("--seed", 7)?;
+        let c = generate(&SynthConfig::default().with_leads(leads).with_seed(seed))?;
+        let data = revops::csv::Dataset {
+            leads: c.leads,
+            stage_events: c.stage_events,
+            touches: c.touches,
+            conversions: c.conversions,
+            spend: c.spend,
+            opportunity_history: c.opportunity_history,
+            forecasts: c.forecasts,
+            ..Default::default()
+        };
+        (
+            data,
+            c.opportunities,
+            format!("synthetic company, {leads} leads, seed {seed}"),
+        )
+    };
+    let currency = data
+        .spend
+        .first()
+        .map(|s| s.amount.currency())
+        .or_else(|| {
+            data.conversions
+                .iter()
+                .find_map(|c| c.value.map(|v| v.currency()))
+        })
+        .unwrap_or(Currency::USD);
+
+    let funnel_data = FunnelData::new(Funnel::demand_waterfall(), &data.leads)?;
+    let mut acc = FunnelEvents::default();
+    acc.add(&funnel_data, &data.stage_events)?;
+    let paths = acc.paths(&funnel_data, PathOptions::default());
+    let spend = align_spend(&data.spend, &SpendAlignment::monthly(currency))?;
+    let by_source = Credits::from_lead_source(
+        &funnel_data,
+        &paths,
+        &["mql", "sql", "won"],
+        &data.conversions,
+        currency,
+        CostGrouping::default(),
+    )?;
+    let source_table = unit_economics(&spend, &by_source)?;
+    let model_table = match &model {
+        Some(m) => {
+            let journeys = Journeys::from_records(
+                &data.touches,
+                &data.conversions,
+                &data.stage_events,
+                &JourneyOptions::default(),
+            )?;
+            let a = journeys.attribute_with_revenue(m)?;
+            Some(unit_economics(
+                &spend,
+                &Credits::from_attribution(&a, "won", currency, false)?,
+            )?)
+        }
+        None => None,
+    };
+    let sourced = sourcing_report(
+        &opportunities,
+        &data.leads,
+        &data.touches,
+        SourcedBy::LeadSource,
+        InfluenceMilestone::Created,
+        currency,
+    )?;
+
+    if json {
+        let v = serde_json::json!({
+            "origin": origin, "by_lead_source": source_table, "by_model": model_table,
+            "pipeline": sourced,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+
+    let basis = model
+        .as_ref()
+        .map_or_else(|| "lead source".to_string(), |m| m.to_string());
+    println!("unit economics per channel — {origin}");
+    println!(
+        "won, CPA, ROAS and ROI credited by: {basis}; leads, MQL and SQL by lead source; pipeline sourced by lead source, influenced by any touch before opportunity creation\n"
+    );
+    println!(
+        "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+        "channel",
+        "spend",
+        "leads",
+        "MQL",
+        "SQL",
+        "won",
+        "CPL",
+        "cost/SQL",
+        "CPA",
+        "ROAS",
+        "ROI",
+        "sourced",
+        "influenced"
+    );
+    let money = |m: &MoneyPer| {
+        m.value.map_or_else(
+            || "n/a".to_string(),
+            |v| v.round_to_minor_units().amount().round().to_string(),
+        )
+    };
+    let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v));
+    let units = |d: Decimal| {
+        if d.fract().is_zero() {
+            d.trunc().to_string()
+        } else {
+            format!("{:.1}", d)
+        }
+    };
+    let find_model = |row: &EconomicsRow| -> Option<EconomicsRow> {
+        model_table.as_ref().and_then(|t| {
+            t.rows
+                .iter()
+                .find(|r| r.key.channel == row.key.channel)
+                .cloned()
+        })
+    };
+    let pipeline = |ch: &Option<revops::Channel>| {
+        sourced
+            .by_channel
+            .iter()
+            .find(|r| &r.channel == ch)
+            .map_or_else(
+                || ("0".to_string(), "0".to_string()),
+                |r| {
+                    (
+                        r.sourced_amount.amount().round().to_string(),
+                        r.influenced_amount.amount().round().to_string(),
+                    )
+                },
+            )
+    };
+    let print_row = |name: String,
+                     row: &EconomicsRow,
+                     won_row: &EconomicsRow,
+                     pipe: (String, String)| {
+        println!(
+            "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+            name,
+            row.spend.amount().round().to_string(),
+            units(row.units[0]),
+            units(row.units[1]),
+            units(row.units[2]),
+            units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
+            money(&row.cost_per[0]),
+            money(&row.cost_per[2]),
+            money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
+            ratio(won_row.roas.value),
+            ratio(won_row.roi.value),
+            pipe.0,
+            pipe.1,
+        );
+    };
+    for row in &source_table.rows {
+        let name = row
+            .key
+            .channel
+            .as_ref()
+            .map_or_else(|| "(no source)".to_string(), |c| c.to_string());
+        let won_row = find_model(row).unwrap_or_else(|| row.clone());
+        print_row(name, row, &won_row, pipeline(&row.key.channel));
+    }
+    // Channels the model credits that source no lead (touch-only channels).
+    if let Some(t) = &model_table {
+        for row in t.rows.iter().filter(|r| {
+            !source_table
+                .rows
+                .iter()
+                .any(|s| s.key.channel == r.key.channel)
+        }) {
+            let name = row
+                .key
+                .channel
+                .as_ref()
+                .map_or_else(|| "(no touch)".to_string(), |c| c.to_string());
+            let mut lead_row = row.clone();
+            lead_row.units = vec![Decimal::ZERO; 4];
+            lead_row.cost_per = source_table
+                .total
+                .cost_per
+                .iter()
+                .map(|c| MoneyPer {
+                    value: None,
+                    ..c.clone()
+                })
+                .collect();
+            print_row(name, &lead_row, row, pipeline(&row.key.channel));
+        }
+    }
+    let total_won = model_table
+        .as_ref()
+        .map_or_else(|| source_table.total.clone(), |t| t.total.clone());
+    print_row(
+        "total".into(),
+        &source_table.total,
+        &total_won,
+        (sourced.total.amount().round().to_string(), "-".into()),
+    );
+    Ok(())
+}
