@@ -380,3 +380,49 @@ pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEc
         total: make(total_key, ts, tu, tr)?,
     })
 }
+
+impl UnitEconomics {
+    /// Paid CAC: the spend of the `paid` channels over the units of column `unit`
+    /// (e.g. `"won"`, new customers) credited to those channels.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an unknown column; [`Error::Overflow`].
+    pub fn cac_paid(&self, paid: &[Channel], unit: &str) -> Result<MoneyPer> {
+        let col =
+            self.units
+                .iter()
+                .position(|u| u == unit)
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "unit",
+                    value: unit.to_string(),
+                    reason: format!("not one of the columns {:?}", self.units),
+                })?;
+        let mut spend = Money::zero(self.total.spend.currency());
+        let mut units = Decimal::ZERO;
+        for r in self
+            .rows
+            .iter()
+            .filter(|r| r.key.channel.as_ref().is_some_and(|c| paid.contains(c)))
+        {
+            spend = spend.checked_add(&r.spend)?;
+            units += r.units[col];
+        }
+        MoneyPer::new(spend, units)
+    }
+}
+
+/// Blended CAC: all sales and marketing cost over all new customers.
+///
+/// ```
+/// use revops::{cac_blended, Currency, Money};
+/// # fn main() -> Result<(), revops::Error> {
+/// let cac = cac_blended(Money::parse("500000", Currency::USD)?, 40)?;
+/// assert_eq!(cac.value, Some(Money::parse("12500", Currency::USD)?));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::Overflow`].
+pub fn cac_blended(sales_and_marketing_cost: Money, new_customers: u64) -> Result<MoneyPer> {
+    MoneyPer::new(sales_and_marketing_cost, Decimal::from(new_customers))
+}

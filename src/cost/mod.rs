@@ -18,7 +18,9 @@ mod metrics;
 mod sourcing;
 mod spend;
 
-pub use economics::{CostGrouping, CostKey, Credits, EconomicsRow, UnitEconomics, unit_economics};
+pub use economics::{
+    CostGrouping, CostKey, Credits, EconomicsRow, UnitEconomics, cac_blended, unit_economics,
+};
 pub use metrics::{
     MoneyPer, MoneyRatio, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi, roas,
     roi,

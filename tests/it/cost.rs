@@ -437,6 +437,14 @@ fn unit_economics_by_lead_source_hand_computed() {
     assert_eq!(t.total.spend, usd("2400.00"));
     assert_eq!(t.total.units[0], Decimal::from(4));
     assert_eq!(t.total.revenue, usd("6000.00"));
+    // paid CAC over search and events: (1500 + 900) / (1 + 0) won = 2400
+    let paid = [
+        Channel::new("search").unwrap(),
+        Channel::new("events").unwrap(),
+    ];
+    assert_eq!(t.cac_paid(&paid, "won").unwrap().value, Some(usd("2400")));
+    assert!(t.cac_paid(&paid, "revenue").is_err());
+    assert_eq!(revops::cac_blended(usd("2400"), 0).unwrap().value, None);
 }
 
 /// "Cost per attributed acquisition under W-shaped" is one call on the attribution.
