@@ -159,14 +159,21 @@ pub(crate) struct DayBucketer {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The longest span of days a funnel report covers (about 2,700 years).
+pub(crate) const MAX_SPAN_DAYS: usize = 1 << 20;
+
 impl DayBucketer {
     /// A bucketer covering the instants in `[min, max]`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidParameter`] when the instants span more than
+    /// [`MAX_SPAN_DAYS`] days (a table that size would take gigabytes).
     pub(crate) fn new(
         calendar: Calendar,
         granularity: Granularity,
         min: Millis,
         max: Millis,
-    ) -> Self {
+    ) -> crate::Result<Self> {
         let offset_ms = i64::from(calendar.utc_offset().local_minus_utc()) * 1000;
         let day = |t: Millis| t.saturating_add(offset_ms).div_euclid(DAY_MS);
         let (first_day, last_day) = if min <= max {
@@ -175,6 +182,15 @@ impl DayBucketer {
             (0, -1)
         };
         let span = usize::try_from(last_day - first_day + 1).unwrap_or(0);
+        if span > MAX_SPAN_DAYS {
+            return Err(crate::Error::InvalidParameter {
+                name: "time span",
+                value: format!("{span} days"),
+                reason: format!(
+                    "the reported instants span more than {MAX_SPAN_DAYS} days; filter the data or check its timestamps"
+                ),
+            });
+        }
         let mut b = DayBucketer {
             calendar,
             granularity,
@@ -194,7 +210,7 @@ impl DayBucketer {
             }
             b.day_to_period.push(b.periods.len() as u32 - 1);
         }
-        b
+        Ok(b)
     }
 
     /// The period index of an instant within `[min, max]`.

@@ -321,7 +321,8 @@ impl Prepared {
 ///
 /// # Errors
 /// [`Error::UnknownStage`] for an anchor or step-window stage that is not an open or
-/// won stage of the funnel; [`Error::InvalidParameter`] for a negative window.
+/// won stage of the funnel; [`Error::InvalidParameter`] for a negative window, or
+/// when the cohorts span more than about 2,700 years (a sign of a bad timestamp).
 pub fn cohort_report(
     data: &FunnelData<'_>,
     paths: &Paths,
@@ -396,7 +397,7 @@ pub fn cohort_report(
         }
     }
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
-    let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi);
+    let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();
     let mut cells = vec![MaskCounts::default(); segs.count() * np];
     let mut latest = vec![Millis::MIN; segs.count() * np];

@@ -112,7 +112,8 @@ pub struct FlowReport {
 /// ```
 ///
 /// # Errors
-/// None at present; the `Result` is kept for future validation of the spec.
+/// [`crate::Error::InvalidParameter`] when the entries span more than about 2,700
+/// years (a sign of a bad timestamp).
 pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Result<FlowReport> {
     let m = data.progression_len();
     let keys: Vec<String> = data
@@ -128,7 +129,7 @@ pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Res
         }
     }
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
-    let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi);
+    let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();
     let width = 2 * m; // entries, then inferred
     let mut counts = vec![0u64; segs.count() * np * width];

@@ -482,3 +482,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn absurd_time_spans_are_errors_not_gigabyte_tables() {
+    let leads = vec![lead("A", 1, None), lead("B", 1, None)];
+    let far = StageEvent::new(
+        SubjectId::new("B").unwrap(),
+        "mql",
+        Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap(),
+    );
+    let early = Lead::new(
+        LeadId::new("C").unwrap(),
+        Utc.with_ymd_and_hms(-9999, 1, 1, 0, 0, 0).unwrap(),
+    );
+    let mut leads = leads;
+    leads.push(early);
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let p = paths_for(&data, &[far], PathOptions::default());
+    let err = cohort_report(&data, &p, &CohortSpec::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            revops::Error::InvalidParameter {
+                name: "time span",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
