@@ -58,12 +58,13 @@ pub mod synth;
 pub use rust_decimal::Decimal;
 
 pub use attribution::{
-    Attribution, CampaignCredit, ChannelCredit, JourneyBuilder, JourneyDiagnostics, JourneyNote,
-    JourneyOptions, JourneyRef, Journeys, MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions,
-    MarkovRepeats, MarkovReport, MarkovState, MarkovStepLimit, MarkovTransition, Milestone,
-    OrderedCredit, OrderedShapley, RateShapley, RepeatConversions, RuleModel, ShaoLi,
-    ShapleyCounts, ShapleyCredit, ShapleyCredits, ShapleyMethod, ShapleyOptions, ShapleyReport,
-    ShapleyUniverse, TouchCredit, TouchCredits, TouchRef, TrailingTouches, markov_attribution,
+    Attribution, CampaignCredit, ChannelConversions, ChannelCredit, ChannelShareError,
+    JourneyBuilder, JourneyDiagnostics, JourneyNote, JourneyOptions, JourneyRef, Journeys,
+    MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovReport,
+    MarkovState, MarkovStepLimit, MarkovTransition, Milestone, OrderedCredit, OrderedShapley,
+    RateShapley, RepeatConversions, RuleModel, ShaoLi, ShapleyCounts, ShapleyCredit,
+    ShapleyCredits, ShapleyMethod, ShapleyOptions, ShapleyReport, ShapleyUniverse, TouchCredit,
+    TouchCredits, TouchRef, TrailingTouches, TruthScore, markov_attribution, score_against_truth,
     shapley_attribution,
 };
 pub use cost::{

@@ -1,6 +1,6 @@
 //! Attribution: who gets credit for a conversion, and for its revenue.
 //!
-//! The engine works in three steps:
+//! The engine works in four steps:
 //! 1. **Journeys.** [`JourneyBuilder`] interns touches, conversions and stage events
 //!    (a monoid over any split of the input) and builds [`Journeys`] under
 //!    [`JourneyOptions`]: per subject, the ordered touches up to each conversion
@@ -25,6 +25,10 @@
 //!    remainder, so channel revenue sums exactly to converted revenue);
 //!    [`Journeys::touch_credits`] streams per-touch rows ([`TouchCredit`]) for cost,
 //!    pipeline and period roll-ups.
+//! 4. **Ground truth.** [`score_against_truth`] scores any model's channel shares
+//!    ([`ChannelConversions`]) against a known per-channel effect, such as the
+//!    synthetic company's counterfactual conversions, by Spearman rank correlation and
+//!    L1 share error ([`TruthScore`]).
 //!
 //! # The rule models
 //!
@@ -91,6 +95,7 @@ mod journey;
 mod markov;
 mod rules;
 mod shapley;
+mod truth;
 
 pub use credit::{Attribution, CampaignCredit, ChannelCredit, TouchCredit, TouchCredits};
 pub use journey::{
@@ -107,3 +112,4 @@ pub use shapley::{
     ShapleyCredits, ShapleyMethod, ShapleyOptions, ShapleyReport, ShapleyUniverse,
     shapley_attribution,
 };
+pub use truth::{ChannelConversions, ChannelShareError, TruthScore, score_against_truth};

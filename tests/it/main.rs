@@ -2,6 +2,8 @@
 
 mod attribution;
 mod attribution_markov;
+#[cfg(feature = "synth")]
+mod attribution_truth;
 mod cost;
 #[cfg(feature = "csv")]
 mod csv;
