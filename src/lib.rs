@@ -47,6 +47,7 @@ pub mod ids;
 pub mod money;
 pub mod period;
 pub mod pipeline;
+pub mod plan;
 pub mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
@@ -101,6 +102,7 @@ pub use pipeline::{
     StageWinRates, Waterfall, WaterfallSpec, WeightedBacktest, WeightedPipeline, WinRate,
     WinRateBasis, WinRateSpec, probability_decimal,
 };
+pub use plan::{PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,

@@ -11,6 +11,7 @@ mod funnel;
 mod money;
 mod period;
 mod pipeline;
+mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
 mod real;
