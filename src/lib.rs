@@ -102,7 +102,11 @@ pub use pipeline::{
     StageWinRates, Waterfall, WaterfallSpec, WeightedBacktest, WeightedPipeline, WinRate,
     WinRateBasis, WinRateSpec, probability_decimal,
 };
-pub use plan::{PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement};
+pub use plan::{
+    CapacityRow, Hire, HireUplift, PeriodPlan, ProgrammeUplift, Ramp, RampCurve, ReverseFunnel,
+    ReversePlan, RoundingPolicy, StageRequirement, StageUplift, hire_uplift, team_capacity,
+    tenure_months,
+};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,

@@ -126,3 +126,93 @@ proptest! {
         }
     }
 }
+
+mod ramp {
+    use super::*;
+    use revops::{Hire, Ramp, RampCurve, hire_uplift, team_capacity, tenure_months};
+
+    #[test]
+    fn tenure_counts_whole_months() {
+        assert_eq!(tenure_months(date(2026, 1, 15), date(2026, 1, 14)), None);
+        assert_eq!(tenure_months(date(2026, 1, 15), date(2026, 2, 14)), Some(0));
+        assert_eq!(tenure_months(date(2026, 1, 15), date(2026, 2, 15)), Some(1));
+        assert_eq!(tenure_months(date(2026, 1, 31), date(2026, 2, 28)), Some(1));
+        assert_eq!(tenure_months(date(2025, 11, 1), date(2026, 3, 1)), Some(4));
+    }
+
+    #[test]
+    fn invalid_ramps_name_the_month() {
+        match RampCurve::new(vec![0.2, 0.6, 0.5]).unwrap_err() {
+            Error::InvalidField { record, .. } => assert_eq!(record.index, Some(2)),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(RampCurve::new(vec![1.5]).is_err());
+        assert!(RampCurve::new(vec![f64::NAN]).is_err());
+        assert_eq!(RampCurve::linear(4).factors(), &[0.25, 0.5, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn capacity_prorates_the_hire_month() {
+        // Hired 16 June: 15 of 30 days in June at factor 0.5 → 0.25 × 8 000 = 2 000.
+        let team = [Hire::new("a", date(2026, 6, 16))];
+        let months: Vec<Period> = Calendar::new()
+            .periods(date(2026, 6, 1), date(2026, 7, 31), Granularity::Month)
+            .collect();
+        let ramp = RampCurve::new(vec![0.5, 0.75]).unwrap();
+        let rows = team_capacity(&team, usd(8_000), &ramp, &months).unwrap();
+        assert_eq!(rows[0].capacity, usd(2_000));
+        assert_eq!(rows[0].headcount, 1);
+        assert_eq!(rows[1].capacity, usd(4_000)); // July: still tenure month 0
+    }
+
+    #[test]
+    fn hire_uplift_by_hand() {
+        // Full productivity from day one: 73 days × 12/365 = 2.4 months.
+        let full = Ramp {
+            pipeline: RampCurve::new(vec![]).unwrap(),
+            bookings: RampCurve::new(vec![0.0, 0.0, 0.0]).unwrap(),
+        };
+        let u = hire_uplift(
+            date(2026, 1, 1),
+            date(2026, 1, 1),
+            73,
+            &full,
+            usd(50_000),
+            usd(20_000),
+        )
+        .unwrap();
+        assert_eq!(u.pipeline, usd(120_000));
+        assert_eq!(u.bookings, usd(0)); // still ramping bookings in 73 days
+    }
+
+    #[test]
+    fn programme_uplift_unknown_stage() {
+        assert!(matches!(
+            demand().programme_uplift(1.0, 60, "opp", usd(1)),
+            Err(Error::UnknownStage { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn monotone_ramp_gives_non_decreasing_capacity(
+            steps in prop::collection::vec(0.0f64..0.3, 0..10),
+            hires in prop::collection::vec(0i64..700, 1..6),
+            quota in 1i64..50_000,
+        ) {
+            let mut acc = 0.0f64;
+            let factors: Vec<f64> = steps.iter().map(|s| { acc = (acc + s).min(1.0); acc }).collect();
+            let ramp = RampCurve::new(factors).unwrap();
+            let team: Vec<Hire> = hires.iter().enumerate()
+                .map(|(i, d)| Hire::new(format!("r{i}"), date(2025, 1, 1) + chrono::TimeDelta::days(*d)))
+                .collect();
+            let months: Vec<Period> = Calendar::new()
+                .periods(date(2027, 1, 1), date(2028, 12, 31), Granularity::Month)
+                .collect();
+            let rows = team_capacity(&team, usd(quota), &ramp, &months).unwrap();
+            for w in rows.windows(2) {
+                prop_assert!(w[1].capacity.amount() >= w[0].capacity.amount(), "{:?} then {:?}", w[0], w[1]);
+            }
+        }
+    }
+}
