@@ -103,9 +103,9 @@ pub use pipeline::{
     WinRateBasis, WinRateSpec, probability_decimal,
 };
 pub use plan::{
-    CapacityRow, Hire, HireUplift, PeriodPlan, ProgrammeUplift, Ramp, RampCurve, ReverseFunnel,
-    ReversePlan, RoundingPolicy, StageRequirement, StageUplift, hire_uplift, team_capacity,
-    tenure_months,
+    CapacityRow, Hire, HireUplift, HorizonProjection, OpenItem, PeriodPlan, ProgrammeUplift,
+    Projection, Ramp, RampCurve, ReverseFunnel, ReversePlan, RoundingPolicy, StageOutlook,
+    StageRequirement, StageUplift, hire_uplift, project, team_capacity, tenure_months,
 };
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{

@@ -216,3 +216,54 @@ mod ramp {
         }
     }
 }
+
+mod projection {
+    use super::*;
+    use revops::{ExactDistribution, OpenItem, StageOutlook, project};
+
+    const DAY: u64 = 86_400;
+
+    #[test]
+    fn unknown_stage_names_the_item() {
+        let open = [OpenItem {
+            id: "O9".into(),
+            stage: "nego".into(),
+            amount: usd(5),
+        }];
+        match project(&open, &[], date(2026, 1, 1), &[30], 1.96, Currency::USD).unwrap_err() {
+            Error::UnknownStage { record, key, .. } => {
+                assert_eq!(record.id.as_deref(), Some("O9"));
+                assert_eq!(key, "nego");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn bands_contain_the_mean(
+            rate in 0.0f64..=1.0,
+            closes in prop::collection::vec(0u64..200, 0..20),
+            amounts in prop::collection::vec(0i64..100_000, 0..30),
+            z in 0.0f64..4.0,
+        ) {
+            let outlook = [StageOutlook {
+                stage: "s".into(),
+                win_rate: rate,
+                time_to_close: ExactDistribution::from(closes.iter().map(|d| d * DAY).collect::<Vec<_>>()),
+            }];
+            let open: Vec<OpenItem> = amounts.iter().enumerate()
+                .map(|(i, a)| OpenItem { id: format!("O{i}"), stage: "s".into(), amount: usd(*a) })
+                .collect();
+            let p = project(&open, &outlook, date(2026, 1, 1), &[30, 60, 90, 180], z, Currency::USD).unwrap();
+            let mut prev = 0.0;
+            for h in &p.horizons {
+                prop_assert!(h.wins_band.0 <= h.wins && h.wins <= h.wins_band.1);
+                let r = f64::try_from(h.revenue.amount()).unwrap();
+                prop_assert!(h.revenue_band.0 <= r && r <= h.revenue_band.1);
+                prop_assert!(h.wins >= prev); // longer horizons never expect fewer wins
+                prev = h.wins;
+            }
+        }
+    }
+}
