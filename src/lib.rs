@@ -47,6 +47,7 @@ pub mod ids;
 pub mod money;
 pub mod period;
 pub mod pipeline;
+pub mod plan;
 pub mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
@@ -101,6 +102,11 @@ pub use pipeline::{
     SalesCycleSpec, Slippage, SlippedDeal, Snapshot, SnapshotEntry, StageAging, StageRate,
     StageWinRates, Waterfall, WaterfallSpec, WeightedBacktest, WeightedPipeline, WinRate,
     WinRateBasis, WinRateSpec, probability_decimal,
+};
+pub use plan::{
+    CapacityRow, Hire, HireUplift, HorizonProjection, OpenItem, PeriodPlan, ProgrammeUplift,
+    Projection, Ramp, RampCurve, ReverseFunnel, ReversePlan, RoundingPolicy, StageOutlook,
+    StageRequirement, StageUplift, hire_uplift, project, team_capacity, tenure_months,
 };
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{

@@ -13,6 +13,7 @@ mod funnel;
 mod money;
 mod period;
 mod pipeline;
+mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
 mod real;

@@ -1,0 +1,25 @@
+//! Planning: turn the measured funnel into plans and honest expectations.
+//!
+//! - [`ReverseFunnel`]: from a revenue target per period, an average deal size and the
+//!   stage conversion rates and lags, how many records each stage needs and **when**
+//!   they must enter ([`ReversePlan`]), under an explicit [`RoundingPolicy`];
+//! - [`RampCurve`], [`Ramp`], [`team_capacity`]: what a team can sell as it ramps;
+//!   [`hire_uplift`] and [`ReverseFunnel::programme_uplift`]: what a new seller or a
+//!   new marketing programme can show over the next N days;
+//! - [`project`]: expected wins and revenue of today's open pipeline over the next
+//!   horizons, with a normal band.
+//!
+//! Everything here is pure: "today" is always a parameter, money stays exact
+//! ([`crate::Money`]) and the rates can come from the crate's own reports
+//! ([`crate::CohortReport`], [`crate::VelocityReport`]).
+
+mod projection;
+mod ramp;
+mod reverse;
+
+pub use projection::{HorizonProjection, OpenItem, Projection, StageOutlook, project};
+pub use ramp::{
+    CapacityRow, Hire, HireUplift, ProgrammeUplift, Ramp, RampCurve, StageUplift, hire_uplift,
+    team_capacity, tenure_months,
+};
+pub use reverse::{PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement};

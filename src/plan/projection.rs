@@ -1,0 +1,178 @@
+//! Projection of open pipeline: expected wins and revenue per horizon, with a band.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::distribution::ExactDistribution;
+use crate::error::{Error, RecordRef, Result};
+use crate::money::{Currency, Money};
+
+/// What history says about one open stage: the chance an open record there is
+/// eventually won and how long winning takes from the snapshot (in seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageOutlook {
+    /// The stage key.
+    pub stage: String,
+    /// Historical stage-to-won rate, in `[0, 1]` (e.g. from [`crate::StageWinRates`]).
+    pub win_rate: f64,
+    /// Historical time from being in this stage to winning, in seconds.
+    pub time_to_close: ExactDistribution,
+}
+
+/// One open lead or opportunity at "today".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenItem {
+    /// Its identifier.
+    pub id: String,
+    /// Its current stage key.
+    pub stage: String,
+    /// The value it would book if won.
+    pub amount: Money,
+}
+
+/// Expected wins and revenue within one horizon, with a normal band.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HorizonProjection {
+    /// Days from today.
+    pub days: u32,
+    /// Last day of the horizon.
+    pub until: NaiveDate,
+    /// Expected wins: Σ p, with `p = win rate × P(time to close ≤ horizon)`.
+    pub wins: f64,
+    /// Band on the wins: `wins ± z × √Σ p(1 − p)`, the lower end floored at 0.
+    pub wins_band: (f64, f64),
+    /// Expected revenue: Σ p × amount, rounded to minor units.
+    pub revenue: Money,
+    /// Band on the revenue: `± z × √Σ p(1 − p) amount²`, the lower end floored at 0.
+    pub revenue_band: (f64, f64),
+}
+
+/// The result of [`project`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    /// The snapshot date.
+    pub today: NaiveDate,
+    /// The band's width in standard deviations.
+    pub z: f64,
+    /// One row per horizon, in input order (cumulative: each counts from today).
+    pub horizons: Vec<HorizonProjection>,
+}
+
+/// Projects the open items at `today` over each horizon (days from today; e.g.
+/// `[30, 60, 90]`): every item closes won within `h` days with probability
+/// `win rate × F(h)`, `F` the empirical distribution of its stage's time to close.
+/// Items are independent Bernoulli trials, so the variance is `Σ p(1 − p)` and the
+/// band is `mean ± z·sd` (`z = 1.96` for about 95%); the band always contains the
+/// mean.
+///
+/// ```
+/// use revops::{Currency, Decimal, ExactDistribution, Money, OpenItem, StageOutlook, project};
+/// use chrono::NaiveDate;
+/// # fn main() -> Result<(), revops::Error> {
+/// let day = 86_400;
+/// let outlook = [StageOutlook {
+///     stage: "proposal".into(),
+///     win_rate: 0.5,
+///     time_to_close: ExactDistribution::from(vec![10 * day, 20 * day, 40 * day, 80 * day]),
+/// }];
+/// let open: Vec<OpenItem> = (0..4)
+///     .map(|i| OpenItem { id: format!("O{i}"), stage: "proposal".into(),
+///                         amount: Money::new(Decimal::from(1_000), Currency::USD) })
+///     .collect();
+/// let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+/// let p = project(&open, &outlook, today, &[30, 90], 1.96, Currency::USD)?;
+/// assert_eq!(p.horizons[0].wins, 1.0); // 4 × 0.5 × 2/4
+/// assert_eq!(p.horizons[1].wins, 2.0); // 4 × 0.5 × 4/4
+/// assert_eq!(p.horizons[1].revenue, Money::new(Decimal::from(2_000), Currency::USD));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::UnknownStage`] naming an open item whose stage has no outlook;
+/// [`Error::InvalidField`] naming the stage of a win rate outside `[0, 1]`;
+/// [`Error::InvalidParameter`] for a negative or non-finite `z`;
+/// [`Error::CurrencyMismatch`] for an item in another currency.
+pub fn project(
+    open: &[OpenItem],
+    outlook: &[StageOutlook],
+    today: NaiveDate,
+    horizons: &[u32],
+    z: f64,
+    currency: Currency,
+) -> Result<Projection> {
+    if !(z.is_finite() && z >= 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "z",
+            value: z.to_string(),
+            reason: "must be finite and ≥ 0".into(),
+        });
+    }
+    for o in outlook {
+        if !(o.win_rate.is_finite() && (0.0..=1.0).contains(&o.win_rate)) {
+            return Err(Error::InvalidField {
+                record: RecordRef::new("stage outlook").with_id(&o.stage),
+                field: "win_rate",
+                reason: format!("{}: must be in [0, 1]", o.win_rate),
+            });
+        }
+    }
+    // Resolve every item's outlook once.
+    let mut items = Vec::with_capacity(open.len());
+    for (i, item) in open.iter().enumerate() {
+        let Some(o) = outlook.iter().find(|o| o.stage == item.stage) else {
+            return Err(Error::UnknownStage {
+                record: RecordRef::new("open item").with_index(i).with_id(&item.id),
+                key: item.stage.clone(),
+                funnel: "stage outlook".into(),
+            });
+        };
+        if item.amount.currency() != currency {
+            return Err(Error::CurrencyMismatch {
+                expected: currency.to_string(),
+                got: item.amount.currency().to_string(),
+            });
+        }
+        items.push((item, o));
+    }
+    let mut rows = Vec::with_capacity(horizons.len());
+    for &days in horizons {
+        let limit = u64::from(days) * 86_400;
+        let (mut wins, mut wins_var, mut rev_var) = (0.0, 0.0, 0.0);
+        let mut revenue = Money::zero(currency);
+        for (item, o) in &items {
+            let values = o.time_to_close.values();
+            let within = if values.is_empty() {
+                0.0
+            } else {
+                values.iter().filter(|&&v| v <= limit).count() as f64 / values.len() as f64
+            };
+            let p = o.win_rate * within;
+            wins += p;
+            wins_var += p * (1.0 - p);
+            let amount = f64::try_from(item.amount.amount()).unwrap_or(0.0);
+            rev_var += p * (1.0 - p) * amount * amount;
+            let weight = Decimal::try_from(p).unwrap_or_default().round_dp(9);
+            revenue = revenue.checked_add(&item.amount.checked_mul(weight)?)?;
+        }
+        let revenue = revenue.round_to_minor_units();
+        let rev_mean = f64::try_from(revenue.amount()).unwrap_or(0.0);
+        let (wsd, rsd) = (wins_var.sqrt(), rev_var.sqrt());
+        rows.push(HorizonProjection {
+            days,
+            until: today + chrono::TimeDelta::days(i64::from(days)),
+            wins,
+            wins_band: ((wins - z * wsd).max(0.0).min(wins), wins + z * wsd),
+            revenue,
+            revenue_band: (
+                (rev_mean - z * rsd).max(0.0).min(rev_mean),
+                rev_mean + z * rsd,
+            ),
+        });
+    }
+    Ok(Projection {
+        today,
+        z,
+        horizons: rows,
+    })
+}

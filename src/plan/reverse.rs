@@ -1,0 +1,408 @@
+//! The reverse funnel: from a revenue target back to the inflow each stage needs.
+
+use chrono::{NaiveDate, TimeDelta};
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, RecordRef, Result};
+use crate::funnel::{CohortReport, VelocityReport};
+use crate::money::Money;
+use crate::period::Period;
+
+/// How a reverse plan rounds the counts it derives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum RoundingPolicy {
+    /// Round up to a whole record at every stage (the default): each stage's count is
+    /// enough, in whole records, to produce the next stage's count.
+    #[default]
+    EveryStage,
+    /// Keep fractional requirements through the funnel and round up only the first
+    /// stage (the inflow): a smaller plan that meets the target in expectation.
+    AtEnd,
+}
+
+/// A funnel seen from the end: ordered stages ending at won, the conversion rate of
+/// each step and the lag (days) from entering a stage to entering the next.
+///
+/// ```
+/// use revops::{Currency, Decimal, Money, Period, Calendar, Granularity, ReverseFunnel,
+///              RoundingPolicy};
+/// use chrono::NaiveDate;
+/// # fn main() -> Result<(), revops::Error> {
+/// let funnel = ReverseFunnel::new(
+///     ["mql", "sql", "won"],
+///     vec![0.5, 0.25],
+///     vec![10.0, 30.0],
+/// )?;
+/// let q = Calendar::new().period_of_date(NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+///                                        Granularity::Quarter);
+/// let usd = |v: i64| Money::new(Decimal::from(v), Currency::USD);
+/// let plan = funnel.plan(&[(q, usd(100_000))], usd(10_000), RoundingPolicy::EveryStage)?;
+/// let p = &plan.periods[0];
+/// assert_eq!(p.wins, 10);
+/// assert_eq!(p.stages[0].count, 80); // 10 wins / 0.25 = 40 SQLs / 0.5 = 80 MQLs
+/// assert_eq!(p.stages[0].enter_from, NaiveDate::from_ymd_opt(2026, 2, 20).unwrap());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReverseFunnel {
+    stages: Vec<String>,
+    rates: Vec<f64>,
+    lag_days: Vec<f64>,
+}
+
+/// What one stage needs for one period's target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRequirement {
+    /// The stage key.
+    pub stage: String,
+    /// Records that must enter the stage, as computed under the rounding policy
+    /// (a whole number under [`RoundingPolicy::EveryStage`]).
+    pub required: f64,
+    /// [`required`](Self::required) rounded up to whole records.
+    pub count: u64,
+    /// Days between entering this stage and winning (sum of the step lags, rounded up).
+    pub lead_days: i64,
+    /// First day records must enter this stage (period start − lead days).
+    pub enter_from: NaiveDate,
+    /// Last day records must enter this stage (period's last day − lead days).
+    pub enter_by: NaiveDate,
+}
+
+/// The plan for one target period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodPlan {
+    /// The period the revenue must close in.
+    pub period: Period,
+    /// The revenue target.
+    pub target: Money,
+    /// Wins needed: `⌈target / deal size⌉`.
+    pub wins: u64,
+    /// One requirement per stage, first stage first, won last.
+    pub stages: Vec<StageRequirement>,
+}
+
+/// The result of [`ReverseFunnel::plan`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReversePlan {
+    /// Stage keys, first to won.
+    pub stages: Vec<String>,
+    /// The average deal size used.
+    pub deal_size: Money,
+    /// The rounding policy used.
+    pub rounding: RoundingPolicy,
+    /// One plan per target period, in input order.
+    pub periods: Vec<PeriodPlan>,
+}
+
+fn param(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Error {
+    Error::InvalidParameter {
+        name,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn step_error(field: &'static str, from: &str, to: &str, value: f64, reason: &str) -> Error {
+    Error::InvalidField {
+        record: RecordRef::new("funnel step").with_id(format!("{from} → {to}")),
+        field,
+        reason: format!("{value}: {reason}"),
+    }
+}
+
+impl ReverseFunnel {
+    /// A reverse funnel from stage keys (first to won), one conversion rate per step
+    /// (`rates[i]` from `stages[i]` to `stages[i + 1]`, in `(0, 1]`) and one lag per
+    /// step in days (finite, `≥ 0`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if there are fewer than two stages or the lengths
+    /// disagree; [`Error::InvalidField`] naming the step (`from → to`) for a rate
+    /// outside `(0, 1]` (a zero rate can never meet a target) or a bad lag.
+    pub fn new<S: Into<String>>(
+        stages: impl IntoIterator<Item = S>,
+        rates: Vec<f64>,
+        lag_days: Vec<f64>,
+    ) -> Result<ReverseFunnel> {
+        let stages: Vec<String> = stages.into_iter().map(Into::into).collect();
+        if stages.len() < 2 {
+            return Err(param(
+                "stages",
+                stages.len(),
+                "a reverse funnel needs at least two stages",
+            ));
+        }
+        let steps = stages.len() - 1;
+        if rates.len() != steps {
+            return Err(param(
+                "rates",
+                rates.len(),
+                format!("expected one rate per step ({steps})"),
+            ));
+        }
+        if lag_days.len() != steps {
+            return Err(param(
+                "lag_days",
+                lag_days.len(),
+                format!("expected one lag per step ({steps})"),
+            ));
+        }
+        for i in 0..steps {
+            let (from, to) = (&stages[i], &stages[i + 1]);
+            let r = rates[i];
+            if !(r.is_finite() && r > 0.0 && r <= 1.0) {
+                return Err(step_error("rate", from, to, r, "must be in (0, 1]"));
+            }
+            let l = lag_days[i];
+            if !(l.is_finite() && l >= 0.0) {
+                return Err(step_error(
+                    "lag_days",
+                    from,
+                    to,
+                    l,
+                    "must be finite and ≥ 0",
+                ));
+            }
+        }
+        Ok(ReverseFunnel {
+            stages,
+            rates,
+            lag_days,
+        })
+    }
+
+    /// A reverse funnel from the total row of a cohort report (its adjacent `steps`
+    /// from the anchor to won), with zero lags (set them with
+    /// [`with_lags`](Self::with_lags) or [`with_velocity`](Self::with_velocity)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the report has no steps; [`Error::InvalidField`]
+    /// naming the step whose rate is zero or unknown (no records reached it).
+    pub fn from_cohort(report: &CohortReport) -> Result<ReverseFunnel> {
+        let steps = &report.total.all.steps;
+        let Some(first) = steps.first() else {
+            return Err(param(
+                "report",
+                "no steps",
+                "the cohort report has no steps",
+            ));
+        };
+        let mut stages = vec![first.from.clone()];
+        let mut rates = Vec::with_capacity(steps.len());
+        for s in steps {
+            let r = s.ratio.value().unwrap_or(0.0);
+            if r <= 0.0 {
+                return Err(step_error(
+                    "rate",
+                    &s.from,
+                    &s.to,
+                    r,
+                    &format!("observed rate {} cannot plan a target", s.ratio),
+                ));
+            }
+            stages.push(s.to.clone());
+            rates.push(r);
+        }
+        let n = rates.len();
+        ReverseFunnel::new(stages, rates, vec![0.0; n])
+    }
+
+    /// Replaces the per-step lags (days).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new) for the lags.
+    pub fn with_lags(self, lag_days: Vec<f64>) -> Result<ReverseFunnel> {
+        ReverseFunnel::new(self.stages, self.rates, lag_days)
+    }
+
+    /// Takes every step's lag from a velocity report: the median days of the step
+    /// with the same `from` and `to` stages in its total table.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming the step the report does not measure (or
+    /// measures with no data).
+    pub fn with_velocity(self, report: &VelocityReport) -> Result<ReverseFunnel> {
+        let mut lags = Vec::with_capacity(self.rates.len());
+        for w in self.stages.windows(2) {
+            let lag = report
+                .total
+                .steps
+                .iter()
+                .find(|s| s.from == w[0] && s.to == w[1])
+                .and_then(|s| s.summary)
+                .map(|s| s.median_days())
+                .ok_or_else(|| {
+                    step_error(
+                        "lag_days",
+                        &w[0],
+                        &w[1],
+                        f64::NAN,
+                        "the velocity report has no measured step for it",
+                    )
+                })?;
+            lags.push(lag);
+        }
+        self.with_lags(lags)
+    }
+
+    /// The stage keys, first to won.
+    pub fn stages(&self) -> &[String] {
+        &self.stages
+    }
+
+    /// The conversion rate of each step.
+    pub fn rates(&self) -> &[f64] {
+        &self.rates
+    }
+
+    /// The lag of each step, in days.
+    pub fn lag_days(&self) -> &[f64] {
+        &self.lag_days
+    }
+
+    /// Runs `entering` records forward through the funnel and returns the expected
+    /// wins. Under [`RoundingPolicy::EveryStage`] each stage keeps only whole records
+    /// (rounded down); under [`RoundingPolicy::AtEnd`] nothing is rounded.
+    pub fn forward(&self, entering: f64, rounding: RoundingPolicy) -> f64 {
+        self.rates.iter().fold(entering, |n, r| match rounding {
+            RoundingPolicy::EveryStage => (n * r).floor(),
+            RoundingPolicy::AtEnd => n * r,
+        })
+    }
+
+    /// Plans every target: wins `⌈target / deal size⌉`, then each stage's count
+    /// back up the funnel, and when it must enter (the target period shifted back
+    /// by the stage's cumulative lag). Running the first stage's count forward
+    /// ([`forward`](Self::forward), same rounding) always meets the wins.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a deal size that is not positive, a negative
+    /// target, or counts too large to represent; [`Error::CurrencyMismatch`] if a
+    /// target's currency differs from the deal size's.
+    pub fn plan(
+        &self,
+        targets: &[(Period, Money)],
+        deal_size: Money,
+        rounding: RoundingPolicy,
+    ) -> Result<ReversePlan> {
+        if deal_size.is_negative() || deal_size.is_zero() {
+            return Err(param("deal_size", deal_size, "must be positive"));
+        }
+        // Cumulative lead days from each stage to won.
+        let n = self.stages.len();
+        let mut lead = vec![0i64; n];
+        let mut acc = 0.0;
+        for i in (0..n - 1).rev() {
+            acc += self.lag_days[i];
+            lead[i] = acc.ceil() as i64;
+        }
+        let mut periods = Vec::with_capacity(targets.len());
+        for (period, target) in targets {
+            if target.is_negative() {
+                return Err(param("targets", target, "a target must not be negative"));
+            }
+            let ratio = target
+                .ratio_to(&deal_size)?
+                .ok_or_else(|| param("deal_size", deal_size, "must be positive"))?;
+            let wins = ratio
+                .ceil()
+                .to_u64()
+                .ok_or_else(|| param("targets", target, "too many wins to represent"))?;
+            let required = self.requirements(wins as f64, rounding);
+            if required.iter().any(|r| !r.is_finite() || *r > 1e15) {
+                return Err(param("targets", target, "required counts too large"));
+            }
+            let stages = self
+                .stages
+                .iter()
+                .zip(&required)
+                .zip(&lead)
+                .map(|((stage, &req), &days)| {
+                    let shift = TimeDelta::days(days);
+                    StageRequirement {
+                        stage: stage.clone(),
+                        required: req,
+                        count: req.ceil() as u64,
+                        lead_days: days,
+                        enter_from: period.start() - shift,
+                        enter_by: period.last_day() - shift,
+                    }
+                })
+                .collect();
+            periods.push(PeriodPlan {
+                period: *period,
+                target: *target,
+                wins,
+                stages,
+            });
+        }
+        Ok(ReversePlan {
+            stages: self.stages.clone(),
+            deal_size,
+            rounding,
+            periods,
+        })
+    }
+
+    /// Required entries per stage (first to won) for `wins` wins.
+    fn requirements(&self, wins: f64, rounding: RoundingPolicy) -> Vec<f64> {
+        let n = self.stages.len();
+        let mut req = vec![0.0; n];
+        req[n - 1] = wins;
+        match rounding {
+            RoundingPolicy::EveryStage => {
+                for i in (0..n - 1).rev() {
+                    let next = req[i + 1];
+                    let r = self.rates[i];
+                    let mut k = (next / r).ceil();
+                    // Guard against floating-point error: the forward step must meet.
+                    while (k * r).floor() < next {
+                        k += 1.0;
+                    }
+                    req[i] = k;
+                }
+            }
+            RoundingPolicy::AtEnd => {
+                for i in (0..n - 1).rev() {
+                    req[i] = req[i + 1] / self.rates[i];
+                }
+                let mut top = req[0].ceil();
+                while self.forward(top, RoundingPolicy::AtEnd) < wins {
+                    top += 1.0;
+                }
+                req[0] = top;
+            }
+        }
+        req
+    }
+}
+
+impl PeriodPlan {
+    /// The requirement of stage `key`, if the plan has it.
+    pub fn stage(&self, key: &str) -> Option<&StageRequirement> {
+        self.stages.iter().find(|s| s.stage == key)
+    }
+}
+
+impl ReversePlan {
+    /// Total records that must enter stage `key` over all periods (whole records).
+    pub fn total(&self, key: &str) -> u64 {
+        self.periods
+            .iter()
+            .filter_map(|p| p.stage(key))
+            .map(|s| s.count)
+            .sum()
+    }
+
+    /// Total target over all periods.
+    ///
+    /// # Errors
+    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`] from the sum.
+    pub fn total_target(&self) -> Result<Money> {
+        Money::sum(
+            self.deal_size.currency(),
+            self.periods.iter().map(|p| &p.target),
+        )
+    }
+}

@@ -1,0 +1,269 @@
+//! Planning: hand-computed reverse plans, the forward-meets-target property, errors
+//! naming the stage.
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use revops::{
+    Calendar, Currency, Decimal, Error, Granularity, Money, Period, ReverseFunnel, RoundingPolicy,
+};
+
+fn usd(v: i64) -> Money {
+    Money::new(Decimal::from(v), Currency::USD)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn quarter(y: i32, m: u32) -> Period {
+    Calendar::new().period_of_date(date(y, m, 1), Granularity::Quarter)
+}
+
+fn demand() -> ReverseFunnel {
+    ReverseFunnel::new(
+        ["lead", "mql", "sql", "won"],
+        vec![0.3, 0.4, 0.25],
+        vec![5.0, 12.5, 40.0],
+    )
+    .unwrap()
+}
+
+#[test]
+fn hand_computed_every_stage() {
+    let plan = demand()
+        .plan(
+            &[(quarter(2026, 7), usd(250_000))],
+            usd(12_000),
+            RoundingPolicy::EveryStage,
+        )
+        .unwrap();
+    let p = &plan.periods[0];
+    // 250 000 / 12 000 = 20.83 → 21 wins; 21 / 0.25 = 84 SQLs; 84 / 0.4 = 210 MQLs;
+    // 210 / 0.3 = 700 leads.
+    assert_eq!(p.wins, 21);
+    let counts: Vec<u64> = p.stages.iter().map(|s| s.count).collect();
+    assert_eq!(counts, vec![700, 210, 84, 21]);
+    // Lead days: won 0, sql 40, mql 52.5 → 53, lead 57.5 → 58.
+    let lead: Vec<i64> = p.stages.iter().map(|s| s.lead_days).collect();
+    assert_eq!(lead, vec![58, 53, 40, 0]);
+    let sql = p.stage("sql").unwrap();
+    assert_eq!(sql.enter_from, date(2026, 5, 22));
+    assert_eq!(sql.enter_by, date(2026, 8, 21));
+    assert_eq!(plan.total("lead"), 700);
+    assert_eq!(plan.total_target().unwrap(), usd(250_000));
+}
+
+#[test]
+fn rounding_only_at_the_end_is_never_larger() {
+    let f = ReverseFunnel::new(["a", "b", "won"], vec![0.3, 0.3], vec![0.0, 0.0]).unwrap();
+    let t = [(quarter(2026, 1), usd(10))];
+    let every = f.plan(&t, usd(1), RoundingPolicy::EveryStage).unwrap();
+    let end = f.plan(&t, usd(1), RoundingPolicy::AtEnd).unwrap();
+    // Every stage: 10 / 0.3 = 33.3 → 34 b; 34 / 0.3 = 113.3 → 114 a.
+    assert_eq!(every.periods[0].stages[0].count, 114);
+    // At the end: 10 / 0.09 = 111.1 → 112 a; b stays fractional.
+    assert_eq!(end.periods[0].stages[0].count, 112);
+    assert!((end.periods[0].stages[1].required - 33.333_333).abs() < 1e-5);
+}
+
+#[test]
+fn zero_rate_is_an_error_naming_the_step() {
+    let err =
+        ReverseFunnel::new(["mql", "sql", "won"], vec![0.5, 0.0], vec![1.0, 1.0]).unwrap_err();
+    match &err {
+        Error::InvalidField { record, field, .. } => {
+            assert_eq!(*field, "rate");
+            assert_eq!(record.id.as_deref(), Some("sql → won"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(err.to_string().contains("sql → won"));
+}
+
+#[test]
+fn bad_parameters_are_rejected() {
+    let f = demand();
+    let t = [(quarter(2026, 1), usd(10))];
+    assert!(matches!(
+        f.plan(&t, usd(0), RoundingPolicy::EveryStage),
+        Err(Error::InvalidParameter {
+            name: "deal_size",
+            ..
+        })
+    ));
+    let eur = Money::new(Decimal::from(5), Currency::EUR);
+    assert!(matches!(
+        f.plan(&t, eur, RoundingPolicy::EveryStage),
+        Err(Error::CurrencyMismatch { .. })
+    ));
+    assert!(ReverseFunnel::new(["won"], vec![], vec![]).is_err());
+    assert!(ReverseFunnel::new(["a", "won"], vec![0.5], vec![-1.0]).is_err());
+}
+
+proptest! {
+    #[test]
+    fn forward_meets_the_target(
+        rates in prop::collection::vec(0.001f64..=1.0, 1..6),
+        deal in 1i64..100_000,
+        target in 0i64..10_000_000,
+        at_end in any::<bool>(),
+    ) {
+        let n = rates.len();
+        let stages: Vec<String> = (0..=n).map(|i| format!("s{i}")).collect();
+        let f = ReverseFunnel::new(stages, rates, vec![1.0; n]).unwrap();
+        let rounding = if at_end { RoundingPolicy::AtEnd } else { RoundingPolicy::EveryStage };
+        let plan = f.plan(&[(quarter(2026, 1), usd(target))], usd(deal), rounding).unwrap();
+        let p = &plan.periods[0];
+        let wins = f.forward(p.stages[0].count as f64, rounding);
+        prop_assert!(wins >= p.wins as f64);
+        let revenue = Decimal::from(deal) * Decimal::from(wins.floor() as i64);
+        // Under AtEnd the expected wins may be fractional; the whole-win floor of an
+        // expectation ≥ wins (an integer) is still ≥ wins.
+        prop_assert!(revenue >= Decimal::from(target));
+        // Counts never increase down the funnel.
+        for w in p.stages.windows(2) {
+            prop_assert!(w[0].count >= w[1].count);
+        }
+    }
+}
+
+mod ramp {
+    use super::*;
+    use revops::{Hire, Ramp, RampCurve, hire_uplift, team_capacity, tenure_months};
+
+    #[test]
+    fn tenure_counts_whole_months() {
+        assert_eq!(tenure_months(date(2026, 1, 15), date(2026, 1, 14)), None);
+        assert_eq!(tenure_months(date(2026, 1, 15), date(2026, 2, 14)), Some(0));
+        assert_eq!(tenure_months(date(2026, 1, 15), date(2026, 2, 15)), Some(1));
+        assert_eq!(tenure_months(date(2026, 1, 31), date(2026, 2, 28)), Some(1));
+        assert_eq!(tenure_months(date(2025, 11, 1), date(2026, 3, 1)), Some(4));
+    }
+
+    #[test]
+    fn invalid_ramps_name_the_month() {
+        match RampCurve::new(vec![0.2, 0.6, 0.5]).unwrap_err() {
+            Error::InvalidField { record, .. } => assert_eq!(record.index, Some(2)),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(RampCurve::new(vec![1.5]).is_err());
+        assert!(RampCurve::new(vec![f64::NAN]).is_err());
+        assert_eq!(RampCurve::linear(4).factors(), &[0.25, 0.5, 0.75, 1.0]);
+    }
+
+    #[test]
+    fn capacity_prorates_the_hire_month() {
+        // Hired 16 June: 15 of 30 days in June at factor 0.5 → 0.25 × 8 000 = 2 000.
+        let team = [Hire::new("a", date(2026, 6, 16))];
+        let months: Vec<Period> = Calendar::new()
+            .periods(date(2026, 6, 1), date(2026, 7, 31), Granularity::Month)
+            .collect();
+        let ramp = RampCurve::new(vec![0.5, 0.75]).unwrap();
+        let rows = team_capacity(&team, usd(8_000), &ramp, &months).unwrap();
+        assert_eq!(rows[0].capacity, usd(2_000));
+        assert_eq!(rows[0].headcount, 1);
+        assert_eq!(rows[1].capacity, usd(4_000)); // July: still tenure month 0
+    }
+
+    #[test]
+    fn hire_uplift_by_hand() {
+        // Full productivity from day one: 73 days × 12/365 = 2.4 months.
+        let full = Ramp {
+            pipeline: RampCurve::new(vec![]).unwrap(),
+            bookings: RampCurve::new(vec![0.0, 0.0, 0.0]).unwrap(),
+        };
+        let u = hire_uplift(
+            date(2026, 1, 1),
+            date(2026, 1, 1),
+            73,
+            &full,
+            usd(50_000),
+            usd(20_000),
+        )
+        .unwrap();
+        assert_eq!(u.pipeline, usd(120_000));
+        assert_eq!(u.bookings, usd(0)); // still ramping bookings in 73 days
+    }
+
+    #[test]
+    fn programme_uplift_unknown_stage() {
+        assert!(matches!(
+            demand().programme_uplift(1.0, 60, "opp", usd(1)),
+            Err(Error::UnknownStage { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn monotone_ramp_gives_non_decreasing_capacity(
+            steps in prop::collection::vec(0.0f64..0.3, 0..10),
+            hires in prop::collection::vec(0i64..700, 1..6),
+            quota in 1i64..50_000,
+        ) {
+            let mut acc = 0.0f64;
+            let factors: Vec<f64> = steps.iter().map(|s| { acc = (acc + s).min(1.0); acc }).collect();
+            let ramp = RampCurve::new(factors).unwrap();
+            let team: Vec<Hire> = hires.iter().enumerate()
+                .map(|(i, d)| Hire::new(format!("r{i}"), date(2025, 1, 1) + chrono::TimeDelta::days(*d)))
+                .collect();
+            let months: Vec<Period> = Calendar::new()
+                .periods(date(2027, 1, 1), date(2028, 12, 31), Granularity::Month)
+                .collect();
+            let rows = team_capacity(&team, usd(quota), &ramp, &months).unwrap();
+            for w in rows.windows(2) {
+                prop_assert!(w[1].capacity.amount() >= w[0].capacity.amount(), "{:?} then {:?}", w[0], w[1]);
+            }
+        }
+    }
+}
+
+mod projection {
+    use super::*;
+    use revops::{ExactDistribution, OpenItem, StageOutlook, project};
+
+    const DAY: u64 = 86_400;
+
+    #[test]
+    fn unknown_stage_names_the_item() {
+        let open = [OpenItem {
+            id: "O9".into(),
+            stage: "nego".into(),
+            amount: usd(5),
+        }];
+        match project(&open, &[], date(2026, 1, 1), &[30], 1.96, Currency::USD).unwrap_err() {
+            Error::UnknownStage { record, key, .. } => {
+                assert_eq!(record.id.as_deref(), Some("O9"));
+                assert_eq!(key, "nego");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn bands_contain_the_mean(
+            rate in 0.0f64..=1.0,
+            closes in prop::collection::vec(0u64..200, 0..20),
+            amounts in prop::collection::vec(0i64..100_000, 0..30),
+            z in 0.0f64..4.0,
+        ) {
+            let outlook = [StageOutlook {
+                stage: "s".into(),
+                win_rate: rate,
+                time_to_close: ExactDistribution::from(closes.iter().map(|d| d * DAY).collect::<Vec<_>>()),
+            }];
+            let open: Vec<OpenItem> = amounts.iter().enumerate()
+                .map(|(i, a)| OpenItem { id: format!("O{i}"), stage: "s".into(), amount: usd(*a) })
+                .collect();
+            let p = project(&open, &outlook, date(2026, 1, 1), &[30, 60, 90, 180], z, Currency::USD).unwrap();
+            let mut prev = 0.0;
+            for h in &p.horizons {
+                prop_assert!(h.wins_band.0 <= h.wins && h.wins <= h.wins_band.1);
+                let r = f64::try_from(h.revenue.amount()).unwrap();
+                prop_assert!(h.revenue_band.0 <= r && r <= h.revenue_band.1);
+                prop_assert!(h.wins >= prev); // longer horizons never expect fewer wins
+                prev = h.wins;
+            }
+        }
+    }
+}
