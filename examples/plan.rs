@@ -1,0 +1,215 @@
+//! Planning: "what inflow do we need to hit next quarter's target?" and "what can a
+//! programme starting today show in 60 and 90 days?", from the measured funnel.
+//!
+//! ```sh
+//! cargo run --release --all-features --example plan
+//! cargo run --release --all-features --example plan -- --target 1500000 --per-day 25
+//! ```
+//! Flags: `--data DIR` (canonical CSVs; without it a synthetic company: `--leads N`,
+//! `--seed S`), `--target AMOUNT` (next quarter's bookings; default: the last complete
+//! quarter's won revenue + 20 %), `--per-day N` (inquiries per day a new programme
+//! adds; default 20), `--format table|json`, `--quick`.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use common::{Flags, bad, load};
+use revops::{
+    Calendar, CohortSpec, Currency, Decimal, Error, ExactDistribution, Funnel, FunnelData,
+    FunnelEvents, Granularity, Money, OpenItem, PathOptions, PipelineHistory, ReverseFunnel,
+    RoundingPolicy, SalesCycleSpec, StageOutlook, VelocitySpec, cohort_report, project,
+    velocity_report,
+};
+
+fn main() -> Result<(), Error> {
+    let flags = Flags::parse(
+        &[
+            "--data",
+            "--leads",
+            "--seed",
+            "--target",
+            "--per-day",
+            "--format",
+        ],
+        &["--quick"],
+    )?;
+    let json = match flags.get("--format").unwrap_or("table") {
+        "table" => false,
+        "json" => true,
+        other => return Err(bad("--format", other, "expected table or json")),
+    };
+    let loaded = load(&flags, 100_000)?;
+    let d = &loaded.data;
+    let currency = d
+        .conversions
+        .iter()
+        .find_map(|c| c.value.map(|v| v.currency()))
+        .unwrap_or(Currency::USD);
+    let today = d
+        .stage_events
+        .iter()
+        .map(|e| e.at)
+        .max()
+        .ok_or_else(|| bad("--data", "", "no stage events"))?;
+    let cal = Calendar::default();
+    let this_quarter = cal.period_of(today, Granularity::Quarter);
+    let next_quarter = this_quarter.next();
+    let last_quarter = this_quarter.prev();
+
+    // The measured funnel: step rates from the cohorts, lags from the velocity.
+    let data = FunnelData::new(Funnel::demand_waterfall(), &d.leads)?;
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &d.stage_events)?;
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(today));
+    let cohorts = cohort_report(&data, &paths, &CohortSpec::default())?;
+    let velocity = velocity_report(&data, &paths, &VelocitySpec::default())?;
+    let funnel = ReverseFunnel::from_cohort(&cohorts)?.with_velocity(&velocity)?;
+
+    // Deal size and the default target from what was won.
+    let won: Vec<Money> = d.conversions.iter().filter_map(|c| c.value).collect();
+    let total_won = Money::sum(currency, &won)?;
+    let deal_size = total_won
+        .checked_div(Decimal::from(won.len().max(1)))?
+        .unwrap_or(Money::zero(currency))
+        .round_to_minor_units();
+    let target = match flags.get("--target") {
+        Some(t) => Money::parse(t, currency)?,
+        None => {
+            let in_last: Vec<Money> = d
+                .conversions
+                .iter()
+                .filter(|c| last_quarter.contains_date(c.at.date_naive()))
+                .filter_map(|c| c.value)
+                .collect();
+            Money::sum(currency, &in_last)?
+                .checked_mul(Decimal::new(12, 1))?
+                .round_to_minor_units()
+        }
+    };
+    let plan = funnel.plan(
+        &[(next_quarter, target)],
+        deal_size,
+        RoundingPolicy::EveryStage,
+    )?;
+
+    // A programme adding inquiries from today.
+    let per_day: f64 = match flags.get("--per-day") {
+        Some(v) => v.parse().map_err(|_| bad("--per-day", v, "a number"))?,
+        None => 20.0,
+    };
+    let uplift60 = funnel.programme_uplift(per_day, 60, "opportunity", deal_size)?;
+    let uplift90 = funnel.programme_uplift(per_day, 90, "opportunity", deal_size)?;
+
+    // Open pipeline today, projected: stage-to-won rates and time to close learnt from
+    // deals closed by today.
+    let history = PipelineHistory::new(
+        Funnel::salesforce_opportunity(),
+        currency,
+        &d.opportunity_history,
+    )?;
+    let rates = history.stage_win_rates(today, None);
+    let cycle = history.sales_cycle(&SalesCycleSpec::new(today));
+    let snapshot = history.snapshot(today);
+    let mut outlook = Vec::new();
+    for r in &rates.stages {
+        if let Some(v) = r.ratio.value() {
+            outlook.push(StageOutlook {
+                stage: r.key.clone(),
+                win_rate: v,
+                time_to_close: ExactDistribution::from(cycle.durations.values().to_vec()),
+            });
+        }
+    }
+    let open: Vec<OpenItem> = snapshot
+        .entries
+        .iter()
+        .filter(|e| {
+            e.state.is_open()
+                && outlook
+                    .iter()
+                    .any(|o| o.stage == history.funnel().stages()[e.state.stage].key)
+        })
+        .map(|e| OpenItem {
+            id: e.opportunity.to_string(),
+            stage: history.funnel().stages()[e.state.stage].key.clone(),
+            amount: e.state.amount,
+        })
+        .collect();
+    let projection = project(
+        &open,
+        &outlook,
+        today.date_naive(),
+        &[30, 60, 90],
+        1.96,
+        currency,
+    )?;
+
+    if json {
+        let v = serde_json::json!({
+            "origin": loaded.origin, "today": today, "deal_size": deal_size, "target": target,
+            "plan": plan, "uplift_60": uplift60, "uplift_90": uplift90, "projection": projection,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "planning — {}; today {}",
+        loaded.origin,
+        today.format("%Y-%m-%d")
+    );
+    println!("\nmeasured funnel (all cohorts): step rate and median lag");
+    for (i, w) in funnel.stages().windows(2).enumerate() {
+        println!(
+            "  {:<13} → {:<13} {:>6.1} %  {:>6.1} days",
+            w[0],
+            w[1],
+            100.0 * funnel.rates()[i],
+            funnel.lag_days()[i]
+        );
+    }
+    println!(
+        "\nwhat inflow does {} need? target {}, average deal {} → {} wins",
+        next_quarter.label(),
+        target,
+        deal_size,
+        plan.periods.first().map_or(0, |p| p.wins)
+    );
+    println!(
+        "  {:<13} {:>10} {:>12} {:>12}",
+        "stage", "needed", "enter from", "enter by"
+    );
+    for s in plan.periods.iter().flat_map(|p| &p.stages) {
+        println!(
+            "  {:<13} {:>10} {:>12} {:>12}",
+            s.stage, s.count, s.enter_from, s.enter_by
+        );
+    }
+    println!("\nwhat can a programme of {per_day} inquiries a day starting today show?");
+    for u in [&uplift60, &uplift90] {
+        println!(
+            "  in {:>3} days: pipeline ({}) {}, bookings {}",
+            u.days,
+            u.pipeline_stage,
+            u.pipeline.round_to_minor_units(),
+            u.bookings.round_to_minor_units()
+        );
+    }
+    println!(
+        "\nopen pipeline today: {} deals; expected wins (95 % band) and revenue",
+        open.len()
+    );
+    for h in &projection.horizons {
+        println!(
+            "  next {:>3} days (to {}): {:>7.1} wins [{:.1}, {:.1}], revenue {} [{:.0}, {:.0}]",
+            h.days,
+            h.until,
+            h.wins,
+            h.wins_band.0,
+            h.wins_band.1,
+            h.revenue.round_to_minor_units(),
+            h.revenue_band.0,
+            h.revenue_band.1
+        );
+    }
+    Ok(())
+}
