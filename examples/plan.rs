@@ -15,10 +15,9 @@ mod common;
 
 use common::{Flags, bad, load};
 use revops::{
-    Calendar, CohortSpec, Currency, Decimal, Error, ExactDistribution, Funnel, FunnelData,
-    FunnelEvents, Granularity, Money, OpenItem, PathOptions, PipelineHistory, ReverseFunnel,
-    RoundingPolicy, SalesCycleSpec, StageOutlook, VelocitySpec, cohort_report, project,
-    velocity_report,
+    Calendar, CohortSpec, Currency, Decimal, Error, Funnel, FunnelData, FunnelEvents, Granularity,
+    Money, PathOptions, PipelineHistory, ReverseFunnel, RoundingPolicy, VelocitySpec,
+    cohort_report, open_items, outlook_from_history, project, velocity_report,
 };
 
 fn main() -> Result<(), Error> {
@@ -107,34 +106,8 @@ fn main() -> Result<(), Error> {
         currency,
         &d.opportunity_history,
     )?;
-    let rates = history.stage_win_rates(today, None);
-    let cycle = history.sales_cycle(&SalesCycleSpec::new(today));
-    let snapshot = history.snapshot(today);
-    let mut outlook = Vec::new();
-    for r in &rates.stages {
-        if let Some(v) = r.ratio.value() {
-            outlook.push(StageOutlook {
-                stage: r.key.clone(),
-                win_rate: v,
-                time_to_close: ExactDistribution::from(cycle.durations.values().to_vec()),
-            });
-        }
-    }
-    let open: Vec<OpenItem> = snapshot
-        .entries
-        .iter()
-        .filter(|e| {
-            e.state.is_open()
-                && outlook
-                    .iter()
-                    .any(|o| o.stage == history.funnel().stages()[e.state.stage].key)
-        })
-        .map(|e| OpenItem {
-            id: e.opportunity.to_string(),
-            stage: history.funnel().stages()[e.state.stage].key.clone(),
-            amount: e.state.amount,
-        })
-        .collect();
+    let outlook = outlook_from_history(&history, today);
+    let (open, _) = open_items(&history, today, &outlook);
     let projection = project(
         &open,
         &outlook,

@@ -105,8 +105,9 @@ pub use pipeline::{
 };
 pub use plan::{
     CapacityRow, Hire, HireUplift, HorizonProjection, OpenItem, PeriodPlan, ProgrammeUplift,
-    Projection, Ramp, RampCurve, ReverseFunnel, ReversePlan, RoundingPolicy, StageOutlook,
-    StageRequirement, StageUplift, hire_uplift, project, team_capacity, tenure_months,
+    Projection, ProjectionBacktest, Ramp, RampCurve, ReverseFunnel, ReversePlan, RoundingPolicy,
+    StageOutlook, StageRequirement, StageUplift, backtest_projection, hire_uplift, open_items,
+    outlook_from_history, project, team_capacity, tenure_months,
 };
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{

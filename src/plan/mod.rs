@@ -17,7 +17,10 @@ mod projection;
 mod ramp;
 mod reverse;
 
-pub use projection::{HorizonProjection, OpenItem, Projection, StageOutlook, project};
+pub use projection::{
+    HorizonProjection, OpenItem, Projection, ProjectionBacktest, StageOutlook, backtest_projection,
+    open_items, outlook_from_history, project,
+};
 pub use ramp::{
     CapacityRow, Hire, HireUplift, ProgrammeUplift, Ramp, RampCurve, StageUplift, hire_uplift,
     team_capacity, tenure_months,

@@ -1,12 +1,14 @@
 //! Projection of open pipeline: expected wins and revenue per horizon, with a band.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::distribution::ExactDistribution;
 use crate::error::{Error, RecordRef, Result};
+use crate::forecast::{ErrorMetrics, ErrorOptions, ErrorStats};
 use crate::money::{Currency, Money};
+use crate::pipeline::{PipelineHistory, SalesCycleSpec};
 
 /// What history says about one open stage: the chance an open record there is
 /// eventually won and how long winning takes from the snapshot (in seconds).
@@ -174,5 +176,132 @@ pub fn project(
         today,
         z,
         horizons: rows,
+    })
+}
+
+/// The outlook of every stage learnt from a pipeline history as of `as_of`: each
+/// stage's empirical stage-to-won rate (of the deals ever in it and closed by then) and
+/// the time to close of the won deals closed by then (the same distribution for every
+/// stage). Stages without closed deals are left out.
+pub fn outlook_from_history(history: &PipelineHistory, as_of: DateTime<Utc>) -> Vec<StageOutlook> {
+    let rates = history.stage_win_rates(as_of, None);
+    let cycle = history.sales_cycle(&SalesCycleSpec::new(as_of));
+    rates
+        .stages
+        .iter()
+        .filter_map(|r| {
+            r.ratio.value().map(|v| StageOutlook {
+                stage: r.key.clone(),
+                win_rate: v,
+                time_to_close: ExactDistribution::from(cycle.durations.values().to_vec()),
+            })
+        })
+        .collect()
+}
+
+/// The open opportunities of a history at `at`, as projection items (deals in a stage
+/// without an outlook are left out and counted in the second value).
+pub fn open_items(
+    history: &PipelineHistory,
+    at: DateTime<Utc>,
+    outlook: &[StageOutlook],
+) -> (Vec<OpenItem>, usize) {
+    let mut skipped = 0;
+    let items = history
+        .snapshot(at)
+        .entries
+        .iter()
+        .filter(|e| e.state.is_open())
+        .filter_map(|e| {
+            let key = &history.funnel().stages()[e.state.stage].key;
+            if outlook.iter().any(|o| &o.stage == key) {
+                Some(OpenItem {
+                    id: e.opportunity.to_string(),
+                    stage: key.clone(),
+                    amount: e.state.amount,
+                })
+            } else {
+                skipped += 1;
+                None
+            }
+        })
+        .collect();
+    (items, skipped)
+}
+
+/// A projection made at a past instant, next to what happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionBacktest {
+    /// The projection as it would have been made at `t0` (learning only from deals
+    /// closed by then).
+    pub projection: Projection,
+    /// Per horizon: deals open at `t0` that were won by the horizon's end.
+    pub actual_wins: Vec<u64>,
+    /// Per horizon: their booked amount (the amount when won).
+    pub actual_revenue: Vec<Money>,
+    /// Open deals at `t0` left out for lack of a stage outlook.
+    pub skipped: usize,
+    /// Revenue forecast errors over the horizons (forecast = projected revenue,
+    /// actual = booked revenue; sign forecast − actual).
+    pub revenue_errors: ErrorMetrics,
+    /// Win-count forecast errors over the horizons.
+    pub win_errors: ErrorMetrics,
+}
+
+/// Projects the deals open at a past instant `t0` with the outlook learnt as of `t0`
+/// (no look-ahead) and compares with what they did by each horizon, using the
+/// forecast-error metrics ([`ErrorStats`]).
+///
+/// # Errors
+/// As [`project`]; [`Error::InvalidParameter`] if no horizon is given.
+pub fn backtest_projection(
+    history: &PipelineHistory,
+    t0: DateTime<Utc>,
+    horizons: &[u32],
+    z: f64,
+) -> Result<ProjectionBacktest> {
+    if horizons.is_empty() {
+        return Err(Error::InvalidParameter {
+            name: "horizons",
+            value: "[]".into(),
+            reason: "give at least one horizon".into(),
+        });
+    }
+    let currency = history.currency();
+    let outlook = outlook_from_history(history, t0);
+    let (items, skipped) = open_items(history, t0, &outlook);
+    let projection = project(&items, &outlook, t0.date_naive(), horizons, z, currency)?;
+    let mut actual_wins = Vec::with_capacity(horizons.len());
+    let mut actual_revenue = Vec::with_capacity(horizons.len());
+    let (mut rev, mut wins) = (ErrorStats::default(), ErrorStats::default());
+    for (h, row) in horizons.iter().zip(&projection.horizons) {
+        let end = t0 + chrono::TimeDelta::days(i64::from(*h));
+        let (mut n, mut amount) = (0u64, Money::zero(currency));
+        for item in &items {
+            let Some(i) = history.index_of(&item.id) else {
+                continue;
+            };
+            if let Some(s) = history.state_at(i, end)
+                && s.is_won()
+            {
+                n += 1;
+                amount = amount.checked_add(&s.amount)?;
+            }
+        }
+        let booked: f64 = amount.amount().try_into().unwrap_or(0.0);
+        let projected: f64 = row.revenue.amount().try_into().unwrap_or(0.0);
+        rev.add_pair(projected, booked)?;
+        wins.add_pair(row.wins, n as f64)?;
+        actual_wins.push(n);
+        actual_revenue.push(amount);
+    }
+    let options = ErrorOptions::default();
+    Ok(ProjectionBacktest {
+        projection,
+        actual_wins,
+        actual_revenue,
+        skipped,
+        revenue_errors: rev.finish(&options)?,
+        win_errors: wins.finish(&options)?,
     })
 }

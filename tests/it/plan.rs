@@ -267,3 +267,51 @@ mod projection {
         }
     }
 }
+
+/// A projection made six months before the end of the synthetic history, compared with
+/// what the open deals did; the error is reported.
+#[cfg(feature = "synth")]
+#[test]
+fn backtest_on_the_synthetic_company() {
+    use revops::synth::{SynthConfig, generate};
+    use revops::{Funnel, PipelineHistory, backtest_projection};
+    let c = generate(&SynthConfig::default().with_leads(20_000).with_seed(11)).unwrap();
+    let currency = c.opportunity_history[0].amount.currency();
+    let h = PipelineHistory::new(
+        Funnel::salesforce_opportunity(),
+        currency,
+        &c.opportunity_history,
+    )
+    .unwrap();
+    let (_, last) = h.span().unwrap();
+    let t0 = last - chrono::TimeDelta::days(180);
+    let b = backtest_projection(&h, t0, &[30, 60, 90], 1.96).unwrap();
+    assert_eq!(b.revenue_errors.n, 3);
+    assert_eq!(b.win_errors.n, 3);
+    assert!(b.actual_wins.windows(2).all(|w| w[0] <= w[1]));
+    for row in &b.projection.horizons {
+        assert!(row.wins_band.0 <= row.wins && row.wins <= row.wins_band.1);
+    }
+    let mae = b.win_errors.mae.unwrap();
+    assert!(mae.is_finite());
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "backtest from {t0}: projected wins {:?}, actual {:?}; win MAE {mae:.2}, revenue WAPE {:?}",
+            b.projection
+                .horizons
+                .iter()
+                .map(|r| (r.wins * 10.0).round() / 10.0)
+                .collect::<Vec<_>>(),
+            b.actual_wins,
+            b.revenue_errors.wape
+        );
+    }
+    // The projection is informative: within a factor of two of what happened at 90 days.
+    let (p, a) = (b.projection.horizons[2].wins, b.actual_wins[2] as f64);
+    assert!(
+        a > 0.0 && p > a / 2.0 && p < a * 2.0,
+        "projected {p} vs actual {a}"
+    );
+    assert!(backtest_projection(&h, t0, &[], 1.96).is_err());
+}
