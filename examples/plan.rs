@@ -108,11 +108,24 @@ fn main() -> Result<(), Error> {
     )?;
     let outlook = outlook_from_history(&history, today);
     let (open, _) = open_items(&history, today, &outlook);
+    // Next 30 / 60 / 90 days, and the ends of this quarter and the next one.
+    let days_to =
+        |d: chrono::NaiveDate| u32::try_from((d - today.date_naive()).num_days()).unwrap_or(0);
+    let mut horizons = vec![
+        30,
+        60,
+        90,
+        days_to(this_quarter.last_day()),
+        days_to(next_quarter.last_day()),
+    ];
+    horizons.sort_unstable();
+    horizons.dedup();
+    horizons.retain(|&d| d > 0);
     let projection = project(
         &open,
         &outlook,
         today.date_naive(),
-        &[30, 60, 90],
+        &horizons,
         1.96,
         currency,
     )?;
