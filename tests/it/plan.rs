@@ -315,3 +315,49 @@ fn backtest_on_the_synthetic_company() {
     );
     assert!(backtest_projection(&h, t0, &[], 1.96).is_err());
 }
+
+/// A reverse funnel built from measured reports carries their rates and median lags.
+#[test]
+fn reverse_funnel_from_measured_reports() {
+    use chrono::{TimeZone, Utc};
+    use revops::{
+        CohortSpec, Funnel, FunnelData, FunnelEvents, Lead, LeadId, PathOptions, ReverseFunnel,
+        StageEvent, SubjectId, VelocitySpec, cohort_report, velocity_report,
+    };
+    let t =
+        |d: i64| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::days(d);
+    let leads: Vec<Lead> = (0..4)
+        .map(|i| Lead::new(LeadId::new(format!("L{i}")).unwrap(), t(0)))
+        .collect();
+    let mut events = Vec::new();
+    // every lead walks inquiry → … → opportunity; L0 and L1 are won
+    for i in 0..4 {
+        let s = SubjectId::new(format!("L{i}")).unwrap();
+        for (k, stage) in ["inquiry", "mql", "sal", "sql", "opportunity"]
+            .iter()
+            .enumerate()
+        {
+            events.push(StageEvent::new(s.clone(), *stage, t(2 * k as i64 + i)));
+        }
+        if i < 2 {
+            events.push(StageEvent::new(s, "won", t(30 + i)));
+        }
+    }
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default());
+    let cohorts = cohort_report(&data, &paths, &CohortSpec::default()).unwrap();
+    let velocity = velocity_report(&data, &paths, &VelocitySpec::default()).unwrap();
+    let f = ReverseFunnel::from_cohort(&cohorts)
+        .unwrap()
+        .with_velocity(&velocity)
+        .unwrap();
+    assert_eq!(
+        f.stages(),
+        ["inquiry", "mql", "sal", "sql", "opportunity", "won"]
+    );
+    assert_eq!(f.rates(), [1.0, 1.0, 1.0, 1.0, 0.5]);
+    // every step takes 2 days; opportunity → won: L0 day 8 → 30 (22 d), L1 day 9 → 31 (22 d)
+    assert_eq!(f.lag_days(), [2.0, 2.0, 2.0, 2.0, 22.0]);
+}
