@@ -655,21 +655,26 @@ pub(crate) mod special {
             };
             num / den
         };
-        let mut f = one_plus_odd(0.0);
-        if f.abs() < TINY {
-            f = TINY;
-        }
+        lentz(one_plus_odd(0.0), |m| {
+            (-odd(m - 1.0) * even(m), one_plus_odd(m) + even(m))
+        })
+        .ln()
+    }
+
+    /// `b₀ + a₁/(b₁ + a₂/(b₂ + …))` by the modified Lentz method, where
+    /// `terms(j) = (aⱼ, bⱼ)` for `j = 1, 2, …`; iterates until a step changes the
+    /// value by less than one ulp (at most `MAX_TERMS` steps).
+    fn lentz(b0: f64, terms: impl Fn(f64) -> (f64, f64)) -> f64 {
+        let mut f = if b0.abs() < TINY { TINY } else { b0 };
         let mut c = f;
         let mut d = 0.0_f64;
         for j in 1..=MAX_TERMS {
-            let m = j as f64;
-            let numerator = -odd(m - 1.0) * even(m);
-            let denominator = one_plus_odd(m) + even(m);
-            d = denominator + numerator * d;
+            let (a, b) = terms(j as f64);
+            d = b + a * d;
             if d.abs() < TINY {
                 d = TINY;
             }
-            c = denominator + numerator / c;
+            c = b + a / c;
             if c.abs() < TINY {
                 c = TINY;
             }
@@ -680,7 +685,7 @@ pub(crate) mod special {
                 break;
             }
         }
-        f.ln()
+        f
     }
 
     /// `(ln I_x(a, b), ln[1 − I_x(a, b)], ln[x^a y^b / B(a, b)])` for `0 < x < 1`,
@@ -861,28 +866,8 @@ pub(crate) mod special {
             (p, 1.0 - p)
         } else {
             // Q = x^a e^(−x) / Γ(a) / (x + 1 − a − 1(1 − a)/(x + 3 − a − 2(2 − a)/(x + 5 − a − …)))
-            let mut f = x + 1.0 - a;
-            let mut c = f;
-            let mut d = 0.0_f64;
-            for j in 1..=MAX_TERMS {
-                let jf = j as f64;
-                let coefficient = -jf * (jf - a);
-                let term = x + 2.0 * jf + 1.0 - a;
-                d = term + coefficient * d;
-                if d.abs() < TINY {
-                    d = TINY;
-                }
-                c = term + coefficient / c;
-                if c.abs() < TINY {
-                    c = TINY;
-                }
-                d = 1.0 / d;
-                let delta = c * d;
-                f *= delta;
-                if (delta - 1.0).abs() <= f64::EPSILON {
-                    break;
-                }
-            }
+            // x ≥ a + 1, so the first term x + 1 − a is at least 2.
+            let f = lentz(x + 1.0 - a, |j| (-j * (j - a), x + 2.0 * j + 1.0 - a));
             let q = (ln_front - f.ln()).exp();
             (1.0 - q, q)
         }
