@@ -101,14 +101,7 @@ fn bench(c: &mut Criterion) {
                     continue;
                 };
                 if let (true, Some(p)) = (then.is_open(), then.probability) {
-                    let outcome = if now.is_won() {
-                        revops::Outcome::Won
-                    } else if now.is_closed() {
-                        revops::Outcome::Lost
-                    } else {
-                        revops::Outcome::Open
-                    };
-                    cal.add(p, outcome).unwrap();
+                    cal.add(p, now.outcome()).unwrap();
                 }
             }
             black_box((

@@ -17,8 +17,8 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use common::{Flags, bad, load};
 use revops::{
     BinStrategy, Calendar, Calibration, CalibrationOptions, CycleOutcome, DateRange, Error,
-    ErrorOptions, ForecastErrors, Funnel, Granularity, Money, Outcome, PipelineHistory,
-    PipelineScope, SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
+    ErrorOptions, ForecastErrors, Funnel, Granularity, Money, PipelineHistory, PipelineScope,
+    SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
 };
 
 fn midnight(d: NaiveDate) -> DateTime<Utc> {
@@ -91,14 +91,7 @@ fn main() -> Result<(), Error> {
             continue;
         }
         let Some(p) = then.probability else { continue };
-        let outcome = if now.is_won() {
-            Outcome::Won
-        } else if now.is_closed() {
-            Outcome::Lost
-        } else {
-            Outcome::Open
-        };
-        calibration.add(p, outcome)?;
+        calibration.add(p, now.outcome())?;
     }
     let uniform = calibration.finish(&CalibrationOptions::default().with_bins(10))?;
     let quantile = calibration.finish(

@@ -126,6 +126,19 @@ impl OpportunityState {
         self.kind.is_terminal()
     }
 
+    /// The deal's outcome for calibration: won, lost (any other terminal stage) or
+    /// still open (censored, never counted as a loss).
+    pub fn outcome(&self) -> crate::forecast::Outcome {
+        use crate::forecast::Outcome;
+        if self.is_won() {
+            Outcome::Won
+        } else if self.is_closed() {
+            Outcome::Lost
+        } else {
+            Outcome::Open
+        }
+    }
+
     /// The forecast category recorded on the row, or, when none is, the one implied by
     /// the stage kind: open → [`ForecastCategory::Pipeline`], won →
     /// [`ForecastCategory::Closed`], any other terminal kind →
