@@ -19,7 +19,6 @@
 mod common;
 
 use common::{Flags, bad, load};
-use revops::synth::{SynthConfig, generate};
 use revops::{
     CostGrouping, Credits, Currency, Decimal, EconomicsRow, Error, Funnel, FunnelData,
     FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, LeadId, MoneyPer, Opportunity,
@@ -70,34 +69,11 @@ fn main() -> Result<(), Error> {
         other => return Err(bad("--format", other, "expected table or json")),
     };
     let model: Option<RuleModel> = flags.get("--model").map(str::parse).transpose()?;
-    let (data, opportunities, origin) = if flags.get("--data").is_some() {
-        let l = load(&flags, 0)?;
-        let opps = opportunities_from_history(&l.data.opportunity_history, &l.data.leads);
-        (l.data, opps, l.origin)
-    } else {
-        // The synthetic company keeps its opportunities (with their lead links).
-        let leads = if flags.has("--quick") {
-            5_000
-        } else {
-            flags.number("--leads", 100_000)?
-        };
-        let seed = flags.number("--seed", 7)?;
-        let c = generate(&SynthConfig::default().with_leads(leads).with_seed(seed))?;
-        let data = revops::csv::Dataset {
-            leads: c.leads,
-            stage_events: c.stage_events,
-            touches: c.touches,
-            conversions: c.conversions,
-            spend: c.spend,
-            opportunity_history: c.opportunity_history,
-            forecasts: c.forecasts,
-            ..Default::default()
-        };
-        (
-            data,
-            c.opportunities,
-            format!("synthetic company, {leads} leads, seed {seed}"),
-        )
+    let loaded = load(&flags, 100_000)?;
+    let (data, origin) = (loaded.data, loaded.origin);
+    let opportunities = match loaded.opportunities {
+        Some(o) => o,
+        None => opportunities_from_history(&data.opportunity_history, &data.leads),
     };
     let currency = data
         .spend

@@ -76,6 +76,9 @@ pub fn bad(name: &str, value: &str, reason: &str) -> Error {
 pub struct Loaded {
     pub data: Dataset,
     pub origin: String,
+    /// The synthetic company's opportunities (with their lead links); `None` for a
+    /// folder, whose files carry only the opportunities' history.
+    pub opportunities: Option<Vec<revops::Opportunity>>,
 }
 
 /// Reads `--data DIR` if given, else synthesises `--leads N` leads (`--seed S`); in
@@ -91,7 +94,11 @@ pub fn load(flags: &Flags, default_leads: u64) -> Result<Loaded, Error> {
                 data.missing.join(", ")
             }
         );
-        return Ok(Loaded { data, origin });
+        return Ok(Loaded {
+            data,
+            origin,
+            opportunities: None,
+        });
     }
     let leads = if flags.has("--quick") {
         5_000
@@ -113,5 +120,6 @@ pub fn load(flags: &Flags, default_leads: u64) -> Result<Loaded, Error> {
     Ok(Loaded {
         data,
         origin: format!("synthetic company, {leads} leads, seed {seed}"),
+        opportunities: Some(c.opportunities),
     })
 }
