@@ -21,42 +21,9 @@ mod common;
 use common::{Flags, bad, load};
 use revops::{
     CostGrouping, Credits, Currency, Decimal, EconomicsRow, Error, Funnel, FunnelData,
-    FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, LeadId, MoneyPer, Opportunity,
-    OpportunityChange, PathOptions, RuleModel, SourcedBy, SpendAlignment, align_spend,
-    sourcing_report, unit_economics,
+    FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, MoneyPer, PathOptions, RuleModel,
+    SourcedBy, SpendAlignment, align_spend, sourcing_report, unit_economics,
 };
-
-fn opportunities_from_history(
-    rows: &[OpportunityChange],
-    leads: &[revops::Lead],
-) -> Vec<Opportunity> {
-    let lead_ids: std::collections::HashSet<&str> = leads.iter().map(|l| l.id.as_str()).collect();
-    let mut last: std::collections::BTreeMap<
-        &str,
-        (&OpportunityChange, chrono::DateTime<chrono::Utc>),
-    > = std::collections::BTreeMap::new();
-    for r in rows {
-        let e = last
-            .entry(r.opportunity.as_str())
-            .or_insert((r, r.changed_at));
-        e.1 = e.1.min(r.changed_at);
-        if r.changed_at >= e.0.changed_at {
-            e.0 = r;
-        }
-    }
-    last.into_values()
-        .map(|(r, created)| {
-            let mut o = Opportunity::new(r.opportunity.clone(), created, r.stage.clone(), r.amount);
-            o.close_date = r.close_date;
-            o.probability = r.probability;
-            o.forecast_category = r.forecast_category;
-            if lead_ids.contains(r.opportunity.as_str()) {
-                o.lead = LeadId::new(r.opportunity.as_str()).ok();
-            }
-            o
-        })
-        .collect()
-}
 
 fn main() -> Result<(), Error> {
     let flags = Flags::parse(
@@ -73,7 +40,7 @@ fn main() -> Result<(), Error> {
     let (data, origin) = (loaded.data, loaded.origin);
     let opportunities = match loaded.opportunities {
         Some(o) => o,
-        None => opportunities_from_history(&data.opportunity_history, &data.leads),
+        None => revops::opportunities_from_history(&data.opportunity_history, &data.leads),
     };
     let currency = data
         .spend

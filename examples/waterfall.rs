@@ -19,8 +19,8 @@ use common::{Flags, bad, load};
 use revops::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, Dimension, Error, FlowReport, FlowSpec,
     Funnel, FunnelData, FunnelEvents, Granularity, Lead, PathOptions, QualificationReport,
-    QualificationSpec, StageEvent, StageKind, StageOwner, StepRate, VelocityReport, VelocitySpec,
-    cohort_report, flow_report, qualification_report, velocity_report,
+    QualificationSpec, StageEvent, StepRate, VelocityReport, VelocitySpec, cohort_report,
+    flow_report, qualification_report, velocity_report,
 };
 
 const HELP: &str = "\
@@ -65,22 +65,6 @@ JSON (--format json): {\"origin\": string, \"as_of\": RFC 3339, \"mode\": \"coho
     backward, exit_after_exit, examples: [{why, index, subject}]}
 ";
 
-fn olist_funnel() -> Result<Funnel, Error> {
-    use revops::Stage;
-    Funnel::new(
-        "olist mql to won",
-        vec![
-            Stage::new(
-                "mql",
-                "Marketing Qualified Lead",
-                StageOwner::Marketing,
-                StageKind::Open,
-            ),
-            Stage::new("won", "Won", StageOwner::Sales, StageKind::Won),
-        ],
-    )
-}
-
 fn main() -> Result<(), Error> {
     let flags = Flags::parse(
         &[
@@ -122,7 +106,7 @@ fn main() -> Result<(), Error> {
             (
                 d.leads,
                 d.stage_events,
-                olist_funnel()?,
+                revops::real::olist_funnel(),
                 "Olist marketing funnel (real data)".into(),
             )
         } else {

@@ -52,6 +52,7 @@ pub mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
 pub mod records;
+pub mod report;
 #[cfg(feature = "synth")]
 pub mod synth;
 
@@ -113,4 +114,9 @@ pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,
     Spend, StageEvent, Touch,
+};
+pub use report::{
+    AttributionSection, CHART_IDS, EconomicsSection, ForecastSection, FunnelSection, InputCounts,
+    Omission, PipelineSection, PlanSection, Report, ReportInput, ReportOptions,
+    opportunities_from_history,
 };

@@ -284,6 +284,29 @@ pub fn read_olist(mqls: impl Read, closed_deals: impl Read) -> Result<OlistData>
     })
 }
 
+/// The Olist marketing funnel: MQL → Won (the files record the first contact of each
+/// marketing-qualified lead and the closing date of the deals won).
+///
+/// ```
+/// let f = revops::real::olist_funnel();
+/// assert_eq!(f.stage_index("won"), Some(1));
+/// ```
+pub fn olist_funnel() -> Funnel {
+    Funnel::new(
+        "olist mql to won",
+        vec![
+            Stage::new(
+                "mql",
+                "Marketing Qualified Lead",
+                StageOwner::Marketing,
+                StageKind::Open,
+            ),
+            Stage::new("won", "Won", StageOwner::Sales, StageKind::Won),
+        ],
+    )
+    .expect("the Olist funnel is valid")
+}
+
 /// The stages of the Maven CRM dataset: Prospecting → Engaging → Won, with Lost.
 ///
 /// ```

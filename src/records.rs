@@ -649,6 +649,11 @@ pub struct OpportunityChange {
     /// Forecast category after the change, if set.
     #[serde(default)]
     pub forecast_category: Option<ForecastCategory>,
+    /// The lead the opportunity was converted from, if known (column `lead_id`,
+    /// optional in `opportunity_history.csv`): the link cost and sourcing reports use
+    /// to join opportunities to lead sources and touches.
+    #[serde(default)]
+    pub lead: Option<LeadId>,
 }
 
 impl OpportunityChange {
@@ -667,7 +672,14 @@ impl OpportunityChange {
             close_date: None,
             probability: None,
             forecast_category: None,
+            lead: None,
         }
+    }
+
+    /// Sets the lead the opportunity came from.
+    pub fn with_lead(mut self, lead: LeadId) -> OpportunityChange {
+        self.lead = Some(lead);
+        self
     }
 
     /// Checks amount, probability and stage key.

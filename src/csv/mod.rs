@@ -303,6 +303,7 @@ impl CsvRecord for OpportunityChange {
         "close_date",
         "probability",
         "forecast_category",
+        "lead_id",
     ];
 }
 

@@ -260,6 +260,7 @@ pub struct OpportunityChangeColumns {
     close_date: usize,
     probability: usize,
     forecast_category: usize,
+    lead: Option<usize>,
 }
 
 impl Schema for OpportunityChange {
@@ -276,6 +277,7 @@ impl Schema for OpportunityChange {
             close_date: h.required("close_date")?,
             probability: h.required("probability")?,
             forecast_category: h.required("forecast_category")?,
+            lead: h.optional("lead_id"),
         })
     }
 
@@ -326,6 +328,10 @@ impl Schema for OpportunityChange {
                 )
             }
         };
+        let lead = match c.lead {
+            Some(i) if !is_blank(field(row, i)) => Some(id(field(row, i), "lead_id")?),
+            _ => None,
+        };
         let change = OpportunityChange {
             opportunity,
             changed_at,
@@ -334,6 +340,7 @@ impl Schema for OpportunityChange {
             close_date,
             probability,
             forecast_category,
+            lead,
         };
         validated(change.validate(), &[])?;
         Ok(change)
@@ -351,6 +358,7 @@ impl Schema for OpportunityChange {
                 .as_ref()
                 .map(ForecastCategory::as_str),
         );
+        out.opt_text(self.lead.as_ref().map(LeadId::as_str));
         Ok(())
     }
 }

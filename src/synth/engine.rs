@@ -830,6 +830,9 @@ impl Synth {
                 amount0,
                 seg.cycle_multiplier,
             );
+            for r in &mut out.history[first_row..] {
+                r.lead = Some(lead_id.clone());
+            }
             if let Some(last_row) = out.history[first_row..].last() {
                 o.stage.clone_from(&last_row.stage);
                 o.amount = last_row.amount;

@@ -148,9 +148,10 @@ fn opportunity_change() -> impl Strategy<Value = OpportunityChange> {
         proptest::option::of(date()),
         proptest::option::of(prop_oneof![0f64..=1.0, Just(0.0), Just(1.0)]),
         proptest::option::of(proptest::sample::select(ForecastCategory::ALL.to_vec())),
+        proptest::option::of(id::<LeadId>()),
     )
         .prop_map(
-            |(opportunity, changed_at, stage, amount, close_date, probability, category)| {
+            |(opportunity, changed_at, stage, amount, close_date, probability, category, lead)| {
                 OpportunityChange {
                     opportunity,
                     changed_at,
@@ -159,6 +160,7 @@ fn opportunity_change() -> impl Strategy<Value = OpportunityChange> {
                     close_date,
                     probability,
                     forecast_category: category,
+                    lead,
                 }
             },
         )

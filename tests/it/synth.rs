@@ -818,8 +818,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The generator's output is part of its contract: the same configuration gives the
 /// same bytes on every platform and in every version. A deliberate change of the model
-/// must update this fingerprint (and say so in the changelog). Last update: opportunities
-/// gained `attributes` (serialised as `{}`), the generated values are unchanged.
+/// must update this fingerprint (and say so in the changelog). Last update: opportunity
+/// history rows gained `lead` (the lead each opportunity came from); the generated
+/// values are unchanged.
 #[test]
 fn output_fingerprint_is_stable() {
     let c = generate(&SynthConfig::default().with_leads(1_000).with_seed(2026)).unwrap();
@@ -828,7 +829,7 @@ fn output_fingerprint_is_stable() {
     assert_eq!(first.id.as_str(), "L-00000001");
     assert_eq!(
         fnv1a(json.as_bytes()),
-        7_965_200_809_230_417_963,
+        4_316_809_783_281_926_130,
         "fingerprint of {} bytes",
         json.len()
     );

@@ -1,0 +1,519 @@
+//! The report as aligned plain text (`Display`).
+
+use std::fmt::{self, Write as _};
+
+use super::{
+    AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
+    PlanSection, Report,
+};
+use crate::funnel::StepRate;
+use crate::money::Money;
+use crate::ratio::Interval;
+
+/// `k/n 12.3% [11.0–13.7]`.
+pub(super) fn rate_cell(r: &StepRate) -> String {
+    let pct = r
+        .ratio
+        .percent()
+        .map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}%"));
+    format!(
+        "{}/{} {pct}{}",
+        r.ratio.numerator,
+        r.ratio.denominator,
+        ci(r.interval)
+    )
+}
+
+fn ci(i: Option<Interval>) -> String {
+    i.map_or_else(String::new, |i| {
+        format!(" [{:.1}–{:.1}]", 100.0 * i.lower, 100.0 * i.upper)
+    })
+}
+
+/// Money rounded to whole units, with thousands separators: `1,234,567`.
+pub(super) fn whole(m: &Money) -> String {
+    let s = m.amount().round().to_string();
+    let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+fn opt_money(m: Option<Money>) -> String {
+    m.map_or_else(|| "n/a".to_string(), |m| whole(&m))
+}
+
+fn opt_f(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inputs;
+        writeln!(
+            f,
+            "revops report — as of {}, amounts in {}",
+            self.as_of.format("%Y-%m-%d %H:%M UTC"),
+            self.currency
+        )?;
+        writeln!(
+            f,
+            "inputs: {} leads, {} stage events, {} touches, {} conversions, {} spend rows, {} opportunity changes, {} forecast points",
+            i.leads,
+            i.stage_events,
+            i.touches,
+            i.conversions,
+            i.spend,
+            i.opportunity_history,
+            i.forecasts
+        )?;
+        if let Some(s) = &self.funnel {
+            funnel(f, s)?;
+        }
+        if let Some(s) = &self.attribution {
+            attribution(f, s)?;
+        }
+        if let Some(s) = &self.economics {
+            economics(f, s)?;
+        }
+        if let Some(s) = &self.pipeline {
+            pipeline(f, s)?;
+        }
+        if let Some(s) = &self.forecast {
+            forecast(f, s)?;
+        }
+        if let Some(s) = &self.plan {
+            plan(f, s)?;
+        }
+        if !self.omitted.is_empty() {
+            writeln!(f, "\nnot in this report")?;
+            for o in &self.omitted {
+                writeln!(f, "  {:<28} {}", o.section, o.reason)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn heading(f: &mut fmt::Formatter<'_>, title: &str) -> fmt::Result {
+    writeln!(f, "\n{title}\n{}", "─".repeat(title.chars().count()))
+}
+
+fn funnel(f: &mut fmt::Formatter<'_>, s: &FunnelSection) -> fmt::Result {
+    let c = &s.cohort;
+    heading(
+        f,
+        &format!(
+            "Demand waterfall — {} cohorts by {} of {}, {:.0}% {:?} intervals",
+            c.funnel,
+            c.granularity,
+            c.anchor,
+            100.0 * c.confidence,
+            c.method
+        ),
+    )?;
+    let all = &c.total.all;
+    writeln!(
+        f,
+        "{:<14} {:>9}  {:<34} {:<34}",
+        "stage", "reached", "from previous stage", "to won"
+    )?;
+    for (idx, key) in c.stages.iter().enumerate() {
+        let reached = all
+            .reached
+            .get(idx)
+            .copied()
+            .flatten()
+            .map_or_else(|| "-".to_string(), |n| n.to_string());
+        let step = idx
+            .checked_sub(1)
+            .and_then(|p| all.steps.get(p))
+            .map_or_else(String::new, rate_cell);
+        let won = all
+            .to_won
+            .iter()
+            .find(|r| &r.from == key)
+            .map_or_else(String::new, rate_cell);
+        writeln!(f, "{key:<14} {reached:>9}  {step:<34} {won:<34}")?;
+    }
+    if !c.breakdown.is_empty() {
+        writeln!(
+            f,
+            "\nby {} (all cohorts): entered, and conversion to won",
+            c.dimension.as_deref().unwrap_or("value")
+        )?;
+        for t in &c.breakdown {
+            let name = t.value.as_deref().unwrap_or("(missing)");
+            let won = t.all.to_won.first().map_or_else(String::new, rate_cell);
+            writeln!(f, "  {name:<22} {:>9}  {won}", t.all.entered)?;
+        }
+    }
+    let d = &c.diagnostics;
+    writeln!(
+        f,
+        "events: {} read, {} skipped (unknown lead {}, before creation {}, after as-of {}, repeated {}, after exit {}); {} backward moves",
+        d.events_read,
+        d.skipped(),
+        d.unknown_subject,
+        d.before_creation,
+        d.after_as_of,
+        d.repeated,
+        d.exit_after_exit,
+        d.backward
+    )?;
+    if let Some(q) = &s.qualification {
+        writeln!(
+            f,
+            "lead qualification: acceptance (MQL→SAL) {}; qualification (SAL→SQL) {}",
+            rate_cell(&q.acceptance),
+            rate_cell(&q.qualification)
+        )?;
+        let mut exits: Vec<_> = q.exits.iter().collect();
+        exits.sort_by_key(|e| std::cmp::Reverse(e.count));
+        for e in exits.iter().take(6) {
+            writeln!(
+                f,
+                "  exit {:<12} after {:<12} reason {:<24} {:>8}",
+                e.stage,
+                e.furthest.as_deref().unwrap_or("-"),
+                e.reason.as_deref().unwrap_or("(none)"),
+                e.count
+            )?;
+        }
+    }
+    writeln!(f, "\nvelocity (days between stages, entered not inferred)")?;
+    writeln!(
+        f,
+        "{:<28} {:>8} {:>7} {:>7} {:>7} {:>7}",
+        "step", "n", "mean", "median", "p75", "p90"
+    )?;
+    for st in &s.velocity.total.steps {
+        let label = format!("{} → {}", st.from, st.to);
+        match &st.summary {
+            Some(m) => writeln!(
+                f,
+                "{label:<28} {:>8} {:>7.1} {:>7.1} {:>7.1} {:>7.1}",
+                m.count,
+                m.mean_days(),
+                m.median_days(),
+                m.p75_days(),
+                m.p90_days()
+            )?,
+            None => writeln!(f, "{label:<28} {:>8}", 0)?,
+        }
+    }
+    Ok(())
+}
+
+fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Result {
+    heading(
+        f,
+        "Attribution — credited conversions per channel, by model",
+    )?;
+    let d = &s.journeys;
+    writeln!(
+        f,
+        "{} journeys; {} conversions credited; {} conversions without any touch",
+        s.journey_count,
+        s.rules.first().map_or(0.0, |a| a.conversions),
+        s.rules.first().map_or(0.0, |a| a.unattributed_conversions)
+    )?;
+    let _ = d;
+    let mut head = format!("{:<18}", "channel");
+    for a in &s.rules {
+        let _ = write!(head, " {:>12}", short(&a.model.to_string()));
+    }
+    let _ = write!(head, " {:>12} {:>12}", "markov", "shapley");
+    writeln!(f, "{head}")?;
+    let channels: Vec<&str> = s
+        .markov
+        .channels
+        .iter()
+        .map(|c| c.channel.as_str())
+        .collect();
+    for ch in &channels {
+        let mut line = format!("{ch:<18}");
+        for a in &s.rules {
+            let v = a.channel(ch).map_or(0.0, |c| c.conversions);
+            let _ = write!(line, " {v:>12.1}");
+        }
+        let m = s.markov.channel(ch).map_or(0.0, |c| c.conversions);
+        let sh = s
+            .shapley
+            .conversion_rate
+            .credits
+            .credit(ch)
+            .map_or(0.0, |c| c.conversions);
+        let _ = write!(line, " {m:>12.1} {sh:>12.1}");
+        writeln!(f, "{line}")?;
+    }
+    if s.rules.iter().any(|a| a.revenue.is_some()) {
+        writeln!(
+            f,
+            "\nattributed revenue (exact; each model's parts sum to the won revenue)"
+        )?;
+        let mut head = format!("{:<18}", "channel");
+        for a in &s.rules {
+            let _ = write!(head, " {:>14}", short(&a.model.to_string()));
+        }
+        writeln!(f, "{head}")?;
+        for ch in &channels {
+            let mut line = format!("{ch:<18}");
+            for a in &s.rules {
+                let _ = write!(
+                    line,
+                    " {:>14}",
+                    opt_money(a.channel(ch).and_then(|c| c.revenue))
+                );
+            }
+            writeln!(f, "{line}")?;
+        }
+        let mut line = format!("{:<18}", "total");
+        for a in &s.rules {
+            let _ = write!(line, " {:>14}", opt_money(a.revenue));
+        }
+        writeln!(f, "{line}")?;
+    }
+    Ok(())
+}
+
+/// A column label of at most 12 characters.
+fn short(name: &str) -> String {
+    let n = name.split(':').next().unwrap_or(name);
+    match n {
+        "position_based" => "U 40/20/40".into(),
+        "time_decay" => "time decay".into(),
+        "last_non_direct" => "last non-dir".into(),
+        other => other.chars().take(12).collect(),
+    }
+}
+
+fn economics(f: &mut fmt::Formatter<'_>, s: &EconomicsSection) -> fmt::Result {
+    if let Some(u) = &s.by_lead_source {
+        heading(f, "Unit economics per lead source")?;
+        let mut head = format!("{:<18} {:>12}", "channel", "spend");
+        for unit in &u.units {
+            let _ = write!(head, " {:>12}", format!("per {}", short(unit)));
+        }
+        let _ = write!(head, " {:>7} {:>7}", "ROAS", "ROI");
+        writeln!(f, "{head}")?;
+        for row in u.rows.iter().chain(std::iter::once(&u.total)) {
+            let name = if std::ptr::eq(row, &u.total) {
+                "total".to_string()
+            } else {
+                row.key
+                    .channel
+                    .as_ref()
+                    .map_or_else(|| "(no source)".into(), ToString::to_string)
+            };
+            let mut line = format!("{name:<18} {:>12}", whole(&row.spend));
+            for c in &row.cost_per {
+                let _ = write!(line, " {:>12}", opt_money(c.value));
+            }
+            let _ = write!(
+                line,
+                " {:>7} {:>7}",
+                opt_f(row.roas.value.map(dec_f64), 2),
+                opt_f(row.roi.value.map(dec_f64), 2)
+            );
+            writeln!(f, "{line}")?;
+        }
+    }
+    if let Some(p) = &s.sourcing {
+        heading(
+            f,
+            "Pipeline sourced (by lead source) and influenced (touch before creation)",
+        )?;
+        writeln!(
+            f,
+            "{:<18} {:>9} {:>15} {:>11} {:>15}",
+            "channel", "sourced", "amount", "influenced", "amount"
+        )?;
+        for r in &p.by_channel {
+            writeln!(
+                f,
+                "{:<18} {:>9} {:>15} {:>11} {:>15}",
+                r.channel
+                    .as_ref()
+                    .map_or_else(|| "(none)".into(), ToString::to_string),
+                r.sourced,
+                whole(&r.sourced_amount),
+                r.influenced,
+                whole(&r.influenced_amount)
+            )?;
+        }
+        writeln!(
+            f,
+            "{:<18} {:>9} {:>15}",
+            "total",
+            p.opportunities,
+            whole(&p.total)
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn dec_f64(d: rust_decimal::Decimal) -> f64 {
+    d.to_string().parse().unwrap_or(f64::NAN)
+}
+
+fn pipeline(f: &mut fmt::Formatter<'_>, s: &PipelineSection) -> fmt::Result {
+    heading(f, &format!("Pipeline waterfall — {}", s.quarter.label()))?;
+    let w = &s.waterfall;
+    for (label, flow, sign) in [
+        ("start", &w.start, " "),
+        ("created", &w.created, "+"),
+        ("pulled in", &w.pulled_in, "+"),
+        ("increased", &w.increased, "+"),
+        ("decreased", &w.decreased, "−"),
+        ("pushed out", &w.pushed_out, "−"),
+        ("lost", &w.lost, "−"),
+        ("won", &w.won, "−"),
+        ("end", &w.end, "="),
+    ] {
+        writeln!(
+            f,
+            "  {sign} {label:<11} {:>16} {:>8} deals",
+            whole(&flow.amount),
+            flow.deals
+        )?;
+    }
+    writeln!(
+        f,
+        "win rate (won / closed): {}{}",
+        s.win_rate.ratio,
+        ci(s.win_rate.interval)
+    )?;
+    if let Some(c) = &s.sales_cycle {
+        writeln!(
+            f,
+            "sales cycle of won deals: {} deals, median {:.1} days, p90 {:.1} days",
+            c.count,
+            c.median_days(),
+            c.p90_days()
+        )?;
+    }
+    let sl = &s.slippage;
+    writeln!(
+        f,
+        "slippage: {} deals due, {} pushes, {} deals pushed ({} twice or more), {} slipped",
+        sl.deals,
+        sl.pushes,
+        sl.pushed_deals,
+        sl.pushed_twice_or_more,
+        whole(&sl.slipped)
+    )
+}
+
+fn forecast(f: &mut fmt::Formatter<'_>, s: &ForecastSection) -> fmt::Result {
+    heading(f, "Forecast accuracy and win-probability calibration")?;
+    if let Some(e) = &s.errors {
+        writeln!(
+            f,
+            "{:<22} {:>5} {:>8} {:>8} {:>8} {:>9}",
+            "series", "n", "MAPE %", "WAPE %", "bias", "accuracy"
+        )?;
+        let pct = |v: Option<f64>| opt_f(v.map(|x| 100.0 * x), 1);
+        for (name, m) in e
+            .series
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .chain(std::iter::once(("(all)", &e.pooled)))
+        {
+            writeln!(
+                f,
+                "{name:<22} {:>5} {:>8} {:>8} {:>8} {:>9}",
+                m.n,
+                pct(m.mape),
+                pct(m.wape),
+                opt_f(m.bias, 0),
+                pct(m.accuracy)
+            )?;
+        }
+    }
+    if let (Some(c), Some(q)) = (&s.calibration, &s.quarter) {
+        writeln!(
+            f,
+            "\ncalibration: deals open at the start of {}: {} won, {} lost, {} still open; Brier {}, ECE {}",
+            q.label(),
+            c.scores.won,
+            c.scores.lost,
+            c.scores.open,
+            opt_f(c.scores.brier, 3),
+            opt_f(c.reliability.ece, 3)
+        )?;
+        writeln!(
+            f,
+            "  {:<12} {:>6} {:>10} {:>22}",
+            "probability", "deals", "predicted", "observed"
+        )?;
+        for b in &c.reliability.bins {
+            writeln!(
+                f,
+                "  {:<12} {:>6} {:>10.2} {:>22}",
+                format!("{:.1}–{:.1}", b.lower, b.upper),
+                b.count,
+                b.mean_predicted,
+                format!("{:.2}{}", b.observed_rate, ci(Some(b.interval)))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn plan(f: &mut fmt::Formatter<'_>, s: &PlanSection) -> fmt::Result {
+    let Some(p) = s.plan.periods.first() else {
+        return Ok(());
+    };
+    heading(
+        f,
+        &format!(
+            "Plan for {} — target {} ({}), average deal {} → {} wins",
+            p.period.label(),
+            whole(&p.target),
+            s.target_basis,
+            whole(&s.plan.deal_size),
+            p.wins
+        ),
+    )?;
+    writeln!(
+        f,
+        "{:<14} {:>8} {:>8} {:>12} {:>12}",
+        "stage", "rate", "needed", "enter from", "enter by"
+    )?;
+    for (idx, st) in p.stages.iter().enumerate() {
+        let rate = s
+            .funnel
+            .rates()
+            .get(idx)
+            .map_or_else(String::new, |r| format!("{:.1}%", 100.0 * r));
+        writeln!(
+            f,
+            "{:<14} {:>8} {:>8} {:>12} {:>12}",
+            st.stage, rate, st.count, st.enter_from, st.enter_by
+        )?;
+    }
+    if let Some(pr) = &s.projection {
+        writeln!(f, "\nopen deals today, projected (95% band)")?;
+        for h in &pr.horizons {
+            writeln!(
+                f,
+                "  by {} ({:>3} days): {:>7.1} wins [{:.1}–{:.1}], revenue {} [{:.0}–{:.0}]",
+                h.until,
+                h.days,
+                h.wins,
+                h.wins_band.0,
+                h.wins_band.1,
+                whole(&h.revenue),
+                h.revenue_band.0,
+                h.revenue_band.1
+            )?;
+        }
+    }
+    Ok(())
+}
