@@ -38,14 +38,14 @@ use crate::cost::{
     UnitEconomics, align_spend, sourcing_report, unit_economics,
 };
 use crate::distribution::Summary;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::forecast::{
     Calibration, CalibrationOptions, CalibrationReport, ErrorOptions, ForecastErrors,
     ForecastReport,
 };
 use crate::funnel::{
     CohortAnchor, CohortReport, CohortSpec, Dimension, Funnel, FunnelData, FunnelEvents,
-    PathOptions, QualificationReport, QualificationSpec, VelocityReport, VelocitySpec,
+    PathOptions, Paths, QualificationReport, QualificationSpec, VelocityReport, VelocitySpec,
     cohort_report, qualification_report, velocity_report,
 };
 use crate::ids::LeadId;
@@ -154,6 +154,10 @@ pub struct ReportOptions {
     pub confidence: Confidence,
     /// Interval method (default Wilson).
     pub method: IntervalMethod,
+    /// Compute the attribution section on a second (scoped) thread while the other
+    /// sections run on the calling thread (default `true`). The report is the same
+    /// either way; `false` keeps everything on the calling thread.
+    pub parallel: bool,
 }
 
 impl Default for ReportOptions {
@@ -183,6 +187,7 @@ impl Default for ReportOptions {
             target: None,
             confidence: Confidence::default(),
             method: IntervalMethod::default(),
+            parallel: true,
         }
     }
 }
@@ -242,6 +247,12 @@ impl ReportOptions {
     pub fn with_intervals(mut self, confidence: Confidence, method: IntervalMethod) -> Self {
         self.confidence = confidence;
         self.method = method;
+        self
+    }
+
+    /// Runs attribution on a second thread (`true`, the default) or not.
+    pub fn with_parallel(mut self, parallel: bool) -> Self {
+        self.parallel = parallel;
         self
     }
 
@@ -538,9 +549,6 @@ impl Report {
             .as_of
             .or_else(|| input.latest())
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let cal = options.calendar;
-        let this_quarter = cal.period_of(as_of, Granularity::Quarter);
-        let last_quarter = this_quarter.prev();
         let mut omitted = Vec::new();
         let inputs = InputCounts {
             leads: input.leads.len(),
@@ -592,199 +600,48 @@ impl Report {
             ))
         };
 
-        // Attribution.
+        // Attribution runs beside the other sections (on a second thread when
+        // `parallel`); the results do not depend on it.
         progress("attribution");
-        let attribution = if input.touches.is_empty() || input.conversions.is_empty() {
-            omit(&mut omitted, "attribution", "no touches or no conversions");
-            None
-        } else {
-            let journeys = Journeys::from_records(
-                input.touches,
-                input.conversions,
-                input.stage_events,
-                &JourneyOptions::default(),
-            )?;
-            let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
-            let mut rules = Vec::with_capacity(options.models.len());
-            for m in &options.models {
-                if m.needs_stage_events() && input.stage_events.is_empty() {
-                    omit(
-                        &mut omitted,
-                        &format!("attribution.{m}"),
-                        "a milestone model needs stage events",
-                    );
-                    continue;
-                }
-                rules.push(if valued {
-                    journeys.attribute_with_revenue(m)?
-                } else {
-                    journeys.attribute(m)?
-                });
-            }
-            let rows = journeys.path_rows();
-            let markov = markov_attribution(&rows, MarkovOptions::default())?;
-            let shapley = shapley_attribution(&rows, ShapleyOptions::default())?;
-            Some(AttributionSection {
-                journeys: journeys.diagnostics().clone(),
-                journey_count: journeys.len(),
-                rules,
-                markov,
-                shapley,
-            })
-        };
-
-        // Unit economics and sourcing.
-        progress("economics");
-        let by_lead_source = match (&funnel_state, input.spend.is_empty()) {
-            (_, true) => {
-                omit(&mut omitted, "economics.by_lead_source", "no spend");
-                None
-            }
-            (None, false) => {
-                omit(
-                    &mut omitted,
-                    "economics.by_lead_source",
-                    "no funnel (leads and stage events)",
-                );
-                None
-            }
-            (Some((data, paths, _)), false) => {
-                let spend = align_spend(input.spend, &SpendAlignment::monthly(currency))?;
-                let keys = data.progression_keys();
-                let stages: Vec<&str> = keys.iter().skip(1).copied().collect();
-                let credits = Credits::from_lead_source(
-                    data,
-                    paths,
-                    &stages,
-                    input.conversions,
+        let after_funnel = omitted.len();
+        let (attribution_result, rest) = if options.parallel {
+            std::thread::scope(|scope| {
+                let handle = scope.spawn(|| attribution_part(input, options));
+                let rest = rest_of_report(
+                    input,
+                    options,
+                    funnel_state.as_ref(),
                     currency,
-                    CostGrouping::default(),
-                )?;
-                Some(unit_economics(&spend, &credits)?)
-            }
-        };
-        let opportunities = (!input.opportunity_history.is_empty())
-            .then(|| opportunities_from_history(input.opportunity_history, input.leads));
-        let sourcing = match &opportunities {
-            Some(opps) if !input.leads.is_empty() => Some(sourcing_report(
-                opps,
-                input.leads,
-                input.touches,
-                SourcedBy::LeadSource,
-                InfluenceMilestone::Created,
-                currency,
-            )?),
-            _ => {
-                omit(
-                    &mut omitted,
-                    "economics.sourcing",
-                    "no opportunity history or no leads",
+                    as_of,
+                    progress,
                 );
-                None
-            }
-        };
-        let economics =
-            (by_lead_source.is_some() || sourcing.is_some()).then_some(EconomicsSection {
-                by_lead_source,
-                sourcing,
-            });
-
-        // Pipeline.
-        progress("pipeline");
-        let history = if input.opportunity_history.is_empty() {
-            omit(&mut omitted, "pipeline", "no opportunity history");
-            None
+                let attribution = handle.join().unwrap_or_else(|_| {
+                    Err(Error::InvalidParameter {
+                        name: "attribution",
+                        value: String::new(),
+                        reason: "the attribution thread panicked".into(),
+                    })
+                });
+                (attribution, rest)
+            })
         } else {
-            Some(PipelineHistory::new(
-                options.opportunity_funnel.clone(),
-                currency,
-                input.opportunity_history,
-            )?)
+            let a = attribution_part(input, options);
+            (
+                a,
+                rest_of_report(
+                    input,
+                    options,
+                    funnel_state.as_ref(),
+                    currency,
+                    as_of,
+                    progress,
+                ),
+            )
         };
-        let quarter_window = Window::for_period(&last_quarter, &cal);
-        let (q_start, q_end) = (quarter_window.start(), quarter_window.end());
-        let pipeline = match &history {
-            None => None,
-            Some(h) => Some(PipelineSection {
-                quarter: last_quarter,
-                waterfall: h
-                    .waterfall(&WaterfallSpec::new(q_start, q_end).with_audit(Audit::Totals))?,
-                win_rate: h.win_rate(&WinRateSpec::new(as_of))?,
-                sales_cycle: h.sales_cycle(&SalesCycleSpec::new(as_of)).summary(),
-                slippage: h.slippage(&quarter_window)?,
-            }),
-        };
-
-        // Forecast accuracy and calibration.
-        progress("forecast");
-        let errors = if input.forecasts.is_empty() {
-            omit(&mut omitted, "forecast.errors", "no forecasts");
-            None
-        } else {
-            Some(ForecastErrors::from_points(input.forecasts)?.finish(&ErrorOptions::default())?)
-        };
-        let calibration = match &history {
-            None => {
-                omit(
-                    &mut omitted,
-                    "forecast.calibration",
-                    "no opportunity history",
-                );
-                None
-            }
-            Some(h) => {
-                let mut c = Calibration::default();
-                let mut n = 0usize;
-                for i in 0..h.len() {
-                    let (Some(then), Some(now)) = (h.state_at(i, q_start), h.state_at(i, q_end))
-                    else {
-                        continue;
-                    };
-                    if !then.is_open() {
-                        continue;
-                    }
-                    let Some(p) = then.probability else { continue };
-                    c.add(p, now.outcome())?;
-                    n += 1;
-                }
-                if n == 0 {
-                    omit(
-                        &mut omitted,
-                        "forecast.calibration",
-                        format!(
-                            "no deal open at the start of {} had a win probability",
-                            last_quarter.label()
-                        ),
-                    );
-                    None
-                } else {
-                    Some(c.finish(&CalibrationOptions::default().with_bins(10))?)
-                }
-            }
-        };
-        let forecast = (errors.is_some() || calibration.is_some()).then(|| ForecastSection {
-            quarter: calibration.as_ref().map(|_| last_quarter),
-            errors,
-            calibration,
-        });
-
-        // Plan.
-        progress("plan");
-        let plan = match &funnel_state {
-            None => {
-                omit(&mut omitted, "plan", "no funnel (leads and stage events)");
-                None
-            }
-            Some((_, _, f)) => plan_section(
-                input,
-                options,
-                f,
-                history.as_ref(),
-                currency,
-                as_of,
-                &mut omitted,
-            )?,
-        };
+        let (attribution, attribution_omitted) = attribution_result?;
+        let (economics, pipeline, forecast, plan, rest_omitted) = rest?;
+        omitted.splice(after_funnel..after_funnel, attribution_omitted);
+        omitted.extend(rest_omitted);
 
         Ok(Report {
             as_of,
@@ -809,6 +666,227 @@ impl Report {
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string_pretty(self)?)
     }
+}
+
+/// The sections after attribution: economics, pipeline, forecast, plan.
+type Rest = (
+    Option<EconomicsSection>,
+    Option<PipelineSection>,
+    Option<ForecastSection>,
+    Option<PlanSection>,
+    Vec<Omission>,
+);
+
+fn rest_of_report(
+    input: &ReportInput<'_>,
+    options: &ReportOptions,
+    funnel_state: Option<&(FunnelData, Paths, FunnelSection)>,
+    currency: Currency,
+    as_of: DateTime<Utc>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Rest> {
+    let mut omitted = Vec::new();
+    let cal = options.calendar;
+    let last_quarter = cal.period_of(as_of, Granularity::Quarter).prev();
+    // Unit economics and sourcing.
+    progress("economics");
+    let by_lead_source = match (&funnel_state, input.spend.is_empty()) {
+        (_, true) => {
+            omit(&mut omitted, "economics.by_lead_source", "no spend");
+            None
+        }
+        (None, false) => {
+            omit(
+                &mut omitted,
+                "economics.by_lead_source",
+                "no funnel (leads and stage events)",
+            );
+            None
+        }
+        (Some((data, paths, _)), false) => {
+            let spend = align_spend(input.spend, &SpendAlignment::monthly(currency))?;
+            let keys = data.progression_keys();
+            let stages: Vec<&str> = keys.iter().skip(1).copied().collect();
+            let credits = Credits::from_lead_source(
+                data,
+                paths,
+                &stages,
+                input.conversions,
+                currency,
+                CostGrouping::default(),
+            )?;
+            Some(unit_economics(&spend, &credits)?)
+        }
+    };
+    let opportunities = (!input.opportunity_history.is_empty())
+        .then(|| opportunities_from_history(input.opportunity_history, input.leads));
+    let sourcing = match &opportunities {
+        Some(opps) if !input.leads.is_empty() => Some(sourcing_report(
+            opps,
+            input.leads,
+            input.touches,
+            SourcedBy::LeadSource,
+            InfluenceMilestone::Created,
+            currency,
+        )?),
+        _ => {
+            omit(
+                &mut omitted,
+                "economics.sourcing",
+                "no opportunity history or no leads",
+            );
+            None
+        }
+    };
+    let economics = (by_lead_source.is_some() || sourcing.is_some()).then_some(EconomicsSection {
+        by_lead_source,
+        sourcing,
+    });
+
+    // Pipeline.
+    progress("pipeline");
+    let history = if input.opportunity_history.is_empty() {
+        omit(&mut omitted, "pipeline", "no opportunity history");
+        None
+    } else {
+        Some(PipelineHistory::new(
+            options.opportunity_funnel.clone(),
+            currency,
+            input.opportunity_history,
+        )?)
+    };
+    let quarter_window = Window::for_period(&last_quarter, &cal);
+    let (q_start, q_end) = (quarter_window.start(), quarter_window.end());
+    let pipeline = match &history {
+        None => None,
+        Some(h) => Some(PipelineSection {
+            quarter: last_quarter,
+            waterfall: h
+                .waterfall(&WaterfallSpec::new(q_start, q_end).with_audit(Audit::Totals))?,
+            win_rate: h.win_rate(&WinRateSpec::new(as_of))?,
+            sales_cycle: h.sales_cycle(&SalesCycleSpec::new(as_of)).summary(),
+            slippage: h.slippage(&quarter_window)?,
+        }),
+    };
+
+    // Forecast accuracy and calibration.
+    progress("forecast");
+    let errors = if input.forecasts.is_empty() {
+        omit(&mut omitted, "forecast.errors", "no forecasts");
+        None
+    } else {
+        Some(ForecastErrors::from_points(input.forecasts)?.finish(&ErrorOptions::default())?)
+    };
+    let calibration = match &history {
+        None => {
+            omit(
+                &mut omitted,
+                "forecast.calibration",
+                "no opportunity history",
+            );
+            None
+        }
+        Some(h) => {
+            let mut c = Calibration::default();
+            let mut n = 0usize;
+            for i in 0..h.len() {
+                let (Some(then), Some(now)) = (h.state_at(i, q_start), h.state_at(i, q_end)) else {
+                    continue;
+                };
+                if !then.is_open() {
+                    continue;
+                }
+                let Some(p) = then.probability else { continue };
+                c.add(p, now.outcome())?;
+                n += 1;
+            }
+            if n == 0 {
+                omit(
+                    &mut omitted,
+                    "forecast.calibration",
+                    format!(
+                        "no deal open at the start of {} had a win probability",
+                        last_quarter.label()
+                    ),
+                );
+                None
+            } else {
+                Some(c.finish(&CalibrationOptions::default().with_bins(10))?)
+            }
+        }
+    };
+    let forecast = (errors.is_some() || calibration.is_some()).then(|| ForecastSection {
+        quarter: calibration.as_ref().map(|_| last_quarter),
+        errors,
+        calibration,
+    });
+
+    // Plan.
+    progress("plan");
+    let plan = match &funnel_state {
+        None => {
+            omit(&mut omitted, "plan", "no funnel (leads and stage events)");
+            None
+        }
+        Some((_, _, f)) => plan_section(
+            input,
+            options,
+            f,
+            history.as_ref(),
+            currency,
+            as_of,
+            &mut omitted,
+        )?,
+    };
+
+    Ok((economics, pipeline, forecast, plan, omitted))
+}
+
+/// The attribution section and what it left out.
+fn attribution_part(
+    input: &ReportInput<'_>,
+    options: &ReportOptions,
+) -> Result<(Option<AttributionSection>, Vec<Omission>)> {
+    let mut omitted = Vec::new();
+    let section = if input.touches.is_empty() || input.conversions.is_empty() {
+        omit(&mut omitted, "attribution", "no touches or no conversions");
+        None
+    } else {
+        let journeys = Journeys::from_records(
+            input.touches,
+            input.conversions,
+            input.stage_events,
+            &JourneyOptions::default(),
+        )?;
+        let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
+        let mut rules = Vec::with_capacity(options.models.len());
+        for m in &options.models {
+            if m.needs_stage_events() && input.stage_events.is_empty() {
+                omit(
+                    &mut omitted,
+                    &format!("attribution.{m}"),
+                    "a milestone model needs stage events",
+                );
+                continue;
+            }
+            rules.push(if valued {
+                journeys.attribute_with_revenue(m)?
+            } else {
+                journeys.attribute(m)?
+            });
+        }
+        let rows = journeys.path_rows();
+        let markov = markov_attribution(&rows, MarkovOptions::default())?;
+        let shapley = shapley_attribution(&rows, ShapleyOptions::default())?;
+        Some(AttributionSection {
+            journeys: journeys.diagnostics().clone(),
+            journey_count: journeys.len(),
+            rules,
+            markov,
+            shapley,
+        })
+    };
+    Ok((section, omitted))
 }
 
 fn plan_section(

@@ -18,5 +18,7 @@ mod ratio;
 #[cfg(feature = "csv")]
 mod real;
 mod records;
+#[cfg(all(feature = "synth", feature = "csv"))]
+mod report;
 #[cfg(feature = "synth")]
 mod synth;

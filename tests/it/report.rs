@@ -1,0 +1,454 @@
+//! The consolidated report: every section equals what its engine returns when called
+//! directly with the same specifications (compared as JSON, the report's published
+//! form), the HTML carries every chart, a run over CSV files written from the synthetic
+//! company reproduces the in-memory run byte for byte, and the invariants the report
+//! rests on hold for random companies.
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use revops::csv::{CsvRecord, Dataset, Options, Writer};
+use revops::synth::{Company, SynthConfig, generate};
+use revops::{
+    Audit, CHART_IDS, Calibration, CalibrationOptions, Conversion, Credits, ErrorOptions,
+    ForecastErrors, ForecastPoint, FunnelData, FunnelEvents, Granularity, JourneyOptions,
+    Journeys, Lead, MarkovOptions, OpportunityChange, PathOptions, PipelineHistory, Report,
+    ReportInput, ReportOptions, ReverseFunnel, RoundingPolicy, SalesCycleSpec, ShapleyOptions,
+    SourcedBy, Spend, SpendAlignment, StageEvent, Touch, WaterfallSpec, Window, WinRateSpec,
+    align_spend, cohort_report, markov_attribution, opportunities_from_history,
+    qualification_report, shapley_attribution, sourcing_report, unit_economics, velocity_report,
+};
+use serde_json::Value;
+
+fn company(leads: u64, seed: u64) -> Company {
+    generate(&SynthConfig::default().with_leads(leads).with_seed(seed)).unwrap()
+}
+
+fn input(c: &Company) -> ReportInput<'_> {
+    ReportInput {
+        leads: &c.leads,
+        stage_events: &c.stage_events,
+        touches: &c.touches,
+        conversions: &c.conversions,
+        spend: &c.spend,
+        opportunity_history: &c.opportunity_history,
+        forecasts: &c.forecasts,
+    }
+}
+
+/// The report and its JSON form, parsed back.
+fn built(c: &Company) -> (Report, Value) {
+    let r = Report::build(&input(c), &ReportOptions::default()).unwrap();
+    let v: Value = serde_json::from_str(&r.to_json().unwrap()).unwrap();
+    (r, v)
+}
+
+fn json<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap()
+}
+
+fn last_quarter(r: &Report) -> (revops::Period, Window) {
+    let q = ReportOptions::default()
+        .calendar
+        .period_of(r.as_of, Granularity::Quarter)
+        .prev();
+    let w = Window::for_period(&q, &ReportOptions::default().calendar);
+    (q, w)
+}
+
+#[test]
+fn funnel_section_equals_the_funnel_engine() {
+    let c = company(3_000, 11);
+    let (r, v) = built(&c);
+    let o = ReportOptions::default();
+    let data = FunnelData::new(o.funnel.clone(), &c.leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &c.stage_events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(r.as_of));
+    let cohort = cohort_report(&data, &paths, &o.cohort_spec()).unwrap();
+    let velocity = velocity_report(&data, &paths, &o.velocity_spec()).unwrap();
+    let qualification =
+        qualification_report(&data, &paths, &revops::QualificationSpec::default()).unwrap();
+    assert_eq!(v["funnel"]["cohort"], json(&cohort));
+    assert_eq!(v["funnel"]["velocity"], json(&velocity));
+    assert_eq!(v["funnel"]["qualification"], json(&qualification));
+    // The report date is the latest timestamp of the input.
+    let latest = [
+        c.stage_events.iter().map(|e| e.at).max(),
+        c.touches.iter().map(|t| t.at).max(),
+        c.conversions.iter().map(|x| x.at).max(),
+        c.opportunity_history.iter().map(|h| h.changed_at).max(),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap();
+    assert_eq!(r.as_of, latest);
+}
+
+#[test]
+fn attribution_section_equals_the_attribution_engine() {
+    let c = company(3_000, 12);
+    let (r, v) = built(&c);
+    let journeys = Journeys::from_records(
+        &c.touches,
+        &c.conversions,
+        &c.stage_events,
+        &JourneyOptions::default(),
+    )
+    .unwrap();
+    let models = ReportOptions::default().models;
+    assert_eq!(r.attribution.as_ref().unwrap().rules.len(), models.len());
+    for (i, m) in models.iter().enumerate() {
+        let a = journeys.attribute_with_revenue(m).unwrap();
+        assert_eq!(v["attribution"]["rules"][i], json(&a), "model {m}");
+        // Revenue parts sum exactly to the converted revenue.
+        let parts: Vec<revops::Money> = a
+            .channels
+            .iter()
+            .filter_map(|ch| ch.revenue)
+            .chain(a.unattributed_revenue)
+            .collect();
+        assert_eq!(
+            revops::Money::sum(r.currency, &parts).unwrap(),
+            a.revenue.unwrap()
+        );
+    }
+    let rows = journeys.path_rows();
+    let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    let shapley = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
+    assert_eq!(v["attribution"]["markov"], json(&markov));
+    assert_eq!(v["attribution"]["shapley"], json(&shapley));
+    assert_eq!(v["attribution"]["journeys"], json(journeys.diagnostics()));
+}
+
+#[test]
+fn economics_section_equals_the_cost_engine() {
+    let c = company(3_000, 13);
+    let (r, v) = built(&c);
+    let o = ReportOptions::default();
+    let data = FunnelData::new(o.funnel.clone(), &c.leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &c.stage_events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(r.as_of));
+    let spend = align_spend(&c.spend, &SpendAlignment::monthly(r.currency)).unwrap();
+    let credits = Credits::from_lead_source(
+        &data,
+        &paths,
+        &["mql", "sal", "sql", "opportunity", "won"],
+        &c.conversions,
+        r.currency,
+        revops::CostGrouping::default(),
+    )
+    .unwrap();
+    let table = unit_economics(&spend, &credits).unwrap();
+    assert_eq!(v["economics"]["by_lead_source"], json(&table));
+    let opps = opportunities_from_history(&c.opportunity_history, &c.leads);
+    // Every synthetic opportunity is linked to its lead through the history rows.
+    assert!(opps.iter().all(|o| o.lead.is_some()));
+    let sourcing = sourcing_report(
+        &opps,
+        &c.leads,
+        &c.touches,
+        SourcedBy::LeadSource,
+        revops::InfluenceMilestone::Created,
+        r.currency,
+    )
+    .unwrap();
+    assert_eq!(v["economics"]["sourcing"], json(&sourcing));
+    assert!(sourcing.by_channel.iter().any(|row| row.channel.is_some()));
+}
+
+#[test]
+fn pipeline_and_forecast_sections_equal_their_engines() {
+    let c = company(3_000, 14);
+    let (r, v) = built(&c);
+    let o = ReportOptions::default();
+    let h =
+        PipelineHistory::new(o.opportunity_funnel, r.currency, &c.opportunity_history).unwrap();
+    let (q, w) = last_quarter(&r);
+    let wf = h
+        .waterfall(&WaterfallSpec::new(w.start(), w.end()).with_audit(Audit::Totals))
+        .unwrap();
+    assert_eq!(v["pipeline"]["quarter"], json(&q));
+    assert_eq!(v["pipeline"]["waterfall"], json(&wf));
+    assert_eq!(wf.computed_end().unwrap(), wf.end.amount);
+    assert_eq!(
+        v["pipeline"]["win_rate"],
+        json(&h.win_rate(&WinRateSpec::new(r.as_of)).unwrap())
+    );
+    assert_eq!(
+        v["pipeline"]["sales_cycle"],
+        json(&h.sales_cycle(&SalesCycleSpec::new(r.as_of)).summary())
+    );
+    assert_eq!(v["pipeline"]["slippage"], json(&h.slippage(&w).unwrap()));
+
+    let errors = ForecastErrors::from_points(&c.forecasts)
+        .unwrap()
+        .finish(&ErrorOptions::default())
+        .unwrap();
+    assert_eq!(v["forecast"]["errors"], json(&errors));
+    let mut cal = Calibration::default();
+    for i in 0..h.len() {
+        let (Some(then), Some(now)) = (h.state_at(i, w.start()), h.state_at(i, w.end())) else {
+            continue;
+        };
+        if let (true, Some(p)) = (then.is_open(), then.probability) {
+            cal.add(p, now.outcome()).unwrap();
+        }
+    }
+    let report = cal
+        .finish(&CalibrationOptions::default().with_bins(10))
+        .unwrap();
+    assert_eq!(v["forecast"]["calibration"], json(&report));
+}
+
+#[test]
+fn plan_section_equals_the_planning_engine() {
+    let c = company(3_000, 15);
+    let (r, v) = built(&c);
+    let f = r.funnel.as_ref().unwrap();
+    let reverse = ReverseFunnel::from_cohort(&f.cohort)
+        .unwrap()
+        .with_velocity(&f.velocity)
+        .unwrap();
+    assert_eq!(v["plan"]["funnel"], json(&reverse));
+    let p = &r.plan.as_ref().unwrap().plan;
+    let cal = ReportOptions::default().calendar;
+    let next = cal.period_of(r.as_of, Granularity::Quarter).next();
+    let (last, _) = last_quarter(&r);
+    let won: Vec<revops::Money> = c.conversions.iter().filter_map(|x| x.value).collect();
+    let mean = revops::Money::sum(r.currency, &won)
+        .unwrap()
+        .checked_div(revops::Decimal::from(won.len()))
+        .unwrap()
+        .unwrap()
+        .round_to_minor_units();
+    let in_last: Vec<revops::Money> = c
+        .conversions
+        .iter()
+        .filter(|x| last.contains_date(x.at.date_naive()))
+        .filter_map(|x| x.value)
+        .collect();
+    let target = revops::Money::sum(r.currency, &in_last)
+        .unwrap()
+        .checked_mul(revops::Decimal::new(12, 1))
+        .unwrap()
+        .round_to_minor_units();
+    let direct = reverse
+        .plan(&[(next, target)], mean, RoundingPolicy::EveryStage)
+        .unwrap();
+    assert_eq!(v["plan"]["plan"], json(&direct));
+    assert_eq!(json(p), json(&direct));
+    assert!(r.plan.as_ref().unwrap().projection.is_some());
+}
+
+#[test]
+fn html_has_every_chart_and_nothing_from_elsewhere() {
+    let c = company(2_000, 16);
+    let (r, _) = built(&c);
+    let html = r.to_html();
+    for id in CHART_IDS {
+        assert!(
+            html.contains(&format!("<svg id=\"{id}\"")),
+            "chart {id} missing"
+        );
+    }
+    assert!(!html.contains("<script"));
+    assert!(!html.contains("<link"));
+    assert!(!html.contains("url("));
+    // The only address is the SVG namespace.
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+}
+
+#[test]
+fn missing_inputs_are_named_not_silently_dropped() {
+    let r = Report::build(&ReportInput::default(), &ReportOptions::default()).unwrap();
+    assert!(r.funnel.is_none() && r.attribution.is_none() && r.economics.is_none());
+    assert!(r.pipeline.is_none() && r.forecast.is_none() && r.plan.is_none());
+    let named: Vec<&str> = r.omitted.iter().map(|o| o.section.as_str()).collect();
+    for s in ["funnel", "attribution", "pipeline", "forecast.errors", "plan"] {
+        assert!(named.contains(&s), "{s} not named in {named:?}");
+    }
+    let html = r.to_html();
+    assert_eq!(html.matches("Not drawn:").count(), CHART_IDS.len());
+
+    // History alone: the pipeline, nothing that needs leads.
+    let c = company(1_000, 17);
+    let only = ReportInput {
+        opportunity_history: &c.opportunity_history,
+        ..ReportInput::default()
+    };
+    let r = Report::build(&only, &ReportOptions::default()).unwrap();
+    assert!(r.pipeline.is_some() && r.funnel.is_none());
+    assert!(r.omitted.iter().any(|o| o.section == "economics.sourcing"));
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_record() {
+    let c = company(1_000, 18);
+    let mut events = c.stage_events.clone();
+    events[3].stage = "no_such_stage".into();
+    let i = ReportInput {
+        stage_events: &events,
+        ..input(&c)
+    };
+    let e = Report::build(&i, &ReportOptions::default()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("no_such_stage"), "{text}");
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("revops-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write_all<T: CsvRecord>(dir: &std::path::Path, rows: &[T]) {
+    let f = std::fs::File::create(dir.join(T::FILE_NAME)).unwrap();
+    let mut w = Writer::new(f, Options::new()).unwrap();
+    for r in rows {
+        w.write(r).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn a_csv_folder_reproduces_the_in_memory_report_exactly() {
+    let c = company(2_000, 19);
+    let dir = temp_dir("report-csv");
+    let f = std::fs::File::create(dir.join(Lead::FILE_NAME)).unwrap();
+    let mut w = Writer::<Lead, _>::with_attributes(f, ["industry", "region"], Options::new())
+        .unwrap();
+    for l in &c.leads {
+        w.write(l).unwrap();
+    }
+    w.finish().unwrap();
+    write_all::<StageEvent>(&dir, &c.stage_events);
+    write_all::<Touch>(&dir, &c.touches);
+    write_all::<Conversion>(&dir, &c.conversions);
+    write_all::<Spend>(&dir, &c.spend);
+    write_all::<OpportunityChange>(&dir, &c.opportunity_history);
+    write_all::<ForecastPoint>(&dir, &c.forecasts);
+    let d = Dataset::read_dir(&dir, Options::new()).unwrap();
+    assert!(d.missing.is_empty());
+    let from_csv = Report::build(
+        &ReportInput {
+            leads: &d.leads,
+            stage_events: &d.stage_events,
+            touches: &d.touches,
+            conversions: &d.conversions,
+            spend: &d.spend,
+            opportunity_history: &d.opportunity_history,
+            forecasts: &d.forecasts,
+        },
+        &ReportOptions::default(),
+    )
+    .unwrap();
+    let (in_memory, _) = built(&c);
+    assert_eq!(from_csv.to_json().unwrap(), in_memory.to_json().unwrap());
+    assert_eq!(from_csv.to_html(), in_memory.to_html());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// For random companies: the parallel and sequential builds agree; attribution
+    /// revenue splits exactly under every model; the pipeline waterfall identity holds;
+    /// every cohort rate lies in [0, 1]; the text and HTML forms render.
+    #[test]
+    fn report_invariants_hold_for_random_companies(seed in 0u64..1_000, leads in 1_000u64..2_000) {
+        let c = company(leads, seed);
+        let i = input(&c);
+        let par = Report::build(&i, &ReportOptions::default()).unwrap();
+        let seq = Report::build(&i, &ReportOptions::default().with_parallel(false)).unwrap();
+        prop_assert_eq!(&par, &seq);
+        if let Some(a) = &par.attribution {
+            for m in &a.rules {
+                let parts: Vec<revops::Money> = m.channels.iter().filter_map(|ch| ch.revenue)
+                    .chain(m.unattributed_revenue).collect();
+                if let Some(total) = m.revenue {
+                    prop_assert_eq!(revops::Money::sum(par.currency, &parts).unwrap(), total);
+                }
+            }
+        }
+        if let Some(p) = &par.pipeline {
+            prop_assert_eq!(p.waterfall.computed_end().unwrap(), p.waterfall.end.amount);
+        }
+        if let Some(f) = &par.funnel {
+            for t in std::iter::once(&f.cohort.total).chain(&f.cohort.breakdown) {
+                for row in t.rows.iter().chain(std::iter::once(&t.all)) {
+                    for s in row.steps.iter().chain(&row.to_won) {
+                        if let Some(x) = s.ratio.value() {
+                            prop_assert!((0.0..=1.0).contains(&x));
+                        }
+                    }
+                }
+            }
+        }
+        prop_assert!(par.to_string().contains("revops report"));
+        prop_assert!(par.to_html().contains("</html>"));
+    }
+}
+
+fn real_file(name: &str) -> Option<std::fs::File> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/real")
+        .join(name);
+    match std::fs::File::open(&p) {
+        Ok(f) => Some(f),
+        Err(_) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipping: {} not found", p.display());
+            }
+            None
+        }
+    }
+}
+
+#[test]
+fn real_olist_and_maven_give_the_sections_they_support() {
+    let (Some(m), Some(d), Some(p)) = (
+        real_file("olist_marketing_qualified_leads_dataset.csv"),
+        real_file("olist_closed_deals_dataset.csv"),
+        real_file("maven_crm_sales_pipeline.csv"),
+    ) else {
+        return;
+    };
+    let olist = revops::real::read_olist(m, d).unwrap();
+    let maven = revops::real::read_maven(p, revops::Currency::USD).unwrap();
+    let options = ReportOptions::default()
+        .with_funnel(revops::real::olist_funnel())
+        .with_cohort_anchor(revops::CohortAnchor::Stage("mql".into()))
+        .with_opportunity_funnel(revops::real::maven_funnel())
+        .with_currency(revops::Currency::USD);
+    let r = Report::build(
+        &ReportInput {
+            leads: &olist.leads,
+            stage_events: &olist.stage_events,
+            opportunity_history: &maven.history,
+            ..ReportInput::default()
+        },
+        &options,
+    )
+    .unwrap();
+    let f = r.funnel.as_ref().unwrap();
+    // MQL → Won over all cohorts: 841 of 8,000 (tallied independently for the funnel
+    // tests in real.rs / funnel.rs).
+    let step = &f.cohort.total.all.steps[0];
+    assert_eq!(
+        (step.ratio.numerator, step.ratio.denominator),
+        (841, 8_000)
+    );
+    assert!(r.pipeline.is_some());
+    assert!(r.attribution.is_none() && r.plan.is_none());
+    let html = r.to_html();
+    assert!(html.contains("<svg id=\"chart-funnel\""));
+    assert!(html.contains("<svg id=\"chart-pipeline-waterfall\""));
+}
