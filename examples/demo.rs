@@ -25,7 +25,8 @@ data (default: a synthetic company of --leads N leads, default 100000, --seed S)
                    forecasts.csv; missing files leave their sections out)
   --olist DIR      the real Olist marketing funnel files in DIR (MQL -> Won by origin)
   --maven FILE     the real Maven CRM pipeline file (pipeline waterfall, win rate,
-                   cycle, slippage); may be combined with --olist
+                   cycle, slippage); the two real datasets are different companies,
+                   so give one of --olist or --maven
 options:
   --out DIR        also write DIR/report.json and DIR/report.html
   --quick          a small synthetic company (5,000 leads; CI)
@@ -84,6 +85,13 @@ fn main() -> Result<(), Error> {
     let (data, origin) = if real {
         if flags.get("--data").is_some() {
             return Err(bad("--data", "", "use either --data or --olist/--maven"));
+        }
+        if flags.get("--olist").is_some() && flags.get("--maven").is_some() {
+            return Err(bad(
+                "--maven",
+                "",
+                "Olist and Maven are different companies: give one of --olist or --maven",
+            ));
         }
         read_real(&flags, &mut options)?
     } else {
