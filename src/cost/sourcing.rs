@@ -112,12 +112,32 @@ pub fn sourcing_report(
     milestone: InfluenceMilestone,
     currency: Currency,
 ) -> Result<SourcingReport> {
-    let lead_by_id: FastMap<&str, &Lead> = leads.iter().map(|l| (l.id.as_str(), l)).collect();
-    // Touches per subject, in time order (input order among equal times).
+    // Only the leads and accounts of the opportunities matter: index those alone (a
+    // million leads may have a few thousand opportunities).
     let mut by_subject: FastMap<&str, Vec<&Touch>> = FastMap::default();
+    for o in opportunities {
+        for subject in [
+            o.lead.as_ref().map(|l| l.as_str()),
+            o.account.as_ref().map(|a| a.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            by_subject.entry(subject).or_default();
+        }
+    }
+    let lead_by_id: FastMap<&str, &Lead> = leads
+        .iter()
+        .filter(|l| by_subject.contains_key(l.id.as_str()))
+        .map(|l| (l.id.as_str(), l))
+        .collect();
+    // Touches per subject, in time order (input order among equal times). Every touch
+    // is validated, used or not.
     for (i, t) in touches.iter().enumerate() {
         t.validate().map_err(|e| e.at_index(i))?;
-        by_subject.entry(t.subject.as_str()).or_default().push(t);
+        if let Some(v) = by_subject.get_mut(t.subject.as_str()) {
+            v.push(t);
+        }
     }
     for v in by_subject.values_mut() {
         v.sort_by_key(|t| t.at);

@@ -445,7 +445,6 @@ pub struct Report {
 /// ```
 pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) -> Vec<Opportunity> {
     use std::collections::{BTreeMap, HashSet};
-    let lead_ids: HashSet<&str> = leads.iter().map(|l| l.id.as_str()).collect();
     type Latest<'r> = (&'r OpportunityChange, DateTime<Utc>, Option<&'r LeadId>);
     let mut last: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
     for r in rows {
@@ -460,6 +459,12 @@ pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) ->
             e.2 = r.lead.as_ref();
         }
     }
+    // The same-id fallback needs the lead ids only when some opportunity names no lead.
+    let lead_ids: HashSet<&str> = if last.values().any(|e| e.2.is_none()) {
+        leads.iter().map(|l| l.id.as_str()).collect()
+    } else {
+        HashSet::new()
+    };
     last.into_values()
         .map(|(r, created, lead)| {
             let mut o = Opportunity::new(r.opportunity.clone(), created, r.stage.clone(), r.amount);
