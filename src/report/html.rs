@@ -864,7 +864,7 @@ table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bott
 
 impl Report {
     /// The report as one self-contained HTML page: a summary, one SVG chart per
-    /// section (ids in [`CHART_IDS`](crate::report::CHART_IDS); a chart whose
+    /// section (ids in [`CHART_IDS`]; a chart whose
     /// section is missing is replaced by a note saying why), and the full text
     /// report. No scripts, fonts or images are loaded from elsewhere.
     ///

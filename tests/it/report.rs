@@ -11,12 +11,12 @@ use revops::csv::{CsvRecord, Dataset, Options, Writer};
 use revops::synth::{Company, SynthConfig, generate};
 use revops::{
     Audit, CHART_IDS, Calibration, CalibrationOptions, Conversion, Credits, ErrorOptions,
-    ForecastErrors, ForecastPoint, FunnelData, FunnelEvents, Granularity, JourneyOptions,
-    Journeys, Lead, MarkovOptions, OpportunityChange, PathOptions, PipelineHistory, Report,
-    ReportInput, ReportOptions, ReverseFunnel, RoundingPolicy, SalesCycleSpec, ShapleyOptions,
-    SourcedBy, Spend, SpendAlignment, StageEvent, Touch, WaterfallSpec, Window, WinRateSpec,
-    align_spend, cohort_report, markov_attribution, opportunities_from_history,
-    qualification_report, shapley_attribution, sourcing_report, unit_economics, velocity_report,
+    ForecastErrors, ForecastPoint, FunnelData, FunnelEvents, Granularity, JourneyOptions, Journeys,
+    Lead, MarkovOptions, OpportunityChange, PathOptions, PipelineHistory, Report, ReportInput,
+    ReportOptions, ReverseFunnel, RoundingPolicy, SalesCycleSpec, ShapleyOptions, SourcedBy, Spend,
+    SpendAlignment, StageEvent, Touch, WaterfallSpec, WinRateSpec, Window, align_spend,
+    cohort_report, markov_attribution, opportunities_from_history, qualification_report,
+    shapley_attribution, sourcing_report, unit_economics, velocity_report,
 };
 use serde_json::Value;
 
@@ -164,8 +164,7 @@ fn pipeline_and_forecast_sections_equal_their_engines() {
     let c = company(3_000, 14);
     let (r, v) = built(&c);
     let o = ReportOptions::default();
-    let h =
-        PipelineHistory::new(o.opportunity_funnel, r.currency, &c.opportunity_history).unwrap();
+    let h = PipelineHistory::new(o.opportunity_funnel, r.currency, &c.opportunity_history).unwrap();
     let (q, w) = last_quarter(&r);
     let wf = h
         .waterfall(&WaterfallSpec::new(w.start(), w.end()).with_audit(Audit::Totals))
@@ -270,7 +269,13 @@ fn missing_inputs_are_named_not_silently_dropped() {
     assert!(r.funnel.is_none() && r.attribution.is_none() && r.economics.is_none());
     assert!(r.pipeline.is_none() && r.forecast.is_none() && r.plan.is_none());
     let named: Vec<&str> = r.omitted.iter().map(|o| o.section.as_str()).collect();
-    for s in ["funnel", "attribution", "pipeline", "forecast.errors", "plan"] {
+    for s in [
+        "funnel",
+        "attribution",
+        "pipeline",
+        "forecast.errors",
+        "plan",
+    ] {
         assert!(named.contains(&s), "{s} not named in {named:?}");
     }
     let html = r.to_html();
@@ -322,8 +327,8 @@ fn a_csv_folder_reproduces_the_in_memory_report_exactly() {
     let c = company(2_000, 19);
     let dir = temp_dir("report-csv");
     let f = std::fs::File::create(dir.join(Lead::FILE_NAME)).unwrap();
-    let mut w = Writer::<Lead, _>::with_attributes(f, ["industry", "region"], Options::new())
-        .unwrap();
+    let mut w =
+        Writer::<Lead, _>::with_attributes(f, ["industry", "region"], Options::new()).unwrap();
     for l in &c.leads {
         w.write(l).unwrap();
     }
@@ -442,10 +447,7 @@ fn real_olist_and_maven_give_the_sections_they_support() {
     // MQL → Won over all cohorts: 841 of 8,000 (tallied independently for the funnel
     // tests in real.rs / funnel.rs).
     let step = &f.cohort.total.all.steps[0];
-    assert_eq!(
-        (step.ratio.numerator, step.ratio.denominator),
-        (841, 8_000)
-    );
+    assert_eq!((step.ratio.numerator, step.ratio.denominator), (841, 8_000));
     assert!(r.pipeline.is_some());
     assert!(r.attribution.is_none() && r.plan.is_none());
     let html = r.to_html();
