@@ -77,7 +77,10 @@ fn main() -> Result<(), Error> {
     let real = flags.get("--olist").is_some() || flags.get("--maven").is_some();
     let requested = flags.number("--leads", 100_000)?;
     let mut progress = Progress {
-        on: !real && flags.get("--data").is_none() && !flags.has("--quick") && requested > 100_000,
+        on: !real
+            && flags.get("--data").is_none()
+            && !flags.has("--quick")
+            && requested.saturating_mul(8) > 1_000_000,
         started,
     };
     progress.say(&format!("synthesising a company of {requested} leads"));

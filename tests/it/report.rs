@@ -303,7 +303,10 @@ fn bad_input_is_an_error_naming_the_record() {
     };
     let e = Report::build(&i, &ReportOptions::default()).unwrap_err();
     let text = e.to_string();
+    // "stage event #3 (id L-…): unknown stage `no_such_stage` (funnel …)"
     assert!(text.contains("no_such_stage"), "{text}");
+    assert!(text.contains("#3"), "{text}");
+    assert!(text.contains(events[3].subject.as_str()), "{text}");
 }
 
 fn temp_dir(name: &str) -> PathBuf {
