@@ -85,6 +85,21 @@ fn main() -> Result<(), Error> {
     };
     progress.say(&format!("synthesising a company of {requested} leads"));
 
+    if let Some(dir) = flags.get("--data") {
+        // About 60 bytes per CSV row: show progress for folders over a million rows.
+        let bytes: u64 = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        progress.on = bytes > 60_000_000;
+        progress.say(&format!(
+            "reading {:.0} MB of CSV from {dir}",
+            bytes as f64 / 1e6
+        ));
+    }
     let (data, origin) = if real {
         if flags.get("--data").is_some() {
             return Err(bad("--data", "", "use either --data or --olist/--maven"));
