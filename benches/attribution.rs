@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use revops::csv::{Options, Reader, Writer};
+use revops::csv::{Options, Writer};
 use revops::{
     Channel, Conversion, Currency, Decimal, JourneyBuilder, JourneyOptions, MarkovCounts,
     MarkovOptions, Money, PathRow, RuleModel, ShapleyCounts, ShapleyOptions, SubjectId, Touch,
@@ -129,44 +129,42 @@ fn csv_bytes() -> (Vec<u8>, Vec<u8>) {
     (touches.finish().unwrap(), conversions.finish().unwrap())
 }
 
-/// Parse (in batches of 64K records, never holding all records), build journeys,
-/// the nine standard rule models that need no stage events, path rows and exact first-order Markov.
-fn end_to_end(touches: &[u8], conversions: &[u8]) -> f64 {
-    const BATCH: usize = 1 << 16;
+/// Parse straight into a journey builder (rows streamed, never held as records),
+/// build journeys, the nine standard rule models that need no stage events (in one
+/// pass), path rows and exact first-order Markov. With `phases`, prints the time of
+/// each step.
+fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
+    let t = Instant::now();
+    let lap = |label: &str| {
+        if phases {
+            eprintln!("  {label}: {:.3} s", t.elapsed().as_secs_f64());
+        }
+    };
     let mut b = JourneyBuilder::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    for t in Reader::<Touch, _>::new(touches, Options::new()).unwrap() {
-        batch.push(t.unwrap());
-        if batch.len() == BATCH {
-            b.add(&batch, &[], &[]).unwrap();
-            batch.clear();
-        }
-    }
-    b.add(&batch, &[], &[]).unwrap();
-    drop(batch);
-    let mut batch = Vec::with_capacity(BATCH);
-    for c in Reader::<Conversion, _>::new(conversions, Options::new()).unwrap() {
-        batch.push(c.unwrap());
-        if batch.len() == BATCH {
-            b.add(&[], &batch, &[]).unwrap();
-            batch.clear();
-        }
-    }
-    b.add(&[], &batch, &[]).unwrap();
-    drop(batch);
+    b.read_touches_csv(touches, Options::new()).unwrap();
+    b.read_conversions_csv(conversions, Options::new()).unwrap();
+    lap("read");
     let journeys = b.build(&JourneyOptions::default()).unwrap();
     drop(b);
-    let mut total = 0.0;
+    lap("build");
     // the milestone models (U, W, full path) need stage events, which these inputs
     // (touches and conversions only) do not have
-    for m in RuleModel::standard()
+    let models: Vec<RuleModel> = RuleModel::standard()
         .into_iter()
         .filter(|m| m.milestone_weights().is_none())
-    {
-        total += journeys.attribute(&m).unwrap().attributed_conversions();
-    }
+        .collect();
+    let total: f64 = journeys
+        .attribute_all(&models)
+        .unwrap()
+        .iter()
+        .map(|a| a.attributed_conversions())
+        .sum();
+    lap("rule models");
     let rows = journeys.path_rows();
+    drop(journeys);
+    lap("path rows");
     let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+    lap("markov");
     total + markov.p_conversion
 }
 
@@ -271,14 +269,14 @@ fn bench(c: &mut Criterion) {
         touches.len() as f64 / 1e6,
         conversions.len() as f64 / 1e6
     );
-    once("end_to_end_1m", || end_to_end(&touches, &conversions));
+    once("end_to_end_1m", || end_to_end(&touches, &conversions, true));
 
     let mut g = c.benchmark_group("attribution");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     g.bench_function("end_to_end/1M", |b| {
-        b.iter(|| black_box(end_to_end(&touches, &conversions)))
+        b.iter(|| black_box(end_to_end(&touches, &conversions, false)))
     });
     drop((touches, conversions));
 

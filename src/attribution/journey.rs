@@ -20,6 +20,8 @@ use crate::records::{Conversion, PathRow, StageEvent, Touch};
 
 /// "No time": touches and ends of journeys built from path rows.
 pub(crate) const NO_TIME: i64 = i64::MIN;
+/// "No subject": journeys built from path rows.
+pub(crate) const NO_SUBJECT: u32 = u32::MAX;
 /// "No campaign" in a (channel, campaign) pair.
 pub(crate) const NO_CAMPAIGN: u32 = u32::MAX;
 
@@ -80,36 +82,8 @@ impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
         Ok(id)
     }
 
-    /// As [`Dict::intern`] with one probe of the table instead of two, for names that
-    /// are usually new (subjects); costs a clone of the name when it is not.
-    #[inline]
-    fn intern_likely_new(&mut self, name: &K) -> Result<u32> {
-        let next = self.names.len();
-        match self.ids.entry(name.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => Ok(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let id = u32::try_from(next)
-                    .ok()
-                    .filter(|&i| i < u32::MAX)
-                    .ok_or_else(|| Error::InvalidParameter {
-                        name: "distinct ids",
-                        value: next.to_string(),
-                        reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
-                    })?;
-                e.insert(id);
-                self.names.push(name.clone());
-                Ok(id)
-            }
-        }
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.names.len()
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        self.names.reserve(additional);
-        self.ids.reserve(additional);
     }
 }
 
@@ -179,6 +153,119 @@ impl Pairs {
         self.list.push(pair);
         self.ids.insert(pair, id);
         id
+    }
+}
+
+/// Subject names in one byte arena, in order of interning: no allocation per subject.
+/// Shared (behind an `Arc`) between a builder and the journeys built from it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SubjectNames {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl SubjectNames {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    fn append(&mut self, other: &SubjectNames) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+}
+
+#[inline]
+fn hash_name(name: &str) -> u64 {
+    let mut h = crate::hash::FxHasher::default();
+    std::hash::Hasher::write(&mut h, name.as_bytes());
+    std::hash::Hasher::finish(&h)
+}
+
+/// Subjects interned to dense `u32` ids (in order of first appearance): the names in
+/// a [`SubjectNames`] arena, found through an open-addressing table of ids (linear
+/// probing, at most half full), so a subject costs its bytes and about 16 bytes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Subjects {
+    pub(crate) names: std::sync::Arc<SubjectNames>,
+    /// `id + 1` per slot (0: empty); the length is zero or a power of two.
+    slots: Vec<u32>,
+}
+
+impl Subjects {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    #[inline]
+    pub(crate) fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize)
+    }
+
+    /// The id of a (trimmed, non-empty) name, interning it if new. Ids stay below
+    /// `u32::MAX`.
+    pub(crate) fn intern(&mut self, name: &str) -> Result<u32> {
+        if (self.len() + 1) * 2 > self.slots.len() {
+            self.grow(self.len() + 1);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash_name(name) as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            if self.names.get(slot as usize - 1) == name {
+                return Ok(slot - 1);
+            }
+            i = (i + 1) & mask;
+        }
+        let id = u32::try_from(self.len())
+            .ok()
+            .filter(|&i| i < u32::MAX - 1)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "distinct ids",
+                value: self.len().to_string(),
+                reason: format!("at most {} distinct ids of one kind", u32::MAX - 2),
+            })?;
+        std::sync::Arc::make_mut(&mut self.names).push(name);
+        self.slots[i] = id + 1;
+        Ok(id)
+    }
+
+    /// Makes room for `n` names (the table at most half full).
+    fn grow(&mut self, n: usize) {
+        let want = (n * 2).next_power_of_two().max(16);
+        if want <= self.slots.len() {
+            return;
+        }
+        self.slots = vec![0; want];
+        let mask = want - 1;
+        for id in 0..self.names.len() {
+            let mut i = hash_name(self.names.get(id)) as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = id as u32 + 1;
+        }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.grow(self.len() + additional);
     }
 }
 
@@ -432,7 +519,7 @@ pub struct JourneyDiagnostics {
 }
 
 impl JourneyDiagnostics {
-    fn note(&mut self, kind: &str, index: Option<u64>, subject: Option<&SubjectId>, why: &str) {
+    fn note(&mut self, kind: &str, index: Option<u64>, subject: Option<&str>, why: &str) {
         if self.examples.len() < 10 {
             self.examples.push(JourneyNote {
                 kind: kind.to_string(),
@@ -522,13 +609,6 @@ fn check_currency(
 // The raw accumulator
 
 #[derive(Debug, Clone, Copy)]
-struct RawTouch {
-    at: i64,
-    subject: u32,
-    pair: u32,
-}
-
-#[derive(Debug, Clone, Copy)]
 struct RawConversion {
     at: i64,
     subject: u32,
@@ -580,9 +660,13 @@ struct RawEvent {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct JourneyBuilder {
-    subjects: Dict<SubjectId>,
+    subjects: Subjects,
     names: Names,
-    touches: Vec<RawTouch>,
+    /// Touches in input order, as parallel arrays (time in microseconds, subject id,
+    /// (channel, campaign) pair id).
+    touch_at: Vec<i64>,
+    touch_subject: Vec<u32>,
+    touch_pair: Vec<u32>,
     conversions: Vec<RawConversion>,
     events: Vec<RawEvent>,
     currency: Option<CurrencySource>,
@@ -643,20 +727,114 @@ impl JourneyBuilder {
         e
     }
 
-    /// Records usually come grouped by subject, often in one order across files: try
-    /// the previous subject and the next one before the hash table.
-    fn subject(&mut self, s: &SubjectId, cursor: &mut u32) -> Result<u32> {
+    /// The id of a subject (trimmed, non-empty, as [`SubjectId::as_str`]). Records
+    /// usually come grouped by subject, often in one order across files: try the
+    /// previous subject and the next one before the hash table.
+    #[inline]
+    pub(crate) fn subject(&mut self, s: &str, cursor: &mut u32) -> Result<u32> {
         for near in [*cursor, cursor.wrapping_add(1)] {
-            if let Some(name) = self.subjects.names.get(near as usize)
-                && name == s
-            {
+            if (near as usize) < self.subjects.len() && self.subjects.name(near) == s {
                 *cursor = near;
                 return Ok(near);
             }
         }
-        let id = self.subjects.intern_likely_new(s)?;
+        let id = self.subjects.intern(s)?;
         *cursor = id;
         Ok(id)
+    }
+
+    /// The id of a (channel, campaign) pair, interning it if new.
+    pub(crate) fn pair(&mut self, channel: &Channel, campaign: Option<&CampaignId>) -> Result<u32> {
+        self.names.pair(channel, campaign)
+    }
+
+    /// Appends one interned touch (`at` in microseconds) and counts it as read.
+    #[inline]
+    pub(crate) fn push_touch(&mut self, subject: u32, pair: u32, at: i64) {
+        self.touch_at.push(at);
+        self.touch_subject.push(subject);
+        self.touch_pair.push(pair);
+        self.touches_read += 1;
+    }
+
+    /// Validates, interns and appends one touch (its position: the touches read so
+    /// far).
+    pub(crate) fn push_touch_record(&mut self, t: &Touch, cursor: &mut u32) -> Result<()> {
+        t.validate()
+            .map_err(|e| e.at_index(self.touches_read as usize))?;
+        let subject = self.subject(t.subject.as_str(), cursor)?;
+        let pair = self.names.pair(&t.channel, t.campaign.as_ref())?;
+        self.push_touch(subject, pair, micros(&t.at));
+        Ok(())
+    }
+
+    /// Validates, interns and appends one conversion (its position: the conversions
+    /// read so far). On error nothing is added.
+    pub(crate) fn push_conversion_record(
+        &mut self,
+        c: &Conversion,
+        cursor: &mut u32,
+    ) -> Result<()> {
+        let index = self.conversions_read;
+        c.validate().map_err(|e| e.at_index(index as usize))?;
+        let value = match &c.value {
+            Some(v)
+                if self
+                    .currency
+                    .as_ref()
+                    .is_some_and(|s| s.currency == v.currency()) =>
+            {
+                v.amount()
+            }
+            Some(v) => {
+                let src = CurrencySource {
+                    currency: v.currency(),
+                    record: RecordRef::new("conversion")
+                        .with_index(index as usize)
+                        .with_id(&c.subject),
+                };
+                check_currency(&mut self.currency, &src, 0)?;
+                v.amount()
+            }
+            None => Decimal::ZERO,
+        };
+        let subject = self.subject(c.subject.as_str(), cursor)?;
+        self.conversions.push(RawConversion {
+            at: micros(&c.at),
+            subject,
+            value,
+            index,
+        });
+        self.conversions_read += 1;
+        Ok(())
+    }
+
+    /// Validates, interns and appends one stage event (its position: the events read
+    /// so far).
+    pub(crate) fn push_stage_event_record(
+        &mut self,
+        e: &StageEvent,
+        cursor: &mut u32,
+        last_stage: &mut Option<(String, u32)>,
+    ) -> Result<()> {
+        e.validate()
+            .map_err(|err| err.at_index(self.events_read as usize))?;
+        let subject = self.subject(e.subject.as_str(), cursor)?;
+        let stage = match last_stage {
+            Some((k, id)) if *k == e.stage => *id,
+            _ => {
+                let id = self.names.stages.intern(&normalise_key(&e.stage))?;
+                *last_stage = Some((e.stage.clone(), id));
+                id
+            }
+        };
+        self.events.push(RawEvent {
+            at: micros(&e.at),
+            subject,
+            stage,
+        });
+        self.events_read += 1;
+        Ok(())
     }
 
     /// Adds into an empty builder (no offsets to apply).
@@ -681,14 +859,17 @@ impl JourneyBuilder {
             .max(changes(&mut conversions.iter().map(|c| &c.subject)))
             .max(changes(&mut stage_events.iter().map(|e| &e.subject)));
         self.subjects.reserve(expected);
-        self.touches.reserve(touches.len());
+        self.touch_at.reserve(touches.len());
+        self.touch_subject.reserve(touches.len());
+        self.touch_pair.reserve(touches.len());
         // Channels and campaigns repeat, usually as shared strings (readers share
         // them): a small cache by string address skips the hash tables. Addresses are
         // stable and unique while `touches` is borrowed.
         let mut cache = PairCache::default();
-        for (i, t) in touches.iter().enumerate() {
-            t.validate().map_err(|e| e.at_index(i))?;
-            let subject = self.subject(&t.subject, &mut cursor)?;
+        for t in touches {
+            t.validate()
+                .map_err(|e| e.at_index(self.touches_read as usize))?;
+            let subject = self.subject(t.subject.as_str(), &mut cursor)?;
             let key = PairCache::key(t);
             let pair = match cache.get(key) {
                 Some(id) => id,
@@ -698,63 +879,17 @@ impl JourneyBuilder {
                     id
                 }
             };
-            self.touches.push(RawTouch {
-                at: micros(&t.at),
-                subject,
-                pair,
-            });
+            self.push_touch(subject, pair, micros(&t.at));
         }
         self.conversions.reserve(conversions.len());
-        for (i, c) in conversions.iter().enumerate() {
-            c.validate().map_err(|e| e.at_index(i))?;
-            let subject = self.subject(&c.subject, &mut cursor)?;
-            let value = match &c.value {
-                Some(v)
-                    if self
-                        .currency
-                        .as_ref()
-                        .is_some_and(|s| s.currency == v.currency()) =>
-                {
-                    v.amount()
-                }
-                Some(v) => {
-                    let src = CurrencySource {
-                        currency: v.currency(),
-                        record: RecordRef::new("conversion")
-                            .with_index(i)
-                            .with_id(&c.subject),
-                    };
-                    check_currency(&mut self.currency, &src, 0)?;
-                    v.amount()
-                }
-                None => Decimal::ZERO,
-            };
-            self.conversions.push(RawConversion {
-                at: micros(&c.at),
-                subject,
-                value,
-                index: i as u64,
-            });
+        for c in conversions {
+            self.push_conversion_record(c, &mut cursor)?;
         }
         self.events.reserve(stage_events.len());
-        let mut last_stage: Option<(&str, u32)> = None;
-        for (i, e) in stage_events.iter().enumerate() {
-            e.validate().map_err(|err| err.at_index(i))?;
-            let subject = self.subject(&e.subject, &mut cursor)?;
-            let stage = match last_stage {
-                Some((k, id)) if k == e.stage => id,
-                _ => self.names.stages.intern(&normalise_key(&e.stage))?,
-            };
-            last_stage = Some((e.stage.as_str(), stage));
-            self.events.push(RawEvent {
-                at: micros(&e.at),
-                subject,
-                stage,
-            });
+        let mut last_stage = None;
+        for e in stage_events {
+            self.push_stage_event_record(e, &mut cursor, &mut last_stage)?;
         }
-        self.touches_read = touches.len() as u64;
-        self.conversions_read = conversions.len() as u64;
-        self.events_read = stage_events.len() as u64;
         Ok(())
     }
 
@@ -770,23 +905,39 @@ impl JourneyBuilder {
         if let Some(src) = &other.currency {
             check_currency(&mut currency, src, self.conversions_read)?;
         }
-        let mut names = self.names.clone();
-        let (pairs, stages) = names.absorb(&other.names)?;
-        let mut subjects_dict = self.subjects.clone();
-        let subjects: Vec<u32> = other
-            .subjects
-            .names
-            .iter()
-            .map(|s| subjects_dict.intern(s))
-            .collect::<Result<_>>()?;
-        self.names = names;
-        self.subjects = subjects_dict;
+        let intern_subjects = |subjects: &mut Subjects| -> Result<Vec<u32>> {
+            subjects.reserve(other.subjects.len());
+            (0..other.subjects.len() as u32)
+                .map(|i| subjects.intern(other.subjects.name(i)))
+                .collect()
+        };
+        // Interning can only fail when an id space overflows: when every one has room
+        // for all of the other's ids, intern in place (no copy of the tables);
+        // otherwise on copies, so that an error leaves this builder unchanged.
+        let room = |a: usize, b: usize| a + b < (u32::MAX - 2) as usize;
+        let fits = room(self.subjects.len(), other.subjects.len())
+            && room(self.names.channels.len(), other.names.channels.len())
+            && room(self.names.campaigns.len(), other.names.campaigns.len())
+            && room(self.names.stages.len(), other.names.stages.len());
+        let (pairs, stages, subjects) = if fits {
+            let (pairs, stages) = self.names.absorb(&other.names)?;
+            let subjects = intern_subjects(&mut self.subjects)?;
+            (pairs, stages, subjects)
+        } else {
+            let mut names = self.names.clone();
+            let (pairs, stages) = names.absorb(&other.names)?;
+            let mut subjects_table = self.subjects.clone();
+            let subjects = intern_subjects(&mut subjects_table)?;
+            self.names = names;
+            self.subjects = subjects_table;
+            (pairs, stages, subjects)
+        };
         self.currency = currency;
-        self.touches.extend(other.touches.iter().map(|t| RawTouch {
-            at: t.at,
-            subject: subjects[t.subject as usize],
-            pair: pairs[t.pair as usize],
-        }));
+        self.touch_at.extend_from_slice(&other.touch_at);
+        self.touch_subject
+            .extend(other.touch_subject.iter().map(|&s| subjects[s as usize]));
+        self.touch_pair
+            .extend(other.touch_pair.iter().map(|&p| pairs[p as usize]));
         let offset = self.conversions_read;
         self.conversions
             .extend(other.conversions.iter().map(|c| RawConversion {
@@ -807,7 +958,7 @@ impl JourneyBuilder {
 
     /// Number of touches held.
     pub fn touch_count(&self) -> usize {
-        self.touches.len()
+        self.touch_at.len()
     }
 
     /// Number of conversions held.
@@ -855,7 +1006,7 @@ impl JourneyBuilder {
         };
 
         if u32::try_from(
-            self.touches
+            self.touch_at
                 .len()
                 .max(self.conversions.len())
                 .max(self.events.len()),
@@ -864,7 +1015,7 @@ impl JourneyBuilder {
         {
             return Err(Error::InvalidParameter {
                 name: "records",
-                value: self.touches.len().to_string(),
+                value: self.touch_at.len().to_string(),
                 reason: format!("at most {} records of one kind per build", u32::MAX),
             });
         }
@@ -886,10 +1037,24 @@ impl JourneyBuilder {
             })
             .collect();
 
-        // Group records by subject (counting sort: stable, input order within).
+        // Group records by subject (counting sort: stable, input order within). Input
+        // grouped by subject (ids in order of first appearance, so non-decreasing)
+        // needs no permutation: `order` is then `None`.
         let s = self.subjects.len();
-        let group = |keys: &mut dyn Iterator<Item = u32>, n: usize| -> (Vec<u32>, Vec<u32>) {
+        let group = |keys: &mut dyn Iterator<Item = u32>,
+                     n: usize,
+                     grouped: bool|
+         -> (Vec<u32>, Option<Vec<u32>>) {
             let mut start = vec![0u32; s + 1];
+            if grouped {
+                for k in keys {
+                    start[k as usize + 1] += 1;
+                }
+                for i in 0..s {
+                    start[i + 1] += start[i];
+                }
+                return (start, None);
+            }
             let keys: Vec<u32> = keys.collect();
             for &k in &keys {
                 start[k as usize + 1] += 1;
@@ -903,28 +1068,34 @@ impl JourneyBuilder {
                 order[fill[k as usize] as usize] = i as u32;
                 fill[k as usize] += 1;
             }
-            (start, order)
+            (start, Some(order))
         };
         let (t_start, t_order) = group(
-            &mut self.touches.iter().map(|t| t.subject),
-            self.touches.len(),
+            &mut self.touch_subject.iter().copied(),
+            self.touch_subject.len(),
+            self.touch_subject.is_sorted(),
         );
         let (c_start, c_order) = group(
             &mut self.conversions.iter().map(|c| c.subject),
             self.conversions.len(),
+            false,
         );
+        let c_order = c_order.unwrap_or_default();
         let (e_start, e_order) = group(
             &mut self.events.iter().map(|e| e.subject),
             self.events.len(),
+            false,
         );
+        let e_order = e_order.unwrap_or_default();
 
         let mut out = Journeys {
             stage_events: self.events.len() as u64,
             currency,
             ..Journeys::default()
         };
-        out.touch_pair.reserve(self.touches.len());
-        out.touch_at.reserve(self.touches.len());
+        out.subject_names = std::sync::Arc::clone(&self.subjects.names);
+        out.touch_pair.reserve(self.touch_at.len());
+        out.touch_at.reserve(self.touch_at.len());
         let d = &mut out.diagnostics;
         d.touches_read = self.touches_read;
         d.conversions_read = self.conversions_read;
@@ -939,15 +1110,17 @@ impl JourneyBuilder {
         let mut used_pairs: Vec<u32> = Vec::new();
 
         for subject in 0..s {
-            let raw_touches = &t_order[t_start[subject] as usize..t_start[subject + 1] as usize];
+            let (t_lo, t_hi) = (t_start[subject] as usize, t_start[subject + 1] as usize);
+            let raw_count = t_hi - t_lo;
             ts.clear();
-            for &i in raw_touches {
-                let t = self.touches[i as usize];
-                if allowed[t.pair as usize] {
-                    ts.push((t.at, t.pair));
+            for k in t_lo..t_hi {
+                let i = t_order.as_ref().map_or(k, |o| o[k] as usize);
+                let pair = self.touch_pair[i];
+                if allowed[pair as usize] {
+                    ts.push((self.touch_at[i], pair));
                 }
             }
-            out.diagnostics.touches_filtered += (raw_touches.len() - ts.len()) as u64;
+            out.diagnostics.touches_filtered += (raw_count - ts.len()) as u64;
             if !ts.is_sorted_by_key(|t| t.0) {
                 ts.sort_by_key(|t| t.0); // stable: ties keep input order
             }
@@ -961,7 +1134,7 @@ impl JourneyBuilder {
                 cs.sort_by_key(|c| c.at);
             }
             let events = &e_order[e_start[subject] as usize..e_start[subject + 1] as usize];
-            let subject_id = &self.subjects.names[subject];
+            let subject_id = self.subjects.name(subject as u32);
             let journeys_before = out.len();
 
             let counted = match options.repeat {
@@ -996,7 +1169,7 @@ impl JourneyBuilder {
                 covered_end = covered_end.max(hi);
                 prev_at = Some(c.at);
                 if lo == hi {
-                    if raw_touches.is_empty() {
+                    if raw_count == 0 {
                         out.diagnostics.conversions_unknown_subject += 1;
                         out.diagnostics.note(
                             "conversion",
@@ -1015,7 +1188,7 @@ impl JourneyBuilder {
                     }
                 }
                 out.push_journey(
-                    Some(subject_id),
+                    subject as u32,
                     &ts[lo..hi],
                     c.at,
                     (1.0, 0.0),
@@ -1045,7 +1218,7 @@ impl JourneyBuilder {
                 && (counted == 0 || options.trailing == TrailingTouches::NonConverting)
             {
                 out.push_journey(
-                    Some(subject_id),
+                    subject as u32,
                     trailing,
                     NO_TIME,
                     (0.0, 1.0),
@@ -1123,7 +1296,12 @@ pub struct Journeys {
     pub(crate) pair_channel: Vec<u32>,
     /// Per journey: end offset of its touches in `touch_*`.
     pub(crate) ends: Vec<usize>,
-    pub(crate) subjects: Vec<Option<SubjectId>>,
+    /// The subjects' names (shared with the builder they came from).
+    pub(crate) subject_names: std::sync::Arc<SubjectNames>,
+    /// Per journey: its subject's index in `subject_names` ([`NO_SUBJECT`]: none).
+    pub(crate) subject: Vec<u32>,
+    /// The subjects as ids, made on first use (most reports never need them).
+    subject_ids: std::sync::OnceLock<Vec<Option<SubjectId>>>,
     pub(crate) end_at: Vec<i64>,
     pub(crate) conversions: Vec<f64>,
     pub(crate) nulls: Vec<f64>,
@@ -1187,7 +1365,7 @@ impl<'a> JourneyRef<'a> {
 
     /// The subject (`None` for journeys built from path rows).
     pub fn subject(&self) -> Option<&'a SubjectId> {
-        self.journeys.subjects[self.index].as_ref()
+        self.journeys.subject_id(self.index)
     }
 
     /// When the journey converted (`None` if it did not, or for path rows).
@@ -1351,13 +1529,12 @@ impl Journeys {
                 .touch_at
                 .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
             batch.ends.push(batch.touch_pair.len());
-            batch.subjects.push(None);
+            batch.subject.push(NO_SUBJECT);
             batch.end_at.push(NO_TIME);
             batch.conversions.push(r.conversions);
             batch.nulls.push(r.nulls);
             batch.value.push(r.value);
             batch.value_f64.push(r.value.to_f64().unwrap_or(0.0));
-            batch.ms_ends.push(batch.milestones.len());
             batch.untimed += 1;
         }
         batch.diagnostics.path_rows_read = rows.len() as u64;
@@ -1391,9 +1568,17 @@ impl Journeys {
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
         }
+        if self.subject_names.len() + other.subject_names.len() >= NO_SUBJECT as usize {
+            return Err(Error::InvalidParameter {
+                name: "distinct ids",
+                value: (self.subject_names.len() + other.subject_names.len()).to_string(),
+                reason: format!("at most {} subjects in one set of journeys", NO_SUBJECT - 1),
+            });
+        }
         let mut names = self.names.clone();
         let (pairs, stages) = names.absorb(&other.names)?;
         self.names = names;
+        let journeys_before = self.ends.len();
         self.pair_channel = self.names.pairs.list.iter().map(|p| p.0).collect();
         self.currency = currency;
         let base = self.touch_pair.len();
@@ -1408,9 +1593,29 @@ impl Journeys {
                 .iter()
                 .map(|&(s, p)| (stages[s as usize], p)),
         );
-        self.ms_ends
-            .extend(other.ms_ends.iter().map(|e| e + ms_base));
-        self.subjects.extend_from_slice(&other.subjects);
+        if !self.ms_ends.is_empty() || !other.ms_ends.is_empty() {
+            // Either side may have dropped its (all-zero) ends.
+            self.ms_ends.resize(journeys_before, ms_base);
+            if other.ms_ends.is_empty() {
+                self.ms_ends
+                    .extend(std::iter::repeat_n(ms_base, other.ends.len()));
+            } else {
+                self.ms_ends
+                    .extend(other.ms_ends.iter().map(|e| e + ms_base));
+            }
+        }
+        let subject_base = self.subject_names.len() as u32;
+        if other.subject_names.len() > 0 {
+            std::sync::Arc::make_mut(&mut self.subject_names).append(&other.subject_names);
+            self.subject_ids = std::sync::OnceLock::new();
+        }
+        self.subject.extend(other.subject.iter().map(|&s| {
+            if s == NO_SUBJECT {
+                NO_SUBJECT
+            } else {
+                s + subject_base
+            }
+        }));
         self.end_at.extend_from_slice(&other.end_at);
         self.conversions.extend_from_slice(&other.conversions);
         self.nulls.extend_from_slice(&other.nulls);
@@ -1425,7 +1630,7 @@ impl Journeys {
     #[allow(clippy::too_many_arguments)]
     fn push_journey(
         &mut self,
-        subject: Option<&SubjectId>,
+        subject: u32,
         touches: &[(i64, u32)],
         end: i64,
         (conversions, nulls): (f64, f64),
@@ -1468,13 +1673,33 @@ impl Journeys {
                 }
             }
         }
-        self.ms_ends.push(self.milestones.len());
-        self.subjects.push(subject.cloned());
+        if !self.milestones.is_empty() {
+            // `ms_ends` is kept only once some journey has milestones.
+            self.ms_ends.resize(self.ends.len() - 1, 0);
+            self.ms_ends.push(self.milestones.len());
+        }
+        self.subject.push(subject);
         self.end_at.push(end);
         self.conversions.push(conversions);
         self.nulls.push(nulls);
         self.value.push(value);
         self.value_f64.push(value.to_f64().unwrap_or(0.0));
+    }
+
+    /// The subject of journey `j`, if it has one (the ids are made on first use).
+    pub(crate) fn subject_id(&self, j: usize) -> Option<&SubjectId> {
+        let s = self.subject[j];
+        if s == NO_SUBJECT {
+            return None;
+        }
+        self.subject_ids
+            .get_or_init(|| {
+                (0..self.subject_names.len())
+                    .map(|i| SubjectId::new(self.subject_names.get(i)).ok())
+                    .collect()
+            })
+            .get(s as usize)?
+            .as_ref()
     }
 
     #[inline]
@@ -1485,6 +1710,9 @@ impl Journeys {
 
     #[inline]
     pub(crate) fn milestone_slice(&self, j: usize) -> &[(u32, u32)] {
+        if self.ms_ends.is_empty() {
+            return &[];
+        }
         let start = if j == 0 { 0 } else { self.ms_ends[j - 1] };
         &self.milestones[start..self.ms_ends[j]]
     }
