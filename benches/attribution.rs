@@ -2,7 +2,8 @@
 //!
 //! - `end_to_end/1M`: 1M journeys over 10 channels (1–8 touches, mean 4.5) as
 //!   `touches.csv` + `conversions.csv` bytes in memory → parse → journeys → every
-//!   standard rule model but the milestone ones (no stage events) → path rows → exact first-order Markov. Target ≤ 0.7 s and
+//!   standard rule model but the milestone ones (no stage events) → journeys aggregated
+//!   by path → exact first-order Markov. Target ≤ 0.7 s and
 //!   ≤ 150 MB above the input.
 //! - `shapley/conversion_rate_12`: conversion-rate Shapley over 12 channels from the
 //!   path rows of 1M journeys. Target ≤ 0.5 s.
@@ -24,7 +25,6 @@ use revops::csv::{Options, Writer};
 use revops::{
     Channel, Conversion, Currency, Decimal, JourneyBuilder, JourneyOptions, MarkovCounts,
     MarkovOptions, Money, PathRow, RuleModel, ShapleyCounts, ShapleyOptions, SubjectId, Touch,
-    markov_attribution,
 };
 
 const JOURNEYS: usize = 1_000_000;
@@ -135,17 +135,22 @@ fn csv_bytes() -> (Vec<u8>, Vec<u8>) {
 /// each step.
 fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
     let t = Instant::now();
+    let cpu0 = cpu_seconds();
     let lap = |label: &str| {
         if phases {
-            eprintln!("  {label}: {:.3} s", t.elapsed().as_secs_f64());
+            let cpu = match (cpu0, cpu_seconds()) {
+                (Some(a), Some(b)) => format!(", cpu {:.3} s", b - a),
+                _ => String::new(),
+            };
+            let rss = memory().map_or(String::new(), |(rss, _)| format!(", RSS {rss:.0} MB"));
+            eprintln!("  {label}: {:.3} s{cpu}{rss}", t.elapsed().as_secs_f64());
         }
     };
     let mut b = JourneyBuilder::default();
     b.read_touches_csv(touches, Options::new()).unwrap();
     b.read_conversions_csv(conversions, Options::new()).unwrap();
     lap("read");
-    let journeys = b.build(&JourneyOptions::default()).unwrap();
-    drop(b);
+    let journeys = b.into_journeys(&JourneyOptions::default()).unwrap();
     lap("build");
     // the milestone models (U, W, full path) need stage events, which these inputs
     // (touches and conversions only) do not have
@@ -160,11 +165,17 @@ fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
         .map(|a| a.attributed_conversions())
         .sum();
     lap("rule models");
-    let rows = journeys.path_rows();
+    // exact first-order Markov over the journeys aggregated by path (the rows
+    // `journeys.path_rows()` would give, without building them)
+    let mut markov = MarkovCounts::new(MarkovOptions::default()).unwrap();
+    markov.add_journeys(&journeys).unwrap();
+    lap(&format!(
+        "aggregate paths + Markov counts ({} paths)",
+        markov.rows()
+    ));
     drop(journeys);
-    lap("path rows");
-    let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
-    lap("markov");
+    let markov = markov.finish().unwrap();
+    lap("markov solve");
     total + markov.p_conversion
 }
 
@@ -209,6 +220,14 @@ fn memory() -> Option<(f64, f64)> {
     Some((kb("VmRSS:")?, kb("VmHWM:")?))
 }
 
+/// CPU time of this thread so far (from `/proc/thread-self/schedstat`), if there:
+/// on a busy machine it separates the work from the waiting.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
 /// Resets the peak (`VmHWM`) to the current RSS; false where not allowed.
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
@@ -217,9 +236,13 @@ fn reset_peak() -> bool {
 fn once(label: &str, f: impl FnOnce() -> f64) {
     let reset = reset_peak();
     let before = memory();
+    let cpu = cpu_seconds();
     let t = Instant::now();
     black_box(f());
     let secs = t.elapsed().as_secs_f64();
+    if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
+        eprintln!("{label}: cpu {:.3} s", b - a);
+    }
     match (before, memory()) {
         (Some((rss, _)), Some((_, peak))) if reset => eprintln!(
             "{label}: {secs:.3} s once; peak RSS {peak:.0} MB, {:.0} MB above the {rss:.0} MB before",
@@ -270,6 +293,9 @@ fn bench(c: &mut Criterion) {
         conversions.len() as f64 / 1e6
     );
     once("end_to_end_1m", || end_to_end(&touches, &conversions, true));
+    if std::env::var_os("REVOPS_BENCH_E2E_ONCE").is_some_and(|v| v == "1") {
+        return; // profiling: the one end-to-end run only
+    }
 
     let mut g = c.benchmark_group("attribution");
     g.sampling_mode(SamplingMode::Flat)

@@ -349,7 +349,7 @@ impl Journeys {
             let range = start..end;
             start = end;
             let cw = self.conversions[j];
-            let vf = self.value_f64[j];
+            let vf = self.value_f64_of(j);
             if cw == 0.0 && vf == 0.0 {
                 continue;
             }
@@ -410,7 +410,7 @@ impl Journeys {
             start = end;
             let cw = self.conversions[j];
             // A decimal value is zero exactly when its `f64` is (no underflow: ≥ 1e-28).
-            let vf = self.value_f64[j];
+            let vf = self.value_f64_of(j);
             if cw == 0.0 && vf == 0.0 {
                 continue;
             }
@@ -420,8 +420,8 @@ impl Journeys {
                 un_c += cw;
                 un_v += vf;
                 if currency.is_some() {
-                    total_r += self.value[j];
-                    un_r += self.value[j];
+                    total_r += self.value_of(j);
+                    un_r += self.value_of(j);
                 }
                 continue;
             }
@@ -443,7 +443,7 @@ impl Journeys {
                 conv[p as usize] += cw * s;
                 val[p as usize] += vf * s;
             }
-            let value = self.value[j];
+            let value = self.value_of(j);
             total_r += value;
             if !value.is_zero() {
                 allocate_into(Money::new(value, cur), v.pairs, &buf, &mut rev)?;
@@ -613,13 +613,13 @@ impl<'a> Iterator for TouchCredits<'a> {
             }
             self.journey += 1;
             let v = js.view(j);
-            if v.pairs.is_empty() || (js.conversions[j] == 0.0 && js.value_f64[j] == 0.0) {
+            if v.pairs.is_empty() || (js.conversions[j] == 0.0 && js.value_f64_of(j) == 0.0) {
                 continue;
             }
             self.weigher.fill(v, &mut self.buf);
             self.parts.clear();
             if let Some(cur) = js.currency() {
-                let value = Money::new(js.value[j], cur);
+                let value = Money::new(js.value_of(j), cur);
                 if value.is_zero() {
                     self.parts.resize(v.pairs.len(), value);
                 } else {
@@ -651,7 +651,7 @@ impl<'a> Iterator for TouchCredits<'a> {
             model: self.model,
             credit,
             conversions: credit * js.conversions[j],
-            value: credit * js.value_f64[j],
+            value: credit * js.value_f64_of(j),
             revenue: self.parts.get(k).copied(),
         }))
     }

@@ -20,6 +20,8 @@ use crate::records::{Conversion, PathRow, StageEvent, Touch};
 
 /// "No time": touches and ends of journeys built from path rows.
 pub(crate) const NO_TIME: i64 = i64::MIN;
+/// "No value slot": a journey whose value is `Decimal::ZERO`.
+pub(crate) const NO_VALUE: u32 = u32::MAX;
 /// "No subject": journeys built from path rows.
 pub(crate) const NO_SUBJECT: u32 = u32::MAX;
 /// "No campaign" in a (channel, campaign) pair.
@@ -196,13 +198,28 @@ fn hash_name(name: &str) -> u64 {
 }
 
 /// Subjects interned to dense `u32` ids (in order of first appearance): the names in
-/// a [`SubjectNames`] arena, found through an open-addressing table of ids (linear
-/// probing, at most half full), so a subject costs its bytes and about 16 bytes.
-#[derive(Debug, Clone, Default)]
+/// a [`SubjectNames`] arena. While names arrive in strictly increasing order (ids
+/// from a sequence, files sorted by subject), a name is found by binary search and a
+/// new one is appended without hashing; otherwise through an open-addressing table
+/// of ids (linear probing, at most half full), built on first need. Either way a
+/// subject costs its bytes and about 16 bytes.
+#[derive(Debug, Clone)]
 pub(crate) struct Subjects {
     pub(crate) names: std::sync::Arc<SubjectNames>,
+    /// Whether the names are in strictly increasing order (then `slots` is empty).
+    ascending: bool,
     /// `id + 1` per slot (0: empty); the length is zero or a power of two.
     slots: Vec<u32>,
+}
+
+impl Default for Subjects {
+    fn default() -> Self {
+        Subjects {
+            names: Default::default(),
+            ascending: true,
+            slots: Vec::new(),
+        }
+    }
 }
 
 impl Subjects {
@@ -216,9 +233,61 @@ impl Subjects {
         self.names.get(id as usize)
     }
 
-    /// The id of a (trimmed, non-empty) name, interning it if new. Ids stay below
-    /// `u32::MAX`.
-    pub(crate) fn intern(&mut self, name: &str) -> Result<u32> {
+    /// The id of a name in ascending names, searching from near `hint`.
+    fn find_sorted(&self, name: &str, hint: u32) -> std::result::Result<u32, u32> {
+        let n = self.len();
+        let (mut lo, mut hi) = (0usize, n);
+        // Gallop from the hint: records grouped by subject look up nearby names.
+        let h = (hint as usize).min(n.saturating_sub(1));
+        if n > 0 {
+            if self.names.get(h) <= name {
+                lo = h;
+                let mut step = 1;
+                while lo + step < n && self.names.get(lo + step) <= name {
+                    lo += step;
+                    step *= 2;
+                }
+                hi = (lo + step).min(n);
+            } else {
+                hi = h;
+                let mut step = 1;
+                while hi >= step && self.names.get(hi - step) > name {
+                    hi -= step;
+                    step *= 2;
+                }
+                lo = hi.saturating_sub(step);
+            }
+        }
+        // Now names[lo] ≤ name < names[hi] where those exist; binary search between.
+        let slice_search = |mut lo: usize, mut hi: usize| {
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match self.names.get(mid).cmp(name) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return Ok(mid as u32),
+                }
+            }
+            Err(lo as u32)
+        };
+        slice_search(lo, hi)
+    }
+
+    /// The id of a (trimmed, non-empty) name, interning it if new; `hint` is an id
+    /// likely near it. Ids stay below `u32::MAX − 1`.
+    pub(crate) fn intern(&mut self, name: &str, hint: u32) -> Result<u32> {
+        if self.ascending {
+            let n = self.len();
+            if n == 0 || self.names.get(n - 1) < name {
+                return self.push(name);
+            }
+            if let Ok(id) = self.find_sorted(name, hint) {
+                return Ok(id);
+            }
+            // Out of order: from now on, the hash table.
+            self.ascending = false;
+            self.grow(n + 1);
+        }
         if (self.len() + 1) * 2 > self.slots.len() {
             self.grow(self.len() + 1);
         }
@@ -234,21 +303,29 @@ impl Subjects {
             }
             i = (i + 1) & mask;
         }
+        let id = self.push(name)?;
+        self.slots[i] = id + 1;
+        Ok(id)
+    }
+
+    fn push(&mut self, name: &str) -> Result<u32> {
         let id = u32::try_from(self.len())
             .ok()
             .filter(|&i| i < u32::MAX - 1)
             .ok_or_else(|| Error::InvalidParameter {
                 name: "distinct ids",
                 value: self.len().to_string(),
-                reason: format!("at most {} distinct ids of one kind", u32::MAX - 2),
+                reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
             })?;
         std::sync::Arc::make_mut(&mut self.names).push(name);
-        self.slots[i] = id + 1;
         Ok(id)
     }
 
-    /// Makes room for `n` names (the table at most half full).
+    /// Makes room for `n` names in the table (at most half full).
     fn grow(&mut self, n: usize) {
+        if self.ascending {
+            return;
+        }
         let want = (n * 2).next_power_of_two().max(16);
         if want <= self.slots.len() {
             return;
@@ -623,6 +700,14 @@ struct RawEvent {
     stage: u32,
 }
 
+/// A builder's touch arrays, taken out of it to be cut in place, with the start of
+/// each subject's (grouped) touches.
+struct InPlace {
+    at: Vec<i64>,
+    pair: Vec<u32>,
+    start: Vec<u32>,
+}
+
 /// The mergeable accumulator of raw records: touches, conversions and stage events
 /// interned (subjects, channels, campaigns, stage keys to dense `u32` ids) but not yet
 /// cut into journeys, so batches may split a subject's records anywhere.
@@ -738,7 +823,7 @@ impl JourneyBuilder {
                 return Ok(near);
             }
         }
-        let id = self.subjects.intern(s)?;
+        let id = self.subjects.intern(s, *cursor)?;
         *cursor = id;
         Ok(id)
     }
@@ -908,7 +993,7 @@ impl JourneyBuilder {
         let intern_subjects = |subjects: &mut Subjects| -> Result<Vec<u32>> {
             subjects.reserve(other.subjects.len());
             (0..other.subjects.len() as u32)
-                .map(|i| subjects.intern(other.subjects.name(i)))
+                .map(|i| subjects.intern(other.subjects.name(i), i))
                 .collect()
         };
         // Interning can only fail when an id space overflows: when every one has room
@@ -983,6 +1068,64 @@ impl JourneyBuilder {
     /// [`Error::InvalidParameter`] for a negative lookback; [`Error::InvalidField`]
     /// naming the first valued conversion if it is not in the declared currency.
     pub fn build(&self, options: &JourneyOptions) -> Result<Journeys> {
+        self.cut(options, None)
+    }
+
+    /// As [`JourneyBuilder::build`] (the same journeys), consuming the builder so
+    /// that its touch arrays become the journeys' own: when the touches came grouped
+    /// by subject (each subject's touches together, as files sorted or grouped by
+    /// subject give them) and conversions do not share touches (any policy but
+    /// [`RepeatConversions::AllPrior`]), journeys are cut in place, and peak memory
+    /// is about the journeys' alone instead of the builder's and the journeys' together.
+    /// Otherwise it is [`JourneyBuilder::build`].
+    ///
+    /// ```
+    /// use revops::{Channel, Conversion, JourneyBuilder, JourneyOptions, SubjectId, Touch};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    /// let (a, b) = (SubjectId::new("L1")?, SubjectId::new("L2")?);
+    /// let touches = vec![
+    ///     Touch::new(a.clone(), Channel::new("search")?, t(1)),
+    ///     Touch::new(a.clone(), Channel::new("email")?, t(3)),
+    ///     Touch::new(b.clone(), Channel::new("email")?, t(2)),
+    /// ];
+    /// let mut builder = JourneyBuilder::default();
+    /// builder.add(&touches, &[Conversion::new(a, t(5), None)], &[])?;
+    /// let options = JourneyOptions::default();
+    /// let built = builder.build(&options)?;
+    /// let consumed = builder.into_journeys(&options)?;
+    /// assert_eq!(consumed.path_rows(), built.path_rows());
+    /// assert_eq!(consumed.diagnostics(), built.diagnostics());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`JourneyBuilder::build`].
+    pub fn into_journeys(mut self, options: &JourneyOptions) -> Result<Journeys> {
+        if options.repeat == RepeatConversions::AllPrior || !self.touch_subject.is_sorted() {
+            return self.build(options);
+        }
+        let s = self.subjects.len();
+        let mut start = vec![0u32; s + 1];
+        for &k in &self.touch_subject {
+            start[k as usize + 1] += 1;
+        }
+        for i in 0..s {
+            start[i + 1] += start[i];
+        }
+        self.touch_subject = Vec::new();
+        let in_place = InPlace {
+            at: std::mem::take(&mut self.touch_at),
+            pair: std::mem::take(&mut self.touch_pair),
+            start,
+        };
+        self.cut(options, Some(in_place))
+    }
+
+    /// Cuts journeys; with `in_place`, from the builder's touch arrays (taken out of
+    /// it, touches grouped by subject), overwriting them with the journeys' touches.
+    fn cut(&self, options: &JourneyOptions, in_place: Option<InPlace>) -> Result<Journeys> {
         let lookback = match options.lookback {
             Some(l) if l < TimeDelta::zero() => {
                 return Err(Error::InvalidParameter {
@@ -1005,9 +1148,11 @@ impl JourneyBuilder {
             (None, src) => src.clone(),
         };
 
+        let touch_count = in_place
+            .as_ref()
+            .map_or(self.touch_at.len(), |t| t.at.len());
         if u32::try_from(
-            self.touch_at
-                .len()
+            touch_count
                 .max(self.conversions.len())
                 .max(self.events.len()),
         )
@@ -1015,7 +1160,7 @@ impl JourneyBuilder {
         {
             return Err(Error::InvalidParameter {
                 name: "records",
-                value: self.touch_at.len().to_string(),
+                value: touch_count.to_string(),
                 reason: format!("at most {} records of one kind per build", u32::MAX),
             });
         }
@@ -1070,11 +1215,17 @@ impl JourneyBuilder {
             }
             (start, Some(order))
         };
-        let (t_start, t_order) = group(
-            &mut self.touch_subject.iter().copied(),
-            self.touch_subject.len(),
-            self.touch_subject.is_sorted(),
-        );
+        let (in_place, t_start, t_order) = match in_place {
+            Some(InPlace { at, pair, start }) => (Some((at, pair)), start, None),
+            None => {
+                let (start, order) = group(
+                    &mut self.touch_subject.iter().copied(),
+                    self.touch_subject.len(),
+                    self.touch_subject.is_sorted(),
+                );
+                (None, start, order)
+            }
+        };
         let (c_start, c_order) = group(
             &mut self.conversions.iter().map(|c| c.subject),
             self.conversions.len(),
@@ -1094,8 +1245,30 @@ impl JourneyBuilder {
             ..Journeys::default()
         };
         out.subject_names = std::sync::Arc::clone(&self.subjects.names);
-        out.touch_pair.reserve(self.touch_at.len());
-        out.touch_at.reserve(self.touch_at.len());
+        // At most one journey per conversion, plus one per subject: reserving (pages
+        // are only touched as used) saves the copies of growing.
+        let most = s + self.conversions.len();
+        out.ends.reserve(most);
+        out.end_at.reserve(most);
+        out.conversions.reserve(most);
+        out.nulls.reserve(most);
+        out.subject.reserve(most);
+        out.value_slot.reserve(most);
+        out.values.reserve(self.conversions.len());
+        // In place: the journeys' touches are written over the raw ones, behind the
+        // reading position (each raw touch goes to at most one journey).
+        let mut write = None;
+        match in_place {
+            Some((at, pair)) => {
+                out.touch_at = at;
+                out.touch_pair = pair;
+                write = Some(0);
+            }
+            None => {
+                out.touch_pair.reserve(self.touch_at.len());
+                out.touch_at.reserve(self.touch_at.len());
+            }
+        }
         let d = &mut out.diagnostics;
         d.touches_read = self.touches_read;
         d.conversions_read = self.conversions_read;
@@ -1115,9 +1288,13 @@ impl JourneyBuilder {
             ts.clear();
             for k in t_lo..t_hi {
                 let i = t_order.as_ref().map_or(k, |o| o[k] as usize);
-                let pair = self.touch_pair[i];
+                let (at, pair) = if write.is_some() {
+                    (out.touch_at[i], out.touch_pair[i])
+                } else {
+                    (self.touch_at[i], self.touch_pair[i])
+                };
                 if allowed[pair as usize] {
-                    ts.push((self.touch_at[i], pair));
+                    ts.push((at, pair));
                 }
             }
             out.diagnostics.touches_filtered += (raw_count - ts.len()) as u64;
@@ -1198,6 +1375,7 @@ impl JourneyBuilder {
                     &mut latest,
                     &mut pair_map,
                     &mut used_pairs,
+                    &mut write,
                 );
             }
             let rest_from = if counted > 0 {
@@ -1228,6 +1406,7 @@ impl JourneyBuilder {
                     &mut latest,
                     &mut pair_map,
                     &mut used_pairs,
+                    &mut write,
                 );
             }
             if out.len() == journeys_before {
@@ -1235,6 +1414,12 @@ impl JourneyBuilder {
             }
         }
 
+        if let Some(w) = write {
+            out.touch_at.truncate(w);
+            out.touch_at.shrink_to_fit();
+            out.touch_pair.truncate(w);
+            out.touch_pair.shrink_to_fit();
+        }
         // The compacted name tables.
         let mut compact = Names::default();
         for &p in &used_pairs {
@@ -1249,6 +1434,14 @@ impl JourneyBuilder {
         out.pair_channel = out.names.pairs.list.iter().map(|p| p.0).collect();
         Ok(out)
     }
+}
+
+/// The sums of one path of journeys aggregated by path.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PathSums {
+    pub(crate) conversions: f64,
+    pub(crate) value: Decimal,
+    pub(crate) nulls: f64,
 }
 
 // ---------------------------------------------------------------------------------
@@ -1305,8 +1498,11 @@ pub struct Journeys {
     pub(crate) end_at: Vec<i64>,
     pub(crate) conversions: Vec<f64>,
     pub(crate) nulls: Vec<f64>,
-    pub(crate) value: Vec<Decimal>,
-    pub(crate) value_f64: Vec<f64>,
+    /// Per journey: its value's slot in `values` ([`NO_VALUE`]: exactly
+    /// `Decimal::ZERO`, as most journeys, never converting, have).
+    pub(crate) value_slot: Vec<u32>,
+    /// The other values, exact and as `f64`.
+    pub(crate) values: Vec<(Decimal, f64)>,
     /// Per journey: end offset of its milestones in `milestones`.
     pub(crate) ms_ends: Vec<usize>,
     /// (stage id, touch position within the journey).
@@ -1387,7 +1583,7 @@ impl<'a> JourneyRef<'a> {
     /// Conversion value (zero when the conversion has none), in the journeys'
     /// currency.
     pub fn value(&self) -> Decimal {
-        self.journeys.value[self.index]
+        self.journeys.value_of(self.index)
     }
 
     /// Number of touches.
@@ -1493,6 +1689,13 @@ impl Journeys {
                 got: currency.to_string(),
             });
         }
+        if rows.len() >= NO_VALUE as usize {
+            return Err(Error::InvalidParameter {
+                name: "rows",
+                value: rows.len().to_string(),
+                reason: format!("at most {} path rows per batch", NO_VALUE - 1),
+            });
+        }
         let base = self.diagnostics.path_rows_read;
         for (i, r) in rows.iter().enumerate() {
             r.validate(i + base as usize)?;
@@ -1533,8 +1736,7 @@ impl Journeys {
             batch.end_at.push(NO_TIME);
             batch.conversions.push(r.conversions);
             batch.nulls.push(r.nulls);
-            batch.value.push(r.value);
-            batch.value_f64.push(r.value.to_f64().unwrap_or(0.0));
+            batch.push_value(r.value);
             batch.untimed += 1;
         }
         batch.diagnostics.path_rows_read = rows.len() as u64;
@@ -1567,6 +1769,13 @@ impl Journeys {
                 });
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
+        }
+        if self.values.len() + other.values.len() >= NO_VALUE as usize {
+            return Err(Error::InvalidParameter {
+                name: "journeys",
+                value: (self.values.len() + other.values.len()).to_string(),
+                reason: format!("at most {} valued journeys in one set", NO_VALUE - 1),
+            });
         }
         if self.subject_names.len() + other.subject_names.len() >= NO_SUBJECT as usize {
             return Err(Error::InvalidParameter {
@@ -1619,8 +1828,15 @@ impl Journeys {
         self.end_at.extend_from_slice(&other.end_at);
         self.conversions.extend_from_slice(&other.conversions);
         self.nulls.extend_from_slice(&other.nulls);
-        self.value.extend_from_slice(&other.value);
-        self.value_f64.extend_from_slice(&other.value_f64);
+        let value_base = self.values.len() as u32;
+        self.value_slot.extend(other.value_slot.iter().map(|&v| {
+            if v == NO_VALUE {
+                NO_VALUE
+            } else {
+                v + value_base
+            }
+        }));
+        self.values.extend_from_slice(&other.values);
         self.untimed += other.untimed;
         self.stage_events += other.stage_events;
         self.diagnostics.merge(&other.diagnostics);
@@ -1640,6 +1856,7 @@ impl Journeys {
         latest: &mut Vec<(u32, i64)>,
         pair_map: &mut [u32],
         used_pairs: &mut Vec<u32>,
+        write: &mut Option<usize>,
     ) {
         for &(at, pair) in touches {
             let p = &mut pair_map[pair as usize];
@@ -1647,10 +1864,19 @@ impl Journeys {
                 *p = used_pairs.len() as u32;
                 used_pairs.push(pair);
             }
-            self.touch_pair.push(*p);
-            self.touch_at.push(at);
+            match write {
+                Some(w) => {
+                    self.touch_pair[*w] = *p;
+                    self.touch_at[*w] = at;
+                    *w += 1;
+                }
+                None => {
+                    self.touch_pair.push(*p);
+                    self.touch_at.push(at);
+                }
+            }
         }
-        self.ends.push(self.touch_pair.len());
+        self.ends.push(write.unwrap_or(self.touch_pair.len()));
         // Milestones: the latest event per stage at or before the end, then the last
         // touch at or before it.
         if !events.is_empty() && !touches.is_empty() {
@@ -1682,8 +1908,38 @@ impl Journeys {
         self.end_at.push(end);
         self.conversions.push(conversions);
         self.nulls.push(nulls);
-        self.value.push(value);
-        self.value_f64.push(value.to_f64().unwrap_or(0.0));
+        self.push_value(value);
+    }
+
+    /// Appends a journey's value.
+    #[inline]
+    fn push_value(&mut self, value: Decimal) {
+        // Only the exact representation of `Decimal::ZERO` (not `0.00`, which keeps
+        // its scale in sums) goes without a slot.
+        if value.serialize() == Decimal::ZERO.serialize() {
+            self.value_slot.push(NO_VALUE);
+        } else {
+            self.value_slot.push(self.values.len() as u32);
+            self.values.push((value, value.to_f64().unwrap_or(0.0)));
+        }
+    }
+
+    /// The value of journey `j`.
+    #[inline]
+    pub(crate) fn value_of(&self, j: usize) -> Decimal {
+        match self.value_slot[j] {
+            NO_VALUE => Decimal::ZERO,
+            v => self.values[v as usize].0,
+        }
+    }
+
+    /// The value of journey `j` as `f64`.
+    #[inline]
+    pub(crate) fn value_f64_of(&self, j: usize) -> f64 {
+        match self.value_slot[j] {
+            NO_VALUE => 0.0,
+            v => self.values[v as usize].1,
+        }
     }
 
     /// The subject of journey `j`, if it has one (the ids are made on first use).
@@ -1756,7 +2012,7 @@ impl Journeys {
 
     /// Sum of the conversion values (exact).
     pub fn total_value(&self) -> Decimal {
-        self.value.iter().sum()
+        (0..self.len()).map(|j| self.value_of(j)).sum()
     }
 
     /// The `i`-th journey.
@@ -1782,6 +2038,23 @@ impl Journeys {
     /// touches have no path and are left out (see [`JourneyDiagnostics`]).
     pub fn path_rows(&self) -> Vec<PathRow> {
         let channels = &self.names.channels.names;
+        let mut rows = Vec::new();
+        self.for_each_path(|ids, sums| {
+            rows.push(PathRow {
+                path: ids.iter().map(|&c| channels[c as usize].clone()).collect(),
+                conversions: sums.conversions,
+                value: sums.value,
+                nulls: sums.nulls,
+            });
+        });
+        rows
+    }
+
+    /// The journeys aggregated by path, as [`Journeys::path_rows`] gives them but
+    /// with channel ids and without building rows: `f` gets each path (its channel
+    /// ids) and its sums (in journey order), paths sorted by channel names.
+    pub(crate) fn for_each_path(&self, mut f: impl FnMut(&[u32], &PathSums)) {
+        let channels = &self.names.channels.names;
         // Channel id → rank by name, so that paths sort by comparing integers.
         let mut by_name: Vec<u32> = (0..channels.len() as u32).collect();
         by_name.sort_by(|&a, &b| channels[a as usize].cmp(&channels[b as usize]));
@@ -1789,90 +2062,144 @@ impl Journeys {
         for (r, &c) in by_name.iter().enumerate() {
             rank[c as usize] = r as u32;
         }
+        let longest = (0..self.len())
+            .map(|j| self.touch_range(j).len())
+            .max()
+            .unwrap_or(0);
+        if channels.len() < 255 && longest <= 8 {
+            self.for_each_packed_path::<u64>(&rank, &by_name, &mut f);
+        } else if channels.len() < 255 && longest <= 16 {
+            self.for_each_packed_path::<u128>(&rank, &by_name, &mut f);
+        } else {
+            self.for_each_general_path(&rank, &by_name, &mut f);
+        }
+    }
+
+    /// Fast path: each path packed into an integer key, one byte per touch (rank + 1,
+    /// zero after the end), so that comparing keys compares paths (a prefix first).
+    /// Paths are summed through a hash table in journey order (as the general path
+    /// does), then sorted by key.
+    fn for_each_packed_path<K>(
+        &self,
+        rank: &[u32],
+        by_name: &[u32],
+        f: &mut impl FnMut(&[u32], &PathSums),
+    ) where
+        K: Copy + Ord + Hash + TryFrom<u128> + Into<u128>,
+    {
+        let width = std::mem::size_of::<K>();
+        let code: Vec<u8> = self
+            .pair_channel
+            .iter()
+            .map(|&c| (rank[c as usize] + 1) as u8)
+            .collect();
+        let mut index: FastMap<K, u32> = FastMap::default();
+        let mut sums: Vec<(K, PathSums)> = Vec::new();
+        for j in 0..self.len() {
+            let range = self.touch_range(j);
+            if range.is_empty() {
+                continue;
+            }
+            let mut key = 0u128;
+            for (i, &p) in self.touch_pair[range].iter().enumerate() {
+                key |= u128::from(code[p as usize]) << (8 * (width - 1 - i));
+            }
+            let Ok(key) = K::try_from(key) else {
+                continue; // never: the paths fit the key (checked by the caller)
+            };
+            let next = sums.len() as u32;
+            let i = *index.entry(key).or_insert(next) as usize;
+            if i == sums.len() {
+                sums.push((key, PathSums::default()));
+            }
+            let r = &mut sums[i].1;
+            r.conversions += self.conversions[j];
+            r.value += self.value_of(j);
+            r.nulls += self.nulls[j];
+        }
+        drop(index);
+        sums.sort_unstable_by_key(|s| s.0);
+        let mut ids: Vec<u32> = Vec::with_capacity(width);
+        for (key, r) in &sums {
+            ids.clear();
+            let key: u128 = (*key).into();
+            for &b in &key.to_be_bytes()[16 - width..] {
+                if b == 0 {
+                    break;
+                }
+                ids.push(by_name[usize::from(b) - 1]);
+            }
+            f(&ids, r);
+        }
+    }
+
+    /// Any number of channels and touches: paths as slices of ranks in a hash table.
+    fn for_each_general_path(
+        &self,
+        rank: &[u32],
+        by_name: &[u32],
+        f: &mut impl FnMut(&[u32], &PathSums),
+    ) {
         let ranked: Vec<u32> = self
             .touch_pair
             .iter()
             .map(|&p| rank[self.pair_channel[p as usize] as usize])
             .collect();
-        struct Acc {
-            range: std::ops::Range<usize>,
-            conversions: f64,
-            value: Decimal,
-            nulls: f64,
+        let mut rows: Vec<(std::ops::Range<usize>, PathSums)> = Vec::new();
+        let mut index: FastMap<&[u32], usize> =
+            FastMap::with_capacity_and_hasher(self.len(), Default::default());
+        for j in 0..self.len() {
+            let range = self.touch_range(j);
+            if range.is_empty() {
+                continue;
+            }
+            let key = &ranked[range.clone()];
+            let i = *index.entry(key).or_insert_with(|| {
+                rows.push((range, PathSums::default()));
+                rows.len() - 1
+            });
+            let r = &mut rows[i].1;
+            r.conversions += self.conversions[j];
+            r.value += self.value_of(j);
+            r.nulls += self.nulls[j];
         }
-        let mut rows: Vec<Acc> = Vec::new();
-        let longest = (0..self.len())
-            .map(|j| self.touch_range(j).len())
-            .max()
-            .unwrap_or(0);
-        if channels.len() < 255 && longest <= 16 {
-            // Fast path: each path packed into a u128, one byte per touch (rank + 1,
-            // zero after the end), so that comparing keys compares paths (a prefix
-            // first). Sorting (key, journey) groups equal paths in path order and sums
-            // each group in journey order, as the general path below does.
-            let mut keys: Vec<(u128, u32)> = Vec::with_capacity(self.len());
-            for j in 0..self.len() {
-                let range = self.touch_range(j);
-                if range.is_empty() {
-                    continue;
-                }
-                let mut key = 0u128;
-                for (i, &r) in ranked[range].iter().enumerate() {
-                    key |= u128::from(r + 1) << (8 * (15 - i));
-                }
-                keys.push((key, j as u32));
-            }
-            keys.sort_unstable();
-            for (i, &(key, j)) in keys.iter().enumerate() {
-                let j = j as usize;
-                if i == 0 || keys[i - 1].0 != key {
-                    rows.push(Acc {
-                        range: self.touch_range(j),
-                        conversions: 0.0,
-                        value: Decimal::ZERO,
-                        nulls: 0.0,
-                    });
-                }
-                let r = rows.last_mut().expect("pushed above");
-                r.conversions += self.conversions[j];
-                r.value += self.value[j];
-                r.nulls += self.nulls[j];
-            }
-        } else {
-            let mut index: FastMap<&[u32], usize> =
-                FastMap::with_capacity_and_hasher(self.len(), Default::default());
-            for j in 0..self.len() {
-                let range = self.touch_range(j);
-                if range.is_empty() {
-                    continue;
-                }
-                let key = &ranked[range.clone()];
-                let i = *index.entry(key).or_insert_with(|| {
-                    rows.push(Acc {
-                        range,
-                        conversions: 0.0,
-                        value: Decimal::ZERO,
-                        nulls: 0.0,
-                    });
-                    rows.len() - 1
-                });
-                let r = &mut rows[i];
-                r.conversions += self.conversions[j];
-                r.value += self.value[j];
-                r.nulls += self.nulls[j];
-            }
-            rows.sort_unstable_by(|a, b| ranked[a.range.clone()].cmp(&ranked[b.range.clone()]));
+        drop(index);
+        rows.sort_unstable_by(|a, b| ranked[a.0.clone()].cmp(&ranked[b.0.clone()]));
+        let mut ids: Vec<u32> = Vec::new();
+        for (range, r) in &rows {
+            ids.clear();
+            ids.extend(ranked[range.clone()].iter().map(|&k| by_name[k as usize]));
+            f(&ids, r);
         }
-        rows.into_iter()
-            .map(|r| PathRow {
-                path: ranked[r.range]
-                    .iter()
-                    .map(|&k| channels[by_name[k as usize] as usize].clone())
-                    .collect(),
-                conversions: r.conversions,
-                value: r.value,
-                nulls: r.nulls,
-            })
-            .collect()
+    }
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::Subjects;
+
+    #[test]
+    fn subjects_intern_in_and_out_of_order() {
+        let mut s = Subjects::default();
+        let names: Vec<String> = (0..500).map(|i| format!("S{i:04}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(s.intern(n, 0).unwrap(), i as u32);
+        }
+        // Found again from any hint while ascending.
+        for (i, n) in names.iter().enumerate() {
+            for hint in [0, i as u32, 499, 250, 10_000] {
+                assert_eq!(s.intern(n, hint).unwrap(), i as u32, "{n} from {hint}");
+            }
+        }
+        assert_eq!(s.len(), 500);
+        // A name out of order switches to the table; everything stays found.
+        assert_eq!(s.intern("A", 3).unwrap(), 500);
+        assert_eq!(s.intern("S0250x", 3).unwrap(), 501);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(s.intern(n, 0).unwrap(), i as u32);
+        }
+        assert_eq!(s.intern("A", 0).unwrap(), 500);
+        assert_eq!(s.name(501), "S0250x");
+        assert_eq!(s.len(), 502);
     }
 }
