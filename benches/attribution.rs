@@ -1,10 +1,13 @@
 //! Attribution end to end (issue targets on one core):
 //!
 //! - `end_to_end/1M`: 1M journeys over 10 channels (1–8 touches, mean 4.5) as
-//!   `touches.csv` + `conversions.csv` bytes in memory → parse → journeys → every
-//!   standard rule model but the milestone ones (no stage events) → journeys aggregated
-//!   by path → exact first-order Markov. Target ≤ 0.7 s and
-//!   ≤ 150 MB above the input.
+//!   `touches.csv` + `conversions.csv` bytes in memory → parsed straight into a
+//!   `JourneyBuilder` (`read_touches_csv`, `read_conversions_csv`) → journeys cut in
+//!   place (`into_journeys`) → every standard rule model but the milestone ones (no
+//!   stage events), in one pass (`attribute_all`) → journeys aggregated by path into
+//!   exact first-order Markov (`MarkovCounts::add_journeys`). Target ≤ 0.7 s and
+//!   ≤ 150 MB above the input. The one-off run prints each step's wall and CPU time
+//!   (CPU time separates the work from waiting on a busy machine) and RSS.
 //! - `shapley/conversion_rate_12`: conversion-rate Shapley over 12 channels from the
 //!   path rows of 1M journeys. Target ≤ 0.5 s.
 //! - Streaming 10M journeys over 500 channels into `MarkovCounts` and
@@ -12,6 +15,7 @@
 //!   (printed, not sampled) when `REVOPS_BENCH_STREAM=1`, first, so that the process's
 //!   peak memory is its own.
 //!
+//! `REVOPS_BENCH_E2E_ONCE=1` stops after the one-off end-to-end run (for profiling).
 //! Peak memory is read from `/proc/self/status` (`VmHWM`, reset through
 //! `/proc/self/clear_refs` where the kernel allows it); elsewhere it prints `n/a`.
 #![allow(clippy::print_stderr)]
@@ -142,7 +146,9 @@ fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
                 (Some(a), Some(b)) => format!(", cpu {:.3} s", b - a),
                 _ => String::new(),
             };
-            let rss = memory().map_or(String::new(), |(rss, _)| format!(", RSS {rss:.0} MB"));
+            let rss = memory().map_or(String::new(), |(rss, peak)| {
+                format!(", RSS {rss:.0} MB (peak {peak:.0} MB)")
+            });
             eprintln!("  {label}: {:.3} s{cpu}{rss}", t.elapsed().as_secs_f64());
         }
     };

@@ -348,7 +348,7 @@ impl Journeys {
             let end = self.ends[j];
             let range = start..end;
             start = end;
-            let cw = self.conversions[j];
+            let cw = self.conversions_of(j);
             let vf = self.value_f64_of(j);
             if cw == 0.0 && vf == 0.0 {
                 continue;
@@ -408,7 +408,7 @@ impl Journeys {
             let end = self.ends[j];
             let range = start..end;
             start = end;
-            let cw = self.conversions[j];
+            let cw = self.conversions_of(j);
             // A decimal value is zero exactly when its `f64` is (no underflow: ≥ 1e-28).
             let vf = self.value_f64_of(j);
             if cw == 0.0 && vf == 0.0 {
@@ -613,7 +613,7 @@ impl<'a> Iterator for TouchCredits<'a> {
             }
             self.journey += 1;
             let v = js.view(j);
-            if v.pairs.is_empty() || (js.conversions[j] == 0.0 && js.value_f64_of(j) == 0.0) {
+            if v.pairs.is_empty() || (js.conversions_of(j) == 0.0 && js.value_f64_of(j) == 0.0) {
                 continue;
             }
             self.weigher.fill(v, &mut self.buf);
@@ -650,7 +650,7 @@ impl<'a> Iterator for TouchCredits<'a> {
             at: from_micros(js.touch_at[t]),
             model: self.model,
             credit,
-            conversions: credit * js.conversions[j],
+            conversions: credit * js.conversions_of(j),
             value: credit * js.value_f64_of(j),
             revenue: self.parts.get(k).copied(),
         }))

@@ -20,6 +20,10 @@ use crate::records::{Conversion, PathRow, StageEvent, Touch};
 
 /// "No time": touches and ends of journeys built from path rows.
 pub(crate) const NO_TIME: i64 = i64::MIN;
+/// The weights `(1, 0)`: a converted journey.
+pub(crate) const CONVERTED: u32 = u32::MAX;
+/// The weights `(0, 1)`: a journey that did not convert.
+pub(crate) const NOT_CONVERTED: u32 = u32::MAX - 1;
 /// "No value slot": a journey whose value is `Decimal::ZERO`.
 pub(crate) const NO_VALUE: u32 = u32::MAX;
 /// "No subject": journeys built from path rows.
@@ -828,6 +832,22 @@ impl JourneyBuilder {
         Ok(id)
     }
 
+    /// As [`JourneyBuilder::subject`] from bytes, compared as they are with the
+    /// previous and next subjects first; `None` if they are not UTF-8.
+    #[inline]
+    pub(crate) fn subject_bytes(&mut self, s: &[u8], cursor: &mut u32) -> Result<Option<u32>> {
+        for near in [*cursor, cursor.wrapping_add(1)] {
+            if (near as usize) < self.subjects.len() && self.subjects.name(near).as_bytes() == s {
+                *cursor = near;
+                return Ok(Some(near));
+            }
+        }
+        match std::str::from_utf8(s) {
+            Ok(name) => self.subject(name, cursor).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The id of a (channel, campaign) pair, interning it if new.
     pub(crate) fn pair(&mut self, channel: &Channel, campaign: Option<&CampaignId>) -> Result<u32> {
         self.names.pair(channel, campaign)
@@ -1250,8 +1270,7 @@ impl JourneyBuilder {
         let most = s + self.conversions.len();
         out.ends.reserve(most);
         out.end_at.reserve(most);
-        out.conversions.reserve(most);
-        out.nulls.reserve(most);
+        out.weight.reserve(most);
         out.subject.reserve(most);
         out.value_slot.reserve(most);
         out.values.reserve(self.conversions.len());
@@ -1496,8 +1515,12 @@ pub struct Journeys {
     /// The subjects as ids, made on first use (most reports never need them).
     subject_ids: std::sync::OnceLock<Vec<Option<SubjectId>>>,
     pub(crate) end_at: Vec<i64>,
-    pub(crate) conversions: Vec<f64>,
-    pub(crate) nulls: Vec<f64>,
+    /// Per journey: its (conversions, nulls) weights, as [`CONVERTED`] or
+    /// [`NOT_CONVERTED`] for `(1, 0)` and `(0, 1)` (every journey cut from records),
+    /// otherwise their slot in `weights`.
+    pub(crate) weight: Vec<u32>,
+    /// The other weights (path rows').
+    pub(crate) weights: Vec<(f64, f64)>,
     /// Per journey: its value's slot in `values` ([`NO_VALUE`]: exactly
     /// `Decimal::ZERO`, as most journeys, never converting, have).
     pub(crate) value_slot: Vec<u32>,
@@ -1572,12 +1595,12 @@ impl<'a> JourneyRef<'a> {
     /// Converting weight (1 for a converted subject's journey, 0 otherwise; a path
     /// row's conversion count).
     pub fn conversions(&self) -> f64 {
-        self.journeys.conversions[self.index]
+        self.journeys.conversions_of(self.index)
     }
 
     /// Non-converting weight.
     pub fn nulls(&self) -> f64 {
-        self.journeys.nulls[self.index]
+        self.journeys.nulls_of(self.index)
     }
 
     /// Conversion value (zero when the conversion has none), in the journeys'
@@ -1734,8 +1757,7 @@ impl Journeys {
             batch.ends.push(batch.touch_pair.len());
             batch.subject.push(NO_SUBJECT);
             batch.end_at.push(NO_TIME);
-            batch.conversions.push(r.conversions);
-            batch.nulls.push(r.nulls);
+            batch.push_weights(r.conversions, r.nulls);
             batch.push_value(r.value);
             batch.untimed += 1;
         }
@@ -1770,11 +1792,16 @@ impl Journeys {
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
         }
-        if self.values.len() + other.values.len() >= NO_VALUE as usize {
+        if self.values.len() + other.values.len() >= NO_VALUE as usize
+            || self.weights.len() + other.weights.len() >= NOT_CONVERTED as usize
+        {
             return Err(Error::InvalidParameter {
                 name: "journeys",
                 value: (self.values.len() + other.values.len()).to_string(),
-                reason: format!("at most {} valued journeys in one set", NO_VALUE - 1),
+                reason: format!(
+                    "at most {} valued or path-row journeys in one set",
+                    NOT_CONVERTED - 1
+                ),
             });
         }
         if self.subject_names.len() + other.subject_names.len() >= NO_SUBJECT as usize {
@@ -1826,8 +1853,15 @@ impl Journeys {
             }
         }));
         self.end_at.extend_from_slice(&other.end_at);
-        self.conversions.extend_from_slice(&other.conversions);
-        self.nulls.extend_from_slice(&other.nulls);
+        let weight_base = self.weights.len() as u32;
+        self.weight.extend(other.weight.iter().map(|&w| {
+            if w >= NOT_CONVERTED {
+                w
+            } else {
+                w + weight_base
+            }
+        }));
+        self.weights.extend_from_slice(&other.weights);
         let value_base = self.values.len() as u32;
         self.value_slot.extend(other.value_slot.iter().map(|&v| {
             if v == NO_VALUE {
@@ -1906,9 +1940,42 @@ impl Journeys {
         }
         self.subject.push(subject);
         self.end_at.push(end);
-        self.conversions.push(conversions);
-        self.nulls.push(nulls);
+        self.push_weights(conversions, nulls);
         self.push_value(value);
+    }
+
+    /// Appends a journey's weights.
+    #[inline]
+    fn push_weights(&mut self, conversions: f64, nulls: f64) {
+        let bits = (conversions.to_bits(), nulls.to_bits());
+        if bits == (1f64.to_bits(), 0f64.to_bits()) {
+            self.weight.push(CONVERTED);
+        } else if bits == (0f64.to_bits(), 1f64.to_bits()) {
+            self.weight.push(NOT_CONVERTED);
+        } else {
+            self.weight.push(self.weights.len() as u32);
+            self.weights.push((conversions, nulls));
+        }
+    }
+
+    /// The converting weight of journey `j`.
+    #[inline]
+    pub(crate) fn conversions_of(&self, j: usize) -> f64 {
+        match self.weight[j] {
+            CONVERTED => 1.0,
+            NOT_CONVERTED => 0.0,
+            w => self.weights[w as usize].0,
+        }
+    }
+
+    /// The non-converting weight of journey `j`.
+    #[inline]
+    pub(crate) fn nulls_of(&self, j: usize) -> f64 {
+        match self.weight[j] {
+            CONVERTED => 0.0,
+            NOT_CONVERTED => 1.0,
+            w => self.weights[w as usize].1,
+        }
     }
 
     /// Appends a journey's value.
@@ -2007,7 +2074,7 @@ impl Journeys {
 
     /// Sum of the converting weights (all conversions, credited or not).
     pub fn total_conversions(&self) -> f64 {
-        self.conversions.iter().sum()
+        (0..self.len()).map(|j| self.conversions_of(j)).sum()
     }
 
     /// Sum of the conversion values (exact).
@@ -2113,9 +2180,9 @@ impl Journeys {
                 sums.push((key, PathSums::default()));
             }
             let r = &mut sums[i].1;
-            r.conversions += self.conversions[j];
+            r.conversions += self.conversions_of(j);
             r.value += self.value_of(j);
-            r.nulls += self.nulls[j];
+            r.nulls += self.nulls_of(j);
         }
         drop(index);
         sums.sort_unstable_by_key(|s| s.0);
@@ -2159,9 +2226,9 @@ impl Journeys {
                 rows.len() - 1
             });
             let r = &mut rows[i].1;
-            r.conversions += self.conversions[j];
+            r.conversions += self.conversions_of(j);
             r.value += self.value_of(j);
-            r.nulls += self.nulls[j];
+            r.nulls += self.nulls_of(j);
         }
         drop(index);
         rows.sort_unstable_by(|a, b| ranked[a.0.clone()].cmp(&ranked[b.0.clone()]));

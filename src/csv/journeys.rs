@@ -57,6 +57,41 @@ enum Next {
     End,
 }
 
+/// Finds the first byte of a word that is the delimiter, `\n`, `\r` or `"`.
+struct Specials {
+    delimiter: u64,
+}
+
+impl Specials {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+    fn new(delimiter: u8) -> Self {
+        Specials {
+            delimiter: Self::ONES * u64::from(delimiter),
+        }
+    }
+
+    /// High bit set in the bytes of `w` equal to the byte repeated in `pattern`; only
+    /// the lowest set bit is exact (a borrow may set bits above a match), which is
+    /// all [`Specials::first`] reads.
+    #[inline]
+    fn matches(w: u64, pattern: u64) -> u64 {
+        let x = w ^ pattern;
+        x.wrapping_sub(Self::ONES) & !x & Self::HIGHS
+    }
+
+    /// The position of the first special byte of `w` (little-endian), 8 if none.
+    #[inline]
+    fn first(&self, w: u64) -> usize {
+        let m = Self::matches(w, self.delimiter)
+            | Self::matches(w, Self::ONES * u64::from(b'\n'))
+            | Self::matches(w, Self::ONES * u64::from(b'\r'))
+            | Self::matches(w, Self::ONES * u64::from(b'"'));
+        (m.trailing_zeros() / 8) as usize
+    }
+}
+
 /// Splits the input into lines of fields, reading it in chunks into one buffer.
 struct Splitter<R> {
     input: R,
@@ -110,6 +145,27 @@ impl<R: Read> Splitter<R> {
             line.ends.clear();
             let buf = &self.buf[..];
             let mut i = start;
+            // Eight bytes at a time to the next byte that matters (delimiter, line
+            // break, quote), then that byte as below.
+            let specials = Specials::new(self.delimiter);
+            while let Some(word) = buf.get(i..i + 8) {
+                let Ok(word) = <[u8; 8]>::try_from(word) else {
+                    break;
+                };
+                let found = specials.first(u64::from_le_bytes(word));
+                if found == 8 {
+                    i += 8;
+                    continue;
+                }
+                i += found;
+                let b = buf[i];
+                if b == self.delimiter {
+                    line.ends.push(i);
+                    i += 1;
+                    continue;
+                }
+                break; // a line break or a quote: the byte loop decides
+            }
             while i < buf.len() {
                 let b = buf[i];
                 if b == self.delimiter {
@@ -288,8 +344,8 @@ impl JourneyBuilder {
                 && let Some((subject, pair_key, at)) =
                     simple_touch(&columns, &line, buf, options.delimiter, &mut key)
                 && let Some(&pair) = pairs.get(pair_key)
+                && let Some(subject) = self.subject_bytes(subject, &mut cursor)?
             {
-                let subject = self.subject(subject, &mut cursor)?;
                 self.push_touch(subject, pair, at);
                 report.records += 1;
                 continue;
@@ -362,7 +418,8 @@ fn pair_bytes(c: &TouchColumns, line: &Line, buf: &[u8], delimiter: u8, key: &mu
     key.extend_from_slice(line.field(buf, c.campaign));
 }
 
-/// A row in the canonical form: the subject (ASCII-graphic ends, so nothing to trim),
+/// A row in the canonical form: the subject's bytes (ASCII-graphic ends, so nothing
+/// to trim; UTF-8 is checked when it is looked up),
 /// the pair key and the time in microseconds; `None` for anything the general decoder
 /// should see (a cost, another time form, a blank or padded subject…).
 #[inline]
@@ -372,7 +429,7 @@ fn simple_touch<'b>(
     buf: &'b [u8],
     delimiter: u8,
     key: &'b mut Vec<u8>,
-) -> Option<(&'b str, &'b [u8], i64)> {
+) -> Option<(&'b [u8], &'b [u8], i64)> {
     if let Some((cost, _)) = c.cost
         && !line.field(buf, cost).is_empty()
     {
@@ -383,7 +440,6 @@ fn simple_touch<'b>(
     if !subject.first().is_some_and(graphic) || !subject.last().is_some_and(graphic) {
         return None;
     }
-    let subject = std::str::from_utf8(subject).ok()?;
     let at = line.field(buf, c.at);
     let at = match parse::canonical_micros(at) {
         Some(us) => us,
