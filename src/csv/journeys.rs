@@ -57,14 +57,15 @@ enum Next {
     End,
 }
 
-/// Finds the first byte of a word that is the delimiter, `\n`, `\r` or `"`.
+/// Finds, in a word of eight bytes, the delimiters and the bytes that stop the
+/// word-at-a-time scan (`\n`, `\r`, `"`).
 struct Specials {
     delimiter: u64,
 }
 
 impl Specials {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
     fn new(delimiter: u8) -> Self {
         Specials {
@@ -72,23 +73,20 @@ impl Specials {
         }
     }
 
-    /// High bit set in the bytes of `w` equal to the byte repeated in `pattern`; only
-    /// the lowest set bit is exact (a borrow may set bits above a match), which is
-    /// all [`Specials::first`] reads.
+    /// The high bit of each zero byte of `x`, exactly (no carry crosses bytes).
     #[inline]
-    fn matches(w: u64, pattern: u64) -> u64 {
-        let x = w ^ pattern;
-        x.wrapping_sub(Self::ONES) & !x & Self::HIGHS
+    fn zeros(x: u64) -> u64 {
+        let y = (x & Self::LOW7).wrapping_add(Self::LOW7);
+        !(y | x | Self::LOW7)
     }
 
-    /// The position of the first special byte of `w` (little-endian), 8 if none.
+    /// (delimiters, stops) of the little-endian word `w`, as high bits of bytes.
     #[inline]
-    fn first(&self, w: u64) -> usize {
-        let m = Self::matches(w, self.delimiter)
-            | Self::matches(w, Self::ONES * u64::from(b'\n'))
-            | Self::matches(w, Self::ONES * u64::from(b'\r'))
-            | Self::matches(w, Self::ONES * u64::from(b'"'));
-        (m.trailing_zeros() / 8) as usize
+    fn masks(&self, w: u64) -> (u64, u64) {
+        let stops = Self::zeros(w ^ (Self::ONES * u64::from(b'\n')))
+            | Self::zeros(w ^ (Self::ONES * u64::from(b'\r')))
+            | Self::zeros(w ^ (Self::ONES * u64::from(b'"')));
+        (Self::zeros(w ^ self.delimiter), stops)
     }
 }
 
@@ -145,26 +143,28 @@ impl<R: Read> Splitter<R> {
             line.ends.clear();
             let buf = &self.buf[..];
             let mut i = start;
-            // Eight bytes at a time to the next byte that matters (delimiter, line
-            // break, quote), then that byte as below.
+            // Eight bytes at a time: every delimiter before the first stop byte
+            // (line break, quote) is recorded; the stop byte goes to the byte loop.
             let specials = Specials::new(self.delimiter);
             while let Some(word) = buf.get(i..i + 8) {
                 let Ok(word) = <[u8; 8]>::try_from(word) else {
                     break;
                 };
-                let found = specials.first(u64::from_le_bytes(word));
-                if found == 8 {
-                    i += 8;
-                    continue;
+                let (mut delimiters, stops) = specials.masks(u64::from_le_bytes(word));
+                if stops != 0 {
+                    // Only the bits below the first stop.
+                    delimiters &= (stops & stops.wrapping_neg()) - 1;
                 }
-                i += found;
-                let b = buf[i];
-                if b == self.delimiter {
-                    line.ends.push(i);
-                    i += 1;
-                    continue;
+                while delimiters != 0 {
+                    line.ends
+                        .push(i + (delimiters.trailing_zeros() / 8) as usize);
+                    delimiters &= delimiters - 1;
                 }
-                break; // a line break or a quote: the byte loop decides
+                if stops != 0 {
+                    i += (stops.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
             }
             while i < buf.len() {
                 let b = buf[i];
