@@ -1582,7 +1582,8 @@ impl<'a> JourneyRef<'a> {
         self.index
     }
 
-    /// The subject (`None` for journeys built from path rows).
+    /// The subject (`None` for journeys built from path rows). Subjects are kept as
+    /// names in one arena; the ids are made for all subjects on first use.
     pub fn subject(&self) -> Option<&'a SubjectId> {
         self.journeys.subject_id(self.index)
     }

@@ -511,8 +511,10 @@ struct SetTable {
     /// Per set: its slot in `values`, or [`NO_VALUE`].
     value_slot: Vec<u32>,
     values: Vec<Decimal>,
-    /// `set id + 1` per slot (0: empty); the length is zero or a power of two.
-    slots: Vec<u32>,
+    /// Per slot: the high 32 bits of the set's hash and `set id + 1` (0: empty),
+    /// so that a probe reads a set's members only when the hashes agree; the length
+    /// is zero or a power of two.
+    slots: Vec<(u32, u32)>,
 }
 
 fn hash_set(key: &[u32]) -> u64 {
@@ -572,14 +574,16 @@ impl SetTable {
             self.grow()?;
         }
         let mask = self.slots.len() - 1;
-        let mut i = hash_set(key) as usize & mask;
+        let hash = hash_set(key);
+        let tag = (hash >> 32) as u32;
+        let mut i = hash as usize & mask;
         loop {
-            let slot = self.slots[i];
+            let (slot_tag, slot) = self.slots[i];
             if slot == 0 {
                 break;
             }
             let id = slot as usize - 1;
-            if self.key(id) == key {
+            if slot_tag == tag && self.key(id) == key {
                 let c = &mut self.counts[id];
                 c.0 += t.conversions;
                 c.1 += t.nulls;
@@ -609,7 +613,7 @@ impl SetTable {
                 .push((d.conversions + t.conversions, d.nulls + t.nulls));
             self.set_value(id, d.value + t.value);
         }
-        self.slots[i] = id as u32 + 1;
+        self.slots[i] = (tag, id as u32 + 1);
         Ok(())
     }
 
@@ -622,14 +626,15 @@ impl SetTable {
                 reason: "too many distinct channel sets for one tally".into(),
             });
         }
-        self.slots = vec![0; want];
+        self.slots = vec![(0, 0); want];
         let mask = want - 1;
         for id in 0..self.len() {
-            let mut i = hash_set(self.key(id)) as usize & mask;
-            while self.slots[i] != 0 {
+            let hash = hash_set(self.key(id));
+            let mut i = hash as usize & mask;
+            while self.slots[i].1 != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = id as u32 + 1;
+            self.slots[i] = ((hash >> 32) as u32, id as u32 + 1);
         }
         Ok(())
     }
@@ -770,10 +775,28 @@ impl ShapleyCounts {
         for id in 0..table.len() {
             ranked[table.range(id)].sort_unstable();
         }
-        let mut sets: Vec<u32> = (0..table.len() as u32).collect();
-        sets.sort_unstable_by(|&a, &b| {
-            ranked[table.range(a as usize)].cmp(&ranked[table.range(b as usize)])
+        // Sorted by the first four ranks packed into a word (rank + 1 in 16 bits
+        // each, zero after the end, so that a prefix comes first) when ranks fit,
+        // the whole rank lists breaking ties; the order is that of the rank lists.
+        let prefix = |id: usize| -> u64 {
+            let key = &ranked[table.range(id)];
+            if order.len() >= 0xffff {
+                return 0;
+            }
+            key.iter()
+                .take(4)
+                .enumerate()
+                .fold(0u64, |k, (i, &r)| k | (u64::from(r) + 1) << (48 - 16 * i))
+        };
+        let mut keyed: Vec<(u64, u32)> =
+            (0..table.len()).map(|id| (prefix(id), id as u32)).collect();
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                ranked[table.range(a.1 as usize)].cmp(&ranked[table.range(b.1 as usize)])
+            })
         });
+        let sets: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
+        drop(keyed);
         let channels = order
             .iter()
             .map(|&id| self.channels[id as usize].clone())
