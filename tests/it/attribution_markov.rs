@@ -833,7 +833,7 @@ fn simplified_shapley_sums_long_sets_in_name_order() {
         set.dedup();
         *by_hand.entry(set).or_insert(0.0) += conversions;
     }
-    let mut conv = vec![0.0f64; 20];
+    let mut conv = [0.0f64; 20];
     for (set, c) in &by_hand {
         let k = set.len() as f64;
         for name in set {
