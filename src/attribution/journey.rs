@@ -2153,7 +2153,7 @@ impl Journeys {
         by_name: &[u32],
         f: &mut impl FnMut(&[u32], &PathSums),
     ) where
-        K: Copy + Ord + Hash + TryFrom<u128> + Into<u128>,
+        K: Copy + Ord + TryFrom<u128> + Into<u128>,
     {
         let width = std::mem::size_of::<K>();
         let code: Vec<u8> = self
@@ -2161,8 +2161,9 @@ impl Journeys {
             .iter()
             .map(|&c| (rank[c as usize] + 1) as u8)
             .collect();
-        let mut index: FastMap<K, u32> = FastMap::default();
-        let mut sums: Vec<(K, PathSums)> = Vec::new();
+        // (key, journey) sorted: equal paths together, in path order, each group's
+        // journeys in input order (the order the sums take).
+        let mut keys: Vec<(K, u32)> = Vec::with_capacity(self.len());
         for j in 0..self.len() {
             let range = self.touch_range(j);
             if range.is_empty() {
@@ -2175,29 +2176,32 @@ impl Journeys {
             let Ok(key) = K::try_from(key) else {
                 continue; // never: the paths fit the key (checked by the caller)
             };
-            let next = sums.len() as u32;
-            let i = *index.entry(key).or_insert(next) as usize;
-            if i == sums.len() {
-                sums.push((key, PathSums::default()));
-            }
-            let r = &mut sums[i].1;
-            r.conversions += self.conversions_of(j);
-            r.value += self.value_of(j);
-            r.nulls += self.nulls_of(j);
+            keys.push((key, j as u32));
         }
-        drop(index);
-        sums.sort_unstable_by_key(|s| s.0);
+        keys.sort_unstable();
         let mut ids: Vec<u32> = Vec::with_capacity(width);
-        for (key, r) in &sums {
+        let mut at = 0;
+        while at < keys.len() {
+            let key = keys[at].0;
+            let mut r = PathSums::default();
+            while let Some(&(k, j)) = keys.get(at)
+                && k == key
+            {
+                let j = j as usize;
+                r.conversions += self.conversions_of(j);
+                r.value += self.value_of(j);
+                r.nulls += self.nulls_of(j);
+                at += 1;
+            }
             ids.clear();
-            let key: u128 = (*key).into();
+            let key: u128 = key.into();
             for &b in &key.to_be_bytes()[16 - width..] {
                 if b == 0 {
                     break;
                 }
                 ids.push(by_name[usize::from(b) - 1]);
             }
-            f(&ids, r);
+            f(&ids, &r);
         }
     }
 
