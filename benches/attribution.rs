@@ -1,9 +1,13 @@
 //! Attribution end to end (issue targets on one core):
 //!
 //! - `end_to_end/1M`: 1M journeys over 10 channels (1–8 touches, mean 4.5) as
-//!   `touches.csv` + `conversions.csv` bytes in memory → parse → journeys → every
-//!   standard rule model but the milestone ones (no stage events) → path rows → exact first-order Markov. Target ≤ 0.7 s and
-//!   ≤ 150 MB above the input.
+//!   `touches.csv` + `conversions.csv` bytes in memory → parsed straight into a
+//!   `JourneyBuilder` (`read_touches_csv`, `read_conversions_csv`) → journeys cut in
+//!   place (`into_journeys`) → every standard rule model but the milestone ones (no
+//!   stage events), in one pass (`attribute_all`) → journeys aggregated by path into
+//!   exact first-order Markov (`MarkovCounts::add_journeys`). Target ≤ 0.7 s and
+//!   ≤ 150 MB above the input. The one-off run prints each step's wall and CPU time
+//!   (CPU time separates the work from waiting on a busy machine) and RSS.
 //! - `shapley/conversion_rate_12`: conversion-rate Shapley over 12 channels from the
 //!   path rows of 1M journeys. Target ≤ 0.5 s.
 //! - Streaming 10M journeys over 500 channels into `MarkovCounts` and
@@ -11,6 +15,7 @@
 //!   (printed, not sampled) when `REVOPS_BENCH_STREAM=1`, first, so that the process's
 //!   peak memory is its own.
 //!
+//! `REVOPS_BENCH_E2E_ONCE=1` stops after the one-off end-to-end run (for profiling).
 //! Peak memory is read from `/proc/self/status` (`VmHWM`, reset through
 //! `/proc/self/clear_refs` where the kernel allows it); elsewhere it prints `n/a`.
 #![allow(clippy::print_stderr)]
@@ -20,11 +25,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use revops::csv::{Options, Reader, Writer};
+use revops::csv::{Options, Writer};
 use revops::{
     Channel, Conversion, Currency, Decimal, JourneyBuilder, JourneyOptions, MarkovCounts,
     MarkovOptions, Money, PathRow, RuleModel, ShapleyCounts, ShapleyOptions, SubjectId, Touch,
-    markov_attribution,
 };
 
 const JOURNEYS: usize = 1_000_000;
@@ -129,44 +133,55 @@ fn csv_bytes() -> (Vec<u8>, Vec<u8>) {
     (touches.finish().unwrap(), conversions.finish().unwrap())
 }
 
-/// Parse (in batches of 64K records, never holding all records), build journeys,
-/// the nine standard rule models that need no stage events, path rows and exact first-order Markov.
-fn end_to_end(touches: &[u8], conversions: &[u8]) -> f64 {
-    const BATCH: usize = 1 << 16;
+/// Parse straight into a journey builder (rows streamed, never held as records),
+/// build journeys, the nine standard rule models that need no stage events (in one
+/// pass), path rows and exact first-order Markov. With `phases`, prints the time of
+/// each step.
+fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
+    let t = Instant::now();
+    let cpu0 = cpu_seconds();
+    let lap = |label: &str| {
+        if phases {
+            let cpu = match (cpu0, cpu_seconds()) {
+                (Some(a), Some(b)) => format!(", cpu {:.3} s", b - a),
+                _ => String::new(),
+            };
+            let rss = memory().map_or(String::new(), |(rss, peak)| {
+                format!(", RSS {rss:.0} MB (peak {peak:.0} MB)")
+            });
+            eprintln!("  {label}: {:.3} s{cpu}{rss}", t.elapsed().as_secs_f64());
+        }
+    };
     let mut b = JourneyBuilder::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    for t in Reader::<Touch, _>::new(touches, Options::new()).unwrap() {
-        batch.push(t.unwrap());
-        if batch.len() == BATCH {
-            b.add(&batch, &[], &[]).unwrap();
-            batch.clear();
-        }
-    }
-    b.add(&batch, &[], &[]).unwrap();
-    drop(batch);
-    let mut batch = Vec::with_capacity(BATCH);
-    for c in Reader::<Conversion, _>::new(conversions, Options::new()).unwrap() {
-        batch.push(c.unwrap());
-        if batch.len() == BATCH {
-            b.add(&[], &batch, &[]).unwrap();
-            batch.clear();
-        }
-    }
-    b.add(&[], &batch, &[]).unwrap();
-    drop(batch);
-    let journeys = b.build(&JourneyOptions::default()).unwrap();
-    drop(b);
-    let mut total = 0.0;
+    b.read_touches_csv(touches, Options::new()).unwrap();
+    b.read_conversions_csv(conversions, Options::new()).unwrap();
+    lap("read");
+    let journeys = b.into_journeys(&JourneyOptions::default()).unwrap();
+    lap("build");
     // the milestone models (U, W, full path) need stage events, which these inputs
     // (touches and conversions only) do not have
-    for m in RuleModel::standard()
+    let models: Vec<RuleModel> = RuleModel::standard()
         .into_iter()
         .filter(|m| m.milestone_weights().is_none())
-    {
-        total += journeys.attribute(&m).unwrap().attributed_conversions();
-    }
-    let rows = journeys.path_rows();
-    let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
+        .collect();
+    let total: f64 = journeys
+        .attribute_all(&models)
+        .unwrap()
+        .iter()
+        .map(|a| a.attributed_conversions())
+        .sum();
+    lap("rule models");
+    // exact first-order Markov over the journeys aggregated by path (the rows
+    // `journeys.path_rows()` would give, without building them)
+    let mut markov = MarkovCounts::new(MarkovOptions::default()).unwrap();
+    markov.add_journeys(&journeys).unwrap();
+    lap(&format!(
+        "aggregate paths + Markov counts ({} paths)",
+        markov.rows()
+    ));
+    drop(journeys);
+    let markov = markov.finish().unwrap();
+    lap("markov solve");
     total + markov.p_conversion
 }
 
@@ -211,6 +226,14 @@ fn memory() -> Option<(f64, f64)> {
     Some((kb("VmRSS:")?, kb("VmHWM:")?))
 }
 
+/// CPU time of this thread so far (from `/proc/thread-self/schedstat`), if there:
+/// on a busy machine it separates the work from the waiting.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
 /// Resets the peak (`VmHWM`) to the current RSS; false where not allowed.
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
@@ -219,9 +242,13 @@ fn reset_peak() -> bool {
 fn once(label: &str, f: impl FnOnce() -> f64) {
     let reset = reset_peak();
     let before = memory();
+    let cpu = cpu_seconds();
     let t = Instant::now();
     black_box(f());
     let secs = t.elapsed().as_secs_f64();
+    if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
+        eprintln!("{label}: cpu {:.3} s", b - a);
+    }
     match (before, memory()) {
         (Some((rss, _)), Some((_, peak))) if reset => eprintln!(
             "{label}: {secs:.3} s once; peak RSS {peak:.0} MB, {:.0} MB above the {rss:.0} MB before",
@@ -271,14 +298,17 @@ fn bench(c: &mut Criterion) {
         touches.len() as f64 / 1e6,
         conversions.len() as f64 / 1e6
     );
-    once("end_to_end_1m", || end_to_end(&touches, &conversions));
+    once("end_to_end_1m", || end_to_end(&touches, &conversions, true));
+    if std::env::var_os("REVOPS_BENCH_E2E_ONCE").is_some_and(|v| v == "1") {
+        return; // profiling: the one end-to-end run only
+    }
 
     let mut g = c.benchmark_group("attribution");
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
     g.bench_function("end_to_end/1M", |b| {
-        b.iter(|| black_box(end_to_end(&touches, &conversions)))
+        b.iter(|| black_box(end_to_end(&touches, &conversions, false)))
     });
     drop((touches, conversions));
 

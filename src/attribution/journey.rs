@@ -20,6 +20,14 @@ use crate::records::{Conversion, PathRow, StageEvent, Touch};
 
 /// "No time": touches and ends of journeys built from path rows.
 pub(crate) const NO_TIME: i64 = i64::MIN;
+/// The weights `(1, 0)`: a converted journey.
+pub(crate) const CONVERTED: u32 = u32::MAX;
+/// The weights `(0, 1)`: a journey that did not convert.
+pub(crate) const NOT_CONVERTED: u32 = u32::MAX - 1;
+/// "No value slot": a journey whose value is `Decimal::ZERO`.
+pub(crate) const NO_VALUE: u32 = u32::MAX;
+/// "No subject": journeys built from path rows.
+pub(crate) const NO_SUBJECT: u32 = u32::MAX;
 /// "No campaign" in a (channel, campaign) pair.
 pub(crate) const NO_CAMPAIGN: u32 = u32::MAX;
 
@@ -80,36 +88,8 @@ impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
         Ok(id)
     }
 
-    /// As [`Dict::intern`] with one probe of the table instead of two, for names that
-    /// are usually new (subjects); costs a clone of the name when it is not.
-    #[inline]
-    fn intern_likely_new(&mut self, name: &K) -> Result<u32> {
-        let next = self.names.len();
-        match self.ids.entry(name.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => Ok(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let id = u32::try_from(next)
-                    .ok()
-                    .filter(|&i| i < u32::MAX)
-                    .ok_or_else(|| Error::InvalidParameter {
-                        name: "distinct ids",
-                        value: next.to_string(),
-                        reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
-                    })?;
-                e.insert(id);
-                self.names.push(name.clone());
-                Ok(id)
-            }
-        }
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.names.len()
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        self.names.reserve(additional);
-        self.ids.reserve(additional);
     }
 }
 
@@ -179,6 +159,194 @@ impl Pairs {
         self.list.push(pair);
         self.ids.insert(pair, id);
         id
+    }
+}
+
+/// Subject names in one byte arena, in order of interning: no allocation per subject.
+/// Shared (behind an `Arc`) between a builder and the journeys built from it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SubjectNames {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl SubjectNames {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    fn append(&mut self, other: &SubjectNames) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+}
+
+#[inline]
+fn hash_name(name: &str) -> u64 {
+    let mut h = crate::hash::FxHasher::default();
+    std::hash::Hasher::write(&mut h, name.as_bytes());
+    std::hash::Hasher::finish(&h)
+}
+
+/// Subjects interned to dense `u32` ids (in order of first appearance): the names in
+/// a [`SubjectNames`] arena. While names arrive in strictly increasing order (ids
+/// from a sequence, files sorted by subject), a name is found by binary search and a
+/// new one is appended without hashing; otherwise through an open-addressing table
+/// of ids (linear probing, at most half full), built on first need. Either way a
+/// subject costs its bytes and about 16 bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Subjects {
+    pub(crate) names: std::sync::Arc<SubjectNames>,
+    /// Whether the names are in strictly increasing order (then `slots` is empty).
+    ascending: bool,
+    /// `id + 1` per slot (0: empty); the length is zero or a power of two.
+    slots: Vec<u32>,
+}
+
+impl Default for Subjects {
+    fn default() -> Self {
+        Subjects {
+            names: Default::default(),
+            ascending: true,
+            slots: Vec::new(),
+        }
+    }
+}
+
+impl Subjects {
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    #[inline]
+    pub(crate) fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize)
+    }
+
+    /// The id of a name in ascending names, searching from near `hint`.
+    fn find_sorted(&self, name: &str, hint: u32) -> std::result::Result<u32, u32> {
+        let n = self.len();
+        let (mut lo, mut hi) = (0usize, n);
+        // Gallop from the hint: records grouped by subject look up nearby names.
+        let h = (hint as usize).min(n.saturating_sub(1));
+        if n > 0 {
+            if self.names.get(h) <= name {
+                lo = h;
+                let mut step = 1;
+                while lo + step < n && self.names.get(lo + step) <= name {
+                    lo += step;
+                    step *= 2;
+                }
+                hi = (lo + step).min(n);
+            } else {
+                hi = h;
+                let mut step = 1;
+                while hi >= step && self.names.get(hi - step) > name {
+                    hi -= step;
+                    step *= 2;
+                }
+                lo = hi.saturating_sub(step);
+            }
+        }
+        // Now names[lo] ≤ name < names[hi] where those exist; binary search between.
+        let slice_search = |mut lo: usize, mut hi: usize| {
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match self.names.get(mid).cmp(name) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return Ok(mid as u32),
+                }
+            }
+            Err(lo as u32)
+        };
+        slice_search(lo, hi)
+    }
+
+    /// The id of a (trimmed, non-empty) name, interning it if new; `hint` is an id
+    /// likely near it. Ids stay below `u32::MAX − 1`.
+    pub(crate) fn intern(&mut self, name: &str, hint: u32) -> Result<u32> {
+        if self.ascending {
+            let n = self.len();
+            if n == 0 || self.names.get(n - 1) < name {
+                return self.push(name);
+            }
+            if let Ok(id) = self.find_sorted(name, hint) {
+                return Ok(id);
+            }
+            // Out of order: from now on, the hash table.
+            self.ascending = false;
+            self.grow(n + 1);
+        }
+        if (self.len() + 1) * 2 > self.slots.len() {
+            self.grow(self.len() + 1);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = hash_name(name) as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            if self.names.get(slot as usize - 1) == name {
+                return Ok(slot - 1);
+            }
+            i = (i + 1) & mask;
+        }
+        let id = self.push(name)?;
+        self.slots[i] = id + 1;
+        Ok(id)
+    }
+
+    fn push(&mut self, name: &str) -> Result<u32> {
+        let id = u32::try_from(self.len())
+            .ok()
+            .filter(|&i| i < u32::MAX - 1)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "distinct ids",
+                value: self.len().to_string(),
+                reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+            })?;
+        std::sync::Arc::make_mut(&mut self.names).push(name);
+        Ok(id)
+    }
+
+    /// Makes room for `n` names in the table (at most half full).
+    fn grow(&mut self, n: usize) {
+        if self.ascending {
+            return;
+        }
+        let want = (n * 2).next_power_of_two().max(16);
+        if want <= self.slots.len() {
+            return;
+        }
+        self.slots = vec![0; want];
+        let mask = want - 1;
+        for id in 0..self.names.len() {
+            let mut i = hash_name(self.names.get(id)) as usize & mask;
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = id as u32 + 1;
+        }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.grow(self.len() + additional);
     }
 }
 
@@ -432,7 +600,7 @@ pub struct JourneyDiagnostics {
 }
 
 impl JourneyDiagnostics {
-    fn note(&mut self, kind: &str, index: Option<u64>, subject: Option<&SubjectId>, why: &str) {
+    fn note(&mut self, kind: &str, index: Option<u64>, subject: Option<&str>, why: &str) {
         if self.examples.len() < 10 {
             self.examples.push(JourneyNote {
                 kind: kind.to_string(),
@@ -522,13 +690,6 @@ fn check_currency(
 // The raw accumulator
 
 #[derive(Debug, Clone, Copy)]
-struct RawTouch {
-    at: i64,
-    subject: u32,
-    pair: u32,
-}
-
-#[derive(Debug, Clone, Copy)]
 struct RawConversion {
     at: i64,
     subject: u32,
@@ -541,6 +702,14 @@ struct RawEvent {
     at: i64,
     subject: u32,
     stage: u32,
+}
+
+/// A builder's touch arrays, taken out of it to be cut in place, with the start of
+/// each subject's (grouped) touches.
+struct InPlace {
+    at: Vec<i64>,
+    pair: Vec<u32>,
+    start: Vec<u32>,
 }
 
 /// The mergeable accumulator of raw records: touches, conversions and stage events
@@ -580,9 +749,13 @@ struct RawEvent {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct JourneyBuilder {
-    subjects: Dict<SubjectId>,
+    subjects: Subjects,
     names: Names,
-    touches: Vec<RawTouch>,
+    /// Touches in input order, as parallel arrays (time in microseconds, subject id,
+    /// (channel, campaign) pair id).
+    touch_at: Vec<i64>,
+    touch_subject: Vec<u32>,
+    touch_pair: Vec<u32>,
     conversions: Vec<RawConversion>,
     events: Vec<RawEvent>,
     currency: Option<CurrencySource>,
@@ -643,20 +816,130 @@ impl JourneyBuilder {
         e
     }
 
-    /// Records usually come grouped by subject, often in one order across files: try
-    /// the previous subject and the next one before the hash table.
-    fn subject(&mut self, s: &SubjectId, cursor: &mut u32) -> Result<u32> {
+    /// The id of a subject (trimmed, non-empty, as [`SubjectId::as_str`]). Records
+    /// usually come grouped by subject, often in one order across files: try the
+    /// previous subject and the next one before the hash table.
+    #[inline]
+    pub(crate) fn subject(&mut self, s: &str, cursor: &mut u32) -> Result<u32> {
         for near in [*cursor, cursor.wrapping_add(1)] {
-            if let Some(name) = self.subjects.names.get(near as usize)
-                && name == s
-            {
+            if (near as usize) < self.subjects.len() && self.subjects.name(near) == s {
                 *cursor = near;
                 return Ok(near);
             }
         }
-        let id = self.subjects.intern_likely_new(s)?;
+        let id = self.subjects.intern(s, *cursor)?;
         *cursor = id;
         Ok(id)
+    }
+
+    /// As [`JourneyBuilder::subject`] from bytes, compared as they are with the
+    /// previous and next subjects first; `None` if they are not UTF-8.
+    #[inline]
+    pub(crate) fn subject_bytes(&mut self, s: &[u8], cursor: &mut u32) -> Result<Option<u32>> {
+        for near in [*cursor, cursor.wrapping_add(1)] {
+            if (near as usize) < self.subjects.len() && self.subjects.name(near).as_bytes() == s {
+                *cursor = near;
+                return Ok(Some(near));
+            }
+        }
+        match std::str::from_utf8(s) {
+            Ok(name) => self.subject(name, cursor).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The id of a (channel, campaign) pair, interning it if new.
+    pub(crate) fn pair(&mut self, channel: &Channel, campaign: Option<&CampaignId>) -> Result<u32> {
+        self.names.pair(channel, campaign)
+    }
+
+    /// Appends one interned touch (`at` in microseconds) and counts it as read.
+    #[inline]
+    pub(crate) fn push_touch(&mut self, subject: u32, pair: u32, at: i64) {
+        self.touch_at.push(at);
+        self.touch_subject.push(subject);
+        self.touch_pair.push(pair);
+        self.touches_read += 1;
+    }
+
+    /// Validates, interns and appends one touch (its position: the touches read so
+    /// far).
+    pub(crate) fn push_touch_record(&mut self, t: &Touch, cursor: &mut u32) -> Result<()> {
+        t.validate()
+            .map_err(|e| e.at_index(self.touches_read as usize))?;
+        let subject = self.subject(t.subject.as_str(), cursor)?;
+        let pair = self.names.pair(&t.channel, t.campaign.as_ref())?;
+        self.push_touch(subject, pair, micros(&t.at));
+        Ok(())
+    }
+
+    /// Validates, interns and appends one conversion (its position: the conversions
+    /// read so far). On error nothing is added.
+    pub(crate) fn push_conversion_record(
+        &mut self,
+        c: &Conversion,
+        cursor: &mut u32,
+    ) -> Result<()> {
+        let index = self.conversions_read;
+        c.validate().map_err(|e| e.at_index(index as usize))?;
+        let value = match &c.value {
+            Some(v)
+                if self
+                    .currency
+                    .as_ref()
+                    .is_some_and(|s| s.currency == v.currency()) =>
+            {
+                v.amount()
+            }
+            Some(v) => {
+                let src = CurrencySource {
+                    currency: v.currency(),
+                    record: RecordRef::new("conversion")
+                        .with_index(index as usize)
+                        .with_id(&c.subject),
+                };
+                check_currency(&mut self.currency, &src, 0)?;
+                v.amount()
+            }
+            None => Decimal::ZERO,
+        };
+        let subject = self.subject(c.subject.as_str(), cursor)?;
+        self.conversions.push(RawConversion {
+            at: micros(&c.at),
+            subject,
+            value,
+            index,
+        });
+        self.conversions_read += 1;
+        Ok(())
+    }
+
+    /// Validates, interns and appends one stage event (its position: the events read
+    /// so far).
+    pub(crate) fn push_stage_event_record(
+        &mut self,
+        e: &StageEvent,
+        cursor: &mut u32,
+        last_stage: &mut Option<(String, u32)>,
+    ) -> Result<()> {
+        e.validate()
+            .map_err(|err| err.at_index(self.events_read as usize))?;
+        let subject = self.subject(e.subject.as_str(), cursor)?;
+        let stage = match last_stage {
+            Some((k, id)) if *k == e.stage => *id,
+            _ => {
+                let id = self.names.stages.intern(&normalise_key(&e.stage))?;
+                *last_stage = Some((e.stage.clone(), id));
+                id
+            }
+        };
+        self.events.push(RawEvent {
+            at: micros(&e.at),
+            subject,
+            stage,
+        });
+        self.events_read += 1;
+        Ok(())
     }
 
     /// Adds into an empty builder (no offsets to apply).
@@ -681,14 +964,17 @@ impl JourneyBuilder {
             .max(changes(&mut conversions.iter().map(|c| &c.subject)))
             .max(changes(&mut stage_events.iter().map(|e| &e.subject)));
         self.subjects.reserve(expected);
-        self.touches.reserve(touches.len());
+        self.touch_at.reserve(touches.len());
+        self.touch_subject.reserve(touches.len());
+        self.touch_pair.reserve(touches.len());
         // Channels and campaigns repeat, usually as shared strings (readers share
         // them): a small cache by string address skips the hash tables. Addresses are
         // stable and unique while `touches` is borrowed.
         let mut cache = PairCache::default();
-        for (i, t) in touches.iter().enumerate() {
-            t.validate().map_err(|e| e.at_index(i))?;
-            let subject = self.subject(&t.subject, &mut cursor)?;
+        for t in touches {
+            t.validate()
+                .map_err(|e| e.at_index(self.touches_read as usize))?;
+            let subject = self.subject(t.subject.as_str(), &mut cursor)?;
             let key = PairCache::key(t);
             let pair = match cache.get(key) {
                 Some(id) => id,
@@ -698,63 +984,17 @@ impl JourneyBuilder {
                     id
                 }
             };
-            self.touches.push(RawTouch {
-                at: micros(&t.at),
-                subject,
-                pair,
-            });
+            self.push_touch(subject, pair, micros(&t.at));
         }
         self.conversions.reserve(conversions.len());
-        for (i, c) in conversions.iter().enumerate() {
-            c.validate().map_err(|e| e.at_index(i))?;
-            let subject = self.subject(&c.subject, &mut cursor)?;
-            let value = match &c.value {
-                Some(v)
-                    if self
-                        .currency
-                        .as_ref()
-                        .is_some_and(|s| s.currency == v.currency()) =>
-                {
-                    v.amount()
-                }
-                Some(v) => {
-                    let src = CurrencySource {
-                        currency: v.currency(),
-                        record: RecordRef::new("conversion")
-                            .with_index(i)
-                            .with_id(&c.subject),
-                    };
-                    check_currency(&mut self.currency, &src, 0)?;
-                    v.amount()
-                }
-                None => Decimal::ZERO,
-            };
-            self.conversions.push(RawConversion {
-                at: micros(&c.at),
-                subject,
-                value,
-                index: i as u64,
-            });
+        for c in conversions {
+            self.push_conversion_record(c, &mut cursor)?;
         }
         self.events.reserve(stage_events.len());
-        let mut last_stage: Option<(&str, u32)> = None;
-        for (i, e) in stage_events.iter().enumerate() {
-            e.validate().map_err(|err| err.at_index(i))?;
-            let subject = self.subject(&e.subject, &mut cursor)?;
-            let stage = match last_stage {
-                Some((k, id)) if k == e.stage => id,
-                _ => self.names.stages.intern(&normalise_key(&e.stage))?,
-            };
-            last_stage = Some((e.stage.as_str(), stage));
-            self.events.push(RawEvent {
-                at: micros(&e.at),
-                subject,
-                stage,
-            });
+        let mut last_stage = None;
+        for e in stage_events {
+            self.push_stage_event_record(e, &mut cursor, &mut last_stage)?;
         }
-        self.touches_read = touches.len() as u64;
-        self.conversions_read = conversions.len() as u64;
-        self.events_read = stage_events.len() as u64;
         Ok(())
     }
 
@@ -770,23 +1010,39 @@ impl JourneyBuilder {
         if let Some(src) = &other.currency {
             check_currency(&mut currency, src, self.conversions_read)?;
         }
-        let mut names = self.names.clone();
-        let (pairs, stages) = names.absorb(&other.names)?;
-        let mut subjects_dict = self.subjects.clone();
-        let subjects: Vec<u32> = other
-            .subjects
-            .names
-            .iter()
-            .map(|s| subjects_dict.intern(s))
-            .collect::<Result<_>>()?;
-        self.names = names;
-        self.subjects = subjects_dict;
+        let intern_subjects = |subjects: &mut Subjects| -> Result<Vec<u32>> {
+            subjects.reserve(other.subjects.len());
+            (0..other.subjects.len() as u32)
+                .map(|i| subjects.intern(other.subjects.name(i), i))
+                .collect()
+        };
+        // Interning can only fail when an id space overflows: when every one has room
+        // for all of the other's ids, intern in place (no copy of the tables);
+        // otherwise on copies, so that an error leaves this builder unchanged.
+        let room = |a: usize, b: usize| a + b < (u32::MAX - 2) as usize;
+        let fits = room(self.subjects.len(), other.subjects.len())
+            && room(self.names.channels.len(), other.names.channels.len())
+            && room(self.names.campaigns.len(), other.names.campaigns.len())
+            && room(self.names.stages.len(), other.names.stages.len());
+        let (pairs, stages, subjects) = if fits {
+            let (pairs, stages) = self.names.absorb(&other.names)?;
+            let subjects = intern_subjects(&mut self.subjects)?;
+            (pairs, stages, subjects)
+        } else {
+            let mut names = self.names.clone();
+            let (pairs, stages) = names.absorb(&other.names)?;
+            let mut subjects_table = self.subjects.clone();
+            let subjects = intern_subjects(&mut subjects_table)?;
+            self.names = names;
+            self.subjects = subjects_table;
+            (pairs, stages, subjects)
+        };
         self.currency = currency;
-        self.touches.extend(other.touches.iter().map(|t| RawTouch {
-            at: t.at,
-            subject: subjects[t.subject as usize],
-            pair: pairs[t.pair as usize],
-        }));
+        self.touch_at.extend_from_slice(&other.touch_at);
+        self.touch_subject
+            .extend(other.touch_subject.iter().map(|&s| subjects[s as usize]));
+        self.touch_pair
+            .extend(other.touch_pair.iter().map(|&p| pairs[p as usize]));
         let offset = self.conversions_read;
         self.conversions
             .extend(other.conversions.iter().map(|c| RawConversion {
@@ -807,7 +1063,7 @@ impl JourneyBuilder {
 
     /// Number of touches held.
     pub fn touch_count(&self) -> usize {
-        self.touches.len()
+        self.touch_at.len()
     }
 
     /// Number of conversions held.
@@ -832,6 +1088,64 @@ impl JourneyBuilder {
     /// [`Error::InvalidParameter`] for a negative lookback; [`Error::InvalidField`]
     /// naming the first valued conversion if it is not in the declared currency.
     pub fn build(&self, options: &JourneyOptions) -> Result<Journeys> {
+        self.cut(options, None)
+    }
+
+    /// As [`JourneyBuilder::build`] (the same journeys), consuming the builder so
+    /// that its touch arrays become the journeys' own: when the touches came grouped
+    /// by subject (each subject's touches together, as files sorted or grouped by
+    /// subject give them) and conversions do not share touches (any policy but
+    /// [`RepeatConversions::AllPrior`]), journeys are cut in place, and peak memory
+    /// is about the journeys' alone instead of the builder's and the journeys' together.
+    /// Otherwise it is [`JourneyBuilder::build`].
+    ///
+    /// ```
+    /// use revops::{Channel, Conversion, JourneyBuilder, JourneyOptions, SubjectId, Touch};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    /// let (a, b) = (SubjectId::new("L1")?, SubjectId::new("L2")?);
+    /// let touches = vec![
+    ///     Touch::new(a.clone(), Channel::new("search")?, t(1)),
+    ///     Touch::new(a.clone(), Channel::new("email")?, t(3)),
+    ///     Touch::new(b.clone(), Channel::new("email")?, t(2)),
+    /// ];
+    /// let mut builder = JourneyBuilder::default();
+    /// builder.add(&touches, &[Conversion::new(a, t(5), None)], &[])?;
+    /// let options = JourneyOptions::default();
+    /// let built = builder.build(&options)?;
+    /// let consumed = builder.into_journeys(&options)?;
+    /// assert_eq!(consumed.path_rows(), built.path_rows());
+    /// assert_eq!(consumed.diagnostics(), built.diagnostics());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`JourneyBuilder::build`].
+    pub fn into_journeys(mut self, options: &JourneyOptions) -> Result<Journeys> {
+        if options.repeat == RepeatConversions::AllPrior || !self.touch_subject.is_sorted() {
+            return self.build(options);
+        }
+        let s = self.subjects.len();
+        let mut start = vec![0u32; s + 1];
+        for &k in &self.touch_subject {
+            start[k as usize + 1] += 1;
+        }
+        for i in 0..s {
+            start[i + 1] += start[i];
+        }
+        self.touch_subject = Vec::new();
+        let in_place = InPlace {
+            at: std::mem::take(&mut self.touch_at),
+            pair: std::mem::take(&mut self.touch_pair),
+            start,
+        };
+        self.cut(options, Some(in_place))
+    }
+
+    /// Cuts journeys; with `in_place`, from the builder's touch arrays (taken out of
+    /// it, touches grouped by subject), overwriting them with the journeys' touches.
+    fn cut(&self, options: &JourneyOptions, in_place: Option<InPlace>) -> Result<Journeys> {
         let lookback = match options.lookback {
             Some(l) if l < TimeDelta::zero() => {
                 return Err(Error::InvalidParameter {
@@ -854,9 +1168,11 @@ impl JourneyBuilder {
             (None, src) => src.clone(),
         };
 
+        let touch_count = in_place
+            .as_ref()
+            .map_or(self.touch_at.len(), |t| t.at.len());
         if u32::try_from(
-            self.touches
-                .len()
+            touch_count
                 .max(self.conversions.len())
                 .max(self.events.len()),
         )
@@ -864,7 +1180,7 @@ impl JourneyBuilder {
         {
             return Err(Error::InvalidParameter {
                 name: "records",
-                value: self.touches.len().to_string(),
+                value: touch_count.to_string(),
                 reason: format!("at most {} records of one kind per build", u32::MAX),
             });
         }
@@ -886,10 +1202,24 @@ impl JourneyBuilder {
             })
             .collect();
 
-        // Group records by subject (counting sort: stable, input order within).
+        // Group records by subject (counting sort: stable, input order within). Input
+        // grouped by subject (ids in order of first appearance, so non-decreasing)
+        // needs no permutation: `order` is then `None`.
         let s = self.subjects.len();
-        let group = |keys: &mut dyn Iterator<Item = u32>, n: usize| -> (Vec<u32>, Vec<u32>) {
+        let group = |keys: &mut dyn Iterator<Item = u32>,
+                     n: usize,
+                     grouped: bool|
+         -> (Vec<u32>, Option<Vec<u32>>) {
             let mut start = vec![0u32; s + 1];
+            if grouped {
+                for k in keys {
+                    start[k as usize + 1] += 1;
+                }
+                for i in 0..s {
+                    start[i + 1] += start[i];
+                }
+                return (start, None);
+            }
             let keys: Vec<u32> = keys.collect();
             for &k in &keys {
                 start[k as usize + 1] += 1;
@@ -903,28 +1233,61 @@ impl JourneyBuilder {
                 order[fill[k as usize] as usize] = i as u32;
                 fill[k as usize] += 1;
             }
-            (start, order)
+            (start, Some(order))
         };
-        let (t_start, t_order) = group(
-            &mut self.touches.iter().map(|t| t.subject),
-            self.touches.len(),
-        );
+        let (in_place, t_start, t_order) = match in_place {
+            Some(InPlace { at, pair, start }) => (Some((at, pair)), start, None),
+            None => {
+                let (start, order) = group(
+                    &mut self.touch_subject.iter().copied(),
+                    self.touch_subject.len(),
+                    self.touch_subject.is_sorted(),
+                );
+                (None, start, order)
+            }
+        };
         let (c_start, c_order) = group(
             &mut self.conversions.iter().map(|c| c.subject),
             self.conversions.len(),
+            false,
         );
+        let c_order = c_order.unwrap_or_default();
         let (e_start, e_order) = group(
             &mut self.events.iter().map(|e| e.subject),
             self.events.len(),
+            false,
         );
+        let e_order = e_order.unwrap_or_default();
 
         let mut out = Journeys {
             stage_events: self.events.len() as u64,
             currency,
             ..Journeys::default()
         };
-        out.touch_pair.reserve(self.touches.len());
-        out.touch_at.reserve(self.touches.len());
+        out.subject_names = std::sync::Arc::clone(&self.subjects.names);
+        // At most one journey per conversion, plus one per subject: reserving (pages
+        // are only touched as used) saves the copies of growing.
+        let most = s + self.conversions.len();
+        out.ends.reserve(most);
+        out.end_at.reserve(most);
+        out.weight.reserve(most);
+        out.subject.reserve(most);
+        out.value_slot.reserve(most);
+        out.values.reserve(self.conversions.len());
+        // In place: the journeys' touches are written over the raw ones, behind the
+        // reading position (each raw touch goes to at most one journey).
+        let mut write = None;
+        match in_place {
+            Some((at, pair)) => {
+                out.touch_at = at;
+                out.touch_pair = pair;
+                write = Some(0);
+            }
+            None => {
+                out.touch_pair.reserve(self.touch_at.len());
+                out.touch_at.reserve(self.touch_at.len());
+            }
+        }
         let d = &mut out.diagnostics;
         d.touches_read = self.touches_read;
         d.conversions_read = self.conversions_read;
@@ -939,15 +1302,21 @@ impl JourneyBuilder {
         let mut used_pairs: Vec<u32> = Vec::new();
 
         for subject in 0..s {
-            let raw_touches = &t_order[t_start[subject] as usize..t_start[subject + 1] as usize];
+            let (t_lo, t_hi) = (t_start[subject] as usize, t_start[subject + 1] as usize);
+            let raw_count = t_hi - t_lo;
             ts.clear();
-            for &i in raw_touches {
-                let t = self.touches[i as usize];
-                if allowed[t.pair as usize] {
-                    ts.push((t.at, t.pair));
+            for k in t_lo..t_hi {
+                let i = t_order.as_ref().map_or(k, |o| o[k] as usize);
+                let (at, pair) = if write.is_some() {
+                    (out.touch_at[i], out.touch_pair[i])
+                } else {
+                    (self.touch_at[i], self.touch_pair[i])
+                };
+                if allowed[pair as usize] {
+                    ts.push((at, pair));
                 }
             }
-            out.diagnostics.touches_filtered += (raw_touches.len() - ts.len()) as u64;
+            out.diagnostics.touches_filtered += (raw_count - ts.len()) as u64;
             if !ts.is_sorted_by_key(|t| t.0) {
                 ts.sort_by_key(|t| t.0); // stable: ties keep input order
             }
@@ -961,7 +1330,7 @@ impl JourneyBuilder {
                 cs.sort_by_key(|c| c.at);
             }
             let events = &e_order[e_start[subject] as usize..e_start[subject + 1] as usize];
-            let subject_id = &self.subjects.names[subject];
+            let subject_id = self.subjects.name(subject as u32);
             let journeys_before = out.len();
 
             let counted = match options.repeat {
@@ -996,7 +1365,7 @@ impl JourneyBuilder {
                 covered_end = covered_end.max(hi);
                 prev_at = Some(c.at);
                 if lo == hi {
-                    if raw_touches.is_empty() {
+                    if raw_count == 0 {
                         out.diagnostics.conversions_unknown_subject += 1;
                         out.diagnostics.note(
                             "conversion",
@@ -1015,7 +1384,7 @@ impl JourneyBuilder {
                     }
                 }
                 out.push_journey(
-                    Some(subject_id),
+                    subject as u32,
                     &ts[lo..hi],
                     c.at,
                     (1.0, 0.0),
@@ -1025,6 +1394,7 @@ impl JourneyBuilder {
                     &mut latest,
                     &mut pair_map,
                     &mut used_pairs,
+                    &mut write,
                 );
             }
             let rest_from = if counted > 0 {
@@ -1045,7 +1415,7 @@ impl JourneyBuilder {
                 && (counted == 0 || options.trailing == TrailingTouches::NonConverting)
             {
                 out.push_journey(
-                    Some(subject_id),
+                    subject as u32,
                     trailing,
                     NO_TIME,
                     (0.0, 1.0),
@@ -1055,6 +1425,7 @@ impl JourneyBuilder {
                     &mut latest,
                     &mut pair_map,
                     &mut used_pairs,
+                    &mut write,
                 );
             }
             if out.len() == journeys_before {
@@ -1062,6 +1433,12 @@ impl JourneyBuilder {
             }
         }
 
+        if let Some(w) = write {
+            out.touch_at.truncate(w);
+            out.touch_at.shrink_to_fit();
+            out.touch_pair.truncate(w);
+            out.touch_pair.shrink_to_fit();
+        }
         // The compacted name tables.
         let mut compact = Names::default();
         for &p in &used_pairs {
@@ -1076,6 +1453,14 @@ impl JourneyBuilder {
         out.pair_channel = out.names.pairs.list.iter().map(|p| p.0).collect();
         Ok(out)
     }
+}
+
+/// The sums of one path of journeys aggregated by path.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PathSums {
+    pub(crate) conversions: f64,
+    pub(crate) value: Decimal,
+    pub(crate) nulls: f64,
 }
 
 // ---------------------------------------------------------------------------------
@@ -1123,12 +1508,24 @@ pub struct Journeys {
     pub(crate) pair_channel: Vec<u32>,
     /// Per journey: end offset of its touches in `touch_*`.
     pub(crate) ends: Vec<usize>,
-    pub(crate) subjects: Vec<Option<SubjectId>>,
+    /// The subjects' names (shared with the builder they came from).
+    pub(crate) subject_names: std::sync::Arc<SubjectNames>,
+    /// Per journey: its subject's index in `subject_names` ([`NO_SUBJECT`]: none).
+    pub(crate) subject: Vec<u32>,
+    /// The subjects as ids, made on first use (most reports never need them).
+    subject_ids: std::sync::OnceLock<Vec<Option<SubjectId>>>,
     pub(crate) end_at: Vec<i64>,
-    pub(crate) conversions: Vec<f64>,
-    pub(crate) nulls: Vec<f64>,
-    pub(crate) value: Vec<Decimal>,
-    pub(crate) value_f64: Vec<f64>,
+    /// Per journey: its (conversions, nulls) weights, as [`CONVERTED`] or
+    /// [`NOT_CONVERTED`] for `(1, 0)` and `(0, 1)` (every journey cut from records),
+    /// otherwise their slot in `weights`.
+    pub(crate) weight: Vec<u32>,
+    /// The other weights (path rows').
+    pub(crate) weights: Vec<(f64, f64)>,
+    /// Per journey: its value's slot in `values` ([`NO_VALUE`]: exactly
+    /// `Decimal::ZERO`, as most journeys, never converting, have).
+    pub(crate) value_slot: Vec<u32>,
+    /// The other values, exact and as `f64`.
+    pub(crate) values: Vec<(Decimal, f64)>,
     /// Per journey: end offset of its milestones in `milestones`.
     pub(crate) ms_ends: Vec<usize>,
     /// (stage id, touch position within the journey).
@@ -1185,9 +1582,10 @@ impl<'a> JourneyRef<'a> {
         self.index
     }
 
-    /// The subject (`None` for journeys built from path rows).
+    /// The subject (`None` for journeys built from path rows). Subjects are kept as
+    /// names in one arena; the ids are made for all subjects on first use.
     pub fn subject(&self) -> Option<&'a SubjectId> {
-        self.journeys.subjects[self.index].as_ref()
+        self.journeys.subject_id(self.index)
     }
 
     /// When the journey converted (`None` if it did not, or for path rows).
@@ -1198,18 +1596,18 @@ impl<'a> JourneyRef<'a> {
     /// Converting weight (1 for a converted subject's journey, 0 otherwise; a path
     /// row's conversion count).
     pub fn conversions(&self) -> f64 {
-        self.journeys.conversions[self.index]
+        self.journeys.conversions_of(self.index)
     }
 
     /// Non-converting weight.
     pub fn nulls(&self) -> f64 {
-        self.journeys.nulls[self.index]
+        self.journeys.nulls_of(self.index)
     }
 
     /// Conversion value (zero when the conversion has none), in the journeys'
     /// currency.
     pub fn value(&self) -> Decimal {
-        self.journeys.value[self.index]
+        self.journeys.value_of(self.index)
     }
 
     /// Number of touches.
@@ -1315,6 +1713,13 @@ impl Journeys {
                 got: currency.to_string(),
             });
         }
+        if rows.len() >= NO_VALUE as usize {
+            return Err(Error::InvalidParameter {
+                name: "rows",
+                value: rows.len().to_string(),
+                reason: format!("at most {} path rows per batch", NO_VALUE - 1),
+            });
+        }
         let base = self.diagnostics.path_rows_read;
         for (i, r) in rows.iter().enumerate() {
             r.validate(i + base as usize)?;
@@ -1351,13 +1756,10 @@ impl Journeys {
                 .touch_at
                 .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
             batch.ends.push(batch.touch_pair.len());
-            batch.subjects.push(None);
+            batch.subject.push(NO_SUBJECT);
             batch.end_at.push(NO_TIME);
-            batch.conversions.push(r.conversions);
-            batch.nulls.push(r.nulls);
-            batch.value.push(r.value);
-            batch.value_f64.push(r.value.to_f64().unwrap_or(0.0));
-            batch.ms_ends.push(batch.milestones.len());
+            batch.push_weights(r.conversions, r.nulls);
+            batch.push_value(r.value);
             batch.untimed += 1;
         }
         batch.diagnostics.path_rows_read = rows.len() as u64;
@@ -1391,9 +1793,29 @@ impl Journeys {
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
         }
+        if self.values.len() + other.values.len() >= NO_VALUE as usize
+            || self.weights.len() + other.weights.len() >= NOT_CONVERTED as usize
+        {
+            return Err(Error::InvalidParameter {
+                name: "journeys",
+                value: (self.values.len() + other.values.len()).to_string(),
+                reason: format!(
+                    "at most {} valued or path-row journeys in one set",
+                    NOT_CONVERTED - 1
+                ),
+            });
+        }
+        if self.subject_names.len() + other.subject_names.len() >= NO_SUBJECT as usize {
+            return Err(Error::InvalidParameter {
+                name: "distinct ids",
+                value: (self.subject_names.len() + other.subject_names.len()).to_string(),
+                reason: format!("at most {} subjects in one set of journeys", NO_SUBJECT - 1),
+            });
+        }
         let mut names = self.names.clone();
         let (pairs, stages) = names.absorb(&other.names)?;
         self.names = names;
+        let journeys_before = self.ends.len();
         self.pair_channel = self.names.pairs.list.iter().map(|p| p.0).collect();
         self.currency = currency;
         let base = self.touch_pair.len();
@@ -1408,14 +1830,48 @@ impl Journeys {
                 .iter()
                 .map(|&(s, p)| (stages[s as usize], p)),
         );
-        self.ms_ends
-            .extend(other.ms_ends.iter().map(|e| e + ms_base));
-        self.subjects.extend_from_slice(&other.subjects);
+        if !self.ms_ends.is_empty() || !other.ms_ends.is_empty() {
+            // Either side may have dropped its (all-zero) ends.
+            self.ms_ends.resize(journeys_before, ms_base);
+            if other.ms_ends.is_empty() {
+                self.ms_ends
+                    .extend(std::iter::repeat_n(ms_base, other.ends.len()));
+            } else {
+                self.ms_ends
+                    .extend(other.ms_ends.iter().map(|e| e + ms_base));
+            }
+        }
+        let subject_base = self.subject_names.len() as u32;
+        if other.subject_names.len() > 0 {
+            std::sync::Arc::make_mut(&mut self.subject_names).append(&other.subject_names);
+            self.subject_ids = std::sync::OnceLock::new();
+        }
+        self.subject.extend(other.subject.iter().map(|&s| {
+            if s == NO_SUBJECT {
+                NO_SUBJECT
+            } else {
+                s + subject_base
+            }
+        }));
         self.end_at.extend_from_slice(&other.end_at);
-        self.conversions.extend_from_slice(&other.conversions);
-        self.nulls.extend_from_slice(&other.nulls);
-        self.value.extend_from_slice(&other.value);
-        self.value_f64.extend_from_slice(&other.value_f64);
+        let weight_base = self.weights.len() as u32;
+        self.weight.extend(other.weight.iter().map(|&w| {
+            if w >= NOT_CONVERTED {
+                w
+            } else {
+                w + weight_base
+            }
+        }));
+        self.weights.extend_from_slice(&other.weights);
+        let value_base = self.values.len() as u32;
+        self.value_slot.extend(other.value_slot.iter().map(|&v| {
+            if v == NO_VALUE {
+                NO_VALUE
+            } else {
+                v + value_base
+            }
+        }));
+        self.values.extend_from_slice(&other.values);
         self.untimed += other.untimed;
         self.stage_events += other.stage_events;
         self.diagnostics.merge(&other.diagnostics);
@@ -1425,7 +1881,7 @@ impl Journeys {
     #[allow(clippy::too_many_arguments)]
     fn push_journey(
         &mut self,
-        subject: Option<&SubjectId>,
+        subject: u32,
         touches: &[(i64, u32)],
         end: i64,
         (conversions, nulls): (f64, f64),
@@ -1435,6 +1891,7 @@ impl Journeys {
         latest: &mut Vec<(u32, i64)>,
         pair_map: &mut [u32],
         used_pairs: &mut Vec<u32>,
+        write: &mut Option<usize>,
     ) {
         for &(at, pair) in touches {
             let p = &mut pair_map[pair as usize];
@@ -1442,10 +1899,19 @@ impl Journeys {
                 *p = used_pairs.len() as u32;
                 used_pairs.push(pair);
             }
-            self.touch_pair.push(*p);
-            self.touch_at.push(at);
+            match write {
+                Some(w) => {
+                    self.touch_pair[*w] = *p;
+                    self.touch_at[*w] = at;
+                    *w += 1;
+                }
+                None => {
+                    self.touch_pair.push(*p);
+                    self.touch_at.push(at);
+                }
+            }
         }
-        self.ends.push(self.touch_pair.len());
+        self.ends.push(write.unwrap_or(self.touch_pair.len()));
         // Milestones: the latest event per stage at or before the end, then the last
         // touch at or before it.
         if !events.is_empty() && !touches.is_empty() {
@@ -1468,13 +1934,96 @@ impl Journeys {
                 }
             }
         }
-        self.ms_ends.push(self.milestones.len());
-        self.subjects.push(subject.cloned());
+        if !self.milestones.is_empty() {
+            // `ms_ends` is kept only once some journey has milestones.
+            self.ms_ends.resize(self.ends.len() - 1, 0);
+            self.ms_ends.push(self.milestones.len());
+        }
+        self.subject.push(subject);
         self.end_at.push(end);
-        self.conversions.push(conversions);
-        self.nulls.push(nulls);
-        self.value.push(value);
-        self.value_f64.push(value.to_f64().unwrap_or(0.0));
+        self.push_weights(conversions, nulls);
+        self.push_value(value);
+    }
+
+    /// Appends a journey's weights.
+    #[inline]
+    fn push_weights(&mut self, conversions: f64, nulls: f64) {
+        let bits = (conversions.to_bits(), nulls.to_bits());
+        if bits == (1f64.to_bits(), 0f64.to_bits()) {
+            self.weight.push(CONVERTED);
+        } else if bits == (0f64.to_bits(), 1f64.to_bits()) {
+            self.weight.push(NOT_CONVERTED);
+        } else {
+            self.weight.push(self.weights.len() as u32);
+            self.weights.push((conversions, nulls));
+        }
+    }
+
+    /// The converting weight of journey `j`.
+    #[inline]
+    pub(crate) fn conversions_of(&self, j: usize) -> f64 {
+        match self.weight[j] {
+            CONVERTED => 1.0,
+            NOT_CONVERTED => 0.0,
+            w => self.weights[w as usize].0,
+        }
+    }
+
+    /// The non-converting weight of journey `j`.
+    #[inline]
+    pub(crate) fn nulls_of(&self, j: usize) -> f64 {
+        match self.weight[j] {
+            CONVERTED => 0.0,
+            NOT_CONVERTED => 1.0,
+            w => self.weights[w as usize].1,
+        }
+    }
+
+    /// Appends a journey's value.
+    #[inline]
+    fn push_value(&mut self, value: Decimal) {
+        // Only the exact representation of `Decimal::ZERO` (not `0.00`, which keeps
+        // its scale in sums) goes without a slot.
+        if value.serialize() == Decimal::ZERO.serialize() {
+            self.value_slot.push(NO_VALUE);
+        } else {
+            self.value_slot.push(self.values.len() as u32);
+            self.values.push((value, value.to_f64().unwrap_or(0.0)));
+        }
+    }
+
+    /// The value of journey `j`.
+    #[inline]
+    pub(crate) fn value_of(&self, j: usize) -> Decimal {
+        match self.value_slot[j] {
+            NO_VALUE => Decimal::ZERO,
+            v => self.values[v as usize].0,
+        }
+    }
+
+    /// The value of journey `j` as `f64`.
+    #[inline]
+    pub(crate) fn value_f64_of(&self, j: usize) -> f64 {
+        match self.value_slot[j] {
+            NO_VALUE => 0.0,
+            v => self.values[v as usize].1,
+        }
+    }
+
+    /// The subject of journey `j`, if it has one (the ids are made on first use).
+    pub(crate) fn subject_id(&self, j: usize) -> Option<&SubjectId> {
+        let s = self.subject[j];
+        if s == NO_SUBJECT {
+            return None;
+        }
+        self.subject_ids
+            .get_or_init(|| {
+                (0..self.subject_names.len())
+                    .map(|i| SubjectId::new(self.subject_names.get(i)).ok())
+                    .collect()
+            })
+            .get(s as usize)?
+            .as_ref()
     }
 
     #[inline]
@@ -1485,6 +2034,9 @@ impl Journeys {
 
     #[inline]
     pub(crate) fn milestone_slice(&self, j: usize) -> &[(u32, u32)] {
+        if self.ms_ends.is_empty() {
+            return &[];
+        }
         let start = if j == 0 { 0 } else { self.ms_ends[j - 1] };
         &self.milestones[start..self.ms_ends[j]]
     }
@@ -1523,12 +2075,12 @@ impl Journeys {
 
     /// Sum of the converting weights (all conversions, credited or not).
     pub fn total_conversions(&self) -> f64 {
-        self.conversions.iter().sum()
+        (0..self.len()).map(|j| self.conversions_of(j)).sum()
     }
 
     /// Sum of the conversion values (exact).
     pub fn total_value(&self) -> Decimal {
-        self.value.iter().sum()
+        (0..self.len()).map(|j| self.value_of(j)).sum()
     }
 
     /// The `i`-th journey.
@@ -1554,6 +2106,23 @@ impl Journeys {
     /// touches have no path and are left out (see [`JourneyDiagnostics`]).
     pub fn path_rows(&self) -> Vec<PathRow> {
         let channels = &self.names.channels.names;
+        let mut rows = Vec::new();
+        self.for_each_path(|ids, sums| {
+            rows.push(PathRow {
+                path: ids.iter().map(|&c| channels[c as usize].clone()).collect(),
+                conversions: sums.conversions,
+                value: sums.value,
+                nulls: sums.nulls,
+            });
+        });
+        rows
+    }
+
+    /// The journeys aggregated by path, as [`Journeys::path_rows`] gives them but
+    /// with channel ids and without building rows: `f` gets each path (its channel
+    /// ids) and its sums (in journey order), paths sorted by channel names.
+    pub(crate) fn for_each_path(&self, mut f: impl FnMut(&[u32], &PathSums)) {
+        let channels = &self.names.channels.names;
         // Channel id → rank by name, so that paths sort by comparing integers.
         let mut by_name: Vec<u32> = (0..channels.len() as u32).collect();
         by_name.sort_by(|&a, &b| channels[a as usize].cmp(&channels[b as usize]));
@@ -1561,90 +2130,148 @@ impl Journeys {
         for (r, &c) in by_name.iter().enumerate() {
             rank[c as usize] = r as u32;
         }
+        let longest = (0..self.len())
+            .map(|j| self.touch_range(j).len())
+            .max()
+            .unwrap_or(0);
+        if channels.len() < 255 && longest <= 8 {
+            self.for_each_packed_path::<u64>(&rank, &by_name, &mut f);
+        } else if channels.len() < 255 && longest <= 16 {
+            self.for_each_packed_path::<u128>(&rank, &by_name, &mut f);
+        } else {
+            self.for_each_general_path(&rank, &by_name, &mut f);
+        }
+    }
+
+    /// Fast path: each path packed into an integer key, one byte per touch (rank + 1,
+    /// zero after the end), so that comparing keys compares paths (a prefix first).
+    /// Paths are summed through a hash table in journey order (as the general path
+    /// does), then sorted by key.
+    fn for_each_packed_path<K>(
+        &self,
+        rank: &[u32],
+        by_name: &[u32],
+        f: &mut impl FnMut(&[u32], &PathSums),
+    ) where
+        K: Copy + Ord + TryFrom<u128> + Into<u128>,
+    {
+        let width = std::mem::size_of::<K>();
+        let code: Vec<u8> = self
+            .pair_channel
+            .iter()
+            .map(|&c| (rank[c as usize] + 1) as u8)
+            .collect();
+        // (key, journey) sorted: equal paths together, in path order, each group's
+        // journeys in input order (the order the sums take).
+        let mut keys: Vec<(K, u32)> = Vec::with_capacity(self.len());
+        for j in 0..self.len() {
+            let range = self.touch_range(j);
+            if range.is_empty() {
+                continue;
+            }
+            let mut key = 0u128;
+            for (i, &p) in self.touch_pair[range].iter().enumerate() {
+                key |= u128::from(code[p as usize]) << (8 * (width - 1 - i));
+            }
+            let Ok(key) = K::try_from(key) else {
+                continue; // never: the paths fit the key (checked by the caller)
+            };
+            keys.push((key, j as u32));
+        }
+        keys.sort_unstable();
+        let mut ids: Vec<u32> = Vec::with_capacity(width);
+        let mut at = 0;
+        while at < keys.len() {
+            let key = keys[at].0;
+            let mut r = PathSums::default();
+            while let Some(&(k, j)) = keys.get(at)
+                && k == key
+            {
+                let j = j as usize;
+                r.conversions += self.conversions_of(j);
+                r.value += self.value_of(j);
+                r.nulls += self.nulls_of(j);
+                at += 1;
+            }
+            ids.clear();
+            let key: u128 = key.into();
+            for &b in &key.to_be_bytes()[16 - width..] {
+                if b == 0 {
+                    break;
+                }
+                ids.push(by_name[usize::from(b) - 1]);
+            }
+            f(&ids, &r);
+        }
+    }
+
+    /// Any number of channels and touches: paths as slices of ranks in a hash table.
+    fn for_each_general_path(
+        &self,
+        rank: &[u32],
+        by_name: &[u32],
+        f: &mut impl FnMut(&[u32], &PathSums),
+    ) {
         let ranked: Vec<u32> = self
             .touch_pair
             .iter()
             .map(|&p| rank[self.pair_channel[p as usize] as usize])
             .collect();
-        struct Acc {
-            range: std::ops::Range<usize>,
-            conversions: f64,
-            value: Decimal,
-            nulls: f64,
+        let mut rows: Vec<(std::ops::Range<usize>, PathSums)> = Vec::new();
+        let mut index: FastMap<&[u32], usize> =
+            FastMap::with_capacity_and_hasher(self.len(), Default::default());
+        for j in 0..self.len() {
+            let range = self.touch_range(j);
+            if range.is_empty() {
+                continue;
+            }
+            let key = &ranked[range.clone()];
+            let i = *index.entry(key).or_insert_with(|| {
+                rows.push((range, PathSums::default()));
+                rows.len() - 1
+            });
+            let r = &mut rows[i].1;
+            r.conversions += self.conversions_of(j);
+            r.value += self.value_of(j);
+            r.nulls += self.nulls_of(j);
         }
-        let mut rows: Vec<Acc> = Vec::new();
-        let longest = (0..self.len())
-            .map(|j| self.touch_range(j).len())
-            .max()
-            .unwrap_or(0);
-        if channels.len() < 255 && longest <= 16 {
-            // Fast path: each path packed into a u128, one byte per touch (rank + 1,
-            // zero after the end), so that comparing keys compares paths (a prefix
-            // first). Sorting (key, journey) groups equal paths in path order and sums
-            // each group in journey order, as the general path below does.
-            let mut keys: Vec<(u128, u32)> = Vec::with_capacity(self.len());
-            for j in 0..self.len() {
-                let range = self.touch_range(j);
-                if range.is_empty() {
-                    continue;
-                }
-                let mut key = 0u128;
-                for (i, &r) in ranked[range].iter().enumerate() {
-                    key |= u128::from(r + 1) << (8 * (15 - i));
-                }
-                keys.push((key, j as u32));
-            }
-            keys.sort_unstable();
-            for (i, &(key, j)) in keys.iter().enumerate() {
-                let j = j as usize;
-                if i == 0 || keys[i - 1].0 != key {
-                    rows.push(Acc {
-                        range: self.touch_range(j),
-                        conversions: 0.0,
-                        value: Decimal::ZERO,
-                        nulls: 0.0,
-                    });
-                }
-                let r = rows.last_mut().expect("pushed above");
-                r.conversions += self.conversions[j];
-                r.value += self.value[j];
-                r.nulls += self.nulls[j];
-            }
-        } else {
-            let mut index: FastMap<&[u32], usize> =
-                FastMap::with_capacity_and_hasher(self.len(), Default::default());
-            for j in 0..self.len() {
-                let range = self.touch_range(j);
-                if range.is_empty() {
-                    continue;
-                }
-                let key = &ranked[range.clone()];
-                let i = *index.entry(key).or_insert_with(|| {
-                    rows.push(Acc {
-                        range,
-                        conversions: 0.0,
-                        value: Decimal::ZERO,
-                        nulls: 0.0,
-                    });
-                    rows.len() - 1
-                });
-                let r = &mut rows[i];
-                r.conversions += self.conversions[j];
-                r.value += self.value[j];
-                r.nulls += self.nulls[j];
-            }
-            rows.sort_unstable_by(|a, b| ranked[a.range.clone()].cmp(&ranked[b.range.clone()]));
+        drop(index);
+        rows.sort_unstable_by(|a, b| ranked[a.0.clone()].cmp(&ranked[b.0.clone()]));
+        let mut ids: Vec<u32> = Vec::new();
+        for (range, r) in &rows {
+            ids.clear();
+            ids.extend(ranked[range.clone()].iter().map(|&k| by_name[k as usize]));
+            f(&ids, r);
         }
-        rows.into_iter()
-            .map(|r| PathRow {
-                path: ranked[r.range]
-                    .iter()
-                    .map(|&k| channels[by_name[k as usize] as usize].clone())
-                    .collect(),
-                conversions: r.conversions,
-                value: r.value,
-                nulls: r.nulls,
-            })
-            .collect()
+    }
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::Subjects;
+
+    #[test]
+    fn subjects_intern_in_and_out_of_order() {
+        let mut s = Subjects::default();
+        let names: Vec<String> = (0..500).map(|i| format!("S{i:04}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(s.intern(n, 0).unwrap(), i as u32);
+        }
+        // Found again from any hint while ascending.
+        for (i, n) in names.iter().enumerate() {
+            for hint in [0, i as u32, 499, 250, 10_000] {
+                assert_eq!(s.intern(n, hint).unwrap(), i as u32, "{n} from {hint}");
+            }
+        }
+        assert_eq!(s.len(), 500);
+        // A name out of order switches to the table; everything stays found.
+        assert_eq!(s.intern("A", 3).unwrap(), 500);
+        assert_eq!(s.intern("S0250x", 3).unwrap(), 501);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(s.intern(n, 0).unwrap(), i as u32);
+        }
+        assert_eq!(s.intern("A", 0).unwrap(), 500);
+        assert_eq!(s.name(501), "S0250x");
+        assert_eq!(s.len(), 502);
     }
 }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::Journeys;
 use crate::attribution::shapley::split_money;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
@@ -452,6 +453,8 @@ pub struct MarkovCounts {
     longest: usize,
     touches: Vec<u32>,
     path_states: Vec<u32>,
+    /// Scratch: the channel ids of the path being added.
+    ids: Vec<u32>,
 }
 
 impl Default for MarkovCounts {
@@ -496,6 +499,7 @@ impl MarkovCounts {
             longest: 0,
             touches: Vec::new(),
             path_states: Vec::new(),
+            ids: Vec::new(),
         }
     }
 
@@ -562,12 +566,94 @@ impl MarkovCounts {
     /// count, negative value), [`Error::Overflow`] if the total value overflows.
     pub fn add(&mut self, row: &PathRow) -> Result<()> {
         row.validate(self.rows)?;
-        let value = self.value.checked_add(row.value).ok_or(Error::Overflow {
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        for c in &row.path {
+            ids.push(self.intern_channel(c));
+        }
+        let added = self.add_path(&ids, row.conversions, row.value, row.nulls);
+        self.ids = ids;
+        added
+    }
+
+    /// Adds journeys aggregated by path, exactly as
+    /// `add_rows(&journeys.path_rows())` would (the same rows, in the same order, so
+    /// the same counts), without building the rows: the paths are aggregated on
+    /// dense ids and only their channels are looked up.
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Journeys, MarkovCounts, PathRow};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s| Channel::new(s);
+    /// let rows = vec![
+    ///     PathRow::new(vec![ch("search")?, ch("email")?], 3.0, Decimal::new(300, 0), 5.0),
+    ///     PathRow::new(vec![ch("email")?], 1.0, Decimal::new(50, 0), 4.0),
+    /// ];
+    /// let journeys = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// let mut direct = MarkovCounts::default();
+    /// direct.add_journeys(&journeys)?;
+    /// let mut via_rows = MarkovCounts::default();
+    /// via_rows.add_rows(&journeys.path_rows())?;
+    /// assert_eq!(direct.finish()?, via_rows.finish()?);
+    /// assert_eq!(direct.rows(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`MarkovCounts::add`], for the first aggregated path that fails (the paths
+    /// before it stay added).
+    pub fn add_journeys(&mut self, journeys: &Journeys) -> Result<()> {
+        let names = journeys.channels();
+        // Journeys' channel id → ours, interned on first use (so in the same order as
+        // adding the rows would).
+        let mut map = vec![u32::MAX; names.len()];
+        let mut ids_now = std::mem::take(&mut self.ids);
+        let mut result = Ok(());
+        journeys.for_each_path(|ids, r| {
+            if result.is_err() {
+                return;
+            }
+            let valid = |v: f64| v.is_finite() && v >= 0.0;
+            if !(valid(r.conversions) && valid(r.nulls) && !r.value.is_sign_negative()) {
+                // The row's own check names it.
+                let row = PathRow {
+                    path: ids.iter().map(|&c| names[c as usize].clone()).collect(),
+                    conversions: r.conversions,
+                    value: r.value,
+                    nulls: r.nulls,
+                };
+                result = row.validate(self.rows);
+                if result.is_err() {
+                    return;
+                }
+            }
+            ids_now.clear();
+            for &c in ids {
+                if map[c as usize] == u32::MAX {
+                    map[c as usize] = self.intern_channel(&names[c as usize]);
+                }
+                ids_now.push(map[c as usize]);
+            }
+            result = self.add_path(&ids_now, r.conversions, r.value, r.nulls);
+        });
+        self.ids = ids_now;
+        result
+    }
+
+    /// Adds one validated path of interned channel ids.
+    fn add_path(
+        &mut self,
+        path: &[u32],
+        row_conversions: f64,
+        row_value: Decimal,
+        row_nulls: f64,
+    ) -> Result<()> {
+        let value = self.value.checked_add(row_value).ok_or(Error::Overflow {
             operation: "Markov total value",
         })?;
-        let conversions = row.conversions;
+        let conversions = row_conversions;
         let nulls = match self.options.nulls {
-            MarkovNulls::Include => row.nulls,
+            MarkovNulls::Include => row_nulls,
             MarkovNulls::Exclude => 0.0,
         };
         let weight = conversions + nulls;
@@ -575,8 +661,7 @@ impl MarkovCounts {
         let mut touches = std::mem::take(&mut self.touches);
         touches.clear();
         let collapse_channels = self.options.repeats == MarkovRepeats::CollapseChannels;
-        for c in &row.path {
-            let id = self.intern_channel(c);
+        for &id in path {
             if collapse_channels && touches.last() == Some(&id) {
                 continue;
             }
@@ -609,8 +694,8 @@ impl MarkovCounts {
         }
         self.touches = touches;
         self.path_states = states;
-        self.conversions += row.conversions;
-        self.nulls += row.nulls;
+        self.conversions += row_conversions;
+        self.nulls += row_nulls;
         self.value = value;
         self.rows += 1;
         Ok(())

@@ -10,17 +10,22 @@
 //!    ([`TrailingTouches`]). Everything not credited is counted in
 //!    [`JourneyDiagnostics`]. [`Journeys`] can also be built from aggregated path rows
 //!    ([`Journeys::from_path_rows`]) and aggregated back into them
-//!    ([`Journeys::path_rows`]).
+//!    ([`Journeys::path_rows`]). For millions of records, read the CSV files straight
+//!    into the builder (`JourneyBuilder::read_touches_csv` and friends, feature
+//!    `csv`) and let [`JourneyBuilder::into_journeys`] cut the journeys in the
+//!    builder's own arrays.
 //! 2. **Models.** A [`RuleModel`] splits each conversion over its journey's touches;
 //!    the data-driven models read aggregated journeys ([`crate::PathRow`]s, from
 //!    [`Journeys::path_rows`] or `paths.csv`) through mergeable accumulators and solve
 //!    exactly where other tools simulate: Markov-chain removal effects of order
 //!    `k ≥ 1` from one LU factorisation of the absorbing chain ([`MarkovCounts`],
-//!    [`markov_attribution`]); the simplified and ordered Shapley values, the
+//!    [`markov_attribution`]; [`MarkovCounts::add_journeys`] aggregates journeys
+//!    without building the rows); the simplified and ordered Shapley values, the
 //!    conversion-rate Shapley value over unique channel sets and the Shao–Li baseline
 //!    ([`ShapleyCounts`], [`shapley_attribution`]).
 //! 3. **Outputs.** [`Journeys::attribute`] gives credited conversions and value per
-//!    channel and per (channel, campaign) ([`Attribution`]); [`Journeys::attribute_with_revenue`]
+//!    channel and per (channel, campaign) ([`Attribution`]; [`Journeys::attribute_all`]
+//!    runs several models in one pass); [`Journeys::attribute_with_revenue`]
 //!    adds exact revenue ([`crate::Money`], split per conversion by the largest
 //!    remainder, so channel revenue sums exactly to converted revenue);
 //!    [`Journeys::touch_credits`] streams per-touch rows ([`TouchCredit`]) for cost,

@@ -454,7 +454,7 @@ type PositionKey = (u32, u32, u64);
 pub struct ShapleyCounts {
     channels: Vec<Channel>,
     channel_ids: FastMap<Channel, u32>,
-    sets: FastMap<Box<[u32]>, SetTally>,
+    sets: SetTable,
     positions: FastMap<PositionKey, PositionTally>,
     longest: usize,
     conversions: f64,
@@ -467,11 +467,177 @@ pub struct ShapleyCounts {
 }
 
 /// The tally in name order: channel ranks and sets keyed by sorted ranks.
-struct Canonical {
+struct Canonical<'a> {
     /// Channels sorted by name.
     channels: Vec<Channel>,
-    /// Sets sorted by their rank keys.
-    sets: Vec<(Box<[u32]>, SetTally)>,
+    /// Every set's members as sorted ranks (laid out as in `table`).
+    ranked: Vec<u32>,
+    /// Set ids sorted by their rank keys.
+    order: Vec<u32>,
+    table: &'a SetTable,
+}
+
+impl Canonical<'_> {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The `i`-th set in rank order: its members (sorted ranks) and tally.
+    fn set(&self, i: usize) -> (&[u32], SetTally) {
+        let id = self.order[i] as usize;
+        (&self.ranked[self.table.range(id)], self.table.tally(id))
+    }
+
+    /// The sets in rank order.
+    fn sets(&self) -> impl Iterator<Item = (&[u32], SetTally)> + Clone + '_ {
+        (0..self.len()).map(|i| self.set(i))
+    }
+}
+
+/// "No value slot": a set whose value is exactly `Decimal::ZERO`.
+const NO_VALUE: u32 = u32::MAX;
+
+/// Unique channel sets (sorted channel ids) in one arena, each with its tally, found
+/// through an open-addressing table of set ids (linear probing, at most 3/4 full):
+/// a set costs 4 bytes a member and about 35 bytes more (a value only when it is
+/// not zero), so tens of millions of sets fit in a few hundred megabytes.
+#[derive(Debug, Clone, Default)]
+struct SetTable {
+    members: Vec<u32>,
+    /// Per set: the end of its members.
+    ends: Vec<usize>,
+    /// Per set: (conversions, nulls).
+    counts: Vec<(f64, f64)>,
+    /// Per set: its slot in `values`, or [`NO_VALUE`].
+    value_slot: Vec<u32>,
+    values: Vec<Decimal>,
+    /// Per slot: the high 32 bits of the set's hash and `set id + 1` (0: empty),
+    /// so that a probe reads a set's members only when the hashes agree; the length
+    /// is zero or a power of two.
+    slots: Vec<(u32, u32)>,
+}
+
+fn hash_set(key: &[u32]) -> u64 {
+    let mut h = FxHasher::default();
+    for &c in key {
+        std::hash::Hasher::write_u32(&mut h, c);
+    }
+    std::hash::Hasher::write_usize(&mut h, key.len());
+    std::hash::Hasher::finish(&h)
+}
+
+impl SetTable {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn range(&self, id: usize) -> std::ops::Range<usize> {
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        start..self.ends[id]
+    }
+
+    fn key(&self, id: usize) -> &[u32] {
+        &self.members[self.range(id)]
+    }
+
+    fn value(&self, id: usize) -> Decimal {
+        match self.value_slot[id] {
+            NO_VALUE => Decimal::ZERO,
+            v => self.values[v as usize],
+        }
+    }
+
+    fn tally(&self, id: usize) -> SetTally {
+        let (conversions, nulls) = self.counts[id];
+        SetTally {
+            conversions,
+            nulls,
+            value: self.value(id),
+        }
+    }
+
+    fn set_value(&mut self, id: usize, value: Decimal) {
+        match self.value_slot[id] {
+            NO_VALUE if value.serialize() == Decimal::ZERO.serialize() => {}
+            NO_VALUE => {
+                self.value_slot[id] = self.values.len() as u32;
+                self.values.push(value);
+            }
+            v => self.values[v as usize] = value,
+        }
+    }
+
+    /// Adds `t` to the tally of set `key` (sorted, unique ids); a new set starts at
+    /// `t` itself when `as_is`, at the default tally plus `t` otherwise.
+    fn add(&mut self, key: &[u32], t: &SetTally, as_is: bool) -> Result<()> {
+        if (self.len() + 1) * 4 > self.slots.len() * 3 {
+            self.grow()?;
+        }
+        let mask = self.slots.len() - 1;
+        let hash = hash_set(key);
+        let tag = (hash >> 32) as u32;
+        let mut i = hash as usize & mask;
+        loop {
+            let (slot_tag, slot) = self.slots[i];
+            if slot == 0 {
+                break;
+            }
+            let id = slot as usize - 1;
+            if slot_tag == tag && self.key(id) == key {
+                let c = &mut self.counts[id];
+                c.0 += t.conversions;
+                c.1 += t.nulls;
+                let v = self.value(id) + t.value;
+                self.set_value(id, v);
+                return Ok(());
+            }
+            i = (i + 1) & mask;
+        }
+        if self.values.len() >= NO_VALUE as usize - 1 || self.len() >= u32::MAX as usize - 1 {
+            return Err(Error::InvalidParameter {
+                name: "channel sets",
+                value: self.len().to_string(),
+                reason: format!("at most {} distinct channel sets", u32::MAX - 2),
+            });
+        }
+        let id = self.len();
+        self.members.extend_from_slice(key);
+        self.ends.push(self.members.len());
+        self.value_slot.push(NO_VALUE);
+        if as_is {
+            self.counts.push((t.conversions, t.nulls));
+            self.set_value(id, t.value);
+        } else {
+            let d = SetTally::default();
+            self.counts
+                .push((d.conversions + t.conversions, d.nulls + t.nulls));
+            self.set_value(id, d.value + t.value);
+        }
+        self.slots[i] = (tag, id as u32 + 1);
+        Ok(())
+    }
+
+    fn grow(&mut self) -> Result<()> {
+        let want = ((self.len() + 1) * 2).next_power_of_two().max(16);
+        if u32::try_from(want).is_err() {
+            return Err(Error::InvalidParameter {
+                name: "channel sets",
+                value: self.len().to_string(),
+                reason: "too many distinct channel sets for one tally".into(),
+            });
+        }
+        self.slots = vec![(0, 0); want];
+        let mask = want - 1;
+        for id in 0..self.len() {
+            let hash = hash_set(self.key(id));
+            let mut i = hash as usize & mask;
+            while self.slots[i].1 != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = ((hash >> 32) as u32, id as u32 + 1);
+        }
+        Ok(())
+    }
 }
 
 impl ShapleyCounts {
@@ -522,12 +688,11 @@ impl ShapleyCounts {
             nulls: row.nulls,
             value: row.value,
         };
-        if let Some(t) = self.sets.get_mut(&unique[..]) {
-            t.conversions += add.conversions;
-            t.nulls += add.nulls;
-            t.value += add.value;
-        } else {
-            self.sets.insert(unique.clone().into_boxed_slice(), add);
+        if let Err(e) = self.sets.add(&unique, &add, true) {
+            self.ids = ids;
+            self.sorted = sorted;
+            self.unique = unique;
+            return Err(e);
         }
         if row.conversions > 0.0 || !row.value.is_zero() {
             let distinct = unique.len() as u64;
@@ -578,13 +743,12 @@ impl ShapleyCounts {
             operation: "Shapley total value",
         })?;
         let map: Vec<u32> = other.channels.iter().map(|c| self.intern(c)).collect();
-        for (key, t) in &other.sets {
-            let mut k: Vec<u32> = key.iter().map(|&c| map[c as usize]).collect();
+        let mut k: Vec<u32> = Vec::new();
+        for id in 0..other.sets.len() {
+            k.clear();
+            k.extend(other.sets.key(id).iter().map(|&c| map[c as usize]));
             k.sort_unstable();
-            let e = self.sets.entry(k.into_boxed_slice()).or_default();
-            e.conversions += t.conversions;
-            e.nulls += t.nulls;
-            e.value += t.value;
+            self.sets.add(&k, &other.sets.tally(id), false)?;
         }
         for (&(c, p, d), t) in &other.positions {
             let e = self.positions.entry((map[c as usize], p, d)).or_default();
@@ -599,28 +763,53 @@ impl ShapleyCounts {
         Ok(())
     }
 
-    fn canonical(&self) -> (Canonical, Vec<u32>) {
+    fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
         let mut order: Vec<u32> = (0..self.channels.len() as u32).collect();
         order.sort_by(|&a, &b| self.channels[a as usize].cmp(&self.channels[b as usize]));
         let mut rank = vec![0u32; order.len()];
         for (r, &id) in order.iter().enumerate() {
             rank[id as usize] = r as u32;
         }
-        let mut sets: Vec<(Box<[u32]>, SetTally)> = self
-            .sets
-            .iter()
-            .map(|(k, t)| {
-                let mut r: Vec<u32> = k.iter().map(|&c| rank[c as usize]).collect();
-                r.sort_unstable();
-                (r.into_boxed_slice(), *t)
+        let table = &self.sets;
+        let mut ranked: Vec<u32> = table.members.iter().map(|&c| rank[c as usize]).collect();
+        for id in 0..table.len() {
+            ranked[table.range(id)].sort_unstable();
+        }
+        // Sorted by the first four ranks packed into a word (rank + 1 in 16 bits
+        // each, zero after the end, so that a prefix comes first) when ranks fit,
+        // the whole rank lists breaking ties; the order is that of the rank lists.
+        let prefix = |id: usize| -> u64 {
+            let key = &ranked[table.range(id)];
+            if order.len() >= 0xffff {
+                return 0;
+            }
+            key.iter()
+                .take(4)
+                .enumerate()
+                .fold(0u64, |k, (i, &r)| k | (u64::from(r) + 1) << (48 - 16 * i))
+        };
+        let mut keyed: Vec<(u64, u32)> =
+            (0..table.len()).map(|id| (prefix(id), id as u32)).collect();
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                ranked[table.range(a.1 as usize)].cmp(&ranked[table.range(b.1 as usize)])
             })
-            .collect();
-        sets.sort_by(|a, b| a.0.cmp(&b.0));
+        });
+        let sets: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
+        drop(keyed);
         let channels = order
             .iter()
             .map(|&id| self.channels[id as usize].clone())
             .collect();
-        (Canonical { channels, sets }, rank)
+        (
+            Canonical {
+                channels,
+                ranked,
+                order: sets,
+                table,
+            },
+            rank,
+        )
     }
 
     fn credits(
@@ -665,7 +854,7 @@ impl ShapleyCounts {
         let n = canon.channels.len();
         let mut conv = vec![0.0; n];
         let mut value = vec![0.0; n];
-        for (key, t) in &canon.sets {
+        for (key, t) in canon.sets() {
             let k = key.len() as f64;
             let v = t.value.to_f64().unwrap_or(0.0);
             for &c in key.iter() {
@@ -722,7 +911,7 @@ impl ShapleyCounts {
         let n = canon.channels.len();
         let mut touched = vec![(0.0f64, 0.0f64); n];
         let mut pairs: FastMap<(u32, u32), (f64, f64)> = FastMap::default();
-        for (key, t) in &canon.sets {
+        for (key, t) in canon.sets() {
             for (a, &i) in key.iter().enumerate() {
                 touched[i as usize].0 += t.conversions;
                 touched[i as usize].1 += t.nulls;
@@ -800,8 +989,7 @@ impl ShapleyCounts {
         let (canon, _) = self.canonical();
         let nch = canon.channels.len();
         let rates: Vec<f64> = canon
-            .sets
-            .iter()
+            .sets()
             .map(|(_, t)| {
                 let w = t.conversions + t.nulls;
                 if w > 0.0 { t.conversions / w } else { 0.0 }
@@ -816,18 +1004,14 @@ impl ShapleyCounts {
         let mut grand_coalition_rate = None;
         match options.universe {
             ShapleyUniverse::PerJourneySet => {
-                let index: FastMap<&[u32], usize> = canon
-                    .sets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, _))| (&k[..], i))
-                    .collect();
-                let masks: Vec<u128> = canon.sets.iter().map(|(k, _)| bloom(k)).collect();
-                for (g, (members, tally)) in canon.sets.iter().enumerate() {
+                let index: FastMap<&[u32], usize> =
+                    canon.sets().enumerate().map(|(i, (k, _))| (k, i)).collect();
+                let masks: Vec<u128> = canon.sets().map(|(k, _)| bloom(k)).collect();
+                for (g, (members, tally)) in canon.sets().enumerate() {
                     if tally.conversions <= 0.0 {
                         continue;
                     }
-                    let game = Game::within(members, &canon.sets, &rates, &index, &masks);
+                    let game = Game::within(members, &canon, &rates, &index, &masks);
                     let (phi, se, sampled) = game.solve(options.method, members);
                     games += 1;
                     sampled_games += usize::from(sampled);
@@ -847,16 +1031,14 @@ impl ShapleyCounts {
                 let game = Game {
                     n: nch,
                     coalitions: canon
-                        .sets
-                        .iter()
+                        .sets()
                         .zip(&rates)
                         .filter(|(_, r)| **r != 0.0)
                         .map(|((k, _), &r)| (k.to_vec(), r))
                         .collect(),
                 };
                 let grand = canon
-                    .sets
-                    .iter()
+                    .sets()
                     .zip(&rates)
                     .find(|((k, _), _)| k.len() == nch)
                     .map_or(0.0, |(_, &r)| r);
@@ -939,7 +1121,7 @@ impl Game {
     /// it, renumbered to positions within `members`.
     fn within(
         members: &[u32],
-        sets: &[(Box<[u32]>, SetTally)],
+        sets: &Canonical<'_>,
         rates: &[f64],
         index: &FastMap<&[u32], usize>,
         masks: &[u128],
@@ -964,7 +1146,7 @@ impl Game {
             }
         } else {
             let m = bloom(members);
-            for (i, (key, _)) in sets.iter().enumerate() {
+            for (i, (key, _)) in sets.sets().enumerate() {
                 if rates[i] != 0.0
                     && key.len() <= n
                     && masks[i] & !m == 0

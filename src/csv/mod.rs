@@ -95,6 +95,7 @@
 
 mod dataset;
 mod field;
+mod journeys;
 pub(crate) mod parse;
 mod read;
 mod schema;

@@ -77,6 +77,78 @@ fn fast_timestamp(b: &[u8]) -> Option<DateTime<Utc>> {
     }
 }
 
+/// Days from 1970-01-01 to a proleptic Gregorian date (valid month and day).
+#[inline]
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The canonical form writers produce, `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, as
+/// microseconds since the Unix epoch (digits past the microsecond truncated, as
+/// `DateTime::timestamp_micros` does), without building a `DateTime`. `None` for
+/// anything else (other forms, out-of-range fields, leap seconds): callers then use
+/// [`timestamp`], which gives the same instant whenever this gives one.
+#[inline]
+pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = digits2(b, 0)? * 100 + digits2(b, 2)?;
+    let (month, day) = (digits2(b, 5)?, digits2(b, 8)?);
+    let (hour, minute, second) = (digits2(b, 11)?, digits2(b, 14)?, digits2(b, 17)?);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut fraction = 0i64;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            if i - start == 9 {
+                return None;
+            }
+            if i - start < 6 {
+                fraction = fraction * 10 + i64::from(d - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..6 {
+            fraction *= 10;
+        }
+    }
+    if i + 1 != b.len() || b[i] != b'Z' {
+        return None;
+    }
+    let days = days_from_civil(i64::from(year), month, day);
+    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(seconds * 1_000_000 + fraction)
+}
+
 /// A timestamp in any accepted form: RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]` (UTC) or
 /// `YYYY-MM-DD` (UTC midnight). Surrounding ASCII whitespace is ignored.
 pub(crate) fn timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
@@ -261,6 +333,50 @@ mod tests {
             "2026-03-04T10:11:12Zjunk",
         ] {
             assert_eq!(timestamp(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_micros_agrees_with_the_general_parser() {
+        for s in [
+            "2026-03-04T10:11:12Z",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.999999Z",
+            "0000-01-01T00:00:00Z",
+            "0000-02-29T12:00:00Z",
+            "2000-02-29T23:59:59.5Z",
+            "2100-02-28T01:02:03.123456789Z",
+            "1600-03-01T00:00:00.1Z",
+            "9999-12-31T23:59:59.999999999Z",
+        ] {
+            let general = timestamp(s.as_bytes()).unwrap().timestamp_micros();
+            assert_eq!(canonical_micros(s.as_bytes()), Some(general), "{s}");
+        }
+        for s in [
+            "2026-03-04",
+            "2026-03-04 10:11:12",
+            "2026-03-04T10:11:12+02:00",
+            "2026-03-04t10:11:12z",
+            "2026-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-03-04T24:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2026-03-04T10:11:12.Z",
+            "2026-03-04T10:11:12.1234567890Z",
+            "2026-03-04T10:11:12Zjunk",
+            " 2026-03-04T10:11:12Z",
+        ] {
+            assert_eq!(canonical_micros(s.as_bytes()), None, "{s}");
+        }
+        // Every day of a leap and a common year, against chrono.
+        let mut d = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        while d.year() < 2025 {
+            let s = format!("{}T06:07:08Z", d.format("%Y-%m-%d"));
+            let general = timestamp(s.as_bytes()).unwrap().timestamp_micros();
+            assert_eq!(canonical_micros(s.as_bytes()), Some(general), "{s}");
+            d = d.succ_opt().unwrap();
         }
     }
 

@@ -160,6 +160,8 @@ pub struct Reader<T: CsvRecord, R> {
     on_error: OnError,
     report: ReadReport,
     done: bool,
+    /// Lines of the file before this reader's input (for a reader resumed mid-file).
+    line_offset: u64,
 }
 
 /// The line on which the parser's next record starts.
@@ -214,7 +216,39 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
             on_error: options.on_error,
             report: ReadReport::default(),
             done: false,
+            line_offset: 0,
         })
+    }
+
+    /// A reader of the data rows of a file whose header was read elsewhere: `input`
+    /// starts at line `first_line` of the file, and `report` holds what was read
+    /// before it.
+    pub(crate) fn resume(
+        input: R,
+        options: &Options,
+        source_name: String,
+        columns: T::Columns,
+        width: usize,
+        first_line: u64,
+        report: ReadReport,
+    ) -> Self {
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(options.delimiter)
+            .from_reader(Tap::new(input));
+        Reader {
+            csv,
+            row: ByteRecord::new(),
+            columns,
+            width,
+            ctx: Ctx::new(&options.path_separator),
+            source_name,
+            on_error: options.on_error,
+            report,
+            done: false,
+            line_offset: first_line.saturating_sub(1),
+        }
     }
 
     /// What has been read so far: rows seen, records yielded, and the errors of the
@@ -229,15 +263,25 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     }
 
     fn decode(&mut self) -> std::result::Result<T, RowError> {
-        if self.row.len() != self.width {
-            return Err(RowError::row(format!(
-                "wrong number of fields: the header has {}, this row has {}",
-                self.width,
-                self.row.len()
-            )));
-        }
-        T::decode(&self.columns, &self.row, &mut self.ctx)
+        decode_row(&self.columns, &self.row, self.width, &mut self.ctx)
     }
+}
+
+/// Decodes one data row of a file whose header has `width` columns.
+pub(crate) fn decode_row<T: CsvRecord>(
+    columns: &T::Columns,
+    row: &ByteRecord,
+    width: usize,
+    ctx: &mut Ctx,
+) -> std::result::Result<T, RowError> {
+    if row.len() != width {
+        return Err(RowError::row(format!(
+            "wrong number of fields: the header has {}, this row has {}",
+            width,
+            row.len()
+        )));
+    }
+    T::decode(columns, row, ctx)
 }
 
 impl<T: CsvRecord> Reader<T, File> {
@@ -264,7 +308,7 @@ impl<T: CsvRecord, R: Read> Iterator for Reader<T, R> {
 
     fn next(&mut self) -> Option<Result<T>> {
         while !self.done {
-            let line = next_line(&mut self.csv);
+            let line = next_line(&mut self.csv) + self.line_offset;
             match self.csv.read_byte_record(&mut self.row) {
                 Ok(true) => {}
                 Ok(false) => {

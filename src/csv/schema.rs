@@ -92,11 +92,11 @@ impl Schema for StageEvent {
 /// Columns of `touches.csv`.
 #[derive(Debug)]
 pub struct TouchColumns {
-    subject: usize,
-    channel: usize,
-    campaign: usize,
-    at: usize,
-    cost: Option<(usize, usize)>,
+    pub(super) subject: usize,
+    pub(super) channel: usize,
+    pub(super) campaign: usize,
+    pub(super) at: usize,
+    pub(super) cost: Option<(usize, usize)>,
 }
 
 impl Schema for Touch {

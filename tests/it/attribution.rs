@@ -8,8 +8,8 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
     Attribution, CampaignId, Channel, Conversion, Currency, Decimal, Error, JourneyBuilder,
-    JourneyOptions, Journeys, Milestone, Money, PathRow, RepeatConversions, RuleModel, StageEvent,
-    SubjectId, Touch, TrailingTouches,
+    JourneyOptions, Journeys, MarkovCounts, MarkovOptions, Milestone, Money, PathRow,
+    RepeatConversions, RuleModel, StageEvent, SubjectId, Touch, TrailingTouches,
 };
 
 fn day(d: f64) -> DateTime<Utc> {
@@ -949,5 +949,132 @@ proptest! {
         for m in [RuleModel::Linear, RuleModel::position_based(), RuleModel::LinearUnique] {
             same(&p1.attribute_with_revenue(&m).unwrap(), &p2.attribute_with_revenue(&m).unwrap())?;
         }
+    }
+}
+
+/// Everything a set of journeys shows: each journey (subject, end, weights, value,
+/// touches) with its milestones, the diagnostics and the path rows.
+fn fingerprint(j: &Journeys) -> String {
+    let mut out = String::new();
+    for r in j.iter() {
+        let ms: Vec<Option<usize>> = STAGES.iter().map(|s| r.milestone(s)).collect();
+        out += &format!("{r:?} {ms:?}\n");
+    }
+    out += &format!(
+        "{:?}\n{:?}\n{:?}",
+        j.diagnostics(),
+        j.path_rows(),
+        j.currency()
+    );
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The fast paths give exactly what the plain ones give: `into_journeys` (in
+    /// place or not) what `build` gives, `attribute_all` what `attribute` gives per
+    /// model, `MarkovCounts::add_journeys` what adding the path rows gives.
+    #[test]
+    fn fast_paths_equal_the_plain_ones(
+        d in data(),
+        repeat in 0..3u8,
+        trailing in any::<bool>(),
+        lookback in prop::option::of(0..30i64),
+        grouped in any::<bool>(),
+    ) {
+        let mut touches = d.touches.clone();
+        if grouped {
+            touches.sort_by(|a, b| a.subject.cmp(&b.subject)); // stable
+        }
+        let mut o = options()
+            .with_repeat([RepeatConversions::SincePrevious, RepeatConversions::AllPrior, RepeatConversions::FirstOnly][repeat as usize]);
+        if trailing {
+            o = o.with_trailing(TrailingTouches::NonConverting);
+        }
+        if let Some(days) = lookback {
+            o = o.with_lookback(TimeDelta::days(days));
+        }
+        let mut b = JourneyBuilder::default();
+        b.add(&touches, &d.conversions, &d.events).unwrap();
+        let built = b.build(&o).unwrap();
+        let consumed = b.into_journeys(&o).unwrap();
+        prop_assert_eq!(fingerprint(&built), fingerprint(&consumed));
+        prop_assert_eq!(all(&built), all(&consumed));
+
+        let models: Vec<RuleModel> = models().into_iter().filter(|m| m.milestone_weights().is_none()).collect();
+        let together = consumed.attribute_all(&models).unwrap();
+        for (m, a) in models.iter().zip(&together) {
+            prop_assert_eq!(a, &consumed.attribute(m).unwrap());
+        }
+
+        for markov_options in [MarkovOptions::default(), MarkovOptions::default().with_order(2)] {
+            let mut direct = MarkovCounts::new(markov_options).unwrap();
+            direct.add_journeys(&consumed).unwrap();
+            let mut rows = MarkovCounts::new(markov_options).unwrap();
+            rows.add_rows(&consumed.path_rows()).unwrap();
+            prop_assert_eq!(direct.rows(), rows.rows());
+            prop_assert_eq!(direct.finish().ok(), rows.finish().ok());
+        }
+    }
+}
+
+/// Paths longer than 8 and 16 touches and more than 255 channels take the wider and
+/// the general aggregation: the same rows as aggregating by hand, the same Markov
+/// counts.
+#[test]
+fn path_aggregation_of_long_paths_and_many_channels() {
+    let names: Vec<Channel> = (0..300).map(|i| ch(&format!("c{i:03}"))).collect();
+    for (channels, max_len) in [(10usize, 8usize), (10, 16), (10, 24), (300, 6)] {
+        let mut rows = Vec::new();
+        let mut s = 7u64;
+        let mut next = |n: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % n
+        };
+        for _ in 0..400 {
+            let len = 1 + next(max_len as u64) as usize;
+            let path: Vec<Channel> = (0..len)
+                .map(|_| names[next(channels as u64) as usize].clone())
+                .collect();
+            let c = next(3) as f64;
+            rows.push(PathRow::new(
+                path,
+                c,
+                Decimal::new(next(1000) as i64, 2),
+                next(4) as f64,
+            ));
+        }
+        let j = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+        // By hand: sum per path in input order, sorted by path.
+        let mut by_path: std::collections::BTreeMap<Vec<Channel>, (f64, Decimal, f64)> =
+            Default::default();
+        for r in rows
+            .iter()
+            .filter(|r| r.conversions > 0.0 || r.nulls > 0.0 || !r.value.is_zero())
+        {
+            let e = by_path
+                .entry(r.path.clone())
+                .or_insert((0.0, Decimal::ZERO, 0.0));
+            e.0 += r.conversions;
+            e.1 += r.value;
+            e.2 += r.nulls;
+        }
+        let want: Vec<PathRow> = by_path
+            .into_iter()
+            .map(|(p, (c, v, n))| PathRow::new(p, c, v, n))
+            .collect();
+        assert_eq!(
+            j.path_rows(),
+            want,
+            "{channels} channels, up to {max_len} touches"
+        );
+        let mut direct = MarkovCounts::default();
+        direct.add_journeys(&j).unwrap();
+        let mut via_rows = MarkovCounts::default();
+        via_rows.add_rows(&want).unwrap();
+        assert_eq!(direct.finish().unwrap(), via_rows.finish().unwrap());
     }
 }

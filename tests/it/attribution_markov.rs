@@ -791,3 +791,62 @@ proptest! {
         }
     }
 }
+
+/// Sets of up to eight channels over 20 (many sharing their first four): the
+/// simplified Shapley value sums the sets in the order of their sorted names, exactly
+/// as a by-hand tally in a `BTreeMap` does.
+#[test]
+fn simplified_shapley_sums_long_sets_in_name_order() {
+    let names: Vec<Channel> = (0..20)
+        .map(|i| Channel::new(format!("c{i:02}")).unwrap())
+        .collect();
+    let mut s = 11u64;
+    let mut next = |n: u64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s % n
+    };
+    let mut t = ShapleyCounts::default();
+    let mut by_hand: std::collections::BTreeMap<Vec<String>, f64> = Default::default();
+    for _ in 0..3000 {
+        // A common prefix c00..c03 half of the time, to exercise ties on it.
+        let mut path: Vec<Channel> = if next(2) == 0 {
+            names[..4].to_vec()
+        } else {
+            Vec::new()
+        };
+        for _ in 0..1 + next(5) {
+            path.push(names[next(20) as usize].clone());
+        }
+        let conversions = next(4) as f64 / 3.0;
+        let value = Decimal::new(next(10_000) as i64, 2);
+        t.add(&PathRow::new(
+            path.clone(),
+            conversions,
+            value,
+            next(3) as f64,
+        ))
+        .unwrap();
+        let mut set: Vec<String> = path.iter().map(|c| c.as_str().to_string()).collect();
+        set.sort();
+        set.dedup();
+        *by_hand.entry(set).or_insert(0.0) += conversions;
+    }
+    let mut conv = [0.0f64; 20];
+    for (set, c) in &by_hand {
+        let k = set.len() as f64;
+        for name in set {
+            let i: usize = name[1..].parse().unwrap();
+            conv[i] += c / k;
+        }
+    }
+    let got = t.simplified();
+    for (i, name) in names.iter().enumerate() {
+        assert_eq!(
+            got.credit(name.as_str()).unwrap().conversions.to_bits(),
+            conv[i].to_bits(),
+            "{name}"
+        );
+    }
+}

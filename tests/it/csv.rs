@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
-use revops::csv::{CsvRecord, OnError, Options, Reader, Writer, write_records};
+use revops::csv::{CsvRecord, OnError, Options, ReadReport, Reader, Writer, write_records};
 use revops::{
     AccountId, CampaignId, Channel, Conversion, Currency, Decimal, Error, ForecastCategory,
     ForecastPoint, Lead, LeadId, Money, OpportunityChange, OpportunityId, PathRow, Spend,
@@ -888,4 +888,188 @@ fn dataset_reads_a_folder_written_by_the_writers() {
     assert_eq!(d.reports.len(), 4);
     assert_eq!(d.skipped(), 0);
     assert!(Dataset::read_dir(dir.join("nope"), Options::new()).is_err());
+}
+
+// ---- journeys straight from CSV -------------------------------------------------------
+
+/// One touch row from pieces that exercise the fast path and every way out of it:
+/// padded, quoted, blank or non-ASCII fields, other time forms, bad times, costs.
+fn touch_row() -> impl Strategy<Value = String> {
+    let subject = prop::sample::select(vec!["S1", "S2", "S3", "S10", " S2", "é9", "", "\"S,4\""]);
+    let channel = prop::sample::select(vec!["web", "email", " web ", "\"e,mail\"", "", "ch\u{a0}"]);
+    let campaign = prop::sample::select(vec!["", "", "c1", " ", "c2"]);
+    let at = prop::sample::select(vec![
+        "2026-03-01T10:00:00Z",
+        "2026-03-02T10:00:00.5Z",
+        "2026-03-01T10:00:00.123456789Z",
+        "2026-03-03",
+        "2026-03-01 09:00:00",
+        "2026-03-01T12:00:00+02:00",
+        "2016-12-31T23:59:60Z",
+        "2026-02-30T00:00:00Z",
+        "soon",
+        "",
+    ]);
+    let cost = prop::sample::select(vec![",,", ",,", ",1.50,USD", ",-1,USD", ",2,", ",,EUR"]);
+    let extra = prop::sample::select(vec!["", "", "", ",x"]);
+    (subject, channel, campaign, at, cost, extra)
+        .prop_map(|(s, c, k, a, cost, extra)| format!("{s},{c},{k},{a}{cost}{extra}"))
+}
+
+/// A whole `touches.csv`: rows joined by `\n` or `\r\n`, blank lines here and there,
+/// a final line break or not.
+fn touches_file() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec((touch_row(), any::<bool>(), 0..8u8), 0..30),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(rows, crlf, last_break)| {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut s = format!("subject_id,channel,campaign,at,cost,currency{end}");
+            for (row, own_crlf, blank) in rows {
+                s += &row;
+                s += if own_crlf { "\r\n" } else { end };
+                if blank == 0 {
+                    s += end;
+                }
+            }
+            if !last_break {
+                while s.ends_with('\n') || s.ends_with('\r') {
+                    s.pop();
+                }
+            }
+            s
+        })
+}
+
+/// The plain way: a `Reader` whose records are added one at a time.
+fn via_reader(
+    touches: &str,
+    conversions: &str,
+    options: &Options,
+) -> (revops::Result<ReadReport>, revops::JourneyBuilder) {
+    let mut b = revops::JourneyBuilder::default();
+    let mut read = |text: &str, touches: bool| -> revops::Result<ReadReport> {
+        if touches {
+            let mut r = Reader::<Touch, _>::new(text.as_bytes(), options.clone())?;
+            for t in r.by_ref() {
+                b.add(&[t?], &[], &[])?;
+            }
+            Ok(r.report().clone())
+        } else {
+            let mut r = Reader::<Conversion, _>::new(text.as_bytes(), options.clone())?;
+            for c in r.by_ref() {
+                b.add(&[], &[c?], &[])?;
+            }
+            Ok(r.report().clone())
+        }
+    };
+    let t = read(touches, true);
+    let result = t.and_then(|t| read(conversions, false).map(|_| t));
+    (result, b)
+}
+
+fn journeys_text(b: &revops::JourneyBuilder) -> String {
+    let j = b.build(&revops::JourneyOptions::default()).unwrap();
+    let rows: Vec<String> = j.iter().map(|r| format!("{r:?}")).collect();
+    format!("{rows:?} {:?}", j.diagnostics())
+}
+
+const CONVERSIONS: &str = "subject_id,at,value,currency\nS1,2026-03-05T00:00:00Z,10.00,USD\nS2,2026-03-02T11:00:00Z,,\n\"S,4\",2026-03-09,1,USD\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `JourneyBuilder::read_touches_csv` gives the records, errors and report of a
+    /// `Reader` whose records are added one by one, under both error policies.
+    #[test]
+    fn reading_into_a_builder_equals_reading_records(text in touches_file(), skip in any::<bool>()) {
+        let options = if skip { Options::new().with_on_error(OnError::SkipAndReport) } else { Options::new() };
+        let (want, plain) = via_reader(&text, CONVERSIONS, &options);
+        let mut fast = revops::JourneyBuilder::default();
+        let got = fast
+            .read_touches_csv(text.as_bytes(), options.clone())
+            .and_then(|t| fast.read_conversions_csv(CONVERSIONS.as_bytes(), options.clone()).map(|_| t));
+        prop_assert_eq!(&got, &want, "{:?}", text);
+        if got.is_ok() {
+            prop_assert_eq!(journeys_text(&fast), journeys_text(&plain), "{:?}", text);
+        }
+        prop_assert_eq!(fast.touch_count(), plain.touch_count());
+    }
+}
+
+#[test]
+fn reading_into_a_builder_handles_odd_headers_and_sources() {
+    // A quoted header, a byte-order mark, columns in another order, another delimiter.
+    for (text, delimiter) in [
+        (
+            "\"subject_id\",channel,campaign,at\nS1,web,,2026-03-01T10:00:00Z\n",
+            b',',
+        ),
+        (
+            "\u{feff}subject_id,channel,campaign,at\nS1,web,,2026-03-01T10:00:00Z\n",
+            b',',
+        ),
+        (
+            "at;campaign;channel;subject_id;note\n2026-03-01T10:00:00Z;c1;web;S1;x\n2026-03-02T10:00:00Z;;email;S1;\n",
+            b';',
+        ),
+        (
+            "\n\nsubject_id,channel,campaign,at\n\nS1,web,,2026-03-01T10:00:00Z",
+            b',',
+        ),
+        ("", b','),
+        ("subject_id,channel,at\nS1,web,2026-03-01T10:00:00Z\n", b','),
+    ] {
+        let options = Options::new().with_delimiter(delimiter);
+        let d = char::from(delimiter);
+        let conversions = format!("subject_id{d}at{d}value{d}currency\n");
+        let (want, plain) = via_reader(text, &conversions, &options);
+        let mut fast = revops::JourneyBuilder::default();
+        let got = fast.read_touches_csv(text.as_bytes(), options.clone());
+        assert_eq!(got, want, "{text:?}");
+        if got.is_ok() {
+            assert_eq!(journeys_text(&fast), journeys_text(&plain), "{text:?}");
+        }
+    }
+    // A large input read in several chunks, one quoted row far into it.
+    let mut text = String::from("subject_id,channel,campaign,at\n");
+    for i in 0..60_000 {
+        text += &format!(
+            "S{:06},ch{},,2026-03-01T10:{:02}:00Z\n",
+            i / 3,
+            i % 7,
+            i % 60
+        );
+        if i == 50_000 {
+            text += "\"S016667\",\"web\",,2026-03-01T11:00:00Z\n";
+        }
+    }
+    let (want, plain) = via_reader(&text, "subject_id,at,value,currency\n", &Options::new());
+    let mut fast = revops::JourneyBuilder::default();
+    assert_eq!(fast.read_touches_csv(text.as_bytes(), Options::new()), want);
+    assert_eq!(journeys_text(&fast), journeys_text(&plain));
+    assert_eq!(fast.touch_count(), 60_001);
+    // Stage events read the same way as well.
+    let events = "subject_id,stage,at\nS000001,inquiry,2026-03-01\nS000001,,2026-03-02\n";
+    let skip = Options::new().with_on_error(OnError::SkipAndReport);
+    let report = fast.read_stage_events_csv(events.as_bytes(), skip).unwrap();
+    assert_eq!(
+        (report.rows, report.records, report.skipped.len()),
+        (2, 1, 1)
+    );
+    // A conversion in another currency is an error naming it, whatever the policy.
+    let mixed =
+        "subject_id,at,value,currency\nS000001,2026-03-05,1,USD\nS000002,2026-03-05,1,EUR\n";
+    let err = fast
+        .read_conversions_csv(
+            mixed.as_bytes(),
+            Options::new().with_on_error(OnError::SkipAndReport),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidField { record, field: "currency", .. } if record.index == Some(1) && record.id.as_deref() == Some("S000002")),
+        "{err}"
+    );
 }
