@@ -1664,7 +1664,8 @@ impl Journeys {
     ) -> Result<Journeys> {
         let mut b = JourneyBuilder::default();
         b.add_unchecked(touches, conversions, stage_events)?;
-        b.build(options)
+        // The builder is not needed afterwards: cut the journeys in its own arrays.
+        b.into_journeys(options)
     }
 
     /// Builds journeys from a batch of records and appends them. The batch must hold
