@@ -696,11 +696,11 @@ fn calibration_chart(s: &ForecastSection) -> Option<String> {
         r##"stroke-dasharray="5 4""##,
     );
     svg.text(
-        sx(0.6),
-        sy(0.52),
-        "start",
+        sx(0.98),
+        sy(0.03),
+        "end",
         r##"font-size="11" fill="#666""##,
-        "diagonal: perfect calibration",
+        "dashed diagonal: perfect calibration",
     );
     let max = c
         .reliability
