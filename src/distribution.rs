@@ -482,6 +482,102 @@ impl ExactDistribution {
         Ok(Some(histogram))
     }
 
+    /// The summary and the histogram under `rule` together, as
+    /// [`finish`](Self::finish) and [`histogram`](Self::histogram) give them, in
+    /// fewer passes and without copying the values (they are reordered): one pass
+    /// for count, sum and extremes, one that counts the values by radix bucket (and
+    /// into the histogram bins), one that gathers the few buckets holding the
+    /// wanted order statistics. `None` when the distribution is empty.
+    ///
+    /// # Errors
+    ///
+    /// As [`histogram`](Self::histogram).
+    pub(crate) fn summarize(&mut self, rule: BinRule) -> Result<Option<(Summary, Histogram)>> {
+        let n = self.values.len();
+        if n == 0 {
+            return Ok(None);
+        }
+        let (mut sum, mut min, mut max) = (0u128, u64::MAX, 0u64);
+        for &x in &self.values {
+            sum += u128::from(x);
+            min = min.min(x);
+            max = max.max(x);
+        }
+        let points = SUMMARY_LEVELS.map(|q| Type7::new(n, q));
+        let mut ranks: Vec<usize> = points.iter().flat_map(|p| [p.lo, p.hi]).collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        // The bins of every rule but Freedman–Diaconis are known now: count them in
+        // the radix pass. Freedman–Diaconis needs the quartiles first.
+        let early = if rule == BinRule::FreedmanDiaconis {
+            None
+        } else {
+            let layout = Layout::new(rule, min, max, n as u64, 0.0);
+            let histogram = layout.empty_histogram(min, max, rule, QuantileAccuracy::Exact)?;
+            Some((layout, histogram))
+        };
+        let order = match early {
+            Some((layout, mut histogram)) => {
+                let first_bin = layout.bin(min);
+                let bins = &mut histogram.bins;
+                let order = radix_order_statistics(&mut self.values, min, max, &ranks, |x| {
+                    // In range: every value lies in [min, max].
+                    bins[(layout.bin(x) - first_bin) as usize].count += 1;
+                });
+                self.finish_summary(n, sum, min, max, &points, &ranks, &order, Some(histogram))
+            }
+            None => {
+                let order = radix_order_statistics(&mut self.values, min, max, &ranks, |_| {});
+                self.finish_summary(n, sum, min, max, &points, &ranks, &order, None)
+            }
+        };
+        order.map(Some)
+    }
+
+    /// The end of [`summarize`](Self::summarize): quantiles from the order
+    /// statistics, and the histogram if it is not counted yet.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_summary(
+        &self,
+        n: usize,
+        sum: u128,
+        min: u64,
+        max: u64,
+        points: &[Type7; 4],
+        ranks: &[usize],
+        order: &[u64],
+        histogram: Option<Histogram>,
+    ) -> Result<(Summary, Histogram)> {
+        let at = |rank: usize| order[ranks.binary_search(&rank).unwrap_or_default()] as f64;
+        let q = points.map(|p| lerp(at(p.lo), at(p.hi), p.t));
+        let summary = Summary {
+            count: n as u64,
+            mean: mean_of(sum, n as u64),
+            min,
+            max,
+            p25: q[0],
+            median: q[1],
+            p75: q[2],
+            p90: q[3],
+            accuracy: QuantileAccuracy::Exact,
+        };
+        let histogram = match histogram {
+            Some(h) => h,
+            None => {
+                // Freedman–Diaconis: the same quartiles `histogram` would select.
+                let rule = BinRule::FreedmanDiaconis;
+                let layout = Layout::new(rule, min, max, n as u64, q[2] - q[0]);
+                let mut h = layout.empty_histogram(min, max, rule, QuantileAccuracy::Exact)?;
+                let first_bin = layout.bin(min);
+                for &x in &self.values {
+                    h.bins[(layout.bin(x) - first_bin) as usize].count += 1;
+                }
+                h
+            }
+        };
+        Ok((summary, histogram))
+    }
+
     /// Type-7 quantiles at the given (validated) levels of a non-empty
     /// distribution, from one partially ordered copy of the values.
     fn select_quantiles(&self, levels: &[f64]) -> Vec<f64> {
@@ -565,6 +661,72 @@ fn order_statistics(values: &mut [u64], ranks: &[usize]) -> Vec<u64> {
         base = rank + 1;
     }
     out
+}
+
+/// Below this many values, [`radix_order_statistics`] selects directly.
+const RADIX_MIN_VALUES: usize = 512;
+
+/// The order statistics of the given ascending, distinct `ranks` (each below
+/// `values.len()`) of values lying in `[min, max]`, calling `each` on every value
+/// once. Large inputs take two passes: one counts the values per radix bucket
+/// (the top bits of `x − min`, about one bucket per value and at most 2^16), which
+/// locates each rank's bucket and its rank within it; one gathers the values of
+/// those few buckets, where a selection finishes. When the buckets are one value
+/// wide, the counts alone give the answer. Small inputs are selected in place
+/// (`values` is reordered).
+fn radix_order_statistics(
+    values: &mut [u64],
+    min: u64,
+    max: u64,
+    ranks: &[usize],
+    mut each: impl FnMut(u64),
+) -> Vec<u64> {
+    let n = values.len();
+    if n < RADIX_MIN_VALUES || ranks.len() >= usize::from(u8::MAX) {
+        values.iter().for_each(|&x| each(x));
+        return order_statistics(values, ranks);
+    }
+    let bits = (usize::BITS - n.leading_zeros()).min(16);
+    let span = max - min;
+    let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
+    let buckets = (span >> shift) as usize + 1;
+    let mut counts = vec![0usize; buckets];
+    for &x in values.iter() {
+        counts[((x - min) >> shift) as usize] += 1;
+        each(x);
+    }
+    // Each rank's bucket, and its rank among the bucket's values.
+    let mut want = Vec::with_capacity(ranks.len());
+    let (mut bucket, mut below) = (0, 0);
+    for &rank in ranks {
+        while below + counts[bucket] <= rank {
+            below += counts[bucket];
+            bucket += 1;
+        }
+        want.push((bucket, rank - below));
+    }
+    if shift == 0 {
+        return want.iter().map(|&(b, _)| min + b as u64).collect();
+    }
+    const NO_GROUP: u8 = u8::MAX;
+    let mut group = vec![NO_GROUP; buckets];
+    let mut groups: Vec<Vec<u64>> = Vec::new();
+    for &(b, _) in &want {
+        if group[b] == NO_GROUP {
+            // fewer than 255 ranks, checked above
+            group[b] = groups.len() as u8;
+            groups.push(Vec::with_capacity(counts[b]));
+        }
+    }
+    for &x in values.iter() {
+        let g = group[((x - min) >> shift) as usize];
+        if g != NO_GROUP {
+            groups[usize::from(g)].push(x);
+        }
+    }
+    want.iter()
+        .map(|&(b, k)| *groups[usize::from(group[b])].select_nth_unstable(k).1)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -1866,5 +2028,55 @@ mod tests {
         let s = d.finish().unwrap();
         let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn summarize_matches_finish_and_histogram() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let rules = [
+            BinRule::Log2,
+            BinRule::Days,
+            BinRule::fixed(3_600).unwrap(),
+            BinRule::doubling(60).unwrap(),
+            BinRule::FreedmanDiaconis,
+            BinRule::fixed(1).unwrap(), // too many bins for the wide spans
+        ];
+        // Sizes on both sides of the radix threshold; narrow spans (one value per
+        // bucket), wide spans, heavy ties and a long tail.
+        for n in [1, 2, 7, 511, 512, 513, 4_000, 70_000] {
+            for shape in 0..5 {
+                let values: Vec<u64> = (0..n)
+                    .map(|_| match shape {
+                        0 => next() % 1_000,
+                        1 => next() % (90 * 86_400),
+                        2 => [0, 5, 86_400][(next() % 3) as usize],
+                        3 => (next() % 50) * (next() % 50) * (next() % 86_400),
+                        _ => 1_000_000 + next() % 40_000_000,
+                    })
+                    .collect();
+                for rule in rules {
+                    let d = ExactDistribution::from(values.clone());
+                    let want = (d.finish(), d.histogram(rule));
+                    let got = ExactDistribution::from(values.clone()).summarize(rule);
+                    match (want, got) {
+                        ((Some(s), Ok(Some(h))), Ok(Some((s2, h2)))) => {
+                            assert_eq!((s, h), (s2, h2), "n {n}, shape {shape}, {rule:?}");
+                        }
+                        ((_, Err(e)), Err(e2)) => assert_eq!(e, e2),
+                        (w, g) => panic!("n {n}, shape {shape}, {rule:?}: {w:?} vs {g:?}"),
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            ExactDistribution::default().summarize(BinRule::Log2),
+            Ok(None)
+        );
     }
 }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::bucket::{Dimension, Segmenter};
-use super::data::FunnelData;
-use super::path::{NONE, Paths};
+use super::data::{FunnelData, MAX_PROGRESSION_STAGES, Millis};
+use super::path::Paths;
 use crate::distribution::{BinRule, ExactDistribution, Histogram, QuantileSketch, Summary};
 use crate::error::{Error, RecordRef, Result};
 
@@ -122,22 +122,27 @@ pub struct VelocityReport {
     pub breakdown: Vec<VelocityTable>,
 }
 
+/// One cell's durations: every value (exact quantiles) or a sketch.
 enum Acc {
-    Exact(ExactDistribution),
+    Exact(Vec<u64>),
     Sketch(QuantileSketch),
 }
 
 impl Acc {
+    #[inline]
     fn add(&mut self, s: u64) {
         match self {
-            Acc::Exact(d) => d.add(s),
+            Acc::Exact(d) => d.push(s),
             Acc::Sketch(d) => d.add(s),
         }
     }
 
-    fn finish(&self, bins: BinRule) -> Result<(Option<Summary>, Option<Histogram>)> {
+    fn finish(&mut self, bins: BinRule) -> Result<(Option<Summary>, Option<Histogram>)> {
         Ok(match self {
-            Acc::Exact(d) => (d.finish(), d.histogram(bins)?),
+            Acc::Exact(d) => {
+                let mut d = ExactDistribution::from(std::mem::take(d));
+                d.summarize(bins)?.unzip()
+            }
             Acc::Sketch(d) => (d.finish(), d.histogram(bins)?),
         })
     }
@@ -205,47 +210,68 @@ pub fn velocity_report(
             pairs.push((f, t));
         }
     }
+    let breakdown = spec.breakdown.is_some();
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
-    let new_acc = || -> Result<Acc> {
+    let cycles = paths.cycles.len();
+    let new_acc = |total: bool| -> Result<Acc> {
         Ok(match spec.quantiles {
-            QuantileMode::Exact => Acc::Exact(ExactDistribution::default()),
+            // A total cell gets at most one value per cycle: reserve that (untouched
+            // capacity costs address space, not memory), so it never regrows.
+            QuantileMode::Exact if total => Acc::Exact(Vec::with_capacity(cycles)),
+            QuantileMode::Exact => Acc::Exact(Vec::new()),
             QuantileMode::Sketch { alpha } => {
                 Acc::Sketch(QuantileSketch::with_relative_accuracy(alpha)?)
             }
         })
     };
-    let cells = segs.count() * pairs.len();
-    let mut accs: Vec<Acc> = (0..cells).map(|_| new_acc()).collect::<Result<_>>()?;
+    let np = pairs.len();
+    let cells = segs.count() * np;
+    let mut accs: Vec<Acc> = (0..cells)
+        .map(|cell| new_acc(cell < np))
+        .collect::<Result<_>>()?;
     let mut excluded = vec![0u64; cells];
     let exclude = spec.inferred == InferredEndpoints::Exclude;
-    for (i, c) in paths.cycles.iter().enumerate() {
-        let e = paths.entries_of(i);
-        let s = segs.of_lead[c.subject as usize] as usize;
-        for (k, &(f, t)) in pairs.iter().enumerate() {
-            let (tf, tt) = (e.at(f), e.at(t));
-            if tf == NONE || tt == NONE {
+    let both: Vec<u32> = pairs.iter().map(|&(f, t)| (1 << f) | (1 << t)).collect();
+    // The entry time of every reached rank of the current cycle (slots of ranks
+    // not reached hold stale times and are never read).
+    let mut times = [0 as Millis; MAX_PROGRESSION_STAGES];
+    for c in &paths.cycles {
+        let reached = c.reached;
+        let (mut bits, mut i) = (reached, c.offset);
+        while bits != 0 {
+            times[bits.trailing_zeros() as usize] = paths.entries[i];
+            bits &= bits - 1;
+            i += 1;
+        }
+        let seg = if breakdown {
+            segs.of_lead[c.subject as usize] as usize * np
+        } else {
+            0
+        };
+        for (k, (&both, &(f, t))) in both.iter().zip(&pairs).enumerate() {
+            if reached & both != both {
                 continue;
             }
-            let inferred = exclude && c.inferred & ((1 << f) | (1 << t)) != 0;
-            for seg in [0, s] {
-                let cell = seg * pairs.len() + k;
-                if inferred {
-                    excluded[cell] += 1;
-                } else {
-                    accs[cell].add(u64::try_from((tt - tf) / 1000).unwrap_or(0));
+            if exclude && c.inferred & both != 0 {
+                excluded[k] += 1;
+                if seg != 0 {
+                    excluded[seg + k] += 1;
                 }
-                if s == 0 {
-                    break;
-                }
+                continue;
+            }
+            let d = u64::try_from((times[t] - times[f]) / 1000).unwrap_or(0);
+            accs[k].add(d);
+            if seg != 0 {
+                accs[seg + k].add(d);
             }
         }
     }
-    let table = |seg: usize, value: Option<String>| -> Result<VelocityTable> {
+    let mut table = |seg: usize, value: Option<String>| -> Result<VelocityTable> {
         let steps = pairs
             .iter()
             .enumerate()
             .map(|(k, &(f, t))| {
-                let cell = seg * pairs.len() + k;
+                let cell = seg * np + k;
                 let (summary, histogram) = accs[cell].finish(spec.bins)?;
                 Ok(StepVelocity {
                     from: keys[f].to_string(),
