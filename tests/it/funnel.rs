@@ -456,6 +456,54 @@ proptest! {
     }
 
     #[test]
+    fn paths_into_reused_paths_equals_fresh_paths((leads, events) in world(), (old_leads, old_events) in world(),
+                                                  o in options(), old in options(), anchor in 0usize..6,
+                                                  window in prop::option::of(0u32..60)) {
+        // The reused paths were built from other leads, events and options.
+        let old_data = FunnelData::new(Funnel::demand_waterfall(), &old_leads).unwrap();
+        let mut reused = paths_for(&old_data, &old_events, old);
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let mut acc = FunnelEvents::default();
+        acc.add(&data, &events).unwrap();
+        acc.paths_into(&data, o, &mut reused);
+        let fresh = acc.paths(&data, o);
+        prop_assert_eq!(reused.diagnostics(), fresh.diagnostics());
+        prop_assert_eq!(reused.options(), fresh.options());
+        prop_assert_eq!(reused.len(), fresh.len());
+        let s = spec(anchor, window);
+        prop_assert_eq!(all_reports(&data, &reused, &s), all_reports(&data, &fresh, &s));
+    }
+
+    #[test]
+    fn velocity_agrees_with_the_cycles((leads, events) in world(), o in options(), include in any::<bool>()) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let p = paths_for(&data, &events, o);
+        let inferred = if include { InferredEndpoints::Include } else { InferredEndpoints::Exclude };
+        let spec = VelocitySpec::default()
+            .with_inferred(inferred)
+            .with_step("mql", "sql")
+            .with_step("inquiry", "won")
+            .with_step("sal", "sal");
+        let r = velocity_report(&data, &p, &spec).unwrap();
+        for step in &r.total.steps {
+            let (f, t) = (data.rank_of(&step.from).unwrap(), data.rank_of(&step.to).unwrap());
+            let mut d = revops::ExactDistribution::default();
+            let mut excluded = 0;
+            for c in p.iter() {
+                let (Some(a), Some(b)) = (c.entered(f), c.entered(t)) else { continue };
+                if !include && (c.inferred(f) || c.inferred(t)) {
+                    excluded += 1;
+                    continue;
+                }
+                d.add_duration(b - a).unwrap();
+            }
+            prop_assert_eq!(step.excluded_inferred, excluded);
+            prop_assert_eq!(step.summary, d.finish());
+            prop_assert_eq!(&step.histogram, &d.histogram(spec.bins).unwrap());
+        }
+    }
+
+    #[test]
     fn rates_are_proportions_and_counts_never_increase((leads, events) in world(), o in options(),
                                                        anchor in 0usize..6, window in prop::option::of(0u32..60)) {
         let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
