@@ -397,26 +397,53 @@ pub fn cohort_report(
         }
     }
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let breakdown = spec.breakdown.is_some();
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();
     let mut cells = vec![MaskCounts::default(); segs.count() * np];
     let mut latest = vec![Millis::MIN; segs.count() * np];
+    // Without windows a cycle's counted stages depend on its reached stages alone:
+    // remember the mask of each reached set (few occur) instead of recomputing it.
+    const UNSET: u64 = u64::MAX; // masks have at most 32 bits
+    let timeless = prep.window.is_none() && prep.step_window.iter().all(Option::is_none);
+    let mut memo = if timeless && m <= 16 {
+        vec![UNSET; 1 << m]
+    } else {
+        Vec::new()
+    };
     for (i, c) in paths.cycles.iter().enumerate() {
         if !scope(c.number) {
             continue;
         }
-        let Some((mask, t0)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
-            continue;
+        let (mask, t0) = match memo.get_mut(c.reached as usize) {
+            Some(slot) => {
+                let t0 = match anchor {
+                    None => c.start,
+                    Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
+                    Some(_) => continue,
+                };
+                if *slot == UNSET {
+                    let Some((mask, _)) = prep.counted(c.start, c.reached, paths.entries_of(i))
+                    else {
+                        continue;
+                    };
+                    *slot = mask;
+                }
+                (*slot, t0)
+            }
+            None => match prep.counted(c.start, c.reached, paths.entries_of(i)) {
+                Some(counted) => counted,
+                None => continue,
+            },
         };
         let p = buckets.index(t0);
-        let s = segs.of_lead[c.subject as usize] as usize;
-        for seg in [0, s] {
-            let cell = seg * np + p;
+        let cell = &mut cells[p];
+        cell.add(mask, 1);
+        latest[p] = latest[p].max(t0);
+        if breakdown {
+            let cell = segs.of_lead[c.subject as usize] as usize * np + p;
             cells[cell].add(mask, 1);
             latest[cell] = latest[cell].max(t0);
-            if s == 0 {
-                break;
-            }
         }
     }
 
