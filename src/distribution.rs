@@ -520,10 +520,18 @@ impl ExactDistribution {
             Some((layout, mut histogram)) => {
                 let first_bin = layout.bin(min);
                 let bins = &mut histogram.bins;
-                let order = radix_order_statistics(&mut self.values, min, max, &ranks, |x| {
-                    // In range: every value lies in [min, max].
-                    bins[(layout.bin(x) - first_bin) as usize].count += 1;
-                });
+                // In range: every value lies in [min, max].
+                let order = match layout {
+                    Layout::Doubling { unit } => {
+                        let edges = DoublingEdges::new(unit);
+                        radix_order_statistics(&mut self.values, min, max, &ranks, |x| {
+                            bins[(edges.bin(x) - first_bin) as usize].count += 1;
+                        })
+                    }
+                    _ => radix_order_statistics(&mut self.values, min, max, &ranks, |x| {
+                        bins[(layout.bin(x) - first_bin) as usize].count += 1;
+                    }),
+                };
                 self.finish_summary(n, sum, min, max, &points, &ranks, &order, Some(histogram))
             }
             None => {
@@ -661,6 +669,33 @@ fn order_statistics(values: &mut [u64], ranks: &[usize]) -> Vec<u64> {
         base = rank + 1;
     }
     out
+}
+
+/// The global bins of [`Layout::Doubling`] without a division per value: the bin
+/// of `x` is the least `k` with `x < u·2^k`, and for `x` of bit length `b` and `u`
+/// of bit length `c` that is `b − c` or `b − c + 1` (or 0 when `b ≤ c`), which
+/// one comparison with the edge `u·2^(b−c)` tells apart.
+struct DoublingEdges {
+    unit_bits: u32,
+    /// `u·2^k`, exact.
+    edges: [u128; 64],
+}
+
+impl DoublingEdges {
+    fn new(unit: u64) -> Self {
+        DoublingEdges {
+            unit_bits: u64::BITS - unit.leading_zeros(),
+            edges: std::array::from_fn(|k| u128::from(unit) << k),
+        }
+    }
+
+    /// The same bin as `Layout::Doubling { unit }.bin(x)`.
+    #[inline]
+    fn bin(&self, x: u64) -> u64 {
+        // unit ≥ 1, so k < 64
+        let k = (u64::BITS - x.leading_zeros()).saturating_sub(self.unit_bits);
+        u64::from(k) + u64::from(u128::from(x) >= self.edges[k as usize])
+    }
 }
 
 /// Below this many values, [`radix_order_statistics`] selects directly.
@@ -2078,5 +2113,24 @@ mod tests {
             ExactDistribution::default().summarize(BinRule::Log2),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn doubling_edges_agree_with_the_layout() {
+        for unit in [1, 2, 3, 60, 86_400, 1 << 40, u64::MAX / 3, u64::MAX] {
+            let layout = Layout::Doubling { unit };
+            let edges = DoublingEdges::new(unit);
+            let mut probes = vec![0, 1, 2, u64::MAX - 1, u64::MAX];
+            for k in 0..64 {
+                if let Some(e) = unit.checked_mul(1 << k) {
+                    probes.extend([e - 1, e, e.saturating_add(1)]);
+                }
+                probes.push(1 << k);
+                probes.push((1 << k) - 1);
+            }
+            for x in probes {
+                assert_eq!(edges.bin(x), layout.bin(x), "unit {unit}, x {x}");
+            }
+        }
     }
 }

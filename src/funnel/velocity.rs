@@ -122,29 +122,78 @@ pub struct VelocityReport {
     pub breakdown: Vec<VelocityTable>,
 }
 
-/// One cell's durations: every value (exact quantiles) or a sketch.
-enum Acc {
-    Exact(Vec<u64>),
-    Sketch(QuantileSketch),
+/// Where a cell's durations go: every value (exact quantiles) or a sketch.
+trait Sink {
+    fn add(&mut self, seconds: u64);
 }
 
-impl Acc {
+impl Sink for Vec<u64> {
     #[inline]
-    fn add(&mut self, s: u64) {
-        match self {
-            Acc::Exact(d) => d.push(s),
-            Acc::Sketch(d) => d.add(s),
-        }
+    fn add(&mut self, seconds: u64) {
+        self.push(seconds);
     }
+}
 
-    fn finish(&mut self, bins: BinRule) -> Result<(Option<Summary>, Option<Histogram>)> {
-        Ok(match self {
-            Acc::Exact(d) => {
-                let mut d = ExactDistribution::from(std::mem::take(d));
-                d.summarize(bins)?.unzip()
+impl Sink for QuantileSketch {
+    #[inline]
+    fn add(&mut self, seconds: u64) {
+        QuantileSketch::add(self, seconds);
+    }
+}
+
+/// The cells of a velocity report: one per breakdown segment (0 = total) and stage
+/// pair, `cell = segment · pairs + pair`.
+struct Cells<'a> {
+    paths: &'a Paths,
+    pairs: &'a [(usize, usize)],
+    /// Per lead: its segment, when broken down.
+    segment: Option<&'a [u32]>,
+    exclude_inferred: bool,
+}
+
+impl Cells<'_> {
+    /// Adds every cycle's durations to `sinks`, counting the cycles left out for an
+    /// inferred endpoint in `excluded`.
+    fn fill<S: Sink>(&self, sinks: &mut [S], excluded: &mut [u64]) {
+        let np = self.pairs.len();
+        let both: Vec<u32> = self
+            .pairs
+            .iter()
+            .map(|&(f, t)| (1 << f) | (1 << t))
+            .collect();
+        // The entry time of every reached rank of the current cycle (slots of ranks
+        // not reached hold stale times and are never read).
+        let mut times = [0 as Millis; MAX_PROGRESSION_STAGES];
+        let entries = &self.paths.entries;
+        for c in &self.paths.cycles {
+            let reached = c.reached;
+            let (mut bits, mut i) = (reached, c.offset);
+            while bits != 0 {
+                times[bits.trailing_zeros() as usize] = entries[i];
+                bits &= bits - 1;
+                i += 1;
             }
-            Acc::Sketch(d) => (d.finish(), d.histogram(bins)?),
-        })
+            let seg = self
+                .segment
+                .map_or(0, |of_lead| of_lead[c.subject as usize] as usize * np);
+            for (k, (&both, &(f, t))) in both.iter().zip(self.pairs).enumerate() {
+                if reached & both != both {
+                    continue;
+                }
+                if self.exclude_inferred && c.inferred & both != 0 {
+                    excluded[k] += 1;
+                    if seg != 0 {
+                        excluded[seg + k] += 1;
+                    }
+                    continue;
+                }
+                let d = u64::try_from((times[t] - times[f]) / 1000).unwrap_or(0);
+                sinks[k].add(d);
+                if seg != 0 {
+                    sinks[seg + k].add(d);
+                }
+            }
+        }
     }
 }
 
@@ -210,88 +259,70 @@ pub fn velocity_report(
             pairs.push((f, t));
         }
     }
-    let breakdown = spec.breakdown.is_some();
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
-    let cycles = paths.cycles.len();
-    let new_acc = |total: bool| -> Result<Acc> {
-        Ok(match spec.quantiles {
+    let np = pairs.len();
+    let ncells = segs.count() * np;
+    let cells = Cells {
+        paths,
+        pairs: &pairs,
+        segment: spec.breakdown.as_ref().map(|_| &segs.of_lead[..]),
+        exclude_inferred: spec.inferred == InferredEndpoints::Exclude,
+    };
+    let mut excluded = vec![0u64; ncells];
+    let mut results: Vec<(Option<Summary>, Option<Histogram>)> = match spec.quantiles {
+        QuantileMode::Exact => {
             // A total cell gets at most one value per cycle: reserve that (untouched
             // capacity costs address space, not memory), so it never regrows.
-            QuantileMode::Exact if total => Acc::Exact(Vec::with_capacity(cycles)),
-            QuantileMode::Exact => Acc::Exact(Vec::new()),
-            QuantileMode::Sketch { alpha } => {
-                Acc::Sketch(QuantileSketch::with_relative_accuracy(alpha)?)
-            }
-        })
+            let cycles = paths.cycles.len();
+            let mut sinks: Vec<Vec<u64>> = (0..ncells)
+                .map(|cell| Vec::with_capacity(if cell < np { cycles } else { 0 }))
+                .collect();
+            cells.fill(&mut sinks, &mut excluded);
+            sinks
+                .into_iter()
+                .map(|values| {
+                    Ok(ExactDistribution::from(values)
+                        .summarize(spec.bins)?
+                        .unzip())
+                })
+                .collect::<Result<_>>()?
+        }
+        QuantileMode::Sketch { alpha } => {
+            let sketch = QuantileSketch::with_relative_accuracy(alpha)?;
+            let mut sinks = vec![sketch; ncells];
+            cells.fill(&mut sinks, &mut excluded);
+            sinks
+                .iter()
+                .map(|d| Ok((d.finish(), d.histogram(spec.bins)?)))
+                .collect::<Result<_>>()?
+        }
     };
-    let np = pairs.len();
-    let cells = segs.count() * np;
-    let mut accs: Vec<Acc> = (0..cells)
-        .map(|cell| new_acc(cell < np))
-        .collect::<Result<_>>()?;
-    let mut excluded = vec![0u64; cells];
-    let exclude = spec.inferred == InferredEndpoints::Exclude;
-    let both: Vec<u32> = pairs.iter().map(|&(f, t)| (1 << f) | (1 << t)).collect();
-    // The entry time of every reached rank of the current cycle (slots of ranks
-    // not reached hold stale times and are never read).
-    let mut times = [0 as Millis; MAX_PROGRESSION_STAGES];
-    for c in &paths.cycles {
-        let reached = c.reached;
-        let (mut bits, mut i) = (reached, c.offset);
-        while bits != 0 {
-            times[bits.trailing_zeros() as usize] = paths.entries[i];
-            bits &= bits - 1;
-            i += 1;
-        }
-        let seg = if breakdown {
-            segs.of_lead[c.subject as usize] as usize * np
-        } else {
-            0
-        };
-        for (k, (&both, &(f, t))) in both.iter().zip(&pairs).enumerate() {
-            if reached & both != both {
-                continue;
-            }
-            if exclude && c.inferred & both != 0 {
-                excluded[k] += 1;
-                if seg != 0 {
-                    excluded[seg + k] += 1;
-                }
-                continue;
-            }
-            let d = u64::try_from((times[t] - times[f]) / 1000).unwrap_or(0);
-            accs[k].add(d);
-            if seg != 0 {
-                accs[seg + k].add(d);
-            }
-        }
-    }
-    let mut table = |seg: usize, value: Option<String>| -> Result<VelocityTable> {
+    let mut table = |seg: usize, value: Option<String>| -> VelocityTable {
         let steps = pairs
             .iter()
             .enumerate()
             .map(|(k, &(f, t))| {
                 let cell = seg * np + k;
-                let (summary, histogram) = accs[cell].finish(spec.bins)?;
-                Ok(StepVelocity {
+                let (summary, histogram) = std::mem::take(&mut results[cell]);
+                StepVelocity {
                     from: keys[f].to_string(),
                     to: keys[t].to_string(),
                     summary,
                     histogram,
                     excluded_inferred: excluded[cell],
-                })
+                }
             })
-            .collect::<Result<_>>()?;
-        Ok(VelocityTable { value, steps })
+            .collect();
+        VelocityTable { value, steps }
     };
     Ok(VelocityReport {
-        total: table(0, None)?,
+        total: table(0, None),
         dimension: spec.breakdown.as_ref().map(Dimension::name),
         breakdown: segs
             .values
             .iter()
             .enumerate()
             .map(|(i, v)| table(i + 1, v.clone()))
-            .collect::<Result<_>>()?,
+            .collect(),
     })
 }
