@@ -484,106 +484,15 @@ impl ExactDistribution {
 
     /// The summary and the histogram under `rule` together, as
     /// [`finish`](Self::finish) and [`histogram`](Self::histogram) give them, in
-    /// fewer passes and without copying the values (they are reordered): one pass
-    /// for count, sum and extremes, one that counts the values by radix bucket (and
-    /// into the histogram bins), one that gathers the few buckets holding the
-    /// wanted order statistics. `None` when the distribution is empty.
+    /// fewer passes and without copying the values (they are reordered). See
+    /// [`summarize`].
     ///
     /// # Errors
     ///
     /// As [`histogram`](Self::histogram).
+    #[cfg(test)]
     pub(crate) fn summarize(&mut self, rule: BinRule) -> Result<Option<(Summary, Histogram)>> {
-        let n = self.values.len();
-        if n == 0 {
-            return Ok(None);
-        }
-        let (mut sum, mut min, mut max) = (0u128, u64::MAX, 0u64);
-        for &x in &self.values {
-            sum += u128::from(x);
-            min = min.min(x);
-            max = max.max(x);
-        }
-        let points = SUMMARY_LEVELS.map(|q| Type7::new(n, q));
-        let mut ranks: Vec<usize> = points.iter().flat_map(|p| [p.lo, p.hi]).collect();
-        ranks.sort_unstable();
-        ranks.dedup();
-        // The bins of every rule but Freedman–Diaconis are known now: count them in
-        // the radix pass. Freedman–Diaconis needs the quartiles first.
-        let early = if rule == BinRule::FreedmanDiaconis {
-            None
-        } else {
-            let layout = Layout::new(rule, min, max, n as u64, 0.0);
-            let histogram = layout.empty_histogram(min, max, rule, QuantileAccuracy::Exact)?;
-            Some((layout, histogram))
-        };
-        let order = match early {
-            Some((layout, mut histogram)) => {
-                let first_bin = layout.bin(min);
-                let bins = &mut histogram.bins;
-                // In range: every value lies in [min, max].
-                let order = match layout {
-                    Layout::Doubling { unit } => {
-                        let edges = DoublingEdges::new(unit);
-                        radix_order_statistics(&mut self.values, min, max, &ranks, |x| {
-                            bins[(edges.bin(x) - first_bin) as usize].count += 1;
-                        })
-                    }
-                    _ => radix_order_statistics(&mut self.values, min, max, &ranks, |x| {
-                        bins[(layout.bin(x) - first_bin) as usize].count += 1;
-                    }),
-                };
-                self.finish_summary(n, sum, min, max, &points, &ranks, &order, Some(histogram))
-            }
-            None => {
-                let order = radix_order_statistics(&mut self.values, min, max, &ranks, |_| {});
-                self.finish_summary(n, sum, min, max, &points, &ranks, &order, None)
-            }
-        };
-        order.map(Some)
-    }
-
-    /// The end of [`summarize`](Self::summarize): quantiles from the order
-    /// statistics, and the histogram if it is not counted yet.
-    #[allow(clippy::too_many_arguments)]
-    fn finish_summary(
-        &self,
-        n: usize,
-        sum: u128,
-        min: u64,
-        max: u64,
-        points: &[Type7; 4],
-        ranks: &[usize],
-        order: &[u64],
-        histogram: Option<Histogram>,
-    ) -> Result<(Summary, Histogram)> {
-        let at = |rank: usize| order[ranks.binary_search(&rank).unwrap_or_default()] as f64;
-        let q = points.map(|p| lerp(at(p.lo), at(p.hi), p.t));
-        let summary = Summary {
-            count: n as u64,
-            mean: mean_of(sum, n as u64),
-            min,
-            max,
-            p25: q[0],
-            median: q[1],
-            p75: q[2],
-            p90: q[3],
-            accuracy: QuantileAccuracy::Exact,
-        };
-        let histogram = match histogram {
-            Some(h) => h,
-            None => {
-                // Freedman–Diaconis: the same quartiles `histogram` would select.
-                let rule = BinRule::FreedmanDiaconis;
-                let layout = Layout::new(rule, min, max, n as u64, q[2] - q[0]);
-                let mut h = layout.empty_histogram(min, max, rule, QuantileAccuracy::Exact)?;
-                let first_bin = layout.bin(min);
-                for &x in &self.values {
-                    h.bins[(layout.bin(x) - first_bin) as usize].count += 1;
-                }
-                h
-            }
-        };
-        Ok((summary, histogram))
+        summarize(&mut self.values, rule)
     }
 
     /// Type-7 quantiles at the given (validated) levels of a non-empty
@@ -625,6 +534,82 @@ impl From<Vec<u64>> for ExactDistribution {
     }
 }
 
+/// The summary and the histogram under `rule` of durations in seconds, exactly as
+/// [`ExactDistribution::finish`] and [`ExactDistribution::histogram`] give them for
+/// the same values, in fewer passes and without copying them (they are reordered):
+/// one pass for count, sum and extremes, one that counts the values by radix bucket
+/// (and into the histogram bins), one that gathers the few buckets holding the
+/// wanted order statistics. `None` when there are no values. Narrow values (`u32`)
+/// halve the memory the passes stream through.
+///
+/// # Errors
+///
+/// As [`ExactDistribution::histogram`].
+pub(crate) fn summarize<T: Copy + Ord + Into<u64>>(
+    values: &mut [T],
+    rule: BinRule,
+) -> Result<Option<(Summary, Histogram)>> {
+    let n = values.len();
+    if n == 0 {
+        return Ok(None);
+    }
+    let (mut sum, mut min, mut max) = (0u128, u64::MAX, 0u64);
+    for &x in values.iter() {
+        let x: u64 = x.into();
+        sum += u128::from(x);
+        min = min.min(x);
+        max = max.max(x);
+    }
+    let points = SUMMARY_LEVELS.map(|q| Type7::new(n, q));
+    let mut ranks: Vec<usize> = points.iter().flat_map(|p| [p.lo, p.hi]).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    let quantiles = |order: &[u64]| {
+        let at = |rank: usize| order[ranks.binary_search(&rank).unwrap_or_default()] as f64;
+        points.map(|p| lerp(at(p.lo), at(p.hi), p.t))
+    };
+    let summary = |q: [f64; 4]| Summary {
+        count: n as u64,
+        mean: mean_of(sum, n as u64),
+        min,
+        max,
+        p25: q[0],
+        median: q[1],
+        p75: q[2],
+        p90: q[3],
+        accuracy: QuantileAccuracy::Exact,
+    };
+    if rule == BinRule::FreedmanDiaconis {
+        // The bins need the quartiles: the same ones `histogram` selects.
+        let q = quantiles(&radix_order_statistics(values, min, max, &ranks, |_| {}));
+        let layout = Layout::new(rule, min, max, n as u64, q[2] - q[0]);
+        let mut h = layout.empty_histogram(min, max, rule, QuantileAccuracy::Exact)?;
+        let first_bin = layout.bin(min);
+        for &x in values.iter() {
+            h.bins[(layout.bin(x.into()) - first_bin) as usize].count += 1;
+        }
+        return Ok(Some((summary(q), h)));
+    }
+    // The bins of the other rules are known now: count them in the radix pass.
+    let layout = Layout::new(rule, min, max, n as u64, 0.0);
+    let mut histogram = layout.empty_histogram(min, max, rule, QuantileAccuracy::Exact)?;
+    let first_bin = layout.bin(min);
+    let bins = &mut histogram.bins;
+    // In range: every value lies in [min, max].
+    let order = match layout {
+        Layout::Doubling { unit } => {
+            let edges = DoublingEdges::new(unit);
+            radix_order_statistics(values, min, max, &ranks, |x| {
+                bins[(edges.bin(x) - first_bin) as usize].count += 1;
+            })
+        }
+        _ => radix_order_statistics(values, min, max, &ranks, |x| {
+            bins[(layout.bin(x) - first_bin) as usize].count += 1;
+        }),
+    };
+    Ok(Some((summary(quantiles(&order)), histogram)))
+}
+
 /// Where the type-7 `q`-quantile of `n ≥ 1` sorted values sits: between the
 /// order statistics of ranks `lo` and `hi` (`hi = lo + 1`, or `hi = lo` when no
 /// interpolation is needed), at fraction `t`.
@@ -660,12 +645,12 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// The order statistics of the given ascending, distinct `ranks` (each below
 /// `values.len()`), by successive selections on shrinking suffixes; `values` is
 /// reordered.
-fn order_statistics(values: &mut [u64], ranks: &[usize]) -> Vec<u64> {
+fn order_statistics<T: Copy + Ord + Into<u64>>(values: &mut [T], ranks: &[usize]) -> Vec<u64> {
     let mut out = Vec::with_capacity(ranks.len());
     let mut base = 0;
     for &rank in ranks {
         let (_, &mut x, _) = values[base..].select_nth_unstable(rank - base);
-        out.push(x);
+        out.push(x.into());
         base = rank + 1;
     }
     out
@@ -709,8 +694,8 @@ const RADIX_MIN_VALUES: usize = 512;
 /// those few buckets, where a selection finishes. When the buckets are one value
 /// wide, the counts alone give the answer. Small inputs are selected in place
 /// (`values` is reordered).
-fn radix_order_statistics(
-    values: &mut [u64],
+fn radix_order_statistics<T: Copy + Ord + Into<u64>>(
+    values: &mut [T],
     min: u64,
     max: u64,
     ranks: &[usize],
@@ -718,7 +703,7 @@ fn radix_order_statistics(
 ) -> Vec<u64> {
     let n = values.len();
     if n < RADIX_MIN_VALUES || ranks.len() >= usize::from(u8::MAX) {
-        values.iter().for_each(|&x| each(x));
+        values.iter().for_each(|&x| each(x.into()));
         return order_statistics(values, ranks);
     }
     let bits = (usize::BITS - n.leading_zeros()).min(16);
@@ -727,6 +712,7 @@ fn radix_order_statistics(
     let buckets = (span >> shift) as usize + 1;
     let mut counts = vec![0usize; buckets];
     for &x in values.iter() {
+        let x: u64 = x.into();
         counts[((x - min) >> shift) as usize] += 1;
         each(x);
     }
@@ -745,7 +731,7 @@ fn radix_order_statistics(
     }
     const NO_GROUP: u8 = u8::MAX;
     let mut group = vec![NO_GROUP; buckets];
-    let mut groups: Vec<Vec<u64>> = Vec::new();
+    let mut groups: Vec<Vec<T>> = Vec::new();
     for &(b, _) in &want {
         if group[b] == NO_GROUP {
             // fewer than 255 ranks, checked above
@@ -754,13 +740,14 @@ fn radix_order_statistics(
         }
     }
     for &x in values.iter() {
-        let g = group[((x - min) >> shift) as usize];
+        let wide: u64 = x.into();
+        let g = group[((wide - min) >> shift) as usize];
         if g != NO_GROUP {
             groups[usize::from(g)].push(x);
         }
     }
     want.iter()
-        .map(|&(b, k)| *groups[usize::from(group[b])].select_nth_unstable(k).1)
+        .map(|&(b, k)| (*groups[usize::from(group[b])].select_nth_unstable(k).1).into())
         .collect()
 }
 
@@ -2099,6 +2086,17 @@ mod tests {
                     let d = ExactDistribution::from(values.clone());
                     let want = (d.finish(), d.histogram(rule));
                     let got = ExactDistribution::from(values.clone()).summarize(rule);
+                    if let Ok(mut narrow) = values
+                        .iter()
+                        .map(|&v| u32::try_from(v))
+                        .collect::<Result<Vec<u32>, _>>()
+                    {
+                        assert_eq!(
+                            summarize(&mut narrow, rule),
+                            got,
+                            "u32: n {n}, shape {shape}, {rule:?}"
+                        );
+                    }
                     match (want, got) {
                         ((Some(s), Ok(Some(h))), Ok(Some((s2, h2)))) => {
                             assert_eq!((s, h), (s2, h2), "n {n}, shape {shape}, {rule:?}");

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::bucket::{Dimension, Segmenter};
 use super::data::{FunnelData, MAX_PROGRESSION_STAGES, Millis};
 use super::path::Paths;
-use crate::distribution::{BinRule, ExactDistribution, Histogram, QuantileSketch, Summary};
+use crate::distribution::{BinRule, Histogram, QuantileSketch, Summary, summarize};
 use crate::error::{Error, RecordRef, Result};
 
 /// How quantiles are computed.
@@ -131,6 +131,23 @@ impl Sink for Vec<u64> {
     #[inline]
     fn add(&mut self, seconds: u64) {
         self.push(seconds);
+    }
+}
+
+/// Durations that fit 32 bits; `overflow` says one did not (it is then dropped,
+/// and the report falls back to 64-bit values).
+struct Narrow {
+    values: Vec<u32>,
+    overflow: bool,
+}
+
+impl Sink for Narrow {
+    #[inline]
+    fn add(&mut self, seconds: u64) {
+        match u32::try_from(seconds) {
+            Ok(s) => self.values.push(s),
+            Err(_) => self.overflow = true,
+        }
     }
 }
 
@@ -271,21 +288,35 @@ pub fn velocity_report(
     let mut excluded = vec![0u64; ncells];
     let mut results: Vec<(Option<Summary>, Option<Histogram>)> = match spec.quantiles {
         QuantileMode::Exact => {
+            // Durations in seconds fit 32 bits (136 years) unless the data is absurd:
+            // narrow values halve the memory; wide ones only if one does not fit.
             // A total cell gets at most one value per cycle: reserve that (untouched
             // capacity costs address space, not memory), so it never regrows.
             let cycles = paths.cycles.len();
-            let mut sinks: Vec<Vec<u64>> = (0..ncells)
-                .map(|cell| Vec::with_capacity(if cell < np { cycles } else { 0 }))
-                .collect();
-            cells.fill(&mut sinks, &mut excluded);
-            sinks
-                .into_iter()
-                .map(|values| {
-                    Ok(ExactDistribution::from(values)
-                        .summarize(spec.bins)?
-                        .unzip())
+            let reserve = |cell: usize| if cell < np { cycles } else { 0 };
+            let mut narrow: Vec<Narrow> = (0..ncells)
+                .map(|cell| Narrow {
+                    values: Vec::with_capacity(reserve(cell)),
+                    overflow: false,
                 })
-                .collect::<Result<_>>()?
+                .collect();
+            cells.fill(&mut narrow, &mut excluded);
+            if narrow.iter().any(|s| s.overflow) {
+                drop(narrow);
+                excluded.fill(0);
+                let mut wide: Vec<Vec<u64>> = (0..ncells)
+                    .map(|cell| Vec::with_capacity(reserve(cell)))
+                    .collect();
+                cells.fill(&mut wide, &mut excluded);
+                wide.iter_mut()
+                    .map(|values| Ok(summarize(values, spec.bins)?.unzip()))
+                    .collect::<Result<_>>()?
+            } else {
+                narrow
+                    .iter_mut()
+                    .map(|s| Ok(summarize(&mut s.values, spec.bins)?.unzip()))
+                    .collect::<Result<_>>()?
+            }
         }
         QuantileMode::Sketch { alpha } => {
             let sketch = QuantileSketch::with_relative_accuracy(alpha)?;

@@ -247,6 +247,37 @@ fn qualification_and_flow_on_the_scenario() {
 }
 
 #[test]
+fn velocity_over_centuries_keeps_exact_seconds() {
+    // Lags beyond 2^32 seconds (136 years) beside short ones.
+    let old = Utc.with_ymd_and_hms(1790, 3, 1, 0, 0, 0).unwrap();
+    let leads = vec![
+        Lead::new(LeadId::new("A").unwrap(), old),
+        lead("B", 1, None),
+        lead("C", 1, None),
+    ];
+    let events = vec![
+        StageEvent::new(SubjectId::new("A").unwrap(), "mql", old),
+        ev("A", "sql", 3),
+        ev("B", "mql", 2),
+        ev("B", "sql", 4),
+        ev("C", "mql", 2),
+        ev("C", "sql", 9),
+    ];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let p = paths_for(&data, &events, PathOptions::default());
+    let r = velocity_report(&data, &p, &VelocitySpec::default().with_step("mql", "sql")).unwrap();
+    let long = u64::try_from((jan(3) - old).num_seconds()).unwrap();
+    assert!(long > u64::from(u32::MAX));
+    let want: revops::ExactDistribution = [long, 2 * 86_400, 7 * 86_400].into_iter().collect();
+    let step = &r.total.steps[0];
+    assert_eq!(step.summary, want.finish());
+    assert_eq!(
+        step.histogram,
+        want.histogram(revops::BinRule::Log2).unwrap()
+    );
+}
+
+#[test]
 fn velocity_excludes_inferred_entries_unless_asked() {
     let (leads, events) = scenario();
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
