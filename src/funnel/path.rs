@@ -432,8 +432,15 @@ impl Builder {
         }
     }
 
+    #[inline(always)]
     fn enter(&mut self, paths: &mut Paths, r: u32, at: Millis) {
         let lo = self.furthest.map_or(0, |f| f + 1);
+        if r == lo {
+            // The next stage: no gap, under every policy.
+            self.set(paths, r, at, false);
+            self.furthest = Some(r);
+            return;
+        }
         let open_mask = self.open_mask;
         let mut gap = (lo..r).filter(|g| open_mask & (1 << g) != 0);
         match self.skip {
