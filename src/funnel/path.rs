@@ -264,7 +264,9 @@ impl FunnelEvents {
             }
             for group in out.chunk_by_mut(|a, b| a.subject == b.subject) {
                 // stable: equal keys keep the input order
-                group.sort_by_key(key);
+                if !group.is_sorted_by_key(key) {
+                    group.sort_by_key(key);
+                }
             }
             out
         };
