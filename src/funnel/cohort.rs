@@ -381,21 +381,25 @@ pub fn cohort_report(
         won_mask,
     };
 
-    // Pass 1: the range of anchor times; pass 2: count. (Recomputing the masks is
-    // cheaper than keeping them: the cycles are many, the stages few.)
+    // Pass 1 (for a stage anchor; the paths know the range of cycle starts): the
+    // range of anchor times; pass 2: count.
     let scope = |number: u32| spec.cycles == CycleScope::AllCycles || number == 0;
-    let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
-    for (i, c) in paths.cycles.iter().enumerate() {
-        let t0 = match anchor {
-            None => c.start,
-            Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
-            Some(_) => continue,
-        };
-        if scope(c.number) {
-            lo = lo.min(t0);
-            hi = hi.max(t0);
+    let (lo, hi) = match (anchor, spec.cycles) {
+        // Anchored at the start: the paths know the range.
+        (None, CycleScope::AllCycles) => paths.start_range[0],
+        (None, CycleScope::FirstCycleOnly) => paths.start_range[1],
+        (Some(a), _) => {
+            let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
+            for (i, c) in paths.cycles.iter().enumerate() {
+                if c.reached & (1 << a) != 0 && scope(c.number) {
+                    let t0 = paths.entries_of(i).at(a);
+                    lo = lo.min(t0);
+                    hi = hi.max(t0);
+                }
+            }
+            (lo, hi)
         }
-    }
+    };
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
     let breakdown = spec.breakdown.is_some();
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;

@@ -157,6 +157,9 @@ pub struct Paths {
     pub(crate) reasons: Vec<String>,
     pub(crate) diagnostics: FunnelDiagnostics,
     pub(crate) options: PathOptions,
+    /// The earliest and latest cycle start: over every cycle, and over first
+    /// cycles (`(Millis::MAX, Millis::MIN)` when there are none).
+    pub(crate) start_range: [(Millis, Millis); 2],
     pub(crate) scratch: Scratch,
 }
 
@@ -174,6 +177,7 @@ impl FunnelEvents {
             reasons: Vec::new(),
             diagnostics: FunnelDiagnostics::default(),
             options,
+            start_range: [EMPTY_RANGE; 2],
             scratch: Scratch::default(),
         };
         self.paths_into(data, options, &mut paths);
@@ -285,6 +289,7 @@ impl FunnelEvents {
         paths.entries.reserve(self.events.len() + n);
         paths.reasons.clone_from(&self.reasons);
         paths.options = options;
+        paths.start_range = [EMPTY_RANGE; 2];
         let mut groups = events.chunk_by(|a, b| a.subject == b.subject).peekable();
         let mut b = Builder::new(options.skip, open_mask);
         for s in 0..n {
@@ -361,6 +366,8 @@ impl std::fmt::Debug for Scratch {
 }
 
 const NO_RANK: u8 = u8::MAX;
+
+const EMPTY_RANGE: (Millis, Millis) = (Millis::MAX, Millis::MIN);
 
 fn lead_subject(data: &FunnelData<'_>, s: usize) -> SubjectId {
     SubjectId::from(&data.leads[s].id)
@@ -473,6 +480,13 @@ impl Builder {
     /// Emits the cycle. Every cycle is emitted: the first so that every lead is
     /// counted, later ones because they start with an event.
     fn finish(&mut self, paths: &mut Paths) {
+        let start = self.rec.start;
+        for (i, range) in paths.start_range.iter_mut().enumerate() {
+            if i == 0 || self.rec.number == 0 {
+                range.0 = range.0.min(start);
+                range.1 = range.1.max(start);
+            }
+        }
         paths.cycles.push(self.rec);
     }
 }
