@@ -702,7 +702,7 @@ fn radix_order_statistics<T: Copy + Ord + Into<u64>>(
     mut each: impl FnMut(u64),
 ) -> Vec<u64> {
     let n = values.len();
-    if n < RADIX_MIN_VALUES || ranks.len() >= usize::from(u8::MAX) {
+    if n < RADIX_MIN_VALUES || ranks.len() >= usize::from(u8::MAX) || u32::try_from(n).is_err() {
         values.iter().for_each(|&x| each(x.into()));
         return order_statistics(values, ranks);
     }
@@ -710,7 +710,8 @@ fn radix_order_statistics<T: Copy + Ord + Into<u64>>(
     let span = max - min;
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(bits);
     let buckets = (span >> shift) as usize + 1;
-    let mut counts = vec![0usize; buckets];
+    // 32-bit counts (n fits, checked above) keep the table in a small cache.
+    let mut counts = vec![0u32; buckets];
     for &x in values.iter() {
         let x: u64 = x.into();
         counts[((x - min) >> shift) as usize] += 1;
@@ -720,8 +721,8 @@ fn radix_order_statistics<T: Copy + Ord + Into<u64>>(
     let mut want = Vec::with_capacity(ranks.len());
     let (mut bucket, mut below) = (0, 0);
     for &rank in ranks {
-        while below + counts[bucket] <= rank {
-            below += counts[bucket];
+        while below + counts[bucket] as usize <= rank {
+            below += counts[bucket] as usize;
             bucket += 1;
         }
         want.push((bucket, rank - below));
@@ -736,7 +737,7 @@ fn radix_order_statistics<T: Copy + Ord + Into<u64>>(
         if group[b] == NO_GROUP {
             // fewer than 255 ranks, checked above
             group[b] = groups.len() as u8;
-            groups.push(Vec::with_capacity(counts[b]));
+            groups.push(Vec::with_capacity(counts[b] as usize));
         }
     }
     for &x in values.iter() {

@@ -181,6 +181,8 @@ impl FunnelEvents {
             scratch: Scratch::default(),
         };
         self.paths_into(data, options, &mut paths);
+        // Only rebuilds in place keep the grouping buffers.
+        paths.scratch = Scratch::default();
         paths
     }
 
