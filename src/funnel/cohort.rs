@@ -407,47 +407,74 @@ pub fn cohort_report(
     let mut cells = vec![MaskCounts::default(); segs.count() * np];
     let mut latest = vec![Millis::MIN; segs.count() * np];
     // Without windows a cycle's counted stages depend on its reached stages alone:
-    // remember the mask of each reached set (few occur) instead of recomputing it.
-    const UNSET: u64 = u64::MAX; // masks have at most 32 bits
+    // remember the mask of each reached set (few occur) as a dense mask id, and
+    // count cycles per cell and id (no search per cycle); the mask counts are
+    // assembled once at the end.
+    const UNSET: u32 = u32::MAX;
     let timeless = prep.window.is_none() && prep.step_window.iter().all(Option::is_none);
     let mut memo = if timeless && m <= 16 {
         vec![UNSET; 1 << m]
     } else {
         Vec::new()
     };
+    let mut masks: Vec<u64> = Vec::new();
+    let mut by_id: Vec<Vec<u64>> = vec![Vec::new(); if memo.is_empty() { 0 } else { cells.len() }];
+    let count = |row: &mut Vec<u64>, id: usize| {
+        if row.len() <= id {
+            row.resize(id + 1, 0);
+        }
+        row[id] += 1;
+    };
     for (i, c) in paths.cycles.iter().enumerate() {
         if !scope(c.number) {
             continue;
         }
-        let (mask, t0) = match memo.get_mut(c.reached as usize) {
-            Some(slot) => {
-                let t0 = match anchor {
-                    None => c.start,
-                    Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
-                    Some(_) => continue,
+        if let Some(slot) = memo.get_mut(c.reached as usize) {
+            let t0 = match anchor {
+                None => c.start,
+                Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
+                Some(_) => continue,
+            };
+            if *slot == UNSET {
+                let Some((mask, _)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
+                    continue;
                 };
-                if *slot == UNSET {
-                    let Some((mask, _)) = prep.counted(c.start, c.reached, paths.entries_of(i))
-                    else {
-                        continue;
-                    };
-                    *slot = mask;
-                }
-                (*slot, t0)
+                // Several reached sets may count the same stages: one id per mask.
+                let id = masks.iter().position(|&x| x == mask).unwrap_or_else(|| {
+                    masks.push(mask);
+                    masks.len() - 1
+                });
+                // at most 2^16 reached sets, so ids fit
+                *slot = id as u32;
             }
-            None => match prep.counted(c.start, c.reached, paths.entries_of(i)) {
-                Some(counted) => counted,
-                None => continue,
-            },
+            let id = *slot as usize;
+            let p = buckets.index(t0);
+            count(&mut by_id[p], id);
+            latest[p] = latest[p].max(t0);
+            if breakdown {
+                let cell = segs.of_lead[c.subject as usize] as usize * np + p;
+                count(&mut by_id[cell], id);
+                latest[cell] = latest[cell].max(t0);
+            }
+            continue;
+        }
+        let Some((mask, t0)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
+            continue;
         };
         let p = buckets.index(t0);
-        let cell = &mut cells[p];
-        cell.add(mask, 1);
+        cells[p].add(mask, 1);
         latest[p] = latest[p].max(t0);
         if breakdown {
             let cell = segs.of_lead[c.subject as usize] as usize * np + p;
             cells[cell].add(mask, 1);
             latest[cell] = latest[cell].max(t0);
+        }
+    }
+    for (cell, row) in cells.iter_mut().zip(&by_id) {
+        for (id, &n) in row.iter().enumerate() {
+            if n > 0 {
+                cell.add(masks[id], n);
+            }
         }
     }
 

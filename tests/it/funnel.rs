@@ -506,6 +506,27 @@ proptest! {
     }
 
     #[test]
+    fn cohort_without_windows_equals_cohort_with_windows_never_reached((leads, events) in world(), o in options(),
+                                                                       anchor in 0usize..6, first in any::<bool>()) {
+        // A window no lag reaches counts the same stages (by the general per-cycle
+        // path that windows take); only `window_elapsed` tells them apart.
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let p = paths_for(&data, &events, o);
+        let scope = if first { CycleScope::FirstCycleOnly } else { CycleScope::AllCycles };
+        let plain = spec(anchor, None).with_cycles(scope);
+        let wide = plain.clone().with_window(TimeDelta::days(365_000));
+        let (mut a, mut b) = (cohort_report(&data, &p, &plain).unwrap(), cohort_report(&data, &p, &wide).unwrap());
+        for r in [&mut a, &mut b] {
+            for t in std::iter::once(&mut r.total).chain(&mut r.breakdown) {
+                for row in t.rows.iter_mut().chain(std::iter::once(&mut t.all)) {
+                    row.window_elapsed = None;
+                }
+            }
+        }
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
     fn velocity_agrees_with_the_cycles((leads, events) in world(), o in options(), include in any::<bool>()) {
         let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
         let p = paths_for(&data, &events, o);
