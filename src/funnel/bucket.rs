@@ -83,7 +83,7 @@ impl std::str::FromStr for Dimension {
 /// lead order, then sorted by value with the missing bucket last.
 pub(crate) struct Segmenter {
     pub(crate) values: Vec<Option<String>>,
-    /// Per lead: its segment (≥ 1), or 0 when there is no breakdown.
+    /// Per lead: its segment (≥ 1); empty when there is no breakdown.
     pub(crate) of_lead: Vec<u32>,
 }
 
@@ -92,7 +92,7 @@ impl Segmenter {
         let Some(dim) = dim else {
             return Segmenter {
                 values: Vec::new(),
-                of_lead: vec![0; data.len()],
+                of_lead: Vec::new(),
             };
         };
         let mut ids: FastMap<Option<&str>, u32> = FastMap::default();
@@ -143,6 +143,12 @@ impl Segmenter {
     /// Number of segments including the total.
     pub(crate) fn count(&self) -> usize {
         self.values.len() + 1
+    }
+
+    /// A lead's segment: 0 (the total only) when there is no breakdown.
+    #[inline]
+    pub(crate) fn of(&self, lead: u32) -> usize {
+        self.of_lead.get(lead as usize).map_or(0, |&s| s as usize)
     }
 }
 

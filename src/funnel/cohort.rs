@@ -381,41 +381,99 @@ pub fn cohort_report(
         won_mask,
     };
 
-    // Pass 1: the range of anchor times; pass 2: count. (Recomputing the masks is
-    // cheaper than keeping them: the cycles are many, the stages few.)
+    // Pass 1 (for a stage anchor; the paths know the range of cycle starts): the
+    // range of anchor times; pass 2: count.
     let scope = |number: u32| spec.cycles == CycleScope::AllCycles || number == 0;
-    let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
-    for (i, c) in paths.cycles.iter().enumerate() {
-        let t0 = match anchor {
-            None => c.start,
-            Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
-            Some(_) => continue,
-        };
-        if scope(c.number) {
-            lo = lo.min(t0);
-            hi = hi.max(t0);
+    let (lo, hi) = match (anchor, spec.cycles) {
+        // Anchored at the start: the paths know the range.
+        (None, CycleScope::AllCycles) => paths.start_range[0],
+        (None, CycleScope::FirstCycleOnly) => paths.start_range[1],
+        (Some(a), _) => {
+            let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
+            for (i, c) in paths.cycles.iter().enumerate() {
+                if c.reached & (1 << a) != 0 && scope(c.number) {
+                    let t0 = paths.entries_of(i).at(a);
+                    lo = lo.min(t0);
+                    hi = hi.max(t0);
+                }
+            }
+            (lo, hi)
         }
-    }
+    };
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let breakdown = spec.breakdown.is_some();
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();
     let mut cells = vec![MaskCounts::default(); segs.count() * np];
     let mut latest = vec![Millis::MIN; segs.count() * np];
+    // Without windows a cycle's counted stages depend on its reached stages alone:
+    // remember the mask of each reached set (few occur) as a dense mask id, and
+    // count cycles per cell and id (no search per cycle); the mask counts are
+    // assembled once at the end.
+    const UNSET: u32 = u32::MAX;
+    let timeless = prep.window.is_none() && prep.step_window.iter().all(Option::is_none);
+    let mut memo = if timeless && m <= 16 {
+        vec![UNSET; 1 << m]
+    } else {
+        Vec::new()
+    };
+    let mut masks: Vec<u64> = Vec::new();
+    let mut by_id: Vec<Vec<u64>> = vec![Vec::new(); if memo.is_empty() { 0 } else { cells.len() }];
+    let count = |row: &mut Vec<u64>, id: usize| {
+        if row.len() <= id {
+            row.resize(id + 1, 0);
+        }
+        row[id] += 1;
+    };
     for (i, c) in paths.cycles.iter().enumerate() {
         if !scope(c.number) {
+            continue;
+        }
+        if let Some(slot) = memo.get_mut(c.reached as usize) {
+            let t0 = match anchor {
+                None => c.start,
+                Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
+                Some(_) => continue,
+            };
+            if *slot == UNSET {
+                let Some((mask, _)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
+                    continue;
+                };
+                // Several reached sets may count the same stages: one id per mask.
+                let id = masks.iter().position(|&x| x == mask).unwrap_or_else(|| {
+                    masks.push(mask);
+                    masks.len() - 1
+                });
+                // at most 2^16 reached sets, so ids fit
+                *slot = id as u32;
+            }
+            let id = *slot as usize;
+            let p = buckets.index(t0);
+            count(&mut by_id[p], id);
+            latest[p] = latest[p].max(t0);
+            if breakdown {
+                let cell = segs.of_lead[c.subject as usize] as usize * np + p;
+                count(&mut by_id[cell], id);
+                latest[cell] = latest[cell].max(t0);
+            }
             continue;
         }
         let Some((mask, t0)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
             continue;
         };
         let p = buckets.index(t0);
-        let s = segs.of_lead[c.subject as usize] as usize;
-        for seg in [0, s] {
-            let cell = seg * np + p;
+        cells[p].add(mask, 1);
+        latest[p] = latest[p].max(t0);
+        if breakdown {
+            let cell = segs.of_lead[c.subject as usize] as usize * np + p;
             cells[cell].add(mask, 1);
             latest[cell] = latest[cell].max(t0);
-            if s == 0 {
-                break;
+        }
+    }
+    for (cell, row) in cells.iter_mut().zip(&by_id) {
+        for (id, &n) in row.iter().enumerate() {
+            if n > 0 {
+                cell.add(masks[id], n);
             }
         }
     }

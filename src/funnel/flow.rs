@@ -134,7 +134,7 @@ pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Res
     let width = 2 * m; // entries, then inferred
     let mut counts = vec![0u64; segs.count() * np * width];
     for (i, c) in paths.cycles.iter().enumerate() {
-        let s = segs.of_lead[c.subject as usize] as usize;
+        let s = segs.of(c.subject);
         let entries = paths.entries_of(i);
         for r in 0..m {
             let t = entries.at(r);

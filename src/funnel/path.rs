@@ -157,12 +157,65 @@ pub struct Paths {
     pub(crate) reasons: Vec<String>,
     pub(crate) diagnostics: FunnelDiagnostics,
     pub(crate) options: PathOptions,
+    /// The earliest and latest cycle start: over every cycle, and over first
+    /// cycles (`(Millis::MAX, Millis::MIN)` when there are none).
+    pub(crate) start_range: [(Millis, Millis); 2],
+    pub(crate) scratch: Scratch,
 }
 
 impl FunnelEvents {
     /// Finishes the accumulator: reconstructs every lead's cycles under `options`.
     /// Every lead has at least its first cycle, even without events.
+    ///
+    /// To rebuild paths repeatedly (other options, a later as-of date, more events),
+    /// [`FunnelEvents::paths_into`] reuses the buffers of earlier paths.
     pub fn paths(&self, data: &FunnelData<'_>, options: PathOptions) -> Paths {
+        let mut paths = Paths {
+            m: 0,
+            cycles: Vec::new(),
+            entries: Vec::new(),
+            reasons: Vec::new(),
+            diagnostics: FunnelDiagnostics::default(),
+            options,
+            start_range: [EMPTY_RANGE; 2],
+            scratch: Scratch::default(),
+        };
+        self.paths_into(data, options, &mut paths);
+        // Only rebuilds in place keep the grouping buffers.
+        paths.scratch = Scratch::default();
+        paths
+    }
+
+    /// Reconstructs every lead's cycles under `options` into `paths`, replacing its
+    /// contents but reusing its memory: the same result as [`FunnelEvents::paths`],
+    /// without allocating (and the system zeroing) tens of megabytes per million
+    /// leads again. `paths` may have been built from other events, leads or options.
+    ///
+    /// The reused paths keep their buffers at the largest size needed so far
+    /// (and, when the events were not added grouped by lead in time order, a
+    /// grouped copy of them); drop the paths to release that memory.
+    ///
+    /// ```
+    /// use revops::{FunnelData, FunnelEvents, Funnel, Lead, LeadId, PathOptions, StageEvent,
+    ///              SubjectId};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
+    /// let leads = vec![Lead::new(LeadId::new("a")?, t(1))];
+    /// let ev = |s: &str, d| StageEvent::new(SubjectId::new("a").unwrap(), s, t(d));
+    /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
+    /// let mut acc = FunnelEvents::default();
+    /// acc.add(&data, &[ev("mql", 2), ev("sql", 9)])?;
+    ///
+    /// let mut paths = acc.paths(&data, PathOptions::default());
+    /// assert_eq!(paths.iter().next().unwrap().reached_mask(), 0b1111); // to SQL
+    /// // The same events as known on the 5th, in the same memory:
+    /// acc.paths_into(&data, PathOptions::default().with_as_of(t(5)), &mut paths);
+    /// assert_eq!(paths.iter().next().unwrap().reached_mask(), 0b11); // to MQL
+    /// assert_eq!(paths.diagnostics().after_as_of, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn paths_into(&self, data: &FunnelData<'_>, options: PathOptions, paths: &mut Paths) {
         let m = data.progression.len();
         let n = data.len();
         let mut diagnostics = self.diagnostics.clone();
@@ -179,44 +232,49 @@ impl FunnelEvents {
 
         // Group by subject, each subject's events in (time, tie) order with the input
         // order (the position) breaking the remaining ties. One pass checks whether
-        // the input is already so ordered (typical of exports and generators) while
-        // counting events per subject.
-        let mut offsets = vec![0usize; n + 1];
-        let mut ordered = true;
-        let mut prev: Option<&Ev> = None;
-        for e in &self.events {
-            offsets[e.subject as usize + 1] += 1;
-            if let Some(p) = prev {
-                ordered &= (p.subject, key(p)) <= (e.subject, key(e));
-            }
-            prev = Some(e);
-        }
-        for i in 0..n {
-            offsets[i + 1] += offsets[i];
-        }
-        let owned;
+        // the input is already so ordered (typical of exports and generators); if
+        // not, a counting sort by subject into the scratch copy, then a stable sort
+        // of each subject's events.
+        let ordered = self
+            .events
+            .windows(2)
+            .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
+        let mut scratch = std::mem::take(&mut paths.scratch);
         let events: &[Ev] = if ordered {
             &self.events
         } else {
-            let blank = Ev {
-                at: 0,
-                subject: 0,
-                reason: 0,
-                stage: 0,
-            };
-            let mut out = vec![blank; self.events.len()];
-            let mut next = offsets.clone();
+            let offsets = &mut scratch.offsets;
+            offsets.clear();
+            offsets.resize(n + 1, 0);
             for e in &self.events {
-                let s = e.subject as usize;
-                out[next[s]] = *e;
-                next[s] += 1;
+                offsets[e.subject as usize + 1] += 1;
             }
-            for s in 0..n {
+            for i in 0..n {
+                offsets[i + 1] += offsets[i];
+            }
+            let out = &mut scratch.events;
+            out.clear();
+            out.resize(
+                self.events.len(),
+                Ev {
+                    at: 0,
+                    subject: 0,
+                    reason: 0,
+                    stage: 0,
+                },
+            );
+            for e in &self.events {
+                let next = &mut offsets[e.subject as usize];
+                out[*next] = *e;
+                *next += 1;
+            }
+            for group in out.chunk_by_mut(|a, b| a.subject == b.subject) {
                 // stable: equal keys keep the input order
-                out[offsets[s]..offsets[s + 1]].sort_by_key(key);
+                if !group.is_sorted_by_key(key) {
+                    group.sort_by_key(key);
+                }
             }
-            owned = out;
-            &owned
+            out
         };
 
         let as_of = options.as_of.as_ref().map(millis).unwrap_or(Millis::MAX);
@@ -226,19 +284,24 @@ impl FunnelEvents {
             .enumerate()
             .filter(|(_, i)| data.funnel.stages()[**i].kind == StageKind::Open)
             .fold(0, |m, (r, _)| m | (1 << r));
-        let mut paths = Paths {
-            m,
-            cycles: Vec::with_capacity(n + n / 8),
-            entries: Vec::with_capacity(self.events.len() + n),
-            reasons: self.reasons.clone(),
-            diagnostics: FunnelDiagnostics::default(),
-            options,
-        };
+        paths.m = m;
+        paths.cycles.clear();
+        paths.cycles.reserve(n + n / 8);
+        paths.entries.clear();
+        paths.entries.reserve(self.events.len() + n);
+        paths.reasons.clone_from(&self.reasons);
+        paths.options = options;
+        paths.start_range = [EMPTY_RANGE; 2];
+        let mut groups = events.chunk_by(|a, b| a.subject == b.subject).peekable();
         let mut b = Builder::new(options.skip, open_mask);
         for s in 0..n {
             let created = data.created[s];
-            b.start(&mut paths, s as u32, 0, created);
-            for e in &events[offsets[s]..offsets[s + 1]] {
+            b.start(paths, s as u32, 0, created);
+            let group = match groups.peek() {
+                Some(g) if g[0].subject as usize == s => groups.next().unwrap_or_default(),
+                _ => &[],
+            };
+            for e in group {
                 if e.at > as_of {
                     diagnostics.after_as_of += 1;
                     continue;
@@ -252,20 +315,20 @@ impl FunnelEvents {
                 if r != NO_RANK {
                     let r = u32::from(r);
                     if b.rec.exit_stage != NO_EXIT {
-                        b.next_cycle(&mut paths, e.at);
+                        b.next_cycle(paths, e.at);
                     } else if let Some(f) = b.furthest {
                         if r < f {
                             diagnostics.backward += 1;
                             match options.backward {
                                 BackwardPolicy::KeepFurthest => continue,
-                                BackwardPolicy::NewCycle => b.next_cycle(&mut paths, e.at),
+                                BackwardPolicy::NewCycle => b.next_cycle(paths, e.at),
                             }
                         } else if r == f {
                             diagnostics.repeated += 1;
                             continue;
                         }
                     }
-                    b.enter(&mut paths, r, e.at);
+                    b.enter(paths, r, e.at);
                     if won[usize::from(e.stage)] {
                         b.exit(e);
                     }
@@ -277,14 +340,36 @@ impl FunnelEvents {
                     b.exit(e);
                 }
             }
-            b.finish(&mut paths);
+            b.finish(paths);
         }
         paths.diagnostics = diagnostics;
-        paths
+        paths.scratch = scratch;
+    }
+}
+
+/// Buffers a rebuild of [`Paths`] reuses: grouping offsets and a grouped copy of
+/// unordered events. Not part of the paths' value: cloning gives empty buffers.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    offsets: Vec<usize>,
+    events: Vec<Ev>,
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
     }
 }
 
 const NO_RANK: u8 = u8::MAX;
+
+const EMPTY_RANGE: (Millis, Millis) = (Millis::MAX, Millis::MIN);
 
 fn lead_subject(data: &FunnelData<'_>, s: usize) -> SubjectId {
     SubjectId::from(&data.leads[s].id)
@@ -358,8 +443,15 @@ impl Builder {
         }
     }
 
+    #[inline(always)]
     fn enter(&mut self, paths: &mut Paths, r: u32, at: Millis) {
         let lo = self.furthest.map_or(0, |f| f + 1);
+        if r == lo {
+            // The next stage: no gap, under every policy.
+            self.set(paths, r, at, false);
+            self.furthest = Some(r);
+            return;
+        }
         let open_mask = self.open_mask;
         let mut gap = (lo..r).filter(|g| open_mask & (1 << g) != 0);
         match self.skip {
@@ -390,6 +482,13 @@ impl Builder {
     /// Emits the cycle. Every cycle is emitted: the first so that every lead is
     /// counted, later ones because they start with an event.
     fn finish(&mut self, paths: &mut Paths) {
+        let start = self.rec.start;
+        for (i, range) in paths.start_range.iter_mut().enumerate() {
+            if i == 0 || self.rec.number == 0 {
+                range.0 = range.0.min(start);
+                range.1 = range.1.max(start);
+            }
+        }
         paths.cycles.push(self.rec);
     }
 }

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::bucket::{Dimension, Segmenter};
-use super::data::FunnelData;
-use super::path::{NONE, Paths};
-use crate::distribution::{BinRule, ExactDistribution, Histogram, QuantileSketch, Summary};
+use super::data::{FunnelData, MAX_PROGRESSION_STAGES, Millis};
+use super::path::Paths;
+use crate::distribution::{BinRule, Histogram, QuantileSketch, Summary, summarize};
 use crate::error::{Error, RecordRef, Result};
 
 /// How quantiles are computed.
@@ -122,24 +122,95 @@ pub struct VelocityReport {
     pub breakdown: Vec<VelocityTable>,
 }
 
-enum Acc {
-    Exact(ExactDistribution),
-    Sketch(QuantileSketch),
+/// Where a cell's durations go: every value (exact quantiles) or a sketch.
+trait Sink {
+    fn add(&mut self, seconds: u64);
 }
 
-impl Acc {
-    fn add(&mut self, s: u64) {
-        match self {
-            Acc::Exact(d) => d.add(s),
-            Acc::Sketch(d) => d.add(s),
+impl Sink for Vec<u64> {
+    #[inline]
+    fn add(&mut self, seconds: u64) {
+        self.push(seconds);
+    }
+}
+
+/// Durations that fit 32 bits; `overflow` says one did not (it is then dropped,
+/// and the report falls back to 64-bit values).
+struct Narrow {
+    values: Vec<u32>,
+    overflow: bool,
+}
+
+impl Sink for Narrow {
+    #[inline]
+    fn add(&mut self, seconds: u64) {
+        match u32::try_from(seconds) {
+            Ok(s) => self.values.push(s),
+            Err(_) => self.overflow = true,
         }
     }
+}
 
-    fn finish(&self, bins: BinRule) -> Result<(Option<Summary>, Option<Histogram>)> {
-        Ok(match self {
-            Acc::Exact(d) => (d.finish(), d.histogram(bins)?),
-            Acc::Sketch(d) => (d.finish(), d.histogram(bins)?),
-        })
+impl Sink for QuantileSketch {
+    #[inline]
+    fn add(&mut self, seconds: u64) {
+        QuantileSketch::add(self, seconds);
+    }
+}
+
+/// The cells of a velocity report: one per breakdown segment (0 = total) and stage
+/// pair, `cell = segment · pairs + pair`.
+struct Cells<'a> {
+    paths: &'a Paths,
+    pairs: &'a [(usize, usize)],
+    /// Per lead: its segment, when broken down.
+    segment: Option<&'a [u32]>,
+    exclude_inferred: bool,
+}
+
+impl Cells<'_> {
+    /// Adds every cycle's durations to `sinks`, counting the cycles left out for an
+    /// inferred endpoint in `excluded`.
+    fn fill<S: Sink>(&self, sinks: &mut [S], excluded: &mut [u64]) {
+        let np = self.pairs.len();
+        let both: Vec<u32> = self
+            .pairs
+            .iter()
+            .map(|&(f, t)| (1 << f) | (1 << t))
+            .collect();
+        // The entry time of every reached rank of the current cycle (slots of ranks
+        // not reached hold stale times and are never read).
+        let mut times = [0 as Millis; MAX_PROGRESSION_STAGES];
+        let entries = &self.paths.entries;
+        for c in &self.paths.cycles {
+            let reached = c.reached;
+            let (mut bits, mut i) = (reached, c.offset);
+            while bits != 0 {
+                times[bits.trailing_zeros() as usize] = entries[i];
+                bits &= bits - 1;
+                i += 1;
+            }
+            let seg = self
+                .segment
+                .map_or(0, |of_lead| of_lead[c.subject as usize] as usize * np);
+            for (k, (&both, &(f, t))) in both.iter().zip(self.pairs).enumerate() {
+                if reached & both != both {
+                    continue;
+                }
+                if self.exclude_inferred && c.inferred & both != 0 {
+                    excluded[k] += 1;
+                    if seg != 0 {
+                        excluded[seg + k] += 1;
+                    }
+                    continue;
+                }
+                let d = u64::try_from((times[t] - times[f]) / 1000).unwrap_or(0);
+                sinks[k].add(d);
+                if seg != 0 {
+                    sinks[seg + k].add(d);
+                }
+            }
+        }
     }
 }
 
@@ -206,66 +277,83 @@ pub fn velocity_report(
         }
     }
     let segs = Segmenter::new(data, spec.breakdown.as_ref());
-    let new_acc = || -> Result<Acc> {
-        Ok(match spec.quantiles {
-            QuantileMode::Exact => Acc::Exact(ExactDistribution::default()),
-            QuantileMode::Sketch { alpha } => {
-                Acc::Sketch(QuantileSketch::with_relative_accuracy(alpha)?)
-            }
-        })
+    let np = pairs.len();
+    let ncells = segs.count() * np;
+    let cells = Cells {
+        paths,
+        pairs: &pairs,
+        segment: spec.breakdown.as_ref().map(|_| &segs.of_lead[..]),
+        exclude_inferred: spec.inferred == InferredEndpoints::Exclude,
     };
-    let cells = segs.count() * pairs.len();
-    let mut accs: Vec<Acc> = (0..cells).map(|_| new_acc()).collect::<Result<_>>()?;
-    let mut excluded = vec![0u64; cells];
-    let exclude = spec.inferred == InferredEndpoints::Exclude;
-    for (i, c) in paths.cycles.iter().enumerate() {
-        let e = paths.entries_of(i);
-        let s = segs.of_lead[c.subject as usize] as usize;
-        for (k, &(f, t)) in pairs.iter().enumerate() {
-            let (tf, tt) = (e.at(f), e.at(t));
-            if tf == NONE || tt == NONE {
-                continue;
-            }
-            let inferred = exclude && c.inferred & ((1 << f) | (1 << t)) != 0;
-            for seg in [0, s] {
-                let cell = seg * pairs.len() + k;
-                if inferred {
-                    excluded[cell] += 1;
-                } else {
-                    accs[cell].add(u64::try_from((tt - tf) / 1000).unwrap_or(0));
-                }
-                if s == 0 {
-                    break;
-                }
+    let mut excluded = vec![0u64; ncells];
+    let mut results: Vec<(Option<Summary>, Option<Histogram>)> = match spec.quantiles {
+        QuantileMode::Exact => {
+            // Durations in seconds fit 32 bits (136 years) unless the data is absurd:
+            // narrow values halve the memory; wide ones only if one does not fit.
+            // A total cell gets at most one value per cycle: reserve that (untouched
+            // capacity costs address space, not memory), so it never regrows.
+            let cycles = paths.cycles.len();
+            let reserve = |cell: usize| if cell < np { cycles } else { 0 };
+            let mut narrow: Vec<Narrow> = (0..ncells)
+                .map(|cell| Narrow {
+                    values: Vec::with_capacity(reserve(cell)),
+                    overflow: false,
+                })
+                .collect();
+            cells.fill(&mut narrow, &mut excluded);
+            if narrow.iter().any(|s| s.overflow) {
+                drop(narrow);
+                excluded.fill(0);
+                let mut wide: Vec<Vec<u64>> = (0..ncells)
+                    .map(|cell| Vec::with_capacity(reserve(cell)))
+                    .collect();
+                cells.fill(&mut wide, &mut excluded);
+                wide.iter_mut()
+                    .map(|values| Ok(summarize(values, spec.bins)?.unzip()))
+                    .collect::<Result<_>>()?
+            } else {
+                narrow
+                    .iter_mut()
+                    .map(|s| Ok(summarize(&mut s.values, spec.bins)?.unzip()))
+                    .collect::<Result<_>>()?
             }
         }
-    }
-    let table = |seg: usize, value: Option<String>| -> Result<VelocityTable> {
+        QuantileMode::Sketch { alpha } => {
+            let sketch = QuantileSketch::with_relative_accuracy(alpha)?;
+            let mut sinks = vec![sketch; ncells];
+            cells.fill(&mut sinks, &mut excluded);
+            sinks
+                .iter()
+                .map(|d| Ok((d.finish(), d.histogram(spec.bins)?)))
+                .collect::<Result<_>>()?
+        }
+    };
+    let mut table = |seg: usize, value: Option<String>| -> VelocityTable {
         let steps = pairs
             .iter()
             .enumerate()
             .map(|(k, &(f, t))| {
-                let cell = seg * pairs.len() + k;
-                let (summary, histogram) = accs[cell].finish(spec.bins)?;
-                Ok(StepVelocity {
+                let cell = seg * np + k;
+                let (summary, histogram) = std::mem::take(&mut results[cell]);
+                StepVelocity {
                     from: keys[f].to_string(),
                     to: keys[t].to_string(),
                     summary,
                     histogram,
                     excluded_inferred: excluded[cell],
-                })
+                }
             })
-            .collect::<Result<_>>()?;
-        Ok(VelocityTable { value, steps })
+            .collect();
+        VelocityTable { value, steps }
     };
     Ok(VelocityReport {
-        total: table(0, None)?,
+        total: table(0, None),
         dimension: spec.breakdown.as_ref().map(Dimension::name),
         breakdown: segs
             .values
             .iter()
             .enumerate()
             .map(|(i, v)| table(i + 1, v.clone()))
-            .collect::<Result<_>>()?,
+            .collect(),
     })
 }

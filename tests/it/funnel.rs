@@ -247,6 +247,37 @@ fn qualification_and_flow_on_the_scenario() {
 }
 
 #[test]
+fn velocity_over_centuries_keeps_exact_seconds() {
+    // Lags beyond 2^32 seconds (136 years) beside short ones.
+    let old = Utc.with_ymd_and_hms(1790, 3, 1, 0, 0, 0).unwrap();
+    let leads = vec![
+        Lead::new(LeadId::new("A").unwrap(), old),
+        lead("B", 1, None),
+        lead("C", 1, None),
+    ];
+    let events = vec![
+        StageEvent::new(SubjectId::new("A").unwrap(), "mql", old),
+        ev("A", "sql", 3),
+        ev("B", "mql", 2),
+        ev("B", "sql", 4),
+        ev("C", "mql", 2),
+        ev("C", "sql", 9),
+    ];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let p = paths_for(&data, &events, PathOptions::default());
+    let r = velocity_report(&data, &p, &VelocitySpec::default().with_step("mql", "sql")).unwrap();
+    let long = u64::try_from((jan(3) - old).num_seconds()).unwrap();
+    assert!(long > u64::from(u32::MAX));
+    let want: revops::ExactDistribution = [long, 2 * 86_400, 7 * 86_400].into_iter().collect();
+    let step = &r.total.steps[0];
+    assert_eq!(step.summary, want.finish());
+    assert_eq!(
+        step.histogram,
+        want.histogram(revops::BinRule::Log2).unwrap()
+    );
+}
+
+#[test]
 fn velocity_excludes_inferred_entries_unless_asked() {
     let (leads, events) = scenario();
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
@@ -453,6 +484,75 @@ proptest! {
         let a = paths_for(&data, &events, o);
         let b = paths_for(&data, &shuffled, o);
         prop_assert_eq!(all_reports(&data, &a, &s), all_reports(&data, &b, &s));
+    }
+
+    #[test]
+    fn paths_into_reused_paths_equals_fresh_paths((leads, events) in world(), (old_leads, old_events) in world(),
+                                                  o in options(), old in options(), anchor in 0usize..6,
+                                                  window in prop::option::of(0u32..60)) {
+        // The reused paths were built from other leads, events and options.
+        let old_data = FunnelData::new(Funnel::demand_waterfall(), &old_leads).unwrap();
+        let mut reused = paths_for(&old_data, &old_events, old);
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let mut acc = FunnelEvents::default();
+        acc.add(&data, &events).unwrap();
+        acc.paths_into(&data, o, &mut reused);
+        let fresh = acc.paths(&data, o);
+        prop_assert_eq!(reused.diagnostics(), fresh.diagnostics());
+        prop_assert_eq!(reused.options(), fresh.options());
+        prop_assert_eq!(reused.len(), fresh.len());
+        let s = spec(anchor, window);
+        prop_assert_eq!(all_reports(&data, &reused, &s), all_reports(&data, &fresh, &s));
+    }
+
+    #[test]
+    fn cohort_without_windows_equals_cohort_with_windows_never_reached((leads, events) in world(), o in options(),
+                                                                       anchor in 0usize..6, first in any::<bool>()) {
+        // A window no lag reaches counts the same stages (by the general per-cycle
+        // path that windows take); only `window_elapsed` tells them apart.
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let p = paths_for(&data, &events, o);
+        let scope = if first { CycleScope::FirstCycleOnly } else { CycleScope::AllCycles };
+        let plain = spec(anchor, None).with_cycles(scope);
+        let wide = plain.clone().with_window(TimeDelta::days(365_000));
+        let (mut a, mut b) = (cohort_report(&data, &p, &plain).unwrap(), cohort_report(&data, &p, &wide).unwrap());
+        for r in [&mut a, &mut b] {
+            for t in std::iter::once(&mut r.total).chain(&mut r.breakdown) {
+                for row in t.rows.iter_mut().chain(std::iter::once(&mut t.all)) {
+                    row.window_elapsed = None;
+                }
+            }
+        }
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn velocity_agrees_with_the_cycles((leads, events) in world(), o in options(), include in any::<bool>()) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let p = paths_for(&data, &events, o);
+        let inferred = if include { InferredEndpoints::Include } else { InferredEndpoints::Exclude };
+        let spec = VelocitySpec::default()
+            .with_inferred(inferred)
+            .with_step("mql", "sql")
+            .with_step("inquiry", "won")
+            .with_step("sal", "sal");
+        let r = velocity_report(&data, &p, &spec).unwrap();
+        for step in &r.total.steps {
+            let (f, t) = (data.rank_of(&step.from).unwrap(), data.rank_of(&step.to).unwrap());
+            let mut d = revops::ExactDistribution::default();
+            let mut excluded = 0;
+            for c in p.iter() {
+                let (Some(a), Some(b)) = (c.entered(f), c.entered(t)) else { continue };
+                if !include && (c.inferred(f) || c.inferred(t)) {
+                    excluded += 1;
+                    continue;
+                }
+                d.add_duration(b - a).unwrap();
+            }
+            prop_assert_eq!(step.excluded_inferred, excluded);
+            prop_assert_eq!(step.summary, d.finish());
+            prop_assert_eq!(&step.histogram, &d.histogram(spec.bins).unwrap());
+        }
     }
 
     #[test]
