@@ -202,6 +202,22 @@ impl Summary {
 const SUMMARY_LEVELS: [f64; 4] = [0.25, 0.5, 0.75, 0.9];
 
 /// Mean from an exact sum; both accumulators use this, so their means agree.
+/// The summary of exactly known values: count, exact mean, extremes and the
+/// [`SUMMARY_LEVELS`] quantiles `q`.
+fn exact_summary(count: u64, sum: u128, min: u64, max: u64, q: [f64; 4]) -> Summary {
+    Summary {
+        count,
+        mean: mean_of(sum, count),
+        min,
+        max,
+        p25: q[0],
+        median: q[1],
+        p75: q[2],
+        p90: q[3],
+        accuracy: QuantileAccuracy::Exact,
+    }
+}
+
 fn mean_of(sum: u128, count: u64) -> f64 {
     sum as f64 / count as f64
 }
@@ -372,17 +388,13 @@ impl ExactDistribution {
             max = max.max(x);
         }
         let q = self.select_quantiles(&SUMMARY_LEVELS);
-        Some(Summary {
-            count: n as u64,
-            mean: mean_of(sum, n as u64),
+        Some(exact_summary(
+            n as u64,
+            sum,
             min,
             max,
-            p25: q[0],
-            median: q[1],
-            p75: q[2],
-            p90: q[3],
-            accuracy: QuantileAccuracy::Exact,
-        })
+            [q[0], q[1], q[2], q[3]],
+        ))
     }
 
     /// The exact type-7 `q`-quantile (see the [module documentation](self)), or
@@ -568,17 +580,7 @@ pub(crate) fn summarize<T: Copy + Ord + Into<u64>>(
         let at = |rank: usize| order[ranks.binary_search(&rank).unwrap_or_default()] as f64;
         points.map(|p| lerp(at(p.lo), at(p.hi), p.t))
     };
-    let summary = |q: [f64; 4]| Summary {
-        count: n as u64,
-        mean: mean_of(sum, n as u64),
-        min,
-        max,
-        p25: q[0],
-        median: q[1],
-        p75: q[2],
-        p90: q[3],
-        accuracy: QuantileAccuracy::Exact,
-    };
+    let summary = |q: [f64; 4]| exact_summary(n as u64, sum, min, max, q);
     if rule == BinRule::FreedmanDiaconis {
         // The bins need the quartiles: the same ones `histogram` selects.
         let q = quantiles(&radix_order_statistics(values, min, max, &ranks, |_| {}));

@@ -12,11 +12,11 @@ use revops::synth::{Company, SynthConfig, generate};
 use revops::{
     Audit, CHART_IDS, Calibration, CalibrationOptions, Conversion, Credits, ErrorOptions,
     ForecastErrors, ForecastPoint, FunnelData, FunnelEvents, Granularity, JourneyOptions, Journeys,
-    Lead, MarkovOptions, OpportunityChange, PathOptions, PipelineHistory, Report, ReportInput,
-    ReportOptions, ReverseFunnel, RoundingPolicy, SalesCycleSpec, ShapleyOptions, SourcedBy, Spend,
-    SpendAlignment, StageEvent, Touch, WaterfallSpec, WinRateSpec, Window, align_spend,
-    cohort_report, markov_attribution, opportunities_from_history, qualification_report,
-    shapley_attribution, sourcing_report, unit_economics, velocity_report,
+    Lead, MarkovOptions, OpportunityChange, PathOptions, Paths, PipelineHistory, Report,
+    ReportInput, ReportOptions, ReverseFunnel, RoundingPolicy, SalesCycleSpec, ShapleyOptions,
+    SourcedBy, Spend, SpendAlignment, StageEvent, Touch, WaterfallSpec, WinRateSpec, Window,
+    align_spend, cohort_report, markov_attribution, opportunities_from_history,
+    qualification_report, shapley_attribution, sourcing_report, unit_economics, velocity_report,
 };
 use serde_json::Value;
 
@@ -56,15 +56,21 @@ fn last_quarter(r: &Report) -> (revops::Period, Window) {
     (q, w)
 }
 
+/// The funnel data and paths the report's funnel section is built on.
+fn funnel_paths<'c>(c: &'c Company, o: &ReportOptions, r: &Report) -> (FunnelData<'c>, Paths) {
+    let data = FunnelData::new(o.funnel.clone(), &c.leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &c.stage_events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(r.as_of));
+    (data, paths)
+}
+
 #[test]
 fn funnel_section_equals_the_funnel_engine() {
     let c = company(3_000, 11);
     let (r, v) = built(&c);
     let o = ReportOptions::default();
-    let data = FunnelData::new(o.funnel.clone(), &c.leads).unwrap();
-    let mut acc = FunnelEvents::default();
-    acc.add(&data, &c.stage_events).unwrap();
-    let paths = acc.paths(&data, PathOptions::default().with_as_of(r.as_of));
+    let (data, paths) = funnel_paths(&c, &o, &r);
     let cohort = cohort_report(&data, &paths, &o.cohort_spec()).unwrap();
     let velocity = velocity_report(&data, &paths, &o.velocity_spec()).unwrap();
     let qualification =
@@ -127,10 +133,7 @@ fn economics_section_equals_the_cost_engine() {
     let c = company(3_000, 13);
     let (r, v) = built(&c);
     let o = ReportOptions::default();
-    let data = FunnelData::new(o.funnel.clone(), &c.leads).unwrap();
-    let mut acc = FunnelEvents::default();
-    acc.add(&data, &c.stage_events).unwrap();
-    let paths = acc.paths(&data, PathOptions::default().with_as_of(r.as_of));
+    let (data, paths) = funnel_paths(&c, &o, &r);
     let spend = align_spend(&c.spend, &SpendAlignment::monthly(r.currency)).unwrap();
     let credits = Credits::from_lead_source(
         &data,
