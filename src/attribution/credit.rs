@@ -276,7 +276,7 @@ impl Journeys {
     /// ([`RuleModel::validate`]), time decay on journeys without times, or a milestone
     /// model with stage milestones on journeys without stage events.
     pub fn attribute(&self, model: &RuleModel) -> Result<Attribution> {
-        self.run(model, None)
+        self.run_one(model, None)
     }
 
     /// As [`Journeys::attribute`], plus exact revenue: each conversion's value is
@@ -304,7 +304,12 @@ impl Journeys {
     /// for values too large to split in minor units.
     pub fn attribute_with_revenue(&self, model: &RuleModel) -> Result<Attribution> {
         let currency = self.currency().ok_or_else(|| no_currency(model))?;
-        self.run(model, Some(currency))
+        self.run_one(model, Some(currency))
+    }
+
+    fn run_one(&self, model: &RuleModel, currency: Option<Currency>) -> Result<Attribution> {
+        let mut all = self.run_many(std::slice::from_ref(model), currency)?;
+        Ok(all.remove(0))
     }
 
     /// [`Journeys::attribute`] for several models in one pass over the journeys: each
@@ -333,74 +338,54 @@ impl Journeys {
     /// # Errors
     /// As [`Journeys::attribute`], for the first model that fails.
     pub fn attribute_all(&self, models: &[RuleModel]) -> Result<Vec<Attribution>> {
+        self.run_many(models, None)
+    }
+
+    /// [`Journeys::attribute_with_revenue`] for several models in one pass over the
+    /// journeys; the results are exactly those of one call per model, in the order of
+    /// `models`.
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow, RuleModel};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s| Channel::new(s);
+    /// let rows = vec![PathRow::new(vec![ch("a")?, ch("b")?], 2.0, Decimal::new(999, 2), 1.0)];
+    /// let j = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// let models = [RuleModel::FirstTouch, RuleModel::Linear];
+    /// let all = j.attribute_all_with_revenue(&models)?;
+    /// for (m, a) in models.iter().zip(&all) {
+    ///     assert_eq!(*a, j.attribute_with_revenue(m)?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Journeys::attribute_with_revenue`], for the first model that fails.
+    pub fn attribute_all_with_revenue(&self, models: &[RuleModel]) -> Result<Vec<Attribution>> {
+        let Some(first) = models.first() else {
+            return Ok(Vec::new());
+        };
+        let currency = self.currency().ok_or_else(|| no_currency(first))?;
+        self.run_many(models, Some(currency))
+    }
+
+    /// One pass over the journeys crediting every model; exact revenue too when a
+    /// currency is given.
+    fn run_many(
+        &self,
+        models: &[RuleModel],
+        currency: Option<Currency>,
+    ) -> Result<Vec<Attribution>> {
         let mut weighers = models
             .iter()
             .map(|m| weigher(self, m))
             .collect::<Result<Vec<_>>>()?;
-        let pairs = self.pair_channel.len();
-        let mut conv = vec![vec![0.0f64; pairs]; models.len()];
-        let mut val = vec![vec![0.0f64; pairs]; models.len()];
-        let mut fallback = vec![0.0f64; models.len()];
+        let (n, pairs) = (models.len(), self.pair_channel.len());
+        let mut conv = vec![vec![0.0f64; pairs]; n];
+        let mut val = vec![vec![0.0f64; pairs]; n];
+        let mut rev = vec![vec![Decimal::ZERO; if currency.is_some() { pairs } else { 0 }]; n];
+        let mut fallback = vec![0.0f64; n];
         let (mut total_c, mut total_v, mut un_c, mut un_v) = (0.0, 0.0, 0.0, 0.0);
-        let mut buf: Vec<f64> = Vec::with_capacity(32);
-        let mut start = 0;
-        for j in 0..self.len() {
-            let end = self.ends[j];
-            let range = start..end;
-            start = end;
-            let cw = self.conversions_of(j);
-            let vf = self.value_f64_of(j);
-            if cw == 0.0 && vf == 0.0 {
-                continue;
-            }
-            total_c += cw;
-            total_v += vf;
-            if range.is_empty() {
-                un_c += cw;
-                un_v += vf;
-                continue;
-            }
-            let v = View {
-                pairs: &self.touch_pair[range.clone()],
-                at: &self.touch_at[range],
-                milestones: self.milestone_slice(j),
-            };
-            for (k, w) in weighers.iter_mut().enumerate() {
-                if w.accumulate(v, cw, vf, &mut conv[k], &mut val[k], &mut buf) {
-                    fallback[k] += cw;
-                }
-            }
-        }
-        Ok(models
-            .iter()
-            .enumerate()
-            .map(|(k, m)| {
-                self.assemble(
-                    m,
-                    None,
-                    &conv[k],
-                    &val[k],
-                    &[],
-                    total_c,
-                    total_v,
-                    un_c,
-                    un_v,
-                    fallback[k],
-                    Decimal::ZERO,
-                    Decimal::ZERO,
-                )
-            })
-            .collect())
-    }
-
-    fn run(&self, model: &RuleModel, currency: Option<Currency>) -> Result<Attribution> {
-        let mut w = weigher(self, model)?;
-        let pairs = self.pair_channel.len();
-        let mut conv = vec![0.0f64; pairs];
-        let mut val = vec![0.0f64; pairs];
-        let mut rev = vec![Decimal::ZERO; if currency.is_some() { pairs } else { 0 }];
-        let (mut total_c, mut total_v, mut un_c, mut un_v, mut fallback) =
-            (0.0, 0.0, 0.0, 0.0, 0.0);
         let (mut total_r, mut un_r) = (Decimal::ZERO, Decimal::ZERO);
         let mut buf: Vec<f64> = Vec::with_capacity(32);
         let mut start = 0;
@@ -431,28 +416,48 @@ impl Journeys {
                 milestones: self.milestone_slice(j),
             };
             let Some(cur) = currency else {
-                if w.accumulate(v, cw, vf, &mut conv, &mut val, &mut buf) {
-                    fallback += cw;
+                for (k, w) in weighers.iter_mut().enumerate() {
+                    if w.accumulate(v, cw, vf, &mut conv[k], &mut val[k], &mut buf) {
+                        fallback[k] += cw;
+                    }
                 }
                 continue;
             };
-            if w.fill(v, &mut buf) {
-                fallback += cw;
-            }
-            for (&p, &s) in v.pairs.iter().zip(&buf) {
-                conv[p as usize] += cw * s;
-                val[p as usize] += vf * s;
-            }
             let value = self.value_of(j);
             total_r += value;
-            if !value.is_zero() {
-                allocate_into(Money::new(value, cur), v.pairs, &buf, &mut rev)?;
+            for (k, w) in weighers.iter_mut().enumerate() {
+                if w.fill(v, &mut buf) {
+                    fallback[k] += cw;
+                }
+                for (&p, &s) in v.pairs.iter().zip(&buf) {
+                    conv[k][p as usize] += cw * s;
+                    val[k][p as usize] += vf * s;
+                }
+                if !value.is_zero() {
+                    allocate_into(Money::new(value, cur), v.pairs, &buf, &mut rev[k])?;
+                }
             }
         }
-        Ok(self.assemble(
-            model, currency, &conv, &val, &rev, total_c, total_v, un_c, un_v, fallback, total_r,
-            un_r,
-        ))
+        Ok(models
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                self.assemble(
+                    m,
+                    currency,
+                    &conv[k],
+                    &val[k],
+                    &rev[k],
+                    total_c,
+                    total_v,
+                    un_c,
+                    un_v,
+                    fallback[k],
+                    total_r,
+                    un_r,
+                )
+            })
+            .collect())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -864,7 +864,7 @@ fn attribution_part(
             &JourneyOptions::default(),
         )?;
         let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
-        let mut rules = Vec::with_capacity(options.models.len());
+        let mut models = Vec::with_capacity(options.models.len());
         for m in &options.models {
             if m.needs_stage_events() && input.stage_events.is_empty() {
                 omit(
@@ -872,14 +872,16 @@ fn attribution_part(
                     &format!("attribution.{m}"),
                     "a milestone model needs stage events",
                 );
-                continue;
-            }
-            rules.push(if valued {
-                journeys.attribute_with_revenue(m)?
             } else {
-                journeys.attribute(m)?
-            });
+                models.push(m.clone());
+            }
         }
+        // Every rule model in one pass over the journeys.
+        let rules = if valued {
+            journeys.attribute_all_with_revenue(&models)?
+        } else {
+            journeys.attribute_all(&models)?
+        };
         let rows = journeys.path_rows();
         let markov = markov_attribution(&rows, MarkovOptions::default())?;
         let shapley = shapley_attribution(&rows, ShapleyOptions::default())?;

@@ -1007,6 +1007,12 @@ proptest! {
         for (m, a) in models.iter().zip(&together) {
             prop_assert_eq!(a, &consumed.attribute(m).unwrap());
         }
+        if consumed.currency().is_some() {
+            let with_revenue = consumed.attribute_all_with_revenue(&models).unwrap();
+            for (m, a) in models.iter().zip(&with_revenue) {
+                prop_assert_eq!(a, &consumed.attribute_with_revenue(m).unwrap());
+            }
+        }
 
         for markov_options in [MarkovOptions::default(), MarkovOptions::default().with_order(2)] {
             let mut direct = MarkovCounts::new(markov_options).unwrap();
