@@ -235,18 +235,7 @@ fn print_cohort(origin: &str, as_of: DateTime<Utc>, r: &CohortReport) {
         100.0 * r.confidence,
         r.method
     );
-    let d = &r.diagnostics;
-    println!(
-        "events: {} read, skipped {} (unknown lead {}, before creation {}, after as-of {}, repeated {}, after exit {}); backward moves {}",
-        d.events_read,
-        d.skipped(),
-        d.unknown_subject,
-        d.before_creation,
-        d.after_as_of,
-        d.repeated,
-        d.exit_after_exit,
-        d.backward
-    );
+    println!("{}", r.diagnostics);
     let Some(first) = r.total.rows.first().or(Some(&r.total.all)) else {
         return;
     };

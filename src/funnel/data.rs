@@ -335,6 +335,33 @@ impl FunnelDiagnostics {
     }
 }
 
+impl std::fmt::Display for FunnelDiagnostics {
+    /// One line: what was read, what was skipped and why, and backward moves.
+    ///
+    /// ```
+    /// let d = revops::FunnelDiagnostics::default();
+    /// assert_eq!(
+    ///     d.to_string(),
+    ///     "events: 0 read, 0 skipped (unknown lead 0, before creation 0, after as-of 0, \
+    ///      repeated 0, after exit 0); 0 backward moves"
+    /// );
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "events: {} read, {} skipped (unknown lead {}, before creation {}, after as-of {}, repeated {}, after exit {}); {} backward moves",
+            self.events_read,
+            self.skipped(),
+            self.unknown_subject,
+            self.before_creation,
+            self.after_as_of,
+            self.repeated,
+            self.exit_after_exit,
+            self.backward
+        )
+    }
+}
+
 /// Stage events interned against a [`FunnelData`]: the funnel engine's mergeable
 /// accumulator.
 ///

@@ -164,66 +164,62 @@ impl Svg {
     }
 }
 
-/// Horizontal value axis (grid lines and labels) from `lo` to `hi` mapped onto
-/// `[x0, x1]`, for a plot spanning `[y0, y1]`.
-#[allow(clippy::too_many_arguments)]
-fn x_axis(
-    svg: &mut Svg,
-    lo: f64,
-    hi: f64,
-    x0: f64,
-    x1: f64,
-    y0: f64,
-    y1: f64,
-    fmt: &dyn Fn(f64) -> String,
-    label: &str,
-) {
-    for t in ticks(lo, hi, 5) {
-        if t < lo - 1e-9 || t > hi + 1e-9 {
-            continue;
-        }
-        let x = x0 + (t - lo) / (hi - lo) * (x1 - x0);
-        svg.line(x, y0, x, y1, GRID, "");
-        svg.text(x, y1 + 16.0, "middle", "", &fmt(t));
-    }
-    svg.text(
-        (x0 + x1) / 2.0,
-        y1 + 34.0,
-        "middle",
-        r##"font-weight="600""##,
-        label,
-    );
+/// Which way an axis runs.
+#[derive(Clone, Copy)]
+enum Along {
+    /// Horizontal: ticks below the plot, label under them.
+    X,
+    /// Vertical: ticks left of the plot, label turned on its side.
+    Y,
 }
 
-/// Vertical value axis.
-#[allow(clippy::too_many_arguments)]
-fn y_axis(
-    svg: &mut Svg,
-    lo: f64,
-    hi: f64,
+/// The plot area `[x0, x1] × [y0, y1]` (SVG coordinates: y grows downwards).
+#[derive(Clone, Copy)]
+struct Area {
     x0: f64,
     x1: f64,
     y0: f64,
     y1: f64,
+}
+
+/// A value axis from `lo` to `hi` along one side of `area`: grid lines, tick labels
+/// formatted by `fmt`, and the axis label.
+fn axis(
+    svg: &mut Svg,
+    area: Area,
+    along: Along,
+    (lo, hi): (f64, f64),
     fmt: &dyn Fn(f64) -> String,
     label: &str,
 ) {
+    let Area { x0, x1, y0, y1 } = area;
     for t in ticks(lo, hi, 5) {
         if t < lo - 1e-9 || t > hi + 1e-9 {
             continue;
         }
-        let y = y1 - (t - lo) / (hi - lo) * (y1 - y0);
-        svg.line(x0, y, x1, y, GRID, "");
-        svg.text(x0 - 6.0, y + 4.0, "end", "", &fmt(t));
+        let f = (t - lo) / (hi - lo);
+        match along {
+            Along::X => {
+                let x = x0 + f * (x1 - x0);
+                svg.line(x, y0, x, y1, GRID, "");
+                svg.text(x, y1 + 16.0, "middle", "", &fmt(t));
+            }
+            Along::Y => {
+                let y = y1 - f * (y1 - y0);
+                svg.line(x0, y, x1, y, GRID, "");
+                svg.text(x0 - 6.0, y + 4.0, "end", "", &fmt(t));
+            }
+        }
     }
-    let (cx, cy) = (16.0, (y0 + y1) / 2.0);
-    svg.text(
-        cx,
-        cy,
-        "middle",
-        &format!(r##"font-weight="600" transform="rotate(-90 {cx} {cy})""##),
-        label,
-    );
+    let bold = r##"font-weight="600""##;
+    match along {
+        Along::X => svg.text((x0 + x1) / 2.0, y1 + 34.0, "middle", bold, label),
+        Along::Y => {
+            let (cx, cy) = (16.0, (y0 + y1) / 2.0);
+            let turned = format!(r##"{bold} transform="rotate(-90 {cx} {cy})""##);
+            svg.text(cx, cy, "middle", &turned, label);
+        }
+    }
 }
 
 fn legend(svg: &mut Svg, x: f64, y: f64, names: &[String], width: f64) -> f64 {
@@ -275,14 +271,11 @@ fn funnel_chart(s: &FunnelSection) -> Option<String> {
         w,
         h,
     );
-    y_axis(
+    axis(
         &mut svg,
-        0.0,
-        max,
-        x0,
-        x1,
-        y0,
-        y1,
+        Area { x0, x1, y0, y1 },
+        Along::Y,
+        (0.0, max),
         &abbrev,
         "records reaching the stage",
     );
@@ -405,14 +398,11 @@ fn attribution_chart(s: &AttributionSection) -> Option<String> {
     );
     legend(&mut svg, 150.0, 20.0, &names, w - 170.0);
     let sx = |v: f64| x0 + (v - lo) / (hi - lo) * (x1 - x0);
-    x_axis(
+    axis(
         &mut svg,
-        lo,
-        hi,
-        x0,
-        x1,
-        y0,
-        y1,
+        Area { x0, x1, y0, y1 },
+        Along::X,
+        (lo, hi),
         &|t| format!("{t:.0}%"),
         "share of credited conversions (%)",
     );
@@ -580,14 +570,11 @@ fn waterfall_chart(s: &PipelineSection, currency: &str) -> String {
         w,
         h,
     );
-    y_axis(
+    axis(
         &mut svg,
-        lo,
-        hi,
-        x0,
-        x1,
-        y0,
-        y1,
+        Area { x0, x1, y0, y1 },
+        Along::Y,
+        (lo, hi),
         &abbrev,
         &format!("open pipeline ({currency})"),
     );
@@ -663,25 +650,19 @@ fn calibration_chart(s: &ForecastSection) -> Option<String> {
         h,
     );
     let pct = |t: f64| format!("{:.0}%", 100.0 * t);
-    x_axis(
+    axis(
         &mut svg,
-        0.0,
-        1.0,
-        x0,
-        x1,
-        y0,
-        y1,
+        Area { x0, x1, y0, y1 },
+        Along::X,
+        (0.0, 1.0),
         &pct,
         "predicted win probability",
     );
-    y_axis(
+    axis(
         &mut svg,
-        0.0,
-        1.0,
-        x0,
-        x1,
-        y0,
-        y1,
+        Area { x0, x1, y0, y1 },
+        Along::Y,
+        (0.0, 1.0),
         &pct,
         "observed win rate",
     );

@@ -153,19 +153,7 @@ fn funnel(f: &mut fmt::Formatter<'_>, s: &FunnelSection) -> fmt::Result {
             writeln!(f, "  {name:<22} {:>9}  {won}", t.all.entered)?;
         }
     }
-    let d = &c.diagnostics;
-    writeln!(
-        f,
-        "events: {} read, {} skipped (unknown lead {}, before creation {}, after as-of {}, repeated {}, after exit {}); {} backward moves",
-        d.events_read,
-        d.skipped(),
-        d.unknown_subject,
-        d.before_creation,
-        d.after_as_of,
-        d.repeated,
-        d.exit_after_exit,
-        d.backward
-    )?;
+    writeln!(f, "{}", c.diagnostics)?;
     if let Some(q) = &s.qualification {
         writeln!(
             f,
