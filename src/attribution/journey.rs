@@ -834,6 +834,7 @@ impl JourneyBuilder {
 
     /// As [`JourneyBuilder::subject`] from bytes, compared as they are with the
     /// previous and next subjects first; `None` if they are not UTF-8.
+    #[cfg(feature = "csv")]
     #[inline]
     pub(crate) fn subject_bytes(&mut self, s: &[u8], cursor: &mut u32) -> Result<Option<u32>> {
         for near in [*cursor, cursor.wrapping_add(1)] {
@@ -849,6 +850,7 @@ impl JourneyBuilder {
     }
 
     /// The id of a (channel, campaign) pair, interning it if new.
+    #[cfg(feature = "csv")]
     pub(crate) fn pair(&mut self, channel: &Channel, campaign: Option<&CampaignId>) -> Result<u32> {
         self.names.pair(channel, campaign)
     }
@@ -864,6 +866,7 @@ impl JourneyBuilder {
 
     /// Validates, interns and appends one touch (its position: the touches read so
     /// far).
+    #[cfg(feature = "csv")]
     pub(crate) fn push_touch_record(&mut self, t: &Touch, cursor: &mut u32) -> Result<()> {
         t.validate()
             .map_err(|e| e.at_index(self.touches_read as usize))?;
