@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 
-use super::text::{dec_f64, whole};
+use rust_decimal::prelude::ToPrimitive;
+
+use super::text::whole;
 use super::{
     AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
     PlanSection, Report,
@@ -467,7 +469,7 @@ fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
                 r.cost_per
                     .get(pi)
                     .and_then(|c| c.value)
-                    .map(|m| dec_f64(m.amount()))
+                    .and_then(|m| m.amount().to_f64())
             })
             .collect();
         let hi = nice_max(0.0, vals.iter().flatten().copied().fold(1.0, f64::max));
@@ -526,7 +528,7 @@ fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
 
 fn waterfall_chart(s: &PipelineSection, currency: &str) -> String {
     let wf = &s.waterfall;
-    let amt = |f: &crate::pipeline::Flow| dec_f64(f.amount.amount());
+    let amt = |f: &crate::pipeline::Flow| f.amount.amount().to_f64().unwrap_or(0.0);
     let steps: [(&str, f64, i8); 9] = [
         ("start", amt(&wf.start), 0),
         ("created", amt(&wf.created), 1),
@@ -889,73 +891,63 @@ impl Report {
                 .map_or_else(|| "no data for it".to_string(), |m| m.reason.clone())
         };
 
-        o.push_str("<h2>Demand waterfall</h2>\n");
-        match self.funnel.as_ref().and_then(funnel_chart) {
-            Some(svg) => figure(
-                &mut o,
+        // One figure per section: (heading, title, caption, chart, omitted section).
+        let pipeline_title = self.pipeline.as_ref().map_or_else(
+            || "Pipeline waterfall".to_string(),
+            |p| format!("Pipeline waterfall, {}", p.quarter.label()),
+        );
+        let figures: [(&str, &str, &str, Option<String>, &str); 6] = [
+            (
+                "Demand waterfall",
                 "Funnel",
                 "Bars: records reaching each stage (all cohorts, back-filled skips included). Arrows: conversion from the previous stage.",
-                svg,
+                self.funnel.as_ref().and_then(funnel_chart),
+                "funnel",
             ),
-            None => missing(&mut o, "Funnel", &why("funnel")),
-        }
-        o.push_str("<h2>Attribution</h2>\n");
-        match self.attribution.as_ref().and_then(attribution_chart) {
-            Some(svg) => figure(
-                &mut o,
+            (
+                "Attribution",
                 "Attribution by model",
                 "Each bar: the channel's share of the conversions the model credits. Rule models split each conversion; Markov by removal effect; Shapley by conversion-rate contribution (may be negative).",
-                svg,
+                self.attribution.as_ref().and_then(attribution_chart),
+                "attribution",
             ),
-            None => missing(&mut o, "Attribution by model", &why("attribution")),
-        }
-        o.push_str("<h2>Unit economics</h2>\n");
-        match self.economics.as_ref().and_then(|e| cost_chart(e, &cur)) {
-            Some(svg) => figure(
-                &mut o,
+            (
+                "Unit economics",
                 "Cost per stage per lead source",
                 "Spend of the lead source divided by the records it brought to each stage (n/a: none reached it).",
-                svg,
+                self.economics.as_ref().and_then(|e| cost_chart(e, &cur)),
+                "economics",
             ),
-            None => missing(&mut o, "Cost per stage per lead source", &why("economics")),
-        }
-        o.push_str("<h2>Pipeline</h2>\n");
-        match &self.pipeline {
-            Some(p) => figure(
-                &mut o,
-                &format!("Pipeline waterfall, {}", p.quarter.label()),
+            (
+                "Pipeline",
+                &pipeline_title,
                 "Blue: open pipeline at the quarter's start and end; green: additions; red: removals.",
-                waterfall_chart(p, &cur),
+                self.pipeline.as_ref().map(|p| waterfall_chart(p, &cur)),
+                "pipeline",
             ),
-            None => missing(&mut o, "Pipeline waterfall", &why("pipeline")),
-        }
-        o.push_str("<h2>Forecast accuracy</h2>\n");
-        match self.forecast.as_ref().and_then(calibration_chart) {
-            Some(svg) => figure(
-                &mut o,
+            (
+                "Forecast accuracy",
                 "Win-probability calibration",
                 "Each dot: deals open at the quarter's start grouped by the probability they had then, against the share of those closed by its end that were won.",
-                svg,
+                self.forecast.as_ref().and_then(calibration_chart),
+                "forecast.calibration",
             ),
-            None => missing(
-                &mut o,
-                "Win-probability calibration",
-                &why("forecast.calibration"),
-            ),
-        }
-        o.push_str("<h2>Plan</h2>\n");
-        match self
-            .plan
-            .as_ref()
-            .and_then(|p| plan_chart(p, self.as_of.date_naive()))
-        {
-            Some(svg) => figure(
-                &mut o,
+            (
+                "Plan",
                 "Next quarter's plan",
                 "Each bar: the days in which records must enter the stage for the target quarter's wins, given the measured rates and median lags.",
-                svg,
+                self.plan
+                    .as_ref()
+                    .and_then(|p| plan_chart(p, self.as_of.date_naive())),
+                "plan",
             ),
-            None => missing(&mut o, "Next quarter's plan", &why("plan")),
+        ];
+        for (heading, title, caption, svg, section) in figures {
+            let _ = writeln!(o, "<h2>{heading}</h2>");
+            match svg {
+                Some(svg) => figure(&mut o, title, caption, svg),
+                None => missing(&mut o, title, &why(section)),
+            }
         }
         let _ = writeln!(
             o,
