@@ -2,6 +2,8 @@
 
 use std::fmt::{self, Write as _};
 
+use rust_decimal::prelude::ToPrimitive;
+
 use super::{
     AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
     PlanSection, Report,
@@ -203,7 +205,6 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
         f,
         "Attribution — credited conversions per channel, by model",
     )?;
-    let d = &s.journeys;
     writeln!(
         f,
         "{} journeys; {} conversions credited; {} conversions without any touch",
@@ -211,7 +212,6 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
         s.rules.first().map_or(0.0, |a| a.conversions),
         s.rules.first().map_or(0.0, |a| a.unattributed_conversions)
     )?;
-    let _ = d;
     let mut head = format!("{:<18}", "channel");
     for a in &s.rules {
         let _ = write!(head, " {:>12}", short(&a.model.to_string()));
@@ -306,8 +306,8 @@ fn economics(f: &mut fmt::Formatter<'_>, s: &EconomicsSection) -> fmt::Result {
             let _ = write!(
                 line,
                 " {:>7} {:>7}",
-                opt_f(row.roas.value.map(dec_f64), 2),
-                opt_f(row.roi.value.map(dec_f64), 2)
+                opt_f(row.roas.value.and_then(|d| d.to_f64()), 2),
+                opt_f(row.roi.value.and_then(|d| d.to_f64()), 2)
             );
             writeln!(f, "{line}")?;
         }
@@ -344,10 +344,6 @@ fn economics(f: &mut fmt::Formatter<'_>, s: &EconomicsSection) -> fmt::Result {
         )?;
     }
     Ok(())
-}
-
-pub(super) fn dec_f64(d: rust_decimal::Decimal) -> f64 {
-    d.to_string().parse().unwrap_or(f64::NAN)
 }
 
 fn pipeline(f: &mut fmt::Formatter<'_>, s: &PipelineSection) -> fmt::Result {
