@@ -660,24 +660,12 @@ fn attributions_merge_like_journeys() {
 #[test]
 fn channelattribution_heuristics_oracle() {
     use revops::csv::{Options, Reader};
-    use std::path::PathBuf;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    let data = root.join("attribution/channelattribution_Data.csv");
-    let oracle = root.join("oracles/attribution_channelattribution_data.json");
-    let (Ok(reader), Ok(text)) = (
-        Reader::<PathRow, _>::from_path(&data, Options::new().with_delimiter(b';')),
-        std::fs::read_to_string(&oracle),
-    ) else {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!(
-                "skipped: {} or {} is absent",
-                data.display(),
-                oracle.display()
-            );
-        }
+    let Some(data) = crate::fixtures::shared("attribution/channelattribution_Data.csv") else {
         return;
     };
+    let reader =
+        Reader::<PathRow, _>::from_path(&data, Options::new().with_delimiter(b';')).unwrap();
+    let text = crate::fixtures::oracle("attribution_channelattribution_data.json");
     let rows: Vec<PathRow> = reader.collect::<Result<_, _>>().unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let j = Journeys::from_path_rows(&rows, Currency::USD).unwrap();

@@ -27,25 +27,11 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 #[cfg(feature = "csv")]
 mod oracle {
     use std::fs::File;
-    use std::path::PathBuf;
 
     use revops::csv::{Options, Reader};
     use revops::{Currency, Decimal, MarkovOptions, Money, PathRow, markov_attribution};
 
-    fn shared(rel: &str) -> Option<PathBuf> {
-        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data")
-            .join(rel);
-        if p.exists() {
-            Some(p)
-        } else {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipping: {} not found", p.display());
-            }
-            None
-        }
-    }
+    use crate::fixtures::{oracle, shared};
 
     fn rel_err(got: f64, want: f64) -> f64 {
         if want == 0.0 {
@@ -57,10 +43,7 @@ mod oracle {
 
     #[test]
     fn channelattribution_data_matches_exact_oracle() {
-        let (Some(data), Some(oracle)) = (
-            shared("attribution/channelattribution_Data.csv"),
-            shared("oracles/attribution_channelattribution_data.json"),
-        ) else {
+        let Some(data) = shared("attribution/channelattribution_Data.csv") else {
             return;
         };
         let rows: Vec<PathRow> = Reader::<PathRow, _>::new(
@@ -71,7 +54,7 @@ mod oracle {
         .collect::<Result<_, _>>()
         .unwrap();
         let oracle: serde_json::Value =
-            serde_json::from_reader(File::open(oracle).unwrap()).unwrap();
+            serde_json::from_str(&oracle("attribution_channelattribution_data.json")).unwrap();
         assert_eq!(
             rows.len() as f64,
             oracle["totals"]["rows"].as_f64().unwrap()

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
-use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
@@ -318,12 +317,9 @@ fn crlf_terminators(lf: &[u8]) -> Vec<u8> {
 #[test]
 #[allow(clippy::print_stderr)]
 fn channelattribution_data_reads_as_it_is() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/attribution/channelattribution_Data.csv");
-    if !path.exists() {
-        eprintln!("skipped: {} is absent", path.display());
+    let Some(path) = crate::fixtures::shared("attribution/channelattribution_Data.csv") else {
         return;
-    }
+    };
     let options = Options::new().with_delimiter(b';');
     let mut reader = Reader::<PathRow, _>::from_path(&path, options).unwrap();
     assert_eq!(reader.source_name(), "channelattribution_Data.csv");

@@ -2,7 +2,6 @@
 //! scikit-learn, and the properties of both accumulators.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use revops::{
@@ -15,20 +14,6 @@ use serde::Deserialize;
 // ---------------------------------------------------------------------------
 // Oracle plumbing
 // ---------------------------------------------------------------------------
-
-fn oracle_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/oracles")
-        .join(name)
-}
-
-#[allow(clippy::print_stderr)]
-fn skip(path: &Path) {
-    eprintln!(
-        "skipping the forecast oracle test: {} not found",
-        path.display()
-    );
-}
 
 #[allow(clippy::print_stderr)]
 fn print_worst(oracle: &str, worst: &BTreeMap<String, f64>) {
@@ -138,11 +123,7 @@ fn check_metrics(
 
 #[test]
 fn forecast_errors_match_utilsforecast() {
-    let path = oracle_path("forecast_errors.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        skip(&path);
-        return;
-    };
+    let text = crate::fixtures::oracle("forecast_errors.json");
     let oracle: ErrorOracle = serde_json::from_str(&text).expect("oracle JSON parses");
     assert!(oracle.source.contains("utilsforecast"), "{}", oracle.source);
     // The notes state the conventions this module documents and follows.
@@ -337,11 +318,7 @@ fn parse_curve_key(key: &str) -> (BinStrategy, usize) {
 
 #[test]
 fn calibration_matches_scikit_learn() {
-    let path = oracle_path("calibration.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        skip(&path);
-        return;
-    };
+    let text = crate::fixtures::oracle("calibration.json");
     let oracle: CalibrationOracle = serde_json::from_str(&text).expect("oracle JSON parses");
     assert!(oracle.source.contains("scikit-learn"), "{}", oracle.source);
     assert!(

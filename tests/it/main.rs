@@ -8,6 +8,7 @@ mod cost;
 #[cfg(feature = "csv")]
 mod csv;
 mod distribution;
+mod fixtures;
 mod forecast;
 mod funnel;
 mod money;

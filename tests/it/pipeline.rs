@@ -837,13 +837,7 @@ fn backtest_compares_both_weightings_with_what_closed() {
 #[test]
 fn maven_win_rate_and_cycle_lengths() {
     use revops::real::{maven_funnel, read_maven};
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real/maven_crm_sales_pipeline.csv");
-    let Ok(file) = std::fs::File::open(&p) else {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("skipping: {} not found", p.display());
-        }
+    let Some(file) = crate::fixtures::shared_file("real/maven_crm_sales_pipeline.csv") else {
         return;
     };
     let data = read_maven(file, USD).unwrap();

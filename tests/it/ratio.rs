@@ -1,7 +1,5 @@
 //! `Ratio` intervals against statsmodels' `proportion_confint`, and properties.
 
-use std::path::Path;
-
 use proptest::prelude::*;
 use revops::{Confidence, Interval, IntervalMethod, Ratio};
 use serde::Deserialize;
@@ -22,14 +20,6 @@ struct Oracle {
     cases: Vec<Case>,
 }
 
-#[allow(clippy::print_stderr)]
-fn skip(path: &Path) {
-    eprintln!(
-        "skipping the proportion_confint oracle test: {} not found",
-        path.display()
-    );
-}
-
 /// `|got − want| ≤ 1e-9 · |want|`, or `≤ 1e-12` for values near 0.
 fn close(got: f64, want: f64) -> bool {
     let diff = (got - want).abs();
@@ -43,12 +33,7 @@ fn error(got: f64, want: f64) -> f64 {
 
 #[test]
 fn ratio_intervals_match_statsmodels() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/oracles/proportion_confint.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        skip(&path);
-        return;
-    };
+    let text = crate::fixtures::oracle("proportion_confint.json");
     let oracle: Oracle = serde_json::from_str(&text).expect("oracle JSON parses");
     assert!(!oracle.cases.is_empty());
 

@@ -1,26 +1,13 @@
-//! The real-data adapters on the real files in `../shared/data/real/` (skipped with a
-//! notice when absent). Expected counts were tallied independently from the raw files.
+//! The real-data adapters on the real files in `../shared/data/real/` (see
+//! `fixtures`: absent files fail in CI). Expected counts were tallied independently from the raw files.
 
 use std::fs::File;
-use std::path::PathBuf;
 
 use revops::real::{maven_funnel, read_maven, read_olist};
 use revops::{Currency, Decimal, Funnel, Money};
 
 fn data(name: &str) -> Option<File> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
-        .join(name);
-    match File::open(&p) {
-        Ok(f) => Some(f),
-        Err(_) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipping: {} not found", p.display());
-            }
-            None
-        }
-    }
+    crate::fixtures::shared_file(&format!("real/{name}"))
 }
 
 /// The Olist data, read, or `None` (with a notice) when the files are absent.

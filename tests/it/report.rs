@@ -408,19 +408,7 @@ proptest! {
 }
 
 fn real_file(name: &str) -> Option<std::fs::File> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
-        .join(name);
-    match std::fs::File::open(&p) {
-        Ok(f) => Some(f),
-        Err(_) => {
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("skipping: {} not found", p.display());
-            }
-            None
-        }
-    }
+    crate::fixtures::shared_file(&format!("real/{name}"))
 }
 
 #[test]
