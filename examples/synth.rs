@@ -12,14 +12,42 @@
 //! (required unless `--quick`), `--quick` (10000 leads into `target/synth-quick`).
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::fs::{self, File};
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
+
+use clap::Parser;
+use common::{in_file, io_error};
 
 use revops::csv::{CsvRecord, Options, Writer};
 use revops::synth::{Synth, SynthConfig};
 use revops::{Conversion, Error, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch};
+
+/// Writes a synthetic B2B company as the canonical CSV files.
+///
+/// Leads are generated and written one at a time (memory stays flat whatever the
+/// size); spend and forecasts, monthly aggregates, are written at the end.
+#[derive(Parser, Debug)]
+#[command(name = "synth", allow_negative_numbers = true)]
+struct Cli {
+    /// Leads of the synthetic company [default: 100000; 1000 to 10000000]
+    #[arg(long, value_name = "N", value_parser = common::leads, conflicts_with = "quick")]
+    leads: Option<u64>,
+    /// Seed of the synthetic company [default: 7]
+    #[arg(long, value_name = "S", value_parser = common::count)]
+    seed: Option<u64>,
+    /// The folder to write the CSV files into (created if needed; required unless --quick)
+    #[arg(long, value_name = "DIR", value_parser = common::out_dir,
+          required_unless_present = "quick")]
+    out: Option<PathBuf>,
+    /// 10,000 leads into target/synth-quick (or --out DIR)
+    #[arg(long)]
+    quick: bool,
+}
 
 struct Args {
     leads: u64,
@@ -27,68 +55,38 @@ struct Args {
     out: PathBuf,
 }
 
-fn parse_args() -> Result<Args, Error> {
-    let bad = |name: &'static str, value: &str, reason: &str| Error::InvalidParameter {
-        name,
-        value: value.to_string(),
-        reason: reason.to_string(),
-    };
-    let mut args = Args {
-        leads: 100_000,
-        seed: 7,
-        out: PathBuf::new(),
-    };
-    let mut quick = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = |name| it.next().ok_or_else(|| bad(name, "", "missing value"));
-        match a.as_str() {
-            "--leads" => {
-                let v = value("--leads")?;
-                args.leads = v
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| bad("--leads", &v, "not a number"))?;
-            }
-            "--seed" => {
-                let v = value("--seed")?;
-                args.seed = v.parse().map_err(|_| bad("--seed", &v, "not a number"))?;
-            }
-            "--out" => args.out = PathBuf::from(value("--out")?),
-            "--quick" => quick = true,
-            other => {
-                return Err(bad(
-                    "argument",
-                    other,
-                    "expected --leads, --seed, --out or --quick",
-                ));
-            }
+impl Cli {
+    fn args(self) -> Args {
+        Args {
+            leads: if self.quick {
+                10_000
+            } else {
+                self.leads.unwrap_or(100_000)
+            },
+            seed: self.seed.unwrap_or(7),
+            out: self
+                .out
+                .unwrap_or_else(|| PathBuf::from("target/synth-quick")),
         }
     }
-    if quick {
-        args.leads = 10_000;
-        if args.out.as_os_str().is_empty() {
-            args.out = PathBuf::from("target/synth-quick");
-        }
-    }
-    if args.out.as_os_str().is_empty() {
-        return Err(bad(
-            "--out",
-            "",
-            "give the folder to write the CSV files into",
-        ));
-    }
-    Ok(args)
 }
 
-fn writer<T: CsvRecord>(dir: &std::path::Path) -> Result<Writer<T, BufWriter<File>>, Error> {
-    let f = File::create(dir.join(T::FILE_NAME))?;
-    Writer::new(BufWriter::with_capacity(1 << 20, f), Options::new())
+fn create(path: &Path) -> Result<BufWriter<File>, Error> {
+    let f = File::create(path).map_err(io_error("creating", path))?;
+    Ok(BufWriter::with_capacity(1 << 20, f))
 }
 
-fn main() -> Result<(), Error> {
-    let args = parse_args()?;
-    fs::create_dir_all(&args.out)?;
+fn writer<T: CsvRecord>(dir: &Path) -> Result<Writer<T, BufWriter<File>>, Error> {
+    let path = dir.join(T::FILE_NAME);
+    Writer::new(create(&path)?, Options::new()).map_err(in_file("writing", &path))
+}
+
+fn main() -> ExitCode {
+    common::main(|cli: Cli| run(cli.args()))
+}
+
+fn run(args: Args) -> Result<(), Error> {
+    fs::create_dir_all(&args.out).map_err(io_error("creating folder", &args.out))?;
     let started = Instant::now();
     let synth = Synth::new(
         SynthConfig::default()
@@ -96,8 +94,7 @@ fn main() -> Result<(), Error> {
             .with_seed(args.seed),
     )?;
 
-    let leads_file =
-        BufWriter::with_capacity(1 << 20, File::create(args.out.join(Lead::FILE_NAME))?);
+    let leads_file = create(&args.out.join(Lead::FILE_NAME))?;
     let mut leads =
         Writer::<Lead, _>::with_attributes(leads_file, ["industry", "region"], Options::new())?;
     let mut events = writer::<StageEvent>(&args.out)?;
@@ -166,7 +163,10 @@ fn main() -> Result<(), Error> {
     );
     let mut bytes = 0;
     for (name, n) in names.iter().zip(counts) {
-        let size = fs::metadata(args.out.join(name))?.len();
+        let path = args.out.join(name);
+        let size = fs::metadata(&path)
+            .map_err(io_error("reading the size of", &path))?
+            .len();
         bytes += size;
         println!("  {name:<26} {n:>12} rows {:>10.1} MB", size as f64 / 1e6);
     }

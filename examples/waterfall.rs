@@ -113,7 +113,9 @@ fn dimension(s: &str) -> Result<Dimension, String> {
 }
 
 fn window_days(s: &str) -> Result<i64, String> {
-    let days: i64 = s.parse().map_err(|_| "not a whole number of days".to_string())?;
+    let days: i64 = s
+        .parse()
+        .map_err(|_| "not a whole number of days".to_string())?;
     if (1..=MAX_WINDOW_DAYS).contains(&days) {
         Ok(days)
     } else {
@@ -180,9 +182,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         };
     if let Some(path) = &cli.funnel {
         let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
-        funnel = Funnel::from_json(&text).map_err(|e| {
-            bad("--funnel", path.display(), one_line(&e.to_string()))
-        })?;
+        funnel = Funnel::from_json(&text)
+            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
     }
     let as_of: DateTime<Utc> = match cli.as_of {
         Some(d) => d,

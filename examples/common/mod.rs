@@ -47,17 +47,27 @@ pub fn main<C: Parser>(run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
 /// with "see --help".
 pub fn usage_error(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let mut parts: Vec<&str> = Vec::new();
+    let mut out = String::new();
     for line in text.lines().map(str::trim) {
         if line.starts_with("Usage:") || line.starts_with("For more information") {
             break;
         }
-        if !line.is_empty() {
-            parts.push(line.strip_prefix("error: ").unwrap_or(line));
+        if line.is_empty() {
+            continue;
         }
+        let line = line.strip_prefix("error: ").unwrap_or(line);
+        // A list after "...:" or a "[possible values: ...]" continues its sentence.
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') || line.starts_with('[') {
+                " "
+            } else {
+                "; "
+            });
+        }
+        out.push_str(line);
     }
-    parts.push("see --help");
-    parts.join("; ")
+    out.push_str("; see --help");
+    out
 }
 
 /// Any text as one line: line breaks become "; ".
@@ -96,10 +106,12 @@ pub fn io_error(doing: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Erro
     }
 }
 
-/// Names the path in an error a library reader returned without it: an I/O error, or
-/// a CSV error at line 0 (the file could not be read at all).
+/// Names the path in an error a library reader returned without it: an I/O error, a
+/// CSV error at line 0 (the file could not be read at all), or a bad row (whose file
+/// the reader knows only by its canonical name; `path` may be that file or its folder).
 pub fn in_file(doing: &str, path: &Path) -> impl FnOnce(Error) -> Error {
     let what = format!("{doing} {}", path.display());
+    let path = path.to_path_buf();
     move |e| match e {
         Error::Io { message } => Error::Io {
             message: format!("{what}: {message}"),
@@ -108,6 +120,21 @@ pub fn in_file(doing: &str, path: &Path) -> impl FnOnce(Error) -> Error {
             line: 0, reason, ..
         } => Error::Io {
             message: format!("{what}: {reason}"),
+        },
+        Error::Csv {
+            source_name,
+            line,
+            column,
+            reason,
+        } => Error::Csv {
+            source_name: if path.is_dir() {
+                path.join(source_name).display().to_string()
+            } else {
+                path.display().to_string()
+            },
+            line,
+            column,
+            reason,
         },
         other => other,
     }
@@ -183,7 +210,7 @@ pub fn out_dir(s: &str) -> Result<PathBuf, String> {
 /// A positive decimal amount of money (in the data's currency).
 pub fn positive_amount(s: &str) -> Result<revops::Decimal, String> {
     let d = revops::Decimal::from_str_exact(s.trim().replace('_', "").as_str())
-        .map_err(|_| "not a decimal number".to_string())?;
+        .map_err(|e| format!("not a decimal amount ({e})"))?;
     if d > revops::Decimal::ZERO {
         Ok(d)
     } else {
