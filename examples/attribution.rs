@@ -74,9 +74,9 @@ struct Cli {
 }
 
 fn delimiter(s: &str) -> Result<u8, String> {
-    match s.as_bytes() {
-        &[b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Ok(b),
-        &[_] => Err("not usable as a delimiter (a quote or a line break)".into()),
+    match *s.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Ok(b),
+        [_] => Err("not usable as a delimiter (a quote or a line break)".into()),
         _ => Err("expected one ASCII character".into()),
     }
 }
