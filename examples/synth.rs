@@ -94,9 +94,21 @@ fn run(args: Args) -> Result<(), Error> {
             .with_seed(args.seed),
     )?;
 
-    let leads_file = create(&args.out.join(Lead::FILE_NAME))?;
+    // Every write names its file when it fails (a full disk, a removed folder).
+    let path = |name: &str| args.out.join(name);
+    let (leads_path, events_path, touches_path) = (
+        path(Lead::FILE_NAME),
+        path(StageEvent::FILE_NAME),
+        path(Touch::FILE_NAME),
+    );
+    let (conversions_path, history_path) = (
+        path(Conversion::FILE_NAME),
+        path(OpportunityChange::FILE_NAME),
+    );
+    let leads_file = create(&leads_path)?;
     let mut leads =
-        Writer::<Lead, _>::with_attributes(leads_file, ["industry", "region"], Options::new())?;
+        Writer::<Lead, _>::with_attributes(leads_file, ["industry", "region"], Options::new())
+            .map_err(in_file("writing", &leads_path))?;
     let mut events = writer::<StageEvent>(&args.out)?;
     let mut touches = writer::<Touch>(&args.out)?;
     let mut conversions = writer::<Conversion>(&args.out)?;
@@ -104,45 +116,61 @@ fn run(args: Args) -> Result<(), Error> {
     let mut tally = synth.tally();
     let mut counts = [0u64; 7];
     for bundle in synth.leads() {
-        leads.write(&bundle.lead)?;
+        leads
+            .write(&bundle.lead)
+            .map_err(in_file("writing", &leads_path))?;
         counts[0] += 1;
         for e in &bundle.stage_events {
-            events.write(e)?;
+            events.write(e).map_err(in_file("writing", &events_path))?;
         }
         counts[1] += bundle.stage_events.len() as u64;
         for t in &bundle.touches {
-            touches.write(t)?;
+            touches
+                .write(t)
+                .map_err(in_file("writing", &touches_path))?;
         }
         counts[2] += bundle.touches.len() as u64;
         if let Some(c) = &bundle.conversion {
-            conversions.write(c)?;
+            conversions
+                .write(c)
+                .map_err(in_file("writing", &conversions_path))?;
             counts[3] += 1;
         }
         for h in &bundle.opportunity_history {
-            history.write(h)?;
+            history
+                .write(h)
+                .map_err(in_file("writing", &history_path))?;
         }
         counts[4] += bundle.opportunity_history.len() as u64;
         tally.add(&bundle);
     }
-    leads.finish()?;
-    events.finish()?;
-    touches.finish()?;
-    conversions.finish()?;
-    history.finish()?;
+    leads.finish().map_err(in_file("writing", &leads_path))?;
+    events.finish().map_err(in_file("writing", &events_path))?;
+    touches
+        .finish()
+        .map_err(in_file("writing", &touches_path))?;
+    conversions
+        .finish()
+        .map_err(in_file("writing", &conversions_path))?;
+    history
+        .finish()
+        .map_err(in_file("writing", &history_path))?;
 
     let spend = synth.spend(&tally)?;
+    let spend_path = path(Spend::FILE_NAME);
     let mut w = writer::<Spend>(&args.out)?;
     for s in &spend {
-        w.write(s)?;
+        w.write(s).map_err(in_file("writing", &spend_path))?;
     }
-    w.finish()?;
+    w.finish().map_err(in_file("writing", &spend_path))?;
     counts[5] = spend.len() as u64;
     let forecasts = synth.forecasts(&tally)?;
+    let forecasts_path = path(ForecastPoint::FILE_NAME);
     let mut w = writer::<ForecastPoint>(&args.out)?;
     for f in &forecasts {
-        w.write(f)?;
+        w.write(f).map_err(in_file("writing", &forecasts_path))?;
     }
-    w.finish()?;
+    w.finish().map_err(in_file("writing", &forecasts_path))?;
     counts[6] = forecasts.len() as u64;
     let elapsed = started.elapsed();
 

@@ -22,6 +22,7 @@ pub const QUICK_LEADS: u64 = 5_000;
 /// Parses the command line as `C` and runs `run`; see the module documentation for the
 /// exit codes.
 pub fn main<C: Parser>(run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = match C::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -41,6 +42,22 @@ pub fn main<C: Parser>(run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// When the reader of stdout goes away (`example | head`), `println!` panics; exit
+/// quietly instead, as command-line tools do (status 141, as if by SIGPIPE). Any other
+/// panic is reported as usual.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info
+            .payload_as_str()
+            .is_some_and(|m| m.starts_with("failed printing to stdout"))
+        {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// A clap error as one line: its message and tips, without the usage block, ending
@@ -99,27 +116,26 @@ pub fn reason(e: Error) -> String {
 
 /// An I/O error naming what was being done and the path:
 /// `.map_err(io_error("creating folder", &dir))`.
-pub fn io_error(doing: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let what = format!("{doing} {}", path.display());
+pub fn io_error<'a>(doing: &'a str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |e| Error::Io {
-        message: format!("{what}: {e}"),
+        message: format!("{doing} {}: {e}", path.display()),
     }
 }
 
 /// Names the path in an error a library reader returned without it: an I/O error, a
 /// CSV error at line 0 (the file could not be read at all), or a bad row (whose file
 /// the reader knows only by its canonical name; `path` may be that file or its folder).
-pub fn in_file(doing: &str, path: &Path) -> impl FnOnce(Error) -> Error {
-    let what = format!("{doing} {}", path.display());
-    let path = path.to_path_buf();
+/// Nothing is allocated unless there is an error, so it can wrap every write of a loop.
+pub fn in_file<'a>(doing: &'a str, path: &'a Path) -> impl FnOnce(Error) -> Error + 'a {
+    let what = move || format!("{doing} {}", path.display());
     move |e| match e {
         Error::Io { message } => Error::Io {
-            message: format!("{what}: {message}"),
+            message: format!("{}: {message}", what()),
         },
         Error::Csv {
             line: 0, reason, ..
         } => Error::Io {
-            message: format!("{what}: {reason}"),
+            message: format!("{}: {reason}", what()),
         },
         Error::Csv {
             source_name,
