@@ -50,10 +50,12 @@ pub fn main<C: Parser>(run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
 fn quiet_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if info
-            .payload_as_str()
-            .is_some_and(|m| m.starts_with("failed printing to stdout"))
-        {
+        let p = info.payload();
+        let message = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout")) {
             std::process::exit(141);
         }
         default(info);
