@@ -50,7 +50,7 @@ struct Cli {
     #[arg(long, value_name = "FILE", value_parser = existing_file,
           conflicts_with_all = ["data", "leads", "seed", "quick"])]
     paths: Option<PathBuf>,
-    /// CSV field delimiter (one ASCII character) [default: ,]
+    /// CSV field delimiter of the --data or --paths files (one ASCII character) [default: ,]
     #[arg(long, value_name = "C", value_parser = delimiter)]
     delimiter: Option<u8>,
     /// Separator inside a path (--paths) [default: " > "]
