@@ -186,7 +186,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
     }
     let as_of: DateTime<Utc> = match cli.as_of {
-        Some(d) => d,
+        Some(d) => {
+            let first = leads.iter().map(|l| l.created_at).min();
+            if let Some(first) = first.filter(|&f| d < f) {
+                return Err(bad(
+                    "--as-of",
+                    d.format("%Y-%m-%d"),
+                    format!(
+                        "before the first lead ({}): nothing to measure",
+                        first.format("%Y-%m-%d")
+                    ),
+                ));
+            }
+            d
+        }
         None => events.iter().map(|e| e.at).max().unwrap_or_default(),
     };
     let granularity = cli.period;

@@ -298,6 +298,11 @@ fn waterfall_flags() {
         &["--quick", "--as-of", "2020-13-01"],
         "--as-of",
     );
+    fails(
+        "waterfall",
+        &["--quick", "--as-of", "1900-01-01"],
+        "before the first lead",
+    );
     fails("waterfall", &["--quick", "--anchor", "bogus"], "bogus");
     fails(
         "waterfall",
