@@ -13,45 +13,77 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-use common::{Flags, bad};
-use revops::csv::{Dataset, Options, Reader};
+use clap::Parser;
+use common::{DataArgs, Format, bad, existing_file, in_file, read_folder, reason};
+use revops::csv::{CsvRecord, Options, Reader};
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    Channel, ChannelConversions, Currency, Error, JourneyOptions, Journeys, MarkovOptions, PathRow,
-    RuleModel, ShapleyOptions, TruthScore, markov_attribution, score_against_truth,
-    shapley_attribution,
+    Channel, ChannelConversions, Conversion, Currency, Error, JourneyOptions, Journeys,
+    MarkovOptions, Money, PathRow, RuleModel, ShapleyOptions, Touch, TruthScore,
+    markov_attribution, score_against_truth, shapley_attribution,
 };
 
-const HELP: &str = "\
-attribution: every attribution model side by side, one column per model
-
-data (one of):
-  (none)              synthesise a company (--leads N, default 100000; --seed S) and
-                      score every model against its known per-channel effect
-  --data DIR          read touches.csv, conversions.csv (and stage_events.csv) from DIR
-  --paths FILE        read aggregated paths (path, conversions, value, nulls)
-options:
-  --delimiter C       CSV field delimiter (default ',')
-  --path-separator S  separator inside a path (default ' > ')
-  --currency CODE     currency of the path values (default USD)
-  --models LIST       comma-separated: rule models as RuleModel parses them (first,
-                      last, last_non_direct, linear, linear_unique, time_decay[:DAYS],
-                      position_based[:F:L], j, inverse_j, u_shaped, w_shaped, full_path,
-                      milestones:K=W,...), markov, markov2 (order 2), shapley
-                      (conversion-rate Shapley), shapley_simple
-                      default: first,last,linear,time_decay,position_based,w_shaped,
-                      markov,shapley (time_decay only with touch times, w_shaped only
-                      with stage events)
-  --format table|json output (default table)
-  --quick             small synthetic company (CI)
-
+/// The JSON schema, shown after the flags in `--help`.
+const JSON_HELP: &str = "\
 JSON (--format json): {\"origin\": string, \"journeys\": n, \"conversions\": x,
   \"models\": [{\"model\": string, \"attributed\": x, \"channels\": [{\"channel\", \"conversions\",
-  \"share\", \"revenue\": decimal string|null}], \"truth_score\": {\"rank_correlation\": x|null,
-  \"l1_share_error\": x}|null}],
+  \"share\", \"revenue\": {\"amount\": decimal string, \"currency\": code}|null}],
+  \"truth_score\": {\"rank_correlation\": x|null, \"l1_share_error\": x}|null}],
   \"truth\": [{\"channel\", \"incremental_conversions\", \"share\"}]|null}
 ";
+
+/// Every attribution model side by side, one column per model.
+///
+/// Data: a synthetic company (default; every model is scored against its known
+/// per-channel effect), `--data DIR` (touches.csv, conversions.csv and
+/// stage_events.csv) or `--paths FILE` (aggregated paths: path, conversions, value,
+/// nulls).
+#[derive(Parser, Debug)]
+#[command(name = "attribution", after_help = JSON_HELP, allow_negative_numbers = true)]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Read aggregated paths (path, total_conversions, total_conversion_value, total_null)
+    #[arg(long, value_name = "FILE", value_parser = existing_file,
+          conflicts_with_all = ["data", "leads", "seed", "quick"])]
+    paths: Option<PathBuf>,
+    /// CSV field delimiter of the --data or --paths files (one ASCII character) [default: ,]
+    #[arg(long, value_name = "C", value_parser = delimiter)]
+    delimiter: Option<u8>,
+    /// Separator inside a path (--paths) [default: " > "]
+    #[arg(long, value_name = "S", requires = "paths",
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    path_separator: Option<String>,
+    /// Currency of the path values (--paths), e.g. USD or PTS:2 [default: USD]
+    #[arg(long, value_name = "CODE", requires = "paths", value_parser = currency)]
+    currency: Option<Currency>,
+    /// Comma-separated models: rule models as RuleModel parses them (first, last,
+    /// last_non_direct, linear, linear_unique, time_decay[:DAYS], position_based[:F:L], j,
+    /// inverse_j, u_shaped, w_shaped, full_path, milestones:K=W,...), markov, markov2
+    /// (order 2), shapley (conversion-rate Shapley), shapley_simple [default:
+    /// first,last,linear,time_decay,position_based,w_shaped,markov,shapley; time_decay
+    /// only with touch times, w_shaped only with stage events]
+    #[arg(long, value_name = "LIST")]
+    models: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn delimiter(s: &str) -> Result<u8, String> {
+    match *s.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Ok(b),
+        [_] => Err("not usable as a delimiter (a quote or a line break)".into()),
+        _ => Err("expected one ASCII character".into()),
+    }
+}
+
+fn currency(s: &str) -> Result<Currency, String> {
+    s.parse().map_err(reason)
+}
 
 enum Model {
     Rule(RuleModel),
@@ -65,7 +97,7 @@ struct Column {
     /// Channel → conversions.
     conversions: BTreeMap<Channel, f64>,
     /// Channel → exact revenue (rule models with values).
-    revenue: Option<BTreeMap<Channel, String>>,
+    revenue: Option<BTreeMap<Channel, Money>>,
     score: Option<TruthScore>,
 }
 
@@ -83,31 +115,36 @@ struct Input {
     truth: Option<Vec<(Channel, f64)>>,
 }
 
-fn load(flags: &Flags) -> Result<Input, Error> {
+fn load(cli: &Cli) -> Result<Input, Error> {
     let mut options = Options::new();
-    if let Some(d) = flags.get("--delimiter") {
-        let &[b] = d.as_bytes() else {
-            return Err(bad("--delimiter", d, "expected one byte"));
-        };
+    if let Some(b) = cli.delimiter {
+        if cli.paths.is_none() && cli.data.data.is_none() {
+            return Err(bad(
+                "--delimiter",
+                char::from(b),
+                "applies to --data or --paths only",
+            ));
+        }
         options = options.with_delimiter(b);
     }
-    if let Some(s) = flags.get("--path-separator") {
+    if let Some(s) = &cli.path_separator {
         options = options.with_path_separator(s);
     }
-    if let Some(file) = flags.get("--paths") {
-        let rows: Vec<PathRow> =
-            Reader::<PathRow, _>::from_path(file, options)?.collect::<Result<_, _>>()?;
-        let currency = flags.parsed("--currency", Currency::USD)?;
+    if let Some(file) = &cli.paths {
+        let rows: Vec<PathRow> = Reader::<PathRow, _>::from_path(file, options)
+            .and_then(|r| r.collect::<Result<_, _>>())
+            .map_err(in_file("reading paths", file))?;
+        let currency = cli.currency.unwrap_or(Currency::USD);
         return Ok(Input {
-            origin: format!("paths {file} ({} rows)", rows.len()),
+            origin: format!("paths {} ({} rows)", file.display(), rows.len()),
             journeys: Journeys::from_path_rows(&rows, currency)?,
             times: false,
             stages: false,
             truth: None,
         });
     }
-    if let Some(dir) = flags.get("--data") {
-        let d = Dataset::read_dir(dir, options)?;
+    if let Some(dir) = &cli.data.data {
+        let d = read_folder(dir, &[Touch::FILE_NAME, Conversion::FILE_NAME], options)?;
         return Ok(Input {
             journeys: Journeys::from_records(
                 &d.touches,
@@ -115,18 +152,14 @@ fn load(flags: &Flags) -> Result<Input, Error> {
                 &d.stage_events,
                 &JourneyOptions::default(),
             )?,
-            origin: format!("folder {dir}"),
+            origin: format!("folder {}", dir.display()),
             times: true,
             stages: !d.stage_events.is_empty(),
             truth: None,
         });
     }
-    let leads = if flags.has("--quick") {
-        5_000
-    } else {
-        flags.number("--leads", 100_000)?
-    };
-    let seed = flags.number("--seed", 7)?;
+    let leads = cli.data.leads_or(100_000);
+    let seed = cli.data.seed();
     let c = generate(&SynthConfig::default().with_leads(leads).with_seed(seed))?;
     Ok(Input {
         journeys: Journeys::from_records(
@@ -142,8 +175,8 @@ fn load(flags: &Flags) -> Result<Input, Error> {
     })
 }
 
-fn models(flags: &Flags, input: &Input) -> Result<Vec<(String, Model)>, Error> {
-    let list = match flags.get("--models") {
+fn models(cli: &Cli, input: &Input) -> Result<Vec<(String, Model)>, Error> {
+    let list = match &cli.models {
         Some(l) => l.to_string(),
         None => {
             let mut d = vec!["first", "last", "linear"];
@@ -187,10 +220,21 @@ fn models(flags: &Flags, input: &Input) -> Result<Vec<(String, Model)>, Error> {
             };
             Ok((name, m))
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()
+        .and_then(|models| {
+            if models.is_empty() {
+                return Err(bad("--models", &list, "no model given"));
+            }
+            for (i, (name, _)) in models.iter().enumerate() {
+                if models[..i].iter().any(|(n, _)| n == name) {
+                    return Err(bad("--models", &list, format!("`{name}` is listed twice")));
+                }
+            }
+            Ok(models)
+        })
 }
 
-fn run(input: &Input, list: Vec<(String, Model)>) -> Result<Vec<Column>, Error> {
+fn run_models(input: &Input, list: Vec<(String, Model)>) -> Result<Vec<Column>, Error> {
     let rows = input.journeys.path_rows();
     let mut shapley = None;
     let valued = input.journeys.currency().is_some() && !input.journeys.total_value().is_zero();
@@ -206,7 +250,7 @@ fn run(input: &Input, list: Vec<(String, Model)>) -> Result<Vec<Column>, Error> 
                 let revenue = valued.then(|| {
                     a.channels
                         .iter()
-                        .filter_map(|c| Some((c.channel.clone(), c.revenue?.to_string())))
+                        .filter_map(|c| Some((c.channel.clone(), c.revenue?)))
                         .collect()
                 });
                 (a.channel_conversions(), revenue)
@@ -242,34 +286,15 @@ fn run(input: &Input, list: Vec<(String, Model)>) -> Result<Vec<Column>, Error> 
     Ok(out)
 }
 
-fn main() -> Result<(), Error> {
-    let flags = Flags::parse(
-        &[
-            "--data",
-            "--paths",
-            "--delimiter",
-            "--path-separator",
-            "--currency",
-            "--leads",
-            "--seed",
-            "--models",
-            "--format",
-        ],
-        &["--quick", "--help"],
-    )?;
-    if flags.has("--help") {
-        print!("{HELP}");
-        return Ok(());
-    }
-    let json = match flags.get("--format").unwrap_or("table") {
-        "table" => false,
-        "json" => true,
-        other => return Err(bad("--format", other, "expected table or json")),
-    };
-    let input = load(&flags)?;
-    let list = models(&flags, &input)?;
-    let columns = run(&input, list)?;
-    if json {
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let input = load(&cli)?;
+    let list = models(&cli, &input)?;
+    let columns = run_models(&input, list)?;
+    if cli.format == Format::Json {
         print_json(&input, &columns)
     } else {
         print_table(&input, &columns);
@@ -402,7 +427,10 @@ fn print_table(input: &Input, columns: &[Column]) {
             print!("{:<w$}", ch.as_str());
             for c in &valued {
                 let r = c.revenue.as_ref().and_then(|r| r.get(ch));
-                print!(" {:>cw$}", r.map_or("-", String::as_str));
+                print!(
+                    " {:>cw$}",
+                    r.map_or_else(|| "-".to_string(), Money::to_string)
+                );
             }
             println!();
         }

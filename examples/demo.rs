@@ -9,29 +9,17 @@
 mod common;
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
-use common::{Flags, bad, load};
+use clap::Parser;
+use common::{DataArgs, existing_dir, existing_file, in_file, io_error, load, out_dir};
 use revops::csv::Dataset;
 use revops::{Currency, Error, Report, ReportInput, ReportOptions};
 
-const HELP: &str = "\
-demo: the whole revops report on one dataset
-
-data (default: a synthetic company of --leads N leads, default 100000, --seed S):
-  --data DIR       a folder of canonical CSV files (leads.csv, stage_events.csv,
-                   touches.csv, conversions.csv, spend.csv, opportunity_history.csv,
-                   forecasts.csv; missing files leave their sections out)
-  --olist DIR      the real Olist marketing funnel files in DIR (MQL -> Won by origin)
-  --maven FILE     the real Maven CRM pipeline file (pipeline waterfall, win rate,
-                   cycle, slippage); the two real datasets are different companies,
-                   so give one of --olist or --maven
-options:
-  --out DIR        also write DIR/report.json and DIR/report.html
-  --quick          a small synthetic company (5,000 leads; CI)
-  --help           this text
-
+/// The report.json schema, shown after the flags in `--help`.
+const JSON_HELP: &str = "\
 report.json: the serde form of revops::Report (see its documentation):
   {as_of, currency, inputs: {leads, stage_events, ...},
    funnel: {cohort: CohortReport, velocity: VelocityReport,
@@ -63,29 +51,47 @@ impl Progress {
     }
 }
 
-fn main() -> Result<(), Error> {
-    let flags = Flags::parse(
-        &["--data", "--olist", "--maven", "--out", "--leads", "--seed"],
-        &["--quick", "--help"],
-    )?;
-    if flags.has("--help") {
-        print!("{HELP}");
-        return Ok(());
-    }
+/// The whole revops report on one dataset.
+///
+/// Data: a synthetic company of --leads N leads (default 100000, --seed S), a folder
+/// of canonical CSV files (--data DIR: leads.csv, stage_events.csv, touches.csv,
+/// conversions.csv, spend.csv, opportunity_history.csv, forecasts.csv; missing files
+/// leave their sections out), or one of the real datasets (--olist DIR or --maven
+/// FILE: they are different companies, so give one).
+#[derive(Parser, Debug)]
+#[command(name = "demo", after_help = JSON_HELP, allow_negative_numbers = true)]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The real Olist marketing funnel files in DIR (MQL -> Won by origin)
+    #[arg(long, value_name = "DIR", value_parser = existing_dir,
+          conflicts_with_all = ["data", "leads", "seed", "quick", "maven"])]
+    olist: Option<PathBuf>,
+    /// The real Maven CRM pipeline file (pipeline waterfall, win rate, cycle, slippage)
+    #[arg(long, value_name = "FILE", value_parser = existing_file,
+          conflicts_with_all = ["data", "leads", "seed", "quick"])]
+    maven: Option<PathBuf>,
+    /// Also write DIR/report.json and DIR/report.html (DIR is created if needed)
+    #[arg(long, value_name = "DIR", value_parser = out_dir)]
+    out: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
     let started = Instant::now();
     let mut options = ReportOptions::default();
-    let real = flags.get("--olist").is_some() || flags.get("--maven").is_some();
-    let requested = flags.number("--leads", 100_000)?;
+    let real = cli.olist.is_some() || cli.maven.is_some();
+    let requested = cli.data.leads_or(100_000);
     let mut progress = Progress {
-        on: !real
-            && flags.get("--data").is_none()
-            && !flags.has("--quick")
-            && requested.saturating_mul(8) > 1_000_000,
+        on: !real && cli.data.data.is_none() && requested.saturating_mul(8) > 1_000_000,
         started,
     };
     progress.say(&format!("synthesising a company of {requested} leads"));
 
-    if let Some(dir) = flags.get("--data") {
+    if let Some(dir) = &cli.data.data {
         // About 60 bytes per CSV row: show progress for folders over a million rows.
         let bytes: u64 = std::fs::read_dir(dir)
             .map(|d| {
@@ -96,24 +102,15 @@ fn main() -> Result<(), Error> {
             .unwrap_or(0);
         progress.on = bytes > 60_000_000;
         progress.say(&format!(
-            "reading {:.0} MB of CSV from {dir}",
-            bytes as f64 / 1e6
+            "reading {:.0} MB of CSV from {}",
+            bytes as f64 / 1e6,
+            dir.display()
         ));
     }
     let (data, origin) = if real {
-        if flags.get("--data").is_some() {
-            return Err(bad("--data", "", "use either --data or --olist/--maven"));
-        }
-        if flags.get("--olist").is_some() && flags.get("--maven").is_some() {
-            return Err(bad(
-                "--maven",
-                "",
-                "Olist and Maven are different companies: give one of --olist or --maven",
-            ));
-        }
-        read_real(&flags, &mut options)?
+        read_real(&cli, &mut options)?
     } else {
-        let l = load(&flags, 100_000)?;
+        let l = load(&cli.data, 100_000, &[])?;
         (l.data, l.origin)
     };
     let input = ReportInput {
@@ -137,11 +134,8 @@ fn main() -> Result<(), Error> {
 
     println!("data: {origin}");
     print!("{report}");
-    if let Some(dir) = flags.get("--out") {
-        let dir = PathBuf::from(dir);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("report.json"), report.to_json()?)?;
-        std::fs::write(dir.join("report.html"), report.to_html())?;
+    if let Some(dir) = &cli.out {
+        write_report(dir, &report)?;
         println!(
             "\nwrote {} and {}",
             dir.join("report.json").display(),
@@ -152,21 +146,27 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// Reads the real Olist and/or Maven files into a dataset and adapts the options.
-fn read_real(flags: &Flags, options: &mut ReportOptions) -> Result<(Dataset, String), Error> {
-    let open = |p: PathBuf| {
-        File::open(&p).map_err(|e| Error::Io {
-            message: format!("{}: {e}", p.display()),
-        })
-    };
+/// Writes `report.json` and `report.html` into `dir`, creating it if needed.
+fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(io_error("creating folder", dir))?;
+    let json = dir.join("report.json");
+    std::fs::write(&json, report.to_json()?).map_err(io_error("writing", &json))?;
+    let html = dir.join("report.html");
+    std::fs::write(&html, report.to_html()).map_err(io_error("writing", &html))?;
+    Ok(())
+}
+
+/// Reads the real Olist or Maven files into a dataset and adapts the options.
+fn read_real(cli: &Cli, options: &mut ReportOptions) -> Result<(Dataset, String), Error> {
+    let open = |p: PathBuf| File::open(&p).map_err(io_error("opening", &p));
     let mut data = Dataset::default();
     let mut origin = Vec::new();
-    if let Some(dir) = flags.get("--olist") {
-        let dir = PathBuf::from(dir);
+    if let Some(dir) = &cli.olist {
         let d = revops::real::read_olist(
             open(dir.join("olist_marketing_qualified_leads_dataset.csv"))?,
             open(dir.join("olist_closed_deals_dataset.csv"))?,
-        )?;
+        )
+        .map_err(in_file("reading the Olist files in", dir))?;
         println!("Olist data quirks (kept and reported): {}", d.quirks.len());
         for q in &d.quirks {
             println!("  {}: {}", q.record, q.message);
@@ -178,8 +178,9 @@ fn read_real(flags: &Flags, options: &mut ReportOptions) -> Result<(Dataset, Str
             .with_cohort_anchor(revops::CohortAnchor::Stage("mql".into()));
         origin.push("Olist marketing funnel (real data)");
     }
-    if let Some(file) = flags.get("--maven") {
-        let d = revops::real::read_maven(open(PathBuf::from(file))?, Currency::USD)?;
+    if let Some(file) = &cli.maven {
+        let d = revops::real::read_maven(open(file.clone())?, Currency::USD)
+            .map_err(in_file("reading", file))?;
         println!(
             "Maven data: {} opportunities; {} rows skipped and {} quirks (listed in the adapter's report)",
             d.opportunities.len(),

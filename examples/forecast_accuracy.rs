@@ -13,34 +13,56 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use common::{Flags, bad, load};
+use clap::Parser;
+use common::{DataArgs, DaysSummary, Format, bad, existing_file, in_file, io_error, load};
+use revops::csv::CsvRecord;
 use revops::{
-    BinStrategy, Calendar, Calibration, CalibrationOptions, CycleOutcome, DateRange, Error,
-    ErrorOptions, ForecastErrors, Funnel, Granularity, Money, PipelineHistory, PipelineScope,
-    SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
+    BinStrategy, Calendar, Calibration, CalibrationOptions, CycleOutcome, DateRange, Decimal,
+    Error, ErrorOptions, ForecastErrors, Funnel, Granularity, Money, OpportunityChange,
+    PipelineHistory, PipelineScope, SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
 };
 
 fn midnight(d: NaiveDate) -> DateTime<Utc> {
     d.and_time(NaiveTime::MIN).and_utc()
 }
 
-fn main() -> Result<(), Error> {
-    let flags = Flags::parse(
-        &[
-            "--data", "--leads", "--seed", "--quota", "--maven", "--format",
-        ],
-        &["--quick"],
-    )?;
-    let json = match flags.get("--format").unwrap_or("table") {
-        "table" => false,
-        "json" => true,
-        other => return Err(bad("--format", other, "expected table or json")),
-    };
-    if let Some(path) = flags.get("--maven") {
+/// Pipeline accuracy: the pipeline waterfall of a quarter, win rate, cycle, coverage,
+/// slippage, forecast errors and the calibration of win probabilities.
+///
+/// Data: a synthetic company (default), `--data DIR` (opportunity_history.csv and
+/// forecasts.csv) or `--maven FILE` (the real Maven CRM pipeline). In JSON, cycle
+/// lengths are in days.
+#[derive(Parser, Debug)]
+#[command(name = "forecast_accuracy", allow_negative_numbers = true)]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The real Maven CRM pipeline file (win rate and cycle of won and lost deals)
+    #[arg(long, value_name = "FILE", value_parser = existing_file,
+          conflicts_with_all = ["data", "leads", "seed", "quick", "quota"])]
+    maven: Option<PathBuf>,
+    /// Quota of the quarter after the reported one, in the data's currency (coverage)
+    #[arg(long, value_name = "AMOUNT", value_parser = common::positive_amount)]
+    quota: Option<Decimal>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let json = cli.format == Format::Json;
+    if let Some(path) = &cli.maven {
         return maven(path, json);
     }
-    let loaded = load(&flags, 100_000)?;
+    let loaded = load(&cli.data, 100_000, &[OpportunityChange::FILE_NAME])?;
     let currency = loaded
         .data
         .opportunity_history
@@ -70,8 +92,8 @@ fn main() -> Result<(), Error> {
     let cycle = history.sales_cycle(&SalesCycleSpec::new(as_of));
     let slippage = history.slippage(&Window::new(q_start, q_end)?)?;
     let next = DateRange::new(current.start(), current.last_day())?;
-    let coverage = match flags.get("--quota") {
-        Some(q) => Some(history.coverage(as_of, next, Money::parse(q, currency)?)?),
+    let coverage = match cli.quota {
+        Some(q) => Some(history.coverage(as_of, next, Money::new(q, currency))?),
         None => None,
     };
 
@@ -104,7 +126,8 @@ fn main() -> Result<(), Error> {
         let v = serde_json::json!({
             "origin": loaded.origin, "quarter": quarter.label(),
             "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
-            "win_rate": win_rate, "cycle_days": cycle.summary(), "slippage": {
+            "win_rate": win_rate, "cycle_days": cycle.summary().as_ref().map(DaysSummary::from),
+            "slippage": {
                 "deals": slippage.deals, "pushes": slippage.pushes,
                 "pushed_deals": slippage.pushed_deals,
                 "pushed_twice_or_more": slippage.pushed_twice_or_more,
@@ -264,11 +287,10 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-fn maven(path: &str, json: bool) -> Result<(), Error> {
-    let file = std::fs::File::open(path).map_err(|e| Error::Io {
-        message: format!("{path}: {e}"),
-    })?;
-    let d = revops::real::read_maven(file, revops::Currency::USD)?;
+fn maven(path: &Path, json: bool) -> Result<(), Error> {
+    let file = std::fs::File::open(path).map_err(io_error("opening", path))?;
+    let d =
+        revops::real::read_maven(file, revops::Currency::USD).map_err(in_file("reading", path))?;
     let h = PipelineHistory::new(
         revops::real::maven_funnel(),
         revops::Currency::USD,
@@ -276,7 +298,7 @@ fn maven(path: &str, json: bool) -> Result<(), Error> {
     )?;
     let (_, last) = h
         .span()
-        .ok_or_else(|| bad("--maven", path, "no usable rows"))?;
+        .ok_or_else(|| bad("--maven", path.display(), "no usable rows"))?;
     let as_of = last;
     let win = h.win_rate(&WinRateSpec::new(as_of))?;
     let won = h.sales_cycle(&SalesCycleSpec::new(as_of));
@@ -284,7 +306,11 @@ fn maven(path: &str, json: bool) -> Result<(), Error> {
     lost_spec.outcome = CycleOutcome::Lost;
     let lost = h.sales_cycle(&lost_spec);
     if json {
-        let v = serde_json::json!({"win_rate": win, "cycle_won_days": won.summary(), "cycle_lost_days": lost.summary(), "skipped_rows": d.skipped});
+        let days = |c: &revops::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
+        let v = serde_json::json!({
+            "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
+            "skipped_rows": d.skipped,
+        });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }

@@ -18,32 +18,63 @@
 
 mod common;
 
-use common::{Flags, bad, load};
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::{DataArgs, Format, bad, load};
+use revops::csv::CsvRecord;
 use revops::{
     Calendar, CohortSpec, Currency, Decimal, Error, ExactDistribution, Funnel, FunnelData,
-    FunnelEvents, Granularity, Money, OpenItem, PathOptions, PipelineHistory, ReverseFunnel,
-    RoundingPolicy, StageOutlook, VelocitySpec, cohort_report, open_items, outlook_from_history,
-    project, velocity_report,
+    FunnelEvents, Granularity, Lead, Money, OpenItem, PathOptions, PipelineHistory, ReverseFunnel,
+    RoundingPolicy, StageEvent, StageOutlook, VelocitySpec, cohort_report, open_items,
+    outlook_from_history, project, velocity_report,
 };
 
-fn main() -> Result<(), Error> {
-    let flags = Flags::parse(
-        &[
-            "--data",
-            "--leads",
-            "--seed",
-            "--target",
-            "--per-day",
-            "--format",
-        ],
-        &["--quick"],
+/// The most inquiries a day a programme may add.
+const MAX_PER_DAY: f64 = 1_000_000.0;
+
+/// Planning: the inflow next quarter's target needs and when, a programme's 60/90-day
+/// uplift, and the projection of open deals and leads.
+///
+/// Data: a synthetic company (default) or `--data DIR` (leads.csv, stage_events.csv;
+/// conversions.csv and opportunity_history.csv when present).
+#[derive(Parser, Debug)]
+#[command(name = "plan", allow_negative_numbers = true)]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Next quarter's bookings target, in the data's currency [default: the last
+    /// complete quarter's won revenue + 20 %]
+    #[arg(long, value_name = "AMOUNT", value_parser = common::positive_amount)]
+    target: Option<Decimal>,
+    /// Inquiries per day a new programme adds (more than 0, at most 1000000)
+    #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = per_day)]
+    per_day: f64,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn per_day(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| "not a number".to_string())?;
+    if v.is_finite() && v > 0.0 && v <= MAX_PER_DAY {
+        Ok(v)
+    } else {
+        Err(format!("must be more than 0 and at most {MAX_PER_DAY}"))
+    }
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let json = cli.format == Format::Json;
+    let loaded = load(
+        &cli.data,
+        100_000,
+        &[Lead::FILE_NAME, StageEvent::FILE_NAME],
     )?;
-    let json = match flags.get("--format").unwrap_or("table") {
-        "table" => false,
-        "json" => true,
-        other => return Err(bad("--format", other, "expected table or json")),
-    };
-    let loaded = load(&flags, 100_000)?;
     let d = &loaded.data;
     let currency = d
         .conversions
@@ -55,7 +86,7 @@ fn main() -> Result<(), Error> {
         .iter()
         .map(|e| e.at)
         .max()
-        .ok_or_else(|| bad("--data", "", "no stage events"))?;
+        .ok_or_else(|| bad("--data", &loaded.origin, "no stage events"))?;
     let cal = Calendar::default();
     let this_quarter = cal.period_of(today, Granularity::Quarter);
     let next_quarter = this_quarter.next();
@@ -77,8 +108,8 @@ fn main() -> Result<(), Error> {
         .checked_div(Decimal::from(won.len().max(1)))?
         .unwrap_or(Money::zero(currency))
         .round_to_minor_units();
-    let target = match flags.get("--target") {
-        Some(t) => Money::parse(t, currency)?,
+    let target = match cli.target {
+        Some(t) => Money::new(t, currency),
         None => {
             let in_last: Vec<Money> = d
                 .conversions
@@ -98,10 +129,7 @@ fn main() -> Result<(), Error> {
     )?;
 
     // A programme adding inquiries from today.
-    let per_day: f64 = match flags.get("--per-day") {
-        Some(v) => v.parse().map_err(|_| bad("--per-day", v, "a number"))?,
-        None => 20.0,
-    };
+    let per_day = cli.per_day;
     let uplift60 = funnel.programme_uplift(per_day, 60, "opportunity", deal_size)?;
     let uplift90 = funnel.programme_uplift(per_day, 90, "opportunity", deal_size)?;
 

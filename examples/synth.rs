@@ -12,14 +12,42 @@
 //! (required unless `--quick`), `--quick` (10000 leads into `target/synth-quick`).
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::fs::{self, File};
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
+
+use clap::Parser;
+use common::{in_file, io_error};
 
 use revops::csv::{CsvRecord, Options, Writer};
 use revops::synth::{Synth, SynthConfig};
 use revops::{Conversion, Error, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch};
+
+/// Writes a synthetic B2B company as the canonical CSV files.
+///
+/// Leads are generated and written one at a time (memory stays flat whatever the
+/// size); spend and forecasts, monthly aggregates, are written at the end.
+#[derive(Parser, Debug)]
+#[command(name = "synth", allow_negative_numbers = true)]
+struct Cli {
+    /// Leads of the synthetic company [default: 100000; 1000 to 10000000]
+    #[arg(long, value_name = "N", value_parser = common::leads, conflicts_with = "quick")]
+    leads: Option<u64>,
+    /// Seed of the synthetic company [default: 7]
+    #[arg(long, value_name = "S", value_parser = common::count)]
+    seed: Option<u64>,
+    /// The folder to write the CSV files into (created if needed; required unless --quick)
+    #[arg(long, value_name = "DIR", value_parser = common::out_dir,
+          required_unless_present = "quick")]
+    out: Option<PathBuf>,
+    /// 10,000 leads into target/synth-quick (or --out DIR)
+    #[arg(long)]
+    quick: bool,
+}
 
 struct Args {
     leads: u64,
@@ -27,68 +55,38 @@ struct Args {
     out: PathBuf,
 }
 
-fn parse_args() -> Result<Args, Error> {
-    let bad = |name: &'static str, value: &str, reason: &str| Error::InvalidParameter {
-        name,
-        value: value.to_string(),
-        reason: reason.to_string(),
-    };
-    let mut args = Args {
-        leads: 100_000,
-        seed: 7,
-        out: PathBuf::new(),
-    };
-    let mut quick = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = |name| it.next().ok_or_else(|| bad(name, "", "missing value"));
-        match a.as_str() {
-            "--leads" => {
-                let v = value("--leads")?;
-                args.leads = v
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| bad("--leads", &v, "not a number"))?;
-            }
-            "--seed" => {
-                let v = value("--seed")?;
-                args.seed = v.parse().map_err(|_| bad("--seed", &v, "not a number"))?;
-            }
-            "--out" => args.out = PathBuf::from(value("--out")?),
-            "--quick" => quick = true,
-            other => {
-                return Err(bad(
-                    "argument",
-                    other,
-                    "expected --leads, --seed, --out or --quick",
-                ));
-            }
+impl Cli {
+    fn args(self) -> Args {
+        Args {
+            leads: if self.quick {
+                10_000
+            } else {
+                self.leads.unwrap_or(100_000)
+            },
+            seed: self.seed.unwrap_or(7),
+            out: self
+                .out
+                .unwrap_or_else(|| PathBuf::from("target/synth-quick")),
         }
     }
-    if quick {
-        args.leads = 10_000;
-        if args.out.as_os_str().is_empty() {
-            args.out = PathBuf::from("target/synth-quick");
-        }
-    }
-    if args.out.as_os_str().is_empty() {
-        return Err(bad(
-            "--out",
-            "",
-            "give the folder to write the CSV files into",
-        ));
-    }
-    Ok(args)
 }
 
-fn writer<T: CsvRecord>(dir: &std::path::Path) -> Result<Writer<T, BufWriter<File>>, Error> {
-    let f = File::create(dir.join(T::FILE_NAME))?;
-    Writer::new(BufWriter::with_capacity(1 << 20, f), Options::new())
+fn create(path: &Path) -> Result<BufWriter<File>, Error> {
+    let f = File::create(path).map_err(io_error("creating", path))?;
+    Ok(BufWriter::with_capacity(1 << 20, f))
 }
 
-fn main() -> Result<(), Error> {
-    let args = parse_args()?;
-    fs::create_dir_all(&args.out)?;
+fn writer<T: CsvRecord>(dir: &Path) -> Result<Writer<T, BufWriter<File>>, Error> {
+    let path = dir.join(T::FILE_NAME);
+    Writer::new(create(&path)?, Options::new()).map_err(in_file("writing", &path))
+}
+
+fn main() -> ExitCode {
+    common::main(|cli: Cli| run(cli.args()))
+}
+
+fn run(args: Args) -> Result<(), Error> {
+    fs::create_dir_all(&args.out).map_err(io_error("creating folder", &args.out))?;
     let started = Instant::now();
     let synth = Synth::new(
         SynthConfig::default()
@@ -96,10 +94,21 @@ fn main() -> Result<(), Error> {
             .with_seed(args.seed),
     )?;
 
-    let leads_file =
-        BufWriter::with_capacity(1 << 20, File::create(args.out.join(Lead::FILE_NAME))?);
+    // Every write names its file when it fails (a full disk, a removed folder).
+    let path = |name: &str| args.out.join(name);
+    let (leads_path, events_path, touches_path) = (
+        path(Lead::FILE_NAME),
+        path(StageEvent::FILE_NAME),
+        path(Touch::FILE_NAME),
+    );
+    let (conversions_path, history_path) = (
+        path(Conversion::FILE_NAME),
+        path(OpportunityChange::FILE_NAME),
+    );
+    let leads_file = create(&leads_path)?;
     let mut leads =
-        Writer::<Lead, _>::with_attributes(leads_file, ["industry", "region"], Options::new())?;
+        Writer::<Lead, _>::with_attributes(leads_file, ["industry", "region"], Options::new())
+            .map_err(in_file("writing", &leads_path))?;
     let mut events = writer::<StageEvent>(&args.out)?;
     let mut touches = writer::<Touch>(&args.out)?;
     let mut conversions = writer::<Conversion>(&args.out)?;
@@ -107,45 +116,61 @@ fn main() -> Result<(), Error> {
     let mut tally = synth.tally();
     let mut counts = [0u64; 7];
     for bundle in synth.leads() {
-        leads.write(&bundle.lead)?;
+        leads
+            .write(&bundle.lead)
+            .map_err(in_file("writing", &leads_path))?;
         counts[0] += 1;
         for e in &bundle.stage_events {
-            events.write(e)?;
+            events.write(e).map_err(in_file("writing", &events_path))?;
         }
         counts[1] += bundle.stage_events.len() as u64;
         for t in &bundle.touches {
-            touches.write(t)?;
+            touches
+                .write(t)
+                .map_err(in_file("writing", &touches_path))?;
         }
         counts[2] += bundle.touches.len() as u64;
         if let Some(c) = &bundle.conversion {
-            conversions.write(c)?;
+            conversions
+                .write(c)
+                .map_err(in_file("writing", &conversions_path))?;
             counts[3] += 1;
         }
         for h in &bundle.opportunity_history {
-            history.write(h)?;
+            history
+                .write(h)
+                .map_err(in_file("writing", &history_path))?;
         }
         counts[4] += bundle.opportunity_history.len() as u64;
         tally.add(&bundle);
     }
-    leads.finish()?;
-    events.finish()?;
-    touches.finish()?;
-    conversions.finish()?;
-    history.finish()?;
+    leads.finish().map_err(in_file("writing", &leads_path))?;
+    events.finish().map_err(in_file("writing", &events_path))?;
+    touches
+        .finish()
+        .map_err(in_file("writing", &touches_path))?;
+    conversions
+        .finish()
+        .map_err(in_file("writing", &conversions_path))?;
+    history
+        .finish()
+        .map_err(in_file("writing", &history_path))?;
 
     let spend = synth.spend(&tally)?;
+    let spend_path = path(Spend::FILE_NAME);
     let mut w = writer::<Spend>(&args.out)?;
     for s in &spend {
-        w.write(s)?;
+        w.write(s).map_err(in_file("writing", &spend_path))?;
     }
-    w.finish()?;
+    w.finish().map_err(in_file("writing", &spend_path))?;
     counts[5] = spend.len() as u64;
     let forecasts = synth.forecasts(&tally)?;
+    let forecasts_path = path(ForecastPoint::FILE_NAME);
     let mut w = writer::<ForecastPoint>(&args.out)?;
     for f in &forecasts {
-        w.write(f)?;
+        w.write(f).map_err(in_file("writing", &forecasts_path))?;
     }
-    w.finish()?;
+    w.finish().map_err(in_file("writing", &forecasts_path))?;
     counts[6] = forecasts.len() as u64;
     let elapsed = started.elapsed();
 
@@ -166,7 +191,10 @@ fn main() -> Result<(), Error> {
     );
     let mut bytes = 0;
     for (name, n) in names.iter().zip(counts) {
-        let size = fs::metadata(args.out.join(name))?.len();
+        let path = args.out.join(name);
+        let size = fs::metadata(&path)
+            .map_err(io_error("reading the size of", &path))?
+            .len();
         bytes += size;
         println!("  {name:<26} {n:>12} rows {:>10.1} MB", size as f64 / 1e6);
     }

@@ -18,25 +18,53 @@
 
 mod common;
 
-use common::{Flags, bad, load};
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::{DataArgs, Format, load, reason};
+use revops::csv::CsvRecord;
 use revops::{
     CostGrouping, Credits, Currency, Decimal, EconomicsRow, Error, Funnel, FunnelData,
-    FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, MoneyPer, PathOptions, RuleModel,
-    SourcedBy, SpendAlignment, align_spend, sourcing_report, unit_economics,
+    FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, Lead, MoneyPer, PathOptions,
+    RuleModel, SourcedBy, SpendAlignment, StageEvent, align_spend, sourcing_report, unit_economics,
 };
 
-fn main() -> Result<(), Error> {
-    let flags = Flags::parse(
-        &["--data", "--leads", "--seed", "--model", "--format"],
-        &["--quick"],
+/// Unit economics per channel: spend, leads, MQL, SQL, won, CPL, cost per SQL, CPA,
+/// ROAS, ROI, and sourced versus influenced pipeline, in exact money.
+///
+/// Data: a synthetic company (default) or `--data DIR` (leads.csv, stage_events.csv;
+/// spend.csv, touches.csv, conversions.csv and opportunity_history.csv when present).
+/// Leads, MQLs and SQLs are always counted by the lead's own source.
+#[derive(Parser, Debug)]
+#[command(name = "unit_economics", allow_negative_numbers = true)]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Credit won deals and revenue with an attribution model (e.g. first_touch,
+    /// linear, w_shaped) [default: the lead's own source]
+    #[arg(long, value_name = "NAME", value_parser = model)]
+    model: Option<RuleModel>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+fn model(s: &str) -> Result<RuleModel, String> {
+    s.parse().map_err(reason)
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let json = cli.format == Format::Json;
+    let model = cli.model;
+    let loaded = load(
+        &cli.data,
+        100_000,
+        &[Lead::FILE_NAME, StageEvent::FILE_NAME],
     )?;
-    let json = match flags.get("--format").unwrap_or("table") {
-        "table" => false,
-        "json" => true,
-        other => return Err(bad("--format", other, "expected table or json")),
-    };
-    let model: Option<RuleModel> = flags.get("--model").map(str::parse).transpose()?;
-    let loaded = load(&flags, 100_000)?;
     let (data, origin) = (loaded.data, loaded.origin);
     let opportunities = match loaded.opportunities {
         Some(o) => o,

@@ -13,9 +13,14 @@ mod common;
 
 use std::fs::File;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use common::{Flags, bad, load};
+use clap::{Parser, ValueEnum};
+use common::{
+    DataArgs, Format, bad, existing_dir, existing_file, in_file, io_error, load, one_line, reason,
+};
+use revops::csv::CsvRecord;
 use revops::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, Dimension, Error, FlowReport, FlowSpec,
     Funnel, FunnelData, FunnelEvents, Granularity, Lead, PathOptions, QualificationReport,
@@ -23,25 +28,8 @@ use revops::{
     flow_report, qualification_report, velocity_report,
 };
 
-const HELP: &str = "\
-waterfall: cohort or period conversion of a funnel, with k/n and intervals
-
-data (one of):
-  (none)              synthesise a company (--leads N, default 100000; --seed S)
-  --data DIR          read leads.csv and stage_events.csv from DIR
-  --olist DIR         the real Olist files in DIR: MQL -> Won by origin and by month of
-                      first contact
-options:
-  --mode cohort|period   cohort conversion (default) or period flow
-  --period week|month|quarter|year   bucket size (default month)
-  --by DIMENSION      breakdown: source, campaign, segment, owner, account or an attribute
-  --anchor STAGE      cohort anchor stage (default: lead creation)
-  --window DAYS       conversion window from the anchor (default: none)
-  --as-of YYYY-MM-DD  evaluate as of this date (default: the last event's date)
-  --funnel FILE       funnel definition as JSON (default: the demand waterfall)
-  --format table|json output (default table)
-  --quick             small synthetic company (CI)
-
+/// The JSON schema, shown after the flags in `--help`.
+const JSON_HELP: &str = "\
 JSON (--format json): {\"origin\": string, \"as_of\": RFC 3339, \"mode\": \"cohort\"|\"period\",
   \"report\": CohortReport | FlowReport, and in cohort mode \"velocity\": VelocityReport and
   \"qualification\": QualificationReport|null}
@@ -65,41 +53,111 @@ JSON (--format json): {\"origin\": string, \"as_of\": RFC 3339, \"mode\": \"coho
     backward, exit_after_exit, examples: [{why, index, subject}]}
 ";
 
-fn main() -> Result<(), Error> {
-    let flags = Flags::parse(
-        &[
-            "--data", "--olist", "--mode", "--period", "--by", "--anchor", "--window", "--as-of",
-            "--funnel", "--format", "--leads", "--seed",
-        ],
-        &["--quick", "--help"],
-    )?;
-    if flags.has("--help") {
-        print!("{HELP}");
-        return Ok(());
+/// The longest conversion window, in days (100 years).
+const MAX_WINDOW_DAYS: i64 = 36_500;
+
+/// Cohort or period conversion of a funnel, with k/n and intervals.
+///
+/// Data: a synthetic company (default), `--data DIR` (leads.csv and stage_events.csv)
+/// or `--olist DIR` (the real Olist files: MQL -> Won by origin and by month of first
+/// contact).
+#[derive(Parser, Debug)]
+#[command(name = "waterfall", after_help = JSON_HELP, allow_negative_numbers = true)]
+struct Cli {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The real Olist files in DIR: MQL -> Won by origin and by month of first contact
+    #[arg(long, value_name = "DIR", value_parser = existing_dir,
+          conflicts_with_all = ["data", "leads", "seed", "quick"])]
+    olist: Option<PathBuf>,
+    /// Cohort conversion or period flow
+    #[arg(long, value_enum, default_value_t = Mode::Cohort)]
+    mode: Mode,
+    /// Bucket size: day, week, month, quarter or year
+    #[arg(long, value_name = "PERIOD", default_value = "month", value_parser = granularity)]
+    period: Granularity,
+    /// Breakdown: source, campaign, segment, owner, account or a lead attribute
+    #[arg(long, value_name = "DIMENSION", value_parser = dimension)]
+    by: Option<Dimension>,
+    /// Cohort anchor stage (default: lead creation; cohort mode)
+    #[arg(long, value_name = "STAGE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    anchor: Option<String>,
+    /// Conversion window from the anchor, in days (1 to 36500; cohort mode) [default: none]
+    #[arg(long, value_name = "DAYS", value_parser = window_days)]
+    window: Option<i64>,
+    /// Evaluate as of this date (YYYY-MM-DD) [default: the last event's date]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = as_of_date)]
+    as_of: Option<DateTime<Utc>>,
+    /// Funnel definition as JSON [default: the demand waterfall]
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
+    funnel: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Cohort conversion
+    Cohort,
+    /// Period flow
+    Period,
+}
+
+fn granularity(s: &str) -> Result<Granularity, String> {
+    s.parse().map_err(reason)
+}
+
+fn dimension(s: &str) -> Result<Dimension, String> {
+    s.parse().map_err(reason)
+}
+
+fn window_days(s: &str) -> Result<i64, String> {
+    let days: i64 = s
+        .parse()
+        .map_err(|_| "not a whole number of days".to_string())?;
+    if (1..=MAX_WINDOW_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(format!("must be 1 to {MAX_WINDOW_DAYS} days"))
     }
-    let json = match flags.get("--format").unwrap_or("table") {
-        "table" => false,
-        "json" => true,
-        other => return Err(bad("--format", other, "expected table or json")),
-    };
-    let cohort_mode = match flags.get("--mode").unwrap_or("cohort") {
-        "cohort" => true,
-        "period" => false,
-        other => return Err(bad("--mode", other, "expected cohort or period")),
-    };
+}
+
+fn as_of_date(s: &str) -> Result<DateTime<Utc>, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("expected YYYY-MM-DD ({e})"))?
+        .and_hms_opt(23, 59, 59)
+        .map(|t| t.and_utc())
+        .ok_or_else(|| "out of range".to_string())
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let json = cli.format == Format::Json;
+    let cohort_mode = cli.mode == Mode::Cohort;
+    if !cohort_mode {
+        if let Some(a) = &cli.anchor {
+            return Err(bad("--anchor", a, "applies to --mode cohort only"));
+        }
+        if let Some(w) = cli.window {
+            return Err(bad("--window", w, "applies to --mode cohort only"));
+        }
+    }
 
     let (leads, events, mut funnel, origin): (Vec<Lead>, Vec<StageEvent>, Funnel, String) =
-        if let Some(dir) = flags.get("--olist") {
-            let dir = PathBuf::from(dir);
+        if let Some(dir) = &cli.olist {
             let open = |name: &str| {
-                File::open(dir.join(name)).map_err(|e| Error::Io {
-                    message: format!("{}: {e}", dir.join(name).display()),
-                })
+                let path = dir.join(name);
+                File::open(&path).map_err(io_error("opening", &path))
             };
             let d = revops::real::read_olist(
                 open("olist_marketing_qualified_leads_dataset.csv")?,
                 open("olist_closed_deals_dataset.csv")?,
-            )?;
+            )
+            .map_err(in_file("reading the Olist files in", dir))?;
             for q in &d.quirks {
                 eprintln_quirk(&q.record.to_string(), &q.message);
             }
@@ -110,7 +168,11 @@ fn main() -> Result<(), Error> {
                 "Olist marketing funnel (real data)".into(),
             )
         } else {
-            let l = load(&flags, 100_000)?;
+            let l = load(
+                &cli.data,
+                100_000,
+                &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+            )?;
             (
                 l.data.leads,
                 l.data.stage_events,
@@ -118,25 +180,41 @@ fn main() -> Result<(), Error> {
                 l.origin,
             )
         };
-    if let Some(path) = flags.get("--funnel") {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            message: format!("{path}: {e}"),
-        })?;
-        funnel = Funnel::from_json(&text)?;
+    if let Some(path) = &cli.funnel {
+        let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
+        funnel = Funnel::from_json(&text)
+            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
     }
-
-    let as_of: DateTime<Utc> = match flags.get("--as-of") {
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| bad("--as-of", d, "expected YYYY-MM-DD"))?
-            .and_hms_opt(23, 59, 59)
-            .map(|t| t.and_utc())
-            .ok_or_else(|| bad("--as-of", d, "out of range"))?,
+    let as_of: DateTime<Utc> = match cli.as_of {
+        Some(d) => {
+            let first = leads.iter().map(|l| l.created_at).min();
+            if let Some(first) = first.filter(|&f| d < f) {
+                return Err(bad(
+                    "--as-of",
+                    d.format("%Y-%m-%d"),
+                    format!(
+                        "before the first lead ({}): nothing to measure",
+                        first.format("%Y-%m-%d")
+                    ),
+                ));
+            }
+            d
+        }
         None => events.iter().map(|e| e.at).max().unwrap_or_default(),
     };
-    let granularity: Granularity = flags.parsed("--period", Granularity::Month)?;
-    let dimension: Option<Dimension> = match flags.get("--by") {
-        Some(d) => Some(d.parse()?),
-        None if flags.get("--olist").is_some() => Some(Dimension::Source),
+    let granularity = cli.period;
+    let dimension: Option<Dimension> = match &cli.by {
+        Some(d) => {
+            if !leads.iter().any(|l| d.value(l).is_some()) {
+                return Err(bad(
+                    "--by",
+                    d.name(),
+                    format!("no lead has a value for it{}", attributes_hint(&leads)),
+                ));
+            }
+            Some(d.clone())
+        }
+        None if cli.olist.is_some() => Some(Dimension::Source),
         None => None,
     };
 
@@ -147,15 +225,12 @@ fn main() -> Result<(), Error> {
 
     if cohort_mode {
         let mut spec = CohortSpec::default().with_granularity(granularity);
-        if let Some(a) = flags.get("--anchor") {
-            spec = spec.with_anchor(CohortAnchor::Stage(a.to_string()));
-        } else if flags.get("--olist").is_some() {
+        if let Some(a) = &cli.anchor {
+            spec = spec.with_anchor(CohortAnchor::Stage(a.clone()));
+        } else if cli.olist.is_some() {
             spec = spec.with_anchor(CohortAnchor::Stage("mql".into()));
         }
-        if let Some(w) = flags.get("--window") {
-            let days: i64 = w
-                .parse()
-                .map_err(|_| bad("--window", w, "days, a whole number"))?;
+        if let Some(days) = cli.window {
             spec = spec.with_window(TimeDelta::days(days));
         }
         if let Some(d) = dimension {
@@ -195,6 +270,22 @@ fn main() -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// ` (lead attributes: a, b)` when the leads have attributes.
+fn attributes_hint(leads: &[Lead]) -> String {
+    let mut names: Vec<&str> = leads
+        .iter()
+        .take(10_000)
+        .flat_map(|l| l.attributes.keys().map(String::as_str))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (lead attributes: {})", names.join(", "))
+    }
 }
 
 #[allow(clippy::print_stderr)]

@@ -266,11 +266,52 @@ impl<'de> Deserialize<'de> for Currency {
 /// assert_eq!(Money::sum(Currency::USD, &dimes)?.amount(), Decimal::ONE);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// As text and in serde, money has one form: the amount at least at the currency's
+/// minor units (`0` is `"0.00"` in USD) — finer non-zero digits, as per-unit costs
+/// carry, are kept (trailing zeros beyond the minor units are trimmed), so nothing is
+/// lost. `Display` is that amount, a space and the currency (`"12.30 USD"`); serde is
+/// `{"amount": "12.30", "currency": "USD"}`.
+///
+/// ```
+/// use revops::{Currency, Money};
+/// # fn main() -> Result<(), revops::Error> {
+/// assert_eq!(Money::zero(Currency::USD).to_string(), "0.00 USD");
+/// assert_eq!(Money::parse("0.1250", Currency::USD)?.to_string(), "0.125 USD");
+/// let json = serde_json::to_string(&Money::parse("12.3", Currency::USD)?)?;
+/// assert_eq!(json, r#"{"amount":"12.30","currency":"USD"}"#);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+/// The serde form of [`Money`] (reading side).
+#[derive(Deserialize)]
+#[serde(rename = "Money")]
+struct MoneyRepr {
     #[serde(with = "rust_decimal::serde::str")]
     amount: Decimal,
     currency: Currency,
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Money", 2)?;
+        st.serialize_field("amount", &self.amount_text())?;
+        st.serialize_field("currency", &self.currency)?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = MoneyRepr::deserialize(d)?;
+        Ok(Money::new(r.amount, r.currency))
+    }
 }
 
 impl Money {
@@ -318,6 +359,22 @@ impl Money {
     /// The currency.
     pub fn currency(&self) -> Currency {
         self.currency
+    }
+
+    /// The amount as shown by `Display` and serde: at least the currency's minor units
+    /// (zeros padded), finer non-zero digits kept, trailing zeros beyond them trimmed.
+    /// An amount too large to carry its minor units in a [`Decimal`] (above about
+    /// 10^26) is shown as it is, so that the text always reads back to the same value.
+    fn amount_text(&self) -> String {
+        let n = self.amount.normalize();
+        let minor = u32::from(self.currency.minor_units);
+        if n.scale() >= minor {
+            return n.to_string();
+        }
+        scaled_mantissa(n, minor)
+            .and_then(|m| Decimal::try_from_i128_with_scale(m, minor).ok())
+            .unwrap_or(n)
+            .to_string()
     }
 
     /// Whether the amount is zero.
@@ -689,9 +746,10 @@ fn scaled_mantissa(amount: Decimal, scale: u32) -> Option<i128> {
 }
 
 impl fmt::Display for Money {
-    /// `"1250.10 USD"`: the amount as stored (not rounded), a space, the currency.
+    /// `"1250.10 USD"`: the amount (not rounded) at least at the currency's minor
+    /// units, a space, the currency; see [`Money`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.currency)
+        write!(f, "{} {}", self.amount_text(), self.currency)
     }
 }
 
@@ -839,6 +897,47 @@ mod tests {
     fn tiny_f64_weights_still_allocate() {
         let parts = usd("1.00").allocate_f64(&[1e-300, 3e-300]).unwrap();
         assert_eq!(amounts(&parts), ["0.25", "0.75"]);
+    }
+
+    /// One form for money everywhere: the amount at least at the currency's minor units
+    /// (finer non-zero digits kept, trailing zeros beyond the minor units trimmed), the
+    /// same text in `Display` (followed by the currency) and in serde.
+    #[test]
+    fn amount_is_shown_at_minor_units() {
+        let jpy = |s: &str| Money::parse(s, Currency::JPY).unwrap();
+        let kwd = |s: &str| Money::parse(s, Currency::from_code("KWD").unwrap()).unwrap();
+        let cases = [
+            (usd("0"), "0.00"),
+            (Money::zero(Currency::USD), "0.00"),
+            (usd("-0.00"), "0.00"),
+            (usd("1"), "1.00"),
+            (usd("12.3"), "12.30"),
+            (usd("12.30"), "12.30"),
+            (usd("12.3400"), "12.34"),
+            (usd("-0.5"), "-0.50"),
+            (usd("0.123400"), "0.1234"),
+            (usd("1234567.891"), "1234567.891"),
+            (jpy("1200"), "1200"),
+            (jpy("1200.00"), "1200"),
+            (jpy("12.50"), "12.5"),
+            (kwd("1"), "1.000"),
+            (kwd("1.23456"), "1.23456"),
+        ];
+        for (m, amount) in cases {
+            assert_eq!(m.to_string(), format!("{amount} {}", m.currency()), "{m:?}");
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(
+                json,
+                format!(r#"{{"amount":"{amount}","currency":"{}"}}"#, m.currency())
+            );
+            assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+        }
+        // An amount too large to carry cents is shown as it is (and reads back).
+        let max = Money::new(Decimal::MAX, Currency::USD);
+        assert_eq!(max.to_string(), format!("{} USD", Decimal::MAX));
+        assert_eq!(max.to_string().parse::<Money>().unwrap(), max);
+        let odd = Money::new(Decimal::ONE, Currency::with_minor_units("PTS", 4).unwrap());
+        assert_eq!(odd.to_string(), "1.0000 PTS:4");
     }
 
     #[test]

@@ -871,7 +871,7 @@ mod tests {
         .at_index(4);
         assert_eq!(
             err.to_string(),
-            "spend #4 (id tv/spring): field `amount`: must not be negative, got -1 USD"
+            "spend #4 (id tv/spring): field `amount`: must not be negative, got -1.00 USD"
         );
     }
 

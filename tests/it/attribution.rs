@@ -233,7 +233,7 @@ fn bad_input_is_named() {
     let err = b.add(&[touch("a", "x", 2.0), bad], &[], &[]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "touch #2 (id b): field `cost`: must not be negative, got -1 USD"
+        "touch #2 (id b): field `cost`: must not be negative, got -1.00 USD"
     );
     assert_eq!(b.touch_count(), 1); // the failed batch left nothing
 

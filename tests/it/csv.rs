@@ -656,7 +656,7 @@ fn errors_name_the_line_column_and_problem() {
         located(first_error::<Spend>(
             "channel,campaign,period_start,period_end,amount,currency\ntv,,2026-01-01,2026-01-31,-100,USD\n"
         )),
-        csv_error(2, Some("amount"), "must not be negative, got -100 USD")
+        csv_error(2, Some("amount"), "must not be negative, got -100.00 USD")
     );
     assert_eq!(
         located(first_error::<Spend>(
@@ -709,7 +709,7 @@ fn errors_name_the_line_column_and_problem() {
         located(first_error::<Touch>(
             "subject_id,channel,campaign,at,cost,currency\nL1,email,,2026-01-01,-1,EUR\n"
         )),
-        csv_error(2, Some("cost"), "must not be negative, got -1 EUR")
+        csv_error(2, Some("cost"), "must not be negative, got -1.00 EUR")
     );
     assert_eq!(
         located(first_error::<PathRow>(

@@ -8,6 +8,8 @@ mod cost;
 #[cfg(feature = "csv")]
 mod csv;
 mod distribution;
+#[cfg(all(feature = "synth", feature = "csv"))]
+mod examples;
 mod fixtures;
 mod forecast;
 mod funnel;

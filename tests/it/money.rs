@@ -142,6 +142,27 @@ proptest! {
         let json = serde_json::to_string(&m).unwrap();
         prop_assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
     }
+
+    /// One form: serde's amount is Display's amount; it has at least the currency's
+    /// minor units (unless the value is too large to carry them) and no trailing zero
+    /// beyond them.
+    #[test]
+    fn money_has_one_text_form(a in decimal(), cur in currency()) {
+        let m = Money::new(a, cur);
+        let v: serde_json::Value = serde_json::to_value(m).unwrap();
+        let amount = v["amount"].as_str().unwrap().to_string();
+        prop_assert_eq!(m.to_string(), format!("{amount} {cur}"));
+        let decimals = amount.split_once('.').map_or(0, |(_, f)| f.len());
+        let minor = usize::from(cur.minor_units());
+        let fits = a.normalize().scale() >= cur.minor_units().into()
+            || a.abs() < Decimal::from_i128_with_scale(10_i128.pow(28 - u32::from(cur.minor_units())), 0);
+        if fits {
+            prop_assert!(decimals >= minor, "{amount} has fewer than {minor} decimals");
+        }
+        if decimals > minor {
+            prop_assert!(!amount.ends_with('0'), "{amount}: trailing zero beyond the minor units");
+        }
+    }
 }
 
 #[test]

@@ -1,0 +1,510 @@
+//! The example programs: unit tests of their shared command-line code
+//! (`examples/common`), and each program run with hostile flag values: every error is
+//! one readable line on stderr (`Error: ...`, never a `Debug` dump or a panic) with a
+//! non-zero exit, and every program answers `--help`.
+//!
+//! The program runs use the example binaries `cargo test` builds beside this test
+//! binary (`target/debug/examples/`), or those in `REVOPS_EXAMPLES_DIR` when set. When
+//! they are absent (e.g. `cargo test --test it`, which does not build examples) these
+//! tests skip with a notice, and fail when `CI` is set.
+
+#[path = "../../examples/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use common::{
+    DataOnly, DaysSummary, Format, QUICK_LEADS, check_folder, in_file, io_error, one_line,
+    positive_amount, usage_error,
+};
+use revops::{Error, ExactDistribution};
+
+/// A fresh, empty scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("examples-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// ---------------------------------------------------------------- shared code
+
+#[test]
+fn usage_errors_are_one_line_naming_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--foo"], "--foo"),
+        (&["--leads", "0"], "--leads"),
+        (&["--leads", "abc"], "--leads"),
+        (&["--leads", "99999999999999"], "--leads"),
+        (&["--data", "/no/such/folder"], "--data"),
+        (&["--quick", "--leads", "2000"], "--quick"),
+        (&["--format", "xml"], "possible values: table, json"),
+        (&["--data"], "--data"),
+    ];
+    for (args, names) in cases {
+        let argv = std::iter::once("example").chain(args.iter().copied());
+        let e = DataOnly::try_parse_from(argv).expect_err("a bad command line");
+        let line = usage_error(&e);
+        assert!(!line.contains('\n'), "{args:?}: {line:?}");
+        assert!(
+            line.contains(names),
+            "{args:?}: {line:?} does not name {names}"
+        );
+        assert!(line.ends_with("; see --help"), "{line}");
+        assert!(!line.starts_with("error:"), "{line}");
+    }
+}
+
+#[test]
+fn data_flags_defaults_and_quick() {
+    let d = DataOnly::try_parse_from(["x"]).unwrap();
+    assert_eq!(d.data.leads_or(100_000), 100_000);
+    assert_eq!(d.data.seed(), 7);
+    assert_eq!(d.format, Format::Table);
+    let d = DataOnly::try_parse_from(["x", "--quick", "--format", "json"]).unwrap();
+    assert_eq!(d.data.leads_or(100_000), QUICK_LEADS);
+    assert_eq!(d.format, Format::Json);
+    let d = DataOnly::try_parse_from(["x", "--leads", "1_000_000", "--seed", "3"]).unwrap();
+    assert_eq!(d.data.leads_or(100_000), 1_000_000);
+    assert_eq!(d.data.seed(), 3);
+}
+
+#[test]
+fn amounts_must_be_positive_decimals() {
+    assert_eq!(
+        positive_amount("1_500.50").unwrap(),
+        "1500.50".parse().unwrap()
+    );
+    for bad in ["0", "-1", "abc", "1e9", "", "NaN"] {
+        assert!(positive_amount(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_folder_is_checked_before_it_is_read() {
+    let dir = scratch("folder-check");
+    // Nothing there at all.
+    let e = check_folder(&dir, &[]).unwrap_err().to_string();
+    assert!(e.contains("none of the canonical files"), "{e}");
+    // A folder where a file should be is an error, not a missing file.
+    std::fs::create_dir(dir.join("leads.csv")).unwrap();
+    std::fs::write(dir.join("touches.csv"), "subject_id,channel,campaign,at\n").unwrap();
+    let e = check_folder(&dir, &[]).unwrap_err().to_string();
+    assert!(
+        e.contains(&dir.join("leads.csv").display().to_string()),
+        "{e}"
+    );
+    assert!(e.contains("not a file"), "{e}");
+    // A file the example needs is named when missing.
+    std::fs::remove_dir(dir.join("leads.csv")).unwrap();
+    let e = check_folder(&dir, &["leads.csv", "touches.csv"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no leads.csv"), "{e}");
+    assert!(check_folder(&dir, &["touches.csv"]).is_ok());
+}
+
+#[test]
+fn io_errors_name_the_path_and_what_was_done() {
+    let path = Path::new("/some/where/report");
+    let e =
+        io_error("creating folder", path)(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+    let text = e.to_string();
+    assert!(
+        text.contains("creating folder /some/where/report"),
+        "{text}"
+    );
+    // A reader that could not read its file at all reports "line 0": it becomes an
+    // I/O error naming the path.
+    let csv0 = Error::Csv {
+        source_name: "paths.csv".into(),
+        line: 0,
+        column: None,
+        reason: "Is a directory (os error 21)".into(),
+    };
+    let text = in_file("reading paths", path)(csv0).to_string();
+    assert!(!text.contains("line 0"), "{text}");
+    assert!(text.contains("reading paths /some/where/report"), "{text}");
+    // A bad row names the file given, not only the canonical name.
+    let row = Error::Csv {
+        source_name: "maven_crm_sales_pipeline.csv".into(),
+        line: 3,
+        column: Some("amount".into()),
+        reason: "bad".into(),
+    };
+    let text = in_file("reading", Path::new("/data/my.csv"))(row).to_string();
+    assert!(text.starts_with("/data/my.csv line 3"), "{text}");
+}
+
+#[test]
+fn one_line_joins_lines() {
+    assert_eq!(one_line("a\n\n  b \nc"), "a; b; c");
+}
+
+#[test]
+fn duration_summaries_in_json_are_days() {
+    let mut d = ExactDistribution::default();
+    d.add(2 * 86_400);
+    d.add(4 * 86_400);
+    let s = DaysSummary::from(&d.finish().unwrap());
+    assert_eq!((s.count, s.mean, s.min, s.max), (2, 3.0, 2.0, 4.0));
+}
+
+// ---------------------------------------------------------------- the programs
+
+/// The example binary `name`, or `None` after a notice when it was not built.
+fn example(name: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("REVOPS_EXAMPLES_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => std::env::current_exe()
+            .ok()?
+            .parent()?
+            .parent()?
+            .join("examples"),
+    };
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "example binary {} is absent and CI is set (run `cargo test`, which builds the examples)",
+        path.display()
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "skipped: example binary {} is absent (`cargo test` builds it)",
+            path.display()
+        );
+    }
+    None
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(name: &str, args: &[&str]) -> Option<Run> {
+    let bin = example(name)?;
+    let out = Command::new(&bin)
+        .args(args)
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
+    Some(Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// `name args` must fail with one readable line on stderr that contains `expect`.
+fn fails(name: &str, args: &[&str], expect: &str) {
+    let Some(r) = run(name, args) else { return };
+    let what = format!("{name} {args:?}");
+    assert!(
+        matches!(r.code, Some(1 | 2)),
+        "{what}: exit {:?} (stderr: {})",
+        r.code,
+        r.stderr
+    );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{what}: stderr is not one line:\n{}",
+        r.stderr
+    );
+    let line = lines[0];
+    assert!(line.starts_with("Error: "), "{what}: {line}");
+    assert!(
+        !line.contains(" { ") && !line.contains("panicked"),
+        "{what}: not a readable message: {line}"
+    );
+    assert!(
+        line.contains(expect),
+        "{what}: {line:?} does not say {expect:?}"
+    );
+}
+
+const EXAMPLES: [&str; 7] = [
+    "attribution",
+    "demo",
+    "forecast_accuracy",
+    "plan",
+    "synth",
+    "unit_economics",
+    "waterfall",
+];
+
+#[test]
+fn every_example_answers_help_and_rejects_unknown_flags() {
+    for name in EXAMPLES {
+        let Some(r) = run(name, &["--help"]) else {
+            return;
+        };
+        assert_eq!(r.code, Some(0), "{name} --help: {}", r.stderr);
+        assert!(r.stdout.contains("Usage:"), "{name} --help: {}", r.stdout);
+        assert!(r.stderr.is_empty(), "{name} --help: {}", r.stderr);
+        fails(name, &["--no-such-flag"], "--no-such-flag");
+    }
+}
+
+#[test]
+fn data_folders_are_checked() {
+    let empty = scratch("empty-folder");
+    let dir_as_file = scratch("leads-is-a-folder");
+    std::fs::create_dir(dir_as_file.join("leads.csv")).unwrap();
+    std::fs::write(
+        dir_as_file.join("stage_events.csv"),
+        "subject_id,stage,at\n",
+    )
+    .unwrap();
+    let leads = dir_as_file.join("leads.csv").display().to_string();
+    for name in [
+        "waterfall",
+        "demo",
+        "unit_economics",
+        "plan",
+        "forecast_accuracy",
+    ] {
+        fails(name, &["--data", empty.to_str().unwrap()], "reading folder");
+        fails(name, &["--data", "/no/such/folder"], "does not exist");
+    }
+    for name in ["waterfall", "demo", "unit_economics", "plan", "attribution"] {
+        fails(name, &["--data", dir_as_file.to_str().unwrap()], &leads);
+    }
+}
+
+#[test]
+fn waterfall_flags() {
+    fails(
+        "waterfall",
+        &["--quick", "--window", "99999999999999"],
+        "--window",
+    );
+    fails("waterfall", &["--quick", "--window", "-5"], "--window");
+    fails("waterfall", &["--quick", "--window", "x"], "--window");
+    fails("waterfall", &["--quick", "--by", "bogus"], "--by");
+    fails("waterfall", &["--quick", "--by", ""], "--by");
+    fails("waterfall", &["--quick", "--period", "decade"], "--period");
+    fails(
+        "waterfall",
+        &["--quick", "--as-of", "2020-13-01"],
+        "--as-of",
+    );
+    fails(
+        "waterfall",
+        &["--quick", "--as-of", "1900-01-01"],
+        "before the first lead",
+    );
+    fails("waterfall", &["--quick", "--anchor", "bogus"], "bogus");
+    fails(
+        "waterfall",
+        &["--quick", "--mode", "period", "--window", "30"],
+        "--window",
+    );
+    fails("waterfall", &["--quick", "--leads", "0"], "--leads");
+    fails(
+        "waterfall",
+        &["--quick", "--leads", "2000"],
+        "cannot be used",
+    );
+    fails("waterfall", &["--quick", "--funnel", "/"], "--funnel");
+    fails("waterfall", &["--olist", "/no/such"], "--olist");
+}
+
+#[test]
+fn attribution_flags() {
+    fails(
+        "attribution",
+        &["--quick", "--currency", "ZZZ"],
+        "--currency",
+    );
+    fails("attribution", &["--quick", "--models", ""], "no model");
+    fails(
+        "attribution",
+        &["--quick", "--models", "first,first"],
+        "twice",
+    );
+    fails("attribution", &["--quick", "--models", "bogus"], "bogus");
+    fails(
+        "attribution",
+        &["--quick", "--delimiter", ""],
+        "--delimiter",
+    );
+    fails(
+        "attribution",
+        &["--quick", "--delimiter", ";"],
+        "--delimiter",
+    );
+    fails("attribution", &["--paths", "/"], "not a file");
+    fails(
+        "attribution",
+        &["--paths", "/no/such.csv"],
+        "does not exist",
+    );
+    let dir = scratch("attribution-paths");
+    let paths = dir.join("paths.csv");
+    std::fs::write(&paths, "nothing,useful\n1,2\n").unwrap();
+    fails(
+        "attribution",
+        &["--paths", paths.to_str().unwrap()],
+        paths.to_str().unwrap(),
+    );
+}
+
+#[test]
+fn attribution_json_money_is_money_serde() {
+    let Some(r) = run(
+        "attribution",
+        &["--quick", "--models", "first,linear", "--format", "json"],
+    ) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut seen = 0;
+    for m in v["models"].as_array().unwrap() {
+        for c in m["channels"].as_array().unwrap() {
+            let revenue = &c["revenue"];
+            let amount = revenue["amount"]
+                .as_str()
+                .expect("revenue is Money's serde form");
+            assert_eq!(revenue["currency"], "USD");
+            let decimals = amount.split_once('.').map_or(0, |(_, f)| f.len());
+            assert!(decimals >= 2, "{amount}: fewer decimals than cents");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn demo_flags() {
+    let dir = scratch("demo-out");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    fails(
+        "demo",
+        &["--quick", "--out", file.to_str().unwrap()],
+        file.to_str().unwrap(),
+    );
+    fails("demo", &["--quick", "--out", ""], "--out");
+    fails(
+        "demo",
+        &["--olist", "/", "--maven", "/etc/hostname"],
+        "cannot be used",
+    );
+    fails("demo", &["--maven", "/"], "not a file");
+    fails("demo", &["--leads", "-3"], "--leads");
+}
+
+#[test]
+fn forecast_accuracy_flags() {
+    fails(
+        "forecast_accuracy",
+        &["--quick", "--quota", "-1"],
+        "--quota",
+    );
+    fails("forecast_accuracy", &["--quick", "--quota", "0"], "--quota");
+    fails(
+        "forecast_accuracy",
+        &["--quick", "--quota", "lots"],
+        "--quota",
+    );
+    fails("forecast_accuracy", &["--maven", "/"], "not a file");
+    let dir = scratch("not-maven");
+    let file = dir.join("not-maven.csv");
+    std::fs::write(&file, "a,b\n1,2\n").unwrap();
+    fails(
+        "forecast_accuracy",
+        &["--maven", file.to_str().unwrap()],
+        file.to_str().unwrap(),
+    );
+    fails(
+        "forecast_accuracy",
+        &["--quick", "--format", "xml"],
+        "--format",
+    );
+}
+
+#[test]
+fn forecast_accuracy_json_cycle_is_in_days() {
+    let Some(file) = crate::fixtures::shared("real/maven_crm_sales_pipeline.csv") else {
+        return;
+    };
+    let Some(r) = run(
+        "forecast_accuracy",
+        &["--maven", file.to_str().unwrap(), "--format", "json"],
+    ) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    for key in ["cycle_won_days", "cycle_lost_days"] {
+        let mean = v[key]["mean"].as_f64().unwrap();
+        // Maven's deals take weeks to months: a mean in seconds would be millions.
+        assert!((1.0..1_000.0).contains(&mean), "{key}.mean = {mean}");
+        assert!(v[key]["p90"].as_f64().unwrap() < 1_000.0);
+    }
+}
+
+#[test]
+fn plan_flags() {
+    fails("plan", &["--quick", "--per-day", "NaN"], "--per-day");
+    fails("plan", &["--quick", "--per-day", "0"], "--per-day");
+    fails("plan", &["--quick", "--per-day", "1e300"], "--per-day");
+    fails("plan", &["--quick", "--target", "abc"], "--target");
+    fails("plan", &["--quick", "--target", "-5"], "--target");
+}
+
+#[test]
+fn unit_economics_flags() {
+    fails(
+        "unit_economics",
+        &["--quick", "--model", "bogus"],
+        "--model",
+    );
+    fails("unit_economics", &["--quick", "--model", ""], "--model");
+    fails("unit_economics", &["--quick", "--seed", "-1"], "--seed");
+}
+
+#[test]
+fn synth_flags() {
+    fails("synth", &[], "--out");
+    fails("synth", &["--leads", "5", "--out", "x"], "--leads");
+    let dir = scratch("synth-out");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    fails(
+        "synth",
+        &["--out", file.to_str().unwrap()],
+        file.to_str().unwrap(),
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    let Some(bin) = example("waterfall") else {
+        return;
+    };
+    let mut child = Command::new(&bin)
+        .args(["--quick"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the program writes (as `| head -0` would).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
