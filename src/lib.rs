@@ -70,10 +70,10 @@ pub use attribution::{
     shapley_attribution,
 };
 pub use cost::{
-    CostGrouping, CostKey, Credits, EconomicsRow, FxTable, InfluenceMilestone, MoneyPer,
-    MoneyRatio, PeriodSpend, SourcedBy, SourcingReport, SourcingRow, SpendAlignment, UnitEconomics,
-    align_spend, cac_blended, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi,
-    roas, roi, sourcing_report, unit_economics,
+    CostGrouping, CostKey, Credits, CreditsDiagnostics, EconomicsRow, FxTable, InfluenceMilestone,
+    MoneyPer, MoneyRatio, PeriodSpend, SourcedBy, SourcingReport, SourcingRow, SpendAlignment,
+    UnitEconomics, align_spend, cac_blended, cac_payback_months, ltv, ltv_to_cac, magic_number,
+    pipeline_roi, roas, roi, sourcing_report, unit_economics,
 };
 pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,

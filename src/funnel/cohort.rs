@@ -400,7 +400,7 @@ pub fn cohort_report(
             (lo, hi)
         }
     };
-    let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let segs = Segmenter::new(data, paths, spec.breakdown.as_ref());
     let breakdown = spec.breakdown.is_some();
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();

@@ -128,7 +128,7 @@ pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Res
             hi = hi.max(t);
         }
     }
-    let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let segs = Segmenter::new(data, paths, spec.breakdown.as_ref());
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();
     let width = 2 * m; // entries, then inferred

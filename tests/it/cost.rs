@@ -520,3 +520,50 @@ fn cost_per_attributed_acquisition_under_w_shaped() {
     assert_eq!(table.total.revenue, usd("10000.00"));
     assert_eq!(table.total.spend, usd("2100.00"));
 }
+
+/// Issue 13: credits by lead source over paths built as of a date counted the leads
+/// created after it (and their conversions), inflating a backtest's denominators.
+#[test]
+fn credits_as_of_leave_out_later_leads_and_conversions() {
+    use revops::{
+        Conversion, CostGrouping, Credits, Funnel, FunnelData, FunnelEvents, PathOptions,
+        StageEvent, unit_economics,
+    };
+    let t = |m, day| Utc.with_ymd_and_hms(2026, m, day, 0, 0, 0).unwrap();
+    let lead = |id: String, at| {
+        let mut l = Lead::new(LeadId::new(id).unwrap(), at);
+        l.source = Some(Channel::new("search").unwrap());
+        l
+    };
+    let mut leads: Vec<Lead> = (1..=10).map(|i| lead(format!("j{i}"), t(1, i))).collect();
+    leads.extend((1..=3).map(|i| lead(format!("f{i}"), t(2, i))));
+    let ev = |s: &str, st: &str, at| StageEvent::new(SubjectId::new(s).unwrap(), st, at);
+    let events = vec![ev("j1", "mql", t(1, 20)), ev("f1", "mql", t(2, 5))];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(t(1, 31)));
+    let conv = |s: &str, at, v| Conversion::new(SubjectId::new(s).unwrap(), at, Some(usd(v)));
+    let conversions = vec![
+        conv("j1", t(1, 25), "100.00"),
+        conv("j2", t(2, 10), "200.00"), // after the as-of date
+        conv("f1", t(2, 10), "400.00"), // a later lead's, after the as-of date
+    ];
+    let credits = Credits::from_lead_source(
+        &data,
+        &paths,
+        &["mql"],
+        &conversions,
+        Currency::USD,
+        CostGrouping::default(),
+    )
+    .unwrap();
+    let (units, revenue) = credits.rows.values().next().unwrap();
+    assert_eq!(credits.rows.len(), 1);
+    assert_eq!(units[..], [Decimal::from(10), Decimal::ONE]);
+    assert_eq!(*revenue, usd("100.00"));
+    assert_eq!(credits.diagnostics.leads_after_as_of, 3);
+    assert_eq!(credits.diagnostics.conversions_after_as_of, 2);
+    let t = unit_economics(&[], &credits).unwrap();
+    assert_eq!(t.diagnostics, credits.diagnostics);
+}
