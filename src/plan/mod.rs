@@ -25,4 +25,6 @@ pub use ramp::{
     CapacityRow, Hire, HireUplift, ProgrammeUplift, Ramp, RampCurve, StageUplift, hire_uplift,
     team_capacity, tenure_months,
 };
-pub use reverse::{PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement};
+pub use reverse::{
+    MAX_PLAN_COUNT, PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement,
+};

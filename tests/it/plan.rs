@@ -100,7 +100,112 @@ fn bad_parameters_are_rejected() {
     assert!(ReverseFunnel::new(["a", "won"], vec![0.5], vec![-1.0]).is_err());
 }
 
+/// Issue 13: `⌈21 / 0.7⌉` in `f64` is 31 (21 / 0.7 = 30.000000000000004), although 30
+/// records give 21 going forward. These are the twelve (rate, count) pairs among rates
+/// in steps of 0.05 and counts under 200 where the float estimate asked for one record
+/// too many; before the fix every one asked for `after + 1`.
+#[test]
+fn reverse_step_asks_for_no_record_too_many() {
+    let cases: [(f64, u64, u64); 12] = [
+        (0.35, 21, 60),
+        (0.35, 42, 120),
+        (0.35, 84, 240),
+        (0.35, 161, 460),
+        (0.35, 168, 480),
+        (0.35, 175, 500),
+        (0.7, 21, 30),
+        (0.7, 42, 60),
+        (0.7, 84, 120),
+        (0.7, 161, 230),
+        (0.7, 168, 240),
+        (0.7, 175, 250),
+    ];
+    for (rate, wins, need) in cases {
+        let f = ReverseFunnel::new(["a", "won"], vec![rate], vec![0.0]).unwrap();
+        for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
+            let target = usd(i64::try_from(wins).unwrap());
+            let plan = f
+                .plan(&[(quarter(2026, 1), target)], usd(1), rounding)
+                .unwrap();
+            let a = &plan.periods[0].stages[0];
+            assert_eq!(a.count, need, "{wins} / {rate} under {rounding:?}");
+            assert!(a.required <= need as f64, "{a:?}");
+            assert!(f.forward(need as f64, rounding) >= wins as f64);
+            assert!(f.forward((need - 1) as f64, rounding) < wins as f64);
+        }
+    }
+}
+
+#[test]
+fn hostile_plans_are_errors_not_panics() {
+    // A lag of 1e300 days used to panic building the entry dates.
+    let f = ReverseFunnel::new(["a", "won"], vec![0.5], vec![1e300]).unwrap();
+    let t = [(quarter(2026, 1), usd(10))];
+    for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
+        match f.plan(&t, usd(1), rounding) {
+            Err(Error::InvalidField { record, field, .. }) => {
+                assert_eq!((record.id.as_deref(), field), (Some("a"), "lag_days"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // 10^20 wins, and a rate that needs more than MAX_PLAN_COUNT records.
+    let huge = Money::new(Decimal::from(10u128.pow(20)), Currency::USD);
+    let tiny = ReverseFunnel::new(["a", "b", "won"], vec![1e-9, 1e-9], vec![0.0; 2]).unwrap();
+    for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
+        for (funnel, target) in [(demand(), huge), (tiny.clone(), usd(1_000))] {
+            let err = funnel.plan(&[(quarter(2026, 1), target)], usd(1), rounding).unwrap_err();
+            assert!(matches!(err, Error::InvalidParameter { name: "targets", .. }), "{err:?}");
+        }
+    }
+}
+
 proptest! {
+    #[test]
+    fn every_stage_count_is_the_least_sufficient(
+        // Rates as written (0.35 is the double nearest 35/100), often the ones whose
+        // float quotients overshoot, and random ones.
+        rates in prop::collection::vec(
+            prop_oneof![
+                Just(0.35),
+                Just(0.7),
+                (1u32..=100).prop_map(|k| f64::from(k) / 100.0),
+                0.001f64..=1.0,
+            ],
+            1..6,
+        ),
+        wins in prop_oneof![0i64..5_000, (1i64..200).prop_map(|k| 21 * k)],
+        at_end in any::<bool>(),
+    ) {
+        // At every stage the count is enough to produce what the rest of the plan
+        // needs (forward, same rounding), and one record less is not.
+        let n = rates.len();
+        let stages: Vec<String> = (0..=n).map(|i| format!("s{i}")).collect();
+        let f = ReverseFunnel::new(stages.clone(), rates.clone(), vec![0.0; n]).unwrap();
+        let rounding = if at_end { RoundingPolicy::AtEnd } else { RoundingPolicy::EveryStage };
+        let plan = f.plan(&[(quarter(2026, 1), usd(wins))], usd(1), rounding).unwrap();
+        let p = &plan.periods[0];
+        prop_assert_eq!(p.stages[n].count, p.wins);
+        for i in 0..n {
+            let c = p.stages[i].count;
+            prop_assert!(p.stages[i].required <= c as f64);
+            // The funnel from stage i on, and what it must produce.
+            let rest = ReverseFunnel::new(stages[i..].to_vec(), rates[i..].to_vec(), vec![0.0; n - i]).unwrap();
+            let (step, goal) = match rounding {
+                RoundingPolicy::EveryStage => (
+                    ReverseFunnel::new(stages[i..i + 2].to_vec(), vec![rates[i]], vec![0.0]).unwrap(),
+                    p.stages[i + 1].count as f64,
+                ),
+                RoundingPolicy::AtEnd => (rest.clone(), p.wins as f64),
+            };
+            prop_assert!(step.forward(c as f64, rounding) >= goal, "stage {} count {}", i, c);
+            prop_assert!(rest.forward(c as f64, rounding) >= p.wins as f64);
+            if c > 0 {
+                prop_assert!(step.forward((c - 1) as f64, rounding) < goal, "stage {} count {} is one too many", i, c);
+            }
+        }
+    }
+
     #[test]
     fn forward_meets_the_target(
         rates in prop::collection::vec(0.001f64..=1.0, 1..6),
