@@ -27,4 +27,4 @@ pub use metrics::{
     roi,
 };
 pub use sourcing::{InfluenceMilestone, SourcedBy, SourcingReport, SourcingRow, sourcing_report};
-pub use spend::{FxTable, PeriodSpend, SpendAlignment, align_spend};
+pub use spend::{FxTable, MAX_ROW_PERIODS, PeriodSpend, SpendAlignment, align_spend};

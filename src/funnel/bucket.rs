@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::data::{FunnelData, Millis, millis};
 use super::path::Paths;
 use crate::hash::FastMap;
-use crate::period::{Calendar, Granularity, Period};
+use crate::period::{Calendar, Granularity, MAX_SPAN_DAYS, Period};
 use crate::records::Lead;
 
 /// A lead attribute to break a report down by. Every value gets its own table, next
@@ -180,15 +180,13 @@ pub(crate) struct DayBucketer {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The longest span of days a funnel report covers (about 2,700 years).
-pub(crate) const MAX_SPAN_DAYS: usize = 1 << 20;
-
 impl DayBucketer {
     /// A bucketer covering the instants in `[min, max]`.
     ///
     /// # Errors
     /// [`crate::Error::InvalidParameter`] when the instants span more than
-    /// [`MAX_SPAN_DAYS`] days (a table that size would take gigabytes).
+    /// [`MAX_SPAN_DAYS`] days (the crate's span limit: a table that size would take
+    /// gigabytes).
     pub(crate) fn new(
         calendar: Calendar,
         granularity: Granularity,
@@ -203,7 +201,7 @@ impl DayBucketer {
             (0, -1)
         };
         let span = usize::try_from(last_day - first_day + 1).unwrap_or(0);
-        if span > MAX_SPAN_DAYS {
+        if span > MAX_SPAN_DAYS as usize {
             return Err(crate::Error::InvalidParameter {
                 name: "time span",
                 value: format!("{span} days"),

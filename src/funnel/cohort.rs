@@ -322,7 +322,7 @@ impl Prepared {
 /// # Errors
 /// [`Error::UnknownStage`] for an anchor or step-window stage that is not an open or
 /// won stage of the funnel; [`Error::InvalidParameter`] for a negative window, or
-/// when the cohorts span more than about 2,700 years (a sign of a bad timestamp).
+/// when the cohorts span more than [`crate::period::MAX_SPAN_DAYS`] days, about 2,870 years (a sign of a bad timestamp).
 pub fn cohort_report(
     data: &FunnelData<'_>,
     paths: &Paths,

@@ -567,3 +567,117 @@ fn credits_as_of_leave_out_later_leads_and_conversions() {
     let t = unit_economics(&[], &credits).unwrap();
     assert_eq!(t.diagnostics, credits.diagnostics);
 }
+
+/// Issue 14 row 4: the cost of aligning spend grows with periods × rows, and had no
+/// guard: 10 rows `2025-07-01 ..= +99999-01-01` (447 bytes of CSV) took 12.5 s and
+/// 2.1 GB. A row longer than the span limit is now an error naming it.
+#[test]
+fn spend_rows_beyond_the_span_limit_are_errors_naming_the_row() {
+    let far = NaiveDate::from_ymd_opt(99_999, 1, 1).unwrap();
+    let rows: Vec<Spend> = (0..10)
+        .map(|i| spend(&format!("c{i}"), None, d(2025, 7, 1), far, usd("1000")))
+        .collect();
+    let started = std::time::Instant::now();
+    let err = align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    match &err {
+        Error::InvalidField {
+            record,
+            field,
+            reason,
+        } => {
+            assert_eq!((record.index, record.id.as_deref()), (Some(0), Some("c0")));
+            assert_eq!(*field, "period_end");
+            assert!(reason.contains("max_span_days"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The limit is the crate's span limit, inclusive, and configurable.
+    let start = d(2026, 1, 1);
+    let days = |n: u32| start + chrono::Days::new(u64::from(n) - 1);
+    let at_limit = [spend(
+        "a",
+        None,
+        start,
+        days(revops::MAX_SPAN_DAYS),
+        usd("1"),
+    )];
+    let over = [spend(
+        "a",
+        None,
+        start,
+        days(revops::MAX_SPAN_DAYS + 1),
+        usd("1"),
+    )];
+    let how = SpendAlignment::monthly(Currency::USD);
+    assert_eq!(align_spend(&at_limit, &how).unwrap().len(), 34_451);
+    assert!(align_spend(&over, &how).is_err());
+    let wider =
+        SpendAlignment::monthly(Currency::USD).with_max_span_days(revops::MAX_SPAN_DAYS + 1);
+    assert!(align_spend(&over, &wider).is_ok());
+}
+
+/// The other half of issue 14 row 4: 1,000 rows over 2,026 years each (inside the
+/// span limit) took 26 s and 4.4 GB. The (row, period) pieces of all rows have a
+/// budget, checked before any row is split.
+#[test]
+fn spend_row_periods_have_a_budget_checked_before_splitting() {
+    let year = |y: i32, ch: &str| spend(ch, None, d(y, 1, 1), d(y, 12, 31), usd("1200"));
+    let rows = vec![year(2026, "a"), year(2027, "b"), year(2028, "c")];
+    let how = SpendAlignment::monthly(Currency::USD).with_max_row_periods(24);
+    assert_eq!(align_spend(&rows[..2], &how).unwrap().len(), 24);
+    match align_spend(&rows, &how).unwrap_err() {
+        Error::InvalidField {
+            record,
+            field,
+            reason,
+        } => {
+            assert_eq!((record.index, record.id.as_deref()), (Some(2), Some("c")));
+            assert_eq!(field, "period_end");
+            assert!(
+                reason.contains("36") && reason.contains("max_row_periods"),
+                "{reason}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The issue's second input, by the default budget: 1,000 rows × 24,312 months.
+    let long = spend("x", None, d(2025, 1, 1), d(4050, 12, 31), usd("1"));
+    let rows = vec![long; 1_000];
+    let started = std::time::Instant::now();
+    assert!(align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(
+        SpendAlignment::monthly(Currency::USD).max_row_periods,
+        revops::MAX_ROW_PERIODS
+    );
+}
+
+proptest! {
+    #[test]
+    fn periods_len_is_the_count(y0 in -3000i32..3000, d0 in 0u64..400, span in 0u64..3000,
+                                g in 0usize..5, fiscal in 1u32..=12) {
+        let g = Granularity::ALL[g];
+        let cal = Calendar::new().with_fiscal_year_start(fiscal).unwrap();
+        let from = d(y0, 1, 1) + chrono::Days::new(d0);
+        let to = from + chrono::Days::new(span);
+        let it = cal.periods(from, to, g);
+        prop_assert_eq!(it.len(), it.count());
+    }
+}
+
+#[test]
+fn periods_len_at_the_ends_of_the_calendar() {
+    for g in Granularity::ALL {
+        for fiscal in [1, 7] {
+            let cal = Calendar::new().with_fiscal_year_start(fiscal).unwrap();
+            for (a, b) in [
+                (NaiveDate::MIN, NaiveDate::MIN + chrono::Days::new(400)),
+                (NaiveDate::MAX - chrono::Days::new(400), NaiveDate::MAX),
+            ] {
+                let it = cal.periods(a, b, g);
+                assert_eq!(it.len(), it.count(), "{g} {fiscal} {a}");
+            }
+        }
+    }
+}

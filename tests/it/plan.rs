@@ -154,8 +154,19 @@ fn hostile_plans_are_errors_not_panics() {
     let tiny = ReverseFunnel::new(["a", "b", "won"], vec![1e-9, 1e-9], vec![0.0; 2]).unwrap();
     for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
         for (funnel, target) in [(demand(), huge), (tiny.clone(), usd(1_000))] {
-            let err = funnel.plan(&[(quarter(2026, 1), target)], usd(1), rounding).unwrap_err();
-            assert!(matches!(err, Error::InvalidParameter { name: "targets", .. }), "{err:?}");
+            let err = funnel
+                .plan(&[(quarter(2026, 1), target)], usd(1), rounding)
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidParameter {
+                        name: "targets",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
         }
     }
 }
