@@ -56,6 +56,11 @@ pub struct CreditsDiagnostics {
     pub conversions_after_as_of: u64,
 }
 
+/// A sum of credited units beyond the decimal range.
+const UNITS_OVERFLOW: Error = Error::Overflow {
+    operation: "credited units sum",
+};
+
 /// How credits and spend are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CostGrouping {
@@ -90,7 +95,8 @@ impl Credits {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for an unknown column or a non-finite or negative
-    /// amount.
+    /// amount; [`Error::Overflow`] when the column's sum leaves the decimal range
+    /// (the credits are then unchanged).
     pub fn add_units(&mut self, key: CostKey, unit: &str, amount: f64) -> Result<()> {
         let col =
             self.units
@@ -110,7 +116,7 @@ impl Credits {
             });
         }
         let r = self.row(key);
-        r.0[col] += a;
+        r.0[col] = r.0[col].checked_add(a).ok_or(UNITS_OVERFLOW)?;
         Ok(())
     }
 
@@ -394,7 +400,7 @@ pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEc
         ts = ts.checked_add(&s)?;
         tr = tr.checked_add(&r)?;
         for (a, b) in tu.iter_mut().zip(&u) {
-            *a += *b;
+            *a = a.checked_add(*b).ok_or(UNITS_OVERFLOW)?;
         }
         out.push(make(k, s, u, r)?);
     }
@@ -437,7 +443,7 @@ impl UnitEconomics {
             .filter(|r| r.key.channel.as_ref().is_some_and(|c| paid.contains(c)))
         {
             spend = spend.checked_add(&r.spend)?;
-            units += r.units[col];
+            units = units.checked_add(r.units[col]).ok_or(UNITS_OVERFLOW)?;
         }
         MoneyPer::new(spend, units)
     }

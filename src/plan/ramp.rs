@@ -1,12 +1,12 @@
 //! Ramp curves, team capacity and the uplift of a new hire or a new programme.
 
-use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, RecordRef, Result};
 use crate::money::Money;
-use crate::period::Period;
+use crate::period::{MAX_SPAN_DAYS, Period};
 use crate::plan::ReverseFunnel;
 
 /// Productivity by tenure month: `factor(m)` is the share of full productivity in
@@ -232,8 +232,10 @@ pub struct HireUplift {
 /// productivity, times the ramp factor of the seller's tenure month that day.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for negative amounts; [`Error::CurrencyMismatch`] if
-/// the two amounts' currencies differ; [`Error::Overflow`].
+/// [`Error::InvalidParameter`] for negative amounts, or for `days` (`"days"`) above
+/// [`MAX_SPAN_DAYS`] or ending past the last representable date;
+/// [`Error::CurrencyMismatch`] if the two amounts' currencies differ;
+/// [`Error::Overflow`].
 pub fn hire_uplift(
     hired: NaiveDate,
     from: NaiveDate,
@@ -260,9 +262,34 @@ pub fn hire_uplift(
             got: quota_per_month.currency().to_string(),
         });
     }
+    // One step per day: the horizon is bounded by the span limit, and must end on a
+    // representable date.
+    let past = |reason: String| Error::InvalidParameter {
+        name: "days",
+        value: days.to_string(),
+        reason,
+    };
+    if days > MAX_SPAN_DAYS {
+        return Err(past(format!(
+            "at most {MAX_SPAN_DAYS} days (the span limit, MAX_SPAN_DAYS)"
+        )));
+    }
+    if days > 0
+        && from
+            .checked_add_days(Days::new(u64::from(days) - 1))
+            .is_none()
+    {
+        return Err(past(format!(
+            "{days} days from {from} go past the last representable date"
+        )));
+    }
     let (mut p, mut b) = (0.0, 0.0);
+    let mut day = from;
     for k in 0..days {
-        let day = from + TimeDelta::days(i64::from(k));
+        if k > 0 {
+            // checked above: the last day is representable
+            day = day.succ_opt().unwrap_or(day);
+        }
         p += ramp.pipeline.factor_on(hired, day);
         b += ramp.bookings.factor_on(hired, day);
     }

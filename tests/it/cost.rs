@@ -681,3 +681,28 @@ fn periods_len_at_the_ends_of_the_calendar() {
         }
     }
 }
+
+/// Hostile credits: unit sums beyond Decimal's range were a panic (`+=` on Decimal),
+/// in a key's column and in the total row.
+#[test]
+fn credited_unit_overflow_is_an_error_not_a_panic() {
+    use revops::{CostKey, Credits, unit_economics};
+    let key = |c: &str| CostKey {
+        channel: Some(Channel::new(c).unwrap()),
+        campaign: None,
+        period: None,
+    };
+    let mut c = Credits::new("test", Currency::USD, vec!["won".into()]);
+    c.add_units(key("a"), "won", 6e28).unwrap();
+    assert!(matches!(
+        c.add_units(key("a"), "won", 6e28),
+        Err(Error::Overflow { .. })
+    ));
+    c.add_units(key("b"), "won", 6e28).unwrap();
+    assert!(matches!(
+        unit_economics(&[], &c),
+        Err(Error::Overflow { .. })
+    ));
+    let t = unit_economics(&[], &Credits::new("x", Currency::USD, vec!["won".into()])).unwrap();
+    assert!(matches!(t.cac_paid(&[], "won"), Ok(_)));
+}

@@ -477,3 +477,73 @@ fn reverse_funnel_from_measured_reports() {
     // every step takes 2 days; opportunity → won: L0 day 8 → 30 (22 d), L1 day 9 → 31 (22 d)
     assert_eq!(f.lag_days(), [2.0, 2.0, 2.0, 2.0, 22.0]);
 }
+
+/// Hostile horizons: dates past the end of the calendar were panics (`NaiveDate +
+/// TimeDelta`), and a hire uplift over `u32::MAX` days looped for billions of days.
+#[test]
+fn horizons_past_the_calendar_are_errors_not_panics() {
+    use revops::{
+        ExactDistribution, OpenItem, Ramp, RampCurve, StageOutlook, hire_uplift, project,
+    };
+    let outlook = [StageOutlook {
+        stage: "proposal".into(),
+        win_rate: 0.5,
+        time_to_close: ExactDistribution::from(vec![86_400]),
+    }];
+    let open = [OpenItem {
+        id: "O1".into(),
+        stage: "proposal".into(),
+        amount: usd(1_000),
+    }];
+    let late = NaiveDate::MAX - chrono::Days::new(10);
+    for days in [30, u32::MAX] {
+        let r = project(&open, &outlook, late, &[days], 1.96, Currency::USD);
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParameter {
+                    name: "horizons",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+    assert!(
+        project(
+            &open,
+            &outlook,
+            date(2026, 1, 1),
+            &[30],
+            1.96,
+            Currency::USD
+        )
+        .is_ok()
+    );
+
+    let ramp = Ramp {
+        pipeline: RampCurve::linear(3),
+        bookings: RampCurve::linear(6),
+    };
+    let start = std::time::Instant::now();
+    for (from, days) in [(date(2026, 1, 1), u32::MAX), (late, 30)] {
+        let r = hire_uplift(from, from, days, &ramp, usd(1), usd(1));
+        assert!(
+            matches!(r, Err(Error::InvalidParameter { name: "days", .. })),
+            "{r:?}"
+        );
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    let max = revops::MAX_SPAN_DAYS;
+    assert!(
+        hire_uplift(
+            date(2026, 1, 1),
+            date(2026, 1, 1),
+            max,
+            &ramp,
+            usd(1),
+            usd(1)
+        )
+        .is_ok()
+    );
+}
