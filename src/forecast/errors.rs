@@ -376,7 +376,9 @@ impl MaseScale {
         }
         let mut sum = Sum::default();
         let mut differences = 0u64;
-        for (i, pair) in training.windows(seasonality + 1).enumerate() {
+        // A seasonality as long as the series (or longer) leaves no difference.
+        let window = seasonality.saturating_add(1).min(training.len() + 1);
+        for (i, pair) in training.windows(window).enumerate() {
             let d = (pair[seasonality] - pair[0]).abs();
             if !d.is_finite() {
                 return Err(bad(

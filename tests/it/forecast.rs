@@ -863,3 +863,15 @@ fn duplicate_points_in_a_batch_are_an_error_naming_both() {
         .unwrap();
     assert_eq!((r.series["emea"].n, r.series["emea"].mae), (2, Some(7.5)));
 }
+
+/// Hostile seasonality: `usize::MAX` overflowed `m + 1` (a panic); a seasonality
+/// longer than the training series has no differences, so no scale.
+#[test]
+fn mase_seasonality_longer_than_the_training_has_no_scale() {
+    for m in [3, 10, usize::MAX] {
+        let s = MaseScale::from_training(&[1.0, 2.0, 4.0], m).unwrap();
+        assert_eq!((s.differences, s.scale), (0, None));
+    }
+    let s = MaseScale::from_training(&[1.0, 2.0, 4.0], 2).unwrap();
+    assert_eq!((s.differences, s.scale), (1, Some(3.0)));
+}
