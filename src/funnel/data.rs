@@ -257,7 +257,8 @@ pub struct FunnelDiagnostics {
     /// Leads created after the paths' `as_of` (not yet known at that date): they have
     /// no cycle, so no report counts them (their events are counted as
     /// `after_as_of`, or `before_creation` when dated before the lead). Set by
-    /// path reconstruction ([`crate::Paths::diagnostics`]).
+    /// path reconstruction ([`crate::Paths::diagnostics`]); not part of
+    /// [`skipped`](Self::skipped), which counts events.
     #[serde(default)]
     pub leads_after_as_of: u64,
     /// Repeated entries into a stage already reached in the same cycle (the first

@@ -417,10 +417,10 @@ pub const MAX_PLAN_COUNT: u64 = 1_000_000_000_000_000;
 
 /// The least `k` with `ok(k)`, for a monotone `ok` (false up to some count, true
 /// from it on), searched from the estimate `guess` (≥ 0, ≤ [`MAX_PLAN_COUNT`]):
-/// galloping away from it, then bisecting. `None` if no count up to twice
+/// galloping away from it, then bisecting. `None` if no count up to
 /// [`MAX_PLAN_COUNT`] is enough.
 fn least_sufficient(guess: f64, ok: impl Fn(u64) -> bool) -> Option<u64> {
-    let cap = 2 * MAX_PLAN_COUNT;
+    let cap = MAX_PLAN_COUNT;
     let start = (guess.max(0.0).ceil() as u64).min(cap);
     // Bracket: `lo` is not enough, `hi` is enough.
     let (mut lo, mut hi);
