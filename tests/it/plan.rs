@@ -547,3 +547,46 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
         .is_ok()
     );
 }
+
+/// Issue 13, the report's plan: the average deal size was taken over every
+/// conversion, those after the report's as-of date included (a look-ahead in a
+/// backtest). It is the average of the conversions known at the as-of date.
+#[cfg(feature = "synth")]
+#[test]
+fn report_plan_deal_size_uses_only_conversions_known_as_of() {
+    use revops::synth::{SynthConfig, generate};
+    use revops::{Report, ReportInput, ReportOptions};
+    let c = generate(&SynthConfig::default().with_leads(3_000).with_seed(15)).unwrap();
+    let input = ReportInput {
+        leads: &c.leads,
+        stage_events: &c.stage_events,
+        touches: &c.touches,
+        conversions: &c.conversions,
+        spend: &c.spend,
+        opportunity_history: &c.opportunity_history,
+        forecasts: &c.forecasts,
+    };
+    let mut times: Vec<_> = c
+        .conversions
+        .iter()
+        .filter(|x| x.value.is_some())
+        .map(|x| x.at)
+        .collect();
+    times.sort_unstable();
+    let as_of = times[times.len() * 2 / 3];
+    let r = Report::build(&input, &ReportOptions::default().with_as_of(as_of)).unwrap();
+    let known: Vec<Money> = c
+        .conversions
+        .iter()
+        .filter(|x| x.at <= as_of)
+        .filter_map(|x| x.value)
+        .collect();
+    let mean = Money::sum(r.currency, &known)
+        .unwrap()
+        .checked_div(Decimal::from(known.len()))
+        .unwrap()
+        .unwrap()
+        .round_to_minor_units();
+    assert!(known.len() < times.len());
+    assert_eq!(r.plan.as_ref().unwrap().plan.deal_size, mean);
+}
