@@ -132,11 +132,11 @@ pub struct ReportOptions {
     /// "Today" for the report (default: the latest timestamp of the input).
     ///
     /// The funnel (leads and stage events), the lead-source credits of unit
-    /// economics (leads and conversions), the pipeline measures and the plan's deal
-    /// size use only what is dated at or before it, and count what they leave out.
-    /// Spend, touches and conversions for attribution, opportunities for sourcing
-    /// and forecast points are used as given: for a backtest, pass them as known
-    /// at that date.
+    /// economics (leads and conversions), the pipeline win rate and sales cycle,
+    /// and the plan's deal size use only what is dated at or before it (the funnel
+    /// and the credits count what they leave out). Spend, touches and conversions
+    /// for attribution, opportunities for sourcing and forecast points are used as
+    /// given: for a backtest, pass them as known at that date.
     pub as_of: Option<DateTime<Utc>>,
     /// Reporting calendar (default: calendar quarters, UTC).
     pub calendar: Calendar,
