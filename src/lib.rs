@@ -105,10 +105,10 @@ pub use pipeline::{
     WinRateBasis, WinRateSpec, probability_decimal,
 };
 pub use plan::{
-    CapacityRow, Hire, HireUplift, HorizonProjection, MAX_PLAN_COUNT, OpenItem, PeriodPlan,
-    ProgrammeUplift, Projection, ProjectionBacktest, Ramp, RampCurve, ReverseFunnel, ReversePlan,
-    RoundingPolicy, StageOutlook, StageRequirement, StageUplift, backtest_projection, hire_uplift,
-    open_items, outlook_from_history, project, team_capacity, tenure_months,
+    CapacityRow, Hire, HireUplift, HorizonProjection, MAX_PLAN_COUNT, MAX_RAMP_MONTHS, OpenItem,
+    PeriodPlan, ProgrammeUplift, Projection, ProjectionBacktest, Ramp, RampCurve, ReverseFunnel,
+    ReversePlan, RoundingPolicy, StageOutlook, StageRequirement, StageUplift, backtest_projection,
+    hire_uplift, open_items, outlook_from_history, project, team_capacity, tenure_months,
 };
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{

@@ -9,6 +9,10 @@ use crate::money::Money;
 use crate::period::{MAX_SPAN_DAYS, Period};
 use crate::plan::ReverseFunnel;
 
+/// The longest linear ramp [`RampCurve::linear`] builds: 1,200 months (100 years;
+/// the curve holds one factor per month).
+pub const MAX_RAMP_MONTHS: u32 = 1_200;
+
 /// Productivity by tenure month: `factor(m)` is the share of full productivity in
 /// the `m`-th month after the hire date (month 0 starts on the hire date). Factors
 /// are in `[0, 1]` and non-decreasing; past the end of the curve the factor is 1.
@@ -53,11 +57,29 @@ impl RampCurve {
     }
 
     /// A linear ramp over `months` months: `1/m, 2/m, …, 1`; no ramp for `0`.
-    pub fn linear(months: u32) -> RampCurve {
-        let m = f64::from(months);
-        RampCurve {
-            factors: (1..=months).map(|i| f64::from(i) / m).collect(),
+    ///
+    /// ```
+    /// use revops::RampCurve;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// assert_eq!(RampCurve::linear(4)?.factors(), &[0.25, 0.5, 0.75, 1.0]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`"months"`) above [`MAX_RAMP_MONTHS`] (the curve
+    /// holds one factor per month).
+    pub fn linear(months: u32) -> Result<RampCurve> {
+        if months > MAX_RAMP_MONTHS {
+            return Err(Error::InvalidParameter {
+                name: "months",
+                value: months.to_string(),
+                reason: format!("a linear ramp has at most {MAX_RAMP_MONTHS} months"),
+            });
         }
+        let m = f64::from(months);
+        Ok(RampCurve {
+            factors: (1..=months).map(|i| f64::from(i) / m).collect(),
+        })
     }
 
     /// The factor in tenure month `month` (1 past the end of the curve).

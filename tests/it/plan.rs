@@ -264,7 +264,22 @@ mod ramp {
         }
         assert!(RampCurve::new(vec![1.5]).is_err());
         assert!(RampCurve::new(vec![f64::NAN]).is_err());
-        assert_eq!(RampCurve::linear(4).factors(), &[0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(
+            RampCurve::linear(4).unwrap().factors(),
+            &[0.25, 0.5, 0.75, 1.0]
+        );
+        // A ramp of u32::MAX months would allocate 34 GB: beyond the limit, an error.
+        assert_eq!(
+            RampCurve::linear(revops::MAX_RAMP_MONTHS)
+                .unwrap()
+                .factors()
+                .len(),
+            1_200
+        );
+        assert!(matches!(
+            RampCurve::linear(u32::MAX),
+            Err(Error::InvalidParameter { name: "months", .. })
+        ));
     }
 
     #[test]
@@ -522,8 +537,8 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
     );
 
     let ramp = Ramp {
-        pipeline: RampCurve::linear(3),
-        bookings: RampCurve::linear(6),
+        pipeline: RampCurve::linear(3).unwrap(),
+        bookings: RampCurve::linear(6).unwrap(),
     };
     let start = std::time::Instant::now();
     for (from, days) in [(date(2026, 1, 1), u32::MAX), (late, 30)] {
