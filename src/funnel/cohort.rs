@@ -295,8 +295,9 @@ impl Prepared {
 /// with an interval.
 ///
 /// The as-of date is the one the paths were built with ([`crate::PathOptions`]):
-/// `window_elapsed` says whether every cycle of a cohort has had the full window by
-/// then.
+/// leads created after it are in no cohort (and no breakdown value only they have
+/// is shown), and `window_elapsed` says whether every cycle of a cohort has had the
+/// full window by then.
 ///
 /// ```
 /// use revops::{cohort_report, CohortSpec, FunnelData, FunnelEvents, Funnel, Lead, LeadId,
