@@ -70,10 +70,10 @@ pub use attribution::{
     shapley_attribution,
 };
 pub use cost::{
-    CostGrouping, CostKey, Credits, EconomicsRow, FxTable, InfluenceMilestone, MoneyPer,
-    MoneyRatio, PeriodSpend, SourcedBy, SourcingReport, SourcingRow, SpendAlignment, UnitEconomics,
-    align_spend, cac_blended, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi,
-    roas, roi, sourcing_report, unit_economics,
+    CostGrouping, CostKey, Credits, CreditsDiagnostics, EconomicsRow, FxTable, InfluenceMilestone,
+    MAX_ROW_PERIODS, MoneyPer, MoneyRatio, PeriodSpend, SourcedBy, SourcingReport, SourcingRow,
+    SpendAlignment, UnitEconomics, align_spend, cac_blended, cac_payback_months, ltv, ltv_to_cac,
+    magic_number, pipeline_roi, roas, roi, sourcing_report, unit_economics,
 };
 pub use distribution::{
     Bin, BinRule, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
@@ -95,7 +95,7 @@ pub use funnel::{
 };
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
-pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
+pub use period::{Calendar, DateRange, Granularity, MAX_SPAN_DAYS, Period, Periods, Window};
 pub use pipeline::{
     Aging, Audit, BacktestSpec, Coverage, CycleOutcome, ExitValuation, Flow, ForecastRollup,
     Movement, MovementKind, NoDecision, OpportunityState, PROBABILITY_DECIMALS, PipelineHistory,
@@ -105,10 +105,10 @@ pub use pipeline::{
     WinRateBasis, WinRateSpec, probability_decimal,
 };
 pub use plan::{
-    CapacityRow, Hire, HireUplift, HorizonProjection, OpenItem, PeriodPlan, ProgrammeUplift,
-    Projection, ProjectionBacktest, Ramp, RampCurve, ReverseFunnel, ReversePlan, RoundingPolicy,
-    StageOutlook, StageRequirement, StageUplift, backtest_projection, hire_uplift, open_items,
-    outlook_from_history, project, team_capacity, tenure_months,
+    CapacityRow, Hire, HireUplift, HorizonProjection, MAX_PLAN_COUNT, MAX_RAMP_MONTHS, OpenItem,
+    PeriodPlan, ProgrammeUplift, Projection, ProjectionBacktest, Ramp, RampCurve, ReverseFunnel,
+    ReversePlan, RoundingPolicy, StageOutlook, StageRequirement, StageUplift, backtest_projection,
+    hire_uplift, open_items, outlook_from_history, project, team_capacity, tenure_months,
 };
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{

@@ -216,6 +216,22 @@ fn fiscal_year(d: NaiveDate, fiscal_start: u8) -> i32 {
     }
 }
 
+/// The ordinal of the bucket of granularity `g` containing `d`: consecutive buckets
+/// have consecutive ordinals (days since the common era, weeks since a Monday,
+/// month-based buckets since year 0).
+fn bucket_ordinal(d: NaiveDate, g: Granularity, fiscal_start: u8) -> i64 {
+    let day = i64::from(d.num_days_from_ce());
+    match g {
+        Granularity::Day => day,
+        // 0001-01-01 (day 1) was a Monday.
+        Granularity::Week => (day - 1).div_euclid(7),
+        Granularity::Month | Granularity::Quarter | Granularity::Year => {
+            let months = g.months().unwrap_or(1);
+            (month_index(d) - i64::from(fiscal_start - 1)).div_euclid(months)
+        }
+    }
+}
+
 /// Whole days from `a` to `b` (inclusive of both), assuming `a <= b`.
 fn inclusive_days(a: NaiveDate, b: NaiveDate) -> u32 {
     // chrono's whole range is under 200 million days, so this always fits.
@@ -664,6 +680,18 @@ pub struct Periods {
     last: NaiveDate,
 }
 
+impl Periods {
+    /// The number of periods left, computed without walking them (so a caller can
+    /// check a budget before allocating): a range of `n` days has at most `n`.
+    fn remaining(&self) -> u64 {
+        let Some(p) = self.next else { return 0 };
+        let (g, fiscal) = (p.granularity, p.fiscal_year_start_month);
+        let first = bucket_ordinal(p.start, g, fiscal);
+        let last = bucket_ordinal(self.last, g, fiscal);
+        u64::try_from(last - first + 1).unwrap_or(0)
+    }
+}
+
 impl Iterator for Periods {
     type Item = Period;
 
@@ -676,9 +704,33 @@ impl Iterator for Periods {
         };
         Some(p)
     }
+
+    /// Exact: the count of the periods left is known without walking them.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::try_from(self.remaining()).unwrap_or(usize::MAX);
+        (n, Some(n))
+    }
 }
 
+/// [`len`](ExactSizeIterator::len) counts the periods in constant time.
+///
+/// ```
+/// use revops::{Calendar, Granularity};
+/// use chrono::NaiveDate;
+/// let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+/// let months = Calendar::new().periods(d(2026, 1, 15), d(2126, 3, 1), Granularity::Month);
+/// assert_eq!(months.len(), 100 * 12 + 3);
+/// ```
+impl ExactSizeIterator for Periods {}
+
 impl FusedIterator for Periods {}
+
+/// The longest span of days the crate expands into per-day or per-period tables
+/// (2^20 days, about 2,870 years): a funnel report's instants
+/// ([`crate::cohort_report`], [`crate::flow_report`]) and, by default, one spend
+/// row ([`crate::SpendAlignment::max_span_days`]). Longer spans are errors: they
+/// are a sign of a bad timestamp, and their tables would take gigabytes.
+pub const MAX_SPAN_DAYS: u32 = 1 << 20;
 
 // ---------------------------------------------------------------------------
 // Window

@@ -41,7 +41,25 @@ pub struct Credits {
     pub units: Vec<String>,
     /// Per key: credited units per column, and revenue.
     pub rows: BTreeMap<CostKey, (Vec<Decimal>, Money)>,
+    /// What was left out while crediting, and why.
+    #[serde(default)]
+    pub diagnostics: CreditsDiagnostics,
 }
+
+/// What [`Credits::from_lead_source`] left out, counted: nothing is dropped silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditsDiagnostics {
+    /// Leads created after the paths' as-of date ([`crate::PathOptions::as_of`]):
+    /// not yet known then, so not credited.
+    pub leads_after_as_of: u64,
+    /// Conversions dated after the paths' as-of date: their revenue is not credited.
+    pub conversions_after_as_of: u64,
+}
+
+/// A sum of credited units beyond the decimal range.
+const UNITS_OVERFLOW: Error = Error::Overflow {
+    operation: "credited units sum",
+};
 
 /// How credits and spend are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +79,7 @@ impl Credits {
             currency,
             units,
             rows: BTreeMap::new(),
+            diagnostics: CreditsDiagnostics::default(),
         }
     }
 
@@ -76,7 +95,8 @@ impl Credits {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for an unknown column or a non-finite or negative
-    /// amount.
+    /// amount; [`Error::Overflow`] when the column's sum leaves the decimal range
+    /// (the credits are then unchanged).
     pub fn add_units(&mut self, key: CostKey, unit: &str, amount: f64) -> Result<()> {
         let col =
             self.units
@@ -96,7 +116,7 @@ impl Credits {
             });
         }
         let r = self.row(key);
-        r.0[col] += a;
+        r.0[col] = r.0[col].checked_add(a).ok_or(UNITS_OVERFLOW)?;
         Ok(())
     }
 
@@ -171,6 +191,10 @@ impl Credits {
     /// source. With a period grouping, leads and their stage counts go to the period of
     /// the lead's creation, revenue to the period of the conversion.
     ///
+    /// When the paths were built as of a date ([`crate::PathOptions::as_of`]), the
+    /// leads created and the conversions dated after it were not known then: they
+    /// are not credited, and are counted in [`Credits::diagnostics`].
+    ///
     /// # Errors
     /// [`Error::UnknownStage`] for a stage that is not on the funnel's path;
     /// [`Error::InvalidField`] naming a conversion whose value is in another
@@ -214,7 +238,13 @@ impl Credits {
         for cy in paths.iter() {
             reached[cy.lead_index()] |= cy.reached_mask();
         }
+        let as_of = paths.options().as_of;
+        let later = |at: chrono::DateTime<chrono::Utc>| as_of.is_some_and(|t| at > t);
         for (i, l) in leads.iter().enumerate() {
+            if later(l.created_at) {
+                c.diagnostics.leads_after_as_of += 1;
+                continue;
+            }
             let key = key_of(i, l.created_at);
             let mut counts = vec![Decimal::ZERO; ranks.len() + 1];
             counts[0] = Decimal::ONE;
@@ -236,6 +266,10 @@ impl Credits {
         for (n, conv) in conversions.iter().enumerate() {
             conv.validate().map_err(|e| e.at_index(n))?;
             let Some(v) = conv.value else { continue };
+            if later(conv.at) {
+                c.diagnostics.conversions_after_as_of += 1;
+                continue;
+            }
             if v.currency() != currency {
                 return Err(Error::InvalidField {
                     record: RecordRef::new("conversion")
@@ -291,6 +325,9 @@ pub struct UnitEconomics {
     pub rows: Vec<EconomicsRow>,
     /// All rows together.
     pub total: EconomicsRow,
+    /// What the credits left out ([`Credits::diagnostics`]).
+    #[serde(default)]
+    pub diagnostics: CreditsDiagnostics,
 }
 
 /// Joins aligned spend with credits. Spend rows are grouped like the credits: by
@@ -363,7 +400,7 @@ pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEc
         ts = ts.checked_add(&s)?;
         tr = tr.checked_add(&r)?;
         for (a, b) in tu.iter_mut().zip(&u) {
-            *a += *b;
+            *a = a.checked_add(*b).ok_or(UNITS_OVERFLOW)?;
         }
         out.push(make(k, s, u, r)?);
     }
@@ -378,6 +415,7 @@ pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEc
         units: credits.units.clone(),
         rows: out,
         total: make(total_key, ts, tu, tr)?,
+        diagnostics: credits.diagnostics,
     })
 }
 
@@ -405,7 +443,7 @@ impl UnitEconomics {
             .filter(|r| r.key.channel.as_ref().is_some_and(|c| paid.contains(c)))
         {
             spend = spend.checked_add(&r.spend)?;
-            units += r.units[col];
+            units = units.checked_add(r.units[col]).ok_or(UNITS_OVERFLOW)?;
         }
         MoneyPer::new(spend, units)
     }

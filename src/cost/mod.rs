@@ -19,11 +19,12 @@ mod sourcing;
 mod spend;
 
 pub use economics::{
-    CostGrouping, CostKey, Credits, EconomicsRow, UnitEconomics, cac_blended, unit_economics,
+    CostGrouping, CostKey, Credits, CreditsDiagnostics, EconomicsRow, UnitEconomics, cac_blended,
+    unit_economics,
 };
 pub use metrics::{
     MoneyPer, MoneyRatio, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi, roas,
     roi,
 };
 pub use sourcing::{InfluenceMilestone, SourcedBy, SourcingReport, SourcingRow, sourcing_report};
-pub use spend::{FxTable, PeriodSpend, SpendAlignment, align_spend};
+pub use spend::{FxTable, MAX_ROW_PERIODS, PeriodSpend, SpendAlignment, align_spend};

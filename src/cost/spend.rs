@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, RecordRef, Result};
 use crate::ids::{CampaignId, Channel};
 use crate::money::{Currency, Money};
-use crate::period::{Calendar, Granularity, Period};
+use crate::period::{Calendar, Granularity, MAX_SPAN_DAYS, Period};
 use crate::records::Spend;
 
 /// Exchange rates per currency pair per date (Decimal, never `f64`).
@@ -134,7 +134,22 @@ pub struct PeriodSpend {
     pub amount: Money,
 }
 
+/// The default budget of (row, period) pieces [`align_spend`] splits spend rows into
+/// (2^22, about 4.2 million): each piece costs about 180 bytes and a microsecond,
+/// so the default keeps one call under about 750 MB. Raise it with
+/// [`SpendAlignment::with_max_row_periods`].
+pub const MAX_ROW_PERIODS: u64 = 1 << 22;
+
 /// How spend rows are aligned to reporting periods.
+///
+/// Splitting costs one piece per (row, period) pair, so its cost grows with rows ×
+/// periods per row. Two limits, checked for every row before any row is split,
+/// bound it; beyond them [`align_spend`] returns an error naming the row:
+///
+/// | limit | default | what |
+/// |---|---|---|
+/// | [`max_span_days`](Self::max_span_days) | [`MAX_SPAN_DAYS`] (2^20, about 2,870 years) | days one row may cover |
+/// | [`max_row_periods`](Self::max_row_periods) | [`MAX_ROW_PERIODS`] (2^22) | (row, period) pieces of all rows together |
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpendAlignment<'fx> {
     /// Reporting period size.
@@ -145,17 +160,40 @@ pub struct SpendAlignment<'fx> {
     pub currency: Currency,
     /// Exchange rates for rows in other currencies (none: mixing is an error).
     pub fx: Option<&'fx FxTable>,
+    /// The most days one row may cover (default [`MAX_SPAN_DAYS`], the crate's span
+    /// limit).
+    pub max_span_days: u32,
+    /// The most (row, period) pieces all rows may be split into together (default
+    /// [`MAX_ROW_PERIODS`]).
+    pub max_row_periods: u64,
 }
 
-impl SpendAlignment<'_> {
-    /// Monthly periods of the calendar year, in `currency`, without FX.
+impl<'fx> SpendAlignment<'fx> {
+    /// Monthly periods of the calendar year, in `currency`, without FX, with the
+    /// default limits.
     pub fn monthly(currency: Currency) -> SpendAlignment<'static> {
         SpendAlignment {
             granularity: Granularity::Month,
             calendar: Calendar::default(),
             currency,
             fx: None,
+            max_span_days: MAX_SPAN_DAYS,
+            max_row_periods: MAX_ROW_PERIODS,
         }
+    }
+
+    /// Sets the most days one row may cover.
+    #[must_use]
+    pub fn with_max_span_days(mut self, days: u32) -> SpendAlignment<'fx> {
+        self.max_span_days = days;
+        self
+    }
+
+    /// Sets the budget of (row, period) pieces over all rows.
+    #[must_use]
+    pub fn with_max_row_periods(mut self, pieces: u64) -> SpendAlignment<'fx> {
+        self.max_row_periods = pieces;
+        self
     }
 }
 
@@ -183,22 +221,59 @@ impl SpendAlignment<'_> {
 /// ```
 ///
 /// # Errors
-/// A row's own [`Spend::validate`] error with its index; [`Error::CurrencyMismatch`]
-/// naming the row when it is in another currency and no FX table (or no rate) is
-/// given; [`Error::Overflow`].
+/// A row's own [`Spend::validate`] error with its index; [`Error::InvalidField`]
+/// (field `period_end`) naming the first row that covers more than
+/// [`SpendAlignment::max_span_days`] days or brings the (row, period) pieces over
+/// [`SpendAlignment::max_row_periods`] (checked for every row before any is split);
+/// [`Error::InvalidField`] (field `currency`) naming the row when it is in another
+/// currency and no FX table (or no rate) is given; [`Error::Overflow`].
 pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<PeriodSpend>> {
     type Key = (Channel, Option<CampaignId>, Period);
-    let mut sums: BTreeMap<Key, Money> = BTreeMap::new();
+    let record_of = |i: usize| {
+        let row: &Spend = &spend[i];
+        RecordRef::new("spend")
+            .with_index(i)
+            .with_id(match &row.campaign {
+                Some(c) => format!("{}/{}", row.channel, c),
+                None => row.channel.to_string(),
+            })
+    };
+    // The limits, for every row, before anything is allocated.
+    let mut pieces: u64 = 0;
     for (i, row) in spend.iter().enumerate() {
         row.validate().map_err(|e| e.at_index(i))?;
-        let record = || {
-            RecordRef::new("spend")
-                .with_index(i)
-                .with_id(match &row.campaign {
-                    Some(c) => format!("{}/{}", row.channel, c),
-                    None => row.channel.to_string(),
-                })
-        };
+        let range = row.dates().map_err(|e| e.at_index(i))?;
+        if range.days() > how.max_span_days {
+            return Err(Error::InvalidField {
+                record: record_of(i),
+                field: "period_end",
+                reason: format!(
+                    "the row covers {} days ({} ..= {}), more than the limit of {} \
+                     (SpendAlignment::max_span_days); check its dates",
+                    range.days(),
+                    range.first(),
+                    range.last(),
+                    how.max_span_days
+                ),
+            });
+        }
+        let n = range.periods(&how.calendar, how.granularity).len() as u64;
+        pieces = pieces.saturating_add(n);
+        if pieces > how.max_row_periods {
+            return Err(Error::InvalidField {
+                record: record_of(i),
+                field: "period_end",
+                reason: format!(
+                    "rows 0 ..= {i} split into {pieces} (row, {}) pieces, more than the \
+                     budget of {} (SpendAlignment::max_row_periods)",
+                    how.granularity, how.max_row_periods
+                ),
+            });
+        }
+    }
+    let mut sums: BTreeMap<Key, Money> = BTreeMap::new();
+    for (i, row) in spend.iter().enumerate() {
+        let record = || record_of(i);
         let amount = if row.amount.currency() == how.currency {
             row.amount
         } else {
@@ -227,6 +302,7 @@ pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<Peri
             }
         };
         let range = row.dates().map_err(|e| e.at_index(i))?;
+        // Within the limits checked above.
         let periods: Vec<Period> = range.periods(&how.calendar, how.granularity).collect();
         let weights: Vec<Decimal> = periods
             .iter()

@@ -376,7 +376,9 @@ impl MaseScale {
         }
         let mut sum = Sum::default();
         let mut differences = 0u64;
-        for (i, pair) in training.windows(seasonality + 1).enumerate() {
+        // A seasonality as long as the series (or longer) leaves no difference.
+        let window = seasonality.saturating_add(1).min(training.len() + 1);
+        for (i, pair) in training.windows(window).enumerate() {
             let d = (pair[seasonality] - pair[0]).abs();
             if !d.is_finite() {
                 return Err(bad(
@@ -944,6 +946,14 @@ impl ForecastErrors {
     /// Records many points, all or none: every point is checked before any is
     /// recorded. Consecutive points of the same series skip the name lookup.
     ///
+    /// **One point per series and period.** A batch holding two points of the same
+    /// series and period is an error naming both: counting both would weigh that
+    /// period twice. The check covers the batch (where a table of points enters the
+    /// engine); points recorded one at a time with [`add`](ForecastErrors::add), or
+    /// in separate batches later [merged](ForecastErrors::merge), are not compared
+    /// with each other, so partitions merge at no cost: split the input by series
+    /// (or by period), or give each key to one batch.
+    ///
     /// ```
     /// use revops::{ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
@@ -960,12 +970,25 @@ impl ForecastErrors {
     ///
     /// # Errors
     ///
-    /// As [`add`](ForecastErrors::add), for the first invalid point; nothing is
-    /// recorded then.
+    /// As [`add`](ForecastErrors::add), for the first invalid point;
+    /// [`Error::DuplicateId`] (kind `"forecast point"`, id `series/period`) with the
+    /// positions of both points for the first repeated series and period. Nothing
+    /// is recorded then.
     pub fn add_all(&mut self, points: &[ForecastPoint]) -> Result<()> {
         let start = self.pooled.seen;
+        let mut seen: FastMap<(&str, &str), u64> =
+            FastMap::with_capacity_and_hasher(points.len(), Default::default());
         for (i, p) in points.iter().enumerate() {
-            checked_point(p).map_err(|e| e.at_index(index_of(start + i as u64)))?;
+            let index = start + i as u64;
+            checked_point(p).map_err(|e| e.at_index(index_of(index)))?;
+            if let Some(first) = seen.insert((&p.series, &p.period), index) {
+                return Err(Error::DuplicateId {
+                    kind: "forecast point",
+                    id: point_id(p),
+                    first: index_of(first),
+                    second: index_of(index),
+                });
+            }
         }
         let mut last: Option<(&str, usize)> = None;
         for (i, p) in points.iter().enumerate() {

@@ -50,6 +50,12 @@
 //!   (default, as utilsforecast) leaves them out of MAPE only and counts them in
 //!   [`ErrorMetrics::zero_actual`]; `Error` makes `finish` fail naming the
 //!   first such point.
+//! - **One point per series and period**: a batch of points
+//!   ([`ForecastErrors::add_all`], [`ForecastErrors::from_points`]) with two points
+//!   of the same series and period is a [`crate::Error::DuplicateId`] naming both
+//!   (counting both would weigh that period twice). Separate batches and merged
+//!   partial accumulators are not compared with each other: partition the input
+//!   so that each series and period is in one batch.
 //! - **Missing actuals** (a [`crate::ForecastPoint`] whose period has not
 //!   closed) are skipped by every metric and counted in
 //!   [`ErrorMetrics::missing_actual`].

@@ -3,9 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::data::{FunnelData, Millis};
+use super::data::{FunnelData, Millis, millis};
+use super::path::Paths;
 use crate::hash::FastMap;
-use crate::period::{Calendar, Granularity, Period};
+use crate::period::{Calendar, Granularity, MAX_SPAN_DAYS, Period};
 use crate::records::Lead;
 
 /// A lead attribute to break a report down by. Every value gets its own table, next
@@ -83,12 +84,18 @@ impl std::str::FromStr for Dimension {
 /// lead order, then sorted by value with the missing bucket last.
 pub(crate) struct Segmenter {
     pub(crate) values: Vec<Option<String>>,
-    /// Per lead: its segment (≥ 1); empty when there is no breakdown.
+    /// Per lead: its segment (≥ 1, or 0 for a lead the paths leave out); empty when
+    /// there is no breakdown.
     pub(crate) of_lead: Vec<u32>,
 }
 
+/// Marks a lead created after the paths' as-of date while segmenting.
+const LATER: u32 = u32::MAX;
+
 impl Segmenter {
-    pub(crate) fn new(data: &FunnelData<'_>, dim: Option<&Dimension>) -> Segmenter {
+    /// The segments of the leads the paths know: a value only leads created after
+    /// the paths' as-of date have is not a segment.
+    pub(crate) fn new(data: &FunnelData<'_>, paths: &Paths, dim: Option<&Dimension>) -> Segmenter {
         let Some(dim) = dim else {
             return Segmenter {
                 values: Vec::new(),
@@ -101,7 +108,12 @@ impl Segmenter {
         // Shared id strings (channels, campaigns, accounts) repeat the same pointer:
         // remember the last few before hashing.
         let mut recent: [(usize, u32); 4] = [(0, 0); 4];
-        for lead in data.leads() {
+        let as_of = paths.options.as_of.as_ref().map_or(Millis::MAX, millis);
+        for (lead, &created) in data.leads().iter().zip(&data.created) {
+            if created > as_of {
+                raw.push(LATER);
+                continue;
+            }
             let v = dim.value(lead);
             let ptr = v.map_or(1, |s| s.as_ptr() as usize);
             let id = match recent.iter().find(|(p, _)| *p == ptr) {
@@ -136,7 +148,10 @@ impl Segmenter {
                 .iter()
                 .map(|&id| order[id as usize].map(str::to_string))
                 .collect(),
-            of_lead: raw.into_iter().map(|id| rank[id as usize]).collect(),
+            of_lead: raw
+                .into_iter()
+                .map(|id| if id == LATER { 0 } else { rank[id as usize] })
+                .collect(),
         }
     }
 
@@ -165,15 +180,13 @@ pub(crate) struct DayBucketer {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The longest span of days a funnel report covers (about 2,700 years).
-pub(crate) const MAX_SPAN_DAYS: usize = 1 << 20;
-
 impl DayBucketer {
     /// A bucketer covering the instants in `[min, max]`.
     ///
     /// # Errors
     /// [`crate::Error::InvalidParameter`] when the instants span more than
-    /// [`MAX_SPAN_DAYS`] days (a table that size would take gigabytes).
+    /// [`MAX_SPAN_DAYS`] days (the crate's span limit: a table that size would take
+    /// gigabytes).
     pub(crate) fn new(
         calendar: Calendar,
         granularity: Granularity,
@@ -188,7 +201,7 @@ impl DayBucketer {
             (0, -1)
         };
         let span = usize::try_from(last_day - first_day + 1).unwrap_or(0);
-        if span > MAX_SPAN_DAYS {
+        if span > MAX_SPAN_DAYS as usize {
             return Err(crate::Error::InvalidParameter {
                 name: "time span",
                 value: format!("{span} days"),

@@ -295,8 +295,9 @@ impl Prepared {
 /// with an interval.
 ///
 /// The as-of date is the one the paths were built with ([`crate::PathOptions`]):
-/// `window_elapsed` says whether every cycle of a cohort has had the full window by
-/// then.
+/// leads created after it are in no cohort (and no breakdown value only they have
+/// is shown), and `window_elapsed` says whether every cycle of a cohort has had the
+/// full window by then.
 ///
 /// ```
 /// use revops::{cohort_report, CohortSpec, FunnelData, FunnelEvents, Funnel, Lead, LeadId,
@@ -322,7 +323,7 @@ impl Prepared {
 /// # Errors
 /// [`Error::UnknownStage`] for an anchor or step-window stage that is not an open or
 /// won stage of the funnel; [`Error::InvalidParameter`] for a negative window, or
-/// when the cohorts span more than about 2,700 years (a sign of a bad timestamp).
+/// when the cohorts span more than [`crate::period::MAX_SPAN_DAYS`] days, about 2,870 years (a sign of a bad timestamp).
 pub fn cohort_report(
     data: &FunnelData<'_>,
     paths: &Paths,
@@ -400,7 +401,7 @@ pub fn cohort_report(
             (lo, hi)
         }
     };
-    let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let segs = Segmenter::new(data, paths, spec.breakdown.as_ref());
     let breakdown = spec.breakdown.is_some();
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();

@@ -254,6 +254,13 @@ pub struct FunnelDiagnostics {
     pub before_creation: u64,
     /// Events dated after the report's `as_of` (not yet known at that date; skipped).
     pub after_as_of: u64,
+    /// Leads created after the paths' `as_of` (not yet known at that date): they have
+    /// no cycle, so no report counts them (their events are counted as
+    /// `after_as_of`, or `before_creation` when dated before the lead). Set by
+    /// path reconstruction ([`crate::Paths::diagnostics`]); not part of
+    /// [`skipped`](Self::skipped), which counts events.
+    #[serde(default)]
+    pub leads_after_as_of: u64,
     /// Repeated entries into a stage already reached in the same cycle (the first
     /// entry is kept).
     pub repeated: u64,
@@ -310,6 +317,7 @@ impl FunnelDiagnostics {
         self.unknown_subject += o.unknown_subject;
         self.before_creation += o.before_creation;
         self.after_as_of += o.after_as_of;
+        self.leads_after_as_of += o.leads_after_as_of;
         self.repeated += o.repeated;
         self.backward += o.backward;
         self.exit_after_exit += o.exit_after_exit;
@@ -338,13 +346,17 @@ impl FunnelDiagnostics {
 impl std::fmt::Display for FunnelDiagnostics {
     /// One line: what was read, what was skipped and why, and backward moves.
     ///
+    /// Leads created after the as-of date, when there are any, close the line.
+    ///
     /// ```
-    /// let d = revops::FunnelDiagnostics::default();
+    /// let mut d = revops::FunnelDiagnostics::default();
     /// assert_eq!(
     ///     d.to_string(),
     ///     "events: 0 read, 0 skipped (unknown lead 0, before creation 0, after as-of 0, \
     ///      repeated 0, after exit 0); 0 backward moves"
     /// );
+    /// d.leads_after_as_of = 3;
+    /// assert!(d.to_string().ends_with("; 3 leads created after as-of (left out)"));
     /// ```
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -358,7 +370,15 @@ impl std::fmt::Display for FunnelDiagnostics {
             self.repeated,
             self.exit_after_exit,
             self.backward
-        )
+        )?;
+        if self.leads_after_as_of > 0 {
+            write!(
+                f,
+                "; {} leads created after as-of (left out)",
+                self.leads_after_as_of
+            )?;
+        }
+        Ok(())
     }
 }
 

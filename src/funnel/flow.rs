@@ -112,8 +112,9 @@ pub struct FlowReport {
 /// ```
 ///
 /// # Errors
-/// [`crate::Error::InvalidParameter`] when the entries span more than about 2,700
-/// years (a sign of a bad timestamp).
+/// [`crate::Error::InvalidParameter`] when the entries span more than
+/// [`crate::period::MAX_SPAN_DAYS`] days, about 2,870 years (a sign of a bad
+/// timestamp).
 pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Result<FlowReport> {
     let m = data.progression_len();
     let keys: Vec<String> = data
@@ -128,7 +129,7 @@ pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Res
             hi = hi.max(t);
         }
     }
-    let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let segs = Segmenter::new(data, paths, spec.breakdown.as_ref());
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
     let np = buckets.periods.len();
     let width = 2 * m; // entries, then inferred

@@ -71,8 +71,11 @@ pub struct PathOptions {
     pub tie_break: TieBreak,
     /// Backward moves (default [`BackwardPolicy::KeepFurthest`]).
     pub backward: BackwardPolicy,
-    /// Only events at or before this instant are used (the data as known then);
-    /// later ones are counted in [`FunnelDiagnostics::after_as_of`]. `None` uses all.
+    /// Only leads created and events dated at or before this instant are used (the
+    /// data as known then): later events are counted in
+    /// [`FunnelDiagnostics::after_as_of`], later leads in
+    /// [`FunnelDiagnostics::leads_after_as_of`] and get no cycle, so no report
+    /// counts them. `None` uses all.
     pub as_of: Option<DateTime<Utc>>,
 }
 
@@ -98,7 +101,7 @@ impl PathOptions {
         self
     }
 
-    /// Uses only events at or before `as_of`.
+    /// Uses only the leads created and the events dated at or before `as_of`.
     #[must_use]
     pub fn with_as_of(mut self, as_of: DateTime<Utc>) -> Self {
         self.as_of = Some(as_of);
@@ -145,9 +148,9 @@ impl Entries<'_> {
     }
 }
 
-/// The reconstructed paths of every lead: one or more cycles per lead, each with the
-/// time it entered every progression stage. Reports (cohort, flow, velocity,
-/// qualification) are computed from it.
+/// The reconstructed paths of every lead known at the as-of date: one or more cycles
+/// per lead, each with the time it entered every progression stage. Reports (cohort,
+/// flow, velocity, qualification) are computed from it.
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub(crate) m: usize,
@@ -165,7 +168,9 @@ pub struct Paths {
 
 impl FunnelEvents {
     /// Finishes the accumulator: reconstructs every lead's cycles under `options`.
-    /// Every lead has at least its first cycle, even without events.
+    /// Every lead has at least its first cycle, even without events, except the
+    /// leads created after the as-of date (counted in
+    /// [`FunnelDiagnostics::leads_after_as_of`]).
     ///
     /// To rebuild paths repeatedly (other options, a later as-of date, more events),
     /// [`FunnelEvents::paths_into`] reuses the buffers of earlier paths.
@@ -296,11 +301,26 @@ impl FunnelEvents {
         let mut b = Builder::new(options.skip, open_mask);
         for s in 0..n {
             let created = data.created[s];
-            b.start(paths, s as u32, 0, created);
             let group = match groups.peek() {
                 Some(g) if g[0].subject as usize == s => groups.next().unwrap_or_default(),
                 _ => &[],
             };
+            if created > as_of {
+                // Not yet known at the as-of date: no cycle; its events are counted
+                // as every other lead's would be (none can be used).
+                diagnostics.leads_after_as_of += 1;
+                for e in group {
+                    if e.at > as_of {
+                        diagnostics.after_as_of += 1;
+                    } else {
+                        diagnostics.before_creation += 1;
+                        diagnostics
+                            .note_subject("before the lead was created", &lead_subject(data, s));
+                    }
+                }
+                continue;
+            }
+            b.start(paths, s as u32, 0, created);
             for e in group {
                 if e.at > as_of {
                     diagnostics.after_as_of += 1;
@@ -553,12 +573,12 @@ impl<'p> CycleView<'p> {
 }
 
 impl Paths {
-    /// Number of cycles (at least one per lead).
+    /// Number of cycles (at least one per lead known at the as-of date).
     pub fn len(&self) -> usize {
         self.cycles.len()
     }
 
-    /// Whether there are no cycles (no leads).
+    /// Whether there are no cycles (no leads known at the as-of date).
     pub fn is_empty(&self) -> bool {
         self.cycles.is_empty()
     }

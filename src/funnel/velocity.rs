@@ -276,7 +276,7 @@ pub fn velocity_report(
             pairs.push((f, t));
         }
     }
-    let segs = Segmenter::new(data, spec.breakdown.as_ref());
+    let segs = Segmenter::new(data, paths, spec.breakdown.as_ref());
     let np = pairs.len();
     let ncells = segs.count() * np;
     let cells = Cells {

@@ -22,7 +22,9 @@ pub use projection::{
     open_items, outlook_from_history, project,
 };
 pub use ramp::{
-    CapacityRow, Hire, HireUplift, ProgrammeUplift, Ramp, RampCurve, StageUplift, hire_uplift,
-    team_capacity, tenure_months,
+    CapacityRow, Hire, HireUplift, MAX_RAMP_MONTHS, ProgrammeUplift, Ramp, RampCurve, StageUplift,
+    hire_uplift, team_capacity, tenure_months,
 };
-pub use reverse::{PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement};
+pub use reverse::{
+    MAX_PLAN_COUNT, PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement,
+};

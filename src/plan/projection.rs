@@ -93,7 +93,8 @@ pub struct Projection {
 /// # Errors
 /// [`Error::UnknownStage`] naming an open item whose stage has no outlook;
 /// [`Error::InvalidField`] naming the stage of a win rate outside `[0, 1]`;
-/// [`Error::InvalidParameter`] for a negative or non-finite `z`;
+/// [`Error::InvalidParameter`] for a negative or non-finite `z`, or a horizon
+/// (`"horizons"`) that ends past the last representable date;
 /// [`Error::CurrencyMismatch`] for an item in another currency.
 pub fn project(
     open: &[OpenItem],
@@ -119,10 +120,25 @@ pub fn project(
             });
         }
     }
+    // Every horizon's last day, before any work.
+    let until = horizons
+        .iter()
+        .map(|&days| {
+            today
+                .checked_add_days(chrono::Days::new(u64::from(days)))
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "horizons",
+                    value: days.to_string(),
+                    reason: format!(
+                        "{days} days after {today} is past the last representable date"
+                    ),
+                })
+        })
+        .collect::<Result<Vec<NaiveDate>>>()?;
     // Resolve every item's outlook once.
     let mut items = Vec::with_capacity(open.len());
     for (i, item) in open.iter().enumerate() {
-        let Some(o) = outlook.iter().find(|o| o.stage == item.stage) else {
+        let Some(o) = outlook.iter().position(|o| o.stage == item.stage) else {
             return Err(Error::UnknownStage {
                 record: RecordRef::new("open item").with_index(i).with_id(&item.id),
                 key: item.stage.clone(),
@@ -138,18 +154,35 @@ pub fn project(
         items.push((item, o));
     }
     let mut rows = Vec::with_capacity(horizons.len());
-    for &days in horizons {
+    // Per outlook: its times to close, sorted once (each horizon then counts the
+    // ones within it by a binary search, not a pass per item).
+    let sorted: Vec<Vec<u64>> = outlook
+        .iter()
+        .map(|o| {
+            let mut v = o.time_to_close.values().to_vec();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    for (&days, &until) in horizons.iter().zip(&until) {
         let limit = u64::from(days) * 86_400;
         let (mut wins, mut wins_var, mut rev_var) = (0.0, 0.0, 0.0);
         let mut revenue = Money::zero(currency);
-        for (item, o) in &items {
-            let values = o.time_to_close.values();
-            let within = if values.is_empty() {
-                0.0
-            } else {
-                values.iter().filter(|&&v| v <= limit).count() as f64 / values.len() as f64
-            };
-            let p = o.win_rate * within;
+        // Per outlook: P(win within the horizon).
+        let chance: Vec<f64> = outlook
+            .iter()
+            .zip(&sorted)
+            .map(|(o, values)| {
+                let within = if values.is_empty() {
+                    0.0
+                } else {
+                    values.partition_point(|&v| v <= limit) as f64 / values.len() as f64
+                };
+                o.win_rate * within
+            })
+            .collect();
+        for &(item, o) in &items {
+            let p = chance[o];
             wins += p;
             wins_var += p * (1.0 - p);
             let amount = f64::try_from(item.amount.amount()).unwrap_or(0.0);
@@ -162,7 +195,7 @@ pub fn project(
         let (wsd, rsd) = (wins_var.sqrt(), rev_var.sqrt());
         rows.push(HorizonProjection {
             days,
-            until: today + chrono::TimeDelta::days(i64::from(days)),
+            until,
             wins,
             wins_band: ((wins - z * wsd).max(0.0).min(wins), wins + z * wsd),
             revenue,
@@ -275,7 +308,10 @@ pub fn backtest_projection(
     let mut actual_revenue = Vec::with_capacity(horizons.len());
     let (mut rev, mut wins) = (ErrorStats::default(), ErrorStats::default());
     for (h, row) in horizons.iter().zip(&projection.horizons) {
-        let end = t0 + chrono::TimeDelta::days(i64::from(*h));
+        // Representable: `project` checked every horizon's last day.
+        let end = t0
+            .checked_add_days(chrono::Days::new(u64::from(*h)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let (mut n, mut amount) = (0u64, Money::zero(currency));
         for item in &items {
             let Some(i) = history.index_of(&item.id) else {

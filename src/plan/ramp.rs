@@ -1,13 +1,17 @@
 //! Ramp curves, team capacity and the uplift of a new hire or a new programme.
 
-use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+use chrono::{Datelike, Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, RecordRef, Result};
 use crate::money::Money;
-use crate::period::Period;
+use crate::period::{MAX_SPAN_DAYS, Period};
 use crate::plan::ReverseFunnel;
+
+/// The longest linear ramp [`RampCurve::linear`] builds: 1,200 months (100 years;
+/// the curve holds one factor per month).
+pub const MAX_RAMP_MONTHS: u32 = 1_200;
 
 /// Productivity by tenure month: `factor(m)` is the share of full productivity in
 /// the `m`-th month after the hire date (month 0 starts on the hire date). Factors
@@ -53,11 +57,29 @@ impl RampCurve {
     }
 
     /// A linear ramp over `months` months: `1/m, 2/m, …, 1`; no ramp for `0`.
-    pub fn linear(months: u32) -> RampCurve {
-        let m = f64::from(months);
-        RampCurve {
-            factors: (1..=months).map(|i| f64::from(i) / m).collect(),
+    ///
+    /// ```
+    /// use revops::RampCurve;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// assert_eq!(RampCurve::linear(4)?.factors(), &[0.25, 0.5, 0.75, 1.0]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] (`"months"`) above [`MAX_RAMP_MONTHS`] (the curve
+    /// holds one factor per month).
+    pub fn linear(months: u32) -> Result<RampCurve> {
+        if months > MAX_RAMP_MONTHS {
+            return Err(Error::InvalidParameter {
+                name: "months",
+                value: months.to_string(),
+                reason: format!("a linear ramp has at most {MAX_RAMP_MONTHS} months"),
+            });
         }
+        let m = f64::from(months);
+        Ok(RampCurve {
+            factors: (1..=months).map(|i| f64::from(i) / m).collect(),
+        })
     }
 
     /// The factor in tenure month `month` (1 past the end of the curve).
@@ -232,8 +254,10 @@ pub struct HireUplift {
 /// productivity, times the ramp factor of the seller's tenure month that day.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for negative amounts; [`Error::CurrencyMismatch`] if
-/// the two amounts' currencies differ; [`Error::Overflow`].
+/// [`Error::InvalidParameter`] for negative amounts, or for `days` (`"days"`) above
+/// [`MAX_SPAN_DAYS`] or ending past the last representable date;
+/// [`Error::CurrencyMismatch`] if the two amounts' currencies differ;
+/// [`Error::Overflow`].
 pub fn hire_uplift(
     hired: NaiveDate,
     from: NaiveDate,
@@ -260,9 +284,34 @@ pub fn hire_uplift(
             got: quota_per_month.currency().to_string(),
         });
     }
+    // One step per day: the horizon is bounded by the span limit, and must end on a
+    // representable date.
+    let past = |reason: String| Error::InvalidParameter {
+        name: "days",
+        value: days.to_string(),
+        reason,
+    };
+    if days > MAX_SPAN_DAYS {
+        return Err(past(format!(
+            "at most {MAX_SPAN_DAYS} days (the span limit, MAX_SPAN_DAYS)"
+        )));
+    }
+    if days > 0
+        && from
+            .checked_add_days(Days::new(u64::from(days) - 1))
+            .is_none()
+    {
+        return Err(past(format!(
+            "{days} days from {from} go past the last representable date"
+        )));
+    }
     let (mut p, mut b) = (0.0, 0.0);
+    let mut day = from;
     for k in 0..days {
-        let day = from + TimeDelta::days(i64::from(k));
+        if k > 0 {
+            // checked above: the last day is representable
+            day = day.succ_opt().unwrap_or(day);
+        }
         p += ramp.pipeline.factor_on(hired, day);
         b += ramp.bookings.factor_on(hired, day);
     }

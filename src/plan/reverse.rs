@@ -57,9 +57,11 @@ pub struct StageRequirement {
     /// The stage key.
     pub stage: String,
     /// Records that must enter the stage, as computed under the rounding policy
-    /// (a whole number under [`RoundingPolicy::EveryStage`]).
+    /// (a whole number under [`RoundingPolicy::EveryStage`], and for the first
+    /// stage).
     pub required: f64,
-    /// [`required`](Self::required) rounded up to whole records.
+    /// [`required`](Self::required) rounded up to whole records: the least whole
+    /// number of records that is enough.
     pub count: u64,
     /// Days between entering this stage and winning (sum of the step lags, rounded up).
     pub lead_days: i64,
@@ -274,12 +276,17 @@ impl ReverseFunnel {
     /// Plans every target: wins `⌈target / deal size⌉`, then each stage's count
     /// back up the funnel, and when it must enter (the target period shifted back
     /// by the stage's cumulative lag). Running the first stage's count forward
-    /// ([`forward`](Self::forward), same rounding) always meets the wins.
+    /// ([`forward`](Self::forward), same rounding) always meets the wins, and every
+    /// count is the least that does: one record less at any stage would fall short
+    /// (of the next stage's count under [`RoundingPolicy::EveryStage`], of the wins
+    /// under [`RoundingPolicy::AtEnd`]).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a deal size that is not positive, a negative
-    /// target, or counts too large to represent; [`Error::CurrencyMismatch`] if a
-    /// target's currency differs from the deal size's.
+    /// target, or a count above [`MAX_PLAN_COUNT`]; [`Error::CurrencyMismatch`] if a
+    /// target's currency differs from the deal size's; [`Error::InvalidField`]
+    /// naming the stage whose lead days put its entry dates before the first
+    /// representable date.
     pub fn plan(
         &self,
         targets: &[(Period, Money)],
@@ -309,27 +316,34 @@ impl ReverseFunnel {
                 .ceil()
                 .to_u64()
                 .ok_or_else(|| param("targets", target, "too many wins to represent"))?;
-            let required = self.requirements(wins as f64, rounding);
-            if required.iter().any(|r| !r.is_finite() || *r > 1e15) {
-                return Err(param("targets", target, "required counts too large"));
+            let counts = self
+                .requirements(wins, rounding)
+                .ok_or_else(|| param("targets", target, "required counts too large"))?;
+            let mut stages = Vec::with_capacity(n);
+            for ((stage, &(req, count)), &days) in self.stages.iter().zip(&counts).zip(&lead) {
+                let (enter_from, enter_by) = TimeDelta::try_days(days)
+                    .and_then(|shift| {
+                        Some((
+                            period.start().checked_sub_signed(shift)?,
+                            period.last_day().checked_sub_signed(shift)?,
+                        ))
+                    })
+                    .ok_or_else(|| Error::InvalidField {
+                        record: RecordRef::new("funnel stage").with_id(stage),
+                        field: "lag_days",
+                        reason: format!(
+                            "{days} days before {period} is outside the representable dates"
+                        ),
+                    })?;
+                stages.push(StageRequirement {
+                    stage: stage.clone(),
+                    required: req,
+                    count,
+                    lead_days: days,
+                    enter_from,
+                    enter_by,
+                });
             }
-            let stages = self
-                .stages
-                .iter()
-                .zip(&required)
-                .zip(&lead)
-                .map(|((stage, &req), &days)| {
-                    let shift = TimeDelta::days(days);
-                    StageRequirement {
-                        stage: stage.clone(),
-                        required: req,
-                        count: req.ceil() as u64,
-                        lead_days: days,
-                        enter_from: period.start() - shift,
-                        enter_by: period.last_day() - shift,
-                    }
-                })
-                .collect();
             periods.push(PeriodPlan {
                 period: *period,
                 target: *target,
@@ -345,37 +359,113 @@ impl ReverseFunnel {
         })
     }
 
-    /// Required entries per stage (first to won) for `wins` wins.
-    fn requirements(&self, wins: f64, rounding: RoundingPolicy) -> Vec<f64> {
+    /// Required entries per stage (first to won) for `wins` wins: the fractional
+    /// requirement and the whole count, or `None` when a count would exceed
+    /// [`MAX_PLAN_COUNT`].
+    ///
+    /// Each count is the **least** whole number of records that is enough, going
+    /// forward with the same `f64` arithmetic and rounding as
+    /// [`forward`](Self::forward): under [`RoundingPolicy::EveryStage`] to produce
+    /// the next stage's count, under [`RoundingPolicy::AtEnd`] to produce the wins.
+    /// The quotient `next / rate` is only the starting guess: in `f64`,
+    /// `21 / 0.7 = 30.000000000000004`, whose ceiling asks for 31 records where 30
+    /// give 21.
+    fn requirements(&self, wins: u64, rounding: RoundingPolicy) -> Option<Vec<(f64, u64)>> {
+        if wins > MAX_PLAN_COUNT {
+            return None;
+        }
         let n = self.stages.len();
-        let mut req = vec![0.0; n];
-        req[n - 1] = wins;
+        let mut out = vec![(0.0, 0); n];
+        out[n - 1] = (wins as f64, wins);
+        let bounded = |x: f64| (x.is_finite() && x <= MAX_PLAN_COUNT as f64).then_some(x);
         match rounding {
             RoundingPolicy::EveryStage => {
                 for i in (0..n - 1).rev() {
-                    let next = req[i + 1];
+                    let next = out[i + 1].1;
                     let r = self.rates[i];
-                    let mut k = (next / r).ceil();
-                    // Guard against floating-point error: the forward step must meet.
-                    while (k * r).floor() < next {
-                        k += 1.0;
-                    }
-                    req[i] = k;
+                    let guess = bounded(next as f64 / r)?;
+                    let k = least_sufficient(guess, |k| (k as f64 * r).floor() >= next as f64)?;
+                    out[i] = (k as f64, k);
                 }
             }
             RoundingPolicy::AtEnd => {
+                let mut required = wins as f64;
                 for i in (0..n - 1).rev() {
-                    req[i] = req[i + 1] / self.rates[i];
+                    required = bounded(required / self.rates[i])?;
+                    let rest = &self.rates[i..];
+                    let k = least_sufficient(required, |k| {
+                        rest.iter().fold(k as f64, |x, r| x * r) >= wins as f64
+                    })?;
+                    // Within float noise of a whole number the quotient may land on
+                    // either side of `k`; keep `count = ⌈required⌉`.
+                    let shown = if required > k as f64 || required <= k.saturating_sub(1) as f64 {
+                        k as f64
+                    } else {
+                        required
+                    };
+                    out[i] = (if i == 0 { k as f64 } else { shown }, k);
                 }
-                let mut top = req[0].ceil();
-                while self.forward(top, RoundingPolicy::AtEnd) < wins {
-                    top += 1.0;
-                }
-                req[0] = top;
             }
         }
-        req
+        Some(out)
     }
+}
+
+/// The largest count a reverse plan computes (10^15 records): counts stay exact
+/// integers in `f64`, and a larger requirement is a sign of a bad target or rate.
+pub const MAX_PLAN_COUNT: u64 = 1_000_000_000_000_000;
+
+/// The least `k` with `ok(k)`, for a monotone `ok` (false up to some count, true
+/// from it on), searched from the estimate `guess` (≥ 0, ≤ [`MAX_PLAN_COUNT`]):
+/// galloping away from it, then bisecting. `None` if no count up to
+/// [`MAX_PLAN_COUNT`] is enough.
+fn least_sufficient(guess: f64, ok: impl Fn(u64) -> bool) -> Option<u64> {
+    let cap = MAX_PLAN_COUNT;
+    let start = (guess.max(0.0).ceil() as u64).min(cap);
+    // Bracket: `lo` is not enough, `hi` is enough.
+    let (mut lo, mut hi);
+    if ok(start) {
+        hi = start;
+        let mut step = 1u64;
+        loop {
+            match hi.checked_sub(step) {
+                Some(below) if !ok(below) => {
+                    lo = below;
+                    break;
+                }
+                Some(below) => {
+                    hi = below;
+                    step = step.saturating_mul(2);
+                }
+                None if ok(0) => return Some(0),
+                None => {
+                    lo = 0;
+                    break;
+                }
+            }
+        }
+    } else {
+        lo = start;
+        let mut step = 1u64;
+        loop {
+            let above = lo.checked_add(step).filter(|&k| k <= cap)?;
+            if ok(above) {
+                hi = above;
+                break;
+            }
+            lo = above;
+            step = step.saturating_mul(2);
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
 }
 
 impl PeriodPlan {

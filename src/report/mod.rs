@@ -130,6 +130,13 @@ pub struct ReportOptions {
     /// [`Funnel::salesforce_opportunity`]).
     pub opportunity_funnel: Funnel,
     /// "Today" for the report (default: the latest timestamp of the input).
+    ///
+    /// The funnel (leads and stage events), the lead-source credits of unit
+    /// economics (leads and conversions), the pipeline win rate and sales cycle,
+    /// and the plan's deal size use only what is dated at or before it (the funnel
+    /// and the credits count what they leave out). Spend, touches and conversions
+    /// for attribution, opportunities for sourcing and forecast points are used as
+    /// given: for a backtest, pass them as known at that date.
     pub as_of: Option<DateTime<Utc>>,
     /// Reporting calendar (default: calendar quarters, UTC).
     pub calendar: Calendar,
@@ -384,7 +391,8 @@ pub struct ForecastSection {
 pub struct PlanSection {
     /// The measured funnel: step rates from the cohorts, lags from the velocity.
     pub funnel: ReverseFunnel,
-    /// What inflow next quarter's target needs, and when.
+    /// What inflow next quarter's target needs, and when (the deal size is the
+    /// average value of the conversions up to the report date).
     pub plan: ReversePlan,
     /// Where the target came from (`given` or `1.2 × last quarter's won revenue`).
     pub target_basis: String,
@@ -908,9 +916,20 @@ fn plan_section(
     let cal = options.calendar;
     let this_quarter = cal.period_of(as_of, Granularity::Quarter);
     let (last_quarter, next_quarter) = (this_quarter.prev(), this_quarter.next());
-    let won: Vec<Money> = input.conversions.iter().filter_map(|c| c.value).collect();
+    // The deal size as known at the as-of date: later conversions would be a
+    // look-ahead.
+    let won: Vec<Money> = input
+        .conversions
+        .iter()
+        .filter(|c| c.at <= as_of)
+        .filter_map(|c| c.value)
+        .collect();
     if won.is_empty() {
-        omit(omitted, "plan", "no conversion carries a value");
+        omit(
+            omitted,
+            "plan",
+            "no conversion up to the as-of date carries a value",
+        );
         return Ok(None);
     }
     let reverse = match ReverseFunnel::from_cohort(&funnel.cohort)

@@ -520,3 +520,158 @@ fn cost_per_attributed_acquisition_under_w_shaped() {
     assert_eq!(table.total.revenue, usd("10000.00"));
     assert_eq!(table.total.spend, usd("2100.00"));
 }
+
+/// Issue 13: credits by lead source over paths built as of a date counted the leads
+/// created after it (and their conversions), inflating a backtest's denominators.
+#[test]
+fn credits_as_of_leave_out_later_leads_and_conversions() {
+    use revops::{
+        Conversion, CostGrouping, Credits, Funnel, FunnelData, FunnelEvents, PathOptions,
+        StageEvent, unit_economics,
+    };
+    let t = |m, day| Utc.with_ymd_and_hms(2026, m, day, 0, 0, 0).unwrap();
+    let lead = |id: String, at| {
+        let mut l = Lead::new(LeadId::new(id).unwrap(), at);
+        l.source = Some(Channel::new("search").unwrap());
+        l
+    };
+    let mut leads: Vec<Lead> = (1..=10).map(|i| lead(format!("j{i}"), t(1, i))).collect();
+    leads.extend((1..=3).map(|i| lead(format!("f{i}"), t(2, i))));
+    let ev = |s: &str, st: &str, at| StageEvent::new(SubjectId::new(s).unwrap(), st, at);
+    let events = vec![ev("j1", "mql", t(1, 20)), ev("f1", "mql", t(2, 5))];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, &events).unwrap();
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(t(1, 31)));
+    let conv = |s: &str, at, v| Conversion::new(SubjectId::new(s).unwrap(), at, Some(usd(v)));
+    let conversions = vec![
+        conv("j1", t(1, 25), "100.00"),
+        conv("j2", t(2, 10), "200.00"), // after the as-of date
+        conv("f1", t(2, 10), "400.00"), // a later lead's, after the as-of date
+    ];
+    let credits = Credits::from_lead_source(
+        &data,
+        &paths,
+        &["mql"],
+        &conversions,
+        Currency::USD,
+        CostGrouping::default(),
+    )
+    .unwrap();
+    let (units, revenue) = credits.rows.values().next().unwrap();
+    assert_eq!(credits.rows.len(), 1);
+    assert_eq!(units[..], [Decimal::from(10), Decimal::ONE]);
+    assert_eq!(*revenue, usd("100.00"));
+    assert_eq!(credits.diagnostics.leads_after_as_of, 3);
+    assert_eq!(credits.diagnostics.conversions_after_as_of, 2);
+    let t = unit_economics(&[], &credits).unwrap();
+    assert_eq!(t.diagnostics, credits.diagnostics);
+}
+
+/// Issue 14 row 4: the cost of aligning spend grows with periods × rows, and had no
+/// guard: 10 rows `2025-07-01 ..= +99999-01-01` (447 bytes of CSV) took 12.5 s and
+/// 2.1 GB. A row longer than the span limit is now an error naming it.
+#[test]
+fn spend_rows_beyond_the_span_limit_are_errors_naming_the_row() {
+    let far = NaiveDate::from_ymd_opt(99_999, 1, 1).unwrap();
+    let rows: Vec<Spend> = (0..10)
+        .map(|i| spend(&format!("c{i}"), None, d(2025, 7, 1), far, usd("1000")))
+        .collect();
+    let started = std::time::Instant::now();
+    let err = align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    match &err {
+        Error::InvalidField {
+            record,
+            field,
+            reason,
+        } => {
+            assert_eq!((record.index, record.id.as_deref()), (Some(0), Some("c0")));
+            assert_eq!(*field, "period_end");
+            assert!(reason.contains("max_span_days"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The limit is the crate's span limit, inclusive, and configurable.
+    let start = d(2026, 1, 1);
+    let days = |n: u32| start + chrono::Days::new(u64::from(n) - 1);
+    let at_limit = [spend(
+        "a",
+        None,
+        start,
+        days(revops::MAX_SPAN_DAYS),
+        usd("1"),
+    )];
+    let over = [spend(
+        "a",
+        None,
+        start,
+        days(revops::MAX_SPAN_DAYS + 1),
+        usd("1"),
+    )];
+    let how = SpendAlignment::monthly(Currency::USD);
+    assert_eq!(align_spend(&at_limit, &how).unwrap().len(), 34_451);
+    assert!(align_spend(&over, &how).is_err());
+    let wider =
+        SpendAlignment::monthly(Currency::USD).with_max_span_days(revops::MAX_SPAN_DAYS + 1);
+    assert!(align_spend(&over, &wider).is_ok());
+}
+
+/// The other half of issue 14 row 4: 1,000 rows over 2,026 years each (inside the
+/// span limit) took 26 s and 4.4 GB. The (row, period) pieces of all rows have a
+/// budget, checked before any row is split.
+#[test]
+fn spend_row_periods_have_a_budget_checked_before_splitting() {
+    let year = |y: i32, ch: &str| spend(ch, None, d(y, 1, 1), d(y, 12, 31), usd("1200"));
+    let rows = vec![year(2026, "a"), year(2027, "b"), year(2028, "c")];
+    let how = SpendAlignment::monthly(Currency::USD).with_max_row_periods(24);
+    assert_eq!(align_spend(&rows[..2], &how).unwrap().len(), 24);
+    match align_spend(&rows, &how).unwrap_err() {
+        Error::InvalidField {
+            record,
+            field,
+            reason,
+        } => {
+            assert_eq!((record.index, record.id.as_deref()), (Some(2), Some("c")));
+            assert_eq!(field, "period_end");
+            assert!(
+                reason.contains("36") && reason.contains("max_row_periods"),
+                "{reason}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // The issue's second input, by the default budget: 1,000 rows × 24,312 months.
+    let long = spend("x", None, d(2025, 1, 1), d(4050, 12, 31), usd("1"));
+    let rows = vec![long; 1_000];
+    let started = std::time::Instant::now();
+    assert!(align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(
+        SpendAlignment::monthly(Currency::USD).max_row_periods,
+        revops::MAX_ROW_PERIODS
+    );
+}
+
+/// Hostile credits: unit sums beyond Decimal's range were a panic (`+=` on Decimal),
+/// in a key's column and in the total row.
+#[test]
+fn credited_unit_overflow_is_an_error_not_a_panic() {
+    use revops::{CostKey, Credits, unit_economics};
+    let key = |c: &str| CostKey {
+        channel: Some(Channel::new(c).unwrap()),
+        campaign: None,
+        period: None,
+    };
+    let mut c = Credits::new("test", Currency::USD, vec!["won".into()]);
+    c.add_units(key("a"), "won", 6e28).unwrap();
+    assert!(matches!(
+        c.add_units(key("a"), "won", 6e28),
+        Err(Error::Overflow { .. })
+    ));
+    c.add_units(key("b"), "won", 6e28).unwrap();
+    assert!(matches!(
+        unit_economics(&[], &c),
+        Err(Error::Overflow { .. })
+    ));
+}

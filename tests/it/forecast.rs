@@ -815,3 +815,63 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
         items.swap(i, j);
     }
 }
+
+/// Issue 14 row 15: a repeated (series, period) point was counted twice (n 2 → 3,
+/// MAE 5 → 6.67). A batch is checked where it enters the engine; the error names
+/// both points.
+#[test]
+fn duplicate_points_in_a_batch_are_an_error_naming_both() {
+    let points = [
+        ForecastPoint::new("emea", "2026-01", 110.0, Some(100.0)),
+        ForecastPoint::new("emea", "2026-02", 195.0, Some(200.0)),
+        ForecastPoint::new("apac", "2026-01", 12.0, Some(10.0)),
+        ForecastPoint::new("emea", "2026-01", 120.0, Some(100.0)),
+    ];
+    let err = ForecastErrors::from_points(&points).unwrap_err();
+    assert_eq!(
+        err,
+        Error::DuplicateId {
+            kind: "forecast point",
+            id: "emea/2026-01".into(),
+            first: 0,
+            second: 3,
+        }
+    );
+    assert!(err.to_string().contains("emea/2026-01"), "{err}");
+    // all or nothing, positions counted across batches as the other errors are
+    let mut f = ForecastErrors::from_points(&points[1..3]).unwrap();
+    let before = f.clone();
+    let err = f
+        .add_all(&[points[0].clone(), points[0].clone()])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DuplicateId {
+                first: 2,
+                second: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(f, before);
+    // The same period in another series, or another period, is no duplicate.
+    let r = ForecastErrors::from_points(&points[..3])
+        .unwrap()
+        .finish(&ErrorOptions::default())
+        .unwrap();
+    assert_eq!((r.series["emea"].n, r.series["emea"].mae), (2, Some(7.5)));
+}
+
+/// Hostile seasonality: `usize::MAX` overflowed `m + 1` (a panic); a seasonality
+/// longer than the training series has no differences, so no scale.
+#[test]
+fn mase_seasonality_longer_than_the_training_has_no_scale() {
+    for m in [3, 10, usize::MAX] {
+        let s = MaseScale::from_training(&[1.0, 2.0, 4.0], m).unwrap();
+        assert_eq!((s.differences, s.scale), (0, None));
+    }
+    let s = MaseScale::from_training(&[1.0, 2.0, 4.0], 2).unwrap();
+    assert_eq!((s.differences, s.scale), (1, Some(3.0)));
+}

@@ -444,6 +444,26 @@ fn all_reports(data: &FunnelData<'_>, p: &Paths, s: &CohortSpec) -> String {
     serde_json::to_string(&(c, f, q, v)).unwrap()
 }
 
+fn reports_without_diagnostics(data: &FunnelData<'_>, p: &Paths, s: &CohortSpec) -> String {
+    let mut c = cohort_report(data, p, s).unwrap();
+    let mut f = flow_report(
+        data,
+        p,
+        &FlowSpec::default().with_breakdown(Dimension::Source),
+    )
+    .unwrap();
+    c.diagnostics = Default::default();
+    f.diagnostics = Default::default();
+    let q = qualification_report(data, p, &QualificationSpec::default()).unwrap();
+    let v = velocity_report(
+        data,
+        p,
+        &VelocitySpec::default().with_breakdown(Dimension::Source),
+    )
+    .unwrap();
+    serde_json::to_string(&(c, f, q, v)).unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -578,9 +598,86 @@ proptest! {
         // every lead's first cycle is counted once under the creation anchor
         if anchor == 0 {
             let first = cohort_report(&data, &p, &spec(0, window).with_cycles(CycleScope::FirstCycleOnly)).unwrap();
-            prop_assert_eq!(first.total.all.entered, leads.len() as u64);
+            let known = leads.iter().filter(|l| o.as_of.is_none_or(|t| l.created_at <= t)).count();
+            prop_assert_eq!(first.total.all.entered, known as u64);
         }
     }
+
+    #[test]
+    fn as_of_equals_the_data_known_then((leads, events) in world(), o in options(), day in 0u32..130,
+                                        anchor in 0usize..6, window in prop::option::of(0u32..60)) {
+        // Issue 13: a report as of `t` is the report on the leads and events known at
+        // `t`; only the diagnostics tell them apart.
+        let t = jan(day + 1);
+        let o = PathOptions { as_of: Some(t), ..o };
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let p = paths_for(&data, &events, o);
+        let known: Vec<Lead> = leads.iter().filter(|l| l.created_at <= t).cloned().collect();
+        let known_events: Vec<StageEvent> = events.iter().filter(|e| e.at <= t).cloned().collect();
+        let kdata = FunnelData::new(Funnel::demand_waterfall(), &known).unwrap();
+        let kp = paths_for(&kdata, &known_events, o);
+        prop_assert_eq!(p.diagnostics().leads_after_as_of, (leads.len() - known.len()) as u64);
+        prop_assert_eq!(kp.diagnostics().leads_after_as_of, 0);
+        prop_assert_eq!(p.len(), kp.len());
+        let s = spec(anchor, window);
+        prop_assert_eq!(reports_without_diagnostics(&data, &p, &s), reports_without_diagnostics(&kdata, &kp, &s));
+    }
+}
+
+/// Issue 13: a report as of January 31 counted the leads created in February (a
+/// February cohort of empty cycles, and `entered` 10 → 13). Leads created after the
+/// as-of date were not known then: they are left out and counted.
+#[test]
+fn as_of_leaves_out_leads_created_later() {
+    let mut leads: Vec<Lead> = (0..10)
+        .map(|i| lead(&format!("J{i}"), 1 + 3 * i, Some("webinar")))
+        .collect();
+    leads.extend((0..3).map(|i| lead(&format!("F{i}"), 33 + i, Some("late_source"))));
+    let events = vec![
+        ev("J0", "mql", 5),
+        ev("J1", "mql", 20),
+        ev("J1", "sql", 40), // after the as-of date
+        ev("F0", "mql", 36), // a February lead's event, after the as-of date
+    ];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let as_of = jan(31);
+    let paths = paths_for(&data, &events, PathOptions::default().with_as_of(as_of));
+    assert_eq!(paths.len(), 10, "one cycle per lead known on Jan 31");
+    assert!(paths.iter().all(|c| c.lead_index() < 10));
+    let d = paths.diagnostics();
+    assert_eq!((d.leads_after_as_of, d.after_as_of), (3, 2));
+
+    let spec = CohortSpec::default().with_breakdown(Dimension::Source);
+    let r = cohort_report(&data, &paths, &spec).unwrap();
+    assert_eq!(r.total.all.entered, 10);
+    assert_eq!(r.total.rows.len(), 1, "no February cohort");
+    assert_eq!(r.total.all.reached[1], Some(2)); // J0 and J1 reached MQL
+    // A source only future leads have is not a breakdown value yet.
+    let values: Vec<Option<&str>> = r.breakdown.iter().map(|t| t.value.as_deref()).collect();
+    assert_eq!(values, [Some("webinar")]);
+
+    let f = flow_report(
+        &data,
+        &paths,
+        &FlowSpec::default().with_breakdown(Dimension::Source),
+    )
+    .unwrap();
+    assert_eq!(f.total.rows.len(), 1);
+    assert_eq!(f.total.all.entries[1], 2); // MQLs: J0, J1
+    assert_eq!(f.breakdown.len(), 1);
+    let v = velocity_report(
+        &data,
+        &paths,
+        &VelocitySpec::default().with_breakdown(Dimension::Source),
+    )
+    .unwrap();
+    assert_eq!(v.breakdown.len(), 1);
+    assert!(d.to_string().contains("3 leads created after as-of"), "{d}");
+
+    // Without an as-of date every lead counts.
+    let all = paths_for(&data, &events, PathOptions::default());
+    assert_eq!(all.len(), 13);
+    assert_eq!(all.diagnostics().leads_after_as_of, 0);
 }
 
 #[test]

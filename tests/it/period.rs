@@ -173,3 +173,33 @@ proptest! {
         prop_assert_eq!(r.overlap_days(&p), 1);
     }
 }
+
+// `Periods::len` counts without walking (the spend budget relies on it).
+proptest! {
+    #[test]
+    fn periods_len_is_the_count(y0 in -3000i32..3000, d0 in 0u64..400, span in 0u64..3000,
+                                g in 0usize..5, fiscal in 1u32..=12) {
+        let g = Granularity::ALL[g];
+        let cal = Calendar::new().with_fiscal_year_start(fiscal).unwrap();
+        let from = NaiveDate::from_ymd_opt(y0, 1, 1).unwrap() + chrono::Days::new(d0);
+        let to = from + chrono::Days::new(span);
+        let it = cal.periods(from, to, g);
+        prop_assert_eq!(it.len(), it.count());
+    }
+}
+
+#[test]
+fn periods_len_at_the_ends_of_the_calendar() {
+    for g in Granularity::ALL {
+        for fiscal in [1, 7] {
+            let cal = Calendar::new().with_fiscal_year_start(fiscal).unwrap();
+            for (a, b) in [
+                (NaiveDate::MIN, NaiveDate::MIN + chrono::Days::new(400)),
+                (NaiveDate::MAX - chrono::Days::new(400), NaiveDate::MAX),
+            ] {
+                let it = cal.periods(a, b, g);
+                assert_eq!(it.len(), it.count(), "{g} {fiscal} {a}");
+            }
+        }
+    }
+}

@@ -100,7 +100,123 @@ fn bad_parameters_are_rejected() {
     assert!(ReverseFunnel::new(["a", "won"], vec![0.5], vec![-1.0]).is_err());
 }
 
+/// Issue 13: `⌈21 / 0.7⌉` in `f64` is 31 (21 / 0.7 = 30.000000000000004), although 30
+/// records give 21 going forward. These are the twelve (rate, count) pairs among rates
+/// in steps of 0.05 and counts under 200 where the float estimate asked for one record
+/// too many; before the fix every one asked for `after + 1`.
+#[test]
+fn reverse_step_asks_for_no_record_too_many() {
+    let cases: [(f64, u64, u64); 12] = [
+        (0.35, 21, 60),
+        (0.35, 42, 120),
+        (0.35, 84, 240),
+        (0.35, 161, 460),
+        (0.35, 168, 480),
+        (0.35, 175, 500),
+        (0.7, 21, 30),
+        (0.7, 42, 60),
+        (0.7, 84, 120),
+        (0.7, 161, 230),
+        (0.7, 168, 240),
+        (0.7, 175, 250),
+    ];
+    for (rate, wins, need) in cases {
+        let f = ReverseFunnel::new(["a", "won"], vec![rate], vec![0.0]).unwrap();
+        for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
+            let target = usd(i64::try_from(wins).unwrap());
+            let plan = f
+                .plan(&[(quarter(2026, 1), target)], usd(1), rounding)
+                .unwrap();
+            let a = &plan.periods[0].stages[0];
+            assert_eq!(a.count, need, "{wins} / {rate} under {rounding:?}");
+            assert!(a.required <= need as f64, "{a:?}");
+            assert!(f.forward(need as f64, rounding) >= wins as f64);
+            assert!(f.forward((need - 1) as f64, rounding) < wins as f64);
+        }
+    }
+}
+
+#[test]
+fn hostile_plans_are_errors_not_panics() {
+    // A lag of 1e300 days used to panic building the entry dates.
+    let f = ReverseFunnel::new(["a", "won"], vec![0.5], vec![1e300]).unwrap();
+    let t = [(quarter(2026, 1), usd(10))];
+    for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
+        match f.plan(&t, usd(1), rounding) {
+            Err(Error::InvalidField { record, field, .. }) => {
+                assert_eq!((record.id.as_deref(), field), (Some("a"), "lag_days"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // 10^20 wins, and a rate that needs more than MAX_PLAN_COUNT records.
+    let huge = Money::new(Decimal::from(10u128.pow(20)), Currency::USD);
+    let tiny = ReverseFunnel::new(["a", "b", "won"], vec![1e-9, 1e-9], vec![0.0; 2]).unwrap();
+    for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
+        for (funnel, target) in [(demand(), huge), (tiny.clone(), usd(1_000))] {
+            let err = funnel
+                .plan(&[(quarter(2026, 1), target)], usd(1), rounding)
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidParameter {
+                        name: "targets",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+    }
+}
+
 proptest! {
+    #[test]
+    fn every_stage_count_is_the_least_sufficient(
+        // Rates as written (0.35 is the double nearest 35/100), often the ones whose
+        // float quotients overshoot, and random ones.
+        rates in prop::collection::vec(
+            prop_oneof![
+                Just(0.35),
+                Just(0.7),
+                (1u32..=100).prop_map(|k| f64::from(k) / 100.0),
+                0.001f64..=1.0,
+            ],
+            1..6,
+        ),
+        wins in prop_oneof![0i64..5_000, (1i64..200).prop_map(|k| 21 * k)],
+        at_end in any::<bool>(),
+    ) {
+        // At every stage the count is enough to produce what the rest of the plan
+        // needs (forward, same rounding), and one record less is not.
+        let n = rates.len();
+        let stages: Vec<String> = (0..=n).map(|i| format!("s{i}")).collect();
+        let f = ReverseFunnel::new(stages.clone(), rates.clone(), vec![0.0; n]).unwrap();
+        let rounding = if at_end { RoundingPolicy::AtEnd } else { RoundingPolicy::EveryStage };
+        let plan = f.plan(&[(quarter(2026, 1), usd(wins))], usd(1), rounding).unwrap();
+        let p = &plan.periods[0];
+        prop_assert_eq!(p.stages[n].count, p.wins);
+        for i in 0..n {
+            let c = p.stages[i].count;
+            prop_assert!(p.stages[i].required <= c as f64);
+            // The funnel from stage i on, and what it must produce.
+            let rest = ReverseFunnel::new(stages[i..].to_vec(), rates[i..].to_vec(), vec![0.0; n - i]).unwrap();
+            let (step, goal) = match rounding {
+                RoundingPolicy::EveryStage => (
+                    ReverseFunnel::new(stages[i..i + 2].to_vec(), vec![rates[i]], vec![0.0]).unwrap(),
+                    p.stages[i + 1].count as f64,
+                ),
+                RoundingPolicy::AtEnd => (rest.clone(), p.wins as f64),
+            };
+            prop_assert!(step.forward(c as f64, rounding) >= goal, "stage {} count {}", i, c);
+            prop_assert!(rest.forward(c as f64, rounding) >= p.wins as f64);
+            if c > 0 {
+                prop_assert!(step.forward((c - 1) as f64, rounding) < goal, "stage {} count {} is one too many", i, c);
+            }
+        }
+    }
+
     #[test]
     fn forward_meets_the_target(
         rates in prop::collection::vec(0.001f64..=1.0, 1..6),
@@ -148,7 +264,22 @@ mod ramp {
         }
         assert!(RampCurve::new(vec![1.5]).is_err());
         assert!(RampCurve::new(vec![f64::NAN]).is_err());
-        assert_eq!(RampCurve::linear(4).factors(), &[0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(
+            RampCurve::linear(4).unwrap().factors(),
+            &[0.25, 0.5, 0.75, 1.0]
+        );
+        // A ramp of u32::MAX months would allocate 34 GB: beyond the limit, an error.
+        assert_eq!(
+            RampCurve::linear(revops::MAX_RAMP_MONTHS)
+                .unwrap()
+                .factors()
+                .len(),
+            1_200
+        );
+        assert!(matches!(
+            RampCurve::linear(u32::MAX),
+            Err(Error::InvalidParameter { name: "months", .. })
+        ));
     }
 
     #[test]
@@ -360,4 +491,117 @@ fn reverse_funnel_from_measured_reports() {
     assert_eq!(f.rates(), [1.0, 1.0, 1.0, 1.0, 0.5]);
     // every step takes 2 days; opportunity → won: L0 day 8 → 30 (22 d), L1 day 9 → 31 (22 d)
     assert_eq!(f.lag_days(), [2.0, 2.0, 2.0, 2.0, 22.0]);
+}
+
+/// Hostile horizons: dates past the end of the calendar were panics (`NaiveDate +
+/// TimeDelta`), and a hire uplift over `u32::MAX` days looped for billions of days.
+#[test]
+fn horizons_past_the_calendar_are_errors_not_panics() {
+    use revops::{
+        ExactDistribution, OpenItem, Ramp, RampCurve, StageOutlook, hire_uplift, project,
+    };
+    let outlook = [StageOutlook {
+        stage: "proposal".into(),
+        win_rate: 0.5,
+        time_to_close: ExactDistribution::from(vec![86_400]),
+    }];
+    let open = [OpenItem {
+        id: "O1".into(),
+        stage: "proposal".into(),
+        amount: usd(1_000),
+    }];
+    let late = NaiveDate::MAX - chrono::Days::new(10);
+    for days in [30, u32::MAX] {
+        let r = project(&open, &outlook, late, &[days], 1.96, Currency::USD);
+        assert!(
+            matches!(
+                r,
+                Err(Error::InvalidParameter {
+                    name: "horizons",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+    assert!(
+        project(
+            &open,
+            &outlook,
+            date(2026, 1, 1),
+            &[30],
+            1.96,
+            Currency::USD
+        )
+        .is_ok()
+    );
+
+    let ramp = Ramp {
+        pipeline: RampCurve::linear(3).unwrap(),
+        bookings: RampCurve::linear(6).unwrap(),
+    };
+    let start = std::time::Instant::now();
+    for (from, days) in [(date(2026, 1, 1), u32::MAX), (late, 30)] {
+        let r = hire_uplift(from, from, days, &ramp, usd(1), usd(1));
+        assert!(
+            matches!(r, Err(Error::InvalidParameter { name: "days", .. })),
+            "{r:?}"
+        );
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    let max = revops::MAX_SPAN_DAYS;
+    assert!(
+        hire_uplift(
+            date(2026, 1, 1),
+            date(2026, 1, 1),
+            max,
+            &ramp,
+            usd(1),
+            usd(1)
+        )
+        .is_ok()
+    );
+}
+
+/// Issue 13, the report's plan: the average deal size was taken over every
+/// conversion, those after the report's as-of date included (a look-ahead in a
+/// backtest). It is the average of the conversions known at the as-of date.
+#[cfg(feature = "synth")]
+#[test]
+fn report_plan_deal_size_uses_only_conversions_known_as_of() {
+    use revops::synth::{SynthConfig, generate};
+    use revops::{Report, ReportInput, ReportOptions};
+    let c = generate(&SynthConfig::default().with_leads(3_000).with_seed(15)).unwrap();
+    let input = ReportInput {
+        leads: &c.leads,
+        stage_events: &c.stage_events,
+        touches: &c.touches,
+        conversions: &c.conversions,
+        spend: &c.spend,
+        opportunity_history: &c.opportunity_history,
+        forecasts: &c.forecasts,
+    };
+    let mut times: Vec<_> = c
+        .conversions
+        .iter()
+        .filter(|x| x.value.is_some())
+        .map(|x| x.at)
+        .collect();
+    times.sort_unstable();
+    let as_of = times[times.len() * 2 / 3];
+    let r = Report::build(&input, &ReportOptions::default().with_as_of(as_of)).unwrap();
+    let known: Vec<Money> = c
+        .conversions
+        .iter()
+        .filter(|x| x.at <= as_of)
+        .filter_map(|x| x.value)
+        .collect();
+    let mean = Money::sum(r.currency, &known)
+        .unwrap()
+        .checked_div(Decimal::from(known.len()))
+        .unwrap()
+        .unwrap()
+        .round_to_minor_units();
+    assert!(known.len() < times.len());
+    assert_eq!(r.plan.as_ref().unwrap().plan.deal_size, mean);
 }
