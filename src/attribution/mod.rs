@@ -26,8 +26,10 @@
 //! 3. **Outputs.** [`Journeys::attribute`] gives credited conversions and value per
 //!    channel and per (channel, campaign) ([`Attribution`]; [`Journeys::attribute_all`]
 //!    runs several models in one pass); [`Journeys::attribute_with_revenue`]
-//!    adds exact revenue ([`crate::Money`], split per conversion by the largest
-//!    remainder, so channel revenue sums exactly to converted revenue);
+//!    adds exact revenue ([`crate::Money`]: each channel's exact share of the revenue,
+//!    computed in integers and rounded once by the largest remainder over the
+//!    channels, so it is less than one unit from the exact share and channel revenue
+//!    sums exactly to converted revenue);
 //!    [`Journeys::touch_credits`] streams per-touch rows ([`TouchCredit`]) for cost,
 //!    pipeline and period roll-ups.
 //! 4. **Ground truth.** [`score_against_truth`] scores any model's channel shares
