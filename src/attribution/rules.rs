@@ -811,6 +811,11 @@ impl Weigher<'_> {
     ///   2⁻⁶² (and then renormalised by the exact sum), a relative change below 2⁻⁵⁹.
     pub(crate) fn integer_weights(&mut self, v: View<'_>, buf: &[f64], out: &mut Vec<u64>) -> u64 {
         out.clear();
+        if let Kind::First | Kind::Last | Kind::LastNonDirect(_) = self.kind {
+            // One touch gets 1, the others 0.
+            out.extend(buf.iter().map(|&s| u64::from(s > 0.0)));
+            return 1;
+        }
         if let Kind::LinearUnique(counts) = &mut self.kind {
             let pc = self.pair_channel;
             let mut k = 0u64;
