@@ -957,8 +957,7 @@ impl MarkovCounts {
             .iter()
             .map(|&x| {
                 if p_conversion > 0.0 {
-                    // max/min, not clamp: never a panic, whatever the float.
-                    (x / p_conversion).max(0.0).min(1.0)
+                    (x / p_conversion).clamp(0.0, 1.0)
                 } else {
                     0.0
                 }
