@@ -2045,14 +2045,37 @@ impl Journeys {
         &self.milestones[start..self.ms_ends[j]]
     }
 
-    /// Number of journeys.
+    /// Number of entries, as [`Journeys::get`] and [`Journeys::iter`] index them: one
+    /// per journey cut from records, but one per **path row** for journeys built from
+    /// path rows, where a row stands for many journeys (its conversions and nulls). It
+    /// is the number of rows of an aggregated file, not of journeys: count journeys
+    /// with [`Journeys::journey_count`].
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let rows = [PathRow::new(vec![Channel::new("search")?], 3.0, Decimal::new(30, 0), 7.0)];
+    /// let j = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// assert_eq!((j.len(), j.journey_count()), (1, 10.0)); // one row, ten journeys
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
-    /// Whether there are no journeys.
+    /// Whether there are no entries (no journeys and no path rows).
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Number of journeys, converting and not: the sum of every entry's converting
+    /// and non-converting weights ([`JourneyRef::conversions`] +
+    /// [`JourneyRef::nulls`]). Journeys cut from records weigh one each, so it is
+    /// [`Journeys::len`] for them; a path row adds its `conversions + nulls`.
+    pub fn journey_count(&self) -> f64 {
+        (0..self.len())
+            .map(|j| self.conversions_of(j) + self.nulls_of(j))
+            .sum()
     }
 
     /// Total number of touches over all journeys.
