@@ -1318,3 +1318,58 @@ fn report_leaves_out_data_driven_models_beyond_their_limits() {
     // The text report renders without the left-out columns.
     assert!(r.to_string().contains("20000 journeys"));
 }
+
+/// Two conversions of 79228162514264337593543950335 and 1 overflowed `Decimal`
+/// additions and panicked (in `total_value`, `path_rows`, revenue, and inside the
+/// report as "the attribution thread panicked"); now building the journeys names
+/// the conversion or path row whose value overflows the sum.
+#[test]
+fn value_sums_that_overflow_are_named_errors() {
+    let max = Money::new(Decimal::MAX, Currency::USD);
+    let one = Money::new(Decimal::ONE, Currency::USD);
+    let t = vec![touch("a", "x", 1.0), touch("b", "x", 1.0)];
+    let c = vec![
+        Conversion::new(sid("a"), day(2.0), Some(max)),
+        Conversion::new(sid("b"), day(2.0), Some(one)),
+    ];
+    let err = Journeys::from_records(&t, &c, &[], &JourneyOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidField { record, field: "value", .. } if record.kind == "conversion" && record.index == Some(1)),
+        "{err}"
+    );
+    // One alone is fine; revenue that does not fit the unit is an error, not a panic.
+    let j = Journeys::from_records(&t, &c[..1], &[], &JourneyOptions::default()).unwrap();
+    assert_eq!(j.total_value(), Decimal::MAX);
+    assert_eq!(j.path_rows()[0].value, Decimal::MAX);
+    assert!(matches!(
+        j.attribute_with_revenue(&RuleModel::Linear),
+        Err(Error::Overflow { .. })
+    ));
+    // Path rows: the row is named; merging sets whose values overflow is refused.
+    let row = |v: Decimal| PathRow::new(vec![ch("x")], 1.0, v, 0.0);
+    let err = Journeys::from_path_rows(&[row(Decimal::MAX), row(Decimal::ONE)], Currency::USD)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidField { record, field: "value", .. } if record.index == Some(1)),
+        "{err}"
+    );
+    let mut a = Journeys::from_path_rows(&[row(Decimal::MAX)], Currency::USD).unwrap();
+    let b = Journeys::from_path_rows(&[row(Decimal::ONE)], Currency::USD).unwrap();
+    assert!(matches!(a.merge(&b), Err(Error::Overflow { .. })));
+    assert!(
+        a.add_path_rows(&[row(Decimal::ONE)], Currency::USD)
+            .is_err()
+    );
+    assert_eq!(a.total_value(), Decimal::MAX);
+    // In the report: a clear error instead of a panicked thread.
+    let input = revops::ReportInput {
+        touches: &t,
+        conversions: &c,
+        ..Default::default()
+    };
+    let err = revops::Report::build(&input, &revops::ReportOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidField { field: "value", .. }),
+        "{err}"
+    );
+}
