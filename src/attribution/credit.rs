@@ -911,3 +911,47 @@ impl<'a> Iterator for TouchCredits<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mul_div;
+
+    /// `v × m / d` against wide arithmetic done another way: `v = a·2⁶⁴ + b`, so
+    /// `v·m = (a·m)·2⁶⁴ + b·m`, reduced modulo `d` piece by piece.
+    fn reference(v: u128, m: u64, d: u64) -> (u128, u64) {
+        let (m, d) = (u128::from(m), u128::from(d));
+        let (a, b) = (v >> 64, v & u128::from(u64::MAX));
+        // (a·m)·2⁶⁴ = qa·d·2⁶⁴ + ra·2⁶⁴, and ra·2⁶⁴ + b·m is split again.
+        let (qa, ra) = (a * m / d, a * m % d);
+        let hi = (ra << 32) * (1 << 32); // ra·2⁶⁴ < d·2⁶⁴ ≤ 2¹²⁸: fits as ra < 2⁶⁴
+        let lo = b * m;
+        let (q1, r1) = (hi / d, hi % d);
+        let (q2, r2) = (lo / d, lo % d);
+        let r = r1 + r2;
+        let q = (qa << 64) + q1 + q2 + r / d;
+        let r = r % d;
+        (q, ((r << 64) / d) as u64)
+    }
+
+    #[test]
+    fn mul_div_matches_wide_arithmetic() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for i in 0..20_000 {
+            let d = next() >> (i % 63) | 1;
+            let m = next() % d + 1;
+            let v = (u128::from(next()) << (i % 63)) | u128::from(next());
+            let v = v & ((1u128 << 127) - 1);
+            assert_eq!(mul_div(v, m, d), reference(v, m, d), "{v} × {m} / {d}");
+        }
+        assert_eq!(mul_div(7, 1, 2), (3, 1 << 63));
+        let big = (1u128 << 127) - 1;
+        assert_eq!(mul_div(big, 5, 5).0, big);
+        assert_eq!(mul_div(big, 1, 3).0, big / 3);
+    }
+}
