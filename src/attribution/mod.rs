@@ -37,6 +37,21 @@
 //!    synthetic company's counterfactual conversions, by Spearman rank correlation and
 //!    L1 share error ([`TruthScore`]).
 //!
+//! # Limits
+//!
+//! The rule models are linear in the touches. The data-driven models grow faster
+//! than their input, so each has a documented limit, configurable, checked before
+//! anything is allocated, with [`crate::Error::LimitExceeded`] naming it beyond:
+//!
+//! | Limit | Default | Guards |
+//! |---|---|---|
+//! | [`MarkovOptions::max_states`] | 5,000 states | the dense `states × states` solve: `16·states²` bytes (400 MB at the default), time growing as `states³` |
+//! | [`ShapleyOptions::max_channels`] | 2,000 channels | Shao–Li's table of channel pairs (`channels²/2`) and the conversion-rate games |
+//! | [`ShapleyOptions::max_ordered_cells`] | 10,000,000 cells | the ordered Shapley value's credit per channel per position (`channels × longest path`, 16 bytes each) |
+//!
+//! The consolidated report ([`crate::Report`]) leaves a data-driven model out beyond
+//! its limit and names it in [`crate::Report::omitted`].
+//!
 //! # The rule models
 //!
 //! For a journey of `n ≥ 1` touches `t₁ … tₙ` in time order (ties keep input order):

@@ -126,7 +126,8 @@ pub enum ShapleyUniverse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShapleyMethod {
-    /// **Default.** Exact, for any number of players (sum over observed coalitions).
+    /// **Default.** Exact, for any number of players (sum over observed coalitions)
+    /// up to [`ShapleyOptions::max_channels`] channels in the tally.
     #[default]
     Exact,
     /// Permutation-sampling estimate with standard errors, for every game.
