@@ -106,6 +106,24 @@ pub enum Error {
         operation: &'static str,
     },
 
+    /// An input is larger than a documented limit of an engine. Limits guard work
+    /// that grows faster than the input (a dense matrix, all pairs of channels); they
+    /// are checked before anything is allocated, and most can be raised through the
+    /// option named in `limit`.
+    #[error("{what} = {value} exceeds the limit `{limit}` = {max}: {reason}")]
+    LimitExceeded {
+        /// The limit, as the option that sets it (e.g. `"MarkovOptions::max_states"`).
+        limit: &'static str,
+        /// What was counted (e.g. `"Markov chain states"`).
+        what: &'static str,
+        /// The count found.
+        value: u64,
+        /// The limit in force.
+        max: u64,
+        /// What the limit protects, and how to go beyond it.
+        reason: String,
+    },
+
     /// A weight given to an allocation or a model is negative, non-finite or unusable.
     #[error("invalid weight #{index} ({value}): {reason}")]
     InvalidWeight {

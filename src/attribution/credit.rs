@@ -24,9 +24,11 @@ pub struct ChannelCredit {
     /// Credited value as a real number: the sum over conversions of share × value.
     /// This is what other attribution tools report; it is not rounded to the cent.
     pub value: f64,
-    /// Credited revenue, exact: the sum of the channel's parts of each conversion's
-    /// value, each split to the currency's minor unit by the largest remainder.
-    /// `None` unless revenue was asked for ([`Journeys::attribute_with_revenue`]).
+    /// Credited revenue, exact: the channel's exact share of the revenue (the sum over
+    /// conversions of share × value, in exact arithmetic) rounded **once** to the
+    /// revenue unit, by the largest remainder over all channels, so the channels sum
+    /// exactly to the attributed revenue (see [`Journeys::attribute_with_revenue`]).
+    /// `None` unless revenue was asked for.
     pub revenue: Option<Money>,
 }
 
@@ -42,7 +44,9 @@ pub struct CampaignCredit {
     pub conversions: f64,
     /// Credited value (real number).
     pub value: f64,
-    /// Credited revenue, exact (when asked for).
+    /// Credited revenue, exact (when asked for): the channel's rounded revenue split
+    /// over its campaigns by their exact shares, rounded once (largest remainder), so
+    /// a channel's campaign rows sum exactly to it.
     pub revenue: Option<Money>,
 }
 
@@ -56,7 +60,8 @@ pub struct CampaignCredit {
 /// is listed, with zeros if it got nothing.
 ///
 /// Attributions of the same model over disjoint journeys [`merge`](Attribution::merge)
-/// into the attribution of all of them.
+/// into the attribution of all of them (revenue then carries each part's rounding:
+/// less than one unit per channel per merged attribution).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
     /// The model.
@@ -199,9 +204,13 @@ pub struct TouchCredit<'a> {
     pub conversions: f64,
     /// Credited value (real number): `credit` × the journey's value.
     pub value: f64,
-    /// The touch's exact part of the conversion's revenue (largest remainder; a
-    /// journey's parts sum exactly to its value). `None` when the journeys have no
-    /// currency.
+    /// The touch's exact part of the conversion's revenue, rounded **per journey**
+    /// ([`Money::allocate_f64`]: largest remainder at the value's own scale, ties to
+    /// the larger share, then the earlier touch), so a journey's parts sum exactly to
+    /// its value. Summing these rows per channel can drift from the exact channel
+    /// share by up to one unit per journey; the channel totals of
+    /// [`Journeys::attribute_with_revenue`] are rounded once instead. `None` when the
+    /// journeys have no currency.
     pub revenue: Option<Money>,
 }
 
@@ -279,11 +288,39 @@ impl Journeys {
         self.run_one(model, None)
     }
 
-    /// As [`Journeys::attribute`], plus exact revenue: each conversion's value is
-    /// split over its touches by the model's shares with [`Money::allocate_f64`]
-    /// (largest remainder in the currency's minor unit), so each conversion's parts
-    /// sum exactly to its value and the channels' revenue sums exactly to the
-    /// converted revenue (minus the unattributed conversions', reported apart).
+    /// As [`Journeys::attribute`], plus exact revenue, rounded **once**:
+    ///
+    /// 1. **Unit.** Revenue is counted in units of `10^-s`, `s` the finest scale of the
+    ///    conversion values (trailing zeros ignored), at least the currency's minor
+    ///    units: every value is a whole number of units, and the parts can sum to it.
+    /// 2. **Exact shares.** Each journey's value is split over its touches by the
+    ///    model's shares in integer arithmetic (no `f64`, no per-journey rounding):
+    ///    linear, linear unique, first, last and last non-direct shares are exact
+    ///    rationals; the models with `f64` parameters (position-based, J, inverse J,
+    ///    time decay, milestones) use their `f64` shares to 62 bits. Per channel the
+    ///    exact share `Xc = Σ value × share` is kept as whole units plus a fraction
+    ///    (each journey's fraction truncated to 2⁻⁶⁴ of a unit, the sum compared at
+    ///    2⁻³²).
+    /// 3. **One rounding.** The attributed revenue (all valued conversions with a
+    ///    touch) is split over the channels by the largest remainder: each channel
+    ///    gets `⌊Xc⌋`, and the units left over go one each to the largest fractions;
+    ///    ties go to the larger share, then to the channel whose name sorts first.
+    ///    The tie rule never looks at touch positions or input order, so channels that
+    ///    tend to come first (or last) in journeys get no systematic extra unit; an
+    ///    exact tie means the data cannot tell the channels apart, and name order
+    ///    makes the result reproducible. Each channel's revenue is its exact share
+    ///    rounded down or up: **less than one unit away**, and the channels sum
+    ///    exactly to the attributed revenue. (A bound of half a unit cannot hold
+    ///    together with an exact sum: three channels with a third of one cent each.)
+    ///    Largest remainder minimises the largest error among roundings that sum
+    ///    exactly.
+    /// 4. **Campaigns.** Each channel's revenue is split over its (channel, campaign)
+    ///    rows the same way (ties to the campaign that sorts first, no campaign
+    ///    first), so campaign rows sum exactly to their channel.
+    ///
+    /// The unattributed conversions' revenue (journeys without touches) is reported
+    /// apart; attributed plus unattributed is the total, exactly. Per-touch rows
+    /// ([`Journeys::touch_credits`]) keep a per-journey rounding.
     ///
     /// ```
     /// use revops::{Channel, Currency, Decimal, Journeys, Money, PathRow, RuleModel};
@@ -301,7 +338,8 @@ impl Journeys {
     /// # Errors
     /// As [`Journeys::attribute`]; [`Error::InvalidParameter`] (`currency`) when no
     /// conversion carries a value and no currency was declared; [`Error::Overflow`]
-    /// for values too large to split in minor units.
+    /// when a value or the total in units of the finest scale reaches 2¹²⁷, or a
+    /// revenue does not fit a [`Decimal`] (28 digits) at that scale.
     pub fn attribute_with_revenue(&self, model: &RuleModel) -> Result<Attribution> {
         let currency = self.currency().ok_or_else(|| no_currency(model))?;
         self.run_one(model, Some(currency))
@@ -370,7 +408,7 @@ impl Journeys {
     }
 
     /// One pass over the journeys crediting every model; exact revenue too when a
-    /// currency is given.
+    /// currency is given (see [`Journeys::attribute_with_revenue`] for the method).
     fn run_many(
         &self,
         models: &[RuleModel],
@@ -383,11 +421,22 @@ impl Journeys {
         let (n, pairs) = (models.len(), self.pair_channel.len());
         let mut conv = vec![vec![0.0f64; pairs]; n];
         let mut val = vec![vec![0.0f64; pairs]; n];
-        let mut rev = vec![vec![Decimal::ZERO; if currency.is_some() { pairs } else { 0 }]; n];
+        let mut rev = vec![vec![Exact::default(); if currency.is_some() { pairs } else { 0 }]; n];
         let mut fallback = vec![0.0f64; n];
         let (mut total_c, mut total_v, mut un_c, mut un_v) = (0.0, 0.0, 0.0, 0.0);
-        let (mut total_r, mut un_r) = (Decimal::ZERO, Decimal::ZERO);
+        // Revenue in units of 10^-scale: the finest of the values, at least the
+        // currency's minor unit, so that every value is a whole number of units.
+        let scale = currency.map_or(0, |c| {
+            self.values
+                .iter()
+                .map(|v| v.0.normalize().scale())
+                .max()
+                .unwrap_or(0)
+                .max(u32::from(c.minor_units()))
+        });
+        let (mut total_u, mut un_u) = (0u128, 0u128);
         let mut buf: Vec<f64> = Vec::with_capacity(32);
+        let mut ints: Vec<u64> = Vec::with_capacity(32);
         let mut start = 0;
         for j in 0..self.len() {
             let end = self.ends[j];
@@ -401,13 +450,17 @@ impl Journeys {
             }
             total_c += cw;
             total_v += vf;
+            let units = if currency.is_some() && vf != 0.0 {
+                let u = units_of(self.value_of(j), scale)?;
+                total_u = total_u.checked_add(u).ok_or_else(revenue_overflow)?;
+                u
+            } else {
+                0
+            };
             if range.is_empty() {
                 un_c += cw;
                 un_v += vf;
-                if currency.is_some() {
-                    total_r += self.value_of(j);
-                    un_r += self.value_of(j);
-                }
+                un_u += units; // ≤ total_u
                 continue;
             }
             let v = View {
@@ -415,16 +468,14 @@ impl Journeys {
                 at: &self.touch_at[range],
                 milestones: self.milestone_slice(j),
             };
-            let Some(cur) = currency else {
+            if currency.is_none() {
                 for (k, w) in weighers.iter_mut().enumerate() {
                     if w.accumulate(v, cw, vf, &mut conv[k], &mut val[k], &mut buf) {
                         fallback[k] += cw;
                     }
                 }
                 continue;
-            };
-            let value = self.value_of(j);
-            total_r += value;
+            }
             for (k, w) in weighers.iter_mut().enumerate() {
                 if w.fill(v, &mut buf) {
                     fallback[k] += cw;
@@ -433,18 +484,30 @@ impl Journeys {
                     conv[k][p as usize] += cw * s;
                     val[k][p as usize] += vf * s;
                 }
-                if !value.is_zero() {
-                    allocate_into(Money::new(value, cur), v.pairs, &buf, &mut rev[k])?;
+                if units != 0 {
+                    let d = w.integer_weights(v, &buf, &mut ints);
+                    let exact = &mut rev[k];
+                    for (&p, &m) in v.pairs.iter().zip(&ints) {
+                        if m != 0 {
+                            exact[p as usize].add(units, m, d)?;
+                        }
+                    }
                 }
             }
         }
-        Ok(models
+        let totals = currency.map(|currency| Units {
+            currency,
+            scale,
+            total: total_u,
+            unattributed: un_u,
+        });
+        models
             .iter()
             .enumerate()
             .map(|(k, m)| {
                 self.assemble(
                     m,
-                    currency,
+                    totals,
                     &conv[k],
                     &val[k],
                     &rev[k],
@@ -453,57 +516,92 @@ impl Journeys {
                     un_c,
                     un_v,
                     fallback[k],
-                    total_r,
-                    un_r,
                 )
             })
-            .collect())
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)]
     fn assemble(
         &self,
         model: &RuleModel,
-        currency: Option<Currency>,
+        units: Option<Units>,
         conv: &[f64],
         val: &[f64],
-        rev: &[Decimal],
+        rev: &[Exact],
         conversions: f64,
         value: f64,
         unattributed_conversions: f64,
         unattributed_value: f64,
         fallback_conversions: f64,
-        revenue: Decimal,
-        unattributed_revenue: Decimal,
-    ) -> Attribution {
+    ) -> Result<Attribution> {
         let names = &self.names;
-        let money = |d: Decimal| currency.map(|c| Money::new(d, c));
+        let (nch, npairs) = (names.channels.len(), names.pairs.list.len());
+        // Revenue rounded once: channels first, then each channel's campaigns.
+        let mut channel_units = vec![0u128; if units.is_some() { nch } else { 0 }];
+        let mut pair_units = vec![0u128; if units.is_some() { npairs } else { 0 }];
+        if let Some(u) = units {
+            let pairs: Vec<(u128, u64)> = rev.iter().map(|e| e.settle()).collect::<Result<_>>()?;
+            let mut sums = vec![Exact::default(); nch];
+            for (p, &(c, _)) in names.pairs.list.iter().enumerate() {
+                let s = &mut sums[c as usize];
+                s.whole = s
+                    .whole
+                    .checked_add(rev[p].whole)
+                    .ok_or_else(revenue_overflow)?;
+                s.frac += rev[p].frac;
+            }
+            let channels: Vec<(u128, u64)> =
+                sums.iter().map(|e| e.settle()).collect::<Result<_>>()?;
+            let mut by_name: Vec<usize> = (0..nch).collect();
+            by_name.sort_by(|&a, &b| names.channels.names[a].cmp(&names.channels.names[b]));
+            round_once(
+                &channels,
+                &by_name,
+                u.total - u.unattributed,
+                &mut channel_units,
+            );
+            // Each channel's pairs, by campaign (none first), grouped by channel.
+            let campaign = |p: usize| {
+                let k = names.pairs.list[p].1;
+                (k != NO_CAMPAIGN).then(|| &names.campaigns.names[k as usize])
+            };
+            let mut by_pair: Vec<usize> = (0..npairs).collect();
+            by_pair.sort_by(|&a, &b| {
+                let (ca, cb) = (names.pairs.list[a].0, names.pairs.list[b].0);
+                ca.cmp(&cb).then_with(|| campaign(a).cmp(&campaign(b)))
+            });
+            for group in by_pair.chunk_by(|&a, &b| names.pairs.list[a].0 == names.pairs.list[b].0) {
+                let c = names.pairs.list[group[0]].0 as usize;
+                round_once(&pairs, group, channel_units[c], &mut pair_units);
+            }
+        }
+        let money = |x: u128| -> Result<Option<Money>> { units.map(|u| u.money(x)).transpose() };
         let mut channels: Vec<ChannelCredit> = names
             .channels
             .names
             .iter()
-            .map(|c| ChannelCredit {
-                channel: c.clone(),
-                conversions: 0.0,
-                value: 0.0,
-                revenue: money(Decimal::ZERO),
+            .enumerate()
+            .map(|(c, name)| {
+                Ok(ChannelCredit {
+                    channel: name.clone(),
+                    conversions: 0.0,
+                    value: 0.0,
+                    revenue: money(channel_units.get(c).copied().unwrap_or(0))?,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut campaigns: Vec<CampaignCredit> = Vec::with_capacity(conv.len());
         for (p, &(c, k)) in names.pairs.list.iter().enumerate() {
             let ch = &mut channels[c as usize];
             ch.conversions += conv[p];
             ch.value += val[p];
-            let r = rev.get(p).copied().unwrap_or_default();
-            if let Some(m) = &mut ch.revenue {
-                *m = Money::new(m.amount() + r, m.currency());
-            }
             campaigns.push(CampaignCredit {
                 channel: ch.channel.clone(),
                 campaign: (k != NO_CAMPAIGN).then(|| names.campaigns.names[k as usize].clone()),
                 conversions: conv[p],
                 value: val[p],
-                revenue: money(r),
+                revenue: money(pair_units.get(p).copied().unwrap_or(0))?,
             });
         }
         channels.sort_by(|a, b| a.channel.cmp(&b.channel));
@@ -512,7 +610,7 @@ impl Journeys {
                 .cmp(&b.channel)
                 .then_with(|| a.campaign.cmp(&b.campaign))
         });
-        Attribution {
+        Ok(Attribution {
             model: model.clone(),
             channels,
             campaigns,
@@ -521,9 +619,9 @@ impl Journeys {
             fallback_conversions,
             value,
             unattributed_value,
-            revenue: money(revenue),
-            unattributed_revenue: money(unattributed_revenue),
-        }
+            revenue: money(units.map_or(0, |u| u.total))?,
+            unattributed_revenue: money(units.map_or(0, |u| u.unattributed))?,
+        })
     }
 
     /// Per-touch credit rows of every converting journey with touches (every touch,
@@ -569,17 +667,169 @@ impl Journeys {
     }
 }
 
-/// Adds the exact split of `value` by `shares` to the per-pair revenue sums.
-fn allocate_into(value: Money, pairs: &[u32], shares: &[f64], rev: &mut [Decimal]) -> Result<()> {
-    let mut nonzero = shares.iter().enumerate().filter(|(_, s)| **s > 0.0);
-    if let (Some((i, _)), None) = (nonzero.next(), nonzero.next()) {
-        rev[pairs[i] as usize] += value.amount();
-        return Ok(());
+/// The revenue unit and totals of one pass: amounts in units of `10^-scale`.
+#[derive(Debug, Clone, Copy)]
+struct Units {
+    currency: Currency,
+    scale: u32,
+    /// All credited journeys' value.
+    total: u128,
+    /// The value of those without touches (part of `total`).
+    unattributed: u128,
+}
+
+impl Units {
+    /// `units` as money: at the unit's scale, trailing zeros beyond the currency's
+    /// minor units dropped.
+    fn money(&self, units: u128) -> Result<Money> {
+        let mut d = i128::try_from(units)
+            .ok()
+            .and_then(|u| Decimal::try_from_i128_with_scale(u, self.scale).ok())
+            .ok_or_else(revenue_overflow)?;
+        let minor = u32::from(self.currency.minor_units());
+        if self.scale > minor {
+            d = d.normalize();
+            if d.scale() < minor {
+                d.rescale(minor);
+            }
+        }
+        Ok(Money::new(d, self.currency))
     }
-    for (&p, part) in pairs.iter().zip(value.allocate_f64(shares)?) {
-        rev[p as usize] += part.amount();
+}
+
+fn revenue_overflow() -> Error {
+    Error::Overflow {
+        operation: "attributed revenue in units of the values' finest decimal (more than 28 digits, or a sum beyond 2^127 units)",
     }
-    Ok(())
+}
+
+/// A non-negative `value` in units of `10^-scale` (`scale` at least its normalised
+/// scale), below 2¹²⁷.
+fn units_of(value: Decimal, scale: u32) -> Result<u128> {
+    let m = value.mantissa().unsigned_abs();
+    let own = value.scale();
+    let u = if own <= scale {
+        10u128
+            .checked_pow(scale - own)
+            .and_then(|p| m.checked_mul(p))
+    } else {
+        // Only trailing zeros are dropped (the scale is at least the normalised one).
+        10u128.checked_pow(own - scale).map(|p| m / p)
+    };
+    u.filter(|&u| u < 1 << 127).ok_or_else(revenue_overflow)
+}
+
+/// An exact sum of revenue parts `units × m / d` in units: the whole units, and the
+/// fractions of a unit in 2⁻⁶⁴ (each part's fraction truncated there).
+#[derive(Debug, Clone, Copy, Default)]
+struct Exact {
+    whole: u128,
+    frac: u128,
+}
+
+impl Exact {
+    /// Adds `units × m / d` (`units < 2¹²⁷`, `0 < m ≤ d`).
+    #[inline]
+    fn add(&mut self, units: u128, m: u64, d: u64) -> Result<()> {
+        let (q, f) = if m == d {
+            (units, 0)
+        } else {
+            mul_div(units, m, d)
+        };
+        self.whole = self.whole.checked_add(q).ok_or_else(revenue_overflow)?;
+        // Fractions are below 2⁶⁴: 2⁶⁴ of them fit.
+        self.frac += u128::from(f);
+        Ok(())
+    }
+
+    /// `(whole units, fraction in 2⁻³²)`: the sum rounded to the nearest 2⁻³² of a
+    /// unit. Each part's truncation is below 2⁻⁶⁴, so sums that are equal in exact
+    /// arithmetic (a third and two sixths) round to the same value, and a sum that is
+    /// exactly whole comes out whole, unless it lies within (parts × 2⁻⁶⁴) of a
+    /// rounding boundary (an odd multiple of 2⁻³³ of a unit).
+    fn settle(&self) -> Result<(u128, u64)> {
+        let coarse = (self.frac + (1 << 31)) >> 32;
+        let whole = self
+            .whole
+            .checked_add(coarse >> 32)
+            .ok_or_else(revenue_overflow)?;
+        Ok((whole, (coarse & 0xffff_ffff) as u64))
+    }
+}
+
+/// `v × m / d` for `v < 2¹²⁷` and `m ≤ d`, `d > 0`: the whole part and the fraction
+/// truncated to a multiple of 2⁻⁶⁴. Integer arithmetic only (the product has up to
+/// 191 bits: three 64-bit limbs, divided limb by limb).
+#[inline]
+fn mul_div(v: u128, m: u64, d: u64) -> (u128, u64) {
+    let (m, d128) = (u128::from(m), u128::from(d));
+    let (q, r) = if v >> 64 == 0 {
+        let p = v * m;
+        (p / d128, p % d128)
+    } else {
+        let lo = (v as u64 as u128) * m;
+        let hi = (v >> 64) * m; // < 2¹²⁷
+        let limb0 = lo as u64 as u128;
+        let mid = (lo >> 64) + (hi as u64 as u128);
+        let limb1 = mid as u64 as u128;
+        let limb2 = (hi >> 64) + (mid >> 64); // < 2⁶⁴
+        // Long division by d < 2⁶⁴; the quotient is at most v (m ≤ d), so its top
+        // limb is zero.
+        let r2 = limb2 % d128;
+        let cur = (r2 << 64) | limb1;
+        let (q1, r1) = (cur / d128, cur % d128);
+        let cur = (r1 << 64) | limb0;
+        let (q0, r0) = (cur / d128, cur % d128);
+        ((q1 << 64) | q0, r0)
+    };
+    (q, ((r << 64) / d128) as u64)
+}
+
+/// Rounds exact parts (whole units, fraction in 2⁻³²) of the indices `order` to
+/// whole units summing to `target` (largest remainder): each part gets its whole
+/// units, and the units left over go one each to the parts with the largest
+/// fractions, ties to the larger part, then to the earlier in `order`. Parts that
+/// are exactly zero get nothing.
+fn round_once(parts: &[(u128, u64)], order: &[usize], target: u128, out: &mut [u128]) {
+    let mut assigned = 0u128;
+    for &i in order {
+        out[i] = parts[i].0;
+        assigned = assigned.saturating_add(parts[i].0);
+    }
+    let mut ranked: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| parts[i] != (0, 0))
+        .collect();
+    // Stable: ties keep `order`.
+    ranked.sort_by(|&a, &b| {
+        parts[b]
+            .1
+            .cmp(&parts[a].1)
+            .then_with(|| parts[b].0.cmp(&parts[a].0))
+    });
+    // The fractions sum to `target − assigned` (less than the number of parts); the
+    // loops also settle any difference truncation could leave.
+    while assigned < target && !ranked.is_empty() {
+        for &i in &ranked {
+            if assigned == target {
+                break;
+            }
+            out[i] += 1;
+            assigned += 1;
+        }
+    }
+    while assigned > target && ranked.iter().any(|&i| out[i] > 0) {
+        for &i in ranked.iter().rev() {
+            if assigned == target {
+                break;
+            }
+            if out[i] > 0 {
+                out[i] -= 1;
+                assigned -= 1;
+            }
+        }
+    }
 }
 
 /// The iterator of [`Journeys::touch_credits`].
@@ -659,5 +909,49 @@ impl<'a> Iterator for TouchCredits<'a> {
             value: credit * js.value_f64_of(j),
             revenue: self.parts.get(k).copied(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mul_div;
+
+    /// `v × m / d` against wide arithmetic done another way: `v = a·2⁶⁴ + b`, so
+    /// `v·m = (a·m)·2⁶⁴ + b·m`, reduced modulo `d` piece by piece.
+    fn reference(v: u128, m: u64, d: u64) -> (u128, u64) {
+        let (m, d) = (u128::from(m), u128::from(d));
+        let (a, b) = (v >> 64, v & u128::from(u64::MAX));
+        // (a·m)·2⁶⁴ = qa·d·2⁶⁴ + ra·2⁶⁴, and ra·2⁶⁴ + b·m is split again.
+        let (qa, ra) = (a * m / d, a * m % d);
+        let hi = (ra << 32) * (1 << 32); // ra·2⁶⁴ < d·2⁶⁴ ≤ 2¹²⁸: fits as ra < 2⁶⁴
+        let lo = b * m;
+        let (q1, r1) = (hi / d, hi % d);
+        let (q2, r2) = (lo / d, lo % d);
+        let r = r1 + r2;
+        let q = (qa << 64) + q1 + q2 + r / d;
+        let r = r % d;
+        (q, ((r << 64) / d) as u64)
+    }
+
+    #[test]
+    fn mul_div_matches_wide_arithmetic() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for i in 0..20_000 {
+            let d = next() >> (i % 63) | 1;
+            let m = next() % d + 1;
+            let v = (u128::from(next()) << (i % 63)) | u128::from(next());
+            let v = v & ((1u128 << 127) - 1);
+            assert_eq!(mul_div(v, m, d), reference(v, m, d), "{v} × {m} / {d}");
+        }
+        assert_eq!(mul_div(7, 1, 2), (3, 1 << 63));
+        let big = (1u128 << 127) - 1;
+        assert_eq!(mul_div(big, 5, 5).0, big);
+        assert_eq!(mul_div(big, 1, 3).0, big / 3);
     }
 }

@@ -648,6 +648,14 @@ impl JourneyDiagnostics {
     }
 }
 
+fn value_overflow(record: RecordRef) -> Error {
+    Error::InvalidField {
+        record,
+        field: "value",
+        reason: "the sum of the conversion values up to this one is beyond a 96-bit decimal (about 7.9e28)".into(),
+    }
+}
+
 /// Which record set the currency, for naming it in a mismatch.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CurrencySource {
@@ -1089,7 +1097,9 @@ impl JourneyBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative lookback; [`Error::InvalidField`]
-    /// naming the first valued conversion if it is not in the declared currency.
+    /// naming the first valued conversion if it is not in the declared currency, or
+    /// (field `value`) the conversion whose value takes the sum of the values beyond
+    /// a [`Decimal`].
     pub fn build(&self, options: &JourneyOptions) -> Result<Journeys> {
         self.cut(options, None)
     }
@@ -1386,6 +1396,13 @@ impl JourneyBuilder {
                         );
                     }
                 }
+                out.value_total = out.value_total.checked_add(c.value).ok_or_else(|| {
+                    value_overflow(
+                        RecordRef::new("conversion")
+                            .with_index(c.index as usize)
+                            .with_id(subject_id),
+                    )
+                })?;
                 out.push_journey(
                     subject as u32,
                     &ts[lo..hi],
@@ -1529,6 +1546,9 @@ pub struct Journeys {
     pub(crate) value_slot: Vec<u32>,
     /// The other values, exact and as `f64`.
     pub(crate) values: Vec<(Decimal, f64)>,
+    /// The sum of the values, checked when each is added: every partial sum of the
+    /// (non-negative) values is at most this, so none can overflow.
+    pub(crate) value_total: Decimal,
     /// Per journey: end offset of its milestones in `milestones`.
     pub(crate) ms_ends: Vec<usize>,
     /// (stage id, touch position within the journey).
@@ -1695,7 +1715,8 @@ impl Journeys {
     ///
     /// # Errors
     /// The row's own [`PathRow::validate`] error (empty path, negative or non-finite
-    /// counts, negative value), naming it.
+    /// counts, negative value), naming it; [`Error::InvalidField`] (field `value`)
+    /// naming the row whose value takes the sum of the values beyond a [`Decimal`].
     pub fn from_path_rows(rows: &[PathRow], currency: Currency) -> Result<Journeys> {
         let mut j = Journeys::default();
         j.add_path_rows(rows, currency)?;
@@ -1737,7 +1758,7 @@ impl Journeys {
         };
         let mut pairs: Vec<u32> = Vec::new();
         let mut cache = PairCache::default();
-        for r in rows {
+        for (i, r) in rows.iter().enumerate() {
             if r.conversions == 0.0 && r.nulls == 0.0 && r.value.is_zero() {
                 batch.diagnostics.empty_path_rows += 1;
                 continue;
@@ -1763,6 +1784,13 @@ impl Journeys {
             batch.subject.push(NO_SUBJECT);
             batch.end_at.push(NO_TIME);
             batch.push_weights(r.conversions, r.nulls);
+            batch.value_total = batch.value_total.checked_add(r.value).ok_or_else(|| {
+                value_overflow(
+                    RecordRef::new("path")
+                        .with_index(i + base as usize)
+                        .with_id(r.path_string(">")),
+                )
+            })?;
             batch.push_value(r.value);
             batch.untimed += 1;
         }
@@ -1782,7 +1810,8 @@ impl Journeys {
     /// # Errors
     /// [`Error::InvalidField`] (or [`Error::CurrencyMismatch`] for path rows) if the
     /// other's conversion values are in another currency; [`Error::InvalidParameter`]
-    /// beyond `u32::MAX − 1` distinct ids. On error this set is unchanged.
+    /// beyond `u32::MAX − 1` distinct ids; [`Error::Overflow`] if the two sums of
+    /// values add up beyond a [`Decimal`]. On error this set is unchanged.
     pub fn merge(&mut self, other: &Journeys) -> Result<()> {
         let mut currency = self.currency.clone();
         if let Some(src) = &other.currency {
@@ -1797,6 +1826,12 @@ impl Journeys {
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
         }
+        let value_total =
+            self.value_total
+                .checked_add(other.value_total)
+                .ok_or(Error::Overflow {
+                    operation: "sum of the conversion values of merged journeys (beyond a 96-bit decimal)",
+                })?;
         if self.values.len() + other.values.len() >= NO_VALUE as usize
             || self.weights.len() + other.weights.len() >= NOT_CONVERTED as usize
         {
@@ -1876,6 +1911,7 @@ impl Journeys {
             }
         }));
         self.values.extend_from_slice(&other.values);
+        self.value_total = value_total;
         self.untimed += other.untimed;
         self.stage_events += other.stage_events;
         self.diagnostics.merge(&other.diagnostics);
@@ -2045,14 +2081,37 @@ impl Journeys {
         &self.milestones[start..self.ms_ends[j]]
     }
 
-    /// Number of journeys.
+    /// Number of entries, as [`Journeys::get`] and [`Journeys::iter`] index them: one
+    /// per journey cut from records, but one per **path row** for journeys built from
+    /// path rows, where a row stands for many journeys (its conversions and nulls). It
+    /// is the number of rows of an aggregated file, not of journeys: count journeys
+    /// with [`Journeys::journey_count`].
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let rows = [PathRow::new(vec![Channel::new("search")?], 3.0, Decimal::new(30, 0), 7.0)];
+    /// let j = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// assert_eq!((j.len(), j.journey_count()), (1, 10.0)); // one row, ten journeys
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
-    /// Whether there are no journeys.
+    /// Whether there are no entries (no journeys and no path rows).
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Number of journeys, converting and not: the sum of every entry's converting
+    /// and non-converting weights ([`JourneyRef::conversions`] +
+    /// [`JourneyRef::nulls`]). Journeys cut from records weigh one each, so it is
+    /// [`Journeys::len`] for them; a path row adds its `conversions + nulls`.
+    pub fn journey_count(&self) -> f64 {
+        (0..self.len())
+            .map(|j| self.conversions_of(j) + self.nulls_of(j))
+            .sum()
     }
 
     /// Total number of touches over all journeys.
@@ -2082,9 +2141,11 @@ impl Journeys {
         (0..self.len()).map(|j| self.conversions_of(j)).sum()
     }
 
-    /// Sum of the conversion values (exact).
+    /// Sum of the conversion values (exact). It was checked as the journeys were
+    /// built (a value that overflows the sum is an error there), so it is never
+    /// out of range, and neither is any sum of some of the values (path rows).
     pub fn total_value(&self) -> Decimal {
-        (0..self.len()).map(|j| self.value_of(j)).sum()
+        self.value_total
     }
 
     /// The `i`-th journey.
@@ -2193,7 +2254,8 @@ impl Journeys {
             {
                 let j = j as usize;
                 r.conversions += self.conversions_of(j);
-                r.value += self.value_of(j);
+                // Bounded by the checked total: cannot overflow.
+                r.value = r.value.saturating_add(self.value_of(j));
                 r.nulls += self.nulls_of(j);
                 at += 1;
             }
@@ -2236,7 +2298,8 @@ impl Journeys {
             });
             let r = &mut rows[i].1;
             r.conversions += self.conversions_of(j);
-            r.value += self.value_of(j);
+            // Bounded by the checked total: cannot overflow.
+            r.value = r.value.saturating_add(self.value_of(j));
             r.nulls += self.nulls_of(j);
         }
         drop(index);

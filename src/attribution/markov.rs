@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::Journeys;
 use crate::attribution::shapley::split_money;
-use crate::error::{Error, Result};
+use crate::error::{Error, RecordRef, Result};
 use crate::hash::FastMap;
 use crate::ids::Channel;
 use crate::money::{Currency, Money};
@@ -128,6 +128,20 @@ pub struct MarkovOptions {
     pub nulls: MarkovNulls,
     /// Step limit (default [`MarkovStepLimit::Unlimited`]).
     pub step_limit: MarkovStepLimit,
+    /// Most transient states (channel states of the chain, `(start)` excluded) that
+    /// [`MarkovCounts::finish`] solves; default
+    /// [`MarkovOptions::DEFAULT_MAX_STATES`] (5,000). The exact solution factorises
+    /// a dense `m × m` matrix and inverts it (`m` states): memory `16·m²` bytes and
+    /// time growing as `m³`. At the default that is at most about 400 MB and well
+    /// under a few seconds; 16,000 states take 3 GB and 20 s, 100,000 would need
+    /// 80 GB. Beyond the limit `finish` returns [`Error::LimitExceeded`] before
+    /// allocating the matrix; raise it if the machine can afford it.
+    #[serde(default = "default_max_states")]
+    pub max_states: usize,
+}
+
+fn default_max_states() -> usize {
+    MarkovOptions::DEFAULT_MAX_STATES
 }
 
 impl Default for MarkovOptions {
@@ -137,11 +151,23 @@ impl Default for MarkovOptions {
             repeats: MarkovRepeats::default(),
             nulls: MarkovNulls::default(),
             step_limit: MarkovStepLimit::default(),
+            max_states: Self::DEFAULT_MAX_STATES,
         }
     }
 }
 
 impl MarkovOptions {
+    /// Default of [`MarkovOptions::max_states`]: 5,000 states (dense solve: about
+    /// 400 MB, under a second or so).
+    pub const DEFAULT_MAX_STATES: usize = 5_000;
+
+    /// Sets the most states solved ([`MarkovOptions::max_states`]).
+    #[must_use]
+    pub fn with_max_states(mut self, max_states: usize) -> Self {
+        self.max_states = max_states;
+        self
+    }
+
     /// Sets the order (checked by [`MarkovCounts::new`]: at least 1).
     #[must_use]
     pub fn with_order(mut self, order: usize) -> Self {
@@ -451,6 +477,8 @@ pub struct MarkovCounts {
     value: Decimal,
     rows: usize,
     longest: usize,
+    /// Σ counted weight × (touches + 1) over the rows: a bound on every count.
+    mass: f64,
     touches: Vec<u32>,
     path_states: Vec<u32>,
     /// Scratch: the channel ids of the path being added.
@@ -497,6 +525,7 @@ impl MarkovCounts {
             value: Decimal::ZERO,
             rows: 0,
             longest: 0,
+            mass: 0.0,
             touches: Vec::new(),
             path_states: Vec::new(),
             ids: Vec::new(),
@@ -563,7 +592,9 @@ impl MarkovCounts {
     ///
     /// # Errors
     /// [`Error::InvalidField`] naming the row (empty path, negative or non-finite
-    /// count, negative value), [`Error::Overflow`] if the total value overflows.
+    /// count, negative value, or weights so large that the weighted transitions,
+    /// `Σ (conversions + nulls) × (touches + 1)` over the rows so far, overflow a
+    /// 64-bit float), [`Error::Overflow`] if the total value overflows.
     pub fn add(&mut self, row: &PathRow) -> Result<()> {
         row.validate(self.rows)?;
         let mut ids = std::mem::take(&mut self.ids);
@@ -651,6 +682,32 @@ impl MarkovCounts {
         let value = self.value.checked_add(row_value).ok_or(Error::Overflow {
             operation: "Markov total value",
         })?;
+        // Every transition count and every state's total is at most the weighted
+        // number of transitions, Σ weight × (touches + 1) over the rows: while that is
+        // finite, no count, total or probability can become infinite or NaN.
+        let counted = row_conversions
+            + match self.options.nulls {
+                MarkovNulls::Include => row_nulls,
+                MarkovNulls::Exclude => 0.0,
+            };
+        let mass = self.mass + counted * (path.len() + 1) as f64;
+        if !(mass.is_finite()
+            && (self.conversions + row_conversions).is_finite()
+            && (self.nulls + row_nulls).is_finite())
+        {
+            return Err(Error::InvalidField {
+                record: RecordRef::new("path").with_index(self.rows).with_id(
+                    path.iter()
+                        .map(|&c| self.channels[c as usize].as_str())
+                        .collect::<Vec<_>>()
+                        .join(">"),
+                ),
+                field: "conversions",
+                reason: format!(
+                    "the counts so far plus this row's ({row_conversions} conversions, {row_nulls} nulls) overflow a 64-bit float"
+                ),
+            });
+        }
         let conversions = row_conversions;
         let nulls = match self.options.nulls {
             MarkovNulls::Include => row_nulls,
@@ -696,6 +753,7 @@ impl MarkovCounts {
         self.path_states = states;
         self.conversions += row_conversions;
         self.nulls += row_nulls;
+        self.mass = mass;
         self.value = value;
         self.rows += 1;
         Ok(())
@@ -721,7 +779,7 @@ impl MarkovCounts {
     /// # Errors
     /// [`Error::InvalidParameter`] naming `options` if the two were built with
     /// different options (nothing is merged), [`Error::Overflow`] if the total value
-    /// overflows.
+    /// or the summed weights overflow.
     pub fn merge(&mut self, other: &MarkovCounts) -> Result<()> {
         if self.options != other.options {
             return Err(Error::InvalidParameter {
@@ -736,6 +794,15 @@ impl MarkovCounts {
         let value = self.value.checked_add(other.value).ok_or(Error::Overflow {
             operation: "Markov total value",
         })?;
+        let mass = self.mass + other.mass;
+        if !(mass.is_finite()
+            && (self.conversions + other.conversions).is_finite()
+            && (self.nulls + other.nulls).is_finite())
+        {
+            return Err(Error::Overflow {
+                operation: "Markov transition counts (merged weights overflow a 64-bit float)",
+            });
+        }
         let channel_map: Vec<u32> = other
             .channels
             .iter()
@@ -758,6 +825,7 @@ impl MarkovCounts {
         }
         self.conversions += other.conversions;
         self.nulls += other.nulls;
+        self.mass = mass;
         self.value = value;
         self.rows += other.rows;
         self.longest = self.longest.max(other.longest);
@@ -794,11 +862,28 @@ impl MarkovCounts {
     /// ```
     ///
     /// # Errors
+    /// [`Error::LimitExceeded`] (`MarkovOptions::max_states`) for more transient states
+    /// than [`MarkovOptions::max_states`], checked before the matrix is allocated;
     /// [`Error::InvalidParameter`] naming `paths` if the counts span so many orders
     /// of magnitude that `I − Q` is numerically singular (it never is in exact
-    /// arithmetic: every state of a counted row leads to an absorbing state).
+    /// arithmetic: every state of a counted row leads to an absorbing state) or the
+    /// solution is not finite.
     pub fn finish(&self) -> Result<MarkovReport> {
         let canon = Canonical::new(self);
+        if canon.live.len() > self.options.max_states {
+            return Err(Error::LimitExceeded {
+                limit: "MarkovOptions::max_states",
+                what: "Markov chain states",
+                value: canon.live.len() as u64,
+                max: self.options.max_states as u64,
+                reason: format!(
+                    "the chain is solved on a dense matrix of states × states ({} GB here); raise the limit with MarkovOptions::with_max_states if the machine can afford it",
+                    (16.0 * (canon.live.len() as f64).powi(2) / 1e9)
+                        .max(0.1)
+                        .round()
+                ),
+            });
+        }
         let n = canon.live.len() + 1; // transient states, start = 0
         let conv_index = n as u32;
         let mut states = Vec::with_capacity(n + 2);
@@ -864,6 +949,9 @@ impl MarkovCounts {
             None => chain.solve_exact(&containing)?,
             Some(t) => chain.solve_truncated(&containing, t),
         };
+        if !p_conversion.is_finite() || lost.iter().any(|x| !x.is_finite()) {
+            return Err(singular());
+        }
 
         let res: Vec<f64> = lost
             .iter()
@@ -1077,7 +1165,7 @@ impl Chain<'_> {
             let block_lu = Lu::factor(block, k).ok_or_else(singular)?;
             block_lu.solve(&mut y);
             let x: f64 = set.iter().zip(&y).map(|(&i, yi)| from_start[i] * yi).sum();
-            lost.push(x.clamp(0.0, p));
+            lost.push(x.max(0.0).min(p));
         }
         Ok((p, lost))
     }
@@ -1169,7 +1257,7 @@ impl Chain<'_> {
                         break;
                     }
                 }
-                x.clamp(0.0, p)
+                x.max(0.0).min(p)
             })
             .collect();
         (p, lost)

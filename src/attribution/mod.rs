@@ -26,14 +26,31 @@
 //! 3. **Outputs.** [`Journeys::attribute`] gives credited conversions and value per
 //!    channel and per (channel, campaign) ([`Attribution`]; [`Journeys::attribute_all`]
 //!    runs several models in one pass); [`Journeys::attribute_with_revenue`]
-//!    adds exact revenue ([`crate::Money`], split per conversion by the largest
-//!    remainder, so channel revenue sums exactly to converted revenue);
+//!    adds exact revenue ([`crate::Money`]: each channel's exact share of the revenue,
+//!    computed in integers and rounded once by the largest remainder over the
+//!    channels, so it is less than one unit from the exact share and channel revenue
+//!    sums exactly to converted revenue);
 //!    [`Journeys::touch_credits`] streams per-touch rows ([`TouchCredit`]) for cost,
 //!    pipeline and period roll-ups.
 //! 4. **Ground truth.** [`score_against_truth`] scores any model's channel shares
 //!    ([`ChannelConversions`]) against a known per-channel effect, such as the
 //!    synthetic company's counterfactual conversions, by Spearman rank correlation and
 //!    L1 share error ([`TruthScore`]).
+//!
+//! # Limits
+//!
+//! The rule models are linear in the touches. The data-driven models grow faster
+//! than their input, so each has a documented limit, configurable, checked before
+//! anything is allocated, with [`crate::Error::LimitExceeded`] naming it beyond:
+//!
+//! | Limit | Default | Guards |
+//! |---|---|---|
+//! | [`MarkovOptions::max_states`] | 5,000 states | the dense `states × states` solve: `16·states²` bytes (400 MB at the default), time growing as `states³` |
+//! | [`ShapleyOptions::max_channels`] | 2,000 channels | Shao–Li's table of channel pairs (`channels²/2`) and the conversion-rate games |
+//! | [`ShapleyOptions::max_ordered_cells`] | 10,000,000 cells | the ordered Shapley value's credit per channel per position (`channels × longest path`, 16 bytes each) |
+//!
+//! The consolidated report ([`crate::Report`]) leaves a data-driven model out beyond
+//! its limit and names it in [`crate::Report::omitted`].
 //!
 //! # The rule models
 //!

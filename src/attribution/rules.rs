@@ -796,6 +796,61 @@ impl<'j> Weigher<'j> {
 }
 
 impl Weigher<'_> {
+    /// The shares `buf` that [`Weigher::fill`] gave journey `v` as integers over their
+    /// sum (returned): touch `i`'s share is exactly `out[i] / Σ out`, the sum is
+    /// positive and below 2⁶⁴.
+    ///
+    /// - Equal `f64` shares give equal integers, so the rational models whose shares
+    ///   are equal within a journey are exact: linear gives every touch `1/n`, first,
+    ///   last and last non-direct `1` to one touch, position-based equal middles.
+    /// - Linear unique is computed in integers: a touch of a channel touched `m` times
+    ///   gets `L/m` out of `k·L` (`k` distinct channels, `L` the least common
+    ///   multiple of their counts), so every channel gets exactly `1/k`.
+    /// - Every other share (models with `f64` parameters: position-based, J, inverse J,
+    ///   time decay, milestones) is the model's `f64` share truncated to a multiple of
+    ///   2⁻⁶² (and then renormalised by the exact sum), a relative change below 2⁻⁵⁹.
+    pub(crate) fn integer_weights(&mut self, v: View<'_>, buf: &[f64], out: &mut Vec<u64>) -> u64 {
+        out.clear();
+        if let Kind::First | Kind::Last | Kind::LastNonDirect(_) = self.kind {
+            // One touch gets 1, the others 0.
+            out.extend(buf.iter().map(|&s| u64::from(s > 0.0)));
+            return 1;
+        }
+        if let Kind::LinearUnique(counts) = &mut self.kind {
+            let pc = self.pair_channel;
+            let mut k = 0u64;
+            for &p in v.pairs {
+                let c = &mut counts[pc[p as usize] as usize];
+                k += u64::from(*c == 0);
+                *c += 1;
+            }
+            // L = lcm of the counts, with k·L < 2⁶³ (else the general rule below).
+            let mut l: Option<u64> = Some(1);
+            for &p in v.pairs {
+                let m = u64::from(counts[pc[p as usize] as usize]);
+                l = l.and_then(|l| (l / gcd(l, m)).checked_mul(m));
+            }
+            if let Some(l) = l.filter(|l| l.checked_mul(k).is_some_and(|t| t < 1 << 63)) {
+                out.extend(
+                    v.pairs
+                        .iter()
+                        .map(|&p| l / u64::from(counts[pc[p as usize] as usize])),
+                );
+            }
+            for &p in v.pairs {
+                counts[pc[p as usize] as usize] = 0;
+            }
+            if !out.is_empty() {
+                return out.iter().sum();
+            }
+        }
+        const SCALE: f64 = (1u64 << 62) as f64;
+        // Shares are in [0, 1] and sum to 1 (up to rounding): each is a multiple of
+        // 2⁻⁶² when at least 2⁻¹⁰, and the integers sum to about 2⁶².
+        out.extend(buf.iter().map(|&s| (s * SCALE) as u64));
+        out.iter().sum()
+    }
+
     /// Adds the journey's credit (`cw` conversions, `vf` value) to the per-pair sums,
     /// with the same shares as [`Weigher::fill`]; the positional models skip the
     /// weight buffer. Returns `true` on a fallback.
@@ -864,6 +919,13 @@ impl Weigher<'_> {
         }
         fallback
     }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 #[inline]

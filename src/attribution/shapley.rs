@@ -126,7 +126,8 @@ pub enum ShapleyUniverse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShapleyMethod {
-    /// **Default.** Exact, for any number of players (sum over observed coalitions).
+    /// **Default.** Exact, for any number of players (sum over observed coalitions)
+    /// up to [`ShapleyOptions::max_channels`] channels in the tally.
     #[default]
     Exact,
     /// Permutation-sampling estimate with standard errors, for every game.
@@ -157,15 +158,101 @@ pub enum ShapleyMethod {
 ///     .with_method(ShapleyMethod::Sampling { permutations: 2_000, seed: 7 });
 /// assert_eq!(o.universe, ShapleyUniverse::AllChannels);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ShapleyOptions {
     /// The game(s) (default [`ShapleyUniverse::PerJourneySet`]).
     pub universe: ShapleyUniverse,
     /// The method (default [`ShapleyMethod::Exact`]).
     pub method: ShapleyMethod,
+    /// Most distinct channels the conversion-rate Shapley value and Shao–Li accept;
+    /// default [`ShapleyOptions::DEFAULT_MAX_CHANNELS`] (2,000). Shao–Li tallies every
+    /// pair of channels that share a journey (up to `channels²/2` entries, and
+    /// `Σ |S|²` work over the channel sets `S`), and games over many players cost
+    /// `players²` per sampled order or a scan of every set per game: 5,000 channels
+    /// took 10.8 s and 1 GB, 20,000 more than 5 GB. At 2,000 the pair table stays
+    /// near 100–200 MB and the work within a few seconds. Beyond it
+    /// [`ShapleyCounts::finish`] (and [`shapley_attribution`]) return
+    /// [`Error::LimitExceeded`] before allocating; there is no automatic switch to
+    /// sampling (Shao–Li has no sampled form).
+    #[serde(default = "default_max_channels")]
+    pub max_channels: usize,
+    /// Most cells (channels × positions, positions = the longest path) of the
+    /// ordered Shapley value ([`OrderedShapley`]); default
+    /// [`ShapleyOptions::DEFAULT_MAX_ORDERED_CELLS`] (10 million: two `f64` per cell,
+    /// 160 MB). Checked before allocating, [`Error::LimitExceeded`] beyond.
+    #[serde(default = "default_max_ordered_cells")]
+    pub max_ordered_cells: u64,
+}
+
+fn default_max_channels() -> usize {
+    ShapleyOptions::DEFAULT_MAX_CHANNELS
+}
+
+fn default_max_ordered_cells() -> u64 {
+    ShapleyOptions::DEFAULT_MAX_ORDERED_CELLS
+}
+
+impl Default for ShapleyOptions {
+    fn default() -> Self {
+        ShapleyOptions {
+            universe: ShapleyUniverse::default(),
+            method: ShapleyMethod::default(),
+            max_channels: Self::DEFAULT_MAX_CHANNELS,
+            max_ordered_cells: Self::DEFAULT_MAX_ORDERED_CELLS,
+        }
+    }
 }
 
 impl ShapleyOptions {
+    /// Default of [`ShapleyOptions::max_channels`]: 2,000 channels.
+    pub const DEFAULT_MAX_CHANNELS: usize = 2_000;
+    /// Default of [`ShapleyOptions::max_ordered_cells`]: 10,000,000 cells.
+    pub const DEFAULT_MAX_ORDERED_CELLS: u64 = 10_000_000;
+
+    /// Sets the most distinct channels ([`ShapleyOptions::max_channels`]).
+    #[must_use]
+    pub fn with_max_channels(mut self, max_channels: usize) -> Self {
+        self.max_channels = max_channels;
+        self
+    }
+
+    /// Sets the most ordered cells ([`ShapleyOptions::max_ordered_cells`]).
+    #[must_use]
+    pub fn with_max_ordered_cells(mut self, max_ordered_cells: u64) -> Self {
+        self.max_ordered_cells = max_ordered_cells;
+        self
+    }
+
+    /// [`Error::LimitExceeded`] if `channels` exceeds [`ShapleyOptions::max_channels`].
+    fn check_channels(&self, channels: usize) -> Result<()> {
+        if channels > self.max_channels {
+            return Err(Error::LimitExceeded {
+                limit: "ShapleyOptions::max_channels",
+                what: "distinct channels",
+                value: channels as u64,
+                max: self.max_channels as u64,
+                reason: "Shao–Li and the conversion-rate Shapley value grow with the square of the channels; raise the limit with ShapleyOptions::with_max_channels if the machine can afford it".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// [`Error::LimitExceeded`] if `channels × positions` exceeds
+    /// [`ShapleyOptions::max_ordered_cells`].
+    fn check_ordered(&self, channels: usize, positions: usize) -> Result<()> {
+        let cells = (channels as u64).saturating_mul(positions as u64);
+        if cells > self.max_ordered_cells {
+            return Err(Error::LimitExceeded {
+                limit: "ShapleyOptions::max_ordered_cells",
+                what: "ordered Shapley cells (channels × longest path)",
+                value: cells,
+                max: self.max_ordered_cells,
+                reason: "the ordered Shapley value holds a credit per channel per position; raise the limit with ShapleyOptions::with_max_ordered_cells if the machine can afford it".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Sets the universe.
     #[must_use]
     pub fn with_universe(mut self, universe: ShapleyUniverse) -> Self {
@@ -301,7 +388,7 @@ pub struct OrderedCredit {
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
-/// let o = t.ordered();
+/// let o = t.ordered(revops::ShapleyOptions::default())?;
 /// assert_eq!(o.positions, 2);
 /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
 /// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
@@ -368,7 +455,7 @@ pub struct RateShapley {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
 /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 2.0))?;
-/// let s = t.shao_li();
+/// let s = t.shao_li(revops::ShapleyOptions::default())?;
 /// // p(a) = 1/2, p(b) = 0, never together: C = p
 /// assert_eq!(s.touch_rates, [0.5, 0.0]);
 /// assert_eq!(s.contributions, [0.5, 0.0]);
@@ -874,12 +961,17 @@ impl ShapleyCounts {
     /// let mut t = ShapleyCounts::default();
     /// // a's half goes to positions 0 and 2, b's half to position 1
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 4.0, Decimal::ZERO, 0.0))?;
-    /// let o = t.ordered();
+    /// let o = t.ordered(revops::ShapleyOptions::default())?;
     /// assert_eq!(o.credit("a").unwrap().conversions, [1.0, 0.0, 1.0]);
     /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 2.0, 0.0]);
     /// # Ok(()) }
     /// ```
-    pub fn ordered(&self) -> OrderedShapley {
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] beyond [`ShapleyOptions::max_ordered_cells`] (only the
+    /// limits of `options` are read), checked before allocating.
+    pub fn ordered(&self, options: ShapleyOptions) -> Result<OrderedShapley> {
+        options.check_ordered(self.channels.len(), self.longest)?;
         let (canon, rank) = self.canonical();
         let mut keys: Vec<(u32, u32, u64, PositionTally)> = self
             .positions
@@ -902,11 +994,16 @@ impl ShapleyCounts {
             credit.conversions[p as usize] += t.conversions / d as f64;
             credit.value[p as usize] += t.value.to_f64().unwrap_or(0.0) / d as f64;
         }
-        OrderedShapley { positions, credits }
+        Ok(OrderedShapley { positions, credits })
     }
 
     /// The Shao–Li second-order probabilistic model.
-    pub fn shao_li(&self) -> ShaoLi {
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] beyond [`ShapleyOptions::max_channels`] (only the
+    /// limits of `options` are read), checked before allocating.
+    pub fn shao_li(&self, options: ShapleyOptions) -> Result<ShaoLi> {
+        options.check_channels(self.channels.len())?;
         let (canon, _) = self.canonical();
         let n = canon.channels.len();
         let mut touched = vec![(0.0f64, 0.0f64); n];
@@ -956,11 +1053,11 @@ impl ShapleyCounts {
             .collect();
         let conv: Vec<f64> = shares.iter().map(|s| s * self.conversions).collect();
         let val: Vec<f64> = shares.iter().map(|s| s * value).collect();
-        ShaoLi {
+        Ok(ShaoLi {
             credits: self.credits(&canon.channels, &conv, &val, &vec![0.0; n]),
             touch_rates,
             contributions,
-        }
+        })
     }
 
     /// The conversion-rate Shapley value (conventions on [`shapley_attribution`]).
@@ -983,9 +1080,11 @@ impl ShapleyCounts {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `permutations` if sampling is asked with
-    /// fewer than 2.
+    /// fewer than 2; [`Error::LimitExceeded`] beyond
+    /// [`ShapleyOptions::max_channels`], checked before allocating.
     pub fn conversion_rate(&self, options: ShapleyOptions) -> Result<RateShapley> {
         options.validate()?;
+        options.check_channels(self.channels.len())?;
         let (canon, _) = self.canonical();
         let nch = canon.channels.len();
         let rates: Vec<f64> = canon
@@ -1092,13 +1191,17 @@ impl ShapleyCounts {
     /// ```
     ///
     /// # Errors
-    /// As [`ShapleyCounts::conversion_rate`].
+    /// As [`ShapleyCounts::conversion_rate`], [`ShapleyCounts::ordered`] and
+    /// [`ShapleyCounts::shao_li`]: every limit is checked before any model runs.
     pub fn finish(&self, options: ShapleyOptions) -> Result<ShapleyReport> {
+        options.validate()?;
+        options.check_channels(self.channels.len())?;
+        options.check_ordered(self.channels.len(), self.longest)?;
         Ok(ShapleyReport {
             simplified: self.simplified(),
-            ordered: self.ordered(),
+            ordered: self.ordered(options)?,
             conversion_rate: self.conversion_rate(options)?,
-            shao_li: self.shao_li(),
+            shao_li: self.shao_li(options)?,
         })
     }
 }
@@ -1406,7 +1509,7 @@ impl SplitMix64 {
 /// ```
 ///
 /// # Errors
-/// As [`ShapleyCounts::add`] and [`ShapleyCounts::conversion_rate`].
+/// As [`ShapleyCounts::add`] and [`ShapleyCounts::finish`] (the limits of [`ShapleyOptions`]).
 pub fn shapley_attribution(rows: &[PathRow], options: ShapleyOptions) -> Result<ShapleyReport> {
     let mut t = ShapleyCounts::default();
     t.add_rows(rows)?;

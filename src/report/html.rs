@@ -340,24 +340,27 @@ fn attribution_chart(s: &AttributionSection) -> Option<String> {
             )
         })
         .collect();
-    models.push((
-        "Markov removal effect".into(),
-        s.markov
-            .channels
-            .iter()
-            .map(|c| (c.channel.to_string(), c.conversions))
-            .collect(),
-    ));
-    models.push((
-        "Shapley (conversion rate)".into(),
-        s.shapley
-            .conversion_rate
-            .credits
-            .credits
-            .iter()
-            .map(|c| (c.channel.to_string(), c.conversions))
-            .collect(),
-    ));
+    // Markov and Shapley are absent beyond their limits (named under "omitted").
+    if let Some(m) = &s.markov {
+        models.push((
+            "Markov removal effect".into(),
+            m.channels
+                .iter()
+                .map(|c| (c.channel.to_string(), c.conversions))
+                .collect(),
+        ));
+    }
+    if let Some(sh) = &s.shapley {
+        models.push((
+            "Shapley (conversion rate)".into(),
+            sh.conversion_rate
+                .credits
+                .credits
+                .iter()
+                .map(|c| (c.channel.to_string(), c.conversions))
+                .collect(),
+        ));
+    }
     let mut channels: Vec<String> = models
         .iter()
         .flat_map(|(_, v)| v.iter().map(|(c, _)| c.clone()))

@@ -332,16 +332,22 @@ pub struct FunnelSection {
 pub struct AttributionSection {
     /// What journey building credited, skipped and why.
     pub journeys: JourneyDiagnostics,
-    /// Number of journeys (converting and not).
+    /// Number of journeys, converting and not ([`Journeys::journey_count`]: the
+    /// report cuts journeys from records, one per conversion and one per
+    /// non-converting subject).
     pub journey_count: usize,
-    /// One attribution per rule model, in the options' order; revenue is split
-    /// exactly when the conversions carry values.
+    /// One attribution per rule model, in the options' order; revenue is each
+    /// channel's exact share rounded once, when the conversions carry values.
     pub rules: Vec<Attribution>,
-    /// First-order Markov removal effect (default [`MarkovOptions`]).
-    pub markov: MarkovReport,
+    /// First-order Markov removal effect (default [`MarkovOptions`]); `None` when the
+    /// chain has more states than [`MarkovOptions::max_states`] (then named in
+    /// [`Report::omitted`] as `attribution.markov`, with the limit).
+    pub markov: Option<MarkovReport>,
     /// Shapley values (default [`ShapleyOptions`]): simplified, ordered,
-    /// conversion-rate and Shao–Li.
-    pub shapley: ShapleyReport,
+    /// conversion-rate and Shao–Li; `None` beyond [`ShapleyOptions::max_channels`] or
+    /// [`ShapleyOptions::max_ordered_cells`] (named in [`Report::omitted`] as
+    /// `attribution.shapley`).
+    pub shapley: Option<ShapleyReport>,
 }
 
 /// Unit economics per channel and sourced vs influenced pipeline.
@@ -890,12 +896,35 @@ fn attribution_part(
         } else {
             journeys.attribute_all(&models)?
         };
+        // The data-driven models grow faster than their input: beyond their limits
+        // (checked before they allocate) they are left out and named, the rule
+        // models still reported.
+        let mut limited = |section: &str, e: Error| match e {
+            Error::LimitExceeded { .. } => {
+                omit(&mut omitted, section, e.to_string());
+                Ok(())
+            }
+            e => Err(e),
+        };
         let rows = journeys.path_rows();
-        let markov = markov_attribution(&rows, MarkovOptions::default())?;
-        let shapley = shapley_attribution(&rows, ShapleyOptions::default())?;
+        let markov = match markov_attribution(&rows, MarkovOptions::default()) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                limited("attribution.markov", e)?;
+                None
+            }
+        };
+        let shapley = match shapley_attribution(&rows, ShapleyOptions::default()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                limited("attribution.shapley", e)?;
+                None
+            }
+        };
         Some(AttributionSection {
             journeys: journeys.diagnostics().clone(),
-            journey_count: journeys.len(),
+            // Journeys cut from records weigh one each: the count is whole.
+            journey_count: journeys.journey_count().round() as usize,
             rules,
             markov,
             shapley,

@@ -216,28 +216,44 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
     for a in &s.rules {
         let _ = write!(head, " {:>12}", short(&a.model.to_string()));
     }
-    let _ = write!(head, " {:>12} {:>12}", "markov", "shapley");
+    // Markov and Shapley are left out beyond their limits (named under "omitted").
+    if s.markov.is_some() {
+        let _ = write!(head, " {:>12}", "markov");
+    }
+    if s.shapley.is_some() {
+        let _ = write!(head, " {:>12}", "shapley");
+    }
     writeln!(f, "{head}")?;
-    let channels: Vec<&str> = s
-        .markov
-        .channels
+    let mut channels: Vec<&str> = s
+        .rules
         .iter()
-        .map(|c| c.channel.as_str())
+        .flat_map(|a| a.channels.iter().map(|c| c.channel.as_str()))
+        .chain(
+            s.markov
+                .iter()
+                .flat_map(|m| m.channels.iter().map(|c| c.channel.as_str())),
+        )
         .collect();
+    channels.sort_unstable();
+    channels.dedup();
     for ch in &channels {
         let mut line = format!("{ch:<18}");
         for a in &s.rules {
             let v = a.channel(ch).map_or(0.0, |c| c.conversions);
             let _ = write!(line, " {v:>12.1}");
         }
-        let m = s.markov.channel(ch).map_or(0.0, |c| c.conversions);
-        let sh = s
-            .shapley
-            .conversion_rate
-            .credits
-            .credit(ch)
-            .map_or(0.0, |c| c.conversions);
-        let _ = write!(line, " {m:>12.1} {sh:>12.1}");
+        if let Some(m) = &s.markov {
+            let m = m.channel(ch).map_or(0.0, |c| c.conversions);
+            let _ = write!(line, " {m:>12.1}");
+        }
+        if let Some(sh) = &s.shapley {
+            let sh = sh
+                .conversion_rate
+                .credits
+                .credit(ch)
+                .map_or(0.0, |c| c.conversions);
+            let _ = write!(line, " {sh:>12.1}");
+        }
         writeln!(f, "{line}")?;
     }
     if s.rules.iter().any(|a| a.revenue.is_some()) {

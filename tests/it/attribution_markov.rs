@@ -833,3 +833,130 @@ fn simplified_shapley_sums_long_sets_in_name_order() {
         );
     }
 }
+
+// ---------------------------------------------------------------- limits and bad input
+
+/// One row through 100,000 channels needed an 80 GB matrix and aborted; now the
+/// state limit refuses it before allocating, naming the limit.
+#[test]
+fn markov_refuses_more_states_than_its_limit() {
+    let path: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    let rows = [row(&path.join(">"), 1.0, 1.0)];
+    let err = markov_attribution(&rows, MarkovOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                limit: "MarkovOptions::max_states",
+                value: 100_000,
+                max: 5_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // The limit is configurable: a small chain over a lowered limit is refused, and
+    // solved when the limit allows it.
+    let small = [row("a>b>c", 1.0, 1.0)];
+    let lowered = MarkovOptions::default().with_max_states(2);
+    assert!(matches!(
+        markov_attribution(&small, lowered),
+        Err(Error::LimitExceeded {
+            value: 3,
+            max: 2,
+            ..
+        })
+    ));
+    assert!(markov_attribution(&small, lowered.with_max_states(3)).is_ok());
+    assert_eq!(
+        MarkovOptions::default().max_states,
+        MarkovOptions::DEFAULT_MAX_STATES
+    );
+}
+
+/// Weights near `f64::MAX` summed to infinity, then NaN probabilities reached
+/// `f64::clamp` and panicked; now the row whose weighted transitions overflow is
+/// named.
+#[test]
+fn markov_names_the_row_whose_weights_overflow() {
+    let p = |s: &str| {
+        s.split('>')
+            .map(|c| Channel::new(c).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let rows = [
+        PathRow::new(p("iota>eta>alpha>alpha"), 1.0, Decimal::new(4164, 3), 1e308),
+        PathRow::new(p("iota>beta>eta"), 0.0, Decimal::ZERO, 1e308),
+    ];
+    let err = markov_attribution(&rows, MarkovOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidField { record, field: "conversions", .. } if record.index == Some(0)),
+        "{err}"
+    );
+    // Large weights that stay finite are solved, with finite results.
+    let big = [
+        PathRow::new(p("iota>eta>alpha>alpha"), 1.0, Decimal::new(4164, 3), 1e306),
+        PathRow::new(p("iota>beta>eta"), 0.0, Decimal::ZERO, 1e306),
+    ];
+    let m = markov_attribution(&big, MarkovOptions::default()).unwrap();
+    assert!(m.p_conversion.is_finite());
+    assert!(m.channels.iter().all(|c| c.removal_effect.is_finite()));
+    // Merging two halves that overflow together is refused too.
+    let half = [
+        PathRow::new(p("iota>eta"), 1.0, Decimal::ZERO, 5e307),
+        PathRow::new(p("iota>beta"), 0.0, Decimal::ZERO, 5e307),
+    ];
+    let mut a = MarkovCounts::default();
+    a.add(&half[0]).unwrap();
+    let mut b = MarkovCounts::default();
+    b.add(&half[1]).unwrap();
+    assert!(matches!(a.merge(&b), Err(Error::Overflow { .. })));
+}
+
+/// 5,000 channels took 10.8 s and 1 GB (Shao–Li's pair table), 20,000 aborted; now
+/// the channel limit refuses them before allocating, and the ordered value's cells
+/// have their own limit.
+#[test]
+fn shapley_refuses_more_channels_than_its_limit() {
+    let path: Vec<String> = (0..5_000).map(|i| format!("c{i}")).collect();
+    let rows = [row(&path.join(">"), 1.0, 1.0)];
+    let err = shapley_attribution(&rows, ShapleyOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                limit: "ShapleyOptions::max_channels",
+                value: 5_000,
+                max: 2_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let small = [row("a>b>c>a", 1.0, 1.0)];
+    let few = ShapleyOptions::default().with_max_channels(2);
+    assert!(matches!(
+        shapley_attribution(&small, few),
+        Err(Error::LimitExceeded {
+            value: 3,
+            max: 2,
+            ..
+        })
+    ));
+    // 3 channels × 4 positions = 12 ordered cells.
+    let cells = ShapleyOptions::default().with_max_ordered_cells(11);
+    assert!(matches!(
+        shapley_attribution(&small, cells),
+        Err(Error::LimitExceeded {
+            limit: "ShapleyOptions::max_ordered_cells",
+            value: 12,
+            ..
+        })
+    ));
+    let mut t = ShapleyCounts::default();
+    t.add_rows(&small).unwrap();
+    assert!(t.ordered(cells).is_err());
+    assert!(t.shao_li(few).is_err());
+    assert!(t.conversion_rate(few).is_err());
+    assert!(shapley_attribution(&small, cells.with_max_ordered_cells(12)).is_ok());
+}
