@@ -348,7 +348,8 @@ fn print_json(input: &Input, columns: &[Column]) -> Result<(), Error> {
     });
     let v = serde_json::json!({
         "origin": input.origin,
-        "journeys": input.journeys.len(),
+        "journeys": input.journeys.journey_count(),
+        "path_rows": input.journeys.len(),
         "conversions": input.journeys.total_conversions(),
         "models": models,
         "truth": truth,
@@ -361,7 +362,8 @@ fn print_table(input: &Input, columns: &[Column]) {
     println!("attribution: {}", input.origin);
     let d = input.journeys.diagnostics();
     println!(
-        "{} journeys, {} conversions, {} unattributed (no touches)",
+        "{} journeys ({} entries), {} conversions, {} unattributed (no touches)",
+        input.journeys.journey_count(),
         input.journeys.len(),
         input.journeys.total_conversions(),
         d.unattributed_conversions()

@@ -385,6 +385,37 @@ fn attribution_json_money_is_money_serde() {
     assert!(seen > 0);
 }
 
+/// An aggregated paths file reports its journeys (conversions + nulls), and its rows
+/// separately: 2 rows holding 3 + 2 and 1 + 4 journeys are 10 journeys.
+#[test]
+fn attribution_paths_count_journeys_not_rows() {
+    let dir = scratch("attribution-paths");
+    let file = dir.join("paths.csv");
+    std::fs::write(
+        &file,
+        "path,total_conversions,total_conversion_value,total_null\na>b,3,30.00,2\nb,1,5.00,4\n",
+    )
+    .unwrap();
+    let Some(r) = run(
+        "attribution",
+        &[
+            "--paths",
+            file.to_str().unwrap(),
+            "--models",
+            "first",
+            "--format",
+            "json",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["journeys"], 10.0);
+    assert_eq!(v["path_rows"], 2);
+    assert_eq!(v["conversions"], 4.0);
+}
+
 #[test]
 fn demo_flags() {
     let dir = scratch("demo-out");
