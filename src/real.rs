@@ -36,7 +36,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, RecordRef, Result};
+use crate::error::{Error, Excerpt, RecordRef, Result};
 use crate::funnel::{Funnel, Stage, StageKind, StageOwner};
 use crate::ids::{AccountId, Channel, LeadId, OpportunityId, SubjectId};
 use crate::money::{Currency, Money};
@@ -139,7 +139,10 @@ impl<R: Read> Table<R> {
         crate::csv::parse::timestamp(v.as_bytes()).ok_or_else(|| {
             self.error(
                 column,
-                format!("`{v}` is not a date (YYYY-MM-DD) or timestamp (YYYY-MM-DD HH:MM:SS)"),
+                format!(
+                    "`{}` is not a date (YYYY-MM-DD) or timestamp (YYYY-MM-DD HH:MM:SS) in the years 0000 to 9999",
+                    Excerpt(v)
+                ),
             )
         })
     }
@@ -393,9 +396,12 @@ pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> 
         row += 1;
         let record = || RecordRef::new("opportunity").with_index(this).with_id(&id);
         let stage_text = t.required("deal_stage")?;
-        let stage = funnel
-            .stage(stage_text)
-            .ok_or_else(|| t.error("deal_stage", format!("unknown stage `{stage_text}`")))?;
+        let stage = funnel.stage(stage_text).ok_or_else(|| {
+            t.error(
+                "deal_stage",
+                format!("unknown stage `{}`", Excerpt(stage_text)),
+            )
+        })?;
         let (kind, probability, stage_key) = (stage.kind, stage.probability, stage.key.clone());
 
         let Some(_) = t.optional("engage_date") else {
@@ -410,7 +416,10 @@ pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> 
         let (amount, close_date) = if kind.is_terminal() {
             let value = t.required("close_value")?;
             let value = crate::csv::parse::decimal(value.as_bytes()).ok_or_else(|| {
-                t.error("close_value", format!("`{value}` is not a decimal number"))
+                t.error(
+                    "close_value",
+                    format!("`{}` is not a decimal number", Excerpt(value)),
+                )
             })?;
             if value.is_sign_negative() && !value.is_zero() {
                 return Err(t.error("close_value", format!("negative value {value}")));

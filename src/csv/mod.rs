@@ -144,6 +144,7 @@ pub struct Options {
     path_separator: String,
     on_error: OnError,
     source_name: Option<String>,
+    kept_errors: usize,
 }
 
 impl Default for Options {
@@ -153,11 +154,16 @@ impl Default for Options {
             path_separator: ">".to_string(),
             on_error: OnError::Stop,
             source_name: None,
+            kept_errors: Options::DEFAULT_KEPT_ERRORS,
         }
     }
 }
 
 impl Options {
+    /// How many errors of skipped rows a [`ReadReport`] keeps by default (see
+    /// [`Options::with_kept_errors`]).
+    pub const DEFAULT_KEPT_ERRORS: usize = 100;
+
     /// The defaults: `,` between fields, `>` between path channels, [`OnError::Stop`],
     /// errors named after the schema's file name.
     pub fn new() -> Self {
@@ -186,6 +192,18 @@ impl Options {
         self
     }
 
+    /// Sets how many errors of skipped rows a reader keeps in its [`ReadReport`]
+    /// under [`OnError::SkipAndReport`] (default [`Options::DEFAULT_KEPT_ERRORS`]):
+    /// the first `n` in file order. Every skipped row is still counted in
+    /// [`ReadReport::skipped_rows`], so nothing is lost from the counts; the cap keeps
+    /// the memory of a report bounded however many rows are bad (each kept error is
+    /// a few hundred bytes at most). `usize::MAX` keeps them all.
+    #[must_use]
+    pub fn with_kept_errors(mut self, n: usize) -> Self {
+        self.kept_errors = n;
+        self
+    }
+
     /// Sets the source name used in reader errors (e.g. the file name; writers ignore it).
     #[must_use]
     pub fn with_source_name(mut self, name: impl Into<String>) -> Self {
@@ -206,6 +224,11 @@ impl Options {
     /// The bad-row policy.
     pub fn on_error(&self) -> OnError {
         self.on_error
+    }
+
+    /// How many errors of skipped rows a reader keeps.
+    pub fn kept_errors(&self) -> usize {
+        self.kept_errors
     }
 
     /// The source name, if set.
@@ -244,8 +267,11 @@ pub struct ReadReport {
     pub rows: u64,
     /// Records yielded.
     pub records: u64,
-    /// The errors of the rows skipped under [`OnError::SkipAndReport`], in file order.
+    /// The errors of the first rows skipped under [`OnError::SkipAndReport`], in file
+    /// order: at most [`Options::kept_errors`] of them.
     pub skipped: Vec<Error>,
+    /// Every row skipped under [`OnError::SkipAndReport`], kept in `skipped` or not.
+    pub skipped_rows: u64,
 }
 
 /// A record type with a canonical CSV schema, read by [`Reader`] and written by

@@ -6,11 +6,11 @@ use std::collections::{BTreeSet, HashSet};
 use csv::ByteRecord;
 
 use super::field::{
-    Ctx, DATE, EncodeError, Fields, Header, RowError, date, decimal, field, float, id, is_blank,
-    key, opt_field, opt_float, opt_id, opt_text, optional, timestamp, utf8, validated,
+    Ctx, EncodeError, Fields, Header, RowError, date, decimal, field, float, id, is_blank, key,
+    opt_date, opt_field, opt_float, opt_id, opt_text, optional, timestamp, utf8, validated,
 };
 use super::parse;
-use crate::error::Error;
+use crate::error::{Error, Excerpt};
 use crate::ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId};
 use crate::records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, OpportunityChange, PathRow, Spend,
@@ -289,17 +289,10 @@ impl Schema for OpportunityChange {
             (field(row, c.amount), "amount"),
             (field(row, c.currency), "currency"),
         )?;
-        let close_date = optional(
-            field(row, c.close_date),
-            "close_date",
-            DATE.0,
-            DATE.1,
-            parse::date,
-        )?;
+        let close_date = opt_date(field(row, c.close_date), "close_date")?;
         let probability = opt_float(field(row, c.probability), "probability")?;
         if let Some(p) = probability
-            && p > 1.0
-            && p <= 100.0
+            && looks_like_a_percentage(field(row, c.probability), p)
         {
             return Err(RowError::new(
                 "probability",
@@ -361,6 +354,22 @@ impl Schema for OpportunityChange {
         out.opt_text(self.lead.as_ref().map(LeadId::as_str));
         Ok(())
     }
+}
+
+/// Whether a probability outside \[0, 1\] was likely written as a percentage: a
+/// plain number in (1, 100] with at most two decimals (`75`, `99.5`, not
+/// `1.0000001` or `1.5e1`), so that the hint to write fractions fits.
+fn looks_like_a_percentage(text: &[u8], p: f64) -> bool {
+    let t = text.trim_ascii();
+    let decimals = t
+        .iter()
+        .position(|&b| b == b'.')
+        .map_or(0, |point| t.len() - point - 1);
+    p > 1.0
+        && p <= 100.0
+        && decimals <= 2
+        && t.iter()
+            .all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'+')
 }
 
 /// Columns of `paths.csv`.
@@ -570,7 +579,8 @@ impl Schema for Lead {
             return Err(EncodeError {
                 field: "attributes",
                 reason: format!(
-                    "attribute `{name}` has no column: declare it when creating the writer"
+                    "attribute `{}` has no column: declare it when creating the writer",
+                    Excerpt(name)
                 ),
             });
         }
