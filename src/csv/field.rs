@@ -493,6 +493,29 @@ impl Fields {
         self.text(s.unwrap_or(""));
     }
 
+    /// An id or key: readers take line breaks in free text only, so one here would
+    /// not read back.
+    pub(super) fn key(&mut self, s: &str, field: &'static str) -> Result<(), EncodeError> {
+        if s.contains(['\r', '\n']) {
+            return Err(EncodeError {
+                field,
+                reason: "contains a line break: only free text (reasons, owners, segments, \
+                         attributes) may span lines in a CSV file"
+                    .into(),
+            });
+        }
+        self.text(s);
+        Ok(())
+    }
+
+    pub(super) fn opt_key(
+        &mut self,
+        s: Option<&str>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        self.key(s.unwrap_or(""), field)
+    }
+
     pub(super) fn display(&mut self, v: impl Display) {
         self.scratch.clear();
         // Writing into a Vec<u8> cannot fail.
@@ -558,8 +581,7 @@ impl Fields {
                 ),
             });
         }
-        self.text(&joined);
-        Ok(())
+        self.key(&joined, field)
     }
 
     /// Two fields: the amount and the currency (both empty for `None`).
