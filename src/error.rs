@@ -227,8 +227,7 @@ pub enum Error {
 
     /// A row of a delimited text file (CSV) could not be read.
     #[error(
-        "{} line {line}{}: {reason}",
-        Excerpt(.source_name),
+        "{source_name} line {line}{}: {reason}",
         .column.as_ref().map(|c| format!(", column `{}`", Excerpt(c))).unwrap_or_default()
     )]
     Csv {
