@@ -10,7 +10,7 @@ use csv::ByteRecord;
 use rust_decimal::Decimal;
 
 use super::parse;
-use crate::error::{Error, Excerpt};
+use crate::error::{EXCERPT_CHARS, Error, Excerpt};
 use crate::ids::{CampaignId, Channel, SubjectId};
 use crate::money::{Currency, Money};
 
@@ -40,12 +40,21 @@ impl RowError {
         }
     }
 
-    /// The crate error for this problem at `line` of `source_name`.
+    /// The crate error for this problem at `line` of `source_name`. A column name of
+    /// more than [`EXCERPT_CHARS`] characters (a header cell may be megabytes) is
+    /// kept cut, as its message shows it, so that kept errors stay small.
     pub fn at(self, source_name: &str, line: u64) -> Error {
+        let column = self.column.map(|c| {
+            if c.len() > EXCERPT_CHARS {
+                parse::excerpt(c.as_bytes())
+            } else {
+                c
+            }
+        });
         Error::Csv {
             source_name: source_name.to_string(),
             line,
-            column: self.column,
+            column,
             reason: self.reason,
         }
     }

@@ -255,6 +255,9 @@ enum QuoteProblem {
     Stray(u8),
     /// The quotes span a line break in a column that does not take multi-line text.
     NotText,
+    /// The quotes span a line break, and the row has the wrong number of fields: the
+    /// quote most likely opened text that was meant to end on its line.
+    Fields,
 }
 
 /// Looks at the quoted fields of the raw bytes of one row (the parser's rules: a
@@ -440,7 +443,18 @@ fn read_row<R: Read>(
     if inside == 0 && !at_end {
         return Ok(Row::Read(line));
     }
-    let Some(bad) = bad_quote(raw, delimiter, at_end, text) else {
+    let bad = bad_quote(raw, delimiter, at_end, text).or_else(|| {
+        // A row whose quoted text spans lines and that has the wrong number of fields:
+        // most likely a quote that was meant to close on its line.
+        (inside > 0 && !names.is_empty() && row.len() != names.len())
+            .then(|| bad_quote(raw, delimiter, at_end, |_| false))
+            .flatten()
+            .map(|b| BadQuote {
+                problem: QuoteProblem::Fields,
+                ..b
+            })
+    });
+    let Some(bad) = bad else {
         return Ok(Row::Read(line));
     };
     let mut before = LineBreaks::default();
@@ -457,6 +471,11 @@ fn read_row<R: Read>(
         ),
         QuoteProblem::Stray(_) => format!(
             "unclosed quote: the quote that opens {what} at line {open_line} runs past the end of that line, to a quote followed by more text (a quote inside a quoted field is written twice: `\"\"`)"
+        ),
+        QuoteProblem::Fields => format!(
+            "unclosed quote: the quote that opens {what} at line {open_line} runs past the end of that line, and the row then has {} fields where the header has {}",
+            row.len(),
+            names.len()
         ),
         QuoteProblem::NotText => format!(
             "unclosed quote: the quote that opens {what} at line {open_line} runs past the end of that line, and this column is not free text, so it cannot span lines"

@@ -1316,6 +1316,17 @@ fn error_messages_cut_every_echoed_value() {
             &e.to_string()[..300]
         );
     }
+    // A kept error does not hold a megabyte column name either.
+    let data = [
+        b"subject_id,created_at,source,".as_slice(),
+        huge.as_bytes(),
+        b"\nL1,2026-01-01,web,\xff\n",
+    ]
+    .concat();
+    let (_, report) = read_skipping::<Lead>(&data);
+    assert!(
+        matches!(&report.skipped[0], Error::Csv { column: Some(c), .. } if c.chars().count() <= 41)
+    );
     for e in [
         huge.parse::<Currency>().unwrap_err(),
         format!("{huge}:2").parse::<Currency>().unwrap_err(),
@@ -1500,5 +1511,76 @@ fn odd_files_give_errors_never_panics() {
         let errors = skipped_errors(&report);
         assert_eq!(errors.len(), 1, "{bad}");
         assert_eq!(errors[0].1.as_deref(), Some(columns[bad]));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A quote put at the start of any unquoted field is reported with its row, and
+    /// the rows before it read as written. When it is the file's only quote, it costs
+    /// that row only: every other row reads as written (the file's tail is never
+    /// swallowed into one field).
+    #[test]
+    fn a_stray_quote_costs_its_row(
+        rows in proptest::collection::vec(
+            (
+                "[a-z][a-z0-9]{0,4}",
+                "[a-z]{1,4}",
+                proptest::option::of(prop_oneof!["[a-z][a-z ]{0,8}", "[a-z][a-z ,\n]{0,8}"]),
+            ),
+            1..12,
+        ),
+        pick in any::<prop::sample::Index>(),
+        crlf in any::<bool>(),
+    ) {
+        let at = Utc.with_ymd_and_hms(2026, 3, 4, 10, 11, 12).unwrap();
+        let events: Vec<StageEvent> = rows
+            .iter()
+            .map(|(s, stage, reason)| StageEvent {
+                subject: SubjectId::new(s).unwrap(),
+                stage: stage.clone(),
+                at,
+                cycle: None,
+                reason: reason.clone(),
+            })
+            .collect();
+        let mut bytes = write_records(Vec::new(), &events, Options::new()).unwrap();
+        if crlf {
+            bytes = crlf_terminators(&bytes);
+        }
+        // The starts of unquoted fields of data rows, with their row.
+        let mut starts = Vec::new();
+        let (mut row, mut quoted, mut field_start) = (0usize, false, true);
+        for (i, &b) in bytes.iter().enumerate() {
+            if field_start && !quoted && b != b'"' && row > 0 {
+                starts.push((i, row - 1));
+            }
+            field_start = false;
+            match b {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => field_start = true,
+                b'\n' if !quoted => {
+                    row += 1;
+                    field_start = true;
+                }
+                _ => {}
+            }
+        }
+        starts.retain(|&(i, _)| i < bytes.len());
+        prop_assume!(!starts.is_empty());
+        let (i, bad) = starts[pick.index(starts.len())];
+        bytes.insert(i, b'"');
+        let (read, report) = read_skipping::<StageEvent>(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        prop_assert!(report.skipped_rows >= 1, "{}", text);
+        prop_assert_eq!(report.rows, report.records + report.skipped_rows);
+        prop_assert_eq!(&read[..bad.min(read.len())], &events[..bad], "{}", text);
+        if bytes.iter().filter(|&&b| b == b'"').count() == 1 {
+            let mut others = events.clone();
+            others.remove(bad);
+            prop_assert_eq!(report.skipped_rows, 1, "{}", text);
+            prop_assert_eq!(read, others, "{}", text);
+        }
     }
 }
