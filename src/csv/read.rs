@@ -413,21 +413,22 @@ enum Row {
     End,
 }
 
-/// Reads the next row into `row`, counting lines, and checks its quoted fields where
-/// they span lines (or end the input): only columns for which `text` is true may hold
-/// multi-line text, and a quote must close (see [`bad_quote`]).
+/// Reads the next row into `row`, counting lines (from `line_offset` + 1), and checks
+/// its quoted fields where they span lines (or end the input): only columns for which
+/// `text` is true may hold multi-line text, and a quote must close (see [`bad_quote`]).
 fn read_row<R: Read>(
     csv: &mut csv::Reader<Tap<R>>,
     row: &mut ByteRecord,
     delimiter: u8,
     names: &[String],
+    line_offset: u64,
     text: impl Fn(usize) -> bool,
 ) -> std::result::Result<Row, csv::Error> {
     let at = csv.position().byte();
     let tap = csv.get_mut();
     let start = tap.row_start(at);
     let breaks = tap.count_to(start);
-    let line = breaks + 1;
+    let line = breaks + 1 + line_offset;
     tap.keep = at;
     if !csv.read_byte_record(row)? {
         return Ok(Row::End);
@@ -515,7 +516,7 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
             .unwrap_or_else(|| T::FILE_NAME.to_string());
         let mut csv = parser(input, &options);
         let mut row = ByteRecord::new();
-        let line = match read_row(&mut csv, &mut row, options.delimiter, &[], |_| false) {
+        let line = match read_row(&mut csv, &mut row, options.delimiter, &[], 0, |_| false) {
             Ok(Row::Read(line)) => line,
             Ok(Row::BadQuote(line, e)) => {
                 return Err(RowError::row(format!("header: {}", e.reason)).at(&source_name, line));
@@ -658,14 +659,15 @@ impl<T: CsvRecord, R: Read> Iterator for Reader<T, R> {
                 &mut self.row,
                 self.delimiter,
                 &self.names,
+                self.line_offset,
                 |i| T::free_text(columns, i),
             );
             let (line, decoded) = match read {
                 Ok(Row::Read(line)) => (
-                    line + self.line_offset,
+                    line,
                     decode_row(&self.columns, &self.row, self.names.len(), &mut self.ctx),
                 ),
-                Ok(Row::BadQuote(line, e)) => (line + self.line_offset, Err(e)),
+                Ok(Row::BadQuote(line, e)) => (line, Err(e)),
                 Ok(Row::End) => {
                     self.done = true;
                     return None;

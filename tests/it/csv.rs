@@ -1126,6 +1126,20 @@ fn an_unclosed_quote_in_the_last_column_is_an_error_and_the_rest_is_read() {
     assert_eq!(skipped_errors(&report)[0].0, 2);
     assert_eq!(skipped_errors(&report)[0].1.as_deref(), Some("region"));
 
+    // The fast touches reader says the same, lines included.
+    let text = "subject_id,channel,campaign,at\nS1,web,,2026-03-01T10:00:00Z\n\nS2,\"web,,2026-03-01T10:00:00Z\nS3,web,,2026-03-01T10:00:00Z\n";
+    let skip = Options::new().with_on_error(OnError::SkipAndReport);
+    let (want, _) = via_reader(text, "subject_id,at,value,currency\n", &skip);
+    let got = revops::JourneyBuilder::default().read_touches_csv(text.as_bytes(), skip);
+    assert_eq!(got, want);
+    let got = got.unwrap();
+    assert_eq!((got.records, got.skipped_rows), (2, 1));
+    assert!(
+        got.skipped[0].to_string().contains("line 4"),
+        "{}",
+        got.skipped[0]
+    );
+
     // opportunity_history.csv: lead_id, an id, never spans lines.
     let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category,lead_id\n";
     let mut data = format!("{header}O1,2026-01-01,proposal,10,USD,,,,\"L-1\n");
