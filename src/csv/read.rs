@@ -175,6 +175,16 @@ impl<R: Read> Tap<R> {
         self.breaks.count
     }
 
+    /// Counts the line end of a row without quotes that ends at input offset `to`
+    /// (`cr`: it is a `\r`; `line_end`: the row has one); returns the line breaks in
+    /// the row, as [`Tap::count_to`] would.
+    fn count_row_end(&mut self, to: u64, cr: bool, line_end: bool) -> u64 {
+        self.breaks.after_cr = cr;
+        self.breaks.count += u64::from(line_end);
+        self.counted = to;
+        u64::from(line_end)
+    }
+
     /// The kept bytes from input offset `from` to `to`.
     fn raw(&self, from: u64, to: u64) -> &[u8] {
         &self.buf[self.index(from)..self.index(to)]
@@ -435,9 +445,19 @@ fn read_row<R: Read>(
     }
     let end = csv.position().byte();
     let tap = csv.get_mut();
-    let mut inside = tap.count_to(end) - breaks;
     let raw = tap.raw(start, end);
-    if inside > 0 && matches!(raw.last(), Some(b'\r' | b'\n')) {
+    let line_end = matches!(raw.last(), Some(b'\r' | b'\n'));
+    // Without quotes, the raw row is its fields, the delimiters between them and its
+    // line end, and holds no other line break: count that one without a scan.
+    let quoted =
+        raw.len() != row.as_slice().len() + row.len().saturating_sub(1) + usize::from(line_end);
+    let mut inside = if quoted {
+        tap.count_to(end) - breaks
+    } else {
+        tap.count_row_end(end, raw.last() == Some(&b'\r'), line_end)
+    };
+    let raw = tap.raw(start, end);
+    if inside > 0 && line_end {
         inside -= 1; // the row's own line end
     }
     let at_end = tap.ends_at(end);
