@@ -145,6 +145,7 @@ impl<R: Read> Tap<R> {
     }
 
     /// The position in `buf` of input offset `at` (kept bytes only).
+    #[inline]
     fn index(&self, at: u64) -> usize {
         usize::try_from(at.saturating_sub(self.start))
             .map_or(self.buf.len(), |i| i.min(self.buf.len()))
@@ -152,14 +153,20 @@ impl<R: Read> Tap<R> {
 
     /// Where the row that the parser reads from input offset `at` starts: after the
     /// line-break bytes (`\r`, `\n`) it skips there.
+    /// The line breaks skipped are counted (the count is at `at`: the end of the
+    /// previous row, or where reading went back to).
+    #[inline]
     fn row_start(&mut self, at: u64) -> u64 {
+        debug_assert_eq!(self.counted, at);
         let mut i = self.index(at);
         loop {
-            while let Some(b'\r' | b'\n') = self.buf.get(i) {
+            while let Some(&b @ (b'\r' | b'\n')) = self.buf.get(i) {
+                self.breaks.bytes(&[b]);
                 i += 1;
             }
             if i != self.buf.len() || !self.fill() {
-                return self.start + i as u64;
+                self.counted = self.start + i as u64;
+                return self.counted;
             }
         }
     }
@@ -178,6 +185,7 @@ impl<R: Read> Tap<R> {
     /// Counts the line end of a row without quotes that ends at input offset `to`
     /// (`cr`: it is a `\r`; `line_end`: the row has one); returns the line breaks in
     /// the row, as [`Tap::count_to`] would.
+    #[inline]
     fn count_row_end(&mut self, to: u64, cr: bool, line_end: bool) -> u64 {
         self.breaks.after_cr = cr;
         self.breaks.count += u64::from(line_end);
@@ -186,6 +194,7 @@ impl<R: Read> Tap<R> {
     }
 
     /// The kept bytes from input offset `from` to `to`.
+    #[inline]
     fn raw(&self, from: u64, to: u64) -> &[u8] {
         &self.buf[self.index(from)..self.index(to)]
     }
@@ -437,7 +446,7 @@ fn read_row<R: Read>(
     let at = csv.position().byte();
     let tap = csv.get_mut();
     let start = tap.row_start(at);
-    let breaks = tap.count_to(start);
+    let breaks = tap.breaks.count;
     let line = breaks + 1 + line_offset;
     tap.keep = at;
     if !csv.read_byte_record(row)? {
