@@ -7,6 +7,26 @@
 
 use std::fmt;
 
+/// The most characters of one value (an id, a code, a field as read) that an error
+/// message repeats: a longer value is cut there and ends with `…`, so that a message
+/// stays short however large the input that caused it.
+pub(crate) const EXCERPT_CHARS: usize = 40;
+
+/// Displays the first [`EXCERPT_CHARS`] characters of a value repeated in an error
+/// message (and `…` if it is longer). Every value an [`Error`] message echoes goes
+/// through it; code that builds a reason from input uses it (or
+/// `csv::parse::excerpt` for bytes) too.
+pub(crate) struct Excerpt<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(EXCERPT_CHARS) {
+            Some((cut, _)) => write!(f, "{}…", &self.0[..cut]),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
 /// Result type used throughout revops: `Result<T, revops::Error>` by default.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -60,7 +80,7 @@ impl fmt::Display for RecordRef {
             write!(f, " #{i}")?;
         }
         if let Some(id) = &self.id {
-            write!(f, " (id {id})")?;
+            write!(f, " (id {})", Excerpt(id))?;
         }
         Ok(())
     }
@@ -73,7 +93,7 @@ impl fmt::Display for RecordRef {
 #[non_exhaustive]
 pub enum Error {
     /// Two amounts in different currencies were combined.
-    #[error("currency mismatch: expected {expected}, got {got}")]
+    #[error("currency mismatch: expected {}, got {}", Excerpt(.expected), Excerpt(.got))]
     CurrencyMismatch {
         /// The currency the operation was working in.
         expected: String,
@@ -83,7 +103,9 @@ pub enum Error {
 
     /// A currency code that revops does not know, given without its minor units.
     #[error(
-        "unknown currency code `{code}`: give its number of minor units explicitly (e.g. `{code}:2`)"
+        "unknown currency code `{}`: give its number of minor units explicitly (e.g. `{}:2`)",
+        Excerpt(.code),
+        Excerpt(.code)
     )]
     UnknownCurrency {
         /// The code as given.
@@ -91,7 +113,7 @@ pub enum Error {
     },
 
     /// A malformed currency code (not three ASCII letters) or minor-unit count.
-    #[error("invalid currency `{code}`: {reason}")]
+    #[error("invalid currency `{}`: {reason}", Excerpt(.code))]
     InvalidCurrency {
         /// The code as given.
         code: String,
@@ -125,7 +147,7 @@ pub enum Error {
     },
 
     /// A weight given to an allocation or a model is negative, non-finite or unusable.
-    #[error("invalid weight #{index} ({value}): {reason}")]
+    #[error("invalid weight #{index} ({}): {reason}", Excerpt(.value))]
     InvalidWeight {
         /// Position of the weight.
         index: usize,
@@ -143,7 +165,7 @@ pub enum Error {
     },
 
     /// A function parameter is out of its documented range.
-    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    #[error("invalid parameter `{name}` = {}: {reason}", Excerpt(.value))]
     InvalidParameter {
         /// Parameter name.
         name: &'static str,
@@ -165,7 +187,7 @@ pub enum Error {
     },
 
     /// A time range ends before it starts.
-    #[error("{record}: period ends ({end}) before it starts ({start})")]
+    #[error("{record}: period ends ({}) before it starts ({})", Excerpt(.end), Excerpt(.start))]
     InvalidPeriod {
         /// Which record (or parameter) holds the range.
         record: RecordRef,
@@ -176,7 +198,7 @@ pub enum Error {
     },
 
     /// A record refers to a stage key that the funnel does not define.
-    #[error("{record}: unknown stage `{key}` (funnel `{funnel}`)")]
+    #[error("{record}: unknown stage `{}` (funnel `{}`)", Excerpt(.key), Excerpt(.funnel))]
     UnknownStage {
         /// Which record refers to the stage.
         record: RecordRef,
@@ -187,7 +209,7 @@ pub enum Error {
     },
 
     /// Two stages of one funnel share a key.
-    #[error("funnel `{funnel}`: duplicate stage key `{key}` at positions {first} and {second}")]
+    #[error("funnel `{}`: duplicate stage key `{}` at positions {first} and {second}", Excerpt(.funnel), Excerpt(.key))]
     DuplicateStage {
         /// The funnel's name.
         funnel: String,
@@ -200,7 +222,7 @@ pub enum Error {
     },
 
     /// A funnel definition breaks a structural rule (no won stage, no stages, ...).
-    #[error("funnel `{funnel}`: {reason}")]
+    #[error("funnel `{}`: {reason}", Excerpt(.funnel))]
     InvalidFunnel {
         /// The funnel's name.
         funnel: String,
@@ -209,7 +231,7 @@ pub enum Error {
     },
 
     /// Two records share an identifier that must be unique.
-    #[error("duplicate {kind} id `{id}` at records #{first} and #{second}")]
+    #[error("duplicate {kind} id `{}` at records #{first} and #{second}", Excerpt(.id))]
     DuplicateId {
         /// The kind of record.
         kind: &'static str,
@@ -222,7 +244,10 @@ pub enum Error {
     },
 
     /// A row of a delimited text file (CSV) could not be read.
-    #[error("{source_name} line {line}{}: {reason}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    #[error(
+        "{source_name} line {line}{}: {reason}",
+        .column.as_ref().map(|c| format!(", column `{}`", Excerpt(c))).unwrap_or_default()
+    )]
     Csv {
         /// The file name or schema being read (e.g. `"stage_events.csv"`).
         source_name: String,

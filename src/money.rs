@@ -325,15 +325,17 @@ impl Money {
         Money::new(Decimal::ZERO, currency)
     }
 
-    /// Parses a decimal string (`"1234.56"`, `"-3"`, `"1e3"` is rejected) in a currency.
+    /// Parses a plain decimal string in a currency: an optional sign, digits and at
+    /// most one `.` (`"1234.56"`, `"-3"`, `".5"`); `"1e3"`, `"1_000"` and `"1,000"`
+    /// are rejected. Surrounding whitespace is ignored.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] naming `amount` if the text is not a decimal number.
     pub fn parse(amount: &str, currency: Currency) -> Result<Money> {
-        let d = Decimal::from_str_exact(amount.trim()).map_err(|e| Error::InvalidParameter {
+        let d = parse_decimal(amount.trim()).map_err(|reason| Error::InvalidParameter {
             name: "amount",
             value: amount.to_string(),
-            reason: format!("not a decimal number: {e}"),
+            reason: format!("not a decimal number: {reason}"),
         })?;
         Ok(Money::new(d, currency))
     }
@@ -730,6 +732,39 @@ impl Money {
 
 /// `amount × 10^scale` as an integer, if exact and in range. `scale` must be at least
 /// the amount's own scale for the result to be exact.
+/// Whether `s` is a plain decimal: an optional sign, then digits with at most one
+/// `.` among them, and at least one digit (`12`, `-0.50`, `+3.`, `.5`).
+pub(crate) fn is_plain_decimal(s: &[u8]) -> bool {
+    let digits = match s.first() {
+        Some(b'+' | b'-') => &s[1..],
+        _ => s,
+    };
+    let mut point = false;
+    let mut any_digit = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => any_digit = true,
+            b'.' if !point => point = true,
+            _ => return false,
+        }
+    }
+    any_digit
+}
+
+/// An exact decimal from a plain decimal string (see [`is_plain_decimal`]), never
+/// through `f64`. rust_decimal's own parser also takes `_` between digits
+/// (`1_000`), which no amount in a file or a form should be read as: it is refused
+/// here first.
+///
+/// # Errors
+/// Why the text is not a decimal (the text itself is not repeated).
+pub(crate) fn parse_decimal(s: &str) -> std::result::Result<Decimal, String> {
+    if !is_plain_decimal(s.as_bytes()) {
+        return Err("expected an optional sign, digits and at most one `.`".into());
+    }
+    Decimal::from_str_exact(s).map_err(|e| e.to_string())
+}
+
 fn scaled_mantissa(amount: Decimal, scale: u32) -> Option<i128> {
     let own = amount.scale();
     let m = amount.mantissa();

@@ -36,7 +36,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, RecordRef, Result};
+use crate::error::{Error, Excerpt, RecordRef, Result};
 use crate::funnel::{Funnel, Stage, StageKind, StageOwner};
 use crate::ids::{AccountId, Channel, LeadId, OpportunityId, SubjectId};
 use crate::money::{Currency, Money};
@@ -53,10 +53,15 @@ pub struct Quirk {
 }
 
 /// A CSV file read by header name, with line-numbered errors.
+///
+/// The datasets have no multi-line values, so a field that spans lines is a quote
+/// that does not close where it should (the parser would read on to the next quote,
+/// or to the end of the file): an error naming the line and column.
 struct Table<R: Read> {
     name: &'static str,
     reader: csv::Reader<R>,
     columns: HashMap<String, usize>,
+    names: Vec<String>,
     record: csv::StringRecord,
 }
 
@@ -65,8 +70,9 @@ impl<R: Read> Table<R> {
         let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
         let headers = reader.headers().map_err(|e| csv_error(name, &e))?.clone();
         let mut columns = HashMap::new();
+        // The parser drops one byte-order mark at the start; a second stays in the name.
         for (i, h) in headers.iter().enumerate() {
-            let h = h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+            let h = h.trim().to_ascii_lowercase();
             if columns.insert(h.clone(), i).is_some() {
                 return Err(Error::Csv {
                     source_name: name.into(),
@@ -90,15 +96,26 @@ impl<R: Read> Table<R> {
             name,
             reader,
             columns,
+            names: headers.iter().map(|h| h.trim().to_string()).collect(),
             record: csv::StringRecord::new(),
         })
     }
 
     /// Advances to the next row; `Ok(false)` at the end.
     fn next(&mut self) -> Result<bool> {
-        self.reader
+        let more = self
+            .reader
             .read_record(&mut self.record)
-            .map_err(|e| csv_error(self.name, &e))
+            .map_err(|e| csv_error(self.name, &e))?;
+        if let Some(i) = self.record.iter().position(|f| f.contains(['\n', '\r'])) {
+            let column = self.names.get(i).map_or("", String::as_str);
+            return Err(self.error(
+                column,
+                "unclosed quote: the quote that opens this field runs past the end of its line \
+                 (this dataset has no multi-line values)",
+            ));
+        }
+        Ok(more)
     }
 
     fn line(&self) -> u64 {
@@ -139,7 +156,10 @@ impl<R: Read> Table<R> {
         crate::csv::parse::timestamp(v.as_bytes()).ok_or_else(|| {
             self.error(
                 column,
-                format!("`{v}` is not a date (YYYY-MM-DD) or timestamp (YYYY-MM-DD HH:MM:SS)"),
+                format!(
+                    "`{}` is not a date (YYYY-MM-DD) or timestamp (YYYY-MM-DD HH:MM:SS) in the years 0000 to 9999",
+                    Excerpt(v)
+                ),
             )
         })
     }
@@ -393,9 +413,12 @@ pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> 
         row += 1;
         let record = || RecordRef::new("opportunity").with_index(this).with_id(&id);
         let stage_text = t.required("deal_stage")?;
-        let stage = funnel
-            .stage(stage_text)
-            .ok_or_else(|| t.error("deal_stage", format!("unknown stage `{stage_text}`")))?;
+        let stage = funnel.stage(stage_text).ok_or_else(|| {
+            t.error(
+                "deal_stage",
+                format!("unknown stage `{}`", Excerpt(stage_text)),
+            )
+        })?;
         let (kind, probability, stage_key) = (stage.kind, stage.probability, stage.key.clone());
 
         let Some(_) = t.optional("engage_date") else {
@@ -410,7 +433,10 @@ pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> 
         let (amount, close_date) = if kind.is_terminal() {
             let value = t.required("close_value")?;
             let value = crate::csv::parse::decimal(value.as_bytes()).ok_or_else(|| {
-                t.error("close_value", format!("`{value}` is not a decimal number"))
+                t.error(
+                    "close_value",
+                    format!("`{}` is not a decimal number", Excerpt(value)),
+                )
             })?;
             if value.is_sign_negative() && !value.is_zero() {
                 return Err(t.error("close_value", format!("negative value {value}")));
@@ -514,6 +540,35 @@ mod tests {
         ));
         let e = read_maven("opportunity_id,deal_stage\n".as_bytes(), Currency::USD).unwrap_err();
         assert!(matches!(e, Error::Csv { line: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_not_a_swallowed_tail() {
+        let mut csv = format!("{MAVEN_HEADER}A,Ann,GTX,Acme,Won,2017-01-02,2017-02-03,\"1054\n");
+        for i in 0..500 {
+            csv += &format!("B{i},Bob,MG,,Won,2017-03-04,2017-03-05,10\n");
+        }
+        let e = read_maven(csv.as_bytes(), Currency::USD).unwrap_err();
+        assert!(
+            matches!(&e, Error::Csv { line: 2, column: Some(c), reason, .. } if c == "close_value" && reason.contains("unclosed quote")),
+            "{e}"
+        );
+        // A quote in a middle column, closed rows later.
+        let csv = format!(
+            "{MAVEN_HEADER}A,\"Ann,GTX,Acme,Won,2017-01-02,2017-02-03,1\nB,Bob,MG\",,Won,2017-03-04,2017-03-05,10,x\n"
+        );
+        let e = read_maven(csv.as_bytes(), Currency::USD).unwrap_err();
+        assert!(
+            matches!(&e, Error::Csv { line: 2, column: Some(c), .. } if c == "sales_agent"),
+            "{e}"
+        );
+        // One byte-order mark is dropped, a second is part of the name.
+        let mqls =
+            "\u{feff}mql_id,first_contact_date,landing_page_id,origin\nm1,2018-02-01,lp9,social\n";
+        let deals = "mql_id,won_date\n";
+        assert!(read_olist(mqls.as_bytes(), deals.as_bytes()).is_ok());
+        let mqls = format!("\u{feff}{mqls}");
+        assert!(read_olist(mqls.as_bytes(), deals.as_bytes()).is_err());
     }
 
     #[test]

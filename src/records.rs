@@ -15,7 +15,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, RecordRef, Result};
+use crate::error::{Error, Excerpt, RecordRef, Result};
 use crate::ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 use crate::money::Money;
 use crate::period::DateRange;
@@ -50,7 +50,10 @@ pub(crate) fn check_probability(
         Some(p) if !(p.is_finite() && (0.0..=1.0).contains(&p)) => Err(field_error(
             record(),
             field,
-            format!("a probability must be a finite number in [0, 1], got {p}"),
+            format!(
+                "a probability must be a finite number in [0, 1], got {}",
+                Excerpt(&p.to_string())
+            ),
         )),
         _ => Ok(()),
     }
@@ -773,7 +776,10 @@ impl PathRow {
                 return Err(field_error(
                     record(),
                     field,
-                    format!("must be a finite count ≥ 0, got {v}"),
+                    format!(
+                        "must be a finite count ≥ 0, got {}",
+                        Excerpt(&v.to_string())
+                    ),
                 ));
             }
         }

@@ -87,7 +87,7 @@ impl Dataset {
     }
 
     /// Rows skipped over all files (with [`super::OnError::SkipAndReport`]).
-    pub fn skipped(&self) -> usize {
-        self.reports.iter().map(|(_, r)| r.skipped.len()).sum()
+    pub fn skipped(&self) -> u64 {
+        self.reports.iter().map(|(_, r)| r.skipped_rows).sum()
     }
 }

@@ -10,7 +10,7 @@ use csv::ByteRecord;
 use rust_decimal::Decimal;
 
 use super::parse;
-use crate::error::Error;
+use crate::error::{EXCERPT_CHARS, Error, Excerpt};
 use crate::ids::{CampaignId, Channel, SubjectId};
 use crate::money::{Currency, Money};
 
@@ -40,12 +40,21 @@ impl RowError {
         }
     }
 
-    /// The crate error for this problem at `line` of `source_name`.
+    /// The crate error for this problem at `line` of `source_name`. A column name of
+    /// more than [`EXCERPT_CHARS`] characters (a header cell may be megabytes) is
+    /// kept cut, as its message shows it, so that kept errors stay small.
     pub fn at(self, source_name: &str, line: u64) -> Error {
+        let column = self.column.map(|c| {
+            if c.len() > EXCERPT_CHARS {
+                parse::excerpt(c.as_bytes())
+            } else {
+                c
+            }
+        });
         Error::Csv {
             source_name: source_name.to_string(),
             line,
-            column: self.column,
+            column,
             reason: self.reason,
         }
     }
@@ -77,7 +86,7 @@ impl Header {
             if !normal.is_empty() && !seen.insert(normal.clone()) {
                 return Err(RowError::new(
                     original,
-                    format!("duplicate column `{original}` in the header"),
+                    format!("duplicate column `{}` in the header", Excerpt(original)),
                 ));
             }
             names.push((normal, original.to_string()));
@@ -379,12 +388,46 @@ pub(super) const DECIMAL: (&str, &str) = (
 );
 pub(super) const NUMBER: (&str, &str) = ("a number", "expected a number such as 0.75 or 12");
 
+/// A value that reads as a date but whose year files cannot hold: the error saying so
+/// (readers refuse what writers could not write back).
+fn out_of_range(b: &[u8], column: &str, date: Option<NaiveDate>) -> RowError {
+    let (first, last) = parse::YEARS;
+    RowError::new(
+        column,
+        format!(
+            "`{}` is outside the supported years {first:04} to {last:04} (in UTC{})",
+            parse::excerpt(b),
+            date.map_or(String::new(), |d| format!(", it is {d}"))
+        ),
+    )
+}
+
 pub(super) fn timestamp(b: &[u8], column: &str) -> Result<DateTime<Utc>, RowError> {
-    required(b, column, TIMESTAMP.0, TIMESTAMP.1, parse::timestamp)
+    required(b, column, TIMESTAMP.0, TIMESTAMP.1, parse::any_timestamp).and_then(|t| {
+        if parse::in_range(t.date_naive()) {
+            Ok(t)
+        } else {
+            Err(out_of_range(b, column, Some(t.date_naive())))
+        }
+    })
 }
 
 pub(super) fn date(b: &[u8], column: &str) -> Result<NaiveDate, RowError> {
-    required(b, column, DATE.0, DATE.1, parse::date)
+    required(b, column, DATE.0, DATE.1, parse::any_date).and_then(|d| {
+        if parse::in_range(d) {
+            Ok(d)
+        } else {
+            Err(out_of_range(b, column, Some(d)))
+        }
+    })
+}
+
+pub(super) fn opt_date(b: &[u8], column: &str) -> Result<Option<NaiveDate>, RowError> {
+    if is_blank(b) {
+        Ok(None)
+    } else {
+        date(b, column).map(Some)
+    }
 }
 
 pub(super) fn decimal(b: &[u8], column: &str) -> Result<Decimal, RowError> {
@@ -459,6 +502,29 @@ impl Fields {
         self.text(s.unwrap_or(""));
     }
 
+    /// An id or key: readers take line breaks in free text only, so one here would
+    /// not read back.
+    pub(super) fn key(&mut self, s: &str, field: &'static str) -> Result<(), EncodeError> {
+        if s.contains(['\r', '\n']) {
+            return Err(EncodeError {
+                field,
+                reason: "contains a line break: only free text (reasons, owners, segments, \
+                         attributes) may span lines in a CSV file"
+                    .into(),
+            });
+        }
+        self.text(s);
+        Ok(())
+    }
+
+    pub(super) fn opt_key(
+        &mut self,
+        s: Option<&str>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        self.key(s.unwrap_or(""), field)
+    }
+
     pub(super) fn display(&mut self, v: impl Display) {
         self.scratch.clear();
         // Writing into a Vec<u8> cannot fail.
@@ -520,12 +586,11 @@ impl Fields {
                 field,
                 reason: format!(
                     "a channel contains the path separator `{}`, so the path would not read back",
-                    self.path_separator
+                    Excerpt(&self.path_separator)
                 ),
             });
         }
-        self.text(&joined);
-        Ok(())
+        self.key(&joined, field)
     }
 
     /// Two fields: the amount and the currency (both empty for `None`).

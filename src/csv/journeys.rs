@@ -8,7 +8,7 @@ use std::io::{Cursor, Read};
 use csv::ByteRecord;
 
 use super::field::{Ctx, Header};
-use super::read::decode_row;
+use super::read::{decode_row, zero_bytes};
 use super::schema::{Schema, TouchColumns};
 use super::{CsvRecord, OnError, Options, ReadReport, Reader, parse};
 use crate::JourneyBuilder;
@@ -65,7 +65,6 @@ struct Specials {
 
 impl Specials {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
     fn new(delimiter: u8) -> Self {
         Specials {
@@ -73,11 +72,9 @@ impl Specials {
         }
     }
 
-    /// The high bit of each zero byte of `x`, exactly (no carry crosses bytes).
     #[inline]
     fn zeros(x: u64) -> u64 {
-        let y = (x & Self::LOW7).wrapping_add(Self::LOW7);
-        !(y | x | Self::LOW7)
+        zero_bytes(x)
     }
 
     /// (delimiters, stops) of the little-endian word `w`, as high bits of bytes.
@@ -327,7 +324,7 @@ impl JourneyBuilder {
                         &options,
                         name,
                         columns,
-                        width,
+                        &header,
                         line_no,
                         report,
                     );
@@ -366,7 +363,7 @@ impl JourneyBuilder {
                     let e = e.at(&name, line_no);
                     match options.on_error {
                         OnError::Stop => return Err(e),
-                        OnError::SkipAndReport => report.skipped.push(e),
+                        OnError::SkipAndReport => report.skip(e, options.kept_errors),
                     }
                 }
             }

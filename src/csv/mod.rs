@@ -57,14 +57,31 @@
 //!   A blank required value is an error (`empty id`, `empty: a timestamp is required`).
 //! - **Ids and keys** (ids, channels, stage, series, period) are trimmed; free text
 //!   (`reason`, `owner`, `segment`, attribute values) is kept as written.
+//! - **Quotes**: a field that starts with `"` is quoted (`""` inside is a quote), so it
+//!   may hold the delimiter and line breaks. Only free text, and columns the schema
+//!   does not read, may span lines: a quoted id, key, code, date or number that runs
+//!   past the end of its line is an unclosed quote. A quoted field that spans lines
+//!   must also close (the input may not end inside it) with a quote followed by the
+//!   delimiter or the line end. Each of these is an error naming the line where the
+//!   quote opened and its column, and the reader goes on at the next line, so a stray
+//!   quote costs one row, never the rest of the file. Line breaks are not allowed in
+//!   ids and keys, and writers refuse them.
+//! - **Byte-order mark**: one UTF-8 byte-order mark before the header is dropped; a
+//!   second is part of the first column's name (so that column is not found).
 //! - **Timestamps**: RFC 3339 (`2026-03-04T10:11:12Z`, `2026-03-04T12:11:12+02:00`,
 //!   fractional seconds), `YYYY-MM-DD HH:MM:SS` (UTC) or `YYYY-MM-DD` (UTC midnight). A
 //!   time without an offset is UTC. **Dates** (`period_start`, `period_end`,
-//!   `close_date`): `YYYY-MM-DD`, or a timestamp whose UTC date is taken.
-//! - **Money**: an exact decimal (`1250.10`; no exponent, never through `f64`) and an
+//!   `close_date`): `YYYY-MM-DD`, or a timestamp whose UTC date is taken. The
+//!   supported range is the years 0000 to 9999 in UTC, what writers write as
+//!   `YYYY`: readers refuse a value outside it (`+99999-01-01`, or
+//!   `9999-12-31T23:59:59-01:00`, which is in the year 10000 in UTC) with an error
+//!   saying so.
+//! - **Money**: an exact decimal (`1250.10`: an optional sign, digits and at most one
+//!   `.`; no exponent, no digit separators such as `1_000`, never through `f64`) and an
 //!   ISO 4217 code in its own column (`USD`, or `XYZ:2` for a code revops does not
 //!   know, see [`Currency`](crate::Currency)). Amounts and costs must not be negative.
-//! - **Probabilities** are fractions in \[0, 1\]; `75` (a percentage) is an error.
+//! - **Probabilities** are fractions in \[0, 1\]; `75` (a percentage) is an error
+//!   that says so.
 //! - **Paths** are channels joined by the path separator (default `>`; spaces around
 //!   each channel are trimmed, so `email > search` reads too). Counts are numbers ≥ 0.
 //! - **Forecast categories**: `pipeline`, `best_case`, `most_likely`, `commit`, `closed`,
@@ -76,12 +93,15 @@
 //! fails [`Reader::new`]. A problem with a row is an [`Error::Csv`] naming the source
 //! (the [`Options::with_source_name`], by default the schema's file name), the
 //! one-based line where the row starts in the file (the header is line 1; quoted
-//! fields may span lines, blank lines are skipped; lines end with `\n` or `\r\n`, a
-//! bare `\r` ends a row but is not counted as a line), the column when one field is at
-//! fault, and the reason: wrong number of fields, not UTF-8, empty id, unparseable
-//! timestamp, date or decimal, unknown currency, negative amount, probability outside
-//! \[0, 1\], and the records' own `validate()` rules. [`OnError`] decides whether the
-//! reader stops at the first bad row (the default) or skips and reports each one.
+//! free text may span lines, blank lines are skipped; `\n`, `\r\n` and a bare `\r`,
+//! as old Mac files end lines, are one line break each), the column when one field is
+//! at fault, and the reason: wrong number of fields, an unclosed quote, not UTF-8,
+//! empty id, unparseable timestamp, date or decimal, a date outside the years 0000 to
+//! 9999, unknown currency, negative amount, probability outside \[0, 1\], and the
+//! records' own `validate()` rules. A value repeated in a message is cut after 40
+//! characters. [`OnError`] decides whether the reader stops at the first bad row (the
+//! default) or skips and counts each one, keeping the errors of the first
+//! [`Options::kept_errors`] (default 100).
 //!
 //! [`StageEvent`]: crate::StageEvent
 //! [`Touch`]: crate::Touch
@@ -120,9 +140,10 @@ pub enum OnError {
     /// half-read without the caller noticing).
     #[default]
     Stop,
-    /// Skip the row and keep its error in the [`ReadReport`] (see [`Reader::report`]);
-    /// the iteration goes on. Nothing is dropped silently: every skipped row has its
-    /// error in the report.
+    /// Skip the row, count it and keep its error in the [`ReadReport`] (see
+    /// [`Reader::report`]); the iteration goes on. Nothing is dropped silently: every
+    /// skipped row is counted in [`ReadReport::skipped_rows`], and the errors of the
+    /// first [`Options::kept_errors`] (default 100) are kept.
     SkipAndReport,
 }
 
@@ -144,6 +165,7 @@ pub struct Options {
     path_separator: String,
     on_error: OnError,
     source_name: Option<String>,
+    kept_errors: usize,
 }
 
 impl Default for Options {
@@ -153,11 +175,16 @@ impl Default for Options {
             path_separator: ">".to_string(),
             on_error: OnError::Stop,
             source_name: None,
+            kept_errors: Options::DEFAULT_KEPT_ERRORS,
         }
     }
 }
 
 impl Options {
+    /// How many errors of skipped rows a [`ReadReport`] keeps by default (see
+    /// [`Options::with_kept_errors`]).
+    pub const DEFAULT_KEPT_ERRORS: usize = 100;
+
     /// The defaults: `,` between fields, `>` between path channels, [`OnError::Stop`],
     /// errors named after the schema's file name.
     pub fn new() -> Self {
@@ -186,6 +213,18 @@ impl Options {
         self
     }
 
+    /// Sets how many errors of skipped rows a reader keeps in its [`ReadReport`]
+    /// under [`OnError::SkipAndReport`] (default [`Options::DEFAULT_KEPT_ERRORS`]):
+    /// the first `n` in file order. Every skipped row is still counted in
+    /// [`ReadReport::skipped_rows`], so nothing is lost from the counts; the cap keeps
+    /// the memory of a report bounded however many rows are bad (each kept error is
+    /// a few hundred bytes at most). `usize::MAX` keeps them all.
+    #[must_use]
+    pub fn with_kept_errors(mut self, n: usize) -> Self {
+        self.kept_errors = n;
+        self
+    }
+
     /// Sets the source name used in reader errors (e.g. the file name; writers ignore it).
     #[must_use]
     pub fn with_source_name(mut self, name: impl Into<String>) -> Self {
@@ -206,6 +245,11 @@ impl Options {
     /// The bad-row policy.
     pub fn on_error(&self) -> OnError {
         self.on_error
+    }
+
+    /// How many errors of skipped rows a reader keeps.
+    pub fn kept_errors(&self) -> usize {
+        self.kept_errors
     }
 
     /// The source name, if set.
@@ -234,8 +278,9 @@ impl Options {
 
 /// What a [`Reader`] has read so far.
 ///
-/// Under [`OnError::SkipAndReport`], `rows == records + skipped.len()` once the reader
-/// is exhausted; under [`OnError::Stop`] the row that stopped the reader is counted in
+/// Under [`OnError::SkipAndReport`], `rows == records + skipped_rows` once the reader
+/// is exhausted, and `skipped` holds the errors of the first
+/// [`Options::kept_errors`] skipped rows; under [`OnError::Stop`] the row that stopped the reader is counted in
 /// `rows` only (its error was yielded).
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -244,8 +289,21 @@ pub struct ReadReport {
     pub rows: u64,
     /// Records yielded.
     pub records: u64,
-    /// The errors of the rows skipped under [`OnError::SkipAndReport`], in file order.
+    /// The errors of the first rows skipped under [`OnError::SkipAndReport`], in file
+    /// order: at most [`Options::kept_errors`] of them.
     pub skipped: Vec<Error>,
+    /// Every row skipped under [`OnError::SkipAndReport`], kept in `skipped` or not.
+    pub skipped_rows: u64,
+}
+
+impl ReadReport {
+    /// Counts a skipped row, keeping its error if fewer than `keep` are kept.
+    pub(crate) fn skip(&mut self, error: Error, keep: usize) {
+        self.skipped_rows += 1;
+        if self.skipped.len() < keep {
+            self.skipped.push(error);
+        }
+    }
 }
 
 /// A record type with a canonical CSV schema, read by [`Reader`] and written by

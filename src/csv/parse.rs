@@ -149,9 +149,23 @@ pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
     Some(seconds * 1_000_000 + fraction)
 }
 
+/// The first and last years readers accept and writers write (`YYYY`, in UTC).
+pub(crate) const YEARS: (i32, i32) = (0, 9999);
+
+/// Whether a date's year is one files can hold (see [`YEARS`]).
+pub(crate) fn in_range(d: NaiveDate) -> bool {
+    (YEARS.0..=YEARS.1).contains(&d.year())
+}
+
 /// A timestamp in any accepted form: RFC 3339, `YYYY-MM-DD HH:MM:SS[.f]` (UTC) or
-/// `YYYY-MM-DD` (UTC midnight). Surrounding ASCII whitespace is ignored.
+/// `YYYY-MM-DD` (UTC midnight), whose UTC year is within [`YEARS`] (what writers can
+/// write back). Surrounding ASCII whitespace is ignored.
 pub(crate) fn timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
+    any_timestamp(field).filter(|t| in_range(t.date_naive()))
+}
+
+/// A timestamp in any accepted form, whatever its year (chrono also reads `+99999`).
+pub(crate) fn any_timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
     let b = field.trim_ascii();
     if let Some(t) = fast_timestamp(b) {
         return Some(t);
@@ -171,21 +185,23 @@ pub(crate) fn timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
         .map(|d| d.and_time(NaiveTime::MIN).and_utc())
 }
 
-/// A calendar date: `YYYY-MM-DD`, or any accepted timestamp (its UTC date).
-pub(crate) fn date(field: &[u8]) -> Option<NaiveDate> {
+/// A calendar date: `YYYY-MM-DD`, or any accepted timestamp (its UTC date), whatever
+/// its year (callers check [`in_range`]).
+pub(crate) fn any_date(field: &[u8]) -> Option<NaiveDate> {
     let b = field.trim_ascii();
     if b.len() == 10
         && let Some(d) = fast_date(b)
     {
         return Some(d);
     }
-    timestamp(b).map(|t| t.date_naive())
+    any_timestamp(b).map(|t| t.date_naive())
 }
 
-/// An exact decimal (`"1234.56"`, `"-3"`; no exponent), without going through `f64`.
+/// An exact decimal (`"1234.56"`, `"-3"`; no exponent, no digit separators), without
+/// going through `f64`.
 pub(crate) fn decimal(field: &[u8]) -> Option<Decimal> {
     let s = std::str::from_utf8(field.trim_ascii()).ok()?;
-    Decimal::from_str_exact(s).ok()
+    crate::money::parse_decimal(s).ok()
 }
 
 /// A floating-point number (`"0.75"`, `"3"`, `"1e-3"`); non-finite values parse and
@@ -213,13 +229,10 @@ pub(crate) fn unsigned(field: &[u8]) -> Option<u32> {
 
 /// The first characters of a field, for error messages (a bad field may be megabytes).
 pub(crate) fn excerpt(field: &[u8]) -> String {
-    const MAX: usize = 40;
-    // Enough bytes for MAX characters of up to four bytes each, and one more.
-    let s = String::from_utf8_lossy(&field[..field.len().min(4 * MAX + 4)]);
-    match s.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.into_owned(),
-    }
+    use crate::error::{EXCERPT_CHARS, Excerpt};
+    // Enough bytes for the characters kept, of up to four bytes each, and one more.
+    let s = String::from_utf8_lossy(&field[..field.len().min(4 * EXCERPT_CHARS + 4)]);
+    Excerpt(&s).to_string()
 }
 
 fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
@@ -383,16 +396,25 @@ mod tests {
     #[test]
     fn dates() {
         let d = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
-        assert_eq!(date(b"2026-06-30"), Some(d));
-        assert_eq!(date(b"2026-06-30T23:30:00-02:00"), d.succ_opt());
-        assert_eq!(date(b"2026-06-31"), None);
-        assert_eq!(date(b"30/06/2026"), None);
+        assert_eq!(any_date(b"2026-06-30"), Some(d));
+        assert_eq!(any_date(b"2026-06-30T23:30:00-02:00"), d.succ_opt());
+        assert_eq!(any_date(b"2026-06-31"), None);
+        assert_eq!(any_date(b"30/06/2026"), None);
+        let far = any_date(b"9999-12-31T23:59:59-01:00").unwrap();
+        assert!(!in_range(far));
+        assert_eq!(timestamp(b"9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(timestamp(b"+99999-01-01"), None);
+        assert!(any_timestamp(b"+99999-01-01").is_some());
     }
 
     #[test]
     fn numbers() {
         assert_eq!(decimal(b" 1250.10 "), Some(Decimal::new(125_010, 2)));
         assert_eq!(decimal(b"1e3"), None);
+        assert_eq!(decimal(b"1_000"), None);
+        assert_eq!(decimal(b"1.5."), None);
+        assert_eq!(decimal(b"-.5"), Some(Decimal::new(-5, 1)));
+        assert_eq!(float(b"1_0"), None);
         assert_eq!(decimal(b""), None);
         assert_eq!(unsigned(b"42"), Some(42));
         assert_eq!(unsigned(b"4294967296"), None);

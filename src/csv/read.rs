@@ -15,13 +15,77 @@ use crate::error::{Error, Result};
 /// Bytes the [`Tap`] reads from its source at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// Passes the input through to the CSV parser while keeping the bytes not yet parsed,
-/// so that the reader can tell on which line a record really starts.
+/// The high bit of each zero byte of `x`, exactly (no carry crosses bytes): the
+/// word-at-a-time scans of the readers find bytes with it.
+#[inline]
+pub(super) fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let y = (x & LOW7).wrapping_add(LOW7);
+    !(y | x | LOW7)
+}
+
+/// `b` in each byte of a word.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// Counts line breaks as they stream by: `\n`, `\r\n` and a bare `\r` (old Mac
+/// files) are one line break each.
+#[derive(Debug, Clone, Copy, Default)]
+struct LineBreaks {
+    /// Line breaks seen.
+    count: u64,
+    /// Whether the last byte seen was `\r` (then a `\n` right after it is not another
+    /// line break).
+    after_cr: bool,
+}
+
+impl LineBreaks {
+    /// Counts the line breaks in `bytes`, which follow the bytes seen so far.
+    fn add(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in words.by_ref() {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let cr = zero_bytes(w ^ splat(b'\r'));
+            if cr != 0 {
+                self.bytes(word);
+                continue;
+            }
+            let lf = zero_bytes(w ^ splat(b'\n'));
+            self.count += u64::from(lf.count_ones());
+            if self.after_cr && word[0] == b'\n' {
+                self.count -= 1;
+            }
+            self.after_cr = false;
+        }
+        self.bytes(words.remainder());
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' => self.count += 1,
+                b'\r' => {
+                    self.count += 1;
+                    self.after_cr = true;
+                }
+                _ => self.after_cr = false,
+            }
+        }
+    }
+}
+
+/// Passes the input through to the CSV parser while keeping the bytes of the row
+/// being read, so that the reader can count lines itself (the parser counts `\n`
+/// only), find where a row really starts (after blank lines, or after the `\n` of
+/// the previous row's `\r\n`: the parser ends a row at the `\r`), look at a row's
+/// raw bytes for its quotes, and go back into a row to read on after a quote that
+/// does not close ([`io::Seek`] within the kept bytes).
 ///
-/// The parser's own line count is right at the point where it stopped, but a record
-/// may start later: after blank lines, or after the `\n` of the previous record's
-/// `\r\n` (the parser ends a record at the `\r`). [`Tap::newlines_at`] counts those
-/// line breaks.
+/// It hands out a single byte on the first read and after each seek, so that the
+/// parser never drops a byte-order mark itself (it would at the start of its input):
+/// the header reader drops one, the same way for every reader.
 struct Tap<R> {
     inner: R,
     /// Bytes from offset `start` of the input; `buf[..served]` went to the parser.
@@ -31,6 +95,13 @@ struct Tap<R> {
     eof: bool,
     /// An error met while looking ahead, returned by the next `read`.
     error: Option<io::Error>,
+    /// Bytes from this offset on are kept (the start of the row being read).
+    keep: u64,
+    /// Line breaks in the input before offset `counted`.
+    breaks: LineBreaks,
+    counted: u64,
+    /// Hand out one byte at the next read.
+    short_read: bool,
 }
 
 impl<R: Read> Tap<R> {
@@ -42,6 +113,10 @@ impl<R: Read> Tap<R> {
             served: 0,
             eof: false,
             error: None,
+            keep: 0,
+            breaks: LineBreaks::default(),
+            counted: 0,
+            short_read: true,
         }
     }
 
@@ -69,29 +144,65 @@ impl<R: Read> Tap<R> {
         }
     }
 
-    /// The number of `\n` in the run of line-break bytes (`\r`, `\n`) that starts at
-    /// input offset `at`: the parser skips them before the next record.
-    fn newlines_at(&mut self, at: u64) -> u64 {
-        let Some(mut i) = at
-            .checked_sub(self.start)
-            .and_then(|i| usize::try_from(i).ok())
-        else {
-            return 0;
-        };
-        let mut newlines = 0;
+    /// The position in `buf` of input offset `at` (kept bytes only).
+    #[inline]
+    fn index(&self, at: u64) -> usize {
+        usize::try_from(at.saturating_sub(self.start))
+            .map_or(self.buf.len(), |i| i.min(self.buf.len()))
+    }
+
+    /// Where the row that the parser reads from input offset `at` starts: after the
+    /// line-break bytes (`\r`, `\n`) it skips there.
+    /// The line breaks skipped are counted (the count is at `at`: the end of the
+    /// previous row, or where reading went back to).
+    #[inline]
+    fn row_start(&mut self, at: u64) -> u64 {
+        debug_assert_eq!(self.counted, at);
+        let mut i = self.index(at);
         loop {
-            while let Some(&b) = self.buf.get(i) {
-                match b {
-                    b'\n' => newlines += 1,
-                    b'\r' => {}
-                    _ => return newlines,
-                }
+            while let Some(&b @ (b'\r' | b'\n')) = self.buf.get(i) {
+                self.breaks.bytes(&[b]);
                 i += 1;
             }
             if i != self.buf.len() || !self.fill() {
-                return newlines;
+                self.counted = self.start + i as u64;
+                return self.counted;
             }
         }
+    }
+
+    /// Counts the line breaks up to input offset `to` (kept bytes, at or after the
+    /// last count); returns how many there are before `to`.
+    fn count_to(&mut self, to: u64) -> u64 {
+        let (from, to) = (self.index(self.counted), self.index(to));
+        if from < to {
+            self.breaks.add(&self.buf[from..to]);
+        }
+        self.counted = self.counted.max(self.start + to as u64);
+        self.breaks.count
+    }
+
+    /// Counts the line end of a row without quotes that ends at input offset `to`
+    /// (`cr`: it is a `\r`; `line_end`: the row has one); returns the line breaks in
+    /// the row, as [`Tap::count_to`] would.
+    #[inline]
+    fn count_row_end(&mut self, to: u64, cr: bool, line_end: bool) -> u64 {
+        self.breaks.after_cr = cr;
+        self.breaks.count += u64::from(line_end);
+        self.counted = to;
+        u64::from(line_end)
+    }
+
+    /// The kept bytes from input offset `from` to `to`.
+    #[inline]
+    fn raw(&self, from: u64, to: u64) -> &[u8] {
+        &self.buf[self.index(from)..self.index(to)]
+    }
+
+    /// Whether the parser has been given every byte of the input up to offset `at`
+    /// and there are no more.
+    fn ends_at(&self, at: u64) -> bool {
+        self.eof && self.served == self.buf.len() && at == self.start + self.buf.len() as u64
     }
 }
 
@@ -101,18 +212,153 @@ impl<R: Read> Read for Tap<R> {
             if let Some(e) = self.error.take() {
                 return Err(e);
             }
-            // The parser has consumed everything it was given: drop it.
-            self.start += self.buf.len() as u64;
-            self.buf.clear();
-            self.served = 0;
+            // The parser has consumed everything it was given: keep the current row only.
+            let drop = self.index(self.keep);
+            self.buf.drain(..drop);
+            self.start += drop as u64;
+            self.served = self.buf.len();
             if !self.fill() {
                 return self.error.take().map_or(Ok(0), Err);
             }
         }
-        let n = out.len().min(self.buf.len() - self.served);
+        let mut n = out.len().min(self.buf.len() - self.served);
+        if self.short_read {
+            n = n.min(1);
+            self.short_read = false;
+        }
         out[..n].copy_from_slice(&self.buf[self.served..self.served + n]);
         self.served += n;
         Ok(n)
+    }
+}
+
+impl<R: Read> io::Seek for Tap<R> {
+    /// Goes back to a kept byte (the reader resumes inside the row it just read).
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        match to {
+            io::SeekFrom::Start(at)
+                if at >= self.start.max(self.keep) && at <= self.start + self.served as u64 =>
+            {
+                self.served = self.index(at);
+                self.short_read = true;
+                Ok(at)
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the CSV reader can only go back within the row it read",
+            )),
+        }
+    }
+}
+
+/// A quoted field that does not end where it should, found in a row's raw bytes.
+#[derive(Debug)]
+struct BadQuote {
+    /// The field (zero-based) the quote opens.
+    field: usize,
+    /// Offset of the opening quote in the raw row.
+    open: usize,
+    /// Offset just after the line break that ends the line of the opening quote
+    /// (the end of the raw row if there is none): where reading goes on.
+    resume: usize,
+    /// What is wrong.
+    problem: QuoteProblem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum QuoteProblem {
+    /// The input ends inside the quotes.
+    Unclosed,
+    /// The quotes span a line break, and are closed by a quote followed by this byte
+    /// (not a delimiter or a line end): a row's quote that closed nothing.
+    Stray(u8),
+    /// The quotes span a line break in a column that does not take multi-line text.
+    NotText,
+    /// The quotes span a line break, and the row has the wrong number of fields: the
+    /// quote most likely opened text that was meant to end on its line.
+    Fields,
+}
+
+/// Looks at the quoted fields of the raw bytes of one row (the parser's rules: a
+/// field is quoted when it starts with `"`, and `""` inside is a quote) for one that
+/// spans a line break where it should not: unclosed at the end of the input, closed
+/// by a quote followed by other text, or in a column that is not free text (`text`).
+fn bad_quote(
+    raw: &[u8],
+    delimiter: u8,
+    at_end: bool,
+    text: impl Fn(usize) -> bool,
+) -> Option<BadQuote> {
+    let mut i = raw.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let mut field = 0;
+    loop {
+        // At the start of a field.
+        if raw.get(i) == Some(&b'"') {
+            let open = i;
+            i += 1;
+            let mut spans = false;
+            let closed = loop {
+                match raw.get(i) {
+                    None => break false,
+                    Some(b'"') if raw.get(i + 1) == Some(&b'"') => i += 2,
+                    Some(b'"') => break true,
+                    Some(b'\r' | b'\n') => {
+                        spans = true;
+                        i += 1;
+                    }
+                    Some(_) => i += 1,
+                }
+            };
+            let problem = if !closed {
+                (at_end).then_some(QuoteProblem::Unclosed)
+            } else if !spans {
+                None
+            } else {
+                match raw.get(i + 1) {
+                    Some(&b) if b != delimiter && b != b'\r' && b != b'\n' => {
+                        Some(QuoteProblem::Stray(b))
+                    }
+                    _ if !text(field) => Some(QuoteProblem::NotText),
+                    _ => None,
+                }
+            };
+            if let Some(problem) = problem {
+                let resume = raw[open..]
+                    .iter()
+                    .position(|&b| b == b'\r' || b == b'\n')
+                    .map_or(raw.len(), |k| {
+                        let k = open + k;
+                        if raw[k] == b'\r' && raw.get(k + 1) == Some(&b'\n') {
+                            k + 2
+                        } else {
+                            k + 1
+                        }
+                    });
+                return Some(BadQuote {
+                    field,
+                    open,
+                    resume,
+                    problem,
+                });
+            }
+            if !closed {
+                return None;
+            }
+            i += 1;
+        }
+        // The rest of the field.
+        loop {
+            match raw.get(i) {
+                None => return None,
+                Some(&b) if b == delimiter => {
+                    i += 1;
+                    field += 1;
+                    break;
+                }
+                Some(b'\r' | b'\n') => return None,
+                Some(_) => i += 1,
+            }
+        }
     }
 }
 
@@ -154,20 +400,17 @@ pub struct Reader<T: CsvRecord, R> {
     csv: csv::Reader<Tap<R>>,
     row: ByteRecord,
     columns: T::Columns,
-    width: usize,
+    /// The header's names as written, for errors about a field.
+    names: Vec<String>,
     ctx: Ctx,
     source_name: String,
+    delimiter: u8,
     on_error: OnError,
+    kept_errors: usize,
     report: ReadReport,
     done: bool,
     /// Lines of the file before this reader's input (for a reader resumed mid-file).
     line_offset: u64,
-}
-
-/// The line on which the parser's next record starts.
-fn next_line<R: Read>(csv: &mut csv::Reader<Tap<R>>) -> u64 {
-    let (byte, line) = (csv.position().byte(), csv.position().line());
-    line + csv.get_mut().newlines_at(byte)
 }
 
 /// A parser error (with byte records and flexible rows, only I/O can fail).
@@ -178,46 +421,151 @@ fn read_error(e: csv::Error, source_name: &str, line: u64) -> Error {
     }
 }
 
+/// What [`read_row`] found.
+enum Row {
+    /// A row, starting at this line of the input, is in the record.
+    Read(u64),
+    /// A row starting at this line has a quote that does not close where it should;
+    /// the parser goes on at the line after the quote's.
+    BadQuote(u64, RowError),
+    /// The end of the input.
+    End,
+}
+
+/// Reads the next row into `row`, counting lines (from `line_offset` + 1), and checks
+/// its quoted fields where they span lines (or end the input): only columns for which
+/// `text` is true may hold multi-line text, and a quote must close (see [`bad_quote`]).
+fn read_row<R: Read>(
+    csv: &mut csv::Reader<Tap<R>>,
+    row: &mut ByteRecord,
+    delimiter: u8,
+    names: &[String],
+    line_offset: u64,
+    text: impl Fn(usize) -> bool,
+) -> std::result::Result<Row, csv::Error> {
+    let at = csv.position().byte();
+    let tap = csv.get_mut();
+    let start = tap.row_start(at);
+    let breaks = tap.breaks.count;
+    let line = breaks + 1 + line_offset;
+    tap.keep = at;
+    if !csv.read_byte_record(row)? {
+        return Ok(Row::End);
+    }
+    let end = csv.position().byte();
+    let tap = csv.get_mut();
+    let raw = tap.raw(start, end);
+    let line_end = matches!(raw.last(), Some(b'\r' | b'\n'));
+    // Without quotes, the raw row is its fields, the delimiters between them and its
+    // line end, and holds no other line break: count that one without a scan.
+    let quoted =
+        raw.len() != row.as_slice().len() + row.len().saturating_sub(1) + usize::from(line_end);
+    let mut inside = if quoted {
+        tap.count_to(end) - breaks
+    } else {
+        tap.count_row_end(end, raw.last() == Some(&b'\r'), line_end)
+    };
+    let raw = tap.raw(start, end);
+    if inside > 0 && line_end {
+        inside -= 1; // the row's own line end
+    }
+    let at_end = tap.ends_at(end);
+    if inside == 0 && !at_end {
+        return Ok(Row::Read(line));
+    }
+    let bad = bad_quote(raw, delimiter, at_end, text).or_else(|| {
+        // A row whose quoted text spans lines and that has the wrong number of fields:
+        // most likely a quote that was meant to close on its line.
+        (inside > 0 && !names.is_empty() && row.len() != names.len())
+            .then(|| bad_quote(raw, delimiter, at_end, |_| false))
+            .flatten()
+            .map(|b| BadQuote {
+                problem: QuoteProblem::Fields,
+                ..b
+            })
+    });
+    let Some(bad) = bad else {
+        return Ok(Row::Read(line));
+    };
+    let mut before = LineBreaks::default();
+    before.add(&raw[..bad.open]);
+    let open_line = line + before.count;
+    let column = names.get(bad.field);
+    let what = match column {
+        Some(_) => "this field".to_string(),
+        None => format!("field {}", bad.field + 1),
+    };
+    let reason = match bad.problem {
+        QuoteProblem::Unclosed => format!(
+            "unclosed quote: the quote that opens {what} at line {open_line} is never closed (the input ends inside it)"
+        ),
+        QuoteProblem::Stray(_) => format!(
+            "unclosed quote: the quote that opens {what} at line {open_line} runs past the end of that line, to a quote followed by more text (a quote inside a quoted field is written twice: `\"\"`)"
+        ),
+        QuoteProblem::Fields => format!(
+            "unclosed quote: the quote that opens {what} at line {open_line} runs past the end of that line, and the row then has {} fields where the header has {}",
+            row.len(),
+            names.len()
+        ),
+        QuoteProblem::NotText => format!(
+            "unclosed quote: the quote that opens {what} at line {open_line} runs past the end of that line, and this column is not free text, so it cannot span lines"
+        ),
+    };
+    let error = RowError {
+        column: column.cloned(),
+        reason,
+    };
+    // Read on from the line after the quote's.
+    let resume = start + bad.resume as u64;
+    tap.breaks = LineBreaks {
+        count: breaks,
+        after_cr: false,
+    };
+    tap.counted = start;
+    tap.count_to(resume);
+    let mut position = csv::Position::new();
+    position.set_byte(resume);
+    csv.seek_raw(io::SeekFrom::Start(resume), position)?;
+    Ok(Row::BadQuote(line, error))
+}
+
 impl<T: CsvRecord, R: Read> Reader<T, R> {
     /// Reads and checks the header row of `input`.
     ///
     /// # Errors
     /// [`Error::Csv`] (line of the header) if the input is empty, a header name is not
-    /// UTF-8 or repeated, or a required column is missing; [`Error::Io`] if reading
-    /// fails; [`Error::InvalidParameter`] for an unusable delimiter or an empty path
-    /// separator.
+    /// UTF-8, spans lines or is repeated, or a required column is missing;
+    /// [`Error::Io`] if reading fails; [`Error::InvalidParameter`] for an unusable
+    /// delimiter or an empty path separator.
     pub fn new(input: R, options: Options) -> Result<Self> {
         options.check()?;
         let source_name = options
             .source_name
+            .clone()
             .unwrap_or_else(|| T::FILE_NAME.to_string());
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(options.delimiter)
-            .from_reader(Tap::new(input));
+        let mut csv = parser(input, &options);
         let mut row = ByteRecord::new();
-        let line = next_line(&mut csv);
-        if !csv
-            .read_byte_record(&mut row)
-            .map_err(|e| read_error(e, &source_name, line))?
-        {
-            return Err(RowError::row("no header row: the input is empty").at(&source_name, line));
-        }
+        let line = match read_row(&mut csv, &mut row, options.delimiter, &[], 0, |_| false) {
+            Ok(Row::Read(line)) => line,
+            Ok(Row::BadQuote(line, e)) => {
+                return Err(RowError::row(format!("header: {}", e.reason)).at(&source_name, line));
+            }
+            Ok(Row::End) => {
+                return Err(RowError::row("no header row: the input is empty").at(&source_name, 1));
+            }
+            Err(e) => return Err(read_error(e, &source_name, 1)),
+        };
         let header = Header::parse(&row).map_err(|e| e.at(&source_name, line))?;
         let columns = T::resolve(&header).map_err(|e| e.at(&source_name, line))?;
-        Ok(Reader {
+        Ok(Self::with_parser(
             csv,
-            row,
-            columns,
-            width: header.len(),
-            ctx: Ctx::new(&options.path_separator),
+            &options,
             source_name,
-            on_error: options.on_error,
-            report: ReadReport::default(),
-            done: false,
-            line_offset: 0,
-        })
+            columns,
+            &header,
+            0,
+            ReadReport::default(),
+        ))
     }
 
     /// A reader of the data rows of a file whose header was read elsewhere: `input`
@@ -228,26 +576,47 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
         options: &Options,
         source_name: String,
         columns: T::Columns,
-        width: usize,
+        header: &Header,
         first_line: u64,
         report: ReadReport,
     ) -> Self {
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(options.delimiter)
-            .from_reader(Tap::new(input));
+        let csv = parser(input, options);
+        Self::with_parser(
+            csv,
+            options,
+            source_name,
+            columns,
+            header,
+            first_line.saturating_sub(1),
+            report,
+        )
+    }
+
+    fn with_parser(
+        csv: csv::Reader<Tap<R>>,
+        options: &Options,
+        source_name: String,
+        columns: T::Columns,
+        header: &Header,
+        line_offset: u64,
+        report: ReadReport,
+    ) -> Self {
         Reader {
             csv,
             row: ByteRecord::new(),
             columns,
-            width,
+            names: header
+                .columns()
+                .map(|(_, _, name)| name.to_string())
+                .collect(),
             ctx: Ctx::new(&options.path_separator),
             source_name,
+            delimiter: options.delimiter,
             on_error: options.on_error,
+            kept_errors: options.kept_errors,
             report,
             done: false,
-            line_offset: first_line.saturating_sub(1),
+            line_offset,
         }
     }
 
@@ -261,10 +630,15 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     pub fn source_name(&self) -> &str {
         &self.source_name
     }
+}
 
-    fn decode(&mut self) -> std::result::Result<T, RowError> {
-        decode_row(&self.columns, &self.row, self.width, &mut self.ctx)
-    }
+/// The CSV parser over a [`Tap`] of `input`.
+fn parser<R: Read>(input: R, options: &Options) -> csv::Reader<Tap<R>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(options.delimiter)
+        .from_reader(Tap::new(input))
 }
 
 /// Decodes one data row of a file whose header has `width` columns.
@@ -308,20 +682,33 @@ impl<T: CsvRecord, R: Read> Iterator for Reader<T, R> {
 
     fn next(&mut self) -> Option<Result<T>> {
         while !self.done {
-            let line = next_line(&mut self.csv) + self.line_offset;
-            match self.csv.read_byte_record(&mut self.row) {
-                Ok(true) => {}
-                Ok(false) => {
+            let columns = &self.columns;
+            let read = read_row(
+                &mut self.csv,
+                &mut self.row,
+                self.delimiter,
+                &self.names,
+                self.line_offset,
+                |i| T::free_text(columns, i),
+            );
+            let (line, decoded) = match read {
+                Ok(Row::Read(line)) => (
+                    line,
+                    decode_row(&self.columns, &self.row, self.names.len(), &mut self.ctx),
+                ),
+                Ok(Row::BadQuote(line, e)) => (line, Err(e)),
+                Ok(Row::End) => {
                     self.done = true;
                     return None;
                 }
                 Err(e) => {
                     self.done = true;
+                    let line = self.csv.get_ref().breaks.count + 1 + self.line_offset;
                     return Some(Err(read_error(e, &self.source_name, line)));
                 }
-            }
+            };
             self.report.rows += 1;
-            match self.decode() {
+            match decoded {
                 Ok(record) => {
                     self.report.records += 1;
                     return Some(Ok(record));
@@ -333,7 +720,7 @@ impl<T: CsvRecord, R: Read> Iterator for Reader<T, R> {
                             self.done = true;
                             return Some(Err(e));
                         }
-                        OnError::SkipAndReport => self.report.skipped.push(e),
+                        OnError::SkipAndReport => self.report.skip(e, self.kept_errors),
                     }
                 }
             }

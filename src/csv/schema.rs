@@ -6,11 +6,11 @@ use std::collections::{BTreeSet, HashSet};
 use csv::ByteRecord;
 
 use super::field::{
-    Ctx, DATE, EncodeError, Fields, Header, RowError, date, decimal, field, float, id, is_blank,
-    key, opt_field, opt_float, opt_id, opt_text, optional, timestamp, utf8, validated,
+    Ctx, EncodeError, Fields, Header, RowError, date, decimal, field, float, id, is_blank, key,
+    opt_date, opt_field, opt_float, opt_id, opt_text, optional, timestamp, utf8, validated,
 };
 use super::parse;
-use crate::error::Error;
+use crate::error::{Error, Excerpt};
 use crate::ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId};
 use crate::records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, OpportunityChange, PathRow, Spend,
@@ -18,6 +18,12 @@ use crate::records::{
 };
 
 // ---- the schemas ------------------------------------------------------------------
+
+/// Whether column `i` is none of the schema's structured columns (ids, keys, codes,
+/// dates, numbers).
+fn none_of(i: usize, structured: &[Option<usize>]) -> bool {
+    !structured.contains(&Some(i))
+}
 
 /// One canonical CSV schema (implemented for the record types only).
 pub trait Schema: Sized {
@@ -27,6 +33,11 @@ pub trait Schema: Sized {
     type Columns;
     /// Finds the columns in the header.
     fn resolve(header: &Header) -> Result<Self::Columns, RowError>;
+    /// Whether column `index` of the file may hold free text, the only kind of value
+    /// a quoted field may spread over several lines for: a column the schema reads as
+    /// text kept as written (`reason`, a lead's `owner`, `segment` and attributes), or
+    /// one it does not read at all. Ids, keys, codes, dates and numbers never span lines.
+    fn free_text(columns: &Self::Columns, index: usize) -> bool;
     /// Builds and validates one record from a row that has as many fields as the header.
     fn decode(columns: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError>;
     /// Columns to write after the fixed ones (lead attributes), given all the records.
@@ -61,6 +72,10 @@ impl Schema for StageEvent {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(i, &[Some(c.subject), Some(c.stage), Some(c.at), c.cycle])
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
         let e = StageEvent {
             subject: ctx.subject(field(row, c.subject), "subject_id")?,
@@ -80,8 +95,8 @@ impl Schema for StageEvent {
     }
 
     fn encode(&self, _: &[String], out: &mut Fields) -> Result<(), EncodeError> {
-        out.text(self.subject.as_str());
-        out.text(&self.stage);
+        out.key(self.subject.as_str(), "subject")?;
+        out.key(&self.stage, "stage")?;
         out.timestamp(&self.at, "at")?;
         out.opt_display(self.cycle);
         out.opt_text(self.reason.as_deref());
@@ -123,6 +138,20 @@ impl Schema for Touch {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[
+                Some(c.subject),
+                Some(c.channel),
+                Some(c.campaign),
+                Some(c.at),
+                c.cost.map(|(a, _)| a),
+                c.cost.map(|(_, b)| b),
+            ],
+        )
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
         let subject = ctx.subject(field(row, c.subject), "subject_id")?;
         let channel = ctx.channel(field(row, c.channel), "channel")?;
@@ -147,9 +176,9 @@ impl Schema for Touch {
     }
 
     fn encode(&self, _: &[String], out: &mut Fields) -> Result<(), EncodeError> {
-        out.text(self.subject.as_str());
-        out.text(self.channel.as_str());
-        out.opt_text(self.campaign.as_ref().map(CampaignId::as_str));
+        out.key(self.subject.as_str(), "subject")?;
+        out.key(self.channel.as_str(), "channel")?;
+        out.opt_key(self.campaign.as_ref().map(CampaignId::as_str), "campaign")?;
         out.timestamp(&self.at, "at")?;
         out.opt_money(self.cost.as_ref());
         Ok(())
@@ -178,6 +207,13 @@ impl Schema for Conversion {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[Some(c.subject), Some(c.at), Some(c.value), Some(c.currency)],
+        )
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
         let subject = ctx.subject(field(row, c.subject), "subject_id")?;
         let at = timestamp(field(row, c.at), "at")?;
@@ -191,7 +227,7 @@ impl Schema for Conversion {
     }
 
     fn encode(&self, _: &[String], out: &mut Fields) -> Result<(), EncodeError> {
-        out.text(self.subject.as_str());
+        out.key(self.subject.as_str(), "subject")?;
         out.timestamp(&self.at, "at")?;
         out.opt_money(self.value.as_ref());
         Ok(())
@@ -224,6 +260,20 @@ impl Schema for Spend {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[
+                Some(c.channel),
+                Some(c.campaign),
+                Some(c.period_start),
+                Some(c.period_end),
+                Some(c.amount),
+                Some(c.currency),
+            ],
+        )
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
         let s = Spend {
             channel: ctx.channel(field(row, c.channel), "channel")?,
@@ -240,8 +290,8 @@ impl Schema for Spend {
     }
 
     fn encode(&self, _: &[String], out: &mut Fields) -> Result<(), EncodeError> {
-        out.text(self.channel.as_str());
-        out.opt_text(self.campaign.as_ref().map(CampaignId::as_str));
+        out.key(self.channel.as_str(), "channel")?;
+        out.opt_key(self.campaign.as_ref().map(CampaignId::as_str), "campaign")?;
         out.date(self.period_start, "period_start")?;
         out.date(self.period_end, "period_end")?;
         out.opt_money(Some(&self.amount));
@@ -281,6 +331,23 @@ impl Schema for OpportunityChange {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[
+                Some(c.opportunity),
+                Some(c.changed_at),
+                Some(c.stage),
+                Some(c.amount),
+                Some(c.currency),
+                Some(c.close_date),
+                Some(c.probability),
+                Some(c.forecast_category),
+                c.lead,
+            ],
+        )
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
         let opportunity: OpportunityId = id(field(row, c.opportunity), "opportunity_id")?;
         let changed_at = timestamp(field(row, c.changed_at), "changed_at")?;
@@ -289,17 +356,10 @@ impl Schema for OpportunityChange {
             (field(row, c.amount), "amount"),
             (field(row, c.currency), "currency"),
         )?;
-        let close_date = optional(
-            field(row, c.close_date),
-            "close_date",
-            DATE.0,
-            DATE.1,
-            parse::date,
-        )?;
+        let close_date = opt_date(field(row, c.close_date), "close_date")?;
         let probability = opt_float(field(row, c.probability), "probability")?;
         if let Some(p) = probability
-            && p > 1.0
-            && p <= 100.0
+            && looks_like_a_percentage(field(row, c.probability), p)
         {
             return Err(RowError::new(
                 "probability",
@@ -347,9 +407,9 @@ impl Schema for OpportunityChange {
     }
 
     fn encode(&self, _: &[String], out: &mut Fields) -> Result<(), EncodeError> {
-        out.text(self.opportunity.as_str());
+        out.key(self.opportunity.as_str(), "opportunity")?;
         out.timestamp(&self.changed_at, "changed_at")?;
-        out.text(&self.stage);
+        out.key(&self.stage, "stage")?;
         out.opt_money(Some(&self.amount));
         out.opt_date(self.close_date, "close_date")?;
         out.opt_display(self.probability);
@@ -358,9 +418,25 @@ impl Schema for OpportunityChange {
                 .as_ref()
                 .map(ForecastCategory::as_str),
         );
-        out.opt_text(self.lead.as_ref().map(LeadId::as_str));
+        out.opt_key(self.lead.as_ref().map(LeadId::as_str), "lead")?;
         Ok(())
     }
+}
+
+/// Whether a probability outside \[0, 1\] was likely written as a percentage: a
+/// plain number in (1, 100] with at most two decimals (`75`, `99.5`, not
+/// `1.0000001` or `1.5e1`), so that the hint to write fractions fits.
+fn looks_like_a_percentage(text: &[u8], p: f64) -> bool {
+    let t = text.trim_ascii();
+    let decimals = t
+        .iter()
+        .position(|&b| b == b'.')
+        .map_or(0, |point| t.len() - point - 1);
+    p > 1.0
+        && p <= 100.0
+        && decimals <= 2
+        && t.iter()
+            .all(|b| b.is_ascii_digit() || *b == b'.' || *b == b'+')
 }
 
 /// Columns of `paths.csv`.
@@ -390,6 +466,18 @@ impl Schema for PathRow {
             value: h.required("total_conversion_value")?,
             nulls: h.required("total_null")?,
         })
+    }
+
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[
+                Some(c.path),
+                Some(c.conversions),
+                Some(c.value),
+                Some(c.nulls),
+            ],
+        )
     }
 
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
@@ -435,6 +523,18 @@ impl Schema for ForecastPoint {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[
+                Some(c.series),
+                Some(c.period),
+                Some(c.forecast),
+                Some(c.actual),
+            ],
+        )
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, _: &mut Ctx) -> Result<Self, RowError> {
         let p = ForecastPoint {
             series: key(field(row, c.series), "series")?,
@@ -447,8 +547,8 @@ impl Schema for ForecastPoint {
     }
 
     fn encode(&self, _: &[String], out: &mut Fields) -> Result<(), EncodeError> {
-        out.text(&self.series);
-        out.text(&self.period);
+        out.key(&self.series, "series")?;
+        out.key(&self.period, "period")?;
         out.display(self.forecast);
         out.opt_display(self.actual);
         Ok(())
@@ -494,6 +594,9 @@ pub fn attribute_columns(names: impl IntoIterator<Item = String>) -> crate::Resu
         if name.trim().is_empty() || name.trim() != name {
             return Err(invalid(name, "empty, or with surrounding whitespace"));
         }
+        if name.contains(['\r', '\n']) {
+            return Err(invalid(name, "a column name cannot span lines"));
+        }
         if LEAD_COLUMNS.contains(&normal.as_str()) {
             return Err(invalid(name, "the name of a fixed column of leads.csv"));
         }
@@ -537,6 +640,19 @@ impl Schema for Lead {
         })
     }
 
+    fn free_text(c: &Self::Columns, i: usize) -> bool {
+        none_of(
+            i,
+            &[
+                Some(c.id),
+                Some(c.created_at),
+                Some(c.source),
+                c.campaign,
+                c.account,
+            ],
+        )
+    }
+
     fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
         let mut lead = Lead::new(
             id::<LeadId>(field(row, c.id), "subject_id")?,
@@ -570,15 +686,16 @@ impl Schema for Lead {
             return Err(EncodeError {
                 field: "attributes",
                 reason: format!(
-                    "attribute `{name}` has no column: declare it when creating the writer"
+                    "attribute `{}` has no column: declare it when creating the writer",
+                    Excerpt(name)
                 ),
             });
         }
-        out.text(self.id.as_str());
+        out.key(self.id.as_str(), "id")?;
         out.timestamp(&self.created_at, "created_at")?;
-        out.opt_text(self.source.as_ref().map(Channel::as_str));
-        out.opt_text(self.campaign.as_ref().map(CampaignId::as_str));
-        out.opt_text(self.account.as_ref().map(AccountId::as_str));
+        out.opt_key(self.source.as_ref().map(Channel::as_str), "source")?;
+        out.opt_key(self.campaign.as_ref().map(CampaignId::as_str), "campaign")?;
+        out.opt_key(self.account.as_ref().map(AccountId::as_str), "account")?;
         out.opt_text(self.owner.as_deref());
         out.opt_text(self.segment.as_deref());
         for name in extra {

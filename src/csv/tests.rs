@@ -38,8 +38,9 @@ fn lines_of_errors(data: &[u8], n: usize) -> Vec<(u64, Option<String>)> {
 
 #[test]
 fn line_numbers_follow_the_file_whatever_the_line_ends() {
-    let lf = "subject_id,stage,at\nL1,mql,bad\n\n\nL2,\"multi\nline\nstage\",bad\nL3,sql,2026-01-01\nL4,x,bad";
+    let lf = "subject_id,stage,at,reason\nL1,mql,bad,\n\n\nL2,x,bad,\"multi\nline\nreason\"\nL3,sql,2026-01-01,\nL4,x,bad,";
     let crlf = lf.replace('\n', "\r\n");
+    let cr = lf.replace('\n', "\r");
     let expected = vec![
         (2, Some("at".to_string())),
         (5, Some("at".to_string())),
@@ -55,6 +56,11 @@ fn line_numbers_follow_the_file_whatever_the_line_ends() {
             lines_of_errors(crlf.as_bytes(), n),
             expected,
             "CRLF, chunks of {n}"
+        );
+        assert_eq!(
+            lines_of_errors(cr.as_bytes(), n),
+            expected,
+            "CR, chunks of {n}"
         );
     }
     // Blank lines before the header and a byte-order mark.

@@ -94,7 +94,8 @@ impl<T: CsvRecord, W: Write> Writer<T, W> {
     ///
     /// # Errors
     /// [`Error::InvalidField`] naming the record (by its position among the records
-    /// written) if a value cannot be written so that it reads back: a year outside
+    /// written) if a value cannot be written so that it reads back: an id or key
+    /// (anything but free text) with a line break, a year outside
     /// 0000–9999, a path channel containing the path separator, a lead attribute without
     /// a column. [`Error::Io`] if writing fails.
     pub fn write(&mut self, record: &T) -> Result<()> {

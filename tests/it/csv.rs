@@ -19,11 +19,12 @@ use revops::{
 /// non-ASCII letters.
 const TRICKY: &str = "[a-zA-Z0-9 ,;\t\"'\r\n>_.:éß漢字🙂-]{1,16}";
 
-/// A trimmed, non-empty string (ids and keys are trimmed by readers).
+/// A trimmed, non-empty string without line breaks (ids and keys are trimmed by
+/// readers, and only free text may span lines).
 fn key() -> impl Strategy<Value = String> {
     TRICKY.prop_filter_map("blank", |s| {
         let t = s.trim();
-        (!t.is_empty()).then(|| t.to_string())
+        (!t.is_empty() && !t.contains(['\r', '\n'])).then(|| t.to_string())
     })
 }
 
@@ -184,7 +185,7 @@ fn forecast_point() -> impl Strategy<Value = ForecastPoint> {
 /// Attribute names: no surrounding whitespace, no clash with the fixed columns, and
 /// lower case (header names match case-insensitively).
 fn attribute_name() -> impl Strategy<Value = String> {
-    "[a-z,\"é漢][a-z0-9 ,;\"\n_é漢]{0,6}[a-z0-9]".prop_filter("fixed column", |n| {
+    "[a-z,\"é漢][a-z0-9 ,;\"_é漢]{0,6}[a-z0-9]".prop_filter("fixed column", |n| {
         !<Lead as CsvRecord>::COLUMNS.contains(&n.as_str())
     })
 }
@@ -376,26 +377,22 @@ fn read_everything<T: CsvRecord>(data: &[u8], delimiter: u8) -> Result<(), TestC
     prop_assert_eq!(err, 0, "SkipAndReport yields no errors from a byte slice");
     let report = reader.report();
     prop_assert_eq!(report.records, ok);
-    prop_assert_eq!(report.records + report.skipped.len() as u64, report.rows);
-    let parsed = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(data)
-        .byte_records()
-        .count() as u64;
-    prop_assert_eq!(report.rows + 1, parsed, "data rows plus the header");
-    // Lines count line feeds (a bare `\r` ends a row but not a line), so a row may
-    // share the header's line; they never go backwards.
+    prop_assert_eq!(report.records + report.skipped_rows, report.rows);
+    prop_assert_eq!(report.skipped.len() as u64, report.skipped_rows);
+    // Every row ends with a line break (`\n`, `\r\n` or `\r`), so each starts on a
+    // later line than the one before, the header's included.
     let mut previous = 1;
     for e in &report.skipped {
         let line = match e {
             Error::Csv { line, .. } => *line,
             other => return Err(TestCaseError::fail(format!("not a row error: {other:?}"))),
         };
-        prop_assert!(line >= previous, "{:?}", e);
+        prop_assert!(line > previous, "{:?}", e);
         previous = line;
     }
+    // What a reader skips is never more than the file's lines.
+    let lines = data.iter().filter(|&&b| b == b'\n' || b == b'\r').count() as u64 + 1;
+    prop_assert!(previous <= lines);
 
     // Stop: at most one error, and it is the last item.
     let mut stop = Reader::<T, _>::new(data, options).unwrap();
@@ -419,12 +416,12 @@ fn read_as_every_schema(data: &[u8], delimiter: u8) -> Result<(), TestCaseError>
     read_everything::<Lead>(data, delimiter)
 }
 
-const VALID_TOUCHES: &str = "subject_id,channel,campaign,at,cost,currency
-L1,paid_search,spring,2026-03-01T12:00:00Z,1.25,USD
-L1,webinar,,2026-03-02,,
-L2,email,\"news, letter\",2026-03-02 10:00:00,0,EUR
-\"L,3\",\"multi
-line\",,2026-03-04T10:11:12.5+02:00,,
+const VALID_TOUCHES: &str = "subject_id,channel,campaign,at,cost,currency,note
+L1,paid_search,spring,2026-03-01T12:00:00Z,1.25,USD,
+L1,webinar,,2026-03-02,,,
+L2,email,\"news, letter\",2026-03-02 10:00:00,0,EUR,
+\"L,3\",\"multi\",,2026-03-04T10:11:12.5+02:00,,,\"two
+lines\"
 ";
 
 #[derive(Debug, Clone)]
@@ -547,7 +544,7 @@ fn the_valid_touches_read() {
         Some("news, letter")
     );
     assert_eq!(touches[3].subject.as_str(), "L,3");
-    assert_eq!(touches[3].channel.as_str(), "multi\nline");
+    assert_eq!(touches[3].channel.as_str(), "multi");
     assert_eq!(
         touches[3].at,
         Utc.with_ymd_and_hms(2026, 3, 4, 8, 11, 12).unwrap() + chrono::TimeDelta::milliseconds(500)
@@ -558,14 +555,14 @@ fn the_valid_touches_read() {
 fn a_megabyte_field_is_read_and_reported_briefly() {
     let big = "x".repeat(1 << 20);
     let data = format!(
-        "subject_id,stage,at\nL1,mql,{big}\nL2,\"{}\",2026-01-01\nL3,sql,bad\n",
+        "subject_id,stage,at,reason\nL1,mql,{big},\nL2,mql,2026-01-01,\"{}\"\nL3,sql,bad,\n",
         "line\n".repeat(1000)
     );
     let options = Options::new().with_on_error(OnError::SkipAndReport);
     let mut r = Reader::<StageEvent, _>::new(data.as_bytes(), options).unwrap();
     let ok: Vec<StageEvent> = r.by_ref().collect::<Result<_, _>>().unwrap();
     assert_eq!(ok.len(), 1);
-    assert_eq!(ok[0].stage.len(), 5 * 1000 - 1);
+    assert_eq!(ok[0].reason.as_ref().map(String::len), Some(5 * 1000));
     let lines: Vec<u64> = r
         .report()
         .skipped
@@ -1068,4 +1065,536 @@ fn reading_into_a_builder_handles_odd_headers_and_sources() {
         matches!(&err, Error::InvalidField { record, field: "currency", .. } if record.index == Some(1) && record.id.as_deref() == Some("S000002")),
         "{err}"
     );
+}
+
+// ---- issue 14: what a mutation fuzzer found ------------------------------------------
+
+/// Reads `data` under SkipAndReport: the records and the report.
+fn read_skipping<T: CsvRecord>(data: &[u8]) -> (Vec<T>, ReadReport) {
+    let options = Options::new().with_on_error(OnError::SkipAndReport);
+    let mut r = Reader::<T, _>::new(data, options).unwrap();
+    let records: Vec<T> = r.by_ref().collect::<Result<_, _>>().unwrap();
+    (records, r.report().clone())
+}
+
+fn skipped_errors(report: &ReadReport) -> Vec<(u64, Option<String>, String)> {
+    report
+        .skipped
+        .iter()
+        .map(|e| match e {
+            Error::Csv {
+                line,
+                column,
+                reason,
+                ..
+            } => (*line, column.clone(), reason.clone()),
+            other => panic!("not a row error: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn an_unclosed_quote_in_the_last_column_is_an_error_and_the_rest_is_read() {
+    // stage_events.csv: the free-text `reason` never closes.
+    let mut data = String::from(
+        "subject_id,stage,at,reason\nL0,mql,2026-01-01,\nL1,recycled,2026-01-02,\"nurture (see note\n",
+    );
+    for i in 0..1000 {
+        data += &format!("L{},mql,2026-02-01,\n", i + 2);
+    }
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events.len(), 1001);
+    assert_eq!((report.rows, report.records), (1002, 1001));
+    let errors = skipped_errors(&report);
+    assert_eq!(errors.len(), 1);
+    let (line, column, reason) = &errors[0];
+    assert_eq!((*line, column.as_deref()), (3, Some("reason")));
+    assert!(reason.contains("unclosed quote"), "{reason}");
+    assert!(reason.contains("line 3"), "{reason}");
+    // Under Stop the error is the item after the first record.
+    let e = first_error::<StageEvent>(&data);
+    assert!(matches!(e, Error::Csv { line: 3, .. }), "{e}");
+
+    // leads.csv: the last attribute column.
+    let mut data =
+        String::from("subject_id,created_at,source,region\nL1,2026-01-01,web,\"emea (see note\n");
+    for i in 0..1000 {
+        data += &format!("L{},2026-01-02,web,emea\n", i + 2);
+    }
+    let (leads, report) = read_skipping::<Lead>(data.as_bytes());
+    assert_eq!(leads.len(), 1000);
+    assert_eq!(skipped_errors(&report)[0].0, 2);
+    assert_eq!(skipped_errors(&report)[0].1.as_deref(), Some("region"));
+
+    // The fast touches reader says the same, lines included.
+    let text = "subject_id,channel,campaign,at\nS1,web,,2026-03-01T10:00:00Z\n\nS2,\"web,,2026-03-01T10:00:00Z\nS3,web,,2026-03-01T10:00:00Z\n";
+    let skip = Options::new().with_on_error(OnError::SkipAndReport);
+    let (want, _) = via_reader(text, "subject_id,at,value,currency\n", &skip);
+    let got = revops::JourneyBuilder::default().read_touches_csv(text.as_bytes(), skip);
+    assert_eq!(got, want);
+    let got = got.unwrap();
+    assert_eq!((got.records, got.skipped_rows), (2, 1));
+    assert!(
+        got.skipped[0].to_string().contains("line 4"),
+        "{}",
+        got.skipped[0]
+    );
+
+    // opportunity_history.csv: lead_id, an id, never spans lines.
+    let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category,lead_id\n";
+    let mut data = format!("{header}O1,2026-01-01,proposal,10,USD,,,,\"L-1\n");
+    for i in 0..500 {
+        data += &format!("O{},2026-01-02,proposal,10,USD,,0.5,,L{i}\n", i + 2);
+    }
+    let (changes, report) = read_skipping::<OpportunityChange>(data.as_bytes());
+    assert_eq!(changes.len(), 500);
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.lead.as_ref().is_none_or(|l| !l.as_str().contains('\n')))
+    );
+    let errors = skipped_errors(&report);
+    assert_eq!(errors.len(), 1);
+    assert_eq!((errors[0].0, errors[0].1.as_deref()), (2, Some("lead_id")));
+}
+
+#[test]
+fn quoted_fields_span_lines_only_in_free_text() {
+    // A multi-line reason reads; the row after it is on its own line.
+    let data =
+        "subject_id,stage,at,reason\nL1,lost,2026-01-01,\"price\nand timing\"\nL2,mql,bad,\n";
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events[0].reason.as_deref(), Some("price\nand timing"));
+    assert_eq!(skipped_errors(&report)[0].0, 4);
+    // A multi-line stage (a key) does not, whatever closes it later.
+    let data = "subject_id,stage,at,reason\nL1,\"mql\nx\",2026-01-01,\nL2,sql,2026-01-02,\n";
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events.len(), 1);
+    let errors = skipped_errors(&report);
+    assert_eq!((errors[0].0, errors[0].1.as_deref()), (2, Some("stage")));
+    // Ids, dates and numbers neither.
+    for (data, column) in [
+        (
+            "subject_id,stage,at\n\"L\n1\",mql,2026-01-01\n",
+            "subject_id",
+        ),
+        ("subject_id,stage,at\nL1,mql,\"2026-01-01\n\"\n", "at"),
+        (
+            "subject_id,stage,at,cycle\nL1,mql,2026-01-01,\"1\n\"\n",
+            "cycle",
+        ),
+    ] {
+        let (_, report) = read_skipping::<StageEvent>(data.as_bytes());
+        let errors = skipped_errors(&report);
+        assert_eq!(
+            (errors[0].0, errors[0].1.as_deref()),
+            (2, Some(column)),
+            "{data:?}"
+        );
+    }
+    // A free-text quote that never closes names the line where it opened, even when
+    // it ends the file with nothing after it.
+    let data = "subject_id,stage,at,reason\nL1,mql,2026-01-01,x\nL2,lost,2026-01-02,\"price\nand";
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events.len(), 1);
+    let errors = skipped_errors(&report);
+    assert_eq!((errors[0].0, errors[0].1.as_deref()), (3, Some("reason")));
+    assert!(errors[0].2.contains("line 3"), "{}", errors[0].2);
+    // A free-text quote closed far later by another row's quote: the quote that
+    // "closes" it is followed by text, so it did not close a field.
+    let data = "subject_id,stage,at,reason\nL1,lost,2026-01-01,\"price\nL2,mql,2026-01-02,\nL3,lost,2026-01-03,\"budget\"\n";
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.subject.as_str())
+            .collect::<Vec<_>>(),
+        ["L2", "L3"]
+    );
+    assert_eq!(skipped_errors(&report)[0].0, 2);
+    // Header names never span lines.
+    assert!(
+        Reader::<StageEvent, _>::new(&b"subject_id,\"stage\n\",at\n"[..], Options::new()).is_err()
+    );
+}
+
+#[test]
+fn an_unclosed_quote_in_a_middle_column_says_where_it_opened() {
+    let data = "subject_id,stage,at,reason\nL1,mql,2026-01-01,\nL2,\"sql,2026-01-02,\nL3,won,2026-01-03,\nL4,won,2026-01-04,\"a \"\"quoted\"\" reason\"\n";
+    let e = first_error::<StageEvent>(data);
+    let Error::Csv {
+        line,
+        column,
+        reason,
+        ..
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!((*line, column.as_deref()), (3, Some("stage")));
+    assert!(reason.starts_with("unclosed quote"), "{reason}");
+    assert!(!reason.contains("number of fields"), "{reason}");
+    let (events, _) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2].reason.as_deref(), Some("a \"quoted\" reason"));
+}
+
+#[test]
+fn skip_and_report_keeps_a_bounded_number_of_errors() {
+    let mut data = String::from("subject_id,stage,at\n");
+    for i in 0..10_000 {
+        data += &format!("L{i},mql,not a time\n");
+    }
+    data += "L,mql,2026-01-01\n";
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events.len(), 1);
+    assert_eq!(report.skipped.len(), Options::DEFAULT_KEPT_ERRORS);
+    assert_eq!(report.skipped_rows, 10_000);
+    assert_eq!(report.rows, report.records + report.skipped_rows);
+    assert!(matches!(report.skipped[99], Error::Csv { line: 101, .. }));
+    // Configurable, and the fast touches reader keeps the same ones.
+    let options = Options::new()
+        .with_on_error(OnError::SkipAndReport)
+        .with_kept_errors(3);
+    let mut r = Reader::<StageEvent, _>::new(data.as_bytes(), options.clone()).unwrap();
+    r.by_ref().for_each(drop);
+    assert_eq!(
+        (r.report().skipped.len(), r.report().skipped_rows),
+        (3, 10_000)
+    );
+    let mut touches = String::from("subject_id,channel,campaign,at\n");
+    for _ in 0..1000 {
+        touches += "L1,web,,never\n";
+    }
+    let want = {
+        let mut r = Reader::<Touch, _>::new(touches.as_bytes(), options.clone()).unwrap();
+        r.by_ref().for_each(drop);
+        r.report().clone()
+    };
+    let got = revops::JourneyBuilder::default()
+        .read_touches_csv(touches.as_bytes(), options)
+        .unwrap();
+    assert_eq!(got, want);
+    assert_eq!((got.skipped.len(), got.skipped_rows), (3, 1000));
+}
+
+#[test]
+fn both_touch_readers_strip_one_byte_order_mark_and_only_one() {
+    let bom = "\u{feff}";
+    for (boms, ok) in [(0, true), (1, true), (2, false), (3, false)] {
+        let text = format!(
+            "{}subject_id,channel,campaign,at\nS1,web,,2026-03-01T10:00:00Z\n",
+            bom.repeat(boms)
+        );
+        let plain = Reader::<Touch, _>::new(text.as_bytes(), Options::new())
+            .map(|r| r.collect::<Result<Vec<_>, _>>().unwrap().len());
+        let fast = revops::JourneyBuilder::default()
+            .read_touches_csv(text.as_bytes(), Options::new())
+            .map(|r| r.records as usize);
+        assert_eq!(plain.is_ok(), ok, "{boms} BOMs: {plain:?}");
+        assert_eq!(fast.is_ok(), ok, "{boms} BOMs: {fast:?}");
+        if ok {
+            assert_eq!(plain.unwrap(), 1);
+            assert_eq!(fast.unwrap(), 1);
+        } else {
+            assert_eq!(plain.unwrap_err(), fast.unwrap_err());
+        }
+    }
+    // A byte-order mark in a data row is data, in both.
+    let text = "subject_id,channel,campaign,at\n\"S1\",web,,2026-03-01T10:00:00Z\n\u{feff}S2,web,,2026-03-01T10:00:00Z\n";
+    let plain: Vec<Touch> = Reader::new(text.as_bytes(), Options::new())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(plain[1].subject.as_str(), "\u{feff}S2");
+    let (want, _) = via_reader(text, "subject_id,at,value,currency\n", &Options::new());
+    let got = revops::JourneyBuilder::default().read_touches_csv(text.as_bytes(), Options::new());
+    assert_eq!(got, want);
+}
+
+#[test]
+fn error_messages_cut_every_echoed_value() {
+    let huge = "X".repeat(1 << 20);
+    let cases = [
+        format!("subject_id,at,value,currency\nL1,2026-01-01,5,{huge}\n"),
+        format!("subject_id,at,value,currency\nL1,2026-01-01,5,{huge}:2\n"),
+        format!("subject_id,at,value,currency\nL1,2026-01-01,{huge},USD\n"),
+        format!("subject_id,at,value,currency,{huge},{huge}\n"),
+        format!("subject_id,at,value,currency\nL1,{huge},5,USD\n"),
+    ];
+    for data in &cases {
+        let e = first_error::<Conversion>(data);
+        assert!(
+            e.to_string().chars().count() < 300,
+            "{}",
+            &e.to_string()[..300]
+        );
+    }
+    // A kept error does not hold a megabyte column name either.
+    let data = [
+        b"subject_id,created_at,source,".as_slice(),
+        huge.as_bytes(),
+        b"\nL1,2026-01-01,web,\xff\n",
+    ]
+    .concat();
+    let (_, report) = read_skipping::<Lead>(&data);
+    assert!(
+        matches!(&report.skipped[0], Error::Csv { column: Some(c), .. } if c.chars().count() <= 41)
+    );
+    for e in [
+        huge.parse::<Currency>().unwrap_err(),
+        format!("{huge}:2").parse::<Currency>().unwrap_err(),
+        Currency::with_minor_units(&huge, 2).unwrap_err(),
+        Money::parse(&huge, Currency::USD).unwrap_err(),
+        format!("1 {huge}").parse::<Money>().unwrap_err(),
+    ] {
+        assert!(
+            e.to_string().chars().count() < 300,
+            "{}",
+            &e.to_string()[..300]
+        );
+    }
+}
+
+#[test]
+fn amounts_and_numbers_are_plain_decimals() {
+    for bad in [
+        "1_000", "1__0.5_0", "_1", "1_", "1 000", "1e3", "+-1", "1.2.3", ".", "-", "",
+    ] {
+        assert!(
+            Money::parse(bad, Currency::USD).is_err(),
+            "{bad:?} should not parse"
+        );
+        let data = format!(
+            "channel,campaign,period_start,period_end,amount,currency\ntv,,2026-01-01,2026-01-31,{bad},USD\n"
+        );
+        let e = first_error::<Spend>(&data);
+        assert!(
+            matches!(&e, Error::Csv { column: Some(c), .. } if c == "amount"),
+            "{bad:?}: {e}"
+        );
+    }
+    for good in ["1000", "-0", "+12.50", "0.5", "7"] {
+        assert!(Money::parse(good, Currency::USD).is_ok(), "{good:?}");
+    }
+    // Probabilities and counts: no digit separators either.
+    let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category\n";
+    let e =
+        first_error::<OpportunityChange>(&format!("{header}O1,2026-01-01,proposal,10,USD,,0_5,\n"));
+    assert!(
+        matches!(&e, Error::Csv { column: Some(c), .. } if c == "probability"),
+        "{e}"
+    );
+    let e = first_error::<PathRow>(
+        "path,total_conversions,total_conversion_value,total_null\na,1_0,0,0\n",
+    );
+    assert!(
+        matches!(&e, Error::Csv { column: Some(c), .. } if c == "total_conversions"),
+        "{e}"
+    );
+    let e = first_error::<StageEvent>("subject_id,stage,at,cycle\nL1,mql,2026-01-01,1_0\n");
+    assert!(
+        matches!(&e, Error::Csv { column: Some(c), .. } if c == "cycle"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bare_carriage_returns_end_lines() {
+    let data =
+        "subject_id,stage,at\rL1,mql,2026-01-01\rL2,mql,bad\rL3,sql,2026-01-03\r\rL4,x,bad\r";
+    let (events, report) = read_skipping::<StageEvent>(data.as_bytes());
+    assert_eq!(events.len(), 2);
+    let lines: Vec<u64> = skipped_errors(&report).iter().map(|e| e.0).collect();
+    assert_eq!(lines, [3, 6]);
+    // Mixed endings: each of `\n`, `\r\n` and a bare `\r` is one line break.
+    let data = "subject_id,stage,at\r\nL1,mql,bad\rL2,mql,bad\nL3,mql,bad\r\n\rL4,mql,bad";
+    let (_, report) = read_skipping::<StageEvent>(data.as_bytes());
+    let lines: Vec<u64> = skipped_errors(&report).iter().map(|e| e.0).collect();
+    assert_eq!(lines, [2, 3, 4, 6]);
+}
+
+#[test]
+fn readers_refuse_what_writers_cannot_write() {
+    for (value, column) in [
+        ("+99999-01-01", "at"),
+        ("9999-12-31T23:59:59-01:00", "at"),
+        ("-0001-12-31", "at"),
+    ] {
+        let e = first_error::<StageEvent>(&format!("subject_id,stage,at\nL1,mql,{value}\n"));
+        let Error::Csv {
+            column: c, reason, ..
+        } = &e
+        else {
+            panic!("{e}")
+        };
+        assert_eq!(c.as_deref(), Some(column));
+        assert!(
+            reason.contains("0000") && reason.contains("9999"),
+            "{reason}"
+        );
+    }
+    let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category\n";
+    let e = first_error::<OpportunityChange>(&format!(
+        "{header}O1,2026-01-01,proposal,10,USD,9999-12-31T23:59:59-01:00,,\n"
+    ));
+    assert!(
+        matches!(&e, Error::Csv { column: Some(c), .. } if c == "close_date"),
+        "{e}"
+    );
+    let e = first_error::<Spend>(
+        "channel,campaign,period_start,period_end,amount,currency\ntv,,2026-01-01,+10000-01-31,1,USD\n",
+    );
+    assert!(
+        matches!(&e, Error::Csv { column: Some(c), .. } if c == "period_end"),
+        "{e}"
+    );
+    // The fast touches reader agrees.
+    let text = "subject_id,channel,campaign,at\nS1,web,,9999-12-31T23:59:59-01:00\n";
+    assert!(
+        revops::JourneyBuilder::default()
+            .read_touches_csv(text.as_bytes(), Options::new())
+            .is_err()
+    );
+
+    // The ends of the range round-trip.
+    let first = Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap();
+    let last = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
+        + chrono::TimeDelta::nanoseconds(999_999_999);
+    let events = [
+        StageEvent::new(SubjectId::new("L1").unwrap(), "mql", first),
+        StageEvent::new(SubjectId::new("L1").unwrap(), "won", last),
+    ];
+    let bytes = write_records(Vec::new(), &events, Options::new()).unwrap();
+    let back: Vec<StageEvent> = Reader::new(&bytes[..], Options::new())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(back, events);
+    for text in ["9999-12-31T23:59:59+01:00", "0000-01-01T00:00:00-00:30"] {
+        let data = format!("subject_id,stage,at\nL1,mql,{text}\n");
+        let read: Vec<StageEvent> = Reader::new(data.as_bytes(), Options::new())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        write_records(Vec::new(), &read, Options::new()).unwrap();
+    }
+}
+
+#[test]
+fn the_percentage_hint_is_given_only_to_percentages() {
+    let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category\n";
+    let reason = |p: &str| match first_error::<OpportunityChange>(&format!(
+        "{header}O1,2026-01-01,proposal,10,USD,,{p},\n"
+    )) {
+        Error::Csv { reason, .. } => reason,
+        other => panic!("{other}"),
+    };
+    for p in ["75", "2", "99.5", "100"] {
+        assert!(reason(p).contains("not percentages"), "{p}: {}", reason(p));
+    }
+    for p in ["1.0000001", "1.5e1", "100.5", "250", "-3"] {
+        let r = reason(p);
+        assert!(!r.contains("percentage"), "{p}: {r}");
+        assert!(r.contains("[0, 1]"), "{p}: {r}");
+    }
+}
+
+#[test]
+fn odd_files_give_errors_never_panics() {
+    // Empty, header only, NUL bytes, invalid UTF-8 in every column.
+    assert!(Reader::<StageEvent, _>::new(&b""[..], Options::new()).is_err());
+    assert!(Reader::<StageEvent, _>::new(&b"\n\r\n"[..], Options::new()).is_err());
+    let (events, report) = read_skipping::<StageEvent>(b"subject_id,stage,at,reason\n");
+    assert!(events.is_empty() && report.rows == 0);
+    let (events, report) =
+        read_skipping::<StageEvent>(b"subject_id,stage,at,reason\nL1,mql\0,2026-01-01,\0\n");
+    assert_eq!(events.len() + report.skipped.len(), 1);
+    let columns = ["subject_id", "stage", "at", "cycle", "reason"];
+    for bad in 0..columns.len() {
+        let mut row: Vec<&[u8]> = vec![b"L1", b"mql", b"2026-01-01", b"1", b"why"];
+        row[bad] = b"\xff\xfe";
+        let data = [
+            columns.join(",").as_bytes(),
+            b"\n",
+            &row.join(&b","[..]),
+            b"\n",
+        ]
+        .concat();
+        let (_, report) = read_skipping::<StageEvent>(&data);
+        let errors = skipped_errors(&report);
+        assert_eq!(errors.len(), 1, "{bad}");
+        assert_eq!(errors[0].1.as_deref(), Some(columns[bad]));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A quote put at the start of any unquoted field is reported with its row, and
+    /// the rows before it read as written. When it is the file's only quote, it costs
+    /// that row only: every other row reads as written (the file's tail is never
+    /// swallowed into one field).
+    #[test]
+    fn a_stray_quote_costs_its_row(
+        rows in proptest::collection::vec(
+            (
+                "[a-z][a-z0-9]{0,4}",
+                "[a-z]{1,4}",
+                proptest::option::of(prop_oneof!["[a-z][a-z ]{0,8}", "[a-z][a-z ,\n]{0,8}"]),
+            ),
+            1..12,
+        ),
+        pick in any::<prop::sample::Index>(),
+        crlf in any::<bool>(),
+    ) {
+        let at = Utc.with_ymd_and_hms(2026, 3, 4, 10, 11, 12).unwrap();
+        let events: Vec<StageEvent> = rows
+            .iter()
+            .map(|(s, stage, reason)| StageEvent {
+                subject: SubjectId::new(s).unwrap(),
+                stage: stage.clone(),
+                at,
+                cycle: None,
+                reason: reason.clone(),
+            })
+            .collect();
+        let mut bytes = write_records(Vec::new(), &events, Options::new()).unwrap();
+        if crlf {
+            bytes = crlf_terminators(&bytes);
+        }
+        // The starts of unquoted fields of data rows, with their row.
+        let mut starts = Vec::new();
+        let (mut row, mut quoted, mut field_start) = (0usize, false, true);
+        for (i, &b) in bytes.iter().enumerate() {
+            if field_start && !quoted && b != b'"' && row > 0 {
+                starts.push((i, row - 1));
+            }
+            field_start = false;
+            match b {
+                b'"' => quoted = !quoted,
+                b',' if !quoted => field_start = true,
+                b'\n' if !quoted => {
+                    row += 1;
+                    field_start = true;
+                }
+                _ => {}
+            }
+        }
+        starts.retain(|&(i, _)| i < bytes.len());
+        prop_assume!(!starts.is_empty());
+        let (i, bad) = starts[pick.index(starts.len())];
+        bytes.insert(i, b'"');
+        let (read, report) = read_skipping::<StageEvent>(&bytes);
+        let text = String::from_utf8_lossy(&bytes);
+        prop_assert!(report.skipped_rows >= 1, "{}", text);
+        prop_assert_eq!(report.rows, report.records + report.skipped_rows);
+        prop_assert_eq!(&read[..bad.min(read.len())], &events[..bad], "{}", text);
+        if bytes.iter().filter(|&&b| b == b'"').count() == 1 {
+            let mut others = events.clone();
+            others.remove(bad);
+            prop_assert_eq!(report.skipped_rows, 1, "{}", text);
+            prop_assert_eq!(read, others, "{}", text);
+        }
+    }
 }

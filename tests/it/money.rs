@@ -181,3 +181,28 @@ fn unknown_currency_asks_for_minor_units() {
         "unknown currency code `ABC`: give its number of minor units explicitly (e.g. `ABC:2`)"
     );
 }
+
+/// Whether `s` is an optional sign, then digits with at most one `.`, at least one digit.
+fn plain_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// `Money::parse` takes exactly the plain decimals (no `1_000`, `1e3`, `1 000`),
+    /// surrounding spaces aside, and what it takes is the number written.
+    #[test]
+    fn amounts_are_plain_decimals(s in "[+-]?[0-9_.e ,+-]{0,12}") {
+        let parsed = Money::parse(&s, Currency::USD);
+        prop_assert_eq!(parsed.is_ok(), plain_decimal(s.trim()), "{:?}: {:?}", s, parsed);
+        if let Ok(m) = parsed {
+            let f: f64 = s.trim().parse().unwrap();
+            let back: f64 = m.amount().to_string().parse().unwrap();
+            prop_assert_eq!(back, f);
+        }
+    }
+}

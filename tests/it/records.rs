@@ -232,3 +232,29 @@ fn bad_input_is_named() {
         Decimal::new(1000, 3)
     );
 }
+
+/// Validation messages repeat a value cut at 40 characters, however large it is (a
+/// float such as 1e300 prints 301 digits; an id may be megabytes).
+#[test]
+fn validation_messages_stay_short() {
+    let at = Utc.with_ymd_and_hms(2026, 3, 4, 0, 0, 0).unwrap();
+    let mut change = OpportunityChange::new(
+        OpportunityId::new("O".repeat(1 << 20)).unwrap(),
+        at,
+        "proposal",
+        Money::zero(Currency::USD),
+    );
+    change.probability = Some(1e300);
+    let e = change.validate().unwrap_err();
+    assert!(e.to_string().chars().count() < 200, "{e}");
+    let row = revops::PathRow::new(
+        vec![Channel::new("email").unwrap()],
+        -1e300,
+        Decimal::ZERO,
+        0.0,
+    );
+    let e = row.validate(0).unwrap_err();
+    assert!(e.to_string().chars().count() < 200, "{e}");
+    let e = RecordRef::new("lead").with_id("L".repeat(1000));
+    assert!(e.to_string().chars().count() < 100, "{e}");
+}
