@@ -292,8 +292,7 @@ pub struct Money {
 #[derive(Deserialize)]
 #[serde(rename = "Money")]
 struct MoneyRepr {
-    #[serde(with = "rust_decimal::serde::str")]
-    amount: Decimal,
+    amount: String,
     currency: Currency,
 }
 
@@ -310,7 +309,13 @@ impl Serialize for Money {
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let r = MoneyRepr::deserialize(d)?;
-        Ok(Money::new(r.amount, r.currency))
+        let amount = parse_decimal(&r.amount).map_err(|reason| {
+            serde::de::Error::custom(format!(
+                "money amount `{}`: {reason}",
+                crate::error::Excerpt(&r.amount)
+            ))
+        })?;
+        Ok(Money::new(amount, r.currency))
     }
 }
 
@@ -984,5 +989,10 @@ mod tests {
         assert_eq!("12.50 USD".parse::<Money>().unwrap(), m);
         assert!("12.50".parse::<Money>().is_err());
         assert!(serde_json::from_str::<Money>(r#"{"amount":"1","currency":"ZZZ"}"#).is_err());
+        // The same plain decimals as every other reader: no `_`, no exponent.
+        for bad in ["1_000", "1e3", "1__0.5_0", ""] {
+            let json = format!(r#"{{"amount":"{bad}","currency":"USD"}}"#);
+            assert!(serde_json::from_str::<Money>(&json).is_err(), "{bad}");
+        }
     }
 }
