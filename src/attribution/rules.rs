@@ -404,6 +404,11 @@ impl RuleModel {
                 }
                 Ok(())
             }
+            RuleModel::LastNonDirect { direct } if direct.is_empty() => Err(bad(
+                "direct channels",
+                String::new(),
+                "name at least one direct channel (`last_non_direct` alone uses `direct`)",
+            )),
             _ => Ok(()),
         }
     }
@@ -1099,5 +1104,9 @@ mod tests {
         assert!("nope".parse::<RuleModel>().is_err());
         assert!("linear:3".parse::<RuleModel>().is_err());
         assert!("time_decay:0d".parse::<RuleModel>().is_err());
+        // A parameter list that names nothing is a mistake, not "no direct channel".
+        assert!("last_non_direct:".parse::<RuleModel>().is_err());
+        assert!("last_non_direct: , ".parse::<RuleModel>().is_err());
+        assert!("milestones:".parse::<RuleModel>().is_err());
     }
 }
