@@ -31,7 +31,7 @@ const HELP: &str = "\
 revops-fuzz: a seeded mutation fuzzer for the revops readers, writers and engines
 
   --seconds S        total run time, split evenly over the targets (default 60)
-  --target NAME      fuzz one target only (see --list)
+  --target NAMES     fuzz these targets only (comma-separated; see --list)
   --seed S           the random seed (default 1); the same seed gives the same inputs
   --corpus DIR       extra seeds from DIR/<target>/ (or DIR itself with --target)
   --max-len BYTES    input size cap (default 65536)
@@ -175,8 +175,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--target" => {
                 let v = value()?;
-                if targets::find(&v).is_none() {
-                    return Err(format!("unknown target `{v}` (see --list)"));
+                if let Some(t) = v.split(',').find(|t| targets::find(t).is_none()) {
+                    return Err(format!("unknown target `{t}` (see --list)"));
                 }
                 a.target = Some(v);
             }
@@ -595,8 +595,8 @@ fn print_totals() {
 }
 
 fn replay(args: &Args, file: &Path) -> ExitCode {
-    let Some(name) = &args.target else {
-        eprintln!("--replay needs --target NAME");
+    let Some(name) = args.target.as_deref().filter(|n| !n.contains(',')) else {
+        eprintln!("--replay needs one --target NAME");
         return ExitCode::from(2);
     };
     let index = TARGETS.iter().position(|t| t.name == name).unwrap_or(0);
@@ -671,7 +671,11 @@ fn main() -> ExitCode {
     }
 
     let selected: Vec<usize> = (0..TARGETS.len())
-        .filter(|&i| args.target.as_deref().is_none_or(|n| n == TARGETS[i].name))
+        .filter(|&i| {
+            args.target
+                .as_deref()
+                .is_none_or(|n| n.split(',').any(|n| n == TARGETS[i].name))
+        })
         .collect();
     let slice = Duration::from_secs_f64(args.seconds / selected.len() as f64);
     let synthetic = seeds::Synthetic::new();
@@ -712,7 +716,7 @@ fn main() -> ExitCode {
         let mut corpus: Vec<Vec<u8>> = seeds::files(&corpus_root.join(target.name));
         if let Some(dir) = &args.corpus {
             let own = dir.join(target.name);
-            corpus.extend(seeds::files(if own.is_dir() || args.target.is_none() {
+            corpus.extend(seeds::files(if own.is_dir() || selected.len() > 1 {
                 &own
             } else {
                 dir

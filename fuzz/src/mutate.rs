@@ -165,11 +165,16 @@ impl Mutator {
                 let n = rng.small_len(data.len() - i);
                 data.drain(i..i + n);
             }
-            // Insert a dictionary token anywhere.
+            // Insert a dictionary token anywhere, or at the start of a line.
             5 | 6 => {
                 let t = self.token(rng).to_vec();
                 if t.len() <= self.room(data) {
                     let i = rng.below(data.len() + 1);
+                    let i = if rng.one_in(2) {
+                        line_at(data, i.min(data.len() - 1)).0
+                    } else {
+                        i
+                    };
                     data.splice(i..i, t);
                 }
             }
@@ -241,7 +246,12 @@ impl Mutator {
             }
             // A run of distinct channels (`c0>c1>…`): the attribution engines' hard case.
             15 => {
-                let bits = 1 + rng.below(13);
+                // Mostly short; now and then thousands (a slow input costs seconds).
+                let bits = if rng.one_in(8) {
+                    1 + rng.below(13)
+                } else {
+                    1 + rng.below(6)
+                };
                 let times = 1 + rng.below(1 << bits);
                 let mut run = Vec::new();
                 for k in 0..times {
