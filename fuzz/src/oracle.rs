@@ -47,9 +47,76 @@ pub fn is_documented_decimal(field: &[u8]) -> bool {
     digits(int) && frac_ok && some_digit
 }
 
+/// The documented forms of a timestamp or date: `YYYY-MM-DD`, optionally followed by
+/// `T` (or a space) and `HH:MM:SS`, optional fractional seconds and an optional offset
+/// (`Z` or `±HH:MM`), surrounded by optional ASCII whitespace.
+pub fn is_documented_time(field: &[u8]) -> bool {
+    let b = field.trim_ascii();
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    let shape = |s: &[u8], pattern: &[u8]| {
+        s.len() == pattern.len()
+            && s.iter().zip(pattern).all(|(c, p)| {
+                if *p == b'9' {
+                    c.is_ascii_digit()
+                } else {
+                    c == p
+                }
+            })
+    };
+    if b.len() < 10 || !shape(&b[..10], b"9999-99-99") {
+        return false;
+    }
+    let rest = &b[10..];
+    if rest.is_empty() {
+        return true;
+    }
+    if rest.len() < 9 || !matches!(rest[0], b'T' | b't' | b' ') || !shape(&rest[1..9], b"99:99:99")
+    {
+        return false;
+    }
+    let mut rest = &rest[9..];
+    if let Some(f) = rest.strip_prefix(b".") {
+        let n = f.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &f[n..];
+    }
+    match rest {
+        [] | [b'Z' | b'z'] => true,
+        [b'+' | b'-', h @ .., b':', m1, m2] => digits(h) && h.len() == 2 && digits(&[*m1, *m2]),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times() {
+        for ok in [
+            "2026-03-04",
+            "2026-03-04T10:11:12Z",
+            "2026-03-04T10:11:12.5+02:00",
+            "2026-03-04 10:11:12",
+            " 2026-03-04t10:11:12.123456789-23:59 ",
+        ] {
+            assert!(is_documented_time(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "6-3-012:0:0",
+            "2026-3-4",
+            "+99999-01-01",
+            "2026-03-0410:11:12",
+            "2026-03-04T10:11",
+            "2026-03-04T10:11:12.Z",
+            "2026-03-04T10:11:12+0200",
+            "",
+        ] {
+            assert!(!is_documented_time(bad.as_bytes()), "{bad}");
+        }
+    }
 
     #[test]
     fn open_quotes() {

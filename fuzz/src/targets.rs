@@ -20,7 +20,7 @@ use revops::{
     velocity_report,
 };
 
-use crate::oracle::{ends_in_open_quote, is_documented_decimal};
+use crate::oracle::{ends_in_open_quote, is_documented_decimal, is_documented_time};
 
 /// The step a target is in (shown when an execution hangs).
 static PHASE: Mutex<&'static str> = Mutex::new("");
@@ -54,42 +54,62 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "leads",
         about: "Reader<Lead>: stop vs skip policies, unclosed quotes",
-        run: |d| check_reader::<Lead>(d, Options::new(), &[]),
+        run: |d| check_reader::<Lead>(d, Options::new(), &[("created_at", TIME)]),
     },
     Target {
         name: "stage_events",
         about: "Reader<StageEvent>",
-        run: |d| check_reader::<StageEvent>(d, Options::new(), &[]),
+        run: |d| check_reader::<StageEvent>(d, Options::new(), &[("at", TIME)]),
     },
     Target {
         name: "touches",
         about: "Reader<Touch>, decimal form of `cost`",
-        run: |d| check_reader::<Touch>(d, Options::new(), &["cost"]),
+        run: |d| check_reader::<Touch>(d, Options::new(), &[("cost", DECIMAL), ("at", TIME)]),
     },
     Target {
         name: "conversions",
         about: "Reader<Conversion>, decimal form of `value`",
-        run: |d| check_reader::<Conversion>(d, Options::new(), &["value"]),
+        run: |d| check_reader::<Conversion>(d, Options::new(), &[("value", DECIMAL), ("at", TIME)]),
     },
     Target {
         name: "spend",
         about: "Reader<Spend>, decimal form of `amount`",
-        run: |d| check_reader::<Spend>(d, Options::new(), &["amount"]),
+        run: |d| {
+            check_reader::<Spend>(
+                d,
+                Options::new(),
+                &[
+                    ("amount", DECIMAL),
+                    ("period_start", TIME),
+                    ("period_end", TIME),
+                ],
+            )
+        },
     },
     Target {
         name: "opportunity_history",
         about: "Reader<OpportunityChange>, decimal form of `amount`",
-        run: |d| check_reader::<OpportunityChange>(d, Options::new(), &["amount"]),
+        run: |d| {
+            check_reader::<OpportunityChange>(
+                d,
+                Options::new(),
+                &[
+                    ("amount", DECIMAL),
+                    ("changed_at", TIME),
+                    ("close_date", TIME),
+                ],
+            )
+        },
     },
     Target {
         name: "paths",
         about: "Reader<PathRow> with `,`",
-        run: |d| check_reader::<PathRow>(d, Options::new(), &["total_conversion_value"]),
+        run: |d| check_reader::<PathRow>(d, Options::new(), &[("total_conversion_value", DECIMAL)]),
     },
     Target {
         name: "paths_semicolon",
         about: "Reader<PathRow> with `;`",
-        run: |d| check_reader::<PathRow>(d, semicolon(), &["total_conversion_value"]),
+        run: |d| check_reader::<PathRow>(d, semicolon(), &[("total_conversion_value", DECIMAL)]),
     },
     Target {
         name: "forecasts",
@@ -132,6 +152,15 @@ pub const TARGETS: &[Target] = &[
         run: spend_align,
     },
 ];
+
+/// A documented value form: its name in messages and its check.
+type Form = (&'static str, fn(&[u8]) -> bool);
+
+const DECIMAL: Form = ("an exact decimal such as 1250.10", is_documented_decimal);
+const TIME: Form = (
+    "`YYYY-MM-DD`, optionally with `THH:MM:SS`, fraction and offset",
+    is_documented_time,
+);
 
 /// The target called `name`.
 pub fn find(name: &str) -> Option<&'static Target> {
@@ -274,11 +303,11 @@ pub fn excerpt(data: &[u8], max: usize) -> String {
 
 /// Reads `data` under both error policies and checks that they agree, that the report
 /// counts add up, that an unclosed quote is reported, and that every accepted value of
-/// a `decimals` column has the documented decimal form.
+/// the `forms` columns has its documented form.
 fn check_reader<T: CsvRecord + PartialEq + Debug>(
     data: &[u8],
     options: Options,
-    decimals: &[&str],
+    forms: &[(&str, Form)],
 ) -> Outcome {
     enter("reading");
     let stop = read::<T>(data, &options);
@@ -345,18 +374,18 @@ fn check_reader<T: CsvRecord + PartialEq + Debug>(
             stop.records.len()
         ));
     }
-    if !decimals.is_empty() {
-        check_decimals(data, options.delimiter(), decimals, stop.records.len())?;
+    if !forms.is_empty() && !stop.records.is_empty() {
+        check_forms(data, options.delimiter(), forms, stop.records.len())?;
     }
     Ok(fp.get())
 }
 
-/// The raw fields of the first `accepted` data rows in the `decimals` columns must
-/// have the documented decimal form (or be blank).
-fn check_decimals(
+/// The raw fields of the first `accepted` data rows in the `forms` columns must have
+/// their documented form (or be blank).
+fn check_forms(
     data: &[u8],
     delimiter: u8,
-    decimals: &[&str],
+    forms: &[(&str, Form)],
     accepted: usize,
 ) -> Result<(), String> {
     let mut raw = csv::ReaderBuilder::new()
@@ -368,7 +397,7 @@ fn check_decimals(
     let Some(Ok(header)) = rows.next() else {
         return Ok(());
     };
-    let columns: Vec<(usize, &str)> = header
+    let columns: Vec<(usize, &str, Form)> = header
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
@@ -379,19 +408,22 @@ fn check_decimals(
                 name
             };
             let name = name.trim().to_ascii_lowercase();
-            decimals.iter().find(|d| **d == name).map(|d| (i, *d))
+            forms
+                .iter()
+                .find(|(d, _)| *d == name)
+                .map(|(d, form)| (i, *d, *form))
         })
         .collect();
     for (k, row) in rows.take(accepted).enumerate() {
         let Ok(row) = row else { return Ok(()) };
-        for &(i, name) in &columns {
+        for &(i, name, (form, ok)) in &columns {
             if let Some(f) = row.get(i)
                 && !f.trim_ascii().is_empty()
-                && !is_documented_decimal(f)
+                && !ok(f)
             {
                 return Err(format!(
-                    "`{}` was accepted as a decimal in column `{name}` (data row {}); the \
-                     documented form is an exact decimal such as 1250.10",
+                    "`{}` was accepted in column {name} (data row {}); the documented \
+                     form is {form}",
                     f.escape_ascii(),
                     k + 1
                 ));
