@@ -737,6 +737,8 @@ fn main() -> ExitCode {
         }
         let mut rng = Rng::new(args.seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut input = Vec::with_capacity(args.max_len);
+        let mut bytes = 0u64;
+        let mutated_from = EXECS[index].load(Ordering::Relaxed);
         while Instant::now() < deadline {
             // Newer entries (new behaviour) are picked more often.
             let parent = if rng.one_in(3) && corpus.len() > 8 {
@@ -752,10 +754,13 @@ fn main() -> ExitCode {
             };
             input.clone_from(&corpus[parent]);
             mutator.mutate(&mut rng, &mut input, &corpus);
+            bytes += input.len() as u64;
             let (exec, took) = execute(index, target, &input);
             match exec {
                 Exec::Ok(fp) => {
-                    if seen.insert(fp) && corpus.len() < 4096 {
+                    // Big inputs join rarely: they run slowly, and so do their children.
+                    let small = input.len() <= 4096 || rng.one_in(16);
+                    if small && corpus.len() < 4096 && seen.insert(fp) {
                         corpus.push(input.clone());
                     }
                     if took > Duration::from_millis(HANG_MS.load(Ordering::Relaxed)) {
@@ -771,12 +776,14 @@ fn main() -> ExitCode {
             secs: started.elapsed().as_secs_f64(),
             corpus: corpus.len(),
         };
+        let mutated = (s.execs - mutated_from).max(1);
         println!(
-            "{:<20} {:>10} execs {:>9.0}/s  corpus {}",
+            "{:<20} {:>10} execs {:>9.0}/s  corpus {}  mean input {} bytes",
             s.name,
             s.execs,
             s.execs as f64 / s.secs.max(1e-9),
-            s.corpus
+            s.corpus,
+            bytes / mutated
         );
         stats.push(s);
     }

@@ -236,7 +236,11 @@ impl Mutator {
                     _ => self.token(rng).to_vec(),
                 };
                 if !unit.is_empty() {
-                    let bits = 1 + rng.below(12);
+                    let bits = if rng.one_in(8) {
+                        1 + rng.below(12)
+                    } else {
+                        1 + rng.below(6)
+                    };
                     let times = 1 + rng.below(1 << bits);
                     let n = (unit.len() * times).min(self.room(data));
                     let run: Vec<u8> = unit.iter().copied().cycle().take(n).collect();

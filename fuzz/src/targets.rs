@@ -477,6 +477,15 @@ fn touches_fast(data: &[u8]) -> Outcome {
         }
         let options = JourneyOptions::default().with_trailing(TrailingTouches::NonConverting);
         let (a, b) = (fast.build(&options), general.build(&options));
+        let equal = match (&a, &b) {
+            (Ok(a), Ok(b)) => same_journeys(a, b),
+            (Err(a), Err(b)) => a == b,
+            _ => false,
+        };
+        if equal {
+            fp.count(fast.touch_count());
+            continue;
+        }
         let show = |j: &Result<Journeys, Error>| match j {
             Ok(j) => format!("{:?} {:?}", j.iter().collect::<Vec<_>>(), j.diagnostics()),
             Err(e) => format!("error: {e}"),
@@ -492,6 +501,20 @@ fn touches_fast(data: &[u8]) -> Outcome {
         fp.count(fast.touch_count());
     }
     Ok(fp.get())
+}
+
+/// The same journeys: subjects, conversions, values and touches, and diagnostics.
+fn same_journeys(a: &Journeys, b: &Journeys) -> bool {
+    a.len() == b.len()
+        && a.diagnostics() == b.diagnostics()
+        && a.iter().zip(b.iter()).all(|(x, y)| {
+            x.subject() == y.subject()
+                && x.converted_at() == y.converted_at()
+                && x.value() == y.value()
+                && x.conversions().to_bits() == y.conversions().to_bits()
+                && x.nulls().to_bits() == y.nulls().to_bits()
+                && x.touches().eq(y.touches())
+        })
 }
 
 fn describe(r: &Result<ReadReport, Error>) -> String {
