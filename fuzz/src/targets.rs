@@ -417,8 +417,10 @@ fn check_forms(
     for (k, row) in rows.take(accepted).enumerate() {
         let Ok(row) = row else { return Ok(()) };
         for &(i, name, (form, ok)) in &columns {
+            // Blank (Unicode whitespace too) means absent.
+            let blank = |f: &[u8]| std::str::from_utf8(f).is_ok_and(|s| s.trim().is_empty());
             if let Some(f) = row.get(i)
-                && !f.trim_ascii().is_empty()
+                && !blank(f)
                 && !ok(f)
             {
                 return Err(format!(
