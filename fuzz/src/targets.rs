@@ -769,7 +769,7 @@ fn attribution(data: &[u8]) -> Outcome {
                     || !(0.0..=1.0).contains(&c.removal_effect)
                 {
                     return Err(format!(
-                        "Markov (order {order}) gave channel {} a non-finite or out-of-range \
+                        "Markov (order {order}) gave channel `{}` a non-finite or out-of-range \
                          result: removal effect {}, P(conversion without) {}, share {}, \
                          conversions {}",
                         c.channel, c.removal_effect, c.p_conversion_without, c.share, c.conversions
