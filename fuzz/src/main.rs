@@ -51,8 +51,6 @@ static CURRENT: Mutex<(usize, Vec<u8>)> = Mutex::new((0, Vec::new()));
 /// The execution counter; `EXEC_START` is its start in ms since `base()` + 1 (0: idle).
 static EXEC_ID: AtomicU64 = AtomicU64::new(0);
 static EXEC_START: AtomicU64 = AtomicU64::new(0);
-/// The execution whose hang was reported (by the watchdog or the runner).
-static HANG_REPORTED: AtomicU64 = AtomicU64::new(u64::MAX);
 /// Executions per target (readable from the watchdog and the allocator).
 static EXECS: [AtomicU64; 32] = [const { AtomicU64::new(0) }; 32];
 /// The last panic seen by the hook.
@@ -467,25 +465,32 @@ fn handle(
     minimize_on: bool,
 ) {
     let hang = Duration::from_millis(HANG_MS.load(Ordering::Relaxed));
-    if took > hang {
-        let id = EXEC_ID.load(Ordering::Relaxed);
-        let first = HANG_REPORTED.swap(id, Ordering::Relaxed) != id;
-        let message = format!(
-            "slow: one execution took {:.2} s (last phase: {})",
-            took.as_secs_f64(),
-            targets::phase()
-        );
-        // Hangs of one target count as one finding.
-        if record(
-            format!("{}|hang", target.name),
-            target,
-            "hang",
-            &message,
-            input,
-        ) && first
-        {
-            let path = save(target.name, input, "");
-            report_finding(target, "hang", &message, input, None, path.as_deref());
+    if took > hang && !seen_signature(&format!("{}|hang", target.name)) {
+        // Wall-clock time lies on a loaded machine: run the input again and measure the
+        // thread's CPU time (Linux; elsewhere the wall clock stands).
+        let before = thread_cpu();
+        let _ = execute(index, target, input);
+        let cpu = before.zip(thread_cpu()).map(|(a, b)| b.saturating_sub(a));
+        if cpu.is_some_and(|c| c <= hang) {
+            SLOW_UNDER_LOAD.fetch_add(1, Ordering::Relaxed);
+        } else {
+            let message = format!(
+                "slow: one execution took {:.2} s ({} CPU; last phase: {})",
+                took.as_secs_f64(),
+                cpu.map_or("wall clock".into(), |c| format!("{:.2} s", c.as_secs_f64())),
+                targets::phase()
+            );
+            // Hangs of one target count as one finding.
+            if record(
+                format!("{}|hang", target.name),
+                target,
+                "hang",
+                &message,
+                input,
+            ) {
+                let path = save(target.name, input, "");
+                report_finding(target, "hang", &message, input, None, path.as_deref());
+            }
         }
     }
     let Some(signature) = exec.signature(target.name) else {
@@ -539,17 +544,15 @@ fn watchdog(hang_exit: u64) {
                 continue;
             }
             let running = now_ms().saturating_sub(start - 1);
-            let id = EXEC_ID.load(Ordering::Relaxed);
-            if running > HANG_MS.load(Ordering::Relaxed)
-                && HANG_REPORTED.swap(id, Ordering::Relaxed) != id
-            {
+            if running > hang_exit * 1000 {
                 let (index, input) = {
                     let c = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
                     (c.0, c.1.clone())
                 };
                 let target = &TARGETS[index];
                 let message = format!(
-                    "hang: an execution still running after {running} ms (in {})",
+                    "stuck: an execution still running after {} s of wall clock (in {})",
+                    running / 1000,
                     targets::phase()
                 );
                 if record(
@@ -562,8 +565,6 @@ fn watchdog(hang_exit: u64) {
                     let path = save(target.name, &input, "");
                     report_finding(target, "hang", &message, &input, None, path.as_deref());
                 }
-            }
-            if running > hang_exit * 1000 {
                 eprintln!(
                     "revops-fuzz: an execution has been stuck for {} s: stopping",
                     running / 1000
@@ -575,11 +576,34 @@ fn watchdog(hang_exit: u64) {
     });
 }
 
+/// Slow executions that were fast in CPU time when run again (the machine was busy).
+static SLOW_UNDER_LOAD: AtomicU64 = AtomicU64::new(0);
+
+/// The CPU time of the calling thread (Linux only).
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Whether a finding with this signature was recorded.
+fn seen_signature(signature: &str) -> bool {
+    SIGNATURES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|s| s.contains_key(signature))
+}
+
 /// Prints the findings and the executions so far (also on an early exit).
 fn print_totals() {
     let findings = FINDINGS.lock().unwrap_or_else(|e| e.into_inner());
     let total: u64 = EXECS.iter().map(|e| e.load(Ordering::Relaxed)).sum();
     println!("\ntotal executions: {total}");
+    let slow = SLOW_UNDER_LOAD.load(Ordering::Relaxed);
+    if slow > 0 {
+        println!("slow executions that ran within the budget in CPU time when repeated: {slow}");
+    }
     println!("distinct findings: {}", findings.len());
     for (i, f) in findings.iter().enumerate() {
         println!(
