@@ -379,9 +379,9 @@ pub(super) fn optional<T>(
 
 pub(super) const TIMESTAMP: (&str, &str) = (
     "a timestamp",
-    "expected RFC 3339 such as 2026-03-04T10:11:12Z, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`",
+    "expected RFC 3339 such as 2026-03-04T10:11:12Z, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`, in the years 0000 to 9999",
 );
-pub(super) const DATE: (&str, &str) = ("a date", "expected `YYYY-MM-DD`");
+pub(super) const DATE: (&str, &str) = ("a date", "expected `YYYY-MM-DD` in the years 0000 to 9999");
 pub(super) const DECIMAL: (&str, &str) = (
     "a decimal number",
     "expected digits with an optional sign and `.`, such as 1250.10",

@@ -164,11 +164,59 @@ pub(crate) fn timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
     any_timestamp(field).filter(|t| in_range(t.date_naive()))
 }
 
-/// A timestamp in any accepted form, whatever its year (chrono also reads `+99999`).
+/// Whether `b` has the shape of a documented form: `YYYY-MM-DD`, optionally followed by
+/// `T` (or `t`, or a space) and `HH:MM:SS`, an optional fraction `.f…` and an optional
+/// offset `Z` / `z` / `±HH:MM`. Only the shape: chrono checks the values. Without it
+/// chrono reads one-digit fields and lets a format space match nothing.
+fn documented_shape(b: &[u8]) -> bool {
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if !(digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10))
+    {
+        return false;
+    }
+    if b.len() == 10 {
+        return true;
+    }
+    if !(matches!(b.get(10), Some(b'T' | b't' | b' '))
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+        && b.get(16) == Some(&b':')
+        && digits(17..19))
+    {
+        return false;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    match &b[i..] {
+        [] | [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// A timestamp in any accepted form (see [`documented_shape`]), whatever its year.
 pub(crate) fn any_timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
     let b = field.trim_ascii();
     if let Some(t) = fast_timestamp(b) {
         return Some(t);
+    }
+    if !documented_shape(b) {
+        return None;
     }
     let s = std::str::from_utf8(b).ok()?;
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -317,7 +365,6 @@ mod tests {
             "2026-03-04T12:11:12+02:00",
             "2026-03-04T07:41:12-02:30",
             "2026-03-04 10:11:12+00:00",
-            "2026-3-4 10:11:12", // chrono fallback
         ] {
             assert_eq!(timestamp(s.as_bytes()), Some(t), "{s}");
         }
@@ -344,8 +391,19 @@ mod tests {
             "2026-03-04T10:11:12+2",
             "yesterday",
             "2026-03-04T10:11:12Zjunk",
+            // Only the documented forms: chrono alone would read one-digit fields, and a
+            // format space that matches nothing (`2-2-112:0:0` as 0002-02-11T02:00).
+            "2026-3-4 10:11:12",
+            "1-1-1",
+            "0-03-01",
+            "+9999-1-1",
+            "2-2-112:0:0",
+            "2026-02-01T12:0:00",
+            "2026-03-04T10:11:12+0200",
+            "2026-03-04T10:11:12 Z",
         ] {
             assert_eq!(timestamp(bad.as_bytes()), None, "{bad}");
+            assert_eq!(any_date(bad.as_bytes()), None, "{bad}");
         }
     }
 
@@ -404,7 +462,8 @@ mod tests {
         assert!(!in_range(far));
         assert_eq!(timestamp(b"9999-12-31T23:59:59-01:00"), None);
         assert_eq!(timestamp(b"+99999-01-01"), None);
-        assert!(any_timestamp(b"+99999-01-01").is_some());
+        // Years of five digits or with a sign are not a documented form at all.
+        assert_eq!(any_timestamp(b"+99999-01-01"), None);
     }
 
     #[test]

@@ -392,7 +392,8 @@ fn bad_quote(
 /// assert_eq!(
 ///     report.skipped[0].to_string(),
 ///     "touches.csv line 4, column `at`: `not a time` is not a timestamp (expected RFC 3339 \
-///      such as 2026-03-04T10:11:12Z, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`)"
+///      such as 2026-03-04T10:11:12Z, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`, in the years \
+///      0000 to 9999)"
 /// );
 /// # Ok(()) }
 /// ```
