@@ -336,11 +336,17 @@ fn check_reader<T: CsvRecord + PartialEq + Debug>(
     if let Some(e) = r.skipped.first() {
         fp.error(e);
     }
-    if r.rows != r.records + r.skipped.len() as u64 || r.records != skipped.records.len() as u64 {
+    // Every skipped row is counted; only the first `kept_errors` keep their error.
+    if r.rows != r.records + r.skipped_rows
+        || r.records != skipped.records.len() as u64
+        || r.skipped.len() as u64 != r.skipped_rows.min(options.kept_errors() as u64)
+    {
         return Err(format!(
-            "report does not add up: rows {} != records {} + skipped {} (yielded {})",
+            "report does not add up: rows {} != records {} + skipped rows {} (kept {} errors, \
+             yielded {})",
             r.rows,
             r.records,
+            r.skipped_rows,
             r.skipped.len(),
             skipped.records.len()
         ));
