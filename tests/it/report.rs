@@ -448,3 +448,30 @@ fn real_olist_and_maven_give_the_sections_they_support() {
     assert!(html.contains("<svg id=\"chart-funnel\""));
     assert!(html.contains("<svg id=\"chart-pipeline-waterfall\""));
 }
+
+/// FNV-1a 64: a fingerprint of a rendered output.
+fn fingerprint(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn text_and_json_outputs_are_pinned() {
+    // Fingerprints taken on main before the HTML page got its tables (issue 20): the
+    // page may change, the text report and the JSON must not.
+    let c = company(2_000, 16);
+    let (r, _) = built(&c);
+    let text = r.to_string();
+    let json = r.to_json().unwrap();
+    assert_eq!(
+        (fingerprint(&text), text.len()),
+        (17_602_076_335_893_841_590, 13_332),
+        "text report changed"
+    );
+    assert_eq!(
+        (fingerprint(&json), json.len()),
+        (15_329_336_270_212_554_436, 720_409),
+        "JSON changed"
+    );
+}
