@@ -499,7 +499,7 @@ fn sourcing(s: &EconomicsSection) -> Option<String> {
     t.total(
         "total",
         &[
-            Cell::count(p.opportunities as u64),
+            Cell::count(p.opportunities),
             Cell::money(&p.total),
             Cell::text(""),
             Cell::text(""),
