@@ -575,7 +575,7 @@ fn html_numbers_agree_with_the_report() {
         let s = n.to_string();
         let mut o = String::new();
         for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 o.push(',');
             }
             o.push(ch);
