@@ -299,7 +299,8 @@ def check_sorting(source, out_dir):
     """Clicking a column header (scripts on) sorts the table by that column."""
     page = parse(source)
     pick = None
-    for t in getattr(page, "tables_seen", []):
+    in_sections = [t for sid in page.order for t in page.sections[sid]["tables"]]
+    for t in in_sections:
         rows = t["body"]
         if len(rows) < 3 or len(rows[0]) < 2:
             continue
@@ -390,6 +391,15 @@ def main():
         print(f"page: {100 * ink:.1f}% ink")
         if ink < 0.02:
             failures.append(f"the page looks blank ({100 * ink:.2f}% ink)")
+
+    # Print (A4/Letter): the print stylesheet scales charts to the page width.
+    pdf = out_dir / "report.pdf"
+    chromium(out_dir, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.as_uri())
+    if not pdf.exists() or pdf.stat().st_size < 10_000:
+        failures.append("the page does not print to PDF")
+    else:
+        pages = pdf.read_bytes().count(b"/Type /Page") - pdf.read_bytes().count(b"/Type /Pages")
+        print(f"print: {pdf.stat().st_size} bytes, {pages} pages")
 
     for f in failures:
         print(f"FAIL: {f}")

@@ -45,7 +45,7 @@ a{color:#1d4f91}nav ol{columns:2;padding-left:22px}nav li{margin:2px 0}.why{colo
 figure{margin:12px 0 16px}figcaption{font-size:13px;color:#555;margin-top:4px}svg{max-width:100%;height:auto;border:1px solid #eee}
 .missing{color:#555;font-style:italic}.note{font-size:14px;color:#444}
 .scroll{overflow-x:auto;margin:8px 0 20px}
-table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;font-size:13px;min-width:60%;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;font-size:14px;padding:4px 0;caption-side:top}
 td,th{padding:4px 10px;border-bottom:1px solid #e3e3e3;vertical-align:top}
 thead th{background:#eef2f8;color:#1d3f72;text-align:right;white-space:nowrap}thead th:first-child{text-align:left}

@@ -113,7 +113,7 @@ pub(super) fn parts(r: &Report) -> Vec<Part> {
         ),
         part(
             "win-rate",
-            &format!("Win rate and sales cycle{quarter}"),
+            "Win rate and sales cycle",
             p.map(win_rate),
             &["pipeline"],
         ),
