@@ -599,7 +599,11 @@ fn html_numbers_agree_with_the_report() {
         section("pipeline-waterfall").contains(&sort_key),
         "{sort_key}"
     );
-    assert!(section("pipeline-waterfall").contains(&format!(" {}</td>", r.currency)));
+    let digits = start.amount().to_string();
+    let (int, frac) = digits.split_once('.').unwrap();
+    let shown = format!("{sort_key}>{}.{frac}</td>", group(int.parse().unwrap()));
+    assert!(section("pipeline-waterfall").contains(&shown), "{shown}");
+    assert!(section("pipeline-waterfall").contains(&format!("amount ({})</th>", r.currency)));
     // Funnel: every stage's count, and each step's k / n.
     let f = &r.funnel.as_ref().unwrap().cohort;
     for (key, n) in f.stages.iter().zip(&f.total.all.reached) {

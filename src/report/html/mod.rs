@@ -55,7 +55,7 @@ button.sort{font:inherit;color:inherit;background:none;border:0;padding:0;cursor
 th[aria-sort=ascending] button.sort::after{content:' \\25B2'}th[aria-sort=descending] button.sort::after{content:' \\25BC'}
 @media print{@page{margin:12mm}body{max-width:none;margin:0;padding:0;font-size:11pt}nav ol{columns:1}
 h2{break-after:avoid}figure,svg{break-inside:avoid}svg{max-width:100%;height:auto;border:0}
-.scroll{overflow:visible}table{font-size:8pt}td.num{white-space:normal}thead{display:table-header-group}tr{break-inside:avoid}a{color:inherit;text-decoration:none}}";
+.scroll{overflow:visible}table{font-size:8pt}td.num,thead th{white-space:normal}th,td{padding:2px 4px}thead{display:table-header-group}tr{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 
 /// Sorting by a header click: figures by their `data-v` (an `n/a` last), text as text;
 /// a second click reverses. Totals sit in `<tfoot>` and stay last.

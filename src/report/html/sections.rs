@@ -89,7 +89,7 @@ pub(super) fn parts(r: &Report) -> Vec<Part> {
         part(
             "revenue-credit",
             "Revenue credit",
-            a.and_then(revenue_credit),
+            a.and_then(|a| revenue_credit(a, &cur)),
             &["attribution"],
         )
         .or_reason(a.is_some(), "the conversions carry no values"),
@@ -102,7 +102,7 @@ pub(super) fn parts(r: &Report) -> Vec<Part> {
         part(
             "sourced-influenced",
             "Sourced and influenced pipeline",
-            e.and_then(sourcing),
+            e.and_then(|e| sourcing(e, &cur)),
             &["economics.sourcing", "economics"],
         ),
         part(
@@ -382,7 +382,7 @@ fn attribution(s: &AttributionSection) -> String {
     o
 }
 
-fn revenue_credit(s: &AttributionSection) -> Option<String> {
+fn revenue_credit(s: &AttributionSection, currency: &str) -> Option<String> {
     if !s.rules.iter().any(|a| a.revenue.is_some()) {
         return None;
     }
@@ -391,7 +391,9 @@ fn revenue_credit(s: &AttributionSection) -> Option<String> {
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
     let mut t = Table::new(
         "table-revenue-credit",
-        "Attributed revenue per channel, by rule model (exact: each model's parts sum to the won revenue)",
+        &format!(
+            "Attributed revenue in {currency} per channel, by rule model (exact: each model's parts sum to the won revenue)"
+        ),
         &head,
     );
     for ch in channels(s) {
@@ -420,11 +422,11 @@ fn unit_economics(s: &EconomicsSection, currency: &str) -> Option<String> {
     let u = s.by_lead_source.as_ref()?;
     let mut o = String::new();
     figure(&mut o, charts::cost_chart(s, currency), charts::COST_DESC);
-    let mut head: Vec<String> = vec!["lead source".into(), "spend".into()];
+    let mut head: Vec<String> = vec!["lead source".into(), format!("spend ({currency})")];
     head.extend(
         u.units
             .iter()
-            .map(|unit| format!("cost per {}", charts::unit_label(unit))),
+            .map(|unit| format!("cost per {} ({currency})", charts::unit_label(unit))),
     );
     head.push("ROAS".into());
     head.push("ROI".into());
@@ -470,7 +472,7 @@ fn unit_economics(s: &EconomicsSection, currency: &str) -> Option<String> {
     Some(o)
 }
 
-fn sourcing(s: &EconomicsSection) -> Option<String> {
+fn sourcing(s: &EconomicsSection, currency: &str) -> Option<String> {
     let p = s.sourcing.as_ref()?;
     let mut t = Table::new(
         "table-sourced-influenced",
@@ -478,9 +480,9 @@ fn sourcing(s: &EconomicsSection) -> Option<String> {
         &[
             "channel",
             "sourced",
-            "sourced amount",
+            &format!("sourced amount ({currency})"),
             "influenced",
-            "influenced amount",
+            &format!("influenced amount ({currency})"),
         ],
     );
     for r in &p.by_channel {
@@ -522,7 +524,7 @@ fn pipeline_waterfall(s: &PipelineSection, currency: &str) -> String {
             "Open pipeline from the start to the end of {}: start + created + pulled in + increased − decreased − pushed out − lost − won = end",
             s.quarter.label()
         ),
-        &["movement", "amount", "deals"],
+        &["movement", &format!("amount ({currency})"), "deals"],
     );
     for (label, flow) in [
         ("start", &w.start),
@@ -591,7 +593,10 @@ fn slippage(s: &PipelineSection) -> String {
         "deals pushed twice or more",
         &[Cell::count(sl.pushed_twice_or_more)],
     );
-    t.row("amount slipped", &[Cell::money(&sl.slipped)]);
+    t.row(
+        &format!("amount slipped ({})", sl.slipped.currency()),
+        &[Cell::money(&sl.slipped)],
+    );
     t.finish()
 }
 
@@ -680,11 +685,13 @@ fn plan(s: &PlanSection, today: NaiveDate) -> Option<String> {
     let mut t = Table::new(
         "table-plan",
         &format!(
-            "Plan for {}: target {} ({}), average deal {} → {} wins",
+            "Plan for {}: target {} {} ({}), average deal {} {} → {} wins",
             p.period.label(),
             Cell::money(&p.target).shown(),
+            p.target.currency(),
             s.target_basis,
             Cell::money(&s.plan.deal_size).shown(),
+            s.plan.deal_size.currency(),
             p.wins
         ),
         &[
@@ -713,6 +720,7 @@ fn plan(s: &PlanSection, today: NaiveDate) -> Option<String> {
 
 fn projection(s: &PlanSection) -> Option<String> {
     let pr = s.projection.as_ref()?;
+    let cur = s.plan.deal_size.currency().to_string();
     let mut t = Table::new(
         "table-projection",
         &format!("Open deals on {}, projected (95 % band)", pr.today),
@@ -722,9 +730,9 @@ fn projection(s: &PlanSection) -> Option<String> {
             "wins",
             "wins, low",
             "wins, high",
-            "revenue",
-            "revenue, low",
-            "revenue, high",
+            &format!("revenue ({cur})"),
+            &format!("revenue, low ({cur})"),
+            &format!("revenue, high ({cur})"),
         ],
     );
     for h in &pr.horizons {

@@ -1,7 +1,7 @@
 //! The page's data tables: a `<caption>`, `<th scope>` headers, figures right-aligned
 //! with a raw sort key (`data-v`), rates as `28.8 % (29,469 / 102,212) [27.1–30.5]`,
-//! money at the currency's minor units with its code, and `n/a (why)` where a value
-//! is undefined. Totals sit in `<tfoot>` so sorting leaves them last.
+//! money at the currency's minor units (its code in the header or caption), and
+//! `n/a (why)` where a value is undefined. Totals sit in `<tfoot>` so sorting leaves them last.
 
 use std::fmt::Write as _;
 
@@ -58,12 +58,13 @@ impl Cell {
         )
     }
 
-    /// Money at its currency's minor units, with the code: `1,722,170.00 USD`.
+    /// Money at its currency's minor units, `1,722,170.00`; the currency code is in
+    /// the column header or caption, so a pasted column reads as numbers.
     pub(super) fn money(m: &Money) -> Cell {
         let mut a = m.round_to_minor_units().amount();
         a.rescale(u32::from(m.currency().minor_units()));
         Cell {
-            text: format!("{} {}", grouped(&a.to_string()), m.currency()),
+            text: grouped(&a.to_string()),
             sort: Some(a.to_string()),
         }
     }
@@ -198,11 +199,11 @@ mod tests {
         let c = Cell::money(&m);
         assert_eq!(
             (c.text.as_str(), c.sort.as_deref()),
-            ("-1,234.57 USD", Some("-1234.57"))
+            ("-1,234.57", Some("-1234.57"))
         );
-        assert_eq!(Cell::money(&Money::zero(Currency::USD)).text, "0.00 USD");
+        assert_eq!(Cell::money(&Money::zero(Currency::USD)).text, "0.00");
         let jpy = Money::new(Decimal::new(1_234_567, 0), Currency::JPY);
-        assert_eq!(Cell::money(&jpy).text, "1,234,567 JPY");
+        assert_eq!(Cell::money(&jpy).text, "1,234,567");
         assert_eq!(Cell::count(1_000_000u64).text, "1,000,000");
     }
 
