@@ -15,6 +15,7 @@ Usage: check_report.py REPORT_HTML OUT_DIR
 5. Sorting, scripts on: a copy of the page with one more inline script that clicks a
    column header (once, then twice) is dumped by Chromium; the table's rows must come
    back in ascending, then descending order of that column.
+6. Text colours reach WCAG AA contrast (4.5:1); the page prints to PDF.
 Exits non-zero, naming what failed.
 """
 import json
@@ -291,6 +292,40 @@ def check_tables(source, json_path):
     return failures
 
 
+def luminance(hex_colour):
+    h = hex_colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    def channel(v):
+        v = int(v, 16) / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(h[i:i + 2]) for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def check_contrast(source):
+    """Every text colour (chart labels, CSS `color:`) reaches WCAG AA (4.5:1) on white,
+    and table headers on their background."""
+    failures = []
+    colours = {c for tag in re.findall(r"<text\b[^>]*>", source)
+               for c in re.findall(r'fill="(#[0-9a-fA-F]{3,6})"', tag)}
+    colours |= set(re.findall(r'[{;]color:(#[0-9a-fA-F]{3,6})', source))
+    for c in sorted(colours):
+        ratio = contrast(c, "#ffffff")
+        if ratio < 4.5:
+            failures.append(f"text colour {c} has contrast {ratio:.2f}:1 on white (AA needs 4.5)")
+    head = re.search(r"thead th\{background:(#[0-9a-fA-F]{3,6});color:(#[0-9a-fA-F]{3,6})", source)
+    if head and contrast(head.group(1), head.group(2)) < 4.5:
+        failures.append("table header text fails AA contrast on its background")
+    print(f"contrast: {len(colours)} text colours checked against white")
+    return failures
+
+
 def sort_key(cell):
     return None if cell["v"] in (None, "") else float(cell["v"])
 
@@ -349,6 +384,7 @@ def main():
         failures.append(f"the page is {size} bytes (limit 1 MB)")
     failures += check_tables(source, html.with_name("report.json"))
     failures += check_sorting(source, out_dir)
+    failures += check_contrast(source)
 
     dom = chromium(out_dir, "--dump-dom", html.as_uri())
     if dom.returncode != 0 or "</html>" not in dom.stdout:
