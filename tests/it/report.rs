@@ -557,6 +557,11 @@ fn html_has_a_real_table_per_section_and_no_text_dump() {
         );
         assert!(!body.contains("Not in this report"), "{id}");
     }
+    // Every chart label has one colour (a repeated `fill` is ignored by browsers).
+    for tag in html.split("<text ").skip(1) {
+        let tag = tag.split('>').next().unwrap();
+        assert!(tag.matches("fill=").count() <= 1, "<text {tag}>");
+    }
     // Charts carry a title and a description.
     for id in CHART_IDS {
         assert!(html.contains(&format!("<title id=\"{id}-title\">")), "{id}");

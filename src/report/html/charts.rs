@@ -130,10 +130,17 @@ impl Svg {
         );
         Svg { out }
     }
+    /// A label in ink, or in the colour `extra` gives (one `fill` attribute: a
+    /// repeated attribute is ignored by browsers).
     fn text(&mut self, x: f64, y: f64, anchor: &str, extra: &str, s: &str) {
+        let ink = if extra.contains("fill=") {
+            String::new()
+        } else {
+            format!(r##" fill="{INK}""##)
+        };
         let _ = write!(
             self.out,
-            r##"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{INK}" {extra}>{}</text>"##,
+            r##"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}"{ink} {extra}>{}</text>"##,
             esc(s)
         );
     }
@@ -496,7 +503,7 @@ pub(super) fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String>
                     x0 + 4.0,
                     y + bar - 4.0,
                     "start",
-                    r##"font-size="11" fill="#777""##,
+                    r##"font-size="11" fill="#595959""##,
                     "n/a (no units)",
                 ),
             }
