@@ -48,7 +48,7 @@ figure{margin:12px 0 16px}figcaption{font-size:13px;color:#555;margin-top:4px}sv
 table{border-collapse:collapse;font-size:13px;min-width:60%;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;font-size:14px;padding:4px 0;caption-side:top}
 td,th{padding:4px 10px;border-bottom:1px solid #e3e3e3;vertical-align:top}
-thead th{background:#eef2f8;color:#1d3f72;text-align:right;white-space:nowrap}thead th:first-child{text-align:left}
+thead th{background:#eef2f8;color:#1d3f72;text-align:right;white-space:nowrap}thead th:first-child,thead th.txt{text-align:left}
 tbody th,tfoot th{text-align:left;font-weight:normal}td{text-align:left}td.num{text-align:right;white-space:nowrap}
 tfoot th,tfoot td{font-weight:600;border-top:2px solid #bbb}
 button.sort{font:inherit;color:inherit;background:none;border:0;padding:0;cursor:pointer;font-weight:600}

@@ -108,6 +108,8 @@ impl Cell {
 /// A table being written.
 pub(super) struct Table {
     out: String,
+    head: Vec<String>,
+    started: bool,
     in_body: bool,
 }
 
@@ -118,17 +120,35 @@ impl Table {
         let mut out = String::with_capacity(2048);
         let _ = write!(
             out,
-            "<div class=\"scroll\"><table class=\"data\" id=\"{id}\"><caption>{}</caption><thead><tr>",
+            "<div class=\"scroll\"><table class=\"data\" id=\"{id}\"><caption>{}</caption>",
             esc(caption)
         );
-        for h in head {
-            let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+        Table {
+            out,
+            head: head.iter().map(|h| esc(h)).collect(),
+            started: false,
+            in_body: true,
         }
-        out.push_str("</tr></thead><tbody>");
-        Table { out, in_body: true }
+    }
+
+    /// The header row, written with the first row: a text column's header is
+    /// aligned like its cells.
+    fn start(&mut self, cells: &[Cell]) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.out.push_str("<thead><tr>");
+        for (i, h) in self.head.iter().enumerate() {
+            let text = i > 0 && cells.get(i - 1).is_some_and(|c| c.sort.is_none());
+            let class = if text { " class=\"txt\"" } else { "" };
+            let _ = write!(self.out, "<th scope=\"col\"{class}>{h}</th>");
+        }
+        self.out.push_str("</tr></thead><tbody>");
     }
 
     fn write_row(&mut self, name: &str, cells: &[Cell]) {
+        self.start(cells);
         let _ = write!(self.out, "<tr><th scope=\"row\">{}</th>", esc(name));
         for c in cells {
             match &c.sort {
@@ -164,6 +184,7 @@ impl Table {
 
     /// The table's markup.
     pub(super) fn finish(mut self) -> String {
+        self.start(&[]);
         self.out.push_str(if self.in_body {
             "</tbody></table></div>"
         } else {
