@@ -26,7 +26,8 @@ pub(super) fn rate_cell(r: &StepRate) -> String {
     )
 }
 
-fn ci(i: Option<Interval>) -> String {
+/// ` [11.0–13.7]`: an interval in percent (empty without one).
+pub(super) fn ci(i: Option<Interval>) -> String {
     i.map_or_else(String::new, |i| {
         format!(" [{:.1}–{:.1}]", 100.0 * i.lower, 100.0 * i.upper)
     })
@@ -34,23 +35,33 @@ fn ci(i: Option<Interval>) -> String {
 
 /// Money rounded to whole units, with thousands separators: `1,234,567`.
 pub(super) fn whole(m: &Money) -> String {
-    let s = m.amount().round().to_string();
-    let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
-    let mut out = String::new();
+    grouped(&m.amount().round().to_string())
+}
+
+/// A decimal number's integer digits in groups of three: `-1234567.5` → `-1,234,567.5`.
+pub(super) fn grouped(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map_or(("", s), |d| ("-", d));
+    let (digits, frac) = rest.split_once('.').map_or((rest, ""), |(d, f)| (d, f));
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    out.push_str(sign);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
-    format!("{sign}{out}")
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
 }
 
 fn opt_money(m: Option<Money>) -> String {
     m.map_or_else(|| "n/a".to_string(), |m| whole(&m))
 }
 
-fn opt_f(v: Option<f64>, digits: usize) -> String {
+pub(super) fn opt_f(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
 }
 
@@ -287,7 +298,7 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
 }
 
 /// A column label of at most 12 characters.
-fn short(name: &str) -> String {
+pub(super) fn short(name: &str) -> String {
     let n = name.split(':').next().unwrap_or(name);
     match n {
         "position_based" => "U 40/20/40".into(),

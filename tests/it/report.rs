@@ -256,12 +256,17 @@ fn html_has_every_chart_and_nothing_from_elsewhere() {
             "chart {id} missing"
         );
     }
-    assert!(!html.contains("<script"));
+    // One inline script (sorting), nothing fetched.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains("<script>"));
+    assert!(!html.contains("<script src"));
     assert!(!html.contains("<link"));
     assert!(!html.contains("url("));
-    // The only address is the SVG namespace.
+    assert!(!html.contains("<img"));
+    // The only address is the SVG namespace; a content security policy forbids any fetch.
+    assert!(html.contains("content=\"default-src 'none';"));
     assert_eq!(
-        html.matches("http").count(),
+        html.matches("http").count() - html.matches("<meta http-equiv=").count(),
         html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
 }
@@ -282,7 +287,17 @@ fn missing_inputs_are_named_not_silently_dropped() {
         assert!(named.contains(&s), "{s} not named in {named:?}");
     }
     let html = r.to_html();
-    assert_eq!(html.matches("Not drawn:").count(), CHART_IDS.len());
+    // Every section says why it is absent, in its place and in the contents list.
+    assert_eq!(
+        html.matches("<p class=\"missing\">Not in this report:")
+            .count(),
+        14
+    );
+    assert!(html.contains("Demand waterfall <span class=\"why\">— not in this report: no leads or no stage events</span>"));
+    assert!(!html.contains("<table class=\"data\" id=\"table-demand-waterfall\""));
+    for id in CHART_IDS {
+        assert!(!html.contains(&format!("<svg id=\"{id}\"")));
+    }
 
     // History alone: the pipeline, nothing that needs leads.
     let c = company(1_000, 17);
@@ -447,4 +462,204 @@ fn real_olist_and_maven_give_the_sections_they_support() {
     let html = r.to_html();
     assert!(html.contains("<svg id=\"chart-funnel\""));
     assert!(html.contains("<svg id=\"chart-pipeline-waterfall\""));
+}
+
+/// FNV-1a 64: a fingerprint of a rendered output.
+fn fingerprint(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+fn text_and_json_outputs_are_pinned() {
+    // Fingerprints taken on main before the HTML page got its tables (issue 20): the
+    // page may change, the text report and the JSON must not.
+    let c = company(2_000, 16);
+    let (r, _) = built(&c);
+    let text = r.to_string();
+    let json = r.to_json().unwrap();
+    assert_eq!(
+        (fingerprint(&text), text.len()),
+        (17_602_076_335_893_841_590, 13_332),
+        "text report changed"
+    );
+    assert_eq!(
+        (fingerprint(&json), json.len()),
+        (15_329_336_270_212_554_436, 720_409),
+        "JSON changed"
+    );
+}
+
+/// The `<section id="…">` blocks of a page: (id, markup).
+fn html_sections(html: &str) -> Vec<(&str, &str)> {
+    html.split("<section id=\"")
+        .skip(1)
+        .map(|s| {
+            let (id, rest) = s.split_once('"').unwrap();
+            (id, rest.split("</section>").next().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn html_has_a_real_table_per_section_and_no_text_dump() {
+    let c = company(2_000, 16);
+    let (r, _) = built(&c);
+    let html = r.to_html();
+    assert!(!html.contains("<pre"), "the text dump is gone");
+    let sections = html_sections(&html);
+    let ids: Vec<&str> = sections.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        [
+            "demand-waterfall",
+            "velocity",
+            "qualification",
+            "attribution",
+            "revenue-credit",
+            "unit-economics",
+            "sourced-influenced",
+            "pipeline-waterfall",
+            "win-rate",
+            "slippage",
+            "forecast-errors",
+            "calibration",
+            "plan",
+            "projection"
+        ]
+    );
+    for (id, body) in &sections {
+        // The contents list links to it.
+        assert!(
+            html.contains(&format!("<li><a href=\"#{id}\">")),
+            "{id}: not in contents"
+        );
+        let table = body
+            .split("<table class=\"data\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{id}: no table"));
+        assert!(table.contains("<caption>"), "{id}: no caption");
+        assert!(
+            table.contains("<th scope=\"col\">"),
+            "{id}: no column headers"
+        );
+        let tbody = table
+            .split("<tbody>")
+            .nth(1)
+            .unwrap()
+            .split("</tbody>")
+            .next()
+            .unwrap();
+        assert!(
+            tbody.contains("<tr><th scope=\"row\">"),
+            "{id}: no data row"
+        );
+        assert!(!body.contains("Not in this report"), "{id}");
+    }
+    // Every chart label has one colour (a repeated `fill` is ignored by browsers).
+    for tag in html.split("<text ").skip(1) {
+        let tag = tag.split('>').next().unwrap();
+        assert!(tag.matches("fill=").count() <= 1, "<text {tag}>");
+    }
+    // Charts carry a title and a description.
+    for id in CHART_IDS {
+        assert!(html.contains(&format!("<title id=\"{id}-title\">")), "{id}");
+        assert!(html.contains(&format!("<desc id=\"{id}-desc\">")), "{id}");
+    }
+}
+
+#[test]
+fn html_numbers_agree_with_the_report() {
+    let c = company(2_000, 16);
+    let (r, _) = built(&c);
+    let html = r.to_html();
+    let sections = html_sections(&html);
+    let section = |id: &str| sections.iter().find(|(s, _)| *s == id).unwrap().1;
+    let group = |n: u64| {
+        let s = n.to_string();
+        let mut o = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
+                o.push(',');
+            }
+            o.push(ch);
+        }
+        o
+    };
+    // Win rate: percent with its counts.
+    let p = r.pipeline.as_ref().unwrap();
+    let w = &p.win_rate.ratio;
+    let cell = format!(
+        "{:.1} % ({} / {})",
+        w.percent().unwrap(),
+        group(w.numerator),
+        group(w.denominator)
+    );
+    assert!(section("win-rate").contains(&cell), "{cell}");
+    // Pipeline waterfall: money at minor units with the currency.
+    let start = p.waterfall.start.amount.round_to_minor_units();
+    let sort_key = format!("data-v=\"{}\"", start.amount());
+    assert!(
+        section("pipeline-waterfall").contains(&sort_key),
+        "{sort_key}"
+    );
+    let digits = start.amount().to_string();
+    let (int, frac) = digits.split_once('.').unwrap();
+    let shown = format!("{sort_key}>{}.{frac}</td>", group(int.parse().unwrap()));
+    assert!(section("pipeline-waterfall").contains(&shown), "{shown}");
+    assert!(section("pipeline-waterfall").contains(&format!("amount ({})</th>", r.currency)));
+    // Funnel: every stage's count, and each step's k / n.
+    let f = &r.funnel.as_ref().unwrap().cohort;
+    for (key, n) in f.stages.iter().zip(&f.total.all.reached) {
+        let n = n.unwrap();
+        let row = format!(
+            "<tr><th scope=\"row\">{key}</th><td class=\"num\" data-v=\"{n}\">{}</td>",
+            group(n)
+        );
+        assert!(section("demand-waterfall").contains(&row), "{row}");
+    }
+    for st in &f.total.all.steps {
+        let k_n = format!(
+            "({} / {})",
+            group(st.ratio.numerator),
+            group(st.ratio.denominator)
+        );
+        assert!(section("demand-waterfall").contains(&k_n), "{k_n}");
+    }
+    // Unit economics: each lead source's spend.
+    let u = r
+        .economics
+        .as_ref()
+        .unwrap()
+        .by_lead_source
+        .as_ref()
+        .unwrap();
+    for row in &u.rows {
+        let v = format!("data-v=\"{}\"", row.spend.round_to_minor_units().amount());
+        assert!(section("unit-economics").contains(&v), "{v}");
+    }
+}
+
+#[test]
+fn html_escapes_a_hostile_channel_name_in_tables_and_charts() {
+    let mut c = company(1_000, 19);
+    let hostile = revops::Channel::new("<script>alert('x')</script>").unwrap();
+    for t in &mut c.touches {
+        if t.channel.as_str() == "paid_search" {
+            t.channel = hostile.clone();
+        }
+    }
+    let (r, _) = built(&c);
+    assert!(
+        r.attribution.as_ref().unwrap().rules[0]
+            .channel(hostile.as_str())
+            .is_some()
+    );
+    let html = r.to_html();
+    assert!(!html.contains("<script>alert"));
+    assert!(
+        html.contains("<tr><th scope=\"row\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</th>")
+    );
+    assert_eq!(html.matches("<script").count(), 1);
 }

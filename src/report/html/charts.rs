@@ -1,5 +1,5 @@
-//! The report as one self-contained HTML page with inline SVG charts (no scripts, no
-//! fonts or images from elsewhere).
+//! The page's inline SVG charts: each carries a `<title>` and a `<desc>` for screen
+//! readers, and draws in colours that keep text at WCAG AA contrast on white.
 
 use std::fmt::Write as _;
 
@@ -7,21 +7,12 @@ use chrono::NaiveDate;
 
 use rust_decimal::prelude::ToPrimitive;
 
-use super::text::whole;
-use super::{
+use super::esc;
+use crate::report::text::whole;
+use crate::report::{
     AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
-    PlanSection, Report,
+    PlanSection,
 };
-
-/// The ids of the charts [`Report::to_html`] can draw, in page order.
-pub const CHART_IDS: [&str; 6] = [
-    "chart-funnel",
-    "chart-attribution",
-    "chart-cost-per-stage",
-    "chart-pipeline-waterfall",
-    "chart-calibration",
-    "chart-plan",
-];
 
 const PALETTE: [&str; 10] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -32,22 +23,6 @@ const GRID: &str = "#ddd";
 const UP: &str = "#2e8b57";
 const DOWN: &str = "#c0392b";
 const LEVEL: &str = "#4a6fa5";
-
-/// Escapes text for HTML and SVG.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// A number with a short suffix: 1234 → `1.2k`, 2500000 → `2.5M`.
 fn abbrev(v: f64) -> String {
@@ -105,7 +80,7 @@ fn nice_max(lo: f64, hi: f64) -> f64 {
 }
 
 /// A model's name as a chart label.
-fn model_label(name: &str) -> String {
+pub(super) fn model_label(name: &str) -> String {
     match name.split(':').next().unwrap_or(name) {
         "first_touch" => "first touch".into(),
         "last_touch" => "last touch".into(),
@@ -120,28 +95,52 @@ fn model_label(name: &str) -> String {
 }
 
 /// `leads` → `lead`; stage keys as they are.
-fn unit_label(unit: &str) -> &str {
+pub(super) fn unit_label(unit: &str) -> &str {
     if unit == "leads" { "lead" } else { unit }
 }
+
+/// What the funnel chart's marks mean (its `<desc>` and caption).
+pub(super) const FUNNEL_DESC: &str = "Bars: records reaching each stage (all cohorts, back-filled skips included). Arrows: conversion from the previous stage.";
+/// What the attribution chart's marks mean.
+pub(super) const ATTRIBUTION_DESC: &str = "Each bar: the channel's share of the conversions the model credits. Rule models split each conversion; Markov by removal effect; Shapley by conversion-rate contribution (may be negative).";
+/// What the cost chart's marks mean.
+pub(super) const COST_DESC: &str = "Spend of the lead source divided by the records it brought to each stage (n/a: none reached it).";
+/// What the pipeline waterfall's marks mean.
+pub(super) const WATERFALL_DESC: &str =
+    "Blue: open pipeline at the quarter's start and end; green: additions; red: removals.";
+/// What the reliability diagram's marks mean.
+pub(super) const CALIBRATION_DESC: &str = "Each dot: deals open at the quarter's start grouped by the probability they had then, against the share of those closed by its end that were won.";
+/// What the plan timeline's marks mean.
+pub(super) const PLAN_DESC: &str = "Each bar: the days in which records must enter the stage for the target quarter's wins, given the measured rates and median lags.";
 
 struct Svg {
     out: String,
 }
 
 impl Svg {
-    fn new(id: &str, title: &str, width: f64, height: f64) -> Svg {
+    /// A chart `id` with its `title` and a longer description `desc` (what the marks
+    /// mean), both read by screen readers.
+    fn new(id: &str, title: &str, desc: &str, width: f64, height: f64) -> Svg {
         let mut out = String::new();
         let _ = write!(
             out,
-            r##"<svg id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="{id}-title" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif" font-size="13"><title id="{id}-title">{}</title><rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>"##,
-            esc(title)
+            r##"<svg id="{id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-labelledby="{id}-title" aria-describedby="{id}-desc" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif" font-size="13"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc><rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>"##,
+            esc(title),
+            esc(desc)
         );
         Svg { out }
     }
+    /// A label in ink, or in the colour `extra` gives (one `fill` attribute: a
+    /// repeated attribute is ignored by browsers).
     fn text(&mut self, x: f64, y: f64, anchor: &str, extra: &str, s: &str) {
+        let ink = if extra.contains("fill=") {
+            String::new()
+        } else {
+            format!(r##" fill="{INK}""##)
+        };
         let _ = write!(
             self.out,
-            r##"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" fill="{INK}" {extra}>{}</text>"##,
+            r##"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}"{ink} {extra}>{}</text>"##,
             esc(s)
         );
     }
@@ -239,25 +238,7 @@ fn legend(svg: &mut Svg, x: f64, y: f64, names: &[String], width: f64) -> f64 {
     cy + 14.0
 }
 
-fn figure(out: &mut String, title: &str, caption: &str, svg: String) {
-    let _ = writeln!(
-        out,
-        "<figure><h3>{}</h3>{svg}<figcaption>{}</figcaption></figure>",
-        esc(title),
-        esc(caption)
-    );
-}
-
-fn missing(out: &mut String, title: &str, why: &str) {
-    let _ = writeln!(
-        out,
-        "<figure class=\"missing\"><h3>{}</h3><p>Not drawn: {}.</p></figure>",
-        esc(title),
-        esc(why)
-    );
-}
-
-fn funnel_chart(s: &FunnelSection) -> Option<String> {
+pub(super) fn funnel_chart(s: &FunnelSection) -> Option<String> {
     let c = &s.cohort;
     let all = &c.total.all;
     let counts: Vec<f64> = all.reached.iter().map(|r| r.unwrap_or(0) as f64).collect();
@@ -270,6 +251,7 @@ fn funnel_chart(s: &FunnelSection) -> Option<String> {
     let mut svg = Svg::new(
         "chart-funnel",
         "Demand waterfall: records reaching each stage, with stage-to-stage conversion",
+        FUNNEL_DESC,
         w,
         h,
     );
@@ -326,7 +308,7 @@ fn funnel_chart(s: &FunnelSection) -> Option<String> {
     Some(svg.finish())
 }
 
-fn attribution_chart(s: &AttributionSection) -> Option<String> {
+pub(super) fn attribution_chart(s: &AttributionSection) -> Option<String> {
     let mut models: Vec<(String, Vec<(String, f64)>)> = s
         .rules
         .iter()
@@ -390,7 +372,7 @@ fn attribution_chart(s: &AttributionSection) -> Option<String> {
     let group = bar * models.len() as f64 + 12.0;
     let w = 900.0;
     let names: Vec<String> = models.iter().map(|(n, _)| n.clone()).collect();
-    let mut svg_probe = Svg::new("probe", "", w, 10.0);
+    let mut svg_probe = Svg::new("probe", "", "", w, 10.0);
     let legend_h = legend(&mut svg_probe, 150.0, 20.0, &names, w - 170.0);
     let top = legend_h + 6.0;
     let h = top + group * channels.len() as f64 + 50.0;
@@ -398,6 +380,7 @@ fn attribution_chart(s: &AttributionSection) -> Option<String> {
     let mut svg = Svg::new(
         "chart-attribution",
         "Attribution: each channel's share of credited conversions, by model",
+        ATTRIBUTION_DESC,
         w,
         h,
     );
@@ -436,7 +419,7 @@ fn attribution_chart(s: &AttributionSection) -> Option<String> {
     Some(svg.finish())
 }
 
-fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
+pub(super) fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
     let u = s.by_lead_source.as_ref()?;
     if u.rows.is_empty() || u.units.is_empty() {
         return None;
@@ -460,6 +443,7 @@ fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
     let mut svg = Svg::new(
         "chart-cost-per-stage",
         "Cost per stage per lead source",
+        COST_DESC,
         w,
         h,
     );
@@ -519,7 +503,7 @@ fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
                     x0 + 4.0,
                     y + bar - 4.0,
                     "start",
-                    r##"font-size="11" fill="#777""##,
+                    r##"font-size="11" fill="#595959""##,
                     "n/a (no units)",
                 ),
             }
@@ -529,7 +513,7 @@ fn cost_chart(s: &EconomicsSection, currency: &str) -> Option<String> {
     Some(svg.finish())
 }
 
-fn waterfall_chart(s: &PipelineSection, currency: &str) -> String {
+pub(super) fn waterfall_chart(s: &PipelineSection, currency: &str) -> String {
     let wf = &s.waterfall;
     let amt = |f: &crate::pipeline::Flow| f.amount.amount().to_f64().unwrap_or(0.0);
     let steps: [(&str, f64, i8); 9] = [
@@ -572,6 +556,7 @@ fn waterfall_chart(s: &PipelineSection, currency: &str) -> String {
     let mut svg = Svg::new(
         "chart-pipeline-waterfall",
         &format!("Pipeline waterfall, {}", s.quarter.label()),
+        WATERFALL_DESC,
         w,
         h,
     );
@@ -644,13 +629,14 @@ fn waterfall_chart(s: &PipelineSection, currency: &str) -> String {
     svg.finish()
 }
 
-fn calibration_chart(s: &ForecastSection) -> Option<String> {
+pub(super) fn calibration_chart(s: &ForecastSection) -> Option<String> {
     let c = s.calibration.as_ref()?;
     let (w, h) = (560.0, 520.0);
     let (x0, x1, y0, y1) = (80.0, w - 30.0, 50.0, h - 70.0);
     let mut svg = Svg::new(
         "chart-calibration",
         "Reliability diagram: predicted win probability vs observed win rate",
+        CALIBRATION_DESC,
         w,
         h,
     );
@@ -739,7 +725,7 @@ fn calibration_chart(s: &ForecastSection) -> Option<String> {
     Some(svg.finish())
 }
 
-fn plan_chart(s: &PlanSection, today: NaiveDate) -> Option<String> {
+pub(super) fn plan_chart(s: &PlanSection, today: NaiveDate) -> Option<String> {
     let p = s.plan.periods.first()?;
     let start = p.stages.iter().map(|st| st.enter_from).min()?.min(today);
     let end = p.period.last_day().max(today);
@@ -755,6 +741,7 @@ fn plan_chart(s: &PlanSection, today: NaiveDate) -> Option<String> {
             "Plan timeline: when each stage must be entered to win {} target",
             p.period.label()
         ),
+        PLAN_DESC,
         w,
         h,
     );
@@ -840,123 +827,4 @@ fn plan_chart(s: &PlanSection, today: NaiveDate) -> Option<String> {
         ),
     );
     Some(svg.finish())
-}
-
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#222;background:#fff;margin:24px auto;max-width:960px;padding:0 16px;line-height:1.45}
-h1{font-size:26px;margin-bottom:4px}h2{font-size:20px;margin-top:36px;border-bottom:2px solid #4a6fa5;padding-bottom:4px}h3{font-size:16px;margin:18px 0 6px}
-figure{margin:12px 0 28px}figcaption{font-size:13px;color:#555;margin-top:4px}svg{max-width:100%;height:auto;border:1px solid #eee}
-.missing p{color:#777;font-style:italic}pre{font-size:12px;background:#f7f7f7;padding:12px;overflow-x:auto}
-table{border-collapse:collapse;font-size:13px}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}th:first-child,td:first-child{text-align:left}";
-
-impl Report {
-    /// The report as one self-contained HTML page: a summary, one SVG chart per
-    /// section (ids in [`CHART_IDS`]; a chart whose
-    /// section is missing is replaced by a note saying why), and the full text
-    /// report. No scripts, fonts or images are loaded from elsewhere.
-    ///
-    /// ```
-    /// let r = revops::Report::build(&revops::ReportInput::default(), &revops::ReportOptions::default())?;
-    /// let html = r.to_html();
-    /// assert!(html.starts_with("<!DOCTYPE html>"));
-    /// assert!(!html.contains("<script"));
-    /// # Ok::<(), revops::Error>(())
-    /// ```
-    pub fn to_html(&self) -> String {
-        let mut o = String::with_capacity(64 * 1024);
-        let cur = self.currency.to_string();
-        let _ = writeln!(
-            o,
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>revops report — {}</title><style>{STYLE}</style></head><body>",
-            self.as_of.format("%Y-%m-%d")
-        );
-        let _ = writeln!(
-            o,
-            "<h1>Revenue report</h1><p>As of {}, amounts in {}. One funnel, one set of rules: every number below comes from the same records.</p>",
-            self.as_of.format("%Y-%m-%d %H:%M UTC"),
-            esc(&cur)
-        );
-        let i = &self.inputs;
-        let _ = writeln!(
-            o,
-            "<table><tr><th>input</th><th>records</th></tr><tr><td>leads</td><td>{}</td></tr><tr><td>stage events</td><td>{}</td></tr><tr><td>touches</td><td>{}</td></tr><tr><td>conversions</td><td>{}</td></tr><tr><td>spend rows</td><td>{}</td></tr><tr><td>opportunity changes</td><td>{}</td></tr><tr><td>forecast points</td><td>{}</td></tr></table>",
-            i.leads,
-            i.stage_events,
-            i.touches,
-            i.conversions,
-            i.spend,
-            i.opportunity_history,
-            i.forecasts
-        );
-        let why = |section: &str| -> String {
-            self.omitted
-                .iter()
-                .find(|m| m.section == section || m.section.starts_with(&format!("{section}.")))
-                .map_or_else(|| "no data for it".to_string(), |m| m.reason.clone())
-        };
-
-        // One figure per section: (heading, title, caption, chart, omitted section).
-        let pipeline_title = self.pipeline.as_ref().map_or_else(
-            || "Pipeline waterfall".to_string(),
-            |p| format!("Pipeline waterfall, {}", p.quarter.label()),
-        );
-        let figures: [(&str, &str, &str, Option<String>, &str); 6] = [
-            (
-                "Demand waterfall",
-                "Funnel",
-                "Bars: records reaching each stage (all cohorts, back-filled skips included). Arrows: conversion from the previous stage.",
-                self.funnel.as_ref().and_then(funnel_chart),
-                "funnel",
-            ),
-            (
-                "Attribution",
-                "Attribution by model",
-                "Each bar: the channel's share of the conversions the model credits. Rule models split each conversion; Markov by removal effect; Shapley by conversion-rate contribution (may be negative).",
-                self.attribution.as_ref().and_then(attribution_chart),
-                "attribution",
-            ),
-            (
-                "Unit economics",
-                "Cost per stage per lead source",
-                "Spend of the lead source divided by the records it brought to each stage (n/a: none reached it).",
-                self.economics.as_ref().and_then(|e| cost_chart(e, &cur)),
-                "economics",
-            ),
-            (
-                "Pipeline",
-                &pipeline_title,
-                "Blue: open pipeline at the quarter's start and end; green: additions; red: removals.",
-                self.pipeline.as_ref().map(|p| waterfall_chart(p, &cur)),
-                "pipeline",
-            ),
-            (
-                "Forecast accuracy",
-                "Win-probability calibration",
-                "Each dot: deals open at the quarter's start grouped by the probability they had then, against the share of those closed by its end that were won.",
-                self.forecast.as_ref().and_then(calibration_chart),
-                "forecast.calibration",
-            ),
-            (
-                "Plan",
-                "Next quarter's plan",
-                "Each bar: the days in which records must enter the stage for the target quarter's wins, given the measured rates and median lags.",
-                self.plan
-                    .as_ref()
-                    .and_then(|p| plan_chart(p, self.as_of.date_naive())),
-                "plan",
-            ),
-        ];
-        for (heading, title, caption, svg, section) in figures {
-            let _ = writeln!(o, "<h2>{heading}</h2>");
-            match svg {
-                Some(svg) => figure(&mut o, title, caption, svg),
-                None => missing(&mut o, title, &why(section)),
-            }
-        }
-        let _ = writeln!(
-            o,
-            "<h2>All numbers</h2><pre>{}</pre>\n</body></html>",
-            esc(&self.to_string())
-        );
-        o
-    }
 }
