@@ -350,6 +350,32 @@ pub struct AttributionSection {
     pub shapley: Option<ShapleyReport>,
 }
 
+impl AttributionSection {
+    /// The channels any model in the section credits, sorted by name, each once.
+    pub fn channels(&self) -> Vec<&str> {
+        let mut channels: Vec<&str> = self
+            .rules
+            .iter()
+            .flat_map(|a| a.channels.iter().map(|c| c.channel.as_str()))
+            .chain(
+                self.markov
+                    .iter()
+                    .flat_map(|m| m.channels.iter().map(|c| c.channel.as_str())),
+            )
+            .chain(self.shapley.iter().flat_map(|sh| {
+                sh.conversion_rate
+                    .credits
+                    .credits
+                    .iter()
+                    .map(|c| c.channel.as_str())
+            }))
+            .collect();
+        channels.sort_unstable();
+        channels.dedup();
+        channels
+    }
+}
+
 /// Unit economics per channel and sourced vs influenced pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EconomicsSection {

@@ -235,18 +235,7 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
         let _ = write!(head, " {:>12}", "shapley");
     }
     writeln!(f, "{head}")?;
-    let mut channels: Vec<&str> = s
-        .rules
-        .iter()
-        .flat_map(|a| a.channels.iter().map(|c| c.channel.as_str()))
-        .chain(
-            s.markov
-                .iter()
-                .flat_map(|m| m.channels.iter().map(|c| c.channel.as_str())),
-        )
-        .collect();
-    channels.sort_unstable();
-    channels.dedup();
+    let channels = s.channels();
     for ch in &channels {
         let mut line = format!("{ch:<18}");
         for a in &s.rules {

@@ -298,30 +298,6 @@ fn qualification(s: &FunnelSection) -> Option<String> {
     Some(o)
 }
 
-/// The channels any model credits, sorted.
-fn channels(s: &AttributionSection) -> Vec<&str> {
-    let mut channels: Vec<&str> = s
-        .rules
-        .iter()
-        .flat_map(|a| a.channels.iter().map(|c| c.channel.as_str()))
-        .chain(
-            s.markov
-                .iter()
-                .flat_map(|m| m.channels.iter().map(|c| c.channel.as_str())),
-        )
-        .chain(s.shapley.iter().flat_map(|sh| {
-            sh.conversion_rate
-                .credits
-                .credits
-                .iter()
-                .map(|c| c.channel.as_str())
-        }))
-        .collect();
-    channels.sort_unstable();
-    channels.dedup();
-    channels
-}
-
 fn attribution(s: &AttributionSection) -> String {
     let mut o = String::new();
     figure(
@@ -353,7 +329,7 @@ fn attribution(s: &AttributionSection) -> String {
         &head,
     );
     let not_credited = "not credited by this model";
-    for ch in channels(s) {
+    for ch in s.channels() {
         let mut cells: Vec<Cell> = s
             .rules
             .iter()
@@ -396,7 +372,7 @@ fn revenue_credit(s: &AttributionSection, currency: &str) -> Option<String> {
         ),
         &head,
     );
-    for ch in channels(s) {
+    for ch in s.channels() {
         let cells: Vec<Cell> = s
             .rules
             .iter()
