@@ -65,24 +65,14 @@ impl Synthetic {
             }
         };
         match target {
-            "roundtrip" => [
-                "leads",
-                "stage_events",
-                "touches",
-                "conversions",
-                "spend",
-                "opportunity_history",
-                "paths",
-                "paths;",
-                "forecasts",
-            ]
-            .iter()
-            .map(|name| {
-                let mut s = format!("{name}\n").into_bytes();
-                s.extend(table(name));
-                s
-            })
-            .collect(),
+            "roundtrip" => crate::targets::SCHEMAS
+                .iter()
+                .map(|name| {
+                    let mut s = format!("{name}\n").into_bytes();
+                    s.extend(table(name));
+                    s
+                })
+                .collect(),
             "report" | "funnel" => vec![sections(c, target == "report")],
             other => vec![table(other)],
         }

@@ -544,7 +544,7 @@ fn describe(r: &Result<ReadReport, Error>) -> String {
 // Round trip
 
 /// The schemas the round trip knows, by the name on the input's first line.
-const SCHEMAS: &[&str] = &[
+pub(crate) const SCHEMAS: &[&str] = &[
     "leads",
     "stage_events",
     "touches",
