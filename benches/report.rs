@@ -6,20 +6,12 @@
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::synth::{SynthConfig, generate};
-use revops::{Report, ReportInput, ReportOptions};
+use revops::{Report, ReportOptions};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let company = generate(&SynthConfig::default().with_leads(1_000_000).with_seed(7)).unwrap();
-    let input = ReportInput {
-        leads: &company.leads,
-        stage_events: &company.stage_events,
-        touches: &company.touches,
-        conversions: &company.conversions,
-        spend: &company.spend,
-        opportunity_history: &company.opportunity_history,
-        forecasts: &company.forecasts,
-    };
+    let input = company.report_input();
     let mut g = c.benchmark_group("report");
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
     g.throughput(Throughput::Elements(input.rows() as u64));

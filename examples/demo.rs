@@ -16,7 +16,7 @@ use std::time::Instant;
 use clap::Parser;
 use common::{DataArgs, existing_dir, existing_file, in_file, io_error, load, out_dir};
 use revops::csv::Dataset;
-use revops::{Currency, Error, Report, ReportInput, ReportOptions};
+use revops::{Currency, Error, Report, ReportOptions};
 
 /// The report.json schema, shown after the flags in `--help`.
 const JSON_HELP: &str = "\
@@ -113,15 +113,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         let l = load(&cli.data, 100_000, &[])?;
         (l.data, l.origin)
     };
-    let input = ReportInput {
-        leads: &data.leads,
-        stage_events: &data.stage_events,
-        touches: &data.touches,
-        conversions: &data.conversions,
-        spend: &data.spend,
-        opportunity_history: &data.opportunity_history,
-        forecasts: &data.forecasts,
-    };
+    let input = data.report_input();
     progress.on = progress.on || input.rows() > 1_000_000;
     progress.say(&format!(
         "{} input rows loaded; building the report",

@@ -13,11 +13,10 @@ use revops::{
     Calendar, CohortSpec, Conversion, Currency, Decimal, Error, FlowSpec, ForecastPoint, Funnel,
     FunnelData, FunnelEvents, Granularity, JourneyBuilder, JourneyOptions, Journeys, Lead,
     MarkovOptions, OpportunityChange, PathOptions, PathRow, PipelineHistory, PipelineScope,
-    QualificationSpec, Report, ReportInput, ReportOptions, RuleModel, SalesCycleSpec,
-    ShapleyOptions, Spend, SpendAlignment, StageEvent, Touch, TrailingTouches, VelocitySpec,
-    WaterfallSpec, WinRateSpec, Window, align_spend, cohort_report, flow_report,
-    markov_attribution, opportunities_from_history, qualification_report, shapley_attribution,
-    velocity_report,
+    QualificationSpec, Report, ReportOptions, RuleModel, SalesCycleSpec, ShapleyOptions, Spend,
+    SpendAlignment, StageEvent, Touch, TrailingTouches, VelocitySpec, WaterfallSpec, WinRateSpec,
+    Window, align_spend, cohort_report, flow_report, markov_attribution,
+    opportunities_from_history, qualification_report, shapley_attribution, velocity_report,
 };
 
 use crate::oracle::{ends_in_open_quote, is_documented_decimal, is_documented_time};
@@ -681,15 +680,7 @@ fn dataset(data: &[u8]) -> Dataset {
 fn report(data: &[u8]) -> Outcome {
     enter("reading the sections");
     let d = dataset(data);
-    let input = ReportInput {
-        leads: &d.leads,
-        stage_events: &d.stage_events,
-        touches: &d.touches,
-        conversions: &d.conversions,
-        spend: &d.spend,
-        opportunity_history: &d.opportunity_history,
-        forecasts: &d.forecasts,
-    };
+    let input = d.report_input();
     let mut fp = Fp::default();
     fp.count(input.rows());
     enter("Report::build");

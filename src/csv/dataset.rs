@@ -44,6 +44,19 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// The report's view of these tables (see [`crate::report::Report::build`]).
+    pub fn report_input(&self) -> crate::report::ReportInput<'_> {
+        crate::report::ReportInput {
+            leads: &self.leads,
+            stage_events: &self.stage_events,
+            touches: &self.touches,
+            conversions: &self.conversions,
+            spend: &self.spend,
+            opportunity_history: &self.opportunity_history,
+            forecasts: &self.forecasts,
+        }
+    }
+
     /// Reads every canonical file found in `dir` with `options` (its source name is
     /// replaced by each file's name).
     ///

@@ -165,6 +165,21 @@ pub struct Company {
     pub truth: Truth,
 }
 
+impl Company {
+    /// The report's view of the company's tables (see [`crate::report::Report::build`]).
+    pub fn report_input(&self) -> crate::report::ReportInput<'_> {
+        crate::report::ReportInput {
+            leads: &self.leads,
+            stage_events: &self.stage_events,
+            touches: &self.touches,
+            conversions: &self.conversions,
+            spend: &self.spend,
+            opportunity_history: &self.opportunity_history,
+            forecasts: &self.forecasts,
+        }
+    }
+}
+
 impl Synth {
     /// Generates every lead and derives spend, forecasts and the truth.
     ///

@@ -570,17 +570,9 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
 #[test]
 fn report_plan_deal_size_uses_only_conversions_known_as_of() {
     use revops::synth::{SynthConfig, generate};
-    use revops::{Report, ReportInput, ReportOptions};
+    use revops::{Report, ReportOptions};
     let c = generate(&SynthConfig::default().with_leads(3_000).with_seed(15)).unwrap();
-    let input = ReportInput {
-        leads: &c.leads,
-        stage_events: &c.stage_events,
-        touches: &c.touches,
-        conversions: &c.conversions,
-        spend: &c.spend,
-        opportunity_history: &c.opportunity_history,
-        forecasts: &c.forecasts,
-    };
+    let input = c.report_input();
     let mut times: Vec<_> = c
         .conversions
         .iter()

@@ -25,15 +25,7 @@ fn company(leads: u64, seed: u64) -> Company {
 }
 
 fn input(c: &Company) -> ReportInput<'_> {
-    ReportInput {
-        leads: &c.leads,
-        stage_events: &c.stage_events,
-        touches: &c.touches,
-        conversions: &c.conversions,
-        spend: &c.spend,
-        opportunity_history: &c.opportunity_history,
-        forecasts: &c.forecasts,
-    }
+    c.report_input()
 }
 
 /// The report and its JSON form, parsed back.
@@ -362,19 +354,7 @@ fn a_csv_folder_reproduces_the_in_memory_report_exactly() {
     write_all::<ForecastPoint>(&dir, &c.forecasts);
     let d = Dataset::read_dir(&dir, Options::new()).unwrap();
     assert!(d.missing.is_empty());
-    let from_csv = Report::build(
-        &ReportInput {
-            leads: &d.leads,
-            stage_events: &d.stage_events,
-            touches: &d.touches,
-            conversions: &d.conversions,
-            spend: &d.spend,
-            opportunity_history: &d.opportunity_history,
-            forecasts: &d.forecasts,
-        },
-        &ReportOptions::default(),
-    )
-    .unwrap();
+    let from_csv = Report::build(&d.report_input(), &ReportOptions::default()).unwrap();
     let (in_memory, _) = built(&c);
     assert_eq!(from_csv.to_json().unwrap(), in_memory.to_json().unwrap());
     assert_eq!(from_csv.to_html(), in_memory.to_html());
