@@ -27,8 +27,10 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use revops::csv::{Options, Writer};
 use revops::{
-    Channel, Conversion, Currency, Decimal, JourneyBuilder, JourneyOptions, MarkovCounts,
-    MarkovOptions, Money, PathRow, RuleModel, ShapleyCounts, ShapleyOptions, SubjectId, Touch,
+    Channel, Conversion, Currency, Decimal, Money, PathRow, SubjectId, Touch,
+    attribution::JourneyBuilder, attribution::JourneyOptions, attribution::MarkovCounts,
+    attribution::MarkovOptions, attribution::RuleModel, attribution::ShapleyCounts,
+    attribution::ShapleyOptions,
 };
 
 const JOURNEYS: usize = 1_000_000;

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use revops::{
-    Channel, Decimal, MarkovCounts, MarkovOptions, PathRow, ShapleyCounts, ShapleyOptions,
-    ShapleyUniverse,
+    Channel, Decimal, PathRow, attribution::MarkovCounts, attribution::MarkovOptions,
+    attribution::ShapleyCounts, attribution::ShapleyOptions, attribution::ShapleyUniverse,
 };
 
 const JOURNEYS: usize = 1_000_000;
@@ -149,7 +149,7 @@ fn channelattribution_rows() -> Option<Vec<PathRow>> {
     Some(rows)
 }
 
-fn markov(rows: &[PathRow], options: MarkovOptions) -> revops::MarkovReport {
+fn markov(rows: &[PathRow], options: MarkovOptions) -> revops::attribution::MarkovReport {
     let mut counts = MarkovCounts::new(options).unwrap();
     counts.add_rows(rows).unwrap();
     counts.finish().unwrap()

@@ -15,8 +15,8 @@ use std::hint::black_box;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::{
-    CampaignId, Channel, Conversion, Currency, JourneyOptions, Journeys, Money, RuleModel,
-    StageEvent, SubjectId, Touch,
+    CampaignId, Channel, Conversion, Currency, Money, StageEvent, SubjectId, Touch,
+    attribution::JourneyOptions, attribution::Journeys, attribution::RuleModel,
 };
 
 const SUBJECTS: usize = 1_000_000;

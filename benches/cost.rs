@@ -5,8 +5,9 @@
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    CostGrouping, Credits, Currency, Funnel, FunnelData, FunnelEvents, InfluenceMilestone,
-    PathOptions, SourcedBy, SpendAlignment, align_spend, sourcing_report, unit_economics,
+    Currency, Funnel, cost::CostGrouping, cost::Credits, cost::InfluenceMilestone, cost::SourcedBy,
+    cost::SpendAlignment, cost::align_spend, cost::sourcing_report, cost::unit_economics,
+    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
 };
 use std::hint::black_box;
 

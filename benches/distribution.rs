@@ -5,7 +5,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use revops::{BinRule, ExactDistribution, QuantileSketch};
+use revops::{
+    distribution::BinRule, distribution::ExactDistribution, distribution::QuantileSketch,
+};
 
 const N: usize = 5_000_000;
 const PARTS: usize = 100;

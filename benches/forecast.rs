@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use revops::{
-    BinStrategy, Calibration, CalibrationOptions, ErrorOptions, ErrorStats, ForecastErrors,
-    ForecastPoint, Outcome,
+    ForecastPoint, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
+    forecast::ErrorOptions, forecast::ErrorStats, forecast::ForecastErrors, forecast::Outcome,
 };
 
 const N: usize = 1_000_000;

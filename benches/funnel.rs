@@ -12,8 +12,9 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use revops::csv::{Options, Reader, write_records};
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    CohortSpec, Dimension, Funnel, FunnelData, FunnelEvents, Lead, PathOptions, StageEvent,
-    VelocitySpec, cohort_report, velocity_report,
+    Funnel, Lead, StageEvent, funnel::CohortSpec, funnel::Dimension, funnel::FunnelData,
+    funnel::FunnelEvents, funnel::PathOptions, funnel::VelocitySpec, funnel::cohort_report,
+    funnel::velocity_report,
 };
 use std::hint::black_box;
 

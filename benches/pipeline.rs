@@ -14,8 +14,9 @@
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::synth::{Synth, SynthConfig};
 use revops::{
-    BacktestSpec, Calendar, Funnel, Granularity, Money, OpportunityChange, PipelineHistory,
-    PipelineScope, SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
+    Calendar, Funnel, Granularity, Money, OpportunityChange, Window, pipeline::BacktestSpec,
+    pipeline::PipelineHistory, pipeline::PipelineScope, pipeline::SalesCycleSpec,
+    pipeline::WaterfallSpec, pipeline::WinRateSpec,
 };
 use std::hint::black_box;
 
@@ -78,7 +79,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("waterfall_quarter_rolling", |b| {
         b.iter(|| black_box(history.waterfall(&rolling).unwrap()))
     });
-    let totals = rolling.clone().with_audit(revops::Audit::Totals);
+    let totals = rolling.clone().with_audit(revops::pipeline::Audit::Totals);
     g.bench_function("waterfall_quarter_rolling_totals", |b| {
         b.iter(|| black_box(history.waterfall(&totals).unwrap()))
     });
@@ -93,7 +94,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("waterfall_and_calibration", |b| {
         b.iter(|| {
             let w = history.waterfall(&rolling).unwrap();
-            let mut cal = revops::Calibration::default();
+            let mut cal = revops::forecast::Calibration::default();
             for i in 0..history.len() {
                 let (Some(then), Some(now)) =
                     (history.state_at(i, q.start()), history.state_at(i, q.end()))
@@ -106,7 +107,8 @@ fn bench(c: &mut Criterion) {
             }
             black_box((
                 w,
-                cal.finish(&revops::CalibrationOptions::default()).unwrap(),
+                cal.finish(&revops::forecast::CalibrationOptions::default())
+                    .unwrap(),
             ))
         })
     });

@@ -6,7 +6,7 @@
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::synth::{SynthConfig, generate};
-use revops::{Report, ReportOptions};
+use revops::{report::Report, report::ReportOptions};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {

@@ -21,9 +21,11 @@ use common::{DataArgs, Format, bad, existing_file, in_file, read_folder, reason}
 use revops::csv::{CsvRecord, Options, Reader};
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    Channel, ChannelConversions, Conversion, Currency, Error, JourneyOptions, Journeys,
-    MarkovOptions, Money, PathRow, RuleModel, ShapleyOptions, Touch, TruthScore,
-    markov_attribution, score_against_truth, shapley_attribution,
+    Channel, Conversion, Currency, Error, Money, PathRow, Touch, attribution::ChannelConversions,
+    attribution::JourneyOptions, attribution::Journeys, attribution::MarkovOptions,
+    attribution::RuleModel, attribution::ShapleyOptions, attribution::TruthScore,
+    attribution::markov_attribution, attribution::score_against_truth,
+    attribution::shapley_attribution,
 };
 
 /// The JSON schema, shown after the flags in `--help`.

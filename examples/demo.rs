@@ -1,7 +1,7 @@
 //! The revops demo: `cargo run --release --example demo`.
 //!
 //! Synthesises a realistic B2B company (or reads a folder of canonical CSV files, or
-//! the real Olist / Maven exports), runs every engine through [`revops::Report`] and
+//! the real Olist / Maven exports), runs every engine through [`revops::report::Report`] and
 //! prints one coherent report; `--out DIR` also writes `report.json` and a
 //! self-contained `report.html`. See `--help`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -16,11 +16,11 @@ use std::time::Instant;
 use clap::Parser;
 use common::{DataArgs, existing_dir, existing_file, in_file, io_error, load, out_dir};
 use revops::csv::Dataset;
-use revops::{Currency, Error, Report, ReportOptions};
+use revops::{Currency, Error, report::Report, report::ReportOptions};
 
 /// The report.json schema, shown after the flags in `--help`.
 const JSON_HELP: &str = "\
-report.json: the serde form of revops::Report (see its documentation):
+report.json: the serde form of revops::report::Report (see its documentation):
   {as_of, currency, inputs: {leads, stage_events, ...},
    funnel: {cohort: CohortReport, velocity: VelocityReport,
             qualification: QualificationReport|null}|null,
@@ -167,7 +167,7 @@ fn read_real(cli: &Cli, options: &mut ReportOptions) -> Result<(Dataset, String)
         data.stage_events = d.stage_events;
         *options = std::mem::take(options)
             .with_funnel(revops::real::olist_funnel())
-            .with_cohort_anchor(revops::CohortAnchor::Stage("mql".into()));
+            .with_cohort_anchor(revops::funnel::CohortAnchor::Stage("mql".into()));
         origin.push("Olist marketing funnel (real data)");
     }
     if let Some(file) = &cli.maven {

@@ -21,9 +21,11 @@ use clap::Parser;
 use common::{DataArgs, DaysSummary, Format, bad, existing_file, in_file, io_error, load};
 use revops::csv::CsvRecord;
 use revops::{
-    BinStrategy, Calendar, Calibration, CalibrationOptions, CycleOutcome, DateRange, Decimal,
-    Error, ErrorOptions, ForecastErrors, Funnel, Granularity, Money, OpportunityChange,
-    PipelineHistory, PipelineScope, SalesCycleSpec, WaterfallSpec, WinRateSpec, Window,
+    Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Window,
+    forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
+    forecast::ErrorOptions, forecast::ForecastErrors, pipeline::CycleOutcome,
+    pipeline::PipelineHistory, pipeline::PipelineScope, pipeline::SalesCycleSpec,
+    pipeline::WaterfallSpec, pipeline::WinRateSpec,
 };
 
 fn midnight(d: NaiveDate) -> DateTime<Utc> {
@@ -306,7 +308,7 @@ fn maven(path: &Path, json: bool) -> Result<(), Error> {
     lost_spec.outcome = CycleOutcome::Lost;
     let lost = h.sales_cycle(&lost_spec);
     if json {
-        let days = |c: &revops::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
+        let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
         let v = serde_json::json!({
             "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
             "skipped_rows": d.skipped,

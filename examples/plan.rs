@@ -24,10 +24,11 @@ use clap::Parser;
 use common::{DataArgs, Format, bad, load};
 use revops::csv::CsvRecord;
 use revops::{
-    Calendar, CohortSpec, Currency, Decimal, Error, ExactDistribution, Funnel, FunnelData,
-    FunnelEvents, Granularity, Lead, Money, OpenItem, PathOptions, PipelineHistory, ReverseFunnel,
-    RoundingPolicy, StageEvent, StageOutlook, VelocitySpec, cohort_report, open_items,
-    outlook_from_history, project, velocity_report,
+    Calendar, Currency, Decimal, Error, Funnel, Granularity, Lead, Money, StageEvent,
+    distribution::ExactDistribution, funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents,
+    funnel::PathOptions, funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
+    pipeline::PipelineHistory, plan::OpenItem, plan::ReverseFunnel, plan::RoundingPolicy,
+    plan::StageOutlook, plan::open_items, plan::outlook_from_history, plan::project,
 };
 
 /// The most inquiries a day a programme may add.

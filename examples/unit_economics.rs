@@ -24,9 +24,11 @@ use clap::Parser;
 use common::{DataArgs, Format, load, reason};
 use revops::csv::CsvRecord;
 use revops::{
-    CostGrouping, Credits, Currency, Decimal, EconomicsRow, Error, Funnel, FunnelData,
-    FunnelEvents, InfluenceMilestone, JourneyOptions, Journeys, Lead, MoneyPer, PathOptions,
-    RuleModel, SourcedBy, SpendAlignment, StageEvent, align_spend, sourcing_report, unit_economics,
+    Currency, Decimal, Error, Funnel, Lead, StageEvent, attribution::JourneyOptions,
+    attribution::Journeys, attribution::RuleModel, cost::CostGrouping, cost::Credits,
+    cost::EconomicsRow, cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy,
+    cost::SpendAlignment, cost::align_spend, cost::sourcing_report, cost::unit_economics,
+    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
 };
 
 /// Unit economics per channel: spend, leads, MQL, SQL, won, CPL, cost per SQL, CPA,
@@ -68,7 +70,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     let (data, origin) = (loaded.data, loaded.origin);
     let opportunities = match loaded.opportunities {
         Some(o) => o,
-        None => revops::opportunities_from_history(&data.opportunity_history, &data.leads),
+        None => revops::report::opportunities_from_history(&data.opportunity_history, &data.leads),
     };
     let currency = data
         .spend

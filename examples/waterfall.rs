@@ -22,10 +22,12 @@ use common::{
 };
 use revops::csv::CsvRecord;
 use revops::{
-    CohortAnchor, CohortReport, CohortRow, CohortSpec, Dimension, Error, FlowReport, FlowSpec,
-    Funnel, FunnelData, FunnelEvents, Granularity, Lead, PathOptions, QualificationReport,
-    QualificationSpec, StageEvent, StepRate, VelocityReport, VelocitySpec, cohort_report,
-    flow_report, qualification_report, velocity_report,
+    Error, Funnel, Granularity, Lead, StageEvent, funnel::CohortAnchor, funnel::CohortReport,
+    funnel::CohortRow, funnel::CohortSpec, funnel::Dimension, funnel::FlowReport, funnel::FlowSpec,
+    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions, funnel::QualificationReport,
+    funnel::QualificationSpec, funnel::StepRate, funnel::VelocityReport, funnel::VelocitySpec,
+    funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
+    funnel::velocity_report,
 };
 
 /// The JSON schema, shown after the flags in `--help`.

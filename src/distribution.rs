@@ -39,7 +39,7 @@
 //!   than α; on dense data they agree closely.
 //!
 //! ```
-//! use revops::{BinRule, ExactDistribution, QuantileAccuracy, QuantileSketch};
+//! use revops::{distribution::BinRule, distribution::ExactDistribution, distribution::QuantileAccuracy, distribution::QuantileSketch};
 //! # fn main() -> Result<(), revops::Error> {
 //! const DAY: u64 = 86_400;
 //! let days_to_close = [3, 9, 14, 14, 30, 45, 61, 90, 120, 365];
@@ -88,7 +88,7 @@ const SECONDS_PER_DAY: u64 = 86_400;
 /// Serialised as `"exact"` or `{"relative": {"alpha": 0.01}}`.
 ///
 /// ```
-/// use revops::{ExactDistribution, QuantileAccuracy, QuantileSketch};
+/// use revops::{distribution::ExactDistribution, distribution::QuantileAccuracy, distribution::QuantileSketch};
 /// let exact: ExactDistribution = [5, 8].into_iter().collect();
 /// let sketch: QuantileSketch = [5, 8].into_iter().collect();
 /// assert_eq!(exact.finish().unwrap().accuracy, QuantileAccuracy::Exact);
@@ -124,7 +124,7 @@ pub enum QuantileAccuracy {
 /// `None` rather than a summary of nothing. Every `f64` field is finite.
 ///
 /// ```
-/// use revops::ExactDistribution;
+/// use revops::distribution::ExactDistribution;
 /// let d: ExactDistribution = [86_400, 172_800, 432_000].into_iter().collect();
 /// let s = d.finish().expect("not empty");
 /// assert_eq!((s.count, s.min, s.max), (3, 86_400, 432_000));
@@ -268,7 +268,7 @@ fn seconds_of(delta: TimeDelta) -> Result<u64> {
 /// Serialised as the plain list of values.
 ///
 /// ```
-/// use revops::ExactDistribution;
+/// use revops::distribution::ExactDistribution;
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut north = ExactDistribution::default();
 /// north.add_all(&[1, 2]);
@@ -314,7 +314,7 @@ impl ExactDistribution {
     ///
     /// ```
     /// use chrono::TimeDelta;
-    /// use revops::ExactDistribution;
+    /// use revops::distribution::ExactDistribution;
     /// let mut d = ExactDistribution::default();
     /// d.add_duration(TimeDelta::milliseconds(2_999)).unwrap();
     /// assert_eq!(d.values(), &[2]);
@@ -333,7 +333,7 @@ impl ExactDistribution {
     /// Appends the values of `other` (the monoid operation).
     ///
     /// ```
-    /// use revops::ExactDistribution;
+    /// use revops::distribution::ExactDistribution;
     /// let mut all: ExactDistribution = [1, 5].into_iter().collect();
     /// all.merge(&[3].into_iter().collect());
     /// assert_eq!(all.finish().unwrap().median, 3.0);
@@ -366,7 +366,7 @@ impl ExactDistribution {
     /// of the values, not a sort per quantile).
     ///
     /// ```
-    /// use revops::ExactDistribution;
+    /// use revops::distribution::ExactDistribution;
     /// let d: ExactDistribution = (1..=10).collect();
     /// let s = d.finish().expect("not empty");
     /// assert_eq!((s.count, s.min, s.max, s.mean), (10, 1, 10, 5.5));
@@ -403,7 +403,7 @@ impl ExactDistribution {
     /// `q = 0` gives the minimum and `q = 1` the maximum. Runs in linear time.
     ///
     /// ```
-    /// use revops::ExactDistribution;
+    /// use revops::distribution::ExactDistribution;
     /// # fn main() -> Result<(), revops::Error> {
     /// let d: ExactDistribution = [10, 20, 30, 40, 50].into_iter().collect();
     /// assert_eq!(d.quantile(0.5)?, Some(30.0));
@@ -432,7 +432,7 @@ impl ExactDistribution {
     /// the values is partially ordered once for all of them.
     ///
     /// ```
-    /// use revops::ExactDistribution;
+    /// use revops::distribution::ExactDistribution;
     /// # fn main() -> Result<(), revops::Error> {
     /// let d: ExactDistribution = [4, 1, 3, 2].into_iter().collect();
     /// assert_eq!(d.quantiles(&[0.75, 0.25, 0.5])?, Some(vec![3.25, 1.75, 2.5]));
@@ -457,7 +457,7 @@ impl ExactDistribution {
     /// is empty. See [`BinRule`] for the bins of each rule; the counts are exact.
     ///
     /// ```
-    /// use revops::{BinRule, ExactDistribution};
+    /// use revops::{distribution::BinRule, distribution::ExactDistribution};
     /// # fn main() -> Result<(), revops::Error> {
     /// let d: ExactDistribution = [0, 10, 25, 30].into_iter().collect();
     /// let h = d.histogram(BinRule::fixed(10)?)?.expect("not empty");
@@ -801,7 +801,7 @@ fn radix_order_statistics<T: Copy + Ord + Into<u64>>(
 /// count and the non-empty buckets (not the spare capacity of the bucket vector).
 ///
 /// ```
-/// use revops::QuantileSketch;
+/// use revops::distribution::QuantileSketch;
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut a = QuantileSketch::with_relative_accuracy(0.02)?;
 /// let mut b = QuantileSketch::with_relative_accuracy(0.02)?;
@@ -855,7 +855,7 @@ impl QuantileSketch {
     /// [guarantee](QuantileSketch#guarantee)).
     ///
     /// ```
-    /// use revops::QuantileSketch;
+    /// use revops::distribution::QuantileSketch;
     /// # fn main() -> Result<(), revops::Error> {
     /// let s = QuantileSketch::with_relative_accuracy(0.005)?;
     /// assert_eq!(s.relative_accuracy(), 0.005);
@@ -934,7 +934,7 @@ impl QuantileSketch {
     ///
     /// ```
     /// use chrono::TimeDelta;
-    /// use revops::QuantileSketch;
+    /// use revops::distribution::QuantileSketch;
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut s = QuantileSketch::default();
     /// s.add_duration(TimeDelta::hours(36))?;
@@ -960,7 +960,7 @@ impl QuantileSketch {
     /// wrap; no real data set comes near.
     ///
     /// ```
-    /// use revops::QuantileSketch;
+    /// use revops::distribution::QuantileSketch;
     /// # fn main() -> Result<(), revops::Error> {
     /// let (mut a, mut b, mut all) = (QuantileSketch::default(), QuantileSketch::default(), QuantileSketch::default());
     /// for x in 1..=1_000u64 {
@@ -1034,7 +1034,7 @@ impl QuantileSketch {
     /// [`zero_count`](Self::zero_count).
     ///
     /// ```
-    /// use revops::QuantileSketch;
+    /// use revops::distribution::QuantileSketch;
     /// let mut s = QuantileSketch::default();
     /// s.add_all(&[0, 1, 1, 100]);
     /// let buckets: Vec<_> = s.buckets().collect();
@@ -1055,7 +1055,7 @@ impl QuantileSketch {
     /// [guarantee](QuantileSketch#guarantee)), or `None` when the sketch is empty.
     ///
     /// ```
-    /// use revops::QuantileSketch;
+    /// use revops::distribution::QuantileSketch;
     /// # fn main() -> Result<(), revops::Error> {
     /// let s: QuantileSketch = (1..=100u64).map(|d| d * 86_400).collect();
     /// // Lower rank ⌊0.5 · 99⌋ = 49: the 50th value, 50 days.
@@ -1085,7 +1085,7 @@ impl QuantileSketch {
     /// [`accuracy`](Summary::accuracy) says so.
     ///
     /// ```
-    /// use revops::QuantileSketch;
+    /// use revops::distribution::QuantileSketch;
     /// let s: QuantileSketch = [0, 10, 20, 30, 1_000].into_iter().collect();
     /// let summary = s.finish().expect("not empty");
     /// assert_eq!((summary.count, summary.min, summary.max, summary.mean), (5, 0, 1_000, 212.0));
@@ -1122,7 +1122,7 @@ impl QuantileSketch {
     /// within `α·x` (plus half a second) of a bin edge; the total is exact.
     ///
     /// ```
-    /// use revops::{BinRule, QuantileSketch};
+    /// use revops::{distribution::BinRule, distribution::QuantileSketch};
     /// # fn main() -> Result<(), revops::Error> {
     /// const DAY: u64 = 86_400;
     /// let mut s = QuantileSketch::default();
@@ -1391,7 +1391,7 @@ impl TryFrom<SketchRepr> for QuantileSketch {
 /// Serialised in `snake_case`: `"days"`, `{"fixed": {"width_seconds": 3600}}`, ….
 ///
 /// ```
-/// use revops::BinRule;
+/// use revops::distribution::BinRule;
 /// # fn main() -> Result<(), revops::Error> {
 /// assert_eq!(BinRule::default(), BinRule::Log2);
 /// assert_eq!(BinRule::fixed(86_400)?.width_seconds(), Some(86_400));
@@ -1442,7 +1442,7 @@ impl BinRule {
     /// [`BinRule::Fixed`] with the given width.
     ///
     /// ```
-    /// use revops::BinRule;
+    /// use revops::distribution::BinRule;
     /// # fn main() -> Result<(), revops::Error> {
     /// let hours = BinRule::fixed(3_600)?;
     /// assert_eq!(hours.width_seconds(), Some(3_600));
@@ -1467,7 +1467,7 @@ impl BinRule {
     /// [`BinRule::Doubling`] with the given upper edge of the first bin.
     ///
     /// ```
-    /// use revops::{BinRule, ExactDistribution};
+    /// use revops::{distribution::BinRule, distribution::ExactDistribution};
     /// # fn main() -> Result<(), revops::Error> {
     /// let minutes_to_first_call: ExactDistribution = [30, 90, 200, 4_000].into_iter().collect();
     /// let h = minutes_to_first_call.histogram(BinRule::doubling(60)?)?.expect("not empty");
@@ -1524,7 +1524,7 @@ pub struct Bin {
 /// is counted in exactly one bin (see [`bin_index`](Histogram::bin_index)).
 ///
 /// ```
-/// use revops::{Bin, BinRule, ExactDistribution};
+/// use revops::{distribution::Bin, distribution::BinRule, distribution::ExactDistribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// const DAY: u64 = 86_400;
 /// let d: ExactDistribution = [DAY / 2, 2 * DAY, 3 * DAY, 9 * DAY].into_iter().collect();
@@ -1568,7 +1568,7 @@ impl Histogram {
     /// also holds its upper edge.
     ///
     /// ```
-    /// use revops::{BinRule, ExactDistribution};
+    /// use revops::{distribution::BinRule, distribution::ExactDistribution};
     /// # fn main() -> Result<(), revops::Error> {
     /// let d: ExactDistribution = [5, 20].into_iter().collect();
     /// let h = d.histogram(BinRule::fixed(10)?)?.expect("not empty"); // [0,10) [10,20) [20,30]

@@ -1,11 +1,4 @@
 //! Exact money: [`Currency`], [`Money`] and exact allocation.
-//!
-//! Amounts are [`rust_decimal::Decimal`]; nothing here converts money to `f64`.
-//! Arithmetic is checked: combining two currencies is [`Error::CurrencyMismatch`],
-//! overflowing the decimal range is [`Error::Overflow`], and nothing panics.
-//!
-//! [`Money::allocate`] splits an amount over weights so that the parts sum *exactly* to
-//! the amount, using the largest-remainder method on the currency's minor units.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -75,8 +68,8 @@ const KNOWN: &[(&str, u8)] = &[
     ("ZAR", 2),
 ];
 
-/// The largest number of minor units a currency may declare.
-pub const MAX_MINOR_UNITS: u8 = 18;
+/// The minor-unit limit, [`Currency::MAX_MINOR_UNITS`], for the crate's own use.
+pub(crate) const MAX_MINOR_UNITS: u8 = Currency::MAX_MINOR_UNITS;
 
 /// A currency: an ISO 4217 alphabetic code and its number of minor units.
 ///
@@ -105,6 +98,9 @@ pub struct Currency {
 }
 
 impl Currency {
+    /// The largest number of minor units a currency may declare.
+    pub const MAX_MINOR_UNITS: u8 = 18;
+
     /// US dollar.
     pub const USD: Currency = Currency::known(*b"USD", 2);
     /// Euro.
@@ -163,7 +159,7 @@ impl Currency {
     }
 
     /// Any three-letter code with an explicit number of minor units (0 to
-    /// [`MAX_MINOR_UNITS`]). For a known code the explicit count wins.
+    /// [`MAX_MINOR_UNITS`](crate::Currency::MAX_MINOR_UNITS)). For a known code the explicit count wins.
     ///
     /// # Errors
     /// [`Error::InvalidCurrency`] if the code is not three letters or the count is too large.
@@ -282,6 +278,13 @@ impl<'de> Deserialize<'de> for Currency {
 /// assert_eq!(json, r#"{"amount":"12.30","currency":"USD"}"#);
 /// # Ok(()) }
 /// ```
+///
+/// Amounts are [`rust_decimal::Decimal`]; nothing here converts money to `f64`.
+/// Arithmetic is checked: combining two currencies is [`Error::CurrencyMismatch`],
+/// overflowing the decimal range is [`Error::Overflow`], and nothing panics.
+///
+/// [`Money::allocate`] splits an amount over weights so that the parts sum *exactly* to
+/// the amount, using the largest-remainder method on the currency's minor units.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
     amount: Decimal,

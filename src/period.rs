@@ -1,48 +1,4 @@
 //! Calendar periods and time windows.
-//!
-//! Revenue metrics are reported per bucket of time: leads created per week,
-//! pipeline generated per fiscal quarter, spend per month. This module decides
-//! which bucket a moment belongs to, and nothing in it reads the system clock:
-//! every "as of" or anchor instant is a parameter.
-//!
-//! - [`Granularity`]: the bucket size (day, ISO week, month, quarter, year).
-//! - [`Calendar`]: how timestamps are bucketed: the month a fiscal year starts
-//!   in and the UTC offset in which dates are read.
-//! - [`Period`]: one bucket, e.g. `2026-W48` or `FY2027-Q1`.
-//! - [`Window`]: a half-open interval of instants `[start, end)`.
-//! - [`DateRange`]: an inclusive range of dates, as on a spend row that covers
-//!   "2026-01-01 to 2026-01-31".
-//!
-//! # Fiscal years
-//!
-//! A fiscal year is named after the calendar year in which it **ends**. With a
-//! fiscal year starting in July, 2026-07-01 ..= 2027-06-30 is `FY2027`, and its
-//! first quarter (July to September 2026) is `FY2027-Q1`. When the fiscal year
-//! starts in January the fiscal year is the calendar year and labels carry no
-//! `FY` prefix (`2026`, `2026-Q4`).
-//!
-//! # Limits of the date range
-//!
-//! chrono represents dates from about 262,000 BCE to 262,000 CE. Nothing here
-//! panics near those limits: computations saturate instead. A period whose
-//! natural first day would fall before [`NaiveDate::MIN`] starts at
-//! `NaiveDate::MIN`; a period whose natural end would fall after
-//! [`NaiveDate::MAX`] has `end() == NaiveDate::MAX` and
-//! `last_day() == NaiveDate::MAX`, and [`Period::next`] of that period returns
-//! the period itself. Windows saturate at [`DateTime::<Utc>::MIN_UTC`] and
-//! [`DateTime::<Utc>::MAX_UTC`] in the same way.
-//!
-//! ```
-//! use revops::{Calendar, Granularity};
-//! use chrono::NaiveDate;
-//!
-//! let calendar = Calendar::new().with_fiscal_year_start(7)?;
-//! let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-//! assert_eq!(calendar.period_of_date(d, Granularity::Week).label(), "2026-W48");
-//! assert_eq!(calendar.period_of_date(d, Granularity::Quarter).label(), "FY2027-Q2");
-//! assert_eq!(calendar.period_of_date(d, Granularity::Year).label(), "FY2027");
-//! # Ok::<(), revops::Error>(())
-//! ```
 
 use std::cmp::{max, min};
 use std::fmt;
@@ -266,7 +222,7 @@ fn local_midnight_utc(d: NaiveDate, offset: FixedOffset) -> DateTime<Utc> {
 ///
 /// - `fiscal_year_start_month` (1–12, default 1): the month the fiscal year
 ///   starts in. It moves quarter and year boundaries and switches their labels
-///   to the `FY` form (see the [module docs](self) for the naming convention).
+///   to the `FY` form (see "Fiscal years" below for the naming convention).
 ///   Days, weeks and months are not affected.
 /// - `utc_offset` (default UTC): a timestamp is converted to this fixed offset
 ///   before its date is taken. Fixed offsets have no daylight-saving rules; use
@@ -286,6 +242,50 @@ fn local_midnight_utc(d: NaiveDate, offset: FixedOffset) -> DateTime<Utc> {
 /// let at = NaiveDate::from_ymd_opt(2027, 3, 31).unwrap().and_hms_opt(20, 0, 0).unwrap().and_utc();
 /// assert_eq!(tokyo.date_of(at), NaiveDate::from_ymd_opt(2027, 4, 1).unwrap());
 /// assert_eq!(tokyo.period_of(at, Granularity::Year).label(), "FY2028");
+/// # Ok::<(), revops::Error>(())
+/// ```
+///
+/// Revenue metrics are reported per bucket of time: leads created per week,
+/// pipeline generated per fiscal quarter, spend per month. This module decides
+/// which bucket a moment belongs to, and nothing in it reads the system clock:
+/// every "as of" or anchor instant is a parameter.
+///
+/// - [`Granularity`]: the bucket size (day, ISO week, month, quarter, year).
+/// - [`Calendar`]: how timestamps are bucketed: the month a fiscal year starts
+///   in and the UTC offset in which dates are read.
+/// - [`Period`]: one bucket, e.g. `2026-W48` or `FY2027-Q1`.
+/// - [`Window`]: a half-open interval of instants `[start, end)`.
+/// - [`DateRange`]: an inclusive range of dates, as on a spend row that covers
+///   "2026-01-01 to 2026-01-31".
+///
+/// # Fiscal years
+///
+/// A fiscal year is named after the calendar year in which it **ends**. With a
+/// fiscal year starting in July, 2026-07-01 ..= 2027-06-30 is `FY2027`, and its
+/// first quarter (July to September 2026) is `FY2027-Q1`. When the fiscal year
+/// starts in January the fiscal year is the calendar year and labels carry no
+/// `FY` prefix (`2026`, `2026-Q4`).
+///
+/// # Limits of the date range
+///
+/// chrono represents dates from about 262,000 BCE to 262,000 CE. Nothing here
+/// panics near those limits: computations saturate instead. A period whose
+/// natural first day would fall before [`NaiveDate::MIN`] starts at
+/// `NaiveDate::MIN`; a period whose natural end would fall after
+/// [`NaiveDate::MAX`] has `end() == NaiveDate::MAX` and
+/// `last_day() == NaiveDate::MAX`, and [`Period::next`] of that period returns
+/// the period itself. Windows saturate at [`DateTime::<Utc>::MIN_UTC`] and
+/// [`DateTime::<Utc>::MAX_UTC`] in the same way.
+///
+/// ```
+/// use revops::{Calendar, Granularity};
+/// use chrono::NaiveDate;
+///
+/// let calendar = Calendar::new().with_fiscal_year_start(7)?;
+/// let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+/// assert_eq!(calendar.period_of_date(d, Granularity::Week).label(), "2026-W48");
+/// assert_eq!(calendar.period_of_date(d, Granularity::Quarter).label(), "FY2027-Q2");
+/// assert_eq!(calendar.period_of_date(d, Granularity::Year).label(), "FY2027");
 /// # Ok::<(), revops::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -538,6 +538,13 @@ impl TryFrom<PeriodRepr> for Period {
 }
 
 impl Period {
+    /// The longest span of days the crate expands into per-day or per-period tables
+    /// (2^20 days, about 2,870 years): a funnel report's instants
+    /// ([`crate::funnel::cohort_report`], [`crate::funnel::flow_report`]) and, by default, one spend
+    /// row ([`crate::cost::SpendAlignment::max_span_days`]). Longer spans are errors: they
+    /// are a sign of a bad timestamp, and their tables would take gigabytes.
+    pub const MAX_SPAN_DAYS: u32 = 1 << 20;
+
     fn containing(d: NaiveDate, g: Granularity, fiscal_start: u8) -> Period {
         let fiscal_start = if g.is_fiscal() { fiscal_start } else { 1 };
         Period {
@@ -725,12 +732,8 @@ impl ExactSizeIterator for Periods {}
 
 impl FusedIterator for Periods {}
 
-/// The longest span of days the crate expands into per-day or per-period tables
-/// (2^20 days, about 2,870 years): a funnel report's instants
-/// ([`crate::cohort_report`], [`crate::flow_report`]) and, by default, one spend
-/// row ([`crate::SpendAlignment::max_span_days`]). Longer spans are errors: they
-/// are a sign of a bad timestamp, and their tables would take gigabytes.
-pub const MAX_SPAN_DAYS: u32 = 1 << 20;
+/// The span limit, [`Period::MAX_SPAN_DAYS`], for the crate's own use.
+pub(crate) const MAX_SPAN_DAYS: u32 = Period::MAX_SPAN_DAYS;
 
 // ---------------------------------------------------------------------------
 // Window

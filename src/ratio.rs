@@ -1,38 +1,4 @@
 //! Rates that keep their counts, with confidence intervals.
-//!
-//! A conversion rate, a win rate or a response rate is reported in revops as a
-//! [`Ratio`]: the two counts it was made of, not a bare `f64`. Keeping the counts
-//! means that
-//!
-//! * a rate over nothing is visibly "no data" ([`Ratio::value`] returns `None`
-//!   when the denominator is 0) instead of `NaN` or a misleading `0 %`;
-//! * partial results can be combined exactly ([`Ratio::merge`] adds counts;
-//!   averaging percentages would be wrong);
-//! * the uncertainty of the rate can be stated next to it, because a confidence
-//!   interval needs both `k` and `n` ([`Ratio::interval`]).
-//!
-//! Three two-sided binomial intervals are offered, selected by [`IntervalMethod`]
-//! and computed at a validated [`Confidence`] level. They reproduce the
-//! conventions of `statsmodels.stats.proportion.proportion_confint` (methods
-//! `"wilson"`, `"beta"` and `"jeffreys"`); the integration tests compare them to
-//! reference values produced by statsmodels.
-//!
-//! ```
-//! use revops::{Confidence, IntervalMethod, Ratio};
-//! # fn main() -> Result<(), revops::Error> {
-//! let won = Ratio::new(45, 100);
-//! assert_eq!(won.value(), Some(0.45));
-//! assert_eq!(won.to_string(), "45 / 100 (45.0%)");
-//!
-//! let ci = won
-//!     .interval(IntervalMethod::Wilson, Confidence::new(0.95)?)
-//!     .expect("0 < n and k <= n");
-//! assert!(ci.contains(0.45));
-//! assert!((ci.lower - 0.356_145_379_795_119_7).abs() < 1e-12);
-//! assert!((ci.upper - 0.547_553_970_025_578_7).abs() < 1e-12);
-//! # Ok(())
-//! # }
-//! ```
 
 use std::fmt;
 
@@ -65,6 +31,40 @@ use crate::{Error, Result};
 /// assert_eq!(spring, Ratio::new(5, 10));
 /// assert_eq!(spring.percent(), Some(50.0));
 /// assert_eq!(Ratio::new(0, 0).value(), None);
+/// ```
+///
+/// A conversion rate, a win rate or a response rate is reported in revops as a
+/// [`Ratio`]: the two counts it was made of, not a bare `f64`. Keeping the counts
+/// means that
+///
+/// * a rate over nothing is visibly "no data" ([`Ratio::value`] returns `None`
+///   when the denominator is 0) instead of `NaN` or a misleading `0 %`;
+/// * partial results can be combined exactly ([`Ratio::merge`] adds counts;
+///   averaging percentages would be wrong);
+/// * the uncertainty of the rate can be stated next to it, because a confidence
+///   interval needs both `k` and `n` ([`Ratio::interval`]).
+///
+/// Three two-sided binomial intervals are offered, selected by [`IntervalMethod`]
+/// and computed at a validated [`Confidence`] level. They reproduce the
+/// conventions of `statsmodels.stats.proportion.proportion_confint` (methods
+/// `"wilson"`, `"beta"` and `"jeffreys"`); the integration tests compare them to
+/// reference values produced by statsmodels.
+///
+/// ```
+/// use revops::{Confidence, IntervalMethod, Ratio};
+/// # fn main() -> Result<(), revops::Error> {
+/// let won = Ratio::new(45, 100);
+/// assert_eq!(won.value(), Some(0.45));
+/// assert_eq!(won.to_string(), "45 / 100 (45.0%)");
+///
+/// let ci = won
+///     .interval(IntervalMethod::Wilson, Confidence::new(0.95)?)
+///     .expect("0 < n and k <= n");
+/// assert!(ci.contains(0.45));
+/// assert!((ci.lower - 0.356_145_379_795_119_7).abs() < 1e-12);
+/// assert!((ci.upper - 0.547_553_970_025_578_7).abs() < 1e-12);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Ratio {

@@ -399,11 +399,11 @@ pub struct DaysSummary {
     /// 90th percentile, in days.
     pub p90: f64,
     /// Whether the quantiles are exact or sketched.
-    pub accuracy: revops::QuantileAccuracy,
+    pub accuracy: revops::distribution::QuantileAccuracy,
 }
 
-impl From<&revops::Summary> for DaysSummary {
-    fn from(s: &revops::Summary) -> DaysSummary {
+impl From<&revops::distribution::Summary> for DaysSummary {
+    fn from(s: &revops::distribution::Summary) -> DaysSummary {
         DaysSummary {
             count: s.count,
             mean: s.mean_days(),

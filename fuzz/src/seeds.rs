@@ -6,7 +6,7 @@ use std::path::Path;
 
 use revops::csv::{CsvRecord, Options, write_records};
 use revops::synth::{Company, MIN_LEADS, SynthConfig, generate};
-use revops::{JourneyOptions, Journeys, PathRow};
+use revops::{PathRow, attribution::JourneyOptions, attribution::Journeys};
 
 /// Rows per synthetic table: seeds stay a few KB.
 const ROWS: usize = 24;

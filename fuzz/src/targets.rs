@@ -10,13 +10,17 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use revops::csv::{CsvRecord, Dataset, OnError, Options, ReadReport, Reader, write_records};
 use revops::{
-    Calendar, CohortSpec, Conversion, Currency, Decimal, Error, FlowSpec, ForecastPoint, Funnel,
-    FunnelData, FunnelEvents, Granularity, JourneyBuilder, JourneyOptions, Journeys, Lead,
-    MarkovOptions, OpportunityChange, PathOptions, PathRow, PipelineHistory, PipelineScope,
-    QualificationSpec, Report, ReportOptions, RuleModel, SalesCycleSpec, ShapleyOptions, Spend,
-    SpendAlignment, StageEvent, Touch, TrailingTouches, VelocitySpec, WaterfallSpec, WinRateSpec,
-    Window, align_spend, cohort_report, flow_report, markov_attribution,
-    opportunities_from_history, qualification_report, shapley_attribution, velocity_report,
+    Calendar, Conversion, Currency, Decimal, Error, ForecastPoint, Funnel, Granularity, Lead,
+    OpportunityChange, PathRow, Spend, StageEvent, Touch, Window, attribution::JourneyBuilder,
+    attribution::JourneyOptions, attribution::Journeys, attribution::MarkovOptions,
+    attribution::RuleModel, attribution::ShapleyOptions, attribution::TrailingTouches,
+    attribution::markov_attribution, attribution::shapley_attribution, cost::SpendAlignment,
+    cost::align_spend, funnel::CohortSpec, funnel::FlowSpec, funnel::FunnelData,
+    funnel::FunnelEvents, funnel::PathOptions, funnel::QualificationSpec, funnel::VelocitySpec,
+    funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
+    funnel::velocity_report, pipeline::PipelineHistory, pipeline::PipelineScope,
+    pipeline::SalesCycleSpec, pipeline::WaterfallSpec, pipeline::WinRateSpec, report::Report,
+    report::ReportOptions, report::opportunities_from_history,
 };
 
 use crate::oracle::{ends_in_open_quote, is_documented_decimal, is_documented_time};

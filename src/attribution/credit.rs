@@ -266,7 +266,7 @@ impl Journeys {
     /// for exact revenue use [`Journeys::attribute_with_revenue`].
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow, RuleModel};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, PathRow, attribution::RuleModel};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s| Channel::new(s);
     /// let rows = vec![PathRow::new(vec![ch("search")?, ch("email")?, ch("search")?], 1.0, Decimal::new(90, 0), 0.0)];
@@ -323,7 +323,7 @@ impl Journeys {
     /// ([`Journeys::touch_credits`]) keep a per-journey rounding.
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Journeys, Money, PathRow, RuleModel};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, Money, PathRow, attribution::RuleModel};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s| Channel::new(s);
     /// let rows = vec![PathRow::new(vec![ch("a")?, ch("b")?, ch("c")?], 1.0, Decimal::new(100, 0), 0.0)];
@@ -356,7 +356,7 @@ impl Journeys {
     /// [`Journeys::attribute`], in the order of `models`.
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow, RuleModel};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, PathRow, attribution::RuleModel};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s| Channel::new(s);
     /// let rows = vec![
@@ -384,7 +384,7 @@ impl Journeys {
     /// `models`.
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow, RuleModel};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, PathRow, attribution::RuleModel};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s| Channel::new(s);
     /// let rows = vec![PathRow::new(vec![ch("a")?, ch("b")?], 2.0, Decimal::new(999, 2), 1.0)];
@@ -630,7 +630,7 @@ impl Journeys {
     /// never held together.
     ///
     /// ```
-    /// use revops::{Channel, Conversion, Currency, JourneyOptions, Journeys, Money, RuleModel, SubjectId, Touch};
+    /// use revops::{Channel, Conversion, Currency, attribution::JourneyOptions, attribution::Journeys, Money, attribution::RuleModel, SubjectId, Touch};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();

@@ -451,7 +451,7 @@ pub enum TrailingTouches {
 ///   lets revenue be reported as zero when no conversion carries a value.
 ///
 /// ```
-/// use revops::{Channel, JourneyOptions, RepeatConversions};
+/// use revops::{Channel, attribution::JourneyOptions, attribution::RepeatConversions};
 /// use chrono::TimeDelta;
 /// # fn main() -> Result<(), revops::Error> {
 /// let o = JourneyOptions::default()
@@ -736,7 +736,7 @@ struct InPlace {
 /// they were added.
 ///
 /// ```
-/// use revops::{Channel, Conversion, JourneyBuilder, JourneyOptions, SubjectId, Touch};
+/// use revops::{Channel, Conversion, attribution::JourneyBuilder, attribution::JourneyOptions, SubjectId, Touch};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -1113,7 +1113,7 @@ impl JourneyBuilder {
     /// Otherwise it is [`JourneyBuilder::build`].
     ///
     /// ```
-    /// use revops::{Channel, Conversion, JourneyBuilder, JourneyOptions, SubjectId, Touch};
+    /// use revops::{Channel, Conversion, attribution::JourneyBuilder, attribution::JourneyOptions, SubjectId, Touch};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -1500,12 +1500,12 @@ pub(crate) struct PathSums {
 /// A monoid over *subject-disjoint* batches: [`Default`] is empty,
 /// [`Journeys::add_records`] / [`Journeys::add_path_rows`] append a batch,
 /// [`Journeys::merge`] appends another set, and the models
-/// ([`Journeys::attribute`](crate::Journeys::attribute) and friends) finish it. For
+/// ([`Journeys::attribute`](crate::attribution::Journeys::attribute) and friends) finish it. For
 /// batches that may split a subject's records, accumulate a [`JourneyBuilder`]
 /// instead. Path rows may be split anywhere.
 ///
 /// ```
-/// use revops::{Channel, Currency, Decimal, Journeys, PathRow};
+/// use revops::{Channel, Currency, Decimal, attribution::Journeys, PathRow};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s| Channel::new(s);
 /// let rows = vec![
@@ -2088,7 +2088,7 @@ impl Journeys {
     /// with [`Journeys::journey_count`].
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Journeys, PathRow};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let rows = [PathRow::new(vec![Channel::new("search")?], 3.0, Decimal::new(30, 0), 7.0)];
     /// let j = Journeys::from_path_rows(&rows, Currency::USD)?;

@@ -19,7 +19,7 @@ use crate::records::PathRow;
 /// How consecutive repeats of a state are treated.
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, MarkovRepeats, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, attribution::MarkovRepeats, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("a")?], 1.0, Decimal::ZERO, 1.0)];
 /// let kept = markov_attribution(&rows, MarkovOptions::default().with_repeats(MarkovRepeats::Keep))?;
@@ -52,7 +52,7 @@ pub enum MarkovRepeats {
 /// Whether non-converting journeys (the `nulls` column) shape the chain.
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovNulls, MarkovOptions, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovNulls, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 3.0)];
 /// let with = markov_attribution(&rows, MarkovOptions::default())?;
@@ -75,7 +75,7 @@ pub enum MarkovNulls {
 /// How many states a walk may visit before it must have converted.
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, MarkovStepLimit, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, attribution::MarkovStepLimit, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// // a loops back to itself through b: a → conv, b, null with 1/3 each; b → a.
@@ -109,7 +109,7 @@ pub enum MarkovStepLimit {
 /// non-converting journeys included, no step limit.
 ///
 /// ```
-/// use revops::{MarkovNulls, MarkovOptions, MarkovRepeats, MarkovStepLimit};
+/// use revops::{attribution::MarkovNulls, attribution::MarkovOptions, attribution::MarkovRepeats, attribution::MarkovStepLimit};
 /// let o = MarkovOptions::default()
 ///     .with_order(2)
 ///     .with_repeats(MarkovRepeats::Keep)
@@ -218,7 +218,7 @@ impl MarkovOptions {
 /// A state of the chain.
 ///
 /// ```
-/// use revops::{Channel, MarkovState};
+/// use revops::{Channel, attribution::MarkovState};
 /// # fn main() -> Result<(), revops::Error> {
 /// let s = MarkovState::Channels(vec![Channel::new("email")?, Channel::new("search")?]);
 /// assert_eq!(s.to_string(), "email > search");
@@ -261,7 +261,7 @@ impl fmt::Display for MarkovState {
 /// [`MarkovReport::states`].
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, MarkovState, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, attribution::MarkovState, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 3.0)];
 /// let r = markov_attribution(&rows, MarkovOptions::default())?;
@@ -285,7 +285,7 @@ pub struct MarkovTransition {
 /// The Markov model's result for one channel.
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = [
@@ -321,7 +321,7 @@ pub struct MarkovChannel {
 /// The solved Markov model.
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, MarkovState, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, attribution::MarkovState, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(10, 0), 2.0)];
 /// let r = markov_attribution(&rows, MarkovOptions::default())?;
@@ -359,7 +359,7 @@ impl MarkovReport {
     /// The entry of a channel, by name.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, MarkovOptions, PathRow, markov_attribution};
+    /// use revops::{Channel, Decimal, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
     /// # fn main() -> Result<(), revops::Error> {
     /// let rows = [PathRow::new(vec![Channel::new("email")?], 1.0, Decimal::ONE, 1.0)];
     /// let r = markov_attribution(&rows, MarkovOptions::default())?;
@@ -379,7 +379,7 @@ impl MarkovReport {
     /// [`Money::allocate_f64`] for the method).
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, MarkovOptions, Money, PathRow, markov_attribution};
+    /// use revops::{Channel, Currency, Decimal, attribution::MarkovOptions, Money, PathRow, attribution::markov_attribution};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s: &str| Channel::new(s);
     /// let rows = [
@@ -405,7 +405,7 @@ impl MarkovReport {
     /// probability-1 self-loop.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, MarkovOptions, PathRow, markov_attribution};
+    /// use revops::{Channel, Decimal, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
     /// # fn main() -> Result<(), revops::Error> {
     /// let rows = [PathRow::new(vec![Channel::new("email")?], 1.0, Decimal::ONE, 3.0)];
     /// let r = markov_attribution(&rows, MarkovOptions::default())?;
@@ -443,7 +443,7 @@ fn edge(from: u32, to: u32) -> u64 {
 /// [`markov_attribution`]).
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovCounts, MarkovOptions, PathRow};
+/// use revops::{Channel, Decimal, attribution::MarkovCounts, attribution::MarkovOptions, PathRow};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = [
@@ -495,7 +495,7 @@ impl MarkovCounts {
     /// An empty accumulator.
     ///
     /// ```
-    /// use revops::{MarkovCounts, MarkovOptions};
+    /// use revops::{attribution::MarkovCounts, attribution::MarkovOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let counts = MarkovCounts::new(MarkovOptions::default().with_order(2))?;
     /// assert_eq!(counts.options().order, 2);
@@ -579,7 +579,7 @@ impl MarkovCounts {
     /// unchanged.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, Error, MarkovCounts, PathRow};
+    /// use revops::{Channel, Decimal, Error, attribution::MarkovCounts, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut counts = MarkovCounts::default();
     /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 0.0))?;
@@ -613,7 +613,7 @@ impl MarkovCounts {
     /// dense ids and only their channels are looked up.
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Journeys, MarkovCounts, PathRow};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, attribution::MarkovCounts, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s| Channel::new(s);
     /// let rows = vec![
@@ -851,7 +851,7 @@ impl MarkovCounts {
     /// Solves the chain: conversion probability, removal effects and credits.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, MarkovCounts, PathRow};
+    /// use revops::{Channel, Decimal, attribution::MarkovCounts, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut counts = MarkovCounts::default();
     /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 1.0))?;
@@ -1499,7 +1499,7 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 /// # Examples
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = vec![
@@ -1515,7 +1515,7 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 /// ```
 ///
 /// ```
-/// use revops::{Channel, Decimal, MarkovOptions, PathRow, markov_attribution};
+/// use revops::{Channel, Decimal, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// // start → a → b → conversion (1) | null (1); start → b → null (2)

@@ -49,8 +49,8 @@
 //! | [`ShapleyOptions::max_channels`] | 2,000 channels | Shao–Li's table of channel pairs (`channels²/2`) and the conversion-rate games |
 //! | [`ShapleyOptions::max_ordered_cells`] | 10,000,000 cells | the ordered Shapley value's credit per channel per position (`channels × longest path`, 16 bytes each) |
 //!
-//! The consolidated report ([`crate::Report`]) leaves a data-driven model out beyond
-//! its limit and names it in [`crate::Report::omitted`].
+//! The consolidated report ([`crate::report::Report`]) leaves a data-driven model out beyond
+//! its limit and names it in [`crate::report::Report::omitted`].
 //!
 //! # The rule models
 //!
@@ -89,7 +89,7 @@
 //! cases.
 //!
 //! ```
-//! use revops::{Channel, Conversion, Currency, JourneyOptions, Journeys, Money, RuleModel, StageEvent, SubjectId, Touch};
+//! use revops::{Channel, Conversion, Currency, attribution::JourneyOptions, attribution::Journeys, Money, attribution::RuleModel, StageEvent, SubjectId, Touch};
 //! use chrono::{TimeZone, Utc};
 //! # fn main() -> Result<(), revops::Error> {
 //! let t = |d| Utc.with_ymd_and_hms(2026, 4, d, 0, 0, 0).unwrap();

@@ -17,7 +17,7 @@ use crate::ids::Channel;
 /// A touch that a milestone model gives a fixed share to.
 ///
 /// ```
-/// use revops::Milestone;
+/// use revops::attribution::Milestone;
 /// assert_eq!(Milestone::stage("MQL").to_string(), "mql");
 /// assert_eq!("first_touch".parse::<Milestone>()?, Milestone::FirstTouch);
 /// # Ok::<(), revops::Error>(())
@@ -30,7 +30,7 @@ pub enum Milestone {
     /// The journey's last touch (the touch closest to the conversion).
     LastTouch,
     /// The touch that led to a stage: the **last touch of the journey at or before**
-    /// the subject's stage event with this key (see [`crate::Journeys`] for which
+    /// the subject's stage event with this key (see [`crate::attribution::Journeys`] for which
     /// event is used). Keys are matched trimmed and case-insensitively.
     Stage(String),
 }
@@ -124,7 +124,7 @@ impl FromStr for Milestone {
 /// second, 50/50; with the lead created at the first, 100 % to the first.
 ///
 /// ```
-/// use revops::RuleModel;
+/// use revops::attribution::RuleModel;
 /// use chrono::TimeDelta;
 /// assert_eq!(RuleModel::time_decay(), RuleModel::TimeDecay { half_life: TimeDelta::days(7) });
 /// assert_eq!("u_shaped".parse::<RuleModel>()?, RuleModel::UShaped);

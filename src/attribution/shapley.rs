@@ -76,7 +76,7 @@ pub(crate) fn split_money(
 /// Which game the conversion-rate Shapley value is computed on.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, ShapleyUniverse, shapley_attribution};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyOptions, attribution::ShapleyUniverse, attribution::shapley_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = [
@@ -107,7 +107,7 @@ pub enum ShapleyUniverse {
 /// How Shapley values are computed.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyMethod, ShapleyOptions, shapley_attribution};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyMethod, attribution::ShapleyOptions, attribution::shapley_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = [
@@ -152,7 +152,7 @@ pub enum ShapleyMethod {
 /// solved exactly.
 ///
 /// ```
-/// use revops::{ShapleyMethod, ShapleyOptions, ShapleyUniverse};
+/// use revops::{attribution::ShapleyMethod, attribution::ShapleyOptions, attribution::ShapleyUniverse};
 /// let o = ShapleyOptions::default()
 ///     .with_universe(ShapleyUniverse::AllChannels)
 ///     .with_method(ShapleyMethod::Sampling { permutations: 2_000, seed: 7 });
@@ -287,7 +287,7 @@ impl ShapleyOptions {
 /// One channel's credit under a Shapley-family model.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(50, 0), 0.0))?;
@@ -311,7 +311,7 @@ pub struct ShapleyCredit {
 /// Per-channel credits of one model, sorted by channel name.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("b")?, Channel::new("a")?], 2.0, Decimal::new(50, 0), 1.0))?;
@@ -348,7 +348,7 @@ impl ShapleyCredits {
     /// largest-remainder method ([`Money::allocate_f64`]).
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, Money, PathRow, ShapleyCounts};
+    /// use revops::{Channel, Currency, Decimal, Money, PathRow, attribution::ShapleyCounts};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s: &str| Channel::new(s);
     /// let mut t = ShapleyCounts::default();
@@ -384,11 +384,11 @@ pub struct OrderedCredit {
 /// The ordered Shapley value: credit per channel per touch position.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
-/// let o = t.ordered(revops::ShapleyOptions::default())?;
+/// let o = t.ordered(revops::attribution::ShapleyOptions::default())?;
 /// assert_eq!(o.positions, 2);
 /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
 /// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
@@ -416,7 +416,7 @@ impl OrderedShapley {
 /// The conversion-rate Shapley result.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions, ShapleyUniverse};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions, attribution::ShapleyUniverse};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
@@ -449,13 +449,13 @@ pub struct RateShapley {
 /// The Shao–Li second-order model's result.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
 /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 2.0))?;
-/// let s = t.shao_li(revops::ShapleyOptions::default())?;
+/// let s = t.shao_li(revops::attribution::ShapleyOptions::default())?;
 /// // p(a) = 1/2, p(b) = 0, never together: C = p
 /// assert_eq!(s.touch_rates, [0.5, 0.0]);
 /// assert_eq!(s.contributions, [0.5, 0.0]);
@@ -476,7 +476,7 @@ pub struct ShaoLi {
 /// Every Shapley-family model of one tally.
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, shapley_attribution};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyOptions, attribution::shapley_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::ZERO, 2.0)];
 /// let r = shapley_attribution(&rows, ShapleyOptions::default())?;
@@ -518,7 +518,7 @@ type PositionKey = (u32, u32, u64);
 /// Shapley-family models).
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = [
@@ -926,7 +926,7 @@ impl ShapleyCounts {
     /// split equally over its channels.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+    /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s: &str| Channel::new(s);
     /// let mut t = ShapleyCounts::default();
@@ -955,13 +955,13 @@ impl ShapleyCounts {
     /// The ordered Shapley value: the simplified credit split by touch position.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+    /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s: &str| Channel::new(s);
     /// let mut t = ShapleyCounts::default();
     /// // a's half goes to positions 0 and 2, b's half to position 1
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 4.0, Decimal::ZERO, 0.0))?;
-    /// let o = t.ordered(revops::ShapleyOptions::default())?;
+    /// let o = t.ordered(revops::attribution::ShapleyOptions::default())?;
     /// assert_eq!(o.credit("a").unwrap().conversions, [1.0, 0.0, 1.0]);
     /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 2.0, 0.0]);
     /// # Ok(()) }
@@ -1063,7 +1063,7 @@ impl ShapleyCounts {
     /// The conversion-rate Shapley value (conventions on [`shapley_attribution`]).
     ///
     /// ```
-    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+    /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s: &str| Channel::new(s);
     /// let mut t = ShapleyCounts::default();
@@ -1180,7 +1180,7 @@ impl ShapleyCounts {
     /// Shao–Li.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, PathRow, ShapleyCounts, ShapleyOptions};
+    /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut t = ShapleyCounts::default();
     /// t.add(&PathRow::new(vec![Channel::new("a")?], 2.0, Decimal::ZERO, 2.0))?;
@@ -1482,7 +1482,7 @@ impl SplitMix64 {
 /// # Examples
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyCounts};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let mut t = ShapleyCounts::default();
@@ -1495,7 +1495,7 @@ impl SplitMix64 {
 /// ```
 ///
 /// ```
-/// use revops::{Channel, Decimal, PathRow, ShapleyOptions, shapley_attribution};
+/// use revops::{Channel, Decimal, PathRow, attribution::ShapleyOptions, attribution::shapley_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let ch = |s: &str| Channel::new(s);
 /// let rows = [

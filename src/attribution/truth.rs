@@ -16,7 +16,7 @@ use crate::ids::Channel;
 /// normalises both sides to shares.
 ///
 /// ```
-/// use revops::{Channel, ChannelConversions, Decimal, MarkovOptions, PathRow, markov_attribution};
+/// use revops::{Channel, attribution::ChannelConversions, Decimal, attribution::MarkovOptions, PathRow, attribution::markov_attribution};
 /// # fn main() -> Result<(), revops::Error> {
 /// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::ZERO, 2.0)];
 /// let r = markov_attribution(&rows, MarkovOptions::default())?;
@@ -128,7 +128,7 @@ pub struct TruthScore {
 /// [`Error::InvalidParameter`] if an amount is not finite.
 ///
 /// ```
-/// use revops::{Channel, score_against_truth};
+/// use revops::{Channel, attribution::score_against_truth};
 /// # fn main() -> Result<(), revops::Error> {
 /// let c = |s: &str| Channel::new(s).unwrap();
 /// let truth = [(c("search"), 60.0), (c("email"), 30.0), (c("social"), 10.0)];

@@ -49,7 +49,7 @@ pub struct Credits {
 /// What [`Credits::from_lead_source`] left out, counted: nothing is dropped silently.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditsDiagnostics {
-    /// Leads created after the paths' as-of date ([`crate::PathOptions::as_of`]):
+    /// Leads created after the paths' as-of date ([`crate::funnel::PathOptions::as_of`]):
     /// not yet known then, so not credited.
     pub leads_after_as_of: u64,
     /// Conversions dated after the paths' as-of date: their revenue is not credited.
@@ -191,7 +191,7 @@ impl Credits {
     /// source. With a period grouping, leads and their stage counts go to the period of
     /// the lead's creation, revenue to the period of the conversion.
     ///
-    /// When the paths were built as of a date ([`crate::PathOptions::as_of`]), the
+    /// When the paths were built as of a date ([`crate::funnel::PathOptions::as_of`]), the
     /// leads created and the conversions dated after it were not known then: they
     /// are not credited, and are counted in [`Credits::diagnostics`].
     ///
@@ -335,7 +335,7 @@ pub struct UnitEconomics {
 /// row's campaign and period are dropped when the credits have none).
 ///
 /// ```
-/// use revops::{unit_economics, Channel, CostKey, Credits, Currency, Money, PeriodSpend,
+/// use revops::{cost::unit_economics, Channel, cost::CostKey, cost::Credits, Currency, Money, cost::PeriodSpend,
 ///              Calendar, Granularity};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
@@ -452,7 +452,7 @@ impl UnitEconomics {
 /// Blended CAC: all sales and marketing cost over all new customers.
 ///
 /// ```
-/// use revops::{cac_blended, Currency, Money};
+/// use revops::{cost::cac_blended, Currency, Money};
 /// # fn main() -> Result<(), revops::Error> {
 /// let cac = cac_blended(Money::parse("500000", Currency::USD)?, 40)?;
 /// assert_eq!(cac.value, Some(Money::parse("12500", Currency::USD)?));

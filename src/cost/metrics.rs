@@ -13,7 +13,7 @@ use crate::money::Money;
 /// for display with [`Money::round_to_minor_units`].
 ///
 /// ```
-/// use revops::{Currency, Decimal, Money, MoneyPer};
+/// use revops::{Currency, Decimal, Money, cost::MoneyPer};
 /// # fn main() -> Result<(), revops::Error> {
 /// let cpl = MoneyPer::new(Money::parse("1000.00", Currency::USD)?, Decimal::from(40))?;
 /// assert_eq!(cpl.value, Some(Money::parse("25", Currency::USD)?));
@@ -116,7 +116,7 @@ pub fn roas(revenue: Money, spend: Money) -> Result<MoneyRatio> {
 /// `ret − cost`.
 ///
 /// ```
-/// use revops::{roi, Currency, Decimal, Money};
+/// use revops::{cost::roi, Currency, Decimal, Money};
 /// # fn main() -> Result<(), revops::Error> {
 /// let r = roi(Money::parse("300", Currency::USD)?, Money::parse("100", Currency::USD)?)?;
 /// assert_eq!(r.value, Some(Decimal::from(2)));
@@ -170,7 +170,7 @@ pub fn ltv_to_cac(
 /// when the monthly gross profit is zero.
 ///
 /// ```
-/// use revops::{cac_payback_months, Currency, Decimal, Money};
+/// use revops::{cost::cac_payback_months, Currency, Decimal, Money};
 /// # fn main() -> Result<(), revops::Error> {
 /// let m = cac_payback_months(Money::parse("12000", Currency::USD)?, Money::parse("1000", Currency::USD)?, Decimal::new(8, 1))?;
 /// assert_eq!(m, Some(Decimal::from(15)));

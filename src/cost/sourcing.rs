@@ -81,8 +81,8 @@ pub struct SourcingReport {
 /// or its account id. Leads are looked up by id for [`SourcedBy::LeadSource`].
 ///
 /// ```
-/// use revops::{sourcing_report, Channel, Currency, InfluenceMilestone, Lead, LeadId, Money,
-///              Opportunity, OpportunityId, SourcedBy, SubjectId, Touch};
+/// use revops::{cost::sourcing_report, Channel, Currency, cost::InfluenceMilestone, Lead, LeadId, Money,
+///              Opportunity, OpportunityId, cost::SourcedBy, SubjectId, Touch};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();

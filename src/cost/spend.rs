@@ -22,7 +22,7 @@ use crate::records::Spend;
 /// units (half to even).
 ///
 /// ```
-/// use revops::{Currency, FxTable, Money};
+/// use revops::{Currency, cost::FxTable, Money};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
@@ -148,7 +148,7 @@ pub const MAX_ROW_PERIODS: u64 = 1 << 22;
 ///
 /// | limit | default | what |
 /// |---|---|---|
-/// | [`max_span_days`](Self::max_span_days) | [`MAX_SPAN_DAYS`] (2^20, about 2,870 years) | days one row may cover |
+/// | [`max_span_days`](Self::max_span_days) | [`MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) (2^20, about 2,870 years) | days one row may cover |
 /// | [`max_row_periods`](Self::max_row_periods) | [`MAX_ROW_PERIODS`] (2^22) | (row, period) pieces of all rows together |
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpendAlignment<'fx> {
@@ -160,7 +160,7 @@ pub struct SpendAlignment<'fx> {
     pub currency: Currency,
     /// Exchange rates for rows in other currencies (none: mixing is an error).
     pub fx: Option<&'fx FxTable>,
-    /// The most days one row may cover (default [`MAX_SPAN_DAYS`], the crate's span
+    /// The most days one row may cover (default [`MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS), the crate's span
     /// limit).
     pub max_span_days: u32,
     /// The most (row, period) pieces all rows may be split into together (default
@@ -208,7 +208,7 @@ impl<'fx> SpendAlignment<'fx> {
 /// first) and period.
 ///
 /// ```
-/// use revops::{align_spend, Channel, Currency, Money, Spend, SpendAlignment};
+/// use revops::{cost::align_spend, Channel, Currency, Money, Spend, cost::SpendAlignment};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();

@@ -11,7 +11,7 @@ use super::field::{Ctx, Header};
 use super::read::{decode_row, zero_bytes};
 use super::schema::{Schema, TouchColumns};
 use super::{CsvRecord, OnError, Options, ReadReport, Reader, parse};
-use crate::JourneyBuilder;
+use crate::attribution::JourneyBuilder;
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::records::{Conversion, StageEvent, Touch};
@@ -251,7 +251,7 @@ impl JourneyBuilder {
     ///
     /// ```
     /// use revops::csv::{OnError, Options};
-    /// use revops::{JourneyBuilder, JourneyOptions};
+    /// use revops::{attribution::JourneyBuilder, attribution::JourneyOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let touches = "subject_id,channel,campaign,at
     /// L1,search,spring,2026-03-01T12:00:00Z

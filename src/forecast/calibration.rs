@@ -28,7 +28,7 @@ const MAX_BINS: usize = 1_000_000;
 /// loss. A `bool` converts as `true → Won`, `false → Lost`.
 ///
 /// ```
-/// use revops::Outcome;
+/// use revops::forecast::Outcome;
 /// assert_eq!(Outcome::from(true), Outcome::Won);
 /// assert_eq!(Outcome::Lost.won(), Some(false));
 /// assert_eq!(Outcome::Open.won(), None);
@@ -73,7 +73,7 @@ impl From<bool> for Outcome {
 /// optional id (named in errors).
 ///
 /// ```
-/// use revops::{Outcome, Prediction};
+/// use revops::{forecast::Outcome, forecast::Prediction};
 /// let p = Prediction::new(0.35, Outcome::Open).with_id("OPP-12");
 /// assert!(p.validate().is_ok());
 /// let bad = Prediction::new(1.5, Outcome::Won).with_id("OPP-13");
@@ -153,7 +153,7 @@ fn normalised(p: f64) -> f64 {
 /// [`finish`](ProbabilityScores::finish) gives the [`ScoreSummary`].
 ///
 /// ```
-/// use revops::{Outcome, ProbabilityScores, Ratio};
+/// use revops::{forecast::Outcome, forecast::ProbabilityScores, Ratio};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut s = ProbabilityScores::default();
 /// s.add(0.75, Outcome::Won)?;
@@ -203,7 +203,7 @@ impl ProbabilityScores {
     /// Records one [`Prediction`].
     ///
     /// ```
-    /// use revops::{Outcome, Prediction, ProbabilityScores};
+    /// use revops::{forecast::Outcome, forecast::Prediction, forecast::ProbabilityScores};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut s = ProbabilityScores::default();
     /// s.add_prediction(&Prediction::new(0.8, Outcome::Won).with_id("OPP-1"))?;
@@ -238,7 +238,7 @@ impl ProbabilityScores {
     /// The counts and scores of the predictions recorded so far.
     ///
     /// ```
-    /// use revops::{Outcome, ProbabilityScores};
+    /// use revops::{forecast::Outcome, forecast::ProbabilityScores};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut q1 = ProbabilityScores::default();
     /// q1.add(0.9, Outcome::Won)?;
@@ -346,7 +346,7 @@ pub enum BinStrategy {
 /// probabilities.
 ///
 /// ```
-/// use revops::{BinStrategy, CalibrationOptions, Confidence};
+/// use revops::{forecast::BinStrategy, forecast::CalibrationOptions, Confidence};
 /// let o = CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(5);
 /// assert_eq!((o.strategy, o.bins), (BinStrategy::Quantile, 5));
 /// assert_eq!(CalibrationOptions::default().bins, 10);
@@ -421,7 +421,7 @@ impl CalibrationOptions {
 /// bins exactly, the sums up to their last bits).
 ///
 /// ```
-/// use revops::{BinStrategy, Calibration, CalibrationOptions};
+/// use revops::{forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions};
 /// # fn main() -> Result<(), revops::Error> {
 /// let c = Calibration::from_pairs(
 ///     &[0.1, 0.8, 0.6, 0.3, 0.9, 0.2, 0.55, 0.4],
@@ -517,7 +517,7 @@ impl Calibration {
     /// any is recorded.
     ///
     /// ```
-    /// use revops::{Calibration, Outcome, Prediction};
+    /// use revops::{forecast::Calibration, forecast::Outcome, forecast::Prediction};
     /// let mut c = Calibration::default();
     /// let batch = [Prediction::new(0.4, Outcome::Won), Prediction::new(2.0, Outcome::Lost)];
     /// assert!(c.add_all(&batch).is_err());
@@ -545,7 +545,7 @@ impl Calibration {
     /// The accumulator of a slice of predictions.
     ///
     /// ```
-    /// use revops::{Calibration, Outcome, Prediction};
+    /// use revops::{forecast::Calibration, forecast::Outcome, forecast::Prediction};
     /// # fn main() -> Result<(), revops::Error> {
     /// let c = Calibration::from_predictions(&[
     ///     Prediction::new(0.7, Outcome::Won),
@@ -596,7 +596,7 @@ impl Calibration {
     /// Appends `other`'s input after this accumulator's (the monoid operation).
     ///
     /// ```
-    /// use revops::{Calibration, CalibrationOptions};
+    /// use revops::{forecast::Calibration, forecast::CalibrationOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut march = Calibration::from_pairs(&[0.2, 0.8], &[false, true])?;
     /// let april = Calibration::from_pairs(&[0.6], &[false])?;
@@ -630,7 +630,7 @@ impl Calibration {
     /// outcomes are present. Sorts a copy of the probabilities.
     ///
     /// ```
-    /// use revops::Calibration;
+    /// use revops::forecast::Calibration;
     /// # fn main() -> Result<(), revops::Error> {
     /// let c = Calibration::from_pairs(&[0.3, 0.3, 0.9, 0.1], &[true, false, true, false])?;
     /// assert_eq!(c.roc_auc(), Some(0.875));
@@ -647,7 +647,7 @@ impl Calibration {
     /// The reliability bins, ECE and MCE. Sorts a copy of the probabilities.
     ///
     /// ```
-    /// use revops::{BinStrategy, Calibration, CalibrationOptions, Ratio};
+    /// use revops::{forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions, Ratio};
     /// # fn main() -> Result<(), revops::Error> {
     /// let c = Calibration::from_pairs(&[0.1, 0.2, 0.3, 0.7, 0.8, 0.9], &[false, false, true, true, true, false])?;
     /// let r = c.reliability(&CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(2))?;
@@ -671,7 +671,7 @@ impl Calibration {
     /// Scores, ROC AUC and reliability in one pass over one sorted copy.
     ///
     /// ```
-    /// use revops::{Calibration, CalibrationOptions};
+    /// use revops::{forecast::Calibration, forecast::CalibrationOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let c = Calibration::from_pairs(&[0.9, 0.1], &[true, false])?;
     /// let r = c.finish(&CalibrationOptions::default())?;
@@ -912,7 +912,7 @@ pub struct Reliability {
 /// [`Calibration::finish`].
 ///
 /// ```
-/// use revops::{Calibration, CalibrationOptions, Outcome, Prediction};
+/// use revops::{forecast::Calibration, forecast::CalibrationOptions, forecast::Outcome, forecast::Prediction};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut c = Calibration::default();
 /// for (p, won) in [(0.2, false), (0.4, true), (0.4, false), (0.9, true)] {

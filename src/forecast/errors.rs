@@ -19,7 +19,7 @@ use crate::records::ForecastPoint;
 /// undefined).
 ///
 /// ```
-/// use revops::{ErrorOptions, ErrorStats, ZeroActualPolicy};
+/// use revops::{forecast::ErrorOptions, forecast::ErrorStats, forecast::ZeroActualPolicy};
 /// # fn main() -> Result<(), revops::Error> {
 /// let stats = ErrorStats::from_pairs(&[110.0, 5.0], &[100.0, 0.0])?;
 ///
@@ -63,7 +63,7 @@ pub enum AccuracyBand {
 /// `0 ≤ under ≤ over`. The [`Default`] is `0.85` and `1.15`.
 ///
 /// ```
-/// use revops::{AccuracyBand, AccuracyBands};
+/// use revops::{forecast::AccuracyBand, forecast::AccuracyBands};
 /// # fn main() -> Result<(), revops::Error> {
 /// let bands = AccuracyBands::default();
 /// assert_eq!(bands.classify(0.84), AccuracyBand::Under);
@@ -153,7 +153,7 @@ impl AccuracyBands {
     /// The band of an accuracy ratio (`Σ forecast / Σ actual`).
     ///
     /// ```
-    /// use revops::{AccuracyBand, AccuracyBands};
+    /// use revops::{forecast::AccuracyBand, forecast::AccuracyBands};
     /// assert_eq!(AccuracyBands::default().classify(1.0), AccuracyBand::Good);
     /// ```
     #[must_use]
@@ -181,7 +181,7 @@ impl Default for AccuracyBands {
 /// How [`ErrorStats::finish`] and [`ForecastErrors::finish`] compute the metrics.
 ///
 /// ```
-/// use revops::{AccuracyBands, ErrorOptions, ZeroActualPolicy};
+/// use revops::{forecast::AccuracyBands, forecast::ErrorOptions, forecast::ZeroActualPolicy};
 /// # fn main() -> Result<(), revops::Error> {
 /// let o = ErrorOptions::default()
 ///     .with_zero_actual(ZeroActualPolicy::Error)
@@ -226,7 +226,7 @@ impl ErrorOptions {
 /// field is ever `NaN`.
 ///
 /// ```
-/// use revops::{AccuracyBand, ErrorOptions, ErrorStats};
+/// use revops::{forecast::AccuracyBand, forecast::ErrorOptions, forecast::ErrorStats};
 /// # fn main() -> Result<(), revops::Error> {
 /// let m = ErrorStats::from_pairs(&[12.0, 8.0, 10.0, 11.0], &[10.0; 4])?
 ///     .finish(&ErrorOptions::default())?;
@@ -296,7 +296,7 @@ impl ErrorMetrics {
     /// These metrics with MASE set to `MAE / scale`.
     ///
     /// ```
-    /// use revops::{ErrorOptions, ErrorStats, MaseScale};
+    /// use revops::{forecast::ErrorOptions, forecast::ErrorStats, forecast::MaseScale};
     /// # fn main() -> Result<(), revops::Error> {
     /// let scale = MaseScale::from_training(&[10.0, 12.0, 11.0, 13.0, 12.0, 14.0], 1)?;
     /// let m = ErrorStats::from_pairs(&[14.0, 14.0], &[15.0, 13.0])?
@@ -325,7 +325,7 @@ impl ErrorMetrics {
 /// month with the same month a year before.
 ///
 /// ```
-/// use revops::MaseScale;
+/// use revops::forecast::MaseScale;
 /// # fn main() -> Result<(), revops::Error> {
 /// let s = MaseScale::from_training(&[10.0, 12.0, 11.0, 13.0, 12.0, 14.0], 1)?;
 /// assert_eq!((s.seasonality, s.differences), (1, 5));
@@ -405,7 +405,7 @@ impl MaseScale {
     /// `mae / scale`, or `None` when either is undefined.
     ///
     /// ```
-    /// use revops::MaseScale;
+    /// use revops::forecast::MaseScale;
     /// # fn main() -> Result<(), revops::Error> {
     /// let monthly = MaseScale::from_training(&[10.0, 20.0, 12.0, 22.0, 14.0, 24.0], 2)?;
     /// assert_eq!(monthly.scale, Some(2.0)); // same month one season back: +2 each time
@@ -462,7 +462,7 @@ impl ZeroActual {
 /// [`ZeroActualPolicy::Error`] names the position in the concatenated input.
 ///
 /// ```
-/// use revops::{ErrorOptions, ErrorStats};
+/// use revops::{forecast::ErrorOptions, forecast::ErrorStats};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut january = ErrorStats::default();
 /// january.add_pair(110.0, 100.0)?;
@@ -573,7 +573,7 @@ impl ErrorStats {
     /// Records one pair of forecast and actual.
     ///
     /// ```
-    /// use revops::ErrorStats;
+    /// use revops::forecast::ErrorStats;
     /// let mut s = ErrorStats::default();
     /// assert!(s.add_pair(105.0, 100.0).is_ok());
     /// let err = s.add_pair(f64::NAN, 100.0).unwrap_err();
@@ -600,7 +600,7 @@ impl ErrorStats {
     /// missing and otherwise skipped.
     ///
     /// ```
-    /// use revops::{ErrorStats, ForecastPoint};
+    /// use revops::{forecast::ErrorStats, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut s = ErrorStats::default();
     /// s.add_point(&ForecastPoint::new("emea", "2026-Q1", 90.0, Some(100.0)))?;
@@ -630,7 +630,7 @@ impl ErrorStats {
     /// The accumulator of `forecast[i]` against `actual[i]`.
     ///
     /// ```
-    /// use revops::{ErrorOptions, ErrorStats};
+    /// use revops::{forecast::ErrorOptions, forecast::ErrorStats};
     /// # fn main() -> Result<(), revops::Error> {
     /// let m = ErrorStats::from_pairs(&[110.0, 180.0], &[100.0, 200.0])?.finish(&ErrorOptions::default())?;
     /// assert_eq!(m.bias, Some(-5.0));
@@ -669,7 +669,7 @@ impl ErrorStats {
     /// Pairs recorded (inputs with an actual).
     ///
     /// ```
-    /// use revops::ErrorStats;
+    /// use revops::forecast::ErrorStats;
     /// # fn main() -> Result<(), revops::Error> {
     /// assert_eq!(ErrorStats::from_pairs(&[1.0, 2.0], &[1.0, 3.0])?.count(), 2);
     /// # Ok(())
@@ -690,7 +690,7 @@ impl ErrorStats {
     /// [`ErrorMetrics::with_mase`]).
     ///
     /// ```
-    /// use revops::{AccuracyBand, ErrorOptions, ErrorStats};
+    /// use revops::{forecast::AccuracyBand, forecast::ErrorOptions, forecast::ErrorStats};
     /// # fn main() -> Result<(), revops::Error> {
     /// let m = ErrorStats::from_pairs(&[80.0, 70.0], &[100.0, 100.0])?.finish(&ErrorOptions::default())?;
     /// assert_eq!(m.accuracy, Some(0.75));
@@ -847,7 +847,7 @@ fn point_id(point: &ForecastPoint) -> String {
 /// one's first).
 ///
 /// ```
-/// use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
+/// use revops::{forecast::ErrorOptions, forecast::ForecastErrors, ForecastPoint};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut q1 = ForecastErrors::default();
 /// q1.add(&ForecastPoint::new("emea", "2026-01", 110.0, Some(100.0)))?;
@@ -920,7 +920,7 @@ impl ForecastErrors {
     /// Records one point in its series and in the pool.
     ///
     /// ```
-    /// use revops::{ForecastErrors, ForecastPoint};
+    /// use revops::{forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut f = ForecastErrors::default();
     /// f.add(&ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)))?;
@@ -955,7 +955,7 @@ impl ForecastErrors {
     /// (or by period), or give each key to one batch.
     ///
     /// ```
-    /// use revops::{ForecastErrors, ForecastPoint};
+    /// use revops::{forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut f = ForecastErrors::default();
     /// f.add_all(&[
@@ -1009,7 +1009,7 @@ impl ForecastErrors {
     /// The accumulator of a slice of points.
     ///
     /// ```
-    /// use revops::{ForecastErrors, ForecastPoint};
+    /// use revops::{forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let f = ForecastErrors::from_points(&[
     ///     ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)),
@@ -1032,7 +1032,7 @@ impl ForecastErrors {
     /// Appends `other`'s input after this accumulator's (the monoid operation).
     ///
     /// ```
-    /// use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
+    /// use revops::{forecast::ErrorOptions, forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let points = [
     ///     ForecastPoint::new("a", "1", 3.0, Some(2.0)),
@@ -1056,7 +1056,7 @@ impl ForecastErrors {
     /// The pooled accumulator (all series as one group).
     ///
     /// ```
-    /// use revops::{ForecastErrors, ForecastPoint};
+    /// use revops::{forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let f = ForecastErrors::from_points(&[
     ///     ForecastPoint::new("a", "1", 1.0, Some(1.0)),
@@ -1088,7 +1088,7 @@ impl ForecastErrors {
     /// [`ForecastReport::with_mase`]).
     ///
     /// ```
-    /// use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
+    /// use revops::{forecast::ErrorOptions, forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let report = ForecastErrors::from_points(&[
     ///     ForecastPoint::new("a", "1", 12.0, Some(10.0)),
@@ -1155,7 +1155,7 @@ impl ForecastErrors {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use revops::{ErrorOptions, ForecastErrors, ForecastPoint, MaseScale, Ratio};
+/// use revops::{forecast::ErrorOptions, forecast::ForecastErrors, ForecastPoint, forecast::MaseScale, Ratio};
 /// # fn main() -> Result<(), revops::Error> {
 /// let points = [
 ///     ForecastPoint::new("a", "t7", 14.0, Some(15.0)),

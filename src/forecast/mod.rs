@@ -75,7 +75,7 @@
 //!   period (or the pair's position).
 //!
 //! ```
-//! use revops::{ErrorOptions, ForecastErrors, ForecastPoint};
+//! use revops::{forecast::ErrorOptions, forecast::ForecastErrors, ForecastPoint};
 //! # fn main() -> Result<(), revops::Error> {
 //! let points = [
 //!     ForecastPoint::new("emea", "2026-01", 110.0, Some(100.0)),
@@ -134,7 +134,7 @@
 //! [`crate::Error::InvalidField`] naming the prediction's position (and id).
 //!
 //! ```
-//! use revops::{Calibration, CalibrationOptions, Outcome, Prediction};
+//! use revops::{forecast::Calibration, forecast::CalibrationOptions, forecast::Outcome, forecast::Prediction};
 //! # fn main() -> Result<(), revops::Error> {
 //! let predictions = [
 //!     Prediction::new(0.9, Outcome::Won),

@@ -185,7 +185,7 @@ impl DayBucketer {
     ///
     /// # Errors
     /// [`crate::Error::InvalidParameter`] when the instants span more than
-    /// [`MAX_SPAN_DAYS`] days (the crate's span limit: a table that size would take
+    /// [`MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) days (the crate's span limit: a table that size would take
     /// gigabytes).
     pub(crate) fn new(
         calendar: Calendar,

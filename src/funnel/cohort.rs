@@ -39,7 +39,7 @@ pub enum CycleScope {
 /// What a cohort report measures and how.
 ///
 /// ```
-/// use revops::{CohortAnchor, CohortSpec, Dimension, Granularity};
+/// use revops::{funnel::CohortAnchor, funnel::CohortSpec, funnel::Dimension, Granularity};
 /// use chrono::TimeDelta;
 /// # fn main() -> Result<(), revops::Error> {
 /// let spec = CohortSpec::default()
@@ -294,14 +294,14 @@ impl Prepared {
 /// `k / n` = cycles that counted both stages / cycles that counted the from-stage,
 /// with an interval.
 ///
-/// The as-of date is the one the paths were built with ([`crate::PathOptions`]):
+/// The as-of date is the one the paths were built with ([`crate::funnel::PathOptions`]):
 /// leads created after it are in no cohort (and no breakdown value only they have
 /// is shown), and `window_elapsed` says whether every cycle of a cohort has had the
 /// full window by then.
 ///
 /// ```
-/// use revops::{cohort_report, CohortSpec, FunnelData, FunnelEvents, Funnel, Lead, LeadId,
-///              PathOptions, StageEvent, SubjectId};
+/// use revops::{funnel::cohort_report, funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents, Funnel, Lead, LeadId,
+///              funnel::PathOptions, StageEvent, SubjectId};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
@@ -323,7 +323,7 @@ impl Prepared {
 /// # Errors
 /// [`Error::UnknownStage`] for an anchor or step-window stage that is not an open or
 /// won stage of the funnel; [`Error::InvalidParameter`] for a negative window, or
-/// when the cohorts span more than [`crate::period::MAX_SPAN_DAYS`] days, about 2,870 years (a sign of a bad timestamp).
+/// when the cohorts span more than [`Period::MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) days, about 2,870 years (a sign of a bad timestamp).
 pub fn cohort_report(
     data: &FunnelData<'_>,
     paths: &Paths,

@@ -30,7 +30,7 @@ pub(crate) fn from_millis(ms: Millis) -> DateTime<Utc> {
 /// Build it once per batch of leads and reuse it for every report.
 ///
 /// ```
-/// use revops::{Funnel, FunnelData, Lead, LeadId};
+/// use revops::{Funnel, funnel::FunnelData, Lead, LeadId};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap();
@@ -257,7 +257,7 @@ pub struct FunnelDiagnostics {
     /// Leads created after the paths' `as_of` (not yet known at that date): they have
     /// no cycle, so no report counts them (their events are counted as
     /// `after_as_of`, or `before_creation` when dated before the lead). Set by
-    /// path reconstruction ([`crate::Paths::diagnostics`]); not part of
+    /// path reconstruction ([`crate::funnel::Paths::diagnostics`]); not part of
     /// [`skipped`](Self::skipped), which counts events.
     #[serde(default)]
     pub leads_after_as_of: u64,
@@ -349,7 +349,7 @@ impl std::fmt::Display for FunnelDiagnostics {
     /// Leads created after the as-of date, when there are any, close the line.
     ///
     /// ```
-    /// let mut d = revops::FunnelDiagnostics::default();
+    /// let mut d = revops::funnel::FunnelDiagnostics::default();
     /// assert_eq!(
     ///     d.to_string(),
     ///     "events: 0 read, 0 skipped (unknown lead 0, before creation 0, after as-of 0, \

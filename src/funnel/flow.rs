@@ -93,8 +93,8 @@ pub struct FlowReport {
 /// (back-filled entries included, and also counted in `inferred`).
 ///
 /// ```
-/// use revops::{flow_report, FlowSpec, FunnelData, FunnelEvents, Funnel, Lead, LeadId,
-///              PathOptions, StageEvent, SubjectId};
+/// use revops::{funnel::flow_report, funnel::FlowSpec, funnel::FunnelData, funnel::FunnelEvents, Funnel, Lead, LeadId,
+///              funnel::PathOptions, StageEvent, SubjectId};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |m, d| Utc.with_ymd_and_hms(2026, m, d, 0, 0, 0).unwrap();
@@ -113,7 +113,7 @@ pub struct FlowReport {
 ///
 /// # Errors
 /// [`crate::Error::InvalidParameter`] when the entries span more than
-/// [`crate::period::MAX_SPAN_DAYS`] days, about 2,870 years (a sign of a bad
+/// [`Period::MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) days, about 2,870 years (a sign of a bad
 /// timestamp).
 pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Result<FlowReport> {
     let m = data.progression_len();

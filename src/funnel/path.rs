@@ -59,7 +59,7 @@ pub enum BackwardPolicy {
 /// cycle starts at the lead's creation, a later cycle at its first event.
 ///
 /// ```
-/// use revops::{PathOptions, SkipPolicy, TieBreak};
+/// use revops::{funnel::PathOptions, funnel::SkipPolicy, funnel::TieBreak};
 /// let o = PathOptions::default().with_skip(SkipPolicy::Strict).with_tie_break(TieBreak::InputOrder);
 /// assert_eq!(o.skip, SkipPolicy::Strict);
 /// ```
@@ -201,7 +201,7 @@ impl FunnelEvents {
     /// grouped copy of them); drop the paths to release that memory.
     ///
     /// ```
-    /// use revops::{FunnelData, FunnelEvents, Funnel, Lead, LeadId, PathOptions, StageEvent,
+    /// use revops::{funnel::FunnelData, funnel::FunnelEvents, Funnel, Lead, LeadId, funnel::PathOptions, StageEvent,
     ///              SubjectId};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {

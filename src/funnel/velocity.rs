@@ -218,8 +218,8 @@ impl Cells<'_> {
 /// entering `to` minus time of entering `from`, in whole seconds).
 ///
 /// ```
-/// use revops::{velocity_report, FunnelData, FunnelEvents, Funnel, Lead, LeadId, PathOptions,
-///              StageEvent, SubjectId, VelocitySpec};
+/// use revops::{funnel::velocity_report, funnel::FunnelData, funnel::FunnelEvents, Funnel, Lead, LeadId, funnel::PathOptions,
+///              StageEvent, SubjectId, funnel::VelocitySpec};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();

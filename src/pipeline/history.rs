@@ -59,7 +59,7 @@ impl Row {
 /// the instant (see the [module documentation](crate::pipeline) for ties).
 ///
 /// ```
-/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -145,7 +145,7 @@ impl OpportunityState {
     /// [`ForecastCategory::Omitted`].
     ///
     /// ```
-    /// use revops::{Currency, ForecastCategory, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{Currency, ForecastCategory, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
@@ -177,7 +177,7 @@ pub(crate) fn implied_category(kind: StageKind) -> ForecastCategory {
 /// One deal of a [`Snapshot`]: its id and its state.
 ///
 /// ```
-/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
@@ -199,7 +199,7 @@ pub struct SnapshotEntry {
 /// it), in the history's opportunity order (order of first appearance in the input).
 ///
 /// ```
-/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -233,7 +233,7 @@ pub struct Snapshot {
 /// Opportunities are numbered `0..len()` in order of first appearance in the input.
 ///
 /// ```
-/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -475,7 +475,7 @@ impl PipelineHistory {
     /// The earliest and the latest `changed_at` of all rows, or `None` when empty.
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -511,7 +511,7 @@ impl PipelineHistory {
     /// for an index out of range).
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();

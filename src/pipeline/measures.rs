@@ -38,7 +38,7 @@ pub(crate) fn in_window(window: Option<&Window>, at: DateTime<Utc>) -> bool {
 /// [`PipelineHistory::win_rate`] for every basis on one history.
 ///
 /// ```
-/// use revops::WinRateBasis;
+/// use revops::pipeline::WinRateBasis;
 /// assert_eq!(WinRateBasis::default(), WinRateBasis::ClosedOnly);
 /// let json = serde_json::to_string(&WinRateBasis::ClosedPlusStale { days: 90 })?;
 /// assert_eq!(json, r#"{"closed_plus_stale":{"days":90}}"#);
@@ -70,7 +70,7 @@ pub enum WinRateBasis {
 /// [`WinRateBasis::ClosedPlusNoDecision`].
 ///
 /// ```
-/// use revops::{NoDecision, WinRateBasis, WinRateSpec};
+/// use revops::{pipeline::NoDecision, pipeline::WinRateBasis, pipeline::WinRateSpec};
 /// use chrono::{TimeZone, Utc};
 /// let spec = WinRateSpec::new(Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap())
 ///     .with_basis(WinRateBasis::ClosedPlusNoDecision)
@@ -93,7 +93,7 @@ pub enum NoDecision {
 /// What win rate to compute.
 ///
 /// ```
-/// use revops::{WinRateBasis, WinRateSpec};
+/// use revops::{pipeline::WinRateBasis, pipeline::WinRateSpec};
 /// use chrono::{TimeZone, Utc};
 /// let spec = WinRateSpec::new(Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap())
 ///     .with_basis(WinRateBasis::ClosedPlusStale { days: 90 });
@@ -106,7 +106,7 @@ pub struct WinRateSpec {
     /// The denominator; default [`WinRateBasis::ClosedOnly`].
     pub basis: WinRateBasis,
     /// Which deals count, if not all that exist at `as_of`: for the closed bases,
-    /// deals whose closing instant ([`OpportunityState::closed_at`](crate::OpportunityState::closed_at))
+    /// deals whose closing instant ([`OpportunityState::closed_at`](crate::pipeline::OpportunityState::closed_at))
     /// (for stale deals, the instant they became stale) is in the window; for
     /// [`WinRateBasis::AllCreated`], deals created in the window (the cohort).
     pub window: Option<Window>,
@@ -223,7 +223,7 @@ impl WinRate {
     /// Adds another win rate's counts.
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory, WinRateSpec};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory, pipeline::WinRateSpec};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
@@ -265,7 +265,7 @@ impl WinRate {
 /// Which closed deals a sales-cycle length is measured on.
 ///
 /// ```
-/// use revops::CycleOutcome;
+/// use revops::pipeline::CycleOutcome;
 /// assert_eq!(CycleOutcome::default(), CycleOutcome::Won);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -283,7 +283,7 @@ pub enum CycleOutcome {
 /// What sales cycle to measure.
 ///
 /// ```
-/// use revops::{CycleOutcome, SalesCycleSpec, Window};
+/// use revops::{pipeline::CycleOutcome, pipeline::SalesCycleSpec, Window};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |m| Utc.with_ymd_and_hms(2026, m, 1, 0, 0, 0).unwrap();
@@ -434,7 +434,7 @@ impl Aging {
 /// What pipeline velocity to compute.
 ///
 /// ```
-/// use revops::{PipelineScope, PipelineVelocitySpec, WinRateBasis};
+/// use revops::{pipeline::PipelineScope, pipeline::PipelineVelocitySpec, pipeline::WinRateBasis};
 /// use chrono::{TimeZone, Utc};
 /// let spec = PipelineVelocitySpec::new(Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap())
 ///     .with_basis(WinRateBasis::ClosedPlusNoDecision);
@@ -611,7 +611,7 @@ impl Slippage {
 /// Deals counted: every deal that exists at `as_of` whose close date is covered by
 /// the scope (all deals in rolling mode). A deal's category is the one on its row in
 /// effect, or, if none, the one implied by its stage
-/// ([`OpportunityState::category`](crate::OpportunityState::category)). Computed by
+/// ([`OpportunityState::category`](crate::pipeline::OpportunityState::category)). Computed by
 /// [`PipelineHistory::forecast_rollup`] (see it for an example).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastRollup {
@@ -707,8 +707,8 @@ impl PipelineHistory {
     /// The win rate on the chosen basis.
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory,
-    ///     WinRateBasis, WinRateSpec};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory,
+    ///     pipeline::WinRateBasis, pipeline::WinRateSpec};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -789,8 +789,8 @@ impl PipelineHistory {
     /// Sales cycle lengths: creation (first row) to closing instant, per closed deal.
     ///
     /// ```
-    /// use revops::{CycleOutcome, Currency, Funnel, Money, OpportunityChange, OpportunityId,
-    ///     PipelineHistory, SalesCycleSpec};
+    /// use revops::{pipeline::CycleOutcome, Currency, Funnel, Money, OpportunityChange, OpportunityId,
+    ///     pipeline::PipelineHistory, pipeline::SalesCycleSpec};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -840,7 +840,7 @@ impl PipelineHistory {
     /// instant is in `closed_window`, if given).
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -919,8 +919,8 @@ impl PipelineHistory {
     /// won cycle (days), all learnt from deals closed in `spec.window`.
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory,
-    ///     PipelineVelocitySpec};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory,
+    ///     pipeline::PipelineVelocitySpec};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -1014,7 +1014,7 @@ impl PipelineHistory {
     /// as of `as_of`.
     ///
     /// ```
-    /// use revops::{Currency, DateRange, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{Currency, DateRange, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{NaiveDate, TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -1089,7 +1089,7 @@ impl PipelineHistory {
     /// Close-date slippage within `window` (see [`Slippage`] for the definitions).
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory, Window};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory, Window};
     /// use chrono::{NaiveDate, TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -1168,7 +1168,7 @@ impl PipelineHistory {
     ///
     /// ```
     /// use revops::{Currency, ForecastCategory, Funnel, Money, OpportunityChange, OpportunityId,
-    ///     PipelineHistory, PipelineScope};
+    ///     pipeline::PipelineHistory, pipeline::PipelineScope};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();

@@ -10,8 +10,8 @@
 //! an error naming the row.
 //!
 //! ```
-//! use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory,
-//!     WaterfallSpec, WinRateSpec};
+//! use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory,
+//!     pipeline::WaterfallSpec, pipeline::WinRateSpec};
 //! use chrono::{TimeZone, Utc};
 //! # fn main() -> Result<(), revops::Error> {
 //! let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -95,7 +95,7 @@
 //! The **sales cycle** of a closed deal is the time from its creation (first row) to
 //! its closing instant, in whole seconds, for won, lost (any non-won terminal stage)
 //! or all closed deals ([`CycleOutcome`]), summarised by an
-//! [`ExactDistribution`](crate::ExactDistribution) (type-7 median). **Aging**: for a
+//! [`ExactDistribution`](crate::distribution::ExactDistribution) (type-7 median). **Aging**: for a
 //! deal open at `as_of`, the time since it entered its current stage; for a deal
 //! closed by `as_of`, the total time it spent in each open stage it visited (visits
 //! summed: from each row to the next).

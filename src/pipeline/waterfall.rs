@@ -17,7 +17,7 @@ use crate::period::{DateRange, Period};
 /// coverage, roll-ups and the weighted pipeline.
 ///
 /// ```
-/// use revops::{Calendar, DateRange, Granularity, PipelineScope};
+/// use revops::{Calendar, DateRange, Granularity, pipeline::PipelineScope};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
@@ -68,7 +68,7 @@ impl PipelineScope {
 /// amount also changed between the two instants.
 ///
 /// ```
-/// use revops::ExitValuation;
+/// use revops::pipeline::ExitValuation;
 /// assert_eq!(ExitValuation::default(), ExitValuation::StartAmount);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -88,7 +88,7 @@ pub enum ExitValuation {
 /// Whether a waterfall lists every deal's movements.
 ///
 /// ```
-/// use revops::Audit;
+/// use revops::pipeline::Audit;
 /// assert_eq!(Audit::default(), Audit::Movements);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ pub enum Audit {
 /// outflows: `Decreased`, `PushedOut`, `Lost`, `Won`.
 ///
 /// ```
-/// use revops::MovementKind;
+/// use revops::pipeline::MovementKind;
 /// let inflows: Vec<&str> = MovementKind::ALL.iter().filter(|k| k.is_inflow()).map(|k| k.as_str()).collect();
 /// assert_eq!(inflows, ["created", "pulled_in", "increased"]);
 /// assert_eq!(MovementKind::PushedOut.to_string(), "pushed_out");
@@ -179,7 +179,7 @@ impl fmt::Display for MovementKind {
 /// kind says whether it adds or removes.
 ///
 /// ```
-/// use revops::{Currency, Money, Movement, MovementKind, OpportunityId, Waterfall};
+/// use revops::{Currency, Money, pipeline::Movement, pipeline::MovementKind, OpportunityId, pipeline::Waterfall};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut w = Waterfall::new(Currency::USD);
 /// w.add(Movement {
@@ -203,7 +203,7 @@ pub struct Movement {
 /// An amount and the number of deals behind it.
 ///
 /// ```
-/// use revops::{Currency, Flow, Money};
+/// use revops::{Currency, pipeline::Flow, Money};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut a = Flow::zero(Currency::USD);
 /// a.add(&Money::parse("10", Currency::USD)?)?;
@@ -255,7 +255,7 @@ impl Flow {
 /// What to compute: the two instants, the mode and the exit valuation.
 ///
 /// ```
-/// use revops::{ExitValuation, PipelineScope, WaterfallSpec};
+/// use revops::{pipeline::ExitValuation, pipeline::PipelineScope, pipeline::WaterfallSpec};
 /// use chrono::{TimeZone, Utc};
 /// let spec = WaterfallSpec::new(
 ///     Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap(),
@@ -325,8 +325,8 @@ impl WaterfallSpec {
 /// split by opportunity merge into the waterfall of the whole.
 ///
 /// ```
-/// use revops::{Currency, Funnel, Money, MovementKind, OpportunityChange, OpportunityId,
-///     PipelineHistory, WaterfallSpec};
+/// use revops::{Currency, Funnel, Money, pipeline::MovementKind, OpportunityChange, OpportunityId,
+///     pipeline::PipelineHistory, pipeline::WaterfallSpec};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -440,7 +440,7 @@ impl Waterfall {
     /// Adds another waterfall's columns and appends its movements.
     ///
     /// ```
-    /// use revops::{Currency, Money, Movement, MovementKind, OpportunityId, Waterfall};
+    /// use revops::{Currency, Money, pipeline::Movement, pipeline::MovementKind, OpportunityId, pipeline::Waterfall};
     /// # fn main() -> Result<(), revops::Error> {
     /// let won = |id, a| -> Result<Movement, revops::Error> {
     ///     Ok(Movement { opportunity: OpportunityId::new(id)?, kind: MovementKind::Won, amount: Money::parse(a, Currency::USD)? })

@@ -22,7 +22,7 @@ pub const PROBABILITY_DECIMALS: u32 = 6;
 /// exactly `0.100000`).
 ///
 /// ```
-/// use revops::{probability_decimal, Decimal};
+/// use revops::{pipeline::probability_decimal, Decimal};
 /// assert_eq!(probability_decimal(0.1), Some(Decimal::new(1, 1)));
 /// assert_eq!(probability_decimal(2.0 / 3.0), Some(Decimal::new(666_667, 6)));
 /// assert_eq!(probability_decimal(f64::NAN), None);
@@ -53,7 +53,7 @@ fn rate_decimal(r: &Ratio) -> Option<Decimal> {
 /// [`PipelineHistory::weighted_pipeline`] for all three on one history).
 ///
 /// ```
-/// use revops::ProbabilitySource;
+/// use revops::pipeline::ProbabilitySource;
 /// assert_eq!(ProbabilitySource::default(), ProbabilitySource::Stage);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -77,7 +77,7 @@ pub enum ProbabilitySource {
 /// [`PipelineHistory::weighted_by_rates`]. A monoid: [`WeightedPipeline::merge`].
 ///
 /// ```
-/// use revops::{Currency, Money, WeightedPipeline};
+/// use revops::{Currency, Money, pipeline::WeightedPipeline};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut a = WeightedPipeline::new(Currency::USD);
 /// a.weighted = Money::parse("10.005", Currency::USD)?;
@@ -186,7 +186,7 @@ fn check_same_stages(a: &[StageRate], b: &[StageRate]) -> Result<()> {
 /// What a weighted-pipeline backtest compares.
 ///
 /// ```
-/// use revops::{BacktestSpec, ProbabilitySource};
+/// use revops::{pipeline::BacktestSpec, pipeline::ProbabilitySource};
 /// use chrono::{TimeZone, Utc};
 /// let spec = BacktestSpec::new(
 ///     Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap(),
@@ -322,8 +322,8 @@ impl PipelineHistory {
     /// The open pipeline in scope at `as_of`, weighted by configured probabilities.
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory,
-    ///     PipelineScope, ProbabilitySource};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory,
+    ///     pipeline::PipelineScope, pipeline::ProbabilitySource};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -356,7 +356,7 @@ impl PipelineHistory {
     /// closing instant is in `window`, if given). See [`StageWinRates`].
     ///
     /// ```
-    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
@@ -448,7 +448,7 @@ impl PipelineHistory {
     /// probabilities, and reads what it became by `spec.t1`.
     ///
     /// ```
-    /// use revops::{BacktestSpec, Currency, Funnel, Money, OpportunityChange, OpportunityId, PipelineHistory};
+    /// use revops::{pipeline::BacktestSpec, Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
     /// use chrono::{TimeZone, Utc};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();

@@ -11,7 +11,7 @@
 //!
 //! Everything here is pure: "today" is always a parameter, money stays exact
 //! ([`crate::Money`]) and the rates can come from the crate's own reports
-//! ([`crate::CohortReport`], [`crate::VelocityReport`]).
+//! ([`crate::funnel::CohortReport`], [`crate::funnel::VelocityReport`]).
 
 mod projection;
 mod ramp;

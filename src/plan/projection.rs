@@ -16,7 +16,7 @@ use crate::pipeline::{PipelineHistory, SalesCycleSpec};
 pub struct StageOutlook {
     /// The stage key.
     pub stage: String,
-    /// Historical stage-to-won rate, in `[0, 1]` (e.g. from [`crate::StageWinRates`]).
+    /// Historical stage-to-won rate, in `[0, 1]` (e.g. from [`crate::pipeline::StageWinRates`]).
     pub win_rate: f64,
     /// Historical time from being in this stage to winning, in seconds.
     pub time_to_close: ExactDistribution,
@@ -69,7 +69,7 @@ pub struct Projection {
 /// mean.
 ///
 /// ```
-/// use revops::{Currency, Decimal, ExactDistribution, Money, OpenItem, StageOutlook, project};
+/// use revops::{Currency, Decimal, distribution::ExactDistribution, Money, plan::OpenItem, plan::StageOutlook, plan::project};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let day = 86_400;

@@ -18,7 +18,7 @@ pub const MAX_RAMP_MONTHS: u32 = 1_200;
 /// are in `[0, 1]` and non-decreasing; past the end of the curve the factor is 1.
 ///
 /// ```
-/// use revops::RampCurve;
+/// use revops::plan::RampCurve;
 /// # fn main() -> Result<(), revops::Error> {
 /// let ramp = RampCurve::new(vec![0.0, 0.25, 0.5, 0.75])?;
 /// assert_eq!(ramp.factor(2), 0.5);
@@ -59,7 +59,7 @@ impl RampCurve {
     /// A linear ramp over `months` months: `1/m, 2/m, …, 1`; no ramp for `0`.
     ///
     /// ```
-    /// use revops::RampCurve;
+    /// use revops::plan::RampCurve;
     /// # fn main() -> Result<(), revops::Error> {
     /// assert_eq!(RampCurve::linear(4)?.factors(), &[0.25, 0.5, 0.75, 1.0]);
     /// # Ok(()) }
@@ -173,7 +173,7 @@ fn to_decimal(name: &'static str, x: f64) -> Result<Decimal> {
 /// never decreases as time passes.
 ///
 /// ```
-/// use revops::{Calendar, Currency, Decimal, Granularity, Hire, Money, RampCurve, team_capacity};
+/// use revops::{Calendar, Currency, Decimal, Granularity, plan::Hire, Money, plan::RampCurve, plan::team_capacity};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
@@ -255,7 +255,7 @@ pub struct HireUplift {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for negative amounts, or for `days` (`"days"`) above
-/// [`MAX_SPAN_DAYS`] or ending past the last representable date;
+/// [`MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) or ending past the last representable date;
 /// [`Error::CurrencyMismatch`] if the two amounts' currencies differ;
 /// [`Error::Overflow`].
 pub fn hire_uplift(
@@ -365,7 +365,7 @@ impl ReverseFunnel {
     /// size. With the funnel's lags, a programme shows little revenue in 60–90 days.
     ///
     /// ```
-    /// use revops::{Currency, Decimal, Money, ReverseFunnel};
+    /// use revops::{Currency, Decimal, Money, plan::ReverseFunnel};
     /// # fn main() -> Result<(), revops::Error> {
     /// let f = ReverseFunnel::new(["mql", "opp", "won"], vec![0.2, 0.25], vec![20.0, 60.0])?;
     /// let deal = Money::new(Decimal::from(10_000), Currency::USD);

@@ -25,8 +25,8 @@ pub enum RoundingPolicy {
 /// each step and the lag (days) from entering a stage to entering the next.
 ///
 /// ```
-/// use revops::{Currency, Decimal, Money, Period, Calendar, Granularity, ReverseFunnel,
-///              RoundingPolicy};
+/// use revops::{Currency, Decimal, Money, Period, Calendar, Granularity, plan::ReverseFunnel,
+///              plan::RoundingPolicy};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let funnel = ReverseFunnel::new(

@@ -68,7 +68,7 @@ use crate::records::{
 /// need them are then omitted and named in [`Report::omitted`]).
 ///
 /// ```
-/// let input = revops::ReportInput::default();
+/// let input = revops::report::ReportInput::default();
 /// assert_eq!(input.rows(), 0);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -116,7 +116,7 @@ impl ReportInput<'_> {
 /// ([`ReportOptions::default`]).
 ///
 /// ```
-/// use revops::{ReportOptions, RuleModel};
+/// use revops::{report::ReportOptions, attribution::RuleModel};
 /// let o = ReportOptions::default().with_models(vec![RuleModel::FirstTouch, RuleModel::WShaped]);
 /// assert_eq!(o.models.len(), 2);
 /// assert_eq!(o.funnel.name(), "demand waterfall");
@@ -468,7 +468,7 @@ pub struct Report {
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use revops::{Currency, Decimal, Lead, LeadId, Money, OpportunityChange, OpportunityId,
-///              opportunities_from_history};
+///              report::opportunities_from_history};
 /// # fn main() -> Result<(), revops::Error> {
 /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
 /// let usd = |v| Money::new(Decimal::from(v), Currency::USD);
@@ -555,7 +555,7 @@ impl Report {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use revops::{Lead, LeadId, Report, ReportInput, ReportOptions, StageEvent, SubjectId};
+    /// use revops::{Lead, LeadId, report::Report, report::ReportInput, report::ReportOptions, StageEvent, SubjectId};
     /// # fn main() -> Result<(), revops::Error> {
     /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
     /// let leads = [Lead::new(LeadId::new("a")?, t(1)), Lead::new(LeadId::new("b")?, t(2))];

@@ -7,9 +7,11 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
-    Attribution, CampaignId, Channel, Conversion, Currency, Decimal, Error, JourneyBuilder,
-    JourneyOptions, Journeys, MarkovCounts, MarkovOptions, Milestone, Money, PathRow,
-    RepeatConversions, RuleModel, StageEvent, SubjectId, Touch, TrailingTouches,
+    CampaignId, Channel, Conversion, Currency, Decimal, Error, Money, PathRow, StageEvent,
+    SubjectId, Touch, attribution::Attribution, attribution::JourneyBuilder,
+    attribution::JourneyOptions, attribution::Journeys, attribution::MarkovCounts,
+    attribution::MarkovOptions, attribution::Milestone, attribution::RepeatConversions,
+    attribution::RuleModel, attribution::TrailingTouches,
 };
 
 fn day(d: f64) -> DateTime<Utc> {
@@ -1295,13 +1297,13 @@ fn report_leaves_out_data_driven_models_beyond_their_limits() {
             conversions.push(conv(&s, 3.0, Some("10.00")));
         }
     }
-    let input = revops::ReportInput {
+    let input = revops::report::ReportInput {
         touches: &touches,
         conversions: &conversions,
         ..Default::default()
     };
-    let options = revops::ReportOptions::default().with_models(vec![RuleModel::Linear]);
-    let r = revops::Report::build(&input, &options).unwrap();
+    let options = revops::report::ReportOptions::default().with_models(vec![RuleModel::Linear]);
+    let r = revops::report::Report::build(&input, &options).unwrap();
     let a = r.attribution.as_ref().unwrap();
     assert_eq!(a.journey_count, 20_000);
     assert!(a.markov.is_none() && a.shapley.is_none());
@@ -1362,12 +1364,13 @@ fn value_sums_that_overflow_are_named_errors() {
     );
     assert_eq!(a.total_value(), Decimal::MAX);
     // In the report: a clear error instead of a panicked thread.
-    let input = revops::ReportInput {
+    let input = revops::report::ReportInput {
         touches: &t,
         conversions: &c,
         ..Default::default()
     };
-    let err = revops::Report::build(&input, &revops::ReportOptions::default()).unwrap_err();
+    let err = revops::report::Report::build(&input, &revops::report::ReportOptions::default())
+        .unwrap_err();
     assert!(
         matches!(err, Error::InvalidField { field: "value", .. }),
         "{err}"

@@ -4,9 +4,11 @@
 
 use proptest::prelude::*;
 use revops::{
-    Channel, Currency, Decimal, Error, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats,
-    MarkovState, MarkovStepLimit, Money, PathRow, ShapleyCounts, ShapleyMethod, ShapleyOptions,
-    ShapleyUniverse, markov_attribution, shapley_attribution,
+    Channel, Currency, Decimal, Error, Money, PathRow, attribution::MarkovCounts,
+    attribution::MarkovNulls, attribution::MarkovOptions, attribution::MarkovRepeats,
+    attribution::MarkovState, attribution::MarkovStepLimit, attribution::ShapleyCounts,
+    attribution::ShapleyMethod, attribution::ShapleyOptions, attribution::ShapleyUniverse,
+    attribution::markov_attribution, attribution::shapley_attribution,
 };
 
 fn row(path: &str, conversions: f64, nulls: f64) -> PathRow {
@@ -29,7 +31,10 @@ mod oracle {
     use std::fs::File;
 
     use revops::csv::{Options, Reader};
-    use revops::{Currency, Decimal, MarkovOptions, Money, PathRow, markov_attribution};
+    use revops::{
+        Currency, Decimal, Money, PathRow, attribution::MarkovOptions,
+        attribution::markov_attribution,
+    };
 
     use crate::fixtures::{oracle, shared};
 
@@ -111,7 +116,8 @@ mod oracle {
         // The ChannelAttribution default step limit is reported and only lowers P.
         let limited = markov_attribution(
             &rows,
-            MarkovOptions::default().with_step_limit(revops::MarkovStepLimit::LongestPath),
+            MarkovOptions::default()
+                .with_step_limit(revops::attribution::MarkovStepLimit::LongestPath),
         )
         .unwrap();
         assert!(limited.step_limit.is_some());
@@ -246,8 +252,9 @@ fn repeat_policies() {
     )
     .unwrap();
     // Self-loops appear only when kept ...
-    let self_loops =
-        |r: &revops::MarkovReport| r.transitions.iter().filter(|t| t.from == t.to).count();
+    let self_loops = |r: &revops::attribution::MarkovReport| {
+        r.transitions.iter().filter(|t| t.from == t.to).count()
+    };
     assert_eq!(self_loops(&collapse), 0);
     assert_eq!(self_loops(&keep), 2);
     // ... and do not change any absorption probability.
@@ -260,7 +267,7 @@ fn repeat_policies() {
     let windows = markov_attribution(&rows, o2).unwrap();
     let channels_first =
         markov_attribution(&rows, o2.with_repeats(MarkovRepeats::CollapseChannels)).unwrap();
-    let labels = |r: &revops::MarkovReport| -> Vec<String> {
+    let labels = |r: &revops::attribution::MarkovReport| -> Vec<String> {
         r.states.iter().map(ToString::to_string).collect()
     };
     assert!(labels(&windows).contains(&"a > a".to_string()));
@@ -716,7 +723,7 @@ proptest! {
     fn shapley_efficiency(rows in arb_rows()) {
         let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
         let total = r.simplified.total_conversions;
-        let sum = |c: &revops::ShapleyCredits| c.credits.iter().map(|x| x.conversions).sum::<f64>();
+        let sum = |c: &revops::attribution::ShapleyCredits| c.credits.iter().map(|x| x.conversions).sum::<f64>();
         prop_assert!(close(sum(&r.simplified), total, 1e-12));
         prop_assert!(close(sum(&r.conversion_rate.credits), total, 1e-12));
         let ordered: f64 = r.ordered.credits.iter().flat_map(|c| c.conversions.iter()).sum();

@@ -3,9 +3,11 @@
 
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    Channel, ChannelConversions, Currency, Decimal, JourneyOptions, Journeys, MarkovOptions,
-    PathRow, RuleModel, ShapleyOptions, TruthScore, markov_attribution, score_against_truth,
-    shapley_attribution,
+    Channel, Currency, Decimal, PathRow, attribution::ChannelConversions,
+    attribution::JourneyOptions, attribution::Journeys, attribution::MarkovOptions,
+    attribution::RuleModel, attribution::ShapleyOptions, attribution::TruthScore,
+    attribution::markov_attribution, attribution::score_against_truth,
+    attribution::shapley_attribution,
 };
 
 fn ch(s: &str) -> Channel {

@@ -4,10 +4,11 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
-    Calendar, CampaignId, Channel, Currency, Decimal, Error, FxTable, Granularity,
-    InfluenceMilestone, Lead, LeadId, Money, MoneyPer, Opportunity, OpportunityId, SourcedBy,
-    Spend, SpendAlignment, SubjectId, Touch, align_spend, cac_payback_months, ltv, magic_number,
-    roas, roi, sourcing_report,
+    Calendar, CampaignId, Channel, Currency, Decimal, Error, Granularity, Lead, LeadId, Money,
+    Opportunity, OpportunityId, Spend, SubjectId, Touch, cost::FxTable, cost::InfluenceMilestone,
+    cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment, cost::align_spend,
+    cost::cac_payback_months, cost::ltv, cost::magic_number, cost::roas, cost::roi,
+    cost::sourcing_report,
 };
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -348,8 +349,8 @@ proptest! {
 #[test]
 fn unit_economics_by_lead_source_hand_computed() {
     use revops::{
-        Conversion, CostGrouping, Credits, Funnel, FunnelData, FunnelEvents, PathOptions,
-        StageEvent, unit_economics,
+        Conversion, Funnel, StageEvent, cost::CostGrouping, cost::Credits, cost::unit_economics,
+        funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
     };
     let t = |day| Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap();
     let lead = |id: &str, src: Option<&str>| {
@@ -444,14 +445,18 @@ fn unit_economics_by_lead_source_hand_computed() {
     ];
     assert_eq!(t.cac_paid(&paid, "won").unwrap().value, Some(usd("2400")));
     assert!(t.cac_paid(&paid, "revenue").is_err());
-    assert_eq!(revops::cac_blended(usd("2400"), 0).unwrap().value, None);
+    assert_eq!(
+        revops::cost::cac_blended(usd("2400"), 0).unwrap().value,
+        None
+    );
 }
 
 /// "Cost per attributed acquisition under W-shaped" is one call on the attribution.
 #[test]
 fn cost_per_attributed_acquisition_under_w_shaped() {
     use revops::{
-        Conversion, Credits, JourneyOptions, Journeys, RuleModel, StageEvent, unit_economics,
+        Conversion, StageEvent, attribution::JourneyOptions, attribution::Journeys,
+        attribution::RuleModel, cost::Credits, cost::unit_economics,
     };
     let t = |day| Utc.with_ymd_and_hms(2026, 4, day, 0, 0, 0).unwrap();
     let s = SubjectId::new("L1").unwrap();
@@ -526,8 +531,8 @@ fn cost_per_attributed_acquisition_under_w_shaped() {
 #[test]
 fn credits_as_of_leave_out_later_leads_and_conversions() {
     use revops::{
-        Conversion, CostGrouping, Credits, Funnel, FunnelData, FunnelEvents, PathOptions,
-        StageEvent, unit_economics,
+        Conversion, Funnel, StageEvent, cost::CostGrouping, cost::Credits, cost::unit_economics,
+        funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
     };
     let t = |m, day| Utc.with_ymd_and_hms(2026, m, day, 0, 0, 0).unwrap();
     let lead = |id: String, at| {
@@ -599,21 +604,21 @@ fn spend_rows_beyond_the_span_limit_are_errors_naming_the_row() {
         "a",
         None,
         start,
-        days(revops::MAX_SPAN_DAYS),
+        days(revops::Period::MAX_SPAN_DAYS),
         usd("1"),
     )];
     let over = [spend(
         "a",
         None,
         start,
-        days(revops::MAX_SPAN_DAYS + 1),
+        days(revops::Period::MAX_SPAN_DAYS + 1),
         usd("1"),
     )];
     let how = SpendAlignment::monthly(Currency::USD);
     assert_eq!(align_spend(&at_limit, &how).unwrap().len(), 34_451);
     assert!(align_spend(&over, &how).is_err());
-    let wider =
-        SpendAlignment::monthly(Currency::USD).with_max_span_days(revops::MAX_SPAN_DAYS + 1);
+    let wider = SpendAlignment::monthly(Currency::USD)
+        .with_max_span_days(revops::Period::MAX_SPAN_DAYS + 1);
     assert!(align_spend(&over, &wider).is_ok());
 }
 
@@ -649,7 +654,7 @@ fn spend_row_periods_have_a_budget_checked_before_splitting() {
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     assert_eq!(
         SpendAlignment::monthly(Currency::USD).max_row_periods,
-        revops::MAX_ROW_PERIODS
+        revops::cost::MAX_ROW_PERIODS
     );
 }
 
@@ -657,7 +662,7 @@ fn spend_row_periods_have_a_budget_checked_before_splitting() {
 /// in a key's column and in the total row.
 #[test]
 fn credited_unit_overflow_is_an_error_not_a_panic() {
-    use revops::{CostKey, Credits, unit_economics};
+    use revops::{cost::CostKey, cost::Credits, cost::unit_economics};
     let key = |c: &str| CostKey {
         channel: Some(Channel::new(c).unwrap()),
         campaign: None,

@@ -941,8 +941,11 @@ fn via_reader(
     touches: &str,
     conversions: &str,
     options: &Options,
-) -> (revops::Result<ReadReport>, revops::JourneyBuilder) {
-    let mut b = revops::JourneyBuilder::default();
+) -> (
+    revops::Result<ReadReport>,
+    revops::attribution::JourneyBuilder,
+) {
+    let mut b = revops::attribution::JourneyBuilder::default();
     let mut read = |text: &str, touches: bool| -> revops::Result<ReadReport> {
         if touches {
             let mut r = Reader::<Touch, _>::new(text.as_bytes(), options.clone())?;
@@ -963,8 +966,10 @@ fn via_reader(
     (result, b)
 }
 
-fn journeys_text(b: &revops::JourneyBuilder) -> String {
-    let j = b.build(&revops::JourneyOptions::default()).unwrap();
+fn journeys_text(b: &revops::attribution::JourneyBuilder) -> String {
+    let j = b
+        .build(&revops::attribution::JourneyOptions::default())
+        .unwrap();
     let rows: Vec<String> = j.iter().map(|r| format!("{r:?}")).collect();
     format!("{rows:?} {:?}", j.diagnostics())
 }
@@ -980,7 +985,7 @@ proptest! {
     fn reading_into_a_builder_equals_reading_records(text in touches_file(), skip in any::<bool>()) {
         let options = if skip { Options::new().with_on_error(OnError::SkipAndReport) } else { Options::new() };
         let (want, plain) = via_reader(&text, CONVERSIONS, &options);
-        let mut fast = revops::JourneyBuilder::default();
+        let mut fast = revops::attribution::JourneyBuilder::default();
         let got = fast
             .read_touches_csv(text.as_bytes(), options.clone())
             .and_then(|t| fast.read_conversions_csv(CONVERSIONS.as_bytes(), options.clone()).map(|_| t));
@@ -1019,7 +1024,7 @@ fn reading_into_a_builder_handles_odd_headers_and_sources() {
         let d = char::from(delimiter);
         let conversions = format!("subject_id{d}at{d}value{d}currency\n");
         let (want, plain) = via_reader(text, &conversions, &options);
-        let mut fast = revops::JourneyBuilder::default();
+        let mut fast = revops::attribution::JourneyBuilder::default();
         let got = fast.read_touches_csv(text.as_bytes(), options.clone());
         assert_eq!(got, want, "{text:?}");
         if got.is_ok() {
@@ -1040,7 +1045,7 @@ fn reading_into_a_builder_handles_odd_headers_and_sources() {
         }
     }
     let (want, plain) = via_reader(&text, "subject_id,at,value,currency\n", &Options::new());
-    let mut fast = revops::JourneyBuilder::default();
+    let mut fast = revops::attribution::JourneyBuilder::default();
     assert_eq!(fast.read_touches_csv(text.as_bytes(), Options::new()), want);
     assert_eq!(journeys_text(&fast), journeys_text(&plain));
     assert_eq!(fast.touch_count(), 60_001);
@@ -1130,7 +1135,8 @@ fn an_unclosed_quote_in_the_last_column_is_an_error_and_the_rest_is_read() {
     let text = "subject_id,channel,campaign,at\nS1,web,,2026-03-01T10:00:00Z\n\nS2,\"web,,2026-03-01T10:00:00Z\nS3,web,,2026-03-01T10:00:00Z\n";
     let skip = Options::new().with_on_error(OnError::SkipAndReport);
     let (want, _) = via_reader(text, "subject_id,at,value,currency\n", &skip);
-    let got = revops::JourneyBuilder::default().read_touches_csv(text.as_bytes(), skip);
+    let got =
+        revops::attribution::JourneyBuilder::default().read_touches_csv(text.as_bytes(), skip);
     assert_eq!(got, want);
     let got = got.unwrap();
     assert_eq!((got.records, got.skipped_rows), (2, 1));
@@ -1271,7 +1277,7 @@ fn skip_and_report_keeps_a_bounded_number_of_errors() {
         r.by_ref().for_each(drop);
         r.report().clone()
     };
-    let got = revops::JourneyBuilder::default()
+    let got = revops::attribution::JourneyBuilder::default()
         .read_touches_csv(touches.as_bytes(), options)
         .unwrap();
     assert_eq!(got, want);
@@ -1288,7 +1294,7 @@ fn both_touch_readers_strip_one_byte_order_mark_and_only_one() {
         );
         let plain = Reader::<Touch, _>::new(text.as_bytes(), Options::new())
             .map(|r| r.collect::<Result<Vec<_>, _>>().unwrap().len());
-        let fast = revops::JourneyBuilder::default()
+        let fast = revops::attribution::JourneyBuilder::default()
             .read_touches_csv(text.as_bytes(), Options::new())
             .map(|r| r.records as usize);
         assert_eq!(plain.is_ok(), ok, "{boms} BOMs: {plain:?}");
@@ -1308,7 +1314,8 @@ fn both_touch_readers_strip_one_byte_order_mark_and_only_one() {
         .unwrap();
     assert_eq!(plain[1].subject.as_str(), "\u{feff}S2");
     let (want, _) = via_reader(text, "subject_id,at,value,currency\n", &Options::new());
-    let got = revops::JourneyBuilder::default().read_touches_csv(text.as_bytes(), Options::new());
+    let got = revops::attribution::JourneyBuilder::default()
+        .read_touches_csv(text.as_bytes(), Options::new());
     assert_eq!(got, want);
 }
 
@@ -1452,7 +1459,7 @@ fn readers_refuse_what_writers_cannot_write() {
     // The fast touches reader agrees.
     let text = "subject_id,channel,campaign,at\nS1,web,,9999-12-31T23:59:59-01:00\n";
     assert!(
-        revops::JourneyBuilder::default()
+        revops::attribution::JourneyBuilder::default()
             .read_touches_csv(text.as_bytes(), Options::new())
             .is_err()
     );

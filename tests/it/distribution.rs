@@ -4,7 +4,8 @@
 use chrono::TimeDelta;
 use proptest::prelude::*;
 use revops::{
-    BinRule, Error, ExactDistribution, Histogram, QuantileAccuracy, QuantileSketch, Summary,
+    Error, distribution::BinRule, distribution::ExactDistribution, distribution::Histogram,
+    distribution::QuantileAccuracy, distribution::QuantileSketch, distribution::Summary,
 };
 
 /// Three years of 365 days, in seconds.

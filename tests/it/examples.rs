@@ -19,7 +19,7 @@ use common::{
     DataOnly, DaysSummary, Format, QUICK_LEADS, check_folder, in_file, io_error, one_line,
     positive_amount, usage_error,
 };
-use revops::{Error, ExactDistribution};
+use revops::{Error, distribution::ExactDistribution};
 
 /// A fresh, empty scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {

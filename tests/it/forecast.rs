@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use revops::{
-    AccuracyBand, BinStrategy, Calibration, CalibrationOptions, Error, ErrorMetrics, ErrorOptions,
-    ErrorStats, ForecastErrors, ForecastPoint, MaseScale, Outcome, Prediction, ProbabilityScores,
-    Ratio, ZeroActualPolicy,
+    Error, ForecastPoint, Ratio, forecast::AccuracyBand, forecast::BinStrategy,
+    forecast::Calibration, forecast::CalibrationOptions, forecast::ErrorMetrics,
+    forecast::ErrorOptions, forecast::ErrorStats, forecast::ForecastErrors, forecast::MaseScale,
+    forecast::Outcome, forecast::Prediction, forecast::ProbabilityScores,
+    forecast::ZeroActualPolicy,
 };
 use serde::Deserialize;
 

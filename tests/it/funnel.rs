@@ -5,10 +5,13 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
-    BackwardPolicy, CohortAnchor, CohortReport, CohortSpec, CycleScope, Dimension, FlowSpec,
-    Funnel, FunnelData, FunnelEvents, Granularity, InferredEndpoints, Lead, LeadId, PathOptions,
-    Paths, QualificationSpec, QuantileMode, SkipPolicy, StageEvent, SubjectId, TieBreak,
-    VelocitySpec, cohort_report, flow_report, qualification_report, velocity_report,
+    Funnel, Granularity, Lead, LeadId, StageEvent, SubjectId, funnel::BackwardPolicy,
+    funnel::CohortAnchor, funnel::CohortReport, funnel::CohortSpec, funnel::CycleScope,
+    funnel::Dimension, funnel::FlowSpec, funnel::FunnelData, funnel::FunnelEvents,
+    funnel::InferredEndpoints, funnel::PathOptions, funnel::Paths, funnel::QualificationSpec,
+    funnel::QuantileMode, funnel::SkipPolicy, funnel::TieBreak, funnel::VelocitySpec,
+    funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
+    funnel::velocity_report,
 };
 
 fn jan(d: u32) -> DateTime<Utc> {
@@ -268,12 +271,13 @@ fn velocity_over_centuries_keeps_exact_seconds() {
     let r = velocity_report(&data, &p, &VelocitySpec::default().with_step("mql", "sql")).unwrap();
     let long = u64::try_from((jan(3) - old).num_seconds()).unwrap();
     assert!(long > u64::from(u32::MAX));
-    let want: revops::ExactDistribution = [long, 2 * 86_400, 7 * 86_400].into_iter().collect();
+    let want: revops::distribution::ExactDistribution =
+        [long, 2 * 86_400, 7 * 86_400].into_iter().collect();
     let step = &r.total.steps[0];
     assert_eq!(step.summary, want.finish());
     assert_eq!(
         step.histogram,
-        want.histogram(revops::BinRule::Log2).unwrap()
+        want.histogram(revops::distribution::BinRule::Log2).unwrap()
     );
 }
 
@@ -559,7 +563,7 @@ proptest! {
         let r = velocity_report(&data, &p, &spec).unwrap();
         for step in &r.total.steps {
             let (f, t) = (data.rank_of(&step.from).unwrap(), data.rank_of(&step.to).unwrap());
-            let mut d = revops::ExactDistribution::default();
+            let mut d = revops::distribution::ExactDistribution::default();
             let mut excluded = 0;
             for c in p.iter() {
                 let (Some(a), Some(b)) = (c.entered(f), c.entered(t)) else { continue };

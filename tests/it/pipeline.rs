@@ -6,10 +6,12 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
-    BacktestSpec, CycleOutcome, DateRange, Decimal, Error, ExitValuation, ForecastCategory, Funnel,
-    Money, MovementKind, NoDecision, OpportunityChange, OpportunityId, PipelineHistory,
-    PipelineScope, ProbabilitySource, SalesCycleSpec, Stage, StageKind, StageOwner, Waterfall,
-    WaterfallSpec, WinRateBasis, WinRateSpec, Window,
+    DateRange, Decimal, Error, ForecastCategory, Funnel, Money, OpportunityChange, OpportunityId,
+    Stage, StageKind, StageOwner, Window, pipeline::BacktestSpec, pipeline::CycleOutcome,
+    pipeline::ExitValuation, pipeline::MovementKind, pipeline::NoDecision,
+    pipeline::PipelineHistory, pipeline::PipelineScope, pipeline::ProbabilitySource,
+    pipeline::SalesCycleSpec, pipeline::Waterfall, pipeline::WaterfallSpec, pipeline::WinRateBasis,
+    pipeline::WinRateSpec,
 };
 
 const USD: revops::Currency = revops::Currency::USD;
@@ -122,7 +124,7 @@ fn march() -> PipelineScope {
 
 /// (amount, deals) of each column: start, the seven movements, end.
 fn columns(w: &Waterfall) -> Vec<(i64, u64)> {
-    let f = |flow: &revops::Flow| {
+    let f = |flow: &revops::pipeline::Flow| {
         (
             i64::try_from(flow.amount.to_minor_units().unwrap() / 100).unwrap(),
             flow.deals,
@@ -264,7 +266,7 @@ fn waterfall_rejects_reversed_instants_and_merges() {
     // columns only
     let spec = WaterfallSpec::new(at(3, 1), at(4, 1)).with_scope(march());
     let totals = h
-        .waterfall(&spec.clone().with_audit(revops::Audit::Totals))
+        .waterfall(&spec.clone().with_audit(revops::pipeline::Audit::Totals))
         .unwrap();
     assert!(totals.movements.is_empty());
     assert_eq!(columns(&totals), columns(&h.waterfall(&spec).unwrap()));
@@ -569,7 +571,7 @@ fn win_rate_history() -> PipelineHistory {
     PipelineHistory::new(funnel_with_exits(), USD, &rows).unwrap()
 }
 
-fn counts(w: &revops::WinRate) -> (u64, u64) {
+fn counts(w: &revops::pipeline::WinRate) -> (u64, u64) {
     (w.ratio.numerator, w.ratio.denominator)
 }
 

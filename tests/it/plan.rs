@@ -4,7 +4,8 @@
 use chrono::NaiveDate;
 use proptest::prelude::*;
 use revops::{
-    Calendar, Currency, Decimal, Error, Granularity, Money, Period, ReverseFunnel, RoundingPolicy,
+    Calendar, Currency, Decimal, Error, Granularity, Money, Period, plan::ReverseFunnel,
+    plan::RoundingPolicy,
 };
 
 fn usd(v: i64) -> Money {
@@ -245,7 +246,10 @@ proptest! {
 
 mod ramp {
     use super::*;
-    use revops::{Hire, Ramp, RampCurve, hire_uplift, team_capacity, tenure_months};
+    use revops::{
+        plan::Hire, plan::Ramp, plan::RampCurve, plan::hire_uplift, plan::team_capacity,
+        plan::tenure_months,
+    };
 
     #[test]
     fn tenure_counts_whole_months() {
@@ -270,7 +274,7 @@ mod ramp {
         );
         // A ramp of u32::MAX months would allocate 34 GB: beyond the limit, an error.
         assert_eq!(
-            RampCurve::linear(revops::MAX_RAMP_MONTHS)
+            RampCurve::linear(revops::plan::MAX_RAMP_MONTHS)
                 .unwrap()
                 .factors()
                 .len(),
@@ -350,7 +354,9 @@ mod ramp {
 
 mod projection {
     use super::*;
-    use revops::{ExactDistribution, OpenItem, StageOutlook, project};
+    use revops::{
+        distribution::ExactDistribution, plan::OpenItem, plan::StageOutlook, plan::project,
+    };
 
     const DAY: u64 = 86_400;
 
@@ -405,7 +411,7 @@ mod projection {
 #[test]
 fn backtest_on_the_synthetic_company() {
     use revops::synth::{SynthConfig, generate};
-    use revops::{Funnel, PipelineHistory, backtest_projection};
+    use revops::{Funnel, pipeline::PipelineHistory, plan::backtest_projection};
     let c = generate(&SynthConfig::default().with_leads(20_000).with_seed(11)).unwrap();
     let currency = c.opportunity_history[0].amount.currency();
     let h = PipelineHistory::new(
@@ -452,8 +458,9 @@ fn backtest_on_the_synthetic_company() {
 fn reverse_funnel_from_measured_reports() {
     use chrono::{TimeZone, Utc};
     use revops::{
-        CohortSpec, Funnel, FunnelData, FunnelEvents, Lead, LeadId, PathOptions, ReverseFunnel,
-        StageEvent, SubjectId, VelocitySpec, cohort_report, velocity_report,
+        Funnel, Lead, LeadId, StageEvent, SubjectId, funnel::CohortSpec, funnel::FunnelData,
+        funnel::FunnelEvents, funnel::PathOptions, funnel::VelocitySpec, funnel::cohort_report,
+        funnel::velocity_report, plan::ReverseFunnel,
     };
     let t =
         |d: i64| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::TimeDelta::days(d);
@@ -498,7 +505,8 @@ fn reverse_funnel_from_measured_reports() {
 #[test]
 fn horizons_past_the_calendar_are_errors_not_panics() {
     use revops::{
-        ExactDistribution, OpenItem, Ramp, RampCurve, StageOutlook, hire_uplift, project,
+        distribution::ExactDistribution, plan::OpenItem, plan::Ramp, plan::RampCurve,
+        plan::StageOutlook, plan::hire_uplift, plan::project,
     };
     let outlook = [StageOutlook {
         stage: "proposal".into(),
@@ -549,7 +557,7 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
         );
     }
     assert!(start.elapsed() < std::time::Duration::from_secs(1));
-    let max = revops::MAX_SPAN_DAYS;
+    let max = revops::Period::MAX_SPAN_DAYS;
     assert!(
         hire_uplift(
             date(2026, 1, 1),
@@ -570,7 +578,7 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
 #[test]
 fn report_plan_deal_size_uses_only_conversions_known_as_of() {
     use revops::synth::{SynthConfig, generate};
-    use revops::{Report, ReportOptions};
+    use revops::{report::Report, report::ReportOptions};
     let c = generate(&SynthConfig::default().with_leads(3_000).with_seed(15)).unwrap();
     let input = c.report_input();
     let mut times: Vec<_> = c

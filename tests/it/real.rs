@@ -102,8 +102,8 @@ fn maven_pipeline_reads_with_skips_counted() {
 #[test]
 fn olist_mql_to_won_by_origin() {
     use revops::{
-        CohortAnchor, CohortSpec, Confidence, Dimension, FunnelData, FunnelEvents, PathOptions,
-        cohort_report,
+        Confidence, funnel::CohortAnchor, funnel::CohortSpec, funnel::Dimension,
+        funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions, funnel::cohort_report,
     };
     let Some(d) = olist() else {
         return;
@@ -117,7 +117,7 @@ fn olist_mql_to_won_by_origin() {
         .with_anchor(CohortAnchor::Stage("mql".into()))
         .with_breakdown(Dimension::Source);
     let r = cohort_report(&fd, &paths, &spec).unwrap();
-    let won = |t: &revops::CohortTable| t.all.to_won[0].ratio;
+    let won = |t: &revops::funnel::CohortTable| t.all.to_won[0].ratio;
     assert_eq!(won(&r.total), revops::Ratio::new(841, 8000));
 
     let expected: [(Option<&str>, u64, u64); 11] = [

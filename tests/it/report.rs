@@ -10,13 +10,17 @@ use proptest::prelude::*;
 use revops::csv::{CsvRecord, Dataset, Options, Writer};
 use revops::synth::{Company, SynthConfig, generate};
 use revops::{
-    Audit, CHART_IDS, Calibration, CalibrationOptions, Conversion, Credits, ErrorOptions,
-    ForecastErrors, ForecastPoint, FunnelData, FunnelEvents, Granularity, JourneyOptions, Journeys,
-    Lead, MarkovOptions, OpportunityChange, PathOptions, Paths, PipelineHistory, Report,
-    ReportInput, ReportOptions, ReverseFunnel, RoundingPolicy, SalesCycleSpec, ShapleyOptions,
-    SourcedBy, Spend, SpendAlignment, StageEvent, Touch, WaterfallSpec, WinRateSpec, Window,
-    align_spend, cohort_report, markov_attribution, opportunities_from_history,
-    qualification_report, shapley_attribution, sourcing_report, unit_economics, velocity_report,
+    Conversion, ForecastPoint, Granularity, Lead, OpportunityChange, Spend, StageEvent, Touch,
+    Window, attribution::JourneyOptions, attribution::Journeys, attribution::MarkovOptions,
+    attribution::ShapleyOptions, attribution::markov_attribution, attribution::shapley_attribution,
+    cost::Credits, cost::SourcedBy, cost::SpendAlignment, cost::align_spend, cost::sourcing_report,
+    cost::unit_economics, forecast::Calibration, forecast::CalibrationOptions,
+    forecast::ErrorOptions, forecast::ForecastErrors, funnel::FunnelData, funnel::FunnelEvents,
+    funnel::PathOptions, funnel::Paths, funnel::cohort_report, funnel::qualification_report,
+    funnel::velocity_report, pipeline::Audit, pipeline::PipelineHistory, pipeline::SalesCycleSpec,
+    pipeline::WaterfallSpec, pipeline::WinRateSpec, plan::ReverseFunnel, plan::RoundingPolicy,
+    report::CHART_IDS, report::Report, report::ReportInput, report::ReportOptions,
+    report::opportunities_from_history,
 };
 use serde_json::Value;
 
@@ -66,7 +70,7 @@ fn funnel_section_equals_the_funnel_engine() {
     let cohort = cohort_report(&data, &paths, &o.cohort_spec()).unwrap();
     let velocity = velocity_report(&data, &paths, &o.velocity_spec()).unwrap();
     let qualification =
-        qualification_report(&data, &paths, &revops::QualificationSpec::default()).unwrap();
+        qualification_report(&data, &paths, &revops::funnel::QualificationSpec::default()).unwrap();
     assert_eq!(v["funnel"]["cohort"], json(&cohort));
     assert_eq!(v["funnel"]["velocity"], json(&velocity));
     assert_eq!(v["funnel"]["qualification"], json(&qualification));
@@ -133,7 +137,7 @@ fn economics_section_equals_the_cost_engine() {
         &["mql", "sal", "sql", "opportunity", "won"],
         &c.conversions,
         r.currency,
-        revops::CostGrouping::default(),
+        revops::cost::CostGrouping::default(),
     )
     .unwrap();
     let table = unit_economics(&spend, &credits).unwrap();
@@ -146,7 +150,7 @@ fn economics_section_equals_the_cost_engine() {
         &c.leads,
         &c.touches,
         SourcedBy::LeadSource,
-        revops::InfluenceMilestone::Created,
+        revops::cost::InfluenceMilestone::Created,
         r.currency,
     )
     .unwrap();
@@ -419,7 +423,7 @@ fn real_olist_and_maven_give_the_sections_they_support() {
     let maven = revops::real::read_maven(p, revops::Currency::USD).unwrap();
     let options = ReportOptions::default()
         .with_funnel(revops::real::olist_funnel())
-        .with_cohort_anchor(revops::CohortAnchor::Stage("mql".into()))
+        .with_cohort_anchor(revops::funnel::CohortAnchor::Stage("mql".into()))
         .with_opportunity_funnel(revops::real::maven_funnel())
         .with_currency(revops::Currency::USD);
     let r = Report::build(

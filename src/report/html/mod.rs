@@ -85,7 +85,7 @@ impl Report {
     /// from elsewhere, and every string from the input is escaped.
     ///
     /// ```
-    /// let r = revops::Report::build(&revops::ReportInput::default(), &revops::ReportOptions::default())?;
+    /// let r = revops::report::Report::build(&revops::report::ReportInput::default(), &revops::report::ReportOptions::default())?;
     /// let html = r.to_html();
     /// assert!(html.starts_with("<!DOCTYPE html>"));
     /// assert!(!html.contains("<pre") && !html.contains("<script src"));
