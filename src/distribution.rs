@@ -68,6 +68,7 @@
 //! # }
 //! ```
 
+use crate::error::ErrorKind;
 use std::num::NonZeroU64;
 
 use chrono::TimeDelta;
@@ -227,22 +228,22 @@ fn check_level(q: f64) -> Result<()> {
     if (0.0..=1.0).contains(&q) {
         Ok(())
     } else {
-        Err(Error::InvalidParameter {
+        Err(Error::from(ErrorKind::InvalidParameter {
             name: "q",
             value: q.to_string(),
             reason: "a quantile level must be a number between 0 and 1 (inclusive)".to_owned(),
-        })
+        }))
     }
 }
 
 /// Whole seconds of a non-negative delta, sub-second part dropped.
 fn seconds_of(delta: TimeDelta) -> Result<u64> {
     if delta < TimeDelta::zero() {
-        return Err(Error::InvalidParameter {
+        return Err(Error::from(ErrorKind::InvalidParameter {
             name: "duration",
             value: delta.to_string(),
             reason: "a duration must not be negative".to_owned(),
-        });
+        }));
     }
     // Non-negative here, so the conversion is lossless.
     Ok(delta.num_seconds().unsigned_abs())
@@ -323,7 +324,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"duration"` when `delta` is negative;
+    /// [`ErrorKind::InvalidParameter`] named `"duration"` when `delta` is negative;
     /// nothing is recorded then.
     pub fn add_duration(&mut self, delta: TimeDelta) -> Result<()> {
         self.add(seconds_of(delta)?);
@@ -415,7 +416,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"q"` when `q` is not in `[0, 1]` (or is
+    /// [`ErrorKind::InvalidParameter`] named `"q"` when `q` is not in `[0, 1]` (or is
     /// `NaN`).
     pub fn quantile(&self, q: f64) -> Result<Option<f64>> {
         check_level(q)?;
@@ -442,7 +443,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"q"` when a level is not in `[0, 1]`.
+    /// [`ErrorKind::InvalidParameter`] named `"q"` when a level is not in `[0, 1]`.
     pub fn quantiles(&self, levels: &[f64]) -> Result<Option<Vec<f64>>> {
         for &q in levels {
             check_level(q)?;
@@ -469,7 +470,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"rule"` when the rule would need more
+    /// [`ErrorKind::InvalidParameter`] named `"rule"` when the rule would need more
     /// than [`Histogram::MAX_BINS`] bins to span the values.
     pub fn histogram(&self, rule: BinRule) -> Result<Option<Histogram>> {
         let Some((&first, rest)) = self.values.split_first() else {
@@ -866,19 +867,19 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"relative_accuracy"` when `alpha` is not
+    /// [`ErrorKind::InvalidParameter`] named `"relative_accuracy"` when `alpha` is not
     /// a finite number in
     /// [`[MIN_RELATIVE_ACCURACY, 1)`](Self::MIN_RELATIVE_ACCURACY).
     pub fn with_relative_accuracy(alpha: f64) -> Result<Self> {
         if !(Self::MIN_RELATIVE_ACCURACY..1.0).contains(&alpha) {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "relative_accuracy",
                 value: alpha.to_string(),
                 reason: format!(
                     "a relative accuracy must be at least {} and below 1",
                     Self::MIN_RELATIVE_ACCURACY
                 ),
-            });
+            }));
         }
         // ln γ = ln(1 + α) − ln(1 − α), accurate for small α.
         let ln_gamma = alpha.ln_1p() - (-alpha).ln_1p();
@@ -947,7 +948,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"duration"` when `delta` is negative;
+    /// [`ErrorKind::InvalidParameter`] named `"duration"` when `delta` is negative;
     /// nothing is recorded then.
     pub fn add_duration(&mut self, delta: TimeDelta) -> Result<()> {
         self.add(seconds_of(delta)?);
@@ -975,18 +976,18 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"relative_accuracy"` when the two
+    /// [`ErrorKind::InvalidParameter`] named `"relative_accuracy"` when the two
     /// sketches have different relative accuracies; `self` is unchanged then.
     pub fn merge(&mut self, other: &Self) -> Result<()> {
         if self.alpha != other.alpha {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "relative_accuracy",
                 value: other.alpha.to_string(),
                 reason: format!(
                     "cannot merge a sketch of relative accuracy {} into one of {}",
                     other.alpha, self.alpha
                 ),
-            });
+            }));
         }
         self.count = self.count.saturating_add(other.count);
         self.sum = self.sum.saturating_add(other.sum);
@@ -1069,7 +1070,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"q"` when `q` is not in `[0, 1]` (or is
+    /// [`ErrorKind::InvalidParameter`] named `"q"` when `q` is not in `[0, 1]` (or is
     /// `NaN`).
     pub fn quantile(&self, q: f64) -> Result<Option<f64>> {
         check_level(q)?;
@@ -1136,7 +1137,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"rule"` when the rule would need more
+    /// [`ErrorKind::InvalidParameter`] named `"rule"` when the rule would need more
     /// than [`Histogram::MAX_BINS`] bins to span the values.
     pub fn histogram(&self, rule: BinRule) -> Result<Option<Histogram>> {
         if self.count == 0 {
@@ -1316,10 +1317,12 @@ impl TryFrom<SketchRepr> for QuantileSketch {
     type Error = Error;
 
     fn try_from(r: SketchRepr) -> Result<Self> {
-        let invalid = |reason: &str| Error::InvalidParameter {
-            name: "sketch",
-            value: format!("{} values", r.count),
-            reason: format!("inconsistent serialised sketch: {reason}"),
+        let invalid = |reason: &str| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "sketch",
+                value: format!("{} values", r.count),
+                reason: format!("inconsistent serialised sketch: {reason}"),
+            })
         };
         let mut s = QuantileSketch::with_relative_accuracy(r.relative_accuracy)?;
         let bucketed: u128 = r.buckets.iter().map(|&c| u128::from(c)).sum();
@@ -1454,13 +1457,14 @@ impl BinRule {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"width_seconds"` when the width is 0.
+    /// [`ErrorKind::InvalidParameter`] named `"width_seconds"` when the width is 0.
     pub fn fixed(width_seconds: u64) -> Result<BinRule> {
-        let width_seconds = NonZeroU64::new(width_seconds).ok_or(Error::InvalidParameter {
-            name: "width_seconds",
-            value: "0".to_owned(),
-            reason: "a bin width must be at least one second".to_owned(),
-        })?;
+        let width_seconds =
+            NonZeroU64::new(width_seconds).ok_or(Error::from(ErrorKind::InvalidParameter {
+                name: "width_seconds",
+                value: "0".to_owned(),
+                reason: "a bin width must be at least one second".to_owned(),
+            }))?;
         Ok(BinRule::Fixed { width_seconds })
     }
 
@@ -1479,14 +1483,15 @@ impl BinRule {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"first_upper_seconds"` when it is 0.
+    /// [`ErrorKind::InvalidParameter`] named `"first_upper_seconds"` when it is 0.
     pub fn doubling(first_upper_seconds: u64) -> Result<BinRule> {
-        let first_upper_seconds =
-            NonZeroU64::new(first_upper_seconds).ok_or(Error::InvalidParameter {
+        let first_upper_seconds = NonZeroU64::new(first_upper_seconds).ok_or(Error::from(
+            ErrorKind::InvalidParameter {
                 name: "first_upper_seconds",
                 value: "0".to_owned(),
                 reason: "the first bin must end at one second or later".to_owned(),
-            })?;
+            },
+        ))?;
         Ok(BinRule::Doubling {
             first_upper_seconds,
         })
@@ -1680,7 +1685,7 @@ impl Layout {
         let (first, last) = (self.bin(min), self.bin(max));
         let len = last - first + 1;
         if len > Histogram::MAX_BINS {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "rule",
                 value: format!("{rule:?}"),
                 reason: format!(
@@ -1688,7 +1693,7 @@ impl Layout {
                      choose wider bins",
                     Histogram::MAX_BINS
                 ),
-            });
+            }));
         }
         let bins = (first..=last)
             .map(|k| Bin {
@@ -1792,12 +1797,12 @@ mod tests {
         let s: QuantileSketch = [1, 2].into_iter().collect();
         for q in [-0.1, 1.1, f64::NAN, f64::INFINITY] {
             assert!(matches!(
-                d.quantile(q),
-                Err(Error::InvalidParameter { name: "q", .. })
+                d.quantile(q).map_err(|e| e.into_kind()),
+                Err(ErrorKind::InvalidParameter { name: "q", .. })
             ));
             assert!(matches!(
-                s.quantile(q),
-                Err(Error::InvalidParameter { name: "q", .. })
+                s.quantile(q).map_err(|e| e.into_kind()),
+                Err(ErrorKind::InvalidParameter { name: "q", .. })
             ));
         }
         assert!(d.quantiles(&[0.5, 2.0]).is_err());
@@ -1806,8 +1811,8 @@ mod tests {
         let mut d = ExactDistribution::default();
         let err = d.add_duration(TimeDelta::milliseconds(-1)).unwrap_err();
         assert!(matches!(
-            err,
-            Error::InvalidParameter {
+            err.kind(),
+            ErrorKind::InvalidParameter {
                 name: "duration",
                 ..
             }
@@ -1952,7 +1957,10 @@ mod tests {
     fn too_many_bins_is_an_error() {
         let d = exact(&[0, 1_000_000]);
         let err = d.histogram(BinRule::fixed(1).unwrap()).unwrap_err();
-        assert!(matches!(err, Error::InvalidParameter { name: "rule", .. }));
+        assert!(matches!(
+            err.kind(),
+            ErrorKind::InvalidParameter { name: "rule", .. }
+        ));
         let s: QuantileSketch = [0, 1_000_000].into_iter().collect();
         assert!(s.histogram(BinRule::fixed(1).unwrap()).is_err());
         assert_eq!(
@@ -1973,8 +1981,8 @@ mod tests {
         b.add(4);
         let err = a.merge(&b).unwrap_err();
         assert!(matches!(
-            err,
-            Error::InvalidParameter {
+            err.kind(),
+            ErrorKind::InvalidParameter {
                 name: "relative_accuracy",
                 ..
             }

@@ -1,11 +1,17 @@
-//! The crate-wide error type.
+//! What can go wrong, in detail: [`ErrorKind`] (match on it through
+//! [`Error::kind`](crate::Error::kind)), [`RecordRef`] (which input record) and
+//! [`Source`] (an underlying I/O or JSON error, kept as the error's source).
 //!
-//! Every fallible function in revops returns [`Result`], whose error is the single
-//! [`Error`] enum. Variants carry structured context (which record, which field,
-//! what was expected and what was found) so that a caller can both show a clear
-//! message and react programmatically.
+//! Every fallible function in revops returns [`Result`], whose error is
+//! the single [`Error`]: one pointer wide, so that a `Result<()>` costs
+//! no more than a pointer, and carrying a boxed [`ErrorKind`] whose variants hold the
+//! structured context (which record, which field, what was expected and what was
+//! found) so that a caller can both show a clear message and react programmatically.
 
 use std::fmt;
+use std::sync::Arc;
+
+pub(crate) use value::{Error, Result};
 
 /// The most characters of one value (an id, a code, a field as read) that an error
 /// message repeats: a longer value is cut there and ends with `…`, so that a message
@@ -27,14 +33,11 @@ impl fmt::Display for Excerpt<'_> {
     }
 }
 
-/// Result type used throughout revops: `Result<T, revops::Error>` by default.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
 /// Identifies one input record in an error: its kind, its position in the input
 /// (when known) and its id (when it has one).
 ///
 /// ```
-/// use revops::RecordRef;
+/// use revops::error::RecordRef;
 /// let r = RecordRef::new("lead").with_index(3).with_id("L-42");
 /// assert_eq!(r.to_string(), "lead #3 (id L-42)");
 /// ```
@@ -86,12 +89,24 @@ impl fmt::Display for RecordRef {
     }
 }
 
-/// Everything that can go wrong in revops.
+/// Everything that can go wrong in revops: the detail of an [`Error`],
+/// reached with [`Error::kind`](crate::Error::kind).
 ///
 /// The enum is `#[non_exhaustive]`: new variants may be added in minor releases.
+///
+/// ```
+/// use revops::error::ErrorKind;
+/// use revops::{Currency, Money};
+///
+/// let err = Money::parse("12.50", Currency::USD)?
+///     .checked_add(&Money::parse("1", Currency::EUR)?)
+///     .unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::CurrencyMismatch { .. }));
+/// # Ok::<(), revops::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// Two amounts in different currencies were combined.
     #[error("currency mismatch: expected {}, got {}", Excerpt(.expected), Excerpt(.got))]
     CurrencyMismatch {
@@ -259,61 +274,189 @@ pub enum Error {
         reason: String,
     },
 
+    /// Two partial states of an accumulator cannot be merged: they were built under
+    /// different options, currencies or definitions (see
+    /// [`Accumulator::merge`](crate::Accumulator::merge)).
+    #[error("cannot merge {what}: {reason}")]
+    MergeMismatch {
+        /// The accumulator, e.g. `"MarkovCounts"`.
+        what: &'static str,
+        /// What differs between the two partial states.
+        reason: String,
+    },
+
     /// Reading or writing failed at the operating-system level (adapters only; the
-    /// core does no I/O).
-    #[error("I/O: {message}")]
+    /// core does no I/O). `context` names what was being read or written, when known.
+    #[error("I/O: {}{source}", .context.as_ref().map(|c| format!("{c}: ")).unwrap_or_default())]
     Io {
-        /// The system's message.
-        message: String,
+        /// What was being read or written (a file name), when known.
+        context: Option<String>,
+        /// The operating system's error.
+        #[source]
+        source: Source<std::io::Error>,
     },
 
     /// JSON (de)serialisation failed.
-    #[error("JSON: {message}")]
+    #[error("JSON: {source}")]
     Json {
-        /// The serialiser's message, with line and column.
-        message: String,
+        /// The serialiser's error, with line and column.
+        #[source]
+        source: Source<serde_json::Error>,
     },
 }
 
-impl Error {
-    /// Attaches a record position to errors that name a record and do not have one yet.
-    ///
-    /// Useful when a record's own `validate()` is called by code that knows where the
-    /// record sits in its input:
-    ///
-    /// ```
-    /// use revops::{Error, RecordRef};
-    /// let e = Error::InvalidField {
-    ///     record: RecordRef::new("spend").with_id("paid_search"),
-    ///     field: "amount",
-    ///     reason: "negative".into(),
-    /// };
-    /// assert_eq!(e.at_index(7).to_string(), "spend #7 (id paid_search): field `amount`: negative");
-    /// ```
-    #[must_use]
-    pub fn at_index(mut self, index: usize) -> Self {
-        if let Error::InvalidField { record, .. }
-        | Error::InvalidPeriod { record, .. }
-        | Error::UnknownStage { record, .. } = &mut self
-        {
-            record.index.get_or_insert(index);
-        }
-        self
+/// An underlying error kept as the [`source`](std::error::Error::source) of an
+/// [`ErrorKind`], shared so that the error stays cheap to clone. Two sources are equal
+/// when their messages are.
+#[derive(Debug)]
+pub struct Source<E>(Arc<E>);
+
+impl<E> Source<E> {
+    /// Wraps an underlying error.
+    pub fn new(error: E) -> Self {
+        Source(Arc::new(error))
+    }
+
+    /// The underlying error.
+    pub fn get(&self) -> &E {
+        &self.0
     }
 }
 
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Io {
-            message: e.to_string(),
-        }
+impl<E> Clone for Source<E> {
+    fn clone(&self) -> Self {
+        Source(Arc::clone(&self.0))
     }
 }
 
-impl From<serde_json::Error> for Error {
-    fn from(e: serde_json::Error) -> Self {
-        Error::Json {
-            message: e.to_string(),
+impl<E: fmt::Display> PartialEq for Source<E> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Source<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Source<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// The error value itself: one pointer wide, holding a boxed [`ErrorKind`].
+pub(crate) mod value {
+    use std::fmt;
+
+    use super::ErrorKind;
+
+    /// Result type used throughout revops: `Result<T, revops::Error>` by default.
+    pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+    /// Everything that can go wrong in revops, in one pointer: the detail is its
+    /// [`kind`](Error::kind), an [`ErrorKind`] with the structured context (which
+    /// record, which field, what was expected and what was found).
+    ///
+    /// `Display` gives the full message; [`source`](std::error::Error::source) gives the
+    /// underlying I/O or JSON error when there is one.
+    ///
+    /// ```
+    /// use revops::error::ErrorKind;
+    /// use revops::LeadId;
+    ///
+    /// let err = LeadId::new("  ").unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidParameter { name: "lead id", .. }));
+    /// assert_eq!(std::mem::size_of::<revops::Error>(), std::mem::size_of::<usize>());
+    /// ```
+    #[derive(Clone, PartialEq)]
+    pub struct Error(Box<ErrorKind>);
+
+    impl Error {
+        /// What went wrong, to match on.
+        pub fn kind(&self) -> &ErrorKind {
+            &self.0
+        }
+
+        /// What went wrong, to amend (e.g. to add a record's position).
+        pub(crate) fn kind_mut(&mut self) -> &mut ErrorKind {
+            &mut self.0
+        }
+
+        /// What went wrong, by value.
+        pub fn into_kind(self) -> ErrorKind {
+            *self.0
+        }
+
+        /// Attaches a record position to errors that name a record and do not have one
+        /// yet.
+        ///
+        /// Useful when a record's own `validate()` is called by code that knows where
+        /// the record sits in its input:
+        ///
+        /// ```
+        /// use revops::error::ErrorKind;
+        /// use revops::error::RecordRef;
+        /// use revops::Error;
+        /// let e = Error::from(ErrorKind::InvalidField {
+        ///     record: RecordRef::new("spend").with_id("paid_search"),
+        ///     field: "amount",
+        ///     reason: "negative".into(),
+        /// });
+        /// assert_eq!(e.at_index(7).to_string(), "spend #7 (id paid_search): field `amount`: negative");
+        /// ```
+        #[must_use]
+        pub fn at_index(mut self, index: usize) -> Self {
+            if let ErrorKind::InvalidField { record, .. }
+            | ErrorKind::InvalidPeriod { record, .. }
+            | ErrorKind::UnknownStage { record, .. } = &mut *self.0
+            {
+                record.index.get_or_insert(index);
+            }
+            self
+        }
+    }
+
+    impl From<ErrorKind> for Error {
+        fn from(kind: ErrorKind) -> Self {
+            Error(Box::new(kind))
+        }
+    }
+
+    impl fmt::Debug for Error {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+
+    impl fmt::Display for Error {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+
+    impl std::error::Error for Error {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            std::error::Error::source(&*self.0)
+        }
+    }
+
+    impl From<std::io::Error> for Error {
+        fn from(e: std::io::Error) -> Self {
+            Error::from(ErrorKind::Io {
+                context: None,
+                source: super::Source::new(e),
+            })
+        }
+    }
+
+    impl From<serde_json::Error> for Error {
+        fn from(e: serde_json::Error) -> Self {
+            Error::from(ErrorKind::Json {
+                source: super::Source::new(e),
+            })
         }
     }
 }

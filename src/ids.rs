@@ -5,6 +5,7 @@
 //! increment rather than a copy. They serialise as plain strings, display as the
 //! string, and parse from any non-empty string (surrounding whitespace is trimmed).
 
+use crate::error::ErrorKind;
 use std::borrow::Borrow;
 use std::fmt;
 use std::str::FromStr;
@@ -25,15 +26,15 @@ macro_rules! id_type {
             /// Creates the id from a string; surrounding whitespace is trimmed.
             ///
             /// # Errors
-            /// [`Error::InvalidParameter`] if the string is empty after trimming.
+            /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the string is empty after trimming.
             pub fn new(id: impl AsRef<str>) -> Result<Self> {
                 let t = id.as_ref().trim();
                 if t.is_empty() {
-                    return Err(Error::InvalidParameter {
+                    return Err(Error::from(ErrorKind::InvalidParameter {
                         name: $kind,
                         value: format!("{:?}", id.as_ref()),
                         reason: "an id must not be empty".into(),
-                    });
+                    }));
                 }
                 Ok($name(Arc::from(t)))
             }
@@ -176,8 +177,8 @@ mod tests {
         assert_eq!(serde_json::from_str::<Channel>("\"webinar\"").unwrap(), c);
         assert!(serde_json::from_str::<Channel>("\"\"").is_err());
         assert!(matches!(
-            OpportunityId::new(""),
-            Err(Error::InvalidParameter {
+            OpportunityId::new("").map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidParameter {
                 name: "opportunity id",
                 ..
             })

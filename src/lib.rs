@@ -5,7 +5,8 @@
 //! The crate root holds the shared vocabulary; each engine lives in its own namespace,
 //! and every item has exactly one path.
 //!
-//! - errors: [`Error`] (with [`ErrorKind`]), [`RecordRef`], [`Result`];
+//! - errors: [`Error`], [`Result`]; the detail in [`error`] ([`error::ErrorKind`],
+//!   [`error::RecordRef`]);
 //! - money: [`Currency`], [`Money`] (exact, with [`Money::allocate`]), [`Decimal`],
 //!   [`RoundingStrategy`];
 //! - rates: [`Ratio`], [`Confidence`], [`Interval`], [`IntervalMethod`];
@@ -35,7 +36,7 @@ pub mod cost;
 #[cfg(feature = "csv")]
 pub mod csv;
 pub mod distribution;
-mod error;
+pub mod error;
 pub mod forecast;
 pub mod funnel;
 mod hash;
@@ -62,7 +63,7 @@ pub use rust_decimal::Decimal;
 pub use rust_decimal::RoundingStrategy;
 
 pub use accumulate::Accumulator;
-pub use error::{Error, RecordRef, Result};
+pub use error::value::{Error, Result};
 pub use funnel::definition::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, Money};

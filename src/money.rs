@@ -1,5 +1,6 @@
 //! Exact money: [`Currency`], [`Money`] and exact allocation.
 
+use crate::error::ErrorKind;
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
@@ -120,10 +121,10 @@ impl Currency {
         let trimmed = code.trim();
         let bytes = trimmed.as_bytes();
         if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_alphabetic) {
-            return Err(Error::InvalidCurrency {
+            return Err(Error::from(ErrorKind::InvalidCurrency {
                 code: code.to_string(),
                 reason: "a currency code is three ASCII letters".into(),
-            });
+            }));
         }
         Ok([
             bytes[0].to_ascii_uppercase(),
@@ -142,8 +143,8 @@ impl Currency {
     /// A currency known to revops by its ISO 4217 code (case-insensitive).
     ///
     /// # Errors
-    /// [`Error::InvalidCurrency`] if `code` is not three letters,
-    /// [`Error::UnknownCurrency`] if revops does not know its minor units (use
+    /// [`ErrorKind::InvalidCurrency`](crate::error::ErrorKind::InvalidCurrency) if `code` is not three letters,
+    /// [`ErrorKind::UnknownCurrency`](crate::error::ErrorKind::UnknownCurrency) if revops does not know its minor units (use
     /// [`Currency::with_minor_units`]).
     pub fn from_code(code: &str) -> Result<Currency> {
         let c = Self::parse_code(code)?;
@@ -152,9 +153,9 @@ impl Currency {
                 code: c,
                 minor_units,
             }),
-            None => Err(Error::UnknownCurrency {
+            None => Err(Error::from(ErrorKind::UnknownCurrency {
                 code: code.trim().to_string(),
-            }),
+            })),
         }
     }
 
@@ -162,16 +163,16 @@ impl Currency {
     /// [`MAX_MINOR_UNITS`](crate::Currency::MAX_MINOR_UNITS)). For a known code the explicit count wins.
     ///
     /// # Errors
-    /// [`Error::InvalidCurrency`] if the code is not three letters or the count is too large.
+    /// [`ErrorKind::InvalidCurrency`](crate::error::ErrorKind::InvalidCurrency) if the code is not three letters or the count is too large.
     pub fn with_minor_units(code: &str, minor_units: u8) -> Result<Currency> {
         let c = Self::parse_code(code)?;
         if minor_units > MAX_MINOR_UNITS {
-            return Err(Error::InvalidCurrency {
+            return Err(Error::from(ErrorKind::InvalidCurrency {
                 code: code.to_string(),
                 reason: format!(
                     "{minor_units} minor units; at most {MAX_MINOR_UNITS} are supported"
                 ),
-            });
+            }));
         }
         Ok(Currency {
             code: c,
@@ -220,9 +221,11 @@ impl FromStr for Currency {
         match s.split_once(':') {
             None => Currency::from_code(s),
             Some((code, units)) => {
-                let units: u8 = units.trim().parse().map_err(|_| Error::InvalidCurrency {
-                    code: s.to_string(),
-                    reason: "minor units after `:` must be a small non-negative integer".into(),
+                let units: u8 = units.trim().parse().map_err(|_| {
+                    Error::from(ErrorKind::InvalidCurrency {
+                        code: s.to_string(),
+                        reason: "minor units after `:` must be a small non-negative integer".into(),
+                    })
                 })?;
                 Currency::with_minor_units(code, units)
             }
@@ -280,8 +283,8 @@ impl<'de> Deserialize<'de> for Currency {
 /// ```
 ///
 /// Amounts are [`rust_decimal::Decimal`]; nothing here converts money to `f64`.
-/// Arithmetic is checked: combining two currencies is [`Error::CurrencyMismatch`],
-/// overflowing the decimal range is [`Error::Overflow`], and nothing panics.
+/// Arithmetic is checked: combining two currencies is [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch),
+/// overflowing the decimal range is [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow), and nothing panics.
 ///
 /// [`Money::allocate`] splits an amount over weights so that the parts sum *exactly* to
 /// the amount, using the largest-remainder method on the currency's minor units.
@@ -338,12 +341,14 @@ impl Money {
     /// are rejected. Surrounding whitespace is ignored.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `amount` if the text is not a decimal number.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `amount` if the text is not a decimal number.
     pub fn parse(amount: &str, currency: Currency) -> Result<Money> {
-        let d = parse_decimal(amount.trim()).map_err(|reason| Error::InvalidParameter {
-            name: "amount",
-            value: amount.to_string(),
-            reason: format!("not a decimal number: {reason}"),
+        let d = parse_decimal(amount.trim()).map_err(|reason| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "amount",
+                value: amount.to_string(),
+                reason: format!("not a decimal number: {reason}"),
+            })
         })?;
         Ok(Money::new(d, currency))
     }
@@ -351,11 +356,13 @@ impl Money {
     /// An amount given as an integer count of minor units (cents for USD).
     ///
     /// # Errors
-    /// [`Error::Overflow`] if the count does not fit a decimal.
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the count does not fit a decimal.
     pub fn from_minor_units(units: i128, currency: Currency) -> Result<Money> {
         let d = Decimal::try_from_i128_with_scale(units, u32::from(currency.minor_units)).map_err(
-            |_| Error::Overflow {
-                operation: "money from minor units",
+            |_| {
+                Error::from(ErrorKind::Overflow {
+                    operation: "money from minor units",
+                })
             },
         )?;
         Ok(Money::new(d, currency))
@@ -401,51 +408,54 @@ impl Money {
         if self.currency == other.currency {
             Ok(())
         } else {
-            Err(Error::CurrencyMismatch {
+            Err(Error::from(ErrorKind::CurrencyMismatch {
                 expected: self.currency.to_string(),
                 got: other.currency.to_string(),
-            })
+            }))
         }
     }
 
     /// `self + other`.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_add(&self, other: &Money) -> Result<Money> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(Error::Overflow {
-                operation: "money addition",
-            })?;
+        let amount =
+            self.amount
+                .checked_add(other.amount)
+                .ok_or(Error::from(ErrorKind::Overflow {
+                    operation: "money addition",
+                }))?;
         Ok(Money::new(amount, self.currency))
     }
 
     /// `self - other`.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_sub(&self, other: &Money) -> Result<Money> {
         self.same_currency(other)?;
-        let amount = self
-            .amount
-            .checked_sub(other.amount)
-            .ok_or(Error::Overflow {
-                operation: "money subtraction",
-            })?;
+        let amount =
+            self.amount
+                .checked_sub(other.amount)
+                .ok_or(Error::from(ErrorKind::Overflow {
+                    operation: "money subtraction",
+                }))?;
         Ok(Money::new(amount, self.currency))
     }
 
     /// `self × factor` (exact decimal product, not rounded to minor units).
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_mul(&self, factor: Decimal) -> Result<Money> {
-        let amount = self.amount.checked_mul(factor).ok_or(Error::Overflow {
-            operation: "money multiplication",
-        })?;
+        let amount = self
+            .amount
+            .checked_mul(factor)
+            .ok_or(Error::from(ErrorKind::Overflow {
+                operation: "money multiplication",
+            }))?;
         Ok(Money::new(amount, self.currency))
     }
 
@@ -454,14 +464,17 @@ impl Money {
     /// with [`Money::round_to_minor_units`].
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_div(&self, divisor: Decimal) -> Result<Option<Money>> {
         if divisor.is_zero() {
             return Ok(None);
         }
-        let amount = self.amount.checked_div(divisor).ok_or(Error::Overflow {
-            operation: "money division",
-        })?;
+        let amount = self
+            .amount
+            .checked_div(divisor)
+            .ok_or(Error::from(ErrorKind::Overflow {
+                operation: "money division",
+            }))?;
         Ok(Some(Money::new(amount, self.currency)))
     }
 
@@ -469,7 +482,7 @@ impl Money {
     /// `other` is zero.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn ratio_to(&self, other: &Money) -> Result<Option<Decimal>> {
         self.same_currency(other)?;
         if other.amount.is_zero() {
@@ -478,9 +491,9 @@ impl Money {
         self.amount
             .checked_div(other.amount)
             .map(Some)
-            .ok_or(Error::Overflow {
+            .ok_or(Error::from(ErrorKind::Overflow {
                 operation: "money ratio",
-            })
+            }))
     }
 
     /// The negated amount (cannot overflow: decimals are sign-magnitude).
@@ -509,27 +522,27 @@ impl Money {
     /// The amount as a whole number of minor units.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the amount has more decimals than the currency's
-    /// minor unit (round first), [`Error::Overflow`] if it does not fit an `i128`.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the amount has more decimals than the currency's
+    /// minor unit (round first), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if it does not fit an `i128`.
     pub fn to_minor_units(&self) -> Result<i128> {
         let mu = u32::from(self.currency.minor_units);
         let normal = self.amount.normalize();
         if normal.scale() > mu {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "amount",
                 value: self.to_string(),
                 reason: format!("has more than {mu} decimal places"),
-            });
+            }));
         }
-        scaled_mantissa(self.amount, mu).ok_or(Error::Overflow {
+        scaled_mantissa(self.amount, mu).ok_or(Error::from(ErrorKind::Overflow {
             operation: "money to minor units",
-        })
+        }))
     }
 
     /// Sums amounts that must all be in `currency`. The empty sum is zero.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] naming the first foreign amount, or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) naming the first foreign amount, or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn sum<'a, I>(currency: Currency, items: I) -> Result<Money>
     where
         I: IntoIterator<Item = &'a Money>,
@@ -570,29 +583,31 @@ impl Money {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidWeight`] for a negative weight, [`Error::ZeroWeights`] if there
-    /// are no weights or they sum to zero, [`Error::Overflow`] if the weights' sum or the
+    /// [`ErrorKind::InvalidWeight`](crate::error::ErrorKind::InvalidWeight) for a negative weight, [`ErrorKind::ZeroWeights`](crate::error::ErrorKind::ZeroWeights) if there
+    /// are no weights or they sum to zero, [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the weights' sum or the
     /// amount in units does not fit.
     pub fn allocate(&self, weights: &[Decimal]) -> Result<Vec<Money>> {
         for (index, w) in weights.iter().enumerate() {
             if w.is_sign_negative() && !w.is_zero() {
-                return Err(Error::InvalidWeight {
+                return Err(Error::from(ErrorKind::InvalidWeight {
                     index,
                     value: w.to_string(),
                     reason: "weights must be non-negative",
-                });
+                }));
             }
         }
         let mut total = Decimal::ZERO;
         for w in weights {
-            total = total.checked_add(*w).ok_or(Error::Overflow {
-                operation: "sum of allocation weights",
-            })?;
+            total = total
+                .checked_add(*w)
+                .ok_or(Error::from(ErrorKind::Overflow {
+                    operation: "sum of allocation weights",
+                }))?;
         }
         if total.is_zero() {
-            return Err(Error::ZeroWeights {
+            return Err(Error::from(ErrorKind::ZeroWeights {
                 count: weights.len(),
-            });
+            }));
         }
         self.allocate_normalised(weights, total)
     }
@@ -613,31 +628,31 @@ impl Money {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidWeight`] for a negative or non-finite weight,
-    /// [`Error::ZeroWeights`] if there are none or all are zero.
+    /// [`ErrorKind::InvalidWeight`](crate::error::ErrorKind::InvalidWeight) for a negative or non-finite weight,
+    /// [`ErrorKind::ZeroWeights`](crate::error::ErrorKind::ZeroWeights) if there are none or all are zero.
     pub fn allocate_f64(&self, weights: &[f64]) -> Result<Vec<Money>> {
         let mut max = 0.0_f64;
         for (index, &w) in weights.iter().enumerate() {
             if !w.is_finite() {
-                return Err(Error::InvalidWeight {
+                return Err(Error::from(ErrorKind::InvalidWeight {
                     index,
                     value: w.to_string(),
                     reason: "weights must be finite",
-                });
+                }));
             }
             if w < 0.0 {
-                return Err(Error::InvalidWeight {
+                return Err(Error::from(ErrorKind::InvalidWeight {
                     index,
                     value: w.to_string(),
                     reason: "weights must be non-negative",
-                });
+                }));
             }
             max = max.max(w);
         }
         if max == 0.0 {
-            return Err(Error::ZeroWeights {
+            return Err(Error::from(ErrorKind::ZeroWeights {
                 count: weights.len(),
-            });
+            }));
         }
         let scaled: Vec<Decimal> = weights
             .iter()
@@ -655,13 +670,15 @@ impl Money {
 
     fn allocate_normalised(&self, weights: &[Decimal], weight_sum: Decimal) -> Result<Vec<Money>> {
         let scale = u32::from(self.currency.minor_units).max(self.amount.normalize().scale());
-        let units = scaled_mantissa(self.amount.abs(), scale).ok_or(Error::Overflow {
-            operation: "allocation amount in units",
-        })?;
-        let units_dec =
-            Decimal::try_from_i128_with_scale(units, 0).map_err(|_| Error::Overflow {
+        let units =
+            scaled_mantissa(self.amount.abs(), scale).ok_or(Error::from(ErrorKind::Overflow {
                 operation: "allocation amount in units",
-            })?;
+            }))?;
+        let units_dec = Decimal::try_from_i128_with_scale(units, 0).map_err(|_| {
+            Error::from(ErrorKind::Overflow {
+                operation: "allocation amount in units",
+            })
+        })?;
 
         // floor share and remainder per part
         let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
@@ -730,8 +747,10 @@ impl Money {
                 let signed = if negative { -u } else { u };
                 Decimal::try_from_i128_with_scale(signed, scale)
                     .map(|d| Money::new(d, self.currency))
-                    .map_err(|_| Error::Overflow {
-                        operation: "allocation part",
+                    .map_err(|_| {
+                        Error::from(ErrorKind::Overflow {
+                            operation: "allocation part",
+                        })
                     })
             })
             .collect()
@@ -810,11 +829,11 @@ impl FromStr for Money {
         let mut it = s.split_whitespace();
         match (it.next(), it.next(), it.next()) {
             (Some(amount), Some(cur), None) => Money::parse(amount, cur.parse()?),
-            _ => Err(Error::InvalidParameter {
+            _ => Err(Error::from(ErrorKind::InvalidParameter {
                 name: "money",
                 value: s.to_string(),
                 reason: "expected `<amount> <currency>`, e.g. `12.50 USD`".into(),
-            }),
+            })),
         }
     }
 }
@@ -841,12 +860,12 @@ mod tests {
         assert_eq!(Currency::from_code(" eur ").unwrap(), Currency::EUR);
         assert_eq!(Currency::from_code("KWD").unwrap().minor_units(), 3);
         assert!(matches!(
-            Currency::from_code("US"),
-            Err(Error::InvalidCurrency { .. })
+            Currency::from_code("US").map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidCurrency { .. })
         ));
         assert!(matches!(
-            Currency::from_code("XYZ"),
-            Err(Error::UnknownCurrency { .. })
+            Currency::from_code("XYZ").map_err(|e| e.into_kind()),
+            Err(ErrorKind::UnknownCurrency { .. })
         ));
         assert!(Currency::with_minor_units("XYZ", 19).is_err());
         let c: Currency = "usd:3".parse().unwrap();
@@ -859,9 +878,9 @@ mod tests {
         let max = Money::new(Decimal::MAX, Currency::USD);
         assert_eq!(
             max.checked_add(&usd("1")),
-            Err(Error::Overflow {
+            Err(Error::from(ErrorKind::Overflow {
                 operation: "money addition"
-            })
+            }))
         );
         assert!(usd("1").checked_sub(&Money::zero(Currency::EUR)).is_err());
         assert_eq!(usd("10").checked_div(Decimal::ZERO).unwrap(), None);
@@ -913,26 +932,33 @@ mod tests {
 
     #[test]
     fn allocation_errors() {
-        assert_eq!(usd("1").allocate(&[]), Err(Error::ZeroWeights { count: 0 }));
+        assert_eq!(
+            usd("1").allocate(&[]),
+            Err(Error::from(ErrorKind::ZeroWeights { count: 0 }))
+        );
         assert_eq!(
             usd("1").allocate(&[Decimal::ZERO, Decimal::ZERO]),
-            Err(Error::ZeroWeights { count: 2 })
+            Err(Error::from(ErrorKind::ZeroWeights { count: 2 }))
         );
         assert!(matches!(
-            usd("1").allocate(&[Decimal::ONE, Decimal::NEGATIVE_ONE]),
-            Err(Error::InvalidWeight { index: 1, .. })
+            usd("1")
+                .allocate(&[Decimal::ONE, Decimal::NEGATIVE_ONE])
+                .map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidWeight { index: 1, .. })
         ));
         assert!(matches!(
-            usd("1").allocate_f64(&[1.0, f64::INFINITY]),
-            Err(Error::InvalidWeight { index: 1, .. })
+            usd("1")
+                .allocate_f64(&[1.0, f64::INFINITY])
+                .map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidWeight { index: 1, .. })
         ));
         assert!(matches!(
-            usd("1").allocate_f64(&[-0.5]),
-            Err(Error::InvalidWeight { index: 0, .. })
+            usd("1").allocate_f64(&[-0.5]).map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidWeight { index: 0, .. })
         ));
         assert_eq!(
             usd("1").allocate_f64(&[0.0]),
-            Err(Error::ZeroWeights { count: 1 })
+            Err(Error::from(ErrorKind::ZeroWeights { count: 1 }))
         );
     }
 

@@ -1,5 +1,6 @@
 //! Calendar periods and time windows.
 
+use crate::error::ErrorKind;
 use std::cmp::{max, min};
 use std::fmt;
 use std::iter::FusedIterator;
@@ -11,7 +12,8 @@ use chrono::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, RecordRef, Result};
+use crate::error::RecordRef;
+use crate::{Error, Result};
 
 // ---------------------------------------------------------------------------
 // Granularity
@@ -98,16 +100,18 @@ impl FromStr for Granularity {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] for any other text.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for any other text.
     fn from_str(s: &str) -> Result<Self> {
         let t = s.trim();
         Granularity::ALL
             .into_iter()
             .find(|g| g.as_str().eq_ignore_ascii_case(t))
-            .ok_or_else(|| Error::InvalidParameter {
-                name: "granularity",
-                value: s.to_string(),
-                reason: "expected one of day, week, month, quarter, year".to_string(),
+            .ok_or_else(|| {
+                Error::from(ErrorKind::InvalidParameter {
+                    name: "granularity",
+                    value: s.to_string(),
+                    reason: "expected one of day, week, month, quarter, year".to_string(),
+                })
             })
     }
 }
@@ -321,12 +325,13 @@ impl TryFrom<CalendarRepr> for Calendar {
     type Error = Error;
 
     fn try_from(r: CalendarRepr) -> Result<Self> {
-        let offset =
-            FixedOffset::east_opt(r.utc_offset_seconds).ok_or_else(|| Error::InvalidParameter {
+        let offset = FixedOffset::east_opt(r.utc_offset_seconds).ok_or_else(|| {
+            Error::from(ErrorKind::InvalidParameter {
                 name: "utc_offset_seconds",
                 value: r.utc_offset_seconds.to_string(),
                 reason: "must be strictly between -86400 and 86400".to_string(),
-            })?;
+            })
+        })?;
         Calendar::new()
             .with_fiscal_year_start(r.fiscal_year_start_month)
             .map(|c| c.with_utc_offset(offset))
@@ -353,7 +358,7 @@ impl Calendar {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] if `month` is outside `1..=12`.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if `month` is outside `1..=12`.
     ///
     /// ```
     /// use revops::Calendar;
@@ -367,11 +372,11 @@ impl Calendar {
                 fiscal_year_start_month: m,
                 ..self
             }),
-            _ => Err(Error::InvalidParameter {
+            _ => Err(Error::from(ErrorKind::InvalidParameter {
                 name: "fiscal_year_start_month",
                 value: month.to_string(),
                 reason: "must be a month number in 1..=12".to_string(),
-            }),
+            })),
         }
     }
 
@@ -524,14 +529,14 @@ impl TryFrom<PeriodRepr> for Period {
         let calendar = Calendar::new().with_fiscal_year_start(r.fiscal_year_start_month)?;
         let p = calendar.period_of_date(r.start, r.granularity);
         if p.start != r.start {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new("period"),
                 field: "start",
                 reason: format!(
                     "{} is not the first day of a {} period (that period starts on {})",
                     r.start, r.granularity, p.start
                 ),
-            });
+            }));
         }
         Ok(p)
     }
@@ -782,14 +787,14 @@ impl Window {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidPeriod`] (record `"window"`) if `end < start`.
+    /// [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) (record `"window"`) if `end < start`.
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Window> {
         if end < start {
-            return Err(Error::InvalidPeriod {
+            return Err(Error::from(ErrorKind::InvalidPeriod {
                 record: RecordRef::new("window"),
                 start: start.to_rfc3339_opts(SecondsFormat::AutoSi, true),
                 end: end.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            });
+            }));
         }
         Ok(Window { start, end })
     }
@@ -806,7 +811,7 @@ impl Window {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] if `duration` is negative.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if `duration` is negative.
     ///
     /// ```
     /// use revops::Window;
@@ -820,11 +825,11 @@ impl Window {
     /// ```
     pub fn lookback(anchor: DateTime<Utc>, duration: TimeDelta) -> Result<Window> {
         if duration < TimeDelta::zero() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "duration",
                 value: duration.to_string(),
                 reason: "a lookback duration must not be negative".to_string(),
-            });
+            }));
         }
         let start = anchor
             .checked_sub_signed(duration)
@@ -950,14 +955,14 @@ impl DateRange {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidPeriod`] (record `"date range"`) if `last < first`.
+    /// [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) (record `"date range"`) if `last < first`.
     pub fn new(first: NaiveDate, last: NaiveDate) -> Result<DateRange> {
         if last < first {
-            return Err(Error::InvalidPeriod {
+            return Err(Error::from(ErrorKind::InvalidPeriod {
                 record: RecordRef::new("date range"),
                 start: first.to_string(),
                 end: last.to_string(),
-            });
+            }));
         }
         Ok(DateRange { first, last })
     }
@@ -1027,8 +1032,10 @@ mod tests {
         }
         assert_eq!(" Week ".parse::<Granularity>(), Ok(Granularity::Week));
         assert!(matches!(
-            "fortnight".parse::<Granularity>(),
-            Err(Error::InvalidParameter {
+            "fortnight"
+                .parse::<Granularity>()
+                .map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidParameter {
                 name: "granularity",
                 ..
             })
@@ -1231,8 +1238,8 @@ mod tests {
     fn windows() {
         let t = |h| d(2026, 11, 23).and_hms_opt(h, 0, 0).unwrap().and_utc();
         assert!(matches!(
-            Window::new(t(2), t(1)),
-            Err(Error::InvalidPeriod { record, .. }) if record.kind == "window"
+            Window::new(t(2), t(1)).map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidPeriod { record, .. }) if record.kind == "window"
         ));
         let empty = Window::new(t(1), t(1)).unwrap();
         assert!(empty.is_empty() && !empty.contains(t(1)));
@@ -1242,8 +1249,8 @@ mod tests {
         assert_eq!(a.overlap(&b), None);
         assert!(a.contains_inclusive_end(t(3)) && !a.contains(t(3)));
         assert!(matches!(
-            Window::lookback(t(1), TimeDelta::seconds(-1)),
-            Err(Error::InvalidParameter {
+            Window::lookback(t(1), TimeDelta::seconds(-1)).map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidParameter {
                 name: "duration",
                 ..
             })
@@ -1255,8 +1262,8 @@ mod tests {
     #[test]
     fn date_ranges() {
         assert!(matches!(
-            DateRange::new(d(2026, 1, 2), d(2026, 1, 1)),
-            Err(Error::InvalidPeriod { record, .. }) if record.kind == "date range"
+            DateRange::new(d(2026, 1, 2), d(2026, 1, 1)).map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidPeriod { record, .. }) if record.kind == "date range"
         ));
         let r = DateRange::new(d(2026, 1, 1), d(2026, 1, 31)).unwrap();
         assert_eq!(r.days(), 31);

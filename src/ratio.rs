@@ -1,5 +1,6 @@
 //! Rates that keep their counts, with confidence intervals.
 
+use crate::error::ErrorKind;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -325,18 +326,18 @@ impl Confidence {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"confidence"` when `level` is not a finite
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"confidence"` when `level` is not a finite
     /// number strictly between 0 and 1.
     pub fn new(level: f64) -> Result<Confidence> {
         if level.is_finite() && level > 0.0 && level < 1.0 {
             Ok(Confidence(level))
         } else {
-            Err(Error::InvalidParameter {
+            Err(Error::from(ErrorKind::InvalidParameter {
                 name: "confidence",
                 value: level.to_string(),
                 reason: "a confidence level must be a finite number strictly between 0 and 1"
                     .to_owned(),
-            })
+            }))
         }
     }
 
@@ -353,20 +354,20 @@ impl Confidence {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"alpha"` when `alpha` is not a finite number
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"alpha"` when `alpha` is not a finite number
     /// strictly between 0 and 1, or is so small that `1 − alpha` rounds to 1.
     pub fn from_alpha(alpha: f64) -> Result<Confidence> {
         let level = 1.0 - alpha;
         if alpha.is_finite() && alpha > 0.0 && alpha < 1.0 && level < 1.0 {
             Ok(Confidence(level))
         } else {
-            Err(Error::InvalidParameter {
+            Err(Error::from(ErrorKind::InvalidParameter {
                 name: "alpha",
                 value: alpha.to_string(),
                 reason: "a significance level must be a finite number strictly between 0 and 1 \
                          (and not so small that 1 - alpha rounds to 1)"
                     .to_owned(),
-            })
+            }))
         }
     }
 
@@ -1175,14 +1176,14 @@ mod tests {
     #[test]
     fn invalid_confidence_levels_are_errors() {
         for level in [0.0, 1.0, -0.5, 1.5, f64::NAN, f64::INFINITY] {
-            match Confidence::new(level) {
-                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "confidence"),
+            match Confidence::new(level).map_err(|e| e.into_kind()) {
+                Err(ErrorKind::InvalidParameter { name, .. }) => assert_eq!(name, "confidence"),
                 other => panic!("level {level}: expected an error, got {other:?}"),
             }
         }
         for alpha in [0.0, 1.0, f64::NAN, 1e-20] {
-            match Confidence::from_alpha(alpha) {
-                Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "alpha"),
+            match Confidence::from_alpha(alpha).map_err(|e| e.into_kind()) {
+                Err(ErrorKind::InvalidParameter { name, .. }) => assert_eq!(name, "alpha"),
                 other => panic!("alpha {alpha}: expected an error, got {other:?}"),
             }
         }

@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -74,22 +75,22 @@ impl<R: Read> Table<R> {
         for (i, h) in headers.iter().enumerate() {
             let h = h.trim().to_ascii_lowercase();
             if columns.insert(h.clone(), i).is_some() {
-                return Err(Error::Csv {
+                return Err(Error::from(ErrorKind::Csv {
                     source_name: name.into(),
                     line: 1,
                     column: Some(h),
                     reason: "duplicate column".into(),
-                });
+                }));
             }
         }
         for r in required {
             if !columns.contains_key(*r) {
-                return Err(Error::Csv {
+                return Err(Error::from(ErrorKind::Csv {
                     source_name: name.into(),
                     line: 1,
                     column: Some((*r).into()),
                     reason: "required column is missing".into(),
-                });
+                }));
             }
         }
         Ok(Table {
@@ -131,12 +132,12 @@ impl<R: Read> Table<R> {
     }
 
     fn error(&self, column: &str, reason: impl Into<String>) -> Error {
-        Error::Csv {
+        Error::from(ErrorKind::Csv {
             source_name: self.name.into(),
             line: self.line(),
             column: Some(column.into()),
             reason: reason.into(),
-        }
+        })
     }
 
     fn required(&self, column: &str) -> Result<&str> {
@@ -170,12 +171,12 @@ impl<R: Read> Table<R> {
 }
 
 fn csv_error(name: &str, e: &csv::Error) -> Error {
-    Error::Csv {
+    Error::from(ErrorKind::Csv {
         source_name: name.into(),
         line: e.position().map_or(0, csv::Position::line),
         column: None,
         reason: e.to_string(),
-    }
+    })
 }
 
 /// Leads and stage events read from the Olist marketing funnel files.
@@ -202,8 +203,8 @@ pub struct OlistData {
 /// Reads the Olist marketing-qualified-leads file and the closed-deals file.
 ///
 /// # Errors
-/// [`Error::Csv`] naming the file, line and column of a malformed row (missing
-/// column, empty id, unparseable date); [`Error::DuplicateId`] for an `mql_id` listed
+/// [`ErrorKind::Csv`] naming the file, line and column of a malformed row (missing
+/// column, empty id, unparseable date); [`ErrorKind::DuplicateId`] for an `mql_id` listed
 /// twice in either file.
 pub fn read_olist(mqls: impl Read, closed_deals: impl Read) -> Result<OlistData> {
     let mut t = Table::open(
@@ -227,12 +228,12 @@ pub fn read_olist(mqls: impl Read, closed_deals: impl Read) -> Result<OlistData>
         }
         let i = leads.len();
         if let Some(first) = index.insert(id.clone(), i) {
-            return Err(Error::DuplicateId {
+            return Err(Error::from(ErrorKind::DuplicateId {
                 kind: "mql",
                 id: id.to_string(),
                 first,
                 second: i,
-            });
+            }));
         }
         stage_events.push(StageEvent::new(SubjectId::from(&id), "mql", created_at));
         leads.push(lead);
@@ -251,12 +252,12 @@ pub fn read_olist(mqls: impl Read, closed_deals: impl Read) -> Result<OlistData>
         let at = t.timestamp("won_date")?;
         let record = || RecordRef::new("closed deal").with_index(row).with_id(&id);
         if let Some(first) = won_at.insert(id.clone(), row) {
-            return Err(Error::DuplicateId {
+            return Err(Error::from(ErrorKind::DuplicateId {
                 kind: "closed deal",
                 id: id.to_string(),
                 first,
                 second: row,
-            });
+            }));
         }
         match index.get(&id) {
             Some(&i) => {
@@ -374,9 +375,9 @@ pub struct MavenData {
 /// not say; its values look like US dollars).
 ///
 /// # Errors
-/// [`Error::Csv`] naming the line and column of a malformed row (unknown stage,
+/// [`ErrorKind::Csv`] naming the line and column of a malformed row (unknown stage,
 /// unparseable date or value, a closed deal without close date, a negative value);
-/// [`Error::DuplicateId`] for a repeated `opportunity_id`.
+/// [`ErrorKind::DuplicateId`] for a repeated `opportunity_id`.
 pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> {
     let funnel = maven_funnel();
     let mut t = Table::open(
@@ -402,12 +403,12 @@ pub fn read_maven(pipeline: impl Read, currency: Currency) -> Result<MavenData> 
     while t.next()? {
         let id = t.id("opportunity_id", |s: &str| OpportunityId::new(s))?;
         if let Some(first) = seen.insert(id.clone(), row) {
-            return Err(Error::DuplicateId {
+            return Err(Error::from(ErrorKind::DuplicateId {
                 kind: "opportunity",
                 id: id.to_string(),
                 first,
                 second: row,
-            });
+            }));
         }
         let this = row;
         row += 1;
@@ -518,7 +519,7 @@ mod tests {
         let csv = format!("{MAVEN_HEADER}A,Ann,GTX,Acme,Won,2017-01-02,2017-02-30,1054\n");
         let e = read_maven(csv.as_bytes(), Currency::USD).unwrap_err();
         assert!(
-            matches!(e, Error::Csv { line: 2, ref column, .. } if column.as_deref() == Some("close_date")),
+            matches!(e.kind(), ErrorKind::Csv { line: 2, column, .. } if column.as_deref() == Some("close_date")),
             "{e}"
         );
         let csv = format!("{MAVEN_HEADER}A,Ann,GTX,Acme,Shipped,2017-01-02,2017-02-03,1\n");
@@ -531,15 +532,15 @@ mod tests {
             "{MAVEN_HEADER}A,Ann,GTX,Acme,Won,2017-01-02,2017-02-03,1\nA,Ann,GTX,Acme,Won,2017-01-02,2017-02-03,1\n"
         );
         assert!(matches!(
-            read_maven(csv.as_bytes(), Currency::USD),
-            Err(Error::DuplicateId {
+            read_maven(csv.as_bytes(), Currency::USD).map_err(|e| e.into_kind()),
+            Err(ErrorKind::DuplicateId {
                 first: 0,
                 second: 1,
                 ..
             })
         ));
         let e = read_maven("opportunity_id,deal_stage\n".as_bytes(), Currency::USD).unwrap_err();
-        assert!(matches!(e, Error::Csv { line: 1, .. }), "{e}");
+        assert!(matches!(e.kind(), ErrorKind::Csv { line: 1, .. }), "{e}");
     }
 
     #[test]
@@ -550,7 +551,7 @@ mod tests {
         }
         let e = read_maven(csv.as_bytes(), Currency::USD).unwrap_err();
         assert!(
-            matches!(&e, Error::Csv { line: 2, column: Some(c), reason, .. } if c == "close_value" && reason.contains("unclosed quote")),
+            matches!(&e.kind(), ErrorKind::Csv { line: 2, column: Some(c), reason, .. } if c == "close_value" && reason.contains("unclosed quote")),
             "{e}"
         );
         // A quote in a middle column, closed rows later.
@@ -559,7 +560,7 @@ mod tests {
         );
         let e = read_maven(csv.as_bytes(), Currency::USD).unwrap_err();
         assert!(
-            matches!(&e, Error::Csv { line: 2, column: Some(c), .. } if c == "sales_agent"),
+            matches!(&e.kind(), ErrorKind::Csv { line: 2, column: Some(c), .. } if c == "sales_agent"),
             "{e}"
         );
         // One byte-order mark is dropped, a second is part of the name.

@@ -8,6 +8,7 @@
 //! record's position with [`Error::at_index`]. Timestamps are UTC; calendar
 //! bucketing in another offset is the job of [`crate::Calendar`].
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -21,11 +22,11 @@ use crate::money::Money;
 use crate::period::DateRange;
 
 fn field_error(record: RecordRef, field: &'static str, reason: impl Into<String>) -> Error {
-    Error::InvalidField {
+    Error::from(ErrorKind::InvalidField {
         record,
         field,
         reason: reason.into(),
-    }
+    })
 }
 
 fn non_negative(m: &Money, record: impl Fn() -> RecordRef, field: &'static str) -> Result<()> {
@@ -182,7 +183,7 @@ impl Lead {
     /// Checks that attribute names are non-empty.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the lead.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the lead.
     pub fn validate(&self) -> Result<()> {
         if self.attributes.keys().any(|k| k.trim().is_empty()) {
             return Err(field_error(
@@ -254,7 +255,7 @@ impl StageEvent {
     /// Checks that the stage key is not empty.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the event's subject.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the event's subject.
     pub fn validate(&self) -> Result<()> {
         if self.stage.trim().is_empty() {
             return Err(field_error(
@@ -322,7 +323,7 @@ impl Touch {
     /// Checks that the cost, if any, is not negative.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the touch's subject.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the touch's subject.
     pub fn validate(&self) -> Result<()> {
         match &self.cost {
             Some(c) => non_negative(c, || RecordRef::new("touch").with_id(&self.subject), "cost"),
@@ -353,7 +354,7 @@ impl Conversion {
     /// Checks that the value, if any, is not negative (refunds are not conversions).
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the conversion's subject.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the conversion's subject.
     pub fn validate(&self) -> Result<()> {
         match &self.value {
             Some(v) => non_negative(
@@ -428,12 +429,14 @@ impl Spend {
     /// The covered days as a [`DateRange`], for pro-rata alignment to periods.
     ///
     /// # Errors
-    /// [`Error::InvalidPeriod`] naming the row if it ends before it starts.
+    /// [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) naming the row if it ends before it starts.
     pub fn dates(&self) -> Result<DateRange> {
-        DateRange::new(self.period_start, self.period_end).map_err(|_| Error::InvalidPeriod {
-            record: self.record(),
-            start: self.period_start.to_string(),
-            end: self.period_end.to_string(),
+        DateRange::new(self.period_start, self.period_end).map_err(|_| {
+            Error::from(ErrorKind::InvalidPeriod {
+                record: self.record(),
+                start: self.period_start.to_string(),
+                end: self.period_end.to_string(),
+            })
         })
     }
 
@@ -447,7 +450,7 @@ impl Spend {
     /// starts.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] or [`Error::InvalidPeriod`] naming the spend row.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) or [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) naming the spend row.
     pub fn validate(&self) -> Result<()> {
         non_negative(&self.amount, || self.record(), "amount")?;
         self.dates().map(|_| ())
@@ -525,11 +528,14 @@ impl FromStr for ForecastCategory {
         ForecastCategory::ALL
             .into_iter()
             .find(|c| c.as_str().replace('_', "") == norm)
-            .ok_or_else(|| Error::InvalidParameter {
-                name: "forecast category",
-                value: s.to_string(),
-                reason: "expected one of pipeline, best_case, most_likely, commit, closed, omitted"
-                    .into(),
+            .ok_or_else(|| {
+                Error::from(ErrorKind::InvalidParameter {
+                    name: "forecast category",
+                    value: s.to_string(),
+                    reason:
+                        "expected one of pipeline, best_case, most_likely, commit, closed, omitted"
+                            .into(),
+                })
             })
     }
 }
@@ -601,7 +607,7 @@ impl Opportunity {
     /// Checks amount, probability and stage key.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the opportunity.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the opportunity.
     pub fn validate(&self) -> Result<()> {
         check_deal_state(
             || RecordRef::new("opportunity").with_id(&self.id),
@@ -688,7 +694,7 @@ impl OpportunityChange {
     /// Checks amount, probability and stage key.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the opportunity.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the opportunity.
     pub fn validate(&self) -> Result<()> {
         check_deal_state(
             || RecordRef::new("opportunity change").with_id(&self.opportunity),
@@ -757,7 +763,7 @@ impl PathRow {
     /// `index` is the row's position, used in the error.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the row.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the row.
     pub fn validate(&self, index: usize) -> Result<()> {
         let record = || {
             RecordRef::new("path")
@@ -831,7 +837,7 @@ impl ForecastPoint {
     /// Checks that forecast and actual are finite.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the series and period.
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the series and period.
     pub fn validate(&self) -> Result<()> {
         let record =
             || RecordRef::new("forecast").with_id(format!("{}/{}", self.series, self.period));
@@ -891,8 +897,8 @@ mod tests {
         );
         o.probability = Some(f64::NAN);
         assert!(matches!(
-            o.validate(),
-            Err(Error::InvalidField {
+            o.validate().map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidField {
                 field: "probability",
                 ..
             })

@@ -10,9 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
+use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Args, Parser, ValueEnum};
 use revops::csv::{CsvRecord, Dataset, Options};
+use revops::error::{ErrorKind, Source};
 use revops::synth::{MAX_LEADS, MIN_LEADS, SynthConfig, generate};
 use revops::{Conversion, Error, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch};
 
@@ -25,7 +26,12 @@ pub fn main<C: Parser>(run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
     quiet_on_closed_stdout();
     let cli = match C::try_parse() {
         Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion
+            ) =>
+        {
             // Help goes to stdout; a closed pipe is not worth a panic.
             let _ = e.print();
             return ExitCode::SUCCESS;
@@ -100,18 +106,18 @@ pub fn one_line(text: &str) -> String {
 
 /// A bad flag value found after parsing (e.g. a breakdown no lead has).
 pub fn bad(flag: &'static str, value: impl std::fmt::Display, reason: impl Into<String>) -> Error {
-    Error::InvalidParameter {
+    Error::from(ErrorKind::InvalidParameter {
         name: flag,
         value: value.to_string(),
         reason: reason.into(),
-    }
+    })
 }
 
 /// The reason of a library error for a flag value (`InvalidParameter`'s reason, or
 /// the whole message): clap already names the flag and the value.
 pub fn reason(e: Error) -> String {
-    match e {
-        Error::InvalidParameter { reason, .. } => reason,
+    match e.into_kind() {
+        ErrorKind::InvalidParameter { reason, .. } => reason,
         other => one_line(&other.to_string()),
     }
 }
@@ -119,9 +125,21 @@ pub fn reason(e: Error) -> String {
 /// An I/O error naming what was being done and the path:
 /// `.map_err(io_error("creating folder", &dir))`.
 pub fn io_error<'a>(doing: &'a str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |e| Error::Io {
-        message: format!("{doing} {}: {e}", path.display()),
+    move |e| {
+        Error::from(ErrorKind::Io {
+            context: Some(format!("{doing} {}", path.display())),
+            source: Source::new(e),
+        })
     }
+}
+
+/// An I/O-level error that is not the operating system's (a folder where a file
+/// should be, a missing file), naming what was being done.
+pub fn io_problem(context: String, problem: impl std::fmt::Display) -> Error {
+    Error::from(ErrorKind::Io {
+        context: Some(context),
+        source: Source::new(std::io::Error::other(problem.to_string())),
+    })
 }
 
 /// Names the path in an error a library reader returned without it: an I/O error, a
@@ -130,21 +148,23 @@ pub fn io_error<'a>(doing: &'a str, path: &'a Path) -> impl FnOnce(std::io::Erro
 /// Nothing is allocated unless there is an error, so it can wrap every write of a loop.
 pub fn in_file<'a>(doing: &'a str, path: &'a Path) -> impl FnOnce(Error) -> Error + 'a {
     let what = move || format!("{doing} {}", path.display());
-    move |e| match e {
-        Error::Io { message } => Error::Io {
-            message: format!("{}: {message}", what()),
-        },
-        Error::Csv {
+    move |e| match e.into_kind() {
+        ErrorKind::Io { context, source } => Error::from(ErrorKind::Io {
+            context: Some(match context {
+                Some(c) => format!("{}: {c}", what()),
+                None => what(),
+            }),
+            source,
+        }),
+        ErrorKind::Csv {
             line: 0, reason, ..
-        } => Error::Io {
-            message: format!("{}: {reason}", what()),
-        },
-        Error::Csv {
+        } => io_problem(what(), reason),
+        ErrorKind::Csv {
             source_name,
             line,
             column,
             reason,
-        } => Error::Csv {
+        } => Error::from(ErrorKind::Csv {
             source_name: if path.is_dir() {
                 path.join(source_name).display().to_string()
             } else {
@@ -153,8 +173,8 @@ pub fn in_file<'a>(doing: &'a str, path: &'a Path) -> impl FnOnce(Error) -> Erro
             line,
             column,
             reason,
-        },
-        other => other,
+        }),
+        other => Error::from(other),
     }
 }
 
@@ -291,9 +311,7 @@ pub fn check_folder(dir: &Path, required: &[&str]) -> Result<(), Error> {
         if p.is_file() {
             found += 1;
         } else if p.exists() {
-            return Err(Error::Io {
-                message: format!("reading {}: not a file", p.display()),
-            });
+            return Err(io_problem(format!("reading {}", p.display()), "not a file"));
         }
     }
     let missing: Vec<&str> = required
@@ -302,23 +320,20 @@ pub fn check_folder(dir: &Path, required: &[&str]) -> Result<(), Error> {
         .filter(|n| !dir.join(n).is_file())
         .collect();
     if !missing.is_empty() {
-        return Err(Error::Io {
-            message: format!(
-                "reading folder {}: no {} (this example needs {})",
-                dir.display(),
+        return Err(io_problem(
+            format!("reading folder {}", dir.display()),
+            format!(
+                "no {} (this example needs {})",
                 missing.join(", "),
                 required.join(", ")
             ),
-        });
+        ));
     }
     if found == 0 {
-        return Err(Error::Io {
-            message: format!(
-                "reading folder {}: none of the canonical files ({})",
-                dir.display(),
-                FILES.join(", ")
-            ),
-        });
+        return Err(io_problem(
+            format!("reading folder {}", dir.display()),
+            format!("none of the canonical files ({})", FILES.join(", ")),
+        ));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Attribution outputs: credited conversions, value and exact revenue per channel and
 //! per (channel, campaign), and per-touch credit rows.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -104,23 +105,23 @@ impl Attribution {
     /// Adds the attribution of other (disjoint) journeys under the same model.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the models differ or only one side has revenue;
-    /// [`Error::CurrencyMismatch`] if the revenues' currencies differ;
-    /// [`Error::Overflow`]. On error `self` is unchanged.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the models differ or only one side has revenue;
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) if the revenues' currencies differ;
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow). On error `self` is unchanged.
     pub fn merge(&mut self, other: &Attribution) -> Result<()> {
         if self.model != other.model {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "model",
                 value: other.model.to_string(),
                 reason: format!("cannot merge into an attribution by {}", self.model),
-            });
+            }));
         }
         if self.revenue.is_some() != other.revenue.is_some() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "revenue",
                 value: format!("{:?}", other.revenue),
                 reason: "revenue was computed for only one of the attributions".into(),
-            });
+            }));
         }
         let add_money = |a: &Option<Money>, b: &Option<Money>| -> Result<Option<Money>> {
             match (a, b) {
@@ -216,10 +217,12 @@ pub struct TouchCredit<'a> {
 
 /// Checks a model against the journeys and resolves it to their dense ids.
 fn weigher<'j>(journeys: &'j Journeys, model: &RuleModel) -> Result<Weigher<'j>> {
-    let refuse = |reason: &str| Error::InvalidParameter {
-        name: "model",
-        value: model.to_string(),
-        reason: reason.to_string(),
+    let refuse = |reason: &str| {
+        Error::from(ErrorKind::InvalidParameter {
+            name: "model",
+            value: model.to_string(),
+            reason: reason.to_string(),
+        })
     };
     if model.needs_times() && journeys.untimed > 0 {
         return Err(refuse(
@@ -242,11 +245,11 @@ fn weigher<'j>(journeys: &'j Journeys, model: &RuleModel) -> Result<Weigher<'j>>
 }
 
 fn no_currency(model: &RuleModel) -> Error {
-    Error::InvalidParameter {
+    Error::from(ErrorKind::InvalidParameter {
         name: "currency",
         value: model.to_string(),
         reason: "no conversion carries a value; declare the currency (JourneyOptions::with_currency) to report zero revenue".into(),
-    }
+    })
 }
 
 impl Journeys {
@@ -281,7 +284,7 @@ impl Journeys {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for invalid model parameters
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for invalid model parameters
     /// ([`RuleModel::validate`]), time decay on journeys without times, or a milestone
     /// model with stage milestones on journeys without stage events.
     pub fn attribute(&self, model: &RuleModel) -> Result<Attribution> {
@@ -336,8 +339,8 @@ impl Journeys {
     /// ```
     ///
     /// # Errors
-    /// As [`Journeys::attribute`]; [`Error::InvalidParameter`] (`currency`) when no
-    /// conversion carries a value and no currency was declared; [`Error::Overflow`]
+    /// As [`Journeys::attribute`]; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`currency`) when no
+    /// conversion carries a value and no currency was declared; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow)
     /// when a value or the total in units of the finest scale reaches 2¹²⁷, or a
     /// revenue does not fit a [`Decimal`] (28 digits) at that scale.
     pub fn attribute_with_revenue(&self, model: &RuleModel) -> Result<Attribution> {
@@ -652,7 +655,7 @@ impl Journeys {
     ///
     /// # Errors
     /// As [`Journeys::attribute`]. Each row is a `Result`: splitting a value too large
-    /// for minor units is [`Error::Overflow`].
+    /// for minor units is [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn touch_credits<'a>(&'a self, model: &'a RuleModel) -> Result<TouchCredits<'a>> {
         Ok(TouchCredits {
             weigher: weigher(self, model)?,
@@ -698,9 +701,9 @@ impl Units {
 }
 
 fn revenue_overflow() -> Error {
-    Error::Overflow {
+    Error::from(ErrorKind::Overflow {
         operation: "attributed revenue in units of the values' finest decimal (more than 28 digits, or a sum beyond 2^127 units)",
-    }
+    })
 }
 
 /// A non-negative `value` in units of `10^-scale` (`scale` at least its normalised

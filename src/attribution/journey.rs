@@ -2,6 +2,7 @@
 //! dense arrays; built from touches, conversions and stage events, or from
 //! aggregated path rows.
 
+use crate::error::ErrorKind;
 use std::borrow::Borrow;
 use std::hash::Hash;
 
@@ -78,10 +79,12 @@ impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
         let id = u32::try_from(self.names.len())
             .ok()
             .filter(|&i| i < u32::MAX)
-            .ok_or_else(|| Error::InvalidParameter {
-                name: "distinct ids",
-                value: self.names.len().to_string(),
-                reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+            .ok_or_else(|| {
+                Error::from(ErrorKind::InvalidParameter {
+                    name: "distinct ids",
+                    value: self.names.len().to_string(),
+                    reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+                })
             })?;
         self.names.push(name.clone());
         self.ids.insert(name.clone(), id);
@@ -316,10 +319,12 @@ impl Subjects {
         let id = u32::try_from(self.len())
             .ok()
             .filter(|&i| i < u32::MAX - 1)
-            .ok_or_else(|| Error::InvalidParameter {
-                name: "distinct ids",
-                value: self.len().to_string(),
-                reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+            .ok_or_else(|| {
+                Error::from(ErrorKind::InvalidParameter {
+                    name: "distinct ids",
+                    value: self.len().to_string(),
+                    reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
+                })
             })?;
         std::sync::Arc::make_mut(&mut self.names).push(name);
         Ok(id)
@@ -649,11 +654,11 @@ impl JourneyDiagnostics {
 }
 
 fn value_overflow(record: RecordRef) -> Error {
-    Error::InvalidField {
+    Error::from(ErrorKind::InvalidField {
         record,
         field: "value",
         reason: "the sum of the conversion values up to this one is beyond a 96-bit decimal (about 7.9e28)".into(),
-    }
+    })
 }
 
 /// Which record set the currency, for naming it in a mismatch.
@@ -664,11 +669,11 @@ pub(crate) struct CurrencySource {
 }
 
 fn mixed_currency(record: RecordRef, expected: Currency, got: Currency) -> Error {
-    Error::InvalidField {
+    Error::from(ErrorKind::InvalidField {
         record,
         field: "currency",
         reason: format!("all conversions must share one currency: expected {expected}, got {got}"),
-    }
+    })
 }
 
 /// Checks `incoming` against the currency so far; adopts it if there is none yet.
@@ -776,9 +781,9 @@ impl JourneyBuilder {
     /// Interns and appends a batch of records (any of the slices may be empty).
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the record (kind, position, subject) for a
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the record (kind, position, subject) for a
     /// negative touch cost or conversion value, an empty stage key, or a conversion
-    /// value in a different currency than earlier ones; [`Error::InvalidParameter`]
+    /// value in a different currency than earlier ones; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
     /// beyond `u32::MAX − 1` distinct subjects, channels, campaigns or stage keys.
     /// On error nothing of the batch is kept.
     pub fn add(
@@ -810,7 +815,7 @@ impl JourneyBuilder {
 
     /// Shifts the position in a batch error to the position in the whole input.
     fn shift_error(&self, mut e: Error) -> Error {
-        if let Error::InvalidField { record, .. } = &mut e {
+        if let ErrorKind::InvalidField { record, .. } = e.kind_mut() {
             let offset = match record.kind {
                 "touch" => self.touches_read,
                 "conversion" => self.conversions_read,
@@ -1012,9 +1017,9 @@ impl JourneyBuilder {
     /// Appends another builder's records, as if they came after this one's input.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the other's first valued conversion (position
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the other's first valued conversion (position
     /// shifted by this builder's conversions) if it is in another currency;
-    /// [`Error::InvalidParameter`] beyond `u32::MAX − 1` distinct ids. On error this
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) beyond `u32::MAX − 1` distinct ids. On error this
     /// builder is unchanged.
     pub fn merge(&mut self, other: &JourneyBuilder) -> Result<()> {
         let mut currency = self.currency.clone();
@@ -1096,7 +1101,7 @@ impl JourneyBuilder {
     /// last touch of the journey at or before that event.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a negative lookback; [`Error::InvalidField`]
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative lookback; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField)
     /// naming the first valued conversion if it is not in the declared currency, or
     /// (field `value`) the conversion whose value takes the sum of the values beyond
     /// a [`Decimal`].
@@ -1161,11 +1166,11 @@ impl JourneyBuilder {
     fn cut(&self, options: &JourneyOptions, in_place: Option<InPlace>) -> Result<Journeys> {
         let lookback = match options.lookback {
             Some(l) if l < TimeDelta::zero() => {
-                return Err(Error::InvalidParameter {
+                return Err(Error::from(ErrorKind::InvalidParameter {
                     name: "lookback",
                     value: l.to_string(),
                     reason: "a lookback must not be negative".into(),
-                });
+                }));
             }
             Some(l) => l.num_microseconds().unwrap_or(i64::MAX),
             None => i64::MAX,
@@ -1191,11 +1196,11 @@ impl JourneyBuilder {
         )
         .is_err()
         {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "records",
                 value: touch_count.to_string(),
                 reason: format!("at most {} records of one kind per build", u32::MAX),
-            });
+            }));
         }
         // Which pairs pass the filters.
         let names = &self.names;
@@ -1715,7 +1720,7 @@ impl Journeys {
     ///
     /// # Errors
     /// The row's own [`PathRow::validate`] error (empty path, negative or non-finite
-    /// counts, negative value), naming it; [`Error::InvalidField`] (field `value`)
+    /// counts, negative value), naming it; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `value`)
     /// naming the row whose value takes the sum of the values beyond a [`Decimal`].
     pub fn from_path_rows(rows: &[PathRow], currency: Currency) -> Result<Journeys> {
         let mut j = Journeys::default();
@@ -1727,23 +1732,23 @@ impl Journeys {
     /// count across all rows added, in order.
     ///
     /// # Errors
-    /// As [`Journeys::from_path_rows`]; [`Error::CurrencyMismatch`] if `currency`
+    /// As [`Journeys::from_path_rows`]; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) if `currency`
     /// differs from these journeys' currency. On error nothing is added.
     pub fn add_path_rows(&mut self, rows: &[PathRow], currency: Currency) -> Result<()> {
         if let Some(c) = &self.currency
             && c.currency != currency
         {
-            return Err(Error::CurrencyMismatch {
+            return Err(Error::from(ErrorKind::CurrencyMismatch {
                 expected: c.currency.to_string(),
                 got: currency.to_string(),
-            });
+            }));
         }
         if rows.len() >= NO_VALUE as usize {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "rows",
                 value: rows.len().to_string(),
                 reason: format!("at most {} path rows per batch", NO_VALUE - 1),
-            });
+            }));
         }
         let base = self.diagnostics.path_rows_read;
         for (i, r) in rows.iter().enumerate() {
@@ -1808,9 +1813,9 @@ impl Journeys {
     /// decides what the batches are.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] (or [`Error::CurrencyMismatch`] for path rows) if the
-    /// other's conversion values are in another currency; [`Error::InvalidParameter`]
-    /// beyond `u32::MAX − 1` distinct ids; [`Error::Overflow`] if the two sums of
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (or [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) for path rows) if the
+    /// other's conversion values are in another currency; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
+    /// beyond `u32::MAX − 1` distinct ids; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the two sums of
     /// values add up beyond a [`Decimal`]. On error this set is unchanged.
     pub fn merge(&mut self, other: &Journeys) -> Result<()> {
         let mut currency = self.currency.clone();
@@ -1819,37 +1824,37 @@ impl Journeys {
                 && let Some(c) = &currency
                 && c.currency != src.currency
             {
-                return Err(Error::CurrencyMismatch {
+                return Err(Error::from(ErrorKind::CurrencyMismatch {
                     expected: c.currency.to_string(),
                     got: src.currency.to_string(),
-                });
+                }));
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
         }
         let value_total =
             self.value_total
                 .checked_add(other.value_total)
-                .ok_or(Error::Overflow {
+                .ok_or(Error::from(ErrorKind::Overflow {
                     operation: "sum of the conversion values of merged journeys (beyond a 96-bit decimal)",
-                })?;
+                }))?;
         if self.values.len() + other.values.len() >= NO_VALUE as usize
             || self.weights.len() + other.weights.len() >= NOT_CONVERTED as usize
         {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "journeys",
                 value: (self.values.len() + other.values.len()).to_string(),
                 reason: format!(
                     "at most {} valued or path-row journeys in one set",
                     NOT_CONVERTED - 1
                 ),
-            });
+            }));
         }
         if self.subject_names.len() + other.subject_names.len() >= NO_SUBJECT as usize {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "distinct ids",
                 value: (self.subject_names.len() + other.subject_names.len()).to_string(),
                 reason: format!("at most {} subjects in one set of journeys", NO_SUBJECT - 1),
-            });
+            }));
         }
         let mut names = self.names.clone();
         let (pairs, stages) = names.absorb(&other.names)?;

@@ -1,6 +1,7 @@
 //! Markov-chain attribution by removal effect, solved exactly: the conventions are
 //! documented on [`markov_attribution`].
 
+use crate::error::ErrorKind;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -134,7 +135,7 @@ pub struct MarkovOptions {
     /// a dense `m × m` matrix and inverts it (`m` states): memory `16·m²` bytes and
     /// time growing as `m³`. At the default that is at most about 400 MB and well
     /// under a few seconds; 16,000 states take 3 GB and 20 s, 100,000 would need
-    /// 80 GB. Beyond the limit `finish` returns [`Error::LimitExceeded`] before
+    /// 80 GB. Beyond the limit `finish` returns [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) before
     /// allocating the matrix; raise it if the machine can afford it.
     #[serde(default = "default_max_states")]
     pub max_states: usize,
@@ -198,18 +199,18 @@ impl MarkovOptions {
 
     fn validate(&self) -> Result<()> {
         if self.order == 0 {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "order",
                 value: "0".into(),
                 reason: "a Markov chain has order 1 or more".into(),
-            });
+            }));
         }
         if self.step_limit == MarkovStepLimit::Steps(0) {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "step_limit",
                 value: "0".into(),
                 reason: "with a limit of 0 steps nothing can convert; use 1 or more".into(),
-            });
+            }));
         }
         Ok(())
     }
@@ -393,8 +394,8 @@ impl MarkovReport {
     /// ```
     ///
     /// # Errors
-    /// [`Error::ZeroWeights`] if the value is not zero but no channel has any effect
-    /// (nothing converts), [`Error::Overflow`] if the amount does not fit.
+    /// [`ErrorKind::ZeroWeights`](crate::error::ErrorKind::ZeroWeights) if the value is not zero but no channel has any effect
+    /// (nothing converts), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the amount does not fit.
     pub fn value_split(&self, currency: Currency) -> Result<Vec<Money>> {
         let shares: Vec<f64> = self.channels.iter().map(|c| c.share).collect();
         split_money(self.total_value, currency, &shares)
@@ -505,7 +506,7 @@ impl MarkovCounts {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `order` if it is 0, or `step_limit` if it
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `order` if it is 0, or `step_limit` if it
     /// is `Steps(0)`.
     pub fn new(options: MarkovOptions) -> Result<Self> {
         options.validate()?;
@@ -579,22 +580,23 @@ impl MarkovCounts {
     /// unchanged.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, Error, attribution::MarkovCounts, PathRow};
+    /// use revops::error::ErrorKind;
+    /// use revops::{Channel, Decimal, attribution::MarkovCounts, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut counts = MarkovCounts::default();
     /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 0.0))?;
     /// let bad = PathRow::new(vec![Channel::new("b")?], f64::NAN, Decimal::ZERO, 0.0);
     /// let err = counts.add(&bad).unwrap_err();
-    /// assert!(matches!(err, Error::InvalidField { ref record, field: "conversions", .. } if record.index == Some(1)));
+    /// assert!(matches!(err.kind(), ErrorKind::InvalidField { record, field: "conversions", .. } if record.index == Some(1)));
     /// assert_eq!(counts.rows(), 1);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the row (empty path, negative or non-finite
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the row (empty path, negative or non-finite
     /// count, negative value, or weights so large that the weighted transitions,
     /// `Σ (conversions + nulls) × (touches + 1)` over the rows so far, overflow a
-    /// 64-bit float), [`Error::Overflow`] if the total value overflows.
+    /// 64-bit float), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value overflows.
     pub fn add(&mut self, row: &PathRow) -> Result<()> {
         row.validate(self.rows)?;
         let mut ids = std::mem::take(&mut self.ids);
@@ -679,9 +681,12 @@ impl MarkovCounts {
         row_value: Decimal,
         row_nulls: f64,
     ) -> Result<()> {
-        let value = self.value.checked_add(row_value).ok_or(Error::Overflow {
-            operation: "Markov total value",
-        })?;
+        let value = self
+            .value
+            .checked_add(row_value)
+            .ok_or(Error::from(ErrorKind::Overflow {
+                operation: "Markov total value",
+            }))?;
         // Every transition count and every state's total is at most the weighted
         // number of transitions, Σ weight × (touches + 1) over the rows: while that is
         // finite, no count, total or probability can become infinite or NaN.
@@ -695,7 +700,7 @@ impl MarkovCounts {
             && (self.conversions + row_conversions).is_finite()
             && (self.nulls + row_nulls).is_finite())
         {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new("path").with_index(self.rows).with_id(
                     path.iter()
                         .map(|&c| self.channels[c as usize].as_str())
@@ -706,7 +711,7 @@ impl MarkovCounts {
                 reason: format!(
                     "the counts so far plus this row's ({row_conversions} conversions, {row_nulls} nulls) overflow a 64-bit float"
                 ),
-            });
+            }));
         }
         let conversions = row_conversions;
         let nulls = match self.options.nulls {
@@ -777,31 +782,34 @@ impl MarkovCounts {
     /// Adds another accumulator's counts, as if its rows had been added here.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `options` if the two were built with
-    /// different options (nothing is merged), [`Error::Overflow`] if the total value
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `options` if the two were built with
+    /// different options (nothing is merged), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value
     /// or the summed weights overflow.
     pub fn merge(&mut self, other: &MarkovCounts) -> Result<()> {
         if self.options != other.options {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "options",
                 value: format!("{:?}", other.options),
                 reason: format!(
                     "cannot merge Markov counts built with different options (this one: {:?})",
                     self.options
                 ),
-            });
+            }));
         }
-        let value = self.value.checked_add(other.value).ok_or(Error::Overflow {
-            operation: "Markov total value",
-        })?;
+        let value =
+            self.value
+                .checked_add(other.value)
+                .ok_or(Error::from(ErrorKind::Overflow {
+                    operation: "Markov total value",
+                }))?;
         let mass = self.mass + other.mass;
         if !(mass.is_finite()
             && (self.conversions + other.conversions).is_finite()
             && (self.nulls + other.nulls).is_finite())
         {
-            return Err(Error::Overflow {
+            return Err(Error::from(ErrorKind::Overflow {
                 operation: "Markov transition counts (merged weights overflow a 64-bit float)",
-            });
+            }));
         }
         let channel_map: Vec<u32> = other
             .channels
@@ -862,16 +870,16 @@ impl MarkovCounts {
     /// ```
     ///
     /// # Errors
-    /// [`Error::LimitExceeded`] (`MarkovOptions::max_states`) for more transient states
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) (`MarkovOptions::max_states`) for more transient states
     /// than [`MarkovOptions::max_states`], checked before the matrix is allocated;
-    /// [`Error::InvalidParameter`] naming `paths` if the counts span so many orders
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `paths` if the counts span so many orders
     /// of magnitude that `I − Q` is numerically singular (it never is in exact
     /// arithmetic: every state of a counted row leads to an absorbing state) or the
     /// solution is not finite.
     pub fn finish(&self) -> Result<MarkovReport> {
         let canon = Canonical::new(self);
         if canon.live.len() > self.options.max_states {
-            return Err(Error::LimitExceeded {
+            return Err(Error::from(ErrorKind::LimitExceeded {
                 limit: "MarkovOptions::max_states",
                 what: "Markov chain states",
                 value: canon.live.len() as u64,
@@ -882,7 +890,7 @@ impl MarkovCounts {
                         .max(0.1)
                         .round()
                 ),
-            });
+            }));
         }
         let n = canon.live.len() + 1; // transient states, start = 0
         let conv_index = n as u32;
@@ -1265,13 +1273,13 @@ impl Chain<'_> {
 }
 
 fn singular() -> Error {
-    Error::InvalidParameter {
+    Error::from(ErrorKind::InvalidParameter {
         name: "paths",
         value: "transition counts".into(),
         reason: "the absorbing-chain system is numerically singular (counts span too many \
                  orders of magnitude)"
             .into(),
-    }
+    })
 }
 
 /// Dense LU factorisation with partial pivoting (`PA = LU`, unit lower `L`), row-major.

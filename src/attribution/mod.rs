@@ -41,7 +41,7 @@
 //!
 //! The rule models are linear in the touches. The data-driven models grow faster
 //! than their input, so each has a documented limit, configurable, checked before
-//! anything is allocated, with [`crate::Error::LimitExceeded`] naming it beyond:
+//! anything is allocated, with [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) naming it beyond:
 //!
 //! | Limit | Default | Guards |
 //! |---|---|---|

@@ -5,6 +5,7 @@
 //! touch; the weights are non-negative and sum to 1, so each conversion's credit sums
 //! to exactly one conversion (up to floating-point rounding of the shares).
 
+use crate::error::ErrorKind;
 use std::fmt;
 use std::str::FromStr;
 
@@ -63,11 +64,11 @@ impl FromStr for Milestone {
     fn from_str(s: &str) -> Result<Milestone> {
         let k = normalise_key(s);
         match k.as_str() {
-            "" => Err(Error::InvalidParameter {
+            "" => Err(Error::from(ErrorKind::InvalidParameter {
                 name: "milestone",
                 value: s.to_string(),
                 reason: "a milestone is `first_touch`, `last_touch` or a stage key".into(),
-            }),
+            })),
             "first_touch" => Ok(Milestone::FirstTouch),
             "last_touch" => Ok(Milestone::LastTouch),
             _ => Ok(Milestone::Stage(k)),
@@ -341,12 +342,14 @@ impl RuleModel {
     /// with at least one positive; stage keys non-empty.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming the parameter.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the parameter.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &'static str, value: String, reason: &str| Error::InvalidParameter {
-            name,
-            value,
-            reason: reason.to_string(),
+        let bad = |name: &'static str, value: String, reason: &str| {
+            Error::from(ErrorKind::InvalidParameter {
+                name,
+                value,
+                reason: reason.to_string(),
+            })
         };
         match self {
             RuleModel::TimeDecay { half_life } if *half_life <= TimeDelta::zero() => Err(bad(
@@ -468,12 +471,14 @@ impl FromStr for RuleModel {
     /// validated.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming the text.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the text.
     fn from_str(s: &str) -> Result<RuleModel> {
-        let err = |reason: &str| Error::InvalidParameter {
-            name: "model",
-            value: s.to_string(),
-            reason: reason.to_string(),
+        let err = |reason: &str| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "model",
+                value: s.to_string(),
+                reason: reason.to_string(),
+            })
         };
         let (name, params) = match s.trim().split_once(':') {
             Some((n, p)) => (n, Some(p.trim())),

@@ -1,6 +1,7 @@
 //! Shapley-value attribution over unique channel sets and the Shao–Li baseline: the
 //! conventions are documented on [`shapley_attribution`].
 
+use crate::error::ErrorKind;
 use std::hash::Hasher;
 
 use rust_decimal::Decimal;
@@ -26,11 +27,11 @@ pub(crate) fn split_money(
 ) -> Result<Vec<Money>> {
     for (index, &w) in weights.iter().enumerate() {
         if !w.is_finite() {
-            return Err(Error::InvalidWeight {
+            return Err(Error::from(ErrorKind::InvalidWeight {
                 index,
                 value: w.to_string(),
                 reason: "weights must be finite",
-            });
+            }));
         }
     }
     let money = Money::new(total, currency);
@@ -44,25 +45,28 @@ pub(crate) fn split_money(
     let positive: f64 = weights.iter().filter(|&&w| w > 0.0).sum();
     if sum.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         let index = weights.iter().position(|&w| w < 0.0).unwrap_or(0);
-        return Err(Error::InvalidWeight {
+        return Err(Error::from(ErrorKind::InvalidWeight {
             index,
             value: weights[index].to_string(),
             reason: "signed weights must have a positive sum",
-        });
+        }));
     }
-    let ratio = Decimal::from_f64_retain(positive / sum).ok_or(Error::Overflow {
-        operation: "signed money split",
-    })?;
+    let ratio =
+        Decimal::from_f64_retain(positive / sum).ok_or(Error::from(ErrorKind::Overflow {
+            operation: "signed money split",
+        }))?;
     let scale = u32::from(currency.minor_units()).max(total.normalize().scale());
     let pos_amount = total
         .checked_mul(ratio)
-        .ok_or(Error::Overflow {
+        .ok_or(Error::from(ErrorKind::Overflow {
             operation: "signed money split",
-        })?
+        }))?
         .round_dp(scale);
-    let neg_amount = pos_amount.checked_sub(total).ok_or(Error::Overflow {
-        operation: "signed money split",
-    })?;
+    let neg_amount = pos_amount
+        .checked_sub(total)
+        .ok_or(Error::from(ErrorKind::Overflow {
+            operation: "signed money split",
+        }))?;
     let pos_w: Vec<f64> = weights.iter().map(|&w| w.max(0.0)).collect();
     let neg_w: Vec<f64> = weights.iter().map(|&w| (-w).max(0.0)).collect();
     let pos = Money::new(pos_amount, currency).allocate_f64(&pos_w)?;
@@ -172,14 +176,14 @@ pub struct ShapleyOptions {
     /// took 10.8 s and 1 GB, 20,000 more than 5 GB. At 2,000 the pair table stays
     /// near 100–200 MB and the work within a few seconds. Beyond it
     /// [`ShapleyCounts::finish`] (and [`shapley_attribution`]) return
-    /// [`Error::LimitExceeded`] before allocating; there is no automatic switch to
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) before allocating; there is no automatic switch to
     /// sampling (Shao–Li has no sampled form).
     #[serde(default = "default_max_channels")]
     pub max_channels: usize,
     /// Most cells (channels × positions, positions = the longest path) of the
     /// ordered Shapley value ([`OrderedShapley`]); default
     /// [`ShapleyOptions::DEFAULT_MAX_ORDERED_CELLS`] (10 million: two `f64` per cell,
-    /// 160 MB). Checked before allocating, [`Error::LimitExceeded`] beyond.
+    /// 160 MB). Checked before allocating, [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond.
     #[serde(default = "default_max_ordered_cells")]
     pub max_ordered_cells: u64,
 }
@@ -223,32 +227,32 @@ impl ShapleyOptions {
         self
     }
 
-    /// [`Error::LimitExceeded`] if `channels` exceeds [`ShapleyOptions::max_channels`].
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) if `channels` exceeds [`ShapleyOptions::max_channels`].
     fn check_channels(&self, channels: usize) -> Result<()> {
         if channels > self.max_channels {
-            return Err(Error::LimitExceeded {
+            return Err(Error::from(ErrorKind::LimitExceeded {
                 limit: "ShapleyOptions::max_channels",
                 what: "distinct channels",
                 value: channels as u64,
                 max: self.max_channels as u64,
                 reason: "Shao–Li and the conversion-rate Shapley value grow with the square of the channels; raise the limit with ShapleyOptions::with_max_channels if the machine can afford it".into(),
-            });
+            }));
         }
         Ok(())
     }
 
-    /// [`Error::LimitExceeded`] if `channels × positions` exceeds
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) if `channels × positions` exceeds
     /// [`ShapleyOptions::max_ordered_cells`].
     fn check_ordered(&self, channels: usize, positions: usize) -> Result<()> {
         let cells = (channels as u64).saturating_mul(positions as u64);
         if cells > self.max_ordered_cells {
-            return Err(Error::LimitExceeded {
+            return Err(Error::from(ErrorKind::LimitExceeded {
                 limit: "ShapleyOptions::max_ordered_cells",
                 what: "ordered Shapley cells (channels × longest path)",
                 value: cells,
                 max: self.max_ordered_cells,
                 reason: "the ordered Shapley value holds a credit per channel per position; raise the limit with ShapleyOptions::with_max_ordered_cells if the machine can afford it".into(),
-            });
+            }));
         }
         Ok(())
     }
@@ -274,11 +278,11 @@ impl ShapleyOptions {
             | ShapleyMethod::Auto { permutations, .. } => permutations,
         };
         if permutations < 2 {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "permutations",
                 value: permutations.to_string(),
                 reason: "a standard error needs at least 2 sampled orders".into(),
-            });
+            }));
         }
         Ok(())
     }
@@ -360,9 +364,9 @@ impl ShapleyCredits {
     /// ```
     ///
     /// # Errors
-    /// [`Error::ZeroWeights`] if the total is not zero but every credit is,
-    /// [`Error::InvalidWeight`] if the credits' values sum to zero or less while
-    /// some are negative, [`Error::Overflow`] if an amount does not fit.
+    /// [`ErrorKind::ZeroWeights`](crate::error::ErrorKind::ZeroWeights) if the total is not zero but every credit is,
+    /// [`ErrorKind::InvalidWeight`](crate::error::ErrorKind::InvalidWeight) if the credits' values sum to zero or less while
+    /// some are negative, [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if an amount does not fit.
     pub fn value_split(&self, currency: Currency) -> Result<Vec<Money>> {
         let weights: Vec<f64> = self.credits.iter().map(|c| c.value).collect();
         split_money(self.total_value, currency, &weights)
@@ -681,11 +685,11 @@ impl SetTable {
             i = (i + 1) & mask;
         }
         if self.values.len() >= NO_VALUE as usize - 1 || self.len() >= u32::MAX as usize - 1 {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "channel sets",
                 value: self.len().to_string(),
                 reason: format!("at most {} distinct channel sets", u32::MAX - 2),
-            });
+            }));
         }
         let id = self.len();
         self.members.extend_from_slice(key);
@@ -707,11 +711,11 @@ impl SetTable {
     fn grow(&mut self) -> Result<()> {
         let want = ((self.len() + 1) * 2).next_power_of_two().max(16);
         if u32::try_from(want).is_err() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "channel sets",
                 value: self.len().to_string(),
                 reason: "too many distinct channel sets for one tally".into(),
-            });
+            }));
         }
         self.slots = vec![(0, 0); want];
         let mask = want - 1;
@@ -747,15 +751,18 @@ impl ShapleyCounts {
     /// number of rows added so far); a rejected row leaves the tally unchanged.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the row, [`Error::Overflow`] if the total value
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the row, [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value
     /// overflows.
     pub fn add(&mut self, row: &PathRow) -> Result<()> {
         row.validate(self.rows)?;
         // Every partial sum below is at most the total (values are non-negative), so
         // checking the total is enough.
-        let value = self.value.checked_add(row.value).ok_or(Error::Overflow {
-            operation: "Shapley total value",
-        })?;
+        let value = self
+            .value
+            .checked_add(row.value)
+            .ok_or(Error::from(ErrorKind::Overflow {
+                operation: "Shapley total value",
+            }))?;
         let mut ids = std::mem::take(&mut self.ids);
         let mut sorted = std::mem::take(&mut self.sorted);
         let mut unique = std::mem::take(&mut self.unique);
@@ -824,11 +831,14 @@ impl ShapleyCounts {
     /// Adds another tally, as if its rows had been added here.
     ///
     /// # Errors
-    /// [`Error::Overflow`] if the total value overflows (nothing is merged).
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value overflows (nothing is merged).
     pub fn merge(&mut self, other: &ShapleyCounts) -> Result<()> {
-        let value = self.value.checked_add(other.value).ok_or(Error::Overflow {
-            operation: "Shapley total value",
-        })?;
+        let value =
+            self.value
+                .checked_add(other.value)
+                .ok_or(Error::from(ErrorKind::Overflow {
+                    operation: "Shapley total value",
+                }))?;
         let map: Vec<u32> = other.channels.iter().map(|c| self.intern(c)).collect();
         let mut k: Vec<u32> = Vec::new();
         for id in 0..other.sets.len() {
@@ -968,7 +978,7 @@ impl ShapleyCounts {
     /// ```
     ///
     /// # Errors
-    /// [`Error::LimitExceeded`] beyond [`ShapleyOptions::max_ordered_cells`] (only the
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond [`ShapleyOptions::max_ordered_cells`] (only the
     /// limits of `options` are read), checked before allocating.
     pub fn ordered(&self, options: ShapleyOptions) -> Result<OrderedShapley> {
         options.check_ordered(self.channels.len(), self.longest)?;
@@ -1000,7 +1010,7 @@ impl ShapleyCounts {
     /// The Shao–Li second-order probabilistic model.
     ///
     /// # Errors
-    /// [`Error::LimitExceeded`] beyond [`ShapleyOptions::max_channels`] (only the
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond [`ShapleyOptions::max_channels`] (only the
     /// limits of `options` are read), checked before allocating.
     pub fn shao_li(&self, options: ShapleyOptions) -> Result<ShaoLi> {
         options.check_channels(self.channels.len())?;
@@ -1079,8 +1089,8 @@ impl ShapleyCounts {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `permutations` if sampling is asked with
-    /// fewer than 2; [`Error::LimitExceeded`] beyond
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `permutations` if sampling is asked with
+    /// fewer than 2; [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond
     /// [`ShapleyOptions::max_channels`], checked before allocating.
     pub fn conversion_rate(&self, options: ShapleyOptions) -> Result<RateShapley> {
         options.validate()?;

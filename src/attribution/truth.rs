@@ -1,5 +1,6 @@
 //! Scoring a model's channel shares against a known per-channel effect.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -125,7 +126,7 @@ pub struct TruthScore {
 /// [`crate::synth::Truth`] (feature `synth`).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] if an amount is not finite.
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if an amount is not finite.
 ///
 /// ```
 /// use revops::{Channel, attribution::score_against_truth};
@@ -151,11 +152,11 @@ pub fn score_against_truth(
     for (side, pairs) in [model, truth].into_iter().enumerate() {
         for (channel, amount) in pairs {
             if !amount.is_finite() {
-                return Err(Error::InvalidParameter {
+                return Err(Error::from(ErrorKind::InvalidParameter {
                     name: if side == 0 { "model" } else { "truth" },
                     value: format!("{channel} = {amount}"),
                     reason: "per-channel conversions must be finite".into(),
-                });
+                }));
             }
             both.entry(channel.clone()).or_insert([0.0; 2])[side] += amount;
         }

@@ -1,6 +1,7 @@
 //! Unit economics per channel (and campaign, and period): spend next to the funnel
 //! counts and revenue credited to each channel, under a named crediting basis.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
@@ -57,9 +58,11 @@ pub struct CreditsDiagnostics {
 }
 
 /// A sum of credited units beyond the decimal range.
-const UNITS_OVERFLOW: Error = Error::Overflow {
-    operation: "credited units sum",
-};
+fn units_overflow() -> Error {
+    Error::from(ErrorKind::Overflow {
+        operation: "credited units sum",
+    })
+}
 
 /// How credits and spend are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,36 +97,34 @@ impl Credits {
     /// fractional).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for an unknown column or a non-finite or negative
-    /// amount; [`Error::Overflow`] when the column's sum leaves the decimal range
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unknown column or a non-finite or negative
+    /// amount; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) when the column's sum leaves the decimal range
     /// (the credits are then unchanged).
     pub fn add_units(&mut self, key: CostKey, unit: &str, amount: f64) -> Result<()> {
-        let col =
-            self.units
-                .iter()
-                .position(|u| u == unit)
-                .ok_or_else(|| Error::InvalidParameter {
-                    name: "unit",
-                    value: unit.to_string(),
-                    reason: format!("not one of the columns {:?}", self.units),
-                })?;
+        let col = self.units.iter().position(|u| u == unit).ok_or_else(|| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "unit",
+                value: unit.to_string(),
+                reason: format!("not one of the columns {:?}", self.units),
+            })
+        })?;
         let a = decimal_from_f64(amount, "credited units")?;
         if a.is_sign_negative() && !a.is_zero() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "credited units",
                 value: amount.to_string(),
                 reason: "must not be negative".into(),
-            });
+            }));
         }
         let r = self.row(key);
-        r.0[col] = r.0[col].checked_add(a).ok_or(UNITS_OVERFLOW)?;
+        r.0[col] = r.0[col].checked_add(a).ok_or_else(units_overflow)?;
         Ok(())
     }
 
     /// Adds revenue to `key`.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn add_revenue(&mut self, key: CostKey, amount: &Money) -> Result<()> {
         let r = self.row(key);
         r.1 = r.1.checked_add(amount)?;
@@ -137,7 +138,7 @@ impl Credits {
     /// channel. The basis is the model's name.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for non-finite credit; [`Error::CurrencyMismatch`]
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for non-finite credit; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch)
     /// when the attributed revenue is in another currency.
     pub fn from_attribution(
         attribution: &Attribution,
@@ -196,8 +197,8 @@ impl Credits {
     /// are not credited, and are counted in [`Credits::diagnostics`].
     ///
     /// # Errors
-    /// [`Error::UnknownStage`] for a stage that is not on the funnel's path;
-    /// [`Error::InvalidField`] naming a conversion whose value is in another
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for a stage that is not on the funnel's path;
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming a conversion whose value is in another
     /// currency; conversion validation errors with their index.
     pub fn from_lead_source(
         data: &FunnelData<'_>,
@@ -210,10 +211,12 @@ impl Credits {
         let ranks: Vec<usize> = stages
             .iter()
             .map(|k| {
-                data.rank_of(k).ok_or_else(|| Error::UnknownStage {
-                    record: RecordRef::new("unit economics stage"),
-                    key: (*k).to_string(),
-                    funnel: data.funnel().name().to_string(),
+                data.rank_of(k).ok_or_else(|| {
+                    Error::from(ErrorKind::UnknownStage {
+                        record: RecordRef::new("unit economics stage"),
+                        key: (*k).to_string(),
+                        funnel: data.funnel().name().to_string(),
+                    })
                 })
             })
             .collect::<Result<_>>()?;
@@ -271,13 +274,13 @@ impl Credits {
                 continue;
             }
             if v.currency() != currency {
-                return Err(Error::InvalidField {
+                return Err(Error::from(ErrorKind::InvalidField {
                     record: RecordRef::new("conversion")
                         .with_index(n)
                         .with_id(&conv.subject),
                     field: "value",
                     reason: format!("in {}, the report is in {currency}", v.currency()),
-                });
+                }));
             }
             let key = match lead_index.get(conv.subject.as_str()) {
                 Some(&i) => key_of(i, conv.at),
@@ -353,8 +356,8 @@ pub struct UnitEconomics {
 /// ```
 ///
 /// # Errors
-/// [`Error::CurrencyMismatch`] when spend is not in the credits' currency;
-/// [`Error::Overflow`].
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) when spend is not in the credits' currency;
+/// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEconomics> {
     let by_campaign = credits.rows.keys().any(|k| k.campaign.is_some());
     let by_period = credits.rows.keys().any(|k| k.period.is_some());
@@ -400,7 +403,7 @@ pub fn unit_economics(spend: &[PeriodSpend], credits: &Credits) -> Result<UnitEc
         ts = ts.checked_add(&s)?;
         tr = tr.checked_add(&r)?;
         for (a, b) in tu.iter_mut().zip(&u) {
-            *a = a.checked_add(*b).ok_or(UNITS_OVERFLOW)?;
+            *a = a.checked_add(*b).ok_or_else(units_overflow)?;
         }
         out.push(make(k, s, u, r)?);
     }
@@ -424,17 +427,15 @@ impl UnitEconomics {
     /// (e.g. `"won"`, new customers) credited to those channels.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for an unknown column; [`Error::Overflow`].
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unknown column; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn cac_paid(&self, paid: &[Channel], unit: &str) -> Result<MoneyPer> {
-        let col =
-            self.units
-                .iter()
-                .position(|u| u == unit)
-                .ok_or_else(|| Error::InvalidParameter {
-                    name: "unit",
-                    value: unit.to_string(),
-                    reason: format!("not one of the columns {:?}", self.units),
-                })?;
+        let col = self.units.iter().position(|u| u == unit).ok_or_else(|| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "unit",
+                value: unit.to_string(),
+                reason: format!("not one of the columns {:?}", self.units),
+            })
+        })?;
         let mut spend = Money::zero(self.total.spend.currency());
         let mut units = Decimal::ZERO;
         for r in self
@@ -443,7 +444,7 @@ impl UnitEconomics {
             .filter(|r| r.key.channel.as_ref().is_some_and(|c| paid.contains(c)))
         {
             spend = spend.checked_add(&r.spend)?;
-            units = units.checked_add(r.units[col]).ok_or(UNITS_OVERFLOW)?;
+            units = units.checked_add(r.units[col]).ok_or_else(units_overflow)?;
         }
         MoneyPer::new(spend, units)
     }
@@ -460,7 +461,7 @@ impl UnitEconomics {
 /// ```
 ///
 /// # Errors
-/// [`Error::Overflow`].
+/// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn cac_blended(sales_and_marketing_cost: Money, new_customers: u64) -> Result<MoneyPer> {
     MoneyPer::new(sales_and_marketing_cost, Decimal::from(new_customers))
 }

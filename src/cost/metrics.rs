@@ -1,6 +1,7 @@
 //! Unit metrics: cost per unit and money ratios that keep their numerator and
 //! denominator, `None` when the denominator is zero.
 
+use crate::error::ErrorKind;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -36,14 +37,14 @@ impl MoneyPer {
     /// `cost / units`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for negative units; [`Error::Overflow`].
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for negative units; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn new(cost: Money, units: Decimal) -> Result<MoneyPer> {
         if units.is_sign_negative() && !units.is_zero() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "units",
                 value: units.to_string(),
                 reason: "a count must not be negative".into(),
-            });
+            }));
         }
         Ok(MoneyPer {
             cost,
@@ -55,7 +56,7 @@ impl MoneyPer {
     /// From an `f64` count (e.g. attributed conversions), converted to a decimal once.
     ///
     /// # Errors
-    /// As [`MoneyPer::new`]; [`Error::InvalidParameter`] for a non-finite count.
+    /// As [`MoneyPer::new`]; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a non-finite count.
     pub fn from_f64(cost: Money, units: f64) -> Result<MoneyPer> {
         MoneyPer::new(cost, decimal_from_f64(units, "units")?)
     }
@@ -78,7 +79,7 @@ impl MoneyRatio {
     /// `numerator / denominator`.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn new(numerator: Money, denominator: Money) -> Result<MoneyRatio> {
         Ok(MoneyRatio {
             value: numerator.ratio_to(&denominator)?,
@@ -90,23 +91,23 @@ impl MoneyRatio {
 
 pub(crate) fn decimal_from_f64(x: f64, name: &'static str) -> Result<Decimal> {
     if !x.is_finite() {
-        return Err(Error::InvalidParameter {
+        return Err(Error::from(ErrorKind::InvalidParameter {
             name,
             value: x.to_string(),
             reason: "must be a finite number".into(),
-        });
+        }));
     }
-    Decimal::from_f64_retain(x).ok_or(Error::InvalidParameter {
+    Decimal::from_f64_retain(x).ok_or(Error::from(ErrorKind::InvalidParameter {
         name,
         value: x.to_string(),
         reason: "out of the decimal range".into(),
-    })
+    }))
 }
 
 /// Return on advertising spend: attributed revenue / spend.
 ///
 /// # Errors
-/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn roas(revenue: Money, spend: Money) -> Result<MoneyRatio> {
     MoneyRatio::new(revenue, spend)
 }
@@ -124,7 +125,7 @@ pub fn roas(revenue: Money, spend: Money) -> Result<MoneyRatio> {
 /// ```
 ///
 /// # Errors
-/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn roi(ret: Money, cost: Money) -> Result<MoneyRatio> {
     MoneyRatio::new(ret.checked_sub(&cost)?, cost)
 }
@@ -132,7 +133,7 @@ pub fn roi(ret: Money, cost: Money) -> Result<MoneyRatio> {
 /// Pipeline ROI: attributed pipeline amount / spend.
 ///
 /// # Errors
-/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn pipeline_roi(pipeline: Money, spend: Money) -> Result<MoneyRatio> {
     MoneyRatio::new(pipeline, spend)
 }
@@ -142,8 +143,8 @@ pub fn pipeline_roi(pipeline: Money, spend: Money) -> Result<MoneyRatio> {
 /// (an unbounded lifetime is not a number).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a margin outside \[0, 1\] or a churn outside
-/// \[0, 1\]; [`Error::Overflow`].
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a margin outside \[0, 1\] or a churn outside
+/// \[0, 1\]; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn ltv(arpa: Money, gross_margin: Decimal, churn_rate: Decimal) -> Result<Option<Money>> {
     check_unit(gross_margin, "gross margin")?;
     check_unit(churn_rate, "churn rate")?;
@@ -153,7 +154,7 @@ pub fn ltv(arpa: Money, gross_margin: Decimal, churn_rate: Decimal) -> Result<Op
 /// LTV:CAC, with LTV from [`ltv`]. `None` when LTV is unbounded or CAC is zero.
 ///
 /// # Errors
-/// As [`ltv`]; [`Error::CurrencyMismatch`].
+/// As [`ltv`]; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch).
 pub fn ltv_to_cac(
     arpa: Money,
     gross_margin: Decimal,
@@ -178,8 +179,8 @@ pub fn ltv_to_cac(
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a margin outside \[0, 1\]; [`Error::CurrencyMismatch`];
-/// [`Error::Overflow`].
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a margin outside \[0, 1\]; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch);
+/// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn cac_payback_months(
     cac: Money,
     arpa: Money,
@@ -193,18 +194,18 @@ pub fn cac_payback_months(
 /// marketing cost.
 ///
 /// # Errors
-/// [`Error::CurrencyMismatch`]; [`Error::Overflow`].
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn magic_number(net_new_arr: Money, prior_quarter_cost: Money) -> Result<MoneyRatio> {
     MoneyRatio::new(net_new_arr, prior_quarter_cost)
 }
 
 fn check_unit(x: Decimal, name: &'static str) -> Result<()> {
     if x < Decimal::ZERO || x > Decimal::ONE {
-        return Err(Error::InvalidParameter {
+        return Err(Error::from(ErrorKind::InvalidParameter {
             name,
             value: x.to_string(),
             reason: "must be a fraction in [0, 1]".into(),
-        });
+        }));
     }
     Ok(())
 }

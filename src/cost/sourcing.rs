@@ -1,5 +1,6 @@
 //! Sourced versus influenced pipeline, per channel and campaign, in exact money.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -102,7 +103,7 @@ pub struct SourcingReport {
 /// ```
 ///
 /// # Errors
-/// An opportunity's own validation error with its index; [`Error::InvalidField`]
+/// An opportunity's own validation error with its index; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField)
 /// naming the opportunity whose amount is not in `currency`.
 pub fn sourcing_report(
     opportunities: &[Opportunity],
@@ -163,11 +164,11 @@ pub fn sourcing_report(
     for (i, o) in opportunities.iter().enumerate() {
         o.validate().map_err(|e| e.at_index(i))?;
         if o.amount.currency() != currency {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new("opportunity").with_index(i).with_id(&o.id),
                 field: "amount",
                 reason: format!("in {}, the report is in {currency}", o.amount.currency()),
-            });
+            }));
         }
         let amount = o.amount;
         total = total.checked_add(&amount)?;

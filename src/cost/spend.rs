@@ -1,6 +1,7 @@
 //! Spend alignment: spend rows over arbitrary date ranges, allocated to reporting
 //! periods pro rata by days, exactly; currency conversion through an explicit FX table.
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -50,7 +51,7 @@ impl FxTable {
     /// Adds (or replaces) the quote `1 from = rate to` valid from `date` on.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a rate that is not strictly positive or a pair
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a rate that is not strictly positive or a pair
     /// of one currency with itself.
     pub fn add_rate(
         &mut self,
@@ -60,18 +61,18 @@ impl FxTable {
         rate: Decimal,
     ) -> Result<()> {
         if rate <= Decimal::ZERO {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "fx rate",
                 value: format!("{from}->{to} {date}: {rate}"),
                 reason: "a rate must be strictly positive".into(),
-            });
+            }));
         }
         if from == to {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "fx rate",
                 value: format!("{from}->{to}"),
                 reason: "a currency converts to itself at 1".into(),
-            });
+            }));
         }
         let q = self.quotes.entry((from, to)).or_default();
         match q.binary_search_by_key(&date, |(d, _)| *d) {
@@ -102,21 +103,24 @@ impl FxTable {
     /// Converts `amount` to `to` at the rate on `date`, rounded to `to`'s minor units.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] naming both currencies when no rate is quoted;
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) naming both currencies when no rate is quoted;
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn convert(&self, amount: &Money, to: Currency, date: NaiveDate) -> Result<Money> {
         if amount.currency() == to {
             return Ok(*amount);
         }
-        let rate =
-            self.rate(amount.currency(), to, date)
-                .ok_or_else(|| Error::CurrencyMismatch {
-                    expected: to.to_string(),
-                    got: format!("{} (no FX rate on or before {date})", amount.currency()),
-                })?;
-        let v = amount.amount().checked_mul(rate).ok_or(Error::Overflow {
-            operation: "currency conversion",
+        let rate = self.rate(amount.currency(), to, date).ok_or_else(|| {
+            Error::from(ErrorKind::CurrencyMismatch {
+                expected: to.to_string(),
+                got: format!("{} (no FX rate on or before {date})", amount.currency()),
+            })
         })?;
+        let v = amount
+            .amount()
+            .checked_mul(rate)
+            .ok_or(Error::from(ErrorKind::Overflow {
+                operation: "currency conversion",
+            }))?;
         Ok(Money::new(v, to).round_to_minor_units())
     }
 }
@@ -221,12 +225,12 @@ impl<'fx> SpendAlignment<'fx> {
 /// ```
 ///
 /// # Errors
-/// A row's own [`Spend::validate`] error with its index; [`Error::InvalidField`]
+/// A row's own [`Spend::validate`] error with its index; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField)
 /// (field `period_end`) naming the first row that covers more than
 /// [`SpendAlignment::max_span_days`] days or brings the (row, period) pieces over
 /// [`SpendAlignment::max_row_periods`] (checked for every row before any is split);
-/// [`Error::InvalidField`] (field `currency`) naming the row when it is in another
-/// currency and no FX table (or no rate) is given; [`Error::Overflow`].
+/// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `currency`) naming the row when it is in another
+/// currency and no FX table (or no rate) is given; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<PeriodSpend>> {
     type Key = (Channel, Option<CampaignId>, Period);
     let record_of = |i: usize| {
@@ -244,7 +248,7 @@ pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<Peri
         row.validate().map_err(|e| e.at_index(i))?;
         let range = row.dates().map_err(|e| e.at_index(i))?;
         if range.days() > how.max_span_days {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: record_of(i),
                 field: "period_end",
                 reason: format!(
@@ -255,12 +259,12 @@ pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<Peri
                     range.last(),
                     how.max_span_days
                 ),
-            });
+            }));
         }
         let n = range.periods(&how.calendar, how.granularity).len() as u64;
         pieces = pieces.saturating_add(n);
         if pieces > how.max_row_periods {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: record_of(i),
                 field: "period_end",
                 reason: format!(
@@ -268,7 +272,7 @@ pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<Peri
                      budget of {} (SpendAlignment::max_row_periods)",
                     how.granularity, how.max_row_periods
                 ),
-            });
+            }));
         }
     }
     let mut sums: BTreeMap<Key, Money> = BTreeMap::new();
@@ -280,16 +284,18 @@ pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<Peri
             match how.fx {
                 Some(fx) => fx
                     .convert(&row.amount, how.currency, row.period_start)
-                    .map_err(|e| match e {
-                        Error::CurrencyMismatch { expected, got } => Error::InvalidField {
-                            record: record(),
-                            field: "currency",
-                            reason: format!("expected {expected}, got {got}"),
-                        },
-                        other => other,
+                    .map_err(|e| match e.into_kind() {
+                        ErrorKind::CurrencyMismatch { expected, got } => {
+                            Error::from(ErrorKind::InvalidField {
+                                record: record(),
+                                field: "currency",
+                                reason: format!("expected {expected}, got {got}"),
+                            })
+                        }
+                        other => Error::from(other),
                     })?,
                 None => {
-                    return Err(Error::InvalidField {
+                    return Err(Error::from(ErrorKind::InvalidField {
                         record: record(),
                         field: "currency",
                         reason: format!(
@@ -297,7 +303,7 @@ pub fn align_spend(spend: &[Spend], how: &SpendAlignment<'_>) -> Result<Vec<Peri
                             row.amount.currency(),
                             how.currency
                         ),
-                    });
+                    }));
                 }
             }
         };

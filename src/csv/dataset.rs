@@ -1,5 +1,6 @@
 //! A folder of canonical CSV files, read together.
 
+use crate::error::{ErrorKind, Source};
 use std::path::{Path, PathBuf};
 
 use super::{CsvRecord, Options, ReadReport, Reader};
@@ -61,14 +62,18 @@ impl Dataset {
     /// replaced by each file's name).
     ///
     /// # Errors
-    /// [`Error::Io`] if `dir` is not a readable folder or a file cannot be opened; with
-    /// [`super::OnError::Stop`], the first bad row of any file as [`Error::Csv`].
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if `dir` is not a readable folder or a file cannot be opened; with
+    /// [`super::OnError::Stop`], the first bad row of any file as [`ErrorKind::Csv`](crate::error::ErrorKind::Csv).
     pub fn read_dir(dir: impl AsRef<Path>, options: Options) -> Result<Dataset> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
-            return Err(Error::Io {
-                message: format!("{}: not a folder", dir.display()),
-            });
+            return Err(Error::from(ErrorKind::Io {
+                context: Some(dir.display().to_string()),
+                source: Source::new(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "not a folder",
+                )),
+            }));
         }
         let mut d = Dataset::default();
         d.leads = d.read(dir, &options)?;

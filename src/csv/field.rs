@@ -1,6 +1,7 @@
 //! Field-level decoding and encoding shared by the schemas: row errors, the header,
 //! per-reader caches of repeated values, and the row being written.
 
+use crate::error::ErrorKind;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::io::Write as _;
@@ -51,12 +52,12 @@ impl RowError {
                 c
             }
         });
-        Error::Csv {
+        Error::from(ErrorKind::Csv {
             source_name: source_name.to_string(),
             line,
             column,
             reason: self.reason,
-        }
+        })
     }
 }
 
@@ -448,15 +449,15 @@ pub(super) fn validated(
     result: crate::Result<()>,
     columns: &[(&str, &'static str)],
 ) -> Result<(), RowError> {
-    result.map_err(|e| match e {
-        Error::InvalidField { field, reason, .. } => {
+    result.map_err(|e| match e.into_kind() {
+        ErrorKind::InvalidField { field, reason, .. } => {
             let column = columns
                 .iter()
                 .find(|(f, _)| *f == field)
                 .map_or(field, |(_, c)| *c);
             RowError::new(column, reason)
         }
-        Error::InvalidPeriod { start, end, .. } => RowError::new(
+        ErrorKind::InvalidPeriod { start, end, .. } => RowError::new(
             "period_end",
             format!("the period ends ({end}) before it starts ({start})"),
         ),

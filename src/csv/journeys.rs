@@ -241,7 +241,7 @@ fn source_name<T: CsvRecord>(options: &Options) -> String {
 impl JourneyBuilder {
     /// Reads `touches.csv` rows (feature `csv`) and adds them, as reading the input
     /// with a [`Reader`]`<`[`Touch`]`>` and adding each record in order would: the same
-    /// touches, the same [`Error::Csv`] for a bad row (naming the line and the column)
+    /// touches, the same [`ErrorKind::Csv`](crate::error::ErrorKind::Csv) for a bad row (naming the line and the column)
     /// under the options' [`OnError`] policy, and the same [`ReadReport`] (skipped
     /// rows counted and kept). It is much faster and lighter: rows in the canonical
     /// form (no quotes, `YYYY-MM-DDTHH:MM:SSZ` times, no cost) are parsed from the
@@ -272,13 +272,13 @@ impl JourneyBuilder {
     ///
     /// // Under the default policy the first bad row is the error.
     /// let err = JourneyBuilder::default().read_touches_csv(touches.as_bytes(), Options::new());
-    /// assert!(matches!(err, Err(revops::Error::Csv { line: 4, .. })));
+    /// assert!(matches!(err.map_err(|e| e.into_kind()), Err(revops::error::ErrorKind::Csv { line: 4, .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     /// As [`Reader::new`] for the header; under [`OnError::Stop`] the first bad row's
-    /// [`Error::Csv`]; [`Error::Io`] if reading fails; as [`JourneyBuilder::add`] for
+    /// [`ErrorKind::Csv`](crate::error::ErrorKind::Csv); [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; as [`JourneyBuilder::add`] for
     /// more than `u32::MAX − 1` distinct ids. The touches of the rows before the
     /// error stay added.
     pub fn read_touches_csv<R: Read>(&mut self, input: R, options: Options) -> Result<ReadReport> {
@@ -375,7 +375,7 @@ impl JourneyBuilder {
     /// [`JourneyBuilder::read_touches_csv`]).
     ///
     /// # Errors
-    /// As [`JourneyBuilder::read_touches_csv`]; [`Error::InvalidField`] naming the
+    /// As [`JourneyBuilder::read_touches_csv`]; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the
     /// conversion (position among all conversions added, subject) whose value is in
     /// another currency than the earlier ones, whatever the error policy.
     pub fn read_conversions_csv<R: Read>(

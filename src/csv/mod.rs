@@ -26,7 +26,7 @@
 //! let err = Reader::<StageEvent, _>::new(&bad[..], Options::new())?
 //!     .find_map(Result::err)
 //!     .unwrap();
-//! assert!(matches!(&err, revops::Error::Csv { line: 3, column: Some(c), .. } if c == "at"));
+//! assert!(matches!(&err.kind(), revops::error::ErrorKind::Csv { line: 3, column: Some(c), .. } if c == "at"));
 //! # Ok(()) }
 //! ```
 //!
@@ -90,7 +90,7 @@
 //! # Errors
 //!
 //! A problem with the header (empty input, duplicate column, missing required column)
-//! fails [`Reader::new`]. A problem with a row is an [`Error::Csv`] naming the source
+//! fails [`Reader::new`]. A problem with a row is an [`ErrorKind::Csv`] naming the source
 //! (the [`Options::with_source_name`], by default the schema's file name), the
 //! one-based line where the row starts in the file (the header is line 1; quoted
 //! free text may span lines, blank lines are skipped; `\n`, `\r\n` and a bare `\r`,
@@ -111,7 +111,7 @@
 //! [`PathRow`]: crate::PathRow
 //! [`ForecastPoint`]: crate::ForecastPoint
 //! [`Lead`]: crate::Lead
-//! [`Error::Csv`]: crate::Error::Csv
+//! [`ErrorKind::Csv`]: crate::error::ErrorKind::Csv
 
 mod dataset;
 mod field;
@@ -128,6 +128,7 @@ pub use dataset::Dataset;
 pub use read::Reader;
 pub use write::{Writer, write_records};
 
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 use crate::records::{
     Conversion, ForecastPoint, Lead, OpportunityChange, PathRow, Spend, StageEvent, Touch,
@@ -259,18 +260,18 @@ impl Options {
 
     fn check(&self) -> Result<()> {
         if matches!(self.delimiter, b'"' | b'\r' | b'\n') {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "delimiter",
                 value: format!("{:?}", char::from(self.delimiter)),
                 reason: "a field delimiter cannot be a quote or a line break".into(),
-            });
+            }));
         }
         if self.path_separator.is_empty() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "path_separator",
                 value: String::new(),
                 reason: "the path separator must not be empty".into(),
-            });
+            }));
         }
         Ok(())
     }

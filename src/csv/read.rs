@@ -1,5 +1,6 @@
 //! The streaming reader.
 
+use crate::error::{ErrorKind, Source};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -367,11 +368,11 @@ fn bad_quote(
 /// Create it with [`Reader::new`] (any [`io::Read`], e.g. a `&[u8]` or a file) or
 /// [`Reader::from_path`]; the header row is read and checked at creation. Each call to
 /// `next` reads one row into a reused buffer and yields `Ok(record)` or, for a bad row,
-/// `Err(`[`Error::Csv`]`)` naming the line, the column and the problem. What happens after
+/// `Err(`[`ErrorKind::Csv`](crate::error::ErrorKind::Csv)`)` naming the line, the column and the problem. What happens after
 /// a bad row is the [`OnError`] policy of the [`Options`]; [`Reader::report`] counts the
 /// rows and keeps the errors of skipped ones.
 ///
-/// An I/O error is yielded as [`Error::Io`] and ends the iteration under either policy.
+/// An I/O error is yielded as [`ErrorKind::Io`](crate::error::ErrorKind::Io) and ends the iteration under either policy.
 ///
 /// ```
 /// use revops::csv::{OnError, Options, Reader};
@@ -534,9 +535,9 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     /// Reads and checks the header row of `input`.
     ///
     /// # Errors
-    /// [`Error::Csv`] (line of the header) if the input is empty, a header name is not
+    /// [`ErrorKind::Csv`](crate::error::ErrorKind::Csv) (line of the header) if the input is empty, a header name is not
     /// UTF-8, spans lines or is repeated, or a required column is missing;
-    /// [`Error::Io`] if reading fails; [`Error::InvalidParameter`] for an unusable
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unusable
     /// delimiter or an empty path separator.
     pub fn new(input: R, options: Options) -> Result<Self> {
         options.check()?;
@@ -664,11 +665,14 @@ impl<T: CsvRecord> Reader<T, File> {
     /// name the file (its last path component).
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be opened, otherwise as [`Reader::new`].
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if the file cannot be opened, otherwise as [`Reader::new`].
     pub fn from_path(path: impl AsRef<Path>, options: Options) -> Result<Self> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| Error::Io {
-            message: format!("{}: {e}", path.display()),
+        let file = File::open(path).map_err(|e| {
+            Error::from(ErrorKind::Io {
+                context: Some(path.display().to_string()),
+                source: Source::new(e),
+            })
         })?;
         let options = match (&options.source_name, path.file_name()) {
             (None, Some(name)) => options.with_source_name(name.to_string_lossy()),

@@ -1,6 +1,7 @@
 //! How each record type maps to its columns: header resolution, decoding a row and
 //! encoding a record. The trait is sealed: the set of schemas is the crate's.
 
+use crate::error::ErrorKind;
 use std::collections::{BTreeSet, HashSet};
 
 use csv::ByteRecord;
@@ -584,10 +585,12 @@ pub struct LeadColumns {
 pub fn attribute_columns(names: impl IntoIterator<Item = String>) -> crate::Result<Vec<String>> {
     let names: BTreeSet<String> = names.into_iter().collect();
     let mut seen = HashSet::with_capacity(names.len());
-    let invalid = |name: &str, reason: &str| Error::InvalidParameter {
-        name: "attributes",
-        value: format!("{name:?}"),
-        reason: reason.to_string(),
+    let invalid = |name: &str, reason: &str| {
+        Error::from(ErrorKind::InvalidParameter {
+            name: "attributes",
+            value: format!("{name:?}"),
+            reason: reason.to_string(),
+        })
     };
     for name in &names {
         let normal = name.to_lowercase();

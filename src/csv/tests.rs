@@ -1,5 +1,6 @@
 //! Unit tests of the reader mechanics: line numbers, headers, policies, chunking.
 
+use crate::error::ErrorKind;
 use std::io::{self, Read};
 
 use super::*;
@@ -29,8 +30,8 @@ fn lines_of_errors(data: &[u8], n: usize) -> Vec<(u64, Option<String>)> {
     r.report()
         .skipped
         .iter()
-        .map(|e| match e {
-            Error::Csv { line, column, .. } => (*line, column.clone()),
+        .map(|e| match e.kind() {
+            ErrorKind::Csv { line, column, .. } => (*line, column.clone()),
             other => panic!("unexpected {other:?}"),
         })
         .collect()
@@ -102,8 +103,9 @@ fn header_problems_fail_creation() {
         "t.csv line 1, column `currency`: missing column `currency` (required with `cost`)"
     );
     assert!(matches!(
-        Reader::<PathRow, _>::new(&b""[..], Options::new().with_path_separator("")),
-        Err(Error::InvalidParameter {
+        Reader::<PathRow, _>::new(&b""[..], Options::new().with_path_separator(""))
+            .map_err(|e| e.into_kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "path_separator",
             ..
         })
@@ -122,12 +124,12 @@ fn stop_yields_one_error_then_ends() {
     let e = r.next().unwrap().unwrap_err();
     assert_eq!(
         e,
-        Error::Csv {
+        Error::from(ErrorKind::Csv {
             source_name: "stage_events.csv".into(),
             line: 3,
             column: None,
             reason: "wrong number of fields: the header has 4, this row has 3".into(),
-        }
+        })
     );
     assert!(r.next().is_none());
     assert!(r.next().is_none());
@@ -153,12 +155,11 @@ fn io_errors_end_the_iteration() {
     let options = Options::new().with_on_error(OnError::SkipAndReport);
     let mut r = Reader::<StageEvent, _>::new(Failing(1), options).unwrap();
     assert!(r.next().unwrap().is_ok());
-    assert_eq!(
-        r.next().unwrap().unwrap_err(),
-        Error::Io {
-            message: "disk on fire".into()
-        }
-    );
+    let e = r.next().unwrap().unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Io { .. }), "{e:?}");
+    assert_eq!(e.to_string(), "I/O: disk on fire");
+    let source = std::error::Error::source(&e).expect("the I/O error is kept as the source");
+    assert_eq!(source.to_string(), "disk on fire");
     assert!(r.next().is_none());
 }
 
@@ -166,5 +167,8 @@ fn io_errors_end_the_iteration() {
 fn from_path_names_the_file() {
     let e = Reader::<Spend, _>::from_path("/nonexistent/dir/spend_2026.csv", Options::new())
         .unwrap_err();
-    assert!(matches!(&e, Error::Io { message } if message.contains("spend_2026.csv")));
+    assert!(
+        matches!(e.kind(), ErrorKind::Io { context: Some(c), .. } if c.contains("spend_2026.csv")),
+        "{e:?}"
+    );
 }

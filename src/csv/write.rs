@@ -1,5 +1,6 @@
 //! Writers.
 
+use crate::error::{ErrorKind, Source};
 use std::fmt;
 use std::io::Write;
 use std::marker::PhantomData;
@@ -13,9 +14,10 @@ use crate::records::Lead;
 fn write_error(e: csv::Error) -> Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => Error::from(e),
-        other => Error::Io {
-            message: format!("{other:?}"),
-        },
+        other => Error::from(ErrorKind::Io {
+            context: None,
+            source: Source::new(std::io::Error::other(format!("{other:?}"))),
+        }),
     }
 }
 
@@ -65,7 +67,7 @@ impl<T: CsvRecord, W: Write> Writer<T, W> {
     /// no attribute columns (see [`Writer::with_attributes`]).
     ///
     /// # Errors
-    /// [`Error::Io`] if writing fails; [`Error::InvalidParameter`] for an unusable
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if writing fails; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unusable
     /// delimiter or an empty path separator.
     pub fn new(output: W, options: Options) -> Result<Self> {
         Self::with_extra(output, Vec::new(), options)
@@ -93,20 +95,20 @@ impl<T: CsvRecord, W: Write> Writer<T, W> {
     /// Writes one record as one row.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the record (by its position among the records
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the record (by its position among the records
     /// written) if a value cannot be written so that it reads back: an id or key
     /// (anything but free text) with a line break, a year outside
     /// 0000–9999, a path channel containing the path separator, a lead attribute without
-    /// a column. [`Error::Io`] if writing fails.
+    /// a column. [`ErrorKind::Io`](crate::error::ErrorKind::Io) if writing fails.
     pub fn write(&mut self, record: &T) -> Result<()> {
         self.fields.record.clear();
-        record
-            .encode(&self.extra, &mut self.fields)
-            .map_err(|e| Error::InvalidField {
+        record.encode(&self.extra, &mut self.fields).map_err(|e| {
+            Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new(T::KIND).with_index(self.written),
                 field: e.field,
                 reason: e.reason,
-            })?;
+            })
+        })?;
         self.csv
             .write_byte_record(&self.fields.record)
             .map_err(write_error)?;
@@ -117,7 +119,7 @@ impl<T: CsvRecord, W: Write> Writer<T, W> {
     /// Flushes the rows and returns the output.
     ///
     /// # Errors
-    /// [`Error::Io`] if flushing fails.
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if flushing fails.
     pub fn finish(self) -> Result<W> {
         self.csv
             .into_inner()
@@ -130,7 +132,7 @@ impl<W: Write> Writer<Lead, W> {
     /// after the fixed columns.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `attributes` if a name is empty, has
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `attributes` if a name is empty, has
     /// surrounding whitespace, is a fixed column of `leads.csv` or differs from another
     /// only in case (readers match header names case-insensitively); otherwise as
     /// [`Writer::new`].

@@ -1,6 +1,7 @@
 //! Calibration and ranking of probabilities; the conventions are stated in the
 //! [module documentation](crate::forecast).
 
+use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::{Sum, defined};
@@ -114,7 +115,7 @@ impl Prediction {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidField`] (field `probability`) naming the prediction by
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `probability`) naming the prediction by
     /// its id, if any; add its position with [`Error::at_index`].
     pub fn validate(&self) -> Result<()> {
         check_probability(Some(self.probability), || self.record(), "probability")
@@ -186,7 +187,7 @@ impl ProbabilityScores {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidField`] naming the prediction by its position among the
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the prediction by its position among the
     /// inputs of this accumulator when `probability` is not a finite number in
     /// `[0, 1]`; the accumulator is then unchanged.
     pub fn add(&mut self, probability: f64, outcome: impl Into<Outcome>) -> Result<()> {
@@ -398,11 +399,11 @@ impl CalibrationOptions {
         if (1..=MAX_BINS).contains(&self.bins) {
             Ok(())
         } else {
-            Err(Error::InvalidParameter {
+            Err(Error::from(ErrorKind::InvalidParameter {
                 name: "bins",
                 value: self.bins.to_string(),
                 reason: format!("the number of reliability bins must be between 1 and {MAX_BINS}"),
-            })
+            }))
         }
     }
 }
@@ -461,7 +462,7 @@ impl TryFrom<CalibrationRepr> for Calibration {
     fn try_from(r: CalibrationRepr) -> Result<Self> {
         let consistent = r.won.len() as u64 == r.scores.won && r.lost.len() as u64 == r.scores.lost;
         if !consistent {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "calibration",
                 value: format!(
                     "{} won and {} lost probabilities",
@@ -472,7 +473,7 @@ impl TryFrom<CalibrationRepr> for Calibration {
                     "the serialised state counts {} won and {} lost",
                     r.scores.won, r.scores.lost
                 ),
-            });
+            }));
         }
         for (i, &p) in r.won.iter().chain(&r.lost).enumerate() {
             check_probability(
@@ -526,7 +527,7 @@ impl Calibration {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidField`] naming the first invalid prediction (position
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first invalid prediction (position
     /// among this accumulator's inputs, and id); nothing is recorded then.
     pub fn add_all(&mut self, predictions: &[Prediction]) -> Result<()> {
         let start = self.scores.seen;
@@ -572,19 +573,19 @@ impl Calibration {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"won"` when the slices differ in
-    /// length; [`Error::InvalidField`] naming the first invalid probability by
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"won"` when the slices differ in
+    /// length; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first invalid probability by
     /// position.
     pub fn from_pairs(probabilities: &[f64], won: &[bool]) -> Result<Calibration> {
         if probabilities.len() != won.len() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "won",
                 value: format!("{} outcomes", won.len()),
                 reason: format!(
                     "needs one outcome per probability ({} probabilities)",
                     probabilities.len()
                 ),
-            });
+            }));
         }
         let mut c = Calibration::default();
         for (&p, &w) in probabilities.iter().zip(won) {
@@ -660,7 +661,7 @@ impl Calibration {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"bins"` when `options.bins` is 0 or
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"bins"` when `options.bins` is 0 or
     /// above 1 000 000.
     pub fn reliability(&self, options: &CalibrationOptions) -> Result<Reliability> {
         options.check()?;

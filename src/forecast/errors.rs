@@ -1,6 +1,7 @@
 //! Point-forecast error metrics; the conventions are stated in the
 //! [module documentation](crate::forecast).
 
+use crate::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -40,7 +41,7 @@ pub enum ZeroActualPolicy {
     /// [`ErrorMetrics::zero_actual`].
     #[default]
     Skip,
-    /// A zero actual makes `finish` fail with [`Error::InvalidField`] naming the
+    /// A zero actual makes `finish` fail with [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the
     /// first point (in input order) whose actual is 0.
     Error,
 }
@@ -113,13 +114,15 @@ impl AccuracyBands {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"under"` or `"over"` when a threshold
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"under"` or `"over"` when a threshold
     /// is not finite, `under` is negative, or `under > over`.
     pub fn new(under: f64, over: f64) -> Result<Self> {
-        let invalid = |name, value: f64, reason: &str| Error::InvalidParameter {
-            name,
-            value: value.to_string(),
-            reason: reason.to_owned(),
+        let invalid = |name, value: f64, reason: &str| {
+            Error::from(ErrorKind::InvalidParameter {
+                name,
+                value: value.to_string(),
+                reason: reason.to_owned(),
+            })
         };
         if !(under.is_finite() && under >= 0.0) {
             return Err(invalid(
@@ -354,22 +357,24 @@ impl MaseScale {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"seasonality"` when `m` is 0;
-    /// [`Error::InvalidField`] naming the training value (its position) when it
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"seasonality"` when `m` is 0;
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the training value (its position) when it
     /// is not finite or a difference overflows.
     pub fn from_training(training: &[f64], seasonality: usize) -> Result<MaseScale> {
         if seasonality == 0 {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "seasonality",
                 value: "0".to_owned(),
                 reason: "the seasonality of MASE must be at least 1 (1 = no seasonality)"
                     .to_owned(),
-            });
+            }));
         }
-        let bad = |i: usize, reason: String| Error::InvalidField {
-            record: RecordRef::new("training value").with_index(i),
-            field: "value",
-            reason,
+        let bad = |i: usize, reason: String| {
+            Error::from(ErrorKind::InvalidField {
+                record: RecordRef::new("training value").with_index(i),
+                field: "value",
+                reason,
+            })
         };
         if let Some((i, y)) = training.iter().enumerate().find(|(_, y)| !y.is_finite()) {
             return Err(bad(i, format!("must be finite, got {y}")));
@@ -538,10 +543,12 @@ impl Pair {
 
 /// Checks a pair and returns its error `f − y`.
 fn checked_error(forecast: f64, actual: f64, record: impl Fn() -> RecordRef) -> Result<f64> {
-    let field = |field, reason: String| Error::InvalidField {
-        record: record(),
-        field,
-        reason,
+    let field = |field, reason: String| {
+        Error::from(ErrorKind::InvalidField {
+            record: record(),
+            field,
+            reason,
+        })
     };
     if !forecast.is_finite() {
         return Err(field("forecast", format!("must be finite, got {forecast}")));
@@ -583,7 +590,7 @@ impl ErrorStats {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidField`] naming the pair by its position among the inputs
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the pair by its position among the inputs
     /// of this accumulator (`"forecast pair #i"`) when a value is not finite or
     /// `forecast − actual` (or its square) overflows. The accumulator is then
     /// unchanged.
@@ -615,7 +622,7 @@ impl ErrorStats {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidField`] naming the point (`series/period`, and its
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the point (`series/period`, and its
     /// position among the inputs of this accumulator) when a value is not
     /// finite or the error overflows. The accumulator is then unchanged.
     pub fn add_point(&mut self, point: &ForecastPoint) -> Result<()> {
@@ -641,18 +648,18 @@ impl ErrorStats {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"actual"` when the slices differ in
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"actual"` when the slices differ in
     /// length; otherwise as [`add_pair`](ErrorStats::add_pair).
     pub fn from_pairs(forecast: &[f64], actual: &[f64]) -> Result<ErrorStats> {
         if forecast.len() != actual.len() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "actual",
                 value: format!("{} values", actual.len()),
                 reason: format!(
                     "needs as many actuals as forecasts ({} forecasts)",
                     forecast.len()
                 ),
-            });
+            }));
         }
         let mut s = ErrorStats::default();
         for (&f, &y) in forecast.iter().zip(actual) {
@@ -702,17 +709,17 @@ impl ErrorStats {
     ///
     /// # Errors
     ///
-    /// Under [`ZeroActualPolicy::Error`], [`Error::InvalidField`] (field
+    /// Under [`ZeroActualPolicy::Error`], [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field
     /// `actual`) naming the first recorded point whose actual is 0.
     pub fn finish(&self, options: &ErrorOptions) -> Result<ErrorMetrics> {
         if options.zero_actual == ZeroActualPolicy::Error
             && let Some(z) = &self.first_zero_actual
         {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: z.record(),
                 field: "actual",
                 reason: "actual is 0, so MAPE is undefined (zero-actual policy: error)".to_owned(),
-            });
+            }));
         }
         let n = self.n as f64;
         let per_pair = |s: &Sum| (self.n > 0).then(|| s.value() / n).and_then(defined);
@@ -932,7 +939,7 @@ impl ForecastErrors {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidField`] naming the point (`series/period` and input
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the point (`series/period` and input
     /// position) when a value is not finite or the error overflows; the
     /// accumulator is then unchanged.
     pub fn add(&mut self, point: &ForecastPoint) -> Result<()> {
@@ -971,7 +978,7 @@ impl ForecastErrors {
     /// # Errors
     ///
     /// As [`add`](ForecastErrors::add), for the first invalid point;
-    /// [`Error::DuplicateId`] (kind `"forecast point"`, id `series/period`) with the
+    /// [`ErrorKind::DuplicateId`](crate::error::ErrorKind::DuplicateId) (kind `"forecast point"`, id `series/period`) with the
     /// positions of both points for the first repeated series and period. Nothing
     /// is recorded then.
     pub fn add_all(&mut self, points: &[ForecastPoint]) -> Result<()> {
@@ -982,12 +989,12 @@ impl ForecastErrors {
             let index = start + i as u64;
             checked_point(p).map_err(|e| e.at_index(index_of(index)))?;
             if let Some(first) = seen.insert((&p.series, &p.period), index) {
-                return Err(Error::DuplicateId {
+                return Err(Error::from(ErrorKind::DuplicateId {
                     kind: "forecast point",
                     id: point_id(p),
                     first: index_of(first),
                     second: index_of(index),
-                });
+                }));
             }
         }
         let mut last: Option<(&str, usize)> = None;
@@ -1104,7 +1111,7 @@ impl ForecastErrors {
     ///
     /// # Errors
     ///
-    /// Under [`ZeroActualPolicy::Error`], [`Error::InvalidField`] naming the
+    /// Under [`ZeroActualPolicy::Error`], [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the
     /// first point (in input order) whose actual is 0.
     pub fn finish(&self, options: &ErrorOptions) -> Result<ForecastReport> {
         let pooled = self.pooled.finish(options)?;
@@ -1245,8 +1252,8 @@ mod tests {
         let mut s = ErrorStats::default();
         let err = s.add_pair(1e200, -1e200).unwrap_err();
         assert!(matches!(
-            err,
-            Error::InvalidField {
+            err.kind(),
+            ErrorKind::InvalidField {
                 field: "forecast",
                 ..
             }

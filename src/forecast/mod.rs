@@ -52,7 +52,7 @@
 //!   first such point.
 //! - **One point per series and period**: a batch of points
 //!   ([`ForecastErrors::add_all`], [`ForecastErrors::from_points`]) with two points
-//!   of the same series and period is a [`crate::Error::DuplicateId`] naming both
+//!   of the same series and period is a [`ErrorKind::DuplicateId`](crate::error::ErrorKind::DuplicateId) naming both
 //!   (counting both would weigh that period twice). Separate batches and merged
 //!   partial accumulators are not compared with each other: partition the input
 //!   so that each series and period is in one batch.
@@ -71,7 +71,7 @@
 //!   is the mean absolute error over every point). Reports list the series by
 //!   name.
 //! - Input must be finite (and `f − y` and its square must not overflow `f64`);
-//!   anything else is an [`crate::Error::InvalidField`] naming the series and
+//!   anything else is an [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the series and
 //!   period (or the pair's position).
 //!
 //! ```
@@ -131,7 +131,7 @@
 //!
 //! The integration tests compare every value with scikit-learn's output.
 //! A probability that is not a finite number in `[0, 1]` is an
-//! [`crate::Error::InvalidField`] naming the prediction's position (and id).
+//! [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the prediction's position (and id).
 //!
 //! ```
 //! use revops::{forecast::Calibration, forecast::CalibrationOptions, forecast::Outcome, forecast::Prediction};

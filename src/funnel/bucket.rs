@@ -69,11 +69,13 @@ impl std::str::FromStr for Dimension {
             "owner" => Dimension::Owner,
             "account" => Dimension::Account,
             "" => {
-                return Err(crate::Error::InvalidParameter {
-                    name: "dimension",
-                    value: s.to_string(),
-                    reason: "empty dimension name".into(),
-                });
+                return Err(crate::Error::from(
+                    crate::error::ErrorKind::InvalidParameter {
+                        name: "dimension",
+                        value: s.to_string(),
+                        reason: "empty dimension name".into(),
+                    },
+                ));
             }
             _ => Dimension::Attribute(t.strip_prefix("attribute:").unwrap_or(t).to_string()),
         })
@@ -184,7 +186,7 @@ impl DayBucketer {
     /// A bucketer covering the instants in `[min, max]`.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidParameter`] when the instants span more than
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) when the instants span more than
     /// [`MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) days (the crate's span limit: a table that size would take
     /// gigabytes).
     pub(crate) fn new(
@@ -202,13 +204,15 @@ impl DayBucketer {
         };
         let span = usize::try_from(last_day - first_day + 1).unwrap_or(0);
         if span > MAX_SPAN_DAYS as usize {
-            return Err(crate::Error::InvalidParameter {
-                name: "time span",
-                value: format!("{span} days"),
-                reason: format!(
-                    "the reported instants span more than {MAX_SPAN_DAYS} days; filter the data or check its timestamps"
-                ),
-            });
+            return Err(crate::Error::from(
+                crate::error::ErrorKind::InvalidParameter {
+                    name: "time span",
+                    value: format!("{span} days"),
+                    reason: format!(
+                        "the reported instants span more than {MAX_SPAN_DAYS} days; filter the data or check its timestamps"
+                    ),
+                },
+            ));
         }
         let mut b = DayBucketer {
             calendar,

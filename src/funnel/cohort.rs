@@ -1,6 +1,7 @@
 //! Cohort conversion: subjects grouped by the period in which they entered a chosen
 //! stage, followed through the rest of the funnel.
 
+use crate::error::ErrorKind;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -321,8 +322,8 @@ impl Prepared {
 /// ```
 ///
 /// # Errors
-/// [`Error::UnknownStage`] for an anchor or step-window stage that is not an open or
-/// won stage of the funnel; [`Error::InvalidParameter`] for a negative window, or
+/// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for an anchor or step-window stage that is not an open or
+/// won stage of the funnel; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative window, or
 /// when the cohorts span more than [`Period::MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) days, about 2,870 years (a sign of a bad timestamp).
 pub fn cohort_report(
     data: &FunnelData<'_>,
@@ -336,10 +337,12 @@ pub fn cohort_report(
         .map(String::from)
         .collect();
     let rank_of = |key: &str, what: &'static str| {
-        data.rank_of(key).ok_or_else(|| Error::UnknownStage {
-            record: crate::RecordRef::new(what),
-            key: key.to_string(),
-            funnel: data.funnel().name().to_string(),
+        data.rank_of(key).ok_or_else(|| {
+            Error::from(ErrorKind::UnknownStage {
+                record: crate::error::RecordRef::new(what),
+                key: key.to_string(),
+                funnel: data.funnel().name().to_string(),
+            })
         })
     };
     let anchor = match &spec.anchor {
@@ -348,11 +351,11 @@ pub fn cohort_report(
     };
     let check = |w: TimeDelta, name: &'static str| {
         if w < TimeDelta::zero() {
-            Err(Error::InvalidParameter {
+            Err(Error::from(ErrorKind::InvalidParameter {
                 name,
                 value: w.to_string(),
                 reason: "a window must not be negative".into(),
-            })
+            }))
         } else {
             Ok(ms(w))
         }

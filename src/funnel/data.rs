@@ -1,6 +1,7 @@
 //! Interning of leads and stage events: the dense, integer-keyed input of the
 //! funnel engine, and its mergeable accumulator.
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -59,36 +60,36 @@ impl<'a> FunnelData<'a> {
     /// Interns `leads` for `funnel`.
     ///
     /// # Errors
-    /// [`Error::DuplicateId`] if two leads share an id; [`Error::InvalidFunnel`] if the
+    /// [`ErrorKind::DuplicateId`](crate::error::ErrorKind::DuplicateId) if two leads share an id; [`ErrorKind::InvalidFunnel`](crate::error::ErrorKind::InvalidFunnel) if the
     /// funnel has more than [`MAX_PROGRESSION_STAGES`] open and won stages or more
-    /// than 255 stages; [`Error::InvalidParameter`] if there are more than `u32::MAX`
+    /// than 255 stages; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if there are more than `u32::MAX`
     /// leads; a lead's own [`Lead::validate`] error, with its index.
     pub fn new(funnel: Funnel, leads: &'a [Lead]) -> Result<FunnelData<'a>> {
         if funnel.stages().len() > usize::from(u8::MAX) {
-            return Err(Error::InvalidFunnel {
+            return Err(Error::from(ErrorKind::InvalidFunnel {
                 funnel: funnel.name().to_string(),
                 reason: "the funnel engine supports at most 255 stages".into(),
-            });
+            }));
         }
         let progression: Vec<usize> = funnel.progression().map(|(i, _)| i).collect();
         if progression.len() > MAX_PROGRESSION_STAGES {
-            return Err(Error::InvalidFunnel {
+            return Err(Error::from(ErrorKind::InvalidFunnel {
                 funnel: funnel.name().to_string(),
                 reason: format!(
                     "the funnel engine supports at most {MAX_PROGRESSION_STAGES} open and won stages"
                 ),
-            });
+            }));
         }
         let mut rank = vec![None; funnel.stages().len()];
         for (r, &i) in progression.iter().enumerate() {
             rank[i] = u8::try_from(r).ok();
         }
         if u32::try_from(leads.len()).is_err() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "leads",
                 value: leads.len().to_string(),
                 reason: format!("at most {} leads per batch", u32::MAX),
-            });
+            }));
         }
         let mut index = FastMap::with_capacity_and_hasher(leads.len(), Default::default());
         let mut created = Vec::with_capacity(leads.len());
@@ -96,12 +97,12 @@ impl<'a> FunnelData<'a> {
             lead.validate().map_err(|e| e.at_index(i))?;
             // i < u32::MAX, checked above
             if let Some(first) = index.insert(lead.id.as_str(), i as u32) {
-                return Err(Error::DuplicateId {
+                return Err(Error::from(ErrorKind::DuplicateId {
                     kind: "lead",
                     id: lead.id.to_string(),
                     first: first as usize,
                     second: i,
-                });
+                }));
             }
             created.push(millis(&lead.created_at));
         }
@@ -169,7 +170,7 @@ impl<'a> FunnelData<'a> {
     /// The result can be added to any number of accumulators and reports.
     ///
     /// # Errors
-    /// [`Error::UnknownStage`] naming the event (index and subject) for a stage the
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) naming the event (index and subject) for a stage the
     /// funnel does not define. Events for unknown leads are not errors: they are
     /// counted in [`FunnelDiagnostics::unknown_subject`].
     pub fn intern(&self, events: &[StageEvent]) -> Result<FunnelEvents> {

@@ -1,5 +1,6 @@
 //! The funnel definition: ordered, validated stages.
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -189,14 +190,16 @@ impl Funnel {
     /// Builds and validates a funnel.
     ///
     /// # Errors
-    /// [`Error::DuplicateStage`] for a repeated key, name or alias;
-    /// [`Error::InvalidFunnel`] for an empty funnel, no won stage, an empty key or an
-    /// open stage after a won one; [`Error::InvalidField`] for a bad probability.
+    /// [`ErrorKind::DuplicateStage`](crate::error::ErrorKind::DuplicateStage) for a repeated key, name or alias;
+    /// [`ErrorKind::InvalidFunnel`](crate::error::ErrorKind::InvalidFunnel) for an empty funnel, no won stage, an empty key or an
+    /// open stage after a won one; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) for a bad probability.
     pub fn new(name: impl Into<String>, stages: Vec<Stage>) -> Result<Funnel> {
         let name = name.into();
-        let invalid = |reason: String| Error::InvalidFunnel {
-            funnel: name.clone(),
-            reason,
+        let invalid = |reason: String| {
+            Error::from(ErrorKind::InvalidFunnel {
+                funnel: name.clone(),
+                reason,
+            })
         };
         if stages.is_empty() {
             return Err(invalid("a funnel needs at least one stage".into()));
@@ -232,12 +235,12 @@ impl Funnel {
                 }
                 match lookup.get(&k) {
                     Some(&first) if first != i => {
-                        return Err(Error::DuplicateStage {
+                        return Err(Error::from(ErrorKind::DuplicateStage {
                             funnel: name.clone(),
                             key: n.trim().to_string(),
                             first,
                             second: i,
-                        });
+                        }));
                     }
                     Some(_) => {}
                     None => {
@@ -273,7 +276,7 @@ impl Funnel {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Json`] for malformed JSON or a failed check (the message names it).
+    /// [`ErrorKind::Json`](crate::error::ErrorKind::Json) for malformed JSON or a failed check (the message names it).
     pub fn from_json(json: &str) -> Result<Funnel> {
         Ok(serde_json::from_str(json)?)
     }
@@ -281,7 +284,7 @@ impl Funnel {
     /// The funnel as pretty-printed JSON, readable by [`Funnel::from_json`].
     ///
     /// # Errors
-    /// [`Error::Json`] (only if serialisation itself fails).
+    /// [`ErrorKind::Json`](crate::error::ErrorKind::Json) (only if serialisation itself fails).
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string_pretty(self)?)
     }
@@ -312,12 +315,14 @@ impl Funnel {
     /// Like [`Funnel::stage_index`], but an unknown stage is an error naming `record`.
     ///
     /// # Errors
-    /// [`Error::UnknownStage`].
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage).
     pub fn resolve(&self, key: &str, record: impl FnOnce() -> RecordRef) -> Result<usize> {
-        self.stage_index(key).ok_or_else(|| Error::UnknownStage {
-            record: record(),
-            key: key.to_string(),
-            funnel: self.name.clone(),
+        self.stage_index(key).ok_or_else(|| {
+            Error::from(ErrorKind::UnknownStage {
+                record: record(),
+                key: key.to_string(),
+                funnel: self.name.clone(),
+            })
         })
     }
 
@@ -431,20 +436,21 @@ mod tests {
         );
         assert_eq!(
             dup.unwrap_err(),
-            Error::DuplicateStage {
+            Error::from(ErrorKind::DuplicateStage {
                 funnel: "f".into(),
                 key: "A".into(),
                 first: 0,
                 second: 1
-            }
+            })
         );
         assert!(matches!(
-            Funnel::new("f", vec![Stage::new("a", "A", Marketing, Open)]),
-            Err(Error::InvalidFunnel { .. })
+            Funnel::new("f", vec![Stage::new("a", "A", Marketing, Open)])
+                .map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidFunnel { .. })
         ));
         assert!(matches!(
-            Funnel::new("f", vec![]),
-            Err(Error::InvalidFunnel { .. })
+            Funnel::new("f", vec![]).map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidFunnel { .. })
         ));
         let err = Funnel::new(
             "f",
@@ -462,8 +468,9 @@ mod tests {
                     Stage::new("w", "W", Sales, Won),
                     Stage::new("o", "O", Sales, Open)
                 ]
-            ),
-            Err(Error::InvalidFunnel { .. })
+            )
+            .map_err(|e| e.into_kind()),
+            Err(ErrorKind::InvalidFunnel { .. })
         ));
         let unknown = Funnel::demand_waterfall()
             .resolve("demo", || {

@@ -112,7 +112,7 @@ pub struct FlowReport {
 /// ```
 ///
 /// # Errors
-/// [`crate::Error::InvalidParameter`] when the entries span more than
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) when the entries span more than
 /// [`Period::MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) days, about 2,870 years (a sign of a bad
 /// timestamp).
 pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Result<FlowReport> {

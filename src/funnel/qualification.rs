@@ -1,5 +1,6 @@
 //! Lead qualification: acceptance and qualification rates, and exits by reason.
 
+use crate::error::ErrorKind;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -69,17 +70,19 @@ pub struct QualificationReport {
 /// Computes the lead-qualification report over all cycles of the paths.
 ///
 /// # Errors
-/// [`Error::UnknownStage`] if a stage of the spec is not an open or won stage.
+/// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) if a stage of the spec is not an open or won stage.
 pub fn qualification_report(
     data: &FunnelData<'_>,
     paths: &Paths,
     spec: &QualificationSpec,
 ) -> Result<QualificationReport> {
     let rank = |k: &str| {
-        data.rank_of(k).ok_or_else(|| Error::UnknownStage {
-            record: RecordRef::new("qualification spec"),
-            key: k.to_string(),
-            funnel: data.funnel().name().to_string(),
+        data.rank_of(k).ok_or_else(|| {
+            Error::from(ErrorKind::UnknownStage {
+                record: RecordRef::new("qualification spec"),
+                key: k.to_string(),
+                funnel: data.funnel().name().to_string(),
+            })
         })
     };
     let (h, a, q) = (

@@ -1,5 +1,6 @@
 //! Velocity: how long subjects take from one stage to another.
 
+use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::bucket::{Dimension, Segmenter};
@@ -237,8 +238,8 @@ impl Cells<'_> {
 /// ```
 ///
 /// # Errors
-/// [`Error::UnknownStage`] for a step stage that is not an open or won stage,
-/// [`Error::InvalidParameter`] for a `to` stage before its `from` stage, a bad sketch
+/// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for a step stage that is not an open or won stage,
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a `to` stage before its `from` stage, a bad sketch
 /// accuracy, or a histogram rule that needs too many bins.
 pub fn velocity_report(
     data: &FunnelData<'_>,
@@ -248,10 +249,12 @@ pub fn velocity_report(
     let keys = data.progression_keys();
     let m = keys.len();
     let rank = |k: &str| {
-        data.rank_of(k).ok_or_else(|| Error::UnknownStage {
-            record: RecordRef::new("velocity step"),
-            key: k.to_string(),
-            funnel: data.funnel().name().to_string(),
+        data.rank_of(k).ok_or_else(|| {
+            Error::from(ErrorKind::UnknownStage {
+                record: RecordRef::new("velocity step"),
+                key: k.to_string(),
+                funnel: data.funnel().name().to_string(),
+            })
         })
     };
     let mut pairs: Vec<(usize, usize)> = Vec::new();
@@ -267,11 +270,11 @@ pub fn velocity_report(
         for (f, t) in &spec.steps {
             let (f, t) = (rank(f)?, rank(t)?);
             if t < f {
-                return Err(Error::InvalidParameter {
+                return Err(Error::from(ErrorKind::InvalidParameter {
                     name: "velocity step",
                     value: format!("{} -> {}", keys[f], keys[t]),
                     reason: "the to-stage comes before the from-stage in the funnel".into(),
-                });
+                }));
             }
             pairs.push((f, t));
         }

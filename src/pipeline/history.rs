@@ -1,5 +1,6 @@
 //! Opportunity history interned once, and the state of every deal as of any instant.
 
+use crate::error::ErrorKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -286,29 +287,29 @@ impl PipelineHistory {
     ///
     /// # Errors
     /// Each naming the row by its position in `changes` and its opportunity id:
-    /// the row's own [`OpportunityChange::validate`] error ([`Error::InvalidField`]:
+    /// the row's own [`OpportunityChange::validate`] error ([`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField):
     /// negative amount, probability outside \[0, 1\], empty stage);
-    /// [`Error::UnknownStage`] for a stage the funnel does not define;
-    /// [`Error::InvalidField`] (field `amount`) for an amount in another currency.
-    /// [`Error::InvalidParameter`] if there are more than `u32::MAX` rows, and
-    /// [`Error::InvalidFunnel`] for a funnel of more than 65 535 stages.
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for a stage the funnel does not define;
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `amount`) for an amount in another currency.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if there are more than `u32::MAX` rows, and
+    /// [`ErrorKind::InvalidFunnel`](crate::error::ErrorKind::InvalidFunnel) for a funnel of more than 65 535 stages.
     pub fn new(
         funnel: Funnel,
         currency: Currency,
         changes: &[OpportunityChange],
     ) -> Result<PipelineHistory> {
         if funnel.stages().len() > usize::from(u16::MAX) {
-            return Err(Error::InvalidFunnel {
+            return Err(Error::from(ErrorKind::InvalidFunnel {
                 funnel: funnel.name().to_string(),
                 reason: "the pipeline engine supports at most 65535 stages".into(),
-            });
+            }));
         }
         if u32::try_from(changes.len()).is_err() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "changes",
                 value: changes.len().to_string(),
                 reason: format!("at most {} history rows per batch", u32::MAX),
-            });
+            }));
         }
         let kinds: Vec<StageKind> = funnel.stages().iter().map(|s| s.kind).collect();
         let mut index: FastMap<OpportunityId, u32> =
@@ -322,14 +323,14 @@ impl PipelineHistory {
         for (i, c) in changes.iter().enumerate() {
             c.validate().map_err(|e| e.at_index(i))?;
             if c.amount.currency() != currency {
-                return Err(Error::InvalidField {
+                return Err(Error::from(ErrorKind::InvalidField {
                     record: record(i, &c.opportunity),
                     field: "amount",
                     reason: format!(
                         "currency mismatch: the history is in {currency}, this row is in {}",
                         c.amount.currency()
                     ),
-                });
+                }));
             }
             // Few distinct stage texts: resolve each once (the funnel's own lookup
             // normalises case and whitespace).

@@ -1,6 +1,7 @@
 //! Sales measures: win rate, sales cycle, deal aging, pipeline velocity, coverage,
 //! slippage and forecast-category roll-ups.
 
+use crate::error::ErrorKind;
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -239,14 +240,14 @@ impl WinRate {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"basis"`) if the bases differ.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"basis"`) if the bases differ.
     pub fn merge(&mut self, other: &WinRate) -> Result<()> {
         if self.basis != other.basis {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "basis",
                 value: format!("{:?}", other.basis),
                 reason: format!("cannot merge into a win rate on {:?}", self.basis),
-            });
+            }));
         }
         self.won += other.won;
         self.lost += other.lost;
@@ -359,14 +360,14 @@ impl SalesCycle {
     /// Appends another cycle's durations.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"outcome"`) if the outcomes differ.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"outcome"`) if the outcomes differ.
     pub fn merge(&mut self, other: &SalesCycle) -> Result<()> {
         if self.outcome != other.outcome {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "outcome",
                 value: format!("{:?}", other.outcome),
                 reason: format!("cannot merge into a {:?} cycle", self.outcome),
-            });
+            }));
         }
         self.durations.merge(&other.durations);
         Ok(())
@@ -404,7 +405,7 @@ impl Aging {
     /// Appends another report's durations, stage by stage.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"stages"`) if the stage lists differ.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"stages"`) if the stage lists differ.
     pub fn merge(&mut self, other: &Aging) -> Result<()> {
         let same = self.stages.len() == other.stages.len()
             && self
@@ -413,11 +414,11 @@ impl Aging {
                 .zip(&other.stages)
                 .all(|(a, b)| a.key == b.key);
         if !same {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "stages",
                 value: other.stages.len().to_string(),
                 reason: "aging reports of different funnels cannot be merged".into(),
-            });
+            }));
         }
         for (a, b) in self.stages.iter_mut().zip(&other.stages) {
             a.open.merge(&b.open);
@@ -581,15 +582,15 @@ impl Slippage {
     /// Adds another report over the same window.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"window"`) if the windows differ;
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"window"`) if the windows differ;
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn merge(&mut self, other: &Slippage) -> Result<()> {
         if self.window != other.window {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "window",
                 value: format!("{:?}", other.window),
                 reason: "slippage reports of different windows cannot be merged".into(),
-            });
+            }));
         }
         self.slipped = self.slipped.checked_add(&other.slipped)?;
         self.deals += other.deals;
@@ -639,8 +640,8 @@ impl ForecastRollup {
     /// roll-ups.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"as_of"` or `"scope"`) if the instants or scopes
-    /// differ; [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"as_of"` or `"scope"`) if the instants or scopes
+    /// differ; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn merge(&mut self, other: &ForecastRollup) -> Result<()> {
         if self.as_of != other.as_of || self.scope != other.scope {
             let name = if self.as_of != other.as_of {
@@ -648,11 +649,11 @@ impl ForecastRollup {
             } else {
                 "scope"
             };
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name,
                 value: format!("{} / {:?}", other.as_of, other.scope),
                 reason: "roll-ups of different instants or scopes cannot be merged".into(),
-            });
+            }));
         }
         for (a, b) in self.by_category.iter_mut().zip(&other.by_category) {
             a.merge(b)?;
@@ -691,11 +692,11 @@ impl PipelineHistory {
                         .funnel()
                         .resolve(key, || RecordRef::new("no-decision stage").with_id(key))?;
                     if !self.kinds[s].is_terminal() || self.kinds[s] == StageKind::Won {
-                        return Err(Error::InvalidParameter {
+                        return Err(Error::from(ErrorKind::InvalidParameter {
                             name: "no_decision",
                             value: key.clone(),
                             reason: "a no-decision stage must be a terminal, non-won stage".into(),
-                        });
+                        }));
                     }
                     set[s] = true;
                 }
@@ -733,7 +734,7 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownStage`] or [`Error::InvalidParameter`] for a bad
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) or [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a bad
     /// [`NoDecision::Stages`] list.
     pub fn win_rate(&self, spec: &WinRateSpec) -> Result<WinRate> {
         let no_decision = self.no_decision_stages(&spec.no_decision)?;
@@ -944,10 +945,12 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn pipeline_velocity(&self, spec: &PipelineVelocitySpec) -> Result<PipelineVelocity> {
-        let overflow = || Error::Overflow {
-            operation: "pipeline velocity",
+        let overflow = || {
+            Error::from(ErrorKind::Overflow {
+                operation: "pipeline velocity",
+            })
         };
         let window = spec.window.as_ref();
         let mut opportunities = 0u64;
@@ -1033,9 +1036,9 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] if the quota is in another currency;
-    /// [`Error::InvalidParameter`] (`"quota"`) for a negative quota;
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) if the quota is in another currency;
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"quota"`) for a negative quota;
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn coverage(
         &self,
         as_of: DateTime<Utc>,
@@ -1043,17 +1046,17 @@ impl PipelineHistory {
         quota: Money,
     ) -> Result<Coverage> {
         if quota.currency() != self.currency() {
-            return Err(Error::CurrencyMismatch {
+            return Err(Error::from(ErrorKind::CurrencyMismatch {
                 expected: self.currency().to_string(),
                 got: quota.currency().to_string(),
-            });
+            }));
         }
         if quota.is_negative() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "quota",
                 value: quota.to_string(),
                 reason: "a quota must not be negative".into(),
-            });
+            }));
         }
         let scope = PipelineScope::Period(period);
         let mut pipeline = Flow::zero(self.currency());
@@ -1107,7 +1110,7 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn slippage(&self, window: &Window) -> Result<Slippage> {
         let mut report = Slippage {
             window: *window,
@@ -1193,7 +1196,7 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn forecast_rollup(
         &self,
         as_of: DateTime<Utc>,

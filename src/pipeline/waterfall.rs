@@ -1,5 +1,6 @@
 //! The pipeline waterfall between two instants, derived deal by deal.
 
+use crate::error::ErrorKind;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -234,7 +235,7 @@ impl Flow {
     /// Adds one deal's amount.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn add(&mut self, amount: &Money) -> Result<()> {
         self.amount = self.amount.checked_add(amount)?;
         self.deals += 1;
@@ -244,7 +245,7 @@ impl Flow {
     /// Adds another flow (the monoid operation).
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn merge(&mut self, other: &Flow) -> Result<()> {
         self.amount = self.amount.checked_add(&other.amount)?;
         self.deals += other.deals;
@@ -422,15 +423,15 @@ impl Waterfall {
     /// Records one movement: adds it to its column and to the audit list.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`], [`Error::Overflow`], or
-    /// [`Error::InvalidField`] for a negative amount.
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow), or
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) for a negative amount.
     pub fn add(&mut self, movement: Movement) -> Result<()> {
         if movement.amount.is_negative() {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new("movement").with_id(&movement.opportunity),
                 field: "amount",
                 reason: format!("must not be negative, got {}", movement.amount),
-            });
+            }));
         }
         self.flow_mut(movement.kind).add(&movement.amount)?;
         self.movements.push(movement);
@@ -455,7 +456,7 @@ impl Waterfall {
     /// ```
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn merge(&mut self, other: &Waterfall) -> Result<()> {
         self.start.merge(&other.start)?;
         self.end.merge(&other.end)?;
@@ -470,7 +471,7 @@ impl Waterfall {
     /// won`: equal to `end.amount` for every waterfall this crate computes.
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn computed_end(&self) -> Result<Money> {
         let mut total = self.start.amount;
         for k in MovementKind::ALL {
@@ -561,18 +562,20 @@ impl PipelineHistory {
     /// Runs in `O(deals × log(rows per deal))`: two binary searches per deal.
     ///
     /// # Errors
-    /// [`Error::InvalidPeriod`] (record `"waterfall"`) if `end < start`;
-    /// [`Error::Overflow`] if a column overflows the decimal range.
+    /// [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) (record `"waterfall"`) if `end < start`;
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if a column overflows the decimal range.
     pub fn waterfall(&self, spec: &WaterfallSpec) -> Result<Waterfall> {
         if spec.end < spec.start {
-            return Err(Error::InvalidPeriod {
+            return Err(Error::from(ErrorKind::InvalidPeriod {
                 record: RecordRef::new("waterfall"),
                 start: spec.start.to_rfc3339_opts(SecondsFormat::AutoSi, true),
                 end: spec.end.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            });
+            }));
         }
-        let overflow = || Error::Overflow {
-            operation: "pipeline waterfall",
+        let overflow = || {
+            Error::from(ErrorKind::Overflow {
+                operation: "pipeline waterfall",
+            })
         };
         // Dense accumulators: index 0..7 = MovementKind::ALL, 7 = start, 8 = end.
         let mut sums = [Decimal::ZERO; 9];

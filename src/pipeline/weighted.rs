@@ -1,6 +1,7 @@
 //! Weighted pipeline: configured and empirical win probabilities, and a backtest
 //! against what actually closed.
 
+use crate::error::ErrorKind;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -115,7 +116,7 @@ impl WeightedPipeline {
     /// Adds another weighted pipeline.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`].
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn merge(&mut self, other: &WeightedPipeline) -> Result<()> {
         self.open.merge(&other.open)?;
         self.unweighted.merge(&other.unweighted)?;
@@ -161,7 +162,7 @@ impl StageWinRates {
     /// Adds another report's counts, stage by stage.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"stages"`) if the stage lists differ.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"stages"`) if the stage lists differ.
     pub fn merge(&mut self, other: &StageWinRates) -> Result<()> {
         check_same_stages(&self.stages, &other.stages)?;
         for (a, b) in self.stages.iter_mut().zip(&other.stages) {
@@ -175,11 +176,11 @@ fn check_same_stages(a: &[StageRate], b: &[StageRate]) -> Result<()> {
     if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.key == y.key) {
         Ok(())
     } else {
-        Err(Error::InvalidParameter {
+        Err(Error::from(ErrorKind::InvalidParameter {
             name: "stages",
             value: b.len().to_string(),
             reason: "stage rates of a different funnel".into(),
-        })
+        }))
     }
 }
 
@@ -261,7 +262,7 @@ impl WeightedBacktest {
     /// `configured.weighted − won.amount` (positive: the weights over-forecast).
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn configured_error(&self) -> Result<Money> {
         self.configured.weighted.checked_sub(&self.won.amount)
     }
@@ -269,7 +270,7 @@ impl WeightedBacktest {
     /// `empirical.weighted − won.amount`.
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn empirical_error(&self) -> Result<Money> {
         self.empirical.weighted.checked_sub(&self.won.amount)
     }
@@ -292,8 +293,10 @@ impl PipelineHistory {
         scope: &PipelineScope,
         mut probability: impl FnMut(&Row) -> Option<Decimal>,
     ) -> Result<WeightedPipeline> {
-        let overflow = || Error::Overflow {
-            operation: "weighted pipeline",
+        let overflow = || {
+            Error::from(ErrorKind::Overflow {
+                operation: "weighted pipeline",
+            })
         };
         let mut w = WeightedPipeline::new(self.currency());
         let mut weighted = Decimal::ZERO;
@@ -342,7 +345,7 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn weighted_pipeline(
         &self,
         as_of: DateTime<Utc>,
@@ -420,8 +423,8 @@ impl PipelineHistory {
     /// The open pipeline in scope at `as_of`, weighted by empirical stage rates.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"stages"`) if the rates are of another funnel;
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"stages"`) if the rates are of another funnel;
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn weighted_by_rates(
         &self,
         as_of: DateTime<Utc>,
@@ -474,15 +477,15 @@ impl PipelineHistory {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidPeriod`] (record `"backtest"`) if `t1 < t0`;
-    /// [`Error::Overflow`].
+    /// [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) (record `"backtest"`) if `t1 < t0`;
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn backtest_weighted(&self, spec: &BacktestSpec) -> Result<WeightedBacktest> {
         if spec.t1 < spec.t0 {
-            return Err(Error::InvalidPeriod {
+            return Err(Error::from(ErrorKind::InvalidPeriod {
                 record: RecordRef::new("backtest"),
                 start: spec.t0.to_rfc3339_opts(SecondsFormat::AutoSi, true),
                 end: spec.t1.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            });
+            }));
         }
         let configured = self.weighted_pipeline(spec.t0, spec.scope, spec.source)?;
         let rates = self.stage_win_rates(spec.t0, None);

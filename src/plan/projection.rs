@@ -1,5 +1,6 @@
 //! Projection of open pipeline: expected wins and revenue per horizon, with a band.
 
+use crate::error::ErrorKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -91,11 +92,11 @@ pub struct Projection {
 /// ```
 ///
 /// # Errors
-/// [`Error::UnknownStage`] naming an open item whose stage has no outlook;
-/// [`Error::InvalidField`] naming the stage of a win rate outside `[0, 1]`;
-/// [`Error::InvalidParameter`] for a negative or non-finite `z`, or a horizon
+/// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) naming an open item whose stage has no outlook;
+/// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the stage of a win rate outside `[0, 1]`;
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative or non-finite `z`, or a horizon
 /// (`"horizons"`) that ends past the last representable date;
-/// [`Error::CurrencyMismatch`] for an item in another currency.
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) for an item in another currency.
 pub fn project(
     open: &[OpenItem],
     outlook: &[StageOutlook],
@@ -105,19 +106,19 @@ pub fn project(
     currency: Currency,
 ) -> Result<Projection> {
     if !(z.is_finite() && z >= 0.0) {
-        return Err(Error::InvalidParameter {
+        return Err(Error::from(ErrorKind::InvalidParameter {
             name: "z",
             value: z.to_string(),
             reason: "must be finite and ≥ 0".into(),
-        });
+        }));
     }
     for o in outlook {
         if !(o.win_rate.is_finite() && (0.0..=1.0).contains(&o.win_rate)) {
-            return Err(Error::InvalidField {
+            return Err(Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new("stage outlook").with_id(&o.stage),
                 field: "win_rate",
                 reason: format!("{}: must be in [0, 1]", o.win_rate),
-            });
+            }));
         }
     }
     // Every horizon's last day, before any work.
@@ -126,12 +127,14 @@ pub fn project(
         .map(|&days| {
             today
                 .checked_add_days(chrono::Days::new(u64::from(days)))
-                .ok_or_else(|| Error::InvalidParameter {
-                    name: "horizons",
-                    value: days.to_string(),
-                    reason: format!(
-                        "{days} days after {today} is past the last representable date"
-                    ),
+                .ok_or_else(|| {
+                    Error::from(ErrorKind::InvalidParameter {
+                        name: "horizons",
+                        value: days.to_string(),
+                        reason: format!(
+                            "{days} days after {today} is past the last representable date"
+                        ),
+                    })
                 })
         })
         .collect::<Result<Vec<NaiveDate>>>()?;
@@ -139,17 +142,17 @@ pub fn project(
     let mut items = Vec::with_capacity(open.len());
     for (i, item) in open.iter().enumerate() {
         let Some(o) = outlook.iter().position(|o| o.stage == item.stage) else {
-            return Err(Error::UnknownStage {
+            return Err(Error::from(ErrorKind::UnknownStage {
                 record: RecordRef::new("open item").with_index(i).with_id(&item.id),
                 key: item.stage.clone(),
                 funnel: "stage outlook".into(),
-            });
+            }));
         };
         if item.amount.currency() != currency {
-            return Err(Error::CurrencyMismatch {
+            return Err(Error::from(ErrorKind::CurrencyMismatch {
                 expected: currency.to_string(),
                 got: item.amount.currency().to_string(),
-            });
+            }));
         }
         items.push((item, o));
     }
@@ -286,7 +289,7 @@ pub struct ProjectionBacktest {
 /// forecast-error metrics ([`ErrorStats`]).
 ///
 /// # Errors
-/// As [`project`]; [`Error::InvalidParameter`] if no horizon is given.
+/// As [`project`]; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if no horizon is given.
 pub fn backtest_projection(
     history: &PipelineHistory,
     t0: DateTime<Utc>,
@@ -294,11 +297,11 @@ pub fn backtest_projection(
     z: f64,
 ) -> Result<ProjectionBacktest> {
     if horizons.is_empty() {
-        return Err(Error::InvalidParameter {
+        return Err(Error::from(ErrorKind::InvalidParameter {
             name: "horizons",
             value: "[]".into(),
             reason: "give at least one horizon".into(),
-        });
+        }));
     }
     let currency = history.currency();
     let outlook = outlook_from_history(history, t0);

@@ -1,5 +1,6 @@
 //! Ramp curves, team capacity and the uplift of a new hire or a new programme.
 
+use crate::error::ErrorKind;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -35,15 +36,17 @@ impl RampCurve {
     /// A curve from its monthly factors.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the tenure month whose factor is not finite,
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the tenure month whose factor is not finite,
     /// outside `[0, 1]`, or below the previous month's.
     pub fn new(factors: Vec<f64>) -> Result<RampCurve> {
         let mut prev = 0.0;
         for (i, &f) in factors.iter().enumerate() {
-            let bad = |reason: &str| Error::InvalidField {
-                record: RecordRef::new("ramp month").with_index(i),
-                field: "factor",
-                reason: format!("{f}: {reason}"),
+            let bad = |reason: &str| {
+                Error::from(ErrorKind::InvalidField {
+                    record: RecordRef::new("ramp month").with_index(i),
+                    field: "factor",
+                    reason: format!("{f}: {reason}"),
+                })
             };
             if !(f.is_finite() && (0.0..=1.0).contains(&f)) {
                 return Err(bad("must be in [0, 1]"));
@@ -66,15 +69,15 @@ impl RampCurve {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] (`"months"`) above [`MAX_RAMP_MONTHS`] (the curve
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"months"`) above [`MAX_RAMP_MONTHS`] (the curve
     /// holds one factor per month).
     pub fn linear(months: u32) -> Result<RampCurve> {
         if months > MAX_RAMP_MONTHS {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "months",
                 value: months.to_string(),
                 reason: format!("a linear ramp has at most {MAX_RAMP_MONTHS} months"),
-            });
+            }));
         }
         let m = f64::from(months);
         Ok(RampCurve {
@@ -156,13 +159,13 @@ pub struct CapacityRow {
 }
 
 fn to_decimal(name: &'static str, x: f64) -> Result<Decimal> {
-    Decimal::try_from(x)
-        .map(|d| d.round_dp(6))
-        .map_err(|_| Error::InvalidParameter {
+    Decimal::try_from(x).map(|d| d.round_dp(6)).map_err(|_| {
+        Error::from(ErrorKind::InvalidParameter {
             name,
             value: x.to_string(),
             reason: "not representable as a decimal".into(),
         })
+    })
 }
 
 /// Team capacity per period: for every seller, the quota per month (at full
@@ -187,7 +190,7 @@ fn to_decimal(name: &'static str, x: f64) -> Result<Decimal> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a negative quota; [`Error::Overflow`] from the sums.
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative quota; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) from the sums.
 pub fn team_capacity(
     team: &[Hire],
     quota_per_month: Money,
@@ -195,11 +198,11 @@ pub fn team_capacity(
     periods: &[Period],
 ) -> Result<Vec<CapacityRow>> {
     if quota_per_month.is_negative() {
-        return Err(Error::InvalidParameter {
+        return Err(Error::from(ErrorKind::InvalidParameter {
             name: "quota_per_month",
             value: quota_per_month.to_string(),
             reason: "must not be negative".into(),
-        });
+        }));
     }
     let currency = quota_per_month.currency();
     let mut rows = Vec::with_capacity(periods.len());
@@ -254,10 +257,10 @@ pub struct HireUplift {
 /// productivity, times the ramp factor of the seller's tenure month that day.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for negative amounts, or for `days` (`"days"`) above
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for negative amounts, or for `days` (`"days"`) above
 /// [`MAX_SPAN_DAYS`](crate::Period::MAX_SPAN_DAYS) or ending past the last representable date;
-/// [`Error::CurrencyMismatch`] if the two amounts' currencies differ;
-/// [`Error::Overflow`].
+/// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) if the two amounts' currencies differ;
+/// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
 pub fn hire_uplift(
     hired: NaiveDate,
     from: NaiveDate,
@@ -271,25 +274,27 @@ pub fn hire_uplift(
         ("quota_per_month", quota_per_month),
     ] {
         if m.is_negative() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name,
                 value: m.to_string(),
                 reason: "must not be negative".into(),
-            });
+            }));
         }
     }
     if pipeline_per_month.currency() != quota_per_month.currency() {
-        return Err(Error::CurrencyMismatch {
+        return Err(Error::from(ErrorKind::CurrencyMismatch {
             expected: pipeline_per_month.currency().to_string(),
             got: quota_per_month.currency().to_string(),
-        });
+        }));
     }
     // One step per day: the horizon is bounded by the span limit, and must end on a
     // representable date.
-    let past = |reason: String| Error::InvalidParameter {
-        name: "days",
-        value: days.to_string(),
-        reason,
+    let past = |reason: String| {
+        Error::from(ErrorKind::InvalidParameter {
+            name: "days",
+            value: days.to_string(),
+            reason,
+        })
     };
     if days > MAX_SPAN_DAYS {
         return Err(past(format!(
@@ -377,8 +382,8 @@ impl ReverseFunnel {
     /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownStage`] for a pipeline stage not in the funnel;
-    /// [`Error::InvalidParameter`] for a negative or non-finite `per_day` or a
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for a pipeline stage not in the funnel;
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative or non-finite `per_day` or a
     /// negative deal size.
     pub fn programme_uplift(
         &self,
@@ -388,26 +393,26 @@ impl ReverseFunnel {
         deal_size: Money,
     ) -> Result<ProgrammeUplift> {
         if !(per_day.is_finite() && per_day >= 0.0) {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "per_day",
                 value: per_day.to_string(),
                 reason: "must be finite and ≥ 0".into(),
-            });
+            }));
         }
         if deal_size.is_negative() {
-            return Err(Error::InvalidParameter {
+            return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "deal_size",
                 value: deal_size.to_string(),
                 reason: "must not be negative".into(),
-            });
+            }));
         }
         let stages_keys = self.stages();
         let Some(pipe) = stages_keys.iter().position(|s| s == pipeline_stage) else {
-            return Err(Error::UnknownStage {
+            return Err(Error::from(ErrorKind::UnknownStage {
                 record: RecordRef::new("parameter").with_id("pipeline_stage"),
                 key: pipeline_stage.to_string(),
                 funnel: stages_keys.join(" → "),
-            });
+            }));
         };
         let mut stages = Vec::with_capacity(stages_keys.len());
         let (mut lag, mut prob) = (0.0, 1.0);

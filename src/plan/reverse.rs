@@ -1,5 +1,6 @@
 //! The reverse funnel: from a revenue target back to the inflow each stage needs.
 
+use crate::error::ErrorKind;
 use chrono::{NaiveDate, TimeDelta};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
@@ -98,19 +99,19 @@ pub struct ReversePlan {
 }
 
 fn param(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Error {
-    Error::InvalidParameter {
+    Error::from(ErrorKind::InvalidParameter {
         name,
         value: value.to_string(),
         reason: reason.into(),
-    }
+    })
 }
 
 fn step_error(field: &'static str, from: &str, to: &str, value: f64, reason: &str) -> Error {
-    Error::InvalidField {
+    Error::from(ErrorKind::InvalidField {
         record: RecordRef::new("funnel step").with_id(format!("{from} → {to}")),
         field,
         reason: format!("{value}: {reason}"),
-    }
+    })
 }
 
 impl ReverseFunnel {
@@ -119,8 +120,8 @@ impl ReverseFunnel {
     /// step in days (finite, `≥ 0`).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if there are fewer than two stages or the lengths
-    /// disagree; [`Error::InvalidField`] naming the step (`from → to`) for a rate
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if there are fewer than two stages or the lengths
+    /// disagree; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the step (`from → to`) for a rate
     /// outside `(0, 1]` (a zero rate can never meet a target) or a bad lag.
     pub fn new<S: Into<String>>(
         stages: impl IntoIterator<Item = S>,
@@ -179,7 +180,7 @@ impl ReverseFunnel {
     /// [`with_lags`](Self::with_lags) or [`with_velocity`](Self::with_velocity)).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the report has no steps; [`Error::InvalidField`]
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the report has no steps; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField)
     /// naming the step whose rate is zero or unknown (no records reached it).
     pub fn from_cohort(report: &CohortReport) -> Result<ReverseFunnel> {
         let steps = &report.total.all.steps;
@@ -222,7 +223,7 @@ impl ReverseFunnel {
     /// with the same `from` and `to` stages in its total table.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming the step the report does not measure (or
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the step the report does not measure (or
     /// measures with no data).
     pub fn with_velocity(self, report: &VelocityReport) -> Result<ReverseFunnel> {
         let mut lags = Vec::with_capacity(self.rates.len());
@@ -282,9 +283,9 @@ impl ReverseFunnel {
     /// under [`RoundingPolicy::AtEnd`]).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for a deal size that is not positive, a negative
-    /// target, or a count above [`MAX_PLAN_COUNT`]; [`Error::CurrencyMismatch`] if a
-    /// target's currency differs from the deal size's; [`Error::InvalidField`]
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a deal size that is not positive, a negative
+    /// target, or a count above [`MAX_PLAN_COUNT`]; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) if a
+    /// target's currency differs from the deal size's; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField)
     /// naming the stage whose lead days put its entry dates before the first
     /// representable date.
     pub fn plan(
@@ -328,12 +329,14 @@ impl ReverseFunnel {
                             period.last_day().checked_sub_signed(shift)?,
                         ))
                     })
-                    .ok_or_else(|| Error::InvalidField {
-                        record: RecordRef::new("funnel stage").with_id(stage),
-                        field: "lag_days",
-                        reason: format!(
-                            "{days} days before {period} is outside the representable dates"
-                        ),
+                    .ok_or_else(|| {
+                        Error::from(ErrorKind::InvalidField {
+                            record: RecordRef::new("funnel stage").with_id(stage),
+                            field: "lag_days",
+                            reason: format!(
+                                "{days} days before {period} is outside the representable dates"
+                            ),
+                        })
                     })?;
                 stages.push(StageRequirement {
                     stage: stage.clone(),
@@ -488,7 +491,7 @@ impl ReversePlan {
     /// Total target over all periods.
     ///
     /// # Errors
-    /// [`Error::CurrencyMismatch`] or [`Error::Overflow`] from the sum.
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) from the sum.
     pub fn total_target(&self) -> Result<Money> {
         Money::sum(
             self.deal_size.currency(),

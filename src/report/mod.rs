@@ -26,6 +26,7 @@ mod text;
 
 pub use html::CHART_IDS;
 
+use crate::error::ErrorKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -660,13 +661,11 @@ impl Report {
                     as_of,
                     progress,
                 );
-                let attribution = handle.join().unwrap_or_else(|_| {
-                    Err(Error::InvalidParameter {
-                        name: "attribution",
-                        value: String::new(),
-                        reason: "the attribution thread panicked".into(),
-                    })
-                });
+                // A panic there is a bug: it propagates as the panic it is, not as
+                // an error about the input.
+                let attribution = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 (attribution, rest)
             })
         } else {
@@ -707,7 +706,7 @@ impl Report {
     /// `{"amount": "decimal string", "currency": "ISO code"}`, times in RFC 3339).
     ///
     /// # Errors
-    /// [`Error::Json`] if serialisation fails (it does not for reports built here).
+    /// [`ErrorKind::Json`] if serialisation fails (it does not for reports built here).
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string_pretty(self)?)
     }
@@ -925,12 +924,12 @@ fn attribution_part(
         // The data-driven models grow faster than their input: beyond their limits
         // (checked before they allocate) they are left out and named, the rule
         // models still reported.
-        let mut limited = |section: &str, e: Error| match e {
-            Error::LimitExceeded { .. } => {
+        let mut limited = |section: &str, e: Error| match e.kind() {
+            ErrorKind::LimitExceeded { .. } => {
                 omit(&mut omitted, section, e.to_string());
                 Ok(())
             }
-            e => Err(e),
+            _ => Err(e),
         };
         let rows = journeys.path_rows();
         let markov = match markov_attribution(&rows, MarkovOptions::default()) {

@@ -1,5 +1,6 @@
 //! The generator's configuration and its documented defaults.
 
+use crate::error::ErrorKind;
 use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,7 @@ impl SourceProfile {
     /// the other fields with struct update syntax or the `with_*` setters.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the channel name is empty.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the channel name is empty.
     pub fn new(channel: &str, share: f64) -> Result<SourceProfile> {
         Ok(SourceProfile {
             channel: Channel::new(channel)?,
@@ -147,7 +148,7 @@ impl TouchChannelProfile {
     /// A touch channel.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the channel name is empty.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the channel name is empty.
     pub fn new(
         channel: &str,
         lift: f64,
@@ -595,7 +596,7 @@ impl SynthConfig {
     /// The first day after the history (the window is `start ..` this, exclusive).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming `months` if the date is out of range.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `months` if the date is out of range.
     pub fn end(&self) -> Result<NaiveDate> {
         self.start
             .checked_add_months(Months::new(self.months))
@@ -605,7 +606,7 @@ impl SynthConfig {
     /// Checks every parameter.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming the first bad parameter (and, for table
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the first bad parameter (and, for table
     /// rows, the row's channel or segment in the value).
     pub fn validate(&self) -> Result<()> {
         if !(MIN_LEADS..=MAX_LEADS).contains(&self.leads) {
@@ -800,11 +801,11 @@ pub(crate) fn invalid(
     value: impl std::fmt::Display,
     reason: impl Into<String>,
 ) -> Error {
-    Error::InvalidParameter {
+    Error::from(ErrorKind::InvalidParameter {
         name,
         value: value.to_string(),
         reason: reason.into(),
-    }
+    })
 }
 
 fn tagged(tag: &str, value: impl std::fmt::Display) -> String {

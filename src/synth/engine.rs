@@ -229,7 +229,7 @@ impl Synth {
     /// Validates the configuration and prepares the tables.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidParameter`] naming the bad parameter (see
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the bad parameter (see
     /// [`SynthConfig::validate`]).
     pub fn new(config: SynthConfig) -> Result<Synth> {
         config.validate()?;

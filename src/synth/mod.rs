@@ -255,7 +255,7 @@ impl Synth {
 /// ```
 ///
 /// # Errors
-/// [`crate::Error::InvalidParameter`] naming the bad parameter (see
+/// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the bad parameter (see
 /// [`SynthConfig::validate`]).
 pub fn generate(config: &SynthConfig) -> Result<Company> {
     Synth::new(config.clone())?.company()

@@ -151,7 +151,7 @@ impl Tally {
     /// Adds another tally into this one.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidParameter`] naming `tally` if the two come from
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `tally` if the two come from
     /// generators of different shapes (spend lines, months or channels).
     pub fn merge(&mut self, other: &Tally) -> Result<()> {
         if (self.lines, self.months, self.channels) != (other.lines, other.months, other.channels) {
@@ -231,7 +231,7 @@ impl Synth {
     /// `sales_call`) have no rows. Rows are ordered by channel, campaign and month.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidParameter`] if the tally comes from another generator.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the tally comes from another generator.
     pub fn spend(&self, tally: &Tally) -> Result<Vec<Spend>> {
         self.check(tally)?;
         let months = tally.months;
@@ -299,7 +299,7 @@ impl Synth {
     /// Noise is seeded per series and month.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidParameter`] if the tally comes from another generator.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the tally comes from another generator.
     pub fn forecasts(&self, tally: &Tally) -> Result<Vec<ForecastPoint>> {
         self.check(tally)?;
         let months = tally.months;
@@ -342,7 +342,7 @@ impl Synth {
     /// The truth of the touch model, summed over the tallied leads.
     ///
     /// # Errors
-    /// [`crate::Error::InvalidParameter`] if the tally comes from another generator.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if the tally comes from another generator.
     pub fn truth(&self, tally: &Tally) -> Result<Truth> {
         self.check(tally)?;
         Ok(Truth {

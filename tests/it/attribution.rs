@@ -6,12 +6,13 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
+use revops::error::ErrorKind;
 use revops::{
-    CampaignId, Channel, Conversion, Currency, Decimal, Error, Money, PathRow, StageEvent,
-    SubjectId, Touch, attribution::Attribution, attribution::JourneyBuilder,
-    attribution::JourneyOptions, attribution::Journeys, attribution::MarkovCounts,
-    attribution::MarkovOptions, attribution::Milestone, attribution::RepeatConversions,
-    attribution::RuleModel, attribution::TrailingTouches,
+    CampaignId, Channel, Conversion, Currency, Decimal, Money, PathRow, StageEvent, SubjectId,
+    Touch, attribution::Attribution, attribution::JourneyBuilder, attribution::JourneyOptions,
+    attribution::Journeys, attribution::MarkovCounts, attribution::MarkovOptions,
+    attribution::Milestone, attribution::RepeatConversions, attribution::RuleModel,
+    attribution::TrailingTouches,
 };
 
 fn day(d: f64) -> DateTime<Utc> {
@@ -102,8 +103,10 @@ fn lookback_edges_instant_and_trailing() {
     // A negative lookback is refused.
     let bad = JourneyOptions::default().with_lookback(TimeDelta::days(-1));
     assert!(matches!(
-        Journeys::from_records(&t, &c, &[], &bad),
-        Err(Error::InvalidParameter {
+        Journeys::from_records(&t, &c, &[], &bad)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "lookback",
             ..
         })
@@ -277,13 +280,18 @@ fn bad_input_is_named() {
         &JourneyOptions::default(),
     )
     .unwrap_err();
-    assert!(matches!(err, Error::InvalidField { field: "value", .. }));
+    assert!(matches!(
+        err.kind(),
+        ErrorKind::InvalidField { field: "value", .. }
+    ));
 
     // Path rows: a bad count names the row.
     let rows = vec![PathRow::new(vec![ch("x")], -1.0, Decimal::ZERO, 0.0)];
     assert!(matches!(
-        Journeys::from_path_rows(&rows, Currency::USD),
-        Err(Error::InvalidField {
+        Journeys::from_path_rows(&rows, Currency::USD)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidField {
             field: "conversions",
             ..
         })
@@ -292,8 +300,10 @@ fn bad_input_is_named() {
     // Models that need what journeys lack, and invalid parameters.
     let j = build(&[touch("a", "x", 1.0)], &[conv("a", 2.0, None)], &[]);
     assert!(matches!(
-        j.attribute(&RuleModel::UShaped),
-        Err(Error::InvalidParameter { name: "model", .. })
+        j.attribute(&RuleModel::UShaped)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter { name: "model", .. })
     ));
     assert!(
         j.attribute(&RuleModel::PositionBased {
@@ -309,8 +319,10 @@ fn bad_input_is_named() {
         .is_err()
     );
     assert!(matches!(
-        j.attribute_with_revenue(&RuleModel::Linear),
-        Err(Error::InvalidParameter {
+        j.attribute_with_revenue(&RuleModel::Linear)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "currency",
             ..
         })
@@ -385,8 +397,10 @@ fn path_rows_round_trip_and_aggregate() {
     // Currency mismatch between path-row batches.
     let mut p = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
     assert!(matches!(
-        p.add_path_rows(&rows, Currency::EUR),
-        Err(Error::CurrencyMismatch { .. })
+        p.add_path_rows(&rows, Currency::EUR)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::CurrencyMismatch { .. })
     ));
 }
 
@@ -1336,7 +1350,7 @@ fn value_sums_that_overflow_are_named_errors() {
     ];
     let err = Journeys::from_records(&t, &c, &[], &JourneyOptions::default()).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidField { record, field: "value", .. } if record.kind == "conversion" && record.index == Some(1)),
+        matches!(&err.kind(), ErrorKind::InvalidField { record, field: "value", .. } if record.kind == "conversion" && record.index == Some(1)),
         "{err}"
     );
     // One alone is fine; revenue that does not fit the unit is an error, not a panic.
@@ -1344,20 +1358,25 @@ fn value_sums_that_overflow_are_named_errors() {
     assert_eq!(j.total_value(), Decimal::MAX);
     assert_eq!(j.path_rows()[0].value, Decimal::MAX);
     assert!(matches!(
-        j.attribute_with_revenue(&RuleModel::Linear),
-        Err(Error::Overflow { .. })
+        j.attribute_with_revenue(&RuleModel::Linear)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::Overflow { .. })
     ));
     // Path rows: the row is named; merging sets whose values overflow is refused.
     let row = |v: Decimal| PathRow::new(vec![ch("x")], 1.0, v, 0.0);
     let err = Journeys::from_path_rows(&[row(Decimal::MAX), row(Decimal::ONE)], Currency::USD)
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidField { record, field: "value", .. } if record.index == Some(1)),
+        matches!(&err.kind(), ErrorKind::InvalidField { record, field: "value", .. } if record.index == Some(1)),
         "{err}"
     );
     let mut a = Journeys::from_path_rows(&[row(Decimal::MAX)], Currency::USD).unwrap();
     let b = Journeys::from_path_rows(&[row(Decimal::ONE)], Currency::USD).unwrap();
-    assert!(matches!(a.merge(&b), Err(Error::Overflow { .. })));
+    assert!(matches!(
+        a.merge(&b).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::Overflow { .. })
+    ));
     assert!(
         a.add_path_rows(&[row(Decimal::ONE)], Currency::USD)
             .is_err()
@@ -1372,7 +1391,7 @@ fn value_sums_that_overflow_are_named_errors() {
     let err = revops::report::Report::build(&input, &revops::report::ReportOptions::default())
         .unwrap_err();
     assert!(
-        matches!(err, Error::InvalidField { field: "value", .. }),
+        matches!(err.kind(), ErrorKind::InvalidField { field: "value", .. }),
         "{err}"
     );
 }

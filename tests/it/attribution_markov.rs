@@ -3,8 +3,9 @@
 //! (hand-computed games and the game-theoretic properties).
 
 use proptest::prelude::*;
+use revops::error::ErrorKind;
 use revops::{
-    Channel, Currency, Decimal, Error, Money, PathRow, attribution::MarkovCounts,
+    Channel, Currency, Decimal, Money, PathRow, attribution::MarkovCounts,
     attribution::MarkovNulls, attribution::MarkovOptions, attribution::MarkovRepeats,
     attribution::MarkovState, attribution::MarkovStepLimit, attribution::ShapleyCounts,
     attribution::ShapleyMethod, attribution::ShapleyOptions, attribution::ShapleyUniverse,
@@ -325,8 +326,8 @@ fn invalid_rows_are_named_and_options_checked() {
     let mut counts = MarkovCounts::default();
     counts.add(&row("a", 1.0, 0.0)).unwrap();
     let err = counts.add(&row("a>b", -1.0, 0.0)).unwrap_err();
-    match err {
-        Error::InvalidField { record, field, .. } => {
+    match err.into_kind() {
+        ErrorKind::InvalidField { record, field, .. } => {
             assert_eq!(record.index, Some(1));
             assert_eq!(record.id.as_deref(), Some("a>b"));
             assert_eq!(field, "conversions");
@@ -336,16 +337,18 @@ fn invalid_rows_are_named_and_options_checked() {
     assert_eq!(counts.rows(), 1);
     let other = MarkovCounts::new(MarkovOptions::default().with_order(2)).unwrap();
     assert!(matches!(
-        counts.merge(&other),
-        Err(Error::InvalidParameter {
+        counts.merge(&other).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "options",
             ..
         })
     ));
     assert!(MarkovCounts::new(MarkovOptions::default().with_order(0)).is_err());
     assert!(matches!(
-        MarkovCounts::new(MarkovOptions::default().with_step_limit(MarkovStepLimit::Steps(0))),
-        Err(Error::InvalidParameter {
+        MarkovCounts::new(MarkovOptions::default().with_step_limit(MarkovStepLimit::Steps(0)))
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "step_limit",
             ..
         })
@@ -450,8 +453,10 @@ fn sampling_options_are_checked() {
         seed: 0,
     });
     assert!(matches!(
-        shapley_attribution(&rows, bad),
-        Err(Error::InvalidParameter {
+        shapley_attribution(&rows, bad)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "permutations",
             ..
         })
@@ -852,8 +857,8 @@ fn markov_refuses_more_states_than_its_limit() {
     let err = markov_attribution(&rows, MarkovOptions::default()).unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::LimitExceeded {
+            err.kind(),
+            ErrorKind::LimitExceeded {
                 limit: "MarkovOptions::max_states",
                 value: 100_000,
                 max: 5_000,
@@ -867,8 +872,10 @@ fn markov_refuses_more_states_than_its_limit() {
     let small = [row("a>b>c", 1.0, 1.0)];
     let lowered = MarkovOptions::default().with_max_states(2);
     assert!(matches!(
-        markov_attribution(&small, lowered),
-        Err(Error::LimitExceeded {
+        markov_attribution(&small, lowered)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::LimitExceeded {
             value: 3,
             max: 2,
             ..
@@ -897,7 +904,7 @@ fn markov_names_the_row_whose_weights_overflow() {
     ];
     let err = markov_attribution(&rows, MarkovOptions::default()).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidField { record, field: "conversions", .. } if record.index == Some(0)),
+        matches!(&err.kind(), ErrorKind::InvalidField { record, field: "conversions", .. } if record.index == Some(0)),
         "{err}"
     );
     // Large weights that stay finite are solved, with finite results.
@@ -917,7 +924,10 @@ fn markov_names_the_row_whose_weights_overflow() {
     a.add(&half[0]).unwrap();
     let mut b = MarkovCounts::default();
     b.add(&half[1]).unwrap();
-    assert!(matches!(a.merge(&b), Err(Error::Overflow { .. })));
+    assert!(matches!(
+        a.merge(&b).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::Overflow { .. })
+    ));
 }
 
 /// 5,000 channels took 10.8 s and 1 GB (Shao–Li's pair table), 20,000 aborted; now
@@ -930,8 +940,8 @@ fn shapley_refuses_more_channels_than_its_limit() {
     let err = shapley_attribution(&rows, ShapleyOptions::default()).unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::LimitExceeded {
+            err.kind(),
+            ErrorKind::LimitExceeded {
                 limit: "ShapleyOptions::max_channels",
                 value: 5_000,
                 max: 2_000,
@@ -943,8 +953,10 @@ fn shapley_refuses_more_channels_than_its_limit() {
     let small = [row("a>b>c>a", 1.0, 1.0)];
     let few = ShapleyOptions::default().with_max_channels(2);
     assert!(matches!(
-        shapley_attribution(&small, few),
-        Err(Error::LimitExceeded {
+        shapley_attribution(&small, few)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::LimitExceeded {
             value: 3,
             max: 2,
             ..
@@ -953,8 +965,10 @@ fn shapley_refuses_more_channels_than_its_limit() {
     // 3 channels × 4 positions = 12 ordered cells.
     let cells = ShapleyOptions::default().with_max_ordered_cells(11);
     assert!(matches!(
-        shapley_attribution(&small, cells),
-        Err(Error::LimitExceeded {
+        shapley_attribution(&small, cells)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::LimitExceeded {
             limit: "ShapleyOptions::max_ordered_cells",
             value: 12,
             ..

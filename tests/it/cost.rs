@@ -3,8 +3,9 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
+use revops::error::ErrorKind;
 use revops::{
-    Calendar, CampaignId, Channel, Currency, Decimal, Error, Granularity, Lead, LeadId, Money,
+    Calendar, CampaignId, Channel, Currency, Decimal, Granularity, Lead, LeadId, Money,
     Opportunity, OpportunityId, Spend, SubjectId, Touch, cost::FxTable, cost::InfluenceMilestone,
     cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment, cost::align_spend,
     cost::cac_payback_months, cost::ltv, cost::magic_number, cost::roas, cost::roi,
@@ -152,8 +153,8 @@ fn currencies_need_an_fx_table() {
         Money::parse("1", Currency::EUR).unwrap(),
     )];
     assert!(matches!(
-        align_spend(&early, &how),
-        Err(Error::InvalidField {
+        align_spend(&early, &how).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidField {
             field: "currency",
             ..
         })
@@ -585,8 +586,8 @@ fn spend_rows_beyond_the_span_limit_are_errors_naming_the_row() {
     let started = std::time::Instant::now();
     let err = align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
-    match &err {
-        Error::InvalidField {
+    match (&err).kind() {
+        ErrorKind::InvalidField {
             record,
             field,
             reason,
@@ -631,8 +632,8 @@ fn spend_row_periods_have_a_budget_checked_before_splitting() {
     let rows = vec![year(2026, "a"), year(2027, "b"), year(2028, "c")];
     let how = SpendAlignment::monthly(Currency::USD).with_max_row_periods(24);
     assert_eq!(align_spend(&rows[..2], &how).unwrap().len(), 24);
-    match align_spend(&rows, &how).unwrap_err() {
-        Error::InvalidField {
+    match align_spend(&rows, &how).unwrap_err().into_kind() {
+        ErrorKind::InvalidField {
             record,
             field,
             reason,
@@ -671,12 +672,14 @@ fn credited_unit_overflow_is_an_error_not_a_panic() {
     let mut c = Credits::new("test", Currency::USD, vec!["won".into()]);
     c.add_units(key("a"), "won", 6e28).unwrap();
     assert!(matches!(
-        c.add_units(key("a"), "won", 6e28),
-        Err(Error::Overflow { .. })
+        c.add_units(key("a"), "won", 6e28)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::Overflow { .. })
     ));
     c.add_units(key("b"), "won", 6e28).unwrap();
     assert!(matches!(
-        unit_economics(&[], &c),
-        Err(Error::Overflow { .. })
+        unit_economics(&[], &c).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::Overflow { .. })
     ));
 }

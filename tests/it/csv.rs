@@ -1,6 +1,7 @@
 //! CSV readers and writers: round-trips of random records through tricky text, the
 //! real ChannelAttribution file, bad input that must never panic, and named errors.
 
+use revops::error::ErrorKind;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 
@@ -383,8 +384,8 @@ fn read_everything<T: CsvRecord>(data: &[u8], delimiter: u8) -> Result<(), TestC
     // later line than the one before, the header's included.
     let mut previous = 1;
     for e in &report.skipped {
-        let line = match e {
-            Error::Csv { line, .. } => *line,
+        let line = match e.kind() {
+            ErrorKind::Csv { line, .. } => *line,
             other => return Err(TestCaseError::fail(format!("not a row error: {other:?}"))),
         };
         prop_assert!(line > previous, "{:?}", e);
@@ -567,8 +568,8 @@ fn a_megabyte_field_is_read_and_reported_briefly() {
         .report()
         .skipped
         .iter()
-        .map(|e| match e {
-            Error::Csv { line, .. } => *line,
+        .map(|e| match e.kind() {
+            ErrorKind::Csv { line, .. } => *line,
             _ => 0,
         })
         .collect();
@@ -586,24 +587,24 @@ fn first_error<T: CsvRecord + Debug>(data: &str) -> Error {
 }
 
 fn csv_error(line: u64, column: Option<&str>, reason: &str) -> Error {
-    Error::Csv {
+    Error::from(ErrorKind::Csv {
         source_name: String::new(),
         line,
         column: column.map(str::to_string),
         reason: reason.to_string(),
-    }
+    })
 }
 
 /// The error without its source name, for comparison.
 fn located(e: Error) -> Error {
-    match e {
-        Error::Csv {
+    match e.into_kind() {
+        ErrorKind::Csv {
             line,
             column,
             reason,
             ..
         } => csv_error(line, column.as_deref(), &reason),
-        other => other,
+        other => Error::from(other),
     }
 }
 
@@ -612,7 +613,7 @@ fn errors_name_the_line_column_and_problem() {
     let e =
         first_error::<StageEvent>("subject_id,stage,at\nL1,mql,2026-03-04\nL1,sql,2026-13-01\n");
     assert!(
-        matches!(&e, Error::Csv { line: 3, column: Some(c), source_name, .. } if c == "at" && source_name == "stage_events.csv")
+        matches!(&e.kind(), ErrorKind::Csv { line: 3, column: Some(c), source_name, .. } if c == "at" && source_name == "stage_events.csv")
     );
     assert!(
         e.to_string()
@@ -804,8 +805,8 @@ fn writers_refuse_what_would_not_read_back() {
     let lead = Lead::new(LeadId::new("L1").unwrap(), at).with_attribute("industry", "software");
     let mut w = Writer::<Lead, _>::new(Vec::new(), Options::new()).unwrap();
     assert!(matches!(
-        w.write(&lead),
-        Err(Error::InvalidField {
+        w.write(&lead).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidField {
             field: "attributes",
             ..
         })
@@ -1067,7 +1068,7 @@ fn reading_into_a_builder_handles_odd_headers_and_sources() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidField { record, field: "currency", .. } if record.index == Some(1) && record.id.as_deref() == Some("S000002")),
+        matches!(&err.kind(), ErrorKind::InvalidField { record, field: "currency", .. } if record.index == Some(1) && record.id.as_deref() == Some("S000002")),
         "{err}"
     );
 }
@@ -1086,8 +1087,8 @@ fn skipped_errors(report: &ReadReport) -> Vec<(u64, Option<String>, String)> {
     report
         .skipped
         .iter()
-        .map(|e| match e {
-            Error::Csv {
+        .map(|e| match e.kind() {
+            ErrorKind::Csv {
                 line,
                 column,
                 reason,
@@ -1118,7 +1119,7 @@ fn an_unclosed_quote_in_the_last_column_is_an_error_and_the_rest_is_read() {
     assert!(reason.contains("line 3"), "{reason}");
     // Under Stop the error is the item after the first record.
     let e = first_error::<StageEvent>(&data);
-    assert!(matches!(e, Error::Csv { line: 3, .. }), "{e}");
+    assert!(matches!(e.kind(), ErrorKind::Csv { line: 3, .. }), "{e}");
 
     // leads.csv: the last attribute column.
     let mut data =
@@ -1228,12 +1229,12 @@ fn quoted_fields_span_lines_only_in_free_text() {
 fn an_unclosed_quote_in_a_middle_column_says_where_it_opened() {
     let data = "subject_id,stage,at,reason\nL1,mql,2026-01-01,\nL2,\"sql,2026-01-02,\nL3,won,2026-01-03,\nL4,won,2026-01-04,\"a \"\"quoted\"\" reason\"\n";
     let e = first_error::<StageEvent>(data);
-    let Error::Csv {
+    let ErrorKind::Csv {
         line,
         column,
         reason,
         ..
-    } = &e
+    } = (&e).kind()
     else {
         panic!("{e}")
     };
@@ -1257,7 +1258,10 @@ fn skip_and_report_keeps_a_bounded_number_of_errors() {
     assert_eq!(report.skipped.len(), Options::DEFAULT_KEPT_ERRORS);
     assert_eq!(report.skipped_rows, 10_000);
     assert_eq!(report.rows, report.records + report.skipped_rows);
-    assert!(matches!(report.skipped[99], Error::Csv { line: 101, .. }));
+    assert!(matches!(
+        report.skipped[99].kind(),
+        ErrorKind::Csv { line: 101, .. }
+    ));
     // Configurable, and the fast touches reader keeps the same ones.
     let options = Options::new()
         .with_on_error(OnError::SkipAndReport)
@@ -1346,7 +1350,7 @@ fn error_messages_cut_every_echoed_value() {
     .concat();
     let (_, report) = read_skipping::<Lead>(&data);
     assert!(
-        matches!(&report.skipped[0], Error::Csv { column: Some(c), .. } if c.chars().count() <= 41)
+        matches!(&report.skipped[0].kind(), ErrorKind::Csv { column: Some(c), .. } if c.chars().count() <= 41)
     );
     for e in [
         huge.parse::<Currency>().unwrap_err(),
@@ -1377,7 +1381,7 @@ fn amounts_and_numbers_are_plain_decimals() {
         );
         let e = first_error::<Spend>(&data);
         assert!(
-            matches!(&e, Error::Csv { column: Some(c), .. } if c == "amount"),
+            matches!(&e.kind(), ErrorKind::Csv { column: Some(c), .. } if c == "amount"),
             "{bad:?}: {e}"
         );
     }
@@ -1389,19 +1393,19 @@ fn amounts_and_numbers_are_plain_decimals() {
     let e =
         first_error::<OpportunityChange>(&format!("{header}O1,2026-01-01,proposal,10,USD,,0_5,\n"));
     assert!(
-        matches!(&e, Error::Csv { column: Some(c), .. } if c == "probability"),
+        matches!(&e.kind(), ErrorKind::Csv { column: Some(c), .. } if c == "probability"),
         "{e}"
     );
     let e = first_error::<PathRow>(
         "path,total_conversions,total_conversion_value,total_null\na,1_0,0,0\n",
     );
     assert!(
-        matches!(&e, Error::Csv { column: Some(c), .. } if c == "total_conversions"),
+        matches!(&e.kind(), ErrorKind::Csv { column: Some(c), .. } if c == "total_conversions"),
         "{e}"
     );
     let e = first_error::<StageEvent>("subject_id,stage,at,cycle\nL1,mql,2026-01-01,1_0\n");
     assert!(
-        matches!(&e, Error::Csv { column: Some(c), .. } if c == "cycle"),
+        matches!(&e.kind(), ErrorKind::Csv { column: Some(c), .. } if c == "cycle"),
         "{e}"
     );
 }
@@ -1429,9 +1433,9 @@ fn readers_refuse_what_writers_cannot_write() {
         ("-0001-12-31", "at"),
     ] {
         let e = first_error::<StageEvent>(&format!("subject_id,stage,at\nL1,mql,{value}\n"));
-        let Error::Csv {
+        let ErrorKind::Csv {
             column: c, reason, ..
-        } = &e
+        } = (&e).kind()
         else {
             panic!("{e}")
         };
@@ -1446,14 +1450,14 @@ fn readers_refuse_what_writers_cannot_write() {
         "{header}O1,2026-01-01,proposal,10,USD,9999-12-31T23:59:59-01:00,,\n"
     ));
     assert!(
-        matches!(&e, Error::Csv { column: Some(c), .. } if c == "close_date"),
+        matches!(&e.kind(), ErrorKind::Csv { column: Some(c), .. } if c == "close_date"),
         "{e}"
     );
     let e = first_error::<Spend>(
         "channel,campaign,period_start,period_end,amount,currency\ntv,,2026-01-01,+10000-01-31,1,USD\n",
     );
     assert!(
-        matches!(&e, Error::Csv { column: Some(c), .. } if c == "period_end"),
+        matches!(&e.kind(), ErrorKind::Csv { column: Some(c), .. } if c == "period_end"),
         "{e}"
     );
     // The fast touches reader agrees.
@@ -1493,8 +1497,10 @@ fn the_percentage_hint_is_given_only_to_percentages() {
     let header = "opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category\n";
     let reason = |p: &str| match first_error::<OpportunityChange>(&format!(
         "{header}O1,2026-01-01,proposal,10,USD,,{p},\n"
-    )) {
-        Error::Csv { reason, .. } => reason,
+    ))
+    .into_kind()
+    {
+        ErrorKind::Csv { reason, .. } => reason,
         other => panic!("{other}"),
     };
     for p in ["75", "2", "99.5", "100"] {

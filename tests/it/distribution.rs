@@ -3,6 +3,7 @@
 
 use chrono::TimeDelta;
 use proptest::prelude::*;
+use revops::error::ErrorKind;
 use revops::{
     Error, distribution::BinRule, distribution::ExactDistribution, distribution::Histogram,
     distribution::QuantileAccuracy, distribution::QuantileSketch, distribution::Summary,
@@ -332,8 +333,8 @@ fn durations_are_whole_non_negative_seconds() -> Result<(), Error> {
     assert_eq!(s.sum(), 2_592_001);
     for bad in [TimeDelta::seconds(-5), TimeDelta::nanoseconds(-1)] {
         assert!(matches!(
-            d.add_duration(bad),
-            Err(Error::InvalidParameter {
+            d.add_duration(bad).as_ref().map_err(|e| e.kind()),
+            Err(ErrorKind::InvalidParameter {
                 name: "duration",
                 ..
             })

@@ -11,6 +11,7 @@
 #[path = "../../examples/common/mod.rs"]
 mod common;
 
+use revops::error::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -118,22 +119,22 @@ fn io_errors_name_the_path_and_what_was_done() {
     );
     // A reader that could not read its file at all reports "line 0": it becomes an
     // I/O error naming the path.
-    let csv0 = Error::Csv {
+    let csv0 = Error::from(ErrorKind::Csv {
         source_name: "paths.csv".into(),
         line: 0,
         column: None,
         reason: "Is a directory (os error 21)".into(),
-    };
+    });
     let text = in_file("reading paths", path)(csv0).to_string();
     assert!(!text.contains("line 0"), "{text}");
     assert!(text.contains("reading paths /some/where/report"), "{text}");
     // A bad row names the file given, not only the canonical name.
-    let row = Error::Csv {
+    let row = Error::from(ErrorKind::Csv {
         source_name: "maven_crm_sales_pipeline.csv".into(),
         line: 3,
         column: Some("amount".into()),
         reason: "bad".into(),
-    };
+    });
     let text = in_file("reading", Path::new("/data/my.csv"))(row).to_string();
     assert!(text.starts_with("/data/my.csv line 3"), "{text}");
 }

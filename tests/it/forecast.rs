@@ -1,6 +1,7 @@
 //! Forecast errors against utilsforecast, calibration and ranking against
 //! scikit-learn, and the properties of both accumulators.
 
+use revops::error::ErrorKind;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
@@ -219,8 +220,8 @@ fn forecast_errors_match_utilsforecast() {
         .iter()
         .position(|p| p.actual == Some(0.0))
         .expect("a zero actual");
-    match err {
-        Error::InvalidField { record, field, .. } => {
+    match err.into_kind() {
+        ErrorKind::InvalidField { record, field, .. } => {
             assert_eq!(field, "actual");
             assert_eq!(record.index, Some(first_zero));
             let p = &points[first_zero];
@@ -468,8 +469,8 @@ fn non_finite_points_name_series_and_period() {
     );
     let err = ErrorStats::from_pairs(&[1.0, 2.0], &[1.0]).expect_err("length mismatch");
     assert!(matches!(
-        err,
-        Error::InvalidParameter { name: "actual", .. }
+        err.kind(),
+        ErrorKind::InvalidParameter { name: "actual", .. }
     ));
 }
 
@@ -486,8 +487,8 @@ fn invalid_predictions_name_position_and_id() {
         "prediction #2 (id OPP-3): field `probability`: a probability must be a finite number in [0, 1], got NaN"
     );
     let err = Calibration::from_pairs(&[0.5, 1.0000001], &[true, false]).expect_err("above 1");
-    match err {
-        Error::InvalidField { record, field, .. } => {
+    match err.into_kind() {
+        ErrorKind::InvalidField { record, field, .. } => {
             assert_eq!((record.index, field), (Some(1), "probability"));
         }
         other => panic!("unexpected error {other:?}"),
@@ -832,12 +833,12 @@ fn duplicate_points_in_a_batch_are_an_error_naming_both() {
     let err = ForecastErrors::from_points(&points).unwrap_err();
     assert_eq!(
         err,
-        Error::DuplicateId {
+        Error::from(ErrorKind::DuplicateId {
             kind: "forecast point",
             id: "emea/2026-01".into(),
             first: 0,
             second: 3,
-        }
+        })
     );
     assert!(err.to_string().contains("emea/2026-01"), "{err}");
     // all or nothing, positions counted across batches as the other errors are
@@ -848,8 +849,8 @@ fn duplicate_points_in_a_batch_are_an_error_naming_both() {
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::DuplicateId {
+            err.kind(),
+            ErrorKind::DuplicateId {
                 first: 2,
                 second: 3,
                 ..

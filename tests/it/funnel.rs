@@ -344,8 +344,10 @@ fn unknown_stage_is_an_error_naming_the_event() {
     );
     let dup = vec![lead("X", 1, None), lead("X", 2, None)];
     assert!(matches!(
-        FunnelData::new(Funnel::demand_waterfall(), &dup),
-        Err(revops::Error::DuplicateId {
+        FunnelData::new(Funnel::demand_waterfall(), &dup)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(revops::error::ErrorKind::DuplicateId {
             first: 0,
             second: 1,
             ..
@@ -703,8 +705,8 @@ fn absurd_time_spans_are_errors_not_gigabyte_tables() {
     let err = cohort_report(&data, &p, &CohortSpec::default()).unwrap_err();
     assert!(
         matches!(
-            err,
-            revops::Error::InvalidParameter {
+            err.kind(),
+            revops::error::ErrorKind::InvalidParameter {
                 name: "time span",
                 ..
             }

@@ -3,8 +3,9 @@
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
+use revops::error::ErrorKind;
 use revops::{
-    Calendar, Currency, Decimal, Error, Granularity, Money, Period, plan::ReverseFunnel,
+    Calendar, Currency, Decimal, Granularity, Money, Period, plan::ReverseFunnel,
     plan::RoundingPolicy,
 };
 
@@ -71,8 +72,8 @@ fn rounding_only_at_the_end_is_never_larger() {
 fn zero_rate_is_an_error_naming_the_step() {
     let err =
         ReverseFunnel::new(["mql", "sql", "won"], vec![0.5, 0.0], vec![1.0, 1.0]).unwrap_err();
-    match &err {
-        Error::InvalidField { record, field, .. } => {
+    match (&err).kind() {
+        ErrorKind::InvalidField { record, field, .. } => {
             assert_eq!(*field, "rate");
             assert_eq!(record.id.as_deref(), Some("sql → won"));
         }
@@ -86,16 +87,20 @@ fn bad_parameters_are_rejected() {
     let f = demand();
     let t = [(quarter(2026, 1), usd(10))];
     assert!(matches!(
-        f.plan(&t, usd(0), RoundingPolicy::EveryStage),
-        Err(Error::InvalidParameter {
+        f.plan(&t, usd(0), RoundingPolicy::EveryStage)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter {
             name: "deal_size",
             ..
         })
     ));
     let eur = Money::new(Decimal::from(5), Currency::EUR);
     assert!(matches!(
-        f.plan(&t, eur, RoundingPolicy::EveryStage),
-        Err(Error::CurrencyMismatch { .. })
+        f.plan(&t, eur, RoundingPolicy::EveryStage)
+            .as_ref()
+            .map_err(|e| e.kind()),
+        Err(ErrorKind::CurrencyMismatch { .. })
     ));
     assert!(ReverseFunnel::new(["won"], vec![], vec![]).is_err());
     assert!(ReverseFunnel::new(["a", "won"], vec![0.5], vec![-1.0]).is_err());
@@ -143,8 +148,8 @@ fn hostile_plans_are_errors_not_panics() {
     let f = ReverseFunnel::new(["a", "won"], vec![0.5], vec![1e300]).unwrap();
     let t = [(quarter(2026, 1), usd(10))];
     for rounding in [RoundingPolicy::EveryStage, RoundingPolicy::AtEnd] {
-        match f.plan(&t, usd(1), rounding) {
-            Err(Error::InvalidField { record, field, .. }) => {
+        match f.plan(&t, usd(1), rounding).map_err(|e| e.into_kind()) {
+            Err(ErrorKind::InvalidField { record, field, .. }) => {
                 assert_eq!((record.id.as_deref(), field), (Some("a"), "lag_days"));
             }
             other => panic!("unexpected {other:?}"),
@@ -160,8 +165,8 @@ fn hostile_plans_are_errors_not_panics() {
                 .unwrap_err();
             assert!(
                 matches!(
-                    err,
-                    Error::InvalidParameter {
+                    err.kind(),
+                    ErrorKind::InvalidParameter {
                         name: "targets",
                         ..
                     }
@@ -262,8 +267,8 @@ mod ramp {
 
     #[test]
     fn invalid_ramps_name_the_month() {
-        match RampCurve::new(vec![0.2, 0.6, 0.5]).unwrap_err() {
-            Error::InvalidField { record, .. } => assert_eq!(record.index, Some(2)),
+        match RampCurve::new(vec![0.2, 0.6, 0.5]).unwrap_err().into_kind() {
+            ErrorKind::InvalidField { record, .. } => assert_eq!(record.index, Some(2)),
             other => panic!("unexpected {other:?}"),
         }
         assert!(RampCurve::new(vec![1.5]).is_err());
@@ -281,8 +286,8 @@ mod ramp {
             1_200
         );
         assert!(matches!(
-            RampCurve::linear(u32::MAX),
-            Err(Error::InvalidParameter { name: "months", .. })
+            RampCurve::linear(u32::MAX).as_ref().map_err(|e| e.kind()),
+            Err(ErrorKind::InvalidParameter { name: "months", .. })
         ));
     }
 
@@ -323,8 +328,11 @@ mod ramp {
     #[test]
     fn programme_uplift_unknown_stage() {
         assert!(matches!(
-            demand().programme_uplift(1.0, 60, "opp", usd(1)),
-            Err(Error::UnknownStage { .. })
+            demand()
+                .programme_uplift(1.0, 60, "opp", usd(1))
+                .as_ref()
+                .map_err(|e| e.kind()),
+            Err(ErrorKind::UnknownStage { .. })
         ));
     }
 
@@ -367,8 +375,11 @@ mod projection {
             stage: "nego".into(),
             amount: usd(5),
         }];
-        match project(&open, &[], date(2026, 1, 1), &[30], 1.96, Currency::USD).unwrap_err() {
-            Error::UnknownStage { record, key, .. } => {
+        match project(&open, &[], date(2026, 1, 1), &[30], 1.96, Currency::USD)
+            .unwrap_err()
+            .into_kind()
+        {
+            ErrorKind::UnknownStage { record, key, .. } => {
                 assert_eq!(record.id.as_deref(), Some("O9"));
                 assert_eq!(key, "nego");
             }
@@ -523,8 +534,8 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
         let r = project(&open, &outlook, late, &[days], 1.96, Currency::USD);
         assert!(
             matches!(
-                r,
-                Err(Error::InvalidParameter {
+                r.as_ref().map_err(|e| e.kind()),
+                Err(ErrorKind::InvalidParameter {
                     name: "horizons",
                     ..
                 })
@@ -552,7 +563,10 @@ fn horizons_past_the_calendar_are_errors_not_panics() {
     for (from, days) in [(date(2026, 1, 1), u32::MAX), (late, 30)] {
         let r = hire_uplift(from, from, days, &ramp, usd(1), usd(1));
         assert!(
-            matches!(r, Err(Error::InvalidParameter { name: "days", .. })),
+            matches!(
+                r.as_ref().map_err(|e| e.kind()),
+                Err(ErrorKind::InvalidParameter { name: "days", .. })
+            ),
             "{r:?}"
         );
     }

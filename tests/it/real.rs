@@ -48,7 +48,9 @@ fn olist_funnel_reads_with_its_quirk_reported() {
     let funnel = Funnel::demand_waterfall();
     for (i, e) in d.stage_events.iter().enumerate() {
         funnel
-            .resolve(&e.stage, || revops::RecordRef::new("event").with_index(i))
+            .resolve(&e.stage, || {
+                revops::error::RecordRef::new("event").with_index(i)
+            })
             .unwrap();
     }
     for l in &d.leads {

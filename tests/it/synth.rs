@@ -1,6 +1,7 @@
 //! The synthetic company: determinism, validity of every record, realism of the shapes,
 //! and the truth of the touch model.
 
+use revops::error::ErrorKind;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
@@ -9,7 +10,7 @@ use revops::synth::{
     Company, FunnelRates, Lag, Lags, SegmentProfile, SourceProfile, Synth, SynthConfig,
     TouchChannelProfile, generate,
 };
-use revops::{Currency, Decimal, Error, ForecastCategory, Funnel, StageKind};
+use revops::{Currency, Decimal, ForecastCategory, Funnel, StageKind};
 
 /// The default company (20 000 leads, 24 months), made once for the realism checks.
 fn company() -> &'static Company {
@@ -77,8 +78,8 @@ fn stream_yields_exactly_what_generate_collects() {
     // Tallies of differently shaped generators do not merge.
     let other = Synth::new(small(11).with_months(12)).unwrap();
     assert!(matches!(
-        merged.merge(&other.tally()),
-        Err(Error::InvalidParameter { name: "tally", .. })
+        merged.merge(&other.tally()).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::InvalidParameter { name: "tally", .. })
     ));
 }
 
@@ -688,8 +689,8 @@ fn channels_with_larger_true_lift_convert_better() {
 
 #[test]
 fn bad_parameters_are_named_errors() {
-    let name_of = |c: SynthConfig| match generate(&c) {
-        Err(Error::InvalidParameter { name, .. }) => name,
+    let name_of = |c: SynthConfig| match generate(&c).map_err(|e| e.into_kind()) {
+        Err(ErrorKind::InvalidParameter { name, .. }) => name,
         other => panic!("expected InvalidParameter, got {other:?}"),
     };
     let d = SynthConfig::default;
