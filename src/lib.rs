@@ -62,6 +62,7 @@ pub use rust_decimal::Decimal;
 pub use rust_decimal::RoundingStrategy;
 
 pub use accumulate::Accumulator;
+pub use attribution::model::AttributionModel;
 pub use error::{Error, RecordRef, Result};
 pub use funnel::definition::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
