@@ -21,14 +21,15 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::{DataArgs, Format, bad, load};
+use common::{DataArgs, OutputArgs, bad, load};
 use revops::csv::CsvRecord;
 use revops::{
-    Calendar, Currency, Decimal, Error, Funnel, Granularity, Lead, Money, StageEvent,
+    Calendar, Decimal, Error, Funnel, Granularity, Lead, Money, StageEvent,
     distribution::ExactDistribution, funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents,
     funnel::PathOptions, funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
     pipeline::PipelineHistory, plan::OpenItem, plan::ReverseFunnel, plan::RoundingPolicy,
-    plan::StageOutlook, plan::open_items, plan::outlook_from_history, plan::project,
+    plan::StageOutlook, plan::average_deal_size, plan::default_target, plan::open_items,
+    plan::outlook_from_history, plan::project,
 };
 
 /// The most inquiries a day a programme may add.
@@ -51,9 +52,8 @@ struct Cli {
     /// Inquiries per day a new programme adds (more than 0, at most 1000000)
     #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = per_day)]
     per_day: f64,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn per_day(s: &str) -> Result<f64, String> {
@@ -70,18 +70,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let json = cli.format == Format::Json;
     let loaded = load(
         &cli.data,
         100_000,
         &[Lead::FILE_NAME, StageEvent::FILE_NAME],
     )?;
     let d = &loaded.data;
-    let currency = d
-        .conversions
-        .iter()
-        .find_map(|c| c.value.map(|v| v.currency()))
-        .unwrap_or(Currency::USD);
+    let currency = d.report_input().inferred_currency();
     let today = d
         .stage_events
         .iter()
@@ -102,26 +97,12 @@ fn run(cli: Cli) -> Result<(), Error> {
     let velocity = velocity_report(&data, &paths, &VelocitySpec::default())?;
     let funnel = ReverseFunnel::from_cohort(&cohorts)?.with_velocity(&velocity)?;
 
-    // Deal size and the default target from what was won.
-    let won: Vec<Money> = d.conversions.iter().filter_map(|c| c.value).collect();
-    let total_won = Money::sum(currency, &won)?;
-    let deal_size = total_won
-        .checked_div(Decimal::from(won.len().max(1)))?
-        .unwrap_or(Money::zero(currency))
-        .round_to_minor_units();
+    // Deal size and the default target from what was won, as the report has them.
+    let deal_size = average_deal_size(&d.conversions, today, currency)?
+        .ok_or_else(|| bad("--data", &loaded.origin, "no conversion carries a value"))?;
     let target = match cli.target {
         Some(t) => Money::new(t, currency),
-        None => {
-            let in_last: Vec<Money> = d
-                .conversions
-                .iter()
-                .filter(|c| last_quarter.contains_date(c.at.date_naive()))
-                .filter_map(|c| c.value)
-                .collect();
-            Money::sum(currency, &in_last)?
-                .checked_mul(Decimal::new(12, 1))?
-                .round_to_minor_units()
-        }
+        None => default_target(&d.conversions, &last_quarter, &cal, currency)?,
     };
     let plan = funnel.plan(
         &[(next_quarter, target)],
@@ -214,71 +195,73 @@ fn run(cli: Cli) -> Result<(), Error> {
         currency,
     )?;
 
-    if json {
-        let v = serde_json::json!({
-            "origin": loaded.origin, "today": today, "deal_size": deal_size, "target": target,
-            "plan": plan, "uplift_60": uplift60, "uplift_90": uplift90, "projection": projection,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
-    println!(
-        "planning — {}; today {}",
-        loaded.origin,
-        today.format("%Y-%m-%d")
-    );
-    println!("\nmeasured funnel (all cohorts): step rate and median lag");
-    for (i, w) in funnel.stages().windows(2).enumerate() {
-        println!(
-            "  {:<13} → {:<13} {:>6.1} %  {:>6.1} days",
-            w[0],
-            w[1],
-            100.0 * funnel.rates()[i],
-            funnel.lag_days()[i]
-        );
-    }
-    println!(
-        "\nwhat inflow does {} need? target {}, average deal {} → {} wins",
-        next_quarter.label(),
-        target,
-        deal_size,
-        plan.periods.first().map_or(0, |p| p.wins)
-    );
-    println!(
-        "  {:<13} {:>10} {:>12} {:>12}",
-        "stage", "needed", "enter from", "enter by"
-    );
-    for s in plan.periods.iter().flat_map(|p| &p.stages) {
-        println!(
-            "  {:<13} {:>10} {:>12} {:>12}",
-            s.stage, s.count, s.enter_from, s.enter_by
-        );
-    }
-    println!("\nwhat can a programme of {per_day} inquiries a day starting today show?");
-    for u in [&uplift60, &uplift90] {
-        println!(
-            "  in {:>3} days: pipeline ({}) {}, bookings {}",
-            u.days,
-            u.pipeline_stage,
-            u.pipeline.round_to_minor_units(),
-            u.bookings.round_to_minor_units()
-        );
-    }
-    println!(
-        "\nopen today: {open_deals} deals and {open_leads} leads active in the last 90 days (at the average deal size); expected wins (95 % band) and revenue"
-    );
-    for h in &projection.horizons {
-        println!(
-            "  next {:>3} days (to {}): {:>7.1} wins [{:.1}, {:.1}], revenue {} [{:.0}, {:.0}]",
-            h.days,
-            h.until,
-            h.wins,
-            h.wins_band.0,
-            h.wins_band.1,
-            h.revenue.round_to_minor_units(),
-            h.revenue_band.0,
-            h.revenue_band.1
-        );
-    }
-    Ok(())
+    cli.output.emit(
+        || {
+            serde_json::json!({
+                "origin": loaded.origin, "today": today, "deal_size": deal_size, "target": target,
+                "plan": plan, "uplift_60": uplift60, "uplift_90": uplift90, "projection": projection,
+            })
+        },
+        || {
+            println!(
+                "planning — {}; today {}",
+                loaded.origin,
+                today.format("%Y-%m-%d")
+            );
+            println!("\nmeasured funnel (all cohorts): step rate and median lag");
+            for (i, w) in funnel.stages().windows(2).enumerate() {
+                println!(
+                    "  {:<13} → {:<13} {:>6.1} %  {:>6.1} days",
+                    w[0],
+                    w[1],
+                    100.0 * funnel.rates()[i],
+                    funnel.lag_days()[i]
+                );
+            }
+            println!(
+                "\nwhat inflow does {} need? target {}, average deal {} → {} wins",
+                next_quarter.label(),
+                target,
+                deal_size,
+                plan.periods.first().map_or(0, |p| p.wins)
+            );
+            println!(
+                "  {:<13} {:>10} {:>12} {:>12}",
+                "stage", "needed", "enter from", "enter by"
+            );
+            for s in plan.periods.iter().flat_map(|p| &p.stages) {
+                println!(
+                    "  {:<13} {:>10} {:>12} {:>12}",
+                    s.stage, s.count, s.enter_from, s.enter_by
+                );
+            }
+            println!("\nwhat can a programme of {per_day} inquiries a day starting today show?");
+            for u in [&uplift60, &uplift90] {
+                println!(
+                    "  in {:>3} days: pipeline ({}) {}, bookings {}",
+                    u.days,
+                    u.pipeline_stage,
+                    u.pipeline.round_to_minor_units(),
+                    u.bookings.round_to_minor_units()
+                );
+            }
+            println!(
+                "\nopen today: {open_deals} deals and {open_leads} leads active in the last 90 days (at the average deal size); expected wins (95 % band) and revenue"
+            );
+            for h in &projection.horizons {
+                println!(
+                    "  next {:>3} days (to {}): {:>7.1} wins [{:.1}, {:.1}], revenue {} [{:.0}, {:.0}]",
+                    h.days,
+                    h.until,
+                    h.wins,
+                    h.wins_band.0,
+                    h.wins_band.1,
+                    h.revenue.round_to_minor_units(),
+                    h.revenue_band.0,
+                    h.revenue_band.1
+                );
+            }
+            Ok(())
+        },
+    )
 }

@@ -62,10 +62,10 @@ fn data_flags_defaults_and_quick() {
     let d = DataOnly::try_parse_from(["x"]).unwrap();
     assert_eq!(d.data.leads_or(100_000), 100_000);
     assert_eq!(d.data.seed(), 7);
-    assert_eq!(d.format, Format::Table);
+    assert_eq!(d.output.format, Format::Table);
     let d = DataOnly::try_parse_from(["x", "--quick", "--format", "json"]).unwrap();
     assert_eq!(d.data.leads_or(100_000), QUICK_LEADS);
-    assert_eq!(d.format, Format::Json);
+    assert_eq!(d.output.format, Format::Json);
     let d = DataOnly::try_parse_from(["x", "--leads", "1_000_000", "--seed", "3"]).unwrap();
     assert_eq!(d.data.leads_or(100_000), 1_000_000);
     assert_eq!(d.data.seed(), 3);
