@@ -21,14 +21,14 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::{DataArgs, Format, load, reason};
+use common::{DataArgs, OutputArgs, load, parsed};
 use revops::csv::CsvRecord;
 use revops::{
-    Currency, Decimal, Error, Funnel, Lead, StageEvent, attribution::JourneyOptions,
-    attribution::Journeys, attribution::RuleModel, cost::CostGrouping, cost::Credits,
-    cost::EconomicsRow, cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy,
-    cost::SpendAlignment, cost::align_spend, cost::sourcing_report, cost::unit_economics,
-    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
+    Decimal, Error, Funnel, Lead, StageEvent, attribution::JourneyOptions, attribution::Journeys,
+    attribution::RuleModel, cost::CostGrouping, cost::Credits, cost::EconomicsRow,
+    cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment,
+    cost::align_spend, cost::sourcing_report, cost::unit_economics, funnel::FunnelData,
+    funnel::FunnelEvents, funnel::PathOptions,
 };
 
 /// Unit economics per channel: spend, leads, MQL, SQL, won, CPL, cost per SQL, CPA,
@@ -44,15 +44,10 @@ struct Cli {
     data: DataArgs,
     /// Credit won deals and revenue with an attribution model (e.g. first_touch,
     /// linear, w_shaped) [default: the lead's own source]
-    #[arg(long, value_name = "NAME", value_parser = model)]
+    #[arg(long, value_name = "NAME", value_parser = parsed::<RuleModel>)]
     model: Option<RuleModel>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-}
-
-fn model(s: &str) -> Result<RuleModel, String> {
-    s.parse().map_err(reason)
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn main() -> ExitCode {
@@ -60,7 +55,6 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let json = cli.format == Format::Json;
     let model = cli.model;
     let loaded = load(
         &cli.data,
@@ -72,16 +66,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Some(o) => o,
         None => revops::report::opportunities_from_history(&data.opportunity_history, &data.leads),
     };
-    let currency = data
-        .spend
-        .first()
-        .map(|s| s.amount.currency())
-        .or_else(|| {
-            data.conversions
-                .iter()
-                .find_map(|c| c.value.map(|v| v.currency()))
-        })
-        .unwrap_or(Currency::USD);
+    let currency = data.report_input().inferred_currency();
 
     let funnel_data = FunnelData::new(Funnel::demand_waterfall(), &data.leads)?;
     let mut acc = FunnelEvents::default();
@@ -122,140 +107,142 @@ fn run(cli: Cli) -> Result<(), Error> {
         currency,
     )?;
 
-    if json {
-        let v = serde_json::json!({
-            "origin": origin, "by_lead_source": source_table, "by_model": model_table,
-            "pipeline": sourced,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
+    cli.output.emit(
+        || {
+            serde_json::json!({
+                "origin": origin, "by_lead_source": source_table, "by_model": model_table,
+                "pipeline": sourced,
+            })
+        },
+        || {
 
-    let basis = model
-        .as_ref()
-        .map_or_else(|| "lead source".to_string(), |m| m.to_string());
-    println!("unit economics per channel — {origin}");
-    println!(
-        "won, CPA, ROAS and ROI credited by: {basis}; leads, MQL and SQL by lead source; pipeline sourced by lead source, influenced by any touch before opportunity creation\n"
-    );
-    println!(
-        "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
-        "channel",
-        "spend",
-        "leads",
-        "MQL",
-        "SQL",
-        "won",
-        "CPL",
-        "cost/SQL",
-        "CPA",
-        "ROAS",
-        "ROI",
-        "sourced",
-        "influenced"
-    );
-    let money = |m: &MoneyPer| {
-        m.value.map_or_else(
-            || "n/a".to_string(),
-            |v| v.round_to_minor_units().amount().round().to_string(),
-        )
-    };
-    let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v));
-    let units = |d: Decimal| {
-        if d.fract().is_zero() {
-            d.trunc().to_string()
-        } else {
-            format!("{:.1}", d)
-        }
-    };
-    let find_model = |row: &EconomicsRow| -> Option<EconomicsRow> {
-        model_table.as_ref().and_then(|t| {
-            t.rows
-                .iter()
-                .find(|r| r.key.channel == row.key.channel)
-                .cloned()
-        })
-    };
-    let pipeline = |ch: &Option<revops::Channel>| {
-        sourced
-            .by_channel
-            .iter()
-            .find(|r| &r.channel == ch)
-            .map_or_else(
-                || ("0".to_string(), "0".to_string()),
-                |r| {
-                    (
-                        r.sourced_amount.amount().round().to_string(),
-                        r.influenced_amount.amount().round().to_string(),
-                    )
-                },
-            )
-    };
-    let print_row = |name: String,
-                     row: &EconomicsRow,
-                     won_row: &EconomicsRow,
-                     pipe: (String, String)| {
-        println!(
-            "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
-            name,
-            row.spend.amount().round().to_string(),
-            units(row.units[0]),
-            units(row.units[1]),
-            units(row.units[2]),
-            units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
-            money(&row.cost_per[0]),
-            money(&row.cost_per[2]),
-            money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
-            ratio(won_row.roas.value),
-            ratio(won_row.roi.value),
-            pipe.0,
-            pipe.1,
-        );
-    };
-    for row in &source_table.rows {
-        let name = row
-            .key
-            .channel
-            .as_ref()
-            .map_or_else(|| "(no source)".to_string(), |c| c.to_string());
-        let won_row = find_model(row).unwrap_or_else(|| row.clone());
-        print_row(name, row, &won_row, pipeline(&row.key.channel));
-    }
-    // Channels the model credits that source no lead (touch-only channels).
-    if let Some(t) = &model_table {
-        for row in t.rows.iter().filter(|r| {
-            !source_table
-                .rows
-                .iter()
-                .any(|s| s.key.channel == r.key.channel)
-        }) {
-            let name = row
-                .key
-                .channel
+            let basis = model
                 .as_ref()
-                .map_or_else(|| "(no touch)".to_string(), |c| c.to_string());
-            let mut lead_row = row.clone();
-            lead_row.units = vec![Decimal::ZERO; 4];
-            lead_row.cost_per = source_table
-                .total
-                .cost_per
-                .iter()
-                .map(|c| MoneyPer {
-                    value: None,
-                    ..c.clone()
+                .map_or_else(|| "lead source".to_string(), |m| m.to_string());
+            println!("unit economics per channel — {origin}");
+            println!(
+                "won, CPA, ROAS and ROI credited by: {basis}; leads, MQL and SQL by lead source; pipeline sourced by lead source, influenced by any touch before opportunity creation\n"
+            );
+            println!(
+                "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+                "channel",
+                "spend",
+                "leads",
+                "MQL",
+                "SQL",
+                "won",
+                "CPL",
+                "cost/SQL",
+                "CPA",
+                "ROAS",
+                "ROI",
+                "sourced",
+                "influenced"
+            );
+            let money = |m: &MoneyPer| {
+                m.value.map_or_else(
+                    || "n/a".to_string(),
+                    |v| v.round_to_minor_units().amount().round().to_string(),
+                )
+            };
+            let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v));
+            let units = |d: Decimal| {
+                if d.fract().is_zero() {
+                    d.trunc().to_string()
+                } else {
+                    format!("{:.1}", d)
+                }
+            };
+            let find_model = |row: &EconomicsRow| -> Option<EconomicsRow> {
+                model_table.as_ref().and_then(|t| {
+                    t.rows
+                        .iter()
+                        .find(|r| r.key.channel == row.key.channel)
+                        .cloned()
                 })
-                .collect();
-            print_row(name, &lead_row, row, pipeline(&row.key.channel));
-        }
-    }
-    let total_won = model_table
-        .as_ref()
-        .map_or_else(|| source_table.total.clone(), |t| t.total.clone());
-    print_row(
-        "total".into(),
-        &source_table.total,
-        &total_won,
-        (sourced.total.amount().round().to_string(), "-".into()),
-    );
-    Ok(())
+            };
+            let pipeline = |ch: &Option<revops::Channel>| {
+                sourced
+                    .by_channel
+                    .iter()
+                    .find(|r| &r.channel == ch)
+                    .map_or_else(
+                        || ("0".to_string(), "0".to_string()),
+                        |r| {
+                            (
+                                r.sourced_amount.amount().round().to_string(),
+                                r.influenced_amount.amount().round().to_string(),
+                            )
+                        },
+                    )
+            };
+            let print_row = |name: String,
+                             row: &EconomicsRow,
+                             won_row: &EconomicsRow,
+                             pipe: (String, String)| {
+                println!(
+                    "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+                    name,
+                    row.spend.amount().round().to_string(),
+                    units(row.units[0]),
+                    units(row.units[1]),
+                    units(row.units[2]),
+                    units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
+                    money(&row.cost_per[0]),
+                    money(&row.cost_per[2]),
+                    money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
+                    ratio(won_row.roas.value),
+                    ratio(won_row.roi.value),
+                    pipe.0,
+                    pipe.1,
+                );
+            };
+            for row in &source_table.rows {
+                let name = row
+                    .key
+                    .channel
+                    .as_ref()
+                    .map_or_else(|| "(no source)".to_string(), |c| c.to_string());
+                let won_row = find_model(row).unwrap_or_else(|| row.clone());
+                print_row(name, row, &won_row, pipeline(&row.key.channel));
+            }
+            // Channels the model credits that source no lead (touch-only channels).
+            if let Some(t) = &model_table {
+                for row in t.rows.iter().filter(|r| {
+                    !source_table
+                        .rows
+                        .iter()
+                        .any(|s| s.key.channel == r.key.channel)
+                }) {
+                    let name = row
+                        .key
+                        .channel
+                        .as_ref()
+                        .map_or_else(|| "(no touch)".to_string(), |c| c.to_string());
+                    let mut lead_row = row.clone();
+                    lead_row.units = vec![Decimal::ZERO; 4];
+                    lead_row.cost_per = source_table
+                        .total
+                        .cost_per
+                        .iter()
+                        .map(|c| MoneyPer {
+                            value: None,
+                            ..c.clone()
+                        })
+                        .collect();
+                    print_row(name, &lead_row, row, pipeline(&row.key.channel));
+                }
+            }
+            let total_won = model_table
+                .as_ref()
+                .map_or_else(|| source_table.total.clone(), |t| t.total.clone());
+            print_row(
+                "total".into(),
+                &source_table.total,
+                &total_won,
+                (sourced.total.amount().round().to_string(), "-".into()),
+            );
+            Ok(())
+        },
+    )
 }
