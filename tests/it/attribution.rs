@@ -1302,7 +1302,9 @@ fn report_leaves_out_data_driven_models_beyond_their_limits() {
         conversions: &conversions,
         ..Default::default()
     };
-    let options = revops::report::ReportOptions::default().with_models(vec![RuleModel::Linear]);
+    let models =
+        ["linear", "markov", "shapley"].map(|m| m.parse::<revops::AttributionModel>().unwrap());
+    let options = revops::report::ReportOptions::default().with_models(models);
     let r = revops::report::Report::build(&input, &options).unwrap();
     let a = r.attribution.as_ref().unwrap();
     assert_eq!(a.journey_count, 20_000);

@@ -385,6 +385,61 @@ fn attribution_json_money_is_money_serde() {
     assert!(seen > 0);
 }
 
+/// `--models` is a list of `AttributionModel`s read by clap: parameters use `:`, so
+/// a custom milestone model sits in a comma-separated list; aliases read as their
+/// model (and a model listed under two names is listed twice); the 40/20/40 model
+/// is found as `u_shaped`; columns are named by the model's canonical text.
+#[test]
+fn attribution_models_are_one_typed_list() {
+    let Some(r) = run(
+        "attribution",
+        &[
+            "--quick",
+            "--models",
+            "u_shaped,first_and_lead,milestones:first_touch=0.5:inquiry=0.5:rest=0,markov:2,shapley_ordered",
+            "--format",
+            "json",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let names: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "position_based",
+            "first_and_lead",
+            "milestones:first_touch=0.5:inquiry=0.5:rest=0",
+            "markov:2",
+            "shapley_ordered"
+        ]
+    );
+    // first_and_lead is the same weights as the custom 50/50 milestones.
+    assert_eq!(v["models"][1]["channels"], v["models"][2]["channels"]);
+    fails(
+        "attribution",
+        &["--quick", "--models", "first,first_touch"],
+        "twice",
+    );
+    fails(
+        "attribution",
+        &["--quick", "--models", "milestones:first_touch=1,rest=0"],
+        "separated by `:`",
+    );
+    fails(
+        "attribution",
+        &["--quick", "--models", "markov:0"],
+        "--models",
+    );
+}
+
 /// An aggregated paths file reports its journeys (conversions + nulls), and its rows
 /// separately: 2 rows holding 3 + 2 and 1 + 4 journeys are 10 journeys.
 #[test]
