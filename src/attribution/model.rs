@@ -177,7 +177,7 @@ impl AttributionModel {
     /// let rows = [PathRow::new(vec![ch("a")?, ch("b")?], 2.0, Decimal::ZERO, 1.0)];
     /// let journeys = Journeys::from_path_rows(&rows, Currency::USD)?;
     /// let first = "first".parse::<AttributionModel>()?.channel_conversions(&journeys)?;
-    /// assert_eq!(first, [(ch("a")?, 2.0)]);
+    /// assert_eq!(first, [(ch("a")?, 2.0), (ch("b")?, 0.0)]);
     /// let shapley = AttributionModel::ShapleySimplified.channel_conversions(&journeys)?;
     /// assert_eq!(shapley, [(ch("a")?, 1.0), (ch("b")?, 1.0)]);
     /// # Ok(()) }

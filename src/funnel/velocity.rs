@@ -135,7 +135,7 @@ impl std::fmt::Display for VelocityTable {
     /// assert!(lines[0].starts_with("step") && lines[0].ends_with("inferred"));
     /// assert_eq!(
     ///     lines[1].split_whitespace().collect::<Vec<_>>(),
-    ///     ["mql", "→", "sql", "2", "5.0", "3.0", "5.0", "7.0", "7.0", "0"]
+    ///     ["mql", "→", "sql", "2", "5.0", "4.0", "5.0", "6.0", "6.6", "0"]
     /// );
     /// # Ok(()) }
     /// ```
