@@ -20,10 +20,11 @@ use clap::Parser;
 use common::{DataArgs, DaysSummary, OutputArgs, bad, existing_file, in_file, io_error, load};
 use revops::csv::CsvRecord;
 use revops::{
-    Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Window,
-    forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
-    forecast::ErrorOptions, forecast::ForecastErrors, pipeline::CycleOutcome,
-    pipeline::PipelineHistory, pipeline::PipelineScope, pipeline::SalesCycleSpec,
+    Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Period,
+    Window, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
+    forecast::CalibrationReport, forecast::ErrorOptions, forecast::ForecastErrors,
+    forecast::ForecastReport, pipeline::CycleOutcome, pipeline::PipelineHistory,
+    pipeline::PipelineScope, pipeline::SalesCycleSpec, pipeline::Waterfall,
     pipeline::WaterfallSpec, pipeline::WinRateSpec,
 };
 
@@ -126,34 +127,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 loaded.origin,
                 quarter.label()
             );
-            for (name, w) in [
-                ("all open deals (rolling)", &rolling),
-                ("deals closing in the quarter", &in_quarter),
-            ] {
-                println!("\npipeline waterfall, {name}");
-                let rows = [
-                    ("start", &w.start, ""),
-                    ("created", &w.created, "+"),
-                    ("pulled in", &w.pulled_in, "+"),
-                    ("increased", &w.increased, "+"),
-                    ("decreased", &w.decreased, "-"),
-                    ("pushed out", &w.pushed_out, "-"),
-                    ("lost", &w.lost, "-"),
-                    ("won", &w.won, "-"),
-                    ("end", &w.end, "="),
-                ];
-                for (label, f, sign) in rows {
-                    println!(
-                        "  {sign:1} {label:<11} {:>18} {:>8} deals",
-                        f.amount.round_to_minor_units().to_string(),
-                        f.deals
-                    );
-                }
-                println!(
-                    "    identity check: computed end {}",
-                    w.computed_end()?.round_to_minor_units()
-                );
-            }
+            print_waterfalls(&rolling, &in_quarter)?;
             println!(
                 "\nwin rate (won / closed, as of {}): {}{}",
                 as_of.format("%Y-%m-%d"),
@@ -198,76 +172,118 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ),
             }
 
-            println!("\nforecast errors (bias and CFE: forecast − actual; MAPE skips zero actuals)");
-            println!(
-                "{:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
-                "series", "n", "MAE", "MAPE", "WAPE", "sMAPE", "bias", "accuracy", "band"
-            );
-            let pct =
-                |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
-            for (name, m) in errors
-                .series
-                .iter()
-                .map(|(k, v)| (k.as_str(), v))
-                .chain(std::iter::once(("(pooled)", &errors.pooled)))
-            {
-                println!(
-                    "{name:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
-                    m.n,
-                    m.mae.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
-                    pct(m.mape),
-                    pct(m.wape),
-                    pct(m.smape),
-                    m.bias.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
-                    pct(m.accuracy),
-                    m.band
-                        .map_or_else(|| "-".into(), |b| format!("{b:?}").to_lowercase()),
-                );
-            }
-
-            let s = &uniform.scores;
-            println!(
-                "\ncalibration of stage probabilities at {} (outcome by {}): {} won, {} lost, {} still open (censored)",
-                quarter.start(),
-                quarter.end(),
-                s.won,
-                s.lost,
-                s.open
-            );
-            println!(
-                "  Brier {}  log loss {}  ROC AUC {}  ECE {:.3}  MCE {:.3}",
-                s.brier.map_or_else(|| "n/a".into(), |v| format!("{v:.4}")),
-                s.log_loss
-                    .map_or_else(|| "n/a".into(), |v| format!("{v:.4}")),
-                uniform
-                    .roc_auc
-                    .map_or_else(|| "n/a".into(), |v| format!("{v:.3}")),
-                uniform.reliability.ece.unwrap_or(f64::NAN),
-                uniform.reliability.mce.unwrap_or(f64::NAN),
-            );
-            println!(
-                "  {:<13} {:>7} {:>10} {:>22}",
-                "bin", "count", "predicted", "observed (k/n, 95 %)"
-            );
-            for b in &uniform.reliability.bins {
-                println!(
-                    "  [{:.2}, {:.2}] {:>7} {:>10.3} {:>12} [{:.2}-{:.2}]",
-                    b.lower,
-                    b.upper,
-                    b.count,
-                    b.mean_predicted,
-                    b.observed.to_string(),
-                    b.interval.lower,
-                    b.interval.upper
-                );
-            }
-            println!(
-                "  quantile bins (5): ECE {:.3}",
-                quantile.reliability.ece.unwrap_or(f64::NAN)
-            );
+            print_errors(&errors);
+            print_calibration(&quarter, &uniform, &quantile);
             Ok(())
         },
     )
+}
+
+/// The rolling and in-quarter pipeline waterfalls, with their identity check.
+fn print_waterfalls(rolling: &Waterfall, in_quarter: &Waterfall) -> Result<(), Error> {
+    for (name, w) in [
+        ("all open deals (rolling)", &rolling),
+        ("deals closing in the quarter", &in_quarter),
+    ] {
+        println!("\npipeline waterfall, {name}");
+        let rows = [
+            ("start", &w.start, ""),
+            ("created", &w.created, "+"),
+            ("pulled in", &w.pulled_in, "+"),
+            ("increased", &w.increased, "+"),
+            ("decreased", &w.decreased, "-"),
+            ("pushed out", &w.pushed_out, "-"),
+            ("lost", &w.lost, "-"),
+            ("won", &w.won, "-"),
+            ("end", &w.end, "="),
+        ];
+        for (label, f, sign) in rows {
+            println!(
+                "  {sign:1} {label:<11} {:>18} {:>8} deals",
+                f.amount.round_to_minor_units().to_string(),
+                f.deals
+            );
+        }
+        println!(
+            "    identity check: computed end {}",
+            w.computed_end()?.round_to_minor_units()
+        );
+    }
+    Ok(())
+}
+
+/// Forecast error metrics per series and pooled.
+fn print_errors(errors: &ForecastReport) {
+    println!("\nforecast errors (bias and CFE: forecast − actual; MAPE skips zero actuals)");
+    println!(
+        "{:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
+        "series", "n", "MAE", "MAPE", "WAPE", "sMAPE", "bias", "accuracy", "band"
+    );
+    let pct =
+        |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
+    for (name, m) in errors
+        .series
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .chain(std::iter::once(("(pooled)", &errors.pooled)))
+    {
+        println!(
+            "{name:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
+            m.n,
+            m.mae.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
+            pct(m.mape),
+            pct(m.wape),
+            pct(m.smape),
+            m.bias.map_or_else(|| "n/a".into(), |v| format!("{v:.1}")),
+            pct(m.accuracy),
+            m.band
+                .map_or_else(|| "-".into(), |b| format!("{b:?}").to_lowercase()),
+        );
+    }
+}
+
+/// Calibration of the stage probabilities at the quarter's start.
+fn print_calibration(quarter: &Period, uniform: &CalibrationReport, quantile: &CalibrationReport) {
+    let s = &uniform.scores;
+    println!(
+        "\ncalibration of stage probabilities at {} (outcome by {}): {} won, {} lost, {} still open (censored)",
+        quarter.start(),
+        quarter.end(),
+        s.won,
+        s.lost,
+        s.open
+    );
+    println!(
+        "  Brier {}  log loss {}  ROC AUC {}  ECE {:.3}  MCE {:.3}",
+        s.brier.map_or_else(|| "n/a".into(), |v| format!("{v:.4}")),
+        s.log_loss
+            .map_or_else(|| "n/a".into(), |v| format!("{v:.4}")),
+        uniform
+            .roc_auc
+            .map_or_else(|| "n/a".into(), |v| format!("{v:.3}")),
+        uniform.reliability.ece.unwrap_or(f64::NAN),
+        uniform.reliability.mce.unwrap_or(f64::NAN),
+    );
+    println!(
+        "  {:<13} {:>7} {:>10} {:>22}",
+        "bin", "count", "predicted", "observed (k/n, 95 %)"
+    );
+    for b in &uniform.reliability.bins {
+        println!(
+            "  [{:.2}, {:.2}] {:>7} {:>10.3} {:>12} [{:.2}-{:.2}]",
+            b.lower,
+            b.upper,
+            b.count,
+            b.mean_predicted,
+            b.observed.to_string(),
+            b.interval.lower,
+            b.interval.upper
+        );
+    }
+    println!(
+        "  quantile bins (5): ECE {:.3}",
+        quantile.reliability.ece.unwrap_or(f64::NAN)
+    );
 }
 
 fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
