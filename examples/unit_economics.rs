@@ -26,9 +26,9 @@ use revops::csv::CsvRecord;
 use revops::{
     Decimal, Error, Funnel, Lead, StageEvent, attribution::JourneyOptions, attribution::Journeys,
     attribution::RuleModel, cost::CostGrouping, cost::Credits, cost::EconomicsRow,
-    cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment,
-    cost::align_spend, cost::sourcing_report, cost::unit_economics, funnel::FunnelData,
-    funnel::FunnelEvents, funnel::PathOptions,
+    cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy, cost::SourcingReport,
+    cost::SpendAlignment, cost::UnitEconomics, cost::align_spend, cost::sourcing_report,
+    cost::unit_economics, funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
 };
 
 /// Unit economics per channel: spend, leads, MQL, SQL, won, CPL, cost per SQL, CPA,
@@ -48,6 +48,148 @@ struct Cli {
     model: Option<RuleModel>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// One row of the table: `row` gives spend, leads, MQL, SQL and the cost per lead and
+/// SQL; `won_row` the won count, CPA, ROAS and ROI (the model's credit, when given).
+fn print_row(name: String, row: &EconomicsRow, won_row: &EconomicsRow, pipe: (String, String)) {
+    println!(
+        "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+        name,
+        row.spend.amount().round().to_string(),
+        units(row.units[0]),
+        units(row.units[1]),
+        units(row.units[2]),
+        units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
+        money(&row.cost_per[0]),
+        money(&row.cost_per[2]),
+        money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
+        ratio(won_row.roas.value),
+        ratio(won_row.roi.value),
+        pipe.0,
+        pipe.1,
+    );
+}
+
+fn money(m: &MoneyPer) -> String {
+    m.value.map_or_else(
+        || "n/a".to_string(),
+        |v| v.round_to_minor_units().amount().round().to_string(),
+    )
+}
+
+fn ratio(r: Option<Decimal>) -> String {
+    r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v))
+}
+
+fn units(d: Decimal) -> String {
+    if d.fract().is_zero() {
+        d.trunc().to_string()
+    } else {
+        format!("{:.1}", d)
+    }
+}
+
+/// The table: one row per lead source (and per channel the model credits), then the
+/// total.
+fn print_table(
+    origin: &str,
+    model: Option<&RuleModel>,
+    source_table: &UnitEconomics,
+    model_table: Option<&UnitEconomics>,
+    sourced: &SourcingReport,
+) {
+    let basis = model
+        .as_ref()
+        .map_or_else(|| "lead source".to_string(), |m| m.to_string());
+    println!("unit economics per channel — {origin}");
+    println!(
+        "won, CPA, ROAS and ROI credited by: {basis}; leads, MQL and SQL by lead source; pipeline sourced by lead source, influenced by any touch before opportunity creation\n"
+    );
+    println!(
+        "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+        "channel",
+        "spend",
+        "leads",
+        "MQL",
+        "SQL",
+        "won",
+        "CPL",
+        "cost/SQL",
+        "CPA",
+        "ROAS",
+        "ROI",
+        "sourced",
+        "influenced"
+    );
+    let find_model = |row: &EconomicsRow| -> Option<EconomicsRow> {
+        model_table.as_ref().and_then(|t| {
+            t.rows
+                .iter()
+                .find(|r| r.key.channel == row.key.channel)
+                .cloned()
+        })
+    };
+    let pipeline = |ch: &Option<revops::Channel>| {
+        sourced
+            .by_channel
+            .iter()
+            .find(|r| &r.channel == ch)
+            .map_or_else(
+                || ("0".to_string(), "0".to_string()),
+                |r| {
+                    (
+                        r.sourced_amount.amount().round().to_string(),
+                        r.influenced_amount.amount().round().to_string(),
+                    )
+                },
+            )
+    };
+    for row in &source_table.rows {
+        let name = row
+            .key
+            .channel
+            .as_ref()
+            .map_or_else(|| "(no source)".to_string(), |c| c.to_string());
+        let won_row = find_model(row).unwrap_or_else(|| row.clone());
+        print_row(name, row, &won_row, pipeline(&row.key.channel));
+    }
+    // Channels the model credits that source no lead (touch-only channels).
+    if let Some(t) = &model_table {
+        for row in t.rows.iter().filter(|r| {
+            !source_table
+                .rows
+                .iter()
+                .any(|s| s.key.channel == r.key.channel)
+        }) {
+            let name = row
+                .key
+                .channel
+                .as_ref()
+                .map_or_else(|| "(no touch)".to_string(), |c| c.to_string());
+            let mut lead_row = row.clone();
+            lead_row.units = vec![Decimal::ZERO; 4];
+            lead_row.cost_per = source_table
+                .total
+                .cost_per
+                .iter()
+                .map(|c| MoneyPer {
+                    value: None,
+                    ..c.clone()
+                })
+                .collect();
+            print_row(name, &lead_row, row, pipeline(&row.key.channel));
+        }
+    }
+    let total_won = model_table
+        .as_ref()
+        .map_or_else(|| source_table.total.clone(), |t| t.total.clone());
+    print_row(
+        "total".into(),
+        &source_table.total,
+        &total_won,
+        (sourced.total.amount().round().to_string(), "-".into()),
+    );
 }
 
 fn main() -> ExitCode {
@@ -115,132 +257,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             })
         },
         || {
-
-            let basis = model
-                .as_ref()
-                .map_or_else(|| "lead source".to_string(), |m| m.to_string());
-            println!("unit economics per channel — {origin}");
-            println!(
-                "won, CPA, ROAS and ROI credited by: {basis}; leads, MQL and SQL by lead source; pipeline sourced by lead source, influenced by any touch before opportunity creation\n"
-            );
-            println!(
-                "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
-                "channel",
-                "spend",
-                "leads",
-                "MQL",
-                "SQL",
-                "won",
-                "CPL",
-                "cost/SQL",
-                "CPA",
-                "ROAS",
-                "ROI",
-                "sourced",
-                "influenced"
-            );
-            let money = |m: &MoneyPer| {
-                m.value.map_or_else(
-                    || "n/a".to_string(),
-                    |v| v.round_to_minor_units().amount().round().to_string(),
-                )
-            };
-            let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v));
-            let units = |d: Decimal| {
-                if d.fract().is_zero() {
-                    d.trunc().to_string()
-                } else {
-                    format!("{:.1}", d)
-                }
-            };
-            let find_model = |row: &EconomicsRow| -> Option<EconomicsRow> {
-                model_table.as_ref().and_then(|t| {
-                    t.rows
-                        .iter()
-                        .find(|r| r.key.channel == row.key.channel)
-                        .cloned()
-                })
-            };
-            let pipeline = |ch: &Option<revops::Channel>| {
-                sourced
-                    .by_channel
-                    .iter()
-                    .find(|r| &r.channel == ch)
-                    .map_or_else(
-                        || ("0".to_string(), "0".to_string()),
-                        |r| {
-                            (
-                                r.sourced_amount.amount().round().to_string(),
-                                r.influenced_amount.amount().round().to_string(),
-                            )
-                        },
-                    )
-            };
-            let print_row = |name: String,
-                             row: &EconomicsRow,
-                             won_row: &EconomicsRow,
-                             pipe: (String, String)| {
-                println!(
-                    "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
-                    name,
-                    row.spend.amount().round().to_string(),
-                    units(row.units[0]),
-                    units(row.units[1]),
-                    units(row.units[2]),
-                    units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
-                    money(&row.cost_per[0]),
-                    money(&row.cost_per[2]),
-                    money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
-                    ratio(won_row.roas.value),
-                    ratio(won_row.roi.value),
-                    pipe.0,
-                    pipe.1,
-                );
-            };
-            for row in &source_table.rows {
-                let name = row
-                    .key
-                    .channel
-                    .as_ref()
-                    .map_or_else(|| "(no source)".to_string(), |c| c.to_string());
-                let won_row = find_model(row).unwrap_or_else(|| row.clone());
-                print_row(name, row, &won_row, pipeline(&row.key.channel));
-            }
-            // Channels the model credits that source no lead (touch-only channels).
-            if let Some(t) = &model_table {
-                for row in t.rows.iter().filter(|r| {
-                    !source_table
-                        .rows
-                        .iter()
-                        .any(|s| s.key.channel == r.key.channel)
-                }) {
-                    let name = row
-                        .key
-                        .channel
-                        .as_ref()
-                        .map_or_else(|| "(no touch)".to_string(), |c| c.to_string());
-                    let mut lead_row = row.clone();
-                    lead_row.units = vec![Decimal::ZERO; 4];
-                    lead_row.cost_per = source_table
-                        .total
-                        .cost_per
-                        .iter()
-                        .map(|c| MoneyPer {
-                            value: None,
-                            ..c.clone()
-                        })
-                        .collect();
-                    print_row(name, &lead_row, row, pipeline(&row.key.channel));
-                }
-            }
-            let total_won = model_table
-                .as_ref()
-                .map_or_else(|| source_table.total.clone(), |t| t.total.clone());
-            print_row(
-                "total".into(),
-                &source_table.total,
-                &total_won,
-                (sourced.total.amount().round().to_string(), "-".into()),
+            print_table(
+                &origin,
+                model.as_ref(),
+                &source_table,
+                model_table.as_ref(),
+                &sourced,
             );
             Ok(())
         },
