@@ -128,6 +128,49 @@ fn main() -> ExitCode {
     common::main(run)
 }
 
+/// The leads, stage events, funnel and origin: the Olist files, a data folder or the
+/// synthetic company; `--funnel` replaces the funnel.
+fn leads_and_events(cli: &Cli) -> Result<(Vec<Lead>, Vec<StageEvent>, Funnel, String), Error> {
+    let (leads, events, mut funnel, origin) = if let Some(dir) = &cli.olist {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            File::open(&path).map_err(io_error("opening", &path))
+        };
+        let d = revops::real::read_olist(
+            open("olist_marketing_qualified_leads_dataset.csv")?,
+            open("olist_closed_deals_dataset.csv")?,
+        )
+        .map_err(in_file("reading the Olist files in", dir))?;
+        for q in &d.quirks {
+            eprintln_quirk(&q.record.to_string(), &q.message);
+        }
+        (
+            d.leads,
+            d.stage_events,
+            revops::real::olist_funnel(),
+            "Olist marketing funnel (real data)".into(),
+        )
+    } else {
+        let l = load(
+            &cli.data,
+            100_000,
+            &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+        )?;
+        (
+            l.data.leads,
+            l.data.stage_events,
+            Funnel::demand_waterfall(),
+            l.origin,
+        )
+    };
+    if let Some(path) = &cli.funnel {
+        let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
+        funnel = Funnel::from_json(&text)
+            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
+    }
+    Ok((leads, events, funnel, origin))
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     let cohort_mode = cli.mode == Mode::Cohort;
     if !cohort_mode {
@@ -139,44 +182,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
     }
 
-    let (leads, events, mut funnel, origin): (Vec<Lead>, Vec<StageEvent>, Funnel, String) =
-        if let Some(dir) = &cli.olist {
-            let open = |name: &str| {
-                let path = dir.join(name);
-                File::open(&path).map_err(io_error("opening", &path))
-            };
-            let d = revops::real::read_olist(
-                open("olist_marketing_qualified_leads_dataset.csv")?,
-                open("olist_closed_deals_dataset.csv")?,
-            )
-            .map_err(in_file("reading the Olist files in", dir))?;
-            for q in &d.quirks {
-                eprintln_quirk(&q.record.to_string(), &q.message);
-            }
-            (
-                d.leads,
-                d.stage_events,
-                revops::real::olist_funnel(),
-                "Olist marketing funnel (real data)".into(),
-            )
-        } else {
-            let l = load(
-                &cli.data,
-                100_000,
-                &[Lead::FILE_NAME, StageEvent::FILE_NAME],
-            )?;
-            (
-                l.data.leads,
-                l.data.stage_events,
-                Funnel::demand_waterfall(),
-                l.origin,
-            )
-        };
-    if let Some(path) = &cli.funnel {
-        let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
-        funnel = Funnel::from_json(&text)
-            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
-    }
+    let (leads, events, funnel, origin) = leads_and_events(&cli)?;
     let as_of: DateTime<Utc> = match cli.as_of {
         Some(d) => {
             let first = leads.iter().map(|l| l.created_at).min();
