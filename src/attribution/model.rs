@@ -297,6 +297,7 @@ impl<'de> Deserialize<'de> for AttributionModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attribution::Milestone;
 
     fn parse(s: &str) -> AttributionModel {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -327,6 +328,41 @@ mod tests {
             let json = serde_json::to_string(&m).unwrap();
             assert_eq!(json, format!("\"{text}\""));
             assert_eq!(serde_json::from_str::<AttributionModel>(&json).unwrap(), m);
+        }
+    }
+
+    proptest::proptest! {
+        /// Any parameters round-trip through the text and serde: shares and weights
+        /// as written, the half-life to the millisecond, any Markov order.
+        #[test]
+        fn random_parameters_round_trip(
+            first in 0.0f64..=0.5,
+            last in 0.0f64..=0.5,
+            half_life_ms in 1i64..1_000_000_000_000,
+            weights in proptest::collection::vec(0.0f64..10.0, 1..5),
+            rest in 0.0f64..1.0,
+            order in 1usize..10,
+        ) {
+            let milestones = weights
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (Milestone::stage(format!("stage{i}")), *w + 0.5))
+                .collect();
+            let models = [
+                AttributionModel::Rule(RuleModel::PositionBased { first, last }),
+                AttributionModel::Rule(RuleModel::TimeDecay {
+                    half_life: chrono::TimeDelta::milliseconds(half_life_ms),
+                }),
+                AttributionModel::Rule(RuleModel::CustomMilestones { milestones, rest }),
+                AttributionModel::Markov { order },
+            ];
+            for m in models {
+                let text = m.to_string();
+                proptest::prop_assert!(!text.contains(','));
+                proptest::prop_assert_eq!(&parse(&text), &m, "{}", text);
+                let json = serde_json::to_string(&m).unwrap();
+                proptest::prop_assert_eq!(serde_json::from_str::<AttributionModel>(&json).unwrap(), m);
+            }
         }
     }
 
