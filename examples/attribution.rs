@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --all-features --example attribution -- --quick
-//! cargo run --release --all-features --example attribution -- --data DIR --models first,last,w_shaped
+//! cargo run --release --all-features --example attribution -- --data DIR --models first,u_shaped,w_shaped,markov:2
 //! cargo run --release --all-features --example attribution -- \
 //!     --paths ../shared/data/attribution/channelattribution_Data.csv --delimiter ';'
 //! ```
@@ -17,15 +17,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::{DataArgs, Format, bad, existing_file, in_file, read_folder, reason};
+use common::{DataArgs, OutputArgs, bad, existing_file, in_file, parsed, read_folder};
 use revops::csv::{CsvRecord, Options, Reader};
+use revops::report::ReportOptions;
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    Channel, Conversion, Currency, Error, Money, PathRow, Touch, attribution::ChannelConversions,
-    attribution::JourneyOptions, attribution::Journeys, attribution::MarkovOptions,
-    attribution::RuleModel, attribution::ShapleyOptions, attribution::TruthScore,
-    attribution::markov_attribution, attribution::score_against_truth,
-    attribution::shapley_attribution,
+    AttributionModel, Channel, Conversion, Currency, Error, Money, PathRow, Touch,
+    attribution::ChannelConversions, attribution::JourneyOptions, attribution::Journeys,
+    attribution::TruthScore, attribution::score_against_truth,
 };
 
 /// The JSON schema, shown after the flags in `--help`.
@@ -60,19 +59,19 @@ struct Cli {
           value_parser = clap::builder::NonEmptyStringValueParser::new())]
     path_separator: Option<String>,
     /// Currency of the path values (--paths), e.g. USD or PTS:2 [default: USD]
-    #[arg(long, value_name = "CODE", requires = "paths", value_parser = currency)]
+    #[arg(long, value_name = "CODE", requires = "paths", value_parser = parsed::<Currency>)]
     currency: Option<Currency>,
-    /// Comma-separated models: rule models as RuleModel parses them (first, last,
-    /// last_non_direct, linear, linear_unique, time_decay[:DAYS], position_based[:F:L], j,
-    /// inverse_j, u_shaped, w_shaped, full_path, milestones:K=W,...), markov, markov2
-    /// (order 2), shapley (conversion-rate Shapley), shapley_simple [default:
-    /// first,last,linear,time_decay,position_based,w_shaped,markov,shapley; time_decay
-    /// only with touch times, w_shaped only with stage events]
-    #[arg(long, value_name = "LIST")]
-    models: Option<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// Comma-separated attribution models (revops::AttributionModel): first_touch, last_touch,
+    /// last_non_direct[:CH:..], linear, linear_unique, time_decay[:DAYSd],
+    /// position_based[:F:L] (alias u_shaped: 40/20/40), j, inverse_j, first_and_lead
+    /// (first touch + lead creation 50/50), w_shaped, full_path,
+    /// milestones:K=W:..:rest=W, markov[:ORDER], shapley (conversion rate),
+    /// shapley_simplified, shapley_ordered, shao_li [default: the report's models
+    /// the data supports: time decay needs touch times, milestone models stage events]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parsed::<AttributionModel>)]
+    models: Option<Vec<AttributionModel>>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn delimiter(s: &str) -> Result<u8, String> {
@@ -81,17 +80,6 @@ fn delimiter(s: &str) -> Result<u8, String> {
         [_] => Err("not usable as a delimiter (a quote or a line break)".into()),
         _ => Err("expected one ASCII character".into()),
     }
-}
-
-fn currency(s: &str) -> Result<Currency, String> {
-    s.parse().map_err(reason)
-}
-
-enum Model {
-    Rule(RuleModel),
-    Markov(usize),
-    Shapley,
-    ShapleySimple,
 }
 
 struct Column {
@@ -112,8 +100,6 @@ impl Column {
 struct Input {
     journeys: Journeys,
     origin: String,
-    times: bool,
-    stages: bool,
     truth: Option<Vec<(Channel, f64)>>,
 }
 
@@ -140,8 +126,6 @@ fn load(cli: &Cli) -> Result<Input, Error> {
         return Ok(Input {
             origin: format!("paths {} ({} rows)", file.display(), rows.len()),
             journeys: Journeys::from_path_rows(&rows, currency)?,
-            times: false,
-            stages: false,
             truth: None,
         });
     }
@@ -155,8 +139,6 @@ fn load(cli: &Cli) -> Result<Input, Error> {
                 &JourneyOptions::default(),
             )?,
             origin: format!("folder {}", dir.display()),
-            times: true,
-            stages: !d.stage_events.is_empty(),
             truth: None,
         });
     }
@@ -171,115 +153,49 @@ fn load(cli: &Cli) -> Result<Input, Error> {
             &JourneyOptions::default(),
         )?,
         origin: format!("synthetic company, {leads} leads, seed {seed}"),
-        times: true,
-        stages: true,
         truth: Some(c.truth.channel_conversions()),
     })
 }
 
-fn models(cli: &Cli, input: &Input) -> Result<Vec<(String, Model)>, Error> {
-    let list = match &cli.models {
-        Some(l) => l.to_string(),
-        None => {
-            let mut d = vec!["first", "last", "linear"];
-            if input.times {
-                d.push("time_decay");
-            }
-            d.push("position_based");
-            if input.stages {
-                d.push("w_shaped");
-            }
-            d.extend(["markov", "shapley"]);
-            d.join(",")
-        }
+/// The models asked for (each once), or the report's default models that the data
+/// supports.
+fn models(cli: &Cli, input: &Input) -> Result<Vec<AttributionModel>, Error> {
+    let Some(list) = &cli.models else {
+        let mut models = ReportOptions::default_models();
+        models.retain(|m| m.unsupported_by(&input.journeys).is_none());
+        return Ok(models);
     };
-    // `milestones:k=w,k=w` and `last_non_direct:a,b` contain commas: an item without
-    // a model name of its own continues the previous one
-    let mut items: Vec<String> = Vec::new();
-    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match items.last_mut() {
-            Some(prev)
-                if (prev.starts_with("milestones:") || prev.starts_with("last_non_direct:"))
-                    && (part.contains('=') || !part.contains(':'))
-                    && part.parse::<RuleModel>().is_err()
-                    && !matches!(part, "markov" | "markov2" | "shapley" | "shapley_simple") =>
-            {
-                prev.push(',');
-                prev.push_str(part);
-            }
-            _ => items.push(part.to_string()),
+    for (i, m) in list.iter().enumerate() {
+        if list[..i].contains(m) {
+            return Err(bad("--models", m, "listed twice"));
         }
     }
-    items
-        .into_iter()
-        .map(|name| {
-            let m = match name.as_str() {
-                "markov" => Model::Markov(1),
-                "markov2" => Model::Markov(2),
-                "shapley" => Model::Shapley,
-                "shapley_simple" => Model::ShapleySimple,
-                other => Model::Rule(other.parse()?),
-            };
-            Ok((name, m))
-        })
-        .collect::<Result<Vec<_>, Error>>()
-        .and_then(|models| {
-            if models.is_empty() {
-                return Err(bad("--models", &list, "no model given"));
-            }
-            for (i, (name, _)) in models.iter().enumerate() {
-                if models[..i].iter().any(|(n, _)| n == name) {
-                    return Err(bad("--models", &list, format!("`{name}` is listed twice")));
-                }
-            }
-            Ok(models)
-        })
+    Ok(list.clone())
 }
 
-fn run_models(input: &Input, list: Vec<(String, Model)>) -> Result<Vec<Column>, Error> {
-    let rows = input.journeys.path_rows();
-    let mut shapley = None;
-    let valued = input.journeys.currency().is_some() && !input.journeys.total_value().is_zero();
+fn run_models(input: &Input, models: Vec<AttributionModel>) -> Result<Vec<Column>, Error> {
+    let journeys = &input.journeys;
+    let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
     let mut out = Vec::new();
-    for (name, model) in list {
-        let (pairs, revenue) = match model {
-            Model::Rule(m) => {
-                let a = if valued {
-                    input.journeys.attribute_with_revenue(&m)?
-                } else {
-                    input.journeys.attribute(&m)?
-                };
-                let revenue = valued.then(|| {
-                    a.channels
-                        .iter()
-                        .filter_map(|c| Some((c.channel.clone(), c.revenue?)))
-                        .collect()
-                });
-                (a.channel_conversions(), revenue)
+    for model in models {
+        let (pairs, revenue) = match model.as_rule() {
+            Some(rule) if valued => {
+                let a = journeys.attribute_with_revenue(rule)?;
+                let revenue = a
+                    .channels
+                    .iter()
+                    .filter_map(|c| Some((c.channel.clone(), c.revenue?)))
+                    .collect();
+                (a.channel_conversions(), Some(revenue))
             }
-            Model::Markov(order) => (
-                markov_attribution(&rows, MarkovOptions::default().with_order(order))?
-                    .channel_conversions(),
-                None,
-            ),
-            Model::Shapley | Model::ShapleySimple => {
-                if shapley.is_none() {
-                    shapley = Some(shapley_attribution(&rows, ShapleyOptions::default())?);
-                }
-                let r = shapley.as_ref().expect("computed above");
-                let credits = match model {
-                    Model::Shapley => &r.conversion_rate.credits,
-                    _ => &r.simplified,
-                };
-                (credits.channel_conversions(), None)
-            }
+            _ => (model.channel_conversions(journeys)?, None),
         };
         let score = match &input.truth {
             Some(t) => Some(score_against_truth(&pairs, t)?),
             None => None,
         };
         out.push(Column {
-            name,
+            name: model.to_string(),
             conversions: pairs.into_iter().collect(),
             revenue,
             score,
@@ -296,12 +212,13 @@ fn run(cli: Cli) -> Result<(), Error> {
     let input = load(&cli)?;
     let list = models(&cli, &input)?;
     let columns = run_models(&input, list)?;
-    if cli.format == Format::Json {
-        print_json(&input, &columns)
-    } else {
-        print_table(&input, &columns);
-        Ok(())
-    }
+    cli.output.emit(
+        || json(&input, &columns),
+        || {
+            print_table(&input, &columns);
+            Ok(())
+        },
+    )
 }
 
 fn share(x: f64, total: f64) -> f64 {
@@ -312,7 +229,7 @@ fn truth_total(input: &Input) -> f64 {
     input.truth.iter().flatten().map(|(_, v)| v).sum()
 }
 
-fn print_json(input: &Input, columns: &[Column]) -> Result<(), Error> {
+fn json(input: &Input, columns: &[Column]) -> serde_json::Value {
     let models: Vec<_> = columns
         .iter()
         .map(|c| {
@@ -348,16 +265,14 @@ fn print_json(input: &Input, columns: &[Column]) -> Result<(), Error> {
             })
             .collect::<Vec<_>>()
     });
-    let v = serde_json::json!({
+    serde_json::json!({
         "origin": input.origin,
         "journeys": input.journeys.journey_count(),
         "path_rows": input.journeys.len(),
         "conversions": input.journeys.total_conversions(),
         "models": models,
         "truth": truth,
-    });
-    println!("{}", serde_json::to_string_pretty(&v)?);
-    Ok(())
+    })
 }
 
 fn print_table(input: &Input, columns: &[Column]) {

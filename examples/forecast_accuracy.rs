@@ -16,21 +16,17 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use clap::Parser;
-use common::{DataArgs, DaysSummary, Format, bad, existing_file, in_file, io_error, load};
+use common::{DataArgs, DaysSummary, OutputArgs, bad, existing_file, in_file, io_error, load};
 use revops::csv::CsvRecord;
 use revops::{
-    Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Window,
-    forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
-    forecast::ErrorOptions, forecast::ForecastErrors, pipeline::CycleOutcome,
-    pipeline::PipelineHistory, pipeline::PipelineScope, pipeline::SalesCycleSpec,
+    Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Period,
+    Window, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
+    forecast::CalibrationReport, forecast::ErrorOptions, forecast::ForecastErrors,
+    forecast::ForecastReport, pipeline::CycleOutcome, pipeline::PipelineHistory,
+    pipeline::PipelineScope, pipeline::SalesCycleSpec, pipeline::Waterfall,
     pipeline::WaterfallSpec, pipeline::WinRateSpec,
 };
-
-fn midnight(d: NaiveDate) -> DateTime<Utc> {
-    d.and_time(NaiveTime::MIN).and_utc()
-}
 
 /// Pipeline accuracy: the pipeline waterfall of a quarter, win rate, cycle, coverage,
 /// slippage, forecast errors and the calibration of win probabilities.
@@ -50,9 +46,8 @@ struct Cli {
     /// Quota of the quarter after the reported one, in the data's currency (coverage)
     #[arg(long, value_name = "AMOUNT", value_parser = common::positive_amount)]
     quota: Option<Decimal>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn main() -> ExitCode {
@@ -60,16 +55,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let json = cli.format == Format::Json;
     if let Some(path) = &cli.maven {
-        return maven(path, json);
+        return maven(path, cli.output);
     }
     let loaded = load(&cli.data, 100_000, &[OpportunityChange::FILE_NAME])?;
-    let currency = loaded
-        .data
-        .opportunity_history
-        .first()
-        .map_or(revops::Currency::USD, |c| c.amount.currency());
+    let currency = loaded.data.report_input().inferred_currency();
     let history = PipelineHistory::new(
         Funnel::salesforce_opportunity(),
         currency,
@@ -83,7 +73,8 @@ fn run(cli: Cli) -> Result<(), Error> {
     let cal = Calendar::default();
     let current = cal.period_of(last, Granularity::Quarter);
     let quarter = current.prev();
-    let (q_start, q_end) = (midnight(quarter.start()), midnight(quarter.end()));
+    let window = Window::for_period(&quarter, &cal);
+    let (q_start, q_end) = (window.start(), window.end());
     let as_of = q_end;
 
     let rolling = history.waterfall(&WaterfallSpec::new(q_start, q_end))?;
@@ -92,7 +83,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     )?;
     let win_rate = history.win_rate(&WinRateSpec::new(as_of))?;
     let cycle = history.sales_cycle(&SalesCycleSpec::new(as_of));
-    let slippage = history.slippage(&Window::new(q_start, q_end)?)?;
+    let slippage = history.slippage(&window)?;
     let next = DateRange::new(current.start(), current.last_day())?;
     let coverage = match cli.quota {
         Some(q) => Some(history.coverage(as_of, next, Money::new(q, currency))?),
@@ -105,18 +96,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 
     // Calibration: the probability each deal open at the quarter's start had then,
     // against how it ended by the quarter's end (still open: censored, not a loss).
-    let mut calibration = Calibration::default();
-    for i in 0..history.len() {
-        let (Some(then), Some(now)) = (history.state_at(i, q_start), history.state_at(i, q_end))
-        else {
-            continue;
-        };
-        if !then.is_open() {
-            continue;
-        }
-        let Some(p) = then.probability else { continue };
-        calibration.add(p, now.outcome())?;
-    }
+    let calibration = Calibration::from_predictions(&history.predictions(&window))?;
     let uniform = calibration.finish(&CalibrationOptions::default().with_bins(10))?;
     let quantile = calibration.finish(
         &CalibrationOptions::default()
@@ -124,29 +104,83 @@ fn run(cli: Cli) -> Result<(), Error> {
             .with_bins(5),
     )?;
 
-    if json {
-        let v = serde_json::json!({
-            "origin": loaded.origin, "quarter": quarter.label(),
-            "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
-            "win_rate": win_rate, "cycle_days": cycle.summary().as_ref().map(DaysSummary::from),
-            "slippage": {
-                "deals": slippage.deals, "pushes": slippage.pushes,
-                "pushed_deals": slippage.pushed_deals,
-                "pushed_twice_or_more": slippage.pushed_twice_or_more,
-                "slipped": slippage.slipped,
-            },
-            "coverage": coverage, "forecast_errors": errors,
-            "calibration_uniform": uniform, "calibration_quantile": quantile,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
+    cli.output.emit(
+        || {
+            serde_json::json!({
+                "origin": loaded.origin, "quarter": quarter.label(),
+                "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
+                "win_rate": win_rate, "cycle_days": cycle.summary().as_ref().map(DaysSummary::from),
+                "slippage": {
+                    "deals": slippage.deals, "pushes": slippage.pushes,
+                    "pushed_deals": slippage.pushed_deals,
+                    "pushed_twice_or_more": slippage.pushed_twice_or_more,
+                    "slipped": slippage.slipped,
+                },
+                "coverage": coverage, "forecast_errors": errors,
+                "calibration_uniform": uniform, "calibration_quantile": quantile,
+            })
+        },
+        || {
 
-    println!(
-        "pipeline accuracy — {}; quarter {}",
-        loaded.origin,
-        quarter.label()
-    );
+            println!(
+                "pipeline accuracy — {}; quarter {}",
+                loaded.origin,
+                quarter.label()
+            );
+            print_waterfalls(&rolling, &in_quarter)?;
+            println!(
+                "\nwin rate (won / closed, as of {}): {}{}",
+                as_of.format("%Y-%m-%d"),
+                win_rate.ratio,
+                win_rate.interval.map_or_else(String::new, |i| format!(
+                    " [{:.1}-{:.1} %]",
+                    100.0 * i.lower,
+                    100.0 * i.upper
+                ))
+            );
+            if let Some(s) = cycle.summary() {
+                println!(
+                    "sales cycle of won deals: {} deals, mean {:.1} d, median {:.1} d, p90 {:.1} d",
+                    s.count,
+                    s.mean_days(),
+                    s.median_days(),
+                    s.p90_days()
+                );
+            }
+            println!(
+                "slippage in the quarter: {} deals at risk, {} pushes ({} per deal), {} deals pushed, {} pushed twice or more, {} slipped",
+                slippage.deals,
+                slippage.pushes,
+                slippage.pushes_per_deal,
+                slippage.pushed_deals,
+                slippage.pushed_twice_or_more,
+                slippage.slipped.round_to_minor_units()
+            );
+            match &coverage {
+                Some(c) => println!(
+                    "coverage of {} .. {}: pipeline {} / remaining quota {} = {}",
+                    c.period.first(),
+                    c.period.last(),
+                    c.pipeline.amount.round_to_minor_units(),
+                    c.remaining.round_to_minor_units(),
+                    c.ratio
+                        .map_or_else(|| "n/a (quota met)".to_string(), |r| format!("{:.2}x", r))
+                ),
+                None => println!(
+                    "coverage: pass --quota AMOUNT for the quarter starting {}",
+                    current.start()
+                ),
+            }
+
+            print_errors(&errors);
+            print_calibration(&quarter, &uniform, &quantile);
+            Ok(())
+        },
+    )
+}
+
+/// The rolling and in-quarter pipeline waterfalls, with their identity check.
+fn print_waterfalls(rolling: &Waterfall, in_quarter: &Waterfall) -> Result<(), Error> {
     for (name, w) in [
         ("all open deals (rolling)", &rolling),
         ("deals closing in the quarter", &in_quarter),
@@ -175,50 +209,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             w.computed_end()?.round_to_minor_units()
         );
     }
-    println!(
-        "\nwin rate (won / closed, as of {}): {}{}",
-        as_of.format("%Y-%m-%d"),
-        win_rate.ratio,
-        win_rate.interval.map_or_else(String::new, |i| format!(
-            " [{:.1}-{:.1} %]",
-            100.0 * i.lower,
-            100.0 * i.upper
-        ))
-    );
-    if let Some(s) = cycle.summary() {
-        println!(
-            "sales cycle of won deals: {} deals, mean {:.1} d, median {:.1} d, p90 {:.1} d",
-            s.count,
-            s.mean_days(),
-            s.median_days(),
-            s.p90_days()
-        );
-    }
-    println!(
-        "slippage in the quarter: {} deals at risk, {} pushes ({} per deal), {} deals pushed, {} pushed twice or more, {} slipped",
-        slippage.deals,
-        slippage.pushes,
-        slippage.pushes_per_deal,
-        slippage.pushed_deals,
-        slippage.pushed_twice_or_more,
-        slippage.slipped.round_to_minor_units()
-    );
-    match &coverage {
-        Some(c) => println!(
-            "coverage of {} .. {}: pipeline {} / remaining quota {} = {}",
-            c.period.first(),
-            c.period.last(),
-            c.pipeline.amount.round_to_minor_units(),
-            c.remaining.round_to_minor_units(),
-            c.ratio
-                .map_or_else(|| "n/a (quota met)".to_string(), |r| format!("{:.2}x", r))
-        ),
-        None => println!(
-            "coverage: pass --quota AMOUNT for the quarter starting {}",
-            current.start()
-        ),
-    }
+    Ok(())
+}
 
+/// Forecast error metrics per series and pooled.
+fn print_errors(errors: &ForecastReport) {
     println!("\nforecast errors (bias and CFE: forecast − actual; MAPE skips zero actuals)");
     println!(
         "{:<18} {:>5} {:>14} {:>8} {:>8} {:>8} {:>14} {:>9} {:>6}",
@@ -245,7 +240,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 .map_or_else(|| "-".into(), |b| format!("{b:?}").to_lowercase()),
         );
     }
+}
 
+/// Calibration of the stage probabilities at the quarter's start.
+fn print_calibration(quarter: &Period, uniform: &CalibrationReport, quantile: &CalibrationReport) {
     let s = &uniform.scores;
     println!(
         "\ncalibration of stage probabilities at {} (outcome by {}): {} won, {} lost, {} still open (censored)",
@@ -286,10 +284,9 @@ fn run(cli: Cli) -> Result<(), Error> {
         "  quantile bins (5): ECE {:.3}",
         quantile.reliability.ece.unwrap_or(f64::NAN)
     );
-    Ok(())
 }
 
-fn maven(path: &Path, json: bool) -> Result<(), Error> {
+fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
     let file = std::fs::File::open(path).map_err(io_error("opening", path))?;
     let d =
         revops::real::read_maven(file, revops::Currency::USD).map_err(in_file("reading", path))?;
@@ -307,32 +304,34 @@ fn maven(path: &Path, json: bool) -> Result<(), Error> {
     let mut lost_spec = SalesCycleSpec::new(as_of);
     lost_spec.outcome = CycleOutcome::Lost;
     let lost = h.sales_cycle(&lost_spec);
-    if json {
-        let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
-        let v = serde_json::json!({
-            "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
-            "skipped_rows": d.skipped,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
-    println!(
-        "Maven CRM sales pipeline (real data): {} opportunities, {} rows skipped (no date)",
-        d.opportunities.len(),
-        d.skipped
-    );
-    println!("win rate (won / closed): {}", win.ratio);
-    for (name, c) in [("won", &won), ("lost", &lost)] {
-        if let Some(s) = c.summary() {
+    output.emit(
+        || {
+            let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
+            serde_json::json!({
+                "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
+                "skipped_rows": d.skipped,
+            })
+        },
+        || {
             println!(
-                "cycle of {name} deals: {} deals, mean {:.1} d, median {:.1} d, p25 {:.1} d, p75 {:.1} d",
-                s.count,
-                s.mean_days(),
-                s.median_days(),
-                s.p25_days(),
-                s.p75_days()
+                "Maven CRM sales pipeline (real data): {} opportunities, {} rows skipped (no date)",
+                d.opportunities.len(),
+                d.skipped
             );
-        }
-    }
-    Ok(())
+            println!("win rate (won / closed): {}", win.ratio);
+            for (name, c) in [("won", &won), ("lost", &lost)] {
+                if let Some(s) = c.summary() {
+                    println!(
+                        "cycle of {name} deals: {} deals, mean {:.1} d, median {:.1} d, p25 {:.1} d, p75 {:.1} d",
+                        s.count,
+                        s.mean_days(),
+                        s.median_days(),
+                        s.p25_days(),
+                        s.p75_days()
+                    );
+                }
+            }
+            Ok(())
+        },
+    )
 }

@@ -20,15 +20,18 @@ mod common;
 
 use std::process::ExitCode;
 
+use chrono::{DateTime, Utc};
 use clap::Parser;
-use common::{DataArgs, Format, bad, load};
+use common::{DataArgs, OutputArgs, bad, load};
 use revops::csv::CsvRecord;
 use revops::{
-    Calendar, Currency, Decimal, Error, Funnel, Granularity, Lead, Money, StageEvent,
-    distribution::ExactDistribution, funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents,
-    funnel::PathOptions, funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
-    pipeline::PipelineHistory, plan::OpenItem, plan::ReverseFunnel, plan::RoundingPolicy,
-    plan::StageOutlook, plan::open_items, plan::outlook_from_history, plan::project,
+    Calendar, Decimal, Error, Funnel, Granularity, Lead, Money, Period, StageEvent,
+    distribution::ExactDistribution, funnel::CohortReport, funnel::CohortSpec, funnel::FunnelData,
+    funnel::FunnelEvents, funnel::PathOptions, funnel::Paths, funnel::VelocitySpec,
+    funnel::cohort_report, funnel::velocity_report, pipeline::PipelineHistory, plan::OpenItem,
+    plan::ProgrammeUplift, plan::Projection, plan::ReverseFunnel, plan::ReversePlan,
+    plan::RoundingPolicy, plan::StageOutlook, plan::average_deal_size, plan::default_target,
+    plan::open_items, plan::outlook_from_history, plan::project,
 };
 
 /// The most inquiries a day a programme may add.
@@ -51,9 +54,8 @@ struct Cli {
     /// Inquiries per day a new programme adds (more than 0, at most 1000000)
     #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = per_day)]
     per_day: f64,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 fn per_day(s: &str) -> Result<f64, String> {
@@ -65,23 +67,164 @@ fn per_day(s: &str) -> Result<f64, String> {
     }
 }
 
+/// What the example computed: the JSON output, and what the table shows besides.
+#[derive(serde::Serialize)]
+struct Planned {
+    origin: String,
+    today: DateTime<Utc>,
+    deal_size: Money,
+    target: Money,
+    plan: ReversePlan,
+    uplift_60: ProgrammeUplift,
+    uplift_90: ProgrammeUplift,
+    projection: Projection,
+    #[serde(skip)]
+    funnel: ReverseFunnel,
+    #[serde(skip)]
+    next_quarter: Period,
+    #[serde(skip)]
+    per_day: f64,
+    #[serde(skip)]
+    open_deals: usize,
+    #[serde(skip)]
+    open_leads: usize,
+}
+
+fn print_table(p: &Planned) {
+    println!(
+        "planning — {}; today {}",
+        p.origin,
+        p.today.format("%Y-%m-%d")
+    );
+    println!("\nmeasured funnel (all cohorts): step rate and median lag");
+    for (i, w) in p.funnel.stages().windows(2).enumerate() {
+        println!(
+            "  {:<13} → {:<13} {:>6.1} %  {:>6.1} days",
+            w[0],
+            w[1],
+            100.0 * p.funnel.rates()[i],
+            p.funnel.lag_days()[i]
+        );
+    }
+    println!(
+        "\nwhat inflow does {} need? target {}, average deal {} → {} wins",
+        p.next_quarter.label(),
+        p.target,
+        p.deal_size,
+        p.plan.periods.first().map_or(0, |p| p.wins)
+    );
+    println!(
+        "  {:<13} {:>10} {:>12} {:>12}",
+        "stage", "needed", "enter from", "enter by"
+    );
+    for s in p.plan.periods.iter().flat_map(|p| &p.stages) {
+        println!(
+            "  {:<13} {:>10} {:>12} {:>12}",
+            s.stage, s.count, s.enter_from, s.enter_by
+        );
+    }
+    println!(
+        "\nwhat can a programme of {} inquiries a day starting today show?",
+        p.per_day
+    );
+    for u in [&p.uplift_60, &p.uplift_90] {
+        println!(
+            "  in {:>3} days: pipeline ({}) {}, bookings {}",
+            u.days,
+            u.pipeline_stage,
+            u.pipeline.round_to_minor_units(),
+            u.bookings.round_to_minor_units()
+        );
+    }
+    println!(
+        "\nopen today: {} deals and {} leads active in the last 90 days (at the average deal size); expected wins (95 % band) and revenue",
+        p.open_deals, p.open_leads
+    );
+    for h in &p.projection.horizons {
+        println!(
+            "  next {:>3} days (to {}): {:>7.1} wins [{:.1}, {:.1}], revenue {} [{:.0}, {:.0}]",
+            h.days,
+            h.until,
+            h.wins,
+            h.wins_band.0,
+            h.wins_band.1,
+            h.revenue.round_to_minor_units(),
+            h.revenue_band.0,
+            h.revenue_band.1
+        );
+    }
+}
+
 fn main() -> ExitCode {
     common::main(run)
 }
 
+/// Open leads before the opportunity stage (later ones are open deals) that entered
+/// their stage in the last 90 days, each at the average deal size, and the outlook of
+/// each lead stage: its measured rate to won and time from it to won.
+fn open_leads(
+    data: &FunnelData<'_>,
+    paths: &Paths,
+    cohorts: &CohortReport,
+    leads: &[Lead],
+    today: DateTime<Utc>,
+    deal_size: Money,
+) -> Result<(Vec<OpenItem>, Vec<StageOutlook>), Error> {
+    let keys = data.progression_keys();
+    let won = data
+        .rank_of("won")
+        .ok_or_else(|| bad("funnel", "won", "no won stage"))?;
+    let opp = data.rank_of("opportunity").unwrap_or(won);
+    let mut to_won: Vec<ExactDistribution> =
+        (0..opp).map(|_| ExactDistribution::default()).collect();
+    let (mut open, mut outlook) = (Vec::new(), Vec::new());
+    for cy in paths.iter() {
+        if let Some(tw) = cy.entered(won) {
+            for (r, dist) in to_won.iter_mut().enumerate() {
+                if let (Some(t), false) = (cy.entered(r), cy.inferred(r)) {
+                    dist.add(u64::try_from((tw - t).num_seconds()).unwrap_or(0));
+                }
+            }
+        } else if cy.exit().is_none() && cy.reached_mask() != 0 {
+            let furthest = (31 - cy.reached_mask().leading_zeros()) as usize;
+            // Leads untouched for 90 days are stale, not open pipeline.
+            let recent = cy
+                .entered(furthest)
+                .is_some_and(|t| t >= today - chrono::TimeDelta::days(90));
+            if furthest < opp && recent {
+                open.push(OpenItem {
+                    id: format!("{}#{}", leads[cy.lead_index()].id, cy.number()),
+                    stage: format!("lead:{}", keys[furthest]),
+                    amount: deal_size,
+                });
+            }
+        }
+    }
+    for (r, dist) in to_won.into_iter().enumerate() {
+        let rate = cohorts
+            .total
+            .all
+            .to_won
+            .iter()
+            .find(|s| s.from == keys[r])
+            .and_then(|s| s.ratio.value());
+        outlook.push(StageOutlook {
+            stage: format!("lead:{}", keys[r]),
+            win_rate: rate.unwrap_or(0.0),
+            time_to_close: dist,
+        });
+    }
+    Ok((open, outlook))
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
-    let json = cli.format == Format::Json;
     let loaded = load(
         &cli.data,
         100_000,
         &[Lead::FILE_NAME, StageEvent::FILE_NAME],
     )?;
     let d = &loaded.data;
-    let currency = d
-        .conversions
-        .iter()
-        .find_map(|c| c.value.map(|v| v.currency()))
-        .unwrap_or(Currency::USD);
+    let currency = d.report_input().inferred_currency();
     let today = d
         .stage_events
         .iter()
@@ -102,26 +245,12 @@ fn run(cli: Cli) -> Result<(), Error> {
     let velocity = velocity_report(&data, &paths, &VelocitySpec::default())?;
     let funnel = ReverseFunnel::from_cohort(&cohorts)?.with_velocity(&velocity)?;
 
-    // Deal size and the default target from what was won.
-    let won: Vec<Money> = d.conversions.iter().filter_map(|c| c.value).collect();
-    let total_won = Money::sum(currency, &won)?;
-    let deal_size = total_won
-        .checked_div(Decimal::from(won.len().max(1)))?
-        .unwrap_or(Money::zero(currency))
-        .round_to_minor_units();
+    // Deal size and the default target from what was won, as the report has them.
+    let deal_size = average_deal_size(&d.conversions, today, currency)?
+        .ok_or_else(|| bad("--data", &loaded.origin, "no conversion carries a value"))?;
     let target = match cli.target {
         Some(t) => Money::new(t, currency),
-        None => {
-            let in_last: Vec<Money> = d
-                .conversions
-                .iter()
-                .filter(|c| last_quarter.contains_date(c.at.date_naive()))
-                .filter_map(|c| c.value)
-                .collect();
-            Money::sum(currency, &in_last)?
-                .checked_mul(Decimal::new(12, 1))?
-                .round_to_minor_units()
-        }
+        None => default_target(&d.conversions, &last_quarter, &cal, currency)?,
     };
     let plan = funnel.plan(
         &[(next_quarter, target)],
@@ -144,57 +273,14 @@ fn run(cli: Cli) -> Result<(), Error> {
     let mut outlook = outlook_from_history(&history, today);
     let (mut open, _) = open_items(&history, today, &outlook);
     let open_deals = open.len();
-    // Open leads before the opportunity stage (later ones are the open deals above)
-    // that entered their stage in the last 90 days: each at the average deal size, with
-    // its stage's measured rate to won and the measured time from that stage to won.
-    let keys = data.progression_keys();
-    let won = data
-        .rank_of("won")
-        .ok_or_else(|| bad("funnel", "won", "no won stage"))?;
-    let opp = data.rank_of("opportunity").unwrap_or(won);
-    let mut to_won: Vec<ExactDistribution> =
-        (0..opp).map(|_| ExactDistribution::default()).collect();
-    let mut open_leads = 0;
-    for cy in paths.iter() {
-        if let Some(tw) = cy.entered(won) {
-            for (r, dist) in to_won.iter_mut().enumerate() {
-                if let (Some(t), false) = (cy.entered(r), cy.inferred(r)) {
-                    dist.add(u64::try_from((tw - t).num_seconds()).unwrap_or(0));
-                }
-            }
-        } else if cy.exit().is_none() && cy.reached_mask() != 0 {
-            let furthest = (31 - cy.reached_mask().leading_zeros()) as usize;
-            // Leads untouched for 90 days are stale, not open pipeline.
-            let recent = cy
-                .entered(furthest)
-                .is_some_and(|t| t >= today - chrono::TimeDelta::days(90));
-            if furthest < opp && recent {
-                open_leads += 1;
-                open.push(OpenItem {
-                    id: format!("{}#{}", d.leads[cy.lead_index()].id, cy.number()),
-                    stage: format!("lead:{}", keys[furthest]),
-                    amount: deal_size,
-                });
-            }
-        }
-    }
-    for (r, dist) in to_won.into_iter().enumerate() {
-        let rate = cohorts
-            .total
-            .all
-            .to_won
-            .iter()
-            .find(|s| s.from == keys[r])
-            .and_then(|s| s.ratio.value());
-        outlook.push(StageOutlook {
-            stage: format!("lead:{}", keys[r]),
-            win_rate: rate.unwrap_or(0.0),
-            time_to_close: dist,
-        });
-    }
+    let (leads_open, leads_outlook) =
+        open_leads(&data, &paths, &cohorts, &d.leads, today, deal_size)?;
+    let open_leads = leads_open.len();
+    open.extend(leads_open);
+    outlook.extend(leads_outlook);
     // Next 30 / 60 / 90 days, and the ends of this quarter and the next one.
-    let days_to =
-        |d: chrono::NaiveDate| u32::try_from((d - today.date_naive()).num_days()).unwrap_or(0);
+    let today_date = cal.date_of(today);
+    let days_to = |d: chrono::NaiveDate| u32::try_from((d - today_date).num_days()).unwrap_or(0);
     let mut horizons = vec![
         30,
         60,
@@ -205,80 +291,28 @@ fn run(cli: Cli) -> Result<(), Error> {
     horizons.sort_unstable();
     horizons.dedup();
     horizons.retain(|&d| d > 0);
-    let projection = project(
-        &open,
-        &outlook,
-        today.date_naive(),
-        &horizons,
-        1.96,
-        currency,
-    )?;
+    let projection = project(&open, &outlook, today_date, &horizons, 1.96, currency)?;
 
-    if json {
-        let v = serde_json::json!({
-            "origin": loaded.origin, "today": today, "deal_size": deal_size, "target": target,
-            "plan": plan, "uplift_60": uplift60, "uplift_90": uplift90, "projection": projection,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
-    }
-    println!(
-        "planning — {}; today {}",
-        loaded.origin,
-        today.format("%Y-%m-%d")
-    );
-    println!("\nmeasured funnel (all cohorts): step rate and median lag");
-    for (i, w) in funnel.stages().windows(2).enumerate() {
-        println!(
-            "  {:<13} → {:<13} {:>6.1} %  {:>6.1} days",
-            w[0],
-            w[1],
-            100.0 * funnel.rates()[i],
-            funnel.lag_days()[i]
-        );
-    }
-    println!(
-        "\nwhat inflow does {} need? target {}, average deal {} → {} wins",
-        next_quarter.label(),
-        target,
+    let planned = Planned {
+        origin: loaded.origin.clone(),
+        today,
         deal_size,
-        plan.periods.first().map_or(0, |p| p.wins)
-    );
-    println!(
-        "  {:<13} {:>10} {:>12} {:>12}",
-        "stage", "needed", "enter from", "enter by"
-    );
-    for s in plan.periods.iter().flat_map(|p| &p.stages) {
-        println!(
-            "  {:<13} {:>10} {:>12} {:>12}",
-            s.stage, s.count, s.enter_from, s.enter_by
-        );
-    }
-    println!("\nwhat can a programme of {per_day} inquiries a day starting today show?");
-    for u in [&uplift60, &uplift90] {
-        println!(
-            "  in {:>3} days: pipeline ({}) {}, bookings {}",
-            u.days,
-            u.pipeline_stage,
-            u.pipeline.round_to_minor_units(),
-            u.bookings.round_to_minor_units()
-        );
-    }
-    println!(
-        "\nopen today: {open_deals} deals and {open_leads} leads active in the last 90 days (at the average deal size); expected wins (95 % band) and revenue"
-    );
-    for h in &projection.horizons {
-        println!(
-            "  next {:>3} days (to {}): {:>7.1} wins [{:.1}, {:.1}], revenue {} [{:.0}, {:.0}]",
-            h.days,
-            h.until,
-            h.wins,
-            h.wins_band.0,
-            h.wins_band.1,
-            h.revenue.round_to_minor_units(),
-            h.revenue_band.0,
-            h.revenue_band.1
-        );
-    }
-    Ok(())
+        target,
+        plan,
+        uplift_60: uplift60,
+        uplift_90: uplift90,
+        projection,
+        funnel,
+        next_quarter,
+        per_day,
+        open_deals,
+        open_leads,
+    };
+    cli.output.emit(
+        || serde_json::to_value(&planned).unwrap_or_default(),
+        || {
+            print_table(&planned);
+            Ok(())
+        },
+    )
 }

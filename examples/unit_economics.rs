@@ -21,14 +21,14 @@ mod common;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::{DataArgs, Format, load, reason};
+use common::{DataArgs, OutputArgs, load, parsed};
 use revops::csv::CsvRecord;
 use revops::{
-    Currency, Decimal, Error, Funnel, Lead, StageEvent, attribution::JourneyOptions,
-    attribution::Journeys, attribution::RuleModel, cost::CostGrouping, cost::Credits,
-    cost::EconomicsRow, cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy,
-    cost::SpendAlignment, cost::align_spend, cost::sourcing_report, cost::unit_economics,
-    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
+    Decimal, Error, Funnel, Lead, StageEvent, attribution::JourneyOptions, attribution::Journeys,
+    attribution::RuleModel, cost::CostGrouping, cost::Credits, cost::EconomicsRow,
+    cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy, cost::SourcingReport,
+    cost::SpendAlignment, cost::UnitEconomics, cost::align_spend, cost::sourcing_report,
+    cost::unit_economics, funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
 };
 
 /// Unit economics per channel: spend, leads, MQL, SQL, won, CPL, cost per SQL, CPA,
@@ -44,93 +44,61 @@ struct Cli {
     data: DataArgs,
     /// Credit won deals and revenue with an attribution model (e.g. first_touch,
     /// linear, w_shaped) [default: the lead's own source]
-    #[arg(long, value_name = "NAME", value_parser = model)]
+    #[arg(long, value_name = "NAME", value_parser = parsed::<RuleModel>)]
     model: Option<RuleModel>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
-fn model(s: &str) -> Result<RuleModel, String> {
-    s.parse().map_err(reason)
+/// One row of the table: `row` gives spend, leads, MQL, SQL and the cost per lead and
+/// SQL; `won_row` the won count, CPA, ROAS and ROI (the model's credit, when given).
+fn print_row(name: String, row: &EconomicsRow, won_row: &EconomicsRow, pipe: (String, String)) {
+    println!(
+        "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
+        name,
+        row.spend.amount().round().to_string(),
+        units(row.units[0]),
+        units(row.units[1]),
+        units(row.units[2]),
+        units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
+        money(&row.cost_per[0]),
+        money(&row.cost_per[2]),
+        money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
+        ratio(won_row.roas.value),
+        ratio(won_row.roi.value),
+        pipe.0,
+        pipe.1,
+    );
 }
 
-fn main() -> ExitCode {
-    common::main(run)
+fn money(m: &MoneyPer) -> String {
+    m.value.map_or_else(
+        || "n/a".to_string(),
+        |v| v.round_to_minor_units().amount().round().to_string(),
+    )
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
-    let json = cli.format == Format::Json;
-    let model = cli.model;
-    let loaded = load(
-        &cli.data,
-        100_000,
-        &[Lead::FILE_NAME, StageEvent::FILE_NAME],
-    )?;
-    let (data, origin) = (loaded.data, loaded.origin);
-    let opportunities = match loaded.opportunities {
-        Some(o) => o,
-        None => revops::report::opportunities_from_history(&data.opportunity_history, &data.leads),
-    };
-    let currency = data
-        .spend
-        .first()
-        .map(|s| s.amount.currency())
-        .or_else(|| {
-            data.conversions
-                .iter()
-                .find_map(|c| c.value.map(|v| v.currency()))
-        })
-        .unwrap_or(Currency::USD);
+fn ratio(r: Option<Decimal>) -> String {
+    r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v))
+}
 
-    let funnel_data = FunnelData::new(Funnel::demand_waterfall(), &data.leads)?;
-    let mut acc = FunnelEvents::default();
-    acc.add(&funnel_data, &data.stage_events)?;
-    let paths = acc.paths(&funnel_data, PathOptions::default());
-    let spend = align_spend(&data.spend, &SpendAlignment::monthly(currency))?;
-    let by_source = Credits::from_lead_source(
-        &funnel_data,
-        &paths,
-        &["mql", "sql", "won"],
-        &data.conversions,
-        currency,
-        CostGrouping::default(),
-    )?;
-    let source_table = unit_economics(&spend, &by_source)?;
-    let model_table = match &model {
-        Some(m) => {
-            let journeys = Journeys::from_records(
-                &data.touches,
-                &data.conversions,
-                &data.stage_events,
-                &JourneyOptions::default(),
-            )?;
-            let a = journeys.attribute_with_revenue(m)?;
-            Some(unit_economics(
-                &spend,
-                &Credits::from_attribution(&a, "won", currency, false)?,
-            )?)
-        }
-        None => None,
-    };
-    let sourced = sourcing_report(
-        &opportunities,
-        &data.leads,
-        &data.touches,
-        SourcedBy::LeadSource,
-        InfluenceMilestone::Created,
-        currency,
-    )?;
-
-    if json {
-        let v = serde_json::json!({
-            "origin": origin, "by_lead_source": source_table, "by_model": model_table,
-            "pipeline": sourced,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+fn units(d: Decimal) -> String {
+    if d.fract().is_zero() {
+        d.trunc().to_string()
+    } else {
+        format!("{:.1}", d)
     }
+}
 
+/// The table: one row per lead source (and per channel the model credits), then the
+/// total.
+fn print_table(
+    origin: &str,
+    model: Option<&RuleModel>,
+    source_table: &UnitEconomics,
+    model_table: Option<&UnitEconomics>,
+    sourced: &SourcingReport,
+) {
     let basis = model
         .as_ref()
         .map_or_else(|| "lead source".to_string(), |m| m.to_string());
@@ -154,20 +122,6 @@ fn run(cli: Cli) -> Result<(), Error> {
         "sourced",
         "influenced"
     );
-    let money = |m: &MoneyPer| {
-        m.value.map_or_else(
-            || "n/a".to_string(),
-            |v| v.round_to_minor_units().amount().round().to_string(),
-        )
-    };
-    let ratio = |r: Option<Decimal>| r.map_or_else(|| "n/a".to_string(), |v| format!("{:.2}", v));
-    let units = |d: Decimal| {
-        if d.fract().is_zero() {
-            d.trunc().to_string()
-        } else {
-            format!("{:.1}", d)
-        }
-    };
     let find_model = |row: &EconomicsRow| -> Option<EconomicsRow> {
         model_table.as_ref().and_then(|t| {
             t.rows
@@ -190,27 +144,6 @@ fn run(cli: Cli) -> Result<(), Error> {
                     )
                 },
             )
-    };
-    let print_row = |name: String,
-                     row: &EconomicsRow,
-                     won_row: &EconomicsRow,
-                     pipe: (String, String)| {
-        println!(
-            "{:<20} {:>13} {:>8} {:>7} {:>6} {:>7} {:>9} {:>9} {:>10} {:>6} {:>6} {:>14} {:>14}",
-            name,
-            row.spend.amount().round().to_string(),
-            units(row.units[0]),
-            units(row.units[1]),
-            units(row.units[2]),
-            units(*won_row.units.last().unwrap_or(&Decimal::ZERO)),
-            money(&row.cost_per[0]),
-            money(&row.cost_per[2]),
-            money(won_row.cost_per.last().unwrap_or(&row.cost_per[3])),
-            ratio(won_row.roas.value),
-            ratio(won_row.roi.value),
-            pipe.0,
-            pipe.1,
-        );
     };
     for row in &source_table.rows {
         let name = row
@@ -257,5 +190,81 @@ fn run(cli: Cli) -> Result<(), Error> {
         &total_won,
         (sourced.total.amount().round().to_string(), "-".into()),
     );
-    Ok(())
+}
+
+fn main() -> ExitCode {
+    common::main(run)
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let model = cli.model;
+    let loaded = load(
+        &cli.data,
+        100_000,
+        &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+    )?;
+    let (data, origin) = (loaded.data, loaded.origin);
+    let opportunities = match loaded.opportunities {
+        Some(o) => o,
+        None => revops::report::opportunities_from_history(&data.opportunity_history, &data.leads),
+    };
+    let currency = data.report_input().inferred_currency();
+
+    let funnel_data = FunnelData::new(Funnel::demand_waterfall(), &data.leads)?;
+    let mut acc = FunnelEvents::default();
+    acc.add(&funnel_data, &data.stage_events)?;
+    let paths = acc.paths(&funnel_data, PathOptions::default());
+    let spend = align_spend(&data.spend, &SpendAlignment::monthly(currency))?;
+    let by_source = Credits::from_lead_source(
+        &funnel_data,
+        &paths,
+        &["mql", "sql", "won"],
+        &data.conversions,
+        currency,
+        CostGrouping::default(),
+    )?;
+    let source_table = unit_economics(&spend, &by_source)?;
+    let model_table = match &model {
+        Some(m) => {
+            let journeys = Journeys::from_records(
+                &data.touches,
+                &data.conversions,
+                &data.stage_events,
+                &JourneyOptions::default(),
+            )?;
+            let a = journeys.attribute_with_revenue(m)?;
+            Some(unit_economics(
+                &spend,
+                &Credits::from_attribution(&a, "won", currency, false)?,
+            )?)
+        }
+        None => None,
+    };
+    let sourced = sourcing_report(
+        &opportunities,
+        &data.leads,
+        &data.touches,
+        SourcedBy::LeadSource,
+        InfluenceMilestone::Created,
+        currency,
+    )?;
+
+    cli.output.emit(
+        || {
+            serde_json::json!({
+                "origin": origin, "by_lead_source": source_table, "by_model": model_table,
+                "pipeline": sourced,
+            })
+        },
+        || {
+            print_table(
+                &origin,
+                model.as_ref(),
+                &source_table,
+                model_table.as_ref(),
+                &sourced,
+            );
+            Ok(())
+        },
+    )
 }

@@ -18,16 +18,16 @@ use std::process::ExitCode;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::{Parser, ValueEnum};
 use common::{
-    DataArgs, Format, bad, existing_dir, existing_file, in_file, io_error, load, one_line, reason,
+    DataArgs, OutputArgs, bad, existing_dir, existing_file, in_file, io_error, load, one_line,
+    parsed,
 };
 use revops::csv::CsvRecord;
 use revops::{
     Error, Funnel, Granularity, Lead, StageEvent, funnel::CohortAnchor, funnel::CohortReport,
     funnel::CohortRow, funnel::CohortSpec, funnel::Dimension, funnel::FlowReport, funnel::FlowSpec,
     funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions, funnel::QualificationReport,
-    funnel::QualificationSpec, funnel::StepRate, funnel::VelocityReport, funnel::VelocitySpec,
-    funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
-    funnel::velocity_report,
+    funnel::QualificationSpec, funnel::StepRate, funnel::VelocitySpec, funnel::cohort_report,
+    funnel::flow_report, funnel::qualification_report, funnel::velocity_report,
 };
 
 /// The JSON schema, shown after the flags in `--help`.
@@ -76,10 +76,10 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Mode::Cohort)]
     mode: Mode,
     /// Bucket size: day, week, month, quarter or year
-    #[arg(long, value_name = "PERIOD", default_value = "month", value_parser = granularity)]
+    #[arg(long, value_name = "PERIOD", default_value = "month", value_parser = parsed::<Granularity>)]
     period: Granularity,
     /// Breakdown: source, campaign, segment, owner, account or a lead attribute
-    #[arg(long, value_name = "DIMENSION", value_parser = dimension)]
+    #[arg(long, value_name = "DIMENSION", value_parser = parsed::<Dimension>)]
     by: Option<Dimension>,
     /// Cohort anchor stage (default: lead creation; cohort mode)
     #[arg(long, value_name = "STAGE", value_parser = clap::builder::NonEmptyStringValueParser::new())]
@@ -93,9 +93,8 @@ struct Cli {
     /// Funnel definition as JSON [default: the demand waterfall]
     #[arg(long, value_name = "FILE", value_parser = existing_file)]
     funnel: Option<PathBuf>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -104,14 +103,6 @@ enum Mode {
     Cohort,
     /// Period flow
     Period,
-}
-
-fn granularity(s: &str) -> Result<Granularity, String> {
-    s.parse().map_err(reason)
-}
-
-fn dimension(s: &str) -> Result<Dimension, String> {
-    s.parse().map_err(reason)
 }
 
 fn window_days(s: &str) -> Result<i64, String> {
@@ -137,8 +128,50 @@ fn main() -> ExitCode {
     common::main(run)
 }
 
+/// The leads, stage events, funnel and origin: the Olist files, a data folder or the
+/// synthetic company; `--funnel` replaces the funnel.
+fn leads_and_events(cli: &Cli) -> Result<(Vec<Lead>, Vec<StageEvent>, Funnel, String), Error> {
+    let (leads, events, mut funnel, origin) = if let Some(dir) = &cli.olist {
+        let open = |name: &str| {
+            let path = dir.join(name);
+            File::open(&path).map_err(io_error("opening", &path))
+        };
+        let d = revops::real::read_olist(
+            open("olist_marketing_qualified_leads_dataset.csv")?,
+            open("olist_closed_deals_dataset.csv")?,
+        )
+        .map_err(in_file("reading the Olist files in", dir))?;
+        for q in &d.quirks {
+            eprintln_quirk(&q.record.to_string(), &q.message);
+        }
+        (
+            d.leads,
+            d.stage_events,
+            revops::real::olist_funnel(),
+            "Olist marketing funnel (real data)".into(),
+        )
+    } else {
+        let l = load(
+            &cli.data,
+            100_000,
+            &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+        )?;
+        (
+            l.data.leads,
+            l.data.stage_events,
+            Funnel::demand_waterfall(),
+            l.origin,
+        )
+    };
+    if let Some(path) = &cli.funnel {
+        let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
+        funnel = Funnel::from_json(&text)
+            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
+    }
+    Ok((leads, events, funnel, origin))
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
-    let json = cli.format == Format::Json;
     let cohort_mode = cli.mode == Mode::Cohort;
     if !cohort_mode {
         if let Some(a) = &cli.anchor {
@@ -149,44 +182,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
     }
 
-    let (leads, events, mut funnel, origin): (Vec<Lead>, Vec<StageEvent>, Funnel, String) =
-        if let Some(dir) = &cli.olist {
-            let open = |name: &str| {
-                let path = dir.join(name);
-                File::open(&path).map_err(io_error("opening", &path))
-            };
-            let d = revops::real::read_olist(
-                open("olist_marketing_qualified_leads_dataset.csv")?,
-                open("olist_closed_deals_dataset.csv")?,
-            )
-            .map_err(in_file("reading the Olist files in", dir))?;
-            for q in &d.quirks {
-                eprintln_quirk(&q.record.to_string(), &q.message);
-            }
-            (
-                d.leads,
-                d.stage_events,
-                revops::real::olist_funnel(),
-                "Olist marketing funnel (real data)".into(),
-            )
-        } else {
-            let l = load(
-                &cli.data,
-                100_000,
-                &[Lead::FILE_NAME, StageEvent::FILE_NAME],
-            )?;
-            (
-                l.data.leads,
-                l.data.stage_events,
-                Funnel::demand_waterfall(),
-                l.origin,
-            )
-        };
-    if let Some(path) = &cli.funnel {
-        let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
-        funnel = Funnel::from_json(&text)
-            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
-    }
+    let (leads, events, funnel, origin) = leads_and_events(&cli)?;
     let as_of: DateTime<Utc> = match cli.as_of {
         Some(d) => {
             let first = leads.iter().map(|l| l.created_at).min();
@@ -246,32 +242,37 @@ fn run(cli: Cli) -> Result<(), Error> {
             .all(|k| data.rank_of(k).is_some())
             .then(|| qualification_report(&data, &paths, &QualificationSpec::default()))
             .transpose()?;
-        if json {
-            let v = serde_json::json!({
-                "origin": origin, "as_of": as_of, "mode": "cohort", "report": report,
-                "velocity": velocity, "qualification": qualification,
-            });
-            println!("{}", serde_json::to_string_pretty(&v)?);
-        } else {
-            print_cohort(&origin, as_of, &report);
-            print_velocity(&velocity);
-            if let Some(q) = &qualification {
-                print_qualification(q);
-            }
-        }
+        cli.output.emit(
+            || {
+                serde_json::json!({
+                    "origin": origin, "as_of": as_of, "mode": "cohort", "report": report,
+                    "velocity": velocity, "qualification": qualification,
+                })
+            },
+            || {
+                print_cohort(&origin, as_of, &report);
+                println!("\nvelocity (days; cycles whose endpoint was back-filled are left out)");
+                print!("{}", velocity.total);
+                if let Some(q) = &qualification {
+                    print_qualification(q);
+                }
+                Ok(())
+            },
+        )
     } else {
         let mut spec = FlowSpec::default().with_granularity(granularity);
         if let Some(d) = dimension {
             spec = spec.with_breakdown(d);
         }
         let report = flow_report(&data, &paths, &spec)?;
-        if json {
-            print_json(&origin, as_of, "period", &report)?;
-        } else {
-            print_flow(&origin, as_of, &report);
-        }
+        cli.output.emit(
+            || serde_json::json!({ "origin": origin, "as_of": as_of, "mode": "period", "report": report }),
+            || {
+                print_flow(&origin, as_of, &report);
+                Ok(())
+            },
+        )
     }
-    Ok(())
 }
 
 /// ` (lead attributes: a, b)` when the leads have attributes.
@@ -293,17 +294,6 @@ fn attributes_hint(leads: &[Lead]) -> String {
 #[allow(clippy::print_stderr)]
 fn eprintln_quirk(record: &str, message: &str) {
     eprintln!("data quirk: {record}: {message}");
-}
-
-fn print_json<T: serde::Serialize>(
-    origin: &str,
-    as_of: DateTime<Utc>,
-    mode: &str,
-    report: &T,
-) -> Result<(), Error> {
-    let v = serde_json::json!({ "origin": origin, "as_of": as_of, "mode": mode, "report": report });
-    println!("{}", serde_json::to_string_pretty(&v)?);
-    Ok(())
 }
 
 fn cell(r: &StepRate) -> String {
@@ -426,30 +416,6 @@ fn print_flow(origin: &str, as_of: DateTime<Utc>, r: &FlowReport) {
                 );
             }
             println!();
-        }
-    }
-}
-
-fn print_velocity(v: &VelocityReport) {
-    println!("\nvelocity (days; cycles whose endpoint was back-filled are left out)");
-    println!(
-        "{:<26} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
-        "step", "count", "mean", "p25", "median", "p75", "p90", "inferred"
-    );
-    for s in &v.total.steps {
-        let label = format!("{} → {}", s.from, s.to);
-        match &s.summary {
-            Some(m) => println!(
-                "{label:<26} {:>9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9}",
-                m.count,
-                m.mean_days(),
-                m.p25_days(),
-                m.median_days(),
-                m.p75_days(),
-                m.p90_days(),
-                s.excluded_inferred
-            ),
-            None => println!("{label:<26} {:>9} {:>53}", 0, s.excluded_inferred),
         }
     }
 }

@@ -63,6 +63,7 @@ pub use rust_decimal::Decimal;
 pub use rust_decimal::RoundingStrategy;
 
 pub use accumulate::Accumulator;
+pub use attribution::model::AttributionModel;
 pub use error::value::{Error, Result};
 pub use funnel::definition::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};

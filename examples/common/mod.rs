@@ -188,6 +188,37 @@ pub enum Format {
     Json,
 }
 
+/// The `--format` flag of the examples that print a table or JSON.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+impl OutputArgs {
+    /// Prints `json()` as pretty-printed JSON under `--format json`, else runs `table`.
+    pub fn emit(
+        self,
+        json: impl FnOnce() -> serde_json::Value,
+        table: impl FnOnce() -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match self.format {
+            Format::Json => {
+                println!("{}", serde_json::to_string_pretty(&json())?);
+                Ok(())
+            }
+            Format::Table => table(),
+        }
+    }
+}
+
+/// A command-line value read by its `FromStr` (library types: models, granularities,
+/// dimensions, currencies), the library's reason as clap's error.
+pub fn parsed<T: std::str::FromStr<Err = Error>>(s: &str) -> Result<T, String> {
+    s.parse().map_err(reason)
+}
+
 /// A whole number; `_` may separate digits (`1_000_000`).
 pub fn count(s: &str) -> Result<u64, String> {
     s.replace('_', "")
@@ -439,7 +470,6 @@ impl From<&revops::distribution::Summary> for DaysSummary {
 pub struct DataOnly {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -725,7 +725,7 @@ const RULES: &[&str] = &[
     "position_based",
     "j",
     "inverse_j",
-    "u_shaped",
+    "first_and_lead",
     "w_shaped",
     "full_path",
 ];

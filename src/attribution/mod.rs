@@ -14,7 +14,9 @@
 //!    into the builder (`JourneyBuilder::read_touches_csv` and friends, feature
 //!    `csv`) and let [`JourneyBuilder::into_journeys`] cut the journeys in the
 //!    builder's own arrays.
-//! 2. **Models.** A [`RuleModel`] splits each conversion over its journey's touches;
+//! 2. **Models.** [`crate::AttributionModel`] names every model below in one type
+//!    (with one text form: `first_touch`, `u_shaped`, `markov:2`, `shapley`, …).
+//!    A [`RuleModel`] splits each conversion over its journey's touches;
 //!    the data-driven models read aggregated journeys ([`crate::PathRow`]s, from
 //!    [`Journeys::path_rows`] or `paths.csv`) through mergeable accumulators and solve
 //!    exactly where other tools simulate: Markov-chain removal effects of order
@@ -65,13 +67,15 @@
 //!   over that channel's touches.
 //! - **Time decay** (half-life `h`, default 7 days): `tᵢ` gets `0.5^((c − tᵢ)/h)`
 //!   normalised to sum 1, `c` the conversion time. Needs touch times (not path rows).
-//! - **Position-based / U** (`first`, `last`, default 0.4 / 0.4): `t₁` gets `first`,
+//! - **Position-based / U-shaped** (`first`, `last`, default 0.4 / 0.4, the 40/20/40
+//!   model most tools call U-shaped): `t₁` gets `first`,
 //!   `tₙ` gets `last`, each middle touch `(1 − first − last)/(n − 2)`. One touch: 1.
 //!   Two touches: `first/(first + last)` and `last/(first + last)` (the middle share is
 //!   renormalised away; 50/50 if both are 0).
 //! - **J**: position-based 0.2 / 0.6 (two touches: 25/75). **Inverse J**: 0.6 / 0.2
 //!   (75/25).
-//! - **U-shaped** (B2B): first touch 0.5, lead-creation touch 0.5.
+//! - **First and lead** (`first_and_lead`, B2B; `u_shaped` in revops 0.1): first
+//!   touch 0.5, lead-creation touch 0.5.
 //! - **W-shaped**: first touch, lead-creation touch, opportunity-creation touch 0.3
 //!   each; 0.1 spread over the other touches.
 //! - **Full path / Z**: first touch, lead creation, opportunity creation, closed won
@@ -115,6 +119,7 @@
 mod credit;
 mod journey;
 mod markov;
+pub(crate) mod model;
 mod rules;
 mod shapley;
 mod truth;

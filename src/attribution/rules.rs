@@ -92,10 +92,10 @@ impl FromStr for Milestone {
 /// | [`Linear`](RuleModel::Linear) | `1/n` per touch (repeated channels count once per touch) |
 /// | [`LinearUnique`](RuleModel::LinearUnique) | `1/k` per distinct channel (`k` channels), split equally over that channel's touches |
 /// | [`TimeDecay`](RuleModel::TimeDecay) | `0.5^(Δt / half_life)` with `Δt` = conversion time − touch time, normalised |
-/// | [`PositionBased`](RuleModel::PositionBased) | `first` to the first touch, `last` to the last, `1 − first − last` spread equally over the `n − 2` middle touches |
+/// | [`PositionBased`](RuleModel::PositionBased) (U-shaped) | `first` to the first touch, `last` to the last, `1 − first − last` spread equally over the `n − 2` middle touches (default 0.4 / 0.4: 40/20/40) |
 /// | [`J`](RuleModel::J) | position-based with first 0.2, last 0.6 (middle 0.2) |
 /// | [`InverseJ`](RuleModel::InverseJ) | position-based with first 0.6, last 0.2 (middle 0.2) |
-/// | [`UShaped`](RuleModel::UShaped) | milestones: first touch 0.5, lead creation 0.5 |
+/// | [`FirstAndLead`](RuleModel::FirstAndLead) | milestones: first touch 0.5, lead creation 0.5 |
 /// | [`WShaped`](RuleModel::WShaped) | milestones: first touch 0.3, lead creation 0.3, opportunity creation 0.3, rest 0.1 |
 /// | [`FullPath`](RuleModel::FullPath) | milestones: first touch, lead creation, opportunity creation, closed won 0.225 each, rest 0.1 |
 /// | [`CustomMilestones`](RuleModel::CustomMilestones) | the given weight per milestone, `rest` over the other touches |
@@ -121,15 +121,29 @@ impl FromStr for Milestone {
 ///   or there is no other touch), the journey falls back to linear (counted as a
 ///   *fallback*).
 ///
-/// So U with one touch gives it 100 %; with two touches and the lead created at the
-/// second, 50/50; with the lead created at the first, 100 % to the first.
+/// So first-and-lead with one touch gives it 100 %; with two touches and the lead
+/// created at the second, 50/50; with the lead created at the first, 100 % to the
+/// first.
+///
+/// **Which model is "U-shaped".** Most tools mean by "U-shaped" (or
+/// "position-based") 40 % to the first touch, 40 % to the last and 20 % spread over
+/// the middle: that is [`PositionBased`](RuleModel::PositionBased)
+/// at its defaults ([`RuleModel::position_based`], also [`RuleModel::u_shaped`]), and
+/// the names `u_shaped`, `u-shaped`, `u` and `position_based` all parse to it. The B2B
+/// milestone model that gives 50 % to the first touch and 50 % to the lead-creation
+/// touch is [`FirstAndLead`](RuleModel::FirstAndLead), named `first_and_lead` (it was
+/// called `u_shaped` in revops 0.1; the name now means 40/20/40). The weights of both
+/// models are unchanged; only the names moved.
 ///
 /// ```
 /// use revops::attribution::RuleModel;
 /// use chrono::TimeDelta;
 /// assert_eq!(RuleModel::time_decay(), RuleModel::TimeDecay { half_life: TimeDelta::days(7) });
-/// assert_eq!("u_shaped".parse::<RuleModel>()?, RuleModel::UShaped);
+/// assert_eq!("u_shaped".parse::<RuleModel>()?, RuleModel::position_based());
+/// assert_eq!("U-shaped".parse::<RuleModel>()?, RuleModel::u_shaped());
+/// assert_eq!("first_and_lead".parse::<RuleModel>()?, RuleModel::FirstAndLead);
 /// assert_eq!("position_based:0.3:0.5".parse::<RuleModel>()?.to_string(), "position_based:0.3:0.5");
+/// assert_eq!("u_shaped:0.4:0.4".parse::<RuleModel>()?.to_string(), "position_based");
 /// assert!(RuleModel::PositionBased { first: 0.7, last: 0.7 }.validate().is_err());
 /// # Ok::<(), revops::Error>(())
 /// ```
@@ -157,8 +171,13 @@ pub enum RuleModel {
         /// Time for a touch's weight to halve (> 0).
         half_life: TimeDelta,
     },
-    /// First / last / middle shares by position (U-shaped: default
-    /// [`RuleModel::position_based`] 0.4 / 0.4 with 0.2 over the middle).
+    /// First / last / middle shares by position: the model most tools call
+    /// "U-shaped" or "position-based" at its default [`RuleModel::position_based`]
+    /// 0.4 / 0.4 with 0.2 over the middle (40/20/40). Parsed from `position_based`,
+    /// `u_shaped` or `u`, optionally with `:<first>:<last>`.
+    #[doc(alias = "u_shaped")]
+    #[doc(alias = "U-shaped")]
+    #[doc(alias = "position-based")]
     PositionBased {
         /// Share of the first touch, in \[0, 1\].
         first: f64,
@@ -169,8 +188,11 @@ pub enum RuleModel {
     J,
     /// Position-based 0.6 / 0.2 (first / last), 0.2 over the middle.
     InverseJ,
-    /// B2B U-shaped: first touch 0.5, lead creation 0.5.
-    UShaped,
+    /// B2B milestones: first touch 0.5, lead-creation touch 0.5, nothing to the
+    /// others; named `first_and_lead`. (Called `u_shaped` in revops 0.1; that name
+    /// now means the 40/20/40 [`PositionBased`](RuleModel::PositionBased) model, as
+    /// in most tools.)
+    FirstAndLead,
     /// B2B W-shaped: first touch, lead creation, opportunity creation 0.3 each; 0.1
     /// over the other touches.
     WShaped,
@@ -211,7 +233,8 @@ impl RuleModel {
         }
     }
 
-    /// Position-based (U) with the default 0.4 first, 0.4 last, 0.2 middle.
+    /// Position-based (U-shaped) with the default 0.4 first, 0.4 last, 0.2 middle.
+    #[doc(alias = "u_shaped")]
     pub fn position_based() -> RuleModel {
         RuleModel::PositionBased {
             first: 0.4,
@@ -219,8 +242,17 @@ impl RuleModel {
         }
     }
 
-    /// U-shaped weights (0.5 / 0.5) with lead creation at another stage key.
-    pub fn u_shaped_at(lead: &str) -> RuleModel {
+    /// The U-shaped model as most tools mean it: position-based 40/20/40, the same
+    /// as [`RuleModel::position_based`] (see [`RuleModel`] on the naming).
+    #[doc(alias = "U-shaped")]
+    #[doc(alias = "position-based")]
+    pub fn u_shaped() -> RuleModel {
+        RuleModel::position_based()
+    }
+
+    /// First-and-lead weights (0.5 / 0.5, [`RuleModel::FirstAndLead`]) with lead
+    /// creation at another stage key.
+    pub fn first_and_lead_at(lead: &str) -> RuleModel {
         RuleModel::CustomMilestones {
             milestones: vec![(Milestone::FirstTouch, 0.5), (Milestone::stage(lead), 0.5)],
             rest: 0.0,
@@ -265,7 +297,7 @@ impl RuleModel {
             RuleModel::position_based(),
             RuleModel::J,
             RuleModel::InverseJ,
-            RuleModel::UShaped,
+            RuleModel::FirstAndLead,
             RuleModel::WShaped,
             RuleModel::FullPath,
         ]
@@ -283,19 +315,19 @@ impl RuleModel {
             RuleModel::PositionBased { .. } => "position_based",
             RuleModel::J => "j",
             RuleModel::InverseJ => "inverse_j",
-            RuleModel::UShaped => "u_shaped",
+            RuleModel::FirstAndLead => "first_and_lead",
             RuleModel::WShaped => "w_shaped",
             RuleModel::FullPath => "full_path",
             RuleModel::CustomMilestones { .. } => "milestones",
         }
     }
 
-    /// For the milestone models (U, W, full path, custom): the milestones with their
+    /// For the milestone models (first-and-lead, W, full path, custom): the milestones with their
     /// weights, and the rest weight. `None` for the other models.
     pub fn milestone_weights(&self) -> Option<(Vec<(Milestone, f64)>, f64)> {
         let stage = Milestone::stage;
         match self {
-            RuleModel::UShaped => Some((
+            RuleModel::FirstAndLead => Some((
                 vec![
                     (Milestone::FirstTouch, 0.5),
                     (stage(Self::LEAD_CREATION), 0.5),
@@ -422,20 +454,65 @@ fn share(v: f64) -> String {
     format!("{v}")
 }
 
+/// The names [`RuleModel::from_str`] reads, aliases after the canonical name.
+pub(crate) const RULE_NAMES: &[&[&str]] = &[
+    &["first_touch", "first"],
+    &["last_touch", "last"],
+    &["last_non_direct"],
+    &["linear"],
+    &["linear_unique"],
+    &["time_decay"],
+    &["position_based", "u_shaped", "u"],
+    &["j"],
+    &["inverse_j"],
+    &["first_and_lead"],
+    &["w_shaped"],
+    &["full_path", "z_shaped"],
+    &["milestones"],
+];
+
+/// A model name as the parsers compare it: trimmed, lower-case, `-` and spaces as `_`.
+pub(crate) fn normalise_name(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| match c {
+            '-' | ' ' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Splits a parameter list at `:` (what `Display` writes) or `,` (also read).
+fn params(p: &str) -> impl Iterator<Item = &str> {
+    p.split([':', ',']).map(str::trim).filter(|i| !i.is_empty())
+}
+
 impl fmt::Display for RuleModel {
-    /// The model's name, with its parameters when they are not implied:
-    /// `time_decay:7d` (half-life in days), `position_based:0.4:0.4`,
-    /// `last_non_direct:direct,organic`, `milestones:first_touch=0.3,mql=0.3,rest=0.4`.
+    /// The model's name, with its parameters when they differ from the defaults,
+    /// separated by `:` (so a comma-separated list of models needs no quoting):
+    /// `time_decay` (7 days) or `time_decay:1.5d` (half-life in days), `position_based`
+    /// (40/20/40) or `position_based:0.3:0.5`, `last_non_direct` (`direct`) or
+    /// `last_non_direct:direct:organic`, `milestones:first_touch=0.3:mql=0.3:rest=0.4`.
     /// [`RuleModel::from_str`] reads all of these back.
+    ///
+    /// ```
+    /// use revops::attribution::RuleModel;
+    /// assert_eq!(RuleModel::time_decay().to_string(), "time_decay");
+    /// assert_eq!(RuleModel::u_shaped().to_string(), "position_based");
+    /// assert_eq!(RuleModel::PositionBased { first: 0.3, last: 0.5 }.to_string(), "position_based:0.3:0.5");
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            m if *m == RuleModel::last_non_direct()
+                || *m == RuleModel::time_decay()
+                || *m == RuleModel::position_based() =>
+            {
+                f.write_str(m.name())
+            }
             RuleModel::LastNonDirect { direct } => {
-                f.write_str("last_non_direct:")?;
-                for (i, c) in direct.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    f.write_str(c.as_str())?;
+                f.write_str("last_non_direct")?;
+                for c in direct {
+                    write!(f, ":{}", c.as_str())?;
                 }
                 Ok(())
             }
@@ -449,7 +526,7 @@ impl fmt::Display for RuleModel {
             RuleModel::CustomMilestones { milestones, rest } => {
                 f.write_str("milestones:")?;
                 for (m, w) in milestones {
-                    write!(f, "{m}={},", share(*w))?;
+                    write!(f, "{m}={}:", share(*w))?;
                 }
                 write!(f, "rest={}", share(*rest))
             }
@@ -463,15 +540,18 @@ impl FromStr for RuleModel {
 
     /// Reads a model name (case-insensitive; `-` and spaces read as `_`), optionally
     /// with parameters after a colon, as written by `Display`:
-    /// `first_touch`, `last_touch`, `last_non_direct[:ch1,ch2]`, `linear`,
-    /// `linear_unique`, `time_decay[:<days>d]`, `position_based[:<first>:<last>]`
-    /// (alias `u`), `j`, `inverse_j`, `u_shaped`, `w_shaped`, `full_path` (alias
-    /// `z_shaped`), `milestones:<milestone>=<weight>,…,rest=<weight>` where a
-    /// milestone is `first_touch`, `last_touch` or a stage key. Then the model is
-    /// validated.
+    /// `first_touch` (alias `first`), `last_touch` (`last`),
+    /// `last_non_direct[:ch1:ch2…]`, `linear`, `linear_unique`, `time_decay[:<days>d]`,
+    /// `position_based[:<first>:<last>]` (aliases `u_shaped`, `u`: the 40/20/40 model
+    /// most tools call U-shaped), `j`, `inverse_j`, `first_and_lead` (first touch and
+    /// lead creation 50/50), `w_shaped`, `full_path` (alias `z_shaped`),
+    /// `milestones:<milestone>=<weight>:…:rest=<weight>` where a milestone is
+    /// `first_touch`, `last_touch` or a stage key. Parameters are separated by `:` (a
+    /// `,` is read too). Then the model is validated.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the text.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming the text; for an unknown name, the reason
+    /// lists the valid ones.
     fn from_str(s: &str) -> Result<RuleModel> {
         let err = |reason: &str| {
             Error::from(ErrorKind::InvalidParameter {
@@ -480,33 +560,22 @@ impl FromStr for RuleModel {
                 reason: reason.to_string(),
             })
         };
-        let (name, params) = match s.trim().split_once(':') {
+        let (name, params_text) = match s.trim().split_once(':') {
             Some((n, p)) => (n, Some(p.trim())),
             None => (s.trim(), None),
         };
-        let name: String = name
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '-' | ' ' => '_',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect();
+        let name = normalise_name(name);
         let number = |t: &str| -> Result<f64> {
             t.trim()
                 .parse::<f64>()
                 .map_err(|_| err(&format!("`{t}` is not a number")))
         };
-        let model = match (name.as_str(), params) {
+        let model = match (name.as_str(), params_text) {
             ("first_touch" | "first", None) => RuleModel::FirstTouch,
             ("last_touch" | "last", None) => RuleModel::LastTouch,
             ("last_non_direct", None) => RuleModel::last_non_direct(),
             ("last_non_direct", Some(p)) => RuleModel::LastNonDirect {
-                direct: p
-                    .split(',')
-                    .filter(|c| !c.trim().is_empty())
-                    .map(Channel::new)
-                    .collect::<Result<_>>()?,
+                direct: params(p).map(Channel::new).collect::<Result<_>>()?,
             },
             ("linear", None) => RuleModel::Linear,
             ("linear_unique", None) => RuleModel::LinearUnique,
@@ -521,11 +590,12 @@ impl FromStr for RuleModel {
                     half_life: TimeDelta::milliseconds(ms.round() as i64),
                 }
             }
-            ("position_based" | "u", None) => RuleModel::position_based(),
-            ("position_based" | "u", Some(p)) => {
-                let (a, b) = p
-                    .split_once(':')
-                    .ok_or_else(|| err("expected position_based:<first>:<last>"))?;
+            ("position_based" | "u_shaped" | "u", None) => RuleModel::position_based(),
+            ("position_based" | "u_shaped" | "u", Some(p)) => {
+                let shares: Vec<&str> = params(p).collect();
+                let [a, b] = shares[..] else {
+                    return Err(err("expected position_based:<first>:<last>"));
+                };
                 RuleModel::PositionBased {
                     first: number(a)?,
                     last: number(b)?,
@@ -533,13 +603,13 @@ impl FromStr for RuleModel {
             }
             ("j", None) => RuleModel::J,
             ("inverse_j", None) => RuleModel::InverseJ,
-            ("u_shaped", None) => RuleModel::UShaped,
+            ("first_and_lead", None) => RuleModel::FirstAndLead,
             ("w_shaped", None) => RuleModel::WShaped,
             ("full_path" | "z_shaped", None) => RuleModel::FullPath,
             ("milestones", Some(p)) => {
                 let mut milestones = Vec::new();
                 let mut rest = 0.0;
-                for item in p.split(',').filter(|i| !i.trim().is_empty()) {
+                for item in params(p) {
                     let (k, w) = item
                         .split_once('=')
                         .ok_or_else(|| err("expected <milestone>=<weight> items"))?;
@@ -551,16 +621,42 @@ impl FromStr for RuleModel {
                 }
                 RuleModel::CustomMilestones { milestones, rest }
             }
-            (_, Some(_)) => return Err(err("this model takes no parameters")),
-            _ => {
+            ("milestones", None) => {
                 return Err(err(
-                    "unknown model; expected one of first_touch, last_touch, last_non_direct, linear, linear_unique, time_decay, position_based, j, inverse_j, u_shaped, w_shaped, full_path, milestones",
+                    "expected milestones:<milestone>=<weight>:…:rest=<weight>",
                 ));
             }
+            (n, Some(_)) if RULE_NAMES.iter().any(|names| names.contains(&n)) => {
+                return Err(err("this model takes no parameters"));
+            }
+            _ => return Err(err(&unknown_model(&name, &[]))),
         };
         model.validate()?;
         Ok(model)
     }
+}
+
+/// The reason for an unknown model name: the valid names (rule models, then
+/// `more`), with a hint when the text looks like a parameter of a list item.
+pub(crate) fn unknown_model(name: &str, more: &[&[&str]]) -> String {
+    let list = RULE_NAMES
+        .iter()
+        .chain(more)
+        .map(|names| match names {
+            [one] => (*one).to_string(),
+            [first, aliases @ ..] => format!("{first} (or {})", aliases.join(", ")),
+            [] => String::new(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let what = if name.is_empty() {
+        "no model given".to_string()
+    } else if name.contains('=') {
+        format!("`{name}` is not a model (milestone weights follow `milestones:` separated by `:`)")
+    } else {
+        format!("unknown model `{name}`")
+    };
+    format!("{what}; expected one of {list}")
 }
 
 // ---------------------------------------------------------------------------------
@@ -1049,15 +1145,15 @@ mod tests {
         let at = [0, 1, 2, 3];
         // U, one touch: 100 %; lead at touch 2 of 2: 50/50; lead at touch 1: 100 %.
         assert!(close(
-            &weights(&RuleModel::UShaped, &[1], &at[..1], &[]).0,
+            &weights(&RuleModel::FirstAndLead, &[1], &at[..1], &[]).0,
             &[1.0]
         ));
         assert!(close(
-            &weights(&RuleModel::UShaped, &[1, 2], &at[..2], &[(0, 1)]).0,
+            &weights(&RuleModel::FirstAndLead, &[1, 2], &at[..2], &[(0, 1)]).0,
             &[0.5, 0.5]
         ));
         assert!(close(
-            &weights(&RuleModel::UShaped, &[1, 2], &at[..2], &[(0, 0)]).0,
+            &weights(&RuleModel::FirstAndLead, &[1, 2], &at[..2], &[(0, 0)]).0,
             &[1.0, 0.0]
         ));
         // W, all milestones distinct, one middle touch.
@@ -1092,7 +1188,7 @@ mod tests {
     #[test]
     fn names_round_trip() {
         let mut models = RuleModel::standard();
-        models.push(RuleModel::u_shaped_at("MQL"));
+        models.push(RuleModel::first_and_lead_at("MQL"));
         models.push(RuleModel::TimeDecay {
             half_life: TimeDelta::hours(36),
         });

@@ -112,6 +112,61 @@ pub struct VelocityTable {
     pub steps: Vec<StepVelocity>,
 }
 
+impl std::fmt::Display for VelocityTable {
+    /// The table in days, one line per step: count, mean, p25, median, p75, p90 and
+    /// the cycles left out because an endpoint was inferred (back-filled). A step
+    /// without any cycle shows a count of 0 and its inferred count.
+    ///
+    /// ```
+    /// use revops::{funnel::velocity_report, funnel::FunnelData, funnel::FunnelEvents, Funnel, Lead, LeadId,
+    ///              funnel::PathOptions, StageEvent, SubjectId, funnel::VelocitySpec};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
+    /// let leads = vec![Lead::new(LeadId::new("a")?, t(1)), Lead::new(LeadId::new("b")?, t(1))];
+    /// let ev = |l: &str, s: &str, d| StageEvent::new(SubjectId::new(l).unwrap(), s, t(d));
+    /// let events = vec![ev("a", "mql", 2), ev("a", "sql", 5), ev("b", "mql", 2), ev("b", "sql", 9)];
+    /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
+    /// let mut acc = FunnelEvents::default();
+    /// acc.add(&data, &events)?;
+    /// let paths = acc.paths(&data, PathOptions::default());
+    /// let r = velocity_report(&data, &paths, &VelocitySpec::default().with_step("mql", "sql"))?;
+    /// let text = r.total.to_string();
+    /// let lines: Vec<&str> = text.lines().collect();
+    /// assert!(lines[0].starts_with("step") && lines[0].ends_with("inferred"));
+    /// assert_eq!(
+    ///     lines[1].split_whitespace().collect::<Vec<_>>(),
+    ///     ["mql", "→", "sql", "2", "5.0", "4.0", "5.0", "6.0", "6.6", "0"]
+    /// );
+    /// # Ok(()) }
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{:<26} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
+            "step", "count", "mean", "p25", "median", "p75", "p90", "inferred"
+        )?;
+        for s in &self.steps {
+            let label = format!("{} → {}", s.from, s.to);
+            match &s.summary {
+                Some(m) => writeln!(
+                    f,
+                    "{label:<26} {:>9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9}",
+                    m.count,
+                    m.mean_days(),
+                    m.p25_days(),
+                    m.median_days(),
+                    m.p75_days(),
+                    m.p90_days(),
+                    s.excluded_inferred
+                )?,
+                None => writeln!(f, "{label:<26} {:>9} {:>53}", 0, s.excluded_inferred)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The velocity report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VelocityReport {

@@ -134,6 +134,7 @@
 
 mod history;
 mod measures;
+mod predictions;
 mod waterfall;
 mod weighted;
 

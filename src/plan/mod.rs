@@ -6,6 +6,8 @@
 //! - [`RampCurve`], [`Ramp`], [`team_capacity`]: what a team can sell as it ramps;
 //!   [`hire_uplift`] and [`ReverseFunnel::programme_uplift`]: what a new seller or a
 //!   new marketing programme can show over the next N days;
+//! - [`average_deal_size`], [`default_target`] ([`won_revenue`] × 1.2): the deal size
+//!   and the default target a plan starts from, as the report computes them;
 //! - [`project`]: expected wins and revenue of today's open pipeline over the next
 //!   horizons, with a normal band.
 //!
@@ -13,10 +15,12 @@
 //! ([`crate::Money`]) and the rates can come from the crate's own reports
 //! ([`crate::funnel::CohortReport`], [`crate::funnel::VelocityReport`]).
 
+mod deal;
 mod projection;
 mod ramp;
 mod reverse;
 
+pub use deal::{DEFAULT_TARGET_GROWTH, average_deal_size, default_target, won_revenue};
 pub use projection::{
     HorizonProjection, OpenItem, Projection, ProjectionBacktest, StageOutlook, backtest_projection,
     open_items, outlook_from_history, project,

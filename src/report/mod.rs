@@ -6,16 +6,17 @@
 //! | section | engine calls | needs |
 //! |---|---|---|
 //! | [`FunnelSection`] | [`cohort_report`] (cohorts by quarter of lead creation, broken down by lead source), [`velocity_report`], [`qualification_report`] | leads, stage events |
-//! | [`AttributionSection`] | [`Journeys::from_records`], every [`RuleModel`] of the options with exact revenue, [`markov_attribution`], [`shapley_attribution`] | touches, conversions |
+//! | [`AttributionSection`] | [`Journeys::from_records`], every rule model of the options ([`ReportOptions::models`]) with exact revenue, [`markov_attribution`] and [`shapley_attribution`] when the options list a Markov or Shapley model | touches, conversions |
 //! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`] | spend and the funnel (unit economics); opportunity history (sourcing) |
 //! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter | opportunity history |
-//! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start | forecasts; history with probabilities |
-//! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter, [`project`] of the open deals | the funnel section and won revenue |
+//! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]) | forecasts; history with probabilities |
+//! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter at [`average_deal_size`] and [`default_target`], [`project`] of the open deals | the funnel section and won revenue |
 //!
 //! A section whose inputs are absent is `None` and named, with the reason, in
 //! [`Report::omitted`]; nothing is left out silently. "The last complete quarter" and
 //! "next quarter" are taken relative to [`Report::as_of`] (by default the latest
-//! timestamp in the input) in the options' [`Calendar`].
+//! timestamp in the input) in the options' [`Calendar`]; amounts are in
+//! [`ReportOptions::currency`], by default [`ReportInput::inferred_currency`].
 //!
 //! The report is plain data (`Serialize`, `Deserialize`): `serde_json` gives its JSON
 //! form, `Display` a text report, and [`Report::to_html`] a self-contained HTML page
@@ -30,6 +31,7 @@ use crate::error::ErrorKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::model::AttributionModel;
 use crate::attribution::{
     Attribution, JourneyDiagnostics, JourneyOptions, Journeys, MarkovOptions, MarkovReport,
     RuleModel, ShapleyOptions, ShapleyReport, markov_attribution, shapley_attribution,
@@ -57,8 +59,8 @@ use crate::pipeline::{
     WinRateSpec,
 };
 use crate::plan::{
-    Projection, ReverseFunnel, ReversePlan, RoundingPolicy, open_items, outlook_from_history,
-    project,
+    Projection, ReverseFunnel, ReversePlan, RoundingPolicy, average_deal_size, default_target,
+    open_items, outlook_from_history, project,
 };
 use crate::ratio::{Confidence, IntervalMethod};
 use crate::records::{
@@ -102,6 +104,43 @@ impl ReportInput<'_> {
             + self.forecasts.len()
     }
 
+    /// The currency the records are in, by the report's default rule: that of the
+    /// first spend row, else of the first conversion that carries a value, else of
+    /// the first opportunity change, else USD. The report uses it unless
+    /// [`ReportOptions::currency`] is set.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use revops::{Conversion, Currency, Money, SubjectId, report::ReportInput};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    /// let s = SubjectId::new("a")?;
+    /// let conversions = [
+    ///     Conversion::new(s.clone(), at, None),
+    ///     Conversion::new(s, at, Some(Money::parse("5", Currency::EUR)?)),
+    /// ];
+    /// let input = ReportInput { conversions: &conversions, ..Default::default() };
+    /// assert_eq!(input.inferred_currency(), Currency::EUR);
+    /// assert_eq!(ReportInput::default().inferred_currency(), Currency::USD);
+    /// # Ok(()) }
+    /// ```
+    pub fn inferred_currency(&self) -> Currency {
+        self.spend
+            .first()
+            .map(|s| s.amount.currency())
+            .or_else(|| {
+                self.conversions
+                    .iter()
+                    .find_map(|c| c.value.map(|v| v.currency()))
+            })
+            .or_else(|| {
+                self.opportunity_history
+                    .first()
+                    .map(|h| h.amount.currency())
+            })
+            .unwrap_or(Currency::USD)
+    }
+
     /// The latest timestamp among stage events, touches, conversions and opportunity
     /// changes (`None` if there is none).
     pub fn latest(&self) -> Option<DateTime<Utc>> {
@@ -117,9 +156,11 @@ impl ReportInput<'_> {
 /// ([`ReportOptions::default`]).
 ///
 /// ```
-/// use revops::{report::ReportOptions, attribution::RuleModel};
-/// let o = ReportOptions::default().with_models(vec![RuleModel::FirstTouch, RuleModel::WShaped]);
+/// use revops::{AttributionModel, report::ReportOptions, attribution::RuleModel};
+/// let o = ReportOptions::default().with_models([RuleModel::FirstTouch, RuleModel::WShaped]);
 /// assert_eq!(o.models.len(), 2);
+/// let o = o.with_models([AttributionModel::Rule(RuleModel::u_shaped()), AttributionModel::Markov { order: 2 }]);
+/// assert_eq!(o.models[1].to_string(), "markov:2");
 /// assert_eq!(o.funnel.name(), "demand waterfall");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -147,13 +188,22 @@ pub struct ReportOptions {
     pub cohort_anchor: CohortAnchor,
     /// Funnel and velocity breakdown (default: lead source; `None`: totals only).
     pub breakdown: Option<Dimension>,
-    /// Rule models shown side by side (default: first touch, last touch, linear, time
-    /// decay with a 7-day half-life, position-based 40/20/40, W-shaped). Milestone
-    /// models are left out, and named in [`Report::omitted`], when there are no stage
-    /// events.
-    pub models: Vec<RuleModel>,
-    /// Report currency (default: that of the first spend row, else of the first
-    /// valued conversion, else of the first opportunity change, else USD).
+    /// Attribution models shown side by side (default [`ReportOptions::default_models`]:
+    /// first touch, last touch, linear, time decay with a 7-day half-life,
+    /// position-based (U-shaped) 40/20/40, W-shaped, first-order Markov and the
+    /// conversion-rate Shapley value).
+    ///
+    /// The rule models are reported in their order ([`AttributionSection::rules`]);
+    /// milestone models are left out, and named in [`Report::omitted`], when there
+    /// are no stage events. The first Markov model listed gives
+    /// [`AttributionSection::markov`] (at its order; a second one is named in
+    /// [`Report::omitted`]); any Shapley-family model gives
+    /// [`AttributionSection::shapley`], which holds every Shapley variant (they come
+    /// from one tally; the text report shows the conversion-rate value).
+    pub models: Vec<AttributionModel>,
+    /// Report currency (default: [`ReportInput::inferred_currency`]: that of the first
+    /// spend row, else of the first valued conversion, else of the first opportunity
+    /// change, else USD).
     pub currency: Option<Currency>,
     /// Revenue target of next quarter's plan (default: 1.2 × the revenue won in the
     /// last complete quarter).
@@ -178,19 +228,7 @@ impl Default for ReportOptions {
             cohort_granularity: Granularity::Quarter,
             cohort_anchor: CohortAnchor::Created,
             breakdown: Some(Dimension::Source),
-            models: vec![
-                RuleModel::FirstTouch,
-                RuleModel::LastTouch,
-                RuleModel::Linear,
-                RuleModel::TimeDecay {
-                    half_life: RuleModel::DEFAULT_HALF_LIFE,
-                },
-                RuleModel::PositionBased {
-                    first: 0.4,
-                    last: 0.4,
-                },
-                RuleModel::WShaped,
-            ],
+            models: ReportOptions::default_models(),
             currency: None,
             target: None,
             confidence: Confidence::default(),
@@ -201,6 +239,29 @@ impl Default for ReportOptions {
 }
 
 impl ReportOptions {
+    /// The default [`ReportOptions::models`], in order.
+    ///
+    /// ```
+    /// use revops::report::ReportOptions;
+    /// let names: Vec<String> = ReportOptions::default_models().iter().map(|m| m.to_string()).collect();
+    /// assert_eq!(
+    ///     names.join(","),
+    ///     "first_touch,last_touch,linear,time_decay,position_based,w_shaped,markov,shapley"
+    /// );
+    /// ```
+    pub fn default_models() -> Vec<AttributionModel> {
+        vec![
+            AttributionModel::Rule(RuleModel::FirstTouch),
+            AttributionModel::Rule(RuleModel::LastTouch),
+            AttributionModel::Rule(RuleModel::Linear),
+            AttributionModel::Rule(RuleModel::time_decay()),
+            AttributionModel::Rule(RuleModel::position_based()),
+            AttributionModel::Rule(RuleModel::WShaped),
+            AttributionModel::Markov { order: 1 },
+            AttributionModel::Shapley,
+        ]
+    }
+
     /// Sets the lead funnel.
     pub fn with_funnel(mut self, funnel: Funnel) -> Self {
         self.funnel = funnel;
@@ -236,9 +297,14 @@ impl ReportOptions {
         self.breakdown = breakdown;
         self
     }
-    /// Sets the rule models.
-    pub fn with_models(mut self, models: Vec<RuleModel>) -> Self {
-        self.models = models;
+    /// Sets the attribution models (anything that converts into an
+    /// [`AttributionModel`], such as [`RuleModel`]s).
+    pub fn with_models<I>(mut self, models: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<AttributionModel>,
+    {
+        self.models = models.into_iter().map(Into::into).collect();
         self
     }
     /// Sets the report currency.
@@ -337,15 +403,19 @@ pub struct AttributionSection {
     /// report cuts journeys from records, one per conversion and one per
     /// non-converting subject).
     pub journey_count: usize,
-    /// One attribution per rule model, in the options' order; revenue is each
-    /// channel's exact share rounded once, when the conversions carry values.
+    /// One attribution per rule model of [`ReportOptions::models`], in their order;
+    /// revenue is each channel's exact share rounded once, when the conversions
+    /// carry values.
     pub rules: Vec<Attribution>,
-    /// First-order Markov removal effect (default [`MarkovOptions`]); `None` when the
-    /// chain has more states than [`MarkovOptions::max_states`] (then named in
-    /// [`Report::omitted`] as `attribution.markov`, with the limit).
+    /// Markov removal effect of the first Markov model of [`ReportOptions::models`]
+    /// (first order by default; other [`MarkovOptions`] at their defaults); `None`
+    /// when the options list none, or when the chain has more states than
+    /// [`MarkovOptions::max_states`] (then named in [`Report::omitted`] as
+    /// `attribution.markov`, with the limit).
     pub markov: Option<MarkovReport>,
     /// Shapley values (default [`ShapleyOptions`]): simplified, ordered,
-    /// conversion-rate and Shao–Li; `None` beyond [`ShapleyOptions::max_channels`] or
+    /// conversion-rate and Shao–Li, when [`ReportOptions::models`] lists any of them;
+    /// `None` otherwise, or beyond [`ShapleyOptions::max_channels`] or
     /// [`ShapleyOptions::max_ordered_cells`] (named in [`Report::omitted`] as
     /// `attribution.shapley`).
     pub shapley: Option<ShapleyReport>,
@@ -531,26 +601,6 @@ fn omit(omitted: &mut Vec<Omission>, section: &str, reason: impl Into<String>) {
     });
 }
 
-/// The report currency under the options' default rule.
-fn currency_of(input: &ReportInput<'_>, options: &ReportOptions) -> Currency {
-    options
-        .currency
-        .or_else(|| input.spend.first().map(|s| s.amount.currency()))
-        .or_else(|| {
-            input
-                .conversions
-                .iter()
-                .find_map(|c| c.value.map(|v| v.currency()))
-        })
-        .or_else(|| {
-            input
-                .opportunity_history
-                .first()
-                .map(|h| h.amount.currency())
-        })
-        .unwrap_or(Currency::USD)
-}
-
 impl Report {
     /// Builds the report (see the [module documentation](self)).
     ///
@@ -590,7 +640,9 @@ impl Report {
         options: &ReportOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Report> {
-        let currency = currency_of(input, options);
+        let currency = options
+            .currency
+            .unwrap_or_else(|| input.inferred_currency());
         let as_of = options
             .as_of
             .or_else(|| input.latest())
@@ -605,62 +657,24 @@ impl Report {
             opportunity_history: input.opportunity_history.len(),
             forecasts: input.forecasts.len(),
         };
-
-        // Funnel.
         progress("funnel");
-        let funnel_state = if input.leads.is_empty() || input.stage_events.is_empty() {
-            omit(&mut omitted, "funnel", "no leads or no stage events");
-            None
-        } else {
-            let data = FunnelData::new(options.funnel.clone(), input.leads)?;
-            let mut acc = FunnelEvents::default();
-            acc.add(&data, input.stage_events)?;
-            let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
-            let cohort = cohort_report(&data, &paths, &options.cohort_spec())?;
-            let velocity = velocity_report(&data, &paths, &options.velocity_spec())?;
-            let qualification = if ["mql", "sal", "sql"]
-                .iter()
-                .all(|k| data.rank_of(k).is_some())
-            {
-                Some(qualification_report(
-                    &data,
-                    &paths,
-                    &QualificationSpec::default(),
-                )?)
-            } else {
-                omit(
-                    &mut omitted,
-                    "funnel.qualification",
-                    "the funnel has no mql, sal and sql stages",
-                );
-                None
-            };
-            Some((
-                data,
-                paths,
-                FunnelSection {
-                    cohort,
-                    velocity,
-                    qualification,
-                },
-            ))
-        };
+        let funnel_state = funnel_part(input, options, as_of, &mut omitted)?;
 
         // Attribution runs beside the other sections (on a second thread when
         // `parallel`); the results do not depend on it.
         progress("attribution");
         let after_funnel = omitted.len();
+        let context = Context {
+            input,
+            options,
+            funnel: funnel_state.as_ref(),
+            currency,
+            as_of,
+        };
         let (attribution_result, rest) = if options.parallel {
             std::thread::scope(|scope| {
                 let handle = scope.spawn(|| attribution_part(input, options));
-                let rest = rest_of_report(
-                    input,
-                    options,
-                    funnel_state.as_ref(),
-                    currency,
-                    as_of,
-                    progress,
-                );
+                let rest = rest_of_report(&context, progress);
                 // A panic there is a bug: it propagates as the panic it is, not as
                 // an error about the input.
                 let attribution = handle
@@ -670,33 +684,23 @@ impl Report {
             })
         } else {
             let a = attribution_part(input, options);
-            (
-                a,
-                rest_of_report(
-                    input,
-                    options,
-                    funnel_state.as_ref(),
-                    currency,
-                    as_of,
-                    progress,
-                ),
-            )
+            (a, rest_of_report(&context, progress))
         };
         let (attribution, attribution_omitted) = attribution_result?;
-        let (economics, pipeline, forecast, plan, rest_omitted) = rest?;
+        let rest = rest?;
         omitted.splice(after_funnel..after_funnel, attribution_omitted);
-        omitted.extend(rest_omitted);
+        omitted.extend(rest.omitted);
 
         Ok(Report {
             as_of,
             currency,
             inputs,
-            funnel: funnel_state.map(|(_, _, f)| f),
+            funnel: funnel_state.map(|f| f.section),
             attribution,
-            economics,
-            pipeline,
-            forecast,
-            plan,
+            economics: rest.economics,
+            pipeline: rest.pipeline,
+            forecast: rest.forecast,
+            plan: rest.plan,
             omitted,
         })
     }
@@ -706,54 +710,159 @@ impl Report {
     /// `{"amount": "decimal string", "currency": "ISO code"}`, times in RFC 3339).
     ///
     /// # Errors
-    /// [`ErrorKind::Json`] if serialisation fails (it does not for reports built here).
+    /// [`ErrorKind::Json`](crate::error::ErrorKind::Json) if serialisation fails (it does not for reports built here).
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string_pretty(self)?)
     }
 }
 
-/// The sections after attribution: economics, pipeline, forecast, plan.
-type Rest = (
-    Option<EconomicsSection>,
-    Option<PipelineSection>,
-    Option<ForecastSection>,
-    Option<PlanSection>,
-    Vec<Omission>,
-);
+/// The funnel section with the interned leads and paths the later steps reuse.
+struct FunnelState<'a> {
+    data: FunnelData<'a>,
+    paths: Paths,
+    section: FunnelSection,
+}
 
-fn rest_of_report(
-    input: &ReportInput<'_>,
-    options: &ReportOptions,
-    funnel_state: Option<&(FunnelData, Paths, FunnelSection)>,
+/// What the steps after attribution read.
+struct Context<'c, 'i> {
+    input: &'c ReportInput<'i>,
+    options: &'c ReportOptions,
+    funnel: Option<&'c FunnelState<'i>>,
     currency: Currency,
     as_of: DateTime<Utc>,
-    progress: &mut dyn FnMut(&str),
-) -> Result<Rest> {
+}
+
+impl Context<'_, '_> {
+    /// The last complete quarter before the as-of date.
+    fn last_quarter(&self) -> Period {
+        self.options
+            .calendar
+            .period_of(self.as_of, Granularity::Quarter)
+            .prev()
+    }
+}
+
+/// The sections after attribution, and what they left out.
+struct RestOfReport {
+    economics: Option<EconomicsSection>,
+    pipeline: Option<PipelineSection>,
+    forecast: Option<ForecastSection>,
+    plan: Option<PlanSection>,
+    omitted: Vec<Omission>,
+}
+
+/// The funnel section: cohorts, velocity and (with `mql`, `sal` and `sql` stages)
+/// qualification.
+fn funnel_part<'i>(
+    input: &ReportInput<'i>,
+    options: &ReportOptions,
+    as_of: DateTime<Utc>,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<FunnelState<'i>>> {
+    if input.leads.is_empty() || input.stage_events.is_empty() {
+        omit(omitted, "funnel", "no leads or no stage events");
+        return Ok(None);
+    }
+    let data = FunnelData::new(options.funnel.clone(), input.leads)?;
+    let mut acc = FunnelEvents::default();
+    acc.add(&data, input.stage_events)?;
+    let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
+    let cohort = cohort_report(&data, &paths, &options.cohort_spec())?;
+    let velocity = velocity_report(&data, &paths, &options.velocity_spec())?;
+    let qualification = if ["mql", "sal", "sql"]
+        .iter()
+        .all(|k| data.rank_of(k).is_some())
+    {
+        Some(qualification_report(
+            &data,
+            &paths,
+            &QualificationSpec::default(),
+        )?)
+    } else {
+        omit(
+            omitted,
+            "funnel.qualification",
+            "the funnel has no mql, sal and sql stages",
+        );
+        None
+    };
+    Ok(Some(FunnelState {
+        data,
+        paths,
+        section: FunnelSection {
+            cohort,
+            velocity,
+            qualification,
+        },
+    }))
+}
+
+/// Economics, pipeline, forecast and plan, in that order.
+fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Result<RestOfReport> {
     let mut omitted = Vec::new();
-    let cal = options.calendar;
-    let last_quarter = cal.period_of(as_of, Granularity::Quarter).prev();
-    // Unit economics and sourcing.
     progress("economics");
-    let by_lead_source = match (&funnel_state, input.spend.is_empty()) {
+    let economics = economics_section(cx, &mut omitted)?;
+    progress("pipeline");
+    let history = if cx.input.opportunity_history.is_empty() {
+        omit(&mut omitted, "pipeline", "no opportunity history");
+        None
+    } else {
+        Some(PipelineHistory::new(
+            cx.options.opportunity_funnel.clone(),
+            cx.currency,
+            cx.input.opportunity_history,
+        )?)
+    };
+    let pipeline = match &history {
+        Some(h) => Some(pipeline_section(cx, h)?),
+        None => None,
+    };
+    progress("forecast");
+    let forecast = forecast_section(cx, history.as_ref(), &mut omitted)?;
+    progress("plan");
+    let plan = match cx.funnel {
+        None => {
+            omit(&mut omitted, "plan", "no funnel (leads and stage events)");
+            None
+        }
+        Some(f) => plan_section(cx, &f.section, history.as_ref(), &mut omitted)?,
+    };
+    Ok(RestOfReport {
+        economics,
+        pipeline,
+        forecast,
+        plan,
+        omitted,
+    })
+}
+
+/// Unit economics by lead source (spend and the funnel) and sourcing (opportunity
+/// history and leads).
+fn economics_section(
+    cx: &Context<'_, '_>,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<EconomicsSection>> {
+    let (input, currency) = (cx.input, cx.currency);
+    let by_lead_source = match (cx.funnel, input.spend.is_empty()) {
         (_, true) => {
-            omit(&mut omitted, "economics.by_lead_source", "no spend");
+            omit(omitted, "economics.by_lead_source", "no spend");
             None
         }
         (None, false) => {
             omit(
-                &mut omitted,
+                omitted,
                 "economics.by_lead_source",
                 "no funnel (leads and stage events)",
             );
             None
         }
-        (Some((data, paths, _)), false) => {
+        (Some(f), false) => {
             let spend = align_spend(input.spend, &SpendAlignment::monthly(currency))?;
-            let keys = data.progression_keys();
+            let keys = f.data.progression_keys();
             let stages: Vec<&str> = keys.iter().skip(1).copied().collect();
             let credits = Credits::from_lead_source(
-                data,
-                paths,
+                &f.data,
+                &f.paths,
                 &stages,
                 input.conversions,
                 currency,
@@ -762,128 +871,93 @@ fn rest_of_report(
             Some(unit_economics(&spend, &credits)?)
         }
     };
-    let opportunities = (!input.opportunity_history.is_empty())
-        .then(|| opportunities_from_history(input.opportunity_history, input.leads));
-    let sourcing = match &opportunities {
-        Some(opps) if !input.leads.is_empty() => Some(sourcing_report(
-            opps,
+    let sourcing = if input.opportunity_history.is_empty() || input.leads.is_empty() {
+        omit(
+            omitted,
+            "economics.sourcing",
+            "no opportunity history or no leads",
+        );
+        None
+    } else {
+        let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
+        Some(sourcing_report(
+            &opportunities,
             input.leads,
             input.touches,
             SourcedBy::LeadSource,
             InfluenceMilestone::Created,
             currency,
-        )?),
-        _ => {
-            omit(
-                &mut omitted,
-                "economics.sourcing",
-                "no opportunity history or no leads",
-            );
-            None
-        }
-    };
-    let economics = (by_lead_source.is_some() || sourcing.is_some()).then_some(EconomicsSection {
-        by_lead_source,
-        sourcing,
-    });
-
-    // Pipeline.
-    progress("pipeline");
-    let history = if input.opportunity_history.is_empty() {
-        omit(&mut omitted, "pipeline", "no opportunity history");
-        None
-    } else {
-        Some(PipelineHistory::new(
-            options.opportunity_funnel.clone(),
-            currency,
-            input.opportunity_history,
         )?)
     };
-    let quarter_window = Window::for_period(&last_quarter, &cal);
-    let (q_start, q_end) = (quarter_window.start(), quarter_window.end());
-    let pipeline = match &history {
-        None => None,
-        Some(h) => Some(PipelineSection {
-            quarter: last_quarter,
-            waterfall: h
-                .waterfall(&WaterfallSpec::new(q_start, q_end).with_audit(Audit::Totals))?,
-            win_rate: h.win_rate(&WinRateSpec::new(as_of))?,
-            sales_cycle: h.sales_cycle(&SalesCycleSpec::new(as_of)).summary(),
-            slippage: h.slippage(&quarter_window)?,
+    Ok(
+        (by_lead_source.is_some() || sourcing.is_some()).then_some(EconomicsSection {
+            by_lead_source,
+            sourcing,
         }),
-    };
+    )
+}
 
-    // Forecast accuracy and calibration.
-    progress("forecast");
-    let errors = if input.forecasts.is_empty() {
-        omit(&mut omitted, "forecast.errors", "no forecasts");
+/// The pipeline over the last complete quarter.
+fn pipeline_section(cx: &Context<'_, '_>, h: &PipelineHistory) -> Result<PipelineSection> {
+    let quarter = cx.last_quarter();
+    let window = Window::for_period(&quarter, &cx.options.calendar);
+    Ok(PipelineSection {
+        quarter,
+        waterfall: h.waterfall(
+            &WaterfallSpec::new(window.start(), window.end()).with_audit(Audit::Totals),
+        )?,
+        win_rate: h.win_rate(&WinRateSpec::new(cx.as_of))?,
+        sales_cycle: h.sales_cycle(&SalesCycleSpec::new(cx.as_of)).summary(),
+        slippage: h.slippage(&window)?,
+    })
+}
+
+/// Forecast errors, and the calibration of the probabilities deals open at the last
+/// complete quarter's start had then.
+fn forecast_section(
+    cx: &Context<'_, '_>,
+    history: Option<&PipelineHistory>,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<ForecastSection>> {
+    let errors = if cx.input.forecasts.is_empty() {
+        omit(omitted, "forecast.errors", "no forecasts");
         None
     } else {
-        Some(ForecastErrors::from_points(input.forecasts)?.finish(&ErrorOptions::default())?)
+        Some(ForecastErrors::from_points(cx.input.forecasts)?.finish(&ErrorOptions::default())?)
     };
-    let calibration = match &history {
+    let quarter = cx.last_quarter();
+    let calibration = match history {
         None => {
-            omit(
-                &mut omitted,
-                "forecast.calibration",
-                "no opportunity history",
-            );
+            omit(omitted, "forecast.calibration", "no opportunity history");
             None
         }
         Some(h) => {
-            let mut c = Calibration::default();
-            let mut n = 0usize;
-            for i in 0..h.len() {
-                let (Some(then), Some(now)) = (h.state_at(i, q_start), h.state_at(i, q_end)) else {
-                    continue;
-                };
-                if !then.is_open() {
-                    continue;
-                }
-                let Some(p) = then.probability else { continue };
-                c.add(p, now.outcome())?;
-                n += 1;
-            }
-            if n == 0 {
+            let predictions = h.predictions(&Window::for_period(&quarter, &cx.options.calendar));
+            if predictions.is_empty() {
                 omit(
-                    &mut omitted,
+                    omitted,
                     "forecast.calibration",
                     format!(
                         "no deal open at the start of {} had a win probability",
-                        last_quarter.label()
+                        quarter.label()
                     ),
                 );
                 None
             } else {
-                Some(c.finish(&CalibrationOptions::default().with_bins(10))?)
+                Some(
+                    Calibration::from_predictions(&predictions)?
+                        .finish(&CalibrationOptions::default().with_bins(10))?,
+                )
             }
         }
     };
-    let forecast = (errors.is_some() || calibration.is_some()).then(|| ForecastSection {
-        quarter: calibration.as_ref().map(|_| last_quarter),
-        errors,
-        calibration,
-    });
-
-    // Plan.
-    progress("plan");
-    let plan = match &funnel_state {
-        None => {
-            omit(&mut omitted, "plan", "no funnel (leads and stage events)");
-            None
-        }
-        Some((_, _, f)) => plan_section(
-            input,
-            options,
-            f,
-            history.as_ref(),
-            currency,
-            as_of,
-            &mut omitted,
-        )?,
-    };
-
-    Ok((economics, pipeline, forecast, plan, omitted))
+    Ok(
+        (errors.is_some() || calibration.is_some()).then(|| ForecastSection {
+            quarter: calibration.as_ref().map(|_| quarter),
+            errors,
+            calibration,
+        }),
+    )
 }
 
 /// The attribution section and what it left out.
@@ -892,100 +966,104 @@ fn attribution_part(
     options: &ReportOptions,
 ) -> Result<(Option<AttributionSection>, Vec<Omission>)> {
     let mut omitted = Vec::new();
-    let section = if input.touches.is_empty() || input.conversions.is_empty() {
+    if input.touches.is_empty() || input.conversions.is_empty() {
         omit(&mut omitted, "attribution", "no touches or no conversions");
-        None
-    } else {
-        let journeys = Journeys::from_records(
-            input.touches,
-            input.conversions,
-            input.stage_events,
-            &JourneyOptions::default(),
-        )?;
-        let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
-        let mut models = Vec::with_capacity(options.models.len());
-        for m in &options.models {
-            if m.needs_stage_events() && input.stage_events.is_empty() {
-                omit(
-                    &mut omitted,
-                    &format!("attribution.{m}"),
-                    "a milestone model needs stage events",
-                );
-            } else {
-                models.push(m.clone());
+        return Ok((None, omitted));
+    }
+    let journeys = Journeys::from_records(
+        input.touches,
+        input.conversions,
+        input.stage_events,
+        &JourneyOptions::default(),
+    )?;
+    let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
+    let mut rules = Vec::with_capacity(options.models.len());
+    let mut markov_order = None;
+    for m in &options.models {
+        match m {
+            AttributionModel::Rule(r) => match m.unsupported_by(&journeys) {
+                Some(reason) => omit(&mut omitted, &format!("attribution.{m}"), reason),
+                None => rules.push(r.clone()),
+            },
+            AttributionModel::Markov { order } if markov_order.is_none() => {
+                markov_order = Some(*order);
             }
+            AttributionModel::Markov { .. } => omit(
+                &mut omitted,
+                &format!("attribution.{m}"),
+                "the report shows one Markov model (the first listed)",
+            ),
+            _ => {}
         }
-        // Every rule model in one pass over the journeys.
-        let rules = if valued {
-            journeys.attribute_all_with_revenue(&models)?
-        } else {
-            journeys.attribute_all(&models)?
-        };
-        // The data-driven models grow faster than their input: beyond their limits
-        // (checked before they allocate) they are left out and named, the rule
-        // models still reported.
-        let mut limited = |section: &str, e: Error| match e.kind() {
-            ErrorKind::LimitExceeded { .. } => {
-                omit(&mut omitted, section, e.to_string());
-                Ok(())
-            }
-            _ => Err(e),
-        };
-        let rows = journeys.path_rows();
-        let markov = match markov_attribution(&rows, MarkovOptions::default()) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                limited("attribution.markov", e)?;
-                None
-            }
-        };
-        let shapley = match shapley_attribution(&rows, ShapleyOptions::default()) {
+    }
+    // Every rule model in one pass over the journeys.
+    let rules = if valued {
+        journeys.attribute_all_with_revenue(&rules)?
+    } else {
+        journeys.attribute_all(&rules)?
+    };
+    // The data-driven models grow faster than their input: beyond their limits
+    // (checked before they allocate) they are left out and named, the rule
+    // models still reported.
+    let mut limited = |section: &str, e: Error| match e.kind() {
+        ErrorKind::LimitExceeded { .. } => {
+            omit(&mut omitted, section, e.to_string());
+            Ok(())
+        }
+        _ => Err(e),
+    };
+    let rows = journeys.path_rows();
+    let markov = match markov_order
+        .map(|k| markov_attribution(&rows, MarkovOptions::default().with_order(k)))
+    {
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            limited("attribution.markov", e)?;
+            None
+        }
+        None => None,
+    };
+    let shapley = if options.models.iter().any(AttributionModel::is_shapley) {
+        match shapley_attribution(&rows, ShapleyOptions::default()) {
             Ok(s) => Some(s),
             Err(e) => {
                 limited("attribution.shapley", e)?;
                 None
             }
-        };
-        Some(AttributionSection {
-            journeys: journeys.diagnostics().clone(),
-            // Journeys cut from records weigh one each: the count is whole.
-            journey_count: journeys.journey_count().round() as usize,
-            rules,
-            markov,
-            shapley,
-        })
+        }
+    } else {
+        None
     };
-    Ok((section, omitted))
+    let section = AttributionSection {
+        journeys: journeys.diagnostics().clone(),
+        // Journeys cut from records weigh one each: the count is whole.
+        journey_count: journeys.journey_count().round() as usize,
+        rules,
+        markov,
+        shapley,
+    };
+    Ok((Some(section), omitted))
 }
 
+/// Next quarter's plan from the measured funnel, at the average won deal, and the
+/// projection of the open deals.
 fn plan_section(
-    input: &ReportInput<'_>,
-    options: &ReportOptions,
+    cx: &Context<'_, '_>,
     funnel: &FunnelSection,
     history: Option<&PipelineHistory>,
-    currency: Currency,
-    as_of: DateTime<Utc>,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<PlanSection>> {
-    let cal = options.calendar;
+    let (cal, currency, as_of) = (cx.options.calendar, cx.currency, cx.as_of);
     let this_quarter = cal.period_of(as_of, Granularity::Quarter);
     let (last_quarter, next_quarter) = (this_quarter.prev(), this_quarter.next());
-    // The deal size as known at the as-of date: later conversions would be a
-    // look-ahead.
-    let won: Vec<Money> = input
-        .conversions
-        .iter()
-        .filter(|c| c.at <= as_of)
-        .filter_map(|c| c.value)
-        .collect();
-    if won.is_empty() {
+    let Some(deal_size) = average_deal_size(cx.input.conversions, as_of, currency)? else {
         omit(
             omitted,
             "plan",
             "no conversion up to the as-of date carries a value",
         );
         return Ok(None);
-    }
+    };
     let reverse = match ReverseFunnel::from_cohort(&funnel.cohort)
         .and_then(|f| f.with_velocity(&funnel.velocity))
     {
@@ -999,25 +1077,12 @@ fn plan_section(
             return Ok(None);
         }
     };
-    let total_won = Money::sum(currency, &won)?;
-    let deal_size = total_won
-        .checked_div(rust_decimal::Decimal::from(won.len()))?
-        .unwrap_or(Money::zero(currency))
-        .round_to_minor_units();
-    let (target, target_basis) = match options.target {
+    let (target, target_basis) = match cx.options.target {
         Some(t) => (t, "given".to_string()),
-        None => {
-            let in_last: Vec<Money> = input
-                .conversions
-                .iter()
-                .filter(|c| last_quarter.contains_date(cal.date_of(c.at)))
-                .filter_map(|c| c.value)
-                .collect();
-            let t = Money::sum(currency, &in_last)?
-                .checked_mul(rust_decimal::Decimal::new(12, 1))?
-                .round_to_minor_units();
-            (t, format!("1.2 × revenue won in {}", last_quarter.label()))
-        }
+        None => (
+            default_target(cx.input.conversions, &last_quarter, &cal, currency)?,
+            format!("1.2 × revenue won in {}", last_quarter.label()),
+        ),
     };
     if !target.amount().is_sign_positive() || target.amount().is_zero() {
         omit(

@@ -8,6 +8,7 @@ use super::{
     AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
     PlanSection, Report,
 };
+use crate::attribution::RuleModel;
 use crate::funnel::StepRate;
 use crate::money::Money;
 use crate::ratio::Interval;
@@ -225,7 +226,7 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
     )?;
     let mut head = format!("{:<18}", "channel");
     for a in &s.rules {
-        let _ = write!(head, " {:>12}", short(&a.model.to_string()));
+        let _ = write!(head, " {:>12}", short(&a.model));
     }
     // Markov and Shapley are left out beyond their limits (named under "omitted").
     if s.markov.is_some() {
@@ -263,7 +264,7 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
         )?;
         let mut head = format!("{:<18}", "channel");
         for a in &s.rules {
-            let _ = write!(head, " {:>14}", short(&a.model.to_string()));
+            let _ = write!(head, " {:>14}", short(&a.model));
         }
         writeln!(f, "{head}")?;
         for ch in &channels {
@@ -286,15 +287,26 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
     Ok(())
 }
 
-/// A column label of at most 12 characters.
-pub(super) fn short(name: &str) -> String {
-    let n = name.split(':').next().unwrap_or(name);
-    match n {
-        "position_based" => "U 40/20/40".into(),
-        "time_decay" => "time decay".into(),
-        "last_non_direct" => "last non-dir".into(),
-        other => other.chars().take(12).collect(),
+/// A rule model's column label, at most 12 characters.
+pub(super) fn short(model: &RuleModel) -> String {
+    match model {
+        RuleModel::PositionBased { first, last } => format!("U {}", shares(*first, *last)),
+        RuleModel::TimeDecay { .. } => "time decay".into(),
+        RuleModel::LastNonDirect { .. } => "last non-dir".into(),
+        other => other.name().chars().take(12).collect(),
     }
+}
+
+/// A unit's column label: the text before any `:`, at most 12 characters.
+fn label12(name: &str) -> String {
+    let n = name.split(':').next().unwrap_or(name);
+    n.chars().take(12).collect()
+}
+
+/// A position-based model's shares in whole percent, first/middle/last: `40/20/40`.
+pub(super) fn shares(first: f64, last: f64) -> String {
+    let pct = |x: f64| format!("{:.0}", 100.0 * x);
+    format!("{}/{}/{}", pct(first), pct(1.0 - first - last), pct(last))
 }
 
 fn economics(f: &mut fmt::Formatter<'_>, s: &EconomicsSection) -> fmt::Result {
@@ -302,7 +314,7 @@ fn economics(f: &mut fmt::Formatter<'_>, s: &EconomicsSection) -> fmt::Result {
         heading(f, "Unit economics per lead source")?;
         let mut head = format!("{:<18} {:>12}", "channel", "spend");
         for unit in &u.units {
-            let _ = write!(head, " {:>12}", format!("per {}", short(unit)));
+            let _ = write!(head, " {:>12}", format!("per {}", label12(unit)));
         }
         let _ = write!(head, " {:>7} {:>7}", "ROAS", "ROI");
         writeln!(f, "{head}")?;

@@ -300,7 +300,7 @@ fn bad_input_is_named() {
     // Models that need what journeys lack, and invalid parameters.
     let j = build(&[touch("a", "x", 1.0)], &[conv("a", 2.0, None)], &[]);
     assert!(matches!(
-        j.attribute(&RuleModel::UShaped)
+        j.attribute(&RuleModel::FirstAndLead)
             .as_ref()
             .map_err(|e| e.kind()),
         Err(ErrorKind::InvalidParameter { name: "model", .. })
@@ -457,7 +457,7 @@ fn every_model_by_hand() {
         (RuleModel::position_based(), [0.4 + m, 0.4 + m, m]),
         (RuleModel::J, [0.2 + m, 0.6 + m, m]),
         (RuleModel::InverseJ, [0.6 + m, 0.2 + m, m]),
-        (RuleModel::UShaped, [0.5, 0.5, 0.0]),
+        (RuleModel::FirstAndLead, [0.5, 0.5, 0.0]),
         (RuleModel::WShaped, [0.6, 0.35, 0.05]),
         (
             RuleModel::FullPath,
@@ -514,7 +514,7 @@ fn last_non_direct_falls_back_to_last_touch() {
 
 #[test]
 fn milestone_edge_cases() {
-    let u = RuleModel::UShaped;
+    let u = RuleModel::FirstAndLead;
     // One touch: 100 %, whether or not it is the lead touch.
     let j = build(
         &[touch("a", "x", 1.0)],
@@ -611,7 +611,7 @@ fn milestone_edge_cases() {
         (0.5, 0.5, 1.0)
     );
     // The *_at constructors use other stage keys.
-    let a = j.attribute(&RuleModel::u_shaped_at("SQL")).unwrap();
+    let a = j.attribute(&RuleModel::first_and_lead_at("SQL")).unwrap();
     assert_eq!(conv_of(&a, "x"), 1.0);
 }
 
@@ -1316,7 +1316,9 @@ fn report_leaves_out_data_driven_models_beyond_their_limits() {
         conversions: &conversions,
         ..Default::default()
     };
-    let options = revops::report::ReportOptions::default().with_models(vec![RuleModel::Linear]);
+    let models =
+        ["linear", "markov", "shapley"].map(|m| m.parse::<revops::AttributionModel>().unwrap());
+    let options = revops::report::ReportOptions::default().with_models(models);
     let r = revops::report::Report::build(&input, &options).unwrap();
     let a = r.attribution.as_ref().unwrap();
     assert_eq!(a.journey_count, 20_000);

@@ -63,10 +63,10 @@ fn data_flags_defaults_and_quick() {
     let d = DataOnly::try_parse_from(["x"]).unwrap();
     assert_eq!(d.data.leads_or(100_000), 100_000);
     assert_eq!(d.data.seed(), 7);
-    assert_eq!(d.format, Format::Table);
+    assert_eq!(d.output.format, Format::Table);
     let d = DataOnly::try_parse_from(["x", "--quick", "--format", "json"]).unwrap();
     assert_eq!(d.data.leads_or(100_000), QUICK_LEADS);
-    assert_eq!(d.format, Format::Json);
+    assert_eq!(d.output.format, Format::Json);
     let d = DataOnly::try_parse_from(["x", "--leads", "1_000_000", "--seed", "3"]).unwrap();
     assert_eq!(d.data.leads_or(100_000), 1_000_000);
     assert_eq!(d.data.seed(), 3);
@@ -384,6 +384,61 @@ fn attribution_json_money_is_money_serde() {
         }
     }
     assert!(seen > 0);
+}
+
+/// `--models` is a list of `AttributionModel`s read by clap: parameters use `:`, so
+/// a custom milestone model sits in a comma-separated list; aliases read as their
+/// model (and a model listed under two names is listed twice); the 40/20/40 model
+/// is found as `u_shaped`; columns are named by the model's canonical text.
+#[test]
+fn attribution_models_are_one_typed_list() {
+    let Some(r) = run(
+        "attribution",
+        &[
+            "--quick",
+            "--models",
+            "u_shaped,first_and_lead,milestones:first_touch=0.5:inquiry=0.5:rest=0,markov:2,shapley_ordered",
+            "--format",
+            "json",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let names: Vec<&str> = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "position_based",
+            "first_and_lead",
+            "milestones:first_touch=0.5:inquiry=0.5:rest=0",
+            "markov:2",
+            "shapley_ordered"
+        ]
+    );
+    // first_and_lead is the same weights as the custom 50/50 milestones.
+    assert_eq!(v["models"][1]["channels"], v["models"][2]["channels"]);
+    fails(
+        "attribution",
+        &["--quick", "--models", "first,first_touch"],
+        "twice",
+    );
+    fails(
+        "attribution",
+        &["--quick", "--models", "milestones:first_touch=1,rest=0"],
+        "separated by `:`",
+    );
+    fails(
+        "attribution",
+        &["--quick", "--models", "markov:0"],
+        "--models",
+    );
 }
 
 /// An aggregated paths file reports its journeys (conversions + nulls), and its rows

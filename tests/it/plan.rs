@@ -619,3 +619,75 @@ fn report_plan_deal_size_uses_only_conversions_known_as_of() {
     assert!(known.len() < times.len());
     assert_eq!(r.plan.as_ref().unwrap().plan.deal_size, mean);
 }
+
+/// The plan's deal size and default target come from one library function each,
+/// and the report uses them: they equal the numbers summed by hand (the average of
+/// the conversions up to the report date; 1.2 × the last complete quarter's won
+/// revenue), and the report's plan is the reverse funnel at exactly those numbers.
+#[cfg(feature = "synth")]
+#[test]
+fn deal_size_and_default_target_are_the_reports() {
+    use revops::plan::{average_deal_size, default_target, won_revenue};
+    use revops::report::{Report, ReportOptions};
+    use revops::synth::{SynthConfig, generate};
+    let c = generate(&SynthConfig::default().with_leads(2_000).with_seed(21)).unwrap();
+    let r = Report::build(&c.report_input(), &ReportOptions::default()).unwrap();
+    let cal = ReportOptions::default().calendar;
+    let last = cal.period_of(r.as_of, Granularity::Quarter).prev();
+
+    let won: Vec<Money> = c
+        .conversions
+        .iter()
+        .filter(|x| x.at <= r.as_of)
+        .filter_map(|x| x.value)
+        .collect();
+    let mean = Money::sum(r.currency, &won)
+        .unwrap()
+        .checked_div(Decimal::from(won.len()))
+        .unwrap()
+        .unwrap()
+        .round_to_minor_units();
+    let deal = average_deal_size(&c.conversions, r.as_of, r.currency)
+        .unwrap()
+        .unwrap();
+    assert_eq!(deal, mean);
+
+    let in_last: Vec<Money> = c
+        .conversions
+        .iter()
+        .filter(|x| last.contains_date(cal.date_of(x.at)))
+        .filter_map(|x| x.value)
+        .collect();
+    let revenue = Money::sum(r.currency, &in_last).unwrap();
+    assert_eq!(
+        won_revenue(&c.conversions, &last, &cal, r.currency).unwrap(),
+        revenue
+    );
+    let target = default_target(&c.conversions, &last, &cal, r.currency).unwrap();
+    assert_eq!(
+        target,
+        revenue
+            .checked_mul(Decimal::new(12, 1))
+            .unwrap()
+            .round_to_minor_units()
+    );
+
+    let plan = r.plan.as_ref().unwrap();
+    let next = cal.period_of(r.as_of, Granularity::Quarter).next();
+    let direct = plan
+        .funnel
+        .plan(&[(next, target)], deal, RoundingPolicy::EveryStage)
+        .unwrap();
+    assert_eq!(plan.plan, direct);
+    assert_eq!(
+        plan.target_basis,
+        format!("1.2 × revenue won in {}", last.label())
+    );
+    // Nothing is won before the first conversion: no deal size, not a zero one.
+    let first = c.conversions.iter().map(|x| x.at).min().unwrap();
+    let before = first - chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        average_deal_size(&c.conversions, before, r.currency).unwrap(),
+        None
+    );
+}

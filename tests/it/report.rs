@@ -12,15 +12,15 @@ use revops::synth::{Company, SynthConfig, generate};
 use revops::{
     Conversion, ForecastPoint, Granularity, Lead, OpportunityChange, Spend, StageEvent, Touch,
     Window, attribution::JourneyOptions, attribution::Journeys, attribution::MarkovOptions,
-    attribution::ShapleyOptions, attribution::markov_attribution, attribution::shapley_attribution,
-    cost::Credits, cost::SourcedBy, cost::SpendAlignment, cost::align_spend, cost::sourcing_report,
-    cost::unit_economics, forecast::Calibration, forecast::CalibrationOptions,
-    forecast::ErrorOptions, forecast::ForecastErrors, funnel::FunnelData, funnel::FunnelEvents,
-    funnel::PathOptions, funnel::Paths, funnel::cohort_report, funnel::qualification_report,
-    funnel::velocity_report, pipeline::Audit, pipeline::PipelineHistory, pipeline::SalesCycleSpec,
-    pipeline::WaterfallSpec, pipeline::WinRateSpec, plan::ReverseFunnel, plan::RoundingPolicy,
-    report::CHART_IDS, report::Report, report::ReportInput, report::ReportOptions,
-    report::opportunities_from_history,
+    attribution::RuleModel, attribution::ShapleyOptions, attribution::markov_attribution,
+    attribution::shapley_attribution, cost::Credits, cost::SourcedBy, cost::SpendAlignment,
+    cost::align_spend, cost::sourcing_report, cost::unit_economics, forecast::Calibration,
+    forecast::CalibrationOptions, forecast::ErrorOptions, forecast::ForecastErrors,
+    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions, funnel::Paths,
+    funnel::cohort_report, funnel::qualification_report, funnel::velocity_report, pipeline::Audit,
+    pipeline::PipelineHistory, pipeline::SalesCycleSpec, pipeline::WaterfallSpec,
+    pipeline::WinRateSpec, plan::ReverseFunnel, plan::RoundingPolicy, report::CHART_IDS,
+    report::Report, report::ReportInput, report::ReportOptions, report::opportunities_from_history,
 };
 use serde_json::Value;
 
@@ -100,8 +100,10 @@ fn attribution_section_equals_the_attribution_engine() {
     )
     .unwrap();
     let models = ReportOptions::default().models;
-    assert_eq!(r.attribution.as_ref().unwrap().rules.len(), models.len());
-    for (i, m) in models.iter().enumerate() {
+    let rules: Vec<&revops::attribution::RuleModel> =
+        models.iter().filter_map(|m| m.as_rule()).collect();
+    assert_eq!(r.attribution.as_ref().unwrap().rules.len(), rules.len());
+    for (i, m) in rules.into_iter().enumerate() {
         let a = journeys.attribute_with_revenue(m).unwrap();
         assert_eq!(v["attribution"]["rules"][i], json(&a), "model {m}");
         // Revenue parts sum exactly to the converted revenue.
@@ -199,6 +201,61 @@ fn pipeline_and_forecast_sections_equal_their_engines() {
         .finish(&CalibrationOptions::default().with_bins(10))
         .unwrap();
     assert_eq!(v["forecast"]["calibration"], json(&report));
+    // The library's predictions are exactly the deals counted by hand above.
+    let predictions = h.predictions(&w);
+    let scores = cal.scores();
+    assert_eq!(
+        predictions.len() as u64,
+        scores.won + scores.lost + scores.open
+    );
+    assert_eq!(Calibration::from_predictions(&predictions).unwrap(), cal);
+    assert!(predictions.iter().all(|p| p.id.is_some()));
+}
+
+/// The models list decides which data-driven models the report runs: Markov at the
+/// listed order, Shapley only when listed, a second Markov model named as left out.
+#[test]
+fn the_models_list_decides_the_data_driven_models() {
+    let c = company(2_000, 17);
+    let models = ["first_touch", "u_shaped", "markov:2", "markov"]
+        .map(|m| m.parse::<revops::AttributionModel>().unwrap());
+    let o = ReportOptions::default().with_models(models);
+    let r = Report::build(&input(&c), &o).unwrap();
+    let a = r.attribution.as_ref().unwrap();
+    assert_eq!(a.rules.len(), 2);
+    assert_eq!(a.rules[1].model, RuleModel::position_based());
+    let journeys = Journeys::from_records(
+        &c.touches,
+        &c.conversions,
+        &c.stage_events,
+        &JourneyOptions::default(),
+    )
+    .unwrap();
+    let order2 = markov_attribution(
+        &journeys.path_rows(),
+        MarkovOptions::default().with_order(2),
+    )
+    .unwrap();
+    assert_eq!(a.markov.as_ref(), Some(&order2));
+    assert!(a.shapley.is_none());
+    assert!(
+        r.omitted
+            .iter()
+            .any(|o| o.section == "attribution.markov" && o.reason.contains("one Markov model"))
+    );
+    // Without stage events the milestone model is named, not silently dropped.
+    let no_events = ReportInput {
+        stage_events: &[],
+        ..input(&c)
+    };
+    let o = ReportOptions::default().with_models([RuleModel::FirstAndLead, RuleModel::Linear]);
+    let r = Report::build(&no_events, &o).unwrap();
+    assert_eq!(r.attribution.as_ref().unwrap().rules.len(), 1);
+    assert!(
+        r.omitted
+            .iter()
+            .any(|o| o.section == "attribution.first_and_lead")
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::esc;
-use crate::report::text::whole;
+use crate::attribution::RuleModel;
+use crate::report::text::{shares, whole};
 use crate::report::{
     AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
     PlanSection,
@@ -79,18 +80,23 @@ fn nice_max(lo: f64, hi: f64) -> f64 {
         .unwrap_or(hi)
 }
 
-/// A model's name as a chart label.
-pub(super) fn model_label(name: &str) -> String {
-    match name.split(':').next().unwrap_or(name) {
-        "first_touch" => "first touch".into(),
-        "last_touch" => "last touch".into(),
-        "last_non_direct" => "last non-direct".into(),
-        "linear_unique" => "linear (unique)".into(),
-        "time_decay" => format!("time decay {}", name.split(':').nth(1).unwrap_or("")),
-        "position_based" => "U-shaped 40/20/40".into(),
-        "w_shaped" => "W-shaped".into(),
-        "u_shaped" => "U-shaped (milestones)".into(),
-        other => other.replace('_', " "),
+/// A rule model's name as a chart label.
+pub(super) fn model_label(model: &RuleModel) -> String {
+    match model {
+        RuleModel::FirstTouch => "first touch".into(),
+        RuleModel::LastTouch => "last touch".into(),
+        RuleModel::LastNonDirect { .. } => "last non-direct".into(),
+        RuleModel::LinearUnique => "linear (unique)".into(),
+        RuleModel::TimeDecay { half_life } => {
+            let days = half_life.num_milliseconds() as f64 / 86_400_000.0;
+            format!("time decay {days}d")
+        }
+        RuleModel::PositionBased { first, last } => {
+            format!("U-shaped {}", shares(*first, *last))
+        }
+        RuleModel::WShaped => "W-shaped".into(),
+        RuleModel::FirstAndLead => "first touch + lead creation".into(),
+        other => other.name().replace('_', " "),
     }
 }
 
@@ -314,7 +320,7 @@ pub(super) fn attribution_chart(s: &AttributionSection) -> Option<String> {
         .iter()
         .map(|a| {
             (
-                model_label(&a.model.to_string()),
+                model_label(&a.model),
                 a.channels
                     .iter()
                     .map(|c| (c.channel.to_string(), c.conversions))

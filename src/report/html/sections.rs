@@ -315,7 +315,7 @@ fn attribution(s: &AttributionSection) -> String {
         ),
     );
     let mut head: Vec<String> = vec!["channel".into()];
-    head.extend(s.rules.iter().map(|a| model_label(&a.model.to_string())));
+    head.extend(s.rules.iter().map(|a| model_label(&a.model)));
     if s.markov.is_some() {
         head.push("Markov removal effect".into());
     }
@@ -363,7 +363,7 @@ fn revenue_credit(s: &AttributionSection, currency: &str) -> Option<String> {
         return None;
     }
     let mut head: Vec<String> = vec!["channel".into()];
-    head.extend(s.rules.iter().map(|a| model_label(&a.model.to_string())));
+    head.extend(s.rules.iter().map(|a| model_label(&a.model)));
     let head: Vec<&str> = head.iter().map(String::as_str).collect();
     let mut t = Table::new(
         "table-revenue-credit",
