@@ -9,7 +9,7 @@
 //! - money: [`Currency`], [`Money`] (exact, with [`Money::allocate`]), [`Decimal`],
 //!   [`RoundingStrategy`];
 //! - rates: [`Ratio`], [`Confidence`], [`Interval`], [`IntervalMethod`];
-//! - calendar: [`Calendar`], [`Granularity`], [`Period`], [`Periods`], [`Window`],
+//! - calendar: [`Calendar`], [`Granularity`], [`Period`], [`Window`],
 //!   [`DateRange`]; [`chrono`] is re-exported for timestamps;
 //! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`Channel`],
 //!   [`CampaignId`];
@@ -66,7 +66,7 @@ pub use error::{Error, RecordRef, Result};
 pub use funnel::definition::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, Money};
-pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
+pub use period::{Calendar, DateRange, Granularity, Period, Window};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,
