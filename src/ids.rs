@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
+        ///
+        #[doc = concat!("A literal id needs no `?`: [`id!`](crate::id) checks at compile time that it is not blank (`let id: ", stringify!($name), " = revops::id!(\"x-1\");`); text known only at run time goes through [`", stringify!($name), "::new`] or `parse`, which return an error for a blank id. The id compares equal to a string with the same text (`id == \"x-1\"`).")]
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(Arc<str>);
@@ -80,6 +82,25 @@ macro_rules! id_type {
         impl From<$name> for String {
             fn from(id: $name) -> String {
                 id.0.to_string()
+            }
+        }
+
+        /// From an [`id!`](crate::id) literal, checked not blank at compile time.
+        impl From<IdLiteral> for $name {
+            fn from(lit: IdLiteral) -> $name {
+                $name(Arc::from(lit.0.trim()))
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                &*self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                &*self.0 == *other
             }
         }
 
@@ -147,6 +168,110 @@ id_type!(
     "campaign id"
 );
 
+/// An id literal checked at compile time, made only by [`id!`](crate::id) and
+/// converted into any id type with `From`. Not part of the API: it has no public
+/// path.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct IdLiteral(&'static str);
+
+impl SubjectId {
+    /// Used by [`id!`](crate::id) inside a `const` block: the literal if it is not
+    /// blank, else `None` (which the macro turns into a compile error). Not part of
+    /// the API.
+    #[doc(hidden)]
+    pub const fn __literal(text: &'static str) -> Option<IdLiteral> {
+        if is_blank(text) {
+            None
+        } else {
+            Some(IdLiteral(text))
+        }
+    }
+}
+
+/// Whether `s` is empty or only whitespace (as [`str::trim`] sees it), in a `const`
+/// context: the UTF-8 is decoded by hand because `str::chars` is not `const`.
+const fn is_blank(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let b0 = b[i] as u32;
+        let (code, len) = if b0 < 0x80 {
+            (b0, 1)
+        } else if b0 < 0xE0 {
+            (((b0 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
+        } else if b0 < 0xF0 {
+            (
+                ((b0 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F),
+                3,
+            )
+        } else {
+            (
+                ((b0 & 0x07) << 18)
+                    | ((b[i + 1] as u32 & 0x3F) << 12)
+                    | ((b[i + 2] as u32 & 0x3F) << 6)
+                    | (b[i + 3] as u32 & 0x3F),
+                4,
+            )
+        };
+        match char::from_u32(code) {
+            Some(c) if c.is_whitespace() => i += len,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// An id from a string literal, with no `?`: the literal is checked **at compile
+/// time** (a blank literal does not compile), and the value converts into whichever
+/// id type the context asks for — [`LeadId`], [`SubjectId`], [`OpportunityId`],
+/// [`AccountId`], [`Channel`] or [`CampaignId`]. Surrounding whitespace is trimmed,
+/// as [`LeadId::new`] does. Text known only at run time goes through `new` or
+/// `parse`, which return an error instead.
+///
+/// ```
+/// use revops::{Channel, LeadId, Lead, StageEvent, Touch, chrono::{TimeZone, Utc}, id};
+/// let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+/// let lead: LeadId = id!("L-1");
+/// let touch = Touch::new(&lead, id!("paid_search"), at);
+/// let event = StageEvent::new(&lead, "mql", at);
+/// let first = Lead::new(id!("L-1"), at).with_source(id!("webinar"));
+/// assert_eq!(touch.subject, lead);
+/// assert_eq!(event.subject, "L-1");
+/// assert_eq!(first.source, Some(Channel::new("webinar").unwrap()));
+/// ```
+///
+/// Where the target is a generic parameter — the subject of [`StageEvent::new`],
+/// [`Touch::new`] and [`Conversion::new`] is any `impl Into<SubjectId>`, so that a
+/// lead's own [`LeadId`] passes as it is — the compiler cannot tell which id type a
+/// literal is meant to be: bind it with its type first, as above (which also reads
+/// well when several records share the lead).
+///
+/// A blank literal is a compile error, not a run-time panic:
+///
+/// ```compile_fail
+/// let blank: revops::LeadId = revops::id!("  ");
+/// ```
+///
+/// [`StageEvent::new`]: crate::StageEvent::new
+/// [`Touch::new`]: crate::Touch::new
+/// [`Conversion::new`]: crate::Conversion::new
+#[macro_export]
+macro_rules! id {
+    ($literal:literal) => {
+        ::core::convert::Into::into(
+            const {
+                match $crate::SubjectId::__literal($literal) {
+                    ::core::option::Option::Some(literal) => literal,
+                    ::core::option::Option::None => {
+                        ::core::panic!("revops::id!: an id literal must not be blank")
+                    }
+                }
+            },
+        )
+    };
+}
+
 macro_rules! subject_from {
     ($($t:ident),*) => {$(
         impl From<$t> for SubjectId {
@@ -162,6 +287,33 @@ macro_rules! subject_from {
     )*};
 }
 subject_from!(LeadId, OpportunityId, AccountId);
+
+/// A borrowed subject id gives a clone (a reference-count increment), so a record
+/// constructor taking `impl Into<SubjectId>` accepts `&SubjectId` as it accepts
+/// `&LeadId`.
+impl From<&SubjectId> for SubjectId {
+    fn from(id: &SubjectId) -> SubjectId {
+        id.clone()
+    }
+}
+
+/// A lead, opportunity or account id equals the subject id with the same text (and
+/// back), so a record's subject compares with the lead's own id directly.
+macro_rules! subject_eq {
+    ($($t:ident),*) => {$(
+        impl PartialEq<$t> for SubjectId {
+            fn eq(&self, other: &$t) -> bool {
+                self.0 == other.0
+            }
+        }
+        impl PartialEq<SubjectId> for $t {
+            fn eq(&self, other: &SubjectId) -> bool {
+                self.0 == other.0
+            }
+        }
+    )*};
+}
+subject_eq!(LeadId, OpportunityId, AccountId);
 
 #[cfg(test)]
 mod tests {

@@ -4,11 +4,11 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
-    Calendar, CampaignId, Channel, Currency, Decimal, Error, Granularity, Lead, LeadId, Money,
-    Opportunity, OpportunityId, Spend, SubjectId, Touch, cost::FxTable, cost::InfluenceMilestone,
-    cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment, cost::align_spend,
-    cost::cac_payback_months, cost::ltv, cost::magic_number, cost::roas, cost::roi,
-    cost::sourcing_report,
+    Calendar, CampaignId, Channel, Currency, DateRange, Decimal, Error, Granularity, Lead, LeadId,
+    Money, Opportunity, OpportunityId, Spend, SubjectId, Touch, cost::FxTable,
+    cost::InfluenceMilestone, cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment,
+    cost::align_spend, cost::cac_payback_months, cost::ltv, cost::magic_number, cost::roas,
+    cost::roi, cost::sourcing_report,
 };
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -20,14 +20,13 @@ fn usd(s: &str) -> Money {
 }
 
 fn spend(ch: &str, camp: Option<&str>, a: NaiveDate, b: NaiveDate, amount: Money) -> Spend {
-    Spend::new(
+    let mut s = Spend::new(
         Channel::new(ch).unwrap(),
-        camp.map(|c| CampaignId::new(c).unwrap()),
-        a,
-        b,
+        DateRange::new(a, b).unwrap(),
         amount,
-    )
-    .unwrap()
+    );
+    s.campaign = camp.map(|c| CampaignId::new(c).unwrap());
+    s
 }
 
 #[test]
