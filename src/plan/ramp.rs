@@ -439,3 +439,14 @@ impl ReverseFunnel {
         })
     }
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15).
+// ---------------------------------------------------------------------------
+
+impl ProgrammeUplift {
+    /// The expected arrivals at stage `key`, if the programme reaches it.
+    pub fn stage(&self, key: &str) -> Option<&StageUplift> {
+        self.stages.iter().find(|s| s.stage == key)
+    }
+}

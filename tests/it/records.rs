@@ -284,8 +284,11 @@ fn id_literals_convert_into_every_id_type() {
     assert_eq!(camp, CampaignId::new("spring").unwrap());
     // Ids compare with their text, and a subject with the lead's own id.
     assert_eq!(ch, "paid_search");
-    assert!(subject == lead && lead == subject);
-    assert!(SubjectId::from(&opp) == opp && acct != SubjectId::from(&opp));
+    assert_eq!(subject, lead);
+    assert_eq!(lead, subject);
+    let opp_subject = SubjectId::from(&opp);
+    assert_eq!(opp_subject, opp);
+    assert_ne!(acct, opp_subject);
 }
 
 #[test]
