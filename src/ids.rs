@@ -4,6 +4,9 @@
 //! Each wraps a shared, immutable string (`Arc<str>`), so cloning is a reference-count
 //! increment rather than a copy. They serialise as plain strings, display as the
 //! string, and parse from any non-empty string (surrounding whitespace is trimmed).
+//! A literal needs no `?`: [`id!`](crate::id) checks it at compile time. A lead,
+//! opportunity or account id converts into (and compares equal to) the
+//! [`SubjectId`] with the same text, and every id compares with a `&str`.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -127,6 +130,9 @@ id_type!(
     /// let id: LeadId = " L-001 ".parse()?;
     /// assert_eq!(id.as_str(), "L-001");
     /// assert!(LeadId::new("  ").is_err());
+    /// let literal: LeadId = revops::id!("L-001"); // checked at compile time, no `?`
+    /// assert_eq!(literal, id);
+    /// assert_eq!(literal, "L-001");
     /// # Ok(()) }
     /// ```
     LeadId,

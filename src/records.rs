@@ -588,7 +588,25 @@ impl FromStr for ForecastCategory {
 /// An opportunity (deal) in its current state.
 ///
 /// Its history of changes is a list of [`OpportunityChange`] rows; the pipeline
-/// engines rebuild its state at any date from them.
+/// engines rebuild its state at any date from them. Built like every record: the
+/// required fields in [`Opportunity::new`], the optional ones with `with_*` setters,
+/// [`Opportunity::validate`] for what the types cannot check.
+///
+/// ```
+/// use revops::{Currency, Money, Opportunity, id};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let at = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
+/// let o = Opportunity::new(id!("006-1"), at, "prospecting", Money::parse("48000", Currency::USD)?)
+///     .with_account(id!("acme"))
+///     .with_lead(id!("L-1"))
+///     .with_source(id!("webinar"))
+///     .with_probability(0.1)
+///     .with_attribute("region", "emea");
+/// o.validate()?;
+/// assert_eq!(o.lead, Some(id!("L-1")));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Opportunity {
     /// The opportunity's id.
@@ -647,6 +665,67 @@ impl Opportunity {
             forecast_category: None,
             attributes: BTreeMap::new(),
         }
+    }
+
+    /// Sets the account.
+    #[must_use]
+    pub fn with_account(mut self, account: AccountId) -> Opportunity {
+        self.account = Some(account);
+        self
+    }
+
+    /// Sets the lead it was converted from.
+    #[must_use]
+    pub fn with_lead(mut self, lead: LeadId) -> Opportunity {
+        self.lead = Some(lead);
+        self
+    }
+
+    /// Sets the owner.
+    #[must_use]
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Opportunity {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Sets the source channel.
+    #[must_use]
+    pub fn with_source(mut self, source: Channel) -> Opportunity {
+        self.source = Some(source);
+        self
+    }
+
+    /// Sets the (expected or actual) close date.
+    #[must_use]
+    pub fn with_close_date(mut self, close_date: NaiveDate) -> Opportunity {
+        self.close_date = Some(close_date);
+        self
+    }
+
+    /// Sets the win probability, a fraction in \[0, 1\] (not percent; checked by
+    /// [`validate`](Opportunity::validate)).
+    #[must_use]
+    pub fn with_probability(mut self, probability: f64) -> Opportunity {
+        self.probability = Some(probability);
+        self
+    }
+
+    /// Sets the forecast category.
+    #[must_use]
+    pub fn with_forecast_category(mut self, category: ForecastCategory) -> Opportunity {
+        self.forecast_category = Some(category);
+        self
+    }
+
+    /// Adds (or replaces) a free-form attribute.
+    #[must_use]
+    pub fn with_attribute(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Opportunity {
+        self.attributes.insert(name.into(), value.into());
+        self
     }
 
     /// Checks amount, probability and stage key.

@@ -366,6 +366,34 @@ fn builders_equal_the_rows_built_field_by_field() {
     by_hand.forecast_category = Some(ForecastCategory::Commit);
     by_hand.lead = Some(LeadId::new("L-1").unwrap());
     assert_eq!(change, by_hand);
+    let opp = Opportunity::new(id!("006-1"), t(5), "proposal", usd("48000"))
+        .with_account(id!("acme"))
+        .with_lead(id!("L-1"))
+        .with_owner("rep-1")
+        .with_source(id!("webinar"))
+        .with_close_date(d(6, 30))
+        .with_probability(0.75)
+        .with_forecast_category(ForecastCategory::Commit)
+        .with_attribute("region", "emea");
+    let mut by_hand_opp = Opportunity::new(
+        OpportunityId::new("006-1").unwrap(),
+        t(5),
+        "proposal",
+        usd("48000"),
+    );
+    by_hand_opp.account = Some(AccountId::new("acme").unwrap());
+    by_hand_opp.lead = Some(LeadId::new("L-1").unwrap());
+    by_hand_opp.owner = Some("rep-1".into());
+    by_hand_opp.source = Some(Channel::new("webinar").unwrap());
+    by_hand_opp.close_date = Some(d(6, 30));
+    by_hand_opp.probability = Some(0.75);
+    by_hand_opp.forecast_category = Some(ForecastCategory::Commit);
+    by_hand_opp
+        .attributes
+        .insert("region".into(), "emea".into());
+    assert_eq!(opp, by_hand_opp);
+    assert!(opp.with_probability(f64::NAN).validate().is_err());
+
     // Setters check nothing; `validate` does, naming the row.
     let err = change.with_probability(75.0).validate().unwrap_err();
     assert!(matches!(
