@@ -192,3 +192,45 @@ fn cost_lookups_agree_with_positions() {
     }
     assert_eq!(sourcing.channel("no such channel"), None);
 }
+
+#[test]
+fn pipeline_lookups_agree_with_positions() {
+    use revops::Window;
+    use revops::pipeline::PipelineHistory;
+    let c = company();
+    let h = PipelineHistory::new(
+        Funnel::salesforce_opportunity(),
+        Currency::USD,
+        &c.opportunity_history,
+    )
+    .unwrap();
+    let as_of = c
+        .opportunity_history
+        .iter()
+        .map(|r| r.changed_at)
+        .max()
+        .unwrap();
+    let first = c
+        .opportunity_history
+        .iter()
+        .map(|r| r.changed_at)
+        .min()
+        .unwrap();
+
+    let rates = h.stage_win_rates(as_of, None);
+    for s in &rates.stages {
+        assert_eq!(rates.stage(&s.key), Some(s));
+    }
+    let aging = h.aging(as_of, None);
+    for s in &aging.stages {
+        assert_eq!(aging.stage(&s.key), Some(s));
+    }
+    assert!(rates.stage("no such stage").is_none() && aging.stage("no such stage").is_none());
+
+    let slippage = h.slippage(&Window::new(first, as_of).unwrap()).unwrap();
+    assert!(!slippage.per_deal.is_empty());
+    for d in &slippage.per_deal {
+        assert_eq!(slippage.deal(d.opportunity.as_str()), Some(d));
+    }
+    assert!(slippage.deal("no such deal").is_none());
+}
