@@ -11,8 +11,9 @@
 //! - rates: [`Ratio`], [`Confidence`], [`Interval`], [`IntervalMethod`];
 //! - calendar: [`Calendar`], [`Granularity`], [`Period`], [`Window`],
 //!   [`DateRange`]; [`chrono`] is re-exported for timestamps;
-//! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`Channel`],
-//!   [`CampaignId`];
+//! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`SubjectId`],
+//!   [`Channel`], [`CampaignId`]; literal ids without `?` through [`id!`] (checked at
+//!   compile time);
 //! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
 //!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`], [`PathRow`],
 //!   [`ForecastPoint`];
