@@ -255,7 +255,7 @@ const fn is_blank(s: &str) -> bool {
 ///
 /// A blank literal is a compile error, not a run-time panic:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// let blank: revops::LeadId = revops::id!("  ");
 /// ```
 ///
@@ -342,5 +342,31 @@ mod tests {
         ));
         let o = OpportunityId::new("006A").unwrap();
         assert_eq!(SubjectId::from(&o).as_str(), "006A");
+    }
+
+    /// The compile-time check of `id!` agrees with `new` (`str::trim`) on every
+    /// character of every UTF-8 width, alone and around text.
+    #[test]
+    fn literal_blankness_agrees_with_trim() {
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let s = c.encode_utf8(&mut buf);
+            assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+        }
+        for c in [
+            'a', 'é', '\u{85}', '\u{a0}', '\u{2003}', '\u{3000}', '€', '😀',
+        ] {
+            for s in [
+                format!(" {c}\t"),
+                format!("{c}{c}x"),
+                format!("\u{2028}{c}"),
+            ] {
+                assert_eq!(is_blank(&s), s.trim().is_empty(), "{s:?}");
+            }
+        }
+        assert!(is_blank(""));
+        assert!(SubjectId::__literal("\u{3000}\u{2028} ").is_none());
+        let lit = SubjectId::__literal(" L-1\u{a0}").unwrap();
+        assert_eq!(LeadId::from(lit), LeadId::new("L-1").unwrap());
     }
 }
