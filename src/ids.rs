@@ -4,6 +4,9 @@
 //! Each wraps a shared, immutable string (`Arc<str>`), so cloning is a reference-count
 //! increment rather than a copy. They serialise as plain strings, display as the
 //! string, and parse from any non-empty string (surrounding whitespace is trimmed).
+//! A literal needs no `?`: [`id!`](crate::id) checks it at compile time. A lead,
+//! opportunity or account id converts into (and compares equal to) the
+//! [`SubjectId`] with the same text, and every id compares with a `&str`.
 
 use crate::error::ErrorKind;
 use std::borrow::Borrow;
@@ -18,6 +21,8 @@ use crate::error::{Error, Result};
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
+        ///
+        #[doc = concat!("A literal id needs no `?`: [`id!`](crate::id) checks at compile time that it is not blank (`let id: ", stringify!($name), " = revops::id!(\"x-1\");`); text known only at run time goes through [`", stringify!($name), "::new`] or `parse`, which return an error for a blank id. The id compares equal to a string with the same text (`id == \"x-1\"`).")]
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(Arc<str>);
@@ -84,6 +89,25 @@ macro_rules! id_type {
             }
         }
 
+        /// From an [`id!`](crate::id) literal, checked not blank at compile time.
+        impl From<IdLiteral> for $name {
+            fn from(lit: IdLiteral) -> $name {
+                $name(Arc::from(lit.0.trim()))
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                &*self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                &*self.0 == *other
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -107,6 +131,9 @@ id_type!(
     /// let id: LeadId = " L-001 ".parse()?;
     /// assert_eq!(id.as_str(), "L-001");
     /// assert!(LeadId::new("  ").is_err());
+    /// let literal: LeadId = revops::id!("L-001"); // checked at compile time, no `?`
+    /// assert_eq!(literal, id);
+    /// assert_eq!(literal, "L-001");
     /// # Ok(()) }
     /// ```
     LeadId,
@@ -148,6 +175,110 @@ id_type!(
     "campaign id"
 );
 
+/// An id literal checked at compile time, made only by [`id!`](crate::id) and
+/// converted into any id type with `From`. Not part of the API: it has no public
+/// path.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct IdLiteral(&'static str);
+
+impl SubjectId {
+    /// Used by [`id!`](crate::id) inside a `const` block: the literal if it is not
+    /// blank, else `None` (which the macro turns into a compile error). Not part of
+    /// the API.
+    #[doc(hidden)]
+    pub const fn __literal(text: &'static str) -> Option<IdLiteral> {
+        if is_blank(text) {
+            None
+        } else {
+            Some(IdLiteral(text))
+        }
+    }
+}
+
+/// Whether `s` is empty or only whitespace (as [`str::trim`] sees it), in a `const`
+/// context: the UTF-8 is decoded by hand because `str::chars` is not `const`.
+const fn is_blank(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let b0 = b[i] as u32;
+        let (code, len) = if b0 < 0x80 {
+            (b0, 1)
+        } else if b0 < 0xE0 {
+            (((b0 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
+        } else if b0 < 0xF0 {
+            (
+                ((b0 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F),
+                3,
+            )
+        } else {
+            (
+                ((b0 & 0x07) << 18)
+                    | ((b[i + 1] as u32 & 0x3F) << 12)
+                    | ((b[i + 2] as u32 & 0x3F) << 6)
+                    | (b[i + 3] as u32 & 0x3F),
+                4,
+            )
+        };
+        match char::from_u32(code) {
+            Some(c) if c.is_whitespace() => i += len,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// An id from a string literal, with no `?`: the literal is checked **at compile
+/// time** (a blank literal does not compile), and the value converts into whichever
+/// id type the context asks for — [`LeadId`], [`SubjectId`], [`OpportunityId`],
+/// [`AccountId`], [`Channel`] or [`CampaignId`]. Surrounding whitespace is trimmed,
+/// as [`LeadId::new`] does. Text known only at run time goes through `new` or
+/// `parse`, which return an error instead.
+///
+/// ```
+/// use revops::{Channel, LeadId, Lead, StageEvent, Touch, chrono::{TimeZone, Utc}, id};
+/// let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+/// let lead: LeadId = id!("L-1");
+/// let touch = Touch::new(&lead, id!("paid_search"), at);
+/// let event = StageEvent::new(&lead, "mql", at);
+/// let first = Lead::new(id!("L-1"), at).with_source(id!("webinar"));
+/// assert_eq!(touch.subject, lead);
+/// assert_eq!(event.subject, "L-1");
+/// assert_eq!(first.source, Some(Channel::new("webinar").unwrap()));
+/// ```
+///
+/// Where the target is a generic parameter — the subject of [`StageEvent::new`],
+/// [`Touch::new`] and [`Conversion::new`] is any `impl Into<SubjectId>`, so that a
+/// lead's own [`LeadId`] passes as it is — the compiler cannot tell which id type a
+/// literal is meant to be: bind it with its type first, as above (which also reads
+/// well when several records share the lead).
+///
+/// A blank literal is a compile error, not a run-time panic:
+///
+/// ```compile_fail,E0080
+/// let blank: revops::LeadId = revops::id!("  ");
+/// ```
+///
+/// [`StageEvent::new`]: crate::StageEvent::new
+/// [`Touch::new`]: crate::Touch::new
+/// [`Conversion::new`]: crate::Conversion::new
+#[macro_export]
+macro_rules! id {
+    ($literal:literal) => {
+        ::core::convert::Into::into(
+            const {
+                match $crate::SubjectId::__literal($literal) {
+                    ::core::option::Option::Some(literal) => literal,
+                    ::core::option::Option::None => {
+                        ::core::panic!("revops::id!: an id literal must not be blank")
+                    }
+                }
+            },
+        )
+    };
+}
+
 macro_rules! subject_from {
     ($($t:ident),*) => {$(
         impl From<$t> for SubjectId {
@@ -163,6 +294,33 @@ macro_rules! subject_from {
     )*};
 }
 subject_from!(LeadId, OpportunityId, AccountId);
+
+/// A borrowed subject id gives a clone (a reference-count increment), so a record
+/// constructor taking `impl Into<SubjectId>` accepts `&SubjectId` as it accepts
+/// `&LeadId`.
+impl From<&SubjectId> for SubjectId {
+    fn from(id: &SubjectId) -> SubjectId {
+        id.clone()
+    }
+}
+
+/// A lead, opportunity or account id equals the subject id with the same text (and
+/// back), so a record's subject compares with the lead's own id directly.
+macro_rules! subject_eq {
+    ($($t:ident),*) => {$(
+        impl PartialEq<$t> for SubjectId {
+            fn eq(&self, other: &$t) -> bool {
+                self.0 == other.0
+            }
+        }
+        impl PartialEq<SubjectId> for $t {
+            fn eq(&self, other: &SubjectId) -> bool {
+                self.0 == other.0
+            }
+        }
+    )*};
+}
+subject_eq!(LeadId, OpportunityId, AccountId);
 
 #[cfg(test)]
 mod tests {
@@ -185,5 +343,31 @@ mod tests {
         ));
         let o = OpportunityId::new("006A").unwrap();
         assert_eq!(SubjectId::from(&o).as_str(), "006A");
+    }
+
+    /// The compile-time check of `id!` agrees with `new` (`str::trim`) on every
+    /// character of every UTF-8 width, alone and around text.
+    #[test]
+    fn literal_blankness_agrees_with_trim() {
+        let mut buf = [0u8; 4];
+        for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let s = c.encode_utf8(&mut buf);
+            assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+        }
+        for c in [
+            'a', 'é', '\u{85}', '\u{a0}', '\u{2003}', '\u{3000}', '€', '😀',
+        ] {
+            for s in [
+                format!(" {c}\t"),
+                format!("{c}{c}x"),
+                format!("\u{2028}{c}"),
+            ] {
+                assert_eq!(is_blank(&s), s.trim().is_empty(), "{s:?}");
+            }
+        }
+        assert!(is_blank(""));
+        assert!(SubjectId::__literal("\u{3000}\u{2028} ").is_none());
+        let lit = SubjectId::__literal(" L-1\u{a0}").unwrap();
+        assert_eq!(LeadId::from(lit), LeadId::new("L-1").unwrap());
     }
 }

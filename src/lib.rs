@@ -10,10 +10,11 @@
 //! - money: [`Currency`], [`Money`] (exact, with [`Money::allocate`]), [`Decimal`],
 //!   [`RoundingStrategy`];
 //! - rates: [`Ratio`], [`Confidence`], [`Interval`], [`IntervalMethod`];
-//! - calendar: [`Calendar`], [`Granularity`], [`Period`], [`Periods`], [`Window`],
+//! - calendar: [`Calendar`], [`Granularity`], [`Period`], [`Window`],
 //!   [`DateRange`]; [`chrono`] is re-exported for timestamps;
-//! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`Channel`],
-//!   [`CampaignId`];
+//! - identifiers: [`LeadId`], [`OpportunityId`], [`AccountId`], [`SubjectId`],
+//!   [`Channel`], [`CampaignId`]; literal ids without `?` through [`id!`] (checked at
+//!   compile time);
 //! - records: [`Lead`], [`StageEvent`], [`Touch`], [`Conversion`], [`Spend`],
 //!   [`Opportunity`], [`OpportunityChange`], [`ForecastCategory`], [`PathRow`],
 //!   [`ForecastPoint`];
@@ -68,7 +69,7 @@ pub use error::value::{Error, Result};
 pub use funnel::definition::{Funnel, Stage, StageKind, StageOwner};
 pub use ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 pub use money::{Currency, Money};
-pub use period::{Calendar, DateRange, Granularity, Period, Periods, Window};
+pub use period::{Calendar, DateRange, Granularity, Period, Window};
 pub use ratio::{Confidence, Interval, IntervalMethod, Ratio};
 pub use records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, Opportunity, OpportunityChange, PathRow,

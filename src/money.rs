@@ -267,18 +267,35 @@ impl<'de> Deserialize<'de> for Currency {
 /// ```
 ///
 /// As text and in serde, money has one form: the amount at least at the currency's
-/// minor units (`0` is `"0.00"` in USD) — finer non-zero digits, as per-unit costs
-/// carry, are kept (trailing zeros beyond the minor units are trimmed), so nothing is
-/// lost. `Display` is that amount, a space and the currency (`"12.30 USD"`); serde is
-/// `{"amount": "12.30", "currency": "USD"}`.
+/// minor units (`280000` is `"280000.00"` in USD, `0` is `"0.00"`), never fewer
+/// decimals. `Display` is that amount, a space and the currency (`"12.30 USD"`);
+/// serde is `{"amount": "12.30", "currency": "USD"}`.
+///
+/// **`Display` and serde do not round.** An amount with more decimals than its
+/// currency's minor units (a pro-rata share of spend, `1000 × 17 / 31`) keeps them
+/// (trailing zeros beyond the minor units are trimmed), so the text reads back to
+/// the same value and a serialised partial state merges exactly. To show money at
+/// its minor units, round it: [`Money::round_to_minor_units`] (half to even) or
+/// [`Money::round_with`] give the rounded value, and a precision in the format
+/// (`{:.2}`) prints the amount rounded half to even to exactly that many decimals.
+/// The exact value is always [`Money::amount`]. Values that are quotients by nature
+/// — cost per lead and other per-unit costs — are
+/// [`cost::MoneyPer`](crate::cost::MoneyPer), which shows and serialises them at
+/// minor units.
 ///
 /// ```
 /// use revops::{Currency, Money};
 /// # fn main() -> Result<(), revops::Error> {
+/// assert_eq!(Money::parse("280000", Currency::USD)?.to_string(), "280000.00 USD");
 /// assert_eq!(Money::zero(Currency::USD).to_string(), "0.00 USD");
-/// assert_eq!(Money::parse("0.1250", Currency::USD)?.to_string(), "0.125 USD");
 /// let json = serde_json::to_string(&Money::parse("12.3", Currency::USD)?)?;
 /// assert_eq!(json, r#"{"amount":"12.30","currency":"USD"}"#);
+///
+/// let share = Money::parse("548.387096774193548387", Currency::USD)?;
+/// assert_eq!(share.to_string(), "548.387096774193548387 USD"); // exact
+/// assert_eq!(format!("{share:.2}"), "548.39 USD");               // rounded to show
+/// assert_eq!(share.round_to_minor_units().to_string(), "548.39 USD");
+/// assert_eq!(format!("{:.2}", Money::parse("2.665", Currency::USD)?), "2.66 USD"); // half to even
 /// # Ok(()) }
 /// ```
 ///
@@ -809,10 +826,37 @@ fn scaled_mantissa(amount: Decimal, scale: u32) -> Option<i128> {
 
 impl fmt::Display for Money {
     /// `"1250.10 USD"`: the amount (not rounded) at least at the currency's minor
-    /// units, a space, the currency; see [`Money`].
+    /// units, a space, the currency; with a precision (`{:.2}`), the amount rounded
+    /// half to even to exactly that many decimals. See [`Money`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount_text(), self.currency)
+        match f.precision() {
+            None => write!(f, "{} {}", self.amount_text(), self.currency),
+            Some(p) => {
+                let dp = u32::try_from(p).unwrap_or(u32::MAX);
+                let mut rounded = self
+                    .amount
+                    .round_dp_with_strategy(dp, RoundingStrategy::MidpointNearestEven);
+                if rounded.is_zero() {
+                    rounded.set_sign_positive(true); // `-0.001` shows `0.00`, not `-0.00`
+                }
+                write!(f, "{} {}", padded(rounded, p), self.currency)
+            }
+        }
     }
+}
+
+/// `d` written with exactly `decimals` decimals (`d` has at most that many): zeros
+/// are appended as text, so no scale limit applies.
+fn padded(d: Decimal, decimals: usize) -> String {
+    let mut s = d.to_string();
+    let have = s.split_once('.').map_or(0, |(_, frac)| frac.len());
+    if have < decimals {
+        if have == 0 {
+            s.push('.');
+        }
+        s.extend(std::iter::repeat_n('0', decimals - have));
+    }
+    s
 }
 
 impl fmt::Debug for Money {

@@ -453,7 +453,24 @@ impl Calendar {
     ///     Calendar::new().periods(from, to, Granularity::Month).map(|p| p.label()).collect();
     /// assert_eq!(labels, ["2026-01", "2026-02", "2026-03"]);
     /// ```
-    pub fn periods(&self, from: NaiveDate, to: NaiveDate, g: Granularity) -> Periods {
+    ///
+    /// The iterator knows its length without walking the periods
+    /// ([`len`](ExactSizeIterator::len) is constant-time, so a caller can check a budget
+    /// before allocating), and is fused.
+    ///
+    /// ```
+    /// use revops::{Calendar, Granularity};
+    /// use chrono::NaiveDate;
+    /// let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    /// let months = Calendar::new().periods(d(2026, 1, 15), d(2126, 3, 1), Granularity::Month);
+    /// assert_eq!(months.len(), 100 * 12 + 3);
+    /// ```
+    pub fn periods(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        g: Granularity,
+    ) -> impl ExactSizeIterator<Item = Period> + FusedIterator + Clone + fmt::Debug + use<> {
         Periods {
             next: (from <= to).then(|| self.period_of_date(from, g)),
             last: to,
@@ -684,10 +701,10 @@ impl fmt::Display for Period {
     }
 }
 
-/// Iterator over consecutive periods, returned by [`Calendar::periods`] and
-/// [`DateRange::periods`].
+/// Iterator over consecutive periods, behind [`Calendar::periods`] and
+/// [`DateRange::periods`] (which return it as an `impl ExactSizeIterator`).
 #[derive(Debug, Clone)]
-pub struct Periods {
+struct Periods {
     next: Option<Period>,
     last: NaiveDate,
 }
@@ -724,15 +741,7 @@ impl Iterator for Periods {
     }
 }
 
-/// [`len`](ExactSizeIterator::len) counts the periods in constant time.
-///
-/// ```
-/// use revops::{Calendar, Granularity};
-/// use chrono::NaiveDate;
-/// let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-/// let months = Calendar::new().periods(d(2026, 1, 15), d(2126, 3, 1), Granularity::Month);
-/// assert_eq!(months.len(), 100 * 12 + 3);
-/// ```
+// `len` counts the periods in constant time (see `remaining`).
 impl ExactSizeIterator for Periods {}
 
 impl FusedIterator for Periods {}
@@ -950,6 +959,25 @@ impl TryFrom<DateRangeRepr> for DateRange {
     }
 }
 
+/// A period's days as a range (its first to its last day).
+///
+/// ```
+/// use revops::{Calendar, DateRange, Granularity};
+/// use chrono::NaiveDate;
+/// let q = Calendar::new().period_of_date(NaiveDate::from_ymd_opt(2026, 5, 9).unwrap(), Granularity::Quarter);
+/// let r = DateRange::from(q);
+/// assert_eq!((r.first(), r.last()), (q.start(), q.last_day()));
+/// assert_eq!(r.days(), 91);
+/// ```
+impl From<Period> for DateRange {
+    fn from(p: Period) -> DateRange {
+        DateRange {
+            first: p.start(),
+            last: p.last_day(),
+        }
+    }
+}
+
 impl DateRange {
     /// The dates `first ..= last`.
     ///
@@ -996,7 +1024,11 @@ impl DateRange {
 
     /// The periods of granularity `g` that overlap the range, in order
     /// (same as `calendar.periods(first, last, g)`).
-    pub fn periods(&self, calendar: &Calendar, g: Granularity) -> Periods {
+    pub fn periods(
+        &self,
+        calendar: &Calendar,
+        g: Granularity,
+    ) -> impl ExactSizeIterator<Item = Period> + FusedIterator + Clone + fmt::Debug + use<> {
         calendar.periods(self.first, self.last, g)
     }
 }

@@ -201,12 +201,17 @@ impl Lead {
 /// The stage is a key of a [`crate::Funnel`]; whether it exists is checked against
 /// the funnel by the engines (see [`crate::Funnel::stage_index`]).
 ///
+/// The subject is any id that converts into a [`SubjectId`]: a [`LeadId`] (owned or
+/// borrowed) passes as it is.
+///
 /// ```
-/// use revops::{StageEvent, SubjectId};
+/// use revops::{LeadId, StageEvent, id};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
-/// let e = StageEvent::new(SubjectId::new("L-1")?, "mql", Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).unwrap());
+/// let lead: LeadId = id!("L-1");
+/// let e = StageEvent::new(&lead, "mql", Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).unwrap());
 /// e.validate()?;
+/// assert_eq!(e.subject, lead);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,10 +232,15 @@ pub struct StageEvent {
 }
 
 impl StageEvent {
-    /// An event without cycle or reason.
-    pub fn new(subject: SubjectId, stage: impl Into<String>, at: DateTime<Utc>) -> StageEvent {
+    /// An event without cycle or reason; `subject` is a [`SubjectId`] or a lead,
+    /// opportunity or account id (owned or borrowed).
+    pub fn new(
+        subject: impl Into<SubjectId>,
+        stage: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> StageEvent {
         StageEvent {
-            subject,
+            subject: subject.into(),
             stage: stage.into(),
             at,
             cycle: None,
@@ -271,11 +281,14 @@ impl StageEvent {
 /// A marketing or sales touch: a subject interacted with a channel (and campaign).
 ///
 /// ```
-/// use revops::{Channel, Touch, SubjectId};
+/// use revops::{LeadId, Touch, id};
 /// use chrono::{TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
-/// let t = Touch::new(SubjectId::new("L-1")?, Channel::new("paid_search")?, Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+/// let lead: LeadId = id!("L-1");
+/// let t = Touch::new(&lead, id!("paid_search"), Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap())
+///     .with_campaign(id!("spring"));
 /// t.validate()?;
+/// assert_eq!(t.channel, "paid_search");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,10 +308,11 @@ pub struct Touch {
 }
 
 impl Touch {
-    /// A touch without campaign or cost.
-    pub fn new(subject: SubjectId, channel: Channel, at: DateTime<Utc>) -> Touch {
+    /// A touch without campaign or cost; `subject` is a [`SubjectId`] or a lead,
+    /// opportunity or account id (owned or borrowed).
+    pub fn new(subject: impl Into<SubjectId>, channel: Channel, at: DateTime<Utc>) -> Touch {
         Touch {
-            subject,
+            subject: subject.into(),
             channel,
             campaign: None,
             at,
@@ -334,6 +348,18 @@ impl Touch {
 
 /// A conversion: the subject did what counts (signed up, bought, closed won), with
 /// an optional value.
+///
+/// ```
+/// use revops::{Conversion, Currency, LeadId, Money, id};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let lead: LeadId = id!("L-1");
+/// let at = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
+/// let c = Conversion::new(&lead, at, Some(Money::parse("48000", Currency::USD)?));
+/// c.validate()?;
+/// assert_eq!(c.subject, lead);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversion {
     /// Who converted.
@@ -346,9 +372,18 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    /// A conversion with an optional value.
-    pub fn new(subject: SubjectId, at: DateTime<Utc>, value: Option<Money>) -> Conversion {
-        Conversion { subject, at, value }
+    /// A conversion with an optional value; `subject` is a [`SubjectId`] or a lead,
+    /// opportunity or account id (owned or borrowed).
+    pub fn new(
+        subject: impl Into<SubjectId>,
+        at: DateTime<Utc>,
+        value: Option<Money>,
+    ) -> Conversion {
+        Conversion {
+            subject: subject.into(),
+            at,
+            value,
+        }
     }
 
     /// Checks that the value, if any, is not negative (refunds are not conversions).
@@ -369,15 +404,33 @@ impl Conversion {
 
 /// Money spent on a channel (and campaign) over an inclusive range of dates.
 ///
+/// Built like every record: the required fields — channel, dates, amount — in
+/// [`Spend::new`], the optional campaign with [`Spend::with_campaign`], and
+/// [`Spend::validate`] for what the types cannot check (a negative amount), which
+/// the engines ([`cost::align_spend`](crate::cost::align_spend)) and readers call at
+/// the edge. The dates are a [`DateRange`] (which cannot end before it starts), or a
+/// calendar [`Period`](crate::Period) converted with `into()`.
+///
 /// ```
-/// use revops::{Channel, Currency, Money, Spend};
+/// use revops::{Calendar, Currency, DateRange, Granularity, Money, Spend, id};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
-/// let s = Spend::new(Channel::new("paid_search")?, None, d(1, 1), d(1, 31), Money::parse("3100", Currency::USD)?)?;
+/// let usd = |s| Money::parse(s, Currency::USD);
+/// let s = Spend::new(id!("paid_search"), DateRange::new(d(1, 1), d(1, 31))?, usd("3100")?)
+///     .with_campaign(id!("spring"));
+/// s.validate()?;
 /// assert_eq!(s.days(), 31);
 /// assert_eq!(s.dates()?.days(), 31);
-/// assert!(Spend::new(Channel::new("x")?, None, d(2, 1), d(1, 1), Money::zero(Currency::USD)).is_err());
+/// // A calendar period is a date range too.
+/// let feb = Calendar::new().period_of_date(d(2, 1), Granularity::Month);
+/// assert_eq!(Spend::new(id!("webinar"), feb.into(), usd("2800")?).days(), 28);
+/// // Negative spend is refused, naming the row.
+/// let refund = Spend::new(id!("tv"), feb.into(), usd("-1")?).with_campaign(id!("spring"));
+/// assert_eq!(
+///     refund.validate().unwrap_err().to_string(),
+///     "spend (id tv/spring): field `amount`: must not be negative, got -1.00 USD"
+/// );
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,26 +449,23 @@ pub struct Spend {
 }
 
 impl Spend {
-    /// A validated spend row.
-    ///
-    /// # Errors
-    /// As [`Spend::validate`].
-    pub fn new(
-        channel: Channel,
-        campaign: Option<CampaignId>,
-        period_start: NaiveDate,
-        period_end: NaiveDate,
-        amount: Money,
-    ) -> Result<Spend> {
-        let s = Spend {
+    /// A spend row without campaign: `amount` spent on `channel` over the days of
+    /// `dates` (both ends included). The amount is checked by [`Spend::validate`].
+    pub fn new(channel: Channel, dates: DateRange, amount: Money) -> Spend {
+        Spend {
             channel,
-            campaign,
-            period_start,
-            period_end,
+            campaign: None,
+            period_start: dates.first(),
+            period_end: dates.last(),
             amount,
-        };
-        s.validate()?;
-        Ok(s)
+        }
+    }
+
+    /// Sets the campaign (spend tracked per campaign).
+    #[must_use]
+    pub fn with_campaign(mut self, campaign: CampaignId) -> Spend {
+        self.campaign = Some(campaign);
+        self
     }
 
     fn record(&self) -> RecordRef {
@@ -447,7 +497,8 @@ impl Spend {
     }
 
     /// Checks that the amount is not negative and the range does not end before it
-    /// starts.
+    /// starts (the fields are public, so a row built or deserialised field by field
+    /// may break either; engines and readers call this at the edge).
     ///
     /// # Errors
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) or [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) naming the spend row.
@@ -543,7 +594,25 @@ impl FromStr for ForecastCategory {
 /// An opportunity (deal) in its current state.
 ///
 /// Its history of changes is a list of [`OpportunityChange`] rows; the pipeline
-/// engines rebuild its state at any date from them.
+/// engines rebuild its state at any date from them. Built like every record: the
+/// required fields in [`Opportunity::new`], the optional ones with `with_*` setters,
+/// [`Opportunity::validate`] for what the types cannot check.
+///
+/// ```
+/// use revops::{Currency, Money, Opportunity, id};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let at = Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap();
+/// let o = Opportunity::new(id!("006-1"), at, "prospecting", Money::parse("48000", Currency::USD)?)
+///     .with_account(id!("acme"))
+///     .with_lead(id!("L-1"))
+///     .with_source(id!("webinar"))
+///     .with_probability(0.1)
+///     .with_attribute("region", "emea");
+/// o.validate()?;
+/// assert_eq!(o.lead, Some(id!("L-1")));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Opportunity {
     /// The opportunity's id.
@@ -604,6 +673,67 @@ impl Opportunity {
         }
     }
 
+    /// Sets the account.
+    #[must_use]
+    pub fn with_account(mut self, account: AccountId) -> Opportunity {
+        self.account = Some(account);
+        self
+    }
+
+    /// Sets the lead it was converted from.
+    #[must_use]
+    pub fn with_lead(mut self, lead: LeadId) -> Opportunity {
+        self.lead = Some(lead);
+        self
+    }
+
+    /// Sets the owner.
+    #[must_use]
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Opportunity {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Sets the source channel.
+    #[must_use]
+    pub fn with_source(mut self, source: Channel) -> Opportunity {
+        self.source = Some(source);
+        self
+    }
+
+    /// Sets the (expected or actual) close date.
+    #[must_use]
+    pub fn with_close_date(mut self, close_date: NaiveDate) -> Opportunity {
+        self.close_date = Some(close_date);
+        self
+    }
+
+    /// Sets the win probability, a fraction in \[0, 1\] (not percent; checked by
+    /// [`validate`](Opportunity::validate)).
+    #[must_use]
+    pub fn with_probability(mut self, probability: f64) -> Opportunity {
+        self.probability = Some(probability);
+        self
+    }
+
+    /// Sets the forecast category.
+    #[must_use]
+    pub fn with_forecast_category(mut self, category: ForecastCategory) -> Opportunity {
+        self.forecast_category = Some(category);
+        self
+    }
+
+    /// Adds (or replaces) a free-form attribute.
+    #[must_use]
+    pub fn with_attribute(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Opportunity {
+        self.attributes.insert(name.into(), value.into());
+        self
+    }
+
     /// Checks amount, probability and stage key.
     ///
     /// # Errors
@@ -621,22 +751,32 @@ impl Opportunity {
 /// One row of an opportunity's history, as Salesforce's `OpportunityHistory`: the
 /// state of the deal right after a change.
 ///
+/// Built from its required fields — opportunity, time, stage, amount — with
+/// [`OpportunityChange::new`]; the optional ones are `with_*` setters
+/// ([`with_close_date`](OpportunityChange::with_close_date),
+/// [`with_probability`](OpportunityChange::with_probability),
+/// [`with_forecast_category`](OpportunityChange::with_forecast_category),
+/// [`with_lead`](OpportunityChange::with_lead)). Setting a field checks nothing;
+/// [`validate`](OpportunityChange::validate) does (non-negative amount, a probability
+/// in \[0, 1\], a stage key), and the pipeline engines and readers call it at the edge.
+///
 /// ```
-/// use revops::{Currency, ForecastCategory, Money, OpportunityChange, OpportunityId};
+/// use revops::{Currency, ForecastCategory, Money, OpportunityChange, id};
 /// use chrono::{NaiveDate, TimeZone, Utc};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut c = OpportunityChange::new(
-///     OpportunityId::new("006-1")?,
+/// let c = OpportunityChange::new(
+///     id!("006-1"),
 ///     Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap(),
 ///     "proposal_price_quote",
 ///     Money::parse("48000", Currency::USD)?,
-/// );
-/// c.close_date = NaiveDate::from_ymd_opt(2026, 6, 30);
-/// c.probability = Some(0.75);
-/// c.forecast_category = Some(ForecastCategory::BestCase);
+/// )
+/// .with_close_date(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())
+/// .with_probability(0.75)
+/// .with_forecast_category(ForecastCategory::BestCase)
+/// .with_lead(id!("L-1"));
 /// c.validate()?;
-/// c.probability = Some(75.0); // percentages must be converted to [0, 1]
-/// assert!(c.validate().is_err());
+/// let percent = c.with_probability(75.0); // percentages must be converted to [0, 1]
+/// assert!(percent.validate().is_err());
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -686,8 +826,31 @@ impl OpportunityChange {
     }
 
     /// Sets the lead the opportunity came from.
+    #[must_use]
     pub fn with_lead(mut self, lead: LeadId) -> OpportunityChange {
         self.lead = Some(lead);
+        self
+    }
+
+    /// Sets the (expected or actual) close date.
+    #[must_use]
+    pub fn with_close_date(mut self, close_date: NaiveDate) -> OpportunityChange {
+        self.close_date = Some(close_date);
+        self
+    }
+
+    /// Sets the win probability, a fraction in \[0, 1\] (not percent; checked by
+    /// [`validate`](OpportunityChange::validate)).
+    #[must_use]
+    pub fn with_probability(mut self, probability: f64) -> OpportunityChange {
+        self.probability = Some(probability);
+        self
+    }
+
+    /// Sets the forecast category.
+    #[must_use]
+    pub fn with_forecast_category(mut self, category: ForecastCategory) -> OpportunityChange {
+        self.forecast_category = Some(category);
         self
     }
 
@@ -874,11 +1037,11 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let err = Spend::new(
             Channel::new("tv").unwrap(),
-            Some(CampaignId::new("spring").unwrap()),
-            d,
-            d,
+            DateRange::new(d, d).unwrap(),
             Money::parse("-1", Currency::USD).unwrap(),
         )
+        .with_campaign(CampaignId::new("spring").unwrap())
+        .validate()
         .unwrap_err()
         .at_index(4);
         assert_eq!(

@@ -465,3 +465,56 @@ impl UnitEconomics {
 pub fn cac_blended(sales_and_marketing_cost: Money, new_customers: u64) -> Result<MoneyPer> {
     MoneyPer::new(sales_and_marketing_cost, Decimal::from(new_customers))
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15), as on `Attribution::channel`: a row by its channel,
+// a cost per unit by the unit column's name.
+// ---------------------------------------------------------------------------
+
+impl UnitEconomics {
+    fn column(&self, unit: &str) -> Option<usize> {
+        self.units.iter().position(|u| u == unit)
+    }
+
+    /// The row of channel `name` in a table keyed by channel alone (no campaign or
+    /// period grouping); `None` for an unknown channel. The row of leads and revenue
+    /// without a channel is the last of [`UnitEconomics::rows`].
+    ///
+    /// ```
+    /// use revops::{Currency, Money, cost::{CostKey, Credits, PeriodSpend, unit_economics}};
+    /// use revops::{Calendar, Granularity, chrono::NaiveDate, id};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let usd = |s| Money::parse(s, Currency::USD);
+    /// let key = CostKey { channel: Some(id!("search")), campaign: None, period: None };
+    /// let mut credits = Credits::new("lead source", Currency::USD, vec!["leads".into(), "won".into()]);
+    /// credits.add_units(key.clone(), "leads", 3.0)?;
+    /// credits.add_units(key.clone(), "won", 1.0)?;
+    /// let month = Calendar::new().period_of_date(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), Granularity::Month);
+    /// let spend = [PeriodSpend { channel: id!("search"), campaign: None, period: month, amount: usd("1000")? }];
+    /// let table = unit_economics(&spend, &credits)?;
+    /// assert_eq!(table.channel("search").map(|r| r.spend), Some(usd("1000")?));
+    /// let cpl = table.cost_per("search", "leads").unwrap();
+    /// assert_eq!(cpl.to_string(), "1000.00 USD / 3 (333.33 USD)");
+    /// assert_eq!(table.total_cost_per("won").and_then(|c| c.rounded()), Some(usd("1000")?));
+    /// assert!(table.cost_per("search", "sql").is_none()); // no such column
+    /// # Ok(()) }
+    /// ```
+    pub fn channel(&self, name: &str) -> Option<&EconomicsRow> {
+        self.rows.iter().find(|r| {
+            r.key.campaign.is_none()
+                && r.key.period.is_none()
+                && r.key.channel.as_ref().is_some_and(|c| c.as_str() == name)
+        })
+    }
+
+    /// The cost per unit of column `unit` (`"leads"`, `"sql"`, `"won"` …) of channel
+    /// `channel`'s row (see [`UnitEconomics::channel`]).
+    pub fn cost_per(&self, channel: &str, unit: &str) -> Option<&MoneyPer> {
+        self.channel(channel)?.cost_per.get(self.column(unit)?)
+    }
+
+    /// The cost per unit of column `unit` over all rows.
+    pub fn total_cost_per(&self, unit: &str) -> Option<&MoneyPer> {
+        self.total.cost_per.get(self.column(unit)?)
+    }
+}

@@ -2,6 +2,8 @@
 //! denominator, `None` when the denominator is zero.
 
 use crate::error::ErrorKind;
+use std::fmt;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -10,27 +12,97 @@ use crate::money::Money;
 
 /// Money per unit (CPL, cost per MQL/SQL/won, CPA, CAC): the cost, the count it is
 /// divided by (a `Decimal`, since attributed counts can be fractional), and the value
-/// (`None` when the count is zero). The value carries full decimal precision; round it
-/// for display with [`Money::round_to_minor_units`].
+/// (`None` when the count is zero).
+///
+/// The field [`value`](MoneyPer::value) is the exact quotient (up to 28 significant
+/// digits: `1000 / 3` is `333.333…`). What is shown is that value at the currency's
+/// minor units, rounded half to even ([`Money::round_to_minor_units`]):
+/// [`MoneyPer::rounded`], `Display` (`"1000.00 USD / 3 (333.33 USD)"`, cost / units
+/// (value), as [`Ratio`](crate::Ratio) shows `k / n (rate)`) and serde, whose
+/// `value` is the rounded amount. Reading the serde form back recomputes the exact
+/// value from `cost` and `units` (and refuses a `value` that is not their rounded
+/// quotient), so a round trip loses nothing.
 ///
 /// ```
 /// use revops::{Currency, Decimal, Money, cost::MoneyPer};
 /// # fn main() -> Result<(), revops::Error> {
-/// let cpl = MoneyPer::new(Money::parse("1000.00", Currency::USD)?, Decimal::from(40))?;
-/// assert_eq!(cpl.value, Some(Money::parse("25", Currency::USD)?));
-/// let none = MoneyPer::new(Money::parse("1000.00", Currency::USD)?, Decimal::ZERO)?;
+/// let usd = |s| Money::parse(s, Currency::USD);
+/// let cpl = MoneyPer::new(usd("1000.00")?, Decimal::from(40))?;
+/// assert_eq!(cpl.value, Some(usd("25")?));
+/// let none = MoneyPer::new(usd("1000.00")?, Decimal::ZERO)?;
 /// assert_eq!(none.value, None);
+/// assert_eq!(none.to_string(), "1000.00 USD / 0 (n/a)");
+///
+/// let third = MoneyPer::new(usd("1000")?, Decimal::from(3))?;
+/// assert_eq!(third.value.unwrap().amount().to_string(), "333.33333333333333333333333333"); // exact
+/// assert_eq!(third.rounded(), Some(usd("333.33")?));                // shown
+/// assert_eq!(third.to_string(), "1000.00 USD / 3 (333.33 USD)");
+/// let json = serde_json::to_string(&third)?;
+/// assert_eq!(
+///     json,
+///     r#"{"cost":{"amount":"1000.00","currency":"USD"},"units":"3","value":{"amount":"333.33","currency":"USD"}}"#
+/// );
+/// assert_eq!(serde_json::from_str::<MoneyPer>(&json)?, third); // exact again
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MoneyPer {
     /// The cost.
     pub cost: Money,
     /// The units it is divided by.
-    #[serde(with = "rust_decimal::serde::str")]
     pub units: Decimal,
-    /// `cost / units`, or `None` when `units` is zero.
+    /// `cost / units`, exact, or `None` when `units` is zero; see
+    /// [`MoneyPer::rounded`] for the value at minor units.
     pub value: Option<Money>,
+}
+
+/// The serde form of [`MoneyPer`]: `value` at minor units.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "MoneyPer")]
+struct MoneyPerRepr {
+    cost: Money,
+    #[serde(with = "rust_decimal::serde::str")]
+    units: Decimal,
+    #[serde(default)]
+    value: Option<Money>,
+}
+
+impl Serialize for MoneyPer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        MoneyPerRepr {
+            cost: self.cost,
+            units: self.units,
+            value: self.rounded(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MoneyPer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let r = MoneyPerRepr::deserialize(d)?;
+        let exact = MoneyPer::new(r.cost, r.units).map_err(serde::de::Error::custom)?;
+        if r.value.is_some() && r.value != exact.rounded() {
+            return Err(serde::de::Error::custom(format!(
+                "money per unit: value {} is not cost / units ({} / {}) at minor units",
+                r.value.map_or_else(String::new, |v| v.to_string()),
+                r.cost,
+                r.units
+            )));
+        }
+        Ok(exact)
+    }
+}
+
+impl fmt::Display for MoneyPer {
+    /// `cost / units (value)` with the value at minor units: `"1000.00 USD / 3
+    /// (333.33 USD)"`, or `"… / 0 (n/a)"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rounded() {
+            Some(v) => write!(f, "{} / {} ({v})", self.cost, self.units),
+            None => write!(f, "{} / {} (n/a)", self.cost, self.units),
+        }
+    }
 }
 
 impl MoneyPer {
@@ -51,6 +123,14 @@ impl MoneyPer {
             units,
             value: cost.checked_div(units)?,
         })
+    }
+
+    /// The value at the currency's minor units, rounded half to even (as shown by
+    /// `Display` and serde); `None` when `units` is zero. The exact value is
+    /// [`MoneyPer::value`].
+    #[must_use]
+    pub fn rounded(&self) -> Option<Money> {
+        self.value.map(|v| v.round_to_minor_units())
     }
 
     /// From an `f64` count (e.g. attributed conversions), converted to a decimal once.

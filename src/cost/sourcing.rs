@@ -95,10 +95,9 @@ pub struct SourcingReport {
 ///     Touch::new(SubjectId::new("L1")?, Channel::new("email")?, t(12)), // after creation
 /// ];
 /// let r = sourcing_report(&[opp], &[lead], &touches, SourcedBy::LeadSource, InfluenceMilestone::Created, Currency::USD)?;
-/// let row = |c: &str| r.by_channel.iter().find(|x| x.channel.as_ref().is_some_and(|ch| ch.as_str() == c)).unwrap();
-/// assert_eq!(row("webinar").sourced, 1);
-/// assert_eq!(row("paid_search").influenced, 1);
-/// assert!(r.by_channel.iter().all(|x| x.channel.as_ref().map_or(true, |c| c.as_str() != "email")));
+/// assert_eq!(r.channel("webinar").map(|row| row.sourced), Some(1));
+/// assert_eq!(r.channel("paid_search").map(|row| row.influenced), Some(1));
+/// assert!(r.channel("email").is_none());
 /// # Ok(()) }
 /// ```
 ///
@@ -274,4 +273,26 @@ pub fn sourcing_report(
         by_channel,
         by_campaign,
     })
+}
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15), as on `Attribution::channel`.
+// ---------------------------------------------------------------------------
+
+impl SourcingReport {
+    /// The row of channel `name` (see [`sourcing_report`] for an example); the
+    /// unsourced row (`channel: None`) is [`SourcingReport::by_channel`]'s last.
+    pub fn channel(&self, name: &str) -> Option<&SourcingRow> {
+        self.by_channel
+            .iter()
+            .find(|r| r.channel.as_ref().is_some_and(|c| c.as_str() == name))
+    }
+
+    /// The row of campaign `campaign` of channel `channel`.
+    pub fn campaign(&self, channel: &str, campaign: &str) -> Option<&SourcingRow> {
+        self.by_campaign.iter().find(|r| {
+            r.channel.as_ref().is_some_and(|c| c.as_str() == channel)
+                && r.campaign.as_ref().is_some_and(|c| c.as_str() == campaign)
+        })
+    }
 }

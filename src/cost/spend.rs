@@ -212,12 +212,12 @@ impl<'fx> SpendAlignment<'fx> {
 /// first) and period.
 ///
 /// ```
-/// use revops::{cost::align_spend, Channel, Currency, Money, Spend, cost::SpendAlignment};
+/// use revops::{cost::align_spend, Currency, DateRange, Money, Spend, cost::SpendAlignment, id};
 /// use chrono::NaiveDate;
 /// # fn main() -> Result<(), revops::Error> {
 /// let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
 /// // 1,000.00 over 15 January .. 14 February: 17 days in January, 14 in February.
-/// let row = Spend::new(Channel::new("events")?, None, d(1, 15), d(2, 14), Money::parse("1000.00", Currency::USD)?)?;
+/// let row = Spend::new(id!("events"), DateRange::new(d(1, 15), d(2, 14))?, Money::parse("1000.00", Currency::USD)?);
 /// let out = align_spend(&[row], &SpendAlignment::monthly(Currency::USD))?;
 /// assert_eq!(out[0].amount, Money::parse("548.39", Currency::USD)?); // 1000 × 17/31
 /// assert_eq!(out[1].amount, Money::parse("451.61", Currency::USD)?); // 1000 × 14/31

@@ -617,3 +617,91 @@ impl RowCtx<'_> {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15): a row by its key, a column by its name, a breakdown
+// table by its value; names in, `Option` out.
+// ---------------------------------------------------------------------------
+
+impl CohortRow {
+    /// The adjacent step `from → to` (stage keys), if the row has it.
+    ///
+    /// ```
+    /// use revops::{Funnel, Lead, LeadId, StageEvent, id};
+    /// use revops::funnel::{CohortSpec, FunnelData, FunnelEvents, PathOptions, cohort_report};
+    /// use revops::chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
+    /// let (l1, l2): (LeadId, LeadId) = (id!("L1"), id!("L2"));
+    /// let leads = [Lead::new(l1.clone(), t(1)), Lead::new(l2.clone(), t(2))];
+    /// let events = [
+    ///     StageEvent::new(&l1, "mql", t(5)),
+    ///     StageEvent::new(&l2, "mql", t(6)),
+    ///     StageEvent::new(&l2, "sal", t(9)),
+    /// ];
+    /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
+    /// let mut acc = FunnelEvents::default();
+    /// acc.add(&data, &events)?;
+    /// let report = cohort_report(&data, &acc.paths(&data, PathOptions::default()), &CohortSpec::default())?;
+    /// let all = &report.total.all;
+    /// assert_eq!(all.reached("mql"), Some(2));
+    /// assert_eq!(all.reached("sal"), Some(1));
+    /// assert_eq!(all.step("mql", "sal").map(|s| s.ratio.to_string()), Some("1 / 2 (50.0%)".into()));
+    /// assert_eq!(all.to_won("mql").map(|s| s.ratio.numerator), Some(0));
+    /// assert_eq!(all.reached("nope"), None);
+    /// assert!(all.step("mql", "sql").is_none()); // not adjacent
+    /// # Ok(()) }
+    /// ```
+    pub fn step(&self, from: &str, to: &str) -> Option<&StepRate> {
+        self.steps.iter().find(|s| s.from == from && s.to == to)
+    }
+
+    /// The rate from stage `from` to won, if the row has it.
+    pub fn to_won(&self, from: &str) -> Option<&StepRate> {
+        self.to_won.iter().find(|s| s.from == from)
+    }
+
+    /// Cycles that reached stage `stage` (a progression stage key), or `None` for a
+    /// stage the row does not count: unknown, or before the anchor. The stage keys
+    /// are read from the row's steps (every stage from the anchor on is the start or
+    /// end of one); a row anchored at the funnel's last stage has no step, and names
+    /// that stage through its rate to won (so in a report anchored at the last stage
+    /// when that stage is won, the count is only in the `reached` field, by
+    /// position).
+    pub fn reached(&self, stage: &str) -> Option<u64> {
+        let m = self.reached.len();
+        let slot = if let Some(last) = self.steps.last() {
+            let first = m.checked_sub(self.steps.len() + 1)?;
+            let keys = self.steps.iter().map(|s| s.from.as_str());
+            let j = keys.chain([last.to.as_str()]).position(|k| k == stage)?;
+            first + j
+        } else {
+            let only = self.to_won.first()?;
+            if only.from != stage {
+                return None;
+            }
+            m.checked_sub(1)?
+        };
+        self.reached.get(slot).copied().flatten()
+    }
+}
+
+impl CohortTable {
+    /// The row of the cohort period labelled `label` (`"2026-03"`, `"2026-Q1"`:
+    /// [`Period::label`]), if the table has it.
+    pub fn cohort(&self, label: &str) -> Option<&CohortRow> {
+        self.rows
+            .iter()
+            .find(|r| r.cohort.is_some_and(|p| p.label() == label))
+    }
+}
+
+impl CohortReport {
+    /// The breakdown table of value `value` (e.g. a segment), if any; the missing
+    /// bucket (`value: None`) is [`CohortReport::breakdown`]'s last entry.
+    pub fn breakdown(&self, value: &str) -> Option<&CohortTable> {
+        self.breakdown
+            .iter()
+            .find(|t| t.value.as_deref() == Some(value))
+    }
+}

@@ -193,3 +193,76 @@ pub fn flow_report(data: &FunnelData<'_>, paths: &Paths, spec: &FlowSpec) -> Res
         diagnostics: paths.diagnostics().clone(),
     })
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15), as on the cohort report. A flow row does not carry
+// the stage keys, so its columns are looked up through the report, which does.
+// ---------------------------------------------------------------------------
+
+impl FlowTable {
+    /// The row of the period labelled `label` (`"2026-03"`, `"2026-Q1"`,
+    /// `"FY2027-Q1"`: [`Period::label`]), if the table has it.
+    pub fn period(&self, label: &str) -> Option<&FlowRow> {
+        self.rows
+            .iter()
+            .find(|r| r.period.is_some_and(|p| p.label() == label))
+    }
+}
+
+impl FlowReport {
+    fn stage_index(&self, stage: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s == stage)
+    }
+
+    /// Entries into stage `stage` in `row` (a row of one of this report's tables).
+    ///
+    /// ```
+    /// use revops::{Funnel, Lead, LeadId, StageEvent, id};
+    /// use revops::funnel::{FlowSpec, FunnelData, FunnelEvents, PathOptions, flow_report};
+    /// use revops::chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |m, d| Utc.with_ymd_and_hms(2026, m, d, 0, 0, 0).unwrap();
+    /// let (l1, l2): (LeadId, LeadId) = (id!("L1"), id!("L2"));
+    /// let leads = [Lead::new(l1.clone(), t(1, 1)), Lead::new(l2.clone(), t(1, 2))];
+    /// let events = [
+    ///     StageEvent::new(&l1, "mql", t(1, 5)),
+    ///     StageEvent::new(&l2, "mql", t(2, 6)),
+    ///     StageEvent::new(&l2, "sal", t(2, 9)),
+    /// ];
+    /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
+    /// let mut acc = FunnelEvents::default();
+    /// acc.add(&data, &events)?;
+    /// let report = flow_report(&data, &acc.paths(&data, PathOptions::default()), &FlowSpec::default())?;
+    /// let feb = report.total.period("2026-02").unwrap();
+    /// assert_eq!(report.entries(feb, "mql"), Some(1));
+    /// assert_eq!(report.entries(&report.total.all, "mql"), Some(2));
+    /// assert_eq!(report.step_flow(feb, "mql", "sal").map(|r| r.to_string()), Some("1 / 1 (100.0%)".into()));
+    /// assert_eq!(report.entries(feb, "nope"), None);
+    /// # Ok(()) }
+    /// ```
+    pub fn entries(&self, row: &FlowRow, stage: &str) -> Option<u64> {
+        row.entries.get(self.stage_index(stage)?).copied()
+    }
+
+    /// Of the entries into stage `stage` in `row`, those inferred by back-filling.
+    pub fn inferred(&self, row: &FlowRow, stage: &str) -> Option<u64> {
+        row.inferred.get(self.stage_index(stage)?).copied()
+    }
+
+    /// The flow ratio of the adjacent step `from → to` in `row` (`None` when the
+    /// stages are unknown or not adjacent).
+    pub fn step_flow<'r>(&self, row: &'r FlowRow, from: &str, to: &str) -> Option<&'r Ratio> {
+        let i = self.stage_index(from)?;
+        if self.stages.get(i + 1)? != to {
+            return None;
+        }
+        row.step_flow.get(i)
+    }
+
+    /// The breakdown table of value `value`, if any.
+    pub fn breakdown(&self, value: &str) -> Option<&FlowTable> {
+        self.breakdown
+            .iter()
+            .find(|t| t.value.as_deref() == Some(value))
+    }
+}

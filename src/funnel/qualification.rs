@@ -145,3 +145,29 @@ pub fn qualification_report(
         exits,
     })
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15).
+// ---------------------------------------------------------------------------
+
+impl QualificationReport {
+    /// Cycles that ended in exit stage `stage` (e.g. `"disqualified"`), over every
+    /// furthest stage and reason; 0 for a stage with no exit (or not an exit stage).
+    pub fn exited(&self, stage: &str) -> u64 {
+        self.exits
+            .iter()
+            .filter(|e| e.stage == stage)
+            .map(|e| e.count)
+            .sum()
+    }
+
+    /// Cycles that ended in exit stage `stage` with reason `reason` (`None`: no
+    /// reason given), over every furthest stage.
+    pub fn exited_for(&self, stage: &str, reason: Option<&str>) -> u64 {
+        self.exits
+            .iter()
+            .filter(|e| e.stage == stage && e.reason.as_deref() == reason)
+            .map(|e| e.count)
+            .sum()
+    }
+}

@@ -415,3 +415,50 @@ pub fn velocity_report(
             .collect(),
     })
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15), as on the cohort report.
+// ---------------------------------------------------------------------------
+
+impl VelocityTable {
+    /// The velocity of the measured step `from → to` (stage keys), if measured.
+    pub fn step(&self, from: &str, to: &str) -> Option<&StepVelocity> {
+        self.steps.iter().find(|s| s.from == from && s.to == to)
+    }
+}
+
+impl VelocityReport {
+    /// The velocity of the measured step `from → to` over all leads (the total
+    /// table's [`VelocityTable::step`]).
+    ///
+    /// ```
+    /// use revops::{Funnel, Lead, LeadId, StageEvent, id};
+    /// use revops::funnel::{FunnelData, FunnelEvents, PathOptions, VelocitySpec, velocity_report};
+    /// use revops::chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).unwrap();
+    /// let lead: LeadId = id!("L1");
+    /// let leads = [Lead::new(lead.clone(), t(1))];
+    /// let events = [StageEvent::new(&lead, "mql", t(5)), StageEvent::new(&lead, "sql", t(9))];
+    /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
+    /// let mut acc = FunnelEvents::default();
+    /// acc.add(&data, &events)?;
+    /// let paths = acc.paths(&data, PathOptions::default());
+    /// let spec = VelocitySpec::default().with_step("mql", "sql");
+    /// let report = velocity_report(&data, &paths, &spec)?;
+    /// let summary = report.step("mql", "sql").and_then(|s| s.summary.as_ref());
+    /// assert_eq!(summary.map(|s| s.count), Some(1));
+    /// assert!(report.step("sql", "won").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn step(&self, from: &str, to: &str) -> Option<&StepVelocity> {
+        self.total.step(from, to)
+    }
+
+    /// The breakdown table of value `value`, if any.
+    pub fn breakdown(&self, value: &str) -> Option<&VelocityTable> {
+        self.breakdown
+            .iter()
+            .find(|t| t.value.as_deref() == Some(value))
+    }
+}

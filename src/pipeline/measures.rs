@@ -1233,3 +1233,24 @@ impl PipelineHistory {
         Ok(r)
     }
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15). When this file is split, each block goes with its
+// type.
+// ---------------------------------------------------------------------------
+
+impl Aging {
+    /// The aging of the stage keyed `key`, if the funnel has it.
+    pub fn stage(&self, key: &str) -> Option<&StageAging> {
+        self.stages.iter().find(|s| s.key == key)
+    }
+}
+
+impl Slippage {
+    /// The pushed deal `opportunity` (its id's text), if it was pushed in the window.
+    pub fn deal(&self, opportunity: &str) -> Option<&SlippedDeal> {
+        self.per_deal
+            .iter()
+            .find(|d| d.opportunity.as_str() == opportunity)
+    }
+}

@@ -519,3 +519,15 @@ impl PipelineHistory {
         })
     }
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15).
+// ---------------------------------------------------------------------------
+
+impl StageWinRates {
+    /// The rate of the stage keyed `key`, if the funnel has it (see
+    /// [`StageWinRates::rate`] for the rate by position).
+    pub fn stage(&self, key: &str) -> Option<&StageRate> {
+        self.stages.iter().find(|s| s.key == key)
+    }
+}

@@ -444,3 +444,24 @@ impl ReverseFunnel {
         })
     }
 }
+
+// ---------------------------------------------------------------------------
+// Lookups by name (issue 15).
+// ---------------------------------------------------------------------------
+
+impl ProgrammeUplift {
+    /// The expected arrivals at stage `key`, if the funnel has it.
+    ///
+    /// ```
+    /// use revops::{Currency, Decimal, Money, plan::ReverseFunnel};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let f = ReverseFunnel::new(["mql", "opp", "won"], vec![0.2, 0.25], vec![20.0, 60.0])?;
+    /// let u = f.programme_uplift(10.0, 90, "opp", Money::new(Decimal::from(10_000), Currency::USD))?;
+    /// assert_eq!(u.stage("opp").map(|s| s.expected), Some(140.0));
+    /// assert!(u.stage("sql").is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn stage(&self, key: &str) -> Option<&StageUplift> {
+        self.stages.iter().find(|s| s.stage == key)
+    }
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::ids::Channel;
 use crate::money::Money;
+use crate::period::DateRange;
 use crate::records::{ForecastPoint, Spend};
 
 use super::config::invalid;
@@ -275,13 +276,14 @@ impl Synth {
                 let last = self.month_dates[m + 1]
                     .checked_sub_days(Days::new(1))
                     .unwrap_or(first);
-                rows.push(Spend::new(
+                let mut row = Spend::new(
                     info.channel.clone(),
-                    line.campaign.clone(),
-                    first,
-                    last,
+                    DateRange::new(first, last)?,
                     Money::from_minor_units(minor, cur)?,
-                )?);
+                );
+                row.campaign = line.campaign.clone();
+                row.validate()?;
+                rows.push(row);
             }
         }
         Ok(rows)

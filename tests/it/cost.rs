@@ -5,7 +5,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::error::ErrorKind;
 use revops::{
-    Calendar, CampaignId, Channel, Currency, Decimal, Granularity, Lead, LeadId, Money,
+    Calendar, CampaignId, Channel, Currency, DateRange, Decimal, Granularity, Lead, LeadId, Money,
     Opportunity, OpportunityId, Spend, SubjectId, Touch, cost::FxTable, cost::InfluenceMilestone,
     cost::MoneyPer, cost::SourcedBy, cost::SpendAlignment, cost::align_spend,
     cost::cac_payback_months, cost::ltv, cost::magic_number, cost::roas, cost::roi,
@@ -21,14 +21,13 @@ fn usd(s: &str) -> Money {
 }
 
 fn spend(ch: &str, camp: Option<&str>, a: NaiveDate, b: NaiveDate, amount: Money) -> Spend {
-    Spend::new(
+    let mut s = Spend::new(
         Channel::new(ch).unwrap(),
-        camp.map(|c| CampaignId::new(c).unwrap()),
-        a,
-        b,
+        DateRange::new(a, b).unwrap(),
         amount,
-    )
-    .unwrap()
+    );
+    s.campaign = camp.map(|c| CampaignId::new(c).unwrap());
+    s
 }
 
 #[test]

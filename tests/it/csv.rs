@@ -9,9 +9,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::csv::{CsvRecord, OnError, Options, ReadReport, Reader, Writer, write_records};
 use revops::{
-    AccountId, CampaignId, Channel, Conversion, Currency, Decimal, Error, ForecastCategory,
-    ForecastPoint, Lead, LeadId, Money, OpportunityChange, OpportunityId, PathRow, Spend,
-    StageEvent, SubjectId, Touch,
+    AccountId, CampaignId, Channel, Conversion, Currency, DateRange, Decimal, Error,
+    ForecastCategory, ForecastPoint, Lead, LeadId, Money, OpportunityChange, OpportunityId,
+    PathRow, Spend, StageEvent, SubjectId, Touch,
 };
 
 // ---- generators ---------------------------------------------------------------------
@@ -136,7 +136,9 @@ fn spend() -> impl Strategy<Value = Spend> {
     )
         .prop_map(|(channel, campaign, start, days, amount)| {
             let end = start + chrono::Days::new(days);
-            Spend::new(channel, campaign, start, end, amount).unwrap()
+            let mut s = Spend::new(channel, DateRange::new(start, end).unwrap(), amount);
+            s.campaign = campaign;
+            s
         })
 }
 

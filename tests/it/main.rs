@@ -13,6 +13,8 @@ mod examples;
 mod fixtures;
 mod forecast;
 mod funnel;
+#[cfg(feature = "synth")]
+mod lookups;
 mod money;
 mod period;
 mod pipeline;

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use revops::error::ErrorKind;
-use revops::{Currency, Error, Money};
+use revops::{Currency, Error, Money, cost::MoneyPer};
 use rust_decimal::Decimal;
 
 fn currency() -> impl Strategy<Value = Currency> {
@@ -206,4 +206,117 @@ proptest! {
             prop_assert_eq!(back, f);
         }
     }
+}
+
+// ---- money shown at minor units (issue 15) -------------------------------------------
+
+proptest! {
+    /// `{:.N}` prints the amount rounded half to even to exactly N decimals, and is the
+    /// text of the rounded value: what is shown is `round_dp`, what is kept is exact.
+    #[test]
+    fn precision_prints_the_rounded_amount(a in decimal(), cur in currency(), p in 0usize..8) {
+        let m = Money::new(a, cur);
+        let shown = format!("{m:.p$}");
+        let (amount, code) = shown.split_once(' ').unwrap();
+        prop_assert_eq!(code, cur.to_string());
+        prop_assert_eq!(amount.split_once('.').map_or(0, |(_, f)| f.len()), p, "{}", shown);
+        let rounded = a.round_dp_with_strategy(p as u32, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        prop_assert_eq!(amount.parse::<Decimal>().unwrap(), rounded);
+        if rounded.is_zero() {
+            prop_assert!(!amount.starts_with('-'), "{}: a negative zero", shown);
+        }
+        // The exact value is untouched.
+        prop_assert_eq!(m.amount(), a);
+    }
+
+    /// A per-unit cost shows and serialises its value at minor units, and reads back
+    /// to the exact quotient.
+    #[test]
+    fn money_per_rounds_at_minor_units_and_reads_back_exact(
+        cents in 0i64..10_000_000_000, units in 0u32..100_000, scale in 0u32..3, cur in currency(),
+    ) {
+        let cost = Money::new(Decimal::new(cents, cur.minor_units().into()), cur);
+        let units = Decimal::new(i64::from(units), scale);
+        let per = MoneyPer::new(cost, units).unwrap();
+        let rounded = per.value.map(|v| v.round_to_minor_units());
+        prop_assert_eq!(per.rounded(), rounded);
+        let json: serde_json::Value = serde_json::to_value(&per).unwrap();
+        match rounded {
+            Some(r) => {
+                let amount = json["value"]["amount"].as_str().unwrap();
+                let decimals = amount.split_once('.').map_or(0, |(_, f)| f.len());
+                prop_assert_eq!(decimals, usize::from(cur.minor_units()), "{}", amount);
+                prop_assert_eq!(amount.parse::<Decimal>().unwrap(), r.amount());
+                let tail = format!("({r})");
+                prop_assert!(per.to_string().ends_with(&tail), "{}", per);
+            }
+            None => {
+                prop_assert!(json["value"].is_null());
+                prop_assert!(per.to_string().ends_with("(n/a)"));
+            }
+        }
+        let back: MoneyPer = serde_json::from_value(json).unwrap();
+        prop_assert_eq!(&back, &per);
+        prop_assert_eq!(back.value.map(|v| v.amount()), per.value.map(|v| v.amount()));
+    }
+}
+
+#[test]
+fn money_shows_at_least_its_minor_units() {
+    let usd = |s| Money::parse(s, Currency::USD).unwrap();
+    assert_eq!(usd("280000").to_string(), "280000.00 USD");
+    assert_eq!(
+        serde_json::to_string(&usd("280000")).unwrap(),
+        r#"{"amount":"280000.00","currency":"USD"}"#
+    );
+    // More decimals than the minor units: kept by `{}` and serde, rounded by `{:.2}`.
+    let fine = usd("1234.5678");
+    assert_eq!(fine.to_string(), "1234.5678 USD");
+    assert_eq!(format!("{fine:.2}"), "1234.57 USD");
+    assert_eq!(format!("{fine:.0}"), "1235 USD");
+    assert_eq!(format!("{:.2}", usd("-0.001")), "0.00 USD");
+    assert_eq!(format!("{:.2}", usd("0.125")), "0.12 USD"); // half to even
+    assert_eq!(format!("{:.3}", usd("7")), "7.000 USD");
+    assert_eq!(fine.amount(), "1234.5678".parse::<Decimal>().unwrap());
+}
+
+#[test]
+fn money_per_shows_minor_units_and_keeps_the_exact_value() {
+    let usd = |s| Money::parse(s, Currency::USD).unwrap();
+    let per = MoneyPer::new(usd("3100"), Decimal::from(7)).unwrap();
+    let exact = per.value.unwrap();
+    assert_eq!(exact.amount().to_string(), "442.85714285714285714285714286");
+    assert_eq!(per.rounded(), Some(usd("442.86")));
+    assert_eq!(per.to_string(), "3100.00 USD / 7 (442.86 USD)");
+    let json = serde_json::to_string(&per).unwrap();
+    assert_eq!(
+        json,
+        r#"{"cost":{"amount":"3100.00","currency":"USD"},"units":"7","value":{"amount":"442.86","currency":"USD"}}"#
+    );
+    assert_eq!(
+        serde_json::from_str::<MoneyPer>(&json).unwrap().value,
+        Some(exact)
+    );
+    // A value that is not cost / units is refused; a missing one is recomputed.
+    let wrong = json.replace("442.86", "442.85");
+    let err = serde_json::from_str::<MoneyPer>(&wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not cost / units"), "{err}");
+    let bare = r#"{"cost":{"amount":"3100","currency":"USD"},"units":"7"}"#;
+    assert_eq!(serde_json::from_str::<MoneyPer>(bare).unwrap(), per);
+    // Zero units: no value, shown as n/a.
+    let none = MoneyPer::new(usd("5"), Decimal::ZERO).unwrap();
+    assert_eq!(none.to_string(), "5.00 USD / 0 (n/a)");
+    assert!(
+        serde_json::to_string(&none)
+            .unwrap()
+            .ends_with(r#""value":null}"#)
+    );
+    let jpy = MoneyPer::new(
+        Money::parse("1000", Currency::JPY).unwrap(),
+        Decimal::from(3),
+    )
+    .unwrap();
+    assert_eq!(jpy.to_string(), "1000 JPY / 3 (333 JPY)");
 }

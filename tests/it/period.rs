@@ -203,3 +203,18 @@ fn periods_len_at_the_ends_of_the_calendar() {
         }
     }
 }
+
+// A period converts into the date range of its days (issue 15: spend over a
+// calendar period needs no hand-made range).
+proptest! {
+    #[test]
+    fn a_period_is_the_range_of_its_days(d in date(), g in granularity(), fiscal in 1u32..=12) {
+        let p = Calendar::new().with_fiscal_year_start(fiscal).unwrap().period_of_date(d, g);
+        let r = DateRange::from(p);
+        prop_assert_eq!((r.first(), r.last()), (p.start(), p.last_day()));
+        prop_assert_eq!(r.days(), p.days());
+        prop_assert_eq!(r.overlap_days(&p), p.days());
+        let periods: Vec<Period> = r.periods(&Calendar::new().with_fiscal_year_start(fiscal).unwrap(), g).collect();
+        prop_assert_eq!(periods, vec![p]);
+    }
+}

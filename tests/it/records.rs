@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::error::{ErrorKind, RecordRef};
 use revops::{
-    AccountId, CampaignId, Channel, Conversion, Currency, ForecastCategory, Funnel, Lead, LeadId,
-    Money, Opportunity, OpportunityChange, OpportunityId, Spend, Stage, StageEvent, StageKind,
-    StageOwner, SubjectId, Touch,
+    AccountId, CampaignId, Channel, Conversion, Currency, DateRange, ForecastCategory, Funnel,
+    Lead, LeadId, Money, Opportunity, OpportunityChange, OpportunityId, Spend, Stage, StageEvent,
+    StageKind, StageOwner, SubjectId, Touch,
 };
 use rust_decimal::Decimal;
 use serde::{Serialize, de::DeserializeOwned};
@@ -101,7 +101,8 @@ proptest! {
     #[test]
     fn spend_round_trips(ch in ident(), a in date(), len in 0u64..400, amount in money()) {
         let b = a + chrono::Days::new(len);
-        let s = Spend::new(Channel::new(ch).unwrap(), None, a, b, amount).unwrap();
+        let s = Spend::new(Channel::new(ch).unwrap(), DateRange::new(a, b).unwrap(), amount);
+        s.validate().unwrap();
         prop_assert_eq!(u64::from(s.days()), len + 1);
         round_trip(&s);
     }
@@ -149,11 +150,10 @@ fn bad_input_is_named() {
     // negative spend
     let e = Spend::new(
         ch.clone(),
-        None,
-        d(1, 1),
-        d(1, 2),
+        DateRange::new(d(1, 1), d(1, 2)).unwrap(),
         Money::parse("-5", Currency::USD).unwrap(),
-    );
+    )
+    .validate();
     assert!(matches!(
         e.as_ref().map_err(|e| e.kind()),
         Err(ErrorKind::InvalidField {
@@ -163,7 +163,13 @@ fn bad_input_is_named() {
     ));
 
     // period that ends before it starts
-    let e = Spend::new(ch, None, d(3, 1), d(2, 1), Money::zero(Currency::USD)).unwrap_err();
+    let mut s = Spend::new(
+        ch,
+        DateRange::new(d(3, 1), d(3, 1)).unwrap(),
+        Money::zero(Currency::USD),
+    );
+    s.period_end = d(2, 1); // the fields are public: a row built by hand may be inverted
+    let e = s.validate().unwrap_err();
     assert_eq!(
         e.at_index(12).to_string(),
         "spend #12 (id events): period ends (2026-02-01) before it starts (2026-03-01)"
@@ -261,4 +267,149 @@ fn validation_messages_stay_short() {
     assert!(e.to_string().chars().count() < 200, "{e}");
     let e = RecordRef::new("lead").with_id("L".repeat(1000));
     assert!(e.to_string().chars().count() < 100, "{e}");
+}
+
+// ---- literal ids, one id for a lead, builders (issue 15) -----------------------------
+
+#[test]
+fn id_literals_convert_into_every_id_type() {
+    use revops::id;
+    let lead: LeadId = id!("L-1");
+    let subject: SubjectId = id!(" L-1 ");
+    let opp: OpportunityId = id!("006-1");
+    let acct: AccountId = id!("acme");
+    let ch: Channel = id!("paid_search");
+    let camp: CampaignId = id!("spring");
+    assert_eq!(lead, LeadId::new("L-1").unwrap());
+    assert_eq!(subject, SubjectId::new("L-1").unwrap()); // trimmed, as `new` does
+    assert_eq!(opp, OpportunityId::new("006-1").unwrap());
+    assert_eq!(acct, AccountId::new("acme").unwrap());
+    assert_eq!(ch, Channel::new("paid_search").unwrap());
+    assert_eq!(camp, CampaignId::new("spring").unwrap());
+    // Ids compare with their text, and a subject with the lead's own id.
+    assert_eq!(ch, "paid_search");
+    assert_eq!(subject, lead);
+    assert_eq!(lead, subject);
+    let opp_subject = SubjectId::from(&opp);
+    assert_eq!(opp_subject, opp);
+    assert_ne!(acct, opp_subject);
+}
+
+#[test]
+fn a_lead_id_is_a_subject_everywhere() {
+    use revops::id;
+    let lead = Lead::new(id!("L-1"), t(1)).with_source(id!("webinar"));
+    let subject = SubjectId::from(&lead.id);
+    let usd = Money::parse("100", Currency::USD).unwrap();
+    // Owned, borrowed, and the subject id itself (borrowed) all pass.
+    let events = [
+        StageEvent::new(&lead.id, "mql", t(2)),
+        StageEvent::new(lead.id.clone(), "sql", t(3)),
+        StageEvent::new(&subject, "won", t(4)),
+    ];
+    let touch = Touch::new(&lead.id, id!("paid_search"), t(1)).with_campaign(id!("spring"));
+    let conversion = Conversion::new(&lead.id, t(4), Some(usd));
+    for e in &events {
+        assert_eq!(e.subject, lead.id);
+    }
+    assert_eq!(touch.subject, subject);
+    assert_eq!(conversion.subject, lead.id);
+    assert_eq!(
+        touch,
+        Touch::new(
+            SubjectId::new("L-1").unwrap(),
+            Channel::new("paid_search").unwrap(),
+            t(1)
+        )
+        .with_campaign(CampaignId::new("spring").unwrap())
+    );
+}
+
+#[test]
+fn builders_equal_the_rows_built_field_by_field() {
+    use revops::{Calendar, Granularity, id};
+    let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+    let usd = |s| Money::parse(s, Currency::USD).unwrap();
+
+    let spend = Spend::new(
+        id!("paid_search"),
+        DateRange::new(d(1, 1), d(1, 31)).unwrap(),
+        usd("3100"),
+    )
+    .with_campaign(id!("spring"));
+    spend.validate().unwrap();
+    let by_hand = Spend {
+        channel: Channel::new("paid_search").unwrap(),
+        campaign: Some(CampaignId::new("spring").unwrap()),
+        period_start: d(1, 1),
+        period_end: d(1, 31),
+        amount: usd("3100"),
+    };
+    assert_eq!(spend, by_hand);
+    // A calendar period is a date range.
+    let jan = Calendar::new().period_of_date(d(1, 9), Granularity::Month);
+    assert_eq!(
+        Spend::new(id!("paid_search"), jan.into(), usd("3100")).with_campaign(id!("spring")),
+        by_hand
+    );
+
+    let change = OpportunityChange::new(id!("006-1"), t(5), "proposal", usd("48000"))
+        .with_close_date(d(6, 30))
+        .with_probability(0.75)
+        .with_forecast_category(ForecastCategory::Commit)
+        .with_lead(id!("L-1"));
+    change.validate().unwrap();
+    let mut by_hand = OpportunityChange::new(
+        OpportunityId::new("006-1").unwrap(),
+        t(5),
+        "proposal",
+        usd("48000"),
+    );
+    by_hand.close_date = Some(d(6, 30));
+    by_hand.probability = Some(0.75);
+    by_hand.forecast_category = Some(ForecastCategory::Commit);
+    by_hand.lead = Some(LeadId::new("L-1").unwrap());
+    assert_eq!(change, by_hand);
+    let opp = Opportunity::new(id!("006-1"), t(5), "proposal", usd("48000"))
+        .with_account(id!("acme"))
+        .with_lead(id!("L-1"))
+        .with_owner("rep-1")
+        .with_source(id!("webinar"))
+        .with_close_date(d(6, 30))
+        .with_probability(0.75)
+        .with_forecast_category(ForecastCategory::Commit)
+        .with_attribute("region", "emea");
+    let mut by_hand_opp = Opportunity::new(
+        OpportunityId::new("006-1").unwrap(),
+        t(5),
+        "proposal",
+        usd("48000"),
+    );
+    by_hand_opp.account = Some(AccountId::new("acme").unwrap());
+    by_hand_opp.lead = Some(LeadId::new("L-1").unwrap());
+    by_hand_opp.owner = Some("rep-1".into());
+    by_hand_opp.source = Some(Channel::new("webinar").unwrap());
+    by_hand_opp.close_date = Some(d(6, 30));
+    by_hand_opp.probability = Some(0.75);
+    by_hand_opp.forecast_category = Some(ForecastCategory::Commit);
+    by_hand_opp
+        .attributes
+        .insert("region".into(), "emea".into());
+    assert_eq!(opp, by_hand_opp);
+    assert!(opp.with_probability(f64::NAN).validate().is_err());
+
+    // Setters check nothing; `validate` does, naming the row.
+    let err = change.with_probability(75.0).validate().unwrap_err();
+    assert!(matches!(
+        err.kind(),
+        ErrorKind::InvalidField {
+            field: "probability",
+            ..
+        }
+    ));
+}
+
+/// Day `d` of March 2026, midnight UTC.
+fn t(d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap()
 }
