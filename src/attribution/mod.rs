@@ -117,6 +117,7 @@ mod journey;
 mod markov;
 mod rules;
 mod shapley;
+mod state;
 mod truth;
 
 pub use credit::{Attribution, CampaignCredit, ChannelCredit, TouchCredit, TouchCredits};

@@ -1048,7 +1048,7 @@ proptest! {
 
     /// The fast paths give exactly what the plain ones give: `into_journeys` (in
     /// place or not) what `build` gives, `attribute_all` what `attribute` gives per
-    /// model, `MarkovCounts::add_journeys` what adding the path rows gives.
+    /// model, `MarkovCounts::from_journeys` what adding the path rows gives.
     #[test]
     fn fast_paths_equal_the_plain_ones(
         d in data(),
@@ -1089,10 +1089,9 @@ proptest! {
         }
 
         for markov_options in [MarkovOptions::default(), MarkovOptions::default().with_order(2)] {
-            let mut direct = MarkovCounts::new(markov_options).unwrap();
-            direct.add_journeys(&consumed).unwrap();
+            let direct = MarkovCounts::from_journeys(&consumed, markov_options).unwrap();
             let mut rows = MarkovCounts::new(markov_options).unwrap();
-            rows.add_rows(&consumed.path_rows()).unwrap();
+            rows.add_batch(&consumed.path_rows()).unwrap();
             prop_assert_eq!(direct.rows(), rows.rows());
             prop_assert_eq!(direct.finish().ok(), rows.finish().ok());
         }
@@ -1151,10 +1150,9 @@ fn path_aggregation_of_long_paths_and_many_channels() {
             want,
             "{channels} channels, up to {max_len} touches"
         );
-        let mut direct = MarkovCounts::default();
-        direct.add_journeys(&j).unwrap();
+        let direct = MarkovCounts::from_journeys(&j, MarkovOptions::default()).unwrap();
         let mut via_rows = MarkovCounts::default();
-        via_rows.add_rows(&want).unwrap();
+        via_rows.add_batch(&want).unwrap();
         assert_eq!(direct.finish().unwrap(), via_rows.finish().unwrap());
     }
 }

@@ -624,13 +624,13 @@ proptest! {
     fn markov_merge_of_halves_equals_whole(rows in arb_rows(), split in 0usize..25, o in arb_options()) {
         let split = split.min(rows.len());
         let mut left = MarkovCounts::new(o).unwrap();
-        left.add_rows(&rows[..split]).unwrap();
+        left.add_batch(&rows[..split]).unwrap();
         let mut right = MarkovCounts::new(o).unwrap();
-        right.add_rows(&rows[split..]).unwrap();
+        right.add_batch(&rows[split..]).unwrap();
         // merge in the "wrong" order too
         right.merge(&left).unwrap();
         let mut whole = MarkovCounts::new(o).unwrap();
-        whole.add_rows(&rows).unwrap();
+        whole.add_batch(&rows).unwrap();
         prop_assert_eq!(right.transition_counts(), whole.transition_counts());
         prop_assert_eq!(right.finish().unwrap(), whole.finish().unwrap());
     }
@@ -709,14 +709,13 @@ proptest! {
     fn shapley_merge_of_halves_equals_whole(rows in arb_rows(), split in 0usize..25) {
         let split = split.min(rows.len());
         let mut left = ShapleyCounts::default();
-        left.add_rows(&rows[..split]).unwrap();
+        left.add_batch(&rows[..split]).unwrap();
         let mut right = ShapleyCounts::default();
-        right.add_rows(&rows[split..]).unwrap();
+        right.add_batch(&rows[split..]).unwrap();
         right.merge(&left).unwrap();
         let mut whole = ShapleyCounts::default();
-        whole.add_rows(&rows).unwrap();
-        let o = ShapleyOptions::default();
-        prop_assert_eq!(right.finish(o).unwrap(), whole.finish(o).unwrap());
+        whole.add_batch(&rows).unwrap();
+        prop_assert_eq!(right.finish().unwrap(), whole.finish().unwrap());
     }
 
     #[test]
@@ -960,10 +959,12 @@ fn shapley_refuses_more_channels_than_its_limit() {
             ..
         })
     ));
-    let mut t = ShapleyCounts::default();
-    t.add_rows(&small).unwrap();
-    assert!(t.ordered(cells).is_err());
-    assert!(t.shao_li(few).is_err());
-    assert!(t.conversion_rate(few).is_err());
+    let mut t = ShapleyCounts::new(cells).unwrap();
+    t.add_batch(&small).unwrap();
+    assert!(t.ordered().is_err());
+    let mut t = ShapleyCounts::new(few).unwrap();
+    t.add_batch(&small).unwrap();
+    assert!(t.shao_li().is_err());
+    assert!(t.conversion_rate().is_err());
     assert!(shapley_attribution(&small, cells.with_max_ordered_cells(12)).is_ok());
 }
