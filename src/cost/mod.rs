@@ -19,7 +19,7 @@ mod sourcing;
 mod spend;
 
 pub use economics::{
-    CostGrouping, CostKey, Credits, CreditsDiagnostics, EconomicsRow, UnitEconomics, cac_blended,
+    CostGrouping, CostKey, Credit, Credits, CreditsDiagnostics, EconomicsRow, UnitEconomics, cac_blended,
     unit_economics,
 };
 pub use metrics::{
