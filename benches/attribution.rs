@@ -28,9 +28,8 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use revops::csv::{Options, Writer};
 use revops::{
     Channel, Conversion, Currency, Decimal, Money, PathRow, SubjectId, Touch,
-    attribution::JourneyBuilder, attribution::JourneyOptions, attribution::MarkovCounts,
-    attribution::MarkovOptions, attribution::RuleModel, attribution::ShapleyCounts,
-    attribution::ShapleyOptions,
+    attribution::JourneyBuilder, attribution::MarkovCounts, attribution::MarkovOptions,
+    attribution::RuleModel, attribution::ShapleyCounts, attribution::ShapleyOptions,
 };
 
 const JOURNEYS: usize = 1_000_000;
@@ -158,7 +157,7 @@ fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
     b.read_touches_csv(touches, Options::new()).unwrap();
     b.read_conversions_csv(conversions, Options::new()).unwrap();
     lap("read");
-    let journeys = b.into_journeys(&JourneyOptions::default()).unwrap();
+    let journeys = b.into_journeys().unwrap();
     lap("build");
     // the milestone models (U, W, full path) need stage events, which these inputs
     // (touches and conversions only) do not have

@@ -1087,7 +1087,10 @@ impl TryFrom<MarkovStateIn> for MarkovCounts {
         let mut c = MarkovCounts::new(st.options)?;
         for ch in &st.channels {
             if c.channel_ids.contains_key(ch.as_str()) {
-                return Err(bad_state(MARKOV_STATE, format!("channel {ch} is listed twice")));
+                return Err(bad_state(
+                    MARKOV_STATE,
+                    format!("channel {ch} is listed twice"),
+                ));
             }
             c.intern_channel(ch);
         }
@@ -1100,7 +1103,11 @@ impl TryFrom<MarkovStateIn> for MarkovCounts {
                 if key.is_empty() || key.len() > c.options.order {
                     return Err(bad_state(
                         MARKOV_STATE,
-                        format!("a state of {} channels at order {}", key.len(), c.options.order),
+                        format!(
+                            "a state of {} channels at order {}",
+                            key.len(),
+                            c.options.order
+                        ),
                     ));
                 }
                 for &ch in key {

@@ -1023,7 +1023,8 @@ impl ShapleyCounts {
     /// [`Error::LimitExceeded`] beyond [`ShapleyOptions::max_ordered_cells`] (of the
     /// options given at [`ShapleyCounts::new`]), checked before allocating.
     pub fn ordered(&self) -> Result<OrderedShapley> {
-        self.options.check_ordered(self.channels.len(), self.longest)?;
+        self.options
+            .check_ordered(self.channels.len(), self.longest)?;
         let (canon, rank) = self.canonical();
         let mut keys: Vec<(u32, u32, u64, PositionTally)> = self
             .positions
@@ -1346,7 +1347,10 @@ impl TryFrom<ShapleyStateIn> for ShapleyCounts {
         let mut c = ShapleyCounts::new(st.options)?;
         for ch in &st.channels {
             if c.channel_ids.contains_key(ch.as_str()) {
-                return Err(bad_state(SHAPLEY_STATE, format!("channel {ch} is listed twice")));
+                return Err(bad_state(
+                    SHAPLEY_STATE,
+                    format!("channel {ch} is listed twice"),
+                ));
             }
             c.intern(ch);
         }

@@ -30,7 +30,10 @@ pub(crate) fn check_count(state: &'static str, what: &str, x: f64) -> Result<()>
     if x.is_finite() && x >= 0.0 {
         Ok(())
     } else {
-        Err(bad_state(state, format!("{what} {x} is not a finite, non-negative count")))
+        Err(bad_state(
+            state,
+            format!("{what} {x} is not a finite, non-negative count"),
+        ))
     }
 }
 

@@ -230,9 +230,11 @@ fn unknown_subjects_and_untouched_conversions_are_counted_and_reported() {
 fn bad_input_is_named() {
     // Negative cost: the touch's position and subject, across batches.
     let mut b = JourneyBuilder::default();
-    b.add(&[touch("a", "x", 1.0)], &[], &[]).unwrap();
+    b.add_batch(&[touch("a", "x", 1.0)], &[], &[]).unwrap();
     let bad = touch("b", "x", 1.0).with_cost(usd("-1"));
-    let err = b.add(&[touch("a", "x", 2.0), bad], &[], &[]).unwrap_err();
+    let err = b
+        .add_batch(&[touch("a", "x", 2.0), bad], &[], &[])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "touch #2 (id b): field `cost`: must not be negative, got -1.00 USD"
@@ -256,9 +258,9 @@ fn bad_input_is_named() {
     );
     // ... also when the two currencies meet in a merge.
     let mut b1 = JourneyBuilder::default();
-    b1.add(&[], &c[..2], &[]).unwrap();
+    b1.add_batch(&[], &c[..2], &[]).unwrap();
     let mut b2 = JourneyBuilder::default();
-    b2.add(&[], &c[2..], &[]).unwrap();
+    b2.add_batch(&[], &c[2..], &[]).unwrap();
     let err = b1.merge(&b2).unwrap_err();
     assert!(
         err.to_string()
@@ -385,7 +387,7 @@ fn path_rows_round_trip_and_aggregate() {
     // Currency mismatch between path-row batches.
     let mut p = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
     assert!(matches!(
-        p.add_path_rows(&rows, Currency::EUR),
+        p.merge(&Journeys::from_path_rows(&rows, Currency::EUR).unwrap()),
         Err(Error::CurrencyMismatch { .. })
     ));
 }
@@ -648,7 +650,7 @@ fn attributions_merge_like_journeys() {
     a1.merge(&second.attribute_with_revenue(&RuleModel::J).unwrap())
         .unwrap();
     assert_eq!(a1, whole.attribute_with_revenue(&RuleModel::J).unwrap());
-    parts.add_records(&t[2..], &c[1..], &[], &o).unwrap();
+    parts.merge(&second).unwrap();
     assert_eq!(parts.path_rows(), whole.path_rows());
     assert!(
         a1.merge(&whole.attribute(&RuleModel::Linear).unwrap())
@@ -975,13 +977,13 @@ proptest! {
             b
         };
         let (bt, bc, be) = (bounds(&ct, d.touches.len()), bounds(&cc, d.conversions.len()), bounds(&ce, d.events.len()));
-        let mut acc = JourneyBuilder::default();
+        let mut acc = JourneyBuilder::new(options()).unwrap();
         for i in 0..bt.len() - 1 {
-            let mut part = JourneyBuilder::default();
-            part.add(&d.touches[bt[i]..bt[i + 1]], &d.conversions[bc[i]..bc[i + 1]], &d.events[be[i]..be[i + 1]]).unwrap();
+            let mut part = JourneyBuilder::new(options()).unwrap();
+            part.add_batch(&d.touches[bt[i]..bt[i + 1]], &d.conversions[bc[i]..bc[i + 1]], &d.events[be[i]..be[i + 1]]).unwrap();
             acc.merge(&part).unwrap();
         }
-        let merged = acc.build(&options()).unwrap();
+        let merged = acc.finish().unwrap();
         prop_assert_eq!(merged.path_rows(), whole.path_rows());
         prop_assert_eq!(merged.diagnostics().unattributed_conversions(), whole.diagnostics().unattributed_conversions());
         for (a, b) in all(&merged).iter().zip(&all(&whole)) {
@@ -995,7 +997,7 @@ proptest! {
         let cut = cut.min(rows.len());
         let whole = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
         let mut parts = Journeys::from_path_rows(&rows[..cut], Currency::USD).unwrap();
-        parts.add_path_rows(&rows[cut..], Currency::USD).unwrap();
+        parts.add_batch(&rows[cut..]).unwrap();
         prop_assert_eq!(parts.path_rows(), rows);
         for m in [RuleModel::FirstTouch, RuleModel::LastTouch, RuleModel::Linear, RuleModel::LinearUnique, RuleModel::J] {
             prop_assert_eq!(parts.attribute_with_revenue(&m).unwrap(), whole.attribute_with_revenue(&m).unwrap());
@@ -1069,10 +1071,10 @@ proptest! {
         if let Some(days) = lookback {
             o = o.with_lookback(TimeDelta::days(days));
         }
-        let mut b = JourneyBuilder::default();
-        b.add(&touches, &d.conversions, &d.events).unwrap();
-        let built = b.build(&o).unwrap();
-        let consumed = b.into_journeys(&o).unwrap();
+        let mut b = JourneyBuilder::new(o.clone()).unwrap();
+        b.add_batch(&touches, &d.conversions, &d.events).unwrap();
+        let built = b.finish().unwrap();
+        let consumed = b.into_journeys().unwrap();
         prop_assert_eq!(fingerprint(&built), fingerprint(&consumed));
         prop_assert_eq!(all(&built), all(&consumed));
 
@@ -1356,10 +1358,7 @@ fn value_sums_that_overflow_are_named_errors() {
     let mut a = Journeys::from_path_rows(&[row(Decimal::MAX)], Currency::USD).unwrap();
     let b = Journeys::from_path_rows(&[row(Decimal::ONE)], Currency::USD).unwrap();
     assert!(matches!(a.merge(&b), Err(Error::Overflow { .. })));
-    assert!(
-        a.add_path_rows(&[row(Decimal::ONE)], Currency::USD)
-            .is_err()
-    );
+    assert!(a.add_batch(&[row(Decimal::ONE)]).is_err());
     assert_eq!(a.total_value(), Decimal::MAX);
     // In the report: a clear error instead of a panicked thread.
     let input = revops::report::ReportInput {

@@ -975,10 +975,12 @@ fn arb_shapley_options() -> impl Strategy<Value = ShapleyOptions> {
     prop_oneof![
         Just(ShapleyOptions::default()),
         Just(ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels)),
-        Just(ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
-            permutations: 50,
-            seed: 3
-        })),
+        Just(
+            ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
+                permutations: 50,
+                seed: 3
+            })
+        ),
     ]
 }
 
@@ -1007,13 +1009,15 @@ proptest! {
 /// A Markov state as JSON, to tamper with.
 fn markov_json(o: MarkovOptions) -> serde_json::Value {
     let mut c = MarkovCounts::new(o).unwrap();
-    c.add_batch(&[row("a>b>c", 2.0, 1.0), row("b>c", 1.0, 3.0)]).unwrap();
+    c.add_batch(&[row("a>b>c", 2.0, 1.0), row("b>c", 1.0, 3.0)])
+        .unwrap();
     serde_json::to_value(&c).unwrap()
 }
 
 fn shapley_json() -> serde_json::Value {
     let mut c = ShapleyCounts::default();
-    c.add_batch(&[row("a>b>a", 2.0, 1.0), row("b", 1.0, 3.0)]).unwrap();
+    c.add_batch(&[row("a>b>a", 2.0, 1.0), row("b", 1.0, 3.0)])
+        .unwrap();
     serde_json::to_value(&c).unwrap()
 }
 
@@ -1060,7 +1064,10 @@ fn markov_state_round_trips_at_order_2_and_is_compact() {
     let back: MarkovCounts = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(serde_json::to_value(&back).unwrap(), v);
     // At order 1 a state is its channel: no state table.
-    assert_eq!(markov_json(MarkovOptions::default())["states"], serde_json::json!([]));
+    assert_eq!(
+        markov_json(MarkovOptions::default())["states"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -1072,35 +1079,60 @@ fn hostile_markov_and_shapley_states_are_errors() {
     let order2 = MarkovOptions::default().with_order(2);
     let bad_markov = [
         // a transition to a state that does not exist
-        tamper(markov_json(MarkovOptions::default()), &|v| v["transitions"][0][1] = 99.into()),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["transitions"][0][1] = 99.into()
+        }),
         // a state entered but never left
         tamper(markov_json(MarkovOptions::default()), &|v| {
-            v["transitions"].as_array_mut().unwrap().retain(|t| t[0] != 2);
+            v["transitions"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|t| t[0] != 2);
         }),
         // a state naming a channel out of range
         tamper(markov_json(order2), &|v| v["states"][0][1] = 7.into()),
         // a state longer than the order
-        tamper(markov_json(order2), &|v| v["states"][0] = serde_json::json!([0, 1, 2])),
+        tamper(markov_json(order2), &|v| {
+            v["states"][0] = serde_json::json!([0, 1, 2])
+        }),
         // a duplicate channel
-        tamper(markov_json(MarkovOptions::default()), &|v| v["channels"][1] = "a".into()),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["channels"][1] = "a".into()
+        }),
         // a negative or non-finite count
-        tamper(markov_json(MarkovOptions::default()), &|v| v["transitions"][0][2] = (-1.0).into()),
-        tamper(markov_json(MarkovOptions::default()), &|v| v["conversions"] = (-1.0).into()),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["transitions"][0][2] = (-1.0).into()
+        }),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["conversions"] = (-1.0).into()
+        }),
         // states at order 1, invalid options
-        tamper(markov_json(MarkovOptions::default()), &|v| v["states"] = serde_json::json!([[0]])),
-        tamper(markov_json(MarkovOptions::default()), &|v| v["options"]["order"] = 0.into()),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["states"] = serde_json::json!([[0]])
+        }),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["options"]["order"] = 0.into()
+        }),
         // an unknown field
-        tamper(markov_json(MarkovOptions::default()), &|v| v["extra"] = 1.into()),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["extra"] = 1.into()
+        }),
     ];
     for v in bad_markov {
         let r = serde_json::from_value::<MarkovCounts>(v.clone());
         assert!(r.is_err(), "accepted {v}");
     }
     let bad_shapley = [
-        tamper(shapley_json(), &|v| v["sets"][0][0] = serde_json::json!([0, 9])),
-        tamper(shapley_json(), &|v| v["sets"][0][0] = serde_json::json!([1, 0])),
+        tamper(shapley_json(), &|v| {
+            v["sets"][0][0] = serde_json::json!([0, 9])
+        }),
+        tamper(shapley_json(), &|v| {
+            v["sets"][0][0] = serde_json::json!([1, 0])
+        }),
         tamper(shapley_json(), &|v| v["sets"][0][0] = serde_json::json!([])),
-        tamper(shapley_json(), &|v| v["sets"][1][0] = serde_json::json!([0, 1])),
+        tamper(shapley_json(), &|v| {
+            v["sets"][1][0] = serde_json::json!([0, 1])
+        }),
         tamper(shapley_json(), &|v| v["positions"][0][1] = 3.into()),
         tamper(shapley_json(), &|v| v["positions"][0][2] = 0.into()),
         tamper(shapley_json(), &|v| v["positions"][0][0] = 5.into()),

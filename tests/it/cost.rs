@@ -693,20 +693,29 @@ fn credit_key(channel: usize, campaign: bool) -> revops::cost::CostKey {
 
 fn arb_credit() -> impl Strategy<Value = revops::cost::Credit> {
     use revops::cost::Credit;
-    (0usize..4, any::<bool>(), 0usize..3, 0u32..400, 0i64..1_000_000).prop_map(
-        |(ch, camp, kind, quarters, cents)| match kind {
+    (
+        0usize..4,
+        any::<bool>(),
+        0usize..3,
+        0u32..400,
+        0i64..1_000_000,
+    )
+        .prop_map(|(ch, camp, kind, quarters, cents)| match kind {
             0 => Credit::units(credit_key(ch, camp), "leads", f64::from(quarters)),
             1 => Credit::units(credit_key(ch, camp), "won", f64::from(quarters) / 4.0),
             _ => Credit::revenue(
                 credit_key(ch, camp),
                 Money::new(Decimal::new(cents, 2), Currency::USD),
             ),
-        },
-    )
+        })
 }
 
 fn new_credits() -> revops::cost::Credits {
-    revops::cost::Credits::new("w_shaped", Currency::USD, vec!["leads".into(), "won".into()])
+    revops::cost::Credits::new(
+        "w_shaped",
+        Currency::USD,
+        vec!["leads".into(), "won".into()],
+    )
 }
 
 proptest! {
@@ -723,21 +732,38 @@ proptest! {
 fn credits_merge_refuses_other_options_and_is_atomic() {
     use revops::cost::{Credit, Credits};
     let mut a = new_credits();
-    a.add(&Credit::units(credit_key(1, false), "won", 1.0)).unwrap();
+    a.add(&Credit::units(credit_key(1, false), "won", 1.0))
+        .unwrap();
     let before = a.clone();
     for other in [
         Credits::new("linear", Currency::USD, vec!["leads".into(), "won".into()]),
-        Credits::new("w_shaped", Currency::EUR, vec!["leads".into(), "won".into()]),
+        Credits::new(
+            "w_shaped",
+            Currency::EUR,
+            vec!["leads".into(), "won".into()],
+        ),
         Credits::new("w_shaped", Currency::USD, vec!["won".into()]),
     ] {
         let e = a.merge(&other).unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { name: "options", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParameter {
+                    name: "options",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
     // An overflow in one key's sum leaves every key unchanged.
     let mut big = new_credits();
-    big.add(&Credit::units(credit_key(0, false), "won", 1.0)).unwrap();
-    big.add(&Credit::units(credit_key(1, false), "won", 7e28)).unwrap();
-    a.add(&Credit::units(credit_key(1, false), "won", 7e28)).unwrap();
+    big.add(&Credit::units(credit_key(0, false), "won", 1.0))
+        .unwrap();
+    big.add(&Credit::units(credit_key(1, false), "won", 7e28))
+        .unwrap();
+    a.add(&Credit::units(credit_key(1, false), "won", 7e28))
+        .unwrap();
     let before_overflow = a.clone();
     assert!(matches!(a.merge(&big), Err(Error::Overflow { .. })));
     assert_eq!(a, before_overflow);
@@ -745,7 +771,10 @@ fn credits_merge_refuses_other_options_and_is_atomic() {
     // Revenue in another currency is refused without touching the table.
     let mut c = new_credits();
     let e = c
-        .add(&Credit::revenue(credit_key(1, false), Money::new(Decimal::ONE, Currency::EUR)))
+        .add(&Credit::revenue(
+            credit_key(1, false),
+            Money::new(Decimal::ONE, Currency::EUR),
+        ))
         .unwrap_err();
     assert!(matches!(e, Error::CurrencyMismatch { .. }), "{e}");
     assert!(c.rows.is_empty());
@@ -755,8 +784,10 @@ fn credits_merge_refuses_other_options_and_is_atomic() {
 fn credits_state_is_versioned_and_checked() {
     use revops::cost::{Credit, Credits};
     let mut c = new_credits();
-    c.add(&Credit::units(credit_key(1, true), "won", 0.5)).unwrap();
-    c.add(&Credit::revenue(credit_key(1, true), usd("12.30"))).unwrap();
+    c.add(&Credit::units(credit_key(1, true), "won", 0.5))
+        .unwrap();
+    c.add(&Credit::revenue(credit_key(1, true), usd("12.30")))
+        .unwrap();
     let v = serde_json::to_value(&c).unwrap();
     assert_eq!(v["version"], 1);
     assert_eq!(
