@@ -1385,10 +1385,7 @@ impl JourneyBuilder {
 
     /// Groups touches, conversions and stage events by subject; the touches taken
     /// out of the builder (in place) come back with their grouping.
-    fn group_by_subject(
-        &self,
-        in_place: Option<InPlace>,
-    ) -> (Option<(Vec<i64>, Vec<u32>)>, CutGroups) {
+    fn group_by_subject(&self, in_place: Option<InPlace>) -> (Option<TouchArrays>, CutGroups) {
         let s = self.subjects.len();
         let (in_place, touches) = match in_place {
             Some(InPlace { at, pair, start }) => (Some((at, pair)), Groups { start, order: None }),
@@ -1429,7 +1426,7 @@ impl JourneyBuilder {
     fn empty_journeys(
         &self,
         currency: Option<CurrencySource>,
-        in_place: Option<(Vec<i64>, Vec<u32>)>,
+        in_place: Option<TouchArrays>,
     ) -> (Journeys, Option<usize>) {
         let mut out = Journeys {
             options: self.options.clone(),
@@ -1714,6 +1711,9 @@ impl Groups {
         self.order.as_ref().map_or(k, |o| o[k] as usize)
     }
 }
+
+/// A builder's touch times and pairs, taken out of it to be cut in place.
+type TouchArrays = (Vec<i64>, Vec<u32>);
 
 /// The builder's touches, conversions and stage events grouped by subject.
 struct CutGroups {
