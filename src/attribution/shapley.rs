@@ -390,7 +390,7 @@ pub struct OrderedCredit {
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
-/// let o = t.ordered(revops::attribution::ShapleyOptions::default())?;
+/// let o = t.ordered()?;
 /// assert_eq!(o.positions, 2);
 /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
 /// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
@@ -420,10 +420,10 @@ impl OrderedShapley {
 /// ```
 /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions, attribution::ShapleyUniverse};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut t = ShapleyCounts::default();
-/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
 /// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
-/// let r = t.conversion_rate(all)?;
+/// let mut t = ShapleyCounts::new(all)?;
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
+/// let r = t.conversion_rate()?;
 /// // one coalition, worth 1/2, shared equally
 /// assert_eq!(r.shapley_values, Some(vec![0.25, 0.25]));
 /// assert_eq!(r.grand_coalition_rate, Some(0.5));
@@ -457,7 +457,7 @@ pub struct RateShapley {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
 /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 2.0))?;
-/// let s = t.shao_li(revops::attribution::ShapleyOptions::default())?;
+/// let s = t.shao_li()?;
 /// // p(a) = 1/2, p(b) = 0, never together: C = p
 /// assert_eq!(s.touch_rates, [0.5, 0.0]);
 /// assert_eq!(s.contributions, [0.5, 0.0]);
