@@ -5,7 +5,7 @@
 //!   `JourneyBuilder` (`read_touches_csv`, `read_conversions_csv`) → journeys cut in
 //!   place (`into_journeys`) → every standard rule model but the milestone ones (no
 //!   stage events), in one pass (`attribute_all`) → journeys aggregated by path into
-//!   exact first-order Markov (`MarkovCounts::add_journeys`). Target ≤ 0.7 s and
+//!   exact first-order Markov (`MarkovCounts::from_journeys`). Target ≤ 0.7 s and
 //!   ≤ 150 MB above the input. The one-off run prints each step's wall and CPU time
 //!   (CPU time separates the work from waiting on a busy machine) and RSS.
 //! - `shapley/conversion_rate_12`: conversion-rate Shapley over 12 channels from the
@@ -28,9 +28,8 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use revops::csv::{Options, Writer};
 use revops::{
     Channel, Conversion, Currency, Decimal, Money, PathRow, SubjectId, Touch,
-    attribution::JourneyBuilder, attribution::JourneyOptions, attribution::MarkovCounts,
-    attribution::MarkovOptions, attribution::RuleModel, attribution::ShapleyCounts,
-    attribution::ShapleyOptions,
+    attribution::JourneyBuilder, attribution::MarkovCounts, attribution::MarkovOptions,
+    attribution::RuleModel, attribution::ShapleyCounts, attribution::ShapleyOptions,
 };
 
 const JOURNEYS: usize = 1_000_000;
@@ -158,7 +157,7 @@ fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
     b.read_touches_csv(touches, Options::new()).unwrap();
     b.read_conversions_csv(conversions, Options::new()).unwrap();
     lap("read");
-    let journeys = b.into_journeys(&JourneyOptions::default()).unwrap();
+    let journeys = b.into_journeys().unwrap();
     lap("build");
     // the milestone models (U, W, full path) need stage events, which these inputs
     // (touches and conversions only) do not have
@@ -175,8 +174,7 @@ fn end_to_end(touches: &[u8], conversions: &[u8], phases: bool) -> f64 {
     lap("rule models");
     // exact first-order Markov over the journeys aggregated by path (the rows
     // `journeys.path_rows()` would give, without building them)
-    let mut markov = MarkovCounts::new(MarkovOptions::default()).unwrap();
-    markov.add_journeys(&journeys).unwrap();
+    let markov = MarkovCounts::from_journeys(&journeys, MarkovOptions::default()).unwrap();
     lap(&format!(
         "aggregate paths + Markov counts ({} paths)",
         markov.rows()
@@ -269,7 +267,7 @@ fn stream_10m() -> f64 {
     let chs = channels(500);
     let mut g = Gen::new(500, 2026);
     let mut markov = MarkovCounts::new(MarkovOptions::default()).unwrap();
-    let mut shapley = ShapleyCounts::default();
+    let mut shapley = ShapleyCounts::new(ShapleyOptions::default()).unwrap();
     let mut path = Vec::new();
     let mut row = PathRow::new(Vec::with_capacity(8), 0.0, Decimal::ZERO, 0.0);
     for _ in 0..10 * JOURNEYS {
@@ -316,16 +314,16 @@ fn bench(c: &mut Criterion) {
 
     let rows = rows_12();
     once("shapley_conversion_rate_12", || {
-        let mut s = ShapleyCounts::default();
-        s.add_rows(&rows).unwrap();
-        let r = s.conversion_rate(ShapleyOptions::default()).unwrap();
+        let mut s = ShapleyCounts::new(ShapleyOptions::default()).unwrap();
+        s.add_batch(&rows).unwrap();
+        let r = s.conversion_rate().unwrap();
         r.credits.total_conversions
     });
     g.bench_function("shapley/conversion_rate_12", |b| {
         b.iter(|| {
-            let mut s = ShapleyCounts::default();
-            s.add_rows(&rows).unwrap();
-            black_box(s.conversion_rate(ShapleyOptions::default()).unwrap())
+            let mut s = ShapleyCounts::new(ShapleyOptions::default()).unwrap();
+            s.add_batch(&rows).unwrap();
+            black_box(s.conversion_rate().unwrap())
         })
     });
     g.finish();

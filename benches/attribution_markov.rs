@@ -151,7 +151,7 @@ fn channelattribution_rows() -> Option<Vec<PathRow>> {
 
 fn markov(rows: &[PathRow], options: MarkovOptions) -> revops::attribution::MarkovReport {
     let mut counts = MarkovCounts::new(options).unwrap();
-    counts.add_rows(rows).unwrap();
+    counts.add_batch(rows).unwrap();
     counts.finish().unwrap()
 }
 
@@ -204,7 +204,7 @@ fn synthetic(c: &mut Criterion) {
         b.iter(|| markov(black_box(&rows), MarkovOptions::default()))
     });
     let mut counts = MarkovCounts::default();
-    counts.add_rows(&rows).unwrap();
+    counts.add_batch(&rows).unwrap();
     g.bench_function("exact_order1_solve_only", |b| {
         b.iter(|| black_box(&counts).finish().unwrap())
     });
@@ -218,13 +218,15 @@ fn shapley(c: &mut Criterion) {
     let names = names(12);
     let j = journeys(JOURNEYS, 12, 0x5eed_0002);
     let rows = aggregate(&j, &names);
-    let mut tally = ShapleyCounts::default();
-    tally.add_rows(&rows).unwrap();
     let per_set = ShapleyOptions::default();
     let all = per_set.with_universe(ShapleyUniverse::AllChannels);
+    let mut tally = ShapleyCounts::new(per_set).unwrap();
+    tally.add_batch(&rows).unwrap();
+    let mut tally_all = ShapleyCounts::new(all).unwrap();
+    tally_all.add_batch(&rows).unwrap();
     #[allow(clippy::print_stderr)]
     {
-        let r = tally.conversion_rate(per_set).unwrap();
+        let r = tally.conversion_rate().unwrap();
         eprintln!(
             "12 channels: {} distinct paths, {} games (per journey set)",
             rows.len(),
@@ -234,19 +236,19 @@ fn shapley(c: &mut Criterion) {
     let mut g = config(c, "shapley_12_channels");
     g.bench_function("tally_path_rows", |b| {
         b.iter(|| {
-            let mut t = ShapleyCounts::default();
-            t.add_rows(black_box(&rows)).unwrap();
+            let mut t = ShapleyCounts::new(per_set).unwrap();
+            t.add_batch(black_box(&rows)).unwrap();
             t
         })
     });
     g.bench_function("conversion_rate_per_journey_set", |b| {
-        b.iter(|| black_box(&tally).conversion_rate(per_set).unwrap())
+        b.iter(|| black_box(&tally).conversion_rate().unwrap())
     });
     g.bench_function("conversion_rate_all_channels", |b| {
-        b.iter(|| black_box(&tally).conversion_rate(all).unwrap())
+        b.iter(|| black_box(&tally_all).conversion_rate().unwrap())
     });
     g.bench_function("all_models", |b| {
-        b.iter(|| black_box(&tally).finish(per_set).unwrap())
+        b.iter(|| black_box(&tally).finish().unwrap())
     });
     g.finish();
 }

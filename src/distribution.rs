@@ -1459,12 +1459,13 @@ impl BinRule {
     ///
     /// [`ErrorKind::InvalidParameter`] named `"width_seconds"` when the width is 0.
     pub fn fixed(width_seconds: u64) -> Result<BinRule> {
-        let width_seconds =
-            NonZeroU64::new(width_seconds).ok_or(Error::from(ErrorKind::InvalidParameter {
+        let width_seconds = NonZeroU64::new(width_seconds).ok_or_else(|| {
+            Error::from(ErrorKind::InvalidParameter {
                 name: "width_seconds",
                 value: "0".to_owned(),
                 reason: "a bin width must be at least one second".to_owned(),
-            }))?;
+            })
+        })?;
         Ok(BinRule::Fixed { width_seconds })
     }
 
@@ -1485,13 +1486,13 @@ impl BinRule {
     ///
     /// [`ErrorKind::InvalidParameter`] named `"first_upper_seconds"` when it is 0.
     pub fn doubling(first_upper_seconds: u64) -> Result<BinRule> {
-        let first_upper_seconds = NonZeroU64::new(first_upper_seconds).ok_or(Error::from(
-            ErrorKind::InvalidParameter {
+        let first_upper_seconds = NonZeroU64::new(first_upper_seconds).ok_or_else(|| {
+            Error::from(ErrorKind::InvalidParameter {
                 name: "first_upper_seconds",
                 value: "0".to_owned(),
                 reason: "the first bin must end at one second or later".to_owned(),
-            },
-        ))?;
+            })
+        })?;
         Ok(BinRule::Doubling {
             first_upper_seconds,
         })

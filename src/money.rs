@@ -438,12 +438,11 @@ impl Money {
     /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_add(&self, other: &Money) -> Result<Money> {
         self.same_currency(other)?;
-        let amount =
-            self.amount
-                .checked_add(other.amount)
-                .ok_or(Error::from(ErrorKind::Overflow {
-                    operation: "money addition",
-                }))?;
+        let amount = self.amount.checked_add(other.amount).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "money addition",
+            })
+        })?;
         Ok(Money::new(amount, self.currency))
     }
 
@@ -453,12 +452,11 @@ impl Money {
     /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_sub(&self, other: &Money) -> Result<Money> {
         self.same_currency(other)?;
-        let amount =
-            self.amount
-                .checked_sub(other.amount)
-                .ok_or(Error::from(ErrorKind::Overflow {
-                    operation: "money subtraction",
-                }))?;
+        let amount = self.amount.checked_sub(other.amount).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "money subtraction",
+            })
+        })?;
         Ok(Money::new(amount, self.currency))
     }
 
@@ -467,12 +465,11 @@ impl Money {
     /// # Errors
     /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn checked_mul(&self, factor: Decimal) -> Result<Money> {
-        let amount = self
-            .amount
-            .checked_mul(factor)
-            .ok_or(Error::from(ErrorKind::Overflow {
+        let amount = self.amount.checked_mul(factor).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
                 operation: "money multiplication",
-            }))?;
+            })
+        })?;
         Ok(Money::new(amount, self.currency))
     }
 
@@ -486,12 +483,11 @@ impl Money {
         if divisor.is_zero() {
             return Ok(None);
         }
-        let amount = self
-            .amount
-            .checked_div(divisor)
-            .ok_or(Error::from(ErrorKind::Overflow {
+        let amount = self.amount.checked_div(divisor).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
                 operation: "money division",
-            }))?;
+            })
+        })?;
         Ok(Some(Money::new(amount, self.currency)))
     }
 
@@ -508,9 +504,11 @@ impl Money {
         self.amount
             .checked_div(other.amount)
             .map(Some)
-            .ok_or(Error::from(ErrorKind::Overflow {
-                operation: "money ratio",
-            }))
+            .ok_or_else(|| {
+                Error::from(ErrorKind::Overflow {
+                    operation: "money ratio",
+                })
+            })
     }
 
     /// The negated amount (cannot overflow: decimals are sign-magnitude).
@@ -551,9 +549,11 @@ impl Money {
                 reason: format!("has more than {mu} decimal places"),
             }));
         }
-        scaled_mantissa(self.amount, mu).ok_or(Error::from(ErrorKind::Overflow {
-            operation: "money to minor units",
-        }))
+        scaled_mantissa(self.amount, mu).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "money to minor units",
+            })
+        })
     }
 
     /// Sums amounts that must all be in `currency`. The empty sum is zero.
@@ -615,11 +615,11 @@ impl Money {
         }
         let mut total = Decimal::ZERO;
         for w in weights {
-            total = total
-                .checked_add(*w)
-                .ok_or(Error::from(ErrorKind::Overflow {
+            total = total.checked_add(*w).ok_or_else(|| {
+                Error::from(ErrorKind::Overflow {
                     operation: "sum of allocation weights",
-                }))?;
+                })
+            })?;
         }
         if total.is_zero() {
             return Err(Error::from(ErrorKind::ZeroWeights {
@@ -687,10 +687,11 @@ impl Money {
 
     fn allocate_normalised(&self, weights: &[Decimal], weight_sum: Decimal) -> Result<Vec<Money>> {
         let scale = u32::from(self.currency.minor_units).max(self.amount.normalize().scale());
-        let units =
-            scaled_mantissa(self.amount.abs(), scale).ok_or(Error::from(ErrorKind::Overflow {
+        let units = scaled_mantissa(self.amount.abs(), scale).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
                 operation: "allocation amount in units",
-            }))?;
+            })
+        })?;
         let units_dec = Decimal::try_from_i128_with_scale(units, 0).map_err(|_| {
             Error::from(ErrorKind::Overflow {
                 operation: "allocation amount in units",

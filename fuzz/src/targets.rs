@@ -452,19 +452,21 @@ fn touches_fast(data: &[u8]) -> Outcome {
     let mut fp = Fp::default();
     for policy in [OnError::Stop, OnError::SkipAndReport] {
         let options = Options::new().with_on_error(policy);
-        let mut fast = JourneyBuilder::default();
+        let journey_options =
+            JourneyOptions::default().with_trailing(TrailingTouches::NonConverting);
+        let mut fast = JourneyBuilder::new(journey_options.clone()).map_err(|e| e.to_string())?;
         let fast_result = fast.read_touches_csv(data, options.clone());
-        let mut general = JourneyBuilder::default();
+        let mut general = JourneyBuilder::new(journey_options).map_err(|e| e.to_string())?;
         let read = read::<Touch>(data, &options);
         let general_result = match (read.error, read.header_failed) {
             (Some(e), _) => {
                 general
-                    .add(&read.records, &[], &[])
+                    .add_batch(&read.records, &[], &[])
                     .map_err(|e| format!("adding the touches read failed: {e}"))?;
                 Err(e)
             }
             (None, _) => general
-                .add(&read.records, &[], &[])
+                .add_batch(&read.records, &[], &[])
                 .map(|()| read.report.clone()),
         };
         fp.result(&fast_result);
@@ -486,8 +488,7 @@ fn touches_fast(data: &[u8]) -> Outcome {
                 general.subject_count()
             ));
         }
-        let options = JourneyOptions::default().with_trailing(TrailingTouches::NonConverting);
-        let (a, b) = (fast.build(&options), general.build(&options));
+        let (a, b) = (fast.finish(), general.finish());
         let equal = match (&a, &b) {
             (Ok(a), Ok(b)) => same_journeys(a, b),
             (Err(a), Err(b)) => a == b,

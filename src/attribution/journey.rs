@@ -13,7 +13,10 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
+mod state;
+
 use super::rules::normalise_key;
+use crate::accumulate::Accumulator;
 use crate::error::{Error, RecordRef, Result};
 use crate::ids::{CampaignId, Channel, SubjectId};
 use crate::money::Currency;
@@ -533,6 +536,63 @@ impl JourneyOptions {
         self.currency = Some(currency);
         self
     }
+
+    /// The lookback in microseconds (`i64::MAX` without one).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative lookback.
+    fn lookback_micros(&self) -> Result<i64> {
+        match self.lookback {
+            Some(l) if l < TimeDelta::zero() => Err(Error::from(ErrorKind::InvalidParameter {
+                name: "lookback",
+                value: l.to_string(),
+                reason: "a lookback must not be negative".into(),
+            })),
+            Some(l) => Ok(l.num_microseconds().unwrap_or(i64::MAX)),
+            None => Ok(i64::MAX),
+        }
+    }
+}
+
+/// One record a [`JourneyBuilder`] takes, for the [`Accumulator`] contract's
+/// one-record [`JourneyBuilder::add`]; batches of records go through
+/// [`JourneyBuilder::add_batch`], which takes the three kinds as slices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JourneyRecord {
+    /// A touch.
+    Touch(Touch),
+    /// A conversion.
+    Conversion(Conversion),
+    /// A stage event (anchoring the milestone models).
+    StageEvent(StageEvent),
+}
+
+impl From<Touch> for JourneyRecord {
+    fn from(t: Touch) -> Self {
+        JourneyRecord::Touch(t)
+    }
+}
+
+impl From<Conversion> for JourneyRecord {
+    fn from(c: Conversion) -> Self {
+        JourneyRecord::Conversion(c)
+    }
+}
+
+impl From<StageEvent> for JourneyRecord {
+    fn from(e: StageEvent) -> Self {
+        JourneyRecord::StageEvent(e)
+    }
+}
+
+/// The error for merging journeys (or builders) cut under different options.
+fn journey_options_differ(
+    what: &'static str,
+    ours: &JourneyOptions,
+    theirs: &JourneyOptions,
+) -> Error {
+    super::state::options_differ(what, format!("{ours:?}"), format!("{theirs:?}"))
 }
 
 /// A record the journey builder did not use as given, named.
@@ -729,11 +789,16 @@ struct InPlace {
 /// interned (subjects, channels, campaigns, stage keys to dense `u32` ids) but not yet
 /// cut into journeys, so batches may split a subject's records anywhere.
 ///
-/// A monoid: [`Default`] is empty, [`JourneyBuilder::add`] appends a batch,
-/// [`JourneyBuilder::merge`] appends another builder (as if its input came after this
-/// one's), and [`JourneyBuilder::build`] finishes into [`Journeys`] under
-/// [`JourneyOptions`]. Building from merged partials of any split of the input gives
-/// the same journeys as one pass (up to the order of the journeys).
+/// An [`Accumulator`]: [`JourneyBuilder::new`] takes the [`JourneyOptions`] the
+/// journeys will be cut under ([`Default`]: the default options),
+/// [`JourneyBuilder::add_batch`] appends a batch of touches, conversions and stage
+/// events (the three kinds as slices: the extra context a batch needs; the
+/// contract's one-record [`JourneyBuilder::add`] takes a [`JourneyRecord`]),
+/// [`JourneyBuilder::merge`] appends another builder built under the same options
+/// (as if its input came after this one's), and [`JourneyBuilder::finish`] cuts the
+/// [`Journeys`]. Finishing merged partials of any split of the input gives the same
+/// journeys as one pass (up to the order of the journeys, and of touches at the same
+/// instant).
 ///
 /// Records are validated on the way in: a negative touch cost or conversion value is
 /// an error naming the record, as is a conversion in another currency than the
@@ -750,18 +815,35 @@ struct InPlace {
 ///     Touch::new(s.clone(), Channel::new("search")?, t(1)),
 ///     Touch::new(s.clone(), Channel::new("email")?, t(3)),
 /// ];
-/// let mut a = JourneyBuilder::default();
-/// a.add(&touches[..1], &[], &[])?;
+/// let mut a = JourneyBuilder::new(JourneyOptions::default())?;
+/// a.add_batch(&touches[..1], &[], &[])?;
 /// let mut b = JourneyBuilder::default();
-/// b.add(&touches[1..], &[Conversion::new(s, t(5), None)], &[])?;
+/// b.add_batch(&touches[1..], &[Conversion::new(s, t(5), None)], &[])?;
+/// // A partial state travels: serialise, read back, merge.
+/// let b: JourneyBuilder = serde_json::from_str(&serde_json::to_string(&b)?)?;
 /// a.merge(&b)?;
-/// let journeys = a.build(&JourneyOptions::default())?;
+/// let journeys = a.finish()?;
 /// assert_eq!(journeys.len(), 1);
 /// assert_eq!(journeys.path_rows()[0].path_string(">"), "search>email");
 /// # Ok(()) }
 /// ```
+///
+/// # Serialised form (version 1)
+///
+/// An object with the fields `version` (`1`), `options` ([`JourneyOptions`]),
+/// `subjects` (the subject ids in order of first appearance: the id table), `names`
+/// (`channels`, `campaigns`, `stages`: name tables; `pairs`: `[channel, campaign]`
+/// indices, `null` for no campaign), the touches as three parallel arrays
+/// `touch_at` (microseconds since the Unix epoch), `touch_subject` and `touch_pair`
+/// (indices into `subjects` and `names.pairs`), `conversions` (`[at, subject,
+/// value, position]`, the value a decimal string), `stage_events` (`[at, subject,
+/// stage]`) and `currency` (`null`, or the currency with the record that set it).
+/// Reading it back checks every index, time, value and name (a subject or name
+/// listed twice is refused); another version is refused.
 #[derive(Debug, Clone, Default)]
 pub struct JourneyBuilder {
+    /// How journeys are cut at [`JourneyBuilder::finish`].
+    options: JourneyOptions,
     subjects: Subjects,
     names: Names,
     /// Touches in input order, as parallel arrays (time in microseconds, subject id,
@@ -778,6 +860,38 @@ pub struct JourneyBuilder {
 }
 
 impl JourneyBuilder {
+    /// An empty builder whose journeys are cut under `options` (see
+    /// [`JourneyOptions`]); [`Default`] uses the default options.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative lookback.
+    pub fn new(options: JourneyOptions) -> Result<Self> {
+        options.lookback_micros()?;
+        Ok(JourneyBuilder {
+            options,
+            ..JourneyBuilder::default()
+        })
+    }
+
+    /// The options the journeys are cut under.
+    pub fn options(&self) -> &JourneyOptions {
+        &self.options
+    }
+
+    /// Validates, interns and appends one record (its position: the records of its
+    /// kind read so far). On error nothing is added.
+    ///
+    /// # Errors
+    /// As [`JourneyBuilder::add_batch`].
+    pub fn add(&mut self, record: &JourneyRecord) -> Result<()> {
+        let mut cursor = self.subjects.len().saturating_sub(1) as u32;
+        match record {
+            JourneyRecord::Touch(t) => self.push_touch_record(t, &mut cursor),
+            JourneyRecord::Conversion(c) => self.push_conversion_record(c, &mut cursor),
+            JourneyRecord::StageEvent(e) => self.push_stage_event_record(e, &mut cursor, &mut None),
+        }
+    }
+
     /// Interns and appends a batch of records (any of the slices may be empty).
     ///
     /// # Errors
@@ -786,7 +900,7 @@ impl JourneyBuilder {
     /// value in a different currency than earlier ones; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
     /// beyond `u32::MAX − 1` distinct subjects, channels, campaigns or stage keys.
     /// On error nothing of the batch is kept.
-    pub fn add(
+    pub fn add_batch(
         &mut self,
         touches: &[Touch],
         conversions: &[Conversion],
@@ -796,13 +910,19 @@ impl JourneyBuilder {
             // Nothing to offset or re-intern: add in place (and stay empty on error).
             return self
                 .add_unchecked(touches, conversions, stage_events)
-                .inspect_err(|_| *self = JourneyBuilder::default());
+                .inspect_err(|_| {
+                    let options = std::mem::take(&mut self.options);
+                    *self = JourneyBuilder {
+                        options,
+                        ..JourneyBuilder::default()
+                    };
+                });
         }
         let mut batch = JourneyBuilder::default();
         batch
             .add_unchecked(touches, conversions, stage_events)
             .map_err(|e| self.shift_error(e))?;
-        self.merge(&batch)
+        self.append(&batch)
     }
 
     /// Whether nothing was added yet.
@@ -879,7 +999,6 @@ impl JourneyBuilder {
 
     /// Validates, interns and appends one touch (its position: the touches read so
     /// far).
-    #[cfg(feature = "csv")]
     pub(crate) fn push_touch_record(&mut self, t: &Touch, cursor: &mut u32) -> Result<()> {
         t.validate()
             .map_err(|e| e.at_index(self.touches_read as usize))?;
@@ -1017,11 +1136,25 @@ impl JourneyBuilder {
     /// Appends another builder's records, as if they came after this one's input.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the other's first valued conversion (position
-    /// shifted by this builder's conversions) if it is in another currency;
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) beyond `u32::MAX − 1` distinct ids. On error this
-    /// builder is unchanged.
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the other was built with
+    /// other options; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the other's first valued
+    /// conversion (position shifted by this builder's conversions) if it is in
+    /// another currency; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) beyond `u32::MAX − 1` distinct
+    /// ids. On error this builder is unchanged.
     pub fn merge(&mut self, other: &JourneyBuilder) -> Result<()> {
+        if self.options != other.options {
+            return Err(journey_options_differ(
+                "journey builders",
+                &self.options,
+                &other.options,
+            ));
+        }
+        self.append(other)
+    }
+
+    /// [`JourneyBuilder::merge`] without comparing the options (a batch of
+    /// [`JourneyBuilder::add_batch`]).
+    fn append(&mut self, other: &JourneyBuilder) -> Result<()> {
         let mut currency = self.currency.clone();
         if let Some(src) = &other.currency {
             check_currency(&mut currency, src, self.conversions_read)?;
@@ -1092,8 +1225,9 @@ impl JourneyBuilder {
         self.subjects.len()
     }
 
-    /// Cuts the records into journeys under `options` (see [`JourneyOptions`] for the
-    /// rules). Journeys come subject by subject (in order of first appearance), each
+    /// Cuts the records into journeys under the options given at
+    /// [`JourneyBuilder::new`] (see [`JourneyOptions`] for the rules); the builder
+    /// stays usable. Journeys come subject by subject (in order of first appearance), each
     /// subject's conversions in time order, then its non-converting journey if any.
     /// Stage events anchor the milestone models: for each journey and stage key, the
     /// subject's **latest** event of that stage at or before the conversion (any
@@ -1101,21 +1235,20 @@ impl JourneyBuilder {
     /// last touch of the journey at or before that event.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative lookback; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField)
-    /// naming the first valued conversion if it is not in the declared currency, or
-    /// (field `value`) the conversion whose value takes the sum of the values beyond
-    /// a [`Decimal`].
-    pub fn build(&self, options: &JourneyOptions) -> Result<Journeys> {
-        self.cut(options, None)
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first valued conversion if it is not in
+    /// the declared currency, or (field `value`) the conversion whose value takes the
+    /// sum of the values beyond a [`Decimal`].
+    pub fn finish(&self) -> Result<Journeys> {
+        self.cut(None)
     }
 
-    /// As [`JourneyBuilder::build`] (the same journeys), consuming the builder so
+    /// As [`JourneyBuilder::finish`] (the same journeys), consuming the builder so
     /// that its touch arrays become the journeys' own: when the touches came grouped
     /// by subject (each subject's touches together, as files sorted or grouped by
     /// subject give them) and conversions do not share touches (any policy but
     /// [`RepeatConversions::AllPrior`]), journeys are cut in place, and peak memory
     /// is about the journeys' alone instead of the builder's and the journeys' together.
-    /// Otherwise it is [`JourneyBuilder::build`].
+    /// Otherwise it is [`JourneyBuilder::finish`].
     ///
     /// ```
     /// use revops::{Channel, Conversion, attribution::JourneyBuilder, attribution::JourneyOptions, SubjectId, Touch};
@@ -1128,21 +1261,20 @@ impl JourneyBuilder {
     ///     Touch::new(a.clone(), Channel::new("email")?, t(3)),
     ///     Touch::new(b.clone(), Channel::new("email")?, t(2)),
     /// ];
-    /// let mut builder = JourneyBuilder::default();
-    /// builder.add(&touches, &[Conversion::new(a, t(5), None)], &[])?;
-    /// let options = JourneyOptions::default();
-    /// let built = builder.build(&options)?;
-    /// let consumed = builder.into_journeys(&options)?;
+    /// let mut builder = JourneyBuilder::new(JourneyOptions::default())?;
+    /// builder.add_batch(&touches, &[Conversion::new(a, t(5), None)], &[])?;
+    /// let built = builder.finish()?;
+    /// let consumed = builder.into_journeys()?;
     /// assert_eq!(consumed.path_rows(), built.path_rows());
     /// assert_eq!(consumed.diagnostics(), built.diagnostics());
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// As [`JourneyBuilder::build`].
-    pub fn into_journeys(mut self, options: &JourneyOptions) -> Result<Journeys> {
-        if options.repeat == RepeatConversions::AllPrior || !self.touch_subject.is_sorted() {
-            return self.build(options);
+    /// As [`JourneyBuilder::finish`].
+    pub fn into_journeys(mut self) -> Result<Journeys> {
+        if self.options.repeat == RepeatConversions::AllPrior || !self.touch_subject.is_sorted() {
+            return self.finish();
         }
         let s = self.subjects.len();
         let mut start = vec![0u32; s + 1];
@@ -1158,24 +1290,58 @@ impl JourneyBuilder {
             pair: std::mem::take(&mut self.touch_pair),
             start,
         };
-        self.cut(options, Some(in_place))
+        self.cut(Some(in_place))
     }
 
     /// Cuts journeys; with `in_place`, from the builder's touch arrays (taken out of
     /// it, touches grouped by subject), overwriting them with the journeys' touches.
-    fn cut(&self, options: &JourneyOptions, in_place: Option<InPlace>) -> Result<Journeys> {
-        let lookback = match options.lookback {
-            Some(l) if l < TimeDelta::zero() => {
-                return Err(Error::from(ErrorKind::InvalidParameter {
-                    name: "lookback",
-                    value: l.to_string(),
-                    reason: "a lookback must not be negative".into(),
-                }));
-            }
-            Some(l) => l.num_microseconds().unwrap_or(i64::MAX),
-            None => i64::MAX,
+    fn cut(&self, in_place: Option<InPlace>) -> Result<Journeys> {
+        let lookback = self.options.lookback_micros()?;
+        let currency = self.cut_currency()?;
+        let touch_count = in_place
+            .as_ref()
+            .map_or(self.touch_at.len(), |t| t.at.len());
+        self.check_record_counts(touch_count)?;
+        let allowed = self.allowed_pairs();
+        let (in_place, groups) = self.group_by_subject(in_place);
+        let (mut out, write) = self.empty_journeys(currency, in_place);
+        let mut place = Placement {
+            latest: Vec::new(),
+            pair_map: vec![u32::MAX; self.names.pairs.list.len()],
+            used_pairs: Vec::new(),
+            write,
         };
-        let currency = match (&options.currency, &self.currency) {
+        // Scratch, reused across subjects.
+        let mut ts: Vec<(i64, u32)> = Vec::new();
+        let mut cs: Vec<RawConversion> = Vec::new();
+        for subject in 0..self.subjects.len() {
+            let raw_count = self.subject_touches(subject, &groups, &allowed, &out, &place, &mut ts);
+            out.diagnostics.touches_filtered += (raw_count - ts.len()) as u64;
+            self.subject_conversions(subject, &groups, &mut cs);
+            let s = SubjectCut {
+                subject: subject as u32,
+                name: self.subjects.name(subject as u32),
+                touches: &ts,
+                raw_count,
+                events: groups.events(subject),
+                raw_events: &self.events,
+            };
+            let journeys_before = out.len();
+            let counted = self.counted_conversions(&s, &cs, &mut out.diagnostics);
+            let covered =
+                self.cut_conversions(&s, &cs[..counted], lookback, &mut out, &mut place)?;
+            self.cut_trailing(&s, &cs[..counted], covered, &mut out, &mut place);
+            if out.len() == journeys_before {
+                out.diagnostics.stage_events_unused += s.events.len() as u64;
+            }
+        }
+        self.finish_cut(out, place)
+    }
+
+    /// The currency of the journeys: the declared one (which the data must match),
+    /// else the data's.
+    fn cut_currency(&self) -> Result<Option<CurrencySource>> {
+        Ok(match (&self.options.currency, &self.currency) {
             (Some(declared), Some(src)) if *declared != src.currency => {
                 return Err(mixed_currency(src.record.clone(), *declared, src.currency));
             }
@@ -1184,27 +1350,28 @@ impl JourneyBuilder {
                 record: RecordRef::new("option"),
             }),
             (None, src) => src.clone(),
-        };
+        })
+    }
 
-        let touch_count = in_place
-            .as_ref()
-            .map_or(self.touch_at.len(), |t| t.at.len());
-        if u32::try_from(
-            touch_count
-                .max(self.conversions.len())
-                .max(self.events.len()),
-        )
-        .is_err()
-        {
+    /// Records of one kind are counted in `u32` by the cut.
+    fn check_record_counts(&self, touch_count: usize) -> Result<()> {
+        let most = touch_count
+            .max(self.conversions.len())
+            .max(self.events.len());
+        if u32::try_from(most).is_err() {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "records",
                 value: touch_count.to_string(),
                 reason: format!("at most {} records of one kind per build", u32::MAX),
             }));
         }
-        // Which pairs pass the filters.
-        let names = &self.names;
-        let allowed: Vec<bool> = names
+        Ok(())
+    }
+
+    /// Which (channel, campaign) pairs pass the filters of the options.
+    fn allowed_pairs(&self) -> Vec<bool> {
+        let (names, options) = (&self.names, &self.options);
+        names
             .pairs
             .list
             .iter()
@@ -1218,66 +1385,56 @@ impl JourneyBuilder {
                 };
                 ok_channel && ok_campaign
             })
-            .collect();
+            .collect()
+    }
 
-        // Group records by subject (counting sort: stable, input order within). Input
-        // grouped by subject (ids in order of first appearance, so non-decreasing)
-        // needs no permutation: `order` is then `None`.
+    /// Groups touches, conversions and stage events by subject; the touches taken
+    /// out of the builder (in place) come back with their grouping.
+    fn group_by_subject(&self, in_place: Option<InPlace>) -> (Option<TouchArrays>, CutGroups) {
         let s = self.subjects.len();
-        let group = |keys: &mut dyn Iterator<Item = u32>,
-                     n: usize,
-                     grouped: bool|
-         -> (Vec<u32>, Option<Vec<u32>>) {
-            let mut start = vec![0u32; s + 1];
-            if grouped {
-                for k in keys {
-                    start[k as usize + 1] += 1;
-                }
-                for i in 0..s {
-                    start[i + 1] += start[i];
-                }
-                return (start, None);
-            }
-            let keys: Vec<u32> = keys.collect();
-            for &k in &keys {
-                start[k as usize + 1] += 1;
-            }
-            for i in 0..s {
-                start[i + 1] += start[i];
-            }
-            let mut fill = start.clone();
-            let mut order = vec![0u32; n];
-            for (i, &k) in keys.iter().enumerate() {
-                order[fill[k as usize] as usize] = i as u32;
-                fill[k as usize] += 1;
-            }
-            (start, Some(order))
-        };
-        let (in_place, t_start, t_order) = match in_place {
-            Some(InPlace { at, pair, start }) => (Some((at, pair)), start, None),
-            None => {
-                let (start, order) = group(
+        let (in_place, touches) = match in_place {
+            Some(InPlace { at, pair, start }) => (Some((at, pair)), Groups { start, order: None }),
+            None => (
+                None,
+                Groups::new(
                     &mut self.touch_subject.iter().copied(),
+                    s,
                     self.touch_subject.len(),
                     self.touch_subject.is_sorted(),
-                );
-                (None, start, order)
-            }
+                ),
+            ),
         };
-        let (c_start, c_order) = group(
+        let conversions = Groups::new(
             &mut self.conversions.iter().map(|c| c.subject),
+            s,
             self.conversions.len(),
             false,
         );
-        let c_order = c_order.unwrap_or_default();
-        let (e_start, e_order) = group(
+        let events = Groups::new(
             &mut self.events.iter().map(|e| e.subject),
+            s,
             self.events.len(),
             false,
         );
-        let e_order = e_order.unwrap_or_default();
+        (
+            in_place,
+            CutGroups {
+                touches,
+                conversions,
+                events,
+            },
+        )
+    }
 
+    /// The journeys to cut into, with room reserved; in place, the builder's touch
+    /// arrays become theirs and the write position starts at 0.
+    fn empty_journeys(
+        &self,
+        currency: Option<CurrencySource>,
+        in_place: Option<TouchArrays>,
+    ) -> (Journeys, Option<usize>) {
         let mut out = Journeys {
+            options: self.options.clone(),
             stage_events: self.events.len() as u64,
             currency,
             ..Journeys::default()
@@ -1285,7 +1442,7 @@ impl JourneyBuilder {
         out.subject_names = std::sync::Arc::clone(&self.subjects.names);
         // At most one journey per conversion, plus one per subject: reserving (pages
         // are only touched as used) saves the copies of growing.
-        let most = s + self.conversions.len();
+        let most = self.subjects.len() + self.conversions.len();
         out.ends.reserve(most);
         out.end_at.reserve(most);
         out.weight.reserve(most);
@@ -1294,179 +1451,182 @@ impl JourneyBuilder {
         out.values.reserve(self.conversions.len());
         // In place: the journeys' touches are written over the raw ones, behind the
         // reading position (each raw touch goes to at most one journey).
-        let mut write = None;
-        match in_place {
+        let write = match in_place {
             Some((at, pair)) => {
                 out.touch_at = at;
                 out.touch_pair = pair;
-                write = Some(0);
+                Some(0)
             }
             None => {
                 out.touch_pair.reserve(self.touch_at.len());
                 out.touch_at.reserve(self.touch_at.len());
+                None
             }
-        }
+        };
         let d = &mut out.diagnostics;
         d.touches_read = self.touches_read;
         d.conversions_read = self.conversions_read;
         d.stage_events_read = self.events_read;
+        (out, write)
+    }
 
-        // Scratch, reused across subjects.
-        let mut ts: Vec<(i64, u32)> = Vec::new();
-        let mut cs: Vec<RawConversion> = Vec::new();
-        let mut latest: Vec<(u32, i64)> = Vec::new();
-        // Pair ids are compacted to those used by a journey.
-        let mut pair_map: Vec<u32> = vec![u32::MAX; names.pairs.list.len()];
-        let mut used_pairs: Vec<u32> = Vec::new();
-
-        for subject in 0..s {
-            let (t_lo, t_hi) = (t_start[subject] as usize, t_start[subject + 1] as usize);
-            let raw_count = t_hi - t_lo;
-            ts.clear();
-            for k in t_lo..t_hi {
-                let i = t_order.as_ref().map_or(k, |o| o[k] as usize);
-                let (at, pair) = if write.is_some() {
-                    (out.touch_at[i], out.touch_pair[i])
-                } else {
-                    (self.touch_at[i], self.touch_pair[i])
-                };
-                if allowed[pair as usize] {
-                    ts.push((at, pair));
-                }
-            }
-            out.diagnostics.touches_filtered += (raw_count - ts.len()) as u64;
-            if !ts.is_sorted_by_key(|t| t.0) {
-                ts.sort_by_key(|t| t.0); // stable: ties keep input order
-            }
-            cs.clear();
-            cs.extend(
-                c_order[c_start[subject] as usize..c_start[subject + 1] as usize]
-                    .iter()
-                    .map(|&i| self.conversions[i as usize]),
-            );
-            if !cs.is_sorted_by_key(|c| c.at) {
-                cs.sort_by_key(|c| c.at);
-            }
-            let events = &e_order[e_start[subject] as usize..e_start[subject + 1] as usize];
-            let subject_id = self.subjects.name(subject as u32);
-            let journeys_before = out.len();
-
-            let counted = match options.repeat {
-                RepeatConversions::FirstOnly if cs.len() > 1 => {
-                    out.diagnostics.conversions_ignored += (cs.len() - 1) as u64;
-                    for c in &cs[1..] {
-                        out.diagnostics.note(
-                            "conversion",
-                            Some(c.index),
-                            Some(subject_id),
-                            "not the subject's first conversion (first-only policy)",
-                        );
-                    }
-                    1
-                }
-                _ => cs.len(),
-            };
-
-            let mut covered = 0usize; // touches used so far (union of the ranges)
-            let mut covered_end = 0usize;
-            let mut prev_at: Option<i64> = None;
-            for c in &cs[..counted] {
-                // Range of touches: after `lo` (exclusive), from `c − lookback`, to `c`.
-                let hi = ts.partition_point(|t| t.0 <= c.at);
-                let from = c.at.saturating_sub(lookback);
-                let mut lo = ts.partition_point(|t| t.0 < from);
-                if let (RepeatConversions::SincePrevious, Some(p)) = (options.repeat, prev_at) {
-                    lo = lo.max(ts.partition_point(|t| t.0 <= p));
-                }
-                let lo = lo.min(hi);
-                covered += hi.saturating_sub(lo.max(covered_end));
-                covered_end = covered_end.max(hi);
-                prev_at = Some(c.at);
-                if lo == hi {
-                    if raw_count == 0 {
-                        out.diagnostics.conversions_unknown_subject += 1;
-                        out.diagnostics.note(
-                            "conversion",
-                            Some(c.index),
-                            Some(subject_id),
-                            "the subject has no touch",
-                        );
-                    } else {
-                        out.diagnostics.conversions_without_touches += 1;
-                        out.diagnostics.note(
-                            "conversion",
-                            Some(c.index),
-                            Some(subject_id),
-                            "no touch in the journey (filtered, outside the lookback, or taken by an earlier conversion)",
-                        );
-                    }
-                }
-                out.value_total = out.value_total.checked_add(c.value).ok_or_else(|| {
-                    value_overflow(
-                        RecordRef::new("conversion")
-                            .with_index(c.index as usize)
-                            .with_id(subject_id),
-                    )
-                })?;
-                out.push_journey(
-                    subject as u32,
-                    &ts[lo..hi],
-                    c.at,
-                    (1.0, 0.0),
-                    c.value,
-                    events,
-                    &self.events,
-                    &mut latest,
-                    &mut pair_map,
-                    &mut used_pairs,
-                    &mut write,
-                );
-            }
-            let rest_from = if counted > 0 {
-                let last = ts.partition_point(|t| t.0 <= cs[counted - 1].at);
-                out.diagnostics.touches_outside_lookback += (last - covered) as u64;
-                last
+    /// A subject's touches that pass the filters, in time order (ties in input
+    /// order), into `ts`; returns how many it had before the filters.
+    fn subject_touches(
+        &self,
+        subject: usize,
+        groups: &CutGroups,
+        allowed: &[bool],
+        out: &Journeys,
+        place: &Placement,
+        ts: &mut Vec<(i64, u32)>,
+    ) -> usize {
+        let range = groups.touches.range(subject);
+        let raw_count = range.len();
+        ts.clear();
+        for k in range {
+            let i = groups.touches.record(k);
+            let (at, pair) = if place.write.is_some() {
+                (out.touch_at[i], out.touch_pair[i])
             } else {
-                0
+                (self.touch_at[i], self.touch_pair[i])
             };
-            let trailing = &ts[rest_from..];
-            if counted > 0 {
-                out.diagnostics.touches_after_last_conversion += trailing.len() as u64;
-            } else if !trailing.is_empty() {
-                out.diagnostics.non_converting_subjects += 1;
-                out.diagnostics.touches_of_non_converting_subjects += trailing.len() as u64;
-            }
-            if !trailing.is_empty()
-                && (counted == 0 || options.trailing == TrailingTouches::NonConverting)
-            {
-                out.push_journey(
-                    subject as u32,
-                    trailing,
-                    NO_TIME,
-                    (0.0, 1.0),
-                    Decimal::ZERO,
-                    events,
-                    &self.events,
-                    &mut latest,
-                    &mut pair_map,
-                    &mut used_pairs,
-                    &mut write,
-                );
-            }
-            if out.len() == journeys_before {
-                out.diagnostics.stage_events_unused += events.len() as u64;
+            if allowed[pair as usize] {
+                ts.push((at, pair));
             }
         }
+        if !ts.is_sorted_by_key(|t| t.0) {
+            ts.sort_by_key(|t| t.0); // stable: ties keep input order
+        }
+        raw_count
+    }
 
-        if let Some(w) = write {
+    /// A subject's conversions in time order (ties in input order), into `cs`.
+    fn subject_conversions(&self, subject: usize, groups: &CutGroups, cs: &mut Vec<RawConversion>) {
+        cs.clear();
+        cs.extend(
+            groups
+                .conversions
+                .range(subject)
+                .map(|k| self.conversions[groups.conversions.record(k)]),
+        );
+        if !cs.is_sorted_by_key(|c| c.at) {
+            cs.sort_by_key(|c| c.at);
+        }
+    }
+
+    /// How many of a subject's conversions count under the repeat policy (the
+    /// others are counted and named).
+    fn counted_conversions(
+        &self,
+        s: &SubjectCut<'_>,
+        cs: &[RawConversion],
+        d: &mut JourneyDiagnostics,
+    ) -> usize {
+        match self.options.repeat {
+            RepeatConversions::FirstOnly if cs.len() > 1 => {
+                d.conversions_ignored += (cs.len() - 1) as u64;
+                for c in &cs[1..] {
+                    d.note(
+                        "conversion",
+                        Some(c.index),
+                        Some(s.name),
+                        "not the subject's first conversion (first-only policy)",
+                    );
+                }
+                1
+            }
+            _ => cs.len(),
+        }
+    }
+
+    /// One journey per counted conversion; returns how many touches they use (the
+    /// union of their ranges).
+    fn cut_conversions(
+        &self,
+        s: &SubjectCut<'_>,
+        counted: &[RawConversion],
+        lookback: i64,
+        out: &mut Journeys,
+        place: &mut Placement,
+    ) -> Result<usize> {
+        let ts = s.touches;
+        let mut covered = 0usize; // touches used so far (union of the ranges)
+        let mut covered_end = 0usize;
+        let mut prev_at: Option<i64> = None;
+        for c in counted {
+            // Range of touches: after `lo` (exclusive), from `c − lookback`, to `c`.
+            let hi = ts.partition_point(|t| t.0 <= c.at);
+            let from = c.at.saturating_sub(lookback);
+            let mut lo = ts.partition_point(|t| t.0 < from);
+            if let (RepeatConversions::SincePrevious, Some(p)) = (self.options.repeat, prev_at) {
+                lo = lo.max(ts.partition_point(|t| t.0 <= p));
+            }
+            let lo = lo.min(hi);
+            covered += hi.saturating_sub(lo.max(covered_end));
+            covered_end = covered_end.max(hi);
+            prev_at = Some(c.at);
+            if lo == hi {
+                note_empty_journey(s, c, &mut out.diagnostics);
+            }
+            out.value_total = out.value_total.checked_add(c.value).ok_or_else(|| {
+                value_overflow(
+                    RecordRef::new("conversion")
+                        .with_index(c.index as usize)
+                        .with_id(s.name),
+                )
+            })?;
+            out.push_journey(s, &ts[lo..hi], c.at, (1.0, 0.0), c.value, place);
+        }
+        Ok(covered)
+    }
+
+    /// The touches after the last counted conversion (all of them without one):
+    /// counted, and a non-converting journey when the policy (or no conversion)
+    /// says so.
+    fn cut_trailing(
+        &self,
+        s: &SubjectCut<'_>,
+        counted: &[RawConversion],
+        covered: usize,
+        out: &mut Journeys,
+        place: &mut Placement,
+    ) {
+        let ts = s.touches;
+        let rest_from = match counted.last() {
+            Some(last) => {
+                let last = ts.partition_point(|t| t.0 <= last.at);
+                out.diagnostics.touches_outside_lookback += (last - covered) as u64;
+                last
+            }
+            None => 0,
+        };
+        let trailing = &ts[rest_from..];
+        if !counted.is_empty() {
+            out.diagnostics.touches_after_last_conversion += trailing.len() as u64;
+        } else if !trailing.is_empty() {
+            out.diagnostics.non_converting_subjects += 1;
+            out.diagnostics.touches_of_non_converting_subjects += trailing.len() as u64;
+        }
+        if !trailing.is_empty()
+            && (counted.is_empty() || self.options.trailing == TrailingTouches::NonConverting)
+        {
+            out.push_journey(s, trailing, NO_TIME, (0.0, 1.0), Decimal::ZERO, place);
+        }
+    }
+
+    /// Trims the touch arrays written in place and compacts the name tables to the
+    /// pairs the journeys use.
+    fn finish_cut(&self, mut out: Journeys, place: Placement) -> Result<Journeys> {
+        if let Some(w) = place.write {
             out.touch_at.truncate(w);
             out.touch_at.shrink_to_fit();
             out.touch_pair.truncate(w);
             out.touch_pair.shrink_to_fit();
         }
-        // The compacted name tables.
+        let names = &self.names;
         let mut compact = Names::default();
-        for &p in &used_pairs {
+        for &p in &place.used_pairs {
             let (c, k) = names.pairs.list[p as usize];
             compact.pair(
                 &names.channels.names[c as usize],
@@ -1477,6 +1637,166 @@ impl JourneyBuilder {
         out.names = compact;
         out.pair_channel = out.names.pairs.list.iter().map(|p| p.0).collect();
         Ok(out)
+    }
+}
+
+/// Counts (and names) a conversion whose journey has no touch.
+fn note_empty_journey(s: &SubjectCut<'_>, c: &RawConversion, d: &mut JourneyDiagnostics) {
+    if s.raw_count == 0 {
+        d.conversions_unknown_subject += 1;
+        d.note(
+            "conversion",
+            Some(c.index),
+            Some(s.name),
+            "the subject has no touch",
+        );
+    } else {
+        d.conversions_without_touches += 1;
+        d.note(
+            "conversion",
+            Some(c.index),
+            Some(s.name),
+            "no touch in the journey (filtered, outside the lookback, or taken by an earlier conversion)",
+        );
+    }
+}
+
+/// Records grouped by subject (a counting sort: stable, input order within):
+/// subject `s`'s records are `order[start[s]..start[s + 1]]` (positions in the
+/// records themselves when `order` is `None`, for input already grouped).
+struct Groups {
+    start: Vec<u32>,
+    order: Option<Vec<u32>>,
+}
+
+impl Groups {
+    fn new(
+        keys: &mut dyn Iterator<Item = u32>,
+        subjects: usize,
+        n: usize,
+        grouped: bool,
+    ) -> Groups {
+        let mut start = vec![0u32; subjects + 1];
+        if grouped {
+            for k in keys {
+                start[k as usize + 1] += 1;
+            }
+            for i in 0..subjects {
+                start[i + 1] += start[i];
+            }
+            return Groups { start, order: None };
+        }
+        let keys: Vec<u32> = keys.collect();
+        for &k in &keys {
+            start[k as usize + 1] += 1;
+        }
+        for i in 0..subjects {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut order = vec![0u32; n];
+        for (i, &k) in keys.iter().enumerate() {
+            order[fill[k as usize] as usize] = i as u32;
+            fill[k as usize] += 1;
+        }
+        Groups {
+            start,
+            order: Some(order),
+        }
+    }
+
+    #[inline]
+    fn range(&self, subject: usize) -> std::ops::Range<usize> {
+        self.start[subject] as usize..self.start[subject + 1] as usize
+    }
+
+    /// The record at grouped position `k`.
+    #[inline]
+    fn record(&self, k: usize) -> usize {
+        self.order.as_ref().map_or(k, |o| o[k] as usize)
+    }
+}
+
+/// A builder's touch times and pairs, taken out of it to be cut in place.
+type TouchArrays = (Vec<i64>, Vec<u32>);
+
+/// The builder's touches, conversions and stage events grouped by subject.
+struct CutGroups {
+    touches: Groups,
+    conversions: Groups,
+    events: Groups,
+}
+
+impl CutGroups {
+    /// A subject's stage events (indices into the builder's events).
+    fn events(&self, subject: usize) -> &[u32] {
+        let range = self.events.range(subject);
+        self.events.order.as_deref().map_or(&[][..], |o| &o[range])
+    }
+}
+
+/// One subject being cut: its name, filtered touches in time order, and events.
+struct SubjectCut<'a> {
+    subject: u32,
+    name: &'a str,
+    touches: &'a [(i64, u32)],
+    /// Its touches before the filters.
+    raw_count: usize,
+    events: &'a [u32],
+    raw_events: &'a [RawEvent],
+}
+
+/// Where journeys' touches go, and the scratch of milestones and used pairs.
+struct Placement {
+    /// Scratch: the latest event per stage.
+    latest: Vec<(u32, i64)>,
+    /// The builder's pair id → the journeys' (compacted to the pairs used).
+    pair_map: Vec<u32>,
+    used_pairs: Vec<u32>,
+    /// In place: the next touch position to write.
+    write: Option<usize>,
+}
+
+impl Accumulator for JourneyBuilder {
+    type Item = JourneyRecord;
+    type Output = Journeys;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &JourneyRecord) -> Result<()> {
+        JourneyBuilder::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        JourneyBuilder::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Journeys> {
+        JourneyBuilder::finish(self)
+    }
+}
+
+impl Accumulator for Journeys {
+    type Item = PathRow;
+    type Output = Vec<PathRow>;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &PathRow) -> Result<()> {
+        Journeys::add(self, item)
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a PathRow>,
+    {
+        Journeys::add_batch(self, items)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Journeys::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Vec<PathRow>> {
+        Journeys::finish(self)
     }
 }
 
@@ -1502,12 +1822,15 @@ pub(crate) struct PathSums {
 /// (fractional counts are kept as weights) and its value. A converting journey
 /// without touches is kept (and reported as unattributed by the models).
 ///
-/// A monoid over *subject-disjoint* batches: [`Default`] is empty,
-/// [`Journeys::add_records`] / [`Journeys::add_path_rows`] append a batch,
-/// [`Journeys::merge`] appends another set, and the models
-/// ([`Journeys::attribute`](crate::attribution::Journeys::attribute) and friends) finish it. For
-/// batches that may split a subject's records, accumulate a [`JourneyBuilder`]
-/// instead. Path rows may be split anywhere.
+/// A monoid over *subject-disjoint* batches, and an [`Accumulator`] of path rows:
+/// [`Journeys::new`] (or [`Default`]) is empty under its [`JourneyOptions`],
+/// [`Journeys::add`] / [`Journeys::add_batch`] append path rows (which may be split
+/// anywhere), [`Journeys::merge`] appends another set cut under the same options
+/// (for records, `merge(&Journeys::from_records(..)?)` with each batch holding all
+/// the records of its subjects), and the models
+/// ([`Journeys::attribute`](crate::attribution::Journeys::attribute) and friends)
+/// read it; [`Journeys::finish`] gives the journeys aggregated by path. For batches
+/// that may split a subject's records, accumulate a [`JourneyBuilder`] instead.
 ///
 /// ```
 /// use revops::{Channel, Currency, Decimal, attribution::Journeys, PathRow};
@@ -1526,8 +1849,25 @@ pub(crate) struct PathSums {
 /// });
 /// # Ok(()) }
 /// ```
+///
+/// # Serialised form (version 1)
+///
+/// An object with the fields `version` (`1`), `options` ([`JourneyOptions`]),
+/// `subjects` (subject ids: the table the journeys' `subject` indices point into),
+/// `names` (as [`JourneyBuilder`]'s), per journey `ends` (end offset of its touches),
+/// `subject` (index or `null`), `end_at` (conversion time in microseconds, `null`
+/// for none), `weight` (`-1` for one conversion, `-2` for one non-conversion,
+/// otherwise an index into `weights`, the `[conversions, nulls]` pairs of path
+/// rows), `value_slot` (index into `values`, decimal strings; `null` for zero);
+/// `ms_ends` and `milestones` (`[stage, touch position]`) for the milestone models;
+/// per touch `touch_pair` (index into `names.pairs`) and `touch_at` (`null` for
+/// path rows); `stage_events`, `currency` and `diagnostics`. Reading it back checks
+/// every index, offset, count, value and time (a subject's touches in time order);
+/// another version is refused.
 #[derive(Debug, Clone, Default)]
 pub struct Journeys {
+    /// The options the journeys were cut under (path rows: the currency).
+    pub(crate) options: JourneyOptions,
     pub(crate) names: Names,
     /// Pair id → channel id (the hot loops' only lookup).
     pub(crate) pair_channel: Vec<u32>,
@@ -1679,38 +2019,42 @@ impl<'a> JourneyRef<'a> {
 }
 
 impl Journeys {
-    /// Cuts touches, conversions and stage events into journeys in one go (a
-    /// [`JourneyBuilder`] with one batch, built).
+    /// No journeys yet, under `options` (path rows added later take their values
+    /// in `options.currency`).
     ///
     /// # Errors
-    /// As [`JourneyBuilder::add`] and [`JourneyBuilder::build`].
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a negative lookback.
+    pub fn new(options: JourneyOptions) -> Result<Journeys> {
+        options.lookback_micros()?;
+        Ok(Journeys {
+            options,
+            ..Journeys::default()
+        })
+    }
+
+    /// The options the journeys were cut under.
+    pub fn options(&self) -> &JourneyOptions {
+        &self.options
+    }
+
+    /// Cuts touches, conversions and stage events into journeys in one go (a
+    /// [`JourneyBuilder`] with one batch, finished). To append another batch of
+    /// *other* subjects, merge its journeys ([`Journeys::merge`]); for batches that
+    /// may split a subject's records, use a [`JourneyBuilder`].
+    ///
+    /// # Errors
+    /// As [`JourneyBuilder::new`], [`JourneyBuilder::add_batch`] and
+    /// [`JourneyBuilder::finish`].
     pub fn from_records(
         touches: &[Touch],
         conversions: &[Conversion],
         stage_events: &[StageEvent],
         options: &JourneyOptions,
     ) -> Result<Journeys> {
-        let mut b = JourneyBuilder::default();
+        let mut b = JourneyBuilder::new(options.clone())?;
         b.add_unchecked(touches, conversions, stage_events)?;
         // The builder is not needed afterwards: cut the journeys in its own arrays.
-        b.into_journeys(options)
-    }
-
-    /// Builds journeys from a batch of records and appends them. The batch must hold
-    /// *all* the records of its subjects, and no other batch any of them (split the
-    /// input by subject); otherwise use a [`JourneyBuilder`].
-    ///
-    /// # Errors
-    /// As [`Journeys::from_records`] and [`Journeys::merge`].
-    pub fn add_records(
-        &mut self,
-        touches: &[Touch],
-        conversions: &[Conversion],
-        stage_events: &[StageEvent],
-        options: &JourneyOptions,
-    ) -> Result<()> {
-        let batch = Journeys::from_records(touches, conversions, stage_events, options)?;
-        self.merge(&batch)
+        b.into_journeys()
     }
 
     /// Journeys from aggregated path rows (`paths.csv`): each row becomes one journey
@@ -1723,26 +2067,39 @@ impl Journeys {
     /// counts, negative value), naming it; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `value`)
     /// naming the row whose value takes the sum of the values beyond a [`Decimal`].
     pub fn from_path_rows(rows: &[PathRow], currency: Currency) -> Result<Journeys> {
-        let mut j = Journeys::default();
-        j.add_path_rows(rows, currency)?;
+        let mut j = Journeys::new(JourneyOptions::default().with_currency(currency))?;
+        j.add_batch(rows)?;
         Ok(j)
     }
 
-    /// Appends path rows (see [`Journeys::from_path_rows`]). Row positions in errors
-    /// count across all rows added, in order.
+    /// Appends one path row (see [`Journeys::add_batch`]).
     ///
     /// # Errors
-    /// As [`Journeys::from_path_rows`]; [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) if `currency`
-    /// differs from these journeys' currency. On error nothing is added.
-    pub fn add_path_rows(&mut self, rows: &[PathRow], currency: Currency) -> Result<()> {
-        if let Some(c) = &self.currency
-            && c.currency != currency
-        {
-            return Err(Error::from(ErrorKind::CurrencyMismatch {
-                expected: c.currency.to_string(),
-                got: currency.to_string(),
-            }));
-        }
+    /// As [`Journeys::add_batch`].
+    pub fn add(&mut self, row: &PathRow) -> Result<()> {
+        self.add_batch(std::slice::from_ref(row))
+    }
+
+    /// Appends path rows (see [`Journeys::from_path_rows`]), their values in the
+    /// declared currency of the options (without one, in these journeys' currency,
+    /// if any). Row positions in errors count across all rows added, in order.
+    ///
+    /// # Errors
+    /// As [`Journeys::from_path_rows`]. On error nothing is added.
+    pub fn add_batch<'a, I>(&mut self, rows: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a PathRow>,
+    {
+        let rows: Vec<&PathRow> = rows.into_iter().collect();
+        self.add_rows(&rows)
+    }
+
+    /// [`Journeys::add_batch`] on a slice.
+    fn add_rows(&mut self, rows: &[&PathRow]) -> Result<()> {
+        let currency = self
+            .options
+            .currency
+            .or_else(|| self.currency.as_ref().map(|c| c.currency));
         if rows.len() >= NO_VALUE as usize {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "rows",
@@ -1755,7 +2112,8 @@ impl Journeys {
             r.validate(i + base as usize)?;
         }
         let mut batch = Journeys {
-            currency: Some(CurrencySource {
+            options: self.options.clone(),
+            currency: currency.map(|currency| CurrencySource {
                 currency,
                 record: RecordRef::new("path rows"),
             }),
@@ -1808,16 +2166,41 @@ impl Journeys {
         self.merge(&batch)
     }
 
+    /// The journeys aggregated by path ([`Journeys::path_rows`]): the
+    /// [`Accumulator`] contract's result, the same whatever the split of the input
+    /// and the order of merges (the journeys themselves come in input order).
+    ///
+    /// # Errors
+    /// None today; the signature is the [`Accumulator`] contract's.
+    pub fn finish(&self) -> Result<Vec<PathRow>> {
+        Ok(self.path_rows())
+    }
+
     /// Appends another set of journeys (as if its input came after this one's).
     /// Subjects are not checked for overlap: journeys are values, and the caller
     /// decides what the batches are.
     ///
     /// # Errors
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (or [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) for path rows) if the
-    /// other's conversion values are in another currency; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
-    /// beyond `u32::MAX − 1` distinct ids; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the two sums of
+    /// other's conversion values are in another currency;
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the other was cut under
+    /// other options; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) beyond
+    /// `u32::MAX − 1` distinct ids; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the two sums of
     /// values add up beyond a [`Decimal`]. On error this set is unchanged.
     pub fn merge(&mut self, other: &Journeys) -> Result<()> {
+        let currency = self.merged_currency(other)?;
+        if self.options != other.options {
+            return Err(journey_options_differ(
+                "journeys",
+                &self.options,
+                &other.options,
+            ));
+        }
+        self.append(other, currency)
+    }
+
+    /// The currency of `self` and `other` together.
+    fn merged_currency(&self, other: &Journeys) -> Result<Option<CurrencySource>> {
         let mut currency = self.currency.clone();
         if let Some(src) = &other.currency {
             if src.record.index.is_none()
@@ -1831,10 +2214,15 @@ impl Journeys {
             }
             check_currency(&mut currency, src, self.diagnostics.conversions_read)?;
         }
+        Ok(currency)
+    }
+
+    /// Appends `other`'s arrays (checked by [`Journeys::merge`]).
+    fn append(&mut self, other: &Journeys, currency: Option<CurrencySource>) -> Result<()> {
         let value_total =
             self.value_total
                 .checked_add(other.value_total)
-                .ok_or(Error::from(ErrorKind::Overflow {
+                .ok_or_else(|| Error::from(ErrorKind::Overflow {
                     operation: "sum of the conversion values of merged journeys (beyond a 96-bit decimal)",
                 }))?;
         if self.values.len() + other.values.len() >= NO_VALUE as usize
@@ -1923,21 +2311,24 @@ impl Journeys {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Appends one journey of subject `s` (its touches, end, weights and value),
+    /// with its milestones.
     fn push_journey(
         &mut self,
-        subject: u32,
+        s: &SubjectCut<'_>,
         touches: &[(i64, u32)],
         end: i64,
         (conversions, nulls): (f64, f64),
         value: Decimal,
-        events: &[u32],
-        raw_events: &[RawEvent],
-        latest: &mut Vec<(u32, i64)>,
-        pair_map: &mut [u32],
-        used_pairs: &mut Vec<u32>,
-        write: &mut Option<usize>,
+        place: &mut Placement,
     ) {
+        let (events, raw_events) = (s.events, s.raw_events);
+        let Placement {
+            latest,
+            pair_map,
+            used_pairs,
+            write,
+        } = place;
         for &(at, pair) in touches {
             let p = &mut pair_map[pair as usize];
             if *p == u32::MAX {
@@ -1984,7 +2375,7 @@ impl Journeys {
             self.ms_ends.resize(self.ends.len() - 1, 0);
             self.ms_ends.push(self.milestones.len());
         }
-        self.subject.push(subject);
+        self.subject.push(s.subject);
         self.end_at.push(end);
         self.push_weights(conversions, nulls);
         self.push_value(value);

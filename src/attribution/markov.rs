@@ -9,6 +9,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
+use super::state::{bad_state, check_count, check_index, options_differ};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::attribution::Journeys;
 use crate::attribution::shapley::split_money;
 use crate::error::{Error, RecordRef, Result};
@@ -458,11 +460,33 @@ fn edge(from: u32, to: u32) -> u64 {
 /// left.merge(&right)?;
 ///
 /// let mut whole = MarkovCounts::default();
-/// whole.add_rows(&rows)?;
+/// whole.add_batch(&rows)?;
 /// assert_eq!(left.transition_counts(), whole.transition_counts());
 /// assert_eq!(left.finish()?, whole.finish()?);
+///
+/// // The partial state travels: serialise, read back, merge.
+/// let shipped: MarkovCounts = serde_json::from_str(&serde_json::to_string(&right)?)?;
+/// let mut again = MarkovCounts::default();
+/// again.add(&rows[0])?;
+/// again.merge(&shipped)?;
+/// assert_eq!(again.finish()?, whole.finish()?);
 /// # Ok(()) }
 /// ```
+///
+/// # Serialised form (version 1)
+///
+/// The [`Accumulator`] contract's partial state, an object with the fields
+/// `version` (`1`), `options` ([`MarkovOptions`]), `channels` (the channel names, in
+/// order of first appearance: the id table), `states` (order ≥ 2 only, empty at
+/// order 1 where a state is its channel: each state as the list of its channels'
+/// indices in `channels`), `transitions` (`[from, to, count]` triples sorted by
+/// `from` then `to`, a state by its index in `states` — in `channels` at order 1 —
+/// and `-1` for `(start)`, `-2` for `(conversion)`, `-3` for `(null)`),
+/// `conversions`, `nulls` (summed row counts), `value` (the summed value, a decimal
+/// string), `rows`, `longest` (most states of one path) and `mass` (the weighted
+/// transitions, `Σ weight × (touches + 1)`). Reading it back checks every index,
+/// count and id, and that every state entered also has a way out; a state that does
+/// not hold together, or of another version, is refused.
 #[derive(Debug, Clone)]
 pub struct MarkovCounts {
     options: MarkovOptions,
@@ -580,8 +604,7 @@ impl MarkovCounts {
     /// unchanged.
     ///
     /// ```
-    /// use revops::error::ErrorKind;
-    /// use revops::{Channel, Decimal, attribution::MarkovCounts, PathRow};
+    /// use revops::{Channel, Decimal, Error, attribution::MarkovCounts, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut counts = MarkovCounts::default();
     /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 0.0))?;
@@ -609,13 +632,14 @@ impl MarkovCounts {
         added
     }
 
-    /// Adds journeys aggregated by path, exactly as
-    /// `add_rows(&journeys.path_rows())` would (the same rows, in the same order, so
-    /// the same counts), without building the rows: the paths are aggregated on
-    /// dense ids and only their channels are looked up.
+    /// Counts of journeys aggregated by path under `options`: exactly
+    /// `new(options)` then `add_batch(&journeys.path_rows())` (the same rows, in the
+    /// same order, so the same counts), without building the rows: the paths are
+    /// aggregated on dense ids and only their channels are looked up. (A constructor,
+    /// not an add: merge the result into running counts with [`MarkovCounts::merge`].)
     ///
     /// ```
-    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, attribution::MarkovCounts, PathRow};
+    /// use revops::{Channel, Currency, Decimal, attribution::Journeys, attribution::MarkovCounts, attribution::MarkovOptions, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s| Channel::new(s);
     /// let rows = vec![
@@ -623,19 +647,26 @@ impl MarkovCounts {
     ///     PathRow::new(vec![ch("email")?], 1.0, Decimal::new(50, 0), 4.0),
     /// ];
     /// let journeys = Journeys::from_path_rows(&rows, Currency::USD)?;
-    /// let mut direct = MarkovCounts::default();
-    /// direct.add_journeys(&journeys)?;
+    /// let direct = MarkovCounts::from_journeys(&journeys, MarkovOptions::default())?;
     /// let mut via_rows = MarkovCounts::default();
-    /// via_rows.add_rows(&journeys.path_rows())?;
+    /// via_rows.add_batch(&journeys.path_rows())?;
     /// assert_eq!(direct.finish()?, via_rows.finish()?);
     /// assert_eq!(direct.rows(), 2);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// As [`MarkovCounts::add`], for the first aggregated path that fails (the paths
-    /// before it stay added).
-    pub fn add_journeys(&mut self, journeys: &Journeys) -> Result<()> {
+    /// As [`MarkovCounts::new`], and as [`MarkovCounts::add`] for the first
+    /// aggregated path that fails.
+    pub fn from_journeys(journeys: &Journeys, options: MarkovOptions) -> Result<Self> {
+        let mut counts = MarkovCounts::new(options)?;
+        counts.add_journeys(journeys)?;
+        Ok(counts)
+    }
+
+    /// Adds journeys aggregated by path (see [`MarkovCounts::from_journeys`]); stops
+    /// at the first path that fails (the paths before it stay added).
+    fn add_journeys(&mut self, journeys: &Journeys) -> Result<()> {
         let names = journeys.channels();
         // Journeys' channel id → ours, interned on first use (so in the same order as
         // adding the rows would).
@@ -681,12 +712,11 @@ impl MarkovCounts {
         row_value: Decimal,
         row_nulls: f64,
     ) -> Result<()> {
-        let value = self
-            .value
-            .checked_add(row_value)
-            .ok_or(Error::from(ErrorKind::Overflow {
+        let value = self.value.checked_add(row_value).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
                 operation: "Markov total value",
-            }))?;
+            })
+        })?;
         // Every transition count and every state's total is at most the weighted
         // number of transitions, Σ weight × (touches + 1) over the rows: while that is
         // finite, no count, total or probability can become infinite or NaN.
@@ -769,7 +799,7 @@ impl MarkovCounts {
     ///
     /// # Errors
     /// As [`MarkovCounts::add`].
-    pub fn add_rows<'a, I>(&mut self, rows: I) -> Result<()>
+    pub fn add_batch<'a, I>(&mut self, rows: I) -> Result<()>
     where
         I: IntoIterator<Item = &'a PathRow>,
     {
@@ -782,26 +812,22 @@ impl MarkovCounts {
     /// Adds another accumulator's counts, as if its rows had been added here.
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `options` if the two were built with
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the two were built with
     /// different options (nothing is merged), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value
     /// or the summed weights overflow.
     pub fn merge(&mut self, other: &MarkovCounts) -> Result<()> {
         if self.options != other.options {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "options",
-                value: format!("{:?}", other.options),
-                reason: format!(
-                    "cannot merge Markov counts built with different options (this one: {:?})",
-                    self.options
-                ),
-            }));
+            return Err(options_differ(
+                "Markov counts",
+                format!("{:?}", self.options),
+                format!("{:?}", other.options),
+            ));
         }
-        let value =
-            self.value
-                .checked_add(other.value)
-                .ok_or(Error::from(ErrorKind::Overflow {
-                    operation: "Markov total value",
-                }))?;
+        let value = self.value.checked_add(other.value).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "Markov total value",
+            })
+        })?;
         let mass = self.mass + other.mass;
         if !(mass.is_finite()
             && (self.conversions + other.conversions).is_finite()
@@ -907,40 +933,8 @@ impl MarkovCounts {
         states.push(MarkovState::Conversion);
         states.push(MarkovState::Null);
 
-        // transitions with probabilities
-        let mut trans: Vec<(u32, u32, f64)> = self
-            .transitions
-            .iter()
-            .map(|(&e, &w)| (canon.index((e >> 32) as u32), canon.index(e as u32), w))
-            .collect();
-        trans.sort_by_key(|a| (a.0, a.1));
-        // Totals summed in the sorted order, so they do not depend on hashing.
-        let mut out_total = vec![0.0; n];
-        for &(f, _, w) in &trans {
-            out_total[f as usize] += w;
-        }
-        let transitions: Vec<MarkovTransition> = trans
-            .iter()
-            .map(|&(f, t, w)| MarkovTransition {
-                from: f as usize,
-                to: t as usize,
-                count: w,
-                probability: w / out_total[f as usize],
-            })
-            .collect();
-
-        // channel (by canonical rank) → transient states containing it
-        let nch = self.channels.len();
-        let mut containing: Vec<Vec<usize>> = vec![Vec::new(); nch];
-        for (i, &s) in canon.live.iter().enumerate() {
-            let key = &self.state_keys[s as usize];
-            for (j, &c) in key.iter().enumerate() {
-                if !key[..j].contains(&c) {
-                    containing[canon.channel_rank[c as usize] as usize].push(i + 1);
-                }
-            }
-        }
-
+        let transitions = self.report_transitions(&canon, n);
+        let containing = self.containing(&canon);
         let chain = Chain {
             n,
             transitions: &transitions,
@@ -1001,6 +995,247 @@ impl MarkovCounts {
             total_nulls: self.nulls,
             total_value: self.value,
         })
+    }
+}
+
+/// A transition end in the serialised form: a state's index, or `-1` (start), `-2`
+/// (conversion), `-3` (null).
+fn state_code(s: u32) -> i64 {
+    match s {
+        START => -1,
+        CONVERSION => -2,
+        NULL => -3,
+        s => i64::from(s),
+    }
+}
+
+/// The serialised partial state of [`MarkovCounts`] (version 1), borrowed.
+#[derive(Serialize)]
+struct MarkovStateOut<'a> {
+    version: StateVersion<1>,
+    options: &'a MarkovOptions,
+    channels: &'a [Channel],
+    states: Vec<&'a [u32]>,
+    transitions: Vec<(i64, i64, f64)>,
+    conversions: f64,
+    nulls: f64,
+    value: Decimal,
+    rows: usize,
+    longest: usize,
+    mass: f64,
+}
+
+/// The serialised partial state of [`MarkovCounts`] (version 1), read back and
+/// checked by [`MarkovCounts::try_from`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkovStateIn {
+    #[serde(rename = "version")]
+    _version: StateVersion<1>,
+    options: MarkovOptions,
+    channels: Vec<Channel>,
+    states: Vec<Vec<u32>>,
+    transitions: Vec<(i64, i64, f64)>,
+    conversions: f64,
+    nulls: f64,
+    value: Decimal,
+    rows: usize,
+    longest: usize,
+    mass: f64,
+}
+
+impl Serialize for MarkovCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut transitions: Vec<(u32, u32, f64)> = self
+            .transitions
+            .iter()
+            .map(|(&e, &w)| ((e >> 32) as u32, e as u32, w))
+            .collect();
+        transitions.sort_by_key(|t| (state_code(t.0), state_code(t.1)));
+        MarkovStateOut {
+            version: StateVersion,
+            options: &self.options,
+            channels: &self.channels,
+            states: if self.options.order == 1 {
+                Vec::new()
+            } else {
+                self.state_keys.iter().map(|k| &k[..]).collect()
+            },
+            transitions: transitions
+                .into_iter()
+                .map(|(f, t, w)| (state_code(f), state_code(t), w))
+                .collect(),
+            conversions: self.conversions,
+            nulls: self.nulls,
+            value: self.value,
+            rows: self.rows,
+            longest: self.longest,
+            mass: self.mass,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MarkovCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let state = MarkovStateIn::deserialize(d)?;
+        MarkovCounts::try_from(state).map_err(serde::de::Error::custom)
+    }
+}
+
+const MARKOV_STATE: &str = "Markov counts";
+
+impl TryFrom<MarkovStateIn> for MarkovCounts {
+    type Error = Error;
+
+    fn try_from(st: MarkovStateIn) -> Result<Self> {
+        let mut c = MarkovCounts::new(st.options)?;
+        for ch in &st.channels {
+            if c.channel_ids.contains_key(ch.as_str()) {
+                return Err(bad_state(
+                    MARKOV_STATE,
+                    format!("channel {ch} is listed twice"),
+                ));
+            }
+            c.intern_channel(ch);
+        }
+        if c.options.order == 1 {
+            if !st.states.is_empty() {
+                return Err(bad_state(MARKOV_STATE, "states are listed at order 1"));
+            }
+        } else {
+            for key in &st.states {
+                if key.is_empty() || key.len() > c.options.order {
+                    return Err(bad_state(
+                        MARKOV_STATE,
+                        format!(
+                            "a state of {} channels at order {}",
+                            key.len(),
+                            c.options.order
+                        ),
+                    ));
+                }
+                for &ch in key {
+                    check_index(MARKOV_STATE, "channel", ch, c.channels.len())?;
+                }
+                let before = c.state_keys.len();
+                if c.intern_state(key) as usize != before {
+                    return Err(bad_state(MARKOV_STATE, "a state is listed twice"));
+                }
+            }
+        }
+        let n = c.state_keys.len();
+        let decode = |code: i64, to: bool| -> Result<u32> {
+            match code {
+                -1 if !to => Ok(START),
+                -2 if to => Ok(CONVERSION),
+                -3 if to => Ok(NULL),
+                s if s >= 0 && (s as u64) < n as u64 => Ok(s as u32),
+                s => Err(bad_state(
+                    MARKOV_STATE,
+                    format!("transition end {s} is out of range ({n} states)"),
+                )),
+            }
+        };
+        let mut has_out = vec![false; n];
+        let mut entered = vec![false; n];
+        for &(from, to, w) in &st.transitions {
+            let (f, t) = (decode(from, false)?, decode(to, true)?);
+            if !(w.is_finite() && w > 0.0) {
+                return Err(bad_state(MARKOV_STATE, format!("transition count {w}")));
+            }
+            if c.transitions.insert(edge(f, t), w).is_some() {
+                return Err(bad_state(MARKOV_STATE, "a transition is listed twice"));
+            }
+            if f != START {
+                has_out[f as usize] = true;
+            }
+            if t < NULL {
+                entered[t as usize] = true;
+            }
+        }
+        if entered.iter().zip(&has_out).any(|(&e, &o)| e && !o) {
+            return Err(bad_state(MARKOV_STATE, "a state is entered but never left"));
+        }
+        check_count(MARKOV_STATE, "conversions", st.conversions)?;
+        check_count(MARKOV_STATE, "nulls", st.nulls)?;
+        check_count(MARKOV_STATE, "mass", st.mass)?;
+        if st.value.is_sign_negative() && !st.value.is_zero() {
+            return Err(bad_state(MARKOV_STATE, "a negative total value"));
+        }
+        c.conversions = st.conversions;
+        c.nulls = st.nulls;
+        c.mass = st.mass;
+        c.value = st.value;
+        c.rows = st.rows;
+        c.longest = st.longest;
+        Ok(c)
+    }
+}
+
+impl Accumulator for MarkovCounts {
+    type Item = PathRow;
+    type Output = MarkovReport;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &PathRow) -> Result<()> {
+        MarkovCounts::add(self, item)
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a PathRow>,
+    {
+        MarkovCounts::add_batch(self, items)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        MarkovCounts::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<MarkovReport> {
+        MarkovCounts::finish(self)
+    }
+}
+
+impl MarkovCounts {
+    /// The transitions in report numbering, with probabilities, sorted by `(from, to)`.
+    fn report_transitions(&self, canon: &Canonical, n: usize) -> Vec<MarkovTransition> {
+        let mut trans: Vec<(u32, u32, f64)> = self
+            .transitions
+            .iter()
+            .map(|(&e, &w)| (canon.index((e >> 32) as u32), canon.index(e as u32), w))
+            .collect();
+        trans.sort_by_key(|a| (a.0, a.1));
+        // Totals summed in the sorted order, so they do not depend on hashing.
+        let mut out_total = vec![0.0; n];
+        for &(f, _, w) in &trans {
+            out_total[f as usize] += w;
+        }
+        trans
+            .iter()
+            .map(|&(f, t, w)| MarkovTransition {
+                from: f as usize,
+                to: t as usize,
+                count: w,
+                probability: w / out_total[f as usize],
+            })
+            .collect()
+    }
+
+    /// Channel (by canonical rank) → the transient states (report numbering)
+    /// containing it.
+    fn containing(&self, canon: &Canonical) -> Vec<Vec<usize>> {
+        let mut containing: Vec<Vec<usize>> = vec![Vec::new(); self.channels.len()];
+        for (i, &s) in canon.live.iter().enumerate() {
+            let key = &self.state_keys[s as usize];
+            for (j, &c) in key.iter().enumerate() {
+                if !key[..j].contains(&c) {
+                    containing[canon.channel_rank[c as usize] as usize].push(i + 1);
+                }
+            }
+        }
+        containing
     }
 }
 
@@ -1545,7 +1780,7 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 /// As [`MarkovCounts::new`], [`MarkovCounts::add`] and [`MarkovCounts::finish`].
 pub fn markov_attribution(rows: &[PathRow], options: MarkovOptions) -> Result<MarkovReport> {
     let mut counts = MarkovCounts::new(options)?;
-    counts.add_rows(rows)?;
+    counts.add_batch(rows)?;
     counts.finish()
 }
 

@@ -8,7 +8,10 @@
 //!    after channel / campaign filters, with explicit policies for several
 //!    conversions ([`RepeatConversions`]) and touches after the last one
 //!    ([`TrailingTouches`]). Everything not credited is counted in
-//!    [`JourneyDiagnostics`]. [`Journeys`] can also be built from aggregated path rows
+//!    [`JourneyDiagnostics`]. Both [`JourneyBuilder`] and [`Journeys`] follow the
+//!    [`crate::Accumulator`] contract (options at `new`, `add_batch`, `merge`,
+//!    `finish`, a versioned serialised partial state). [`Journeys`] can also be
+//!    built from aggregated path rows
 //!    ([`Journeys::from_path_rows`]) and aggregated back into them
 //!    ([`Journeys::path_rows`]). For millions of records, read the CSV files straight
 //!    into the builder (`JourneyBuilder::read_touches_csv` and friends, feature
@@ -21,7 +24,7 @@
 //!    [`Journeys::path_rows`] or `paths.csv`) through mergeable accumulators and solve
 //!    exactly where other tools simulate: Markov-chain removal effects of order
 //!    `k ≥ 1` from one LU factorisation of the absorbing chain ([`MarkovCounts`],
-//!    [`markov_attribution`]; [`MarkovCounts::add_journeys`] aggregates journeys
+//!    [`markov_attribution`]; [`MarkovCounts::from_journeys`] aggregates journeys
 //!    without building the rows); the simplified and ordered Shapley values, the
 //!    conversion-rate Shapley value over unique channel sets and the Shao–Li baseline
 //!    ([`ShapleyCounts`], [`shapley_attribution`]).
@@ -122,12 +125,13 @@ mod markov;
 pub(crate) mod model;
 mod rules;
 mod shapley;
+mod state;
 mod truth;
 
 pub use credit::{Attribution, CampaignCredit, ChannelCredit, TouchCredit, TouchCredits};
 pub use journey::{
-    JourneyBuilder, JourneyDiagnostics, JourneyNote, JourneyOptions, JourneyRef, Journeys,
-    RepeatConversions, TouchRef, TrailingTouches,
+    JourneyBuilder, JourneyDiagnostics, JourneyNote, JourneyOptions, JourneyRecord, JourneyRef,
+    Journeys, RepeatConversions, TouchRef, TrailingTouches,
 };
 pub use markov::{
     MarkovChannel, MarkovCounts, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovReport,

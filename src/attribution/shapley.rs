@@ -8,6 +8,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
+use super::state::{bad_state, check_count, check_index, options_differ};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::error::{Error, Result};
 use crate::hash::{FastMap, FxHasher};
 use crate::ids::Channel;
@@ -51,22 +53,25 @@ pub(crate) fn split_money(
             reason: "signed weights must have a positive sum",
         }));
     }
-    let ratio =
-        Decimal::from_f64_retain(positive / sum).ok_or(Error::from(ErrorKind::Overflow {
+    let ratio = Decimal::from_f64_retain(positive / sum).ok_or_else(|| {
+        Error::from(ErrorKind::Overflow {
             operation: "signed money split",
-        }))?;
+        })
+    })?;
     let scale = u32::from(currency.minor_units()).max(total.normalize().scale());
     let pos_amount = total
         .checked_mul(ratio)
-        .ok_or(Error::from(ErrorKind::Overflow {
-            operation: "signed money split",
-        }))?
+        .ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "signed money split",
+            })
+        })?
         .round_dp(scale);
-    let neg_amount = pos_amount
-        .checked_sub(total)
-        .ok_or(Error::from(ErrorKind::Overflow {
+    let neg_amount = pos_amount.checked_sub(total).ok_or_else(|| {
+        Error::from(ErrorKind::Overflow {
             operation: "signed money split",
-        }))?;
+        })
+    })?;
     let pos_w: Vec<f64> = weights.iter().map(|&w| w.max(0.0)).collect();
     let neg_w: Vec<f64> = weights.iter().map(|&w| (-w).max(0.0)).collect();
     let pos = Money::new(pos_amount, currency).allocate_f64(&pos_w)?;
@@ -392,7 +397,7 @@ pub struct OrderedCredit {
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
-/// let o = t.ordered(revops::attribution::ShapleyOptions::default())?;
+/// let o = t.ordered()?;
 /// assert_eq!(o.positions, 2);
 /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
 /// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
@@ -422,10 +427,10 @@ impl OrderedShapley {
 /// ```
 /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions, attribution::ShapleyUniverse};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut t = ShapleyCounts::default();
-/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
 /// let all = ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels);
-/// let r = t.conversion_rate(all)?;
+/// let mut t = ShapleyCounts::new(all)?;
+/// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 1.0, Decimal::ZERO, 1.0))?;
+/// let r = t.conversion_rate()?;
 /// // one coalition, worth 1/2, shared equally
 /// assert_eq!(r.shapley_values, Some(vec![0.25, 0.25]));
 /// assert_eq!(r.grand_coalition_rate, Some(0.5));
@@ -459,7 +464,7 @@ pub struct RateShapley {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
 /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 2.0))?;
-/// let s = t.shao_li(revops::attribution::ShapleyOptions::default())?;
+/// let s = t.shao_li()?;
 /// // p(a) = 1/2, p(b) = 0, never together: C = p
 /// assert_eq!(s.touch_rates, [0.5, 0.0]);
 /// assert_eq!(s.contributions, [0.5, 0.0]);
@@ -530,19 +535,42 @@ type PositionKey = (u32, u32, u64);
 ///     PathRow::new(vec![ch("a")?], 1.0, Decimal::new(10, 0), 3.0),
 ///     PathRow::new(vec![ch("b")?], 1.0, Decimal::new(10, 0), 1.0),
 /// ];
-/// let mut left = ShapleyCounts::default();
-/// left.add_rows(&rows[..1])?;
-/// let mut right = ShapleyCounts::default();
-/// right.add_rows(&rows[1..])?;
-/// left.merge(&right)?;
-/// let mut whole = ShapleyCounts::default();
-/// whole.add_rows(&rows)?;
 /// let o = ShapleyOptions::default();
-/// assert_eq!(left.finish(o)?, whole.finish(o)?);
+/// let mut left = ShapleyCounts::new(o)?;
+/// left.add_batch(&rows[..1])?;
+/// let mut right = ShapleyCounts::new(o)?;
+/// right.add_batch(&rows[1..])?;
+/// // The partial state travels: serialise, read back, merge.
+/// let right: ShapleyCounts = serde_json::from_str(&serde_json::to_string(&right)?)?;
+/// left.merge(&right)?;
+/// let mut whole = ShapleyCounts::new(o)?;
+/// whole.add_batch(&rows)?;
+/// assert_eq!(left.finish()?, whole.finish()?);
 /// # Ok(()) }
 /// ```
+///
+/// The options ([`ShapleyOptions`]: the conversion-rate game and method, and the
+/// limits) are given at [`ShapleyCounts::new`] ([`Default`]: the default options),
+/// kept in the state, and read by every model ([`ShapleyCounts::finish`],
+/// [`ShapleyCounts::ordered`], [`ShapleyCounts::shao_li`],
+/// [`ShapleyCounts::conversion_rate`]); [`ShapleyCounts::merge`] refuses a tally
+/// built under other options.
+///
+/// # Serialised form (version 1)
+///
+/// The [`Accumulator`] contract's partial state, an object with the fields
+/// `version` (`1`), `options` ([`ShapleyOptions`]), `channels` (the channel names in
+/// order of first appearance: the id table), `sets` (one
+/// `[members, conversions, nulls, value]` per unique channel set, `members` the
+/// sorted indices of its channels in `channels`, `value` a decimal string),
+/// `positions` (the ordered tally: `[channel, position, divisor, conversions,
+/// value]`, sorted), `longest` (the longest converting path), `conversions`, `nulls`,
+/// `value` and `rows`. Reading it back checks every index (a position below
+/// `longest`, a divisor of at least 1), count and id; a state that does not hold
+/// together, or of another version, is refused.
 #[derive(Debug, Clone, Default)]
 pub struct ShapleyCounts {
+    options: ShapleyOptions,
     channels: Vec<Channel>,
     channel_ids: FastMap<Channel, u32>,
     sets: SetTable,
@@ -732,6 +760,24 @@ impl SetTable {
 }
 
 impl ShapleyCounts {
+    /// An empty tally whose models run under `options`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `permutations` if sampling is asked with
+    /// fewer than 2.
+    pub fn new(options: ShapleyOptions) -> Result<Self> {
+        options.validate()?;
+        Ok(ShapleyCounts {
+            options,
+            ..ShapleyCounts::default()
+        })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ShapleyOptions {
+        &self.options
+    }
+
     /// How many rows were added (including merged ones).
     pub fn rows(&self) -> usize {
         self.rows
@@ -757,12 +803,11 @@ impl ShapleyCounts {
         row.validate(self.rows)?;
         // Every partial sum below is at most the total (values are non-negative), so
         // checking the total is enough.
-        let value = self
-            .value
-            .checked_add(row.value)
-            .ok_or(Error::from(ErrorKind::Overflow {
+        let value = self.value.checked_add(row.value).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
                 operation: "Shapley total value",
-            }))?;
+            })
+        })?;
         let mut ids = std::mem::take(&mut self.ids);
         let mut sorted = std::mem::take(&mut self.sorted);
         let mut unique = std::mem::take(&mut self.unique);
@@ -818,7 +863,7 @@ impl ShapleyCounts {
     ///
     /// # Errors
     /// As [`ShapleyCounts::add`].
-    pub fn add_rows<'a, I>(&mut self, rows: I) -> Result<()>
+    pub fn add_batch<'a, I>(&mut self, rows: I) -> Result<()>
     where
         I: IntoIterator<Item = &'a PathRow>,
     {
@@ -831,14 +876,22 @@ impl ShapleyCounts {
     /// Adds another tally, as if its rows had been added here.
     ///
     /// # Errors
-    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value overflows (nothing is merged).
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the two were built with
+    /// different options, [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the total value overflows (nothing
+    /// is merged either way).
     pub fn merge(&mut self, other: &ShapleyCounts) -> Result<()> {
-        let value =
-            self.value
-                .checked_add(other.value)
-                .ok_or(Error::from(ErrorKind::Overflow {
-                    operation: "Shapley total value",
-                }))?;
+        if self.options != other.options {
+            return Err(options_differ(
+                "Shapley counts",
+                format!("{:?}", self.options),
+                format!("{:?}", other.options),
+            ));
+        }
+        let value = self.value.checked_add(other.value).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "Shapley total value",
+            })
+        })?;
         let map: Vec<u32> = other.channels.iter().map(|c| self.intern(c)).collect();
         let mut k: Vec<u32> = Vec::new();
         for id in 0..other.sets.len() {
@@ -971,17 +1024,18 @@ impl ShapleyCounts {
     /// let mut t = ShapleyCounts::default();
     /// // a's half goes to positions 0 and 2, b's half to position 1
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 4.0, Decimal::ZERO, 0.0))?;
-    /// let o = t.ordered(revops::attribution::ShapleyOptions::default())?;
+    /// let o = t.ordered()?;
     /// assert_eq!(o.credit("a").unwrap().conversions, [1.0, 0.0, 1.0]);
     /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 2.0, 0.0]);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond [`ShapleyOptions::max_ordered_cells`] (only the
-    /// limits of `options` are read), checked before allocating.
-    pub fn ordered(&self, options: ShapleyOptions) -> Result<OrderedShapley> {
-        options.check_ordered(self.channels.len(), self.longest)?;
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond [`ShapleyOptions::max_ordered_cells`] (of the
+    /// options given at [`ShapleyCounts::new`]), checked before allocating.
+    pub fn ordered(&self) -> Result<OrderedShapley> {
+        self.options
+            .check_ordered(self.channels.len(), self.longest)?;
         let (canon, rank) = self.canonical();
         let mut keys: Vec<(u32, u32, u64, PositionTally)> = self
             .positions
@@ -1010,10 +1064,10 @@ impl ShapleyCounts {
     /// The Shao–Li second-order probabilistic model.
     ///
     /// # Errors
-    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond [`ShapleyOptions::max_channels`] (only the
-    /// limits of `options` are read), checked before allocating.
-    pub fn shao_li(&self, options: ShapleyOptions) -> Result<ShaoLi> {
-        options.check_channels(self.channels.len())?;
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond [`ShapleyOptions::max_channels`] (of the
+    /// options given at [`ShapleyCounts::new`]), checked before allocating.
+    pub fn shao_li(&self) -> Result<ShaoLi> {
+        self.options.check_channels(self.channels.len())?;
         let (canon, _) = self.canonical();
         let n = canon.channels.len();
         let mut touched = vec![(0.0f64, 0.0f64); n];
@@ -1070,17 +1124,18 @@ impl ShapleyCounts {
         })
     }
 
-    /// The conversion-rate Shapley value (conventions on [`shapley_attribution`]).
+    /// The conversion-rate Shapley value (conventions on [`shapley_attribution`]),
+    /// under the universe and method of the options given at [`ShapleyCounts::new`].
     ///
     /// ```
     /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions};
     /// # fn main() -> Result<(), revops::Error> {
     /// let ch = |s: &str| Channel::new(s);
-    /// let mut t = ShapleyCounts::default();
+    /// let mut t = ShapleyCounts::new(ShapleyOptions::default())?;
     /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?; // v(a) = 1/2
     /// t.add(&PathRow::new(vec![ch("b")?], 0.0, Decimal::ZERO, 4.0))?; // v(b) = 0
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::ZERO, 1.0))?; // v(ab) = 3/4
-    /// let r = t.conversion_rate(ShapleyOptions::default())?;
+    /// let r = t.conversion_rate()?;
     /// // game {a, b}: φa = (1/2 + (3/4 − 0)) / 2 = 5/8, φb = (0 + 3/4 − 1/2) / 2 = 1/8;
     /// // its 3 conversions split 5 : 1, game {a} gives a its 1 conversion.
     /// assert!((r.credits.credit("a").unwrap().conversions - 3.5).abs() < 1e-12);
@@ -1092,7 +1147,8 @@ impl ShapleyCounts {
     /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) naming `permutations` if sampling is asked with
     /// fewer than 2; [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond
     /// [`ShapleyOptions::max_channels`], checked before allocating.
-    pub fn conversion_rate(&self, options: ShapleyOptions) -> Result<RateShapley> {
+    pub fn conversion_rate(&self) -> Result<RateShapley> {
+        let options = self.options;
         options.validate()?;
         options.check_channels(self.channels.len())?;
         let (canon, _) = self.canonical();
@@ -1186,15 +1242,15 @@ impl ShapleyCounts {
         })
     }
 
-    /// Every model: simplified, ordered, conversion-rate (with `options`) and
-    /// Shao–Li.
+    /// Every model: simplified, ordered, conversion-rate and Shao–Li, under the
+    /// options given at [`ShapleyCounts::new`].
     ///
     /// ```
     /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts, attribution::ShapleyOptions};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let mut t = ShapleyCounts::default();
+    /// let mut t = ShapleyCounts::new(ShapleyOptions::default())?;
     /// t.add(&PathRow::new(vec![Channel::new("a")?], 2.0, Decimal::ZERO, 2.0))?;
-    /// let r = t.finish(ShapleyOptions::default())?;
+    /// let r = t.finish()?;
     /// assert_eq!(r.simplified, r.conversion_rate.credits);
     /// assert_eq!(t.rows(), 1);
     /// # Ok(()) }
@@ -1203,16 +1259,184 @@ impl ShapleyCounts {
     /// # Errors
     /// As [`ShapleyCounts::conversion_rate`], [`ShapleyCounts::ordered`] and
     /// [`ShapleyCounts::shao_li`]: every limit is checked before any model runs.
-    pub fn finish(&self, options: ShapleyOptions) -> Result<ShapleyReport> {
+    pub fn finish(&self) -> Result<ShapleyReport> {
+        let options = self.options;
         options.validate()?;
         options.check_channels(self.channels.len())?;
         options.check_ordered(self.channels.len(), self.longest)?;
         Ok(ShapleyReport {
             simplified: self.simplified(),
-            ordered: self.ordered(options)?,
-            conversion_rate: self.conversion_rate(options)?,
-            shao_li: self.shao_li(options)?,
+            ordered: self.ordered()?,
+            conversion_rate: self.conversion_rate()?,
+            shao_li: self.shao_li()?,
         })
+    }
+}
+
+/// The serialised partial state of [`ShapleyCounts`] (version 1), borrowed.
+#[derive(Serialize)]
+struct ShapleyStateOut<'a> {
+    version: StateVersion<1>,
+    options: &'a ShapleyOptions,
+    channels: &'a [Channel],
+    sets: Vec<(&'a [u32], f64, f64, Decimal)>,
+    positions: Vec<(u32, u32, u64, f64, Decimal)>,
+    longest: usize,
+    conversions: f64,
+    nulls: f64,
+    value: Decimal,
+    rows: usize,
+}
+
+/// The serialised partial state of [`ShapleyCounts`] (version 1), read back and
+/// checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShapleyStateIn {
+    #[serde(rename = "version")]
+    _version: StateVersion<1>,
+    options: ShapleyOptions,
+    channels: Vec<Channel>,
+    sets: Vec<(Vec<u32>, f64, f64, Decimal)>,
+    positions: Vec<(u32, u32, u64, f64, Decimal)>,
+    longest: usize,
+    conversions: f64,
+    nulls: f64,
+    value: Decimal,
+    rows: usize,
+}
+
+impl Serialize for ShapleyCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut positions: Vec<(u32, u32, u64, f64, Decimal)> = self
+            .positions
+            .iter()
+            .map(|(&(c, p, d), t)| (c, p, d, t.conversions, t.value))
+            .collect();
+        positions.sort_by_key(|p| (p.0, p.1, p.2));
+        ShapleyStateOut {
+            version: StateVersion,
+            options: &self.options,
+            channels: &self.channels,
+            sets: (0..self.sets.len())
+                .map(|id| {
+                    let t = self.sets.tally(id);
+                    (self.sets.key(id), t.conversions, t.nulls, t.value)
+                })
+                .collect(),
+            positions,
+            longest: self.longest,
+            conversions: self.conversions,
+            nulls: self.nulls,
+            value: self.value,
+            rows: self.rows,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ShapleyCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let state = ShapleyStateIn::deserialize(d)?;
+        ShapleyCounts::try_from(state).map_err(serde::de::Error::custom)
+    }
+}
+
+const SHAPLEY_STATE: &str = "Shapley counts";
+
+fn check_value(v: Decimal) -> Result<()> {
+    if v.is_sign_negative() && !v.is_zero() {
+        return Err(bad_state(SHAPLEY_STATE, format!("a negative value {v}")));
+    }
+    Ok(())
+}
+
+impl TryFrom<ShapleyStateIn> for ShapleyCounts {
+    type Error = Error;
+
+    fn try_from(st: ShapleyStateIn) -> Result<Self> {
+        let mut c = ShapleyCounts::new(st.options)?;
+        for ch in &st.channels {
+            if c.channel_ids.contains_key(ch.as_str()) {
+                return Err(bad_state(
+                    SHAPLEY_STATE,
+                    format!("channel {ch} is listed twice"),
+                ));
+            }
+            c.intern(ch);
+        }
+        let n = c.channels.len();
+        for (members, conversions, nulls, value) in &st.sets {
+            if members.is_empty() || !members.is_sorted_by(|a, b| a < b) {
+                return Err(bad_state(
+                    SHAPLEY_STATE,
+                    "a channel set is empty or its members are not sorted and distinct",
+                ));
+            }
+            for &m in members {
+                check_index(SHAPLEY_STATE, "channel", m, n)?;
+            }
+            check_count(SHAPLEY_STATE, "conversions", *conversions)?;
+            check_count(SHAPLEY_STATE, "nulls", *nulls)?;
+            check_value(*value)?;
+            let before = c.sets.len();
+            let t = SetTally {
+                conversions: *conversions,
+                nulls: *nulls,
+                value: *value,
+            };
+            c.sets.add(members, &t, true)?;
+            if c.sets.len() == before {
+                return Err(bad_state(SHAPLEY_STATE, "a channel set is listed twice"));
+            }
+        }
+        for &(ch, position, divisor, conversions, value) in &st.positions {
+            check_index(SHAPLEY_STATE, "channel", ch, n)?;
+            check_index(SHAPLEY_STATE, "position", position, st.longest)?;
+            if divisor == 0 {
+                return Err(bad_state(SHAPLEY_STATE, "a position divisor of 0"));
+            }
+            check_count(SHAPLEY_STATE, "conversions", conversions)?;
+            check_value(value)?;
+            let t = PositionTally { conversions, value };
+            if c.positions.insert((ch, position, divisor), t).is_some() {
+                return Err(bad_state(SHAPLEY_STATE, "a position is listed twice"));
+            }
+        }
+        check_count(SHAPLEY_STATE, "conversions", st.conversions)?;
+        check_count(SHAPLEY_STATE, "nulls", st.nulls)?;
+        check_value(st.value)?;
+        c.longest = st.longest;
+        c.conversions = st.conversions;
+        c.nulls = st.nulls;
+        c.value = st.value;
+        c.rows = st.rows;
+        Ok(c)
+    }
+}
+
+impl Accumulator for ShapleyCounts {
+    type Item = PathRow;
+    type Output = ShapleyReport;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &PathRow) -> Result<()> {
+        ShapleyCounts::add(self, item)
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a PathRow>,
+    {
+        ShapleyCounts::add_batch(self, items)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        ShapleyCounts::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<ShapleyReport> {
+        ShapleyCounts::finish(self)
     }
 }
 
@@ -1521,9 +1745,9 @@ impl SplitMix64 {
 /// # Errors
 /// As [`ShapleyCounts::add`] and [`ShapleyCounts::finish`] (the limits of [`ShapleyOptions`]).
 pub fn shapley_attribution(rows: &[PathRow], options: ShapleyOptions) -> Result<ShapleyReport> {
-    let mut t = ShapleyCounts::default();
-    t.add_rows(rows)?;
-    t.finish(options)
+    let mut t = ShapleyCounts::new(options)?;
+    t.add_batch(rows)?;
+    t.finish()
 }
 
 #[cfg(test)]

@@ -75,18 +75,6 @@ impl ChannelConversions for [(Channel, f64)] {
     }
 }
 
-#[cfg(feature = "synth")]
-impl ChannelConversions for crate::synth::Truth {
-    /// The synthetic generator's counterfactual effect per channel:
-    /// [`crate::synth::ChannelTruth::incremental_conversions`].
-    fn channel_conversions(&self) -> Vec<(Channel, f64)> {
-        self.channels
-            .iter()
-            .map(|c| (c.channel.clone(), c.incremental_conversions))
-            .collect()
-    }
-}
-
 /// One channel of a [`TruthScore`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelShareError {
@@ -123,7 +111,7 @@ pub struct TruthScore {
 /// conversion-rate Shapley value can be): its share is negative too. Reports the Spearman rank correlation (Pearson
 /// correlation of the average ranks) and the L1 share error. Use
 /// [`ChannelConversions`] to get the pairs from a model's output or from
-/// [`crate::synth::Truth`] (feature `synth`).
+/// the synthetic company's `synth::Truth` (feature `synth`).
 ///
 /// # Errors
 /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if an amount is not finite.

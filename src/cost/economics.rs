@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::{MoneyPer, MoneyRatio, decimal_from_f64};
 use super::spend::PeriodSpend;
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::attribution::Attribution;
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::{FunnelData, Paths};
@@ -31,8 +32,43 @@ pub struct CostKey {
 
 /// Units (leads, stage entries, acquisitions) and revenue credited to keys, under one
 /// basis: the lead's own source ([`Credits::from_lead_source`]) or an attribution
-/// model's credit ([`Credits::add_units`], [`Credits::add_revenue`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// model's credit ([`Credits::from_attribution`], [`Credits::add`]).
+///
+/// An [`Accumulator`]: [`Credits::new`] takes the options (basis, currency, unit
+/// columns), [`Credits::add`] / [`Credits::add_batch`] add [`Credit`]s,
+/// [`Credits::merge`] adds another table built under the same options (refusing
+/// other ones), and [`Credits::finish`] gives the table (a copy of the state: the
+/// table *is* the result, ready for [`unit_economics`]).
+///
+/// ```
+/// use revops::{Channel, Currency, Money, cost::CostKey, cost::Credit, cost::Credits};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = CostKey { channel: Some(Channel::new("search")?), campaign: None, period: None };
+/// let new = || Credits::new("w_shaped", Currency::USD, vec!["won".into()]);
+/// let (mut a, mut b) = (new(), new());
+/// a.add(&Credit::units(key.clone(), "won", 1.5))?;
+/// b.add_batch(&[
+///     Credit::units(key.clone(), "won", 1.0),
+///     Credit::revenue(key.clone(), Money::parse("900", Currency::USD)?),
+/// ])?;
+/// // A partial table travels: serialise, read back, merge.
+/// let b: Credits = serde_json::from_str(&serde_json::to_string(&b)?)?;
+/// a.merge(&b)?;
+/// let (units, revenue) = &a.finish()?.rows[&key];
+/// assert_eq!(units[0].to_string(), "2.5");
+/// assert_eq!(revenue.amount().to_string(), "900");
+/// # Ok(()) }
+/// ```
+///
+/// # Serialised form (version 1)
+///
+/// An object with the fields `version` (`1`), `basis`, `currency`, `units` (the
+/// column names), `rows` (one `[key, units, revenue]` per key in key order: the
+/// [`CostKey`] object, the credited units per column as decimal strings, the revenue
+/// amount as a decimal string in `currency`) and `diagnostics`. Reading it back
+/// checks that the columns are distinct, that every row has one non-negative amount
+/// per column and that no key repeats; another version is refused.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Credits {
     /// The basis, for the report (e.g. `"lead source"`, `"w_shaped"`).
     pub basis: String,
@@ -43,8 +79,46 @@ pub struct Credits {
     /// Per key: credited units per column, and revenue.
     pub rows: BTreeMap<CostKey, (Vec<Decimal>, Money)>,
     /// What was left out while crediting, and why.
-    #[serde(default)]
     pub diagnostics: CreditsDiagnostics,
+}
+
+/// One record a [`Credits`] table counts: units of a column, or revenue, credited to
+/// a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credit {
+    /// `amount` units of column `unit` (attributed credit is fractional).
+    Units {
+        /// The key credited.
+        key: CostKey,
+        /// The unit column (one of [`Credits::units`]).
+        unit: String,
+        /// How many units (finite, not negative).
+        amount: f64,
+    },
+    /// Revenue, in the table's currency.
+    Revenue {
+        /// The key credited.
+        key: CostKey,
+        /// The revenue.
+        amount: Money,
+    },
+}
+
+impl Credit {
+    /// `amount` units of column `unit` credited to `key`.
+    pub fn units(key: CostKey, unit: impl Into<String>, amount: f64) -> Credit {
+        Credit::Units {
+            key,
+            unit: unit.into(),
+            amount,
+        }
+    }
+
+    /// Revenue credited to `key`.
+    pub fn revenue(key: CostKey, amount: Money) -> Credit {
+        Credit::Revenue { key, amount }
+    }
 }
 
 /// What [`Credits::from_lead_source`] left out, counted: nothing is dropped silently.
@@ -75,7 +149,9 @@ pub struct CostGrouping {
 }
 
 impl Credits {
-    /// Empty credits with the given unit columns.
+    /// Empty credits with the given unit columns: the options of the accumulator
+    /// (basis, currency, columns), kept in the state; [`Credits::merge`] refuses a
+    /// table with other ones.
     pub fn new(basis: impl Into<String>, currency: Currency, units: Vec<String>) -> Credits {
         Credits {
             basis: basis.into(),
@@ -126,9 +202,94 @@ impl Credits {
     /// # Errors
     /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch); [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn add_revenue(&mut self, key: CostKey, amount: &Money) -> Result<()> {
+        if amount.currency() != self.currency {
+            return Err(Error::from(ErrorKind::CurrencyMismatch {
+                expected: self.currency.to_string(),
+                got: amount.currency().to_string(),
+            }));
+        }
         let r = self.row(key);
         r.1 = r.1.checked_add(amount)?;
         Ok(())
+    }
+
+    /// Adds one credit ([`Credits::add_units`] or [`Credits::add_revenue`]).
+    ///
+    /// # Errors
+    /// As [`Credits::add_units`] and [`Credits::add_revenue`]; the credits are then
+    /// unchanged.
+    pub fn add(&mut self, credit: &Credit) -> Result<()> {
+        match credit {
+            Credit::Units { key, unit, amount } => self.add_units(key.clone(), unit, *amount),
+            Credit::Revenue { key, amount } => self.add_revenue(key.clone(), amount),
+        }
+    }
+
+    /// Adds credits in order; stops at the first invalid one (those before it stay
+    /// added).
+    ///
+    /// # Errors
+    /// As [`Credits::add`].
+    pub fn add_batch<'a, I>(&mut self, credits: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a Credit>,
+    {
+        for c in credits {
+            self.add(c)?;
+        }
+        Ok(())
+    }
+
+    /// Adds another table's credits and diagnostics, as if its credits had been
+    /// added here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the two have another basis,
+    /// currency or unit columns; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) when a sum leaves the decimal
+    /// range. Either way the credits are unchanged.
+    pub fn merge(&mut self, other: &Credits) -> Result<()> {
+        if (&self.basis, self.currency, &self.units) != (&other.basis, other.currency, &other.units)
+        {
+            let show = |c: &Credits| format!("{:?} in {} with {:?}", c.basis, c.currency, c.units);
+            return Err(Error::from(ErrorKind::MergeMismatch {
+                what: "credits",
+                reason: format!(
+                    "built with another basis, currency or unit columns (this one: {}; the other: {})",
+                    show(self),
+                    show(other)
+                ),
+            }));
+        }
+        // Sums first, so that an overflow leaves the credits unchanged.
+        let mut sums = Vec::with_capacity(other.rows.len());
+        for (key, (units, revenue)) in &other.rows {
+            let merged = match self.rows.get(key) {
+                None => (units.clone(), *revenue),
+                Some((mine, my_revenue)) => (
+                    mine.iter()
+                        .zip(units)
+                        .map(|(a, b)| a.checked_add(*b).ok_or_else(units_overflow))
+                        .collect::<Result<Vec<_>>>()?,
+                    my_revenue.checked_add(revenue)?,
+                ),
+            };
+            sums.push((key, merged));
+        }
+        for (key, row) in sums {
+            self.rows.insert(key.clone(), row);
+        }
+        let d = &mut self.diagnostics;
+        d.leads_after_as_of += other.diagnostics.leads_after_as_of;
+        d.conversions_after_as_of += other.diagnostics.conversions_after_as_of;
+        Ok(())
+    }
+
+    /// The table of credits so far (a copy of the state, which stays usable).
+    ///
+    /// # Errors
+    /// None today; the signature is the [`Accumulator`] contract's.
+    pub fn finish(&self) -> Result<Credits> {
+        Ok(self.clone())
     }
 
     /// Credits an attribution model's result: one unit column `unit` (e.g. `"won"`)
@@ -293,6 +454,119 @@ impl Credits {
             c.add_revenue(key, &v)?;
         }
         Ok(c)
+    }
+}
+
+/// The serialised partial state of [`Credits`] (version 1), borrowed.
+#[derive(Serialize)]
+struct CreditsStateOut<'a> {
+    version: StateVersion<1>,
+    basis: &'a str,
+    currency: Currency,
+    units: &'a [String],
+    rows: Vec<(&'a CostKey, &'a [Decimal], Decimal)>,
+    diagnostics: CreditsDiagnostics,
+}
+
+/// The serialised partial state of [`Credits`] (version 1), read back and checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditsStateIn {
+    #[serde(rename = "version")]
+    _version: StateVersion<1>,
+    basis: String,
+    currency: Currency,
+    units: Vec<String>,
+    rows: Vec<(CostKey, Vec<Decimal>, Decimal)>,
+    #[serde(default)]
+    diagnostics: CreditsDiagnostics,
+}
+
+impl Serialize for Credits {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        CreditsStateOut {
+            version: StateVersion,
+            basis: &self.basis,
+            currency: self.currency,
+            units: &self.units,
+            rows: self
+                .rows
+                .iter()
+                .map(|(k, (u, r))| (k, &u[..], r.amount()))
+                .collect(),
+            diagnostics: self.diagnostics,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Credits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let st = CreditsStateIn::deserialize(d)?;
+        Credits::try_from(st).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<CreditsStateIn> for Credits {
+    type Error = Error;
+
+    fn try_from(st: CreditsStateIn) -> Result<Self> {
+        let bad = |reason: String| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "partial state",
+                value: "credits".into(),
+                reason,
+            })
+        };
+        for (i, u) in st.units.iter().enumerate() {
+            if st.units[..i].contains(u) {
+                return Err(bad(format!("unit column {u:?} is listed twice")));
+            }
+        }
+        let mut c = Credits::new(st.basis, st.currency, st.units);
+        c.diagnostics = st.diagnostics;
+        for (key, units, revenue) in st.rows {
+            if units.len() != c.units.len() {
+                return Err(bad(format!(
+                    "a row has {} unit amounts for {} columns",
+                    units.len(),
+                    c.units.len()
+                )));
+            }
+            if units.iter().any(|u| u.is_sign_negative() && !u.is_zero()) {
+                return Err(bad("a negative unit amount".into()));
+            }
+            let revenue = Money::new(revenue, c.currency);
+            if c.rows.insert(key, (units, revenue)).is_some() {
+                return Err(bad("a key is listed twice".into()));
+            }
+        }
+        Ok(c)
+    }
+}
+
+impl Accumulator for Credits {
+    type Item = Credit;
+    type Output = Credits;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &Credit) -> Result<()> {
+        Credits::add(self, item)
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a Credit>,
+    {
+        Credits::add_batch(self, items)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Credits::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Credits> {
+        Credits::finish(self)
     }
 }
 

@@ -177,11 +177,13 @@ pub(crate) fn decimal_from_f64(x: f64, name: &'static str) -> Result<Decimal> {
             reason: "must be a finite number".into(),
         }));
     }
-    Decimal::from_f64_retain(x).ok_or(Error::from(ErrorKind::InvalidParameter {
-        name,
-        value: x.to_string(),
-        reason: "out of the decimal range".into(),
-    }))
+    Decimal::from_f64_retain(x).ok_or_else(|| {
+        Error::from(ErrorKind::InvalidParameter {
+            name,
+            value: x.to_string(),
+            reason: "out of the decimal range".into(),
+        })
+    })
 }
 
 /// Return on advertising spend: attributed revenue / spend.

@@ -19,8 +19,8 @@ mod sourcing;
 mod spend;
 
 pub use economics::{
-    CostGrouping, CostKey, Credits, CreditsDiagnostics, EconomicsRow, UnitEconomics, cac_blended,
-    unit_economics,
+    CostGrouping, CostKey, Credit, Credits, CreditsDiagnostics, EconomicsRow, UnitEconomics,
+    cac_blended, unit_economics,
 };
 pub use metrics::{
     MoneyPer, MoneyRatio, cac_payback_months, ltv, ltv_to_cac, magic_number, pipeline_roi, roas,

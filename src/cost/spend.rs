@@ -115,12 +115,11 @@ impl FxTable {
                 got: format!("{} (no FX rate on or before {date})", amount.currency()),
             })
         })?;
-        let v = amount
-            .amount()
-            .checked_mul(rate)
-            .ok_or(Error::from(ErrorKind::Overflow {
+        let v = amount.amount().checked_mul(rate).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
                 operation: "currency conversion",
-            }))?;
+            })
+        })?;
         Ok(Money::new(v, to).round_to_minor_units())
     }
 }

@@ -251,7 +251,7 @@ impl JourneyBuilder {
     ///
     /// ```
     /// use revops::csv::{OnError, Options};
-    /// use revops::{attribution::JourneyBuilder, attribution::JourneyOptions};
+    /// use revops::attribution::JourneyBuilder;
     /// # fn main() -> Result<(), revops::Error> {
     /// let touches = "subject_id,channel,campaign,at
     /// L1,search,spring,2026-03-01T12:00:00Z
@@ -266,19 +266,19 @@ impl JourneyBuilder {
     /// assert_eq!((report.rows, report.records, report.skipped.len()), (4, 3, 1));
     /// assert!(report.skipped[0].to_string().starts_with("touches.csv line 4, column `at`"));
     /// b.read_conversions_csv(conversions.as_bytes(), Options::new())?;
-    /// let journeys = b.build(&JourneyOptions::default())?;
+    /// let journeys = b.finish()?;
     /// let paths: Vec<String> = journeys.path_rows().iter().map(|r| r.path_string(">")).collect();
     /// assert_eq!(paths, ["search>email", "webinar"]);
     ///
     /// // Under the default policy the first bad row is the error.
     /// let err = JourneyBuilder::default().read_touches_csv(touches.as_bytes(), Options::new());
-    /// assert!(matches!(err.map_err(|e| e.into_kind()), Err(revops::error::ErrorKind::Csv { line: 4, .. })));
+    /// assert!(matches!(err.as_ref().map_err(|e| e.kind()), Err(revops::error::ErrorKind::Csv { line: 4, .. })));
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     /// As [`Reader::new`] for the header; under [`OnError::Stop`] the first bad row's
-    /// [`ErrorKind::Csv`](crate::error::ErrorKind::Csv); [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; as [`JourneyBuilder::add`] for
+    /// [`ErrorKind::Csv`](crate::error::ErrorKind::Csv); [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; as [`JourneyBuilder::add_batch`] for
     /// more than `u32::MAX − 1` distinct ids. The touches of the rows before the
     /// error stay added.
     pub fn read_touches_csv<R: Read>(&mut self, input: R, options: Options) -> Result<ReadReport> {

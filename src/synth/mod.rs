@@ -118,6 +118,7 @@ mod config;
 mod engine;
 mod rng;
 mod tally;
+mod truth_score;
 
 use serde::{Deserialize, Serialize};
 

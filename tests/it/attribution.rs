@@ -233,9 +233,11 @@ fn unknown_subjects_and_untouched_conversions_are_counted_and_reported() {
 fn bad_input_is_named() {
     // Negative cost: the touch's position and subject, across batches.
     let mut b = JourneyBuilder::default();
-    b.add(&[touch("a", "x", 1.0)], &[], &[]).unwrap();
+    b.add_batch(&[touch("a", "x", 1.0)], &[], &[]).unwrap();
     let bad = touch("b", "x", 1.0).with_cost(usd("-1"));
-    let err = b.add(&[touch("a", "x", 2.0), bad], &[], &[]).unwrap_err();
+    let err = b
+        .add_batch(&[touch("a", "x", 2.0), bad], &[], &[])
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "touch #2 (id b): field `cost`: must not be negative, got -1.00 USD"
@@ -259,9 +261,9 @@ fn bad_input_is_named() {
     );
     // ... also when the two currencies meet in a merge.
     let mut b1 = JourneyBuilder::default();
-    b1.add(&[], &c[..2], &[]).unwrap();
+    b1.add_batch(&[], &c[..2], &[]).unwrap();
     let mut b2 = JourneyBuilder::default();
-    b2.add(&[], &c[2..], &[]).unwrap();
+    b2.add_batch(&[], &c[2..], &[]).unwrap();
     let err = b1.merge(&b2).unwrap_err();
     assert!(
         err.to_string()
@@ -397,7 +399,7 @@ fn path_rows_round_trip_and_aggregate() {
     // Currency mismatch between path-row batches.
     let mut p = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
     assert!(matches!(
-        p.add_path_rows(&rows, Currency::EUR)
+        p.merge(&Journeys::from_path_rows(&rows, Currency::EUR).unwrap())
             .as_ref()
             .map_err(|e| e.kind()),
         Err(ErrorKind::CurrencyMismatch { .. })
@@ -662,7 +664,7 @@ fn attributions_merge_like_journeys() {
     a1.merge(&second.attribute_with_revenue(&RuleModel::J).unwrap())
         .unwrap();
     assert_eq!(a1, whole.attribute_with_revenue(&RuleModel::J).unwrap());
-    parts.add_records(&t[2..], &c[1..], &[], &o).unwrap();
+    parts.merge(&second).unwrap();
     assert_eq!(parts.path_rows(), whole.path_rows());
     assert!(
         a1.merge(&whole.attribute(&RuleModel::Linear).unwrap())
@@ -989,13 +991,13 @@ proptest! {
             b
         };
         let (bt, bc, be) = (bounds(&ct, d.touches.len()), bounds(&cc, d.conversions.len()), bounds(&ce, d.events.len()));
-        let mut acc = JourneyBuilder::default();
+        let mut acc = JourneyBuilder::new(options()).unwrap();
         for i in 0..bt.len() - 1 {
-            let mut part = JourneyBuilder::default();
-            part.add(&d.touches[bt[i]..bt[i + 1]], &d.conversions[bc[i]..bc[i + 1]], &d.events[be[i]..be[i + 1]]).unwrap();
+            let mut part = JourneyBuilder::new(options()).unwrap();
+            part.add_batch(&d.touches[bt[i]..bt[i + 1]], &d.conversions[bc[i]..bc[i + 1]], &d.events[be[i]..be[i + 1]]).unwrap();
             acc.merge(&part).unwrap();
         }
-        let merged = acc.build(&options()).unwrap();
+        let merged = acc.finish().unwrap();
         prop_assert_eq!(merged.path_rows(), whole.path_rows());
         prop_assert_eq!(merged.diagnostics().unattributed_conversions(), whole.diagnostics().unattributed_conversions());
         for (a, b) in all(&merged).iter().zip(&all(&whole)) {
@@ -1009,7 +1011,7 @@ proptest! {
         let cut = cut.min(rows.len());
         let whole = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
         let mut parts = Journeys::from_path_rows(&rows[..cut], Currency::USD).unwrap();
-        parts.add_path_rows(&rows[cut..], Currency::USD).unwrap();
+        parts.add_batch(&rows[cut..]).unwrap();
         prop_assert_eq!(parts.path_rows(), rows);
         for m in [RuleModel::FirstTouch, RuleModel::LastTouch, RuleModel::Linear, RuleModel::LinearUnique, RuleModel::J] {
             prop_assert_eq!(parts.attribute_with_revenue(&m).unwrap(), whole.attribute_with_revenue(&m).unwrap());
@@ -1062,7 +1064,7 @@ proptest! {
 
     /// The fast paths give exactly what the plain ones give: `into_journeys` (in
     /// place or not) what `build` gives, `attribute_all` what `attribute` gives per
-    /// model, `MarkovCounts::add_journeys` what adding the path rows gives.
+    /// model, `MarkovCounts::from_journeys` what adding the path rows gives.
     #[test]
     fn fast_paths_equal_the_plain_ones(
         d in data(),
@@ -1083,10 +1085,10 @@ proptest! {
         if let Some(days) = lookback {
             o = o.with_lookback(TimeDelta::days(days));
         }
-        let mut b = JourneyBuilder::default();
-        b.add(&touches, &d.conversions, &d.events).unwrap();
-        let built = b.build(&o).unwrap();
-        let consumed = b.into_journeys(&o).unwrap();
+        let mut b = JourneyBuilder::new(o.clone()).unwrap();
+        b.add_batch(&touches, &d.conversions, &d.events).unwrap();
+        let built = b.finish().unwrap();
+        let consumed = b.into_journeys().unwrap();
         prop_assert_eq!(fingerprint(&built), fingerprint(&consumed));
         prop_assert_eq!(all(&built), all(&consumed));
 
@@ -1103,10 +1105,9 @@ proptest! {
         }
 
         for markov_options in [MarkovOptions::default(), MarkovOptions::default().with_order(2)] {
-            let mut direct = MarkovCounts::new(markov_options).unwrap();
-            direct.add_journeys(&consumed).unwrap();
+            let direct = MarkovCounts::from_journeys(&consumed, markov_options).unwrap();
             let mut rows = MarkovCounts::new(markov_options).unwrap();
-            rows.add_rows(&consumed.path_rows()).unwrap();
+            rows.add_batch(&consumed.path_rows()).unwrap();
             prop_assert_eq!(direct.rows(), rows.rows());
             prop_assert_eq!(direct.finish().ok(), rows.finish().ok());
         }
@@ -1165,10 +1166,9 @@ fn path_aggregation_of_long_paths_and_many_channels() {
             want,
             "{channels} channels, up to {max_len} touches"
         );
-        let mut direct = MarkovCounts::default();
-        direct.add_journeys(&j).unwrap();
+        let direct = MarkovCounts::from_journeys(&j, MarkovOptions::default()).unwrap();
         let mut via_rows = MarkovCounts::default();
-        via_rows.add_rows(&want).unwrap();
+        via_rows.add_batch(&want).unwrap();
         assert_eq!(direct.finish().unwrap(), via_rows.finish().unwrap());
     }
 }
@@ -1379,10 +1379,7 @@ fn value_sums_that_overflow_are_named_errors() {
         a.merge(&b).as_ref().map_err(|e| e.kind()),
         Err(ErrorKind::Overflow { .. })
     ));
-    assert!(
-        a.add_path_rows(&[row(Decimal::ONE)], Currency::USD)
-            .is_err()
-    );
+    assert!(a.add_batch(&[row(Decimal::ONE)]).is_err());
     assert_eq!(a.total_value(), Decimal::MAX);
     // In the report: a clear error instead of a panicked thread.
     let input = revops::report::ReportInput {
@@ -1395,5 +1392,223 @@ fn value_sums_that_overflow_are_named_errors() {
     assert!(
         matches!(err.kind(), ErrorKind::InvalidField { field: "value", .. }),
         "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// The accumulator contract: JourneyBuilder (records) and Journeys (path rows)
+
+use revops::attribution::{JourneyDiagnostics, JourneyRecord};
+
+/// The records of `d` as one stream: touches, conversions and stage events
+/// interleaved (so that any cut splits each kind somewhere).
+fn records(d: &Data) -> Vec<JourneyRecord> {
+    let mut out: Vec<JourneyRecord> = Vec::new();
+    let n = d.touches.len().max(d.conversions.len()).max(d.events.len());
+    for i in 0..n {
+        out.extend(d.touches.get(i).cloned().map(JourneyRecord::from));
+        out.extend(d.conversions.get(i).cloned().map(JourneyRecord::from));
+        out.extend(d.events.get(i).cloned().map(JourneyRecord::from));
+    }
+    out
+}
+
+/// Diagnostics without the named examples (their positions follow the input order,
+/// which a merge in the other order changes).
+fn counts(d: &JourneyDiagnostics) -> JourneyDiagnostics {
+    JourneyDiagnostics {
+        examples: Vec::new(),
+        ..d.clone()
+    }
+}
+
+fn arb_journey_options() -> impl Strategy<Value = JourneyOptions> {
+    (
+        prop_oneof![
+            Just(RepeatConversions::SincePrevious),
+            Just(RepeatConversions::AllPrior),
+            Just(RepeatConversions::FirstOnly)
+        ],
+        any::<bool>(),
+        prop::option::of(1..30i64),
+        any::<bool>(),
+    )
+        .prop_map(|(repeat, trailing, lookback, filter)| {
+            let mut o = options().with_repeat(repeat);
+            if trailing {
+                o = o.with_trailing(TrailingTouches::NonConverting);
+            }
+            if let Some(days) = lookback {
+                o = o.with_lookback(TimeDelta::days(days));
+            }
+            if filter {
+                o = o.with_exclude_channels(vec![ch(CHANNELS[0])]);
+            }
+            o
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn journey_builder_follows_the_contract(d in data(), cut in 0usize..80, o in arb_journey_options()) {
+        let items = records(&d);
+        crate::contract::assert_contract(
+            || JourneyBuilder::new(o.clone()).unwrap(),
+            &items,
+            cut,
+            |j: &Journeys| (j.path_rows(), counts(j.diagnostics())),
+        );
+        // One record at a time is the batch, and the batch is `from_records`.
+        let mut one = JourneyBuilder::new(o.clone()).unwrap();
+        one.add_batch(&d.touches, &d.conversions, &d.events).unwrap();
+        let whole = Journeys::from_records(&d.touches, &d.conversions, &d.events, &o).unwrap();
+        prop_assert_eq!(one.finish().unwrap().path_rows(), whole.path_rows());
+    }
+
+    #[test]
+    fn journeys_follow_the_contract(d in data(), cut in 0usize..30) {
+        let rows = Journeys::from_records(&d.touches, &d.conversions, &d.events, &options())
+            .unwrap()
+            .path_rows();
+        crate::contract::assert_contract(
+            || Journeys::new(options()).unwrap(),
+            &rows,
+            cut,
+            |r| r.clone(),
+        );
+    }
+
+    /// Journeys cut from records survive a round trip: every model, milestones
+    /// included, gives the same credit.
+    #[test]
+    fn journeys_from_records_round_trip(d in data()) {
+        let j = Journeys::from_records(&d.touches, &d.conversions, &d.events, &options()).unwrap();
+        let back: Journeys = crate::contract::ship(&j);
+        prop_assert_eq!(back.path_rows(), j.path_rows());
+        prop_assert_eq!(back.diagnostics(), j.diagnostics());
+        for m in [RuleModel::WShaped, RuleModel::TimeDecay { half_life: TimeDelta::days(7) }, RuleModel::Linear] {
+            prop_assert_eq!(back.attribute_with_revenue(&m).unwrap(), j.attribute_with_revenue(&m).unwrap());
+        }
+    }
+}
+
+fn small_data() -> Data {
+    Data {
+        touches: vec![
+            touch("a", "search", 1.0),
+            touch("a", "email", 2.0),
+            touch("b", "email", 1.5),
+        ],
+        conversions: vec![conv("a", 3.0, Some("10.00"))],
+        events: vec![ev("a", "inquiry", 1.5)],
+    }
+}
+
+#[test]
+fn journey_states_refuse_another_version_and_other_options() {
+    let d = small_data();
+    let mut b = JourneyBuilder::new(options()).unwrap();
+    b.add_batch(&d.touches, &d.conversions, &d.events).unwrap();
+    let j = b.finish().unwrap();
+    let (mut bv, mut jv) = (
+        serde_json::to_value(&b).unwrap(),
+        serde_json::to_value(&j).unwrap(),
+    );
+    assert_eq!((&bv["version"], &jv["version"]), (&1.into(), &1.into()));
+    bv["version"] = 7.into();
+    jv["version"] = 7.into();
+    let e = serde_json::from_value::<JourneyBuilder>(bv).unwrap_err();
+    assert!(e.to_string().contains("version 7 is not supported"), "{e}");
+    let e = serde_json::from_value::<Journeys>(jv).unwrap_err();
+    assert!(e.to_string().contains("version 7 is not supported"), "{e}");
+    let other = options().with_lookback(TimeDelta::days(3));
+    let e = b
+        .merge(&JourneyBuilder::new(other.clone()).unwrap())
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::MergeMismatch { .. }), "{e}");
+    let mut j2 = j.clone();
+    let e = j2
+        .merge(&Journeys::from_records(&[], &[], &[], &other).unwrap())
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::MergeMismatch { .. }), "{e}");
+    assert_eq!(j2.path_rows(), j.path_rows());
+    // A negative lookback is refused at `new`, not at the end.
+    let negative = options().with_lookback(TimeDelta::days(-1));
+    assert!(JourneyBuilder::new(negative.clone()).is_err());
+    assert!(Journeys::new(negative).is_err());
+}
+
+#[test]
+fn hostile_journey_states_are_errors() {
+    let d = small_data();
+    let mut b = JourneyBuilder::new(options()).unwrap();
+    b.add_batch(&d.touches, &d.conversions, &d.events).unwrap();
+    let j = b.finish().unwrap();
+    let bv = serde_json::to_value(&b).unwrap();
+    let jv = serde_json::to_value(&j).unwrap();
+    let tamper = |v: &serde_json::Value, f: &dyn Fn(&mut serde_json::Value)| {
+        let mut w = v.clone();
+        f(&mut w);
+        w
+    };
+    let bad_builders = [
+        tamper(&bv, &|w| w["touch_subject"][0] = 9.into()),
+        tamper(&bv, &|w| w["touch_pair"][0] = 9.into()),
+        tamper(&bv, &|w| w["touch_at"] = serde_json::json!([1])),
+        tamper(&bv, &|w| w["touch_at"][0] = i64::MIN.into()),
+        tamper(&bv, &|w| w["subjects"][1] = "a".into()),
+        tamper(&bv, &|w| w["subjects"][1] = " ".into()),
+        tamper(&bv, &|w| {
+            w["names"]["pairs"][0] = serde_json::json!([7, null])
+        }),
+        tamper(&bv, &|w| w["names"]["pairs"][0] = serde_json::json!([0, 3])),
+        tamper(&bv, &|w| w["names"]["channels"][1] = "search".into()),
+        tamper(&bv, &|w| w["conversions"][0][1] = 5.into()),
+        tamper(&bv, &|w| w["conversions"][0][2] = "-1".into()),
+        tamper(&bv, &|w| w["stage_events"][0][2] = 4.into()),
+        tamper(&bv, &|w| w["currency"]["source"] = "nowhere".into()),
+    ];
+    for v in bad_builders {
+        assert!(
+            serde_json::from_value::<JourneyBuilder>(v.clone()).is_err(),
+            "accepted {v}"
+        );
+    }
+    let bad_journeys = [
+        tamper(&jv, &|w| w["ends"][0] = 99.into()),
+        tamper(&jv, &|w| w["ends"] = serde_json::json!([2, 1])),
+        tamper(&jv, &|w| w["subject"][0] = 9.into()),
+        tamper(&jv, &|w| w["weight"][0] = 3.into()),
+        tamper(&jv, &|w| w["weight"][0] = (-3).into()),
+        tamper(&jv, &|w| w["value_slot"][0] = 4.into()),
+        tamper(&jv, &|w| w["values"][0] = "-1".into()),
+        tamper(&jv, &|w| w["touch_pair"][0] = 9.into()),
+        tamper(&jv, &|w| w["touch_at"][0] = serde_json::Value::Null),
+        // a subject's touches out of time order
+        tamper(&jv, &|w| {
+            let later = w["touch_at"][1].as_i64().unwrap() + 1;
+            w["touch_at"][0] = later.into();
+        }),
+        tamper(&jv, &|w| w["milestones"][0][1] = 5.into()),
+        tamper(&jv, &|w| w["milestones"][0][0] = 5.into()),
+        tamper(&jv, &|w| w["ms_ends"] = serde_json::json!([0])),
+        tamper(&jv, &|w| w["subject"][0] = serde_json::Value::Null),
+        tamper(&jv, &|w| w["unknown"] = 1.into()),
+    ];
+    for v in bad_journeys {
+        assert!(
+            serde_json::from_value::<Journeys>(v.clone()).is_err(),
+            "accepted {v}"
+        );
+    }
+    // The untampered states read back to the same journeys.
+    let b2: JourneyBuilder = serde_json::from_value(bv).unwrap();
+    assert_eq!(b2.finish().unwrap().path_rows(), j.path_rows());
+    let j2: Journeys = serde_json::from_value(jv).unwrap();
+    assert_eq!(
+        j2.attribute_with_revenue(&RuleModel::WShaped).unwrap(),
+        j.attribute_with_revenue(&RuleModel::WShaped).unwrap()
     );
 }

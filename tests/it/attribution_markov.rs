@@ -338,10 +338,7 @@ fn invalid_rows_are_named_and_options_checked() {
     let other = MarkovCounts::new(MarkovOptions::default().with_order(2)).unwrap();
     assert!(matches!(
         counts.merge(&other).as_ref().map_err(|e| e.kind()),
-        Err(ErrorKind::InvalidParameter {
-            name: "options",
-            ..
-        })
+        Err(ErrorKind::MergeMismatch { .. })
     ));
     assert!(MarkovCounts::new(MarkovOptions::default().with_order(0)).is_err());
     assert!(matches!(
@@ -629,13 +626,13 @@ proptest! {
     fn markov_merge_of_halves_equals_whole(rows in arb_rows(), split in 0usize..25, o in arb_options()) {
         let split = split.min(rows.len());
         let mut left = MarkovCounts::new(o).unwrap();
-        left.add_rows(&rows[..split]).unwrap();
+        left.add_batch(&rows[..split]).unwrap();
         let mut right = MarkovCounts::new(o).unwrap();
-        right.add_rows(&rows[split..]).unwrap();
+        right.add_batch(&rows[split..]).unwrap();
         // merge in the "wrong" order too
         right.merge(&left).unwrap();
         let mut whole = MarkovCounts::new(o).unwrap();
-        whole.add_rows(&rows).unwrap();
+        whole.add_batch(&rows).unwrap();
         prop_assert_eq!(right.transition_counts(), whole.transition_counts());
         prop_assert_eq!(right.finish().unwrap(), whole.finish().unwrap());
     }
@@ -714,14 +711,13 @@ proptest! {
     fn shapley_merge_of_halves_equals_whole(rows in arb_rows(), split in 0usize..25) {
         let split = split.min(rows.len());
         let mut left = ShapleyCounts::default();
-        left.add_rows(&rows[..split]).unwrap();
+        left.add_batch(&rows[..split]).unwrap();
         let mut right = ShapleyCounts::default();
-        right.add_rows(&rows[split..]).unwrap();
+        right.add_batch(&rows[split..]).unwrap();
         right.merge(&left).unwrap();
         let mut whole = ShapleyCounts::default();
-        whole.add_rows(&rows).unwrap();
-        let o = ShapleyOptions::default();
-        prop_assert_eq!(right.finish(o).unwrap(), whole.finish(o).unwrap());
+        whole.add_batch(&rows).unwrap();
+        prop_assert_eq!(right.finish().unwrap(), whole.finish().unwrap());
     }
 
     #[test]
@@ -974,10 +970,192 @@ fn shapley_refuses_more_channels_than_its_limit() {
             ..
         })
     ));
-    let mut t = ShapleyCounts::default();
-    t.add_rows(&small).unwrap();
-    assert!(t.ordered(cells).is_err());
-    assert!(t.shao_li(few).is_err());
-    assert!(t.conversion_rate(few).is_err());
+    let mut t = ShapleyCounts::new(cells).unwrap();
+    t.add_batch(&small).unwrap();
+    assert!(t.ordered().is_err());
+    let mut t = ShapleyCounts::new(few).unwrap();
+    t.add_batch(&small).unwrap();
+    assert!(t.shao_li().is_err());
+    assert!(t.conversion_rate().is_err());
     assert!(shapley_attribution(&small, cells.with_max_ordered_cells(12)).is_ok());
+}
+
+// ---------------------------------------------------------------- accumulator contract
+
+fn arb_shapley_options() -> impl Strategy<Value = ShapleyOptions> {
+    prop_oneof![
+        Just(ShapleyOptions::default()),
+        Just(ShapleyOptions::default().with_universe(ShapleyUniverse::AllChannels)),
+        Just(
+            ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
+                permutations: 50,
+                seed: 3
+            })
+        ),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn markov_counts_follow_the_contract(rows in arb_rows(), cut in 0usize..25, o in arb_options()) {
+        crate::contract::assert_contract(
+            || MarkovCounts::new(o).unwrap(),
+            &rows,
+            cut,
+            |r| r.clone(),
+        );
+    }
+
+    #[test]
+    fn shapley_counts_follow_the_contract(rows in arb_rows(), cut in 0usize..25, o in arb_shapley_options()) {
+        crate::contract::assert_contract(
+            || ShapleyCounts::new(o).unwrap(),
+            &rows,
+            cut,
+            |r| r.clone(),
+        );
+    }
+}
+
+/// A Markov state as JSON, to tamper with.
+fn markov_json(o: MarkovOptions) -> serde_json::Value {
+    let mut c = MarkovCounts::new(o).unwrap();
+    c.add_batch(&[row("a>b>c", 2.0, 1.0), row("b>c", 1.0, 3.0)])
+        .unwrap();
+    serde_json::to_value(&c).unwrap()
+}
+
+fn shapley_json() -> serde_json::Value {
+    let mut c = ShapleyCounts::default();
+    c.add_batch(&[row("a>b>a", 2.0, 1.0), row("b", 1.0, 3.0)])
+        .unwrap();
+    serde_json::to_value(&c).unwrap()
+}
+
+#[test]
+fn markov_and_shapley_states_refuse_another_version() {
+    let mut m = markov_json(MarkovOptions::default());
+    let mut s = shapley_json();
+    assert_eq!((&m["version"], &s["version"]), (&1.into(), &1.into()));
+    m["version"] = 2.into();
+    s["version"] = 2.into();
+    let e = serde_json::from_value::<MarkovCounts>(m).unwrap_err();
+    assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    let e = serde_json::from_value::<ShapleyCounts>(s).unwrap_err();
+    assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    let mut v = markov_json(MarkovOptions::default());
+    v.as_object_mut().unwrap().remove("version");
+    assert!(serde_json::from_value::<MarkovCounts>(v).is_err());
+}
+
+#[test]
+fn markov_and_shapley_merge_refuse_other_options() {
+    let mut a = MarkovCounts::new(MarkovOptions::default()).unwrap();
+    let b = MarkovCounts::new(MarkovOptions::default().with_nulls(MarkovNulls::Exclude)).unwrap();
+    let e = a.merge(&b).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::MergeMismatch { reason, .. } if reason.contains("Exclude")),
+        "{e}"
+    );
+
+    let mut a = ShapleyCounts::default();
+    let b = ShapleyCounts::new(ShapleyOptions::default().with_max_channels(3)).unwrap();
+    let e = a.merge(&b).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::MergeMismatch { reason, .. } if reason.contains("max_channels: 3")),
+        "{e}"
+    );
+}
+
+#[test]
+fn markov_state_round_trips_at_order_2_and_is_compact() {
+    let v = markov_json(MarkovOptions::default().with_order(2));
+    assert_eq!(v["channels"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(v["states"], serde_json::json!([[0, 1], [1, 2]]));
+    let back: MarkovCounts = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&back).unwrap(), v);
+    // At order 1 a state is its channel: no state table.
+    assert_eq!(
+        markov_json(MarkovOptions::default())["states"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn hostile_markov_and_shapley_states_are_errors() {
+    let tamper = |mut v: serde_json::Value, f: &dyn Fn(&mut serde_json::Value)| {
+        f(&mut v);
+        v
+    };
+    let order2 = MarkovOptions::default().with_order(2);
+    let bad_markov = [
+        // a transition to a state that does not exist
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["transitions"][0][1] = 99.into()
+        }),
+        // a state entered but never left
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["transitions"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|t| t[0] != 2);
+        }),
+        // a state naming a channel out of range
+        tamper(markov_json(order2), &|v| v["states"][0][1] = 7.into()),
+        // a state longer than the order
+        tamper(markov_json(order2), &|v| {
+            v["states"][0] = serde_json::json!([0, 1, 2])
+        }),
+        // a duplicate channel
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["channels"][1] = "a".into()
+        }),
+        // a negative or non-finite count
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["transitions"][0][2] = (-1.0).into()
+        }),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["conversions"] = (-1.0).into()
+        }),
+        // states at order 1, invalid options
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["states"] = serde_json::json!([[0]])
+        }),
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["options"]["order"] = 0.into()
+        }),
+        // an unknown field
+        tamper(markov_json(MarkovOptions::default()), &|v| {
+            v["extra"] = 1.into()
+        }),
+    ];
+    for v in bad_markov {
+        let r = serde_json::from_value::<MarkovCounts>(v.clone());
+        assert!(r.is_err(), "accepted {v}");
+    }
+    let bad_shapley = [
+        tamper(shapley_json(), &|v| {
+            v["sets"][0][0] = serde_json::json!([0, 9])
+        }),
+        tamper(shapley_json(), &|v| {
+            v["sets"][0][0] = serde_json::json!([1, 0])
+        }),
+        tamper(shapley_json(), &|v| v["sets"][0][0] = serde_json::json!([])),
+        tamper(shapley_json(), &|v| {
+            v["sets"][1][0] = serde_json::json!([0, 1])
+        }),
+        tamper(shapley_json(), &|v| v["positions"][0][1] = 3.into()),
+        tamper(shapley_json(), &|v| v["positions"][0][2] = 0.into()),
+        tamper(shapley_json(), &|v| v["positions"][0][0] = 5.into()),
+        tamper(shapley_json(), &|v| v["sets"][0][3] = "-1".into()),
+        tamper(shapley_json(), &|v| v["nulls"] = (-0.5).into()),
+    ];
+    for v in bad_shapley {
+        let r = serde_json::from_value::<ShapleyCounts>(v.clone());
+        assert!(r.is_err(), "accepted {v}");
+    }
+    // The untampered states read back and finish like the originals.
+    let s: ShapleyCounts = serde_json::from_value(shapley_json()).unwrap();
+    assert_eq!(s.rows(), 2);
+    assert!(s.finish().is_ok());
 }

@@ -682,3 +682,133 @@ fn credited_unit_overflow_is_an_error_not_a_panic() {
         Err(ErrorKind::Overflow { .. })
     ));
 }
+
+// ---------------------------------------------------------------- Credits: accumulator contract
+
+fn credit_key(channel: usize, campaign: bool) -> revops::cost::CostKey {
+    revops::cost::CostKey {
+        channel: (channel > 0).then(|| Channel::new(["a", "b", "c"][channel % 3]).unwrap()),
+        campaign: campaign.then(|| CampaignId::new("q1").unwrap()),
+        period: None,
+    }
+}
+
+fn arb_credit() -> impl Strategy<Value = revops::cost::Credit> {
+    use revops::cost::Credit;
+    (
+        0usize..4,
+        any::<bool>(),
+        0usize..3,
+        0u32..400,
+        0i64..1_000_000,
+    )
+        .prop_map(|(ch, camp, kind, quarters, cents)| match kind {
+            0 => Credit::units(credit_key(ch, camp), "leads", f64::from(quarters)),
+            1 => Credit::units(credit_key(ch, camp), "won", f64::from(quarters) / 4.0),
+            _ => Credit::revenue(
+                credit_key(ch, camp),
+                Money::new(Decimal::new(cents, 2), Currency::USD),
+            ),
+        })
+}
+
+fn new_credits() -> revops::cost::Credits {
+    revops::cost::Credits::new(
+        "w_shaped",
+        Currency::USD,
+        vec!["leads".into(), "won".into()],
+    )
+}
+
+proptest! {
+    #[test]
+    fn credits_follow_the_contract(
+        credits in prop::collection::vec(arb_credit(), 0..40),
+        cut in 0usize..40,
+    ) {
+        crate::contract::assert_contract(new_credits, &credits, cut, |c| c.clone());
+    }
+}
+
+#[test]
+fn credits_merge_refuses_other_options_and_is_atomic() {
+    use revops::cost::{Credit, Credits};
+    let mut a = new_credits();
+    a.add(&Credit::units(credit_key(1, false), "won", 1.0))
+        .unwrap();
+    let before = a.clone();
+    for other in [
+        Credits::new("linear", Currency::USD, vec!["leads".into(), "won".into()]),
+        Credits::new(
+            "w_shaped",
+            Currency::EUR,
+            vec!["leads".into(), "won".into()],
+        ),
+        Credits::new("w_shaped", Currency::USD, vec!["won".into()]),
+    ] {
+        let e = a.merge(&other).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::MergeMismatch { .. }), "{e}");
+    }
+    // An overflow in one key's sum leaves every key unchanged.
+    let mut big = new_credits();
+    big.add(&Credit::units(credit_key(0, false), "won", 1.0))
+        .unwrap();
+    big.add(&Credit::units(credit_key(1, false), "won", 7e28))
+        .unwrap();
+    a.add(&Credit::units(credit_key(1, false), "won", 7e28))
+        .unwrap();
+    let before_overflow = a.clone();
+    assert!(matches!(
+        a.merge(&big).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::Overflow { .. })
+    ));
+    assert_eq!(a, before_overflow);
+    assert_ne!(a, before);
+    // Revenue in another currency is refused without touching the table.
+    let mut c = new_credits();
+    let e = c
+        .add(&Credit::revenue(
+            credit_key(1, false),
+            Money::new(Decimal::ONE, Currency::EUR),
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::CurrencyMismatch { .. }),
+        "{e}"
+    );
+    assert!(c.rows.is_empty());
+}
+
+#[test]
+fn credits_state_is_versioned_and_checked() {
+    use revops::cost::{Credit, Credits};
+    let mut c = new_credits();
+    c.add(&Credit::units(credit_key(1, true), "won", 0.5))
+        .unwrap();
+    c.add(&Credit::revenue(credit_key(1, true), usd("12.30")))
+        .unwrap();
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(
+        v["rows"][0],
+        serde_json::json!([{"channel": "b", "campaign": "q1", "period": null}, ["0", "0.5"], "12.30"])
+    );
+    assert_eq!(serde_json::from_value::<Credits>(v.clone()).unwrap(), c);
+    let tamper = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut w = v.clone();
+        f(&mut w);
+        serde_json::from_value::<Credits>(w)
+    };
+    let e = tamper(&|w| w["version"] = 2.into()).unwrap_err();
+    assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    assert!(tamper(&|w| w["rows"][0][1] = serde_json::json!(["1"])).is_err());
+    assert!(tamper(&|w| w["rows"][0][1] = serde_json::json!(["1", "-2"])).is_err());
+    assert!(tamper(&|w| w["units"] = serde_json::json!(["won", "won"])).is_err());
+    assert!(
+        tamper(&|w| {
+            let row = w["rows"][0].clone();
+            w["rows"].as_array_mut().unwrap().push(row);
+        })
+        .is_err()
+    );
+}

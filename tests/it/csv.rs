@@ -953,13 +953,13 @@ fn via_reader(
         if touches {
             let mut r = Reader::<Touch, _>::new(text.as_bytes(), options.clone())?;
             for t in r.by_ref() {
-                b.add(&[t?], &[], &[])?;
+                b.add_batch(&[t?], &[], &[])?;
             }
             Ok(r.report().clone())
         } else {
             let mut r = Reader::<Conversion, _>::new(text.as_bytes(), options.clone())?;
             for c in r.by_ref() {
-                b.add(&[], &[c?], &[])?;
+                b.add_batch(&[], &[c?], &[])?;
             }
             Ok(r.report().clone())
         }
@@ -970,9 +970,7 @@ fn via_reader(
 }
 
 fn journeys_text(b: &revops::attribution::JourneyBuilder) -> String {
-    let j = b
-        .build(&revops::attribution::JourneyOptions::default())
-        .unwrap();
+    let j = b.finish().unwrap();
     let rows: Vec<String> = j.iter().map(|r| format!("{r:?}")).collect();
     format!("{rows:?} {:?}", j.diagnostics())
 }
