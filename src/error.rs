@@ -305,6 +305,21 @@ pub enum ErrorKind {
     },
 }
 
+/// The error for an input beyond a fixed capacity of the engines' dense indices
+/// (32-bit ids, journeys, channel sets): a [`ErrorKind::LimitExceeded`] that says to split
+/// the input and merge the partial states, which is what those limits allow.
+pub(crate) fn capacity(what: &'static str, value: usize, max: u64) -> value::Error {
+    value::Error::from(ErrorKind::LimitExceeded {
+        limit: "32-bit indices (fixed)",
+        what,
+        value: value as u64,
+        max,
+        reason: "the engines index records with 32-bit integers; split the input and merge \
+                 the partial states"
+            .into(),
+    })
+}
+
 /// An underlying error kept as the [`source`](std::error::Error::source) of an
 /// [`ErrorKind`], shared so that the error stays cheap to clone. Two sources are equal
 /// when their messages are.

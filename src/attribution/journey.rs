@@ -83,11 +83,11 @@ impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
             .ok()
             .filter(|&i| i < u32::MAX)
             .ok_or_else(|| {
-                Error::from(ErrorKind::InvalidParameter {
-                    name: "distinct ids",
-                    value: self.names.len().to_string(),
-                    reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
-                })
+                crate::error::capacity(
+                    "distinct ids of one kind",
+                    self.names.len(),
+                    u64::from(u32::MAX - 1),
+                )
             })?;
         self.names.push(name.clone());
         self.ids.insert(name.clone(), id);
@@ -323,11 +323,11 @@ impl Subjects {
             .ok()
             .filter(|&i| i < u32::MAX - 1)
             .ok_or_else(|| {
-                Error::from(ErrorKind::InvalidParameter {
-                    name: "distinct ids",
-                    value: self.len().to_string(),
-                    reason: format!("at most {} distinct ids of one kind", u32::MAX - 1),
-                })
+                crate::error::capacity(
+                    "distinct ids of one kind",
+                    self.len(),
+                    u64::from(u32::MAX - 1),
+                )
             })?;
         std::sync::Arc::make_mut(&mut self.names).push(name);
         Ok(id)
@@ -1139,7 +1139,7 @@ impl JourneyBuilder {
     /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the other was built with
     /// other options; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the other's first valued
     /// conversion (position shifted by this builder's conversions) if it is in
-    /// another currency; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) beyond `u32::MAX − 1` distinct
+    /// another currency; [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond `u32::MAX − 1` distinct
     /// ids. On error this builder is unchanged.
     pub fn merge(&mut self, other: &JourneyBuilder) -> Result<()> {
         if self.options != other.options {
@@ -1359,11 +1359,11 @@ impl JourneyBuilder {
             .max(self.conversions.len())
             .max(self.events.len());
         if u32::try_from(most).is_err() {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "records",
-                value: touch_count.to_string(),
-                reason: format!("at most {} records of one kind per build", u32::MAX),
-            }));
+            return Err(crate::error::capacity(
+                "records of one kind per build",
+                most,
+                u64::from(u32::MAX),
+            ));
         }
         Ok(())
     }
@@ -2101,11 +2101,11 @@ impl Journeys {
             .currency
             .or_else(|| self.currency.as_ref().map(|c| c.currency));
         if rows.len() >= NO_VALUE as usize {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "rows",
-                value: rows.len().to_string(),
-                reason: format!("at most {} path rows per batch", NO_VALUE - 1),
-            }));
+            return Err(crate::error::capacity(
+                "path rows per batch",
+                rows.len(),
+                u64::from(NO_VALUE - 1),
+            ));
         }
         let base = self.diagnostics.path_rows_read;
         for (i, r) in rows.iter().enumerate() {
@@ -2184,7 +2184,7 @@ impl Journeys {
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (or [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) for path rows) if the
     /// other's conversion values are in another currency;
     /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the other was cut under
-    /// other options; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) beyond
+    /// other options; [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond
     /// `u32::MAX − 1` distinct ids; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if the two sums of
     /// values add up beyond a [`Decimal`]. On error this set is unchanged.
     pub fn merge(&mut self, other: &Journeys) -> Result<()> {
@@ -2228,21 +2228,18 @@ impl Journeys {
         if self.values.len() + other.values.len() >= NO_VALUE as usize
             || self.weights.len() + other.weights.len() >= NOT_CONVERTED as usize
         {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "journeys",
-                value: (self.values.len() + other.values.len()).to_string(),
-                reason: format!(
-                    "at most {} valued or path-row journeys in one set",
-                    NOT_CONVERTED - 1
-                ),
-            }));
+            return Err(crate::error::capacity(
+                "valued or path-row journeys in one set",
+                self.values.len() + other.values.len(),
+                u64::from(NOT_CONVERTED - 1),
+            ));
         }
         if self.subject_names.len() + other.subject_names.len() >= NO_SUBJECT as usize {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "distinct ids",
-                value: (self.subject_names.len() + other.subject_names.len()).to_string(),
-                reason: format!("at most {} subjects in one set of journeys", NO_SUBJECT - 1),
-            }));
+            return Err(crate::error::capacity(
+                "subjects in one set of journeys",
+                self.subject_names.len() + other.subject_names.len(),
+                u64::from(NO_SUBJECT - 1),
+            ));
         }
         let mut names = self.names.clone();
         let (pairs, stages) = names.absorb(&other.names)?;

@@ -713,11 +713,11 @@ impl SetTable {
             i = (i + 1) & mask;
         }
         if self.values.len() >= NO_VALUE as usize - 1 || self.len() >= u32::MAX as usize - 1 {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "channel sets",
-                value: self.len().to_string(),
-                reason: format!("at most {} distinct channel sets", u32::MAX - 2),
-            }));
+            return Err(crate::error::capacity(
+                "distinct channel sets",
+                self.len(),
+                u64::from(u32::MAX - 2),
+            ));
         }
         let id = self.len();
         self.members.extend_from_slice(key);
@@ -739,11 +739,11 @@ impl SetTable {
     fn grow(&mut self) -> Result<()> {
         let want = ((self.len() + 1) * 2).next_power_of_two().max(16);
         if u32::try_from(want).is_err() {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "channel sets",
-                value: self.len().to_string(),
-                reason: "too many distinct channel sets for one tally".into(),
-            }));
+            return Err(crate::error::capacity(
+                "distinct channel sets",
+                self.len(),
+                u64::from(u32::MAX - 2),
+            ));
         }
         self.slots = vec![(0, 0); want];
         let mask = want - 1;
