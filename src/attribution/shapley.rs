@@ -98,7 +98,7 @@ pub(crate) fn split_money(
 /// assert_eq!(r.grand_coalition_rate, Some(0.0));
 /// // Per journey set, each set's conversions go to its only channel.
 /// let r = shapley_attribution(&rows, ShapleyOptions::default())?.conversion_rate;
-/// assert_eq!(r.credits.credit("b").unwrap().conversions, 1.0);
+/// assert_eq!(r.credits.channel("b").unwrap().conversions, 1.0);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -128,7 +128,7 @@ pub enum ShapleyUniverse {
 /// let r = shapley_attribution(&rows, sampled)?.conversion_rate;
 /// assert_eq!(r.sampled_games, 2);
 /// // two players: every order is one of two, so the estimate is close
-/// let a = r.credits.credit("a").unwrap();
+/// let a = r.credits.channel("a").unwrap();
 /// assert!(a.std_error > 0.0 && (a.conversions - 3.5).abs() < 4.0 * a.std_error + 1e-9);
 /// # Ok(()) }
 /// ```
@@ -300,7 +300,7 @@ impl ShapleyOptions {
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut t = ShapleyCounts::default();
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(50, 0), 0.0))?;
-/// let c = t.simplified().credit("a").unwrap().clone();
+/// let c = t.simplified().channel("a").unwrap().clone();
 /// assert_eq!((c.conversions, c.value, c.std_error), (1.0, 25.0, 0.0));
 /// # Ok(()) }
 /// ```
@@ -328,7 +328,7 @@ pub struct ShapleyCredit {
 /// let names: Vec<&str> = s.credits.iter().map(|c| c.channel.as_str()).collect();
 /// assert_eq!(names, ["a", "b"]);
 /// assert_eq!((s.total_conversions, s.total_value), (2.0, Decimal::new(50, 0)));
-/// assert!(s.credit("c").is_none());
+/// assert!(s.channel("c").is_none());
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -343,9 +343,9 @@ pub struct ShapleyCredits {
 
 impl ShapleyCredits {
     /// The credit of a channel, by name.
-    pub fn credit(&self, channel: &str) -> Option<&ShapleyCredit> {
+    pub fn channel(&self, name: &str) -> Option<&ShapleyCredit> {
         self.credits
-            .binary_search_by(|c| c.channel.as_str().cmp(channel))
+            .binary_search_by(|c| c.channel.as_str().cmp(name))
             .ok()
             .map(|i| &self.credits[i])
     }
@@ -399,8 +399,8 @@ pub struct OrderedCredit {
 /// t.add(&PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::new(8, 0), 0.0))?;
 /// let o = t.ordered()?;
 /// assert_eq!(o.positions, 2);
-/// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 1.0]);
-/// assert_eq!(o.credit("b").unwrap().value, [0.0, 4.0]);
+/// assert_eq!(o.channel("b").unwrap().conversions, [0.0, 1.0]);
+/// assert_eq!(o.channel("b").unwrap().value, [0.0, 4.0]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -414,9 +414,9 @@ pub struct OrderedShapley {
 
 impl OrderedShapley {
     /// The credit of a channel, by name.
-    pub fn credit(&self, channel: &str) -> Option<&OrderedCredit> {
+    pub fn channel(&self, name: &str) -> Option<&OrderedCredit> {
         self.credits
-            .binary_search_by(|c| c.channel.as_str().cmp(channel))
+            .binary_search_by(|c| c.channel.as_str().cmp(name))
             .ok()
             .map(|i| &self.credits[i])
     }
@@ -468,7 +468,7 @@ pub struct RateShapley {
 /// // p(a) = 1/2, p(b) = 0, never together: C = p
 /// assert_eq!(s.touch_rates, [0.5, 0.0]);
 /// assert_eq!(s.contributions, [0.5, 0.0]);
-/// assert_eq!(s.credits.credit("a").unwrap().conversions, 1.0);
+/// assert_eq!(s.credits.channel("a").unwrap().conversions, 1.0);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -490,9 +490,9 @@ pub struct ShaoLi {
 /// let rows = [PathRow::new(vec![Channel::new("a")?, Channel::new("b")?], 2.0, Decimal::ZERO, 2.0)];
 /// let r = shapley_attribution(&rows, ShapleyOptions::default())?;
 /// for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
-///     assert_eq!(credits.credit("a").unwrap().conversions, 1.0);
+///     assert_eq!(credits.channel("a").unwrap().conversions, 1.0);
 /// }
-/// assert_eq!(r.ordered.credit("a").unwrap().conversions, [1.0, 0.0]);
+/// assert_eq!(r.ordered.channel("a").unwrap().conversions, [1.0, 0.0]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -996,7 +996,7 @@ impl ShapleyCounts {
     /// // repeats and order do not matter: {a, b} twice
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 3.0, Decimal::ZERO, 0.0))?;
     /// t.add(&PathRow::new(vec![ch("b")?, ch("a")?], 1.0, Decimal::ZERO, 5.0))?;
-    /// assert_eq!(t.simplified().credit("a").unwrap().conversions, 2.0);
+    /// assert_eq!(t.simplified().channel("a").unwrap().conversions, 2.0);
     /// # Ok(()) }
     /// ```
     pub fn simplified(&self) -> ShapleyCredits {
@@ -1025,8 +1025,8 @@ impl ShapleyCounts {
     /// // a's half goes to positions 0 and 2, b's half to position 1
     /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 4.0, Decimal::ZERO, 0.0))?;
     /// let o = t.ordered()?;
-    /// assert_eq!(o.credit("a").unwrap().conversions, [1.0, 0.0, 1.0]);
-    /// assert_eq!(o.credit("b").unwrap().conversions, [0.0, 2.0, 0.0]);
+    /// assert_eq!(o.channel("a").unwrap().conversions, [1.0, 0.0, 1.0]);
+    /// assert_eq!(o.channel("b").unwrap().conversions, [0.0, 2.0, 0.0]);
     /// # Ok(()) }
     /// ```
     ///
@@ -1138,8 +1138,8 @@ impl ShapleyCounts {
     /// let r = t.conversion_rate()?;
     /// // game {a, b}: φa = (1/2 + (3/4 − 0)) / 2 = 5/8, φb = (0 + 3/4 − 1/2) / 2 = 1/8;
     /// // its 3 conversions split 5 : 1, game {a} gives a its 1 conversion.
-    /// assert!((r.credits.credit("a").unwrap().conversions - 3.5).abs() < 1e-12);
-    /// assert!((r.credits.credit("b").unwrap().conversions - 0.5).abs() < 1e-12);
+    /// assert!((r.credits.channel("a").unwrap().conversions - 3.5).abs() < 1e-12);
+    /// assert!((r.credits.channel("b").unwrap().conversions - 0.5).abs() < 1e-12);
     /// # Ok(()) }
     /// ```
     ///
@@ -1723,8 +1723,8 @@ impl SplitMix64 {
 /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?, ch("a")?], 2.0, Decimal::new(20, 0), 0.0))?;
 /// t.add(&PathRow::new(vec![ch("b")?], 1.0, Decimal::new(10, 0), 1.0))?;
 /// let s = t.simplified();
-/// assert_eq!(s.credit("a").unwrap().conversions, 1.0);
-/// assert_eq!(s.credit("b").unwrap().conversions, 2.0);
+/// assert_eq!(s.channel("a").unwrap().conversions, 1.0);
+/// assert_eq!(s.channel("b").unwrap().conversions, 2.0);
 /// # Ok(()) }
 /// ```
 ///

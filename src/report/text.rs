@@ -251,7 +251,7 @@ fn attribution(f: &mut fmt::Formatter<'_>, s: &AttributionSection) -> fmt::Resul
             let sh = sh
                 .conversion_rate
                 .credits
-                .credit(ch)
+                .channel(ch)
                 .map_or(0.0, |c| c.conversions);
             let _ = write!(line, " {sh:>12.1}");
         }

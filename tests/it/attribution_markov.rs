@@ -370,18 +370,18 @@ fn shapley_models_by_hand() {
     rows[0].value = Decimal::new(100, 0);
     let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
     // simplified: a 1 + 3/2, b 3/2
-    assert_eq!(r.simplified.credit("a").unwrap().conversions, 2.5);
-    assert_eq!(r.simplified.credit("b").unwrap().conversions, 1.5);
-    assert_eq!(r.simplified.credit("b").unwrap().value, 150.0);
+    assert_eq!(r.simplified.channel("a").unwrap().conversions, 2.5);
+    assert_eq!(r.simplified.channel("b").unwrap().conversions, 1.5);
+    assert_eq!(r.simplified.channel("b").unwrap().value, 150.0);
     // ordered: a at 0 and 2 (3/4 each of its 3/2), b at 1; plus the row "a" at 0
-    let o = r.ordered.credit("a").unwrap();
+    let o = r.ordered.channel("a").unwrap();
     assert_eq!(o.conversions, [1.0 + 0.75, 0.0, 0.75]);
-    assert_eq!(r.ordered.credit("b").unwrap().conversions, [0.0, 1.5, 0.0]);
+    assert_eq!(r.ordered.channel("b").unwrap().conversions, [0.0, 1.5, 0.0]);
     // conversion rate, per journey set: {a,b}: φa = 5/8, φb = 1/8 (sum 3/4), 4 journeys
     let cr = &r.conversion_rate.credits;
-    assert!(close(cr.credit("a").unwrap().conversions, 1.0 + 2.5, 1e-14));
-    assert!(close(cr.credit("b").unwrap().conversions, 0.5, 1e-14));
-    assert!(close(cr.credit("a").unwrap().value, 100.0 + 250.0, 1e-12));
+    assert!(close(cr.channel("a").unwrap().conversions, 1.0 + 2.5, 1e-14));
+    assert!(close(cr.channel("b").unwrap().conversions, 0.5, 1e-14));
+    assert!(close(cr.channel("a").unwrap().value, 100.0 + 250.0, 1e-12));
     assert_eq!(r.conversion_rate.games, 2);
     // all channels: one game, v(N) = v(ab) = 3/4
     let all = shapley_attribution(
@@ -429,11 +429,11 @@ fn negative_rate_credit_splits_money_exactly() {
     let cr = &r.conversion_rate.credits;
     // game {a,b}: φa = (1/2 + 1/5 − 1/10)/2 = 3/10, φb = (1/10 + 1/5 − 1/2)/2 = −1/10
     // b: +1 from its own set, −1 (10 journeys × −1/10) from {a, b}
-    assert!(cr.credit("b").unwrap().conversions.abs() < 1e-14);
-    assert!(close(cr.credit("a").unwrap().conversions, 5.0 + 3.0, 1e-14));
+    assert!(cr.channel("b").unwrap().conversions.abs() < 1e-14);
+    assert!(close(cr.channel("a").unwrap().conversions, 5.0 + 3.0, 1e-14));
     // value of {a, b} (10.00) split 0.3 : −0.1 over v(ab) = 0.2
-    assert!(close(cr.credit("b").unwrap().value, -5.0, 1e-14));
-    assert!(close(cr.credit("a").unwrap().value, 15.0, 1e-14));
+    assert!(close(cr.channel("b").unwrap().value, -5.0, 1e-14));
+    assert!(close(cr.channel("a").unwrap().value, 15.0, 1e-14));
     let parts = cr.value_split(Currency::USD).unwrap();
     assert_eq!(
         Money::sum(Currency::USD, &parts).unwrap().amount(),
@@ -702,9 +702,9 @@ proptest! {
         prop_assert_eq!(z.removal_effect, 0.0);
         prop_assert_eq!(z.conversions, 0.0);
         let s = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
-        prop_assert_eq!(s.simplified.credit("z").unwrap().conversions, 0.0);
-        prop_assert_eq!(s.conversion_rate.credits.credit("z").unwrap().conversions, 0.0);
-        prop_assert!(s.ordered.credit("z").unwrap().conversions.iter().all(|&x| x == 0.0));
+        prop_assert_eq!(s.simplified.channel("z").unwrap().conversions, 0.0);
+        prop_assert_eq!(s.conversion_rate.credits.channel("z").unwrap().conversions, 0.0);
+        prop_assert!(s.ordered.channel("z").unwrap().conversions.iter().all(|&x| x == 0.0));
     }
 
     #[test]
@@ -751,7 +751,7 @@ proptest! {
         for universe in [ShapleyUniverse::PerJourneySet, ShapleyUniverse::AllChannels] {
             let r = shapley_attribution(&rows, ShapleyOptions::default().with_universe(universe)).unwrap();
             for credits in [&r.simplified, &r.conversion_rate.credits, &r.shao_li.credits] {
-                let (a, b) = (credits.credit("a"), credits.credit("b"));
+                let (a, b) = (credits.channel("a"), credits.channel("b"));
                 if let (Some(a), Some(b)) = (a, b) {
                     prop_assert!(close(a.conversions, b.conversions, 1e-12), "{:?} vs {:?}", a, b);
                 }
@@ -773,7 +773,7 @@ proptest! {
         for universe in [ShapleyUniverse::PerJourneySet, ShapleyUniverse::AllChannels] {
             let r = shapley_attribution(&with_x, ShapleyOptions::default().with_universe(universe)).unwrap();
             let cr = &r.conversion_rate;
-            let x = cr.credits.credit("x").unwrap();
+            let x = cr.credits.channel("x").unwrap();
             prop_assert!(x.conversions.abs() < 1e-12, "{:?}", x);
             if let Some(phi) = &cr.shapley_values {
                 let i = cr.credits.credits.iter().position(|c| c.channel.as_str() == "x").unwrap();
@@ -835,7 +835,7 @@ fn simplified_shapley_sums_long_sets_in_name_order() {
     let got = t.simplified();
     for (i, name) in names.iter().enumerate() {
         assert_eq!(
-            got.credit(name.as_str()).unwrap().conversions.to_bits(),
+            got.channel(name.as_str()).unwrap().conversions.to_bits(),
             conv[i].to_bits(),
             "{name}"
         );

@@ -348,7 +348,7 @@ fn attribution(s: &AttributionSection) -> String {
             cells.push(
                 sh.conversion_rate
                     .credits
-                    .credit(ch)
+                    .channel(ch)
                     .map_or_else(|| Cell::na(not_credited), |c| Cell::num(c.conversions, 1)),
             );
         }
