@@ -133,19 +133,6 @@ impl Rng {
         pick(cumulative, self.uniform())
     }
 
-    /// Poisson with a small mean (Knuth's product of uniforms; O(mean) draws).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn poisson(&mut self, mean: f64) -> u32 {
-        let limit = exp(-mean);
-        let mut k = 0u32;
-        let mut p = self.uniform();
-        while p > limit && k < 10_000 {
-            k += 1;
-            p *= self.uniform();
-        }
-        k
-    }
-
     /// Number of failures before the first success of a Bernoulli(`1 − keep`) trial,
     /// capped: 0 with probability `1 − keep`, 1 with `keep (1 − keep)`, ...
     pub fn geometric(&mut self, keep: f64, cap: u32) -> u32 {
@@ -357,7 +344,7 @@ mod tests {
     fn distributions_have_the_right_moments() {
         let mut r = Rng::stream(1, 2, 3);
         let n = 200_000;
-        let (mut s, mut s2, mut e, mut ber, mut poi, mut geo) = (0.0, 0.0, 0.0, 0u32, 0u64, 0u64);
+        let (mut s, mut s2, mut e, mut ber, mut geo) = (0.0, 0.0, 0.0, 0u32, 0u64);
         let mut below = [0u32; 3];
         let mut lognormals = Vec::with_capacity(n);
         for _ in 0..n {
@@ -366,7 +353,6 @@ mod tests {
             s2 += z * z;
             e += r.exponential(2.0);
             ber += u32::from(r.bernoulli(0.3));
-            poi += u64::from(r.poisson(1.5));
             geo += u64::from(r.geometric(0.5, 100));
             below[r.below(3) as usize] += 1;
             lognormals.push(r.lognormal(10.0, 0.5));
@@ -378,7 +364,6 @@ mod tests {
         assert!((s2 / nf - 1.0).abs() < 0.02);
         assert!((e / nf - 2.0).abs() < 0.03);
         assert!((f64::from(ber) / nf - 0.3).abs() < 0.01);
-        assert!((poi as f64 / nf - 1.5).abs() < 0.02);
         assert!((geo as f64 / nf - 1.0).abs() < 0.02);
         assert!(
             below
