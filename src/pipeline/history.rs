@@ -9,6 +9,7 @@ use crate::funnel::{Funnel, StageKind};
 use crate::hash::FastMap;
 use crate::ids::OpportunityId;
 use crate::money::{Currency, Money};
+use crate::period::Window;
 use crate::records::{ForecastCategory, OpportunityChange};
 
 /// An order-preserving integer key of an instant: whole seconds in the high bits,
@@ -18,6 +19,18 @@ pub(crate) type Key = i128;
 /// The search key of an instant.
 pub(crate) fn key(t: DateTime<Utc>) -> Key {
     (i128::from(t.timestamp()) << 32) | i128::from(t.timestamp_subsec_nanos())
+}
+
+pub(crate) const SECONDS_PER_DAY: u64 = 86_400;
+
+/// Whole seconds from `a` to `b` (0 if `b` is before `a`).
+pub(crate) fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
+    u64::try_from(b.signed_duration_since(a).num_seconds()).unwrap_or(0)
+}
+
+/// Whether `at` is in the window (always, without one).
+pub(crate) fn in_window(window: Option<&Window>, at: DateTime<Utc>) -> bool {
+    window.is_none_or(|w| w.contains(at))
 }
 
 /// One interned history row: the state of a deal right after a change.

@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use super::history::in_window;
 use super::history::{PipelineHistory, Row, key};
-use super::measures::in_window;
 use super::waterfall::{Flow, PipelineScope};
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::StageKind;
