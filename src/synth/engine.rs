@@ -225,6 +225,104 @@ fn seconds(days: f64) -> i64 {
     round_to_int(days.min(MAX_LAG_DAYS) * DAY as f64)
 }
 
+/// The channels (sources first, then touch-only channels) and the spend lines
+/// (one per campaign, or one per channel without campaigns).
+fn channels_and_lines(config: &SynthConfig, mu: u8) -> (Vec<ChannelInfo>, Vec<Line>) {
+    let mut channels = Vec::new();
+    let mut lines = Vec::new();
+    let mut add_channel = |channel: &Channel,
+                           lift: f64,
+                           reach: f64,
+                           campaigns: u32,
+                           source: Option<usize>,
+                           cost_per_touch: f64| {
+        let index = channels.len();
+        let campaigns: Vec<CampaignId> = (1..=campaigns)
+            .filter_map(|k| CampaignId::new(format!("{channel}_{k:02}")).ok())
+            .collect();
+        let first_line = lines.len();
+        if campaigns.is_empty() {
+            lines.push(Line {
+                channel: index,
+                campaign: None,
+            });
+        }
+        for c in &campaigns {
+            lines.push(Line {
+                channel: index,
+                campaign: Some(c.clone()),
+            });
+        }
+        channels.push(ChannelInfo {
+            channel: channel.clone(),
+            lift,
+            reach,
+            campaigns,
+            first_line,
+            source,
+            cost_per_touch,
+        });
+    };
+    for (s, p) in config.sources.iter().enumerate() {
+        add_channel(&p.channel, p.lift, p.reach, p.campaigns, Some(s), 0.0);
+    }
+    for t in &config.touch_channels {
+        let cost = to_minor(t.cost_per_touch, mu);
+        add_channel(&t.channel, t.lift, t.reach, t.campaigns, None, cost);
+    }
+    (channels, lines)
+}
+
+/// Sources: logits and the centring of the touch effect.
+fn source_infos(config: &SynthConfig, channels: &[ChannelInfo], mu: u8) -> Vec<SourceInfo> {
+    let total_lift_reach: f64 = channels.iter().map(|c| c.lift * c.reach).sum();
+    let r = &config.rates;
+    let down = [
+        logit(r.mql_to_sal),
+        logit(r.sal_to_sql),
+        logit(r.sql_to_opportunity),
+        logit(r.opportunity_to_won),
+    ];
+    config
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(s, p)| {
+            let q = ln(p.quality);
+            let own = &channels[s];
+            SourceInfo {
+                mql_logit: logit(p.mql_rate),
+                down_logit: down.map(|d| d + q),
+                center: total_lift_reach - own.lift * own.reach + own.lift,
+                cost_per_lead: to_minor(p.cost_per_lead, mu),
+                brand_share: p.brand_share,
+                deal: to_minor(p.deal_size, mu),
+            }
+        })
+        .collect()
+}
+
+/// Segments with their owners (about 20 reps shared by share, at least 3 each).
+fn segment_infos(config: &SynthConfig) -> Vec<SegmentInfo> {
+    let segment_total: f64 = config.segments.iter().map(|s| s.share).sum();
+    config
+        .segments
+        .iter()
+        .map(|s| {
+            let reps = ((20.0 * s.share / segment_total).round() as usize).max(3);
+            SegmentInfo {
+                name: s.name.clone(),
+                deal_multiplier: s.deal_multiplier,
+                cycle_multiplier: s.cycle_multiplier,
+                win_logit: ln(s.win_odds),
+                owners: (1..=reps)
+                    .map(|k| format!("{}_rep_{k:02}", s.name))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 impl Synth {
     /// Validates the configuration and prepares the tables.
     ///
@@ -260,95 +358,11 @@ impl Synth {
             .collect();
         let day_cumulative = cumulative(day_weights.iter().copied());
 
-        // Channels: sources first, then touch-only channels; spend lines alongside.
-        let mut channels = Vec::new();
-        let mut lines = Vec::new();
-        let mut add_channel = |channel: &Channel,
-                               lift: f64,
-                               reach: f64,
-                               campaigns: u32,
-                               source: Option<usize>,
-                               cost_per_touch: f64| {
-            let index = channels.len();
-            let campaigns: Vec<CampaignId> = (1..=campaigns)
-                .filter_map(|k| CampaignId::new(format!("{channel}_{k:02}")).ok())
-                .collect();
-            let first_line = lines.len();
-            if campaigns.is_empty() {
-                lines.push(Line {
-                    channel: index,
-                    campaign: None,
-                });
-            }
-            for c in &campaigns {
-                lines.push(Line {
-                    channel: index,
-                    campaign: Some(c.clone()),
-                });
-            }
-            channels.push(ChannelInfo {
-                channel: channel.clone(),
-                lift,
-                reach,
-                campaigns,
-                first_line,
-                source,
-                cost_per_touch,
-            });
-        };
         let mu = config.currency.minor_units();
         let minor_scale = pow10(u32::from(mu));
-        for (s, p) in config.sources.iter().enumerate() {
-            add_channel(&p.channel, p.lift, p.reach, p.campaigns, Some(s), 0.0);
-        }
-        for t in &config.touch_channels {
-            let cost = to_minor(t.cost_per_touch, mu);
-            add_channel(&t.channel, t.lift, t.reach, t.campaigns, None, cost);
-        }
-
-        // Sources: logits and the centring of the touch effect.
-        let total_lift_reach: f64 = channels.iter().map(|c| c.lift * c.reach).sum();
-        let r = &config.rates;
-        let down = [
-            logit(r.mql_to_sal),
-            logit(r.sal_to_sql),
-            logit(r.sql_to_opportunity),
-            logit(r.opportunity_to_won),
-        ];
-        let sources = config
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(s, p)| {
-                let q = ln(p.quality);
-                let own = &channels[s];
-                SourceInfo {
-                    mql_logit: logit(p.mql_rate),
-                    down_logit: down.map(|d| d + q),
-                    center: total_lift_reach - own.lift * own.reach + own.lift,
-                    cost_per_lead: to_minor(p.cost_per_lead, mu),
-                    brand_share: p.brand_share,
-                    deal: to_minor(p.deal_size, mu),
-                }
-            })
-            .collect();
-        let segment_total: f64 = config.segments.iter().map(|s| s.share).sum();
-        let segments = config
-            .segments
-            .iter()
-            .map(|s| {
-                let reps = ((20.0 * s.share / segment_total).round() as usize).max(3);
-                SegmentInfo {
-                    name: s.name.clone(),
-                    deal_multiplier: s.deal_multiplier,
-                    cycle_multiplier: s.cycle_multiplier,
-                    win_logit: ln(s.win_odds),
-                    owners: (1..=reps)
-                        .map(|k| format!("{}_rep_{k:02}", s.name))
-                        .collect(),
-                }
-            })
-            .collect();
+        let (channels, lines) = channels_and_lines(&config, mu);
+        let sources = source_infos(&config, &channels, mu);
+        let segments = segment_infos(&config);
 
         let sf = Funnel::salesforce_opportunity();
         let accounts = ((config.leads as f64 / LEADS_PER_ACCOUNT).round() as u64).max(1);
