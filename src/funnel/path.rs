@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{Ev, FunnelData, FunnelDiagnostics, FunnelEvents, Millis, from_millis, millis};
 use super::definition::StageKind;
+use crate::group;
 use crate::ids::SubjectId;
 
 /// What to do when a subject reaches a stage without events for the stages before it.
@@ -249,14 +250,8 @@ impl FunnelEvents {
             &self.events
         } else {
             let offsets = &mut scratch.offsets;
-            offsets.clear();
-            offsets.resize(n + 1, 0);
-            for e in &self.events {
-                offsets[e.subject as usize + 1] += 1;
-            }
-            for i in 0..n {
-                offsets[i + 1] += offsets[i];
-            }
+            let subjects = || self.events.iter().map(|e| e.subject as usize);
+            group::offsets_into(offsets, n, subjects());
             let out = &mut scratch.events;
             out.clear();
             out.resize(
@@ -268,11 +263,7 @@ impl FunnelEvents {
                     stage: 0,
                 },
             );
-            for e in &self.events {
-                let next = &mut offsets[e.subject as usize];
-                out[*next] = *e;
-                *next += 1;
-            }
+            group::place(offsets, subjects(), |p, i| out[p] = self.events[i]);
             for group in out.chunk_by_mut(|a, b| a.subject == b.subject) {
                 // stable: equal keys keep the input order
                 if !group.is_sorted_by_key(key) {

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::{Funnel, StageKind};
+use crate::group;
 use crate::hash::FastMap;
 use crate::ids::OpportunityId;
+use crate::intern::Interner;
 use crate::money::{Currency, Money};
 use crate::period::Window;
 use crate::records::{ForecastCategory, OpportunityChange};
@@ -274,8 +276,8 @@ pub struct PipelineHistory {
     funnel: Funnel,
     pub(crate) kinds: Vec<StageKind>,
     currency: Currency,
-    ids: Vec<OpportunityId>,
-    index: FastMap<OpportunityId, u32>,
+    /// The opportunity ids and their dense indexes.
+    ids: Interner<OpportunityId>,
     /// `rows[offsets[o]..offsets[o + 1]]` are opportunity `o`'s rows, by time.
     offsets: Vec<usize>,
     pub(crate) rows: Vec<Row>,
@@ -324,10 +326,8 @@ impl PipelineHistory {
             });
         }
         let kinds: Vec<StageKind> = funnel.stages().iter().map(|s| s.kind).collect();
-        let mut index: FastMap<OpportunityId, u32> =
-            FastMap::with_capacity_and_hasher(changes.len() / 4, Default::default());
+        let mut ids: Interner<OpportunityId> = Interner::with_capacity(changes.len() / 4);
         let mut stages: FastMap<&str, usize> = FastMap::default();
-        let mut ids: Vec<OpportunityId> = Vec::new();
         let mut owner: Vec<u32> = Vec::with_capacity(changes.len());
         let mut stage_of: Vec<u16> = Vec::with_capacity(changes.len());
         // Consecutive rows of one deal are common: remember the last lookup.
@@ -356,16 +356,8 @@ impl PipelineHistory {
             };
             let o = match last {
                 Some((s, o)) if s == c.opportunity.as_str() => o,
-                _ => match index.get(c.opportunity.as_str()) {
-                    Some(&o) => o,
-                    None => {
-                        // ids.len() <= changes.len() <= u32::MAX, checked above
-                        let o = ids.len() as u32;
-                        index.insert(c.opportunity.clone(), o);
-                        ids.push(c.opportunity.clone());
-                        o
-                    }
-                },
+                // ids.len() <= changes.len() <= u32::MAX, checked above
+                _ => ids.intern(&c.opportunity)?,
             };
             last = Some((c.opportunity.as_str(), o));
             owner.push(o);
@@ -374,19 +366,9 @@ impl PipelineHistory {
         }
 
         // Counting sort by deal: stable, so input order is kept within a deal.
-        let mut offsets = vec![0usize; ids.len() + 1];
-        for &o in &owner {
-            offsets[o as usize + 1] += 1;
-        }
-        for k in 1..offsets.len() {
-            offsets[k] += offsets[k - 1];
-        }
-        let mut next = offsets.clone();
-        let mut order = vec![0u32; changes.len()];
-        for (i, &o) in owner.iter().enumerate() {
-            order[next[o as usize]] = i as u32;
-            next[o as usize] += 1;
-        }
+        let deals = || owner.iter().map(|&o| o as usize);
+        let offsets: Vec<usize> = group::offsets(ids.len(), deals());
+        let order = group::order(&offsets, deals());
         let mut rows: Vec<Row> = order
             .iter()
             .map(|&i| {
@@ -437,7 +419,6 @@ impl PipelineHistory {
             kinds,
             currency,
             ids,
-            index,
             offsets,
             rows,
             keys,
@@ -461,7 +442,7 @@ impl PipelineHistory {
 
     /// Whether there are no opportunities (no rows).
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.len() == 0
     }
 
     /// Number of history rows.
@@ -471,12 +452,12 @@ impl PipelineHistory {
 
     /// The opportunity ids, by dense index.
     pub fn ids(&self) -> &[OpportunityId] {
-        &self.ids
+        self.ids.keys()
     }
 
     /// The dense index of an opportunity id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.index.get(id).map(|&o| o as usize)
+        self.ids.get(id).map(|o| o as usize)
     }
 
     /// When opportunity `index` was created (its earliest row), or `None` for an index
@@ -551,7 +532,7 @@ impl PipelineHistory {
         let entries = (0..self.len())
             .filter_map(|o| {
                 self.state_at(o, at).map(|state| SnapshotEntry {
-                    opportunity: self.ids[o].clone(),
+                    opportunity: self.ids.keys()[o].clone(),
                     state,
                 })
             })
@@ -604,7 +585,7 @@ impl PipelineHistory {
     }
 
     pub(crate) fn id(&self, o: usize) -> &OpportunityId {
-        &self.ids[o]
+        &self.ids.keys()[o]
     }
 
     fn state(&self, rs: &[Row], k: usize) -> OpportunityState {

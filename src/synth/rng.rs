@@ -11,6 +11,8 @@
 //!   2^256 − 1. Each lead (and each derived aggregate) has its own stream, keyed by
 //!   `(seed, domain, index)`.
 
+use crate::rng::{GOLDEN_GAMMA, SplitMix64, mix64};
+
 /// A domain separates the streams of different purposes that share a seed.
 pub(crate) mod domain {
     /// One stream per lead.
@@ -21,21 +23,6 @@ pub(crate) mod domain {
     pub const SPEND: u64 = 0x5350_4e44; // "SPND"
     /// Forecast noise, one stream per series and period.
     pub const FORECAST: u64 = 0x4643_5354; // "FCST"
-}
-
-const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// The SplitMix64 finaliser: a bijective mix of 64 bits.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// One step of SplitMix64.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(GOLDEN_GAMMA);
-    mix64(*state)
 }
 
 /// xoshiro256** with distribution helpers.
@@ -49,15 +36,16 @@ pub(crate) struct Rng {
 impl Rng {
     /// The stream for `(seed, domain, index)`.
     pub fn stream(seed: u64, domain: u64, index: u64) -> Rng {
-        let mut state = mix64(seed ^ mix64(domain.wrapping_add(GOLDEN_GAMMA)))
+        let state = mix64(seed ^ mix64(domain.wrapping_add(GOLDEN_GAMMA)))
             ^ mix64(
                 index
                     .wrapping_mul(GOLDEN_GAMMA)
                     .wrapping_add(0x632b_e59b_d9b4_e019),
             );
+        let mut seeder = SplitMix64::new(state);
         let mut s = [0u64; 4];
         for w in &mut s {
-            *w = splitmix64(&mut state);
+            *w = seeder.next_u64();
         }
         if s == [0; 4] {
             s[0] = 1; // the one state xoshiro cannot leave
