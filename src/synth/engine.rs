@@ -723,6 +723,21 @@ impl Synth {
         lead
     }
 
+    /// The exit at step `j` drawn by `v` (disqualified, or recycled: each with a
+    /// reason drawn at `u`), or none.
+    fn exit(&self, j: usize, v: f64, u: f64) -> Option<(usize, &'static str)> {
+        let r = &self.config.rates;
+        if v < r.disqualified[j] {
+            let why = Self::reason(&self.disqualify_cumulative, &DISQUALIFY_REASONS, u);
+            Some((DISQUALIFIED, why))
+        } else if v < r.disqualified[j] + r.recycled[j] {
+            let why = Self::reason(&self.recycle_cumulative, &RECYCLE_REASONS, u);
+            Some((RECYCLED, why))
+        } else {
+            None
+        }
+    }
+
     /// A reason drawn from `table` (cumulative weights `cum`) at `u`.
     fn reason(cum: &[f64], table: &'static [(&'static str, f64)], u: f64) -> &'static str {
         table[pick(cum, u)].0
@@ -802,18 +817,12 @@ impl Synth {
                 continue;
             }
             let te = d.t1[j] + d.exit1;
-            let v = d.v1[j];
             let mut recycled_at = None;
-            if te < end && v < r.disqualified[j] + r.recycled[j] {
-                if v < r.disqualified[j] {
-                    let why =
-                        Self::reason(&self.disqualify_cumulative, &DISQUALIFY_REASONS, d.reason_u);
-                    events.push(self.stage(subject, DISQUALIFIED, te, 1).with_reason(why));
-                } else {
-                    let why = Self::reason(&self.recycle_cumulative, &RECYCLE_REASONS, d.reason_u);
-                    events.push(self.stage(subject, RECYCLED, te, 1).with_reason(why));
-                    recycled_at = Some(te);
-                }
+            if te < end
+                && let Some((stage, why)) = self.exit(j, d.v1[j], d.reason_u)
+            {
+                events.push(self.stage(subject, stage, te, 1).with_reason(why));
+                recycled_at = (stage == RECYCLED).then_some(te);
                 *last = te;
             }
             return (None, recycled_at);
@@ -834,7 +843,6 @@ impl Synth {
         events: &mut Vec<StageEvent>,
         last: &mut i64,
     ) -> Option<Plan> {
-        let r = &self.config.rates;
         let end = self.end;
         events.push(self.stage(subject, MQL, back, 2));
         meta.mql_months[1] = self.month_of(back) as u32;
@@ -856,19 +864,9 @@ impl Synth {
                 continue;
             }
             let te = t2[j - 1] + d.exit2;
-            let v = d.v2[j - 1];
-            if te < end && v < r.disqualified[j] + r.recycled[j] {
-                let (stage, why) = if v < r.disqualified[j] {
-                    (
-                        DISQUALIFIED,
-                        Self::reason(&self.disqualify_cumulative, &DISQUALIFY_REASONS, d.reason_u),
-                    )
-                } else {
-                    (
-                        RECYCLED,
-                        Self::reason(&self.recycle_cumulative, &RECYCLE_REASONS, d.reason_u),
-                    )
-                };
+            if te < end
+                && let Some((stage, why)) = self.exit(j, d.v2[j - 1], d.reason_u)
+            {
                 events.push(self.stage(subject, stage, te, 2).with_reason(why));
                 *last = te;
             }
