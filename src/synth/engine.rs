@@ -221,6 +221,11 @@ fn to_minor(d: rust_decimal::Decimal, minor_units: u8) -> f64 {
 }
 
 /// Seconds of a lag in days (capped).
+/// A lag in whole seconds: lognormal around the lag's median × `mult`.
+fn lag(l: super::config::Lag, mult: f64, rng: &mut Rng) -> i64 {
+    seconds(rng.lognormal(l.median_days * mult, l.sigma))
+}
+
 fn seconds(days: f64) -> i64 {
     round_to_int(days.min(MAX_LAG_DAYS) * DAY as f64)
 }
@@ -648,29 +653,16 @@ impl Synth {
     /// the counterfactual truth).
     fn path_draws(&self, created: i64, cyc: f64, rng: &mut Rng) -> PathDraws {
         let lags = &self.config.lags;
-        let lag = |l: super::config::Lag, mult: f64, rng: &mut Rng| {
-            seconds(rng.lognormal(l.median_days * mult, l.sigma))
-        };
         let u1: [f64; 5] = std::array::from_fn(|_| rng.uniform());
         let v1: [f64; 4] = std::array::from_fn(|_| rng.uniform());
         let t_mql = created + lag(lags.to_mql, 1.0, rng);
-        let t_sal = t_mql + lag(lags.to_sal, 1.0, rng);
-        let t_sql = t_sal + lag(lags.to_sql, 1.0, rng);
-        let t_opp = t_sql + lag(lags.to_opportunity, 1.0, rng);
-        let won1 = t_opp + lag(lags.to_won, cyc, rng);
-        let lost1 = t_opp + lag(lags.to_lost, cyc, rng);
-        let exit1 = lag(lags.to_exit, 1.0, rng);
+        let ([t_sal, t_sql, t_opp], won1, lost1, exit1) = self.downstream(t_mql, cyc, rng);
         let skip_u = rng.uniform();
         let reentry_u = rng.uniform();
         let reentry = lag(lags.to_reentry, 1.0, rng);
         let u2: [f64; 4] = std::array::from_fn(|_| rng.uniform());
         let v2: [f64; 3] = std::array::from_fn(|_| rng.uniform());
-        let c2_sal = lag(lags.to_sal, 1.0, rng);
-        let c2_sql = c2_sal + lag(lags.to_sql, 1.0, rng);
-        let c2_opp = c2_sql + lag(lags.to_opportunity, 1.0, rng);
-        let c2_won = c2_opp + lag(lags.to_won, cyc, rng);
-        let c2_lost = c2_opp + lag(lags.to_lost, cyc, rng);
-        let exit2 = lag(lags.to_exit, 1.0, rng);
+        let (c2, c2_won, c2_lost, exit2) = self.downstream(0, cyc, rng);
         let reason_u = rng.uniform();
         let deal_z = rng.normal();
         let t1 = [created, t_mql, t_sal, t_sql, t_opp];
@@ -686,7 +678,7 @@ impl Synth {
             reentry,
             u2,
             v2,
-            c2: [c2_sal, c2_sql, c2_opp],
+            c2,
             c2_won,
             c2_lost,
             exit2,
@@ -697,6 +689,20 @@ impl Synth {
             i1: won1 < self.end,
             i2: std::array::from_fn(|j| t1[j] + exit1 + reentry + c2_won < self.end),
         }
+    }
+
+    /// From `base` (an MQL instant): the SAL, SQL and opportunity instants, the won
+    /// and lost instants (cycle-length multiplier `cyc`) and the exit lag, drawn in
+    /// that order.
+    fn downstream(&self, base: i64, cyc: f64, rng: &mut Rng) -> ([i64; 3], i64, i64, i64) {
+        let lags = &self.config.lags;
+        let sal = base + lag(lags.to_sal, 1.0, rng);
+        let sql = sal + lag(lags.to_sql, 1.0, rng);
+        let opp = sql + lag(lags.to_opportunity, 1.0, rng);
+        let won = opp + lag(lags.to_won, cyc, rng);
+        let lost = opp + lag(lags.to_lost, cyc, rng);
+        let exit = lag(lags.to_exit, 1.0, rng);
+        ([sal, sql, opp], won, lost, exit)
     }
 
     /// The lead record: ids, source, campaign and, with a known account, its owner,
