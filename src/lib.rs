@@ -40,8 +40,10 @@ pub mod distribution;
 pub mod error;
 pub mod forecast;
 pub mod funnel;
+mod group;
 mod hash;
 mod ids;
+mod intern;
 mod money;
 mod period;
 pub mod pipeline;
@@ -50,7 +52,11 @@ mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
 mod records;
+// Used by the synthetic company today; attribution::shapley's sampler is to switch
+// to it (then this cfg goes).
 pub mod report;
+#[cfg(feature = "synth")]
+mod rng;
 #[cfg(feature = "synth")]
 pub mod synth;
 

@@ -38,7 +38,7 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Excerpt, RecordRef, Result};
-use crate::funnel::{Funnel, Stage, StageKind, StageOwner};
+use crate::funnel::definition::{Funnel, Stage, StageKind, StageOwner};
 use crate::ids::{AccountId, Channel, LeadId, OpportunityId, SubjectId};
 use crate::money::{Currency, Money};
 use crate::records::{ForecastCategory, Lead, Opportunity, OpportunityChange, StageEvent};

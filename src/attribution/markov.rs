@@ -604,7 +604,8 @@ impl MarkovCounts {
     /// unchanged.
     ///
     /// ```
-    /// use revops::{Channel, Decimal, Error, attribution::MarkovCounts, PathRow};
+    /// use revops::error::ErrorKind;
+    /// use revops::{Channel, Decimal, attribution::MarkovCounts, PathRow};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut counts = MarkovCounts::default();
     /// counts.add(&PathRow::new(vec![Channel::new("a")?], 1.0, Decimal::ZERO, 0.0))?;

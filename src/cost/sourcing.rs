@@ -112,54 +112,9 @@ pub fn sourcing_report(
     milestone: InfluenceMilestone,
     currency: Currency,
 ) -> Result<SourcingReport> {
-    // Only the leads and accounts of the opportunities matter: index those alone (a
-    // million leads may have a few thousand opportunities).
-    let mut by_subject: FastMap<&str, Vec<&Touch>> = FastMap::default();
-    for o in opportunities {
-        for subject in [
-            o.lead.as_ref().map(|l| l.as_str()),
-            o.account.as_ref().map(|a| a.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            by_subject.entry(subject).or_default();
-        }
-    }
-    let lead_by_id: FastMap<&str, &Lead> = leads
-        .iter()
-        .filter(|l| by_subject.contains_key(l.id.as_str()))
-        .map(|l| (l.id.as_str(), l))
-        .collect();
-    // Touches per subject, in time order (input order among equal times). Every touch
-    // is validated, used or not.
-    for (i, t) in touches.iter().enumerate() {
-        t.validate().map_err(|e| e.at_index(i))?;
-        if let Some(v) = by_subject.get_mut(t.subject.as_str()) {
-            v.push(t);
-        }
-    }
-    for v in by_subject.values_mut() {
-        v.sort_by_key(|t| t.at);
-    }
-
-    type Key = (Option<Channel>, Option<CampaignId>);
-    struct Acc {
-        sourced: u64,
-        sourced_amount: Money,
-        influenced: u64,
-        influenced_amount: Money,
-    }
-    let zero = Money::zero(currency);
-    let new_acc = || Acc {
-        sourced: 0,
-        sourced_amount: zero,
-        influenced: 0,
-        influenced_amount: zero,
-    };
-    let mut channels: BTreeMap<Option<Channel>, Acc> = BTreeMap::new();
-    let mut campaigns: BTreeMap<Key, Acc> = BTreeMap::new();
-    let mut total = zero;
+    let index = TouchIndex::new(opportunities, leads, touches)?;
+    let mut tallies = Tallies::new(currency);
+    let mut total = Money::zero(currency);
     for (i, o) in opportunities.iter().enumerate() {
         o.validate().map_err(|e| e.at_index(i))?;
         if o.amount.currency() != currency {
@@ -169,102 +124,16 @@ pub fn sourcing_report(
                 reason: format!("in {}, the report is in {currency}", o.amount.currency()),
             }));
         }
-        let amount = o.amount;
-        total = total.checked_add(&amount)?;
-        let mut mine: Vec<&Touch> = Vec::new();
-        for subject in [
-            o.lead.as_ref().map(|l| l.as_str()),
-            o.account.as_ref().map(|a| a.as_str()),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let Some(v) = by_subject.get(subject) {
-                mine.extend(v.iter().copied());
-            }
-        }
-        mine.sort_by_key(|t| t.at);
-        let created = o.created_at;
-        let sourced: (Option<Channel>, Option<CampaignId>) = match sourced_by {
-            SourcedBy::LeadSource => {
-                let lead = o.lead.as_ref().and_then(|l| lead_by_id.get(l.as_str()));
-                match lead.and_then(|l| l.source.clone()) {
-                    Some(c) => (Some(c), lead.and_then(|l| l.campaign.clone())),
-                    None => (o.source.clone(), None),
-                }
-            }
-            SourcedBy::FirstTouch => mine.first().map_or((None, None), |t| {
-                (Some(t.channel.clone()), t.campaign.clone())
-            }),
-            SourcedBy::FirstTouchBeforeCreation => mine
-                .iter()
-                .find(|t| t.at <= created)
-                .map_or((None, None), |t| {
-                    (Some(t.channel.clone()), t.campaign.clone())
-                }),
-        };
-        let c = channels.entry(sourced.0.clone()).or_insert_with(new_acc);
-        c.sourced += 1;
-        c.sourced_amount = c.sourced_amount.checked_add(&amount)?;
-        let c = campaigns.entry(sourced).or_insert_with(new_acc);
-        c.sourced += 1;
-        c.sourced_amount = c.sourced_amount.checked_add(&amount)?;
-
-        let limit: Option<DateTime<Utc>> = match milestone {
-            InfluenceMilestone::Created => Some(created),
-            InfluenceMilestone::Closed => o
-                .close_date
-                .and_then(|d| d.and_hms_opt(23, 59, 59))
-                .map(|t| t.and_utc()),
-        };
-        let mut seen_channels: Vec<&Channel> = Vec::new();
-        let mut seen_campaigns: Vec<(&Channel, Option<&CampaignId>)> = Vec::new();
-        for t in mine.iter().filter(|t| limit.is_none_or(|l| t.at <= l)) {
-            if !seen_channels.contains(&&t.channel) {
-                seen_channels.push(&t.channel);
-                let c = channels
-                    .entry(Some(t.channel.clone()))
-                    .or_insert_with(new_acc);
-                c.influenced += 1;
-                c.influenced_amount = c.influenced_amount.checked_add(&amount)?;
-            }
-            let key = (&t.channel, t.campaign.as_ref());
-            if !seen_campaigns.contains(&key) {
-                seen_campaigns.push(key);
-                let c = campaigns
-                    .entry((Some(t.channel.clone()), t.campaign.clone()))
-                    .or_insert_with(new_acc);
-                c.influenced += 1;
-                c.influenced_amount = c.influenced_amount.checked_add(&amount)?;
-            }
-        }
+        total = total.checked_add(&o.amount)?;
+        let mine = index.touches_of(o);
+        tallies.source(index.sourced(o, &mine, sourced_by), &o.amount)?;
+        let limit = influence_limit(o, milestone);
+        tallies.influence(
+            mine.iter().filter(|t| limit.is_none_or(|l| t.at <= l)),
+            &o.amount,
+        )?;
     }
-    let row = |channel: Option<Channel>, campaign: Option<CampaignId>, a: &Acc| SourcingRow {
-        channel,
-        campaign,
-        sourced: a.sourced,
-        sourced_amount: a.sourced_amount,
-        influenced: a.influenced,
-        influenced_amount: a.influenced_amount,
-    };
-    // `None` sorts first in a BTreeMap: move it last.
-    let mut by_channel: Vec<SourcingRow> = channels
-        .iter()
-        .map(|(k, a)| row(k.clone(), None, a))
-        .collect();
-    by_channel
-        .sort_by(|a, b| (a.channel.is_none(), &a.channel).cmp(&(b.channel.is_none(), &b.channel)));
-    let mut by_campaign: Vec<SourcingRow> = campaigns
-        .iter()
-        .map(|((ch, ca), a)| row(ch.clone(), ca.clone(), a))
-        .collect();
-    by_campaign.sort_by(|a, b| {
-        (a.channel.is_none(), &a.channel, &a.campaign).cmp(&(
-            b.channel.is_none(),
-            &b.channel,
-            &b.campaign,
-        ))
-    });
+    let (by_channel, by_campaign) = tallies.rows();
     Ok(SourcingReport {
         sourced_by,
         milestone,
@@ -273,6 +142,234 @@ pub fn sourcing_report(
         by_channel,
         by_campaign,
     })
+}
+
+/// The lead and account ids of an opportunity, the subjects its touches are on.
+fn subjects(o: &Opportunity) -> impl Iterator<Item = &str> {
+    [
+        o.lead.as_ref().map(|l| l.as_str()),
+        o.account.as_ref().map(|a| a.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The touches and leads of the opportunities' subjects.
+struct TouchIndex<'a> {
+    /// Touches per subject, in time order (input order among equal times).
+    by_subject: FastMap<&'a str, Vec<&'a Touch>>,
+    lead_by_id: FastMap<&'a str, &'a Lead>,
+}
+
+impl<'a> TouchIndex<'a> {
+    /// Indexes only the leads and accounts of the opportunities (a million leads may
+    /// have a few thousand opportunities). Every touch is validated, used or not.
+    fn new(
+        opportunities: &'a [Opportunity],
+        leads: &'a [Lead],
+        touches: &'a [Touch],
+    ) -> Result<TouchIndex<'a>> {
+        let mut by_subject: FastMap<&str, Vec<&Touch>> = FastMap::default();
+        for o in opportunities {
+            for subject in subjects(o) {
+                by_subject.entry(subject).or_default();
+            }
+        }
+        let lead_by_id: FastMap<&str, &Lead> = leads
+            .iter()
+            .filter(|l| by_subject.contains_key(l.id.as_str()))
+            .map(|l| (l.id.as_str(), l))
+            .collect();
+        for (i, t) in touches.iter().enumerate() {
+            t.validate().map_err(|e| e.at_index(i))?;
+            if let Some(v) = by_subject.get_mut(t.subject.as_str()) {
+                v.push(t);
+            }
+        }
+        for v in by_subject.values_mut() {
+            v.sort_by_key(|t| t.at);
+        }
+        Ok(TouchIndex {
+            by_subject,
+            lead_by_id,
+        })
+    }
+
+    /// The touches on an opportunity's lead and account, in time order.
+    fn touches_of(&self, o: &Opportunity) -> Vec<&'a Touch> {
+        let mut mine: Vec<&Touch> = Vec::new();
+        for subject in subjects(o) {
+            if let Some(v) = self.by_subject.get(subject) {
+                mine.extend(v.iter().copied());
+            }
+        }
+        mine.sort_by_key(|t| t.at);
+        mine
+    }
+
+    /// The channel and campaign that sourced an opportunity (`mine`: its touches).
+    fn sourced(&self, o: &Opportunity, mine: &[&Touch], sourced_by: SourcedBy) -> Key {
+        let of_touch = |t: &&Touch| (Some(t.channel.clone()), t.campaign.clone());
+        match sourced_by {
+            SourcedBy::LeadSource => {
+                let lead = o
+                    .lead
+                    .as_ref()
+                    .and_then(|l| self.lead_by_id.get(l.as_str()));
+                match lead.and_then(|l| l.source.clone()) {
+                    Some(c) => (Some(c), lead.and_then(|l| l.campaign.clone())),
+                    None => (o.source.clone(), None),
+                }
+            }
+            SourcedBy::FirstTouch => mine.first().map_or((None, None), of_touch),
+            SourcedBy::FirstTouchBeforeCreation => mine
+                .iter()
+                .find(|t| t.at <= o.created_at)
+                .map_or((None, None), of_touch),
+        }
+    }
+}
+
+/// The last instant a touch influences an opportunity, if any.
+fn influence_limit(o: &Opportunity, milestone: InfluenceMilestone) -> Option<DateTime<Utc>> {
+    match milestone {
+        InfluenceMilestone::Created => Some(o.created_at),
+        InfluenceMilestone::Closed => o
+            .close_date
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|t| t.and_utc()),
+    }
+}
+
+/// A channel and campaign.
+type Key = (Option<Channel>, Option<CampaignId>);
+
+/// One row's counts and amounts.
+struct Acc {
+    sourced: u64,
+    sourced_amount: Money,
+    influenced: u64,
+    influenced_amount: Money,
+}
+
+impl Acc {
+    fn new(zero: Money) -> Acc {
+        Acc {
+            sourced: 0,
+            sourced_amount: zero,
+            influenced: 0,
+            influenced_amount: zero,
+        }
+    }
+
+    fn source(&mut self, amount: &Money) -> Result<()> {
+        self.sourced += 1;
+        self.sourced_amount = self.sourced_amount.checked_add(amount)?;
+        Ok(())
+    }
+
+    fn influence(&mut self, amount: &Money) -> Result<()> {
+        self.influenced += 1;
+        self.influenced_amount = self.influenced_amount.checked_add(amount)?;
+        Ok(())
+    }
+
+    fn row(&self, channel: Option<Channel>, campaign: Option<CampaignId>) -> SourcingRow {
+        SourcingRow {
+            channel,
+            campaign,
+            sourced: self.sourced,
+            sourced_amount: self.sourced_amount,
+            influenced: self.influenced,
+            influenced_amount: self.influenced_amount,
+        }
+    }
+}
+
+/// The rows per channel and per channel and campaign.
+struct Tallies {
+    zero: Money,
+    channels: BTreeMap<Option<Channel>, Acc>,
+    campaigns: BTreeMap<Key, Acc>,
+}
+
+impl Tallies {
+    fn new(currency: Currency) -> Tallies {
+        Tallies {
+            zero: Money::zero(currency),
+            channels: BTreeMap::new(),
+            campaigns: BTreeMap::new(),
+        }
+    }
+
+    /// Counts an opportunity as sourced by `key`.
+    fn source(&mut self, key: Key, amount: &Money) -> Result<()> {
+        let zero = self.zero;
+        self.channels
+            .entry(key.0.clone())
+            .or_insert_with(|| Acc::new(zero))
+            .source(amount)?;
+        self.campaigns
+            .entry(key)
+            .or_insert_with(|| Acc::new(zero))
+            .source(amount)
+    }
+
+    /// Counts an opportunity as influenced by each channel, and each channel and
+    /// campaign, of its touches before the milestone (once each).
+    fn influence<'t>(
+        &mut self,
+        touches: impl Iterator<Item = &'t &'t Touch>,
+        amount: &Money,
+    ) -> Result<()> {
+        let zero = self.zero;
+        let mut seen_channels: Vec<&Channel> = Vec::new();
+        let mut seen_campaigns: Vec<(&Channel, Option<&CampaignId>)> = Vec::new();
+        for t in touches {
+            if !seen_channels.contains(&&t.channel) {
+                seen_channels.push(&t.channel);
+                self.channels
+                    .entry(Some(t.channel.clone()))
+                    .or_insert_with(|| Acc::new(zero))
+                    .influence(amount)?;
+            }
+            let key = (&t.channel, t.campaign.as_ref());
+            if !seen_campaigns.contains(&key) {
+                seen_campaigns.push(key);
+                self.campaigns
+                    .entry((Some(t.channel.clone()), t.campaign.clone()))
+                    .or_insert_with(|| Acc::new(zero))
+                    .influence(amount)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The rows per channel and per campaign, sorted, the `None` channel last (it
+    /// sorts first in a `BTreeMap`).
+    fn rows(&self) -> (Vec<SourcingRow>, Vec<SourcingRow>) {
+        let mut by_channel: Vec<SourcingRow> = self
+            .channels
+            .iter()
+            .map(|(k, a)| a.row(k.clone(), None))
+            .collect();
+        by_channel.sort_by(|a, b| {
+            (a.channel.is_none(), &a.channel).cmp(&(b.channel.is_none(), &b.channel))
+        });
+        let mut by_campaign: Vec<SourcingRow> = self
+            .campaigns
+            .iter()
+            .map(|((ch, ca), a)| a.row(ch.clone(), ca.clone()))
+            .collect();
+        by_campaign.sort_by(|a, b| {
+            (a.channel.is_none(), &a.channel, &a.campaign).cmp(&(
+                b.channel.is_none(),
+                &b.channel,
+                &b.campaign,
+            ))
+        });
+        (by_channel, by_campaign)
+    }
 }
 
 // ---------------------------------------------------------------------------

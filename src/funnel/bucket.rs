@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{FunnelData, Millis, millis};
 use super::path::Paths;
-use crate::hash::FastMap;
+use crate::intern::Interner;
 use crate::period::{Calendar, Granularity, MAX_SPAN_DAYS, Period};
 use crate::records::Lead;
 
@@ -104,9 +104,8 @@ impl Segmenter {
                 of_lead: Vec::new(),
             };
         };
-        let mut ids: FastMap<Option<&str>, u32> = FastMap::default();
+        let mut values: Interner<Option<&str>> = Interner::default();
         let mut raw: Vec<u32> = Vec::with_capacity(data.len());
-        let mut order: Vec<Option<&str>> = Vec::new();
         // Shared id strings (channels, campaigns, accounts) repeat the same pointer:
         // remember the last few before hashing.
         let mut recent: [(usize, u32); 4] = [(0, 0); 4];
@@ -121,11 +120,10 @@ impl Segmenter {
             let id = match recent.iter().find(|(p, _)| *p == ptr) {
                 Some(&(_, id)) => id,
                 None => {
-                    let next = ids.len() as u32;
-                    let id = *ids.entry(v).or_insert_with(|| {
-                        order.push(v);
-                        next
-                    });
+                    // At most one value per lead, and leads fit in u32 (FunnelData).
+                    let id = values
+                        .intern(&v)
+                        .unwrap_or_else(|_| unreachable!("fewer values than leads"));
                     recent.rotate_right(1);
                     recent[0] = (ptr, id);
                     id
@@ -134,6 +132,7 @@ impl Segmenter {
             raw.push(id);
         }
         // Sort values: present ones alphabetically, the missing bucket last.
+        let order = values.keys();
         let mut sorted: Vec<u32> = (0..order.len() as u32).collect();
         sorted.sort_by(|&a, &b| match (order[a as usize], order[b as usize]) {
             (Some(x), Some(y)) => x.cmp(y),

@@ -330,165 +330,25 @@ pub fn cohort_report(
     paths: &Paths,
     spec: &CohortSpec,
 ) -> Result<CohortReport> {
-    let m = data.progression_len();
     let keys: Vec<String> = data
         .progression_keys()
         .into_iter()
         .map(String::from)
         .collect();
-    let rank_of = |key: &str, what: &'static str| {
-        data.rank_of(key).ok_or_else(|| {
-            Error::from(ErrorKind::UnknownStage {
-                record: crate::error::RecordRef::new(what),
-                key: key.to_string(),
-                funnel: data.funnel().name().to_string(),
-            })
-        })
-    };
-    let anchor = match &spec.anchor {
-        CohortAnchor::Created => None,
-        CohortAnchor::Stage(k) => Some(rank_of(k, "cohort anchor")?),
-    };
-    let check = |w: TimeDelta, name: &'static str| {
-        if w < TimeDelta::zero() {
-            Err(Error::from(ErrorKind::InvalidParameter {
-                name,
-                value: w.to_string(),
-                reason: "a window must not be negative".into(),
-            }))
-        } else {
-            Ok(ms(w))
-        }
-    };
-    let mut step_window = vec![None; m];
-    for (k, w) in &spec.step_windows {
-        step_window[rank_of(k, "step window")?] = Some(check(*w, "step window")?);
-    }
-    let won_mask = data
-        .progression
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| data.funnel().stages()[**i].kind == StageKind::Won)
-        .fold(0u64, |acc, (r, _)| acc | (1 << r));
-    let open_mask = data
-        .progression
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| data.funnel().stages()[**i].kind == StageKind::Open)
-        .fold(0u64, |acc, (r, _)| acc | (1 << r));
-    let prep = Prepared {
-        open_mask,
-        anchor,
-        window: spec.window.map(|w| check(w, "window")).transpose()?,
-        step_window,
-        chain: paths.options().skip != SkipPolicy::AnyStage,
-        won_mask,
-    };
-
-    // Pass 1 (for a stage anchor; the paths know the range of cycle starts): the
-    // range of anchor times; pass 2: count.
-    let scope = |number: u32| spec.cycles == CycleScope::AllCycles || number == 0;
-    let (lo, hi) = match (anchor, spec.cycles) {
-        // Anchored at the start: the paths know the range.
-        (None, CycleScope::AllCycles) => paths.start_range[0],
-        (None, CycleScope::FirstCycleOnly) => paths.start_range[1],
-        (Some(a), _) => {
-            let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
-            for (i, c) in paths.cycles.iter().enumerate() {
-                if c.reached & (1 << a) != 0 && scope(c.number) {
-                    let t0 = paths.entries_of(i).at(a);
-                    lo = lo.min(t0);
-                    hi = hi.max(t0);
-                }
-            }
-            (lo, hi)
-        }
-    };
+    let prep = Prepared::new(data, paths, spec)?;
+    let anchor = prep.anchor;
+    let (lo, hi) = prep.anchor_range(paths, spec.cycles);
     let segs = Segmenter::new(data, paths, spec.breakdown.as_ref());
-    let breakdown = spec.breakdown.is_some();
     let buckets = DayBucketer::new(spec.calendar, spec.granularity, lo, hi)?;
-    let np = buckets.periods.len();
-    let mut cells = vec![MaskCounts::default(); segs.count() * np];
-    let mut latest = vec![Millis::MIN; segs.count() * np];
-    // Without windows a cycle's counted stages depend on its reached stages alone:
-    // remember the mask of each reached set (few occur) as a dense mask id, and
-    // count cycles per cell and id (no search per cycle); the mask counts are
-    // assembled once at the end.
-    const UNSET: u32 = u32::MAX;
-    let timeless = prep.window.is_none() && prep.step_window.iter().all(Option::is_none);
-    let mut memo = if timeless && m <= 16 {
-        vec![UNSET; 1 << m]
-    } else {
-        Vec::new()
-    };
-    let mut masks: Vec<u64> = Vec::new();
-    let mut by_id: Vec<Vec<u64>> = vec![Vec::new(); if memo.is_empty() { 0 } else { cells.len() }];
-    let count = |row: &mut Vec<u64>, id: usize| {
-        if row.len() <= id {
-            row.resize(id + 1, 0);
-        }
-        row[id] += 1;
-    };
-    for (i, c) in paths.cycles.iter().enumerate() {
-        if !scope(c.number) {
-            continue;
-        }
-        if let Some(slot) = memo.get_mut(c.reached as usize) {
-            let t0 = match anchor {
-                None => c.start,
-                Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
-                Some(_) => continue,
-            };
-            if *slot == UNSET {
-                let Some((mask, _)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
-                    continue;
-                };
-                // Several reached sets may count the same stages: one id per mask.
-                let id = masks.iter().position(|&x| x == mask).unwrap_or_else(|| {
-                    masks.push(mask);
-                    masks.len() - 1
-                });
-                // at most 2^16 reached sets, so ids fit
-                *slot = id as u32;
-            }
-            let id = *slot as usize;
-            let p = buckets.index(t0);
-            count(&mut by_id[p], id);
-            latest[p] = latest[p].max(t0);
-            if breakdown {
-                let cell = segs.of_lead[c.subject as usize] as usize * np + p;
-                count(&mut by_id[cell], id);
-                latest[cell] = latest[cell].max(t0);
-            }
-            continue;
-        }
-        let Some((mask, t0)) = prep.counted(c.start, c.reached, paths.entries_of(i)) else {
-            continue;
-        };
-        let p = buckets.index(t0);
-        cells[p].add(mask, 1);
-        latest[p] = latest[p].max(t0);
-        if breakdown {
-            let cell = segs.of_lead[c.subject as usize] as usize * np + p;
-            cells[cell].add(mask, 1);
-            latest[cell] = latest[cell].max(t0);
-        }
-    }
-    for (cell, row) in cells.iter_mut().zip(&by_id) {
-        for (id, &n) in row.iter().enumerate() {
-            if n > 0 {
-                cell.add(masks[id], n);
-            }
-        }
-    }
+    let grid = prep.count(
+        paths,
+        spec.cycles,
+        &segs,
+        &buckets,
+        spec.breakdown.is_some(),
+    );
 
     let as_of = paths.options().as_of;
-    let elapsed = |last: Millis| -> Option<bool> {
-        match (prep.window, as_of) {
-            (Some(w), Some(a)) => Some(last == Millis::MIN || last.saturating_add(w) <= millis(&a)),
-            _ => None,
-        }
-    };
     let ctx = RowCtx {
         keys: &keys,
         anchor,
@@ -496,34 +356,15 @@ pub fn cohort_report(
         won_key: won_key(data, prep.won_mask),
         confidence: spec.confidence,
         method: spec.method,
+        window: prep.window,
+        as_of: as_of.as_ref().map(millis),
     };
-    let table = |seg: usize, value: Option<String>| -> CohortTable {
-        let mut all = MaskCounts::default();
-        let mut all_latest = Millis::MIN;
-        let mut rows = Vec::with_capacity(np);
-        for (p, period) in buckets.periods.iter().enumerate() {
-            let cell = &cells[seg * np + p];
-            for &(mask, n) in &cell.0 {
-                all.add(mask, n);
-            }
-            let last = latest[seg * np + p];
-            all_latest = all_latest.max(last);
-            if cell.total() > 0 {
-                rows.push(ctx.row(Some(*period), cell, elapsed(last)));
-            }
-        }
-        CohortTable {
-            value,
-            rows,
-            all: ctx.row(None, &all, elapsed(all_latest)),
-        }
-    };
-    let total = table(0, None);
+    let total = ctx.table(&grid, &buckets.periods, 0, None);
     let breakdown = segs
         .values
         .iter()
         .enumerate()
-        .map(|(i, v)| table(i + 1, v.clone()))
+        .map(|(i, v)| ctx.table(&grid, &buckets.periods, i + 1, v.clone()))
         .collect();
     Ok(CohortReport {
         funnel: data.funnel().name().to_string(),
@@ -538,6 +379,224 @@ pub fn cohort_report(
         breakdown,
         diagnostics: paths.diagnostics().clone(),
     })
+}
+
+/// The counted-stage masks per cell (segment × period, segment 0 being every lead)
+/// and the latest anchor time in each cell.
+struct Grid {
+    cells: Vec<MaskCounts>,
+    latest: Vec<Millis>,
+    periods: usize,
+}
+
+impl Grid {
+    fn add(&mut self, cell: usize, mask: u64, t0: Millis) {
+        self.cells[cell].add(mask, 1);
+        self.latest[cell] = self.latest[cell].max(t0);
+    }
+}
+
+/// Whether a cycle of this number is in the scope.
+fn in_scope(cycles: CycleScope, number: u32) -> bool {
+    cycles == CycleScope::AllCycles || number == 0
+}
+
+impl Prepared {
+    /// Resolves the spec's stages and windows against the funnel.
+    fn new(data: &FunnelData<'_>, paths: &Paths, spec: &CohortSpec) -> Result<Prepared> {
+        let rank_of = |key: &str, what: &'static str| {
+            data.rank_of(key).ok_or_else(|| {
+                Error::from(ErrorKind::UnknownStage {
+                    record: crate::error::RecordRef::new(what),
+                    key: key.to_string(),
+                    funnel: data.funnel().name().to_string(),
+                })
+            })
+        };
+        let anchor = match &spec.anchor {
+            CohortAnchor::Created => None,
+            CohortAnchor::Stage(k) => Some(rank_of(k, "cohort anchor")?),
+        };
+        let check = |w: TimeDelta, name: &'static str| {
+            if w < TimeDelta::zero() {
+                Err(Error::from(ErrorKind::InvalidParameter {
+                    name,
+                    value: w.to_string(),
+                    reason: "a window must not be negative".into(),
+                }))
+            } else {
+                Ok(ms(w))
+            }
+        };
+        let mut step_window = vec![None; data.progression_len()];
+        for (k, w) in &spec.step_windows {
+            step_window[rank_of(k, "step window")?] = Some(check(*w, "step window")?);
+        }
+        let mask_of = |kind: StageKind| {
+            data.progression
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| data.funnel().stages()[**i].kind == kind)
+                .fold(0u64, |acc, (r, _)| acc | (1 << r))
+        };
+        Ok(Prepared {
+            open_mask: mask_of(StageKind::Open),
+            anchor,
+            window: spec.window.map(|w| check(w, "window")).transpose()?,
+            step_window,
+            chain: paths.options().skip != SkipPolicy::AnyStage,
+            won_mask: mask_of(StageKind::Won),
+        })
+    }
+
+    /// The range of anchor times of the cycles in scope: the paths know it for the
+    /// cycle start; for a stage anchor, one pass over the cycles.
+    fn anchor_range(&self, paths: &Paths, cycles: CycleScope) -> (Millis, Millis) {
+        match (self.anchor, cycles) {
+            (None, CycleScope::AllCycles) => paths.start_range[0],
+            (None, CycleScope::FirstCycleOnly) => paths.start_range[1],
+            (Some(a), _) => {
+                let (mut lo, mut hi) = (Millis::MAX, Millis::MIN);
+                for (i, c) in paths.cycles.iter().enumerate() {
+                    if c.reached & (1 << a) != 0 && in_scope(cycles, c.number) {
+                        let t0 = paths.entries_of(i).at(a);
+                        lo = lo.min(t0);
+                        hi = hi.max(t0);
+                    }
+                }
+                (lo, hi)
+            }
+        }
+    }
+
+    /// Counts the cycles in scope into their cells.
+    ///
+    /// Without windows a cycle's counted stages depend on its reached stages alone:
+    /// remember the mask of each reached set (few occur) as a dense mask id, and count
+    /// cycles per cell and id (no search per cycle); the mask counts are assembled
+    /// once at the end.
+    fn count(
+        &self,
+        paths: &Paths,
+        cycles: CycleScope,
+        segs: &Segmenter,
+        buckets: &DayBucketer,
+        breakdown: bool,
+    ) -> Grid {
+        let np = buckets.periods.len();
+        let mut grid = Grid {
+            cells: vec![MaskCounts::default(); segs.count() * np],
+            latest: vec![Millis::MIN; segs.count() * np],
+            periods: np,
+        };
+        let m = self.step_window.len();
+        let timeless = self.window.is_none() && self.step_window.iter().all(Option::is_none);
+        let mut memo = MaskMemo::new(
+            if timeless && m <= 16 { 1 << m } else { 0 },
+            grid.cells.len(),
+        );
+        for (i, c) in paths.cycles.iter().enumerate() {
+            if !in_scope(cycles, c.number) {
+                continue;
+            }
+            if memo.covers(c.reached) {
+                let t0 = match self.anchor {
+                    None => c.start,
+                    Some(a) if c.reached & (1 << a) != 0 => paths.entries_of(i).at(a),
+                    Some(_) => continue,
+                };
+                let Some(id) = memo.id(c.reached, || {
+                    self.counted(c.start, c.reached, paths.entries_of(i))
+                        .map(|(mask, _)| mask)
+                }) else {
+                    continue;
+                };
+                let p = buckets.index(t0);
+                memo.count(p, id);
+                grid.latest[p] = grid.latest[p].max(t0);
+                if breakdown {
+                    let cell = segs.of_lead[c.subject as usize] as usize * np + p;
+                    memo.count(cell, id);
+                    grid.latest[cell] = grid.latest[cell].max(t0);
+                }
+                continue;
+            }
+            let Some((mask, t0)) = self.counted(c.start, c.reached, paths.entries_of(i)) else {
+                continue;
+            };
+            let p = buckets.index(t0);
+            grid.add(p, mask, t0);
+            if breakdown {
+                grid.add(segs.of_lead[c.subject as usize] as usize * np + p, mask, t0);
+            }
+        }
+        memo.drain_into(&mut grid.cells);
+        grid
+    }
+}
+
+/// Dense ids for the counted-stage masks of reached sets, and cycle counts per cell
+/// and id (see [`Prepared::count`]).
+struct MaskMemo {
+    /// Per reached set: its mask id, or [`MaskMemo::UNSET`]. Empty when not used.
+    slots: Vec<u32>,
+    masks: Vec<u64>,
+    by_id: Vec<Vec<u64>>,
+}
+
+impl MaskMemo {
+    const UNSET: u32 = u32::MAX;
+
+    fn new(reached_sets: usize, cells: usize) -> MaskMemo {
+        MaskMemo {
+            slots: vec![MaskMemo::UNSET; reached_sets],
+            masks: Vec::new(),
+            by_id: vec![Vec::new(); if reached_sets == 0 { 0 } else { cells }],
+        }
+    }
+
+    fn covers(&self, reached: u32) -> bool {
+        (reached as usize) < self.slots.len()
+    }
+
+    /// The mask id of a reached set, computing its mask once; `None` if the cycle
+    /// enters no cohort.
+    fn id(&mut self, reached: u32, mask: impl FnOnce() -> Option<u64>) -> Option<usize> {
+        let slot = &mut self.slots[reached as usize];
+        if *slot == MaskMemo::UNSET {
+            let mask = mask()?;
+            // Several reached sets may count the same stages: one id per mask.
+            let id = self
+                .masks
+                .iter()
+                .position(|&x| x == mask)
+                .unwrap_or_else(|| {
+                    self.masks.push(mask);
+                    self.masks.len() - 1
+                });
+            // at most 2^16 reached sets, so ids fit
+            *slot = id as u32;
+        }
+        Some(*slot as usize)
+    }
+
+    fn count(&mut self, cell: usize, id: usize) {
+        let row = &mut self.by_id[cell];
+        if row.len() <= id {
+            row.resize(id + 1, 0);
+        }
+        row[id] += 1;
+    }
+
+    fn drain_into(self, cells: &mut [MaskCounts]) {
+        for (cell, row) in cells.iter_mut().zip(&self.by_id) {
+            for (id, &n) in row.iter().enumerate() {
+                if n > 0 {
+                    cell.add(self.masks[id], n);
+                }
+            }
+        }
+    }
 }
 
 pub(crate) fn won_key(data: &FunnelData<'_>, won_mask: u64) -> String {
@@ -560,9 +619,52 @@ struct RowCtx<'k> {
     won_key: String,
     confidence: Confidence,
     method: IntervalMethod,
+    /// The window, and the paths' as-of instant, for `window_elapsed`.
+    window: Option<Millis>,
+    as_of: Option<Millis>,
 }
 
 impl RowCtx<'_> {
+    /// Whether every cycle of a cell whose latest anchor time is `last` has had the
+    /// full window by the as-of instant (`None` without a window or an as-of).
+    fn elapsed(&self, last: Millis) -> Option<bool> {
+        match (self.window, self.as_of) {
+            (Some(w), Some(a)) => Some(last == Millis::MIN || last.saturating_add(w) <= a),
+            _ => None,
+        }
+    }
+
+    /// The table of one segment (0: every lead): a row per non-empty period, and
+    /// all periods together.
+    fn table(
+        &self,
+        grid: &Grid,
+        periods: &[Period],
+        seg: usize,
+        value: Option<String>,
+    ) -> CohortTable {
+        let np = grid.periods;
+        let mut all = MaskCounts::default();
+        let mut all_latest = Millis::MIN;
+        let mut rows = Vec::with_capacity(np);
+        for (p, period) in periods.iter().enumerate() {
+            let cell = &grid.cells[seg * np + p];
+            for &(mask, n) in &cell.0 {
+                all.add(mask, n);
+            }
+            let last = grid.latest[seg * np + p];
+            all_latest = all_latest.max(last);
+            if cell.total() > 0 {
+                rows.push(self.row(Some(*period), cell, self.elapsed(last)));
+            }
+        }
+        CohortTable {
+            value,
+            rows,
+            all: self.row(None, &all, self.elapsed(all_latest)),
+        }
+    }
+
     fn rate(&self, from: &str, to: &str, k: u64, n: u64) -> StepRate {
         let ratio = Ratio::new(k, n);
         StepRate {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{Ev, FunnelData, FunnelDiagnostics, FunnelEvents, Millis, from_millis, millis};
 use super::definition::StageKind;
+use crate::group;
 use crate::ids::SubjectId;
 
 /// What to do when a subject reaches a stage without events for the stages before it.
@@ -224,65 +225,10 @@ impl FunnelEvents {
         let m = data.progression.len();
         let n = data.len();
         let mut diagnostics = self.diagnostics.clone();
-
-        // Per funnel stage: progression rank (or NO_RANK) and whether it is won.
-        let mut rank = [NO_RANK; 256];
-        let mut won = [false; 256];
-        for (i, st) in data.funnel.stages().iter().enumerate() {
-            rank[i] = data.rank[i].unwrap_or(NO_RANK);
-            won[i] = st.kind == StageKind::Won;
-        }
-        let stage_tie = options.tie_break == TieBreak::StageOrder;
-        let key = |e: &Ev| (e.at, if stage_tie { e.stage } else { 0 });
-
-        // Group by subject, each subject's events in (time, tie) order with the input
-        // order (the position) breaking the remaining ties. One pass checks whether
-        // the input is already so ordered (typical of exports and generators); if
-        // not, a counting sort by subject into the scratch copy, then a stable sort
-        // of each subject's events.
-        let ordered = self
-            .events
-            .windows(2)
-            .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
+        let stages = StageTable::new(data, &options);
         let mut scratch = std::mem::take(&mut paths.scratch);
-        let events: &[Ev] = if ordered {
-            &self.events
-        } else {
-            let offsets = &mut scratch.offsets;
-            offsets.clear();
-            offsets.resize(n + 1, 0);
-            for e in &self.events {
-                offsets[e.subject as usize + 1] += 1;
-            }
-            for i in 0..n {
-                offsets[i + 1] += offsets[i];
-            }
-            let out = &mut scratch.events;
-            out.clear();
-            out.resize(
-                self.events.len(),
-                Ev {
-                    at: 0,
-                    subject: 0,
-                    reason: 0,
-                    stage: 0,
-                },
-            );
-            for e in &self.events {
-                let next = &mut offsets[e.subject as usize];
-                out[*next] = *e;
-                *next += 1;
-            }
-            for group in out.chunk_by_mut(|a, b| a.subject == b.subject) {
-                // stable: equal keys keep the input order
-                if !group.is_sorted_by_key(key) {
-                    group.sort_by_key(key);
-                }
-            }
-            out
-        };
+        let events = self.grouped(n, options.tie_break, &mut scratch);
 
-        let as_of = options.as_of.as_ref().map(millis).unwrap_or(Millis::MAX);
         let open_mask: u32 = data
             .progression
             .iter()
@@ -305,65 +251,155 @@ impl FunnelEvents {
                 Some(g) if g[0].subject as usize == s => groups.next().unwrap_or_default(),
                 _ => &[],
             };
-            if created > as_of {
-                // Not yet known at the as-of date: no cycle; its events are counted
-                // as every other lead's would be (none can be used).
-                diagnostics.leads_after_as_of += 1;
-                for e in group {
-                    if e.at > as_of {
-                        diagnostics.after_as_of += 1;
-                    } else {
-                        diagnostics.before_creation += 1;
-                        diagnostics
-                            .note_subject("before the lead was created", &lead_subject(data, s));
-                    }
-                }
+            if created > stages.as_of {
+                stages.skip_lead(data, s, group, &mut diagnostics);
                 continue;
             }
             b.start(paths, s as u32, 0, created);
-            for e in group {
-                if e.at > as_of {
-                    diagnostics.after_as_of += 1;
-                    continue;
-                }
-                if e.at < created {
-                    diagnostics.before_creation += 1;
-                    diagnostics.note_subject("before the lead was created", &lead_subject(data, s));
-                    continue;
-                }
-                let r = rank[usize::from(e.stage)];
-                if r != NO_RANK {
-                    let r = u32::from(r);
-                    if b.rec.exit_stage != NO_EXIT {
-                        b.next_cycle(paths, e.at);
-                    } else if let Some(f) = b.furthest {
-                        if r < f {
-                            diagnostics.backward += 1;
-                            match options.backward {
-                                BackwardPolicy::KeepFurthest => continue,
-                                BackwardPolicy::NewCycle => b.next_cycle(paths, e.at),
-                            }
-                        } else if r == f {
-                            diagnostics.repeated += 1;
-                            continue;
-                        }
-                    }
-                    b.enter(paths, r, e.at);
-                    if won[usize::from(e.stage)] {
-                        b.exit(e);
-                    }
-                } else {
-                    if b.rec.exit_stage != NO_EXIT {
-                        diagnostics.exit_after_exit += 1;
-                        continue;
-                    }
-                    b.exit(e);
-                }
-            }
+            stages.walk(&mut b, paths, data, s, group, &mut diagnostics);
             b.finish(paths);
         }
         paths.diagnostics = diagnostics;
         paths.scratch = scratch;
+    }
+
+    /// The events grouped by subject, each subject's events in (time, tie) order
+    /// with the input order (the position) breaking the remaining ties.
+    ///
+    /// One pass checks whether the input is already so ordered (typical of exports
+    /// and generators); if not, a counting sort by subject into the scratch copy,
+    /// then a stable sort of each subject's events.
+    fn grouped<'s>(&'s self, n: usize, tie_break: TieBreak, scratch: &'s mut Scratch) -> &'s [Ev] {
+        let stage_tie = tie_break == TieBreak::StageOrder;
+        let key = |e: &Ev| (e.at, if stage_tie { e.stage } else { 0 });
+        let ordered = self
+            .events
+            .windows(2)
+            .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
+        if ordered {
+            return &self.events;
+        }
+        let offsets = &mut scratch.offsets;
+        let subjects = || self.events.iter().map(|e| e.subject as usize);
+        group::offsets_into(offsets, n, subjects());
+        let out = &mut scratch.events;
+        out.clear();
+        out.resize(
+            self.events.len(),
+            Ev {
+                at: 0,
+                subject: 0,
+                reason: 0,
+                stage: 0,
+            },
+        );
+        group::place(offsets, subjects(), |p, i| out[p] = self.events[i]);
+        for group in out.chunk_by_mut(|a, b| a.subject == b.subject) {
+            // stable: equal keys keep the input order
+            if !group.is_sorted_by_key(key) {
+                group.sort_by_key(key);
+            }
+        }
+        out
+    }
+}
+
+/// What a lead's walk needs to know of each funnel stage, and of the options.
+struct StageTable {
+    /// Per funnel stage: progression rank (or [`NO_RANK`]).
+    rank: [u8; 256],
+    /// Per funnel stage: whether it is won.
+    won: [bool; 256],
+    as_of: Millis,
+    backward: BackwardPolicy,
+}
+
+impl StageTable {
+    fn new(data: &FunnelData<'_>, options: &PathOptions) -> StageTable {
+        let mut rank = [NO_RANK; 256];
+        let mut won = [false; 256];
+        for (i, st) in data.funnel.stages().iter().enumerate() {
+            rank[i] = data.rank[i].unwrap_or(NO_RANK);
+            won[i] = st.kind == StageKind::Won;
+        }
+        StageTable {
+            rank,
+            won,
+            as_of: options.as_of.as_ref().map(millis).unwrap_or(Millis::MAX),
+            backward: options.backward,
+        }
+    }
+
+    /// A lead not yet known at the as-of date: no cycle; its events are counted as
+    /// every other lead's would be (none can be used).
+    fn skip_lead(
+        &self,
+        data: &FunnelData<'_>,
+        s: usize,
+        group: &[Ev],
+        diagnostics: &mut FunnelDiagnostics,
+    ) {
+        diagnostics.leads_after_as_of += 1;
+        for e in group {
+            if e.at > self.as_of {
+                diagnostics.after_as_of += 1;
+            } else {
+                diagnostics.before_creation += 1;
+                diagnostics.note_subject("before the lead was created", &lead_subject(data, s));
+            }
+        }
+    }
+
+    /// Walks lead `s`'s events (`group`, in order) through the builder's cycles.
+    fn walk(
+        &self,
+        b: &mut Builder,
+        paths: &mut Paths,
+        data: &FunnelData<'_>,
+        s: usize,
+        group: &[Ev],
+        diagnostics: &mut FunnelDiagnostics,
+    ) {
+        let created = data.created[s];
+        for e in group {
+            if e.at > self.as_of {
+                diagnostics.after_as_of += 1;
+                continue;
+            }
+            if e.at < created {
+                diagnostics.before_creation += 1;
+                diagnostics.note_subject("before the lead was created", &lead_subject(data, s));
+                continue;
+            }
+            let r = self.rank[usize::from(e.stage)];
+            if r == NO_RANK {
+                if b.rec.exit_stage != NO_EXIT {
+                    diagnostics.exit_after_exit += 1;
+                    continue;
+                }
+                b.exit(e);
+                continue;
+            }
+            let r = u32::from(r);
+            if b.rec.exit_stage != NO_EXIT {
+                b.next_cycle(paths, e.at);
+            } else if let Some(f) = b.furthest {
+                if r < f {
+                    diagnostics.backward += 1;
+                    match self.backward {
+                        BackwardPolicy::KeepFurthest => continue,
+                        BackwardPolicy::NewCycle => b.next_cycle(paths, e.at),
+                    }
+                } else if r == f {
+                    diagnostics.repeated += 1;
+                    continue;
+                }
+            }
+            b.enter(paths, r, e.at);
+            if self.won[usize::from(e.stage)] {
+                b.exit(e);
+            }
+        }
     }
 }
 

@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::{Funnel, StageKind};
+use crate::group;
 use crate::hash::FastMap;
 use crate::ids::OpportunityId;
+use crate::intern::Interner;
 use crate::money::{Currency, Money};
+use crate::period::Window;
 use crate::records::{ForecastCategory, OpportunityChange};
 
 /// An order-preserving integer key of an instant: whole seconds in the high bits,
@@ -19,6 +22,18 @@ pub(crate) type Key = i128;
 /// The search key of an instant.
 pub(crate) fn key(t: DateTime<Utc>) -> Key {
     (i128::from(t.timestamp()) << 32) | i128::from(t.timestamp_subsec_nanos())
+}
+
+pub(crate) const SECONDS_PER_DAY: u64 = 86_400;
+
+/// Whole seconds from `a` to `b` (0 if `b` is before `a`).
+pub(crate) fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
+    u64::try_from(b.signed_duration_since(a).num_seconds()).unwrap_or(0)
+}
+
+/// Whether `at` is in the window (always, without one).
+pub(crate) fn in_window(window: Option<&Window>, at: DateTime<Utc>) -> bool {
+    window.is_none_or(|w| w.contains(at))
 }
 
 /// One interned history row: the state of a deal right after a change.
@@ -262,8 +277,8 @@ pub struct PipelineHistory {
     funnel: Funnel,
     pub(crate) kinds: Vec<StageKind>,
     currency: Currency,
-    ids: Vec<OpportunityId>,
-    index: FastMap<OpportunityId, u32>,
+    /// The opportunity ids and their dense indexes.
+    ids: Interner<OpportunityId>,
     /// `rows[offsets[o]..offsets[o + 1]]` are opportunity `o`'s rows, by time.
     offsets: Vec<usize>,
     pub(crate) rows: Vec<Row>,
@@ -312,10 +327,8 @@ impl PipelineHistory {
             }));
         }
         let kinds: Vec<StageKind> = funnel.stages().iter().map(|s| s.kind).collect();
-        let mut index: FastMap<OpportunityId, u32> =
-            FastMap::with_capacity_and_hasher(changes.len() / 4, Default::default());
+        let mut ids: Interner<OpportunityId> = Interner::with_capacity(changes.len() / 4);
         let mut stages: FastMap<&str, usize> = FastMap::default();
-        let mut ids: Vec<OpportunityId> = Vec::new();
         let mut owner: Vec<u32> = Vec::with_capacity(changes.len());
         let mut stage_of: Vec<u16> = Vec::with_capacity(changes.len());
         // Consecutive rows of one deal are common: remember the last lookup.
@@ -344,16 +357,8 @@ impl PipelineHistory {
             };
             let o = match last {
                 Some((s, o)) if s == c.opportunity.as_str() => o,
-                _ => match index.get(c.opportunity.as_str()) {
-                    Some(&o) => o,
-                    None => {
-                        // ids.len() <= changes.len() <= u32::MAX, checked above
-                        let o = ids.len() as u32;
-                        index.insert(c.opportunity.clone(), o);
-                        ids.push(c.opportunity.clone());
-                        o
-                    }
-                },
+                // ids.len() <= changes.len() <= u32::MAX, checked above
+                _ => ids.intern(&c.opportunity)?,
             };
             last = Some((c.opportunity.as_str(), o));
             owner.push(o);
@@ -362,19 +367,9 @@ impl PipelineHistory {
         }
 
         // Counting sort by deal: stable, so input order is kept within a deal.
-        let mut offsets = vec![0usize; ids.len() + 1];
-        for &o in &owner {
-            offsets[o as usize + 1] += 1;
-        }
-        for k in 1..offsets.len() {
-            offsets[k] += offsets[k - 1];
-        }
-        let mut next = offsets.clone();
-        let mut order = vec![0u32; changes.len()];
-        for (i, &o) in owner.iter().enumerate() {
-            order[next[o as usize]] = i as u32;
-            next[o as usize] += 1;
-        }
+        let deals = || owner.iter().map(|&o| o as usize);
+        let offsets: Vec<usize> = group::offsets(ids.len(), deals());
+        let order = group::order(&offsets, deals());
         let mut rows: Vec<Row> = order
             .iter()
             .map(|&i| {
@@ -425,7 +420,6 @@ impl PipelineHistory {
             kinds,
             currency,
             ids,
-            index,
             offsets,
             rows,
             keys,
@@ -449,7 +443,7 @@ impl PipelineHistory {
 
     /// Whether there are no opportunities (no rows).
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.len() == 0
     }
 
     /// Number of history rows.
@@ -459,12 +453,12 @@ impl PipelineHistory {
 
     /// The opportunity ids, by dense index.
     pub fn ids(&self) -> &[OpportunityId] {
-        &self.ids
+        self.ids.keys()
     }
 
     /// The dense index of an opportunity id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.index.get(id).map(|&o| o as usize)
+        self.ids.get(id).map(|o| o as usize)
     }
 
     /// When opportunity `index` was created (its earliest row), or `None` for an index
@@ -539,7 +533,7 @@ impl PipelineHistory {
         let entries = (0..self.len())
             .filter_map(|o| {
                 self.state_at(o, at).map(|state| SnapshotEntry {
-                    opportunity: self.ids[o].clone(),
+                    opportunity: self.ids.keys()[o].clone(),
                     state,
                 })
             })
@@ -592,7 +586,7 @@ impl PipelineHistory {
     }
 
     pub(crate) fn id(&self, o: usize) -> &OpportunityId {
-        &self.ids[o]
+        &self.ids.keys()[o]
     }
 
     fn state(&self, rs: &[Row], k: usize) -> OpportunityState {

@@ -132,18 +132,25 @@
 //! Every report is a monoid (`merge`): reports of histories split by opportunity
 //! merge into the report of the whole.
 
+mod aging;
+mod coverage;
+mod forecast_rollup;
 mod history;
-mod measures;
 mod predictions;
+mod sales_cycle;
+mod slippage;
+mod velocity;
 mod waterfall;
 mod weighted;
+mod win_rate;
 
+pub use aging::{Aging, StageAging};
+pub use coverage::Coverage;
+pub use forecast_rollup::ForecastRollup;
 pub use history::{OpportunityState, PipelineHistory, Snapshot, SnapshotEntry};
-pub use measures::{
-    Aging, Coverage, CycleOutcome, ForecastRollup, NoDecision, PipelineVelocity,
-    PipelineVelocitySpec, SalesCycle, SalesCycleSpec, Slippage, SlippedDeal, StageAging, WinRate,
-    WinRateBasis, WinRateSpec,
-};
+pub use sales_cycle::{CycleOutcome, SalesCycle, SalesCycleSpec};
+pub use slippage::{Slippage, SlippedDeal};
+pub use velocity::{PipelineVelocity, PipelineVelocitySpec};
 pub use waterfall::{
     Audit, ExitValuation, Flow, Movement, MovementKind, PipelineScope, Waterfall, WaterfallSpec,
 };
@@ -151,3 +158,4 @@ pub use weighted::{
     BacktestSpec, PROBABILITY_DECIMALS, ProbabilitySource, StageRate, StageWinRates,
     WeightedBacktest, WeightedPipeline, probability_decimal,
 };
+pub use win_rate::{NoDecision, WinRate, WinRateBasis, WinRateSpec};

@@ -6,8 +6,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use super::history::in_window;
 use super::history::{PipelineHistory, Row, key};
-use super::measures::in_window;
 use super::waterfall::{Flow, PipelineScope};
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::StageKind;
@@ -277,6 +277,20 @@ impl WeightedBacktest {
 }
 
 impl PipelineHistory {
+    /// One empty rate per funnel stage, in funnel order.
+    fn empty_stage_rates(&self) -> Vec<StageRate> {
+        self.funnel()
+            .stages()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StageRate {
+                stage: i,
+                key: s.key.clone(),
+                ratio: Ratio::default(),
+            })
+            .collect()
+    }
+
     fn configured_probability(&self, source: ProbabilitySource, r: &Row) -> Option<Decimal> {
         let stage = || self.funnel().stages()[usize::from(r.stage)].probability;
         let p = match source {
@@ -379,17 +393,7 @@ impl PipelineHistory {
     /// # Ok(()) }
     /// ```
     pub fn stage_win_rates(&self, as_of: DateTime<Utc>, window: Option<Window>) -> StageWinRates {
-        let mut stages: Vec<StageRate> = self
-            .funnel()
-            .stages()
-            .iter()
-            .enumerate()
-            .map(|(i, s)| StageRate {
-                stage: i,
-                key: s.key.clone(),
-                ratio: Ratio::default(),
-            })
-            .collect();
+        let mut stages = self.empty_stage_rates();
         let mut seen = vec![false; stages.len()];
         let mut touched = Vec::new();
         let at = key(as_of);
@@ -431,17 +435,7 @@ impl PipelineHistory {
         scope: PipelineScope,
         rates: &StageWinRates,
     ) -> Result<WeightedPipeline> {
-        let own: Vec<StageRate> = self
-            .funnel()
-            .stages()
-            .iter()
-            .enumerate()
-            .map(|(i, s)| StageRate {
-                stage: i,
-                key: s.key.clone(),
-                ratio: Ratio::default(),
-            })
-            .collect();
+        let own = self.empty_stage_rates();
         check_same_stages(&own, &rates.stages)?;
         let decimals: Vec<Option<Decimal>> = (0..own.len()).map(|s| rates.rate(s)).collect();
         self.weigh(as_of, &scope, |r| decimals[usize::from(r.stage)])

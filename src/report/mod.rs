@@ -710,7 +710,7 @@ impl Report {
     /// `{"amount": "decimal string", "currency": "ISO code"}`, times in RFC 3339).
     ///
     /// # Errors
-    /// [`ErrorKind::Json`](crate::error::ErrorKind::Json) if serialisation fails (it does not for reports built here).
+    /// [`ErrorKind::Json`] if serialisation fails (it does not for reports built here).
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string_pretty(self)?)
     }

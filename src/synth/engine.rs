@@ -221,8 +221,111 @@ fn to_minor(d: rust_decimal::Decimal, minor_units: u8) -> f64 {
 }
 
 /// Seconds of a lag in days (capped).
+/// A lag in whole seconds: lognormal around the lag's median × `mult`.
+fn lag(l: super::config::Lag, mult: f64, rng: &mut Rng) -> i64 {
+    seconds(rng.lognormal(l.median_days * mult, l.sigma))
+}
+
 fn seconds(days: f64) -> i64 {
     round_to_int(days.min(MAX_LAG_DAYS) * DAY as f64)
+}
+
+/// The channels (sources first, then touch-only channels) and the spend lines
+/// (one per campaign, or one per channel without campaigns).
+fn channels_and_lines(config: &SynthConfig, mu: u8) -> (Vec<ChannelInfo>, Vec<Line>) {
+    let mut channels = Vec::new();
+    let mut lines = Vec::new();
+    let mut add_channel = |channel: &Channel,
+                           lift: f64,
+                           reach: f64,
+                           campaigns: u32,
+                           source: Option<usize>,
+                           cost_per_touch: f64| {
+        let index = channels.len();
+        let campaigns: Vec<CampaignId> = (1..=campaigns)
+            .filter_map(|k| CampaignId::new(format!("{channel}_{k:02}")).ok())
+            .collect();
+        let first_line = lines.len();
+        if campaigns.is_empty() {
+            lines.push(Line {
+                channel: index,
+                campaign: None,
+            });
+        }
+        for c in &campaigns {
+            lines.push(Line {
+                channel: index,
+                campaign: Some(c.clone()),
+            });
+        }
+        channels.push(ChannelInfo {
+            channel: channel.clone(),
+            lift,
+            reach,
+            campaigns,
+            first_line,
+            source,
+            cost_per_touch,
+        });
+    };
+    for (s, p) in config.sources.iter().enumerate() {
+        add_channel(&p.channel, p.lift, p.reach, p.campaigns, Some(s), 0.0);
+    }
+    for t in &config.touch_channels {
+        let cost = to_minor(t.cost_per_touch, mu);
+        add_channel(&t.channel, t.lift, t.reach, t.campaigns, None, cost);
+    }
+    (channels, lines)
+}
+
+/// Sources: logits and the centring of the touch effect.
+fn source_infos(config: &SynthConfig, channels: &[ChannelInfo], mu: u8) -> Vec<SourceInfo> {
+    let total_lift_reach: f64 = channels.iter().map(|c| c.lift * c.reach).sum();
+    let r = &config.rates;
+    let down = [
+        logit(r.mql_to_sal),
+        logit(r.sal_to_sql),
+        logit(r.sql_to_opportunity),
+        logit(r.opportunity_to_won),
+    ];
+    config
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(s, p)| {
+            let q = ln(p.quality);
+            let own = &channels[s];
+            SourceInfo {
+                mql_logit: logit(p.mql_rate),
+                down_logit: down.map(|d| d + q),
+                center: total_lift_reach - own.lift * own.reach + own.lift,
+                cost_per_lead: to_minor(p.cost_per_lead, mu),
+                brand_share: p.brand_share,
+                deal: to_minor(p.deal_size, mu),
+            }
+        })
+        .collect()
+}
+
+/// Segments with their owners (about 20 reps shared by share, at least 3 each).
+fn segment_infos(config: &SynthConfig) -> Vec<SegmentInfo> {
+    let segment_total: f64 = config.segments.iter().map(|s| s.share).sum();
+    config
+        .segments
+        .iter()
+        .map(|s| {
+            let reps = ((20.0 * s.share / segment_total).round() as usize).max(3);
+            SegmentInfo {
+                name: s.name.clone(),
+                deal_multiplier: s.deal_multiplier,
+                cycle_multiplier: s.cycle_multiplier,
+                win_logit: ln(s.win_odds),
+                owners: (1..=reps)
+                    .map(|k| format!("{}_rep_{k:02}", s.name))
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 impl Synth {
@@ -260,95 +363,11 @@ impl Synth {
             .collect();
         let day_cumulative = cumulative(day_weights.iter().copied());
 
-        // Channels: sources first, then touch-only channels; spend lines alongside.
-        let mut channels = Vec::new();
-        let mut lines = Vec::new();
-        let mut add_channel = |channel: &Channel,
-                               lift: f64,
-                               reach: f64,
-                               campaigns: u32,
-                               source: Option<usize>,
-                               cost_per_touch: f64| {
-            let index = channels.len();
-            let campaigns: Vec<CampaignId> = (1..=campaigns)
-                .filter_map(|k| CampaignId::new(format!("{channel}_{k:02}")).ok())
-                .collect();
-            let first_line = lines.len();
-            if campaigns.is_empty() {
-                lines.push(Line {
-                    channel: index,
-                    campaign: None,
-                });
-            }
-            for c in &campaigns {
-                lines.push(Line {
-                    channel: index,
-                    campaign: Some(c.clone()),
-                });
-            }
-            channels.push(ChannelInfo {
-                channel: channel.clone(),
-                lift,
-                reach,
-                campaigns,
-                first_line,
-                source,
-                cost_per_touch,
-            });
-        };
         let mu = config.currency.minor_units();
         let minor_scale = pow10(u32::from(mu));
-        for (s, p) in config.sources.iter().enumerate() {
-            add_channel(&p.channel, p.lift, p.reach, p.campaigns, Some(s), 0.0);
-        }
-        for t in &config.touch_channels {
-            let cost = to_minor(t.cost_per_touch, mu);
-            add_channel(&t.channel, t.lift, t.reach, t.campaigns, None, cost);
-        }
-
-        // Sources: logits and the centring of the touch effect.
-        let total_lift_reach: f64 = channels.iter().map(|c| c.lift * c.reach).sum();
-        let r = &config.rates;
-        let down = [
-            logit(r.mql_to_sal),
-            logit(r.sal_to_sql),
-            logit(r.sql_to_opportunity),
-            logit(r.opportunity_to_won),
-        ];
-        let sources = config
-            .sources
-            .iter()
-            .enumerate()
-            .map(|(s, p)| {
-                let q = ln(p.quality);
-                let own = &channels[s];
-                SourceInfo {
-                    mql_logit: logit(p.mql_rate),
-                    down_logit: down.map(|d| d + q),
-                    center: total_lift_reach - own.lift * own.reach + own.lift,
-                    cost_per_lead: to_minor(p.cost_per_lead, mu),
-                    brand_share: p.brand_share,
-                    deal: to_minor(p.deal_size, mu),
-                }
-            })
-            .collect();
-        let segment_total: f64 = config.segments.iter().map(|s| s.share).sum();
-        let segments = config
-            .segments
-            .iter()
-            .map(|s| {
-                let reps = ((20.0 * s.share / segment_total).round() as usize).max(3);
-                SegmentInfo {
-                    name: s.name.clone(),
-                    deal_multiplier: s.deal_multiplier,
-                    cycle_multiplier: s.cycle_multiplier,
-                    win_logit: ln(s.win_odds),
-                    owners: (1..=reps)
-                        .map(|k| format!("{}_rep_{k:02}", s.name))
-                        .collect(),
-                }
-            })
-            .collect();
+        let (channels, lines) = channels_and_lines(&config, mu);
+        let sources = source_infos(&config, &channels, mu);
+        let segments = segment_infos(&config);
 
         let sf = Funnel::salesforce_opportunity();
         let accounts = ((config.leads as f64 / LEADS_PER_ACCOUNT).round() as u64).max(1);
@@ -518,15 +537,73 @@ impl Synth {
 
     /// Generates lead `i`, appending its events, touches, history rows, truth and
     /// paid touches to `out`.
+    ///
+    /// Every random draw comes from the lead's own stream, in a fixed order: origin,
+    /// reach, the path's draws, then touches and the opportunity's history. The steps
+    /// below keep that order (the generated company is pinned byte for byte).
     pub(crate) fn make_into(&self, i: u64, out: &mut Parts) -> Head {
-        let cfg = &self.config;
-        let mut rng = Rng::stream(cfg.seed, domain::LEAD, i);
+        let mut rng = Rng::stream(self.config.seed, domain::LEAD, i);
+        let origin = self.origin(i, &mut rng);
+        let seg = &self.segments[origin.segment];
+        let reach = self.reach(origin.source, &mut rng);
+        let src = &self.sources[origin.source];
+        let d = reach.lift - src.center;
+        let draws = self.path_draws(origin.created, seg.cycle_multiplier, &mut rng);
 
-        // Who and when.
+        // Step probabilities under the touch effect.
+        let a = [
+            src.mql_logit,
+            src.down_logit[0],
+            src.down_logit[1],
+            src.down_logit[2],
+            src.down_logit[3] + seg.win_logit,
+        ];
+        let p = a.map(|x| sigmoid(x + d));
+
+        let lead = self.identity(i, &origin, seg);
+        let subject = SubjectId::from(&lead.id);
+        let mut meta = Meta {
+            source_line: self.channels[origin.source].first_line + origin.campaign.unwrap_or(0),
+            created_month: self.month_of(origin.created) as u32,
+            mql_months: [u32::MAX; 2],
+            opportunity: None,
+            won: None,
+            touched: reach.touched,
+        };
+        let (last, plan) = self.walk(&subject, &origin, &draws, &p, &mut meta, &mut out.events);
+        let conversion_probability =
+            self.lead_truth(&a, &p, d, &draws, reach.touched, &mut out.incremental);
+        self.touches(&mut rng, &subject, &origin, &reach, last, out);
+        let amount0 = self.deal_amount(src.deal * seg.deal_multiplier, draws.deal_z);
+        let (conversion, opportunity) = match plan {
+            Some(plan) => self.opportunity(
+                &mut rng,
+                &lead,
+                &subject,
+                plan,
+                amount0,
+                seg,
+                &mut meta,
+                &mut out.history,
+            ),
+            None => (None, None),
+        };
+        Head {
+            lead,
+            conversion,
+            opportunity,
+            conversion_probability,
+            meta,
+        }
+    }
+
+    /// Who and when: the creation instant, the source channel and campaign, the
+    /// account (if known) and the segment.
+    fn origin(&self, i: u64, rng: &mut Rng) -> Origin {
+        let cfg = &self.config;
         let created = self.time_at((i as f64 + rng.uniform()) / cfg.leads as f64);
-        let s = rng.categorical(&self.source_cumulative);
-        let src = &self.sources[s];
-        let source_channel = &self.channels[s];
+        let source = rng.categorical(&self.source_cumulative);
+        let source_channel = &self.channels[source];
         let campaign = if source_channel.campaigns.is_empty() {
             rng.next_u64();
             None
@@ -544,80 +621,102 @@ impl Synth {
             Some((_, a)) => a.segment,
             None => pick(&self.segment_cumulative, segment_u),
         };
-        let seg = &self.segments[segment];
+        Origin {
+            created,
+            source,
+            campaign,
+            account,
+            segment,
+        }
+    }
 
-        // The touched channels and their summed lift.
-        let mut touched = 0u64;
-        let mut n_touched = 0u32;
-        let mut eta = 0.0;
+    /// The touched channels (the source always, capped at `max_touches`) and their
+    /// summed lift.
+    fn reach(&self, source: usize, rng: &mut Rng) -> Reach {
+        let mut reach = Reach {
+            touched: 0,
+            count: 0,
+            lift: 0.0,
+        };
         for (c, info) in self.channels.iter().enumerate() {
             let u = rng.uniform();
-            if (c == s || u < info.reach) && n_touched < cfg.max_touches {
-                touched |= 1 << c;
-                n_touched += 1;
-                eta += info.lift;
+            if (c == source || u < info.reach) && reach.count < self.config.max_touches {
+                reach.touched |= 1 << c;
+                reach.count += 1;
+                reach.lift += info.lift;
             }
         }
-        let d = eta - src.center;
+        reach
+    }
 
-        // Every draw the path could need, made up front (common random numbers for
-        // the counterfactual truth).
-        let lags = &cfg.lags;
-        let lag = |l: super::config::Lag, mult: f64, rng: &mut Rng| {
-            seconds(rng.lognormal(l.median_days * mult, l.sigma))
-        };
-        let cyc = seg.cycle_multiplier;
+    /// Every draw the path could need, made up front (common random numbers for
+    /// the counterfactual truth).
+    fn path_draws(&self, created: i64, cyc: f64, rng: &mut Rng) -> PathDraws {
+        let lags = &self.config.lags;
         let u1: [f64; 5] = std::array::from_fn(|_| rng.uniform());
         let v1: [f64; 4] = std::array::from_fn(|_| rng.uniform());
-        let t_mql = created + lag(lags.to_mql, 1.0, &mut rng);
-        let t_sal = t_mql + lag(lags.to_sal, 1.0, &mut rng);
-        let t_sql = t_sal + lag(lags.to_sql, 1.0, &mut rng);
-        let t_opp = t_sql + lag(lags.to_opportunity, 1.0, &mut rng);
-        let t1 = [created, t_mql, t_sal, t_sql, t_opp];
-        let won1 = t_opp + lag(lags.to_won, cyc, &mut rng);
-        let lost1 = t_opp + lag(lags.to_lost, cyc, &mut rng);
-        let exit1 = lag(lags.to_exit, 1.0, &mut rng);
+        let t_mql = created + lag(lags.to_mql, 1.0, rng);
+        let ([t_sal, t_sql, t_opp], won1, lost1, exit1) = self.downstream(t_mql, cyc, rng);
         let skip_u = rng.uniform();
         let reentry_u = rng.uniform();
-        let reentry = lag(lags.to_reentry, 1.0, &mut rng);
+        let reentry = lag(lags.to_reentry, 1.0, rng);
         let u2: [f64; 4] = std::array::from_fn(|_| rng.uniform());
         let v2: [f64; 3] = std::array::from_fn(|_| rng.uniform());
-        let c2_sal = lag(lags.to_sal, 1.0, &mut rng);
-        let c2_sql = c2_sal + lag(lags.to_sql, 1.0, &mut rng);
-        let c2_opp = c2_sql + lag(lags.to_opportunity, 1.0, &mut rng);
-        let c2_won = c2_opp + lag(lags.to_won, cyc, &mut rng);
-        let c2_lost = c2_opp + lag(lags.to_lost, cyc, &mut rng);
-        let exit2 = lag(lags.to_exit, 1.0, &mut rng);
+        let (c2, c2_won, c2_lost, exit2) = self.downstream(0, cyc, rng);
         let reason_u = rng.uniform();
         let deal_z = rng.normal();
+        let t1 = [created, t_mql, t_sal, t_sql, t_opp];
+        PathDraws {
+            u1,
+            v1,
+            t1,
+            won1,
+            lost1,
+            exit1,
+            skip_u,
+            reentry_u,
+            reentry,
+            u2,
+            v2,
+            c2,
+            c2_won,
+            c2_lost,
+            exit2,
+            reason_u,
+            deal_z,
+            // Windows for the truth: does a win in cycle 1, or in cycle 2 after a
+            // recycle at step j, land inside the history?
+            i1: won1 < self.end,
+            i2: std::array::from_fn(|j| t1[j] + exit1 + reentry + c2_won < self.end),
+        }
+    }
 
-        // Step probabilities under the touch effect.
-        let a = [
-            src.mql_logit,
-            src.down_logit[0],
-            src.down_logit[1],
-            src.down_logit[2],
-            src.down_logit[3] + seg.win_logit,
-        ];
-        let p = a.map(|x| sigmoid(x + d));
+    /// From `base` (an MQL instant): the SAL, SQL and opportunity instants, the won
+    /// and lost instants (cycle-length multiplier `cyc`) and the exit lag, drawn in
+    /// that order.
+    fn downstream(&self, base: i64, cyc: f64, rng: &mut Rng) -> ([i64; 3], i64, i64, i64) {
+        let lags = &self.config.lags;
+        let sal = base + lag(lags.to_sal, 1.0, rng);
+        let sql = sal + lag(lags.to_sql, 1.0, rng);
+        let opp = sql + lag(lags.to_opportunity, 1.0, rng);
+        let won = opp + lag(lags.to_won, cyc, rng);
+        let lost = opp + lag(lags.to_lost, cyc, rng);
+        let exit = lag(lags.to_exit, 1.0, rng);
+        ([sal, sql, opp], won, lost, exit)
+    }
 
-        // Windows for the truth: does a win in cycle 1, or in cycle 2 after a recycle
-        // at step j, land inside the history?
-        let i1 = won1 < self.end;
-        let i2: [bool; 4] = std::array::from_fn(|j| t1[j] + exit1 + reentry + c2_won < self.end);
-
-        // Identity.
+    /// The lead record: ids, source, campaign and, with a known account, its owner,
+    /// segment and attributes.
+    fn identity(&self, i: u64, origin: &Origin, seg: &SegmentInfo) -> Lead {
         let lead_id = LeadId::new(format!("L-{:08}", i + 1))
             .unwrap_or_else(|_| unreachable!("a formatted id is not empty"));
-        let subject = SubjectId::from(&lead_id);
-        let mut lead = Lead::new(lead_id.clone(), at(created));
+        let source_channel = &self.channels[origin.source];
+        let mut lead = Lead::new(lead_id, at(origin.created));
         lead.source = Some(source_channel.channel.clone());
-        lead.campaign = campaign.map(|k| source_channel.campaigns[k].clone());
-        let mut owner = None;
-        if let Some((k, info)) = &account {
+        lead.campaign = origin.campaign.map(|k| source_channel.campaigns[k].clone());
+        if let Some((k, info)) = &origin.account {
             lead.account = AccountId::new(format!("A-{:07}", k + 1)).ok();
-            owner = Some(seg.owners[info.owner % seg.owners.len()].clone());
-            lead.owner.clone_from(&owner);
+            lead.owner = Some(seg.owners[info.owner % seg.owners.len()].clone());
             lead.segment = Some(seg.name.clone());
             let mut attributes = BTreeMap::new();
             attributes.insert(
@@ -627,137 +726,201 @@ impl Synth {
             attributes.insert("region".to_string(), self.regions[info.region].clone());
             lead.attributes = attributes;
         }
+        lead
+    }
 
-        // The path.
-        let r = &cfg.rates;
+    /// The exit at step `j` drawn by `v` (disqualified, or recycled: each with a
+    /// reason drawn at `u`), or none.
+    fn exit(&self, j: usize, v: f64, u: f64) -> Option<(usize, &'static str)> {
+        let r = &self.config.rates;
+        if v < r.disqualified[j] {
+            let why = Self::reason(&self.disqualify_cumulative, &DISQUALIFY_REASONS, u);
+            Some((DISQUALIFIED, why))
+        } else if v < r.disqualified[j] + r.recycled[j] {
+            let why = Self::reason(&self.recycle_cumulative, &RECYCLE_REASONS, u);
+            Some((RECYCLED, why))
+        } else {
+            None
+        }
+    }
+
+    /// A reason drawn from `table` (cumulative weights `cum`) at `u`.
+    fn reason(cum: &[f64], table: &'static [(&'static str, f64)], u: f64) -> &'static str {
+        table[pick(cum, u)].0
+    }
+
+    /// The lead's path through the demand waterfall: cycle 1, a second cycle for
+    /// some recycled leads, then the won or lost event when inside the window.
+    /// Returns the instant of the last event and the opportunity's plan, if any.
+    fn walk(
+        &self,
+        subject: &SubjectId,
+        origin: &Origin,
+        d: &PathDraws,
+        p: &[f64; 5],
+        meta: &mut Meta,
+        events: &mut Vec<StageEvent>,
+    ) -> (i64, Option<Plan>) {
+        events.push(self.stage(subject, INQUIRY, origin.created, 1));
+        let mut last = origin.created;
+        let (mut plan, recycled_at) = self.first_cycle(subject, d, p, meta, events, &mut last);
+        if let Some(te) = recycled_at
+            && d.reentry_u < self.config.rates.reentry_rate
+            && te + d.reentry < self.end
+        {
+            plan = self.second_cycle(subject, te + d.reentry, d, p, meta, events, &mut last);
+        }
+        if let Some(plan) = &plan
+            && plan.close < self.end
+        {
+            if plan.won {
+                events.push(self.stage(subject, WON, plan.close, plan.cycle));
+            } else {
+                let why = Self::reason(&self.lost_cumulative, &LOST_REASONS, d.reason_u);
+                events.push(
+                    self.stage(subject, LOST, plan.close, plan.cycle)
+                        .with_reason(why),
+                );
+            }
+            last = plan.close;
+        }
+        (last, plan)
+    }
+
+    /// Cycle 1: steps up to the opportunity, or an exit (disqualified or recycled).
+    /// Returns the plan (when the opportunity stage is reached) and the recycling
+    /// instant.
+    fn first_cycle(
+        &self,
+        subject: &SubjectId,
+        d: &PathDraws,
+        p: &[f64; 5],
+        meta: &mut Meta,
+        events: &mut Vec<StageEvent>,
+        last: &mut i64,
+    ) -> (Option<Plan>, Option<i64>) {
+        let r = &self.config.rates;
         let end = self.end;
-        let events = &mut out.events;
-        events.push(self.stage(&subject, INQUIRY, created, 1));
-        let mut last = created;
-        let mut meta = Meta {
-            source_line: source_channel.first_line + campaign.unwrap_or(0),
-            created_month: self.month_of(created) as u32,
-            mql_months: [u32::MAX; 2],
-            opportunity: None,
-            won: None,
-            touched,
-        };
-        let mut plan: Option<(i64, i64, bool, u32)> = None; // (created, close, won, cycle)
-        let mut recycled_at = None;
-        let skip_mql = skip_u < r.skip_mql_rate && u1[1] < p[1] && t_sal < end;
-        let reason = |cum: &[f64], table: &'static [(&'static str, f64)]| -> &'static str {
-            table[pick(cum, reason_u)].0
-        };
+        let skip_mql = d.skip_u < r.skip_mql_rate && d.u1[1] < p[1] && d.t1[2] < end;
         for j in 0..5 {
             if j == 4 {
-                let won = u1[4] < p[4];
-                let close = if won { won1 } else { lost1 };
-                plan = Some((t_opp, close, won, 1));
-                break;
+                let won = d.u1[4] < p[4];
+                let close = if won { d.won1 } else { d.lost1 };
+                return (Some(Plan::new(d.t1[4], close, won, 1)), None);
             }
-            if u1[j] < p[j] {
-                let t = t1[j + 1];
+            if d.u1[j] < p[j] {
+                let t = d.t1[j + 1];
                 if t >= end {
                     break;
                 }
                 if !(j == 0 && skip_mql) {
-                    events.push(self.stage(&subject, j + 1, t, 1));
+                    events.push(self.stage(subject, j + 1, t, 1));
                     if j == 0 {
                         meta.mql_months[0] = self.month_of(t) as u32;
                     }
                 }
-                last = t;
+                *last = t;
                 continue;
             }
-            let te = t1[j] + exit1;
-            let v = v1[j];
-            if te < end && v < r.disqualified[j] + r.recycled[j] {
-                if v < r.disqualified[j] {
-                    let why = reason(&self.disqualify_cumulative, &DISQUALIFY_REASONS);
-                    events.push(self.stage(&subject, DISQUALIFIED, te, 1).with_reason(why));
-                } else {
-                    let why = reason(&self.recycle_cumulative, &RECYCLE_REASONS);
-                    events.push(self.stage(&subject, RECYCLED, te, 1).with_reason(why));
-                    recycled_at = Some(te);
+            let te = d.t1[j] + d.exit1;
+            let mut recycled_at = None;
+            if te < end
+                && let Some((stage, why)) = self.exit(j, d.v1[j], d.reason_u)
+            {
+                events.push(self.stage(subject, stage, te, 1).with_reason(why));
+                recycled_at = (stage == RECYCLED).then_some(te);
+                *last = te;
+            }
+            return (None, recycled_at);
+        }
+        (None, None)
+    }
+
+    /// Cycle 2, from the MQL re-entry at `back`: steps up to the opportunity, or an
+    /// exit. Returns the plan when the opportunity stage is reached.
+    #[allow(clippy::too_many_arguments)]
+    fn second_cycle(
+        &self,
+        subject: &SubjectId,
+        back: i64,
+        d: &PathDraws,
+        p: &[f64; 5],
+        meta: &mut Meta,
+        events: &mut Vec<StageEvent>,
+        last: &mut i64,
+    ) -> Option<Plan> {
+        let end = self.end;
+        events.push(self.stage(subject, MQL, back, 2));
+        meta.mql_months[1] = self.month_of(back) as u32;
+        *last = back;
+        let t2 = [back, back + d.c2[0], back + d.c2[1], back + d.c2[2]];
+        for j in 1..5 {
+            if j == 4 {
+                let won = d.u2[3] < p[4];
+                let close = back + if won { d.c2_won } else { d.c2_lost };
+                return Some(Plan::new(t2[3], close, won, 2));
+            }
+            if d.u2[j - 1] < p[j] {
+                let t = t2[j];
+                if t >= end {
+                    break;
                 }
-                last = te;
+                events.push(self.stage(subject, j + 1, t, 2));
+                *last = t;
+                continue;
+            }
+            let te = t2[j - 1] + d.exit2;
+            if te < end
+                && let Some((stage, why)) = self.exit(j, d.v2[j - 1], d.reason_u)
+            {
+                events.push(self.stage(subject, stage, te, 2).with_reason(why));
+                *last = te;
             }
             break;
         }
-        // A second cycle for some recycled leads.
-        if let Some(te) = recycled_at
-            && reentry_u < r.reentry_rate
-            && te + reentry < end
-        {
-            let back = te + reentry;
-            events.push(self.stage(&subject, MQL, back, 2));
-            meta.mql_months[1] = self.month_of(back) as u32;
-            last = back;
-            let t2 = [back, back + c2_sal, back + c2_sql, back + c2_opp];
-            for j in 1..5 {
-                if j == 4 {
-                    let won = u2[3] < p[4];
-                    let close = back + if won { c2_won } else { c2_lost };
-                    plan = Some((t2[3], close, won, 2));
-                    break;
-                }
-                if u2[j - 1] < p[j] {
-                    let t = t2[j];
-                    if t >= end {
-                        break;
-                    }
-                    events.push(self.stage(&subject, j + 1, t, 2));
-                    last = t;
-                    continue;
-                }
-                let te = t2[j - 1] + exit2;
-                let v = v2[j - 1];
-                if te < end && v < r.disqualified[j] + r.recycled[j] {
-                    let (stage, why) = if v < r.disqualified[j] {
-                        (
-                            DISQUALIFIED,
-                            reason(&self.disqualify_cumulative, &DISQUALIFY_REASONS),
-                        )
-                    } else {
-                        (RECYCLED, reason(&self.recycle_cumulative, &RECYCLE_REASONS))
-                    };
-                    events.push(self.stage(&subject, stage, te, 2).with_reason(why));
-                    last = te;
-                }
-                break;
-            }
-        }
-        // Close the path: the won or lost event, when inside the window.
-        let amount0 = self.deal_amount(src.deal * seg.deal_multiplier, deal_z);
-        if let Some((_, close, won, cycle)) = plan
-            && close < end
-        {
-            if won {
-                events.push(self.stage(&subject, WON, close, cycle));
-            } else {
-                let why = reason(&self.lost_cumulative, &LOST_REASONS);
-                events.push(self.stage(&subject, LOST, close, cycle).with_reason(why));
-            }
-            last = close;
-        }
+        None
+    }
 
-        // The truth: this lead's conversion probability and each touched channel's
-        // incremental share of it.
-        let conversion_probability = self.p_convert(&p, i1, &i2);
-        let incremental = &mut out.incremental;
+    /// The truth: this lead's conversion probability (step probabilities `p`: the
+    /// logits `a` shifted by the touch effect `d`) and each touched channel's incremental share of it.
+    fn lead_truth(
+        &self,
+        a: &[f64; 5],
+        p: &[f64; 5],
+        d: f64,
+        draws: &PathDraws,
+        touched: u64,
+        incremental: &mut Vec<(Channel, f64)>,
+    ) -> f64 {
+        let (i1, i2) = (draws.i1, &draws.i2);
+        let conversion_probability = self.p_convert(p, i1, i2);
         for (c, info) in self.channels.iter().enumerate() {
             if touched & (1 << c) != 0 {
                 let delta = if info.lift != 0.0 && (i1 || i2.iter().any(|&x| x)) {
                     let pc = a.map(|x| sigmoid(x + d - info.lift));
-                    conversion_probability - self.p_convert(&pc, i1, &i2)
+                    conversion_probability - self.p_convert(&pc, i1, i2)
                 } else {
                     0.0
                 };
                 incremental.push((info.channel.clone(), delta));
             }
         }
+        conversion_probability
+    }
 
-        // Touches, between creation and the last stage event.
+    /// Touches, between creation and the last stage event (`last`): the source touch
+    /// first, then repeats and the other touched channels, in time order.
+    fn touches(
+        &self,
+        rng: &mut Rng,
+        subject: &SubjectId,
+        origin: &Origin,
+        reach: &Reach,
+        last: i64,
+        out: &mut Parts,
+    ) {
+        let cfg = &self.config;
+        let (created, end) = (origin.created, self.end);
         let horizon = if last > created {
             last
         } else {
@@ -766,7 +929,7 @@ impl Synth {
         let span = (horizon - created + 1) as f64;
         let touches = &mut out.touches;
         let first_touch = touches.len();
-        let mut extra_budget = cfg.max_touches - n_touched;
+        let mut extra_budget = cfg.max_touches - reach.count;
         let touch = |info: &ChannelInfo, camp: Option<usize>, t: i64| Touch {
             subject: subject.clone(),
             channel: info.channel.clone(),
@@ -774,10 +937,11 @@ impl Synth {
             at: at(t),
             cost: None,
         };
+        let s = origin.source;
         // The source touch that created the lead comes first.
-        touches.push(touch(source_channel, campaign, created));
+        touches.push(touch(&self.channels[s], origin.campaign, created));
         for (c, info) in self.channels.iter().enumerate() {
-            if touched & (1 << c) == 0 {
+            if reach.touched & (1 << c) == 0 {
                 continue;
             }
             let repeats = rng
@@ -788,7 +952,7 @@ impl Synth {
             for _ in 0..count {
                 let t = created + ((rng.uniform() * span) as i64).min(horizon - created);
                 let camp = if c == s {
-                    campaign
+                    origin.campaign
                 } else if info.campaigns.is_empty() {
                     None
                 } else {
@@ -802,62 +966,70 @@ impl Synth {
             }
         }
         touches[first_touch..].sort_by_key(|t| t.at);
+    }
 
-        // The opportunity and its history.
+    /// The opportunity in its final state, its history (appended to `history`) and,
+    /// when won inside the window, the conversion.
+    #[allow(clippy::too_many_arguments)]
+    fn opportunity(
+        &self,
+        rng: &mut Rng,
+        lead: &Lead,
+        subject: &SubjectId,
+        plan: Plan,
+        amount0: i64,
+        seg: &SegmentInfo,
+        meta: &mut Meta,
+        history: &mut Vec<OpportunityChange>,
+    ) -> (Option<Conversion>, Option<Opportunity>) {
+        let lead_id = &lead.id;
+        let opp_id = OpportunityId::new(format!("O-{}", &lead_id.as_str()[2..]))
+            .unwrap_or_else(|_| unreachable!("a formatted id is not empty"));
+        let mut o = Opportunity::new(
+            opp_id,
+            at(plan.created),
+            String::new(),
+            Money::zero(self.config.currency),
+        );
+        o.account.clone_from(&lead.account);
+        o.lead = Some(lead_id.clone());
+        o.owner.clone_from(&lead.owner);
+        o.source.clone_from(&lead.source);
+        let first_row = history.len();
+        self.opportunity_history(
+            history,
+            rng,
+            &o.id,
+            plan.created,
+            plan.close,
+            plan.won,
+            amount0,
+            seg.cycle_multiplier,
+        );
+        for r in &mut history[first_row..] {
+            r.lead = Some(lead_id.clone());
+        }
+        if let Some(last_row) = history[first_row..].last() {
+            o.stage.clone_from(&last_row.stage);
+            o.amount = last_row.amount;
+            o.close_date = last_row.close_date;
+            o.probability = last_row.probability;
+            o.forecast_category = last_row.forecast_category;
+        }
+        meta.opportunity = Some((self.month_of(plan.created) as u32, i128::from(amount0)));
         let mut conversion = None;
-        let mut opportunity = None;
-        if let Some((opp_created, close, won, _)) = plan {
-            let opp_id = OpportunityId::new(format!("O-{}", &lead_id.as_str()[2..]))
-                .unwrap_or_else(|_| unreachable!("a formatted id is not empty"));
-            let mut o = Opportunity::new(
-                opp_id,
-                at(opp_created),
-                String::new(),
-                Money::zero(cfg.currency),
-            );
-            o.account.clone_from(&lead.account);
-            o.lead = Some(lead_id.clone());
-            o.owner = owner;
-            o.source = Some(source_channel.channel.clone());
-            let first_row = out.history.len();
-            self.opportunity_history(
-                &mut out.history,
-                &mut rng,
-                &o.id,
-                opp_created,
-                close,
-                won,
-                amount0,
-                seg.cycle_multiplier,
-            );
-            for r in &mut out.history[first_row..] {
-                r.lead = Some(lead_id.clone());
-            }
-            if let Some(last_row) = out.history[first_row..].last() {
-                o.stage.clone_from(&last_row.stage);
-                o.amount = last_row.amount;
-                o.close_date = last_row.close_date;
-                o.probability = last_row.probability;
-                o.forecast_category = last_row.forecast_category;
-            }
-            meta.opportunity = Some((self.month_of(opp_created) as u32, i128::from(amount0)));
-            if won && close < end {
-                meta.won = Some((
-                    self.month_of(close) as u32,
-                    o.amount.to_minor_units().unwrap_or(0),
-                ));
-                conversion = Some(Conversion::new(subject.clone(), at(close), Some(o.amount)));
-            }
-            opportunity = Some(o);
+        if plan.won && plan.close < self.end {
+            meta.won = Some((
+                self.month_of(plan.close) as u32,
+                o.amount.to_minor_units().unwrap_or(0),
+            ));
+            conversion = Some(Conversion::new(
+                subject.clone(),
+                at(plan.close),
+                Some(o.amount),
+            ));
         }
-
-        Head {
-            lead,
-            conversion,
-            opportunity,
-            conversion_probability,
-            meta,
-        }
+        (conversion, Some(o))
     }
 
     /// P(won inside the window) for step probabilities `p`, given which wins would
@@ -1027,6 +1199,70 @@ fn forecast_category(stage: usize) -> ForecastCategory {
         6 | 7 => ForecastCategory::Commit,
         SF_WON => ForecastCategory::Closed,
         _ => ForecastCategory::Omitted,
+    }
+}
+
+/// The first draws of a lead's stream: see [`Synth::origin`].
+struct Origin {
+    created: i64,
+    source: usize,
+    campaign: Option<usize>,
+    account: Option<(u64, AccountInfo)>,
+    segment: usize,
+}
+
+/// The channels that touched a lead: a bit per channel, how many, their summed lift.
+struct Reach {
+    touched: u64,
+    count: u32,
+    lift: f64,
+}
+
+/// Every draw a lead's path could need (see [`Synth::path_draws`]).
+struct PathDraws {
+    /// Cycle 1: step and exit uniforms, step instants (inquiry to opportunity), the
+    /// won and lost instants and the exit lag.
+    u1: [f64; 5],
+    v1: [f64; 4],
+    t1: [i64; 5],
+    won1: i64,
+    lost1: i64,
+    exit1: i64,
+    skip_u: f64,
+    reentry_u: f64,
+    reentry: i64,
+    /// Cycle 2: step and exit uniforms, offsets from re-entry to SAL, SQL and
+    /// opportunity, and the won, lost and exit lags.
+    u2: [f64; 4],
+    v2: [f64; 3],
+    c2: [i64; 3],
+    c2_won: i64,
+    c2_lost: i64,
+    exit2: i64,
+    reason_u: f64,
+    deal_z: f64,
+    /// Whether a win in cycle 1, or in cycle 2 after a recycle at step j, lands
+    /// inside the history.
+    i1: bool,
+    i2: [bool; 4],
+}
+
+/// An opportunity to create: when, when it closes, whether it is won, in which cycle.
+struct Plan {
+    created: i64,
+    close: i64,
+    won: bool,
+    cycle: u32,
+}
+
+impl Plan {
+    fn new(created: i64, close: i64, won: bool, cycle: u32) -> Plan {
+        Plan {
+            created,
+            close,
+            won,
+            cycle,
+        }
     }
 }
 

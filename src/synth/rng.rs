@@ -11,6 +11,8 @@
 //!   2^256 − 1. Each lead (and each derived aggregate) has its own stream, keyed by
 //!   `(seed, domain, index)`.
 
+use crate::rng::{GOLDEN_GAMMA, SplitMix64, mix64};
+
 /// A domain separates the streams of different purposes that share a seed.
 pub(crate) mod domain {
     /// One stream per lead.
@@ -21,21 +23,6 @@ pub(crate) mod domain {
     pub const SPEND: u64 = 0x5350_4e44; // "SPND"
     /// Forecast noise, one stream per series and period.
     pub const FORECAST: u64 = 0x4643_5354; // "FCST"
-}
-
-const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// The SplitMix64 finaliser: a bijective mix of 64 bits.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// One step of SplitMix64.
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(GOLDEN_GAMMA);
-    mix64(*state)
 }
 
 /// xoshiro256** with distribution helpers.
@@ -49,15 +36,16 @@ pub(crate) struct Rng {
 impl Rng {
     /// The stream for `(seed, domain, index)`.
     pub fn stream(seed: u64, domain: u64, index: u64) -> Rng {
-        let mut state = mix64(seed ^ mix64(domain.wrapping_add(GOLDEN_GAMMA)))
+        let state = mix64(seed ^ mix64(domain.wrapping_add(GOLDEN_GAMMA)))
             ^ mix64(
                 index
                     .wrapping_mul(GOLDEN_GAMMA)
                     .wrapping_add(0x632b_e59b_d9b4_e019),
             );
+        let mut seeder = SplitMix64::new(state);
         let mut s = [0u64; 4];
         for w in &mut s {
-            *w = splitmix64(&mut state);
+            *w = seeder.next_u64();
         }
         if s == [0; 4] {
             s[0] = 1; // the one state xoshiro cannot leave
@@ -131,19 +119,6 @@ impl Rng {
     /// Index drawn from cumulative weights (`cumulative` non-decreasing, last > 0).
     pub fn categorical(&mut self, cumulative: &[f64]) -> usize {
         pick(cumulative, self.uniform())
-    }
-
-    /// Poisson with a small mean (Knuth's product of uniforms; O(mean) draws).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub fn poisson(&mut self, mean: f64) -> u32 {
-        let limit = exp(-mean);
-        let mut k = 0u32;
-        let mut p = self.uniform();
-        while p > limit && k < 10_000 {
-            k += 1;
-            p *= self.uniform();
-        }
-        k
     }
 
     /// Number of failures before the first success of a Bernoulli(`1 − keep`) trial,
@@ -357,7 +332,7 @@ mod tests {
     fn distributions_have_the_right_moments() {
         let mut r = Rng::stream(1, 2, 3);
         let n = 200_000;
-        let (mut s, mut s2, mut e, mut ber, mut poi, mut geo) = (0.0, 0.0, 0.0, 0u32, 0u64, 0u64);
+        let (mut s, mut s2, mut e, mut ber, mut geo) = (0.0, 0.0, 0.0, 0u32, 0u64);
         let mut below = [0u32; 3];
         let mut lognormals = Vec::with_capacity(n);
         for _ in 0..n {
@@ -366,7 +341,6 @@ mod tests {
             s2 += z * z;
             e += r.exponential(2.0);
             ber += u32::from(r.bernoulli(0.3));
-            poi += u64::from(r.poisson(1.5));
             geo += u64::from(r.geometric(0.5, 100));
             below[r.below(3) as usize] += 1;
             lognormals.push(r.lognormal(10.0, 0.5));
@@ -378,7 +352,6 @@ mod tests {
         assert!((s2 / nf - 1.0).abs() < 0.02);
         assert!((e / nf - 2.0).abs() < 0.03);
         assert!((f64::from(ber) / nf - 0.3).abs() < 0.01);
-        assert!((poi as f64 / nf - 1.5).abs() < 0.02);
         assert!((geo as f64 / nf - 1.0).abs() < 0.02);
         assert!(
             below

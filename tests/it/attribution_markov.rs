@@ -379,7 +379,11 @@ fn shapley_models_by_hand() {
     assert_eq!(r.ordered.channel("b").unwrap().conversions, [0.0, 1.5, 0.0]);
     // conversion rate, per journey set: {a,b}: φa = 5/8, φb = 1/8 (sum 3/4), 4 journeys
     let cr = &r.conversion_rate.credits;
-    assert!(close(cr.channel("a").unwrap().conversions, 1.0 + 2.5, 1e-14));
+    assert!(close(
+        cr.channel("a").unwrap().conversions,
+        1.0 + 2.5,
+        1e-14
+    ));
     assert!(close(cr.channel("b").unwrap().conversions, 0.5, 1e-14));
     assert!(close(cr.channel("a").unwrap().value, 100.0 + 250.0, 1e-12));
     assert_eq!(r.conversion_rate.games, 2);
@@ -430,7 +434,11 @@ fn negative_rate_credit_splits_money_exactly() {
     // game {a,b}: φa = (1/2 + 1/5 − 1/10)/2 = 3/10, φb = (1/10 + 1/5 − 1/2)/2 = −1/10
     // b: +1 from its own set, −1 (10 journeys × −1/10) from {a, b}
     assert!(cr.channel("b").unwrap().conversions.abs() < 1e-14);
-    assert!(close(cr.channel("a").unwrap().conversions, 5.0 + 3.0, 1e-14));
+    assert!(close(
+        cr.channel("a").unwrap().conversions,
+        5.0 + 3.0,
+        1e-14
+    ));
     // value of {a, b} (10.00) split 0.3 : −0.1 over v(ab) = 0.2
     assert!(close(cr.channel("b").unwrap().value, -5.0, 1e-14));
     assert!(close(cr.channel("a").unwrap().value, 15.0, 1e-14));

@@ -585,7 +585,7 @@ fn spend_rows_beyond_the_span_limit_are_errors_naming_the_row() {
     let started = std::time::Instant::now();
     let err = align_spend(&rows, &SpendAlignment::monthly(Currency::USD)).unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
-    match (&err).kind() {
+    match err.kind() {
         ErrorKind::InvalidField {
             record,
             field,

@@ -1234,7 +1234,7 @@ fn an_unclosed_quote_in_a_middle_column_says_where_it_opened() {
         column,
         reason,
         ..
-    } = (&e).kind()
+    } = e.kind()
     else {
         panic!("{e}")
     };
@@ -1435,7 +1435,7 @@ fn readers_refuse_what_writers_cannot_write() {
         let e = first_error::<StageEvent>(&format!("subject_id,stage,at\nL1,mql,{value}\n"));
         let ErrorKind::Csv {
             column: c, reason, ..
-        } = (&e).kind()
+        } = e.kind()
         else {
             panic!("{e}")
         };

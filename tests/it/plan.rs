@@ -72,7 +72,7 @@ fn rounding_only_at_the_end_is_never_larger() {
 fn zero_rate_is_an_error_naming_the_step() {
     let err =
         ReverseFunnel::new(["mql", "sql", "won"], vec![0.5, 0.0], vec![1.0, 1.0]).unwrap_err();
-    match (&err).kind() {
+    match err.kind() {
         ErrorKind::InvalidField { record, field, .. } => {
             assert_eq!(*field, "rate");
             assert_eq!(record.id.as_deref(), Some("sql → won"));
