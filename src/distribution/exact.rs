@@ -8,50 +8,67 @@ use super::select::{Type7, lerp, order_statistics};
 use super::summary::{SUMMARY_LEVELS, exact_summary};
 use super::{BinRule, Histogram, QuantileAccuracy, Summary, check_level, seconds_of};
 use crate::Result;
+use crate::accumulate::{Accumulator, StateVersion};
 
 /// A distribution that keeps every value: exact quantiles and histograms.
 ///
 /// Memory is 8 bytes per value. For millions of values per group, or to merge
 /// many partial results cheaply, use a [`QuantileSketch`].
 ///
-/// The accumulator is a monoid: [`Default`] is empty, [`add`](Self::add) and
-/// [`add_all`](Self::add_all) record values, [`merge`](Self::merge) appends
-/// another distribution's values and [`finish`](Self::finish) summarises. The
-/// summary, quantiles and histograms do not depend on the order in which values
-/// were added or partial results merged.
+/// It follows the [`Accumulator`] contract: [`new`](Self::new) (or [`Default`]) is
+/// empty, [`add`](Self::add) and [`add_batch`](Self::add_batch) record values,
+/// [`merge`](Self::merge) appends another distribution's values and
+/// [`finish`](Self::finish) summarises. The summary, quantiles and histograms do not
+/// depend on the order in which values were added or partial results merged. It has
+/// no options. A `u64` duration cannot be invalid, so the inherent `add` and
+/// `add_batch` return nothing (the trait's return `Ok`).
 ///
 /// Equality (`==`) compares the stored values *in insertion order*; to compare
 /// two distributions as multisets, compare their summaries or sorted values.
-/// Serialised as the plain list of values.
+///
+/// # Serialised form
+///
+/// `{"version": 1, "values": [3, 1, 4]}`: the state version
+/// ([`STATE_VERSION`](Accumulator::STATE_VERSION), refused when it is another
+/// number) and the values in the order they were recorded, in seconds.
 ///
 /// ```
 /// use revops::distribution::ExactDistribution;
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut north = ExactDistribution::default();
-/// north.add_all(&[1, 2]);
-/// let mut south = ExactDistribution::default();
+/// let mut north = ExactDistribution::new();
+/// north.add_batch(&[1, 2]);
+/// let mut south = ExactDistribution::new();
 /// south.add_duration(chrono::TimeDelta::seconds(3))?;
 /// south.add(4);
 ///
-/// north.merge(&south);
-/// let s = north.finish().expect("not empty");
+/// north.merge(&south)?;
+/// let s = north.finish()?.expect("not empty");
 /// assert_eq!((s.p25, s.median, s.p75), (1.75, 2.5, 3.25));
 /// assert_eq!(north.quantile(0.9)?, Some(3.7));
-/// assert_eq!(ExactDistribution::default().finish(), None);
+/// assert_eq!(ExactDistribution::new().finish()?, None);
+/// assert_eq!(serde_json::to_string(&south)?, r#"{"version":1,"values":[3,4]}"#);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(deny_unknown_fields)]
 pub struct ExactDistribution {
+    version: StateVersion<1>,
     values: Vec<u64>,
 }
 
 impl ExactDistribution {
+    /// An empty distribution (the same as [`Default`]).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// An empty distribution with room for `capacity` values.
     #[must_use]
     pub fn with_capacity(capacity: usize) -> Self {
         ExactDistribution {
+            version: StateVersion,
             values: Vec::with_capacity(capacity),
         }
     }
@@ -62,7 +79,7 @@ impl ExactDistribution {
     }
 
     /// Records every duration of a slice.
-    pub fn add_all(&mut self, seconds: &[u64]) {
+    pub fn add_batch(&mut self, seconds: &[u64]) {
         self.values.extend_from_slice(seconds);
     }
 
@@ -91,12 +108,21 @@ impl ExactDistribution {
     ///
     /// ```
     /// use revops::distribution::ExactDistribution;
+    /// # fn main() -> Result<(), revops::Error> {
     /// let mut all: ExactDistribution = [1, 5].into_iter().collect();
-    /// all.merge(&[3].into_iter().collect());
-    /// assert_eq!(all.finish().unwrap().median, 3.0);
+    /// all.merge(&[3].into_iter().collect())?;
+    /// assert_eq!(all.finish()?.expect("not empty").median, 3.0);
+    /// # Ok(())
+    /// # }
     /// ```
-    pub fn merge(&mut self, other: &Self) {
+    ///
+    /// # Errors
+    ///
+    /// None: any two exact distributions merge (the `Result` is the
+    /// [`Accumulator`] contract's).
+    pub fn merge(&mut self, other: &Self) -> Result<()> {
         self.values.extend_from_slice(&other.values);
+        Ok(())
     }
 
     /// The number of values.
@@ -119,22 +145,31 @@ impl ExactDistribution {
 
     /// The summary of the values, or `None` when there are none.
     ///
+    /// The state is kept: more values can be added and merged afterwards.
+    ///
     /// Runs in linear time (a selection per needed order statistic on one copy
     /// of the values, not a sort per quantile).
     ///
     /// ```
     /// use revops::distribution::ExactDistribution;
     /// let d: ExactDistribution = (1..=10).collect();
-    /// let s = d.finish().expect("not empty");
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let s = d.finish()?.expect("not empty");
     /// assert_eq!((s.count, s.min, s.max, s.mean), (10, 1, 10, 5.5));
     /// assert_eq!((s.p25, s.median, s.p75), (3.25, 5.5, 7.75));
     /// assert!((s.p90 - 9.1).abs() < 1e-12);
+    /// # Ok(())
+    /// # }
     /// ```
-    #[must_use]
-    pub fn finish(&self) -> Option<Summary> {
+    ///
+    /// # Errors
+    ///
+    /// None today: the summary of exact values always exists (the `Result` is the
+    /// [`Accumulator`] contract's, so that every engine finishes the same way).
+    pub fn finish(&self) -> Result<Option<Summary>> {
         let n = self.values.len();
         if n == 0 {
-            return None;
+            return Ok(None);
         }
         let mut sum = 0u128;
         let mut min = u64::MAX;
@@ -145,13 +180,13 @@ impl ExactDistribution {
             max = max.max(x);
         }
         let q = self.select_quantiles(&SUMMARY_LEVELS);
-        Some(exact_summary(
+        Ok(Some(exact_summary(
             n as u64,
             sum,
             min,
             max,
             [q[0], q[1], q[2], q[3]],
-        ))
+        )))
     }
 
     /// The exact type-7 `q`-quantile (see the [module documentation](self)), or
@@ -291,6 +326,7 @@ impl Extend<u64> for ExactDistribution {
 impl FromIterator<u64> for ExactDistribution {
     fn from_iter<I: IntoIterator<Item = u64>>(iter: I) -> Self {
         ExactDistribution {
+            version: StateVersion,
             values: iter.into_iter().collect(),
         }
     }
@@ -299,6 +335,36 @@ impl FromIterator<u64> for ExactDistribution {
 /// Takes ownership of the values without copying them.
 impl From<Vec<u64>> for ExactDistribution {
     fn from(values: Vec<u64>) -> Self {
-        ExactDistribution { values }
+        ExactDistribution {
+            version: StateVersion,
+            values,
+        }
+    }
+}
+
+impl Accumulator for ExactDistribution {
+    type Item = u64;
+    type Output = Option<Summary>;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &u64) -> Result<()> {
+        ExactDistribution::add(self, *item);
+        Ok(())
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a u64>,
+    {
+        self.values.extend(items.into_iter().copied());
+        Ok(())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        ExactDistribution::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Option<Summary>> {
+        ExactDistribution::finish(self)
     }
 }

@@ -11,10 +11,13 @@
 //! - both produce a [`Summary`] (count, mean, min, quartiles, p90, max) and a
 //!   [`Histogram`] under a [`BinRule`].
 //!
-//! Both accumulators are monoids in the sense of the crate's design: [`Default`]
-//! is the empty distribution, `add` records one value, `merge` adds another
-//! partial result, and `finish` summarises. Merging partial results gives
-//! exactly what one pass over all values gives, in any order and any grouping.
+//! Both accumulators follow the [`Accumulator`](crate::Accumulator) contract:
+//! [`Default`] is the empty distribution, `add` records one value, `add_batch` a
+//! slice, `merge` adds another partial result (a sketch refuses one of another
+//! accuracy), and `finish` summarises (`Ok(None)` when empty). Merging partial
+//! results gives exactly what one pass over all values gives, in any order and any
+//! grouping, and a partial state serialises with a version number, so it can be
+//! shipped to another process before it is merged.
 //!
 //! # Units
 //!
@@ -51,12 +54,12 @@
 //!     sketch.add(d * DAY);
 //! }
 //!
-//! let e = exact.finish().expect("not empty");
+//! let e = exact.finish()?.expect("not empty");
 //! assert_eq!(e.count, 10);
 //! assert_eq!(e.median_days(), 37.5); // type 7: halfway between 30 and 45 days
 //! assert_eq!(e.max_days(), 365.0);
 //!
-//! let s = sketch.finish().expect("not empty");
+//! let s = sketch.finish()?.expect("not empty");
 //! assert_eq!(s.accuracy, QuantileAccuracy::Relative { alpha: 0.01 });
 //! assert_eq!(s.mean, e.mean); // count, sum, min and max are exact in the sketch too
 //! assert!((s.median_days() - 30.0).abs() <= 0.01 * 30.0); // lower rank: x[4] = 30 days

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::histogram::Layout;
 use super::summary::{SUMMARY_LEVELS, mean_of};
 use super::{BinRule, Histogram, QuantileAccuracy, Summary, check_level, seconds_of};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::{Error, Result};
 
 /// A mergeable quantile sketch with a relative-error guarantee, for durations
@@ -47,6 +48,22 @@ use crate::{Error, Result};
 /// sketch of all the data in one pass, with identical quantiles. Only sketches of
 /// the same α can be merged.
 ///
+/// It follows the [`Accumulator`] contract: the option (α) is given at creation
+/// ([`with_relative_accuracy`](Self::with_relative_accuracy), or [`Default`] for
+/// 1 %), kept in the state, and [`merge`](Self::merge) refuses a sketch of another
+/// α. A `u64` duration cannot be invalid, so the inherent `add` and `add_batch`
+/// return nothing (the trait's return `Ok`).
+///
+/// # Serialised form
+///
+/// `{"version": 1, "relative_accuracy": 0.01, "count": 3, "sum": 90, "min": 10,
+/// "max": 50, "zero_count": 0, "first_bucket": 116, "buckets": [1, 0, …, 1]}`:
+/// the state version ([`STATE_VERSION`](Accumulator::STATE_VERSION), refused when
+/// it is another number), α, the exact count, sum, minimum and maximum (`null` when
+/// empty), the count of zeros, and the counts of the buckets from the first
+/// non-empty one to the last. A state read back is checked for consistency (the
+/// counts add up, the extremes lie in the outer buckets).
+///
 /// Equality compares α, the exact count, sum, minimum and maximum, the zero
 /// count and the non-empty buckets (not the spare capacity of the bucket vector).
 ///
@@ -55,8 +72,8 @@ use crate::{Error, Result};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut a = QuantileSketch::with_relative_accuracy(0.02)?;
 /// let mut b = QuantileSketch::with_relative_accuracy(0.02)?;
-/// a.add_all(&[60, 3_600, 86_400]);
-/// b.add_all(&[7 * 86_400, 30 * 86_400]);
+/// a.add_batch(&[60, 3_600, 86_400]);
+/// b.add_batch(&[7 * 86_400, 30 * 86_400]);
 /// a.merge(&b)?;
 ///
 /// let median = a.quantile(0.5)?.expect("not empty");
@@ -173,7 +190,7 @@ impl QuantileSketch {
     }
 
     /// Records every duration of a slice.
-    pub fn add_all(&mut self, seconds: &[u64]) {
+    pub fn add_batch(&mut self, seconds: &[u64]) {
         for &x in seconds {
             self.add(x);
         }
@@ -286,7 +303,7 @@ impl QuantileSketch {
     /// ```
     /// use revops::distribution::QuantileSketch;
     /// let mut s = QuantileSketch::default();
-    /// s.add_all(&[0, 1, 1, 100]);
+    /// s.add_batch(&[0, 1, 1, 100]);
     /// let buckets: Vec<_> = s.buckets().collect();
     /// assert_eq!(buckets[0], (0, 2)); // bucket 0 is (1/γ, 1]: the value 1
     /// assert_eq!(buckets.len(), 2);
@@ -337,17 +354,23 @@ impl QuantileSketch {
     /// ```
     /// use revops::distribution::QuantileSketch;
     /// let s: QuantileSketch = [0, 10, 20, 30, 1_000].into_iter().collect();
-    /// let summary = s.finish().expect("not empty");
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let summary = s.finish()?.expect("not empty");
     /// assert_eq!((summary.count, summary.min, summary.max, summary.mean), (5, 0, 1_000, 212.0));
     /// assert!((summary.median - 20.0).abs() <= 0.2); // x[2] = 20, within 1 %
+    /// # Ok(())
+    /// # }
     /// ```
-    #[must_use]
-    pub fn finish(&self) -> Option<Summary> {
+    ///
+    /// # Errors
+    ///
+    /// None today (the `Result` is the [`Accumulator`] contract's).
+    pub fn finish(&self) -> Result<Option<Summary>> {
         if self.count == 0 {
-            return None;
+            return Ok(None);
         }
         let q = SUMMARY_LEVELS.map(|q| self.value_at_rank(self.lower_rank(q)));
-        Some(Summary {
+        Ok(Some(Summary {
             count: self.count,
             mean: mean_of(self.sum, self.count),
             min: self.min,
@@ -357,7 +380,7 @@ impl QuantileSketch {
             p75: q[2],
             p90: q[3],
             accuracy: QuantileAccuracy::Relative { alpha: self.alpha },
-        })
+        }))
     }
 
     /// An approximate histogram of the values under `rule`, or `None` when the
@@ -376,7 +399,7 @@ impl QuantileSketch {
     /// # fn main() -> Result<(), revops::Error> {
     /// const DAY: u64 = 86_400;
     /// let mut s = QuantileSketch::default();
-    /// s.add_all(&[DAY / 2, 3 * DAY, 3 * DAY, 10 * DAY]);
+    /// s.add_batch(&[DAY / 2, 3 * DAY, 3 * DAY, 10 * DAY]);
     /// let h = s.histogram(BinRule::Log2)?.expect("not empty");
     /// let counts: Vec<u64> = h.bins.iter().map(|b| b.count).collect();
     /// assert_eq!(counts, [1, 0, 2, 0, 1]); // [0,1d) [1d,2d) [2d,4d) [4d,8d) [8d,16d)
@@ -535,6 +558,7 @@ impl Extend<u64> for QuantileSketch {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SketchRepr {
+    version: StateVersion<1>,
     relative_accuracy: f64,
     count: u64,
     sum: u128,
@@ -550,6 +574,7 @@ impl From<QuantileSketch> for SketchRepr {
         let (first_bucket, buckets) = s.used_bins();
         let empty = s.count == 0;
         SketchRepr {
+            version: StateVersion,
             relative_accuracy: s.alpha,
             count: s.count,
             sum: s.sum,
@@ -616,5 +641,24 @@ impl TryFrom<SketchRepr> for QuantileSketch {
         }
         (s.count, s.sum, s.min, s.max, s.zero_count) = (r.count, r.sum, min, max, r.zero_count);
         Ok(s)
+    }
+}
+
+impl Accumulator for QuantileSketch {
+    type Item = u64;
+    type Output = Option<Summary>;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &u64) -> Result<()> {
+        QuantileSketch::add(self, *item);
+        Ok(())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        QuantileSketch::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Option<Summary>> {
+        QuantileSketch::finish(self)
     }
 }

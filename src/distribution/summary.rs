@@ -11,13 +11,16 @@ use super::SECONDS_PER_DAY;
 ///
 /// ```
 /// use revops::{distribution::ExactDistribution, distribution::QuantileAccuracy, distribution::QuantileSketch};
+/// # fn main() -> Result<(), revops::Error> {
 /// let exact: ExactDistribution = [5, 8].into_iter().collect();
 /// let sketch: QuantileSketch = [5, 8].into_iter().collect();
-/// assert_eq!(exact.finish().unwrap().accuracy, QuantileAccuracy::Exact);
+/// assert_eq!(exact.finish()?.expect("not empty").accuracy, QuantileAccuracy::Exact);
 /// assert_eq!(
-///     sketch.finish().unwrap().accuracy,
+///     sketch.finish()?.expect("not empty").accuracy,
 ///     QuantileAccuracy::Relative { alpha: 0.01 }
 /// );
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,11 +51,14 @@ pub enum QuantileAccuracy {
 /// ```
 /// use revops::distribution::ExactDistribution;
 /// let d: ExactDistribution = [86_400, 172_800, 432_000].into_iter().collect();
-/// let s = d.finish().expect("not empty");
+/// # fn main() -> Result<(), revops::Error> {
+/// let s = d.finish()?.expect("not empty");
 /// assert_eq!((s.count, s.min, s.max), (3, 86_400, 432_000));
 /// assert_eq!(s.median, 172_800.0);
 /// assert_eq!(s.median_days(), 2.0);
 /// assert_eq!(s.mean_days(), 8.0 / 3.0);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

@@ -11,7 +11,7 @@ fn exact(values: &[u64]) -> ExactDistribution {
 #[test]
 fn type7_hand_computed_four_values() {
     // Sorted 1, 2, 3, 4; h = 3q.
-    let s = exact(&[3, 1, 4, 2]).finish().unwrap();
+    let s = exact(&[3, 1, 4, 2]).finish().unwrap().unwrap();
     assert_eq!(s.p25, 1.75); // h = 0.75: 1 + 0.75 · 1
     assert_eq!(s.median, 2.5); // h = 1.5
     assert_eq!(s.p75, 3.25); // h = 2.25
@@ -23,7 +23,7 @@ fn type7_hand_computed_four_values() {
 #[test]
 fn type7_hand_computed_uneven_gaps() {
     // Sorted 1, 3, 7, 15, 42, 100; h = 5q.
-    let s = exact(&[7, 1, 100, 15, 3, 42]).finish().unwrap();
+    let s = exact(&[7, 1, 100, 15, 3, 42]).finish().unwrap().unwrap();
     assert_eq!(s.p25, 4.0); // h = 1.25: 3 + 0.25 · (7 − 3)
     assert_eq!(s.median, 11.0); // h = 2.5: 7 + 0.5 · (15 − 7)
     assert_eq!(s.p75, 35.25); // h = 3.75: 15 + 0.75 · (42 − 15)
@@ -143,7 +143,7 @@ fn every_small_integer_is_within_alpha_of_its_representative() {
         0.5,
     ] {
         let mut s = QuantileSketch::with_relative_accuracy(alpha).unwrap();
-        s.add_all(&[1, u64::MAX]); // so that clamping to [min, max] never helps
+        s.add_batch(&[1, u64::MAX]); // so that clamping to [min, max] never helps
         let check = |x: u64| {
             let v = s.representative(s.bucket_of(x));
             let x = x as f64;
@@ -279,17 +279,17 @@ fn merging_different_accuracies_is_an_error_and_changes_nothing() {
 #[test]
 fn sketch_serde_round_trips_and_checks() {
     let mut s = QuantileSketch::with_relative_accuracy(0.02).unwrap();
-    s.add_all(&[0, 0, 5, 3_600, 86_400, 1 << 62]);
+    s.add_batch(&[0, 0, 5, 3_600, 86_400, 1 << 62]);
     let json = serde_json::to_string(&s).unwrap();
     let back: QuantileSketch = serde_json::from_str(&json).unwrap();
     assert_eq!(back, s);
-    assert_eq!(back.finish(), s.finish());
+    assert_eq!(back.finish().unwrap(), s.finish().unwrap());
 
     let empty = QuantileSketch::default();
     let json = serde_json::to_string(&empty).unwrap();
     assert_eq!(
         json,
-        r#"{"relative_accuracy":0.01,"count":0,"sum":0,"min":null,"max":null,"zero_count":0,"first_bucket":0,"buckets":[]}"#
+        r#"{"version":1,"relative_accuracy":0.01,"count":0,"sum":0,"min":null,"max":null,"zero_count":0,"first_bucket":0,"buckets":[]}"#
     );
     assert_eq!(
         serde_json::from_str::<QuantileSketch>(&json).unwrap(),
@@ -298,17 +298,17 @@ fn sketch_serde_round_trips_and_checks() {
 
     for bad in [
         // count disagrees with the buckets
-        r#"{"relative_accuracy":0.01,"count":3,"sum":2,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[2]}"#,
+        r#"{"version":1,"relative_accuracy":0.01,"count":3,"sum":2,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[2]}"#,
         // max not in the last bucket
-        r#"{"relative_accuracy":0.01,"count":2,"sum":2,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[1,0,1]}"#,
+        r#"{"version":1,"relative_accuracy":0.01,"count":2,"sum":2,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[1,0,1]}"#,
         // bad accuracy
-        r#"{"relative_accuracy":2,"count":0,"sum":0,"min":null,"max":null,"zero_count":0,"first_bucket":0,"buckets":[]}"#,
+        r#"{"version":1,"relative_accuracy":2,"count":0,"sum":0,"min":null,"max":null,"zero_count":0,"first_bucket":0,"buckets":[]}"#,
         // zeros counted but min > 0
-        r#"{"relative_accuracy":0.01,"count":2,"sum":1,"min":1,"max":1,"zero_count":1,"first_bucket":0,"buckets":[1]}"#,
+        r#"{"version":1,"relative_accuracy":0.01,"count":2,"sum":1,"min":1,"max":1,"zero_count":1,"first_bucket":0,"buckets":[1]}"#,
         // buckets past the top of the u64 range
-        r#"{"relative_accuracy":0.01,"count":1,"sum":1,"min":1,"max":1,"zero_count":0,"first_bucket":18446744073709551615,"buckets":[1]}"#,
+        r#"{"version":1,"relative_accuracy":0.01,"count":1,"sum":1,"min":1,"max":1,"zero_count":0,"first_bucket":18446744073709551615,"buckets":[1]}"#,
         // sum out of range
-        r#"{"relative_accuracy":0.01,"count":1,"sum":9,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[1]}"#,
+        r#"{"version":1,"relative_accuracy":0.01,"count":1,"sum":9,"min":1,"max":1,"zero_count":0,"first_bucket":0,"buckets":[1]}"#,
     ] {
         assert!(
             serde_json::from_str::<QuantileSketch>(bad).is_err(),
@@ -335,7 +335,7 @@ fn serde_shapes_of_the_small_types() {
     assert!(serde_json::from_str::<BinRule>(r#"{"fixed":{"width_seconds":0}}"#).is_err());
     let d = exact(&[3, 1]);
     assert_eq!(serde_json::to_string(&d).unwrap(), "[3,1]");
-    let s = d.finish().unwrap();
+    let s = d.finish().unwrap().unwrap();
     let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
 }
@@ -372,7 +372,7 @@ fn summarize_matches_finish_and_histogram() {
                 .collect();
             for rule in rules {
                 let d = ExactDistribution::from(values.clone());
-                let want = (d.finish(), d.histogram(rule));
+                let want = (d.finish().unwrap(), d.histogram(rule));
                 let got = ExactDistribution::from(values.clone()).summarize(rule);
                 if let Ok(mut narrow) = values
                     .iter()

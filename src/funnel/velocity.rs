@@ -324,7 +324,7 @@ pub fn velocity_report(
             cells.fill(&mut sinks, &mut excluded);
             sinks
                 .iter()
-                .map(|d| Ok((d.finish(), d.histogram(spec.bins)?)))
+                .map(|d| Ok((d.finish()?, d.histogram(spec.bins)?)))
                 .collect::<Result<_>>()?
         }
     };

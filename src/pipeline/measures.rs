@@ -342,7 +342,8 @@ pub struct SalesCycle {
 impl SalesCycle {
     /// Count, mean, median and quartiles (type-7), or `None` without deals.
     pub fn summary(&self) -> Option<Summary> {
-        self.durations.finish()
+        // An exact distribution always finishes (its `Result` is the contract's).
+        self.durations.finish().ok().flatten()
     }
 
     /// The exact mean in days (sum of seconds / (count × 86 400), to 28 significant
@@ -368,8 +369,7 @@ impl SalesCycle {
                 reason: format!("cannot merge into a {:?} cycle", self.outcome),
             });
         }
-        self.durations.merge(&other.durations);
-        Ok(())
+        self.durations.merge(&other.durations)
     }
 }
 
@@ -420,8 +420,8 @@ impl Aging {
             });
         }
         for (a, b) in self.stages.iter_mut().zip(&other.stages) {
-            a.open.merge(&b.open);
-            a.closed.merge(&b.closed);
+            a.open.merge(&b.open)?;
+            a.closed.merge(&b.closed)?;
         }
         Ok(())
     }

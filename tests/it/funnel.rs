@@ -274,7 +274,7 @@ fn velocity_over_centuries_keeps_exact_seconds() {
     let want: revops::distribution::ExactDistribution =
         [long, 2 * 86_400, 7 * 86_400].into_iter().collect();
     let step = &r.total.steps[0];
-    assert_eq!(step.summary, want.finish());
+    assert_eq!(step.summary, want.finish().unwrap());
     assert_eq!(
         step.histogram,
         want.histogram(revops::distribution::BinRule::Log2).unwrap()
@@ -574,7 +574,7 @@ proptest! {
                 d.add_duration(b - a).unwrap();
             }
             prop_assert_eq!(step.excluded_inferred, excluded);
-            prop_assert_eq!(step.summary, d.finish());
+            prop_assert_eq!(step.summary, d.finish().unwrap());
             prop_assert_eq!(&step.histogram, &d.histogram(spec.bins).unwrap());
         }
     }

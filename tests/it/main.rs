@@ -4,6 +4,7 @@ mod attribution;
 mod attribution_markov;
 #[cfg(feature = "synth")]
 mod attribution_truth;
+mod contract;
 mod cost;
 #[cfg(feature = "csv")]
 mod csv;
