@@ -152,8 +152,8 @@ impl ExactDistribution {
     ///
     /// ```
     /// use revops::distribution::ExactDistribution;
-    /// let d: ExactDistribution = (1..=10).collect();
     /// # fn main() -> Result<(), revops::Error> {
+    /// let d: ExactDistribution = (1..=10).collect();
     /// let s = d.finish()?.expect("not empty");
     /// assert_eq!((s.count, s.min, s.max, s.mean), (10, 1, 10, 5.5));
     /// assert_eq!((s.p25, s.median, s.p75), (3.25, 5.5, 7.75));

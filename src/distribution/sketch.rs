@@ -353,8 +353,8 @@ impl QuantileSketch {
     ///
     /// ```
     /// use revops::distribution::QuantileSketch;
-    /// let s: QuantileSketch = [0, 10, 20, 30, 1_000].into_iter().collect();
     /// # fn main() -> Result<(), revops::Error> {
+    /// let s: QuantileSketch = [0, 10, 20, 30, 1_000].into_iter().collect();
     /// let summary = s.finish()?.expect("not empty");
     /// assert_eq!((summary.count, summary.min, summary.max, summary.mean), (5, 0, 1_000, 212.0));
     /// assert!((summary.median - 20.0).abs() <= 0.2); // x[2] = 20, within 1 %

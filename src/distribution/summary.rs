@@ -50,8 +50,8 @@ pub enum QuantileAccuracy {
 ///
 /// ```
 /// use revops::distribution::ExactDistribution;
-/// let d: ExactDistribution = [86_400, 172_800, 432_000].into_iter().collect();
 /// # fn main() -> Result<(), revops::Error> {
+/// let d: ExactDistribution = [86_400, 172_800, 432_000].into_iter().collect();
 /// let s = d.finish()?.expect("not empty");
 /// assert_eq!((s.count, s.min, s.max), (3, 86_400, 432_000));
 /// assert_eq!(s.median, 172_800.0);
