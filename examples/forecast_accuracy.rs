@@ -101,11 +101,16 @@ fn run(cli: Cli) -> Result<(), Error> {
 
     // Forecast errors per series.
     let errors =
-        ForecastErrors::from_points(&loaded.data.forecasts)?.finish(&ErrorOptions::default())?;
+        ForecastErrors::from_points(&loaded.data.forecasts, ErrorOptions::default())?.finish()?;
 
     // Calibration: the probability each deal open at the quarter's start had then,
     // against how it ended by the quarter's end (still open: censored, not a loss).
-    let mut calibration = Calibration::default();
+    let mut calibration = Calibration::new(CalibrationOptions::default().with_bins(10))?;
+    let mut by_quantile = Calibration::new(
+        CalibrationOptions::default()
+            .with_strategy(BinStrategy::Quantile)
+            .with_bins(5),
+    )?;
     for i in 0..history.len() {
         let (Some(then), Some(now)) = (history.state_at(i, q_start), history.state_at(i, q_end))
         else {
@@ -115,14 +120,11 @@ fn run(cli: Cli) -> Result<(), Error> {
             continue;
         }
         let Some(p) = then.probability else { continue };
-        calibration.add(p, now.outcome())?;
+        calibration.add_pair(p, now.outcome())?;
+        by_quantile.add_pair(p, now.outcome())?;
     }
-    let uniform = calibration.finish(&CalibrationOptions::default().with_bins(10))?;
-    let quantile = calibration.finish(
-        &CalibrationOptions::default()
-            .with_strategy(BinStrategy::Quantile)
-            .with_bins(5),
-    )?;
+    let uniform = calibration.finish()?;
+    let quantile = by_quantile.finish()?;
 
     if json {
         let v = serde_json::json!({

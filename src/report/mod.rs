@@ -820,7 +820,7 @@ fn rest_of_report(
         omit(&mut omitted, "forecast.errors", "no forecasts");
         None
     } else {
-        Some(ForecastErrors::from_points(input.forecasts)?.finish(&ErrorOptions::default())?)
+        Some(ForecastErrors::from_points(input.forecasts, ErrorOptions::default())?.finish()?)
     };
     let calibration = match &history {
         None => {
@@ -832,7 +832,7 @@ fn rest_of_report(
             None
         }
         Some(h) => {
-            let mut c = Calibration::default();
+            let mut c = Calibration::new(CalibrationOptions::default().with_bins(10))?;
             let mut n = 0usize;
             for i in 0..h.len() {
                 let (Some(then), Some(now)) = (h.state_at(i, q_start), h.state_at(i, q_end)) else {
@@ -842,7 +842,7 @@ fn rest_of_report(
                     continue;
                 }
                 let Some(p) = then.probability else { continue };
-                c.add(p, now.outcome())?;
+                c.add_pair(p, now.outcome())?;
                 n += 1;
             }
             if n == 0 {
@@ -856,7 +856,7 @@ fn rest_of_report(
                 );
                 None
             } else {
-                Some(c.finish(&CalibrationOptions::default().with_bins(10))?)
+                Some(c.finish()?)
             }
         }
     };

@@ -181,23 +181,21 @@ fn pipeline_and_forecast_sections_equal_their_engines() {
     );
     assert_eq!(v["pipeline"]["slippage"], json(&h.slippage(&w).unwrap()));
 
-    let errors = ForecastErrors::from_points(&c.forecasts)
+    let errors = ForecastErrors::from_points(&c.forecasts, ErrorOptions::default())
         .unwrap()
-        .finish(&ErrorOptions::default())
+        .finish()
         .unwrap();
     assert_eq!(v["forecast"]["errors"], json(&errors));
-    let mut cal = Calibration::default();
+    let mut cal = Calibration::new(CalibrationOptions::default().with_bins(10)).unwrap();
     for i in 0..h.len() {
         let (Some(then), Some(now)) = (h.state_at(i, w.start()), h.state_at(i, w.end())) else {
             continue;
         };
         if let (true, Some(p)) = (then.is_open(), then.probability) {
-            cal.add(p, now.outcome()).unwrap();
+            cal.add_pair(p, now.outcome()).unwrap();
         }
     }
-    let report = cal
-        .finish(&CalibrationOptions::default().with_bins(10))
-        .unwrap();
+    let report = cal.finish().unwrap();
     assert_eq!(v["forecast"]["calibration"], json(&report));
 }
 
