@@ -183,7 +183,7 @@ impl fmt::Display for MovementKind {
 /// use revops::{Currency, Money, pipeline::Movement, pipeline::MovementKind, OpportunityId, pipeline::Waterfall};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut w = Waterfall::new(Currency::USD);
-/// w.add(Movement {
+/// w.add(&Movement {
 ///     opportunity: OpportunityId::new("A")?,
 ///     kind: MovementKind::Created,
 ///     amount: Money::parse("25", Currency::USD)?,
