@@ -310,7 +310,7 @@ impl Prepared {
 /// let events = vec![ev("L1", "mql", 5), ev("L2", "mql", 6), ev("L2", "sql", 9), ev("L3", "won", 20)];
 /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
 /// let mut acc = FunnelEvents::default();
-/// acc.add(&data, &events)?;
+/// acc.add_batch(&data, &events)?;
 /// let paths = acc.paths(&data, PathOptions::default());
 /// let report = cohort_report(&data, &paths, &CohortSpec::default())?;
 /// let all = &report.total.all;

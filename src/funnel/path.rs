@@ -210,7 +210,7 @@ impl FunnelEvents {
     /// let ev = |s: &str, d| StageEvent::new(SubjectId::new("a").unwrap(), s, t(d));
     /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
     /// let mut acc = FunnelEvents::default();
-    /// acc.add(&data, &[ev("mql", 2), ev("sql", 9)])?;
+    /// acc.add_batch(&data, &[ev("mql", 2), ev("sql", 9)])?;
     ///
     /// let mut paths = acc.paths(&data, PathOptions::default());
     /// assert_eq!(paths.iter().next().unwrap().reached_mask(), 0b1111); // to SQL
@@ -224,6 +224,8 @@ impl FunnelEvents {
         let m = data.progression.len();
         let n = data.len();
         let mut diagnostics = self.diagnostics.clone();
+        // Events interned against other data are counted, not used.
+        let own = self.events_for(data, &mut diagnostics);
 
         // Per funnel stage: progression rank (or NO_RANK) and whether it is won.
         let mut rank = [NO_RANK; 256];
@@ -240,18 +242,17 @@ impl FunnelEvents {
         // the input is already so ordered (typical of exports and generators); if
         // not, a counting sort by subject into the scratch copy, then a stable sort
         // of each subject's events.
-        let ordered = self
-            .events
+        let ordered = own
             .windows(2)
             .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
         let mut scratch = std::mem::take(&mut paths.scratch);
         let events: &[Ev] = if ordered {
-            &self.events
+            own
         } else {
             let offsets = &mut scratch.offsets;
             offsets.clear();
             offsets.resize(n + 1, 0);
-            for e in &self.events {
+            for e in own {
                 offsets[e.subject as usize + 1] += 1;
             }
             for i in 0..n {
@@ -260,7 +261,7 @@ impl FunnelEvents {
             let out = &mut scratch.events;
             out.clear();
             out.resize(
-                self.events.len(),
+                own.len(),
                 Ev {
                     at: 0,
                     subject: 0,
@@ -268,7 +269,7 @@ impl FunnelEvents {
                     stage: 0,
                 },
             );
-            for e in &self.events {
+            for e in own {
                 let next = &mut offsets[e.subject as usize];
                 out[*next] = *e;
                 *next += 1;
@@ -293,7 +294,7 @@ impl FunnelEvents {
         paths.cycles.clear();
         paths.cycles.reserve(n + n / 8);
         paths.entries.clear();
-        paths.entries.reserve(self.events.len() + n);
+        paths.entries.reserve(own.len() + n);
         paths.reasons.clone_from(&self.reasons);
         paths.options = options;
         paths.start_range = [EMPTY_RANGE; 2];

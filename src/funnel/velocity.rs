@@ -228,7 +228,7 @@ impl Cells<'_> {
 /// let events = vec![ev("a", "mql", 2), ev("a", "sql", 5), ev("b", "mql", 2), ev("b", "sql", 9)];
 /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
 /// let mut acc = FunnelEvents::default();
-/// acc.add(&data, &events)?;
+/// acc.add_batch(&data, &events)?;
 /// let paths = acc.paths(&data, PathOptions::default());
 /// let r = velocity_report(&data, &paths, &VelocitySpec::default().with_step("mql", "sql"))?;
 /// let s = r.total.steps[0].summary.as_ref().unwrap();

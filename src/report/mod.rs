@@ -613,7 +613,7 @@ impl Report {
         } else {
             let data = FunnelData::new(options.funnel.clone(), input.leads)?;
             let mut acc = FunnelEvents::default();
-            acc.add(&data, input.stage_events)?;
+            acc.add_batch(&data, input.stage_events)?;
             let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
             let cohort = cohort_report(&data, &paths, &options.cohort_spec())?;
             let velocity = velocity_report(&data, &paths, &options.velocity_spec())?;

@@ -985,7 +985,9 @@ fn movements() -> impl Strategy<Value = Vec<revops::pipeline::Movement>> {
 
 /// The columns exactly and the movements as a multiset (merging appends, so the
 /// order of the audit list follows the merge order).
-fn waterfall_key(w: &Waterfall) -> (Vec<(Decimal, u64)>, Vec<(String, MovementKind, Decimal)>) {
+type WaterfallKey = (Vec<(Decimal, u64)>, Vec<(String, MovementKind, Decimal)>);
+
+fn waterfall_key(w: &Waterfall) -> WaterfallKey {
     let mut listed: Vec<_> = w
         .movements
         .iter()

@@ -56,7 +56,7 @@ fn last_quarter(r: &Report) -> (revops::Period, Window) {
 fn funnel_paths<'c>(c: &'c Company, o: &ReportOptions, r: &Report) -> (FunnelData<'c>, Paths) {
     let data = FunnelData::new(o.funnel.clone(), &c.leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &c.stage_events).unwrap();
+    acc.add_batch(&data, &c.stage_events).unwrap();
     let paths = acc.paths(&data, PathOptions::default().with_as_of(r.as_of));
     (data, paths)
 }
