@@ -334,7 +334,10 @@ fn serde_shapes_of_the_small_types() {
     );
     assert!(serde_json::from_str::<BinRule>(r#"{"fixed":{"width_seconds":0}}"#).is_err());
     let d = exact(&[3, 1]);
-    assert_eq!(serde_json::to_string(&d).unwrap(), "[3,1]");
+    assert_eq!(
+        serde_json::to_string(&d).unwrap(),
+        r#"{"version":1,"values":[3,1]}"#
+    );
     let s = d.finish().unwrap().unwrap();
     let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
