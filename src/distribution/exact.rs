@@ -13,7 +13,7 @@ use crate::accumulate::{Accumulator, StateVersion};
 /// A distribution that keeps every value: exact quantiles and histograms.
 ///
 /// Memory is 8 bytes per value. For millions of values per group, or to merge
-/// many partial results cheaply, use a [`QuantileSketch`].
+/// many partial results cheaply, use a [`QuantileSketch`](crate::distribution::QuantileSketch).
 ///
 /// It follows the [`Accumulator`] contract: [`new`](Self::new) (or [`Default`]) is
 /// empty, [`add`](Self::add) and [`add_batch`](Self::add_batch) record values,
@@ -97,7 +97,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"duration"` when `delta` is negative;
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"duration"` when `delta` is negative;
     /// nothing is recorded then.
     pub fn add_duration(&mut self, delta: TimeDelta) -> Result<()> {
         self.add(seconds_of(delta)?);
@@ -189,7 +189,7 @@ impl ExactDistribution {
         )))
     }
 
-    /// The exact type-7 `q`-quantile (see the [module documentation](self)), or
+    /// The exact type-7 `q`-quantile (see the [module documentation](crate::distribution)), or
     /// `None` when the distribution is empty.
     ///
     /// `q = 0` gives the minimum and `q = 1` the maximum. Runs in linear time.
@@ -207,7 +207,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"q"` when `q` is not in `[0, 1]` (or is
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"q"` when `q` is not in `[0, 1]` (or is
     /// `NaN`).
     pub fn quantile(&self, q: f64) -> Result<Option<f64>> {
         check_level(q)?;
@@ -234,7 +234,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"q"` when a level is not in `[0, 1]`.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"q"` when a level is not in `[0, 1]`.
     pub fn quantiles(&self, levels: &[f64]) -> Result<Option<Vec<f64>>> {
         for &q in levels {
             check_level(q)?;
@@ -261,7 +261,7 @@ impl ExactDistribution {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"rule"` when the rule would need more
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"rule"` when the rule would need more
     /// than [`Histogram::MAX_BINS`] bins to span the values.
     pub fn histogram(&self, rule: BinRule) -> Result<Option<Histogram>> {
         let Some((&first, rest)) = self.values.split_first() else {

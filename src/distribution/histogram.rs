@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{QuantileAccuracy, SECONDS_PER_DAY};
 use crate::{Error, Result};
 
-/// How the bins of a [`Histogram`] are laid out.
+/// How the bins of a [`Histogram`](crate::distribution::Histogram) are laid out.
 ///
 /// Every rule yields contiguous bins from the bin containing the minimum to the
 /// bin containing the maximum, empty bins included. Bins are half-open,
@@ -64,8 +64,8 @@ pub enum BinRule {
     /// [`FREEDMAN_DIACONIS_MAX_BINS`](BinRule::FREEDMAN_DIACONIS_MAX_BINS), the
     /// width is widened to `⌈(max − min) / 200⌉`.
     ///
-    /// An [`ExactDistribution`] uses its exact type-7 quartiles; a
-    /// [`QuantileSketch`] its sketched ones.
+    /// An [`ExactDistribution`](crate::distribution::ExactDistribution) uses its exact type-7 quartiles; a
+    /// [`QuantileSketch`](crate::distribution::QuantileSketch) its sketched ones.
     FreedmanDiaconis,
 }
 
@@ -88,7 +88,7 @@ impl BinRule {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"width_seconds"` when the width is 0.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"width_seconds"` when the width is 0.
     pub fn fixed(width_seconds: u64) -> Result<BinRule> {
         let width_seconds = NonZeroU64::new(width_seconds).ok_or(Error::InvalidParameter {
             name: "width_seconds",
@@ -113,7 +113,7 @@ impl BinRule {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"first_upper_seconds"` when it is 0.
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"first_upper_seconds"` when it is 0.
     pub fn doubling(first_upper_seconds: u64) -> Result<BinRule> {
         let first_upper_seconds =
             NonZeroU64::new(first_upper_seconds).ok_or(Error::InvalidParameter {
@@ -139,7 +139,7 @@ impl BinRule {
     }
 }
 
-/// One bin of a [`Histogram`]: the values `lower ≤ x < upper` (`≤ upper` for
+/// One bin of a [`Histogram`](crate::distribution::Histogram): the values `lower ≤ x < upper` (`≤ upper` for
 /// the last bin), in seconds, and how many there are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Bin {

@@ -115,7 +115,7 @@ impl QuantileSketch {
     pub const DEFAULT_RELATIVE_ACCURACY: f64 = 0.01;
 
     /// The finest accepted relative accuracy, 10⁻⁴. Finer sketches would hold
-    /// hundreds of thousands of buckets; use an [`ExactDistribution`] instead.
+    /// hundreds of thousands of buckets; use an [`ExactDistribution`](crate::distribution::ExactDistribution) instead.
     pub const MIN_RELATIVE_ACCURACY: f64 = 1e-4;
 
     /// An empty sketch whose quantiles are within relative error `alpha` (see the
@@ -133,7 +133,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"relative_accuracy"` when `alpha` is not
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"relative_accuracy"` when `alpha` is not
     /// a finite number in
     /// [`[MIN_RELATIVE_ACCURACY, 1)`](Self::MIN_RELATIVE_ACCURACY).
     pub fn with_relative_accuracy(alpha: f64) -> Result<Self> {
@@ -214,7 +214,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"duration"` when `delta` is negative;
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"duration"` when `delta` is negative;
     /// nothing is recorded then.
     pub fn add_duration(&mut self, delta: TimeDelta) -> Result<()> {
         self.add(seconds_of(delta)?);
@@ -242,7 +242,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"relative_accuracy"` when the two
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"relative_accuracy"` when the two
     /// sketches have different relative accuracies; `self` is unchanged then.
     pub fn merge(&mut self, other: &Self) -> Result<()> {
         if self.alpha != other.alpha {
@@ -336,7 +336,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"q"` when `q` is not in `[0, 1]` (or is
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"q"` when `q` is not in `[0, 1]` (or is
     /// `NaN`).
     pub fn quantile(&self, q: f64) -> Result<Option<f64>> {
         check_level(q)?;
@@ -386,7 +386,7 @@ impl QuantileSketch {
     /// An approximate histogram of the values under `rule`, or `None` when the
     /// sketch is empty.
     ///
-    /// The bins are laid out as for an [`ExactDistribution`] with the same exact
+    /// The bins are laid out as for an [`ExactDistribution`](crate::distribution::ExactDistribution) with the same exact
     /// minimum and maximum (for [`BinRule::FreedmanDiaconis`], from the sketched
     /// quartiles). Each bucket's whole count goes to the bin containing the
     /// bucket's representative value, rounded to the nearest second; zeros go to
@@ -409,7 +409,7 @@ impl QuantileSketch {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] named `"rule"` when the rule would need more
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) named `"rule"` when the rule would need more
     /// than [`Histogram::MAX_BINS`] bins to span the values.
     pub fn histogram(&self, rule: BinRule) -> Result<Option<Histogram>> {
         if self.count == 0 {
@@ -553,7 +553,7 @@ impl Extend<u64> for QuantileSketch {
     }
 }
 
-/// The serialised form of a [`QuantileSketch`]: only its state, with the
+/// The serialised form of a [`QuantileSketch`](crate::distribution::QuantileSketch): only its state, with the
 /// non-empty buckets; checked for consistency when read back.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SECONDS_PER_DAY;
 
-/// How the quantiles of a [`Summary`] (and the counts of a [`Histogram`]) were
+/// How the quantiles of a [`Summary`] (and the counts of a [`Histogram`](crate::distribution::Histogram)) were
 /// obtained.
 ///
 /// Serialised as `"exact"` or `{"relative": {"alpha": 0.01}}`.
@@ -25,10 +25,10 @@ use super::SECONDS_PER_DAY;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuantileAccuracy {
-    /// Computed from every value ([`ExactDistribution`]): type-7 quantiles,
+    /// Computed from every value ([`ExactDistribution`](crate::distribution::ExactDistribution)): type-7 quantiles,
     /// exact histogram counts.
     Exact,
-    /// Computed from a [`QuantileSketch`] of relative accuracy `alpha`: each
+    /// Computed from a [`QuantileSketch`](crate::distribution::QuantileSketch) of relative accuracy `alpha`: each
     /// quantile is within `alpha · x[r]` of the lower-rank order statistic `x[r]`,
     /// `r = ⌊q·(n − 1)⌋`, and each value was binned by a stand-in within
     /// relative error `alpha` of it.
@@ -43,7 +43,7 @@ pub enum QuantileAccuracy {
 /// `count`, `mean`, `min` and `max` are always exact. The quantiles `p25`,
 /// `median`, `p75` and `p90` are exact (type 7) or sketched (lower rank, within
 /// a relative error), as stated by `accuracy`; see the [module
-/// documentation](self) for both definitions.
+/// documentation](crate::distribution) for both definitions.
 ///
 /// A summary exists only for a non-empty distribution: the accumulators return
 /// `None` rather than a summary of nothing. Every `f64` field is finite.
