@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let data = FunnelData::new(Funnel::demand_waterfall(), &company.leads).unwrap();
             let mut acc = FunnelEvents::default();
-            acc.add(&data, &company.stage_events).unwrap();
+            acc.add_batch(&data, &company.stage_events).unwrap();
             let paths = acc.paths(&data, PathOptions::default());
             let spend =
                 align_spend(&company.spend, &SpendAlignment::monthly(Currency::USD)).unwrap();

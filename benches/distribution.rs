@@ -77,7 +77,7 @@ fn merge(c: &mut Criterion) {
         b.iter(|| {
             let mut all = ExactDistribution::default();
             for p in black_box(&exact_parts) {
-                all.merge(p);
+                all.merge(p).expect("exact distributions merge");
             }
             all
         })

@@ -80,22 +80,22 @@ fn config(c: &mut Criterion) -> criterion::BenchmarkGroup<'_, criterion::measure
 
 fn calibration(c: &mut Criterion) {
     let pairs = predictions();
+    let uniform = CalibrationOptions::default();
     let full: Calibration = {
-        let mut cal = Calibration::default();
+        let mut cal = Calibration::new(uniform).expect("valid bins");
         for &(p, o) in &pairs {
-            cal.add(p, o).expect("valid");
+            cal.add_pair(p, o).expect("valid");
         }
         cal
     };
-    let uniform = CalibrationOptions::default();
     let quantile = CalibrationOptions::default().with_strategy(BinStrategy::Quantile);
 
     let mut g = config(c);
     g.bench_function("calibration/add", |b| {
         b.iter(|| {
-            let mut cal = Calibration::default();
+            let mut cal = Calibration::new(uniform).expect("valid bins");
             for &(p, o) in black_box(&pairs) {
-                cal.add(p, o).expect("valid");
+                cal.add_pair(p, o).expect("valid");
             }
             cal
         })
@@ -104,19 +104,19 @@ fn calibration(c: &mut Criterion) {
     g.bench_function("calibration/report", |b| {
         b.iter(|| {
             let cal = black_box(&full);
-            let report = cal.finish(&uniform).expect("valid bins");
-            let q = cal.reliability(&quantile).expect("valid bins");
+            let report = cal.finish().expect("valid bins");
+            let q = cal.reliability_with(&quantile).expect("valid bins");
             (report, q)
         })
     });
     g.bench_function("calibration/add_and_report", |b| {
         b.iter(|| {
-            let mut cal = Calibration::default();
+            let mut cal = Calibration::new(uniform).expect("valid bins");
             for &(p, o) in black_box(&pairs) {
-                cal.add(p, o).expect("valid");
+                cal.add_pair(p, o).expect("valid");
             }
-            let report = cal.finish(&uniform).expect("valid bins");
-            let q = cal.reliability(&quantile).expect("valid bins");
+            let report = cal.finish().expect("valid bins");
+            let q = cal.reliability_with(&quantile).expect("valid bins");
             (report, q)
         })
     });
@@ -134,27 +134,27 @@ fn errors(c: &mut Criterion) {
     let mut g = config(c);
     g.bench_function("errors/points_per_series_and_pooled", |b| {
         b.iter(|| {
-            let mut e = ForecastErrors::default();
+            let mut e = ForecastErrors::new(options);
             for p in black_box(&points) {
                 e.add(p).expect("finite");
             }
-            e.finish(&options).expect("skip policy")
+            e.finish().expect("skip policy")
         })
     });
     g.bench_function("errors/add_all_per_series_and_pooled", |b| {
         b.iter(|| {
-            ForecastErrors::from_points(black_box(&points))
+            ForecastErrors::from_points(black_box(&points), options)
                 .expect("finite")
-                .finish(&options)
+                .finish()
                 .expect("skip policy")
         })
     });
     g.throughput(Throughput::Elements(forecasts.len() as u64));
     g.bench_function("errors/raw_pairs_one_group", |b| {
         b.iter(|| {
-            ErrorStats::from_pairs(black_box(&forecasts), black_box(&actuals))
+            ErrorStats::from_pairs(black_box(&forecasts), black_box(&actuals), options)
                 .expect("finite")
-                .finish(&options)
+                .finish()
                 .expect("skip policy")
         })
     });

@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
 
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &events).unwrap();
+    acc.add_batch(&data, &events).unwrap();
     g.bench_function("report", |b| {
         b.iter(|| {
             let paths = acc.paths(&data, PathOptions::default());
@@ -90,7 +90,7 @@ fn bench(c: &mut Criterion) {
         }
     }
     let mut dense_acc = FunnelEvents::default();
-    dense_acc.add(&data, &dense).unwrap();
+    dense_acc.add_batch(&data, &dense).unwrap();
     g.throughput(Throughput::Elements(dense.len() as u64));
     g.bench_function("report_5m_events", |b| {
         b.iter(|| {
@@ -125,7 +125,7 @@ fn bench(c: &mut Criterion) {
                 .unwrap();
             let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
             let mut acc = FunnelEvents::default();
-            acc.add(&data, &events).unwrap();
+            acc.add_batch(&data, &events).unwrap();
             let paths = acc.paths(&data, PathOptions::default());
             black_box(cohort_report(&data, &paths, &spec).unwrap());
             black_box(velocity_report(&data, &paths, &velocity).unwrap())

@@ -102,14 +102,10 @@ fn bench(c: &mut Criterion) {
                     continue;
                 };
                 if let (true, Some(p)) = (then.is_open(), then.probability) {
-                    cal.add(p, now.outcome()).unwrap();
+                    cal.add_pair(p, now.outcome()).unwrap();
                 }
             }
-            black_box((
-                w,
-                cal.finish(&revops::forecast::CalibrationOptions::default())
-                    .unwrap(),
-            ))
+            black_box((w, cal.finish().unwrap()))
         })
     });
     g.bench_function("waterfall_24_months", |b| {

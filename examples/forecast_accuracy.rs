@@ -92,17 +92,23 @@ fn run(cli: Cli) -> Result<(), Error> {
 
     // Forecast errors per series.
     let errors =
-        ForecastErrors::from_points(&loaded.data.forecasts)?.finish(&ErrorOptions::default())?;
+        ForecastErrors::from_points(&loaded.data.forecasts, ErrorOptions::default())?.finish()?;
 
     // Calibration: the probability each deal open at the quarter's start had then,
     // against how it ended by the quarter's end (still open: censored, not a loss).
-    let calibration = Calibration::from_predictions(&history.predictions(&window))?;
-    let uniform = calibration.finish(&CalibrationOptions::default().with_bins(10))?;
-    let quantile = calibration.finish(
-        &CalibrationOptions::default()
+    // Two binnings of the same predictions: one accumulator each (options are given
+    // at creation, as the accumulator contract asks).
+    let predictions = history.predictions(&window);
+    let uniform =
+        Calibration::from_predictions(&predictions, CalibrationOptions::default().with_bins(10))?
+            .finish()?;
+    let quantile = Calibration::from_predictions(
+        &predictions,
+        CalibrationOptions::default()
             .with_strategy(BinStrategy::Quantile)
             .with_bins(5),
-    )?;
+    )?
+    .finish()?;
 
     cli.output.emit(
         || {

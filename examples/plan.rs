@@ -239,7 +239,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     // The measured funnel: step rates from the cohorts, lags from the velocity.
     let data = FunnelData::new(Funnel::demand_waterfall(), &d.leads)?;
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &d.stage_events)?;
+    acc.add_batch(&data, &d.stage_events)?;
     let paths = acc.paths(&data, PathOptions::default().with_as_of(today));
     let cohorts = cohort_report(&data, &paths, &CohortSpec::default())?;
     let velocity = velocity_report(&data, &paths, &VelocitySpec::default())?;

@@ -212,7 +212,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 
     let funnel_data = FunnelData::new(Funnel::demand_waterfall(), &data.leads)?;
     let mut acc = FunnelEvents::default();
-    acc.add(&funnel_data, &data.stage_events)?;
+    acc.add_batch(&funnel_data, &data.stage_events)?;
     let paths = acc.paths(&funnel_data, PathOptions::default());
     let spend = align_spend(&data.spend, &SpendAlignment::monthly(currency))?;
     let by_source = Credits::from_lead_source(

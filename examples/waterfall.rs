@@ -218,7 +218,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 
     let data = FunnelData::new(funnel, &leads)?;
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &events)?;
+    acc.add_batch(&data, &events)?;
     let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
 
     if cohort_mode {

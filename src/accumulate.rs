@@ -32,6 +32,30 @@ use crate::error::Result;
 ///
 /// The methods are also inherent on each type (no import needed to call them); the
 /// trait is for generic code: property tests, streaming drivers, the DataFusion bridge.
+///
+/// ```
+/// use revops::{Accumulator, distribution::ExactDistribution};
+/// # fn main() -> Result<(), revops::Error> {
+/// // Two workers each summarise their share of the days-to-close (in seconds)…
+/// let mut north = ExactDistribution::new();
+/// Accumulator::add_batch(&mut north, &[86_400, 3 * 86_400])?;
+/// let mut south = ExactDistribution::new();
+/// Accumulator::add_batch(&mut south, &[2 * 86_400, 5 * 86_400])?;
+///
+/// // …one ships its partial state to the other as JSON (any serde format works)…
+/// let shipped: String = serde_json::to_string(&south)?;
+/// let received: ExactDistribution = serde_json::from_str(&shipped)?;
+///
+/// // …which merges it and finishes: the same summary as one pass over all four.
+/// Accumulator::merge(&mut north, &received)?;
+/// let summary = Accumulator::finish(&north)?.expect("not empty");
+/// assert_eq!(summary.count, 4);
+/// assert_eq!(summary.median_days(), 2.5);
+/// let one_pass: ExactDistribution = [86_400, 3 * 86_400, 2 * 86_400, 5 * 86_400].into_iter().collect();
+/// assert_eq!(one_pass.finish()?, Some(summary));
+/// # Ok(())
+/// # }
+/// ```
 pub trait Accumulator: Clone + Serialize + DeserializeOwned {
     /// The record one [`add`](Self::add) counts.
     type Item;

@@ -842,7 +842,7 @@ fn funnel(data: &[u8]) -> Outcome {
     };
     enter("FunnelEvents");
     let mut events = FunnelEvents::default();
-    if let Err(e) = events.add(&funnel_data, &d.stage_events) {
+    if let Err(e) = events.add_batch(&funnel_data, &d.stage_events) {
         return Ok(fp.error(&e).get());
     }
     let as_of = d

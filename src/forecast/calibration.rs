@@ -4,7 +4,8 @@
 use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
-use super::{Sum, defined};
+use super::{Sum, defined, same_options};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::error::{Error, RecordRef, Result};
 use crate::ratio::{Confidence, Interval, Ratio};
 use crate::records::check_probability;
@@ -134,6 +135,15 @@ fn index_of(i: u64) -> usize {
     usize::try_from(i).unwrap_or(usize::MAX)
 }
 
+/// Checks every prediction of a batch whose first is input number `start`.
+fn check_all<'a>(predictions: impl Iterator<Item = &'a Prediction>, start: u64) -> Result<()> {
+    for (i, p) in predictions.enumerate() {
+        p.validate()
+            .map_err(|e| e.at_index(index_of(start + i as u64)))?;
+    }
+    Ok(())
+}
+
 /// `-0.0` becomes `0.0`, so that sorting with `total_cmp` keeps ties together.
 #[inline]
 fn normalised(p: f64) -> f64 {
@@ -148,19 +158,29 @@ fn normalised(p: f64) -> f64 {
 /// log loss and mean probability.
 ///
 /// Use it when AUC and reliability bins are not needed (they need every
-/// probability: see [`Calibration`]). [`Default`] is empty;
-/// [`add`](ProbabilityScores::add) records one prediction;
+/// probability: see [`Calibration`]). It follows the [`Accumulator`] contract
+/// and has no options: [`new`](ProbabilityScores::new) (or [`Default`]) is empty;
+/// [`add`](ProbabilityScores::add) records one [`Prediction`],
+/// [`add_pair`](ProbabilityScores::add_pair) a bare probability and outcome,
+/// [`add_batch`](ProbabilityScores::add_batch) a slice;
 /// [`merge`](ProbabilityScores::merge) appends another accumulator's input;
 /// [`finish`](ProbabilityScores::finish) gives the [`ScoreSummary`].
+///
+/// # Serialised form
+///
+/// `{"version": 1, "seen": 3, "won": 1, "lost": 1, "open": 1, "brier": S,
+/// "log_loss": S, "probability": S}`, each `S` a compensated sum
+/// `{"hi": …, "lo": …}`; the version ([`STATE_VERSION`](Accumulator::STATE_VERSION))
+/// is refused when it is another number.
 ///
 /// ```
 /// use revops::{forecast::Outcome, forecast::ProbabilityScores, Ratio};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut s = ProbabilityScores::default();
-/// s.add(0.75, Outcome::Won)?;
-/// s.add(0.25, true)?;
-/// s.add(0.5, Outcome::Open)?; // counted, not scored
-/// let summary = s.finish();
+/// let mut s = ProbabilityScores::new();
+/// s.add_pair(0.75, Outcome::Won)?;
+/// s.add_pair(0.25, true)?;
+/// s.add_pair(0.5, Outcome::Open)?; // counted, not scored
+/// let summary = s.finish()?;
 /// assert_eq!(summary.base_rate, Ratio::new(2, 2));
 /// assert_eq!(summary.open, 1);
 /// assert_eq!(summary.brier, Some((0.0625 + 0.5625) / 2.0));
@@ -168,7 +188,9 @@ fn normalised(p: f64) -> f64 {
 /// # }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProbabilityScores {
+    version: StateVersion<1>,
     /// Predictions offered (all outcomes).
     seen: u64,
     won: u64,
@@ -183,14 +205,20 @@ pub struct ProbabilityScores {
 }
 
 impl ProbabilityScores {
-    /// Records one prediction.
+    /// An empty accumulator (the same as [`Default`]).
+    #[must_use]
+    pub fn new() -> ProbabilityScores {
+        ProbabilityScores::default()
+    }
+
+    /// Records one probability and its outcome.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the prediction by its position among the
     /// inputs of this accumulator when `probability` is not a finite number in
     /// `[0, 1]`; the accumulator is then unchanged.
-    pub fn add(&mut self, probability: f64, outcome: impl Into<Outcome>) -> Result<()> {
+    pub fn add_pair(&mut self, probability: f64, outcome: impl Into<Outcome>) -> Result<()> {
         let index = index_of(self.seen);
         check_probability(
             Some(probability),
@@ -206,9 +234,9 @@ impl ProbabilityScores {
     /// ```
     /// use revops::{forecast::Outcome, forecast::Prediction, forecast::ProbabilityScores};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let mut s = ProbabilityScores::default();
-    /// s.add_prediction(&Prediction::new(0.8, Outcome::Won).with_id("OPP-1"))?;
-    /// let err = s.add_prediction(&Prediction::new(-0.2, Outcome::Lost).with_id("OPP-2")).unwrap_err();
+    /// let mut s = ProbabilityScores::new();
+    /// s.add(&Prediction::new(0.8, Outcome::Won).with_id("OPP-1"))?;
+    /// let err = s.add(&Prediction::new(-0.2, Outcome::Lost).with_id("OPP-2")).unwrap_err();
     /// assert!(err.to_string().starts_with("prediction #1 (id OPP-2): field `probability`"));
     /// # Ok(())
     /// # }
@@ -216,8 +244,8 @@ impl ProbabilityScores {
     ///
     /// # Errors
     ///
-    /// As [`add`](ProbabilityScores::add), naming the prediction's id too.
-    pub fn add_prediction(&mut self, prediction: &Prediction) -> Result<()> {
+    /// As [`add_pair`](ProbabilityScores::add_pair), naming the prediction's id too.
+    pub fn add(&mut self, prediction: &Prediction) -> Result<()> {
         prediction
             .validate()
             .map_err(|e| e.at_index(index_of(self.seen)))?;
@@ -225,8 +253,28 @@ impl ProbabilityScores {
         Ok(())
     }
 
+    /// Records many predictions, all or none: every prediction is checked before
+    /// any is recorded.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first invalid prediction (position
+    /// among this accumulator's inputs, and id); nothing is recorded then.
+    pub fn add_batch(&mut self, predictions: &[Prediction]) -> Result<()> {
+        check_all(predictions.iter(), self.seen)?;
+        for p in predictions {
+            self.push(normalised(p.probability), p.outcome);
+        }
+        Ok(())
+    }
+
     /// Appends `other`'s input after this accumulator's (the monoid operation).
-    pub fn merge(&mut self, other: &ProbabilityScores) {
+    ///
+    /// # Errors
+    ///
+    /// None: the scores have no options, so any two merge (the `Result` is the
+    /// [`Accumulator`] contract's).
+    pub fn merge(&mut self, other: &ProbabilityScores) -> Result<()> {
         self.seen = self.seen.saturating_add(other.seen);
         self.won = self.won.saturating_add(other.won);
         self.lost = self.lost.saturating_add(other.lost);
@@ -234,6 +282,7 @@ impl ProbabilityScores {
         self.brier.merge(&other.brier);
         self.log_loss.merge(&other.log_loss);
         self.probability.merge(&other.probability);
+        Ok(())
     }
 
     /// The counts and scores of the predictions recorded so far.
@@ -241,20 +290,29 @@ impl ProbabilityScores {
     /// ```
     /// use revops::{forecast::Outcome, forecast::ProbabilityScores};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let mut q1 = ProbabilityScores::default();
-    /// q1.add(0.9, Outcome::Won)?;
-    /// let mut q2 = ProbabilityScores::default();
-    /// q2.add(0.3, Outcome::Lost)?;
-    /// q1.merge(&q2);
-    /// let s = q1.finish();
+    /// let mut q1 = ProbabilityScores::new();
+    /// q1.add_pair(0.9, Outcome::Won)?;
+    /// let mut q2 = ProbabilityScores::new();
+    /// q2.add_pair(0.3, Outcome::Lost)?;
+    /// q1.merge(&q2)?;
+    /// let s = q1.finish()?;
     /// assert_eq!((s.won, s.lost), (1, 1));
     /// assert_eq!(s.mean_probability, Some(0.6));
-    /// assert!(ProbabilityScores::default().finish().brier.is_none());
+    /// assert!(ProbabilityScores::new().finish()?.brier.is_none());
     /// # Ok(())
     /// # }
     /// ```
-    #[must_use]
-    pub fn finish(&self) -> ScoreSummary {
+    ///
+    /// # Errors
+    ///
+    /// None: the summary always exists (the `Result` is the [`Accumulator`]
+    /// contract's).
+    pub fn finish(&self) -> Result<ScoreSummary> {
+        Ok(self.summary())
+    }
+
+    /// The summary, infallibly.
+    fn summary(&self) -> ScoreSummary {
         let resolved = self.won.saturating_add(self.lost);
         let mean = |s: &Sum| {
             (resolved > 0)
@@ -344,7 +402,7 @@ pub enum BinStrategy {
 }
 
 /// How [`Calibration::finish`] and [`Calibration::reliability`] bin the
-/// probabilities.
+/// probabilities: given to [`Calibration::new`] and kept in its state.
 ///
 /// ```
 /// use revops::{forecast::BinStrategy, forecast::CalibrationOptions, Confidence};
@@ -421,21 +479,38 @@ impl CalibrationOptions {
 /// the order of `add` calls and the grouping of merges change nothing (AUC and
 /// bins exactly, the sums up to their last bits).
 ///
+/// It follows the [`Accumulator`] contract: [`new`](Calibration::new) takes the
+/// [`CalibrationOptions`] (kept in the state; [`merge`](Calibration::merge)
+/// refuses a partial built under others), [`add`](Calibration::add),
+/// [`add_pair`](Calibration::add_pair) and [`add_batch`](Calibration::add_batch)
+/// record predictions, [`finish`](Calibration::finish) reports.
+///
+/// # Serialised form
+///
+/// `{"version": 1, "options": {"strategy": "uniform", "bins": 10, "confidence":
+/// …}, "scores": P, "won": [0.8, …], "lost": [0.1, …]}`: the state version
+/// ([`STATE_VERSION`](Accumulator::STATE_VERSION), refused when it is another
+/// number), the options, the [`ProbabilityScores`] in their form `P`, and the
+/// probabilities of the won and lost predictions in input order. A state read
+/// back is checked (valid options, probabilities in `[0, 1]`, counts that agree).
+///
 /// ```
 /// use revops::{forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions};
 /// # fn main() -> Result<(), revops::Error> {
-/// let c = Calibration::from_pairs(
-///     &[0.1, 0.8, 0.6, 0.3, 0.9, 0.2, 0.55, 0.4],
-///     &[false, true, true, false, true, false, false, true],
-/// )?;
+/// let (p, won) = (
+///     [0.1, 0.8, 0.6, 0.3, 0.9, 0.2, 0.55, 0.4],
+///     [false, true, true, false, true, false, false, true],
+/// );
+/// let c = Calibration::from_pairs(&p, &won, CalibrationOptions::default().with_bins(4))?;
 /// assert_eq!(c.roc_auc(), Some(0.9375));
 ///
-/// let r = c.reliability(&CalibrationOptions::default().with_bins(4))?;
+/// let r = c.reliability();
 /// assert_eq!(r.bins.iter().map(|b| b.count).collect::<Vec<_>>(), [2, 2, 2, 2]);
 /// assert_eq!(r.bins[1].observed.to_string(), "1 / 2 (50.0%)");
 /// assert!((r.ece.unwrap() - 0.13125).abs() < 1e-12);
 ///
-/// let q = c.reliability(&CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(5))?;
+/// let quantile = CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(5);
+/// let q = Calibration::from_pairs(&p, &won, quantile)?.reliability();
 /// assert_eq!(q.bins.iter().map(|b| b.count).collect::<Vec<_>>(), [2, 1, 2, 1, 2]);
 /// # Ok(())
 /// # }
@@ -443,6 +518,8 @@ impl CalibrationOptions {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "CalibrationRepr")]
 pub struct Calibration {
+    version: StateVersion<1>,
+    options: CalibrationOptions,
     scores: ProbabilityScores,
     /// Probabilities of the won predictions, in input order.
     won: Vec<f64>,
@@ -451,7 +528,10 @@ pub struct Calibration {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CalibrationRepr {
+    version: StateVersion<1>,
+    options: CalibrationOptions,
     scores: ProbabilityScores,
     won: Vec<f64>,
     lost: Vec<f64>,
@@ -460,6 +540,7 @@ struct CalibrationRepr {
 impl TryFrom<CalibrationRepr> for Calibration {
     type Error = Error;
     fn try_from(r: CalibrationRepr) -> Result<Self> {
+        r.options.check()?;
         let consistent = r.won.len() as u64 == r.scores.won && r.lost.len() as u64 == r.scores.lost;
         if !consistent {
             return Err(Error::from(ErrorKind::InvalidParameter {
@@ -483,6 +564,8 @@ impl TryFrom<CalibrationRepr> for Calibration {
             )?;
         }
         Ok(Calibration {
+            version: r.version,
+            options: r.options,
             scores: r.scores,
             won: r.won,
             lost: r.lost,
@@ -491,14 +574,34 @@ impl TryFrom<CalibrationRepr> for Calibration {
 }
 
 impl Calibration {
-    /// Records one prediction.
+    /// An empty accumulator whose report bins the probabilities under `options`.
     ///
     /// # Errors
     ///
-    /// As [`ProbabilityScores::add`]; the accumulator is then unchanged.
-    pub fn add(&mut self, probability: f64, outcome: impl Into<Outcome>) -> Result<()> {
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"bins"` when `options.bins` is 0 or
+    /// above 1 000 000.
+    pub fn new(options: CalibrationOptions) -> Result<Calibration> {
+        options.check()?;
+        Ok(Calibration {
+            options,
+            ..Calibration::default()
+        })
+    }
+
+    /// The options the report bins the probabilities under.
+    #[must_use]
+    pub fn options(&self) -> &CalibrationOptions {
+        &self.options
+    }
+
+    /// Records one probability and its outcome.
+    ///
+    /// # Errors
+    ///
+    /// As [`ProbabilityScores::add_pair`]; the accumulator is then unchanged.
+    pub fn add_pair(&mut self, probability: f64, outcome: impl Into<Outcome>) -> Result<()> {
         let outcome = outcome.into();
-        self.scores.add(probability, outcome)?;
+        self.scores.add_pair(probability, outcome)?;
         self.keep(normalised(probability), outcome);
         Ok(())
     }
@@ -507,9 +610,9 @@ impl Calibration {
     ///
     /// # Errors
     ///
-    /// As [`ProbabilityScores::add_prediction`].
-    pub fn add_prediction(&mut self, prediction: &Prediction) -> Result<()> {
-        self.scores.add_prediction(prediction)?;
+    /// As [`ProbabilityScores::add`].
+    pub fn add(&mut self, prediction: &Prediction) -> Result<()> {
+        self.scores.add(prediction)?;
         self.keep(normalised(prediction.probability), prediction.outcome);
         Ok(())
     }
@@ -521,7 +624,7 @@ impl Calibration {
     /// use revops::{forecast::Calibration, forecast::Outcome, forecast::Prediction};
     /// let mut c = Calibration::default();
     /// let batch = [Prediction::new(0.4, Outcome::Won), Prediction::new(2.0, Outcome::Lost)];
-    /// assert!(c.add_all(&batch).is_err());
+    /// assert!(c.add_batch(&batch).is_err());
     /// assert_eq!(c, Calibration::default()); // nothing recorded
     /// ```
     ///
@@ -529,12 +632,16 @@ impl Calibration {
     ///
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first invalid prediction (position
     /// among this accumulator's inputs, and id); nothing is recorded then.
-    pub fn add_all(&mut self, predictions: &[Prediction]) -> Result<()> {
-        let start = self.scores.seen;
-        for (i, p) in predictions.iter().enumerate() {
-            p.validate()
-                .map_err(|e| e.at_index(index_of(start + i as u64)))?;
-        }
+    pub fn add_batch(&mut self, predictions: &[Prediction]) -> Result<()> {
+        self.add_checked(predictions.iter())
+    }
+
+    /// [`add_batch`](Calibration::add_batch) over any re-iterable sequence.
+    fn add_checked<'a, I>(&mut self, predictions: I) -> Result<()>
+    where
+        I: Iterator<Item = &'a Prediction> + Clone,
+    {
+        check_all(predictions.clone(), self.scores.seen)?;
         for p in predictions {
             let q = normalised(p.probability);
             self.scores.push(q, p.outcome);
@@ -552,31 +659,38 @@ impl Calibration {
     ///     Prediction::new(0.7, Outcome::Won),
     ///     Prediction::new(0.4, Outcome::Lost),
     ///     Prediction::new(0.9, Outcome::Open),
-    /// ])?;
+    /// ], Default::default())?;
     /// assert_eq!(c.scores().open, 1);
-    /// assert_eq!(c.probability_scores().finish().won, 1);
+    /// assert_eq!(c.probability_scores().finish()?.won, 1);
     /// # Ok(())
     /// # }
     /// ```
     ///
     /// # Errors
     ///
-    /// As [`add_all`](Calibration::add_all).
-    pub fn from_predictions(predictions: &[Prediction]) -> Result<Calibration> {
-        let mut c = Calibration::default();
-        c.add_all(predictions)?;
+    /// As [`new`](Calibration::new) and [`add_batch`](Calibration::add_batch).
+    pub fn from_predictions(
+        predictions: &[Prediction],
+        options: CalibrationOptions,
+    ) -> Result<Calibration> {
+        let mut c = Calibration::new(options)?;
+        c.add_batch(predictions)?;
         Ok(c)
     }
 
     /// The accumulator of `probabilities[i]` with outcome `won[i]` (no open
-    /// outcomes), as scikit-learn's `(y_true, y_prob)`.
+    /// outcomes), as scikit-learn's `(y_true, y_prob)`, reported under `options`.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"won"` when the slices differ in
-    /// length; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first invalid probability by
-    /// position.
-    pub fn from_pairs(probabilities: &[f64], won: &[bool]) -> Result<Calibration> {
+    /// As [`new`](Calibration::new); [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"won"`
+    /// when the slices differ in length; [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the first
+    /// invalid probability by position.
+    pub fn from_pairs(
+        probabilities: &[f64],
+        won: &[bool],
+        options: CalibrationOptions,
+    ) -> Result<Calibration> {
         if probabilities.len() != won.len() {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "won",
@@ -587,9 +701,9 @@ impl Calibration {
                 ),
             }));
         }
-        let mut c = Calibration::default();
+        let mut c = Calibration::new(options)?;
         for (&p, &w) in probabilities.iter().zip(won) {
-            c.add(p, w)?;
+            c.add_pair(p, w)?;
         }
         Ok(c)
     }
@@ -599,26 +713,37 @@ impl Calibration {
     /// ```
     /// use revops::{forecast::Calibration, forecast::CalibrationOptions};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let mut march = Calibration::from_pairs(&[0.2, 0.8], &[false, true])?;
-    /// let april = Calibration::from_pairs(&[0.6], &[false])?;
-    /// march.merge(&april);
-    /// let whole = Calibration::from_pairs(&[0.2, 0.8, 0.6], &[false, true, false])?;
-    /// let options = CalibrationOptions::default();
-    /// assert_eq!(march.finish(&options)?.reliability, whole.finish(&options)?.reliability);
+    /// let o = CalibrationOptions::default();
+    /// let mut march = Calibration::from_pairs(&[0.2, 0.8], &[false, true], o)?;
+    /// let april = Calibration::from_pairs(&[0.6], &[false], o)?;
+    /// march.merge(&april)?;
+    /// let whole = Calibration::from_pairs(&[0.2, 0.8, 0.6], &[false, true, false], o)?;
+    /// assert_eq!(march.finish()?.reliability, whole.finish()?.reliability);
     /// assert_eq!(march.roc_auc(), Some(1.0));
+    ///
+    /// // Partials binned differently do not mix.
+    /// let five = Calibration::new(o.with_bins(5))?;
+    /// assert!(march.merge(&five).is_err());
     /// # Ok(())
     /// # }
     /// ```
-    pub fn merge(&mut self, other: &Calibration) {
-        self.scores.merge(&other.scores);
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"options"` when `other` was built under
+    /// other [`CalibrationOptions`]; `self` is unchanged then.
+    pub fn merge(&mut self, other: &Calibration) -> Result<()> {
+        same_options(&self.options, &other.options)?;
+        self.scores.merge(&other.scores)?;
         self.won.extend_from_slice(&other.won);
         self.lost.extend_from_slice(&other.lost);
+        Ok(())
     }
 
     /// Counts, Brier score and log loss (cheap: no sorting).
     #[must_use]
     pub fn scores(&self) -> ScoreSummary {
-        self.scores.finish()
+        self.scores.summary()
     }
 
     /// The constant-memory part of this accumulator.
@@ -633,9 +758,10 @@ impl Calibration {
     /// ```
     /// use revops::forecast::Calibration;
     /// # fn main() -> Result<(), revops::Error> {
-    /// let c = Calibration::from_pairs(&[0.3, 0.3, 0.9, 0.1], &[true, false, true, false])?;
+    /// let o = Default::default();
+    /// let c = Calibration::from_pairs(&[0.3, 0.3, 0.9, 0.1], &[true, false, true, false], o)?;
     /// assert_eq!(c.roc_auc(), Some(0.875));
-    /// assert_eq!(Calibration::from_pairs(&[0.3], &[true])?.roc_auc(), None);
+    /// assert_eq!(Calibration::from_pairs(&[0.3], &[true], o)?.roc_auc(), None);
     /// # Ok(())
     /// # }
     /// ```
@@ -645,16 +771,39 @@ impl Calibration {
         roc_auc_sorted(&won, &lost)
     }
 
-    /// The reliability bins, ECE and MCE. Sorts a copy of the probabilities.
+    /// The reliability bins, ECE and MCE, binned under the accumulator's
+    /// [`options`](Calibration::options). Sorts a copy of the probabilities.
     ///
     /// ```
     /// use revops::{forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions, Ratio};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let c = Calibration::from_pairs(&[0.1, 0.2, 0.3, 0.7, 0.8, 0.9], &[false, false, true, true, true, false])?;
-    /// let r = c.reliability(&CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(2))?;
+    /// let o = CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(2);
+    /// let c = Calibration::from_pairs(&[0.1, 0.2, 0.3, 0.7, 0.8, 0.9], &[false, false, true, true, true, false], o)?;
+    /// let r = c.reliability();
     /// assert_eq!(r.bins[0].observed, Ratio::new(1, 3));
     /// assert_eq!(r.bins[1].observed, Ratio::new(2, 3));
-    /// assert!(c.reliability(&CalibrationOptions::default().with_bins(0)).is_err());
+    /// assert!(Calibration::new(CalibrationOptions::default().with_bins(0)).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn reliability(&self) -> Reliability {
+        let (won, lost) = self.sorted();
+        reliability_sorted(&won, &lost, &self.options)
+    }
+
+    /// The reliability bins, ECE and MCE under other binning `options` than the
+    /// accumulator's (a second view of the same predictions, as
+    /// [`ExactDistribution::histogram`](crate::distribution::ExactDistribution::histogram)
+    /// takes a bin rule). Sorts a copy of the probabilities.
+    ///
+    /// ```
+    /// use revops::{forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let c = Calibration::from_pairs(&[0.1, 0.4, 0.6, 0.9], &[false, true, false, true], Default::default())?;
+    /// let quantile = CalibrationOptions::default().with_strategy(BinStrategy::Quantile).with_bins(2);
+    /// assert_eq!(c.reliability_with(&quantile)?.bins.len(), 2);
+    /// assert!(c.reliability_with(&CalibrationOptions::default().with_bins(0)).is_err());
     /// # Ok(())
     /// # }
     /// ```
@@ -663,7 +812,7 @@ impl Calibration {
     ///
     /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"bins"` when `options.bins` is 0 or
     /// above 1 000 000.
-    pub fn reliability(&self, options: &CalibrationOptions) -> Result<Reliability> {
+    pub fn reliability_with(&self, options: &CalibrationOptions) -> Result<Reliability> {
         options.check()?;
         let (won, lost) = self.sorted();
         Ok(reliability_sorted(&won, &lost, options))
@@ -674,8 +823,8 @@ impl Calibration {
     /// ```
     /// use revops::{forecast::Calibration, forecast::CalibrationOptions};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let c = Calibration::from_pairs(&[0.9, 0.1], &[true, false])?;
-    /// let r = c.finish(&CalibrationOptions::default())?;
+    /// let c = Calibration::from_pairs(&[0.9, 0.1], &[true, false], CalibrationOptions::default())?;
+    /// let r = c.finish()?;
     /// assert_eq!(r.roc_auc, Some(1.0));
     /// assert_eq!(r.reliability.bins.len(), 2);
     /// assert!((r.reliability.ece.unwrap() - 0.1).abs() < 1e-15);
@@ -685,14 +834,14 @@ impl Calibration {
     ///
     /// # Errors
     ///
-    /// As [`reliability`](Calibration::reliability).
-    pub fn finish(&self, options: &CalibrationOptions) -> Result<CalibrationReport> {
-        options.check()?;
+    /// None today: the options were checked at creation (the `Result` is the
+    /// [`Accumulator`] contract's).
+    pub fn finish(&self) -> Result<CalibrationReport> {
         let (won, lost) = self.sorted();
         Ok(CalibrationReport {
-            scores: self.scores.finish(),
+            scores: self.scores.summary(),
             roc_auc: roc_auc_sorted(&won, &lost),
-            reliability: reliability_sorted(&won, &lost, options),
+            reliability: reliability_sorted(&won, &lost, &self.options),
         })
     }
 
@@ -712,6 +861,51 @@ impl Calibration {
             v
         };
         (sort(&self.won), sort(&self.lost))
+    }
+}
+
+impl Accumulator for ProbabilityScores {
+    type Item = Prediction;
+    type Output = ScoreSummary;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &Prediction) -> Result<()> {
+        ProbabilityScores::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        ProbabilityScores::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<ScoreSummary> {
+        ProbabilityScores::finish(self)
+    }
+}
+
+/// The trait's `add_batch` is the inherent one: all or nothing.
+impl Accumulator for Calibration {
+    type Item = Prediction;
+    type Output = CalibrationReport;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &Prediction) -> Result<()> {
+        Calibration::add(self, item)
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a Prediction>,
+    {
+        let predictions: Vec<&Prediction> = items.into_iter().collect();
+        self.add_checked(predictions.iter().copied())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Calibration::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<CalibrationReport> {
+        Calibration::finish(self)
     }
 }
 
@@ -915,12 +1109,12 @@ pub struct Reliability {
 /// ```
 /// use revops::{forecast::Calibration, forecast::CalibrationOptions, forecast::Outcome, forecast::Prediction};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut c = Calibration::default();
+/// let mut c = Calibration::new(CalibrationOptions::default().with_bins(2))?;
 /// for (p, won) in [(0.2, false), (0.4, true), (0.4, false), (0.9, true)] {
-///     c.add(p, won)?;
+///     c.add_pair(p, won)?;
 /// }
-/// c.add_prediction(&Prediction::new(0.7, Outcome::Open))?;
-/// let r = c.finish(&CalibrationOptions::default().with_bins(2))?;
+/// c.add(&Prediction::new(0.7, Outcome::Open))?;
+/// let r = c.finish()?;
 /// assert_eq!(r.roc_auc, Some(0.875)); // the tie at 0.4 counts one half
 /// assert_eq!(r.scores.open, 1);
 /// assert_eq!(r.reliability.bins.len(), 2);
@@ -963,10 +1157,9 @@ mod tests {
 
     #[test]
     fn edge_value_goes_to_lower_bin() {
-        let c = Calibration::from_pairs(&[0.5, 0.5000001], &[true, false]).unwrap();
-        let r = c
-            .reliability(&CalibrationOptions::default().with_bins(2))
-            .unwrap();
+        let two = CalibrationOptions::default().with_bins(2);
+        let c = Calibration::from_pairs(&[0.5, 0.5000001], &[true, false], two).unwrap();
+        let r = c.reliability();
         assert_eq!(r.bins.len(), 2);
         assert_eq!((r.bins[0].index, r.bins[0].count), (0, 1));
     }
@@ -974,10 +1167,10 @@ mod tests {
     #[test]
     fn open_outcomes_are_censored() {
         let mut c = Calibration::default();
-        c.add(0.9, Outcome::Won).unwrap();
-        c.add(0.9, Outcome::Open).unwrap();
-        c.add(0.1, Outcome::Open).unwrap();
-        let r = c.finish(&CalibrationOptions::default()).unwrap();
+        c.add_pair(0.9, Outcome::Won).unwrap();
+        c.add_pair(0.9, Outcome::Open).unwrap();
+        c.add_pair(0.1, Outcome::Open).unwrap();
+        let r = c.finish().unwrap();
         assert_eq!(r.scores.base_rate, Ratio::new(1, 1));
         assert_eq!(r.roc_auc, None);
         assert_eq!(r.reliability.bins.len(), 1);
@@ -985,10 +1178,10 @@ mod tests {
 
     #[test]
     fn empty_has_no_measures() {
-        let c = Calibration::default();
-        let r = c
-            .finish(&CalibrationOptions::default().with_strategy(BinStrategy::Quantile))
-            .unwrap();
+        let c =
+            Calibration::new(CalibrationOptions::default().with_strategy(BinStrategy::Quantile))
+                .unwrap();
+        let r = c.finish().unwrap();
         assert_eq!(
             (r.scores.brier, r.scores.log_loss, r.roc_auc),
             (None, None, None)
@@ -996,42 +1189,46 @@ mod tests {
         assert!(r.reliability.edges.is_empty() && r.reliability.bins.is_empty());
         assert_eq!((r.reliability.ece, r.reliability.mce), (None, None));
         assert!(
-            c.reliability(&CalibrationOptions::default().with_bins(0))
+            c.reliability_with(&CalibrationOptions::default().with_bins(0))
                 .is_err()
         );
+        assert!(Calibration::new(CalibrationOptions::default().with_bins(0)).is_err());
     }
 
     #[test]
     fn log_loss_is_clipped() {
         let mut s = ProbabilityScores::default();
-        s.add(0.0, Outcome::Won).unwrap();
-        let ll = s.finish().log_loss.unwrap();
+        s.add_pair(0.0, Outcome::Won).unwrap();
+        let ll = s.finish().unwrap().log_loss.unwrap();
         assert!((ll - (-(1e-15f64).ln())).abs() < 1e-12);
     }
 
     #[test]
     fn invalid_probability_names_index_and_id() {
         let mut c = Calibration::default();
-        c.add(0.5, true).unwrap();
+        c.add_pair(0.5, true).unwrap();
         let err = c
-            .add_prediction(&Prediction::new(f64::NAN, Outcome::Open).with_id("D-1"))
+            .add(&Prediction::new(f64::NAN, Outcome::Open).with_id("D-1"))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "prediction #1 (id D-1): field `probability`: a probability must be a finite number in [0, 1], got NaN"
         );
-        let err = c.add(-0.1, false).unwrap_err();
+        let err = c.add_pair(-0.1, false).unwrap_err();
         assert!(err.to_string().starts_with("prediction #1: "));
         assert_eq!(c.scores().won, 1);
     }
 
     #[test]
     fn serde_round_trip_validates() {
-        let c = Calibration::from_pairs(&[0.2, 0.7], &[false, true]).unwrap();
+        let c = Calibration::from_pairs(&[0.2, 0.7], &[false, true], Default::default()).unwrap();
         let json = serde_json::to_string(&c).unwrap();
         let back: Calibration = serde_json::from_str(&json).unwrap();
         assert_eq!(back, c);
         let broken = json.replace("0.7", "1.7");
         assert!(serde_json::from_str::<Calibration>(&broken).is_err());
+        let no_bins = json.replace(r#""bins":10"#, r#""bins":0"#);
+        assert_ne!(no_bins, json);
+        assert!(serde_json::from_str::<Calibration>(&no_bins).is_err());
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sum, defined};
+use super::{Sum, defined, same_options};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::error::{Error, RecordRef, Result};
 use crate::hash::FastMap;
 use crate::ratio::Ratio;
@@ -22,13 +23,13 @@ use crate::records::ForecastPoint;
 /// ```
 /// use revops::{forecast::ErrorOptions, forecast::ErrorStats, forecast::ZeroActualPolicy};
 /// # fn main() -> Result<(), revops::Error> {
-/// let stats = ErrorStats::from_pairs(&[110.0, 5.0], &[100.0, 0.0])?;
-///
-/// let skip = stats.finish(&ErrorOptions::default())?;
+/// let (forecast, actual) = ([110.0, 5.0], [100.0, 0.0]);
+/// let stats = ErrorStats::from_pairs(&forecast, &actual, ErrorOptions::default())?;
+/// let skip = stats.finish()?;
 /// assert_eq!((skip.mape, skip.mape_n, skip.zero_actual), (Some(0.1), 1, 1));
 ///
 /// let strict = ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error);
-/// let err = stats.finish(&strict).unwrap_err();
+/// let err = ErrorStats::from_pairs(&forecast, &actual, strict)?.finish().unwrap_err();
 /// assert_eq!(err.to_string(), "forecast pair #1: field `actual`: actual is 0, so MAPE is undefined (zero-actual policy: error)");
 /// # Ok(())
 /// # }
@@ -231,8 +232,8 @@ impl ErrorOptions {
 /// ```
 /// use revops::{forecast::AccuracyBand, forecast::ErrorOptions, forecast::ErrorStats};
 /// # fn main() -> Result<(), revops::Error> {
-/// let m = ErrorStats::from_pairs(&[12.0, 8.0, 10.0, 11.0], &[10.0; 4])?
-///     .finish(&ErrorOptions::default())?;
+/// let m = ErrorStats::from_pairs(&[12.0, 8.0, 10.0, 11.0], &[10.0; 4], ErrorOptions::default())?
+///     .finish()?;
 /// assert_eq!(m.n, 4);
 /// assert_eq!(m.mae, Some(1.25));
 /// assert_eq!(m.mse, Some(2.25));
@@ -302,8 +303,8 @@ impl ErrorMetrics {
     /// use revops::{forecast::ErrorOptions, forecast::ErrorStats, forecast::MaseScale};
     /// # fn main() -> Result<(), revops::Error> {
     /// let scale = MaseScale::from_training(&[10.0, 12.0, 11.0, 13.0, 12.0, 14.0], 1)?;
-    /// let m = ErrorStats::from_pairs(&[14.0, 14.0], &[15.0, 13.0])?
-    ///     .finish(&ErrorOptions::default())?
+    /// let m = ErrorStats::from_pairs(&[14.0, 14.0], &[15.0, 13.0], ErrorOptions::default())?
+    ///     .finish()?
     ///     .with_mase(&scale);
     /// assert_eq!(m.mase, Some(0.625)); // MAE 1 / scale 1.6
     /// # Ok(())
@@ -457,32 +458,50 @@ impl ZeroActual {
 /// The accumulator of the error metrics of one group of (forecast, actual)
 /// pairs: one series, or any set of pairs.
 ///
-/// Memory is constant (a few compensated sums and counts). [`Default`] is
-/// empty; [`add_pair`](ErrorStats::add_pair) and
-/// [`add_point`](ErrorStats::add_point) record input;
-/// [`merge`](ErrorStats::merge) appends another accumulator's input;
-/// [`finish`](ErrorStats::finish) computes [`ErrorMetrics`]. Merging the
-/// accumulators of any split of the input gives the metrics of one pass (up to
-/// the last bits of the compensated sums), and the zero-actual error of
-/// [`ZeroActualPolicy::Error`] names the position in the concatenated input.
+/// Memory is constant (a few compensated sums and counts). It follows the
+/// [`Accumulator`] contract: [`new`](ErrorStats::new) takes the [`ErrorOptions`]
+/// ([`Default`]: the default options), which the state keeps;
+/// [`add`](ErrorStats::add) records a [`ForecastPoint`],
+/// [`add_pair`](ErrorStats::add_pair) a bare pair and
+/// [`add_batch`](ErrorStats::add_batch) a slice of points;
+/// [`merge`](ErrorStats::merge) appends another accumulator's input (refusing one
+/// built under other options); [`finish`](ErrorStats::finish) computes
+/// [`ErrorMetrics`]. Merging the accumulators of any split of the input gives the
+/// metrics of one pass (up to the last bits of the compensated sums), and the
+/// zero-actual error of [`ZeroActualPolicy::Error`] names the position in the
+/// concatenated input.
+///
+/// # Serialised form
+///
+/// `{"version": 1, "options": {"zero_actual": "skip", "bands": {"under": 0.85,
+/// "over": 1.15}}, "seen": …, "n": …, "missing_actual": …, "zero_actual": …,
+/// "first_zero_actual": null | {"index": 3, "id": "emea/2026-01"}, "abs_error": S,
+/// "squared_error": S, "error": S, "forecast": S, "actual": S, "abs_actual": S,
+/// "ape": S, "sape": S}`, each `S` a compensated sum `{"hi": …, "lo": …}`.
+/// The version ([`STATE_VERSION`](Accumulator::STATE_VERSION)) is refused when it
+/// is another number.
 ///
 /// ```
 /// use revops::{forecast::ErrorOptions, forecast::ErrorStats};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut january = ErrorStats::default();
+/// let mut january = ErrorStats::new(ErrorOptions::default());
 /// january.add_pair(110.0, 100.0)?;
-/// let mut february = ErrorStats::default();
+/// let mut february = ErrorStats::new(ErrorOptions::default());
 /// february.add_pair(180.0, 200.0)?;
-/// january.merge(&february);
+/// january.merge(&february)?;
 ///
-/// let m = january.finish(&ErrorOptions::default())?;
+/// let m = january.finish()?;
 /// assert_eq!(m.mae, Some(15.0));
 /// assert_eq!(m.cfe, -10.0);
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ErrorStats {
+    version: StateVersion<1>,
+    /// How `finish` computes the metrics.
+    options: ErrorOptions,
     /// Inputs offered (pairs and points, with or without an actual).
     seen: u64,
     /// Pairs with an actual.
@@ -577,6 +596,22 @@ fn index_of(i: u64) -> usize {
 }
 
 impl ErrorStats {
+    /// An empty accumulator whose metrics [`finish`](ErrorStats::finish) computes
+    /// under `options`.
+    #[must_use]
+    pub fn new(options: ErrorOptions) -> ErrorStats {
+        ErrorStats {
+            options,
+            ..ErrorStats::default()
+        }
+    }
+
+    /// The options the metrics are computed under.
+    #[must_use]
+    pub fn options(&self) -> &ErrorOptions {
+        &self.options
+    }
+
     /// Records one pair of forecast and actual.
     ///
     /// ```
@@ -610,11 +645,11 @@ impl ErrorStats {
     /// use revops::{forecast::ErrorStats, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut s = ErrorStats::default();
-    /// s.add_point(&ForecastPoint::new("emea", "2026-Q1", 90.0, Some(100.0)))?;
-    /// s.add_point(&ForecastPoint::new("emea", "2026-Q2", 95.0, None))?;
+    /// s.add(&ForecastPoint::new("emea", "2026-Q1", 90.0, Some(100.0)))?;
+    /// s.add(&ForecastPoint::new("emea", "2026-Q2", 95.0, None))?;
     /// assert_eq!((s.count(), s.missing_actual()), (1, 1));
     ///
-    /// let err = s.add_point(&ForecastPoint::new("emea", "2026-Q3", f64::NAN, None)).unwrap_err();
+    /// let err = s.add(&ForecastPoint::new("emea", "2026-Q3", f64::NAN, None)).unwrap_err();
     /// assert_eq!(err.to_string(), "forecast #2 (id emea/2026-Q3): field `forecast`: must be finite, got NaN");
     /// # Ok(())
     /// # }
@@ -625,7 +660,7 @@ impl ErrorStats {
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the point (`series/period`, and its
     /// position among the inputs of this accumulator) when a value is not
     /// finite or the error overflows. The accumulator is then unchanged.
-    pub fn add_point(&mut self, point: &ForecastPoint) -> Result<()> {
+    pub fn add(&mut self, point: &ForecastPoint) -> Result<()> {
         let index = self.seen;
         match checked_point(point).map_err(|e| e.at_index(index_of(index)))? {
             Some(pair) => self.push(&pair, index, || Some(point_id(point))),
@@ -634,14 +669,25 @@ impl ErrorStats {
         Ok(())
     }
 
-    /// The accumulator of `forecast[i]` against `actual[i]`.
+    /// Records every point of a slice, in order; stops at the first invalid one
+    /// (the points before it stay recorded), as the [`Accumulator`] contract says.
+    ///
+    /// # Errors
+    ///
+    /// As [`add`](ErrorStats::add), for the first invalid point.
+    pub fn add_batch(&mut self, points: &[ForecastPoint]) -> Result<()> {
+        points.iter().try_for_each(|p| self.add(p))
+    }
+
+    /// The accumulator of `forecast[i]` against `actual[i]`, whose metrics are
+    /// computed under `options`.
     ///
     /// ```
     /// use revops::{forecast::ErrorOptions, forecast::ErrorStats};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let m = ErrorStats::from_pairs(&[110.0, 180.0], &[100.0, 200.0])?.finish(&ErrorOptions::default())?;
+    /// let m = ErrorStats::from_pairs(&[110.0, 180.0], &[100.0, 200.0], ErrorOptions::default())?.finish()?;
     /// assert_eq!(m.bias, Some(-5.0));
-    /// assert!(ErrorStats::from_pairs(&[1.0], &[]).is_err());
+    /// assert!(ErrorStats::from_pairs(&[1.0], &[], ErrorOptions::default()).is_err());
     /// # Ok(())
     /// # }
     /// ```
@@ -650,7 +696,11 @@ impl ErrorStats {
     ///
     /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"actual"` when the slices differ in
     /// length; otherwise as [`add_pair`](ErrorStats::add_pair).
-    pub fn from_pairs(forecast: &[f64], actual: &[f64]) -> Result<ErrorStats> {
+    pub fn from_pairs(
+        forecast: &[f64],
+        actual: &[f64],
+        options: ErrorOptions,
+    ) -> Result<ErrorStats> {
         if forecast.len() != actual.len() {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "actual",
@@ -661,7 +711,7 @@ impl ErrorStats {
                 ),
             }));
         }
-        let mut s = ErrorStats::default();
+        let mut s = ErrorStats::new(options);
         for (&f, &y) in forecast.iter().zip(actual) {
             s.add_pair(f, y)?;
         }
@@ -669,8 +719,15 @@ impl ErrorStats {
     }
 
     /// Appends `other`'s input after this accumulator's (the monoid operation).
-    pub fn merge(&mut self, other: &ErrorStats) {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"options"` when `other` was built under
+    /// other [`ErrorOptions`]; `self` is unchanged then.
+    pub fn merge(&mut self, other: &ErrorStats) -> Result<()> {
+        same_options(&self.options, &other.options)?;
         self.merge_at(other, self.seen);
+        Ok(())
     }
 
     /// Pairs recorded (inputs with an actual).
@@ -678,7 +735,7 @@ impl ErrorStats {
     /// ```
     /// use revops::forecast::ErrorStats;
     /// # fn main() -> Result<(), revops::Error> {
-    /// assert_eq!(ErrorStats::from_pairs(&[1.0, 2.0], &[1.0, 3.0])?.count(), 2);
+    /// assert_eq!(ErrorStats::from_pairs(&[1.0, 2.0], &[1.0, 3.0], Default::default())?.count(), 2);
     /// # Ok(())
     /// # }
     /// ```
@@ -699,7 +756,7 @@ impl ErrorStats {
     /// ```
     /// use revops::{forecast::AccuracyBand, forecast::ErrorOptions, forecast::ErrorStats};
     /// # fn main() -> Result<(), revops::Error> {
-    /// let m = ErrorStats::from_pairs(&[80.0, 70.0], &[100.0, 100.0])?.finish(&ErrorOptions::default())?;
+    /// let m = ErrorStats::from_pairs(&[80.0, 70.0], &[100.0, 100.0], ErrorOptions::default())?.finish()?;
     /// assert_eq!(m.accuracy, Some(0.75));
     /// assert_eq!(m.band, Some(AccuracyBand::Under));
     /// assert_eq!(m.tracking_signal, Some(-2.0)); // CFE −50 / MAD 25
@@ -711,7 +768,8 @@ impl ErrorStats {
     ///
     /// Under [`ZeroActualPolicy::Error`], [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field
     /// `actual`) naming the first recorded point whose actual is 0.
-    pub fn finish(&self, options: &ErrorOptions) -> Result<ErrorMetrics> {
+    pub fn finish(&self) -> Result<ErrorMetrics> {
+        let options = &self.options;
         if options.zero_actual == ZeroActualPolicy::Error
             && let Some(z) = &self.first_zero_actual
         {
@@ -853,17 +911,31 @@ fn point_id(point: &ForecastPoint) -> String {
 /// merged accumulators, the position in the concatenation of their inputs (this
 /// one's first).
 ///
+/// It follows the [`Accumulator`] contract: [`new`](ForecastErrors::new) takes the
+/// [`ErrorOptions`] (kept in the state; [`merge`](ForecastErrors::merge) refuses a
+/// partial built under others), [`add`](ForecastErrors::add) and
+/// [`add_batch`](ForecastErrors::add_batch) record points,
+/// [`finish`](ForecastErrors::finish) computes the [`ForecastReport`].
+///
+/// # Serialised form
+///
+/// `{"version": 1, "options": {…}, "pooled": E, "series": {"apac": E, "emea": E}}`:
+/// the state version ([`STATE_VERSION`](Accumulator::STATE_VERSION), refused when
+/// it is another number), the [`ErrorOptions`], and the pooled and per-series
+/// accumulators in [`ErrorStats`]' form (each with the same version and options),
+/// series by name.
+///
 /// ```
 /// use revops::{forecast::ErrorOptions, forecast::ForecastErrors, ForecastPoint};
 /// # fn main() -> Result<(), revops::Error> {
-/// let mut q1 = ForecastErrors::default();
+/// let mut q1 = ForecastErrors::new(ErrorOptions::default());
 /// q1.add(&ForecastPoint::new("emea", "2026-01", 110.0, Some(100.0)))?;
 /// q1.add(&ForecastPoint::new("apac", "2026-01", 45.0, Some(50.0)))?;
-/// let mut q2 = ForecastErrors::default();
+/// let mut q2 = ForecastErrors::new(ErrorOptions::default());
 /// q2.add(&ForecastPoint::new("emea", "2026-04", 100.0, Some(100.0)))?;
-/// q1.merge(&q2);
+/// q1.merge(&q2)?;
 ///
-/// let report = q1.finish(&ErrorOptions::default())?;
+/// let report = q1.finish()?;
 /// assert_eq!(report.series["emea"].n, 2);
 /// assert_eq!(report.series["emea"].cfe, 10.0);
 /// assert_eq!(report.pooled.n, 3);
@@ -872,8 +944,9 @@ fn point_id(point: &ForecastPoint) -> String {
 /// # }
 /// ```
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(from = "ForecastErrorsRepr", into = "ForecastErrorsRepr")]
+#[serde(try_from = "ForecastErrorsRepr", into = "ForecastErrorsRepr")]
 pub struct ForecastErrors {
+    options: ErrorOptions,
     pooled: ErrorStats,
     /// Each series' name and accumulator, in order of first appearance.
     series: Vec<(String, ErrorStats)>,
@@ -883,7 +956,10 @@ pub struct ForecastErrors {
 
 /// The serialised form: the pooled accumulator and the series by name.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ForecastErrorsRepr {
+    version: StateVersion<1>,
+    options: ErrorOptions,
     pooled: ErrorStats,
     series: BTreeMap<String, ErrorStats>,
 }
@@ -891,22 +967,29 @@ struct ForecastErrorsRepr {
 impl From<ForecastErrors> for ForecastErrorsRepr {
     fn from(f: ForecastErrors) -> Self {
         ForecastErrorsRepr {
+            version: StateVersion,
+            options: f.options,
             pooled: f.pooled,
             series: f.series.into_iter().collect(),
         }
     }
 }
 
-impl From<ForecastErrorsRepr> for ForecastErrors {
-    fn from(r: ForecastErrorsRepr) -> Self {
+/// Checks that every part was built under the state's options.
+impl TryFrom<ForecastErrorsRepr> for ForecastErrors {
+    type Error = Error;
+
+    fn try_from(r: ForecastErrorsRepr) -> Result<Self> {
+        same_options(&r.options, &r.pooled.options)?;
         let mut f = ForecastErrors {
             pooled: r.pooled,
-            ..ForecastErrors::default()
+            ..ForecastErrors::new(r.options)
         };
         for (name, stats) in r.series {
+            same_options(&r.options, &stats.options)?;
             *f.slot(&name) = stats;
         }
-        f
+        Ok(f)
     }
 }
 
@@ -924,6 +1007,23 @@ impl PartialEq for ForecastErrors {
 }
 
 impl ForecastErrors {
+    /// An empty accumulator whose report [`finish`](ForecastErrors::finish)
+    /// computes under `options`.
+    #[must_use]
+    pub fn new(options: ErrorOptions) -> ForecastErrors {
+        ForecastErrors {
+            options,
+            pooled: ErrorStats::new(options),
+            ..ForecastErrors::default()
+        }
+    }
+
+    /// The options the report is computed under.
+    #[must_use]
+    pub fn options(&self) -> &ErrorOptions {
+        &self.options
+    }
+
     /// Records one point in its series and in the pool.
     ///
     /// ```
@@ -965,7 +1065,7 @@ impl ForecastErrors {
     /// use revops::{forecast::ForecastErrors, ForecastPoint};
     /// # fn main() -> Result<(), revops::Error> {
     /// let mut f = ForecastErrors::default();
-    /// f.add_all(&[
+    /// f.add_batch(&[
     ///     ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)),
     ///     ForecastPoint::new("emea", "2026-02", 95.0, None),
     /// ])?;
@@ -981,11 +1081,20 @@ impl ForecastErrors {
     /// [`ErrorKind::DuplicateId`](crate::error::ErrorKind::DuplicateId) (kind `"forecast point"`, id `series/period`) with the
     /// positions of both points for the first repeated series and period. Nothing
     /// is recorded then.
-    pub fn add_all(&mut self, points: &[ForecastPoint]) -> Result<()> {
+    pub fn add_batch(&mut self, points: &[ForecastPoint]) -> Result<()> {
+        self.add_checked(points.iter(), points.len())
+    }
+
+    /// [`add_batch`](ForecastErrors::add_batch) over any re-iterable sequence of
+    /// `len` points.
+    fn add_checked<'a, I>(&mut self, points: I, len: usize) -> Result<()>
+    where
+        I: Iterator<Item = &'a ForecastPoint> + Clone,
+    {
         let start = self.pooled.seen;
         let mut seen: FastMap<(&str, &str), u64> =
-            FastMap::with_capacity_and_hasher(points.len(), Default::default());
-        for (i, p) in points.iter().enumerate() {
+            FastMap::with_capacity_and_hasher(len, Default::default());
+        for (i, p) in points.clone().enumerate() {
             let index = start + i as u64;
             checked_point(p).map_err(|e| e.at_index(index_of(index)))?;
             if let Some(first) = seen.insert((&p.series, &p.period), index) {
@@ -998,7 +1107,7 @@ impl ForecastErrors {
             }
         }
         let mut last: Option<(&str, usize)> = None;
-        for (i, p) in points.iter().enumerate() {
+        for (i, p) in points.enumerate() {
             // Checked above: recomputing the pair is cheaper than keeping it.
             let Ok(pair) = checked_point(p) else {
                 continue;
@@ -1013,7 +1122,8 @@ impl ForecastErrors {
         Ok(())
     }
 
-    /// The accumulator of a slice of points.
+    /// The accumulator of a slice of points, whose report is computed under
+    /// `options`.
     ///
     /// ```
     /// use revops::{forecast::ForecastErrors, ForecastPoint};
@@ -1021,7 +1131,7 @@ impl ForecastErrors {
     /// let f = ForecastErrors::from_points(&[
     ///     ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0)),
     ///     ForecastPoint::new("apac", "2026-01", 40.0, Some(50.0)),
-    /// ])?;
+    /// ], Default::default())?;
     /// assert_eq!(f.series().map(|(name, _)| name).collect::<Vec<_>>(), ["emea", "apac"]);
     /// # Ok(())
     /// # }
@@ -1029,10 +1139,10 @@ impl ForecastErrors {
     ///
     /// # Errors
     ///
-    /// As [`add_all`](ForecastErrors::add_all).
-    pub fn from_points(points: &[ForecastPoint]) -> Result<ForecastErrors> {
-        let mut f = ForecastErrors::default();
-        f.add_all(points)?;
+    /// As [`add_batch`](ForecastErrors::add_batch).
+    pub fn from_points(points: &[ForecastPoint], options: ErrorOptions) -> Result<ForecastErrors> {
+        let mut f = ForecastErrors::new(options);
+        f.add_batch(points)?;
         Ok(f)
     }
 
@@ -1046,18 +1156,26 @@ impl ForecastErrors {
     ///     ForecastPoint::new("b", "1", 1.0, Some(2.0)),
     ///     ForecastPoint::new("a", "2", 5.0, Some(5.0)),
     /// ];
-    /// let mut left = ForecastErrors::from_points(&points[..1])?;
-    /// left.merge(&ForecastErrors::from_points(&points[1..])?);
-    /// assert_eq!(left, ForecastErrors::from_points(&points)?);
+    /// let o = ErrorOptions::default();
+    /// let mut left = ForecastErrors::from_points(&points[..1], o)?;
+    /// left.merge(&ForecastErrors::from_points(&points[1..], o)?)?;
+    /// assert_eq!(left, ForecastErrors::from_points(&points, o)?);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn merge(&mut self, other: &ForecastErrors) {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) named `"options"` when `other` was built under
+    /// other [`ErrorOptions`]; `self` is unchanged then.
+    pub fn merge(&mut self, other: &ForecastErrors) -> Result<()> {
+        same_options(&self.options, &other.options)?;
         let offset = self.pooled.seen;
         for (name, stats) in &other.series {
             self.slot(name).merge_at(stats, offset);
         }
         self.pooled.merge_at(&other.pooled, offset);
+        Ok(())
     }
 
     /// The pooled accumulator (all series as one group).
@@ -1068,7 +1186,7 @@ impl ForecastErrors {
     /// let f = ForecastErrors::from_points(&[
     ///     ForecastPoint::new("a", "1", 1.0, Some(1.0)),
     ///     ForecastPoint::new("b", "1", 1.0, Some(2.0)),
-    /// ])?;
+    /// ], Default::default())?;
     /// assert_eq!(f.pooled().count(), 2);
     /// assert_eq!(f.get("b").map(|s| s.count()), Some(1));
     /// assert!(f.get("c").is_none());
@@ -1100,8 +1218,8 @@ impl ForecastErrors {
     /// let report = ForecastErrors::from_points(&[
     ///     ForecastPoint::new("a", "1", 12.0, Some(10.0)),
     ///     ForecastPoint::new("b", "1", 5.0, Some(10.0)),
-    /// ])?
-    /// .finish(&ErrorOptions::default())?;
+    /// ], ErrorOptions::default())?
+    /// .finish()?;
     /// assert_eq!(report.series["a"].mae, Some(2.0));
     /// assert_eq!(report.pooled.mae, Some(3.5));
     /// assert_eq!(report.pooled.accuracy, Some(0.85));
@@ -1113,12 +1231,12 @@ impl ForecastErrors {
     ///
     /// Under [`ZeroActualPolicy::Error`], [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming the
     /// first point (in input order) whose actual is 0.
-    pub fn finish(&self, options: &ErrorOptions) -> Result<ForecastReport> {
-        let pooled = self.pooled.finish(options)?;
+    pub fn finish(&self) -> Result<ForecastReport> {
+        let pooled = self.pooled.finish()?;
         let series = self
             .series
             .iter()
-            .map(|(name, s)| Ok((name.clone(), s.finish(options)?)))
+            .map(|(name, s)| Ok((name.clone(), s.finish()?)))
             .collect::<Result<BTreeMap<_, _>>>()?;
         Ok(ForecastReport {
             pooled,
@@ -1133,7 +1251,8 @@ impl ForecastErrors {
             return i;
         }
         let i = self.series.len();
-        self.series.push((name.to_owned(), ErrorStats::default()));
+        self.series
+            .push((name.to_owned(), ErrorStats::new(self.options)));
         self.lookup.insert(name.to_owned(), i);
         i
     }
@@ -1173,8 +1292,8 @@ impl ForecastErrors {
 ///     ("a".to_owned(), MaseScale::from_training(&[10.0, 12.0, 11.0, 13.0, 12.0, 14.0], 1)?),
 ///     ("b".to_owned(), MaseScale::from_training(&[4.0, 4.0, 4.0], 1)?), // flat: no scale
 /// ]);
-/// let report = ForecastErrors::from_points(&points)?
-///     .finish(&ErrorOptions::default())?
+/// let report = ForecastErrors::from_points(&points, ErrorOptions::default())?
+///     .finish()?
 ///     .with_mase(&scales);
 /// assert_eq!(report.series["a"].mase, Some(0.625));
 /// assert_eq!(report.series["b"].mase, None);
@@ -1217,15 +1336,59 @@ impl ForecastReport {
     }
 }
 
+impl Accumulator for ErrorStats {
+    type Item = ForecastPoint;
+    type Output = ErrorMetrics;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &ForecastPoint) -> Result<()> {
+        ErrorStats::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        ErrorStats::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<ErrorMetrics> {
+        ErrorStats::finish(self)
+    }
+}
+
+/// The trait's `add_batch` is the inherent one: all or nothing, one point per
+/// series and period.
+impl Accumulator for ForecastErrors {
+    type Item = ForecastPoint;
+    type Output = ForecastReport;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &ForecastPoint) -> Result<()> {
+        ForecastErrors::add(self, item)
+    }
+
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a ForecastPoint>,
+    {
+        let points: Vec<&ForecastPoint> = items.into_iter().collect();
+        self.add_checked(points.iter().copied(), points.len())
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        ForecastErrors::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<ForecastReport> {
+        ForecastErrors::finish(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn empty_group_has_no_metrics() {
-        let m = ErrorStats::default()
-            .finish(&ErrorOptions::default())
-            .unwrap();
+        let m = ErrorStats::default().finish().unwrap();
         assert_eq!(m.n, 0);
         assert_eq!(
             (m.mae, m.mse, m.rmse, m.mape, m.wape, m.smape, m.bias),
@@ -1237,9 +1400,9 @@ mod tests {
 
     #[test]
     fn zero_zero_pair_counts_as_zero_in_smape() {
-        let m = ErrorStats::from_pairs(&[0.0, 2.0], &[0.0, 1.0])
+        let m = ErrorStats::from_pairs(&[0.0, 2.0], &[0.0, 1.0], ErrorOptions::default())
             .unwrap()
-            .finish(&ErrorOptions::default())
+            .finish()
             .unwrap();
         assert_eq!(m.smape, Some((1.0 / 3.0) / 2.0));
         assert_eq!(m.smape_200, Some(200.0 * (1.0 / 3.0) / 2.0));
@@ -1263,35 +1426,35 @@ mod tests {
 
     #[test]
     fn zero_actual_error_names_position_in_concatenation() {
-        let mut a = ForecastErrors::default();
+        let strict = ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error);
+        let mut a = ForecastErrors::new(strict);
         a.add(&ForecastPoint::new("x", "p1", 1.0, Some(1.0)))
             .unwrap();
         a.add(&ForecastPoint::new("x", "p2", 1.0, None)).unwrap();
-        let mut b = ForecastErrors::default();
+        let mut b = ForecastErrors::new(strict);
         b.add(&ForecastPoint::new("y", "p1", 1.0, Some(2.0)))
             .unwrap();
         b.add(&ForecastPoint::new("y", "p2", 1.0, Some(0.0)))
             .unwrap();
-        a.merge(&b);
-        let strict = ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error);
-        let err = a.finish(&strict).unwrap_err();
+        a.merge(&b).unwrap();
+        let err = a.finish().unwrap_err();
         assert_eq!(
             err.to_string(),
             "forecast #3 (id y/p2): field `actual`: actual is 0, so MAPE is undefined (zero-actual policy: error)"
         );
         // The series accumulator names the same global position.
-        let err = a.get("y").unwrap().finish(&strict).unwrap_err();
+        let err = a.get("y").unwrap().finish().unwrap_err();
         assert!(err.to_string().starts_with("forecast #3 (id y/p2)"));
     }
 
     #[test]
-    fn add_all_is_all_or_nothing() {
+    fn add_batch_is_all_or_nothing() {
         let mut f = ForecastErrors::default();
         let points = [
             ForecastPoint::new("x", "p1", 1.0, Some(1.0)),
             ForecastPoint::new("x", "p2", 1.0, Some(f64::INFINITY)),
         ];
-        let err = f.add_all(&points).unwrap_err();
+        let err = f.add_batch(&points).unwrap_err();
         assert_eq!(
             err.to_string(),
             "forecast #1 (id x/p2): field `actual`: must be finite, got inf"

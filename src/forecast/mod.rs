@@ -11,10 +11,14 @@
 //!   score read as a probability of converting): are they honest (calibration)
 //!   and do they put winners above losers (ranking)?
 //!
-//! Both are monoid accumulators in the sense of the crate's design: [`Default`]
-//! is the empty accumulator, `add…` records input (validated: every error names
-//! the record), `merge` appends another partial result, and `finish` computes
-//! the report. Merging partial accumulators gives what one pass over the
+//! All four accumulators ([`ErrorStats`], [`ForecastErrors`],
+//! [`ProbabilityScores`], [`Calibration`]) follow the
+//! [`Accumulator`](crate::Accumulator) contract: `new(options)` (or [`Default`])
+//! is the empty accumulator and fixes the options, which the state keeps; `add`
+//! records one record, `add_batch` a slice (validated: every error names the
+//! record); `merge` appends another partial result and refuses one built under
+//! other options; `finish` computes the report. Every partial state serialises
+//! with a version number (see each type's serialised form). Merging partial accumulators gives what one pass over the
 //! concatenated input gives (sums are compensated, so results agree to the last
 //! few bits regardless of the split; counts, AUC and bins agree exactly).
 //! A measure whose denominator is zero is `None`, never `NaN`.
@@ -51,7 +55,7 @@
 //!   [`ErrorMetrics::zero_actual`]; `Error` makes `finish` fail naming the
 //!   first such point.
 //! - **One point per series and period**: a batch of points
-//!   ([`ForecastErrors::add_all`], [`ForecastErrors::from_points`]) with two points
+//!   ([`ForecastErrors::add_batch`], [`ForecastErrors::from_points`]) with two points
 //!   of the same series and period is a [`ErrorKind::DuplicateId`](crate::error::ErrorKind::DuplicateId) naming both
 //!   (counting both would weigh that period twice). Separate batches and merged
 //!   partial accumulators are not compared with each other: partition the input
@@ -83,7 +87,7 @@
 //!     ForecastPoint::new("emea", "2026-03", 190.0, None), // not closed yet
 //!     ForecastPoint::new("apac", "2026-01", 12.0, Some(10.0)),
 //! ];
-//! let report = ForecastErrors::from_points(&points)?.finish(&ErrorOptions::default())?;
+//! let report = ForecastErrors::from_points(&points, ErrorOptions::default())?.finish()?;
 //! let emea = &report.series["emea"];
 //! assert_eq!((emea.n, emea.missing_actual), (2, 1));
 //! assert_eq!(emea.mae, Some(15.0));
@@ -142,7 +146,7 @@
 //!     Prediction::new(0.2, Outcome::Lost),
 //!     Prediction::new(0.6, Outcome::Open).with_id("OPP-7"), // censored
 //! ];
-//! let report = Calibration::from_predictions(&predictions)?.finish(&CalibrationOptions::default())?;
+//! let report = Calibration::from_predictions(&predictions, CalibrationOptions::default())?.finish()?;
 //! assert_eq!((report.scores.won, report.scores.lost, report.scores.open), (1, 2, 1));
 //! assert_eq!(report.roc_auc, Some(1.0));
 //! let brier = report.scores.brier.expect("resolved predictions");
@@ -203,6 +207,17 @@ impl Sum {
             self.hi
         }
     }
+}
+
+/// Checks that a partial state to merge was built under the same options.
+fn same_options<T: PartialEq + std::fmt::Debug>(mine: &T, theirs: &T) -> crate::Result<()> {
+    if mine == theirs {
+        return Ok(());
+    }
+    Err(crate::Error::from(crate::error::ErrorKind::MergeMismatch {
+        what: "forecast accumulator",
+        reason: format!("built under {theirs:?}, this one under {mine:?}"),
+    }))
 }
 
 /// `Some(x)` for a number, `None` for `NaN` (defensive: inputs are validated, so

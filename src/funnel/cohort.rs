@@ -311,7 +311,7 @@ impl Prepared {
 /// let events = vec![ev("L1", "mql", 5), ev("L2", "mql", 6), ev("L2", "sql", 9), ev("L3", "won", 20)];
 /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
 /// let mut acc = FunnelEvents::default();
-/// acc.add(&data, &events)?;
+/// acc.add_batch(&data, &events)?;
 /// let paths = acc.paths(&data, PathOptions::default());
 /// let report = cohort_report(&data, &paths, &CohortSpec::default())?;
 /// let all = &report.total.all;
@@ -743,7 +743,7 @@ impl CohortRow {
     /// ];
     /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
     /// let mut acc = FunnelEvents::default();
-    /// acc.add(&data, &events)?;
+    /// acc.add_batch(&data, &events)?;
     /// let report = cohort_report(&data, &acc.paths(&data, PathOptions::default()), &CohortSpec::default())?;
     /// let all = &report.total.all;
     /// assert_eq!(all.reached("mql"), Some(2));

@@ -3,13 +3,15 @@
 
 use crate::error::ErrorKind;
 use std::collections::HashMap;
+use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::definition::{Funnel, StageKind};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::error::{Error, RecordRef, Result};
-use crate::hash::FastMap;
+use crate::hash::{FastMap, FxHasher};
 use crate::ids::SubjectId;
 use crate::records::{Lead, StageEvent};
 
@@ -50,6 +52,17 @@ pub struct FunnelData<'a> {
     pub(crate) rank: Vec<Option<u8>>,
     /// Progression rank → funnel stage position.
     pub(crate) progression: Vec<usize>,
+    /// What interned events refer to: see [`FunnelData::fingerprint`].
+    pub(crate) link: Link,
+}
+
+/// What the integer keys of interned events refer to: a fingerprint of the funnel's
+/// stages and the lead ids in order, with the counts that bound the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Link {
+    pub(crate) fingerprint: u64,
+    pub(crate) leads: u32,
+    pub(crate) stages: u8,
 }
 
 /// The most progression stages a funnel may have for the engine (ranks fit a `u32`
@@ -93,6 +106,12 @@ impl<'a> FunnelData<'a> {
         }
         let mut index = FastMap::with_capacity_and_hasher(leads.len(), Default::default());
         let mut created = Vec::with_capacity(leads.len());
+        let mut fingerprint = FxHasher::default();
+        for st in funnel.stages() {
+            fingerprint.write(st.key.as_bytes());
+            fingerprint.write_u8(st.kind as u8);
+        }
+        fingerprint.write_u8(0xff);
         for (i, lead) in leads.iter().enumerate() {
             lead.validate().map_err(|e| e.at_index(i))?;
             // i < u32::MAX, checked above
@@ -105,7 +124,15 @@ impl<'a> FunnelData<'a> {
                 }));
             }
             created.push(millis(&lead.created_at));
+            fingerprint.write(lead.id.as_str().as_bytes());
+            fingerprint.write_u8(0xff); // ids cannot hold 0xff: UTF-8
         }
+        let link = Link {
+            fingerprint: fingerprint.finish(),
+            // checked above: at most u32::MAX leads and 255 stages
+            leads: leads.len() as u32,
+            stages: funnel.stages().len() as u8,
+        };
         Ok(FunnelData {
             funnel,
             leads,
@@ -113,7 +140,17 @@ impl<'a> FunnelData<'a> {
             created,
             rank,
             progression,
+            link,
         })
+    }
+
+    /// A 64-bit fingerprint of what interned events refer to: the funnel's stage keys
+    /// and kinds in order, and the lead ids in order. Two `FunnelData` built from the
+    /// same funnel and the same leads in the same order, in any process, have the
+    /// same fingerprint; a [`FunnelEvents`] carries the fingerprint of the data it was
+    /// interned against, and is refused by data with another one.
+    pub fn fingerprint(&self) -> u64 {
+        self.link.fingerprint
     }
 
     /// The funnel.
@@ -174,7 +211,10 @@ impl<'a> FunnelData<'a> {
     /// funnel does not define. Events for unknown leads are not errors: they are
     /// counted in [`FunnelDiagnostics::unknown_subject`].
     pub fn intern(&self, events: &[StageEvent]) -> Result<FunnelEvents> {
-        let mut out = FunnelEvents::default();
+        let mut out = FunnelEvents {
+            link: Some(self.link),
+            ..FunnelEvents::default()
+        };
         out.events.reserve(events.len());
         // Stage keys repeat: cache the last few lookups by string content.
         let mut cache: Vec<(String, u8)> = Vec::new();
@@ -235,7 +275,7 @@ impl<'a> FunnelData<'a> {
 
 /// An interned event (24 bytes). Its input order is its position in
 /// [`FunnelEvents`] (merging appends, so positions follow the concatenated input).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Ev {
     pub(crate) at: Millis,
     pub(crate) subject: u32,
@@ -386,20 +426,147 @@ impl std::fmt::Display for FunnelDiagnostics {
 /// Stage events interned against a [`FunnelData`]: the funnel engine's mergeable
 /// accumulator.
 ///
-/// It is a monoid: [`Default`] is empty, [`FunnelEvents::add`] appends a batch,
-/// [`FunnelEvents::merge`] appends another accumulator (as if its input came after
-/// this one's), and [`FunnelEvents::paths`] finishes it into per-subject paths.
-/// Merging partials built from any split of the input gives the same paths as one
-/// pass over everything, so batches can be interned in parallel or streamed.
-#[derive(Debug, Clone, Default)]
+/// It follows the [`Accumulator`] contract: [`Default`] (or
+/// [`new`](FunnelEvents::new)) is empty; [`add`](FunnelEvents::add) interns one
+/// event and [`add_batch`](FunnelEvents::add_batch) a batch, against the
+/// [`FunnelData`] they need as context; [`merge`](FunnelEvents::merge) appends
+/// another accumulator (as if its input came after this one's);
+/// [`paths`](FunnelEvents::paths) finishes it into per-subject paths, again with the
+/// data. Merging partials built from any split of the input gives the same paths as
+/// one pass over everything, so batches can be interned in parallel, streamed, or in
+/// other processes. The trait's item is an interned batch (what
+/// [`FunnelData::intern`] returns; adding it merges it) and its
+/// [`finish`](Accumulator::finish) gives the [`FunnelDiagnostics`], the part that
+/// needs no data.
+///
+/// # The link to the funnel data
+///
+/// Interned events refer to leads and stages by integer keys, meaningful only with
+/// the [`FunnelData`] they were interned against. The accumulator carries that
+/// data's [`fingerprint`](FunnelData::fingerprint) (funnel stages and lead ids in
+/// order) with its lead and stage counts: a partial state shipped to another process
+/// is meaningful there when that process builds its `FunnelData` from the same funnel
+/// and the same leads in the same order. [`add`](FunnelEvents::add),
+/// [`add_batch`](FunnelEvents::add_batch) and [`merge`](FunnelEvents::merge) refuse
+/// events interned against other data, and [`check`](FunnelEvents::check) tells
+/// whether given data is the right one. [`paths`](FunnelEvents::paths) with other
+/// data uses none of the events and counts them all as
+/// [`unknown_subject`](FunnelDiagnostics::unknown_subject) (naming the mismatch in
+/// the diagnostics' examples).
+///
+/// # Serialised form
+///
+/// `{"version": 1, "link": null | {"fingerprint": 1234…, "leads": 2, "stages": 9},
+/// "events": [{"at": 1767571200000, "subject": 0, "reason": 0, "stage": 2}, …],
+/// "reasons": ["no budget", …], "diagnostics": {…}}`: the state version
+/// ([`STATE_VERSION`](Accumulator::STATE_VERSION), refused when it is another
+/// number), the link (`null` for a state that never saw an event), the events in
+/// input order (`at` in milliseconds since the Unix epoch, `subject` the lead's
+/// index, `stage` the stage's position in the funnel, `reason` 0 for none or the
+/// 1-based position in `reasons`), the distinct exit reasons, and the
+/// [`FunnelDiagnostics`]. A state read back is checked: every key within the
+/// link's counts, reasons distinct.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(try_from = "EventsRepr", into = "EventsRepr")]
 pub struct FunnelEvents {
+    link: Option<Link>,
     pub(crate) events: Vec<Ev>,
     pub(crate) reasons: Vec<String>,
     reason_ids: HashMap<String, u32>,
     pub(crate) diagnostics: FunnelDiagnostics,
 }
 
+/// The serialised form of [`FunnelEvents`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsRepr {
+    version: StateVersion<1>,
+    link: Option<Link>,
+    events: Vec<Ev>,
+    reasons: Vec<String>,
+    diagnostics: FunnelDiagnostics,
+}
+
+impl From<FunnelEvents> for EventsRepr {
+    fn from(e: FunnelEvents) -> Self {
+        EventsRepr {
+            version: StateVersion,
+            link: e.link,
+            events: e.events,
+            reasons: e.reasons,
+            diagnostics: e.diagnostics,
+        }
+    }
+}
+
+impl TryFrom<EventsRepr> for FunnelEvents {
+    type Error = Error;
+
+    fn try_from(r: EventsRepr) -> Result<Self> {
+        let invalid = |i: usize, reason: String| {
+            Error::from(ErrorKind::InvalidField {
+                record: RecordRef::new("interned stage event").with_index(i),
+                field: "events",
+                reason,
+            })
+        };
+        let link = r.link.unwrap_or(Link {
+            fingerprint: 0,
+            leads: 0,
+            stages: 0,
+        });
+        for (i, e) in r.events.iter().enumerate() {
+            if e.subject >= link.leads || e.stage >= link.stages {
+                return Err(invalid(
+                    i,
+                    format!(
+                        "lead {} or stage {} outside the {} leads and {} stages of the funnel data",
+                        e.subject, e.stage, link.leads, link.stages
+                    ),
+                ));
+            }
+            if e.reason as usize > r.reasons.len() {
+                return Err(invalid(i, format!("reason {} is not listed", e.reason)));
+            }
+        }
+        let mut out = FunnelEvents {
+            link: r.link,
+            events: r.events,
+            diagnostics: r.diagnostics,
+            ..FunnelEvents::default()
+        };
+        for reason in &r.reasons {
+            if out.reason_ids.contains_key(reason) {
+                return Err(Error::from(ErrorKind::InvalidParameter {
+                    name: "reasons",
+                    value: reason.clone(),
+                    reason: "a serialised funnel state lists each exit reason once".into(),
+                }));
+            }
+            out.reason_id(reason);
+        }
+        Ok(out)
+    }
+}
+
+/// Equal when the link, the events (in order, with their reasons) and the
+/// diagnostics are equal.
+impl PartialEq for FunnelEvents {
+    fn eq(&self, other: &Self) -> bool {
+        self.link == other.link
+            && self.events == other.events
+            && self.reasons == other.reasons
+            && self.diagnostics == other.diagnostics
+    }
+}
+
 impl FunnelEvents {
+    /// An empty accumulator (the same as [`Default`]); it takes the link of the
+    /// first data it sees.
+    pub fn new() -> FunnelEvents {
+        FunnelEvents::default()
+    }
+
     fn reason_id(&mut self, r: &str) -> u32 {
         if let Some(&id) = self.reason_ids.get(r) {
             return id;
@@ -410,18 +577,60 @@ impl FunnelEvents {
         id
     }
 
+    /// Checks that these events were interned against `data` (or are empty of any
+    /// link): the same funnel and the same leads in the same order.
+    ///
+    /// ```
+    /// use revops::{Funnel, funnel::FunnelData, funnel::FunnelEvents, Lead, LeadId, StageEvent, SubjectId};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap();
+    /// let one = vec![Lead::new(LeadId::new("a")?, t)];
+    /// let two = vec![Lead::new(LeadId::new("a")?, t), Lead::new(LeadId::new("b")?, t)];
+    /// let (d1, d2) = (FunnelData::new(Funnel::demand_waterfall(), &one)?,
+    ///                 FunnelData::new(Funnel::demand_waterfall(), &two)?);
+    /// let mut acc = FunnelEvents::new();
+    /// acc.add(&d1, &StageEvent::new(SubjectId::new("a")?, "mql", t))?;
+    /// assert!(acc.check(&d1).is_ok());
+    /// assert!(acc.check(&d2).is_err());
+    /// assert!(acc.add(&d2, &StageEvent::new(SubjectId::new("b")?, "mql", t)).is_err());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) when `data` has another
+    /// fingerprint.
+    pub fn check(&self, data: &FunnelData<'_>) -> Result<()> {
+        linked(self.link, Some(data.link)).map(|_| ())
+    }
+
+    /// Interns and appends one event.
+    ///
+    /// # Errors
+    /// As [`add_batch`](FunnelEvents::add_batch).
+    pub fn add(&mut self, data: &FunnelData<'_>, event: &StageEvent) -> Result<()> {
+        self.add_batch(data, std::slice::from_ref(event))
+    }
+
     /// Interns and appends a batch of events.
     ///
     /// # Errors
-    /// As [`FunnelData::intern`].
-    pub fn add(&mut self, data: &FunnelData<'_>, events: &[StageEvent]) -> Result<()> {
+    /// As [`FunnelData::intern`]; as [`check`](FunnelEvents::check) when `data` is
+    /// not the data of the events already held. Nothing is added then.
+    pub fn add_batch(&mut self, data: &FunnelData<'_>, events: &[StageEvent]) -> Result<()> {
+        self.check(data)?;
         let batch = data.intern(events)?;
-        self.merge(&batch);
-        Ok(())
+        self.merge(&batch)
     }
 
     /// Appends another accumulator's events, as if they came after this one's input.
-    pub fn merge(&mut self, other: &FunnelEvents) {
+    ///
+    /// # Errors
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) when the two were interned
+    /// against different funnel data (see [`FunnelData::fingerprint`]); `self` is
+    /// unchanged then.
+    pub fn merge(&mut self, other: &FunnelEvents) -> Result<()> {
+        self.link = linked(self.link, other.link)?;
         let map: Vec<u32> = other.reasons.iter().map(|r| self.reason_id(r)).collect();
         self.events.extend(other.events.iter().map(|e| Ev {
             reason: if e.reason == 0 {
@@ -432,6 +641,29 @@ impl FunnelEvents {
             ..*e
         }));
         self.diagnostics.merge(&other.diagnostics);
+        Ok(())
+    }
+
+    /// The events to reconstruct paths from with `data`: all of them when they were
+    /// interned against it, none otherwise (then counted as unknown subjects in
+    /// `diagnostics`, with the mismatch named).
+    pub(crate) fn events_for(
+        &self,
+        data: &FunnelData<'_>,
+        diagnostics: &mut FunnelDiagnostics,
+    ) -> &[Ev] {
+        if self.check(data).is_ok() {
+            return &self.events;
+        }
+        diagnostics.unknown_subject += self.events.len() as u64;
+        if diagnostics.examples.len() < 10 {
+            diagnostics.examples.push(SkippedEvent {
+                why: "interned against other funnel data (fingerprint differs)".into(),
+                index: None,
+                subject: format!("all {} events", self.events.len()),
+            });
+        }
+        &[]
     }
 
     /// Number of events held.
@@ -447,5 +679,42 @@ impl FunnelEvents {
     /// The counts of what was skipped while interning.
     pub fn diagnostics(&self) -> &FunnelDiagnostics {
         &self.diagnostics
+    }
+}
+
+/// The link of two partial states together: either, when the other has none.
+fn linked(mine: Option<Link>, theirs: Option<Link>) -> Result<Option<Link>> {
+    match (mine, theirs) {
+        (Some(a), Some(b)) if a != b => Err(Error::from(ErrorKind::MergeMismatch {
+            what: "funnel events",
+            reason: format!(
+                "interned against other funnel data (fingerprint {:016x}, {} leads, {} stages; \
+                 these: {:016x}, {} leads, {} stages): build the FunnelData from the same \
+                 funnel and the same leads in the same order",
+                b.fingerprint, b.leads, b.stages, a.fingerprint, a.leads, a.stages
+            ),
+        })),
+        (Some(a), _) => Ok(Some(a)),
+        (None, b) => Ok(b),
+    }
+}
+
+/// An interned batch is the record; adding it merges it. Finishing gives the
+/// diagnostics (paths need the [`FunnelData`]: [`FunnelEvents::paths`]).
+impl Accumulator for FunnelEvents {
+    type Item = FunnelEvents;
+    type Output = FunnelDiagnostics;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &FunnelEvents) -> Result<()> {
+        FunnelEvents::merge(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        FunnelEvents::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<FunnelDiagnostics> {
+        Ok(self.diagnostics.clone())
     }
 }

@@ -103,7 +103,7 @@ pub struct FlowReport {
 /// let events = vec![ev("a", "inquiry", 1, 3), ev("b", "inquiry", 1, 4), ev("a", "mql", 2, 1)];
 /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
 /// let mut acc = FunnelEvents::default();
-/// acc.add(&data, &events)?;
+/// acc.add_batch(&data, &events)?;
 /// let r = flow_report(&data, &acc.paths(&data, PathOptions::default()), &FlowSpec::default())?;
 /// assert_eq!(r.total.rows.len(), 2);                  // January, February
 /// assert_eq!(r.total.rows[0].entries[0], 2);          // two inquiries in January
@@ -231,7 +231,7 @@ impl FlowReport {
     /// ];
     /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
     /// let mut acc = FunnelEvents::default();
-    /// acc.add(&data, &events)?;
+    /// acc.add_batch(&data, &events)?;
     /// let report = flow_report(&data, &acc.paths(&data, PathOptions::default()), &FlowSpec::default())?;
     /// let feb = report.total.period("2026-02").unwrap();
     /// assert_eq!(report.entries(feb, "mql"), Some(1));

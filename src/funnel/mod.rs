@@ -4,9 +4,11 @@
 //!
 //! The engine works in three steps:
 //! 1. [`FunnelData`] interns the leads once (dense integer ids, stage ranks);
-//! 2. [`FunnelEvents`] accumulates interned stage events (a monoid: `Default`, `add`,
-//!    `merge`) and finishes into [`Paths`], each lead's cycles through the funnel
-//!    under explicit [`PathOptions`];
+//! 2. [`FunnelEvents`] accumulates interned stage events (the
+//!    [`Accumulator`](crate::Accumulator) contract: `Default`, `add_batch`, `merge`,
+//!    a versioned serialised state linked to the [`FunnelData`] by its
+//!    [`fingerprint`](FunnelData::fingerprint)) and finishes into [`Paths`], each
+//!    lead's cycles through the funnel under explicit [`PathOptions`];
 //! 3. reports read the paths: [`cohort_report`] (cohort conversion with intervals),
 //!    [`flow_report`] (entries per period and flow ratios), [`qualification_report`]
 //!    (acceptance, qualification, exits by reason), [`velocity_report`] (time between

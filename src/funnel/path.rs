@@ -211,7 +211,7 @@ impl FunnelEvents {
     /// let ev = |s: &str, d| StageEvent::new(SubjectId::new("a").unwrap(), s, t(d));
     /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
     /// let mut acc = FunnelEvents::default();
-    /// acc.add(&data, &[ev("mql", 2), ev("sql", 9)])?;
+    /// acc.add_batch(&data, &[ev("mql", 2), ev("sql", 9)])?;
     ///
     /// let mut paths = acc.paths(&data, PathOptions::default());
     /// assert_eq!(paths.iter().next().unwrap().reached_mask(), 0b1111); // to SQL
@@ -225,9 +225,11 @@ impl FunnelEvents {
         let m = data.progression.len();
         let n = data.len();
         let mut diagnostics = self.diagnostics.clone();
+        // Events interned against other data are counted, not used.
+        let own = self.events_for(data, &mut diagnostics);
         let stages = StageTable::new(data, &options);
         let mut scratch = std::mem::take(&mut paths.scratch);
-        let events = self.grouped(n, options.tie_break, &mut scratch);
+        let events = Self::grouped(own, n, options.tie_break, &mut scratch);
 
         let open_mask: u32 = data
             .progression
@@ -239,7 +241,7 @@ impl FunnelEvents {
         paths.cycles.clear();
         paths.cycles.reserve(n + n / 8);
         paths.entries.clear();
-        paths.entries.reserve(self.events.len() + n);
+        paths.entries.reserve(own.len() + n);
         paths.reasons.clone_from(&self.reasons);
         paths.options = options;
         paths.start_range = [EMPTY_RANGE; 2];
@@ -269,23 +271,27 @@ impl FunnelEvents {
     /// One pass checks whether the input is already so ordered (typical of exports
     /// and generators); if not, a counting sort by subject into the scratch copy,
     /// then a stable sort of each subject's events.
-    fn grouped<'s>(&'s self, n: usize, tie_break: TieBreak, scratch: &'s mut Scratch) -> &'s [Ev] {
+    fn grouped<'s>(
+        own: &'s [Ev],
+        n: usize,
+        tie_break: TieBreak,
+        scratch: &'s mut Scratch,
+    ) -> &'s [Ev] {
         let stage_tie = tie_break == TieBreak::StageOrder;
         let key = |e: &Ev| (e.at, if stage_tie { e.stage } else { 0 });
-        let ordered = self
-            .events
+        let ordered = own
             .windows(2)
             .all(|w| (w[0].subject, key(&w[0])) <= (w[1].subject, key(&w[1])));
         if ordered {
-            return &self.events;
+            return own;
         }
         let offsets = &mut scratch.offsets;
-        let subjects = || self.events.iter().map(|e| e.subject as usize);
+        let subjects = || own.iter().map(|e| e.subject as usize);
         group::offsets_into(offsets, n, subjects());
         let out = &mut scratch.events;
         out.clear();
         out.resize(
-            self.events.len(),
+            own.len(),
             Ev {
                 at: 0,
                 subject: 0,
@@ -293,7 +299,7 @@ impl FunnelEvents {
                 stage: 0,
             },
         );
-        group::place(offsets, subjects(), |p, i| out[p] = self.events[i]);
+        group::place(offsets, subjects(), |p, i| out[p] = own[i]);
         for group in out.chunk_by_mut(|a, b| a.subject == b.subject) {
             // stable: equal keys keep the input order
             if !group.is_sorted_by_key(key) {

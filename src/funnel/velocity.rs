@@ -128,7 +128,7 @@ impl std::fmt::Display for VelocityTable {
     /// let events = vec![ev("a", "mql", 2), ev("a", "sql", 5), ev("b", "mql", 2), ev("b", "sql", 9)];
     /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
     /// let mut acc = FunnelEvents::default();
-    /// acc.add(&data, &events)?;
+    /// acc.add_batch(&data, &events)?;
     /// let paths = acc.paths(&data, PathOptions::default());
     /// let r = velocity_report(&data, &paths, &VelocitySpec::default().with_step("mql", "sql"))?;
     /// let text = r.total.to_string();
@@ -284,7 +284,7 @@ impl Cells<'_> {
 /// let events = vec![ev("a", "mql", 2), ev("a", "sql", 5), ev("b", "mql", 2), ev("b", "sql", 9)];
 /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
 /// let mut acc = FunnelEvents::default();
-/// acc.add(&data, &events)?;
+/// acc.add_batch(&data, &events)?;
 /// let paths = acc.paths(&data, PathOptions::default());
 /// let r = velocity_report(&data, &paths, &VelocitySpec::default().with_step("mql", "sql"))?;
 /// let s = r.total.steps[0].summary.as_ref().unwrap();
@@ -382,7 +382,7 @@ pub fn velocity_report(
             cells.fill(&mut sinks, &mut excluded);
             sinks
                 .iter()
-                .map(|d| Ok((d.finish(), d.histogram(spec.bins)?)))
+                .map(|d| Ok((d.finish()?, d.histogram(spec.bins)?)))
                 .collect::<Result<_>>()?
         }
     };
@@ -442,7 +442,7 @@ impl VelocityReport {
     /// let events = [StageEvent::new(&lead, "mql", t(5)), StageEvent::new(&lead, "sql", t(9))];
     /// let data = FunnelData::new(Funnel::demand_waterfall(), &leads)?;
     /// let mut acc = FunnelEvents::default();
-    /// acc.add(&data, &events)?;
+    /// acc.add_batch(&data, &events)?;
     /// let paths = acc.paths(&data, PathOptions::default());
     /// let spec = VelocitySpec::default().with_step("mql", "sql");
     /// let report = velocity_report(&data, &paths, &spec)?;

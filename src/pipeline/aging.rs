@@ -53,8 +53,8 @@ impl Aging {
             }));
         }
         for (a, b) in self.stages.iter_mut().zip(&other.stages) {
-            a.open.merge(&b.open);
-            a.closed.merge(&b.closed);
+            a.open.merge(&b.open)?;
+            a.closed.merge(&b.closed)?;
         }
         Ok(())
     }

@@ -39,7 +39,7 @@ impl PipelineHistory {
     /// let of = |id: &str| p.iter().find(|p| p.id.as_deref() == Some(id)).map(|p| (p.probability, p.outcome));
     /// assert_eq!(of("won"), Some((0.3, Outcome::Won)));
     /// assert_eq!(of("open"), Some((0.6, Outcome::Open)));
-    /// let report = Calibration::from_predictions(&p)?.finish(&CalibrationOptions::default())?;
+    /// let report = Calibration::from_predictions(&p, CalibrationOptions::default())?.finish()?;
     /// assert_eq!((report.scores.won, report.scores.open), (1, 1));
     /// # Ok(()) }
     /// ```

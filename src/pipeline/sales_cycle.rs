@@ -91,7 +91,8 @@ pub struct SalesCycle {
 impl SalesCycle {
     /// Count, mean, median and quartiles (type-7), or `None` without deals.
     pub fn summary(&self) -> Option<Summary> {
-        self.durations.finish()
+        // An exact distribution always finishes (its `Result` is the contract's).
+        self.durations.finish().ok().flatten()
     }
 
     /// The exact mean in days (sum of seconds / (count × 86 400), to 28 significant
@@ -117,8 +118,7 @@ impl SalesCycle {
                 reason: format!("cannot merge into a {:?} cycle", self.outcome),
             }));
         }
-        self.durations.merge(&other.durations);
-        Ok(())
+        self.durations.merge(&other.durations)
     }
 }
 

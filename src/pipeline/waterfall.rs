@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::history::{OpportunityState, PipelineHistory, Row, key};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::StageKind;
 use crate::ids::OpportunityId;
@@ -183,7 +184,7 @@ impl fmt::Display for MovementKind {
 /// use revops::{Currency, Money, pipeline::Movement, pipeline::MovementKind, OpportunityId, pipeline::Waterfall};
 /// # fn main() -> Result<(), revops::Error> {
 /// let mut w = Waterfall::new(Currency::USD);
-/// w.add(Movement {
+/// w.add(&Movement {
 ///     opportunity: OpportunityId::new("A")?,
 ///     kind: MovementKind::Created,
 ///     amount: Money::parse("25", Currency::USD)?,
@@ -238,7 +239,7 @@ impl Flow {
     /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn add(&mut self, amount: &Money) -> Result<()> {
         self.amount = self.amount.checked_add(amount)?;
-        self.deals += 1;
+        self.deals = self.deals.saturating_add(1);
         Ok(())
     }
 
@@ -248,7 +249,7 @@ impl Flow {
     /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn merge(&mut self, other: &Flow) -> Result<()> {
         self.amount = self.amount.checked_add(&other.amount)?;
-        self.deals += other.deals;
+        self.deals = self.deals.saturating_add(other.deals);
         Ok(())
     }
 }
@@ -321,9 +322,24 @@ impl WaterfallSpec {
 /// (see the [module documentation](crate::pipeline) for the precedence rules).
 /// `start` and `end` are computed independently, as the pipeline at each instant.
 ///
-/// The report is a monoid: [`Waterfall::new`] is empty and [`Waterfall::merge`] adds
-/// another report's columns and appends its movements, so waterfalls of histories
-/// split by opportunity merge into the waterfall of the whole.
+/// The report is its own accumulator and follows the [`Accumulator`] contract:
+/// [`Waterfall::new`] is empty in a currency (with [`with_audit`](Waterfall::with_audit)
+/// choosing whether movements are listed: the options, kept in the state);
+/// [`add`](Waterfall::add) and [`add_batch`](Waterfall::add_batch) record
+/// [`Movement`]s; [`Waterfall::merge`] adds another report's columns and appends its
+/// movements, refusing another currency or audit; [`finish`](Waterfall::finish)
+/// gives the report. Waterfalls of histories split by opportunity merge into the
+/// waterfall of the whole. [`Flow`], its parts, is a value type (like
+/// [`Ratio`](crate::Ratio)): it has `add` and `merge` but no version of its own.
+///
+/// # Serialised form
+///
+/// `{"version": 1, "audit": "movements", "start": F, "created": F, "pulled_in": F,
+/// "increased": F, "decreased": F, "pushed_out": F, "lost": F, "won": F, "end": F,
+/// "movements": [{"opportunity": "A", "kind": "won", "amount": M}, …]}`, each `F` a
+/// [`Flow`] `{"amount": M, "deals": 2}` and each `M` a [`Money`]; the version
+/// ([`STATE_VERSION`](Accumulator::STATE_VERSION)) is refused when it is another
+/// number.
 ///
 /// ```
 /// use revops::{Currency, Funnel, Money, pipeline::MovementKind, OpportunityChange, OpportunityId,
@@ -354,6 +370,9 @@ impl WaterfallSpec {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Waterfall {
+    version: StateVersion<1>,
+    /// Whether movements are listed (an option, kept in the state).
+    audit: Audit,
     /// The pipeline at `start`.
     pub start: Flow,
     /// Deals created (or reopened) into the pipeline.
@@ -378,10 +397,13 @@ pub struct Waterfall {
 }
 
 impl Waterfall {
-    /// An empty waterfall in `currency` (the identity of [`Waterfall::merge`]).
+    /// An empty waterfall in `currency` (the identity of [`Waterfall::merge`]) that
+    /// lists its movements ([`Audit::Movements`]).
     pub fn new(currency: Currency) -> Waterfall {
         let z = || Flow::zero(currency);
         Waterfall {
+            version: StateVersion,
+            audit: Audit::Movements,
             start: z(),
             created: z(),
             pulled_in: z(),
@@ -393,6 +415,32 @@ impl Waterfall {
             end: z(),
             movements: Vec::new(),
         }
+    }
+
+    /// The same empty waterfall under `audit`: with [`Audit::Totals`], added
+    /// movements go to their columns only. An option: set it on the empty waterfall
+    /// (it does not drop movements already listed).
+    ///
+    /// ```
+    /// use revops::{Currency, pipeline::Audit, pipeline::Waterfall};
+    /// let w = Waterfall::new(Currency::USD).with_audit(Audit::Totals);
+    /// assert_eq!(w.audit(), Audit::Totals);
+    /// assert!(Waterfall::new(Currency::USD).clone().merge(&w).is_err()); // audits differ
+    /// ```
+    #[must_use]
+    pub fn with_audit(mut self, audit: Audit) -> Waterfall {
+        self.audit = audit;
+        self
+    }
+
+    /// Whether movements are listed.
+    pub fn audit(&self) -> Audit {
+        self.audit
+    }
+
+    /// The currency of every column.
+    pub fn currency(&self) -> Currency {
+        self.start.amount.currency()
     }
 
     /// The column of a movement kind.
@@ -420,12 +468,14 @@ impl Waterfall {
         }
     }
 
-    /// Records one movement: adds it to its column and to the audit list.
+    /// Records one movement: adds it to its column and (under [`Audit::Movements`])
+    /// to the audit list.
     ///
     /// # Errors
     /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch), [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow), or
-    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) for a negative amount.
-    pub fn add(&mut self, movement: Movement) -> Result<()> {
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) for a negative amount; the waterfall is then
+    /// unchanged.
+    pub fn add(&mut self, movement: &Movement) -> Result<()> {
         if movement.amount.is_negative() {
             return Err(Error::from(ErrorKind::InvalidField {
                 record: RecordRef::new("movement").with_id(&movement.opportunity),
@@ -434,8 +484,19 @@ impl Waterfall {
             }));
         }
         self.flow_mut(movement.kind).add(&movement.amount)?;
-        self.movements.push(movement);
+        if self.audit == Audit::Movements {
+            self.movements.push(movement.clone());
+        }
         Ok(())
+    }
+
+    /// Records every movement of a slice, in order; stops at the first invalid one
+    /// (the movements before it stay recorded), as the [`Accumulator`] contract says.
+    ///
+    /// # Errors
+    /// As [`add`](Waterfall::add), for the first invalid movement.
+    pub fn add_batch(&mut self, movements: &[Movement]) -> Result<()> {
+        movements.iter().try_for_each(|m| self.add(m))
     }
 
     /// Adds another waterfall's columns and appends its movements.
@@ -447,8 +508,8 @@ impl Waterfall {
     ///     Ok(Movement { opportunity: OpportunityId::new(id)?, kind: MovementKind::Won, amount: Money::parse(a, Currency::USD)? })
     /// };
     /// let (mut north, mut south) = (Waterfall::new(Currency::USD), Waterfall::new(Currency::USD));
-    /// north.add(won("A", "10")?)?;
-    /// south.add(won("B", "20")?)?;
+    /// north.add(&won("A", "10")?)?;
+    /// south.add(&won("B", "20")?)?;
     /// north.merge(&south)?;
     /// assert_eq!((north.won.amount, north.won.deals), (Money::parse("30", Currency::USD)?, 2));
     /// assert!(north.merge(&Waterfall::new(Currency::EUR)).is_err());
@@ -456,15 +517,43 @@ impl Waterfall {
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) for another currency, [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch)
+    /// for another [`Audit`], or [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow); `self` is then
+    /// unchanged.
     pub fn merge(&mut self, other: &Waterfall) -> Result<()> {
-        self.start.merge(&other.start)?;
-        self.end.merge(&other.end)?;
-        for k in MovementKind::ALL {
-            self.flow_mut(k).merge(other.flow(k))?;
+        if self.audit != other.audit {
+            return Err(Error::from(ErrorKind::MergeMismatch {
+                what: "pipeline waterfall",
+                reason: format!(
+                    "built under audit {:?}, this one under {:?}",
+                    other.audit, self.audit
+                ),
+            }));
+        }
+        // Every column first, so that an error leaves `self` unchanged.
+        let mut start = self.start.clone();
+        start.merge(&other.start)?;
+        let mut end = self.end.clone();
+        end.merge(&other.end)?;
+        let mut flows = MovementKind::ALL.map(|k| self.flow(k).clone());
+        for (flow, k) in flows.iter_mut().zip(MovementKind::ALL) {
+            flow.merge(other.flow(k))?;
+        }
+        (self.start, self.end) = (start, end);
+        for (flow, k) in flows.into_iter().zip(MovementKind::ALL) {
+            *self.flow_mut(k) = flow;
         }
         self.movements.extend_from_slice(&other.movements);
         Ok(())
+    }
+
+    /// The report over every movement added and merged so far (a copy of the
+    /// state: the waterfall is its own report).
+    ///
+    /// # Errors
+    /// None today (the `Result` is the [`Accumulator`] contract's).
+    pub fn finish(&self) -> Result<Waterfall> {
+        Ok(self.clone())
     }
 
     /// `start + created + pulled_in + increased − decreased − pushed_out − lost −
@@ -614,6 +703,8 @@ impl PipelineHistory {
             deals: counts[slot],
         };
         Ok(Waterfall {
+            version: StateVersion,
+            audit: spec.audit,
             start: flow(7),
             created: flow(MovementKind::Created as usize),
             pulled_in: flow(MovementKind::PulledIn as usize),
@@ -625,5 +716,23 @@ impl PipelineHistory {
             end: flow(8),
             movements,
         })
+    }
+}
+
+impl Accumulator for Waterfall {
+    type Item = Movement;
+    type Output = Waterfall;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &Movement) -> Result<()> {
+        Waterfall::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Waterfall::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Waterfall> {
+        Waterfall::finish(self)
     }
 }

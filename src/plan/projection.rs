@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::distribution::ExactDistribution;
 use crate::error::{Error, RecordRef, Result};
-use crate::forecast::{ErrorMetrics, ErrorOptions, ErrorStats};
+use crate::forecast::{ErrorMetrics, ErrorStats};
 use crate::money::{Currency, Money};
 use crate::pipeline::{PipelineHistory, SalesCycleSpec};
 
@@ -334,13 +334,12 @@ pub fn backtest_projection(
         actual_wins.push(n);
         actual_revenue.push(amount);
     }
-    let options = ErrorOptions::default();
     Ok(ProjectionBacktest {
         projection,
         actual_wins,
         actual_revenue,
         skipped,
-        revenue_errors: rev.finish(&options)?,
-        win_errors: wins.finish(&options)?,
+        revenue_errors: rev.finish()?,
+        win_errors: wins.finish()?,
     })
 }

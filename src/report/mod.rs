@@ -765,7 +765,7 @@ fn funnel_part<'i>(
     }
     let data = FunnelData::new(options.funnel.clone(), input.leads)?;
     let mut acc = FunnelEvents::default();
-    acc.add(&data, input.stage_events)?;
+    acc.add_batch(&data, input.stage_events)?;
     let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
     let cohort = cohort_report(&data, &paths, &options.cohort_spec())?;
     let velocity = velocity_report(&data, &paths, &options.velocity_spec())?;
@@ -923,7 +923,7 @@ fn forecast_section(
         omit(omitted, "forecast.errors", "no forecasts");
         None
     } else {
-        Some(ForecastErrors::from_points(cx.input.forecasts)?.finish(&ErrorOptions::default())?)
+        Some(ForecastErrors::from_points(cx.input.forecasts, ErrorOptions::default())?.finish()?)
     };
     let quarter = cx.last_quarter();
     let calibration = match history {
@@ -945,8 +945,11 @@ fn forecast_section(
                 None
             } else {
                 Some(
-                    Calibration::from_predictions(&predictions)?
-                        .finish(&CalibrationOptions::default().with_bins(10))?,
+                    Calibration::from_predictions(
+                        &predictions,
+                        CalibrationOptions::default().with_bins(10),
+                    )?
+                    .finish()?,
                 )
             }
         }

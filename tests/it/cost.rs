@@ -373,7 +373,7 @@ fn unit_economics_by_lead_source_hand_computed() {
     ];
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &events).unwrap();
+    acc.add_batch(&data, &events).unwrap();
     let paths = acc.paths(&data, PathOptions::default());
     let conversions = vec![Conversion::new(
         SubjectId::new("a").unwrap(),
@@ -546,7 +546,7 @@ fn credits_as_of_leave_out_later_leads_and_conversions() {
     let events = vec![ev("j1", "mql", t(1, 20)), ev("f1", "mql", t(2, 5))];
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &events).unwrap();
+    acc.add_batch(&data, &events).unwrap();
     let paths = acc.paths(&data, PathOptions::default().with_as_of(t(1, 31)));
     let conv = |s: &str, at, v| Conversion::new(SubjectId::new(s).unwrap(), at, Some(usd(v)));
     let conversions = vec![

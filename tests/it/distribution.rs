@@ -86,18 +86,18 @@ proptest! {
         }
         let mut forward = ExactDistribution::default();
         for p in &parts {
-            forward.merge(p);
+            forward.merge(p).unwrap();
         }
         // A different grouping and order: (3 + 1) + (2 + 0).
         let mut left = parts[3].clone();
-        left.merge(&parts[1]);
+        left.merge(&parts[1]).unwrap();
         let mut right = parts[2].clone();
-        right.merge(&parts[0]);
-        left.merge(&right);
+        right.merge(&parts[0]).unwrap();
+        left.merge(&right).unwrap();
 
-        let want = whole.finish();
-        prop_assert_eq!(forward.finish(), want);
-        prop_assert_eq!(left.finish(), want);
+        let want = whole.finish().unwrap();
+        prop_assert_eq!(forward.finish().unwrap(), want);
+        prop_assert_eq!(left.finish().unwrap(), want);
         for rule in all_rules() {
             let want = whole.histogram(rule).expect("few bins");
             prop_assert_eq!(&forward.histogram(rule).expect("few bins"), &want);
@@ -137,7 +137,7 @@ proptest! {
             for q in LEVELS {
                 prop_assert_eq!(merged.quantile(q).expect("valid level"), whole.quantile(q).expect("valid level"));
             }
-            prop_assert_eq!(merged.finish(), whole.finish());
+            prop_assert_eq!(merged.finish().unwrap(), whole.finish().unwrap());
             for rule in all_rules() {
                 prop_assert_eq!(merged.histogram(rule).expect("few bins"), whole.histogram(rule).expect("few bins"));
             }
@@ -151,13 +151,13 @@ proptest! {
     ) {
         let a: ExactDistribution = values.iter().copied().collect();
         let b: ExactDistribution = shuffled.iter().copied().collect();
-        prop_assert_eq!(a.finish(), b.finish());
+        prop_assert_eq!(a.finish().unwrap(), b.finish().unwrap());
         prop_assert_eq!(a.quantiles(&LEVELS).expect("valid"), b.quantiles(&LEVELS).expect("valid"));
 
         let s: QuantileSketch = values.iter().copied().collect();
         let t: QuantileSketch = shuffled.iter().copied().collect();
         prop_assert_eq!(&s, &t);
-        prop_assert_eq!(s.finish(), t.finish());
+        prop_assert_eq!(s.finish().unwrap(), t.finish().unwrap());
         for rule in all_rules() {
             prop_assert_eq!(a.histogram(rule).expect("few bins"), b.histogram(rule).expect("few bins"));
             prop_assert_eq!(s.histogram(rule).expect("few bins"), t.histogram(rule).expect("few bins"));
@@ -171,7 +171,7 @@ proptest! {
         extra in prop::collection::vec(0.0f64..=1.0, 5),
     ) {
         let mut s = sketch(alpha);
-        s.add_all(&values);
+        s.add_batch(&values);
         let mut sorted = values.clone();
         sorted.sort_unstable();
         let n = sorted.len();
@@ -189,13 +189,13 @@ proptest! {
         // The extremes are exact.
         prop_assert_eq!(s.quantile(0.0).expect("valid level"), Some(sorted[0] as f64));
         prop_assert_eq!(s.quantile(1.0).expect("valid level"), Some(sorted[n - 1] as f64));
-        let summary = s.finish().expect("not empty");
+        let summary = s.finish().unwrap().expect("not empty");
         prop_assert_eq!(summary.min, sorted[0]);
         prop_assert_eq!(summary.max, sorted[n - 1]);
         prop_assert_eq!(summary.count, n as u64);
         prop_assert_eq!(summary.accuracy, QuantileAccuracy::Relative { alpha });
         let exact: ExactDistribution = values.into();
-        prop_assert_eq!(summary.mean, exact.finish().expect("not empty").mean);
+        prop_assert_eq!(summary.mean, exact.finish().unwrap().expect("not empty").mean);
     }
 
     #[test]
@@ -239,7 +239,7 @@ proptest! {
         alpha in prop::sample::select(vec![0.005, 0.01, 0.05]),
     ) {
         let mut s = sketch(alpha);
-        s.add_all(&values);
+        s.add_batch(&values);
         let min = *values.iter().min().expect("not empty");
         let max = *values.iter().max().expect("not empty");
         for rule in all_rules() {
@@ -253,7 +253,7 @@ proptest! {
 #[test]
 fn exact_quantiles_match_hand_computed_type_7() -> Result<(), Error> {
     let d: ExactDistribution = [1, 2, 3, 4].into_iter().collect();
-    let s = d.finish().expect("not empty");
+    let s = d.finish().unwrap().expect("not empty");
     assert_eq!((s.p25, s.median, s.p75), (1.75, 2.5, 3.25));
     assert_eq!(s.accuracy, QuantileAccuracy::Exact);
     // numpy.percentile([10, 20, 30, 40, 50], [10, 90]) == [14., 46.]
@@ -265,11 +265,11 @@ fn exact_quantiles_match_hand_computed_type_7() -> Result<(), Error> {
 #[test]
 fn empty_gives_none_everywhere() -> Result<(), Error> {
     let d = ExactDistribution::default();
-    assert_eq!(d.finish(), None);
+    assert_eq!(d.finish().unwrap(), None);
     assert_eq!(d.quantile(0.5)?, None);
     assert_eq!(d.quantiles(&[0.1, 0.9])?, None);
     let s = QuantileSketch::default();
-    assert_eq!(s.finish(), None);
+    assert_eq!(s.finish().unwrap(), None);
     assert_eq!(s.quantile(0.5)?, None);
     assert_eq!(s.buckets().count(), 0);
     for rule in all_rules() {
@@ -291,7 +291,7 @@ fn a_single_value_is_every_quantile() -> Result<(), Error> {
         for alpha in [0.005, 0.01, 0.05] {
             let mut s = sketch(alpha);
             s.add(x);
-            for summary in [d.finish(), s.finish()] {
+            for summary in [d.finish().unwrap(), s.finish().unwrap()] {
                 let summary: Summary = summary.expect("not empty");
                 assert_eq!((summary.count, summary.min, summary.max), (1, x, x));
                 let x = x as f64;
@@ -351,7 +351,7 @@ fn summary_reports_days() {
     let d: ExactDistribution = [day, 3 * day, 5 * day, 7 * day, 9 * day]
         .into_iter()
         .collect();
-    let s = d.finish().expect("not empty");
+    let s = d.finish().unwrap().expect("not empty");
     assert_eq!(s.min_days(), 1.0);
     assert_eq!(s.p25_days(), 3.0);
     assert_eq!(s.median_days(), 5.0);
@@ -375,4 +375,65 @@ fn sketch_histogram_is_close_to_the_exact_one() -> Result<(), Error> {
         assert_eq!(exact.bins, sketched.bins, "{rule:?}");
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The accumulator contract (issue 15)
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #[test]
+    fn exact_distribution_follows_the_contract(
+        values in prop::collection::vec(value(), 0..300),
+        cut in 0usize..300,
+    ) {
+        crate::contract::assert_contract(ExactDistribution::new, &values, cut, |o| *o);
+    }
+
+    #[test]
+    fn quantile_sketch_follows_the_contract(
+        values in prop::collection::vec(value(), 0..300),
+        cut in 0usize..300,
+        alpha in prop::sample::select(vec![0.001, 0.01, 0.05]),
+    ) {
+        crate::contract::assert_contract(|| sketch(alpha), &values, cut, |o| *o);
+    }
+}
+
+#[test]
+fn distribution_states_of_another_version_are_refused() {
+    let d: ExactDistribution = [3, 1].into_iter().collect();
+    let json = serde_json::to_string(&d).unwrap();
+    assert_eq!(json, r#"{"version":1,"values":[3,1]}"#);
+    let e =
+        serde_json::from_str::<ExactDistribution>(r#"{"version":2,"values":[3,1]}"#).unwrap_err();
+    assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    assert!(serde_json::from_str::<ExactDistribution>("[3,1]").is_err());
+
+    let s: QuantileSketch = [0, 5].into_iter().collect();
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(json.starts_with(r#"{"version":1,"#), "{json}");
+    let e = serde_json::from_str::<QuantileSketch>(&json.replacen(
+        r#""version":1"#,
+        r#""version":0"#,
+        1,
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("version 0 is not supported"), "{e}");
+}
+
+#[test]
+fn sketches_of_different_accuracy_do_not_merge() {
+    let mut a = sketch(0.01);
+    a.add(5);
+    let before = a.clone();
+    let mut b = sketch(0.02);
+    b.add(7);
+    let e = a.merge(&b).unwrap_err();
+    assert!(
+        matches!(e.kind(), revops::error::ErrorKind::MergeMismatch { .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("relative accuracy 0.02"), "{e}");
+    assert_eq!(a, before);
 }

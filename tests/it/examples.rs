@@ -149,7 +149,7 @@ fn duration_summaries_in_json_are_days() {
     let mut d = ExactDistribution::default();
     d.add(2 * 86_400);
     d.add(4 * 86_400);
-    let s = DaysSummary::from(&d.finish().unwrap());
+    let s = DaysSummary::from(&d.finish().unwrap().unwrap());
     assert_eq!((s.count, s.mean, s.min, s.max), (2, 3.0, 2.0, 4.0));
 }
 

@@ -154,9 +154,9 @@ fn forecast_errors_match_utilsforecast() {
     for case in &oracle.series {
         assert_eq!(case.actual.len(), case.forecast.len());
         // From raw pairs…
-        let m = ErrorStats::from_pairs(&case.forecast, &case.actual)
+        let m = ErrorStats::from_pairs(&case.forecast, &case.actual, options)
             .expect("finite oracle values")
-            .finish(&options)
+            .finish()
             .expect("skip policy");
         check_metrics(
             &mut worst,
@@ -178,9 +178,9 @@ fn forecast_errors_match_utilsforecast() {
         all_forecasts.extend_from_slice(&case.forecast);
         all_actuals.extend_from_slice(&case.actual);
     }
-    let report = ForecastErrors::from_points(&points)
+    let report = ForecastErrors::from_points(&points, options)
         .expect("finite oracle values")
-        .finish(&options)
+        .finish()
         .expect("skip policy");
     for case in &oracle.series {
         let mut m = report.series[&case.series].clone();
@@ -194,9 +194,9 @@ fn forecast_errors_match_utilsforecast() {
         );
     }
     // Pooled = every point of every series as one group.
-    let pooled = ErrorStats::from_pairs(&all_forecasts, &all_actuals)
+    let pooled = ErrorStats::from_pairs(&all_forecasts, &all_actuals, options)
         .expect("finite")
-        .finish(&options)
+        .finish()
         .expect("skip policy");
     assert_eq!(report.pooled.n, pooled.n);
     assert_eq!(report.pooled.missing_actual, oracle.series.len() as u64);
@@ -212,10 +212,13 @@ fn forecast_errors_match_utilsforecast() {
     }
 
     // A zero actual under the strict policy names the first such point.
-    let err = ForecastErrors::from_points(&points)
-        .expect("finite")
-        .finish(&ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error))
-        .expect_err("the oracle has zero actuals");
+    let err = ForecastErrors::from_points(
+        &points,
+        ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error),
+    )
+    .expect("finite")
+    .finish()
+    .expect_err("the oracle has zero actuals");
     let first_zero = points
         .iter()
         .position(|p| p.actual == Some(0.0))
@@ -237,9 +240,9 @@ fn forecast_errors_match_utilsforecast() {
         scale.differences,
         (mase.train.len() - mase.seasonality) as u64
     );
-    let m = ErrorStats::from_pairs(&mase.forecast, &mase.actual)
+    let m = ErrorStats::from_pairs(&mase.forecast, &mase.actual, options)
         .expect("finite")
-        .finish(&options)
+        .finish()
         .expect("no zero actual")
         .with_mase(&scale);
     check(&mut worst, "mase", "mase", some(m.mase, "mase"), mase.value);
@@ -250,9 +253,9 @@ fn forecast_errors_match_utilsforecast() {
         .enumerate()
         .map(|(i, (&f, &y))| ForecastPoint::new("m", format!("t{i}"), f, Some(y)))
         .collect();
-    let r = ForecastErrors::from_points(&mase_points)
+    let r = ForecastErrors::from_points(&mase_points, options)
         .expect("finite")
-        .finish(&options)
+        .finish()
         .expect("no zero actual")
         .with_mase(&BTreeMap::from([("m".to_owned(), scale)]));
     check(
@@ -356,7 +359,8 @@ fn calibration_matches_scikit_learn() {
                     other => panic!("{}: label {other}", v.id),
                 })
                 .collect();
-        let c = Calibration::from_pairs(&v.p, &won).expect("valid probabilities");
+        let c =
+            Calibration::from_pairs(&v.p, &won, Default::default()).expect("valid probabilities");
 
         // The same predictions with open ones interleaved: censored, so nothing changes.
         let mut with_open = Vec::new();
@@ -364,12 +368,12 @@ fn calibration_matches_scikit_learn() {
             with_open.push(Prediction::new(p, w).with_id(format!("{}-{i}", v.id)));
             with_open.push(Prediction::new(1.0 - p, Outcome::Open));
         }
-        let c_open = Calibration::from_predictions(&with_open).expect("valid probabilities");
+        let c_open = Calibration::from_predictions(&with_open, Default::default())
+            .expect("valid probabilities");
 
         let ctx = |what: &str| format!("{} {what}", v.id);
-        let options = CalibrationOptions::default();
-        let r = c.finish(&options).expect("10 bins");
-        let r_open = c_open.finish(&options).expect("10 bins");
+        let r = c.finish().expect("10 bins");
+        let r_open = c_open.finish().expect("10 bins");
         assert_eq!(r_open.scores.open, v.p.len() as u64);
         assert_eq!(r_open.roc_auc, r.roc_auc);
         assert_eq!(r_open.reliability, r.reliability);
@@ -394,9 +398,9 @@ fn calibration_matches_scikit_learn() {
         }
         let mut scores = ProbabilityScores::default();
         for p in &with_open {
-            scores.add_prediction(p).expect("valid");
+            scores.add(p).expect("valid");
         }
-        assert_eq!(scores.finish(), r_open.scores);
+        assert_eq!(scores.finish().unwrap(), r_open.scores);
         check(
             &mut worst,
             &ctx(""),
@@ -418,7 +422,9 @@ fn calibration_matches_scikit_learn() {
             let options = CalibrationOptions::default()
                 .with_strategy(strategy)
                 .with_bins(bins);
-            let rel = c.reliability(&options).expect("valid bins");
+            let rel = Calibration::from_pairs(&v.p, &won, options)
+                .expect("valid bins")
+                .reliability();
             let context = ctx(key);
             assert_eq!(rel.bins_requested, bins);
             assert_eq!(rel.edges.len(), bins + 1);
@@ -467,7 +473,8 @@ fn non_finite_points_name_series_and_period() {
         err.to_string(),
         "forecast #1 (id emea/2026-02): field `forecast`: must be finite, got inf"
     );
-    let err = ErrorStats::from_pairs(&[1.0, 2.0], &[1.0]).expect_err("length mismatch");
+    let err = ErrorStats::from_pairs(&[1.0, 2.0], &[1.0], Default::default())
+        .expect_err("length mismatch");
     assert!(matches!(
         err.kind(),
         ErrorKind::InvalidParameter { name: "actual", .. }
@@ -481,12 +488,14 @@ fn invalid_predictions_name_position_and_id() {
         Prediction::new(0.4, Outcome::Lost).with_id("OPP-2"),
         Prediction::new(f64::NAN, Outcome::Open).with_id("OPP-3"),
     ];
-    let err = Calibration::from_predictions(&predictions).expect_err("NaN probability");
+    let err = Calibration::from_predictions(&predictions, Default::default())
+        .expect_err("NaN probability");
     assert_eq!(
         err.to_string(),
         "prediction #2 (id OPP-3): field `probability`: a probability must be a finite number in [0, 1], got NaN"
     );
-    let err = Calibration::from_pairs(&[0.5, 1.0000001], &[true, false]).expect_err("above 1");
+    let err = Calibration::from_pairs(&[0.5, 1.0000001], &[true, false], Default::default())
+        .expect_err("above 1");
     match err.into_kind() {
         ErrorKind::InvalidField { record, field, .. } => {
             assert_eq!((record.index, field), (Some(1), "probability"));
@@ -619,9 +628,9 @@ proptest! {
 
     #[test]
     fn perfect_forecast_has_zero_errors(actuals in prop::collection::vec(value(), 1..40)) {
-        let m = ErrorStats::from_pairs(&actuals, &actuals)
+        let m = ErrorStats::from_pairs(&actuals, &actuals, ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Skip))
             .expect("finite")
-            .finish(&ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Skip))
+            .finish()
             .expect("skip policy");
         prop_assert_eq!(m.mae, Some(0.0));
         prop_assert_eq!(m.mse, Some(0.0));
@@ -651,8 +660,8 @@ proptest! {
         let scaled_f: Vec<f64> = f.iter().map(|x| x * factor).collect();
         let scaled_y: Vec<f64> = y.iter().map(|x| x * factor).collect();
         let o = ErrorOptions::default();
-        let a = ErrorStats::from_pairs(&f, &y).expect("finite").finish(&o).expect("skip");
-        let b = ErrorStats::from_pairs(&scaled_f, &scaled_y).expect("finite").finish(&o).expect("skip");
+        let a = ErrorStats::from_pairs(&f, &y, o).expect("finite").finish().expect("skip");
+        let b = ErrorStats::from_pairs(&scaled_f, &scaled_y, o).expect("finite").finish().expect("skip");
         let rel = |x: Option<f64>, z: Option<f64>| match (x, z) {
             (Some(x), Some(z)) => (x - z).abs() <= 1e-9 * x.abs().max(1e-300),
             (None, None) => true,
@@ -667,25 +676,24 @@ proptest! {
     #[test]
     fn error_merge_of_any_split_equals_one_pass(records in records()) {
         let points = points_of(&records);
-        let whole = ForecastErrors::from_points(&points).expect("finite");
+        let whole = ForecastErrors::from_points(&points, Default::default()).expect("finite");
         let mut parts = vec![ForecastErrors::default(); 4];
         for (p, r) in points.iter().zip(&records) {
             parts[r.3].add(p).expect("finite");
         }
         let mut forward = ForecastErrors::default();
         for p in &parts {
-            forward.merge(p);
+            forward.merge(p).unwrap();
         }
         let mut left = parts[3].clone();
-        left.merge(&parts[1]);
+        left.merge(&parts[1]).unwrap();
         let mut right = parts[2].clone();
-        right.merge(&parts[0]);
-        left.merge(&right);
+        right.merge(&parts[0]).unwrap();
+        left.merge(&right).unwrap();
 
-        let o = ErrorOptions::default();
-        let want = whole.finish(&o).expect("skip");
+        let want = whole.finish().expect("skip");
         for merged in [&forward, &left] {
-            let got = merged.finish(&o).expect("skip");
+            let got = merged.finish().expect("skip");
             same_metrics(&got.pooled, &want.pooled)?;
             prop_assert_eq!(got.series.keys().collect::<Vec<_>>(), want.series.keys().collect::<Vec<_>>());
             for (name, m) in &want.series {
@@ -694,10 +702,11 @@ proptest! {
         }
         // Contiguous split: the strict policy names the same first zero actual.
         let cut = records.len() / 2;
-        let mut head = ForecastErrors::from_points(&points[..cut]).expect("finite");
-        head.merge(&ForecastErrors::from_points(&points[cut..]).expect("finite"));
         let strict = ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error);
-        prop_assert_eq!(head.finish(&strict).err(), whole.finish(&strict).err());
+        let mut head = ForecastErrors::from_points(&points[..cut], strict).expect("finite");
+        head.merge(&ForecastErrors::from_points(&points[cut..], strict).expect("finite")).unwrap();
+        let whole = ForecastErrors::from_points(&points, strict).expect("finite");
+        prop_assert_eq!(head.finish().err(), whole.finish().err());
     }
 
     #[test]
@@ -706,8 +715,8 @@ proptest! {
         let mut shuffled = points.clone();
         shuffle(&mut shuffled, seed);
         let o = ErrorOptions::default();
-        let a = ForecastErrors::from_points(&points).expect("finite").finish(&o).expect("skip");
-        let b = ForecastErrors::from_points(&shuffled).expect("finite").finish(&o).expect("skip");
+        let a = ForecastErrors::from_points(&points, o).expect("finite").finish().expect("skip");
+        let b = ForecastErrors::from_points(&shuffled, o).expect("finite").finish().expect("skip");
         same_metrics(&a.pooled, &b.pooled)?;
         for (name, m) in &a.series {
             same_metrics(&b.series[name], m)?;
@@ -716,12 +725,12 @@ proptest! {
 
     #[test]
     fn calibration_measures_are_bounded(items in predictions()) {
-        let mut c = Calibration::default();
-        for &(p, o, _) in &items {
-            c.add(p, o).expect("valid");
-        }
         for options in all_options() {
-            let r = c.finish(&options).expect("valid bins");
+            let mut c = Calibration::new(options).expect("valid bins");
+            for &(p, o, _) in &items {
+                c.add_pair(p, o).expect("valid");
+            }
+            let r = c.finish().expect("valid bins");
             if let Some(b) = r.scores.brier {
                 prop_assert!((0.0..=1.0).contains(&b), "brier {}", b);
             }
@@ -754,19 +763,19 @@ proptest! {
     ) {
         let mut c = Calibration::default();
         for &p in &lost {
-            c.add(p, false).expect("valid");
+            c.add_pair(p, false).expect("valid");
         }
         for &p in &won {
-            c.add(p, true).expect("valid");
+            c.add_pair(p, true).expect("valid");
         }
         prop_assert_eq!(c.roc_auc(), Some(1.0));
         // Reversed labels rank perfectly wrong.
         let mut r = Calibration::default();
         for &p in &lost {
-            r.add(p, true).expect("valid");
+            r.add_pair(p, true).expect("valid");
         }
         for &p in &won {
-            r.add(p, false).expect("valid");
+            r.add_pair(p, false).expect("valid");
         }
         prop_assert_eq!(r.roc_auc(), Some(0.0));
     }
@@ -774,35 +783,40 @@ proptest! {
     #[test]
     fn calibration_merge_and_order_change_nothing(items in predictions(), seed in any::<u64>()) {
         let all: Vec<Prediction> = items.iter().map(|&(p, o, _)| Prediction::new(p, o)).collect();
-        let whole = Calibration::from_predictions(&all).expect("valid");
+        let whole = Calibration::from_predictions(&all, Default::default()).expect("valid");
         let mut parts = vec![Calibration::default(); 4];
         for (p, &(_, _, part)) in all.iter().zip(&items) {
-            parts[part].add_prediction(p).expect("valid");
+            parts[part].add(p).expect("valid");
         }
         let mut merged = parts[2].clone();
-        merged.merge(&parts[0]);
+        merged.merge(&parts[0]).unwrap();
         let mut other = parts[3].clone();
-        other.merge(&parts[1]);
-        merged.merge(&other);
+        other.merge(&parts[1]).unwrap();
+        merged.merge(&other).unwrap();
         let mut shuffled = all.clone();
         shuffle(&mut shuffled, seed);
-        let reordered = Calibration::from_predictions(&shuffled).expect("valid");
+        let reordered = Calibration::from_predictions(&shuffled, Default::default()).expect("valid");
 
         for options in all_options() {
-            let want = whole.finish(&options).expect("valid bins");
+            let want = whole.reliability_with(&options).expect("valid bins");
             for c in [&merged, &reordered] {
-                let got = c.finish(&options).expect("valid bins");
-                // AUC and bins depend on the sorted values only: exactly equal.
-                prop_assert_eq!(got.roc_auc, want.roc_auc);
-                prop_assert_eq!(&got.reliability, &want.reliability);
-                prop_assert_eq!(
-                    (got.scores.won, got.scores.lost, got.scores.open, got.scores.base_rate),
-                    (want.scores.won, want.scores.lost, want.scores.open, want.scores.base_rate)
-                );
-                prop_assert!(near_opt(got.scores.brier, want.scores.brier));
-                prop_assert!(near_opt(got.scores.log_loss, want.scores.log_loss));
-                prop_assert!(near_opt(got.scores.mean_probability, want.scores.mean_probability));
+                // Bins depend on the sorted values only: exactly equal.
+                prop_assert_eq!(&c.reliability_with(&options).expect("valid bins"), &want);
             }
+        }
+        let want = whole.finish().expect("valid bins");
+        for c in [&merged, &reordered] {
+            let got = c.finish().expect("valid bins");
+            // AUC and bins depend on the sorted values only: exactly equal.
+            prop_assert_eq!(got.roc_auc, want.roc_auc);
+            prop_assert_eq!(&got.reliability, &want.reliability);
+            prop_assert_eq!(
+                (got.scores.won, got.scores.lost, got.scores.open, got.scores.base_rate),
+                (want.scores.won, want.scores.lost, want.scores.open, want.scores.base_rate)
+            );
+            prop_assert!(near_opt(got.scores.brier, want.scores.brier));
+            prop_assert!(near_opt(got.scores.log_loss, want.scores.log_loss));
+            prop_assert!(near_opt(got.scores.mean_probability, want.scores.mean_probability));
         }
     }
 }
@@ -830,7 +844,7 @@ fn duplicate_points_in_a_batch_are_an_error_naming_both() {
         ForecastPoint::new("apac", "2026-01", 12.0, Some(10.0)),
         ForecastPoint::new("emea", "2026-01", 120.0, Some(100.0)),
     ];
-    let err = ForecastErrors::from_points(&points).unwrap_err();
+    let err = ForecastErrors::from_points(&points, Default::default()).unwrap_err();
     assert_eq!(
         err,
         Error::from(ErrorKind::DuplicateId {
@@ -842,10 +856,10 @@ fn duplicate_points_in_a_batch_are_an_error_naming_both() {
     );
     assert!(err.to_string().contains("emea/2026-01"), "{err}");
     // all or nothing, positions counted across batches as the other errors are
-    let mut f = ForecastErrors::from_points(&points[1..3]).unwrap();
+    let mut f = ForecastErrors::from_points(&points[1..3], Default::default()).unwrap();
     let before = f.clone();
     let err = f
-        .add_all(&[points[0].clone(), points[0].clone()])
+        .add_batch(&[points[0].clone(), points[0].clone()])
         .unwrap_err();
     assert!(
         matches!(
@@ -860,9 +874,9 @@ fn duplicate_points_in_a_batch_are_an_error_naming_both() {
     );
     assert_eq!(f, before);
     // The same period in another series, or another period, is no duplicate.
-    let r = ForecastErrors::from_points(&points[..3])
+    let r = ForecastErrors::from_points(&points[..3], ErrorOptions::default())
         .unwrap()
-        .finish(&ErrorOptions::default())
+        .finish()
         .unwrap();
     assert_eq!((r.series["emea"].n, r.series["emea"].mae), (2, Some(7.5)));
 }
@@ -877,4 +891,154 @@ fn mase_seasonality_longer_than_the_training_has_no_scale() {
     }
     let s = MaseScale::from_training(&[1.0, 2.0, 4.0], 2).unwrap();
     assert_eq!((s.differences, s.scale), (1, Some(3.0)));
+}
+
+// ---------------------------------------------------------------------------
+// The accumulator contract (issue 15)
+// ---------------------------------------------------------------------------
+
+/// Points whose error sums are exact in `f64`, so one pass and any merge agree to
+/// the bit: the forecast is `2^m − y` with the actual `y` a power of two (or 0), so
+/// `|e|/|y|` and `|e|/(|y| + |f|)` are dyadic. Some actuals are missing, some 0;
+/// every (series, period) is distinct.
+fn exact_points() -> impl Strategy<Value = Vec<ForecastPoint>> {
+    prop::collection::vec((0usize..3, 0u32..10, 0u32..12, 0u8..8), 0..60).prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, (series, m, j, missing))| {
+                let y = if j > m { 0.0 } else { f64::from(1u32 << j) };
+                let f = f64::from(1u32 << m) - y;
+                let actual = (missing != 0).then_some(y);
+                ForecastPoint::new(["emea", "apac", "amer"][series], format!("p{i}"), f, actual)
+            })
+            .collect()
+    })
+}
+
+/// Error options with the skip policy (under the error policy a zero actual makes
+/// `finish` fail, which the contract check does not expect) and varied bands.
+fn skip_options() -> impl Strategy<Value = ErrorOptions> {
+    prop::sample::select(vec![(0.85, 1.15), (0.5, 2.0), (0.99, 1.01)]).prop_map(|(u, o)| {
+        ErrorOptions::default().with_bands(revops::forecast::AccuracyBands::new(u, o).unwrap())
+    })
+}
+
+/// Predictions with dyadic probabilities (`k/64`): the Brier and probability sums
+/// are exact; the log loss is compared to 1e-9.
+fn dyadic_predictions() -> impl Strategy<Value = Vec<Prediction>> {
+    prop::collection::vec((0u32..=64, outcome()), 0..80).prop_map(|v| {
+        v.into_iter()
+            .map(|(k, o)| Prediction::new(f64::from(k) / 64.0, o))
+            .collect()
+    })
+}
+
+type ScoreKey = (u64, u64, u64, Option<f64>, Option<f64>, Option<i64>);
+
+fn score_key(s: &revops::forecast::ScoreSummary) -> ScoreKey {
+    (
+        s.won,
+        s.lost,
+        s.open,
+        s.brier,
+        s.mean_probability,
+        s.log_loss.map(|l| (l * 1e9).round() as i64),
+    )
+}
+
+proptest! {
+    #[test]
+    fn error_stats_follow_the_contract(
+        points in exact_points(),
+        cut in 0usize..60,
+        options in skip_options(),
+    ) {
+        crate::contract::assert_contract(|| ErrorStats::new(options), &points, cut, |m| m.clone());
+    }
+
+    #[test]
+    fn forecast_errors_follow_the_contract(
+        points in exact_points(),
+        cut in 0usize..60,
+        options in skip_options(),
+    ) {
+        crate::contract::assert_contract(|| ForecastErrors::new(options), &points, cut, |r| r.clone());
+    }
+
+    #[test]
+    fn probability_scores_follow_the_contract(
+        predictions in dyadic_predictions(),
+        cut in 0usize..80,
+    ) {
+        crate::contract::assert_contract(ProbabilityScores::new, &predictions, cut, score_key);
+    }
+
+    #[test]
+    fn calibration_follows_the_contract(
+        predictions in dyadic_predictions(),
+        cut in 0usize..80,
+        options in prop::sample::select(all_options()),
+    ) {
+        crate::contract::assert_contract(
+            || Calibration::new(options).expect("valid bins"),
+            &predictions,
+            cut,
+            |r| (r.roc_auc, r.reliability.clone(), score_key(&r.scores)),
+        );
+    }
+}
+
+#[test]
+fn forecast_states_of_another_version_are_refused() {
+    fn refused<T: serde::Serialize + serde::de::DeserializeOwned>(state: &T) {
+        let json = serde_json::to_string(state).unwrap();
+        assert!(json.starts_with(r#"{"version":1,"#), "{json}");
+        let other = json.replacen(r#""version":1"#, r#""version":2"#, 1);
+        let e = serde_json::from_str::<T>(&other)
+            .err()
+            .expect("version 2 refused");
+        assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    }
+    let point = ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0));
+    let mut stats = ErrorStats::default();
+    stats.add(&point).unwrap();
+    refused(&stats);
+    refused(&ForecastErrors::from_points(&[point], ErrorOptions::default()).unwrap());
+    let prediction = Prediction::new(0.25, Outcome::Won);
+    let mut scores = ProbabilityScores::new();
+    scores.add(&prediction).unwrap();
+    refused(&scores);
+    refused(&Calibration::from_predictions(&[prediction], CalibrationOptions::default()).unwrap());
+}
+
+#[test]
+fn forecast_partials_under_other_options_do_not_merge() {
+    let strict = ErrorOptions::default().with_zero_actual(ZeroActualPolicy::Error);
+    let point = ForecastPoint::new("emea", "2026-01", 90.0, Some(100.0));
+
+    let mut a = ErrorStats::default();
+    a.add(&point).unwrap();
+    let before = a.clone();
+    let e = a.merge(&ErrorStats::new(strict)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::MergeMismatch { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("Error"),
+        "names the other policy: {e}"
+    );
+    assert_eq!(a, before);
+
+    let mut f =
+        ForecastErrors::from_points(std::slice::from_ref(&point), ErrorOptions::default()).unwrap();
+    let before = f.clone();
+    let other = ForecastErrors::from_points(&[point], strict).unwrap();
+    assert!(f.merge(&other).is_err());
+    assert_eq!(f, before);
+
+    let mut c = Calibration::from_pairs(&[0.5], &[true], CalibrationOptions::default()).unwrap();
+    let before = c.clone();
+    let five = Calibration::new(CalibrationOptions::default().with_bins(5)).unwrap();
+    let e = c.merge(&five).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::MergeMismatch { .. }), "{e:?}");
+    assert!(e.to_string().contains("bins: 5"), "{e}");
+    assert_eq!(c, before);
 }

@@ -55,7 +55,7 @@ fn scenario() -> (Vec<Lead>, Vec<StageEvent>) {
 
 fn paths_for(data: &FunnelData<'_>, events: &[StageEvent], o: PathOptions) -> Paths {
     let mut acc = FunnelEvents::default();
-    acc.add(data, events).unwrap();
+    acc.add_batch(data, events).unwrap();
     acc.paths(data, o)
 }
 
@@ -274,7 +274,7 @@ fn velocity_over_centuries_keeps_exact_seconds() {
     let want: revops::distribution::ExactDistribution =
         [long, 2 * 86_400, 7 * 86_400].into_iter().collect();
     let step = &r.total.steps[0];
-    assert_eq!(step.summary, want.finish());
+    assert_eq!(step.summary, want.finish().unwrap());
     assert_eq!(
         step.histogram,
         want.histogram(revops::distribution::BinRule::Log2).unwrap()
@@ -478,7 +478,7 @@ proptest! {
                                         o in options(), anchor in 0usize..6, window in prop::option::of(0u32..60)) {
         let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
         let mut one = FunnelEvents::default();
-        one.add(&data, &events).unwrap();
+        one.add_batch(&data, &events).unwrap();
         let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(events.len() + 1)).collect();
         bounds.push(0);
         bounds.push(events.len());
@@ -486,8 +486,8 @@ proptest! {
         let mut merged = FunnelEvents::default();
         for w in bounds.windows(2) {
             let mut part = FunnelEvents::default();
-            part.add(&data, &events[w[0]..w[1]]).unwrap();
-            merged.merge(&part);
+            part.add_batch(&data, &events[w[0]..w[1]]).unwrap();
+            merged.merge(&part).unwrap();
         }
         let s = spec(anchor, window);
         let a = one.paths(&data, o);
@@ -521,7 +521,7 @@ proptest! {
         let mut reused = paths_for(&old_data, &old_events, old);
         let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
         let mut acc = FunnelEvents::default();
-        acc.add(&data, &events).unwrap();
+        acc.add_batch(&data, &events).unwrap();
         acc.paths_into(&data, o, &mut reused);
         let fresh = acc.paths(&data, o);
         prop_assert_eq!(reused.diagnostics(), fresh.diagnostics());
@@ -576,7 +576,7 @@ proptest! {
                 d.add_duration(b - a).unwrap();
             }
             prop_assert_eq!(step.excluded_inferred, excluded);
-            prop_assert_eq!(step.summary, d.finish());
+            prop_assert_eq!(step.summary, d.finish().unwrap());
             prop_assert_eq!(&step.histogram, &d.histogram(spec.bins).unwrap());
         }
     }
@@ -713,4 +713,121 @@ fn absurd_time_spans_are_errors_not_gigabyte_tables() {
         ),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The accumulator contract (issue 15)
+// ---------------------------------------------------------------------------
+
+/// The diagnostics' counts (the named examples follow the input order, which a
+/// merge in the other order changes).
+fn counts(d: &revops::funnel::FunnelDiagnostics) -> revops::funnel::FunnelDiagnostics {
+    revops::funnel::FunnelDiagnostics {
+        examples: Vec::new(),
+        ..d.clone()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The generic check, on interned batches (the trait's item): counts agree.
+    #[test]
+    fn funnel_events_follow_the_contract(
+        (leads, events) in world(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        cut in 0usize..5,
+    ) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c.index(events.len() + 1)).collect();
+        bounds.extend([0, events.len()]);
+        bounds.sort_unstable();
+        let batches: Vec<FunnelEvents> = bounds
+            .windows(2)
+            .map(|w| data.intern(&events[w[0]..w[1]]).unwrap())
+            .collect();
+        crate::contract::assert_contract(FunnelEvents::new, &batches, cut, counts);
+    }
+
+    /// The paths: partials shipped through JSON, read against funnel data rebuilt
+    /// from the same funnel and leads (as another process would), merged in either
+    /// order, give the reports of one pass.
+    #[test]
+    fn shipped_funnel_partials_merge_into_one_pass(
+        (leads, events) in world(),
+        cut in any::<prop::sample::Index>(),
+        o in options(),
+        anchor in 0usize..6,
+    ) {
+        let o = o.with_tie_break(TieBreak::StageOrder);
+        let cut = cut.index(events.len() + 1);
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let mut left = FunnelEvents::new();
+        left.add_batch(&data, &events[..cut]).unwrap();
+        let mut right = FunnelEvents::new();
+        right.add_batch(&data, &events[cut..]).unwrap();
+
+        let elsewhere = leads.clone();
+        let there = FunnelData::new(Funnel::demand_waterfall(), &elsewhere).unwrap();
+        prop_assert_eq!(there.fingerprint(), data.fingerprint());
+        let (l, r) = (crate::contract::ship(&left), crate::contract::ship(&right));
+        prop_assert_eq!(&l, &left);
+        let mut lr = l.clone();
+        lr.merge(&r).unwrap();
+        let mut rl = r;
+        rl.merge(&l).unwrap();
+
+        let s = spec(anchor, None);
+        let want = all_reports(&data, &paths_for(&data, &events, o), &s);
+        prop_assert_eq!(all_reports(&there, &lr.paths(&there, o), &s), want.clone());
+        prop_assert_eq!(all_reports(&there, &rl.paths(&there, o), &s), want);
+    }
+}
+
+#[test]
+fn funnel_events_of_other_data_or_version_are_refused() {
+    let (leads, events) = scenario();
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let mut acc = FunnelEvents::new();
+    acc.add_batch(&data, &events).unwrap();
+
+    // The same leads in another order: another fingerprint.
+    let reordered: Vec<Lead> = leads.iter().rev().cloned().collect();
+    let other = FunnelData::new(Funnel::demand_waterfall(), &reordered).unwrap();
+    assert_ne!(other.fingerprint(), data.fingerprint());
+    let e = acc.check(&other).unwrap_err();
+    assert!(
+        matches!(e.kind(), revops::error::ErrorKind::MergeMismatch { .. }),
+        "{e:?}"
+    );
+    let before = acc.clone();
+    assert!(acc.add_batch(&other, &events).is_err());
+    let mut theirs = FunnelEvents::new();
+    theirs.add_batch(&other, &events).unwrap();
+    assert!(acc.merge(&theirs).is_err());
+    assert_eq!(acc, before);
+    // Paths against other data use none of the events and count them all.
+    let p = acc.paths(&other, PathOptions::default());
+    assert_eq!(p.diagnostics().unknown_subject, events.len() as u64);
+    assert!(
+        p.diagnostics().examples[0]
+            .why
+            .contains("other funnel data"),
+        "{:?}",
+        p.diagnostics().examples
+    );
+
+    // Another version, and keys beyond the link's counts, are refused.
+    let json = serde_json::to_string(&acc).unwrap();
+    assert!(
+        json.starts_with(r#"{"version":1,"link":{"fingerprint":"#),
+        "{json}"
+    );
+    let e =
+        serde_json::from_str::<FunnelEvents>(&json.replacen(r#""version":1"#, r#""version":9"#, 1))
+            .unwrap_err();
+    assert!(e.to_string().contains("version 9 is not supported"), "{e}");
+    let beyond = json.replacen(r#""subject":0"#, r#""subject":4"#, 1);
+    assert_ne!(beyond, json);
+    assert!(serde_json::from_str::<FunnelEvents>(&beyond).is_err());
 }

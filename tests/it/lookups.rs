@@ -38,7 +38,7 @@ fn funnel_lookups_agree_with_positions() {
     let c = company();
     let data = FunnelData::new(Funnel::demand_waterfall(), &c.leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &c.stage_events).unwrap();
+    acc.add_batch(&data, &c.stage_events).unwrap();
     let paths = acc.paths(&data, PathOptions::default());
 
     for anchor in [
@@ -140,7 +140,7 @@ fn cost_lookups_agree_with_positions() {
     let currency = Currency::USD;
     let data = FunnelData::new(Funnel::demand_waterfall(), &c.leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &c.stage_events).unwrap();
+    acc.add_batch(&data, &c.stage_events).unwrap();
     let paths = acc.paths(&data, PathOptions::default());
     let spend = align_spend(&c.spend, &SpendAlignment::monthly(currency)).unwrap();
     let units = ["mql", "sql", "won"];

@@ -977,3 +977,79 @@ fn synthetic_company_waterfall_identity_every_month() {
     let s = h.slippage(&company.window).unwrap();
     assert!(s.pushed_twice_or_more > 0 && s.pushes > s.pushed_deals);
 }
+
+// ---------------------------------------------------------------------------
+// The accumulator contract (issue 15)
+// ---------------------------------------------------------------------------
+
+fn movements() -> impl Strategy<Value = Vec<revops::pipeline::Movement>> {
+    prop::collection::vec((0u8..12, 0usize..7, 0i64..1_000_000), 0..60).prop_map(|v| {
+        v.into_iter()
+            .map(|(id, kind, cents)| revops::pipeline::Movement {
+                opportunity: OpportunityId::new(format!("O{id}")).unwrap(),
+                kind: MovementKind::ALL[kind],
+                amount: Money::new(Decimal::new(cents, 2), USD),
+            })
+            .collect()
+    })
+}
+
+/// The columns exactly and the movements as a multiset (merging appends, so the
+/// order of the audit list follows the merge order).
+type WaterfallKey = (Vec<(Decimal, u64)>, Vec<(String, MovementKind, Decimal)>);
+
+fn waterfall_key(w: &Waterfall) -> WaterfallKey {
+    let mut listed: Vec<_> = w
+        .movements
+        .iter()
+        .map(|m| (m.opportunity.to_string(), m.kind, m.amount.amount()))
+        .collect();
+    listed.sort();
+    (columns_exact(w), listed)
+}
+
+proptest! {
+    #[test]
+    fn waterfall_follows_the_contract(
+        items in movements(),
+        cut in 0usize..60,
+        totals in any::<bool>(),
+    ) {
+        let audit = if totals { revops::pipeline::Audit::Totals } else { revops::pipeline::Audit::Movements };
+        crate::contract::assert_contract(|| Waterfall::new(USD).with_audit(audit), &items, cut, waterfall_key);
+    }
+}
+
+#[test]
+fn waterfall_states_of_another_version_or_options_are_refused() {
+    let h = sf(&waterfall_scenario());
+    let spec = WaterfallSpec::new(at(3, 1), at(4, 1));
+    let w = h.waterfall(&spec).unwrap();
+    let json = serde_json::to_string(&w).unwrap();
+    assert!(
+        json.starts_with(r#"{"version":1,"audit":"movements","#),
+        "{json}"
+    );
+    assert_eq!(serde_json::from_str::<Waterfall>(&json).unwrap(), w);
+    let e =
+        serde_json::from_str::<Waterfall>(&json.replacen(r#""version":1"#, r#""version":7"#, 1))
+            .unwrap_err();
+    assert!(e.to_string().contains("version 7 is not supported"), "{e}");
+
+    // Another audit: refused, and nothing changes.
+    let totals = h
+        .waterfall(&spec.clone().with_audit(revops::pipeline::Audit::Totals))
+        .unwrap();
+    let mut merged = w.clone();
+    let e = merged.merge(&totals).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::MergeMismatch { .. }), "{e:?}");
+    assert_eq!(merged, w);
+    // Another currency: refused, and nothing changes.
+    let mut eur = Waterfall::new(revops::Currency::EUR);
+    let before = eur.clone();
+    assert!(matches!(
+        eur.merge(&w).as_ref().map_err(|e| e.kind()),
+        Err(ErrorKind::CurrencyMismatch { .. })
+    ));
+    assert_eq!(eur, before);
+}

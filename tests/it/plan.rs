@@ -494,7 +494,7 @@ fn reverse_funnel_from_measured_reports() {
     }
     let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&data, &events).unwrap();
+    acc.add_batch(&data, &events).unwrap();
     let paths = acc.paths(&data, PathOptions::default());
     let cohorts = cohort_report(&data, &paths, &CohortSpec::default()).unwrap();
     let velocity = velocity_report(&data, &paths, &VelocitySpec::default()).unwrap();

@@ -112,7 +112,7 @@ fn olist_mql_to_won_by_origin() {
     };
     let fd = FunnelData::new(Funnel::demand_waterfall(), &d.leads).unwrap();
     let mut acc = FunnelEvents::default();
-    acc.add(&fd, &d.stage_events).unwrap();
+    acc.add_batch(&fd, &d.stage_events).unwrap();
     let paths = acc.paths(&fd, PathOptions::default());
     assert_eq!(paths.diagnostics().before_creation, 1);
     let spec = CohortSpec::default()
