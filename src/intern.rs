@@ -11,14 +11,16 @@ use crate::hash::FastMap;
 /// stay below `u32::MAX`, which callers may use as a "none" marker.
 #[derive(Debug, Clone)]
 pub(crate) struct Interner<K> {
-    keys: Vec<K>,
+    /// The keys, by id (read-only outside this module by convention: pushing here
+    /// without the map would break the interner).
+    pub(crate) names: Vec<K>,
     ids: FastMap<K, u32>,
 }
 
 impl<K> Default for Interner<K> {
     fn default() -> Self {
         Interner {
-            keys: Vec::new(),
+            names: Vec::new(),
             ids: FastMap::default(),
         }
     }
@@ -28,7 +30,7 @@ impl<K: Clone + Eq + Hash> Interner<K> {
     /// An empty interner with room for `n` keys.
     pub(crate) fn with_capacity(n: usize) -> Self {
         Interner {
-            keys: Vec::with_capacity(n),
+            names: Vec::with_capacity(n),
             ids: FastMap::with_capacity_and_hasher(n, Default::default()),
         }
     }
@@ -52,29 +54,29 @@ impl<K: Clone + Eq + Hash> Interner<K> {
         if let Some(&id) = self.ids.get(key) {
             return Ok(id);
         }
-        let id = u32::try_from(self.keys.len())
+        let id = u32::try_from(self.names.len())
             .ok()
             .filter(|&i| i < u32::MAX)
             .ok_or_else(|| {
                 crate::error::capacity(
                     "distinct ids of one kind",
-                    self.keys.len(),
+                    self.names.len(),
                     u64::from(u32::MAX - 1),
                 )
             })?;
-        self.keys.push(key.clone());
+        self.names.push(key.clone());
         self.ids.insert(key.clone(), id);
         Ok(id)
     }
 
     /// The keys, by id.
     pub(crate) fn keys(&self) -> &[K] {
-        &self.keys
+        &self.names
     }
 
     /// The number of keys.
     pub(crate) fn len(&self) -> usize {
-        self.keys.len()
+        self.names.len()
     }
 }
 

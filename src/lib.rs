@@ -52,10 +52,7 @@ mod ratio;
 #[cfg(feature = "csv")]
 pub mod real;
 mod records;
-// Used by the synthetic company today; attribution::shapley's sampler is to switch
-// to it (then this cfg goes).
 pub mod report;
-#[cfg(feature = "synth")]
 mod rng;
 #[cfg(feature = "synth")]
 pub mod synth;

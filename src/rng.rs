@@ -30,6 +30,18 @@ impl SplitMix64 {
         self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
         mix64(self.0)
     }
+
+    /// Uniform in `0..n` (Lemire's multiply-and-reject), `n ≥ 1`.
+    #[inline]
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        let threshold = n.wrapping_neg() % n;
+        loop {
+            let m = u128::from(self.next_u64()) * u128::from(n);
+            if (m as u64) >= threshold {
+                return (m >> 64) as u64;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

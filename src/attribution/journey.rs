@@ -3,7 +3,6 @@
 //! aggregated path rows.
 
 use crate::error::ErrorKind;
-use std::borrow::Borrow;
 use std::hash::Hash;
 
 use crate::hash::FastMap;
@@ -51,53 +50,9 @@ pub(crate) fn from_micros(us: i64) -> Option<DateTime<Utc>> {
 // ---------------------------------------------------------------------------------
 // Interning
 
-/// Names interned to dense `u32` ids, in order of first appearance.
-#[derive(Debug, Clone)]
-pub(crate) struct Dict<K> {
-    pub(crate) names: Vec<K>,
-    ids: FastMap<K, u32>,
-}
-
-impl<K> Default for Dict<K> {
-    fn default() -> Self {
-        Dict {
-            names: Vec::new(),
-            ids: FastMap::default(),
-        }
-    }
-}
-
-impl<K: Clone + Eq + Hash + Borrow<str>> Dict<K> {
-    #[inline]
-    pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
-    }
-
-    /// The id of `name`, interning it if new. Ids stay below `u32::MAX`.
-    #[inline]
-    pub(crate) fn intern(&mut self, name: &K) -> Result<u32> {
-        if let Some(&id) = self.ids.get(name.borrow()) {
-            return Ok(id);
-        }
-        let id = u32::try_from(self.names.len())
-            .ok()
-            .filter(|&i| i < u32::MAX)
-            .ok_or_else(|| {
-                crate::error::capacity(
-                    "distinct ids of one kind",
-                    self.names.len(),
-                    u64::from(u32::MAX - 1),
-                )
-            })?;
-        self.names.push(name.clone());
-        self.ids.insert(name.clone(), id);
-        Ok(id)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.names.len()
-    }
-}
+/// Names interned to dense `u32` ids, in order of first appearance: the crate's one
+/// interner.
+pub(crate) type Dict<K> = crate::intern::Interner<K>;
 
 /// A direct-mapped cache of (channel, campaign) → pair id keyed by the addresses and
 /// lengths of the strings.

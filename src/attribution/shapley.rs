@@ -15,6 +15,7 @@ use crate::hash::{FastMap, FxHasher};
 use crate::ids::Channel;
 use crate::money::{Currency, Money};
 use crate::records::PathRow;
+use crate::rng::SplitMix64;
 
 /// Splits `total` over signed `f64` weights so the parts sum exactly to it.
 ///
@@ -1557,7 +1558,7 @@ impl Game {
             }
             worth.insert(key.into_boxed_slice(), *v);
         }
-        let mut rng = SplitMix64(seed);
+        let mut rng = SplitMix64::new(seed);
         let mut order: Vec<usize> = (0..n).collect();
         let mut prefix = vec![0u64; words];
         let mut mean = vec![0.0; n];
@@ -1593,30 +1594,6 @@ fn game_seed(seed: u64, label: &[u32]) -> u64 {
         h.write_u32(c);
     }
     h.finish() ^ seed
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-and-reject), `n ≥ 1`.
-    fn below(&mut self, n: u64) -> u64 {
-        let threshold = n.wrapping_neg() % n;
-        loop {
-            let m = u128::from(self.next()) * u128::from(n);
-            if (m as u64) >= threshold {
-                return (m >> 64) as u64;
-            }
-        }
-    }
 }
 
 /// Every Shapley-family model of path rows.
@@ -1820,7 +1797,7 @@ mod tests {
 
     #[test]
     fn bounded_draws_cover_the_range() {
-        let mut r = SplitMix64(1);
+        let mut r = SplitMix64::new(1);
         let mut seen = [0u32; 7];
         for _ in 0..7000 {
             seen[r.below(7) as usize] += 1;
