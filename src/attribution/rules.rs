@@ -853,52 +853,65 @@ impl<'j> Weigher<'j> {
                 false
             }
             Kind::Milestones(slots, rest) => {
-                // Resolve the milestones to touch positions (missing ones drop out).
-                let resolved = &mut self.resolved;
-                resolved.clear();
-                let mut milestone_weight = 0.0;
-                for &(slot, w) in slots.iter() {
-                    let pos = match slot {
-                        Slot::First => Some(0),
-                        Slot::Last => Some(n - 1),
-                        Slot::Stage(s) => v
-                            .milestones
-                            .iter()
-                            .find(|&&(st, _)| st == s)
-                            .map(|&(_, p)| p as usize),
-                    };
-                    if let Some(p) = pos {
-                        resolved.push((p, w));
-                        milestone_weight += w;
-                    }
-                }
-                let distinct = (0..resolved.len())
-                    .filter(|&i| !resolved[..i].iter().any(|r| r.0 == resolved[i].0))
-                    .count();
-                let others = n - distinct;
-                let each = if others > 0 && *rest > 0.0 {
-                    *rest / others as f64
-                } else {
-                    0.0
-                };
-                let total = milestone_weight + each * others as f64;
-                if total <= 0.0 {
-                    buf.resize(n, 1.0 / n as f64);
-                    return true;
-                }
-                let inv = 1.0 / total;
-                buf.resize(n, each * inv);
-                for &(p, _) in resolved.iter() {
-                    buf[p] = 0.0;
-                }
-                // Several milestones on one touch pool their weights.
-                for &(p, w) in resolved.iter() {
-                    buf[p] += w * inv;
-                }
-                false
+                fill_milestones(slots, *rest, &mut self.resolved, &v, buf)
             }
         }
     }
+}
+
+/// The milestone models' shares of journey `v` (the arm of [`Weigher::fill`]): each
+/// milestone present takes its weight, the other touches share `rest`; `true` when
+/// nothing had weight and the shares fell back to linear.
+fn fill_milestones(
+    slots: &[(Slot, f64)],
+    rest: f64,
+    resolved: &mut Vec<(usize, f64)>,
+    v: &View<'_>,
+    buf: &mut Vec<f64>,
+) -> bool {
+    let n = v.pairs.len();
+    // Resolve the milestones to touch positions (missing ones drop out).
+    resolved.clear();
+    let mut milestone_weight = 0.0;
+    for &(slot, w) in slots {
+        let pos = match slot {
+            Slot::First => Some(0),
+            Slot::Last => Some(n - 1),
+            Slot::Stage(s) => v
+                .milestones
+                .iter()
+                .find(|&&(st, _)| st == s)
+                .map(|&(_, p)| p as usize),
+        };
+        if let Some(p) = pos {
+            resolved.push((p, w));
+            milestone_weight += w;
+        }
+    }
+    let distinct = (0..resolved.len())
+        .filter(|&i| !resolved[..i].iter().any(|r| r.0 == resolved[i].0))
+        .count();
+    let others = n - distinct;
+    let each = if others > 0 && rest > 0.0 {
+        rest / others as f64
+    } else {
+        0.0
+    };
+    let total = milestone_weight + each * others as f64;
+    if total <= 0.0 {
+        buf.resize(n, 1.0 / n as f64);
+        return true;
+    }
+    let inv = 1.0 / total;
+    buf.resize(n, each * inv);
+    for &(p, _) in resolved.iter() {
+        buf[p] = 0.0;
+    }
+    // Several milestones on one touch pool their weights.
+    for &(p, w) in resolved.iter() {
+        buf[p] += w * inv;
+    }
+    false
 }
 
 impl Weigher<'_> {
