@@ -138,6 +138,17 @@ fn units_overflow() -> Error {
     })
 }
 
+/// The position of the unit column `unit` among `units`.
+fn unit_column(units: &[String], unit: &str) -> Result<usize> {
+    units.iter().position(|u| u == unit).ok_or_else(|| {
+        Error::from(ErrorKind::InvalidParameter {
+            name: "unit",
+            value: unit.to_string(),
+            reason: format!("not one of the columns {units:?}"),
+        })
+    })
+}
+
 /// How credits and spend are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CostGrouping {
@@ -177,13 +188,7 @@ impl Credits {
     /// amount; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) when the column's sum leaves the decimal range
     /// (the credits are then unchanged).
     pub fn add_units(&mut self, key: CostKey, unit: &str, amount: f64) -> Result<()> {
-        let col = self.units.iter().position(|u| u == unit).ok_or_else(|| {
-            Error::from(ErrorKind::InvalidParameter {
-                name: "unit",
-                value: unit.to_string(),
-                reason: format!("not one of the columns {:?}", self.units),
-            })
-        })?;
+        let col = unit_column(&self.units, unit)?;
         let a = decimal_from_f64(amount, "credited units")?;
         if a.is_sign_negative() && !a.is_zero() {
             return Err(Error::from(ErrorKind::InvalidParameter {
@@ -703,13 +708,7 @@ impl UnitEconomics {
     /// # Errors
     /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unknown column; [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn cac_paid(&self, paid: &[Channel], unit: &str) -> Result<MoneyPer> {
-        let col = self.units.iter().position(|u| u == unit).ok_or_else(|| {
-            Error::from(ErrorKind::InvalidParameter {
-                name: "unit",
-                value: unit.to_string(),
-                reason: format!("not one of the columns {:?}", self.units),
-            })
-        })?;
+        let col = unit_column(&self.units, unit)?;
         let mut spend = Money::zero(self.total.spend.currency());
         let mut units = Decimal::ZERO;
         for r in self
