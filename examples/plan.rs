@@ -26,11 +26,10 @@ use common::{DataArgs, OutputArgs, bad, load};
 use revops::csv::CsvRecord;
 use revops::{
     Calendar, Decimal, Error, Funnel, Granularity, Lead, Money, Period, StageEvent,
-    distribution::ExactDistribution, funnel::CohortReport, funnel::CohortSpec, funnel::FunnelData,
-    funnel::FunnelEvents, funnel::PathOptions, funnel::Paths, funnel::VelocitySpec,
-    funnel::cohort_report, funnel::velocity_report, pipeline::PipelineHistory, plan::OpenItem,
-    plan::ProgrammeUplift, plan::Projection, plan::ReverseFunnel, plan::ReversePlan,
-    plan::RoundingPolicy, plan::StageOutlook, plan::average_deal_size, plan::default_target,
+    funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
+    funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
+    pipeline::PipelineHistory, plan::ProgrammeUplift, plan::Projection, plan::ReverseFunnel,
+    plan::ReversePlan, plan::RoundingPolicy, plan::average_deal_size, plan::default_target,
     plan::open_items, plan::outlook_from_history, plan::project,
 };
 
@@ -159,64 +158,6 @@ fn main() -> ExitCode {
     common::main(run)
 }
 
-/// Open leads before the opportunity stage (later ones are open deals) that entered
-/// their stage in the last 90 days, each at the average deal size, and the outlook of
-/// each lead stage: its measured rate to won and time from it to won.
-fn open_leads(
-    data: &FunnelData<'_>,
-    paths: &Paths,
-    cohorts: &CohortReport,
-    leads: &[Lead],
-    today: DateTime<Utc>,
-    deal_size: Money,
-) -> Result<(Vec<OpenItem>, Vec<StageOutlook>), Error> {
-    let keys = data.progression_keys();
-    let won = data
-        .rank_of("won")
-        .ok_or_else(|| bad("funnel", "won", "no won stage"))?;
-    let opp = data.rank_of("opportunity").unwrap_or(won);
-    let mut to_won: Vec<ExactDistribution> =
-        (0..opp).map(|_| ExactDistribution::default()).collect();
-    let (mut open, mut outlook) = (Vec::new(), Vec::new());
-    for cy in paths.iter() {
-        if let Some(tw) = cy.entered(won) {
-            for (r, dist) in to_won.iter_mut().enumerate() {
-                if let (Some(t), false) = (cy.entered(r), cy.inferred(r)) {
-                    dist.add(u64::try_from((tw - t).num_seconds()).unwrap_or(0));
-                }
-            }
-        } else if cy.exit().is_none() && cy.reached_mask() != 0 {
-            let furthest = (31 - cy.reached_mask().leading_zeros()) as usize;
-            // Leads untouched for 90 days are stale, not open pipeline.
-            let recent = cy
-                .entered(furthest)
-                .is_some_and(|t| t >= today - chrono::TimeDelta::days(90));
-            if furthest < opp && recent {
-                open.push(OpenItem {
-                    id: format!("{}#{}", leads[cy.lead_index()].id, cy.number()),
-                    stage: format!("lead:{}", keys[furthest]),
-                    amount: deal_size,
-                });
-            }
-        }
-    }
-    for (r, dist) in to_won.into_iter().enumerate() {
-        let rate = cohorts
-            .total
-            .all
-            .to_won
-            .iter()
-            .find(|s| s.from == keys[r])
-            .and_then(|s| s.ratio.value());
-        outlook.push(StageOutlook {
-            stage: format!("lead:{}", keys[r]),
-            win_rate: rate.unwrap_or(0.0),
-            time_to_close: dist,
-        });
-    }
-    Ok((open, outlook))
-}
-
 fn run(cli: Cli) -> Result<(), Error> {
     let loaded = load(
         &cli.data,
@@ -273,8 +214,14 @@ fn run(cli: Cli) -> Result<(), Error> {
     let mut outlook = outlook_from_history(&history, today);
     let (mut open, _) = open_items(&history, today, &outlook);
     let open_deals = open.len();
-    let (leads_open, leads_outlook) =
-        open_leads(&data, &paths, &cohorts, &d.leads, today, deal_size)?;
+    let (leads_open, leads_outlook) = revops::plan::lead_outlook(
+        &data,
+        &paths,
+        &cohorts,
+        today,
+        deal_size,
+        chrono::TimeDelta::days(90),
+    )?;
     let open_leads = leads_open.len();
     open.extend(leads_open);
     outlook.extend(leads_outlook);

@@ -9,18 +9,22 @@
 //! - [`average_deal_size`], [`default_target`] ([`won_revenue`] × 1.2): the deal size
 //!   and the default target a plan starts from, as the report computes them;
 //! - [`project`]: expected wins and revenue of today's open pipeline over the next
-//!   horizons, with a normal band.
+//!   horizons, with a normal band; its open items and stage outlooks come from the
+//!   pipeline ([`open_items`], [`outlook_from_history`]) and from the leads
+//!   ([`lead_outlook`]).
 //!
 //! Everything here is pure: "today" is always a parameter, money stays exact
 //! ([`crate::Money`]) and the rates can come from the crate's own reports
 //! ([`crate::funnel::CohortReport`], [`crate::funnel::VelocityReport`]).
 
 mod deal;
+mod lead_outlook;
 mod projection;
 mod ramp;
 mod reverse;
 
 pub use deal::{DEFAULT_TARGET_GROWTH, average_deal_size, default_target, won_revenue};
+pub use lead_outlook::lead_outlook;
 pub use projection::{
     HorizonProjection, OpenItem, Projection, ProjectionBacktest, StageOutlook, backtest_projection,
     open_items, outlook_from_history, project,
