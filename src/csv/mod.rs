@@ -119,6 +119,7 @@ mod journeys;
 pub(crate) mod parse;
 mod read;
 mod schema;
+mod split;
 mod write;
 
 #[cfg(test)]
