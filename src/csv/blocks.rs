@@ -225,19 +225,31 @@ impl<R: Read> Cutter<R> {
         Ok(())
     }
 
-    /// Where the next block ends: after the first row end at or past `block_size`
-    /// bytes, reading on while there is none; the end of the input at its end.
+    /// Where the next block ends: after the first line break at or past
+    /// `block_size` bytes (`\r\n` whole; a bare `\r` once the byte after it is
+    /// read), reading on while there is none; the end of the input at its end.
     fn cut(&mut self) -> Result<usize> {
         let mut from = self.block_size.min(self.pending.len()).saturating_sub(1);
         loop {
-            if let Some(k) = self.pending[from..].iter().position(|&b| b == b'\n') {
-                return Ok(from + k + 1);
+            let mut k = from;
+            while let Some(i) = self.pending[k..]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+            {
+                let i = k + i;
+                match (self.pending[i], self.pending.get(i + 1)) {
+                    (b'\n', _) => return Ok(i + 1),
+                    (_, Some(b'\n')) => return Ok(i + 2),
+                    (_, Some(_)) => return Ok(i + 1),
+                    (_, None) if self.eof => return Ok(i + 1),
+                    (_, None) => break, // a `\n` may follow: read on
+                }
             }
             if self.eof {
                 return Ok(self.pending.len());
             }
-            from = self.pending.len();
-            self.fill(from + self.block_size)?;
+            from = self.pending.len().saturating_sub(1).max(from);
+            self.fill(self.pending.len() + self.block_size)?;
         }
     }
 
