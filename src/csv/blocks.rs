@@ -231,18 +231,17 @@ impl<R: Read> Cutter<R> {
     fn cut(&mut self) -> Result<usize> {
         let mut from = self.block_size.min(self.pending.len()).saturating_sub(1);
         loop {
-            let mut k = from;
-            while let Some(i) = self.pending[k..]
+            let found = self.pending[from..]
                 .iter()
-                .position(|&b| b == b'\n' || b == b'\r')
-            {
-                let i = k + i;
+                .position(|&b| b == b'\n' || b == b'\r');
+            if let Some(i) = found {
+                let i = from + i;
                 match (self.pending[i], self.pending.get(i + 1)) {
                     (b'\n', _) => return Ok(i + 1),
                     (_, Some(b'\n')) => return Ok(i + 2),
                     (_, Some(_)) => return Ok(i + 1),
                     (_, None) if self.eof => return Ok(i + 1),
-                    (_, None) => break, // a `\n` may follow: read on
+                    (_, None) => {} // a `\n` may follow: read on
                 }
             }
             if self.eof {
