@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# revops next to DuckDB on the same files: CSV -> cohort report, Parquet -> cohort
+# report, and `demo --data` for reference. Wall time and peak memory of the whole
+# process, N runs each, interleaved, in one run. See benches/peers/README.md.
+#
+#   benches/peers/ingest_vs_duckdb.sh [--data DIR] [--runs N] [--threads N]
+#                                     [--revops-parquet DIR] [--no-demo]
+#
+# --data DIR            the synthetic company's CSV folder [default:
+#                       target/peers/c1m, made with `synth --leads 1000000 --seed 7`
+#                       when absent]
+# --runs N              runs of each job [default: 3]
+# --threads N           DuckDB's threads [default: 2]
+# --revops-parquet DIR  time `waterfall --data DIR` on a folder of revops Parquet
+#                       files (needs revops' Parquet reader; see REVOPS PARQUET below)
+# --no-demo             leave out `demo --data DIR --out OUT`
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+data=target/peers/c1m
+runs=3
+threads=2
+revops_parquet=
+demo=1
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --data) data=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --threads) threads=$2; shift 2 ;;
+        --revops-parquet) revops_parquet=$2; shift 2 ;;
+        --no-demo) demo=; shift ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "--runs: a positive whole number" >&2; exit 2; }
+
+say() { echo "== $*" >&2; }
+py=target/peers-venv/bin/python
+peer=benches/peers/duckdb_cohort.py
+
+# 1. DuckDB in a virtual environment of its own (never the system's Python).
+if ! "$py" -c 'import duckdb; assert duckdb.__version__ == "2.0.0"' 2>/dev/null; then
+    say "virtual environment target/peers-venv with duckdb 2.0.0"
+    python3 -m venv target/peers-venv
+    "$py" -m pip install --quiet --disable-pip-version-check duckdb==2.0.0
+fi
+
+# 2. The examples, release build.
+say "cargo build --release --examples"
+cargo build --release --examples --quiet
+bin=target/release/examples
+
+# 3. The data: the 1M-lead synthetic company, made once.
+if [[ ! -f $data/leads.csv || ! -f $data/stage_events.csv ]]; then
+    say "making the synthetic company (1M leads, seed 7) in $data"
+    "$bin/synth" --leads 1000000 --seed 7 --out "$data" >&2
+fi
+data=$(cd "$data" && pwd)
+# Everything made from it lives in target/, keyed by the data folder (which may be
+# read-only).
+work=$root/target/peers/work/$(printf '%s' "$data" | cksum | cut -d' ' -f1)
+mkdir -p "$work/two" "$work/parquet" "$work/out"
+for f in leads.csv stage_events.csv; do ln -sfn "$data/$f" "$work/two/$f"; done
+for f in leads stage_events; do
+    if [[ ! -f $work/parquet/$f.parquet || $data/$f.csv -nt $work/parquet/$f.parquet ]]; then
+        say "DuckDB converts the CSV files to Parquet (once, not timed) in $work/parquet"
+        "$py" "$peer" parquet --data "$data" --to "$work/parquet" --threads "$threads"
+        break
+    fi
+done
+
+# 4. Same job? revops' JSON and DuckDB's counts must agree (not timed).
+say "checking that both compute the same cohort x stage counts"
+"$bin/waterfall" --data "$work/two" --mode cohort --period month --format json \
+    >"$work/out/revops.json"
+"$py" "$peer" cohort --data "$data" --format csv --threads "$threads" --out "$work/out/duckdb-csv.json"
+"$py" "$peer" check --revops "$work/out/revops.json" --duckdb "$work/out/duckdb-csv.json"
+"$py" "$peer" cohort --data "$work/parquet" --format parquet --threads "$threads" \
+    --out "$work/out/duckdb-parquet.json"
+"$py" "$peer" check --revops "$work/out/revops.json" --duckdb "$work/out/duckdb-parquet.json"
+
+# 5. The timed runs: every job once per round, N rounds.
+times=$work/out/times.tsv
+: >"$times"
+measure() { # job tool command...
+    local job=$1 tool=$2
+    shift 2
+    local t
+    t=$(mktemp)
+    /usr/bin/time -o "$t" -f '%e %M' "$@" >/dev/null
+    read -r wall kb <"$t"
+    rm -f "$t"
+    printf '%s\t%s\t%s\t%s\n' "$job" "$tool" "$wall" "$kb" >>"$times"
+    echo "   $job | $tool: ${wall} s, $((kb / 1024)) MB" >&2
+}
+csv_job="CSV → cohort report"
+pq_job="Parquet → cohort report"
+for ((i = 1; i <= runs; i++)); do
+    say "round $i of $runs"
+    measure "$csv_job" "revops waterfall (all 7 files in the folder)" \
+        "$bin/waterfall" --data "$data" --mode cohort --period month --format json
+    measure "$csv_job" "revops waterfall (the 2 files it needs)" \
+        "$bin/waterfall" --data "$work/two" --mode cohort --period month --format json
+    measure "$csv_job" "DuckDB $threads threads" \
+        "$py" "$peer" cohort --data "$data" --format csv --threads "$threads" --out /dev/null
+    # ---- REVOPS PARQUET -------------------------------------------------------
+    # The revops Parquet row: `waterfall --data PARQUET_DIR` once revops reads
+    # Parquet (issue 16, item 5). Pass --revops-parquet DIR (a folder of revops'
+    # Parquet files, e.g. from `synth --format parquet`); without it the row says
+    # "to come" and no number is made up.
+    if [[ -n $revops_parquet ]]; then
+        measure "$pq_job" "revops waterfall" \
+            "$bin/waterfall" --data "$revops_parquet" --mode cohort --period month --format json
+    else
+        printf '%s\t%s\t-\t-\n' "$pq_job" "revops waterfall" >>"$times"
+    fi
+    # ---------------------------------------------------------------------------
+    measure "$pq_job" "DuckDB $threads threads" \
+        "$py" "$peer" cohort --data "$work/parquet" --format parquet --threads "$threads" --out /dev/null
+    if [[ -n $demo ]]; then
+        measure "demo --data DIR --out OUT (every engine)" "revops demo" \
+            "$bin/demo" --data "$data" --out "$work/out/demo"
+    fi
+done
+
+# 6. The machine and the table.
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+os=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s)
+echo
+echo "Machine: $(nproc) cores ($cpu), $mem, $os, Linux $(uname -r);" \
+    "$(rustc --version); DuckDB $("$py" "$peer" machine) (Python $("$py" -c 'import platform; print(platform.python_version())'));" \
+    "data: $data ($(du -shL "$data" | cut -f1), leads.csv + stage_events.csv $(du -cshL "$data/leads.csv" "$data/stage_events.csv" | tail -1 | cut -f1))"
+echo
+"$py" "$peer" table --times "$times" --runs "$runs"
