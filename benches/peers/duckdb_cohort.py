@@ -26,6 +26,8 @@ Subcommands
           they differ.
   table   --times FILE [--runs N]
           Prints the Markdown table from the timing lines the shell script collected.
+  startup [--threads N]
+          Starts DuckDB and does nothing (what every DuckDB row includes).
   machine
           Prints the DuckDB version.
 
@@ -255,6 +257,10 @@ def cmd_table(a):
           "(`/usr/bin/time -f '%e %M'`); MB = 2^20 bytes.")
 
 
+def cmd_startup(a):
+    connect(a.threads).execute("SELECT 1").fetchall()
+
+
 def cmd_machine(_a):
     import duckdb
 
@@ -283,6 +289,9 @@ def main():
     t.add_argument("--times", required=True)
     t.add_argument("--runs", type=int, default=3)
     t.set_defaults(run=cmd_table)
+    s = sub.add_parser("startup")
+    s.add_argument("--threads", type=int, default=2)
+    s.set_defaults(run=cmd_startup)
     m = sub.add_parser("machine")
     m.set_defaults(run=cmd_machine)
     a = p.parse_args()

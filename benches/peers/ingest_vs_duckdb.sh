@@ -89,7 +89,11 @@ measure() { # job tool command...
     shift 2
     local t
     t=$(mktemp)
-    /usr/bin/time -o "$t" -f '%e %M' "$@" >/dev/null
+    if ! /usr/bin/time -o "$t" -f '%e %M' "$@" >/dev/null 2>"$work/out/stderr.log"; then
+        echo "failed: $*" >&2
+        cat "$work/out/stderr.log" "$t" >&2
+        exit 1
+    fi
     read -r wall kb <"$t"
     rm -f "$t"
     printf '%s\t%s\t%s\t%s\n' "$job" "$tool" "$wall" "$kb" >>"$times"
@@ -119,6 +123,9 @@ for ((i = 1; i <= runs; i++)); do
     # ---------------------------------------------------------------------------
     measure "$pq_job" "DuckDB $threads threads" \
         "$py" "$peer" cohort --data "$work/parquet" --format parquet --threads "$threads" --out /dev/null
+    # What DuckDB's rows include before any work: Python, `import duckdb`, a connection.
+    measure "start-up only (reference)" "DuckDB $threads threads" \
+        "$py" "$peer" startup --threads "$threads"
     if [[ -n $demo ]]; then
         measure "demo --data DIR --out OUT (every engine)" "revops demo" \
             "$bin/demo" --data "$data" --out "$work/out/demo"
