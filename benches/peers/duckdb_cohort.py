@@ -253,7 +253,7 @@ def cmd_table(a):
             f"| {job} | {tool} | {med(xs):.2f} ({min(walls):.2f}–{max(walls):.2f}) "
             f"| {peak:.0f} | {ratio} |"
         )
-    print(f"\n{a.runs} runs each, interleaved; wall and peak RSS of the whole process "
+    print(f"\n{a.runs} run{'s' if a.runs != 1 else ''} of each, interleaved; wall and peak RSS of the whole process "
           "(`/usr/bin/time -f '%e %M'`); MB = 2^20 bytes.")
 
 

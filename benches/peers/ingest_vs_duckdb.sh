@@ -3,12 +3,12 @@
 # report, and `demo --data` for reference. Wall time and peak memory of the whole
 # process, N runs each, interleaved, in one run. See benches/peers/README.md.
 #
-#   benches/peers/ingest_vs_duckdb.sh [--data DIR] [--runs N] [--threads N]
-#                                     [--revops-parquet DIR] [--no-demo]
+#   benches/peers/ingest_vs_duckdb.sh [--data DIR] [--leads N] [--runs N]
+#                                     [--threads N] [--revops-parquet DIR] [--no-demo]
 #
-# --data DIR            the synthetic company's CSV folder [default:
-#                       target/peers/c1m, made with `synth --leads 1000000 --seed 7`
-#                       when absent]
+# --data DIR            a folder of canonical CSV files [default: target/peers/c1m,
+#                       made with `synth --leads N --seed 7` when it has no leads.csv]
+# --leads N             leads of the synthetic company made for --data [1000000]
 # --runs N              runs of each job [default: 3]
 # --threads N           DuckDB's threads [default: 2]
 # --revops-parquet DIR  time `waterfall --data DIR` on a folder of revops Parquet
@@ -18,7 +18,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-data=target/peers/c1m
+data=
+leads=1000000
 runs=3
 threads=2
 revops_parquet=
@@ -26,15 +27,21 @@ demo=1
 while [[ $# -gt 0 ]]; do
     case $1 in
         --data) data=$2; shift 2 ;;
+        --leads) leads=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --threads) threads=$2; shift 2 ;;
         --revops-parquet) revops_parquet=$2; shift 2 ;;
         --no-demo) demo=; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "--runs: a positive whole number" >&2; exit 2; }
+[[ $leads =~ ^[1-9][0-9]*$ ]] || { echo "--leads: a positive whole number" >&2; exit 2; }
+if [[ -z $data ]]; then
+    data=target/peers/c1m
+    [[ $leads == 1000000 ]] || data=target/peers/leads-$leads
+fi
 
 say() { echo "== $*" >&2; }
 py=target/peers-venv/bin/python
@@ -54,8 +61,8 @@ bin=target/release/examples
 
 # 3. The data: the 1M-lead synthetic company, made once.
 if [[ ! -f $data/leads.csv || ! -f $data/stage_events.csv ]]; then
-    say "making the synthetic company (1M leads, seed 7) in $data"
-    "$bin/synth" --leads 1000000 --seed 7 --out "$data" >&2
+    say "making the synthetic company ($leads leads, seed 7) in $data"
+    "$bin/synth" --leads "$leads" --seed 7 --out "$data" >&2
 fi
 data=$(cd "$data" && pwd)
 # Everything made from it lives in target/, keyed by the data folder (which may be
@@ -80,8 +87,14 @@ say "checking that both compute the same cohort x stage counts"
 "$py" "$peer" cohort --data "$work/parquet" --format parquet --threads "$threads" \
     --out "$work/out/duckdb-parquet.json"
 "$py" "$peer" check --revops "$work/out/revops.json" --duckdb "$work/out/duckdb-parquet.json"
+if [[ -n $revops_parquet ]]; then
+    "$bin/waterfall" --data "$revops_parquet" --mode cohort --period month --format json \
+        >"$work/out/revops-parquet.json"
+    "$py" "$peer" check --revops "$work/out/revops-parquet.json" --duckdb "$work/out/duckdb-parquet.json"
+fi
 
 # 5. The timed runs: every job once per round, N rounds.
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 times=$work/out/times.tsv
 : >"$times"
 measure() { # job tool command...
@@ -133,6 +146,9 @@ for ((i = 1; i <= runs; i++)); do
 done
 
 # 6. The machine and the table.
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "DuckDB's Parquet files: $work/parquet (revops' own, if any: ${revops_parquet:-none})"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 os=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s)
@@ -140,5 +156,8 @@ echo
 echo "Machine: $(nproc) cores ($cpu), $mem, $os, Linux $(uname -r);" \
     "$(rustc --version); DuckDB $("$py" "$peer" machine) (Python $("$py" -c 'import platform; print(platform.python_version())'));" \
     "data: $data ($(du -shL "$data" | cut -f1), leads.csv + stage_events.csv $(du -cshL "$data/leads.csv" "$data/stage_events.csv" | tail -1 | cut -f1))"
+echo
+echo "Load average (1, 5, 15 min) before the timed runs: $load_before; after: $load_after" \
+    "(the load before the runs is other work on the machine: near or above $(nproc), timings are slower and noisier)."
 echo
 "$py" "$peer" table --times "$times" --runs "$runs"
