@@ -12,7 +12,9 @@
 # --runs N              runs of each job [default: 3]
 # --threads N           DuckDB's threads [default: 2]
 # --revops-parquet DIR  time `waterfall --data DIR` on a folder of revops Parquet
-#                       files (needs revops' Parquet reader; see REVOPS PARQUET below)
+#                       files (needs revops' Parquet reader; see REVOPS PARQUET
+#                       below); DuckDB then reads DIR's leads.parquet and
+#                       stage_events.parquet too, if they are there
 # --no-demo             leave out `demo --data DIR --out OUT`
 set -euo pipefail
 
@@ -78,13 +80,20 @@ for f in leads stage_events; do
     fi
 done
 
+# DuckDB reads revops' own Parquet files when --revops-parquet names a folder with
+# leads.parquet and stage_events.parquet (the same files for both), else its own.
+pq=$work/parquet
+if [[ -n $revops_parquet && -f $revops_parquet/leads.parquet && -f $revops_parquet/stage_events.parquet ]]; then
+    pq=$(cd "$revops_parquet" && pwd)
+fi
+
 # 4. Same job? revops' JSON and DuckDB's counts must agree (not timed).
 say "checking that both compute the same cohort x stage counts"
 "$bin/waterfall" --data "$work/two" --mode cohort --period month --format json \
     >"$work/out/revops.json"
 "$py" "$peer" cohort --data "$data" --format csv --threads "$threads" --out "$work/out/duckdb-csv.json"
 "$py" "$peer" check --revops "$work/out/revops.json" --duckdb "$work/out/duckdb-csv.json"
-"$py" "$peer" cohort --data "$work/parquet" --format parquet --threads "$threads" \
+"$py" "$peer" cohort --data "$pq" --format parquet --threads "$threads" \
     --out "$work/out/duckdb-parquet.json"
 "$py" "$peer" check --revops "$work/out/revops.json" --duckdb "$work/out/duckdb-parquet.json"
 if [[ -n $revops_parquet ]]; then
@@ -135,7 +144,7 @@ for ((i = 1; i <= runs; i++)); do
     fi
     # ---------------------------------------------------------------------------
     measure "$pq_job" "DuckDB $threads threads" \
-        "$py" "$peer" cohort --data "$work/parquet" --format parquet --threads "$threads" --out /dev/null
+        "$py" "$peer" cohort --data "$pq" --format parquet --threads "$threads" --out /dev/null
     # What DuckDB's rows include before any work: Python, `import duckdb`, a connection.
     measure "start-up only (reference)" "DuckDB $threads threads" \
         "$py" "$peer" startup --threads "$threads"
@@ -148,7 +157,7 @@ done
 # 6. The machine and the table.
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
-echo "DuckDB's Parquet files: $work/parquet (revops' own, if any: ${revops_parquet:-none})"
+echo "Parquet files DuckDB read: $pq; revops read: ${revops_parquet:-none (no revops Parquet row)}"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 os=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s)
