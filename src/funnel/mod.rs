@@ -17,6 +17,7 @@
 mod bucket;
 mod cohort;
 mod data;
+mod table;
 pub(crate) mod definition;
 mod flow;
 mod path;
