@@ -116,6 +116,7 @@
 mod blocks;
 mod dataset;
 mod field;
+mod funnel;
 mod journeys;
 pub(crate) mod parse;
 mod read;
@@ -127,6 +128,7 @@ mod write;
 mod tests;
 
 pub use dataset::Dataset;
+pub use funnel::EventsRead;
 pub use read::Reader;
 pub use write::{Writer, write_records};
 

@@ -365,60 +365,113 @@ impl<'a> FunnelData<'a> {
     /// funnel does not define. Events for unknown leads are not errors: they are
     /// counted in [`FunnelDiagnostics::unknown_subject`].
     pub fn intern(&self, events: &[StageEvent]) -> Result<FunnelEvents> {
-        let mut out = FunnelEvents {
-            link: Some(self.link),
-            ..FunnelEvents::default()
-        };
-        out.events.reserve(events.len());
-        // Stage keys repeat: cache the last few lookups by string content.
-        let mut cache: Vec<(String, u8)> = Vec::new();
-        let mut cursor: u32 = u32::MAX;
+        let mut sink = EventSink::new(self);
+        sink.out.events.reserve(events.len());
         for (i, e) in events.iter().enumerate() {
-            let stage = match cache.iter().find(|(k, _)| *k == e.stage) {
-                Some(&(_, s)) => s,
-                None => {
-                    let s = self.funnel.resolve(&e.stage, || {
-                        RecordRef::new("stage event")
-                            .with_index(i)
-                            .with_id(&e.subject)
-                    })?;
-                    // at most 255 stages, checked in `new`
-                    let s = s as u8;
-                    if cache.len() < 64 {
-                        cache.push((e.stage.clone(), s));
-                    }
-                    s
-                }
+            let Some(stage) = sink.stage(&e.stage) else {
+                return Err(sink.unknown_stage(&e.stage, i as u64, e.subject.as_str()));
             };
-            // Events usually come grouped by subject, often in lead order: try the
-            // previous lead and the next one before the hash map.
-            let id = e.subject.as_str();
-            let near = |i: u32| (self.leads.id(i as usize) == Some(id)).then_some(i);
-            let subject = near(cursor)
-                .or_else(|| near(cursor.wrapping_add(1)))
-                .or_else(|| self.leads.find(id));
-            if let Some(s) = subject {
-                cursor = s;
-            }
-            let Some(subject) = subject else {
-                out.diagnostics.unknown_subject += 1;
-                out.diagnostics
-                    .note("unknown subject", Some(i as u64), &e.subject);
-                continue;
-            };
-            let reason = match &e.reason {
-                Some(r) => out.reason_id(r),
-                None => 0,
-            };
-            out.events.push(Ev {
-                at: millis(&e.at),
-                subject,
-                reason,
-                stage,
-            });
+            sink.push(e.subject.as_str(), stage, millis(&e.at), e.reason.as_deref());
         }
-        out.diagnostics.events_read += events.len() as u64;
-        Ok(out)
+        Ok(sink.finish())
+    }
+}
+
+/// Interns stage events one at a time against a [`FunnelData`]: what
+/// [`FunnelData::intern`] and the CSV reader share.
+#[derive(Debug)]
+pub(crate) struct EventSink<'d, 'a> {
+    data: &'d FunnelData<'a>,
+    pub(crate) out: FunnelEvents,
+    /// Stage keys seen, with their positions (keys repeat: no hashing).
+    cache: Vec<(Box<str>, u8)>,
+    /// The last subject found (events come grouped by subject, often in lead order).
+    cursor: u32,
+    /// Events offered so far (the next one's position).
+    pub(crate) seen: u64,
+}
+
+impl<'d, 'a> EventSink<'d, 'a> {
+    pub(crate) fn new(data: &'d FunnelData<'a>) -> Self {
+        EventSink {
+            data,
+            out: FunnelEvents {
+                link: Some(data.link),
+                ..FunnelEvents::default()
+            },
+            cache: Vec::new(),
+            cursor: u32::MAX,
+            seen: 0,
+        }
+    }
+
+    /// The funnel position of a stage key, `None` when the funnel has no such stage.
+    #[inline]
+    pub(crate) fn stage(&mut self, key: &str) -> Option<u8> {
+        if let Some(&(_, s)) = self.cache.iter().find(|(k, _)| **k == *key) {
+            return Some(s);
+        }
+        // at most 255 stages, checked when the data was built
+        let s = self.data.funnel.stage_index(key)? as u8;
+        if self.cache.len() < 64 {
+            self.cache.push((key.into(), s));
+        }
+        Some(s)
+    }
+
+    /// The error for an event (position `index`, `subject`) whose stage the funnel
+    /// does not define.
+    pub(crate) fn unknown_stage(&self, key: &str, index: u64, subject: &str) -> Error {
+        self.data
+            .funnel
+            .resolve(key, || {
+                RecordRef::new("stage event")
+                    .with_index(index as usize)
+                    .with_id(subject)
+            })
+            .err()
+            .unwrap_or_else(|| Error::from(ErrorKind::UnknownStage {
+                record: RecordRef::new("stage event").with_index(index as usize).with_id(subject),
+                key: key.to_string(),
+                funnel: self.data.funnel.name().to_string(),
+            }))
+    }
+
+    /// Interns and appends the next event (counted as unknown when no lead has its
+    /// subject).
+    #[inline]
+    pub(crate) fn push(&mut self, subject: &str, stage: u8, at: Millis, reason: Option<&str>) {
+        let i = self.seen;
+        self.seen += 1;
+        let leads = &self.data.leads;
+        let near = |c: u32| (leads.id(c as usize) == Some(subject)).then_some(c);
+        let found = near(self.cursor)
+            .or_else(|| near(self.cursor.wrapping_add(1)))
+            .or_else(|| leads.find(subject));
+        let Some(found) = found else {
+            self.out.diagnostics.unknown_subject += 1;
+            self.out
+                .diagnostics
+                .note("unknown subject", Some(i), subject);
+            return;
+        };
+        self.cursor = found;
+        let reason = match reason {
+            Some(r) => self.out.reason_id(r),
+            None => 0,
+        };
+        self.out.events.push(Ev {
+            at,
+            subject: found,
+            reason,
+            stage,
+        });
+    }
+
+    /// The events interned, with the count of those offered.
+    pub(crate) fn finish(mut self) -> FunnelEvents {
+        self.out.diagnostics.events_read += self.seen;
+        self.out
     }
 }
 
@@ -487,7 +540,7 @@ impl std::fmt::Display for SkippedEvent {
 }
 
 impl FunnelDiagnostics {
-    fn note(&mut self, why: &str, index: Option<u64>, subject: &SubjectId) {
+    fn note(&mut self, why: &str, index: Option<u64>, subject: &str) {
         if self.examples.len() < 10 {
             self.examples.push(SkippedEvent {
                 why: why.to_string(),
@@ -498,7 +551,7 @@ impl FunnelDiagnostics {
     }
 
     pub(crate) fn note_subject(&mut self, why: &'static str, id: &SubjectId) {
-        self.note(why, None, id);
+        self.note(why, None, id.as_str());
     }
 
     /// Adds another set of counts (merging partial results; the other's input is taken

@@ -30,7 +30,9 @@ pub use cohort::{
     cohort_report,
 };
 pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, SkippedEvent};
+pub(crate) use data::{EventSink, Millis, millis};
 pub(crate) use definition::{Funnel, StageKind};
+pub(crate) use table::{LeadRow, LeadTable};
 pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
 pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};
