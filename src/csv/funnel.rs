@@ -414,3 +414,99 @@ impl FunnelEvents {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::csv::OnError;
+    use crate::funnel::Dimension;
+    use proptest::prelude::*;
+
+    const TIMES: &[&str] = &["2026-01-05T09:00:00Z", "2026-01-06", "bad", "2026-02-01T00:00:00.25Z"];
+    const TEXT: &[&str] = &["a", "", " b", "\"c,d\"", "\"e\nf\""];
+    const STAGES: &[&str] = &["inquiry", "mql", "sal", "won", "nope", " sql"];
+
+    fn lead_rows() -> impl Strategy<Value = String> {
+        proptest::collection::vec((0..40usize, 0..TIMES.len(), 0..TEXT.len(), 0..TEXT.len(), 0..30u8), 0..60)
+            .prop_map(|rows| {
+                let mut s = String::from("subject_id,created_at,source,owner,industry\n");
+                for (i, (id, t, a, b, shape)) in rows.into_iter().enumerate() {
+                    let id = if shape == 0 { format!("L{id}") } else { format!("L{i}") };
+                    let t = if shape < 20 { TIMES[0] } else { TIMES[t] };
+                    let (a, b) = if shape < 10 { ("a", "") } else { (TEXT[a], TEXT[b]) };
+                    s += &format!("{id},{t},{a},{b},{a}\n");
+                    if shape == 29 {
+                        s += "\r\n";
+                    }
+                }
+                s
+            })
+    }
+
+    fn event_rows() -> impl Strategy<Value = String> {
+        proptest::collection::vec((0..64usize, 0..STAGES.len(), 0..TIMES.len(), 0..TEXT.len(), 0..30u8), 0..120)
+            .prop_map(|rows| {
+                let mut s = String::from("subject_id,stage,at,reason\n");
+                for (id, st, t, r, shape) in rows {
+                    let (st, t, r) = if shape < 24 {
+                        (STAGES[st % 4], TIMES[0], "")
+                    } else {
+                        (STAGES[st], TIMES[t], TEXT[r])
+                    };
+                    s += &format!("L{id},{st},{t},{r}\n");
+                }
+                s
+            })
+    }
+
+    /// What the leads reader gave, as comparable text.
+    fn leads_text(r: &Result<(FunnelData<'static>, ReadReport)>) -> String {
+        match r {
+            Err(e) => format!("error {e}"),
+            Ok((d, report)) => {
+                let rows: Vec<String> = (0..d.len())
+                    .map(|i| {
+                        format!(
+                            "{:?} {:?} {:?} {:?}",
+                            d.lead_id(i),
+                            d.created_at(i),
+                            d.value(i, &Dimension::Source),
+                            d.value(i, &Dimension::Attribute("industry".into()))
+                        )
+                    })
+                    .collect();
+                format!("{:x} {rows:?} {report:?}", d.fingerprint())
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Any block size on one or two threads reads what one pass reads: leads,
+        /// fingerprint, events, errors and reports.
+        #[test]
+        fn any_blocks_read_what_one_pass_reads(
+            leads in lead_rows(),
+            events in event_rows(),
+            block_size in 1..400usize,
+            threads in 1..3usize,
+            skip in any::<bool>(),
+        ) {
+            let options = if skip { Options::new().with_on_error(OnError::SkipAndReport) } else { Options::new() };
+            let one = Blocks { block_size: usize::MAX, threads: 1 };
+            let many = Blocks { block_size, threads };
+            let funnel = Funnel::demand_waterfall;
+            let a = read_leads(funnel(), leads.as_bytes(), &options, &one);
+            let b = read_leads(funnel(), leads.as_bytes(), &options, &many);
+            prop_assert_eq!(leads_text(&a), leads_text(&b));
+            if let Ok((data, _)) = &a {
+                let (mut x, mut y) = (FunnelEvents::new(), FunnelEvents::new());
+                let rx = x.read_events(data, events.as_bytes(), &options, &one);
+                let ry = y.read_events(data, events.as_bytes(), &options, &many);
+                prop_assert_eq!(format!("{rx:?}"), format!("{ry:?}"));
+                prop_assert_eq!(x, y);
+            }
+        }
+    }
+}

@@ -127,7 +127,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use dataset::Dataset;
+pub use dataset::{Dataset, Table};
 pub use funnel::EventsRead;
 pub use read::Reader;
 pub use write::{Writer, write_records};

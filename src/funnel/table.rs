@@ -70,7 +70,7 @@ impl Codes {
 /// The leads as columns, in input order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LeadTable {
-    ids: Vec<u8>,
+    ids: String,
     /// Where each id ends in `ids`.
     ends: Vec<usize>,
     pub(crate) created: Vec<Millis>,
@@ -114,7 +114,7 @@ impl LeadTable {
     /// Appends a lead; `attribute(k)` is its value of the `k`-th attribute column.
     #[inline]
     pub(crate) fn push<'r>(&mut self, row: &LeadRow<'r>, attribute: impl Fn(usize) -> Option<&'r str>) {
-        self.ids.extend_from_slice(row.id.as_bytes());
+        self.ids.push_str(row.id);
         self.ends.push(self.ids.len());
         self.created.push(row.created);
         self.source.push(row.source);
@@ -145,7 +145,7 @@ impl LeadTable {
     /// Appends another table's leads (with the same attribute columns) after these.
     pub(crate) fn append(&mut self, other: LeadTable) {
         let base = self.ids.len();
-        self.ids.extend_from_slice(&other.ids);
+        self.ids.push_str(&other.ids);
         self.ends.extend(other.ends.iter().map(|e| e + base));
         self.created.extend_from_slice(&other.created);
         self.source.append(other.source);
@@ -183,7 +183,7 @@ impl LeadTable {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         // Ids are pushed as whole `&str`s, so every boundary is a char boundary.
-        std::str::from_utf8(&self.ids[start..end]).ok()
+        self.ids.get(start..end)
     }
 
     /// The column of a dimension (`None` for an attribute without a column).

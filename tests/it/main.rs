@@ -23,6 +23,8 @@ mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
 mod real;
+#[cfg(feature = "csv")]
+mod read_funnel;
 mod records;
 #[cfg(all(feature = "synth", feature = "csv"))]
 mod report;
