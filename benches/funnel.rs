@@ -136,9 +136,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("csv_to_report_lean", |b| {
         b.iter(|| {
-            let (data, _) =
-                FunnelData::read_leads_csv(Funnel::demand_waterfall(), &leads_csv[..], Options::new())
-                    .unwrap();
+            let (data, _) = FunnelData::read_leads_csv(
+                Funnel::demand_waterfall(),
+                &leads_csv[..],
+                Options::new(),
+            )
+            .unwrap();
             let mut acc = FunnelEvents::default();
             acc.read_stage_events_csv(&data, &events_csv[..], Options::new())
                 .unwrap();
@@ -150,9 +153,12 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(leads_csv.len() as u64));
     g.bench_function("read_leads_csv", |b| {
         b.iter(|| {
-            let (data, _) =
-                FunnelData::read_leads_csv(Funnel::demand_waterfall(), &leads_csv[..], Options::new())
-                    .unwrap();
+            let (data, _) = FunnelData::read_leads_csv(
+                Funnel::demand_waterfall(),
+                &leads_csv[..],
+                Options::new(),
+            )
+            .unwrap();
             black_box(data.len())
         })
     });

@@ -204,7 +204,11 @@ fn input(cli: &Cli) -> Result<(Input, Funnel, String), Error> {
         let input = read_lean(dir, funnel.clone())?;
         return Ok((input, funnel, folder_origin(dir)));
     }
-    let l = load(&cli.data, 100_000, &[Lead::FILE_NAME, StageEvent::FILE_NAME])?;
+    let l = load(
+        &cli.data,
+        100_000,
+        &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+    )?;
     let funnel = funnel_or(cli, Funnel::demand_waterfall())?;
     Ok((
         Input::Records(l.data.leads, l.data.stage_events),
@@ -339,7 +343,12 @@ fn attributes_hint(data: &FunnelData<'_>) -> String {
     let names: Vec<&str> = data
         .attribute_names()
         .into_iter()
-        .filter(|n| (0..first).any(|i| data.value(i, &Dimension::Attribute((*n).to_string())).is_some()))
+        .filter(|n| {
+            (0..first).any(|i| {
+                data.value(i, &Dimension::Attribute((*n).to_string()))
+                    .is_some()
+            })
+        })
         .collect();
     if names.is_empty() {
         String::new()

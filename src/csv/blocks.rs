@@ -671,7 +671,15 @@ pub(crate) fn fold_records<T: CsvRecord, R: Read, A: Send>(
         blocks,
         || (make(), ReadReport::default()),
         |(part, report), block| {
-            read_block(block, options, &head, part, report, &|_, _, _| Ok(false), &add)
+            read_block(
+                block,
+                options,
+                &head,
+                part,
+                report,
+                &|_, _, _| Ok(false),
+                &add,
+            )
         },
         |(total, report), (part, more)| {
             merge(total, part)?;

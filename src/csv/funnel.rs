@@ -144,13 +144,22 @@ pub(crate) fn read_leads<R: Read>(
         .map(|(_, n)| n.clone())
         .collect();
     let keep = options.kept_errors;
-    let (table, report) = fold_blocks(
+    // Each block's columns are kept and concatenated once at the end (no regrowth).
+    let (tables, report) = fold_blocks(
         rest,
         first_line,
         options.delimiter,
         blocks,
-        || (LeadTable::new(names.iter().cloned()), ReadReport::default()),
-        |(table, report), block| {
+        || {
+            (
+                vec![LeadTable::new(names.iter().cloned())],
+                ReadReport::default(),
+            )
+        },
+        |(tables, report), block| {
+            let Some(table) = tables.last_mut() else {
+                return Ok(());
+            };
             read_block(
                 block,
                 options,
@@ -164,12 +173,13 @@ pub(crate) fn read_leads<R: Read>(
                 },
             )
         },
-        |(total, report), (table, more)| {
-            total.append(table);
+        |(total, report), (tables, more)| {
+            total.extend(tables);
             report.merge(more, keep);
             Ok(())
         },
     )?;
+    let table = LeadTable::concat(tables);
     Ok((FunnelData::from_table(funnel, table)?, report))
 }
 
@@ -204,6 +214,8 @@ struct EventsPart<'d, 'a> {
     /// `latest` in microseconds (`i64::MIN` before any).
     latest_us: i64,
     report: ReadReport,
+    /// The finished events of the blocks merged into this one, in order.
+    parts: Vec<FunnelEvents>,
 }
 
 impl<'d, 'a> EventsPart<'d, 'a> {
@@ -214,6 +226,7 @@ impl<'d, 'a> EventsPart<'d, 'a> {
             latest: None,
             latest_us: i64::MIN,
             report: ReadReport::default(),
+            parts: Vec::new(),
         }
     }
 
@@ -256,11 +269,12 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         );
     }
 
-    /// Appends a later block's events.
-    fn merge(&mut self, part: EventsPart<'_, '_>, keep: usize) -> Result<()> {
-        let before = self.sink.out.diagnostics().events_read;
+    /// Appends a later block's events (kept as they are: [`EventsPart::finish`]
+    /// merges them all at once).
+    fn merge(&mut self, mut part: EventsPart<'_, '_>, keep: usize) -> Result<()> {
+        let before = self.read();
         if self.pending.is_none()
-            && let Some(mut p) = part.pending
+            && let Some(mut p) = part.pending.take()
         {
             p.index += before;
             self.pending = Some(p);
@@ -268,19 +282,44 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         if let Some(t) = part.latest {
             self.saw(t);
         }
-        self.report.merge(part.report, keep);
-        let events = part.sink.finish();
-        if self.sink.out.is_empty() && before == 0 {
-            self.sink.out = events;
-            Ok(())
-        } else {
-            self.sink.out.merge(&events)
+        self.report.merge(std::mem::take(&mut part.report), keep);
+        self.parts.append(&mut part.parts);
+        self.parts.push(part.sink.finish());
+        Ok(())
+    }
+
+    /// Events offered to this part and the parts merged into it.
+    fn read(&self) -> u64 {
+        self.sink.seen
+            + self
+                .parts
+                .iter()
+                .map(|p| p.diagnostics().events_read)
+                .sum::<u64>()
+    }
+
+    /// Every event, merged in block order into one accumulator with
+    /// [`FunnelEvents::merge`], each copied once.
+    fn finish(self) -> Result<FunnelEvents> {
+        let total: usize = self.parts.iter().map(FunnelEvents::len).sum();
+        let mut parts = self.parts.into_iter();
+        let mut out = parts.next().unwrap_or_default();
+        out.events.reserve(total - out.len());
+        for p in parts {
+            out.merge(&p)?;
         }
+        out.merge(&self.sink.finish())?;
+        Ok(out)
     }
 }
 
 /// A stage-event row in the plain form into `part`; `false` for any other.
-fn plain_event(c: &StageEventColumns, line: &Line, buf: &[u8], part: &mut EventsPart<'_, '_>) -> bool {
+fn plain_event(
+    c: &StageEventColumns,
+    line: &Line,
+    buf: &[u8],
+    part: &mut EventsPart<'_, '_>,
+) -> bool {
     let f = |i: usize| line.field(buf, i);
     let (Some(subject), Some(key)) = (plain(f(c.subject)), plain(f(c.stage))) else {
         return false;
@@ -373,7 +412,7 @@ impl FunnelEvents {
         let (header, first_line, rest) = split_header(input, options.delimiter)?;
         let (_, head): (_, Head<StageEvent>) = read_head(&header[..], options)?;
         let keep = options.kept_errors;
-        let total = fold_blocks(
+        let mut total = fold_blocks(
             rest,
             first_line,
             options.delimiter,
@@ -402,10 +441,10 @@ impl FunnelEvents {
             return Err(total.sink.unknown_stage(&p.key, p.index, &p.subject));
         }
         let read = EventsRead {
-            report: total.report,
+            report: std::mem::take(&mut total.report),
             latest: total.latest,
         };
-        let events = total.sink.finish();
+        let events = total.finish()?;
         if self.is_empty() && *self == FunnelEvents::default() {
             *self = events;
             Ok(read)
@@ -422,41 +461,72 @@ mod tests {
     use crate::funnel::Dimension;
     use proptest::prelude::*;
 
-    const TIMES: &[&str] = &["2026-01-05T09:00:00Z", "2026-01-06", "bad", "2026-02-01T00:00:00.25Z"];
+    const TIMES: &[&str] = &[
+        "2026-01-05T09:00:00Z",
+        "2026-01-06",
+        "bad",
+        "2026-02-01T00:00:00.25Z",
+    ];
     const TEXT: &[&str] = &["a", "", " b", "\"c,d\"", "\"e\nf\""];
     const STAGES: &[&str] = &["inquiry", "mql", "sal", "won", "nope", " sql"];
 
     fn lead_rows() -> impl Strategy<Value = String> {
-        proptest::collection::vec((0..40usize, 0..TIMES.len(), 0..TEXT.len(), 0..TEXT.len(), 0..30u8), 0..60)
-            .prop_map(|rows| {
-                let mut s = String::from("subject_id,created_at,source,owner,industry\n");
-                for (i, (id, t, a, b, shape)) in rows.into_iter().enumerate() {
-                    let id = if shape == 0 { format!("L{id}") } else { format!("L{i}") };
-                    let t = if shape < 20 { TIMES[0] } else { TIMES[t] };
-                    let (a, b) = if shape < 10 { ("a", "") } else { (TEXT[a], TEXT[b]) };
-                    s += &format!("{id},{t},{a},{b},{a}\n");
-                    if shape == 29 {
-                        s += "\r\n";
-                    }
+        proptest::collection::vec(
+            (
+                0..40usize,
+                0..TIMES.len(),
+                0..TEXT.len(),
+                0..TEXT.len(),
+                0..30u8,
+            ),
+            0..60,
+        )
+        .prop_map(|rows| {
+            let mut s = String::from("subject_id,created_at,source,owner,industry\n");
+            for (i, (id, t, a, b, shape)) in rows.into_iter().enumerate() {
+                let id = if shape == 0 {
+                    format!("L{id}")
+                } else {
+                    format!("L{i}")
+                };
+                let t = if shape < 20 { TIMES[0] } else { TIMES[t] };
+                let (a, b) = if shape < 10 {
+                    ("a", "")
+                } else {
+                    (TEXT[a], TEXT[b])
+                };
+                s += &format!("{id},{t},{a},{b},{a}\n");
+                if shape == 29 {
+                    s += "\r\n";
                 }
-                s
-            })
+            }
+            s
+        })
     }
 
     fn event_rows() -> impl Strategy<Value = String> {
-        proptest::collection::vec((0..64usize, 0..STAGES.len(), 0..TIMES.len(), 0..TEXT.len(), 0..30u8), 0..120)
-            .prop_map(|rows| {
-                let mut s = String::from("subject_id,stage,at,reason\n");
-                for (id, st, t, r, shape) in rows {
-                    let (st, t, r) = if shape < 24 {
-                        (STAGES[st % 4], TIMES[0], "")
-                    } else {
-                        (STAGES[st], TIMES[t], TEXT[r])
-                    };
-                    s += &format!("L{id},{st},{t},{r}\n");
-                }
-                s
-            })
+        proptest::collection::vec(
+            (
+                0..64usize,
+                0..STAGES.len(),
+                0..TIMES.len(),
+                0..TEXT.len(),
+                0..30u8,
+            ),
+            0..120,
+        )
+        .prop_map(|rows| {
+            let mut s = String::from("subject_id,stage,at,reason\n");
+            for (id, st, t, r, shape) in rows {
+                let (st, t, r) = if shape < 24 {
+                    (STAGES[st % 4], TIMES[0], "")
+                } else {
+                    (STAGES[st], TIMES[t], TEXT[r])
+                };
+                s += &format!("L{id},{st},{t},{r}\n");
+            }
+            s
+        })
     }
 
     /// What the leads reader gave, as comparable text.
@@ -494,7 +564,7 @@ mod tests {
             skip in any::<bool>(),
         ) {
             let options = if skip { Options::new().with_on_error(OnError::SkipAndReport) } else { Options::new() };
-            let one = Blocks { block_size: usize::MAX, threads: 1 };
+            let one = Blocks { block_size: 1 << 20, threads: 1 };
             let many = Blocks { block_size, threads };
             let funnel = Funnel::demand_waterfall;
             let a = read_leads(funnel(), leads.as_bytes(), &options, &one);

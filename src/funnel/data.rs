@@ -226,7 +226,8 @@ impl<'a> FunnelData<'a> {
         check_lead_count(n)?;
         table.shrink();
         let ids = |i: usize| table.id(i).unwrap_or_default();
-        let index = IdIndex::build(n, ids).map_err(|(first, second)| duplicate(ids(second), first, second))?;
+        let index = IdIndex::build(n, ids)
+            .map_err(|(first, second)| duplicate(ids(second), first, second))?;
         let mut fingerprint = stage_fingerprint(&funnel);
         for i in 0..n {
             fingerprint.write(ids(i).as_bytes());
@@ -371,7 +372,12 @@ impl<'a> FunnelData<'a> {
             let Some(stage) = sink.stage(&e.stage) else {
                 return Err(sink.unknown_stage(&e.stage, i as u64, e.subject.as_str()));
             };
-            sink.push(e.subject.as_str(), stage, millis(&e.at), e.reason.as_deref());
+            sink.push(
+                e.subject.as_str(),
+                stage,
+                millis(&e.at),
+                e.reason.as_deref(),
+            );
         }
         Ok(sink.finish())
     }
@@ -430,11 +436,15 @@ impl<'d, 'a> EventSink<'d, 'a> {
                     .with_id(subject)
             })
             .err()
-            .unwrap_or_else(|| Error::from(ErrorKind::UnknownStage {
-                record: RecordRef::new("stage event").with_index(index as usize).with_id(subject),
-                key: key.to_string(),
-                funnel: self.data.funnel.name().to_string(),
-            }))
+            .unwrap_or_else(|| {
+                Error::from(ErrorKind::UnknownStage {
+                    record: RecordRef::new("stage event")
+                        .with_index(index as usize)
+                        .with_id(subject),
+                    key: key.to_string(),
+                    funnel: self.data.funnel.name().to_string(),
+                })
+            })
     }
 
     /// Interns and appends the next event (counted as unknown when no lead has its

@@ -17,11 +17,11 @@
 mod bucket;
 mod cohort;
 mod data;
-mod table;
 pub(crate) mod definition;
 mod flow;
 mod path;
 mod qualification;
+mod table;
 mod velocity;
 
 pub use bucket::Dimension;
@@ -29,13 +29,13 @@ pub use cohort::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope, StepRate,
     cohort_report,
 };
-pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, SkippedEvent};
 pub(crate) use data::{EventSink, Millis, millis};
+pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, SkippedEvent};
 pub(crate) use definition::{Funnel, StageKind};
-pub(crate) use table::{LeadRow, LeadTable};
 pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
 pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};
+pub(crate) use table::{LeadRow, LeadTable};
 pub use velocity::{
     InferredEndpoints, QuantileMode, StepVelocity, VelocityReport, VelocitySpec, VelocityTable,
     velocity_report,

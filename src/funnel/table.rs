@@ -6,16 +6,94 @@ use std::hash::Hasher;
 
 use super::bucket::Dimension;
 use super::data::Millis;
-use crate::hash::{FastMap, FxHasher};
+use crate::hash::FxHasher;
 use crate::records::Lead;
 
+/// Distinct strings in one buffer, in first-seen order, with an open-addressing
+/// lookup (no allocation per string).
+#[derive(Debug, Clone, Default)]
+struct Strings {
+    buf: String,
+    /// Where each string ends in `buf`.
+    ends: Vec<usize>,
+    /// Each string's hash (lookup and growth need no rehashing).
+    hashes: Vec<u64>,
+    /// Code (position + 1) per slot, 0 when empty; a power of two, at most half full.
+    slots: Vec<u32>,
+}
+
+impl Strings {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// String `k` (zero-based).
+    #[inline]
+    fn get(&self, k: usize) -> Option<&str> {
+        let end = *self.ends.get(k)?;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        // Whole `&str`s are pushed, so every boundary is a char boundary.
+        self.buf.get(start..end)
+    }
+
+    /// The code (position + 1) of `v`, added if new.
+    #[inline]
+    fn intern(&mut self, v: &str, h: u64) -> u32 {
+        if self.slots.len() < 2 * (self.len() + 1) {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut s = h as usize & mask;
+        loop {
+            match self.slots[s] {
+                0 => {
+                    self.buf.push_str(v);
+                    self.ends.push(self.buf.len());
+                    self.hashes.push(h);
+                    // At most one new string per lead, and leads fit in u32.
+                    let code = self.len() as u32;
+                    self.slots[s] = code;
+                    return code;
+                }
+                c if self.hashes[c as usize - 1] == h && self.get(c as usize - 1) == Some(v) => {
+                    return c;
+                }
+                _ => s = (s + 1) & mask,
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(16);
+        let mut slots = vec![0u32; size];
+        let mask = size - 1;
+        for (k, &h) in self.hashes.iter().enumerate() {
+            let mut s = h as usize & mask;
+            while slots[s] != 0 {
+                s = (s + 1) & mask;
+            }
+            slots[s] = k as u32 + 1;
+        }
+        self.slots = slots;
+    }
+
+    /// Frees the lookup (no more strings will be added).
+    fn shrink(&mut self) {
+        self.slots = Vec::new();
+        self.hashes = Vec::new();
+        self.buf.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
+}
+
 /// The distinct values of one lead column in first-seen order, and each lead's code
-/// (0: no value; `k`: `values[k - 1]`).
+/// (0: no value; `k`: the `k`-th distinct value).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Codes {
-    pub(crate) values: Vec<Box<str>>,
-    pub(crate) of_lead: Vec<u32>,
-    lookup: FastMap<Box<str>, u32>,
+    values: Strings,
+    of_lead: Vec<u32>,
+    /// The last value pushed and its code (values often repeat in runs).
+    last: Option<(u64, u32)>,
 }
 
 impl Codes {
@@ -24,46 +102,55 @@ impl Codes {
     pub(crate) fn push(&mut self, value: Option<&str>) {
         let code = match value {
             None => 0,
-            Some(v) => self.code(v),
+            Some(v) => {
+                let h = hash(v);
+                match self.last {
+                    Some((lh, c)) if lh == h && self.values.get(c as usize - 1) == Some(v) => c,
+                    _ => {
+                        let c = self.values.intern(v, h);
+                        self.last = Some((h, c));
+                        c
+                    }
+                }
+            }
         };
         self.of_lead.push(code);
-    }
-
-    fn code(&mut self, v: &str) -> u32 {
-        if let Some(&c) = self.lookup.get(v) {
-            return c;
-        }
-        self.values.push(v.into());
-        // At most one value per lead, and leads fit in u32 (checked by the table).
-        let c = self.values.len() as u32;
-        self.lookup.insert(v.into(), c);
-        c
     }
 
     /// A lead's value.
     #[inline]
     pub(crate) fn get(&self, lead: usize) -> Option<&str> {
         match self.of_lead.get(lead) {
-            Some(&c) if c > 0 => Some(&self.values[c as usize - 1]),
+            Some(&c) if c > 0 => self.values.get(c as usize - 1),
             _ => None,
         }
     }
 
     /// Appends another column's leads, re-coding its values (first-seen order kept).
     fn append(&mut self, other: Codes) {
-        let map: Vec<u32> = other.values.iter().map(|v| self.code(v)).collect();
+        if self.of_lead.is_empty() {
+            *self = other;
+            return;
+        }
+        let map: Vec<u32> = (0..other.values.len())
+            .map(|k| {
+                let v = other.values.get(k).unwrap_or_default();
+                self.values.intern(v, other.values.hashes[k])
+            })
+            .collect();
         self.of_lead.extend(
             other
                 .of_lead
                 .iter()
                 .map(|&c| if c == 0 { 0 } else { map[c as usize - 1] }),
         );
+        self.last = None;
     }
 
     fn shrink(&mut self) {
-        self.lookup = FastMap::default();
-        self.values.shrink_to_fit();
+        self.values.shrink();
         self.of_lead.shrink_to_fit();
+        self.last = None;
     }
 }
 
@@ -113,7 +200,11 @@ impl LeadTable {
 
     /// Appends a lead; `attribute(k)` is its value of the `k`-th attribute column.
     #[inline]
-    pub(crate) fn push<'r>(&mut self, row: &LeadRow<'r>, attribute: impl Fn(usize) -> Option<&'r str>) {
+    pub(crate) fn push<'r>(
+        &mut self,
+        row: &LeadRow<'r>,
+        attribute: impl Fn(usize) -> Option<&'r str>,
+    ) {
         self.ids.push_str(row.id);
         self.ends.push(self.ids.len());
         self.created.push(row.created);
@@ -142,6 +233,44 @@ impl LeadTable {
         self.push(&row, |k| lead.attributes.get(&names[k]).map(String::as_str));
     }
 
+    /// The tables' leads one after the other (all with the same attribute columns),
+    /// each copied once.
+    pub(crate) fn concat(parts: Vec<LeadTable>) -> LeadTable {
+        let leads: usize = parts.iter().map(LeadTable::len).sum();
+        let bytes: usize = parts.iter().map(|p| p.ids.len()).sum();
+        let mut parts = parts.into_iter().peekable();
+        // The first part with leads is the start (an empty one has nothing to copy).
+        while parts.len() > 1 && parts.peek().is_some_and(|p| p.len() == 0) {
+            parts.next();
+        }
+        let Some(mut out) = parts.next() else {
+            return LeadTable::default();
+        };
+        let more = leads - out.len();
+        out.ids.reserve(bytes - out.ids.len());
+        out.ends.reserve(more);
+        out.created.reserve(more);
+        for c in out.columns_mut() {
+            c.of_lead.reserve(more);
+        }
+        for p in parts {
+            out.append(p);
+        }
+        out
+    }
+
+    fn columns_mut(&mut self) -> impl Iterator<Item = &mut Codes> {
+        [
+            &mut self.source,
+            &mut self.campaign,
+            &mut self.account,
+            &mut self.owner,
+            &mut self.segment,
+        ]
+        .into_iter()
+        .chain(self.attributes.iter_mut().map(|(_, c)| c))
+    }
+
     /// Appends another table's leads (with the same attribute columns) after these.
     pub(crate) fn append(&mut self, other: LeadTable) {
         let base = self.ids.len();
@@ -163,16 +292,7 @@ impl LeadTable {
         self.ids.shrink_to_fit();
         self.ends.shrink_to_fit();
         self.created.shrink_to_fit();
-        for c in [
-            &mut self.source,
-            &mut self.campaign,
-            &mut self.account,
-            &mut self.owner,
-            &mut self.segment,
-        ] {
-            c.shrink();
-        }
-        for (_, c) in &mut self.attributes {
+        for c in self.columns_mut() {
             c.shrink();
         }
     }
@@ -210,18 +330,23 @@ impl LeadTable {
     }
 }
 
-/// An id → position index over ids held elsewhere (open addressing; each slot is a
-/// position + 1, 0 when empty): four bytes a slot, no copy of the ids.
+/// An id → position index over ids held elsewhere (open addressing; each slot holds
+/// the id's hash in its high half and its position + 1 in the low half, 0 when
+/// empty): eight bytes a slot, no copy of the ids, and ids compared only when their
+/// hashes' high halves agree.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdIndex {
-    slots: Vec<u32>,
+    slots: Vec<u64>,
 }
 
-fn hash(id: &str) -> usize {
+#[inline]
+fn hash(id: &str) -> u64 {
     let mut h = FxHasher::default();
     h.write(id.as_bytes());
-    h.finish() as usize
+    h.finish()
 }
+
+const LOW: u64 = 0xffff_ffff;
 
 impl IdIndex {
     /// Indexes ids `0..n` (`n < u32::MAX`); on a repeated id, the positions of its
@@ -230,20 +355,24 @@ impl IdIndex {
         n: usize,
         id: impl Fn(usize) -> &'s str,
     ) -> std::result::Result<IdIndex, (usize, usize)> {
-        let mut slots = vec![0u32; (n * 2).next_power_of_two().max(16)];
+        let mut slots = vec![0u64; (n * 2).next_power_of_two().max(16)];
         let mask = slots.len() - 1;
         for i in 0..n {
             let key = id(i);
-            let mut s = hash(key) & mask;
+            let h = hash(key);
+            let tag = h & !LOW;
+            let mut s = h as usize & mask;
             loop {
-                match slots[s] {
-                    0 => {
-                        slots[s] = i as u32 + 1;
-                        break;
-                    }
-                    p if id(p as usize - 1) == key => return Err((p as usize - 1, i)),
-                    _ => s = (s + 1) & mask,
+                let slot = slots[s];
+                if slot == 0 {
+                    slots[s] = tag | (i as u64 + 1);
+                    break;
                 }
+                let p = (slot & LOW) as usize - 1;
+                if slot & !LOW == tag && id(p) == key {
+                    return Err((p, i));
+                }
+                s = (s + 1) & mask;
             }
         }
         Ok(IdIndex { slots })
@@ -256,13 +385,19 @@ impl IdIndex {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut s = hash(key) & mask;
+        let h = hash(key);
+        let tag = h & !LOW;
+        let mut s = h as usize & mask;
         loop {
-            match self.slots[s] {
-                0 => return None,
-                p if id(p as usize - 1) == Some(key) => return Some(p - 1),
-                _ => s = (s + 1) & mask,
+            let slot = self.slots[s];
+            if slot == 0 {
+                return None;
             }
+            let p = (slot & LOW) as u32 - 1;
+            if slot & !LOW == tag && id(p as usize) == Some(key) {
+                return Some(p);
+            }
+            s = (s + 1) & mask;
         }
     }
 }

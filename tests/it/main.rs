@@ -22,9 +22,9 @@ mod pipeline;
 mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
-mod real;
-#[cfg(feature = "csv")]
 mod read_funnel;
+#[cfg(feature = "csv")]
+mod real;
 mod records;
 #[cfg(all(feature = "synth", feature = "csv"))]
 mod report;

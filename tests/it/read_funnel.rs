@@ -51,7 +51,7 @@ fn pick(pool: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
 /// the optional columns and two attributes.
 fn lead_row(i: usize) -> impl Strategy<Value = String> {
     (
-        0..12u8,
+        0..30u8,
         pick(TIMES),
         proptest::collection::vec(pick(VALUES), 7),
         0..20u8,
@@ -64,7 +64,7 @@ fn lead_row(i: usize) -> impl Strategy<Value = String> {
                 3 => String::new(),
                 _ => format!("L{i}"),
             };
-            let at = if shape < 14 { TIMES[0] } else { at };
+            let at = if shape < 16 { TIMES[0] } else { at };
             match shape {
                 0 => format!("{id},{at}"), // wrong number of fields
                 1 => format!("{id},{at},{},{}", v[0], v[1]),
@@ -116,7 +116,14 @@ const STAGES: &[&str] = &[
     "inquiry", "mql", "sal", "sql", "won", "lost", "MQL", " sal", "\"sql\"", "bogus", "",
 ];
 const CYCLES: &[&str] = &["", "1", "2", " ", "x"];
-const REASONS: &[&str] = &["", "no budget", " padded ", "\"a, b\"", "\"line\nbreak\"", " "];
+const REASONS: &[&str] = &[
+    "",
+    "no budget",
+    " padded ",
+    "\"a, b\"",
+    "\"line\nbreak\"",
+    " ",
+];
 
 fn event_row() -> impl Strategy<Value = String> {
     (
@@ -161,7 +168,10 @@ fn options(skip: bool) -> Options {
     }
 }
 
-fn records<T: revops::csv::CsvRecord>(text: &str, o: &Options) -> revops::Result<(Vec<T>, ReadReport)> {
+fn records<T: revops::csv::CsvRecord>(
+    text: &str,
+    o: &Options,
+) -> revops::Result<(Vec<T>, ReadReport)> {
     let mut r = Reader::<T, _>::new(text.as_bytes(), o.clone())?;
     let mut out = Vec::new();
     for x in r.by_ref() {
@@ -191,7 +201,8 @@ fn reports(data: &FunnelData<'_>, acc: &FunnelEvents) -> String {
         }
         let c = cohort_report(data, &paths, &cohort).map(|r| serde_json::to_string(&r).unwrap());
         let f = flow_report(data, &paths, &flow).map(|r| serde_json::to_string(&r).unwrap());
-        let v = velocity_report(data, &paths, &velocity).map(|r| serde_json::to_string(&r).unwrap());
+        let v =
+            velocity_report(data, &paths, &velocity).map(|r| serde_json::to_string(&r).unwrap());
         out += &format!("{c:?}\n{f:?}\n{v:?}\n");
     }
     out
@@ -273,7 +284,7 @@ fn lean(leads: &str, events: &str, o: &Options) -> Outcome {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     /// The lean readers give what the general readers and `FunnelData::new` /
     /// `add_batch` give: errors, read reports, fingerprint, interned events and every
