@@ -133,7 +133,7 @@ fn main() -> ExitCode {
 /// leads and stage events read straight into the funnel engine's columns.
 enum Input {
     Records(Vec<Lead>, Vec<StageEvent>),
-    Lean(FunnelData<'static>, FunnelEvents, Option<DateTime<Utc>>),
+    Lean(Box<(FunnelData<'static>, FunnelEvents, Option<DateTime<Utc>>)>),
 }
 
 /// The funnel: `--funnel` or `default`.
@@ -174,7 +174,7 @@ fn read_lean(dir: &Path, funnel: Funnel) -> Result<Input, Error> {
             open_in(dir, StageEvent::FILE_NAME)?,
             options(StageEvent::FILE_NAME),
         )?;
-        Ok::<_, Error>(Input::Lean(data, acc, read.latest))
+        Ok::<_, Error>(Input::Lean(Box::new((data, acc, read.latest))))
     };
     read().map_err(in_file("reading folder", dir))
 }
@@ -246,7 +246,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             acc.add_batch(&data, &events)?;
             (data, acc, events.iter().map(|e| e.at).max())
         }
-        Input::Lean(data, acc, latest) => (data, acc, latest),
+        Input::Lean(lean) => *lean,
     };
     let as_of: DateTime<Utc> = match cli.as_of {
         Some(d) => {

@@ -61,13 +61,14 @@ pub struct FunnelData<'a> {
 /// Where the leads of a [`FunnelData`] live: borrowed records, or columns of its own
 /// (read straight from a file).
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "csv"), allow(dead_code))] // only the CSV reader builds a table so far
 pub(crate) enum LeadSource<'a> {
     Records {
         leads: &'a [Lead],
         index: FastMap<&'a str, u32>,
     },
     Table {
-        table: LeadTable,
+        table: Box<LeadTable>,
         index: IdIndex,
     },
 }
@@ -220,6 +221,7 @@ impl<'a> FunnelData<'a> {
 
     /// Funnel data over leads held as columns (read straight from a file): the same
     /// checks, order and fingerprint as [`FunnelData::new`] over the same leads.
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
     pub(crate) fn from_table(funnel: Funnel, mut table: LeadTable) -> Result<FunnelData<'static>> {
         let (rank, progression) = stage_ranks(&funnel)?;
         let n = table.len();
@@ -241,7 +243,10 @@ impl<'a> FunnelData<'a> {
         let created = std::mem::take(&mut table.created);
         Ok(FunnelData {
             funnel,
-            leads: LeadSource::Table { table, index },
+            leads: LeadSource::Table {
+                table: Box::new(table),
+                index,
+            },
             created,
             rank,
             progression,

@@ -2,6 +2,9 @@
 //! dimension as interned codes. What [`FunnelData`](super::FunnelData) needs of the
 //! leads, built straight from a file without a [`Lead`] per row.
 
+// Only the CSV reader builds a table so far.
+#![cfg_attr(not(feature = "csv"), allow(dead_code))]
+
 use std::hash::Hasher;
 
 use super::bucket::Dimension;
