@@ -17,7 +17,9 @@ use super::schema::{LeadColumns, StageEventColumns};
 use super::split::Line;
 use super::{Options, ReadReport, parse};
 use crate::error::Result;
-use crate::funnel::{EventSink, Funnel, FunnelData, FunnelEvents, LeadRow, LeadTable, Millis};
+use crate::funnel::{
+    EventSink, Funnel, FunnelData, FunnelEvents, IdIndex, LeadRow, LeadTable, Millis,
+};
 use crate::records::{Lead, StageEvent};
 
 /// A field in the plain form: printable ASCII at both ends (so trimming changes
@@ -180,7 +182,47 @@ pub(crate) fn read_leads<R: Read>(
         },
     )?;
     let table = LeadTable::concat(tables);
-    Ok((FunnelData::from_table(funnel, table)?, report))
+    let data = FunnelData::from_table(funnel, table, |t| index(t, blocks.threads))?;
+    Ok((data, report))
+}
+
+/// The id index of `table`, in parts on up to `threads` threads (a power of two);
+/// on repeated ids, the earliest second occurrence and its first.
+fn index(table: &LeadTable, threads: usize) -> std::result::Result<IdIndex, (usize, usize)> {
+    let n = table.len();
+    let id = |i: usize| table.id(i).unwrap_or_default();
+    let parts = if n < 1 << 16 {
+        1
+    } else {
+        threads.clamp(1, 8).next_power_of_two()
+    };
+    if parts == 1 {
+        return IdIndex::build(n, id);
+    }
+    let built: Vec<Option<_>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..parts)
+            .map(|p| s.spawn(move || IdIndex::build_part(n, &id, p, parts)))
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let mut out = Vec::with_capacity(parts);
+    let mut first: Option<(usize, usize)> = None;
+    for b in built {
+        match b {
+            // A part that could not be built (its thread failed): one pass instead.
+            None => return IdIndex::build(n, id),
+            Some(Ok(slots)) => out.push(slots),
+            Some(Err(pair)) => {
+                if first.is_none_or(|f| pair.1 < f.1) {
+                    first = Some(pair);
+                }
+            }
+        }
+    }
+    match first {
+        Some(pair) => Err(pair),
+        None => Ok(IdIndex::from_parts(out)),
+    }
 }
 
 // ---- stage events -------------------------------------------------------------------

@@ -221,15 +221,21 @@ impl<'a> FunnelData<'a> {
 
     /// Funnel data over leads held as columns (read straight from a file): the same
     /// checks, order and fingerprint as [`FunnelData::new`] over the same leads.
+    /// `index` builds the id index of the table (one pass, or parts on several
+    /// threads), or gives the first repeated id's two positions.
     #[cfg_attr(not(feature = "csv"), allow(dead_code))]
-    pub(crate) fn from_table(funnel: Funnel, mut table: LeadTable) -> Result<FunnelData<'static>> {
+    pub(crate) fn from_table(
+        funnel: Funnel,
+        mut table: LeadTable,
+        index: impl FnOnce(&LeadTable) -> std::result::Result<IdIndex, (usize, usize)>,
+    ) -> Result<FunnelData<'static>> {
         let (rank, progression) = stage_ranks(&funnel)?;
         let n = table.len();
         check_lead_count(n)?;
         table.shrink();
         let ids = |i: usize| table.id(i).unwrap_or_default();
-        let index = IdIndex::build(n, ids)
-            .map_err(|(first, second)| duplicate(ids(second), first, second))?;
+        let index =
+            index(&table).map_err(|(first, second)| duplicate(ids(second), first, second))?;
         let mut fingerprint = stage_fingerprint(&funnel);
         for i in 0..n {
             fingerprint.write(ids(i).as_bytes());

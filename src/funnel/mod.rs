@@ -37,7 +37,7 @@ pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
 pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};
 #[cfg(feature = "csv")]
-pub(crate) use table::{LeadRow, LeadTable};
+pub(crate) use table::{IdIndex, LeadRow, LeadTable};
 pub use velocity::{
     InferredEndpoints, QuantileMode, StepVelocity, VelocityReport, VelocitySpec, VelocityTable,
     velocity_report,

@@ -336,10 +336,13 @@ impl LeadTable {
 /// An id → position index over ids held elsewhere (open addressing; each slot holds
 /// the id's hash in its high half and its position + 1 in the low half, 0 when
 /// empty): eight bytes a slot, no copy of the ids, and ids compared only when their
-/// hashes' high halves agree.
+/// hashes' high halves agree. The table may be split by the hash's top bits into
+/// parts built independently (on several threads).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdIndex {
-    slots: Vec<u64>,
+    parts: Vec<Vec<u64>>,
+    /// `64 - log2(parts)`: the shift that gives an id's part.
+    shift: u32,
 }
 
 #[inline]
@@ -352,17 +355,36 @@ fn hash(id: &str) -> u64 {
 const LOW: u64 = 0xffff_ffff;
 
 impl IdIndex {
-    /// Indexes ids `0..n` (`n < u32::MAX`); on a repeated id, the positions of its
-    /// first and second occurrence.
+    /// Indexes ids `0..n` (`n < u32::MAX`) in one part; on a repeated id, the
+    /// positions of its first and second occurrence.
     pub(crate) fn build<'s>(
         n: usize,
         id: impl Fn(usize) -> &'s str,
     ) -> std::result::Result<IdIndex, (usize, usize)> {
-        let mut slots = vec![0u64; (n * 2).next_power_of_two().max(16)];
+        Ok(IdIndex::from_parts(vec![IdIndex::build_part(
+            n, &id, 0, 1,
+        )?]))
+    }
+
+    /// Part `part` of `parts` (a power of two) of the index of ids `0..n`: the ids
+    /// whose hash's top bits are `part`. On a repeated id among them, the positions
+    /// of its first and second occurrence (the earliest second one).
+    pub(crate) fn build_part<'s>(
+        n: usize,
+        id: &impl Fn(usize) -> &'s str,
+        part: usize,
+        parts: usize,
+    ) -> std::result::Result<Vec<u64>, (usize, usize)> {
+        let shift = 64 - parts.trailing_zeros();
+        let mine = |h: u64| parts == 1 || (h >> shift) as usize == part;
+        let mut slots = vec![0u64; (n * 2 / parts).next_power_of_two().max(16)];
         let mask = slots.len() - 1;
         for i in 0..n {
             let key = id(i);
             let h = hash(key);
+            if !mine(h) {
+                continue;
+            }
             let tag = h & !LOW;
             let mut s = h as usize & mask;
             loop {
@@ -378,21 +400,33 @@ impl IdIndex {
                 s = (s + 1) & mask;
             }
         }
-        Ok(IdIndex { slots })
+        Ok(slots)
+    }
+
+    /// The index of parts built by [`IdIndex::build_part`] (in part order).
+    pub(crate) fn from_parts(parts: Vec<Vec<u64>>) -> IdIndex {
+        let shift = 64 - parts.len().max(1).trailing_zeros();
+        IdIndex { parts, shift }
     }
 
     /// The position of `key`.
     #[inline]
     pub(crate) fn get<'s>(&self, key: &str, id: impl Fn(usize) -> Option<&'s str>) -> Option<u32> {
-        if self.slots.is_empty() {
+        let h = hash(key);
+        let part = if self.parts.len() <= 1 {
+            0
+        } else {
+            (h >> self.shift) as usize
+        };
+        let slots = self.parts.get(part)?;
+        if slots.is_empty() {
             return None;
         }
-        let mask = self.slots.len() - 1;
-        let h = hash(key);
+        let mask = slots.len() - 1;
         let tag = h & !LOW;
         let mut s = h as usize & mask;
         loop {
-            let slot = self.slots[s];
+            let slot = slots[s];
             if slot == 0 {
                 return None;
             }
@@ -401,6 +435,38 @@ impl IdIndex {
                 return Some(p);
             }
             s = (s + 1) & mask;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// An index in parts finds what the one-part index finds, and reports the
+        /// same repeated id.
+        #[test]
+        fn parts_index_as_one(ids in proptest::collection::vec(0..400u32, 0..300), log in 0..3u32) {
+            let ids: Vec<String> = ids.iter().map(|i| format!("L-{i}")).collect();
+            let id = |i: usize| ids[i].as_str();
+            let parts = 1usize << log;
+            let one = IdIndex::build(ids.len(), id);
+            let built: Vec<_> = (0..parts).map(|p| IdIndex::build_part(ids.len(), &id, p, parts)).collect();
+            let first = built.iter().filter_map(|b| b.as_ref().err()).min_by_key(|(_, second)| *second).copied();
+            match one {
+                Err(pair) => prop_assert_eq!(Some(pair), first),
+                Ok(one) => {
+                    prop_assert_eq!(first, None);
+                    let many = IdIndex::from_parts(built.into_iter().filter_map(Result::ok).collect());
+                    for k in 0..420u32 {
+                        let key = format!("L-{k}");
+                        let get = |i: usize| ids.get(i).map(String::as_str);
+                        prop_assert_eq!(one.get(&key, get), many.get(&key, get));
+                    }
+                }
+            }
         }
     }
 }
