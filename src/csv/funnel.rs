@@ -146,22 +146,15 @@ pub(crate) fn read_leads<R: Read>(
         .map(|(_, n)| n.clone())
         .collect();
     let keep = options.kept_errors;
-    // Each block's columns are kept and concatenated once at the end (no regrowth).
-    let (tables, report) = fold_blocks(
+    // Each block's columns are appended as soon as the blocks before it are (the
+    // values re-coded): on the calling thread while the workers read on.
+    let (table, report) = fold_blocks(
         rest,
         first_line,
         options.delimiter,
         blocks,
-        || {
-            (
-                vec![LeadTable::new(names.iter().cloned())],
-                ReadReport::default(),
-            )
-        },
-        |(tables, report), block| {
-            let Some(table) = tables.last_mut() else {
-                return Ok(());
-            };
+        || (LeadTable::new(names.iter().cloned()), ReadReport::default()),
+        |(table, report), block| {
             read_block(
                 block,
                 options,
@@ -175,13 +168,12 @@ pub(crate) fn read_leads<R: Read>(
                 },
             )
         },
-        |(total, report), (tables, more)| {
-            total.extend(tables);
+        |(total, report), (table, more)| {
+            total.append(table);
             report.merge(more, keep);
             Ok(())
         },
     )?;
-    let table = LeadTable::concat(tables);
     let data = FunnelData::from_table(funnel, table, |t| index(t, blocks.threads))?;
     Ok((data, report))
 }
@@ -256,8 +248,6 @@ struct EventsPart<'d, 'a> {
     /// `latest` in microseconds (`i64::MIN` before any).
     latest_us: i64,
     report: ReadReport,
-    /// The finished events of the blocks merged into this one, in order.
-    parts: Vec<FunnelEvents>,
 }
 
 impl<'d, 'a> EventsPart<'d, 'a> {
@@ -268,7 +258,6 @@ impl<'d, 'a> EventsPart<'d, 'a> {
             latest: None,
             latest_us: i64::MIN,
             report: ReadReport::default(),
-            parts: Vec::new(),
         }
     }
 
@@ -311,12 +300,12 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         );
     }
 
-    /// Appends a later block's events (kept as they are: [`EventsPart::finish`]
-    /// merges them all at once).
-    fn merge(&mut self, mut part: EventsPart<'_, '_>, keep: usize) -> Result<()> {
+    /// Appends a later block's events with [`FunnelEvents::merge`] (on the calling
+    /// thread while the workers read on).
+    fn merge(&mut self, part: EventsPart<'_, '_>, keep: usize) -> Result<()> {
         let before = self.read();
         if self.pending.is_none()
-            && let Some(mut p) = part.pending.take()
+            && let Some(mut p) = part.pending
         {
             p.index += before;
             self.pending = Some(p);
@@ -324,34 +313,19 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         if let Some(t) = part.latest {
             self.saw(t);
         }
-        self.report.merge(std::mem::take(&mut part.report), keep);
-        self.parts.append(&mut part.parts);
-        self.parts.push(part.sink.finish());
-        Ok(())
+        self.report.merge(part.report, keep);
+        let events = part.sink.finish();
+        if before == 0 && self.sink.out.is_empty() {
+            self.sink.out = events;
+            Ok(())
+        } else {
+            self.sink.out.merge(&events)
+        }
     }
 
     /// Events offered to this part and the parts merged into it.
     fn read(&self) -> u64 {
-        self.sink.seen
-            + self
-                .parts
-                .iter()
-                .map(|p| p.diagnostics().events_read)
-                .sum::<u64>()
-    }
-
-    /// Every event, merged in block order into one accumulator with
-    /// [`FunnelEvents::merge`], each copied once.
-    fn finish(self) -> Result<FunnelEvents> {
-        let total: usize = self.parts.iter().map(FunnelEvents::len).sum();
-        let mut parts = self.parts.into_iter();
-        let mut out = parts.next().unwrap_or_default();
-        out.events.reserve(total - out.len());
-        for p in parts {
-            out.merge(&p)?;
-        }
-        out.merge(&self.sink.finish())?;
-        Ok(out)
+        self.sink.seen + self.sink.out.diagnostics().events_read
     }
 }
 
@@ -486,7 +460,7 @@ impl FunnelEvents {
             report: std::mem::take(&mut total.report),
             latest: total.latest,
         };
-        let events = total.finish()?;
+        let events = total.sink.finish();
         if self.is_empty() && *self == FunnelEvents::default() {
             *self = events;
             Ok(read)

@@ -236,32 +236,6 @@ impl LeadTable {
         self.push(&row, |k| lead.attributes.get(&names[k]).map(String::as_str));
     }
 
-    /// The tables' leads one after the other (all with the same attribute columns),
-    /// each copied once.
-    pub(crate) fn concat(parts: Vec<LeadTable>) -> LeadTable {
-        let leads: usize = parts.iter().map(LeadTable::len).sum();
-        let bytes: usize = parts.iter().map(|p| p.ids.len()).sum();
-        let mut parts = parts.into_iter().peekable();
-        // The first part with leads is the start (an empty one has nothing to copy).
-        while parts.len() > 1 && parts.peek().is_some_and(|p| p.len() == 0) {
-            parts.next();
-        }
-        let Some(mut out) = parts.next() else {
-            return LeadTable::default();
-        };
-        let more = leads - out.len();
-        out.ids.reserve(bytes - out.ids.len());
-        out.ends.reserve(more);
-        out.created.reserve(more);
-        for c in out.columns_mut() {
-            c.of_lead.reserve(more);
-        }
-        for p in parts {
-            out.append(p);
-        }
-        out
-    }
-
     fn columns_mut(&mut self) -> impl Iterator<Item = &mut Codes> {
         [
             &mut self.source,
