@@ -370,7 +370,6 @@ pub fn check_folder(dir: &Path, required: &[&str]) -> Result<(), Error> {
 }
 
 /// Reads a folder of canonical CSV files after [`check_folder`].
-#[allow(dead_code)] // not every example reads a whole folder
 pub fn read_folder(dir: &Path, required: &[&str], options: Options) -> Result<Dataset, Error> {
     read_tables(dir, required, &Table::ALL, options)
 }
