@@ -6,7 +6,10 @@
 //!   `_warm`: the repeated-report case, paths rebuilt in place with
 //!   `FunnelEvents::paths_into`;
 //! - `csv_to_report`: `leads.csv` and `stage_events.csv` parsed from memory, interned
-//!   and reported: dominated by CSV parsing.
+//!   and reported: dominated by CSV parsing; `csv_to_report_lean` the same through
+//!   the lean readers (no record per row, blocks on every core);
+//! - `read_leads_csv` / `read_stage_events_csv`: the lean readers alone (MB/s), into
+//!   the engine's columns.
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::csv::{Options, Reader, write_records};
@@ -129,6 +132,46 @@ fn bench(c: &mut Criterion) {
             let paths = acc.paths(&data, PathOptions::default());
             black_box(cohort_report(&data, &paths, &spec).unwrap());
             black_box(velocity_report(&data, &paths, &velocity).unwrap())
+        })
+    });
+    g.bench_function("csv_to_report_lean", |b| {
+        b.iter(|| {
+            let (data, _) = FunnelData::read_leads_csv(
+                Funnel::demand_waterfall(),
+                &leads_csv[..],
+                Options::new(),
+            )
+            .unwrap();
+            let mut acc = FunnelEvents::default();
+            acc.read_stage_events_csv(&data, &events_csv[..], Options::new())
+                .unwrap();
+            let paths = acc.paths(&data, PathOptions::default());
+            black_box(cohort_report(&data, &paths, &spec).unwrap());
+            black_box(velocity_report(&data, &paths, &velocity).unwrap())
+        })
+    });
+    g.throughput(Throughput::Bytes(leads_csv.len() as u64));
+    g.bench_function("read_leads_csv", |b| {
+        b.iter(|| {
+            let (data, _) = FunnelData::read_leads_csv(
+                Funnel::demand_waterfall(),
+                &leads_csv[..],
+                Options::new(),
+            )
+            .unwrap();
+            black_box(data.len())
+        })
+    });
+    let (lean, _) =
+        FunnelData::read_leads_csv(Funnel::demand_waterfall(), &leads_csv[..], Options::new())
+            .unwrap();
+    g.throughput(Throughput::Bytes(events_csv.len() as u64));
+    g.bench_function("read_stage_events_csv", |b| {
+        b.iter(|| {
+            let mut acc = FunnelEvents::default();
+            acc.read_stage_events_csv(&lean, &events_csv[..], Options::new())
+                .unwrap();
+            black_box(acc.len())
         })
     });
     g.finish();

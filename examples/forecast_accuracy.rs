@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::{DataArgs, DaysSummary, OutputArgs, bad, existing_file, in_file, io_error, load};
-use revops::csv::CsvRecord;
+use common::{
+    DataArgs, DaysSummary, OutputArgs, bad, existing_file, in_file, io_error, load_tables,
+};
+use revops::csv::{CsvRecord, Table};
 use revops::{
     Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Period,
     Window, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
@@ -58,7 +60,19 @@ fn run(cli: Cli) -> Result<(), Error> {
     if let Some(path) = &cli.maven {
         return maven(path, cli.output);
     }
-    let loaded = load(&cli.data, 100_000, &[OpportunityChange::FILE_NAME])?;
+    // Spend and conversions give the currency; leads, stage events and touches are
+    // not read.
+    let loaded = load_tables(
+        &cli.data,
+        100_000,
+        &[OpportunityChange::FILE_NAME],
+        &[
+            Table::Conversions,
+            Table::Spend,
+            Table::OpportunityHistory,
+            Table::Forecasts,
+        ],
+    )?;
     let currency = loaded.data.report_input().inferred_currency();
     let history = PipelineHistory::new(
         Funnel::salesforce_opportunity(),

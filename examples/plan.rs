@@ -22,8 +22,8 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use common::{DataArgs, OutputArgs, bad, load};
-use revops::csv::CsvRecord;
+use common::{DataArgs, OutputArgs, bad, load_tables};
+use revops::csv::{CsvRecord, Table};
 use revops::{
     Calendar, Decimal, Error, Funnel, Granularity, Lead, Money, Period, StageEvent,
     funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
@@ -159,10 +159,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let loaded = load(
+    // Touches and forecasts are not read (spend and conversions give the currency).
+    let loaded = load_tables(
         &cli.data,
         100_000,
         &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+        &[
+            Table::Leads,
+            Table::StageEvents,
+            Table::Conversions,
+            Table::Spend,
+            Table::OpportunityHistory,
+        ],
     )?;
     let d = &loaded.data;
     let currency = d.report_input().inferred_currency();

@@ -12,16 +12,17 @@
 mod common;
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use clap::{Parser, ValueEnum};
 use common::{
-    DataArgs, OutputArgs, bad, existing_dir, existing_file, in_file, io_error, load, one_line,
-    parsed,
+    DataArgs, OutputArgs, bad, check_folder, existing_dir, existing_file, folder_origin, in_file,
+    io_error, load, one_line, parsed,
 };
-use revops::csv::CsvRecord;
+use revops::csv::{CsvRecord, Options};
+use revops::error::{ErrorKind, Source};
 use revops::{
     Error, Funnel, Granularity, Lead, StageEvent, funnel::CohortAnchor, funnel::CohortReport,
     funnel::CohortRow, funnel::CohortSpec, funnel::Dimension, funnel::FlowReport, funnel::FlowSpec,
@@ -128,10 +129,60 @@ fn main() -> ExitCode {
     common::main(run)
 }
 
-/// The leads, stage events, funnel and origin: the Olist files, a data folder or the
-/// synthetic company; `--funnel` replaces the funnel.
-fn leads_and_events(cli: &Cli) -> Result<(Vec<Lead>, Vec<StageEvent>, Funnel, String), Error> {
-    let (leads, events, mut funnel, origin) = if let Some(dir) = &cli.olist {
+/// The input: records (the Olist files or the synthetic company), or a data folder's
+/// leads and stage events read straight into the funnel engine's columns.
+enum Input {
+    Records(Vec<Lead>, Vec<StageEvent>),
+    Lean(Box<(FunnelData<'static>, FunnelEvents, Option<DateTime<Utc>>)>),
+}
+
+/// The funnel: `--funnel` or `default`.
+fn funnel_or(cli: &Cli, default: Funnel) -> Result<Funnel, Error> {
+    let Some(path) = &cli.funnel else {
+        return Ok(default);
+    };
+    let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
+    Funnel::from_json(&text).map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))
+}
+
+/// Opens a canonical file of a data folder.
+fn open_in(dir: &Path, name: &str) -> Result<File, Error> {
+    let path = dir.join(name);
+    File::open(&path).map_err(|e| {
+        Error::from(ErrorKind::Io {
+            context: Some(path.display().to_string()),
+            source: Source::new(e),
+        })
+    })
+}
+
+/// A data folder's `leads.csv` and `stage_events.csv`, read straight into the
+/// engine's input (no record per row).
+fn read_lean(dir: &Path, funnel: Funnel) -> Result<Input, Error> {
+    let required = [Lead::FILE_NAME, StageEvent::FILE_NAME];
+    check_folder(dir, &required)?;
+    let options = |name: &str| Options::new().with_source_name(name);
+    let read = || {
+        let (data, _) = FunnelData::read_leads_csv(
+            funnel,
+            open_in(dir, Lead::FILE_NAME)?,
+            options(Lead::FILE_NAME),
+        )?;
+        let mut acc = FunnelEvents::new();
+        let read = acc.read_stage_events_csv(
+            &data,
+            open_in(dir, StageEvent::FILE_NAME)?,
+            options(StageEvent::FILE_NAME),
+        )?;
+        Ok::<_, Error>(Input::Lean(Box::new((data, acc, read.latest))))
+    };
+    read().map_err(in_file("reading folder", dir))
+}
+
+/// The input, funnel and origin: the Olist files, a data folder or the synthetic
+/// company; `--funnel` replaces the funnel.
+fn input(cli: &Cli) -> Result<(Input, Funnel, String), Error> {
+    if let Some(dir) = &cli.olist {
         let open = |name: &str| {
             let path = dir.join(name);
             File::open(&path).map_err(io_error("opening", &path))
@@ -144,31 +195,34 @@ fn leads_and_events(cli: &Cli) -> Result<(Vec<Lead>, Vec<StageEvent>, Funnel, St
         for q in &d.quirks {
             eprintln_quirk(&q.record.to_string(), &q.message);
         }
-        (
-            d.leads,
-            d.stage_events,
-            revops::real::olist_funnel(),
-            "Olist marketing funnel (real data)".into(),
-        )
-    } else {
-        let l = load(
-            &cli.data,
-            100_000,
-            &[Lead::FILE_NAME, StageEvent::FILE_NAME],
-        )?;
-        (
-            l.data.leads,
-            l.data.stage_events,
-            Funnel::demand_waterfall(),
-            l.origin,
-        )
-    };
-    if let Some(path) = &cli.funnel {
-        let text = std::fs::read_to_string(path).map_err(io_error("reading funnel", path))?;
-        funnel = Funnel::from_json(&text)
-            .map_err(|e| bad("--funnel", path.display(), one_line(&e.to_string())))?;
+        let funnel = funnel_or(cli, revops::real::olist_funnel())?;
+        let origin = "Olist marketing funnel (real data)".into();
+        return Ok((Input::Records(d.leads, d.stage_events), funnel, origin));
     }
-    Ok((leads, events, funnel, origin))
+    if let Some(dir) = &cli.data.data {
+        let funnel = funnel_or(cli, Funnel::demand_waterfall())?;
+        let input = read_lean(dir, funnel.clone())?;
+        return Ok((input, funnel, folder_origin(dir)));
+    }
+    let l = load(
+        &cli.data,
+        100_000,
+        &[Lead::FILE_NAME, StageEvent::FILE_NAME],
+    )?;
+    let funnel = funnel_or(cli, Funnel::demand_waterfall())?;
+    Ok((
+        Input::Records(l.data.leads, l.data.stage_events),
+        funnel,
+        l.origin,
+    ))
+}
+
+/// The earliest creation time of the leads.
+fn first_created(data: &FunnelData<'_>) -> Option<DateTime<Utc>> {
+    match data.leads() {
+        Some(leads) => leads.iter().map(|l| l.created_at).min(),
+        None => (0..data.len()).filter_map(|i| data.created_at(i)).min(),
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -182,10 +236,21 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
     }
 
-    let (leads, events, funnel, origin) = leads_and_events(&cli)?;
+    let (input, funnel, origin) = input(&cli)?;
+    let records: Vec<Lead>;
+    let (data, acc, latest) = match input {
+        Input::Records(leads, events) => {
+            records = leads;
+            let data = FunnelData::new(funnel, &records)?;
+            let mut acc = FunnelEvents::default();
+            acc.add_batch(&data, &events)?;
+            (data, acc, events.iter().map(|e| e.at).max())
+        }
+        Input::Lean(lean) => *lean,
+    };
     let as_of: DateTime<Utc> = match cli.as_of {
         Some(d) => {
-            let first = leads.iter().map(|l| l.created_at).min();
+            let first = first_created(&data);
             if let Some(first) = first.filter(|&f| d < f) {
                 return Err(bad(
                     "--as-of",
@@ -198,16 +263,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             d
         }
-        None => events.iter().map(|e| e.at).max().unwrap_or_default(),
+        None => latest.unwrap_or_default(),
     };
     let granularity = cli.period;
     let dimension: Option<Dimension> = match &cli.by {
         Some(d) => {
-            if !leads.iter().any(|l| d.value(l).is_some()) {
+            if !(0..data.len()).any(|i| data.value(i, d).is_some()) {
                 return Err(bad(
                     "--by",
                     d.name(),
-                    format!("no lead has a value for it{}", attributes_hint(&leads)),
+                    format!("no lead has a value for it{}", attributes_hint(&data)),
                 ));
             }
             Some(d.clone())
@@ -216,9 +281,6 @@ fn run(cli: Cli) -> Result<(), Error> {
         None => None,
     };
 
-    let data = FunnelData::new(funnel, &leads)?;
-    let mut acc = FunnelEvents::default();
-    acc.add_batch(&data, &events)?;
     let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
 
     if cohort_mode {
@@ -275,15 +337,19 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// ` (lead attributes: a, b)` when the leads have attributes.
-fn attributes_hint(leads: &[Lead]) -> String {
-    let mut names: Vec<&str> = leads
-        .iter()
-        .take(10_000)
-        .flat_map(|l| l.attributes.keys().map(String::as_str))
+/// ` (lead attributes: a, b)` when the first leads have attributes.
+fn attributes_hint(data: &FunnelData<'_>) -> String {
+    let first = data.len().min(10_000);
+    let names: Vec<&str> = data
+        .attribute_names()
+        .into_iter()
+        .filter(|n| {
+            (0..first).any(|i| {
+                data.value(i, &Dimension::Attribute((*n).to_string()))
+                    .is_some()
+            })
+        })
         .collect();
-    names.sort_unstable();
-    names.dedup();
     if names.is_empty() {
         String::new()
     } else {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Args, Parser, ValueEnum};
-use revops::csv::{CsvRecord, Dataset, Options};
+use revops::csv::{CsvRecord, Dataset, Options, Table};
 use revops::error::{ErrorKind, Source};
 use revops::synth::{MAX_LEADS, MIN_LEADS, SynthConfig, generate};
 use revops::{Conversion, Error, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch};
@@ -371,8 +371,37 @@ pub fn check_folder(dir: &Path, required: &[&str]) -> Result<(), Error> {
 
 /// Reads a folder of canonical CSV files after [`check_folder`].
 pub fn read_folder(dir: &Path, required: &[&str], options: Options) -> Result<Dataset, Error> {
+    read_tables(dir, required, &Table::ALL, options)
+}
+
+/// Reads only the chosen tables of a folder of canonical CSV files after
+/// [`check_folder`].
+pub fn read_tables(
+    dir: &Path,
+    required: &[&str],
+    tables: &[Table],
+    options: Options,
+) -> Result<Dataset, Error> {
     check_folder(dir, required)?;
-    Dataset::read_dir(dir, options).map_err(in_file("reading folder", dir))
+    Dataset::read_dir_with(dir, tables, options).map_err(in_file("reading folder", dir))
+}
+
+/// The origin line of a data folder: the canonical files it lacks (whether or not the
+/// example reads them).
+pub fn folder_origin(dir: &Path) -> String {
+    let missing: Vec<&str> = FILES
+        .into_iter()
+        .filter(|name| !dir.join(name).is_file())
+        .collect();
+    format!(
+        "folder {} (missing: {})",
+        dir.display(),
+        if missing.is_empty() {
+            "none".to_string()
+        } else {
+            missing.join(", ")
+        }
+    )
 }
 
 /// Where the data came from, for the report header.
@@ -388,17 +417,20 @@ pub struct Loaded {
 /// else synthesises `--leads N` leads (`--seed S`); in quick mode the synthetic company
 /// has 5,000 leads.
 pub fn load(args: &DataArgs, default_leads: u64, required: &[&str]) -> Result<Loaded, Error> {
+    load_tables(args, default_leads, required, &Table::ALL)
+}
+
+/// [`load`], reading only the chosen tables of a data folder (the synthetic company
+/// has them all).
+pub fn load_tables(
+    args: &DataArgs,
+    default_leads: u64,
+    required: &[&str],
+    tables: &[Table],
+) -> Result<Loaded, Error> {
     if let Some(dir) = &args.data {
-        let data = read_folder(dir, required, Options::new())?;
-        let origin = format!(
-            "folder {} (missing: {})",
-            dir.display(),
-            if data.missing.is_empty() {
-                "none".to_string()
-            } else {
-                data.missing.join(", ")
-            }
-        );
+        let data = read_tables(dir, required, tables, Options::new())?;
+        let origin = folder_origin(dir);
         return Ok(Loaded {
             data,
             origin,

@@ -365,7 +365,9 @@ impl Credits {
     /// # Errors
     /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for a stage that is not on the funnel's path;
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming a conversion whose value is in another
-    /// currency; conversion validation errors with their index.
+    /// currency; conversion validation errors with their index;
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) when
+    /// `data` holds its leads as columns ([`FunnelData::leads`] is `None`).
     pub fn from_lead_source(
         data: &FunnelData<'_>,
         paths: &Paths,
@@ -389,7 +391,13 @@ impl Credits {
         let mut units = vec!["leads".to_string()];
         units.extend(stages.iter().map(|s| (*s).to_string()));
         let mut c = Credits::new("lead source", currency, units);
-        let leads = data.leads();
+        let leads = data.leads().ok_or_else(|| {
+            Error::from(ErrorKind::InvalidParameter {
+                name: "data",
+                value: "funnel data read as columns".into(),
+                reason: "credits by lead source need the lead records: build the data with FunnelData::new".into(),
+            })
+        })?;
         let key_of = |i: usize, at: chrono::DateTime<chrono::Utc>| {
             let l = &leads[i];
             CostKey {

@@ -45,6 +45,52 @@ pub struct Dataset {
     pub reports: Vec<(&'static str, ReadReport)>,
 }
 
+/// One of the canonical tables of a [`Dataset`], to choose which files
+/// [`Dataset::read_dir_with`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// `leads.csv`.
+    Leads,
+    /// `stage_events.csv`.
+    StageEvents,
+    /// `touches.csv`.
+    Touches,
+    /// `conversions.csv`.
+    Conversions,
+    /// `spend.csv`.
+    Spend,
+    /// `opportunity_history.csv`.
+    OpportunityHistory,
+    /// `forecasts.csv`.
+    Forecasts,
+}
+
+impl Table {
+    /// Every table, in the order [`Dataset::read_dir`] reads them.
+    pub const ALL: [Table; 7] = [
+        Table::Leads,
+        Table::StageEvents,
+        Table::Touches,
+        Table::Conversions,
+        Table::Spend,
+        Table::OpportunityHistory,
+        Table::Forecasts,
+    ];
+
+    /// The table's canonical file name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Table::Leads => Lead::FILE_NAME,
+            Table::StageEvents => StageEvent::FILE_NAME,
+            Table::Touches => Touch::FILE_NAME,
+            Table::Conversions => Conversion::FILE_NAME,
+            Table::Spend => Spend::FILE_NAME,
+            Table::OpportunityHistory => OpportunityChange::FILE_NAME,
+            Table::Forecasts => ForecastPoint::FILE_NAME,
+        }
+    }
+}
+
 impl Dataset {
     /// The report's view of these tables (see [`crate::report::Report::build`]).
     pub fn report_input(&self) -> crate::report::ReportInput<'_> {
@@ -60,12 +106,35 @@ impl Dataset {
     }
 
     /// Reads every canonical file found in `dir` with `options` (its source name is
-    /// replaced by each file's name).
+    /// replaced by each file's name): [`Dataset::read_dir_with`] and [`Table::ALL`].
+    ///
+    /// # Errors
+    /// As [`Dataset::read_dir_with`].
+    pub fn read_dir(dir: impl AsRef<Path>, options: Options) -> Result<Dataset> {
+        Dataset::read_dir_with(dir, &Table::ALL, options)
+    }
+
+    /// Reads the chosen canonical files found in `dir` with `options` (its source
+    /// name is replaced by each file's name), in the order of [`Table::ALL`]; the
+    /// other tables stay empty, and only chosen files that are not there are named
+    /// in [`Dataset::missing`]. A job that needs two of the seven files reads two.
+    ///
+    /// ```no_run
+    /// use revops::csv::{Dataset, Options, Table};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let data = Dataset::read_dir_with("exports/2026-11", &[Table::Leads, Table::StageEvents], Options::new())?;
+    /// assert!(data.touches.is_empty());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if `dir` is not a readable folder or a file cannot be opened; with
-    /// [`super::OnError::Stop`], the first bad row of any file as [`ErrorKind::Csv`](crate::error::ErrorKind::Csv).
-    pub fn read_dir(dir: impl AsRef<Path>, options: Options) -> Result<Dataset> {
+    /// [`super::OnError::Stop`], the first bad row of any file read as [`ErrorKind::Csv`](crate::error::ErrorKind::Csv).
+    pub fn read_dir_with(
+        dir: impl AsRef<Path>,
+        tables: &[Table],
+        options: Options,
+    ) -> Result<Dataset> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
             return Err(Error::from(ErrorKind::Io {
@@ -77,13 +146,17 @@ impl Dataset {
             }));
         }
         let mut d = Dataset::default();
-        d.leads = d.read(dir, &options)?;
-        d.stage_events = d.read(dir, &options)?;
-        d.touches = d.read(dir, &options)?;
-        d.conversions = d.read(dir, &options)?;
-        d.spend = d.read(dir, &options)?;
-        d.opportunity_history = d.read(dir, &options)?;
-        d.forecasts = d.read(dir, &options)?;
+        for table in Table::ALL.into_iter().filter(|t| tables.contains(t)) {
+            match table {
+                Table::Leads => d.leads = d.read(dir, &options)?,
+                Table::StageEvents => d.stage_events = d.read(dir, &options)?,
+                Table::Touches => d.touches = d.read(dir, &options)?,
+                Table::Conversions => d.conversions = d.read(dir, &options)?,
+                Table::Spend => d.spend = d.read(dir, &options)?,
+                Table::OpportunityHistory => d.opportunity_history = d.read(dir, &options)?,
+                Table::Forecasts => d.forecasts = d.read(dir, &options)?,
+            }
+        }
         Ok(d)
     }
 

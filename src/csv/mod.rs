@@ -116,6 +116,7 @@
 mod blocks;
 mod dataset;
 mod field;
+mod funnel;
 mod journeys;
 pub(crate) mod parse;
 mod read;
@@ -126,7 +127,8 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-pub use dataset::Dataset;
+pub use dataset::{Dataset, Table};
+pub use funnel::EventsRead;
 pub use read::Reader;
 pub use write::{Writer, write_records};
 

@@ -52,11 +52,11 @@ pub trait Schema: Sized {
 /// Columns of `stage_events.csv`.
 #[derive(Debug, Clone)]
 pub struct StageEventColumns {
-    subject: usize,
-    stage: usize,
-    at: usize,
-    cycle: Option<usize>,
-    reason: Option<usize>,
+    pub(super) subject: usize,
+    pub(super) stage: usize,
+    pub(super) at: usize,
+    pub(super) cycle: Option<usize>,
+    pub(super) reason: Option<usize>,
 }
 
 impl Schema for StageEvent {
@@ -570,14 +570,14 @@ pub const LEAD_COLUMNS: &[&str] = &[
 /// Columns of `leads.csv`.
 #[derive(Debug, Clone)]
 pub struct LeadColumns {
-    id: usize,
-    created_at: usize,
-    source: usize,
-    campaign: Option<usize>,
-    account: Option<usize>,
-    owner: Option<usize>,
-    segment: Option<usize>,
-    attributes: Vec<(usize, String)>,
+    pub(super) id: usize,
+    pub(super) created_at: usize,
+    pub(super) source: usize,
+    pub(super) campaign: Option<usize>,
+    pub(super) account: Option<usize>,
+    pub(super) owner: Option<usize>,
+    pub(super) segment: Option<usize>,
+    pub(super) attributes: Vec<(usize, String)>,
 }
 
 /// Sorts and de-duplicates attribute column names and checks that they read back as

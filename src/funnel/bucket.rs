@@ -110,12 +110,13 @@ impl Segmenter {
         // remember the last few before hashing.
         let mut recent: [(usize, u32); 4] = [(0, 0); 4];
         let as_of = paths.options.as_of.as_ref().map_or(Millis::MAX, millis);
-        for (lead, &created) in data.leads().iter().zip(&data.created) {
+        let column = data.values(dim);
+        for (i, &created) in data.created.iter().enumerate() {
             if created > as_of {
                 raw.push(LATER);
                 continue;
             }
-            let v = dim.value(lead);
+            let v = column.get(i);
             let ptr = v.map_or(1, |s| s.as_ptr() as usize);
             let id = match recent.iter().find(|(p, _)| *p == ptr) {
                 Some(&(_, id)) => id,

@@ -15,6 +15,9 @@ use crate::hash::{FastMap, FxHasher};
 use crate::ids::SubjectId;
 use crate::records::{Lead, StageEvent};
 
+use super::bucket::Dimension;
+use super::table::{Codes, IdIndex, LeadTable};
+
 /// Milliseconds since the Unix epoch: the engine's internal time unit.
 pub(crate) type Millis = i64;
 
@@ -45,8 +48,7 @@ pub(crate) fn from_millis(ms: Millis) -> DateTime<Utc> {
 #[derive(Debug, Clone)]
 pub struct FunnelData<'a> {
     pub(crate) funnel: Funnel,
-    pub(crate) leads: &'a [Lead],
-    pub(crate) index: FastMap<&'a str, u32>,
+    pub(crate) leads: LeadSource<'a>,
     pub(crate) created: Vec<Millis>,
     /// Funnel stage position → progression rank (open and won stages, in order).
     pub(crate) rank: Vec<Option<u8>>,
@@ -54,6 +56,58 @@ pub struct FunnelData<'a> {
     pub(crate) progression: Vec<usize>,
     /// What interned events refer to: see [`FunnelData::fingerprint`].
     pub(crate) link: Link,
+}
+
+/// Where the leads of a [`FunnelData`] live: borrowed records, or columns of its own
+/// (read straight from a file).
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "csv"), allow(dead_code))] // only the CSV reader builds a table so far
+pub(crate) enum LeadSource<'a> {
+    Records {
+        leads: &'a [Lead],
+        index: FastMap<&'a str, u32>,
+    },
+    Table {
+        table: Box<LeadTable>,
+        index: IdIndex,
+    },
+}
+
+impl LeadSource<'_> {
+    /// The id of lead `i`.
+    #[inline]
+    pub(crate) fn id(&self, i: usize) -> Option<&str> {
+        match self {
+            LeadSource::Records { leads, .. } => leads.get(i).map(|l| l.id.as_str()),
+            LeadSource::Table { table, .. } => table.id(i),
+        }
+    }
+
+    /// The position of the lead with this id.
+    #[inline]
+    pub(crate) fn find(&self, id: &str) -> Option<u32> {
+        match self {
+            LeadSource::Records { index, .. } => index.get(id).copied(),
+            LeadSource::Table { table, index } => index.get(id, |i| table.id(i)),
+        }
+    }
+}
+
+/// The values of one breakdown dimension, per lead.
+pub(crate) enum DimensionValues<'d> {
+    Records(&'d [Lead], &'d Dimension),
+    Table(Option<&'d Codes>),
+}
+
+impl<'d> DimensionValues<'d> {
+    /// Lead `i`'s value.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&'d str> {
+        match self {
+            DimensionValues::Records(leads, dim) => leads.get(i).and_then(|l| dim.value(l)),
+            DimensionValues::Table(codes) => codes.and_then(|c| c.get(i)),
+        }
+    }
 }
 
 /// What the integer keys of interned events refer to: a fingerprint of the funnel's
@@ -69,6 +123,62 @@ pub(crate) struct Link {
 /// bit mask).
 pub const MAX_PROGRESSION_STAGES: usize = 32;
 
+/// The progression rank of each funnel stage, and the stage of each rank.
+fn stage_ranks(funnel: &Funnel) -> Result<(Vec<Option<u8>>, Vec<usize>)> {
+    if funnel.stages().len() > usize::from(u8::MAX) {
+        return Err(Error::from(ErrorKind::InvalidFunnel {
+            funnel: funnel.name().to_string(),
+            reason: "the funnel engine supports at most 255 stages".into(),
+        }));
+    }
+    let progression: Vec<usize> = funnel.progression().map(|(i, _)| i).collect();
+    if progression.len() > MAX_PROGRESSION_STAGES {
+        return Err(Error::from(ErrorKind::InvalidFunnel {
+            funnel: funnel.name().to_string(),
+            reason: format!(
+                "the funnel engine supports at most {MAX_PROGRESSION_STAGES} open and won stages"
+            ),
+        }));
+    }
+    let mut rank = vec![None; funnel.stages().len()];
+    for (r, &i) in progression.iter().enumerate() {
+        rank[i] = u8::try_from(r).ok();
+    }
+    Ok((rank, progression))
+}
+
+/// At most `u32::MAX` leads (dense `u32` keys).
+fn check_lead_count(n: usize) -> Result<()> {
+    if u32::try_from(n).is_err() {
+        return Err(Error::from(ErrorKind::InvalidParameter {
+            name: "leads",
+            value: n.to_string(),
+            reason: format!("at most {} leads per batch", u32::MAX),
+        }));
+    }
+    Ok(())
+}
+
+/// The fingerprint's start: the funnel's stage keys and kinds.
+fn stage_fingerprint(funnel: &Funnel) -> FxHasher {
+    let mut fingerprint = FxHasher::default();
+    for st in funnel.stages() {
+        fingerprint.write(st.key.as_bytes());
+        fingerprint.write_u8(st.kind as u8);
+    }
+    fingerprint.write_u8(0xff);
+    fingerprint
+}
+
+fn duplicate(id: &str, first: usize, second: usize) -> Error {
+    Error::from(ErrorKind::DuplicateId {
+        kind: "lead",
+        id: id.to_string(),
+        first,
+        second,
+    })
+}
+
 impl<'a> FunnelData<'a> {
     /// Interns `leads` for `funnel`.
     ///
@@ -78,50 +188,16 @@ impl<'a> FunnelData<'a> {
     /// than 255 stages; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if there are more than `u32::MAX`
     /// leads; a lead's own [`Lead::validate`] error, with its index.
     pub fn new(funnel: Funnel, leads: &'a [Lead]) -> Result<FunnelData<'a>> {
-        if funnel.stages().len() > usize::from(u8::MAX) {
-            return Err(Error::from(ErrorKind::InvalidFunnel {
-                funnel: funnel.name().to_string(),
-                reason: "the funnel engine supports at most 255 stages".into(),
-            }));
-        }
-        let progression: Vec<usize> = funnel.progression().map(|(i, _)| i).collect();
-        if progression.len() > MAX_PROGRESSION_STAGES {
-            return Err(Error::from(ErrorKind::InvalidFunnel {
-                funnel: funnel.name().to_string(),
-                reason: format!(
-                    "the funnel engine supports at most {MAX_PROGRESSION_STAGES} open and won stages"
-                ),
-            }));
-        }
-        let mut rank = vec![None; funnel.stages().len()];
-        for (r, &i) in progression.iter().enumerate() {
-            rank[i] = u8::try_from(r).ok();
-        }
-        if u32::try_from(leads.len()).is_err() {
-            return Err(Error::from(ErrorKind::InvalidParameter {
-                name: "leads",
-                value: leads.len().to_string(),
-                reason: format!("at most {} leads per batch", u32::MAX),
-            }));
-        }
+        let (rank, progression) = stage_ranks(&funnel)?;
+        check_lead_count(leads.len())?;
         let mut index = FastMap::with_capacity_and_hasher(leads.len(), Default::default());
         let mut created = Vec::with_capacity(leads.len());
-        let mut fingerprint = FxHasher::default();
-        for st in funnel.stages() {
-            fingerprint.write(st.key.as_bytes());
-            fingerprint.write_u8(st.kind as u8);
-        }
-        fingerprint.write_u8(0xff);
+        let mut fingerprint = stage_fingerprint(&funnel);
         for (i, lead) in leads.iter().enumerate() {
             lead.validate().map_err(|e| e.at_index(i))?;
             // i < u32::MAX, checked above
             if let Some(first) = index.insert(lead.id.as_str(), i as u32) {
-                return Err(Error::from(ErrorKind::DuplicateId {
-                    kind: "lead",
-                    id: lead.id.to_string(),
-                    first: first as usize,
-                    second: i,
-                }));
+                return Err(duplicate(lead.id.as_str(), first as usize, i));
             }
             created.push(millis(&lead.created_at));
             fingerprint.write(lead.id.as_str().as_bytes());
@@ -135,8 +211,48 @@ impl<'a> FunnelData<'a> {
         };
         Ok(FunnelData {
             funnel,
-            leads,
-            index,
+            leads: LeadSource::Records { leads, index },
+            created,
+            rank,
+            progression,
+            link,
+        })
+    }
+
+    /// Funnel data over leads held as columns (read straight from a file): the same
+    /// checks, order and fingerprint as [`FunnelData::new`] over the same leads.
+    /// `index` builds the id index of the table (one pass, or parts on several
+    /// threads), or gives the first repeated id's two positions.
+    #[cfg_attr(not(feature = "csv"), allow(dead_code))]
+    pub(crate) fn from_table(
+        funnel: Funnel,
+        mut table: LeadTable,
+        index: impl FnOnce(&LeadTable) -> std::result::Result<IdIndex, (usize, usize)>,
+    ) -> Result<FunnelData<'static>> {
+        let (rank, progression) = stage_ranks(&funnel)?;
+        let n = table.len();
+        check_lead_count(n)?;
+        table.shrink();
+        let ids = |i: usize| table.id(i).unwrap_or_default();
+        let index =
+            index(&table).map_err(|(first, second)| duplicate(ids(second), first, second))?;
+        let mut fingerprint = stage_fingerprint(&funnel);
+        for i in 0..n {
+            fingerprint.write(ids(i).as_bytes());
+            fingerprint.write_u8(0xff);
+        }
+        let link = Link {
+            fingerprint: fingerprint.finish(),
+            leads: n as u32,
+            stages: funnel.stages().len() as u8,
+        };
+        let created = std::mem::take(&mut table.created);
+        Ok(FunnelData {
+            funnel,
+            leads: LeadSource::Table {
+                table: Box::new(table),
+                index,
+            },
             created,
             rank,
             progression,
@@ -158,24 +274,74 @@ impl<'a> FunnelData<'a> {
         &self.funnel
     }
 
-    /// The leads, in input order (a lead's position is its index in reports).
-    pub fn leads(&self) -> &'a [Lead] {
-        self.leads
+    /// The leads, in input order (a lead's position is its index in reports), when
+    /// this data was built from records ([`FunnelData::new`]); `None` when it holds
+    /// its leads as columns (read straight from a file, e.g. with
+    /// `FunnelData::read_leads_csv`): then [`lead_id`](FunnelData::lead_id),
+    /// [`created_at`](FunnelData::created_at) and [`value`](FunnelData::value) give
+    /// what the engine keeps of each lead.
+    pub fn leads(&self) -> Option<&'a [Lead]> {
+        match &self.leads {
+            LeadSource::Records { leads, .. } => Some(leads),
+            LeadSource::Table { .. } => None,
+        }
     }
 
     /// Number of leads.
     pub fn len(&self) -> usize {
-        self.leads.len()
+        self.created.len()
     }
 
     /// Whether there are no leads.
     pub fn is_empty(&self) -> bool {
-        self.leads.is_empty()
+        self.created.is_empty()
     }
 
     /// The dense index of a lead, if known.
     pub fn lead_index(&self, subject: &SubjectId) -> Option<u32> {
-        self.index.get(subject.as_str()).copied()
+        self.leads.find(subject.as_str())
+    }
+
+    /// The id of the lead at `index` (its position in input order).
+    pub fn lead_id(&self, index: usize) -> Option<&str> {
+        self.leads.id(index)
+    }
+
+    /// When the lead at `index` was created (to the millisecond: the engine's unit).
+    pub fn created_at(&self, index: usize) -> Option<DateTime<Utc>> {
+        self.created.get(index).map(|&ms| from_millis(ms))
+    }
+
+    /// The value of a breakdown dimension for the lead at `index`, as
+    /// [`Dimension::value`] gives it for the lead's record.
+    pub fn value(&self, index: usize, dimension: &Dimension) -> Option<&str> {
+        match &self.leads {
+            LeadSource::Records { leads, .. } => leads.get(index).and_then(|l| dimension.value(l)),
+            LeadSource::Table { table, .. } => table.column(dimension).and_then(|c| c.get(index)),
+        }
+    }
+
+    /// The names of the leads' attributes: over all leads when built from records,
+    /// the attribute columns when read from a file (sorted).
+    pub fn attribute_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = match &self.leads {
+            LeadSource::Records { leads, .. } => leads
+                .iter()
+                .flat_map(|l| l.attributes.keys().map(String::as_str))
+                .collect(),
+            LeadSource::Table { table, .. } => table.attribute_names().collect(),
+        };
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// Every lead's value of a dimension.
+    pub(crate) fn values<'d>(&'d self, dimension: &'d Dimension) -> DimensionValues<'d> {
+        match &self.leads {
+            LeadSource::Records { leads, .. } => DimensionValues::Records(leads, dimension),
+            LeadSource::Table { table, .. } => DimensionValues::Table(table.column(dimension)),
+        }
     }
 
     /// Number of progression (open and won) stages.
@@ -211,65 +377,122 @@ impl<'a> FunnelData<'a> {
     /// funnel does not define. Events for unknown leads are not errors: they are
     /// counted in [`FunnelDiagnostics::unknown_subject`].
     pub fn intern(&self, events: &[StageEvent]) -> Result<FunnelEvents> {
-        let mut out = FunnelEvents {
-            link: Some(self.link),
-            ..FunnelEvents::default()
-        };
-        out.events.reserve(events.len());
-        // Stage keys repeat: cache the last few lookups by string content.
-        let mut cache: Vec<(String, u8)> = Vec::new();
-        let mut cursor: u32 = u32::MAX;
+        let mut sink = EventSink::new(self);
+        sink.out.events.reserve(events.len());
         for (i, e) in events.iter().enumerate() {
-            let stage = match cache.iter().find(|(k, _)| *k == e.stage) {
-                Some(&(_, s)) => s,
-                None => {
-                    let s = self.funnel.resolve(&e.stage, || {
-                        RecordRef::new("stage event")
-                            .with_index(i)
-                            .with_id(&e.subject)
-                    })?;
-                    // at most 255 stages, checked in `new`
-                    let s = s as u8;
-                    if cache.len() < 64 {
-                        cache.push((e.stage.clone(), s));
-                    }
-                    s
-                }
+            let Some(stage) = sink.stage(&e.stage) else {
+                return Err(sink.unknown_stage(&e.stage, i as u64, e.subject.as_str()));
             };
-            // Events usually come grouped by subject, often in lead order: try the
-            // previous lead and the next one before the hash map.
-            let id = e.subject.as_str();
-            let near = |i: u32| {
-                self.leads
-                    .get(i as usize)
-                    .is_some_and(|l| l.id.as_str() == id)
-                    .then_some(i)
-            };
-            let subject = near(cursor)
-                .or_else(|| near(cursor.wrapping_add(1)))
-                .or_else(|| self.index.get(id).copied());
-            if let Some(s) = subject {
-                cursor = s;
-            }
-            let Some(subject) = subject else {
-                out.diagnostics.unknown_subject += 1;
-                out.diagnostics
-                    .note("unknown subject", Some(i as u64), &e.subject);
-                continue;
-            };
-            let reason = match &e.reason {
-                Some(r) => out.reason_id(r),
-                None => 0,
-            };
-            out.events.push(Ev {
-                at: millis(&e.at),
-                subject,
-                reason,
+            sink.push(
+                e.subject.as_str(),
                 stage,
-            });
+                millis(&e.at),
+                e.reason.as_deref(),
+            );
         }
-        out.diagnostics.events_read += events.len() as u64;
-        Ok(out)
+        Ok(sink.finish())
+    }
+}
+
+/// Interns stage events one at a time against a [`FunnelData`]: what
+/// [`FunnelData::intern`] and the CSV reader share.
+#[derive(Debug)]
+pub(crate) struct EventSink<'d, 'a> {
+    data: &'d FunnelData<'a>,
+    pub(crate) out: FunnelEvents,
+    /// Stage keys seen, with their positions (keys repeat: no hashing).
+    cache: Vec<(Box<str>, u8)>,
+    /// The last subject found (events come grouped by subject, often in lead order).
+    cursor: u32,
+    /// Events offered so far (the next one's position).
+    pub(crate) seen: u64,
+}
+
+impl<'d, 'a> EventSink<'d, 'a> {
+    pub(crate) fn new(data: &'d FunnelData<'a>) -> Self {
+        EventSink {
+            data,
+            out: FunnelEvents {
+                link: Some(data.link),
+                ..FunnelEvents::default()
+            },
+            cache: Vec::new(),
+            cursor: u32::MAX,
+            seen: 0,
+        }
+    }
+
+    /// The funnel position of a stage key, `None` when the funnel has no such stage.
+    #[inline]
+    pub(crate) fn stage(&mut self, key: &str) -> Option<u8> {
+        if let Some(&(_, s)) = self.cache.iter().find(|(k, _)| **k == *key) {
+            return Some(s);
+        }
+        // at most 255 stages, checked when the data was built
+        let s = self.data.funnel.stage_index(key)? as u8;
+        if self.cache.len() < 64 {
+            self.cache.push((key.into(), s));
+        }
+        Some(s)
+    }
+
+    /// The error for an event (position `index`, `subject`) whose stage the funnel
+    /// does not define.
+    pub(crate) fn unknown_stage(&self, key: &str, index: u64, subject: &str) -> Error {
+        self.data
+            .funnel
+            .resolve(key, || {
+                RecordRef::new("stage event")
+                    .with_index(index as usize)
+                    .with_id(subject)
+            })
+            .err()
+            .unwrap_or_else(|| {
+                Error::from(ErrorKind::UnknownStage {
+                    record: RecordRef::new("stage event")
+                        .with_index(index as usize)
+                        .with_id(subject),
+                    key: key.to_string(),
+                    funnel: self.data.funnel.name().to_string(),
+                })
+            })
+    }
+
+    /// Interns and appends the next event (counted as unknown when no lead has its
+    /// subject).
+    #[inline]
+    pub(crate) fn push(&mut self, subject: &str, stage: u8, at: Millis, reason: Option<&str>) {
+        let i = self.seen;
+        self.seen += 1;
+        let leads = &self.data.leads;
+        let near = |c: u32| (leads.id(c as usize) == Some(subject)).then_some(c);
+        let found = near(self.cursor)
+            .or_else(|| near(self.cursor.wrapping_add(1)))
+            .or_else(|| leads.find(subject));
+        let Some(found) = found else {
+            self.out.diagnostics.unknown_subject += 1;
+            self.out
+                .diagnostics
+                .note("unknown subject", Some(i), subject);
+            return;
+        };
+        self.cursor = found;
+        let reason = match reason {
+            Some(r) => self.out.reason_id(r),
+            None => 0,
+        };
+        self.out.events.push(Ev {
+            at,
+            subject: found,
+            reason,
+            stage,
+        });
+    }
+
+    /// The events interned, with the count of those offered.
+    pub(crate) fn finish(mut self) -> FunnelEvents {
+        self.out.diagnostics.events_read += self.seen;
+        self.out
     }
 }
 
@@ -338,7 +561,7 @@ impl std::fmt::Display for SkippedEvent {
 }
 
 impl FunnelDiagnostics {
-    fn note(&mut self, why: &str, index: Option<u64>, subject: &SubjectId) {
+    fn note(&mut self, why: &str, index: Option<u64>, subject: &str) {
         if self.examples.len() < 10 {
             self.examples.push(SkippedEvent {
                 why: why.to_string(),
@@ -349,7 +572,7 @@ impl FunnelDiagnostics {
     }
 
     pub(crate) fn note_subject(&mut self, why: &'static str, id: &SubjectId) {
-        self.note(why, None, id);
+        self.note(why, None, id.as_str());
     }
 
     /// Adds another set of counts (merging partial results; the other's input is taken

@@ -21,6 +21,7 @@ pub(crate) mod definition;
 mod flow;
 mod path;
 mod qualification;
+mod table;
 mod velocity;
 
 pub use bucket::Dimension;
@@ -28,11 +29,15 @@ pub use cohort::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope, StepRate,
     cohort_report,
 };
+#[cfg(feature = "csv")]
+pub(crate) use data::{EventSink, Millis, millis};
 pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, SkippedEvent};
 pub(crate) use definition::{Funnel, StageKind};
 pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
 pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};
+#[cfg(feature = "csv")]
+pub(crate) use table::{IdIndex, LeadRow, LeadTable};
 pub use velocity::{
     InferredEndpoints, QuantileMode, StepVelocity, VelocityReport, VelocitySpec, VelocityTable,
     velocity_report,

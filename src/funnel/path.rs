@@ -434,7 +434,10 @@ const NO_RANK: u8 = u8::MAX;
 const EMPTY_RANGE: (Millis, Millis) = (Millis::MAX, Millis::MIN);
 
 fn lead_subject(data: &FunnelData<'_>, s: usize) -> SubjectId {
-    SubjectId::from(&data.leads[s].id)
+    data.leads
+        .id(s)
+        .and_then(|id| SubjectId::new(id).ok())
+        .unwrap_or_else(|| unreachable!("a lead index within the data"))
 }
 
 /// Builds one cycle at a time, writing its stage entries straight into the paths'

@@ -86,7 +86,11 @@ pub fn lead_outlook(
                 .is_some_and(|t| t >= today - stale_after);
             if furthest < opp && recent {
                 open.push(OpenItem {
-                    id: format!("{}#{}", data.leads[cy.lead_index()].id, cy.number()),
+                    id: format!(
+                        "{}#{}",
+                        data.lead_id(cy.lead_index()).unwrap_or_default(),
+                        cy.number()
+                    ),
                     stage: format!("lead:{}", keys[furthest]),
                     amount: deal_size,
                 });
