@@ -2051,10 +2051,6 @@ impl Journeys {
 
     /// [`Journeys::add_batch`] on a slice.
     fn add_rows(&mut self, rows: &[&PathRow]) -> Result<()> {
-        let currency = self
-            .options
-            .currency
-            .or_else(|| self.currency.as_ref().map(|c| c.currency));
         if rows.len() >= NO_VALUE as usize {
             return Err(crate::error::capacity(
                 "path rows per batch",
@@ -2066,21 +2062,10 @@ impl Journeys {
         for (i, r) in rows.iter().enumerate() {
             r.validate(i + base as usize)?;
         }
-        let mut batch = Journeys {
-            options: self.options.clone(),
-            currency: currency.map(|currency| CurrencySource {
-                currency,
-                record: RecordRef::new("path rows"),
-            }),
-            ..Journeys::default()
-        };
+        let mut batch = self.path_batch();
         let mut pairs: Vec<u32> = Vec::new();
         let mut cache = PairCache::default();
         for (i, r) in rows.iter().enumerate() {
-            if r.conversions == 0.0 && r.nulls == 0.0 && r.value.is_zero() {
-                batch.diagnostics.empty_path_rows += 1;
-                continue;
-            }
             pairs.clear();
             for c in &r.path {
                 let key = PairCache::channel_key(c);
@@ -2094,26 +2079,102 @@ impl Journeys {
                 };
                 pairs.push(id);
             }
-            batch.touch_pair.extend_from_slice(&pairs);
-            batch
-                .touch_at
-                .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
-            batch.ends.push(batch.touch_pair.len());
-            batch.subject.push(NO_SUBJECT);
-            batch.end_at.push(NO_TIME);
-            batch.push_weights(r.conversions, r.nulls);
-            batch.value_total = batch.value_total.checked_add(r.value).ok_or_else(|| {
-                value_overflow(
-                    RecordRef::new("path")
-                        .with_index(i + base as usize)
-                        .with_id(r.path_string(">")),
-                )
-            })?;
-            batch.push_value(r.value);
-            batch.untimed += 1;
+            batch.push_path(
+                &pairs,
+                r.conversions,
+                r.value,
+                r.nulls,
+                i + base as usize,
+                || r.path_string(">"),
+            )?;
         }
-        batch.diagnostics.path_rows_read = rows.len() as u64;
         batch.pair_channel = batch.names.pairs.list.iter().map(|p| p.0).collect();
+        self.absorb_path_batch(batch)
+    }
+
+    /// An empty set to append path rows to, then to absorb into this one with
+    /// [`Journeys::absorb_path_batch`]: the same options, values in the declared
+    /// currency of the options (without one, in these journeys' currency, if any).
+    pub(crate) fn path_batch(&self) -> Journeys {
+        let currency = self
+            .options
+            .currency
+            .or_else(|| self.currency.as_ref().map(|c| c.currency));
+        Journeys {
+            options: self.options.clone(),
+            currency: currency.map(|currency| CurrencySource {
+                currency,
+                record: RecordRef::new("path rows"),
+            }),
+            ..Journeys::default()
+        }
+    }
+
+    /// The pair id of a path row's channel (no campaign), interned here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond `u32::MAX − 1` channels.
+    pub(crate) fn path_pair(&mut self, channel: &Channel) -> Result<u32> {
+        let id = self.names.pair(channel, None)?;
+        let list = &self.names.pairs.list;
+        if self.pair_channel.len() < list.len() {
+            let from = self.pair_channel.len();
+            self.pair_channel.extend(list[from..].iter().map(|p| p.0));
+        }
+        Ok(id)
+    }
+
+    /// Appends one valid path row of pair ids (from [`Journeys::path_pair`]) as a
+    /// journey and counts it as read (a row with no conversion, value or null only
+    /// counts in the diagnostics). `index` and `id` name the row in an error.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `value`) if the sum of the values overflows;
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond `u32::MAX − 2` path rows. Nothing is
+    /// appended then.
+    pub(crate) fn push_path(
+        &mut self,
+        pairs: &[u32],
+        conversions: f64,
+        value: Decimal,
+        nulls: f64,
+        index: usize,
+        id: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if conversions == 0.0 && nulls == 0.0 && value.is_zero() {
+            self.diagnostics.empty_path_rows += 1;
+            self.diagnostics.path_rows_read += 1;
+            return Ok(());
+        }
+        if self.values.len().max(self.weights.len()) >= NOT_CONVERTED as usize - 1 {
+            return Err(crate::error::capacity(
+                "valued or path-row journeys in one set",
+                self.values.len().max(self.weights.len()) + 1,
+                u64::from(NOT_CONVERTED - 1),
+            ));
+        }
+        self.value_total = self.value_total.checked_add(value).ok_or_else(|| {
+            value_overflow(RecordRef::new("path").with_index(index).with_id(id()))
+        })?;
+        self.touch_pair.extend_from_slice(pairs);
+        self.touch_at
+            .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
+        self.ends.push(self.touch_pair.len());
+        self.subject.push(NO_SUBJECT);
+        self.end_at.push(NO_TIME);
+        self.push_weights(conversions, nulls);
+        self.push_value(value);
+        self.untimed += 1;
+        self.diagnostics.path_rows_read += 1;
+        Ok(())
+    }
+
+    /// Appends a batch of path rows built from [`Journeys::path_batch`] (moved in
+    /// when this set is empty).
+    ///
+    /// # Errors
+    /// As [`Journeys::merge`].
+    pub(crate) fn absorb_path_batch(&mut self, batch: Journeys) -> Result<()> {
         if self.is_empty() && self.diagnostics == JourneyDiagnostics::default() {
             *self = batch;
             return Ok(());

@@ -19,7 +19,7 @@ use crate::records::{Conversion, StageEvent, Touch};
 
 /// Feeds the records of a general reader to `add`, honouring its error policy;
 /// returns its report.
-fn drain<T: CsvRecord, R: Read>(
+pub(super) fn drain<T: CsvRecord, R: Read>(
     mut reader: Reader<T, R>,
     mut add: impl FnMut(&T) -> Result<()>,
 ) -> Result<ReadReport> {
@@ -30,7 +30,7 @@ fn drain<T: CsvRecord, R: Read>(
 }
 
 /// The source name errors use.
-fn source_name<T: CsvRecord>(options: &Options) -> String {
+pub(super) fn source_name<T: CsvRecord>(options: &Options) -> String {
     options
         .source_name
         .clone()

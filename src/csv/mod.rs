@@ -117,6 +117,7 @@ mod dataset;
 mod field;
 mod journeys;
 pub(crate) mod parse;
+mod paths;
 mod read;
 mod schema;
 mod split;

@@ -1,0 +1,364 @@
+//! Reading `paths.csv` straight into [`Journeys`]: the same journeys, errors and
+//! report as a [`Reader`]`<`[`PathRow`]`>` whose rows are added in order, without a
+//! [`PathRow`] (and its channels) per row.
+
+use std::io::Read;
+
+use csv::ByteRecord;
+
+use super::field::{Ctx, Header};
+use super::journeys::{drain, source_name};
+use super::read::decode_row;
+use super::schema::{PathColumns, Schema};
+use super::split::{Line, Next, Splitter};
+use super::{OnError, Options, ReadReport, Reader};
+use crate::attribution::Journeys;
+use crate::error::{Error, Result};
+use crate::hash::FastMap;
+use crate::records::PathRow;
+use rust_decimal::Decimal;
+
+impl Journeys {
+    /// Reads `paths.csv` rows (feature `csv`) and appends them as journeys, as
+    /// reading the input with a [`Reader`]`<`[`PathRow`]`>` and adding the records in
+    /// order ([`Journeys::add_batch`]) would: the same journeys, the same
+    /// [`ErrorKind::Csv`](crate::error::ErrorKind::Csv) for a bad row (naming the line
+    /// and the column) under the options' [`OnError`] policy, and the same
+    /// [`ReadReport`]. It is much faster and lighter: the rows are never held, rows
+    /// in the simple form (no quotes, counts as whole numbers, the value as plain
+    /// digits) are parsed from the bytes, and each channel is interned once, never
+    /// built per row; any other row goes through the general decoder.
+    ///
+    /// The journeys are the [`crate::Accumulator`] of path rows, so this is the one
+    /// way in for every model: the rule models read them directly, and
+    /// [`MarkovCounts::from_journeys`](crate::attribution::MarkovCounts::from_journeys)
+    /// and [`ShapleyCounts::from_journeys`](crate::attribution::ShapleyCounts::from_journeys)
+    /// aggregate them by path.
+    ///
+    /// ```
+    /// use revops::csv::{OnError, Options};
+    /// use revops::{Currency, attribution::JourneyOptions, attribution::Journeys, attribution::RuleModel};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let paths = "path;total_conversions;total_conversion_value;total_null
+    /// search > email;2;120.50;3
+    /// email;1;30;0
+    /// webinar;x;0;1
+    /// \"search\";0;0;4
+    /// ";
+    /// let options = Options::new().with_delimiter(b';').with_on_error(OnError::SkipAndReport);
+    /// let mut journeys = Journeys::new(JourneyOptions::default().with_currency(Currency::USD))?;
+    /// let report = journeys.read_paths_csv(paths.as_bytes(), options)?;
+    /// assert_eq!((report.rows, report.records, report.skipped_rows), (4, 3, 1));
+    /// assert!(report.skipped[0].to_string().starts_with("paths.csv line 4, column `total_conversions`"));
+    /// assert_eq!(journeys.journey_count(), 10.0);
+    /// let first = journeys.attribute(&RuleModel::FirstTouch)?;
+    /// assert_eq!(first.channel("search").unwrap().conversions, 2.0);
+    ///
+    /// // Under the default policy the first bad row is the error.
+    /// let mut again = Journeys::default();
+    /// let err = again.read_paths_csv(paths.as_bytes(), Options::new().with_delimiter(b';'));
+    /// assert!(matches!(err.as_ref().map_err(|e| e.kind()), Err(revops::error::ErrorKind::Csv { line: 4, .. })));
+    /// assert_eq!(again.len(), 2); // the rows before it stay added
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Reader::new`] for the header; under [`OnError::Stop`] the first bad row's
+    /// [`ErrorKind::Csv`](crate::error::ErrorKind::Csv);
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; as
+    /// [`Journeys::add_batch`] and [`Journeys::merge`] (a value sum beyond a
+    /// [`Decimal`], too many path rows, another currency), at the row that causes it.
+    /// The rows before the error stay added.
+    pub fn read_paths_csv<R: Read>(&mut self, input: R, options: Options) -> Result<ReadReport> {
+        options.check()?;
+        let mut sink = PathSink::new(self);
+        let read = read_into(&mut sink, input, &options);
+        let absorbed = self.absorb_path_batch(sink.journeys);
+        let report = read?;
+        absorbed?;
+        Ok(report)
+    }
+}
+
+/// Reads the header and the rows of `input` into `sink`.
+fn read_into<R: Read>(sink: &mut PathSink, input: R, options: &Options) -> Result<ReadReport> {
+    let mut split = Splitter::new(input, options.delimiter);
+    let mut line = Line {
+        start: 0,
+        ends: Vec::with_capacity(8),
+    };
+    // The header: when it is not a simple line, the general reader does it all.
+    let header = match split.next(&mut line)? {
+        Next::Simple if line.ends.len() > 1 || line.ends[0] > line.start => {
+            let mut row = ByteRecord::new();
+            line.record(&split.buf, &mut row);
+            row
+        }
+        _ => {
+            let reader = Reader::<PathRow, _>::new(split.rest(0), options.clone())?;
+            return drain(reader, |r| sink.push_record(r));
+        }
+    };
+    let mut rows = Rows::new(&header, options)?;
+    rows.fold(sink, split, 2)?;
+    Ok(rows.report)
+}
+
+/// Where rows go: the journeys being built, and their channels by name.
+struct PathSink {
+    journeys: Journeys,
+    /// Channel name (trimmed bytes) → pair id in `journeys`.
+    channels: FastMap<Box<[u8]>, u32>,
+    pairs: Vec<u32>,
+    /// Rows added before these (for row positions in errors).
+    base: u64,
+}
+
+impl PathSink {
+    /// An empty batch of path rows to be appended to `to`.
+    fn new(to: &Journeys) -> Self {
+        PathSink {
+            journeys: to.path_batch(),
+            channels: FastMap::default(),
+            pairs: Vec::with_capacity(16),
+            base: to.diagnostics().path_rows_read,
+        }
+    }
+
+    fn index(&self) -> usize {
+        (self.base + self.journeys.diagnostics().path_rows_read) as usize
+    }
+
+    /// Adds a decoded (so valid) row, and learns its channels' names.
+    fn push_record(&mut self, r: &PathRow) -> Result<()> {
+        self.pairs.clear();
+        for c in &r.path {
+            let id = self.journeys.path_pair(c)?;
+            self.channels
+                .entry(c.as_str().as_bytes().into())
+                .or_insert(id);
+            self.pairs.push(id);
+        }
+        let index = self.index();
+        self.journeys
+            .push_path(&self.pairs, r.conversions, r.value, r.nulls, index, || {
+                r.path_string(">")
+            })
+    }
+
+    /// Adds a row in the simple form whose channels are all known; `Ok(false)` (and
+    /// nothing added) for anything the general decoder should see.
+    #[inline]
+    fn push_simple(&mut self, path: &[u8], separator: &[u8], counts: SimpleCounts) -> Result<bool> {
+        self.pairs.clear();
+        for part in split_bytes(path, separator) {
+            let name = part.trim_ascii();
+            // ASCII-graphic ends: Unicode trimming would stop there too.
+            let graphic = |b: &u8| (0x21..=0x7e).contains(b);
+            if !name.first().is_some_and(graphic) || !name.last().is_some_and(graphic) {
+                return Ok(false);
+            }
+            match self.channels.get(name) {
+                Some(&id) => self.pairs.push(id),
+                None => return Ok(false),
+            }
+        }
+        let index = self.index();
+        let SimpleCounts(conversions, value, nulls) = counts;
+        self.journeys
+            .push_path(&self.pairs, conversions, value, nulls, index, || {
+                split_bytes(path, separator)
+                    .map(|p| String::from_utf8_lossy(p.trim_ascii()).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(">")
+            })?;
+        Ok(true)
+    }
+}
+
+/// The counts and value of a row in the simple form.
+#[derive(Clone, Copy)]
+struct SimpleCounts(f64, Decimal, f64);
+
+/// The parts of `bytes` between the occurrences of `separator` (non-empty).
+fn split_bytes<'b>(bytes: &'b [u8], separator: &'b [u8]) -> impl Iterator<Item = &'b [u8]> + 'b {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let first = separator[0];
+        let mut from = 0;
+        while let Some(k) = r[from..].iter().position(|&b| b == first) {
+            let at = from + k;
+            if r[at..].starts_with(separator) {
+                rest = Some(&r[at + separator.len()..]);
+                return Some(&r[..at]);
+            }
+            from = at + 1;
+        }
+        rest = None;
+        Some(r)
+    })
+}
+
+/// A count in the simple form: 1 to 15 ASCII digits (exact as `f64`, as the
+/// general parser reads them).
+#[inline]
+fn simple_count(b: &[u8]) -> Option<f64> {
+    if b.is_empty() || b.len() > 15 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Some(v as f64)
+}
+
+/// A value in the simple form: up to 18 ASCII digits with at most one `.` between
+/// digits, as the exact decimal (same mantissa and scale) the general parser reads.
+#[inline]
+fn simple_value(b: &[u8]) -> Option<Decimal> {
+    if b.is_empty() || b.len() > 19 || b[0] == b'.' || b[b.len() - 1] == b'.' {
+        return None;
+    }
+    let mut v: i64 = 0;
+    let mut scale = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            if scale.is_some() {
+                return None;
+            }
+            scale = Some((b.len() - i - 1) as u32);
+            continue;
+        }
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    if scale.is_none() && b.len() > 18 {
+        return None;
+    }
+    Some(Decimal::new(v, scale.unwrap_or(0)))
+}
+
+/// The row loop's state: the header, the decoders and the report so far.
+struct Rows<'o> {
+    options: &'o Options,
+    name: String,
+    header: Header,
+    columns: PathColumns,
+    width: usize,
+    ctx: Ctx,
+    row: ByteRecord,
+    report: ReadReport,
+}
+
+impl<'o> Rows<'o> {
+    /// The state for the rows under `header` (the header's errors name line 1).
+    fn new(header: &ByteRecord, options: &'o Options) -> Result<Self> {
+        let name = source_name::<PathRow>(options);
+        let header = Header::parse(header).map_err(|e| e.at(&name, 1))?;
+        let columns = PathRow::resolve(&header).map_err(|e| e.at(&name, 1))?;
+        Ok(Rows {
+            options,
+            width: header.len(),
+            header,
+            columns,
+            name,
+            ctx: Ctx::new(&options.path_separator),
+            row: ByteRecord::new(),
+            report: ReadReport::default(),
+        })
+    }
+
+    /// Folds the rows of `split` (its first line is line `first_line` of the file)
+    /// into `sink`.
+    fn fold<R: Read>(
+        &mut self,
+        sink: &mut PathSink,
+        mut split: Splitter<R>,
+        first_line: u64,
+    ) -> Result<()> {
+        let mut line = Line {
+            start: 0,
+            ends: Vec::with_capacity(8),
+        };
+        let mut line_no = first_line - 1;
+        let separator = self.options.path_separator.as_bytes();
+        let c = [
+            self.columns.path,
+            self.columns.conversions,
+            self.columns.value,
+            self.columns.nulls,
+        ];
+        loop {
+            let next = split.next(&mut line)?;
+            line_no += 1;
+            match next {
+                Next::End => return Ok(()),
+                Next::Complex(from) => return self.resume(sink, split.rest(from), line_no),
+                Next::Simple => {}
+            }
+            let buf = &split.buf[..];
+            if line.ends.len() == 1 && line.ends[0] == line.start {
+                continue; // a blank line is not a row
+            }
+            self.report.rows += 1;
+            if line.ends.len() == self.width
+                && let Some(conversions) = simple_count(line.field(buf, c[1]))
+                && let Some(value) = simple_value(line.field(buf, c[2]))
+                && let Some(nulls) = simple_count(line.field(buf, c[3]))
+                && sink.push_simple(
+                    line.field(buf, c[0]),
+                    separator,
+                    SimpleCounts(conversions, value, nulls),
+                )?
+            {
+                self.report.records += 1;
+                continue;
+            }
+            // Anything else: the general decoder, for the same record or error.
+            line.record(buf, &mut self.row);
+            match decode_row::<PathRow>(&self.columns, &self.row, self.width, &mut self.ctx) {
+                Ok(r) => {
+                    sink.push_record(&r)?;
+                    self.report.records += 1;
+                }
+                Err(e) => self.bad_row(e.at(&self.name, line_no))?,
+            }
+        }
+    }
+
+    /// A bad row under the options' policy: the error, or counted and kept.
+    fn bad_row(&mut self, e: Error) -> Result<()> {
+        match self.options.on_error {
+            OnError::Stop => Err(e),
+            OnError::SkipAndReport => {
+                self.report.skip(e, self.options.kept_errors);
+                Ok(())
+            }
+        }
+    }
+
+    /// The general reader takes over from line `line_no` to the end of `rest`.
+    fn resume<R: Read>(&mut self, sink: &mut PathSink, rest: R, line_no: u64) -> Result<()> {
+        let columns = PathRow::resolve(&self.header).map_err(|e| e.at(&self.name, 1))?;
+        let reader = Reader::<PathRow, _>::resume(
+            rest,
+            self.options,
+            self.name.clone(),
+            columns,
+            &self.header,
+            line_no,
+            std::mem::take(&mut self.report),
+        );
+        self.report = drain(reader, |r| sink.push_record(r))?;
+        Ok(())
+    }
+}
