@@ -3,7 +3,8 @@
 use crate::error::{ErrorKind, Source};
 use std::path::{Path, PathBuf};
 
-use super::{CsvRecord, Options, ReadReport, Reader};
+use super::blocks::{Blocks, fold_records};
+use super::{CsvRecord, Options, ReadReport};
 use crate::error::{Error, Result};
 use crate::records::{
     Conversion, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch,
@@ -86,21 +87,35 @@ impl Dataset {
         Ok(d)
     }
 
-    fn read<T: CsvRecord>(&mut self, dir: &Path, options: &Options) -> Result<Vec<T>> {
+    fn read<T: CsvRecord + Send>(&mut self, dir: &Path, options: &Options) -> Result<Vec<T>> {
         let path: PathBuf = dir.join(T::FILE_NAME);
         if !path.is_file() {
             self.missing.push(T::FILE_NAME);
             return Ok(Vec::new());
         }
-        let mut reader =
-            Reader::<T, _>::from_path(&path, options.clone().with_source_name(T::FILE_NAME))?;
-        let mut out = Vec::new();
-        // Under `SkipAndReport` the reader yields errors only for I/O failures; bad
-        // rows are in its report.
-        for r in &mut reader {
-            out.push(r?);
-        }
-        self.reports.push((T::FILE_NAME, reader.report().clone()));
+        let file = std::fs::File::open(&path).map_err(|e| {
+            Error::from(ErrorKind::Io {
+                context: Some(path.display().to_string()),
+                source: Source::new(e),
+            })
+        })?;
+        // Both cores: the file is read in blocks of whole rows, in order.
+        let options = options.clone().with_source_name(T::FILE_NAME);
+        let (out, report) = fold_records::<T, _, _>(
+            file,
+            &options,
+            &Blocks::default(),
+            Vec::new,
+            |v, r| {
+                v.push(r);
+                Ok(())
+            },
+            |a, b| {
+                a.extend(b);
+                Ok(())
+            },
+        )?;
+        self.reports.push((T::FILE_NAME, report));
         Ok(out)
     }
 

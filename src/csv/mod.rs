@@ -113,6 +113,7 @@
 //! [`Lead`]: crate::Lead
 //! [`ErrorKind::Csv`]: crate::error::ErrorKind::Csv
 
+mod blocks;
 mod dataset;
 mod field;
 mod journeys;

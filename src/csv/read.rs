@@ -26,16 +26,16 @@ pub(super) fn zero_bytes(x: u64) -> u64 {
 }
 
 /// `b` in each byte of a word.
-const fn splat(b: u8) -> u64 {
+pub(super) const fn splat(b: u8) -> u64 {
     0x0101_0101_0101_0101 * b as u64
 }
 
 /// Counts line breaks as they stream by: `\n`, `\r\n` and a bare `\r` (old Mac
 /// files) are one line break each.
 #[derive(Debug, Clone, Copy, Default)]
-struct LineBreaks {
+pub(super) struct LineBreaks {
     /// Line breaks seen.
-    count: u64,
+    pub(super) count: u64,
     /// Whether the last byte seen was `\r` (then a `\n` right after it is not another
     /// line break).
     after_cr: bool,
@@ -43,7 +43,7 @@ struct LineBreaks {
 
 impl LineBreaks {
     /// Counts the line breaks in `bytes`, which follow the bytes seen so far.
-    fn add(&mut self, bytes: &[u8]) {
+    pub(super) fn add(&mut self, bytes: &[u8]) {
         let mut words = bytes.chunks_exact(8);
         for word in words.by_ref() {
             let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
@@ -87,7 +87,7 @@ impl LineBreaks {
 /// It hands out a single byte on the first read and after each seek, so that the
 /// parser never drops a byte-order mark itself (it would at the start of its input):
 /// the header reader drops one, the same way for every reader.
-struct Tap<R> {
+pub(crate) struct Tap<R> {
     inner: R,
     /// Bytes from offset `start` of the input; `buf[..served]` went to the parser.
     buf: Vec<u8>,
@@ -540,31 +540,13 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unusable
     /// delimiter or an empty path separator.
     pub fn new(input: R, options: Options) -> Result<Self> {
-        options.check()?;
-        let source_name = options
-            .source_name
-            .clone()
-            .unwrap_or_else(|| T::FILE_NAME.to_string());
-        let mut csv = parser(input, &options);
-        let mut row = ByteRecord::new();
-        let line = match read_row(&mut csv, &mut row, options.delimiter, &[], 0, |_| false) {
-            Ok(Row::Read(line)) => line,
-            Ok(Row::BadQuote(line, e)) => {
-                return Err(RowError::row(format!("header: {}", e.reason)).at(&source_name, line));
-            }
-            Ok(Row::End) => {
-                return Err(RowError::row("no header row: the input is empty").at(&source_name, 1));
-            }
-            Err(e) => return Err(read_error(e, &source_name, 1)),
-        };
-        let header = Header::parse(&row).map_err(|e| e.at(&source_name, line))?;
-        let columns = T::resolve(&header).map_err(|e| e.at(&source_name, line))?;
+        let (csv, head) = read_head::<T, R>(input, &options)?;
         Ok(Self::with_parser(
             csv,
             &options,
-            source_name,
-            columns,
-            &header,
+            head.source_name,
+            head.columns,
+            &head.header,
             0,
             ReadReport::default(),
         ))
@@ -632,6 +614,48 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     pub fn source_name(&self) -> &str {
         &self.source_name
     }
+}
+
+/// The header of a file: its columns for schema `T` and the name errors use.
+pub(crate) struct Head<T: CsvRecord> {
+    pub(crate) header: Header,
+    pub(crate) columns: T::Columns,
+    pub(crate) source_name: String,
+}
+
+/// Reads and checks the header row of `input` (see [`Reader::new`]); returns the
+/// parser positioned at the first data row.
+pub(crate) fn read_head<T: CsvRecord, R: Read>(
+    input: R,
+    options: &Options,
+) -> Result<(csv::Reader<Tap<R>>, Head<T>)> {
+    options.check()?;
+    let source_name = options
+        .source_name
+        .clone()
+        .unwrap_or_else(|| T::FILE_NAME.to_string());
+    let mut csv = parser(input, options);
+    let mut row = ByteRecord::new();
+    let line = match read_row(&mut csv, &mut row, options.delimiter, &[], 0, |_| false) {
+        Ok(Row::Read(line)) => line,
+        Ok(Row::BadQuote(line, e)) => {
+            return Err(RowError::row(format!("header: {}", e.reason)).at(&source_name, line));
+        }
+        Ok(Row::End) => {
+            return Err(RowError::row("no header row: the input is empty").at(&source_name, 1));
+        }
+        Err(e) => return Err(read_error(e, &source_name, 1)),
+    };
+    let header = Header::parse(&row).map_err(|e| e.at(&source_name, line))?;
+    let columns = T::resolve(&header).map_err(|e| e.at(&source_name, line))?;
+    Ok((
+        csv,
+        Head {
+            header,
+            columns,
+            source_name,
+        },
+    ))
 }
 
 /// The CSV parser over a [`Tap`] of `input`.

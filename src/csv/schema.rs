@@ -31,7 +31,7 @@ pub trait Schema: Sized {
     /// The record kind named in writer errors.
     const KIND: &'static str;
     /// Where each column sits in the file being read.
-    type Columns;
+    type Columns: Clone + Send + Sync;
     /// Finds the columns in the header.
     fn resolve(header: &Header) -> Result<Self::Columns, RowError>;
     /// Whether column `index` of the file may hold free text, the only kind of value
@@ -50,7 +50,7 @@ pub trait Schema: Sized {
 }
 
 /// Columns of `stage_events.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StageEventColumns {
     subject: usize,
     stage: usize,
@@ -106,7 +106,7 @@ impl Schema for StageEvent {
 }
 
 /// Columns of `touches.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TouchColumns {
     pub(super) subject: usize,
     pub(super) channel: usize,
@@ -187,7 +187,7 @@ impl Schema for Touch {
 }
 
 /// Columns of `conversions.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConversionColumns {
     subject: usize,
     at: usize,
@@ -236,7 +236,7 @@ impl Schema for Conversion {
 }
 
 /// Columns of `spend.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SpendColumns {
     channel: usize,
     campaign: usize,
@@ -301,7 +301,7 @@ impl Schema for Spend {
 }
 
 /// Columns of `opportunity_history.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OpportunityChangeColumns {
     opportunity: usize,
     changed_at: usize,
@@ -441,7 +441,7 @@ fn looks_like_a_percentage(text: &[u8], p: f64) -> bool {
 }
 
 /// Columns of `paths.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PathColumns {
     pub(super) path: usize,
     pub(super) conversions: usize,
@@ -503,7 +503,7 @@ impl Schema for PathRow {
 }
 
 /// Columns of `forecasts.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ForecastColumns {
     series: usize,
     period: usize,
@@ -568,7 +568,7 @@ pub const LEAD_COLUMNS: &[&str] = &[
 ];
 
 /// Columns of `leads.csv`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LeadColumns {
     id: usize,
     created_at: usize,
