@@ -30,7 +30,7 @@ pub(super) fn drain<T: CsvRecord, R: Read>(
 }
 
 /// The source name errors use.
-pub(super) fn source_name<T: CsvRecord>(options: &Options) -> String {
+fn source_name<T: CsvRecord>(options: &Options) -> String {
     options
         .source_name
         .clone()

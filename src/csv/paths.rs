@@ -6,10 +6,10 @@ use std::io::Read;
 
 use csv::ByteRecord;
 
-use super::field::{Ctx, Header};
-use super::journeys::{drain, source_name};
-use super::read::decode_row;
-use super::schema::{PathColumns, Schema};
+use super::blocks::{Blocks, fold_blocks, split_header};
+use super::field::Ctx;
+use super::journeys::drain;
+use super::read::{Head, decode_row, read_head};
 use super::split::{Line, Next, Splitter};
 use super::{OnError, Options, ReadReport, Reader};
 use crate::attribution::Journeys;
@@ -30,10 +30,11 @@ impl Journeys {
     /// built per row; any other row goes through the general decoder.
     ///
     /// The journeys are the [`crate::Accumulator`] of path rows, so this is the one
-    /// way in for every model: the rule models read them directly, and
+    /// way in for every model: the rule models read them directly,
     /// [`MarkovCounts::from_journeys`](crate::attribution::MarkovCounts::from_journeys)
-    /// and [`ShapleyCounts::from_journeys`](crate::attribution::ShapleyCounts::from_journeys)
-    /// aggregate them by path.
+    /// aggregates them by path, and [`Journeys::path_rows`] gives the aggregated rows
+    /// the other data-driven models read. The input is read on every core in blocks
+    /// of whole rows, each folded into its own journeys and appended in file order.
     ///
     /// ```
     /// use revops::csv::{OnError, Options};
@@ -70,38 +71,44 @@ impl Journeys {
     /// [`Decimal`], too many path rows, another currency), at the row that causes it.
     /// The rows before the error stay added.
     pub fn read_paths_csv<R: Read>(&mut self, input: R, options: Options) -> Result<ReadReport> {
+        self.read_paths_in_blocks(input, &options, &Blocks::default())
+    }
+
+    /// [`Journeys::read_paths_csv`] with the input cut and folded as `blocks` says.
+    pub(crate) fn read_paths_in_blocks<R: Read>(
+        &mut self,
+        input: R,
+        options: &Options,
+        blocks: &Blocks,
+    ) -> Result<ReadReport> {
         options.check()?;
-        let mut sink = PathSink::new(self);
-        let read = read_into(&mut sink, input, &options);
-        let absorbed = self.absorb_path_batch(sink.journeys);
-        let report = read?;
-        absorbed?;
+        let (header, first_line, rest) = split_header(input, options.delimiter)?;
+        let (_, head) = read_head::<PathRow, _>(&header[..], options)?;
+        let template = self.path_batch();
+        // As `add_batch` does, even for no rows: the currency is declared.
+        self.absorb_path_batch(template.clone())?;
+        let base = self.diagnostics().path_rows_read;
+        let mut report = ReadReport::default();
+        // The partials are merged straight into these journeys, so that the rows
+        // before an error stay added.
+        fold_blocks(
+            rest,
+            first_line,
+            options.delimiter,
+            blocks,
+            || (PathSink::new(&template, base), Rows::new(&head, options)),
+            |(sink, rows), block| {
+                let line = block.first_line;
+                let split = Splitter::new(block.into_reader(), options.delimiter);
+                rows.fold(sink, split, line)
+            },
+            |_, (sink, rows)| {
+                report.merge(rows.report, options.kept_errors);
+                self.absorb_path_batch(sink.journeys)
+            },
+        )?;
         Ok(report)
     }
-}
-
-/// Reads the header and the rows of `input` into `sink`.
-fn read_into<R: Read>(sink: &mut PathSink, input: R, options: &Options) -> Result<ReadReport> {
-    let mut split = Splitter::new(input, options.delimiter);
-    let mut line = Line {
-        start: 0,
-        ends: Vec::with_capacity(8),
-    };
-    // The header: when it is not a simple line, the general reader does it all.
-    let header = match split.next(&mut line)? {
-        Next::Simple if line.ends.len() > 1 || line.ends[0] > line.start => {
-            let mut row = ByteRecord::new();
-            line.record(&split.buf, &mut row);
-            row
-        }
-        _ => {
-            let reader = Reader::<PathRow, _>::new(split.rest(0), options.clone())?;
-            return drain(reader, |r| sink.push_record(r));
-        }
-    };
-    let mut rows = Rows::new(&header, options)?;
-    rows.fold(sink, split, 2)?;
-    Ok(rows.report)
 }
 
 /// Where rows go: the journeys being built, and their channels by name.
@@ -115,13 +122,14 @@ struct PathSink {
 }
 
 impl PathSink {
-    /// An empty batch of path rows to be appended to `to`.
-    fn new(to: &Journeys) -> Self {
+    /// An empty batch of path rows (a clone of `template`, from
+    /// [`Journeys::path_batch`]) after `base` rows.
+    fn new(template: &Journeys, base: u64) -> Self {
         PathSink {
-            journeys: to.path_batch(),
+            journeys: template.clone(),
             channels: FastMap::default(),
             pairs: Vec::with_capacity(16),
-            base: to.diagnostics().path_rows_read,
+            base,
         }
     }
 
@@ -250,9 +258,7 @@ fn simple_value(b: &[u8]) -> Option<Decimal> {
 /// The row loop's state: the header, the decoders and the report so far.
 struct Rows<'o> {
     options: &'o Options,
-    name: String,
-    header: Header,
-    columns: PathColumns,
+    head: &'o Head<PathRow>,
     width: usize,
     ctx: Ctx,
     row: ByteRecord,
@@ -260,21 +266,16 @@ struct Rows<'o> {
 }
 
 impl<'o> Rows<'o> {
-    /// The state for the rows under `header` (the header's errors name line 1).
-    fn new(header: &ByteRecord, options: &'o Options) -> Result<Self> {
-        let name = source_name::<PathRow>(options);
-        let header = Header::parse(header).map_err(|e| e.at(&name, 1))?;
-        let columns = PathRow::resolve(&header).map_err(|e| e.at(&name, 1))?;
-        Ok(Rows {
+    /// The state for the rows under `head`.
+    fn new(head: &'o Head<PathRow>, options: &'o Options) -> Self {
+        Rows {
             options,
-            width: header.len(),
-            header,
-            columns,
-            name,
+            head,
+            width: head.header.len(),
             ctx: Ctx::new(&options.path_separator),
             row: ByteRecord::new(),
             report: ReadReport::default(),
-        })
+        }
     }
 
     /// Folds the rows of `split` (its first line is line `first_line` of the file)
@@ -291,11 +292,12 @@ impl<'o> Rows<'o> {
         };
         let mut line_no = first_line - 1;
         let separator = self.options.path_separator.as_bytes();
+        let columns = &self.head.columns;
         let c = [
-            self.columns.path,
-            self.columns.conversions,
-            self.columns.value,
-            self.columns.nulls,
+            columns.path,
+            columns.conversions,
+            columns.value,
+            columns.nulls,
         ];
         loop {
             let next = split.next(&mut line)?;
@@ -325,12 +327,12 @@ impl<'o> Rows<'o> {
             }
             // Anything else: the general decoder, for the same record or error.
             line.record(buf, &mut self.row);
-            match decode_row::<PathRow>(&self.columns, &self.row, self.width, &mut self.ctx) {
+            match decode_row::<PathRow>(columns, &self.row, self.width, &mut self.ctx) {
                 Ok(r) => {
                     sink.push_record(&r)?;
                     self.report.records += 1;
                 }
-                Err(e) => self.bad_row(e.at(&self.name, line_no))?,
+                Err(e) => self.bad_row(e.at(&self.head.source_name, line_no))?,
             }
         }
     }
@@ -348,13 +350,12 @@ impl<'o> Rows<'o> {
 
     /// The general reader takes over from line `line_no` to the end of `rest`.
     fn resume<R: Read>(&mut self, sink: &mut PathSink, rest: R, line_no: u64) -> Result<()> {
-        let columns = PathRow::resolve(&self.header).map_err(|e| e.at(&self.name, 1))?;
         let reader = Reader::<PathRow, _>::resume(
             rest,
             self.options,
-            self.name.clone(),
-            columns,
-            &self.header,
+            self.head.source_name.clone(),
+            self.head.columns.clone(),
+            &self.head.header,
             line_no,
             std::mem::take(&mut self.report),
         );

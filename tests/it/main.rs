@@ -22,6 +22,8 @@ mod pipeline;
 mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
+mod read_paths;
+#[cfg(feature = "csv")]
 mod real;
 mod records;
 #[cfg(all(feature = "synth", feature = "csv"))]
