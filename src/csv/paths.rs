@@ -363,3 +363,104 @@ impl<'o> Rows<'o> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribution::JourneyOptions;
+    use crate::money::Currency;
+    use proptest::prelude::*;
+
+    /// Journeys (their serialised state), error and report of one reading.
+    fn read(input: &[u8], options: &Options, blocks: &Blocks) -> (String, Option<String>, String) {
+        let mut j = Journeys::new(JourneyOptions::default().with_currency(Currency::EUR)).unwrap();
+        let r = j.read_paths_in_blocks(input, options, blocks);
+        let report = r.as_ref().map_or(String::new(), |r| format!("{r:?}"));
+        (
+            serde_json::to_string(&j).unwrap(),
+            r.err().map(|e| e.to_string()),
+            report,
+        )
+    }
+
+    fn rows() -> impl Strategy<Value = Vec<u8>> {
+        let row = prop_oneof![
+            8 => ("[abc]{1,3}( > [abc]{1,3}){0,3}", 0u8..4, 0u16..999, 0u8..4)
+                .prop_map(|(p, c, v, n)| format!("{p},{c},{v}.{},{n}", v % 100)),
+            1 => Just("\"a\nb\",1,2,3".to_string()),
+            1 => Just("\"a\",1,2,3".to_string()),
+            1 => Just("a,x,2,3".to_string()),
+            1 => Just("a,1,2".to_string()),
+            1 => Just(String::new()),
+            1 => Just("a,1.5,-2,3".to_string()),
+        ];
+        let end = prop_oneof![6 => Just("\n"), 2 => Just("\r\n"), 1 => Just("\r")];
+        prop::collection::vec((row, end), 0..60).prop_map(|rows| {
+            let mut s = String::from("path,total_conversions,total_conversion_value,total_null\n");
+            for (r, e) in rows {
+                s.push_str(&r);
+                s.push_str(e);
+            }
+            s.into_bytes()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any cut into blocks, on any number of threads, reads what one pass reads:
+        /// the same journeys, the first bad row's error with its line, the same report.
+        #[test]
+        fn blocks_read_what_one_pass_reads(
+            input in rows(),
+            block_size in 1usize..80,
+            threads in 1usize..4,
+            skip in any::<bool>(),
+        ) {
+            let on_error = if skip { OnError::SkipAndReport } else { OnError::Stop };
+            let options = Options::new().with_on_error(on_error).with_kept_errors(2);
+            let one = Blocks { block_size: usize::MAX / 2, threads: 1 };
+            prop_assert_eq!(
+                read(&input, &options, &Blocks { block_size, threads }),
+                read(&input, &options, &one)
+            );
+        }
+
+        /// A value in the simple form is the decimal the general parser reads: the
+        /// same mantissa and scale.
+        #[test]
+        fn simple_values_are_the_parsers(text in "[0-9]{0,20}(\\.[0-9]{0,20})?|\\.[0-9]|[0-9]\\.") {
+            if let Some(v) = simple_value(text.as_bytes()) {
+                let general = crate::money::parse_decimal(&text).unwrap();
+                prop_assert_eq!(v.serialize(), general.serialize());
+            }
+            if let Some(c) = simple_count(text.as_bytes()) {
+                prop_assert_eq!(Some(c), crate::csv::parse::float(text.as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn simple_forms_take_the_common_cases() {
+        assert_eq!(
+            simple_value(b"12.50").map(|d| d.to_string()),
+            Some("12.50".into())
+        );
+        assert_eq!(
+            simple_value(b"0").map(|d| d.serialize()),
+            Some(Decimal::ZERO.serialize())
+        );
+        assert_eq!(
+            simple_value(b"123456789012345678"),
+            Some(Decimal::new(123_456_789_012_345_678, 0))
+        );
+        assert_eq!(simple_value(b"1234567890123456789"), None);
+        assert_eq!(simple_value(b"-1"), None);
+        assert_eq!(simple_count(b"12"), Some(12.0));
+        assert_eq!(simple_count(b"1.0"), None);
+        let parts: Vec<&[u8]> = split_bytes(b"a > b >> c", b" > ").collect();
+        assert_eq!(parts, [&b"a"[..], b"b >> c"][..]);
+        let parts: Vec<&[u8]> = split_bytes(b">>", b">").collect();
+        assert_eq!(parts, [&b""[..], b"", b""][..]);
+    }
+}

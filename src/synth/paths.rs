@@ -29,7 +29,7 @@ const NAMES: [&str; 12] = [
 /// How many path rows [`path_rows`] makes, over how many channels, from which seed.
 ///
 /// Each row is one journey (`1` conversion and a value, or `1` null): a path of
-/// `1 + G` touches (`G` geometric, continuing with probability 0.7, at most 19 more),
+/// `1 + G` touches (`G` geometric, continuing with probability 0.55, at most 11 more),
 /// each touch's channel drawn with weight `1 / (rank + 1)` (a few channels carry most
 /// touches, as in real data); the journey converts with probability
 /// `σ(−2.5 + Σ lift)` over its distinct channels, each channel's lift drawn once per
@@ -128,7 +128,7 @@ pub fn path_rows(config: &PathsConfig) -> Result<impl Iterator<Item = PathRow> +
     let mut picked: Vec<usize> = Vec::new();
     Ok((0..config.journeys).map(move |i| {
         let mut rng = Rng::stream(seed, DOMAIN, i);
-        let touches = 1 + rng.geometric(0.7, 19);
+        let touches = 1 + rng.geometric(0.55, 11);
         picked.clear();
         let mut eta = -2.5;
         for _ in 0..touches {
