@@ -2153,9 +2153,13 @@ impl Journeys {
                 u64::from(NOT_CONVERTED - 1),
             ));
         }
-        self.value_total = self.value_total.checked_add(value).ok_or_else(|| {
-            value_overflow(RecordRef::new("path").with_index(index).with_id(id()))
-        })?;
+        // Adding exactly zero (most rows: no conversion) changes neither the sum
+        // nor its scale.
+        if value.serialize() != Decimal::ZERO.serialize() {
+            self.value_total = self.value_total.checked_add(value).ok_or_else(|| {
+                value_overflow(RecordRef::new("path").with_index(index).with_id(id()))
+            })?;
+        }
         self.touch_pair.extend_from_slice(pairs);
         self.touch_at
             .extend(std::iter::repeat_n(NO_TIME, pairs.len()));

@@ -115,7 +115,7 @@ impl Journeys {
 struct PathSink {
     journeys: Journeys,
     /// Channel name (trimmed bytes) → pair id in `journeys`.
-    channels: FastMap<Box<[u8]>, u32>,
+    channels: ChannelIds,
     pairs: Vec<u32>,
     /// Rows added before these (for row positions in errors).
     base: u64,
@@ -127,7 +127,7 @@ impl PathSink {
     fn new(template: &Journeys, base: u64) -> Self {
         PathSink {
             journeys: template.clone(),
-            channels: FastMap::default(),
+            channels: ChannelIds::default(),
             pairs: Vec::with_capacity(16),
             base,
         }
@@ -142,9 +142,7 @@ impl PathSink {
         self.pairs.clear();
         for c in &r.path {
             let id = self.journeys.path_pair(c)?;
-            self.channels
-                .entry(c.as_str().as_bytes().into())
-                .or_insert(id);
+            self.channels.insert(c.as_str().as_bytes(), id);
             self.pairs.push(id);
         }
         let index = self.index();
@@ -167,7 +165,7 @@ impl PathSink {
                 return Ok(false);
             }
             match self.channels.get(name) {
-                Some(&id) => self.pairs.push(id),
+                Some(id) => self.pairs.push(id),
                 None => return Ok(false),
             }
         }
@@ -181,6 +179,75 @@ impl PathSink {
                     .join(">")
             })?;
         Ok(true)
+    }
+}
+
+/// Channel names (bytes) → ids: names of up to 16 bytes in a direct-mapped table
+/// whose key is the name itself (its first and last eight bytes and its length), so a
+/// hit costs a multiply and a compare; the rest, and names that collide, in a map.
+struct ChannelIds {
+    /// (first word, last word, length + 1; 0 for an empty slot) → id.
+    slots: Vec<(u64, u64, u32, u32)>,
+    map: FastMap<Box<[u8]>, u32>,
+}
+
+/// Slots of [`ChannelIds`] (a power of two).
+const SLOTS: usize = 1 << 12;
+
+impl Default for ChannelIds {
+    fn default() -> Self {
+        ChannelIds {
+            slots: vec![(0, 0, 0, 0); SLOTS],
+            map: FastMap::default(),
+        }
+    }
+}
+
+impl ChannelIds {
+    /// The key of a name of at most 16 bytes: its first and last eight bytes (zero
+    /// padded), which together hold every byte, and its length plus one.
+    #[inline]
+    fn key(name: &[u8]) -> Option<(u64, u64, u32)> {
+        let n = name.len();
+        if n > 16 {
+            return None;
+        }
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        };
+        let (first, last) = if n >= 8 {
+            (word(&name[..8]), word(&name[n - 8..]))
+        } else {
+            (word(name), 0)
+        };
+        Some((first, last, n as u32 + 1))
+    }
+
+    #[inline]
+    fn slot((first, last, len): (u64, u64, u32)) -> usize {
+        let h = (first ^ last.rotate_left(29) ^ u64::from(len)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> (64 - SLOTS.trailing_zeros())) as usize
+    }
+
+    #[inline]
+    fn get(&mut self, name: &[u8]) -> Option<u32> {
+        let Some(key) = Self::key(name) else {
+            return self.map.get(name).copied();
+        };
+        let i = Self::slot(key);
+        let (f, l, n, id) = self.slots[i];
+        if (f, l, n) == key {
+            return Some(id);
+        }
+        let id = *self.map.get(name)?;
+        self.slots[i] = (key.0, key.1, key.2, id);
+        Some(id)
+    }
+
+    fn insert(&mut self, name: &[u8], id: u32) {
+        self.map.entry(name.into()).or_insert(id);
     }
 }
 
@@ -419,7 +486,7 @@ mod tests {
         ) {
             let on_error = if skip { OnError::SkipAndReport } else { OnError::Stop };
             let options = Options::new().with_on_error(on_error).with_kept_errors(2);
-            let one = Blocks { block_size: usize::MAX / 2, threads: 1 };
+            let one = Blocks { block_size: 1 << 20, threads: 1 };
             prop_assert_eq!(
                 read(&input, &options, &Blocks { block_size, threads }),
                 read(&input, &options, &one)
