@@ -2612,32 +2612,36 @@ impl Journeys {
             .map(|j| self.touch_range(j).len())
             .max()
             .unwrap_or(0);
-        if channels.len() < 255 && longest <= 8 {
-            self.for_each_packed_path::<u64>(&rank, &by_name, &mut f);
-        } else if channels.len() < 255 && longest <= 16 {
-            self.for_each_packed_path::<u128>(&rank, &by_name, &mut f);
+        // Bits per touch: enough for every rank + 1 (0 marks the end of a path).
+        let bits = (usize::BITS - channels.len().leading_zeros()).max(1);
+        let packed = |width: u32| (bits as usize).saturating_mul(longest) <= width as usize;
+        if packed(u64::BITS) {
+            self.for_each_packed_path::<u64>(bits, &rank, &by_name, &mut f);
+        } else if packed(u128::BITS) {
+            self.for_each_packed_path::<u128>(bits, &rank, &by_name, &mut f);
         } else {
             self.for_each_general_path(&rank, &by_name, &mut f);
         }
     }
 
-    /// Fast path: each path packed into an integer key, one byte per touch (rank + 1,
-    /// zero after the end), so that comparing keys compares paths (a prefix first).
-    /// Paths are summed through a hash table in journey order (as the general path
-    /// does), then sorted by key.
+    /// Fast path: each path packed into an integer key, `bits` per touch from the
+    /// top (rank + 1, zero after the end), so that comparing keys compares paths (a
+    /// prefix first). The (key, journey) pairs are sorted, so each path's journeys
+    /// are summed in journey order (as the general path does), paths in key order.
     fn for_each_packed_path<K>(
         &self,
+        bits: u32,
         rank: &[u32],
         by_name: &[u32],
         f: &mut impl FnMut(&[u32], &PathSums),
     ) where
         K: Copy + Ord + TryFrom<u128> + Into<u128>,
     {
-        let width = std::mem::size_of::<K>();
-        let code: Vec<u8> = self
+        let width = 8 * std::mem::size_of::<K>() as u32;
+        let code: Vec<u128> = self
             .pair_channel
             .iter()
-            .map(|&c| (rank[c as usize] + 1) as u8)
+            .map(|&c| u128::from(rank[c as usize] + 1))
             .collect();
         // (key, journey) sorted: equal paths together, in path order, each group's
         // journeys in input order (the order the sums take).
@@ -2648,8 +2652,10 @@ impl Journeys {
                 continue;
             }
             let mut key = 0u128;
-            for (i, &p) in self.touch_pair[range].iter().enumerate() {
-                key |= u128::from(code[p as usize]) << (8 * (width - 1 - i));
+            let mut shift = width;
+            for &p in &self.touch_pair[range] {
+                shift -= bits;
+                key |= code[p as usize] << shift;
             }
             let Ok(key) = K::try_from(key) else {
                 continue; // never: the paths fit the key (checked by the caller)
@@ -2657,7 +2663,8 @@ impl Journeys {
             keys.push((key, j as u32));
         }
         keys.sort_unstable();
-        let mut ids: Vec<u32> = Vec::with_capacity(width);
+        let mut ids: Vec<u32> = Vec::with_capacity((width / bits) as usize);
+        let mask = (1u128 << bits) - 1;
         let mut at = 0;
         while at < keys.len() {
             let key = keys[at].0;
@@ -2674,11 +2681,14 @@ impl Journeys {
             }
             ids.clear();
             let key: u128 = key.into();
-            for &b in &key.to_be_bytes()[16 - width..] {
-                if b == 0 {
+            let mut shift = width;
+            while shift >= bits {
+                shift -= bits;
+                let code = (key >> shift) & mask;
+                if code == 0 {
                     break;
                 }
-                ids.push(by_name[usize::from(b) - 1]);
+                ids.push(by_name[code as usize - 1]);
             }
             f(&ids, &r);
         }
