@@ -10,6 +10,8 @@
 //!
 //! Flags: `--leads N` (default 100000), `--seed S` (default 7), `--out DIR`
 //! (required unless `--quick`), `--quick` (10000 leads into `target/synth-quick`).
+//! `--paths JOURNEYS [--channels C]` writes only `paths.csv`: that many aggregated
+//! journeys over `C` channels (default 12), for the path readers' benchmarks.
 #![allow(clippy::print_stdout)]
 
 mod common;

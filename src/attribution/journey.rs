@@ -2072,7 +2072,7 @@ impl Journeys {
                 let id = match cache.get(key) {
                     Some(id) => id,
                     None => {
-                        let id = batch.names.pair(c, None)?;
+                        let id = batch.path_pair(c)?;
                         cache.put(key, id);
                         id
                     }
@@ -2088,7 +2088,6 @@ impl Journeys {
                 || r.path_string(">"),
             )?;
         }
-        batch.pair_channel = batch.names.pairs.list.iter().map(|p| p.0).collect();
         self.absorb_path_batch(batch)
     }
 
