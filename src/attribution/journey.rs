@@ -2109,6 +2109,17 @@ impl Journeys {
         }
     }
 
+    /// Room for `rows` more path rows of `touches` touches in all.
+    pub(crate) fn reserve_paths(&mut self, rows: usize, touches: usize) {
+        self.ends.reserve(rows);
+        self.subject.reserve(rows);
+        self.end_at.reserve(rows);
+        self.weight.reserve(rows);
+        self.value_slot.reserve(rows);
+        self.touch_pair.reserve(touches);
+        self.touch_at.reserve(touches);
+    }
+
     /// The pair id of a path row's channel (no campaign), interned here.
     ///
     /// # Errors
