@@ -23,10 +23,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use super::OnError;
+use super::field::Ctx;
+use super::read::{Head, Reader, decode_row, read_head};
 use super::read::{LineBreaks, splat, zero_bytes};
-use super::read::{Reader, read_head};
+use super::split::{Line, Next, Splitter};
 use super::{CsvRecord, Options, ReadReport};
 use crate::error::{Error, Result};
+use csv::ByteRecord;
 
 /// How a file is cut and how many threads fold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,19 +225,30 @@ impl<R: Read> Cutter<R> {
         Ok(())
     }
 
-    /// Where the next block ends: after the first row end at or past `block_size`
-    /// bytes, reading on while there is none; the end of the input at its end.
+    /// Where the next block ends: after the first line break at or past
+    /// `block_size` bytes (`\r\n` whole; a bare `\r` once the byte after it is
+    /// read), reading on while there is none; the end of the input at its end.
     fn cut(&mut self) -> Result<usize> {
         let mut from = self.block_size.min(self.pending.len()).saturating_sub(1);
         loop {
-            if let Some(k) = self.pending[from..].iter().position(|&b| b == b'\n') {
-                return Ok(from + k + 1);
+            let found = self.pending[from..]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r');
+            if let Some(i) = found {
+                let i = from + i;
+                match (self.pending[i], self.pending.get(i + 1)) {
+                    (b'\n', _) => return Ok(i + 1),
+                    (_, Some(b'\n')) => return Ok(i + 2),
+                    (_, Some(_)) => return Ok(i + 1),
+                    (_, None) if self.eof => return Ok(i + 1),
+                    (_, None) => {} // a `\n` may follow: read on
+                }
             }
             if self.eof {
                 return Ok(self.pending.len());
             }
-            from = self.pending.len();
-            self.fill(from + self.block_size)?;
+            from = self.pending.len().saturating_sub(1).max(from);
+            self.fill(self.pending.len() + self.block_size)?;
         }
     }
 
@@ -552,6 +567,75 @@ impl<'t, A, M: FnMut(&mut A, A) -> Result<()>> InOrder<'t, A, M> {
     }
 }
 
+/// Reads the records of one block into `part`: lines in the simple form (no quotes,
+/// no bare `\r`) are split without the general parser and decoded by the same
+/// decoder; from the first other line on, the general reader reads the rest of the
+/// block. The records, errors, lines and report are the general reader's.
+fn read_block<T: CsvRecord, A>(
+    block: Block<'_>,
+    options: &Options,
+    head: &Head<T>,
+    part: &mut A,
+    report: &mut ReadReport,
+    add: &impl Fn(&mut A, T) -> Result<()>,
+) -> Result<()> {
+    let mut line_no = block.first_line - 1;
+    let mut split = Splitter::new(block.into_reader(), options.delimiter);
+    let mut line = Line {
+        start: 0,
+        ends: Vec::with_capacity(16),
+    };
+    let mut row = ByteRecord::new();
+    let mut ctx = Ctx::new(&options.path_separator);
+    let width = head.header.len();
+    loop {
+        let next = split.next(&mut line)?;
+        line_no += 1;
+        match next {
+            Next::End => return Ok(()),
+            Next::Complex(from) => {
+                let mut reader = Reader::<T, _>::resume(
+                    split.rest(from),
+                    options,
+                    head.source_name.clone(),
+                    head.columns.clone(),
+                    &head.header,
+                    line_no,
+                    std::mem::take(report),
+                );
+                let mut outcome = Ok(());
+                for record in reader.by_ref() {
+                    if let Err(e) = record.and_then(|r| add(part, r)) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                *report = reader.report().clone();
+                return outcome;
+            }
+            Next::Simple => {}
+        }
+        if line.ends.len() == 1 && line.ends[0] == line.start {
+            continue; // a blank line is not a row
+        }
+        report.rows += 1;
+        line.record(&split.buf, &mut row);
+        match decode_row::<T>(&head.columns, &row, width, &mut ctx) {
+            Ok(record) => {
+                report.records += 1;
+                add(part, record)?;
+            }
+            Err(e) => {
+                let e = e.at(&head.source_name, line_no);
+                match options.on_error {
+                    OnError::Stop => return Err(e),
+                    OnError::SkipAndReport => report.skip(e, options.kept_errors),
+                }
+            }
+        }
+    }
+}
+
 /// Reads the records of schema `T` from `input` through the general reader on
 /// `blocks.threads` threads: each block's records are added to a partial `A` with
 /// `add`, and the partials merged in file order with `merge`. The records, the error
@@ -577,27 +661,7 @@ pub(crate) fn fold_records<T: CsvRecord, R: Read, A: Send>(
         options.delimiter,
         blocks,
         || (make(), ReadReport::default()),
-        |(part, report), block| {
-            let line = block.first_line;
-            let mut reader = Reader::<T, _>::resume(
-                block.into_reader(),
-                options,
-                head.source_name.clone(),
-                head.columns.clone(),
-                &head.header,
-                line,
-                ReadReport::default(),
-            );
-            let mut outcome = Ok(());
-            for record in reader.by_ref() {
-                if let Err(e) = record.and_then(|r| add(part, r)) {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-            *report = reader.report().clone();
-            outcome
-        },
+        |(part, report), block| read_block(block, options, &head, part, report, &add),
         |(total, report), (part, more)| {
             merge(total, part)?;
             report.merge(more, keep);
