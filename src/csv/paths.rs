@@ -101,7 +101,8 @@ impl Journeys {
                 if let Some(bytes) = block.bytes() {
                     // Rows of `paths.csv` take 16 bytes or more, touches 4 or more in
                     // most files: room reserved, never touched, costs no memory.
-                    sink.journeys.reserve_paths(bytes.len() / 16, bytes.len() / 4);
+                    sink.journeys
+                        .reserve_paths(bytes.len() / 16, bytes.len() / 4);
                 }
                 let line = block.first_line;
                 let split = Splitter::new(block.into_reader(), options.delimiter);
