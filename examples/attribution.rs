@@ -13,18 +13,20 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use common::{DataArgs, OutputArgs, bad, existing_file, in_file, parsed, read_folder};
-use revops::csv::{CsvRecord, Options, Reader};
+use revops::csv::{CsvRecord, Options};
 use revops::report::ReportOptions;
 use revops::synth::{SynthConfig, generate};
 use revops::{
-    AttributionModel, Channel, Conversion, Currency, Error, Money, PathRow, Touch,
+    AttributionModel, Channel, Conversion, Currency, Error, Money, Touch,
     attribution::ChannelConversions, attribution::JourneyOptions, attribution::Journeys,
-    attribution::TruthScore, attribution::score_against_truth,
+    attribution::MarkovCounts, attribution::MarkovOptions, attribution::TruthScore,
+    attribution::score_against_truth,
 };
 
 /// The JSON schema, shown after the flags in `--help`.
@@ -119,13 +121,23 @@ fn load(cli: &Cli) -> Result<Input, Error> {
         options = options.with_path_separator(s);
     }
     if let Some(file) = &cli.paths {
-        let rows: Vec<PathRow> = Reader::<PathRow, _>::from_path(file, options)
-            .and_then(|r| r.collect::<Result<_, _>>())
-            .map_err(in_file("reading paths", file))?;
+        // Streamed: the rows are folded into the journeys as they are read.
         let currency = cli.currency.unwrap_or(Currency::USD);
+        let mut journeys = Journeys::new(JourneyOptions::default().with_currency(currency))?;
+        let report = File::open(file)
+            .map_err(Error::from)
+            .and_then(|f| {
+                let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                let options = match name {
+                    Some(n) => options.with_source_name(n),
+                    None => options,
+                };
+                journeys.read_paths_csv(f, options)
+            })
+            .map_err(in_file("reading paths", file))?;
         return Ok(Input {
-            origin: format!("paths {} ({} rows)", file.display(), rows.len()),
-            journeys: Journeys::from_path_rows(&rows, currency)?,
+            origin: format!("paths {} ({} rows)", file.display(), report.records),
+            journeys,
             truth: None,
         });
     }
@@ -188,7 +200,16 @@ fn run_models(input: &Input, models: Vec<AttributionModel>) -> Result<Vec<Column
                     .collect();
                 (a.channel_conversions(), Some(revenue))
             }
-            _ => (model.channel_conversions(journeys)?, None),
+            // Aggregated on dense ids, without building the path rows (the same
+            // counts as `markov_attribution(&journeys.path_rows(), ..)`).
+            _ => match model {
+                AttributionModel::Markov { order } => {
+                    let options = MarkovOptions::default().with_order(order);
+                    let counts = MarkovCounts::from_journeys(journeys, options)?;
+                    (counts.finish()?.channel_conversions(), None)
+                }
+                _ => (model.channel_conversions(journeys)?, None),
+            },
         };
         let score = match &input.truth {
             Some(t) => Some(score_against_truth(&pairs, t)?),

@@ -10,6 +10,8 @@
 //!
 //! Flags: `--leads N` (default 100000), `--seed S` (default 7), `--out DIR`
 //! (required unless `--quick`), `--quick` (10000 leads into `target/synth-quick`).
+//! `--paths JOURNEYS [--channels C]` writes only `paths.csv`: that many aggregated
+//! journeys over `C` channels (default 12), for the path readers' benchmarks.
 #![allow(clippy::print_stdout)]
 
 mod common;
@@ -24,8 +26,10 @@ use clap::Parser;
 use common::{in_file, io_error};
 
 use revops::csv::{CsvRecord, Options, Writer};
-use revops::synth::{Synth, SynthConfig};
-use revops::{Conversion, Error, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch};
+use revops::synth::{PathsConfig, Synth, SynthConfig, path_rows};
+use revops::{
+    Conversion, Error, ForecastPoint, Lead, OpportunityChange, PathRow, Spend, StageEvent, Touch,
+};
 
 /// Writes a synthetic B2B company as the canonical CSV files.
 ///
@@ -47,6 +51,13 @@ struct Cli {
     /// 10,000 leads into target/synth-quick (or --out DIR)
     #[arg(long)]
     quick: bool,
+    /// Write only paths.csv: this many aggregated journeys, one per row (revops::synth::path_rows)
+    #[arg(long, value_name = "JOURNEYS", value_parser = common::count,
+          conflicts_with_all = ["leads", "quick"])]
+    paths: Option<u64>,
+    /// Channels of --paths [default: 12]
+    #[arg(long, value_name = "C", requires = "paths", value_parser = common::count)]
+    channels: Option<u64>,
 }
 
 struct Args {
@@ -82,7 +93,44 @@ fn writer<T: CsvRecord>(dir: &Path) -> Result<Writer<T, BufWriter<File>>, Error>
 }
 
 fn main() -> ExitCode {
-    common::main(|cli: Cli| run(cli.args()))
+    common::main(|cli: Cli| match cli.paths {
+        Some(journeys) => write_paths(journeys, &cli),
+        None => run(cli.args()),
+    })
+}
+
+/// `--paths`: only `paths.csv`, rows made and written one at a time.
+fn write_paths(journeys: u64, cli: &Cli) -> Result<(), Error> {
+    let started = Instant::now();
+    let config = PathsConfig::default()
+        .with_journeys(journeys)
+        .with_channels(
+            cli.channels
+                .map_or(12, |c| usize::try_from(c).unwrap_or(usize::MAX)),
+        )
+        .with_seed(cli.seed.unwrap_or(7));
+    let dir = cli.out.clone().unwrap_or_default();
+    fs::create_dir_all(&dir).map_err(io_error("creating folder", &dir))?;
+    let path = dir.join(PathRow::FILE_NAME);
+    let options = Options::new().with_path_separator(" > ");
+    let mut w =
+        Writer::<PathRow, _>::new(create(&path)?, options).map_err(in_file("writing", &path))?;
+    for row in path_rows(&config)? {
+        w.write(&row).map_err(in_file("writing", &path))?;
+    }
+    w.finish().map_err(in_file("writing", &path))?;
+    let size = fs::metadata(&path)
+        .map_err(io_error("reading the size of", &path))?
+        .len();
+    println!(
+        "{}: {journeys} journeys over {} channels, seed {}, {:.1} MB in {:.1} s",
+        path.display(),
+        config.channels,
+        config.seed,
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn run(args: Args) -> Result<(), Error> {

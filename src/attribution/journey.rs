@@ -2051,10 +2051,6 @@ impl Journeys {
 
     /// [`Journeys::add_batch`] on a slice.
     fn add_rows(&mut self, rows: &[&PathRow]) -> Result<()> {
-        let currency = self
-            .options
-            .currency
-            .or_else(|| self.currency.as_ref().map(|c| c.currency));
         if rows.len() >= NO_VALUE as usize {
             return Err(crate::error::capacity(
                 "path rows per batch",
@@ -2066,54 +2062,133 @@ impl Journeys {
         for (i, r) in rows.iter().enumerate() {
             r.validate(i + base as usize)?;
         }
-        let mut batch = Journeys {
-            options: self.options.clone(),
-            currency: currency.map(|currency| CurrencySource {
-                currency,
-                record: RecordRef::new("path rows"),
-            }),
-            ..Journeys::default()
-        };
+        let mut batch = self.path_batch();
         let mut pairs: Vec<u32> = Vec::new();
         let mut cache = PairCache::default();
         for (i, r) in rows.iter().enumerate() {
-            if r.conversions == 0.0 && r.nulls == 0.0 && r.value.is_zero() {
-                batch.diagnostics.empty_path_rows += 1;
-                continue;
-            }
             pairs.clear();
             for c in &r.path {
                 let key = PairCache::channel_key(c);
                 let id = match cache.get(key) {
                     Some(id) => id,
                     None => {
-                        let id = batch.names.pair(c, None)?;
+                        let id = batch.path_pair(c)?;
                         cache.put(key, id);
                         id
                     }
                 };
                 pairs.push(id);
             }
-            batch.touch_pair.extend_from_slice(&pairs);
-            batch
-                .touch_at
-                .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
-            batch.ends.push(batch.touch_pair.len());
-            batch.subject.push(NO_SUBJECT);
-            batch.end_at.push(NO_TIME);
-            batch.push_weights(r.conversions, r.nulls);
-            batch.value_total = batch.value_total.checked_add(r.value).ok_or_else(|| {
-                value_overflow(
-                    RecordRef::new("path")
-                        .with_index(i + base as usize)
-                        .with_id(r.path_string(">")),
-                )
-            })?;
-            batch.push_value(r.value);
-            batch.untimed += 1;
+            batch.push_path(
+                &pairs,
+                r.conversions,
+                r.value,
+                r.nulls,
+                i + base as usize,
+                || r.path_string(">"),
+            )?;
         }
-        batch.diagnostics.path_rows_read = rows.len() as u64;
-        batch.pair_channel = batch.names.pairs.list.iter().map(|p| p.0).collect();
+        self.absorb_path_batch(batch)
+    }
+
+    /// An empty set to append path rows to, then to absorb into this one with
+    /// [`Journeys::absorb_path_batch`]: the same options, values in the declared
+    /// currency of the options (without one, in these journeys' currency, if any).
+    pub(crate) fn path_batch(&self) -> Journeys {
+        let currency = self
+            .options
+            .currency
+            .or_else(|| self.currency.as_ref().map(|c| c.currency));
+        Journeys {
+            options: self.options.clone(),
+            currency: currency.map(|currency| CurrencySource {
+                currency,
+                record: RecordRef::new("path rows"),
+            }),
+            ..Journeys::default()
+        }
+    }
+
+    /// Room for `rows` more path rows of `touches` touches in all.
+    pub(crate) fn reserve_paths(&mut self, rows: usize, touches: usize) {
+        self.ends.reserve(rows);
+        self.subject.reserve(rows);
+        self.end_at.reserve(rows);
+        self.weight.reserve(rows);
+        self.value_slot.reserve(rows);
+        self.touch_pair.reserve(touches);
+        self.touch_at.reserve(touches);
+    }
+
+    /// The pair id of a path row's channel (no campaign), interned here.
+    ///
+    /// # Errors
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond `u32::MAX − 1` channels.
+    pub(crate) fn path_pair(&mut self, channel: &Channel) -> Result<u32> {
+        let id = self.names.pair(channel, None)?;
+        let list = &self.names.pairs.list;
+        if self.pair_channel.len() < list.len() {
+            let from = self.pair_channel.len();
+            self.pair_channel.extend(list[from..].iter().map(|p| p.0));
+        }
+        Ok(id)
+    }
+
+    /// Appends one valid path row of pair ids (from [`Journeys::path_pair`]) as a
+    /// journey and counts it as read (a row with no conversion, value or null only
+    /// counts in the diagnostics). `index` and `id` name the row in an error.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) (field `value`) if the sum of the values overflows;
+    /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond `u32::MAX − 2` path rows. Nothing is
+    /// appended then.
+    pub(crate) fn push_path(
+        &mut self,
+        pairs: &[u32],
+        conversions: f64,
+        value: Decimal,
+        nulls: f64,
+        index: usize,
+        id: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if conversions == 0.0 && nulls == 0.0 && value.is_zero() {
+            self.diagnostics.empty_path_rows += 1;
+            self.diagnostics.path_rows_read += 1;
+            return Ok(());
+        }
+        if self.values.len().max(self.weights.len()) >= NOT_CONVERTED as usize - 1 {
+            return Err(crate::error::capacity(
+                "valued or path-row journeys in one set",
+                self.values.len().max(self.weights.len()) + 1,
+                u64::from(NOT_CONVERTED - 1),
+            ));
+        }
+        // Adding exactly zero (most rows: no conversion) changes neither the sum
+        // nor its scale.
+        if value.serialize() != Decimal::ZERO.serialize() {
+            self.value_total = self.value_total.checked_add(value).ok_or_else(|| {
+                value_overflow(RecordRef::new("path").with_index(index).with_id(id()))
+            })?;
+        }
+        self.touch_pair.extend_from_slice(pairs);
+        self.touch_at
+            .extend(std::iter::repeat_n(NO_TIME, pairs.len()));
+        self.ends.push(self.touch_pair.len());
+        self.subject.push(NO_SUBJECT);
+        self.end_at.push(NO_TIME);
+        self.push_weights(conversions, nulls);
+        self.push_value(value);
+        self.untimed += 1;
+        self.diagnostics.path_rows_read += 1;
+        Ok(())
+    }
+
+    /// Appends a batch of path rows built from [`Journeys::path_batch`] (moved in
+    /// when this set is empty).
+    ///
+    /// # Errors
+    /// As [`Journeys::merge`].
+    pub(crate) fn absorb_path_batch(&mut self, batch: Journeys) -> Result<()> {
         if self.is_empty() && self.diagnostics == JourneyDiagnostics::default() {
             *self = batch;
             return Ok(());
@@ -2547,32 +2622,36 @@ impl Journeys {
             .map(|j| self.touch_range(j).len())
             .max()
             .unwrap_or(0);
-        if channels.len() < 255 && longest <= 8 {
-            self.for_each_packed_path::<u64>(&rank, &by_name, &mut f);
-        } else if channels.len() < 255 && longest <= 16 {
-            self.for_each_packed_path::<u128>(&rank, &by_name, &mut f);
+        // Bits per touch: enough for every rank + 1 (0 marks the end of a path).
+        let bits = (usize::BITS - channels.len().leading_zeros()).max(1);
+        let packed = |width: u32| (bits as usize).saturating_mul(longest) <= width as usize;
+        if packed(u64::BITS) {
+            self.for_each_packed_path::<u64>(bits, &rank, &by_name, &mut f);
+        } else if packed(u128::BITS) {
+            self.for_each_packed_path::<u128>(bits, &rank, &by_name, &mut f);
         } else {
             self.for_each_general_path(&rank, &by_name, &mut f);
         }
     }
 
-    /// Fast path: each path packed into an integer key, one byte per touch (rank + 1,
-    /// zero after the end), so that comparing keys compares paths (a prefix first).
-    /// Paths are summed through a hash table in journey order (as the general path
-    /// does), then sorted by key.
+    /// Fast path: each path packed into an integer key, `bits` per touch from the
+    /// top (rank + 1, zero after the end), so that comparing keys compares paths (a
+    /// prefix first). The (key, journey) pairs are sorted, so each path's journeys
+    /// are summed in journey order (as the general path does), paths in key order.
     fn for_each_packed_path<K>(
         &self,
+        bits: u32,
         rank: &[u32],
         by_name: &[u32],
         f: &mut impl FnMut(&[u32], &PathSums),
     ) where
         K: Copy + Ord + TryFrom<u128> + Into<u128>,
     {
-        let width = std::mem::size_of::<K>();
-        let code: Vec<u8> = self
+        let width = 8 * std::mem::size_of::<K>() as u32;
+        let code: Vec<u128> = self
             .pair_channel
             .iter()
-            .map(|&c| (rank[c as usize] + 1) as u8)
+            .map(|&c| u128::from(rank[c as usize] + 1))
             .collect();
         // (key, journey) sorted: equal paths together, in path order, each group's
         // journeys in input order (the order the sums take).
@@ -2583,8 +2662,10 @@ impl Journeys {
                 continue;
             }
             let mut key = 0u128;
-            for (i, &p) in self.touch_pair[range].iter().enumerate() {
-                key |= u128::from(code[p as usize]) << (8 * (width - 1 - i));
+            let mut shift = width;
+            for &p in &self.touch_pair[range] {
+                shift -= bits;
+                key |= code[p as usize] << shift;
             }
             let Ok(key) = K::try_from(key) else {
                 continue; // never: the paths fit the key (checked by the caller)
@@ -2592,7 +2673,8 @@ impl Journeys {
             keys.push((key, j as u32));
         }
         keys.sort_unstable();
-        let mut ids: Vec<u32> = Vec::with_capacity(width);
+        let mut ids: Vec<u32> = Vec::with_capacity((width / bits) as usize);
+        let mask = (1u128 << bits) - 1;
         let mut at = 0;
         while at < keys.len() {
             let key = keys[at].0;
@@ -2609,11 +2691,14 @@ impl Journeys {
             }
             ids.clear();
             let key: u128 = key.into();
-            for &b in &key.to_be_bytes()[16 - width..] {
-                if b == 0 {
+            let mut shift = width;
+            while shift >= bits {
+                shift -= bits;
+                let code = (key >> shift) & mask;
+                if code == 0 {
                     break;
                 }
-                ids.push(by_name[usize::from(b) - 1]);
+                ids.push(by_name[code as usize - 1]);
             }
             f(&ids, &r);
         }

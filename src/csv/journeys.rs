@@ -19,7 +19,7 @@ use crate::records::{Conversion, StageEvent, Touch};
 
 /// Feeds the records of a general reader to `add`, honouring its error policy;
 /// returns its report.
-fn drain<T: CsvRecord, R: Read>(
+pub(super) fn drain<T: CsvRecord, R: Read>(
     mut reader: Reader<T, R>,
     mut add: impl FnMut(&T) -> Result<()>,
 ) -> Result<ReadReport> {

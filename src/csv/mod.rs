@@ -119,6 +119,7 @@ mod field;
 mod funnel;
 mod journeys;
 pub(crate) mod parse;
+mod paths;
 mod read;
 mod schema;
 mod split;

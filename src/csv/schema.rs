@@ -443,10 +443,10 @@ fn looks_like_a_percentage(text: &[u8], p: f64) -> bool {
 /// Columns of `paths.csv`.
 #[derive(Debug, Clone)]
 pub struct PathColumns {
-    path: usize,
-    conversions: usize,
-    value: usize,
-    nulls: usize,
+    pub(super) path: usize,
+    pub(super) conversions: usize,
+    pub(super) value: usize,
+    pub(super) nulls: usize,
 }
 
 /// `PathRow`'s field names and the columns that hold them.

@@ -116,6 +116,7 @@
 
 mod config;
 mod engine;
+mod paths;
 mod rng;
 mod tally;
 mod truth_score;
@@ -134,6 +135,7 @@ pub use config::{
     SourceProfile, SynthConfig, TouchChannelProfile,
 };
 pub use engine::{LeadBundle, LeadTruth, Leads, Synth};
+pub use paths::{MAX_PATH_CHANNELS, PathsConfig, path_rows};
 pub use tally::{ChannelTruth, FORECAST_SERIES, Tally, Truth};
 
 /// A whole synthetic company: every record the crate measures, and the truth.

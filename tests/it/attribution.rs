@@ -1114,13 +1114,21 @@ proptest! {
     }
 }
 
-/// Paths longer than 8 and 16 touches and more than 255 channels take the wider and
-/// the general aggregation: the same rows as aggregating by hand, the same Markov
+/// Paths of any length over few or many channels take the 64-bit, the 128-bit or
+/// the general aggregation (by bits per touch × the longest path): the same rows as aggregating by hand, the same Markov
 /// counts.
 #[test]
 fn path_aggregation_of_long_paths_and_many_channels() {
     let names: Vec<Channel> = (0..300).map(|i| ch(&format!("c{i:03}"))).collect();
-    for (channels, max_len) in [(10usize, 8usize), (10, 16), (10, 24), (300, 6)] {
+    for (channels, max_len) in [
+        (10usize, 8usize),
+        (10, 16),
+        (10, 24),
+        (10, 40),
+        (300, 6),
+        (300, 12),
+        (300, 16),
+    ] {
         let mut rows = Vec::new();
         let mut s = 7u64;
         let mut next = |n: u64| {

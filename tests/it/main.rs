@@ -23,6 +23,7 @@ mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
 mod read_funnel;
+mod read_paths;
 #[cfg(feature = "csv")]
 mod real;
 mod records;
