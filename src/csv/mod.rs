@@ -114,11 +114,11 @@
 //! [`ErrorKind::Csv`]: crate::error::ErrorKind::Csv
 
 mod dataset;
-mod field;
+pub(crate) mod field;
 mod journeys;
 pub(crate) mod parse;
 mod read;
-mod schema;
+pub(crate) mod schema;
 mod split;
 mod write;
 
