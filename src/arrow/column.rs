@@ -150,6 +150,8 @@ impl<'a> Column<'a> {
             (D::LargeUtf8, _) => Values::Str(array, str_at::<i64>),
             (D::Utf8View, _) => Values::Str(array, view_at),
             (D::Dictionary(_, _), _) => match array.as_any_dictionary_opt() {
+                // No values: every key is null (a valid array has no other keys).
+                Some(d) if d.values().is_empty() => Values::Null,
                 Some(d) => Values::Dict {
                     array,
                     keys: d.normalized_keys(),
@@ -377,7 +379,8 @@ impl<'a> Column<'a> {
         self.decimal(i).map(Some)
     }
 
-    fn is_text(&self) -> bool {
+    /// Whether the column holds strings (plain or dictionary-encoded).
+    pub(crate) fn is_text(&self) -> bool {
         match &self.values {
             Values::Str(..) => true,
             Values::Dict { values, .. } => values.is_text(),

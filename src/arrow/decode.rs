@@ -11,7 +11,8 @@ use crate::csv::field::{Ctx, Header, RowError, id, is_blank, key, opt_id, opt_te
 use crate::csv::parse;
 use crate::csv::schema::{LEAD_COLUMNS, PATH_FIELDS, looks_like_a_percentage};
 use crate::ids::{AccountId, LeadId, OpportunityId};
-use crate::money::Money;
+use crate::money::{Currency, Money};
+use rust_decimal::Decimal;
 use crate::records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, OpportunityChange, PathRow, Spend,
     StageEvent, Touch,
@@ -145,12 +146,28 @@ fn opt_money(
     ctx: &mut Ctx,
 ) -> Result<Option<Money>, RowError> {
     match amount.opt_decimal(i)? {
-        Some(a) => Ok(Some(Money::new(
-            a,
-            ctx.currency(currency.bytes(i), "currency")?,
-        ))),
+        Some(a) => {
+            let c = ctx.currency(currency.bytes(i), "currency")?;
+            Ok(Some(Money::new(at_minor_units(amount, a, c), c)))
+        }
         None => Ok(None),
     }
+}
+
+/// A typed amount (Decimal128 or an integer: the column's scale, not the writer's,
+/// sets its digits) at the currency's minor units when it has no more decimals
+/// (`1250.100000000` USD is `1250.10`), as it would be written in CSV; text is kept
+/// as written.
+fn at_minor_units(column: &Column<'_>, a: Decimal, c: Currency) -> Decimal {
+    if column.is_text() {
+        return a;
+    }
+    let mut a = a.normalize();
+    let minor = u32::from(c.minor_units());
+    if a.scale() < minor {
+        a.rescale(minor);
+    }
+    a
 }
 
 fn money(
@@ -160,10 +177,8 @@ fn money(
     ctx: &mut Ctx,
 ) -> Result<Money, RowError> {
     let a = amount.decimal(i)?;
-    Ok(Money::new(
-        a,
-        ctx.currency(currency.bytes(i), "currency")?,
-    ))
+    let c = ctx.currency(currency.bytes(i), "currency")?;
+    Ok(Money::new(at_minor_units(amount, a, c), c))
 }
 
 impl Table for Touch {
@@ -324,7 +339,12 @@ impl Table for PathRow {
         let row = PathRow {
             path,
             conversions: c[1].float(i)?,
-            value: c[2].decimal(i)?,
+            // A typed value without its trailing zeros (a Decimal128(38, 9) column
+            // would give every value 9 decimals); text is kept as written.
+            value: match c[2].decimal(i)? {
+                v if c[2].is_text() => v,
+                v => v.normalize(),
+            },
             nulls: c[3].float(i)?,
         };
         validated(row.validate(0), PATH_FIELDS)?;
