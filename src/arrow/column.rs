@@ -5,10 +5,9 @@
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    ArrowPrimitiveType, Date32Type, Date64Type, Decimal128Type, Float32Type, Float64Type,
-    Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
-    UInt16Type, UInt32Type, UInt64Type,
+    ArrowPrimitiveType, Date32Type, Date64Type, Decimal128Type, Float32Type, Float64Type, Int8Type,
+    Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -48,7 +47,9 @@ impl Want {
             }
             Want::Date => "a date (Date32, Date64, Timestamp) or a string column",
             Want::Decimal => "an exact decimal (Decimal128), an integer or a string column",
-            Want::Number => "a number (Float64, Float32, an integer, Decimal128) or a string column",
+            Want::Number => {
+                "a number (Float64, Float32, an integer, Decimal128) or a string column"
+            }
             Want::Whole => "an integer or a string column",
         }
     }
@@ -262,7 +263,10 @@ impl<'a> Column<'a> {
             Values::Time(a, at, unit) => instant(at(*a, i), *unit),
             Values::Date32(a) => day(i64::from(a.as_primitive::<Date32Type>().value(i)))
                 .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()),
-            Values::Date64(a) => instant(a.as_primitive::<Date64Type>().value(i), TimeUnit::Millisecond),
+            Values::Date64(a) => instant(
+                a.as_primitive::<Date64Type>().value(i),
+                TimeUnit::Millisecond,
+            ),
             _ => None,
         };
         self.in_range(t.map(|t| (t.date_naive(), t)), i, c)
@@ -278,10 +282,11 @@ impl<'a> Column<'a> {
             Values::Str(a, at) => return f::date(at(*a, i).as_bytes(), self.name),
             Values::Time(a, at, unit) => instant(at(*a, i), *unit).map(|t| t.date_naive()),
             Values::Date32(a) => day(i64::from(a.as_primitive::<Date32Type>().value(i))),
-            Values::Date64(a) => {
-                instant(a.as_primitive::<Date64Type>().value(i), TimeUnit::Millisecond)
-                    .map(|t| t.date_naive())
-            }
+            Values::Date64(a) => instant(
+                a.as_primitive::<Date64Type>().value(i),
+                TimeUnit::Millisecond,
+            )
+            .map(|t| t.date_naive()),
             _ => None,
         };
         self.in_range(d.map(|d| (d, d)), i, c)
@@ -440,7 +445,10 @@ impl<'a> Column<'a> {
             Values::Int(a, at) => u32::try_from(at(*a, j)).map(Some).map_err(|_| {
                 RowError::new(
                     self.name,
-                    format!("`{}` is not a whole number (expected 0 to 4294967295)", at(*a, j)),
+                    format!(
+                        "`{}` is not a whole number (expected 0 to 4294967295)",
+                        at(*a, j)
+                    ),
                 )
             }),
             _ => Err(RowError::new(self.name, "not a whole number")),

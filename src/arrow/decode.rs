@@ -7,16 +7,18 @@ use csv::ByteRecord;
 
 use super::column::{Column, Want};
 use crate::csv::CsvRecord;
-use crate::csv::field::{Ctx, Header, RowError, id, is_blank, key, opt_id, opt_text, utf8, validated};
+use crate::csv::field::{
+    Ctx, Header, RowError, id, is_blank, key, opt_id, opt_text, utf8, validated,
+};
 use crate::csv::parse;
 use crate::csv::schema::{LEAD_COLUMNS, PATH_FIELDS, looks_like_a_percentage};
 use crate::ids::{AccountId, LeadId, OpportunityId};
 use crate::money::{Currency, Money};
-use rust_decimal::Decimal;
 use crate::records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, OpportunityChange, PathRow, Spend,
     StageEvent, Touch,
 };
+use rust_decimal::Decimal;
 
 /// Whether a column must be there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,7 +389,10 @@ impl Table for Lead {
 
     fn decode(c: &Columns<'_>, i: usize, ctx: &mut Ctx) -> Result<Self, RowError> {
         let f = &c.fixed;
-        let mut lead = Lead::new(id::<LeadId>(f[0].bytes(i), "subject_id")?, f[1].timestamp(i)?);
+        let mut lead = Lead::new(
+            id::<LeadId>(f[0].bytes(i), "subject_id")?,
+            f[1].timestamp(i)?,
+        );
         lead.source = ctx.opt_channel(f[2].bytes(i), "source")?;
         lead.campaign = ctx.opt_campaign(f[3].bytes(i), "campaign")?;
         lead.account = opt_id::<AccountId>(f[4].bytes(i), "account")?;

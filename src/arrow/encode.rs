@@ -173,7 +173,8 @@ fn unscaled(d: Decimal) -> Option<i128> {
     if d.scale() > scale {
         return None;
     }
-    d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?)
+    d.mantissa()
+        .checked_mul(10i128.checked_pow(scale - d.scale())?)
 }
 
 fn amounts(
@@ -356,7 +357,10 @@ impl Encode for OpportunityChange {
             currency,
             dates(r.iter().map(|o| o.close_date)),
             floats(r.iter().map(|o| o.probability)),
-            dict(r.iter().map(|o| o.forecast_category.as_ref().map(|c| c.as_str()))),
+            dict(
+                r.iter()
+                    .map(|o| o.forecast_category.as_ref().map(|c| c.as_str())),
+            ),
             text(r.iter().map(|o| o.lead.as_ref().map(|l| l.as_str()))),
         ])
     }
@@ -388,7 +392,13 @@ impl Encode for PathRow {
                     ),
                 ));
             }
-            paths.push(row.path.iter().map(Channel::as_str).collect::<Vec<_>>().join(sep));
+            paths.push(
+                row.path
+                    .iter()
+                    .map(Channel::as_str)
+                    .collect::<Vec<_>>()
+                    .join(sep),
+            );
         }
         Ok(vec![
             text(paths.iter().map(|p| Some(p.as_str()))),
@@ -467,8 +477,7 @@ impl Encode for Lead {
         ];
         for name in &layout.attributes {
             arrays.push(dict(
-                r.iter()
-                    .map(|l| l.attributes.get(name).map(String::as_str)),
+                r.iter().map(|l| l.attributes.get(name).map(String::as_str)),
             ));
         }
         Ok(arrays)

@@ -90,9 +90,10 @@ impl<T: ArrowRecord> Reader<T> {
     /// does not take (see [`Decoder`]).
     pub fn from_path(path: impl AsRef<Path>, options: Options) -> Result<Self> {
         let path = path.as_ref();
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let options = match options.source_name() {
             Some(_) => options,
             None => options.with_source_name(name),
@@ -124,10 +125,10 @@ impl<T: ArrowRecord> Reader<T> {
         let builder = ParquetRecordBatchReaderBuilder::try_new(input)
             .map_err(|e| parquet_error(&source, e))?;
         decoder.check_schema(builder.schema())?;
-        let header = decode::header(builder.schema())
-            .map_err(|e| parquet_error(&source, e.reason))?;
-        let (fixed, attributes) = decode::positions::<T>(&header)
-            .map_err(|e| parquet_error(&source, e.reason))?;
+        let header =
+            decode::header(builder.schema()).map_err(|e| parquet_error(&source, e.reason))?;
+        let (fixed, attributes) =
+            decode::positions::<T>(&header).map_err(|e| parquet_error(&source, e.reason))?;
         let roots: Vec<usize> = fixed.into_iter().flatten().chain(attributes).collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
         let batches = builder
@@ -249,8 +250,10 @@ fn read_table<T: ArrowRecord>(d: &mut Dataset, dir: &Path, options: &Options) ->
         d.missing.push(T::PARQUET_FILE_NAME);
         return Ok(Vec::new());
     }
-    let reader =
-        Reader::<T>::from_path(&path, options.clone().with_source_name(T::PARQUET_FILE_NAME))?;
+    let reader = Reader::<T>::from_path(
+        &path,
+        options.clone().with_source_name(T::PARQUET_FILE_NAME),
+    )?;
     let mut out = Vec::new();
     let report = reader.for_each(|r| {
         out.push(r);
@@ -385,7 +388,8 @@ impl<W: Write + Send> Writer<Lead, W> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let attributes = crate::csv::schema::attribute_columns(attributes.into_iter().map(Into::into))?;
+        let attributes =
+            crate::csv::schema::attribute_columns(attributes.into_iter().map(Into::into))?;
         Self::with_layout(
             output,
             Layout {

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use arrow_array::types::{Int8Type, Int32Type};
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Date64Array, Decimal128Array, DictionaryArray,
-    Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray, NullArray,
-    RecordBatch, StringArray, StringViewArray, TimestampMicrosecondArray,
-    TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray, UInt8Array,
+    Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray, NullArray, RecordBatch,
+    StringArray, StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray, UInt8Array,
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
@@ -51,8 +51,7 @@ fn time() -> impl Strategy<Value = DateTime<Utc>> {
 }
 
 fn date() -> impl Strategy<Value = NaiveDate> {
-    (0u64..3_600_000)
-        .prop_map(|d| NaiveDate::from_ymd_opt(1, 1, 1).unwrap() + chrono::Days::new(d))
+    (0u64..3_600_000).prop_map(|d| NaiveDate::from_ymd_opt(1, 1, 1).unwrap() + chrono::Days::new(d))
 }
 
 fn money() -> impl Strategy<Value = Money> {
@@ -139,18 +138,20 @@ fn opportunity_change() -> impl Strategy<Value = OpportunityChange> {
         proptest::option::of(proptest::sample::select(ForecastCategory::ALL.to_vec())),
         proptest::option::of(id::<LeadId>()),
     )
-        .prop_map(|(opportunity, changed_at, stage, amount, close_date, p, category, lead)| {
-            OpportunityChange {
-                opportunity,
-                changed_at,
-                stage,
-                amount,
-                close_date,
-                probability: p,
-                forecast_category: category,
-                lead,
-            }
-        })
+        .prop_map(
+            |(opportunity, changed_at, stage, amount, close_date, p, category, lead)| {
+                OpportunityChange {
+                    opportunity,
+                    changed_at,
+                    stage,
+                    amount,
+                    close_date,
+                    probability: p,
+                    forecast_category: category,
+                    lead,
+                }
+            },
+        )
 }
 
 fn path_row() -> impl Strategy<Value = PathRow> {
@@ -285,8 +286,11 @@ fn the_synthetic_company_reads_the_same_from_csv_and_parquet() {
     std::fs::create_dir_all(&pq_dir).unwrap();
     fn put<T: ArrowRecord + Clone>(csv: &std::path::Path, pq: &std::path::Path, r: &[T]) {
         let o = Options::new();
-        std::fs::write(csv.join(T::FILE_NAME), write_csv(Vec::new(), r, o.clone()).unwrap())
-            .unwrap();
+        std::fs::write(
+            csv.join(T::FILE_NAME),
+            write_csv(Vec::new(), r, o.clone()).unwrap(),
+        )
+        .unwrap();
         let f = std::fs::File::create(pq.join(T::PARQUET_FILE_NAME)).unwrap();
         write_records(r, f, &o).unwrap();
     }
@@ -325,7 +329,9 @@ fn the_synthetic_company_reads_the_same_from_csv_and_parquet() {
     // Journeys' path rows through Arrow batches, split over several batches.
     let mut builder = revops::attribution::JourneyBuilder::default();
     for t in &c.touches {
-        builder.add(&revops::attribution::JourneyRecord::Touch(t.clone())).unwrap();
+        builder
+            .add(&revops::attribution::JourneyRecord::Touch(t.clone()))
+            .unwrap();
     }
     let rows = builder.finish().unwrap().path_rows();
     let batches: Vec<RecordBatch> = rows
@@ -368,12 +374,21 @@ fn string_columns_read_the_same_plain_large_view_or_dictionary() {
         ),
         (
             Arc::new(ids.iter().copied().collect::<DictionaryArray<Int8Type>>()),
-            Arc::new(stages.iter().copied().collect::<DictionaryArray<Int32Type>>()),
+            Arc::new(
+                stages
+                    .iter()
+                    .copied()
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ),
         ),
     ];
     let mut seen = Vec::new();
     for (subject, stage) in forms {
-        let b = batch(vec![("Subject_ID ", subject), ("stage", stage), ("at", at.clone())]);
+        let b = batch(vec![
+            ("Subject_ID ", subject),
+            ("stage", stage),
+            ("at", at.clone()),
+        ]);
         seen.push(read::<StageEvent>(&b).unwrap());
     }
     assert_eq!(seen[0][1].subject.as_str(), "L2");
@@ -407,21 +422,33 @@ fn time_columns_read_the_same_in_every_unit_zone_and_as_dates() {
         ]);
         seen.push(read::<StageEvent>(&b).unwrap());
     }
-    assert_eq!(seen[0][0].at, Utc.with_ymd_and_hms(2026, 3, 4, 0, 0, 0).unwrap());
+    assert_eq!(
+        seen[0][0].at,
+        Utc.with_ymd_and_hms(2026, 3, 4, 0, 0, 0).unwrap()
+    );
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
 }
 
 #[test]
 fn money_and_dates_read_the_same_as_decimals_strings_or_integers() {
     let dates: Vec<(ArrayRef, ArrayRef)> = vec![
-        (strings(&["2026-01-01", "2026-02-01"]), strings(&["2026-01-31", "2026-02-28"])),
+        (
+            strings(&["2026-01-01", "2026-02-01"]),
+            strings(&["2026-01-31", "2026-02-28"]),
+        ),
         (
             Arc::new(Date32Array::from(vec![20_454, 20_485])),
             Arc::new(Date32Array::from(vec![20_484, 20_512])),
         ),
         (
-            Arc::new(Date64Array::from(vec![20_454 * 86_400_000, 20_485 * 86_400_000])),
-            Arc::new(TimestampSecondArray::from(vec![20_484 * 86_400 + 3_600, 20_512 * 86_400])),
+            Arc::new(Date64Array::from(vec![
+                20_454 * 86_400_000,
+                20_485 * 86_400_000,
+            ])),
+            Arc::new(TimestampSecondArray::from(vec![
+                20_484 * 86_400 + 3_600,
+                20_512 * 86_400,
+            ])),
         ),
     ];
     let amounts: Vec<ArrayRef> = vec![
@@ -495,10 +522,16 @@ fn numbers_read_from_floats_integers_decimals_and_strings() {
             ("stage", strings(&["discovery", "proposal"])),
             ("amount", strings(&["1000", "2000"])),
             ("currency", strings(&["USD", "USD"])),
-            ("close_date", Arc::new(StringArray::from(vec![None, Some("2026-06-30")]))),
+            (
+                "close_date",
+                Arc::new(StringArray::from(vec![None, Some("2026-06-30")])),
+            ),
             ("probability", p),
             ("forecast_category", strings(&["Best Case", ""])),
-            ("lead_id", Arc::new(UInt8Array::from(vec![1, 2])) as ArrayRef),
+            (
+                "lead_id",
+                Arc::new(UInt8Array::from(vec![1, 2])) as ArrayRef,
+            ),
         ]);
         // `lead_id` of integers is a wrong type: the error names it.
         let e = read::<OpportunityChange>(&b).unwrap_err();
@@ -511,7 +544,10 @@ fn numbers_read_from_floats_integers_decimals_and_strings() {
         seen.push(read::<OpportunityChange>(&b).unwrap());
     }
     assert_eq!(seen[0][0].probability, Some(0.5));
-    assert_eq!(seen[0][0].forecast_category, Some(ForecastCategory::BestCase));
+    assert_eq!(
+        seen[0][0].forecast_category,
+        Some(ForecastCategory::BestCase)
+    );
     assert_eq!(seen[0][1].forecast_category, None);
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
     // Counts and forecasts from integers.
@@ -530,8 +566,14 @@ fn lead_attributes_take_strings_numbers_and_booleans() {
     let b = batch(vec![
         ("subject_id", strings(&["L1", "L2"])),
         ("created_at", strings(&["2026-03-04", "2026-03-05"])),
-        ("source", Arc::new(StringArray::from(vec![Some("webinar"), None]))),
-        ("employees", Arc::new(Int32Array::from(vec![Some(120), None]))),
+        (
+            "source",
+            Arc::new(StringArray::from(vec![Some("webinar"), None])),
+        ),
+        (
+            "employees",
+            Arc::new(Int32Array::from(vec![Some(120), None])),
+        ),
         ("score", Arc::new(Float64Array::from(vec![0.5, 2.0]))),
         ("Customer", Arc::new(BooleanArray::from(vec![true, false]))),
         ("industry", strings(&["software", " "])),
@@ -576,22 +618,30 @@ fn errors_name_the_source_row_batch_and_column() {
         strings(&["mql", "sql"]),
         Arc::new(TimestampSecondArray::from(vec![Some(0), None])),
     );
-    let mut d = Decoder::<StageEvent>::new(Options::new().with_source_name("events.parquet")).unwrap();
+    let mut d =
+        Decoder::<StageEvent>::new(Options::new().with_source_name("events.parquet")).unwrap();
     let mut out = Vec::new();
     d.decode(&good, &mut out).unwrap();
-    d.decode(&RecordBatch::new_empty(good.schema()), &mut out).unwrap();
+    d.decode(&RecordBatch::new_empty(good.schema()), &mut out)
+        .unwrap();
     let e = d.decode(&null_time, &mut out).unwrap_err();
-    assert_eq!(arrow_error(&e), (3, 2, Some("at"), "empty: a timestamp is required"));
+    assert_eq!(
+        arrow_error(&e),
+        (3, 2, Some("at"), "empty: a timestamp is required")
+    );
     assert_eq!(
         e.to_string(),
         "events.parquet row 3 (batch 2), column `at`: empty: a timestamp is required"
     );
     assert_eq!(out.len(), 3, "the rows before the bad one are given");
-    assert!(d.decode(&good, &mut out).is_err(), "a stopped decoder stays stopped");
+    assert!(
+        d.decode(&good, &mut out).is_err(),
+        "a stopped decoder stays stopped"
+    );
 
     // Skipping: every bad row counted, the good ones read.
-    let mut d = Decoder::<StageEvent>::new(Options::new().with_on_error(OnError::SkipAndReport))
-        .unwrap();
+    let mut d =
+        Decoder::<StageEvent>::new(Options::new().with_on_error(OnError::SkipAndReport)).unwrap();
     let mut out = Vec::new();
     for b in [&good, &null_time, &good] {
         d.decode(b, &mut out).unwrap();
@@ -601,7 +651,9 @@ fn errors_name_the_source_row_batch_and_column() {
     assert_eq!(arrow_error(&r.skipped[0]).0, 3);
 }
 
-fn first_error<T: ArrowRecord + Debug>(columns: Vec<(&str, ArrayRef)>) -> (u64, Option<String>, String) {
+fn first_error<T: ArrowRecord + Debug>(
+    columns: Vec<(&str, ArrayRef)>,
+) -> (u64, Option<String>, String) {
     let b = batch(columns);
     let e = read::<T>(&b).unwrap_err();
     let (row, _, column, reason) = arrow_error(&e);
@@ -626,18 +678,25 @@ fn hostile_values_are_errors_naming_row_and_column() {
     ]);
     assert_eq!((c.as_deref(), r.contains("Float64")), (Some("at"), true));
     // A missing column.
-    let (_, c, r) = first_error::<StageEvent>(vec![
-        ("subject_id", strings(&["L1", "L2"])),
-        ("at", at()),
-    ]);
-    assert_eq!((c.as_deref(), r.as_str()), (Some("stage"), "missing required column `stage`"));
+    let (_, c, r) =
+        first_error::<StageEvent>(vec![("subject_id", strings(&["L1", "L2"])), ("at", at())]);
+    assert_eq!(
+        (c.as_deref(), r.as_str()),
+        (Some("stage"), "missing required column `stage`")
+    );
     // A null id.
     let (row, c, r) = first_error::<StageEvent>(vec![
-        ("subject_id", Arc::new(StringArray::from(vec![Some("L1"), None]))),
+        (
+            "subject_id",
+            Arc::new(StringArray::from(vec![Some("L1"), None])),
+        ),
         ("stage", strings(&["mql", "sql"])),
         ("at", at()),
     ]);
-    assert_eq!((row, c.as_deref(), r.as_str()), (1, Some("subject_id"), "empty id"));
+    assert_eq!(
+        (row, c.as_deref(), r.as_str()),
+        (1, Some("subject_id"), "empty id")
+    );
     // A null in a dictionary's values.
     let stage: DictionaryArray<Int32Type> = vec![Some("mql"), None].into_iter().collect();
     let (row, c, _) = first_error::<StageEvent>(vec![
@@ -658,7 +717,11 @@ fn hostile_values_are_errors_naming_row_and_column() {
         ])
     };
     let dec = |v: i128, s: i8| -> ArrayRef {
-        Arc::new(Decimal128Array::from(vec![v]).with_precision_and_scale(38, s).unwrap())
+        Arc::new(
+            Decimal128Array::from(vec![v])
+                .with_precision_and_scale(38, s)
+                .unwrap(),
+        )
     };
     let (_, c, r) = spend(dec(-100, 2), "USD");
     assert_eq!(c.as_deref(), Some("amount"));
@@ -710,7 +773,10 @@ fn hostile_values_are_errors_naming_row_and_column() {
     assert_eq!(c.as_deref(), Some("forecast"));
     let (_, c, _) = first_error::<PathRow>(vec![
         ("path", strings(&["a>b"])),
-        ("total_conversions", Arc::new(Float64Array::from(vec![f64::NAN]))),
+        (
+            "total_conversions",
+            Arc::new(Float64Array::from(vec![f64::NAN])),
+        ),
         ("total_conversion_value", strings(&["0"])),
         ("total_null", Arc::new(Int32Array::from(vec![1]))),
     ]);
@@ -766,7 +832,11 @@ fn any_column_of_any_type_never_panics() {
                 .with_precision_and_scale(38, -20)
                 .unwrap(),
         ),
-        Arc::new(vec![Some("a"), None, Some("b")].into_iter().collect::<DictionaryArray<Int8Type>>()),
+        Arc::new(
+            vec![Some("a"), None, Some("b")]
+                .into_iter()
+                .collect::<DictionaryArray<Int8Type>>(),
+        ),
     ];
     fn all<T: ArrowRecord + Debug>(arrays: &[ArrayRef]) {
         for spec in 0..<T as revops::csv::CsvRecord>::COLUMNS.len() {
@@ -775,7 +845,11 @@ fn any_column_of_any_type_never_panics() {
                     .iter()
                     .enumerate()
                     .map(|(i, name)| {
-                        let array = if i == spec { a.clone() } else { arrays[1].clone() };
+                        let array = if i == spec {
+                            a.clone()
+                        } else {
+                            arrays[1].clone()
+                        };
                         (*name, array)
                     })
                     .collect();
@@ -799,7 +873,10 @@ fn any_column_of_any_type_never_panics() {
 #[test]
 fn parquet_files_empty_broken_or_missing_columns_are_errors_naming_the_file() {
     let e = Reader::<StageEvent>::from_bytes(Vec::new(), Options::new()).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::Io { context: Some(c), .. } if c == "stage_events.parquet"), "{e}");
+    assert!(
+        matches!(e.kind(), ErrorKind::Io { context: Some(c), .. } if c == "stage_events.parquet"),
+        "{e}"
+    );
     let e = Reader::<StageEvent>::from_bytes(b"PAR1 not really PAR1".to_vec(), Options::new())
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Io { .. }), "{e}");
@@ -813,7 +890,10 @@ fn parquet_files_empty_broken_or_missing_columns_are_errors_naming_the_file() {
     assert_eq!(arrow_error(&e).2, Some("stage"));
     // A missing file names its path.
     let e = Reader::<Touch>::from_path("/nonexistent/touches.parquet", Options::new()).unwrap_err();
-    assert!(e.to_string().contains("/nonexistent/touches.parquet"), "{e}");
+    assert!(
+        e.to_string().contains("/nonexistent/touches.parquet"),
+        "{e}"
+    );
 }
 
 /// Rows are counted across the batches of a file (the writer writes batches of
@@ -834,7 +914,10 @@ fn parquet_errors_count_rows_across_batches() {
         .unwrap()
         .find_map(Result::err)
         .unwrap();
-    assert_eq!(arrow_error(&e), (17_000, 2, Some("stage"), "empty: a value is required"));
+    assert_eq!(
+        arrow_error(&e),
+        (17_000, 2, Some("stage"), "empty: a value is required")
+    );
     let mut r = Reader::<StageEvent>::from_bytes(
         file,
         Options::new().with_on_error(OnError::SkipAndReport),
@@ -847,8 +930,11 @@ fn parquet_errors_count_rows_across_batches() {
 #[test]
 fn writers_refuse_what_would_not_read_back() {
     let t = Utc.timestamp_opt(1_772_582_400, 1).unwrap();
-    let e = to_record_batch(&[StageEvent::new(SubjectId::new("L1").unwrap(), "mql", t)], &Options::new())
-        .unwrap_err();
+    let e = to_record_batch(
+        &[StageEvent::new(SubjectId::new("L1").unwrap(), "mql", t)],
+        &Options::new(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("sub-microsecond"), "{e}");
     let m = Money::new(Decimal::new(1, 10), Currency::USD);
     let at = Utc.timestamp_opt(0, 0).unwrap();
