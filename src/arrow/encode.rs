@@ -141,7 +141,7 @@ fn times<T>(
     let mut out = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         let t = at(r);
-        if t.timestamp_subsec_nanos() % 1_000 != 0 {
+        if !t.timestamp_subsec_nanos().is_multiple_of(1_000) {
             return Err(field_error(
                 kind,
                 first + i,

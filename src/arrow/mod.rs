@@ -76,12 +76,12 @@
 //!
 //! A problem with a batch's columns (a missing required column, two columns with the
 //! same name, a column of a type the table does not take) is an error whatever the
-//! [`OnError`](crate::csv::OnError) policy. A problem with a row is an
+//! [`OnError`] policy. A problem with a row is an
 //! [`ErrorKind::Arrow`] naming the source (the [`Options::with_source_name`], by
 //! default the table's Parquet file name), the zero-based row counted across all the
 //! batches given to the decoder, the batch, the column and the reason: the CSV
 //! readers' reasons ([`crate::csv`]), plus a decimal too large for 28 digits. Under
-//! [`OnError::SkipAndReport`](crate::csv::OnError::SkipAndReport) bad rows are skipped,
+//! [`OnError::SkipAndReport`] bad rows are skipped,
 //! counted and kept in the [`ReadReport`] as in CSV.
 
 mod column;
