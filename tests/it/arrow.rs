@@ -950,3 +950,156 @@ fn writers_refuse_what_would_not_read_back() {
         .unwrap_err();
     assert!(e.to_string().contains("`industry` has no column"), "{e}");
 }
+
+// ---- strings read as the same text in a CSV file does ---------------------------------
+
+/// Rows of text (`None` = null in Arrow, an empty field in CSV), read from a string
+/// batch and from a CSV file of the same text: the same records, and the same errors
+/// at the same row and column, under both policies.
+fn same_as_csv<T: ArrowRecord + PartialEq + Debug>(
+    columns: &[&str],
+    rows: &[Vec<Option<&'static str>>],
+    skip: bool,
+) -> Result<(), TestCaseError> {
+    let on_error = if skip {
+        OnError::SkipAndReport
+    } else {
+        OnError::Stop
+    };
+    let mut w = ::csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(columns).unwrap();
+    for r in rows {
+        w.write_record(r.iter().map(|v| v.unwrap_or(""))).unwrap();
+    }
+    let file = w.into_inner().unwrap();
+    let mut csv =
+        revops::csv::Reader::<T, _>::new(&file[..], Options::new().with_on_error(on_error))
+            .unwrap();
+    let mut from_csv = Vec::new();
+    let mut csv_error = None;
+    for r in csv.by_ref() {
+        match r {
+            Ok(r) => from_csv.push(r),
+            Err(e) => csv_error = Some(e),
+        }
+    }
+    let arrays: Vec<(&str, ArrayRef)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let values: StringArray = rows.iter().map(|r| r[i]).collect();
+            (*name, Arc::new(values) as ArrayRef)
+        })
+        .collect();
+    let b = if rows.is_empty() {
+        let fields: Vec<arrow_schema::Field> = columns
+            .iter()
+            .map(|c| arrow_schema::Field::new(*c, arrow_schema::DataType::Utf8, true))
+            .collect();
+        RecordBatch::new_empty(Arc::new(arrow_schema::Schema::new(fields)))
+    } else {
+        batch(arrays)
+    };
+    let mut d = Decoder::<T>::new(Options::new().with_on_error(on_error)).unwrap();
+    let mut from_arrow = Vec::new();
+    let arrow_error = d.decode(&b, &mut from_arrow).err();
+    prop_assert_eq!(&from_arrow, &from_csv);
+    let located = |e: &Error| match e.kind() {
+        ErrorKind::Csv {
+            line,
+            column,
+            reason,
+            ..
+        } => (*line - 2, column.clone(), reason.clone()),
+        ErrorKind::Arrow {
+            row,
+            column,
+            reason,
+            ..
+        } => (*row, column.clone(), reason.clone()),
+        other => panic!("{other:?}"),
+    };
+    prop_assert_eq!(
+        csv_error.as_ref().map(located),
+        arrow_error.as_ref().map(located)
+    );
+    let (a, c) = (d.report(), csv.report());
+    prop_assert_eq!(
+        (a.rows, a.records, a.skipped_rows),
+        (c.rows, c.records, c.skipped_rows)
+    );
+    prop_assert_eq!(
+        a.skipped.iter().map(located).collect::<Vec<_>>(),
+        c.skipped.iter().map(located).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// A value of the pool, mostly its first (valid) one, so that rows often get as far
+/// as their last column; sometimes null.
+fn cell(pool: &'static [&'static str]) -> impl Strategy<Value = Option<&'static str>> {
+    proptest::option::weighted(
+        0.95,
+        prop_oneof![3 => Just(pool[0]), 2 => proptest::sample::select(pool)],
+    )
+}
+
+const IDS: &[&str] = &["L1", " L2 ", "", " ", "é漢", "O-1"];
+const TIMES: &[&str] = &[
+    "2026-03-04T10:11:12Z",
+    "2026-03-04",
+    "2026-03-04 08:00:00",
+    "2026-03-04T10:11:12.123456+02:00",
+    "2026-02-30",
+    "9999-12-31T23:59:59-01:00",
+    "0000-01-01",
+    "soon",
+    "",
+];
+const AMOUNTS: &[&str] = &[
+    "12.50",
+    "0",
+    "-1",
+    "1e3",
+    "1_000",
+    " 7 ",
+    "",
+    "x",
+    "79228162514264337593543950336",
+];
+const CURRENCIES: &[&str] = &["USD", " eur ", "", "QQQ", "XYZ:2", "JPY"];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn touch_strings_read_as_csv_text_does(
+        rows in proptest::collection::vec(
+            (cell(IDS), cell(&["search", " email ", "", "web>inar"]), cell(&["spring", "", " "]),
+             cell(TIMES), cell(AMOUNTS), cell(CURRENCIES))
+                .prop_map(|(a, b, c, d, e, f)| vec![a, b, c, d, e, f]),
+            0..8),
+        skip in any::<bool>(),
+    ) {
+        same_as_csv::<Touch>(&["subject_id", "channel", "campaign", "at", "cost", "currency"], &rows, skip)?;
+    }
+
+    #[test]
+    fn opportunity_strings_read_as_csv_text_does(
+        rows in proptest::collection::vec(
+            (cell(IDS), cell(TIMES), cell(&["proposal", "", " won "]), cell(AMOUNTS), cell(CURRENCIES),
+             cell(&["2026-06-30", "", "2026-13-01", "2026-06-30T23:00:00-02:00"]),
+             cell(&["0.5", "75", "1.5", "NaN", "-0", "", "1.0000001", "inf", "0.75"]),
+             cell(&["commit", "Best Case", "", "maybe"]), cell(IDS))
+                .prop_map(|(a, b, c, d, e, f, g, h, i)| vec![a, b, c, d, e, f, g, h, i]),
+            0..8),
+        skip in any::<bool>(),
+    ) {
+        same_as_csv::<OpportunityChange>(
+            &["opportunity_id", "changed_at", "stage", "amount", "currency", "close_date",
+              "probability", "forecast_category", "lead_id"],
+            &rows,
+            skip,
+        )?;
+    }
+}
