@@ -52,13 +52,13 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// The files' format (parquet needs the `parquet` feature)
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = FileFormat::Csv)]
+    format: FileFormat,
 }
 
 /// The format of the files written.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
+enum FileFormat {
     /// The canonical CSV files (`leads.csv`, ...).
     Csv,
     /// The canonical Parquet files (`leads.parquet`, ...).
@@ -69,7 +69,7 @@ struct Args {
     leads: u64,
     seed: u64,
     out: PathBuf,
-    format: Format,
+    format: FileFormat,
 }
 
 impl Cli {
@@ -125,10 +125,10 @@ impl<T: CsvRecord + ArrowRecord + Clone> Sink<T> {
 }
 
 /// The file name of `T`'s table in `format`.
-fn file_name<T: CsvRecord>(format: Format) -> String {
+fn file_name<T: CsvRecord>(format: FileFormat) -> String {
     match format {
-        Format::Csv => T::FILE_NAME.to_string(),
-        Format::Parquet => T::FILE_NAME.replace(".csv", ".parquet"),
+        FileFormat::Csv => T::FILE_NAME.to_string(),
+        FileFormat::Parquet => T::FILE_NAME.replace(".csv", ".parquet"),
     }
 }
 
@@ -144,33 +144,33 @@ fn no_parquet() -> Error {
 /// A writer of `T`'s table in `format`.
 fn writer<T: CsvRecord + ArrowRecord + Clone>(
     dir: &Path,
-    format: Format,
+    format: FileFormat,
 ) -> Result<Sink<T>, Error> {
     let path = dir.join(file_name::<T>(format));
     let file = create(&path)?;
     match format {
-        Format::Csv => Writer::new(file, Options::new()).map(Sink::Csv),
+        FileFormat::Csv => Writer::new(file, Options::new()).map(Sink::Csv),
         #[cfg(feature = "parquet")]
-        Format::Parquet => parquet::Writer::new(file, &Options::new()).map(Sink::Parquet),
+        FileFormat::Parquet => parquet::Writer::new(file, &Options::new()).map(Sink::Parquet),
         #[cfg(not(feature = "parquet"))]
-        Format::Parquet => Err(no_parquet()),
+        FileFormat::Parquet => Err(no_parquet()),
     }
     .map_err(in_file("writing", &path))
 }
 
 /// The leads' writer, with the synthetic company's attribute columns.
-fn lead_writer(dir: &Path, format: Format) -> Result<Sink<Lead>, Error> {
+fn lead_writer(dir: &Path, format: FileFormat) -> Result<Sink<Lead>, Error> {
     const ATTRIBUTES: [&str; 2] = ["industry", "region"];
     let path = dir.join(file_name::<Lead>(format));
     let file = create(&path)?;
     match format {
-        Format::Csv => Writer::with_attributes(file, ATTRIBUTES, Options::new()).map(Sink::Csv),
+        FileFormat::Csv => Writer::with_attributes(file, ATTRIBUTES, Options::new()).map(Sink::Csv),
         #[cfg(feature = "parquet")]
-        Format::Parquet => {
+        FileFormat::Parquet => {
             parquet::Writer::with_attributes(file, ATTRIBUTES, &Options::new()).map(Sink::Parquet)
         }
         #[cfg(not(feature = "parquet"))]
-        Format::Parquet => Err(no_parquet()),
+        FileFormat::Parquet => Err(no_parquet()),
     }
     .map_err(in_file("writing", &path))
 }

@@ -1103,3 +1103,56 @@ proptest! {
         )?;
     }
 }
+
+/// `synth --format parquet` writes the same company as `synth` writes in CSV.
+#[cfg(feature = "synth")]
+#[test]
+fn the_synth_example_writes_the_same_company_as_parquet() {
+    let dir = match std::env::var_os("REVOPS_EXAMPLES_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("examples"),
+    };
+    let bin = dir.join(format!("synth{}", std::env::consts::EXE_SUFFIX));
+    if !bin.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is absent",
+            bin.display()
+        );
+        return;
+    }
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("arrow-synth");
+    let run = |format: &str| {
+        let folder = out.join(format);
+        let status = std::process::Command::new(&bin)
+            .args([
+                "--leads", "1000", "--seed", "5", "--format", format, "--out",
+            ])
+            .arg(&folder)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        folder
+    };
+    let csv = revops::csv::Dataset::read_dir(run("csv"), Options::new()).unwrap();
+    let parquet = read_dir(run("parquet"), Options::new()).unwrap();
+    assert!(parquet.missing.is_empty(), "{:?}", parquet.missing);
+    assert_eq!(parquet.leads, csv.leads);
+    assert_eq!(parquet.stage_events, csv.stage_events);
+    assert_eq!(parquet.touches, csv.touches);
+    assert_eq!(parquet.conversions, csv.conversions);
+    assert_eq!(parquet.spend, csv.spend);
+    assert_eq!(parquet.opportunity_history, csv.opportunity_history);
+    assert_eq!(parquet.forecasts, csv.forecasts);
+    assert_eq!(parquet.leads.len(), 1000);
+}
