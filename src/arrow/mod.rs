@@ -46,6 +46,31 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Records go straight into an engine with [`Decoder::decode_with`] (or
+//! [`parquet::Reader::for_each`]), without a `Vec` of them:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use revops::arrow::Decoder;
+//! use revops::attribution::{JourneyBuilder, JourneyRecord};
+//! use revops::csv::Options;
+//! use revops::Touch;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let touches = RecordBatch::try_from_iter([
+//!     ("subject_id", Arc::new(StringArray::from(vec!["L1", "L1", "L2"])) as ArrayRef),
+//!     ("channel", Arc::new(StringArray::from(vec!["search", "email", "email"])) as ArrayRef),
+//!     ("campaign", Arc::new(StringArray::from(vec![None::<&str>; 3])) as ArrayRef),
+//!     ("at", Arc::new(StringArray::from(vec!["2026-03-01", "2026-03-02", "2026-03-03"])) as ArrayRef),
+//! ])?;
+//! let mut journeys = JourneyBuilder::default();
+//! let mut decoder = Decoder::<Touch>::new(Options::new())?;
+//! decoder.decode_with(&touches, |t| journeys.add(&JourneyRecord::Touch(t)))?;
+//! let paths: Vec<String> = journeys.finish()?.path_rows().iter().map(|r| r.path_string(">")).collect();
+//! assert_eq!(paths, ["email", "search>email"]);
+//! # Ok(()) }
+//! ```
+//!
 //! # The columns and the Arrow types they take
 //!
 //! | Column | Arrow types read |
