@@ -10,7 +10,7 @@
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use revops::arrow::parquet::{Reader, write_records};
-use revops::arrow::{ArrowRecord, RecordBatch, read_batches, to_record_batch};
+use revops::arrow::{ArrowRecord, Decoder, RecordBatch, to_record_batch};
 use revops::csv::{Options, Reader as CsvReader, write_records as write_csv};
 use revops::synth::{SynthConfig, generate};
 use std::hint::black_box;
@@ -44,8 +44,15 @@ fn bench_table<T: ArrowRecord + Clone>(c: &mut Criterion, name: &str, records: &
     });
     g.bench_function("batches", |b| {
         b.iter(|| {
-            let (r, _) = read_batches::<T>(black_box(&batches), Options::new()).unwrap();
-            assert_eq!(r.len() as u64, rows);
+            let mut d = Decoder::<T>::new(Options::new()).unwrap();
+            for batch in black_box(&batches) {
+                d.decode_with(batch, |x| {
+                    black_box(x);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            assert_eq!(d.report().records, rows);
         })
     });
     g.throughput(Throughput::ElementsAndBytes {
