@@ -661,7 +661,7 @@ fn first_error<T: ArrowRecord + Debug>(
 }
 
 #[test]
-fn hostile_values_are_errors_naming_row_and_column() {
+fn hostile_ids_types_and_columns_are_errors_naming_row_and_column() {
     let at = || strings(&["2026-03-04", "2026-03-05"]);
     // A wrong column type.
     let (_, c, r) = first_error::<StageEvent>(vec![
@@ -705,6 +705,10 @@ fn hostile_values_are_errors_naming_row_and_column() {
         ("at", at()),
     ]);
     assert_eq!((row, c.as_deref()), (1, Some("stage")));
+}
+
+#[test]
+fn hostile_numbers_are_errors_naming_row_and_column() {
     // Negative money, unknown currency, a decimal too large for 28 digits.
     let spend = |amount: ArrayRef, currency: &str| {
         first_error::<Spend>(vec![
