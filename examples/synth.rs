@@ -1,4 +1,5 @@
-//! Writes a synthetic B2B company as the canonical CSV files.
+//! Writes a synthetic B2B company as the canonical CSV files (or, with
+//! `--format parquet` and the `parquet` feature, as Parquet files).
 //!
 //! ```sh
 //! cargo run --release --features synth,csv --example synth -- --leads 1000000 --seed 7 --out DIR
@@ -9,7 +10,8 @@
 //! Prints the row count of every file and the elapsed time.
 //!
 //! Flags: `--leads N` (default 100000), `--seed S` (default 7), `--out DIR`
-//! (required unless `--quick`), `--quick` (10000 leads into `target/synth-quick`).
+//! (required unless `--quick`), `--quick` (10000 leads into `target/synth-quick`),
+//! `--format csv|parquet` (default csv; parquet needs `--features parquet`).
 //! `--paths JOURNEYS [--channels C]` writes only `paths.csv`: that many aggregated
 //! journeys over `C` channels (default 12), for the path readers' benchmarks.
 #![allow(clippy::print_stdout)]
@@ -25,6 +27,8 @@ use std::time::Instant;
 use clap::Parser;
 use common::{in_file, io_error};
 
+#[cfg(feature = "parquet")]
+use revops::arrow::{ArrowRecord, parquet};
 use revops::csv::{CsvRecord, Options, Writer};
 use revops::synth::{PathsConfig, Synth, SynthConfig, path_rows};
 use revops::{
@@ -58,12 +62,25 @@ struct Cli {
     /// Channels of --paths [default: 12]
     #[arg(long, value_name = "C", requires = "paths", value_parser = common::count)]
     channels: Option<u64>,
+    /// The files' format (parquet needs the `parquet` feature)
+    #[arg(long, value_enum, default_value_t = FileFormat::Csv)]
+    format: FileFormat,
+}
+
+/// The format of the files written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum FileFormat {
+    /// The canonical CSV files (`leads.csv`, ...).
+    Csv,
+    /// The canonical Parquet files (`leads.parquet`, ...).
+    Parquet,
 }
 
 struct Args {
     leads: u64,
     seed: u64,
     out: PathBuf,
+    format: FileFormat,
 }
 
 impl Cli {
@@ -78,6 +95,7 @@ impl Cli {
             out: self
                 .out
                 .unwrap_or_else(|| PathBuf::from("target/synth-quick")),
+            format: self.format,
         }
     }
 }
@@ -87,9 +105,85 @@ fn create(path: &Path) -> Result<BufWriter<File>, Error> {
     Ok(BufWriter::with_capacity(1 << 20, f))
 }
 
-fn writer<T: CsvRecord>(dir: &Path) -> Result<Writer<T, BufWriter<File>>, Error> {
-    let path = dir.join(T::FILE_NAME);
-    Writer::new(create(&path)?, Options::new()).map_err(in_file("writing", &path))
+/// A writer of one table in the chosen format.
+enum Sink<T: CsvRecord + ArrowRecord> {
+    Csv(Writer<T, BufWriter<File>>),
+    #[cfg(feature = "parquet")]
+    Parquet(parquet::Writer<T, BufWriter<File>>),
+}
+
+#[cfg(not(feature = "parquet"))]
+trait ArrowRecord {}
+#[cfg(not(feature = "parquet"))]
+impl<T> ArrowRecord for T {}
+
+impl<T: CsvRecord + ArrowRecord + Clone> Sink<T> {
+    fn write(&mut self, record: &T) -> Result<(), Error> {
+        match self {
+            Sink::Csv(w) => w.write(record),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(w) => w.write(record),
+        }
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        match self {
+            Sink::Csv(w) => w.finish().map(drop),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(w) => w.finish().map(drop),
+        }
+    }
+}
+
+/// The file name of `T`'s table in `format`.
+fn file_name<T: CsvRecord>(format: FileFormat) -> String {
+    match format {
+        FileFormat::Csv => T::FILE_NAME.to_string(),
+        FileFormat::Parquet => T::FILE_NAME.replace(".csv", ".parquet"),
+    }
+}
+
+#[cfg(not(feature = "parquet"))]
+fn no_parquet() -> Error {
+    Error::from(revops::error::ErrorKind::InvalidParameter {
+        name: "format",
+        value: "parquet".into(),
+        reason: "this example was built without the `parquet` feature".into(),
+    })
+}
+
+/// A writer of `T`'s table in `format`.
+fn writer<T: CsvRecord + ArrowRecord + Clone>(
+    dir: &Path,
+    format: FileFormat,
+) -> Result<Sink<T>, Error> {
+    let path = dir.join(file_name::<T>(format));
+    let file = create(&path)?;
+    match format {
+        FileFormat::Csv => Writer::new(file, Options::new()).map(Sink::Csv),
+        #[cfg(feature = "parquet")]
+        FileFormat::Parquet => parquet::Writer::new(file, &Options::new()).map(Sink::Parquet),
+        #[cfg(not(feature = "parquet"))]
+        FileFormat::Parquet => Err(no_parquet()),
+    }
+    .map_err(in_file("writing", &path))
+}
+
+/// The leads' writer, with the synthetic company's attribute columns.
+fn lead_writer(dir: &Path, format: FileFormat) -> Result<Sink<Lead>, Error> {
+    const ATTRIBUTES: [&str; 2] = ["industry", "region"];
+    let path = dir.join(file_name::<Lead>(format));
+    let file = create(&path)?;
+    match format {
+        FileFormat::Csv => Writer::with_attributes(file, ATTRIBUTES, Options::new()).map(Sink::Csv),
+        #[cfg(feature = "parquet")]
+        FileFormat::Parquet => {
+            parquet::Writer::with_attributes(file, ATTRIBUTES, &Options::new()).map(Sink::Parquet)
+        }
+        #[cfg(not(feature = "parquet"))]
+        FileFormat::Parquet => Err(no_parquet()),
+    }
+    .map_err(in_file("writing", &path))
 }
 
 fn main() -> ExitCode {
@@ -101,6 +195,13 @@ fn main() -> ExitCode {
 
 /// `--paths`: only `paths.csv`, rows made and written one at a time.
 fn write_paths(journeys: u64, cli: &Cli) -> Result<(), Error> {
+    if cli.format != FileFormat::Csv {
+        return Err(common::bad(
+            "--format",
+            "parquet",
+            "--paths writes paths.csv only (CSV)",
+        ));
+    }
     let started = Instant::now();
     let config = PathsConfig::default()
         .with_journeys(journeys)
@@ -143,24 +244,22 @@ fn run(args: Args) -> Result<(), Error> {
     )?;
 
     // Every write names its file when it fails (a full disk, a removed folder).
-    let path = |name: &str| args.out.join(name);
+    let f = args.format;
+    let path = |name: String| args.out.join(name);
     let (leads_path, events_path, touches_path) = (
-        path(Lead::FILE_NAME),
-        path(StageEvent::FILE_NAME),
-        path(Touch::FILE_NAME),
+        path(file_name::<Lead>(f)),
+        path(file_name::<StageEvent>(f)),
+        path(file_name::<Touch>(f)),
     );
     let (conversions_path, history_path) = (
-        path(Conversion::FILE_NAME),
-        path(OpportunityChange::FILE_NAME),
+        path(file_name::<Conversion>(f)),
+        path(file_name::<OpportunityChange>(f)),
     );
-    let leads_file = create(&leads_path)?;
-    let mut leads =
-        Writer::<Lead, _>::with_attributes(leads_file, ["industry", "region"], Options::new())
-            .map_err(in_file("writing", &leads_path))?;
-    let mut events = writer::<StageEvent>(&args.out)?;
-    let mut touches = writer::<Touch>(&args.out)?;
-    let mut conversions = writer::<Conversion>(&args.out)?;
-    let mut history = writer::<OpportunityChange>(&args.out)?;
+    let mut leads = lead_writer(&args.out, f)?;
+    let mut events = writer::<StageEvent>(&args.out, f)?;
+    let mut touches = writer::<Touch>(&args.out, f)?;
+    let mut conversions = writer::<Conversion>(&args.out, f)?;
+    let mut history = writer::<OpportunityChange>(&args.out, f)?;
     let mut tally = synth.tally();
     let mut counts = [0u64; 7];
     for bundle in synth.leads() {
@@ -205,16 +304,16 @@ fn run(args: Args) -> Result<(), Error> {
         .map_err(in_file("writing", &history_path))?;
 
     let spend = synth.spend(&tally)?;
-    let spend_path = path(Spend::FILE_NAME);
-    let mut w = writer::<Spend>(&args.out)?;
+    let spend_path = path(file_name::<Spend>(f));
+    let mut w = writer::<Spend>(&args.out, f)?;
     for s in &spend {
         w.write(s).map_err(in_file("writing", &spend_path))?;
     }
     w.finish().map_err(in_file("writing", &spend_path))?;
     counts[5] = spend.len() as u64;
     let forecasts = synth.forecasts(&tally)?;
-    let forecasts_path = path(ForecastPoint::FILE_NAME);
-    let mut w = writer::<ForecastPoint>(&args.out)?;
+    let forecasts_path = path(file_name::<ForecastPoint>(f));
+    let mut w = writer::<ForecastPoint>(&args.out, f)?;
     for f in &forecasts {
         w.write(f).map_err(in_file("writing", &forecasts_path))?;
     }
@@ -223,13 +322,13 @@ fn run(args: Args) -> Result<(), Error> {
     let elapsed = started.elapsed();
 
     let names = [
-        Lead::FILE_NAME,
-        StageEvent::FILE_NAME,
-        Touch::FILE_NAME,
-        Conversion::FILE_NAME,
-        OpportunityChange::FILE_NAME,
-        Spend::FILE_NAME,
-        ForecastPoint::FILE_NAME,
+        file_name::<Lead>(f),
+        file_name::<StageEvent>(f),
+        file_name::<Touch>(f),
+        file_name::<Conversion>(f),
+        file_name::<OpportunityChange>(f),
+        file_name::<Spend>(f),
+        file_name::<ForecastPoint>(f),
     ];
     println!(
         "synthetic company: {} leads, seed {}, into {}",

@@ -274,6 +274,27 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// A row of an Arrow record batch or a Parquet file could not be read (features
+    /// `arrow`, `parquet`).
+    #[error(
+        "{source_name} row {row} (batch {batch}){}: {reason}",
+        .column.as_ref().map(|c| format!(", column `{}`", Excerpt(c))).unwrap_or_default()
+    )]
+    Arrow {
+        /// The file name, or the name the caller gave the batches (by default the
+        /// table's Parquet file name, e.g. `"stage_events.parquet"`).
+        source_name: String,
+        /// Zero-based row index counted across all the batches read (for a problem
+        /// with a batch's columns, its first row).
+        row: u64,
+        /// Zero-based index of the batch holding the row.
+        batch: u64,
+        /// The column, when the problem is in one column.
+        column: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// Two partial states of an accumulator cannot be merged: they were built under
     /// different options, currencies or definitions (see
     /// [`Accumulator::merge`](crate::Accumulator::merge)).

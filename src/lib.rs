@@ -32,6 +32,8 @@
 #![forbid(unsafe_code)]
 
 mod accumulate;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod attribution;
 pub mod cost;
 #[cfg(feature = "csv")]

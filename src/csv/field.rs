@@ -96,7 +96,7 @@ impl Header {
     }
 
     /// Each column's position, lower-cased name and name as written (trimmed).
-    pub(super) fn columns(&self) -> impl Iterator<Item = (usize, &str, &str)> {
+    pub(crate) fn columns(&self) -> impl Iterator<Item = (usize, &str, &str)> {
         self.names
             .iter()
             .enumerate()
@@ -175,7 +175,7 @@ impl Ctx {
     }
 
     /// A subject id; consecutive rows of the same subject share the string.
-    pub(super) fn subject(
+    pub(crate) fn subject(
         &mut self,
         b: &[u8],
         column: &'static str,
@@ -191,12 +191,12 @@ impl Ctx {
         Ok(id)
     }
 
-    pub(super) fn channel(&mut self, b: &[u8], column: &'static str) -> Result<Channel, RowError> {
+    pub(crate) fn channel(&mut self, b: &[u8], column: &'static str) -> Result<Channel, RowError> {
         let t = b.trim_ascii();
         self.channels.get_or(t, || id(t, column))
     }
 
-    pub(super) fn opt_channel(
+    pub(crate) fn opt_channel(
         &mut self,
         b: &[u8],
         column: &'static str,
@@ -208,7 +208,7 @@ impl Ctx {
         }
     }
 
-    pub(super) fn opt_campaign(
+    pub(crate) fn opt_campaign(
         &mut self,
         b: &[u8],
         column: &'static str,
@@ -220,7 +220,7 @@ impl Ctx {
         self.campaigns.get_or(t, || id(t, column)).map(Some)
     }
 
-    pub(super) fn currency(
+    pub(crate) fn currency(
         &mut self,
         b: &[u8],
         column: &'static str,
@@ -241,7 +241,7 @@ impl Ctx {
         Ok(c)
     }
 
-    pub(super) fn money(
+    pub(crate) fn money(
         &mut self,
         amount: (&[u8], &'static str),
         currency: (&[u8], &'static str),
@@ -251,7 +251,7 @@ impl Ctx {
     }
 
     /// The channels of a path, split at the path separator and trimmed.
-    pub(super) fn path(
+    pub(crate) fn path(
         &mut self,
         text: &str,
         column: &'static str,
@@ -277,7 +277,7 @@ impl Ctx {
     }
 
     /// Money whose amount may be empty (then `None`, whatever the currency cell holds).
-    pub(super) fn opt_money(
+    pub(crate) fn opt_money(
         &mut self,
         amount: (&[u8], &'static str),
         currency: (&[u8], &'static str),
@@ -303,23 +303,23 @@ pub(super) fn opt_field(row: &ByteRecord, i: Option<usize>) -> &[u8] {
 }
 
 /// Empty or only whitespace (ASCII or Unicode).
-pub(super) fn is_blank(b: &[u8]) -> bool {
+pub(crate) fn is_blank(b: &[u8]) -> bool {
     let t = b.trim_ascii();
     t.is_empty() || std::str::from_utf8(t).is_ok_and(|s| s.trim().is_empty())
 }
 
-pub(super) fn utf8<'a>(b: &'a [u8], column: &str) -> Result<&'a str, RowError> {
+pub(crate) fn utf8<'a>(b: &'a [u8], column: &str) -> Result<&'a str, RowError> {
     std::str::from_utf8(b).map_err(|_| RowError::new(column, "not valid UTF-8"))
 }
 
-pub(super) fn id<T>(b: &[u8], column: &str) -> Result<T, RowError>
+pub(crate) fn id<T>(b: &[u8], column: &str) -> Result<T, RowError>
 where
     T: for<'a> TryFrom<&'a str, Error = Error>,
 {
     T::try_from(utf8(b, column)?).map_err(|_| RowError::new(column, "empty id"))
 }
 
-pub(super) fn opt_id<T>(b: &[u8], column: &str) -> Result<Option<T>, RowError>
+pub(crate) fn opt_id<T>(b: &[u8], column: &str) -> Result<Option<T>, RowError>
 where
     T: for<'a> TryFrom<&'a str, Error = Error>,
 {
@@ -331,7 +331,7 @@ where
 }
 
 /// A key (stage, series, period): trimmed, non-empty.
-pub(super) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
+pub(crate) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
     let s = utf8(b, column)?.trim();
     if s.is_empty() {
         Err(RowError::new(column, "empty: a value is required"))
@@ -341,12 +341,12 @@ pub(super) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
 }
 
 /// Free text kept as written; blank is `None`.
-pub(super) fn opt_text(b: &[u8], column: &str) -> Result<Option<String>, RowError> {
+pub(crate) fn opt_text(b: &[u8], column: &str) -> Result<Option<String>, RowError> {
     let s = utf8(b, column)?;
     Ok((!s.trim().is_empty()).then(|| s.to_string()))
 }
 
-pub(super) fn required<T>(
+pub(crate) fn required<T>(
     b: &[u8],
     column: &str,
     what: &str,
@@ -364,7 +364,7 @@ pub(super) fn required<T>(
     })
 }
 
-pub(super) fn optional<T>(
+pub(crate) fn optional<T>(
     b: &[u8],
     column: &str,
     what: &str,
@@ -378,20 +378,20 @@ pub(super) fn optional<T>(
     }
 }
 
-pub(super) const TIMESTAMP: (&str, &str) = (
+pub(crate) const TIMESTAMP: (&str, &str) = (
     "a timestamp",
     "expected RFC 3339 such as 2026-03-04T10:11:12Z, `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DD`, in the years 0000 to 9999",
 );
-pub(super) const DATE: (&str, &str) = ("a date", "expected `YYYY-MM-DD` in the years 0000 to 9999");
-pub(super) const DECIMAL: (&str, &str) = (
+pub(crate) const DATE: (&str, &str) = ("a date", "expected `YYYY-MM-DD` in the years 0000 to 9999");
+pub(crate) const DECIMAL: (&str, &str) = (
     "a decimal number",
     "expected digits with an optional sign and `.`, such as 1250.10",
 );
-pub(super) const NUMBER: (&str, &str) = ("a number", "expected a number such as 0.75 or 12");
+pub(crate) const NUMBER: (&str, &str) = ("a number", "expected a number such as 0.75 or 12");
 
 /// A value that reads as a date but whose year files cannot hold: the error saying so
 /// (readers refuse what writers could not write back).
-fn out_of_range(b: &[u8], column: &str, date: Option<NaiveDate>) -> RowError {
+pub(crate) fn out_of_range(b: &[u8], column: &str, date: Option<NaiveDate>) -> RowError {
     let (first, last) = parse::YEARS;
     RowError::new(
         column,
@@ -403,7 +403,7 @@ fn out_of_range(b: &[u8], column: &str, date: Option<NaiveDate>) -> RowError {
     )
 }
 
-pub(super) fn timestamp(b: &[u8], column: &str) -> Result<DateTime<Utc>, RowError> {
+pub(crate) fn timestamp(b: &[u8], column: &str) -> Result<DateTime<Utc>, RowError> {
     required(b, column, TIMESTAMP.0, TIMESTAMP.1, parse::any_timestamp).and_then(|t| {
         if parse::in_range(t.date_naive()) {
             Ok(t)
@@ -413,7 +413,7 @@ pub(super) fn timestamp(b: &[u8], column: &str) -> Result<DateTime<Utc>, RowErro
     })
 }
 
-pub(super) fn date(b: &[u8], column: &str) -> Result<NaiveDate, RowError> {
+pub(crate) fn date(b: &[u8], column: &str) -> Result<NaiveDate, RowError> {
     required(b, column, DATE.0, DATE.1, parse::any_date).and_then(|d| {
         if parse::in_range(d) {
             Ok(d)
@@ -423,7 +423,7 @@ pub(super) fn date(b: &[u8], column: &str) -> Result<NaiveDate, RowError> {
     })
 }
 
-pub(super) fn opt_date(b: &[u8], column: &str) -> Result<Option<NaiveDate>, RowError> {
+pub(crate) fn opt_date(b: &[u8], column: &str) -> Result<Option<NaiveDate>, RowError> {
     if is_blank(b) {
         Ok(None)
     } else {
@@ -431,21 +431,21 @@ pub(super) fn opt_date(b: &[u8], column: &str) -> Result<Option<NaiveDate>, RowE
     }
 }
 
-pub(super) fn decimal(b: &[u8], column: &str) -> Result<Decimal, RowError> {
+pub(crate) fn decimal(b: &[u8], column: &str) -> Result<Decimal, RowError> {
     required(b, column, DECIMAL.0, DECIMAL.1, parse::decimal)
 }
 
-pub(super) fn float(b: &[u8], column: &str) -> Result<f64, RowError> {
+pub(crate) fn float(b: &[u8], column: &str) -> Result<f64, RowError> {
     required(b, column, NUMBER.0, NUMBER.1, parse::float)
 }
 
-pub(super) fn opt_float(b: &[u8], column: &str) -> Result<Option<f64>, RowError> {
+pub(crate) fn opt_float(b: &[u8], column: &str) -> Result<Option<f64>, RowError> {
     optional(b, column, NUMBER.0, NUMBER.1, parse::float)
 }
 
 /// Turns a record's `validate()` error into a row error on the matching column;
 /// `columns` maps record field names to column names where they differ.
-pub(super) fn validated(
+pub(crate) fn validated(
     result: crate::Result<()>,
     columns: &[(&str, &'static str)],
 ) -> Result<(), RowError> {

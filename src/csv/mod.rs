@@ -115,13 +115,13 @@
 
 mod blocks;
 mod dataset;
-mod field;
+pub(crate) mod field;
 mod funnel;
 mod journeys;
 pub(crate) mod parse;
 mod paths;
 mod read;
-mod schema;
+pub(crate) mod schema;
 mod split;
 mod write;
 

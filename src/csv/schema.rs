@@ -427,7 +427,7 @@ impl Schema for OpportunityChange {
 /// Whether a probability outside \[0, 1\] was likely written as a percentage: a
 /// plain number in (1, 100] with at most two decimals (`75`, `99.5`, not
 /// `1.0000001` or `1.5e1`), so that the hint to write fractions fits.
-fn looks_like_a_percentage(text: &[u8], p: f64) -> bool {
+pub(crate) fn looks_like_a_percentage(text: &[u8], p: f64) -> bool {
     let t = text.trim_ascii();
     let decimals = t
         .iter()
@@ -450,7 +450,7 @@ pub struct PathColumns {
 }
 
 /// `PathRow`'s field names and the columns that hold them.
-const PATH_FIELDS: &[(&str, &str)] = &[
+pub(crate) const PATH_FIELDS: &[(&str, &str)] = &[
     ("conversions", "total_conversions"),
     ("value", "total_conversion_value"),
     ("nulls", "total_null"),

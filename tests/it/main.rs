@@ -1,5 +1,7 @@
 //! revops integration tests: one binary, one module per area.
 
+#[cfg(feature = "parquet")]
+mod arrow;
 mod attribution;
 mod attribution_markov;
 #[cfg(feature = "synth")]

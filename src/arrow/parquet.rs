@@ -1,0 +1,417 @@
+//! The canonical tables as Parquet files (feature `parquet`).
+//!
+//! A [`Reader`] streams the records of one Parquet file batch by batch, reading only
+//! the columns its table needs (for leads: every column, the others being
+//! attributes), with a [`Decoder`]'s validation: the same Arrow types, rules and
+//! errors, naming the file, the row (zero-based, across the file) and the column.
+//! [`read_dir`] reads a folder of canonical Parquet files (`leads.parquet`,
+//! `stage_events.parquet`, ...) into a [`csv::Dataset`](crate::csv::Dataset), so
+//! that every engine and [`report`](crate::report) takes them as it takes CSV.
+//! A [`Writer`] (or [`write_records`]) writes records as Parquet (snappy-compressed)
+//! with the schema of [`to_record_batch`](super::to_record_batch); what it writes
+//! reads back equal. Files compressed with snappy, zstd or lz4 (or not at all) are
+//! read; gzip and brotli are not (the features are off to keep the build small).
+//!
+//! ```
+//! use revops::arrow::parquet::{Reader, write_records};
+//! use revops::csv::Options;
+//! use revops::{Currency, Money, Spend, id, DateRange};
+//! use chrono::NaiveDate;
+//! # fn main() -> Result<(), revops::Error> {
+//! let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+//! let spend = vec![
+//!     Spend::new(id!("search"), DateRange::new(d(1, 1), d(1, 31))?, Money::parse("3100.50", Currency::USD)?),
+//!     Spend::new(id!("events"), DateRange::new(d(2, 1), d(2, 28))?, Money::parse("980", Currency::EUR)?),
+//! ];
+//! let file: Vec<u8> = write_records(&spend, Vec::new(), &Options::new())?;
+//! let back: Vec<Spend> = Reader::from_bytes(file, Options::new())?.collect::<Result<_, _>>()?;
+//! assert_eq!(back, spend);
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ::parquet::arrow::ArrowWriter;
+use ::parquet::arrow::ProjectionMask;
+use ::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use ::parquet::basic::Compression;
+use ::parquet::file::properties::WriterProperties;
+use ::parquet::file::reader::ChunkReader;
+
+use super::encode::{self, Layout};
+use super::{ArrowRecord, Decoder, decode};
+use crate::csv::{Dataset, Options, ReadReport};
+use crate::error::{Error, ErrorKind, Result, Source};
+use crate::records::{
+    Conversion, ForecastPoint, Lead, OpportunityChange, Spend, StageEvent, Touch,
+};
+
+/// Rows per record batch read from a file.
+const READ_BATCH_ROWS: usize = 8192;
+/// Records per record batch (and at most per row group) a [`Writer`] writes.
+const WRITE_BATCH_ROWS: usize = 65_536;
+
+/// A Parquet failure as an I/O error naming the file.
+fn parquet_error(source: &str, e: impl std::fmt::Display) -> Error {
+    Error::from(ErrorKind::Io {
+        context: Some(source.to_string()),
+        source: Source::new(std::io::Error::other(format!("Parquet: {e}"))),
+    })
+}
+
+/// A streaming reader of one canonical table from a Parquet file: an iterator of
+/// `Result<record>` with the [`OnError`](crate::csv::OnError) policy of its options,
+/// as a CSV [`Reader`](crate::csv::Reader).
+pub struct Reader<T: ArrowRecord> {
+    batches: ParquetRecordBatchReader,
+    decoder: Decoder<T>,
+    buffer: std::vec::IntoIter<T>,
+    pending: Option<Error>,
+    done: bool,
+}
+
+impl<T: ArrowRecord> std::fmt::Debug for Reader<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("decoder", &self.decoder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ArrowRecord> Reader<T> {
+    /// Opens the Parquet file at `path`; errors name it by its file name unless the
+    /// options give a source name.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] if the file cannot be opened or is not Parquet; an
+    /// [`ErrorKind::Arrow`] for a missing required column or one of a type the table
+    /// does not take (see [`Decoder`]).
+    pub fn from_path(path: impl AsRef<Path>, options: Options) -> Result<Self> {
+        let path = path.as_ref();
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let options = match options.source_name() {
+            Some(_) => options,
+            None => options.with_source_name(name),
+        };
+        let file = File::open(path).map_err(|e| {
+            Error::from(ErrorKind::Io {
+                context: Some(path.display().to_string()),
+                source: Source::new(e),
+            })
+        })?;
+        Self::new(file, options)
+    }
+
+    /// A reader of a Parquet file held in memory.
+    ///
+    /// # Errors
+    /// As [`Reader::from_path`].
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>, options: Options) -> Result<Self> {
+        Self::new(bytes::Bytes::from(bytes.into()), options)
+    }
+
+    /// A reader of a Parquet file from any [`ChunkReader`] (a [`File`], bytes).
+    ///
+    /// # Errors
+    /// As [`Reader::from_path`].
+    pub fn new<R: ChunkReader + 'static>(input: R, options: Options) -> Result<Self> {
+        let decoder = Decoder::<T>::new(options)?;
+        let source = decoder.source_name().to_string();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(input)
+            .map_err(|e| parquet_error(&source, e))?;
+        decoder.check_schema(builder.schema())?;
+        let header =
+            decode::header(builder.schema()).map_err(|e| parquet_error(&source, e.reason))?;
+        let (fixed, attributes) =
+            decode::positions::<T>(&header).map_err(|e| parquet_error(&source, e.reason))?;
+        let roots: Vec<usize> = fixed.into_iter().flatten().chain(attributes).collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let batches = builder
+            .with_projection(mask)
+            .with_batch_size(READ_BATCH_ROWS)
+            .build()
+            .map_err(|e| parquet_error(&source, e))?;
+        Ok(Reader {
+            batches,
+            decoder,
+            buffer: Vec::new().into_iter(),
+            pending: None,
+            done: false,
+        })
+    }
+
+    /// What the reader has read so far (rows, records, skipped rows and their errors).
+    pub fn report(&self) -> &ReadReport {
+        self.decoder.report()
+    }
+
+    /// The source name errors give.
+    pub fn source_name(&self) -> &str {
+        self.decoder.source_name()
+    }
+
+    /// Gives every remaining record to `add`, batch by batch, without buffering
+    /// (for example into an engine's accumulator); returns the report.
+    ///
+    /// # Errors
+    /// As the iterator; any error of `add`.
+    pub fn for_each(mut self, mut add: impl FnMut(T) -> Result<()>) -> Result<ReadReport> {
+        for r in self.buffer.by_ref() {
+            add(r)?;
+        }
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
+        for batch in self.batches.by_ref() {
+            let batch = batch.map_err(|e| parquet_error(self.decoder.source_name(), e))?;
+            self.decoder.decode_with(&batch, &mut add)?;
+        }
+        Ok(self.decoder.report().clone())
+    }
+}
+
+impl<T: ArrowRecord> Iterator for Reader<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        loop {
+            if let Some(r) = self.buffer.next() {
+                return Some(Ok(r));
+            }
+            if let Some(e) = self.pending.take() {
+                self.done = true;
+                return Some(Err(e));
+            }
+            if self.done {
+                return None;
+            }
+            match self.batches.next() {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(parquet_error(self.decoder.source_name(), e)));
+                }
+                Some(Ok(batch)) => {
+                    let mut records = Vec::with_capacity(batch.num_rows());
+                    if let Err(e) = self.decoder.decode(&batch, &mut records) {
+                        self.pending = Some(e);
+                    }
+                    self.buffer = records.into_iter();
+                }
+            }
+        }
+    }
+}
+
+/// Reads every canonical Parquet file found in `dir` (`leads.parquet`,
+/// `stage_events.parquet`, `touches.parquet`, `conversions.parquet`,
+/// `spend.parquet`, `opportunity_history.parquet`, `forecasts.parquet`) with
+/// `options` (the source name is each file's name) into a [`Dataset`], as
+/// [`Dataset::read_dir`] reads CSV: a file that is not there is named in
+/// [`Dataset::missing`], and each file read has its report in [`Dataset::reports`].
+///
+/// # Errors
+/// [`ErrorKind::Io`] if `dir` is not a readable folder or a file cannot be read as
+/// Parquet; with [`OnError::Stop`](crate::csv::OnError::Stop), the first bad row of
+/// any file as [`ErrorKind::Arrow`].
+pub fn read_dir(dir: impl AsRef<Path>, options: Options) -> Result<Dataset> {
+    let dir = dir.as_ref();
+    if !dir.is_dir() {
+        return Err(Error::from(ErrorKind::Io {
+            context: Some(dir.display().to_string()),
+            source: Source::new(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a folder",
+            )),
+        }));
+    }
+    let mut d = Dataset::default();
+    d.leads = read_table(&mut d, dir, &options)?;
+    d.stage_events = read_table::<StageEvent>(&mut d, dir, &options)?;
+    d.touches = read_table::<Touch>(&mut d, dir, &options)?;
+    d.conversions = read_table::<Conversion>(&mut d, dir, &options)?;
+    d.spend = read_table::<Spend>(&mut d, dir, &options)?;
+    d.opportunity_history = read_table::<OpportunityChange>(&mut d, dir, &options)?;
+    d.forecasts = read_table::<ForecastPoint>(&mut d, dir, &options)?;
+    Ok(d)
+}
+
+fn read_table<T: ArrowRecord>(d: &mut Dataset, dir: &Path, options: &Options) -> Result<Vec<T>> {
+    let path: PathBuf = dir.join(T::PARQUET_FILE_NAME);
+    if !path.is_file() {
+        d.missing.push(T::PARQUET_FILE_NAME);
+        return Ok(Vec::new());
+    }
+    let reader = Reader::<T>::from_path(
+        &path,
+        options.clone().with_source_name(T::PARQUET_FILE_NAME),
+    )?;
+    let mut out = Vec::new();
+    let report = reader.for_each(|r| {
+        out.push(r);
+        Ok(())
+    })?;
+    d.reports.push((T::PARQUET_FILE_NAME, report));
+    Ok(out)
+}
+
+/// A writer of one canonical table as a Parquet file: records are buffered and
+/// written a batch of 65 536 at a time; [`Writer::finish`] writes the rest and the
+/// file footer and gives the output back. The schema is [`schema`](super::schema)'s
+/// (money as `Decimal128(38, 9)` with the currency in its own column, times as
+/// `Timestamp(Microsecond, "UTC")`, dates as `Date32`, repetitive strings
+/// dictionary-encoded); the file is snappy-compressed.
+pub struct Writer<T: ArrowRecord, W: Write + Send> {
+    inner: ArrowWriter<W>,
+    layout: Layout,
+    buffer: Vec<T>,
+    written: usize,
+    source: String,
+}
+
+impl<T: ArrowRecord, W: Write + Send> std::fmt::Debug for Writer<T, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ArrowRecord + Clone, W: Write + Send> Writer<T, W> {
+    /// A writer of `T`'s table (paths joined with the options' path separator; a lead
+    /// table without attribute columns: see [`Writer::with_attributes`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] if the Parquet writer cannot start.
+    pub fn new(output: W, options: &Options) -> Result<Self> {
+        Self::with_layout(
+            output,
+            Layout {
+                path_separator: options.path_separator().to_string(),
+                attributes: Vec::new(),
+            },
+        )
+    }
+
+    fn with_layout(output: W, layout: Layout) -> Result<Self> {
+        let source = T::PARQUET_FILE_NAME.to_string();
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new(T::fields(&layout)));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let inner = ArrowWriter::try_new(output, schema, Some(props))
+            .map_err(|e| parquet_error(&source, e))?;
+        Ok(Writer {
+            inner,
+            layout,
+            buffer: Vec::new(),
+            written: 0,
+            source,
+        })
+    }
+
+    /// Buffers one record (written with the next full batch).
+    ///
+    /// # Errors
+    /// As [`Writer::write_all`] when the batch is written.
+    pub fn write(&mut self, record: &T) -> Result<()> {
+        self.buffer.push(record.clone());
+        if self.buffer.len() >= WRITE_BATCH_ROWS {
+            self.flush_buffer()?;
+        }
+        Ok(())
+    }
+
+    /// Writes records (after any buffered ones).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidField`] naming the record (its index among the records
+    /// written) for a value the schema cannot hold (see
+    /// [`to_record_batch`](super::to_record_batch)); [`ErrorKind::Io`] if writing fails.
+    pub fn write_all(&mut self, records: &[T]) -> Result<()> {
+        self.flush_buffer()?;
+        for chunk in records.chunks(WRITE_BATCH_ROWS) {
+            self.write_batch(chunk)?;
+        }
+        Ok(())
+    }
+
+    fn flush_buffer(&mut self) -> Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut self.buffer);
+        self.write_batch(&records)?;
+        self.buffer = records;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    fn write_batch(&mut self, records: &[T]) -> Result<()> {
+        let batch = encode::batch(records, self.written, &self.layout)?;
+        self.inner
+            .write(&batch)
+            .map_err(|e| parquet_error(&self.source, e))?;
+        self.written += records.len();
+        Ok(())
+    }
+
+    /// Writes what is buffered and the file footer; returns the output.
+    ///
+    /// # Errors
+    /// As [`Writer::write_all`].
+    pub fn finish(mut self) -> Result<W> {
+        self.flush_buffer()?;
+        self.inner
+            .into_inner()
+            .map_err(|e| parquet_error(&self.source, e))
+    }
+}
+
+impl<W: Write + Send> Writer<Lead, W> {
+    /// A writer of leads with one column per attribute name (sorted); a lead with an
+    /// attribute not named here is an error when written.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`] for names that would not read back as
+    /// attributes; as [`Writer::new`].
+    pub fn with_attributes<I, S>(output: W, attributes: I, options: &Options) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let attributes =
+            crate::csv::schema::attribute_columns(attributes.into_iter().map(Into::into))?;
+        Self::with_layout(
+            output,
+            Layout {
+                path_separator: options.path_separator().to_string(),
+                attributes,
+            },
+        )
+    }
+}
+
+/// Writes `records` as a Parquet file of `T`'s table into `output` (a lead table gets
+/// one column per attribute name of any lead); returns the output.
+///
+/// # Errors
+/// As [`Writer::write_all`].
+pub fn write_records<T: ArrowRecord + Clone, W: Write + Send>(
+    records: &[T],
+    output: W,
+    options: &Options,
+) -> Result<W> {
+    let layout = encode::layout(records, options)?;
+    let mut w = Writer::with_layout(output, layout)?;
+    w.write_all(records)?;
+    w.finish()
+}
