@@ -2109,7 +2109,8 @@ impl Journeys {
         }
     }
 
-    /// Room for `rows` more path rows of `touches` touches in all.
+    /// Room for `rows` more path rows of `touches` touches in all (the CSV reader's).
+    #[cfg(feature = "csv")]
     pub(crate) fn reserve_paths(&mut self, rows: usize, touches: usize) {
         self.ends.reserve(rows);
         self.subject.reserve(rows);
