@@ -184,15 +184,23 @@ proptest! {
     ) {
         let o = options(',', ">", true, 2);
         let mut fast = empty();
-        fast.read_paths_csv(&a[..], o.clone()).unwrap();
-        fast.read_paths_csv(&b[..], o.clone()).unwrap();
+        let fast_read = fast
+            .read_paths_csv(&a[..], o.clone())
+            .and_then(|_| fast.read_paths_csv(&b[..], o.clone()));
         let mut slow = empty();
+        let mut slow_read = Ok(());
         for input in [&a, &b] {
             let rows: Vec<PathRow> = Reader::<PathRow, _>::new(&input[..], o.clone())
                 .unwrap()
                 .filter_map(Result::ok)
                 .collect();
-            slow.add_batch(&rows).unwrap();
+            slow_read = slow_read.and_then(|()| slow.add_batch(&rows));
+        }
+        // A sum of values beyond a Decimal fails both ways (the wording differs: the
+        // blocks' merge reports the overflow, add_batch names the row).
+        prop_assert_eq!(fast_read.is_err(), slow_read.is_err());
+        if fast_read.is_err() {
+            return Ok(());
         }
         prop_assert_eq!(serde_json::to_value(&fast).unwrap(), serde_json::to_value(&slow).unwrap());
     }
