@@ -260,8 +260,13 @@ pub(crate) fn float(field: &[u8]) -> Option<f64> {
 
 /// A non-negative integer that fits a `u32`.
 pub(crate) fn unsigned(field: &[u8]) -> Option<u32> {
-    let b = field.trim_ascii();
-    if b.is_empty() || b.len() > 10 {
+    u32::try_from(digits(field.trim_ascii(), 10)?).ok()
+}
+
+/// The value of 1 to `max` ASCII digits (`max` ≤ 19, so it fits a `u64`).
+#[inline]
+pub(crate) fn digits(b: &[u8], max: usize) -> Option<u64> {
+    if b.is_empty() || b.len() > max {
         return None;
     }
     let mut v: u64 = 0;
@@ -272,7 +277,7 @@ pub(crate) fn unsigned(field: &[u8]) -> Option<u32> {
         }
         v = v * 10 + u64::from(d);
     }
-    u32::try_from(v).ok()
+    Some(v)
 }
 
 /// The first characters of a field, for error messages (a bad field may be megabytes).

@@ -285,18 +285,7 @@ fn split_bytes<'b>(bytes: &'b [u8], separator: &'b [u8]) -> impl Iterator<Item =
 /// general parser reads them).
 #[inline]
 fn simple_count(b: &[u8]) -> Option<f64> {
-    if b.is_empty() || b.len() > 15 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + u64::from(d);
-    }
-    Some(v as f64)
+    super::parse::digits(b, 15).map(|v| v as f64)
 }
 
 /// A value in the simple form: up to 18 ASCII digits with at most one `.` between
