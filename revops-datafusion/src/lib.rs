@@ -1,0 +1,54 @@
+//! revops' engines as Apache DataFusion aggregate functions.
+//!
+//! Each function wraps one core accumulator (see [`revops::Accumulator`]): DataFusion
+//! feeds it the rows of each partition, ships each partition's state to the final
+//! aggregation as one `Binary` column holding the accumulator's serialised form, and
+//! merges them there with the core `merge`. The numbers are therefore the core
+//! engine's, on one partition or many, on one machine or a Ballista cluster.
+//!
+//! Policies are a trailing literal JSON object whose keys override the core options'
+//! defaults (the same names as the Rust options), so a distributed plan carries them.
+//!
+//! ```
+//! use datafusion_expr::AggregateUDF;
+//! let names: Vec<String> = revops_datafusion::functions()
+//!     .iter()
+//!     .map(|f: &AggregateUDF| f.name().to_string())
+//!     .collect();
+//! assert!(names.contains(&"revops_forecast_errors".to_string()));
+//! ```
+
+mod convert;
+mod engine;
+mod forecast;
+mod options;
+
+use datafusion_common::Result;
+use datafusion_expr::AggregateUDF;
+use datafusion_expr::registry::FunctionRegistry;
+
+use engine::Udaf;
+
+/// Every aggregate function of this crate.
+///
+/// | function | arguments | result |
+/// |---|---|---|
+/// | `revops_forecast_errors` | `forecast`, `actual` (numbers; NULL actual = not known yet), options | struct of [`ErrorMetrics`](revops::forecast::ErrorMetrics) fields |
+/// | `revops_calibration` | `probability`, `won` (boolean; NULL = open), options | struct of [`CalibrationReport`](revops::forecast::CalibrationReport) |
+pub fn functions() -> Vec<AggregateUDF> {
+    vec![
+        AggregateUDF::from(Udaf::<forecast::ForecastErrorsFn>::default()),
+        AggregateUDF::from(Udaf::<forecast::CalibrationFn>::default()),
+    ]
+}
+
+/// Registers every function of this crate (a `SessionContext` is a registry).
+///
+/// # Errors
+/// When the registry refuses a function.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for f in functions() {
+        registry.register_udaf(std::sync::Arc::new(f))?;
+    }
+    Ok(())
+}
