@@ -17,6 +17,9 @@ pub(crate) enum Input {
     Float,
     /// `Boolean`.
     Bool,
+    /// Any type, kept as given: the core's Arrow decoder checks it (and names the
+    /// column and row when it does not fit).
+    Any,
 }
 
 impl Input {
@@ -24,6 +27,7 @@ impl Input {
         let ok = match self {
             Input::Float => given.is_numeric() || given.is_null(),
             Input::Bool => matches!(given, DataType::Boolean | DataType::Null),
+            Input::Any => true,
         };
         if !ok {
             return Err(plan(
@@ -37,6 +41,7 @@ impl Input {
         Ok(match self {
             Input::Float => DataType::Float64,
             Input::Bool => DataType::Boolean,
+            Input::Any => given.clone(),
         })
     }
 
@@ -44,6 +49,7 @@ impl Input {
         match self {
             Input::Float => "a number",
             Input::Bool => "a boolean",
+            Input::Any => "any type",
         }
     }
 }
@@ -139,7 +145,8 @@ pub(crate) fn to_scalar<T: serde::Serialize>(value: &T, t: &DataType) -> Result<
     json_scalar(&json, t)
 }
 
-fn json_scalar(v: &serde_json::Value, t: &DataType) -> Result<ScalarValue> {
+/// A JSON value as a scalar of type `t` (see [`to_scalar`]).
+pub(crate) fn json_scalar(v: &serde_json::Value, t: &DataType) -> Result<ScalarValue> {
     use serde_json::Value;
     if v.is_null() {
         return ScalarValue::try_from(t);
@@ -167,10 +174,34 @@ fn json_scalar(v: &serde_json::Value, t: &DataType) -> Result<ScalarValue> {
         DataType::UInt64 => ScalarValue::UInt64(Some(v.as_u64().ok_or_else(mismatch)?)),
         DataType::Int64 => ScalarValue::Int64(Some(v.as_i64().ok_or_else(mismatch)?)),
         DataType::Boolean => ScalarValue::Boolean(Some(v.as_bool().ok_or_else(mismatch)?)),
+        DataType::Decimal128(precision, scale) => {
+            // Exact money: the core writes decimals as strings.
+            let d: rust_decimal::Decimal = match v {
+                Value::String(s) => s.parse().map_err(|_| mismatch())?,
+                _ => return Err(mismatch()),
+            };
+            ScalarValue::Decimal128(
+                Some(decimal_units(d, *scale).ok_or_else(mismatch)?),
+                *precision,
+                *scale,
+            )
+        }
         DataType::Utf8 => ScalarValue::Utf8(Some(match v {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         })),
         _ => return Err(mismatch()),
     })
+}
+
+/// `d` in units of `10^-scale` (exact: `None` when `d` has more decimals or does not
+/// fit).
+pub(crate) fn decimal_units(d: rust_decimal::Decimal, scale: i8) -> Option<i128> {
+    let scale = u32::try_from(scale).ok()?;
+    let places = d.scale();
+    if places > scale {
+        return None;
+    }
+    let factor = 10i128.checked_pow(scale - places)?;
+    d.mantissa().checked_mul(factor)
 }

@@ -30,19 +30,28 @@ pub(crate) trait Engine:
 {
     /// The core accumulator.
     type State: revops::Accumulator + Debug + Send + Sync;
+    /// What an accumulator keeps besides its state and never ships (a decoder with
+    /// its interned names, say).
+    type Scratch: Debug + Send + Sync;
     /// The SQL name.
     const NAME: &'static str;
     /// The argument columns, in order (the options literal follows them).
     const INPUTS: &'static [Input];
     /// The result type.
     fn output() -> DataType;
-    /// A new state under the options given as a JSON literal (`None`: defaults).
-    fn new_state(options: Option<&str>) -> revops::Result<Self::State>;
+    /// A new state and scratch under the options given as a JSON literal (`None`:
+    /// defaults).
+    fn new_state(options: Option<&str>) -> revops::Result<(Self::State, Self::Scratch)>;
     /// Adds the rows of one batch (`columns` as declared by `INPUTS`, already of the
     /// coerced types); `row` is the number of rows this accumulator saw before.
-    fn update(state: &mut Self::State, columns: &[ArrayRef], row: u64) -> Result<()>;
-    /// The result.
-    fn evaluate(state: &Self::State) -> Result<ScalarValue>;
+    fn update(
+        state: &mut Self::State,
+        scratch: &mut Self::Scratch,
+        columns: &[ArrayRef],
+        row: u64,
+    ) -> Result<()>;
+    /// The result (the scratch carries what the options said besides the state).
+    fn evaluate(state: &Self::State, scratch: &Self::Scratch) -> Result<ScalarValue>;
 }
 
 /// An [`Engine`] as a DataFusion aggregate function.
@@ -90,8 +99,12 @@ impl<E: Engine> AggregateUDFImpl for Udaf<E> {
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         let options = options_literal::<E>(&args)?;
-        let state = E::new_state(options.as_deref()).map_err(external)?;
-        Ok(Box::new(Shipped::<E> { state, rows: 0 }))
+        let (state, scratch) = E::new_state(options.as_deref()).map_err(external)?;
+        Ok(Box::new(Shipped::<E> {
+            state,
+            scratch,
+            rows: 0,
+        }))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -130,6 +143,7 @@ fn options_literal<E: Engine>(args: &AccumulatorArgs) -> Result<Option<String>> 
 #[derive(Debug)]
 pub(crate) struct Shipped<E: Engine> {
     state: E::State,
+    scratch: E::Scratch,
     rows: u64,
 }
 
@@ -141,13 +155,13 @@ impl<E: Engine> Accumulator for Shipped<E> {
                 format!("expected {} argument columns", E::INPUTS.len()),
             )
         })?;
-        E::update(&mut self.state, columns, self.rows)?;
+        E::update(&mut self.state, &mut self.scratch, columns, self.rows)?;
         self.rows += columns.first().map_or(0, |c| c.len() as u64);
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        E::evaluate(&self.state)
+        E::evaluate(&self.state, &self.scratch)
     }
 
     fn size(&self) -> usize {

@@ -17,6 +17,7 @@ pub(crate) struct ForecastErrorsFn;
 
 impl Engine for ForecastErrorsFn {
     type State = ErrorStats;
+    type Scratch = ();
     const NAME: &'static str = "revops_forecast_errors";
     const INPUTS: &'static [Input] = &[Input::Float, Input::Float];
 
@@ -45,12 +46,12 @@ impl Engine for ForecastErrorsFn {
         ])
     }
 
-    fn new_state(literal: Option<&str>) -> revops::Result<ErrorStats> {
+    fn new_state(literal: Option<&str>) -> revops::Result<(ErrorStats, ())> {
         let o: ErrorOptions = options::parse(Self::NAME, literal)?;
-        Ok(ErrorStats::new(o))
+        Ok((ErrorStats::new(o), ()))
     }
 
-    fn update(state: &mut ErrorStats, columns: &[ArrayRef], row: u64) -> Result<()> {
+    fn update(state: &mut ErrorStats, _: &mut (), columns: &[ArrayRef], row: u64) -> Result<()> {
         let (forecast, actual) = (
             floats(Self::NAME, columns, 0)?,
             floats(Self::NAME, columns, 1)?,
@@ -76,7 +77,7 @@ impl Engine for ForecastErrorsFn {
         Ok(())
     }
 
-    fn evaluate(state: &ErrorStats) -> Result<ScalarValue> {
+    fn evaluate(state: &ErrorStats, _: &()) -> Result<ScalarValue> {
         let metrics = state.finish().map_err(external)?;
         to_scalar(&metrics, &Self::output())
     }
@@ -90,6 +91,7 @@ pub(crate) struct CalibrationFn;
 
 impl Engine for CalibrationFn {
     type State = Calibration;
+    type Scratch = ();
     const NAME: &'static str = "revops_calibration";
     const INPUTS: &'static [Input] = &[Input::Float, Input::Bool];
 
@@ -136,12 +138,12 @@ impl Engine for CalibrationFn {
         ])
     }
 
-    fn new_state(literal: Option<&str>) -> revops::Result<Calibration> {
+    fn new_state(literal: Option<&str>) -> revops::Result<(Calibration, ())> {
         let o: CalibrationOptions = options::parse(Self::NAME, literal)?;
-        Calibration::new(o)
+        Ok((Calibration::new(o)?, ()))
     }
 
-    fn update(state: &mut Calibration, columns: &[ArrayRef], row: u64) -> Result<()> {
+    fn update(state: &mut Calibration, _: &mut (), columns: &[ArrayRef], row: u64) -> Result<()> {
         let (p, won) = (
             floats(Self::NAME, columns, 0)?,
             bools(Self::NAME, columns, 1)?,
@@ -163,7 +165,7 @@ impl Engine for CalibrationFn {
         Ok(())
     }
 
-    fn evaluate(state: &Calibration) -> Result<ScalarValue> {
+    fn evaluate(state: &Calibration, _: &()) -> Result<ScalarValue> {
         let report = state.finish().map_err(external)?;
         to_scalar(&report, &Self::output())
     }

@@ -13,6 +13,7 @@ use revops::Window;
 use revops::forecast::{Calibration, CalibrationOptions, ErrorOptions, ErrorStats};
 use revops::pipeline::PipelineHistory;
 use revops::synth::{Company, SynthConfig, generate};
+use rust_decimal::Decimal;
 use serde_json::Value;
 
 fn company() -> Company {
@@ -103,6 +104,10 @@ fn to_json(v: &ScalarValue) -> Value {
         ScalarValue::Float64(Some(x)) => serde_json::json!(x),
         ScalarValue::UInt64(Some(x)) => serde_json::json!(x),
         ScalarValue::Utf8(Some(s)) => Value::String(s.clone()),
+        ScalarValue::Decimal128(Some(v), _, scale) => Value::String(
+            rust_decimal::Decimal::from_i128_with_scale(*v, u32::try_from(*scale).unwrap())
+                .to_string(),
+        ),
         other => panic!("unexpected result value {other:?}"),
     }
 }
@@ -132,6 +137,13 @@ fn assert_close(got: &Value, want: &Value, path: &str) {
                 (g - w).abs() <= 1e-12 * w.abs().max(1.0),
                 "{path}: {g} vs {w}"
             );
+        }
+        (Value::String(g), Value::String(w)) => {
+            match (g.parse::<Decimal>(), w.parse::<Decimal>()) {
+                // Exact money: equal as decimals (the Arrow form has 9 places).
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{path}"),
+                _ => assert_eq!(g, w, "{path}"),
+            }
         }
         _ => assert_eq!(got, want, "{path}"),
     }
@@ -292,4 +304,106 @@ async fn bad_input_and_bad_options_are_clear_errors() {
     assert!(e.contains("must be a string"), "{e}");
     let e = err("SELECT revops_forecast_errors(forecast) FROM f").await;
     assert!(e.contains("takes 2 columns"), "{e}");
+}
+
+#[tokio::test]
+async fn markov_equals_the_core_and_revenue_sums_to_the_total() {
+    use revops::attribution::{MarkovOptions, markov_attribution};
+    use revops::synth::{PathsConfig, path_rows};
+    let config = PathsConfig {
+        journeys: 20_000,
+        channels: 12,
+        seed: 3,
+    };
+    let paths: Vec<revops::PathRow> = path_rows(&config).unwrap().collect();
+    let batch = revops::arrow::to_record_batch(&paths, &revops::csv::Options::new()).unwrap();
+    for (literal, options, currency) in [
+        ("", MarkovOptions::default(), revops::Currency::USD),
+        (
+            r#", '{"order": 2, "currency": "JPY"}'"#,
+            MarkovOptions::default().with_order(2),
+            "JPY".parse().unwrap(),
+        ),
+    ] {
+        let core = markov_attribution(&paths, options).unwrap();
+        let split = core.value_split(currency).unwrap();
+        let mut want = serde_json::to_value(&core).unwrap();
+        for (c, part) in want["channels"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(&split)
+        {
+            c["revenue"] = Value::String(part.amount().to_string());
+        }
+        for parts in PARTITIONS {
+            let ctx = context("paths", &batch, parts, 5 + parts as u64);
+            let sql = format!(
+                "SELECT 'all', revops_markov(path, total_conversions, total_conversion_value, total_null{literal}) FROM paths"
+            );
+            assert_two_phase(&ctx, &sql, parts).await;
+            let got = rows(&ctx, &sql).await;
+            let m = &got[0].1;
+            assert_close(m, &want, &format!("{parts} partitions {literal}"));
+            let channels = m["channels"].as_array().unwrap();
+            assert_eq!(channels.len(), 12);
+            let revenue: Decimal = channels
+                .iter()
+                .map(|c| c["revenue"].as_str().unwrap().parse::<Decimal>().unwrap())
+                .sum();
+            assert_eq!(
+                revenue,
+                m["total_value"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Decimal>()
+                    .unwrap()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_path_row_names_the_function_row_and_column() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("p", DataType::Utf8, true),
+        Field::new("c", DataType::Float64, true),
+        Field::new("v", DataType::Utf8, true),
+        Field::new("n", DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec!["a > b", "a >  > b"])),
+            Arc::new(Float64Array::from(vec![1.0, 1.0])),
+            Arc::new(StringArray::from(vec!["10.50", "1"])),
+            Arc::new(Float64Array::from(vec![0.0, 2.0])),
+        ],
+    )
+    .unwrap();
+    let ctx = context("t", &batch, 1, 0);
+    let e = ctx
+        .sql("SELECT revops_markov(p, c, v, n) FROM t")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("revops_markov") && e.contains("path") && e.contains("empty channel"),
+        "{e}"
+    );
+    let e = ctx
+        .sql("SELECT revops_markov(p, c, c, n) FROM t")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("total_conversion_value"),
+        "money as a float is refused: {e}"
+    );
 }
