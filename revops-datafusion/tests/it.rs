@@ -407,3 +407,61 @@ async fn a_bad_path_row_names_the_function_row_and_column() {
         "money as a float is refused: {e}"
     );
 }
+
+#[tokio::test]
+async fn shapley_equals_the_core_with_exact_revenue() {
+    use revops::attribution::{ShapleyOptions, shapley_attribution};
+    use revops::synth::{PathsConfig, path_rows};
+    let config = PathsConfig {
+        journeys: 20_000,
+        channels: 8,
+        seed: 5,
+    };
+    let paths: Vec<revops::PathRow> = path_rows(&config).unwrap().collect();
+    let batch = revops::arrow::to_record_batch(&paths, &revops::csv::Options::new()).unwrap();
+    let core = shapley_attribution(&paths, ShapleyOptions::default()).unwrap();
+    let usd = revops::Currency::USD;
+    let credits = |c: &revops::attribution::ShapleyCredits| {
+        let mut v = serde_json::to_value(c).unwrap();
+        for (x, part) in v["credits"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(c.value_split(usd).unwrap())
+        {
+            x["revenue"] = Value::String(part.amount().to_string());
+        }
+        v
+    };
+    let want = serde_json::json!({
+        "simplified": credits(&core.simplified),
+        "conversion_rate": credits(&core.conversion_rate.credits),
+        "shao_li": credits(&core.shao_li.credits),
+        "ordered": serde_json::to_value(&core.ordered).unwrap(),
+    });
+    for parts in PARTITIONS {
+        let ctx = context("paths", &batch, parts, 17 + parts as u64);
+        let sql = "SELECT 'all', revops_shapley(path, total_conversions, total_conversion_value, total_null) FROM paths";
+        assert_two_phase(&ctx, sql, parts).await;
+        let got = rows(&ctx, sql).await;
+        let s = &got[0].1;
+        assert_close(s, &want, &format!("{parts} partitions"));
+        for set in ["simplified", "conversion_rate", "shao_li"] {
+            let c = s[set]["credits"].as_array().unwrap();
+            assert_eq!(c.len(), 8, "{set}");
+            let total: Decimal = c
+                .iter()
+                .map(|x| x["revenue"].as_str().unwrap().parse::<Decimal>().unwrap())
+                .sum();
+            assert_eq!(
+                total,
+                s[set]["total_value"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Decimal>()
+                    .unwrap(),
+                "{set}"
+            );
+        }
+    }
+}
