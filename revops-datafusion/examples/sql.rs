@@ -1,0 +1,117 @@
+//! revops' aggregate functions from SQL: register them on a DataFusion session, point
+//! it at a folder of canonical CSV files, and query.
+//!
+//! Struct fields are read with `get_field(m, 'mae')`; with DataFusion's default
+//! features (`nested_expressions`) `m['mae']` works too.
+//!
+//! ```sh
+//! cargo run -p revops-datafusion --example sql                 # a synthetic company
+//! cargo run -p revops-datafusion --example sql -- --data DIR   # your forecasts.csv and opportunity_history.csv
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use datafusion::error::Result;
+use datafusion::prelude::{CsvReadOptions, SessionContext};
+
+/// Forecast accuracy per series: one row per series, the metrics as columns.
+const FORECAST_ERRORS: &str = "
+SELECT series, get_field(m, 'n') AS n, get_field(m, 'mae') AS mae, get_field(m, 'wape') AS wape, get_field(m, 'bias') AS bias,
+       get_field(m, 'accuracy') AS accuracy, get_field(m, 'band') AS band
+FROM (SELECT series, revops_forecast_errors(forecast, actual, '{\"zero_actual\": \"skip\"}') AS m
+      FROM forecasts GROUP BY series)
+ORDER BY series";
+
+/// Calibration of each deal's first win probability against how it ended (NULL while
+/// open: counted, not scored).
+const CALIBRATION: &str = "
+WITH deals AS (
+  SELECT opportunity_id,
+         first_value(probability ORDER BY changed_at) AS p,
+         last_value(stage ORDER BY changed_at) AS final_stage
+  FROM opportunity_history GROUP BY opportunity_id)
+SELECT get_field(get_field(c, 'scores'), 'won') AS won, get_field(get_field(c, 'scores'), 'lost') AS lost, get_field(get_field(c, 'scores'), 'open') AS open,
+       get_field(get_field(c, 'scores'), 'brier') AS brier, get_field(c, 'roc_auc') AS roc_auc, get_field(get_field(c, 'reliability'), 'ece') AS ece
+FROM (SELECT revops_calibration(p,
+        CASE final_stage WHEN 'closed_won' THEN true WHEN 'closed_lost' THEN false END,
+        '{\"bins\": 10}') AS c
+      FROM deals WHERE p IS NOT NULL)";
+
+fn folder() -> std::result::Result<PathBuf, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [flag, dir] if flag == "--data" => Ok(PathBuf::from(dir)),
+        [] => synthetic(false),
+        [flag] if flag == "--quick" => synthetic(true),
+        _ => Err("usage: sql [--data DIR | --quick]".into()),
+    }
+}
+
+/// Writes a synthetic company's forecasts and opportunity history as CSV files.
+fn synthetic(quick: bool) -> std::result::Result<PathBuf, String> {
+    use revops::csv::{Options, write_records};
+    let leads = if quick { 5_000 } else { 50_000 };
+    let config = revops::synth::SynthConfig::default()
+        .with_leads(leads)
+        .with_seed(7);
+    let c = revops::synth::generate(&config).map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("revops-sql-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let write = |name: &str, f: &dyn Fn(std::fs::File) -> revops::Result<std::fs::File>| {
+        let file = std::fs::File::create(dir.join(name)).map_err(|e| e.to_string())?;
+        f(file).map(drop).map_err(|e| e.to_string())
+    };
+    write("forecasts.csv", &|w| {
+        write_records(w, &c.forecasts, Options::new())
+    })?;
+    write("opportunity_history.csv", &|w| {
+        write_records(w, &c.opportunity_history, Options::new())
+    })?;
+    println!(
+        "synthetic company: {leads} leads, files in {}",
+        dir.display()
+    );
+    Ok(dir)
+}
+
+async fn run(dir: &Path) -> Result<()> {
+    let mut ctx = SessionContext::new();
+    revops_datafusion::register_all(&mut ctx)?;
+    for table in ["forecasts", "opportunity_history"] {
+        let path = dir.join(format!("{table}.csv"));
+        ctx.register_csv(
+            table,
+            path.to_string_lossy().as_ref(),
+            CsvReadOptions::new(),
+        )
+        .await?;
+    }
+    println!("\nForecast errors per series\n{FORECAST_ERRORS}\n");
+    ctx.sql(FORECAST_ERRORS).await?.show().await?;
+    println!("\nCalibration of first win probabilities\n{CALIBRATION}\n");
+    ctx.sql(CALIBRATION).await?.show().await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let dir = match folder() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = run(&dir).await;
+    if dir.starts_with(std::env::temp_dir()) {
+        // The synthetic company's files were ours; a --data folder is left alone.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

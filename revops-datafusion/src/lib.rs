@@ -1,0 +1,59 @@
+//! revops' engines as Apache DataFusion aggregate functions.
+//!
+//! Each function wraps one core accumulator (see [`revops::Accumulator`]): DataFusion
+//! feeds it the rows of each partition, ships each partition's state to the final
+//! aggregation as one `Binary` column holding the accumulator's serialised form, and
+//! merges them there with the core `merge`. The numbers are therefore the core
+//! engine's, on one partition or many, on one machine or a Ballista cluster.
+//!
+//! Policies are a trailing literal JSON object whose keys override the core options'
+//! defaults (the same names as the Rust options), so a distributed plan carries them.
+//!
+//! ```
+//! use datafusion_expr::AggregateUDF;
+//! let names: Vec<String> = revops_datafusion::functions()
+//!     .iter()
+//!     .map(|f: &AggregateUDF| f.name().to_string())
+//!     .collect();
+//! assert!(names.contains(&"revops_forecast_errors".to_string()));
+//! ```
+
+mod attribution;
+mod convert;
+mod engine;
+mod forecast;
+mod options;
+
+use datafusion_common::Result;
+use datafusion_expr::AggregateUDF;
+use datafusion_expr::registry::FunctionRegistry;
+
+use engine::Udaf;
+
+/// Every aggregate function of this crate.
+///
+/// | function | arguments | result |
+/// |---|---|---|
+/// | `revops_forecast_errors` | `forecast`, `actual` (numbers; NULL actual = not known yet), options | struct of [`ErrorMetrics`](revops::forecast::ErrorMetrics) fields |
+/// | `revops_markov` | `path` (text, channels joined by the separator), `total_conversions`, `total_conversion_value` (exact: decimal, integer or text), `total_null`, options | struct of [`MarkovReport`](revops::attribution::MarkovReport) totals and channels, each with its exact `revenue` (Decimal128(38, 9)) summing to `total_value` |
+/// | `revops_shapley` | as `revops_markov` | struct of the [`ShapleyReport`](revops::attribution::ShapleyReport): `simplified`, `conversion_rate`, `shao_li` credit sets (each channel with its exact `revenue`) and `ordered` credit per position |
+/// | `revops_calibration` | `probability`, `won` (boolean; NULL = open), options | struct of [`CalibrationReport`](revops::forecast::CalibrationReport) |
+pub fn functions() -> Vec<AggregateUDF> {
+    vec![
+        AggregateUDF::from(Udaf::<forecast::ForecastErrorsFn>::default()),
+        AggregateUDF::from(Udaf::<forecast::CalibrationFn>::default()),
+        AggregateUDF::from(Udaf::<attribution::MarkovFn>::default()),
+        AggregateUDF::from(Udaf::<attribution::ShapleyFn>::default()),
+    ]
+}
+
+/// Registers every function of this crate (a `SessionContext` is a registry).
+///
+/// # Errors
+/// When the registry refuses a function.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for f in functions() {
+        registry.register_udaf(std::sync::Arc::new(f))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,467 @@
+//! Every function through a DataFusion `SessionContext` on the synthetic company, with
+//! 1, 2 and 7 partitions of shuffled input, against the core engine: counts exactly,
+//! floats to 1e-12.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_common::ScalarValue;
+use revops::Window;
+use revops::forecast::{Calibration, CalibrationOptions, ErrorOptions, ErrorStats};
+use revops::pipeline::PipelineHistory;
+use revops::synth::{Company, SynthConfig, generate};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+fn company() -> Company {
+    generate(&SynthConfig::default().with_leads(20_000).with_seed(7)).unwrap()
+}
+
+/// A seeded permutation of `0..n` (a fixed LCG; the order only has to differ).
+fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    for i in (1..n).rev() {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let j = (s >> 33) as usize % (i + 1);
+        order.swap(i, j);
+    }
+    order
+}
+
+/// A context holding `table` split into `partitions` partitions of shuffled rows.
+fn context(name: &str, batch: &RecordBatch, partitions: usize, seed: u64) -> SessionContext {
+    let order = shuffled(batch.num_rows(), seed);
+    let take = arrow_array::UInt32Array::from_iter_values(order.iter().map(|&i| i as u32));
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| datafusion::arrow::compute::take(c, &take, None).unwrap())
+        .collect();
+    let all = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let per = all.num_rows().div_ceil(partitions);
+    let parts: Vec<Vec<RecordBatch>> = (0..partitions)
+        .map(|p| {
+            let start = (p * per).min(all.num_rows());
+            let len = per.min(all.num_rows() - start);
+            // Several batches per partition, so update_batch runs more than once.
+            let mid = len / 2;
+            vec![all.slice(start, mid), all.slice(start + mid, len - mid)]
+        })
+        .collect();
+    let config = SessionConfig::new().with_target_partitions(partitions);
+    let mut ctx = SessionContext::new_with_config(config);
+    revops_datafusion::register_all(&mut ctx).unwrap();
+    let table = MemTable::try_new(batch.schema(), parts).unwrap();
+    ctx.register_table(name, Arc::new(table)).unwrap();
+    ctx
+}
+
+/// The rows of a query's first two columns: (key, value as JSON).
+async fn rows(ctx: &SessionContext, sql: &str) -> Vec<(String, Value)> {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    let mut out = Vec::new();
+    for b in &batches {
+        for r in 0..b.num_rows() {
+            let key = ScalarValue::try_from_array(b.column(0), r)
+                .unwrap()
+                .to_string();
+            let v = ScalarValue::try_from_array(b.column(1), r).unwrap();
+            out.push((key, to_json(&v)));
+        }
+    }
+    out
+}
+
+fn to_json(v: &ScalarValue) -> Value {
+    if v.is_null() {
+        return Value::Null;
+    }
+    match v {
+        ScalarValue::Struct(s) => {
+            let mut m = serde_json::Map::new();
+            for (i, f) in s.fields().iter().enumerate() {
+                let x = ScalarValue::try_from_array(s.column(i), 0).unwrap();
+                m.insert(f.name().clone(), to_json(&x));
+            }
+            Value::Object(m)
+        }
+        ScalarValue::List(l) => {
+            let items = l.value(0);
+            Value::Array(
+                (0..items.len())
+                    .map(|i| to_json(&ScalarValue::try_from_array(&items, i).unwrap()))
+                    .collect(),
+            )
+        }
+        ScalarValue::Float64(Some(x)) => serde_json::json!(x),
+        ScalarValue::UInt64(Some(x)) => serde_json::json!(x),
+        ScalarValue::Utf8(Some(s)) => Value::String(s.clone()),
+        ScalarValue::Decimal128(Some(v), _, scale) => Value::String(
+            rust_decimal::Decimal::from_i128_with_scale(*v, u32::try_from(*scale).unwrap())
+                .to_string(),
+        ),
+        other => panic!("unexpected result value {other:?}"),
+    }
+}
+
+/// `got` (from DataFusion) equals `want` (the core result's JSON) on every field
+/// `got` has: integers and text exactly, floats to 1e-12 (relative above 1).
+fn assert_close(got: &Value, want: &Value, path: &str) {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            assert!(!g.is_empty(), "{path}: empty struct");
+            for (k, gv) in g {
+                let wv = w
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{path}.{k}: not in the core result"));
+                assert_close(gv, wv, &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(g), Value::Array(w)) => {
+            assert_eq!(g.len(), w.len(), "{path}: lengths");
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                assert_close(gv, wv, &format!("{path}[{i}]"));
+            }
+        }
+        (Value::Number(g), Value::Number(w)) if g.is_f64() || w.is_f64() => {
+            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{path}: {g} vs {w}"
+            );
+        }
+        (Value::String(g), Value::String(w)) => {
+            match (g.parse::<Decimal>(), w.parse::<Decimal>()) {
+                // Exact money: equal as decimals (the Arrow form has 9 places).
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "{path}"),
+                _ => assert_eq!(g, w, "{path}"),
+            }
+        }
+        _ => assert_eq!(got, want, "{path}"),
+    }
+}
+
+const PARTITIONS: [usize; 3] = [1, 2, 7];
+
+/// With more than one partition the plan aggregates in two phases, so the partial
+/// states cross partitions (`state` → `merge_batch`): the path under test.
+async fn assert_two_phase(ctx: &SessionContext, sql: &str, partitions: usize) {
+    let plan = rows(ctx, &format!("EXPLAIN {sql}")).await;
+    let text = format!("{plan:?}");
+    if partitions > 1 {
+        assert!(
+            text.contains("mode=Partial") && text.contains("mode=Final"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forecast_errors_equal_the_core_per_series_and_pooled() {
+    let c = company();
+    let f = &c.forecasts;
+    assert!(f.len() > 20, "the synthetic company has forecasts");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("series", DataType::Utf8, false),
+        Field::new("forecast", DataType::Float64, false),
+        Field::new("actual", DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                f.iter().map(|p| p.series.clone()),
+            )),
+            Arc::new(Float64Array::from_iter_values(f.iter().map(|p| p.forecast))),
+            Arc::new(Float64Array::from(
+                f.iter().map(|p| p.actual).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let options = r#"{"zero_actual":"skip"}"#;
+    for parts in PARTITIONS {
+        let ctx = context("forecasts", &batch, parts, parts as u64);
+        let got = rows(
+            &ctx,
+            &format!(
+                "SELECT series, revops_forecast_errors(forecast, actual, '{options}') \
+                 FROM forecasts GROUP BY series ORDER BY series"
+            ),
+        )
+        .await;
+        let series: std::collections::BTreeSet<&str> =
+            f.iter().map(|p| p.series.as_str()).collect();
+        assert_eq!(got.len(), series.len());
+        for (key, value) in &got {
+            let mut core = ErrorStats::new(ErrorOptions::default());
+            for p in f.iter().filter(|p| &p.series == key) {
+                core.add(p).unwrap();
+            }
+            let want = serde_json::to_value(core.finish().unwrap()).unwrap();
+            assert_close(value, &want, &format!("{parts} partitions, {key}"));
+        }
+        let sql = "SELECT 'all', revops_forecast_errors(forecast, actual) FROM forecasts";
+        assert_two_phase(&ctx, sql, parts).await;
+        let pooled = rows(&ctx, sql).await;
+        let mut core = ErrorStats::new(ErrorOptions::default());
+        core.add_batch(f).unwrap();
+        let want = serde_json::to_value(core.finish().unwrap()).unwrap();
+        assert_eq!(pooled[0].1["n"], want["n"]);
+        assert_close(&pooled[0].1, &want, &format!("{parts} partitions, pooled"));
+    }
+}
+
+#[tokio::test]
+async fn calibration_equals_the_core() {
+    let c = company();
+    let h = PipelineHistory::new(
+        revops::Funnel::salesforce_opportunity(),
+        c.currency,
+        &c.opportunity_history,
+    )
+    .unwrap();
+    let start = c.window.start() + (c.window.end() - c.window.start()) / 2;
+    let p = h.predictions(&Window::new(start, c.window.end()).unwrap());
+    assert!(p.len() > 100, "{} predictions", p.len());
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("probability", DataType::Float64, false),
+        Field::new("won", DataType::Boolean, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Float64Array::from_iter_values(
+                p.iter().map(|p| p.probability),
+            )),
+            Arc::new(BooleanArray::from(
+                p.iter().map(|p| p.outcome.won()).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let options = CalibrationOptions::default().with_bins(5);
+    let core = Calibration::from_predictions(&p, options)
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert!(core.scores.open > 0 && core.scores.won > 0 && core.scores.lost > 0);
+    let want = serde_json::to_value(&core).unwrap();
+    for parts in PARTITIONS {
+        let ctx = context("predictions", &batch, parts, 11 * parts as u64);
+        let sql =
+            r#"SELECT 'all', revops_calibration(probability, won, '{"bins": 5}') FROM predictions"#;
+        assert_two_phase(&ctx, sql, parts).await;
+        let got = rows(&ctx, sql).await;
+        assert_close(&got[0].1, &want, &format!("{parts} partitions"));
+        assert_eq!(
+            got[0].1["reliability"]["bins"].as_array().unwrap().len(),
+            want["reliability"]["bins"].as_array().unwrap().len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_input_and_bad_options_are_clear_errors() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("forecast", DataType::Float64, true),
+        Field::new("actual", DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Float64Array::from(vec![Some(1.0), None])),
+            Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0)])),
+        ],
+    )
+    .unwrap();
+    let ctx = context("f", &batch, 1, 0);
+    let err = |sql: &'static str| {
+        let ctx = ctx.clone();
+        async move {
+            match ctx.sql(sql).await {
+                Err(e) => e.to_string(),
+                Ok(df) => df.collect().await.unwrap_err().to_string(),
+            }
+        }
+    };
+    let e = err("SELECT revops_forecast_errors(forecast, actual) FROM f").await;
+    assert!(
+        e.contains("revops_forecast_errors: input row") && e.contains("forecast is NULL"),
+        "{e}"
+    );
+    let e = err(r#"SELECT revops_forecast_errors(forecast, actual, '{"zero": 1}') FROM f"#).await;
+    assert!(e.contains("unknown option `zero`"), "{e}");
+    let e = err("SELECT revops_forecast_errors(forecast, actual, forecast) FROM f").await;
+    assert!(e.contains("must be a string"), "{e}");
+    let e = err("SELECT revops_forecast_errors(forecast) FROM f").await;
+    assert!(e.contains("takes 2 columns"), "{e}");
+}
+
+#[tokio::test]
+async fn markov_equals_the_core_and_revenue_sums_to_the_total() {
+    use revops::attribution::{MarkovOptions, markov_attribution};
+    use revops::synth::{PathsConfig, path_rows};
+    let config = PathsConfig {
+        journeys: 20_000,
+        channels: 12,
+        seed: 3,
+    };
+    let paths: Vec<revops::PathRow> = path_rows(&config).unwrap().collect();
+    let batch = revops::arrow::to_record_batch(&paths, &revops::csv::Options::new()).unwrap();
+    for (literal, options, currency) in [
+        ("", MarkovOptions::default(), revops::Currency::USD),
+        (
+            r#", '{"order": 2, "currency": "JPY"}'"#,
+            MarkovOptions::default().with_order(2),
+            "JPY".parse().unwrap(),
+        ),
+    ] {
+        let core = markov_attribution(&paths, options).unwrap();
+        let split = core.value_split(currency).unwrap();
+        let mut want = serde_json::to_value(&core).unwrap();
+        for (c, part) in want["channels"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(&split)
+        {
+            c["revenue"] = Value::String(part.amount().to_string());
+        }
+        for parts in PARTITIONS {
+            let ctx = context("paths", &batch, parts, 5 + parts as u64);
+            let sql = format!(
+                "SELECT 'all', revops_markov(path, total_conversions, total_conversion_value, total_null{literal}) FROM paths"
+            );
+            assert_two_phase(&ctx, &sql, parts).await;
+            let got = rows(&ctx, &sql).await;
+            let m = &got[0].1;
+            assert_close(m, &want, &format!("{parts} partitions {literal}"));
+            let channels = m["channels"].as_array().unwrap();
+            assert_eq!(channels.len(), 12);
+            let revenue: Decimal = channels
+                .iter()
+                .map(|c| c["revenue"].as_str().unwrap().parse::<Decimal>().unwrap())
+                .sum();
+            assert_eq!(
+                revenue,
+                m["total_value"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Decimal>()
+                    .unwrap()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_path_row_names_the_function_row_and_column() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("p", DataType::Utf8, true),
+        Field::new("c", DataType::Float64, true),
+        Field::new("v", DataType::Utf8, true),
+        Field::new("n", DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec!["a > b", "a >  > b"])),
+            Arc::new(Float64Array::from(vec![1.0, 1.0])),
+            Arc::new(StringArray::from(vec!["10.50", "1"])),
+            Arc::new(Float64Array::from(vec![0.0, 2.0])),
+        ],
+    )
+    .unwrap();
+    let ctx = context("t", &batch, 1, 0);
+    let e = ctx
+        .sql("SELECT revops_markov(p, c, v, n) FROM t")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("revops_markov") && e.contains("path") && e.contains("empty channel"),
+        "{e}"
+    );
+    let e = ctx
+        .sql("SELECT revops_markov(p, c, c, n) FROM t")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("total_conversion_value"),
+        "money as a float is refused: {e}"
+    );
+}
+
+#[tokio::test]
+async fn shapley_equals_the_core_with_exact_revenue() {
+    use revops::attribution::{ShapleyOptions, shapley_attribution};
+    use revops::synth::{PathsConfig, path_rows};
+    let config = PathsConfig {
+        journeys: 20_000,
+        channels: 8,
+        seed: 5,
+    };
+    let paths: Vec<revops::PathRow> = path_rows(&config).unwrap().collect();
+    let batch = revops::arrow::to_record_batch(&paths, &revops::csv::Options::new()).unwrap();
+    let core = shapley_attribution(&paths, ShapleyOptions::default()).unwrap();
+    let usd = revops::Currency::USD;
+    let credits = |c: &revops::attribution::ShapleyCredits| {
+        let mut v = serde_json::to_value(c).unwrap();
+        for (x, part) in v["credits"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(c.value_split(usd).unwrap())
+        {
+            x["revenue"] = Value::String(part.amount().to_string());
+        }
+        v
+    };
+    let want = serde_json::json!({
+        "simplified": credits(&core.simplified),
+        "conversion_rate": credits(&core.conversion_rate.credits),
+        "shao_li": credits(&core.shao_li.credits),
+        "ordered": serde_json::to_value(&core.ordered).unwrap(),
+    });
+    for parts in PARTITIONS {
+        let ctx = context("paths", &batch, parts, 17 + parts as u64);
+        let sql = "SELECT 'all', revops_shapley(path, total_conversions, total_conversion_value, total_null) FROM paths";
+        assert_two_phase(&ctx, sql, parts).await;
+        let got = rows(&ctx, sql).await;
+        let s = &got[0].1;
+        assert_close(s, &want, &format!("{parts} partitions"));
+        for set in ["simplified", "conversion_rate", "shao_li"] {
+            let c = s[set]["credits"].as_array().unwrap();
+            assert_eq!(c.len(), 8, "{set}");
+            let total: Decimal = c
+                .iter()
+                .map(|x| x["revenue"].as_str().unwrap().parse::<Decimal>().unwrap())
+                .sum();
+            assert_eq!(
+                total,
+                s[set]["total_value"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Decimal>()
+                    .unwrap(),
+                "{set}"
+            );
+        }
+    }
+}
