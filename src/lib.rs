@@ -35,6 +35,7 @@ mod accumulate;
 #[cfg(feature = "arrow")]
 pub mod arrow;
 pub mod attribution;
+pub mod breakdown;
 pub mod cost;
 #[cfg(feature = "csv")]
 pub mod csv;

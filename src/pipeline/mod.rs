@@ -133,6 +133,8 @@
 //! merge into the report of the whole.
 
 mod aging;
+mod bookings;
+mod breakdown;
 mod coverage;
 mod forecast_rollup;
 mod history;
@@ -145,6 +147,7 @@ mod weighted;
 mod win_rate;
 
 pub use aging::{Aging, StageAging};
+pub use bookings::{Bookings, BookingsSpec};
 pub use coverage::Coverage;
 pub use forecast_rollup::ForecastRollup;
 pub use history::{OpportunityState, PipelineHistory, Snapshot, SnapshotEntry};
@@ -158,4 +161,4 @@ pub use weighted::{
     BacktestSpec, PROBABILITY_DECIMALS, ProbabilitySource, StageRate, StageWinRates,
     WeightedBacktest, WeightedPipeline, probability_decimal,
 };
-pub use win_rate::{NoDecision, WinRate, WinRateBasis, WinRateSpec};
+pub use win_rate::{NoDecision, WinRate, WinRateBasis, WinRateCount, WinRateSpec};
