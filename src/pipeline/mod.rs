@@ -148,7 +148,7 @@ mod win_rate;
 
 pub use aging::{Aging, StageAging};
 pub use bookings::{Bookings, BookingsSpec};
-pub use coverage::Coverage;
+pub use coverage::{Coverage, PeriodDeal, PeriodPipeline};
 pub use forecast_rollup::ForecastRollup;
 pub use history::{OpportunityState, PipelineHistory, Snapshot, SnapshotEntry};
 pub use sales_cycle::{CycleOutcome, SalesCycle, SalesCycleSpec};

@@ -9,9 +9,9 @@ use revops::breakdown::{Breakdown, Dimension, Keyed, Keys};
 use revops::error::ErrorKind;
 use revops::forecast::{Calibration, CalibrationOptions};
 use revops::pipeline::{
-    Bookings, BookingsSpec, CycleOutcome, PipelineHistory, PipelineScope, SalesCycle,
-    SalesCycleSpec, Slippage, Waterfall, WaterfallSpec, WinRate, WinRateBasis, WinRateCount,
-    WinRateSpec,
+    Bookings, BookingsSpec, CycleOutcome, PeriodDeal, PeriodPipeline, PipelineHistory,
+    PipelineScope, SalesCycle, SalesCycleSpec, Slippage, Waterfall, WaterfallSpec, WinRate,
+    WinRateBasis, WinRateCount, WinRateSpec,
 };
 use revops::{
     Accumulator, Channel, Currency, DateRange, Decimal, Funnel, Lead, LeadId, Money, Opportunity,
@@ -144,6 +144,7 @@ struct All {
     waterfall: Vec<Breakdown<Waterfall>>,
     slippage: Breakdown<Slippage>,
     calibration: Breakdown<Calibration>,
+    coverage: Breakdown<PeriodPipeline>,
 }
 
 struct Specs {
@@ -152,6 +153,8 @@ struct Specs {
     bookings: BookingsSpec,
     waterfall: Vec<WaterfallSpec>,
     window: Window,
+    instant: DateTime<Utc>,
+    period: DateRange,
 }
 
 fn specs(t: u8, a: u8, b: u8) -> Specs {
@@ -174,6 +177,8 @@ fn specs(t: u8, a: u8, b: u8) -> Specs {
             .map(|scope| WaterfallSpec::new(s, e).with_scope(scope))
             .to_vec(),
         window,
+        instant,
+        period,
     }
 }
 
@@ -195,6 +200,7 @@ fn run_all(h: &PipelineHistory, s: &Specs, keys: &Keys) -> All {
         calibration: h
             .calibration_by(&s.window, CalibrationOptions::default(), keys)
             .unwrap(),
+        coverage: h.coverage_by(s.instant, s.period, keys).unwrap(),
     }
 }
 
@@ -280,6 +286,19 @@ fn check_sums(all: &All) {
         ),
         (s.total().deals, s.total().pushes)
     );
+    let p = &all.coverage;
+    let flows: [fn(&PeriodPipeline) -> &revops::pipeline::Flow; 2] = [|x| &x.pipeline, |x| &x.won];
+    for f in flows {
+        let total = f(p.total());
+        assert_eq!(
+            money_sum(p.cells().iter().map(|c| &f(&c.state).amount)),
+            total.amount.amount()
+        );
+        assert_eq!(
+            p.cells().iter().map(|c| f(&c.state).deals).sum::<u64>(),
+            total.deals
+        );
+    }
     let c = all.calibration.finish().unwrap();
     assert_eq!(
         c.cells
@@ -308,6 +327,11 @@ fn check_filtered(
         assert_eq!(w.total(), &h.waterfall(spec).unwrap());
     }
     assert_eq!(all.slippage.total(), &h.slippage(&s.window).unwrap());
+    let quota = Money::parse("500", USD).unwrap();
+    assert_eq!(
+        all.coverage.total().coverage(quota).unwrap(),
+        h.coverage(s.instant, s.period, quota).unwrap()
+    );
     assert_eq!(keys.values().len(), all.bookings.cells().len());
     for (k, value) in keys.values().iter().enumerate() {
         let part = sf(&filtered(rows, h, keys, value));
@@ -353,6 +377,7 @@ fn check_merge(whole: &All, even: &All, odd: &All) {
         assert_eq!(&merged(e, o), w);
     }
     assert_eq!(merged(&even.bookings, &odd.bookings), whole.bookings);
+    assert_eq!(merged(&even.coverage, &odd.coverage), whole.coverage);
     let summaries = |b: &Breakdown<SalesCycle>| -> Vec<_> {
         std::iter::once(b.total().summary())
             .chain(b.cells().iter().map(|c| c.state.summary()))
@@ -456,6 +481,18 @@ proptest! {
             .collect();
         let spec = WinRateSpec::new(base());
         assert_contract(|| Breakdown::new(Dimension::Owner, WinRate::new(&spec)), &keyed, cut, |r| r.clone());
+        assert_contract(|| WinRate::new(&spec), &keyed.iter().map(|k| k.item).collect::<Vec<_>>(), cut, |r| r.clone());
+        let seconds: Vec<u64> = items.iter().map(|&(_, c)| u64::from(c)).collect();
+        assert_contract(|| SalesCycle::new(CycleOutcome::Won), &seconds, cut, |r| r.summary());
+        let period = DateRange::new(base().date_naive(), base().date_naive()).unwrap();
+        let deals: Vec<PeriodDeal> = items
+            .iter()
+            .map(|&(k, c)| {
+                let m = Money::from_minor_units(i128::from(c), USD).unwrap();
+                if k.is_some() { PeriodDeal::Open(m) } else { PeriodDeal::Won(m) }
+            })
+            .collect();
+        assert_contract(|| PeriodPipeline::new(base(), period, USD), &deals, cut, |r| r.clone());
     }
 }
 
@@ -493,6 +530,22 @@ fn breakdown_states_are_checked() {
     let mut v2 = json;
     v2["version"] = 2.into();
     assert!(serde_json::from_value::<Breakdown<Bookings>>(v2).is_err());
+}
+
+#[test]
+fn pipeline_states_of_another_version_are_refused() {
+    let spec = WinRateSpec::new(base());
+    let mut v = serde_json::to_value(WinRate::new(&spec)).unwrap();
+    assert_eq!(v["version"], 1);
+    v["version"] = 2.into();
+    let e = serde_json::from_value::<WinRate>(v).unwrap_err();
+    assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+    let mut v = serde_json::to_value(Bookings::new(USD)).unwrap();
+    v["version"] = 0.into();
+    assert!(serde_json::from_value::<Bookings>(v).is_err());
+    let mut v = serde_json::to_value(SalesCycle::new(CycleOutcome::Won)).unwrap();
+    v["version"] = 2.into();
+    assert!(serde_json::from_value::<SalesCycle>(v).is_err());
 }
 
 #[test]
