@@ -507,14 +507,13 @@ fn by_table(h: &PipelineHistory, keys: &Keys, spec: &BySpec) -> Result<ByTable, 
         cycle_won_median_days: c.summary().map(|s| s.median_days()),
         pipeline_created: created.map(|w| w.created.clone()),
     };
-    let mut cells = Vec::with_capacity(win.cells().len());
-    for c in win.cells() {
-        let v = c.value.as_deref();
+    let mut cells = Vec::with_capacity(win.len());
+    for (v, w) in win.cells() {
         let empty_b = Bookings::new(h.currency());
         let empty_c = SalesCycle::new(CycleOutcome::Won);
         cells.push(row(
             v,
-            &c.state,
+            w,
             booked.cell(v).unwrap_or(&empty_b),
             cycle.cell(v).unwrap_or(&empty_c),
             created.as_ref().and_then(|b| b.cell(v)),

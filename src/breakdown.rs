@@ -32,6 +32,7 @@
 //! ```
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -354,7 +355,7 @@ pub struct Cell<T> {
 /// count and amount add up to the total exactly. A bucket's cell starts as a copy of
 /// the empty accumulator given to [`Breakdown::new`] (which carries its options);
 /// [`merge`](Breakdown::merge) merges bucket by bucket and adds the buckets only the
-/// other side has.
+/// other side has. Finding a record's bucket costs `O(log buckets)`.
 ///
 /// # Serialised form
 ///
@@ -362,9 +363,9 @@ pub struct Cell<T> {
 /// "ann", "state": A}, {"value": null, "state": A}]}`, each `A` the inner
 /// accumulator's own form; the cells in bucket order, each value once (a state that
 /// breaks this, or of another version, is refused).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(
-    bound(serialize = "A: Serialize", deserialize = "A: DeserializeOwned"),
+    bound(deserialize = "A: DeserializeOwned"),
     try_from = "BreakdownRepr<A>"
 )]
 pub struct Breakdown<A> {
@@ -372,11 +373,17 @@ pub struct Breakdown<A> {
     dimension: Dimension,
     empty: A,
     total: A,
-    cells: Vec<Cell<A>>,
+    /// The buckets with a value, by value.
+    present: BTreeMap<String, A>,
+    /// The bucket of records without a value.
+    missing: Option<A>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "A: DeserializeOwned"))]
+#[derive(Serialize, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(serialize = "A: Serialize", deserialize = "A: DeserializeOwned")
+)]
 struct BreakdownRepr<A> {
     version: StateVersion<1>,
     dimension: Dimension,
@@ -399,13 +406,46 @@ impl<A> TryFrom<BreakdownRepr<A>> for Breakdown<A> {
                 reason: "the cells must be in bucket order, each value once".into(),
             }));
         }
+        let mut present = BTreeMap::new();
+        let mut missing = None;
+        for c in r.cells {
+            match c.value {
+                Some(v) => {
+                    present.insert(v, c.state);
+                }
+                None => missing = Some(c.state),
+            }
+        }
         Ok(Breakdown {
             version: r.version,
             dimension: r.dimension,
             empty: r.empty,
             total: r.total,
-            cells: r.cells,
+            present,
+            missing,
         })
+    }
+}
+
+impl<A: Serialize> Serialize for Breakdown<A> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut cells: Vec<Cell<&A>> = self
+            .present
+            .iter()
+            .map(|(v, state)| Cell {
+                value: Some(v.clone()),
+                state,
+            })
+            .collect();
+        cells.extend(self.missing.iter().map(|state| Cell { value: None, state }));
+        BreakdownRepr {
+            version: self.version,
+            dimension: self.dimension.clone(),
+            empty: &self.empty,
+            total: &self.total,
+            cells,
+        }
+        .serialize(s)
     }
 }
 
@@ -418,26 +458,25 @@ impl<A: Accumulator> Breakdown<A> {
             dimension,
             total: empty.clone(),
             empty,
-            cells: Vec::new(),
+            present: BTreeMap::new(),
+            missing: None,
         }
     }
 
     /// Builds a breakdown from states already accumulated per bucket of `keys`
     /// (`cells[k]` for `keys.values()[k]`) and over the total.
     pub(crate) fn from_parts(keys: &Keys, empty: A, total: A, cells: Vec<A>) -> Breakdown<A> {
-        Breakdown {
-            version: StateVersion,
-            dimension: keys.dimension.clone(),
-            empty,
-            total,
-            cells: keys
-                .values
-                .iter()
-                .cloned()
-                .zip(cells)
-                .map(|(value, state)| Cell { value, state })
-                .collect(),
+        let mut b = Breakdown::new(keys.dimension.clone(), empty);
+        b.total = total;
+        for (value, state) in keys.values.iter().zip(cells) {
+            match value {
+                Some(v) => {
+                    b.present.insert(v.clone(), state);
+                }
+                None => b.missing = Some(state),
+            }
         }
+        b
     }
 
     /// The dimension.
@@ -450,45 +489,62 @@ impl<A: Accumulator> Breakdown<A> {
         &self.total
     }
 
-    /// The cells, in bucket order.
-    pub fn cells(&self) -> &[Cell<A>] {
-        &self.cells
+    /// The buckets and their states, in bucket order (present values by text, the
+    /// missing bucket, `None`, last).
+    pub fn cells(&self) -> impl Iterator<Item = (Option<&str>, &A)> {
+        self.present
+            .iter()
+            .map(|(v, a)| (Some(v.as_str()), a))
+            .chain(self.missing.iter().map(|a| (None, a)))
+    }
+
+    /// The number of buckets.
+    pub fn len(&self) -> usize {
+        self.present.len() + usize::from(self.missing.is_some())
+    }
+
+    /// Whether there is no bucket (no record yet).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The state of one bucket, if any record (or merged state) had that value.
     pub fn cell(&self, value: Option<&str>) -> Option<&A> {
-        self.position(value).ok().map(|i| &self.cells[i].state)
+        match value {
+            Some(v) => self.present.get(v),
+            None => self.missing.as_ref(),
+        }
     }
 
-    fn position(&self, value: Option<&str>) -> std::result::Result<usize, usize> {
-        self.cells
-            .binary_search_by(|c| bucket_order(c.value.as_deref(), value))
+    /// The state of a bucket, created empty if needed.
+    fn cell_mut(&mut self, value: Option<&str>) -> &mut A {
+        let empty = &self.empty;
+        match value {
+            Some(v) => {
+                if !self.present.contains_key(v) {
+                    self.present.insert(v.to_string(), empty.clone());
+                }
+                self.present
+                    .get_mut(v)
+                    .unwrap_or_else(|| unreachable!("inserted above"))
+            }
+            None => self.missing.get_or_insert_with(|| empty.clone()),
+        }
     }
 
-    /// Adds one record to the total and to its bucket.
+    /// Adds one record to the total and to its bucket, without copying either
+    /// state (adding is linear in the records, whatever the inner state's size).
     ///
     /// # Errors
-    /// The inner accumulator's error for the record; the breakdown is then
-    /// unchanged.
+    /// The inner accumulator's error for the record, from the total, which sees it
+    /// first: the breakdown is then unchanged. (The bucket sees the same record
+    /// under the same options and sums no more than the total, so the crate's
+    /// accumulators never refuse it there once the total took it; an inner
+    /// accumulator that did would leave the record in the total only, and its
+    /// error is returned.)
     pub fn add(&mut self, record: &Keyed<A::Item>) -> Result<()> {
-        let mut total = self.total.clone();
-        total.add(&record.item)?;
-        match self.position(record.key.as_deref()) {
-            Ok(i) => self.cells[i].state.add(&record.item)?,
-            Err(i) => {
-                let mut state = self.empty.clone();
-                state.add(&record.item)?;
-                self.cells.insert(
-                    i,
-                    Cell {
-                        value: record.key.clone(),
-                        state,
-                    },
-                );
-            }
-        }
-        self.total = total;
-        Ok(())
+        self.total.add(&record.item)?;
+        self.cell_mut(record.key.as_deref()).add(&record.item)
     }
 
     /// Merges another partial breakdown bucket by bucket, and its total into this
@@ -511,21 +567,8 @@ impl<A: Accumulator> Breakdown<A> {
         let mut merged = self.clone();
         merged.empty.merge(&other.empty)?;
         merged.total.merge(&other.total)?;
-        for c in &other.cells {
-            match merged.position(c.value.as_deref()) {
-                Ok(i) => merged.cells[i].state.merge(&c.state)?,
-                Err(i) => {
-                    let mut state = merged.empty.clone();
-                    state.merge(&c.state)?;
-                    merged.cells.insert(
-                        i,
-                        Cell {
-                            value: c.value.clone(),
-                            state,
-                        },
-                    );
-                }
-            }
+        for (value, state) in other.cells() {
+            merged.cell_mut(value).merge(state)?;
         }
         *self = merged;
         Ok(())
@@ -540,12 +583,11 @@ impl<A: Accumulator> Breakdown<A> {
             dimension: self.dimension.clone(),
             total: self.total.finish()?,
             cells: self
-                .cells
-                .iter()
-                .map(|c| {
+                .cells()
+                .map(|(value, state)| {
                     Ok(Cell {
-                        value: c.value.clone(),
-                        state: c.state.finish()?,
+                        value: value.map(str::to_string),
+                        state: state.finish()?,
                     })
                 })
                 .collect::<Result<_>>()?,
