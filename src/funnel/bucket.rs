@@ -1,4 +1,5 @@
-//! Shared report plumbing: breakdown dimensions, period bucketing by day, and the
+//! Shared report plumbing: lead segments for a breakdown (the dimension and the
+//! bucket order are [`crate::breakdown`]'s), period bucketing by day, and the
 //! mask-count cells the cohort and flow reports aggregate into.
 
 use super::data::{FunnelData, Millis, millis};
