@@ -536,7 +536,7 @@ fn by_table(h: &PipelineHistory, keys: &Keys, spec: &BySpec) -> Result<ByTable, 
 /// The per-bucket table, the total last (the created column only when measured).
 fn print_by(t: &ByTable) {
     let created = t.total.pipeline_created.is_some();
-    println!(
+    let header = format!(
         "  {:<24} {:>13} {:>8} {:>15} {:>16} {:>7} {:>9} {}",
         t.dimension,
         "won / closed",
@@ -551,9 +551,10 @@ fn print_by(t: &ByTable) {
             String::new()
         }
     );
+    println!("{}", header.trim_end());
     let pct = |x: Option<f64>| x.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", 100.0 * v));
     let print = |name: &str, r: &ByRow| {
-        println!(
+        let line = format!(
             "  {:<24} {:>13} {:>8} {:>15} {:>16} {:>7} {:>9} {}",
             name,
             format!("{} / {}", r.won, r.closed),
@@ -573,6 +574,7 @@ fn print_by(t: &ByTable) {
                     format!("{} ({})", f.amount.round_to_minor_units().amount(), f.deals)
                 )),
         );
+        println!("{}", line.trim_end());
     };
     for r in &t.cells {
         print(r.value.as_deref().unwrap_or("(missing)"), r);
