@@ -225,6 +225,7 @@ pub(crate) fn rank_values(first_seen: &[Option<&str>]) -> (Vec<Option<String>>, 
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "KeysRepr")]
 pub struct Keys {
     dimension: Dimension,
     values: Vec<Option<String>>,
@@ -233,6 +234,39 @@ pub struct Keys {
     /// Records whose value was looked up in a record that was not given (a deal
     /// without an opportunity record): in the missing bucket, counted here.
     unmatched: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysRepr {
+    dimension: Dimension,
+    values: Vec<Option<String>>,
+    of: Vec<u32>,
+    unmatched: u64,
+}
+
+impl TryFrom<KeysRepr> for Keys {
+    type Error = Error;
+    fn try_from(r: KeysRepr) -> Result<Keys> {
+        let ordered = r
+            .values
+            .windows(2)
+            .all(|w| bucket_order(w[0].as_deref(), w[1].as_deref()).is_lt());
+        let in_range = r.of.iter().all(|&k| (k as usize) < r.values.len());
+        if !(ordered && in_range) {
+            return Err(Error::from(ErrorKind::InvalidParameter {
+                name: "keys",
+                value: format!("{} values, {} records", r.values.len(), r.of.len()),
+                reason: "the values must be in bucket order, each once, and every record's bucket one of them".into(),
+            }));
+        }
+        Ok(Keys {
+            dimension: r.dimension,
+            values: r.values,
+            of: r.of,
+            unmatched: r.unmatched,
+        })
+    }
 }
 
 impl Keys {

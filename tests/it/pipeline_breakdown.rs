@@ -571,6 +571,13 @@ fn keys_name_bad_input() {
         "{e}"
     );
     assert!(h.bookings_by(&BookingsSpec::new(t), &other).is_err());
+    // Shipped keys are checked: a record's bucket must be one of the values.
+    let keys = h.keys(&Dimension::Owner, &[], &[]).unwrap();
+    let mut v = serde_json::to_value(&keys).unwrap();
+    assert_eq!(serde_json::from_value::<Keys>(v.clone()).unwrap(), keys);
+    v["of"][1] = 5.into();
+    let e = serde_json::from_value::<Keys>(v).unwrap_err();
+    assert!(e.to_string().contains("every record's bucket"), "{e}");
 }
 
 #[test]
