@@ -546,7 +546,7 @@ fn print_by(t: &ByTable) {
         "won",
         "cycle d",
         if created {
-            format!("{:>18}", "created (deals)")
+            format!("{:>22}", "created (deals)")
         } else {
             String::new()
         }
@@ -570,7 +570,7 @@ fn print_by(t: &ByTable) {
             r.pipeline_created
                 .as_ref()
                 .map_or_else(String::new, |f| format!(
-                    "{:>18}",
+                    "{:>22}",
                     format!("{} ({})", f.amount.round_to_minor_units().amount(), f.deals)
                 )),
         );
