@@ -8,7 +8,13 @@
 //! ```
 //! Flags: `--data DIR` (reads `opportunity_history.csv` and `forecasts.csv`; without it
 //! a synthetic company), `--leads N`, `--seed S`, `--quota AMOUNT` (coverage of the
-//! quarter after the reported one), `--maven FILE`, `--format table|json`, `--quick`.
+//! quarter after the reported one), `--maven FILE`, `--by DIMENSION` (a table per
+//! `owner`, `segment`, `source`, `account` or `attribute:NAME`: won / closed with its
+//! interval, bookings, cycle, pipeline created), `--format table|json`, `--quick`.
+//!
+//! ```sh
+//! cargo run --release --all-features --example forecast_accuracy -- --maven ../shared/data/real/maven_crm_sales_pipeline.csv --by owner --format json
+//! ```
 #![allow(clippy::print_stdout)]
 
 mod common;
@@ -20,7 +26,9 @@ use clap::Parser;
 use common::{
     DataArgs, DaysSummary, OutputArgs, bad, existing_file, in_file, io_error, load_tables,
 };
+use revops::breakdown::{Breakdown, Dimension, Keys};
 use revops::csv::{CsvRecord, Table};
+use revops::pipeline::{Bookings, BookingsSpec, SalesCycle, WinRate};
 use revops::{
     Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Period,
     Window, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
@@ -45,6 +53,10 @@ struct Cli {
     #[arg(long, value_name = "FILE", value_parser = existing_file,
           conflicts_with_all = ["data", "leads", "seed", "quick", "quota"])]
     maven: Option<PathBuf>,
+    /// Break the win rate, bookings, cycle and pipeline created down by `owner`,
+    /// `segment`, `source` (the lead's), `account` or `attribute:NAME`
+    #[arg(long, value_name = "DIMENSION", value_parser = common::parsed::<Dimension>)]
+    by: Option<Dimension>,
     /// Quota of the quarter after the reported one, in the data's currency (coverage)
     #[arg(long, value_name = "AMOUNT", value_parser = common::positive_amount)]
     quota: Option<Decimal>,
@@ -58,21 +70,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Error> {
     if let Some(path) = &cli.maven {
-        return maven(path, cli.output);
+        return maven(path, cli.by.as_ref(), cli.output);
     }
     // Spend and conversions give the currency; leads, stage events and touches are
     // not read.
-    let loaded = load_tables(
-        &cli.data,
-        100_000,
-        &[OpportunityChange::FILE_NAME],
-        &[
-            Table::Conversions,
-            Table::Spend,
-            Table::OpportunityHistory,
-            Table::Forecasts,
-        ],
-    )?;
+    let mut tables = vec![
+        Table::Conversions,
+        Table::Spend,
+        Table::OpportunityHistory,
+        Table::Forecasts,
+    ];
+    if cli.by.is_some() {
+        tables.push(Table::Leads);
+    }
+    let loaded = load_tables(&cli.data, 100_000, &[OpportunityChange::FILE_NAME], &tables)?;
     let currency = loaded.data.report_input().inferred_currency();
     let history = PipelineHistory::new(
         Funnel::salesforce_opportunity(),
@@ -104,6 +115,21 @@ fn run(cli: Cli) -> Result<(), Error> {
         None => None,
     };
 
+    let by = match &cli.by {
+        Some(dim) => {
+            let keys = folder_keys(&history, dim, &loaded)?;
+            let spec = BySpec {
+                as_of,
+                bookings: BookingsSpec::new(as_of).with_window(window),
+                created: Some(
+                    WaterfallSpec::new(q_start, q_end).with_audit(revops::pipeline::Audit::Totals),
+                ),
+            };
+            Some(by_table(&history, &keys, &spec)?)
+        }
+        None => None,
+    };
+
     // Forecast errors per series.
     let errors =
         ForecastErrors::from_points(&loaded.data.forecasts, ErrorOptions::default())?.finish()?;
@@ -126,7 +152,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 
     cli.output.emit(
         || {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "origin": loaded.origin, "quarter": quarter.label(),
                 "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
                 "win_rate": win_rate, "cycle_days": cycle.summary().as_ref().map(DaysSummary::from),
@@ -138,7 +164,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                 },
                 "coverage": coverage, "forecast_errors": errors,
                 "calibration_uniform": uniform, "calibration_quantile": quantile,
-            })
+            });
+            if let Some(b) = &by {
+                v["by"] = serde_json::json!(b);
+            }
+            v
         },
         || {
 
@@ -192,6 +222,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ),
             }
 
+            if let Some(b) = &by {
+                println!("\nby {} (won / closed as of {}; bookings and pipeline created in the quarter)", b.dimension, as_of.format("%Y-%m-%d"));
+                print_by(b);
+            }
             print_errors(&errors);
             print_calibration(&quarter, &uniform, &quantile);
             Ok(())
@@ -306,7 +340,7 @@ fn print_calibration(quarter: &Period, uniform: &CalibrationReport, quantile: &C
     );
 }
 
-fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
+fn maven(path: &Path, by: Option<&Dimension>, output: OutputArgs) -> Result<(), Error> {
     let file = std::fs::File::open(path).map_err(io_error("opening", path))?;
     let d =
         revops::real::read_maven(file, revops::Currency::USD).map_err(in_file("reading", path))?;
@@ -324,13 +358,29 @@ fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
     let mut lost_spec = SalesCycleSpec::new(as_of);
     lost_spec.outcome = CycleOutcome::Lost;
     let lost = h.sales_cycle(&lost_spec);
+    let by = match by {
+        Some(dim) => {
+            let keys = h.keys(dim, &d.opportunities, &[])?;
+            let spec = BySpec {
+                as_of,
+                bookings: BookingsSpec::new(as_of),
+                created: None,
+            };
+            Some(by_table(&h, &keys, &spec)?)
+        }
+        None => None,
+    };
     output.emit(
         || {
             let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
                 "skipped_rows": d.skipped,
-            })
+            });
+            if let Some(b) = &by {
+                v["by"] = serde_json::json!(b);
+            }
+            v
         },
         || {
             println!(
@@ -351,7 +401,189 @@ fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
                     );
                 }
             }
+            if let Some(b) = &by {
+                println!("\nby {} (won / closed; bookings: every won deal)", b.dimension);
+                print_by(b);
+            }
             Ok(())
         },
     )
+}
+
+// ----- the breakdown (`--by`) -----
+
+/// What the per-bucket table measures.
+struct BySpec {
+    /// Win rate (closed only) and won-cycle as of this instant.
+    as_of: chrono::DateTime<chrono::Utc>,
+    /// Which won deals are booked.
+    bookings: BookingsSpec,
+    /// The waterfall whose `created` column is the pipeline created, if shown.
+    created: Option<WaterfallSpec>,
+}
+
+/// One row of the per-bucket table (and the total).
+#[derive(serde::Serialize)]
+struct ByRow {
+    /// The bucket (`None`: the total, or the deals without a value).
+    value: Option<String>,
+    won: u64,
+    closed: u64,
+    /// won / closed, with its Wilson 95 % interval.
+    win_rate: Option<f64>,
+    interval: Option<(f64, f64)>,
+    bookings: Money,
+    booked_deals: u64,
+    /// Median days from creation to win of the won deals.
+    cycle_won_median_days: Option<f64>,
+    /// Deals and amount created into the pipeline in the interval.
+    pipeline_created: Option<revops::pipeline::Flow>,
+}
+
+/// The per-bucket table: every bucket and the total.
+#[derive(serde::Serialize)]
+struct ByTable {
+    dimension: String,
+    /// Deals without an opportunity record (in the missing bucket).
+    unmatched: u64,
+    total: ByRow,
+    cells: Vec<ByRow>,
+}
+
+/// The keys of a folder's or the synthetic company's deals: from the opportunity
+/// records when there are some, else from each deal's lead (`lead_id` of its rows).
+fn folder_keys(
+    history: &PipelineHistory,
+    dim: &Dimension,
+    loaded: &common::Loaded,
+) -> Result<Keys, Error> {
+    if let Some(opps) = &loaded.opportunities {
+        return history.keys(dim, opps, &loaded.data.leads);
+    }
+    // One stub record per deal carrying its lead link (the history has no other
+    // opportunity fields).
+    let mut seen = std::collections::HashSet::new();
+    let stubs: Vec<revops::Opportunity> = loaded
+        .data
+        .opportunity_history
+        .iter()
+        .filter(|c| seen.insert(c.opportunity.as_str()))
+        .map(|c| {
+            let mut o = revops::Opportunity::new(
+                c.opportunity.clone(),
+                c.changed_at,
+                c.stage.clone(),
+                c.amount,
+            );
+            o.lead.clone_from(&c.lead);
+            o
+        })
+        .collect();
+    history.keys(dim, &stubs, &loaded.data.leads)
+}
+
+/// Win rate, bookings, cycle and (optionally) pipeline created per bucket, each
+/// measure in one pass over the deals.
+fn by_table(h: &PipelineHistory, keys: &Keys, spec: &BySpec) -> Result<ByTable, Error> {
+    let win = h.win_rate_by(&WinRateSpec::new(spec.as_of), keys)?;
+    let booked = h.bookings_by(&spec.bookings, keys)?;
+    let cycle = h.sales_cycle_by(&SalesCycleSpec::new(spec.as_of), keys)?;
+    let created = match &spec.created {
+        Some(w) => Some(h.waterfall_by(w, keys)?),
+        None => None,
+    };
+    let row = |value: Option<&str>,
+               w: &WinRate,
+               b: &Bookings,
+               c: &SalesCycle,
+               created: Option<&Waterfall>| ByRow {
+        value: value.map(str::to_string),
+        won: w.ratio.numerator,
+        closed: w.ratio.denominator,
+        win_rate: w.ratio.value(),
+        interval: w.interval.map(|i| (i.lower, i.upper)),
+        bookings: b.amount.round_to_minor_units(),
+        booked_deals: b.deals,
+        cycle_won_median_days: c.summary().map(|s| s.median_days()),
+        pipeline_created: created.map(|w| w.created.clone()),
+    };
+    let mut cells = Vec::with_capacity(win.len());
+    for (v, w) in win.cells() {
+        let empty_b = Bookings::new(h.currency());
+        let empty_c = SalesCycle::new(CycleOutcome::Won);
+        cells.push(row(
+            v,
+            w,
+            booked.cell(v).unwrap_or(&empty_b),
+            cycle.cell(v).unwrap_or(&empty_c),
+            created.as_ref().and_then(|b| b.cell(v)),
+        ));
+    }
+    Ok(ByTable {
+        dimension: keys.dimension().name(),
+        unmatched: keys.unmatched(),
+        total: row(
+            None,
+            win.total(),
+            booked.total(),
+            cycle.total(),
+            created.as_ref().map(Breakdown::total),
+        ),
+        cells,
+    })
+}
+
+/// The per-bucket table, the total last (the created column only when measured).
+fn print_by(t: &ByTable) {
+    let created = t.total.pipeline_created.is_some();
+    let header = format!(
+        "  {:<24} {:>13} {:>8} {:>15} {:>16} {:>7} {:>9} {}",
+        t.dimension,
+        "won / closed",
+        "rate",
+        "95 % interval",
+        "bookings",
+        "won",
+        "cycle d",
+        if created {
+            format!("{:>22}", "created (deals)")
+        } else {
+            String::new()
+        }
+    );
+    println!("{}", header.trim_end());
+    let pct = |x: Option<f64>| x.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", 100.0 * v));
+    let print = |name: &str, r: &ByRow| {
+        let line = format!(
+            "  {:<24} {:>13} {:>8} {:>15} {:>16} {:>7} {:>9} {}",
+            name,
+            format!("{} / {}", r.won, r.closed),
+            pct(r.win_rate),
+            r.interval.map_or_else(
+                || "-".into(),
+                |(lo, hi)| format!("{:.1}-{:.1} %", 100.0 * lo, 100.0 * hi)
+            ),
+            r.bookings.amount().to_string(),
+            r.booked_deals,
+            r.cycle_won_median_days
+                .map_or_else(|| "-".into(), |d| format!("{d:.1}")),
+            r.pipeline_created
+                .as_ref()
+                .map_or_else(String::new, |f| format!(
+                    "{:>22}",
+                    format!("{} ({})", f.amount.round_to_minor_units().amount(), f.deals)
+                )),
+        );
+        println!("{}", line.trim_end());
+    };
+    for r in &t.cells {
+        print(r.value.as_deref().unwrap_or("(missing)"), r);
+    }
+    print("(total)", &t.total);
+    if t.unmatched > 0 {
+        println!(
+            "  ({} deals without an opportunity record are in (missing))",
+            t.unmatched
+        );
+    }
 }

@@ -23,10 +23,12 @@
 //! - the engines, one namespace each: [`funnel`] (cohort, flow, velocity and
 //!   qualification reports), [`attribution`] (rule models, Markov, Shapley),
 //!   [`cost`] (spend alignment, unit economics, sourcing), [`pipeline`] (history,
-//!   waterfall, win rate, cycle, weighted pipeline), [`forecast`] (error metrics,
+//!   waterfall, win rate, cycle, bookings, weighted pipeline), [`forecast`] (error metrics,
 //!   calibration), [`plan`] (reverse funnel, projection, ramp), [`distribution`]
 //!   (exact and sketched durations), [`report`] (the consolidated report);
-//! - the accumulator contract every engine follows: [`Accumulator`];
+//! - the accumulator contract every engine follows: [`Accumulator`]; breakdowns by
+//!   owner, segment, source, account or attribute for both the funnel and the
+//!   pipeline engines: [`breakdown`];
 //! - adapters behind features: `csv` (readers, writers, `csv::Dataset`), `real`
 //!   (Olist and Maven datasets), `synth` (the synthetic company).
 #![forbid(unsafe_code)]
@@ -35,6 +37,7 @@ mod accumulate;
 #[cfg(feature = "arrow")]
 pub mod arrow;
 pub mod attribution;
+pub mod breakdown;
 pub mod cost;
 #[cfg(feature = "csv")]
 pub mod csv;

@@ -1,86 +1,13 @@
-//! Shared report plumbing: breakdown dimensions, period bucketing by day, and the
+//! Shared report plumbing: lead segments for a breakdown (the dimension and the
+//! bucket order are [`crate::breakdown`]'s), period bucketing by day, and the
 //! mask-count cells the cohort and flow reports aggregate into.
-
-use serde::{Deserialize, Serialize};
 
 use super::data::{FunnelData, Millis, millis};
 use super::path::Paths;
 use crate::intern::Interner;
 use crate::period::{Calendar, Granularity, MAX_SPAN_DAYS, Period};
-use crate::records::Lead;
 
-/// A lead attribute to break a report down by. Every value gets its own table, next
-/// to the total; leads without a value form their own explicit bucket (`None`,
-/// shown as `(missing)`), never dropped.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dimension {
-    /// The lead source channel.
-    Source,
-    /// The lead's campaign.
-    Campaign,
-    /// The lead's segment.
-    Segment,
-    /// The lead's owner.
-    Owner,
-    /// The lead's account.
-    Account,
-    /// A free-form lead attribute, by name.
-    Attribute(String),
-}
-
-impl Dimension {
-    /// The dimension's value for a lead, if it has one.
-    pub fn value<'l>(&self, lead: &'l Lead) -> Option<&'l str> {
-        match self {
-            Dimension::Source => lead.source.as_ref().map(|c| c.as_str()),
-            Dimension::Campaign => lead.campaign.as_ref().map(|c| c.as_str()),
-            Dimension::Segment => lead.segment.as_deref(),
-            Dimension::Owner => lead.owner.as_deref(),
-            Dimension::Account => lead.account.as_ref().map(|a| a.as_str()),
-            Dimension::Attribute(name) => lead.attributes.get(name).map(String::as_str),
-        }
-    }
-
-    /// A short name: `source`, `campaign`, ..., or `attribute:<name>`.
-    pub fn name(&self) -> String {
-        match self {
-            Dimension::Source => "source".into(),
-            Dimension::Campaign => "campaign".into(),
-            Dimension::Segment => "segment".into(),
-            Dimension::Owner => "owner".into(),
-            Dimension::Account => "account".into(),
-            Dimension::Attribute(n) => format!("attribute:{n}"),
-        }
-    }
-}
-
-impl std::str::FromStr for Dimension {
-    type Err = crate::Error;
-
-    /// Parses `source`, `campaign`, `segment`, `owner`, `account`, or any other name
-    /// as an attribute (`attribute:industry` or just `industry`).
-    fn from_str(s: &str) -> crate::Result<Dimension> {
-        let t = s.trim();
-        Ok(match t.to_ascii_lowercase().as_str() {
-            "source" => Dimension::Source,
-            "campaign" => Dimension::Campaign,
-            "segment" => Dimension::Segment,
-            "owner" => Dimension::Owner,
-            "account" => Dimension::Account,
-            "" => {
-                return Err(crate::Error::from(
-                    crate::error::ErrorKind::InvalidParameter {
-                        name: "dimension",
-                        value: s.to_string(),
-                        reason: "empty dimension name".into(),
-                    },
-                ));
-            }
-            _ => Dimension::Attribute(t.strip_prefix("attribute:").unwrap_or(t).to_string()),
-        })
-    }
-}
+pub use crate::breakdown::Dimension;
 
 /// Segment 0 is the total; segments 1.. are the dimension's values in first-seen
 /// lead order, then sorted by value with the missing bucket last.
@@ -132,27 +59,20 @@ impl Segmenter {
             };
             raw.push(id);
         }
-        // Sort values: present ones alphabetically, the missing bucket last.
-        let order = values.keys();
-        let mut sorted: Vec<u32> = (0..order.len() as u32).collect();
-        sorted.sort_by(|&a, &b| match (order[a as usize], order[b as usize]) {
-            (Some(x), Some(y)) => x.cmp(y),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
-        let mut rank = vec![0u32; order.len()];
-        for (pos, &id) in sorted.iter().enumerate() {
-            rank[id as usize] = pos as u32 + 1;
-        }
+        // Values in bucket order (present ones by text, the missing bucket last),
+        // as every breakdown lists them.
+        let (values, rank) = crate::breakdown::rank_values(values.keys());
         Segmenter {
-            values: sorted
-                .iter()
-                .map(|&id| order[id as usize].map(str::to_string))
-                .collect(),
+            values,
             of_lead: raw
                 .into_iter()
-                .map(|id| if id == LATER { 0 } else { rank[id as usize] })
+                .map(|id| {
+                    if id == LATER {
+                        0
+                    } else {
+                        rank[id as usize] + 1
+                    }
+                })
                 .collect(),
         }
     }

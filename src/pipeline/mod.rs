@@ -1,6 +1,7 @@
 //! The sales pipeline: opportunity history and snapshots, the pipeline waterfall,
-//! win rate, sales cycle, deal aging, velocity, coverage, slippage, forecast-category
-//! roll-ups and the weighted pipeline.
+//! win rate, sales cycle, bookings, deal aging, velocity, coverage, slippage,
+//! forecast-category roll-ups and the weighted pipeline; each measure also broken
+//! down by owner, segment, source, account or attribute.
 //!
 //! Everything reads a [`PipelineHistory`]: the [`OpportunityChange`](crate::OpportunityChange)
 //! rows validated and interned once (dense deal indexes, stage positions, rows grouped
@@ -127,12 +128,43 @@
 //! [`PipelineHistory::backtest_weighted`] weighs the pipeline at `t0` both ways, with
 //! rates learnt only from deals closed by `t0`, and reads what it became by `t1`.
 //!
+//! # Bookings
+//!
+//! **Bookings** ([`PipelineHistory::bookings`]) are the deals won as of an instant
+//! (closing instant in a window, if given), at their amount then: the exact sum of
+//! their amounts in the history's one currency and their count.
+//!
+//! # Breakdowns
+//!
+//! Every measure has a `*_by` twin that breaks it down by owner, segment, source
+//! (the lead's), account or any attribute ([`Dimension`](crate::breakdown::Dimension))
+//! **in the same pass**: [`win_rate_by`](PipelineHistory::win_rate_by),
+//! [`sales_cycle_by`](PipelineHistory::sales_cycle_by),
+//! [`bookings_by`](PipelineHistory::bookings_by),
+//! [`waterfall_by`](PipelineHistory::waterfall_by) (its `created` column is the
+//! pipeline created), [`coverage_by`](PipelineHistory::coverage_by) (each bucket's
+//! coverage takes its own quota), [`slippage_by`](PipelineHistory::slippage_by) and
+//! [`calibration_by`](PipelineHistory::calibration_by). Each deal's bucket is read
+//! once by [`PipelineHistory::keys`] from its [`Opportunity`](crate::Opportunity)
+//! record and the [`Lead`](crate::Lead) it came from. The result is a
+//! [`Breakdown`](crate::breakdown::Breakdown) of the measure's accumulator: the total
+//! (equal to the measure without breakdown) and one cell per bucket, deals without a
+//! value in their own bucket, so the cells' counts and amounts add up to the total
+//! exactly, and each cell equals the measure run on the history filtered to its
+//! deals. A breakdown holds each deal's contribution twice (in the total and in its
+//! cell): for the waterfall's movement list and the calibration's probabilities,
+//! twice the memory of the measure alone.
+//!
 //! # Merging
 //!
 //! Every report is a monoid (`merge`): reports of histories split by opportunity
-//! merge into the report of the whole.
+//! merge into the report of the whole. The win rate, sales cycle, bookings, period
+//! pipeline, slippage and waterfall follow the [`Accumulator`](crate::Accumulator)
+//! contract, and so do their breakdowns.
 
 mod aging;
+mod bookings;
+mod breakdown;
 mod coverage;
 mod forecast_rollup;
 mod history;
@@ -145,7 +177,8 @@ mod weighted;
 mod win_rate;
 
 pub use aging::{Aging, StageAging};
-pub use coverage::Coverage;
+pub use bookings::{Bookings, BookingsSpec};
+pub use coverage::{Coverage, PeriodDeal, PeriodPipeline};
 pub use forecast_rollup::ForecastRollup;
 pub use history::{OpportunityState, PipelineHistory, Snapshot, SnapshotEntry};
 pub use sales_cycle::{CycleOutcome, SalesCycle, SalesCycleSpec};
@@ -158,4 +191,4 @@ pub use weighted::{
     BacktestSpec, PROBABILITY_DECIMALS, ProbabilitySource, StageRate, StageWinRates,
     WeightedBacktest, WeightedPipeline, probability_decimal,
 };
-pub use win_rate::{NoDecision, WinRate, WinRateBasis, WinRateSpec};
+pub use win_rate::{NoDecision, WinRate, WinRateBasis, WinRateCount, WinRateSpec};

@@ -6,6 +6,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::history::{Key, PipelineHistory, Row, SECONDS_PER_DAY, in_window, key, seconds_between};
+use crate::accumulate::{Accumulator, StateVersion};
+use crate::breakdown::{Breakdown, Keys, Slots};
 use crate::distribution::{ExactDistribution, Summary};
 use crate::error::{Error, Result};
 use crate::funnel::StageKind;
@@ -79,9 +81,17 @@ impl SalesCycleSpec {
 
 /// Sales cycle lengths: for each closed deal, seconds from creation (first history
 /// row) to its closing instant. Computed by [`PipelineHistory::sales_cycle`] (see it
-/// for an example). A monoid: [`SalesCycle::merge`] appends.
+/// for an example). A monoid: [`SalesCycle::merge`] appends. It follows the
+/// [`Accumulator`] contract (one duration in seconds per deal), so that
+/// [`Breakdown`] runs it per bucket ([`PipelineHistory::sales_cycle_by`]).
+///
+/// # Serialised form
+///
+/// `{"version": 1, "outcome": "won", "durations": D}`, `D` an
+/// [`ExactDistribution`]'s own form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesCycle {
+    version: StateVersion<1>,
     /// The outcome measured.
     pub outcome: CycleOutcome,
     /// One duration (seconds) per deal.
@@ -89,6 +99,32 @@ pub struct SalesCycle {
 }
 
 impl SalesCycle {
+    /// No deal yet, for `outcome`.
+    pub fn new(outcome: CycleOutcome) -> SalesCycle {
+        SalesCycle {
+            version: StateVersion,
+            outcome,
+            durations: ExactDistribution::default(),
+        }
+    }
+
+    /// Adds one deal's cycle length, in seconds.
+    ///
+    /// # Errors
+    /// None (the `Result` is the [`Accumulator`] contract's).
+    pub fn add(&mut self, seconds: &u64) -> Result<()> {
+        self.durations.add(*seconds);
+        Ok(())
+    }
+
+    /// The report: a copy of the state (the cycle is its own report).
+    ///
+    /// # Errors
+    /// None (the `Result` is the [`Accumulator`] contract's).
+    pub fn finish(&self) -> Result<SalesCycle> {
+        Ok(self.clone())
+    }
+
     /// Count, mean, median and quartiles (type-7), or `None` without deals.
     pub fn summary(&self) -> Option<Summary> {
         // An exact distribution always finishes (its `Result` is the contract's).
@@ -152,8 +188,32 @@ impl PipelineHistory {
     /// # Ok(()) }
     /// ```
     pub fn sales_cycle(&self, spec: &SalesCycleSpec) -> SalesCycle {
+        self.sales_cycle_slots(spec, None).into_total()
+    }
+
+    /// The sales cycle per bucket of `keys` and over every deal, in one pass.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
+    /// (`"keys"`) for keys of another history.
+    pub fn sales_cycle_by(
+        &self,
+        spec: &SalesCycleSpec,
+        keys: &Keys,
+    ) -> Result<Breakdown<SalesCycle>> {
+        self.check_keys(keys)?;
+        Ok(self
+            .sales_cycle_slots(spec, Some(keys))
+            .into_breakdown(keys, SalesCycle::new(spec.outcome)))
+    }
+
+    fn sales_cycle_slots<'k>(
+        &self,
+        spec: &SalesCycleSpec,
+        keys: Option<&'k Keys>,
+    ) -> Slots<'k, SalesCycle> {
         let window = spec.window.as_ref();
-        let mut durations = ExactDistribution::default();
+        let mut slots = Slots::new(&SalesCycle::new(spec.outcome), keys);
         let at = key(spec.as_of);
         for o in 0..self.len() {
             let rs = self.rows_of(o);
@@ -167,12 +227,29 @@ impl PipelineHistory {
                 CycleOutcome::Closed => true,
             };
             if wanted && in_window(window, r.status_since(rs)) {
-                durations.add(seconds_between(rs[0].at, r.status_since(rs)));
+                let seconds = seconds_between(rs[0].at, r.status_since(rs));
+                // Adding a duration cannot fail.
+                let _ = slots.each(o, |c| c.add(&seconds));
             }
         }
-        SalesCycle {
-            outcome: spec.outcome,
-            durations,
-        }
+        slots
+    }
+}
+
+impl Accumulator for SalesCycle {
+    type Item = u64;
+    type Output = SalesCycle;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &u64) -> Result<()> {
+        SalesCycle::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        SalesCycle::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<SalesCycle> {
+        SalesCycle::finish(self)
     }
 }

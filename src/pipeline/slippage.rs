@@ -4,9 +4,11 @@ use crate::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::history::{PipelineHistory, Row, key};
+use crate::accumulate::{Accumulator, StateVersion};
+use crate::breakdown::{Breakdown, Keys, Slots};
 use crate::error::{Error, Result};
 use crate::ids::OpportunityId;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::period::Window;
 use crate::ratio::Ratio;
 
@@ -30,9 +32,17 @@ pub struct SlippedDeal {
 /// whose close date is later than the previous row's (both set). The deals at risk
 /// are those open at some instant of the window (open at its start, or with an open
 /// row inside it). Computed by [`PipelineHistory::slippage`] (see it for an example).
-/// A monoid: [`Slippage::merge`].
+/// A monoid: [`Slippage::merge`]. It follows the [`Accumulator`] contract, one
+/// [`SlippedDeal`] per deal at risk (with zero pushes when it was not pushed), so
+/// that [`Breakdown`] runs it per bucket ([`PipelineHistory::slippage_by`]).
+///
+/// # Serialised form
+///
+/// `{"version": 1, "window": W, "deals": 4, "pushes": 3, "pushes_per_deal": R,
+/// "pushed_deals": 2, "pushed_twice_or_more": 1, "slipped": M, "per_deal": [...]}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slippage {
+    version: StateVersion<1>,
     /// The window.
     pub window: Window,
     /// Deals at risk.
@@ -53,6 +63,51 @@ pub struct Slippage {
 }
 
 impl Slippage {
+    /// No deal at risk yet, over `window`, amounts in `currency`.
+    pub fn new(window: Window, currency: Currency) -> Slippage {
+        Slippage {
+            version: StateVersion,
+            window,
+            deals: 0,
+            pushes: 0,
+            pushes_per_deal: Ratio::default(),
+            pushed_deals: 0,
+            pushed_twice_or_more: 0,
+            slipped: Money::zero(currency),
+            per_deal: Vec::new(),
+        }
+    }
+
+    /// Adds one deal at risk: with its pushes in the window, its pushed days and
+    /// its amount after its last push (listed and summed only when it was pushed).
+    ///
+    /// # Errors
+    /// [`ErrorKind::CurrencyMismatch`](crate::error::ErrorKind::CurrencyMismatch) or
+    /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow); the report is
+    /// then unchanged.
+    pub fn add(&mut self, deal: &SlippedDeal) -> Result<()> {
+        if deal.pushes > 0 {
+            self.slipped = self.slipped.checked_add(&deal.amount)?;
+            self.pushes += u64::from(deal.pushes);
+            self.pushed_deals += 1;
+            if deal.pushes >= 2 {
+                self.pushed_twice_or_more += 1;
+            }
+            self.per_deal.push(deal.clone());
+        }
+        self.deals += 1;
+        self.pushes_per_deal = Ratio::new(self.pushes, self.deals);
+        Ok(())
+    }
+
+    /// The report: a copy of the state.
+    ///
+    /// # Errors
+    /// None (the `Result` is the [`Accumulator`] contract's).
+    pub fn finish(&self) -> Result<Slippage> {
+        Ok(self.clone())
+    }
+
     /// Adds another report over the same window.
     ///
     /// # Errors
@@ -101,16 +156,28 @@ impl PipelineHistory {
     /// # Errors
     /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow).
     pub fn slippage(&self, window: &Window) -> Result<Slippage> {
-        let mut report = Slippage {
-            window: *window,
-            deals: 0,
-            pushes: 0,
-            pushes_per_deal: Ratio::default(),
-            pushed_deals: 0,
-            pushed_twice_or_more: 0,
-            slipped: Money::zero(self.currency()),
-            per_deal: Vec::new(),
-        };
+        Ok(self.slippage_slots(window, None)?.into_total())
+    }
+
+    /// Slippage per bucket of `keys` and over every deal, in one pass.
+    ///
+    /// # Errors
+    /// As [`PipelineHistory::slippage`];
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
+    /// (`"keys"`) for keys of another history.
+    pub fn slippage_by(&self, window: &Window, keys: &Keys) -> Result<Breakdown<Slippage>> {
+        self.check_keys(keys)?;
+        Ok(self
+            .slippage_slots(window, Some(keys))?
+            .into_breakdown(keys, Slippage::new(*window, self.currency())))
+    }
+
+    fn slippage_slots<'k>(
+        &self,
+        window: &Window,
+        keys: Option<&'k Keys>,
+    ) -> Result<Slots<'k, Slippage>> {
+        let mut slots = Slots::new(&Slippage::new(*window, self.currency()), keys);
         let open = |r: &Row| !self.kind(r).is_terminal();
         let start = key(window.start());
         for o in 0..self.len() {
@@ -122,7 +189,6 @@ impl PipelineHistory {
             if !at_risk {
                 continue;
             }
-            report.deals += 1;
             let (mut pushes, mut days, mut amount) = (0u32, 0i64, None);
             for k in first.max(1)..last {
                 let (p, r) = (&rs[k - 1], &rs[k]);
@@ -135,24 +201,33 @@ impl PipelineHistory {
                     amount = Some(r.amount);
                 }
             }
-            if let Some(amount) = amount {
-                let amount = self.money(amount);
-                report.slipped = report.slipped.checked_add(&amount)?;
-                report.pushes += u64::from(pushes);
-                report.pushed_deals += 1;
-                if pushes >= 2 {
-                    report.pushed_twice_or_more += 1;
-                }
-                report.per_deal.push(SlippedDeal {
-                    opportunity: self.id(o).clone(),
-                    pushes,
-                    days,
-                    amount,
-                });
-            }
+            let deal = SlippedDeal {
+                opportunity: self.id(o).clone(),
+                pushes,
+                days,
+                amount: self.money(amount.unwrap_or_default()),
+            };
+            slots.each(o, |s| s.add(&deal))?;
         }
-        report.pushes_per_deal = Ratio::new(report.pushes, report.deals);
-        Ok(report)
+        Ok(slots)
+    }
+}
+
+impl Accumulator for Slippage {
+    type Item = SlippedDeal;
+    type Output = Slippage;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &SlippedDeal) -> Result<()> {
+        Slippage::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        Slippage::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Slippage> {
+        Slippage::finish(self)
     }
 }
 

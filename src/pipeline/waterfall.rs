@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::{OpportunityState, PipelineHistory, Row, key};
 use crate::accumulate::{Accumulator, StateVersion};
+use crate::breakdown::{Breakdown, Keys, Slots};
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::StageKind;
 use crate::ids::OpportunityId;
@@ -654,6 +655,50 @@ impl PipelineHistory {
     /// [`ErrorKind::InvalidPeriod`](crate::error::ErrorKind::InvalidPeriod) (record `"waterfall"`) if `end < start`;
     /// [`ErrorKind::Overflow`](crate::error::ErrorKind::Overflow) if a column overflows the decimal range.
     pub fn waterfall(&self, spec: &WaterfallSpec) -> Result<Waterfall> {
+        Ok(self.waterfall_slots(spec, None)?.into_total())
+    }
+
+    /// The pipeline waterfall per bucket of `keys` and over every deal, in one pass;
+    /// each cell's identity holds, and the cells' columns add up to the total's.
+    /// Its `created` column is the **pipeline created** in the interval.
+    ///
+    /// ```
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, breakdown::Dimension,
+    ///     breakdown::Keys, pipeline::PipelineHistory, pipeline::WaterfallSpec};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+    /// let usd = |s| Money::parse(s, Currency::USD);
+    /// let ch = |id, d, stage, a| -> Result<OpportunityChange, revops::Error> {
+    ///     Ok(OpportunityChange::new(OpportunityId::new(id)?, t(d), stage, usd(a)?))
+    /// };
+    /// let rows = [ch("A", 1, "prospecting", "100")?, ch("A", 10, "closed_won", "90")?, ch("B", 15, "prospecting", "30")?];
+    /// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &rows)?;
+    /// let keys = Keys::new(Dimension::Segment, [Some("smb"), Some("mid")])?;
+    /// let w = h.waterfall_by(&WaterfallSpec::new(t(5), t(20)), &keys)?;
+    /// assert_eq!(w.cell(Some("mid")).map(|c| c.created.amount), Some(usd("30")?));
+    /// assert_eq!(w.cell(Some("smb")).map(|c| c.won.amount), Some(usd("100")?));
+    /// assert_eq!(w.total().end.amount, usd("30")?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`PipelineHistory::waterfall`];
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
+    /// (`"keys"`) for keys of another history.
+    pub fn waterfall_by(&self, spec: &WaterfallSpec, keys: &Keys) -> Result<Breakdown<Waterfall>> {
+        self.check_keys(keys)?;
+        let empty = Waterfall::new(self.currency()).with_audit(spec.audit);
+        Ok(self
+            .waterfall_slots(spec, Some(keys))?
+            .into_breakdown(keys, empty))
+    }
+
+    fn waterfall_slots<'k>(
+        &self,
+        spec: &WaterfallSpec,
+        keys: Option<&'k Keys>,
+    ) -> Result<Slots<'k, Waterfall>> {
         if spec.end < spec.start {
             return Err(Error::from(ErrorKind::InvalidPeriod {
                 record: RecordRef::new("waterfall"),
@@ -661,51 +706,68 @@ impl PipelineHistory {
                 end: spec.end.to_rfc3339_opts(SecondsFormat::AutoSi, true),
             }));
         }
-        let overflow = || {
-            Error::from(ErrorKind::Overflow {
-                operation: "pipeline waterfall",
-            })
-        };
-        // Dense accumulators: index 0..7 = MovementKind::ALL, 7 = start, 8 = end.
-        let mut sums = [Decimal::ZERO; 9];
-        let mut counts = [0u64; 9];
-        let mut movements = Vec::new();
-        let mut add = |slot: usize, amount: Decimal| -> Result<()> {
-            sums[slot] = sums[slot].checked_add(amount).ok_or_else(overflow)?;
-            counts[slot] += 1;
-            Ok(())
-        };
+        let mut slots = Slots::new(&Columns::default(), keys);
         let (start, end) = (key(spec.start), key(spec.end));
         for o in 0..self.len() {
             let s0 = self.row_at(o, start);
             let s1 = self.row_at(o, end);
             if let Some(a) = s0.filter(|r| self.in_scope(&spec.scope, r)) {
-                add(7, a.amount)?;
+                slots.each(o, |c| c.add(START, a.amount))?;
             }
             if let Some(b) = s1.filter(|r| self.in_scope(&spec.scope, r)) {
-                add(8, b.amount)?;
+                slots.each(o, |c| c.add(END, b.amount))?;
             }
             for (kind, amount) in self.classify(spec, s0, s1).list {
                 if let Some(kind) = kind {
-                    add(kind as usize, amount)?;
-                    if spec.audit == Audit::Movements {
-                        movements.push(Movement {
-                            opportunity: self.id(o).clone(),
-                            kind,
-                            amount: self.money(amount),
-                        });
-                    }
+                    let movement = (spec.audit == Audit::Movements).then(|| Movement {
+                        opportunity: self.id(o).clone(),
+                        kind,
+                        amount: self.money(amount),
+                    });
+                    slots.each(o, |c| {
+                        c.add(kind as usize, amount)?;
+                        c.movements.extend(movement.iter().cloned());
+                        Ok(())
+                    })?;
                 }
             }
         }
+        Ok(slots.map(|c| c.into_waterfall(self, spec.audit)))
+    }
+}
+
+/// Column slots of [`Columns`]: 0..7 are [`MovementKind::ALL`].
+const START: usize = 7;
+const END: usize = 8;
+
+/// A waterfall's dense columns while it is computed: exact sums and deal counts.
+#[derive(Debug, Clone, Default)]
+struct Columns {
+    sums: [Decimal; 9],
+    counts: [u64; 9],
+    movements: Vec<Movement>,
+}
+
+impl Columns {
+    fn add(&mut self, slot: usize, amount: Decimal) -> Result<()> {
+        self.sums[slot] = self.sums[slot].checked_add(amount).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "pipeline waterfall",
+            })
+        })?;
+        self.counts[slot] += 1;
+        Ok(())
+    }
+
+    fn into_waterfall(self, h: &PipelineHistory, audit: Audit) -> Waterfall {
         let flow = |slot: usize| Flow {
-            amount: self.money(sums[slot]),
-            deals: counts[slot],
+            amount: h.money(self.sums[slot]),
+            deals: self.counts[slot],
         };
-        Ok(Waterfall {
+        Waterfall {
             version: StateVersion,
-            audit: spec.audit,
-            start: flow(7),
+            audit,
+            start: flow(START),
             created: flow(MovementKind::Created as usize),
             pulled_in: flow(MovementKind::PulledIn as usize),
             increased: flow(MovementKind::Increased as usize),
@@ -713,9 +775,9 @@ impl PipelineHistory {
             pushed_out: flow(MovementKind::PushedOut as usize),
             lost: flow(MovementKind::Lost as usize),
             won: flow(MovementKind::Won as usize),
-            end: flow(8),
-            movements,
-        })
+            end: flow(END),
+            movements: self.movements,
+        }
     }
 }
 

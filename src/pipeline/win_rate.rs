@@ -5,7 +5,9 @@ use crate::error::ErrorKind;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::history::{PipelineHistory, in_window, key};
+use super::history::{Key, PipelineHistory, in_window, key};
+use crate::accumulate::{Accumulator, StateVersion};
+use crate::breakdown::{Breakdown, Keys, Slots};
 use crate::error::{Error, RecordRef, Result};
 use crate::funnel::StageKind;
 use crate::period::Window;
@@ -145,9 +147,19 @@ impl WinRateSpec {
 /// (see it for an example).
 ///
 /// A monoid over deals: [`WinRate::merge`] adds the counts (of the same basis) and
-/// recomputes the ratio and interval.
+/// recomputes the ratio and interval. It follows the [`Accumulator`] contract, one
+/// [`WinRateCount`] per deal, so that [`Breakdown`] can run it per owner, segment
+/// or source ([`PipelineHistory::win_rate_by`]).
+///
+/// # Serialised form
+///
+/// `{"version": 1, "basis": "closed_only", "won": 3, "lost": 2, "no_decision": 0,
+/// "stale": 0, "open": 1, "ratio": R, "interval": I, "method": "wilson",
+/// "confidence": 0.95}`: the counts and the options; `ratio` and `interval` follow
+/// from them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WinRate {
+    version: StateVersion<1>,
     /// The denominator used.
     pub basis: WinRateBasis,
     /// Deals won.
@@ -173,9 +185,38 @@ pub struct WinRate {
     pub confidence: Confidence,
 }
 
+/// How one deal counts in a [`WinRate`]: the record its accumulator adds.
+///
+/// ```
+/// use revops::{Accumulator, pipeline::WinRate, pipeline::WinRateCount, pipeline::WinRateSpec};
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let mut w = WinRate::new(&WinRateSpec::new(Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap()));
+/// w.add_batch(&[WinRateCount::Won, WinRateCount::Lost, WinRateCount::Open])?;
+/// assert_eq!(w.ratio.to_string(), "1 / 2 (50.0%)");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WinRateCount {
+    /// Closed won.
+    Won,
+    /// Closed in a non-won stage that is not "no decision".
+    Lost,
+    /// Closed without a decision ([`NoDecision`]).
+    NoDecision,
+    /// Open and stale ([`WinRateBasis::ClosedPlusStale`]).
+    Stale,
+    /// Open (and not stale).
+    Open,
+}
+
 impl WinRate {
-    fn empty(spec: &WinRateSpec) -> WinRate {
+    /// An empty win rate under `spec`'s basis and interval (no deal counted; the
+    /// identity of [`WinRate::merge`]).
+    pub fn new(spec: &WinRateSpec) -> WinRate {
         WinRate {
+            version: StateVersion,
             basis: spec.basis,
             won: 0,
             lost: 0,
@@ -189,7 +230,36 @@ impl WinRate {
         }
     }
 
-    fn finish(&mut self) {
+    /// Counts one deal (and recomputes the ratio and interval).
+    ///
+    /// # Errors
+    /// None (the `Result` is the [`Accumulator`] contract's).
+    pub fn add(&mut self, deal: &WinRateCount) -> Result<()> {
+        self.count(*deal);
+        self.recompute();
+        Ok(())
+    }
+
+    fn count(&mut self, deal: WinRateCount) {
+        let n = match deal {
+            WinRateCount::Won => &mut self.won,
+            WinRateCount::Lost => &mut self.lost,
+            WinRateCount::NoDecision => &mut self.no_decision,
+            WinRateCount::Stale => &mut self.stale,
+            WinRateCount::Open => &mut self.open,
+        };
+        *n = n.saturating_add(1);
+    }
+
+    /// The report: a copy of the state (the win rate is its own report).
+    ///
+    /// # Errors
+    /// None (the `Result` is the [`Accumulator`] contract's).
+    pub fn finish(&self) -> Result<WinRate> {
+        Ok(self.clone())
+    }
+
+    fn recompute(&mut self) {
         let denominator = match self.basis {
             WinRateBasis::ClosedOnly => self.won + self.lost,
             WinRateBasis::ClosedPlusNoDecision => self.won + self.lost + self.no_decision,
@@ -219,7 +289,8 @@ impl WinRate {
     /// ```
     ///
     /// # Errors
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"basis"`) if the bases differ.
+    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) (`"basis"`) if the bases differ;
+    /// [`ErrorKind::MergeMismatch`](crate::error::ErrorKind::MergeMismatch) if the interval methods or confidences differ.
     pub fn merge(&mut self, other: &WinRate) -> Result<()> {
         if self.basis != other.basis {
             return Err(Error::from(ErrorKind::InvalidParameter {
@@ -228,12 +299,21 @@ impl WinRate {
                 reason: format!("cannot merge into a win rate on {:?}", self.basis),
             }));
         }
+        if (self.method, self.confidence) != (other.method, other.confidence) {
+            return Err(Error::from(ErrorKind::MergeMismatch {
+                what: "win rate",
+                reason: format!(
+                    "interval {:?} at {:?}, this one {:?} at {:?}",
+                    other.method, other.confidence, self.method, self.confidence
+                ),
+            }));
+        }
         self.won += other.won;
         self.lost += other.lost;
         self.no_decision += other.no_decision;
         self.stale += other.stale;
         self.open += other.open;
-        self.finish();
+        self.recompute();
         Ok(())
     }
 }
@@ -298,49 +378,123 @@ impl PipelineHistory {
     /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) or [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for a bad
     /// [`NoDecision::Stages`] list.
     pub fn win_rate(&self, spec: &WinRateSpec) -> Result<WinRate> {
+        Ok(self.win_rate_slots(spec, None)?.into_total())
+    }
+
+    /// The win rate per bucket of `keys` and over every deal, in one pass: each
+    /// cell with its counts and interval, the cells' counts adding up to the total.
+    ///
+    /// ```
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, breakdown::Dimension,
+    ///     breakdown::Keys, pipeline::PipelineHistory, pipeline::WinRateSpec};
+    /// use chrono::{TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    /// let ch = |id, stage| -> Result<OpportunityChange, revops::Error> {
+    ///     Ok(OpportunityChange::new(OpportunityId::new(id)?, t, stage, Money::parse("10", Currency::USD)?))
+    /// };
+    /// let rows = [ch("A", "closed_won")?, ch("B", "closed_lost")?, ch("C", "closed_won")?];
+    /// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &rows)?;
+    /// // The owner of deals A, B, C (usually from h.keys(&Dimension::Owner, &opportunities, &leads)).
+    /// let keys = Keys::new(Dimension::Owner, [Some("ann"), Some("ann"), None])?;
+    /// let by_owner = h.win_rate_by(&WinRateSpec::new(t), &keys)?;
+    /// assert_eq!(by_owner.total().ratio.to_string(), "2 / 3 (66.7%)");
+    /// assert_eq!(by_owner.cell(Some("ann")).map(|w| w.ratio.to_string()), Some("1 / 2 (50.0%)".into()));
+    /// assert_eq!(by_owner.cell(None).map(|w| w.won), Some(1));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`PipelineHistory::win_rate`]; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter)
+    /// (`"keys"`) for keys of another history (another number of deals).
+    pub fn win_rate_by(&self, spec: &WinRateSpec, keys: &Keys) -> Result<Breakdown<WinRate>> {
+        self.check_keys(keys)?;
+        Ok(self
+            .win_rate_slots(spec, Some(keys))?
+            .into_breakdown(keys, WinRate::new(spec)))
+    }
+
+    fn win_rate_slots<'k>(
+        &self,
+        spec: &WinRateSpec,
+        keys: Option<&'k Keys>,
+    ) -> Result<Slots<'k, WinRate>> {
         let no_decision = self.no_decision_stages(&spec.no_decision)?;
-        let window = spec.window.as_ref();
-        let mut w = WinRate::empty(spec);
+        let mut slots = Slots::new(&WinRate::new(spec), keys);
         let at = key(spec.as_of);
         for o in 0..self.len() {
-            let rs = self.rows_of(o);
-            let Some(r) = self.row_at(o, at) else {
-                continue;
-            };
-            let kind = self.kind(r);
-            if spec.basis == WinRateBasis::AllCreated {
-                if !in_window(window, rs[0].at) {
-                    continue;
-                }
-            } else if kind.is_terminal() && !in_window(window, r.status_since(rs)) {
-                continue;
-            }
-            match kind {
-                StageKind::Won => w.won += 1,
-                k if k.is_terminal() => {
-                    if no_decision[usize::from(r.stage)] {
-                        w.no_decision += 1;
-                    } else {
-                        w.lost += 1;
-                    }
-                }
-                _ => match spec.basis {
-                    WinRateBasis::ClosedPlusStale { days } => {
-                        let after = TimeDelta::days(i64::from(days));
-                        if spec.as_of.signed_duration_since(r.at) >= after {
-                            let stale_at = r.at.checked_add_signed(after).unwrap_or(r.at);
-                            if in_window(window, stale_at) {
-                                w.stale += 1;
-                            }
-                        } else {
-                            w.open += 1;
-                        }
-                    }
-                    _ => w.open += 1,
-                },
+            if let Some(c) = self.win_rate_count(spec, &no_decision, o, at) {
+                slots.each(o, |w| {
+                    w.count(c);
+                    Ok(())
+                })?;
             }
         }
-        w.finish();
-        Ok(w)
+        slots.all(WinRate::recompute);
+        Ok(slots)
+    }
+
+    /// How deal `o` counts, if it counts at all.
+    fn win_rate_count(
+        &self,
+        spec: &WinRateSpec,
+        no_decision: &[bool],
+        o: usize,
+        at: Key,
+    ) -> Option<WinRateCount> {
+        let window = spec.window.as_ref();
+        let rs = self.rows_of(o);
+        let r = self.row_at(o, at)?;
+        let kind = self.kind(r);
+        if spec.basis == WinRateBasis::AllCreated {
+            if !in_window(window, rs[0].at) {
+                return None;
+            }
+        } else if kind.is_terminal() && !in_window(window, r.status_since(rs)) {
+            return None;
+        }
+        Some(match kind {
+            StageKind::Won => WinRateCount::Won,
+            k if k.is_terminal() => {
+                if no_decision[usize::from(r.stage)] {
+                    WinRateCount::NoDecision
+                } else {
+                    WinRateCount::Lost
+                }
+            }
+            _ => match spec.basis {
+                WinRateBasis::ClosedPlusStale { days } => {
+                    let after = TimeDelta::days(i64::from(days));
+                    if spec.as_of.signed_duration_since(r.at) >= after {
+                        let stale_at = r.at.checked_add_signed(after).unwrap_or(r.at);
+                        if !in_window(window, stale_at) {
+                            return None;
+                        }
+                        WinRateCount::Stale
+                    } else {
+                        WinRateCount::Open
+                    }
+                }
+                _ => WinRateCount::Open,
+            },
+        })
+    }
+}
+
+impl Accumulator for WinRate {
+    type Item = WinRateCount;
+    type Output = WinRate;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &WinRateCount) -> Result<()> {
+        WinRate::add(self, item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        WinRate::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<WinRate> {
+        WinRate::finish(self)
     }
 }

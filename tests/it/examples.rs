@@ -542,6 +542,51 @@ fn forecast_accuracy_json_cycle_is_in_days() {
     }
 }
 
+/// `--by owner` on the Maven file: each of the 30 agents' won / closed and bookings,
+/// and the totals (the per-agent numbers are checked in `pipeline_breakdown`).
+#[test]
+fn forecast_accuracy_by_owner_on_maven() {
+    let Some(file) = crate::fixtures::shared("real/maven_crm_sales_pipeline.csv") else {
+        return;
+    };
+    let Some(r) = run(
+        "forecast_accuracy",
+        &[
+            "--maven",
+            file.to_str().unwrap(),
+            "--by",
+            "owner",
+            "--format",
+            "json",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let by = &v["by"];
+    assert_eq!(by["dimension"], "owner");
+    let cells = by["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 30);
+    let sum = |k: &str| cells.iter().map(|c| c[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((sum("won"), sum("closed")), (4238, 6711));
+    assert_eq!(
+        (by["total"]["won"].as_u64(), by["total"]["closed"].as_u64()),
+        (Some(4238), Some(6711))
+    );
+    assert_eq!(by["total"]["bookings"]["amount"], "10005534.00");
+    let darcel = cells
+        .iter()
+        .find(|c| c["value"] == "Darcel Schlecht")
+        .unwrap();
+    assert_eq!(
+        (darcel["won"].as_u64(), darcel["closed"].as_u64()),
+        (Some(349), Some(553))
+    );
+    assert_eq!(darcel["bookings"]["amount"], "1153214.00");
+    fails("forecast_accuracy", &["--quick", "--by", ""], "--by");
+}
+
 #[test]
 fn plan_flags() {
     fails("plan", &["--quick", "--per-day", "NaN"], "--per-day");

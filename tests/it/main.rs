@@ -21,6 +21,7 @@ mod lookups;
 mod money;
 mod period;
 mod pipeline;
+mod pipeline_breakdown;
 mod plan;
 mod ratio;
 #[cfg(feature = "csv")]
