@@ -67,6 +67,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         100_000,
         &[OpportunityChange::FILE_NAME],
         &[
+            Table::Leads,
             Table::Conversions,
             Table::Spend,
             Table::OpportunityHistory,
@@ -124,9 +125,18 @@ fn run(cli: Cli) -> Result<(), Error> {
     )?
     .finish()?;
 
+    // Projection backtest: segments from the deals' leads (when leads are given).
+    let segments = revops::plan::DealSegments::from_leads(
+        &history,
+        &loaded.data.opportunity_history,
+        &loaded.data.leads,
+    );
+    let backtest = projection_backtest(&history, Some(&segments))?;
+
     cli.output.emit(
         || {
             serde_json::json!({
+                "projection_backtest": backtest,
                 "origin": loaded.origin, "quarter": quarter.label(),
                 "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
                 "win_rate": win_rate, "cycle_days": cycle.summary().as_ref().map(DaysSummary::from),
@@ -194,6 +204,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 
             print_errors(&errors);
             print_calibration(&quarter, &uniform, &quantile);
+            print_backtest(backtest.as_ref());
             Ok(())
         },
     )
@@ -324,12 +335,13 @@ fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
     let mut lost_spec = SalesCycleSpec::new(as_of);
     lost_spec.outcome = CycleOutcome::Lost;
     let lost = h.sales_cycle(&lost_spec);
+    let backtest = projection_backtest(&h, None)?;
     output.emit(
         || {
             let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
             serde_json::json!({
                 "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
-                "skipped_rows": d.skipped,
+                "skipped_rows": d.skipped, "projection_backtest": backtest,
             })
         },
         || {
@@ -351,7 +363,126 @@ fn maven(path: &Path, output: OutputArgs) -> Result<(), Error> {
                     );
                 }
             }
+            print_backtest(backtest.as_ref());
             Ok(())
         },
     )
+}
+
+// ----- projection backtest (issue 18 item 2) -----
+
+/// Horizons of the projection backtest, in days.
+const BACKTEST_HORIZONS: [u32; 3] = [30, 60, 90];
+/// The band of the projection backtest: z = 1.645, about 90 %.
+const BACKTEST_Z: f64 = 1.645;
+
+/// The projection of the deals open at each of up to 10 monthly origins (the first of
+/// a month, at least 6 months after the first change and 90 days before the last),
+/// against what they did: a `StageChain` fitted at each origin, per segment when
+/// `segments` is given.
+fn projection_backtest(
+    history: &PipelineHistory,
+    segments: Option<&revops::plan::DealSegments>,
+) -> Result<Option<revops::plan::RollingBacktest>, Error> {
+    use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+    let Some((first, last)) = history.span() else {
+        return Ok(None);
+    };
+    let latest = last - TimeDelta::days(i64::from(BACKTEST_HORIZONS[2]));
+    let earliest = first + TimeDelta::days(182);
+    let month_start = |t: chrono::DateTime<chrono::Utc>| {
+        NaiveDate::from_ymd_opt(t.year(), t.month(), 1)
+            .map(|d| d.and_hms_opt(0, 0, 0).map(|x| x.and_utc()))
+    };
+    let mut origins = Vec::new();
+    let mut at = month_start(latest).flatten();
+    while let Some(t) = at
+        && t >= earliest
+        && origins.len() < 10
+    {
+        origins.push(t);
+        at = t.checked_sub_months(Months::new(1));
+    }
+    origins.reverse();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    revops::plan::backtest_rolling(
+        history,
+        &origins,
+        &BACKTEST_HORIZONS,
+        BACKTEST_Z,
+        segments,
+        revops::plan::SurvivalOptions::default(),
+    )
+    .map(Some)
+}
+
+/// The rolling backtest table: per horizon, MAPE and bias of the wins, revenue WAPE
+/// and how often the 90 % band held; then every origin.
+fn print_backtest(b: Option<&revops::plan::RollingBacktest>) {
+    let Some(b) = b else {
+        println!("\nprojection backtest: the history is too short for monthly origins");
+        return;
+    };
+    let pct =
+        |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
+    println!(
+        "\nprojection backtest: deals open at {} monthly origins ({} .. {}), wins by stage, age and segment, 90 % band",
+        b.origins.len(),
+        b.origins
+            .first()
+            .map_or(String::new(), |o| o.projection.today.to_string()),
+        b.origins
+            .last()
+            .map_or(String::new(), |o| o.projection.today.to_string()),
+    );
+    println!(
+        "  {:>7} {:>9} {:>9} {:>13} {:>9}",
+        "horizon", "wins MAPE", "wins bias", "revenue WAPE", "in band"
+    );
+    for h in &b.horizons {
+        println!(
+            "  {:>5} d {:>9} {:>9} {:>13} {:>6}/{}",
+            h.days,
+            pct(h.wins.mape),
+            pct(h.relative_bias()),
+            pct(h.revenue.wape),
+            h.covered,
+            b.origins.len()
+        );
+    }
+    println!(
+        "  {:>7} {:>9} {:>9} {:>13} {:>6}/{}",
+        "all",
+        pct(b.wins.mape),
+        pct(b.relative_bias()),
+        pct(b.revenue.wape),
+        b.covered,
+        b.cells
+    );
+    println!(
+        "  {:<10} {:>6}  projected wins [band] / actual",
+        "origin", "open"
+    );
+    for o in &b.origins {
+        let cells: Vec<String> = o
+            .projection
+            .horizons
+            .iter()
+            .zip(&o.actual_wins)
+            .map(|(h, a)| {
+                format!(
+                    "{:.1} [{:.1}, {:.1}] / {a}",
+                    h.wins, h.wins_band.0, h.wins_band.1
+                )
+            })
+            .collect();
+        println!(
+            "  {} {:>6}  {}",
+            o.projection.today,
+            o.open_deals,
+            cells.join("   ")
+        );
+    }
 }
