@@ -29,8 +29,8 @@ pub use deal::{DEFAULT_TARGET_GROWTH, average_deal_size, default_target, won_rev
 pub use lead_outlook::lead_outlook;
 pub use projection::{
     HorizonAccuracy, HorizonProjection, ItemChance, OpenItem, Projection, ProjectionBacktest,
-    RollingBacktest, StageOutlook, backtest_projection, backtest_rolling, chances, deal_chances,
-    project, project_chances, project_open_deals,
+    RollingBacktest, StageOutlook, backtest_projection, backtest_rolling, band_dispersion, chances,
+    deal_chances, project, project_chances, project_open_deals,
 };
 pub use ramp::{
     CapacityRow, Hire, HireUplift, MAX_RAMP_MONTHS, ProgrammeUplift, Ramp, RampCurve, StageUplift,
@@ -40,5 +40,6 @@ pub use reverse::{
     MAX_PLAN_COUNT, PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement,
 };
 pub use survival::{
-    DEFAULT_MAX_SURVIVAL_CELLS, DEFAULT_MIN_AT_RISK, DealSegments, StageChain, SurvivalOptions,
+    DEFAULT_BAND_ORIGINS, DEFAULT_MAX_SURVIVAL_CELLS, DEFAULT_MIN_AT_RISK, DealSegments,
+    StageChain, SurvivalOptions,
 };

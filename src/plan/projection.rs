@@ -64,7 +64,9 @@ pub struct HorizonProjection {
 pub struct Projection {
     /// The snapshot date.
     pub today: NaiveDate,
-    /// The band's width in standard deviations.
+    /// The band's width in standard deviations of the Bernoulli sum (the `z` asked
+    /// for, times the calibrated dispersion when [`project_open_deals`] or a backtest
+    /// made it).
     pub z: f64,
     /// One row per horizon, in input order (cumulative: each counts from today).
     pub horizons: Vec<HorizonProjection>,
@@ -347,7 +349,9 @@ pub fn project(
 
 /// The open deals of `history` at `as_of` projected by a [`StageChain`] fitted at
 /// `as_of` (the deals' stage, age and segment): [`StageChain::fit`], then
-/// [`deal_chances`], then [`project_chances`] with `today = as_of`'s UTC date.
+/// [`deal_chances`], then [`project_chances`] with `today = as_of`'s UTC date and the
+/// band widened or narrowed by [`band_dispersion`] (`z × dispersion`, unless
+/// [`SurvivalOptions::band_origins`] is 0).
 ///
 /// # Errors
 /// As [`StageChain::fit`] and [`project_chances`].
@@ -361,7 +365,89 @@ pub fn project_open_deals(
 ) -> Result<Projection> {
     let chain = StageChain::fit(history, as_of, segments, options)?;
     let items = deal_chances(&chain, history, horizons)?;
-    project_chances(&items, as_of.date_naive(), horizons, z, history.currency())
+    let dispersion = band_dispersion(history, as_of, horizons, segments, options)?;
+    project_chances(
+        &items,
+        as_of.date_naive(),
+        horizons,
+        z * dispersion,
+        history.currency(),
+    )
+}
+
+/// How far actual wins strayed from the projection at past origins, relative to the
+/// Bernoulli band: `φ = √(Σ (actual − Σp)² / Σ Σp(1 − p))` over the cells (origin ×
+/// horizon) of [`SurvivalOptions::band_origins`] origins 30 days apart, the latest
+/// `max(horizons)` days before `as_of` (so every outcome is known at `as_of`: no
+/// look-ahead), each projected by a chain fitted at that origin. A band of `z × φ`
+/// standard deviations is then calibrated on the history itself: `φ < 1` when the
+/// chances are less sharp than the truth (the Bernoulli variance overstates the
+/// spread), `φ > 1` when the model's own error adds to it. `1.0` when no origin has an
+/// open deal (or `band_origins` is 0).
+///
+/// # Errors
+/// As [`StageChain::fit`].
+pub fn band_dispersion(
+    history: &PipelineHistory,
+    as_of: DateTime<Utc>,
+    horizons: &[u32],
+    segments: Option<&DealSegments>,
+    options: SurvivalOptions,
+) -> Result<f64> {
+    let Some(&longest) = horizons.iter().max() else {
+        return Ok(1.0);
+    };
+    let Some((first, _)) = history.span() else {
+        return Ok(1.0);
+    };
+    let (mut squares, mut variance) = (0.0, 0.0);
+    for k in 0..options.band_origins {
+        let back = u64::from(longest) + 30 * u64::from(k);
+        let Some(origin) = as_of.checked_sub_days(chrono::Days::new(back)) else {
+            break;
+        };
+        if origin <= first {
+            break;
+        }
+        let chain = StageChain::fit(history, origin, segments, options)?;
+        let items = deal_chances(&chain, history, horizons)?;
+        let index: Vec<usize> = items
+            .iter()
+            .filter_map(|item| history.index_of(&item.id))
+            .collect();
+        for (j, &h) in horizons.iter().enumerate() {
+            let end = origin
+                .checked_add_days(chrono::Days::new(u64::from(h)))
+                .unwrap_or(as_of);
+            let (won, _) = won_by(history, &index, end)?;
+            let mean: f64 = items.iter().map(|i| i.chances[j]).sum();
+            let var: f64 = items
+                .iter()
+                .map(|i| i.chances[j] * (1.0 - i.chances[j]))
+                .sum();
+            squares += (won as f64 - mean).powi(2);
+            variance += var;
+        }
+    }
+    Ok(if variance > 0.0 {
+        (squares / variance).sqrt()
+    } else {
+        1.0
+    })
+}
+
+/// How many of the deals `index` are won at `end`, and their amount then.
+fn won_by(history: &PipelineHistory, index: &[usize], end: DateTime<Utc>) -> Result<(u64, Money)> {
+    let (mut n, mut amount) = (0u64, Money::zero(history.currency()));
+    for &i in index {
+        if let Some(s) = history.state_at(i, end)
+            && s.is_won()
+        {
+            n += 1;
+            amount = amount.checked_add(&s.amount)?;
+        }
+    }
+    Ok((n, amount))
 }
 
 /// A projection made at a past instant, next to what happened.
@@ -372,6 +458,9 @@ pub struct ProjectionBacktest {
     pub projection: Projection,
     /// Deals open at `t0` (every one is projected).
     pub open_deals: usize,
+    /// The band's calibration factor ([`band_dispersion`] at `t0`); the band is
+    /// `z × dispersion` standard deviations wide (recorded in the projection's `z`).
+    pub dispersion: f64,
     /// Per horizon: deals open at `t0` that were won by the horizon's end.
     pub actual_wins: Vec<u64>,
     /// Per horizon: their booked amount (the amount when won).
@@ -386,8 +475,9 @@ pub struct ProjectionBacktest {
 }
 
 /// Projects the deals open at a past instant `t0` with a [`StageChain`] fitted as of
-/// `t0` (no look-ahead) and compares with what they did by each horizon (days after
-/// `t0`), using the forecast-error metrics ([`ErrorStats`]).
+/// `t0` (no look-ahead; the band calibrated by [`band_dispersion`] at `t0`) and
+/// compares with what they did by each horizon (days after `t0`), using the
+/// forecast-error metrics ([`ErrorStats`]).
 ///
 /// # Errors
 /// As [`project_open_deals`]; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) if no horizon is given.
@@ -409,7 +499,8 @@ pub fn backtest_projection(
     let currency = history.currency();
     let chain = StageChain::fit(history, t0, segments, options)?;
     let items = deal_chances(&chain, history, horizons)?;
-    let projection = project_chances(&items, t0.date_naive(), horizons, z, currency)?;
+    let dispersion = band_dispersion(history, t0, horizons, segments, options)?;
+    let projection = project_chances(&items, t0.date_naive(), horizons, z * dispersion, currency)?;
     let index: Vec<usize> = items
         .iter()
         .filter_map(|item| history.index_of(&item.id))
@@ -423,15 +514,7 @@ pub fn backtest_projection(
         let end = t0
             .checked_add_days(chrono::Days::new(u64::from(*h)))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let (mut n, mut amount) = (0u64, Money::zero(currency));
-        for &i in &index {
-            if let Some(s) = history.state_at(i, end)
-                && s.is_won()
-            {
-                n += 1;
-                amount = amount.checked_add(&s.amount)?;
-            }
-        }
+        let (n, amount) = won_by(history, &index, end)?;
         let booked: f64 = amount.amount().try_into().unwrap_or(0.0);
         let projected: f64 = row.revenue.amount().try_into().unwrap_or(0.0);
         rev.add_pair(projected, booked)?;
@@ -443,6 +526,7 @@ pub fn backtest_projection(
     Ok(ProjectionBacktest {
         projection,
         open_deals: items.len(),
+        dispersion,
         actual_wins,
         actual_revenue,
         covered,

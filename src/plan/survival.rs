@@ -72,7 +72,11 @@ pub const DEFAULT_MIN_AT_RISK: u32 = 10;
 /// (`(segments + 1) × days × states`, 4 bytes each: 80 MB).
 pub const DEFAULT_MAX_SURVIVAL_CELLS: u64 = 20_000_000;
 
-/// Options of [`StageChain::fit`].
+/// Default of [`SurvivalOptions::band_origins`]: the band is calibrated on 6 past
+/// origins.
+pub const DEFAULT_BAND_ORIGINS: u32 = 6;
+
+/// Options of [`StageChain::fit`] and of the projections built on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SurvivalOptions {
     /// Fewest deals of a segment at risk in a stage on a day for the segment's own
@@ -82,6 +86,11 @@ pub struct SurvivalOptions {
     /// Largest risk-set table allowed, in cells; more is a
     /// [`ErrorKind::LimitExceeded`] error.
     pub max_cells: u64,
+    /// Past origins the band's width is calibrated on by
+    /// [`band_dispersion`](super::band_dispersion) (used by
+    /// [`project_open_deals`](super::project_open_deals) and the backtests); `0` keeps
+    /// the plain Bernoulli band. Each costs one more fit.
+    pub band_origins: u32,
 }
 
 impl Default for SurvivalOptions {
@@ -89,6 +98,7 @@ impl Default for SurvivalOptions {
         SurvivalOptions {
             min_at_risk: DEFAULT_MIN_AT_RISK,
             max_cells: DEFAULT_MAX_SURVIVAL_CELLS,
+            band_origins: DEFAULT_BAND_ORIGINS,
         }
     }
 }
@@ -98,6 +108,13 @@ impl SurvivalOptions {
     #[must_use]
     pub fn with_min_at_risk(mut self, min_at_risk: u32) -> SurvivalOptions {
         self.min_at_risk = min_at_risk;
+        self
+    }
+
+    /// Sets [`SurvivalOptions::band_origins`].
+    #[must_use]
+    pub fn with_band_origins(mut self, band_origins: u32) -> SurvivalOptions {
+        self.band_origins = band_origins;
         self
     }
 
@@ -517,4 +534,147 @@ impl StageChain {
 /// Whole days from `created` to `as_of` (0 when `as_of` is earlier).
 fn observed_days(created: DateTime<Utc>, as_of: DateTime<Utc>) -> usize {
     usize::try_from(as_of.signed_duration_since(created).num_seconds() / DAY).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::funnel::Funnel;
+    use crate::money::{Currency, Money};
+    use chrono::{TimeDelta, TimeZone};
+
+    fn t(days: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(days)
+    }
+
+    fn row(id: &str, day: i64, stage: &str) -> OpportunityChange {
+        OpportunityChange::new(
+            OpportunityId::new(id).unwrap(),
+            t(day),
+            stage,
+            Money::new(rust_decimal::Decimal::ONE, Currency::USD),
+        )
+    }
+
+    fn history(rows: &[OpportunityChange]) -> PipelineHistory {
+        PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, rows).unwrap()
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    }
+
+    /// One stage, five deals: B lost on day 1, A won on day 2, D won on day 3, C and E
+    /// still open at day 3 (censored). By hand: day 0 has 5 at risk (1 lost), day 1
+    /// has 4 (1 won), day 2 has 3 (1 won): CIF_won = 0, 0.2, 0.4 at 1, 2, 3 days, and
+    /// from age 1: (0.4 − 0) / 0.8 = 0.5. Dropping the open deals would give 2/3.
+    #[test]
+    fn censored_deals_stay_at_risk_until_the_origin() {
+        let mut rows: Vec<_> = ["A", "B", "C", "D", "E"]
+            .iter()
+            .map(|id| row(id, 0, "prospecting"))
+            .collect();
+        rows.push(row("B", 1, "closed_lost"));
+        rows.push(row("A", 2, "closed_won"));
+        rows.push(row("D", 3, "closed_won"));
+        let h = history(&rows);
+        let chain = StageChain::fit(&h, t(3), None, SurvivalOptions::default()).unwrap();
+        assert_eq!(chain.days(), 3);
+        assert_eq!(
+            (0..3)
+                .map(|d| chain.at_risk(0, None, d))
+                .collect::<Vec<_>>(),
+            [5, 4, 3]
+        );
+        let p = chain.win_within(0, None, 0, &[1, 2, 3, 30]).unwrap();
+        assert!(close(&p, &[0.0, 0.2, 0.4, 0.4]), "{p:?}");
+        // Open at age 1.5 days: from the cell of day 1.
+        let p = chain.win_within(0, None, 36 * 3600, &[2]).unwrap();
+        assert!(close(&p, &[0.5]), "{p:?}");
+        // Nothing after the origin is read: D's win on day 3 is not seen at day 2.
+        let early = StageChain::fit(&h, t(2), None, SurvivalOptions::default()).unwrap();
+        let p = early.win_within(0, None, 0, &[3]).unwrap();
+        assert!(close(&p, &[0.2]), "{p:?}");
+    }
+
+    /// Two stages: X moves on to qualification on day 1 and is won on day 2; Y is lost
+    /// from prospecting on day 2. A deal in prospecting at age 0 reaches a win only
+    /// through qualification: 1/2 × 1; one still in prospecting at age 1 is Y's case.
+    #[test]
+    fn wins_pass_through_later_stages() {
+        let h = history(&[
+            row("X", 0, "prospecting"),
+            row("X", 1, "qualification"),
+            row("X", 2, "closed_won"),
+            row("Y", 0, "prospecting"),
+            row("Y", 2, "closed_lost"),
+        ]);
+        let chain = StageChain::fit(&h, t(10), None, SurvivalOptions::default()).unwrap();
+        let p = chain.win_within(0, None, 0, &[1, 2, 5]).unwrap();
+        assert!(close(&p, &[0.0, 0.5, 0.5]), "{p:?}");
+        assert_eq!(chain.win_within(1, None, 86_400, &[1]).unwrap(), [1.0]);
+        assert_eq!(chain.win_within(0, None, 86_400, &[5]).unwrap(), [0.0]);
+        // Past the oldest age seen nothing moves.
+        assert_eq!(
+            chain.win_within(0, None, 400 * 86_400, &[90]).unwrap(),
+            [0.0]
+        );
+        assert!(chain.win_within(8, None, 0, &[1]).is_err()); // closed_won
+        assert!(chain.win_within(42, None, 0, &[1]).is_err());
+    }
+
+    /// A segment's own estimate is used where enough of its deals are at risk, the
+    /// pooled one elsewhere.
+    #[test]
+    fn thin_segments_fall_back_to_pooled() {
+        // Segment a: two deals, both won on day 1. Segment b: two deals, both lost on day 1.
+        let h = history(&[
+            row("A1", 0, "prospecting"),
+            row("A1", 1, "closed_won"),
+            row("A2", 0, "prospecting"),
+            row("A2", 1, "closed_won"),
+            row("B1", 0, "prospecting"),
+            row("B1", 1, "closed_lost"),
+            row("B2", 0, "prospecting"),
+            row("B2", 1, "closed_lost"),
+        ]);
+        let segments = DealSegments::new(&h, |id| Some(id.as_str()[..1].to_lowercase()));
+        assert_eq!(segments.names(), ["a", "b"]);
+        let fit = |min| {
+            StageChain::fit(
+                &h,
+                t(5),
+                Some(&segments),
+                SurvivalOptions::default().with_min_at_risk(min),
+            )
+            .unwrap()
+        };
+        let (own, pooled) = (fit(2), fit(3));
+        assert_eq!(own.win_within(0, Some(0), 0, &[1]).unwrap(), [1.0]);
+        assert_eq!(own.win_within(0, Some(1), 0, &[1]).unwrap(), [0.0]);
+        assert_eq!(pooled.win_within(0, Some(0), 0, &[1]).unwrap(), [0.5]);
+        assert_eq!(own.win_within(0, None, 0, &[1]).unwrap(), [0.5]);
+        assert_eq!(own.at_risk(0, Some(1), 0), 2);
+        assert!(own.win_within(0, Some(2), 0, &[1]).is_err());
+        let other = DealSegments::new(&history(&[row("Z", 0, "prospecting")]), |_| None);
+        assert!(StageChain::fit(&h, t(5), Some(&other), SurvivalOptions::default()).is_err());
+    }
+
+    #[test]
+    fn the_cell_limit_is_checked_before_allocating() {
+        let h = history(&[row("A", 0, "prospecting")]);
+        // 36,500 days × 12 states > 100,000 cells.
+        let err = StageChain::fit(
+            &h,
+            t(36_500),
+            None,
+            SurvivalOptions::default().with_max_cells(100_000),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("SurvivalOptions::max_cells"),
+            "{err}"
+        );
+        assert!(StageChain::fit(&h, t(-5), None, SurvivalOptions::default()).is_ok());
+    }
 }

@@ -775,3 +775,110 @@ fn deal_size_and_default_target_are_the_reports() {
         None
     );
 }
+
+/// The survival model of the open pipeline: chances are probabilities, never fall with
+/// a longer horizon, read nothing after the fitting instant (censoring), and without
+/// censoring equal the plain share won in time.
+mod survival {
+    use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+    use proptest::prelude::*;
+    use revops::{
+        Currency, Decimal, Funnel, Money, OpportunityChange, OpportunityId,
+        pipeline::PipelineHistory, plan::StageChain, plan::SurvivalOptions,
+    };
+
+    const STAGES: [&str; 8] = [
+        "prospecting",
+        "qualification",
+        "needs_analysis",
+        "value_proposition",
+        "id_decision_makers",
+        "perception_analysis",
+        "proposal_price_quote",
+        "negotiation_review",
+    ];
+    const HORIZONS: [u32; 5] = [1, 7, 30, 60, 90];
+
+    fn t(hours: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::hours(hours)
+    }
+
+    /// A deal: created at hour `start`, then stage steps (hours after the previous
+    /// change, stage), then maybe a close (hours after, won?).
+    type Deal = (i64, Vec<(i64, usize)>, Option<(i64, bool)>);
+
+    fn deal() -> impl Strategy<Value = Deal> {
+        (
+            0i64..2_000,
+            prop::collection::vec((0i64..500, 0usize..8), 0..4),
+            prop::option::of((0i64..2_000, any::<bool>())),
+        )
+    }
+
+    fn rows(deals: &[Deal], until: Option<DateTime<Utc>>) -> Vec<OpportunityChange> {
+        let usd = Money::new(Decimal::ONE, Currency::USD);
+        let mut out = Vec::new();
+        for (i, (start, steps, close)) in deals.iter().enumerate() {
+            let id = OpportunityId::new(format!("O{i}")).unwrap();
+            let mut at = *start;
+            let mut push = |at: i64, stage: &str| {
+                if until.is_none_or(|u| t(at) <= u) {
+                    out.push(OpportunityChange::new(id.clone(), t(at), stage, usd));
+                }
+            };
+            push(at, STAGES[0]);
+            for (gap, s) in steps {
+                at += gap;
+                push(at, STAGES[*s]);
+            }
+            if let Some((gap, won)) = close {
+                push(at + gap, if *won { "closed_won" } else { "closed_lost" });
+            }
+        }
+        out
+    }
+
+    fn history(rows: &[OpportunityChange]) -> PipelineHistory {
+        PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, rows).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn chances_are_monotone_probabilities_and_ignore_the_future(
+            deals in prop::collection::vec(deal(), 1..25),
+            as_of in 0i64..4_000,
+            age_hours in 0u64..3_000,
+        ) {
+            let as_of = t(as_of);
+            let full = history(&rows(&deals, None));
+            let seen = history(&rows(&deals, Some(as_of)));
+            let a = StageChain::fit(&full, as_of, None, SurvivalOptions::default()).unwrap();
+            let b = StageChain::fit(&seen, as_of, None, SurvivalOptions::default()).unwrap();
+            for stage in 0..STAGES.len() {
+                let p = a.win_within(stage, None, age_hours * 3600, &HORIZONS).unwrap();
+                let q = b.win_within(stage, None, age_hours * 3600, &HORIZONS).unwrap();
+                prop_assert_eq!(&p, &q, "rows after the origin changed stage {}", stage);
+                prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)), "{:?}", p);
+                prop_assert!(p.windows(2).all(|w| w[0] <= w[1]), "{:?}", p);
+            }
+        }
+
+        /// One stage, every deal closed before the origin: the chance from age 0 is the
+        /// share of deals won within the horizon (the empirical cumulative incidence; a
+        /// deal created closed is never open, so none closes at age 0 here).
+        #[test]
+        fn without_censoring_it_is_the_share_won_in_time(
+            closes in prop::collection::vec((1i64..100, any::<bool>()), 1..40),
+        ) {
+            let deals: Vec<Deal> = closes.iter().map(|&(d, w)| (0, vec![], Some((d * 24, w)))).collect();
+            let h = history(&rows(&deals, None));
+            let chain = StageChain::fit(&h, t(200 * 24), None, SurvivalOptions::default()).unwrap();
+            let p = chain.win_within(0, None, 0, &HORIZONS).unwrap();
+            for (k, &days) in HORIZONS.iter().enumerate() {
+                let won = closes.iter().filter(|&&(d, w)| w && d <= i64::from(days)).count();
+                let share = won as f64 / closes.len() as f64;
+                prop_assert!((p[k] - share).abs() < 1e-9, "{} d: {} vs {}", days, p[k], share);
+            }
+        }
+    }
+}
