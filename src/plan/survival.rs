@@ -72,9 +72,9 @@ pub const DEFAULT_MIN_AT_RISK: u32 = 10;
 /// (`(segments + 1) × days × states`, 4 bytes each: 80 MB).
 pub const DEFAULT_MAX_SURVIVAL_CELLS: u64 = 20_000_000;
 
-/// Default of [`SurvivalOptions::band_origins`]: the band is calibrated on 6 past
+/// Default of [`SurvivalOptions::band_origins`]: the band is calibrated on 3 past
 /// origins.
-pub const DEFAULT_BAND_ORIGINS: u32 = 6;
+pub const DEFAULT_BAND_ORIGINS: u32 = 3;
 
 /// Options of [`StageChain::fit`] and of the projections built on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -499,7 +499,12 @@ fn backtest_on_the_synthetic_company() {
 }
 
 /// Rolling-origin backtest on the synthetic company: ten monthly origins, 30 / 60 / 90
-/// days, the 90 % band.
+/// days, the 90 % band (calibrated on 3 past origins). The targets are for the
+/// 100k-lead company (`forecast_accuracy --leads 100000 --seed 7`: wins MAPE 5.2 %,
+/// bias +0.3 %, revenue WAPE 7.8 %, 26 / 30 cells in the band); this 20k-lead company
+/// (a debug test in a few seconds) has √5 times the relative noise, so the same
+/// targets hold for wins and the band, and revenue WAPE is held to 0.25 instead of
+/// 0.2. The old projection (time to close counted from the origin) missed all of them.
 #[cfg(feature = "synth")]
 #[test]
 fn rolling_backtest_on_the_synthetic_company() {
@@ -546,6 +551,19 @@ fn rolling_backtest_on_the_synthetic_company() {
         );
     }
     assert_eq!(r.cells, 30);
+    assert!(r.wins.mape.unwrap() <= 0.15);
+    assert!(r.relative_bias().unwrap().abs() <= 0.10);
+    assert!(r.revenue.wape.unwrap() <= 0.25);
+    let coverage = r.coverage().unwrap();
+    assert!((0.80..=0.97).contains(&coverage), "coverage {coverage}");
+    for h in &r.horizons {
+        assert!(
+            h.wins.mape.unwrap() <= 0.15,
+            "{} d: {:?}",
+            h.days,
+            h.wins.mape
+        );
+    }
 }
 
 /// A reverse funnel built from measured reports carries their rates and median lags.
