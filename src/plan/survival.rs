@@ -1,57 +1,5 @@
 //! Time to close conditional on a deal's stage and age: a multi-state survival model
-//! of the open pipeline, fitted on deal age with censoring.
-//!
-//! # The model
-//! Each deal is a walk through states on the **deal-age clock** (whole days since the
-//! deal's creation, its first history row): its open stage, or one of two absorbing
-//! outcomes, *won* (any won stage) and *lost* (any other terminal stage: lost,
-//! disqualified, recycled). Let `X(d)` be the deal's state at age `d` days (the stage
-//! of its row in effect at `created + d` days). The model is a discrete-time,
-//! non-homogeneous Markov chain: the chance of moving from open stage `j` to state `k`
-//! during day `d` (from age `d` to `d + 1`) depends only on `j`, `k`, `d` and the
-//! deal's segment:
-//!
-//! ```text
-//! p_jk(d) = n_jk(d) / Y_j(d)        (k ≠ j),        p_jj(d) = 1 − Σ_k≠j p_jk(d)
-//! ```
-//!
-//! with `Y_j(d)` the deals **at risk**: in stage `j` at age `d` and observed up to age
-//! `d + 1` (created at least `d + 1` days before the fitting instant), and `n_jk(d)`
-//! those of them in state `k` at age `d + 1`. This is the empirical transition matrix
-//! of the Aalen–Johansen estimator on a one-day grid.
-//!
-//! - **Censoring.** A deal still open at the fitting instant `as_of` is at risk on every
-//!   day it was fully observed and then leaves the risk sets: it is censored, not
-//!   dropped, and never counted as lost. Nothing after `as_of` is read (no look-ahead).
-//! - **Competing outcomes.** Won and lost are separate absorbing states, so the chance
-//!   of a win is a cumulative incidence (a deal that is lost can no longer be won),
-//!   never `1 − survival`.
-//! - **Conditioning on age (left truncation).** A deal in stage `s` at age `a` is
-//!   projected from the cell `(s, ⌊a⌋)` only: its chance of a win within `h` days is
-//!   the won component of `e_s · P(⌊a⌋) · P(⌊a⌋ + 1) ⋯ P(⌊a⌋ + h − 1)`. Only deals that
-//!   were still open at that age inform it, so an old deal is not projected as if new.
-//!   For a single open stage this is exactly `(CIF_won(a + h) − CIF_won(a)) / S(a)`.
-//! - **Segments.** With [`DealSegments`], each segment has its own transition counts.
-//!   The rule for thin cells: the segment's estimate of `p_j·(d)` is used when at least
-//!   [`SurvivalOptions::min_at_risk`] (default [`DEFAULT_MIN_AT_RISK`]) of the
-//!   segment's deals are at risk in stage `j` on day `d`; otherwise the pooled estimate
-//!   of all deals is used. A cell with no deal at risk at all keeps the deal where it is
-//!   for that day (no data, no movement): past the oldest age seen, no win is projected.
-//!
-//! # Assumptions
-//! The future of a deal depends on its stage, age and segment only (Markov on age; the
-//! time already spent in the stage is not used), and deals are exchangeable within a
-//! segment and independent of each other (the band of [`super::project_chances`] is
-//! a Bernoulli sum). Transitions are stationary in calendar time: deals of every
-//! creation date are pooled. A deal that reopens after closing is treated as closed at
-//! its first close (absorbing outcomes). Within a day, only the state at the day's
-//! boundaries counts (several stage changes on one day are one transition).
-//!
-//! # Cost
-//! Fitting is linear in the rows and in the days each deal was observed; the risk-set
-//! table has `(segments + 1) × days × states` cells, checked against
-//! [`SurvivalOptions::max_cells`] (default [`DEFAULT_MAX_SURVIVAL_CELLS`]) before
-//! anything is allocated. A projection walks at most `horizon` days per open deal.
+//! (the model and its assumptions are documented on [`StageChain`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -233,8 +181,62 @@ struct Move {
     count: u32,
 }
 
-/// The fitted model of the [module documentation](self): risk sets and transition
-/// counts per group (pooled, then one per segment), day of age and state.
+/// Time to close conditional on a deal's stage, age and segment: a multi-state survival
+/// model of the open pipeline fitted on deal age with censoring (its risk sets and
+/// transition counts per group, pooled then one per segment, day of age and state).
+///
+///
+/// # The model
+/// Each deal is a walk through states on the **deal-age clock** (whole days since the
+/// deal's creation, its first history row): its open stage, or one of two absorbing
+/// outcomes, *won* (any won stage) and *lost* (any other terminal stage: lost,
+/// disqualified, recycled). Let `X(d)` be the deal's state at age `d` days (the stage
+/// of its row in effect at `created + d` days). The model is a discrete-time,
+/// non-homogeneous Markov chain: the chance of moving from open stage `j` to state `k`
+/// during day `d` (from age `d` to `d + 1`) depends only on `j`, `k`, `d` and the
+/// deal's segment:
+///
+/// ```text
+/// p_jk(d) = n_jk(d) / Y_j(d)        (k ≠ j),        p_jj(d) = 1 − Σ_k≠j p_jk(d)
+/// ```
+///
+/// with `Y_j(d)` the deals **at risk**: in stage `j` at age `d` and observed up to age
+/// `d + 1` (created at least `d + 1` days before the fitting instant), and `n_jk(d)`
+/// those of them in state `k` at age `d + 1`. This is the empirical transition matrix
+/// of the Aalen–Johansen estimator on a one-day grid.
+///
+/// - **Censoring.** A deal still open at the fitting instant `as_of` is at risk on every
+///   day it was fully observed and then leaves the risk sets: it is censored, not
+///   dropped, and never counted as lost. Nothing after `as_of` is read (no look-ahead).
+/// - **Competing outcomes.** Won and lost are separate absorbing states, so the chance
+///   of a win is a cumulative incidence (a deal that is lost can no longer be won),
+///   never `1 − survival`.
+/// - **Conditioning on age (left truncation).** A deal in stage `s` at age `a` is
+///   projected from the cell `(s, ⌊a⌋)` only: its chance of a win within `h` days is
+///   the won component of `e_s · P(⌊a⌋) · P(⌊a⌋ + 1) ⋯ P(⌊a⌋ + h − 1)`. Only deals that
+///   were still open at that age inform it, so an old deal is not projected as if new.
+///   For a single open stage this is exactly `(CIF_won(a + h) − CIF_won(a)) / S(a)`.
+/// - **Segments.** With [`DealSegments`], each segment has its own transition counts.
+///   The rule for thin cells: the segment's estimate of `p_j·(d)` is used when at least
+///   [`SurvivalOptions::min_at_risk`] (default [`DEFAULT_MIN_AT_RISK`]) of the
+///   segment's deals are at risk in stage `j` on day `d`; otherwise the pooled estimate
+///   of all deals is used. A cell with no deal at risk at all keeps the deal where it is
+///   for that day (no data, no movement): past the oldest age seen, no win is projected.
+///
+/// # Assumptions
+/// The future of a deal depends on its stage, age and segment only (Markov on age; the
+/// time already spent in the stage is not used), and deals are exchangeable within a
+/// segment and independent of each other (the band of [`super::project_chances`] is
+/// a Bernoulli sum). Transitions are stationary in calendar time: deals of every
+/// creation date are pooled. A deal that reopens after closing is treated as closed at
+/// its first close (absorbing outcomes). Within a day, only the state at the day's
+/// boundaries counts (several stage changes on one day are one transition).
+///
+/// # Cost
+/// Fitting is linear in the rows and in the days each deal was observed; the risk-set
+/// table has `(segments + 1) × days × states` cells, checked against
+/// [`SurvivalOptions::max_cells`] (default [`DEFAULT_MAX_SURVIVAL_CELLS`]) before
+/// anything is allocated. A projection walks at most `horizon` days per open deal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageChain {
     /// Chain states: the funnel's stages, then won, then lost.
