@@ -428,7 +428,7 @@ fn print_backtest(b: Option<&revops::plan::RollingBacktest>) {
     let pct =
         |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
     println!(
-        "\nprojection backtest: deals open at {} monthly origins ({} .. {}), wins by stage, age and segment, 90 % band",
+        "\nprojection backtest: deals open at {} monthly origins ({} .. {}), wins by stage, age (and segment when known), 90 % band",
         b.origins.len(),
         b.origins
             .first()
