@@ -74,16 +74,18 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
     // Spend and conversions give the currency; leads, stage events and touches are
     // not read.
-    let mut tables = vec![
-        Table::Conversions,
-        Table::Spend,
-        Table::OpportunityHistory,
-        Table::Forecasts,
-    ];
-    if cli.by.is_some() {
-        tables.push(Table::Leads);
-    }
-    let loaded = load_tables(&cli.data, 100_000, &[OpportunityChange::FILE_NAME], &tables)?;
+    let loaded = load_tables(
+        &cli.data,
+        100_000,
+        &[OpportunityChange::FILE_NAME],
+        &[
+            Table::Leads,
+            Table::Conversions,
+            Table::Spend,
+            Table::OpportunityHistory,
+            Table::Forecasts,
+        ],
+    )?;
     let currency = loaded.data.report_input().inferred_currency();
     let history = PipelineHistory::new(
         Funnel::salesforce_opportunity(),
@@ -150,9 +152,18 @@ fn run(cli: Cli) -> Result<(), Error> {
     )?
     .finish()?;
 
+    // Projection backtest: segments from the deals' leads (when leads are given).
+    let segments = revops::plan::DealSegments::from_leads(
+        &history,
+        &loaded.data.opportunity_history,
+        &loaded.data.leads,
+    );
+    let backtest = projection_backtest(&history, Some(&segments))?;
+
     cli.output.emit(
         || {
             let mut v = serde_json::json!({
+                "projection_backtest": backtest,
                 "origin": loaded.origin, "quarter": quarter.label(),
                 "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
                 "win_rate": win_rate, "cycle_days": cycle.summary().as_ref().map(DaysSummary::from),
@@ -228,6 +239,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             print_errors(&errors);
             print_calibration(&quarter, &uniform, &quantile);
+            print_backtest(backtest.as_ref());
             Ok(())
         },
     )
@@ -370,12 +382,13 @@ fn maven(path: &Path, by: Option<&Dimension>, output: OutputArgs) -> Result<(), 
         }
         None => None,
     };
+    let backtest = projection_backtest(&h, None)?;
     output.emit(
         || {
             let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
             let mut v = serde_json::json!({
                 "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
-                "skipped_rows": d.skipped,
+                "skipped_rows": d.skipped, "projection_backtest": backtest,
             });
             if let Some(b) = &by {
                 v["by"] = serde_json::json!(b);
@@ -405,6 +418,7 @@ fn maven(path: &Path, by: Option<&Dimension>, output: OutputArgs) -> Result<(), 
                 println!("\nby {} (won / closed; bookings: every won deal)", b.dimension);
                 print_by(b);
             }
+            print_backtest(backtest.as_ref());
             Ok(())
         },
     )
@@ -584,6 +598,124 @@ fn print_by(t: &ByTable) {
         println!(
             "  ({} deals without an opportunity record are in (missing))",
             t.unmatched
+        );
+    }
+}
+
+// ----- projection backtest (issue 18 item 2) -----
+
+/// Horizons of the projection backtest, in days.
+const BACKTEST_HORIZONS: [u32; 3] = [30, 60, 90];
+/// The band of the projection backtest: z = 1.645, about 90 %.
+const BACKTEST_Z: f64 = 1.645;
+
+/// The projection of the deals open at each of up to 10 monthly origins (the first of
+/// a month, at least 6 months after the first change and 90 days before the last),
+/// against what they did: a `StageChain` fitted at each origin, per segment when
+/// `segments` is given.
+fn projection_backtest(
+    history: &PipelineHistory,
+    segments: Option<&revops::plan::DealSegments>,
+) -> Result<Option<revops::plan::RollingBacktest>, Error> {
+    use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+    let Some((first, last)) = history.span() else {
+        return Ok(None);
+    };
+    let latest = last - TimeDelta::days(i64::from(BACKTEST_HORIZONS[2]));
+    let earliest = first + TimeDelta::days(182);
+    let month_start = |t: chrono::DateTime<chrono::Utc>| {
+        NaiveDate::from_ymd_opt(t.year(), t.month(), 1)
+            .map(|d| d.and_hms_opt(0, 0, 0).map(|x| x.and_utc()))
+    };
+    let mut origins = Vec::new();
+    let mut at = month_start(latest).flatten();
+    while let Some(t) = at
+        && t >= earliest
+        && origins.len() < 10
+    {
+        origins.push(t);
+        at = t.checked_sub_months(Months::new(1));
+    }
+    origins.reverse();
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    revops::plan::backtest_rolling(
+        history,
+        &origins,
+        &BACKTEST_HORIZONS,
+        BACKTEST_Z,
+        segments,
+        revops::plan::SurvivalOptions::default(),
+    )
+    .map(Some)
+}
+
+/// The rolling backtest table: per horizon, MAPE and bias of the wins, revenue WAPE
+/// and how often the 90 % band held; then every origin.
+fn print_backtest(b: Option<&revops::plan::RollingBacktest>) {
+    let Some(b) = b else {
+        println!("\nprojection backtest: the history is too short for monthly origins");
+        return;
+    };
+    let pct =
+        |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
+    println!(
+        "\nprojection backtest: deals open at {} monthly origins ({} .. {}), wins by stage, age (and segment when known), 90 % band",
+        b.origins.len(),
+        b.origins
+            .first()
+            .map_or(String::new(), |o| o.projection.today.to_string()),
+        b.origins
+            .last()
+            .map_or(String::new(), |o| o.projection.today.to_string()),
+    );
+    println!(
+        "  {:>7} {:>9} {:>9} {:>13} {:>9}",
+        "horizon", "wins MAPE", "wins bias", "revenue WAPE", "in band"
+    );
+    for h in &b.horizons {
+        println!(
+            "  {:>5} d {:>9} {:>9} {:>13} {:>6}/{}",
+            h.days,
+            pct(h.wins.mape),
+            pct(h.relative_bias()),
+            pct(h.revenue.wape),
+            h.covered,
+            b.origins.len()
+        );
+    }
+    println!(
+        "  {:>7} {:>9} {:>9} {:>13} {:>6}/{}",
+        "all",
+        pct(b.wins.mape),
+        pct(b.relative_bias()),
+        pct(b.revenue.wape),
+        b.covered,
+        b.cells
+    );
+    println!(
+        "  {:<10} {:>6}  projected wins [band] / actual",
+        "origin", "open"
+    );
+    for o in &b.origins {
+        let cells: Vec<String> = o
+            .projection
+            .horizons
+            .iter()
+            .zip(&o.actual_wins)
+            .map(|(h, a)| {
+                format!(
+                    "{:.1} [{:.1}, {:.1}] / {a}",
+                    h.wins, h.wins_band.0, h.wins_band.1
+                )
+            })
+            .collect();
+        println!(
+            "  {} {:>6}  {}",
+            o.projection.today,
+            o.open_deals,
+            cells.join("   ")
         );
     }
 }

@@ -10,10 +10,11 @@
 //! quarter's won revenue + 20 %), `--per-day N` (inquiries per day a new programme
 //! adds; default 20), `--format table|json`, `--quick`.
 //!
-//! The projection covers the open opportunities (stage-to-won rates and time to close
-//! learnt from deals closed by today) and the leads before the opportunity stage that
-//! entered their stage in the last 90 days (their stage's measured rate to won, the
-//! measured time from that stage to won, the average deal size).
+//! The projection covers the open opportunities (their chance of a win given their
+//! stage, age and segment, from a survival model of the deals known today:
+//! `revops::plan::StageChain`) and the leads before the opportunity stage that entered
+//! their stage in the last 90 days (their stage's measured rate to won, the measured
+//! time from that stage to won, the average deal size).
 #![allow(clippy::print_stdout)]
 
 mod common;
@@ -28,9 +29,10 @@ use revops::{
     Calendar, Decimal, Error, Funnel, Granularity, Lead, Money, Period, StageEvent,
     funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
     funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
-    pipeline::PipelineHistory, plan::ProgrammeUplift, plan::Projection, plan::ReverseFunnel,
-    plan::ReversePlan, plan::RoundingPolicy, plan::average_deal_size, plan::default_target,
-    plan::open_items, plan::outlook_from_history, plan::project,
+    pipeline::PipelineHistory, plan::DealSegments, plan::ProgrammeUplift, plan::Projection,
+    plan::ReverseFunnel, plan::ReversePlan, plan::RoundingPolicy, plan::StageChain,
+    plan::SurvivalOptions, plan::average_deal_size, plan::chances, plan::deal_chances,
+    plan::default_target, plan::project_chances,
 };
 
 /// The most inquiries a day a programme may add.
@@ -212,27 +214,16 @@ fn run(cli: Cli) -> Result<(), Error> {
     let uplift60 = funnel.programme_uplift(per_day, 60, "opportunity", deal_size)?;
     let uplift90 = funnel.programme_uplift(per_day, 90, "opportunity", deal_size)?;
 
-    // Open pipeline today, projected: stage-to-won rates and time to close learnt from
-    // deals closed by today.
+    // Open pipeline today, projected: each open deal's chance of a win given its stage,
+    // age and segment, from the deals known today; the open leads from their stage's
+    // rate and time to won.
     let history = PipelineHistory::new(
         Funnel::salesforce_opportunity(),
         currency,
         &d.opportunity_history,
     )?;
-    let mut outlook = outlook_from_history(&history, today);
-    let (mut open, _) = open_items(&history, today, &outlook);
-    let open_deals = open.len();
-    let (leads_open, leads_outlook) = revops::plan::lead_outlook(
-        &data,
-        &paths,
-        &cohorts,
-        today,
-        deal_size,
-        chrono::TimeDelta::days(90),
-    )?;
-    let open_leads = leads_open.len();
-    open.extend(leads_open);
-    outlook.extend(leads_outlook);
+    let segments = DealSegments::from_leads(&history, &d.opportunity_history, &d.leads);
+    let chain = StageChain::fit(&history, today, Some(&segments), SurvivalOptions::default())?;
     // Next 30 / 60 / 90 days, and the ends of this quarter and the next one.
     let today_date = cal.date_of(today);
     let days_to = |d: chrono::NaiveDate| u32::try_from((d - today_date).num_days()).unwrap_or(0);
@@ -246,7 +237,19 @@ fn run(cli: Cli) -> Result<(), Error> {
     horizons.sort_unstable();
     horizons.dedup();
     horizons.retain(|&d| d > 0);
-    let projection = project(&open, &outlook, today_date, &horizons, 1.96, currency)?;
+    let mut open = deal_chances(&chain, &history, &horizons)?;
+    let open_deals = open.len();
+    let (leads_open, leads_outlook) = revops::plan::lead_outlook(
+        &data,
+        &paths,
+        &cohorts,
+        today,
+        deal_size,
+        chrono::TimeDelta::days(90),
+    )?;
+    let open_leads = leads_open.len();
+    open.extend(chances(&leads_open, &leads_outlook, &horizons)?);
+    let projection = project_chances(&open, today_date, &horizons, 1.96, currency)?;
 
     let planned = Planned {
         origin: loaded.origin.clone(),

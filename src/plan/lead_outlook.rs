@@ -11,8 +11,8 @@ use crate::funnel::{CohortReport, FunnelData, Paths};
 
 /// Open leads (as [`OpenItem`]s worth `deal_size` each) and the outlook of each lead
 /// stage before the opportunity (as [`StageOutlook`]s), ready for
-/// [`project`](super::project) beside the open deals of
-/// [`open_items`](super::open_items).
+/// [`chances`](super::chances) and [`project_chances`](super::project_chances) beside
+/// the open deals of [`deal_chances`](super::deal_chances).
 ///
 /// - A lead is **open** when its current cycle has not exited, has reached a stage
 ///   before the opportunity stage (or won, when the funnel has no `opportunity`), and

@@ -8,10 +8,11 @@
 //!   new marketing programme can show over the next N days;
 //! - [`average_deal_size`], [`default_target`] ([`won_revenue`] × 1.2): the deal size
 //!   and the default target a plan starts from, as the report computes them;
-//! - [`project`]: expected wins and revenue of today's open pipeline over the next
-//!   horizons, with a normal band; its open items and stage outlooks come from the
-//!   pipeline ([`open_items`], [`outlook_from_history`]) and from the leads
-//!   ([`lead_outlook`]).
+//! - [`project_open_deals`]: expected wins and revenue of today's open deals over the
+//!   next horizons, with a normal band, from a survival model of time to close
+//!   conditional on each deal's stage, age and segment ([`StageChain`]);
+//!   [`project_chances`] adds the leads ([`lead_outlook`], [`chances`]);
+//!   [`backtest_rolling`] measures it over past origins.
 //!
 //! Everything here is pure: "today" is always a parameter, money stays exact
 //! ([`crate::Money`]) and the rates can come from the crate's own reports
@@ -22,12 +23,14 @@ mod lead_outlook;
 mod projection;
 mod ramp;
 mod reverse;
+mod survival;
 
 pub use deal::{DEFAULT_TARGET_GROWTH, average_deal_size, default_target, won_revenue};
 pub use lead_outlook::lead_outlook;
 pub use projection::{
-    HorizonProjection, OpenItem, Projection, ProjectionBacktest, StageOutlook, backtest_projection,
-    open_items, outlook_from_history, project,
+    HorizonAccuracy, HorizonProjection, ItemChance, OpenItem, Projection, ProjectionBacktest,
+    RollingBacktest, StageOutlook, backtest_projection, backtest_rolling, band_dispersion, chances,
+    deal_chances, project, project_chances, project_open_deals,
 };
 pub use ramp::{
     CapacityRow, Hire, HireUplift, MAX_RAMP_MONTHS, ProgrammeUplift, Ramp, RampCurve, StageUplift,
@@ -35,4 +38,8 @@ pub use ramp::{
 };
 pub use reverse::{
     MAX_PLAN_COUNT, PeriodPlan, ReverseFunnel, ReversePlan, RoundingPolicy, StageRequirement,
+};
+pub use survival::{
+    DEFAULT_BAND_ORIGINS, DEFAULT_MAX_SURVIVAL_CELLS, DEFAULT_MIN_AT_RISK, DealSegments,
+    StageChain, SurvivalOptions,
 };

@@ -10,7 +10,7 @@
 //! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`] | spend and the funnel (unit economics); opportunity history (sourcing) |
 //! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter | opportunity history |
 //! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]) | forecasts; history with probabilities |
-//! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter at [`average_deal_size`] and [`default_target`], [`project`] of the open deals | the funnel section and won revenue |
+//! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter at [`average_deal_size`] and [`default_target`], [`project_chances`] of the open deals ([`StageChain`], conditional on their age) | the funnel section and won revenue |
 //!
 //! A section whose inputs are absent is `None` and named, with the reason, in
 //! [`Report::omitted`]; nothing is left out silently. "The last complete quarter" and
@@ -59,8 +59,8 @@ use crate::pipeline::{
     WinRateSpec,
 };
 use crate::plan::{
-    Projection, ReverseFunnel, ReversePlan, RoundingPolicy, average_deal_size, default_target,
-    open_items, outlook_from_history, project,
+    Projection, ReverseFunnel, ReversePlan, RoundingPolicy, StageChain, SurvivalOptions,
+    average_deal_size, deal_chances, default_target, project_chances,
 };
 use crate::ratio::{Confidence, IntervalMethod};
 use crate::records::{
@@ -1110,15 +1110,15 @@ fn plan_section(
             None
         }
         Some(h) => {
-            let outlook = outlook_from_history(h, as_of);
-            let (open, _) = open_items(h, as_of, &outlook);
+            let chain = StageChain::fit(h, as_of, None, SurvivalOptions::default())?;
             let today = cal.date_of(as_of);
             let to_end = u32::try_from((next_quarter.last_day() - today).num_days()).unwrap_or(0);
             let mut horizons = vec![30, 60, 90, to_end];
             horizons.sort_unstable();
             horizons.dedup();
             horizons.retain(|&d| d > 0);
-            Some(project(&open, &outlook, today, &horizons, 1.96, currency)?)
+            let open = deal_chances(&chain, h, &horizons)?;
+            Some(project_chances(&open, today, &horizons, 1.96, currency)?)
         }
     };
     Ok(Some(PlanSection {

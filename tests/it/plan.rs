@@ -416,24 +416,62 @@ mod projection {
     }
 }
 
-/// A projection made six months before the end of the synthetic history, compared with
-/// what the open deals did; the error is reported.
+/// The synthetic company's opportunity history and each deal's segment (from its lead).
 #[cfg(feature = "synth")]
-#[test]
-fn backtest_on_the_synthetic_company() {
+fn synthetic_pipeline(
+    leads: u64,
+    seed: u64,
+) -> (
+    revops::pipeline::PipelineHistory,
+    revops::plan::DealSegments,
+) {
     use revops::synth::{SynthConfig, generate};
-    use revops::{Funnel, pipeline::PipelineHistory, plan::backtest_projection};
-    let c = generate(&SynthConfig::default().with_leads(20_000).with_seed(11)).unwrap();
-    let currency = c.opportunity_history[0].amount.currency();
+    use revops::{Funnel, pipeline::PipelineHistory, plan::DealSegments};
+    let c = generate(&SynthConfig::default().with_leads(leads).with_seed(seed)).unwrap();
     let h = PipelineHistory::new(
         Funnel::salesforce_opportunity(),
-        currency,
+        c.currency,
         &c.opportunity_history,
     )
     .unwrap();
+    let s = DealSegments::from_leads(&h, &c.opportunity_history, &c.leads);
+    (h, s)
+}
+
+/// Monthly origins: the first of each month from `first` (year, month), `count` of them.
+fn monthly_origins(year: i32, month: u32, count: u32) -> Vec<chrono::DateTime<chrono::Utc>> {
+    use chrono::{Months, NaiveDate};
+    let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap();
+    (0..count)
+        .map(|k| {
+            (first + Months::new(k))
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+        })
+        .collect()
+}
+
+/// A projection made six months before the end of the synthetic history, compared with
+/// what the open deals did. Before the survival model (time to close counted from the
+/// projection date, whatever the deal's age) it projected 11.8 / 33.4 / 46.9 wins
+/// against 18 / 24 / 28 (win MAE 11.5, revenue WAPE 0.54).
+#[cfg(feature = "synth")]
+#[test]
+fn backtest_on_the_synthetic_company() {
+    use revops::plan::{SurvivalOptions, backtest_projection};
+    let (h, segments) = synthetic_pipeline(20_000, 11);
     let (_, last) = h.span().unwrap();
     let t0 = last - chrono::TimeDelta::days(180);
-    let b = backtest_projection(&h, t0, &[30, 60, 90], 1.96).unwrap();
+    let b = backtest_projection(
+        &h,
+        t0,
+        &[30, 60, 90],
+        1.96,
+        Some(&segments),
+        SurvivalOptions::default(),
+    )
+    .unwrap();
     assert_eq!(b.revenue_errors.n, 3);
     assert_eq!(b.win_errors.n, 3);
     assert!(b.actual_wins.windows(2).all(|w| w[0] <= w[1]));
@@ -441,7 +479,6 @@ fn backtest_on_the_synthetic_company() {
         assert!(row.wins_band.0 <= row.wins && row.wins <= row.wins_band.1);
     }
     let mae = b.win_errors.mae.unwrap();
-    assert!(mae.is_finite());
     #[allow(clippy::print_stderr)]
     {
         eprintln!(
@@ -455,13 +492,78 @@ fn backtest_on_the_synthetic_company() {
             b.revenue_errors.wape
         );
     }
-    // The projection is informative: within a factor of two of what happened at 90 days.
-    let (p, a) = (b.projection.horizons[2].wins, b.actual_wins[2] as f64);
-    assert!(
-        a > 0.0 && p > a / 2.0 && p < a * 2.0,
-        "projected {p} vs actual {a}"
-    );
-    assert!(backtest_projection(&h, t0, &[], 1.96).is_err());
+    assert!(mae < 11.5 / 2.0, "win MAE {mae}");
+    assert!(b.revenue_errors.wape.unwrap() < 0.54 / 2.0);
+    let none: &[u32] = &[];
+    assert!(backtest_projection(&h, t0, none, 1.96, None, SurvivalOptions::default()).is_err());
+}
+
+/// Rolling-origin backtest on the synthetic company: ten monthly origins, 30 / 60 / 90
+/// days, the 90 % band (calibrated on 3 past origins). The targets are for the
+/// 100k-lead company (`forecast_accuracy --leads 100000 --seed 7`: wins MAPE 5.2 %,
+/// bias +0.3 %, revenue WAPE 7.8 %, 26 / 30 cells in the band); this 20k-lead company
+/// (a debug test in a few seconds) has √5 times the relative noise, so the same
+/// targets hold for wins and the band, and revenue WAPE is held to 0.25 instead of
+/// 0.2. The old projection (time to close counted from the origin) missed all of them.
+#[cfg(feature = "synth")]
+#[test]
+fn rolling_backtest_on_the_synthetic_company() {
+    use revops::plan::{SurvivalOptions, backtest_rolling};
+    let (h, segments) = synthetic_pipeline(20_000, 7);
+    let origins = monthly_origins(2025, 1, 10);
+    let r = backtest_rolling(
+        &h,
+        &origins,
+        &[30, 60, 90],
+        1.645,
+        Some(&segments),
+        SurvivalOptions::default(),
+    )
+    .unwrap();
+    #[allow(clippy::print_stderr)]
+    for (k, row) in r.horizons.iter().enumerate() {
+        eprintln!(
+            "{} d: MAPE {:.3} bias {:.3} revenue WAPE {:.3} covered {}/{}  projected {:?} actual {:?}",
+            row.days,
+            row.wins.mape.unwrap(),
+            row.relative_bias().unwrap(),
+            row.revenue.wape.unwrap(),
+            row.covered,
+            r.origins.len(),
+            r.origins
+                .iter()
+                .map(|b| (b.projection.horizons[k].wins * 10.0).round() / 10.0)
+                .collect::<Vec<_>>(),
+            r.origins
+                .iter()
+                .map(|b| b.actual_wins[k])
+                .collect::<Vec<_>>(),
+        );
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "all: MAPE {:.3} bias {:.3} revenue WAPE {:.3} coverage {:.3}",
+            r.wins.mape.unwrap(),
+            r.relative_bias().unwrap(),
+            r.revenue.wape.unwrap(),
+            r.coverage().unwrap()
+        );
+    }
+    assert_eq!(r.cells, 30);
+    assert!(r.wins.mape.unwrap() <= 0.15);
+    assert!(r.relative_bias().unwrap().abs() <= 0.10);
+    assert!(r.revenue.wape.unwrap() <= 0.25);
+    let coverage = r.coverage().unwrap();
+    assert!((0.80..=0.97).contains(&coverage), "coverage {coverage}");
+    for h in &r.horizons {
+        assert!(
+            h.wins.mape.unwrap() <= 0.15,
+            "{} d: {:?}",
+            h.days,
+            h.wins.mape
+        );
+    }
 }
 
 /// A reverse funnel built from measured reports carries their rates and median lags.
@@ -690,4 +792,111 @@ fn deal_size_and_default_target_are_the_reports() {
         average_deal_size(&c.conversions, before, r.currency).unwrap(),
         None
     );
+}
+
+/// The survival model of the open pipeline: chances are probabilities, never fall with
+/// a longer horizon, read nothing after the fitting instant (censoring), and without
+/// censoring equal the plain share won in time.
+mod survival {
+    use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+    use proptest::prelude::*;
+    use revops::{
+        Currency, Decimal, Funnel, Money, OpportunityChange, OpportunityId,
+        pipeline::PipelineHistory, plan::StageChain, plan::SurvivalOptions,
+    };
+
+    const STAGES: [&str; 8] = [
+        "prospecting",
+        "qualification",
+        "needs_analysis",
+        "value_proposition",
+        "id_decision_makers",
+        "perception_analysis",
+        "proposal_price_quote",
+        "negotiation_review",
+    ];
+    const HORIZONS: [u32; 5] = [1, 7, 30, 60, 90];
+
+    fn t(hours: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::hours(hours)
+    }
+
+    /// A deal: created at hour `start`, then stage steps (hours after the previous
+    /// change, stage), then maybe a close (hours after, won?).
+    type Deal = (i64, Vec<(i64, usize)>, Option<(i64, bool)>);
+
+    fn deal() -> impl Strategy<Value = Deal> {
+        (
+            0i64..2_000,
+            prop::collection::vec((0i64..500, 0usize..8), 0..4),
+            prop::option::of((0i64..2_000, any::<bool>())),
+        )
+    }
+
+    fn rows(deals: &[Deal], until: Option<DateTime<Utc>>) -> Vec<OpportunityChange> {
+        let usd = Money::new(Decimal::ONE, Currency::USD);
+        let mut out = Vec::new();
+        for (i, (start, steps, close)) in deals.iter().enumerate() {
+            let id = OpportunityId::new(format!("O{i}")).unwrap();
+            let mut at = *start;
+            let mut push = |at: i64, stage: &str| {
+                if until.is_none_or(|u| t(at) <= u) {
+                    out.push(OpportunityChange::new(id.clone(), t(at), stage, usd));
+                }
+            };
+            push(at, STAGES[0]);
+            for (gap, s) in steps {
+                at += gap;
+                push(at, STAGES[*s]);
+            }
+            if let Some((gap, won)) = close {
+                push(at + gap, if *won { "closed_won" } else { "closed_lost" });
+            }
+        }
+        out
+    }
+
+    fn history(rows: &[OpportunityChange]) -> PipelineHistory {
+        PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, rows).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn chances_are_monotone_probabilities_and_ignore_the_future(
+            deals in prop::collection::vec(deal(), 1..25),
+            as_of in 0i64..4_000,
+            age_hours in 0u64..3_000,
+        ) {
+            let as_of = t(as_of);
+            let full = history(&rows(&deals, None));
+            let seen = history(&rows(&deals, Some(as_of)));
+            let a = StageChain::fit(&full, as_of, None, SurvivalOptions::default()).unwrap();
+            let b = StageChain::fit(&seen, as_of, None, SurvivalOptions::default()).unwrap();
+            for stage in 0..STAGES.len() {
+                let p = a.win_within(stage, None, age_hours * 3600, &HORIZONS).unwrap();
+                let q = b.win_within(stage, None, age_hours * 3600, &HORIZONS).unwrap();
+                prop_assert_eq!(&p, &q, "rows after the origin changed stage {}", stage);
+                prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)), "{:?}", p);
+                prop_assert!(p.windows(2).all(|w| w[0] <= w[1]), "{:?}", p);
+            }
+        }
+
+        /// One stage, every deal closed before the origin: the chance from age 0 is the
+        /// share of deals won within the horizon (the empirical cumulative incidence; a
+        /// deal created closed is never open, so none closes at age 0 here).
+        #[test]
+        fn without_censoring_it_is_the_share_won_in_time(
+            closes in prop::collection::vec((1i64..100, any::<bool>()), 1..40),
+        ) {
+            let deals: Vec<Deal> = closes.iter().map(|&(d, w)| (0, vec![], Some((d * 24, w)))).collect();
+            let h = history(&rows(&deals, None));
+            let chain = StageChain::fit(&h, t(200 * 24), None, SurvivalOptions::default()).unwrap();
+            let p = chain.win_within(0, None, 0, &HORIZONS).unwrap();
+            for (k, &days) in HORIZONS.iter().enumerate() {
+                let won = closes.iter().filter(|&&(d, w)| w && d <= i64::from(days)).count();
+                let share = won as f64 / closes.len() as f64;
+                prop_assert!((p[k] - share).abs() < 1e-9, "{} d: {} vs {}", days, p[k], share);
+            }
+        }
+    }
 }

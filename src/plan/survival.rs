@@ -1,0 +1,682 @@
+//! Time to close conditional on a deal's stage and age: a multi-state survival model
+//! (the model and its assumptions are documented on [`StageChain`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, RecordRef, Result};
+use crate::hash::FastMap;
+use crate::ids::OpportunityId;
+use crate::pipeline::PipelineHistory;
+use crate::records::{Lead, OpportunityChange};
+
+const DAY: i64 = 86_400;
+
+/// Default of [`SurvivalOptions::min_at_risk`]: a segment's own estimate of a stage's
+/// transitions on a day is used when at least 10 of its deals are at risk there.
+pub const DEFAULT_MIN_AT_RISK: u32 = 10;
+
+/// Default of [`SurvivalOptions::max_cells`]: at most 20 million risk-set cells
+/// (`(segments + 1) × days × states`, 4 bytes each: 80 MB).
+pub const DEFAULT_MAX_SURVIVAL_CELLS: u64 = 20_000_000;
+
+/// Default of [`SurvivalOptions::band_origins`]: the band is calibrated on 3 past
+/// origins.
+pub const DEFAULT_BAND_ORIGINS: u32 = 3;
+
+/// Options of [`StageChain::fit`] and of the projections built on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurvivalOptions {
+    /// Fewest deals of a segment at risk in a stage on a day for the segment's own
+    /// estimate to be used there; below it, the pooled estimate is. `0` or `1` always
+    /// uses the segment where it has any deal at risk.
+    pub min_at_risk: u32,
+    /// Largest risk-set table allowed, in cells; more is a
+    /// [`ErrorKind::LimitExceeded`] error.
+    pub max_cells: u64,
+    /// Past origins the band's width is calibrated on by
+    /// [`band_dispersion`](super::band_dispersion) (used by
+    /// [`project_open_deals`](super::project_open_deals) and the backtests); `0` keeps
+    /// the plain Bernoulli band. Each costs one more fit.
+    pub band_origins: u32,
+}
+
+impl Default for SurvivalOptions {
+    fn default() -> Self {
+        SurvivalOptions {
+            min_at_risk: DEFAULT_MIN_AT_RISK,
+            max_cells: DEFAULT_MAX_SURVIVAL_CELLS,
+            band_origins: DEFAULT_BAND_ORIGINS,
+        }
+    }
+}
+
+impl SurvivalOptions {
+    /// Sets [`SurvivalOptions::min_at_risk`].
+    #[must_use]
+    pub fn with_min_at_risk(mut self, min_at_risk: u32) -> SurvivalOptions {
+        self.min_at_risk = min_at_risk;
+        self
+    }
+
+    /// Sets [`SurvivalOptions::band_origins`].
+    #[must_use]
+    pub fn with_band_origins(mut self, band_origins: u32) -> SurvivalOptions {
+        self.band_origins = band_origins;
+        self
+    }
+
+    /// Sets [`SurvivalOptions::max_cells`].
+    #[must_use]
+    pub fn with_max_cells(mut self, max_cells: u64) -> SurvivalOptions {
+        self.max_cells = max_cells;
+        self
+    }
+}
+
+/// A segment label for each deal of a [`PipelineHistory`] (by its dense index), for
+/// [`StageChain::fit`]. Deals without a label are pooled only.
+///
+/// ```
+/// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
+/// use revops::plan::DealSegments;
+/// use chrono::{TimeZone, Utc};
+/// # fn main() -> Result<(), revops::Error> {
+/// let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+/// let ten = Money::parse("10", Currency::USD)?;
+/// let rows = vec![
+///     OpportunityChange::new(OpportunityId::new("A")?, t, "prospecting", ten),
+///     OpportunityChange::new(OpportunityId::new("B")?, t, "prospecting", ten),
+/// ];
+/// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &rows)?;
+/// let s = DealSegments::new(&h, |id| (id.as_str() == "A").then(|| "smb".to_string()));
+/// assert_eq!(s.names(), ["smb"]);
+/// assert_eq!((s.segment_of(0), s.segment_of(1)), (Some("smb"), None));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DealSegments {
+    names: Vec<String>,
+    of: Vec<Option<u32>>,
+}
+
+impl DealSegments {
+    /// Labels every deal of `history` with `segment(id)` (names in order of first
+    /// appearance).
+    pub fn new(
+        history: &PipelineHistory,
+        mut segment: impl FnMut(&OpportunityId) -> Option<String>,
+    ) -> DealSegments {
+        let mut names: Vec<String> = Vec::new();
+        let mut index: FastMap<String, u32> = FastMap::default();
+        let of = history
+            .ids()
+            .iter()
+            .map(|id| {
+                let name = segment(id)?;
+                Some(match index.get(&name) {
+                    Some(&k) => k,
+                    None => {
+                        // At most one name per deal: fewer than u32::MAX (the history's
+                        // row limit).
+                        let k = names.len() as u32;
+                        index.insert(name.clone(), k);
+                        names.push(name);
+                        k
+                    }
+                })
+            })
+            .collect();
+        DealSegments { names, of }
+    }
+
+    /// The segment of each deal from the lead it was converted from: the `segment` of
+    /// the [`Lead`] named by the deal's history rows (`lead`, the first row that has
+    /// one). Deals without a lead, or whose lead is unknown or has no segment, get
+    /// none.
+    pub fn from_leads(
+        history: &PipelineHistory,
+        changes: &[OpportunityChange],
+        leads: &[Lead],
+    ) -> DealSegments {
+        let by_lead: FastMap<&str, &str> = leads
+            .iter()
+            .filter_map(|l| Some((l.id.as_str(), l.segment.as_deref()?)))
+            .collect();
+        let mut by_deal: FastMap<&str, &str> = FastMap::default();
+        for c in changes {
+            if let Some(seg) = c.lead.as_ref().and_then(|l| by_lead.get(l.as_str())) {
+                by_deal.entry(c.opportunity.as_str()).or_insert(seg);
+            }
+        }
+        DealSegments::new(history, |id| {
+            by_deal.get(id.as_str()).map(|s| (*s).to_string())
+        })
+    }
+
+    /// The segment names, in order of first appearance.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The segment of deal `index`, if it has one.
+    pub fn segment_of(&self, index: usize) -> Option<&str> {
+        let k = (*self.of.get(index)?)?;
+        self.names.get(k as usize).map(String::as_str)
+    }
+
+    fn group_of(&self, index: usize) -> Option<usize> {
+        self.of.get(index).copied().flatten().map(|k| k as usize)
+    }
+}
+
+/// One aggregated transition count: on `day`, `count` deals of a group moved from open
+/// state `from` to state `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Move {
+    group: u32,
+    day: u32,
+    from: u32,
+    to: u32,
+    count: u32,
+}
+
+/// Time to close conditional on a deal's stage, age and segment: a multi-state survival
+/// model of the open pipeline fitted on deal age with censoring (its risk sets and
+/// transition counts per group, pooled then one per segment, day of age and state).
+///
+///
+/// # The model
+/// Each deal is a walk through states on the **deal-age clock** (whole days since the
+/// deal's creation, its first history row): its open stage, or one of two absorbing
+/// outcomes, *won* (any won stage) and *lost* (any other terminal stage: lost,
+/// disqualified, recycled). Let `X(d)` be the deal's state at age `d` days (the stage
+/// of its row in effect at `created + d` days). The model is a discrete-time,
+/// non-homogeneous Markov chain: the chance of moving from open stage `j` to state `k`
+/// during day `d` (from age `d` to `d + 1`) depends only on `j`, `k`, `d` and the
+/// deal's segment:
+///
+/// ```text
+/// p_jk(d) = n_jk(d) / Y_j(d)        (k ≠ j),        p_jj(d) = 1 − Σ_k≠j p_jk(d)
+/// ```
+///
+/// with `Y_j(d)` the deals **at risk**: in stage `j` at age `d` and observed up to age
+/// `d + 1` (created at least `d + 1` days before the fitting instant), and `n_jk(d)`
+/// those of them in state `k` at age `d + 1`. This is the empirical transition matrix
+/// of the Aalen–Johansen estimator on a one-day grid.
+///
+/// - **Censoring.** A deal still open at the fitting instant `as_of` is at risk on every
+///   day it was fully observed and then leaves the risk sets: it is censored, not
+///   dropped, and never counted as lost. Nothing after `as_of` is read (no look-ahead).
+/// - **Competing outcomes.** Won and lost are separate absorbing states, so the chance
+///   of a win is a cumulative incidence (a deal that is lost can no longer be won),
+///   never `1 − survival`.
+/// - **Conditioning on age (left truncation).** A deal in stage `s` at age `a` is
+///   projected from the cell `(s, ⌊a⌋)` only: its chance of a win within `h` days is
+///   the won component of `e_s · P(⌊a⌋) · P(⌊a⌋ + 1) ⋯ P(⌊a⌋ + h − 1)`. Only deals that
+///   were still open at that age inform it, so an old deal is not projected as if new.
+///   For a single open stage this is exactly `(CIF_won(a + h) − CIF_won(a)) / S(a)`.
+/// - **Segments.** With [`DealSegments`], each segment has its own transition counts.
+///   The rule for thin cells: the segment's estimate of `p_j·(d)` is used when at least
+///   [`SurvivalOptions::min_at_risk`] (default [`DEFAULT_MIN_AT_RISK`]) of the
+///   segment's deals are at risk in stage `j` on day `d`; otherwise the pooled estimate
+///   of all deals is used. A cell with no deal at risk at all keeps the deal where it is
+///   for that day (no data, no movement): past the oldest age seen, no win is projected.
+///
+/// # Assumptions
+/// The future of a deal depends on its stage, age and segment only (Markov on age; the
+/// time already spent in the stage is not used), and deals are exchangeable within a
+/// segment and independent of each other (the band of [`super::project_chances`] is
+/// a Bernoulli sum). Transitions are stationary in calendar time: deals of every
+/// creation date are pooled. A deal that reopens after closing is treated as closed at
+/// its first close (absorbing outcomes). Within a day, only the state at the day's
+/// boundaries counts (several stage changes on one day are one transition).
+///
+/// # Cost
+/// Fitting is linear in the rows and in the days each deal was observed; the risk-set
+/// table has `(segments + 1) × days × states` cells, checked against
+/// [`SurvivalOptions::max_cells`] (default [`DEFAULT_MAX_SURVIVAL_CELLS`]) before
+/// anything is allocated. A projection walks at most `horizon` days per open deal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageChain {
+    /// Chain states: the funnel's stages, then won, then lost.
+    states: usize,
+    /// Per funnel stage: its chain state (open stages keep their position).
+    state_of_stage: Vec<u32>,
+    days: usize,
+    groups: usize,
+    /// `at_risk[(group × days + day) × states + state]`.
+    at_risk: Vec<u32>,
+    /// Transition counts sorted by (group, day, from, to).
+    moves: Vec<Move>,
+    /// `moves[offsets[group × days + day]..offsets[group × days + day + 1]]`.
+    offsets: Vec<usize>,
+    segments: Option<DealSegments>,
+    min_at_risk: u32,
+    as_of: DateTime<Utc>,
+}
+
+impl StageChain {
+    /// Fits the chain on the deals of `history` created at or before `as_of`, reading
+    /// nothing after `as_of`; `segments` (optional) gives each deal's segment.
+    ///
+    /// ```
+    /// use revops::{Currency, Funnel, Money, OpportunityChange, OpportunityId, pipeline::PipelineHistory};
+    /// use revops::plan::{StageChain, SurvivalOptions};
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let t = |d: i64| Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(d);
+    /// let ten = Money::parse("10", Currency::USD)?;
+    /// let mut rows = Vec::new();
+    /// // Four deals in prospecting: two won on day 10, one lost on day 20, one still open.
+    /// for (i, end) in [(0, Some("closed_won")), (1, Some("closed_won")), (2, Some("closed_lost")), (3, None)] {
+    ///     let id = OpportunityId::new(format!("O{i}"))?;
+    ///     rows.push(OpportunityChange::new(id.clone(), t(0), "prospecting", ten));
+    ///     if let Some(stage) = end {
+    ///         rows.push(OpportunityChange::new(id, t(if i < 2 { 10 } else { 20 }), stage, ten));
+    ///     }
+    /// }
+    /// let h = PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, &rows)?;
+    /// let chain = StageChain::fit(&h, t(30), None, SurvivalOptions::default())?;
+    /// // From age 0: half are won by day 10 (the open deal is censored, not lost).
+    /// assert_eq!(chain.win_within(0, None, 0, &[9, 10, 30])?, [0.0, 0.5, 0.5]);
+    /// // From age 15 (only the lost and the open deal were still open): no win.
+    /// assert_eq!(chain.win_within(0, None, 15 * 86_400, &[10])?, [0.0]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::LimitExceeded`] when the risk-set table would exceed
+    /// [`SurvivalOptions::max_cells`]; [`ErrorKind::InvalidParameter`] (`"segments"`)
+    /// when `segments` was built for a history with another number of deals.
+    pub fn fit(
+        history: &PipelineHistory,
+        as_of: DateTime<Utc>,
+        segments: Option<&DealSegments>,
+        options: SurvivalOptions,
+    ) -> Result<StageChain> {
+        if let Some(s) = segments
+            && s.of.len() != history.len()
+        {
+            return Err(Error::from(ErrorKind::InvalidParameter {
+                name: "segments",
+                value: s.of.len().to_string(),
+                reason: format!(
+                    "labels {} deals, the history has {}",
+                    s.of.len(),
+                    history.len()
+                ),
+            }));
+        }
+        let n = history.funnel().stages().len();
+        let states = n + 2;
+        let (won, lost) = (n as u32, n as u32 + 1);
+        let state_of_stage: Vec<u32> = history
+            .kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match k {
+                crate::funnel::StageKind::Open => i as u32,
+                crate::funnel::StageKind::Won => won,
+                _ => lost,
+            })
+            .collect();
+        let groups = 1 + segments.map_or(0, |s| s.names.len());
+        // Days observed: the oldest deal's fully observed days.
+        let days = (0..history.len())
+            .filter_map(|o| history.created_at(o))
+            .map(|c| observed_days(c, as_of))
+            .max()
+            .unwrap_or(0);
+        let cells = (groups as u64)
+            .saturating_mul(days as u64)
+            .saturating_mul(states as u64);
+        if cells > options.max_cells {
+            return Err(Error::from(ErrorKind::LimitExceeded {
+                limit: "SurvivalOptions::max_cells",
+                what: "survival risk-set cells (groups × days × states)",
+                value: cells,
+                max: options.max_cells,
+                reason: "fit on a shorter history (or fewer segments), or raise the limit".into(),
+            }));
+        }
+        let mut at_risk = vec![0u32; cells as usize];
+        let mut moves = Vec::new();
+        for o in 0..history.len() {
+            let rs = history.rows_of(o);
+            let Some(first) = rs.first() else { continue };
+            let observed = observed_days(first.at, as_of);
+            let segment = segments.and_then(|s| s.group_of(o)).map(|g| g + 1);
+            // The stage in effect at `t` (times visited in order): one walk over the rows.
+            let mut cursor = 0;
+            let mut stage_at = |t: DateTime<Utc>| {
+                while cursor < rs.len() && rs[cursor].at <= t {
+                    cursor += 1;
+                }
+                usize::from(rs[cursor.saturating_sub(1)].stage)
+            };
+            let mut state = state_of_stage[stage_at(first.at)];
+            for day in 0..observed {
+                if state >= won {
+                    break;
+                }
+                let boundary = first.at + chrono::TimeDelta::seconds((day as i64 + 1) * DAY);
+                let next = state_of_stage[stage_at(boundary)];
+                for g in std::iter::once(0).chain(segment) {
+                    at_risk[(g * days + day) * states + state as usize] += 1;
+                    if next != state {
+                        moves.push(Move {
+                            group: g as u32,
+                            day: day as u32,
+                            from: state,
+                            to: next,
+                            count: 1,
+                        });
+                    }
+                }
+                state = next;
+            }
+        }
+        moves.sort_unstable();
+        moves.dedup_by(|b, a| {
+            let same = (a.group, a.day, a.from, a.to) == (b.group, b.day, b.from, b.to);
+            if same {
+                a.count += b.count;
+            }
+            same
+        });
+        let offsets = crate::group::offsets(
+            groups * days,
+            moves
+                .iter()
+                .map(|m| m.group as usize * days + m.day as usize),
+        );
+        Ok(StageChain {
+            states,
+            state_of_stage,
+            days,
+            groups,
+            at_risk,
+            moves,
+            offsets,
+            segments: segments.cloned(),
+            min_at_risk: options.min_at_risk,
+            as_of,
+        })
+    }
+
+    /// The instant the chain was fitted at.
+    pub fn as_of(&self) -> DateTime<Utc> {
+        self.as_of
+    }
+
+    /// Days of age with data (the oldest deal's fully observed days).
+    pub fn days(&self) -> usize {
+        self.days
+    }
+
+    /// The segments the chain was fitted with, if any.
+    pub fn segments(&self) -> Option<&DealSegments> {
+        self.segments.as_ref()
+    }
+
+    /// Deals of `segment` (`None`: all deals) at risk in funnel stage `stage` on day
+    /// `day` of their age (0 for a stage or day out of range).
+    pub fn at_risk(&self, stage: usize, segment: Option<usize>, day: usize) -> u32 {
+        let g = segment.map_or(0, |s| s + 1);
+        match self.state_of_stage.get(stage) {
+            Some(&s) if g < self.groups && day < self.days => {
+                self.at_risk[(g * self.days + day) * self.states + s as usize]
+            }
+            _ => 0,
+        }
+    }
+
+    /// The chance that a deal open in funnel stage `stage` at age `age_seconds`, of
+    /// segment `segment` (an index into [`DealSegments::names`]; `None` for the pooled
+    /// chain), is won within each horizon (days; cumulative, any order): the won
+    /// component of the chain started at `(stage, ⌊age⌋)`. Each value is in `[0, 1]`
+    /// and never smaller for a longer horizon.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownStage`] for a stage the funnel does not have;
+    /// [`ErrorKind::InvalidParameter`] (`"stage"`) for a closed stage, (`"segment"`)
+    /// for a segment the chain does not have.
+    pub fn win_within(
+        &self,
+        stage: usize,
+        segment: Option<usize>,
+        age_seconds: u64,
+        horizons: &[u32],
+    ) -> Result<Vec<f64>> {
+        let Some(&state) = self.state_of_stage.get(stage) else {
+            return Err(Error::from(ErrorKind::UnknownStage {
+                record: RecordRef::new("stage").with_index(stage),
+                key: stage.to_string(),
+                funnel: "stage chain".into(),
+            }));
+        };
+        if state as usize != stage {
+            return Err(Error::from(ErrorKind::InvalidParameter {
+                name: "stage",
+                value: stage.to_string(),
+                reason: "a closed stage has nothing left to project".into(),
+            }));
+        }
+        let group = match segment {
+            None => None,
+            Some(s) if s + 1 < self.groups => Some(s + 1),
+            Some(s) => {
+                return Err(Error::from(ErrorKind::InvalidParameter {
+                    name: "segment",
+                    value: s.to_string(),
+                    reason: format!("the chain has {} segments", self.groups - 1),
+                }));
+            }
+        };
+        let start = usize::try_from(age_seconds / DAY as u64).unwrap_or(usize::MAX);
+        let longest = horizons.iter().copied().max().unwrap_or(0) as usize;
+        let won = self.states - 2;
+        // won[k]: the chance of a win within k days.
+        let mut by_day = Vec::with_capacity(longest + 1);
+        let mut v = vec![0.0f64; self.states];
+        let mut next = vec![0.0f64; self.states];
+        v[stage] = 1.0;
+        by_day.push(0.0);
+        for k in 0..longest {
+            let day = start.saturating_add(k);
+            if day >= self.days {
+                // No data from here on: nothing moves.
+                by_day.resize(longest + 1, v[won]);
+                break;
+            }
+            self.step(group, day, &v, &mut next);
+            std::mem::swap(&mut v, &mut next);
+            by_day.push(v[won].clamp(0.0, 1.0));
+        }
+        Ok(horizons.iter().map(|&h| by_day[h as usize]).collect())
+    }
+
+    /// One day of the chain: `next = v · P(day)`, each open state's row from the
+    /// segment when it has enough deals at risk there, else pooled.
+    fn step(&self, group: Option<usize>, day: usize, v: &[f64], next: &mut [f64]) {
+        next.copy_from_slice(v);
+        let won = self.states - 2;
+        for (j, &mass) in v.iter().enumerate().take(won) {
+            if mass == 0.0 {
+                continue;
+            }
+            let cell = |g: usize| self.at_risk[(g * self.days + day) * self.states + j];
+            let g = match group {
+                Some(g) if cell(g) >= self.min_at_risk.max(1) => g,
+                _ => 0,
+            };
+            let y = cell(g);
+            if y == 0 {
+                continue;
+            }
+            let c = g * self.days + day;
+            for m in &self.moves[self.offsets[c]..self.offsets[c + 1]] {
+                if m.from as usize == j {
+                    let moved = mass * f64::from(m.count) / f64::from(y);
+                    next[j] -= moved;
+                    next[m.to as usize] += moved;
+                }
+            }
+        }
+        // Rounding must not leave a negative mass.
+        for x in next.iter_mut() {
+            if *x < 0.0 {
+                *x = 0.0;
+            }
+        }
+    }
+}
+
+/// Whole days from `created` to `as_of` (0 when `as_of` is earlier).
+fn observed_days(created: DateTime<Utc>, as_of: DateTime<Utc>) -> usize {
+    usize::try_from(as_of.signed_duration_since(created).num_seconds() / DAY).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::funnel::Funnel;
+    use crate::money::{Currency, Money};
+    use chrono::{TimeDelta, TimeZone};
+
+    fn t(days: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(days)
+    }
+
+    fn row(id: &str, day: i64, stage: &str) -> OpportunityChange {
+        OpportunityChange::new(
+            OpportunityId::new(id).unwrap(),
+            t(day),
+            stage,
+            Money::new(rust_decimal::Decimal::ONE, Currency::USD),
+        )
+    }
+
+    fn history(rows: &[OpportunityChange]) -> PipelineHistory {
+        PipelineHistory::new(Funnel::salesforce_opportunity(), Currency::USD, rows).unwrap()
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+    }
+
+    /// One stage, five deals: B lost on day 1, A won on day 2, D won on day 3, C and E
+    /// still open at day 3 (censored). By hand: day 0 has 5 at risk (1 lost), day 1
+    /// has 4 (1 won), day 2 has 3 (1 won): CIF_won = 0, 0.2, 0.4 at 1, 2, 3 days, and
+    /// from age 1: (0.4 − 0) / 0.8 = 0.5. Dropping the open deals would give 2/3.
+    #[test]
+    fn censored_deals_stay_at_risk_until_the_origin() {
+        let mut rows: Vec<_> = ["A", "B", "C", "D", "E"]
+            .iter()
+            .map(|id| row(id, 0, "prospecting"))
+            .collect();
+        rows.push(row("B", 1, "closed_lost"));
+        rows.push(row("A", 2, "closed_won"));
+        rows.push(row("D", 3, "closed_won"));
+        let h = history(&rows);
+        let chain = StageChain::fit(&h, t(3), None, SurvivalOptions::default()).unwrap();
+        assert_eq!(chain.days(), 3);
+        assert_eq!(
+            (0..3)
+                .map(|d| chain.at_risk(0, None, d))
+                .collect::<Vec<_>>(),
+            [5, 4, 3]
+        );
+        let p = chain.win_within(0, None, 0, &[1, 2, 3, 30]).unwrap();
+        assert!(close(&p, &[0.0, 0.2, 0.4, 0.4]), "{p:?}");
+        // Open at age 1.5 days: from the cell of day 1.
+        let p = chain.win_within(0, None, 36 * 3600, &[2]).unwrap();
+        assert!(close(&p, &[0.5]), "{p:?}");
+        // Nothing after the origin is read: D's win on day 3 is not seen at day 2.
+        let early = StageChain::fit(&h, t(2), None, SurvivalOptions::default()).unwrap();
+        let p = early.win_within(0, None, 0, &[3]).unwrap();
+        assert!(close(&p, &[0.2]), "{p:?}");
+    }
+
+    /// Two stages: X moves on to qualification on day 1 and is won on day 2; Y is lost
+    /// from prospecting on day 2. A deal in prospecting at age 0 reaches a win only
+    /// through qualification: 1/2 × 1; one still in prospecting at age 1 is Y's case.
+    #[test]
+    fn wins_pass_through_later_stages() {
+        let h = history(&[
+            row("X", 0, "prospecting"),
+            row("X", 1, "qualification"),
+            row("X", 2, "closed_won"),
+            row("Y", 0, "prospecting"),
+            row("Y", 2, "closed_lost"),
+        ]);
+        let chain = StageChain::fit(&h, t(10), None, SurvivalOptions::default()).unwrap();
+        let p = chain.win_within(0, None, 0, &[1, 2, 5]).unwrap();
+        assert!(close(&p, &[0.0, 0.5, 0.5]), "{p:?}");
+        assert_eq!(chain.win_within(1, None, 86_400, &[1]).unwrap(), [1.0]);
+        assert_eq!(chain.win_within(0, None, 86_400, &[5]).unwrap(), [0.0]);
+        // Past the oldest age seen nothing moves.
+        assert_eq!(
+            chain.win_within(0, None, 400 * 86_400, &[90]).unwrap(),
+            [0.0]
+        );
+        assert!(chain.win_within(8, None, 0, &[1]).is_err()); // closed_won
+        assert!(chain.win_within(42, None, 0, &[1]).is_err());
+    }
+
+    /// A segment's own estimate is used where enough of its deals are at risk, the
+    /// pooled one elsewhere.
+    #[test]
+    fn thin_segments_fall_back_to_pooled() {
+        // Segment a: two deals, both won on day 1. Segment b: two deals, both lost on day 1.
+        let h = history(&[
+            row("A1", 0, "prospecting"),
+            row("A1", 1, "closed_won"),
+            row("A2", 0, "prospecting"),
+            row("A2", 1, "closed_won"),
+            row("B1", 0, "prospecting"),
+            row("B1", 1, "closed_lost"),
+            row("B2", 0, "prospecting"),
+            row("B2", 1, "closed_lost"),
+        ]);
+        let segments = DealSegments::new(&h, |id| Some(id.as_str()[..1].to_lowercase()));
+        assert_eq!(segments.names(), ["a", "b"]);
+        let fit = |min| {
+            StageChain::fit(
+                &h,
+                t(5),
+                Some(&segments),
+                SurvivalOptions::default().with_min_at_risk(min),
+            )
+            .unwrap()
+        };
+        let (own, pooled) = (fit(2), fit(3));
+        assert_eq!(own.win_within(0, Some(0), 0, &[1]).unwrap(), [1.0]);
+        assert_eq!(own.win_within(0, Some(1), 0, &[1]).unwrap(), [0.0]);
+        assert_eq!(pooled.win_within(0, Some(0), 0, &[1]).unwrap(), [0.5]);
+        assert_eq!(own.win_within(0, None, 0, &[1]).unwrap(), [0.5]);
+        assert_eq!(own.at_risk(0, Some(1), 0), 2);
+        assert!(own.win_within(0, Some(2), 0, &[1]).is_err());
+        let other = DealSegments::new(&history(&[row("Z", 0, "prospecting")]), |_| None);
+        assert!(StageChain::fit(&h, t(5), Some(&other), SurvivalOptions::default()).is_err());
+    }
+
+    #[test]
+    fn the_cell_limit_is_checked_before_allocating() {
+        let h = history(&[row("A", 0, "prospecting")]);
+        // 36,500 days × 12 states > 100,000 cells.
+        let err = StageChain::fit(
+            &h,
+            t(36_500),
+            None,
+            SurvivalOptions::default().with_max_cells(100_000),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("SurvivalOptions::max_cells"),
+            "{err}"
+        );
+        assert!(StageChain::fit(&h, t(-5), None, SurvivalOptions::default()).is_ok());
+    }
+}
