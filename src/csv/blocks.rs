@@ -294,7 +294,9 @@ pub(crate) fn split_header<R: Read>(
     let mut buf = Vec::new();
     let mut at = 0;
     let end = loop {
-        let more = fill(&mut input, &mut buf, at + 64 * 1024)?;
+        // One read at a time: once the header is in, reading stops (an I/O error
+        // further on is the data rows' reader's, as with one reader of the input).
+        let more = fill(&mut input, &mut buf, at + 1)?;
         if let Some(end) = header_end(&buf, delimiter) {
             break end;
         }
