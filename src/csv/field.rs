@@ -324,13 +324,34 @@ impl Ctx {
 
 // ---- field decoding -------------------------------------------------------------
 
+/// The fields of one row, wherever they are: a parsed [`ByteRecord`], or a line the
+/// splitter cut in its buffer (decoded there, without copying).
+pub trait RowFields {
+    /// Field `i`, if the row has it.
+    fn get(&self, i: usize) -> Option<&[u8]>;
+    /// The number of fields.
+    fn len(&self) -> usize;
+}
+
+impl RowFields for ByteRecord {
+    #[inline]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        ByteRecord::get(self, i)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        ByteRecord::len(self)
+    }
+}
+
 #[inline]
-pub(super) fn field(row: &ByteRecord, i: usize) -> &[u8] {
+pub(super) fn field<W: RowFields>(row: &W, i: usize) -> &[u8] {
     row.get(i).unwrap_or_default()
 }
 
 #[inline]
-pub(super) fn opt_field(row: &ByteRecord, i: Option<usize>) -> &[u8] {
+pub(super) fn opt_field<W: RowFields>(row: &W, i: Option<usize>) -> &[u8] {
     i.and_then(|i| row.get(i)).unwrap_or_default()
 }
 

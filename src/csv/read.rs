@@ -10,8 +10,8 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::blocks::{Rest, split_header};
-use super::field::{Ctx, Header, RowError};
-use super::split::{Line, Next, Splitter};
+use super::field::{Ctx, Header, RowError, RowFields};
+use super::split::{Line, Next, SplitRow, Splitter};
 use super::{CsvRecord, OnError, Options, ReadReport};
 use crate::error::{Error, Result};
 
@@ -736,7 +736,7 @@ fn parser<R: Read>(input: R, delimiter: u8) -> csv::Reader<Tap<R>> {
 /// Decodes one data row of a file whose header has `width` columns.
 pub(crate) fn decode_row<T: CsvRecord>(
     columns: &T::Columns,
-    row: &ByteRecord,
+    row: &impl RowFields,
     width: usize,
     ctx: &mut Ctx,
 ) -> std::result::Result<T, RowError> {
@@ -788,8 +788,11 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
                 Ok(Step::Blank)
             }
             Next::Simple => {
-                fast.line.record(&fast.split.buf, &mut self.row);
-                let decoded = decode_row(&self.columns, &self.row, self.names.len(), &mut self.ctx);
+                let row = SplitRow {
+                    line: &fast.line,
+                    buf: &fast.split.buf,
+                };
+                let decoded = decode_row(&self.columns, &row, self.names.len(), &mut self.ctx);
                 Ok(Step::Row(fast.line_no, decoded))
             }
         }
