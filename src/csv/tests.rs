@@ -181,10 +181,13 @@ mod splitter_equivalence {
     use crate::records::{Lead, OpportunityChange, Touch};
     use proptest::prelude::*;
 
+    /// A report's counts and kept errors, as comparable text.
+    type Counts = (u64, u64, u64, Vec<String>);
+
     /// Everything a reader yields, as comparable text, and its report.
     fn outcome<T: CsvRecord + std::fmt::Debug, R: Read>(
         reader: Result<Reader<T, R>>,
-    ) -> (Vec<String>, Option<(u64, u64, u64, Vec<String>)>) {
+    ) -> (Vec<String>, Option<Counts>) {
         let mut reader = match reader {
             Ok(r) => r,
             Err(e) => return (vec![format!("new: {e}")], None),
