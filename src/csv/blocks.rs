@@ -27,10 +27,9 @@ use super::OnError;
 use super::field::Ctx;
 use super::read::{Head, Reader, decode_row, read_head};
 use super::read::{LineBreaks, splat, zero_bytes};
-use super::split::{Line, Next, Splitter};
+use super::split::{Line, Next, SplitRow, Splitter};
 use super::{CsvRecord, Options, ReadReport};
 use crate::error::{Error, Result};
-use csv::ByteRecord;
 
 /// How a file is cut and how many threads fold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +104,7 @@ impl std::fmt::Debug for Block<'_> {
 /// Reads from `input` until `buf` holds at least `want` bytes or the input ends;
 /// `false` at the end of the input.
 fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
-    const READ: usize = 256 * 1024;
+    const READ: usize = 64 * 1024;
     while buf.len() < want {
         let old = buf.len();
         buf.resize(old + READ.max(want - old), 0);
@@ -294,7 +293,9 @@ pub(crate) fn split_header<R: Read>(
     let mut buf = Vec::new();
     let mut at = 0;
     let end = loop {
-        let more = fill(&mut input, &mut buf, at + 64 * 1024)?;
+        // One read at a time: once the header is in, reading stops (an I/O error
+        // further on is the data rows' reader's, as with one reader of the input).
+        let more = fill(&mut input, &mut buf, at + 1)?;
         if let Some(end) = header_end(&buf, delimiter) {
             break end;
         }
@@ -590,7 +591,6 @@ pub(super) fn read_block<T: CsvRecord, A>(
         start: 0,
         ends: Vec::with_capacity(16),
     };
-    let mut row = ByteRecord::new();
     let mut ctx = Ctx::new(&options.path_separator);
     let width = head.header.len();
     loop {
@@ -628,7 +628,10 @@ pub(super) fn read_block<T: CsvRecord, A>(
             report.records += 1;
             continue;
         }
-        line.record(&split.buf, &mut row);
+        let row = SplitRow {
+            line: &line,
+            buf: &split.buf,
+        };
         match decode_row::<T>(&head.columns, &row, width, &mut ctx) {
             Ok(record) => {
                 report.records += 1;

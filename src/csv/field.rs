@@ -120,11 +120,43 @@ impl Header {
     }
 }
 
+/// A fast hash for the short keys of a [`Cache`] (a multiply-rotate over eight bytes
+/// at a time). Not resistant to crafted collisions, which cost at most a scan of one
+/// cache's [`CACHE_LIMIT`] entries per lookup.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut words = bytes.chunks_exact(8);
+        for w in words.by_ref() {
+            let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let mut last = [0u8; 8];
+        let rest = words.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Remembers values already built from the same bytes (channels, campaigns), up to a
 /// bound, so that repeated strings share one allocation.
 #[derive(Debug)]
 struct Cache<T> {
-    map: HashMap<Box<[u8]>, T>,
+    map: HashMap<Box<[u8]>, T, std::hash::BuildHasherDefault<KeyHasher>>,
 }
 
 const CACHE_LIMIT: usize = 4096;
@@ -132,7 +164,7 @@ const CACHE_LIMIT: usize = 4096;
 impl<T: Clone> Cache<T> {
     fn new() -> Self {
         Cache {
-            map: HashMap::new(),
+            map: HashMap::default(),
         }
     }
 
@@ -292,20 +324,60 @@ impl Ctx {
 
 // ---- field decoding -------------------------------------------------------------
 
+/// The fields of one row, wherever they are: a parsed [`ByteRecord`], or a line the
+/// splitter cut in its buffer (decoded there, without copying).
+pub trait RowFields {
+    /// Field `i`, if the row has it.
+    fn get(&self, i: usize) -> Option<&[u8]>;
+    /// The number of fields.
+    fn len(&self) -> usize;
+}
+
+impl RowFields for ByteRecord {
+    #[inline]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        ByteRecord::get(self, i)
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        ByteRecord::len(self)
+    }
+}
+
 #[inline]
-pub(super) fn field(row: &ByteRecord, i: usize) -> &[u8] {
+pub(super) fn field<W: RowFields>(row: &W, i: usize) -> &[u8] {
     row.get(i).unwrap_or_default()
 }
 
 #[inline]
-pub(super) fn opt_field(row: &ByteRecord, i: Option<usize>) -> &[u8] {
+pub(super) fn opt_field<W: RowFields>(row: &W, i: Option<usize>) -> &[u8] {
     i.and_then(|i| row.get(i)).unwrap_or_default()
 }
 
 /// Empty or only whitespace (ASCII or Unicode).
+#[inline]
 pub(crate) fn is_blank(b: &[u8]) -> bool {
     let t = b.trim_ascii();
-    t.is_empty() || std::str::from_utf8(t).is_ok_and(|s| s.trim().is_empty())
+    match t.first() {
+        None => true,
+        // An ASCII byte left after trimming ASCII whitespace is not whitespace,
+        // except the vertical tab (whitespace to `str::trim`, not to `trim_ascii`).
+        Some(&c) if c < 0x80 && c != 0x0b => false,
+        Some(_) => std::str::from_utf8(t).is_ok_and(|s| s.trim().is_empty()),
+    }
+}
+
+/// `s` without surrounding whitespace (as `str::trim`), with no scan when it starts
+/// and ends with ASCII bytes that are not whitespace.
+#[inline]
+fn trim(s: &str) -> &str {
+    let plain = |c: u8| c < 0x80 && !c.is_ascii_whitespace() && c != 0x0b;
+    match s.as_bytes() {
+        [first, .., last] if plain(*first) && plain(*last) => s,
+        [only] if plain(*only) => s,
+        _ => s.trim(),
+    }
 }
 
 pub(crate) fn utf8<'a>(b: &'a [u8], column: &str) -> Result<&'a str, RowError> {
@@ -332,7 +404,7 @@ where
 
 /// A key (stage, series, period): trimmed, non-empty.
 pub(crate) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
-    let s = utf8(b, column)?.trim();
+    let s = trim(utf8(b, column)?);
     if s.is_empty() {
         Err(RowError::new(column, "empty: a value is required"))
     } else {
@@ -343,7 +415,7 @@ pub(crate) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
 /// Free text kept as written; blank is `None`.
 pub(crate) fn opt_text(b: &[u8], column: &str) -> Result<Option<String>, RowError> {
     let s = utf8(b, column)?;
-    Ok((!s.trim().is_empty()).then(|| s.to_string()))
+    Ok((!trim(s).is_empty()).then(|| s.to_string()))
 }
 
 pub(crate) fn required<T>(
@@ -404,6 +476,9 @@ pub(crate) fn out_of_range(b: &[u8], column: &str, date: Option<NaiveDate>) -> R
 }
 
 pub(crate) fn timestamp(b: &[u8], column: &str) -> Result<DateTime<Utc>, RowError> {
+    if let Some(t) = parse::canonical_timestamp(b) {
+        return Ok(t);
+    }
     required(b, column, TIMESTAMP.0, TIMESTAMP.1, parse::any_timestamp).and_then(|t| {
         if parse::in_range(t.date_naive()) {
             Ok(t)
@@ -598,5 +673,68 @@ impl Fields {
     pub(super) fn opt_money(&mut self, m: Option<&Money>) {
         self.opt_display(m.map(Money::amount));
         self.opt_display(m.map(Money::currency));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text mixing ASCII, ASCII and Unicode whitespace (the vertical tab and the
+    /// no-break space among them), other Unicode, and bytes that are not UTF-8.
+    fn texty() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(&b"a"[..]),
+            Just(&b"Z9"[..]),
+            Just(&b" "[..]),
+            Just(&b"\t"[..]),
+            Just(&b"\x0b"[..]),
+            Just(&b"\x0c"[..]),
+            Just(&b"\r\n"[..]),
+            Just("\u{a0}".as_bytes()),
+            Just("\u{2003}".as_bytes()),
+            Just("\u{e9}".as_bytes()),
+            Just(&b"\xff"[..]),
+            Just(&b"\xc3"[..]),
+        ];
+        prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        /// The shortcuts of `is_blank` and `trim` give what the full Unicode checks give.
+        #[test]
+        fn blank_and_trim_shortcuts_agree_with_unicode_trim(b in texty()) {
+            let t = b.trim_ascii();
+            let full = t.is_empty() || std::str::from_utf8(t).is_ok_and(|s| s.trim().is_empty());
+            prop_assert_eq!(is_blank(&b), full);
+            if let Ok(s) = std::str::from_utf8(&b) {
+                prop_assert_eq!(trim(s), s.trim());
+                let text = opt_text(&b, "c").unwrap();
+                prop_assert_eq!(text.is_some(), !s.trim().is_empty());
+                match key(&b, "c") {
+                    Ok(k) => prop_assert_eq!(k, s.trim()),
+                    Err(e) => prop_assert!(s.trim().is_empty(), "{}", e.reason),
+                }
+            }
+        }
+
+        /// The canonical-timestamp shortcut of `timestamp` gives the general parser's
+        /// value, and the general parser's error when it gives none.
+        #[test]
+        fn timestamp_shortcut_agrees_with_the_general_parser(b in parse::tests::timestamps()) {
+            let general = required(&b, "at", TIMESTAMP.0, TIMESTAMP.1, parse::timestamp_any_year)
+                .and_then(|t| {
+                    if parse::in_range(t.date_naive()) { Ok(t) } else { Err(out_of_range(&b, "at", Some(t.date_naive()))) }
+                });
+            match (timestamp(&b, "at"), general) {
+                (Ok(a), Ok(g)) => prop_assert_eq!(a, g),
+                (Err(a), Err(g)) => {
+                    prop_assert_eq!(a.reason, g.reason);
+                    prop_assert_eq!(a.column, g.column);
+                }
+                (a, g) => prop_assert!(false, "{:?} vs {:?}", a.map_err(|e| e.reason), g.map_err(|e| e.reason)),
+            }
+        }
     }
 }

@@ -96,6 +96,23 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 /// [`timestamp`], which gives the same instant whenever this gives one.
 #[inline]
 pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
+    let (seconds, nanos) = canonical_parts(b)?;
+    Some(seconds * 1_000_000 + i64::from(nanos / 1_000))
+}
+
+/// The canonical form (see [`canonical_micros`]) as a `DateTime`, built from the
+/// seconds since the epoch without chrono's calendar checks. `None` for anything
+/// else: callers then use [`timestamp`], which gives the same instant whenever this
+/// gives one (its years, 0000 to 9999, are all in [`YEARS`]).
+#[inline]
+pub(crate) fn canonical_timestamp(b: &[u8]) -> Option<DateTime<Utc>> {
+    let (seconds, nanos) = canonical_parts(b)?;
+    DateTime::from_timestamp(seconds, nanos)
+}
+
+/// Seconds since the Unix epoch and nanoseconds of the canonical form.
+#[inline]
+fn canonical_parts(b: &[u8]) -> Option<(i64, u32)> {
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
@@ -120,7 +137,7 @@ pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
         return None;
     }
     let mut i = 19;
-    let mut fraction = 0i64;
+    let mut nanos = 0u32;
     if b[i] == b'.' {
         i += 1;
         let start = i;
@@ -128,17 +145,15 @@ pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
             if i - start == 9 {
                 return None;
             }
-            if i - start < 6 {
-                fraction = fraction * 10 + i64::from(d - b'0');
-            }
+            nanos = nanos * 10 + u32::from(d - b'0');
             i += 1;
         }
         let n = i - start;
         if n == 0 {
             return None;
         }
-        for _ in n..6 {
-            fraction *= 10;
+        for _ in n..9 {
+            nanos *= 10;
         }
     }
     if i + 1 != b.len() || b[i] != b'Z' {
@@ -146,7 +161,7 @@ pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
     }
     let days = days_from_civil(i64::from(year), month, day);
     let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some(seconds * 1_000_000 + fraction)
+    Some((seconds, nanos))
 }
 
 /// The first and last years readers accept and writers write (`YYYY`, in UTC).
@@ -209,6 +224,12 @@ fn documented_shape(b: &[u8]) -> bool {
     }
 }
 
+/// [`any_timestamp`] under the name the tests of the shortcuts compare with.
+#[cfg(test)]
+pub(crate) fn timestamp_any_year(field: &[u8]) -> Option<DateTime<Utc>> {
+    any_timestamp(field)
+}
+
 /// A timestamp in any accepted form (see [`documented_shape`]), whatever its year.
 pub(crate) fn any_timestamp(field: &[u8]) -> Option<DateTime<Utc>> {
     let b = field.trim_ascii();
@@ -248,8 +269,48 @@ pub(crate) fn any_date(field: &[u8]) -> Option<NaiveDate> {
 /// An exact decimal (`"1234.56"`, `"-3"`; no exponent, no digit separators), without
 /// going through `f64`.
 pub(crate) fn decimal(field: &[u8]) -> Option<Decimal> {
-    let s = std::str::from_utf8(field.trim_ascii()).ok()?;
+    let t = field.trim_ascii();
+    if let Some(d) = plain_decimal(t) {
+        return Some(d);
+    }
+    let s = std::str::from_utf8(t).ok()?;
     crate::money::parse_decimal(s).ok()
+}
+
+/// The common form of a decimal, `[+-]digits[.digits]` with at most 18 digits, built
+/// from its digits without going through text; `None` for anything else (and for a
+/// negative zero), which then goes to the general parser: whenever this gives a
+/// value, the general parser gives the same (mantissa, scale and sign).
+#[inline]
+pub(crate) fn plain_decimal(b: &[u8]) -> Option<Decimal> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
+        Some(p) => (&digits[..p], &digits[p + 1..]),
+        None => (digits, &digits[..0]),
+    };
+    if whole.is_empty()
+        || (fraction.is_empty() && whole.len() != digits.len())
+        || whole.len() + fraction.len() > 18
+    {
+        return None;
+    }
+    let mut m: i64 = 0;
+    for &c in whole.iter().chain(fraction) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        m = m * 10 + i64::from(d);
+    }
+    if negative && m == 0 {
+        return None;
+    }
+    let scale = u32::try_from(fraction.len()).ok()?;
+    Some(Decimal::new(if negative { -m } else { m }, scale))
 }
 
 /// A floating-point number (`"0.75"`, `"3"`, `"1e-3"`); non-finite values parse and
@@ -350,9 +411,75 @@ pub(crate) fn write_timestamp(out: &mut Vec<u8>, t: &DateTime<Utc>) -> Result<()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    /// Timestamps near the canonical form: fields in and out of range, fractions of
+    /// 0 to 11 digits, other separators and offsets, whitespace around.
+    pub(crate) fn timestamps() -> impl Strategy<Value = Vec<u8>> {
+        let two = prop_oneof![4 => 0u32..32, 1 => 0u32..100];
+        let fraction = prop_oneof![3 => Just(String::new()), 1 => Just(".".to_string()),
+            3 => "[0-9]{1,11}".prop_map(|d| format!(".{d}"))];
+        let sep = prop_oneof![6 => Just("T"), 1 => Just("t"), 1 => Just(" "), 1 => Just("x")];
+        let end = prop_oneof![6 => Just("Z"), 1 => Just("z"), 1 => Just(""), 1 => Just("+02:00"),
+            1 => Just("-00:30"), 1 => Just("Z "), 1 => Just("ZZ")];
+        let lead = prop_oneof![9 => Just(""), 1 => Just(" ")];
+        let year = prop_oneof![4 => 1960u32..2100, 1 => 0u32..10000];
+        (
+            lead,
+            year,
+            0u32..14,
+            two.clone(),
+            sep,
+            0u32..25,
+            0u32..61,
+            two,
+            fraction,
+            end,
+        )
+            .prop_map(|(lead, y, mo, d, sep, h, mi, s, f, end)| {
+                format!("{lead}{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{f}{end}")
+                    .into_bytes()
+            })
+    }
+
+    /// Decimal-like text: digits, signs, points, and a few other bytes.
+    fn decimals() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            8 => Just(b'0'), 8 => Just(b'7'), 8 => Just(b'9'), 4 => Just(b'1'),
+            2 => Just(b'.'), 1 => Just(b'-'), 1 => Just(b'+'), 1 => Just(b' '),
+            1 => Just(b'e'), 1 => Just(b'_'),
+        ];
+        prop::collection::vec(piece, 0..32)
+    }
+
+    proptest! {
+        /// The shortcut for plain decimals gives the general parser's value, to the
+        /// mantissa, scale and sign; where it gives none the general parser decides.
+        #[test]
+        fn plain_decimals_agree_with_the_general_parser(b in decimals()) {
+            let general = std::str::from_utf8(b.trim_ascii())
+                .ok()
+                .and_then(|s| crate::money::parse_decimal(s).ok());
+            let got = decimal(&b);
+            prop_assert_eq!(
+                got.map(|d| (d.mantissa(), d.scale(), d.is_sign_negative())),
+                general.map(|d| (d.mantissa(), d.scale(), d.is_sign_negative())),
+                "{:?}", String::from_utf8_lossy(&b)
+            );
+        }
+
+        /// The canonical-form shortcut gives the general parser's instant.
+        #[test]
+        fn canonical_timestamps_agree_with_the_general_parser(b in timestamps()) {
+            if let Some(t) = canonical_timestamp(&b) {
+                prop_assert_eq!(Some(t), timestamp(&b), "{}", String::from_utf8_lossy(&b));
+                prop_assert_eq!(canonical_micros(&b), Some(t.timestamp_micros()));
+            }
+        }
+    }
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()

@@ -3,13 +3,15 @@
 use crate::error::{ErrorKind, Source};
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 use std::iter::FusedIterator;
 use std::path::Path;
 
 use csv::ByteRecord;
 
-use super::field::{Ctx, Header, RowError};
+use super::blocks::{Rest, split_header};
+use super::field::{Ctx, Header, RowError, RowFields};
+use super::split::{Line, Next, SplitRow, Splitter};
 use super::{CsvRecord, OnError, Options, ReadReport};
 use crate::error::{Error, Result};
 
@@ -399,7 +401,7 @@ fn bad_quote(
 /// # Ok(()) }
 /// ```
 pub struct Reader<T: CsvRecord, R> {
-    csv: csv::Reader<Tap<R>>,
+    rows: Rows<R>,
     row: ByteRecord,
     columns: T::Columns,
     /// The header's names as written, for errors about a field.
@@ -411,8 +413,41 @@ pub struct Reader<T: CsvRecord, R> {
     kept_errors: usize,
     report: ReadReport,
     done: bool,
-    /// Lines of the file before this reader's input (for a reader resumed mid-file).
+    /// Lines of the file before the general parser's input (for a reader resumed
+    /// mid-file, or switched from the splitter).
     line_offset: u64,
+}
+
+/// Where a [`Reader`]'s rows come from.
+enum Rows<R> {
+    /// Rows in the simple form (no quotes, no bare `\r`), split eight bytes at a time
+    /// without the general parser, until the first other row.
+    Fast(Fast<R>),
+    /// The general parser, from the first row the splitter does not take on (it
+    /// reads the rest of the input: what it reads is what it would read from there).
+    General(csv::Reader<Tap<Rest<Rest<R>>>>),
+    /// Only while switching from one to the other.
+    Switching,
+}
+
+/// The splitter of a [`Reader`] over the data rows, and the line it is at.
+struct Fast<R> {
+    split: Splitter<Rest<R>>,
+    line: Line,
+    /// One-based line of the last line split.
+    line_no: u64,
+}
+
+/// What the splitter yields next.
+enum Step<T> {
+    /// A row at this line, decoded (or its error).
+    Row(u64, std::result::Result<T, RowError>),
+    /// A blank line (not a row).
+    Blank,
+    /// A row the splitter does not take, from this offset of its buffer on.
+    Switch(usize),
+    /// The end of the input.
+    End,
 }
 
 /// A parser error (with byte records and flexible rows, only I/O can fail).
@@ -540,9 +575,38 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if reading fails; [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) for an unusable
     /// delimiter or an empty path separator.
     pub fn new(input: R, options: Options) -> Result<Self> {
-        let (csv, head) = read_head::<T, R>(input, &options)?;
-        Ok(Self::with_parser(
-            csv,
+        options.check()?;
+        // The header alone through the general parser (its checks and errors); the
+        // data rows through the splitter, as far as they are in the simple form.
+        let (header, first_line, rest) = split_header(input, options.delimiter)?;
+        let (_, head) = read_head::<T, _>(&header[..], &options)?;
+        let fast = Fast {
+            split: Splitter::new(rest, options.delimiter),
+            line: Line {
+                start: 0,
+                ends: Vec::with_capacity(16),
+            },
+            line_no: first_line - 1,
+        };
+        Ok(Self::with_rows(
+            Rows::Fast(fast),
+            &options,
+            head.source_name,
+            head.columns,
+            &head.header,
+            0,
+            ReadReport::default(),
+        ))
+    }
+
+    /// A reader that reads every row through the general parser (as readers did
+    /// before the splitter): the reference the splitter's tests compare with.
+    #[cfg(test)]
+    pub(crate) fn general(input: R, options: Options) -> Result<Self> {
+        let input = Cursor::new(Vec::new()).chain(Cursor::new(Vec::new()).chain(input));
+        let (csv, head) = read_head::<T, _>(input, &options)?;
+        Ok(Self::with_rows(
+            Rows::General(csv),
             &options,
             head.source_name,
             head.columns,
@@ -554,7 +618,8 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
 
     /// A reader of the data rows of a file whose header was read elsewhere: `input`
     /// starts at line `first_line` of the file, and `report` holds what was read
-    /// before it.
+    /// before it. It reads through the general parser (callers hand it the rows
+    /// their own splitter does not take).
     pub(crate) fn resume(
         input: R,
         options: &Options,
@@ -564,9 +629,10 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
         first_line: u64,
         report: ReadReport,
     ) -> Self {
-        let csv = parser(input, options);
-        Self::with_parser(
-            csv,
+        let input = Cursor::new(Vec::new()).chain(Cursor::new(Vec::new()).chain(input));
+        let csv = parser(input, options.delimiter);
+        Self::with_rows(
+            Rows::General(csv),
             options,
             source_name,
             columns,
@@ -576,8 +642,8 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
         )
     }
 
-    fn with_parser(
-        csv: csv::Reader<Tap<R>>,
+    fn with_rows(
+        rows: Rows<R>,
         options: &Options,
         source_name: String,
         columns: T::Columns,
@@ -586,7 +652,7 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
         report: ReadReport,
     ) -> Self {
         Reader {
-            csv,
+            rows,
             row: ByteRecord::new(),
             columns,
             names: header
@@ -634,7 +700,7 @@ pub(crate) fn read_head<T: CsvRecord, R: Read>(
         .source_name
         .clone()
         .unwrap_or_else(|| T::FILE_NAME.to_string());
-    let mut csv = parser(input, options);
+    let mut csv = parser(input, options.delimiter);
     let mut row = ByteRecord::new();
     let line = match read_row(&mut csv, &mut row, options.delimiter, &[], 0, |_| false) {
         Ok(Row::Read(line)) => line,
@@ -659,18 +725,18 @@ pub(crate) fn read_head<T: CsvRecord, R: Read>(
 }
 
 /// The CSV parser over a [`Tap`] of `input`.
-fn parser<R: Read>(input: R, options: &Options) -> csv::Reader<Tap<R>> {
+fn parser<R: Read>(input: R, delimiter: u8) -> csv::Reader<Tap<R>> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(options.delimiter)
+        .delimiter(delimiter)
         .from_reader(Tap::new(input))
 }
 
 /// Decodes one data row of a file whose header has `width` columns.
 pub(crate) fn decode_row<T: CsvRecord>(
     columns: &T::Columns,
-    row: &ByteRecord,
+    row: &impl RowFields,
     width: usize,
     ctx: &mut Ctx,
 ) -> std::result::Result<T, RowError> {
@@ -706,34 +772,100 @@ impl<T: CsvRecord> Reader<T, File> {
     }
 }
 
+impl<T: CsvRecord, R: Read> Reader<T, R> {
+    /// The next line from the splitter: a row decoded, a blank line, or where the
+    /// general parser takes over.
+    fn fast_step(&mut self) -> Result<Step<T>> {
+        let Rows::Fast(fast) = &mut self.rows else {
+            return Ok(Step::End);
+        };
+        let next = fast.split.next(&mut fast.line)?;
+        fast.line_no += 1;
+        match next {
+            Next::End => Ok(Step::End),
+            Next::Complex(from) => Ok(Step::Switch(from)),
+            Next::Simple if fast.line.ends.len() == 1 && fast.line.ends[0] == fast.line.start => {
+                Ok(Step::Blank)
+            }
+            Next::Simple => {
+                let row = SplitRow {
+                    line: &fast.line,
+                    buf: &fast.split.buf,
+                };
+                let decoded = decode_row(&self.columns, &row, self.names.len(), &mut self.ctx);
+                Ok(Step::Row(fast.line_no, decoded))
+            }
+        }
+    }
+
+    /// Hands the rest of the input, from offset `from` of the splitter's buffer, to
+    /// the general parser.
+    fn switch(&mut self, from: usize) {
+        if let Rows::Fast(fast) = std::mem::replace(&mut self.rows, Rows::Switching) {
+            self.line_offset = fast.line_no - 1;
+            self.rows = Rows::General(parser(fast.split.rest(from), self.delimiter));
+        }
+    }
+
+    /// The next row through the general parser: its line and what it decodes to,
+    /// `None` at the end, or an I/O error.
+    #[allow(clippy::type_complexity)]
+    fn general_step(&mut self) -> Result<Option<(u64, std::result::Result<T, RowError>)>> {
+        let Rows::General(csv) = &mut self.rows else {
+            return Ok(None);
+        };
+        let columns = &self.columns;
+        let read = read_row(
+            csv,
+            &mut self.row,
+            self.delimiter,
+            &self.names,
+            self.line_offset,
+            |i| T::free_text(columns, i),
+        );
+        match read {
+            Ok(Row::Read(line)) => Ok(Some((
+                line,
+                decode_row(&self.columns, &self.row, self.names.len(), &mut self.ctx),
+            ))),
+            Ok(Row::BadQuote(line, e)) => Ok(Some((line, Err(e)))),
+            Ok(Row::End) => Ok(None),
+            Err(e) => {
+                let line = csv.get_ref().breaks.count + 1 + self.line_offset;
+                Err(read_error(e, &self.source_name, line))
+            }
+        }
+    }
+}
+
 impl<T: CsvRecord, R: Read> Iterator for Reader<T, R> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
         while !self.done {
-            let columns = &self.columns;
-            let read = read_row(
-                &mut self.csv,
-                &mut self.row,
-                self.delimiter,
-                &self.names,
-                self.line_offset,
-                |i| T::free_text(columns, i),
-            );
-            let (line, decoded) = match read {
-                Ok(Row::Read(line)) => (
-                    line,
-                    decode_row(&self.columns, &self.row, self.names.len(), &mut self.ctx),
-                ),
-                Ok(Row::BadQuote(line, e)) => (line, Err(e)),
-                Ok(Row::End) => {
+            let step = if matches!(self.rows, Rows::Fast(_)) {
+                match self.fast_step() {
+                    Ok(Step::Row(line, decoded)) => Ok(Some((line, decoded))),
+                    Ok(Step::Blank) => continue,
+                    Ok(Step::Switch(from)) => {
+                        self.switch(from);
+                        continue;
+                    }
+                    Ok(Step::End) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            } else {
+                self.general_step()
+            };
+            let (line, decoded) = match step {
+                Ok(Some(row)) => row,
+                Ok(None) => {
                     self.done = true;
                     return None;
                 }
                 Err(e) => {
                     self.done = true;
-                    let line = self.csv.get_ref().breaks.count + 1 + self.line_offset;
-                    return Some(Err(read_error(e, &self.source_name, line)));
+                    return Some(Err(e));
                 }
             };
             self.report.rows += 1;

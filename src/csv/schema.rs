@@ -4,11 +4,10 @@
 use crate::error::ErrorKind;
 use std::collections::{BTreeSet, HashSet};
 
-use csv::ByteRecord;
-
 use super::field::{
-    Ctx, EncodeError, Fields, Header, RowError, date, decimal, field, float, id, is_blank, key,
-    opt_date, opt_field, opt_float, opt_id, opt_text, optional, timestamp, utf8, validated,
+    Ctx, EncodeError, Fields, Header, RowError, RowFields, date, decimal, field, float, id,
+    is_blank, key, opt_date, opt_field, opt_float, opt_id, opt_text, optional, timestamp, utf8,
+    validated,
 };
 use super::parse;
 use crate::error::{Error, Excerpt};
@@ -40,7 +39,11 @@ pub trait Schema: Sized {
     /// one it does not read at all. Ids, keys, codes, dates and numbers never span lines.
     fn free_text(columns: &Self::Columns, index: usize) -> bool;
     /// Builds and validates one record from a row that has as many fields as the header.
-    fn decode(columns: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError>;
+    fn decode<W: RowFields>(
+        columns: &Self::Columns,
+        row: &W,
+        ctx: &mut Ctx,
+    ) -> Result<Self, RowError>;
     /// Columns to write after the fixed ones (lead attributes), given all the records.
     fn extra_columns(_records: &[Self]) -> crate::Result<Vec<String>> {
         Ok(Vec::new())
@@ -77,7 +80,7 @@ impl Schema for StageEvent {
         none_of(i, &[Some(c.subject), Some(c.stage), Some(c.at), c.cycle])
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let e = StageEvent {
             subject: ctx.subject(field(row, c.subject), "subject_id")?,
             stage: key(field(row, c.stage), "stage")?,
@@ -153,7 +156,7 @@ impl Schema for Touch {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let subject = ctx.subject(field(row, c.subject), "subject_id")?;
         let channel = ctx.channel(field(row, c.channel), "channel")?;
         let campaign = ctx.opt_campaign(field(row, c.campaign), "campaign")?;
@@ -215,7 +218,7 @@ impl Schema for Conversion {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let subject = ctx.subject(field(row, c.subject), "subject_id")?;
         let at = timestamp(field(row, c.at), "at")?;
         let value = ctx.opt_money(
@@ -275,7 +278,7 @@ impl Schema for Spend {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let s = Spend {
             channel: ctx.channel(field(row, c.channel), "channel")?,
             campaign: ctx.opt_campaign(field(row, c.campaign), "campaign")?,
@@ -349,7 +352,7 @@ impl Schema for OpportunityChange {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let opportunity: OpportunityId = id(field(row, c.opportunity), "opportunity_id")?;
         let changed_at = timestamp(field(row, c.changed_at), "changed_at")?;
         let stage = key(field(row, c.stage), "stage")?;
@@ -481,7 +484,7 @@ impl Schema for PathRow {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let path = ctx.path(utf8(field(row, c.path), "path")?, "path")?;
         let row = PathRow {
             path,
@@ -536,7 +539,7 @@ impl Schema for ForecastPoint {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, _: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, _: &mut Ctx) -> Result<Self, RowError> {
         let p = ForecastPoint {
             series: key(field(row, c.series), "series")?,
             period: key(field(row, c.period), "period")?,
@@ -656,7 +659,7 @@ impl Schema for Lead {
         )
     }
 
-    fn decode(c: &Self::Columns, row: &ByteRecord, ctx: &mut Ctx) -> Result<Self, RowError> {
+    fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
         let mut lead = Lead::new(
             id::<LeadId>(field(row, c.id), "subject_id")?,
             timestamp(field(row, c.created_at), "created_at")?,

@@ -4,12 +4,15 @@
 
 use std::io::{Cursor, Read};
 
+use super::field::RowFields;
 use super::read::zero_bytes;
 use crate::error::{Error, Result};
 
 use csv::ByteRecord;
 
-/// Bytes read from the source at a time.
+/// Bytes read from the source at a time: the first read, then twice as many each
+/// time up to the most (a small file is not read into a large zeroed buffer).
+const FIRST_CHUNK: usize = 1 << 14;
 const CHUNK: usize = 1 << 20;
 
 /// One line of the input, split at the delimiter.
@@ -36,6 +39,24 @@ impl Line {
         for i in 0..self.ends.len() {
             out.push_field(self.field(buf, i));
         }
+    }
+}
+
+/// A line in the splitter's buffer, as the fields of a row.
+pub(super) struct SplitRow<'a> {
+    pub(super) line: &'a Line,
+    pub(super) buf: &'a [u8],
+}
+
+impl RowFields for SplitRow<'_> {
+    #[inline]
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        (i < self.line.ends.len()).then(|| self.line.field(self.buf, i))
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.line.ends.len()
     }
 }
 
@@ -87,6 +108,7 @@ pub(super) struct Splitter<R> {
     pos: usize,
     eof: bool,
     delimiter: u8,
+    chunk: usize,
 }
 
 impl<R: Read> Splitter<R> {
@@ -97,6 +119,7 @@ impl<R: Read> Splitter<R> {
             pos: 0,
             eof: false,
             delimiter,
+            chunk: FIRST_CHUNK,
         }
     }
 
@@ -108,7 +131,8 @@ impl<R: Read> Splitter<R> {
         self.buf.drain(..self.pos);
         self.pos = 0;
         let old = self.buf.len();
-        self.buf.resize(old + CHUNK, 0);
+        self.buf.resize(old + self.chunk, 0);
+        self.chunk = (self.chunk * 2).min(CHUNK);
         loop {
             match self.input.read(&mut self.buf[old..]) {
                 Ok(n) => {

@@ -172,3 +172,185 @@ fn from_path_names_the_file() {
         "{e:?}"
     );
 }
+
+mod splitter_equivalence {
+    //! The reader splits rows in the simple form itself and hands the rest of the
+    //! input to the general parser from the first other row: it must read what the
+    //! general parser alone reads (records, errors with their line and column, report).
+    use super::*;
+    use crate::records::{Lead, OpportunityChange, Touch};
+    use proptest::prelude::*;
+
+    /// A report's counts and kept errors, as comparable text.
+    type Counts = (u64, u64, u64, Vec<String>);
+
+    /// Everything a reader yields, as comparable text, and its report.
+    fn outcome<T: CsvRecord + std::fmt::Debug, R: Read>(
+        reader: Result<Reader<T, R>>,
+    ) -> (Vec<String>, Option<Counts>) {
+        let mut reader = match reader {
+            Ok(r) => r,
+            Err(e) => return (vec![format!("new: {e}")], None),
+        };
+        let items = reader
+            .by_ref()
+            .map(|r| match r {
+                Ok(x) => format!("{x:?}"),
+                Err(e) => format!("error: {e}"),
+            })
+            .collect();
+        let r = reader.report();
+        let skipped = r.skipped.iter().map(ToString::to_string).collect();
+        (items, Some((r.rows, r.records, r.skipped_rows, skipped)))
+    }
+
+    fn same<T: CsvRecord + std::fmt::Debug>(input: &[u8], chunk: usize, options: &Options) {
+        let fast = outcome(Reader::<T, _>::new(
+            Trickle {
+                data: input,
+                n: chunk,
+            },
+            options.clone(),
+        ));
+        let general = outcome(Reader::<T, _>::general(input, options.clone()));
+        assert_eq!(fast, general, "{:?}", String::from_utf8_lossy(input));
+    }
+
+    /// Files of `header` and rows of `fields` mixed with quotes, line breaks of
+    /// every kind, blank lines, wrong field counts and bytes that are not UTF-8.
+    fn hostile(header: &'static str, fields: Vec<&'static str>) -> impl Strategy<Value = Vec<u8>> {
+        let field = prop_oneof![
+            8 => prop::sample::select(fields),
+            1 => Just("\"a,b\""),
+            1 => Just("\"multi\nline\""),
+            1 => Just("\"x\"\"y\""),
+            1 => Just("ab\"c"),
+            1 => Just("\"open"),
+            1 => Just(""),
+            1 => Just(" "),
+            1 => Just("\u{e9}t\u{e9}"),
+            1 => Just("\u{a0}"),
+        ];
+        let row = prop::collection::vec(field, 1..9).prop_map(|f| f.join(","));
+        let end = prop_oneof![
+            8 => Just("\n"),
+            2 => Just("\r\n"),
+            1 => Just("\r"),
+            1 => Just("\n\n"),
+            1 => Just("\r\n\r\n"),
+        ];
+        let bad_byte = prop_oneof![9 => Just(None), 1 => (0usize..400).prop_map(Some)];
+        (
+            prop::collection::vec((row, end), 0..30),
+            bad_byte,
+            any::<bool>(),
+        )
+            .prop_map(move |(rows, bad, last_end)| {
+                let mut s = format!("{header}\n").into_bytes();
+                let n = rows.len();
+                for (k, (r, e)) in rows.into_iter().enumerate() {
+                    s.extend_from_slice(r.as_bytes());
+                    if k + 1 < n || last_end {
+                        s.extend_from_slice(e.as_bytes());
+                    }
+                }
+                if let Some(at) = bad {
+                    let at = 1 + at % s.len();
+                    if at < s.len() {
+                        s.insert(at, 0xff);
+                    }
+                }
+                s
+            })
+    }
+
+    const TIMES: [&str; 6] = [
+        "2026-03-04T10:11:12Z",
+        "2026-03-04 10:11:12",
+        "2026-03-04T12:11:12+02:00",
+        "2026-03-04",
+        "2026-02-30T00:00:00Z",
+        "2026-03-04T10:11:12.123456789Z",
+    ];
+
+    fn policy(skip: bool) -> Options {
+        let o = Options::new().with_kept_errors(4);
+        if skip {
+            o.with_on_error(OnError::SkipAndReport)
+        } else {
+            o
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn stage_events_read_as_the_general_parser_reads(
+            input in hostile("subject_id,stage,at,cycle,reason", [
+                vec!["L1", "L2", " L3 ", "mql", "sql", "1", "x"], TIMES.to_vec()
+            ].concat()),
+            chunk in prop_oneof![Just(usize::MAX), 1usize..16],
+            skip in any::<bool>(),
+        ) {
+            same::<StageEvent>(&input, chunk, &policy(skip));
+        }
+
+        #[test]
+        fn touches_read_as_the_general_parser_reads(
+            input in hostile("subject_id,channel,campaign,at,cost,currency", [
+                vec!["L1", "email", "paid_search", "spring", "1.25", "-1", "0.10", "USD", "EUR", "XX"],
+                TIMES.to_vec()
+            ].concat()),
+            chunk in prop_oneof![Just(usize::MAX), 1usize..16],
+            skip in any::<bool>(),
+        ) {
+            same::<Touch>(&input, chunk, &policy(skip));
+        }
+
+        #[test]
+        fn leads_read_as_the_general_parser_reads(
+            input in hostile("subject_id,created_at,source,campaign,account,owner,segment,industry", [
+                vec!["L1", "L2", "email", "c1", "A1", "rep 1", "smb", "retail"], TIMES.to_vec()
+            ].concat()),
+            chunk in prop_oneof![Just(usize::MAX), 1usize..16],
+            skip in any::<bool>(),
+        ) {
+            same::<Lead>(&input, chunk, &policy(skip));
+        }
+
+        #[test]
+        fn opportunity_changes_read_as_the_general_parser_reads(
+            input in hostile("opportunity_id,changed_at,stage,amount,currency,close_date,probability,forecast_category,lead_id", [
+                vec!["O1", "won", "100.00", "1e3", "USD", "2026-03-31", "0.5", "75", "commit", "Best Case", "L1"],
+                TIMES.to_vec()
+            ].concat()),
+            chunk in prop_oneof![Just(usize::MAX), 1usize..16],
+            skip in any::<bool>(),
+        ) {
+            same::<OpportunityChange>(&input, chunk, &policy(skip));
+        }
+    }
+
+    #[test]
+    fn headers_and_edges_read_as_the_general_parser_reads() {
+        for input in [
+            "",
+            "\n\n",
+            "subject_id,stage,at",
+            "subject_id,stage,at\n",
+            "\u{feff}subject_id,stage,at\r\nL1,mql,2026-01-01\r\n",
+            "\r\n\"subject_id\nx\",stage,at\nL1,mql,2026-01-01\n",
+            "subject_id,stage\nL1,mql\n",
+            "subject_id,stage,at\nL1,mql,2026-01-01\rL2,sql,2026-01-02",
+            "subject_id,stage,at\n\"L1\",mql,2026-01-01\nL2,sql,2026-01-02\n",
+            "subject_id,stage,at\nL1,mql,2026-01-01,extra\n   \n\t\nL2,sql,2026-01-02",
+        ] {
+            for skip in [false, true] {
+                for chunk in [1, 3, usize::MAX] {
+                    same::<StageEvent>(input.as_bytes(), chunk, &policy(skip));
+                }
+            }
+        }
+    }
+}
