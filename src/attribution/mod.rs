@@ -120,6 +120,7 @@
 //! ```
 
 mod credit;
+mod credit_counts;
 mod journey;
 mod markov;
 pub(crate) mod model;
@@ -129,6 +130,7 @@ mod state;
 mod truth;
 
 pub use credit::{Attribution, CampaignCredit, ChannelCredit, TouchCredit, TouchCredits};
+pub use credit_counts::CreditCounts;
 pub use journey::{
     JourneyBuilder, JourneyDiagnostics, JourneyNote, JourneyOptions, JourneyRecord, JourneyRef,
     Journeys, RepeatConversions, TouchRef, TrailingTouches,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{bad_state, check_count, check_index, options_differ};
 use crate::accumulate::{Accumulator, StateVersion};
+use crate::attribution::Journeys;
 use crate::error::{Error, Result};
 use crate::hash::{FastMap, FxHasher};
 use crate::ids::Channel;
@@ -802,39 +803,116 @@ impl ShapleyCounts {
     /// overflows.
     pub fn add(&mut self, row: &PathRow) -> Result<()> {
         row.validate(self.rows)?;
-        // Every partial sum below is at most the total (values are non-negative), so
-        // checking the total is enough.
-        let value = self.value.checked_add(row.value).ok_or_else(|| {
-            Error::from(ErrorKind::Overflow {
-                operation: "Shapley total value",
-            })
-        })?;
         let mut ids = std::mem::take(&mut self.ids);
-        let mut sorted = std::mem::take(&mut self.sorted);
-        let mut unique = std::mem::take(&mut self.unique);
         ids.clear();
         for c in &row.path {
             let id = self.intern(c);
             ids.push(id);
         }
+        let added = self.add_ids(&ids, row.conversions, row.value, row.nulls);
+        self.ids = ids;
+        added
+    }
+
+    /// Counts of journeys aggregated by path under `options`: exactly
+    /// `new(options)` then `add_batch(&journeys.path_rows())` (the same rows in the
+    /// same order, so the same tally), without building the rows: the paths are
+    /// aggregated on dense ids and only their channels are looked up. (A
+    /// constructor, not an add: merge the result into a running tally with
+    /// [`ShapleyCounts::merge`].)
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, PathRow, attribution::Journeys, attribution::ShapleyCounts, attribution::ShapleyOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s| Channel::new(s);
+    /// let rows = vec![
+    ///     PathRow::new(vec![ch("search")?, ch("email")?], 3.0, Decimal::new(300, 0), 5.0),
+    ///     PathRow::new(vec![ch("email")?], 1.0, Decimal::new(50, 0), 4.0),
+    /// ];
+    /// let journeys = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// let direct = ShapleyCounts::from_journeys(&journeys, ShapleyOptions::default())?;
+    /// let mut via_rows = ShapleyCounts::default();
+    /// via_rows.add_batch(&journeys.path_rows())?;
+    /// assert_eq!(direct.finish()?, via_rows.finish()?);
+    /// assert_eq!(direct.rows(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ShapleyCounts::new`], and as [`ShapleyCounts::add`] for the first
+    /// aggregated path that fails.
+    pub fn from_journeys(journeys: &Journeys, options: ShapleyOptions) -> Result<Self> {
+        let mut counts = ShapleyCounts::new(options)?;
+        let names = journeys.channels();
+        // Journeys' channel id → ours, interned on first use (so in the same order as
+        // adding the rows would).
+        let mut map = vec![u32::MAX; names.len()];
+        let mut ids_now: Vec<u32> = Vec::new();
+        let mut result = Ok(());
+        journeys.for_each_path(|ids, r| {
+            if result.is_err() {
+                return;
+            }
+            let valid = |v: f64| v.is_finite() && v >= 0.0;
+            if !(valid(r.conversions) && valid(r.nulls) && !r.value.is_sign_negative()) {
+                // The row's own check names it.
+                let row = PathRow {
+                    path: ids.iter().map(|&c| names[c as usize].clone()).collect(),
+                    conversions: r.conversions,
+                    value: r.value,
+                    nulls: r.nulls,
+                };
+                result = row.validate(counts.rows);
+                if result.is_err() {
+                    return;
+                }
+            }
+            ids_now.clear();
+            for &c in ids {
+                if map[c as usize] == u32::MAX {
+                    map[c as usize] = counts.intern(&names[c as usize]);
+                }
+                ids_now.push(map[c as usize]);
+            }
+            result = counts.add_ids(&ids_now, r.conversions, r.value, r.nulls);
+        });
+        result.map(|()| counts)
+    }
+
+    /// Adds one validated path of interned channel ids; on error nothing is added.
+    fn add_ids(
+        &mut self,
+        ids: &[u32],
+        conversions: f64,
+        row_value: Decimal,
+        nulls: f64,
+    ) -> Result<()> {
+        // Every partial sum below is at most the total (values are non-negative), so
+        // checking the total is enough.
+        let value = self.value.checked_add(row_value).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "Shapley total value",
+            })
+        })?;
+        let mut sorted = std::mem::take(&mut self.sorted);
+        let mut unique = std::mem::take(&mut self.unique);
         sorted.clear();
-        sorted.extend_from_slice(&ids);
+        sorted.extend_from_slice(ids);
         sorted.sort_unstable();
         unique.clear();
         unique.extend_from_slice(&sorted);
         unique.dedup();
         let add = SetTally {
-            conversions: row.conversions,
-            nulls: row.nulls,
-            value: row.value,
+            conversions,
+            nulls,
+            value: row_value,
         };
         if let Err(e) = self.sets.add(&unique, &add, true) {
-            self.ids = ids;
             self.sorted = sorted;
             self.unique = unique;
             return Err(e);
         }
-        if row.conversions > 0.0 || !row.value.is_zero() {
+        if conversions > 0.0 || !row_value.is_zero() {
             let distinct = unique.len() as u64;
             for (position, &id) in ids.iter().enumerate() {
                 let lo = sorted.partition_point(|&x| x < id);
@@ -844,16 +922,15 @@ impl ShapleyCounts {
                     .positions
                     .entry((id, position as u32, divisor))
                     .or_default();
-                t.conversions += row.conversions;
-                t.value += row.value;
+                t.conversions += conversions;
+                t.value += row_value;
             }
             self.longest = self.longest.max(ids.len());
         }
-        self.ids = ids;
         self.sorted = sorted;
         self.unique = unique;
-        self.conversions += row.conversions;
-        self.nulls += row.nulls;
+        self.conversions += conversions;
+        self.nulls += nulls;
         self.value = value;
         self.rows += 1;
         Ok(())
@@ -1170,8 +1247,7 @@ impl ShapleyCounts {
         let mut grand_coalition_rate = None;
         match options.universe {
             ShapleyUniverse::PerJourneySet => {
-                let index: FastMap<&[u32], usize> =
-                    canon.sets().enumerate().map(|(i, (k, _))| (k, i)).collect();
+                let index = Worthy::new(&canon, &rates);
                 let masks: Vec<u128> = canon.sets().map(|(k, _)| bloom(k)).collect();
                 for (g, (members, tally)) in canon.sets().enumerate() {
                     if tally.conversions <= 0.0 {
@@ -1441,6 +1517,59 @@ impl Accumulator for ShapleyCounts {
     }
 }
 
+/// The sets worth something (a rate that is not zero), found by a 64-bit fingerprint
+/// of their members (the XOR of one code per member), each hit checked against the
+/// members, so the lookup is exact whatever the fingerprints collide on.
+struct Worthy<'c> {
+    /// Fingerprint → the first set (in rank order) with it.
+    first: FastMap<u64, u32>,
+    /// Sets whose fingerprint an earlier set already has: fingerprint → more sets.
+    more: FastMap<u64, Vec<u32>>,
+    sets: &'c Canonical<'c>,
+}
+
+impl<'c> Worthy<'c> {
+    /// A channel rank's code.
+    #[inline]
+    fn code(rank: u32) -> u64 {
+        crate::rng::mix64(u64::from(rank).wrapping_add(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn new(sets: &'c Canonical<'c>, rates: &[f64]) -> Self {
+        let mut first = FastMap::default();
+        let mut more: FastMap<u64, Vec<u32>> = FastMap::default();
+        for (i, (key, _)) in sets.sets().enumerate() {
+            if rates[i] == 0.0 {
+                continue;
+            }
+            let fp = key.iter().fold(0u64, |f, &c| f ^ Self::code(c));
+            match first.entry(fp) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    more.entry(fp).or_default().push(i as u32);
+                }
+            }
+        }
+        Worthy { first, more, sets }
+    }
+
+    /// The set with fingerprint `fp` whose members pass `is`, if any.
+    #[inline]
+    fn get(&self, fp: u64, is: impl Fn(&[u32]) -> bool) -> Option<usize> {
+        let &k = self.first.get(&fp)?;
+        if is(self.sets.set(k as usize).0) {
+            return Some(k as usize);
+        }
+        self.more
+            .get(&fp)?
+            .iter()
+            .find(|&&k| is(self.sets.set(k as usize).0))
+            .map(|&k| k as usize)
+    }
+}
+
 /// A 128-bit signature of a set of ranks: `T ⊆ S` implies `bloom(T) ⊆ bloom(S)`.
 fn bloom(key: &[u32]) -> u128 {
     key.iter().fold(0u128, |m, &c| m | (1u128 << (c % 128)))
@@ -1461,7 +1590,7 @@ impl Game {
         members: &[u32],
         sets: &Canonical<'_>,
         rates: &[f64],
-        index: &FastMap<&[u32], usize>,
+        index: &Worthy,
         masks: &[u128],
     ) -> Game {
         let n = members.len();
@@ -1472,15 +1601,29 @@ impl Game {
                 .collect()
         };
         if n < 24 && (1usize << n) <= sets.len() {
-            let mut key = Vec::with_capacity(n);
-            for mask in 1u32..(1u32 << n) {
-                key.clear();
-                key.extend((0..n).filter(|&b| mask & (1 << b) != 0).map(|b| members[b]));
-                if let Some(&i) = index.get(&key[..])
-                    && rates[i] != 0.0
-                {
-                    coalitions.push((local(&key), rates[i]));
+            // Every subset of `members`, by its fingerprint in Gray-code order (one
+            // XOR a step); a hit is checked member by member, and the hits are put
+            // back in the order of their masks (the order the sums take).
+            let mut hits: Vec<(u32, usize)> = Vec::new();
+            let mut fp = 0u64;
+            for i in 1u32..(1u32 << n) {
+                let bit = i.trailing_zeros();
+                fp ^= Worthy::code(members[bit as usize]);
+                let mask = i ^ (i >> 1);
+                if let Some(k) = index.get(fp, |key| {
+                    key.len() == mask.count_ones() as usize
+                        && (0..n)
+                            .filter(|&b| mask & (1 << b) != 0)
+                            .zip(key)
+                            .all(|(b, &c)| members[b] == c)
+                }) {
+                    hits.push((mask, k));
                 }
+            }
+            hits.sort_unstable_by_key(|h| h.0);
+            for (_, k) in hits {
+                let (key, _) = sets.set(k);
+                coalitions.push((local(key), rates[k]));
             }
         } else {
             let m = bloom(members);
