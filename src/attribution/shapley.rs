@@ -587,13 +587,19 @@ pub struct ShapleyCounts {
     unique: Vec<u32>,
 }
 
-/// The tally in name order: channel ranks and sets keyed by sorted ranks.
+/// The tally in name order: channel ranks and sets keyed by sorted ranks, laid out
+/// in that order (so that the finishers read them in sequence, not all over the
+/// table).
 struct Canonical<'a> {
     /// Channels sorted by name.
     channels: Vec<Channel>,
-    /// Every set's members as sorted ranks (laid out as in `table`).
-    ranked: Vec<u32>,
-    /// Set ids sorted by their rank keys.
+    /// Every set's members as sorted ranks, sets in rank order.
+    members: Vec<u32>,
+    /// Per set (rank order): the end of its members.
+    ends: Vec<usize>,
+    /// Per set (rank order): (conversions, nulls).
+    counts: Vec<(f64, f64)>,
+    /// Per set (rank order): its id in `table` (for its value).
     order: Vec<u32>,
     table: &'a SetTable,
 }
@@ -603,10 +609,25 @@ impl Canonical<'_> {
         self.order.len()
     }
 
+    /// The members (sorted ranks) of the `i`-th set in rank order.
+    #[inline]
+    fn key(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.members[start..self.ends[i]]
+    }
+
     /// The `i`-th set in rank order: its members (sorted ranks) and tally.
     fn set(&self, i: usize) -> (&[u32], SetTally) {
-        let id = self.order[i] as usize;
-        (&self.ranked[self.table.range(id)], self.table.tally(id))
+        let (conversions, nulls) = self.counts[i];
+        let value = self.table.value(self.order[i] as usize);
+        (
+            self.key(i),
+            SetTally {
+                conversions,
+                nulls,
+                value,
+            },
+        )
     }
 
     /// The sets in rank order.
@@ -991,13 +1012,23 @@ impl ShapleyCounts {
         Ok(())
     }
 
-    fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
+    /// The channels sorted by name, and each channel id's rank in that order.
+    fn ranks(&self) -> (Vec<Channel>, Vec<u32>) {
         let mut order: Vec<u32> = (0..self.channels.len() as u32).collect();
         order.sort_by(|&a, &b| self.channels[a as usize].cmp(&self.channels[b as usize]));
         let mut rank = vec![0u32; order.len()];
         for (r, &id) in order.iter().enumerate() {
             rank[id as usize] = r as u32;
         }
+        let channels = order
+            .iter()
+            .map(|&id| self.channels[id as usize].clone())
+            .collect();
+        (channels, rank)
+    }
+
+    fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
+        let (channels, rank) = self.ranks();
         let table = &self.sets;
         let mut ranked: Vec<u32> = table.members.iter().map(|&c| rank[c as usize]).collect();
         for id in 0..table.len() {
@@ -1008,7 +1039,7 @@ impl ShapleyCounts {
         // the whole rank lists breaking ties; the order is that of the rank lists.
         let prefix = |id: usize| -> u64 {
             let key = &ranked[table.range(id)];
-            if order.len() >= 0xffff {
+            if channels.len() >= 0xffff {
                 return 0;
             }
             key.iter()
@@ -1023,17 +1054,25 @@ impl ShapleyCounts {
                 ranked[table.range(a.1 as usize)].cmp(&ranked[table.range(b.1 as usize)])
             })
         });
-        let sets: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
+        let order: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
         drop(keyed);
-        let channels = order
-            .iter()
-            .map(|&id| self.channels[id as usize].clone())
-            .collect();
+        // Laid out in rank order, read once here.
+        let mut members = Vec::with_capacity(ranked.len());
+        let mut ends = Vec::with_capacity(order.len());
+        let mut counts = Vec::with_capacity(order.len());
+        for &id in &order {
+            members.extend_from_slice(&ranked[table.range(id as usize)]);
+            ends.push(members.len());
+            counts.push(table.counts[id as usize]);
+        }
+        drop(ranked);
         (
             Canonical {
                 channels,
-                ranked,
-                order: sets,
+                members,
+                ends,
+                counts,
+                order,
                 table,
             },
             rank,
@@ -1114,7 +1153,7 @@ impl ShapleyCounts {
     pub fn ordered(&self) -> Result<OrderedShapley> {
         self.options
             .check_ordered(self.channels.len(), self.longest)?;
-        let (canon, rank) = self.canonical();
+        let (channels, rank) = self.ranks();
         let mut keys: Vec<(u32, u32, u64, PositionTally)> = self
             .positions
             .iter()
@@ -1122,8 +1161,7 @@ impl ShapleyCounts {
             .collect();
         keys.sort_by_key(|a| (a.0, a.1, a.2));
         let positions = self.longest;
-        let mut credits: Vec<OrderedCredit> = canon
-            .channels
+        let mut credits: Vec<OrderedCredit> = channels
             .iter()
             .map(|c| OrderedCredit {
                 channel: c.clone(),
@@ -1150,14 +1188,16 @@ impl ShapleyCounts {
         let n = canon.channels.len();
         let mut touched = vec![(0.0f64, 0.0f64); n];
         let mut pairs: FastMap<(u32, u32), (f64, f64)> = FastMap::default();
-        for (key, t) in canon.sets() {
+        for (key, &(conversions, nulls)) in
+            (0..canon.len()).map(|g| canon.key(g)).zip(&canon.counts)
+        {
             for (a, &i) in key.iter().enumerate() {
-                touched[i as usize].0 += t.conversions;
-                touched[i as usize].1 += t.nulls;
+                touched[i as usize].0 += conversions;
+                touched[i as usize].1 += nulls;
                 for &j in &key[a + 1..] {
                     let e = pairs.entry((i, j)).or_default();
-                    e.0 += t.conversions;
-                    e.1 += t.nulls;
+                    e.0 += conversions;
+                    e.1 += nulls;
                 }
             }
         }
@@ -1232,10 +1272,11 @@ impl ShapleyCounts {
         let (canon, _) = self.canonical();
         let nch = canon.channels.len();
         let rates: Vec<f64> = canon
-            .sets()
-            .map(|(_, t)| {
-                let w = t.conversions + t.nulls;
-                if w > 0.0 { t.conversions / w } else { 0.0 }
+            .counts
+            .iter()
+            .map(|&(c, n)| {
+                let w = c + n;
+                if w > 0.0 { c / w } else { 0.0 }
             })
             .collect();
         let mut conv = vec![0.0; nch];
@@ -1248,10 +1289,16 @@ impl ShapleyCounts {
         match options.universe {
             ShapleyUniverse::PerJourneySet => {
                 let index = Worthy::new(&canon, &rates);
-                let masks: Vec<u128> = canon.sets().map(|(k, _)| bloom(k)).collect();
-                for (g, (members, tally)) in canon.sets().enumerate() {
-                    if tally.conversions <= 0.0 {
+                // The signatures of the sets, for games too large to enumerate
+                // (made on first need).
+                let mut masks: Vec<u128> = Vec::new();
+                for g in 0..canon.len() {
+                    if canon.counts[g].0 <= 0.0 {
                         continue;
+                    }
+                    let (members, tally) = canon.set(g);
+                    if !Game::enumerates(members.len(), canon.len()) && masks.is_empty() {
+                        masks = (0..canon.len()).map(|i| bloom(canon.key(i))).collect();
                     }
                     let game = Game::within(members, &canon, &rates, &index, &masks);
                     let (phi, se, sampled) = game.solve(options.method, members);
@@ -1538,11 +1585,11 @@ impl<'c> Worthy<'c> {
     fn new(sets: &'c Canonical<'c>, rates: &[f64]) -> Self {
         let mut first = FastMap::default();
         let mut more: FastMap<u64, Vec<u32>> = FastMap::default();
-        for (i, (key, _)) in sets.sets().enumerate() {
-            if rates[i] == 0.0 {
+        for (i, &rate) in rates.iter().enumerate() {
+            if rate == 0.0 {
                 continue;
             }
-            let fp = key.iter().fold(0u64, |f, &c| f ^ Self::code(c));
+            let fp = sets.key(i).iter().fold(0u64, |f, &c| f ^ Self::code(c));
             match first.entry(fp) {
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(i as u32);
@@ -1559,13 +1606,13 @@ impl<'c> Worthy<'c> {
     #[inline]
     fn get(&self, fp: u64, is: impl Fn(&[u32]) -> bool) -> Option<usize> {
         let &k = self.first.get(&fp)?;
-        if is(self.sets.set(k as usize).0) {
+        if is(self.sets.key(k as usize)) {
             return Some(k as usize);
         }
         self.more
             .get(&fp)?
             .iter()
-            .find(|&&k| is(self.sets.set(k as usize).0))
+            .find(|&&k| is(self.sets.key(k as usize)))
             .map(|&k| k as usize)
     }
 }
@@ -1600,7 +1647,7 @@ impl Game {
                 .map(|c| members.partition_point(|m| m < c) as u32)
                 .collect()
         };
-        if n < 24 && (1usize << n) <= sets.len() {
+        if Game::enumerates(n, sets.len()) {
             // Every subset of `members`, by its fingerprint in Gray-code order (one
             // XOR a step); a hit is checked member by member, and the hits are put
             // back in the order of their masks (the order the sums take).
@@ -1622,12 +1669,11 @@ impl Game {
             }
             hits.sort_unstable_by_key(|h| h.0);
             for (_, k) in hits {
-                let (key, _) = sets.set(k);
-                coalitions.push((local(key), rates[k]));
+                coalitions.push((local(sets.key(k)), rates[k]));
             }
         } else {
             let m = bloom(members);
-            for (i, (key, _)) in sets.sets().enumerate() {
+            for (i, key) in (0..sets.len()).map(|i| (i, sets.key(i))) {
                 if rates[i] != 0.0
                     && key.len() <= n
                     && masks[i] & !m == 0
@@ -1638,6 +1684,13 @@ impl Game {
             }
         }
         Game { n, coalitions }
+    }
+
+    /// Whether the coalitions of a game of `n` players are found by enumerating
+    /// its subsets (fewer than the `sets` observed) rather than by a scan.
+    #[inline]
+    fn enumerates(n: usize, sets: usize) -> bool {
+        n < 24 && (1usize << n) <= sets
     }
 
     /// `(values, standard errors, sampled?)` under `method`; `label` seeds sampling.

@@ -622,6 +622,45 @@ mod tests {
             );
         }
 
+        /// Folded block by block (any cut, on any number of threads) into the
+        /// accumulators, the rows give what the journeys read at once give: the
+        /// same report, rule credit, Markov counts and Shapley tally.
+        #[test]
+        fn folded_blocks_are_the_held_journeys(
+            input in rows(),
+            block_size in 1usize..80,
+            threads in 1usize..4,
+        ) {
+            use crate::attribution::{CreditCounts, MarkovCounts, MarkovOptions, RuleModel, ShapleyCounts, ShapleyOptions};
+            let options = Options::new().with_on_error(OnError::SkipAndReport);
+            let jo = JourneyOptions::default().with_currency(Currency::EUR);
+            let models = vec![RuleModel::FirstTouch, RuleModel::Linear, RuleModel::position_based()];
+            let mut held = Journeys::new(jo.clone()).unwrap();
+            let held_report = held.read_paths_in_blocks(&input[..], &options, &Blocks { block_size: 1 << 20, threads: 1 }).unwrap();
+
+            let (head, first_line, rest) = paths_head(&input[..], &options).unwrap();
+            let template = Journeys::new(jo).unwrap().path_batch();
+            let folder = PathFolder { template: &template, base: 0, head: &head, options: &options };
+            let mut credit = CreditCounts::new(models.clone(), Some(Currency::EUR)).unwrap();
+            let mut markov = MarkovCounts::default();
+            let mut shapley = ShapleyCounts::default();
+            let report = folder.fold(rest, first_line, &Blocks { block_size, threads }, |batch| {
+                let m = MarkovCounts::from_journeys(&batch, MarkovOptions::default())?;
+                let s = ShapleyCounts::from_journeys(&batch, ShapleyOptions::default())?;
+                Ok((m, s, batch))
+            }, |(m, s, batch)| {
+                markov.merge(&m)?;
+                shapley.merge(&s)?;
+                credit.add_journeys(&batch)
+            }).unwrap();
+            prop_assert_eq!(format!("{report:?}"), format!("{held_report:?}"));
+            prop_assert_eq!(credit.finish().unwrap(), held.attribute_all_with_revenue(&models).unwrap());
+            let m = MarkovCounts::from_journeys(&held, MarkovOptions::default()).unwrap();
+            prop_assert_eq!(markov.transition_counts(), m.transition_counts());
+            let s = ShapleyCounts::from_journeys(&held, ShapleyOptions::default()).unwrap();
+            prop_assert_eq!(shapley.finish().unwrap(), s.finish().unwrap());
+        }
+
         /// A value in the simple form is the decimal the general parser reads: the
         /// same mantissa and scale.
         #[test]
