@@ -1568,12 +1568,19 @@ impl Accumulator for ShapleyCounts {
 /// of their members (the XOR of one code per member), each hit checked against the
 /// members, so the lookup is exact whatever the fingerprints collide on.
 struct Worthy<'c> {
+    /// A bit per fingerprint's low [`FILTER_BITS`] bits, set for every worthy set:
+    /// most subsets probed are no set at all, and this small array (which stays in
+    /// cache) turns them away before the map.
+    filter: Vec<u64>,
     /// Fingerprint → the first set (in rank order) with it.
     first: FastMap<u64, u32>,
     /// Sets whose fingerprint an earlier set already has: fingerprint → more sets.
     more: FastMap<u64, Vec<u32>>,
     sets: &'c Canonical<'c>,
 }
+
+/// Bits of the fingerprint that index [`Worthy`]'s filter (2 MB of bits).
+const FILTER_BITS: u32 = 24;
 
 impl<'c> Worthy<'c> {
     /// A channel rank's code.
@@ -1583,6 +1590,7 @@ impl<'c> Worthy<'c> {
     }
 
     fn new(sets: &'c Canonical<'c>, rates: &[f64]) -> Self {
+        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
         let mut first = FastMap::default();
         let mut more: FastMap<u64, Vec<u32>> = FastMap::default();
         for (i, &rate) in rates.iter().enumerate() {
@@ -1590,6 +1598,8 @@ impl<'c> Worthy<'c> {
                 continue;
             }
             let fp = sets.key(i).iter().fold(0u64, |f, &c| f ^ Self::code(c));
+            let bit = fp & ((1 << FILTER_BITS) - 1);
+            filter[(bit >> 6) as usize] |= 1 << (bit & 63);
             match first.entry(fp) {
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(i as u32);
@@ -1599,12 +1609,21 @@ impl<'c> Worthy<'c> {
                 }
             }
         }
-        Worthy { first, more, sets }
+        Worthy {
+            filter,
+            first,
+            more,
+            sets,
+        }
     }
 
     /// The set with fingerprint `fp` whose members pass `is`, if any.
     #[inline]
     fn get(&self, fp: u64, is: impl Fn(&[u32]) -> bool) -> Option<usize> {
+        let bit = fp & ((1 << FILTER_BITS) - 1);
+        if self.filter[(bit >> 6) as usize] & (1 << (bit & 63)) == 0 {
+            return None;
+        }
         let &k = self.first.get(&fp)?;
         if is(self.sets.key(k as usize)) {
             return Some(k as usize);

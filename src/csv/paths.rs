@@ -35,6 +35,8 @@ impl Journeys {
     /// aggregates them by path, and [`Journeys::path_rows`] gives the aggregated rows
     /// the other data-driven models read. The input is read on every core in blocks
     /// of whole rows, each folded into its own journeys and appended in file order.
+    /// To compute models over a large file without holding its rows, fold the
+    /// blocks into the models' accumulators instead ([`Journeys::fold_paths_csv`]).
     ///
     /// ```
     /// use revops::csv::{OnError, Options};
