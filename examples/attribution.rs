@@ -361,7 +361,19 @@ fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>
         journeys: None,
         truth: None,
     };
-    let valued = !input.summary.value.is_zero();
+    let columns = streamed_columns(list, credit, &markov, &tally, &input.summary)?;
+    Ok((input, columns))
+}
+
+/// The columns of streamed paths, from the models' accumulators.
+fn streamed_columns(
+    list: Vec<AttributionModel>,
+    credit: CreditCounts,
+    markov: &[MarkovCounts],
+    tally: &ShapleyCounts,
+    summary: &Summary,
+) -> Result<Vec<Column>, Error> {
+    let valued = !summary.value.is_zero();
     let mut rule_results = credit.finish()?.into_iter();
     let mut markov = markov.iter();
     let mut columns = Vec::new();
@@ -394,7 +406,7 @@ fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>
         };
         columns.push(column(&model, pairs, revenue, None)?);
     }
-    Ok((input, columns))
+    Ok(columns)
 }
 
 fn main() -> ExitCode {

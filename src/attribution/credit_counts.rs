@@ -270,7 +270,7 @@ impl CreditCounts {
                 let sums = &mut self.sums[k];
                 if self.currency.is_none() {
                     // The positional models skip the weight buffer (same shares).
-                    if w.accumulate(v, pairs, cw, vf, &mut sums.conv, &mut sums.val, &mut buf) {
+                    if w.accumulate(v, pairs, (cw, vf), &mut sums.conv, &mut sums.val, &mut buf) {
                         sums.fallback += cw;
                     }
                     continue;
