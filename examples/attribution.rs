@@ -19,15 +19,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::{DataArgs, OutputArgs, bad, existing_file, in_file, parsed, read_folder};
+use revops::attribution::{
+    ChannelConversions, CreditCounts, JourneyOptions, Journeys, MarkovCounts, MarkovOptions,
+    RuleModel, ShapleyCounts, ShapleyOptions, TruthScore, score_against_truth,
+};
 use revops::csv::{CsvRecord, Options};
 use revops::report::ReportOptions;
 use revops::synth::{SynthConfig, generate};
-use revops::{
-    AttributionModel, Channel, Conversion, Currency, Error, Money, Touch,
-    attribution::ChannelConversions, attribution::JourneyOptions, attribution::Journeys,
-    attribution::MarkovCounts, attribution::MarkovOptions, attribution::TruthScore,
-    attribution::score_against_truth,
-};
+use revops::{AttributionModel, Channel, Conversion, Currency, Decimal, Error, Money, Touch};
 
 /// The JSON schema, shown after the flags in `--help`.
 const JSON_HELP: &str = "\
@@ -99,13 +98,58 @@ impl Column {
     }
 }
 
+/// What the table and JSON say about the journeys read.
+#[derive(Default)]
+struct Summary {
+    /// Journeys, converting and not ([`Journeys::journey_count`]).
+    journeys: f64,
+    /// Entries: path rows or journeys ([`Journeys::len`]).
+    rows: usize,
+    conversions: f64,
+    unattributed: u64,
+    value: Decimal,
+    /// Every channel, sorted.
+    channels: Vec<Channel>,
+}
+
+impl Summary {
+    fn of(journeys: &Journeys) -> Summary {
+        let mut channels = journeys.channels().to_vec();
+        channels.sort();
+        Summary {
+            journeys: journeys.journey_count(),
+            rows: journeys.len(),
+            conversions: journeys.total_conversions(),
+            unattributed: journeys.diagnostics().unattributed_conversions(),
+            value: journeys.total_value(),
+            channels,
+        }
+    }
+
+    /// Adds the summary of the journeys read after these.
+    fn add(&mut self, o: Summary) {
+        self.journeys += o.journeys;
+        self.rows += o.rows;
+        self.conversions += o.conversions;
+        self.unattributed += o.unattributed;
+        // Both are sums of checked totals of the same file: a sum beyond a decimal
+        // fails while reading.
+        self.value = self.value.saturating_add(o.value);
+        self.channels.extend(o.channels);
+        self.channels.sort();
+        self.channels.dedup();
+    }
+}
+
 struct Input {
-    journeys: Journeys,
+    summary: Summary,
+    /// The journeys, when held (a folder or synthetic data; paths are streamed).
+    journeys: Option<Journeys>,
     origin: String,
     truth: Option<Vec<(Channel, f64)>>,
 }
 
-fn load(cli: &Cli) -> Result<Input, Error> {
+fn options(cli: &Cli) -> Result<Options, Error> {
     let mut options = Options::new();
     if let Some(b) = cli.delimiter {
         if cli.paths.is_none() && cli.data.data.is_none() {
@@ -120,61 +164,54 @@ fn load(cli: &Cli) -> Result<Input, Error> {
     if let Some(s) = &cli.path_separator {
         options = options.with_path_separator(s);
     }
-    if let Some(file) = &cli.paths {
-        // Streamed: the rows are folded into the journeys as they are read.
-        let currency = cli.currency.unwrap_or(Currency::USD);
-        let mut journeys = Journeys::new(JourneyOptions::default().with_currency(currency))?;
-        let report = File::open(file)
-            .map_err(Error::from)
-            .and_then(|f| {
-                let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-                let options = match name {
-                    Some(n) => options.with_source_name(n),
-                    None => options,
-                };
-                journeys.read_paths_csv(f, options)
-            })
-            .map_err(in_file("reading paths", file))?;
-        return Ok(Input {
-            origin: format!("paths {} ({} rows)", file.display(), report.records),
-            journeys,
-            truth: None,
-        });
-    }
+    Ok(options)
+}
+
+fn load(cli: &Cli) -> Result<Input, Error> {
+    let options = options(cli)?;
+    let held = |journeys: Journeys, origin: String, truth| Input {
+        summary: Summary::of(&journeys),
+        journeys: Some(journeys),
+        origin,
+        truth,
+    };
     if let Some(dir) = &cli.data.data {
         let d = read_folder(dir, &[Touch::FILE_NAME, Conversion::FILE_NAME], options)?;
-        return Ok(Input {
-            journeys: Journeys::from_records(
-                &d.touches,
-                &d.conversions,
-                &d.stage_events,
-                &JourneyOptions::default(),
-            )?,
-            origin: format!("folder {}", dir.display()),
-            truth: None,
-        });
+        let journeys = Journeys::from_records(
+            &d.touches,
+            &d.conversions,
+            &d.stage_events,
+            &JourneyOptions::default(),
+        )?;
+        return Ok(held(journeys, format!("folder {}", dir.display()), None));
     }
     let leads = cli.data.leads_or(100_000);
     let seed = cli.data.seed();
     let c = generate(&SynthConfig::default().with_leads(leads).with_seed(seed))?;
-    Ok(Input {
-        journeys: Journeys::from_records(
-            &c.touches,
-            &c.conversions,
-            &c.stage_events,
-            &JourneyOptions::default(),
-        )?,
-        origin: format!("synthetic company, {leads} leads, seed {seed}"),
-        truth: Some(c.truth.channel_conversions()),
-    })
+    let journeys = Journeys::from_records(
+        &c.touches,
+        &c.conversions,
+        &c.stage_events,
+        &JourneyOptions::default(),
+    )?;
+    Ok(held(
+        journeys,
+        format!("synthetic company, {leads} leads, seed {seed}"),
+        Some(c.truth.channel_conversions()),
+    ))
 }
 
 /// The models asked for (each once), or the report's default models that the data
-/// supports.
-fn models(cli: &Cli, input: &Input) -> Result<Vec<AttributionModel>, Error> {
+/// supports (path rows have neither touch times nor stage events).
+fn models(cli: &Cli, journeys: Option<&Journeys>) -> Result<Vec<AttributionModel>, Error> {
     let Some(list) = &cli.models else {
         let mut models = ReportOptions::default_models();
-        models.retain(|m| m.unsupported_by(&input.journeys).is_none());
+        models.retain(|m| match journeys {
+            Some(j) => m.unsupported_by(j).is_none(),
+            None => m
+                .as_rule()
+                .is_none_or(|r| !r.needs_times() && !r.needs_stage_events()),
+        });
         return Ok(models);
     };
     for (i, m) in list.iter().enumerate() {
@@ -185,44 +222,191 @@ fn models(cli: &Cli, input: &Input) -> Result<Vec<AttributionModel>, Error> {
     Ok(list.clone())
 }
 
+/// One model's column: conversions per channel, and revenue when there is some.
+fn column(
+    model: &AttributionModel,
+    pairs: Vec<(Channel, f64)>,
+    revenue: Option<BTreeMap<Channel, Money>>,
+    truth: Option<&Vec<(Channel, f64)>>,
+) -> Result<Column, Error> {
+    let score = match truth {
+        Some(t) => Some(score_against_truth(&pairs, t)?),
+        None => None,
+    };
+    Ok(Column {
+        name: model.to_string(),
+        conversions: pairs.into_iter().collect(),
+        revenue,
+        score,
+    })
+}
+
+fn revenue_of(a: &revops::attribution::Attribution) -> BTreeMap<Channel, Money> {
+    a.channels
+        .iter()
+        .filter_map(|c| Some((c.channel.clone(), c.revenue?)))
+        .collect()
+}
+
 fn run_models(input: &Input, models: Vec<AttributionModel>) -> Result<Vec<Column>, Error> {
-    let journeys = &input.journeys;
+    let Some(journeys) = &input.journeys else {
+        return Ok(Vec::new());
+    };
     let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
     let mut out = Vec::new();
     for model in models {
         let (pairs, revenue) = match model.as_rule() {
             Some(rule) if valued => {
                 let a = journeys.attribute_with_revenue(rule)?;
-                let revenue = a
-                    .channels
-                    .iter()
-                    .filter_map(|c| Some((c.channel.clone(), c.revenue?)))
-                    .collect();
-                (a.channel_conversions(), Some(revenue))
+                (a.channel_conversions(), Some(revenue_of(&a)))
             }
-            // Aggregated on dense ids, without building the path rows (the same
-            // counts as `markov_attribution(&journeys.path_rows(), ..)`).
-            _ => match model {
-                AttributionModel::Markov { order } => {
-                    let options = MarkovOptions::default().with_order(order);
-                    let counts = MarkovCounts::from_journeys(journeys, options)?;
-                    (counts.finish()?.channel_conversions(), None)
-                }
-                _ => (model.channel_conversions(journeys)?, None),
-            },
+            // Markov and Shapley aggregate the journeys on dense ids, without
+            // building the path rows.
+            _ => (model.channel_conversions(journeys)?, None),
         };
-        let score = match &input.truth {
-            Some(t) => Some(score_against_truth(&pairs, t)?),
-            None => None,
-        };
-        out.push(Column {
-            name: model.to_string(),
-            conversions: pairs.into_iter().collect(),
-            revenue,
-            score,
-        });
+        out.push(column(&model, pairs, revenue, input.truth.as_ref())?);
     }
     Ok(out)
+}
+
+/// The partial result of one block of paths: Markov counts per order asked, the
+/// Shapley tally if asked, the block's summary, and its journeys for the rule models.
+type Part = (
+    Vec<MarkovCounts>,
+    Option<ShapleyCounts>,
+    Summary,
+    Option<Journeys>,
+);
+
+/// `--paths`: the file is streamed (rows folded into the models' accumulators as
+/// they are read, never held) and every model computed from its accumulator.
+fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>), Error> {
+    let options = options(cli)?;
+    let list = models(cli, None)?;
+    let currency = cli.currency.unwrap_or(Currency::USD);
+    let rules: Vec<RuleModel> = list.iter().filter_map(|m| m.as_rule().cloned()).collect();
+    let orders: Vec<usize> = list
+        .iter()
+        .filter_map(|m| match m {
+            AttributionModel::Markov { order } => Some(*order),
+            _ => None,
+        })
+        .collect();
+    let shapley = list
+        .iter()
+        .any(|m| m.as_rule().is_none() && !matches!(m, AttributionModel::Markov { .. }));
+    let mut credit = CreditCounts::new(rules.clone(), Some(currency))?;
+    let mut markov: Vec<MarkovCounts> = orders
+        .iter()
+        .map(|&o| MarkovCounts::new(MarkovOptions::default().with_order(o)))
+        .collect::<Result<_, _>>()?;
+    let mut tally = ShapleyCounts::new(ShapleyOptions::default())?;
+    let mut summary = Summary::default();
+    // A model the rows cannot support is the model's error, not the file's.
+    let mut model_error = None;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let options = match name {
+        Some(n) => options.with_source_name(n),
+        None => options,
+    };
+    let read = File::open(file).map_err(Error::from).and_then(|f| {
+        Journeys::fold_paths_csv(
+            f,
+            options,
+            JourneyOptions::default().with_currency(currency),
+            |batch| -> Result<Part, Error> {
+                let m = orders
+                    .iter()
+                    .map(|&o| {
+                        MarkovCounts::from_journeys(&batch, MarkovOptions::default().with_order(o))
+                    })
+                    .collect::<Result<_, _>>()?;
+                let s = if shapley {
+                    Some(ShapleyCounts::from_journeys(
+                        &batch,
+                        ShapleyOptions::default(),
+                    )?)
+                } else {
+                    None
+                };
+                let summary = Summary::of(&batch);
+                Ok((m, s, summary, (!rules.is_empty()).then_some(batch)))
+            },
+            |(m, s, part, batch)| {
+                for (all, m) in markov.iter_mut().zip(&m) {
+                    all.merge(m)?;
+                }
+                if let Some(s) = &s {
+                    tally.merge(s)?;
+                }
+                summary.add(part);
+                if let Some(batch) = &batch
+                    && let Err(e) = credit.add_journeys(batch)
+                {
+                    model_error = Some(e.clone());
+                    return Err(e);
+                }
+                Ok(())
+            },
+        )
+    });
+    let report = match (read, model_error) {
+        (Ok(report), _) => report,
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => return Err(in_file("reading paths", file)(e)),
+    };
+    let input = Input {
+        origin: format!("paths {} ({} rows)", file.display(), report.records),
+        summary,
+        journeys: None,
+        truth: None,
+    };
+    let columns = streamed_columns(list, credit, &markov, &tally, &input.summary)?;
+    Ok((input, columns))
+}
+
+/// The columns of streamed paths, from the models' accumulators.
+fn streamed_columns(
+    list: Vec<AttributionModel>,
+    credit: CreditCounts,
+    markov: &[MarkovCounts],
+    tally: &ShapleyCounts,
+    summary: &Summary,
+) -> Result<Vec<Column>, Error> {
+    let valued = !summary.value.is_zero();
+    let mut rule_results = credit.finish()?.into_iter();
+    let mut markov = markov.iter();
+    let mut columns = Vec::new();
+    for model in list {
+        let (pairs, revenue) = match &model {
+            AttributionModel::Rule(_) => {
+                let a = rule_results
+                    .next()
+                    .ok_or_else(|| bad("--models", &model, "no result"))?;
+                (a.channel_conversions(), valued.then(|| revenue_of(&a)))
+            }
+            AttributionModel::Markov { .. } => {
+                let m = markov
+                    .next()
+                    .ok_or_else(|| bad("--models", &model, "no result"))?;
+                (m.finish()?.channel_conversions(), None)
+            }
+            AttributionModel::ShapleySimplified => (tally.simplified().channel_conversions(), None),
+            AttributionModel::ShapleyOrdered => (
+                tally
+                    .ordered()?
+                    .credits
+                    .iter()
+                    .map(|c| (c.channel.clone(), c.conversions.iter().sum()))
+                    .collect(),
+                None,
+            ),
+            AttributionModel::ShaoLi => (tally.shao_li()?.credits.channel_conversions(), None),
+            _ => (tally.conversion_rate()?.credits.channel_conversions(), None),
+        };
+        columns.push(column(&model, pairs, revenue, None)?);
+    }
+    Ok(columns)
 }
 
 fn main() -> ExitCode {
@@ -230,9 +414,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let input = load(&cli)?;
-    let list = models(&cli, &input)?;
-    let columns = run_models(&input, list)?;
+    let (input, columns) = match &cli.paths {
+        Some(file) => stream_paths(&cli, file)?,
+        None => {
+            let input = load(&cli)?;
+            let list = models(&cli, input.journeys.as_ref())?;
+            let columns = run_models(&input, list)?;
+            (input, columns)
+        }
+    };
     cli.output.emit(
         || json(&input, &columns),
         || {
@@ -288,9 +478,9 @@ fn json(input: &Input, columns: &[Column]) -> serde_json::Value {
     });
     serde_json::json!({
         "origin": input.origin,
-        "journeys": input.journeys.journey_count(),
-        "path_rows": input.journeys.len(),
-        "conversions": input.journeys.total_conversions(),
+        "journeys": input.summary.journeys,
+        "path_rows": input.summary.rows,
+        "conversions": input.summary.conversions,
         "models": models,
         "truth": truth,
     })
@@ -298,15 +488,12 @@ fn json(input: &Input, columns: &[Column]) -> serde_json::Value {
 
 fn print_table(input: &Input, columns: &[Column]) {
     println!("attribution: {}", input.origin);
-    let d = input.journeys.diagnostics();
+    let s = &input.summary;
     println!(
         "{} journeys ({} entries), {} conversions, {} unattributed (no touches)",
-        input.journeys.journey_count(),
-        input.journeys.len(),
-        input.journeys.total_conversions(),
-        d.unattributed_conversions()
+        s.journeys, s.rows, s.conversions, s.unattributed
     );
-    let mut channels: Vec<Channel> = input.journeys.channels().to_vec();
+    let mut channels: Vec<Channel> = s.channels.clone();
     if let Some(t) = &input.truth {
         channels.extend(t.iter().map(|(c, _)| c.clone()));
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::credit_counts::CreditCounts;
 use super::journey::{Journeys, NO_CAMPAIGN, from_micros};
 use super::rules::{RuleModel, View, Weigher};
 use crate::error::{Error, Result};
@@ -216,7 +217,7 @@ pub struct TouchCredit<'a> {
 }
 
 /// Checks a model against the journeys and resolves it to their dense ids.
-fn weigher<'j>(journeys: &'j Journeys, model: &RuleModel) -> Result<Weigher<'j>> {
+pub(super) fn weigher<'j>(journeys: &'j Journeys, model: &RuleModel) -> Result<Weigher<'j>> {
     let refuse = |reason: &str| {
         Error::from(ErrorKind::InvalidParameter {
             name: "model",
@@ -417,19 +418,9 @@ impl Journeys {
         models: &[RuleModel],
         currency: Option<Currency>,
     ) -> Result<Vec<Attribution>> {
-        let mut weighers = models
-            .iter()
-            .map(|m| weigher(self, m))
-            .collect::<Result<Vec<_>>>()?;
-        let (n, pairs) = (models.len(), self.pair_channel.len());
-        let mut conv = vec![vec![0.0f64; pairs]; n];
-        let mut val = vec![vec![0.0f64; pairs]; n];
-        let mut rev = vec![vec![Exact::default(); if currency.is_some() { pairs } else { 0 }]; n];
-        let mut fallback = vec![0.0f64; n];
-        let (mut total_c, mut total_v, mut un_c, mut un_v) = (0.0, 0.0, 0.0, 0.0);
         // Revenue in units of 10^-scale: the finest of the values, at least the
         // currency's minor unit, so that every value is a whole number of units.
-        let scale = currency.map_or(0, |c| {
+        let scale = currency.map(|c| {
             self.values
                 .iter()
                 .map(|v| v.0.normalize().scale())
@@ -437,194 +428,9 @@ impl Journeys {
                 .unwrap_or(0)
                 .max(u32::from(c.minor_units()))
         });
-        let (mut total_u, mut un_u) = (0u128, 0u128);
-        let mut buf: Vec<f64> = Vec::with_capacity(32);
-        let mut ints: Vec<u64> = Vec::with_capacity(32);
-        let mut start = 0;
-        for j in 0..self.len() {
-            let end = self.ends[j];
-            let range = start..end;
-            start = end;
-            let cw = self.conversions_of(j);
-            // A decimal value is zero exactly when its `f64` is (no underflow: ≥ 1e-28).
-            let vf = self.value_f64_of(j);
-            if cw == 0.0 && vf == 0.0 {
-                continue;
-            }
-            total_c += cw;
-            total_v += vf;
-            let units = if currency.is_some() && vf != 0.0 {
-                let u = units_of(self.value_of(j), scale)?;
-                total_u = total_u.checked_add(u).ok_or_else(revenue_overflow)?;
-                u
-            } else {
-                0
-            };
-            if range.is_empty() {
-                un_c += cw;
-                un_v += vf;
-                un_u += units; // ≤ total_u
-                continue;
-            }
-            let v = View {
-                pairs: &self.touch_pair[range.clone()],
-                at: &self.touch_at[range],
-                milestones: self.milestone_slice(j),
-            };
-            if currency.is_none() {
-                for (k, w) in weighers.iter_mut().enumerate() {
-                    if w.accumulate(v, cw, vf, &mut conv[k], &mut val[k], &mut buf) {
-                        fallback[k] += cw;
-                    }
-                }
-                continue;
-            }
-            for (k, w) in weighers.iter_mut().enumerate() {
-                if w.fill(v, &mut buf) {
-                    fallback[k] += cw;
-                }
-                for (&p, &s) in v.pairs.iter().zip(&buf) {
-                    conv[k][p as usize] += cw * s;
-                    val[k][p as usize] += vf * s;
-                }
-                if units != 0 {
-                    let d = w.integer_weights(v, &buf, &mut ints);
-                    let exact = &mut rev[k];
-                    for (&p, &m) in v.pairs.iter().zip(&ints) {
-                        if m != 0 {
-                            exact[p as usize].add(units, m, d)?;
-                        }
-                    }
-                }
-            }
-        }
-        let totals = currency.map(|currency| Units {
-            currency,
-            scale,
-            total: total_u,
-            unattributed: un_u,
-        });
-        models
-            .iter()
-            .enumerate()
-            .map(|(k, m)| {
-                self.assemble(
-                    m,
-                    totals,
-                    &conv[k],
-                    &val[k],
-                    &rev[k],
-                    total_c,
-                    total_v,
-                    un_c,
-                    un_v,
-                    fallback[k],
-                )
-            })
-            .collect()
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn assemble(
-        &self,
-        model: &RuleModel,
-        units: Option<Units>,
-        conv: &[f64],
-        val: &[f64],
-        rev: &[Exact],
-        conversions: f64,
-        value: f64,
-        unattributed_conversions: f64,
-        unattributed_value: f64,
-        fallback_conversions: f64,
-    ) -> Result<Attribution> {
-        let names = &self.names;
-        let (nch, npairs) = (names.channels.len(), names.pairs.list.len());
-        // Revenue rounded once: channels first, then each channel's campaigns.
-        let mut channel_units = vec![0u128; if units.is_some() { nch } else { 0 }];
-        let mut pair_units = vec![0u128; if units.is_some() { npairs } else { 0 }];
-        if let Some(u) = units {
-            let pairs: Vec<(u128, u64)> = rev.iter().map(|e| e.settle()).collect::<Result<_>>()?;
-            let mut sums = vec![Exact::default(); nch];
-            for (p, &(c, _)) in names.pairs.list.iter().enumerate() {
-                let s = &mut sums[c as usize];
-                s.whole = s
-                    .whole
-                    .checked_add(rev[p].whole)
-                    .ok_or_else(revenue_overflow)?;
-                s.frac += rev[p].frac;
-            }
-            let channels: Vec<(u128, u64)> =
-                sums.iter().map(|e| e.settle()).collect::<Result<_>>()?;
-            let mut by_name: Vec<usize> = (0..nch).collect();
-            by_name.sort_by(|&a, &b| names.channels.names[a].cmp(&names.channels.names[b]));
-            round_once(
-                &channels,
-                &by_name,
-                u.total - u.unattributed,
-                &mut channel_units,
-            );
-            // Each channel's pairs, by campaign (none first), grouped by channel.
-            let campaign = |p: usize| {
-                let k = names.pairs.list[p].1;
-                (k != NO_CAMPAIGN).then(|| &names.campaigns.names[k as usize])
-            };
-            let mut by_pair: Vec<usize> = (0..npairs).collect();
-            by_pair.sort_by(|&a, &b| {
-                let (ca, cb) = (names.pairs.list[a].0, names.pairs.list[b].0);
-                ca.cmp(&cb).then_with(|| campaign(a).cmp(&campaign(b)))
-            });
-            for group in by_pair.chunk_by(|&a, &b| names.pairs.list[a].0 == names.pairs.list[b].0) {
-                let c = names.pairs.list[group[0]].0 as usize;
-                round_once(&pairs, group, channel_units[c], &mut pair_units);
-            }
-        }
-        let money = |x: u128| -> Result<Option<Money>> { units.map(|u| u.money(x)).transpose() };
-        let mut channels: Vec<ChannelCredit> = names
-            .channels
-            .names
-            .iter()
-            .enumerate()
-            .map(|(c, name)| {
-                Ok(ChannelCredit {
-                    channel: name.clone(),
-                    conversions: 0.0,
-                    value: 0.0,
-                    revenue: money(channel_units.get(c).copied().unwrap_or(0))?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let mut campaigns: Vec<CampaignCredit> = Vec::with_capacity(conv.len());
-        for (p, &(c, k)) in names.pairs.list.iter().enumerate() {
-            let ch = &mut channels[c as usize];
-            ch.conversions += conv[p];
-            ch.value += val[p];
-            campaigns.push(CampaignCredit {
-                channel: ch.channel.clone(),
-                campaign: (k != NO_CAMPAIGN).then(|| names.campaigns.names[k as usize].clone()),
-                conversions: conv[p],
-                value: val[p],
-                revenue: money(pair_units.get(p).copied().unwrap_or(0))?,
-            });
-        }
-        channels.sort_by(|a, b| a.channel.cmp(&b.channel));
-        campaigns.sort_by(|a, b| {
-            a.channel
-                .cmp(&b.channel)
-                .then_with(|| a.campaign.cmp(&b.campaign))
-        });
-        Ok(Attribution {
-            model: model.clone(),
-            channels,
-            campaigns,
-            conversions,
-            unattributed_conversions,
-            fallback_conversions,
-            value,
-            unattributed_value,
-            revenue: money(units.map_or(0, |u| u.total))?,
-            unattributed_revenue: money(units.map_or(0, |u| u.unattributed))?,
-        })
+        let mut counts = CreditCounts::over(models.to_vec(), currency, self.names.clone(), scale);
+        counts.fold(self, None)?;
+        counts.finish()
     }
 
     /// Per-touch credit rows of every converting journey with touches (every touch,
@@ -672,19 +478,19 @@ impl Journeys {
 
 /// The revenue unit and totals of one pass: amounts in units of `10^-scale`.
 #[derive(Debug, Clone, Copy)]
-struct Units {
-    currency: Currency,
-    scale: u32,
+pub(super) struct Units {
+    pub(super) currency: Currency,
+    pub(super) scale: u32,
     /// All credited journeys' value.
-    total: u128,
+    pub(super) total: u128,
     /// The value of those without touches (part of `total`).
-    unattributed: u128,
+    pub(super) unattributed: u128,
 }
 
 impl Units {
     /// `units` as money: at the unit's scale, trailing zeros beyond the currency's
     /// minor units dropped.
-    fn money(&self, units: u128) -> Result<Money> {
+    pub(super) fn money(&self, units: u128) -> Result<Money> {
         let mut d = i128::try_from(units)
             .ok()
             .and_then(|u| Decimal::try_from_i128_with_scale(u, self.scale).ok())
@@ -700,7 +506,7 @@ impl Units {
     }
 }
 
-fn revenue_overflow() -> Error {
+pub(super) fn revenue_overflow() -> Error {
     Error::from(ErrorKind::Overflow {
         operation: "attributed revenue in units of the values' finest decimal (more than 28 digits, or a sum beyond 2^127 units)",
     })
@@ -708,7 +514,7 @@ fn revenue_overflow() -> Error {
 
 /// A non-negative `value` in units of `10^-scale` (`scale` at least its normalised
 /// scale), below 2¹²⁷.
-fn units_of(value: Decimal, scale: u32) -> Result<u128> {
+pub(super) fn units_of(value: Decimal, scale: u32) -> Result<u128> {
     let m = value.mantissa().unsigned_abs();
     let own = value.scale();
     let u = if own <= scale {
@@ -725,15 +531,15 @@ fn units_of(value: Decimal, scale: u32) -> Result<u128> {
 /// An exact sum of revenue parts `units × m / d` in units: the whole units, and the
 /// fractions of a unit in 2⁻⁶⁴ (each part's fraction truncated there).
 #[derive(Debug, Clone, Copy, Default)]
-struct Exact {
-    whole: u128,
-    frac: u128,
+pub(super) struct Exact {
+    pub(super) whole: u128,
+    pub(super) frac: u128,
 }
 
 impl Exact {
     /// Adds `units × m / d` (`units < 2¹²⁷`, `0 < m ≤ d`).
     #[inline]
-    fn add(&mut self, units: u128, m: u64, d: u64) -> Result<()> {
+    pub(super) fn add(&mut self, units: u128, m: u64, d: u64) -> Result<()> {
         let (q, f) = if m == d {
             (units, 0)
         } else {
@@ -750,7 +556,7 @@ impl Exact {
     /// arithmetic (a third and two sixths) round to the same value, and a sum that is
     /// exactly whole comes out whole, unless it lies within (parts × 2⁻⁶⁴) of a
     /// rounding boundary (an odd multiple of 2⁻³³ of a unit).
-    fn settle(&self) -> Result<(u128, u64)> {
+    pub(super) fn settle(&self) -> Result<(u128, u64)> {
         let coarse = (self.frac + (1 << 31)) >> 32;
         let whole = self
             .whole
@@ -793,7 +599,7 @@ fn mul_div(v: u128, m: u64, d: u64) -> (u128, u64) {
 /// units, and the units left over go one each to the parts with the largest
 /// fractions, ties to the larger part, then to the earlier in `order`. Parts that
 /// are exactly zero get nothing.
-fn round_once(parts: &[(u128, u64)], order: &[usize], target: u128, out: &mut [u128]) {
+pub(super) fn round_once(parts: &[(u128, u64)], order: &[usize], target: u128, out: &mut [u128]) {
     let mut assigned = 0u128;
     for &i in order {
         out[i] = parts[i].0;

@@ -333,7 +333,7 @@ impl Names {
     }
 
     /// Maps `other`'s pair ids and stage ids into this table, interning as needed.
-    fn absorb(&mut self, other: &Names) -> Result<(Vec<u32>, Vec<u32>)> {
+    pub(crate) fn absorb(&mut self, other: &Names) -> Result<(Vec<u32>, Vec<u32>)> {
         let mut pairs = Vec::with_capacity(other.pairs.list.len());
         for &(c, k) in &other.pairs.list {
             let c = self.channels.intern(&other.channels.names[c as usize])?;

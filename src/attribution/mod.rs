@@ -36,7 +36,10 @@
 //!    channels, so it is less than one unit from the exact share and channel revenue
 //!    sums exactly to converted revenue);
 //!    [`Journeys::touch_credits`] streams per-touch rows ([`TouchCredit`]) for cost,
-//!    pipeline and period roll-ups.
+//!    pipeline and period roll-ups. [`CreditCounts`] is the rule models' running
+//!    tally: journeys credited batch by batch (a streamed `paths.csv`, feature `csv`:
+//!    `Journeys::fold_paths_csv`) give exactly what [`Journeys::attribute_all`] gives
+//!    over all of them, without holding them.
 //! 4. **Ground truth.** [`score_against_truth`] scores any model's channel shares
 //!    ([`ChannelConversions`]) against a known per-channel effect, such as the
 //!    synthetic company's counterfactual conversions, by Spearman rank correlation and
@@ -120,6 +123,7 @@
 //! ```
 
 mod credit;
+mod credit_counts;
 mod journey;
 mod markov;
 pub(crate) mod model;
@@ -129,6 +133,7 @@ mod state;
 mod truth;
 
 pub use credit::{Attribution, CampaignCredit, ChannelCredit, TouchCredit, TouchCredits};
+pub use credit_counts::CreditCounts;
 pub use journey::{
     JourneyBuilder, JourneyDiagnostics, JourneyNote, JourneyOptions, JourneyRecord, JourneyRef,
     Journeys, RepeatConversions, TouchRef, TrailingTouches,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::rules::{RULE_NAMES, normalise_name, unknown_model};
 use super::{
-    ChannelConversions, Journeys, MarkovOptions, RuleModel, ShapleyOptions, markov_attribution,
-    shapley_attribution,
+    ChannelConversions, Journeys, MarkovCounts, MarkovOptions, RuleModel, ShapleyCounts,
+    ShapleyOptions,
 };
 use crate::error::{Error, Result};
 use crate::ids::Channel;
@@ -73,7 +73,7 @@ use crate::ids::Channel;
 pub enum AttributionModel {
     /// A rule model: each conversion split over its journey's touches.
     Rule(RuleModel),
-    /// The Markov-chain removal effect ([`markov_attribution`]) of order `order ≥ 1`,
+    /// The Markov-chain removal effect ([`markov_attribution`](super::markov_attribution)) of order `order ≥ 1`,
     /// the other [`MarkovOptions`] at their defaults.
     Markov {
         /// Order of the chain: a state is `order` consecutive channels.
@@ -166,10 +166,12 @@ impl AttributionModel {
     }
 
     /// Credited conversions per channel under this model: the rule models through
-    /// [`Journeys::attribute`], the data-driven ones over [`Journeys::path_rows`]
-    /// with default options (Markov of the model's order). For several data-driven
-    /// models over the same journeys, compute the rows once and call the engines
-    /// ([`markov_attribution`], [`shapley_attribution`]) directly.
+    /// [`Journeys::attribute`], the data-driven ones over the journeys aggregated by
+    /// path ([`Journeys::path_rows`], tallied on dense ids without building the rows)
+    /// with default options (Markov of the model's order); only the model asked for
+    /// is solved. For several data-driven models over the same journeys, build each
+    /// tally once ([`MarkovCounts::from_journeys`], [`ShapleyCounts::from_journeys`])
+    /// and call its finishers.
     ///
     /// ```
     /// use revops::{AttributionModel, Channel, Currency, Decimal, PathRow, attribution::Journeys};
@@ -192,22 +194,38 @@ impl AttributionModel {
         if let AttributionModel::Rule(r) = self {
             return Ok(journeys.attribute(r)?.channel_conversions());
         }
-        let rows = journeys.path_rows();
+        // Aggregated on dense ids, without building the path rows (the same counts
+        // as the engines over `journeys.path_rows()`); only the model asked for is
+        // solved, under its own limits.
         if let AttributionModel::Markov { order } = self {
             let options = MarkovOptions::default().with_order(*order);
-            return Ok(markov_attribution(&rows, options)?.channel_conversions());
+            return Ok(MarkovCounts::from_journeys(journeys, options)?
+                .finish()?
+                .channel_conversions());
         }
-        let r = shapley_attribution(&rows, ShapleyOptions::default())?;
+        let counts = ShapleyCounts::from_journeys(journeys, ShapleyOptions::default())?;
+        self.shapley_conversions(&counts)
+    }
+
+    /// Credited conversions per channel of a Shapley-family model from its tally
+    /// (the conversion-rate value for any model that is not one of the others).
+    ///
+    /// # Errors
+    /// The model's own limit ([`ShapleyOptions`]), checked before allocating.
+    pub(crate) fn shapley_conversions(
+        &self,
+        counts: &ShapleyCounts,
+    ) -> Result<Vec<(Channel, f64)>> {
         Ok(match self {
-            AttributionModel::ShapleySimplified => r.simplified.channel_conversions(),
-            AttributionModel::ShapleyOrdered => r
-                .ordered
+            AttributionModel::ShapleySimplified => counts.simplified().channel_conversions(),
+            AttributionModel::ShapleyOrdered => counts
+                .ordered()?
                 .credits
                 .iter()
                 .map(|c| (c.channel.clone(), c.conversions.iter().sum()))
                 .collect(),
-            AttributionModel::ShaoLi => r.shao_li.credits.channel_conversions(),
-            _ => r.conversion_rate.channel_conversions(),
+            AttributionModel::ShaoLi => counts.shao_li()?.credits.channel_conversions(),
+            _ => counts.conversion_rate()?.credits.channel_conversions(),
         })
     }
 }

@@ -970,15 +970,16 @@ impl Weigher<'_> {
         out.iter().sum()
     }
 
-    /// Adds the journey's credit (`cw` conversions, `vf` value) to the per-pair sums,
-    /// with the same shares as [`Weigher::fill`]; the positional models skip the
+    /// Adds the journey's credit (`cw` conversions, `vf` value) to the per-pair sums
+    /// at `to` (the ids the sums use for the journey's touches, in order), with the
+    /// same shares as [`Weigher::fill`]; the positional models skip the
     /// weight buffer. Returns `true` on a fallback.
     #[inline]
     pub(crate) fn accumulate(
         &mut self,
         v: View<'_>,
-        cw: f64,
-        vf: f64,
+        to: &[u32],
+        (cw, vf): (f64, f64),
         conv: &mut [f64],
         val: &mut [f64],
         buf: &mut Vec<f64>,
@@ -991,11 +992,11 @@ impl Weigher<'_> {
         };
         match &self.kind {
             Kind::First => {
-                add(pairs[0], 1.0);
+                add(to[0], 1.0);
                 return false;
             }
             Kind::Last => {
-                add(pairs[n - 1], 1.0);
+                add(to[n - 1], 1.0);
                 return false;
             }
             Kind::LastNonDirect(is_direct) => {
@@ -1005,35 +1006,35 @@ impl Weigher<'_> {
                     .rposition(|&p| !is_direct[pc[p as usize] as usize])
                 {
                     Some(i) => {
-                        add(pairs[i], 1.0);
+                        add(to[i], 1.0);
                         false
                     }
                     None => {
-                        add(pairs[n - 1], 1.0);
+                        add(to[n - 1], 1.0);
                         true
                     }
                 };
             }
             Kind::Linear => {
                 let s = 1.0 / n as f64;
-                for &p in pairs {
+                for &p in to {
                     add(p, s);
                 }
                 return false;
             }
             Kind::Position(first, last) if n > 2 => {
                 let middle = (1.0 - first - last).max(0.0) / (n - 2) as f64;
-                add(pairs[0], *first);
-                for &p in &pairs[1..n - 1] {
+                add(to[0], *first);
+                for &p in &to[1..n - 1] {
                     add(p, middle);
                 }
-                add(pairs[n - 1], *last);
+                add(to[n - 1], *last);
                 return false;
             }
             _ => {}
         }
         let fallback = self.fill(v, buf);
-        for (&p, &s) in pairs.iter().zip(buf.iter()) {
+        for (&p, &s) in to.iter().zip(buf.iter()) {
             add(p, s);
         }
         fallback

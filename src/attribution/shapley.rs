@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{bad_state, check_count, check_index, options_differ};
 use crate::accumulate::{Accumulator, StateVersion};
+use crate::attribution::Journeys;
 use crate::error::{Error, Result};
 use crate::hash::{FastMap, FxHasher};
 use crate::ids::Channel;
@@ -586,13 +587,19 @@ pub struct ShapleyCounts {
     unique: Vec<u32>,
 }
 
-/// The tally in name order: channel ranks and sets keyed by sorted ranks.
+/// The tally in name order: channel ranks and sets keyed by sorted ranks, laid out
+/// in that order (so that the finishers read them in sequence, not all over the
+/// table).
 struct Canonical<'a> {
     /// Channels sorted by name.
     channels: Vec<Channel>,
-    /// Every set's members as sorted ranks (laid out as in `table`).
-    ranked: Vec<u32>,
-    /// Set ids sorted by their rank keys.
+    /// Every set's members as sorted ranks, sets in rank order.
+    members: Vec<u32>,
+    /// Per set (rank order): the end of its members.
+    ends: Vec<usize>,
+    /// Per set (rank order): (conversions, nulls).
+    counts: Vec<(f64, f64)>,
+    /// Per set (rank order): its id in `table` (for its value).
     order: Vec<u32>,
     table: &'a SetTable,
 }
@@ -602,10 +609,25 @@ impl Canonical<'_> {
         self.order.len()
     }
 
+    /// The members (sorted ranks) of the `i`-th set in rank order.
+    #[inline]
+    fn key(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.members[start..self.ends[i]]
+    }
+
     /// The `i`-th set in rank order: its members (sorted ranks) and tally.
     fn set(&self, i: usize) -> (&[u32], SetTally) {
-        let id = self.order[i] as usize;
-        (&self.ranked[self.table.range(id)], self.table.tally(id))
+        let (conversions, nulls) = self.counts[i];
+        let value = self.table.value(self.order[i] as usize);
+        (
+            self.key(i),
+            SetTally {
+                conversions,
+                nulls,
+                value,
+            },
+        )
     }
 
     /// The sets in rank order.
@@ -802,39 +824,116 @@ impl ShapleyCounts {
     /// overflows.
     pub fn add(&mut self, row: &PathRow) -> Result<()> {
         row.validate(self.rows)?;
-        // Every partial sum below is at most the total (values are non-negative), so
-        // checking the total is enough.
-        let value = self.value.checked_add(row.value).ok_or_else(|| {
-            Error::from(ErrorKind::Overflow {
-                operation: "Shapley total value",
-            })
-        })?;
         let mut ids = std::mem::take(&mut self.ids);
-        let mut sorted = std::mem::take(&mut self.sorted);
-        let mut unique = std::mem::take(&mut self.unique);
         ids.clear();
         for c in &row.path {
             let id = self.intern(c);
             ids.push(id);
         }
+        let added = self.add_ids(&ids, row.conversions, row.value, row.nulls);
+        self.ids = ids;
+        added
+    }
+
+    /// Counts of journeys aggregated by path under `options`: exactly
+    /// `new(options)` then `add_batch(&journeys.path_rows())` (the same rows in the
+    /// same order, so the same tally), without building the rows: the paths are
+    /// aggregated on dense ids and only their channels are looked up. (A
+    /// constructor, not an add: merge the result into a running tally with
+    /// [`ShapleyCounts::merge`].)
+    ///
+    /// ```
+    /// use revops::{Channel, Currency, Decimal, PathRow, attribution::Journeys, attribution::ShapleyCounts, attribution::ShapleyOptions};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s| Channel::new(s);
+    /// let rows = vec![
+    ///     PathRow::new(vec![ch("search")?, ch("email")?], 3.0, Decimal::new(300, 0), 5.0),
+    ///     PathRow::new(vec![ch("email")?], 1.0, Decimal::new(50, 0), 4.0),
+    /// ];
+    /// let journeys = Journeys::from_path_rows(&rows, Currency::USD)?;
+    /// let direct = ShapleyCounts::from_journeys(&journeys, ShapleyOptions::default())?;
+    /// let mut via_rows = ShapleyCounts::default();
+    /// via_rows.add_batch(&journeys.path_rows())?;
+    /// assert_eq!(direct.finish()?, via_rows.finish()?);
+    /// assert_eq!(direct.rows(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ShapleyCounts::new`], and as [`ShapleyCounts::add`] for the first
+    /// aggregated path that fails.
+    pub fn from_journeys(journeys: &Journeys, options: ShapleyOptions) -> Result<Self> {
+        let mut counts = ShapleyCounts::new(options)?;
+        let names = journeys.channels();
+        // Journeys' channel id → ours, interned on first use (so in the same order as
+        // adding the rows would).
+        let mut map = vec![u32::MAX; names.len()];
+        let mut ids_now: Vec<u32> = Vec::new();
+        let mut result = Ok(());
+        journeys.for_each_path(|ids, r| {
+            if result.is_err() {
+                return;
+            }
+            let valid = |v: f64| v.is_finite() && v >= 0.0;
+            if !(valid(r.conversions) && valid(r.nulls) && !r.value.is_sign_negative()) {
+                // The row's own check names it.
+                let row = PathRow {
+                    path: ids.iter().map(|&c| names[c as usize].clone()).collect(),
+                    conversions: r.conversions,
+                    value: r.value,
+                    nulls: r.nulls,
+                };
+                result = row.validate(counts.rows);
+                if result.is_err() {
+                    return;
+                }
+            }
+            ids_now.clear();
+            for &c in ids {
+                if map[c as usize] == u32::MAX {
+                    map[c as usize] = counts.intern(&names[c as usize]);
+                }
+                ids_now.push(map[c as usize]);
+            }
+            result = counts.add_ids(&ids_now, r.conversions, r.value, r.nulls);
+        });
+        result.map(|()| counts)
+    }
+
+    /// Adds one validated path of interned channel ids; on error nothing is added.
+    fn add_ids(
+        &mut self,
+        ids: &[u32],
+        conversions: f64,
+        row_value: Decimal,
+        nulls: f64,
+    ) -> Result<()> {
+        // Every partial sum below is at most the total (values are non-negative), so
+        // checking the total is enough.
+        let value = self.value.checked_add(row_value).ok_or_else(|| {
+            Error::from(ErrorKind::Overflow {
+                operation: "Shapley total value",
+            })
+        })?;
+        let mut sorted = std::mem::take(&mut self.sorted);
+        let mut unique = std::mem::take(&mut self.unique);
         sorted.clear();
-        sorted.extend_from_slice(&ids);
+        sorted.extend_from_slice(ids);
         sorted.sort_unstable();
         unique.clear();
         unique.extend_from_slice(&sorted);
         unique.dedup();
         let add = SetTally {
-            conversions: row.conversions,
-            nulls: row.nulls,
-            value: row.value,
+            conversions,
+            nulls,
+            value: row_value,
         };
         if let Err(e) = self.sets.add(&unique, &add, true) {
-            self.ids = ids;
             self.sorted = sorted;
             self.unique = unique;
             return Err(e);
         }
-        if row.conversions > 0.0 || !row.value.is_zero() {
+        if conversions > 0.0 || !row_value.is_zero() {
             let distinct = unique.len() as u64;
             for (position, &id) in ids.iter().enumerate() {
                 let lo = sorted.partition_point(|&x| x < id);
@@ -844,16 +943,15 @@ impl ShapleyCounts {
                     .positions
                     .entry((id, position as u32, divisor))
                     .or_default();
-                t.conversions += row.conversions;
-                t.value += row.value;
+                t.conversions += conversions;
+                t.value += row_value;
             }
             self.longest = self.longest.max(ids.len());
         }
-        self.ids = ids;
         self.sorted = sorted;
         self.unique = unique;
-        self.conversions += row.conversions;
-        self.nulls += row.nulls;
+        self.conversions += conversions;
+        self.nulls += nulls;
         self.value = value;
         self.rows += 1;
         Ok(())
@@ -914,13 +1012,23 @@ impl ShapleyCounts {
         Ok(())
     }
 
-    fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
+    /// The channels sorted by name, and each channel id's rank in that order.
+    fn ranks(&self) -> (Vec<Channel>, Vec<u32>) {
         let mut order: Vec<u32> = (0..self.channels.len() as u32).collect();
         order.sort_by(|&a, &b| self.channels[a as usize].cmp(&self.channels[b as usize]));
         let mut rank = vec![0u32; order.len()];
         for (r, &id) in order.iter().enumerate() {
             rank[id as usize] = r as u32;
         }
+        let channels = order
+            .iter()
+            .map(|&id| self.channels[id as usize].clone())
+            .collect();
+        (channels, rank)
+    }
+
+    fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
+        let (channels, rank) = self.ranks();
         let table = &self.sets;
         let mut ranked: Vec<u32> = table.members.iter().map(|&c| rank[c as usize]).collect();
         for id in 0..table.len() {
@@ -931,7 +1039,7 @@ impl ShapleyCounts {
         // the whole rank lists breaking ties; the order is that of the rank lists.
         let prefix = |id: usize| -> u64 {
             let key = &ranked[table.range(id)];
-            if order.len() >= 0xffff {
+            if channels.len() >= 0xffff {
                 return 0;
             }
             key.iter()
@@ -946,17 +1054,25 @@ impl ShapleyCounts {
                 ranked[table.range(a.1 as usize)].cmp(&ranked[table.range(b.1 as usize)])
             })
         });
-        let sets: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
+        let order: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
         drop(keyed);
-        let channels = order
-            .iter()
-            .map(|&id| self.channels[id as usize].clone())
-            .collect();
+        // Laid out in rank order, read once here.
+        let mut members = Vec::with_capacity(ranked.len());
+        let mut ends = Vec::with_capacity(order.len());
+        let mut counts = Vec::with_capacity(order.len());
+        for &id in &order {
+            members.extend_from_slice(&ranked[table.range(id as usize)]);
+            ends.push(members.len());
+            counts.push(table.counts[id as usize]);
+        }
+        drop(ranked);
         (
             Canonical {
                 channels,
-                ranked,
-                order: sets,
+                members,
+                ends,
+                counts,
+                order,
                 table,
             },
             rank,
@@ -1037,7 +1153,7 @@ impl ShapleyCounts {
     pub fn ordered(&self) -> Result<OrderedShapley> {
         self.options
             .check_ordered(self.channels.len(), self.longest)?;
-        let (canon, rank) = self.canonical();
+        let (channels, rank) = self.ranks();
         let mut keys: Vec<(u32, u32, u64, PositionTally)> = self
             .positions
             .iter()
@@ -1045,8 +1161,7 @@ impl ShapleyCounts {
             .collect();
         keys.sort_by_key(|a| (a.0, a.1, a.2));
         let positions = self.longest;
-        let mut credits: Vec<OrderedCredit> = canon
-            .channels
+        let mut credits: Vec<OrderedCredit> = channels
             .iter()
             .map(|c| OrderedCredit {
                 channel: c.clone(),
@@ -1073,14 +1188,16 @@ impl ShapleyCounts {
         let n = canon.channels.len();
         let mut touched = vec![(0.0f64, 0.0f64); n];
         let mut pairs: FastMap<(u32, u32), (f64, f64)> = FastMap::default();
-        for (key, t) in canon.sets() {
+        for (key, &(conversions, nulls)) in
+            (0..canon.len()).map(|g| canon.key(g)).zip(&canon.counts)
+        {
             for (a, &i) in key.iter().enumerate() {
-                touched[i as usize].0 += t.conversions;
-                touched[i as usize].1 += t.nulls;
+                touched[i as usize].0 += conversions;
+                touched[i as usize].1 += nulls;
                 for &j in &key[a + 1..] {
                     let e = pairs.entry((i, j)).or_default();
-                    e.0 += t.conversions;
-                    e.1 += t.nulls;
+                    e.0 += conversions;
+                    e.1 += nulls;
                 }
             }
         }
@@ -1155,10 +1272,11 @@ impl ShapleyCounts {
         let (canon, _) = self.canonical();
         let nch = canon.channels.len();
         let rates: Vec<f64> = canon
-            .sets()
-            .map(|(_, t)| {
-                let w = t.conversions + t.nulls;
-                if w > 0.0 { t.conversions / w } else { 0.0 }
+            .counts
+            .iter()
+            .map(|&(c, n)| {
+                let w = c + n;
+                if w > 0.0 { c / w } else { 0.0 }
             })
             .collect();
         let mut conv = vec![0.0; nch];
@@ -1170,12 +1288,17 @@ impl ShapleyCounts {
         let mut grand_coalition_rate = None;
         match options.universe {
             ShapleyUniverse::PerJourneySet => {
-                let index: FastMap<&[u32], usize> =
-                    canon.sets().enumerate().map(|(i, (k, _))| (k, i)).collect();
-                let masks: Vec<u128> = canon.sets().map(|(k, _)| bloom(k)).collect();
-                for (g, (members, tally)) in canon.sets().enumerate() {
-                    if tally.conversions <= 0.0 {
+                let index = Worthy::new(&canon, &rates);
+                // The signatures of the sets, for games too large to enumerate
+                // (made on first need).
+                let mut masks: Vec<u128> = Vec::new();
+                for g in 0..canon.len() {
+                    if canon.counts[g].0 <= 0.0 {
                         continue;
+                    }
+                    let (members, tally) = canon.set(g);
+                    if !Game::enumerates(members.len(), canon.len()) && masks.is_empty() {
+                        masks = (0..canon.len()).map(|i| bloom(canon.key(i))).collect();
                     }
                     let game = Game::within(members, &canon, &rates, &index, &masks);
                     let (phi, se, sampled) = game.solve(options.method, members);
@@ -1441,6 +1564,78 @@ impl Accumulator for ShapleyCounts {
     }
 }
 
+/// The sets worth something (a rate that is not zero), found by a 64-bit fingerprint
+/// of their members (the XOR of one code per member), each hit checked against the
+/// members, so the lookup is exact whatever the fingerprints collide on.
+struct Worthy<'c> {
+    /// A bit per fingerprint's low [`FILTER_BITS`] bits, set for every worthy set:
+    /// most subsets probed are no set at all, and this small array (which stays in
+    /// cache) turns them away before the map.
+    filter: Vec<u64>,
+    /// Fingerprint → the first set (in rank order) with it.
+    first: FastMap<u64, u32>,
+    /// Sets whose fingerprint an earlier set already has: fingerprint → more sets.
+    more: FastMap<u64, Vec<u32>>,
+    sets: &'c Canonical<'c>,
+}
+
+/// Bits of the fingerprint that index [`Worthy`]'s filter (2 MB of bits).
+const FILTER_BITS: u32 = 24;
+
+impl<'c> Worthy<'c> {
+    /// A channel rank's code.
+    #[inline]
+    fn code(rank: u32) -> u64 {
+        crate::rng::mix64(u64::from(rank).wrapping_add(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn new(sets: &'c Canonical<'c>, rates: &[f64]) -> Self {
+        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
+        let mut first = FastMap::default();
+        let mut more: FastMap<u64, Vec<u32>> = FastMap::default();
+        for (i, &rate) in rates.iter().enumerate() {
+            if rate == 0.0 {
+                continue;
+            }
+            let fp = sets.key(i).iter().fold(0u64, |f, &c| f ^ Self::code(c));
+            let bit = fp & ((1 << FILTER_BITS) - 1);
+            filter[(bit >> 6) as usize] |= 1 << (bit & 63);
+            match first.entry(fp) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    more.entry(fp).or_default().push(i as u32);
+                }
+            }
+        }
+        Worthy {
+            filter,
+            first,
+            more,
+            sets,
+        }
+    }
+
+    /// The set with fingerprint `fp` whose members pass `is`, if any.
+    #[inline]
+    fn get(&self, fp: u64, is: impl Fn(&[u32]) -> bool) -> Option<usize> {
+        let bit = fp & ((1 << FILTER_BITS) - 1);
+        if self.filter[(bit >> 6) as usize] & (1 << (bit & 63)) == 0 {
+            return None;
+        }
+        let &k = self.first.get(&fp)?;
+        if is(self.sets.key(k as usize)) {
+            return Some(k as usize);
+        }
+        self.more
+            .get(&fp)?
+            .iter()
+            .find(|&&k| is(self.sets.key(k as usize)))
+            .map(|&k| k as usize)
+    }
+}
+
 /// A 128-bit signature of a set of ranks: `T ⊆ S` implies `bloom(T) ⊆ bloom(S)`.
 fn bloom(key: &[u32]) -> u128 {
     key.iter().fold(0u128, |m, &c| m | (1u128 << (c % 128)))
@@ -1461,7 +1656,7 @@ impl Game {
         members: &[u32],
         sets: &Canonical<'_>,
         rates: &[f64],
-        index: &FastMap<&[u32], usize>,
+        index: &Worthy,
         masks: &[u128],
     ) -> Game {
         let n = members.len();
@@ -1471,20 +1666,33 @@ impl Game {
                 .map(|c| members.partition_point(|m| m < c) as u32)
                 .collect()
         };
-        if n < 24 && (1usize << n) <= sets.len() {
-            let mut key = Vec::with_capacity(n);
-            for mask in 1u32..(1u32 << n) {
-                key.clear();
-                key.extend((0..n).filter(|&b| mask & (1 << b) != 0).map(|b| members[b]));
-                if let Some(&i) = index.get(&key[..])
-                    && rates[i] != 0.0
-                {
-                    coalitions.push((local(&key), rates[i]));
+        if Game::enumerates(n, sets.len()) {
+            // Every subset of `members`, by its fingerprint in Gray-code order (one
+            // XOR a step); a hit is checked member by member, and the hits are put
+            // back in the order of their masks (the order the sums take).
+            let mut hits: Vec<(u32, usize)> = Vec::new();
+            let mut fp = 0u64;
+            for i in 1u32..(1u32 << n) {
+                let bit = i.trailing_zeros();
+                fp ^= Worthy::code(members[bit as usize]);
+                let mask = i ^ (i >> 1);
+                if let Some(k) = index.get(fp, |key| {
+                    key.len() == mask.count_ones() as usize
+                        && (0..n)
+                            .filter(|&b| mask & (1 << b) != 0)
+                            .zip(key)
+                            .all(|(b, &c)| members[b] == c)
+                }) {
+                    hits.push((mask, k));
                 }
+            }
+            hits.sort_unstable_by_key(|h| h.0);
+            for (_, k) in hits {
+                coalitions.push((local(sets.key(k)), rates[k]));
             }
         } else {
             let m = bloom(members);
-            for (i, (key, _)) in sets.sets().enumerate() {
+            for (i, key) in (0..sets.len()).map(|i| (i, sets.key(i))) {
                 if rates[i] != 0.0
                     && key.len() <= n
                     && masks[i] & !m == 0
@@ -1495,6 +1703,13 @@ impl Game {
             }
         }
         Game { n, coalitions }
+    }
+
+    /// Whether the coalitions of a game of `n` players are found by enumerating
+    /// its subsets (fewer than the `sets` observed) rather than by a scan.
+    #[inline]
+    fn enumerates(n: usize, sets: usize) -> bool {
+        n < 24 && (1usize << n) <= sets
     }
 
     /// `(values, standard errors, sampled?)` under `method`; `label` seeds sampling.

@@ -12,7 +12,7 @@ use super::journeys::drain;
 use super::read::{Head, decode_row, read_head};
 use super::split::{Line, Next, Splitter};
 use super::{OnError, Options, ReadReport, Reader};
-use crate::attribution::Journeys;
+use crate::attribution::{JourneyOptions, Journeys};
 use crate::error::{Error, Result};
 use crate::hash::FastMap;
 use crate::records::PathRow;
@@ -35,6 +35,8 @@ impl Journeys {
     /// aggregates them by path, and [`Journeys::path_rows`] gives the aggregated rows
     /// the other data-driven models read. The input is read on every core in blocks
     /// of whole rows, each folded into its own journeys and appended in file order.
+    /// To compute models over a large file without holding its rows, fold the
+    /// blocks into the models' accumulators instead ([`Journeys::fold_paths_csv`]).
     ///
     /// ```
     /// use revops::csv::{OnError, Options};
@@ -74,6 +76,81 @@ impl Journeys {
         self.read_paths_in_blocks(input, &options, &Blocks::default())
     }
 
+    /// Reads `paths.csv` rows (feature `csv`) **streamed**: the input is read on
+    /// every core in blocks of whole rows, each block's rows become a batch of
+    /// journeys (from [`Journeys::new`]`(journey_options)`, as
+    /// [`Journeys::read_paths_csv`] would append them), `fold` turns each batch into
+    /// a partial result on the thread that read it (say, a
+    /// [`MarkovCounts::from_journeys`](crate::attribution::MarkovCounts::from_journeys)),
+    /// and `merge` takes the partials **in file order** on the calling thread. A
+    /// batch is dropped once folded, so the rows are never held together: memory is
+    /// that of the accumulators and of the blocks in flight (a few per core).
+    ///
+    /// The batches, appended in order, are the journeys that
+    /// [`Journeys::read_paths_csv`] reads (the same rows, errors and report), so any
+    /// accumulator of journeys folded batch by batch gives what it gives over those:
+    /// a [`CreditCounts`](crate::attribution::CreditCounts) fed in `merge` the rule
+    /// models' credit exactly, [`MarkovCounts`](crate::attribution::MarkovCounts) and
+    /// [`ShapleyCounts`](crate::attribution::ShapleyCounts) built in `fold` and merged
+    /// in `merge` the same counts (bit for bit when the counts are whole numbers, as
+    /// counts of journeys are; otherwise up to the order of `f64` additions).
+    ///
+    /// ```
+    /// use revops::csv::Options;
+    /// use revops::{Currency, attribution::CreditCounts, attribution::JourneyOptions, attribution::Journeys};
+    /// use revops::attribution::{MarkovCounts, MarkovOptions, RuleModel};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let paths = "path,total_conversions,total_conversion_value,total_null
+    /// search > email,2,120.50,3
+    /// email,1,30,0
+    /// ";
+    /// let journey_options = JourneyOptions::default().with_currency(Currency::USD);
+    /// let mut markov = MarkovCounts::new(MarkovOptions::default())?;
+    /// let mut credit = CreditCounts::new(vec![RuleModel::FirstTouch], Some(Currency::USD))?;
+    /// let report = Journeys::fold_paths_csv(
+    ///     paths.as_bytes(),
+    ///     Options::new(),
+    ///     journey_options.clone(),
+    ///     |batch| Ok((MarkovCounts::from_journeys(&batch, MarkovOptions::default())?, batch)),
+    ///     |(m, batch)| {
+    ///         markov.merge(&m)?;
+    ///         credit.add_journeys(&batch)
+    ///     },
+    /// )?;
+    /// assert_eq!(report.records, 2);
+    ///
+    /// // What the journeys read at once give.
+    /// let mut held = Journeys::new(journey_options)?;
+    /// held.read_paths_csv(paths.as_bytes(), Options::new())?;
+    /// let at_once = MarkovCounts::from_journeys(&held, MarkovOptions::default())?;
+    /// assert_eq!(markov.finish()?, at_once.finish()?);
+    /// assert_eq!(credit.finish()?, held.attribute_all_with_revenue(&[RuleModel::FirstTouch])?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Journeys::new`] and [`Journeys::read_paths_csv`]; the first error of
+    /// `fold` or `merge` in file order. The batches before an error, and the rows
+    /// of its batch before it, are merged.
+    pub fn fold_paths_csv<R: Read, A: Send>(
+        input: R,
+        options: Options,
+        journey_options: JourneyOptions,
+        fold: impl Fn(Journeys) -> Result<A> + Sync,
+        merge: impl FnMut(A) -> Result<()>,
+    ) -> Result<ReadReport> {
+        let template = Journeys::new(journey_options)?.path_batch();
+        let (head, first_line, rest) = paths_head(input, &options)?;
+        let blocks = Blocks::default();
+        let folder = PathFolder {
+            template: &template,
+            base: 0,
+            head: &head,
+            options: &options,
+        };
+        folder.fold(rest, first_line, &blocks, fold, merge)
+    }
+
     /// [`Journeys::read_paths_csv`] with the input cut and folded as `blocks` says.
     pub(crate) fn read_paths_in_blocks<R: Read>(
         &mut self,
@@ -81,36 +158,95 @@ impl Journeys {
         options: &Options,
         blocks: &Blocks,
     ) -> Result<ReadReport> {
-        options.check()?;
-        let (header, first_line, rest) = split_header(input, options.delimiter)?;
-        let (_, head) = read_head::<PathRow, _>(&header[..], options)?;
+        let (head, first_line, rest) = paths_head(input, options)?;
         let template = self.path_batch();
         // As `add_batch` does, even for no rows: the currency is declared.
         self.absorb_path_batch(template.clone())?;
-        let base = self.diagnostics().path_rows_read;
-        let mut report = ReadReport::default();
-        // The partials are merged straight into these journeys, so that the rows
+        let folder = PathFolder {
+            template: &template,
+            base: self.diagnostics().path_rows_read,
+            head: &head,
+            options,
+        };
+        // The batches are merged straight into these journeys, so that the rows
         // before an error stay added.
+        folder.fold(rest, first_line, blocks, Ok, |batch| {
+            self.absorb_path_batch(batch)
+        })
+    }
+}
+
+/// The header of `paths.csv` read: its columns, the line after it and the rest.
+fn paths_head<R: Read>(
+    input: R,
+    options: &Options,
+) -> Result<(Head<PathRow>, u64, impl Read + use<R>)> {
+    options.check()?;
+    let (header, first_line, rest) = split_header(input, options.delimiter)?;
+    let (_, head) = read_head::<PathRow, _>(&header[..], options)?;
+    Ok((head, first_line, rest))
+}
+
+/// How the blocks of one `paths.csv` become batches of journeys.
+struct PathFolder<'a> {
+    /// An empty batch (from [`Journeys::path_batch`]).
+    template: &'a Journeys,
+    /// Rows added before these (for row positions in errors).
+    base: u64,
+    head: &'a Head<PathRow>,
+    options: &'a Options,
+}
+
+/// One block's batch, folded, and the report of its rows.
+struct Part<'o, A> {
+    sink: PathSink,
+    rows: Rows<'o>,
+    out: Option<A>,
+}
+
+impl PathFolder<'_> {
+    /// Folds the rows after the header (`rest`, its first line `first_line`) block
+    /// by block: each batch through `fold` on the thread that read it, the results
+    /// through `merge` in file order.
+    fn fold<R: Read, A: Send>(
+        &self,
+        rest: R,
+        first_line: u64,
+        blocks: &Blocks,
+        fold: impl Fn(Journeys) -> Result<A> + Sync,
+        mut merge: impl FnMut(A) -> Result<()>,
+    ) -> Result<ReadReport> {
+        let options = self.options;
+        let mut report = ReadReport::default();
         fold_blocks(
             rest,
             first_line,
             options.delimiter,
             blocks,
-            || (PathSink::new(&template, base), Rows::new(&head, options)),
-            |(sink, rows), block| {
+            || Part {
+                sink: PathSink::new(self.template, self.base),
+                rows: Rows::new(self.head, options),
+                out: None,
+            },
+            |part, block| {
                 if let Some(bytes) = block.bytes() {
                     // Rows of `paths.csv` take 16 bytes or more, touches 4 or more in
                     // most files: room reserved, never touched, costs no memory.
-                    sink.journeys
+                    part.sink
+                        .journeys
                         .reserve_paths(bytes.len() / 16, bytes.len() / 4);
                 }
                 let line = block.first_line;
                 let split = Splitter::new(block.into_reader(), options.delimiter);
-                rows.fold(sink, split, line)
+                let read = part.rows.fold(&mut part.sink, split, line);
+                // The rows before an error are folded too.
+                let batch = std::mem::take(&mut part.sink.journeys);
+                let folded = fold(batch).map(|a| part.out = Some(a));
+                read.and(folded)
             },
-            |_, (sink, rows)| {
-                report.merge(rows.report, options.kept_errors);
-                self.absorb_path_batch(sink.journeys)
+            |_, part| {
+                report.merge(part.rows.report, options.kept_errors);
+                part.out.map_or(Ok(()), &mut merge)
             },
         )?;
         Ok(report)
@@ -486,6 +622,45 @@ mod tests {
                 read(&input, &options, &Blocks { block_size, threads }),
                 read(&input, &options, &one)
             );
+        }
+
+        /// Folded block by block (any cut, on any number of threads) into the
+        /// accumulators, the rows give what the journeys read at once give: the
+        /// same report, rule credit, Markov counts and Shapley tally.
+        #[test]
+        fn folded_blocks_are_the_held_journeys(
+            input in rows(),
+            block_size in 1usize..80,
+            threads in 1usize..4,
+        ) {
+            use crate::attribution::{CreditCounts, MarkovCounts, MarkovOptions, RuleModel, ShapleyCounts, ShapleyOptions};
+            let options = Options::new().with_on_error(OnError::SkipAndReport);
+            let jo = JourneyOptions::default().with_currency(Currency::EUR);
+            let models = vec![RuleModel::FirstTouch, RuleModel::Linear, RuleModel::position_based()];
+            let mut held = Journeys::new(jo.clone()).unwrap();
+            let held_report = held.read_paths_in_blocks(&input[..], &options, &Blocks { block_size: 1 << 20, threads: 1 }).unwrap();
+
+            let (head, first_line, rest) = paths_head(&input[..], &options).unwrap();
+            let template = Journeys::new(jo).unwrap().path_batch();
+            let folder = PathFolder { template: &template, base: 0, head: &head, options: &options };
+            let mut credit = CreditCounts::new(models.clone(), Some(Currency::EUR)).unwrap();
+            let mut markov = MarkovCounts::default();
+            let mut shapley = ShapleyCounts::default();
+            let report = folder.fold(rest, first_line, &Blocks { block_size, threads }, |batch| {
+                let m = MarkovCounts::from_journeys(&batch, MarkovOptions::default())?;
+                let s = ShapleyCounts::from_journeys(&batch, ShapleyOptions::default())?;
+                Ok((m, s, batch))
+            }, |(m, s, batch)| {
+                markov.merge(&m)?;
+                shapley.merge(&s)?;
+                credit.add_journeys(&batch)
+            }).unwrap();
+            prop_assert_eq!(format!("{report:?}"), format!("{held_report:?}"));
+            prop_assert_eq!(credit.finish().unwrap(), held.attribute_all_with_revenue(&models).unwrap());
+            let m = MarkovCounts::from_journeys(&held, MarkovOptions::default()).unwrap();
+            prop_assert_eq!(markov.transition_counts(), m.transition_counts());
+            let s = ShapleyCounts::from_journeys(&held, ShapleyOptions::default()).unwrap();
+            prop_assert_eq!(shapley.finish().unwrap(), s.finish().unwrap());
         }
 
         /// A value in the simple form is the decimal the general parser reads: the

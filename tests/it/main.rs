@@ -4,6 +4,7 @@
 mod arrow;
 mod attribution;
 mod attribution_markov;
+mod attribution_stream;
 #[cfg(feature = "synth")]
 mod attribution_truth;
 mod contract;
