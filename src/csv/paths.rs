@@ -431,6 +431,10 @@ fn simple_value(b: &[u8]) -> Option<Decimal> {
     if b.is_empty() || b.len() > 19 || b[0] == b'.' || b[b.len() - 1] == b'.' {
         return None;
     }
+    // At most 18 digits, so the sum below fits an i64 (19 bytes only with a point).
+    if b.len() > 18 && !b.contains(&b'.') {
+        return None;
+    }
     let mut v: i64 = 0;
     let mut scale = None;
     for (i, &c) in b.iter().enumerate() {
@@ -446,9 +450,6 @@ fn simple_value(b: &[u8]) -> Option<Decimal> {
             return None;
         }
         v = v * 10 + i64::from(d);
-    }
-    if scale.is_none() && b.len() > 18 {
-        return None;
     }
     Some(Decimal::new(v, scale.unwrap_or(0)))
 }
@@ -692,6 +693,9 @@ mod tests {
             Some(Decimal::new(123_456_789_012_345_678, 0))
         );
         assert_eq!(simple_value(b"1234567890123456789"), None);
+        // 19 digits above i64::MAX: refused before the digits are summed (this
+        // overflowed in the loop, a panic in debug builds).
+        assert_eq!(simple_value(b"9224000000000000000"), None);
         assert_eq!(simple_value(b"-1"), None);
         assert_eq!(simple_count(b"12"), Some(12.0));
         assert_eq!(simple_count(b"1.0"), None);
