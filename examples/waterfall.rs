@@ -24,11 +24,12 @@ use common::{
 use revops::csv::{CsvRecord, Options};
 use revops::error::{ErrorKind, Source};
 use revops::{
-    Error, Funnel, Granularity, Lead, StageEvent, funnel::CohortAnchor, funnel::CohortReport,
-    funnel::CohortRow, funnel::CohortSpec, funnel::Dimension, funnel::FlowReport, funnel::FlowSpec,
-    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions, funnel::QualificationReport,
-    funnel::QualificationSpec, funnel::StepRate, funnel::VelocitySpec, funnel::cohort_report,
-    funnel::flow_report, funnel::qualification_report, funnel::velocity_report,
+    Error, Funnel, Granularity, Lead, StageEvent, funnel::Breakdowns, funnel::CohortAnchor,
+    funnel::CohortReport, funnel::CohortRow, funnel::CohortSpec, funnel::Dimension,
+    funnel::FlowReport, funnel::FlowSpec, funnel::FunnelData, funnel::FunnelEvents,
+    funnel::PathOptions, funnel::QualificationReport, funnel::QualificationSpec, funnel::StepRate,
+    funnel::VelocitySpec, funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
+    funnel::velocity_report,
 };
 
 /// The JSON schema, shown after the flags in `--help`.
@@ -157,16 +158,18 @@ fn open_in(dir: &Path, name: &str) -> Result<File, Error> {
 }
 
 /// A data folder's `leads.csv` and `stage_events.csv`, read straight into the
-/// engine's input (no record per row).
-fn read_lean(dir: &Path, funnel: Funnel) -> Result<Input, Error> {
+/// engine's input (no record per row), keeping the lead values of the breakdown
+/// dimensions `keep` names only.
+fn read_lean(dir: &Path, funnel: Funnel, keep: &Breakdowns) -> Result<Input, Error> {
     let required = [Lead::FILE_NAME, StageEvent::FILE_NAME];
     check_folder(dir, &required)?;
     let options = |name: &str| Options::new().with_source_name(name);
     let read = || {
-        let (data, _) = FunnelData::read_leads_csv(
+        let (data, _) = FunnelData::read_leads_csv_keeping(
             funnel,
             open_in(dir, Lead::FILE_NAME)?,
             options(Lead::FILE_NAME),
+            keep,
         )?;
         let mut acc = FunnelEvents::new();
         let read = acc.read_stage_events_csv(
@@ -201,7 +204,9 @@ fn input(cli: &Cli) -> Result<(Input, Funnel, String), Error> {
     }
     if let Some(dir) = &cli.data.data {
         let funnel = funnel_or(cli, Funnel::demand_waterfall())?;
-        let input = read_lean(dir, funnel.clone())?;
+        // Only the --by dimension's values are needed (none without --by).
+        let keep = Breakdowns::only(cli.by.clone());
+        let input = read_lean(dir, funnel.clone(), &keep)?;
         return Ok((input, funnel, folder_origin(dir)));
     }
     let l = load(
@@ -337,17 +342,20 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// ` (lead attributes: a, b)` when the first leads have attributes.
+/// ` (lead attributes: a, b)` when the first leads have attributes (for leads read
+/// as columns, keeping only the --by dimension's values: the attribute columns).
 fn attributes_hint(data: &FunnelData<'_>) -> String {
     let first = data.len().min(10_000);
+    let columns = data.leads().is_none();
     let names: Vec<&str> = data
         .attribute_names()
         .into_iter()
         .filter(|n| {
-            (0..first).any(|i| {
-                data.value(i, &Dimension::Attribute((*n).to_string()))
-                    .is_some()
-            })
+            columns
+                || (0..first).any(|i| {
+                    data.value(i, &Dimension::Attribute((*n).to_string()))
+                        .is_some()
+                })
         })
         .collect();
     if names.is_empty() {

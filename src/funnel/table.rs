@@ -89,20 +89,79 @@ impl Strings {
     }
 }
 
+/// Which breakdown dimensions a lean lead reader keeps values of (for example
+/// [`FunnelData::read_leads_csv_keeping`](super::FunnelData::read_leads_csv_keeping)).
+/// A report needs the values of the dimension it breaks down by, and no other: a
+/// cohort or flow report without a breakdown needs none. Every column is still
+/// checked as the general reader checks it (a row that reader refuses is refused);
+/// the values of a dimension not kept are not stored, so
+/// [`FunnelData::value`](super::FunnelData::value) gives `None` for them, as for an
+/// attribute the file has no column of.
+///
+/// ```
+/// use revops::funnel::{Breakdowns, Dimension};
+/// let keep = Breakdowns::only([Dimension::Source]);
+/// assert!(keep.keeps(&Dimension::Source));
+/// assert!(!keep.keeps(&Dimension::Campaign));
+/// assert!(Breakdowns::default().keeps(&Dimension::Attribute("industry".into())));
+/// assert!(!Breakdowns::none().keeps(&Dimension::Owner));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Breakdowns {
+    /// Every dimension: source, campaign, account, owner, segment and every
+    /// attribute column (the default).
+    #[default]
+    All,
+    /// Only these dimensions (an attribute not among the file's columns keeps nothing).
+    Only(Vec<Dimension>),
+}
+
+impl Breakdowns {
+    /// No dimension: the leads' ids and creation times only.
+    pub fn none() -> Breakdowns {
+        Breakdowns::Only(Vec::new())
+    }
+
+    /// Only the given dimensions.
+    pub fn only(dimensions: impl IntoIterator<Item = Dimension>) -> Breakdowns {
+        Breakdowns::Only(dimensions.into_iter().collect())
+    }
+
+    /// Whether the values of `dimension` are kept.
+    pub fn keeps(&self, dimension: &Dimension) -> bool {
+        match self {
+            Breakdowns::All => true,
+            Breakdowns::Only(d) => d.contains(dimension),
+        }
+    }
+}
+
 /// The distinct values of one lead column in first-seen order, and each lead's code
-/// (0: no value; `k`: the `k`-th distinct value).
+/// (0: no value; `k`: the `k`-th distinct value). A column not kept holds nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Codes {
     values: Strings,
     of_lead: Vec<u32>,
     /// The last value pushed and its code (values often repeat in runs).
     last: Option<(u64, u32)>,
+    /// Whether values are kept (else `push` and `append` do nothing).
+    kept: bool,
 }
 
 impl Codes {
+    fn new(kept: bool) -> Codes {
+        Codes {
+            kept,
+            ..Codes::default()
+        }
+    }
+
     /// Appends a lead's value.
     #[inline]
     pub(crate) fn push(&mut self, value: Option<&str>) {
+        if !self.kept {
+            return;
+        }
         let code = match value {
             None => 0,
             Some(v) => {
@@ -131,6 +190,9 @@ impl Codes {
 
     /// Appends another column's leads, re-coding its values (first-seen order kept).
     fn append(&mut self, other: Codes) {
+        if !self.kept {
+            return;
+        }
         if self.of_lead.is_empty() {
             *self = other;
             return;
@@ -185,15 +247,45 @@ pub(crate) struct LeadRow<'r> {
 }
 
 impl LeadTable {
-    /// An empty table whose leads have these attribute columns.
-    pub(crate) fn new(attributes: impl IntoIterator<Item = String>) -> LeadTable {
+    /// An empty table whose leads have these attribute columns, keeping the values
+    /// of the dimensions `keep` names.
+    pub(crate) fn new(
+        attributes: impl IntoIterator<Item = String>,
+        keep: &Breakdowns,
+    ) -> LeadTable {
+        let codes = |d: Dimension| Codes::new(keep.keeps(&d));
         LeadTable {
+            source: codes(Dimension::Source),
+            campaign: codes(Dimension::Campaign),
+            account: codes(Dimension::Account),
+            owner: codes(Dimension::Owner),
+            segment: codes(Dimension::Segment),
             attributes: attributes
                 .into_iter()
-                .map(|n| (n, Codes::default()))
+                .map(|n| {
+                    let c = Codes::new(keep.keeps(&Dimension::Attribute(n.clone())));
+                    (n, c)
+                })
                 .collect(),
             ..LeadTable::default()
         }
+    }
+
+    /// Whether the values of the `k`-th attribute column are kept.
+    #[inline]
+    pub(crate) fn keeps_attribute(&self, k: usize) -> bool {
+        self.attributes.get(k).is_some_and(|(_, c)| c.kept)
+    }
+
+    /// Whether each of source, campaign, account, owner and segment is kept.
+    pub(crate) fn kept(&self) -> [bool; 5] {
+        [
+            self.source.kept,
+            self.campaign.kept,
+            self.account.kept,
+            self.owner.kept,
+            self.segment.kept,
+        ]
     }
 
     /// Number of leads.
@@ -217,7 +309,9 @@ impl LeadTable {
         self.owner.push(row.owner);
         self.segment.push(row.segment);
         for (k, (_, codes)) in self.attributes.iter_mut().enumerate() {
-            codes.push(attribute(k));
+            if codes.kept {
+                codes.push(attribute(k));
+            }
         }
     }
 
@@ -283,8 +377,13 @@ impl LeadTable {
         self.ids.get(start..end)
     }
 
-    /// The column of a dimension (`None` for an attribute without a column).
+    /// The column of a dimension (`None` for an attribute without a column, or a
+    /// dimension not kept).
     pub(crate) fn column(&self, dim: &Dimension) -> Option<&Codes> {
+        self.any_column(dim).filter(|c| c.kept)
+    }
+
+    fn any_column(&self, dim: &Dimension) -> Option<&Codes> {
         Some(match dim {
             Dimension::Source => &self.source,
             Dimension::Campaign => &self.campaign,

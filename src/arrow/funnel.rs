@@ -1,0 +1,233 @@
+//! Reading `leads.parquet` and `stage_events.parquet` straight into the funnel
+//! engine's dense input (feature `parquet`), as the lean CSV readers do: leads into a
+//! [`FunnelData`] holding them as columns, stage events into [`FunnelEvents`],
+//! without a [`Lead`] or [`StageEvent`] per row, with the same records, errors and
+//! report as the general [`Reader`] followed by [`FunnelData::new`] and
+//! [`FunnelEvents::add_batch`]. Only the columns the table reads are decoded
+//! (projection). A row in the plain form (ids and keys without padding, a time that
+//! reads as an instant in range) is taken as it is; any other goes through the
+//! general decoder, which gives its record or its error.
+
+use std::path::Path;
+
+use crate::arrow::decode::Columns;
+use crate::arrow::parquet::{Reader, parquet_error};
+use crate::csv::funnel::{EventsPart, index, opt_plain, plain};
+use crate::csv::{EventsRead, Options, ReadReport};
+use crate::error::Result;
+use crate::funnel::{Breakdowns, Funnel, FunnelData, FunnelEvents, LeadRow, LeadTable, millis};
+use crate::records::{Lead, StageEvent};
+
+/// A lead row in the plain form into `table`; `false` (nothing added) for any other.
+/// Only the values of the dimensions the table keeps are read (a string column's
+/// values are valid UTF-8, so a column not kept cannot make a row bad).
+fn lean_lead(table: &mut LeadTable, c: &Columns<'_>, i: usize) -> bool {
+    let f = &c.fixed;
+    let Some(id) = plain(f[0].bytes(i)) else {
+        return false;
+    };
+    let Ok(created) = f[1].timestamp(i) else {
+        return false;
+    };
+    let kept = table.kept();
+    let value = |k: usize| {
+        if kept[k] {
+            opt_plain(f[k + 2].bytes(i))
+        } else {
+            Some(None)
+        }
+    };
+    let (Some(source), Some(campaign), Some(account), Some(owner), Some(segment)) =
+        (value(0), value(1), value(2), value(3), value(4))
+    else {
+        return false;
+    };
+    // A lead with a value of an attribute without a name is refused by the decoder.
+    if c.attributes.iter().any(|a| a.name().trim().is_empty()) {
+        return false;
+    }
+    let mut attributes: Vec<Option<String>> = Vec::new();
+    for (k, a) in c.attributes.iter().enumerate() {
+        if table.keeps_attribute(k) {
+            match a.attribute(i) {
+                Ok(v) => attributes.push(v),
+                Err(_) => return false,
+            }
+        } else {
+            attributes.push(None);
+        }
+    }
+    let row = LeadRow {
+        id,
+        created: millis(&created),
+        source,
+        campaign,
+        account,
+        owner,
+        segment,
+    };
+    table.push(&row, |k| attributes.get(k).and_then(Option::as_deref));
+    true
+}
+
+/// A stage-event row in the plain form into `part`; `false` for any other.
+fn lean_event(part: &mut EventsPart<'_, '_>, c: &Columns<'_>, i: usize) -> bool {
+    let f = &c.fixed;
+    let (Some(subject), Some(key)) = (plain(f[0].bytes(i)), plain(f[1].bytes(i))) else {
+        return false;
+    };
+    let Ok(at) = f[2].timestamp(i) else {
+        return false;
+    };
+    if f[3].opt_u32(i).is_err() {
+        return false;
+    }
+    let Some(reason) = opt_plain(f[4].bytes(i)) else {
+        return false;
+    };
+    part.saw(at);
+    part.add(subject, key, millis(&at), reason);
+    true
+}
+
+impl FunnelData<'static> {
+    /// Reads `leads.parquet` (feature `parquet`) straight into funnel data that
+    /// holds the leads as columns, keeping the values of the breakdown dimensions
+    /// `keep` names: the same leads, order, checks and
+    /// [`fingerprint`](FunnelData::fingerprint) as reading the file with a
+    /// [`Reader`]`<`[`Lead`]`>` and calling [`FunnelData::new`] on the records, the
+    /// same [`ErrorKind::Arrow`](crate::error::ErrorKind::Arrow) for a bad row (source,
+    /// row, batch and column) under the options' [`OnError`](crate::csv::OnError)
+    /// policy, and the same [`ReadReport`]. Errors name the file by its name unless
+    /// the options give a source name. See
+    /// [`FunnelData::read_leads_csv_keeping`] for what is kept.
+    ///
+    /// ```
+    /// use revops::arrow::parquet::write_records;
+    /// use revops::csv::Options;
+    /// use revops::funnel::{Breakdowns, Dimension, FunnelData};
+    /// use revops::{Funnel, Lead, id};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let at = "2026-01-05T09:00:00Z".parse()?;
+    /// let leads = vec![Lead::new(id!("L1"), at).with_source(id!("search"))];
+    /// let dir = std::env::temp_dir().join(format!("revops-doc-leads-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("leads.parquet");
+    /// write_records(&leads, std::fs::File::create(&path)?, &Options::new())?;
+    /// let keep = Breakdowns::only([Dimension::Source]);
+    /// let (data, report) = FunnelData::read_leads_parquet(Funnel::demand_waterfall(), &path, Options::new(), &keep)?;
+    /// assert_eq!((data.len(), report.records), (1, 1));
+    /// assert_eq!(data.value(0, &Dimension::Source), Some("search"));
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Reader::from_path`]; under [`OnError::Stop`](crate::csv::OnError::Stop)
+    /// the first bad row's [`ErrorKind::Arrow`](crate::error::ErrorKind::Arrow);
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if the file cannot be read as
+    /// Parquet; then as [`FunnelData::new`]
+    /// ([`ErrorKind::DuplicateId`](crate::error::ErrorKind::DuplicateId) naming both
+    /// leads' positions, an unusable funnel, more than `u32::MAX` leads).
+    pub fn read_leads_parquet(
+        funnel: Funnel,
+        path: impl AsRef<Path>,
+        options: Options,
+        keep: &Breakdowns,
+    ) -> Result<(FunnelData<'static>, ReadReport)> {
+        let (batches, mut decoder) = Reader::<Lead>::from_path(path, options)?.into_parts();
+        let mut table: Option<LeadTable> = None;
+        for batch in batches {
+            let batch = batch.map_err(|e| parquet_error(decoder.source_name(), e))?;
+            let t = table
+                .get_or_insert_with(|| LeadTable::new(attribute_names(batch.schema_ref()), keep));
+            decoder.decode_into(&batch, t, lean_lead, |t, lead| {
+                t.push_lead(&lead);
+                Ok(())
+            })?;
+        }
+        let table = table.unwrap_or_default();
+        let report = decoder.report().clone();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let data = FunnelData::from_table(funnel, table, |t| index(t, threads))?;
+        Ok((data, report))
+    }
+}
+
+/// The attribute column names of a leads schema (every column that is not a
+/// canonical lead column), trimmed, in schema order.
+fn attribute_names(schema: &arrow_schema::Schema) -> Vec<String> {
+    let Ok(header) = crate::arrow::decode::header(schema) else {
+        return Vec::new();
+    };
+    let Ok((_, attributes)) = crate::arrow::decode::positions::<Lead>(&header) else {
+        return Vec::new();
+    };
+    attributes
+        .into_iter()
+        .map(|i| schema.field(i).name().trim().to_string())
+        .collect()
+}
+
+impl FunnelEvents {
+    /// Reads `stage_events.parquet` (feature `parquet`) and interns its events
+    /// against `data`, as reading the file with a [`Reader`]`<`[`StageEvent`]`>` and
+    /// calling [`add_batch`](FunnelEvents::add_batch) with the records would: the same
+    /// events and diagnostics, the same
+    /// [`ErrorKind::Arrow`](crate::error::ErrorKind::Arrow) for a bad row under the
+    /// options' [`OnError`](crate::csv::OnError) policy (it comes first, wherever it
+    /// is in the file), the same
+    /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) naming the
+    /// event, and the same [`ReadReport`] (in the returned [`EventsRead`], with the
+    /// latest event time). No [`StageEvent`] is built for a row in the plain form.
+    ///
+    /// ```
+    /// use revops::arrow::parquet::write_records;
+    /// use revops::csv::Options;
+    /// use revops::funnel::{Breakdowns, FunnelData, FunnelEvents};
+    /// use revops::{Funnel, Lead, StageEvent, id};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = std::env::temp_dir().join(format!("revops-doc-events-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let leads = vec![Lead::new(id!("L1"), "2026-01-05T09:00:00Z".parse()?)];
+    /// let events = vec![
+    ///     StageEvent::new(id!("L1"), "mql", "2026-01-07T10:00:00Z".parse()?),
+    ///     StageEvent::new(id!("L9"), "mql", "2026-01-08T10:00:00Z".parse()?),
+    /// ];
+    /// write_records(&leads, std::fs::File::create(dir.join("leads.parquet"))?, &Options::new())?;
+    /// write_records(&events, std::fs::File::create(dir.join("stage_events.parquet"))?, &Options::new())?;
+    /// let (data, _) = FunnelData::read_leads_parquet(Funnel::demand_waterfall(), dir.join("leads.parquet"), Options::new(), &Breakdowns::none())?;
+    /// let mut acc = FunnelEvents::new();
+    /// let read = acc.read_stage_events_parquet(&data, dir.join("stage_events.parquet"), Options::new())?;
+    /// assert_eq!((acc.len(), read.report.records), (1, 2));
+    /// assert_eq!(acc.diagnostics().unknown_subject, 1);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Reader::from_path`]; under [`OnError::Stop`](crate::csv::OnError::Stop)
+    /// the first bad row's [`ErrorKind::Arrow`](crate::error::ErrorKind::Arrow);
+    /// [`ErrorKind::Io`](crate::error::ErrorKind::Io) if the file cannot be read as
+    /// Parquet; then as [`add_batch`](FunnelEvents::add_batch). Nothing is added on
+    /// an error.
+    pub fn read_stage_events_parquet(
+        &mut self,
+        data: &FunnelData<'_>,
+        path: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<EventsRead> {
+        self.check(data)?;
+        let (batches, mut decoder) = Reader::<StageEvent>::from_path(path, options)?.into_parts();
+        let mut part = EventsPart::new(data);
+        for batch in batches {
+            let batch = batch.map_err(|e| parquet_error(decoder.source_name(), e))?;
+            decoder.decode_into(&batch, &mut part, lean_event, |p, e| {
+                p.add_record(&e);
+                Ok(())
+            })?;
+        }
+        part.report = decoder.report().clone();
+        part.finish_into(self)
+    }
+}
