@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release --all-features --example waterfall -- --by source --period quarter
 //! cargo run --release --all-features --example waterfall -- --data DIR --mode period
+//! cargo run --release --features parquet --example waterfall -- --data PARQUET_DIR --mode cohort
 //! cargo run --release --all-features --example waterfall -- --olist ../shared/data/real
 //! ```
 //! Run with `--help` for every flag and the JSON schema.
@@ -62,8 +63,8 @@ const MAX_WINDOW_DAYS: i64 = 36_500;
 
 /// Cohort or period conversion of a funnel, with k/n and intervals.
 ///
-/// Data: a synthetic company (default), `--data DIR` (leads.csv and stage_events.csv)
-/// or `--olist DIR` (the real Olist files: MQL -> Won by origin and by month of first
+/// Data: a synthetic company (default), `--data DIR` (leads.csv and stage_events.csv,
+/// or leads.parquet and stage_events.parquet with the parquet feature) or `--olist DIR` (the real Olist files: MQL -> Won by origin and by month of first
 /// contact).
 #[derive(Parser, Debug)]
 #[command(name = "waterfall", after_help = JSON_HELP, allow_negative_numbers = true)]
@@ -182,6 +183,67 @@ fn read_lean(dir: &Path, funnel: Funnel, keep: &Breakdowns) -> Result<Input, Err
     read().map_err(in_file("reading folder", dir))
 }
 
+/// Whether a data folder holds the Parquet tables (`leads.parquet`, ...) rather than
+/// the CSV files (`leads.csv` is read when both are there).
+fn is_parquet_folder(dir: &Path) -> bool {
+    !dir.join(Lead::FILE_NAME).exists() && dir.join("leads.parquet").is_file()
+}
+
+/// A data folder's `leads.parquet` and `stage_events.parquet`, read straight into
+/// the engine's input, keeping the lead values of the dimensions `keep` names.
+#[cfg(feature = "parquet")]
+fn read_lean_parquet(dir: &Path, funnel: Funnel, keep: &Breakdowns) -> Result<Input, Error> {
+    use revops::arrow::ArrowRecord;
+    let read = || {
+        let (data, _) = FunnelData::read_leads_parquet(
+            funnel,
+            dir.join(Lead::PARQUET_FILE_NAME),
+            Options::new(),
+            keep,
+        )?;
+        let mut acc = FunnelEvents::new();
+        let read = acc.read_stage_events_parquet(
+            &data,
+            dir.join(StageEvent::PARQUET_FILE_NAME),
+            Options::new(),
+        )?;
+        Ok::<_, Error>(Input::Lean(Box::new((data, acc, read.latest))))
+    };
+    read().map_err(in_file("reading folder", dir))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_lean_parquet(dir: &Path, _: Funnel, _: &Breakdowns) -> Result<Input, Error> {
+    Err(bad(
+        "--data",
+        dir.display(),
+        "the folder holds Parquet files: build the example with --features parquet",
+    ))
+}
+
+/// The origin line of a folder of Parquet tables.
+fn parquet_origin(dir: &Path) -> String {
+    let missing: Vec<String> = [
+        "leads",
+        "stage_events",
+        "touches",
+        "conversions",
+        "spend",
+        "opportunity_history",
+        "forecasts",
+    ]
+    .iter()
+    .map(|t| format!("{t}.parquet"))
+    .filter(|name| !dir.join(name).is_file())
+    .collect();
+    let missing = if missing.is_empty() {
+        "none".to_string()
+    } else {
+        missing.join(", ")
+    };
+    format!("folder {} (Parquet; missing: {missing})", dir.display())
+}
+
 /// The input, funnel and origin: the Olist files, a data folder or the synthetic
 /// company; `--funnel` replaces the funnel.
 fn input(cli: &Cli) -> Result<(Input, Funnel, String), Error> {
@@ -206,6 +268,10 @@ fn input(cli: &Cli) -> Result<(Input, Funnel, String), Error> {
         let funnel = funnel_or(cli, Funnel::demand_waterfall())?;
         // Only the --by dimension's values are needed (none without --by).
         let keep = Breakdowns::only(cli.by.clone());
+        if is_parquet_folder(dir) {
+            let input = read_lean_parquet(dir, funnel.clone(), &keep)?;
+            return Ok((input, funnel, parquet_origin(dir)));
+        }
         let input = read_lean(dir, funnel.clone(), &keep)?;
         return Ok((input, funnel, folder_origin(dir)));
     }
