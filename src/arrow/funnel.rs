@@ -10,29 +10,62 @@
 
 use std::path::Path;
 
+use crate::arrow::column::Column;
 use crate::arrow::decode::Columns;
 use crate::arrow::parquet::{Reader, parquet_error};
-use crate::csv::funnel::{EventsPart, index, opt_plain, plain};
+use crate::arrow::{ArrowRecord, Decoder, RecordBatch};
+use crate::csv::funnel::{EventsPart, index};
 use crate::csv::{EventsRead, Options, ReadReport};
 use crate::error::Result;
+use crate::funnel::Millis;
 use crate::funnel::{Breakdowns, Funnel, FunnelData, FunnelEvents, LeadRow, LeadTable, millis};
 use crate::records::{Lead, StageEvent};
+
+/// A string in the plain form (printable ASCII at both ends, so trimming changes
+/// nothing): what the general decoder reads as it is.
+#[inline]
+fn plain_str(s: &str) -> Option<&str> {
+    let graphic = |c: &u8| (0x21..=0x7e).contains(c);
+    let b = s.as_bytes();
+    (b.first().is_some_and(graphic) && b.last().is_some_and(graphic)).then_some(s)
+}
+
+/// An optional string: `Some(None)` when empty, `Some(Some(s))` when plain, `None`
+/// for anything the general decoder should see.
+#[inline]
+fn opt_plain_str(s: &str) -> Option<Option<&str>> {
+    if s.is_empty() {
+        Some(None)
+    } else {
+        plain_str(s).map(Some)
+    }
+}
+
+/// Row `i` of a time column in milliseconds (the engine's unit), or `None` when the
+/// general decoder should read it.
+#[inline]
+fn time(c: &Column<'_>, i: usize) -> Option<Millis> {
+    match c.micros(i) {
+        Some(us) => Some(us.div_euclid(1000)),
+        None => c.timestamp(i).ok().map(|t| millis(&t)),
+    }
+}
 
 /// A lead row in the plain form into `table`; `false` (nothing added) for any other.
 /// Only the values of the dimensions the table keeps are read (a string column's
 /// values are valid UTF-8, so a column not kept cannot make a row bad).
 fn lean_lead(table: &mut LeadTable, c: &Columns<'_>, i: usize) -> bool {
     let f = &c.fixed;
-    let Some(id) = plain(f[0].bytes(i)) else {
+    let Some(id) = plain_str(f[0].str(i)) else {
         return false;
     };
-    let Ok(created) = f[1].timestamp(i) else {
+    let Some(created) = time(&f[1], i) else {
         return false;
     };
     let kept = table.kept();
     let value = |k: usize| {
         if kept[k] {
-            opt_plain(f[k + 2].bytes(i))
+            opt_plain_str(f[k + 2].str(i))
         } else {
             Some(None)
         }
@@ -59,7 +92,7 @@ fn lean_lead(table: &mut LeadTable, c: &Columns<'_>, i: usize) -> bool {
     }
     let row = LeadRow {
         id,
-        created: millis(&created),
+        created,
         source,
         campaign,
         account,
@@ -73,20 +106,29 @@ fn lean_lead(table: &mut LeadTable, c: &Columns<'_>, i: usize) -> bool {
 /// A stage-event row in the plain form into `part`; `false` for any other.
 fn lean_event(part: &mut EventsPart<'_, '_>, c: &Columns<'_>, i: usize) -> bool {
     let f = &c.fixed;
-    let (Some(subject), Some(key)) = (plain(f[0].bytes(i)), plain(f[1].bytes(i))) else {
-        return false;
-    };
-    let Ok(at) = f[2].timestamp(i) else {
+    let (Some(subject), Some(key)) = (plain_str(f[0].str(i)), plain_str(f[1].str(i))) else {
         return false;
     };
     if f[3].opt_u32(i).is_err() {
         return false;
     }
-    let Some(reason) = opt_plain(f[4].bytes(i)) else {
+    let Some(reason) = opt_plain_str(f[4].str(i)) else {
         return false;
     };
-    part.saw(at);
-    part.add(subject, key, millis(&at), reason);
+    match f[2].micros(i) {
+        Some(us) => {
+            part.saw_micros(us);
+            part.add(subject, key, us.div_euclid(1000), reason);
+        }
+        // Strings, dates, nanoseconds: the instant at full precision.
+        None => match f[2].timestamp(i) {
+            Ok(at) => {
+                part.saw(at);
+                part.add(subject, key, millis(&at), reason);
+            }
+            Err(_) => return false,
+        },
+    }
     true
 }
 
@@ -135,23 +177,51 @@ impl FunnelData<'static> {
         options: Options,
         keep: &Breakdowns,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
-        let (batches, mut decoder) = Reader::<Lead>::from_path(path, options)?.into_parts();
+        let reader = Reader::<Lead>::from_path(path, options)?;
         let mut table: Option<LeadTable> = None;
-        for batch in batches {
-            let batch = batch.map_err(|e| parquet_error(decoder.source_name(), e))?;
+        let report = pipelined(reader, |decoder, batch| {
             let t = table
                 .get_or_insert_with(|| LeadTable::new(attribute_names(batch.schema_ref()), keep));
-            decoder.decode_into(&batch, t, lean_lead, |t, lead| {
+            decoder.decode_into(batch, t, lean_lead, |t, lead| {
                 t.push_lead(&lead);
                 Ok(())
-            })?;
-        }
+            })
+        })?;
         let table = table.unwrap_or_default();
-        let report = decoder.report().clone();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let data = FunnelData::from_table(funnel, table, |t| index(t, threads))?;
         Ok((data, report))
     }
+}
+
+/// Batches decoded from Parquet waiting for the calling thread, at most.
+const QUEUED_BATCHES: usize = 4;
+
+/// Reads the file's record batches on a second thread (decompressing and decoding
+/// the Parquet pages) while `fold` takes each one, in file order, on the calling
+/// thread with the reader's decoder; returns the decoder's report. The batches and
+/// their numbers are the sequential reader's, so are errors.
+fn pipelined<T: ArrowRecord>(
+    reader: Reader<T>,
+    mut fold: impl FnMut(&mut Decoder<T>, &RecordBatch) -> Result<()>,
+) -> Result<ReadReport> {
+    let (batches, mut decoder) = reader.into_parts();
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BATCHES);
+        s.spawn(move || {
+            for batch in batches {
+                // The receiver is gone after an error: stop reading.
+                if tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        });
+        for batch in rx {
+            let batch = batch.map_err(|e| parquet_error(decoder.source_name(), e))?;
+            fold(&mut decoder, &batch)?;
+        }
+        Ok(decoder.report().clone())
+    })
 }
 
 /// The attribute column names of a leads schema (every column that is not a
@@ -218,16 +288,14 @@ impl FunnelEvents {
         options: Options,
     ) -> Result<EventsRead> {
         self.check(data)?;
-        let (batches, mut decoder) = Reader::<StageEvent>::from_path(path, options)?.into_parts();
+        let reader = Reader::<StageEvent>::from_path(path, options)?;
         let mut part = EventsPart::new(data);
-        for batch in batches {
-            let batch = batch.map_err(|e| parquet_error(decoder.source_name(), e))?;
-            decoder.decode_into(&batch, &mut part, lean_event, |p, e| {
+        part.report = pipelined(reader, |decoder, batch| {
+            decoder.decode_into(batch, &mut part, lean_event, |p, e| {
                 p.add_record(&e);
                 Ok(())
-            })?;
-        }
-        part.report = decoder.report().clone();
+            })
+        })?;
         part.finish_into(self)
     }
 }

@@ -247,17 +247,18 @@ pub(crate) fn index(
 ) -> std::result::Result<IdIndex, (usize, usize)> {
     let n = table.len();
     let id = |i: usize| table.id(i).unwrap_or_default();
+    let hash = |i: usize| table.id_hash(i);
     let parts = if n < 1 << 16 {
         1
     } else {
         threads.clamp(1, 8).next_power_of_two()
     };
     if parts == 1 {
-        return IdIndex::build(n, id);
+        return IdIndex::build_part(n, &id, &hash, 0, 1).map(|p| IdIndex::from_parts(vec![p]));
     }
     let built: Vec<Option<_>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..parts)
-            .map(|p| s.spawn(move || IdIndex::build_part(n, &id, p, parts)))
+            .map(|p| s.spawn(move || IdIndex::build_part(n, &id, &hash, p, parts)))
             .collect();
         handles.into_iter().map(|h| h.join().ok()).collect()
     });
@@ -351,6 +352,16 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         if self.latest.is_none_or(|l| t > l) {
             self.latest = Some(t);
             self.latest_us = t.timestamp_micros();
+        }
+    }
+
+    /// An event time read, in microseconds since the epoch (the latest is kept).
+    #[inline]
+    pub(crate) fn saw_micros(&mut self, us: i64) {
+        if us > self.latest_us
+            && let Some(t) = DateTime::from_timestamp_micros(us)
+        {
+            self.saw(t);
         }
     }
 

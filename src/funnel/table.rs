@@ -225,6 +225,9 @@ pub(crate) struct LeadTable {
     ids: String,
     /// Where each id ends in `ids`.
     ends: Vec<usize>,
+    /// Each id's hash (computed where the row is read, so the index is built
+    /// without reading the ids again); freed once the index is built.
+    hashes: Vec<u64>,
     pub(crate) created: Vec<Millis>,
     source: Codes,
     campaign: Codes,
@@ -302,6 +305,7 @@ impl LeadTable {
     ) {
         self.ids.push_str(row.id);
         self.ends.push(self.ids.len());
+        self.hashes.push(hash(row.id));
         self.created.push(row.created);
         self.source.push(row.source);
         self.campaign.push(row.campaign);
@@ -347,6 +351,7 @@ impl LeadTable {
         let base = self.ids.len();
         self.ids.push_str(&other.ids);
         self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.hashes.extend_from_slice(&other.hashes);
         self.created.extend_from_slice(&other.created);
         self.source.append(other.source);
         self.campaign.append(other.campaign);
@@ -366,6 +371,20 @@ impl LeadTable {
         for c in self.columns_mut() {
             c.shrink();
         }
+    }
+
+    /// The hash of lead `i`'s id, as the index hashes it.
+    #[inline]
+    pub(crate) fn id_hash(&self, i: usize) -> u64 {
+        match self.hashes.get(i) {
+            Some(&h) => h,
+            None => hash(self.id(i).unwrap_or_default()),
+        }
+    }
+
+    /// Frees the ids' hashes (once the index is built).
+    pub(crate) fn free_hashes(&mut self) {
+        self.hashes = Vec::new();
     }
 
     /// A lead's id.
@@ -434,17 +453,20 @@ impl IdIndex {
         n: usize,
         id: impl Fn(usize) -> &'s str,
     ) -> std::result::Result<IdIndex, (usize, usize)> {
+        let h = |i: usize| hash(id(i));
         Ok(IdIndex::from_parts(vec![IdIndex::build_part(
-            n, &id, 0, 1,
+            n, &id, &h, 0, 1,
         )?]))
     }
 
     /// Part `part` of `parts` (a power of two) of the index of ids `0..n`: the ids
-    /// whose hash's top bits are `part`. On a repeated id among them, the positions
-    /// of its first and second occurrence (the earliest second one).
+    /// whose hash's top bits are `part`; `id_hash(i)` is the hash of `id(i)` (as
+    /// the index hashes). On a repeated id among them, the positions of its first
+    /// and second occurrence (the earliest second one).
     pub(crate) fn build_part<'s>(
         n: usize,
         id: &impl Fn(usize) -> &'s str,
+        id_hash: &impl Fn(usize) -> u64,
         part: usize,
         parts: usize,
     ) -> std::result::Result<Vec<u64>, (usize, usize)> {
@@ -453,8 +475,7 @@ impl IdIndex {
         let mut slots = vec![0u64; (n * 2 / parts).next_power_of_two().max(16)];
         let mask = slots.len() - 1;
         for i in 0..n {
-            let key = id(i);
-            let h = hash(key);
+            let h = id_hash(i);
             if !mine(h) {
                 continue;
             }
@@ -467,7 +488,7 @@ impl IdIndex {
                     break;
                 }
                 let p = (slot & LOW) as usize - 1;
-                if slot & !LOW == tag && id(p) == key {
+                if slot & !LOW == tag && id(p) == id(i) {
                     return Err((p, i));
                 }
                 s = (s + 1) & mask;
@@ -526,7 +547,8 @@ mod tests {
             let id = |i: usize| ids[i].as_str();
             let parts = 1usize << log;
             let one = IdIndex::build(ids.len(), id);
-            let built: Vec<_> = (0..parts).map(|p| IdIndex::build_part(ids.len(), &id, p, parts)).collect();
+            let h = |i: usize| hash(id(i));
+            let built: Vec<_> = (0..parts).map(|p| IdIndex::build_part(ids.len(), &id, &h, p, parts)).collect();
             let first = built.iter().filter_map(|b| b.as_ref().err()).min_by_key(|(_, second)| *second).copied();
             match one {
                 Err(pair) => prop_assert_eq!(Some(pair), first),
