@@ -299,3 +299,48 @@ impl FunnelEvents {
         part.finish_into(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{
+        Array, TimestampMicrosecondArray, TimestampMillisecondArray, TimestampSecondArray,
+    };
+    use proptest::prelude::*;
+
+    /// The values around the ends of the supported years, in microseconds.
+    const EDGES: [i64; 6] = [
+        -62_167_219_200_000_000,
+        -62_167_219_200_000_001,
+        253_402_300_799_999_999,
+        253_402_300_800_000_000,
+        0,
+        -1,
+    ];
+
+    fn check(array: impl Array + 'static) -> Result<(), TestCaseError> {
+        let n = array.len();
+        let batch = RecordBatch::try_from_iter([("at", std::sync::Arc::new(array) as _)]).unwrap();
+        let c = Column::of(&batch, 0, "at", crate::arrow::column::Want::Time).unwrap();
+        for i in 0..n {
+            let full = c.timestamp(i).ok().map(|t| t.timestamp_micros());
+            prop_assert_eq!(c.micros(i), full, "row {}", i);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// The integer path gives the instant the full path gives, and refuses
+        /// exactly what it refuses (out of the supported years), in every unit.
+        #[test]
+        fn micros_are_the_timestamps_instants(v in proptest::collection::vec(any::<i64>(), 0..20), k in 0..6usize) {
+            let mut us = v.clone();
+            us.push(EDGES[k]);
+            us.extend(v.iter().map(|x| x % 300_000_000_000_000_000));
+            check(TimestampMicrosecondArray::from(us.clone()))?;
+            check(TimestampMillisecondArray::from(us.iter().map(|x| x / 1000).collect::<Vec<_>>()))?;
+            check(TimestampSecondArray::from(us.iter().map(|x| x / 1_000_000).collect::<Vec<_>>()))?;
+            check(TimestampSecondArray::from(vec![Some(1), None]))?;
+        }
+    }
+}
