@@ -255,14 +255,15 @@ impl FunnelEvents {
     /// use revops::arrow::parquet::write_records;
     /// use revops::csv::Options;
     /// use revops::funnel::{Breakdowns, FunnelData, FunnelEvents};
-    /// use revops::{Funnel, Lead, StageEvent, id};
+    /// use revops::{Funnel, Lead, LeadId, StageEvent, id};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let dir = std::env::temp_dir().join(format!("revops-doc-events-{}", std::process::id()));
     /// std::fs::create_dir_all(&dir)?;
     /// let leads = vec![Lead::new(id!("L1"), "2026-01-05T09:00:00Z".parse()?)];
+    /// let (l1, l9): (LeadId, LeadId) = (id!("L1"), id!("L9"));
     /// let events = vec![
-    ///     StageEvent::new(id!("L1"), "mql", "2026-01-07T10:00:00Z".parse()?),
-    ///     StageEvent::new(id!("L9"), "mql", "2026-01-08T10:00:00Z".parse()?),
+    ///     StageEvent::new(l1, "mql", "2026-01-07T10:00:00Z".parse()?),
+    ///     StageEvent::new(l9, "mql", "2026-01-08T10:00:00Z".parse()?),
     /// ];
     /// write_records(&leads, std::fs::File::create(dir.join("leads.parquet"))?, &Options::new())?;
     /// write_records(&events, std::fs::File::create(dir.join("stage_events.parquet"))?, &Options::new())?;
