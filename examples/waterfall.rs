@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release --all-features --example waterfall -- --by source --period quarter
 //! cargo run --release --all-features --example waterfall -- --data DIR --mode period
+//! cargo run --release --features parquet --example waterfall -- --data PARQUET_DIR --mode cohort
 //! cargo run --release --all-features --example waterfall -- --olist ../shared/data/real
 //! ```
 //! Run with `--help` for every flag and the JSON schema.
@@ -24,11 +25,12 @@ use common::{
 use revops::csv::{CsvRecord, Options};
 use revops::error::{ErrorKind, Source};
 use revops::{
-    Error, Funnel, Granularity, Lead, StageEvent, funnel::CohortAnchor, funnel::CohortReport,
-    funnel::CohortRow, funnel::CohortSpec, funnel::Dimension, funnel::FlowReport, funnel::FlowSpec,
-    funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions, funnel::QualificationReport,
-    funnel::QualificationSpec, funnel::StepRate, funnel::VelocitySpec, funnel::cohort_report,
-    funnel::flow_report, funnel::qualification_report, funnel::velocity_report,
+    Error, Funnel, Granularity, Lead, StageEvent, funnel::Breakdowns, funnel::CohortAnchor,
+    funnel::CohortReport, funnel::CohortRow, funnel::CohortSpec, funnel::Dimension,
+    funnel::FlowReport, funnel::FlowSpec, funnel::FunnelData, funnel::FunnelEvents,
+    funnel::PathOptions, funnel::QualificationReport, funnel::QualificationSpec, funnel::StepRate,
+    funnel::VelocitySpec, funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
+    funnel::velocity_report,
 };
 
 /// The JSON schema, shown after the flags in `--help`.
@@ -61,8 +63,8 @@ const MAX_WINDOW_DAYS: i64 = 36_500;
 
 /// Cohort or period conversion of a funnel, with k/n and intervals.
 ///
-/// Data: a synthetic company (default), `--data DIR` (leads.csv and stage_events.csv)
-/// or `--olist DIR` (the real Olist files: MQL -> Won by origin and by month of first
+/// Data: a synthetic company (default), `--data DIR` (leads.csv and stage_events.csv,
+/// or leads.parquet and stage_events.parquet with the parquet feature) or `--olist DIR` (the real Olist files: MQL -> Won by origin and by month of first
 /// contact).
 #[derive(Parser, Debug)]
 #[command(name = "waterfall", after_help = JSON_HELP, allow_negative_numbers = true)]
@@ -157,16 +159,18 @@ fn open_in(dir: &Path, name: &str) -> Result<File, Error> {
 }
 
 /// A data folder's `leads.csv` and `stage_events.csv`, read straight into the
-/// engine's input (no record per row).
-fn read_lean(dir: &Path, funnel: Funnel) -> Result<Input, Error> {
+/// engine's input (no record per row), keeping the lead values of the breakdown
+/// dimensions `keep` names only.
+fn read_lean(dir: &Path, funnel: Funnel, keep: &Breakdowns) -> Result<Input, Error> {
     let required = [Lead::FILE_NAME, StageEvent::FILE_NAME];
     check_folder(dir, &required)?;
     let options = |name: &str| Options::new().with_source_name(name);
     let read = || {
-        let (data, _) = FunnelData::read_leads_csv(
+        let (data, _) = FunnelData::read_leads_csv_keeping(
             funnel,
             open_in(dir, Lead::FILE_NAME)?,
             options(Lead::FILE_NAME),
+            keep,
         )?;
         let mut acc = FunnelEvents::new();
         let read = acc.read_stage_events_csv(
@@ -177,6 +181,67 @@ fn read_lean(dir: &Path, funnel: Funnel) -> Result<Input, Error> {
         Ok::<_, Error>(Input::Lean(Box::new((data, acc, read.latest))))
     };
     read().map_err(in_file("reading folder", dir))
+}
+
+/// Whether a data folder holds the Parquet tables (`leads.parquet`, ...) rather than
+/// the CSV files (`leads.csv` is read when both are there).
+fn is_parquet_folder(dir: &Path) -> bool {
+    !dir.join(Lead::FILE_NAME).exists() && dir.join("leads.parquet").is_file()
+}
+
+/// A data folder's `leads.parquet` and `stage_events.parquet`, read straight into
+/// the engine's input, keeping the lead values of the dimensions `keep` names.
+#[cfg(feature = "parquet")]
+fn read_lean_parquet(dir: &Path, funnel: Funnel, keep: &Breakdowns) -> Result<Input, Error> {
+    use revops::arrow::ArrowRecord;
+    let read = || {
+        let (data, _) = FunnelData::read_leads_parquet(
+            funnel,
+            dir.join(Lead::PARQUET_FILE_NAME),
+            Options::new(),
+            keep,
+        )?;
+        let mut acc = FunnelEvents::new();
+        let read = acc.read_stage_events_parquet(
+            &data,
+            dir.join(StageEvent::PARQUET_FILE_NAME),
+            Options::new(),
+        )?;
+        Ok::<_, Error>(Input::Lean(Box::new((data, acc, read.latest))))
+    };
+    read().map_err(in_file("reading folder", dir))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_lean_parquet(dir: &Path, _: Funnel, _: &Breakdowns) -> Result<Input, Error> {
+    Err(bad(
+        "--data",
+        dir.display(),
+        "the folder holds Parquet files: build the example with --features parquet",
+    ))
+}
+
+/// The origin line of a folder of Parquet tables.
+fn parquet_origin(dir: &Path) -> String {
+    let missing: Vec<String> = [
+        "leads",
+        "stage_events",
+        "touches",
+        "conversions",
+        "spend",
+        "opportunity_history",
+        "forecasts",
+    ]
+    .iter()
+    .map(|t| format!("{t}.parquet"))
+    .filter(|name| !dir.join(name).is_file())
+    .collect();
+    let missing = if missing.is_empty() {
+        "none".to_string()
+    } else {
+        missing.join(", ")
+    };
+    format!("folder {} (Parquet; missing: {missing})", dir.display())
 }
 
 /// The input, funnel and origin: the Olist files, a data folder or the synthetic
@@ -201,7 +266,13 @@ fn input(cli: &Cli) -> Result<(Input, Funnel, String), Error> {
     }
     if let Some(dir) = &cli.data.data {
         let funnel = funnel_or(cli, Funnel::demand_waterfall())?;
-        let input = read_lean(dir, funnel.clone())?;
+        // Only the --by dimension's values are needed (none without --by).
+        let keep = Breakdowns::only(cli.by.clone());
+        if is_parquet_folder(dir) {
+            let input = read_lean_parquet(dir, funnel.clone(), &keep)?;
+            return Ok((input, funnel, parquet_origin(dir)));
+        }
+        let input = read_lean(dir, funnel.clone(), &keep)?;
         return Ok((input, funnel, folder_origin(dir)));
     }
     let l = load(
@@ -337,17 +408,20 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// ` (lead attributes: a, b)` when the first leads have attributes.
+/// ` (lead attributes: a, b)` when the first leads have attributes (for leads read
+/// as columns, keeping only the --by dimension's values: the attribute columns).
 fn attributes_hint(data: &FunnelData<'_>) -> String {
     let first = data.len().min(10_000);
+    let columns = data.leads().is_none();
     let names: Vec<&str> = data
         .attribute_names()
         .into_iter()
         .filter(|n| {
-            (0..first).any(|i| {
-                data.value(i, &Dimension::Attribute((*n).to_string()))
-                    .is_some()
-            })
+            columns
+                || (0..first).any(|i| {
+                    data.value(i, &Dimension::Attribute((*n).to_string()))
+                        .is_some()
+                })
         })
         .collect();
     if names.is_empty() {

@@ -4,17 +4,21 @@
 # process, N runs each, interleaved, in one run. See benches/peers/README.md.
 #
 #   benches/peers/ingest_vs_duckdb.sh [--data DIR] [--leads N] [--runs N]
-#                                     [--threads N] [--revops-parquet DIR] [--no-demo]
+#                                     [--threads N] [--revops-parquet DIR] [--venv DIR]
+#                                     [--no-demo]
 #
 # --data DIR            a folder of canonical CSV files [default: target/peers/c1m,
 #                       made with `synth --leads N --seed 7` when it has no leads.csv]
 # --leads N             leads of the synthetic company made for --data [1000000]
 # --runs N              runs of each job [default: 3]
 # --threads N           DuckDB's threads [default: 2]
-# --revops-parquet DIR  time `waterfall --data DIR` on a folder of revops Parquet
-#                       files (needs revops' Parquet reader; see REVOPS PARQUET
-#                       below); DuckDB then reads DIR's leads.parquet and
-#                       stage_events.parquet too, if they are there
+# --revops-parquet DIR  the folder of leads.parquet and stage_events.parquet that
+#                       both revops (`waterfall --data DIR`) and DuckDB read
+#                       [default: DuckDB's conversion of the CSV files]; the revops
+#                       Parquet row runs when the examples build with the parquet
+#                       feature (see REVOPS PARQUET below)
+# --venv DIR            the Python virtual environment with duckdb 2.0.0 to use or
+#                       make [default: target/peers-venv]
 # --no-demo             leave out `demo --data DIR --out OUT`
 set -euo pipefail
 
@@ -25,6 +29,7 @@ leads=1000000
 runs=3
 threads=2
 revops_parquet=
+venv=target/peers-venv
 demo=1
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -33,6 +38,7 @@ while [[ $# -gt 0 ]]; do
         --runs) runs=$2; shift 2 ;;
         --threads) threads=$2; shift 2 ;;
         --revops-parquet) revops_parquet=$2; shift 2 ;;
+        --venv) venv=$2; shift 2 ;;
         --no-demo) demo=; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -46,19 +52,25 @@ if [[ -z $data ]]; then
 fi
 
 say() { echo "== $*" >&2; }
-py=target/peers-venv/bin/python
+py=$venv/bin/python
 peer=benches/peers/duckdb_cohort.py
 
 # 1. DuckDB in a virtual environment of its own (never the system's Python).
 if ! "$py" -c 'import duckdb; assert duckdb.__version__ == "2.0.0"' 2>/dev/null; then
-    say "virtual environment target/peers-venv with duckdb 2.0.0"
-    python3 -m venv target/peers-venv
+    say "virtual environment $venv with duckdb 2.0.0"
+    python3 -m venv "$venv"
     "$py" -m pip install --quiet --disable-pip-version-check duckdb==2.0.0
 fi
 
-# 2. The examples, release build.
-say "cargo build --release --examples"
-cargo build --release --examples --quiet
+# 2. The examples, release build: with revops' Parquet reader when the parquet
+# feature builds (then revops reads the Parquet files too), else without.
+parquet_feature=1
+say "cargo build --release --examples --features parquet"
+if ! cargo build --release --examples --features parquet --quiet; then
+    say "the parquet feature does not build here: no revops Parquet row"
+    parquet_feature=
+    cargo build --release --examples --quiet
+fi
 bin=target/release/examples
 
 # 3. The data: the 1M-lead synthetic company, made once.
@@ -80,11 +92,18 @@ for f in leads stage_events; do
     fi
 done
 
-# DuckDB reads revops' own Parquet files when --revops-parquet names a folder with
-# leads.parquet and stage_events.parquet (the same files for both), else its own.
+# Both read the same Parquet files: those of --revops-parquet DIR when it holds
+# leads.parquet and stage_events.parquet, else DuckDB's conversion (which revops
+# reads as it is: timestamps without a zone are UTC, strings plain or dictionary).
 pq=$work/parquet
 if [[ -n $revops_parquet && -f $revops_parquet/leads.parquet && -f $revops_parquet/stage_events.parquet ]]; then
     pq=$(cd "$revops_parquet" && pwd)
+fi
+if [[ -n $parquet_feature && -z $revops_parquet ]]; then
+    revops_parquet=$pq
+fi
+if [[ -z $parquet_feature ]]; then
+    revops_parquet=
 fi
 
 # 4. Same job? revops' JSON and DuckDB's counts must agree (not timed).
@@ -132,10 +151,10 @@ for ((i = 1; i <= runs; i++)); do
     measure "$csv_job" "DuckDB $threads threads" \
         "$py" "$peer" cohort --data "$data" --format csv --threads "$threads" --out /dev/null
     # ---- REVOPS PARQUET -------------------------------------------------------
-    # The revops Parquet row: `waterfall --data PARQUET_DIR` once revops reads
-    # Parquet (issue 16, item 5). Pass --revops-parquet DIR (a folder of revops'
-    # Parquet files, e.g. from `synth --format parquet`); without it the row says
-    # "to come" and no number is made up.
+    # The revops Parquet row: `waterfall --data PARQUET_DIR` (leads.parquet and
+    # stage_events.parquet, the files DuckDB reads). It runs when the examples
+    # build with the parquet feature; otherwise the row says "to come" and no
+    # number is made up.
     if [[ -n $revops_parquet ]]; then
         measure "$pq_job" "revops waterfall" \
             "$bin/waterfall" --data "$revops_parquet" --mode cohort --period month --format json

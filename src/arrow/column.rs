@@ -237,8 +237,14 @@ impl<'a> Column<'a> {
     /// Row `i` as text: the string, or `""` when null. Only for `Text` columns.
     #[inline]
     pub(crate) fn bytes(&self, i: usize) -> &'a [u8] {
+        self.str(i).as_bytes()
+    }
+
+    /// Row `i` as a string, or `""` when null. Only for `Text` columns.
+    #[inline]
+    pub(crate) fn str(&self, i: usize) -> &'a str {
         if self.is_null(i) {
-            return b"";
+            return "";
         }
         match self.resolve(i) {
             (
@@ -247,9 +253,34 @@ impl<'a> Column<'a> {
                     ..
                 },
                 i,
-            ) => at(*a, i).as_bytes(),
-            _ => b"",
+            ) => at(*a, i),
+            _ => "",
         }
+    }
+
+    /// Row `i`'s instant in microseconds since the epoch, when the column holds
+    /// timestamps of seconds, milli- or microseconds and the value lies in the
+    /// supported years; `None` for anything else (null, strings, dates, nanoseconds,
+    /// out of range: [`Column::timestamp`] reads those, or names the problem).
+    #[inline]
+    pub(crate) fn micros(&self, i: usize) -> Option<i64> {
+        /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.
+        const RANGE: (i64, i64) = (-62_167_219_200_000_000, 253_402_300_799_999_999);
+        if self.is_null(i) {
+            return None;
+        }
+        let (c, j) = self.resolve(i);
+        let Values::Time(a, at, unit) = &c.values else {
+            return None;
+        };
+        let per: i64 = match unit {
+            TimeUnit::Second => 1_000_000,
+            TimeUnit::Millisecond => 1_000,
+            TimeUnit::Microsecond => 1,
+            TimeUnit::Nanosecond => return None,
+        };
+        let us = at(*a, j).checked_mul(per)?;
+        (RANGE.0..=RANGE.1).contains(&us).then_some(us)
     }
 
     /// A required timestamp.

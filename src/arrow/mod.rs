@@ -113,6 +113,8 @@ mod column;
 mod decode;
 mod encode;
 #[cfg(feature = "parquet")]
+mod funnel;
+#[cfg(feature = "parquet")]
 pub mod parquet;
 
 use std::marker::PhantomData;
@@ -262,6 +264,21 @@ impl<T: ArrowRecord> Decoder<T> {
         batch: &RecordBatch,
         mut add: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
+        self.decode_into(batch, &mut add, |_, _, _| false, |add, r| add(r))
+    }
+
+    /// Decodes the rows of `batch` into `part`: `fast` sees each row first (the
+    /// batch's columns and the row) and returns `true` when it took the row as a
+    /// record (it must then do what decoding and `add` would); any other row is
+    /// decoded and given to `add`. Errors, counts and policy as
+    /// [`Decoder::decode_with`].
+    pub(crate) fn decode_into<A>(
+        &mut self,
+        batch: &RecordBatch,
+        part: &mut A,
+        mut fast: impl FnMut(&mut A, &decode::Columns<'_>, usize) -> bool,
+        mut add: impl FnMut(&mut A, T) -> Result<()>,
+    ) -> Result<()> {
         if self.stopped {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "batch",
@@ -274,10 +291,14 @@ impl<T: ArrowRecord> Decoder<T> {
         let columns = decode::columns::<T>(batch, &header).map_err(|e| self.error(e, first))?;
         for i in 0..batch.num_rows() {
             self.report.rows += 1;
+            if fast(part, &columns, i) {
+                self.report.records += 1;
+                continue;
+            }
             match <T as decode::Table>::decode(&columns, i, &mut self.ctx) {
                 Ok(record) => {
                     self.report.records += 1;
-                    add(record)?;
+                    add(part, record)?;
                 }
                 Err(e) => {
                     let e = self.error(e, first + i as u64);

@@ -54,7 +54,7 @@ const READ_BATCH_ROWS: usize = 8192;
 const WRITE_BATCH_ROWS: usize = 65_536;
 
 /// A Parquet failure as an I/O error naming the file.
-fn parquet_error(source: &str, e: impl std::fmt::Display) -> Error {
+pub(crate) fn parquet_error(source: &str, e: impl std::fmt::Display) -> Error {
     Error::from(ErrorKind::Io {
         context: Some(source.to_string()),
         source: Source::new(std::io::Error::other(format!("Parquet: {e}"))),
@@ -143,6 +143,11 @@ impl<T: ArrowRecord> Reader<T> {
             pending: None,
             done: false,
         })
+    }
+
+    /// The file's record batches (from the first not yet read) and the decoder.
+    pub(crate) fn into_parts(self) -> (ParquetRecordBatchReader, Decoder<T>) {
+        (self.batches, self.decoder)
     }
 
     /// What the reader has read so far (rows, records, skipped rows and their errors).

@@ -18,7 +18,7 @@ use super::split::Line;
 use super::{Options, ReadReport, parse};
 use crate::error::Result;
 use crate::funnel::{
-    EventSink, Funnel, FunnelData, FunnelEvents, IdIndex, LeadRow, LeadTable, Millis,
+    Breakdowns, EventSink, Funnel, FunnelData, FunnelEvents, IdIndex, LeadRow, LeadTable, Millis,
 };
 use crate::records::{Lead, StageEvent};
 
@@ -26,7 +26,7 @@ use crate::records::{Lead, StageEvent};
 /// nothing) and valid UTF-8. Such a field is what the general decoder would read as
 /// it is, for an id, key or free text alike.
 #[inline]
-fn plain(b: &[u8]) -> Option<&str> {
+pub(crate) fn plain(b: &[u8]) -> Option<&str> {
     let graphic = |c: &u8| (0x21..=0x7e).contains(c);
     if !b.first().is_some_and(graphic) || !b.last().is_some_and(graphic) {
         return None;
@@ -37,7 +37,7 @@ fn plain(b: &[u8]) -> Option<&str> {
 /// An optional field: `Some(None)` when empty, `Some(Some(text))` when plain, `None`
 /// for anything the general decoder should see.
 #[inline]
-fn opt_plain(b: &[u8]) -> Option<Option<&str>> {
+pub(crate) fn opt_plain(b: &[u8]) -> Option<Option<&str>> {
     if b.is_empty() {
         Some(None)
     } else {
@@ -53,23 +53,43 @@ fn canonical(b: &[u8]) -> Option<(Millis, i64)> {
 
 // ---- leads -------------------------------------------------------------------------
 
+/// A field of a column whose values are not kept: `true` when the general decoder
+/// takes it (it is valid UTF-8; what that decoder would trim or intern is not stored).
+#[inline]
+fn text_ok(b: &[u8]) -> bool {
+    b.is_ascii() || std::str::from_utf8(b).is_ok()
+}
+
 /// A lead row in the plain form into `table`; `false` (nothing added) for any other.
+/// Only the values of the columns the table keeps are read; the others are checked.
 fn plain_lead(c: &LeadColumns, line: &Line, buf: &[u8], table: &mut LeadTable) -> bool {
     let f = |i: usize| line.field(buf, i);
-    let opt = |i: Option<usize>| i.map_or(Some(None), |i| opt_plain(f(i)));
     let (Some(id), Some((created, _))) = (plain(f(c.id)), canonical(f(c.created_at))) else {
         return false;
     };
+    let kept = table.kept();
+    let value = |k: usize, i: Option<usize>| match i {
+        None => Some(None),
+        Some(i) if kept[k] => opt_plain(f(i)),
+        Some(i) => text_ok(f(i)).then_some(None),
+    };
     let (Some(source), Some(campaign), Some(account), Some(owner), Some(segment)) = (
-        opt_plain(f(c.source)),
-        opt(c.campaign),
-        opt(c.account),
-        opt(c.owner),
-        opt(c.segment),
+        value(0, Some(c.source)),
+        value(1, c.campaign),
+        value(2, c.account),
+        value(3, c.owner),
+        value(4, c.segment),
     ) else {
         return false;
     };
-    if c.attributes.iter().any(|&(i, _)| opt_plain(f(i)).is_none()) {
+    let attribute_ok = |(k, &(i, _)): (usize, &(usize, String))| {
+        if table.keeps_attribute(k) {
+            opt_plain(f(i)).is_some()
+        } else {
+            text_ok(f(i))
+        }
+    };
+    if !c.attributes.iter().enumerate().all(attribute_ok) {
         return false;
     }
     let row = LeadRow {
@@ -126,7 +146,42 @@ impl FunnelData<'static> {
         input: R,
         options: Options,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
-        read_leads(funnel, input, &options, &Blocks::default())
+        read_leads(
+            funnel,
+            input,
+            &options,
+            &Breakdowns::All,
+            &Blocks::default(),
+        )
+    }
+
+    /// [`FunnelData::read_leads_csv`] keeping the values of only the breakdown
+    /// dimensions `keep` names (feature `csv`): the same leads, order, checks, errors
+    /// and report, without storing what no report will ask for. A report without a
+    /// breakdown needs [`Breakdowns::none`]; one by a dimension needs that dimension.
+    /// [`value`](FunnelData::value) gives `None` for a dimension not kept.
+    ///
+    /// ```
+    /// use revops::{Funnel, funnel::{Breakdowns, Dimension, FunnelData}};
+    /// use revops::csv::Options;
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let leads = "subject_id,created_at,source,industry\nL1,2026-01-05T09:00:00Z,search,retail\n";
+    /// let keep = Breakdowns::only([Dimension::Source]);
+    /// let (data, _) = FunnelData::read_leads_csv_keeping(Funnel::demand_waterfall(), leads.as_bytes(), Options::new(), &keep)?;
+    /// assert_eq!(data.value(0, &Dimension::Source), Some("search"));
+    /// assert_eq!(data.value(0, &Dimension::Attribute("industry".into())), None);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`FunnelData::read_leads_csv`].
+    pub fn read_leads_csv_keeping<R: Read>(
+        funnel: Funnel,
+        input: R,
+        options: Options,
+        keep: &Breakdowns,
+    ) -> Result<(FunnelData<'static>, ReadReport)> {
+        read_leads(funnel, input, &options, keep, &Blocks::default())
     }
 }
 
@@ -135,6 +190,7 @@ pub(crate) fn read_leads<R: Read>(
     funnel: Funnel,
     input: R,
     options: &Options,
+    keep: &Breakdowns,
     blocks: &Blocks,
 ) -> Result<(FunnelData<'static>, ReadReport)> {
     let (header, first_line, rest) = split_header(input, options.delimiter)?;
@@ -145,7 +201,7 @@ pub(crate) fn read_leads<R: Read>(
         .iter()
         .map(|(_, n)| n.clone())
         .collect();
-    let keep = options.kept_errors;
+    let kept_errors = options.kept_errors;
     // Each block's columns are appended as soon as the blocks before it are (the
     // values re-coded): on the calling thread while the workers read on.
     let (table, report) = fold_blocks(
@@ -153,7 +209,12 @@ pub(crate) fn read_leads<R: Read>(
         first_line,
         options.delimiter,
         blocks,
-        || (LeadTable::new(names.iter().cloned()), ReadReport::default()),
+        || {
+            (
+                LeadTable::new(names.iter().cloned(), keep),
+                ReadReport::default(),
+            )
+        },
         |(table, report), block| {
             read_block(
                 block,
@@ -170,7 +231,7 @@ pub(crate) fn read_leads<R: Read>(
         },
         |(total, report), (table, more)| {
             total.append(table);
-            report.merge(more, keep);
+            report.merge(more, kept_errors);
             Ok(())
         },
     )?;
@@ -180,20 +241,24 @@ pub(crate) fn read_leads<R: Read>(
 
 /// The id index of `table`, in parts on up to `threads` threads (a power of two);
 /// on repeated ids, the earliest second occurrence and its first.
-fn index(table: &LeadTable, threads: usize) -> std::result::Result<IdIndex, (usize, usize)> {
+pub(crate) fn index(
+    table: &LeadTable,
+    threads: usize,
+) -> std::result::Result<IdIndex, (usize, usize)> {
     let n = table.len();
     let id = |i: usize| table.id(i).unwrap_or_default();
+    let hash = |i: usize| table.id_hash(i);
     let parts = if n < 1 << 16 {
         1
     } else {
         threads.clamp(1, 8).next_power_of_two()
     };
     if parts == 1 {
-        return IdIndex::build(n, id);
+        return IdIndex::build_part(n, &id, &hash, 0, 1).map(|p| IdIndex::from_parts(vec![p]));
     }
     let built: Vec<Option<_>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..parts)
-            .map(|p| s.spawn(move || IdIndex::build_part(n, &id, p, parts)))
+            .map(|p| s.spawn(move || IdIndex::build_part(n, &id, &hash, p, parts)))
             .collect();
         handles.into_iter().map(|h| h.join().ok()).collect()
     });
@@ -240,18 +305,18 @@ struct Pending {
     subject: String,
 }
 
-/// A block's events.
-struct EventsPart<'d, 'a> {
+/// A block's events (or a whole file's, once merged).
+pub(crate) struct EventsPart<'d, 'a> {
     sink: EventSink<'d, 'a>,
     pending: Option<Pending>,
     latest: Option<DateTime<Utc>>,
     /// `latest` in microseconds (`i64::MIN` before any).
     latest_us: i64,
-    report: ReadReport,
+    pub(crate) report: ReadReport,
 }
 
 impl<'d, 'a> EventsPart<'d, 'a> {
-    fn new(data: &'d FunnelData<'a>) -> Self {
+    pub(crate) fn new(data: &'d FunnelData<'a>) -> Self {
         EventsPart {
             sink: EventSink::new(data),
             pending: None,
@@ -263,7 +328,7 @@ impl<'d, 'a> EventsPart<'d, 'a> {
 
     /// The next event.
     #[inline]
-    fn add(&mut self, subject: &str, key: &str, at: Millis, reason: Option<&str>) {
+    pub(crate) fn add(&mut self, subject: &str, key: &str, at: Millis, reason: Option<&str>) {
         if self.pending.is_some() {
             self.sink.seen += 1;
             return;
@@ -281,16 +346,27 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         }
     }
 
+    /// An event time read (the latest is kept).
     #[inline]
-    fn saw(&mut self, t: DateTime<Utc>) {
+    pub(crate) fn saw(&mut self, t: DateTime<Utc>) {
         if self.latest.is_none_or(|l| t > l) {
             self.latest = Some(t);
             self.latest_us = t.timestamp_micros();
         }
     }
 
+    /// An event time read, in microseconds since the epoch (the latest is kept).
+    #[inline]
+    pub(crate) fn saw_micros(&mut self, us: i64) {
+        if us > self.latest_us
+            && let Some(t) = DateTime::from_timestamp_micros(us)
+        {
+            self.saw(t);
+        }
+    }
+
     /// A record from the general decoder.
-    fn add_record(&mut self, e: &StageEvent) {
+    pub(crate) fn add_record(&mut self, e: &StageEvent) {
         self.saw(e.at);
         self.add(
             e.subject.as_str(),
@@ -326,6 +402,25 @@ impl<'d, 'a> EventsPart<'d, 'a> {
     /// Events offered to this part and the parts merged into it.
     fn read(&self) -> u64 {
         self.sink.seen + self.sink.out.diagnostics().events_read
+    }
+
+    /// The first unknown stage's error, else the events added to `acc` (as
+    /// [`FunnelEvents::merge`]) and what was read, with `report`.
+    pub(crate) fn finish_into(mut self, acc: &mut FunnelEvents) -> Result<EventsRead> {
+        if let Some(p) = &self.pending {
+            return Err(self.sink.unknown_stage(&p.key, p.index, &p.subject));
+        }
+        let read = EventsRead {
+            report: std::mem::take(&mut self.report),
+            latest: self.latest,
+        };
+        let events = self.sink.finish();
+        if acc.is_empty() && *acc == FunnelEvents::default() {
+            *acc = events;
+            Ok(read)
+        } else {
+            acc.merge(&events).map(|()| read)
+        }
     }
 }
 
@@ -428,7 +523,7 @@ impl FunnelEvents {
         let (header, first_line, rest) = split_header(input, options.delimiter)?;
         let (_, head): (_, Head<StageEvent>) = read_head(&header[..], options)?;
         let keep = options.kept_errors;
-        let mut total = fold_blocks(
+        let total = fold_blocks(
             rest,
             first_line,
             options.delimiter,
@@ -453,20 +548,7 @@ impl FunnelEvents {
             },
             |total, part| total.merge(part, keep),
         )?;
-        if let Some(p) = &total.pending {
-            return Err(total.sink.unknown_stage(&p.key, p.index, &p.subject));
-        }
-        let read = EventsRead {
-            report: std::mem::take(&mut total.report),
-            latest: total.latest,
-        };
-        let events = total.sink.finish();
-        if self.is_empty() && *self == FunnelEvents::default() {
-            *self = events;
-            Ok(read)
-        } else {
-            self.merge(&events).map(|()| read)
-        }
+        total.finish_into(self)
     }
 }
 
@@ -483,7 +565,7 @@ mod tests {
         "bad",
         "2026-02-01T00:00:00.25Z",
     ];
-    const TEXT: &[&str] = &["a", "", " b", "\"c,d\"", "\"e\nf\""];
+    const TEXT: &[&str] = &["a", "", " b", "\"c,d\"", "\"e\nf\"", "é", " é"];
     const STAGES: &[&str] = &["inquiry", "mql", "sal", "won", "nope", " sql"];
 
     fn lead_rows() -> impl Strategy<Value = String> {
@@ -545,19 +627,41 @@ mod tests {
         })
     }
 
-    /// What the leads reader gave, as comparable text.
-    fn leads_text(r: &Result<(FunnelData<'static>, ReadReport)>) -> String {
+    fn industry() -> Dimension {
+        Dimension::Attribute("industry".into())
+    }
+
+    /// The dimensions a reader may keep.
+    fn breakdowns() -> impl Strategy<Value = Breakdowns> {
+        prop_oneof![
+            Just(Breakdowns::All),
+            Just(Breakdowns::none()),
+            Just(Breakdowns::only([Dimension::Source])),
+            Just(Breakdowns::only([industry(), Dimension::Owner])),
+        ]
+    }
+
+    /// What the leads reader gave, as comparable text, with the values of the
+    /// dimensions `keep` does not keep shown as `None`.
+    fn leads_text(r: &Result<(FunnelData<'static>, ReadReport)>, keep: &Breakdowns) -> String {
+        let value = |d: &FunnelData<'_>, i: usize, dim: &Dimension| {
+            keep.keeps(dim)
+                .then(|| d.value(i, dim))
+                .flatten()
+                .map(str::to_string)
+        };
         match r {
             Err(e) => format!("error {e}"),
             Ok((d, report)) => {
                 let rows: Vec<String> = (0..d.len())
                     .map(|i| {
                         format!(
-                            "{:?} {:?} {:?} {:?}",
+                            "{:?} {:?} {:?} {:?} {:?}",
                             d.lead_id(i),
                             d.created_at(i),
-                            d.value(i, &Dimension::Source),
-                            d.value(i, &Dimension::Attribute("industry".into()))
+                            value(d, i, &Dimension::Source),
+                            value(d, i, &Dimension::Owner),
+                            value(d, i, &industry()),
                         )
                     })
                     .collect();
@@ -566,11 +670,54 @@ mod tests {
         }
     }
 
+    /// A value that is not valid UTF-8 is the general reader's error (or skipped row)
+    /// whether or not its column is kept.
+    #[test]
+    fn invalid_text_in_a_column_not_kept_is_refused() {
+        let mut leads = b"subject_id,created_at,source,owner,industry\nL1,2026-01-05T09:00:00Z,a,b,c\nL2,2026-01-05T09:00:00Z,a,".to_vec();
+        leads.extend_from_slice(b"\xff\xfe,c\nL3,2026-01-06T09:00:00Z,a,b,c\n");
+        let one = Blocks {
+            block_size: 1 << 20,
+            threads: 1,
+        };
+        for skip in [false, true] {
+            let options = if skip {
+                Options::new().with_on_error(OnError::SkipAndReport)
+            } else {
+                Options::new()
+            };
+            let all = read_leads(
+                Funnel::demand_waterfall(),
+                &leads[..],
+                &options,
+                &Breakdowns::All,
+                &one,
+            );
+            let none = read_leads(
+                Funnel::demand_waterfall(),
+                &leads[..],
+                &options,
+                &Breakdowns::none(),
+                &one,
+            );
+            assert_eq!(
+                leads_text(&all, &Breakdowns::none()),
+                leads_text(&none, &Breakdowns::All)
+            );
+            assert!(
+                leads_text(&none, &Breakdowns::All).contains("UTF-8"),
+                "{}",
+                leads_text(&none, &Breakdowns::All)
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
-        /// Any block size on one or two threads reads what one pass reads: leads,
-        /// fingerprint, events, errors and reports.
+        /// Any block size on one or two threads, keeping any breakdowns, reads what
+        /// one pass keeping all reads: leads, fingerprint, the kept values (`None`
+        /// for the others), events, errors and reports.
         #[test]
         fn any_blocks_read_what_one_pass_reads(
             leads in lead_rows(),
@@ -578,14 +725,15 @@ mod tests {
             block_size in 1..400usize,
             threads in 1..3usize,
             skip in any::<bool>(),
+            keep in breakdowns(),
         ) {
             let options = if skip { Options::new().with_on_error(OnError::SkipAndReport) } else { Options::new() };
             let one = Blocks { block_size: 1 << 20, threads: 1 };
             let many = Blocks { block_size, threads };
             let funnel = Funnel::demand_waterfall;
-            let a = read_leads(funnel(), leads.as_bytes(), &options, &one);
-            let b = read_leads(funnel(), leads.as_bytes(), &options, &many);
-            prop_assert_eq!(leads_text(&a), leads_text(&b));
+            let a = read_leads(funnel(), leads.as_bytes(), &options, &Breakdowns::All, &one);
+            let b = read_leads(funnel(), leads.as_bytes(), &options, &keep, &many);
+            prop_assert_eq!(leads_text(&a, &keep), leads_text(&b, &Breakdowns::All));
             if let Ok((data, _)) = &a {
                 let (mut x, mut y) = (FunnelEvents::new(), FunnelEvents::new());
                 let rx = x.read_events(data, events.as_bytes(), &options, &one);

@@ -116,7 +116,7 @@
 mod blocks;
 mod dataset;
 pub(crate) mod field;
-mod funnel;
+pub(crate) mod funnel;
 mod journeys;
 pub(crate) mod parse;
 mod paths;

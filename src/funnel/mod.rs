@@ -36,6 +36,7 @@ pub(crate) use definition::{Funnel, StageKind};
 pub use flow::{FlowReport, FlowRow, FlowSpec, FlowTable, flow_report};
 pub use path::{BackwardPolicy, CycleView, PathOptions, Paths, SkipPolicy, TieBreak};
 pub use qualification::{ExitCount, QualificationReport, QualificationSpec, qualification_report};
+pub use table::Breakdowns;
 #[cfg(feature = "csv")]
 pub(crate) use table::{IdIndex, LeadRow, LeadTable};
 pub use velocity::{

@@ -89,20 +89,79 @@ impl Strings {
     }
 }
 
+/// Which breakdown dimensions a lean lead reader keeps values of (for example
+/// [`FunnelData::read_leads_csv_keeping`](super::FunnelData::read_leads_csv_keeping)).
+/// A report needs the values of the dimension it breaks down by, and no other: a
+/// cohort or flow report without a breakdown needs none. Every column is still
+/// checked as the general reader checks it (a row that reader refuses is refused);
+/// the values of a dimension not kept are not stored, so
+/// [`FunnelData::value`](super::FunnelData::value) gives `None` for them, as for an
+/// attribute the file has no column of.
+///
+/// ```
+/// use revops::funnel::{Breakdowns, Dimension};
+/// let keep = Breakdowns::only([Dimension::Source]);
+/// assert!(keep.keeps(&Dimension::Source));
+/// assert!(!keep.keeps(&Dimension::Campaign));
+/// assert!(Breakdowns::default().keeps(&Dimension::Attribute("industry".into())));
+/// assert!(!Breakdowns::none().keeps(&Dimension::Owner));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Breakdowns {
+    /// Every dimension: source, campaign, account, owner, segment and every
+    /// attribute column (the default).
+    #[default]
+    All,
+    /// Only these dimensions (an attribute not among the file's columns keeps nothing).
+    Only(Vec<Dimension>),
+}
+
+impl Breakdowns {
+    /// No dimension: the leads' ids and creation times only.
+    pub fn none() -> Breakdowns {
+        Breakdowns::Only(Vec::new())
+    }
+
+    /// Only the given dimensions.
+    pub fn only(dimensions: impl IntoIterator<Item = Dimension>) -> Breakdowns {
+        Breakdowns::Only(dimensions.into_iter().collect())
+    }
+
+    /// Whether the values of `dimension` are kept.
+    pub fn keeps(&self, dimension: &Dimension) -> bool {
+        match self {
+            Breakdowns::All => true,
+            Breakdowns::Only(d) => d.contains(dimension),
+        }
+    }
+}
+
 /// The distinct values of one lead column in first-seen order, and each lead's code
-/// (0: no value; `k`: the `k`-th distinct value).
+/// (0: no value; `k`: the `k`-th distinct value). A column not kept holds nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Codes {
     values: Strings,
     of_lead: Vec<u32>,
     /// The last value pushed and its code (values often repeat in runs).
     last: Option<(u64, u32)>,
+    /// Whether values are kept (else `push` and `append` do nothing).
+    kept: bool,
 }
 
 impl Codes {
+    fn new(kept: bool) -> Codes {
+        Codes {
+            kept,
+            ..Codes::default()
+        }
+    }
+
     /// Appends a lead's value.
     #[inline]
     pub(crate) fn push(&mut self, value: Option<&str>) {
+        if !self.kept {
+            return;
+        }
         let code = match value {
             None => 0,
             Some(v) => {
@@ -131,6 +190,9 @@ impl Codes {
 
     /// Appends another column's leads, re-coding its values (first-seen order kept).
     fn append(&mut self, other: Codes) {
+        if !self.kept {
+            return;
+        }
         if self.of_lead.is_empty() {
             *self = other;
             return;
@@ -163,6 +225,9 @@ pub(crate) struct LeadTable {
     ids: String,
     /// Where each id ends in `ids`.
     ends: Vec<usize>,
+    /// Each id's hash (computed where the row is read, so the index is built
+    /// without reading the ids again); freed once the index is built.
+    hashes: Vec<u64>,
     pub(crate) created: Vec<Millis>,
     source: Codes,
     campaign: Codes,
@@ -185,15 +250,45 @@ pub(crate) struct LeadRow<'r> {
 }
 
 impl LeadTable {
-    /// An empty table whose leads have these attribute columns.
-    pub(crate) fn new(attributes: impl IntoIterator<Item = String>) -> LeadTable {
+    /// An empty table whose leads have these attribute columns, keeping the values
+    /// of the dimensions `keep` names.
+    pub(crate) fn new(
+        attributes: impl IntoIterator<Item = String>,
+        keep: &Breakdowns,
+    ) -> LeadTable {
+        let codes = |d: Dimension| Codes::new(keep.keeps(&d));
         LeadTable {
+            source: codes(Dimension::Source),
+            campaign: codes(Dimension::Campaign),
+            account: codes(Dimension::Account),
+            owner: codes(Dimension::Owner),
+            segment: codes(Dimension::Segment),
             attributes: attributes
                 .into_iter()
-                .map(|n| (n, Codes::default()))
+                .map(|n| {
+                    let c = Codes::new(keep.keeps(&Dimension::Attribute(n.clone())));
+                    (n, c)
+                })
                 .collect(),
             ..LeadTable::default()
         }
+    }
+
+    /// Whether the values of the `k`-th attribute column are kept.
+    #[inline]
+    pub(crate) fn keeps_attribute(&self, k: usize) -> bool {
+        self.attributes.get(k).is_some_and(|(_, c)| c.kept)
+    }
+
+    /// Whether each of source, campaign, account, owner and segment is kept.
+    pub(crate) fn kept(&self) -> [bool; 5] {
+        [
+            self.source.kept,
+            self.campaign.kept,
+            self.account.kept,
+            self.owner.kept,
+            self.segment.kept,
+        ]
     }
 
     /// Number of leads.
@@ -210,6 +305,7 @@ impl LeadTable {
     ) {
         self.ids.push_str(row.id);
         self.ends.push(self.ids.len());
+        self.hashes.push(hash(row.id));
         self.created.push(row.created);
         self.source.push(row.source);
         self.campaign.push(row.campaign);
@@ -217,7 +313,9 @@ impl LeadTable {
         self.owner.push(row.owner);
         self.segment.push(row.segment);
         for (k, (_, codes)) in self.attributes.iter_mut().enumerate() {
-            codes.push(attribute(k));
+            if codes.kept {
+                codes.push(attribute(k));
+            }
         }
     }
 
@@ -253,6 +351,7 @@ impl LeadTable {
         let base = self.ids.len();
         self.ids.push_str(&other.ids);
         self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.hashes.extend_from_slice(&other.hashes);
         self.created.extend_from_slice(&other.created);
         self.source.append(other.source);
         self.campaign.append(other.campaign);
@@ -274,6 +373,20 @@ impl LeadTable {
         }
     }
 
+    /// The hash of lead `i`'s id, as the index hashes it.
+    #[inline]
+    pub(crate) fn id_hash(&self, i: usize) -> u64 {
+        match self.hashes.get(i) {
+            Some(&h) => h,
+            None => hash(self.id(i).unwrap_or_default()),
+        }
+    }
+
+    /// Frees the ids' hashes (once the index is built).
+    pub(crate) fn free_hashes(&mut self) {
+        self.hashes = Vec::new();
+    }
+
     /// A lead's id.
     #[inline]
     pub(crate) fn id(&self, i: usize) -> Option<&str> {
@@ -283,8 +396,13 @@ impl LeadTable {
         self.ids.get(start..end)
     }
 
-    /// The column of a dimension (`None` for an attribute without a column).
+    /// The column of a dimension (`None` for an attribute without a column, or a
+    /// dimension not kept).
     pub(crate) fn column(&self, dim: &Dimension) -> Option<&Codes> {
+        self.any_column(dim).filter(|c| c.kept)
+    }
+
+    fn any_column(&self, dim: &Dimension) -> Option<&Codes> {
         Some(match dim {
             Dimension::Source => &self.source,
             Dimension::Campaign => &self.campaign,
@@ -335,17 +453,20 @@ impl IdIndex {
         n: usize,
         id: impl Fn(usize) -> &'s str,
     ) -> std::result::Result<IdIndex, (usize, usize)> {
+        let h = |i: usize| hash(id(i));
         Ok(IdIndex::from_parts(vec![IdIndex::build_part(
-            n, &id, 0, 1,
+            n, &id, &h, 0, 1,
         )?]))
     }
 
     /// Part `part` of `parts` (a power of two) of the index of ids `0..n`: the ids
-    /// whose hash's top bits are `part`. On a repeated id among them, the positions
-    /// of its first and second occurrence (the earliest second one).
+    /// whose hash's top bits are `part`; `id_hash(i)` is the hash of `id(i)` (as
+    /// the index hashes). On a repeated id among them, the positions of its first
+    /// and second occurrence (the earliest second one).
     pub(crate) fn build_part<'s>(
         n: usize,
         id: &impl Fn(usize) -> &'s str,
+        id_hash: &impl Fn(usize) -> u64,
         part: usize,
         parts: usize,
     ) -> std::result::Result<Vec<u64>, (usize, usize)> {
@@ -354,8 +475,7 @@ impl IdIndex {
         let mut slots = vec![0u64; (n * 2 / parts).next_power_of_two().max(16)];
         let mask = slots.len() - 1;
         for i in 0..n {
-            let key = id(i);
-            let h = hash(key);
+            let h = id_hash(i);
             if !mine(h) {
                 continue;
             }
@@ -368,7 +488,7 @@ impl IdIndex {
                     break;
                 }
                 let p = (slot & LOW) as usize - 1;
-                if slot & !LOW == tag && id(p) == key {
+                if slot & !LOW == tag && id(p) == id(i) {
                     return Err((p, i));
                 }
                 s = (s + 1) & mask;
@@ -427,7 +547,8 @@ mod tests {
             let id = |i: usize| ids[i].as_str();
             let parts = 1usize << log;
             let one = IdIndex::build(ids.len(), id);
-            let built: Vec<_> = (0..parts).map(|p| IdIndex::build_part(ids.len(), &id, p, parts)).collect();
+            let h = |i: usize| hash(id(i));
+            let built: Vec<_> = (0..parts).map(|p| IdIndex::build_part(ids.len(), &id, &h, p, parts)).collect();
             let first = built.iter().filter_map(|b| b.as_ref().err()).min_by_key(|(_, second)| *second).copied();
             match one {
                 Err(pair) => prop_assert_eq!(Some(pair), first),

@@ -17,6 +17,8 @@ mod examples;
 mod fixtures;
 mod forecast;
 mod funnel;
+#[cfg(all(feature = "parquet", feature = "synth"))]
+mod funnel_parquet;
 #[cfg(feature = "synth")]
 mod lookups;
 mod money;
