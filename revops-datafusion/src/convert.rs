@@ -17,6 +17,8 @@ pub(crate) enum Input {
     Float,
     /// `Boolean`.
     Bool,
+    /// A deal's outcome: text (coerced to `Utf8`) or a boolean.
+    Outcome,
     /// Any type, kept as given: the core's Arrow decoder checks it (and names the
     /// column and row when it does not fit).
     Any,
@@ -27,6 +29,14 @@ impl Input {
         let ok = match self {
             Input::Float => given.is_numeric() || given.is_null(),
             Input::Bool => matches!(given, DataType::Boolean | DataType::Null),
+            Input::Outcome => {
+                matches!(given, DataType::Boolean | DataType::Null)
+                    || matches!(
+                        given,
+                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                    )
+                    || matches!(given, DataType::Dictionary(_, v) if v.is_string())
+            }
             Input::Any => true,
         };
         if !ok {
@@ -41,6 +51,10 @@ impl Input {
         Ok(match self {
             Input::Float => DataType::Float64,
             Input::Bool => DataType::Boolean,
+            Input::Outcome if matches!(given, DataType::Boolean | DataType::Null) => {
+                DataType::Boolean
+            }
+            Input::Outcome => DataType::Utf8,
             Input::Any => given.clone(),
         })
     }
@@ -49,6 +63,7 @@ impl Input {
         match self {
             Input::Float => "a number",
             Input::Bool => "a boolean",
+            Input::Outcome => "a text outcome or a boolean",
             Input::Any => "any type",
         }
     }

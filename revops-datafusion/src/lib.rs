@@ -23,6 +23,7 @@ mod convert;
 mod engine;
 mod forecast;
 mod options;
+mod pipeline;
 
 use datafusion_common::Result;
 use datafusion_expr::AggregateUDF;
@@ -37,6 +38,7 @@ use engine::Udaf;
 /// | `revops_forecast_errors` | `forecast`, `actual` (numbers; NULL actual = not known yet), options | struct of [`ErrorMetrics`](revops::forecast::ErrorMetrics) fields |
 /// | `revops_markov` | `path` (text, channels joined by the separator), `total_conversions`, `total_conversion_value` (exact: decimal, integer or text), `total_null`, options | struct of [`MarkovReport`](revops::attribution::MarkovReport) totals and channels, each with its exact `revenue` (Decimal128(38, 9)) summing to `total_value` |
 /// | `revops_shapley` | as `revops_markov` | struct of the [`ShapleyReport`](revops::attribution::ShapleyReport): `simplified`, `conversion_rate`, `shao_li` credit sets (each channel with its exact `revenue`) and `ordered` credit per position |
+/// | `revops_win_rate` | `outcome`: one row per deal, `won`, `lost`, `no_decision`, `stale` or `open` (text, any case) or a boolean (NULL = open), options | struct of [`WinRate`](revops::pipeline::WinRate): basis, counts, `ratio` (numerator, denominator), `rate`, `interval` |
 /// | `revops_calibration` | `probability`, `won` (boolean; NULL = open), options | struct of [`CalibrationReport`](revops::forecast::CalibrationReport) |
 pub fn functions() -> Vec<AggregateUDF> {
     vec![
@@ -44,6 +46,7 @@ pub fn functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(Udaf::<forecast::CalibrationFn>::default()),
         AggregateUDF::from(Udaf::<attribution::MarkovFn>::default()),
         AggregateUDF::from(Udaf::<attribution::ShapleyFn>::default()),
+        AggregateUDF::from(Udaf::<pipeline::WinRateFn>::default()),
     ]
 }
 

@@ -465,3 +465,119 @@ async fn shapley_equals_the_core_with_exact_revenue() {
         }
     }
 }
+
+#[tokio::test]
+async fn win_rate_equals_the_core_on_the_synthetic_pipeline() {
+    use revops::breakdown::{Dimension, Keys};
+    use revops::pipeline::{WinRate, WinRateBasis, WinRateSpec};
+    let c = company();
+    let h = PipelineHistory::new(
+        revops::Funnel::salesforce_opportunity(),
+        c.currency,
+        &c.opportunity_history,
+    )
+    .unwrap();
+    let as_of = c.window.end();
+    for (basis, literal) in [
+        (WinRateBasis::ClosedOnly, ""),
+        (
+            WinRateBasis::ClosedPlusStale { days: 90 },
+            r#", '{"basis": {"closed_plus_stale": {"days": 90}}, "method": "jeffreys"}'"#,
+        ),
+    ] {
+        let mut spec = WinRateSpec::new(as_of).with_basis(basis);
+        if !literal.is_empty() {
+            spec = spec.with_interval(revops::IntervalMethod::Jeffreys, revops::Confidence::P95);
+        }
+        // Each deal's outcome as the core classifies it: a breakdown with one bucket
+        // per deal has exactly one count in each cell.
+        let ids: Vec<String> = h.ids().iter().map(|i| i.as_str().to_string()).collect();
+        let keys = Keys::new(
+            Dimension::Attribute("deal".into()),
+            ids.iter().map(|s| Some(s.as_str())),
+        )
+        .unwrap();
+        let by = h.win_rate_by(&spec, &keys).unwrap();
+        let class = |w: &WinRate| -> &'static str {
+            match (w.won, w.lost, w.no_decision, w.stale, w.open) {
+                (1, 0, 0, 0, 0) => "won",
+                (0, 1, 0, 0, 0) => "lost",
+                (0, 0, 1, 0, 0) => "no_decision",
+                (0, 0, 0, 1, 0) => "stale",
+                (0, 0, 0, 0, 1) => "Open",
+                _ => panic!("a deal counted {w:?}"),
+            }
+        };
+        let outcomes: Vec<&str> = ids
+            .iter()
+            .map(|id| class(by.cell(Some(id)).unwrap()))
+            .collect();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "outcome",
+            DataType::Utf8,
+            false,
+        )]));
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(outcomes))]).unwrap();
+        let core = h.win_rate(&spec).unwrap();
+        let mut want = serde_json::to_value(&core).unwrap();
+        want["rate"] = serde_json::json!(core.ratio.value());
+        if want["basis"].is_object() {
+            // A basis with a parameter is its JSON text in the result.
+            want["basis"] = Value::String(want["basis"].to_string());
+        }
+        assert!(
+            want["won"].as_u64().unwrap() > 10 && want["lost"].as_u64().unwrap() > 10,
+            "{want}"
+        );
+        for parts in PARTITIONS {
+            let ctx = context("deals", &batch, parts, 23 + parts as u64);
+            let sql = format!("SELECT 'all', revops_win_rate(outcome{literal}) FROM deals");
+            assert_two_phase(&ctx, &sql, parts).await;
+            let got = rows(&ctx, &sql).await;
+            assert_close(&got[0].1, &want, &format!("{parts} partitions {literal}"));
+            let r = &got[0].1;
+            let rate = r["ratio"]["numerator"].as_f64().unwrap()
+                / r["ratio"]["denominator"].as_f64().unwrap();
+            assert_eq!(r["rate"].as_f64().unwrap(), rate);
+        }
+    }
+    // Booleans: true won, false lost, NULL open; a bad outcome names its row.
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "won",
+        DataType::Boolean,
+        true,
+    )]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![Arc::new(BooleanArray::from(vec![
+            Some(true),
+            Some(false),
+            None,
+            Some(true),
+        ]))],
+    )
+    .unwrap();
+    let ctx = context("b", &batch, 2, 1);
+    let got = rows(&ctx, "SELECT 'all', revops_win_rate(won) FROM b").await;
+    assert_eq!(
+        (
+            got[0].1["won"].as_u64(),
+            got[0].1["lost"].as_u64(),
+            got[0].1["open"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let e = ctx
+        .sql("SELECT revops_win_rate('maybe') FROM b")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("revops_win_rate: input row 0") && e.contains("`maybe` is not one of"),
+        "{e}"
+    );
+}
