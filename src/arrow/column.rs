@@ -262,6 +262,7 @@ impl<'a> Column<'a> {
     /// timestamps of seconds, milli- or microseconds and the value lies in the
     /// supported years; `None` for anything else (null, strings, dates, nanoseconds,
     /// out of range: [`Column::timestamp`] reads those, or names the problem).
+    #[cfg(feature = "parquet")]
     #[inline]
     pub(crate) fn micros(&self, i: usize) -> Option<i64> {
         /// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z.

@@ -356,6 +356,7 @@ impl<'d, 'a> EventsPart<'d, 'a> {
     }
 
     /// An event time read, in microseconds since the epoch (the latest is kept).
+    #[cfg(feature = "parquet")]
     #[inline]
     pub(crate) fn saw_micros(&mut self, us: i64) {
         if us > self.latest_us
