@@ -2607,6 +2607,53 @@ impl Journeys {
         rows
     }
 
+    /// Each aggregated path (see [`Journeys::for_each_path`]) checked as a
+    /// [`PathRow`] would be and with its channels re-interned by the receiver: a path
+    /// whose sums are not valid gets the row's own error (numbered with `rows(state)`);
+    /// `intern` maps a channel name to the receiver's id, called on each channel's
+    /// first use (so in the order adding the rows would intern them); `add` takes the
+    /// path in the receiver's ids. Stops at the first error.
+    pub(crate) fn for_each_checked_path<S>(
+        &self,
+        state: &mut S,
+        ids_now: &mut Vec<u32>,
+        rows: impl Fn(&S) -> usize,
+        mut intern: impl FnMut(&mut S, &Channel) -> u32,
+        mut add: impl FnMut(&mut S, &[u32], &PathSums) -> Result<()>,
+    ) -> Result<()> {
+        let names = self.channels();
+        let mut map = vec![u32::MAX; names.len()];
+        let mut result = Ok(());
+        self.for_each_path(|ids, r| {
+            if result.is_err() {
+                return;
+            }
+            let valid = |v: f64| v.is_finite() && v >= 0.0;
+            if !(valid(r.conversions) && valid(r.nulls) && !r.value.is_sign_negative()) {
+                // The row's own check names it.
+                let row = PathRow {
+                    path: ids.iter().map(|&c| names[c as usize].clone()).collect(),
+                    conversions: r.conversions,
+                    value: r.value,
+                    nulls: r.nulls,
+                };
+                result = row.validate(rows(state));
+                if result.is_err() {
+                    return;
+                }
+            }
+            ids_now.clear();
+            for &c in ids {
+                if map[c as usize] == u32::MAX {
+                    map[c as usize] = intern(state, &names[c as usize]);
+                }
+                ids_now.push(map[c as usize]);
+            }
+            result = add(state, ids_now, r);
+        });
+        result
+    }
+
     /// The journeys aggregated by path, as [`Journeys::path_rows`] gives them but
     /// with channel ids and without building rows: `f` gets each path (its channel
     /// ids) and its sums (in journey order), paths sorted by channel names.

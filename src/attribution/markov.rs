@@ -668,39 +668,14 @@ impl MarkovCounts {
     /// Adds journeys aggregated by path (see [`MarkovCounts::from_journeys`]); stops
     /// at the first path that fails (the paths before it stay added).
     fn add_journeys(&mut self, journeys: &Journeys) -> Result<()> {
-        let names = journeys.channels();
-        // Journeys' channel id → ours, interned on first use (so in the same order as
-        // adding the rows would).
-        let mut map = vec![u32::MAX; names.len()];
         let mut ids_now = std::mem::take(&mut self.ids);
-        let mut result = Ok(());
-        journeys.for_each_path(|ids, r| {
-            if result.is_err() {
-                return;
-            }
-            let valid = |v: f64| v.is_finite() && v >= 0.0;
-            if !(valid(r.conversions) && valid(r.nulls) && !r.value.is_sign_negative()) {
-                // The row's own check names it.
-                let row = PathRow {
-                    path: ids.iter().map(|&c| names[c as usize].clone()).collect(),
-                    conversions: r.conversions,
-                    value: r.value,
-                    nulls: r.nulls,
-                };
-                result = row.validate(self.rows);
-                if result.is_err() {
-                    return;
-                }
-            }
-            ids_now.clear();
-            for &c in ids {
-                if map[c as usize] == u32::MAX {
-                    map[c as usize] = self.intern_channel(&names[c as usize]);
-                }
-                ids_now.push(map[c as usize]);
-            }
-            result = self.add_path(&ids_now, r.conversions, r.value, r.nulls);
-        });
+        let result = journeys.for_each_checked_path(
+            self,
+            &mut ids_now,
+            |c| c.rows,
+            |c, name| c.intern_channel(name),
+            |c, ids, r| c.add_path(ids, r.conversions, r.value, r.nulls),
+        );
         self.ids = ids_now;
         result
     }

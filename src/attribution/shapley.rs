@@ -864,40 +864,14 @@ impl ShapleyCounts {
     /// aggregated path that fails.
     pub fn from_journeys(journeys: &Journeys, options: ShapleyOptions) -> Result<Self> {
         let mut counts = ShapleyCounts::new(options)?;
-        let names = journeys.channels();
-        // Journeys' channel id → ours, interned on first use (so in the same order as
-        // adding the rows would).
-        let mut map = vec![u32::MAX; names.len()];
-        let mut ids_now: Vec<u32> = Vec::new();
-        let mut result = Ok(());
-        journeys.for_each_path(|ids, r| {
-            if result.is_err() {
-                return;
-            }
-            let valid = |v: f64| v.is_finite() && v >= 0.0;
-            if !(valid(r.conversions) && valid(r.nulls) && !r.value.is_sign_negative()) {
-                // The row's own check names it.
-                let row = PathRow {
-                    path: ids.iter().map(|&c| names[c as usize].clone()).collect(),
-                    conversions: r.conversions,
-                    value: r.value,
-                    nulls: r.nulls,
-                };
-                result = row.validate(counts.rows);
-                if result.is_err() {
-                    return;
-                }
-            }
-            ids_now.clear();
-            for &c in ids {
-                if map[c as usize] == u32::MAX {
-                    map[c as usize] = counts.intern(&names[c as usize]);
-                }
-                ids_now.push(map[c as usize]);
-            }
-            result = counts.add_ids(&ids_now, r.conversions, r.value, r.nulls);
-        });
-        result.map(|()| counts)
+        journeys.for_each_checked_path(
+            &mut counts,
+            &mut Vec::new(),
+            |c| c.rows,
+            |c, name| c.intern(name),
+            |c, ids, r| c.add_ids(ids, r.conversions, r.value, r.nulls),
+        )?;
+        Ok(counts)
     }
 
     /// Adds one validated path of interned channel ids; on error nothing is added.
