@@ -353,6 +353,9 @@ fn run(cli: Cli) -> Result<(), Error> {
     };
 
     let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
+    // The events are in the paths now: free them before the reports run (on 1M leads
+    // that is 50 MB of the peak).
+    drop(acc);
 
     if cohort_mode {
         let mut spec = CohortSpec::default().with_granularity(granularity);
