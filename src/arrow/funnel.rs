@@ -178,10 +178,15 @@ impl FunnelData<'static> {
         keep: &Breakdowns,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
         let reader = Reader::<Lead>::from_path(path, options)?;
+        let rows = reader.rows_hint();
         let mut table: Option<LeadTable> = None;
         let report = pipelined(reader, |decoder, batch| {
-            let t = table
-                .get_or_insert_with(|| LeadTable::new(attribute_names(batch.schema_ref()), keep));
+            let t = table.get_or_insert_with(|| {
+                let mut t = LeadTable::new(attribute_names(batch.schema_ref()), keep);
+                // Columns sized once: no copies as they grow, no pages touched twice.
+                t.reserve(rows);
+                t
+            });
             decoder.decode_into(batch, t, lean_lead, |t, lead| {
                 t.push_lead(&lead);
                 Ok(())
@@ -291,6 +296,7 @@ impl FunnelEvents {
         self.check(data)?;
         let reader = Reader::<StageEvent>::from_path(path, options)?;
         let mut part = EventsPart::new(data);
+        part.reserve(reader.rows_hint());
         part.report = pipelined(reader, |decoder, batch| {
             decoder.decode_into(batch, &mut part, lean_event, |p, e| {
                 p.add_record(&e);

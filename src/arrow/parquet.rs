@@ -70,7 +70,13 @@ pub struct Reader<T: ArrowRecord> {
     buffer: std::vec::IntoIter<T>,
     pending: Option<Error>,
     done: bool,
+    /// The row count the file's footer states.
+    rows: i64,
 }
+
+/// The most rows a footer's count reserves room for ahead of reading (a footer can
+/// claim any count; beyond this the columns grow as rows arrive).
+const MAX_RESERVED_ROWS: usize = 1 << 24;
 
 impl<T: ArrowRecord> std::fmt::Debug for Reader<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,6 +137,7 @@ impl<T: ArrowRecord> Reader<T> {
             decode::positions::<T>(&header).map_err(|e| parquet_error(&source, e.reason))?;
         let roots: Vec<usize> = fixed.into_iter().flatten().chain(attributes).collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        let rows = builder.metadata().file_metadata().num_rows();
         let batches = builder
             .with_projection(mask)
             .with_batch_size(READ_BATCH_ROWS)
@@ -142,7 +149,14 @@ impl<T: ArrowRecord> Reader<T> {
             buffer: Vec::new().into_iter(),
             pending: None,
             done: false,
+            rows,
         })
+    }
+
+    /// How many rows to reserve room for: the footer's row count, at most
+    /// [`MAX_RESERVED_ROWS`] (it is only a hint: a file may claim any count).
+    pub(crate) fn rows_hint(&self) -> usize {
+        usize::try_from(self.rows).map_or(0, |r| r.min(MAX_RESERVED_ROWS))
     }
 
     /// The file's record batches (from the first not yet read) and the decoder.

@@ -326,6 +326,12 @@ impl<'d, 'a> EventsPart<'d, 'a> {
         }
     }
 
+    /// Room for `rows` more events.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.sink.out.events.reserve(rows);
+    }
+
     /// The next event.
     #[inline]
     pub(crate) fn add(&mut self, subject: &str, key: &str, at: Millis, reason: Option<&str>) {

@@ -274,6 +274,18 @@ impl LeadTable {
         }
     }
 
+    /// Room for `rows` more leads in the per-lead columns (ids' text grows as read).
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.ends.reserve(rows);
+        self.hashes.reserve(rows);
+        self.created.reserve(rows);
+        for codes in self.columns_mut() {
+            if codes.kept {
+                codes.of_lead.reserve(rows);
+            }
+        }
+    }
+
     /// Whether the values of the `k`-th attribute column are kept.
     #[inline]
     pub(crate) fn keeps_attribute(&self, k: usize) -> bool {
