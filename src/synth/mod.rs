@@ -131,8 +131,8 @@ use crate::records::{
 };
 
 pub use config::{
-    FunnelRates, Lag, Lags, MAX_CHANNELS, MAX_LEADS, MAX_MONTHS, MIN_LEADS, SegmentProfile,
-    SourceProfile, SynthConfig, TouchChannelProfile,
+    FunnelRates, HiringProfile, Lag, Lags, MAX_CHANNELS, MAX_LEADS, MAX_MONTHS, MIN_LEADS,
+    SegmentProfile, SourceProfile, SynthConfig, TouchChannelProfile,
 };
 pub use engine::{LeadBundle, LeadTruth, Leads, Synth};
 pub use paths::{MAX_PATH_CHANNELS, PathsConfig, path_rows};
@@ -166,6 +166,10 @@ pub struct Company {
     pub forecasts: Vec<ForecastPoint>,
     /// The truth of the touch model.
     pub truth: Truth,
+    /// Owners hired during the history, with their hire dates (empty unless
+    /// [`SynthConfig::hiring`] is set; then not serialised when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hires: Vec<crate::plan::Hire>,
 }
 
 impl Company {
@@ -206,6 +210,7 @@ impl Synth {
                 channels: Vec::new(),
                 expected_conversions: 0.0,
             },
+            hires: self.hires(),
         };
         let mut tally = self.tally();
         let mut parts = engine::Parts {
