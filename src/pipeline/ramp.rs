@@ -711,8 +711,10 @@ impl RampReport {
         self.points.iter().map(|p| p.owners).sum()
     }
 
-    /// The measured ramp ([`to_ramp`](Self::to_ramp)) when at least `min_owners` new
-    /// owners were pooled in month 0, otherwise `assumed`; with which one was used.
+    /// The measured ramp ([`to_ramp`](Self::to_ramp)) when month 0 pools at least
+    /// `min_owners` new owners and a baseline of at least `min_deals` deals (the
+    /// evidence behind the first point), otherwise `assumed`; with which one was used
+    /// and, for the assumed one, why.
     ///
     /// ```
     /// use revops::{Currency, pipeline::RampAccumulator, pipeline::RampBasis, pipeline::RampSource,
@@ -722,17 +724,28 @@ impl RampReport {
     /// let empty = RampAccumulator::new(RampSpec::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
     ///     Currency::USD)?.finish()?;
     /// let assumed = Ramp { pipeline: RampCurve::linear(6)?, bookings: RampCurve::linear(9)? };
-    /// let chosen = empty.ramp_or(&assumed, RampBasis::Amount, 3)?;
-    /// assert_eq!(chosen.source, RampSource::Assumed { reason: "0 new owners measured in month 0 (at least 3 needed)".into() });
+    /// let chosen = empty.ramp_or(&assumed, RampBasis::Amount, 3, 30)?;
+    /// assert_eq!(chosen.source, RampSource::Assumed {
+    ///     reason: "month 0 pools 0 new owners and a baseline of 0 deals (at least 3 and 30 needed)".into()
+    /// });
     /// assert_eq!(chosen.ramp, assumed);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     /// As [`to_ramp`](Self::to_ramp).
-    pub fn ramp_or(&self, assumed: &Ramp, basis: RampBasis, min_owners: u64) -> Result<ChosenRamp> {
-        let n = self.points.first().map_or(0, |p| p.owners);
-        if n >= min_owners.max(1) {
+    pub fn ramp_or(
+        &self,
+        assumed: &Ramp,
+        basis: RampBasis,
+        min_owners: u64,
+        min_deals: u64,
+    ) -> Result<ChosenRamp> {
+        let (n, deals) = self.points.first().map_or((0, Decimal::ZERO), |p| {
+            (p.owners, p.pipeline.expected_deals)
+        });
+        let min_owners = min_owners.max(1);
+        if n >= min_owners && deals >= Decimal::from(min_deals) {
             Ok(ChosenRamp {
                 ramp: self.to_ramp(basis)?,
                 source: RampSource::Measured {
@@ -746,8 +759,8 @@ impl RampReport {
                 ramp: assumed.clone(),
                 source: RampSource::Assumed {
                     reason: format!(
-                        "{n} new owners measured in month 0 (at least {} needed)",
-                        min_owners.max(1)
+                        "month 0 pools {n} new owners and a baseline of {} deals (at least {min_owners} and {min_deals} needed)",
+                        deals.round_dp(1).normalize()
                     ),
                 },
             })

@@ -271,6 +271,7 @@ fn a_month_without_tenured_owners_is_counted_without_a_value() {
             },
             RampBasis::Amount,
             1,
+            0,
         )
         .unwrap();
     assert!(matches!(chosen.source, RampSource::Assumed { .. }));
