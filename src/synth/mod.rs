@@ -111,6 +111,13 @@
 //! row is the full state after the change; the opportunity is its last row; a won
 //! deal's final amount is its conversion's value.
 //!
+//! **Hiring** (opt-in, [`SynthConfig::hiring`]; off by default, and then nothing
+//! above changes): owners hired at known dates take a share of their segment's new
+//! opportunities that grows along a known linear ramp ([`HiringProfile`]), so the
+//! ramp measured from the history
+//! ([`PipelineHistory::ramp`](crate::pipeline::PipelineHistory::ramp)) can be checked
+//! against it; [`Company::hires`] lists them.
+//!
 //! **Spend and forecasts** are monthly aggregates of the leads: see [`Synth::spend`]
 //! and [`Synth::forecasts`].
 
