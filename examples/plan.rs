@@ -8,7 +8,15 @@
 //! Flags: `--data DIR` (canonical CSVs; without it a synthetic company: `--leads N`,
 //! `--seed S`), `--target AMOUNT` (next quarter's bookings; default: the last complete
 //! quarter's won revenue + 20 %), `--per-day N` (inquiries per day a new programme
-//! adds; default 20), `--format table|json`, `--quick`.
+//! adds; default 20), `--hiring` (synthetic company only: hire 2 owners per segment
+//! from month 3, every 2 months, with a 6-month linear ramp), `--format table|json`,
+//! `--quick`.
+//!
+//! The ramp of a new hire is **measured** from the opportunity history when it shows
+//! enough new owners (`revops::pipeline::PipelineHistory::ramp`: pipeline created and
+//! bookings per tenure month relative to tenured owners; at least 3 new owners and a
+//! baseline of 30 deals in month 0), otherwise the **assumed** one (linear over 6 months for pipeline, 9 for
+//! bookings: the usual 6–9-month ramp); the output says which.
 //!
 //! The projection covers the open opportunities (their chance of a win given their
 //! stage, age and segment, from a survival model of the deals known today:
@@ -23,16 +31,17 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use common::{DataArgs, OutputArgs, bad, load_tables};
+use common::{DataArgs, OutputArgs, bad, load_tables_with};
 use revops::csv::{CsvRecord, Table};
 use revops::{
     Calendar, Decimal, Error, Funnel, Granularity, Lead, Money, Period, StageEvent,
-    funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents, funnel::PathOptions,
-    funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
-    pipeline::PipelineHistory, plan::DealSegments, plan::ProgrammeUplift, plan::Projection,
-    plan::ReverseFunnel, plan::ReversePlan, plan::RoundingPolicy, plan::StageChain,
-    plan::SurvivalOptions, plan::average_deal_size, plan::chances, plan::deal_chances,
-    plan::default_target, plan::project_chances,
+    breakdown::Dimension, funnel::CohortSpec, funnel::FunnelData, funnel::FunnelEvents,
+    funnel::PathOptions, funnel::VelocitySpec, funnel::cohort_report, funnel::velocity_report,
+    pipeline::ChosenRamp, pipeline::PipelineHistory, pipeline::RampBasis, pipeline::RampReport,
+    pipeline::RampSource, pipeline::RampSpec, plan::DealSegments, plan::ProgrammeUplift,
+    plan::Projection, plan::Ramp, plan::RampCurve, plan::ReverseFunnel, plan::ReversePlan,
+    plan::RoundingPolicy, plan::StageChain, plan::SurvivalOptions, plan::average_deal_size,
+    plan::chances, plan::deal_chances, plan::default_target, plan::project_chances,
 };
 
 /// The most inquiries a day a programme may add.
@@ -55,6 +64,10 @@ struct Cli {
     /// Inquiries per day a new programme adds (more than 0, at most 1000000)
     #[arg(long, value_name = "N", default_value_t = 20.0, value_parser = per_day)]
     per_day: f64,
+    /// Synthetic company only: hire 2 owners per segment from month 3, every 2 months,
+    /// with a 6-month linear ramp (the plan then measures it from the history)
+    #[arg(long, conflicts_with = "data")]
+    hiring: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -79,6 +92,14 @@ struct Planned {
     uplift_60: ProgrammeUplift,
     uplift_90: ProgrammeUplift,
     projection: Projection,
+    /// The ramp of a new hire: measured from the history, or assumed.
+    ramp: ChosenRamp,
+    /// A hire starting today: mean share of a tenured owner's pipeline and bookings
+    /// over the next 60 and 90 days, under that ramp.
+    new_hire: Vec<HireShare>,
+    /// The measured ramp (curve points with counts, owners).
+    #[serde(skip)]
+    measured: Option<RampReport>,
     #[serde(skip)]
     funnel: ReverseFunnel,
     #[serde(skip)]
@@ -89,6 +110,71 @@ struct Planned {
     open_deals: usize,
     #[serde(skip)]
     open_leads: usize,
+}
+
+/// A hire's mean productivity over a horizon.
+#[derive(serde::Serialize)]
+struct HireShare {
+    days: u32,
+    pipeline: f64,
+    bookings: f64,
+}
+
+/// The mean factor of `curve` over the `days` days from a hire date.
+fn mean_factor(curve: &RampCurve, hired: chrono::NaiveDate, days: u32) -> f64 {
+    let total: f64 = (0..days)
+        .filter_map(|k| hired.checked_add_days(chrono::Days::new(u64::from(k))))
+        .map(|d| curve.factor_on(hired, d))
+        .sum();
+    total / f64::from(days.max(1))
+}
+
+fn print_ramp(p: &Planned) {
+    match &p.ramp.source {
+        RampSource::Measured {
+            new_owners,
+            owner_months,
+            ..
+        } => println!(
+            "\nramp of a new hire: measured from the history ({new_owners} new owners, {owner_months} owner-months; amounts vs tenured owners)"
+        ),
+        RampSource::Assumed { reason } => println!(
+            "\nramp of a new hire: assumed (linear 6 months pipeline, 9 bookings): not measured, {reason}"
+        ),
+    }
+    let pct = |c: &RampCurve| {
+        c.factors()
+            .iter()
+            .map(|f| format!("{:.0}", 100.0 * f))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("  pipeline % by month: {}", pct(&p.ramp.ramp.pipeline));
+    println!("  bookings % by month: {}", pct(&p.ramp.ramp.bookings));
+    if let Some(m) = &p.measured {
+        for pt in m.points.iter().filter(|pt| pt.owners > 0).take(6) {
+            println!(
+                "  month {:>2}: {:>3} owners, {} deals / {:.1} at tenure ({}), pipeline {} vs {}",
+                pt.month,
+                pt.owners,
+                pt.pipeline.deals,
+                pt.pipeline.expected_deals,
+                pt.pipeline
+                    .amount_ratio()
+                    .map_or("no value".to_string(), |r| format!("{:.0} %", 100.0 * r)),
+                pt.pipeline.amount.round_to_minor_units(),
+                pt.pipeline.expected_amount.round_to_minor_units()
+            );
+        }
+    }
+    for h in &p.new_hire {
+        println!(
+            "  a hire starting today, first {:>2} days: {:.0} % of a tenured owner's pipeline, {:.0} % of bookings",
+            h.days,
+            100.0 * h.pipeline,
+            100.0 * h.bookings
+        );
+    }
 }
 
 fn print_table(p: &Planned) {
@@ -137,6 +223,7 @@ fn print_table(p: &Planned) {
             u.bookings.round_to_minor_units()
         );
     }
+    print_ramp(p);
     println!(
         "\nopen today: {} deals and {} leads active in the last 90 days (at the average deal size); expected wins (95 % band) and revenue",
         p.open_deals, p.open_leads
@@ -156,13 +243,43 @@ fn print_table(p: &Planned) {
     }
 }
 
+/// The measured ramp (owners from the opportunities, or their leads) when at least 3
+/// new owners and a baseline of 30 deals stand behind month 0, else the assumed 6 /
+/// 9-month linear ramp.
+fn chosen_ramp(
+    history: &PipelineHistory,
+    loaded: &common::Loaded,
+    today: DateTime<Utc>,
+) -> Result<(ChosenRamp, Option<RampReport>), Error> {
+    let assumed = Ramp {
+        pipeline: RampCurve::linear(6)?,
+        bookings: RampCurve::linear(9)?,
+    };
+    let d = &loaded.data;
+    let rebuilt;
+    let opportunities = match &loaded.opportunities {
+        Some(o) => o.as_slice(),
+        None => {
+            rebuilt = revops::report::opportunities_from_history(&d.opportunity_history, &d.leads);
+            rebuilt.as_slice()
+        }
+    };
+    let owners = history.keys(&Dimension::Owner, opportunities, &d.leads)?;
+    // Hire dates when known (the synthetic company's hires); first activity otherwise.
+    let spec = RampSpec::new(today).with_hires(&loaded.hires);
+    let measured = history.ramp(&spec, &owners)?;
+    let chosen = measured.ramp_or(&assumed, RampBasis::Amount, 3, 30)?;
+    Ok((chosen, Some(measured)))
+}
+
 fn main() -> ExitCode {
     common::main(run)
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
     // Touches and forecasts are not read (spend and conversions give the currency).
-    let loaded = load_tables(
+    let hiring = cli.hiring;
+    let loaded = load_tables_with(
         &cli.data,
         100_000,
         &[Lead::FILE_NAME, StageEvent::FILE_NAME],
@@ -173,6 +290,13 @@ fn run(cli: Cli) -> Result<(), Error> {
             Table::Spend,
             Table::OpportunityHistory,
         ],
+        &|c| {
+            if hiring {
+                c.with_hiring(revops::synth::HiringProfile::default())
+            } else {
+                c
+            }
+        },
     )?;
     let d = &loaded.data;
     let currency = d.report_input().inferred_currency();
@@ -251,6 +375,17 @@ fn run(cli: Cli) -> Result<(), Error> {
     open.extend(chances(&leads_open, &leads_outlook, &horizons)?);
     let projection = project_chances(&open, today_date, &horizons, 1.96, currency)?;
 
+    // The ramp of a new hire: measured when the history shows enough new owners.
+    let (ramp, measured) = chosen_ramp(&history, &loaded, today)?;
+    let new_hire = [60, 90]
+        .into_iter()
+        .map(|days| HireShare {
+            days,
+            pipeline: mean_factor(&ramp.ramp.pipeline, today_date, days),
+            bookings: mean_factor(&ramp.ramp.bookings, today_date, days),
+        })
+        .collect();
+
     let planned = Planned {
         origin: loaded.origin.clone(),
         today,
@@ -260,6 +395,9 @@ fn run(cli: Cli) -> Result<(), Error> {
         uplift_60: uplift60,
         uplift_90: uplift90,
         projection,
+        ramp,
+        new_hire,
+        measured,
         funnel,
         next_quarter,
         per_day,

@@ -411,6 +411,8 @@ pub struct Loaded {
     /// The synthetic company's opportunities (with their lead links); `None` for a
     /// folder, whose files carry only the opportunities' history.
     pub opportunities: Option<Vec<revops::Opportunity>>,
+    /// The synthetic company's hires (with `hiring`), with their hire dates.
+    pub hires: Vec<revops::plan::Hire>,
 }
 
 /// Reads `--data DIR` if given (`required`: the files this example cannot do without),
@@ -428,6 +430,18 @@ pub fn load_tables(
     required: &[&str],
     tables: &[Table],
 ) -> Result<Loaded, Error> {
+    load_tables_with(args, default_leads, required, tables, &|c| c)
+}
+
+/// [`load_tables`], with the synthetic company's configuration adjusted by
+/// `configure` (e.g. to hire owners during the history).
+pub fn load_tables_with(
+    args: &DataArgs,
+    default_leads: u64,
+    required: &[&str],
+    tables: &[Table],
+    configure: &dyn Fn(SynthConfig) -> SynthConfig,
+) -> Result<Loaded, Error> {
     if let Some(dir) = &args.data {
         let data = read_tables(dir, required, tables, Options::new())?;
         let origin = folder_origin(dir);
@@ -435,11 +449,14 @@ pub fn load_tables(
             data,
             origin,
             opportunities: None,
+            hires: Vec::new(),
         });
     }
     let leads = args.leads_or(default_leads);
     let seed = args.seed();
-    let c = generate(&SynthConfig::default().with_leads(leads).with_seed(seed))?;
+    let c = generate(&configure(
+        SynthConfig::default().with_leads(leads).with_seed(seed),
+    ))?;
     let data = Dataset {
         leads: c.leads,
         stage_events: c.stage_events,
@@ -454,6 +471,7 @@ pub fn load_tables(
         data,
         origin: format!("synthetic company, {leads} leads, seed {seed}"),
         opportunities: Some(c.opportunities),
+        hires: c.hires,
     })
 }
 

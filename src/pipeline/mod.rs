@@ -134,6 +134,16 @@
 //! (closing instant in a window, if given), at their amount then: the exact sum of
 //! their amounts in the history's one currency and their count.
 //!
+//! # Ramp
+//!
+//! [`PipelineHistory::ramp`] measures how new owners ramp: per owner, pipeline
+//! created and bookings by month since their start (a hire date, or their first
+//! activity), relative to tenured owners over the same days, pooled into a curve
+//! with the counts behind each point ([`RampReport`]), turned into a
+//! [`plan::Ramp`](crate::plan::Ramp) by [`RampReport::to_ramp`]; time to first
+//! opportunity and first win per owner. Definitions, the relative measure and limits
+//! are in the [`RampReport`] docs.
+//!
 //! # Breakdowns
 //!
 //! Every measure has a `*_by` twin that breaks it down by owner, segment, source
@@ -169,6 +179,7 @@ mod coverage;
 mod forecast_rollup;
 mod history;
 mod predictions;
+mod ramp;
 mod sales_cycle;
 mod slippage;
 mod velocity;
@@ -181,6 +192,10 @@ pub use bookings::{Bookings, BookingsSpec};
 pub use coverage::{Coverage, PeriodDeal, PeriodPipeline};
 pub use forecast_rollup::ForecastRollup;
 pub use history::{OpportunityState, PipelineHistory, Snapshot, SnapshotEntry};
+pub use ramp::{
+    ChosenRamp, DEFAULT_MAX_RAMP_CELLS, OwnerMonth, OwnerRamp, RampAccumulator, RampBasis,
+    RampDeal, RampMeasure, RampPoint, RampReport, RampSource, RampSpec, StartBasis,
+};
 pub use sales_cycle::{CycleOutcome, SalesCycle, SalesCycleSpec};
 pub use slippage::{Slippage, SlippedDeal};
 pub use velocity::{PipelineVelocity, PipelineVelocitySpec};

@@ -5,7 +5,11 @@
 //!   they must enter ([`ReversePlan`]), under an explicit [`RoundingPolicy`];
 //! - [`RampCurve`], [`Ramp`], [`team_capacity`]: what a team can sell as it ramps;
 //!   [`hire_uplift`] and [`ReverseFunnel::programme_uplift`]: what a new seller or a
-//!   new marketing programme can show over the next N days;
+//!   new marketing programme can show over the next N days; the ramp itself measured
+//!   from opportunity history by
+//!   [`PipelineHistory::ramp`](crate::pipeline::PipelineHistory::ramp), and
+//!   [`RampReport::ramp_or`](crate::pipeline::RampReport::ramp_or) to use it instead of
+//!   an assumed one when the history supports it (saying which was used);
 //! - [`average_deal_size`], [`default_target`] ([`won_revenue`] × 1.2): the deal size
 //!   and the default target a plan starts from, as the report computes them;
 //! - [`project_open_deals`]: expected wins and revenue of today's open deals over the

@@ -10,6 +10,7 @@
 //! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`] | spend and the funnel (unit economics); opportunity history (sourcing) |
 //! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter | opportunity history |
 //! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]) | forecasts; history with probabilities |
+//! | [`Report::ramp`] | [`PipelineHistory::ramp`](crate::pipeline::PipelineHistory::ramp) (defaults; owners from the opportunities rebuilt from the history and their leads) | opportunity history, owners |
 //! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter at [`average_deal_size`] and [`default_target`], [`project_chances`] of the open deals ([`StageChain`], conditional on their age) | the funnel section and won revenue |
 //!
 //! A section whose inputs are absent is `None` and named, with the reason, in
@@ -526,6 +527,13 @@ pub struct Report {
     pub forecast: Option<ForecastSection>,
     /// Next quarter's plan.
     pub plan: Option<PlanSection>,
+    /// The ramp of new owners measured from the opportunity history, as of the
+    /// report date, with the default [`RampSpec`](crate::pipeline::RampSpec): the curve
+    /// with its counts and each owner's start, first opportunity and first win (each
+    /// owner's months are left out: [`PipelineHistory::ramp`] has them). `None` without
+    /// history or without any deal owner.
+    #[serde(default)]
+    pub ramp: Option<crate::pipeline::RampReport>,
     /// Sections (or parts) not produced, with the reason.
     pub omitted: Vec<Omission>,
 }
@@ -701,6 +709,7 @@ impl Report {
             pipeline: rest.pipeline,
             forecast: rest.forecast,
             plan: rest.plan,
+            ramp: rest.ramp,
             omitted,
         })
     }
@@ -748,6 +757,7 @@ struct RestOfReport {
     pipeline: Option<PipelineSection>,
     forecast: Option<ForecastSection>,
     plan: Option<PlanSection>,
+    ramp: Option<crate::pipeline::RampReport>,
     omitted: Vec<Omission>,
 }
 
@@ -817,6 +827,10 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
         Some(h) => Some(pipeline_section(cx, h)?),
         None => None,
     };
+    let ramp = match &history {
+        Some(h) => ramp_section(cx, h, &mut omitted)?,
+        None => None,
+    };
     progress("forecast");
     let forecast = forecast_section(cx, history.as_ref(), &mut omitted)?;
     progress("plan");
@@ -832,8 +846,31 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
         pipeline,
         forecast,
         plan,
+        ramp,
         omitted,
     })
+}
+
+/// The ramp of new owners, measured with the defaults as of the report date; owners
+/// from the opportunities rebuilt from the history and the leads they came from.
+fn ramp_section(
+    cx: &Context<'_, '_>,
+    h: &PipelineHistory,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<crate::pipeline::RampReport>> {
+    let opportunities = opportunities_from_history(cx.input.opportunity_history, cx.input.leads);
+    let owners = h.keys(&Dimension::Owner, &opportunities, cx.input.leads)?;
+    if owners.values().iter().all(Option::is_none) {
+        omit(omitted, "ramp", "no deal has an owner (on its lead)");
+        return Ok(None);
+    }
+    let mut ramp = h.ramp(&crate::pipeline::RampSpec::new(cx.as_of), &owners)?;
+    // The curve carries the counts; each owner's months stay out of the report (they
+    // are in `PipelineHistory::ramp`).
+    for o in &mut ramp.owners {
+        o.months.clear();
+    }
+    Ok(Some(ramp))
 }
 
 /// Unit economics by lead source (spend and the funnel) and sourcing (opportunity

@@ -18,6 +18,73 @@ pub const MAX_MONTHS: u32 = 240;
 /// Most touch channels (sources plus extra channels) a configuration may have.
 pub const MAX_CHANNELS: usize = 64;
 
+/// Owners hired during the history, with a known ramp (opt-in: [`SynthConfig::hiring`]
+/// is `None` by default, and then the company is exactly as without this option).
+///
+/// In each segment, `per_segment` owners named `<segment>_hire_01`, … are hired on the
+/// first day of month `first_month + k × every_months` of the history (`k = 0, 1,
+/// …`), midnight UTC. From its hire date, hire `h` takes a share of the segment's new
+/// opportunities: an opportunity created on day `d` goes to `h` with probability
+/// `w_h(d) / (R + Σ w)`, where `R` is the segment's number of tenured owners (each
+/// weight 1), `Σ w` the weights of the hires hired by `d`, and `w_h(d)` the factor
+/// of [`ramp`](HiringProfile::ramp) (linear over `ramp_months`: `(m + 1) /
+/// ramp_months` in tenure month `m`, 1 after) on `d`; otherwise it stays with the
+/// account's owner. So in expectation a hire in tenure month `m` creates `w(m)` times
+/// the pipeline (deals and amount) of a tenured owner of the segment on the same
+/// days: the known pipeline ramp. Bookings follow with the sales cycle's delay. The
+/// routing draws from its own random stream per lead, so every other draw is
+/// unchanged; the lead of a routed opportunity takes its owner (the owner at
+/// conversion). [`Company::hires`](crate::synth::Company::hires) lists the hires.
+///
+/// ```
+/// use revops::synth::{generate, HiringProfile, SynthConfig};
+/// # fn main() -> Result<(), revops::Error> {
+/// let hiring = HiringProfile::default(); // 2 per segment from month 3, every 2 months, 6-month ramp
+/// assert_eq!(hiring.ramp()?.factors().len(), 6);
+/// let c = generate(&SynthConfig::default().with_leads(2_000).with_hiring(hiring))?;
+/// assert_eq!(c.hires.len(), 6); // three segments
+/// assert_eq!(c.hires[0].id, "smb_hire_01");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HiringProfile {
+    /// Owners hired in each segment (1 to 100). Default 2.
+    pub per_segment: u32,
+    /// Month of the history of the first hire (0 to `months − 1`). Default 3.
+    pub first_month: u32,
+    /// Months between two hires of a segment. Default 2.
+    pub every_months: u32,
+    /// Months of the linear ramp (1 to 120). Default 6.
+    pub ramp_months: u32,
+}
+
+impl Default for HiringProfile {
+    fn default() -> Self {
+        HiringProfile {
+            per_segment: 2,
+            first_month: 3,
+            every_months: 2,
+            ramp_months: 6,
+        }
+    }
+}
+
+impl HiringProfile {
+    /// The known pipeline ramp: linear over `ramp_months`.
+    ///
+    /// # Errors
+    /// As [`RampCurve::linear`](crate::plan::RampCurve::linear).
+    pub fn ramp(&self) -> Result<crate::plan::RampCurve> {
+        crate::plan::RampCurve::linear(self.ramp_months)
+    }
+
+    /// The routing weight in tenure month `m`: `min(1, (m + 1) / ramp_months)`.
+    pub(crate) fn weight(&self, m: u32) -> f64 {
+        (f64::from(m.saturating_add(1)) / f64::from(self.ramp_months.max(1))).min(1.0)
+    }
+}
+
 /// One lead source: its share of new leads, how well its leads convert, what it costs,
 /// and what a touch on it does.
 ///
@@ -356,6 +423,9 @@ pub struct SynthConfig {
     pub rates: FunnelRates,
     /// Delays. Default: [`Lags::default`].
     pub lags: Lags,
+    /// Owners hired during the history with a known ramp. Default `None` (off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hiring: Option<HiringProfile>,
 }
 
 impl Default for SynthConfig {
@@ -373,6 +443,7 @@ impl Default for SynthConfig {
             segments: SynthConfig::default_segments(),
             rates: FunnelRates::default(),
             lags: Lags::default(),
+            hiring: None,
         }
     }
 }
@@ -593,6 +664,13 @@ impl SynthConfig {
         self
     }
 
+    /// Hires owners during the history with a known ramp (see [`HiringProfile`]).
+    #[must_use]
+    pub fn with_hiring(mut self, hiring: HiringProfile) -> SynthConfig {
+        self.hiring = Some(hiring);
+        self
+    }
+
     /// The first day after the history (the window is `start ..` this, exclusive).
     ///
     /// # Errors
@@ -650,7 +728,46 @@ impl SynthConfig {
         self.validate_sources()?;
         self.validate_segments()?;
         self.validate_rates()?;
-        self.validate_lags()
+        self.validate_lags()?;
+        self.validate_hiring()
+    }
+
+    fn validate_hiring(&self) -> Result<()> {
+        let Some(h) = &self.hiring else {
+            return Ok(());
+        };
+        if !(1..=100).contains(&h.per_segment) {
+            return Err(invalid(
+                "hiring per_segment",
+                h.per_segment,
+                "must be 1 to 100",
+            ));
+        }
+        if h.first_month >= self.months {
+            return Err(invalid(
+                "hiring first_month",
+                h.first_month,
+                format!(
+                    "must be within the history (below months = {})",
+                    self.months
+                ),
+            ));
+        }
+        if !(1..=120).contains(&h.ramp_months) {
+            return Err(invalid(
+                "hiring ramp_months",
+                h.ramp_months,
+                "must be 1 to 120",
+            ));
+        }
+        if h.every_months > MAX_MONTHS {
+            return Err(invalid(
+                "hiring every_months",
+                h.every_months,
+                format!("must be at most {MAX_MONTHS}"),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_sources(&self) -> Result<()> {

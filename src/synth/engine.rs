@@ -127,6 +127,8 @@ pub(crate) struct SegmentInfo {
     pub cycle_multiplier: f64,
     pub win_logit: f64,
     pub owners: Vec<String>,
+    /// Owners hired during the history and their hire dates (opt-in hiring).
+    pub hires: Vec<(String, NaiveDate)>,
 }
 
 /// A spend line: one channel and campaign (or none).
@@ -323,7 +325,26 @@ fn segment_infos(config: &SynthConfig) -> Vec<SegmentInfo> {
                 owners: (1..=reps)
                     .map(|k| format!("{}_rep_{k:02}", s.name))
                     .collect(),
+                hires: hires_of(config, &s.name),
             }
+        })
+        .collect()
+}
+
+/// The hires of one segment under the opt-in hiring profile (none without it, or
+/// past the end of the history).
+fn hires_of(config: &SynthConfig, segment: &str) -> Vec<(String, NaiveDate)> {
+    let Some(h) = &config.hiring else {
+        return Vec::new();
+    };
+    (0..h.per_segment)
+        .filter_map(|k| {
+            let month = h.first_month.checked_add(k.checked_mul(h.every_months)?)?;
+            if month >= config.months {
+                return None;
+            }
+            let day = config.start.checked_add_months(Months::new(month))?;
+            Some((format!("{segment}_hire_{:02}", k + 1), day))
         })
         .collect()
 }
@@ -560,7 +581,7 @@ impl Synth {
         ];
         let p = a.map(|x| sigmoid(x + d));
 
-        let lead = self.identity(i, &origin, seg);
+        let mut lead = self.identity(i, &origin, seg);
         let subject = SubjectId::from(&lead.id);
         let mut meta = Meta {
             source_line: self.channels[origin.source].first_line + origin.campaign.unwrap_or(0),
@@ -571,6 +592,12 @@ impl Synth {
             touched: reach.touched,
         };
         let (last, plan) = self.walk(&subject, &origin, &draws, &p, &mut meta, &mut out.events);
+        if let Some(plan) = &plan
+            && lead.owner.is_some()
+            && let Some(h) = self.route(i, seg, plan.created)
+        {
+            lead.owner = Some(seg.hires[h].0.clone());
+        }
         let conversion_probability =
             self.lead_truth(&a, &p, d, &draws, reach.touched, &mut out.incremental);
         self.touches(&mut rng, &subject, &origin, &reach, last, out);
@@ -595,6 +622,40 @@ impl Synth {
             conversion_probability,
             meta,
         }
+    }
+
+    /// The hire (index into `seg.hires`) an opportunity of lead `i` created at
+    /// `created` is routed to, if any (see [`HiringProfile`](super::HiringProfile));
+    /// draws from the lead's own hiring stream only when the segment has hires.
+    fn route(&self, i: u64, seg: &SegmentInfo, created: i64) -> Option<usize> {
+        let hiring = self.config.hiring.as_ref()?;
+        let day = date_of(created);
+        let weight = |hired: NaiveDate| {
+            crate::plan::tenure_months(hired, day).map_or(0.0, |m| hiring.weight(m))
+        };
+        let total: f64 = seg.hires.iter().map(|(_, d)| weight(*d)).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut rng = Rng::stream(self.config.seed, domain::HIRING, i);
+        let u = rng.uniform() * (seg.owners.len() as f64 + total);
+        let mut acc = 0.0;
+        for (k, (_, d)) in seg.hires.iter().enumerate() {
+            acc += weight(*d);
+            if u < acc {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// Every hire of every segment, by segment then hire order.
+    pub(crate) fn hires(&self) -> Vec<crate::plan::Hire> {
+        self.segments
+            .iter()
+            .flat_map(|s| s.hires.iter())
+            .map(|(id, d)| crate::plan::Hire::new(id.clone(), *d))
+            .collect()
     }
 
     /// Who and when: the creation instant, the source channel and campaign, the

@@ -111,6 +111,13 @@
 //! row is the full state after the change; the opportunity is its last row; a won
 //! deal's final amount is its conversion's value.
 //!
+//! **Hiring** (opt-in, [`SynthConfig::hiring`]; off by default, and then nothing
+//! above changes): owners hired at known dates take a share of their segment's new
+//! opportunities that grows along a known linear ramp ([`HiringProfile`]), so the
+//! ramp measured from the history
+//! ([`PipelineHistory::ramp`](crate::pipeline::PipelineHistory::ramp)) can be checked
+//! against it; [`Company::hires`] lists them.
+//!
 //! **Spend and forecasts** are monthly aggregates of the leads: see [`Synth::spend`]
 //! and [`Synth::forecasts`].
 
@@ -131,8 +138,8 @@ use crate::records::{
 };
 
 pub use config::{
-    FunnelRates, Lag, Lags, MAX_CHANNELS, MAX_LEADS, MAX_MONTHS, MIN_LEADS, SegmentProfile,
-    SourceProfile, SynthConfig, TouchChannelProfile,
+    FunnelRates, HiringProfile, Lag, Lags, MAX_CHANNELS, MAX_LEADS, MAX_MONTHS, MIN_LEADS,
+    SegmentProfile, SourceProfile, SynthConfig, TouchChannelProfile,
 };
 pub use engine::{LeadBundle, LeadTruth, Leads, Synth};
 pub use paths::{MAX_PATH_CHANNELS, PathsConfig, path_rows};
@@ -166,6 +173,10 @@ pub struct Company {
     pub forecasts: Vec<ForecastPoint>,
     /// The truth of the touch model.
     pub truth: Truth,
+    /// Owners hired during the history, with their hire dates (empty unless
+    /// [`SynthConfig::hiring`] is set; then not serialised when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hires: Vec<crate::plan::Hire>,
 }
 
 impl Company {
@@ -206,6 +217,7 @@ impl Synth {
                 channels: Vec::new(),
                 expected_conversions: 0.0,
             },
+            hires: self.hires(),
         };
         let mut tally = self.tally();
         let mut parts = engine::Parts {

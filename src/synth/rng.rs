@@ -23,6 +23,8 @@ pub(crate) mod domain {
     pub const SPEND: u64 = 0x5350_4e44; // "SPND"
     /// Forecast noise, one stream per series and period.
     pub const FORECAST: u64 = 0x4643_5354; // "FCST"
+    /// Opportunity routing to hired owners (opt-in hiring), one stream per lead.
+    pub const HIRING: u64 = 0x4849_5245; // "HIRE"
 }
 
 /// xoshiro256** with distribution helpers.

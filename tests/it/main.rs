@@ -26,6 +26,7 @@ mod period;
 mod pipeline;
 mod pipeline_breakdown;
 mod plan;
+mod ramp;
 mod ratio;
 #[cfg(feature = "csv")]
 mod read_funnel;

@@ -116,6 +116,8 @@ pub(super) const WATERFALL_DESC: &str =
     "Blue: open pipeline at the quarter's start and end; green: additions; red: removals.";
 /// What the reliability diagram's marks mean.
 pub(super) const CALIBRATION_DESC: &str = "Each dot: deals open at the quarter's start grouped by the probability they had then, against the share of those closed by its end that were won.";
+/// What the ramp chart's marks mean.
+pub(super) const RAMP_DESC: &str = "Each dot: new owners' pipeline created (blue) and bookings (orange) in a tenure month, as a share of what tenured owners made over the same days (amounts, pooled over the owners); dashed line: a tenured owner; n: owners pooled. A month without a baseline has no dot.";
 /// What the plan timeline's marks mean.
 pub(super) const PLAN_DESC: &str = "Each bar: the days in which records must enter the stage for the target quarter's wins, given the measured rates and median lags.";
 
@@ -830,6 +832,117 @@ pub(super) fn plan_chart(s: &PlanSection, today: NaiveDate) -> Option<String> {
             p.target.currency(),
             whole(&s.plan.deal_size),
             p.wins
+        ),
+    );
+    Some(svg.finish())
+}
+
+/// The measured ramp: pipeline created and bookings of new owners by tenure month,
+/// relative to tenured owners (`None` when no point has a value).
+pub(super) fn ramp_chart(r: &crate::pipeline::RampReport) -> Option<String> {
+    let series: [(&str, Vec<Option<f64>>); 2] = [
+        (
+            "pipeline created",
+            r.points.iter().map(|p| p.pipeline.amount_ratio()).collect(),
+        ),
+        (
+            "bookings",
+            r.points.iter().map(|p| p.bookings.amount_ratio()).collect(),
+        ),
+    ];
+    let top = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten())
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))?;
+    let hi = nice_max(0.0, top.clamp(1.2, 3.0));
+    let n = r.points.len().max(1) as f64;
+    let (w, h) = (760.0, 420.0);
+    let (x0, x1, y0, y1) = (80.0, w - 30.0, 70.0, h - 70.0);
+    let mut svg = Svg::new(
+        "chart-ramp",
+        "Ramp of new owners: pipeline created and bookings by tenure month, relative to tenured owners",
+        RAMP_DESC,
+        w,
+        h,
+    );
+    let pct = |t: f64| format!("{:.0}%", 100.0 * t);
+    axis(
+        &mut svg,
+        Area { x0, x1, y0, y1 },
+        Along::Y,
+        (0.0, hi),
+        &pct,
+        "share of a tenured owner",
+    );
+    let sx = |m: usize| x0 + (m as f64 + 0.5) / n * (x1 - x0);
+    let sy = |v: f64| y1 - v.min(hi) / hi * (y1 - y0);
+    for (m, p) in r.points.iter().enumerate() {
+        svg.text(sx(m), y1 + 16.0, "middle", "", &m.to_string());
+        svg.text(
+            sx(m),
+            y1 + 30.0,
+            "middle",
+            r##"font-size="10" fill="#555""##,
+            &format!("n={}", p.owners),
+        );
+    }
+    svg.text(
+        (x0 + x1) / 2.0,
+        y1 + 50.0,
+        "middle",
+        r##"font-weight="600""##,
+        "tenure month (month 0 starts on the owner's start)",
+    );
+    svg.line(
+        x0,
+        sy(1.0),
+        x1,
+        sy(1.0),
+        "#888",
+        r##"stroke-dasharray="5 4""##,
+    );
+    for (k, (name, values)) in series.iter().enumerate() {
+        let colour = PALETTE[k];
+        let mut prev: Option<(f64, f64)> = None;
+        for (m, v) in values.iter().enumerate() {
+            let Some(v) = v.filter(|v| v.is_finite()) else {
+                prev = None;
+                continue;
+            };
+            let (x, y) = (sx(m), sy(v));
+            if let Some((px, py)) = prev {
+                svg.line(px, py, x, y, colour, r##"stroke-width="2""##);
+            }
+            prev = Some((x, y));
+            let p = &r.points[m];
+            let measure = if k == 0 { &p.pipeline } else { &p.bookings };
+            let _ = write!(
+                svg.out,
+                r##"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{colour}"><title>{}</title></circle>"##,
+                esc(&format!(
+                    "month {m}, {name}: {:.0}% ({} vs {} at tenure; {} deals vs {:.1}; {} owners)",
+                    100.0 * v,
+                    whole(&measure.amount),
+                    whole(&measure.expected_amount),
+                    measure.deals,
+                    measure.expected_deals.to_f64().unwrap_or(0.0),
+                    p.owners
+                ))
+            );
+        }
+    }
+    let names: Vec<String> = series.iter().map(|(n, _)| (*n).to_string()).collect();
+    legend(&mut svg, x0, 22.0, &names, x1 - x0);
+    svg.text(
+        x0,
+        50.0,
+        "start",
+        r##"font-size="12""##,
+        &format!(
+            "{} new owners, {} established; tenured after {} months",
+            r.new_owners, r.established_owners, r.spec.tenured_after_months
         ),
     );
     Some(svg.finish())

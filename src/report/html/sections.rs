@@ -124,6 +124,12 @@ pub(super) fn parts(r: &Report) -> Vec<Part> {
             &["pipeline"],
         ),
         part(
+            "ramp",
+            "Ramp of new owners",
+            r.ramp.as_ref().map(|rr| ramp(rr, &cur)),
+            &["ramp", "pipeline"],
+        ),
+        part(
             "forecast-errors",
             "Forecast errors",
             fc.and_then(forecast_errors),
@@ -726,4 +732,55 @@ fn projection(s: &PlanSection) -> Option<String> {
         );
     }
     Some(t.finish())
+}
+
+/// The measured ramp: its chart, and per tenure month the counts behind each point.
+fn ramp(r: &crate::pipeline::RampReport, currency: &str) -> String {
+    let mut o = String::new();
+    figure(&mut o, charts::ramp_chart(r), charts::RAMP_DESC);
+    note(
+        &mut o,
+        &format!(
+            "{} new owners measured from their first deal (owners active within {} days of the first deal are established: tenured throughout), {} established, {} deals without an owner. A new owner is tenured {} months after their start. Baseline: tenured owners' output per owner-day over the same days.",
+            r.new_owners,
+            r.spec.established_days,
+            r.established_owners,
+            r.unowned_deals,
+            r.spec.tenured_after_months
+        ),
+    );
+    let mut t = Table::new(
+        "table-ramp",
+        "New owners by tenure month: pipeline created and bookings against tenured owners over the same days",
+        &[
+            "month",
+            "owners",
+            "without baseline",
+            "deals created",
+            "at tenure",
+            &format!("pipeline ({currency})"),
+            &format!("at tenure ({currency})"),
+            "pipeline vs tenured",
+            &format!("bookings ({currency})"),
+            "bookings vs tenured",
+        ],
+    );
+    for p in &r.points {
+        t.row(
+            &p.month.to_string(),
+            &[
+                Cell::count(p.owners),
+                Cell::count(p.without_baseline),
+                Cell::count(p.pipeline.deals),
+                Cell::num(p.pipeline.expected_deals.to_f64().unwrap_or(0.0), 1),
+                Cell::money(&p.pipeline.amount),
+                Cell::money(&p.pipeline.expected_amount),
+                Cell::opt_percent(p.pipeline.amount_ratio(), "no tenured baseline"),
+                Cell::money(&p.bookings.amount),
+                Cell::opt_percent(p.bookings.amount_ratio(), "no tenured baseline"),
+            ],
+        );
+    }
+    o.push_str(&t.finish());
+    o
 }
