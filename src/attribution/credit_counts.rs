@@ -594,7 +594,12 @@ fn units_in(text: &str, what: &str) -> Result<u128> {
     text.parse::<u128>()
         .ok()
         .filter(|&u| u < 1 << 127)
-        .ok_or_else(|| bad_state(COUNTS, format!("{what} {text:?} is not a whole number below 2^127")))
+        .ok_or_else(|| {
+            bad_state(
+                COUNTS,
+                format!("{what} {text:?} is not a whole number below 2^127"),
+            )
+        })
 }
 
 impl Serialize for CreditCounts {
@@ -657,7 +662,12 @@ impl CreditCounts {
         let mut c = CreditCounts::new(st.models, st.currency)?;
         c.names = st.names.names(COUNTS)?;
         c.fixed_scale = st.fixed_scale;
-        let [conversions, value, unattributed_conversions, unattributed_value] = st.totals;
+        let [
+            conversions,
+            value,
+            unattributed_conversions,
+            unattributed_value,
+        ] = st.totals;
         for (what, x) in [
             ("conversions", conversions),
             ("value", value),
@@ -686,7 +696,10 @@ impl CreditCounts {
             if g.scale > 28 || c.groups.iter().any(|o| o.scale == g.scale) {
                 return Err(bad_state(
                     COUNTS,
-                    format!("revenue group scale {} is above 28 or listed twice", g.scale),
+                    format!(
+                        "revenue group scale {} is above 28 or listed twice",
+                        g.scale
+                    ),
                 ));
             }
             c.groups.push(Group {
@@ -717,7 +730,10 @@ impl ModelSums {
     /// one revenue list per group.
     fn from_state(m: SumsIn, npairs: usize, ngroups: usize) -> Result<ModelSums> {
         if m.conv.len() > npairs || m.val.len() > npairs {
-            return Err(bad_state(COUNTS, format!("more sums than the {npairs} pairs")));
+            return Err(bad_state(
+                COUNTS,
+                format!("more sums than the {npairs} pairs"),
+            ));
         }
         for &x in m.conv.iter().chain(&m.val) {
             check_count(COUNTS, "a credited sum", x)?;

@@ -272,20 +272,43 @@ fn credit_counts_refuse_a_bad_state() {
     let json: serde_json::Value = serde_json::to_value(&counts).unwrap();
     assert_eq!(json["version"], 1);
     let read = |v: &serde_json::Value| serde_json::from_value::<CreditCounts>(v.clone());
-    assert_eq!(read(&json).unwrap().finish().unwrap(), counts.finish().unwrap());
+    assert_eq!(
+        read(&json).unwrap().finish().unwrap(),
+        counts.finish().unwrap()
+    );
     let mut v = json.clone();
     v["version"] = 2.into();
-    assert!(read(&v).unwrap_err().to_string().contains("version 2 is not supported"));
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("version 2 is not supported")
+    );
     let mut v = json.clone();
     v["names"]["pairs"][0][0] = 7.into();
-    assert!(read(&v).unwrap_err().to_string().contains("channel index 7 is out of range"));
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("channel index 7 is out of range")
+    );
     let mut v = json.clone();
     v["sums"][0]["conv"][0] = (-1.0).into();
-    assert!(read(&v).unwrap_err().to_string().contains("not a finite, non-negative count"));
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("not a finite, non-negative count")
+    );
     let mut v = json.clone();
     v["sums"] = serde_json::json!([]);
     assert!(read(&v).unwrap_err().to_string().contains("1 models"));
     let mut v = json;
     v["groups"][0]["unattributed"] = "999999".into();
-    assert!(read(&v).unwrap_err().to_string().contains("more unattributed revenue than its total"));
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("more unattributed revenue than its total")
+    );
 }
