@@ -22,6 +22,7 @@ mod attribution;
 mod convert;
 mod engine;
 mod forecast;
+mod funnel;
 mod options;
 mod pipeline;
 
@@ -46,6 +47,8 @@ pub fn functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(Udaf::<forecast::CalibrationFn>::default()),
         AggregateUDF::from(Udaf::<attribution::MarkovFn>::default()),
         AggregateUDF::from(Udaf::<attribution::ShapleyFn>::default()),
+        AggregateUDF::from(Udaf::<attribution::RulesFn>::default()),
+        AggregateUDF::from(Udaf::<funnel::CohortsFn>::default()),
         AggregateUDF::from(Udaf::<pipeline::WinRateFn>::default()),
     ]
 }
