@@ -28,7 +28,7 @@ const PATH_COLUMNS: [&str; 4] = [
 ];
 
 /// Exact money in results: `Decimal128(38, 9)`, as the core's Arrow writer.
-fn money() -> DataType {
+pub(crate) fn money() -> DataType {
     DataType::Decimal128(38, MONEY_SCALE)
 }
 
@@ -371,7 +371,7 @@ impl Engine for RulesFn {
 }
 
 /// A rule model's attribution as the result's JSON: money as its amount.
-fn attribution_json(a: &Attribution) -> Value {
+pub(crate) fn attribution_json(a: &Attribution) -> Value {
     let amount = |m: Option<revops::Money>| m.map(|m| Value::String(m.amount().to_string()));
     let channels: Vec<Value> = a
         .channels

@@ -23,6 +23,7 @@ mod convert;
 mod engine;
 mod forecast;
 mod funnel;
+mod journeys;
 mod options;
 mod pipeline;
 
@@ -50,6 +51,7 @@ pub fn functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(Udaf::<attribution::MarkovFn>::default()),
         AggregateUDF::from(Udaf::<attribution::ShapleyFn>::default()),
         AggregateUDF::from(Udaf::<attribution::RulesFn>::default()),
+        AggregateUDF::from(Udaf::<journeys::TouchesFn>::default()),
         AggregateUDF::from(Udaf::<funnel::CohortsFn>::default()),
         AggregateUDF::from(Udaf::<pipeline::WinRateFn>::default()),
     ]

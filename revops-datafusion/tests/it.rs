@@ -906,3 +906,134 @@ async fn bad_funnel_rows_name_their_row() {
         .await;
     assert!(e.contains("created at") && e.contains("L1"), "{e}");
 }
+
+/// The synthetic company's touches, conversions and stage events as the rows of
+/// `revops_touch_attribution`: kind, subject, at, name (channel or stage), campaign,
+/// value (exact, as text).
+fn journey_rows(c: &Company) -> RecordBatch {
+    use arrow_array::TimestampMicrosecondArray;
+    use arrow_schema::TimeUnit;
+    let mut kind = Vec::new();
+    let mut subject = Vec::new();
+    let mut at = Vec::new();
+    let mut name: Vec<Option<String>> = Vec::new();
+    let mut campaign: Vec<Option<String>> = Vec::new();
+    let mut value: Vec<Option<String>> = Vec::new();
+    for t in &c.touches {
+        kind.push("touch");
+        subject.push(t.subject.as_str().to_string());
+        at.push(t.at.timestamp_micros());
+        name.push(Some(t.channel.as_str().to_string()));
+        campaign.push(t.campaign.as_ref().map(|k| k.as_str().to_string()));
+        value.push(None);
+    }
+    for v in &c.conversions {
+        kind.push("conversion");
+        subject.push(v.subject.as_str().to_string());
+        at.push(v.at.timestamp_micros());
+        name.push(None);
+        campaign.push(None);
+        value.push(v.value.map(|m| m.amount().to_string()));
+    }
+    for e in &c.stage_events {
+        kind.push("stage");
+        subject.push(e.subject.as_str().to_string());
+        at.push(e.at.timestamp_micros());
+        name.push(Some(e.stage.clone()));
+        campaign.push(None);
+        value.push(None);
+    }
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("subject", DataType::Utf8, false),
+        Field::new("at", ts, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("campaign", DataType::Utf8, true),
+        Field::new("value", DataType::Utf8, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(kind)),
+            Arc::new(StringArray::from(subject)),
+            Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC")),
+            Arc::new(StringArray::from(name)),
+            Arc::new(StringArray::from(campaign)),
+            Arc::new(StringArray::from(value)),
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn touch_rule_models_equal_the_core_with_exact_revenue() {
+    use revops::attribution::{JourneyOptions, Journeys, RuleModel};
+    let c = company();
+    let batch = journey_rows(&c);
+    let options = JourneyOptions::default().with_currency(c.currency);
+    let journeys =
+        Journeys::from_records(&c.touches, &c.conversions, &c.stage_events, &options).unwrap();
+    assert!(journeys.len() > 100, "{} journeys", journeys.len());
+    let models: [(&str, RuleModel); 7] = [
+        ("linear", RuleModel::Linear),
+        ("first_touch", RuleModel::FirstTouch),
+        ("time_decay", RuleModel::time_decay()),
+        ("u_shaped", RuleModel::position_based()),
+        ("w_shaped", RuleModel::WShaped),
+        ("full_path", RuleModel::FullPath),
+        (
+            "milestones:first_touch=1:mql=1:rest=0.5",
+            "milestones:first_touch=1:mql=1:rest=0.5".parse().unwrap(),
+        ),
+    ];
+    let dec = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+    for (i, (text, model)) in models.iter().enumerate() {
+        let core = journeys.attribute_with_revenue(model).unwrap();
+        let mut want = serde_json::to_value(&core).unwrap();
+        want["model"] = Value::String(core.model.to_string());
+        for (w, ch) in want["channels"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(&core.channels)
+        {
+            w["revenue"] = Value::String(ch.revenue.unwrap().amount().to_string());
+        }
+        for key in ["revenue", "unattributed_revenue"] {
+            want[key] = Value::String(want[key]["amount"].as_str().unwrap().to_string());
+        }
+        let literal = format!(r#"'{{"model": "{text}", "currency": "{}"}}'"#, c.currency);
+        for parts in PARTITIONS {
+            let ctx = context("journeys", &batch, parts, 53 * i as u64 + parts as u64);
+            let sql = format!(
+                "SELECT 'all', revops_touch_attribution(kind, subject, at, name, campaign, value, {literal}) FROM journeys"
+            );
+            if i == 0 {
+                assert_two_phase(&ctx, &sql, parts).await;
+            }
+            let got = rows(&ctx, &sql).await;
+            let a = &got[0].1;
+            assert_close(a, &want, &format!("{model} at {parts} partitions"));
+            let credited: Decimal = a["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| dec(&c["revenue"]))
+                .sum();
+            assert_eq!(
+                credited + dec(&a["unattributed_revenue"]),
+                dec(&a["revenue"])
+            );
+        }
+    }
+    let ctx = context("journeys", &batch, 1, 0);
+    let e = match ctx
+        .sql("SELECT revops_touch_attribution('visit', subject, at, name, campaign, value) FROM journeys")
+        .await
+    {
+        Err(e) => e.to_string(),
+        Ok(df) => df.collect().await.unwrap_err().to_string(),
+    };
+    assert!(e.contains("kind `visit` is not one of"), "{e}");
+}
