@@ -6,12 +6,12 @@
 //!
 //! ```sh
 //! cargo run -p revops-datafusion --example sql                 # a synthetic company
-//! cargo run -p revops-datafusion --example sql -- --data DIR   # your leads.csv, stage_events.csv, paths.csv, forecasts.csv and opportunity_history.csv
+//! cargo run -p revops-datafusion --example sql -- --data DIR   # your leads, stage_events, touches, conversions, paths, forecasts and opportunity_history CSV files
 //! ```
 
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::error::Result;
 use datafusion::prelude::{CsvReadOptions, SessionContext};
 
@@ -63,6 +63,22 @@ SELECT get_field(c, 'channel') AS channel, get_field(c, 'conversions') AS conver
        get_field(c, 'revenue') AS revenue
 FROM channels ORDER BY revenue DESC";
 
+/// W-shaped credit per channel over journeys cut from touches, conversions and
+/// stage events (lead and opportunity creation anchor the milestones).
+const TOUCH_ATTRIBUTION: &str = "
+WITH a AS (
+  SELECT revops_touch_attribution(kind, subject, at, name, campaign, value,
+                                  '{\"model\": \"w_shaped\"}') AS r
+  FROM (SELECT 'touch' AS kind, subject_id AS subject, at, channel AS name, campaign, NULL AS value FROM touches
+        UNION ALL
+        SELECT 'conversion', subject_id, at, NULL, NULL, value FROM conversions
+        UNION ALL
+        SELECT 'stage', subject_id, at, stage, NULL, NULL FROM stage_events)),
+channels AS (SELECT unnest(get_field(r, 'channels')) AS c FROM a)
+SELECT get_field(c, 'channel') AS channel, get_field(c, 'conversions') AS conversions,
+       get_field(c, 'revenue') AS revenue
+FROM channels ORDER BY revenue DESC";
+
 fn folder() -> std::result::Result<PathBuf, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -89,6 +105,12 @@ fn synthetic(quick: bool) -> std::result::Result<PathBuf, String> {
         f(file).map(drop).map_err(|e| e.to_string())
     };
     write("leads.csv", &|w| write_records(w, &c.leads, Options::new()))?;
+    write("touches.csv", &|w| {
+        write_records(w, &c.touches, Options::new())
+    })?;
+    write("conversions.csv", &|w| {
+        write_records(w, &c.conversions, Options::new())
+    })?;
     write("stage_events.csv", &|w| {
         write_records(w, &c.stage_events, Options::new())
     })?;
@@ -117,7 +139,13 @@ fn synthetic(quick: bool) -> std::result::Result<PathBuf, String> {
 async fn run(dir: &Path) -> Result<()> {
     let mut ctx = SessionContext::new();
     revops_datafusion::register_all(&mut ctx)?;
-    for table in ["leads", "stage_events", "forecasts", "opportunity_history"] {
+    for table in [
+        "leads",
+        "stage_events",
+        "touches",
+        "forecasts",
+        "opportunity_history",
+    ] {
         let path = dir.join(format!("{table}.csv"));
         ctx.register_csv(
             table,
@@ -140,10 +168,29 @@ async fn run(dir: &Path) -> Result<()> {
         CsvReadOptions::new().schema(&paths),
     )
     .await?;
+    let conversions = Schema::new(vec![
+        Field::new("subject_id", DataType::Utf8, false),
+        Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("currency", DataType::Utf8, true),
+    ]);
+    let path = dir.join("conversions.csv");
+    ctx.register_csv(
+        "conversions",
+        path.to_string_lossy().as_ref(),
+        CsvReadOptions::new().schema(&conversions),
+    )
+    .await?;
     println!("\nCohorts by quarter of lead creation\n{COHORTS}\n");
     ctx.sql(COHORTS).await?.show().await?;
     println!("\nU-shaped attribution per channel\n{ATTRIBUTION}\n");
     ctx.sql(ATTRIBUTION).await?.show().await?;
+    println!("\nW-shaped attribution per channel from touches\n{TOUCH_ATTRIBUTION}\n");
+    ctx.sql(TOUCH_ATTRIBUTION).await?.show().await?;
     println!("\nForecast errors per series\n{FORECAST_ERRORS}\n");
     ctx.sql(FORECAST_ERRORS).await?.show().await?;
     println!("\nCalibration of first win probabilities\n{CALIBRATION}\n");
