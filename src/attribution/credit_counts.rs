@@ -769,6 +769,8 @@ impl ModelSums {
 }
 
 /// A batch of journeys is the record; the output is every model's attribution.
+/// Unlike the contract's rule, a batch refused part way leaves part of it in the
+/// tally (as [`CreditCounts::add_journeys`] says): discard the tally then.
 impl Accumulator for CreditCounts {
     type Item = Journeys;
     type Output = Vec<Attribution>;
