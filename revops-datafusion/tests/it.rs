@@ -672,6 +672,13 @@ async fn rule_models_equal_the_core_with_exact_revenue() {
     }
     // What path rows cannot support, and the data-driven models, are clear errors.
     let ctx = context("paths", &batch, 2, 1);
+    let none = rows(
+        &ctx,
+        "SELECT 'none', revops_attribution(path, total_conversions, total_conversion_value, total_null) FROM paths WHERE total_null < 0",
+    )
+    .await;
+    assert_eq!(none[0].1["revenue"], "0.000000000", "{}", none[0].1);
+    assert_eq!(none[0].1["channels"], serde_json::json!([]));
     for (model, message) in [
         ("time_decay", "time decay needs touch times"),
         ("w_shaped", "milestone models need stage events"),
@@ -901,6 +908,14 @@ async fn bad_funnel_rows_name_their_row() {
     assert!(e.contains("not a ready-made funnel"), "{e}");
     let e = err("SELECT revops_cohorts(lead, 3, stage, at) FROM t".into()).await;
     assert!(e.contains("argument 2 must be a timestamp"), "{e}");
+    // No rows: an empty report, not an error.
+    let got = rows(
+        &ctx,
+        "SELECT 'none', revops_cohorts(lead, at, stage, at) FROM t WHERE lead = 'nobody'",
+    )
+    .await;
+    assert_eq!(got[0].1["all"]["entered"], 0, "{}", got[0].1);
+    assert_eq!(got[0].1["rows"], serde_json::json!([]));
     // Rows of one lead that disagree on its creation.
     let e = err("SELECT revops_cohorts(lead, at, NULL, NULL) FROM t WHERE lead IS NOT NULL".into())
         .await;
