@@ -6,11 +6,12 @@
 //!
 //! ```sh
 //! cargo run -p revops-datafusion --example sql                 # a synthetic company
-//! cargo run -p revops-datafusion --example sql -- --data DIR   # your forecasts.csv and opportunity_history.csv
+//! cargo run -p revops-datafusion --example sql -- --data DIR   # your leads, stage_events, touches, conversions, paths, forecasts and opportunity_history CSV files
 //! ```
 
 use std::path::{Path, PathBuf};
 
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::error::Result;
 use datafusion::prelude::{CsvReadOptions, SessionContext};
 
@@ -37,6 +38,47 @@ FROM (SELECT revops_calibration(p,
         '{\"bins\": 10}') AS c
       FROM deals WHERE p IS NOT NULL)";
 
+/// Cohort conversion per quarter of lead creation: one row per lead (its creation) and
+/// one per stage event, in any order; the function rebuilds each lead's path.
+const COHORTS: &str = "
+WITH report AS (
+  SELECT revops_cohorts(lead, created_at, stage, at, '{\"granularity\": \"quarter\"}') AS r
+  FROM (SELECT subject_id AS lead, created_at, NULL AS stage, NULL AS at FROM leads
+        UNION ALL
+        SELECT subject_id, NULL, stage, at FROM stage_events)),
+cohorts AS (SELECT unnest(get_field(r, 'rows')) AS c FROM report)
+SELECT get_field(c, 'cohort') AS cohort, get_field(c, 'entered') AS entered,
+       get_field(c, 'reached') AS reached_per_stage
+FROM cohorts ORDER BY cohort";
+
+/// U-shaped (40/20/40) credit per channel over the journeys' paths, with the value
+/// split exactly (Decimal128).
+const ATTRIBUTION: &str = "
+WITH a AS (
+  SELECT revops_attribution(path, total_conversions, total_conversion_value, total_null,
+                            '{\"model\": \"u_shaped\"}') AS r
+  FROM paths),
+channels AS (SELECT unnest(get_field(r, 'channels')) AS c FROM a)
+SELECT get_field(c, 'channel') AS channel, get_field(c, 'conversions') AS conversions,
+       get_field(c, 'revenue') AS revenue
+FROM channels ORDER BY revenue DESC";
+
+/// W-shaped credit per channel over journeys cut from touches, conversions and
+/// stage events (lead and opportunity creation anchor the milestones).
+const TOUCH_ATTRIBUTION: &str = "
+WITH a AS (
+  SELECT revops_touch_attribution(kind, subject, at, name, campaign, value,
+                                  '{\"model\": \"w_shaped\"}') AS r
+  FROM (SELECT 'touch' AS kind, subject_id AS subject, at, channel AS name, campaign, NULL AS value FROM touches
+        UNION ALL
+        SELECT 'conversion', subject_id, at, NULL, NULL, value FROM conversions
+        UNION ALL
+        SELECT 'stage', subject_id, at, stage, NULL, NULL FROM stage_events)),
+channels AS (SELECT unnest(get_field(r, 'channels')) AS c FROM a)
+SELECT get_field(c, 'channel') AS channel, get_field(c, 'conversions') AS conversions,
+       get_field(c, 'revenue') AS revenue
+FROM channels ORDER BY revenue DESC";
+
 fn folder() -> std::result::Result<PathBuf, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
@@ -47,7 +89,8 @@ fn folder() -> std::result::Result<PathBuf, String> {
     }
 }
 
-/// Writes a synthetic company's forecasts and opportunity history as CSV files.
+/// Writes a synthetic company's leads, stage events, journeys' paths, forecasts and
+/// opportunity history as CSV files.
 fn synthetic(quick: bool) -> std::result::Result<PathBuf, String> {
     use revops::csv::{Options, write_records};
     let leads = if quick { 5_000 } else { 50_000 };
@@ -61,6 +104,25 @@ fn synthetic(quick: bool) -> std::result::Result<PathBuf, String> {
         let file = std::fs::File::create(dir.join(name)).map_err(|e| e.to_string())?;
         f(file).map(drop).map_err(|e| e.to_string())
     };
+    write("leads.csv", &|w| write_records(w, &c.leads, Options::new()))?;
+    write("touches.csv", &|w| {
+        write_records(w, &c.touches, Options::new())
+    })?;
+    write("conversions.csv", &|w| {
+        write_records(w, &c.conversions, Options::new())
+    })?;
+    write("stage_events.csv", &|w| {
+        write_records(w, &c.stage_events, Options::new())
+    })?;
+    let paths = revops::synth::PathsConfig {
+        journeys: leads,
+        channels: 8,
+        seed: 7,
+    };
+    let rows: Vec<revops::PathRow> = revops::synth::path_rows(&paths)
+        .map_err(|e| e.to_string())?
+        .collect();
+    write("paths.csv", &|w| write_records(w, &rows, Options::new()))?;
     write("forecasts.csv", &|w| {
         write_records(w, &c.forecasts, Options::new())
     })?;
@@ -77,7 +139,13 @@ fn synthetic(quick: bool) -> std::result::Result<PathBuf, String> {
 async fn run(dir: &Path) -> Result<()> {
     let mut ctx = SessionContext::new();
     revops_datafusion::register_all(&mut ctx)?;
-    for table in ["forecasts", "opportunity_history"] {
+    for table in [
+        "leads",
+        "stage_events",
+        "touches",
+        "forecasts",
+        "opportunity_history",
+    ] {
         let path = dir.join(format!("{table}.csv"));
         ctx.register_csv(
             table,
@@ -86,6 +154,43 @@ async fn run(dir: &Path) -> Result<()> {
         )
         .await?;
     }
+    // Money stays exact: the value is read as text (a float would be refused).
+    let paths = Schema::new(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("total_conversions", DataType::Float64, false),
+        Field::new("total_conversion_value", DataType::Utf8, false),
+        Field::new("total_null", DataType::Float64, false),
+    ]);
+    let path = dir.join("paths.csv");
+    ctx.register_csv(
+        "paths",
+        path.to_string_lossy().as_ref(),
+        CsvReadOptions::new().schema(&paths),
+    )
+    .await?;
+    let conversions = Schema::new(vec![
+        Field::new("subject_id", DataType::Utf8, false),
+        Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("currency", DataType::Utf8, true),
+    ]);
+    let path = dir.join("conversions.csv");
+    ctx.register_csv(
+        "conversions",
+        path.to_string_lossy().as_ref(),
+        CsvReadOptions::new().schema(&conversions),
+    )
+    .await?;
+    println!("\nCohorts by quarter of lead creation\n{COHORTS}\n");
+    ctx.sql(COHORTS).await?.show().await?;
+    println!("\nU-shaped attribution per channel\n{ATTRIBUTION}\n");
+    ctx.sql(ATTRIBUTION).await?.show().await?;
+    println!("\nW-shaped attribution per channel from touches\n{TOUCH_ATTRIBUTION}\n");
+    ctx.sql(TOUCH_ATTRIBUTION).await?.show().await?;
     println!("\nForecast errors per series\n{FORECAST_ERRORS}\n");
     ctx.sql(FORECAST_ERRORS).await?.show().await?;
     println!("\nCalibration of first win probabilities\n{CALIBRATION}\n");

@@ -4,9 +4,11 @@
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use datafusion_common::{DataFusionError, Result, ScalarValue};
+use revops::AttributionModel;
 use revops::arrow::{Decoder, MONEY_SCALE};
 use revops::attribution::{
-    MarkovCounts, MarkovOptions, ShapleyCounts, ShapleyCredits, ShapleyOptions,
+    Attribution, CreditCounts, Journeys, MarkovCounts, MarkovOptions, RuleModel, ShapleyCounts,
+    ShapleyCredits, ShapleyOptions,
 };
 use revops::csv::Options;
 use revops::{Currency, PathRow};
@@ -26,7 +28,7 @@ const PATH_COLUMNS: [&str; 4] = [
 ];
 
 /// Exact money in results: `Decimal128(38, 9)`, as the core's Arrow writer.
-fn money() -> DataType {
+pub(crate) fn money() -> DataType {
     DataType::Decimal128(38, MONEY_SCALE)
 }
 
@@ -257,4 +259,141 @@ impl Engine for ShapleyFn {
         });
         json_scalar(&json, &Self::output())
     }
+}
+
+/// The model of `revops_attribution`: a rule model, by its text (`linear`,
+/// `u_shaped`, `position_based:0.3:0.5`, `milestones:first_touch=1:last_touch=1:rest=0.5`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RuleFnModel {
+    model: AttributionModel,
+}
+
+impl Default for RuleFnModel {
+    fn default() -> Self {
+        RuleFnModel {
+            model: AttributionModel::Rule(RuleModel::Linear),
+        }
+    }
+}
+
+/// What a `revops_attribution` accumulator keeps besides its tally: the decoder and
+/// a buffer of one batch's rows.
+#[derive(Debug)]
+pub(crate) struct RulesScratch {
+    decoder: PathDecoder,
+    rows: Vec<PathRow>,
+}
+
+/// `revops_attribution(path, conversions, value, nulls [, options])`: a rule model's
+/// credit per channel, tallied by [`CreditCounts`] batch by batch, with the value
+/// split exactly in the currency's minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct RulesFn;
+
+impl Engine for RulesFn {
+    type State = CreditCounts;
+    type Scratch = RulesScratch;
+    const NAME: &'static str = "revops_attribution";
+    const INPUTS: &'static [Input] = &[Input::Any, Input::Any, Input::Any, Input::Any];
+
+    fn output() -> DataType {
+        let f = |n: &str| field(n, DataType::Float64);
+        let channel = structure(vec![
+            field("channel", DataType::Utf8),
+            f("conversions"),
+            f("value"),
+            field("revenue", money()),
+        ]);
+        structure(vec![
+            field("model", DataType::Utf8),
+            field("channels", list(channel)),
+            f("conversions"),
+            f("unattributed_conversions"),
+            f("fallback_conversions"),
+            f("value"),
+            f("unattributed_value"),
+            field("revenue", money()),
+            field("unattributed_revenue", money()),
+        ])
+    }
+
+    fn new_state(literal: Option<&str>) -> revops::Result<(CreditCounts, RulesScratch)> {
+        let o: PathsFnOptions<RuleFnModel> = options::parse(Self::NAME, literal)?;
+        let rule = match o.model.model {
+            AttributionModel::Rule(rule) => rule,
+            other => {
+                return Err(revops::Error::from(
+                    revops::error::ErrorKind::InvalidParameter {
+                        name: "model",
+                        value: other.to_string(),
+                        reason: format!(
+                            "{}: a data-driven model has its own function (revops_markov, revops_shapley)",
+                            Self::NAME
+                        ),
+                    },
+                ));
+            }
+        };
+        let decoder = PathDecoder::new(Self::NAME, &o.separator, &o.currency)?;
+        let counts = CreditCounts::new(vec![rule], Some(decoder.currency))?;
+        Ok((
+            counts,
+            RulesScratch {
+                decoder,
+                rows: Vec::new(),
+            },
+        ))
+    }
+
+    fn update(
+        state: &mut CreditCounts,
+        scratch: &mut RulesScratch,
+        columns: &[ArrayRef],
+        _row: u64,
+    ) -> Result<()> {
+        let RulesScratch { decoder, rows } = scratch;
+        rows.clear();
+        decoder.rows(columns, |r| {
+            rows.push(r);
+            Ok(())
+        })?;
+        let journeys = Journeys::from_path_rows(rows, decoder.currency).map_err(external)?;
+        state.add_journeys(&journeys).map_err(external)
+    }
+
+    fn evaluate(state: &CreditCounts, _: &RulesScratch) -> Result<ScalarValue> {
+        let all = state.finish().map_err(external)?;
+        let a = all
+            .first()
+            .ok_or_else(|| DataFusionError::Internal("a tally without its model".into()))?;
+        json_scalar(&attribution_json(a), &Self::output())
+    }
+}
+
+/// A rule model's attribution as the result's JSON: money as its amount.
+pub(crate) fn attribution_json(a: &Attribution) -> Value {
+    let amount = |m: Option<revops::Money>| m.map(|m| Value::String(m.amount().to_string()));
+    let channels: Vec<Value> = a
+        .channels
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "channel": c.channel.as_str(),
+                "conversions": c.conversions,
+                "value": c.value,
+                "revenue": amount(c.revenue),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "model": a.model.to_string(),
+        "channels": channels,
+        "conversions": a.conversions,
+        "unattributed_conversions": a.unattributed_conversions,
+        "fallback_conversions": a.fallback_conversions,
+        "value": a.value,
+        "unattributed_value": a.unattributed_value,
+        "revenue": amount(a.revenue),
+        "unattributed_revenue": amount(a.unattributed_revenue),
+    })
 }

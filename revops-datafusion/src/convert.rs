@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array};
-use arrow_schema::{DataType, Field, Fields};
+use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, StringArray};
+use arrow_schema::{DataType, Field, Fields, TimeUnit};
 use datafusion_common::scalar::ScalarStructBuilder;
 use datafusion_common::{DataFusionError, Result, ScalarValue};
 
@@ -22,6 +22,22 @@ pub(crate) enum Input {
     /// Any type, kept as given: the core's Arrow decoder checks it (and names the
     /// column and row when it does not fit).
     Any,
+    /// Text (any string type, coerced to `Utf8`).
+    Text,
+    /// An instant: a timestamp of any unit (one without a time zone is UTC), a date
+    /// or RFC 3339 text, coerced to a UTC timestamp (text and dates to milliseconds).
+    Time,
+}
+
+/// Whether `t` is a string type (or a dictionary of strings).
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+        || matches!(t, DataType::Dictionary(_, v) if v.is_string())
+}
+
+/// UTC, the time zone of the coerced timestamps.
+fn utc() -> Option<Arc<str>> {
+    Some(Arc::from("UTC"))
 }
 
 impl Input {
@@ -38,6 +54,15 @@ impl Input {
                     || matches!(given, DataType::Dictionary(_, v) if v.is_string())
             }
             Input::Any => true,
+            Input::Text => is_text(given) || given.is_null(),
+            Input::Time => {
+                is_text(given)
+                    || given.is_null()
+                    || matches!(
+                        given,
+                        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64
+                    )
+            }
         };
         if !ok {
             return Err(plan(
@@ -54,8 +79,12 @@ impl Input {
             Input::Outcome if matches!(given, DataType::Boolean | DataType::Null) => {
                 DataType::Boolean
             }
-            Input::Outcome => DataType::Utf8,
+            Input::Outcome | Input::Text => DataType::Utf8,
             Input::Any => given.clone(),
+            Input::Time => match given {
+                DataType::Timestamp(unit, _) => DataType::Timestamp(*unit, utc()),
+                _ => DataType::Timestamp(TimeUnit::Millisecond, utc()),
+            },
         })
     }
 
@@ -65,6 +94,8 @@ impl Input {
             Input::Bool => "a boolean",
             Input::Outcome => "a text outcome or a boolean",
             Input::Any => "any type",
+            Input::Text => "text",
+            Input::Time => "a timestamp, a date or RFC 3339 text",
         }
     }
 }
@@ -129,6 +160,58 @@ pub(crate) fn bools<'a>(name: &str, columns: &'a [ArrayRef], i: usize) -> Result
                 format!("argument {} was not coerced to Boolean", i + 1),
             )
         })
+}
+
+/// Column `i` as `Utf8`.
+pub(crate) fn texts<'a>(name: &str, columns: &'a [ArrayRef], i: usize) -> Result<&'a StringArray> {
+    columns[i]
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| plan(name, format!("argument {} was not coerced to Utf8", i + 1)))
+}
+
+/// Column `i` (a timestamp of any unit) as milliseconds since the Unix epoch, per
+/// row (`None` for NULL): the core's unit, rounded down as the core rounds
+/// `DateTime::timestamp_millis`.
+pub(crate) fn millis(name: &str, columns: &[ArrayRef], i: usize) -> Result<Vec<Option<i64>>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{
+        TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+        TimestampSecondType,
+    };
+    fn per<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
+        a: &arrow_array::PrimitiveArray<T>,
+        f: impl Fn(i64) -> i64,
+    ) -> Vec<Option<i64>> {
+        a.iter().map(|v| v.map(&f)).collect()
+    }
+    let c = &columns[i];
+    Ok(match c.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            per(c.as_primitive::<TimestampSecondType>(), |v| {
+                v.saturating_mul(1000)
+            })
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            per(c.as_primitive::<TimestampMillisecondType>(), |v| v)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            per(c.as_primitive::<TimestampMicrosecondType>(), |v| {
+                v.div_euclid(1000)
+            })
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            per(c.as_primitive::<TimestampNanosecondType>(), |v| {
+                v.div_euclid(1_000_000)
+            })
+        }
+        other => {
+            return Err(plan(
+                name,
+                format!("argument {} was not coerced to a timestamp: {other}", i + 1),
+            ));
+        }
+    })
 }
 
 /// An error naming the row (its position among the rows this partition's

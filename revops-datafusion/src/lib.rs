@@ -22,6 +22,8 @@ mod attribution;
 mod convert;
 mod engine;
 mod forecast;
+mod funnel;
+mod journeys;
 mod options;
 mod pipeline;
 
@@ -38,6 +40,9 @@ use engine::Udaf;
 /// | `revops_forecast_errors` | `forecast`, `actual` (numbers; NULL actual = not known yet), options | struct of [`ErrorMetrics`](revops::forecast::ErrorMetrics) fields |
 /// | `revops_markov` | `path` (text, channels joined by the separator), `total_conversions`, `total_conversion_value` (exact: decimal, integer or text), `total_null`, options | struct of [`MarkovReport`](revops::attribution::MarkovReport) totals and channels, each with its exact `revenue` (Decimal128(38, 9)) summing to `total_value` |
 /// | `revops_shapley` | as `revops_markov` | struct of the [`ShapleyReport`](revops::attribution::ShapleyReport): `simplified`, `conversion_rate`, `shao_li` credit sets (each channel with its exact `revenue`) and `ordered` credit per position |
+/// | `revops_attribution` | as `revops_markov`; options: `model` (a rule model's text, default `linear`), separator, currency | struct of the rule model's [`Attribution`](revops::attribution::Attribution) from [`CreditCounts`](revops::attribution::CreditCounts): `model`, `channels` (channel, conversions, value, exact `revenue`), totals, `revenue` and `unattributed_revenue` (Decimal128(38, 9)): channel revenue plus unattributed revenue is exactly `revenue` |
+/// | `revops_touch_attribution` | `kind` (`touch`, `conversion` or `stage`), `subject`, `at` (timestamp, date or RFC 3339 text), `name` (the touch's channel or the event's stage key), `campaign` (touches; may be NULL), `value` (conversions: exact decimal, integer or text; NULL = no value), options: `model` (any rule model, time decay and the milestone models included), `currency`, `lookback_days`, `channels`, `exclude_channels`, `campaigns`, `repeat`, `trailing` | as `revops_attribution`: journeys cut by the core [`JourneyBuilder`](revops::attribution::JourneyBuilder) (its serialised state crosses partitions), credited by [`Journeys::attribute_with_revenue`](revops::attribution::Journeys::attribute_with_revenue) |
+/// | `revops_cohorts` | `lead` (text), `created_at`, `stage` (text), `at` (timestamps, dates or RFC 3339 text): one row per lead creation (stage and at NULL), per stage event (created_at NULL), or both (a join), options | struct of the [`CohortReport`](revops::funnel::CohortReport) from [`CohortCounts`](revops::funnel::CohortCounts): `funnel`, `stages`, `anchor`, `granularity`, `as_of`, `rows` (per cohort: cohort label, entered, reached per stage, steps and to_won rates with counts, rate and interval, window_elapsed), `all`, `diagnostics` |
 /// | `revops_win_rate` | `outcome`: one row per deal, `won`, `lost`, `no_decision`, `stale` or `open` (text, any case) or a boolean (NULL = open), options | struct of [`WinRate`](revops::pipeline::WinRate): basis, counts, `ratio` (numerator, denominator), `rate`, `interval` |
 /// | `revops_calibration` | `probability`, `won` (boolean; NULL = open), options | struct of [`CalibrationReport`](revops::forecast::CalibrationReport) |
 pub fn functions() -> Vec<AggregateUDF> {
@@ -46,6 +51,9 @@ pub fn functions() -> Vec<AggregateUDF> {
         AggregateUDF::from(Udaf::<forecast::CalibrationFn>::default()),
         AggregateUDF::from(Udaf::<attribution::MarkovFn>::default()),
         AggregateUDF::from(Udaf::<attribution::ShapleyFn>::default()),
+        AggregateUDF::from(Udaf::<attribution::RulesFn>::default()),
+        AggregateUDF::from(Udaf::<journeys::TouchesFn>::default()),
+        AggregateUDF::from(Udaf::<funnel::CohortsFn>::default()),
         AggregateUDF::from(Udaf::<pipeline::WinRateFn>::default()),
     ]
 }

@@ -103,6 +103,7 @@ fn to_json(v: &ScalarValue) -> Value {
         }
         ScalarValue::Float64(Some(x)) => serde_json::json!(x),
         ScalarValue::UInt64(Some(x)) => serde_json::json!(x),
+        ScalarValue::Boolean(Some(x)) => serde_json::json!(x),
         ScalarValue::Utf8(Some(s)) => Value::String(s.clone()),
         ScalarValue::Decimal128(Some(v), _, scale) => Value::String(
             rust_decimal::Decimal::from_i128_with_scale(*v, u32::try_from(*scale).unwrap())
@@ -580,4 +581,474 @@ async fn win_rate_equals_the_core_on_the_synthetic_pipeline() {
         e.contains("revops_win_rate: input row 0") && e.contains("`maybe` is not one of"),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn rule_models_equal_the_core_with_exact_revenue() {
+    use revops::attribution::{Attribution, Journeys, RuleModel};
+    use revops::synth::{PathsConfig, path_rows};
+    let config = PathsConfig {
+        journeys: 20_000,
+        channels: 10,
+        seed: 9,
+    };
+    let paths: Vec<revops::PathRow> = path_rows(&config).unwrap().collect();
+    let batch = revops::arrow::to_record_batch(&paths, &revops::csv::Options::new()).unwrap();
+    let journeys = Journeys::from_path_rows(&paths, revops::Currency::USD).unwrap();
+    let amount = |m: Option<revops::Money>| Value::String(m.unwrap().amount().to_string());
+    let want_of = |a: &Attribution| {
+        serde_json::json!({
+            "model": a.model.to_string(),
+            "channels": a.channels.iter().map(|c| serde_json::json!({
+                "channel": c.channel.as_str(),
+                "conversions": c.conversions,
+                "value": c.value,
+                "revenue": amount(c.revenue),
+            })).collect::<Vec<_>>(),
+            "conversions": a.conversions,
+            "unattributed_conversions": a.unattributed_conversions,
+            "fallback_conversions": a.fallback_conversions,
+            "value": a.value,
+            "unattributed_value": a.unattributed_value,
+            "revenue": amount(a.revenue),
+            "unattributed_revenue": amount(a.unattributed_revenue),
+        })
+    };
+    let models = [
+        ("", RuleModel::Linear),
+        ("first_touch", RuleModel::FirstTouch),
+        ("last", RuleModel::LastTouch),
+        ("last_non_direct", RuleModel::last_non_direct()),
+        ("linear_unique", RuleModel::LinearUnique),
+        ("u_shaped", RuleModel::position_based()),
+        (
+            "position_based:0.3:0.5",
+            RuleModel::PositionBased {
+                first: 0.3,
+                last: 0.5,
+            },
+        ),
+        ("j", RuleModel::J),
+        ("inverse_j", RuleModel::InverseJ),
+        (
+            "milestones:first_touch=2:last_touch=1:rest=1",
+            "milestones:first_touch=2:last_touch=1:rest=1"
+                .parse()
+                .unwrap(),
+        ),
+    ];
+    for (i, (text, model)) in models.iter().enumerate() {
+        let want = want_of(&journeys.attribute_with_revenue(model).unwrap());
+        let literal = if text.is_empty() {
+            String::new()
+        } else {
+            format!(r#", '{{"model": "{text}"}}'"#)
+        };
+        for parts in PARTITIONS {
+            let ctx = context("paths", &batch, parts, 31 * i as u64 + parts as u64);
+            let sql = format!(
+                "SELECT 'all', revops_attribution(path, total_conversions, total_conversion_value, total_null{literal}) FROM paths"
+            );
+            if i == 0 {
+                assert_two_phase(&ctx, &sql, parts).await;
+            }
+            let got = rows(&ctx, &sql).await;
+            let a = &got[0].1;
+            assert_close(a, &want, &format!("{model} at {parts} partitions"));
+            let channels = a["channels"].as_array().unwrap();
+            assert_eq!(channels.len(), 10, "{model}");
+            let dec = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+            let credited: Decimal = channels.iter().map(|c| dec(&c["revenue"])).sum();
+            assert_eq!(
+                credited + dec(&a["unattributed_revenue"]),
+                dec(&a["revenue"]),
+                "{model}"
+            );
+            assert_eq!(
+                dec(&a["revenue"]),
+                paths.iter().map(|p| p.value).sum::<Decimal>()
+            );
+        }
+    }
+    // What path rows cannot support, and the data-driven models, are clear errors.
+    let ctx = context("paths", &batch, 2, 1);
+    let none = rows(
+        &ctx,
+        "SELECT 'none', revops_attribution(path, total_conversions, total_conversion_value, total_null) FROM paths WHERE total_null < 0",
+    )
+    .await;
+    assert_eq!(none[0].1["revenue"], "0.000000000", "{}", none[0].1);
+    assert_eq!(none[0].1["channels"], serde_json::json!([]));
+    for (model, message) in [
+        ("time_decay", "time decay needs touch times"),
+        ("w_shaped", "milestone models need stage events"),
+        ("markov", "has its own function"),
+        ("bogus", "unknown model `bogus`"),
+    ] {
+        let sql = format!(
+            r#"SELECT revops_attribution(path, total_conversions, total_conversion_value, total_null, '{{"model": "{model}"}}') FROM paths"#
+        );
+        let e = match ctx.sql(&sql).await {
+            Err(e) => e.to_string(),
+            Ok(df) => df.collect().await.unwrap_err().to_string(),
+        };
+        assert!(e.contains(message), "{model}: {e}");
+    }
+}
+
+/// The synthetic company's leads and stage events as rows of one table: a row per
+/// lead (`created_at`, no event) and a row per event (no `created_at`), each with
+/// the lead's source.
+fn funnel_rows(c: &Company) -> RecordBatch {
+    use arrow_array::TimestampMicrosecondArray;
+    use arrow_schema::TimeUnit;
+    let source: std::collections::HashMap<&str, Option<&str>> = c
+        .leads
+        .iter()
+        .map(|l| (l.id.as_str(), l.source.as_ref().map(|s| s.as_str())))
+        .collect();
+    let (mut lead, mut src, mut created, mut stage, mut at) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for l in &c.leads {
+        lead.push(l.id.as_str());
+        src.push(l.source.as_ref().map(|s| s.as_str()));
+        created.push(Some(l.created_at.timestamp_micros()));
+        stage.push(None);
+        at.push(None);
+    }
+    for e in &c.stage_events {
+        lead.push(e.subject.as_str());
+        src.push(source.get(e.subject.as_str()).copied().flatten());
+        created.push(None);
+        stage.push(Some(e.stage.as_str()));
+        at.push(Some(e.at.timestamp_micros()));
+    }
+    let ts = || DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("lead", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, true),
+        Field::new("created_at", ts(), true),
+        Field::new("stage", DataType::Utf8, true),
+        Field::new("at", ts(), true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(lead)),
+            Arc::new(StringArray::from(src)),
+            Arc::new(TimestampMicrosecondArray::from(created).with_timezone("UTC")),
+            Arc::new(StringArray::from(stage)),
+            Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC")),
+        ],
+    )
+    .unwrap()
+}
+
+/// A cohort row of the core's report in the function's shape: the cohort by its
+/// label, each rate with its value.
+fn cohort_row_json(r: &revops::funnel::CohortRow) -> Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    v["cohort"] = r.cohort.map_or(Value::Null, |p| Value::String(p.label()));
+    for (key, rates) in [("steps", &r.steps), ("to_won", &r.to_won)] {
+        for (item, rate) in v[key].as_array_mut().unwrap().iter_mut().zip(rates) {
+            item["rate"] = serde_json::json!(rate.ratio.value());
+        }
+    }
+    v
+}
+
+fn cohort_table_json(t: &revops::funnel::CohortTable) -> (Value, Value) {
+    (
+        Value::Array(t.rows.iter().map(cohort_row_json).collect()),
+        cohort_row_json(&t.all),
+    )
+}
+
+#[tokio::test]
+async fn cohorts_equal_the_core_in_total_and_per_source() {
+    use revops::funnel::{
+        BackwardPolicy, CohortAnchor, CohortSpec, Dimension, FunnelData, FunnelEvents, PathOptions,
+        SkipPolicy, cohort_report,
+    };
+    let c = company();
+    let batch = funnel_rows(&c);
+    let end = c.window.end();
+    let data = FunnelData::new(revops::Funnel::demand_waterfall(), &c.leads).unwrap();
+    let mut events = FunnelEvents::new();
+    events.add_batch(&data, &c.stage_events).unwrap();
+    let policies = [
+        (String::new(), PathOptions::default(), CohortSpec::default()),
+        (
+            format!(
+                r#", '{{"anchor": {{"stage": "mql"}}, "granularity": "quarter", "window_days": 90, "step_window_days": {{"sql": 30}}, "skip": "strict", "backward": "new_cycle", "as_of": "{}", "method": "jeffreys"}}'"#,
+                end.to_rfc3339()
+            ),
+            PathOptions::default()
+                .with_skip(SkipPolicy::Strict)
+                .with_backward(BackwardPolicy::NewCycle)
+                .with_as_of(end),
+            CohortSpec::default()
+                .with_anchor(CohortAnchor::Stage("mql".into()))
+                .with_granularity(revops::Granularity::Quarter)
+                .with_window(chrono::TimeDelta::days(90))
+                .with_step_window("sql", chrono::TimeDelta::days(30))
+                .with_method(revops::IntervalMethod::Jeffreys),
+        ),
+    ];
+    for (k, (literal, path_options, spec)) in policies.into_iter().enumerate() {
+        let paths = events.paths(&data, path_options);
+        let core = cohort_report(&data, &paths, &spec.with_breakdown(Dimension::Source)).unwrap();
+        assert!(
+            core.total.all.entered > 1_000 && core.total.rows.len() > 3,
+            "{} entered, {} cohorts",
+            core.total.all.entered,
+            core.total.rows.len()
+        );
+        let (rows_want, all_want) = cohort_table_json(&core.total);
+        for parts in PARTITIONS {
+            let ctx = context("funnel", &batch, parts, 41 + 7 * k as u64 + parts as u64);
+            let sql = format!(
+                "SELECT 'all', revops_cohorts(lead, created_at, stage, at{literal}) FROM funnel"
+            );
+            assert_two_phase(&ctx, &sql, parts).await;
+            let got = rows(&ctx, &sql).await;
+            let r = &got[0].1;
+            let at = format!("{parts} partitions, policies {k}");
+            assert_close(&r["rows"], &rows_want, &at);
+            assert_close(&r["all"], &all_want, &at);
+            assert_close(
+                &r["diagnostics"],
+                &serde_json::to_value(&core.diagnostics).unwrap(),
+                &at,
+            );
+            assert_close(&r["stages"], &serde_json::json!(core.stages), &at);
+            assert_eq!(r["anchor"], Value::String(core.anchor.clone()));
+            assert_eq!(r["as_of"], serde_json::to_value(core.as_of).unwrap());
+
+            // GROUP BY the lead's source: each group is the breakdown's table.
+            let by = rows(
+                &ctx,
+                &format!(
+                    "SELECT source, revops_cohorts(lead, created_at, stage, at{literal}) FROM funnel GROUP BY source"
+                ),
+            )
+            .await;
+            assert_eq!(by.len(), core.breakdown.len(), "{at}");
+            for (source, r) in &by {
+                let table = if source == "NULL" {
+                    core.breakdown.iter().find(|t| t.value.is_none())
+                } else {
+                    core.breakdown(source)
+                }
+                .unwrap_or_else(|| panic!("{at}: source {source} not in the core's breakdown"));
+                let (rows_want, all_want) = cohort_table_json(table);
+                assert_close(&r["rows"], &rows_want, &format!("{at}, source {source}"));
+                assert_close(&r["all"], &all_want, &format!("{at}, source {source}"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_funnel_rows_name_their_row() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("lead", DataType::Utf8, true),
+        Field::new("stage", DataType::Utf8, true),
+        Field::new("at", DataType::Utf8, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec![Some("L1"), Some("L1"), None])),
+            Arc::new(StringArray::from(vec![
+                Some("mql"),
+                Some("bogus"),
+                Some("mql"),
+            ])),
+            Arc::new(StringArray::from(vec![
+                Some("2026-01-02T00:00:00Z"),
+                Some("2026-01-03T00:00:00Z"),
+                Some("2026-01-03T00:00:00Z"),
+            ])),
+        ],
+    )
+    .unwrap();
+    let ctx = context("t", &batch, 1, 0);
+    let err = |sql: String| {
+        let ctx = ctx.clone();
+        async move {
+            match ctx.sql(&sql).await {
+                Err(e) => e.to_string(),
+                Ok(df) => df.collect().await.unwrap_err().to_string(),
+            }
+        }
+    };
+    // Text timestamps are read as RFC 3339; an unknown stage names the lead.
+    let e = err("SELECT revops_cohorts(lead, '2026-01-01T00:00:00Z', stage, at) FROM t WHERE lead IS NOT NULL".into()).await;
+    assert!(
+        e.contains("revops_cohorts: input row") && e.contains("bogus") && e.contains("L1"),
+        "{e}"
+    );
+    let e =
+        err("SELECT revops_cohorts(lead, NULL, stage, NULL) FROM t WHERE lead IS NOT NULL".into())
+            .await;
+    assert!(e.contains("both be given or both be NULL"), "{e}");
+    let e =
+        err("SELECT revops_cohorts(lead, at, NULL, NULL) FROM t WHERE stage = 'mql'".into()).await;
+    assert!(e.contains("lead is NULL"), "{e}");
+    let e = err(
+        r#"SELECT revops_cohorts(lead, at, stage, at, '{"tie_break": "input_order"}') FROM t"#
+            .into(),
+    )
+    .await;
+    assert!(e.contains("unknown option `tie_break`"), "{e}");
+    let e =
+        err(r#"SELECT revops_cohorts(lead, at, stage, at, '{"funnel": "nope"}') FROM t"#.into())
+            .await;
+    assert!(e.contains("not a ready-made funnel"), "{e}");
+    let e = err("SELECT revops_cohorts(lead, 3, stage, at) FROM t".into()).await;
+    assert!(e.contains("argument 2 must be a timestamp"), "{e}");
+    // No rows: an empty report, not an error.
+    let got = rows(
+        &ctx,
+        "SELECT 'none', revops_cohorts(lead, at, stage, at) FROM t WHERE lead = 'nobody'",
+    )
+    .await;
+    assert_eq!(got[0].1["all"]["entered"], 0, "{}", got[0].1);
+    assert_eq!(got[0].1["rows"], serde_json::json!([]));
+    // Rows of one lead that disagree on its creation.
+    let e = err("SELECT revops_cohorts(lead, at, NULL, NULL) FROM t WHERE lead IS NOT NULL".into())
+        .await;
+    assert!(e.contains("created at") && e.contains("L1"), "{e}");
+}
+
+/// The synthetic company's touches, conversions and stage events as the rows of
+/// `revops_touch_attribution`: kind, subject, at, name (channel or stage), campaign,
+/// value (exact, as text).
+fn journey_rows(c: &Company) -> RecordBatch {
+    use arrow_array::TimestampMicrosecondArray;
+    use arrow_schema::TimeUnit;
+    let mut kind = Vec::new();
+    let mut subject = Vec::new();
+    let mut at = Vec::new();
+    let mut name: Vec<Option<String>> = Vec::new();
+    let mut campaign: Vec<Option<String>> = Vec::new();
+    let mut value: Vec<Option<String>> = Vec::new();
+    for t in &c.touches {
+        kind.push("touch");
+        subject.push(t.subject.as_str().to_string());
+        at.push(t.at.timestamp_micros());
+        name.push(Some(t.channel.as_str().to_string()));
+        campaign.push(t.campaign.as_ref().map(|k| k.as_str().to_string()));
+        value.push(None);
+    }
+    for v in &c.conversions {
+        kind.push("conversion");
+        subject.push(v.subject.as_str().to_string());
+        at.push(v.at.timestamp_micros());
+        name.push(None);
+        campaign.push(None);
+        value.push(v.value.map(|m| m.amount().to_string()));
+    }
+    for e in &c.stage_events {
+        kind.push("stage");
+        subject.push(e.subject.as_str().to_string());
+        at.push(e.at.timestamp_micros());
+        name.push(Some(e.stage.clone()));
+        campaign.push(None);
+        value.push(None);
+    }
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("subject", DataType::Utf8, false),
+        Field::new("at", ts, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("campaign", DataType::Utf8, true),
+        Field::new("value", DataType::Utf8, true),
+    ]));
+    RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(kind)),
+            Arc::new(StringArray::from(subject)),
+            Arc::new(TimestampMicrosecondArray::from(at).with_timezone("UTC")),
+            Arc::new(StringArray::from(name)),
+            Arc::new(StringArray::from(campaign)),
+            Arc::new(StringArray::from(value)),
+        ],
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn touch_rule_models_equal_the_core_with_exact_revenue() {
+    use revops::attribution::{JourneyOptions, Journeys, RuleModel};
+    let c = company();
+    let batch = journey_rows(&c);
+    let options = JourneyOptions::default().with_currency(c.currency);
+    let journeys =
+        Journeys::from_records(&c.touches, &c.conversions, &c.stage_events, &options).unwrap();
+    assert!(journeys.len() > 100, "{} journeys", journeys.len());
+    let models: [(&str, RuleModel); 7] = [
+        ("linear", RuleModel::Linear),
+        ("first_touch", RuleModel::FirstTouch),
+        ("time_decay", RuleModel::time_decay()),
+        ("u_shaped", RuleModel::position_based()),
+        ("w_shaped", RuleModel::WShaped),
+        ("full_path", RuleModel::FullPath),
+        (
+            "milestones:first_touch=1:mql=1:rest=0.5",
+            "milestones:first_touch=1:mql=1:rest=0.5".parse().unwrap(),
+        ),
+    ];
+    let dec = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+    for (i, (text, model)) in models.iter().enumerate() {
+        let core = journeys.attribute_with_revenue(model).unwrap();
+        let mut want = serde_json::to_value(&core).unwrap();
+        want["model"] = Value::String(core.model.to_string());
+        for (w, ch) in want["channels"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(&core.channels)
+        {
+            w["revenue"] = Value::String(ch.revenue.unwrap().amount().to_string());
+        }
+        for key in ["revenue", "unattributed_revenue"] {
+            want[key] = Value::String(want[key]["amount"].as_str().unwrap().to_string());
+        }
+        let literal = format!(r#"'{{"model": "{text}", "currency": "{}"}}'"#, c.currency);
+        for parts in PARTITIONS {
+            let ctx = context("journeys", &batch, parts, 53 * i as u64 + parts as u64);
+            let sql = format!(
+                "SELECT 'all', revops_touch_attribution(kind, subject, at, name, campaign, value, {literal}) FROM journeys"
+            );
+            if i == 0 {
+                assert_two_phase(&ctx, &sql, parts).await;
+            }
+            let got = rows(&ctx, &sql).await;
+            let a = &got[0].1;
+            assert_close(a, &want, &format!("{model} at {parts} partitions"));
+            let credited: Decimal = a["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| dec(&c["revenue"]))
+                .sum();
+            assert_eq!(
+                credited + dec(&a["unattributed_revenue"]),
+                dec(&a["revenue"])
+            );
+        }
+    }
+    let ctx = context("journeys", &batch, 1, 0);
+    let e = match ctx
+        .sql("SELECT revops_touch_attribution('visit', subject, at, name, campaign, value) FROM journeys")
+        .await
+    {
+        Err(e) => e.to_string(),
+        Ok(df) => df.collect().await.unwrap_err().to_string(),
+    };
+    assert!(e.contains("kind `visit` is not one of"), "{e}");
 }

@@ -5,9 +5,13 @@ use super::credit::{
     Attribution, CampaignCredit, ChannelCredit, Exact, Units, revenue_overflow, round_once,
     units_of, weigher,
 };
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::journey::state::{NamesIn, NamesOut};
 use super::journey::{Journeys, NO_CAMPAIGN, Names};
 use super::rules::{RuleModel, View};
-use super::state::options_differ;
+use super::state::{bad_state, check_count, options_differ};
+use crate::accumulate::{Accumulator, StateVersion};
 use crate::error::Result;
 use crate::money::Currency;
 
@@ -73,6 +77,23 @@ struct Group {
 /// assert_eq!(counts.finish()?, all.attribute_all_with_revenue(&models)?);
 /// # Ok(()) }
 /// ```
+///
+/// # Serialised form
+///
+/// A tally crosses threads, processes and machines as its serde form (version 1,
+/// the [`Accumulator`] contract): `{"version": 1, "models": [...], "currency": "USD"
+/// | null, "names": {"channels", "campaigns", "pairs", "stages"}, "fixed_scale":
+/// null | s, "totals": [conversions, value, unattributed conversions, unattributed
+/// value], "groups": [{"scale": 2, "total": "1050", "unattributed": "0"}, …],
+/// "sums": [{"conv": [...], "val": [...], "rev": [[["whole", "frac"], …], …],
+/// "fallback": x}, …]}`: per model (in order) the conversions and value per
+/// (channel, campaign) pair id of `names`, and per revenue group (a value scale) the
+/// exact revenue parts per pair id (whole units and the fraction in 2⁻⁶⁴ of a
+/// unit, as decimal strings: they exceed 2⁶⁴). Floats are written so they read back
+/// to the same bits, so a shipped tally finishes exactly as the original. Reading a
+/// state back checks it (models valid, names distinct and indices in range, counts
+/// finite and non-negative, one sum per model and group, unattributed revenue at
+/// most the total).
 #[derive(Debug, Clone)]
 pub struct CreditCounts {
     models: Vec<RuleModel>,
@@ -508,4 +529,262 @@ fn assemble(
         revenue: money(units.map_or(0, |u| u.total))?,
         unattributed_revenue: money(units.map_or(0, |u| u.unattributed))?,
     })
+}
+
+// ---------------------------------------------------------------------------------
+// The serialised partial state (version 1)
+
+const COUNTS: &str = "rule credit counts";
+
+/// A revenue group, with its units as decimal text.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupState {
+    scale: u32,
+    total: String,
+    unattributed: String,
+}
+
+/// One model's sums, borrowed.
+#[derive(Serialize)]
+struct SumsOut<'a> {
+    conv: &'a [f64],
+    val: &'a [f64],
+    rev: Vec<Vec<[String; 2]>>,
+    fallback: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SumsIn {
+    conv: Vec<f64>,
+    val: Vec<f64>,
+    rev: Vec<Vec<[String; 2]>>,
+    fallback: f64,
+}
+
+#[derive(Serialize)]
+struct CountsOut<'a> {
+    version: StateVersion<1>,
+    models: &'a [RuleModel],
+    currency: Option<Currency>,
+    names: NamesOut<'a>,
+    fixed_scale: Option<u32>,
+    totals: [f64; 4],
+    groups: Vec<GroupState>,
+    sums: Vec<SumsOut<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountsIn {
+    #[serde(rename = "version")]
+    _version: StateVersion<1>,
+    models: Vec<RuleModel>,
+    currency: Option<Currency>,
+    names: NamesIn,
+    fixed_scale: Option<u32>,
+    totals: [f64; 4],
+    groups: Vec<GroupState>,
+    sums: Vec<SumsIn>,
+}
+
+/// Revenue units read back: a whole number below 2¹²⁷.
+fn units_in(text: &str, what: &str) -> Result<u128> {
+    text.parse::<u128>()
+        .ok()
+        .filter(|&u| u < 1 << 127)
+        .ok_or_else(|| {
+            bad_state(
+                COUNTS,
+                format!("{what} {text:?} is not a whole number below 2^127"),
+            )
+        })
+}
+
+impl Serialize for CreditCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let t = self.totals;
+        CountsOut {
+            version: StateVersion,
+            models: &self.models,
+            currency: self.currency,
+            names: NamesOut::of(&self.names),
+            fixed_scale: self.fixed_scale,
+            totals: [
+                t.conversions,
+                t.value,
+                t.unattributed_conversions,
+                t.unattributed_value,
+            ],
+            groups: self
+                .groups
+                .iter()
+                .map(|g| GroupState {
+                    scale: g.scale,
+                    total: g.total.to_string(),
+                    unattributed: g.unattributed.to_string(),
+                })
+                .collect(),
+            sums: self
+                .sums
+                .iter()
+                .map(|m| SumsOut {
+                    conv: &m.conv,
+                    val: &m.val,
+                    rev: m
+                        .rev
+                        .iter()
+                        .map(|g| {
+                            g.iter()
+                                .map(|e| [e.whole.to_string(), e.frac.to_string()])
+                                .collect()
+                        })
+                        .collect(),
+                    fallback: m.fallback,
+                })
+                .collect(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for CreditCounts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let state = CountsIn::deserialize(d)?;
+        CreditCounts::from_state(state).map_err(serde::de::Error::custom)
+    }
+}
+
+impl CreditCounts {
+    /// A tally from its serialised state, checked.
+    fn from_state(st: CountsIn) -> Result<CreditCounts> {
+        let mut c = CreditCounts::new(st.models, st.currency)?;
+        c.names = st.names.names(COUNTS)?;
+        c.fixed_scale = st.fixed_scale;
+        let [
+            conversions,
+            value,
+            unattributed_conversions,
+            unattributed_value,
+        ] = st.totals;
+        for (what, x) in [
+            ("conversions", conversions),
+            ("value", value),
+            ("unattributed conversions", unattributed_conversions),
+            ("unattributed value", unattributed_value),
+        ] {
+            check_count(COUNTS, what, x)?;
+        }
+        c.totals = Totals {
+            conversions,
+            value,
+            unattributed_conversions,
+            unattributed_value,
+        };
+        for g in &st.groups {
+            let (total, unattributed) = (
+                units_in(&g.total, "a group's total")?,
+                units_in(&g.unattributed, "a group's unattributed revenue")?,
+            );
+            if unattributed > total {
+                return Err(bad_state(
+                    COUNTS,
+                    "a revenue group has more unattributed revenue than its total",
+                ));
+            }
+            if g.scale > 28 || c.groups.iter().any(|o| o.scale == g.scale) {
+                return Err(bad_state(
+                    COUNTS,
+                    format!(
+                        "revenue group scale {} is above 28 or listed twice",
+                        g.scale
+                    ),
+                ));
+            }
+            c.groups.push(Group {
+                scale: g.scale,
+                total,
+                unattributed,
+            });
+        }
+        if st.sums.len() != c.models.len() {
+            return Err(bad_state(
+                COUNTS,
+                format!("{} sums for {} models", st.sums.len(), c.models.len()),
+            ));
+        }
+        let npairs = c.names.pairs.list.len();
+        let ngroups = c.groups.len();
+        c.sums = st
+            .sums
+            .into_iter()
+            .map(|m| ModelSums::from_state(m, npairs, ngroups))
+            .collect::<Result<_>>()?;
+        Ok(c)
+    }
+}
+
+impl ModelSums {
+    /// One model's sums read back: at most one per pair, finite and non-negative,
+    /// one revenue list per group.
+    fn from_state(m: SumsIn, npairs: usize, ngroups: usize) -> Result<ModelSums> {
+        if m.conv.len() > npairs || m.val.len() > npairs {
+            return Err(bad_state(
+                COUNTS,
+                format!("more sums than the {npairs} pairs"),
+            ));
+        }
+        for &x in m.conv.iter().chain(&m.val) {
+            check_count(COUNTS, "a credited sum", x)?;
+        }
+        check_count(COUNTS, "fallback conversions", m.fallback)?;
+        if m.rev.len() != ngroups || m.rev.iter().any(|g| g.len() > npairs) {
+            return Err(bad_state(
+                COUNTS,
+                format!("revenue sums do not match the {ngroups} groups and {npairs} pairs"),
+            ));
+        }
+        let rev = m
+            .rev
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|[whole, frac]| {
+                        Ok(Exact {
+                            whole: units_in(whole, "a revenue part")?,
+                            frac: units_in(frac, "a revenue fraction")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<_>>()?;
+        Ok(ModelSums {
+            conv: m.conv,
+            val: m.val,
+            rev,
+            fallback: m.fallback,
+        })
+    }
+}
+
+/// A batch of journeys is the record; the output is every model's attribution.
+/// Unlike the contract's rule, a batch refused part way leaves part of it in the
+/// tally (as [`CreditCounts::add_journeys`] says): discard the tally then.
+impl Accumulator for CreditCounts {
+    type Item = Journeys;
+    type Output = Vec<Attribution>;
+    const STATE_VERSION: u32 = 1;
+
+    fn add(&mut self, item: &Journeys) -> Result<()> {
+        self.add_journeys(item)
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<()> {
+        CreditCounts::merge(self, other)
+    }
+
+    fn finish(&self) -> Result<Vec<Attribution>> {
+        CreditCounts::finish(self)
+    }
 }

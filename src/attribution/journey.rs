@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
-mod state;
+pub(super) mod state;
 
 use super::rules::normalise_key;
 use crate::accumulate::Accumulator;

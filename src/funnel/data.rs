@@ -562,7 +562,7 @@ impl std::fmt::Display for SkippedEvent {
 }
 
 impl FunnelDiagnostics {
-    fn note(&mut self, why: &str, index: Option<u64>, subject: &str) {
+    pub(crate) fn note(&mut self, why: &str, index: Option<u64>, subject: &str) {
         if self.examples.len() < 10 {
             self.examples.push(SkippedEvent {
                 why: why.to_string(),
@@ -799,6 +799,21 @@ impl FunnelEvents {
         let id = self.reasons.len() as u32; // 0 means "no reason"
         self.reason_ids.insert(r.to_string(), id);
         id
+    }
+
+    /// Events already interned against `data` (lead indices and funnel stage
+    /// positions within it), in input order, with what interning counted.
+    pub(crate) fn interned(
+        data: &FunnelData<'_>,
+        events: Vec<Ev>,
+        diagnostics: FunnelDiagnostics,
+    ) -> FunnelEvents {
+        FunnelEvents {
+            link: Some(data.link),
+            events,
+            diagnostics,
+            ..FunnelEvents::default()
+        }
     }
 
     /// Checks that these events were interned against `data` (or are empty of any

@@ -13,9 +13,15 @@
 //!    [`flow_report`] (entries per period and flow ratios), [`qualification_report`]
 //!    (acceptance, qualification, exits by reason), [`velocity_report`] (time between
 //!    stages: summary and histogram).
+//!
+//! [`CohortCounts`] is the cohort report as one mergeable accumulator over rows of
+//! leads and stage events in any order and split (what a distributed engine's
+//! aggregate needs): it keeps each lead's creation time and events, and finishes
+//! through the three steps above.
 
 mod bucket;
 mod cohort;
+mod cohort_counts;
 mod data;
 pub(crate) mod definition;
 mod flow;
@@ -29,6 +35,7 @@ pub use cohort::{
     CohortAnchor, CohortReport, CohortRow, CohortSpec, CohortTable, CycleScope, StepRate,
     cohort_report,
 };
+pub use cohort_counts::CohortCounts;
 #[cfg(feature = "csv")]
 pub(crate) use data::{EventSink, Millis, millis};
 pub use data::{FunnelData, FunnelDiagnostics, FunnelEvents, MAX_PROGRESSION_STAGES, SkippedEvent};

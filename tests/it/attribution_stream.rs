@@ -160,6 +160,31 @@ proptest! {
         same(&rl.finish().unwrap(), &want)?;
     }
 
+    /// A tally crosses processes: partial tallies serialised, read back and merged
+    /// give exactly what merging the originals gives (values finer than the
+    /// currency's minor units included), and equal one pass (real numbers up to
+    /// rounding, money exactly); a whole tally shipped finishes bit for bit as the
+    /// original, and as the trait's `finish`.
+    #[test]
+    fn credit_counts_ship_and_merge(rows in rows(4), cut in 0..64usize) {
+        let ship = |c: &CreditCounts| -> CreditCounts {
+            serde_json::from_str(&serde_json::to_string(c).unwrap()).unwrap()
+        };
+        let cut = cut % (rows.len() + 1);
+        let usd = Some(Currency::USD);
+        let (left, right) = (in_batches(&rows[..cut], &[], usd), in_batches(&rows[cut..], &[], usd));
+        let mut held = left.clone();
+        held.merge(&right).unwrap();
+        let mut shipped = ship(&left);
+        revops::Accumulator::merge(&mut shipped, &ship(&right)).unwrap();
+        prop_assert_eq!(shipped.finish().unwrap(), held.finish().unwrap());
+        let whole = in_batches(&rows, &[cut], usd);
+        prop_assert_eq!(revops::Accumulator::finish(&ship(&whole)).unwrap(), whole.finish().unwrap());
+        if rows.iter().all(|r| r.value.normalize().scale() <= 2) {
+            same(&shipped.finish().unwrap(), &journeys(&rows).attribute_all_with_revenue(&models()).unwrap())?;
+        }
+    }
+
     /// The Shapley tally of journeys is the tally of their path rows.
     #[test]
     fn shapley_counts_from_journeys_are_the_rows(rows in rows(3)) {
@@ -230,4 +255,60 @@ fn credit_counts_refuse_what_journeys_refuse() {
         last: 0.9,
     };
     assert!(CreditCounts::new(vec![bad], None).is_err());
+}
+
+/// A serialised tally that does not hold together is refused when read back, naming
+/// what is wrong; one of another version too.
+#[test]
+fn credit_counts_refuse_a_bad_state() {
+    let rows = [PathRow::new(
+        vec![Channel::new("a").unwrap(), Channel::new("b").unwrap()],
+        2.0,
+        Decimal::new(1050, 2),
+        1.0,
+    )];
+    let mut counts = CreditCounts::new(vec![RuleModel::Linear], Some(Currency::USD)).unwrap();
+    counts.add_journeys(&journeys(&rows)).unwrap();
+    let json: serde_json::Value = serde_json::to_value(&counts).unwrap();
+    assert_eq!(json["version"], 1);
+    let read = |v: &serde_json::Value| serde_json::from_value::<CreditCounts>(v.clone());
+    assert_eq!(
+        read(&json).unwrap().finish().unwrap(),
+        counts.finish().unwrap()
+    );
+    let mut v = json.clone();
+    v["version"] = 2.into();
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("version 2 is not supported")
+    );
+    let mut v = json.clone();
+    v["names"]["pairs"][0][0] = 7.into();
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("channel index 7 is out of range")
+    );
+    let mut v = json.clone();
+    v["sums"][0]["conv"][0] = (-1.0).into();
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("not a finite, non-negative count")
+    );
+    let mut v = json.clone();
+    v["sums"] = serde_json::json!([]);
+    assert!(read(&v).unwrap_err().to_string().contains("1 models"));
+    let mut v = json;
+    v["groups"][0]["unattributed"] = "999999".into();
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("more unattributed revenue than its total")
+    );
 }

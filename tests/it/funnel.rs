@@ -6,11 +6,11 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use revops::{
     Funnel, Granularity, Lead, LeadId, StageEvent, SubjectId, funnel::BackwardPolicy,
-    funnel::CohortAnchor, funnel::CohortReport, funnel::CohortSpec, funnel::CycleScope,
-    funnel::Dimension, funnel::FlowSpec, funnel::FunnelData, funnel::FunnelEvents,
-    funnel::InferredEndpoints, funnel::PathOptions, funnel::Paths, funnel::QualificationSpec,
-    funnel::QuantileMode, funnel::SkipPolicy, funnel::TieBreak, funnel::VelocitySpec,
-    funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
+    funnel::CohortAnchor, funnel::CohortCounts, funnel::CohortReport, funnel::CohortSpec,
+    funnel::CycleScope, funnel::Dimension, funnel::FlowSpec, funnel::FunnelData,
+    funnel::FunnelEvents, funnel::InferredEndpoints, funnel::PathOptions, funnel::Paths,
+    funnel::QualificationSpec, funnel::QuantileMode, funnel::SkipPolicy, funnel::TieBreak,
+    funnel::VelocitySpec, funnel::cohort_report, funnel::flow_report, funnel::qualification_report,
     funnel::velocity_report,
 };
 
@@ -830,4 +830,166 @@ fn funnel_events_of_other_data_or_version_are_refused() {
     let beyond = json.replacen(r#""subject":0"#, r#""subject":4"#, 1);
     assert_ne!(beyond, json);
     assert!(serde_json::from_str::<FunnelEvents>(&beyond).is_err());
+}
+
+/// A lead's creation or a stage event: the rows a distributed engine hands
+/// [`CohortCounts`] in any order.
+#[derive(Clone)]
+enum Row {
+    Lead(Lead),
+    Event(StageEvent),
+}
+
+fn counts_of(rows: &[Row], o: PathOptions, s: &CohortSpec) -> CohortCounts {
+    let mut c = CohortCounts::new(Funnel::demand_waterfall(), o, s.clone()).unwrap();
+    for r in rows {
+        match r {
+            Row::Lead(l) => c.add_lead(l).unwrap(),
+            Row::Event(e) => c.add(e).unwrap(),
+        }
+    }
+    c
+}
+
+fn without_examples(mut r: CohortReport) -> CohortReport {
+    r.diagnostics.examples.clear();
+    r
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Leads and events as rows, shuffled and split in two, folded, shipped through
+    /// JSON and merged: the cohort report of one pass over the leads and events, in
+    /// either merge order; and each lead source's rows alone give that source's
+    /// table of the breakdown.
+    #[test]
+    fn cohort_counts_in_any_order_and_split_are_the_cohort_report(
+        (leads, events) in world(), cut in any::<prop::sample::Index>(), seed in any::<u64>(),
+        o in options(), anchor in 0usize..6, window in prop::option::of(0u32..60),
+    ) {
+        let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+        let paths = paths_for(&data, &events, o);
+        let by_source = spec(anchor, window);
+        let mut s = by_source.clone();
+        s.breakdown = None;
+        let want = without_examples(cohort_report(&data, &paths, &s).unwrap());
+
+        let mut rows: Vec<Row> = leads.iter().cloned().map(Row::Lead)
+            .chain(events.iter().cloned().map(Row::Event))
+            .collect();
+        let mut x = seed | 1;
+        for i in (1..rows.len()).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            rows.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let cut = cut.index(rows.len() + 1);
+        let (left, right) = (counts_of(&rows[..cut], o, &s), counts_of(&rows[cut..], o, &s));
+        let ship = |c: &CohortCounts| -> CohortCounts {
+            serde_json::from_str(&serde_json::to_string(c).unwrap()).unwrap()
+        };
+        let mut lr = ship(&left);
+        lr.merge(&ship(&right)).unwrap();
+        prop_assert_eq!(&without_examples(lr.finish().unwrap()), &want);
+        let mut rl = right.clone();
+        revops::Accumulator::merge(&mut rl, &left).unwrap();
+        prop_assert_eq!(&without_examples(revops::Accumulator::finish(&rl).unwrap()), &want);
+        prop_assert_eq!(&without_examples(counts_of(&rows, o, &s).finish().unwrap()), &want);
+
+        let breakdown = cohort_report(&data, &paths, &by_source).unwrap();
+        for table in &breakdown.breakdown {
+            let source = table.value.as_deref();
+            let group: Vec<Row> = leads.iter()
+                .filter(|l| l.source.as_ref().map(|c| c.as_str()) == source)
+                .cloned()
+                .map(Row::Lead)
+                .chain(events.iter().cloned().map(Row::Event))
+                .collect();
+            let got = counts_of(&group, o, &s).finish().unwrap();
+            prop_assert_eq!(&got.total.rows, &table.rows, "source {:?}", source);
+            prop_assert_eq!(&got.total.all, &table.all, "source {:?}", source);
+        }
+    }
+}
+
+/// What the accumulator cannot honour or does not hold together is a clear error:
+/// a lead with two creation times (added or merged), an input-order tie-break, a
+/// breakdown, an unknown stage, a bad serialised state.
+#[test]
+fn cohort_counts_refuse_what_they_cannot_honour() {
+    let new = |o: PathOptions, s: CohortSpec| CohortCounts::new(Funnel::demand_waterfall(), o, s);
+    let d = || CohortSpec::default();
+    let e = new(
+        PathOptions::default().with_tie_break(TieBreak::InputOrder),
+        d(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no input order"), "{e}");
+    let e = new(
+        PathOptions::default(),
+        d().with_breakdown(Dimension::Source),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("group the input by the dimension"),
+        "{e}"
+    );
+    let e = new(
+        PathOptions::default(),
+        d().with_anchor(CohortAnchor::Stage("nope".into())),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nope"), "{e}");
+    let e = new(PathOptions::default(), d().with_window(TimeDelta::days(-1))).unwrap_err();
+    assert!(e.to_string().contains("must not be negative"), "{e}");
+
+    let mut a = new(PathOptions::default(), d()).unwrap();
+    a.add_lead(&lead("L1", 1, None)).unwrap();
+    a.add_lead(&lead("L1", 1, Some("x"))).unwrap();
+    let e = a.add_lead(&lead("L1", 2, None)).unwrap_err();
+    assert!(
+        e.to_string().contains("L1") && e.to_string().contains("created at 2026-01-01"),
+        "{e}"
+    );
+    let mut b = new(PathOptions::default(), d()).unwrap();
+    b.add_lead(&lead("L1", 3, None)).unwrap();
+    let before = serde_json::to_string(&a).unwrap();
+    assert!(a.merge(&b).unwrap_err().to_string().contains("created_at"));
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        before,
+        "unchanged on error"
+    );
+    let other = new(PathOptions::default().with_skip(SkipPolicy::Strict), d()).unwrap();
+    assert!(
+        a.merge(&other)
+            .unwrap_err()
+            .to_string()
+            .contains("different options")
+    );
+    let e = a
+        .add_batch(&[ev("L1", "mql", 2), ev("L1", "bogus", 3)])
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("bogus") && e.to_string().contains("#1"),
+        "{e}"
+    );
+
+    let json: serde_json::Value = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["version"], 1);
+    let read = |v: &serde_json::Value| serde_json::from_value::<CohortCounts>(v.clone());
+    let mut v = json.clone();
+    v["leads"][0]["events"][0][1] = 200.into();
+    assert!(
+        read(&v)
+            .unwrap_err()
+            .to_string()
+            .contains("outside the funnel")
+    );
+    let mut v = json.clone();
+    v["leads"][0]["id"] = "".into();
+    assert!(read(&v).unwrap_err().to_string().contains("not a valid id"));
+    let mut v = json;
+    v["version"] = 9.into();
+    assert!(read(&v).unwrap_err().to_string().contains("version 9"));
 }

@@ -67,9 +67,9 @@ impl CurrencyState {
     }
 }
 
-/// The name tables, borrowed.
+/// The name tables, borrowed (also the names of a [`CreditCounts`](crate::attribution::CreditCounts) state).
 #[derive(Serialize)]
-struct NamesOut<'a> {
+pub(in crate::attribution) struct NamesOut<'a> {
     channels: &'a [Channel],
     campaigns: &'a [CampaignId],
     /// (channel, campaign or `null`).
@@ -78,7 +78,7 @@ struct NamesOut<'a> {
 }
 
 impl<'a> NamesOut<'a> {
-    fn of(n: &'a Names) -> Self {
+    pub(in crate::attribution) fn of(n: &'a Names) -> Self {
         NamesOut {
             channels: &n.channels.names,
             campaigns: &n.campaigns.names,
@@ -93,9 +93,10 @@ impl<'a> NamesOut<'a> {
     }
 }
 
+/// The name tables read back (checked by [`NamesIn::names`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NamesIn {
+pub(in crate::attribution) struct NamesIn {
     channels: Vec<Channel>,
     campaigns: Vec<CampaignId>,
     pairs: Vec<(u32, Option<u32>)>,
@@ -103,7 +104,7 @@ struct NamesIn {
 }
 
 impl NamesIn {
-    fn names(self, state: &'static str) -> Result<Names> {
+    pub(in crate::attribution) fn names(self, state: &'static str) -> Result<Names> {
         let mut n = Names::default();
         for c in &self.channels {
             if n.channels.intern(c)? as usize != n.channels.len() - 1 {
