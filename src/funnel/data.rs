@@ -527,7 +527,8 @@ pub struct FunnelDiagnostics {
     #[serde(default)]
     pub leads_after_as_of: u64,
     /// Repeated entries into a stage already reached in the same cycle (the first
-    /// entry is kept).
+    /// entry is kept), a won stage entered again after the cycle was won there
+    /// included: a second `won` row is not a second win.
     pub repeated: u64,
     /// Moves back to an earlier stage (handled by the backward policy: ignored, or
     /// starting a new cycle).

@@ -387,6 +387,12 @@ impl StageTable {
                 continue;
             }
             let r = u32::from(r);
+            if b.rec.exit_stage == e.stage && self.won[usize::from(e.stage)] {
+                // The won stage again after the cycle was won there: a repeated
+                // row, not a new cycle that would back-fill and win again.
+                diagnostics.repeated += 1;
+                continue;
+            }
             if b.rec.exit_stage != NO_EXIT {
                 b.next_cycle(paths, e.at);
             } else if let Some(f) = b.furthest {

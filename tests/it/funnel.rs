@@ -136,6 +136,31 @@ fn stage_anchor_windows_and_breakdown() {
     assert_eq!(open.diagnostics.after_as_of, 2); // L1 won on day 41, L3 lost on day 32;
 }
 
+/// A `won` row exported twice (same lead, same time) is one win: the repeat is
+/// counted in `repeated`, not read as a new cycle that back-fills every stage and
+/// wins again. A later `won` with no entry between is a repeat too; a lead that
+/// is lost and then won starts a new cycle, as before.
+#[test]
+fn a_repeated_won_row_is_one_win() {
+    let leads = vec![lead("W", 1, None), lead("L", 1, None)];
+    let events = vec![
+        ev("W", "mql", 2),
+        ev("W", "won", 9),
+        ev("W", "won", 9),
+        ev("W", "won", 12),
+        ev("L", "mql", 2),
+        ev("L", "lost", 5),
+        ev("L", "won", 9),
+    ];
+    let data = FunnelData::new(Funnel::demand_waterfall(), &leads).unwrap();
+    let p = paths_for(&data, &events, PathOptions::default());
+    assert_eq!(p.diagnostics().repeated, 2);
+    assert_eq!(p.len(), 3); // W one cycle; L lost, then a new cycle that is won
+    let report = cohort_report(&data, &p, &CohortSpec::default()).unwrap();
+    let won = data.rank_of("won").unwrap();
+    assert_eq!(reached(&report)[won], Some(2));
+}
+
 #[test]
 fn cycles_backward_moves_and_diagnostics() {
     let leads = vec![lead("R", 1, None), lead("B", 1, None)];
