@@ -1,0 +1,77 @@
+"""revops' engines for Python: Arrow-compatible tables in, pyarrow tables out.
+
+Inputs are read through the Arrow PyCapsule interface (pyarrow Table / RecordBatch,
+polars and pandas DataFrames) without a Python loop over rows. Money comes back as
+decimal128(38, 9) next to a `currency` column; errors are `RevopsError` with the
+core's message naming the row and column.
+"""
+
+from typing import Any, Literal, Mapping, Protocol, Sequence
+
+import pyarrow
+
+__version__: str
+
+class _ArrowStream(Protocol):
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+class _ArrowArray(Protocol):
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]: ...
+
+#: Anything `revops` reads as a table: pyarrow Table / RecordBatch, polars or pandas
+#: DataFrame, or any object with `__arrow_c_stream__` / `__arrow_c_array__`.
+Table = _ArrowStream | _ArrowArray | Any
+
+class RevopsError(ValueError):
+    """An error of a revops engine, with the core's message.
+
+    For a bad row of an input table, `source` is the argument's name (e.g. "paths"),
+    `row` the zero-based row across all batches and `column` the column; otherwise
+    they are None.
+    """
+
+    source: str | None
+    row: int | None
+    column: str | None
+
+def attribution(
+    paths: Table,
+    models: Sequence[str] | None = None,
+    *,
+    separator: str = ">",
+    currency: str = "USD",
+    repeats: Literal["collapse", "collapse_channels", "keep"] = "collapse",
+    nulls: Literal["include", "exclude"] = "include",
+    step_limit: Literal["unlimited", "longest_path"] | int = "unlimited",
+    max_states: int = 5000,
+    universe: Literal["per_journey_set", "all_channels"] = "per_journey_set",
+    method: Literal["exact"] | Mapping[str, Mapping[str, int]] = "exact",
+    max_channels: int = 2000,
+    max_ordered_cells: int = 10_000_000,
+) -> pyarrow.Table:
+    """Attribution over a path table in ChannelAttribution's shape.
+
+    `paths` has the columns of revops' `paths.csv`: `path` (text, channels joined by
+    `separator`), `total_conversions`, `total_conversion_value` (exact money:
+    decimal128, an integer or a decimal string, never a float) and `total_null`.
+
+    `models` (default: first_touch, last_touch, last_non_direct, linear,
+    linear_unique, position_based, markov, shapley): rule models path rows support,
+    `markov` / `markov:<k>` (exact Markov removal effect of order k), `shapley`
+    (conversion-rate Shapley value), `shapley_simplified`, `shapley_ordered` and
+    `shao_li`.
+
+    Markov policies: `repeats`, `nulls`, `step_limit`, `max_states`; Shapley
+    policies: `universe`, `method` ("exact", {"sampling": {"permutations": n,
+    "seed": s}} or {"auto": {"exact_up_to": k, "permutations": n, "seed": s}}),
+    `max_channels`, `max_ordered_cells` -- the names and defaults of revops'
+    MarkovOptions and ShapleyOptions.
+
+    Returns one row per model and channel: `model`, `channel`, `conversions`,
+    `value` (float64), `revenue` (decimal128(38, 9), each model's rows summing
+    exactly to the converted value) and `currency`.
+
+    Raises RevopsError for a bad row (naming it), an unknown model or policy, or a
+    model beyond its limit; TypeError when `paths` is not a table.
+    """
+    ...

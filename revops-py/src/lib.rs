@@ -1,0 +1,132 @@
+//! revops' engines for Python: the `revops` module of the `revops` wheel.
+//!
+//! Tables come in through the Arrow C stream / PyCapsule interface (pyarrow `Table`
+//! and `RecordBatch`, polars and pandas DataFrames, anything with
+//! `__arrow_c_stream__` or `__arrow_c_array__`), so no Python loop touches a row; the
+//! core's Arrow decoder ([`revops::arrow`]) reads them with the same checks and
+//! messages as its CSV and Parquet readers. Results go back as pyarrow tables: money
+//! as `Decimal128(38, 9)` with its currency in a column.
+//!
+//! Policies are keyword arguments with the names and defaults of the Rust options;
+//! a core error is raised as `revops.RevopsError` (a `ValueError`) with the core's
+//! message, and, for a bad row, its `source`, `row` and `column` as attributes.
+//!
+//! Build and test with maturin and pytest: see `revops-py/README.md`.
+
+mod errors;
+mod input;
+mod options;
+mod paths;
+
+use pyo3::prelude::*;
+use pyo3::types::PyAny;
+use revops::AttributionModel;
+
+use errors::{RevopsError, to_py};
+
+// `revops.attribution`: the doc comment below is its Python docstring.
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (
+    paths,
+    models = None,
+    *,
+    separator = ">",
+    currency = "USD",
+    repeats = "collapse",
+    nulls = "include",
+    step_limit = None,
+    max_states = revops::attribution::MarkovOptions::DEFAULT_MAX_STATES,
+    universe = "per_journey_set",
+    method = None,
+    max_channels = revops::attribution::ShapleyOptions::DEFAULT_MAX_CHANNELS,
+    max_ordered_cells = revops::attribution::ShapleyOptions::DEFAULT_MAX_ORDERED_CELLS,
+))]
+#[pyo3(
+    text_signature = "(paths, models=None, *, separator='>', currency='USD', \
+    repeats='collapse', nulls='include', step_limit='unlimited', max_states=5000, \
+    universe='per_journey_set', method='exact', max_channels=2000, \
+    max_ordered_cells=10000000)"
+)]
+/// Attribution over a path table in ChannelAttribution's shape.
+///
+/// `paths` is any Arrow-compatible table (pyarrow Table or RecordBatch, polars or
+/// pandas DataFrame) with the columns of revops' `paths.csv`: `path` (text, channels
+/// joined by `separator`, spaces around each channel trimmed), `total_conversions`
+/// and `total_null` (numbers), `total_conversion_value` (exact money: decimal128, an
+/// integer or a decimal string -- never a float). Other columns are ignored.
+///
+/// `models` is a list of model names (default: first_touch, last_touch,
+/// last_non_direct, linear, linear_unique, position_based, markov, shapley): any rule
+/// model path rows support (`first_touch`, `position_based:0.3:0.3`, `j`, ...),
+/// `markov` or `markov:<k>` (exact Markov removal effect of order k), `shapley`
+/// (conversion-rate Shapley value), `shapley_simplified`, `shapley_ordered` (summed
+/// over positions) and `shao_li`.
+///
+/// Markov policies: `repeats` ("collapse", "collapse_channels", "keep"), `nulls`
+/// ("include", "exclude"), `step_limit` ("unlimited", "longest_path" or a number of
+/// steps), `max_states` (limit of the dense solve). Shapley policies: `universe`
+/// ("per_journey_set", "all_channels"), `method` ("exact",
+/// {"sampling": {"permutations": n, "seed": s}} or
+/// {"auto": {"exact_up_to": k, "permutations": n, "seed": s}}), `max_channels`,
+/// `max_ordered_cells`. Names and defaults are those of revops' MarkovOptions and
+/// ShapleyOptions.
+///
+/// Returns a pyarrow Table with one row per model and channel (models in the order
+/// given, channels by name): `model`, `channel`, `conversions` and `value` (float64,
+/// the credit as other tools report it), `revenue` (decimal128(38, 9): the exact
+/// share of the converted value, rounded once in `currency`'s minor units, so each
+/// model's revenue sums exactly to the total) and `currency`.
+///
+/// Raises `revops.RevopsError` (a ValueError) naming the row and column of a bad
+/// value, an unknown model or policy, or a model beyond its limit; `TypeError` for an
+/// object that is not a table.
+fn attribution<'py>(
+    py: Python<'py>,
+    paths: &Bound<'py, PyAny>,
+    models: Option<Vec<String>>,
+    separator: &str,
+    currency: &str,
+    repeats: &str,
+    nulls: &str,
+    step_limit: Option<&Bound<'py, PyAny>>,
+    max_states: usize,
+    universe: &str,
+    method: Option<&Bound<'py, PyAny>>,
+    max_channels: usize,
+    max_ordered_cells: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let models: Vec<AttributionModel> = match models {
+        None => paths::DEFAULT_MODELS
+            .iter()
+            .map(|m| m.parse())
+            .collect::<revops::Result<_>>(),
+        Some(names) => names.iter().map(|m| m.parse()).collect(),
+    }
+    .map_err(to_py)?;
+    let options = paths::PathsOptions {
+        separator: separator.to_string(),
+        currency: currency.parse().map_err(to_py)?,
+        markov: options::markov(repeats, nulls, step_limit, max_states)?,
+        shapley: options::shapley(universe, method, max_channels, max_ordered_cells)?,
+    };
+    let batches = input::record_batches(paths, "paths")?;
+    let batch = py
+        .detach(|| {
+            let rows = paths::read_paths(&batches, separator)?;
+            let credits = paths::attribute(&rows, &models, &options)?;
+            paths::to_batch(&credits)
+        })
+        .map_err(to_py)?;
+    input::to_pyarrow(py, batch)
+}
+
+/// The `revops` Python module.
+#[pymodule]
+#[pyo3(name = "revops")]
+fn revops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("RevopsError", m.py().get_type::<RevopsError>())?;
+    m.add_function(wrap_pyfunction!(attribution, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
