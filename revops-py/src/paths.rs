@@ -391,6 +391,40 @@ mod tests {
     }
 
     #[test]
+    fn policies_reach_the_engines() {
+        use revops::attribution::{MarkovRepeats, MarkovStepLimit, ShapleyMethod};
+        let rows = rows();
+        let mut o = options();
+        o.markov = MarkovOptions::default()
+            .with_repeats(MarkovRepeats::Keep)
+            .with_step_limit(MarkovStepLimit::Steps(2));
+        o.shapley = ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
+            permutations: 50,
+            seed: 3,
+        });
+        let out = attribute(&rows, &models(&["markov:2", "shapley"]), &o).unwrap();
+        let markov = markov_attribution(&rows, o.markov.with_order(2)).unwrap();
+        let shapley = shapley_attribution(&rows, o.shapley).unwrap();
+        let want: Vec<f64> = markov
+            .channels
+            .iter()
+            .map(|c| c.conversions)
+            .chain(
+                shapley
+                    .conversion_rate
+                    .credits
+                    .credits
+                    .iter()
+                    .map(|c| c.conversions),
+            )
+            .collect();
+        let got: Vec<f64> = out.iter().map(|r| r.conversions).collect();
+        assert_eq!(got, want);
+        let default = attribute(&rows, &models(&["markov:2", "shapley"]), &options()).unwrap();
+        assert_ne!(out, default);
+    }
+
+    #[test]
     fn a_model_path_rows_cannot_support_is_refused_by_name() {
         let e = attribute(&rows(), &models(&["linear", "time_decay"]), &options()).unwrap_err();
         assert!(e.to_string().contains("time_decay"), "{e}");
