@@ -75,3 +75,30 @@ def attribution(
     model beyond its limit; TypeError when `paths` is not a table.
     """
     ...
+
+def forecast_errors(
+    forecasts: Table,
+    *,
+    zero_actual: Literal["skip", "error"] = "skip",
+    bands: Mapping[str, float] | None = None,
+) -> pyarrow.Table:
+    """Forecast error metrics per series and pooled.
+
+    `forecasts` has the columns of revops' `forecasts.csv`: `series`, `period`
+    (text), `forecast` and `actual` (numbers; a null actual is not known yet:
+    counted in `missing_actual`, left out of every metric).
+
+    Policies (revops' ErrorOptions): `zero_actual` ("skip": left out of MAPE only
+    and counted; "error": raise naming the point), `bands` ({"under": u, "over":
+    o}; None is 0.85 / 1.15).
+
+    Returns one row per series (by name) and a last, pooled row whose `series` is
+    null: `n`, `missing_actual`, `mape_n`, `zero_actual` (uint64), `mae`, `mse`,
+    `rmse`, `mape`, `wape`, `smape`, `smape_200`, `bias`, `cfe`,
+    `tracking_signal`, `total_forecast`, `total_actual`, `accuracy` (float64, null
+    when the denominator is zero) and `band` ("under", "good", "over").
+
+    Raises RevopsError naming the row and column of a bad value, or a zero actual
+    under zero_actual="error"; TypeError when `forecasts` is not a table.
+    """
+    ...

@@ -14,6 +14,7 @@
 //! Build and test with maturin and pytest: see `revops-py/README.md`.
 
 mod errors;
+mod forecast;
 mod input;
 mod options;
 mod paths;
@@ -121,12 +122,54 @@ fn attribution<'py>(
     input::to_pyarrow(py, batch)
 }
 
+// `revops.forecast_errors`: the doc comment below is its Python docstring.
+#[pyfunction]
+#[pyo3(signature = (forecasts, *, zero_actual = "skip", bands = None))]
+#[pyo3(text_signature = "(forecasts, *, zero_actual='skip', bands=None)")]
+/// Forecast error metrics per series and pooled.
+///
+/// `forecasts` is any Arrow-compatible table with the columns of revops'
+/// `forecasts.csv`: `series` and `period` (text), `forecast` and `actual` (numbers;
+/// a null actual is a point not known yet: counted in `missing_actual`, left out of
+/// every metric).
+///
+/// Policies (the names and defaults of revops' ErrorOptions): `zero_actual`
+/// ("skip": points with a zero actual are left out of MAPE only and counted in
+/// `zero_actual`; "error": raise naming the first such point), `bands`
+/// ({"under": u, "over": o}: accuracy below u is "under", above o "over"; None is
+/// the default 0.85 / 1.15).
+///
+/// Returns a pyarrow Table with one row per series (by name) and a last, pooled
+/// row whose `series` is null: the counts `n`, `missing_actual`, `mape_n`,
+/// `zero_actual` (uint64), the metrics `mae`, `mse`, `rmse`, `mape`, `wape`,
+/// `smape` (in [0, 1]), `smape_200` (in [0, 2]), `bias`, `cfe`,
+/// `tracking_signal`, `total_forecast`, `total_actual`, `accuracy` (float64, null
+/// when the denominator is zero) and `band`.
+///
+/// Raises `revops.RevopsError` naming the row and column of a bad value (a
+/// non-finite forecast, an empty series), or a zero actual under
+/// `zero_actual="error"`; `TypeError` for an object that is not a table.
+fn forecast_errors<'py>(
+    py: Python<'py>,
+    forecasts: &Bound<'py, PyAny>,
+    zero_actual: &str,
+    bands: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = options::errors(zero_actual, bands)?;
+    let batches = input::record_batches(forecasts, "forecasts")?;
+    let batch = py
+        .detach(|| forecast::to_batch(&forecast::forecast_errors(&batches, options)?))
+        .map_err(to_py)?;
+    input::to_pyarrow(py, batch)
+}
+
 /// The `revops` Python module.
 #[pymodule]
 #[pyo3(name = "revops")]
 fn revops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RevopsError", m.py().get_type::<RevopsError>())?;
     m.add_function(wrap_pyfunction!(attribution, m)?)?;
+    m.add_function(wrap_pyfunction!(forecast_errors, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use revops::attribution::{
     ShapleyUniverse,
 };
 use revops::error::ErrorKind;
+use revops::forecast::{AccuracyBands, ErrorOptions, ZeroActualPolicy};
 use serde::de::DeserializeOwned;
 
 use crate::errors::to_py;
@@ -82,6 +83,17 @@ pub(crate) fn shapley(
         .with_max_ordered_cells(max_ordered_cells))
 }
 
+/// [`ErrorOptions`] from the keyword arguments (`bands`: `{"under": u, "over": o}`,
+/// `None` for the default).
+pub(crate) fn errors(
+    zero_actual: &str,
+    bands: Option<&Bound<'_, PyAny>>,
+) -> PyResult<ErrorOptions> {
+    Ok(ErrorOptions::default()
+        .with_zero_actual(named::<ZeroActualPolicy>("zero_actual", zero_actual)?)
+        .with_bands(any::<AccuracyBands>("bands", bands)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +111,8 @@ mod tests {
         assert_eq!(serde_json::to_value(s.method).unwrap(), "exact");
         assert_eq!(s.max_channels, 2_000);
         assert_eq!(s.max_ordered_cells, 10_000_000);
+        let e = ErrorOptions::default();
+        assert_eq!(serde_json::to_value(e.zero_actual).unwrap(), "skip");
+        assert_eq!((e.bands.under(), e.bands.over()), (0.85, 1.15));
     }
 }
