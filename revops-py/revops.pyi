@@ -94,7 +94,8 @@ def forecast_errors(
 
     Returns one row per series (by name) and a last, pooled row whose `series` is
     null: `n`, `missing_actual`, `mape_n`, `zero_actual` (uint64), `mae`, `mse`,
-    `rmse`, `mape`, `wape`, `smape`, `smape_200`, `bias`, `cfe`,
+    `rmse`, `mape`, `wape`, `smape` (in [0, 1]), `smape_200` (percent, in
+    [0, 200]), `bias`, `cfe`,
     `tracking_signal`, `total_forecast`, `total_actual`, `accuracy` (float64, null
     when the denominator is zero) and `band` ("under", "good", "over").
 

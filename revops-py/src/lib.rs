@@ -142,7 +142,7 @@ fn attribution<'py>(
 /// Returns a pyarrow Table with one row per series (by name) and a last, pooled
 /// row whose `series` is null: the counts `n`, `missing_actual`, `mape_n`,
 /// `zero_actual` (uint64), the metrics `mae`, `mse`, `rmse`, `mape`, `wape`,
-/// `smape` (in [0, 1]), `smape_200` (in [0, 2]), `bias`, `cfe`,
+/// `smape` (in [0, 1]), `smape_200` (percent, in [0, 200]), `bias`, `cfe`,
 /// `tracking_signal`, `total_forecast`, `total_actual`, `accuracy` (float64, null
 /// when the denominator is zero) and `band`.
 ///

@@ -181,6 +181,23 @@ def test_pyarrow_pandas_and_polars_inputs_give_identical_results():
         assert got.equals(want), name
 
 
+def test_a_pandas_frame_without_the_capsule_interface_goes_through_pyarrow():
+    # pandas before 2.2 has no __arrow_c_stream__: it is converted column by column
+    # with pyarrow.Table.from_pandas (index left out), never row by row.
+    def hidden(self):
+        raise AttributeError("__arrow_c_stream__")
+
+    OldFrame = type(
+        "DataFrame",
+        (pd.DataFrame,),
+        {"__module__": "pandas.core.frame", "__arrow_c_stream__": property(hidden)},
+    )
+    old = OldFrame(pd.DataFrame(SMALL).set_index("path", drop=False))
+    assert not hasattr(old, "__arrow_c_stream__")
+    got = revops.attribution(old, ["linear", "markov"])
+    assert got.equals(revops.attribution(pa.table(SMALL), ["linear", "markov"]))
+
+
 def test_decimal_and_integer_money_columns_read_exactly():
     values = [Decimal("10.00"), Decimal("5.01"), Decimal("0")]
     decimal = pa.table({**SMALL, "total_conversion_value": pa.array(values, pa.decimal128(12, 2))})
