@@ -103,3 +103,32 @@ def forecast_errors(
     under zero_actual="error"; TypeError when `forecasts` is not a table.
     """
     ...
+
+def calibration(
+    probabilities: Any,
+    outcomes: Any,
+    *,
+    strategy: Literal["uniform", "quantile"] = "uniform",
+    bins: int = 10,
+    confidence: float = 0.95,
+) -> pyarrow.Table:
+    """Calibration of win probabilities: reliability bins and scores.
+
+    `probabilities` and `outcomes` are arrays of one length (pyarrow Array or
+    ChunkedArray, polars or pandas Series, NumPy array, list). An outcome is a
+    boolean (True won), "won" / "lost" / "open" (any case), or 1 / 0; null is open
+    (counted, left out of every score).
+
+    Policies (revops' CalibrationOptions): `strategy`, `bins` (1 to 1,000,000),
+    `confidence` (of each bin's Wilson interval).
+
+    Returns one row per non-empty bin: `bin`, `bin_lower`, `bin_upper`, `count`,
+    `mean_predicted`, the observed rate as `numerator`, `denominator`, `value`,
+    `lower`, `upper`, and `gap`. The scores (`won`, `lost`, `open`, `base_rate`,
+    `brier`, `log_loss`, `mean_probability`, `roc_auc`, `ece`, `mce`) are JSON in
+    the schema metadata: `json.loads(t.schema.metadata[b"revops.scores"])`.
+
+    Raises RevopsError naming the row of a missing probability or a bad outcome,
+    or the position of a probability outside [0, 1].
+    """
+    ...

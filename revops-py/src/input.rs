@@ -59,3 +59,54 @@ pub(crate) fn to_pyarrow(py: Python<'_>, batch: RecordBatch) -> PyResult<Bound<'
         .map_err(|e| PyValueError::new_err(e.to_string()))?
         .into_pyarrow(py)
 }
+
+/// The values of a one-dimensional array-like (a pyarrow Array or ChunkedArray, a
+/// polars or pandas Series, a NumPy array, a list) as one Arrow array, through
+/// pyarrow (`pyarrow.array`, or `pyarrow.chunked_array` for a C stream), cast by
+/// pyarrow to `cast` (a pyarrow type name such as `"float64"`) when given.
+pub(crate) fn array(
+    values: &Bound<'_, PyAny>,
+    name: &str,
+    cast: Option<&str>,
+) -> PyResult<arrow_array::ArrayRef> {
+    let py = values.py();
+    let pa = py.import("pyarrow")?;
+    let chunked = pa.getattr("ChunkedArray")?;
+    let array = if values.is_instance(&chunked)? {
+        values.call_method0("combine_chunks")?
+    } else if values.is_instance(&pa.getattr("Array")?)? {
+        values.clone()
+    } else if has(values, "__arrow_c_stream__")? && !has(values, "__arrow_c_array__")? {
+        pa.call_method1("chunked_array", (values,))?
+            .call_method0("combine_chunks")?
+    } else {
+        pa.call_method1("array", (values,)).map_err(|e| {
+            PyTypeError::new_err(format!(
+                "`{name}` must be an array (a pyarrow Array, a polars or pandas Series, a \
+                 NumPy array or a list): {e}"
+            ))
+        })?
+    };
+    let array = match cast {
+        Some(t) => array
+            .call_method1("cast", (pa.call_method0(t)?,))
+            .map_err(|e| PyValueError::new_err(format!("`{name}`: {e}")))?,
+        None => array,
+    };
+    let data = arrow_data::ArrayData::from_pyarrow_bound(&array)?;
+    Ok(arrow_array::make_array(data))
+}
+
+/// An outcomes array as `Boolean`, `Utf8` or `Int64` (what the calibration reads):
+/// other string and integer types are cast by pyarrow.
+pub(crate) fn outcomes(values: &Bound<'_, PyAny>, name: &str) -> PyResult<arrow_array::ArrayRef> {
+    use arrow_schema::DataType;
+    let raw = array(values, name, None)?;
+    let cast = match raw.data_type() {
+        DataType::Boolean | DataType::Utf8 | DataType::Int64 | DataType::Null => return Ok(raw),
+        t if t.is_integer() => "int64",
+        DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => "string",
+        _ => return Ok(raw),
+    };
+    array(values, name, Some(cast))
+}

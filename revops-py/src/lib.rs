@@ -18,6 +18,7 @@ mod forecast;
 mod input;
 mod options;
 mod paths;
+mod reliability;
 
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -163,6 +164,64 @@ fn forecast_errors<'py>(
     input::to_pyarrow(py, batch)
 }
 
+// `revops.calibration`: the doc comment below is its Python docstring.
+#[pyfunction]
+#[pyo3(signature = (probabilities, outcomes, *, strategy = "uniform", bins = 10, confidence = 0.95))]
+#[pyo3(
+    text_signature = "(probabilities, outcomes, *, strategy='uniform', bins=10, confidence=0.95)"
+)]
+/// Calibration of win probabilities: reliability bins with their observed rates
+/// and the scores.
+///
+/// `probabilities` and `outcomes` are arrays of one length (pyarrow Arrays or
+/// ChunkedArrays, polars or pandas Series, NumPy arrays, lists). Probabilities are
+/// numbers in [0, 1]; an outcome is a boolean (True won, False lost), the text
+/// "won", "lost" or "open" (any case), or the integer 1 or 0; null is open (counted,
+/// left out of every score).
+///
+/// Policies (the names and defaults of revops' CalibrationOptions): `strategy`
+/// ("uniform": equal-width bins; "quantile": bins of about equal counts), `bins`
+/// (1 to 1,000,000), `confidence` (the level of each bin's Wilson interval).
+///
+/// Returns a pyarrow Table with one row per non-empty bin: `bin`, `bin_lower`,
+/// `bin_upper`, `count`, `mean_predicted`, the observed rate as `numerator` (won),
+/// `denominator` (count), `value` and its interval `lower`, `upper`, and `gap`
+/// (|value - mean_predicted|). The scores -- `won`, `lost`, `open`, `base_rate`,
+/// `brier`, `log_loss`, `mean_probability`, `roc_auc`, `ece`, `mce` -- are JSON in
+/// the schema metadata under b"revops.scores"
+/// (`json.loads(t.schema.metadata[b"revops.scores"])`).
+///
+/// Raises `revops.RevopsError` naming the row of a missing probability or a bad
+/// outcome, or the position of a probability outside [0, 1].
+fn calibration<'py>(
+    py: Python<'py>,
+    probabilities: &Bound<'py, PyAny>,
+    outcomes: &Bound<'py, PyAny>,
+    strategy: &str,
+    bins: usize,
+    confidence: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = options::calibration(strategy, bins, confidence)?;
+    let p = input::array(probabilities, "probabilities", Some("float64"))?;
+    let o = input::outcomes(outcomes, "outcomes")?;
+    let batch = py
+        .detach(|| {
+            let p = p
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .ok_or_else(|| {
+                    revops::Error::from(revops::error::ErrorKind::InvalidParameter {
+                        name: "probabilities",
+                        value: p.data_type().to_string(),
+                        reason: "not cast to float64".into(),
+                    })
+                })?;
+            reliability::to_batch(&reliability::calibration(p, o.as_ref(), options)?)
+        })
+        .map_err(to_py)?;
+    input::to_pyarrow(py, batch)
+}
+
 /// The `revops` Python module.
 #[pymodule]
 #[pyo3(name = "revops")]
@@ -170,6 +229,7 @@ fn revops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RevopsError", m.py().get_type::<RevopsError>())?;
     m.add_function(wrap_pyfunction!(attribution, m)?)?;
     m.add_function(wrap_pyfunction!(forecast_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(calibration, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -9,7 +9,9 @@ use revops::attribution::{
     ShapleyUniverse,
 };
 use revops::error::ErrorKind;
-use revops::forecast::{AccuracyBands, ErrorOptions, ZeroActualPolicy};
+use revops::forecast::{
+    AccuracyBands, BinStrategy, CalibrationOptions, ErrorOptions, ZeroActualPolicy,
+};
 use serde::de::DeserializeOwned;
 
 use crate::errors::to_py;
@@ -94,6 +96,19 @@ pub(crate) fn errors(
         .with_bands(any::<AccuracyBands>("bands", bands)?))
 }
 
+/// [`CalibrationOptions`] from the keyword arguments.
+pub(crate) fn calibration(
+    strategy: &str,
+    bins: usize,
+    confidence: f64,
+) -> PyResult<CalibrationOptions> {
+    let confidence = revops::Confidence::new(confidence).map_err(to_py)?;
+    Ok(CalibrationOptions::default()
+        .with_strategy(named::<BinStrategy>("strategy", strategy)?)
+        .with_bins(bins)
+        .with_confidence(confidence))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +129,9 @@ mod tests {
         let e = ErrorOptions::default();
         assert_eq!(serde_json::to_value(e.zero_actual).unwrap(), "skip");
         assert_eq!((e.bands.under(), e.bands.over()), (0.85, 1.15));
+        let c = CalibrationOptions::default();
+        assert_eq!(serde_json::to_value(c.strategy).unwrap(), "uniform");
+        assert_eq!(c.bins, 10);
+        assert_eq!(serde_json::to_value(c.confidence).unwrap(), 0.95);
     }
 }
