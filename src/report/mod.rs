@@ -8,8 +8,8 @@
 //! | [`FunnelSection`] | [`cohort_report`] (cohorts by quarter of lead creation, broken down by lead source), [`velocity_report`], [`qualification_report`] | leads, stage events |
 //! | [`AttributionSection`] | [`Journeys::from_records`], every rule model of the options ([`ReportOptions::models`]) with exact revenue, [`markov_attribution`] and [`shapley_attribution`] when the options list a Markov or Shapley model | touches, conversions |
 //! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`] | spend and the funnel (unit economics); opportunity history (sourcing) |
-//! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter | opportunity history |
-//! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]) | forecasts; history with probabilities |
+//! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter; the per-rep table [`PipelineBreakdown`] by owner ([`PipelineHistory::keys`], the `*_by` breakdowns) | opportunity history (owners: the leads it names) |
+//! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]); the projection backtest [`BacktestTable`] ([`backtest_rolling`](crate::plan::backtest_rolling) at monthly origins, [`ReportOptions::backtest`]) | forecasts; history with probabilities; history of over 9 months (backtest) |
 //! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter at [`average_deal_size`] and [`default_target`], [`project_chances`] of the open deals ([`StageChain`], conditional on their age) | the funnel section and won revenue |
 //!
 //! A section whose inputs are absent is `None` and named, with the reason, in
@@ -22,10 +22,16 @@
 //! form, `Display` a text report, and [`Report::to_html`] a self-contained HTML page
 //! with SVG charts. Building and rendering do no I/O.
 
+mod backtest;
 mod html;
+mod reps;
 mod text;
 
+pub use backtest::{
+    BacktestRow, BacktestSpec, BacktestSummary, BacktestTable, DEFAULT_MAX_BACKTEST_ORIGINS,
+};
 pub use html::CHART_IDS;
+pub use reps::{PipelineBreakdown, PipelineBreakdownRow, PipelineBreakdownSpec};
 
 use crate::error::ErrorKind;
 use chrono::{DateTime, Utc};
@@ -216,6 +222,12 @@ pub struct ReportOptions {
     /// sections run on the calling thread (default `true`). The report is the same
     /// either way; `false` keeps everything on the calling thread.
     pub parallel: bool,
+    /// The projection backtest of [`ForecastSection::projection_backtest`] (default
+    /// [`ReportOptions::default_backtest`]: 6 monthly origins; `None`: not run, and
+    /// named in [`Report::omitted`]). Its cost is about `origins × (1 +
+    /// band_origins)` survival fits, each a walk over every deal's days
+    /// ([`BacktestSpec`]).
+    pub backtest: Option<BacktestSpec>,
 }
 
 impl Default for ReportOptions {
@@ -234,6 +246,7 @@ impl Default for ReportOptions {
             confidence: Confidence::default(),
             method: IntervalMethod::default(),
             parallel: true,
+            backtest: Some(ReportOptions::default_backtest()),
         }
     }
 }
@@ -321,6 +334,25 @@ impl ReportOptions {
     pub fn with_intervals(mut self, confidence: Confidence, method: IntervalMethod) -> Self {
         self.confidence = confidence;
         self.method = method;
+        self
+    }
+
+    /// The default [`ReportOptions::backtest`]: [`BacktestSpec::default`] at 6
+    /// monthly origins (the fewest a rolling backtest should have; the
+    /// `forecast_accuracy` example runs 10).
+    ///
+    /// ```
+    /// use revops::report::ReportOptions;
+    /// let b = ReportOptions::default_backtest();
+    /// assert_eq!((b.max_origins, b.horizons.as_slice()), (6, &[30, 60, 90][..]));
+    /// ```
+    pub fn default_backtest() -> BacktestSpec {
+        BacktestSpec::default().with_max_origins(6)
+    }
+
+    /// Sets (or, with `None`, turns off) the projection backtest.
+    pub fn with_backtest(mut self, backtest: Option<BacktestSpec>) -> Self {
+        self.backtest = backtest;
         self
     }
 
@@ -474,6 +506,11 @@ pub struct PipelineSection {
     pub sales_cycle: Option<Summary>,
     /// Close-date pushes within the quarter.
     pub slippage: Slippage,
+    /// The per-rep table: per owner (of the deal, else of its lead) the win rate and
+    /// cycle as of the report date, and the bookings and pipeline created in the
+    /// quarter; `None` when no deal has an owner (named in [`Report::omitted`] as
+    /// `pipeline.by_owner`).
+    pub by_owner: Option<PipelineBreakdown>,
 }
 
 /// Forecast accuracy and win-probability calibration.
@@ -487,6 +524,12 @@ pub struct ForecastSection {
     pub calibration: Option<CalibrationReport>,
     /// The quarter the calibration looks at.
     pub quarter: Option<Period>,
+    /// The projection of the open deals backtested at up to 10 monthly origins
+    /// (default [`BacktestSpec`]: 30, 60 and 90 days, a 90 % band; per segment when
+    /// the deals' leads have one), every outcome known at the report date; `None`
+    /// without opportunity history or when it is too short (named in
+    /// [`Report::omitted`] as `forecast.projection_backtest`).
+    pub projection_backtest: Option<BacktestTable>,
 }
 
 /// Next quarter's plan.
@@ -814,7 +857,7 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
         )?)
     };
     let pipeline = match &history {
-        Some(h) => Some(pipeline_section(cx, h)?),
+        Some(h) => Some(pipeline_section(cx, h, &mut omitted)?),
         None => None,
     };
     progress("forecast");
@@ -898,10 +941,15 @@ fn economics_section(
 }
 
 /// The pipeline over the last complete quarter.
-fn pipeline_section(cx: &Context<'_, '_>, h: &PipelineHistory) -> Result<PipelineSection> {
+fn pipeline_section(
+    cx: &Context<'_, '_>,
+    h: &PipelineHistory,
+    omitted: &mut Vec<Omission>,
+) -> Result<PipelineSection> {
     let quarter = cx.last_quarter();
     let window = Window::for_period(&quarter, &cx.options.calendar);
     Ok(PipelineSection {
+        by_owner: owner_table(cx, h, window, omitted)?,
         quarter,
         waterfall: h.waterfall(
             &WaterfallSpec::new(window.start(), window.end()).with_audit(Audit::Totals),
@@ -954,13 +1002,88 @@ fn forecast_section(
             }
         }
     };
+    let projection_backtest = match history {
+        Some(h) => projection_backtest(cx, h, omitted)?,
+        None => {
+            omit(
+                omitted,
+                "forecast.projection_backtest",
+                "no opportunity history",
+            );
+            None
+        }
+    };
     Ok(
-        (errors.is_some() || calibration.is_some()).then(|| ForecastSection {
-            quarter: calibration.as_ref().map(|_| quarter),
-            errors,
-            calibration,
+        (errors.is_some() || calibration.is_some() || projection_backtest.is_some()).then(|| {
+            ForecastSection {
+                quarter: calibration.as_ref().map(|_| quarter),
+                errors,
+                calibration,
+                projection_backtest,
+            }
         }),
     )
+}
+
+/// The per-rep table: the deals' owners from their opportunity records rebuilt from
+/// the history (the deal's lead's owner when the records carry none), the win rate
+/// and cycle as of the report date, bookings and pipeline created in `quarter`.
+fn owner_table(
+    cx: &Context<'_, '_>,
+    h: &PipelineHistory,
+    quarter: Window,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<PipelineBreakdown>> {
+    let (input, options) = (cx.input, cx.options);
+    let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
+    let keys = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
+    if keys.values().iter().all(Option::is_none) {
+        omit(
+            omitted,
+            "pipeline.by_owner",
+            "no deal has an owner (the leads the history names carry none)",
+        );
+        return Ok(None);
+    }
+    let spec = PipelineBreakdownSpec::new(cx.as_of)
+        .with_window(quarter)
+        .with_intervals(options.confidence, options.method);
+    Ok(Some(PipelineBreakdown::build(h, &keys, &spec)?))
+}
+
+/// The rolling backtest of the open-deal projection ([`ReportOptions::backtest`]),
+/// per segment when the deals' leads carry one.
+fn projection_backtest(
+    cx: &Context<'_, '_>,
+    h: &PipelineHistory,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<BacktestTable>> {
+    let Some(spec) = &cx.options.backtest else {
+        omit(
+            omitted,
+            "forecast.projection_backtest",
+            "turned off (ReportOptions::backtest)",
+        );
+        return Ok(None);
+    };
+    let segments = (!cx.input.leads.is_empty())
+        .then(|| {
+            crate::plan::DealSegments::from_leads(h, cx.input.opportunity_history, cx.input.leads)
+        })
+        .filter(|s| !s.names().is_empty());
+    let table = BacktestTable::build(h, cx.as_of, segments.as_ref(), spec)?;
+    if table.is_none() {
+        omit(
+            omitted,
+            "forecast.projection_backtest",
+            format!(
+                "the history is too short: no month starts {} days after its first change and {} days before the report date",
+                spec.warm_up_days,
+                spec.horizons.iter().max().unwrap_or(&0)
+            ),
+        );
+    }
+    Ok(table)
 }
 
 /// The attribution section and what it left out.
