@@ -843,39 +843,65 @@ fn funnel_part<'i>(
 /// Economics, pipeline, forecast and plan, in that order.
 fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Result<RestOfReport> {
     let mut omitted = Vec::new();
-    progress("economics");
-    let economics = economics_section(cx, &mut omitted)?;
-    progress("pipeline");
+    // The history is read first so that the projection backtest, the slowest step,
+    // can run beside economics and the pipeline (on a scoped thread when `parallel`);
+    // an error in it is still reported after economics' (section order).
     let history = if cx.input.opportunity_history.is_empty() {
-        omit(&mut omitted, "pipeline", "no opportunity history");
-        None
+        Ok(None)
     } else {
-        Some(PipelineHistory::new(
+        PipelineHistory::new(
             cx.options.opportunity_funnel.clone(),
             cx.currency,
             cx.input.opportunity_history,
-        )?)
+        )
+        .map(Some)
     };
-    let pipeline = match &history {
-        Some(h) => Some(pipeline_section(cx, h, &mut omitted)?),
-        None => None,
-    };
-    progress("forecast");
-    let forecast = forecast_section(cx, history.as_ref(), &mut omitted)?;
-    progress("plan");
-    let plan = match cx.funnel {
-        None => {
-            omit(&mut omitted, "plan", "no funnel (leads and stage events)");
-            None
+    let (input, options, as_of) = (cx.input, cx.options, cx.as_of);
+    std::thread::scope(|scope| {
+        let backtest = match &history {
+            Ok(Some(h)) if options.parallel => {
+                Some(scope.spawn(move || projection_backtest(input, options, as_of, h)))
+            }
+            _ => None,
+        };
+        progress("economics");
+        let economics = economics_section(cx, &mut omitted)?;
+        progress("pipeline");
+        let history = history.as_ref().map_err(Clone::clone)?.as_ref();
+        if history.is_none() {
+            omit(&mut omitted, "pipeline", "no opportunity history");
         }
-        Some(f) => plan_section(cx, &f.section, history.as_ref(), &mut omitted)?,
-    };
-    Ok(RestOfReport {
-        economics,
-        pipeline,
-        forecast,
-        plan,
-        omitted,
+        let pipeline = match history {
+            Some(h) => Some(pipeline_section(cx, h, &mut omitted)?),
+            None => None,
+        };
+        progress("forecast");
+        let backtest = match (backtest, history) {
+            // A panic there is a bug: it propagates as the panic it is.
+            (Some(handle), _) => Some(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            ),
+            (None, Some(h)) => Some(projection_backtest(input, options, as_of, h)?),
+            (None, None) => None,
+        };
+        let forecast = forecast_section(cx, history, backtest, &mut omitted)?;
+        progress("plan");
+        let plan = match cx.funnel {
+            None => {
+                omit(&mut omitted, "plan", "no funnel (leads and stage events)");
+                None
+            }
+            Some(f) => plan_section(cx, &f.section, history, &mut omitted)?,
+        };
+        Ok(RestOfReport {
+            economics,
+            pipeline,
+            forecast,
+            plan,
+            omitted,
+        })
     })
 }
 
@@ -965,6 +991,7 @@ fn pipeline_section(
 fn forecast_section(
     cx: &Context<'_, '_>,
     history: Option<&PipelineHistory>,
+    backtest: Option<(Option<BacktestTable>, Vec<Omission>)>,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<ForecastSection>> {
     let errors = if cx.input.forecasts.is_empty() {
@@ -1002,8 +1029,11 @@ fn forecast_section(
             }
         }
     };
-    let projection_backtest = match history {
-        Some(h) => projection_backtest(cx, h, omitted)?,
+    let projection_backtest = match backtest {
+        Some((table, left_out)) => {
+            omitted.extend(left_out);
+            table
+        }
         None => {
             omit(
                 omitted,
@@ -1052,29 +1082,29 @@ fn owner_table(
 }
 
 /// The rolling backtest of the open-deal projection ([`ReportOptions::backtest`]),
-/// per segment when the deals' leads carry one.
+/// per segment when the deals' leads carry one, and what it left out.
 fn projection_backtest(
-    cx: &Context<'_, '_>,
+    input: &ReportInput<'_>,
+    options: &ReportOptions,
+    as_of: DateTime<Utc>,
     h: &PipelineHistory,
-    omitted: &mut Vec<Omission>,
-) -> Result<Option<BacktestTable>> {
-    let Some(spec) = &cx.options.backtest else {
+) -> Result<(Option<BacktestTable>, Vec<Omission>)> {
+    let mut omitted = Vec::new();
+    let Some(spec) = &options.backtest else {
         omit(
-            omitted,
+            &mut omitted,
             "forecast.projection_backtest",
             "turned off (ReportOptions::backtest)",
         );
-        return Ok(None);
+        return Ok((None, omitted));
     };
-    let segments = (!cx.input.leads.is_empty())
-        .then(|| {
-            crate::plan::DealSegments::from_leads(h, cx.input.opportunity_history, cx.input.leads)
-        })
+    let segments = (!input.leads.is_empty())
+        .then(|| crate::plan::DealSegments::from_leads(h, input.opportunity_history, input.leads))
         .filter(|s| !s.names().is_empty());
-    let table = BacktestTable::build(h, cx.as_of, segments.as_ref(), spec)?;
+    let table = BacktestTable::build(h, as_of, segments.as_ref(), spec)?;
     if table.is_none() {
         omit(
-            omitted,
+            &mut omitted,
             "forecast.projection_backtest",
             format!(
                 "the history is too short: no month starts {} days after its first change and {} days before the report date",
@@ -1083,7 +1113,7 @@ fn projection_backtest(
             ),
         );
     }
-    Ok(table)
+    Ok((table, omitted))
 }
 
 /// The attribution section and what it left out.
