@@ -27,9 +27,10 @@ report.json: the serde form of revops::report::Report (see its documentation):
    attribution: {journeys, journey_count, rules: [Attribution], markov: MarkovReport|null,
                  shapley: ShapleyReport|null}|null,
    economics: {by_lead_source: UnitEconomics|null, sourcing: SourcingReport|null}|null,
-   pipeline: {quarter, waterfall: Waterfall, win_rate, sales_cycle, slippage}|null,
+   pipeline: {quarter, waterfall: Waterfall, win_rate, sales_cycle, slippage,
+              by_owner: PipelineBreakdown|null}|null,
    forecast: {errors: ForecastReport|null, calibration: CalibrationReport|null,
-              quarter}|null,
+              quarter, projection_backtest: BacktestTable|null}|null,
    plan: {funnel: ReverseFunnel, plan: ReversePlan, target_basis,
           projection: Projection|null}|null,
    omitted: [{section, reason}]}

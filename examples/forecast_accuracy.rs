@@ -8,9 +8,11 @@
 //! ```
 //! Flags: `--data DIR` (reads `opportunity_history.csv` and `forecasts.csv`; without it
 //! a synthetic company), `--leads N`, `--seed S`, `--quota AMOUNT` (coverage of the
-//! quarter after the reported one), `--maven FILE`, `--by DIMENSION` (a table per
-//! `owner`, `segment`, `source`, `account` or `attribute:NAME`: won / closed with its
-//! interval, bookings, cycle, pipeline created), `--format table|json`, `--quick`.
+//! quarter after the reported one), `--maven FILE`, `--by DIMENSION` (the per-rep
+//! table is per `owner` by default; or per `segment`, `source`, `account` or
+//! `attribute:NAME`: won / closed with its interval, bookings, cycle, pipeline
+//! created, and the total), `--format table|json`, `--quick`. Both data paths end with
+//! the projection backtest table (10 monthly origins × 30 / 60 / 90 days).
 //!
 //! ```sh
 //! cargo run --release --all-features --example forecast_accuracy -- --maven ../shared/data/real/maven_crm_sales_pipeline.csv --by owner --format json
@@ -26,9 +28,9 @@ use clap::Parser;
 use common::{
     DataArgs, DaysSummary, OutputArgs, bad, existing_file, in_file, io_error, load_tables,
 };
-use revops::breakdown::{Breakdown, Dimension, Keys};
+use revops::breakdown::{Dimension, Keys};
 use revops::csv::{CsvRecord, Table};
-use revops::pipeline::{Bookings, BookingsSpec, SalesCycle, WinRate};
+use revops::report::{BacktestSpec, BacktestTable, PipelineBreakdown, PipelineBreakdownSpec};
 use revops::{
     Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Period,
     Window, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
@@ -55,8 +57,9 @@ struct Cli {
     maven: Option<PathBuf>,
     /// Break the win rate, bookings, cycle and pipeline created down by `owner`,
     /// `segment`, `source` (the lead's), `account` or `attribute:NAME`
-    #[arg(long, value_name = "DIMENSION", value_parser = common::parsed::<Dimension>)]
-    by: Option<Dimension>,
+    #[arg(long, value_name = "DIMENSION", value_parser = common::parsed::<Dimension>,
+          default_value = "owner")]
+    by: Dimension,
     /// Quota of the quarter after the reported one, in the data's currency (coverage)
     #[arg(long, value_name = "AMOUNT", value_parser = common::positive_amount)]
     quota: Option<Decimal>,
@@ -70,7 +73,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Error> {
     if let Some(path) = &cli.maven {
-        return maven(path, cli.by.as_ref(), cli.output);
+        return maven(path, &cli.by, cli.output);
     }
     // Spend and conversions give the currency; leads, stage events and touches are
     // not read.
@@ -117,20 +120,12 @@ fn run(cli: Cli) -> Result<(), Error> {
         None => None,
     };
 
-    let by = match &cli.by {
-        Some(dim) => {
-            let keys = folder_keys(&history, dim, &loaded)?;
-            let spec = BySpec {
-                as_of,
-                bookings: BookingsSpec::new(as_of).with_window(window),
-                created: Some(
-                    WaterfallSpec::new(q_start, q_end).with_audit(revops::pipeline::Audit::Totals),
-                ),
-            };
-            Some(by_table(&history, &keys, &spec)?)
-        }
-        None => None,
-    };
+    let keys = folder_keys(&history, &cli.by, &loaded)?;
+    let by = PipelineBreakdown::build(
+        &history,
+        &keys,
+        &PipelineBreakdownSpec::new(as_of).with_window(window),
+    )?;
 
     // Forecast errors per series.
     let errors =
@@ -158,11 +153,12 @@ fn run(cli: Cli) -> Result<(), Error> {
         &loaded.data.opportunity_history,
         &loaded.data.leads,
     );
-    let backtest = projection_backtest(&history, Some(&segments))?;
+    let segments = Some(&segments).filter(|s| !s.names().is_empty());
+    let backtest = BacktestTable::build(&history, last, segments, &BacktestSpec::default())?;
 
     cli.output.emit(
         || {
-            let mut v = serde_json::json!({
+            serde_json::json!({
                 "projection_backtest": backtest,
                 "origin": loaded.origin, "quarter": quarter.label(),
                 "waterfall_rolling": rolling, "waterfall_quarter": in_quarter,
@@ -175,11 +171,8 @@ fn run(cli: Cli) -> Result<(), Error> {
                 },
                 "coverage": coverage, "forecast_errors": errors,
                 "calibration_uniform": uniform, "calibration_quantile": quantile,
-            });
-            if let Some(b) = &by {
-                v["by"] = serde_json::json!(b);
-            }
-            v
+                "by": ByTable::from(&by),
+            })
         },
         || {
 
@@ -233,10 +226,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 ),
             }
 
-            if let Some(b) = &by {
-                println!("\nby {} (won / closed as of {}; bookings and pipeline created in the quarter)", b.dimension, as_of.format("%Y-%m-%d"));
-                print_by(b);
-            }
+            print!("\n{by}");
             print_errors(&errors);
             print_calibration(&quarter, &uniform, &quantile);
             print_backtest(backtest.as_ref());
@@ -352,7 +342,7 @@ fn print_calibration(quarter: &Period, uniform: &CalibrationReport, quantile: &C
     );
 }
 
-fn maven(path: &Path, by: Option<&Dimension>, output: OutputArgs) -> Result<(), Error> {
+fn maven(path: &Path, by: &Dimension, output: OutputArgs) -> Result<(), Error> {
     let file = std::fs::File::open(path).map_err(io_error("opening", path))?;
     let d =
         revops::real::read_maven(file, revops::Currency::USD).map_err(in_file("reading", path))?;
@@ -370,30 +360,17 @@ fn maven(path: &Path, by: Option<&Dimension>, output: OutputArgs) -> Result<(), 
     let mut lost_spec = SalesCycleSpec::new(as_of);
     lost_spec.outcome = CycleOutcome::Lost;
     let lost = h.sales_cycle(&lost_spec);
-    let by = match by {
-        Some(dim) => {
-            let keys = h.keys(dim, &d.opportunities, &[])?;
-            let spec = BySpec {
-                as_of,
-                bookings: BookingsSpec::new(as_of),
-                created: None,
-            };
-            Some(by_table(&h, &keys, &spec)?)
-        }
-        None => None,
-    };
-    let backtest = projection_backtest(&h, None)?;
+    let keys = h.keys(by, &d.opportunities, &[])?;
+    let by = PipelineBreakdown::build(&h, &keys, &PipelineBreakdownSpec::new(as_of))?;
+    let backtest = BacktestTable::build(&h, last, None, &BacktestSpec::default())?;
     output.emit(
         || {
             let days = |c: &revops::pipeline::SalesCycle| c.summary().as_ref().map(DaysSummary::from);
-            let mut v = serde_json::json!({
+            serde_json::json!({
                 "win_rate": win, "cycle_won_days": days(&won), "cycle_lost_days": days(&lost),
                 "skipped_rows": d.skipped, "projection_backtest": backtest,
-            });
-            if let Some(b) = &by {
-                v["by"] = serde_json::json!(b);
-            }
-            v
+                "by": ByTable::from(&by),
+            })
         },
         || {
             println!(
@@ -414,34 +391,23 @@ fn maven(path: &Path, by: Option<&Dimension>, output: OutputArgs) -> Result<(), 
                     );
                 }
             }
-            if let Some(b) = &by {
-                println!("\nby {} (won / closed; bookings: every won deal)", b.dimension);
-                print_by(b);
-            }
+            print!("\n{by}");
             print_backtest(backtest.as_ref());
             Ok(())
         },
     )
 }
 
-// ----- the breakdown (`--by`) -----
+// ----- the per-rep table (`--by`) -----
 
-/// What the per-bucket table measures.
-struct BySpec {
-    /// Win rate (closed only) and won-cycle as of this instant.
-    as_of: chrono::DateTime<chrono::Utc>,
-    /// Which won deals are booked.
-    bookings: BookingsSpec,
-    /// The waterfall whose `created` column is the pipeline created, if shown.
-    created: Option<WaterfallSpec>,
-}
-
-/// One row of the per-bucket table (and the total).
+/// One row of the per-bucket table (and the total) in the JSON output: the library's
+/// [`revops::report::PipelineBreakdownRow`] with the cycle in days.
 #[derive(serde::Serialize)]
 struct ByRow {
     /// The bucket (`None`: the total, or the deals without a value).
     value: Option<String>,
     won: u64,
+    lost: u64,
     closed: u64,
     /// won / closed, with its Wilson 95 % interval.
     win_rate: Option<f64>,
@@ -454,7 +420,25 @@ struct ByRow {
     pipeline_created: Option<revops::pipeline::Flow>,
 }
 
-/// The per-bucket table: every bucket and the total.
+impl From<&revops::report::PipelineBreakdownRow> for ByRow {
+    fn from(r: &revops::report::PipelineBreakdownRow) -> ByRow {
+        let w = &r.win_rate;
+        ByRow {
+            value: r.value.clone(),
+            won: w.won,
+            lost: w.lost,
+            closed: w.ratio.denominator,
+            win_rate: w.ratio.value(),
+            interval: w.interval.map(|i| (i.lower, i.upper)),
+            bookings: r.bookings.amount.round_to_minor_units(),
+            booked_deals: r.bookings.deals,
+            cycle_won_median_days: r.sales_cycle.map(|s| s.median_days()),
+            pipeline_created: r.pipeline_created.clone(),
+        }
+    }
+}
+
+/// The per-bucket table in the JSON output: every bucket and the total.
 #[derive(serde::Serialize)]
 struct ByTable {
     dimension: String,
@@ -462,6 +446,17 @@ struct ByTable {
     unmatched: u64,
     total: ByRow,
     cells: Vec<ByRow>,
+}
+
+impl From<&PipelineBreakdown> for ByTable {
+    fn from(b: &PipelineBreakdown) -> ByTable {
+        ByTable {
+            dimension: b.dimension.name(),
+            unmatched: b.unmatched,
+            total: ByRow::from(&b.total),
+            cells: b.rows.iter().map(ByRow::from).collect(),
+        }
+    }
 }
 
 /// The keys of a folder's or the synthetic company's deals: from the opportunity
@@ -496,226 +491,12 @@ fn folder_keys(
     history.keys(dim, &stubs, &loaded.data.leads)
 }
 
-/// Win rate, bookings, cycle and (optionally) pipeline created per bucket, each
-/// measure in one pass over the deals.
-fn by_table(h: &PipelineHistory, keys: &Keys, spec: &BySpec) -> Result<ByTable, Error> {
-    let win = h.win_rate_by(&WinRateSpec::new(spec.as_of), keys)?;
-    let booked = h.bookings_by(&spec.bookings, keys)?;
-    let cycle = h.sales_cycle_by(&SalesCycleSpec::new(spec.as_of), keys)?;
-    let created = match &spec.created {
-        Some(w) => Some(h.waterfall_by(w, keys)?),
-        None => None,
-    };
-    let row = |value: Option<&str>,
-               w: &WinRate,
-               b: &Bookings,
-               c: &SalesCycle,
-               created: Option<&Waterfall>| ByRow {
-        value: value.map(str::to_string),
-        won: w.ratio.numerator,
-        closed: w.ratio.denominator,
-        win_rate: w.ratio.value(),
-        interval: w.interval.map(|i| (i.lower, i.upper)),
-        bookings: b.amount.round_to_minor_units(),
-        booked_deals: b.deals,
-        cycle_won_median_days: c.summary().map(|s| s.median_days()),
-        pipeline_created: created.map(|w| w.created.clone()),
-    };
-    let mut cells = Vec::with_capacity(win.len());
-    for (v, w) in win.cells() {
-        let empty_b = Bookings::new(h.currency());
-        let empty_c = SalesCycle::new(CycleOutcome::Won);
-        cells.push(row(
-            v,
-            w,
-            booked.cell(v).unwrap_or(&empty_b),
-            cycle.cell(v).unwrap_or(&empty_c),
-            created.as_ref().and_then(|b| b.cell(v)),
-        ));
-    }
-    Ok(ByTable {
-        dimension: keys.dimension().name(),
-        unmatched: keys.unmatched(),
-        total: row(
-            None,
-            win.total(),
-            booked.total(),
-            cycle.total(),
-            created.as_ref().map(Breakdown::total),
-        ),
-        cells,
-    })
-}
-
-/// The per-bucket table, the total last (the created column only when measured).
-fn print_by(t: &ByTable) {
-    let created = t.total.pipeline_created.is_some();
-    let header = format!(
-        "  {:<24} {:>13} {:>8} {:>15} {:>16} {:>7} {:>9} {}",
-        t.dimension,
-        "won / closed",
-        "rate",
-        "95 % interval",
-        "bookings",
-        "won",
-        "cycle d",
-        if created {
-            format!("{:>22}", "created (deals)")
-        } else {
-            String::new()
-        }
-    );
-    println!("{}", header.trim_end());
-    let pct = |x: Option<f64>| x.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", 100.0 * v));
-    let print = |name: &str, r: &ByRow| {
-        let line = format!(
-            "  {:<24} {:>13} {:>8} {:>15} {:>16} {:>7} {:>9} {}",
-            name,
-            format!("{} / {}", r.won, r.closed),
-            pct(r.win_rate),
-            r.interval.map_or_else(
-                || "-".into(),
-                |(lo, hi)| format!("{:.1}-{:.1} %", 100.0 * lo, 100.0 * hi)
-            ),
-            r.bookings.amount().to_string(),
-            r.booked_deals,
-            r.cycle_won_median_days
-                .map_or_else(|| "-".into(), |d| format!("{d:.1}")),
-            r.pipeline_created
-                .as_ref()
-                .map_or_else(String::new, |f| format!(
-                    "{:>22}",
-                    format!("{} ({})", f.amount.round_to_minor_units().amount(), f.deals)
-                )),
-        );
-        println!("{}", line.trim_end());
-    };
-    for r in &t.cells {
-        print(r.value.as_deref().unwrap_or("(missing)"), r);
-    }
-    print("(total)", &t.total);
-    if t.unmatched > 0 {
-        println!(
-            "  ({} deals without an opportunity record are in (missing))",
-            t.unmatched
-        );
-    }
-}
-
 // ----- projection backtest (issue 18 item 2) -----
 
-/// Horizons of the projection backtest, in days.
-const BACKTEST_HORIZONS: [u32; 3] = [30, 60, 90];
-/// The band of the projection backtest: z = 1.645, about 90 %.
-const BACKTEST_Z: f64 = 1.645;
-
-/// The projection of the deals open at each of up to 10 monthly origins (the first of
-/// a month, at least 6 months after the first change and 90 days before the last),
-/// against what they did: a `StageChain` fitted at each origin, per segment when
-/// `segments` is given.
-fn projection_backtest(
-    history: &PipelineHistory,
-    segments: Option<&revops::plan::DealSegments>,
-) -> Result<Option<revops::plan::RollingBacktest>, Error> {
-    use chrono::{Datelike, Months, NaiveDate, TimeDelta};
-    let Some((first, last)) = history.span() else {
-        return Ok(None);
-    };
-    let latest = last - TimeDelta::days(i64::from(BACKTEST_HORIZONS[2]));
-    let earliest = first + TimeDelta::days(182);
-    let month_start = |t: chrono::DateTime<chrono::Utc>| {
-        NaiveDate::from_ymd_opt(t.year(), t.month(), 1)
-            .map(|d| d.and_hms_opt(0, 0, 0).map(|x| x.and_utc()))
-    };
-    let mut origins = Vec::new();
-    let mut at = month_start(latest).flatten();
-    while let Some(t) = at
-        && t >= earliest
-        && origins.len() < 10
-    {
-        origins.push(t);
-        at = t.checked_sub_months(Months::new(1));
-    }
-    origins.reverse();
-    if origins.is_empty() {
-        return Ok(None);
-    }
-    revops::plan::backtest_rolling(
-        history,
-        &origins,
-        &BACKTEST_HORIZONS,
-        BACKTEST_Z,
-        segments,
-        revops::plan::SurvivalOptions::default(),
-    )
-    .map(Some)
-}
-
-/// The rolling backtest table: per horizon, MAPE and bias of the wins, revenue WAPE
-/// and how often the 90 % band held; then every origin.
-fn print_backtest(b: Option<&revops::plan::RollingBacktest>) {
-    let Some(b) = b else {
-        println!("\nprojection backtest: the history is too short for monthly origins");
-        return;
-    };
-    let pct =
-        |x: Option<f64>| x.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v));
-    println!(
-        "\nprojection backtest: deals open at {} monthly origins ({} .. {}), wins by stage, age (and segment when known), 90 % band",
-        b.origins.len(),
-        b.origins
-            .first()
-            .map_or(String::new(), |o| o.projection.today.to_string()),
-        b.origins
-            .last()
-            .map_or(String::new(), |o| o.projection.today.to_string()),
-    );
-    println!(
-        "  {:>7} {:>9} {:>9} {:>13} {:>9}",
-        "horizon", "wins MAPE", "wins bias", "revenue WAPE", "in band"
-    );
-    for h in &b.horizons {
-        println!(
-            "  {:>5} d {:>9} {:>9} {:>13} {:>6}/{}",
-            h.days,
-            pct(h.wins.mape),
-            pct(h.relative_bias()),
-            pct(h.revenue.wape),
-            h.covered,
-            b.origins.len()
-        );
-    }
-    println!(
-        "  {:>7} {:>9} {:>9} {:>13} {:>6}/{}",
-        "all",
-        pct(b.wins.mape),
-        pct(b.relative_bias()),
-        pct(b.revenue.wape),
-        b.covered,
-        b.cells
-    );
-    println!(
-        "  {:<10} {:>6}  projected wins [band] / actual",
-        "origin", "open"
-    );
-    for o in &b.origins {
-        let cells: Vec<String> = o
-            .projection
-            .horizons
-            .iter()
-            .zip(&o.actual_wins)
-            .map(|(h, a)| {
-                format!(
-                    "{:.1} [{:.1}, {:.1}] / {a}",
-                    h.wins, h.wins_band.0, h.wins_band.1
-                )
-            })
-            .collect();
-        println!(
-            "  {} {:>6}  {}",
-            o.projection.today,
-            o.open_deals,
-            cells.join("   ")
-        );
+/// The rolling backtest table ([`BacktestTable`]'s text form), or why there is none.
+fn print_backtest(b: Option<&BacktestTable>) {
+    match b {
+        Some(b) => print!("\n{b}"),
+        None => println!("\nprojection backtest: the history is too short for monthly origins"),
     }
 }

@@ -8,8 +8,8 @@
 //! | [`FunnelSection`] | [`cohort_report`] (cohorts by quarter of lead creation, broken down by lead source), [`velocity_report`], [`qualification_report`] | leads, stage events |
 //! | [`AttributionSection`] | [`Journeys::from_records`], every rule model of the options ([`ReportOptions::models`]) with exact revenue, [`markov_attribution`] and [`shapley_attribution`] when the options list a Markov or Shapley model | touches, conversions |
 //! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`] | spend and the funnel (unit economics); opportunity history (sourcing) |
-//! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter | opportunity history |
-//! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]) | forecasts; history with probabilities |
+//! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter; the per-rep table [`PipelineBreakdown`] by owner ([`PipelineHistory::keys`], the `*_by` breakdowns) | opportunity history (owners: the leads it names) |
+//! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]); the projection backtest [`BacktestTable`] ([`backtest_rolling`](crate::plan::backtest_rolling) at monthly origins, [`ReportOptions::backtest`]) | forecasts; history with probabilities; history of over 9 months (backtest) |
 //! | [`Report::ramp`] | [`PipelineHistory::ramp`](crate::pipeline::PipelineHistory::ramp) (defaults; owners from the opportunities rebuilt from the history and their leads) | opportunity history, owners |
 //! | [`PlanSection`] | [`ReverseFunnel::from_cohort`] + [`with_velocity`](ReverseFunnel::with_velocity), [`ReverseFunnel::plan`] for next quarter at [`average_deal_size`] and [`default_target`], [`project_chances`] of the open deals ([`StageChain`], conditional on their age) | the funnel section and won revenue |
 //!
@@ -23,10 +23,16 @@
 //! form, `Display` a text report, and [`Report::to_html`] a self-contained HTML page
 //! with SVG charts. Building and rendering do no I/O.
 
+mod backtest;
 mod html;
+mod reps;
 mod text;
 
+pub use backtest::{
+    BacktestRow, BacktestSpec, BacktestSummary, BacktestTable, DEFAULT_MAX_BACKTEST_ORIGINS,
+};
 pub use html::CHART_IDS;
+pub use reps::{PipelineBreakdown, PipelineBreakdownRow, PipelineBreakdownSpec};
 
 use crate::error::ErrorKind;
 use chrono::{DateTime, Utc};
@@ -217,6 +223,12 @@ pub struct ReportOptions {
     /// sections run on the calling thread (default `true`). The report is the same
     /// either way; `false` keeps everything on the calling thread.
     pub parallel: bool,
+    /// The projection backtest of [`ForecastSection::projection_backtest`] (default
+    /// [`ReportOptions::default_backtest`]: 6 monthly origins; `None`: not run, and
+    /// named in [`Report::omitted`]). Its cost is about `origins × (1 +
+    /// band_origins)` survival fits, each a walk over every deal's days
+    /// ([`BacktestSpec`]).
+    pub backtest: Option<BacktestSpec>,
 }
 
 impl Default for ReportOptions {
@@ -235,6 +247,7 @@ impl Default for ReportOptions {
             confidence: Confidence::default(),
             method: IntervalMethod::default(),
             parallel: true,
+            backtest: Some(ReportOptions::default_backtest()),
         }
     }
 }
@@ -322,6 +335,25 @@ impl ReportOptions {
     pub fn with_intervals(mut self, confidence: Confidence, method: IntervalMethod) -> Self {
         self.confidence = confidence;
         self.method = method;
+        self
+    }
+
+    /// The default [`ReportOptions::backtest`]: [`BacktestSpec::default`] at 6
+    /// monthly origins (the fewest a rolling backtest should have; the
+    /// `forecast_accuracy` example runs 10).
+    ///
+    /// ```
+    /// use revops::report::ReportOptions;
+    /// let b = ReportOptions::default_backtest();
+    /// assert_eq!((b.max_origins, b.horizons.as_slice()), (6, &[30, 60, 90][..]));
+    /// ```
+    pub fn default_backtest() -> BacktestSpec {
+        BacktestSpec::default().with_max_origins(6)
+    }
+
+    /// Sets (or, with `None`, turns off) the projection backtest.
+    pub fn with_backtest(mut self, backtest: Option<BacktestSpec>) -> Self {
+        self.backtest = backtest;
         self
     }
 
@@ -475,6 +507,11 @@ pub struct PipelineSection {
     pub sales_cycle: Option<Summary>,
     /// Close-date pushes within the quarter.
     pub slippage: Slippage,
+    /// The per-rep table: per owner (of the deal, else of its lead) the win rate and
+    /// cycle as of the report date, and the bookings and pipeline created in the
+    /// quarter; `None` when no deal has an owner (named in [`Report::omitted`] as
+    /// `pipeline.by_owner`).
+    pub by_owner: Option<PipelineBreakdown>,
 }
 
 /// Forecast accuracy and win-probability calibration.
@@ -488,6 +525,12 @@ pub struct ForecastSection {
     pub calibration: Option<CalibrationReport>,
     /// The quarter the calibration looks at.
     pub quarter: Option<Period>,
+    /// The projection of the open deals backtested at up to 10 monthly origins
+    /// (default [`BacktestSpec`]: 30, 60 and 90 days, a 90 % band; per segment when
+    /// the deals' leads have one), every outcome known at the report date; `None`
+    /// without opportunity history or when it is too short (named in
+    /// [`Report::omitted`] as `forecast.projection_backtest`).
+    pub projection_backtest: Option<BacktestTable>,
 }
 
 /// Next quarter's plan.
@@ -810,44 +853,70 @@ fn funnel_part<'i>(
 /// Economics, pipeline, forecast and plan, in that order.
 fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Result<RestOfReport> {
     let mut omitted = Vec::new();
-    progress("economics");
-    let economics = economics_section(cx, &mut omitted)?;
-    progress("pipeline");
+    // The history is read first so that the projection backtest, the slowest step,
+    // can run beside economics and the pipeline (on a scoped thread when `parallel`);
+    // an error in it is still reported after economics' (section order).
     let history = if cx.input.opportunity_history.is_empty() {
-        omit(&mut omitted, "pipeline", "no opportunity history");
-        None
+        Ok(None)
     } else {
-        Some(PipelineHistory::new(
+        PipelineHistory::new(
             cx.options.opportunity_funnel.clone(),
             cx.currency,
             cx.input.opportunity_history,
-        )?)
+        )
+        .map(Some)
     };
-    let pipeline = match &history {
-        Some(h) => Some(pipeline_section(cx, h)?),
-        None => None,
-    };
-    let ramp = match &history {
-        Some(h) => ramp_section(cx, h, &mut omitted)?,
-        None => None,
-    };
-    progress("forecast");
-    let forecast = forecast_section(cx, history.as_ref(), &mut omitted)?;
-    progress("plan");
-    let plan = match cx.funnel {
-        None => {
-            omit(&mut omitted, "plan", "no funnel (leads and stage events)");
-            None
+    let (input, options, as_of) = (cx.input, cx.options, cx.as_of);
+    std::thread::scope(|scope| {
+        let backtest = match &history {
+            Ok(Some(h)) if options.parallel => {
+                Some(scope.spawn(move || projection_backtest(input, options, as_of, h)))
+            }
+            _ => None,
+        };
+        progress("economics");
+        let economics = economics_section(cx, &mut omitted)?;
+        progress("pipeline");
+        let history = history.as_ref().map_err(Clone::clone)?.as_ref();
+        if history.is_none() {
+            omit(&mut omitted, "pipeline", "no opportunity history");
         }
-        Some(f) => plan_section(cx, &f.section, history.as_ref(), &mut omitted)?,
-    };
-    Ok(RestOfReport {
-        economics,
-        pipeline,
-        forecast,
-        plan,
-        ramp,
-        omitted,
+        let pipeline = match history {
+            Some(h) => Some(pipeline_section(cx, h, &mut omitted)?),
+            None => None,
+        };
+        let ramp = match history {
+            Some(h) => ramp_section(cx, h, &mut omitted)?,
+            None => None,
+        };
+        progress("forecast");
+        let backtest = match (backtest, history) {
+            // A panic there is a bug: it propagates as the panic it is.
+            (Some(handle), _) => Some(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            ),
+            (None, Some(h)) => Some(projection_backtest(input, options, as_of, h)?),
+            (None, None) => None,
+        };
+        let forecast = forecast_section(cx, history, backtest, &mut omitted)?;
+        progress("plan");
+        let plan = match cx.funnel {
+            None => {
+                omit(&mut omitted, "plan", "no funnel (leads and stage events)");
+                None
+            }
+            Some(f) => plan_section(cx, &f.section, history, &mut omitted)?,
+        };
+        Ok(RestOfReport {
+            economics,
+            pipeline,
+            forecast,
+            plan,
+            ramp,
+            omitted,
+        })
     })
 }
 
@@ -935,10 +1004,15 @@ fn economics_section(
 }
 
 /// The pipeline over the last complete quarter.
-fn pipeline_section(cx: &Context<'_, '_>, h: &PipelineHistory) -> Result<PipelineSection> {
+fn pipeline_section(
+    cx: &Context<'_, '_>,
+    h: &PipelineHistory,
+    omitted: &mut Vec<Omission>,
+) -> Result<PipelineSection> {
     let quarter = cx.last_quarter();
     let window = Window::for_period(&quarter, &cx.options.calendar);
     Ok(PipelineSection {
+        by_owner: owner_table(cx, h, window, omitted)?,
         quarter,
         waterfall: h.waterfall(
             &WaterfallSpec::new(window.start(), window.end()).with_audit(Audit::Totals),
@@ -954,6 +1028,7 @@ fn pipeline_section(cx: &Context<'_, '_>, h: &PipelineHistory) -> Result<Pipelin
 fn forecast_section(
     cx: &Context<'_, '_>,
     history: Option<&PipelineHistory>,
+    backtest: Option<(Option<BacktestTable>, Vec<Omission>)>,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<ForecastSection>> {
     let errors = if cx.input.forecasts.is_empty() {
@@ -991,13 +1066,91 @@ fn forecast_section(
             }
         }
     };
+    let projection_backtest = match backtest {
+        Some((table, left_out)) => {
+            omitted.extend(left_out);
+            table
+        }
+        None => {
+            omit(
+                omitted,
+                "forecast.projection_backtest",
+                "no opportunity history",
+            );
+            None
+        }
+    };
     Ok(
-        (errors.is_some() || calibration.is_some()).then(|| ForecastSection {
-            quarter: calibration.as_ref().map(|_| quarter),
-            errors,
-            calibration,
+        (errors.is_some() || calibration.is_some() || projection_backtest.is_some()).then(|| {
+            ForecastSection {
+                quarter: calibration.as_ref().map(|_| quarter),
+                errors,
+                calibration,
+                projection_backtest,
+            }
         }),
     )
+}
+
+/// The per-rep table: the deals' owners from their opportunity records rebuilt from
+/// the history (the deal's lead's owner when the records carry none), the win rate
+/// and cycle as of the report date, bookings and pipeline created in `quarter`.
+fn owner_table(
+    cx: &Context<'_, '_>,
+    h: &PipelineHistory,
+    quarter: Window,
+    omitted: &mut Vec<Omission>,
+) -> Result<Option<PipelineBreakdown>> {
+    let (input, options) = (cx.input, cx.options);
+    let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
+    let keys = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
+    if keys.values().iter().all(Option::is_none) {
+        omit(
+            omitted,
+            "pipeline.by_owner",
+            "no deal has an owner (the leads the history names carry none)",
+        );
+        return Ok(None);
+    }
+    let spec = PipelineBreakdownSpec::new(cx.as_of)
+        .with_window(quarter)
+        .with_intervals(options.confidence, options.method);
+    Ok(Some(PipelineBreakdown::build(h, &keys, &spec)?))
+}
+
+/// The rolling backtest of the open-deal projection ([`ReportOptions::backtest`]),
+/// per segment when the deals' leads carry one, and what it left out.
+fn projection_backtest(
+    input: &ReportInput<'_>,
+    options: &ReportOptions,
+    as_of: DateTime<Utc>,
+    h: &PipelineHistory,
+) -> Result<(Option<BacktestTable>, Vec<Omission>)> {
+    let mut omitted = Vec::new();
+    let Some(spec) = &options.backtest else {
+        omit(
+            &mut omitted,
+            "forecast.projection_backtest",
+            "turned off (ReportOptions::backtest)",
+        );
+        return Ok((None, omitted));
+    };
+    let segments = (!input.leads.is_empty())
+        .then(|| crate::plan::DealSegments::from_leads(h, input.opportunity_history, input.leads))
+        .filter(|s| !s.names().is_empty());
+    let table = BacktestTable::build(h, as_of, segments.as_ref(), spec)?;
+    if table.is_none() {
+        omit(
+            &mut omitted,
+            "forecast.projection_backtest",
+            format!(
+                "the history is too short: no month starts {} days after its first change and {} days before the report date",
+                spec.warm_up_days,
+                spec.horizons.iter().max().unwrap_or(&0)
+            ),
+        );
+    }
+    Ok((table, omitted))
 }
 
 /// The attribution section and what it left out.

@@ -5,8 +5,8 @@ use std::fmt::{self, Write as _};
 use rust_decimal::prelude::ToPrimitive;
 
 use super::{
-    AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
-    PlanSection, Report,
+    AttributionSection, BacktestTable, EconomicsSection, ForecastSection, FunnelSection,
+    PipelineBreakdown, PipelineSection, PlanSection, Report,
 };
 use crate::attribution::RuleModel;
 use crate::funnel::StepRate;
@@ -419,7 +419,11 @@ fn pipeline(f: &mut fmt::Formatter<'_>, s: &PipelineSection) -> fmt::Result {
         sl.pushed_deals,
         sl.pushed_twice_or_more,
         whole(&sl.slipped)
-    )
+    )?;
+    if let Some(t) = &s.by_owner {
+        write!(f, "\n{t}")?;
+    }
+    Ok(())
 }
 
 fn forecast(f: &mut fmt::Formatter<'_>, s: &ForecastSection) -> fmt::Result {
@@ -475,6 +479,9 @@ fn forecast(f: &mut fmt::Formatter<'_>, s: &ForecastSection) -> fmt::Result {
             )?;
         }
     }
+    if let Some(b) = &s.projection_backtest {
+        write!(f, "\n{b}")?;
+    }
     Ok(())
 }
 
@@ -528,4 +535,150 @@ fn plan(f: &mut fmt::Formatter<'_>, s: &PlanSection) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+/// `12.3%`, or `n/a`.
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+/// The per-rep table: a line saying what is measured when, then one row per bucket
+/// (`(missing)` for deals without a value) and the total.
+impl fmt::Display for PipelineBreakdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dim = self.dimension.name();
+        let interval = format!(
+            "{:.0} % {:?}",
+            100.0 * self.total.win_rate.confidence.level(),
+            self.total.win_rate.method
+        );
+        match &self.window {
+            Some(w) => writeln!(
+                f,
+                "per {dim}: won / closed as of {} ({interval} interval); bookings and pipeline created {} .. {}; cycle: median days to win",
+                self.as_of.format("%Y-%m-%d"),
+                w.start().format("%Y-%m-%d"),
+                w.end().format("%Y-%m-%d")
+            )?,
+            None => writeln!(
+                f,
+                "per {dim}: won / closed as of {} ({interval} interval); bookings: every deal won by then; cycle: median days to win",
+                self.as_of.format("%Y-%m-%d")
+            )?,
+        }
+        let created = self.window.is_some();
+        let mut head = format!(
+            "  {:<24} {:>13} {:>7} {:>13} {:>15} {:>6} {:>7}",
+            dim, "won / closed", "rate", "interval", "bookings", "won", "cycle d"
+        );
+        if created {
+            let _ = write!(head, " {:>15} {:>7}", "created", "deals");
+        }
+        writeln!(f, "{head}")?;
+        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
+            let name = if std::ptr::eq(r, &self.total) {
+                "(total)"
+            } else {
+                r.value.as_deref().unwrap_or("(missing)")
+            };
+            let w = &r.win_rate;
+            let mut line = format!(
+                "  {name:<24} {:>13} {:>7} {:>13} {:>15} {:>6} {:>7}",
+                format!("{} / {}", w.ratio.numerator, w.ratio.denominator),
+                pct(w.ratio.value()),
+                w.interval.map_or_else(
+                    || "-".to_string(),
+                    |i| format!("{:.1}–{:.1}", 100.0 * i.lower, 100.0 * i.upper)
+                ),
+                whole(&r.bookings.amount),
+                r.bookings.deals,
+                r.sales_cycle
+                    .map_or_else(|| "-".to_string(), |s| format!("{:.1}", s.median_days())),
+            );
+            if let Some(c) = &r.pipeline_created {
+                let _ = write!(line, " {:>15} {:>7}", whole(&c.amount), c.deals);
+            }
+            writeln!(f, "{line}")?;
+        }
+        if self.unmatched > 0 {
+            writeln!(
+                f,
+                "  ({} deals without an opportunity record are in (missing))",
+                self.unmatched
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The backtest table: the summary per horizon and over every cell, then one row
+/// per origin × horizon.
+impl fmt::Display for BacktestTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origins = self.origins();
+        writeln!(
+            f,
+            "projection backtest: deals open at {} monthly origins ({} .. {}) projected by stage and age{}, band z = {} calibrated at each origin",
+            origins.len(),
+            origins
+                .first()
+                .map_or_else(String::new, ToString::to_string),
+            origins.last().map_or_else(String::new, ToString::to_string),
+            if self.segmented { " and segment" } else { "" },
+            self.z
+        )?;
+        writeln!(
+            f,
+            "  {:>7} {:>9} {:>9} {:>8} {:>12} {:>9}",
+            "horizon", "wins MAPE", "wins bias", "wins MAE", "revenue WAPE", "in band"
+        )?;
+        for s in self.horizons.iter().chain(std::iter::once(&self.total)) {
+            writeln!(
+                f,
+                "  {:>7} {:>9} {:>9} {:>8} {:>12} {:>9}",
+                s.days
+                    .map_or_else(|| "all".to_string(), |d| format!("{d} d")),
+                pct(s.wins_mape),
+                pct(s.wins_bias),
+                opt_f(s.wins_mae, 1),
+                pct(s.revenue_wape),
+                format!("{}/{}", s.covered, s.cells)
+            )?;
+        }
+        writeln!(
+            f,
+            "  {:<10} {:>6} {:>5} {:>7} {:>15} {:>6} {:>13} {:>25} {:>13} {:>7}",
+            "origin",
+            "open",
+            "days",
+            "wins",
+            "band",
+            "actual",
+            "revenue",
+            "band",
+            "actual",
+            "in band"
+        )?;
+        for r in &self.rows {
+            writeln!(
+                f,
+                "  {:<10} {:>6} {:>5} {:>7.1} {:>15} {:>6} {:>13} {:>25} {:>13} {:>7}",
+                r.origin.to_string(),
+                r.open_deals,
+                r.days,
+                r.wins,
+                format!("{:.1}–{:.1}", r.wins_band.0, r.wins_band.1),
+                r.actual_wins,
+                whole(&r.revenue),
+                format!(
+                    "{}–{}",
+                    grouped(&format!("{:.0}", r.revenue_band.0)),
+                    grouped(&format!("{:.0}", r.revenue_band.1))
+                ),
+                whole(&r.actual_revenue),
+                if r.in_band { "yes" } else { "no" }
+            )?;
+        }
+        Ok(())
+    }
 }

@@ -584,7 +584,125 @@ fn forecast_accuracy_by_owner_on_maven() {
         (Some(349), Some(553))
     );
     assert_eq!(darcel["bookings"]["amount"], "1153214.00");
+    // The backtest table on the real file: one row per origin × horizon, the in-band
+    // flags counting to the summary's coverage.
+    backtest_json_is_consistent(&v["projection_backtest"]);
     fails("forecast_accuracy", &["--quick", "--by", ""], "--by");
+}
+
+/// The JSON backtest table: rows grouped by origin, 30 / 60 / 90 days each; the
+/// in-band flag is the band check; the summaries count the flags.
+fn backtest_json_is_consistent(t: &serde_json::Value) {
+    let rows = t["rows"].as_array().unwrap();
+    let horizons = t["horizons"].as_array().unwrap();
+    assert_eq!(horizons.len(), 3);
+    let origins = horizons[0]["cells"].as_u64().unwrap();
+    assert!(origins >= 6, "{origins} origins");
+    assert_eq!(rows.len() as u64, 3 * origins);
+    assert_eq!(t["total"]["cells"].as_u64(), Some(3 * origins));
+    let mut covered = [0u64; 3];
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["days"].as_u64(), Some([30, 60, 90][i % 3]));
+        assert_eq!(r["origin"], rows[i - i % 3]["origin"]);
+        let won = r["actual_wins"].as_f64().unwrap();
+        let (lo, hi) = (
+            r["wins_band"][0].as_f64().unwrap(),
+            r["wins_band"][1].as_f64().unwrap(),
+        );
+        let in_band = r["in_band"].as_bool().unwrap();
+        assert_eq!(in_band, lo <= won && won <= hi, "{r}");
+        covered[i % 3] += u64::from(in_band);
+    }
+    for (h, c) in horizons.iter().zip(covered) {
+        assert_eq!(h["covered"].as_u64(), Some(c));
+    }
+    assert_eq!(t["total"]["covered"].as_u64(), Some(covered.iter().sum()));
+}
+
+/// By default the program prints the per-rep table (per owner) and the backtest
+/// table, in text and in JSON; both are the library's tables on the same company.
+#[test]
+fn forecast_accuracy_prints_the_per_rep_and_backtest_tables() {
+    use revops::report::{BacktestSpec, BacktestTable, PipelineBreakdown, PipelineBreakdownSpec};
+    let Some(r) = run("forecast_accuracy", &["--quick", "--format", "json"]) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    // The same company, through the library.
+    let c = revops::synth::generate(
+        &revops::synth::SynthConfig::default()
+            .with_leads(QUICK_LEADS)
+            .with_seed(7),
+    )
+    .unwrap();
+    let h = revops::pipeline::PipelineHistory::new(
+        revops::Funnel::salesforce_opportunity(),
+        revops::Currency::USD,
+        &c.opportunity_history,
+    )
+    .unwrap();
+    let (_, last) = h.span().unwrap();
+    let cal = revops::Calendar::default();
+    let quarter = cal.period_of(last, revops::Granularity::Quarter).prev();
+    let window = revops::Window::for_period(&quarter, &cal);
+    let keys = h
+        .keys(
+            &revops::breakdown::Dimension::Owner,
+            &c.opportunities,
+            &c.leads,
+        )
+        .unwrap();
+    let table = PipelineBreakdown::build(
+        &h,
+        &keys,
+        &PipelineBreakdownSpec::new(window.end()).with_window(window),
+    )
+    .unwrap();
+    let by = &v["by"];
+    assert_eq!(by["dimension"], "owner");
+    let cells = by["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), table.rows.len());
+    for (cell, row) in cells.iter().zip(&table.rows) {
+        assert_eq!(cell["value"].as_str(), row.value.as_deref());
+        assert_eq!(cell["won"].as_u64(), Some(row.win_rate.won));
+        assert_eq!(
+            cell["closed"].as_u64(),
+            Some(row.win_rate.ratio.denominator)
+        );
+        assert_eq!(
+            cell["bookings"],
+            serde_json::to_value(row.bookings.amount).unwrap()
+        );
+        assert_eq!(
+            cell["pipeline_created"]["deals"].as_u64(),
+            row.pipeline_created.as_ref().map(|f| f.deals)
+        );
+    }
+    // The cells add up to the total.
+    let sum = |k: &str| cells.iter().map(|c| c[k].as_u64().unwrap()).sum::<u64>();
+    for k in ["won", "lost", "closed", "booked_deals"] {
+        assert_eq!(Some(sum(k)), by["total"][k].as_u64(), "{k}");
+    }
+    assert!(
+        cells.iter().any(|c| c["value"].is_null()),
+        "the missing bucket"
+    );
+    // The backtest is the library's table at the same origins.
+    let segments = revops::plan::DealSegments::from_leads(&h, &c.opportunity_history, &c.leads);
+    let bt = BacktestTable::build(&h, last, Some(&segments), &BacktestSpec::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["projection_backtest"], serde_json::to_value(&bt).unwrap());
+    assert_eq!(bt.rows.len(), 30);
+    backtest_json_is_consistent(&v["projection_backtest"]);
+    // The text form has both tables, every row of each.
+    let Some(r) = run("forecast_accuracy", &["--quick"]) else {
+        return;
+    };
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains(&table.to_string()), "per-rep table");
+    assert!(r.stdout.contains(&bt.to_string()), "backtest table");
 }
 
 #[test]

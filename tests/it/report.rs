@@ -22,6 +22,12 @@ use revops::{
     pipeline::WinRateSpec, plan::ReverseFunnel, plan::RoundingPolicy, report::CHART_IDS,
     report::Report, report::ReportInput, report::ReportOptions, report::opportunities_from_history,
 };
+use revops::{
+    breakdown::Dimension,
+    pipeline::BookingsSpec,
+    plan::{DealSegments, SurvivalOptions, backtest_rolling},
+    report::{PipelineBreakdown, PipelineBreakdownRow},
+};
 use serde_json::Value;
 
 fn company(leads: u64, seed: u64) -> Company {
@@ -337,6 +343,7 @@ fn missing_inputs_are_named_not_silently_dropped() {
         "attribution",
         "pipeline",
         "forecast.errors",
+        "forecast.projection_backtest",
         "plan",
     ] {
         assert!(named.contains(&s), "{s} not named in {named:?}");
@@ -346,7 +353,7 @@ fn missing_inputs_are_named_not_silently_dropped() {
     assert_eq!(
         html.matches("<p class=\"missing\">Not in this report:")
             .count(),
-        15
+        17
     );
     assert!(html.contains("Demand waterfall <span class=\"why\">— not in this report: no leads or no stage events</span>"));
     assert!(!html.contains("<table class=\"data\" id=\"table-demand-waterfall\""));
@@ -448,6 +455,9 @@ proptest! {
         }
         if let Some(p) = &par.pipeline {
             prop_assert_eq!(p.waterfall.computed_end().unwrap(), p.waterfall.end.amount);
+            if let Some(b) = &p.by_owner {
+                rows_add_up_to_the_total(b);
+            }
         }
         if let Some(f) = &par.funnel {
             for t in std::iter::once(&f.cohort.total).chain(&f.cohort.breakdown) {
@@ -536,16 +546,43 @@ fn text_and_json_outputs_are_pinned() {
     // (13_572_957_439_749_733_448, 719_516).
     let c = company(2_000, 16);
     let (r, _) = built(&c);
+    // Issue 18 item 4 added the per-rep table (`pipeline.by_owner`) and the projection
+    // backtest (`forecast.projection_backtest`); without them, the previous pins hold
+    // (checked here, so the new pins below change nothing else).
+    let mut without = r.clone();
+    without.pipeline.as_mut().unwrap().by_owner = None;
+    without.forecast.as_mut().unwrap().projection_backtest = None;
+    // ... and without the ramp (issue 18 item 3, merged beside them).
+    without.ramp = None;
+    let text = without.to_string();
+    assert_eq!(
+        (fingerprint(&text), text.len()),
+        (6_089_112_419_407_150_282, 13_331),
+        "text report changed beyond the two new tables"
+    );
+    let json = without
+        .to_json()
+        .unwrap()
+        .replace(",\n    \"by_owner\": null", "")
+        .replace(",\n    \"projection_backtest\": null", "")
+        .replace("\n  \"ramp\": null,", "");
+    assert_eq!(
+        (fingerprint(&json), json.len()),
+        (13_572_957_439_749_733_448, 719_516),
+        "JSON changed beyond the two new tables"
+    );
     let text = r.to_string();
     let json = r.to_json().unwrap();
     assert_eq!(
         (fingerprint(&text), text.len()),
-        (6_089_112_419_407_150_282, 13_331),
+        (4_711_036_855_243_618_031, 19_042),
         "text report changed"
     );
     assert_eq!(
         (fingerprint(&json), json.len()),
-        (11_819_764_668_759_710_201, 735_799),
+        // Merged: the two tables' pin (13_372_559_904_929_959_944, 755_532) plus the
+        // ramp's 16_283 bytes (735_799 - 719_516), checked above without all three.
+        (15_882_876_328_316_850_745, 771_815),
         "JSON changed"
     );
 }
@@ -582,9 +619,11 @@ fn html_has_a_real_table_per_section_and_no_text_dump() {
             "pipeline-waterfall",
             "win-rate",
             "slippage",
+            "by-owner",
             "ramp",
             "forecast-errors",
             "calibration",
+            "projection-backtest",
             "plan",
             "projection"
         ]
@@ -687,6 +726,42 @@ fn html_numbers_agree_with_the_report() {
         );
         assert!(section("demand-waterfall").contains(&k_n), "{k_n}");
     }
+    // Per rep: each owner's won / closed and bookings; the total in the footer.
+    let b = p.by_owner.as_ref().unwrap();
+    for row in b.rows.iter().chain(std::iter::once(&b.total)) {
+        let w = &row.win_rate.ratio;
+        let k_n = format!("({} / {})", group(w.numerator), group(w.denominator));
+        let booked = format!(
+            "data-v=\"{}\"",
+            row.bookings.amount.round_to_minor_units().amount()
+        );
+        assert!(section("by-owner").contains(&k_n), "{k_n}");
+        assert!(section("by-owner").contains(&booked), "{booked}");
+    }
+    assert!(section("by-owner").contains("<tr><th scope=\"row\">(missing)</th>"));
+    assert!(section("by-owner").contains("<tfoot><tr><th scope=\"row\">total</th>"));
+    // Backtest: one row per origin × horizon, and the in-band count per horizon.
+    let t = r
+        .forecast
+        .as_ref()
+        .unwrap()
+        .projection_backtest
+        .as_ref()
+        .unwrap();
+    let rows = section("projection-backtest")
+        .split("id=\"table-backtest\"")
+        .nth(1)
+        .unwrap()
+        .matches("<tr><th scope=\"row\">")
+        .count();
+    assert_eq!(rows, t.rows.len());
+    for s in &t.horizons {
+        let covered = format!("({} / {})", s.covered, s.cells);
+        assert!(
+            section("projection-backtest").contains(&covered),
+            "{covered}"
+        );
+    }
     // Unit economics: each lead source's spend.
     let u = r
         .economics
@@ -722,4 +797,286 @@ fn html_escapes_a_hostile_channel_name_in_tables_and_charts() {
         html.contains("<tr><th scope=\"row\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</th>")
     );
     assert_eq!(html.matches("<script").count(), 1);
+}
+
+/// The per-rep table's rows add up to its total: won, lost, no decision, open and
+/// closed counts, bookings (amount and deals) and pipeline created (amount and deals).
+fn rows_add_up_to_the_total(b: &PipelineBreakdown) {
+    let cur = b.total.bookings.amount.currency();
+    let sum = |f: &dyn Fn(&PipelineBreakdownRow) -> u64| b.rows.iter().map(f).sum::<u64>();
+    let t = &b.total;
+    for (name, f) in [
+        (
+            "won",
+            &(|r: &PipelineBreakdownRow| r.win_rate.won) as &dyn Fn(&PipelineBreakdownRow) -> u64,
+        ),
+        ("lost", &|r: &PipelineBreakdownRow| r.win_rate.lost),
+        ("no decision", &|r: &PipelineBreakdownRow| {
+            r.win_rate.no_decision
+        }),
+        ("open", &|r: &PipelineBreakdownRow| r.win_rate.open),
+        ("closed", &|r: &PipelineBreakdownRow| {
+            r.win_rate.ratio.denominator
+        }),
+        ("booked deals", &|r: &PipelineBreakdownRow| r.bookings.deals),
+        ("created deals", &|r: &PipelineBreakdownRow| {
+            r.pipeline_created.as_ref().map_or(0, |c| c.deals)
+        }),
+    ] {
+        assert_eq!(sum(f), f(t), "{name}");
+    }
+    let money = |f: &dyn Fn(&PipelineBreakdownRow) -> revops::Money| {
+        revops::Money::sum(cur, &b.rows.iter().map(f).collect::<Vec<_>>()).unwrap()
+    };
+    assert_eq!(money(&|r| r.bookings.amount), t.bookings.amount);
+    if let Some(created) = &t.pipeline_created {
+        assert_eq!(
+            money(&|r| r.pipeline_created.as_ref().unwrap().amount),
+            created.amount
+        );
+    }
+    // Every bucket once, present values in byte order, the missing bucket last.
+    let values: Vec<Option<&str>> = b.rows.iter().map(|r| r.value.as_deref()).collect();
+    let mut sorted = values.clone();
+    sorted.sort_by_key(|v| (v.is_none(), *v));
+    sorted.dedup();
+    assert_eq!(values, sorted);
+}
+
+/// The per-rep table: each row is the pipeline engine's breakdown cell for that
+/// owner (keys from the deals' leads), the total row the report's own totals, the
+/// deals without an owner their own row, and the rows add up to the total.
+#[test]
+fn per_rep_table_equals_the_pipeline_breakdowns() {
+    let c = company(3_000, 14);
+    let (r, v) = built(&c);
+    let o = ReportOptions::default();
+    let h = PipelineHistory::new(o.opportunity_funnel, r.currency, &c.opportunity_history).unwrap();
+    let (_, w) = last_quarter(&r);
+    let p = r.pipeline.as_ref().unwrap();
+    let b = p.by_owner.as_ref().unwrap();
+    assert_eq!(v["pipeline"]["by_owner"], json(b));
+    let opportunities = opportunities_from_history(&c.opportunity_history, &c.leads);
+    let keys = h.keys(&Dimension::Owner, &opportunities, &c.leads).unwrap();
+    let win = h.win_rate_by(&WinRateSpec::new(r.as_of), &keys).unwrap();
+    let booked = h
+        .bookings_by(&BookingsSpec::new(r.as_of).with_window(w), &keys)
+        .unwrap();
+    let cycle = h
+        .sales_cycle_by(&SalesCycleSpec::new(r.as_of), &keys)
+        .unwrap();
+    let wf = h
+        .waterfall_by(
+            &WaterfallSpec::new(w.start(), w.end()).with_audit(Audit::Totals),
+            &keys,
+        )
+        .unwrap();
+    assert_eq!(b.rows.len(), win.len());
+    assert!(b.rows.len() > 5, "the synthetic company has ~20 reps");
+    for row in &b.rows {
+        let value = row.value.as_deref();
+        assert_eq!(Some(&row.win_rate), win.cell(value));
+        assert_eq!(Some(&row.bookings), booked.cell(value));
+        assert_eq!(row.sales_cycle, cycle.cell(value).unwrap().summary());
+        assert_eq!(
+            row.pipeline_created.as_ref(),
+            wf.cell(value).map(|x| &x.created)
+        );
+    }
+    // Leads without an owner: their deals are a row of their own.
+    assert!(
+        b.row(None)
+            .is_some_and(|m| m.win_rate.won + m.win_rate.open > 0)
+    );
+    // The total row is what the rest of the report says.
+    assert_eq!(b.total.win_rate, p.win_rate);
+    assert_eq!(b.total.sales_cycle, p.sales_cycle);
+    assert_eq!(
+        b.total.pipeline_created.as_ref(),
+        Some(&p.waterfall.created)
+    );
+    assert_eq!(
+        b.total.bookings,
+        h.bookings(&BookingsSpec::new(r.as_of).with_window(w))
+            .unwrap()
+    );
+    rows_add_up_to_the_total(b);
+    // The text report shows every row and the total.
+    let text = r.to_string();
+    assert!(text.contains("per owner: won / closed as of"));
+    for row in &b.rows {
+        let name = row.value.as_deref().unwrap_or("(missing)");
+        let k_n = format!(
+            "{} / {}",
+            row.win_rate.ratio.numerator, row.win_rate.ratio.denominator
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(name) && l.contains(&k_n)),
+            "{name} {k_n}"
+        );
+    }
+}
+
+/// Without owners (no leads), the table is named as left out, with the reason.
+#[test]
+fn per_rep_table_without_owners_is_named_as_left_out() {
+    let c = company(1_000, 21);
+    let only = ReportInput {
+        opportunity_history: &c.opportunity_history,
+        ..ReportInput::default()
+    };
+    let r = Report::build(&only, &ReportOptions::default()).unwrap();
+    assert!(r.pipeline.as_ref().unwrap().by_owner.is_none());
+    assert!(
+        r.omitted
+            .iter()
+            .any(|o| o.section == "pipeline.by_owner" && o.reason.contains("no deal has an owner"))
+    );
+    assert!(
+        r.to_html()
+            .contains("Not in this report: no deal has an owner")
+    );
+}
+
+/// The backtest table: its rows are `backtest_rolling`'s origins × horizons (at the
+/// origins `ReportOptions::default_backtest` picks before the report date, per
+/// segment), its summaries the rolling backtest's errors and coverage.
+#[test]
+fn backtest_table_equals_backtest_rolling() {
+    let c = company(3_000, 14);
+    let (r, v) = built(&c);
+    let o = ReportOptions::default();
+    let h = PipelineHistory::new(o.opportunity_funnel, r.currency, &c.opportunity_history).unwrap();
+    let t = r
+        .forecast
+        .as_ref()
+        .and_then(|f| f.projection_backtest.as_ref())
+        .unwrap();
+    assert_eq!(v["forecast"]["projection_backtest"], json(t));
+    let spec = ReportOptions::default_backtest();
+    let origins = spec.origins(&h, r.as_of);
+    assert_eq!(origins.len(), 6);
+    // Every outcome is known at the report date.
+    let last = *origins.last().unwrap() + chrono::TimeDelta::days(90);
+    assert!(last <= r.as_of, "{last} > {}", r.as_of);
+    let segments = DealSegments::from_leads(&h, &c.opportunity_history, &c.leads);
+    assert!(!segments.names().is_empty());
+    let b = backtest_rolling(
+        &h,
+        &origins,
+        &[30, 60, 90],
+        1.645,
+        Some(&segments),
+        SurvivalOptions::default(),
+    )
+    .unwrap();
+    assert!(t.segmented);
+    assert_eq!(t.rows.len(), 18);
+    let mut rows = t.rows.iter();
+    for run in &b.origins {
+        for (k, h) in run.projection.horizons.iter().enumerate() {
+            let row = rows.next().unwrap();
+            assert_eq!(row.origin, run.projection.today);
+            assert_eq!(row.open_deals, run.open_deals);
+            assert_eq!(
+                (
+                    row.days,
+                    row.wins,
+                    row.wins_band,
+                    row.revenue,
+                    row.revenue_band
+                ),
+                (h.days, h.wins, h.wins_band, h.revenue, h.revenue_band)
+            );
+            assert_eq!(row.actual_wins, run.actual_wins[k]);
+            assert_eq!(row.actual_revenue, run.actual_revenue[k]);
+            assert_eq!(row.in_band, run.covered[k]);
+            assert_eq!(
+                row.in_band,
+                row.wins_band.0 <= row.actual_wins as f64
+                    && row.actual_wins as f64 <= row.wins_band.1
+            );
+        }
+    }
+    for (s, h) in t.horizons.iter().zip(&b.horizons) {
+        assert_eq!(s.days, Some(h.days));
+        assert_eq!(
+            (s.wins_mape, s.wins_mae, s.revenue_wape),
+            (h.wins.mape, h.wins.mae, h.revenue.wape)
+        );
+        assert_eq!(s.wins_bias, h.relative_bias());
+        assert_eq!((s.covered, s.cells), (h.covered, 6));
+        // The in-band flags of the horizon's rows count to its coverage.
+        let flags = t
+            .rows
+            .iter()
+            .filter(|r| Some(r.days) == s.days && r.in_band)
+            .count();
+        assert_eq!(flags as u64, s.covered);
+    }
+    assert_eq!(
+        (t.total.wins_mape, t.total.revenue_wape, t.total.wins_bias),
+        (b.wins.mape, b.revenue.wape, b.relative_bias())
+    );
+    assert_eq!((t.total.covered, t.total.cells), (b.covered, b.cells));
+    assert_eq!(t.total.coverage(), b.coverage());
+    // The text report shows the summary and every row.
+    let text = r.to_string();
+    assert!(text.contains("projection backtest: deals open at 6 monthly origins"));
+    for row in &t.rows {
+        let band = format!("{:.1}–{:.1}", row.wins_band.0, row.wins_band.1);
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&row.origin.to_string())
+                    && l.contains(&band)
+                    && l.contains(&format!(" {} ", row.actual_wins))),
+            "{} {band}",
+            row.origin
+        );
+    }
+}
+
+/// The backtest is an option: off, or on a history too short for one origin, it is
+/// named as left out.
+#[test]
+fn backtest_off_or_too_short_is_named_as_left_out() {
+    let c = company(1_000, 22);
+    let r = Report::build(&input(&c), &ReportOptions::default().with_backtest(None)).unwrap();
+    assert!(r.forecast.as_ref().unwrap().projection_backtest.is_none());
+    assert!(r.omitted.iter().any(|o| o.section == "forecast.projection_backtest"
+        && o.reason.contains("turned off")));
+    // The last two months of the history only: no origin 182 days after the start.
+    let (_, end) = PipelineHistory::new(
+        ReportOptions::default().opportunity_funnel,
+        r.currency,
+        &c.opportunity_history,
+    )
+    .unwrap()
+    .span()
+    .unwrap();
+    let recent: Vec<OpportunityChange> = c
+        .opportunity_history
+        .iter()
+        .filter(|x| x.changed_at > end - chrono::TimeDelta::days(60))
+        .cloned()
+        .collect();
+    let short = ReportInput {
+        opportunity_history: &recent,
+        ..ReportInput::default()
+    };
+    let r = Report::build(&short, &ReportOptions::default()).unwrap();
+    assert!(
+        r.omitted
+            .iter()
+            .any(|o| o.section == "forecast.projection_backtest" && o.reason.contains("too short"))
+    );
+    // A zero horizon is refused, naming the parameter.
+    let spec = revops::report::BacktestSpec::default().with_horizons([0, 30]);
+    let e = Report::build(
+        &input(&c),
+        &ReportOptions::default().with_backtest(Some(spec)),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("horizons"), "{e}");
 }

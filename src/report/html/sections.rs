@@ -11,8 +11,8 @@ use super::esc;
 use super::tables::{Cell, Table};
 use crate::report::text::{grouped, opt_f};
 use crate::report::{
-    AttributionSection, EconomicsSection, ForecastSection, FunnelSection, PipelineSection,
-    PlanSection, Report,
+    AttributionSection, BacktestTable, EconomicsSection, ForecastSection, FunnelSection,
+    PipelineBreakdown, PipelineSection, PlanSection, Report,
 };
 
 /// One section of the page: its anchor, heading, and body or why it is absent.
@@ -124,6 +124,12 @@ pub(super) fn parts(r: &Report) -> Vec<Part> {
             &["pipeline"],
         ),
         part(
+            "by-owner",
+            &format!("Per rep{quarter}"),
+            p.and_then(|p| by_owner(p, &cur)),
+            &["pipeline.by_owner", "pipeline"],
+        ),
+        part(
             "ramp",
             "Ramp of new owners",
             r.ramp.as_ref().map(|rr| ramp(rr, &cur)),
@@ -140,6 +146,12 @@ pub(super) fn parts(r: &Report) -> Vec<Part> {
             "Win-probability calibration",
             fc.and_then(calibration),
             &["forecast.calibration", "forecast"],
+        ),
+        part(
+            "projection-backtest",
+            "Projection backtest",
+            fc.and_then(|fc| projection_backtest(fc, &cur)),
+            &["forecast.projection_backtest", "forecast", "pipeline"],
         ),
         part(
             "plan",
@@ -783,4 +795,164 @@ fn ramp(r: &crate::pipeline::RampReport, currency: &str) -> String {
     }
     o.push_str(&t.finish());
     o
+}
+
+fn by_owner(s: &PipelineSection, currency: &str) -> Option<String> {
+    let b = s.by_owner.as_ref()?;
+    let mut o = String::new();
+    note(
+        &mut o,
+        &format!(
+            "Per {}: won / closed as of {} with its {:.0} % interval; bookings (won amount and deals) and pipeline created in {}; sales cycle: median days from creation to win. Deals without an owner are their own row; the rows add up to the total.",
+            b.dimension.name(),
+            b.as_of.format("%Y-%m-%d"),
+            100.0 * b.total.win_rate.confidence.level(),
+            s.quarter.label()
+        ),
+    );
+    o.push_str(&by_owner_table(b, currency));
+    Some(o)
+}
+
+/// The per-rep table's rows and total.
+fn by_owner_table(b: &PipelineBreakdown, currency: &str) -> String {
+    let mut t = Table::new(
+        "table-by-owner",
+        &format!(
+            "Win rate, bookings, sales cycle and pipeline created per {}",
+            b.dimension.name()
+        ),
+        &[
+            &b.dimension.name(),
+            "win rate (won / closed)",
+            "lost",
+            &format!("bookings ({currency})"),
+            "won deals",
+            "cycle, median (days)",
+            &format!("pipeline created ({currency})"),
+            "deals created",
+        ],
+    );
+    let cells = |r: &crate::report::PipelineBreakdownRow| {
+        let w = &r.win_rate;
+        let created = r.pipeline_created.as_ref();
+        [
+            Cell::rate(&w.ratio, w.interval, "no closed deal"),
+            Cell::count(w.lost),
+            Cell::money(&r.bookings.amount),
+            Cell::count(r.bookings.deals),
+            Cell::opt_num(r.sales_cycle.map(|c| c.median_days()), 1, "no won deal"),
+            Cell::opt_money(created.map(|c| &c.amount), "no window"),
+            created.map_or_else(|| Cell::na("no window"), |c| Cell::count(c.deals)),
+        ]
+    };
+    for r in &b.rows {
+        t.row(r.value.as_deref().unwrap_or("(missing)"), &cells(r));
+    }
+    t.total("total", &cells(&b.total));
+    t.finish()
+}
+
+fn projection_backtest(s: &ForecastSection, currency: &str) -> Option<String> {
+    let b = s.projection_backtest.as_ref()?;
+    let origins = b.origins();
+    let mut o = String::new();
+    note(
+        &mut o,
+        &format!(
+            "The deals open on the first of each of {} months ({} to {}) projected as the report projects today's (by stage and age{}), each with a chain fitted on what was known then, against what they did. Band: z = {}, calibrated at each origin on its own past.",
+            origins.len(),
+            origins
+                .first()
+                .map_or_else(String::new, ToString::to_string),
+            origins.last().map_or_else(String::new, ToString::to_string),
+            if b.segmented { " and segment" } else { "" },
+            b.z
+        ),
+    );
+    o.push_str(&backtest_summary_table(b));
+    o.push_str(&backtest_rows_table(b, currency));
+    Some(o)
+}
+
+/// Per horizon and over every cell: the wins' MAPE, MAE and bias, revenue WAPE,
+/// band coverage.
+fn backtest_summary_table(b: &BacktestTable) -> String {
+    let mut t = Table::new(
+        "table-backtest-summary",
+        "Backtest accuracy per horizon (cumulative days after each origin)",
+        &[
+            "horizon",
+            "cells",
+            "wins MAPE",
+            "wins MAE",
+            "wins bias",
+            "revenue WAPE",
+            "actual in band",
+        ],
+    );
+    let cells = |s: &crate::report::BacktestSummary| {
+        [
+            Cell::count(s.cells),
+            Cell::opt_percent(s.wins_mape, "no actual win"),
+            Cell::opt_num(s.wins_mae, 1, "no cell"),
+            Cell::opt_percent(s.wins_bias, "no actual win"),
+            Cell::opt_percent(s.revenue_wape, "no booked revenue"),
+            Cell::rate(
+                &crate::ratio::Ratio {
+                    numerator: s.covered,
+                    denominator: s.cells,
+                },
+                None,
+                "no cell",
+            ),
+        ]
+    };
+    for s in &b.horizons {
+        let days = s.days.map_or_else(String::new, |d| format!("{d} days"));
+        t.row(&days, &cells(s));
+    }
+    t.total("all horizons", &cells(&b.total));
+    t.finish()
+}
+
+/// One row per origin × horizon.
+fn backtest_rows_table(b: &BacktestTable, currency: &str) -> String {
+    let mut t = Table::new(
+        "table-backtest",
+        &format!("Projected against actual, per origin and horizon (revenue in {currency})"),
+        &[
+            "origin",
+            "days",
+            "open deals",
+            "wins",
+            "wins, low",
+            "wins, high",
+            "actual wins",
+            "in band",
+            "revenue",
+            "revenue, low",
+            "revenue, high",
+            "actual revenue",
+        ],
+    );
+    for r in &b.rows {
+        t.row(
+            &r.origin.to_string(),
+            &[
+                Cell::count(r.days),
+                Cell::count(r.open_deals as u64),
+                Cell::num(r.wins, 1),
+                Cell::num(r.wins_band.0, 1),
+                Cell::num(r.wins_band.1, 1),
+                Cell::count(r.actual_wins),
+                Cell::text(if r.in_band { "yes" } else { "no" }),
+                Cell::money(&r.revenue),
+                Cell::num(r.revenue_band.0, 0),
+                Cell::num(r.revenue_band.1, 0),
+                Cell::money(&r.actual_revenue),
+            ],
+        );
+    }
+    t.finish()
 }
