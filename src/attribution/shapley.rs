@@ -1265,6 +1265,17 @@ impl ShapleyCounts {
     /// # Errors
     /// As [`ShapleyCounts::conversion_rate`].
     pub fn conversion_rate_on(&self, threads: usize) -> Result<RateShapley> {
+        self.conversion_rate_split(threads, GAMES_PER_CHUNK, GAMES_PER_WINDOW)
+    }
+
+    /// [`ShapleyCounts::conversion_rate_on`] with the games handed out `chunk` at a
+    /// time and added up `window` at a time.
+    fn conversion_rate_split(
+        &self,
+        threads: usize,
+        chunk: usize,
+        window: usize,
+    ) -> Result<RateShapley> {
         let options = self.options;
         options.validate()?;
         options.check_channels(self.channels.len())?;
@@ -1287,7 +1298,12 @@ impl ShapleyCounts {
         };
         let (shapley_values, grand_coalition_rate) = match options.universe {
             ShapleyUniverse::PerJourneySet => {
-                Self::per_journey_set(&canon, &rates, options.method, threads, &mut sums)?;
+                let split = Split {
+                    threads,
+                    chunk,
+                    window,
+                };
+                Self::per_journey_set(&canon, &rates, options.method, split, &mut sums)?;
                 (None, None)
             }
             ShapleyUniverse::AllChannels => {
@@ -1312,7 +1328,7 @@ impl ShapleyCounts {
         canon: &Canonical<'_>,
         rates: &[f64],
         method: ShapleyMethod,
-        threads: usize,
+        split: Split,
         sums: &mut RateSums,
     ) -> Result<()> {
         let games: Vec<u32> = (0..canon.len() as u32)
@@ -1323,7 +1339,7 @@ impl ShapleyCounts {
             canon,
             method,
         };
-        solver.solve_all(&games, threads, |g, phi, se, sampled| {
+        solver.solve_all(&games, split, |g, phi, se, sampled| {
             sums.games += 1;
             sums.sampled_games += usize::from(sampled);
             let (members, tally) = canon.set(g);
@@ -1729,6 +1745,15 @@ struct RateSums {
     sampled_games: usize,
 }
 
+/// How the games are shared out: threads, games per piece of work, games solved
+/// before their values are added up.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    threads: usize,
+    chunk: usize,
+    window: usize,
+}
+
 /// Games per piece of work handed to a thread.
 const GAMES_PER_CHUNK: usize = 256;
 /// Games solved before their values are added up (bounds the values held).
@@ -1833,11 +1858,11 @@ impl SetGames<'_> {
     fn solve_all(
         &self,
         games: &[u32],
-        threads: usize,
+        split: Split,
         mut take: impl FnMut(usize, &[f64], &[f64], bool),
     ) {
-        for window in games.chunks(GAMES_PER_WINDOW) {
-            for solved in self.solve_window(window, threads) {
+        for window in games.chunks(split.window.max(1)) {
+            for solved in self.solve_window(window, split) {
                 let mut at = 0;
                 for (k, &g) in solved.games.iter().enumerate() {
                     let n = self.canon.key(g as usize).len();
@@ -1850,8 +1875,8 @@ impl SetGames<'_> {
     }
 
     /// The chunks of `window`, solved on up to `threads` threads, in order.
-    fn solve_window<'g>(&self, window: &'g [u32], threads: usize) -> Vec<ChunkSolved<'g>> {
-        let chunks: Vec<&[u32]> = window.chunks(GAMES_PER_CHUNK).collect();
+    fn solve_window<'g>(&self, window: &'g [u32], split: Split) -> Vec<ChunkSolved<'g>> {
+        let chunks: Vec<&[u32]> = window.chunks(split.chunk.max(1)).collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             let mut scratch = Scratch::default();
@@ -1868,7 +1893,7 @@ impl SetGames<'_> {
                 done.push((i, ChunkSolved { games, out }));
             }
         };
-        let threads = threads.clamp(1, chunks.len().max(1));
+        let threads = split.threads.clamp(1, chunks.len().max(1));
         let mut done = if threads == 1 {
             work()
         } else {
@@ -2102,6 +2127,58 @@ mod tests {
         assert!((phi[7] - 1.5 / nf).abs() < 1e-15);
         assert!((phi[0] - (1.0 / nf - 0.5 / (nf * (nf - 1.0)))).abs() < 1e-15);
         assert!((phi.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[cfg(feature = "synth")]
+    #[test]
+    fn games_solved_on_any_threads_agree_exactly() {
+        // Enough converting sets for many chunks and windows, games of up to 8
+        // players, both orders of summing (mask and set order), every method.
+        let mut rows: Vec<PathRow> = crate::synth::path_rows(
+            &crate::synth::PathsConfig::default()
+                .with_journeys(4_000)
+                .with_channels(30),
+        )
+        .unwrap()
+        .collect();
+        // Long journeys: games of more players than enumerating pays for (summed
+        // in set order).
+        let mut channels: Vec<Channel> = rows.iter().flat_map(|r| r.path.clone()).collect();
+        channels.sort();
+        channels.dedup();
+        for (k, len) in [14, 15, 16, 20].into_iter().enumerate() {
+            let path = channels.iter().skip(k).take(len).cloned().collect();
+            rows.push(PathRow::new(path, 2.0, Decimal::new(10, 0), 1.0));
+        }
+        let methods = [
+            ShapleyMethod::Exact,
+            ShapleyMethod::Sampling {
+                permutations: 8,
+                seed: 5,
+            },
+            ShapleyMethod::Auto {
+                exact_up_to: 3,
+                permutations: 8,
+                seed: 5,
+            },
+        ];
+        for method in methods {
+            let mut t = ShapleyCounts::new(ShapleyOptions::default().with_method(method)).unwrap();
+            t.add_batch(&rows).unwrap();
+            let one = t.conversion_rate().unwrap();
+            assert!(one.games > 300, "{}", one.games);
+            for (threads, chunk, window) in [(2, 1, 7), (3, 5, 64), (8, 256, 1 << 14), (4, 2, 1)] {
+                let many = t.conversion_rate_split(threads, chunk, window).unwrap();
+                assert_eq!(many, one, "{method:?} {threads} {chunk} {window}");
+                // Bit for bit, not merely equal as floats.
+                for (a, b) in many.credits.credits.iter().zip(&one.credits.credits) {
+                    assert_eq!(a.conversions.to_bits(), b.conversions.to_bits());
+                    assert_eq!(a.value.to_bits(), b.value.to_bits());
+                    assert_eq!(a.std_error.to_bits(), b.std_error.to_bits());
+                }
+            }
+            assert_eq!(t.conversion_rate_on(2).unwrap(), one);
+        }
     }
 
     #[test]

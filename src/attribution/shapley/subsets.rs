@@ -117,7 +117,10 @@ impl Subsets {
                 .zip(previous.iter().rev())
                 .take_while(|(a, b)| a == b)
                 .count();
-            debug_assert!(common < k.len(), "sets are distinct and a prefix comes first");
+            debug_assert!(
+                common < k.len(),
+                "sets are distinct and a prefix comes first"
+            );
             for (depth, &rank) in k.iter().rev().enumerate().skip(common) {
                 if levels.len() <= depth {
                     levels.push(Vec::new());
@@ -158,8 +161,11 @@ impl Subsets {
             for (index, &(_, rank, set)) in level.iter().enumerate() {
                 t.rank.push(rank);
                 t.set.push(set);
-                t.worth
-                    .push(if set == NONE { 0.0 } else { worth[set as usize] });
+                t.worth.push(if set == NONE {
+                    0.0
+                } else {
+                    worth[set as usize]
+                });
                 // Children of the nodes before this one come first.
                 while c < children.len() && (children[c].0 as usize) < index {
                     c += 1;
@@ -310,7 +316,11 @@ mod tests {
             vec![],
             vec![0, 1, 2, 3, 4, 5, 6, 7],
         ] {
-            assert_eq!(walked(&t, &members), brute(&sets, &worth, &members), "{members:?}");
+            assert_eq!(
+                walked(&t, &members),
+                brute(&sets, &worth, &members),
+                "{members:?}"
+            );
         }
     }
 
