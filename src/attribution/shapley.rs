@@ -2038,9 +2038,12 @@ fn game_seed(seed: u64, label: &[u32]) -> u64 {
 ///   Since `v` is zero outside the observed coalitions, substituting `T = A ∪ {j}`
 ///   gives `φⱼ = Σ_{T ∋ j} w(|T|−1) v(T) − Σ_{T ∌ j} w(|T|) v(T)` over the observed
 ///   coalitions `T` only, with `w(s) = s! (n−s−1)! / n!`: cost `O(Σ |T|)` per game
-///   after finding the coalitions (enumerating the `2ⁿ` subsets of a set when that is
-///   fewer than the observed sets, scanning the observed sets otherwise). No cap on
-///   the number of channels.
+///   after finding the coalitions (a walk of a trie of the worthy sets that follows
+///   only the subsets of the game's set that begin one; summed in the order of the
+///   subsets' bit masks when `2ⁿ` is at most the number of observed sets, in the
+///   order of the sets otherwise). No cap on the number of channels. Games are
+///   independent: [`ShapleyCounts::conversion_rate_on`] solves them on several
+///   threads with the same result.
 /// - [`Sampling`](ShapleyMethod::Sampling): the permutation-sampling estimate (mean
 ///   marginal contribution over seeded uniform random orders), with the standard
 ///   error of the mean per channel; efficiency holds exactly for every sample.
