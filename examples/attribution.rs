@@ -402,7 +402,12 @@ fn streamed_columns(
                 None,
             ),
             AttributionModel::ShaoLi => (tally.shao_li()?.credits.channel_conversions(), None),
-            _ => (tally.conversion_rate()?.credits.channel_conversions(), None),
+            _ => {
+                // Games solved on every core: the same result as on one.
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let r = tally.conversion_rate_on(threads)?;
+                (r.credits.channel_conversions(), None)
+            }
         };
         columns.push(column(&model, pairs, revenue, None)?);
     }

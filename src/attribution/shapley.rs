@@ -18,6 +18,9 @@ use crate::money::{Currency, Money};
 use crate::records::PathRow;
 use crate::rng::SplitMix64;
 
+mod subsets;
+use subsets::{Subsets, Walk};
+
 /// Splits `total` over signed `f64` weights so the parts sum exactly to it.
 ///
 /// Non-negative weights use [`Money::allocate_f64`]. With negative weights (whose sum
@@ -1161,29 +1164,21 @@ impl ShapleyCounts {
         let (canon, _) = self.canonical();
         let n = canon.channels.len();
         let mut touched = vec![(0.0f64, 0.0f64); n];
-        let mut pairs: FastMap<(u32, u32), (f64, f64)> = FastMap::default();
         for (key, &(conversions, nulls)) in
             (0..canon.len()).map(|g| canon.key(g)).zip(&canon.counts)
         {
-            for (a, &i) in key.iter().enumerate() {
+            for &i in key {
                 touched[i as usize].0 += conversions;
                 touched[i as usize].1 += nulls;
-                for &j in &key[a + 1..] {
-                    let e = pairs.entry((i, j)).or_default();
-                    e.0 += conversions;
-                    e.1 += nulls;
-                }
             }
         }
         let rate = |(c, n): (f64, f64)| if c + n > 0.0 { c / (c + n) } else { 0.0 };
         let touch_rates: Vec<f64> = touched.iter().map(|&t| rate(t)).collect();
-        let mut pairs: Vec<((u32, u32), (f64, f64))> = pairs.into_iter().collect();
-        pairs.sort_by_key(|a| a.0);
         let mut sum = vec![0.0; n];
         let mut count = vec![0usize; n];
-        for ((i, j), t) in pairs {
+        pair_sums(&canon, |i, j, t| {
             if t.0 + t.1 <= 0.0 {
-                continue;
+                return;
             }
             let (i, j) = (i as usize, j as usize);
             let d = rate(t) - touch_rates[i] - touch_rates[j];
@@ -1191,7 +1186,7 @@ impl ShapleyCounts {
             sum[j] += d;
             count[i] += 1;
             count[j] += 1;
-        }
+        });
         let contributions: Vec<f64> = (0..n)
             .map(|i| {
                 if count[i] > 0 {
@@ -1240,6 +1235,39 @@ impl ShapleyCounts {
     /// fewer than 2; [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) beyond
     /// [`ShapleyOptions::max_channels`], checked before allocating.
     pub fn conversion_rate(&self) -> Result<RateShapley> {
+        self.conversion_rate_on(1)
+    }
+
+    /// [`ShapleyCounts::conversion_rate`] with the games solved on up to `threads`
+    /// threads (`std::thread::scope`; 0 or 1: on the calling thread). Each game is
+    /// solved alone and the results are added up in one fixed order, so the result
+    /// is the same, bit for bit, for every number of threads.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let ch = |s: &str| Channel::new(s);
+    /// let mut t = ShapleyCounts::default();
+    /// t.add(&PathRow::new(vec![ch("a")?], 1.0, Decimal::ZERO, 1.0))?;
+    /// t.add(&PathRow::new(vec![ch("a")?, ch("b")?], 3.0, Decimal::ZERO, 1.0))?;
+    /// assert_eq!(t.conversion_rate_on(4)?, t.conversion_rate()?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ShapleyCounts::conversion_rate`].
+    pub fn conversion_rate_on(&self, threads: usize) -> Result<RateShapley> {
+        self.conversion_rate_split(threads, GAMES_PER_CHUNK, GAMES_PER_WINDOW)
+    }
+
+    /// [`ShapleyCounts::conversion_rate_on`] with the games handed out `chunk` at a
+    /// time and added up `window` at a time.
+    fn conversion_rate_split(
+        &self,
+        threads: usize,
+        chunk: usize,
+        window: usize,
+    ) -> Result<RateShapley> {
         let options = self.options;
         options.validate()?;
         options.check_channels(self.channels.len())?;
@@ -1253,91 +1281,117 @@ impl ShapleyCounts {
                 if w > 0.0 { c / w } else { 0.0 }
             })
             .collect();
-        let mut conv = vec![0.0; nch];
-        let mut value = vec![0.0; nch];
-        let mut var = vec![0.0; nch];
-        let mut games = 0usize;
-        let mut sampled_games = 0usize;
-        let mut shapley_values = None;
-        let mut grand_coalition_rate = None;
-        match options.universe {
+        let mut sums = RateSums {
+            conv: vec![0.0; nch],
+            value: vec![0.0; nch],
+            var: vec![0.0; nch],
+            games: 0,
+            sampled_games: 0,
+        };
+        let (shapley_values, grand_coalition_rate) = match options.universe {
             ShapleyUniverse::PerJourneySet => {
-                let index = Worthy::new(&canon, &rates);
-                // The signatures of the sets, for games too large to enumerate
-                // (made on first need).
-                let mut masks: Vec<u128> = Vec::new();
-                for g in 0..canon.len() {
-                    if canon.counts[g].0 <= 0.0 {
-                        continue;
-                    }
-                    let (members, tally) = canon.set(g);
-                    if !Game::enumerates(members.len(), canon.len()) && masks.is_empty() {
-                        masks = (0..canon.len()).map(|i| bloom(canon.key(i))).collect();
-                    }
-                    let game = Game::within(members, &canon, &rates, &index, &masks);
-                    let (phi, se, sampled) = game.solve(options.method, members);
-                    games += 1;
-                    sampled_games += usize::from(sampled);
-                    // c(S) / v(S) = c(S) + n(S): the journeys with this set.
-                    let journeys = tally.conversions + tally.nulls;
-                    let value_scale =
-                        tally.value.to_f64().unwrap_or(0.0) / rates[g].max(f64::MIN_POSITIVE);
-                    for (local, &c) in members.iter().enumerate() {
-                        conv[c as usize] += journeys * phi[local];
-                        value[c as usize] += value_scale * phi[local];
-                        var[c as usize] += (journeys * se[local]).powi(2);
-                    }
-                }
+                let split = Split {
+                    threads,
+                    chunk,
+                    window,
+                };
+                Self::per_journey_set(&canon, &rates, options.method, split, &mut sums)?;
+                (None, None)
             }
             ShapleyUniverse::AllChannels => {
-                let members: Vec<u32> = (0..nch as u32).collect();
-                let game = Game {
-                    n: nch,
-                    coalitions: canon
-                        .sets()
-                        .zip(&rates)
-                        .filter(|(_, r)| **r != 0.0)
-                        .map(|((k, _), &r)| (k.to_vec(), r))
-                        .collect(),
-                };
-                let grand = canon
-                    .sets()
-                    .zip(&rates)
-                    .find(|((k, _), _)| k.len() == nch)
-                    .map_or(0.0, |(_, &r)| r);
-                let (phi, se, sampled) = if nch == 0 {
-                    (Vec::new(), Vec::new(), false)
-                } else {
-                    game.solve(options.method, &members)
-                };
-                games = usize::from(nch > 0);
-                sampled_games = usize::from(sampled);
-                let (cs, vs) = if grand > 0.0 {
-                    (
-                        self.conversions / grand,
-                        self.value.to_f64().unwrap_or(0.0) / grand,
-                    )
-                } else {
-                    (0.0, 0.0)
-                };
-                for j in 0..nch {
-                    conv[j] = cs * phi[j];
-                    value[j] = vs * phi[j];
-                    var[j] = (cs * se[j]).powi(2);
-                }
-                shapley_values = Some(phi);
-                grand_coalition_rate = Some(grand);
+                let (phi, grand) = self.all_channels(&canon, &rates, &mut sums);
+                (Some(phi), Some(grand))
             }
-        }
-        let se: Vec<f64> = var.iter().map(|v| v.sqrt()).collect();
+        };
+        let se: Vec<f64> = sums.var.iter().map(|v| v.sqrt()).collect();
         Ok(RateShapley {
             options,
-            credits: self.credits(&canon.channels, &conv, &value, &se),
+            credits: self.credits(&canon.channels, &sums.conv, &sums.value, &se),
             shapley_values,
             grand_coalition_rate,
-            games,
-            sampled_games,
+            games: sums.games,
+            sampled_games: sums.sampled_games,
         })
+    }
+
+    /// One game per converting set: its conversions and value split by the game's
+    /// Shapley values, added to `sums` in the sets' order.
+    fn per_journey_set(
+        canon: &Canonical<'_>,
+        rates: &[f64],
+        method: ShapleyMethod,
+        split: Split,
+        sums: &mut RateSums,
+    ) -> Result<()> {
+        let games: Vec<u32> = (0..canon.len() as u32)
+            .filter(|&g| canon.counts[g as usize].0 > 0.0)
+            .collect();
+        let solver = SetGames {
+            subsets: Subsets::new(canon.channels.len(), rates, |i| canon.key(i))?,
+            canon,
+            method,
+        };
+        solver.solve_all(&games, split, |g, phi, se, sampled| {
+            sums.games += 1;
+            sums.sampled_games += usize::from(sampled);
+            let (members, tally) = canon.set(g);
+            // c(S) / v(S) = c(S) + n(S): the journeys with this set.
+            let journeys = tally.conversions + tally.nulls;
+            let value_scale = tally.value.to_f64().unwrap_or(0.0) / rates[g].max(f64::MIN_POSITIVE);
+            for (local, &c) in members.iter().enumerate() {
+                sums.conv[c as usize] += journeys * phi[local];
+                sums.value[c as usize] += value_scale * phi[local];
+                sums.var[c as usize] += (journeys * se[local]).powi(2);
+            }
+        });
+        Ok(())
+    }
+
+    /// One game over every channel: the raw Shapley values and `v(N)`; credits
+    /// scaled to the total conversions when `v(N) > 0`.
+    fn all_channels(
+        &self,
+        canon: &Canonical<'_>,
+        rates: &[f64],
+        sums: &mut RateSums,
+    ) -> (Vec<f64>, f64) {
+        let nch = canon.channels.len();
+        let members: Vec<u32> = (0..nch as u32).collect();
+        let game = Game {
+            n: nch,
+            coalitions: canon
+                .sets()
+                .zip(rates)
+                .filter(|(_, r)| **r != 0.0)
+                .map(|((k, _), &r)| (k.to_vec(), r))
+                .collect(),
+        };
+        let grand = canon
+            .sets()
+            .zip(rates)
+            .find(|((k, _), _)| k.len() == nch)
+            .map_or(0.0, |(_, &r)| r);
+        let (phi, se, sampled) = if nch == 0 {
+            (Vec::new(), Vec::new(), false)
+        } else {
+            game.solve(self.options.method, &members)
+        };
+        sums.games = usize::from(nch > 0);
+        sums.sampled_games = usize::from(sampled);
+        let (cs, vs) = if grand > 0.0 {
+            (
+                self.conversions / grand,
+                self.value.to_f64().unwrap_or(0.0) / grand,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        for j in 0..nch {
+            sums.conv[j] = cs * phi[j];
+            sums.value[j] = vs * phi[j];
+            sums.var[j] = (cs * se[j]).powi(2);
+        }
+        (phi, grand)
     }
 
     /// Every model: simplified, ordered, conversion-rate and Shao–Li, under the
@@ -1368,6 +1422,63 @@ impl ShapleyCounts {
             conversion_rate: self.conversion_rate()?,
             shao_li: self.shao_li()?,
         })
+    }
+}
+
+/// Most channels whose pairs Shao–Li sums in a dense triangle (16 bytes a pair:
+/// 32 MB at 2,048 channels) rather than in a map of the pairs met.
+const DENSE_PAIR_CHANNELS: usize = 2_048;
+
+/// `f(i, j, (conversions, nulls))` for every pair of ranks `i < j` that share a set,
+/// summed over the sets in rank order, pairs in ascending `(i, j)`; with a dense
+/// table (few channels) also for pairs never met, with zero sums.
+fn pair_sums(canon: &Canonical<'_>, f: impl FnMut(u32, u32, (f64, f64))) {
+    pair_sums_dense_up_to(canon, DENSE_PAIR_CHANNELS, f);
+}
+
+/// [`pair_sums`], dense up to `dense` channels.
+fn pair_sums_dense_up_to(
+    canon: &Canonical<'_>,
+    dense: usize,
+    mut f: impl FnMut(u32, u32, (f64, f64)),
+) {
+    let n = canon.channels.len();
+    let sets = (0..canon.len()).map(|g| canon.key(g)).zip(&canon.counts);
+    if n <= dense {
+        // Row i holds the pairs (i, j > i).
+        let row = |i: usize| i * (2 * n - i - 1) / 2;
+        let mut pairs = vec![(0.0f64, 0.0f64); n * n.saturating_sub(1) / 2];
+        for (key, &(conversions, nulls)) in sets {
+            for (a, &i) in key.iter().enumerate() {
+                let (i, at) = (i as usize, row(i as usize));
+                for &j in &key[a + 1..] {
+                    let e = &mut pairs[at + j as usize - i - 1];
+                    e.0 += conversions;
+                    e.1 += nulls;
+                }
+            }
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                f(i as u32, j as u32, pairs[row(i) + j - i - 1]);
+            }
+        }
+        return;
+    }
+    let mut pairs: FastMap<(u32, u32), (f64, f64)> = FastMap::default();
+    for (key, &(conversions, nulls)) in sets {
+        for (a, &i) in key.iter().enumerate() {
+            for &j in &key[a + 1..] {
+                let e = pairs.entry((i, j)).or_default();
+                e.0 += conversions;
+                e.1 += nulls;
+            }
+        }
+    }
+    let mut pairs: Vec<((u32, u32), (f64, f64))> = pairs.into_iter().collect();
+    pairs.sort_by_key(|a| a.0);
+    for ((i, j), t) in pairs {
+        f(i, j, t);
     }
 }
 
@@ -1538,83 +1649,6 @@ impl Accumulator for ShapleyCounts {
     }
 }
 
-/// The sets worth something (a rate that is not zero), found by a 64-bit fingerprint
-/// of their members (the XOR of one code per member), each hit checked against the
-/// members, so the lookup is exact whatever the fingerprints collide on.
-struct Worthy<'c> {
-    /// A bit per fingerprint's low [`FILTER_BITS`] bits, set for every worthy set:
-    /// most subsets probed are no set at all, and this small array (which stays in
-    /// cache) turns them away before the map.
-    filter: Vec<u64>,
-    /// Fingerprint → the first set (in rank order) with it.
-    first: FastMap<u64, u32>,
-    /// Sets whose fingerprint an earlier set already has: fingerprint → more sets.
-    more: FastMap<u64, Vec<u32>>,
-    sets: &'c Canonical<'c>,
-}
-
-/// Bits of the fingerprint that index [`Worthy`]'s filter (2 MB of bits).
-const FILTER_BITS: u32 = 24;
-
-impl<'c> Worthy<'c> {
-    /// A channel rank's code.
-    #[inline]
-    fn code(rank: u32) -> u64 {
-        crate::rng::mix64(u64::from(rank).wrapping_add(0x9e37_79b9_7f4a_7c15))
-    }
-
-    fn new(sets: &'c Canonical<'c>, rates: &[f64]) -> Self {
-        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
-        let mut first = FastMap::default();
-        let mut more: FastMap<u64, Vec<u32>> = FastMap::default();
-        for (i, &rate) in rates.iter().enumerate() {
-            if rate == 0.0 {
-                continue;
-            }
-            let fp = sets.key(i).iter().fold(0u64, |f, &c| f ^ Self::code(c));
-            let bit = fp & ((1 << FILTER_BITS) - 1);
-            filter[(bit >> 6) as usize] |= 1 << (bit & 63);
-            match first.entry(fp) {
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(i as u32);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    more.entry(fp).or_default().push(i as u32);
-                }
-            }
-        }
-        Worthy {
-            filter,
-            first,
-            more,
-            sets,
-        }
-    }
-
-    /// The set with fingerprint `fp` whose members pass `is`, if any.
-    #[inline]
-    fn get(&self, fp: u64, is: impl Fn(&[u32]) -> bool) -> Option<usize> {
-        let bit = fp & ((1 << FILTER_BITS) - 1);
-        if self.filter[(bit >> 6) as usize] & (1 << (bit & 63)) == 0 {
-            return None;
-        }
-        let &k = self.first.get(&fp)?;
-        if is(self.sets.key(k as usize)) {
-            return Some(k as usize);
-        }
-        self.more
-            .get(&fp)?
-            .iter()
-            .find(|&&k| is(self.sets.key(k as usize)))
-            .map(|&k| k as usize)
-    }
-}
-
-/// A 128-bit signature of a set of ranks: `T ⊆ S` implies `bloom(T) ⊆ bloom(S)`.
-fn bloom(key: &[u32]) -> u128 {
-    key.iter().fold(0u128, |m, &c| m | (1u128 << (c % 128)))
-}
-
 /// A cooperative game with `n` players whose worth is zero outside the listed
 /// coalitions (players numbered `0..n`, members sorted).
 #[derive(Debug, Clone, PartialEq)]
@@ -1623,64 +1657,50 @@ pub(crate) struct Game {
     pub(crate) coalitions: Vec<(Vec<u32>, f64)>,
 }
 
-impl Game {
-    /// The game on the channels of `members` (sorted ranks): the observed subsets of
-    /// it, renumbered to positions within `members`.
-    fn within(
-        members: &[u32],
-        sets: &Canonical<'_>,
-        rates: &[f64],
-        index: &Worthy,
-        masks: &[u128],
-    ) -> Game {
-        let n = members.len();
-        let mut coalitions = Vec::new();
-        let local = |key: &[u32]| -> Vec<u32> {
-            key.iter()
-                .map(|c| members.partition_point(|m| m < c) as u32)
-                .collect()
-        };
-        if Game::enumerates(n, sets.len()) {
-            // Every subset of `members`, by its fingerprint in Gray-code order (one
-            // XOR a step); a hit is checked member by member, and the hits are put
-            // back in the order of their masks (the order the sums take).
-            let mut hits: Vec<(u32, usize)> = Vec::new();
-            let mut fp = 0u64;
-            for i in 1u32..(1u32 << n) {
-                let bit = i.trailing_zeros();
-                fp ^= Worthy::code(members[bit as usize]);
-                let mask = i ^ (i >> 1);
-                if let Some(k) = index.get(fp, |key| {
-                    key.len() == mask.count_ones() as usize
-                        && (0..n)
-                            .filter(|&b| mask & (1 << b) != 0)
-                            .zip(key)
-                            .all(|(b, &c)| members[b] == c)
-                }) {
-                    hits.push((mask, k));
-                }
-            }
-            hits.sort_unstable_by_key(|h| h.0);
-            for (_, k) in hits {
-                coalitions.push((local(sets.key(k)), rates[k]));
-            }
-        } else {
-            let m = bloom(members);
-            for (i, key) in (0..sets.len()).map(|i| (i, sets.key(i))) {
-                if rates[i] != 0.0
-                    && key.len() <= n
-                    && masks[i] & !m == 0
-                    && key.iter().all(|c| members.binary_search(c).is_ok())
-                {
-                    coalitions.push((local(key), rates[i]));
-                }
-            }
+/// The exact Shapley weights of a game of `n` players: `w[s] = s! (n−s−1)! / n! =
+/// 1 / (n · C(n−1, s))` for `s < n`, and `w[n] = 0`. The binomials are built up to
+/// the middle and mirrored (`C(n−1, s) = C(n−1, n−1−s)`), so a middle that overflows
+/// to ∞ (`n` > ~1030) gives weights 0 there without spoiling the ends.
+fn shapley_weights(n: usize, w: &mut Vec<f64>) {
+    w.clear();
+    w.resize(n + 1, 0.0);
+    let mut binom = 1.0f64;
+    for s in 0..n.div_ceil(2) {
+        let ws = 1.0 / (n as f64 * binom);
+        w[s] = ws;
+        w[n - 1 - s] = ws;
+        binom = binom * (n - 1 - s) as f64 / (s + 1) as f64;
+    }
+}
+
+/// The exact Shapley values' running sums: `phi` takes each coalition's gain, in
+/// the order given, and `base` what every player loses to it (added at the end).
+struct ExactSums<'w> {
+    w: &'w [f64],
+    base: f64,
+}
+
+impl ExactSums<'_> {
+    /// Adds coalition `members` (positions, any order) worth `v`.
+    #[inline]
+    fn add(&mut self, phi: &mut [f64], members: &[u32], v: f64) {
+        let t = members.len();
+        self.base -= v * self.w[t];
+        let gain = v * (self.w[t - 1] + self.w[t]);
+        for &j in members {
+            phi[j as usize] += gain;
         }
-        Game { n, coalitions }
     }
 
-    /// Whether the coalitions of a game of `n` players are found by enumerating
-    /// its subsets (fewer than the `sets` observed) rather than by a scan.
+    fn finish(self, phi: &mut [f64]) {
+        phi.iter_mut().for_each(|p| *p += self.base);
+    }
+}
+
+impl Game {
+    /// Whether the coalitions of a game of `n` players are summed in the order of
+    /// their bit masks (as enumerating its `2ⁿ` subsets finds them, when that is
+    /// fewer than the `sets` observed) rather than in the order of the sets.
     #[inline]
     fn enumerates(n: usize, sets: usize) -> bool {
         n < 24 && (1usize << n) <= sets
@@ -1688,49 +1708,25 @@ impl Game {
 
     /// `(values, standard errors, sampled?)` under `method`; `label` seeds sampling.
     fn solve(&self, method: ShapleyMethod, label: &[u32]) -> (Vec<f64>, Vec<f64>, bool) {
-        let exact = match method {
-            ShapleyMethod::Exact => true,
-            ShapleyMethod::Sampling { .. } => false,
-            ShapleyMethod::Auto { exact_up_to, .. } => self.n <= exact_up_to as usize,
-        };
-        match method {
-            ShapleyMethod::Sampling { permutations, seed }
-            | ShapleyMethod::Auto {
-                permutations, seed, ..
-            } if !exact => {
+        match sampled_orders(method, self.n) {
+            Some((permutations, seed)) => {
                 let (phi, se) = self.sample(permutations, game_seed(seed, label));
                 (phi, se, true)
             }
-            _ => (self.exact(), vec![0.0; self.n], false),
+            None => (self.exact(), vec![0.0; self.n], false),
         }
     }
 
     /// Exact Shapley values by the sum over observed coalitions.
     pub(crate) fn exact(&self) -> Vec<f64> {
-        let n = self.n;
-        // w[s] = s! (n−s−1)! / n! = 1 / (n · C(n−1, s)); w[n] = 0. The binomials are
-        // built up to the middle and mirrored (C(n−1, s) = C(n−1, n−1−s)), so a
-        // middle that overflows to ∞ (n > ~1030) gives weights 0 there without
-        // spoiling the ends.
-        let mut w = vec![0.0; n + 1];
-        let mut binom = 1.0f64;
-        for s in 0..n.div_ceil(2) {
-            let ws = 1.0 / (n as f64 * binom);
-            w[s] = ws;
-            w[n - 1 - s] = ws;
-            binom = binom * (n - 1 - s) as f64 / (s + 1) as f64;
-        }
-        let mut base = 0.0;
-        let mut phi = vec![0.0; n];
+        let mut w = Vec::new();
+        shapley_weights(self.n, &mut w);
+        let mut phi = vec![0.0; self.n];
+        let mut sums = ExactSums { w: &w, base: 0.0 };
         for (members, v) in &self.coalitions {
-            let t = members.len();
-            base -= v * w[t];
-            let gain = v * (w[t - 1] + w[t]);
-            for &j in members {
-                phi[j as usize] += gain;
-            }
+            sums.add(&mut phi, members, *v);
         }
-        phi.iter_mut().for_each(|p| *p += base);
+        sums.finish(&mut phi);
         phi
     }
 
@@ -1774,6 +1770,204 @@ impl Game {
         let se = m2.iter().map(|s| (s / (mf - 1.0) / mf).sqrt()).collect();
         (mean, se)
     }
+}
+
+/// `Some((orders, seed))` if a game of `n` players is sampled under `method`.
+fn sampled_orders(method: ShapleyMethod, n: usize) -> Option<(u32, u64)> {
+    match method {
+        ShapleyMethod::Exact => None,
+        ShapleyMethod::Sampling { permutations, seed } => Some((permutations, seed)),
+        ShapleyMethod::Auto {
+            exact_up_to,
+            permutations,
+            seed,
+        } => (n > exact_up_to as usize).then_some((permutations, seed)),
+    }
+}
+
+/// Per-channel sums of the conversion-rate credits, and the games played.
+struct RateSums {
+    conv: Vec<f64>,
+    value: Vec<f64>,
+    var: Vec<f64>,
+    games: usize,
+    sampled_games: usize,
+}
+
+/// How the games are shared out: threads, games per piece of work, games solved
+/// before their values are added up.
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    threads: usize,
+    chunk: usize,
+    window: usize,
+}
+
+/// Games per piece of work handed to a thread.
+const GAMES_PER_CHUNK: usize = 256;
+/// Games solved before their values are added up (bounds the values held).
+const GAMES_PER_WINDOW: usize = 1 << 14;
+
+/// The per-journey-set games of a tally: one per converting set, its worthy
+/// coalitions found in [`Subsets`].
+struct SetGames<'c> {
+    canon: &'c Canonical<'c>,
+    subsets: Subsets,
+    method: ShapleyMethod,
+}
+
+/// The solutions of consecutive games: values and standard errors, each game's
+/// aligned with its members, one after the other.
+#[derive(Default)]
+struct Solved {
+    phi: Vec<f64>,
+    se: Vec<f64>,
+    sampled: Vec<bool>,
+}
+
+/// One thread's reusable buffers.
+#[derive(Default)]
+struct Scratch {
+    walk: Walk,
+    w: Vec<f64>,
+    /// Coalitions met out of the order summed: (set, start and end in `positions`, worth).
+    hits: Vec<(u32, usize, usize, f64)>,
+    positions: Vec<u32>,
+}
+
+impl SetGames<'_> {
+    /// Solves game `g` (a set index), appending to `out`.
+    fn solve(&self, g: usize, scratch: &mut Scratch, out: &mut Solved) {
+        let members = self.canon.key(g);
+        let n = members.len();
+        let start = out.phi.len();
+        if let Some((orders, seed)) = sampled_orders(self.method, n) {
+            let (phi, se) = self
+                .game(members, scratch)
+                .sample(orders, game_seed(seed, members));
+            out.phi.extend(phi);
+            out.se.extend(se);
+            out.sampled.push(true);
+            return;
+        }
+        out.phi.resize(start + n, 0.0);
+        out.se.resize(start + n, 0.0);
+        out.sampled.push(false);
+        let phi = &mut out.phi[start..];
+        shapley_weights(n, &mut scratch.w);
+        let mut sums = ExactSums {
+            w: &scratch.w,
+            base: 0.0,
+        };
+        if Game::enumerates(n, self.canon.len()) {
+            // The walk meets the coalitions in the order of their masks.
+            self.subsets
+                .walk(members, &mut scratch.walk, |positions, _, v| {
+                    sums.add(phi, positions, v);
+                });
+        } else {
+            // In the order of the sets.
+            let Scratch {
+                walk,
+                hits,
+                positions: all,
+                ..
+            } = scratch;
+            hits.clear();
+            all.clear();
+            self.subsets.walk(members, walk, |positions, set, v| {
+                hits.push((set, all.len(), all.len() + positions.len(), v));
+                all.extend_from_slice(positions);
+            });
+            hits.sort_unstable_by_key(|h| h.0);
+            for &(_, from, to, v) in hits.iter() {
+                sums.add(phi, &all[from..to], v);
+            }
+        }
+        sums.finish(phi);
+    }
+
+    /// The game on `members` as a list of coalitions (for sampling).
+    fn game(&self, members: &[u32], scratch: &mut Scratch) -> Game {
+        let mut coalitions = Vec::new();
+        self.subsets
+            .walk(members, &mut scratch.walk, |positions, _, v| {
+                coalitions.push((positions.iter().rev().copied().collect(), v));
+            });
+        Game {
+            n: members.len(),
+            coalitions,
+        }
+    }
+
+    /// Solves `games` on up to `threads` threads and hands each game's solution to
+    /// `take` in the order of `games`: `take(game, values, standard errors,
+    /// sampled?)`. Every game is solved the same way on any thread, so the result
+    /// does not depend on the number of threads.
+    fn solve_all(
+        &self,
+        games: &[u32],
+        split: Split,
+        mut take: impl FnMut(usize, &[f64], &[f64], bool),
+    ) {
+        for window in games.chunks(split.window.max(1)) {
+            for solved in self.solve_window(window, split) {
+                let mut at = 0;
+                for (k, &g) in solved.games.iter().enumerate() {
+                    let n = self.canon.key(g as usize).len();
+                    let (phi, se) = (&solved.out.phi[at..at + n], &solved.out.se[at..at + n]);
+                    take(g as usize, phi, se, solved.out.sampled[k]);
+                    at += n;
+                }
+            }
+        }
+    }
+
+    /// The chunks of `window`, solved on up to `threads` threads, in order.
+    fn solve_window<'g>(&self, window: &'g [u32], split: Split) -> Vec<ChunkSolved<'g>> {
+        let chunks: Vec<&[u32]> = window.chunks(split.chunk.max(1)).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut scratch = Scratch::default();
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&games) = chunks.get(i) else {
+                    return done;
+                };
+                let mut out = Solved::default();
+                for &g in games {
+                    self.solve(g as usize, &mut scratch, &mut out);
+                }
+                done.push((i, ChunkSolved { games, out }));
+            }
+        };
+        let threads = split.threads.clamp(1, chunks.len().max(1));
+        let mut done = if threads == 1 {
+            work()
+        } else {
+            std::thread::scope(|scope| {
+                let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                let mut done = work();
+                for h in helpers {
+                    // A panic there is a bug: it propagates as the panic it is.
+                    done.extend(
+                        h.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    );
+                }
+                done
+            })
+        };
+        done.sort_unstable_by_key(|d| d.0);
+        done.into_iter().map(|d| d.1).collect()
+    }
+}
+
+/// A chunk of games and their solutions.
+struct ChunkSolved<'g> {
+    games: &'g [u32],
+    out: Solved,
 }
 
 fn game_seed(seed: u64, label: &[u32]) -> u64 {
@@ -1844,9 +2038,12 @@ fn game_seed(seed: u64, label: &[u32]) -> u64 {
 ///   Since `v` is zero outside the observed coalitions, substituting `T = A ∪ {j}`
 ///   gives `φⱼ = Σ_{T ∋ j} w(|T|−1) v(T) − Σ_{T ∌ j} w(|T|) v(T)` over the observed
 ///   coalitions `T` only, with `w(s) = s! (n−s−1)! / n!`: cost `O(Σ |T|)` per game
-///   after finding the coalitions (enumerating the `2ⁿ` subsets of a set when that is
-///   fewer than the observed sets, scanning the observed sets otherwise). No cap on
-///   the number of channels.
+///   after finding the coalitions (a walk of a trie of the worthy sets that follows
+///   only the subsets of the game's set that begin one; summed in the order of the
+///   subsets' bit masks when `2ⁿ` is at most the number of observed sets, in the
+///   order of the sets otherwise). No cap on the number of channels. Games are
+///   independent: [`ShapleyCounts::conversion_rate_on`] solves them on several
+///   threads with the same result.
 /// - [`Sampling`](ShapleyMethod::Sampling): the permutation-sampling estimate (mean
 ///   marginal contribution over seeded uniform random orders), with the standard
 ///   error of the mean per channel; efficiency holds exactly for every sample.
@@ -1982,6 +2179,88 @@ mod tests {
         assert!((phi[7] - 1.5 / nf).abs() < 1e-15);
         assert!((phi[0] - (1.0 / nf - 0.5 / (nf * (nf - 1.0)))).abs() < 1e-15);
         assert!((phi.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    #[cfg(feature = "synth")]
+    #[test]
+    fn games_solved_on_any_threads_agree_exactly() {
+        // Enough converting sets for many chunks and windows, games of up to 8
+        // players, both orders of summing (mask and set order), every method.
+        let mut rows: Vec<PathRow> = crate::synth::path_rows(
+            &crate::synth::PathsConfig::default()
+                .with_journeys(4_000)
+                .with_channels(30),
+        )
+        .unwrap()
+        .collect();
+        // Long journeys: games of more players than enumerating pays for (summed
+        // in set order).
+        let mut channels: Vec<Channel> = rows.iter().flat_map(|r| r.path.clone()).collect();
+        channels.sort();
+        channels.dedup();
+        for (k, len) in [14, 15, 16, 20].into_iter().enumerate() {
+            let path = channels.iter().skip(k).take(len).cloned().collect();
+            rows.push(PathRow::new(path, 2.0, Decimal::new(10, 0), 1.0));
+        }
+        let methods = [
+            ShapleyMethod::Exact,
+            ShapleyMethod::Sampling {
+                permutations: 8,
+                seed: 5,
+            },
+            ShapleyMethod::Auto {
+                exact_up_to: 3,
+                permutations: 8,
+                seed: 5,
+            },
+        ];
+        for method in methods {
+            let mut t = ShapleyCounts::new(ShapleyOptions::default().with_method(method)).unwrap();
+            t.add_batch(&rows).unwrap();
+            let one = t.conversion_rate().unwrap();
+            assert!(one.games > 300, "{}", one.games);
+            for (threads, chunk, window) in [(2, 1, 7), (3, 5, 64), (8, 256, 1 << 14), (4, 2, 1)] {
+                let many = t.conversion_rate_split(threads, chunk, window).unwrap();
+                assert_eq!(many, one, "{method:?} {threads} {chunk} {window}");
+                // Bit for bit, not merely equal as floats.
+                for (a, b) in many.credits.credits.iter().zip(&one.credits.credits) {
+                    assert_eq!(a.conversions.to_bits(), b.conversions.to_bits());
+                    assert_eq!(a.value.to_bits(), b.value.to_bits());
+                    assert_eq!(a.std_error.to_bits(), b.std_error.to_bits());
+                }
+            }
+            assert_eq!(t.conversion_rate_on(2).unwrap(), one);
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_pair_sums_agree() {
+        let ch = |s: &str| Channel::new(s).unwrap();
+        let mut t = ShapleyCounts::default();
+        for (path, c, n) in [
+            ("a b c", 1.5, 2.0),
+            ("c d", 0.0, 0.0),
+            ("b c d e", 2.0, 1.0),
+            ("e", 1.0, 0.0),
+            ("a c", 0.25, 3.0),
+        ] {
+            let path = path.split(' ').map(ch).collect();
+            t.add(&PathRow::new(path, c, Decimal::ZERO, n)).unwrap();
+        }
+        let (canon, _) = t.canonical();
+        let met = |dense| {
+            let mut v = Vec::new();
+            pair_sums_dense_up_to(&canon, dense, |i, j, s| {
+                if s != (0.0, 0.0) {
+                    v.push((i, j, s));
+                }
+            });
+            v
+        };
+        let dense = met(5);
+        assert_eq!(dense, met(4));
+        assert_eq!(dense.len(), 8, "{dense:?}");
+        assert_eq!(dense[0], (0, 1, (1.5, 2.0)));
     }
 
     #[test]
