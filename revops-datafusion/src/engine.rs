@@ -100,11 +100,7 @@ impl<E: Engine> AggregateUDFImpl for Udaf<E> {
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         let options = options_literal::<E>(&args)?;
         let (state, scratch) = E::new_state(options.as_deref()).map_err(external)?;
-        Ok(Box::new(Shipped::<E> {
-            state,
-            scratch,
-            rows: 0,
-        }))
+        Ok(Box::new(Shipped::<E>::new(state, scratch)))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -145,6 +141,69 @@ pub(crate) struct Shipped<E: Engine> {
     state: E::State,
     scratch: E::Scratch,
     rows: u64,
+    size: Size,
+}
+
+/// What [`Accumulator::size`] reports for a state, kept up to date cheaply.
+///
+/// The measure is the length of the state's serialised form (what `state` ships),
+/// counted without allocating. It is of the order of the state's heap (the states are
+/// counters, sums and maps of them; their JSON is within a small factor of their
+/// memory), it needs nothing from the core engines, and it is the number that matters
+/// when the state crosses partitions. Measuring costs a pass over the state, and
+/// DataFusion asks for `size` after every batch (per group, twice, when it adapts a
+/// grouped aggregate), so `size` returns the last measure and the state is measured
+/// again only when it may have doubled since: when the rows added have doubled, or the
+/// bytes of the partial states merged in exceed the last measure (merged bytes count
+/// at once, as an upper bound of the growth). The cost is amortised to O(1) per row
+/// and per byte merged; between measures, rows added may make the state up to about
+/// twice what is reported. The scratch (a decoder's interned names) is not counted.
+#[derive(Debug, Default, Clone, Copy)]
+struct Size {
+    /// The serialised length at the last measure.
+    bytes: usize,
+    /// The rows added when last measured.
+    rows: u64,
+    /// Bytes of partial states merged in since the last measure.
+    merged: usize,
+}
+
+/// An `io::Write` that only counts.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<E: Engine> Shipped<E> {
+    /// A new accumulator. Its state is first measured at its first batch or merge (a
+    /// grouped aggregate creates one per group: creating stays cheap).
+    pub(crate) fn new(state: E::State, scratch: E::Scratch) -> Self {
+        Shipped {
+            state,
+            scratch,
+            rows: 0,
+            size: Size::default(),
+        }
+    }
+
+    /// Measures the state's serialised length now (kept as it was if the state
+    /// cannot be serialised: `state` reports that error).
+    fn measure(&mut self) {
+        let mut counter = Counter(0);
+        if serde_json::to_writer(&mut counter, &self.state).is_ok() {
+            self.size.bytes = counter.0;
+        }
+        self.size.rows = self.rows;
+        self.size.merged = 0;
+    }
 }
 
 impl<E: Engine> Accumulator for Shipped<E> {
@@ -157,6 +216,9 @@ impl<E: Engine> Accumulator for Shipped<E> {
         })?;
         E::update(&mut self.state, &mut self.scratch, columns, self.rows)?;
         self.rows += columns.first().map_or(0, |c| c.len() as u64);
+        if self.rows >= self.size.rows.saturating_mul(2).max(1) {
+            self.measure();
+        }
         Ok(())
     }
 
@@ -165,14 +227,19 @@ impl<E: Engine> Accumulator for Shipped<E> {
     }
 
     fn size(&self) -> usize {
-        // The serialised form is the honest measure of a state's heap; computing it
-        // here would cost a serialisation per call, so report the struct itself.
-        std::mem::size_of_val(self)
+        // See `Size`: the last measure of the serialised state, plus what was merged
+        // in since.
+        std::mem::size_of_val(self) + self.size.bytes + self.size.merged
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let bytes =
             serde_json::to_vec(&self.state).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        self.size = Size {
+            bytes: bytes.len(),
+            rows: self.rows,
+            merged: 0,
+        };
         Ok(vec![ScalarValue::Binary(Some(bytes))])
     }
 
@@ -189,7 +256,89 @@ impl<E: Engine> Accumulator for Shipped<E> {
                 DataFusionError::Execution(format!("{}: partial state unreadable: {e}", E::NAME))
             })?;
             revops::Accumulator::merge(&mut self.state, &other).map_err(external)?;
+            self.size.merged += bytes.len();
+        }
+        if self.size.merged > self.size.bytes {
+            self.measure();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BinaryArray};
+    use datafusion_common::ScalarValue;
+    use datafusion_expr::Accumulator;
+
+    use super::{Engine, Shipped};
+    use crate::attribution::MarkovFn;
+
+    fn paths(journeys: u64) -> arrow_array::RecordBatch {
+        let config = revops::synth::PathsConfig {
+            journeys,
+            channels: 10,
+            seed: 1,
+        };
+        let rows: Vec<revops::PathRow> = revops::synth::path_rows(&config).unwrap().collect();
+        revops::arrow::to_record_batch(&rows, &revops::csv::Options::new()).unwrap()
+    }
+
+    fn markov() -> Shipped<MarkovFn> {
+        let (state, scratch) = MarkovFn::new_state(None).unwrap();
+        Shipped::new(state, scratch)
+    }
+
+    fn shipped_len(acc: &mut Shipped<MarkovFn>) -> usize {
+        match acc.state().unwrap().as_slice() {
+            [ScalarValue::Binary(Some(b))] => b.len(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn size_follows_the_serialised_state_as_it_grows() {
+        let batch = paths(5_000);
+        let mut acc = markov();
+        let empty = acc.size();
+        let base = std::mem::size_of_val(&acc);
+        for start in (0..batch.num_rows()).step_by(400) {
+            let len = 400.min(batch.num_rows() - start);
+            acc.update_batch(batch.slice(start, len).columns()).unwrap();
+        }
+        let grown = acc.size();
+        let len = shipped_len(&mut acc);
+        assert!(len > 1_000, "{len}");
+        assert!(
+            grown > empty + len / 2,
+            "{empty} -> {grown}, serialised {len}"
+        );
+        // Right after shipping, the measure is exact.
+        assert_eq!(acc.size(), base + len);
+    }
+
+    #[test]
+    fn size_counts_merged_states() {
+        let mut part = markov();
+        part.update_batch(paths(2_000).columns()).unwrap();
+        let bytes = match part.state().unwrap().remove(0) {
+            ScalarValue::Binary(Some(b)) => b,
+            other => panic!("{other:?}"),
+        };
+        let state: ArrayRef = Arc::new(BinaryArray::from(vec![Some(bytes.as_slice())]));
+        let mut fin = markov();
+        let before = fin.size();
+        fin.merge_batch(std::slice::from_ref(&state)).unwrap();
+        let once = fin.size();
+        assert!(once >= before + bytes.len() / 2, "{before} -> {once}");
+        // The same paths again double the counts, not the keys: about the same size.
+        fin.merge_batch(std::slice::from_ref(&state)).unwrap();
+        let twice = fin.size();
+        let len = shipped_len(&mut fin);
+        assert!(twice >= len, "{twice} reported, {len} serialised");
+        assert_eq!(fin.size(), std::mem::size_of_val(&fin) + len);
+        assert!(len < 2 * bytes.len(), "{len} vs {}", bytes.len());
     }
 }
