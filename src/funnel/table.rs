@@ -275,6 +275,7 @@ impl LeadTable {
     }
 
     /// Room for `rows` more leads in the per-lead columns (ids' text grows as read).
+    #[cfg(feature = "parquet")]
     pub(crate) fn reserve(&mut self, rows: usize) {
         self.ends.reserve(rows);
         self.hashes.reserve(rows);
