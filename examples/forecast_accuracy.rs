@@ -33,11 +33,12 @@ use revops::csv::{CsvRecord, Table};
 use revops::report::{BacktestSpec, BacktestTable, PipelineBreakdown, PipelineBreakdownSpec};
 use revops::{
     Calendar, DateRange, Decimal, Error, Funnel, Granularity, Money, OpportunityChange, Period,
-    Window, forecast::BinStrategy, forecast::Calibration, forecast::CalibrationOptions,
-    forecast::CalibrationReport, forecast::ErrorOptions, forecast::ForecastErrors,
-    forecast::ForecastReport, pipeline::CycleOutcome, pipeline::PipelineHistory,
-    pipeline::PipelineScope, pipeline::SalesCycleSpec, pipeline::Waterfall,
-    pipeline::WaterfallSpec, pipeline::WinRateSpec,
+    Window, chrono::DateTime, chrono::Utc, forecast::BinStrategy, forecast::Calibration,
+    forecast::CalibrationOptions, forecast::CalibrationReport, forecast::ErrorOptions,
+    forecast::ForecastErrors, forecast::ForecastReport, pipeline::Coverage, pipeline::CycleOutcome,
+    pipeline::PipelineHistory, pipeline::PipelineScope, pipeline::SalesCycle,
+    pipeline::SalesCycleSpec, pipeline::Slippage, pipeline::Waterfall, pipeline::WaterfallSpec,
+    pipeline::WinRate, pipeline::WinRateSpec,
 };
 
 /// Pipeline accuracy: the pipeline waterfall of a quarter, win rate, cycle, coverage,
@@ -131,21 +132,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     let errors =
         ForecastErrors::from_points(&loaded.data.forecasts, ErrorOptions::default())?.finish()?;
 
-    // Calibration: the probability each deal open at the quarter's start had then,
-    // against how it ended by the quarter's end (still open: censored, not a loss).
-    // Two binnings of the same predictions: one accumulator each (options are given
-    // at creation, as the accumulator contract asks).
-    let predictions = history.predictions(&window);
-    let uniform =
-        Calibration::from_predictions(&predictions, CalibrationOptions::default().with_bins(10))?
-            .finish()?;
-    let quantile = Calibration::from_predictions(
-        &predictions,
-        CalibrationOptions::default()
-            .with_strategy(BinStrategy::Quantile)
-            .with_bins(5),
-    )?
-    .finish()?;
+    let (uniform, quantile) = calibrations(&history, &window)?;
 
     // Projection backtest: segments from the deals' leads (when leads are given).
     let segments = revops::plan::DealSegments::from_leads(
@@ -175,57 +162,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             })
         },
         || {
-
             println!(
                 "pipeline accuracy — {}; quarter {}",
                 loaded.origin,
                 quarter.label()
             );
             print_waterfalls(&rolling, &in_quarter)?;
-            println!(
-                "\nwin rate (won / closed, as of {}): {}{}",
-                as_of.format("%Y-%m-%d"),
-                win_rate.ratio,
-                win_rate.interval.map_or_else(String::new, |i| format!(
-                    " [{:.1}-{:.1} %]",
-                    100.0 * i.lower,
-                    100.0 * i.upper
-                ))
+            print_headline(
+                as_of,
+                &win_rate,
+                &cycle,
+                &slippage,
+                coverage.as_ref(),
+                &current,
             );
-            if let Some(s) = cycle.summary() {
-                println!(
-                    "sales cycle of won deals: {} deals, mean {:.1} d, median {:.1} d, p90 {:.1} d",
-                    s.count,
-                    s.mean_days(),
-                    s.median_days(),
-                    s.p90_days()
-                );
-            }
-            println!(
-                "slippage in the quarter: {} deals at risk, {} pushes ({} per deal), {} deals pushed, {} pushed twice or more, {} slipped",
-                slippage.deals,
-                slippage.pushes,
-                slippage.pushes_per_deal,
-                slippage.pushed_deals,
-                slippage.pushed_twice_or_more,
-                slippage.slipped.round_to_minor_units()
-            );
-            match &coverage {
-                Some(c) => println!(
-                    "coverage of {} .. {}: pipeline {} / remaining quota {} = {}",
-                    c.period.first(),
-                    c.period.last(),
-                    c.pipeline.amount.round_to_minor_units(),
-                    c.remaining.round_to_minor_units(),
-                    c.ratio
-                        .map_or_else(|| "n/a (quota met)".to_string(), |r| format!("{:.2}x", r))
-                ),
-                None => println!(
-                    "coverage: pass --quota AMOUNT for the quarter starting {}",
-                    current.start()
-                ),
-            }
-
             print!("\n{by}");
             print_errors(&errors);
             print_calibration(&quarter, &uniform, &quantile);
@@ -233,6 +183,82 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         },
     )
+}
+
+/// Calibration: the probability each deal open at the quarter's start had then,
+/// against how it ended by the quarter's end (still open: censored, not a loss). Two
+/// binnings of the same predictions, 10 uniform bins and 5 quantile bins: one
+/// accumulator each (options are given at creation, as the accumulator contract asks).
+fn calibrations(
+    history: &PipelineHistory,
+    window: &Window,
+) -> Result<(CalibrationReport, CalibrationReport), Error> {
+    let predictions = history.predictions(window);
+    let uniform =
+        Calibration::from_predictions(&predictions, CalibrationOptions::default().with_bins(10))?
+            .finish()?;
+    let quantile = Calibration::from_predictions(
+        &predictions,
+        CalibrationOptions::default()
+            .with_strategy(BinStrategy::Quantile)
+            .with_bins(5),
+    )?
+    .finish()?;
+    Ok((uniform, quantile))
+}
+
+/// Win rate, sales cycle, slippage and coverage: one line each.
+fn print_headline(
+    as_of: DateTime<Utc>,
+    win_rate: &WinRate,
+    cycle: &SalesCycle,
+    slippage: &Slippage,
+    coverage: Option<&Coverage>,
+    current: &Period,
+) {
+    println!(
+        "\nwin rate (won / closed, as of {}): {}{}",
+        as_of.format("%Y-%m-%d"),
+        win_rate.ratio,
+        win_rate.interval.map_or_else(String::new, |i| format!(
+            " [{:.1}-{:.1} %]",
+            100.0 * i.lower,
+            100.0 * i.upper
+        ))
+    );
+    if let Some(s) = cycle.summary() {
+        println!(
+            "sales cycle of won deals: {} deals, mean {:.1} d, median {:.1} d, p90 {:.1} d",
+            s.count,
+            s.mean_days(),
+            s.median_days(),
+            s.p90_days()
+        );
+    }
+    println!(
+        "slippage in the quarter: {} deals at risk, {} pushes ({} per deal), {} deals pushed, {} pushed twice or more, {} slipped",
+        slippage.deals,
+        slippage.pushes,
+        slippage.pushes_per_deal,
+        slippage.pushed_deals,
+        slippage.pushed_twice_or_more,
+        slippage.slipped.round_to_minor_units()
+    );
+    match coverage {
+        Some(c) => println!(
+            "coverage of {} .. {}: pipeline {} / remaining quota {} = {}",
+            c.period.first(),
+            c.period.last(),
+            c.pipeline.amount.round_to_minor_units(),
+            c.remaining.round_to_minor_units(),
+            c.ratio
+                .map_or_else(|| "n/a (quota met)".to_string(), |r| format!("{:.2}x", r))
+        ),
+        None => println!(
+            "coverage: pass --quota AMOUNT for the quarter starting {}",
+            current.start()
+        ),
+    }
 }
 
 /// The rolling and in-quarter pipeline waterfalls, with their identity check.

@@ -120,6 +120,17 @@ struct HireShare {
     bookings: f64,
 }
 
+impl HireShare {
+    /// A hire's mean share of a tenured owner over the `days` days from `hired`.
+    fn of(ramp: &Ramp, hired: chrono::NaiveDate, days: u32) -> HireShare {
+        HireShare {
+            days,
+            pipeline: mean_factor(&ramp.pipeline, hired, days),
+            bookings: mean_factor(&ramp.bookings, hired, days),
+        }
+    }
+}
+
 /// The mean factor of `curve` over the `days` days from a hire date.
 fn mean_factor(curve: &RampCurve, hired: chrono::NaiveDate, days: u32) -> f64 {
     let total: f64 = (0..days)
@@ -276,6 +287,23 @@ fn main() -> ExitCode {
     common::main(run)
 }
 
+/// The projection's horizons in days: the next 30, 60 and 90, and the ends of this
+/// quarter and the next one (each once, in order, none in the past).
+fn horizons(today: chrono::NaiveDate, this_quarter: &Period, next_quarter: &Period) -> Vec<u32> {
+    let days_to = |d: chrono::NaiveDate| u32::try_from((d - today).num_days()).unwrap_or(0);
+    let mut horizons = vec![
+        30,
+        60,
+        90,
+        days_to(this_quarter.last_day()),
+        days_to(next_quarter.last_day()),
+    ];
+    horizons.sort_unstable();
+    horizons.dedup();
+    horizons.retain(|&d| d > 0);
+    horizons
+}
+
 fn run(cli: Cli) -> Result<(), Error> {
     // Touches and forecasts are not read (spend and conversions give the currency).
     let hiring = cli.hiring;
@@ -348,19 +376,8 @@ fn run(cli: Cli) -> Result<(), Error> {
     )?;
     let segments = DealSegments::from_leads(&history, &d.opportunity_history, &d.leads);
     let chain = StageChain::fit(&history, today, Some(&segments), SurvivalOptions::default())?;
-    // Next 30 / 60 / 90 days, and the ends of this quarter and the next one.
     let today_date = cal.date_of(today);
-    let days_to = |d: chrono::NaiveDate| u32::try_from((d - today_date).num_days()).unwrap_or(0);
-    let mut horizons = vec![
-        30,
-        60,
-        90,
-        days_to(this_quarter.last_day()),
-        days_to(next_quarter.last_day()),
-    ];
-    horizons.sort_unstable();
-    horizons.dedup();
-    horizons.retain(|&d| d > 0);
+    let horizons = horizons(today_date, &this_quarter, &next_quarter);
     let mut open = deal_chances(&chain, &history, &horizons)?;
     let open_deals = open.len();
     let (leads_open, leads_outlook) = revops::plan::lead_outlook(
@@ -379,11 +396,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     let (ramp, measured) = chosen_ramp(&history, &loaded, today)?;
     let new_hire = [60, 90]
         .into_iter()
-        .map(|days| HireShare {
-            days,
-            pipeline: mean_factor(&ramp.ramp.pipeline, today_date, days),
-            bookings: mean_factor(&ramp.ramp.bookings, today_date, days),
-        })
+        .map(|days| HireShare::of(&ramp.ramp, today_date, days))
         .collect();
 
     let planned = Planned {
