@@ -7,9 +7,8 @@ use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array}
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use revops::arrow::Decoder;
 use revops::csv::Options;
-use revops::error::ErrorKind;
 use revops::forecast::{AccuracyBand, ErrorMetrics, ErrorOptions, ForecastErrors};
-use revops::{Error, ForecastPoint, Result};
+use revops::{ForecastPoint, Result};
 
 /// The source name errors give for the rows of the `forecasts` argument.
 pub(crate) const FORECASTS_SOURCE: &str = "forecasts";
@@ -128,19 +127,14 @@ pub(crate) fn to_batch(rows: &[(Option<String>, ErrorMetrics)]) -> Result<Record
             })
         },
     ))));
-    RecordBatch::try_new(errors_schema(), columns).map_err(|e| {
-        Error::from(ErrorKind::InvalidParameter {
-            name: "result",
-            value: String::new(),
-            reason: e.to_string(),
-        })
-    })
+    RecordBatch::try_new(errors_schema(), columns).map_err(crate::paths::arrow_error)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow_array::Array;
+    use revops::error::ErrorKind;
 
     fn batch() -> RecordBatch {
         RecordBatch::try_from_iter([

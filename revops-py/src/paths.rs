@@ -278,7 +278,8 @@ pub(crate) fn to_batch(rows: &[CreditRow]) -> Result<RecordBatch> {
     RecordBatch::try_new(result_schema(scale), columns).map_err(arrow_error)
 }
 
-fn arrow_error(e: arrow_schema::ArrowError) -> Error {
+/// An Arrow error building a result table, as the core's error type.
+pub(crate) fn arrow_error(e: arrow_schema::ArrowError) -> Error {
     Error::from(ErrorKind::InvalidParameter {
         name: "result",
         value: String::new(),
