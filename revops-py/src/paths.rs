@@ -10,12 +10,12 @@ use arrow_array::{ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringAr
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use revops::arrow::{MONEY_SCALE, read_batches};
 use revops::attribution::{
-    Journeys, MarkovCounts, MarkovOptions, ShapleyCounts, ShapleyCredit, ShapleyCredits,
-    ShapleyOptions, ShapleyReport,
+    Attribution, Journeys, MarkovCounts, MarkovOptions, ShapleyCounts, ShapleyCredit,
+    ShapleyCredits, ShapleyOptions,
 };
 use revops::csv::Options;
 use revops::error::ErrorKind;
-use revops::{AttributionModel, Currency, Error, Money, PathRow, Result};
+use revops::{AttributionModel, Channel, Currency, Error, Money, PathRow, Result};
 use rust_decimal::Decimal;
 
 /// The source name errors give for the rows of the `paths` argument.
@@ -35,12 +35,21 @@ pub(crate) const DEFAULT_MODELS: [&str; 8] = [
     "shapley",
 ];
 
-/// What `attribution` needs besides the rows.
+/// The models named (`None`: [`DEFAULT_MODELS`]).
+///
+/// # Errors
+/// An unknown model, named, with the list of known ones.
+pub(crate) fn models(names: Option<&[String]>) -> Result<Vec<AttributionModel>> {
+    match names {
+        None => DEFAULT_MODELS.iter().map(|m| m.parse()).collect(),
+        Some(names) => names.iter().map(|m| m.parse()).collect(),
+    }
+}
+
+/// What `attribution` needs besides the journeys.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PathsOptions {
-    /// Between channels in `path`.
-    pub separator: String,
-    /// The currency of `total_conversion_value`: revenue is split in its minor units.
+pub(crate) struct CreditOptions {
+    /// The currency revenue is split in (its minor units).
     pub currency: Currency,
     /// Markov options (the order comes from each model's name).
     pub markov: MarkovOptions,
@@ -67,21 +76,22 @@ pub(crate) struct CreditRow {
     pub revenue: Money,
 }
 
-/// Every model's credit per channel, models in the order given, channels by name
-/// within a model; each model's revenue sums exactly to the converted value.
+/// Every model's credit per channel over `journeys` (from path rows or from touches
+/// and conversions), models in the order given, channels by name within a model;
+/// each model's revenue sums exactly to the converted value.
 ///
 /// # Errors
-/// A model path rows cannot support (time decay, stage milestones), a data-driven
-/// model beyond its limit, and what the engines return.
+/// A model the journeys cannot support (time decay on path rows, stage milestones
+/// without stage events), a data-driven model beyond its limit, and what the
+/// engines return.
 pub(crate) fn attribute(
-    rows: &[PathRow],
+    journeys: &Journeys,
     models: &[AttributionModel],
-    options: &PathsOptions,
+    options: &CreditOptions,
 ) -> Result<Vec<CreditRow>> {
-    let journeys = Journeys::from_path_rows(rows, options.currency)?;
     let mut rules = Vec::new();
     for m in models {
-        if let Some(reason) = m.unsupported_by(&journeys) {
+        if let Some(reason) = m.unsupported_by(journeys) {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "models",
                 value: m.to_string(),
@@ -94,103 +104,108 @@ pub(crate) fn attribute(
     }
     let mut ruled = journeys.attribute_all_with_revenue(&rules)?.into_iter();
     let shapley = if models.iter().any(AttributionModel::is_shapley) {
-        let mut counts = ShapleyCounts::new(options.shapley)?;
-        counts.add_batch(rows)?;
-        Some(counts.finish()?)
+        Some(ShapleyCounts::from_journeys(journeys, options.shapley)?)
     } else {
         None
     };
     let mut out = Vec::new();
     for m in models {
-        let name = m.to_string();
-        match m {
+        let (credits, revenue) = match m {
             AttributionModel::Rule(_) => {
                 let a = ruled
                     .next()
                     .ok_or_else(|| internal("a rule model's result"))?;
-                for c in a.channels {
-                    let revenue = c
-                        .revenue
-                        .ok_or_else(|| internal("a rule model's revenue"))?;
-                    out.push(row(
-                        &name,
-                        c.channel.as_str(),
-                        c.conversions,
-                        c.value,
-                        revenue,
-                    ));
-                }
+                rule_credits(a)?
             }
             AttributionModel::Markov { order } => {
-                let mut counts = MarkovCounts::new(options.markov.with_order(*order))?;
-                counts.add_batch(rows)?;
-                let report = counts.finish()?;
+                let markov = options.markov.with_order(*order);
+                let report = MarkovCounts::from_journeys(journeys, markov)?.finish()?;
                 let split = report.value_split(options.currency)?;
-                for (c, revenue) in report.channels.iter().zip(split) {
-                    out.push(row(
-                        &name,
-                        c.channel.as_str(),
-                        c.conversions,
-                        c.value,
-                        revenue,
-                    ));
-                }
+                let credits = report.channels.into_iter();
+                (
+                    credits
+                        .map(|c| (c.channel, c.conversions, c.value))
+                        .collect(),
+                    split,
+                )
             }
             _ => {
-                let report = shapley
+                let counts = shapley
                     .as_ref()
-                    .ok_or_else(|| internal("the Shapley report"))?;
-                let credits = shapley_credits(m, report)?;
+                    .ok_or_else(|| internal("the Shapley tally"))?;
+                let credits = shapley_credits(m, counts)?;
                 let split = credits.value_split(options.currency)?;
-                for (c, revenue) in credits.credits.iter().zip(split) {
-                    out.push(row(
-                        &name,
-                        c.channel.as_str(),
-                        c.conversions,
-                        c.value,
-                        revenue,
-                    ));
-                }
+                let credits = credits.credits.into_iter();
+                (
+                    credits
+                        .map(|c| (c.channel, c.conversions, c.value))
+                        .collect(),
+                    split,
+                )
             }
+        };
+        let name = m.to_string();
+        for ((channel, conversions, value), revenue) in credits.into_iter().zip(revenue) {
+            out.push(CreditRow {
+                model: name.clone(),
+                channel: channel.as_str().to_string(),
+                conversions,
+                value,
+                revenue,
+            });
         }
     }
     Ok(out)
 }
+/// A channel's credit: conversions and value as real numbers.
+type Credit = (Channel, f64, f64);
 
-/// The credit set of one Shapley-family model; the ordered value summed over
-/// positions (so its revenue is split like the others').
-fn shapley_credits(m: &AttributionModel, report: &ShapleyReport) -> Result<ShapleyCredits> {
-    Ok(match m {
-        AttributionModel::Shapley => report.conversion_rate.credits.clone(),
-        AttributionModel::ShapleySimplified => report.simplified.clone(),
-        AttributionModel::ShaoLi => report.shao_li.credits.clone(),
-        AttributionModel::ShapleyOrdered => ShapleyCredits {
-            credits: report
-                .ordered
-                .credits
-                .iter()
-                .map(|c| ShapleyCredit {
-                    channel: c.channel.clone(),
-                    conversions: c.conversions.iter().sum(),
-                    value: c.value.iter().sum(),
-                    std_error: 0.0,
-                })
-                .collect(),
-            total_conversions: report.simplified.total_conversions,
-            total_value: report.simplified.total_value,
-        },
-        other => return Err(internal(&format!("model {other} in the Shapley family"))),
-    })
+/// A rule model's credits and their exact revenue.
+fn rule_credits(a: Attribution) -> Result<(Vec<Credit>, Vec<Money>)> {
+    a.channels
+        .into_iter()
+        .map(|c| {
+            let revenue = c
+                .revenue
+                .ok_or_else(|| internal("a rule model's revenue"))?;
+            Ok(((c.channel, c.conversions, c.value), revenue))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|v| v.into_iter().unzip())
 }
 
-fn row(model: &str, channel: &str, conversions: f64, value: f64, revenue: Money) -> CreditRow {
-    CreditRow {
-        model: model.to_string(),
-        channel: channel.to_string(),
-        conversions,
-        value,
-        revenue,
-    }
+/// The credit set of one Shapley-family model, solving only that model (under its
+/// own limits); the ordered value summed over positions (so its revenue is split
+/// like the others'). The conversion-rate games run on every core: the same result
+/// as on one.
+fn shapley_credits(m: &AttributionModel, counts: &ShapleyCounts) -> Result<ShapleyCredits> {
+    Ok(match m {
+        AttributionModel::Shapley => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            counts.conversion_rate_on(threads)?.credits
+        }
+        AttributionModel::ShapleySimplified => counts.simplified(),
+        AttributionModel::ShaoLi => counts.shao_li()?.credits,
+        AttributionModel::ShapleyOrdered => {
+            let simplified = counts.simplified();
+            ShapleyCredits {
+                credits: counts
+                    .ordered()?
+                    .credits
+                    .into_iter()
+                    .map(|c| ShapleyCredit {
+                        channel: c.channel,
+                        conversions: c.conversions.iter().sum(),
+                        value: c.value.iter().sum(),
+                        std_error: 0.0,
+                    })
+                    .collect(),
+                total_conversions: simplified.total_conversions,
+                total_value: simplified.total_value,
+            }
+        }
+        other => return Err(internal(&format!("model {other} in the Shapley family"))),
+    })
 }
 
 fn internal(what: &str) -> Error {
@@ -290,8 +305,17 @@ pub(crate) fn arrow_error(e: arrow_schema::ArrowError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use revops::Channel;
     use revops::attribution::{RuleModel, markov_attribution, shapley_attribution};
+
+    fn row(model: &str, channel: &str, conversions: f64, value: f64, revenue: Money) -> CreditRow {
+        CreditRow {
+            model: model.to_string(),
+            channel: channel.to_string(),
+            conversions,
+            value,
+            revenue,
+        }
+    }
 
     fn rule(text: &str) -> RuleModel {
         text.parse().unwrap()
@@ -316,13 +340,25 @@ mod tests {
         ]
     }
 
-    fn options() -> PathsOptions {
-        PathsOptions {
-            separator: ">".into(),
+    fn options() -> CreditOptions {
+        CreditOptions {
             currency: Currency::USD,
             markov: MarkovOptions::default(),
             shapley: ShapleyOptions::default(),
         }
+    }
+
+    /// `attribute` over path rows, as `attribution(paths)` calls it.
+    fn attribute_rows(
+        rows: &[PathRow],
+        models: &[AttributionModel],
+        options: &CreditOptions,
+    ) -> Result<Vec<CreditRow>> {
+        attribute(
+            &Journeys::from_path_rows(rows, options.currency)?,
+            models,
+            options,
+        )
     }
 
     fn models(names: &[&str]) -> Vec<AttributionModel> {
@@ -341,7 +377,7 @@ mod tests {
             "shapley_ordered",
             "shao_li",
         ];
-        let out = attribute(&rows, &models(&names), &options()).unwrap();
+        let out = attribute_rows(&rows, &models(&names), &options()).unwrap();
         let journeys = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
         let linear = journeys.attribute_with_revenue(&rule("linear")).unwrap();
         let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
@@ -403,7 +439,7 @@ mod tests {
             permutations: 50,
             seed: 3,
         });
-        let out = attribute(&rows, &models(&["markov:2", "shapley"]), &o).unwrap();
+        let out = attribute_rows(&rows, &models(&["markov:2", "shapley"]), &o).unwrap();
         let markov = markov_attribution(&rows, o.markov.with_order(2)).unwrap();
         let shapley = shapley_attribution(&rows, o.shapley).unwrap();
         let want: Vec<f64> = markov
@@ -421,13 +457,14 @@ mod tests {
             .collect();
         let got: Vec<f64> = out.iter().map(|r| r.conversions).collect();
         assert_eq!(got, want);
-        let default = attribute(&rows, &models(&["markov:2", "shapley"]), &options()).unwrap();
+        let default = attribute_rows(&rows, &models(&["markov:2", "shapley"]), &options()).unwrap();
         assert_ne!(out, default);
     }
 
     #[test]
     fn a_model_path_rows_cannot_support_is_refused_by_name() {
-        let e = attribute(&rows(), &models(&["linear", "time_decay"]), &options()).unwrap_err();
+        let e =
+            attribute_rows(&rows(), &models(&["linear", "time_decay"]), &options()).unwrap_err();
         assert!(e.to_string().contains("time_decay"), "{e}");
         assert!(e.to_string().contains("touch times"), "{e}");
     }
