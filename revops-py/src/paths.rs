@@ -46,7 +46,8 @@ pub(crate) fn models(names: Option<&[String]>) -> Result<Vec<AttributionModel>> 
     }
 }
 
-/// What `attribution` needs besides the journeys.
+/// What `attribution` needs besides the journeys ([`Default`]: USD and the
+/// engines' default options).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CreditOptions {
     /// The currency revenue is split in (its minor units).
@@ -55,6 +56,16 @@ pub(crate) struct CreditOptions {
     pub markov: MarkovOptions,
     /// Options of the Shapley family.
     pub shapley: ShapleyOptions,
+}
+
+impl Default for CreditOptions {
+    fn default() -> Self {
+        CreditOptions {
+            currency: Currency::USD,
+            markov: MarkovOptions::default(),
+            shapley: ShapleyOptions::default(),
+        }
+    }
 }
 
 /// The rows of a path table (the core's Arrow decoder: the checks and messages of
@@ -303,7 +314,7 @@ pub(crate) fn arrow_error(e: arrow_schema::ArrowError) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use revops::attribution::{RuleModel, markov_attribution, shapley_attribution};
 
@@ -340,13 +351,15 @@ mod tests {
         ]
     }
 
-    fn options() -> CreditOptions {
-        CreditOptions {
-            currency: Currency::USD,
-            markov: MarkovOptions::default(),
-            shapley: ShapleyOptions::default(),
-        }
-    }
+    /// Every data-driven model (Markov of orders 1 and 2, the Shapley family).
+    pub(crate) const DATA_DRIVEN: [&str; 6] = [
+        "markov",
+        "markov:2",
+        "shapley",
+        "shapley_simplified",
+        "shapley_ordered",
+        "shao_li",
+    ];
 
     /// `attribute` over path rows, as `attribution(paths)` calls it.
     fn attribute_rows(
@@ -368,16 +381,8 @@ mod tests {
     #[test]
     fn every_model_equals_the_core_engine_bit_for_bit() {
         let rows = rows();
-        let names = [
-            "linear",
-            "markov",
-            "markov:2",
-            "shapley",
-            "shapley_simplified",
-            "shapley_ordered",
-            "shao_li",
-        ];
-        let out = attribute_rows(&rows, &models(&names), &options()).unwrap();
+        let names: Vec<&str> = ["linear"].into_iter().chain(DATA_DRIVEN).collect();
+        let out = attribute_rows(&rows, &models(&names), &CreditOptions::default()).unwrap();
         let journeys = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
         let linear = journeys.attribute_with_revenue(&rule("linear")).unwrap();
         let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
@@ -431,14 +436,16 @@ mod tests {
     fn policies_reach_the_engines() {
         use revops::attribution::{MarkovRepeats, MarkovStepLimit, ShapleyMethod};
         let rows = rows();
-        let mut o = options();
-        o.markov = MarkovOptions::default()
-            .with_repeats(MarkovRepeats::Keep)
-            .with_step_limit(MarkovStepLimit::Steps(2));
-        o.shapley = ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
-            permutations: 50,
-            seed: 3,
-        });
+        let o = CreditOptions {
+            markov: MarkovOptions::default()
+                .with_repeats(MarkovRepeats::Keep)
+                .with_step_limit(MarkovStepLimit::Steps(2)),
+            shapley: ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
+                permutations: 50,
+                seed: 3,
+            }),
+            ..CreditOptions::default()
+        };
         let out = attribute_rows(&rows, &models(&["markov:2", "shapley"]), &o).unwrap();
         let markov = markov_attribution(&rows, o.markov.with_order(2)).unwrap();
         let shapley = shapley_attribution(&rows, o.shapley).unwrap();
@@ -457,14 +464,23 @@ mod tests {
             .collect();
         let got: Vec<f64> = out.iter().map(|r| r.conversions).collect();
         assert_eq!(got, want);
-        let default = attribute_rows(&rows, &models(&["markov:2", "shapley"]), &options()).unwrap();
+        let default = attribute_rows(
+            &rows,
+            &models(&["markov:2", "shapley"]),
+            &CreditOptions::default(),
+        )
+        .unwrap();
         assert_ne!(out, default);
     }
 
     #[test]
     fn a_model_path_rows_cannot_support_is_refused_by_name() {
-        let e =
-            attribute_rows(&rows(), &models(&["linear", "time_decay"]), &options()).unwrap_err();
+        let e = attribute_rows(
+            &rows(),
+            &models(&["linear", "time_decay"]),
+            &CreditOptions::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("time_decay"), "{e}");
         assert!(e.to_string().contains("touch times"), "{e}");
     }

@@ -245,21 +245,14 @@ fn decode_into<T: ArrowRecord + Into<JourneyRecord>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use revops::Decimal;
+    use crate::paths::tests::DATA_DRIVEN;
     use revops::arrow::to_record_batch;
     use revops::attribution::{MarkovCounts, RuleModel, ShapleyCounts};
     use revops::synth::{SynthConfig, generate};
+    use revops::{Channel, Decimal};
 
     fn batch<T: ArrowRecord>(records: &[T]) -> RecordBatch {
         to_record_batch(records, &Options::new()).unwrap()
-    }
-
-    fn options() -> CreditOptions {
-        CreditOptions {
-            currency: Currency::USD,
-            markov: MarkovOptions::default(),
-            shapley: ShapleyOptions::default(),
-        }
     }
 
     /// The synthetic company through Arrow tables gives the core engines' numbers on
@@ -290,56 +283,33 @@ mod tests {
         assert_eq!(got_journeys.path_rows(), want_journeys.path_rows());
         assert_eq!(got_journeys.diagnostics(), want_journeys.diagnostics());
         let currency = want_journeys.currency().unwrap();
-        let names = [
-            "first_touch",
-            "linear",
-            "time_decay",
-            "w_shaped",
-            "markov",
-            "markov:2",
-            "shapley",
-            "shapley_simplified",
-            "shapley_ordered",
-            "shao_li",
-        ];
+        let rules = ["first_touch", "linear", "time_decay", "w_shaped"];
+        let names: Vec<&str> = rules.into_iter().chain(DATA_DRIVEN).collect();
         let models: Vec<AttributionModel> = names.iter().map(|m| m.parse().unwrap()).collect();
         let o = CreditOptions {
             currency,
-            ..options()
+            ..CreditOptions::default()
         };
         let out = attribute(&got_journeys, &models, &o).unwrap();
-        let of = |m: &str| -> Vec<&CreditRow> { out.iter().filter(|r| r.model == m).collect() };
-        let bits = |r: &CreditRow| {
-            (
-                r.channel.clone(),
-                r.conversions.to_bits(),
-                r.value.to_bits(),
-            )
+        // Each model's rows as (channel, conversion bits, value bits, revenue).
+        type Bits = Vec<(String, u64, u64, Money)>;
+        let bits = |credits: Vec<(&Channel, f64, f64)>, revenue: Vec<Money>| -> Bits {
+            credits
+                .into_iter()
+                .zip(revenue)
+                .map(|((c, n, v), m)| (c.to_string(), n.to_bits(), v.to_bits(), m))
+                .collect()
         };
-        for name in ["first_touch", "linear", "time_decay", "w_shaped"] {
+        let mut want: Vec<(&str, Bits)> = Vec::new();
+        for name in rules {
             let rule: RuleModel = name.parse().unwrap();
             let a = want_journeys.attribute_with_revenue(&rule).unwrap();
-            let want: Vec<_> = a
+            let credits = a
                 .channels
                 .iter()
-                .map(|c| {
-                    (
-                        c.channel.to_string(),
-                        c.conversions.to_bits(),
-                        c.value.to_bits(),
-                    )
-                })
-                .collect();
-            assert_eq!(
-                of(name).into_iter().map(bits).collect::<Vec<_>>(),
-                want,
-                "{name}"
-            );
-            let revenue: Vec<_> = a.channels.iter().map(|c| c.revenue.unwrap()).collect();
-            assert_eq!(
-                of(name).iter().map(|r| r.revenue).collect::<Vec<_>>(),
-                revenue
-            );
+                .map(|c| (&c.channel, c.conversions, c.value));
+            let revenue = a.channels.iter().map(|c| c.revenue.unwrap()).collect();
+            want.push((name, bits(credits.collect(), revenue)));
         }
         for (name, order) in [("markov", 1), ("markov:2", 2)] {
             let o = MarkovOptions::default().with_order(order);
@@ -347,27 +317,14 @@ mod tests {
                 .unwrap()
                 .finish()
                 .unwrap();
-            let want: Vec<_> = r
+            let credits = r
                 .channels
                 .iter()
-                .map(|c| {
-                    (
-                        c.channel.to_string(),
-                        c.conversions.to_bits(),
-                        c.value.to_bits(),
-                    )
-                })
-                .collect();
-            assert_eq!(
-                of(name).into_iter().map(bits).collect::<Vec<_>>(),
-                want,
-                "{name}"
-            );
-            let split = r.value_split(currency).unwrap();
-            assert_eq!(
-                of(name).iter().map(|r| r.revenue).collect::<Vec<_>>(),
-                split
-            );
+                .map(|c| (&c.channel, c.conversions, c.value));
+            want.push((
+                name,
+                bits(credits.collect(), r.value_split(currency).unwrap()),
+            ));
         }
         let counts =
             ShapleyCounts::from_journeys(&want_journeys, ShapleyOptions::default()).unwrap();
@@ -376,32 +333,30 @@ mod tests {
             ("shapley_simplified", counts.simplified()),
             ("shao_li", counts.shao_li().unwrap().credits),
         ] {
-            let want: Vec<_> = credits
+            let split = credits.value_split(currency).unwrap();
+            let c = credits
                 .credits
                 .iter()
-                .map(|c| {
-                    (
-                        c.channel.to_string(),
-                        c.conversions.to_bits(),
-                        c.value.to_bits(),
-                    )
-                })
-                .collect();
-            assert_eq!(
-                of(name).into_iter().map(bits).collect::<Vec<_>>(),
-                want,
-                "{name}"
-            );
-            let split = credits.value_split(currency).unwrap();
-            assert_eq!(
-                of(name).iter().map(|r| r.revenue).collect::<Vec<_>>(),
-                split
-            );
+                .map(|c| (&c.channel, c.conversions, c.value));
+            want.push((name, bits(c.collect(), split)));
         }
         let total = want_journeys.total_value();
         assert!(total > Decimal::ZERO);
-        for name in names {
-            let sum: Decimal = of(name).iter().map(|r| r.revenue.amount()).sum();
+        for (name, want) in want {
+            let got: Bits = out
+                .iter()
+                .filter(|r| r.model == name)
+                .map(|r| {
+                    (
+                        r.channel.clone(),
+                        r.conversions.to_bits(),
+                        r.value.to_bits(),
+                        r.revenue,
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{name}");
+            let sum: Decimal = got.iter().map(|r| r.3.amount()).sum();
             assert_eq!(sum, total, "{name}");
         }
     }
