@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use revops::arrow::{MONEY_SCALE, read_batches};
+use revops::arrow::{Decoder, MONEY_SCALE};
 use revops::attribution::{
-    Attribution, Journeys, MarkovCounts, MarkovOptions, ShapleyCounts, ShapleyCredit,
-    ShapleyCredits, ShapleyOptions,
+    Attribution, JourneyOptions, Journeys, MarkovCounts, MarkovOptions, ShapleyCounts,
+    ShapleyCredit, ShapleyCredits, ShapleyOptions,
 };
 use revops::csv::Options;
 use revops::error::ErrorKind;
@@ -68,13 +68,30 @@ impl Default for CreditOptions {
     }
 }
 
-/// The rows of a path table (the core's Arrow decoder: the checks and messages of
-/// `paths.csv`, the row named across all batches).
-pub(crate) fn read_paths(batches: &[RecordBatch], separator: &str) -> Result<Vec<PathRow>> {
+/// The journeys of a path table, each row one journey standing for its
+/// conversions and nulls, values in `currency`. Rows are read by the core's Arrow
+/// decoder (the checks and messages of `paths.csv`, the row named across all
+/// batches) one record batch at a time, so no `Vec` of every row is held.
+///
+/// # Errors
+/// A bad row, named; what [`Journeys::add_batch`] refuses.
+pub(crate) fn journeys(
+    batches: &[RecordBatch],
+    separator: &str,
+    currency: Currency,
+) -> Result<Journeys> {
     let options = Options::new()
         .with_path_separator(separator)
         .with_source_name(PATHS_SOURCE);
-    Ok(read_batches::<PathRow>(batches, options)?.0)
+    let mut decoder = Decoder::<PathRow>::new(options)?;
+    let mut journeys = Journeys::new(JourneyOptions::default().with_currency(currency))?;
+    let mut rows = Vec::new();
+    for batch in batches {
+        rows.clear();
+        decoder.decode(batch, &mut rows)?;
+        journeys.add_batch(&rows)?;
+    }
+    Ok(journeys)
 }
 
 /// One result row.
@@ -430,6 +447,24 @@ pub(crate) mod tests {
         let batch = to_batch(&out).unwrap();
         assert_eq!(batch.num_rows(), out.len());
         assert_eq!(batch.schema(), result_schema(MONEY_SCALE));
+    }
+
+    /// A path table read batch by batch gives the journeys (and every model's
+    /// numbers) of its rows read at once.
+    #[test]
+    fn a_table_in_batches_gives_the_rows_journeys() {
+        let rows = rows();
+        let table = revops::arrow::to_record_batch(&rows, &Options::new()).unwrap();
+        let batches = [table.slice(0, 1), table.slice(1, 2)];
+        let read = journeys(&batches, ">", Currency::USD).unwrap();
+        let direct = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+        assert_eq!(read.path_rows(), direct.path_rows());
+        let names: Vec<&str> = ["linear"].into_iter().chain(DATA_DRIVEN).collect();
+        let o = CreditOptions::default();
+        assert_eq!(
+            attribute(&read, &models(&names), &o).unwrap(),
+            attribute_rows(&rows, &models(&names), &o).unwrap()
+        );
     }
 
     #[test]

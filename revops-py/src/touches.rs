@@ -14,7 +14,7 @@ use revops::AttributionModel;
 use revops::attribution::{MarkovOptions, ShapleyOptions};
 
 use crate::input::record_batches;
-use crate::paths::{CreditOptions, CreditRow, PATHS_SOURCE, attribute, read_paths};
+use crate::paths::{self, CreditOptions, CreditRow, PATHS_SOURCE, attribute};
 use revops::arrow::{ArrowRecord, Decoder, read_batches};
 use revops::attribution::{JourneyBuilder, JourneyOptions, JourneyRecord, Journeys};
 use revops::csv::Options;
@@ -130,10 +130,7 @@ impl Input {
     ) -> Result<Vec<CreditRow>> {
         let fallback = policies.currency.unwrap_or(Currency::USD);
         let journeys = match self {
-            Input::Paths(batches) => {
-                let rows = read_paths(batches, &policies.separator)?;
-                Journeys::from_path_rows(&rows, fallback)?
-            }
+            Input::Paths(batches) => paths::journeys(batches, &policies.separator, fallback)?,
             Input::Touches {
                 touches,
                 conversions,
