@@ -9,7 +9,7 @@
 use arrow_array::RecordBatch;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyAny;
+use pyo3::types::{PyAny, PyList, PyTuple};
 use revops::AttributionModel;
 use revops::attribution::{MarkovOptions, ShapleyOptions};
 
@@ -86,9 +86,12 @@ impl Input {
             ));
         };
         // A list of names second: the form `attribution(paths_table, models)`.
+        // (A list or tuple only: a DataFrame iterates as its column names.)
         let named = match conversions {
-            None => None,
-            Some(c) => c.extract::<Vec<String>>().ok(),
+            Some(c) if c.is_instance_of::<PyList>() || c.is_instance_of::<PyTuple>() => {
+                c.extract::<Vec<String>>().ok()
+            }
+            _ => None,
         };
         if conversions.is_none() || named.is_some() {
             if named.is_some() && models.is_some() {
