@@ -71,15 +71,91 @@ impl Default for CreditOptions {
 /// The journeys of a path table, each row one journey standing for its
 /// conversions and nulls, values in `currency`. Rows are read by the core's Arrow
 /// decoder (the checks and messages of `paths.csv`, the row named across all
-/// batches) one record batch at a time, so no `Vec` of every row is held.
+/// batches) one record batch at a time, so no `Vec` of every row is held; a table
+/// of several batches and at least [`PARALLEL_ROWS`] rows is read on every core,
+/// in runs of whole batches merged in order (the same journeys as one pass).
 ///
 /// # Errors
-/// A bad row, named; what [`Journeys::add_batch`] refuses.
+/// The first bad row in table order, named; what [`Journeys::add_batch`] and
+/// [`Journeys::merge`] refuse.
 pub(crate) fn journeys(
     batches: &[RecordBatch],
     separator: &str,
     currency: Currency,
 ) -> Result<Journeys> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let threads = if rows < PARALLEL_ROWS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    journeys_on(batches, separator, currency, threads)
+}
+
+/// Fewest rows a path table has before it is read on more than one thread.
+pub(crate) const PARALLEL_ROWS: usize = 100_000;
+
+/// [`journeys`] on up to `threads` threads.
+fn journeys_on(
+    batches: &[RecordBatch],
+    separator: &str,
+    currency: Currency,
+    threads: usize,
+) -> Result<Journeys> {
+    let runs = runs_of_batches(batches, threads);
+    let read = |(first_batch, run): &(usize, &[RecordBatch])| {
+        let first_row: usize = batches[..*first_batch]
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        read_run(run, separator, currency)
+            .map_err(|e| shift_row(e, first_row as u64, *first_batch as u64))
+    };
+    let mut parts = if runs.len() <= 1 {
+        runs.iter().map(read).collect::<Vec<_>>()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = runs.iter().map(|r| s.spawn(move || read(r))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(internal("a reading thread")))
+                })
+                .collect()
+        })
+    }
+    .into_iter();
+    let mut all = match parts.next() {
+        Some(first) => first?,
+        None => Journeys::new(JourneyOptions::default().with_currency(currency))?,
+    };
+    for part in parts {
+        all.merge(&part?)?;
+    }
+    Ok(all)
+}
+
+/// The batches cut into at most `n` runs of whole batches of about equal rows, each
+/// with the index of its first batch.
+fn runs_of_batches(batches: &[RecordBatch], n: usize) -> Vec<(usize, &[RecordBatch])> {
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let target = total.div_ceil(n.max(1)).max(1);
+    let mut runs = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, b) in batches.iter().enumerate() {
+        rows += b.num_rows();
+        if rows >= target || i + 1 == batches.len() {
+            runs.push((start, &batches[start..=i]));
+            (start, rows) = (i + 1, 0);
+        }
+    }
+    runs
+}
+
+/// One run of batches read into journeys (rows and batches counted from the run's
+/// start).
+fn read_run(batches: &[RecordBatch], separator: &str, currency: Currency) -> Result<Journeys> {
     let options = Options::new()
         .with_path_separator(separator)
         .with_source_name(PATHS_SOURCE);
@@ -92,6 +168,26 @@ pub(crate) fn journeys(
         journeys.add_batch(&rows)?;
     }
     Ok(journeys)
+}
+
+/// A run's row error with the row and batch counted from the table's start.
+fn shift_row(e: Error, rows: u64, batches: u64) -> Error {
+    match e.kind() {
+        ErrorKind::Arrow {
+            source_name,
+            row,
+            batch,
+            column,
+            reason,
+        } => Error::from(ErrorKind::Arrow {
+            source_name: source_name.clone(),
+            row: row + rows,
+            batch: batch + batches,
+            column: column.clone(),
+            reason: reason.clone(),
+        }),
+        _ => e,
+    }
 }
 
 /// One result row.
@@ -456,15 +552,48 @@ pub(crate) mod tests {
         let rows = rows();
         let table = revops::arrow::to_record_batch(&rows, &Options::new()).unwrap();
         let batches = [table.slice(0, 1), table.slice(1, 2)];
-        let read = journeys(&batches, ">", Currency::USD).unwrap();
         let direct = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
-        assert_eq!(read.path_rows(), direct.path_rows());
         let names: Vec<&str> = ["linear"].into_iter().chain(DATA_DRIVEN).collect();
         let o = CreditOptions::default();
-        assert_eq!(
-            attribute(&read, &models(&names), &o).unwrap(),
-            attribute_rows(&rows, &models(&names), &o).unwrap()
+        let want = attribute_rows(&rows, &models(&names), &o).unwrap();
+        // On one thread and on two (a run of batches each), merged in order.
+        for threads in [1, 2, 3] {
+            let read = journeys_on(&batches, ">", Currency::USD, threads).unwrap();
+            assert_eq!(read.path_rows(), direct.path_rows());
+            assert_eq!(attribute(&read, &models(&names), &o).unwrap(), want);
+        }
+        // The first bad row in table order is named, across runs and batches.
+        let bad = RecordBatch::try_from_iter([
+            (
+                "path",
+                Arc::new(StringArray::from(vec!["a", " ", "b"])) as ArrayRef,
+            ),
+            (
+                "total_conversions",
+                Arc::new(Float64Array::from(vec![1.0; 3])),
+            ),
+            (
+                "total_conversion_value",
+                Arc::new(StringArray::from(vec!["1"; 3])),
+            ),
+            ("total_null", Arc::new(Float64Array::from(vec![0.0; 3]))),
+        ])
+        .unwrap();
+        let table = [table.clone(), table.clone(), bad.clone(), bad];
+        assert_eq!(runs_of_batches(&table, 2).len(), 2);
+        let errors: Vec<String> = [1, 2, 4]
+            .into_iter()
+            .map(|t| {
+                journeys_on(&table, ">", Currency::USD, t)
+                    .unwrap_err()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            errors[0].starts_with("paths row 7 (batch 2), column `path`"),
+            "{errors:?}"
         );
+        assert!(errors.iter().all(|e| *e == errors[0]), "{errors:?}");
     }
 
     #[test]
