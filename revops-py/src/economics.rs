@@ -66,14 +66,8 @@ pub(crate) fn economics(job: EconomicsJob, t: &EconomicsTables) -> Result<UnitEc
     alignment.calendar = job.calendar;
     let aligned = align_spend(&spend, &alignment)?;
     let stages: Vec<&str> = job.stages.iter().map(String::as_str).collect();
-    let credits = Credits::from_lead_source(
-        &data,
-        &paths,
-        &stages,
-        &conversions,
-        currency,
-        job.grouping,
-    )?;
+    let credits =
+        Credits::from_lead_source(&data, &paths, &stages, &conversions, currency, job.grouping)?;
     core_unit_economics(&aligned, &credits)
 }
 
@@ -104,15 +98,29 @@ pub(crate) fn economics_batch(t: &UnitEconomics) -> Result<RecordBatch> {
         "period_start",
         rows.iter().map(|r| r.1.key.period.map(|p| p.start())),
     );
-    c.decimal("spend", rows.iter().map(|r| Some(r.1.spend.amount())).collect())?;
-    let currency: Vec<String> = rows.iter().map(|r| r.1.spend.currency().to_string()).collect();
+    c.decimal(
+        "spend",
+        rows.iter().map(|r| Some(r.1.spend.amount())).collect(),
+    )?;
+    let currency: Vec<String> = rows
+        .iter()
+        .map(|r| r.1.spend.currency().to_string())
+        .collect();
     c.text("currency", currency.iter().map(|s| Some(s.as_str())));
     for (i, unit) in t.units.iter().enumerate() {
-        c.decimal(unit, rows.iter().map(|r| r.1.units.get(i).copied()).collect())?;
+        c.decimal(
+            unit,
+            rows.iter().map(|r| r.1.units.get(i).copied()).collect(),
+        )?;
         c.decimal(
             &format!("cost_per_{unit}"),
             rows.iter()
-                .map(|r| r.1.cost_per.get(i).and_then(|m| m.rounded()).map(|m| m.amount()))
+                .map(|r| {
+                    r.1.cost_per
+                        .get(i)
+                        .and_then(|m| m.rounded())
+                        .map(|m| m.amount())
+                })
                 .collect(),
         )?;
     }
@@ -142,12 +150,10 @@ pub(crate) fn economics_batch(t: &UnitEconomics) -> Result<RecordBatch> {
     funnel = None, skip = "backfill", tie_break = "stage_order", backward = "keep_furthest",
     as_of = None,
 ))]
-#[pyo3(
-    text_signature = "(spend, leads, stage_events, conversions=None, *, \
+#[pyo3(text_signature = "(spend, leads, stage_events, conversions=None, *, \
     stages=['mql', 'sql', 'won'], currency=None, granularity='month', calendar=None, \
     by_campaign=False, by_period=False, funnel='demand_waterfall', skip='backfill', \
-    tie_break='stage_order', backward='keep_furthest', as_of=None)"
-)]
+    tie_break='stage_order', backward='keep_furthest', as_of=None)")]
 /// Unit economics per lead source: spend next to the leads, stage counts and
 /// revenue credited to each lead's source, with cost per unit, ROAS and ROI.
 ///
@@ -228,4 +234,96 @@ fn unit_economics<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(unit_economics, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::{batches_of, company};
+    use revops::funnel::{FunnelData, FunnelEvents};
+
+    #[test]
+    fn unit_economics_equals_the_core_engine_as_the_example_runs_it() {
+        let c = company();
+        let job = EconomicsJob {
+            funnel: Funnel::demand_waterfall(),
+            paths: PathOptions::default(),
+            stages: vec!["mql".into(), "sql".into(), "won".into()],
+            currency: None,
+            granularity: Granularity::Month,
+            calendar: Calendar::default(),
+            grouping: CostGrouping::default(),
+        };
+        let tables = EconomicsTables {
+            spend: batches_of(&c.spend),
+            leads: batches_of(&c.leads),
+            stage_events: batches_of(&c.stage_events),
+            conversions: batches_of(&c.conversions),
+        };
+        let got = economics(job, &tables).unwrap();
+        // The unit_economics example's steps.
+        let data = FunnelData::new(Funnel::demand_waterfall(), &c.leads).unwrap();
+        let mut acc = FunnelEvents::default();
+        acc.add_batch(&data, &c.stage_events).unwrap();
+        let paths = acc.paths(&data, PathOptions::default());
+        let currency = c.report_input().inferred_currency();
+        let spend = align_spend(&c.spend, &SpendAlignment::monthly(currency)).unwrap();
+        let credits = Credits::from_lead_source(
+            &data,
+            &paths,
+            &["mql", "sql", "won"],
+            &c.conversions,
+            currency,
+            CostGrouping::default(),
+        )
+        .unwrap();
+        let want = core_unit_economics(&spend, &credits).unwrap();
+        assert_eq!(got, want);
+        let batch = economics_batch(&got).unwrap();
+        assert_eq!(batch.num_rows(), want.rows.len() + 1);
+        assert!(batch.schema().field_with_name("cost_per_won").is_ok());
+    }
+
+    #[test]
+    fn a_bad_spend_row_is_named() {
+        let c = company();
+        let tables = EconomicsTables {
+            spend: {
+                let mut b = batches_of(&c.spend[..4]);
+                // A float amount is refused: money is never read through f64.
+                let schema = b[1].schema();
+                let i = schema.index_of("amount").unwrap();
+                let mut cols = b[1].columns().to_vec();
+                cols[i] = std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.5, 2.5]));
+                let mut fields: Vec<_> =
+                    schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+                fields[i] =
+                    arrow_schema::Field::new("amount", arrow_schema::DataType::Float64, true);
+                b[1] = RecordBatch::try_new(
+                    std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+                    cols,
+                )
+                .unwrap();
+                b
+            },
+            leads: batches_of(&c.leads),
+            stage_events: batches_of(&c.stage_events),
+            conversions: Vec::new(),
+        };
+        let job = EconomicsJob {
+            funnel: Funnel::demand_waterfall(),
+            paths: PathOptions::default(),
+            stages: vec!["mql".into()],
+            currency: None,
+            granularity: Granularity::Month,
+            calendar: Calendar::default(),
+            grouping: CostGrouping::default(),
+        };
+        let e = economics(job, &tables).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("spend row 2 (batch 1), column `amount`"),
+            "{e}"
+        );
+    }
 }

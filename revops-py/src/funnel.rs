@@ -80,8 +80,8 @@ pub(crate) fn velocities(
 /// # Errors
 /// When Arrow refuses the columns (it does not for these types).
 pub(crate) fn cohort_batch(report: &CohortReport) -> Result<RecordBatch> {
-    let tables = std::iter::once((true, &report.total))
-        .chain(report.breakdown.iter().map(|t| (false, t)));
+    let tables =
+        std::iter::once((true, &report.total)).chain(report.breakdown.iter().map(|t| (false, t)));
     let mut rows = Vec::new();
     for (total, table) in tables {
         for row in table.rows.iter().chain(std::iter::once(&table.all)) {
@@ -98,7 +98,10 @@ pub(crate) fn cohort_batch(report: &CohortReport) -> Result<RecordBatch> {
         .map(|r| r.2.cohort.map(|p| p.to_string()))
         .collect();
     c.text("cohort", cohort.iter().map(Option::as_deref));
-    c.date("cohort_start", rows.iter().map(|r| r.2.cohort.map(|p| p.start())));
+    c.date(
+        "cohort_start",
+        rows.iter().map(|r| r.2.cohort.map(|p| p.start())),
+    );
     c.count("entered", rows.iter().map(|r| Some(r.2.entered)));
     c.text("kind", rows.iter().map(|r| Some(r.3)));
     c.text("from", rows.iter().map(|r| Some(r.4.from.as_str())));
@@ -147,12 +150,18 @@ pub(crate) fn velocity_batch(report: &VelocityReport) -> Result<RecordBatch> {
             .map(|r| Some(r.2.summary.as_ref().map_or(0, |m| m.count))),
     );
     c.real("mean", s(|m| m.mean));
-    c.count("min", rows.iter().map(|r| r.2.summary.as_ref().map(|m| m.min)));
+    c.count(
+        "min",
+        rows.iter().map(|r| r.2.summary.as_ref().map(|m| m.min)),
+    );
     c.real("p25", s(|m| m.p25));
     c.real("median", s(|m| m.median));
     c.real("p75", s(|m| m.p75));
     c.real("p90", s(|m| m.p90));
-    c.count("max", rows.iter().map(|r| r.2.summary.as_ref().map(|m| m.max)));
+    c.count(
+        "max",
+        rows.iter().map(|r| r.2.summary.as_ref().map(|m| m.max)),
+    );
     c.count(
         "excluded_inferred",
         rows.iter().map(|r| Some(r.2.excluded_inferred)),
@@ -382,4 +391,84 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cohort_report, m)?)?;
     m.add_function(wrap_pyfunction!(velocity, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::{batches_of, company};
+    use revops::chrono::TimeDelta;
+
+    fn options(c: &revops::synth::Company) -> PathOptions {
+        let latest = c.stage_events.iter().map(|e| e.at).max().unwrap();
+        PathOptions::default().with_as_of(latest)
+    }
+
+    #[test]
+    fn cohorts_and_velocity_equal_the_core_engine_on_the_synthetic_company() {
+        let c = company();
+        let (leads, events) = (batches_of(&c.leads), batches_of(&c.stage_events));
+        let data = FunnelData::new(Funnel::demand_waterfall(), &c.leads).unwrap();
+        let mut acc = FunnelEvents::new();
+        acc.add_batch(&data, &c.stage_events).unwrap();
+        let core_paths = acc.paths(&data, options(&c));
+        let spec = CohortSpec::default()
+            .with_breakdown(Dimension::Source)
+            .with_window(TimeDelta::days(120))
+            .with_granularity(Granularity::Quarter);
+        let got = cohorts(
+            Funnel::demand_waterfall(),
+            &leads,
+            &events,
+            options(&c),
+            &spec,
+        )
+        .unwrap();
+        let want = core_cohort_report(&data, &core_paths, &spec).unwrap();
+        assert_eq!(got, want);
+        let batch = cohort_batch(&got).unwrap();
+        let rates: usize = std::iter::once(&want.total)
+            .chain(&want.breakdown)
+            .flat_map(|t| t.rows.iter().chain([&t.all]))
+            .map(|r| r.steps.len() + r.to_won.len())
+            .sum();
+        assert_eq!(batch.num_rows(), rates);
+        assert!(batch.schema().metadata().contains_key("revops.diagnostics"));
+
+        let spec = VelocitySpec::default().with_breakdown(Dimension::Segment);
+        let got = velocities(
+            Funnel::demand_waterfall(),
+            &leads,
+            &events,
+            options(&c),
+            &spec,
+        )
+        .unwrap();
+        let want = velocity_report(&data, &core_paths, &spec).unwrap();
+        assert_eq!(got, want);
+        let batch = velocity_batch(&got).unwrap();
+        let steps: usize = std::iter::once(&want.total)
+            .chain(&want.breakdown)
+            .map(|t| t.steps.len())
+            .sum();
+        assert_eq!(batch.num_rows(), steps);
+    }
+
+    #[test]
+    fn a_bad_event_is_named_by_table_and_row() {
+        let c = company();
+        let leads = batches_of(&c.leads);
+        let mut events = c.stage_events[..10].to_vec();
+        events[7].stage = "nowhere".into();
+        let e = cohorts(
+            Funnel::demand_waterfall(),
+            &leads,
+            &batches_of(&events),
+            PathOptions::default(),
+            &CohortSpec::default(),
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("nowhere") && text.contains('7'), "{text}");
+    }
 }

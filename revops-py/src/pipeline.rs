@@ -5,8 +5,8 @@
 use arrow_array::RecordBatch;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
-use revops::chrono::{DateTime, Utc};
 use revops::breakdown::Dimension;
+use revops::chrono::{DateTime, Utc};
 use revops::pipeline::{NoDecision, PipelineHistory, WinRate, WinRateBasis, WinRateSpec};
 use revops::report::opportunities_from_history;
 use revops::{
@@ -108,7 +108,10 @@ pub(crate) fn win_rate_batch(
     c.rate("", &rates);
     let basis = rows.first().map(|r| r.2.basis);
     c.finish(&[
-        ("dimension", serde_json::json!(dimension.map(Dimension::name))),
+        (
+            "dimension",
+            serde_json::json!(dimension.map(Dimension::name)),
+        ),
         ("basis", serde_json::json!(basis)),
     ])
 }
@@ -228,4 +231,70 @@ fn win_rate<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(win_rate, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::{batches_of, company};
+
+    #[test]
+    fn win_rates_equal_the_core_engine_on_the_synthetic_company() {
+        let c = company();
+        let (history, leads) = (batches_of(&c.opportunity_history), batches_of(&c.leads));
+        let h = PipelineHistory::new(
+            Funnel::salesforce_opportunity(),
+            c.currency,
+            &c.opportunity_history,
+        )
+        .unwrap();
+        let as_of = h.span().unwrap().1;
+        let job = |by: Option<Dimension>| WinRateJob {
+            funnel: Funnel::salesforce_opportunity(),
+            currency: None,
+            as_of: None,
+            spec: WinRateSpec::new(DateTime::<Utc>::UNIX_EPOCH),
+            by,
+        };
+        let total = win_rates(job(None), &history, &[]).unwrap();
+        assert_eq!(total.len(), 1);
+        assert_eq!(total[0].2, h.win_rate(&WinRateSpec::new(as_of)).unwrap());
+
+        let got = win_rates(job(Some(Dimension::Owner)), &history, &leads).unwrap();
+        let opportunities = opportunities_from_history(&c.opportunity_history, &c.leads);
+        let keys = h.keys(&Dimension::Owner, &opportunities, &c.leads).unwrap();
+        let want = h.win_rate_by(&WinRateSpec::new(as_of), &keys).unwrap();
+        assert_eq!(got[0].2, *want.total());
+        let cells: Vec<_> = want
+            .cells()
+            .map(|(v, w)| (v.map(String::from), w.clone()))
+            .collect();
+        assert!(cells.len() > 2);
+        assert_eq!(
+            got[1..]
+                .iter()
+                .map(|r| (r.1.clone(), r.2.clone()))
+                .collect::<Vec<_>>(),
+            cells
+        );
+        let batch = win_rate_batch(&got, Some(&Dimension::Owner)).unwrap();
+        assert_eq!(batch.num_rows(), got.len());
+    }
+
+    #[test]
+    fn a_bad_history_row_is_named() {
+        let c = company();
+        let mut rows = c.opportunity_history[..20].to_vec();
+        rows[13].stage = "limbo".into();
+        let job = WinRateJob {
+            funnel: Funnel::salesforce_opportunity(),
+            currency: None,
+            as_of: None,
+            spec: WinRateSpec::new(DateTime::<Utc>::UNIX_EPOCH),
+            by: None,
+        };
+        let e = win_rates(job, &batches_of(&rows), &[]).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("limbo") && text.contains("13"), "{text}");
+    }
 }

@@ -196,12 +196,10 @@ fn report_of(
     breakdown = Some("source"), models = None, target = None, confidence = 0.95,
     method = "wilson", backtest = true, funnel = None, opportunity_funnel = None,
 ))]
-#[pyo3(
-    text_signature = "(folder_or_tables, *, as_of=None, currency=None, \
+#[pyo3(text_signature = "(folder_or_tables, *, as_of=None, currency=None, \
     cohort_granularity='quarter', breakdown='source', models=None, target=None, \
     confidence=0.95, method='wilson', backtest=True, funnel='demand_waterfall', \
-    opportunity_funnel='salesforce_opportunity')"
-)]
+    opportunity_funnel='salesforce_opportunity')")]
 /// The consolidated revenue report -- funnel, attribution, unit economics,
 /// pipeline, forecast accuracy, plan -- as a dict (the JSON form of revops' Report).
 ///
@@ -267,12 +265,10 @@ fn report<'py>(
     breakdown = Some("source"), models = None, target = None, confidence = 0.95,
     method = "wilson", backtest = true, funnel = None, opportunity_funnel = None,
 ))]
-#[pyo3(
-    text_signature = "(folder_or_tables, *, as_of=None, currency=None, \
+#[pyo3(text_signature = "(folder_or_tables, *, as_of=None, currency=None, \
     cohort_granularity='quarter', breakdown='source', models=None, target=None, \
     confidence=0.95, method='wilson', backtest=True, funnel='demand_waterfall', \
-    opportunity_funnel='salesforce_opportunity')"
-)]
+    opportunity_funnel='salesforce_opportunity')")]
 /// The consolidated revenue report as a self-contained HTML page with SVG charts
 /// (revops' Report.to_html): the same input and options as `report`.
 ///
@@ -315,4 +311,62 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(report_html, m)?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::{batches_of, company};
+
+    #[test]
+    fn the_report_of_tables_equals_the_core_report() {
+        let c = company();
+        let tables = BTreeMap::from([
+            (Table::Leads, batches_of(&c.leads)),
+            (Table::StageEvents, batches_of(&c.stage_events)),
+            (Table::Touches, batches_of(&c.touches)),
+            (Table::Conversions, batches_of(&c.conversions)),
+            (Table::Spend, batches_of(&c.spend)),
+            (
+                Table::OpportunityHistory,
+                batches_of(&c.opportunity_history),
+            ),
+            (Table::Forecasts, batches_of(&c.forecasts)),
+        ]);
+        let options = ReportOptions::default().with_backtest(None);
+        let got = build(&Source::Tables(tables), &options).unwrap();
+        let want = Report::build(&c.report_input(), &options).unwrap();
+        assert_eq!(got.to_json().unwrap(), want.to_json().unwrap());
+        assert_eq!(got.to_html(), want.to_html());
+    }
+
+    #[test]
+    fn a_bad_row_of_a_table_or_a_missing_folder_is_named() {
+        use arrow_array::{ArrayRef, StringArray};
+        use std::sync::Arc;
+        let text = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let touches = RecordBatch::try_from_iter([
+            ("subject_id", text(vec![Some("L1"), Some("L2")])),
+            ("channel", text(vec![Some("email"), Some("search")])),
+            ("campaign", text(vec![None, None])),
+            ("at", text(vec![Some("2026-03-01"), Some("yesterday")])),
+        ])
+        .unwrap();
+        let tables = BTreeMap::from([(Table::Touches, vec![touches])]);
+        let e = build(&Source::Tables(tables), &ReportOptions::default()).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("touches row 1 (batch 0), column `at`"),
+            "{e}"
+        );
+        let missing = build(
+            &Source::Folder(PathBuf::from("/nonexistent/revops-py")),
+            &ReportOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            missing.to_string().contains("/nonexistent/revops-py"),
+            "{missing}"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, ListArray, RecordBatch,
     StringArray, UInt64Array,
 };
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{Field, Schema};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -37,7 +37,11 @@ pub(crate) fn records<T: ArrowRecord>(batches: &[RecordBatch], name: &str) -> Re
 }
 
 /// An invalid keyword argument as the core's error.
-pub(crate) fn invalid(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Error {
+pub(crate) fn invalid(
+    name: &'static str,
+    value: impl ToString,
+    reason: impl Into<String>,
+) -> Error {
     Error::from(ErrorKind::InvalidParameter {
         name,
         value: value.to_string(),
@@ -115,7 +119,10 @@ pub(crate) fn duration(
 /// The funnel: `None` for `default`, a ready-made one by name (`"demand_waterfall"`,
 /// `"salesforce_opportunity"`), or a definition (the core's JSON form, as a dict or
 /// a JSON string).
-pub(crate) fn funnel(value: Option<&Bound<'_, PyAny>>, default: fn() -> Funnel) -> PyResult<Funnel> {
+pub(crate) fn funnel(
+    value: Option<&Bound<'_, PyAny>>,
+    default: fn() -> Funnel,
+) -> PyResult<Funnel> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(default());
     };
@@ -270,8 +277,29 @@ impl Columns {
 
 /// The data type of a `list<uint64>` column (for schemas built by hand in tests).
 #[cfg(test)]
-pub(crate) fn counts_type() -> DataType {
+pub(crate) fn counts_type() -> arrow_schema::DataType {
+    use arrow_schema::DataType;
     DataType::List(Arc::new(Field::new_list_field(DataType::UInt64, true)))
+}
+
+/// The synthetic company of the tests (2,000 leads, seed 7).
+#[cfg(test)]
+pub(crate) fn company() -> revops::synth::Company {
+    revops::synth::generate(
+        &revops::synth::SynthConfig::new()
+            .with_leads(2_000)
+            .with_seed(7),
+    )
+    .unwrap()
+}
+
+/// Records as the record batches of their canonical table: two batches, so that
+/// rows are counted across batches.
+#[cfg(test)]
+pub(crate) fn batches_of<T: ArrowRecord>(records: &[T]) -> Vec<RecordBatch> {
+    let all = revops::arrow::to_record_batch(records, &Options::new()).unwrap();
+    let half = all.num_rows() / 2;
+    vec![all.slice(0, half), all.slice(half, all.num_rows() - half)]
 }
 
 #[cfg(test)]
@@ -283,7 +311,10 @@ mod tests {
         let want = DateTime::parse_from_rfc3339("2026-03-04T05:06:07Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(parse_instant("as_of", "2026-03-04T05:06:07+00:00").unwrap(), want);
+        assert_eq!(
+            parse_instant("as_of", "2026-03-04T05:06:07+00:00").unwrap(),
+            want
+        );
         assert_eq!(parse_instant("as_of", "2026-03-04T05:06:07").unwrap(), want);
         assert_eq!(
             parse_instant("as_of", "2026-03-04").unwrap().to_rfc3339(),
@@ -298,18 +329,19 @@ mod tests {
         let mut c = Columns::default();
         c.decimal("spend", vec![Some(Decimal::new(12_345, 2)), None])
             .unwrap();
-        c.rate(
-            "",
-            &[
-                (Ratio::new(1, 2), None),
-                (Ratio::new(0, 0), None),
-            ],
-        );
+        c.rate("", &[(Ratio::new(1, 2), None), (Ratio::new(0, 0), None)]);
         c.counts("bins", [Some(vec![1, 2]), None]);
         let b = c.finish(&[("x", serde_json::json!(1))]).unwrap();
-        assert_eq!(b.schema().field(0).data_type(), &DataType::Decimal128(38, 9));
+        assert_eq!(
+            b.schema().field(0).data_type(),
+            &arrow_schema::DataType::Decimal128(38, 9)
+        );
         assert_eq!(b.schema().field(6).data_type(), &counts_type());
-        let d = b.column(0).as_any().downcast_ref::<Decimal128Array>().unwrap();
+        let d = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .unwrap();
         assert_eq!(d.value(0), 123_450_000_000);
         let v = b.column(3).as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!((v.value(0), arrow_array::Array::is_null(v, 1)), (0.5, true));
