@@ -254,7 +254,7 @@ fn cohort_spec(
 /// days from the anchor), `step_windows` ({stage: timedelta or days}), `cycles`
 /// ("all_cycles", "first_cycle_only"), `breakdown` ("source", "campaign",
 /// "segment", "owner", "account" or "attribute:<name>"), `confidence`, `method`
-/// ("wilson", "clopper_pearson", "jeffreys", ...). Path reconstruction (revops'
+/// ("wilson", "clopper_pearson", "jeffreys"). Path reconstruction (revops'
 /// PathOptions): `skip` ("backfill", "strict", "any_stage"), `tie_break`
 /// ("stage_order", "input_order"), `backward` ("keep_furthest", "new_cycle"),
 /// `as_of` (a datetime, date or RFC 3339 string; None: every lead and event).
