@@ -333,6 +333,7 @@ def report(
     backtest: bool = True,
     funnel: Funnel = "demand_waterfall",
     opportunity_funnel: Funnel = "salesforce_opportunity",
+    parallel: bool = True,
 ) -> dict[str, Any]:
     """The consolidated revenue report (revops' report::Report) as a dict: its JSON
     form, money as {"amount": "decimal string", "currency": code}.
@@ -348,10 +349,11 @@ def report(
     `models` (as for `attribution`; None: the report's eight), `target` ("1200000"
     or "1200000 EUR"; default 1.2 x last quarter's won revenue), `confidence`,
     `method`, `backtest` (False: no projection backtest), `funnel`,
-    `opportunity_funnel`.
+    `opportunity_funnel`, `parallel` (attribution on a second thread; the report
+    is the same either way).
 
     Raises RevopsError naming the file and line (or table, row and column) of a
-    bad value, or the record an engine refused.
+    bad value, or the record an engine refused; TypeError for an unknown option.
     """
     ...
 
@@ -369,6 +371,7 @@ def report_html(
     backtest: bool = True,
     funnel: Funnel = "demand_waterfall",
     opportunity_funnel: Funnel = "salesforce_opportunity",
+    parallel: bool = True,
 ) -> str:
     """The consolidated revenue report as a self-contained HTML page with SVG
     charts (revops' Report.to_html): the input and options of `report`."""

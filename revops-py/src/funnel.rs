@@ -39,36 +39,44 @@ pub(crate) fn paths<'a>(
     Ok((data, paths))
 }
 
-/// The cohort report of the two tables.
-///
-/// # Errors
-/// As [`paths`] and [`revops::funnel::cohort_report`].
-pub(crate) fn cohorts(
-    funnel: Funnel,
-    leads: &[RecordBatch],
-    events: &[RecordBatch],
-    options: PathOptions,
-    spec: &CohortSpec,
-) -> Result<CohortReport> {
-    let leads: Vec<Lead> = records(leads, "leads")?;
-    let (data, paths) = paths(funnel, &leads, events, options)?;
-    core_cohort_report(&data, &paths, spec)
+/// The funnel arguments every funnel function takes: the funnel, the path options
+/// and the two tables' record batches.
+pub(crate) struct FunnelInput {
+    pub(crate) funnel: Funnel,
+    pub(crate) options: PathOptions,
+    pub(crate) leads: Vec<RecordBatch>,
+    pub(crate) events: Vec<RecordBatch>,
 }
 
-/// The velocity report of the two tables.
-///
-/// # Errors
-/// As [`paths`] and [`revops::funnel::velocity_report`].
-pub(crate) fn velocities(
-    funnel: Funnel,
-    leads: &[RecordBatch],
-    events: &[RecordBatch],
-    options: PathOptions,
-    spec: &VelocitySpec,
-) -> Result<VelocityReport> {
-    let leads: Vec<Lead> = records(leads, "leads")?;
-    let (data, paths) = paths(funnel, &leads, events, options)?;
-    velocity_report(&data, &paths, spec)
+impl FunnelInput {
+    /// The arguments of the same names, read under the GIL.
+    fn new(
+        leads: &Bound<'_, PyAny>,
+        stage_events: &Bound<'_, PyAny>,
+        funnel: Option<&Bound<'_, PyAny>>,
+        (skip, tie_break, backward): (&str, &str, &str),
+        as_of: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<FunnelInput> {
+        Ok(FunnelInput {
+            funnel: funnel_arg(funnel)?,
+            options: path_options(skip, tie_break, backward, instant("as_of", as_of)?)?,
+            leads: record_batches(leads, "leads")?,
+            events: record_batches(stage_events, "stage_events")?,
+        })
+    }
+
+    /// `report` of the leads' paths.
+    ///
+    /// # Errors
+    /// A bad lead row; as [`paths`] and `report`.
+    pub(crate) fn report<T>(
+        self,
+        report: impl FnOnce(&FunnelData<'_>, &Paths) -> Result<T>,
+    ) -> Result<T> {
+        let leads: Vec<Lead> = records(&self.leads, "leads")?;
+        let (data, paths) = paths(self.funnel, &leads, &self.events, self.options)?;
+        report(&data, &paths)
+    }
 }
 
 /// The cohort report as one table: a row per table (the total, then each breakdown
@@ -289,7 +297,6 @@ fn cohort_report<'py>(
     backward: &str,
     as_of: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let f = self::funnel_arg(funnel)?;
     let spec = cohort_spec(
         anchor,
         granularity,
@@ -301,13 +308,15 @@ fn cohort_report<'py>(
         confidence,
         method,
     )?;
-    let options = path_options(skip, tie_break, backward, instant("as_of", as_of)?)?;
-    let (l, e) = (
-        record_batches(leads, "leads")?,
-        record_batches(stage_events, "stage_events")?,
-    );
+    let input = FunnelInput::new(
+        leads,
+        stage_events,
+        funnel,
+        (skip, tie_break, backward),
+        as_of,
+    )?;
     let batch = py
-        .detach(|| cohort_batch(&cohorts(f, &l, &e, options, &spec)?))
+        .detach(|| cohort_batch(&input.report(|d, p| core_cohort_report(d, p, &spec))?))
         .map_err(to_py)?;
     to_pyarrow(py, batch)
 }
@@ -364,7 +373,6 @@ fn velocity<'py>(
     backward: &str,
     as_of: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let f = funnel_arg(funnel)?;
     let mut spec = VelocitySpec::default()
         .with_quantiles(any::<QuantileMode>("quantiles", quantiles)?)
         .with_bins(any::<BinRule>("bins", bins)?)
@@ -375,13 +383,15 @@ fn velocity<'py>(
     if let Some(d) = dimension(breakdown)? {
         spec = spec.with_breakdown(d);
     }
-    let options = path_options(skip, tie_break, backward, instant("as_of", as_of)?)?;
-    let (l, e) = (
-        record_batches(leads, "leads")?,
-        record_batches(stage_events, "stage_events")?,
-    );
+    let input = FunnelInput::new(
+        leads,
+        stage_events,
+        funnel,
+        (skip, tie_break, backward),
+        as_of,
+    )?;
     let batch = py
-        .detach(|| velocity_batch(&velocities(f, &l, &e, options, &spec)?))
+        .detach(|| velocity_batch(&input.report(|d, p| velocity_report(d, p, &spec))?))
         .map_err(to_py)?;
     to_pyarrow(py, batch)
 }
@@ -404,10 +414,18 @@ mod tests {
         PathOptions::default().with_as_of(latest)
     }
 
+    fn input(c: &revops::synth::Company, events: &[StageEvent], o: PathOptions) -> FunnelInput {
+        FunnelInput {
+            funnel: Funnel::demand_waterfall(),
+            options: o,
+            leads: batches_of(&c.leads),
+            events: batches_of(events),
+        }
+    }
+
     #[test]
     fn cohorts_and_velocity_equal_the_core_engine_on_the_synthetic_company() {
         let c = company();
-        let (leads, events) = (batches_of(&c.leads), batches_of(&c.stage_events));
         let data = FunnelData::new(Funnel::demand_waterfall(), &c.leads).unwrap();
         let mut acc = FunnelEvents::new();
         acc.add_batch(&data, &c.stage_events).unwrap();
@@ -416,14 +434,9 @@ mod tests {
             .with_breakdown(Dimension::Source)
             .with_window(TimeDelta::days(120))
             .with_granularity(Granularity::Quarter);
-        let got = cohorts(
-            Funnel::demand_waterfall(),
-            &leads,
-            &events,
-            options(&c),
-            &spec,
-        )
-        .unwrap();
+        let got = input(&c, &c.stage_events, options(&c))
+            .report(|d, p| core_cohort_report(d, p, &spec))
+            .unwrap();
         let want = core_cohort_report(&data, &core_paths, &spec).unwrap();
         assert_eq!(got, want);
         let batch = cohort_batch(&got).unwrap();
@@ -436,14 +449,9 @@ mod tests {
         assert!(batch.schema().metadata().contains_key("revops.diagnostics"));
 
         let spec = VelocitySpec::default().with_breakdown(Dimension::Segment);
-        let got = velocities(
-            Funnel::demand_waterfall(),
-            &leads,
-            &events,
-            options(&c),
-            &spec,
-        )
-        .unwrap();
+        let got = input(&c, &c.stage_events, options(&c))
+            .report(|d, p| velocity_report(d, p, &spec))
+            .unwrap();
         let want = velocity_report(&data, &core_paths, &spec).unwrap();
         assert_eq!(got, want);
         let batch = velocity_batch(&got).unwrap();
@@ -457,17 +465,11 @@ mod tests {
     #[test]
     fn a_bad_event_is_named_by_table_and_row() {
         let c = company();
-        let leads = batches_of(&c.leads);
         let mut events = c.stage_events[..10].to_vec();
         events[7].stage = "nowhere".into();
-        let e = cohorts(
-            Funnel::demand_waterfall(),
-            &leads,
-            &batches_of(&events),
-            PathOptions::default(),
-            &CohortSpec::default(),
-        )
-        .unwrap_err();
+        let e = input(&c, &events, PathOptions::default())
+            .report(|d, p| core_cohort_report(d, p, &CohortSpec::default()))
+            .unwrap_err();
         let text = e.to_string();
         assert!(text.contains("nowhere") && text.contains('7'), "{text}");
     }

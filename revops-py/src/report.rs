@@ -101,105 +101,123 @@ fn source(value: &Bound<'_, PyAny>) -> PyResult<Source> {
     ))
 }
 
-/// [`ReportOptions`] from the keyword arguments of the same names.
-#[allow(clippy::too_many_arguments)]
-fn report_options(
-    as_of: Option<&Bound<'_, PyAny>>,
-    currency: Option<&str>,
-    cohort_granularity: &str,
-    breakdown: Option<&str>,
-    models: Option<Vec<String>>,
-    target: Option<&str>,
-    confidence: f64,
-    method: &str,
-    backtest: bool,
-    funnel_def: Option<&Bound<'_, PyAny>>,
-    opportunity_funnel: Option<&Bound<'_, PyAny>>,
-) -> PyResult<ReportOptions> {
+/// The keyword arguments of `report` and `report_html`, in their order.
+const OPTIONS: [&str; 12] = [
+    "as_of",
+    "currency",
+    "cohort_granularity",
+    "breakdown",
+    "models",
+    "target",
+    "confidence",
+    "method",
+    "backtest",
+    "funnel",
+    "opportunity_funnel",
+    "parallel",
+];
+
+/// [`ReportOptions`] from the keyword arguments of the same names (an absent one
+/// keeps the Rust default; `breakdown=None` is no breakdown).
+fn report_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<ReportOptions> {
+    let mut given: BTreeMap<&str, Bound<'_, PyAny>> = BTreeMap::new();
+    for (k, v) in kwargs.iter().flat_map(|d| d.iter()) {
+        let key: String = k.extract()?;
+        let Some(&name) = OPTIONS.iter().find(|n| **n == key) else {
+            return Err(PyTypeError::new_err(format!(
+                "unexpected keyword argument `{key}` (the options are {})",
+                OPTIONS.join(", ")
+            )));
+        };
+        given.insert(name, v);
+    }
+    let text = |k: &str| -> PyResult<Option<String>> {
+        given
+            .get(k)
+            .filter(|v| !v.is_none())
+            .map(|v| v.extract())
+            .transpose()
+    };
     let mut o = ReportOptions::default()
-        .with_funnel(funnel(funnel_def, Funnel::demand_waterfall)?)
-        .with_opportunity_funnel(funnel(opportunity_funnel, Funnel::salesforce_opportunity)?)
-        .with_cohort_granularity(cohort_granularity.parse::<Granularity>().map_err(to_py)?)
-        .with_breakdown(breakdown.map(str::parse).transpose().map_err(to_py)?)
-        .with_intervals(
-            Confidence::new(confidence).map_err(to_py)?,
-            named::<IntervalMethod>("method", method)?,
-        );
-    if let Some(t) = instant("as_of", as_of)? {
+        .with_funnel(funnel(given.get("funnel"), Funnel::demand_waterfall)?)
+        .with_opportunity_funnel(funnel(
+            given.get("opportunity_funnel"),
+            Funnel::salesforce_opportunity,
+        )?);
+    if let Some(g) = text("cohort_granularity")? {
+        o = o.with_cohort_granularity(g.parse::<Granularity>().map_err(to_py)?);
+    }
+    if given.contains_key("breakdown") {
+        let b = text("breakdown")?;
+        o = o.with_breakdown(b.as_deref().map(str::parse).transpose().map_err(to_py)?);
+    }
+    let confidence = match given.get("confidence") {
+        Some(c) => Confidence::new(c.extract()?).map_err(to_py)?,
+        None => o.confidence,
+    };
+    let method = match text("method")? {
+        Some(m) => named::<IntervalMethod>("method", &m)?,
+        None => o.method,
+    };
+    o = o.with_intervals(confidence, method);
+    if let Some(t) = instant("as_of", given.get("as_of"))? {
         o = o.with_as_of(t);
     }
-    if let Some(c) = currency {
+    if let Some(c) = text("currency")? {
         o = o.with_currency(c.parse::<Currency>().map_err(to_py)?);
     }
-    if let Some(m) = models {
-        let m: Vec<AttributionModel> = m
+    if let Some(m) = given.get("models").filter(|v| !v.is_none()) {
+        let names: Vec<String> = m.extract()?;
+        let m: Vec<AttributionModel> = names
             .iter()
             .map(|m| m.parse())
             .collect::<Result<_>>()
             .map_err(to_py)?;
         o = o.with_models(m);
     }
-    if let Some(t) = target {
-        let (amount, code) = t.trim().rsplit_once(' ').unwrap_or((t, ""));
-        let code = if code.is_empty() {
-            o.currency.unwrap_or(Currency::USD)
-        } else {
-            code.parse().map_err(to_py)?
-        };
-        o = o.with_target(Money::parse(amount, code).map_err(to_py)?);
+    if let Some(t) = text("target")? {
+        let t = target(&t, o.currency).map_err(to_py)?;
+        o = o.with_target(t);
     }
-    if !backtest {
+    if let Some(b) = given.get("backtest")
+        && !b.is_truthy()?
+    {
         o = o.with_backtest(None);
+    }
+    if let Some(p) = given.get("parallel") {
+        o = o.with_parallel(p.is_truthy()?);
     }
     Ok(o)
 }
 
-/// Builds the report of the Python arguments with the GIL released.
-#[allow(clippy::too_many_arguments)]
+/// A revenue target: an amount, optionally followed by a currency code (default:
+/// the report currency, else USD).
+fn target(text: &str, currency: Option<Currency>) -> Result<Money> {
+    let t = text.trim();
+    match t.rsplit_once(' ') {
+        Some((amount, code)) => Money::parse(amount.trim(), code.parse()?),
+        None => Money::parse(t, currency.unwrap_or(Currency::USD)),
+    }
+}
+
+/// The report of the Python arguments, built with the GIL released.
 fn report_of(
     py: Python<'_>,
     folder_or_tables: &Bound<'_, PyAny>,
-    as_of: Option<&Bound<'_, PyAny>>,
-    currency: Option<&str>,
-    cohort_granularity: &str,
-    breakdown: Option<&str>,
-    models: Option<Vec<String>>,
-    target: Option<&str>,
-    confidence: f64,
-    method: &str,
-    backtest: bool,
-    funnel_def: Option<&Bound<'_, PyAny>>,
-    opportunity_funnel: Option<&Bound<'_, PyAny>>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Report> {
-    let options = report_options(
-        as_of,
-        currency,
-        cohort_granularity,
-        breakdown,
-        models,
-        target,
-        confidence,
-        method,
-        backtest,
-        funnel_def,
-        opportunity_funnel,
-    )?;
+    let options = report_options(options)?;
     let source = source(folder_or_tables)?;
     py.detach(|| build(&source, &options)).map_err(to_py)
 }
 
 // `revops.report`: the doc comment below is its Python docstring.
-#[allow(clippy::too_many_arguments)]
 #[pyfunction]
-#[pyo3(signature = (
-    folder_or_tables, *, as_of = None, currency = None, cohort_granularity = "quarter",
-    breakdown = Some("source"), models = None, target = None, confidence = 0.95,
-    method = "wilson", backtest = true, funnel = None, opportunity_funnel = None,
-))]
+#[pyo3(signature = (folder_or_tables, **options))]
 #[pyo3(text_signature = "(folder_or_tables, *, as_of=None, currency=None, \
     cohort_granularity='quarter', breakdown='source', models=None, target=None, \
     confidence=0.95, method='wilson', backtest=True, funnel='demand_waterfall', \
-    opportunity_funnel='salesforce_opportunity')")]
+    opportunity_funnel='salesforce_opportunity', parallel=True)")]
 /// The consolidated revenue report -- funnel, attribution, unit economics,
 /// pipeline, forecast accuracy, plan -- as a dict (the JSON form of revops' Report).
 ///
@@ -217,58 +235,31 @@ fn report_of(
 /// `models` (attribution models, as for `attribution`; None: the report's eight),
 /// `target` (next quarter's revenue target, e.g. "1200000" or "1200000 EUR";
 /// default 1.2 x last quarter's won revenue), `confidence`, `method`, `backtest`
-/// (False: no projection backtest), `funnel`, `opportunity_funnel`.
+/// (False: no projection backtest), `funnel`, `opportunity_funnel`, `parallel`
+/// (attribution on a second thread; the report is the same either way).
 ///
 /// Money is {"amount": "decimal string", "currency": "ISO code"}, times RFC 3339.
 ///
 /// Raises `revops.RevopsError` naming the file and line (or table, row and column)
-/// of a bad value, or the record an engine refused.
+/// of a bad value, or the record an engine refused; TypeError for an unknown option.
 fn report<'py>(
     py: Python<'py>,
     folder_or_tables: &Bound<'py, PyAny>,
-    as_of: Option<&Bound<'py, PyAny>>,
-    currency: Option<&str>,
-    cohort_granularity: &str,
-    breakdown: Option<&str>,
-    models: Option<Vec<String>>,
-    target: Option<&str>,
-    confidence: f64,
-    method: &str,
-    backtest: bool,
-    funnel: Option<&Bound<'py, PyAny>>,
-    opportunity_funnel: Option<&Bound<'py, PyAny>>,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let r = report_of(
-        py,
-        folder_or_tables,
-        as_of,
-        currency,
-        cohort_granularity,
-        breakdown,
-        models,
-        target,
-        confidence,
-        method,
-        backtest,
-        funnel,
-        opportunity_funnel,
-    )?;
-    let json = r.to_json().map_err(to_py)?;
+    let json = report_of(py, folder_or_tables, options)?
+        .to_json()
+        .map_err(to_py)?;
     py.import("json")?.call_method1("loads", (json,))
 }
 
 // `revops.report_html`: the doc comment below is its Python docstring.
-#[allow(clippy::too_many_arguments)]
 #[pyfunction]
-#[pyo3(signature = (
-    folder_or_tables, *, as_of = None, currency = None, cohort_granularity = "quarter",
-    breakdown = Some("source"), models = None, target = None, confidence = 0.95,
-    method = "wilson", backtest = true, funnel = None, opportunity_funnel = None,
-))]
+#[pyo3(signature = (folder_or_tables, **options))]
 #[pyo3(text_signature = "(folder_or_tables, *, as_of=None, currency=None, \
     cohort_granularity='quarter', breakdown='source', models=None, target=None, \
     confidence=0.95, method='wilson', backtest=True, funnel='demand_waterfall', \
-    opportunity_funnel='salesforce_opportunity')")]
+    opportunity_funnel='salesforce_opportunity', parallel=True)")]
 /// The consolidated revenue report as a self-contained HTML page with SVG charts
 /// (revops' Report.to_html): the same input and options as `report`.
 ///
@@ -276,33 +267,9 @@ fn report<'py>(
 fn report_html<'py>(
     py: Python<'py>,
     folder_or_tables: &Bound<'py, PyAny>,
-    as_of: Option<&Bound<'py, PyAny>>,
-    currency: Option<&str>,
-    cohort_granularity: &str,
-    breakdown: Option<&str>,
-    models: Option<Vec<String>>,
-    target: Option<&str>,
-    confidence: f64,
-    method: &str,
-    backtest: bool,
-    funnel: Option<&Bound<'py, PyAny>>,
-    opportunity_funnel: Option<&Bound<'py, PyAny>>,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<String> {
-    let r = report_of(
-        py,
-        folder_or_tables,
-        as_of,
-        currency,
-        cohort_granularity,
-        breakdown,
-        models,
-        target,
-        confidence,
-        method,
-        backtest,
-        funnel,
-        opportunity_funnel,
-    )?;
+    let r = report_of(py, folder_or_tables, options)?;
     Ok(py.detach(|| r.to_html()))
 }
 

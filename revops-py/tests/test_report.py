@@ -42,8 +42,12 @@ def test_options_are_the_rust_options():
     assert "attribution" in sections
     default = revops.report(tables)
     assert default["funnel"]["cohort"]["dimension"] == "source"
+    assert revops.report(tables, parallel=False) == default
+    assert revops.report(company(), target="1000000 USD", backtest=False)["plan"]["target_basis"] == "given"
     with pytest.raises(revops.RevopsError, match="`method`"):
         revops.report(tables, method="guess")
+    with pytest.raises(TypeError, match="`breakdwon`"):
+        revops.report(tables, breakdwon="owner")
 
 
 def test_bad_input_raises_naming_the_record():
