@@ -347,4 +347,55 @@ mod tests {
         assert_eq!((v.value(0), arrow_array::Array::is_null(v, 1)), (0.5, true));
         assert_eq!(b.schema().metadata()["revops.x"], "1");
     }
+
+    /// The defaults written in the new functions' signatures are the Rust options'.
+    #[test]
+    fn signature_defaults_are_the_rust_defaults() {
+        use revops::funnel::{CohortSpec, VelocitySpec};
+        use revops::pipeline::{NoDecision, WinRateBasis};
+        use revops::report::ReportOptions;
+        let json = |v: serde_json::Value| v.as_str().map(String::from);
+        let p = PathOptions::default();
+        assert_eq!(json(serde_json::json!(p.skip)).as_deref(), Some("backfill"));
+        assert_eq!(
+            json(serde_json::json!(p.tie_break)).as_deref(),
+            Some("stage_order")
+        );
+        assert_eq!(
+            json(serde_json::json!(p.backward)).as_deref(),
+            Some("keep_furthest")
+        );
+        assert!(p.as_of.is_none());
+        let c = CohortSpec::default();
+        assert_eq!(c.granularity, revops::Granularity::Month);
+        assert_eq!(
+            json(serde_json::json!(c.cycles)).as_deref(),
+            Some("all_cycles")
+        );
+        assert_eq!(json(serde_json::json!(c.method)).as_deref(), Some("wilson"));
+        assert_eq!(c.confidence.level(), 0.95);
+        assert!(c.window.is_none() && c.step_windows.is_empty() && c.breakdown.is_none());
+        let v = VelocitySpec::default();
+        assert_eq!(
+            json(serde_json::json!(v.quantiles)).as_deref(),
+            Some("exact")
+        );
+        assert_eq!(json(serde_json::json!(v.bins)).as_deref(), Some("log2"));
+        assert_eq!(
+            json(serde_json::json!(v.inferred)).as_deref(),
+            Some("exclude")
+        );
+        assert_eq!(
+            json(serde_json::json!(WinRateBasis::default())).as_deref(),
+            Some("closed_only")
+        );
+        assert_eq!(
+            json(serde_json::json!(NoDecision::default())).as_deref(),
+            Some("exit_stages")
+        );
+        let r = ReportOptions::default();
+        assert_eq!(r.cohort_granularity, revops::Granularity::Quarter);
+        assert_eq!(r.breakdown, Some(revops::funnel::Dimension::Source));
+        assert!(r.backtest.is_some() && r.parallel);
+    }
 }
