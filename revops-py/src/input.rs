@@ -31,13 +31,34 @@ pub(crate) fn record_batches(table: &Bound<'_, PyAny>, name: &str) -> PyResult<V
         )));
     };
     if has(&table, "__arrow_c_stream__")? {
-        let reader = arrow_array::ffi_stream::ArrowArrayStreamReader::from_pyarrow_bound(&table)?;
-        reader
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PyValueError::new_err(format!("`{name}`: {e}")))
+        let batches = match read_stream(&table)? {
+            // Some exporters (polars) give a `Null` column a buffer, which arrow-rs
+            // refuses; pyarrow imports such a stream (without copying the data) and
+            // exports it in the form arrow-rs reads. A pyarrow table is not retried.
+            Err(_) if !is_pyarrow(&table)? => {
+                read_stream(&py.import("pyarrow")?.call_method1("table", (&table,))?)?
+            }
+            other => other,
+        };
+        batches.map_err(|e| PyValueError::new_err(format!("`{name}`: {e}")))
     } else {
         Ok(vec![RecordBatch::from_pyarrow_bound(&table)?])
     }
+}
+
+/// The batches of an object with `__arrow_c_stream__` (the outer error: the
+/// stream could not be opened; the inner: a batch could not be imported).
+fn read_stream(
+    table: &Bound<'_, PyAny>,
+) -> PyResult<Result<Vec<RecordBatch>, arrow_schema::ArrowError>> {
+    let reader = arrow_array::ffi_stream::ArrowArrayStreamReader::from_pyarrow_bound(table)?;
+    Ok(reader.collect())
+}
+
+/// Whether `object` is a pyarrow object (checked by its class's module).
+fn is_pyarrow(object: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let module: String = object.get_type().getattr("__module__")?.extract()?;
+    Ok(module.starts_with("pyarrow"))
 }
 
 fn has(object: &Bound<'_, PyAny>, attribute: &str) -> PyResult<bool> {

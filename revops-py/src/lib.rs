@@ -20,6 +20,12 @@ mod options;
 mod paths;
 mod reliability;
 mod touches;
+// Issue 19 item 2: the funnel, pipeline, economics and report functions.
+mod economics;
+mod funnel;
+mod pipeline;
+mod report;
+mod tables;
 
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
@@ -253,6 +259,10 @@ fn revops_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(attribution, m)?)?;
     m.add_function(wrap_pyfunction!(forecast_errors, m)?)?;
     m.add_function(wrap_pyfunction!(calibration, m)?)?;
+    funnel::register(m)?;
+    pipeline::register(m)?;
+    economics::register(m)?;
+    report::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::errors::to_py;
 
 /// A policy from its serde form (`value`, JSON text).
-fn policy<T: DeserializeOwned>(name: &'static str, json: &str) -> PyResult<T> {
+pub(crate) fn policy<T: DeserializeOwned>(name: &'static str, json: &str) -> PyResult<T> {
     serde_json::from_str(json).map_err(|e| {
         to_py(revops::Error::from(ErrorKind::InvalidParameter {
             name,
@@ -28,7 +28,7 @@ fn policy<T: DeserializeOwned>(name: &'static str, json: &str) -> PyResult<T> {
 }
 
 /// A policy given as a Python string.
-fn named<T: DeserializeOwned>(name: &'static str, value: &str) -> PyResult<T> {
+pub(crate) fn named<T: DeserializeOwned>(name: &'static str, value: &str) -> PyResult<T> {
     policy(
         name,
         &serde_json::Value::String(value.to_string()).to_string(),
@@ -36,7 +36,7 @@ fn named<T: DeserializeOwned>(name: &'static str, value: &str) -> PyResult<T> {
 }
 
 /// A policy given as any Python value (`None`: `T`'s default): its JSON form.
-fn any<T: DeserializeOwned + Default>(
+pub(crate) fn any<T: DeserializeOwned + Default>(
     name: &'static str,
     value: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<T> {

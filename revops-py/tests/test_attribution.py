@@ -294,7 +294,10 @@ def test_policies_change_the_result_as_the_rust_options_do():
 def test_the_stub_matches_the_module():
     stub = ast.parse((Path(__file__).resolve().parents[1] / "revops.pyi").read_text())
     funcs = {f.name: f for f in stub.body if isinstance(f, ast.FunctionDef)}
-    assert set(funcs) == {"attribution", "forecast_errors", "calibration"}
+    assert set(funcs) == {
+        "attribution", "forecast_errors", "calibration",
+        "cohort_report", "velocity", "win_rate", "unit_economics", "report", "report_html",
+    }
     for name, f in funcs.items():
         runtime = inspect.signature(getattr(revops, name))
         args = f.args

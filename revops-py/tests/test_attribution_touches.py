@@ -1,23 +1,17 @@
 """revops.attribution over touches and conversions: the synthetic company's numbers
 equal the Rust engine's (the `attribution` example on the same CSV files, written
-by the `synth` example), pyarrow, pandas and polars inputs give identical tables,
+by the `synth` example: see synthetic.py), pyarrow, pandas and polars inputs give identical tables,
 and bad records raise naming the table, row and column."""
 
-import json
-import os
-import shutil
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import polars as pl
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pytest
 
 import revops
-from conftest import ROOT
+from synthetic import company, example_json, table
 
 #: Every model family: rule models (with touch times and stage milestones), exact
 #: Markov of orders 1 and 2, and the Shapley family.
@@ -27,61 +21,20 @@ MODELS = [
     "shapley_ordered", "shao_li",
 ]
 RULES = MODELS[:7]
-#: Money columns read as text, so they stay exact.
-TEXT = {"value": pa.string(), "cost": pa.string()}
-
-
-def cargo_example(name: str, *args: str) -> str:
-    """The standard output of one of the core's examples, run as CI runs them
-    (release, all features: CI has built them by the time pytest runs)."""
-    cargo = shutil.which("cargo")
-    if cargo is None:
-        if os.environ.get("CI"):
-            pytest.fail("cargo is absent and CI is set: the Rust reference must run in CI")
-        pytest.skip("cargo is absent: no Rust reference")
-    command = [cargo, "run", "--quiet", "--release", "--all-features", "--example", name, "--"]
-    done = subprocess.run(
-        [*command, *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def company(tmp_path_factory) -> Path:
-    """A synthetic company of 2,000 leads as the canonical CSV files."""
-    out = tmp_path_factory.mktemp("synthetic")
-    cargo_example("synth", "--leads", "2000", "--seed", "7", "--out", str(out))
-    return out
-
-
-def read(folder: Path, name: str) -> pa.Table:
-    path = folder / f"{name}.csv"
-    header = path.read_text().split("\n", 1)[0].split(",")
-    types = {k: v for k, v in TEXT.items() if k in header}
-    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
-
-
-def tables(folder: Path) -> dict:
-    return {n: read(folder, n) for n in ["touches", "conversions", "stage_events"]}
+TABLES = ["touches", "conversions", "stage_events"]
 
 
 def rows_of(result: pa.Table, model: str) -> dict:
     return {r["channel"]: r for r in result.to_pylist() if r["model"] == model}
 
 
-def test_the_synthetic_company_equals_the_rust_engine(company):
-    t = tables(company)
+def test_the_synthetic_company_equals_the_rust_engine():
+    t = {n: table(n) for n in TABLES}
     result = revops.attribution(
         t["touches"], t["conversions"], models=MODELS, stage_events=t["stage_events"]
     )
     assert result.column("model").unique().to_pylist() == MODELS
-    reference = json.loads(
-        cargo_example(
-            "attribution", "--data", str(company), "--format", "json",
-            "--models", ",".join(MODELS),
-        )
-    )
+    reference = example_json("attribution", "--models", ",".join(MODELS))
     want = {m["model"]: m["channels"] for m in reference["models"]}
     assert list(want) == MODELS
     total = sum(
@@ -104,8 +57,8 @@ def test_the_synthetic_company_equals_the_rust_engine(company):
         assert sum((r["revenue"] for r in got.values()), Decimal(0)) == total, model
 
 
-def test_pyarrow_pandas_and_polars_inputs_give_identical_results(company):
-    t = tables(company)
+def test_pyarrow_pandas_and_polars_inputs_give_identical_results():
+    t = {n: table(n) for n in TABLES}
     models = ["first_touch", "time_decay", "w_shaped", "markov", "shapley"]
     want = revops.attribution(
         t["touches"], t["conversions"], models=models, stage_events=t["stage_events"]
@@ -115,10 +68,10 @@ def test_pyarrow_pandas_and_polars_inputs_give_identical_results(company):
     # Every column as text: pandas would read an all-empty column (the touches'
     # `cost` and `currency` here) as float NaN, which is no text column.
     def pandas(name):
-        return pd.read_csv(company / f"{name}.csv", dtype="string")
+        return pd.read_csv(company() / f"{name}.csv", dtype="string")
 
     def polars(name):
-        return pl.read_csv(company / f"{name}.csv", infer_schema=False)
+        return pl.read_csv(company() / f"{name}.csv", infer_schema=False)
 
     inputs = {
         "pyarrow Table in many batches": {
