@@ -37,11 +37,17 @@ class RevopsError(ValueError):
     column: str | None
 
 def attribution(
-    paths: Table,
+    touches: Table | None = None,
+    conversions: Table | Sequence[str] | None = None,
+    paths: Table | None = None,
     models: Sequence[str] | None = None,
     *,
+    stage_events: Table | None = None,
     separator: str = ">",
-    currency: str = "USD",
+    currency: str | None = None,
+    repeat: Literal["since_previous", "all_prior", "first_only"] = "since_previous",
+    trailing: Literal["drop", "non_converting"] = "drop",
+    lookback: int | None = None,
     repeats: Literal["collapse", "collapse_channels", "keep"] = "collapse",
     nulls: Literal["include", "exclude"] = "include",
     step_limit: Literal["unlimited", "longest_path"] | int = "unlimited",
@@ -51,17 +57,30 @@ def attribution(
     max_channels: int = 2000,
     max_ordered_cells: int = 10_000_000,
 ) -> pyarrow.Table:
-    """Attribution over a path table in ChannelAttribution's shape.
+    """Attribution over touches and conversions, or over a path table in
+    ChannelAttribution's shape.
 
-    `paths` has the columns of revops' `paths.csv`: `path` (text, channels joined by
-    `separator`), `total_conversions`, `total_conversion_value` (exact money:
-    decimal128, an integer or a decimal string, never a float) and `total_null`.
+    - `touches` and `conversions` (and `stage_events` for the milestone models):
+      the columns of revops' `touches.csv` (`subject_id`, `channel`, `campaign`,
+      `at`; optional `cost`, `currency`), `conversions.csv` (`subject_id`, `at`,
+      `value`, `currency`) and `stage_events.csv` (`subject_id`, `stage`, `at`).
+      Journeys are cut as revops' JourneyOptions say: `repeat`, `trailing`,
+      `lookback` (days; None: unlimited).
+    - `paths`: `path` (text, channels joined by `separator`),
+      `total_conversions`, `total_conversion_value` and `total_null`. A table with
+      a `path` column given first and alone (`attribution(paths_table, models)`)
+      is read as `paths`.
+
+    Money is exact: decimal128, an integer or a decimal string, never a float.
+    `currency`: the currency of the path values (default USD); for touches it
+    declares the conversions' currency (default: the first valued conversion's).
 
     `models` (default: first_touch, last_touch, last_non_direct, linear,
-    linear_unique, position_based, markov, shapley): rule models path rows support,
-    `markov` / `markov:<k>` (exact Markov removal effect of order k), `shapley`
-    (conversion-rate Shapley value), `shapley_simplified`, `shapley_ordered` and
-    `shao_li`.
+    linear_unique, position_based, markov, shapley): rule models the input
+    supports (`time_decay` needs touch times, `w_shaped` / `milestones:...` stage
+    events), `markov` / `markov:<k>` (exact Markov removal effect of order k),
+    `shapley` (conversion-rate Shapley value), `shapley_simplified`,
+    `shapley_ordered` and `shao_li`.
 
     Markov policies: `repeats`, `nulls`, `step_limit`, `max_states`; Shapley
     policies: `universe`, `method` ("exact", {"sampling": {"permutations": n,
@@ -73,8 +92,10 @@ def attribution(
     `value` (float64), `revenue` (decimal128(38, 9), each model's rows summing
     exactly to the converted value) and `currency`.
 
-    Raises RevopsError for a bad row (naming it), an unknown model or policy, or a
-    model beyond its limit; TypeError when `paths` is not a table.
+    Raises RevopsError for a bad row (naming the table, row and column) or a
+    record the journey builder refuses, an unknown model or policy, or a model
+    beyond its limit; TypeError for an object that is not a table or a missing
+    input.
     """
     ...
 

@@ -125,21 +125,9 @@ fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 times=$work/out/times.tsv
 : >"$times"
-measure() { # job tool command...
-    local job=$1 tool=$2
-    shift 2
-    local t
-    t=$(mktemp)
-    if ! /usr/bin/time -o "$t" -f '%e %M' "$@" >/dev/null 2>"$work/out/stderr.log"; then
-        echo "failed: $*" >&2
-        cat "$work/out/stderr.log" "$t" >&2
-        exit 1
-    fi
-    read -r wall kb <"$t"
-    rm -f "$t"
-    printf '%s\t%s\t%s\t%s\n' "$job" "$tool" "$wall" "$kb" >>"$times"
-    echo "   $job | $tool: ${wall} s, $((kb / 1024)) MB" >&2
-}
+stderr_log=$work/out/stderr.log
+# shellcheck source=benches/peers/measure.sh
+. benches/peers/measure.sh
 csv_job="CSV → cohort report"
 pq_job="Parquet → cohort report"
 for ((i = 1; i <= runs; i++)); do

@@ -19,6 +19,7 @@ mod input;
 mod options;
 mod paths;
 mod reliability;
+mod touches;
 // Issue 19 item 2: the funnel, pipeline, economics and report functions.
 mod economics;
 mod funnel;
@@ -28,7 +29,6 @@ mod tables;
 
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
-use revops::AttributionModel;
 
 use errors::{RevopsError, to_py};
 
@@ -36,11 +36,17 @@ use errors::{RevopsError, to_py};
 #[allow(clippy::too_many_arguments)]
 #[pyfunction]
 #[pyo3(signature = (
-    paths,
+    touches = None,
+    conversions = None,
+    paths = None,
     models = None,
     *,
+    stage_events = None,
     separator = ">",
-    currency = "USD",
+    currency = None,
+    repeat = "since_previous",
+    trailing = "drop",
+    lookback = None,
     repeats = "collapse",
     nulls = "include",
     step_limit = None,
@@ -51,22 +57,40 @@ use errors::{RevopsError, to_py};
     max_ordered_cells = revops::attribution::ShapleyOptions::DEFAULT_MAX_ORDERED_CELLS,
 ))]
 #[pyo3(
-    text_signature = "(paths, models=None, *, separator='>', currency='USD', \
-    repeats='collapse', nulls='include', step_limit='unlimited', max_states=5000, \
-    universe='per_journey_set', method='exact', max_channels=2000, \
-    max_ordered_cells=10000000)"
+    text_signature = "(touches=None, conversions=None, paths=None, models=None, *, \
+    stage_events=None, separator='>', currency=None, repeat='since_previous', \
+    trailing='drop', lookback=None, repeats='collapse', nulls='include', \
+    step_limit='unlimited', max_states=5000, universe='per_journey_set', \
+    method='exact', max_channels=2000, max_ordered_cells=10000000)"
 )]
-/// Attribution over a path table in ChannelAttribution's shape.
+/// Attribution over touches and conversions, or over a path table in
+/// ChannelAttribution's shape.
 ///
-/// `paths` is any Arrow-compatible table (pyarrow Table or RecordBatch, polars or
-/// pandas DataFrame) with the columns of revops' `paths.csv`: `path` (text, channels
-/// joined by `separator`, spaces around each channel trimmed), `total_conversions`
-/// and `total_null` (numbers), `total_conversion_value` (exact money: decimal128, an
-/// integer or a decimal string -- never a float). Other columns are ignored.
+/// Two inputs, each any Arrow-compatible table (pyarrow Table or RecordBatch,
+/// polars or pandas DataFrame):
+///
+/// - `touches` and `conversions` (and `stage_events` for the milestone models):
+///   the columns of revops' `touches.csv` (`subject_id`, `channel`, `campaign`,
+///   `at`; optional `cost`, `currency`), `conversions.csv` (`subject_id`, `at`,
+///   `value`, `currency`) and `stage_events.csv` (`subject_id`, `stage`, `at`).
+///   Times are timestamps, dates or RFC 3339 strings; money is decimal128, an
+///   integer or a decimal string -- never a float. Journeys are cut as revops'
+///   JourneyOptions say: `repeat` ("since_previous", "all_prior", "first_only"),
+///   `trailing` ("drop", "non_converting"), `lookback` (days, or None: unlimited).
+/// - `paths`: the columns of revops' `paths.csv`: `path` (text, channels joined by
+///   `separator`, spaces around each channel trimmed), `total_conversions` and
+///   `total_null` (numbers), `total_conversion_value` (exact money). A table with
+///   a `path` column given first and alone (`attribution(paths_table, models)`)
+///   is read as `paths`.
+///
+/// Other columns are ignored. `currency` is the currency of the path values
+/// (default USD); for touches it declares the conversions' currency (default:
+/// the first valued conversion's, or USD when none has a value).
 ///
 /// `models` is a list of model names (default: first_touch, last_touch,
 /// last_non_direct, linear, linear_unique, position_based, markov, shapley): any rule
-/// model path rows support (`first_touch`, `position_based:0.3:0.3`, `j`, ...),
+/// model the input supports (`first_touch`, `position_based:0.3:0.3`, `j`, ...;
+/// `time_decay` needs touch times, `w_shaped` and `milestones:...` stage events),
 /// `markov` or `markov:<k>` (exact Markov removal effect of order k), `shapley`
 /// (conversion-rate Shapley value), `shapley_simplified`, `shapley_ordered` (summed
 /// over positions) and `shao_li`.
@@ -83,18 +107,25 @@ use errors::{RevopsError, to_py};
 /// Returns a pyarrow Table with one row per model and channel (models in the order
 /// given, channels by name): `model`, `channel`, `conversions` and `value` (float64,
 /// the credit as other tools report it), `revenue` (decimal128(38, 9): the exact
-/// share of the converted value, rounded once in `currency`'s minor units, so each
+/// share of the converted value, rounded once in the currency's minor units, so each
 /// model's revenue sums exactly to the total) and `currency`.
 ///
-/// Raises `revops.RevopsError` (a ValueError) naming the row and column of a bad
-/// value, an unknown model or policy, or a model beyond its limit; `TypeError` for an
-/// object that is not a table.
+/// Raises `revops.RevopsError` (a ValueError) naming the table, row and column of a
+/// bad value (or the record the journey builder refuses), an unknown model or
+/// policy, or a model beyond its limit; `TypeError` for an object that is not a
+/// table or a missing input.
 fn attribution<'py>(
     py: Python<'py>,
-    paths: &Bound<'py, PyAny>,
+    touches: Option<&Bound<'py, PyAny>>,
+    conversions: Option<&Bound<'py, PyAny>>,
+    paths: Option<&Bound<'py, PyAny>>,
     models: Option<Vec<String>>,
+    stage_events: Option<&Bound<'py, PyAny>>,
     separator: &str,
-    currency: &str,
+    currency: Option<&str>,
+    repeat: &str,
+    trailing: &str,
+    lookback: Option<i64>,
     repeats: &str,
     nulls: &str,
     step_limit: Option<&Bound<'py, PyAny>>,
@@ -104,27 +135,19 @@ fn attribution<'py>(
     max_channels: usize,
     max_ordered_cells: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let models: Vec<AttributionModel> = match models {
-        None => paths::DEFAULT_MODELS
-            .iter()
-            .map(|m| m.parse())
-            .collect::<revops::Result<_>>(),
-        Some(names) => names.iter().map(|m| m.parse()).collect(),
-    }
-    .map_err(to_py)?;
-    let options = paths::PathsOptions {
+    let (input, models) =
+        touches::Input::from_py(touches, conversions, paths, models, stage_events)?;
+    let models = paths::models(models.as_deref()).map_err(to_py)?;
+    let declared = currency.map(str::parse).transpose().map_err(to_py)?;
+    let options = touches::Policies {
         separator: separator.to_string(),
-        currency: currency.parse().map_err(to_py)?,
+        currency: declared,
+        journeys: options::journeys(repeat, trailing, lookback)?,
         markov: options::markov(repeats, nulls, step_limit, max_states)?,
         shapley: options::shapley(universe, method, max_channels, max_ordered_cells)?,
     };
-    let batches = input::record_batches(paths, "paths")?;
     let batch = py
-        .detach(|| {
-            let rows = paths::read_paths(&batches, separator)?;
-            let credits = paths::attribute(&rows, &models, &options)?;
-            paths::to_batch(&credits)
-        })
+        .detach(|| paths::to_batch(&input.attribute(&models, options)?))
         .map_err(to_py)?;
     input::to_pyarrow(py, batch)
 }

@@ -5,8 +5,8 @@
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 use revops::attribution::{
-    MarkovNulls, MarkovOptions, MarkovRepeats, MarkovStepLimit, ShapleyMethod, ShapleyOptions,
-    ShapleyUniverse,
+    JourneyOptions, MarkovNulls, MarkovOptions, MarkovRepeats, MarkovStepLimit, RepeatConversions,
+    ShapleyMethod, ShapleyOptions, ShapleyUniverse, TrailingTouches,
 };
 use revops::error::ErrorKind;
 use revops::forecast::{
@@ -83,6 +83,29 @@ pub(crate) fn shapley(
         .with_method(any::<ShapleyMethod>("method", method)?)
         .with_max_channels(max_channels)
         .with_max_ordered_cells(max_ordered_cells))
+}
+
+/// [`JourneyOptions`] from the keyword arguments (`lookback` in days; the currency
+/// is declared apart).
+pub(crate) fn journeys(
+    repeat: &str,
+    trailing: &str,
+    lookback: Option<i64>,
+) -> PyResult<JourneyOptions> {
+    let mut options = JourneyOptions::default()
+        .with_repeat(named::<RepeatConversions>("repeat", repeat)?)
+        .with_trailing(named::<TrailingTouches>("trailing", trailing)?);
+    if let Some(days) = lookback {
+        let delta = revops::chrono::TimeDelta::try_days(days).ok_or_else(|| {
+            to_py(revops::Error::from(ErrorKind::InvalidParameter {
+                name: "lookback",
+                value: days.to_string(),
+                reason: "beyond the range of a duration".into(),
+            }))
+        })?;
+        options = options.with_lookback(delta);
+    }
+    Ok(options)
 }
 
 /// [`ErrorOptions`] from the keyword arguments (`bands`: `{"under": u, "over": o}`,

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use revops::arrow::{MONEY_SCALE, read_batches};
+use revops::arrow::{Decoder, MONEY_SCALE};
 use revops::attribution::{
-    Journeys, MarkovCounts, MarkovOptions, ShapleyCounts, ShapleyCredit, ShapleyCredits,
-    ShapleyOptions, ShapleyReport,
+    Attribution, JourneyOptions, Journeys, MarkovCounts, MarkovOptions, ShapleyCounts,
+    ShapleyCredit, ShapleyCredits, ShapleyOptions,
 };
 use revops::csv::Options;
 use revops::error::ErrorKind;
-use revops::{AttributionModel, Currency, Error, Money, PathRow, Result};
+use revops::{AttributionModel, Channel, Currency, Error, Money, PathRow, Result};
 use rust_decimal::Decimal;
 
 /// The source name errors give for the rows of the `paths` argument.
@@ -35,12 +35,22 @@ pub(crate) const DEFAULT_MODELS: [&str; 8] = [
     "shapley",
 ];
 
-/// What `attribution` needs besides the rows.
+/// The models named (`None`: [`DEFAULT_MODELS`]).
+///
+/// # Errors
+/// An unknown model, named, with the list of known ones.
+pub(crate) fn models(names: Option<&[String]>) -> Result<Vec<AttributionModel>> {
+    match names {
+        None => DEFAULT_MODELS.iter().map(|m| m.parse()).collect(),
+        Some(names) => names.iter().map(|m| m.parse()).collect(),
+    }
+}
+
+/// What `attribution` needs besides the journeys ([`Default`]: USD and the
+/// engines' default options).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct PathsOptions {
-    /// Between channels in `path`.
-    pub separator: String,
-    /// The currency of `total_conversion_value`: revenue is split in its minor units.
+pub(crate) struct CreditOptions {
+    /// The currency revenue is split in (its minor units).
     pub currency: Currency,
     /// Markov options (the order comes from each model's name).
     pub markov: MarkovOptions,
@@ -48,13 +58,136 @@ pub(crate) struct PathsOptions {
     pub shapley: ShapleyOptions,
 }
 
-/// The rows of a path table (the core's Arrow decoder: the checks and messages of
-/// `paths.csv`, the row named across all batches).
-pub(crate) fn read_paths(batches: &[RecordBatch], separator: &str) -> Result<Vec<PathRow>> {
+impl Default for CreditOptions {
+    fn default() -> Self {
+        CreditOptions {
+            currency: Currency::USD,
+            markov: MarkovOptions::default(),
+            shapley: ShapleyOptions::default(),
+        }
+    }
+}
+
+/// The journeys of a path table, each row one journey standing for its
+/// conversions and nulls, values in `currency`. Rows are read by the core's Arrow
+/// decoder (the checks and messages of `paths.csv`, the row named across all
+/// batches) one record batch at a time, so no `Vec` of every row is held; a table
+/// of several batches and at least [`PARALLEL_ROWS`] rows is read on every core,
+/// in runs of whole batches merged in order (the same journeys as one pass).
+///
+/// # Errors
+/// The first bad row in table order, named; what [`Journeys::add_batch`] and
+/// [`Journeys::merge`] refuse.
+pub(crate) fn journeys(
+    batches: &[RecordBatch],
+    separator: &str,
+    currency: Currency,
+) -> Result<Journeys> {
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let threads = if rows < PARALLEL_ROWS {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
+    journeys_on(batches, separator, currency, threads)
+}
+
+/// Fewest rows a path table has before it is read on more than one thread.
+pub(crate) const PARALLEL_ROWS: usize = 100_000;
+
+/// [`journeys`] on up to `threads` threads.
+fn journeys_on(
+    batches: &[RecordBatch],
+    separator: &str,
+    currency: Currency,
+    threads: usize,
+) -> Result<Journeys> {
+    let runs = runs_of_batches(batches, threads);
+    let read = |(first_batch, run): &(usize, &[RecordBatch])| {
+        let first_row: usize = batches[..*first_batch]
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        read_run(run, separator, currency)
+            .map_err(|e| shift_row(e, first_row as u64, *first_batch as u64))
+    };
+    let mut parts = if runs.len() <= 1 {
+        runs.iter().map(read).collect::<Vec<_>>()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = runs.iter().map(|r| s.spawn(move || read(r))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(internal("a reading thread")))
+                })
+                .collect()
+        })
+    }
+    .into_iter();
+    let mut all = match parts.next() {
+        Some(first) => first?,
+        None => Journeys::new(JourneyOptions::default().with_currency(currency))?,
+    };
+    for part in parts {
+        all.merge(&part?)?;
+    }
+    Ok(all)
+}
+
+/// The batches cut into at most `n` runs of whole batches of about equal rows, each
+/// with the index of its first batch.
+fn runs_of_batches(batches: &[RecordBatch], n: usize) -> Vec<(usize, &[RecordBatch])> {
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let target = total.div_ceil(n.max(1)).max(1);
+    let mut runs = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, b) in batches.iter().enumerate() {
+        rows += b.num_rows();
+        if rows >= target || i + 1 == batches.len() {
+            runs.push((start, &batches[start..=i]));
+            (start, rows) = (i + 1, 0);
+        }
+    }
+    runs
+}
+
+/// One run of batches read into journeys (rows and batches counted from the run's
+/// start).
+fn read_run(batches: &[RecordBatch], separator: &str, currency: Currency) -> Result<Journeys> {
     let options = Options::new()
         .with_path_separator(separator)
         .with_source_name(PATHS_SOURCE);
-    Ok(read_batches::<PathRow>(batches, options)?.0)
+    let mut decoder = Decoder::<PathRow>::new(options)?;
+    let mut journeys = Journeys::new(JourneyOptions::default().with_currency(currency))?;
+    let mut rows = Vec::new();
+    for batch in batches {
+        rows.clear();
+        decoder.decode(batch, &mut rows)?;
+        journeys.add_batch(&rows)?;
+    }
+    Ok(journeys)
+}
+
+/// A run's row error with the row and batch counted from the table's start.
+fn shift_row(e: Error, rows: u64, batches: u64) -> Error {
+    match e.kind() {
+        ErrorKind::Arrow {
+            source_name,
+            row,
+            batch,
+            column,
+            reason,
+        } => Error::from(ErrorKind::Arrow {
+            source_name: source_name.clone(),
+            row: row + rows,
+            batch: batch + batches,
+            column: column.clone(),
+            reason: reason.clone(),
+        }),
+        _ => e,
+    }
 }
 
 /// One result row.
@@ -67,21 +200,22 @@ pub(crate) struct CreditRow {
     pub revenue: Money,
 }
 
-/// Every model's credit per channel, models in the order given, channels by name
-/// within a model; each model's revenue sums exactly to the converted value.
+/// Every model's credit per channel over `journeys` (from path rows or from touches
+/// and conversions), models in the order given, channels by name within a model;
+/// each model's revenue sums exactly to the converted value.
 ///
 /// # Errors
-/// A model path rows cannot support (time decay, stage milestones), a data-driven
-/// model beyond its limit, and what the engines return.
+/// A model the journeys cannot support (time decay on path rows, stage milestones
+/// without stage events), a data-driven model beyond its limit, and what the
+/// engines return.
 pub(crate) fn attribute(
-    rows: &[PathRow],
+    journeys: &Journeys,
     models: &[AttributionModel],
-    options: &PathsOptions,
+    options: &CreditOptions,
 ) -> Result<Vec<CreditRow>> {
-    let journeys = Journeys::from_path_rows(rows, options.currency)?;
     let mut rules = Vec::new();
     for m in models {
-        if let Some(reason) = m.unsupported_by(&journeys) {
+        if let Some(reason) = m.unsupported_by(journeys) {
             return Err(Error::from(ErrorKind::InvalidParameter {
                 name: "models",
                 value: m.to_string(),
@@ -94,103 +228,108 @@ pub(crate) fn attribute(
     }
     let mut ruled = journeys.attribute_all_with_revenue(&rules)?.into_iter();
     let shapley = if models.iter().any(AttributionModel::is_shapley) {
-        let mut counts = ShapleyCounts::new(options.shapley)?;
-        counts.add_batch(rows)?;
-        Some(counts.finish()?)
+        Some(ShapleyCounts::from_journeys(journeys, options.shapley)?)
     } else {
         None
     };
     let mut out = Vec::new();
     for m in models {
-        let name = m.to_string();
-        match m {
+        let (credits, revenue) = match m {
             AttributionModel::Rule(_) => {
                 let a = ruled
                     .next()
                     .ok_or_else(|| internal("a rule model's result"))?;
-                for c in a.channels {
-                    let revenue = c
-                        .revenue
-                        .ok_or_else(|| internal("a rule model's revenue"))?;
-                    out.push(row(
-                        &name,
-                        c.channel.as_str(),
-                        c.conversions,
-                        c.value,
-                        revenue,
-                    ));
-                }
+                rule_credits(a)?
             }
             AttributionModel::Markov { order } => {
-                let mut counts = MarkovCounts::new(options.markov.with_order(*order))?;
-                counts.add_batch(rows)?;
-                let report = counts.finish()?;
+                let markov = options.markov.with_order(*order);
+                let report = MarkovCounts::from_journeys(journeys, markov)?.finish()?;
                 let split = report.value_split(options.currency)?;
-                for (c, revenue) in report.channels.iter().zip(split) {
-                    out.push(row(
-                        &name,
-                        c.channel.as_str(),
-                        c.conversions,
-                        c.value,
-                        revenue,
-                    ));
-                }
+                let credits = report.channels.into_iter();
+                (
+                    credits
+                        .map(|c| (c.channel, c.conversions, c.value))
+                        .collect(),
+                    split,
+                )
             }
             _ => {
-                let report = shapley
+                let counts = shapley
                     .as_ref()
-                    .ok_or_else(|| internal("the Shapley report"))?;
-                let credits = shapley_credits(m, report)?;
+                    .ok_or_else(|| internal("the Shapley tally"))?;
+                let credits = shapley_credits(m, counts)?;
                 let split = credits.value_split(options.currency)?;
-                for (c, revenue) in credits.credits.iter().zip(split) {
-                    out.push(row(
-                        &name,
-                        c.channel.as_str(),
-                        c.conversions,
-                        c.value,
-                        revenue,
-                    ));
-                }
+                let credits = credits.credits.into_iter();
+                (
+                    credits
+                        .map(|c| (c.channel, c.conversions, c.value))
+                        .collect(),
+                    split,
+                )
             }
+        };
+        let name = m.to_string();
+        for ((channel, conversions, value), revenue) in credits.into_iter().zip(revenue) {
+            out.push(CreditRow {
+                model: name.clone(),
+                channel: channel.as_str().to_string(),
+                conversions,
+                value,
+                revenue,
+            });
         }
     }
     Ok(out)
 }
+/// A channel's credit: conversions and value as real numbers.
+type Credit = (Channel, f64, f64);
 
-/// The credit set of one Shapley-family model; the ordered value summed over
-/// positions (so its revenue is split like the others').
-fn shapley_credits(m: &AttributionModel, report: &ShapleyReport) -> Result<ShapleyCredits> {
-    Ok(match m {
-        AttributionModel::Shapley => report.conversion_rate.credits.clone(),
-        AttributionModel::ShapleySimplified => report.simplified.clone(),
-        AttributionModel::ShaoLi => report.shao_li.credits.clone(),
-        AttributionModel::ShapleyOrdered => ShapleyCredits {
-            credits: report
-                .ordered
-                .credits
-                .iter()
-                .map(|c| ShapleyCredit {
-                    channel: c.channel.clone(),
-                    conversions: c.conversions.iter().sum(),
-                    value: c.value.iter().sum(),
-                    std_error: 0.0,
-                })
-                .collect(),
-            total_conversions: report.simplified.total_conversions,
-            total_value: report.simplified.total_value,
-        },
-        other => return Err(internal(&format!("model {other} in the Shapley family"))),
-    })
+/// A rule model's credits and their exact revenue.
+fn rule_credits(a: Attribution) -> Result<(Vec<Credit>, Vec<Money>)> {
+    a.channels
+        .into_iter()
+        .map(|c| {
+            let revenue = c
+                .revenue
+                .ok_or_else(|| internal("a rule model's revenue"))?;
+            Ok(((c.channel, c.conversions, c.value), revenue))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|v| v.into_iter().unzip())
 }
 
-fn row(model: &str, channel: &str, conversions: f64, value: f64, revenue: Money) -> CreditRow {
-    CreditRow {
-        model: model.to_string(),
-        channel: channel.to_string(),
-        conversions,
-        value,
-        revenue,
-    }
+/// The credit set of one Shapley-family model, solving only that model (under its
+/// own limits); the ordered value summed over positions (so its revenue is split
+/// like the others'). The conversion-rate games run on every core: the same result
+/// as on one.
+fn shapley_credits(m: &AttributionModel, counts: &ShapleyCounts) -> Result<ShapleyCredits> {
+    Ok(match m {
+        AttributionModel::Shapley => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            counts.conversion_rate_on(threads)?.credits
+        }
+        AttributionModel::ShapleySimplified => counts.simplified(),
+        AttributionModel::ShaoLi => counts.shao_li()?.credits,
+        AttributionModel::ShapleyOrdered => {
+            let simplified = counts.simplified();
+            ShapleyCredits {
+                credits: counts
+                    .ordered()?
+                    .credits
+                    .into_iter()
+                    .map(|c| ShapleyCredit {
+                        channel: c.channel,
+                        conversions: c.conversions.iter().sum(),
+                        value: c.value.iter().sum(),
+                        std_error: 0.0,
+                    })
+                    .collect(),
+                total_conversions: simplified.total_conversions,
+                total_value: simplified.total_value,
+            }
+        }
+        other => return Err(internal(&format!("model {other} in the Shapley family"))),
+    })
 }
 
 fn internal(what: &str) -> Error {
@@ -288,10 +427,19 @@ pub(crate) fn arrow_error(e: arrow_schema::ArrowError) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use revops::Channel;
     use revops::attribution::{RuleModel, markov_attribution, shapley_attribution};
+
+    fn row(model: &str, channel: &str, conversions: f64, value: f64, revenue: Money) -> CreditRow {
+        CreditRow {
+            model: model.to_string(),
+            channel: channel.to_string(),
+            conversions,
+            value,
+            revenue,
+        }
+    }
 
     fn rule(text: &str) -> RuleModel {
         text.parse().unwrap()
@@ -316,13 +464,27 @@ mod tests {
         ]
     }
 
-    fn options() -> PathsOptions {
-        PathsOptions {
-            separator: ">".into(),
-            currency: Currency::USD,
-            markov: MarkovOptions::default(),
-            shapley: ShapleyOptions::default(),
-        }
+    /// Every data-driven model (Markov of orders 1 and 2, the Shapley family).
+    pub(crate) const DATA_DRIVEN: [&str; 6] = [
+        "markov",
+        "markov:2",
+        "shapley",
+        "shapley_simplified",
+        "shapley_ordered",
+        "shao_li",
+    ];
+
+    /// `attribute` over path rows, as `attribution(paths)` calls it.
+    fn attribute_rows(
+        rows: &[PathRow],
+        models: &[AttributionModel],
+        options: &CreditOptions,
+    ) -> Result<Vec<CreditRow>> {
+        attribute(
+            &Journeys::from_path_rows(rows, options.currency)?,
+            models,
+            options,
+        )
     }
 
     fn models(names: &[&str]) -> Vec<AttributionModel> {
@@ -332,16 +494,8 @@ mod tests {
     #[test]
     fn every_model_equals_the_core_engine_bit_for_bit() {
         let rows = rows();
-        let names = [
-            "linear",
-            "markov",
-            "markov:2",
-            "shapley",
-            "shapley_simplified",
-            "shapley_ordered",
-            "shao_li",
-        ];
-        let out = attribute(&rows, &models(&names), &options()).unwrap();
+        let names: Vec<&str> = ["linear"].into_iter().chain(DATA_DRIVEN).collect();
+        let out = attribute_rows(&rows, &models(&names), &CreditOptions::default()).unwrap();
         let journeys = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
         let linear = journeys.attribute_with_revenue(&rule("linear")).unwrap();
         let markov = markov_attribution(&rows, MarkovOptions::default()).unwrap();
@@ -391,19 +545,72 @@ mod tests {
         assert_eq!(batch.schema(), result_schema(MONEY_SCALE));
     }
 
+    /// A path table read batch by batch gives the journeys (and every model's
+    /// numbers) of its rows read at once.
+    #[test]
+    fn a_table_in_batches_gives_the_rows_journeys() {
+        let rows = rows();
+        let table = revops::arrow::to_record_batch(&rows, &Options::new()).unwrap();
+        let batches = [table.slice(0, 1), table.slice(1, 2)];
+        let direct = Journeys::from_path_rows(&rows, Currency::USD).unwrap();
+        let names: Vec<&str> = ["linear"].into_iter().chain(DATA_DRIVEN).collect();
+        let o = CreditOptions::default();
+        let want = attribute_rows(&rows, &models(&names), &o).unwrap();
+        // On one thread and on two (a run of batches each), merged in order.
+        for threads in [1, 2, 3] {
+            let read = journeys_on(&batches, ">", Currency::USD, threads).unwrap();
+            assert_eq!(read.path_rows(), direct.path_rows());
+            assert_eq!(attribute(&read, &models(&names), &o).unwrap(), want);
+        }
+        // The first bad row in table order is named, across runs and batches.
+        let bad = RecordBatch::try_from_iter([
+            (
+                "path",
+                Arc::new(StringArray::from(vec!["a", " ", "b"])) as ArrayRef,
+            ),
+            (
+                "total_conversions",
+                Arc::new(Float64Array::from(vec![1.0; 3])),
+            ),
+            (
+                "total_conversion_value",
+                Arc::new(StringArray::from(vec!["1"; 3])),
+            ),
+            ("total_null", Arc::new(Float64Array::from(vec![0.0; 3]))),
+        ])
+        .unwrap();
+        let table = [table.clone(), table.clone(), bad.clone(), bad];
+        assert_eq!(runs_of_batches(&table, 2).len(), 2);
+        let errors: Vec<String> = [1, 2, 4]
+            .into_iter()
+            .map(|t| {
+                journeys_on(&table, ">", Currency::USD, t)
+                    .unwrap_err()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            errors[0].starts_with("paths row 7 (batch 2), column `path`"),
+            "{errors:?}"
+        );
+        assert!(errors.iter().all(|e| *e == errors[0]), "{errors:?}");
+    }
+
     #[test]
     fn policies_reach_the_engines() {
         use revops::attribution::{MarkovRepeats, MarkovStepLimit, ShapleyMethod};
         let rows = rows();
-        let mut o = options();
-        o.markov = MarkovOptions::default()
-            .with_repeats(MarkovRepeats::Keep)
-            .with_step_limit(MarkovStepLimit::Steps(2));
-        o.shapley = ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
-            permutations: 50,
-            seed: 3,
-        });
-        let out = attribute(&rows, &models(&["markov:2", "shapley"]), &o).unwrap();
+        let o = CreditOptions {
+            markov: MarkovOptions::default()
+                .with_repeats(MarkovRepeats::Keep)
+                .with_step_limit(MarkovStepLimit::Steps(2)),
+            shapley: ShapleyOptions::default().with_method(ShapleyMethod::Sampling {
+                permutations: 50,
+                seed: 3,
+            }),
+            ..CreditOptions::default()
+        };
+        let out = attribute_rows(&rows, &models(&["markov:2", "shapley"]), &o).unwrap();
         let markov = markov_attribution(&rows, o.markov.with_order(2)).unwrap();
         let shapley = shapley_attribution(&rows, o.shapley).unwrap();
         let want: Vec<f64> = markov
@@ -421,13 +628,23 @@ mod tests {
             .collect();
         let got: Vec<f64> = out.iter().map(|r| r.conversions).collect();
         assert_eq!(got, want);
-        let default = attribute(&rows, &models(&["markov:2", "shapley"]), &options()).unwrap();
+        let default = attribute_rows(
+            &rows,
+            &models(&["markov:2", "shapley"]),
+            &CreditOptions::default(),
+        )
+        .unwrap();
         assert_ne!(out, default);
     }
 
     #[test]
     fn a_model_path_rows_cannot_support_is_refused_by_name() {
-        let e = attribute(&rows(), &models(&["linear", "time_decay"]), &options()).unwrap_err();
+        let e = attribute_rows(
+            &rows(),
+            &models(&["linear", "time_decay"]),
+            &CreditOptions::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("time_decay"), "{e}");
         assert!(e.to_string().contains("touch times"), "{e}");
     }
