@@ -165,7 +165,8 @@ impl DealSegments {
         self.names.get(k as usize).map(String::as_str)
     }
 
-    fn group_of(&self, index: usize) -> Option<usize> {
+    /// The segment index of deal `index`, if it has one.
+    pub(super) fn group_of(&self, index: usize) -> Option<usize> {
         self.of.get(index).copied().flatten().map(|k| k as usize)
     }
 }
