@@ -479,12 +479,16 @@ impl StageChain {
                 continue;
             }
             let c = g * self.days + day;
-            for m in &self.moves[self.offsets[c]..self.offsets[c + 1]] {
-                if m.from as usize == j {
-                    let moved = mass * f64::from(m.count) / f64::from(y);
-                    next[j] -= moved;
-                    next[m.to as usize] += moved;
-                }
+            // The cell's moves are sorted by `from`: those out of `j`, in order.
+            let cell_moves = &self.moves[self.offsets[c]..self.offsets[c + 1]];
+            let out_of_j = cell_moves.partition_point(|m| (m.from as usize) < j);
+            for m in cell_moves[out_of_j..]
+                .iter()
+                .take_while(|m| m.from as usize == j)
+            {
+                let moved = mass * f64::from(m.count) / f64::from(y);
+                next[j] -= moved;
+                next[m.to as usize] += moved;
             }
         }
         // Rounding must not leave a negative mass.
