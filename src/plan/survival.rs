@@ -139,13 +139,21 @@ impl DealSegments {
         changes: &[OpportunityChange],
         leads: &[Lead],
     ) -> DealSegments {
-        let by_lead: FastMap<&str, &str> = leads
+        // Only the leads the history names are looked up (the leads are often many
+        // more than the deals); the last lead of an id with a segment counts.
+        let mut by_lead: FastMap<&str, Option<&str>> = changes
             .iter()
-            .filter_map(|l| Some((l.id.as_str(), l.segment.as_deref()?)))
+            .filter_map(|c| Some((c.lead.as_ref()?.as_str(), None)))
             .collect();
+        for l in leads {
+            if let (Some(seg), Some(slot)) = (l.segment.as_deref(), by_lead.get_mut(l.id.as_str()))
+            {
+                *slot = Some(seg);
+            }
+        }
         let mut by_deal: FastMap<&str, &str> = FastMap::default();
         for c in changes {
-            if let Some(seg) = c.lead.as_ref().and_then(|l| by_lead.get(l.as_str())) {
+            if let Some(&Some(seg)) = c.lead.as_ref().and_then(|l| by_lead.get(l.as_str())) {
                 by_deal.entry(c.opportunity.as_str()).or_insert(seg);
             }
         }

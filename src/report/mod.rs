@@ -43,6 +43,7 @@ use crate::attribution::{
     Attribution, JourneyDiagnostics, JourneyOptions, Journeys, MarkovOptions, MarkovReport,
     RuleModel, ShapleyOptions, ShapleyReport, markov_attribution, shapley_attribution,
 };
+use crate::breakdown::Keys;
 use crate::cost::{
     CostGrouping, Credits, InfluenceMilestone, SourcedBy, SourcingReport, SpendAlignment,
     UnitEconomics, align_spend, sourcing_report, unit_economics,
@@ -875,19 +876,29 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
             _ => None,
         };
         progress("economics");
-        let economics = economics_section(cx, &mut omitted)?;
+        // The opportunities rebuilt from the history, read by sourcing, the per-rep
+        // table and the ramp: built once.
+        let opportunities = if input.opportunity_history.is_empty() {
+            Vec::new()
+        } else {
+            opportunities_from_history(input.opportunity_history, input.leads)
+        };
+        let economics = economics_section(cx, &opportunities, &mut omitted)?;
         progress("pipeline");
         let history = history.as_ref().map_err(Clone::clone)?.as_ref();
         if history.is_none() {
             omit(&mut omitted, "pipeline", "no opportunity history");
         }
-        let pipeline = match history {
-            Some(h) => Some(pipeline_section(cx, h, &mut omitted)?),
-            None => None,
-        };
-        let ramp = match history {
-            Some(h) => ramp_section(cx, h, &mut omitted)?,
-            None => None,
+        let (pipeline, ramp) = match history {
+            Some(h) => {
+                // The deals' owners, for the per-rep table and the ramp.
+                let owners = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
+                (
+                    Some(pipeline_section(cx, h, &owners, &mut omitted)?),
+                    ramp_section(cx, h, &owners, &mut omitted)?,
+                )
+            }
+            None => (None, None),
         };
         progress("forecast");
         let backtest = match (backtest, history) {
@@ -920,20 +931,19 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
     })
 }
 
-/// The ramp of new owners, measured with the defaults as of the report date; owners
+/// The ramp of new owners, measured with the defaults as of the report date; `owners`
 /// from the opportunities rebuilt from the history and the leads they came from.
 fn ramp_section(
     cx: &Context<'_, '_>,
     h: &PipelineHistory,
+    owners: &Keys,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<crate::pipeline::RampReport>> {
-    let opportunities = opportunities_from_history(cx.input.opportunity_history, cx.input.leads);
-    let owners = h.keys(&Dimension::Owner, &opportunities, cx.input.leads)?;
     if owners.values().iter().all(Option::is_none) {
         omit(omitted, "ramp", "no deal has an owner (on its lead)");
         return Ok(None);
     }
-    let mut ramp = h.ramp(&crate::pipeline::RampSpec::new(cx.as_of), &owners)?;
+    let mut ramp = h.ramp(&crate::pipeline::RampSpec::new(cx.as_of), owners)?;
     // The curve carries the counts; each owner's months stay out of the report (they
     // are in `PipelineHistory::ramp`).
     for o in &mut ramp.owners {
@@ -942,10 +952,11 @@ fn ramp_section(
     Ok(Some(ramp))
 }
 
-/// Unit economics by lead source (spend and the funnel) and sourcing (opportunity
-/// history and leads).
+/// Unit economics by lead source (spend and the funnel) and sourcing (the
+/// `opportunities` rebuilt from the history, and leads).
 fn economics_section(
     cx: &Context<'_, '_>,
+    opportunities: &[Opportunity],
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<EconomicsSection>> {
     let (input, currency) = (cx.input, cx.currency);
@@ -985,9 +996,8 @@ fn economics_section(
         );
         None
     } else {
-        let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
         Some(sourcing_report(
-            &opportunities,
+            opportunities,
             input.leads,
             input.touches,
             SourcedBy::LeadSource,
@@ -1007,12 +1017,13 @@ fn economics_section(
 fn pipeline_section(
     cx: &Context<'_, '_>,
     h: &PipelineHistory,
+    owners: &Keys,
     omitted: &mut Vec<Omission>,
 ) -> Result<PipelineSection> {
     let quarter = cx.last_quarter();
     let window = Window::for_period(&quarter, &cx.options.calendar);
     Ok(PipelineSection {
-        by_owner: owner_table(cx, h, window, omitted)?,
+        by_owner: owner_table(cx, h, owners, window, omitted)?,
         quarter,
         waterfall: h.waterfall(
             &WaterfallSpec::new(window.start(), window.end()).with_audit(Audit::Totals),
@@ -1092,18 +1103,17 @@ fn forecast_section(
     )
 }
 
-/// The per-rep table: the deals' owners from their opportunity records rebuilt from
-/// the history (the deal's lead's owner when the records carry none), the win rate
-/// and cycle as of the report date, bookings and pipeline created in `quarter`.
+/// The per-rep table: the deals' `keys` (owners from their opportunity records
+/// rebuilt from the history, the deal's lead's owner when the records carry none),
+/// the win rate and cycle as of the report date, bookings and pipeline created in
+/// `quarter`.
 fn owner_table(
     cx: &Context<'_, '_>,
     h: &PipelineHistory,
+    keys: &Keys,
     quarter: Window,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<PipelineBreakdown>> {
-    let (input, options) = (cx.input, cx.options);
-    let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
-    let keys = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
     if keys.values().iter().all(Option::is_none) {
         omit(
             omitted,
@@ -1114,8 +1124,8 @@ fn owner_table(
     }
     let spec = PipelineBreakdownSpec::new(cx.as_of)
         .with_window(quarter)
-        .with_intervals(options.confidence, options.method);
-    Ok(Some(PipelineBreakdown::build(h, &keys, &spec)?))
+        .with_intervals(cx.options.confidence, cx.options.method);
+    Ok(Some(PipelineBreakdown::build(h, keys, &spec)?))
 }
 
 /// The rolling backtest of the open-deal projection ([`ReportOptions::backtest`]),
