@@ -607,9 +607,8 @@ pub struct Report {
 /// # Ok(()) }
 /// ```
 pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) -> Vec<Opportunity> {
-    use std::collections::{BTreeMap, HashSet};
     type Latest<'r> = (&'r OpportunityChange, DateTime<Utc>, Option<&'r LeadId>);
-    let mut last: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
+    let mut last: crate::hash::FastMap<&str, Latest<'_>> = crate::hash::FastMap::default();
     for r in rows {
         let e = last
             .entry(r.opportunity.as_str())
@@ -622,21 +621,31 @@ pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) ->
             e.2 = r.lead.as_ref();
         }
     }
-    // The same-id fallback needs the lead ids only when some opportunity names no lead.
-    let lead_ids: HashSet<&str> = if last.values().any(|e| e.2.is_none()) {
-        leads.iter().map(|l| l.id.as_str()).collect()
-    } else {
-        HashSet::new()
-    };
-    last.into_values()
-        .map(|(r, created, lead)| {
+    let mut last: Vec<(&str, Latest<'_>)> = last.into_iter().collect();
+    last.sort_unstable_by_key(|(id, _)| *id);
+    // The same-id fallback: which of the opportunities that name no lead are lead ids
+    // (only those ids are looked up, not every lead).
+    let mut lead_ids: crate::hash::FastMap<&str, bool> = last
+        .iter()
+        .filter(|(_, e)| e.2.is_none())
+        .map(|(id, _)| (*id, false))
+        .collect();
+    if !lead_ids.is_empty() {
+        for l in leads {
+            if let Some(found) = lead_ids.get_mut(l.id.as_str()) {
+                *found = true;
+            }
+        }
+    }
+    last.into_iter()
+        .map(|(_, (r, created, lead))| {
             let mut o = Opportunity::new(r.opportunity.clone(), created, r.stage.clone(), r.amount);
             o.close_date = r.close_date;
             o.probability = r.probability;
             o.forecast_category = r.forecast_category;
             o.lead = match lead {
                 Some(l) => Some(l.clone()),
-                None if lead_ids.contains(r.opportunity.as_str()) => {
+                None if lead_ids.get(r.opportunity.as_str()) == Some(&true) => {
                     LeadId::new(r.opportunity.as_str()).ok()
                 }
                 None => None,
@@ -1327,4 +1336,53 @@ fn plan_section(
         target_basis,
         projection,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::OpportunityId;
+    use chrono::TimeZone;
+
+    /// Sorted by id whatever the input order; the lead named last counts; an
+    /// opportunity that names no lead is linked to the lead with its id, if any.
+    #[test]
+    fn opportunities_are_sorted_and_linked() {
+        let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+        let ten = Money::new(rust_decimal::Decimal::TEN, Currency::USD);
+        let change = |id: &str, d, stage: &str| {
+            OpportunityChange::new(OpportunityId::new(id).unwrap(), t(d), stage, ten)
+        };
+        let lead = |id: &str| LeadId::new(id).unwrap();
+        let rows = [
+            change("O3", 2, "closed_won"),
+            change("O3", 1, "prospecting").with_lead(lead("L1")),
+            change("O1", 4, "prospecting"),
+            change("O2", 1, "prospecting").with_lead(lead("L1")),
+            change("O2", 3, "qualification").with_lead(lead("L2")),
+            change("L9", 5, "prospecting"),
+        ];
+        let leads = [Lead::new(lead("L9"), t(1)), Lead::new(lead("O1x"), t(1))];
+        let o = opportunities_from_history(&rows, &leads);
+        let got: Vec<_> = o
+            .iter()
+            .map(|o| {
+                (
+                    o.id.as_str(),
+                    o.created_at,
+                    o.stage.as_str(),
+                    o.lead.as_ref().map(LeadId::as_str),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("L9", t(5), "prospecting", Some("L9")),
+                ("O1", t(4), "prospecting", None),
+                ("O2", t(1), "qualification", Some("L2")),
+                ("O3", t(1), "closed_won", Some("L1")),
+            ]
+        );
+    }
 }
