@@ -821,19 +821,6 @@ mod tests {
         (at_risk, moves)
     }
 
-    const STAGES: [&str; 10] = [
-        "prospecting",
-        "qualification",
-        "needs_analysis",
-        "value_proposition",
-        "id_decision_makers",
-        "perception_analysis",
-        "proposal_price_quote",
-        "negotiation_review",
-        "closed_won",
-        "closed_lost",
-    ];
-
     /// A deal's rows: (days after the deal's start, seconds into that day, whether a
     /// sub-second part is added, stage); times exactly on a day boundary are frequent.
     fn arb_deal() -> impl Strategy<Value = (i64, Vec<(i64, i64, bool, usize)>)> {
@@ -854,12 +841,14 @@ mod tests {
             as_of_second in prop_oneof![Just(0i64), 0..DAY],
             labels in proptest::collection::vec(proptest::option::of(0..3u8), 30),
         ) {
+            let funnel = Funnel::salesforce_opportunity();
+            let stages = funnel.stages();
             let mut rows = Vec::new();
             for (i, (start, changes)) in deals.iter().enumerate() {
                 for &(day, second, nanos, stage) in changes {
                     let at = t(start + day) + TimeDelta::seconds(second)
                         + TimeDelta::nanoseconds(if nanos { 250_000_000 } else { 0 });
-                    let mut r = row(&format!("D{i}"), 0, STAGES[stage]);
+                    let mut r = row(&format!("D{i}"), 0, &stages[stage % stages.len()].key);
                     r.changed_at = at;
                     rows.push(r);
                 }
