@@ -242,8 +242,8 @@ struct Move {
 /// boundaries counts (several stage changes on one day are one transition).
 ///
 /// # Cost
-/// Fitting is linear in the rows and in the days each deal was observed; the risk-set
-/// table has `(segments + 1) × days × states` cells, checked against
+/// Fitting is linear in the rows (each deal's runs of days in one state are added at
+/// once) plus one pass over the risk-set table, which has `(segments + 1) × days × states` cells, checked against
 /// [`SurvivalOptions::max_cells`] (default [`DEFAULT_MAX_SURVIVAL_CELLS`]) before
 /// anything is allocated. A projection walks at most `horizon` days per open deal.
 #[derive(Debug, Clone, PartialEq)]
