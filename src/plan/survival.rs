@@ -243,9 +243,11 @@ struct Move {
 ///
 /// # Cost
 /// Fitting is linear in the rows (each deal's runs of days in one state are added at
-/// once) plus one pass over the risk-set table, which has `(segments + 1) × days × states` cells, checked against
-/// [`SurvivalOptions::max_cells`] (default [`DEFAULT_MAX_SURVIVAL_CELLS`]) before
-/// anything is allocated. A projection walks at most `horizon` days per open deal.
+/// once) plus one pass over the risk-set table, which has `(segments + 1) × days ×
+/// states` cells, checked against [`SurvivalOptions::max_cells`] (default
+/// [`DEFAULT_MAX_SURVIVAL_CELLS`]) before anything is allocated. A projection walks at
+/// most `horizon` days per open deal ([`super::deal_chances`]: once per stage, segment
+/// and day of age).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageChain {
     /// Chain states: the funnel's stages, then won, then lost.
