@@ -10,10 +10,12 @@ use crate::error::ErrorKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
 
 use crate::distribution::ExactDistribution;
 use crate::error::{Error, RecordRef, Result};
 use crate::forecast::{ErrorMetrics, ErrorStats};
+use crate::hash::FastMap;
 use crate::money::{Currency, Money};
 use crate::pipeline::PipelineHistory;
 
@@ -167,6 +169,9 @@ pub fn deal_chances(
     let at = chain.as_of();
     let stages = history.funnel().stages();
     let mut out = Vec::new();
+    // Deals in one stage and segment on the same day of age have the same chances:
+    // the chain is walked once per such cell.
+    let mut walked: FastMap<(usize, Option<usize>, u64), Vec<f64>> = FastMap::default();
     for o in 0..history.len() {
         let Some(state) = history.state_at(o, at) else {
             continue;
@@ -176,11 +181,13 @@ pub fn deal_chances(
         }
         let age =
             u64::try_from(at.signed_duration_since(state.created_at).num_seconds()).unwrap_or(0);
-        let seg = chain.segments().and_then(|s| {
-            let name = s.segment_of(o)?;
-            s.names().iter().position(|n| n == name)
-        });
-        let chances = chain.win_within(state.stage, seg, age, horizons)?;
+        let seg = chain.segments().and_then(|s| s.group_of(o));
+        let chances = match walked.entry((state.stage, seg, age / 86_400)) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(e) => e
+                .insert(chain.win_within(state.stage, seg, age, horizons)?)
+                .clone(),
+        };
         out.push(ItemChance {
             id: history.ids()[o].to_string(),
             stage: stages[state.stage].key.clone(),

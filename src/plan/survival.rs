@@ -139,13 +139,21 @@ impl DealSegments {
         changes: &[OpportunityChange],
         leads: &[Lead],
     ) -> DealSegments {
-        let by_lead: FastMap<&str, &str> = leads
+        // Only the leads the history names are looked up (the leads are often many
+        // more than the deals); the last lead of an id with a segment counts.
+        let mut by_lead: FastMap<&str, Option<&str>> = changes
             .iter()
-            .filter_map(|l| Some((l.id.as_str(), l.segment.as_deref()?)))
+            .filter_map(|c| Some((c.lead.as_ref()?.as_str(), None)))
             .collect();
+        for l in leads {
+            if let (Some(seg), Some(slot)) = (l.segment.as_deref(), by_lead.get_mut(l.id.as_str()))
+            {
+                *slot = Some(seg);
+            }
+        }
         let mut by_deal: FastMap<&str, &str> = FastMap::default();
         for c in changes {
-            if let Some(seg) = c.lead.as_ref().and_then(|l| by_lead.get(l.as_str())) {
+            if let Some(&Some(seg)) = c.lead.as_ref().and_then(|l| by_lead.get(l.as_str())) {
                 by_deal.entry(c.opportunity.as_str()).or_insert(seg);
             }
         }
@@ -165,7 +173,8 @@ impl DealSegments {
         self.names.get(k as usize).map(String::as_str)
     }
 
-    fn group_of(&self, index: usize) -> Option<usize> {
+    /// The segment index of deal `index`, if it has one.
+    pub(super) fn group_of(&self, index: usize) -> Option<usize> {
         self.of.get(index).copied().flatten().map(|k| k as usize)
     }
 }
@@ -233,10 +242,12 @@ struct Move {
 /// boundaries counts (several stage changes on one day are one transition).
 ///
 /// # Cost
-/// Fitting is linear in the rows and in the days each deal was observed; the risk-set
-/// table has `(segments + 1) × days × states` cells, checked against
-/// [`SurvivalOptions::max_cells`] (default [`DEFAULT_MAX_SURVIVAL_CELLS`]) before
-/// anything is allocated. A projection walks at most `horizon` days per open deal.
+/// Fitting is linear in the rows (each deal's runs of days in one state are added at
+/// once) plus one pass over the risk-set table, which has `(segments + 1) × days ×
+/// states` cells, checked against [`SurvivalOptions::max_cells`] (default
+/// [`DEFAULT_MAX_SURVIVAL_CELLS`]) before anything is allocated. A projection walks at
+/// most `horizon` days per open deal ([`super::deal_chances`]: once per stage, segment
+/// and day of age).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageChain {
     /// Chain states: the funnel's stages, then won, then lost.
@@ -340,51 +351,13 @@ impl StageChain {
                 reason: "fit on a shorter history (or fewer segments), or raise the limit".into(),
             }));
         }
-        let mut at_risk = vec![0u32; cells as usize];
-        let mut moves = Vec::new();
-        for o in 0..history.len() {
-            let rs = history.rows_of(o);
-            let Some(first) = rs.first() else { continue };
-            let observed = observed_days(first.at, as_of);
-            let segment = segments.and_then(|s| s.group_of(o)).map(|g| g + 1);
-            // The stage in effect at `t` (times visited in order): one walk over the rows.
-            let mut cursor = 0;
-            let mut stage_at = |t: DateTime<Utc>| {
-                while cursor < rs.len() && rs[cursor].at <= t {
-                    cursor += 1;
-                }
-                usize::from(rs[cursor.saturating_sub(1)].stage)
-            };
-            let mut state = state_of_stage[stage_at(first.at)];
-            for day in 0..observed {
-                if state >= won {
-                    break;
-                }
-                let boundary = first.at + chrono::TimeDelta::seconds((day as i64 + 1) * DAY);
-                let next = state_of_stage[stage_at(boundary)];
-                for g in std::iter::once(0).chain(segment) {
-                    at_risk[(g * days + day) * states + state as usize] += 1;
-                    if next != state {
-                        moves.push(Move {
-                            group: g as u32,
-                            day: day as u32,
-                            from: state,
-                            to: next,
-                            count: 1,
-                        });
-                    }
-                }
-                state = next;
-            }
-        }
-        moves.sort_unstable();
-        moves.dedup_by(|b, a| {
-            let same = (a.group, a.day, a.from, a.to) == (b.group, b.day, b.from, b.to);
-            if same {
-                a.count += b.count;
-            }
-            same
-        });
+        let shape = Shape {
+            states,
+            days,
+            cells: cells as usize,
+        };
+        let (at_risk, moves) = tally(history, as_of, segments, &state_of_stage, shape);
+        let moves = aggregate(moves);
         let offsets = crate::group::offsets(
             groups * days,
             moves
@@ -516,12 +489,16 @@ impl StageChain {
                 continue;
             }
             let c = g * self.days + day;
-            for m in &self.moves[self.offsets[c]..self.offsets[c + 1]] {
-                if m.from as usize == j {
-                    let moved = mass * f64::from(m.count) / f64::from(y);
-                    next[j] -= moved;
-                    next[m.to as usize] += moved;
-                }
+            // The cell's moves are sorted by `from`: those out of `j`, in order.
+            let cell_moves = &self.moves[self.offsets[c]..self.offsets[c + 1]];
+            let out_of_j = cell_moves.partition_point(|m| (m.from as usize) < j);
+            for m in cell_moves[out_of_j..]
+                .iter()
+                .take_while(|m| m.from as usize == j)
+            {
+                let moved = mass * f64::from(m.count) / f64::from(y);
+                next[j] -= moved;
+                next[m.to as usize] += moved;
             }
         }
         // Rounding must not leave a negative mass.
@@ -531,6 +508,139 @@ impl StageChain {
             }
         }
     }
+}
+
+/// The shape of a fit's risk-set table.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    states: usize,
+    days: usize,
+    /// `groups × days × states` (checked against the limit).
+    cells: usize,
+}
+
+/// The risk sets (`at_risk[(group × days + day) × states + state]`) and the
+/// transitions (one [`Move`] of count 1 each, unsorted) of every deal of `history` at
+/// `as_of`, by one sweep over each deal's rows: the deal's state only changes at the
+/// day boundaries where one of its rows takes effect, so each run of days in one state
+/// is added to the risk sets at once (a difference along the day axis, summed at the
+/// end) and each change is one move. Equal, cell for cell, to walking every deal day
+/// by day (the reference walk of the tests).
+fn tally(
+    history: &PipelineHistory,
+    as_of: DateTime<Utc>,
+    segments: Option<&DealSegments>,
+    state_of_stage: &[u32],
+    shape: Shape,
+) -> (Vec<u32>, Vec<Move>) {
+    let won = (shape.states - 2) as u32;
+    // Differences along the day axis until `prefix_sum_days`; wrapping arithmetic is
+    // exact because every final count fits in a `u32` (at most one per deal).
+    let mut at_risk = vec![0u32; shape.cells];
+    let mut moves = Vec::new();
+    for o in 0..history.len() {
+        let rs = history.rows_of(o);
+        let Some(first) = rs.first() else { continue };
+        let observed = observed_days(first.at, as_of);
+        let segment = segments.and_then(|s| s.group_of(o)).map(|g| g + 1);
+        let groups = || std::iter::once(0).chain(segment);
+        // The first day boundary (`first.at + k` days) at or after each row: the row
+        // is in effect at boundary `k` from then on.
+        let boundary = |i: usize| boundary_of(first.at, rs[i].at);
+        // The rows in effect at boundary `k` are the longest prefix whose rows all
+        // have `boundary ≤ k`: `cursor` is that prefix's length.
+        let mut cursor = 0;
+        while cursor < rs.len() && boundary(cursor) == 0 {
+            cursor += 1;
+        }
+        let stage_of = |cursor: usize| state_of_stage[usize::from(rs[cursor - 1].stage)];
+        let (mut state, mut since) = (stage_of(cursor), 0usize);
+        while state < won {
+            // The next boundary where the state may change, if observed.
+            let Some(k) = (cursor < rs.len())
+                .then(|| boundary(cursor))
+                .filter(|&k| k <= observed as u64)
+                .map(|k| k as usize)
+            else {
+                groups().for_each(|g| add_run(&mut at_risk, shape, g, state, since, observed));
+                break;
+            };
+            while cursor < rs.len() && boundary(cursor) <= k as u64 {
+                cursor += 1;
+            }
+            let next = stage_of(cursor);
+            if next != state {
+                for g in groups() {
+                    add_run(&mut at_risk, shape, g, state, since, k);
+                    moves.push(Move {
+                        group: g as u32,
+                        day: (k - 1) as u32,
+                        from: state,
+                        to: next,
+                        count: 1,
+                    });
+                }
+                (state, since) = (next, k);
+            }
+        }
+    }
+    prefix_sum_days(&mut at_risk, shape);
+    (at_risk, moves)
+}
+
+/// The first whole day `k ≥ 0` with `at ≤ first + k days`.
+fn boundary_of(first: DateTime<Utc>, at: DateTime<Utc>) -> u64 {
+    let delta = at.signed_duration_since(first);
+    let (secs, nanos) = (delta.num_seconds(), delta.subsec_nanos());
+    if secs < 0 || (secs == 0 && nanos <= 0) {
+        return 0;
+    }
+    // `delta > 0`: both parts are non-negative.
+    let (whole, rest) = (secs / DAY, secs % DAY);
+    whole as u64 + u64::from(rest > 0 || nanos > 0)
+}
+
+/// Adds one deal at risk in `state` to group `group` on days `from..to`, as
+/// differences along the day axis.
+fn add_run(at_risk: &mut [u32], shape: Shape, group: usize, state: u32, from: usize, to: usize) {
+    if from >= to {
+        return;
+    }
+    let cell = |day: usize| (group * shape.days + day) * shape.states + state as usize;
+    at_risk[cell(from)] = at_risk[cell(from)].wrapping_add(1);
+    if to < shape.days {
+        at_risk[cell(to)] = at_risk[cell(to)].wrapping_sub(1);
+    }
+}
+
+/// Turns differences along the day axis into counts (per group and state).
+fn prefix_sum_days(at_risk: &mut [u32], shape: Shape) {
+    let row = shape.states;
+    if row == 0 || shape.days == 0 {
+        return;
+    }
+    for group in at_risk.chunks_exact_mut(shape.days * row) {
+        for day in 1..shape.days {
+            let (before, now) = group.split_at_mut(day * row);
+            let before = &before[(day - 1) * row..];
+            for (x, &b) in now[..row].iter_mut().zip(before) {
+                *x = x.wrapping_add(b);
+            }
+        }
+    }
+}
+
+/// The moves sorted by (group, day, from, to), equal ones merged into one count.
+fn aggregate(mut moves: Vec<Move>) -> Vec<Move> {
+    moves.sort_unstable();
+    moves.dedup_by(|b, a| {
+        let same = (a.group, a.day, a.from, a.to) == (b.group, b.day, b.from, b.to);
+        if same {
+            a.count += b.count;
+        }
+        same
+    });
+    moves
 }
 
 /// Whole days from `created` to `as_of` (0 when `as_of` is earlier).
@@ -544,6 +654,7 @@ mod tests {
     use crate::funnel::Funnel;
     use crate::money::{Currency, Money};
     use chrono::{TimeDelta, TimeZone};
+    use proptest::prelude::*;
 
     fn t(days: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + TimeDelta::days(days)
@@ -660,6 +771,110 @@ mod tests {
         assert!(own.win_within(0, Some(2), 0, &[1]).is_err());
         let other = DealSegments::new(&history(&[row("Z", 0, "prospecting")]), |_| None);
         assert!(StageChain::fit(&h, t(5), Some(&other), SurvivalOptions::default()).is_err());
+    }
+
+    /// The reference walk: every deal day by day, the state at each day boundary
+    /// looked up from its rows (the fit before it swept runs of days).
+    fn tally_by_day(
+        history: &PipelineHistory,
+        as_of: DateTime<Utc>,
+        segments: Option<&DealSegments>,
+        state_of_stage: &[u32],
+        shape: Shape,
+    ) -> (Vec<u32>, Vec<Move>) {
+        let (states, days) = (shape.states, shape.days);
+        let won = (states - 2) as u32;
+        let mut at_risk = vec![0u32; shape.cells];
+        let mut moves = Vec::new();
+        for o in 0..history.len() {
+            let rs = history.rows_of(o);
+            let Some(first) = rs.first() else { continue };
+            let observed = observed_days(first.at, as_of);
+            let segment = segments.and_then(|s| s.group_of(o)).map(|g| g + 1);
+            let mut cursor = 0;
+            let mut stage_at = |t: DateTime<Utc>| {
+                while cursor < rs.len() && rs[cursor].at <= t {
+                    cursor += 1;
+                }
+                usize::from(rs[cursor.saturating_sub(1)].stage)
+            };
+            let mut state = state_of_stage[stage_at(first.at)];
+            for day in 0..observed {
+                if state >= won {
+                    break;
+                }
+                let boundary = first.at + TimeDelta::seconds((day as i64 + 1) * DAY);
+                let next = state_of_stage[stage_at(boundary)];
+                for g in std::iter::once(0).chain(segment) {
+                    at_risk[(g * days + day) * states + state as usize] += 1;
+                    if next != state {
+                        moves.push(Move {
+                            group: g as u32,
+                            day: day as u32,
+                            from: state,
+                            to: next,
+                            count: 1,
+                        });
+                    }
+                }
+                state = next;
+            }
+        }
+        (at_risk, moves)
+    }
+
+    /// A deal's rows: (days after the deal's start, seconds into that day, whether a
+    /// sub-second part is added, stage); times exactly on a day boundary are frequent.
+    fn arb_deal() -> impl Strategy<Value = (i64, Vec<(i64, i64, bool, usize)>)> {
+        let second = prop_oneof![Just(0i64), Just(1), Just(DAY - 1), 0..DAY];
+        (
+            0..40i64,
+            proptest::collection::vec((0..25i64, second, any::<bool>(), 0..10usize), 1..7),
+        )
+    }
+
+    proptest! {
+        /// The sweep over each deal's runs of days gives the day-by-day walk's risk
+        /// sets and transitions exactly, with and without segments, at any instant.
+        #[test]
+        fn the_sweep_equals_the_day_by_day_walk(
+            deals in proptest::collection::vec(arb_deal(), 1..30),
+            as_of_days in -2..80i64,
+            as_of_second in prop_oneof![Just(0i64), 0..DAY],
+            labels in proptest::collection::vec(proptest::option::of(0..3u8), 30),
+        ) {
+            let funnel = Funnel::salesforce_opportunity();
+            let stages = funnel.stages();
+            let mut rows = Vec::new();
+            for (i, (start, changes)) in deals.iter().enumerate() {
+                for &(day, second, nanos, stage) in changes {
+                    let at = t(start + day) + TimeDelta::seconds(second)
+                        + TimeDelta::nanoseconds(if nanos { 250_000_000 } else { 0 });
+                    let mut r = row(&format!("D{i}"), 0, &stages[stage % stages.len()].key);
+                    r.changed_at = at;
+                    rows.push(r);
+                }
+            }
+            let h = history(&rows);
+            let segments = DealSegments::new(&h, |id| {
+                let i: usize = id.as_str()[1..].parse().unwrap();
+                labels[i].map(|l| format!("s{l}"))
+            });
+            let as_of = t(as_of_days) + TimeDelta::seconds(as_of_second);
+            for seg in [None, Some(&segments)] {
+                let chain = StageChain::fit(&h, as_of, seg, SurvivalOptions::default()).unwrap();
+                let groups = 1 + seg.map_or(0, |s| s.names.len());
+                let shape = Shape {
+                    states: chain.states,
+                    days: chain.days,
+                    cells: groups * chain.days * chain.states,
+                };
+                let (at_risk, moves) =
+                    tally_by_day(&h, as_of, seg, &chain.state_of_stage, shape);
+                prop_assert_eq!(&chain.at_risk, &at_risk);
+                prop_assert_eq!(&chain.moves, &aggregate(moves));
+            }
+        }
     }
 
     #[test]

@@ -43,6 +43,7 @@ use crate::attribution::{
     Attribution, JourneyDiagnostics, JourneyOptions, Journeys, MarkovOptions, MarkovReport,
     RuleModel, ShapleyOptions, ShapleyReport, markov_attribution, shapley_attribution,
 };
+use crate::breakdown::Keys;
 use crate::cost::{
     CostGrouping, Credits, InfluenceMilestone, SourcedBy, SourcingReport, SpendAlignment,
     UnitEconomics, align_spend, sourcing_report, unit_economics,
@@ -606,9 +607,8 @@ pub struct Report {
 /// # Ok(()) }
 /// ```
 pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) -> Vec<Opportunity> {
-    use std::collections::{BTreeMap, HashSet};
     type Latest<'r> = (&'r OpportunityChange, DateTime<Utc>, Option<&'r LeadId>);
-    let mut last: BTreeMap<&str, Latest<'_>> = BTreeMap::new();
+    let mut last: crate::hash::FastMap<&str, Latest<'_>> = crate::hash::FastMap::default();
     for r in rows {
         let e = last
             .entry(r.opportunity.as_str())
@@ -621,21 +621,31 @@ pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) ->
             e.2 = r.lead.as_ref();
         }
     }
-    // The same-id fallback needs the lead ids only when some opportunity names no lead.
-    let lead_ids: HashSet<&str> = if last.values().any(|e| e.2.is_none()) {
-        leads.iter().map(|l| l.id.as_str()).collect()
-    } else {
-        HashSet::new()
-    };
-    last.into_values()
-        .map(|(r, created, lead)| {
+    let mut last: Vec<(&str, Latest<'_>)> = last.into_iter().collect();
+    last.sort_unstable_by_key(|(id, _)| *id);
+    // The same-id fallback: which of the opportunities that name no lead are lead ids
+    // (only those ids are looked up, not every lead).
+    let mut lead_ids: crate::hash::FastMap<&str, bool> = last
+        .iter()
+        .filter(|(_, e)| e.2.is_none())
+        .map(|(id, _)| (*id, false))
+        .collect();
+    if !lead_ids.is_empty() {
+        for l in leads {
+            if let Some(found) = lead_ids.get_mut(l.id.as_str()) {
+                *found = true;
+            }
+        }
+    }
+    last.into_iter()
+        .map(|(_, (r, created, lead))| {
             let mut o = Opportunity::new(r.opportunity.clone(), created, r.stage.clone(), r.amount);
             o.close_date = r.close_date;
             o.probability = r.probability;
             o.forecast_category = r.forecast_category;
             o.lead = match lead {
                 Some(l) => Some(l.clone()),
-                None if lead_ids.contains(r.opportunity.as_str()) => {
+                None if lead_ids.get(r.opportunity.as_str()) == Some(&true) => {
                     LeadId::new(r.opportunity.as_str()).ok()
                 }
                 None => None,
@@ -875,19 +885,29 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
             _ => None,
         };
         progress("economics");
-        let economics = economics_section(cx, &mut omitted)?;
+        // The opportunities rebuilt from the history, read by sourcing, the per-rep
+        // table and the ramp: built once.
+        let opportunities = if input.opportunity_history.is_empty() {
+            Vec::new()
+        } else {
+            opportunities_from_history(input.opportunity_history, input.leads)
+        };
+        let economics = economics_section(cx, &opportunities, &mut omitted)?;
         progress("pipeline");
         let history = history.as_ref().map_err(Clone::clone)?.as_ref();
         if history.is_none() {
             omit(&mut omitted, "pipeline", "no opportunity history");
         }
-        let pipeline = match history {
-            Some(h) => Some(pipeline_section(cx, h, &mut omitted)?),
-            None => None,
-        };
-        let ramp = match history {
-            Some(h) => ramp_section(cx, h, &mut omitted)?,
-            None => None,
+        let (pipeline, ramp) = match history {
+            Some(h) => {
+                // The deals' owners, for the per-rep table and the ramp.
+                let owners = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
+                (
+                    Some(pipeline_section(cx, h, &owners, &mut omitted)?),
+                    ramp_section(cx, h, &owners, &mut omitted)?,
+                )
+            }
+            None => (None, None),
         };
         progress("forecast");
         let backtest = match (backtest, history) {
@@ -920,20 +940,19 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
     })
 }
 
-/// The ramp of new owners, measured with the defaults as of the report date; owners
+/// The ramp of new owners, measured with the defaults as of the report date; `owners`
 /// from the opportunities rebuilt from the history and the leads they came from.
 fn ramp_section(
     cx: &Context<'_, '_>,
     h: &PipelineHistory,
+    owners: &Keys,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<crate::pipeline::RampReport>> {
-    let opportunities = opportunities_from_history(cx.input.opportunity_history, cx.input.leads);
-    let owners = h.keys(&Dimension::Owner, &opportunities, cx.input.leads)?;
     if owners.values().iter().all(Option::is_none) {
         omit(omitted, "ramp", "no deal has an owner (on its lead)");
         return Ok(None);
     }
-    let mut ramp = h.ramp(&crate::pipeline::RampSpec::new(cx.as_of), &owners)?;
+    let mut ramp = h.ramp(&crate::pipeline::RampSpec::new(cx.as_of), owners)?;
     // The curve carries the counts; each owner's months stay out of the report (they
     // are in `PipelineHistory::ramp`).
     for o in &mut ramp.owners {
@@ -942,10 +961,11 @@ fn ramp_section(
     Ok(Some(ramp))
 }
 
-/// Unit economics by lead source (spend and the funnel) and sourcing (opportunity
-/// history and leads).
+/// Unit economics by lead source (spend and the funnel) and sourcing (the
+/// `opportunities` rebuilt from the history, and leads).
 fn economics_section(
     cx: &Context<'_, '_>,
+    opportunities: &[Opportunity],
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<EconomicsSection>> {
     let (input, currency) = (cx.input, cx.currency);
@@ -985,9 +1005,8 @@ fn economics_section(
         );
         None
     } else {
-        let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
         Some(sourcing_report(
-            &opportunities,
+            opportunities,
             input.leads,
             input.touches,
             SourcedBy::LeadSource,
@@ -1007,12 +1026,13 @@ fn economics_section(
 fn pipeline_section(
     cx: &Context<'_, '_>,
     h: &PipelineHistory,
+    owners: &Keys,
     omitted: &mut Vec<Omission>,
 ) -> Result<PipelineSection> {
     let quarter = cx.last_quarter();
     let window = Window::for_period(&quarter, &cx.options.calendar);
     Ok(PipelineSection {
-        by_owner: owner_table(cx, h, window, omitted)?,
+        by_owner: owner_table(cx, h, owners, window, omitted)?,
         quarter,
         waterfall: h.waterfall(
             &WaterfallSpec::new(window.start(), window.end()).with_audit(Audit::Totals),
@@ -1092,18 +1112,17 @@ fn forecast_section(
     )
 }
 
-/// The per-rep table: the deals' owners from their opportunity records rebuilt from
-/// the history (the deal's lead's owner when the records carry none), the win rate
-/// and cycle as of the report date, bookings and pipeline created in `quarter`.
+/// The per-rep table: the deals' `keys` (owners from their opportunity records
+/// rebuilt from the history, the deal's lead's owner when the records carry none),
+/// the win rate and cycle as of the report date, bookings and pipeline created in
+/// `quarter`.
 fn owner_table(
     cx: &Context<'_, '_>,
     h: &PipelineHistory,
+    keys: &Keys,
     quarter: Window,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<PipelineBreakdown>> {
-    let (input, options) = (cx.input, cx.options);
-    let opportunities = opportunities_from_history(input.opportunity_history, input.leads);
-    let keys = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
     if keys.values().iter().all(Option::is_none) {
         omit(
             omitted,
@@ -1114,8 +1133,8 @@ fn owner_table(
     }
     let spec = PipelineBreakdownSpec::new(cx.as_of)
         .with_window(quarter)
-        .with_intervals(options.confidence, options.method);
-    Ok(Some(PipelineBreakdown::build(h, &keys, &spec)?))
+        .with_intervals(cx.options.confidence, cx.options.method);
+    Ok(Some(PipelineBreakdown::build(h, keys, &spec)?))
 }
 
 /// The rolling backtest of the open-deal projection ([`ReportOptions::backtest`]),
@@ -1317,4 +1336,53 @@ fn plan_section(
         target_basis,
         projection,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::OpportunityId;
+    use chrono::TimeZone;
+
+    /// Sorted by id whatever the input order; the lead named last counts; an
+    /// opportunity that names no lead is linked to the lead with its id, if any.
+    #[test]
+    fn opportunities_are_sorted_and_linked() {
+        let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 0, 0, 0).unwrap();
+        let ten = Money::new(rust_decimal::Decimal::TEN, Currency::USD);
+        let change = |id: &str, d, stage: &str| {
+            OpportunityChange::new(OpportunityId::new(id).unwrap(), t(d), stage, ten)
+        };
+        let lead = |id: &str| LeadId::new(id).unwrap();
+        let rows = [
+            change("O3", 2, "closed_won"),
+            change("O3", 1, "prospecting").with_lead(lead("L1")),
+            change("O1", 4, "prospecting"),
+            change("O2", 1, "prospecting").with_lead(lead("L1")),
+            change("O2", 3, "qualification").with_lead(lead("L2")),
+            change("L9", 5, "prospecting"),
+        ];
+        let leads = [Lead::new(lead("L9"), t(1)), Lead::new(lead("O1x"), t(1))];
+        let o = opportunities_from_history(&rows, &leads);
+        let got: Vec<_> = o
+            .iter()
+            .map(|o| {
+                (
+                    o.id.as_str(),
+                    o.created_at,
+                    o.stage.as_str(),
+                    o.lead.as_ref().map(LeadId::as_str),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("L9", t(5), "prospecting", Some("L9")),
+                ("O1", t(4), "prospecting", None),
+                ("O2", t(1), "qualification", Some("L2")),
+                ("O3", t(1), "closed_won", Some("L1")),
+            ]
+        );
+    }
 }
