@@ -1019,12 +1019,14 @@ fn rows_by_key(keys: &[Option<String>]) -> std::collections::HashMap<String, Vec
 }
 
 /// Each query's rows per group equal `want(group)` (a key per group, every group
-/// there), at 1, 2 and 7 partitions of shuffled rows.
+/// there), at 1, 2 and 7 partitions of shuffled rows, and with `skip_partial` at 2
+/// partitions whose partial aggregates give up pre-aggregating.
 async fn assert_per_group(
     table: &str,
     batch: &RecordBatch,
     sql: &str,
     groups: usize,
+    skip_partial: bool,
     want: impl Fn(&str) -> Value,
 ) {
     // The core's result per group, computed once.
@@ -1050,6 +1052,9 @@ async fn assert_per_group(
     }
     // Partial aggregates that give up pre-aggregating (their rows barely share
     // groups) pass each row on as a state of its own.
+    if !skip_partial {
+        return;
+    }
     let ctx = context(table, batch, 2, 97);
     for set in [
         "SET datafusion.execution.skip_partial_aggregation_probe_rows_threshold = 100",
@@ -1109,7 +1114,7 @@ async fn win_rate_per_owner_over_a_thousand_groups_equals_the_core() {
         let sql = format!(
             r#"SELECT owner, revops_win_rate(outcome, '{{"method": "jeffreys"}}'){filter} FROM deals GROUP BY owner"#
         );
-        assert_per_group("deals", &batch, &sql, GROUPS, want).await;
+        assert_per_group("deals", &batch, &sql, GROUPS, true, want).await;
     }
 }
 
@@ -1169,7 +1174,7 @@ async fn forecast_errors_per_series_over_a_thousand_groups_equal_the_core() {
         let sql = format!(
             r#"SELECT series, revops_forecast_errors(forecast, actual, '{{"zero_actual": "skip"}}'){filter} FROM forecasts GROUP BY series"#
         );
-        assert_per_group("forecasts", &batch, &sql, GROUPS, want).await;
+        assert_per_group("forecasts", &batch, &sql, GROUPS, true, want).await;
     }
 }
 
@@ -1208,7 +1213,7 @@ async fn calibration_per_group_equals_the_core() {
         common::json(&core.finish().unwrap())
     };
     let sql = r#"SELECT rep, revops_calibration(probability, won, '{"bins": 5}') FROM predictions GROUP BY rep"#;
-    assert_per_group("predictions", &batch, sql, 200, want).await;
+    assert_per_group("predictions", &batch, sql, 200, true, want).await;
 }
 
 #[tokio::test]
@@ -1291,7 +1296,8 @@ async fn cohorts_per_team_over_a_thousand_groups_equal_the_core() {
             "SELECT team, named_struct('rows', get_field(r, 'rows'), 'all', get_field(r, 'all'), 'diagnostics', get_field(r, 'diagnostics')) \
              FROM (SELECT team, revops_cohorts(lead, created_at, stage, at){filter} AS r FROM funnel GROUP BY team)"
         );
-        assert_per_group("funnel", &batch, &sql, GROUPS, want).await;
+        // Once: a cohort state per row is slow in a debug build.
+        assert_per_group("funnel", &batch, &sql, GROUPS, filter.is_empty(), want).await;
     }
 }
 
