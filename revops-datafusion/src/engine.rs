@@ -10,6 +10,12 @@
 //! the state's fields, floats written so they read back to the same bits). A
 //! partition's state is therefore exactly what [`revops::Accumulator`] documents, and
 //! `merge_batch` is the core `merge`: merging any split equals one pass.
+//!
+//! An engine that adds its rows one at a time ([`Engine::GROUPED`]) also has a
+//! [`GroupsAccumulator`](datafusion_expr::GroupsAccumulator),
+//! [`Grouped`](crate::grouped::Grouped): one core state per group, each row added to
+//! its group's state, and the same `Binary` column per group, so its partial states
+//! and [`Shipped`]'s merge into each other.
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -20,9 +26,12 @@ use arrow_schema::{DataType, Field, FieldRef, Schema};
 use datafusion_common::{DataFusionError, Result, ScalarValue};
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion_expr::utils::format_state_name;
-use datafusion_expr::{Accumulator, AggregateUDFImpl, ColumnarValue, Signature, Volatility};
+use datafusion_expr::{
+    Accumulator, AggregateUDFImpl, ColumnarValue, GroupsAccumulator, Signature, Volatility,
+};
 
 use crate::convert::Input;
+use crate::grouped::{Grouped, Groups};
 
 /// A revops engine as an aggregate function.
 pub(crate) trait Engine:
@@ -42,14 +51,47 @@ pub(crate) trait Engine:
     /// A new state and scratch under the options given as a JSON literal (`None`:
     /// defaults).
     fn new_state(options: Option<&str>) -> revops::Result<(Self::State, Self::Scratch)>;
+    /// Whether the engine adds rows one at a time ([`update_groups`](Self::update_groups)),
+    /// so that DataFusion gets a [`GroupsAccumulator`] for it.
+    const GROUPED: bool = false;
+    /// Whether a state's size grows with its rows (a state that does not is measured
+    /// once, empty).
+    const GROWS: bool = true;
     /// Adds the rows of one batch (`columns` as declared by `INPUTS`, already of the
     /// coerced types); `row` is the number of rows this accumulator saw before.
+    ///
+    /// An engine with [`GROUPED`](Self::GROUPED) leaves this to
+    /// [`update_groups`](Self::update_groups) with every row in its one state.
     fn update(
         state: &mut Self::State,
         scratch: &mut Self::Scratch,
         columns: &[ArrayRef],
         row: u64,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let rows = columns.first().map_or(0, |c| c.len());
+        Self::update_groups(
+            std::slice::from_mut(state),
+            scratch,
+            columns,
+            &Groups::One(rows),
+            row,
+        )
+    }
+    /// Adds each row of one batch that `groups` keeps to the state of its group;
+    /// `row` is the number of rows the accumulator was given before (row `i` of the
+    /// batch is `row + i` in errors). Only for engines with [`GROUPED`](Self::GROUPED).
+    fn update_groups(
+        _states: &mut [Self::State],
+        _scratch: &mut Self::Scratch,
+        _columns: &[ArrayRef],
+        _groups: &Groups<'_>,
+        _row: u64,
+    ) -> Result<()> {
+        Err(DataFusionError::Internal(format!(
+            "{}: rows are not added one group at a time",
+            Self::NAME
+        )))
+    }
     /// The result (the scratch carries what the options said besides the state).
     fn evaluate(state: &Self::State, scratch: &Self::Scratch) -> Result<ScalarValue>;
 }
@@ -101,6 +143,25 @@ impl<E: Engine> AggregateUDFImpl for Udaf<E> {
         let options = options_literal::<E>(&args)?;
         let (state, scratch) = E::new_state(options.as_deref()).map_err(external)?;
         Ok(Box::new(Shipped::<E>::new(state, scratch)))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        E::GROUPED
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        if !E::GROUPED {
+            return Err(DataFusionError::NotImplemented(format!(
+                "{}: no GroupsAccumulator",
+                E::NAME
+            )));
+        }
+        let options = options_literal::<E>(&args)?;
+        let (state, scratch) = E::new_state(options.as_deref()).map_err(external)?;
+        Ok(Box::new(Grouped::<E>::new(options, state, scratch)))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -159,13 +220,54 @@ pub(crate) struct Shipped<E: Engine> {
 /// and per byte merged; between measures, rows added may make the state up to about
 /// twice what is reported. The scratch (a decoder's interned names) is not counted.
 #[derive(Debug, Default, Clone, Copy)]
-struct Size {
+pub(crate) struct Size {
     /// The serialised length at the last measure.
     bytes: usize,
     /// The rows added when last measured.
     rows: u64,
     /// Bytes of partial states merged in since the last measure.
     merged: usize,
+}
+
+impl Size {
+    /// A size measured at `bytes` (after `rows` rows), nothing merged since.
+    pub(crate) fn measured(bytes: usize, rows: u64) -> Size {
+        Size {
+            bytes,
+            rows,
+            merged: 0,
+        }
+    }
+
+    /// What to report: the last measure plus the bytes merged in since.
+    pub(crate) fn total(&self) -> usize {
+        self.bytes + self.merged
+    }
+
+    /// Measures `state` (after `rows` rows) now; kept as it was if the state cannot
+    /// be serialised (shipping it reports that error).
+    pub(crate) fn measure<S: serde::Serialize>(&mut self, state: &S, rows: u64) {
+        let mut counter = Counter(0);
+        if serde_json::to_writer(&mut counter, state).is_ok() {
+            *self = Size::measured(counter.0, rows);
+        }
+    }
+
+    /// After rows were added (`rows` in all): measures again if they have doubled.
+    pub(crate) fn added<S: serde::Serialize>(&mut self, state: &S, rows: u64) {
+        if rows >= self.rows.saturating_mul(2).max(1) {
+            self.measure(state, rows);
+        }
+    }
+
+    /// After a partial state of `bytes` was merged in: measures again once the bytes
+    /// merged exceed the last measure.
+    pub(crate) fn merged<S: serde::Serialize>(&mut self, state: &S, rows: u64, bytes: usize) {
+        self.merged += bytes;
+        if self.merged > self.bytes {
+            self.measure(state, rows);
+        }
+    }
 }
 
 /// An `io::Write` that only counts.
@@ -193,17 +295,6 @@ impl<E: Engine> Shipped<E> {
             size: Size::default(),
         }
     }
-
-    /// Measures the state's serialised length now (kept as it was if the state
-    /// cannot be serialised: `state` reports that error).
-    fn measure(&mut self) {
-        let mut counter = Counter(0);
-        if serde_json::to_writer(&mut counter, &self.state).is_ok() {
-            self.size.bytes = counter.0;
-        }
-        self.size.rows = self.rows;
-        self.size.merged = 0;
-    }
 }
 
 impl<E: Engine> Accumulator for Shipped<E> {
@@ -216,9 +307,7 @@ impl<E: Engine> Accumulator for Shipped<E> {
         })?;
         E::update(&mut self.state, &mut self.scratch, columns, self.rows)?;
         self.rows += columns.first().map_or(0, |c| c.len() as u64);
-        if self.rows >= self.size.rows.saturating_mul(2).max(1) {
-            self.measure();
-        }
+        self.size.added(&self.state, self.rows);
         Ok(())
     }
 
@@ -229,40 +318,50 @@ impl<E: Engine> Accumulator for Shipped<E> {
     fn size(&self) -> usize {
         // See `Size`: the last measure of the serialised state, plus what was merged
         // in since.
-        std::mem::size_of_val(self) + self.size.bytes + self.size.merged
+        std::mem::size_of_val(self) + self.size.total()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let bytes =
-            serde_json::to_vec(&self.state).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        self.size = Size {
-            bytes: bytes.len(),
-            rows: self.rows,
-            merged: 0,
-        };
+        let bytes = ship(&self.state)?;
+        self.size = Size::measured(bytes.len(), self.rows);
         Ok(vec![ScalarValue::Binary(Some(bytes))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let Some(column) = states.first() else {
+        let Some(column) = shipped_column::<E>(states)? else {
             return Ok(());
         };
-        let column = column
-            .as_any()
-            .downcast_ref::<BinaryArray>()
-            .ok_or_else(|| plan(E::NAME, "partial state column is not Binary"))?;
         for bytes in column.iter().flatten() {
-            let other: E::State = serde_json::from_slice(bytes).map_err(|e| {
-                DataFusionError::Execution(format!("{}: partial state unreadable: {e}", E::NAME))
-            })?;
-            revops::Accumulator::merge(&mut self.state, &other).map_err(external)?;
-            self.size.merged += bytes.len();
-        }
-        if self.size.merged > self.size.bytes {
-            self.measure();
+            merge_shipped::<E>(&mut self.state, bytes)?;
+            self.size.merged(&self.state, self.rows, bytes.len());
         }
         Ok(())
     }
+}
+
+/// A state's shipped form: its serde form as JSON.
+pub(crate) fn ship<S: serde::Serialize>(state: &S) -> Result<Vec<u8>> {
+    serde_json::to_vec(state).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+/// The partial-state column of a `merge_batch`.
+pub(crate) fn shipped_column<E: Engine>(states: &[ArrayRef]) -> Result<Option<&BinaryArray>> {
+    let Some(column) = states.first() else {
+        return Ok(None);
+    };
+    column
+        .as_any()
+        .downcast_ref::<BinaryArray>()
+        .map(Some)
+        .ok_or_else(|| plan(E::NAME, "partial state column is not Binary"))
+}
+
+/// Merges a shipped partial state into `state` with the core `merge`.
+pub(crate) fn merge_shipped<E: Engine>(state: &mut E::State, bytes: &[u8]) -> Result<()> {
+    let other: E::State = serde_json::from_slice(bytes).map_err(|e| {
+        DataFusionError::Execution(format!("{}: partial state unreadable: {e}", E::NAME))
+    })?;
+    revops::Accumulator::merge(state, &other).map_err(external)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use revops::forecast::{Calibration, CalibrationOptions, ErrorOptions, ErrorStats
 
 use crate::convert::{Input, bools, field, floats, list, row_error, structure, to_scalar};
 use crate::engine::{Engine, external};
+use crate::grouped::Groups;
 use crate::options;
 
 /// `revops_forecast_errors(forecast, actual [, options])`: the error metrics of
@@ -20,6 +21,8 @@ impl Engine for ForecastErrorsFn {
     type Scratch = ();
     const NAME: &'static str = "revops_forecast_errors";
     const INPUTS: &'static [Input] = &[Input::Float, Input::Float];
+    const GROUPED: bool = true;
+    const GROWS: bool = false;
 
     fn output() -> DataType {
         let f = |n: &str| field(n, DataType::Float64);
@@ -51,12 +54,18 @@ impl Engine for ForecastErrorsFn {
         Ok((ErrorStats::new(o), ()))
     }
 
-    fn update(state: &mut ErrorStats, _: &mut (), columns: &[ArrayRef], row: u64) -> Result<()> {
+    fn update_groups(
+        states: &mut [ErrorStats],
+        _: &mut (),
+        columns: &[ArrayRef],
+        groups: &Groups<'_>,
+        row: u64,
+    ) -> Result<()> {
         let (forecast, actual) = (
             floats(Self::NAME, columns, 0)?,
             floats(Self::NAME, columns, 1)?,
         );
-        for i in 0..forecast.len() {
+        groups.for_each(states, |state, i| {
             let at = row + i as u64;
             if forecast.is_null(i) {
                 return Err(row_error(Self::NAME, at, "forecast is NULL"));
@@ -65,16 +74,13 @@ impl Engine for ForecastErrorsFn {
             if actual.is_null(i) {
                 // A forecast whose actual is not known yet: counted as missing.
                 let point = ForecastPoint::new("", "", f, None);
-                state
-                    .add(&point)
-                    .map_err(|e| row_error(Self::NAME, at, e))?;
+                state.add(&point).map_err(|e| row_error(Self::NAME, at, e))
             } else {
                 state
                     .add_pair(f, actual.value(i))
-                    .map_err(|e| row_error(Self::NAME, at, e))?;
+                    .map_err(|e| row_error(Self::NAME, at, e))
             }
-        }
-        Ok(())
+        })
     }
 
     fn evaluate(state: &ErrorStats, _: &()) -> Result<ScalarValue> {
@@ -94,6 +100,7 @@ impl Engine for CalibrationFn {
     type Scratch = ();
     const NAME: &'static str = "revops_calibration";
     const INPUTS: &'static [Input] = &[Input::Float, Input::Bool];
+    const GROUPED: bool = true;
 
     fn output() -> DataType {
         let f = |n: &str| field(n, DataType::Float64);
@@ -143,12 +150,18 @@ impl Engine for CalibrationFn {
         Ok((Calibration::new(o)?, ()))
     }
 
-    fn update(state: &mut Calibration, _: &mut (), columns: &[ArrayRef], row: u64) -> Result<()> {
+    fn update_groups(
+        states: &mut [Calibration],
+        _: &mut (),
+        columns: &[ArrayRef],
+        groups: &Groups<'_>,
+        row: u64,
+    ) -> Result<()> {
         let (p, won) = (
             floats(Self::NAME, columns, 0)?,
             bools(Self::NAME, columns, 1)?,
         );
-        for i in 0..p.len() {
+        groups.for_each(states, |state, i| {
             let at = row + i as u64;
             if p.is_null(i) {
                 return Err(row_error(Self::NAME, at, "probability is NULL"));
@@ -160,9 +173,8 @@ impl Engine for CalibrationFn {
             };
             state
                 .add_pair(p.value(i), outcome)
-                .map_err(|e| row_error(Self::NAME, at, e))?;
-        }
-        Ok(())
+                .map_err(|e| row_error(Self::NAME, at, e))
+        })
     }
 
     fn evaluate(state: &Calibration, _: &()) -> Result<ScalarValue> {

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::convert::{Input, field, json_scalar, list, millis, row_error, structure, texts};
 use crate::engine::{Engine, external};
+use crate::grouped::Groups;
 use crate::options;
 
 /// The funnel: a ready-made one by name (`demand_waterfall`,
@@ -170,6 +171,7 @@ impl Engine for CohortsFn {
     type Scratch = ();
     const NAME: &'static str = "revops_cohorts";
     const INPUTS: &'static [Input] = &[Input::Text, Input::Time, Input::Text, Input::Time];
+    const GROUPED: bool = true;
 
     fn output() -> DataType {
         let diagnostics = DIAGNOSTICS
@@ -193,7 +195,13 @@ impl Engine for CohortsFn {
         Ok((o.counts()?, ()))
     }
 
-    fn update(state: &mut CohortCounts, _: &mut (), columns: &[ArrayRef], row: u64) -> Result<()> {
+    fn update_groups(
+        states: &mut [CohortCounts],
+        _: &mut (),
+        columns: &[ArrayRef],
+        groups: &Groups<'_>,
+        row: u64,
+    ) -> Result<()> {
         let (lead, stage) = (
             texts(Self::NAME, columns, 0)?,
             texts(Self::NAME, columns, 2)?,
@@ -202,7 +210,7 @@ impl Engine for CohortsFn {
             millis(Self::NAME, columns, 1)?,
             millis(Self::NAME, columns, 3)?,
         );
-        for i in 0..lead.len() {
+        groups.for_each(states, |state, i| {
             let fail = |e: &dyn std::fmt::Display| row_error(Self::NAME, row + i as u64, e);
             if lead.is_null(i) {
                 return Err(fail(&"lead is NULL"));
@@ -224,8 +232,8 @@ impl Engine for CohortsFn {
                 let e = StageEvent::new(LeadId::new(id).map_err(|e| fail(&e))?, s, instant(t));
                 state.add(&e).map_err(|e| fail(&e))?;
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn evaluate(state: &CohortCounts, _: &()) -> Result<ScalarValue> {

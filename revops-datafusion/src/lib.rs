@@ -6,6 +6,12 @@
 //! merges them there with the core `merge`. The numbers are therefore the core
 //! engine's, on one partition or many, on one machine or a Ballista cluster.
 //!
+//! The functions users group by many keys (`revops_win_rate`, `revops_forecast_errors`,
+//! `revops_calibration`, `revops_cohorts`) also have DataFusion's `GroupsAccumulator`:
+//! one core state per group, each row added to its group's state, and the same
+//! `Binary` partial state per group as the row accumulator's, so the two merge into
+//! each other.
+//!
 //! Policies are a trailing literal JSON object whose keys override the core options'
 //! defaults (the same names as the Rust options), so a distributed plan carries them.
 //!
@@ -23,6 +29,7 @@ mod convert;
 mod engine;
 mod forecast;
 mod funnel;
+mod grouped;
 mod journeys;
 mod options;
 mod pipeline;

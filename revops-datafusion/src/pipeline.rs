@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert::{Input, field, row_error, structure, to_scalar};
 use crate::engine::{Engine, external, plan};
+use crate::grouped::Groups;
 use crate::options;
 
 /// Options of `revops_win_rate`: the basis and the interval, as in [`WinRateSpec`].
@@ -71,6 +72,8 @@ impl Engine for WinRateFn {
     type Scratch = ();
     const NAME: &'static str = "revops_win_rate";
     const INPUTS: &'static [Input] = &[Input::Outcome];
+    const GROUPED: bool = true;
+    const GROWS: bool = false;
 
     fn output() -> DataType {
         let u = |n: &str| field(n, DataType::UInt64);
@@ -96,15 +99,20 @@ impl Engine for WinRateFn {
         Ok((WinRate::new(&spec), ()))
     }
 
-    fn update(state: &mut WinRate, _: &mut (), columns: &[ArrayRef], row: u64) -> Result<()> {
+    fn update_groups(
+        states: &mut [WinRate],
+        _: &mut (),
+        columns: &[ArrayRef],
+        groups: &Groups<'_>,
+        row: u64,
+    ) -> Result<()> {
         let column = columns
             .first()
             .ok_or_else(|| plan(Self::NAME, "no outcome column"))?;
-        for i in 0..column.len() {
+        groups.for_each(states, |state, i| {
             let deal = outcome(column, i).map_err(|e| row_error(Self::NAME, row + i as u64, e))?;
-            state.add(&deal).map_err(external)?;
-        }
-        Ok(())
+            state.add(&deal).map_err(external)
+        })
     }
 
     fn evaluate(state: &WinRate, _: &()) -> Result<ScalarValue> {

@@ -14,20 +14,21 @@
 //!
 //! A function is added to the comparison with one line in [`CASES`].
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray, UInt32Array};
-use arrow_schema::{Field, Schema};
+use arrow_array::{BooleanArray, Float64Array, RecordBatch, StringArray};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
-use datafusion_common::ScalarValue;
 use revops::Window;
 use revops::pipeline::PipelineHistory;
-use rust_decimal::Decimal;
 use serde_json::Value;
+
+use common::{assert_close, batch, json, pieces, rows, shuffle};
 
 /// Every function, pooled (the partial states gathered into one final aggregate) and
 /// grouped (hash-shuffled between the partial and final stages): the first column a
@@ -138,42 +139,12 @@ fn tables(d: &Data) -> Vec<(&'static str, RecordBatch)> {
     ]
 }
 
-fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(name, c)| Field::new(*name, c.data_type().clone(), true))
-        .collect();
-    let arrays = columns.into_iter().map(|(_, c)| c).collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
-}
-
-/// A seeded permutation of `0..n` (a fixed LCG; the order only has to differ).
-fn shuffled(n: usize, seed: u64) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut s = seed;
-    for i in (1..n).rev() {
-        s = s
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        order.swap(i, (s >> 33) as usize % (i + 1));
-    }
-    order
-}
-
 /// Writes `batch`'s rows, shuffled, as `files` Parquet files in `dir`.
 fn write_parts(dir: &Path, batch: &RecordBatch, files: usize, seed: u64) {
     std::fs::create_dir_all(dir).unwrap();
-    let take = UInt32Array::from(shuffled(batch.num_rows(), seed));
-    let columns: Vec<ArrayRef> = batch
-        .columns()
-        .iter()
-        .map(|c| datafusion::arrow::compute::take(c, &take, None).unwrap())
-        .collect();
-    let all = RecordBatch::try_new(batch.schema(), columns).unwrap();
-    let per = all.num_rows().div_ceil(files);
-    for f in 0..files {
-        let start = (f * per).min(all.num_rows());
-        let len = per.min(all.num_rows() - start);
+    let all = shuffle(batch, seed);
+    for (f, r) in pieces(all.num_rows(), files).into_iter().enumerate() {
+        let (start, len) = (r.start, r.len());
         let file = std::fs::File::create(dir.join(format!("part-{f}.parquet"))).unwrap();
         let mut w = ArrowWriter::try_new(file, all.schema(), None).unwrap();
         // Two row groups per file, so a partition's accumulator sees several batches.
@@ -207,93 +178,6 @@ async fn cluster(partitions: usize) -> SessionContext {
         .unwrap();
     revops_datafusion::register_all(&mut ctx).unwrap();
     ctx
-}
-
-/// The rows of a query: (key, result as JSON), sorted by key.
-async fn rows(ctx: &SessionContext, sql: &str) -> Vec<(String, Value)> {
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    let mut out = Vec::new();
-    for b in &batches {
-        for r in 0..b.num_rows() {
-            let key = ScalarValue::try_from_array(b.column(0), r).unwrap();
-            let value = ScalarValue::try_from_array(b.column(1), r).unwrap();
-            out.push((key.to_string(), to_json(&value)));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn to_json(v: &ScalarValue) -> Value {
-    if v.is_null() {
-        return Value::Null;
-    }
-    match v {
-        ScalarValue::Struct(s) => Value::Object(
-            s.fields()
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let x = ScalarValue::try_from_array(s.column(i), 0).unwrap();
-                    (f.name().clone(), to_json(&x))
-                })
-                .collect(),
-        ),
-        ScalarValue::List(l) => {
-            let items = l.value(0);
-            Value::Array(
-                (0..items.len())
-                    .map(|i| to_json(&ScalarValue::try_from_array(&items, i).unwrap()))
-                    .collect(),
-            )
-        }
-        ScalarValue::Float64(Some(x)) => serde_json::json!(x),
-        ScalarValue::UInt64(Some(x)) => serde_json::json!(x),
-        ScalarValue::Utf8(Some(s)) => Value::String(s.clone()),
-        ScalarValue::Decimal128(Some(v), _, scale) => Value::String(
-            Decimal::from_i128_with_scale(*v, u32::try_from(*scale).unwrap()).to_string(),
-        ),
-        other => panic!("unexpected result value {other:?}"),
-    }
-}
-
-/// `got` equals `want` on every field `got` has: integers, text and decimals exactly,
-/// floats to 1e-12 (relative above 1).
-fn assert_close(got: &Value, want: &Value, path: &str) {
-    match (got, want) {
-        (Value::Object(g), Value::Object(w)) => {
-            assert!(!g.is_empty(), "{path}: empty struct");
-            for (k, gv) in g {
-                let wv = w.get(k).unwrap_or_else(|| panic!("{path}.{k}: missing"));
-                assert_close(gv, wv, &format!("{path}.{k}"));
-            }
-        }
-        (Value::Array(g), Value::Array(w)) => {
-            assert_eq!(g.len(), w.len(), "{path}: lengths");
-            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
-                assert_close(gv, wv, &format!("{path}[{i}]"));
-            }
-        }
-        (Value::Number(g), Value::Number(w)) if g.is_f64() || w.is_f64() => {
-            let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
-            assert!(
-                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
-                "{path}: {g} vs {w}"
-            );
-        }
-        (Value::String(g), Value::String(w)) => {
-            match (g.parse::<Decimal>(), w.parse::<Decimal>()) {
-                (Ok(g), Ok(w)) => assert_eq!(g, w, "{path}"),
-                _ => assert_eq!(g, w, "{path}"),
-            }
-        }
-        _ => assert_eq!(got, want, "{path}"),
-    }
-}
-
-/// A core result's serde form.
-fn json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap()
 }
 
 /// The stages of the Ballista job that ran `sql` (from `EXPLAIN ANALYZE`): the
