@@ -490,6 +490,19 @@ impl Accumulator for WinRate {
         WinRate::add(self, item)
     }
 
+    /// Counts every deal, then computes the ratio and interval once (a Jeffreys or
+    /// Clopper–Pearson interval is a beta quantile: not worth computing per deal).
+    fn add_batch<'a, I>(&mut self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = &'a WinRateCount>,
+    {
+        for item in items {
+            self.count(*item);
+        }
+        self.recompute();
+        Ok(())
+    }
+
     fn merge(&mut self, other: &Self) -> Result<()> {
         WinRate::merge(self, other)
     }

@@ -14,8 +14,8 @@ use revops::pipeline::{
     WinRateBasis, WinRateCount, WinRateSpec,
 };
 use revops::{
-    Accumulator, Channel, Currency, DateRange, Decimal, Funnel, Lead, LeadId, Money, Opportunity,
-    OpportunityChange, OpportunityId, Window,
+    Accumulator, Channel, Confidence, Currency, DateRange, Decimal, Funnel, IntervalMethod, Lead,
+    LeadId, Money, Opportunity, OpportunityChange, OpportunityId, Window,
 };
 
 use crate::contract::{assert_contract, ship};
@@ -471,7 +471,21 @@ proptest! {
             .collect();
         let spec = WinRateSpec::new(base());
         assert_contract(|| Breakdown::new(Dimension::Owner, WinRate::new(&spec)), &keyed, cut, |r| r.clone());
-        assert_contract(|| WinRate::new(&spec), &keyed.iter().map(|k| k.item).collect::<Vec<_>>(), cut, |r| r.clone());
+        let counts: Vec<WinRateCount> = keyed.iter().map(|k| k.item).collect();
+        assert_contract(|| WinRate::new(&spec), &counts, cut, |r| r.clone());
+        // A batch is counted first and its interval computed once: the same state
+        // as adding the deals one by one, under every interval method.
+        for method in [IntervalMethod::Wilson, IntervalMethod::Jeffreys, IntervalMethod::ClopperPearson] {
+            let spec = WinRateSpec::new(base()).with_interval(method, Confidence::P95);
+            let mut one_by_one = WinRate::new(&spec);
+            for c in &counts {
+                one_by_one.add(c).unwrap();
+            }
+            let mut batched = WinRate::new(&spec);
+            batched.add_batch(&counts[..cut.min(counts.len())]).unwrap();
+            batched.add_batch(&counts[cut.min(counts.len())..]).unwrap();
+            prop_assert_eq!(&batched, &one_by_one);
+        }
         let seconds: Vec<u64> = items.iter().map(|&(_, c)| u64::from(c)).collect();
         assert_contract(|| SalesCycle::new(CycleOutcome::Won), &seconds, cut, |r| r.summary());
         let period = DateRange::new(base().date_naive(), base().date_naive()).unwrap();
@@ -582,7 +596,6 @@ fn keys_name_bad_input() {
 
 #[test]
 fn win_rates_of_other_intervals_do_not_merge() {
-    use revops::{Confidence, IntervalMethod};
     let spec = WinRateSpec::new(base());
     let mut wilson = WinRate::new(&spec);
     let jeffreys = WinRate::new(
