@@ -341,7 +341,7 @@ fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>
                 }
                 if let Some(s) = s {
                     pending.push(s);
-                    if pending.len() >= 2 * threads {
+                    if pending.len() >= threads {
                         tally.merge_all_on(&pending, threads)?;
                         pending.clear();
                     }

@@ -709,6 +709,10 @@ struct SetTable {
 }
 
 impl SetTable {
+    fn len(&self) -> usize {
+        self.shards.iter().map(SetShard::len).sum()
+    }
+
     /// The ids of the sets, shard by shard.
     fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.shards.iter().enumerate().flat_map(|(s, shard)| {
@@ -1273,7 +1277,9 @@ impl ShapleyCounts {
                 .enumerate()
                 .fold(0u64, |k, (i, &r)| k | (u64::from(r) + 1) << (48 - 16 * i))
         };
-        let mut keyed: Vec<(u64, u32)> = table.ids().map(|id| (prefix(id), id)).collect();
+        // Sized up front: the ids come shard by shard, of no known length.
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(table.len());
+        keyed.extend(table.ids().map(|id| (prefix(id), id)));
         keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
         let order: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
         drop(keyed);
@@ -1772,14 +1778,11 @@ impl Serialize for ShapleyCounts {
             options: &self.options,
             channels: &self.channels,
             sets: {
-                let mut sets: Vec<_> = self
-                    .sets
-                    .ids()
-                    .map(|id| {
-                        let t = self.sets.tally(id);
-                        (self.sets.key(id), t.conversions, t.nulls, t.value)
-                    })
-                    .collect();
+                let mut sets = Vec::with_capacity(self.sets.len());
+                sets.extend(self.sets.ids().map(|id| {
+                    let t = self.sets.tally(id);
+                    (self.sets.key(id), t.conversions, t.nulls, t.value)
+                }));
                 sets.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 sets
             },
@@ -2519,6 +2522,31 @@ mod tests {
             seen[r.below(7) as usize] += 1;
         }
         assert!(seen.iter().all(|&s| s > 800), "{seen:?}");
+    }
+
+    #[test]
+    fn ids_sort_as_the_general_sort_at_every_length() {
+        let mut rng = SplitMix64::new(5);
+        for len in 0..40 {
+            for _ in 0..20 {
+                let mut v: Vec<u32> = (0..len).map(|_| (rng.next_u64() % 7) as u32).collect();
+                let mut want = v.clone();
+                want.sort_unstable();
+                sort_ids(&mut v);
+                assert_eq!(v, want);
+            }
+        }
+    }
+
+    #[test]
+    fn a_set_hashes_alike_whatever_its_ids_and_order() {
+        let names = ["search", "email", "social"].map(|n| Channel::new(n).unwrap());
+        let hashes: Vec<u64> = names.iter().map(channel_hash).collect();
+        let reversed: Vec<u64> = hashes.iter().rev().copied().collect();
+        // {search, social} as ids 0 and 2 here, 2 and 0 there.
+        assert_eq!(hash_set(&[0, 2], &hashes), hash_set(&[0, 2], &reversed));
+        assert_ne!(hash_set(&[0, 2], &hashes), hash_set(&[0, 1], &hashes));
+        assert_ne!(hash_set(&[0], &hashes), hash_set(&[0, 1], &hashes));
     }
 
     #[test]
