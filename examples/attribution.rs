@@ -301,6 +301,9 @@ fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>
         .map(|&o| MarkovCounts::new(MarkovOptions::default().with_order(o)))
         .collect::<Result<_, _>>()?;
     let mut tally = ShapleyCounts::new(ShapleyOptions::default())?;
+    // Block tallies merged a few at a time, shard by shard on every core.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut pending: Vec<ShapleyCounts> = Vec::new();
     let mut summary = Summary::default();
     // A model the rows cannot support is the model's error, not the file's.
     let mut model_error = None;
@@ -336,8 +339,12 @@ fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>
                 for (all, m) in markov.iter_mut().zip(&m) {
                     all.merge(m)?;
                 }
-                if let Some(s) = &s {
-                    tally.merge(s)?;
+                if let Some(s) = s {
+                    pending.push(s);
+                    if pending.len() >= threads {
+                        tally.merge_all_on(&pending, threads)?;
+                        pending.clear();
+                    }
                 }
                 summary.add(part);
                 if let Some(batch) = &batch
@@ -349,6 +356,10 @@ fn stream_paths(cli: &Cli, file: &std::path::Path) -> Result<(Input, Vec<Column>
                 Ok(())
             },
         )
+    });
+    let read = read.and_then(|report| {
+        tally.merge_all_on(&pending, threads)?;
+        Ok(report)
     });
     let report = match (read, model_error) {
         (Ok(report), _) => report,

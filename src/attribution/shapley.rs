@@ -567,8 +567,8 @@ type PositionKey = (u32, u32, u64);
 /// `version` (`1`), `options` ([`ShapleyOptions`]), `channels` (the channel names in
 /// order of first appearance: the id table), `sets` (one
 /// `[members, conversions, nulls, value]` per unique channel set, `members` the
-/// sorted indices of its channels in `channels`, `value` a decimal string),
-/// `positions` (the ordered tally: `[channel, position, divisor, conversions,
+/// sorted indices of its channels in `channels`, `value` a decimal string; sorted
+/// by `members`), `positions` (the ordered tally: `[channel, position, divisor, conversions,
 /// value]`, sorted), `longest` (the longest converting path), `conversions`, `nulls`,
 /// `value` and `rows`. Reading it back checks every index (a position below
 /// `longest`, a divisor of at least 1), count and id; a state that does not hold
@@ -578,6 +578,8 @@ pub struct ShapleyCounts {
     options: ShapleyOptions,
     channels: Vec<Channel>,
     channel_ids: FastMap<Channel, u32>,
+    /// Per channel id: its [`channel_hash`].
+    channel_hashes: Vec<u64>,
     sets: SetTable,
     positions: FastMap<PositionKey, PositionTally>,
     longest: usize,
@@ -622,7 +624,7 @@ impl Canonical<'_> {
     /// The `i`-th set in rank order: its members (sorted ranks) and tally.
     fn set(&self, i: usize) -> (&[u32], SetTally) {
         let (conversions, nulls) = self.counts[i];
-        let value = self.table.value(self.order[i] as usize);
+        let value = self.table.value(self.order[i]);
         (
             self.key(i),
             SetTally {
@@ -642,12 +644,132 @@ impl Canonical<'_> {
 /// "No value slot": a set whose value is exactly `Decimal::ZERO`.
 const NO_VALUE: u32 = u32::MAX;
 
-/// Unique channel sets (sorted channel ids) in one arena, each with its tally, found
-/// through an open-addressing table of set ids (linear probing, at most 3/4 full):
-/// a set costs 4 bytes a member and about 35 bytes more (a value only when it is
-/// not zero), so tens of millions of sets fit in a few hundred megabytes.
+/// Hash shards of a [`SetTable`] (a power of two): a set's shard is the top bits of
+/// its hash, which depends only on its channels' names, so the same set falls in
+/// the same shard of every tally and merging tallies is one independent merge per
+/// shard (see [`ShapleyCounts::merge_all_on`]).
+const SHARDS: usize = 16;
+
+/// Bits of a set id that name its shard (the low ones); the rest is its index in
+/// the shard.
+const SHARD_BITS: u32 = SHARDS.trailing_zeros();
+
+/// The most sets one shard holds (ids are 32-bit, [`SHARD_BITS`] of them the shard).
+const MAX_SHARD_SETS: usize = (1 << (32 - SHARD_BITS)) - 2;
+
+/// The hash of a channel for the set hashes: a mix of its name's bytes.
+fn channel_hash(channel: &Channel) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(channel.as_str().as_bytes());
+    crate::rng::mix64(h.finish())
+}
+
+/// The hash of a set of channels (`members`: distinct ids into `hashes`, the
+/// channels' [`channel_hash`]es): their sum, mixed. It depends on the channels'
+/// names only, not on their ids or order, so that a set hashes alike in every tally.
+#[inline]
+fn hash_set(members: &[u32], hashes: &[u64]) -> u64 {
+    let sum = members
+        .iter()
+        .fold(0u64, |s, &c| s.wrapping_add(hashes[c as usize]));
+    crate::rng::mix64(sum ^ members.len() as u64)
+}
+
+/// Sorts channel ids: by insertion when few (a path's channels, mostly), which
+/// beats the general sort there.
+#[inline]
+fn sort_ids(ids: &mut [u32]) {
+    if ids.len() > 16 {
+        ids.sort_unstable();
+        return;
+    }
+    for i in 1..ids.len() {
+        let x = ids[i];
+        let mut j = i;
+        while j > 0 && ids[j - 1] > x {
+            ids[j] = ids[j - 1];
+            j -= 1;
+        }
+        ids[j] = x;
+    }
+}
+
+/// The shard of a set hash.
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    (hash >> (64 - SHARD_BITS)) as usize
+}
+
+/// Unique channel sets (sorted channel ids), each with its tally, in [`SHARDS`]
+/// shards by hash (none until the first set). A set's id is its index in its shard
+/// shifted left by [`SHARD_BITS`], or'ed with the shard.
 #[derive(Debug, Clone, Default)]
 struct SetTable {
+    shards: Vec<SetShard>,
+}
+
+impl SetTable {
+    fn len(&self) -> usize {
+        self.shards.iter().map(SetShard::len).sum()
+    }
+
+    /// The ids of the sets, shard by shard.
+    fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.shards.iter().enumerate().flat_map(|(s, shard)| {
+            (0..shard.len() as u32).map(move |i| (i << SHARD_BITS) | s as u32)
+        })
+    }
+
+    /// The shard and the index in it of set `id`.
+    #[inline]
+    fn locate(&self, id: u32) -> (&SetShard, usize) {
+        let shard = &self.shards[(id as usize) & (SHARDS - 1)];
+        (shard, (id >> SHARD_BITS) as usize)
+    }
+
+    fn key(&self, id: u32) -> &[u32] {
+        let (shard, i) = self.locate(id);
+        shard.key(i)
+    }
+
+    fn counts(&self, id: u32) -> (f64, f64) {
+        let (shard, i) = self.locate(id);
+        shard.counts[i]
+    }
+
+    fn value(&self, id: u32) -> Decimal {
+        let (shard, i) = self.locate(id);
+        shard.value(i)
+    }
+
+    fn tally(&self, id: u32) -> SetTally {
+        let (shard, i) = self.locate(id);
+        shard.tally(i)
+    }
+
+    /// The shards, made on first use.
+    fn shards_mut(&mut self) -> &mut [SetShard] {
+        if self.shards.is_empty() {
+            self.shards = vec![SetShard::default(); SHARDS];
+        }
+        &mut self.shards
+    }
+
+    /// Adds `t` to the tally of set `key` (sorted, distinct ids into `hashes`), as
+    /// [`SetShard::add`] does.
+    fn add(&mut self, key: &[u32], hashes: &[u64], t: &SetTally, as_is: bool) -> Result<bool> {
+        let hash = hash_set(key, hashes);
+        self.shards_mut()[shard_of(hash)].add(key, hash, hashes, t, as_is)
+    }
+}
+
+/// One shard of a [`SetTable`]: its sets (sorted channel ids) in one arena, each
+/// with its tally, found through an open-addressing table of set indices (linear
+/// probing, at most 3/4 full): a set costs 4 bytes a member and about 35 bytes more
+/// (a value only when it is not zero), so tens of millions of sets fit in a few
+/// hundred megabytes.
+#[derive(Debug, Clone, Default)]
+struct SetShard {
     members: Vec<u32>,
     /// Per set: the end of its members.
     ends: Vec<usize>,
@@ -656,22 +778,13 @@ struct SetTable {
     /// Per set: its slot in `values`, or [`NO_VALUE`].
     value_slot: Vec<u32>,
     values: Vec<Decimal>,
-    /// Per slot: the high 32 bits of the set's hash and `set id + 1` (0: empty),
-    /// so that a probe reads a set's members only when the hashes agree; the length
-    /// is zero or a power of two.
+    /// Per slot: 32 bits of the set's hash and `set index + 1` (0: empty), so that
+    /// a probe reads a set's members only when the hashes agree; the length is zero
+    /// or a power of two.
     slots: Vec<(u32, u32)>,
 }
 
-fn hash_set(key: &[u32]) -> u64 {
-    let mut h = FxHasher::default();
-    for &c in key {
-        std::hash::Hasher::write_u32(&mut h, c);
-    }
-    std::hash::Hasher::write_usize(&mut h, key.len());
-    std::hash::Hasher::finish(&h)
-}
-
-impl SetTable {
+impl SetShard {
     fn len(&self) -> usize {
         self.ends.len()
     }
@@ -712,16 +825,23 @@ impl SetTable {
         }
     }
 
-    /// Adds `t` to the tally of set `key` (sorted, unique ids); a new set starts at
-    /// `t` itself when `as_is`, at the default tally plus `t` otherwise.
-    fn add(&mut self, key: &[u32], t: &SetTally, as_is: bool) -> Result<()> {
+    /// Adds `t` to the tally of set `key` (sorted, distinct ids into `hashes`; its
+    /// [`hash_set`] is `hash`); a new set starts at `t` itself when `as_is`, at the
+    /// default tally plus `t` otherwise. `Ok(true)` when the set is new.
+    fn add(
+        &mut self,
+        key: &[u32],
+        hash: u64,
+        hashes: &[u64],
+        t: &SetTally,
+        as_is: bool,
+    ) -> Result<bool> {
         if (self.len() + 1) * 4 > self.slots.len() * 3 {
-            self.grow()?;
+            self.grow(hashes)?;
         }
         let mask = self.slots.len() - 1;
-        let hash = hash_set(key);
-        let tag = (hash >> 32) as u32;
-        let mut i = hash as usize & mask;
+        let tag = hash as u32;
+        let mut i = (hash >> 32) as usize & mask;
         loop {
             let (slot_tag, slot) = self.slots[i];
             if slot == 0 {
@@ -734,16 +854,12 @@ impl SetTable {
                 c.1 += t.nulls;
                 let v = self.value(id) + t.value;
                 self.set_value(id, v);
-                return Ok(());
+                return Ok(false);
             }
             i = (i + 1) & mask;
         }
-        if self.values.len() >= NO_VALUE as usize - 1 || self.len() >= u32::MAX as usize - 1 {
-            return Err(crate::error::capacity(
-                "distinct channel sets",
-                self.len(),
-                u64::from(u32::MAX - 2),
-            ));
+        if self.len() >= MAX_SHARD_SETS {
+            return Err(too_many_sets(self.len()));
         }
         let id = self.len();
         self.members.extend_from_slice(key);
@@ -759,30 +875,63 @@ impl SetTable {
             self.set_value(id, d.value + t.value);
         }
         self.slots[i] = (tag, id as u32 + 1);
-        Ok(())
+        Ok(true)
     }
 
-    fn grow(&mut self) -> Result<()> {
+    fn grow(&mut self, hashes: &[u64]) -> Result<()> {
         let want = ((self.len() + 1) * 2).next_power_of_two().max(16);
         if u32::try_from(want).is_err() {
-            return Err(crate::error::capacity(
-                "distinct channel sets",
-                self.len(),
-                u64::from(u32::MAX - 2),
-            ));
+            return Err(too_many_sets(self.len()));
         }
         self.slots = vec![(0, 0); want];
         let mask = want - 1;
         for id in 0..self.len() {
-            let hash = hash_set(self.key(id));
-            let mut i = hash as usize & mask;
+            let hash = hash_set(self.key(id), hashes);
+            let mut i = (hash >> 32) as usize & mask;
             while self.slots[i].1 != 0 {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = ((hash >> 32) as u32, id as u32 + 1);
+            self.slots[i] = (hash as u32, id as u32 + 1);
         }
         Ok(())
     }
+}
+
+/// Merges shard `s` of each of `others` (in order; their channel ids mapped by
+/// `maps` to those whose [`channel_hash`]es are `hashes`) into `shard`, for each
+/// `(s, shard)` of `lane`.
+fn merge_lane(
+    lane: Vec<(usize, &mut SetShard)>,
+    others: &[ShapleyCounts],
+    maps: &[Vec<u32>],
+    hashes: &[u64],
+) -> Result<()> {
+    let mut k: Vec<u32> = Vec::new();
+    for (s, shard) in lane {
+        for (other, map) in others.iter().zip(maps) {
+            let Some(from) = other.sets.shards.get(s) else {
+                continue;
+            };
+            for id in 0..from.len() {
+                k.clear();
+                k.extend(from.key(id).iter().map(|&c| map[c as usize]));
+                sort_ids(&mut k);
+                let hash = hash_set(&k, hashes);
+                debug_assert_eq!(shard_of(hash), s, "a set hashes alike in every tally");
+                shard.add(&k, hash, hashes, &from.tally(id), false)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error for more distinct channel sets than a shard holds (`len` in it).
+fn too_many_sets(len: usize) -> Error {
+    crate::error::capacity(
+        "distinct channel sets in one of 16 hash shards",
+        len,
+        MAX_SHARD_SETS as u64,
+    )
 }
 
 impl ShapleyCounts {
@@ -816,6 +965,7 @@ impl ShapleyCounts {
         let id = self.channels.len() as u32;
         self.channels.push(channel.clone());
         self.channel_ids.insert(channel.clone(), id);
+        self.channel_hashes.push(channel_hash(channel));
         id
     }
 
@@ -896,7 +1046,7 @@ impl ShapleyCounts {
         let mut unique = std::mem::take(&mut self.unique);
         sorted.clear();
         sorted.extend_from_slice(ids);
-        sorted.sort_unstable();
+        sort_ids(&mut sorted);
         unique.clear();
         unique.extend_from_slice(&sorted);
         unique.dedup();
@@ -905,7 +1055,7 @@ impl ShapleyCounts {
             nulls,
             value: row_value,
         };
-        if let Err(e) = self.sets.add(&unique, &add, true) {
+        if let Err(e) = self.sets.add(&unique, &self.channel_hashes, &add, true) {
             self.sorted = sorted;
             self.unique = unique;
             return Err(e);
@@ -970,12 +1120,20 @@ impl ShapleyCounts {
         })?;
         let map: Vec<u32> = other.channels.iter().map(|c| self.intern(c)).collect();
         let mut k: Vec<u32> = Vec::new();
-        for id in 0..other.sets.len() {
+        for id in other.sets.ids() {
             k.clear();
             k.extend(other.sets.key(id).iter().map(|&c| map[c as usize]));
-            k.sort_unstable();
-            self.sets.add(&k, &other.sets.tally(id), false)?;
+            sort_ids(&mut k);
+            self.sets
+                .add(&k, &self.channel_hashes, &other.sets.tally(id), false)?;
         }
+        self.merge_rest(other, &map, value);
+        Ok(())
+    }
+
+    /// Merges what `other` holds besides its sets (its channels mapped by `map`),
+    /// the total value being `value`.
+    fn merge_rest(&mut self, other: &ShapleyCounts, map: &[u32], value: Decimal) {
         for (&(c, p, d), t) in &other.positions {
             let e = self.positions.entry((map[c as usize], p, d)).or_default();
             e.conversions += t.conversions;
@@ -986,6 +1144,88 @@ impl ShapleyCounts {
         self.nulls += other.nulls;
         self.value = value;
         self.rows += other.rows;
+    }
+
+    /// Merges `others` in order, exactly as [`ShapleyCounts::merge`] of each in turn
+    /// would (the same tally, bit for bit), on up to `threads` threads: the channel
+    /// sets are kept in hash shards by their channels' names, so each shard merges on
+    /// its own. Merging a few partial tallies at a time this way, rather than one by
+    /// one, is what keeps a single thread from folding every block's sets.
+    ///
+    /// ```
+    /// use revops::{Channel, Decimal, PathRow, attribution::ShapleyCounts};
+    /// # fn main() -> Result<(), revops::Error> {
+    /// let row = |p: &[&str], c: f64| -> Result<PathRow, revops::Error> {
+    ///     let path = p.iter().map(|s| Channel::new(*s)).collect::<Result<_, _>>()?;
+    ///     Ok(PathRow::new(path, c, Decimal::new(10, 0), 1.0))
+    /// };
+    /// let rows = [row(&["a", "b"], 2.0)?, row(&["b"], 1.0)?, row(&["b", "a"], 1.0)?];
+    /// let mut parts = Vec::new();
+    /// for r in &rows {
+    ///     let mut part = ShapleyCounts::default();
+    ///     part.add(r)?;
+    ///     parts.push(part);
+    /// }
+    /// let mut all = ShapleyCounts::default();
+    /// all.merge_all_on(&parts, 2)?;
+    /// let mut whole = ShapleyCounts::default();
+    /// whole.add_batch(&rows)?;
+    /// assert_eq!(all.finish()?, whole.finish()?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ShapleyCounts::merge`]: a tally built under other options or a total
+    /// value beyond a [`Decimal`] is refused before anything is merged; beyond the
+    /// limit of distinct channel sets the sets merged so far stay merged (as with
+    /// `merge`).
+    pub fn merge_all_on(&mut self, others: &[ShapleyCounts], threads: usize) -> Result<()> {
+        let mut value = self.value;
+        for other in others {
+            if self.options != other.options {
+                return Err(options_differ(
+                    "Shapley counts",
+                    format!("{:?}", self.options),
+                    format!("{:?}", other.options),
+                ));
+            }
+            value = value.checked_add(other.value).ok_or_else(|| {
+                Error::from(ErrorKind::Overflow {
+                    operation: "Shapley total value",
+                })
+            })?;
+        }
+        let maps: Vec<Vec<u32>> = others
+            .iter()
+            .map(|o| o.channels.iter().map(|c| self.intern(c)).collect())
+            .collect();
+        let hashes = &self.channel_hashes;
+        let threads = threads.clamp(1, SHARDS);
+        let mut lanes: Vec<Vec<(usize, &mut SetShard)>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for (s, shard) in self.sets.shards_mut().iter_mut().enumerate() {
+            lanes[s % threads].push((s, shard));
+        }
+        let mut lanes = lanes.into_iter();
+        let first = lanes.next().unwrap_or_default();
+        let merged = std::thread::scope(|scope| {
+            let helpers: Vec<_> = lanes
+                .map(|lane| scope.spawn(|| merge_lane(lane, others, &maps, hashes)))
+                .collect();
+            let mut merged = merge_lane(first, others, &maps, hashes);
+            for h in helpers {
+                // A panic there is a bug: it propagates as the panic it is.
+                let r = h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                merged = merged.and(r);
+            }
+            merged
+        });
+        merged?;
+        for (other, map) in others.iter().zip(&maps) {
+            self.merge_rest(other, map, value);
+        }
         Ok(())
     }
 
@@ -1007,40 +1247,50 @@ impl ShapleyCounts {
     fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
         let (channels, rank) = self.ranks();
         let table = &self.sets;
-        let mut ranked: Vec<u32> = table.members.iter().map(|&c| rank[c as usize]).collect();
-        for id in 0..table.len() {
-            ranked[table.range(id)].sort_unstable();
-        }
+        // Per shard, its members as ranks, each set's sorted.
+        let ranked: Vec<Vec<u32>> = table
+            .shards
+            .iter()
+            .map(|shard| {
+                let mut ranked: Vec<u32> =
+                    shard.members.iter().map(|&c| rank[c as usize]).collect();
+                for i in 0..shard.len() {
+                    sort_ids(&mut ranked[shard.range(i)]);
+                }
+                ranked
+            })
+            .collect();
+        let key = |id: u32| -> &[u32] {
+            let s = id as usize & (SHARDS - 1);
+            &ranked[s][table.shards[s].range((id >> SHARD_BITS) as usize)]
+        };
         // Sorted by the first four ranks packed into a word (rank + 1 in 16 bits
         // each, zero after the end, so that a prefix comes first) when ranks fit,
         // the whole rank lists breaking ties; the order is that of the rank lists.
-        let prefix = |id: usize| -> u64 {
-            let key = &ranked[table.range(id)];
+        let prefix = |id: u32| -> u64 {
             if channels.len() >= 0xffff {
                 return 0;
             }
-            key.iter()
+            key(id)
+                .iter()
                 .take(4)
                 .enumerate()
                 .fold(0u64, |k, (i, &r)| k | (u64::from(r) + 1) << (48 - 16 * i))
         };
-        let mut keyed: Vec<(u64, u32)> =
-            (0..table.len()).map(|id| (prefix(id), id as u32)).collect();
-        keyed.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                ranked[table.range(a.1 as usize)].cmp(&ranked[table.range(b.1 as usize)])
-            })
-        });
+        // Sized up front: the ids come shard by shard, of no known length.
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(table.len());
+        keyed.extend(table.ids().map(|id| (prefix(id), id)));
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
         let order: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
         drop(keyed);
         // Laid out in rank order, read once here.
-        let mut members = Vec::with_capacity(ranked.len());
+        let mut members = Vec::with_capacity(ranked.iter().map(Vec::len).sum());
         let mut ends = Vec::with_capacity(order.len());
         let mut counts = Vec::with_capacity(order.len());
         for &id in &order {
-            members.extend_from_slice(&ranked[table.range(id as usize)]);
+            members.extend_from_slice(key(id));
             ends.push(members.len());
-            counts.push(table.counts[id as usize]);
+            counts.push(table.counts(id));
         }
         drop(ranked);
         (
@@ -1527,12 +1777,15 @@ impl Serialize for ShapleyCounts {
             version: StateVersion,
             options: &self.options,
             channels: &self.channels,
-            sets: (0..self.sets.len())
-                .map(|id| {
+            sets: {
+                let mut sets = Vec::with_capacity(self.sets.len());
+                sets.extend(self.sets.ids().map(|id| {
                     let t = self.sets.tally(id);
                     (self.sets.key(id), t.conversions, t.nulls, t.value)
-                })
-                .collect(),
+                }));
+                sets.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                sets
+            },
             positions,
             longest: self.longest,
             conversions: self.conversions,
@@ -1588,14 +1841,12 @@ impl TryFrom<ShapleyStateIn> for ShapleyCounts {
             check_count(SHAPLEY_STATE, "conversions", *conversions)?;
             check_count(SHAPLEY_STATE, "nulls", *nulls)?;
             check_value(*value)?;
-            let before = c.sets.len();
             let t = SetTally {
                 conversions: *conversions,
                 nulls: *nulls,
                 value: *value,
             };
-            c.sets.add(members, &t, true)?;
-            if c.sets.len() == before {
+            if !c.sets.add(members, &c.channel_hashes, &t, true)? {
                 return Err(bad_state(SHAPLEY_STATE, "a channel set is listed twice"));
             }
         }
@@ -2271,6 +2522,31 @@ mod tests {
             seen[r.below(7) as usize] += 1;
         }
         assert!(seen.iter().all(|&s| s > 800), "{seen:?}");
+    }
+
+    #[test]
+    fn ids_sort_as_the_general_sort_at_every_length() {
+        let mut rng = SplitMix64::new(5);
+        for len in 0..40 {
+            for _ in 0..20 {
+                let mut v: Vec<u32> = (0..len).map(|_| (rng.next_u64() % 7) as u32).collect();
+                let mut want = v.clone();
+                want.sort_unstable();
+                sort_ids(&mut v);
+                assert_eq!(v, want);
+            }
+        }
+    }
+
+    #[test]
+    fn a_set_hashes_alike_whatever_its_ids_and_order() {
+        let names = ["search", "email", "social"].map(|n| Channel::new(n).unwrap());
+        let hashes: Vec<u64> = names.iter().map(channel_hash).collect();
+        let reversed: Vec<u64> = hashes.iter().rev().copied().collect();
+        // {search, social} as ids 0 and 2 here, 2 and 0 there.
+        assert_eq!(hash_set(&[0, 2], &hashes), hash_set(&[0, 2], &reversed));
+        assert_ne!(hash_set(&[0, 2], &hashes), hash_set(&[0, 1], &hashes));
+        assert_ne!(hash_set(&[0], &hashes), hash_set(&[0, 1], &hashes));
     }
 
     #[test]

@@ -664,6 +664,41 @@ mod tests {
             prop_assert_eq!(shapley.finish().unwrap(), s.finish().unwrap());
         }
 
+        /// Block tallies (any cut, on any number of threads) merged a batch at a time
+        /// on any number of threads are the Shapley tally of the journeys read at once.
+        #[test]
+        fn shapley_blocks_merged_in_batches_are_the_held_journeys(
+            input in rows(),
+            block_size in 1usize..80,
+            threads in 1usize..4,
+            batch in 1usize..6,
+        ) {
+            use crate::attribution::{ShapleyCounts, ShapleyOptions};
+            let options = Options::new().with_on_error(OnError::SkipAndReport);
+            let jo = JourneyOptions::default().with_currency(Currency::EUR);
+            let mut held = Journeys::new(jo.clone()).unwrap();
+            held.read_paths_in_blocks(&input[..], &options, &Blocks { block_size: 1 << 20, threads: 1 }).unwrap();
+
+            let (head, first_line, rest) = paths_head(&input[..], &options).unwrap();
+            let template = Journeys::new(jo).unwrap().path_batch();
+            let folder = PathFolder { template: &template, base: 0, head: &head, options: &options };
+            let mut shapley = ShapleyCounts::default();
+            let mut pending = Vec::new();
+            folder.fold(rest, first_line, &Blocks { block_size, threads }, |batch| {
+                ShapleyCounts::from_journeys(&batch, ShapleyOptions::default())
+            }, |s| {
+                pending.push(s);
+                if pending.len() >= batch {
+                    shapley.merge_all_on(&pending, threads)?;
+                    pending.clear();
+                }
+                Ok(())
+            }).unwrap();
+            shapley.merge_all_on(&pending, threads).unwrap();
+            let s = ShapleyCounts::from_journeys(&held, ShapleyOptions::default()).unwrap();
+            prop_assert_eq!(shapley.finish().unwrap(), s.finish().unwrap());
+        }
+
         /// A value in the simple form is the decimal the general parser reads: the
         /// same mantissa and scale.
         #[test]

@@ -728,6 +728,43 @@ proptest! {
         prop_assert_eq!(right.finish().unwrap(), whole.finish().unwrap());
     }
 
+    /// Rows cut into any number of parts, merged a batch at a time on any number of
+    /// threads, are the tally of merging the parts one by one (the same state, bit
+    /// for bit) and of one pass.
+    #[test]
+    fn shapley_merged_in_batches_on_threads_is_merged_one_by_one(
+        rows in arb_rows(),
+        parts in 1usize..8,
+        batch in 1usize..5,
+        threads in 1usize..5,
+        o in arb_shapley_options(),
+    ) {
+        let size = rows.len().div_ceil(parts).max(1);
+        let tallies: Vec<ShapleyCounts> = rows
+            .chunks(size)
+            .map(|c| {
+                let mut t = ShapleyCounts::new(o).unwrap();
+                t.add_batch(c).unwrap();
+                t
+            })
+            .collect();
+        let mut one_by_one = ShapleyCounts::new(o).unwrap();
+        for t in &tallies {
+            one_by_one.merge(t).unwrap();
+        }
+        let mut batched = ShapleyCounts::new(o).unwrap();
+        for b in tallies.chunks(batch) {
+            batched.merge_all_on(b, threads).unwrap();
+        }
+        prop_assert_eq!(
+            serde_json::to_value(&batched).unwrap(),
+            serde_json::to_value(&one_by_one).unwrap()
+        );
+        let mut whole = ShapleyCounts::new(o).unwrap();
+        whole.add_batch(&rows).unwrap();
+        prop_assert_eq!(batched.finish().unwrap(), whole.finish().unwrap());
+    }
+
     #[test]
     fn shapley_efficiency(rows in arb_rows()) {
         let r = shapley_attribution(&rows, ShapleyOptions::default()).unwrap();
@@ -1072,6 +1109,18 @@ fn markov_and_shapley_merge_refuse_other_options() {
     assert!(
         matches!(e.kind(), ErrorKind::MergeMismatch { reason, .. } if reason.contains("max_channels: 3")),
         "{e}"
+    );
+    // In a batch, before anything is merged.
+    let mut fine = ShapleyCounts::default();
+    fine.add(&row("a>b", 1.0, 1.0)).unwrap();
+    let e = a.merge_all_on(&[fine, b], 2).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::MergeMismatch { reason, .. } if reason.contains("max_channels: 3")),
+        "{e}"
+    );
+    assert_eq!(
+        serde_json::to_value(&a).unwrap(),
+        serde_json::to_value(ShapleyCounts::default()).unwrap()
     );
 }
 
