@@ -324,19 +324,27 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<Decimal> {
     {
         return None;
     }
-    let mut m: i64 = 0;
-    for &c in whole.iter().chain(fraction) {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        m = m * 10 + i64::from(d);
-    }
+    // At most 18 digits: below 10^18, within an `i64`.
+    let m = i64::try_from(digits_value(fraction, digits_value(whole, 0)?)?).ok()?;
     if negative && m == 0 {
         return None;
     }
     let scale = u32::try_from(fraction.len()).ok()?;
     Some(Decimal::new(if negative { -m } else { m }, scale))
+}
+
+/// `m` followed by the ASCII digits `b` (which must fit a `u64` with it); `None` if
+/// a byte is not a digit.
+#[inline]
+fn digits_value(b: &[u8], mut m: u64) -> Option<u64> {
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        m = m * 10 + u64::from(d);
+    }
+    Some(m)
 }
 
 /// A floating-point number (`"0.75"`, `"3"`, `"1e-3"`); non-finite values parse and
@@ -358,8 +366,8 @@ pub(crate) fn float(field: &[u8]) -> Option<f64> {
 pub(crate) fn plain_float(b: &[u8]) -> Option<f64> {
     /// 10^0 to 10^22: the powers of ten an `f64` holds exactly.
     const POW10: [f64; 23] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
     let (negative, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
@@ -370,20 +378,15 @@ pub(crate) fn plain_float(b: &[u8]) -> Option<f64> {
         Some(p) => (&digits[..p], &digits[p + 1..]),
         None => (digits, &digits[..0]),
     };
+    // Past 16 significant digits the integer is above 2^53: `str::parse` decides.
+    let zeros = whole.iter().take_while(|&&c| c == b'0').count();
     if whole.is_empty()
         || (fraction.is_empty() && whole.len() != digits.len())
-        || whole.len() + fraction.len() > 19
+        || whole.len() + fraction.len() - zeros > 16
     {
         return None;
     }
-    let mut m: u64 = 0;
-    for &c in whole.iter().chain(fraction) {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        m = m * 10 + u64::from(d);
-    }
+    let m = digits_value(fraction, digits_value(whole, 0)?)?;
     if m > 1 << 53 {
         return None;
     }
@@ -402,15 +405,7 @@ pub(crate) fn digits(b: &[u8], max: usize) -> Option<u64> {
     if b.is_empty() || b.len() > max {
         return None;
     }
-    let mut v: u64 = 0;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + u64::from(d);
-    }
-    Some(v)
+    digits_value(b, 0)
 }
 
 /// The first characters of a field, for error messages (a bad field may be megabytes).
@@ -698,7 +693,9 @@ pub(crate) mod tests {
             "01:02:03.123456",
             "23:59:59.999999999",
         ];
-        for year in [0, 1, 4, 100, 400, 1600, 1900, 1970, 2000, 2024, 2100, 9996, 9999] {
+        for year in [
+            0, 1, 4, 100, 400, 1600, 1900, 1970, 2000, 2024, 2100, 9996, 9999,
+        ] {
             let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
             while d.year() == year {
                 for time in times {
@@ -714,7 +711,11 @@ pub(crate) mod tests {
             }
         }
         // Days that do not exist fall back (and the general parser refuses them).
-        for s in ["0001-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2100-02-29T00:00:00Z"] {
+        for s in [
+            "0001-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+        ] {
             assert_eq!(canonical_timestamp(s.as_bytes()), None, "{s}");
             assert_eq!(timestamp(s.as_bytes()), None, "{s}");
         }
