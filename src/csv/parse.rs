@@ -309,19 +309,8 @@ pub(crate) fn decimal(field: &[u8]) -> Option<Decimal> {
 /// value, the general parser gives the same (mantissa, scale and sign).
 #[inline]
 pub(crate) fn plain_decimal(b: &[u8]) -> Option<Decimal> {
-    let (negative, digits) = match b.first()? {
-        b'-' => (true, &b[1..]),
-        b'+' => (false, &b[1..]),
-        _ => (false, b),
-    };
-    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
-        Some(p) => (&digits[..p], &digits[p + 1..]),
-        None => (digits, &digits[..0]),
-    };
-    if whole.is_empty()
-        || (fraction.is_empty() && whole.len() != digits.len())
-        || whole.len() + fraction.len() > 18
-    {
+    let (negative, whole, fraction) = plain_parts(b)?;
+    if whole.len() + fraction.len() > 18 {
         return None;
     }
     // At most 18 digits: below 10^18, within an `i64`.
@@ -331,6 +320,25 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<Decimal> {
     }
     let scale = u32::try_from(fraction.len()).ok()?;
     Some(Decimal::new(if negative { -m } else { m }, scale))
+}
+
+/// The sign, whole part and fraction of `[+-]whole[.fraction]` (the whole part not
+/// empty, a point only with digits after it); the parts are not checked for digits.
+#[inline]
+fn plain_parts(b: &[u8]) -> Option<(bool, &[u8], &[u8])> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
+        Some(p) => (&digits[..p], &digits[p + 1..]),
+        None => (digits, &digits[..0]),
+    };
+    if whole.is_empty() || (fraction.is_empty() && whole.len() != digits.len()) {
+        return None;
+    }
+    Some((negative, whole, fraction))
 }
 
 /// `m` followed by the ASCII digits `b` (which must fit a `u64` with it); `None` if
@@ -369,21 +377,10 @@ pub(crate) fn plain_float(b: &[u8]) -> Option<f64> {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
         1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
-    let (negative, digits) = match b.first()? {
-        b'-' => (true, &b[1..]),
-        b'+' => (false, &b[1..]),
-        _ => (false, b),
-    };
-    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
-        Some(p) => (&digits[..p], &digits[p + 1..]),
-        None => (digits, &digits[..0]),
-    };
+    let (negative, whole, fraction) = plain_parts(b)?;
     // Past 16 significant digits the integer is above 2^53: `str::parse` decides.
     let zeros = whole.iter().take_while(|&&c| c == b'0').count();
-    if whole.is_empty()
-        || (fraction.is_empty() && whole.len() != digits.len())
-        || whole.len() + fraction.len() - zeros > 16
-    {
+    if whole.len() + fraction.len() - zeros > 16 {
         return None;
     }
     let m = digits_value(fraction, digits_value(whole, 0)?)?;
