@@ -101,13 +101,15 @@ impl std::fmt::Debug for Block<'_> {
     }
 }
 
-/// Reads from `input` until `buf` holds at least `want` bytes or the input ends;
-/// `false` at the end of the input.
-fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> Result<bool> {
-    const READ: usize = 64 * 1024;
+/// Bytes the cutter reads at a time, at least.
+const READ: usize = 64 * 1024;
+
+/// Reads from `input`, `read` bytes at a time at least, until `buf` holds at least
+/// `want` bytes or the input ends; `false` at the end of the input.
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>, want: usize, read: usize) -> Result<bool> {
     while buf.len() < want {
         let old = buf.len();
-        buf.resize(old + READ.max(want - old), 0);
+        buf.resize(old + read.max(want - old), 0);
         let n = loop {
             match input.read(&mut buf[old..]) {
                 Ok(n) => break n,
@@ -219,7 +221,7 @@ impl<R: Read> Cutter<R> {
     /// Reads until `pending` holds `want` bytes or the input ends.
     fn fill(&mut self, want: usize) -> Result<()> {
         if let (false, Some(input)) = (self.eof, self.input.as_mut()) {
-            self.eof = !fill(input, &mut self.pending, want)?;
+            self.eof = !fill(input, &mut self.pending, want, READ)?;
         }
         Ok(())
     }
@@ -292,10 +294,14 @@ pub(crate) fn split_header<R: Read>(
 ) -> Result<(Vec<u8>, u64, Rest<R>)> {
     let mut buf = Vec::new();
     let mut at = 0;
+    // A small first read (most headers are short, and a small file is read whole
+    // without zeroing a large buffer), twice as large each time after.
+    let mut read = 4 << 10;
     let end = loop {
         // One read at a time: once the header is in, reading stops (an I/O error
         // further on is the data rows' reader's, as with one reader of the input).
-        let more = fill(&mut input, &mut buf, at + 1)?;
+        let more = fill(&mut input, &mut buf, at + 1, read)?;
+        read = (read * 2).min(READ);
         if let Some(end) = header_end(&buf, delimiter) {
             break end;
         }

@@ -288,24 +288,56 @@ impl Ctx {
         text: &str,
         column: &'static str,
     ) -> Result<Vec<Channel>, RowError> {
-        if text.trim().is_empty() {
+        if trim(text).is_empty() {
             return Err(RowError::new(
                 column,
                 "empty: a path needs at least one channel",
             ));
         }
-        let mut path = Vec::new();
-        for part in text.split(self.path_separator.as_str()) {
-            let t = part.trim().as_bytes();
-            if t.is_empty() {
-                return Err(RowError::new(
-                    column,
-                    format!("empty channel in `{}`", parse::excerpt(text.as_bytes())),
-                ));
+        match self.path_separator.as_bytes() {
+            // One ASCII byte (the default `>`) is never part of a longer character:
+            // splitting the bytes at it is splitting the text.
+            &[sep] if sep.is_ascii() => {
+                let bytes = text.as_bytes();
+                let mut path = Vec::with_capacity(1 + bytes.iter().filter(|&&b| b == sep).count());
+                for part in bytes.split(|&b| b == sep) {
+                    path.push(self.path_channel(part, text, column)?);
+                }
+                Ok(path)
             }
-            path.push(self.channels.get_or(t, || id(t, column))?);
+            _ => {
+                let separator = self.path_separator.clone();
+                text.split(separator.as_str())
+                    .map(|part| self.path_channel(part.as_bytes(), text, column))
+                    .collect()
+            }
         }
-        Ok(path)
+    }
+
+    /// One channel of the path `text`: `part` (valid UTF-8: a piece of `text` cut
+    /// at the separator) trimmed, not empty.
+    #[inline]
+    fn path_channel(
+        &mut self,
+        part: &[u8],
+        text: &str,
+        column: &'static str,
+    ) -> Result<Channel, RowError> {
+        let t = if plain_ends(part) {
+            part
+        } else {
+            std::str::from_utf8(part)
+                .unwrap_or_default()
+                .trim()
+                .as_bytes()
+        };
+        if t.is_empty() {
+            return Err(RowError::new(
+                column,
+                format!("empty channel in `{}`", parse::excerpt(text.as_bytes())),
+            ));
+        }
+        self.channels.get_or(t, || id(t, column))
     }
 
     /// Money whose amount may be empty (then `None`, whatever the currency cell holds).
@@ -368,15 +400,31 @@ pub(crate) fn is_blank(b: &[u8]) -> bool {
     }
 }
 
+/// An ASCII byte that is not whitespace (to `str::trim`, which counts the vertical
+/// tab too).
+#[inline]
+fn plain_byte(c: u8) -> bool {
+    c < 0x80 && !c.is_ascii_whitespace() && c != 0x0b
+}
+
+/// Whether `b` starts and ends with a [`plain_byte`]: then trimming keeps it whole.
+#[inline]
+fn plain_ends(b: &[u8]) -> bool {
+    match b {
+        [first, .., last] => plain_byte(*first) && plain_byte(*last),
+        [only] => plain_byte(*only),
+        [] => false,
+    }
+}
+
 /// `s` without surrounding whitespace (as `str::trim`), with no scan when it starts
 /// and ends with ASCII bytes that are not whitespace.
 #[inline]
 fn trim(s: &str) -> &str {
-    let plain = |c: u8| c < 0x80 && !c.is_ascii_whitespace() && c != 0x0b;
-    match s.as_bytes() {
-        [first, .., last] if plain(*first) && plain(*last) => s,
-        [only] if plain(*only) => s,
-        _ => s.trim(),
+    if plain_ends(s.as_bytes()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -717,6 +765,39 @@ mod tests {
                     Err(e) => prop_assert!(s.trim().is_empty(), "{}", e.reason),
                 }
             }
+        }
+
+        /// Paths split at a one-byte separator (bytes) read as the text split at
+        /// it (`str::split`, `str::trim`), channels and errors alike; and a longer
+        /// separator as before.
+        #[test]
+        fn paths_split_as_the_text_splits(
+            parts in prop::collection::vec(texty(), 1..5),
+            separator in prop_oneof![Just(">"), Just(" > "), Just("\u{2192}"), Just(" ")],
+        ) {
+            let joined: Vec<u8> = parts.join(separator.as_bytes());
+            let Ok(text) = std::str::from_utf8(&joined) else {
+                return Ok(());
+            };
+            let reference: Result<Vec<String>, String> = if text.trim().is_empty() {
+                Err("empty: a path needs at least one channel".to_string())
+            } else {
+                text.split(separator)
+                    .map(|p| {
+                        let t = p.trim();
+                        if t.is_empty() {
+                            Err(format!("empty channel in `{}`", parse::excerpt(text.as_bytes())))
+                        } else {
+                            Ok(t.to_string())
+                        }
+                    })
+                    .collect()
+            };
+            let got = Ctx::new(separator)
+                .path(text, "path")
+                .map(|p| p.iter().map(|c| c.as_str().to_string()).collect::<Vec<_>>())
+                .map_err(|e| e.reason);
+            prop_assert_eq!(got, reference, "{:?}", text);
         }
 
         /// The canonical-timestamp shortcut of `timestamp` gives the general parser's

@@ -96,23 +96,44 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 /// [`timestamp`], which gives the same instant whenever this gives one.
 #[inline]
 pub(crate) fn canonical_micros(b: &[u8]) -> Option<i64> {
-    let (seconds, nanos) = canonical_parts(b)?;
-    Some(seconds * 1_000_000 + i64::from(nanos / 1_000))
+    let c = canonical_parts(b)?;
+    let days = days_from_civil(i64::from(c.year), c.month, c.day);
+    let seconds = days * 86_400 + i64::from(c.second_of_day);
+    Some(seconds * 1_000_000 + i64::from(c.nanos / 1_000))
 }
 
 /// The canonical form (see [`canonical_micros`]) as a `DateTime`, built from the
-/// seconds since the epoch without chrono's calendar checks. `None` for anything
-/// else: callers then use [`timestamp`], which gives the same instant whenever this
-/// gives one (its years, 0000 to 9999, are all in [`YEARS`]).
+/// year, day of the year and second of the day the text states (checked here), with
+/// none of the calendar arithmetic of a conversion from seconds since the epoch.
+/// `None` for anything else: callers then use [`timestamp`], which gives the same
+/// instant whenever this gives one (its years, 0000 to 9999, are all in [`YEARS`]).
 #[inline]
 pub(crate) fn canonical_timestamp(b: &[u8]) -> Option<DateTime<Utc>> {
-    let (seconds, nanos) = canonical_parts(b)?;
-    DateTime::from_timestamp(seconds, nanos)
+    /// Days in the months before each month of a common year.
+    const BEFORE: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let c = canonical_parts(b)?;
+    let ordinal = BEFORE[c.month as usize - 1] + c.day + u32::from(c.leap && c.month > 2);
+    let date = NaiveDate::from_yo_opt(i32::try_from(c.year).ok()?, ordinal)?;
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(c.second_of_day, c.nanos)?;
+    Some(date.and_time(time).and_utc())
 }
 
-/// Seconds since the Unix epoch and nanoseconds of the canonical form.
+/// The fields of a timestamp in the canonical form, checked (a real calendar day,
+/// hours to 23, minutes and seconds to 59).
+struct Canonical {
+    year: u32,
+    leap: bool,
+    /// 1 to 12.
+    month: u32,
+    /// 1 to the days of the month.
+    day: u32,
+    second_of_day: u32,
+    nanos: u32,
+}
+
+/// The checked fields of the canonical form.
 #[inline]
-fn canonical_parts(b: &[u8]) -> Option<(i64, u32)> {
+fn canonical_parts(b: &[u8]) -> Option<Canonical> {
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
@@ -159,9 +180,14 @@ fn canonical_parts(b: &[u8]) -> Option<(i64, u32)> {
     if i + 1 != b.len() || b[i] != b'Z' {
         return None;
     }
-    let days = days_from_civil(i64::from(year), month, day);
-    let seconds = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
-    Some((seconds, nanos))
+    Some(Canonical {
+        year,
+        leap,
+        month,
+        day,
+        second_of_day: hour * 3600 + minute * 60 + second,
+        nanos,
+    })
 }
 
 /// The first and last years readers accept and writers write (`YYYY`, in UTC).
@@ -283,6 +309,23 @@ pub(crate) fn decimal(field: &[u8]) -> Option<Decimal> {
 /// value, the general parser gives the same (mantissa, scale and sign).
 #[inline]
 pub(crate) fn plain_decimal(b: &[u8]) -> Option<Decimal> {
+    let (negative, whole, fraction) = plain_parts(b)?;
+    if whole.len() + fraction.len() > 18 {
+        return None;
+    }
+    // At most 18 digits: below 10^18, within an `i64`.
+    let m = i64::try_from(digits_value(fraction, digits_value(whole, 0)?)?).ok()?;
+    if negative && m == 0 {
+        return None;
+    }
+    let scale = u32::try_from(fraction.len()).ok()?;
+    Some(Decimal::new(if negative { -m } else { m }, scale))
+}
+
+/// The sign, whole part and fraction of `[+-]whole[.fraction]` (the whole part not
+/// empty, a point only with digits after it); the parts are not checked for digits.
+#[inline]
+fn plain_parts(b: &[u8]) -> Option<(bool, &[u8], &[u8])> {
     let (negative, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
         b'+' => (false, &b[1..]),
@@ -292,31 +335,60 @@ pub(crate) fn plain_decimal(b: &[u8]) -> Option<Decimal> {
         Some(p) => (&digits[..p], &digits[p + 1..]),
         None => (digits, &digits[..0]),
     };
-    if whole.is_empty()
-        || (fraction.is_empty() && whole.len() != digits.len())
-        || whole.len() + fraction.len() > 18
-    {
+    if whole.is_empty() || (fraction.is_empty() && whole.len() != digits.len()) {
         return None;
     }
-    let mut m: i64 = 0;
-    for &c in whole.iter().chain(fraction) {
+    Some((negative, whole, fraction))
+}
+
+/// `m` followed by the ASCII digits `b` (which must fit a `u64` with it); `None` if
+/// a byte is not a digit.
+#[inline]
+fn digits_value(b: &[u8], mut m: u64) -> Option<u64> {
+    for &c in b {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             return None;
         }
-        m = m * 10 + i64::from(d);
+        m = m * 10 + u64::from(d);
     }
-    if negative && m == 0 {
-        return None;
-    }
-    let scale = u32::try_from(fraction.len()).ok()?;
-    Some(Decimal::new(if negative { -m } else { m }, scale))
+    Some(m)
 }
 
 /// A floating-point number (`"0.75"`, `"3"`, `"1e-3"`); non-finite values parse and
 /// are rejected by the records' `validate()`.
 pub(crate) fn float(field: &[u8]) -> Option<f64> {
-    std::str::from_utf8(field.trim_ascii()).ok()?.parse().ok()
+    let t = field.trim_ascii();
+    if let Some(v) = plain_float(t) {
+        return Some(v);
+    }
+    std::str::from_utf8(t).ok()?.parse().ok()
+}
+
+/// The common form of a number, `[+-]digits[.digits]` whose digits make an integer
+/// of at most 2^53 with at most 22 after the point, as the integer divided by a power
+/// of ten: both are exact in an `f64`, so the one division is correctly rounded and
+/// gives what `str::parse` gives (the value nearest the decimal, bit for bit).
+/// `None` for anything else, which then goes to `str::parse`.
+#[inline]
+pub(crate) fn plain_float(b: &[u8]) -> Option<f64> {
+    /// 10^0 to 10^22: the powers of ten an `f64` holds exactly.
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (negative, whole, fraction) = plain_parts(b)?;
+    // Past 16 significant digits the integer is above 2^53: `str::parse` decides.
+    let zeros = whole.iter().take_while(|&&c| c == b'0').count();
+    if whole.len() + fraction.len() - zeros > 16 {
+        return None;
+    }
+    let m = digits_value(fraction, digits_value(whole, 0)?)?;
+    if m > 1 << 53 {
+        return None;
+    }
+    let v = m as f64 / *POW10.get(fraction.len())?;
+    Some(if negative { -v } else { v })
 }
 
 /// A non-negative integer that fits a `u32`.
@@ -330,15 +402,7 @@ pub(crate) fn digits(b: &[u8], max: usize) -> Option<u64> {
     if b.is_empty() || b.len() > max {
         return None;
     }
-    let mut v: u64 = 0;
-    for &c in b {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        v = v * 10 + u64::from(d);
-    }
-    Some(v)
+    digits_value(b, 0)
 }
 
 /// The first characters of a field, for error messages (a bad field may be megabytes).
@@ -471,6 +535,37 @@ pub(crate) mod tests {
             );
         }
 
+        /// The shortcut for plain numbers gives `str::parse`'s value, bit for bit
+        /// (the sign of zero too); where it gives none `str::parse` decides.
+        #[test]
+        fn plain_floats_agree_with_str_parse(b in decimals()) {
+            let general = std::str::from_utf8(b.trim_ascii())
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok());
+            prop_assert_eq!(float(&b).map(f64::to_bits), general.map(f64::to_bits),
+                "{:?}", String::from_utf8_lossy(&b));
+            if let Some(v) = plain_float(&b) {
+                prop_assert_eq!(Some(v.to_bits()), general.map(f64::to_bits));
+            }
+        }
+
+        /// Plain numbers of every size near the shortcut's limits (2^53, 22
+        /// decimals, 19 digits) agree with `str::parse`.
+        #[test]
+        fn plain_floats_at_the_limits_agree_with_str_parse(
+            m in prop_oneof![0u64..1000, (1u64 << 53) - 5..(1u64 << 53) + 5, any::<u64>()],
+            scale in 0usize..25,
+            negative in any::<bool>(),
+        ) {
+            let digits = m.to_string();
+            let padded = format!("{digits:0>width$}", width = scale + 1);
+            let (whole, fraction) = padded.split_at(padded.len() - scale);
+            let sign = if negative { "-" } else { "" };
+            let text = if scale == 0 { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") };
+            let general: f64 = text.parse().unwrap();
+            prop_assert_eq!(float(text.as_bytes()).map(f64::to_bits), Some(general.to_bits()), "{}", text);
+        }
+
         /// The canonical-form shortcut gives the general parser's instant.
         #[test]
         fn canonical_timestamps_agree_with_the_general_parser(b in timestamps()) {
@@ -580,6 +675,46 @@ pub(crate) mod tests {
             let general = timestamp(s.as_bytes()).unwrap().timestamp_micros();
             assert_eq!(canonical_micros(s.as_bytes()), Some(general), "{s}");
             d = d.succ_opt().unwrap();
+        }
+    }
+
+    /// Every day of the years at the calendar's edges (0000, century and 400-year
+    /// leap rules, 9999), at the start and end of the day and with fractions of 1 to
+    /// 9 digits: the canonical shortcut gives the general parser's instant.
+    #[test]
+    fn canonical_timestamps_on_every_day_of_edge_years() {
+        let times = [
+            "00:00:00",
+            "23:59:59",
+            "12:34:56.5",
+            "01:02:03.123456",
+            "23:59:59.999999999",
+        ];
+        for year in [
+            0, 1, 4, 100, 400, 1600, 1900, 1970, 2000, 2024, 2100, 9996, 9999,
+        ] {
+            let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+            while d.year() == year {
+                for time in times {
+                    let s = format!("{}T{time}Z", d.format("%Y-%m-%d"));
+                    let t = canonical_timestamp(s.as_bytes());
+                    assert!(t.is_some(), "{s}");
+                    assert_eq!(t, timestamp_any_year(s.as_bytes()), "{s}");
+                }
+                match d.succ_opt() {
+                    Some(next) => d = next,
+                    None => break,
+                }
+            }
+        }
+        // Days that do not exist fall back (and the general parser refuses them).
+        for s in [
+            "0001-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+        ] {
+            assert_eq!(canonical_timestamp(s.as_bytes()), None, "{s}");
+            assert_eq!(timestamp(s.as_bytes()), None, "{s}");
         }
     }
 

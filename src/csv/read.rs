@@ -579,7 +579,7 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
         // The header alone through the general parser (its checks and errors); the
         // data rows through the splitter, as far as they are in the simple form.
         let (header, first_line, rest) = split_header(input, options.delimiter)?;
-        let (_, head) = read_head::<T, _>(&header[..], &options)?;
+        let (_, head) = read_head::<T, _>(&header, &options)?;
         let fast = Fast {
             split: Splitter::new(rest, options.delimiter),
             line: Line {
@@ -604,7 +604,7 @@ impl<T: CsvRecord, R: Read> Reader<T, R> {
     #[cfg(test)]
     pub(crate) fn general(input: R, options: Options) -> Result<Self> {
         let input = Cursor::new(Vec::new()).chain(Cursor::new(Vec::new()).chain(input));
-        let (csv, head) = read_head::<T, _>(input, &options)?;
+        let (_, csv, head) = parse_head::<T, _>(input, &options)?;
         Ok(Self::with_rows(
             Rows::General(csv),
             &options,
@@ -689,39 +689,86 @@ pub(crate) struct Head<T: CsvRecord> {
     pub(crate) source_name: String,
 }
 
-/// Reads and checks the header row of `input` (see [`Reader::new`]); returns the
-/// parser positioned at the first data row.
-pub(crate) fn read_head<T: CsvRecord, R: Read>(
-    input: R,
+/// Reads and checks the header row `header` (the bytes [`split_header`] cuts off the
+/// input; see [`Reader::new`]); returns the header's line and what it resolves to.
+/// A header without quotes is split here; any other goes through the general parser
+/// (so its checks and messages are the parser's), whose setup costs more than
+/// reading a small file.
+pub(crate) fn read_head<T: CsvRecord, H: AsRef<[u8]>>(
+    header: H,
     options: &Options,
-) -> Result<(csv::Reader<Tap<R>>, Head<T>)> {
-    options.check()?;
+) -> Result<(u64, Head<T>)> {
+    let header = header.as_ref();
+    match simple_header(header, options.delimiter) {
+        Some((line, row)) => {
+            options.check()?;
+            let head = resolve_head(&row, line, options)?;
+            Ok((line, head))
+        }
+        None => parse_head(header, options).map(|(line, _, head)| (line, head)),
+    }
+}
+
+/// The line and fields of a header row in the simple form: after any blank lines,
+/// text without quotes up to the line break that ends it (or the end of the input).
+/// `None` for any other (quotes, or no header at all), which the parser reads.
+fn simple_header(bytes: &[u8], delimiter: u8) -> Option<(u64, ByteRecord)> {
+    let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let end = bytes[start..]
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .map_or(bytes.len(), |k| start + k);
+    let text = &bytes[start..end];
+    if text.contains(&b'"') {
+        return None;
+    }
+    let mut before = LineBreaks::default();
+    before.add(&bytes[..start]);
+    let mut row = ByteRecord::with_capacity(text.len(), 16);
+    for name in text.split(|&b| b == delimiter) {
+        row.push_field(name);
+    }
+    Some((before.count + 1, row))
+}
+
+/// Checks the header `row` (at `line`) and resolves schema `T`'s columns in it.
+fn resolve_head<T: CsvRecord>(row: &ByteRecord, line: u64, options: &Options) -> Result<Head<T>> {
     let source_name = options
         .source_name
         .clone()
         .unwrap_or_else(|| T::FILE_NAME.to_string());
+    let header = Header::parse(row).map_err(|e| e.at(&source_name, line))?;
+    let columns = T::resolve(&header).map_err(|e| e.at(&source_name, line))?;
+    Ok(Head {
+        header,
+        columns,
+        source_name,
+    })
+}
+
+/// Reads and checks the header row of `input` with the general parser (see
+/// [`Reader::new`]); returns the header's line and the parser positioned at the
+/// first data row.
+fn parse_head<T: CsvRecord, R: Read>(
+    input: R,
+    options: &Options,
+) -> Result<(u64, csv::Reader<Tap<R>>, Head<T>)> {
+    options.check()?;
+    let source_name = options.source_name.as_deref().unwrap_or(T::FILE_NAME);
     let mut csv = parser(input, options.delimiter);
     let mut row = ByteRecord::new();
     let line = match read_row(&mut csv, &mut row, options.delimiter, &[], 0, |_| false) {
         Ok(Row::Read(line)) => line,
         Ok(Row::BadQuote(line, e)) => {
-            return Err(RowError::row(format!("header: {}", e.reason)).at(&source_name, line));
+            return Err(RowError::row(format!("header: {}", e.reason)).at(source_name, line));
         }
         Ok(Row::End) => {
-            return Err(RowError::row("no header row: the input is empty").at(&source_name, 1));
+            return Err(RowError::row("no header row: the input is empty").at(source_name, 1));
         }
-        Err(e) => return Err(read_error(e, &source_name, 1)),
+        Err(e) => return Err(read_error(e, source_name, 1)),
     };
-    let header = Header::parse(&row).map_err(|e| e.at(&source_name, line))?;
-    let columns = T::resolve(&header).map_err(|e| e.at(&source_name, line))?;
-    Ok((
-        csv,
-        Head {
-            header,
-            columns,
-            source_name,
-        },
-    ))
+    let head = resolve_head(&row, line, options)?;
+    Ok((line, csv, head))
 }
 
 /// The CSV parser over a [`Tap`] of `input`.

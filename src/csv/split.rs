@@ -10,9 +10,10 @@ use crate::error::{Error, Result};
 
 use csv::ByteRecord;
 
-/// Bytes read from the source at a time: the first read, then twice as many each
-/// time up to the most (a small file is not read into a large zeroed buffer).
-const FIRST_CHUNK: usize = 1 << 14;
+/// Bytes read from the source at a time: the first read, then twice as many after
+/// each read that fills its whole chunk, up to the most (a small file, or the end of
+/// a large one, is not read into a large zeroed buffer).
+const FIRST_CHUNK: usize = 1 << 12;
 const CHUNK: usize = 1 << 20;
 
 /// One line of the input, split at the delimiter.
@@ -92,12 +93,23 @@ impl Specials {
     }
 
     /// (delimiters, stops) of the little-endian word `w`, as high bits of bytes.
+    ///
+    /// The stop bytes are all below `0x23` (`#`): one subtraction finds whether the
+    /// word holds any byte below it (never missing one; what it flags beyond the first
+    /// such byte may be wrong, so it is only a test), and only a word that does (a
+    /// line end, a quote, or a space, `!` or control byte in the text) is searched
+    /// for the stop bytes themselves.
     #[inline]
     fn masks(&self, w: u64) -> (u64, u64) {
+        let delimiters = Self::zeros(w ^ self.delimiter);
+        let low = w.wrapping_sub(Self::ONES * 0x23) & !w & (Self::ONES * 0x80);
+        if low == 0 {
+            return (delimiters, 0);
+        }
         let stops = Self::zeros(w ^ (Self::ONES * u64::from(b'\n')))
             | Self::zeros(w ^ (Self::ONES * u64::from(b'\r')))
             | Self::zeros(w ^ (Self::ONES * u64::from(b'"')));
-        (Self::zeros(w ^ self.delimiter), stops)
+        (delimiters, stops)
     }
 }
 
@@ -132,12 +144,14 @@ impl<R: Read> Splitter<R> {
         self.pos = 0;
         let old = self.buf.len();
         self.buf.resize(old + self.chunk, 0);
-        self.chunk = (self.chunk * 2).min(CHUNK);
         loop {
             match self.input.read(&mut self.buf[old..]) {
                 Ok(n) => {
                     self.buf.truncate(old + n);
                     self.eof = n == 0;
+                    if n == self.chunk {
+                        self.chunk = (self.chunk * 2).min(CHUNK);
+                    }
                     return Ok(n > 0);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
