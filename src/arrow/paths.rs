@@ -307,7 +307,8 @@ mod tests {
         ]
     }
 
-    type Rows = Vec<(Option<String>, Cell, Cell, Cell)>;
+    type Row = (Option<String>, Cell, Cell, Cell);
+    type Rows = Vec<Row>;
 
     fn batches(
         rows: &Rows,
@@ -327,7 +328,7 @@ mod tests {
                 } else {
                     Arc::new(StringArray::from(paths))
                 };
-                let col = |k, f: &dyn Fn(&(Option<String>, Cell, Cell, Cell)) -> Cell| {
+                let col = |k, f: &dyn Fn(&Row) -> Cell| {
                     column(k, &rows.iter().map(f).collect::<Vec<_>>())
                 };
                 RecordBatch::try_from_iter([
