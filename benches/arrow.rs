@@ -20,14 +20,20 @@ use std::hint::black_box;
 
 const LEADS: u64 = 200_000;
 
-fn bench_table<T: ArrowRecord + Clone>(c: &mut Criterion, name: &str, records: &[T]) {
-    let rows = records.len() as u64;
+/// The records as Parquet bytes and as record batches of 8 192 rows.
+fn inputs<T: ArrowRecord + Clone>(records: &[T]) -> (bytes::Bytes, Vec<RecordBatch>) {
     let parquet = bytes::Bytes::from(write_records(records, Vec::new(), &Options::new()).unwrap());
-    let csv = write_csv(Vec::new(), records, Options::new()).unwrap();
-    let batches: Vec<RecordBatch> = records
+    let batches = records
         .chunks(8192)
         .map(|c| to_record_batch(c, &Options::new()).unwrap())
         .collect();
+    (parquet, batches)
+}
+
+fn bench_table<T: ArrowRecord + Clone>(c: &mut Criterion, name: &str, records: &[T]) {
+    let rows = records.len() as u64;
+    let (parquet, batches) = inputs(records);
+    let csv = write_csv(Vec::new(), records, Options::new()).unwrap();
     let mut g = c.benchmark_group(format!("arrow/{name}"));
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
 
@@ -100,11 +106,7 @@ fn arrow(c: &mut Criterion) {
 /// batches and from Parquet bytes.
 fn bench_journeys(c: &mut Criterion, records: &[PathRow]) {
     let rows = records.len() as u64;
-    let parquet = bytes::Bytes::from(write_records(records, Vec::new(), &Options::new()).unwrap());
-    let batches: Vec<RecordBatch> = records
-        .chunks(8192)
-        .map(|c| to_record_batch(c, &Options::new()).unwrap())
-        .collect();
+    let (parquet, batches) = inputs(records);
     let mut g = c.benchmark_group("arrow/paths_journeys");
     g.sampling_mode(SamplingMode::Flat).sample_size(10);
     g.throughput(Throughput::ElementsAndBytes {
