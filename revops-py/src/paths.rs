@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use revops::arrow::{Decoder, MONEY_SCALE};
+use revops::arrow::{JourneyDecoder, MONEY_SCALE};
 use revops::attribution::{
     Attribution, JourneyOptions, Journeys, MarkovCounts, MarkovOptions, ShapleyCounts,
     ShapleyCredit, ShapleyCredits, ShapleyOptions,
 };
 use revops::csv::Options;
 use revops::error::ErrorKind;
-use revops::{AttributionModel, Channel, Currency, Error, Money, PathRow, Result};
+use revops::{AttributionModel, Channel, Currency, Error, Money, Result};
 use rust_decimal::Decimal;
 
 /// The source name errors give for the rows of the `paths` argument.
@@ -69,9 +69,9 @@ impl Default for CreditOptions {
 }
 
 /// The journeys of a path table, each row one journey standing for its
-/// conversions and nulls, values in `currency`. Rows are read by the core's Arrow
-/// decoder (the checks and messages of `paths.csv`, the row named across all
-/// batches) one record batch at a time, so no `Vec` of every row is held; a table
+/// conversions and nulls, values in `currency`. Rows are read by the core's
+/// [`JourneyDecoder`] (the checks and messages of `paths.csv`, the row named across
+/// all batches) one record batch at a time, so no `Vec` of every row is held; a table
 /// of several batches and at least [`PARALLEL_ROWS`] rows is read on every core,
 /// in runs of whole batches merged in order (the same journeys as one pass).
 ///
@@ -154,20 +154,17 @@ fn runs_of_batches(batches: &[RecordBatch], n: usize) -> Vec<(usize, &[RecordBat
 }
 
 /// One run of batches read into journeys (rows and batches counted from the run's
-/// start).
+/// start), each batch folded straight into the journeys (no `PathRow` per row).
 fn read_run(batches: &[RecordBatch], separator: &str, currency: Currency) -> Result<Journeys> {
     let options = Options::new()
         .with_path_separator(separator)
         .with_source_name(PATHS_SOURCE);
-    let mut decoder = Decoder::<PathRow>::new(options)?;
-    let mut journeys = Journeys::new(JourneyOptions::default().with_currency(currency))?;
-    let mut rows = Vec::new();
+    let mut decoder =
+        JourneyDecoder::new(options, JourneyOptions::default().with_currency(currency))?;
     for batch in batches {
-        rows.clear();
-        decoder.decode(batch, &mut rows)?;
-        journeys.add_batch(&rows)?;
+        decoder.add(batch)?;
     }
-    Ok(journeys)
+    Ok(decoder.finish()?.0)
 }
 
 /// A run's row error with the row and batch counted from the table's start.
@@ -429,6 +426,7 @@ pub(crate) fn arrow_error(e: arrow_schema::ArrowError) -> Error {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use revops::PathRow;
     use revops::attribution::{RuleModel, markov_attribution, shapley_attribution};
 
     fn row(model: &str, channel: &str, conversions: f64, value: f64, revenue: Money) -> CreditRow {

@@ -425,6 +425,47 @@ impl<'a> Column<'a> {
         }
     }
 
+    /// Row `i` as a count in the simple form, exactly what [`Column::float`] reads
+    /// when the value is also a valid count (finite, ≥ 0): a float, an integer, or a
+    /// string of 1 to 15 ASCII digits; `None` for anything else (null, Decimal128,
+    /// other text, invalid counts: [`Column::float`] reads those, or names the
+    /// problem).
+    #[inline]
+    pub(crate) fn simple_count(&self, i: usize) -> Option<f64> {
+        if self.is_null(i) {
+            return None;
+        }
+        let (c, i) = self.resolve(i);
+        match &c.values {
+            Values::Str(a, at) => crate::csv::paths::simple_count(at(*a, i).as_bytes()),
+            Values::Float(a, at) => Some(at(*a, i)).filter(|v| v.is_finite() && *v >= 0.0),
+            #[allow(clippy::cast_precision_loss)] // as `float` reads it
+            Values::Int(a, at) => Some(at(*a, i)).filter(|v| *v >= 0).map(|v| v as f64),
+            _ => None,
+        }
+    }
+
+    /// Row `i` as a path row's value in the simple form: a Decimal128 or an integer
+    /// without its trailing zeros, or a string of digits with at most one `.`
+    /// (kept as written), exactly what the general decoder reads, when it is not
+    /// negative; `None` for anything else.
+    #[inline]
+    pub(crate) fn simple_value(&self, i: usize) -> Option<Decimal> {
+        if self.is_null(i) {
+            return None;
+        }
+        let (c, i) = self.resolve(i);
+        let v = match &c.values {
+            Values::Str(a, at) => return crate::csv::paths::simple_value(at(*a, i).as_bytes()),
+            Values::Decimal(a, scale) => {
+                decimal(a.as_primitive::<Decimal128Type>().value(i), *scale)?
+            }
+            Values::Int(a, at) => decimal(at(*a, i), 0)?,
+            _ => return None,
+        };
+        (!v.is_sign_negative()).then(|| v.normalize())
+    }
+
     /// A required number.
     pub(crate) fn float(&self, i: usize) -> Result<f64, RowError> {
         if self.is_null(i) {

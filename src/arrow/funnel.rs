@@ -187,10 +187,15 @@ impl FunnelData<'static> {
                 t.reserve(rows);
                 t
             });
-            decoder.decode_into(batch, t, lean_lead, |t, lead| {
-                t.push_lead(&lead);
-                Ok(())
-            })
+            decoder.decode_into(
+                batch,
+                t,
+                |t, c, i| Ok(lean_lead(t, c, i)),
+                |t, lead| {
+                    t.push_lead(&lead);
+                    Ok(())
+                },
+            )
         })?;
         let table = table.unwrap_or_default();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -206,7 +211,7 @@ const QUEUED_BATCHES: usize = 4;
 /// the Parquet pages) while `fold` takes each one, in file order, on the calling
 /// thread with the reader's decoder; returns the decoder's report. The batches and
 /// their numbers are the sequential reader's, so are errors.
-fn pipelined<T: ArrowRecord>(
+pub(super) fn pipelined<T: ArrowRecord>(
     reader: Reader<T>,
     mut fold: impl FnMut(&mut Decoder<T>, &RecordBatch) -> Result<()>,
 ) -> Result<ReadReport> {
@@ -298,10 +303,15 @@ impl FunnelEvents {
         let mut part = EventsPart::new(data);
         part.reserve(reader.rows_hint());
         part.report = pipelined(reader, |decoder, batch| {
-            decoder.decode_into(batch, &mut part, lean_event, |p, e| {
-                p.add_record(&e);
-                Ok(())
-            })
+            decoder.decode_into(
+                batch,
+                &mut part,
+                |p, c, i| Ok(lean_event(p, c, i)),
+                |p, e| {
+                    p.add_record(&e);
+                    Ok(())
+                },
+            )
         })?;
         part.finish_into(self)
     }

@@ -116,11 +116,13 @@ mod encode;
 mod funnel;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+mod paths;
 
 use std::marker::PhantomData;
 
 pub use arrow_array::RecordBatch;
 pub use encode::{MONEY_SCALE, schema, to_record_batch};
+pub use paths::JourneyDecoder;
 
 use crate::csv::field::{Ctx, RowError};
 use crate::csv::{CsvRecord, OnError, Options, ReadReport};
@@ -264,19 +266,19 @@ impl<T: ArrowRecord> Decoder<T> {
         batch: &RecordBatch,
         mut add: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
-        self.decode_into(batch, &mut add, |_, _, _| false, |add, r| add(r))
+        self.decode_into(batch, &mut add, |_, _, _| Ok(false), |add, r| add(r))
     }
 
     /// Decodes the rows of `batch` into `part`: `fast` sees each row first (the
     /// batch's columns and the row) and returns `true` when it took the row as a
-    /// record (it must then do what decoding and `add` would); any other row is
-    /// decoded and given to `add`. Errors, counts and policy as
-    /// [`Decoder::decode_with`].
+    /// record (it must then do what decoding and `add` would, and fail where `add`
+    /// would); any other row is decoded and given to `add`. Errors, counts and
+    /// policy as [`Decoder::decode_with`].
     pub(crate) fn decode_into<A>(
         &mut self,
         batch: &RecordBatch,
         part: &mut A,
-        mut fast: impl FnMut(&mut A, &decode::Columns<'_>, usize) -> bool,
+        mut fast: impl FnMut(&mut A, &decode::Columns<'_>, usize) -> Result<bool>,
         mut add: impl FnMut(&mut A, T) -> Result<()>,
     ) -> Result<()> {
         if self.stopped {
@@ -291,7 +293,7 @@ impl<T: ArrowRecord> Decoder<T> {
         let columns = decode::columns::<T>(batch, &header).map_err(|e| self.error(e, first))?;
         for i in 0..batch.num_rows() {
             self.report.rows += 1;
-            if fast(part, &columns, i) {
+            if fast(part, &columns, i)? {
                 self.report.records += 1;
                 continue;
             }

@@ -119,7 +119,7 @@ pub(crate) mod field;
 pub(crate) mod funnel;
 mod journeys;
 pub(crate) mod parse;
-mod paths;
+pub(crate) mod paths;
 mod read;
 pub(crate) mod schema;
 mod split;

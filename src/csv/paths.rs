@@ -254,8 +254,8 @@ impl PathFolder<'_> {
 }
 
 /// Where rows go: the journeys being built, and their channels by name.
-struct PathSink {
-    journeys: Journeys,
+pub(crate) struct PathSink {
+    pub(crate) journeys: Journeys,
     /// Channel name (trimmed bytes) → pair id in `journeys`.
     channels: ChannelIds,
     pairs: Vec<u32>,
@@ -266,7 +266,7 @@ struct PathSink {
 impl PathSink {
     /// An empty batch of path rows (a clone of `template`, from
     /// [`Journeys::path_batch`]) after `base` rows.
-    fn new(template: &Journeys, base: u64) -> Self {
+    pub(crate) fn new(template: &Journeys, base: u64) -> Self {
         PathSink {
             journeys: template.clone(),
             channels: ChannelIds::default(),
@@ -280,7 +280,7 @@ impl PathSink {
     }
 
     /// Adds a decoded (so valid) row, and learns its channels' names.
-    fn push_record(&mut self, r: &PathRow) -> Result<()> {
+    pub(crate) fn push_record(&mut self, r: &PathRow) -> Result<()> {
         self.pairs.clear();
         for c in &r.path {
             let id = self.journeys.path_pair(c)?;
@@ -297,7 +297,12 @@ impl PathSink {
     /// Adds a row in the simple form whose channels are all known; `Ok(false)` (and
     /// nothing added) for anything the general decoder should see.
     #[inline]
-    fn push_simple(&mut self, path: &[u8], separator: &[u8], counts: SimpleCounts) -> Result<bool> {
+    pub(crate) fn push_simple(
+        &mut self,
+        path: &[u8],
+        separator: &[u8],
+        counts: SimpleCounts,
+    ) -> Result<bool> {
         self.pairs.clear();
         for part in split_bytes(path, separator) {
             let name = part.trim_ascii();
@@ -395,7 +400,7 @@ impl ChannelIds {
 
 /// The counts and value of a row in the simple form.
 #[derive(Clone, Copy)]
-struct SimpleCounts(f64, Decimal, f64);
+pub(crate) struct SimpleCounts(pub(crate) f64, pub(crate) Decimal, pub(crate) f64);
 
 /// The parts of `bytes` between the occurrences of `separator` (non-empty).
 fn split_bytes<'b>(bytes: &'b [u8], separator: &'b [u8]) -> impl Iterator<Item = &'b [u8]> + 'b {
@@ -420,14 +425,14 @@ fn split_bytes<'b>(bytes: &'b [u8], separator: &'b [u8]) -> impl Iterator<Item =
 /// A count in the simple form: 1 to 15 ASCII digits (exact as `f64`, as the
 /// general parser reads them).
 #[inline]
-fn simple_count(b: &[u8]) -> Option<f64> {
+pub(crate) fn simple_count(b: &[u8]) -> Option<f64> {
     super::parse::digits(b, 15).map(|v| v as f64)
 }
 
 /// A value in the simple form: up to 18 ASCII digits with at most one `.` between
 /// digits, as the exact decimal (same mantissa and scale) the general parser reads.
 #[inline]
-fn simple_value(b: &[u8]) -> Option<Decimal> {
+pub(crate) fn simple_value(b: &[u8]) -> Option<Decimal> {
     if b.is_empty() || b.len() > 19 || b[0] == b'.' || b[b.len() - 1] == b'.' {
         return None;
     }
