@@ -14,8 +14,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use common::{DataArgs, existing_dir, existing_file, in_file, io_error, load, out_dir};
-use revops::csv::Dataset;
+use common::{
+    DataArgs, check_folder, existing_dir, existing_file, folder_origin, in_file, io_error, load,
+    out_dir,
+};
+use revops::csv::{Dataset, DenseDataset, Options};
 use revops::{Currency, Error, report::Report, report::ReportOptions};
 
 /// The report.json schema, shown after the flags in `--help`.
@@ -108,21 +111,37 @@ fn run(cli: Cli) -> Result<(), Error> {
             dir.display()
         ));
     }
-    let (data, origin) = if real {
-        read_real(&cli, &mut options)?
+    let (report, origin) = if let Some(dir) = &cli.data.data {
+        // A folder goes straight into the engines' dense tables: no record per
+        // lead, stage event or touch.
+        check_folder(dir, &[])?;
+        let data = DenseDataset::read_dir(dir, options.funnel.clone(), Options::new())
+            .map_err(in_file("reading folder", dir))?;
+        let rows: u64 = data.reports.iter().map(|(_, r)| r.records).sum();
+        progress.say(&format!("{rows} input rows loaded; building the report"));
+        let report =
+            Report::build_dense_with_progress(&data.report_input(), &options, &mut |section| {
+                progress.say(section);
+            })?;
+        (report, folder_origin(dir))
     } else {
-        let l = load(&cli.data, 100_000, &[])?;
-        (l.data, l.origin)
+        let (data, origin) = if real {
+            read_real(&cli, &mut options)?
+        } else {
+            let l = load(&cli.data, 100_000, &[])?;
+            (l.data, l.origin)
+        };
+        let input = data.report_input();
+        progress.on = progress.on || input.rows() > 1_000_000;
+        progress.say(&format!(
+            "{} input rows loaded; building the report",
+            input.rows()
+        ));
+        let report = Report::build_with_progress(&input, &options, &mut |section| {
+            progress.say(section);
+        })?;
+        (report, origin)
     };
-    let input = data.report_input();
-    progress.on = progress.on || input.rows() > 1_000_000;
-    progress.say(&format!(
-        "{} input rows loaded; building the report",
-        input.rows()
-    ));
-    let report = Report::build_with_progress(&input, &options, &mut |section| {
-        progress.say(section);
-    })?;
     progress.say("report built");
 
     println!("data: {origin}");

@@ -128,19 +128,30 @@ impl Dimension {
         opportunity: &'a Opportunity,
         lead: Option<&'a Lead>,
     ) -> Option<&'a str> {
+        self.of_opportunity_with(opportunity, lead.map(|l| self.value(l)))
+    }
+
+    /// As [`of_opportunity`](Dimension::of_opportunity), given the lead's value of
+    /// this dimension (`Some(value)` when the deal has a known lead, `None` when not)
+    /// instead of the lead's record: for leads held as columns.
+    pub(crate) fn of_opportunity_with<'a>(
+        &self,
+        opportunity: &'a Opportunity,
+        lead: Option<Option<&'a str>>,
+    ) -> Option<&'a str> {
         let own = match self {
             Dimension::Owner => opportunity.owner.as_deref(),
             Dimension::Account => opportunity.account.as_ref().map(|a| a.as_str()),
             Dimension::Attribute(name) => opportunity.attributes.get(name).map(String::as_str),
             Dimension::Source => {
                 return match lead {
-                    Some(l) => self.value(l),
+                    Some(value) => value,
                     None => opportunity.source.as_ref().map(|c| c.as_str()),
                 };
             }
             Dimension::Campaign | Dimension::Segment => None,
         };
-        own.or_else(|| lead.and_then(|l| self.value(l)))
+        own.or_else(|| lead.flatten())
     }
 
     /// A short name: `source`, `campaign`, ..., or `attribute:<name>`.

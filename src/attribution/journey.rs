@@ -1180,6 +1180,67 @@ impl JourneyBuilder {
         self.subjects.len()
     }
 
+    /// Number of stage events added.
+    pub(crate) fn stage_event_count(&self) -> usize {
+        self.events_read as usize
+    }
+
+    /// The latest time among the touches, conversions and stage events held.
+    pub(crate) fn latest(&self) -> Option<DateTime<Utc>> {
+        let touches = self.touch_at.iter().copied().max();
+        let conversions = self.conversions.iter().map(|c| c.at).max();
+        let events = self.events.iter().map(|e| e.at).max();
+        [touches, conversions, events]
+            .into_iter()
+            .flatten()
+            .max()
+            .and_then(from_micros)
+    }
+
+    /// Fills `by_subject` (subject name → list, the lists empty) with the touches
+    /// held on those subjects, each made by `make(time, channel, campaign)`, in input
+    /// order. One pass over the touches: the subjects are matched by name once.
+    pub(crate) fn touches_of_subjects<'b, T>(
+        &'b self,
+        by_subject: &mut FastMap<&str, Vec<T>>,
+        make: impl Fn(DateTime<Utc>, &'b Channel, Option<&'b CampaignId>) -> T,
+    ) {
+        let mut slot = vec![u32::MAX; self.subjects.len()];
+        let mut lists: Vec<(&str, Vec<T>)> = Vec::new();
+        for (id, s) in slot.iter_mut().enumerate() {
+            let name = self.subjects.name(id as u32);
+            if by_subject.contains_key(name) {
+                *s = lists.len() as u32;
+                lists.push((name, Vec::new()));
+            }
+        }
+        let names = &self.names;
+        for ((&subject, &pair), &at) in self
+            .touch_subject
+            .iter()
+            .zip(&self.touch_pair)
+            .zip(&self.touch_at)
+        {
+            let k = slot[subject as usize];
+            if k == u32::MAX {
+                continue;
+            }
+            let (c, k2) = names.pairs.list[pair as usize];
+            let campaign = (k2 != NO_CAMPAIGN).then(|| &names.campaigns.names[k2 as usize]);
+            // Times held came from valid `DateTime`s: always in range.
+            if let Some(at) = from_micros(at) {
+                lists[k as usize]
+                    .1
+                    .push(make(at, &names.channels.names[c as usize], campaign));
+            }
+        }
+        for (name, list) in lists {
+            if let Some(v) = by_subject.get_mut(name) {
+                *v = list;
+            }
+        }
+    }
+
     /// Cuts the records into journeys under the options given at
     /// [`JourneyBuilder::new`] (see [`JourneyOptions`] for the rules); the builder
     /// stays usable. Journeys come subject by subject (in order of first appearance), each

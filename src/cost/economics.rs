@@ -12,6 +12,7 @@ use super::spend::PeriodSpend;
 use crate::accumulate::{Accumulator, StateVersion};
 use crate::attribution::Attribution;
 use crate::error::{Error, RecordRef, Result};
+use crate::funnel::Dimension;
 use crate::funnel::{FunnelData, Paths};
 use crate::hash::FastMap;
 use crate::ids::{CampaignId, Channel};
@@ -365,9 +366,8 @@ impl Credits {
     /// # Errors
     /// [`ErrorKind::UnknownStage`](crate::error::ErrorKind::UnknownStage) for a stage that is not on the funnel's path;
     /// [`ErrorKind::InvalidField`](crate::error::ErrorKind::InvalidField) naming a conversion whose value is in another
-    /// currency; conversion validation errors with their index;
-    /// [`ErrorKind::InvalidParameter`](crate::error::ErrorKind::InvalidParameter) when
-    /// `data` holds its leads as columns ([`FunnelData::leads`] is `None`).
+    /// currency; conversion validation errors with their index. Leads held as
+    /// columns (read straight from a file) are credited as their records would be.
     pub fn from_lead_source(
         data: &FunnelData<'_>,
         paths: &Paths,
@@ -391,42 +391,57 @@ impl Credits {
         let mut units = vec!["leads".to_string()];
         units.extend(stages.iter().map(|s| (*s).to_string()));
         let mut c = Credits::new("lead source", currency, units);
-        let leads = data.leads().ok_or_else(|| {
-            Error::from(ErrorKind::InvalidParameter {
-                name: "data",
-                value: "funnel data read as columns".into(),
-                reason: "credits by lead source need the lead records: build the data with FunnelData::new".into(),
-            })
-        })?;
+        // Lead values as ids, each distinct text made an id once.
+        let mut channels: FastMap<&str, Channel> = FastMap::default();
+        let mut campaigns: FastMap<&str, CampaignId> = FastMap::default();
+        let mut lead_keys: Vec<(Option<Channel>, Option<CampaignId>)> =
+            Vec::with_capacity(data.len());
+        let (sources, campaign_values) = (
+            data.values(&Dimension::Source),
+            data.values(&Dimension::Campaign),
+        );
+        for i in 0..data.len() {
+            let channel = match sources.get(i) {
+                Some(s) => Some(cached(&mut channels, s, Channel::new)?),
+                None => None,
+            };
+            let campaign = match campaign_values.get(i).filter(|_| grouping.by_campaign) {
+                Some(s) => Some(cached(&mut campaigns, s, CampaignId::new)?),
+                None => None,
+            };
+            lead_keys.push((channel, campaign));
+        }
+        // Creation times at full precision when the data holds the records.
+        let created = |i: usize| match data.leads() {
+            Some(leads) => leads[i].created_at,
+            None => data.created_at(i).unwrap_or_default(),
+        };
         let key_of = |i: usize, at: chrono::DateTime<chrono::Utc>| {
-            let l = &leads[i];
+            let (channel, campaign) = &lead_keys[i];
             CostKey {
-                channel: l.source.clone(),
-                campaign: if grouping.by_campaign {
-                    l.campaign.clone()
-                } else {
-                    None
-                },
+                channel: channel.clone(),
+                campaign: campaign.clone(),
                 period: grouping.by_period.map(|(cal, g)| cal.period_of(at, g)),
             }
         };
         // Stages reached by any cycle of each lead.
-        let mut reached = vec![0u32; leads.len()];
+        let mut reached = vec![0u32; data.len()];
         for cy in paths.iter() {
             reached[cy.lead_index()] |= cy.reached_mask();
         }
         let as_of = paths.options().as_of;
         let later = |at: chrono::DateTime<chrono::Utc>| as_of.is_some_and(|t| at > t);
-        for (i, l) in leads.iter().enumerate() {
-            if later(l.created_at) {
+        for (i, &lead_reached) in reached.iter().enumerate() {
+            let at = created(i);
+            if later(at) {
                 c.diagnostics.leads_after_as_of += 1;
                 continue;
             }
-            let key = key_of(i, l.created_at);
+            let key = key_of(i, at);
             let mut counts = vec![Decimal::ZERO; ranks.len() + 1];
             counts[0] = Decimal::ONE;
             for (j, &r) in ranks.iter().enumerate() {
-                if reached[i] & (1 << r) != 0 {
+                if lead_reached & (1 << r) != 0 {
                     counts[j + 1] = Decimal::ONE;
                 }
             }
@@ -435,11 +450,6 @@ impl Credits {
                 *a += b;
             }
         }
-        let lead_index: FastMap<&str, usize> = leads
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.id.as_str(), i))
-            .collect();
         for (n, conv) in conversions.iter().enumerate() {
             conv.validate().map_err(|e| e.at_index(n))?;
             let Some(v) = conv.value else { continue };
@@ -456,8 +466,8 @@ impl Credits {
                     reason: format!("in {}, the report is in {currency}", v.currency()),
                 }));
             }
-            let key = match lead_index.get(conv.subject.as_str()) {
-                Some(&i) => key_of(i, conv.at),
+            let key = match data.leads.find(conv.subject.as_str()) {
+                Some(i) => key_of(i as usize, conv.at),
                 None => CostKey {
                     channel: None,
                     campaign: None,
@@ -468,6 +478,20 @@ impl Credits {
         }
         Ok(c)
     }
+}
+
+/// The id made of `text`, made once per distinct text.
+fn cached<'t, K: Clone>(
+    cache: &mut FastMap<&'t str, K>,
+    text: &'t str,
+    make: impl Fn(&'t str) -> Result<K>,
+) -> Result<K> {
+    if let Some(k) = cache.get(text) {
+        return Ok(k.clone());
+    }
+    let k = make(text)?;
+    cache.insert(text, k.clone());
+    Ok(k)
 }
 
 /// The serialised partial state of [`Credits`] (version 1), borrowed.

@@ -27,4 +27,5 @@ pub use metrics::{
     roi,
 };
 pub use sourcing::{InfluenceMilestone, SourcedBy, SourcingReport, SourcingRow, sourcing_report};
+pub(crate) use sourcing::{SourcingTouches, sourcing_report_with};
 pub use spend::{FxTable, MAX_ROW_PERIODS, PeriodSpend, SpendAlignment, align_spend};

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::attribution::JourneyBuilder;
 use crate::error::{Error, RecordRef, Result};
 use crate::hash::FastMap;
 use crate::ids::{CampaignId, Channel};
@@ -112,7 +113,48 @@ pub fn sourcing_report(
     milestone: InfluenceMilestone,
     currency: Currency,
 ) -> Result<SourcingReport> {
-    let index = TouchIndex::new(opportunities, leads, touches)?;
+    // Only the leads of the opportunities are indexed (a million leads may have a
+    // few thousand opportunities).
+    let wanted = subject_set::<()>(opportunities);
+    let lead_by_id: FastMap<&str, &Lead> = leads
+        .iter()
+        .filter(|l| wanted.contains_key(l.id.as_str()))
+        .map(|l| (l.id.as_str(), l))
+        .collect();
+    sourcing_report_with(
+        opportunities,
+        |id| {
+            Ok(lead_by_id
+                .get(id)
+                .map(|l| (l.source.clone(), l.campaign.clone())))
+        },
+        SourcingTouches::Records(touches),
+        sourced_by,
+        milestone,
+        currency,
+    )
+}
+
+/// Where [`sourcing_report_with`] reads the touches from.
+pub(crate) enum SourcingTouches<'t> {
+    /// Touch records (each validated, used or not).
+    Records(&'t [Touch]),
+    /// The touches a journey builder holds (validated when added).
+    Builder(&'t JourneyBuilder),
+}
+
+/// As [`sourcing_report`], given each lead's source and campaign by lead id
+/// (`lead(id)`: `None` for an unknown lead) and the touches from records or a
+/// journey builder: for leads and touches held as columns.
+pub(crate) fn sourcing_report_with(
+    opportunities: &[Opportunity],
+    lead: impl Fn(&str) -> Result<Option<Key>>,
+    touches: SourcingTouches<'_>,
+    sourced_by: SourcedBy,
+    milestone: InfluenceMilestone,
+    currency: Currency,
+) -> Result<SourcingReport> {
+    let index = TouchIndex::new(opportunities, touches)?;
     let mut tallies = Tallies::new(currency);
     let mut total = Money::zero(currency);
     for (i, o) in opportunities.iter().enumerate() {
@@ -126,7 +168,24 @@ pub fn sourcing_report(
         }
         total = total.checked_add(&o.amount)?;
         let mine = index.touches_of(o);
-        tallies.source(index.sourced(o, &mine, sourced_by), &o.amount)?;
+        let key = match sourced_by {
+            SourcedBy::LeadSource => {
+                let found = match &o.lead {
+                    Some(l) => lead(l.as_str())?,
+                    None => None,
+                };
+                match found {
+                    Some((Some(c), campaign)) => (Some(c), campaign),
+                    _ => (o.source.clone(), None),
+                }
+            }
+            SourcedBy::FirstTouch => mine.first().map_or((None, None), |t| t.key()),
+            SourcedBy::FirstTouchBeforeCreation => mine
+                .iter()
+                .find(|t| t.at <= o.created_at)
+                .map_or((None, None), |t| t.key()),
+        };
+        tallies.source(key, &o.amount)?;
         let limit = influence_limit(o, milestone);
         tallies.influence(
             mine.iter().filter(|t| limit.is_none_or(|l| t.at <= l)),
@@ -154,79 +213,78 @@ fn subjects(o: &Opportunity) -> impl Iterator<Item = &str> {
     .flatten()
 }
 
-/// The touches and leads of the opportunities' subjects.
-struct TouchIndex<'a> {
-    /// Touches per subject, in time order (input order among equal times).
-    by_subject: FastMap<&'a str, Vec<&'a Touch>>,
-    lead_by_id: FastMap<&'a str, &'a Lead>,
+/// The subjects of the opportunities (their lead and account ids), each with an
+/// empty list.
+fn subject_set<T>(opportunities: &[Opportunity]) -> FastMap<&str, Vec<T>> {
+    let mut set: FastMap<&str, Vec<T>> = FastMap::default();
+    for o in opportunities {
+        for subject in subjects(o) {
+            set.entry(subject).or_default();
+        }
+    }
+    set
 }
 
-impl<'a> TouchIndex<'a> {
-    /// Indexes only the leads and accounts of the opportunities (a million leads may
-    /// have a few thousand opportunities). Every touch is validated, used or not.
-    fn new(
-        opportunities: &'a [Opportunity],
-        leads: &'a [Lead],
-        touches: &'a [Touch],
-    ) -> Result<TouchIndex<'a>> {
-        let mut by_subject: FastMap<&str, Vec<&Touch>> = FastMap::default();
-        for o in opportunities {
-            for subject in subjects(o) {
-                by_subject.entry(subject).or_default();
+/// A touch as sourcing reads it: its time, channel and campaign.
+struct TouchAt<'t> {
+    at: DateTime<Utc>,
+    channel: &'t Channel,
+    campaign: Option<&'t CampaignId>,
+}
+
+impl TouchAt<'_> {
+    fn key(&self) -> Key {
+        (Some(self.channel.clone()), self.campaign.cloned())
+    }
+}
+
+/// The touches of the opportunities' subjects.
+struct TouchIndex<'o, 't> {
+    /// Touches per subject, in time order (input order among equal times).
+    by_subject: FastMap<&'o str, Vec<TouchAt<'t>>>,
+}
+
+impl<'o, 't> TouchIndex<'o, 't> {
+    /// Indexes the touches of the opportunities' leads and accounts only.
+    fn new(opportunities: &'o [Opportunity], touches: SourcingTouches<'t>) -> Result<Self> {
+        let mut by_subject = subject_set(opportunities);
+        match touches {
+            SourcingTouches::Records(touches) => {
+                for (i, t) in touches.iter().enumerate() {
+                    t.validate().map_err(|e| e.at_index(i))?;
+                    if let Some(v) = by_subject.get_mut(t.subject.as_str()) {
+                        v.push(TouchAt {
+                            at: t.at,
+                            channel: &t.channel,
+                            campaign: t.campaign.as_ref(),
+                        });
+                    }
+                }
             }
-        }
-        let lead_by_id: FastMap<&str, &Lead> = leads
-            .iter()
-            .filter(|l| by_subject.contains_key(l.id.as_str()))
-            .map(|l| (l.id.as_str(), l))
-            .collect();
-        for (i, t) in touches.iter().enumerate() {
-            t.validate().map_err(|e| e.at_index(i))?;
-            if let Some(v) = by_subject.get_mut(t.subject.as_str()) {
-                v.push(t);
+            SourcingTouches::Builder(b) => {
+                b.touches_of_subjects(&mut by_subject, |at, ch, ca| TouchAt {
+                    at,
+                    channel: ch,
+                    campaign: ca,
+                })
             }
         }
         for v in by_subject.values_mut() {
             v.sort_by_key(|t| t.at);
         }
-        Ok(TouchIndex {
-            by_subject,
-            lead_by_id,
-        })
+        Ok(TouchIndex { by_subject })
     }
 
     /// The touches on an opportunity's lead and account, in time order.
-    fn touches_of(&self, o: &Opportunity) -> Vec<&'a Touch> {
-        let mut mine: Vec<&Touch> = Vec::new();
+    fn touches_of(&self, o: &Opportunity) -> Vec<&TouchAt<'t>> {
+        let mut mine: Vec<&TouchAt<'t>> = Vec::new();
         for subject in subjects(o) {
             if let Some(v) = self.by_subject.get(subject) {
-                mine.extend(v.iter().copied());
+                mine.extend(v.iter());
             }
         }
         mine.sort_by_key(|t| t.at);
         mine
-    }
-
-    /// The channel and campaign that sourced an opportunity (`mine`: its touches).
-    fn sourced(&self, o: &Opportunity, mine: &[&Touch], sourced_by: SourcedBy) -> Key {
-        let of_touch = |t: &&Touch| (Some(t.channel.clone()), t.campaign.clone());
-        match sourced_by {
-            SourcedBy::LeadSource => {
-                let lead = o
-                    .lead
-                    .as_ref()
-                    .and_then(|l| self.lead_by_id.get(l.as_str()));
-                match lead.and_then(|l| l.source.clone()) {
-                    Some(c) => (Some(c), lead.and_then(|l| l.campaign.clone())),
-                    None => (o.source.clone(), None),
-                }
-            }
-            SourcedBy::FirstTouch => mine.first().map_or((None, None), of_touch),
-            SourcedBy::FirstTouchBeforeCreation => mine
-                .iter()
-                .find(|t| t.at <= o.created_at)
-                .map_or((None, None), of_touch),
-        }
     }
 }
 
@@ -242,7 +300,7 @@ fn influence_limit(o: &Opportunity, milestone: InfluenceMilestone) -> Option<Dat
 }
 
 /// A channel and campaign.
-type Key = (Option<Channel>, Option<CampaignId>);
+pub(crate) type Key = (Option<Channel>, Option<CampaignId>);
 
 /// One row's counts and amounts.
 struct Acc {
@@ -317,27 +375,27 @@ impl Tallies {
 
     /// Counts an opportunity as influenced by each channel, and each channel and
     /// campaign, of its touches before the milestone (once each).
-    fn influence<'t>(
+    fn influence<'a, 't: 'a>(
         &mut self,
-        touches: impl Iterator<Item = &'t &'t Touch>,
+        touches: impl Iterator<Item = &'a &'a TouchAt<'t>>,
         amount: &Money,
     ) -> Result<()> {
         let zero = self.zero;
         let mut seen_channels: Vec<&Channel> = Vec::new();
         let mut seen_campaigns: Vec<(&Channel, Option<&CampaignId>)> = Vec::new();
         for t in touches {
-            if !seen_channels.contains(&&t.channel) {
-                seen_channels.push(&t.channel);
+            if !seen_channels.contains(&t.channel) {
+                seen_channels.push(t.channel);
                 self.channels
                     .entry(Some(t.channel.clone()))
                     .or_insert_with(|| Acc::new(zero))
                     .influence(amount)?;
             }
-            let key = (&t.channel, t.campaign.as_ref());
+            let key = (t.channel, t.campaign);
             if !seen_campaigns.contains(&key) {
                 seen_campaigns.push(key);
                 self.campaigns
-                    .entry((Some(t.channel.clone()), t.campaign.clone()))
+                    .entry(t.key())
                     .or_insert_with(|| Acc::new(zero))
                     .influence(amount)?;
             }

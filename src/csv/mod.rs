@@ -115,6 +115,7 @@
 
 mod blocks;
 mod dataset;
+mod dense;
 pub(crate) mod field;
 pub(crate) mod funnel;
 mod journeys;
@@ -129,6 +130,7 @@ mod write;
 mod tests;
 
 pub use dataset::{Dataset, Table};
+pub use dense::DenseDataset;
 pub use funnel::EventsRead;
 pub use read::Reader;
 pub use write::{Writer, write_records};

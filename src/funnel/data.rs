@@ -911,6 +911,11 @@ impl FunnelEvents {
         self.events.len()
     }
 
+    /// The latest time among the events held (to the millisecond).
+    pub(crate) fn latest(&self) -> Option<DateTime<Utc>> {
+        self.events.iter().map(|e| e.at).max().map(from_millis)
+    }
+
     /// Whether no event is held.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()

@@ -71,8 +71,22 @@ impl PipelineHistory {
         opportunities: &[Opportunity],
         leads: &[Lead],
     ) -> Result<Keys> {
-        let opps = index_by_id("opportunity", opportunities, |o| o.id.as_str())?;
         let lead_index = index_by_id("lead", leads, |l| l.id.as_str())?;
+        self.keys_with(dimension, opportunities, |id| {
+            lead_index.get(id).map(|&j| dimension.value(&leads[j]))
+        })
+    }
+
+    /// As [`keys`](PipelineHistory::keys), given each lead's value of the dimension
+    /// by lead id (`lead(id)`: `None` for an unknown lead, `Some(value)` for a known
+    /// one): for leads held as columns.
+    pub(crate) fn keys_with<'v>(
+        &self,
+        dimension: &Dimension,
+        opportunities: &'v [Opportunity],
+        lead: impl Fn(&str) -> Option<Option<&'v str>>,
+    ) -> Result<Keys> {
+        let opps = index_by_id("opportunity", opportunities, |o| o.id.as_str())?;
         let mut unmatched = 0u64;
         let values: Vec<Option<&str>> = self
             .ids()
@@ -80,12 +94,8 @@ impl PipelineHistory {
             .map(|id| match opps.get(id.as_str()) {
                 Some(&i) => {
                     let opp = &opportunities[i];
-                    let lead = opp
-                        .lead
-                        .as_ref()
-                        .and_then(|l| lead_index.get(l.as_str()))
-                        .map(|&j| &leads[j]);
-                    dimension.of_opportunity(opp, lead)
+                    let value = opp.lead.as_ref().and_then(|l| lead(l.as_str()));
+                    dimension.of_opportunity_with(opp, value)
                 }
                 None => {
                     unmatched += 1;

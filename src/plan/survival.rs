@@ -151,9 +151,20 @@ impl DealSegments {
                 *slot = Some(seg);
             }
         }
+        DealSegments::from_lead_segments(history, changes, |id| by_lead.get(id).copied().flatten())
+    }
+
+    /// As [`from_leads`](DealSegments::from_leads), given each lead's segment by lead
+    /// id (`None` for an unknown lead or one without a segment): for leads held as
+    /// columns.
+    pub(crate) fn from_lead_segments<'s>(
+        history: &PipelineHistory,
+        changes: &[OpportunityChange],
+        segment: impl Fn(&str) -> Option<&'s str>,
+    ) -> DealSegments {
         let mut by_deal: FastMap<&str, &str> = FastMap::default();
         for c in changes {
-            if let Some(&Some(seg)) = c.lead.as_ref().and_then(|l| by_lead.get(l.as_str())) {
+            if let Some(seg) = c.lead.as_ref().and_then(|l| segment(l.as_str())) {
                 by_deal.entry(c.opportunity.as_str()).or_insert(seg);
             }
         }

@@ -6,8 +6,8 @@
 //! | section | engine calls | needs |
 //! |---|---|---|
 //! | [`FunnelSection`] | [`cohort_report`] (cohorts by quarter of lead creation, broken down by lead source), [`velocity_report`], [`qualification_report`] | leads, stage events |
-//! | [`AttributionSection`] | [`Journeys::from_records`], every rule model of the options ([`ReportOptions::models`]) with exact revenue, [`markov_attribution`] and [`shapley_attribution`] when the options list a Markov or Shapley model | touches, conversions |
-//! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`] | spend and the funnel (unit economics); opportunity history (sourcing) |
+//! | [`AttributionSection`] | [`Journeys::from_records`](crate::attribution::Journeys::from_records), every rule model of the options ([`ReportOptions::models`]) with exact revenue, [`markov_attribution`] and [`shapley_attribution`] when the options list a Markov or Shapley model | touches, conversions |
+//! | [`EconomicsSection`] | [`align_spend`] (monthly), [`Credits::from_lead_source`], [`unit_economics`], [`sourcing_report`](crate::cost::sourcing_report) | spend and the funnel (unit economics); opportunity history (sourcing) |
 //! | [`PipelineSection`] | [`PipelineHistory`]: [`waterfall`](PipelineHistory::waterfall), [`win_rate`](PipelineHistory::win_rate), [`sales_cycle`](PipelineHistory::sales_cycle), [`slippage`](PipelineHistory::slippage) over the last complete quarter; the per-rep table [`PipelineBreakdown`] by owner ([`PipelineHistory::keys`], the `*_by` breakdowns) | opportunity history (owners: the leads it names) |
 //! | [`ForecastSection`] | [`ForecastErrors`], [`Calibration`] of the probabilities open deals had at the quarter's start ([`PipelineHistory::predictions`]); the projection backtest [`BacktestTable`] ([`backtest_rolling`](crate::plan::backtest_rolling) at monthly origins, [`ReportOptions::backtest`]) | forecasts; history with probabilities; history of over 9 months (backtest) |
 //! | [`Report::ramp`] | [`PipelineHistory::ramp`](crate::pipeline::PipelineHistory::ramp) (defaults; owners from the opportunities rebuilt from the history and their leads) | opportunity history, owners |
@@ -24,6 +24,7 @@
 //! with SVG charts. Building and rendering do no I/O.
 
 mod backtest;
+mod dense;
 mod html;
 mod reps;
 mod text;
@@ -31,22 +32,24 @@ mod text;
 pub use backtest::{
     BacktestRow, BacktestSpec, BacktestSummary, BacktestTable, DEFAULT_MAX_BACKTEST_ORIGINS,
 };
+pub use dense::DenseInput;
 pub use html::CHART_IDS;
 pub use reps::{PipelineBreakdown, PipelineBreakdownRow, PipelineBreakdownSpec};
 
 use crate::error::ErrorKind;
 use chrono::{DateTime, Utc};
+use dense::{Inputs, JourneyInput, intern_records};
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::model::AttributionModel;
 use crate::attribution::{
-    Attribution, JourneyDiagnostics, JourneyOptions, Journeys, MarkovOptions, MarkovReport,
-    RuleModel, ShapleyOptions, ShapleyReport, markov_attribution, shapley_attribution,
+    Attribution, JourneyDiagnostics, MarkovOptions, MarkovReport, RuleModel, ShapleyOptions,
+    ShapleyReport, markov_attribution, shapley_attribution,
 };
 use crate::breakdown::Keys;
 use crate::cost::{
     CostGrouping, Credits, InfluenceMilestone, SourcedBy, SourcingReport, SpendAlignment,
-    UnitEconomics, align_spend, sourcing_report, unit_economics,
+    UnitEconomics, align_spend, sourcing_report_with, unit_economics,
 };
 use crate::distribution::Summary;
 use crate::error::{Error, Result};
@@ -55,9 +58,9 @@ use crate::forecast::{
     ForecastReport,
 };
 use crate::funnel::{
-    CohortAnchor, CohortReport, CohortSpec, Dimension, Funnel, FunnelData, FunnelEvents,
-    PathOptions, Paths, QualificationReport, QualificationSpec, VelocityReport, VelocitySpec,
-    cohort_report, qualification_report, velocity_report,
+    CohortAnchor, CohortReport, CohortSpec, Dimension, Funnel, FunnelData, PathOptions, Paths,
+    QualificationReport, QualificationSpec, VelocityReport, VelocitySpec, cohort_report,
+    qualification_report, velocity_report,
 };
 use crate::ids::LeadId;
 use crate::money::{Currency, Money};
@@ -433,7 +436,7 @@ pub struct FunnelSection {
 pub struct AttributionSection {
     /// What journey building credited, skipped and why.
     pub journeys: JourneyDiagnostics,
-    /// Number of journeys, converting and not ([`Journeys::journey_count`]: the
+    /// Number of journeys, converting and not ([`Journeys::journey_count`](crate::attribution::Journeys::journey_count): the
     /// report cuts journeys from records, one per conversion and one per
     /// non-converting subject).
     pub journey_count: usize,
@@ -607,6 +610,21 @@ pub struct Report {
 /// # Ok(()) }
 /// ```
 pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) -> Vec<Opportunity> {
+    opportunities_linked(rows, |lead_ids| {
+        for l in leads {
+            if let Some(found) = lead_ids.get_mut(l.id.as_str()) {
+                *found = true;
+            }
+        }
+    })
+}
+
+/// As [`opportunities_from_history`], with `mark_leads` setting to `true` the ids
+/// (of the opportunities that name no lead) that are lead ids.
+fn opportunities_linked(
+    rows: &[OpportunityChange],
+    mark_leads: impl FnOnce(&mut crate::hash::FastMap<&str, bool>),
+) -> Vec<Opportunity> {
     type Latest<'r> = (&'r OpportunityChange, DateTime<Utc>, Option<&'r LeadId>);
     let mut last: crate::hash::FastMap<&str, Latest<'_>> = crate::hash::FastMap::default();
     for r in rows {
@@ -631,11 +649,7 @@ pub fn opportunities_from_history(rows: &[OpportunityChange], leads: &[Lead]) ->
         .map(|(id, _)| (*id, false))
         .collect();
     if !lead_ids.is_empty() {
-        for l in leads {
-            if let Some(found) = lead_ids.get_mut(l.id.as_str()) {
-                *found = true;
-            }
-        }
+        mark_leads(&mut lead_ids);
     }
     last.into_iter()
         .map(|(_, (r, created, lead))| {
@@ -701,24 +715,60 @@ impl Report {
         options: &ReportOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Report> {
-        let currency = options
-            .currency
-            .unwrap_or_else(|| input.inferred_currency());
+        progress("funnel");
+        let (data, events) = intern_records(input, options)?;
+        let inputs = Inputs::from_records(input, data.as_ref(), events.as_ref());
+        Report::build_from(&inputs, options, progress)
+    }
+
+    /// Builds the report from the dense tables of [`DenseInput`]: the same report as
+    /// [`build`](Report::build) on the records they were read from (see
+    /// [`DenseInput`] for what each table stands for).
+    ///
+    /// # Errors
+    /// As [`build`](Report::build); [`ErrorKind::InvalidParameter`] for leads read
+    /// for another funnel than [`ReportOptions::funnel`]; as [`FunnelEvents::check`](crate::funnel::FunnelEvents::check)
+    /// for stage events interned against other leads.
+    pub fn build_dense(input: &DenseInput<'_>, options: &ReportOptions) -> Result<Report> {
+        Report::build_dense_with_progress(input, options, &mut |_| {})
+    }
+
+    /// As [`build_dense`](Report::build_dense), calling `progress` as
+    /// [`build_with_progress`](Report::build_with_progress) does.
+    ///
+    /// # Errors
+    /// As [`build_dense`](Report::build_dense).
+    pub fn build_dense_with_progress(
+        input: &DenseInput<'_>,
+        options: &ReportOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Report> {
+        progress("funnel");
+        let inputs = Inputs::from_dense(input, options)?;
+        Report::build_from(&inputs, options, progress)
+    }
+
+    /// The report from the prepared inputs (`progress("funnel")` already called).
+    fn build_from(
+        input: &Inputs<'_>,
+        options: &ReportOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Report> {
+        let currency = options.currency.unwrap_or_else(|| {
+            ReportInput {
+                spend: input.spend,
+                conversions: input.conversions,
+                opportunity_history: input.opportunity_history,
+                ..ReportInput::default()
+            }
+            .inferred_currency()
+        });
         let as_of = options
             .as_of
-            .or_else(|| input.latest())
+            .or(input.latest)
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let mut omitted = Vec::new();
-        let inputs = InputCounts {
-            leads: input.leads.len(),
-            stage_events: input.stage_events.len(),
-            touches: input.touches.len(),
-            conversions: input.conversions.len(),
-            spend: input.spend.len(),
-            opportunity_history: input.opportunity_history.len(),
-            forecasts: input.forecasts.len(),
-        };
-        progress("funnel");
+        let inputs = input.counts;
         let funnel_state = funnel_part(input, options, as_of, &mut omitted)?;
 
         // Attribution runs beside the other sections (on a second thread when
@@ -734,7 +784,7 @@ impl Report {
         };
         let (attribution_result, rest) = if options.parallel {
             std::thread::scope(|scope| {
-                let handle = scope.spawn(|| attribution_part(input, options));
+                let handle = scope.spawn(|| attribution_part(&input.journeys, options));
                 let rest = rest_of_report(&context, progress);
                 // A panic there is a bug: it propagates as the panic it is, not as
                 // an error about the input.
@@ -744,7 +794,7 @@ impl Report {
                 (attribution, rest)
             })
         } else {
-            let a = attribution_part(input, options);
+            let a = attribution_part(&input.journeys, options);
             (a, rest_of_report(&context, progress))
         };
         let (attribution, attribution_omitted) = attribution_result?;
@@ -780,14 +830,14 @@ impl Report {
 
 /// The funnel section with the interned leads and paths the later steps reuse.
 struct FunnelState<'a> {
-    data: FunnelData<'a>,
+    data: &'a FunnelData<'a>,
     paths: Paths,
     section: FunnelSection,
 }
 
 /// What the steps after attribution read.
 struct Context<'c, 'i> {
-    input: &'c ReportInput<'i>,
+    input: &'c Inputs<'i>,
     options: &'c ReportOptions,
     funnel: Option<&'c FunnelState<'i>>,
     currency: Currency,
@@ -817,27 +867,28 @@ struct RestOfReport {
 /// The funnel section: cohorts, velocity and (with `mql`, `sal` and `sql` stages)
 /// qualification.
 fn funnel_part<'i>(
-    input: &ReportInput<'i>,
+    input: &Inputs<'i>,
     options: &ReportOptions,
     as_of: DateTime<Utc>,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<FunnelState<'i>>> {
-    if input.leads.is_empty() || input.stage_events.is_empty() {
+    let (Some(data), Some(events)) = (input.leads, input.events) else {
+        omit(omitted, "funnel", "no leads or no stage events");
+        return Ok(None);
+    };
+    if input.counts.leads == 0 || input.counts.stage_events == 0 {
         omit(omitted, "funnel", "no leads or no stage events");
         return Ok(None);
     }
-    let data = FunnelData::new(options.funnel.clone(), input.leads)?;
-    let mut acc = FunnelEvents::default();
-    acc.add_batch(&data, input.stage_events)?;
-    let paths = acc.paths(&data, PathOptions::default().with_as_of(as_of));
-    let cohort = cohort_report(&data, &paths, &options.cohort_spec())?;
-    let velocity = velocity_report(&data, &paths, &options.velocity_spec())?;
+    let paths = events.paths(data, PathOptions::default().with_as_of(as_of));
+    let cohort = cohort_report(data, &paths, &options.cohort_spec())?;
+    let velocity = velocity_report(data, &paths, &options.velocity_spec())?;
     let qualification = if ["mql", "sal", "sql"]
         .iter()
         .all(|k| data.rank_of(k).is_some())
     {
         Some(qualification_report(
-            &data,
+            data,
             &paths,
             &QualificationSpec::default(),
         )?)
@@ -890,7 +941,11 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
         let opportunities = if input.opportunity_history.is_empty() {
             Vec::new()
         } else {
-            opportunities_from_history(input.opportunity_history, input.leads)
+            opportunities_linked(input.opportunity_history, |lead_ids| {
+                for (id, found) in lead_ids.iter_mut() {
+                    *found = input.is_lead(id);
+                }
+            })
         };
         let economics = economics_section(cx, &opportunities, &mut omitted)?;
         progress("pipeline");
@@ -901,7 +956,9 @@ fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Resul
         let (pipeline, ramp) = match history {
             Some(h) => {
                 // The deals' owners, for the per-rep table and the ramp.
-                let owners = h.keys(&Dimension::Owner, &opportunities, input.leads)?;
+                let owners = h.keys_with(&Dimension::Owner, &opportunities, |id| {
+                    input.lead_value(id, &Dimension::Owner)
+                })?;
                 (
                     Some(pipeline_section(cx, h, &owners, &mut omitted)?),
                     ramp_section(cx, h, &owners, &mut omitted)?,
@@ -987,7 +1044,7 @@ fn economics_section(
             let keys = f.data.progression_keys();
             let stages: Vec<&str> = keys.iter().skip(1).copied().collect();
             let credits = Credits::from_lead_source(
-                &f.data,
+                f.data,
                 &f.paths,
                 &stages,
                 input.conversions,
@@ -997,7 +1054,7 @@ fn economics_section(
             Some(unit_economics(&spend, &credits)?)
         }
     };
-    let sourcing = if input.opportunity_history.is_empty() || input.leads.is_empty() {
+    let sourcing = if input.opportunity_history.is_empty() || input.counts.leads == 0 {
         omit(
             omitted,
             "economics.sourcing",
@@ -1005,10 +1062,10 @@ fn economics_section(
         );
         None
     } else {
-        Some(sourcing_report(
+        Some(sourcing_report_with(
             opportunities,
-            input.leads,
-            input.touches,
+            |id| input.lead_source(id),
+            input.journeys.touches(),
             SourcedBy::LeadSource,
             InfluenceMilestone::Created,
             currency,
@@ -1140,7 +1197,7 @@ fn owner_table(
 /// The rolling backtest of the open-deal projection ([`ReportOptions::backtest`]),
 /// per segment when the deals' leads carry one, and what it left out.
 fn projection_backtest(
-    input: &ReportInput<'_>,
+    input: &Inputs<'_>,
     options: &ReportOptions,
     as_of: DateTime<Utc>,
     h: &PipelineHistory,
@@ -1154,8 +1211,12 @@ fn projection_backtest(
         );
         return Ok((None, omitted));
     };
-    let segments = (!input.leads.is_empty())
-        .then(|| crate::plan::DealSegments::from_leads(h, input.opportunity_history, input.leads))
+    let segments = (input.counts.leads > 0)
+        .then(|| {
+            crate::plan::DealSegments::from_lead_segments(h, input.opportunity_history, |id| {
+                input.lead_value(id, &Dimension::Segment).flatten()
+            })
+        })
         .filter(|s| !s.names().is_empty());
     let table = BacktestTable::build(h, as_of, segments.as_ref(), spec)?;
     if table.is_none() {
@@ -1174,20 +1235,15 @@ fn projection_backtest(
 
 /// The attribution section and what it left out.
 fn attribution_part(
-    input: &ReportInput<'_>,
+    input: &JourneyInput<'_>,
     options: &ReportOptions,
 ) -> Result<(Option<AttributionSection>, Vec<Omission>)> {
     let mut omitted = Vec::new();
-    if input.touches.is_empty() || input.conversions.is_empty() {
+    if !input.has_touches_and_conversions() {
         omit(&mut omitted, "attribution", "no touches or no conversions");
         return Ok((None, omitted));
     }
-    let journeys = Journeys::from_records(
-        input.touches,
-        input.conversions,
-        input.stage_events,
-        &JourneyOptions::default(),
-    )?;
+    let journeys = input.journeys()?;
     let valued = journeys.currency().is_some() && !journeys.total_value().is_zero();
     let mut rules = Vec::with_capacity(options.models.len());
     let mut markov_order = None;
