@@ -952,6 +952,20 @@ impl JourneyBuilder {
         self.touches_read += 1;
     }
 
+    /// The id of a stage key (as a record's `stage` holds it), interning it if new.
+    #[cfg(feature = "csv")]
+    pub(crate) fn stage_id(&mut self, key: &str) -> Result<u32> {
+        self.names.stages.intern(&normalise_key(key))
+    }
+
+    /// Appends one interned stage event (`at` in microseconds) and counts it as read.
+    #[cfg(feature = "csv")]
+    #[inline]
+    pub(crate) fn push_stage_event(&mut self, subject: u32, stage: u32, at: i64) {
+        self.events.push(RawEvent { at, subject, stage });
+        self.events_read += 1;
+    }
+
     /// Validates, interns and appends one touch (its position: the touches read so
     /// far).
     pub(crate) fn push_touch_record(&mut self, t: &Touch, cursor: &mut u32) -> Result<()> {

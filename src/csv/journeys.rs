@@ -8,8 +8,9 @@ use std::io::Read;
 use csv::ByteRecord;
 
 use super::field::{Ctx, Header};
+use super::funnel::{opt_plain, plain};
 use super::read::decode_row;
-use super::schema::{Schema, TouchColumns};
+use super::schema::{Schema, StageEventColumns, TouchColumns};
 use super::split::{Line, Next, Splitter};
 use super::{CsvRecord, OnError, Options, ReadReport, Reader, parse};
 use crate::attribution::JourneyBuilder;
@@ -81,92 +82,7 @@ impl JourneyBuilder {
     /// more than `u32::MAX − 1` distinct ids. The touches of the rows before the
     /// error stay added.
     pub fn read_touches_csv<R: Read>(&mut self, input: R, options: Options) -> Result<ReadReport> {
-        options.check()?;
-        let name = source_name::<Touch>(&options);
-        let mut split = Splitter::new(input, options.delimiter);
-        let mut line = Line {
-            start: 0,
-            ends: Vec::with_capacity(8),
-        };
-        // The header: when it is not a simple line, the general reader does it all.
-        let header = match split.next(&mut line)? {
-            Next::Simple if line.ends.len() > 1 || line.ends[0] > line.start => {
-                let mut row = ByteRecord::new();
-                line.record(&split.buf, &mut row);
-                row
-            }
-            _ => {
-                let reader = Reader::<Touch, _>::new(split.rest(0), options)?;
-                let mut cursor = 0;
-                return drain(reader, |t| self.push_touch_record(t, &mut cursor));
-            }
-        };
-        let header = Header::parse(&header).map_err(|e| e.at(&name, 1))?;
-        let columns = Touch::resolve(&header).map_err(|e| e.at(&name, 1))?;
-        let width = header.len();
-        let mut report = ReadReport::default();
-        let mut ctx = Ctx::new(&options.path_separator);
-        let mut row = ByteRecord::new();
-        let mut cursor = 0u32;
-        // (channel, delimiter, campaign) bytes → pair id.
-        let mut pairs: FastMap<Box<[u8]>, u32> = FastMap::default();
-        let mut key: Vec<u8> = Vec::new();
-        let mut line_no = 1u64;
-        loop {
-            let next = split.next(&mut line)?;
-            line_no += 1;
-            match next {
-                Next::End => return Ok(report),
-                Next::Complex(from) => {
-                    let reader = Reader::<Touch, _>::resume(
-                        split.rest(from),
-                        &options,
-                        name,
-                        columns,
-                        &header,
-                        line_no,
-                        report,
-                    );
-                    return drain(reader, |t| self.push_touch_record(t, &mut cursor));
-                }
-                Next::Simple => {}
-            }
-            let buf = &split.buf[..];
-            if line.ends.len() == 1 && line.ends[0] == line.start {
-                continue; // a blank line is not a row
-            }
-            report.rows += 1;
-            if line.ends.len() == width
-                && let Some((subject, pair_key, at)) =
-                    simple_touch(&columns, &line, buf, options.delimiter, &mut key)
-                && let Some(&pair) = pairs.get(pair_key)
-                && let Some(subject) = self.subject_bytes(subject, &mut cursor)?
-            {
-                self.push_touch(subject, pair, at);
-                report.records += 1;
-                continue;
-            }
-            // Anything else: the general decoder, for the same record or error.
-            line.record(buf, &mut row);
-            match decode_row::<Touch>(&columns, &row, width, &mut ctx) {
-                Ok(t) => {
-                    self.push_touch_record(&t, &mut cursor)?;
-                    report.records += 1;
-                    if t.cost.is_none() {
-                        let pair = self.pair(&t.channel, t.campaign.as_ref())?;
-                        pair_bytes(&columns, &line, buf, options.delimiter, &mut key);
-                        pairs.insert(key.as_slice().into(), pair);
-                    }
-                }
-                Err(e) => {
-                    let e = e.at(&name, line_no);
-                    match options.on_error {
-                        OnError::Stop => return Err(e),
-                        OnError::SkipAndReport => report.skip(e, options.kept_errors),
-                    }
-                }
-            }
-        }
+        fold_lean(self, input, options, &mut TouchRows::default())
     }
 
     /// Reads `conversions.csv` rows (feature `csv`) and adds them, as reading them with
@@ -198,11 +114,255 @@ impl JourneyBuilder {
         input: R,
         options: Options,
     ) -> Result<ReadReport> {
-        let reader = Reader::<StageEvent, _>::new(input, options)?;
-        let (mut cursor, mut last_stage) = (0, None);
-        drain(reader, |e| {
-            self.push_stage_event_record(e, &mut cursor, &mut last_stage)
-        })
+        fold_lean(self, input, options, &mut EventRows::default())
+    }
+}
+
+/// The rows of one canonical file that a builder reads without building a record: a
+/// row in the simple form goes straight in, any other through the general decoder.
+trait LeanRows {
+    /// The record of the file.
+    type Record: CsvRecord;
+
+    /// Adds a row in the simple form (`true`), or adds nothing (`false`).
+    ///
+    /// # Errors
+    /// As the builder's interning (too many distinct ids).
+    fn simple(
+        &mut self,
+        b: &mut JourneyBuilder,
+        c: &<Self::Record as Schema>::Columns,
+        line: &Line,
+        buf: &[u8],
+        delimiter: u8,
+        cursor: &mut u32,
+    ) -> Result<bool>;
+
+    /// Adds a record the general decoder read (`row`: the columns, line and buffer it
+    /// came from, when read here rather than by a general reader).
+    ///
+    /// # Errors
+    /// As the builder's `push_*_record`.
+    fn general(
+        &mut self,
+        b: &mut JourneyBuilder,
+        record: &Self::Record,
+        row: Option<RowAt<'_, Self::Record>>,
+        delimiter: u8,
+        cursor: &mut u32,
+    ) -> Result<()>;
+}
+
+/// Where a record was read: the file's columns, its line and the buffer.
+type RowAt<'r, T> = (&'r <T as Schema>::Columns, &'r Line, &'r [u8]);
+
+/// Reads a file into `b` through `rows`, as a general reader whose records are added
+/// one by one would: the same records, errors (line and column) and report.
+fn fold_lean<L: LeanRows, R: Read>(
+    b: &mut JourneyBuilder,
+    input: R,
+    options: Options,
+    rows: &mut L,
+) -> Result<ReadReport> {
+    options.check()?;
+    let name = source_name::<L::Record>(&options);
+    let mut split = Splitter::new(input, options.delimiter);
+    let mut line = Line {
+        start: 0,
+        ends: Vec::with_capacity(8),
+    };
+    let mut cursor = 0u32;
+    let delimiter = options.delimiter;
+    // The header: when it is not a simple line, the general reader does it all.
+    let header = match split.next(&mut line)? {
+        Next::Simple if line.ends.len() > 1 || line.ends[0] > line.start => {
+            let mut row = ByteRecord::new();
+            line.record(&split.buf, &mut row);
+            row
+        }
+        _ => {
+            let reader = Reader::<L::Record, _>::new(split.rest(0), options)?;
+            return drain(reader, |r| rows.general(b, r, None, delimiter, &mut cursor));
+        }
+    };
+    let header = Header::parse(&header).map_err(|e| e.at(&name, 1))?;
+    let columns = L::Record::resolve(&header).map_err(|e| e.at(&name, 1))?;
+    let width = header.len();
+    let mut report = ReadReport::default();
+    let mut ctx = Ctx::new(&options.path_separator);
+    let mut row = ByteRecord::new();
+    let mut line_no = 1u64;
+    loop {
+        let next = split.next(&mut line)?;
+        line_no += 1;
+        match next {
+            Next::End => return Ok(report),
+            Next::Complex(from) => {
+                let reader = Reader::<L::Record, _>::resume(
+                    split.rest(from),
+                    &options,
+                    name,
+                    columns.clone(),
+                    &header,
+                    line_no,
+                    report,
+                );
+                return drain(reader, |r| rows.general(b, r, None, delimiter, &mut cursor));
+            }
+            Next::Simple => {}
+        }
+        let buf = &split.buf[..];
+        if line.ends.len() == 1 && line.ends[0] == line.start {
+            continue; // a blank line is not a row
+        }
+        report.rows += 1;
+        if line.ends.len() == width
+            && rows.simple(b, &columns, &line, buf, delimiter, &mut cursor)?
+        {
+            report.records += 1;
+            continue;
+        }
+        // Anything else: the general decoder, for the same record or error.
+        line.record(buf, &mut row);
+        match decode_row::<L::Record>(&columns, &row, width, &mut ctx) {
+            Ok(r) => {
+                let at = (&columns, &line, buf);
+                rows.general(b, &r, Some(at), delimiter, &mut cursor)?;
+                report.records += 1;
+            }
+            Err(e) => {
+                let e = e.at(&name, line_no);
+                match options.on_error {
+                    OnError::Stop => return Err(e),
+                    OnError::SkipAndReport => report.skip(e, options.kept_errors),
+                }
+            }
+        }
+    }
+}
+
+/// Touch rows: (channel, campaign) pairs found by their bytes once seen.
+#[derive(Default)]
+struct TouchRows {
+    /// (channel, delimiter, campaign) bytes → pair id.
+    pairs: FastMap<Box<[u8]>, u32>,
+    key: Vec<u8>,
+}
+
+impl LeanRows for TouchRows {
+    type Record = Touch;
+
+    #[inline]
+    fn simple(
+        &mut self,
+        b: &mut JourneyBuilder,
+        c: &TouchColumns,
+        line: &Line,
+        buf: &[u8],
+        delimiter: u8,
+        cursor: &mut u32,
+    ) -> Result<bool> {
+        if let Some((subject, pair_key, at)) = simple_touch(c, line, buf, delimiter, &mut self.key)
+            && let Some(&pair) = self.pairs.get(pair_key)
+            && let Some(subject) = b.subject_bytes(subject, cursor)?
+        {
+            b.push_touch(subject, pair, at);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn general(
+        &mut self,
+        b: &mut JourneyBuilder,
+        t: &Touch,
+        row: Option<RowAt<'_, Touch>>,
+        delimiter: u8,
+        cursor: &mut u32,
+    ) -> Result<()> {
+        b.push_touch_record(t, cursor)?;
+        // A row of the simple form but for a pair not seen yet: remember its bytes
+        // (only for rows read here, not by a general reader, which gives no line).
+        if let Some((c, line, buf)) = row
+            && t.cost.is_none()
+        {
+            let pair = b.pair(&t.channel, t.campaign.as_ref())?;
+            pair_bytes(c, line, buf, delimiter, &mut self.key);
+            self.pairs.insert(self.key.as_slice().into(), pair);
+        }
+        Ok(())
+    }
+}
+
+/// Stage-event rows: the last stage's bytes and id, as stage keys repeat.
+#[derive(Default)]
+struct EventRows {
+    /// The general records' last stage key and id.
+    last_stage: Option<(String, u32)>,
+    /// The simple rows' last stage bytes and id.
+    last_bytes: Vec<u8>,
+    last_id: u32,
+}
+
+impl LeanRows for EventRows {
+    type Record = StageEvent;
+
+    #[inline]
+    fn simple(
+        &mut self,
+        b: &mut JourneyBuilder,
+        c: &StageEventColumns,
+        line: &Line,
+        buf: &[u8],
+        _: u8,
+        cursor: &mut u32,
+    ) -> Result<bool> {
+        let f = |i: usize| line.field(buf, i);
+        let (subject, stage) = (f(c.subject), f(c.stage));
+        let Some(at) = parse::canonical_micros(f(c.at)) else {
+            return Ok(false);
+        };
+        if plain(stage).is_none() || plain(subject).is_none() {
+            return Ok(false);
+        }
+        if let Some(i) = c.cycle {
+            let v = f(i);
+            if !v.is_empty() && parse::unsigned(v).is_none() {
+                return Ok(false);
+            }
+        }
+        if let Some(i) = c.reason
+            && opt_plain(f(i)).is_none()
+        {
+            return Ok(false);
+        }
+        let Some(subject) = b.subject_bytes(subject, cursor)? else {
+            return Ok(false);
+        };
+        let stage = if self.last_bytes == stage && !self.last_bytes.is_empty() {
+            self.last_id
+        } else {
+            // Plain: valid UTF-8 with nothing to trim, as the general decoder keeps it.
+            let key = std::str::from_utf8(stage).unwrap_or_default();
+            let id = b.stage_id(key)?;
+            self.last_bytes.clear();
+            self.last_bytes.extend_from_slice(stage);
+            self.last_id = id;
+            id
+        };
+        b.push_stage_event(subject, stage, at);
+        Ok(true)
+    }
+
+    fn general(
+        &mut self,
+        b: &mut JourneyBuilder,
+        e: &StageEvent,
+        _: Option<RowAt<'_, StageEvent>>,
+        _: u8,
+        cursor: &mut u32,
+    ) -> Result<()> {
+        b.push_stage_event_record(e, cursor, &mut self.last_stage)
     }
 }
 
