@@ -769,34 +769,54 @@ impl Report {
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let mut omitted = Vec::new();
         let inputs = input.counts;
-        let funnel_state = funnel_part(input, options, as_of, &mut omitted)?;
-
-        // Attribution runs beside the other sections (on a second thread when
-        // `parallel`); the results do not depend on it.
-        progress("attribution");
-        let after_funnel = omitted.len();
-        let context = Context {
-            input,
-            options,
-            funnel: funnel_state.as_ref(),
-            currency,
-            as_of,
+        // The history is read first so that the projection backtest, the slowest
+        // step, and attribution can run beside the funnel and the other sections (on
+        // scoped threads when `parallel`); their errors are still reported in
+        // section order, and the report is the same either way.
+        let history = if input.opportunity_history.is_empty() {
+            Ok(None)
+        } else {
+            PipelineHistory::new(
+                options.opportunity_funnel.clone(),
+                currency,
+                input.opportunity_history,
+            )
+            .map(Some)
         };
-        let (attribution_result, rest) = if options.parallel {
-            std::thread::scope(|scope| {
-                let handle = scope.spawn(|| attribution_part(&input.journeys, options));
-                let rest = rest_of_report(&context, progress);
+        let (funnel_state, attribution_result, rest) = std::thread::scope(|scope| {
+            let parallel = options.parallel;
+            let attribution =
+                parallel.then(|| scope.spawn(|| attribution_part(&input.journeys, options)));
+            let backtest = match &history {
+                Ok(Some(h)) if parallel => {
+                    Some(scope.spawn(move || projection_backtest(input, options, as_of, h)))
+                }
+                _ => None,
+            };
+            // On an error here the threads still end with the scope.
+            let funnel_state = funnel_part(input, options, as_of, &mut omitted)?;
+            progress("attribution");
+            let context = Context {
+                input,
+                options,
+                funnel: funnel_state.as_ref(),
+                currency,
+                as_of,
+            };
+            let sequential = (!parallel).then(|| attribution_part(&input.journeys, options));
+            let rest = rest_of_report(&context, &history, backtest, progress);
+            let attribution_result = match (attribution, sequential) {
                 // A panic there is a bug: it propagates as the panic it is, not as
                 // an error about the input.
-                let attribution = handle
+                (Some(handle), _) => handle
                     .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (attribution, rest)
-            })
-        } else {
-            let a = attribution_part(&input.journeys, options);
-            (a, rest_of_report(&context, progress))
-        };
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                (None, Some(a)) => a,
+                (None, None) => attribution_part(&input.journeys, options),
+            };
+            Ok::<_, Error>((funnel_state, attribution_result, rest))
+        })?;
+        let after_funnel = omitted.len();
         let (attribution, attribution_omitted) = attribution_result?;
         let rest = rest?;
         omitted.splice(after_funnel..after_funnel, attribution_omitted);
@@ -911,89 +931,78 @@ fn funnel_part<'i>(
     }))
 }
 
-/// Economics, pipeline, forecast and plan, in that order.
-fn rest_of_report(cx: &Context<'_, '_>, progress: &mut dyn FnMut(&str)) -> Result<RestOfReport> {
+/// What the projection backtest returns: its table and what it left out.
+type BacktestResult = Result<(Option<BacktestTable>, Vec<Omission>)>;
+
+/// Economics, pipeline, forecast and plan, in that order; `history` read from the
+/// opportunity history, `backtest` running on a thread of the caller's scope (when
+/// `parallel`; else it runs here).
+fn rest_of_report<'scope>(
+    cx: &Context<'_, '_>,
+    history: &Result<Option<PipelineHistory>>,
+    backtest: Option<std::thread::ScopedJoinHandle<'scope, BacktestResult>>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<RestOfReport> {
     let mut omitted = Vec::new();
-    // The history is read first so that the projection backtest, the slowest step,
-    // can run beside economics and the pipeline (on a scoped thread when `parallel`);
-    // an error in it is still reported after economics' (section order).
-    let history = if cx.input.opportunity_history.is_empty() {
-        Ok(None)
-    } else {
-        PipelineHistory::new(
-            cx.options.opportunity_funnel.clone(),
-            cx.currency,
-            cx.input.opportunity_history,
-        )
-        .map(Some)
-    };
     let (input, options, as_of) = (cx.input, cx.options, cx.as_of);
-    std::thread::scope(|scope| {
-        let backtest = match &history {
-            Ok(Some(h)) if options.parallel => {
-                Some(scope.spawn(move || projection_backtest(input, options, as_of, h)))
+    progress("economics");
+    // The opportunities rebuilt from the history, read by sourcing, the per-rep
+    // table and the ramp: built once.
+    let opportunities = if input.opportunity_history.is_empty() {
+        Vec::new()
+    } else {
+        opportunities_linked(input.opportunity_history, |lead_ids| {
+            for (id, found) in lead_ids.iter_mut() {
+                *found = input.is_lead(id);
             }
-            _ => None,
-        };
-        progress("economics");
-        // The opportunities rebuilt from the history, read by sourcing, the per-rep
-        // table and the ramp: built once.
-        let opportunities = if input.opportunity_history.is_empty() {
-            Vec::new()
-        } else {
-            opportunities_linked(input.opportunity_history, |lead_ids| {
-                for (id, found) in lead_ids.iter_mut() {
-                    *found = input.is_lead(id);
-                }
-            })
-        };
-        let economics = economics_section(cx, &opportunities, &mut omitted)?;
-        progress("pipeline");
-        let history = history.as_ref().map_err(Clone::clone)?.as_ref();
-        if history.is_none() {
-            omit(&mut omitted, "pipeline", "no opportunity history");
-        }
-        let (pipeline, ramp) = match history {
-            Some(h) => {
-                // The deals' owners, for the per-rep table and the ramp.
-                let owners = h.keys_with(&Dimension::Owner, &opportunities, |id| {
-                    input.lead_value(id, &Dimension::Owner)
-                })?;
-                (
-                    Some(pipeline_section(cx, h, &owners, &mut omitted)?),
-                    ramp_section(cx, h, &owners, &mut omitted)?,
-                )
-            }
-            None => (None, None),
-        };
-        progress("forecast");
-        let backtest = match (backtest, history) {
-            // A panic there is a bug: it propagates as the panic it is.
-            (Some(handle), _) => Some(
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-            ),
-            (None, Some(h)) => Some(projection_backtest(input, options, as_of, h)?),
-            (None, None) => None,
-        };
-        let forecast = forecast_section(cx, history, backtest, &mut omitted)?;
-        progress("plan");
-        let plan = match cx.funnel {
-            None => {
-                omit(&mut omitted, "plan", "no funnel (leads and stage events)");
-                None
-            }
-            Some(f) => plan_section(cx, &f.section, history, &mut omitted)?,
-        };
-        Ok(RestOfReport {
-            economics,
-            pipeline,
-            forecast,
-            plan,
-            ramp,
-            omitted,
         })
+    };
+    let economics = economics_section(cx, &opportunities, &mut omitted)?;
+    progress("pipeline");
+    let history = history.as_ref().map_err(Clone::clone)?.as_ref();
+    if history.is_none() {
+        omit(&mut omitted, "pipeline", "no opportunity history");
+    }
+    let (pipeline, ramp) = match history {
+        Some(h) => {
+            // The deals' owners, for the per-rep table and the ramp.
+            let owners = h.keys_with(&Dimension::Owner, &opportunities, |id| {
+                input.lead_value(id, &Dimension::Owner)
+            })?;
+            (
+                Some(pipeline_section(cx, h, &owners, &mut omitted)?),
+                ramp_section(cx, h, &owners, &mut omitted)?,
+            )
+        }
+        None => (None, None),
+    };
+    progress("forecast");
+    let backtest = match (backtest, history) {
+        // A panic there is a bug: it propagates as the panic it is.
+        (Some(handle), _) => Some(
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+        ),
+        (None, Some(h)) => Some(projection_backtest(input, options, as_of, h)?),
+        (None, None) => None,
+    };
+    let forecast = forecast_section(cx, history, backtest, &mut omitted)?;
+    progress("plan");
+    let plan = match cx.funnel {
+        None => {
+            omit(&mut omitted, "plan", "no funnel (leads and stage events)");
+            None
+        }
+        Some(f) => plan_section(cx, &f.section, history, &mut omitted)?,
+    };
+    Ok(RestOfReport {
+        economics,
+        pipeline,
+        forecast,
+        plan,
+        ramp,
+        omitted,
     })
 }
 
