@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict};
-use revops::csv::{Dataset, Options, Table};
+use revops::csv::{Dataset, DenseDataset, Options, Table};
 use revops::report::{Report, ReportOptions};
 use revops::{
     AttributionModel, Confidence, Currency, Funnel, Granularity, IntervalMethod, Money, Result,
@@ -71,6 +71,12 @@ pub(crate) fn dataset(source: &Source) -> Result<Dataset> {
 /// # Errors
 /// As [`dataset`] and [`Report::build`].
 pub(crate) fn build(source: &Source, options: &ReportOptions) -> Result<Report> {
+    if let Source::Folder(dir) = source {
+        // A folder goes straight into the engines' tables: no record per lead,
+        // stage event or touch (the same report).
+        let data = DenseDataset::read_dir(dir, options.funnel.clone(), Options::new())?;
+        return Report::build_dense(&data.report_input(), options);
+    }
     let data = dataset(source)?;
     Report::build(&data.report_input(), options)
 }
