@@ -19,7 +19,7 @@ use crate::hash::FastMap;
 use crate::money::{Currency, Money};
 use crate::pipeline::PipelineHistory;
 
-use super::survival::{DealSegments, StageChain, SurvivalOptions};
+use super::survival::{DealSegments, StageChain, SurvivalOptions, Walker};
 
 /// What history says about one open stage: the chance an open record there is
 /// eventually won and how long winning takes from the snapshot (in seconds).
@@ -172,6 +172,7 @@ pub fn deal_chances(
     // Deals in one stage and segment on the same day of age have the same chances:
     // the chain is walked once per such cell.
     let mut walked: FastMap<(usize, Option<usize>, u64), Vec<f64>> = FastMap::default();
+    let mut walker = Walker::new(chain);
     for o in 0..history.len() {
         let Some(state) = history.state_at(o, at) else {
             continue;
@@ -185,7 +186,7 @@ pub fn deal_chances(
         let chances = match walked.entry((state.stage, seg, age / 86_400)) {
             Entry::Occupied(e) => e.get().clone(),
             Entry::Vacant(e) => e
-                .insert(chain.win_within(state.stage, seg, age, horizons)?)
+                .insert(walker.win_within(state.stage, seg, age, horizons)?)
                 .clone(),
         };
         out.push(ItemChance {
