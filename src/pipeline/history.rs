@@ -49,6 +49,16 @@ pub(crate) fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
     u64::try_from(b.signed_duration_since(a).num_seconds()).unwrap_or(0)
 }
 
+/// chrono's whole seconds of `b − a` (rounded toward zero), each instant with its
+/// [`key`]: taken on the keys, by chrono in a leap second.
+pub(crate) fn whole_seconds(a: (DateTime<Utc>, Key), b: (DateTime<Utc>, Key)) -> i64 {
+    match key_delta(a.1, b.1) {
+        Some((s, n)) if s < 0 && n > 0 => s + 1,
+        Some((s, _)) => s,
+        None => b.0.signed_duration_since(a.0).num_seconds(),
+    }
+}
+
 /// Whether `at` is in the window (always, without one).
 pub(crate) fn in_window(window: Option<&Window>, at: DateTime<Utc>) -> bool {
     window.is_none_or(|w| w.contains(at))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, RecordRef, Result};
 use crate::hash::FastMap;
 use crate::ids::OpportunityId;
-use crate::pipeline::{Key, PipelineHistory, key, key_delta};
+use crate::pipeline::{Key, PipelineHistory, key, key_delta, whole_seconds};
 use crate::records::{Lead, OpportunityChange};
 
 const DAY: i64 = 86_400;
@@ -752,13 +752,7 @@ fn aggregate_by_cell(moves: &[Move], cells: usize, days: usize) -> (Vec<Move>, V
 /// Whole days from `created` to `as_of` (0 when `as_of` is earlier); each instant
 /// with its [`key`] (the difference is taken on the keys, by chrono in a leap second).
 fn observed_days(created: (DateTime<Utc>, Key), as_of: (DateTime<Utc>, Key)) -> usize {
-    let seconds = match key_delta(created.1, as_of.1) {
-        // chrono's whole seconds are rounded toward zero.
-        Some((s, n)) if s < 0 && n > 0 => s + 1,
-        Some((s, _)) => s,
-        None => as_of.0.signed_duration_since(created.0).num_seconds(),
-    };
-    usize::try_from(seconds / DAY).unwrap_or(0)
+    usize::try_from(whole_seconds(created, as_of) / DAY).unwrap_or(0)
 }
 
 #[cfg(test)]
