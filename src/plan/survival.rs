@@ -358,7 +358,7 @@ impl StageChain {
             cells: cells as usize,
         };
         let (at_risk, moves) = tally(history, as_of, segments, &state_of_stage, shape);
-        let (moves, offsets) = aggregate_by_cell(&moves, groups * days, days);
+        let (moves, offsets) = aggregate_by_cell(&moves, groups * days, days, states);
         Ok(StageChain {
             states,
             state_of_stage,
@@ -722,8 +722,14 @@ fn prefix_sum_days(at_risk: &mut [u32], shape: Shape) {
 
 /// The moves sorted by (group, day, from, to), equal ones merged into one count, and
 /// the start of each of the `cells` (group, day) cells among them (`cells + 1`
-/// offsets): a counting sort by cell, then each cell's few moves sorted.
-fn aggregate_by_cell(moves: &[Move], cells: usize, days: usize) -> (Vec<Move>, Vec<usize>) {
+/// offsets): a counting sort by cell, then each cell's moves sorted when they are
+/// few, counted per (from, to) in a `states × states` table when they are many.
+fn aggregate_by_cell(
+    moves: &[Move],
+    cells: usize,
+    days: usize,
+    states: usize,
+) -> (Vec<Move>, Vec<usize>) {
     let cell = |m: &Move| m.group as usize * days + m.day as usize;
     let start: Vec<usize> = crate::group::offsets(cells, moves.iter().map(cell));
     let mut by_cell = moves.to_vec();
@@ -734,14 +740,38 @@ fn aggregate_by_cell(moves: &[Move], cells: usize, days: usize) -> (Vec<Move>, V
     let mut merged: Vec<Move> = Vec::with_capacity(moves.len());
     let mut offsets = Vec::with_capacity(cells + 1);
     offsets.push(0);
+    // Per (from, to) of one cell; all zero between cells.
+    let mut table = vec![0u32; states * states];
     for c in 0..cells {
         let part = &mut by_cell[start[c]..start[c + 1]];
-        part.sort_unstable();
-        let first = merged.len();
-        for m in part.iter() {
-            match merged[first..].last_mut() {
-                Some(last) if (last.from, last.to) == (m.from, m.to) => last.count += m.count,
-                _ => merged.push(*m),
+        if part.len() > states {
+            for m in part.iter() {
+                table[m.from as usize * states + m.to as usize] += m.count;
+            }
+            let (group, day) = ((c / days) as u32, (c % days) as u32);
+            for (i, n) in table.iter_mut().enumerate() {
+                if *n > 0 {
+                    let (from, to) = ((i / states) as u32, (i % states) as u32);
+                    let count = std::mem::take(n);
+                    merged.push(Move {
+                        group,
+                        day,
+                        from,
+                        to,
+                        count,
+                    });
+                }
+            }
+        } else {
+            part.sort_unstable();
+            let first = merged.len();
+            for m in part.iter() {
+                match merged[first..].last_mut() {
+                    Some(last) if (last.from, last.to) == (m.from, m.to) => {
+                        last.count += m.count;
+                    }
+                    _ => merged.push(*m),
+                }
             }
         }
         offsets.push(merged.len());
