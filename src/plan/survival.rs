@@ -247,7 +247,8 @@ struct Move {
 /// states` cells, checked against [`SurvivalOptions::max_cells`] (default
 /// [`DEFAULT_MAX_SURVIVAL_CELLS`]) before anything is allocated. A projection walks at
 /// most `horizon` days per open deal ([`super::deal_chances`]: once per stage, segment
-/// and day of age).
+/// and day of age), each day's transitions looked up once per projection (a table of
+/// at most `(segments + 1) × days` ranges, smaller than the risk sets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageChain {
     /// Chain states: the funnel's stages, then won, then lost.
