@@ -26,9 +26,37 @@ pub(crate) fn key(t: DateTime<Utc>) -> Key {
 
 pub(crate) const SECONDS_PER_DAY: u64 = 86_400;
 
+/// `b − a` from the instants' [`key`]s, as whole seconds and nanoseconds in
+/// `0..1_000_000_000` (the seconds rounded down), or `None` when either instant is
+/// in a leap second (whose nanoseconds are 10⁹ or more: chrono's
+/// `signed_duration_since` then applies its own rule).
+pub(crate) fn key_delta(a: Key, b: Key) -> Option<(i64, i64)> {
+    const NANOS: i64 = 1_000_000_000;
+    // The high bits are the seconds of a `DateTime`'s timestamp (an `i64`), the low
+    // 32 bits its nanoseconds.
+    let split = |k: Key| ((k >> 32) as i64, (k & 0xFFFF_FFFF) as i64);
+    let ((sa, na), (sb, nb)) = (split(a), split(b));
+    if na >= NANOS || nb >= NANOS {
+        return None;
+    }
+    // Timestamps of `DateTime<Utc>` are within ±2⁴⁴ s: no overflow.
+    let (s, n) = (sb - sa, nb - na);
+    Some(if n < 0 { (s - 1, n + NANOS) } else { (s, n) })
+}
+
 /// Whole seconds from `a` to `b` (0 if `b` is before `a`).
 pub(crate) fn seconds_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
     u64::try_from(b.signed_duration_since(a).num_seconds()).unwrap_or(0)
+}
+
+/// chrono's whole seconds of `b − a` (rounded toward zero), each instant with its
+/// [`key`]: taken on the keys, by chrono in a leap second.
+pub(crate) fn whole_seconds(a: (DateTime<Utc>, Key), b: (DateTime<Utc>, Key)) -> i64 {
+    match key_delta(a.1, b.1) {
+        Some((s, n)) if s < 0 && n > 0 => s + 1,
+        Some((s, _)) => s,
+        None => b.0.signed_duration_since(a.0).num_seconds(),
+    }
 }
 
 /// Whether `at` is in the window (always, without one).

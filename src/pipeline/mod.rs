@@ -191,6 +191,7 @@ pub use aging::{Aging, StageAging};
 pub use bookings::{Bookings, BookingsSpec};
 pub use coverage::{Coverage, PeriodDeal, PeriodPipeline};
 pub use forecast_rollup::ForecastRollup;
+pub(crate) use history::{Key, key, key_delta, whole_seconds};
 pub use history::{OpportunityState, PipelineHistory, Snapshot, SnapshotEntry};
 pub use ramp::{
     ChosenRamp, DEFAULT_MAX_RAMP_CELLS, OwnerMonth, OwnerRamp, RampAccumulator, RampBasis,

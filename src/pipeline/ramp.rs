@@ -210,16 +210,25 @@ struct Ledger {
 }
 
 impl Ledger {
+    /// Adds `other`'s days and activity; on an error (an overflow) `self` is
+    /// unchanged: every sum is taken before any is stored.
     fn merge(&mut self, other: &Ledger) -> Result<()> {
+        let sums = other
+            .days
+            .iter()
+            .map(|(d, t)| {
+                let mut sum = self.days.get(d).cloned().unwrap_or_default();
+                sum.add(t)?;
+                Ok((*d, sum))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.days.extend(sums);
         self.first_created = self.first_created.min(other.first_created);
         self.first_won = match (self.first_won, other.first_won) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         self.last_activity = self.last_activity.max(other.last_activity);
-        for (d, t) in &other.days {
-            self.days.entry(*d).or_default().add(t)?;
-        }
         Ok(())
     }
 }
@@ -355,13 +364,12 @@ impl RampAccumulator {
                     ..DayTotals::default()
                 })?;
         }
-        let mut merged = self.owners.get(owner).cloned();
-        match &mut merged {
+        // `merge` leaves the owner's ledger unchanged on an error: no copy needed.
+        match self.owners.get_mut(owner) {
             Some(l) => l.merge(&ledger)?,
-            None => merged = Some(ledger),
-        }
-        if let Some(l) = merged {
-            self.owners.insert(owner.to_string(), l);
+            None => {
+                self.owners.insert(owner.to_string(), ledger);
+            }
         }
         self.first = Some(
             self.first
@@ -1205,7 +1213,27 @@ impl PipelineHistory {
 
 #[cfg(test)]
 mod tests {
-    use super::monotone_fit;
+    use super::*;
+    use chrono::TimeZone;
+
+    /// A deal that overflows one day's sum leaves the accumulator as it was, the
+    /// other day it touches included.
+    #[test]
+    fn an_overflowing_deal_leaves_the_ramp_unchanged() {
+        let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 9, 0, 0).unwrap();
+        let usd = |a| Money::new(a, Currency::USD);
+        let mut acc = RampAccumulator::new(RampSpec::new(t(30)), Currency::USD).unwrap();
+        let mut big = RampDeal::created(Some("ann"), t(2), usd(Decimal::MAX));
+        big.won = Some((t(2), usd(Decimal::MAX)));
+        acc.add(&big).unwrap();
+        let before = acc.clone();
+        // Created on the 1st (a fine sum), won on the 2nd (the won amount overflows).
+        let mut next = RampDeal::created(Some("ann"), t(1), usd(Decimal::ONE));
+        next.last_change = t(2);
+        next.won = Some((t(2), usd(Decimal::ONE)));
+        assert!(acc.add(&next).is_err());
+        assert_eq!(acc, before);
+    }
 
     #[test]
     fn fit_is_monotone_clamped_and_fills_gaps() {

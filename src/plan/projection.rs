@@ -15,11 +15,12 @@ use std::collections::hash_map::Entry;
 use crate::distribution::ExactDistribution;
 use crate::error::{Error, RecordRef, Result};
 use crate::forecast::{ErrorMetrics, ErrorStats};
+use crate::funnel::StageKind;
 use crate::hash::FastMap;
 use crate::money::{Currency, Money};
-use crate::pipeline::PipelineHistory;
+use crate::pipeline::{PipelineHistory, key, whole_seconds};
 
-use super::survival::{DealSegments, StageChain, SurvivalOptions};
+use super::survival::{DealSegments, StageChain, SurvivalOptions, Walker};
 
 /// What history says about one open stage: the chance an open record there is
 /// eventually won and how long winning takes from the snapshot (in seconds).
@@ -166,41 +167,101 @@ pub fn deal_chances(
     history: &PipelineHistory,
     horizons: &[u32],
 ) -> Result<Vec<ItemChance>> {
-    let at = chain.as_of();
-    let stages = history.funnel().stages();
-    let mut out = Vec::new();
-    // Deals in one stage and segment on the same day of age have the same chances:
-    // the chain is walked once per such cell.
-    let mut walked: FastMap<(usize, Option<usize>, u64), Vec<f64>> = FastMap::default();
-    for o in 0..history.len() {
-        let Some(state) = history.state_at(o, at) else {
-            continue;
-        };
-        if !state.is_open() {
-            continue;
+    Ok(OpenDeals::at(chain, history, horizons)?.items(chain, history))
+}
+
+/// One open deal of [`OpenDeals`].
+struct OpenDeal {
+    /// Its dense index in the history.
+    index: usize,
+    /// Its funnel stage.
+    stage: usize,
+    /// Its segment index, if the chain has segments and the deal one.
+    segment: Option<usize>,
+    amount: Money,
+    /// Its chances per horizon: an index into [`OpenDeals::chances`].
+    chances: usize,
+}
+
+/// The open deals of a history at a chain's instant with their chances, as
+/// [`deal_chances`] gives them but without their texts (for the backtests, which
+/// only sum the chances and look the deals up again).
+struct OpenDeals {
+    deals: Vec<OpenDeal>,
+    /// The distinct chances, one per walked (stage, segment, day of age).
+    chances: Vec<Vec<f64>>,
+}
+
+impl OpenDeals {
+    /// The deals of `history` open at `chain`'s instant, in the history's order.
+    fn at(chain: &StageChain, history: &PipelineHistory, horizons: &[u32]) -> Result<OpenDeals> {
+        let at = (chain.as_of(), key(chain.as_of()));
+        let mut deals = Vec::new();
+        let mut chances = Vec::new();
+        // Deals in one stage and segment on the same day of age have the same chances:
+        // the chain is walked once per such cell.
+        let mut walked: FastMap<(usize, Option<usize>, u64), usize> = FastMap::default();
+        let mut walker = Walker::new(chain);
+        for o in 0..history.len() {
+            let (Some(row), Some(first), Some(&first_key)) = (
+                history.row_at(o, at.1),
+                history.rows_of(o).first(),
+                history.keys_of(o).first(),
+            ) else {
+                continue;
+            };
+            if history.kind(row) != StageKind::Open {
+                continue;
+            }
+            let stage = usize::from(row.stage);
+            let age = u64::try_from(whole_seconds((first.at, first_key), at)).unwrap_or(0);
+            let segment = chain.segments().and_then(|s| s.group_of(o));
+            let k = match walked.entry((stage, segment, age / 86_400)) {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => {
+                    chances.push(walker.win_within(stage, segment, age, horizons)?);
+                    *e.insert(chances.len() - 1)
+                }
+            };
+            deals.push(OpenDeal {
+                index: o,
+                stage,
+                segment,
+                amount: history.money(row.amount),
+                chances: k,
+            });
         }
-        let age =
-            u64::try_from(at.signed_duration_since(state.created_at).num_seconds()).unwrap_or(0);
-        let seg = chain.segments().and_then(|s| s.group_of(o));
-        let chances = match walked.entry((state.stage, seg, age / 86_400)) {
-            Entry::Occupied(e) => e.get().clone(),
-            Entry::Vacant(e) => e
-                .insert(chain.win_within(state.stage, seg, age, horizons)?)
-                .clone(),
-        };
-        out.push(ItemChance {
-            id: history.ids()[o].to_string(),
-            stage: stages[state.stage].key.clone(),
-            segment: seg.map(|k| {
-                chain
-                    .segments()
-                    .map_or_else(String::new, |s| s.names()[k].clone())
-            }),
-            amount: state.amount,
-            chances,
-        });
+        Ok(OpenDeals { deals, chances })
     }
-    Ok(out)
+
+    /// The deals as [`deal_chances`] gives them.
+    fn items(&self, chain: &StageChain, history: &PipelineHistory) -> Vec<ItemChance> {
+        let stages = history.funnel().stages();
+        self.deals
+            .iter()
+            .map(|d| ItemChance {
+                id: history.ids()[d.index].to_string(),
+                stage: stages[d.stage].key.clone(),
+                segment: d.segment.map(|k| {
+                    chain
+                        .segments()
+                        .map_or_else(String::new, |s| s.names()[k].clone())
+                }),
+                amount: d.amount,
+                chances: self.chances[d.chances].clone(),
+            })
+            .collect()
+    }
+
+    /// The chance of each deal within horizon `j`, in the deals' order.
+    fn within(&self, j: usize) -> impl Iterator<Item = f64> + '_ {
+        self.deals.iter().map(move |d| self.chances[d.chances][j])
+    }
+
+    /// The deals' dense indexes.
+    fn indexes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.deals.iter().map(|d| d.index)
+    }
 }
 
 /// Sums item chances into a projection: per horizon, expected wins `Σ p` and revenue
@@ -417,21 +478,14 @@ pub fn band_dispersion(
             break;
         }
         let chain = StageChain::fit(history, origin, segments, options)?;
-        let items = deal_chances(&chain, history, horizons)?;
-        let index: Vec<usize> = items
-            .iter()
-            .filter_map(|item| history.index_of(&item.id))
-            .collect();
+        let open = OpenDeals::at(&chain, history, horizons)?;
         for (j, &h) in horizons.iter().enumerate() {
             let end = origin
                 .checked_add_days(chrono::Days::new(u64::from(h)))
                 .unwrap_or(as_of);
-            let (won, _) = won_by(history, &index, end)?;
-            let mean: f64 = items.iter().map(|i| i.chances[j]).sum();
-            let var: f64 = items
-                .iter()
-                .map(|i| i.chances[j] * (1.0 - i.chances[j]))
-                .sum();
+            let (won, _) = won_by(history, open.indexes(), end)?;
+            let mean: f64 = open.within(j).sum();
+            let var: f64 = open.within(j).map(|p| p * (1.0 - p)).sum();
             squares += (won as f64 - mean).powi(2);
             variance += var;
         }
@@ -444,14 +498,19 @@ pub fn band_dispersion(
 }
 
 /// How many of the deals `index` are won at `end`, and their amount then.
-fn won_by(history: &PipelineHistory, index: &[usize], end: DateTime<Utc>) -> Result<(u64, Money)> {
+fn won_by(
+    history: &PipelineHistory,
+    index: impl Iterator<Item = usize>,
+    end: DateTime<Utc>,
+) -> Result<(u64, Money)> {
     let (mut n, mut amount) = (0u64, Money::zero(history.currency()));
-    for &i in index {
-        if let Some(s) = history.state_at(i, end)
-            && s.is_won()
+    let end = key(end);
+    for i in index {
+        if let Some(r) = history.row_at(i, end)
+            && history.kind(r) == StageKind::Won
         {
             n += 1;
-            amount = amount.checked_add(&s.amount)?;
+            amount = amount.checked_add(&history.money(r.amount))?;
         }
     }
     Ok((n, amount))
@@ -505,13 +564,10 @@ pub fn backtest_projection(
     }
     let currency = history.currency();
     let chain = StageChain::fit(history, t0, segments, options)?;
-    let items = deal_chances(&chain, history, horizons)?;
+    let open = OpenDeals::at(&chain, history, horizons)?;
+    let items = open.items(&chain, history);
     let dispersion = band_dispersion(history, t0, horizons, segments, options)?;
     let projection = project_chances(&items, t0.date_naive(), horizons, z * dispersion, currency)?;
-    let index: Vec<usize> = items
-        .iter()
-        .filter_map(|item| history.index_of(&item.id))
-        .collect();
     let mut actual_wins = Vec::with_capacity(horizons.len());
     let mut actual_revenue = Vec::with_capacity(horizons.len());
     let mut covered = Vec::with_capacity(horizons.len());
@@ -521,7 +577,7 @@ pub fn backtest_projection(
         let end = t0
             .checked_add_days(chrono::Days::new(u64::from(*h)))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let (n, amount) = won_by(history, &index, end)?;
+        let (n, amount) = won_by(history, open.indexes(), end)?;
         let booked: f64 = amount.amount().try_into().unwrap_or(0.0);
         let projected: f64 = row.revenue.amount().try_into().unwrap_or(0.0);
         rev.add_pair(projected, booked)?;

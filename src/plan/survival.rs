@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, RecordRef, Result};
 use crate::hash::FastMap;
 use crate::ids::OpportunityId;
-use crate::pipeline::PipelineHistory;
+use crate::pipeline::{Key, PipelineHistory, key, key_delta, whole_seconds};
 use crate::records::{Lead, OpportunityChange};
 
 const DAY: i64 = 86_400;
@@ -258,7 +258,8 @@ struct Move {
 /// states` cells, checked against [`SurvivalOptions::max_cells`] (default
 /// [`DEFAULT_MAX_SURVIVAL_CELLS`]) before anything is allocated. A projection walks at
 /// most `horizon` days per open deal ([`super::deal_chances`]: once per stage, segment
-/// and day of age).
+/// and day of age), each day's transitions looked up once per projection (a table of
+/// at most `(segments + 1) × days` ranges, smaller than the risk sets).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageChain {
     /// Chain states: the funnel's stages, then won, then lost.
@@ -345,9 +346,10 @@ impl StageChain {
             .collect();
         let groups = 1 + segments.map_or(0, |s| s.names.len());
         // Days observed: the oldest deal's fully observed days.
+        let at = (as_of, key(as_of));
         let days = (0..history.len())
-            .filter_map(|o| history.created_at(o))
-            .map(|c| observed_days(c, as_of))
+            .filter_map(|o| Some((history.created_at(o)?, *history.keys_of(o).first()?)))
+            .map(|c| observed_days(c, at))
             .max()
             .unwrap_or(0);
         let cells = (groups as u64)
@@ -368,13 +370,7 @@ impl StageChain {
             cells: cells as usize,
         };
         let (at_risk, moves) = tally(history, as_of, segments, &state_of_stage, shape);
-        let moves = aggregate(moves);
-        let offsets = crate::group::offsets(
-            groups * days,
-            moves
-                .iter()
-                .map(|m| m.group as usize * days + m.day as usize),
-        );
+        let (moves, offsets) = aggregate_by_cell(&moves, groups * days, days, states);
         Ok(StageChain {
             states,
             state_of_stage,
@@ -433,6 +429,24 @@ impl StageChain {
         age_seconds: u64,
         horizons: &[u32],
     ) -> Result<Vec<f64>> {
+        Walker::new(self).win_within(stage, segment, age_seconds, horizons)
+    }
+
+    /// The chain group of `segment` (`None`: pooled), checked.
+    fn group_of(&self, segment: Option<usize>) -> Result<Option<usize>> {
+        match segment {
+            None => Ok(None),
+            Some(s) if s + 1 < self.groups => Ok(Some(s + 1)),
+            Some(s) => Err(Error::from(ErrorKind::InvalidParameter {
+                name: "segment",
+                value: s.to_string(),
+                reason: format!("the chain has {} segments", self.groups - 1),
+            })),
+        }
+    }
+
+    /// Checks that funnel stage `stage` is an open stage of the chain.
+    fn check_open(&self, stage: usize) -> Result<()> {
         let Some(&state) = self.state_of_stage.get(stage) else {
             return Err(Error::from(ErrorKind::UnknownStage {
                 record: RecordRef::new("stage").with_index(stage),
@@ -447,49 +461,16 @@ impl StageChain {
                 reason: "a closed stage has nothing left to project".into(),
             }));
         }
-        let group = match segment {
-            None => None,
-            Some(s) if s + 1 < self.groups => Some(s + 1),
-            Some(s) => {
-                return Err(Error::from(ErrorKind::InvalidParameter {
-                    name: "segment",
-                    value: s.to_string(),
-                    reason: format!("the chain has {} segments", self.groups - 1),
-                }));
-            }
-        };
-        let start = usize::try_from(age_seconds / DAY as u64).unwrap_or(usize::MAX);
-        let longest = horizons.iter().copied().max().unwrap_or(0) as usize;
-        let won = self.states - 2;
-        // won[k]: the chance of a win within k days.
-        let mut by_day = Vec::with_capacity(longest + 1);
-        let mut v = vec![0.0f64; self.states];
-        let mut next = vec![0.0f64; self.states];
-        v[stage] = 1.0;
-        by_day.push(0.0);
-        for k in 0..longest {
-            let day = start.saturating_add(k);
-            if day >= self.days {
-                // No data from here on: nothing moves.
-                by_day.resize(longest + 1, v[won]);
-                break;
-            }
-            self.step(group, day, &v, &mut next);
-            std::mem::swap(&mut v, &mut next);
-            by_day.push(v[won].clamp(0.0, 1.0));
-        }
-        Ok(horizons.iter().map(|&h| by_day[h as usize]).collect())
+        Ok(())
     }
 
-    /// One day of the chain: `next = v · P(day)`, each open state's row from the
-    /// segment when it has enough deals at risk there, else pooled.
-    fn step(&self, group: Option<usize>, day: usize, v: &[f64], next: &mut [f64]) {
-        next.copy_from_slice(v);
+    /// The transitions of day `day` for a deal of `group` (`None`: pooled), in the
+    /// order a step applies them (by `from`, then `to`): each open state's row from
+    /// the segment when it has enough deals at risk there, else pooled; a state with
+    /// no deal at risk has none (nothing moves).
+    fn day_transitions(&self, group: Option<usize>, day: usize, out: &mut Vec<Transition>) {
         let won = self.states - 2;
-        for (j, &mass) in v.iter().enumerate().take(won) {
-            if mass == 0.0 {
-                continue;
-            }
+        for j in 0..won {
             let cell = |g: usize| self.at_risk[(g * self.days + day) * self.states + j];
             let g = match group {
                 Some(g) if cell(g) >= self.min_at_risk.max(1) => g,
@@ -503,14 +484,117 @@ impl StageChain {
             // The cell's moves are sorted by `from`: those out of `j`, in order.
             let cell_moves = &self.moves[self.offsets[c]..self.offsets[c + 1]];
             let out_of_j = cell_moves.partition_point(|m| (m.from as usize) < j);
-            for m in cell_moves[out_of_j..]
-                .iter()
-                .take_while(|m| m.from as usize == j)
-            {
-                let moved = mass * f64::from(m.count) / f64::from(y);
-                next[j] -= moved;
-                next[m.to as usize] += moved;
+            out.extend(
+                cell_moves[out_of_j..]
+                    .iter()
+                    .take_while(|m| m.from as usize == j)
+                    .map(|m| Transition {
+                        from: m.from,
+                        to: m.to,
+                        count: m.count,
+                        at_risk: y,
+                    }),
+            );
+        }
+    }
+}
+
+/// One transition of a day of the chain, resolved for one group: `count` of the
+/// `at_risk` deals in state `from` moved to `to`.
+#[derive(Debug, Clone, Copy)]
+struct Transition {
+    from: u32,
+    to: u32,
+    count: u32,
+    at_risk: u32,
+}
+
+/// Walks a [`StageChain`] from many starting cells: each (group, day) of the chain
+/// is resolved into its [`Transition`]s once, the first time a walk reaches it, and
+/// reused by every later walk (the walks of one projection share most of their
+/// days). Every walk does the same floating-point operations, in the same order, as
+/// a walk that resolves each day as it goes.
+pub(super) struct Walker<'c> {
+    chain: &'c StageChain,
+    /// Per `group × days + day`: its range of `transitions`, once resolved.
+    resolved: Vec<Option<(usize, usize)>>,
+    transitions: Vec<Transition>,
+    v: Vec<f64>,
+    next: Vec<f64>,
+}
+
+impl<'c> Walker<'c> {
+    /// A walker of `chain` with nothing resolved yet.
+    pub(super) fn new(chain: &'c StageChain) -> Walker<'c> {
+        Walker {
+            chain,
+            resolved: Vec::new(),
+            transitions: Vec::new(),
+            v: vec![0.0; chain.states],
+            next: vec![0.0; chain.states],
+        }
+    }
+
+    /// [`StageChain::win_within`].
+    pub(super) fn win_within(
+        &mut self,
+        stage: usize,
+        segment: Option<usize>,
+        age_seconds: u64,
+        horizons: &[u32],
+    ) -> Result<Vec<f64>> {
+        let chain = self.chain;
+        chain.check_open(stage)?;
+        let group = chain.group_of(segment)?;
+        let start = usize::try_from(age_seconds / DAY as u64).unwrap_or(usize::MAX);
+        let longest = horizons.iter().copied().max().unwrap_or(0) as usize;
+        let won = chain.states - 2;
+        // won[k]: the chance of a win within k days.
+        let mut by_day = Vec::with_capacity(longest + 1);
+        self.v.fill(0.0);
+        self.v[stage] = 1.0;
+        by_day.push(0.0);
+        for k in 0..longest {
+            let day = start.saturating_add(k);
+            if day >= chain.days {
+                // No data from here on: nothing moves.
+                by_day.resize(longest + 1, self.v[won]);
+                break;
             }
+            self.step(group, day);
+            std::mem::swap(&mut self.v, &mut self.next);
+            by_day.push(self.v[won].clamp(0.0, 1.0));
+        }
+        Ok(horizons.iter().map(|&h| by_day[h as usize]).collect())
+    }
+
+    /// One day of the chain: `next = v · P(day)`.
+    fn step(&mut self, group: Option<usize>, day: usize) {
+        let chain = self.chain;
+        let c = group.unwrap_or(0) * chain.days + day;
+        if self.resolved.is_empty() {
+            self.resolved = vec![None; chain.groups * chain.days];
+        }
+        let (a, b) = match self.resolved[c] {
+            Some(range) => range,
+            None => {
+                let a = self.transitions.len();
+                chain.day_transitions(group, day, &mut self.transitions);
+                let range = (a, self.transitions.len());
+                self.resolved[c] = Some(range);
+                range
+            }
+        };
+        let (v, next) = (&self.v, &mut self.next);
+        next.copy_from_slice(v);
+        for t in &self.transitions[a..b] {
+            let mass = v[t.from as usize];
+            if mass == 0.0 {
+                continue;
+            }
+            let moved = mass * f64::from(t.count) / f64::from(t.at_risk);
+            next[t.from as usize] -= moved;
+            next[t.to as usize] += moved;
         }
         // Rounding must not leave a negative mass.
         for x in next.iter_mut() {
@@ -549,15 +633,19 @@ fn tally(
     // exact because every final count fits in a `u32` (at most one per deal).
     let mut at_risk = vec![0u32; shape.cells];
     let mut moves = Vec::new();
+    let as_of = (as_of, key(as_of));
     for o in 0..history.len() {
-        let rs = history.rows_of(o);
-        let Some(first) = rs.first() else { continue };
-        let observed = observed_days(first.at, as_of);
+        let (rs, keys) = (history.rows_of(o), history.keys_of(o));
+        let (Some(first), Some(&first_key)) = (rs.first(), keys.first()) else {
+            continue;
+        };
+        let first = (first.at, first_key);
+        let observed = observed_days(first, as_of);
         let segment = segments.and_then(|s| s.group_of(o)).map(|g| g + 1);
         let groups = || std::iter::once(0).chain(segment);
         // The first day boundary (`first.at + k` days) at or after each row: the row
         // is in effect at boundary `k` from then on.
-        let boundary = |i: usize| boundary_of(first.at, rs[i].at);
+        let boundary = |i: usize| boundary_of(first, (rs[i].at, keys[i]));
         // The rows in effect at boundary `k` are the longest prefix whose rows all
         // have `boundary ≤ k`: `cursor` is that prefix's length.
         let mut cursor = 0;
@@ -599,10 +687,13 @@ fn tally(
     (at_risk, moves)
 }
 
-/// The first whole day `k ≥ 0` with `at ≤ first + k days`.
-fn boundary_of(first: DateTime<Utc>, at: DateTime<Utc>) -> u64 {
-    let delta = at.signed_duration_since(first);
-    let (secs, nanos) = (delta.num_seconds(), delta.subsec_nanos());
+/// The first whole day `k ≥ 0` with `at ≤ first + k days`; each instant with its
+/// [`key`] (the difference is taken on the keys, by chrono in a leap second).
+fn boundary_of(first: (DateTime<Utc>, Key), at: (DateTime<Utc>, Key)) -> u64 {
+    let (secs, nanos) = key_delta(first.1, at.1).unwrap_or_else(|| {
+        let delta = at.0.signed_duration_since(first.0);
+        (delta.num_seconds(), i64::from(delta.subsec_nanos()))
+    });
     if secs < 0 || (secs == 0 && nanos <= 0) {
         return 0;
     }
@@ -641,22 +732,69 @@ fn prefix_sum_days(at_risk: &mut [u32], shape: Shape) {
     }
 }
 
-/// The moves sorted by (group, day, from, to), equal ones merged into one count.
-fn aggregate(mut moves: Vec<Move>) -> Vec<Move> {
-    moves.sort_unstable();
-    moves.dedup_by(|b, a| {
-        let same = (a.group, a.day, a.from, a.to) == (b.group, b.day, b.from, b.to);
-        if same {
-            a.count += b.count;
-        }
-        same
+/// The moves sorted by (group, day, from, to), equal ones merged into one count, and
+/// the start of each of the `cells` (group, day) cells among them (`cells + 1`
+/// offsets): a counting sort by cell, then each cell's moves sorted when they are
+/// few, counted per (from, to) in a `states × states` table when they are many.
+fn aggregate_by_cell(
+    moves: &[Move],
+    cells: usize,
+    days: usize,
+    states: usize,
+) -> (Vec<Move>, Vec<usize>) {
+    let cell = |m: &Move| m.group as usize * days + m.day as usize;
+    let start: Vec<usize> = crate::group::offsets(cells, moves.iter().map(cell));
+    let mut by_cell = moves.to_vec();
+    let mut cursor = start.clone();
+    crate::group::place(&mut cursor, moves.iter().map(cell), |at, i| {
+        by_cell[at] = moves[i];
     });
-    moves
+    let mut merged: Vec<Move> = Vec::with_capacity(moves.len());
+    let mut offsets = Vec::with_capacity(cells + 1);
+    offsets.push(0);
+    // Per (from, to) of one cell; all zero between cells.
+    let mut table = vec![0u32; states * states];
+    for c in 0..cells {
+        let part = &mut by_cell[start[c]..start[c + 1]];
+        if part.len() > states {
+            for m in part.iter() {
+                table[m.from as usize * states + m.to as usize] += m.count;
+            }
+            let (group, day) = ((c / days) as u32, (c % days) as u32);
+            for (i, n) in table.iter_mut().enumerate() {
+                if *n > 0 {
+                    let (from, to) = ((i / states) as u32, (i % states) as u32);
+                    let count = std::mem::take(n);
+                    merged.push(Move {
+                        group,
+                        day,
+                        from,
+                        to,
+                        count,
+                    });
+                }
+            }
+        } else {
+            part.sort_unstable();
+            let first = merged.len();
+            for m in part.iter() {
+                match merged[first..].last_mut() {
+                    Some(last) if (last.from, last.to) == (m.from, m.to) => {
+                        last.count += m.count;
+                    }
+                    _ => merged.push(*m),
+                }
+            }
+        }
+        offsets.push(merged.len());
+    }
+    (merged, offsets)
 }
 
-/// Whole days from `created` to `as_of` (0 when `as_of` is earlier).
-fn observed_days(created: DateTime<Utc>, as_of: DateTime<Utc>) -> usize {
-    usize::try_from(as_of.signed_duration_since(created).num_seconds() / DAY).unwrap_or(0)
+/// Whole days from `created` to `as_of` (0 when `as_of` is earlier); each instant
+/// with its [`key`] (the difference is taken on the keys, by chrono in a leap second).
+fn observed_days(created: (DateTime<Utc>, Key), as_of: (DateTime<Utc>, Key)) -> usize {
+    usize::try_from(whole_seconds(created, as_of) / DAY).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -800,7 +938,7 @@ mod tests {
         for o in 0..history.len() {
             let rs = history.rows_of(o);
             let Some(first) = rs.first() else { continue };
-            let observed = observed_days(first.at, as_of);
+            let observed = chrono_observed_days(first.at, as_of);
             let segment = segments.and_then(|s| s.group_of(o)).map(|g| g + 1);
             let mut cursor = 0;
             let mut stage_at = |t: DateTime<Utc>| {
@@ -834,6 +972,109 @@ mod tests {
         (at_risk, moves)
     }
 
+    /// The reference of the [`Walker`]: the walk of `win_within` looking each day's
+    /// moves up as it goes (the form before the walker resolved each day once).
+    fn reference_win_within(
+        chain: &StageChain,
+        stage: usize,
+        group: Option<usize>,
+        age_seconds: u64,
+        horizons: &[u32],
+    ) -> Vec<f64> {
+        let start = usize::try_from(age_seconds / DAY as u64).unwrap_or(usize::MAX);
+        let longest = horizons.iter().copied().max().unwrap_or(0) as usize;
+        let won = chain.states - 2;
+        let mut by_day = vec![0.0];
+        let (mut v, mut next) = (vec![0.0f64; chain.states], vec![0.0f64; chain.states]);
+        v[stage] = 1.0;
+        for k in 0..longest {
+            let day = start.saturating_add(k);
+            if day >= chain.days {
+                by_day.resize(longest + 1, v[won]);
+                break;
+            }
+            next.copy_from_slice(&v);
+            for (j, &mass) in v.iter().enumerate().take(won) {
+                if mass == 0.0 {
+                    continue;
+                }
+                let cell = |g: usize| chain.at_risk[(g * chain.days + day) * chain.states + j];
+                let g = match group {
+                    Some(g) if cell(g) >= chain.min_at_risk.max(1) => g,
+                    _ => 0,
+                };
+                let y = cell(g);
+                if y == 0 {
+                    continue;
+                }
+                let c = g * chain.days + day;
+                for m in &chain.moves[chain.offsets[c]..chain.offsets[c + 1]] {
+                    if m.from as usize == j {
+                        let moved = mass * f64::from(m.count) / f64::from(y);
+                        next[j] -= moved;
+                        next[m.to as usize] += moved;
+                    }
+                }
+            }
+            for x in next.iter_mut() {
+                if *x < 0.0 {
+                    *x = 0.0;
+                }
+            }
+            std::mem::swap(&mut v, &mut next);
+            by_day.push(v[won].clamp(0.0, 1.0));
+        }
+        horizons.iter().map(|&h| by_day[h as usize]).collect()
+    }
+
+    /// The reference of `observed_days`: whole days by chrono's durations.
+    fn chrono_observed_days(created: DateTime<Utc>, as_of: DateTime<Utc>) -> usize {
+        usize::try_from(as_of.signed_duration_since(created).num_seconds() / DAY).unwrap_or(0)
+    }
+
+    /// The reference of `boundary_of`: by chrono's durations.
+    fn chrono_boundary_of(first: DateTime<Utc>, at: DateTime<Utc>) -> u64 {
+        let delta = at.signed_duration_since(first);
+        let (secs, nanos) = (delta.num_seconds(), delta.subsec_nanos());
+        if secs < 0 || (secs == 0 && nanos <= 0) {
+            return 0;
+        }
+        let (whole, rest) = (secs / DAY, secs % DAY);
+        whole as u64 + u64::from(rest > 0 || nanos > 0)
+    }
+
+    /// The reference of `aggregate_by_cell`: one sort of every move, equal ones
+    /// merged, then the offsets of each cell counted.
+    fn aggregate(mut moves: Vec<Move>) -> Vec<Move> {
+        moves.sort_unstable();
+        moves.dedup_by(|b, a| {
+            let same = (a.group, a.day, a.from, a.to) == (b.group, b.day, b.from, b.to);
+            if same {
+                a.count += b.count;
+            }
+            same
+        });
+        moves
+    }
+
+    /// An instant around 2026 with any nanoseconds, a leap second included.
+    fn arb_instant() -> impl Strategy<Value = DateTime<Utc>> {
+        let nanos = prop_oneof![Just(0u32), Just(999_999_999), 0..2_000_000_000u32];
+        (-800..800i64, 0..DAY, nanos).prop_map(|(day, second, nanos)| {
+            let base = t(day).date_naive();
+            let (h, m, s) = (second / 3600, second / 60 % 60, second % 60);
+            // A leap second's nanoseconds only at 23:59:59 (chrono's rule).
+            let (h, m, s, nanos) = if nanos >= 1_000_000_000 {
+                (23, 59, 59, nanos)
+            } else {
+                (h, m, s, nanos)
+            };
+            base.and_hms_nano_opt(h as u32, m as u32, s as u32, nanos)
+                .unwrap()
+                .and_utc()
+        })
+    }
+
     /// A deal's rows: (days after the deal's start, seconds into that day, whether a
     /// sub-second part is added, stage); times exactly on a day boundary are frequent.
     fn arb_deal() -> impl Strategy<Value = (i64, Vec<(i64, i64, bool, usize)>)> {
@@ -845,6 +1086,18 @@ mod tests {
     }
 
     proptest! {
+        /// Day boundaries and observed days from the instants' keys equal chrono's,
+        /// leap seconds included.
+        #[test]
+        fn key_arithmetic_equals_chrono(a in arb_instant(), b in arb_instant()) {
+            let (ka, kb) = ((a, key(a)), (b, key(b)));
+            prop_assert_eq!(boundary_of(ka, kb), chrono_boundary_of(a, b));
+            prop_assert_eq!(boundary_of(kb, ka), chrono_boundary_of(b, a));
+            prop_assert_eq!(observed_days(ka, kb), chrono_observed_days(a, b));
+            prop_assert_eq!(observed_days(kb, ka), chrono_observed_days(b, a));
+            prop_assert_eq!(boundary_of(ka, ka), 0);
+        }
+
         /// The sweep over each deal's runs of days gives the day-by-day walk's risk
         /// sets and transitions exactly, with and without segments, at any instant.
         #[test]
@@ -883,7 +1136,61 @@ mod tests {
                 let (at_risk, moves) =
                     tally_by_day(&h, as_of, seg, &chain.state_of_stage, shape);
                 prop_assert_eq!(&chain.at_risk, &at_risk);
-                prop_assert_eq!(&chain.moves, &aggregate(moves));
+                let moves = aggregate(moves);
+                let offsets: Vec<usize> = crate::group::offsets(
+                    groups * chain.days,
+                    moves.iter().map(|m| m.group as usize * chain.days + m.day as usize),
+                );
+                prop_assert_eq!(&chain.moves, &moves);
+                prop_assert_eq!(&chain.offsets, &offsets);
+            }
+        }
+    }
+
+    proptest! {
+        /// One walker reused over many walks, in any order, gives every walk bit for
+        /// bit as the reference walk that looks each day up as it goes.
+        #[test]
+        fn the_walker_equals_the_reference_walk(
+            deals in proptest::collection::vec(arb_deal(), 1..30),
+            as_of_days in 0..80i64,
+            labels in proptest::collection::vec(proptest::option::of(0..3u8), 30),
+            min_at_risk in 0..4u32,
+            walks in proptest::collection::vec(
+                (0..8usize, proptest::option::of(0..3usize), 0..90u64, 1..40u32),
+                1..40,
+            ),
+        ) {
+            let funnel = Funnel::salesforce_opportunity();
+            let stages = funnel.stages();
+            let mut rows = Vec::new();
+            for (i, (start, changes)) in deals.iter().enumerate() {
+                for &(day, second, _, stage) in changes {
+                    let mut r = row(&format!("D{i}"), 0, &stages[stage % stages.len()].key);
+                    r.changed_at = t(start + day) + TimeDelta::seconds(second);
+                    rows.push(r);
+                }
+            }
+            let h = history(&rows);
+            let segments = DealSegments::new(&h, |id| {
+                let i: usize = id.as_str()[1..].parse().unwrap();
+                labels[i].map(|l| format!("s{l}"))
+            });
+            let options = SurvivalOptions::default().with_min_at_risk(min_at_risk);
+            let chain = StageChain::fit(&h, t(as_of_days), Some(&segments), options).unwrap();
+            let mut walker = Walker::new(&chain);
+            for &(stage, segment, age_days, horizon) in &walks {
+                let segment = segment.filter(|&s| s < segments.names().len());
+                let horizons = [horizon, horizon / 2 + 1, 1];
+                let age = age_days * 86_400 + age_days % 7 * 3_600;
+                let got = walker.win_within(stage, segment, age, &horizons);
+                if chain.state_of_stage[stage] as usize != stage {
+                    prop_assert!(got.is_err());
+                    continue;
+                }
+                let want = reference_win_within(&chain, stage, segment.map(|s| s + 1), age, &horizons);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                prop_assert_eq!(bits(&got.unwrap()), bits(&want));
             }
         }
     }
