@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::arrow::column::Column;
 use crate::arrow::decode::Columns;
-use crate::arrow::parquet::{Reader, parquet_error};
+use crate::arrow::parquet::{Reader, Selection, parquet_error};
 use crate::arrow::{ArrowRecord, Decoder, RecordBatch};
 use crate::csv::funnel::{EventsPart, index};
 use crate::csv::{EventsRead, Options, ReadReport};
@@ -177,7 +177,9 @@ impl FunnelData<'static> {
         options: Options,
         keep: &Breakdowns,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
-        let reader = Reader::<Lead>::from_path(path, options)?;
+        let reader = Reader::<Lead>::from_path_selecting(path, options, |schema| {
+            lead_columns(&LeadTable::new(attribute_names(schema), keep), schema)
+        })?;
         let rows = reader.rows_hint();
         let mut table: Option<LeadTable> = None;
         let report = pipelined(reader, |decoder, batch| {
@@ -232,6 +234,29 @@ pub(super) fn pipelined<T: ArrowRecord>(
         }
         Ok(decoder.report().clone())
     })
+}
+
+/// The lead columns the lean path decodes: the id, the creation time and the values
+/// of the dimensions `table` keeps. A column not kept cannot make a row bad (its
+/// strings are valid UTF-8, and any attribute value reads as text), so a row the
+/// lean path leaves to the general decoder gets the same record in the kept columns
+/// or the same error without it — except a value of an attribute whose name is
+/// blank, which the decoder refuses: with such a column every column is read (`None`).
+fn lead_columns(table: &LeadTable, schema: &arrow_schema::Schema) -> Option<Selection> {
+    let header = crate::arrow::decode::header(schema).ok()?;
+    let (_, attributes) = crate::arrow::decode::positions::<Lead>(&header).ok()?;
+    if attributes
+        .iter()
+        .any(|&i| schema.field(i).name().trim().is_empty())
+    {
+        return None;
+    }
+    let kept = table.kept();
+    let fixed = [true, true].into_iter().chain(kept).collect();
+    let attributes = (0..attributes.len())
+        .map(|k| table.keeps_attribute(k))
+        .collect();
+    Some(Selection { fixed, attributes })
 }
 
 /// The attribute column names of a leads schema (every column that is not a
