@@ -95,15 +95,17 @@ impl<T: ArrowRecord> Reader<T> {
     /// [`ErrorKind::Arrow`] for a missing required column or one of a type the table
     /// does not take (see [`Decoder`]).
     pub fn from_path(path: impl AsRef<Path>, options: Options) -> Result<Self> {
-        Self::from_path_selecting(path, options, |_| None)
+        Self::from_path_selecting(path, options, |_| None, None)
     }
 
     /// As [`Reader::from_path`], decoding only the columns `select` picks given the
-    /// file's Arrow schema (`None`: every column the table reads); see [`Selection`].
+    /// file's Arrow schema (`None`: every column the table reads; see [`Selection`]),
+    /// of the row groups `groups` names (`None`: all).
     pub(crate) fn from_path_selecting(
         path: impl AsRef<Path>,
         options: Options,
         select: impl FnOnce(&arrow_schema::Schema) -> Option<Selection>,
+        groups: Option<Vec<usize>>,
     ) -> Result<Self> {
         let path = path.as_ref();
         let name = path.file_name().map_or_else(
@@ -120,7 +122,7 @@ impl<T: ArrowRecord> Reader<T> {
                 source: Source::new(e),
             })
         })?;
-        Self::selecting(file, options, select)
+        Self::selecting(file, options, select, groups)
     }
 
     /// A reader of a Parquet file held in memory.
@@ -136,13 +138,14 @@ impl<T: ArrowRecord> Reader<T> {
     /// # Errors
     /// As [`Reader::from_path`].
     pub fn new<R: ChunkReader + 'static>(input: R, options: Options) -> Result<Self> {
-        Self::selecting(input, options, |_| None)
+        Self::selecting(input, options, |_| None, None)
     }
 
     fn selecting<R: ChunkReader + 'static>(
         input: R,
         options: Options,
         select: impl FnOnce(&arrow_schema::Schema) -> Option<Selection>,
+        groups: Option<Vec<usize>>,
     ) -> Result<Self> {
         let decoder = Decoder::<T>::new(options)?;
         let source = decoder.source_name().to_string();
@@ -177,7 +180,18 @@ impl<T: ArrowRecord> Reader<T> {
         let widen = (fixed_picks.is_some() || attribute_picks.is_some())
             .then(|| Widen::new(builder.schema(), &fixed, &attributes, &roots));
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-        let rows = builder.metadata().file_metadata().num_rows();
+        let (rows, builder) = match groups {
+            Some(groups) => {
+                let all = builder.metadata().row_groups();
+                let rows = groups
+                    .iter()
+                    .filter_map(|&g| all.get(g))
+                    .map(|g| g.num_rows())
+                    .sum();
+                (rows, builder.with_row_groups(groups))
+            }
+            None => (builder.metadata().file_metadata().num_rows(), builder),
+        };
         let reader = builder
             .with_projection(mask)
             .with_batch_size(READ_BATCH_ROWS)
@@ -268,6 +282,37 @@ impl<T: ArrowRecord> Iterator for Reader<T> {
             }
         }
     }
+}
+
+/// The fewest rows a file must have for [`halves`] to split it (a few in the unit
+/// tests, so that their small files are split).
+const MIN_SPLIT_ROWS: i64 = if cfg!(test) { 2 } else { 1 << 16 };
+
+/// The row groups of the Parquet file at `path` in two runs of about equal rows (the
+/// first groups, the rest), to read on two threads; `None` when the file cannot be
+/// opened as Parquet (a sequential read names the problem), has fewer than two row
+/// groups or fewer than [`MIN_SPLIT_ROWS`] rows.
+pub(crate) fn halves(path: &Path) -> Option<[Vec<usize>; 2]> {
+    let file = File::open(path).ok()?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    let rows: Vec<i64> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    let total: i64 = rows.iter().sum();
+    if rows.len() < 2 || total < MIN_SPLIT_ROWS {
+        return None;
+    }
+    let mut first = 0;
+    let mut sum = 0;
+    while first < rows.len() - 1 && 2 * (sum + rows[first]) <= total + rows[first] {
+        sum += rows[first];
+        first += 1;
+    }
+    let first = first.max(1);
+    Some([(0..first).collect(), (first..rows.len()).collect()])
 }
 
 /// The columns a lean reader decodes: by position in the table's columns
