@@ -4,9 +4,14 @@
 //! without a [`Lead`] or [`StageEvent`] per row, with the same records, errors and
 //! report as the general [`Reader`] followed by [`FunnelData::new`] and
 //! [`FunnelEvents::add_batch`]. Only the columns the table reads are decoded
-//! (projection). A row in the plain form (ids and keys without padding, a time that
-//! reads as an instant in range) is taken as it is; any other goes through the
-//! general decoder, which gives its record or its error.
+//! (projection); for leads, only the id, the creation time and the columns of the
+//! dimensions kept. A file of two or more row groups (and at least 65 536 rows) is
+//! read in two parts on two threads (the first half of its row groups and the
+//! rest), merged as the CSV readers merge their blocks; when a part meets a bad row,
+//! the file is read again in one sequence, so that errors and reports count rows and
+//! batches across the whole file. A row in the plain form (ids and keys without
+//! padding, a time that reads as an instant in range) is taken as it is; any other
+//! goes through the general decoder, which gives its record or its error.
 
 use std::path::Path;
 
