@@ -4,15 +4,20 @@
 //! without a [`Lead`] or [`StageEvent`] per row, with the same records, errors and
 //! report as the general [`Reader`] followed by [`FunnelData::new`] and
 //! [`FunnelEvents::add_batch`]. Only the columns the table reads are decoded
-//! (projection). A row in the plain form (ids and keys without padding, a time that
-//! reads as an instant in range) is taken as it is; any other goes through the
-//! general decoder, which gives its record or its error.
+//! (projection); for leads, only the id, the creation time and the columns of the
+//! dimensions kept. A file of two or more row groups (and at least 65 536 rows) is
+//! read in two parts on two threads (the first half of its row groups and the
+//! rest), merged as the CSV readers merge their blocks; when a part meets a bad row,
+//! the file is read again in one sequence, so that errors and reports count rows and
+//! batches across the whole file. A row in the plain form (ids and keys without
+//! padding, a time that reads as an instant in range) is taken as it is; any other
+//! goes through the general decoder, which gives its record or its error.
 
 use std::path::Path;
 
 use crate::arrow::column::Column;
 use crate::arrow::decode::Columns;
-use crate::arrow::parquet::{Reader, parquet_error};
+use crate::arrow::parquet::{Reader, Selection, halves, parquet_error};
 use crate::arrow::{ArrowRecord, Decoder, RecordBatch};
 use crate::csv::funnel::{EventsPart, index};
 use crate::csv::{EventsRead, Options, ReadReport};
@@ -177,31 +182,91 @@ impl FunnelData<'static> {
         options: Options,
         keep: &Breakdowns,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
-        let reader = Reader::<Lead>::from_path(path, options)?;
-        let rows = reader.rows_hint();
-        let mut table: Option<LeadTable> = None;
-        let report = pipelined(reader, |decoder, batch| {
-            let t = table.get_or_insert_with(|| {
-                let mut t = LeadTable::new(attribute_names(batch.schema_ref()), keep);
-                // Columns sized once: no copies as they grow, no pages touched twice.
-                t.reserve(rows);
-                t
-            });
-            decoder.decode_into(
-                batch,
-                t,
-                |t, c, i| Ok(lean_lead(t, c, i)),
-                |t, lead| {
-                    t.push_lead(&lead);
-                    Ok(())
-                },
-            )
-        })?;
+        let path = path.as_ref();
+        let read = |groups| read_lead_table(path, options.clone(), keep, groups);
+        let (table, report) = match in_halves(path, |g| read(Some(g)), |(_, r)| clean(r)) {
+            Some([(a, mut ra), (b, rb)]) => {
+                ra.merge(rb, options.kept_errors());
+                let table = match (a, b) {
+                    (Some(mut a), Some(b)) => {
+                        a.append(b);
+                        Some(a)
+                    }
+                    (a, b) => a.or(b),
+                };
+                (table, ra)
+            }
+            None => read(None)?,
+        };
         let table = table.unwrap_or_default();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let data = FunnelData::from_table(funnel, table, |t| index(t, threads))?;
         Ok((data, report))
     }
+}
+
+/// Reads the leads of the row groups `groups` names (`None`: all) into a table (none
+/// without a batch), with the decoder's report.
+fn read_lead_table(
+    path: &Path,
+    options: Options,
+    keep: &Breakdowns,
+    groups: Option<Vec<usize>>,
+) -> Result<(Option<LeadTable>, ReadReport)> {
+    let select = |schema: &arrow_schema::Schema| {
+        lead_columns(&LeadTable::new(attribute_names(schema), keep), schema)
+    };
+    let reader = Reader::<Lead>::from_path_selecting(path, options, select, groups)?;
+    let rows = reader.rows_hint();
+    let mut table: Option<LeadTable> = None;
+    let report = pipelined(reader, |decoder, batch| {
+        let t = table.get_or_insert_with(|| {
+            let mut t = LeadTable::new(attribute_names(batch.schema_ref()), keep);
+            // Columns sized once: no copies as they grow, no pages touched twice.
+            t.reserve(rows);
+            t
+        });
+        decoder.decode_into(
+            batch,
+            t,
+            |t, c, i| Ok(lean_lead(t, c, i)),
+            |t, lead| {
+                t.push_lead(&lead);
+                Ok(())
+            },
+        )
+    })?;
+    Ok((table, report))
+}
+
+/// Whether a part's rows all read (none skipped): then its report adds up with the
+/// other part's as the whole file's would.
+fn clean(report: &ReadReport) -> bool {
+    report.skipped_rows == 0
+}
+
+/// Reads a file in two parts on two threads (the first half of its row groups on a
+/// new thread, the second on the calling one; see [`halves`]), each with its own
+/// pipelined reader, when the machine has two cores and the file is split. `None`
+/// when it is not split, or when a part failed or is not `ok` (skipped rows): the
+/// caller then reads the file in one sequence, which gives the errors and reports
+/// with their rows and batches counted across the whole file.
+fn in_halves<R: Send>(
+    path: &Path,
+    read: impl Fn(Vec<usize>) -> Result<R> + Sync,
+    ok: impl Fn(&R) -> bool,
+) -> Option<[R; 2]> {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return None;
+    }
+    let [first, second] = halves(path)?;
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| read(first));
+        let b = read(second);
+        (a.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), b)
+    });
+    let (a, b) = (a.ok()?, b.ok()?);
+    (ok(&a) && ok(&b)).then_some([a, b])
 }
 
 /// Batches decoded from Parquet waiting for the calling thread, at most.
@@ -232,6 +297,29 @@ pub(super) fn pipelined<T: ArrowRecord>(
         }
         Ok(decoder.report().clone())
     })
+}
+
+/// The lead columns the lean path decodes: the id, the creation time and the values
+/// of the dimensions `table` keeps. A column not kept cannot make a row bad (its
+/// strings are valid UTF-8, and any attribute value reads as text), so a row the
+/// lean path leaves to the general decoder gets the same record in the kept columns
+/// or the same error without it — except a value of an attribute whose name is
+/// blank, which the decoder refuses: with such a column every column is read (`None`).
+fn lead_columns(table: &LeadTable, schema: &arrow_schema::Schema) -> Option<Selection> {
+    let header = crate::arrow::decode::header(schema).ok()?;
+    let (_, attributes) = crate::arrow::decode::positions::<Lead>(&header).ok()?;
+    if attributes
+        .iter()
+        .any(|&i| schema.field(i).name().trim().is_empty())
+    {
+        return None;
+    }
+    let kept = table.kept();
+    let fixed = [true, true].into_iter().chain(kept).collect();
+    let attributes = (0..attributes.len())
+        .map(|k| table.keeps_attribute(k))
+        .collect();
+    Some(Selection { fixed, attributes })
 }
 
 /// The attribute column names of a leads schema (every column that is not a
@@ -299,22 +387,61 @@ impl FunnelEvents {
         options: Options,
     ) -> Result<EventsRead> {
         self.check(data)?;
-        let reader = Reader::<StageEvent>::from_path(path, options)?;
-        let mut part = EventsPart::new(data);
-        part.reserve(reader.rows_hint());
-        part.report = pipelined(reader, |decoder, batch| {
-            decoder.decode_into(
-                batch,
-                &mut part,
-                |p, c, i| Ok(lean_event(p, c, i)),
-                |p, e| {
-                    p.add_record(&e);
-                    Ok(())
-                },
-            )
-        })?;
-        part.finish_into(self)
+        let path = path.as_ref();
+        if let Some(read) = self.read_events_in_halves(data, path, &options) {
+            return read;
+        }
+        events_part(data, path, options, None)?.finish_into(self)
     }
+
+    /// The events of the file read in two parts (see [`in_halves`]) and added to
+    /// these, as [`FunnelEvents::read_stage_events_parquet`] adds them; `None` when
+    /// the file is not split or a part met anything but plain rows of known stages
+    /// (the caller reads the file in one sequence).
+    fn read_events_in_halves(
+        &mut self,
+        data: &FunnelData<'_>,
+        path: &Path,
+        options: &Options,
+    ) -> Option<Result<EventsRead>> {
+        let read = |groups| events_part(data, path, options.clone(), Some(groups));
+        let [a, b] = in_halves(path, read, |p| clean(&p.report))?;
+        let mut both = FunnelEvents::new();
+        let mut read = a.finish_into(&mut both).ok()?;
+        let later = b.finish_into(&mut both).ok()?;
+        read.report.merge(later.report, options.kept_errors());
+        read.latest = read.latest.max(later.latest);
+        if self.is_empty() && *self == FunnelEvents::default() {
+            *self = both;
+            Some(Ok(read))
+        } else {
+            Some(self.merge(&both).map(|()| read))
+        }
+    }
+}
+
+/// The events of the row groups `groups` names (`None`: all), read into a part.
+fn events_part<'d, 'a>(
+    data: &'d FunnelData<'a>,
+    path: &Path,
+    options: Options,
+    groups: Option<Vec<usize>>,
+) -> Result<EventsPart<'d, 'a>> {
+    let reader = Reader::<StageEvent>::from_path_selecting(path, options, |_| None, groups)?;
+    let mut part = EventsPart::new(data);
+    part.reserve(reader.rows_hint());
+    part.report = pipelined(reader, |decoder, batch| {
+        decoder.decode_into(
+            batch,
+            &mut part,
+            |p, c, i| Ok(lean_event(p, c, i)),
+            |p, e| {
+                p.add_record(&e);
+                Ok(())
+            },
+        )
+    })?;
+    Ok(part)
 }
 
 #[cfg(test)]
@@ -358,6 +485,130 @@ mod tests {
             check(TimestampMillisecondArray::from(us.iter().map(|x| x / 1000).collect::<Vec<_>>()))?;
             check(TimestampSecondArray::from(us.iter().map(|x| x / 1_000_000).collect::<Vec<_>>()))?;
             check(TimestampSecondArray::from(vec![Some(1), None]))?;
+        }
+    }
+
+    /// Writes string columns as a Parquet file of row groups of `group` rows.
+    fn write(path: &Path, columns: Vec<(&str, Vec<Option<String>>)>, group: usize) {
+        let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, v)| {
+            (
+                n,
+                std::sync::Arc::new(arrow_array::StringArray::from(v)) as arrow_array::ArrayRef,
+            )
+        }))
+        .unwrap();
+        let props = ::parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
+        let f = std::fs::File::create(path).unwrap();
+        let mut w = ::parquet::arrow::ArrowWriter::try_new(f, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    type Row = (
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
+    /// Rows of four string columns: ids (some repeated, padded or blank), times (some
+    /// bad), keys (some unknown) and text.
+    fn rows(
+        ids: &'static [&'static str],
+        keys: &'static [&'static str],
+    ) -> impl Strategy<Value = Vec<Row>> {
+        let pick = |v: &'static [&'static str]| proptest::sample::select(v.to_vec());
+        let time = prop_oneof![
+            8 => pick(&["2026-01-05T09:00:00Z", "2026-02-06", "2026-03-07T10:30:00Z"]).prop_map(Some),
+            1 => Just(Some("bad")),
+            1 => Just(None),
+        ];
+        let row = (
+            pick(ids),
+            time,
+            pick(keys).prop_map(Some),
+            proptest::option::of(pick(&["r", " s "])),
+        );
+        proptest::collection::vec(row, 0..40)
+    }
+
+    const IDS: &[&str] = &[
+        "L0", "L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9", " L10", "",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Files of many row groups are read in two parts on two threads: the same
+        /// leads, events, reports and errors as the general reader, whether the parts
+        /// are clean or not (then the file is read again in one sequence).
+        #[test]
+        fn files_read_in_halves_are_the_general_readers(
+            leads in rows(&["L", " L", "", "L"], &["a", "b", " c", ""]),
+            events in rows(IDS, &["inquiry", "mql", " sal ", "won", "won", "mql", "bogus"]),
+            group in 1..9usize,
+            skip in any::<bool>(),
+        ) {
+            let dir = std::env::temp_dir().join(format!(
+                "revops-halves-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let (lp, ep) = (dir.join("leads.parquet"), dir.join("stage_events.parquet"));
+            let col = |rows: &[Row], k: usize| -> Vec<Option<String>> {
+                rows.iter().map(|r| [Some(r.0), r.1, r.2, r.3][k].map(str::to_string)).collect()
+            };
+            // Lead ids: `L` numbered by row (unique), or blank.
+            let ids: Vec<Option<String>> = leads
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Some(if r.0.trim().is_empty() { r.0.to_string() } else { format!("{}{i}", r.0) }))
+                .collect();
+            write(&lp, vec![("subject_id", ids), ("created_at", col(&leads, 1)), ("source", col(&leads, 2)), ("industry", col(&leads, 3))], group);
+            write(&ep, vec![("subject_id", col(&events, 0)), ("at", col(&events, 1)), ("stage", col(&events, 2)), ("reason", col(&events, 3))], group);
+            prop_assert_eq!(halves(&ep).is_some(), events.len() >= 2 && events.len() > group);
+            let options = Options::new().with_on_error(if skip {
+                crate::csv::OnError::SkipAndReport
+            } else {
+                crate::csv::OnError::Stop
+            });
+            let funnel = Funnel::demand_waterfall;
+            let lean = FunnelData::read_leads_parquet(funnel(), &lp, options.clone(), &Breakdowns::All);
+            let mut reader = Reader::<Lead>::from_path(&lp, options.clone()).unwrap();
+            let records: Result<Vec<Lead>> = reader.by_ref().collect();
+            let general = records.as_ref().map_err(ToString::to_string).map(|r| FunnelData::new(funnel(), r));
+            let (d, g) = match (lean, general) {
+                (Err(x), Err(y)) => return { prop_assert_eq!(x.to_string(), y); Ok(()) },
+                (Err(x), Ok(Err(y))) => return { prop_assert_eq!(x.to_string(), y.to_string()); Ok(()) },
+                (Ok((d, report)), Ok(Ok(g))) => {
+                    prop_assert_eq!(&report, reader.report());
+                    (d, g)
+                }
+                (a, b) => return Err(TestCaseError::fail(format!("{:?} vs {:?}", a.map(|x| x.1), b.map(|x| x.map(|_| ()))))),
+            };
+            prop_assert_eq!(d.fingerprint(), g.fingerprint());
+            for i in 0..d.len() {
+                let dim = crate::funnel::Dimension::Source;
+                prop_assert_eq!((d.lead_id(i), d.created_at(i), d.value(i, &dim)), (g.lead_id(i), g.created_at(i), g.value(i, &dim)));
+            }
+            let mut x = FunnelEvents::new();
+            let rx = x.read_stage_events_parquet(&d, &ep, options.clone());
+            let mut r = Reader::<StageEvent>::from_path(&ep, options).unwrap();
+            let records: Result<Vec<StageEvent>> = r.by_ref().collect();
+            let mut y = FunnelEvents::new();
+            let ry = records.and_then(|e| y.add_batch(&g, &e));
+            match (rx, ry) {
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (Ok(read), Ok(())) => {
+                    prop_assert_eq!(&read.report, r.report());
+                    prop_assert_eq!(x, y);
+                }
+                (a, b) => prop_assert!(false, "{:?} vs {:?}", a, b),
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 }

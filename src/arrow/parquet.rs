@@ -41,7 +41,7 @@ use ::parquet::file::properties::WriterProperties;
 use ::parquet::file::reader::ChunkReader;
 
 use super::encode::{self, Layout};
-use super::{ArrowRecord, Decoder, decode};
+use super::{ArrowRecord, Decoder, RecordBatch, decode};
 use crate::csv::{Dataset, Options, ReadReport};
 use crate::error::{Error, ErrorKind, Result, Source};
 use crate::records::{
@@ -65,7 +65,7 @@ pub(crate) fn parquet_error(source: &str, e: impl std::fmt::Display) -> Error {
 /// `Result<record>` with the [`OnError`](crate::csv::OnError) policy of its options,
 /// as a CSV [`Reader`](crate::csv::Reader).
 pub struct Reader<T: ArrowRecord> {
-    batches: ParquetRecordBatchReader,
+    batches: Batches,
     decoder: Decoder<T>,
     buffer: std::vec::IntoIter<T>,
     pending: Option<Error>,
@@ -95,6 +95,18 @@ impl<T: ArrowRecord> Reader<T> {
     /// [`ErrorKind::Arrow`] for a missing required column or one of a type the table
     /// does not take (see [`Decoder`]).
     pub fn from_path(path: impl AsRef<Path>, options: Options) -> Result<Self> {
+        Self::from_path_selecting(path, options, |_| None, None)
+    }
+
+    /// As [`Reader::from_path`], decoding only the columns `select` picks given the
+    /// file's Arrow schema (`None`: every column the table reads; see [`Selection`]),
+    /// of the row groups `groups` names (`None`: all).
+    pub(crate) fn from_path_selecting(
+        path: impl AsRef<Path>,
+        options: Options,
+        select: impl FnOnce(&arrow_schema::Schema) -> Option<Selection>,
+        groups: Option<Vec<usize>>,
+    ) -> Result<Self> {
         let path = path.as_ref();
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
@@ -110,7 +122,7 @@ impl<T: ArrowRecord> Reader<T> {
                 source: Source::new(e),
             })
         })?;
-        Self::new(file, options)
+        Self::selecting(file, options, select, groups)
     }
 
     /// A reader of a Parquet file held in memory.
@@ -126,6 +138,15 @@ impl<T: ArrowRecord> Reader<T> {
     /// # Errors
     /// As [`Reader::from_path`].
     pub fn new<R: ChunkReader + 'static>(input: R, options: Options) -> Result<Self> {
+        Self::selecting(input, options, |_| None, None)
+    }
+
+    fn selecting<R: ChunkReader + 'static>(
+        input: R,
+        options: Options,
+        select: impl FnOnce(&arrow_schema::Schema) -> Option<Selection>,
+        groups: Option<Vec<usize>>,
+    ) -> Result<Self> {
         let decoder = Decoder::<T>::new(options)?;
         let source = decoder.source_name().to_string();
         let builder = ParquetRecordBatchReaderBuilder::try_new(input)
@@ -135,16 +156,49 @@ impl<T: ArrowRecord> Reader<T> {
             decode::header(builder.schema()).map_err(|e| parquet_error(&source, e.reason))?;
         let (fixed, attributes) =
             decode::positions::<T>(&header).map_err(|e| parquet_error(&source, e.reason))?;
-        let roots: Vec<usize> = fixed.into_iter().flatten().chain(attributes).collect();
+        let selection = select(builder.schema());
+        let picked =
+            |v: &Option<Vec<bool>>, k: usize| v.as_ref().is_none_or(|v| v.get(k) == Some(&true));
+        let (fixed_picks, attribute_picks) = match selection {
+            Some(Selection { fixed, attributes }) => (Some(fixed), Some(attributes)),
+            None => (None, None),
+        };
+        let mut roots: Vec<usize> = fixed
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| picked(&fixed_picks, k))
+            .filter_map(|(_, at)| *at)
+            .chain(
+                attributes
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| picked(&attribute_picks, k))
+                    .map(|(_, &at)| at),
+            )
+            .collect();
+        roots.sort_unstable();
+        let widen = (fixed_picks.is_some() || attribute_picks.is_some())
+            .then(|| Widen::new(builder.schema(), &fixed, &attributes, &roots));
         let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-        let rows = builder.metadata().file_metadata().num_rows();
-        let batches = builder
+        let (rows, builder) = match groups {
+            Some(groups) => {
+                let all = builder.metadata().row_groups();
+                let rows = groups
+                    .iter()
+                    .filter_map(|&g| all.get(g))
+                    .map(|g| g.num_rows())
+                    .sum();
+                (rows, builder.with_row_groups(groups))
+            }
+            None => (builder.metadata().file_metadata().num_rows(), builder),
+        };
+        let reader = builder
             .with_projection(mask)
             .with_batch_size(READ_BATCH_ROWS)
             .build()
             .map_err(|e| parquet_error(&source, e))?;
         Ok(Reader {
-            batches,
+            batches: Batches { reader, widen },
             decoder,
             buffer: Vec::new().into_iter(),
             pending: None,
@@ -160,7 +214,7 @@ impl<T: ArrowRecord> Reader<T> {
     }
 
     /// The file's record batches (from the first not yet read) and the decoder.
-    pub(crate) fn into_parts(self) -> (ParquetRecordBatchReader, Decoder<T>) {
+    pub(crate) fn into_parts(self) -> (Batches, Decoder<T>) {
         (self.batches, self.decoder)
     }
 
@@ -227,6 +281,130 @@ impl<T: ArrowRecord> Iterator for Reader<T> {
                 }
             }
         }
+    }
+}
+
+/// The fewest rows a file must have for [`halves`] to split it (a few in the unit
+/// tests, so that their small files are split).
+const MIN_SPLIT_ROWS: i64 = if cfg!(test) { 2 } else { 1 << 16 };
+
+/// The row groups of the Parquet file at `path` in two runs of about equal rows (the
+/// first groups, the rest), to read on two threads; `None` when the file cannot be
+/// opened as Parquet (a sequential read names the problem), has fewer than two row
+/// groups or fewer than [`MIN_SPLIT_ROWS`] rows.
+pub(crate) fn halves(path: &Path) -> Option<[Vec<usize>; 2]> {
+    let file = File::open(path).ok()?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+    let rows: Vec<i64> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    let total: i64 = rows.iter().sum();
+    if rows.len() < 2 || total < MIN_SPLIT_ROWS {
+        return None;
+    }
+    let mut first = 0;
+    let mut sum = 0;
+    while first < rows.len() - 1 && 2 * (sum + rows[first]) <= total + rows[first] {
+        sum += rows[first];
+        first += 1;
+    }
+    let first = first.max(1);
+    Some([(0..first).collect(), (first..rows.len()).collect()])
+}
+
+/// The columns a lean reader decodes: by position in the table's columns
+/// ([`Table::SPEC`](super::decode::Table::SPEC) order) and among its attribute
+/// columns; `true` is read. A column not read is all-null in the batches (type
+/// `Null`, under its name), so the schema and every other column stay as they are.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    pub(crate) fixed: Vec<bool>,
+    pub(crate) attributes: Vec<bool>,
+}
+
+/// The record batches of a file (of the columns read), each widened back to the
+/// columns the table reads when a [`Selection`] left some out.
+pub(crate) struct Batches {
+    reader: ParquetRecordBatchReader,
+    widen: Option<Widen>,
+}
+
+impl Iterator for Batches {
+    type Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.reader.next()?;
+        Some(match &self.widen {
+            Some(w) => batch.and_then(|b| w.apply(&b)),
+            None => batch,
+        })
+    }
+}
+
+/// Puts the columns a [`Selection`] left out back into a batch, as all-null columns
+/// of type `Null` (no buffers), in the file's column order.
+struct Widen {
+    schema: arrow_schema::SchemaRef,
+    /// For each column of the widened batch, its column in the read batch.
+    from: Vec<Option<usize>>,
+}
+
+impl Widen {
+    /// `fixed` and `attributes` are the table's columns in the file, `roots` (sorted)
+    /// the ones read.
+    fn new(
+        full: &arrow_schema::Schema,
+        fixed: &[Option<usize>],
+        attributes: &[usize],
+        roots: &[usize],
+    ) -> Widen {
+        let mut wanted: Vec<usize> = fixed.iter().flatten().chain(attributes).copied().collect();
+        wanted.sort_unstable();
+        let mut fields = Vec::with_capacity(wanted.len());
+        let mut from = Vec::with_capacity(wanted.len());
+        for i in wanted {
+            let f = full.field(i);
+            match roots.binary_search(&i) {
+                Ok(j) => {
+                    fields.push(f.clone());
+                    from.push(Some(j));
+                }
+                Err(_) => {
+                    fields.push(arrow_schema::Field::new(
+                        f.name(),
+                        arrow_schema::DataType::Null,
+                        true,
+                    ));
+                    from.push(None);
+                }
+            }
+        }
+        Widen {
+            schema: std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+            from,
+        }
+    }
+
+    fn apply(&self, b: &RecordBatch) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+        let n = b.num_rows();
+        let columns = self
+            .from
+            .iter()
+            .map(|at| match at {
+                Some(j) => b.column(*j).clone(),
+                None => {
+                    std::sync::Arc::new(arrow_array::NullArray::new(n)) as arrow_array::ArrayRef
+                }
+            })
+            .collect();
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(n)),
+        )
     }
 }
 

@@ -310,3 +310,95 @@ fn waterfall_gives_the_same_json_from_a_parquet_folder() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A leads file of string columns with ids, times and values in and out of the plain
+/// form (blank, padded, missing, bad), and an integer attribute column.
+fn leads_file() -> impl proptest::strategy::Strategy<Value = RecordBatch> {
+    use proptest::prelude::*;
+    let pick = |v: &'static [Option<&'static str>]| proptest::sample::select(v.to_vec());
+    let row = (
+        pick(&[
+            Some("L1"),
+            Some("L2"),
+            Some(" L3 "),
+            Some("L4"),
+            Some(""),
+            None,
+        ]),
+        pick(&[
+            Some("2026-01-05T09:00:00Z"),
+            Some("2026-02-06"),
+            Some(" 2026-03-07 "),
+            Some("bad"),
+            None,
+        ]),
+        pick(&[Some("a"), Some(" b"), Some(""), None]),
+        pick(&[Some("acme"), Some("x y"), Some("  "), None]),
+        pick(&[Some("x"), Some(" y "), None]),
+        proptest::option::of(-3i64..3),
+    );
+    proptest::collection::vec(row, 0..10).prop_map(|rows| {
+        let col = |k: fn(&(_, _, _, _, _, _)) -> Option<&'static str>| {
+            strings(&rows.iter().map(k).collect::<Vec<_>>())
+        };
+        let region: ArrayRef = Arc::new(arrow_array::Int64Array::from(
+            rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+        ));
+        RecordBatch::try_from_iter([
+            ("subject_id", col(|r| r.0)),
+            ("created_at", col(|r| r.1)),
+            ("source", col(|r| r.2)),
+            ("account", col(|r| r.3)),
+            ("industry", col(|r| r.4)),
+            ("region", region),
+        ])
+        .unwrap()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// The lean leads reader decodes only the columns of the dimensions it keeps;
+    /// it still gives the general reader's leads (in the kept dimensions),
+    /// fingerprint, report and errors, whichever dimensions are kept.
+    #[test]
+    fn lean_parquet_leads_read_only_what_they_keep(
+        batch in leads_file(),
+        kept in proptest::collection::vec(proptest::prelude::any::<bool>(), 5),
+        skip in proptest::prelude::any::<bool>(),
+    ) {
+        let all = [
+            Dimension::Source,
+            Dimension::Campaign,
+            Dimension::Account,
+            Dimension::Attribute("industry".into()),
+            Dimension::Attribute("region".into()),
+        ];
+        let dims: Vec<Dimension> =
+            all.iter().zip(&kept).filter(|(_, k)| **k).map(|(d, _)| d.clone()).collect();
+        let dir = scratch(&format!("select-{}", std::process::id()));
+        let lp = dir.join("leads.parquet");
+        write_batch(&lp, &batch);
+        let on_error = if skip { OnError::SkipAndReport } else { OnError::Stop };
+        let options = Options::new().with_on_error(on_error);
+        let keep = Breakdowns::only(dims.clone());
+        let lean = FunnelData::read_leads_parquet(Funnel::demand_waterfall(), &lp, options.clone(), &keep);
+        let mut reader = Reader::<Lead>::from_path(&lp, options).unwrap();
+        let records: Result<Vec<Lead>, _> = reader.by_ref().collect();
+        match (lean, records) {
+            (Err(x), Err(y)) => proptest::prop_assert_eq!(x.to_string(), y.to_string()),
+            (lean, Ok(records)) => match (lean, FunnelData::new(Funnel::demand_waterfall(), &records)) {
+                (Err(x), Err(y)) => proptest::prop_assert_eq!(x.to_string(), y.to_string()),
+                (Ok((d, report)), Ok(g)) => {
+                    proptest::prop_assert_eq!(&report, reader.report());
+                    proptest::prop_assert_eq!(d.fingerprint(), g.fingerprint());
+                    proptest::prop_assert_eq!(leads_text(&d, &dims), leads_text(&g, &dims));
+                }
+                (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.map(|x| x.1), b.map(|_| ())),
+            },
+            (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.map(|x| x.1), b.map(|_| ())),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
