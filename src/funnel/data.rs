@@ -246,7 +246,6 @@ impl<'a> FunnelData<'a> {
             leads: n as u32,
             stages: funnel.stages().len() as u8,
         };
-        table.free_hashes();
         let created = std::mem::take(&mut table.created);
         Ok(FunnelData {
             funnel,

@@ -225,9 +225,6 @@ pub(crate) struct LeadTable {
     ids: String,
     /// Where each id ends in `ids`.
     ends: Vec<usize>,
-    /// Each id's hash (computed where the row is read, so the index is built
-    /// without reading the ids again); freed once the index is built.
-    hashes: Vec<u64>,
     pub(crate) created: Vec<Millis>,
     source: Codes,
     campaign: Codes,
@@ -278,7 +275,6 @@ impl LeadTable {
     #[cfg(feature = "parquet")]
     pub(crate) fn reserve(&mut self, rows: usize) {
         self.ends.reserve(rows);
-        self.hashes.reserve(rows);
         self.created.reserve(rows);
         for codes in self.columns_mut() {
             if codes.kept {
@@ -318,7 +314,6 @@ impl LeadTable {
     ) {
         self.ids.push_str(row.id);
         self.ends.push(self.ids.len());
-        self.hashes.push(hash(row.id));
         self.created.push(row.created);
         self.source.push(row.source);
         self.campaign.push(row.campaign);
@@ -364,7 +359,6 @@ impl LeadTable {
         let base = self.ids.len();
         self.ids.push_str(&other.ids);
         self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.hashes.extend_from_slice(&other.hashes);
         self.created.extend_from_slice(&other.created);
         self.source.append(other.source);
         self.campaign.append(other.campaign);
@@ -384,20 +378,6 @@ impl LeadTable {
         for c in self.columns_mut() {
             c.shrink();
         }
-    }
-
-    /// The hash of lead `i`'s id, as the index hashes it.
-    #[inline]
-    pub(crate) fn id_hash(&self, i: usize) -> u64 {
-        match self.hashes.get(i) {
-            Some(&h) => h,
-            None => hash(self.id(i).unwrap_or_default()),
-        }
-    }
-
-    /// Frees the ids' hashes (once the index is built).
-    pub(crate) fn free_hashes(&mut self) {
-        self.hashes = Vec::new();
     }
 
     /// A lead's id.
@@ -460,6 +440,12 @@ fn hash(id: &str) -> u64 {
 const LOW: u64 = 0xffff_ffff;
 
 impl IdIndex {
+    /// The hash of an id, as the index hashes it.
+    #[inline]
+    pub(crate) fn hash(id: &str) -> u64 {
+        hash(id)
+    }
+
     /// Indexes ids `0..n` (`n < u32::MAX`) in one part; on a repeated id, the
     /// positions of its first and second occurrence.
     pub(crate) fn build<'s>(
