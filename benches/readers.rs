@@ -76,7 +76,8 @@ fn thread_cpu() -> Option<Duration> {
     Some(Duration::from_nanos(ns))
 }
 
-/// Times `iters` runs of `f`: by the thread's CPU time when [`thread_cpu`] gives it,
+/// Times `iters` runs of `f`: by the thread's CPU time when [`thread_cpu`] gives it
+/// and it is long enough to be counted (the kernel counts it in scheduler ticks),
 /// else by the wall clock.
 fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
     let (cpu, wall) = (thread_cpu(), std::time::Instant::now());
@@ -84,7 +85,7 @@ fn timed(iters: u64, mut f: impl FnMut()) -> Duration {
         f();
     }
     match (cpu, thread_cpu()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
+        (Some(a), Some(b)) if b.saturating_sub(a) >= Duration::from_millis(20) => b - a,
         _ => wall.elapsed(),
     }
 }

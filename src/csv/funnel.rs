@@ -241,7 +241,7 @@ pub(crate) fn index(
 ) -> std::result::Result<IdIndex, (usize, usize)> {
     let n = table.len();
     let id = |i: usize| table.id(i).unwrap_or_default();
-    let hash = |i: usize| IdIndex::hash(id(i));
+    let hash = |i: usize| table.id_hash(i);
     let parts = if n < 1 << 16 {
         1
     } else {

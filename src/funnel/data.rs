@@ -246,6 +246,7 @@ impl<'a> FunnelData<'a> {
             leads: n as u32,
             stages: funnel.stages().len() as u8,
         };
+        table.free_hashes();
         let created = std::mem::take(&mut table.created);
         Ok(FunnelData {
             funnel,
