@@ -44,6 +44,9 @@ pub(crate) struct Blocks {
 /// The most worker threads the default uses.
 const MAX_DEFAULT_THREADS: usize = 8;
 
+/// Bytes per block of the lean readers ([`Blocks::lean`]).
+const LEAN_BLOCK: usize = 1 << 20;
+
 impl Default for Blocks {
     /// 4 MiB blocks, one thread per available core (at most 8).
     fn default() -> Self {
@@ -52,6 +55,22 @@ impl Default for Blocks {
             threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(MAX_DEFAULT_THREADS),
+        }
+    }
+}
+
+impl Blocks {
+    /// 1 MiB blocks, one thread per available core (at most 8): for readers whose
+    /// result is small next to the file (the funnel's leads and events), so that no
+    /// buffer of reading is large. Each block's bytes and partial result are freed
+    /// once merged; a freed allocator block of several MiB makes the C library's
+    /// allocator keep up to twice that much freed memory mapped afterwards (its
+    /// trim threshold follows the largest block freed), which with 4 MiB blocks
+    /// put the peak of a CSV → cohort report 10–25 % above the bytes of its files.
+    pub(crate) fn lean() -> Self {
+        Blocks {
+            block_size: LEAN_BLOCK,
+            ..Blocks::default()
         }
     }
 }

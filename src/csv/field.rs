@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::parse;
 use crate::error::{EXCERPT_CHARS, Error, Excerpt};
-use crate::ids::{CampaignId, Channel, SubjectId};
+use crate::ids::{CampaignId, Channel, LeadId, OpportunityId, SubjectId};
 use crate::money::{Currency, Money};
 
 /// A problem with one row (or the header), before the reader knows where the row is.
@@ -154,33 +154,102 @@ impl std::hash::Hasher for KeyHasher {
 
 /// Remembers values already built from the same bytes (channels, campaigns), up to a
 /// bound, so that repeated strings share one allocation.
+///
+/// The values are kept in order of first sight, with a map from their bytes to
+/// their position, and a small direct-mapped front (slot by length and end bytes)
+/// of positions: most lookups of a handful of repeating values cost one comparison
+/// of bytes, without hashing the key.
 #[derive(Debug)]
 struct Cache<T> {
-    map: HashMap<Box<[u8]>, T, std::hash::BuildHasherDefault<KeyHasher>>,
+    entries: Vec<(Box<[u8]>, T)>,
+    map: HashMap<Box<[u8]>, u32, std::hash::BuildHasherDefault<KeyHasher>>,
+    front: [u32; FRONT],
 }
 
 const CACHE_LIMIT: usize = 4096;
 
+/// Slots of a [`Cache`]'s front (a power of two).
+const FRONT: usize = 64;
+
+/// The front slot of `key`: from its length and its first and last bytes.
+#[inline]
+fn front_slot(key: &[u8]) -> usize {
+    let (first, last) = match key {
+        [] => (0, 0),
+        [first, .., last] => (*first, *last),
+        [only] => (*only, *only),
+    };
+    (key.len()
+        .wrapping_mul(0x9e37)
+        .wrapping_add(usize::from(first) * 31)
+        .wrapping_add(usize::from(last)))
+        & (FRONT - 1)
+}
+
 impl<T: Clone> Cache<T> {
     fn new() -> Self {
         Cache {
+            entries: Vec::new(),
             map: HashMap::default(),
+            front: [u32::MAX; FRONT],
         }
     }
 
+    #[inline]
     fn get_or(
         &mut self,
         key: &[u8],
         make: impl FnOnce() -> Result<T, RowError>,
     ) -> Result<T, RowError> {
-        if let Some(v) = self.map.get(key) {
+        let slot = front_slot(key);
+        if let Some((k, v)) = self.entries.get(self.front[slot] as usize)
+            && **k == *key
+        {
             return Ok(v.clone());
         }
+        self.get_or_slow(key, slot, make)
+    }
+
+    fn get_or_slow(
+        &mut self,
+        key: &[u8],
+        slot: usize,
+        make: impl FnOnce() -> Result<T, RowError>,
+    ) -> Result<T, RowError> {
+        if let Some(&at) = self.map.get(key) {
+            self.front[slot] = at;
+            return Ok(self.entries[at as usize].1.clone());
+        }
         let v = make()?;
-        if self.map.len() < CACHE_LIMIT {
-            self.map.insert(key.into(), v.clone());
+        if self.entries.len() < CACHE_LIMIT {
+            // below CACHE_LIMIT: fits a u32
+            let at = self.entries.len() as u32;
+            self.entries.push((key.into(), v.clone()));
+            self.map.insert(key.into(), at);
+            self.front[slot] = at;
         }
         Ok(v)
+    }
+}
+
+/// The id of the previous row's field, reused when the next row has the same bytes
+/// (an opportunity's changes, a lead's events, come one after another).
+#[derive(Debug)]
+struct Last<T>(Option<T>);
+
+impl<T: AsRef<str> + for<'a> TryFrom<&'a str, Error = Error> + Clone> Last<T> {
+    /// The id of `b` (trimmed): the previous one when its text is the same.
+    #[inline]
+    fn id(&mut self, b: &[u8], column: &'static str) -> Result<T, RowError> {
+        let t = b.trim_ascii();
+        if let Some(s) = &self.0
+            && s.as_ref().as_bytes() == t
+        {
+            return Ok(s.clone());
+        }
+        let id: T = id(t, column)?;
+        self.0 = Some(id.clone());
+        Ok(id)
     }
 }
 
@@ -188,7 +257,9 @@ impl<T: Clone> Cache<T> {
 #[derive(Debug)]
 pub struct Ctx {
     path_separator: String,
-    last_subject: Option<SubjectId>,
+    last_subject: Last<SubjectId>,
+    last_opportunity: Last<OpportunityId>,
+    last_lead: Last<LeadId>,
     channels: Cache<Channel>,
     campaigns: Cache<CampaignId>,
     currencies: Vec<(Box<[u8]>, Currency)>,
@@ -199,7 +270,9 @@ impl Ctx {
     pub fn new(path_separator: &str) -> Ctx {
         Ctx {
             path_separator: path_separator.to_string(),
-            last_subject: None,
+            last_subject: Last(None),
+            last_opportunity: Last(None),
+            last_lead: Last(None),
             channels: Cache::new(),
             campaigns: Cache::new(),
             currencies: Vec::new(),
@@ -212,15 +285,30 @@ impl Ctx {
         b: &[u8],
         column: &'static str,
     ) -> Result<SubjectId, RowError> {
-        let t = b.trim_ascii();
-        if let Some(s) = &self.last_subject
-            && s.as_str().as_bytes() == t
-        {
-            return Ok(s.clone());
+        self.last_subject.id(b, column)
+    }
+
+    /// An opportunity id; consecutive rows of the same opportunity share the string.
+    pub(crate) fn opportunity(
+        &mut self,
+        b: &[u8],
+        column: &'static str,
+    ) -> Result<OpportunityId, RowError> {
+        self.last_opportunity.id(b, column)
+    }
+
+    /// A lead id that may be blank; consecutive rows of the same lead share the
+    /// string.
+    pub(crate) fn opt_lead(
+        &mut self,
+        b: &[u8],
+        column: &'static str,
+    ) -> Result<Option<LeadId>, RowError> {
+        if is_blank(b) {
+            Ok(None)
+        } else {
+            self.last_lead.id(b, column).map(Some)
         }
-        let id: SubjectId = id(t, column)?;
-        self.last_subject = Some(id.clone());
-        Ok(id)
     }
 
     pub(crate) fn channel(&mut self, b: &[u8], column: &'static str) -> Result<Channel, RowError> {
@@ -462,6 +550,9 @@ pub(crate) fn key(b: &[u8], column: &str) -> Result<String, RowError> {
 
 /// Free text kept as written; blank is `None`.
 pub(crate) fn opt_text(b: &[u8], column: &str) -> Result<Option<String>, RowError> {
+    if b.is_empty() {
+        return Ok(None);
+    }
     let s = utf8(b, column)?;
     Ok((!trim(s).is_empty()).then(|| s.to_string()))
 }
@@ -798,6 +889,36 @@ mod tests {
                 .map(|p| p.iter().map(|c| c.as_str().to_string()).collect::<Vec<_>>())
                 .map_err(|e| e.reason);
             prop_assert_eq!(got, reference, "{:?}", text);
+        }
+
+        /// The caches of a reader (the front and map of channels and campaigns, the
+        /// previous row's subject, opportunity and lead) give what decoding each
+        /// field afresh gives, values and errors, whatever the order of the fields:
+        /// keys sharing length and end bytes (one front slot) and padded, blank or
+        /// invalid ones among them.
+        #[test]
+        fn caches_read_what_decoding_afresh_reads(
+            keys in prop::collection::vec(prop_oneof![
+                Just(&b"email"[..]), Just(&b"eXXXl"[..]), Just(&b"eYYYl"[..]),
+                Just(&b" email "[..]), Just(&b"paid_search"[..]), Just(&b"p"[..]),
+                Just(&b""[..]), Just(&b"  "[..]), Just(&b"\xff"[..]), Just("\u{a0}e\u{a0}".as_bytes()),
+            ], 0..40),
+        ) {
+            let mut ctx = Ctx::new(">");
+            let afresh = |b: &[u8]| id::<Channel>(b.trim_ascii(), "c").map(|c| c.to_string()).map_err(|e| e.reason);
+            let blank_or = |b: &[u8]| if is_blank(b) { Ok(None) } else { afresh(b).map(Some) };
+            for b in keys {
+                let got = ctx.channel(b, "c").map(|c| c.to_string()).map_err(|e| e.reason);
+                prop_assert_eq!(got, afresh(b));
+                let got = ctx.opt_campaign(b, "c").map(|c| c.map(|c| c.to_string())).map_err(|e| e.reason);
+                prop_assert_eq!(got, blank_or(b));
+                let got = ctx.subject(b, "c").map(|c| c.to_string()).map_err(|e| e.reason);
+                prop_assert_eq!(got, afresh(b));
+                let got = ctx.opportunity(b, "c").map(|c| c.to_string()).map_err(|e| e.reason);
+                prop_assert_eq!(got, id::<OpportunityId>(b, "c").map(|c| c.to_string()).map_err(|e| e.reason));
+                let got = ctx.opt_lead(b, "c").map(|c| c.map(|c| c.to_string())).map_err(|e| e.reason);
+                prop_assert_eq!(got, opt_id::<LeadId>(b, "c").map(|c| c.map(|c| c.to_string())).map_err(|e| e.reason));
+            }
         }
 
         /// The canonical-timestamp shortcut of `timestamp` gives the general parser's

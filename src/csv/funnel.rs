@@ -146,13 +146,7 @@ impl FunnelData<'static> {
         input: R,
         options: Options,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
-        read_leads(
-            funnel,
-            input,
-            &options,
-            &Breakdowns::All,
-            &Blocks::default(),
-        )
+        read_leads(funnel, input, &options, &Breakdowns::All, &Blocks::lean())
     }
 
     /// [`FunnelData::read_leads_csv`] keeping the values of only the breakdown
@@ -181,7 +175,7 @@ impl FunnelData<'static> {
         options: Options,
         keep: &Breakdowns,
     ) -> Result<(FunnelData<'static>, ReadReport)> {
-        read_leads(funnel, input, &options, keep, &Blocks::default())
+        read_leads(funnel, input, &options, keep, &Blocks::lean())
     }
 }
 
@@ -515,7 +509,7 @@ impl FunnelEvents {
         input: R,
         options: Options,
     ) -> Result<EventsRead> {
-        self.read_events(data, input, &options, &Blocks::default())
+        self.read_events(data, input, &options, &Blocks::lean())
     }
 
     /// [`FunnelEvents::read_stage_events_csv`] with the given blocks.

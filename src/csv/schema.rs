@@ -11,7 +11,7 @@ use super::field::{
 };
 use super::parse;
 use crate::error::{Error, Excerpt};
-use crate::ids::{AccountId, CampaignId, Channel, LeadId, OpportunityId};
+use crate::ids::{AccountId, CampaignId, Channel, LeadId};
 use crate::records::{
     Conversion, ForecastCategory, ForecastPoint, Lead, OpportunityChange, PathRow, Spend,
     StageEvent, Touch,
@@ -353,7 +353,7 @@ impl Schema for OpportunityChange {
     }
 
     fn decode<W: RowFields>(c: &Self::Columns, row: &W, ctx: &mut Ctx) -> Result<Self, RowError> {
-        let opportunity: OpportunityId = id(field(row, c.opportunity), "opportunity_id")?;
+        let opportunity = ctx.opportunity(field(row, c.opportunity), "opportunity_id")?;
         let changed_at = timestamp(field(row, c.changed_at), "changed_at")?;
         let stage = key(field(row, c.stage), "stage")?;
         let amount = ctx.money(
@@ -393,8 +393,8 @@ impl Schema for OpportunityChange {
             }
         };
         let lead = match c.lead {
-            Some(i) if !is_blank(field(row, i)) => Some(id(field(row, i), "lead_id")?),
-            _ => None,
+            Some(i) => ctx.opt_lead(field(row, i), "lead_id")?,
+            None => None,
         };
         let change = OpportunityChange {
             opportunity,

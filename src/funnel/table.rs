@@ -219,6 +219,10 @@ impl Codes {
     }
 }
 
+/// Hashes per chunk of [`LeadTable`]'s id hashes (64 KiB: below the C library's
+/// least threshold for mapping an allocation on its own).
+const HASH_CHUNK: usize = 1 << 13;
+
 /// The leads as columns, in input order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LeadTable {
@@ -226,8 +230,11 @@ pub(crate) struct LeadTable {
     /// Where each id ends in `ids`.
     ends: Vec<usize>,
     /// Each id's hash (computed where the row is read, so the index is built
-    /// without reading the ids again); freed once the index is built.
-    hashes: Vec<u64>,
+    /// without reading the ids again); freed once the index is built. Held in
+    /// chunks of [`HASH_CHUNK`] (lead `i`'s in chunk `i / HASH_CHUNK`): no allocation
+    /// of several MiB is made and freed (which would make the C library's allocator
+    /// keep up to twice as much freed memory mapped afterwards).
+    hashes: Vec<Vec<u64>>,
     pub(crate) created: Vec<Millis>,
     source: Codes,
     campaign: Codes,
@@ -278,7 +285,6 @@ impl LeadTable {
     #[cfg(feature = "parquet")]
     pub(crate) fn reserve(&mut self, rows: usize) {
         self.ends.reserve(rows);
-        self.hashes.reserve(rows);
         self.created.reserve(rows);
         for codes in self.columns_mut() {
             if codes.kept {
@@ -318,7 +324,7 @@ impl LeadTable {
     ) {
         self.ids.push_str(row.id);
         self.ends.push(self.ids.len());
-        self.hashes.push(hash(row.id));
+        self.push_hash(hash(row.id));
         self.created.push(row.created);
         self.source.push(row.source);
         self.campaign.push(row.campaign);
@@ -364,7 +370,9 @@ impl LeadTable {
         let base = self.ids.len();
         self.ids.push_str(&other.ids);
         self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.hashes.extend_from_slice(&other.hashes);
+        for &h in other.hashes.iter().flatten() {
+            self.push_hash(h);
+        }
         self.created.extend_from_slice(&other.created);
         self.source.append(other.source);
         self.campaign.append(other.campaign);
@@ -386,10 +394,27 @@ impl LeadTable {
         }
     }
 
+    /// Appends the next lead's id hash.
+    #[inline]
+    fn push_hash(&mut self, h: u64) {
+        match self.hashes.last_mut() {
+            Some(chunk) if chunk.len() < HASH_CHUNK => chunk.push(h),
+            _ => {
+                let mut chunk = Vec::with_capacity(HASH_CHUNK);
+                chunk.push(h);
+                self.hashes.push(chunk);
+            }
+        }
+    }
+
     /// The hash of lead `i`'s id, as the index hashes it.
     #[inline]
     pub(crate) fn id_hash(&self, i: usize) -> u64 {
-        match self.hashes.get(i) {
+        match self
+            .hashes
+            .get(i / HASH_CHUNK)
+            .and_then(|c| c.get(i % HASH_CHUNK))
+        {
             Some(&h) => h,
             None => hash(self.id(i).unwrap_or_default()),
         }
