@@ -19,17 +19,26 @@ const NONE: u32 = u32::MAX;
 
 /// The trie of the worthy sets (ranks descending), nodes in breadth-first order:
 /// node 0 is the root, and the children of consecutive nodes are consecutive, so
-/// `first_child[x]..first_child[x + 1]` are the children of `x`, ascending in rank.
+/// `nodes[x].first_child..nodes[x + 1].first_child` are the children of `x`,
+/// ascending in rank (a last, empty node closes the list). A node's fields sit
+/// together, so that the walk, which jumps about the trie, reads one node at a
+/// time rather than four arrays.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Subsets {
-    /// Per node: the rank it adds (the root's is unused).
-    rank: Vec<u32>,
-    /// Per node, and one more: the first child.
-    first_child: Vec<u32>,
-    /// Per node: the set (its index among all sets) that ends there, or [`NONE`].
-    set: Vec<u32>,
-    /// Per node: that set's worth (0 when none ends there).
-    worth: Vec<f64>,
+    nodes: Vec<Node>,
+}
+
+/// One node of [`Subsets`].
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// The rank it adds (the root's and the closing node's are unused).
+    rank: u32,
+    /// The set (its index among all sets) that ends here, or [`NONE`].
+    set: u32,
+    /// The first child (the closing node's: the number of nodes).
+    first_child: u32,
+    /// The set's worth (0 when none ends here).
+    worth: f64,
 }
 
 /// A node being walked: its children not yet tried, and the positions of the game
@@ -56,7 +65,8 @@ pub(super) struct Walk {
 
 impl Subsets {
     /// The trie of the sets `key(i)` (sorted ranks, distinct sets) with
-    /// `worth[i] != 0`, for `i` in `0..worth.len()`.
+    /// `worth[i] != 0`, for `i` in `0..worth.len()`, sorted on up to `threads`
+    /// threads (the same trie).
     ///
     /// # Errors
     /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) (32-bit
@@ -64,7 +74,8 @@ impl Subsets {
     pub(super) fn new<'k>(
         channels: usize,
         worth: &[f64],
-        key: impl Fn(usize) -> &'k [u32],
+        threads: usize,
+        key: impl Fn(usize) -> &'k [u32] + Sync,
     ) -> Result<Subsets> {
         let mut sets: Vec<u32> = (0..worth.len() as u32)
             .filter(|&i| worth[i as usize] != 0.0)
@@ -84,7 +95,7 @@ impl Subsets {
                 .fold(0u64, |k, (d, &r)| k | (u64::from(r) + 1) << (48 - 16 * d))
         };
         let mut keyed: Vec<(u64, u32)> = sets.iter().map(|&i| (packed(i), i)).collect();
-        keyed.sort_unstable_by(|a, b| {
+        super::par::sort_on(&mut keyed, threads, |a, b| {
             a.0.cmp(&b.0).then_with(|| {
                 key(a.1 as usize)
                     .iter()
@@ -143,15 +154,14 @@ impl Subsets {
             ));
         }
         let mut t = Subsets {
-            rank: Vec::with_capacity(nodes),
-            first_child: Vec::with_capacity(nodes + 1),
-            set: Vec::with_capacity(nodes),
-            worth: Vec::with_capacity(nodes),
+            nodes: Vec::with_capacity(nodes + 1),
         };
-        t.rank.push(0);
-        t.set.push(NONE);
-        t.worth.push(0.0);
-        t.first_child.push(1);
+        t.nodes.push(Node {
+            rank: 0,
+            set: NONE,
+            first_child: 1,
+            worth: 0.0,
+        });
         // The first node of each depth, the root's depth being -1.
         let mut start = 1u32;
         for (depth, level) in levels.iter().enumerate() {
@@ -159,43 +169,53 @@ impl Subsets {
             let children = levels.get(depth + 1).map_or(&[][..], |l| &l[..]);
             let mut c = 0usize;
             for (index, &(_, rank, set)) in level.iter().enumerate() {
-                t.rank.push(rank);
-                t.set.push(set);
-                t.worth.push(if set == NONE {
-                    0.0
-                } else {
-                    worth[set as usize]
-                });
                 // Children of the nodes before this one come first.
                 while c < children.len() && (children[c].0 as usize) < index {
                     c += 1;
                 }
-                t.first_child.push(next_start + c as u32);
+                t.nodes.push(Node {
+                    rank,
+                    set,
+                    first_child: next_start + c as u32,
+                    worth: if set == NONE {
+                        0.0
+                    } else {
+                        worth[set as usize]
+                    },
+                });
             }
             start = next_start;
         }
         // Where the last node's children end (each node's end is the next node's
         // start: the last node of a depth ends where the next depth's first begins).
-        t.first_child.push(nodes as u32);
-        debug_assert_eq!(t.first_child.len(), nodes + 1);
+        t.nodes.push(Node {
+            rank: 0,
+            set: NONE,
+            first_child: nodes as u32,
+            worth: 0.0,
+        });
+        debug_assert_eq!(t.nodes.len(), nodes + 1);
         Ok(t)
     }
 
     /// Nodes (the root included).
     #[cfg(test)]
     pub(super) fn nodes(&self) -> usize {
-        self.rank.len()
+        self.nodes.len() - 1
     }
 
     /// The first child of `node` with a rank of at least `rank`, among the children
     /// `from..end`.
     #[inline]
     fn seek(&self, from: u32, end: u32, rank: u32) -> u32 {
-        let ranks = &self.rank[from as usize..end as usize];
-        let at = if ranks.len() <= 8 {
-            ranks.iter().position(|&r| r >= rank).unwrap_or(ranks.len())
+        let children = &self.nodes[from as usize..end as usize];
+        let at = if children.len() <= 8 {
+            children
+                .iter()
+                .position(|n| n.rank >= rank)
+                .unwrap_or(children.len())
         } else {
-            ranks.partition_point(|&r| r < rank)
+            children.partition_point(|n| n.rank < rank)
         };
         from + at as u32
     }
@@ -214,8 +234,8 @@ impl Subsets {
         frames.clear();
         path.clear();
         frames.push(Frame {
-            child: self.first_child[0],
-            end: self.first_child[1],
+            child: self.nodes[0].first_child,
+            end: self.nodes[1].first_child,
             position: 0,
             limit: members.len() as u32,
         });
@@ -230,16 +250,16 @@ impl Subsets {
             let rank = members[position as usize];
             let child = self.seek(top.child, top.end, rank);
             top.child = child;
-            if child >= top.end || self.rank[child as usize] != rank {
+            if child >= top.end || self.nodes[child as usize].rank != rank {
                 continue;
             }
             top.child = child + 1;
             path.push(position);
-            let c = child as usize;
-            if self.set[c] != NONE {
-                f(path, self.set[c], self.worth[c]);
+            let node = &self.nodes[child as usize];
+            if node.set != NONE {
+                f(path, node.set, node.worth);
             }
-            let (first, end) = (self.first_child[c], self.first_child[c + 1]);
+            let (first, end) = (node.first_child, self.nodes[child as usize + 1].first_child);
             if first < end && position > 0 {
                 frames.push(Frame {
                     child: first,
@@ -260,7 +280,7 @@ mod tests {
 
     fn trie(sets: &[Vec<u32>], worth: &[f64]) -> Subsets {
         let channels = sets.iter().flatten().max().map_or(0, |&m| m as usize + 1);
-        Subsets::new(channels, worth, |i| &sets[i]).unwrap()
+        Subsets::new(channels, worth, 2, |i| &sets[i]).unwrap()
     }
 
     /// Every worthy subset by brute force, in mask order: (mask, set).
