@@ -1282,11 +1282,7 @@ impl ShapleyCounts {
         };
         // Sized up front: the ids come shard by shard, of no known length.
         let mut keyed: Vec<(u64, u32, u32)> = Vec::with_capacity(table.len());
-        keyed.extend(
-            table
-                .ids()
-                .map(|id| (prefix(id), id, key(id).len() as u32)),
-        );
+        keyed.extend(table.ids().map(|id| (prefix(id), id, key(id).len() as u32)));
         par::sort_on(&mut keyed, threads, |a, b| {
             a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1)))
         });
@@ -1624,9 +1620,7 @@ impl ShapleyCounts {
             .filter(|&g| canon.counts[g as usize].0 > 0.0)
             .collect();
         let solver = SetGames {
-            subsets: Subsets::new(canon.channels.len(), rates, split.threads, |i| {
-                canon.key(i)
-            })?,
+            subsets: Subsets::new(canon.channels.len(), rates, split.threads, |i| canon.key(i))?,
             canon,
             rates,
             method,

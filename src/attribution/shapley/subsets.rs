@@ -20,23 +20,24 @@ const NONE: u32 = u32::MAX;
 /// The trie of the worthy sets (ranks descending), nodes in breadth-first order:
 /// node 0 is the root, and the children of consecutive nodes are consecutive, so
 /// `nodes[x].first_child..nodes[x + 1].first_child` are the children of `x`,
-/// ascending in rank (a last, empty node closes the list). A node's fields sit
-/// together, so that the walk, which jumps about the trie, reads one node at a
-/// time rather than four arrays.
+/// ascending in rank (a last, empty node closes the list). The ranks, which the
+/// walk searches, sit in an array of their own; what it reads of a node it meets
+/// sits together.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Subsets {
+    /// Per node: the rank it adds (the root's is unused).
+    rank: Vec<u32>,
+    /// Per node, and one more (the closing node).
     nodes: Vec<Node>,
 }
 
-/// One node of [`Subsets`].
+/// What the walk reads of a node of [`Subsets`] it meets.
 #[derive(Debug, Clone, Copy)]
 struct Node {
-    /// The rank it adds (the root's and the closing node's are unused).
-    rank: u32,
-    /// The set (its index among all sets) that ends here, or [`NONE`].
-    set: u32,
     /// The first child (the closing node's: the number of nodes).
     first_child: u32,
+    /// The set (its index among all sets) that ends here, or [`NONE`].
+    set: u32,
     /// The set's worth (0 when none ends here).
     worth: f64,
 }
@@ -154,10 +155,11 @@ impl Subsets {
             ));
         }
         let mut t = Subsets {
+            rank: Vec::with_capacity(nodes),
             nodes: Vec::with_capacity(nodes + 1),
         };
+        t.rank.push(0);
         t.nodes.push(Node {
-            rank: 0,
             set: NONE,
             first_child: 1,
             worth: 0.0,
@@ -173,8 +175,8 @@ impl Subsets {
                 while c < children.len() && (children[c].0 as usize) < index {
                     c += 1;
                 }
+                t.rank.push(rank);
                 t.nodes.push(Node {
-                    rank,
                     set,
                     first_child: next_start + c as u32,
                     worth: if set == NONE {
@@ -189,7 +191,6 @@ impl Subsets {
         // Where the last node's children end (each node's end is the next node's
         // start: the last node of a depth ends where the next depth's first begins).
         t.nodes.push(Node {
-            rank: 0,
             set: NONE,
             first_child: nodes as u32,
             worth: 0.0,
@@ -201,21 +202,18 @@ impl Subsets {
     /// Nodes (the root included).
     #[cfg(test)]
     pub(super) fn nodes(&self) -> usize {
-        self.nodes.len() - 1
+        self.rank.len()
     }
 
     /// The first child of `node` with a rank of at least `rank`, among the children
     /// `from..end`.
     #[inline]
     fn seek(&self, from: u32, end: u32, rank: u32) -> u32 {
-        let children = &self.nodes[from as usize..end as usize];
-        let at = if children.len() <= 8 {
-            children
-                .iter()
-                .position(|n| n.rank >= rank)
-                .unwrap_or(children.len())
+        let ranks = &self.rank[from as usize..end as usize];
+        let at = if ranks.len() <= 8 {
+            ranks.iter().position(|&r| r >= rank).unwrap_or(ranks.len())
         } else {
-            children.partition_point(|n| n.rank < rank)
+            ranks.partition_point(|&r| r < rank)
         };
         from + at as u32
     }
@@ -250,7 +248,7 @@ impl Subsets {
             let rank = members[position as usize];
             let child = self.seek(top.child, top.end, rank);
             top.child = child;
-            if child >= top.end || self.nodes[child as usize].rank != rank {
+            if child >= top.end || self.rank[child as usize] != rank {
                 continue;
             }
             top.child = child + 1;
