@@ -29,7 +29,19 @@ pub(super) struct Subsets {
     rank: Vec<u32>,
     /// Per node, and one more (the closing node).
     nodes: Vec<Node>,
+    /// One more than the highest rank.
+    channels: usize,
+    /// The nodes `0..dense_parents` (the root and the nodes of the first depth,
+    /// which have the most children) find a child by rank in [`Subsets::dense`]
+    /// rather than by searching the ranks of their children.
+    dense_parents: u32,
+    /// Per dense parent, per rank: the child adding that rank, or [`NONE`].
+    dense: Vec<u32>,
 }
+
+/// The most entries of [`Subsets::dense`] (16 MB): beyond, only the root's
+/// children are found by rank.
+const MAX_DENSE: usize = 1 << 22;
 
 /// What the walk reads of a node of [`Subsets`] it meets.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +58,8 @@ struct Node {
 /// left to try below the last one taken.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
+    /// The node whose children these are.
+    node: u32,
     /// Next child to look at.
     child: u32,
     /// One past the last child.
@@ -154,9 +168,17 @@ impl Subsets {
                 u64::from(u32::MAX - 2),
             ));
         }
+        // Every set's highest rank is at the first depth.
+        let channels = levels
+            .first()
+            .and_then(|l| l.iter().map(|&(_, rank, _)| rank).max())
+            .map_or(0, |r| r as usize + 1);
         let mut t = Subsets {
             rank: Vec::with_capacity(nodes),
             nodes: Vec::with_capacity(nodes + 1),
+            channels,
+            dense_parents: 0,
+            dense: Vec::new(),
         };
         t.rank.push(0);
         t.nodes.push(Node {
@@ -196,7 +218,29 @@ impl Subsets {
             worth: 0.0,
         });
         debug_assert_eq!(t.nodes.len(), nodes + 1);
+        let first_depth = levels.first().map_or(0, Vec::len);
+        t.index_children(first_depth);
         Ok(t)
+    }
+
+    /// Fills [`Subsets::dense`] for the root and, when they fit, the `first_depth`
+    /// nodes after it.
+    fn index_children(&mut self, first_depth: usize) {
+        let parents = if (1 + first_depth).saturating_mul(self.channels) <= MAX_DENSE {
+            1 + first_depth
+        } else if self.channels <= MAX_DENSE {
+            1
+        } else {
+            0
+        };
+        self.dense = vec![NONE; parents * self.channels];
+        for x in 0..parents {
+            let children = self.nodes[x].first_child..self.nodes[x + 1].first_child;
+            for c in children {
+                self.dense[x * self.channels + self.rank[c as usize] as usize] = c;
+            }
+        }
+        self.dense_parents = parents as u32;
     }
 
     /// Nodes (the root included).
@@ -232,6 +276,7 @@ impl Subsets {
         frames.clear();
         path.clear();
         frames.push(Frame {
+            node: 0,
             child: self.nodes[0].first_child,
             end: self.nodes[1].first_child,
             position: 0,
@@ -246,11 +291,19 @@ impl Subsets {
             let position = top.position;
             top.position += 1;
             let rank = members[position as usize];
-            let child = self.seek(top.child, top.end, rank);
-            top.child = child;
-            if child >= top.end || self.rank[child as usize] != rank {
-                continue;
-            }
+            let child = if top.node < self.dense_parents {
+                match self.dense[top.node as usize * self.channels + rank as usize] {
+                    NONE => continue,
+                    child => child,
+                }
+            } else {
+                let child = self.seek(top.child, top.end, rank);
+                top.child = child;
+                if child >= top.end || self.rank[child as usize] != rank {
+                    continue;
+                }
+                child
+            };
             top.child = child + 1;
             path.push(position);
             let node = &self.nodes[child as usize];
@@ -260,6 +313,7 @@ impl Subsets {
             let (first, end) = (node.first_child, self.nodes[child as usize + 1].first_child);
             if first < end && position > 0 {
                 frames.push(Frame {
+                    node: child,
                     child: first,
                     end,
                     position: 0,
@@ -363,5 +417,42 @@ mod tests {
         assert_eq!(hits.len(), members.len());
         // Brute force over 2^15 masks is fine.
         assert_eq!(hits, brute(&sets, &worth, &members));
+    }
+
+    #[test]
+    fn many_children_deeper_are_searched() {
+        // Node 41 > 40 (second depth, found by searching) has 40 children.
+        let sets: Vec<Vec<u32>> = (0..40)
+            .map(|c| vec![c, 40, 41])
+            .chain([vec![41], vec![40, 41]])
+            .collect();
+        let worth = vec![1.0; sets.len()];
+        let t = trie(&sets, &worth);
+        let mut members: Vec<u32> = (0..40).step_by(3).chain([40, 41]).collect();
+        members.sort_unstable();
+        let hits = walked(&t, &members);
+        assert_eq!(hits.len(), members.len());
+        assert_eq!(hits, brute(&sets, &worth, &members));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn walk_is_brute_force(
+            masks in proptest::collection::vec(1u32..(1 << 11), 0..60),
+            zero in proptest::collection::vec(proptest::bool::ANY, 60),
+            game in 0u32..(1 << 11),
+        ) {
+            let mut masks = masks;
+            masks.sort_unstable();
+            masks.dedup();
+            let bits = |m: u32| (0..11).filter(|b| m & (1 << b) != 0).collect::<Vec<u32>>();
+            let sets: Vec<Vec<u32>> = masks.iter().map(|&m| bits(m)).collect();
+            let worth: Vec<f64> = (0..sets.len())
+                .map(|i| if zero[i] { 0.0 } else { 1.0 + i as f64 })
+                .collect();
+            let t = trie(&sets, &worth);
+            let members = bits(game);
+            proptest::prop_assert_eq!(walked(&t, &members), brute(&sets, &worth, &members));
+        }
     }
 }
