@@ -67,11 +67,12 @@ pub(super) fn for_runs_on<T: Send>(
     });
 }
 
-/// Sorts `v` by `cmp`, runs on up to `threads` threads then merged. For items of
-/// which no two compare equal, the result is that of one sort, whatever the
-/// number of threads.
-pub(super) fn sort_on<T: Copy + Send>(
-    v: &mut Vec<T>,
+/// Sorts `v` by `cmp`: runs sorted on up to `threads` threads, then merged by the
+/// standard stable sort (which finds the sorted runs and merges them, with a
+/// buffer of half the items at most). For items of which no two compare equal,
+/// the result is that of one sort, whatever the number of threads.
+pub(super) fn sort_on<T: Send>(
+    v: &mut [T],
     threads: usize,
     cmp: impl Fn(&T, &T) -> Ordering + Sync,
 ) {
@@ -81,35 +82,7 @@ pub(super) fn sort_on<T: Copy + Send>(
         return;
     }
     for_runs_on(v, threads, |_, run| run.sort_unstable_by(&cmp));
-    let mut width = per;
-    let mut from = std::mem::take(v);
-    let mut to = Vec::with_capacity(from.len());
-    while width < from.len() {
-        for pair in from.chunks(2 * width) {
-            let (a, b) = pair.split_at(width.min(pair.len()));
-            merge_into(&mut to, a, b, &cmp);
-        }
-        std::mem::swap(&mut from, &mut to);
-        to.clear();
-        width *= 2;
-    }
-    *v = from;
-}
-
-/// Appends the merge of the sorted `a` and `b` to `out` (`a`'s first on a tie).
-fn merge_into<T: Copy>(out: &mut Vec<T>, a: &[T], b: &[T], cmp: impl Fn(&T, &T) -> Ordering) {
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if cmp(&b[j], &a[i]) == Ordering::Less {
-            out.push(b[j]);
-            j += 1;
-        } else {
-            out.push(a[i]);
-            i += 1;
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
+    v.sort_by(&cmp);
 }
 
 #[cfg(test)]
