@@ -18,6 +18,7 @@ use crate::money::{Currency, Money};
 use crate::records::PathRow;
 use crate::rng::SplitMix64;
 
+mod par;
 mod subsets;
 use subsets::{Subsets, Walk};
 
@@ -1245,28 +1246,30 @@ impl ShapleyCounts {
     }
 
     fn canonical(&self) -> (Canonical<'_>, Vec<u32>) {
+        self.canonical_on(1)
+    }
+
+    /// [`ShapleyCounts::canonical`] built on up to `threads` threads (the same
+    /// result).
+    fn canonical_on(&self, threads: usize) -> (Canonical<'_>, Vec<u32>) {
         let (channels, rank) = self.ranks();
         let table = &self.sets;
         // Per shard, its members as ranks, each set's sorted.
-        let ranked: Vec<Vec<u32>> = table
-            .shards
-            .iter()
-            .map(|shard| {
-                let mut ranked: Vec<u32> =
-                    shard.members.iter().map(|&c| rank[c as usize]).collect();
-                for i in 0..shard.len() {
-                    sort_ids(&mut ranked[shard.range(i)]);
-                }
-                ranked
-            })
-            .collect();
+        let ranked: Vec<Vec<u32>> = par::map_on(&table.shards, threads, |shard| {
+            let mut ranked: Vec<u32> = shard.members.iter().map(|&c| rank[c as usize]).collect();
+            for i in 0..shard.len() {
+                sort_ids(&mut ranked[shard.range(i)]);
+            }
+            ranked
+        });
         let key = |id: u32| -> &[u32] {
             let s = id as usize & (SHARDS - 1);
             &ranked[s][table.shards[s].range((id >> SHARD_BITS) as usize)]
         };
         // Sorted by the first four ranks packed into a word (rank + 1 in 16 bits
         // each, zero after the end, so that a prefix comes first) when ranks fit,
-        // the whole rank lists breaking ties; the order is that of the rank lists.
+        // the whole rank lists breaking ties; the order is that of the rank lists
+        // (no two sets are equal). With each set's id and length.
         let prefix = |id: u32| -> u64 {
             if channels.len() >= 0xffff {
                 return 0;
@@ -1278,20 +1281,14 @@ impl ShapleyCounts {
                 .fold(0u64, |k, (i, &r)| k | (u64::from(r) + 1) << (48 - 16 * i))
         };
         // Sized up front: the ids come shard by shard, of no known length.
-        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(table.len());
-        keyed.extend(table.ids().map(|id| (prefix(id), id)));
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
-        let order: Vec<u32> = keyed.iter().map(|&(_, id)| id).collect();
+        let mut keyed: Vec<(u64, u32, u32)> = Vec::with_capacity(table.len());
+        keyed.extend(table.ids().map(|id| (prefix(id), id, key(id).len() as u32)));
+        par::sort_on(&mut keyed, threads, |a, b| {
+            a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1)))
+        });
+        let (members, ends, counts) = Self::lay_out(&keyed, threads, key, |id| table.counts(id));
+        let order: Vec<u32> = keyed.iter().map(|&(_, id, _)| id).collect();
         drop(keyed);
-        // Laid out in rank order, read once here.
-        let mut members = Vec::with_capacity(ranked.iter().map(Vec::len).sum());
-        let mut ends = Vec::with_capacity(order.len());
-        let mut counts = Vec::with_capacity(order.len());
-        for &id in &order {
-            members.extend_from_slice(key(id));
-            ends.push(members.len());
-            counts.push(table.counts(id));
-        }
         drop(ranked);
         (
             Canonical {
@@ -1304,6 +1301,52 @@ impl ShapleyCounts {
             },
             rank,
         )
+    }
+
+    /// The sets `keyed` (id and members' count) laid out in that order, on up to
+    /// `threads` threads: their members (`key`) one after the other, the end of
+    /// each, and their `counts`.
+    #[allow(clippy::type_complexity)]
+    fn lay_out<'k>(
+        keyed: &[(u64, u32, u32)],
+        threads: usize,
+        key: impl Fn(u32) -> &'k [u32] + Sync,
+        counts: impl Fn(u32) -> (f64, f64) + Sync,
+    ) -> (Vec<u32>, Vec<usize>, Vec<(f64, f64)>) {
+        let total: usize = keyed.iter().map(|k| k.2 as usize).sum();
+        let mut members = vec![0u32; total];
+        let mut ends = vec![0usize; keyed.len()];
+        let mut count = vec![(0.0, 0.0); keyed.len()];
+        // Each run of sets fills its own part of the three (a run's members start
+        // where the runs before it end).
+        let mut parts = Vec::new();
+        {
+            let (mut m, mut e, mut c) = (&mut members[..], &mut ends[..], &mut count[..]);
+            let per = keyed.len().div_ceil(threads.max(1)).max(1);
+            let mut start = 0usize;
+            for run in keyed.chunks(per) {
+                let len: usize = run.iter().map(|k| k.2 as usize).sum();
+                let (m_run, m_rest) = std::mem::take(&mut m).split_at_mut(len);
+                let (e_run, e_rest) = std::mem::take(&mut e).split_at_mut(run.len());
+                let (c_run, c_rest) = std::mem::take(&mut c).split_at_mut(run.len());
+                (m, e, c) = (m_rest, e_rest, c_rest);
+                parts.push((run, start, m_run, e_run, c_run));
+                start += len;
+            }
+        }
+        par::for_runs_on(&mut parts, threads, |_, runs| {
+            for (run, start, m, e, c) in runs.iter_mut() {
+                let mut at = 0;
+                for (k, &(_, id, len)) in run.iter().enumerate() {
+                    let next = at + len as usize;
+                    m[at..next].copy_from_slice(key(id));
+                    at = next;
+                    e[k] = *start + at;
+                    c[k] = counts(id);
+                }
+            }
+        });
+        (members, ends, count)
     }
 
     fn credits(
@@ -1521,7 +1564,7 @@ impl ShapleyCounts {
         let options = self.options;
         options.validate()?;
         options.check_channels(self.channels.len())?;
-        let (canon, _) = self.canonical();
+        let (canon, _) = self.canonical_on(threads);
         let nch = canon.channels.len();
         let rates: Vec<f64> = canon
             .counts
@@ -1577,17 +1620,19 @@ impl ShapleyCounts {
             .filter(|&g| canon.counts[g as usize].0 > 0.0)
             .collect();
         let solver = SetGames {
-            subsets: Subsets::new(canon.channels.len(), rates, |i| canon.key(i))?,
+            subsets: Subsets::new(canon.channels.len(), rates, split.threads, |i| canon.key(i))?,
             canon,
+            rates,
             method,
         };
-        solver.solve_all(&games, split, |g, phi, se, sampled| {
+        solver.solve_all(&games, split, |g, phi, se, sampled, scale| {
             sums.games += 1;
             sums.sampled_games += usize::from(sampled);
-            let (members, tally) = canon.set(g);
-            // c(S) / v(S) = c(S) + n(S): the journeys with this set.
-            let journeys = tally.conversions + tally.nulls;
-            let value_scale = tally.value.to_f64().unwrap_or(0.0) / rates[g].max(f64::MIN_POSITIVE);
+            let members = canon.key(g);
+            let GameScale {
+                journeys,
+                value_scale,
+            } = scale;
             for (local, &c) in members.iter().enumerate() {
                 sums.conv[c as usize] += journeys * phi[local];
                 sums.value[c as usize] += value_scale * phi[local];
@@ -2064,7 +2109,18 @@ const GAMES_PER_WINDOW: usize = 1 << 14;
 struct SetGames<'c> {
     canon: &'c Canonical<'c>,
     subsets: Subsets,
+    /// Per set (rank order): its worth, the conversion rate.
+    rates: &'c [f64],
     method: ShapleyMethod,
+}
+
+/// What scales a per-journey-set game's values into credits: the journeys with
+/// its set, `c(S) + n(S) = c(S) / v(S)`, and its value over `v(S)`. Found where
+/// the game is solved, so that adding the credits up in order reads no tally.
+#[derive(Debug, Clone, Copy)]
+struct GameScale {
+    journeys: f64,
+    value_scale: f64,
 }
 
 /// The solutions of consecutive games: values and standard errors, each game's
@@ -2074,6 +2130,7 @@ struct Solved {
     phi: Vec<f64>,
     se: Vec<f64>,
     sampled: Vec<bool>,
+    scale: Vec<GameScale>,
 }
 
 /// One thread's reusable buffers.
@@ -2089,6 +2146,7 @@ struct Scratch {
 impl SetGames<'_> {
     /// Solves game `g` (a set index), appending to `out`.
     fn solve(&self, g: usize, scratch: &mut Scratch, out: &mut Solved) {
+        out.scale.push(self.scale(g));
         let members = self.canon.key(g);
         let n = members.len();
         let start = out.phi.len();
@@ -2138,6 +2196,16 @@ impl SetGames<'_> {
         sums.finish(phi);
     }
 
+    /// The scale of game `g` (a set index).
+    fn scale(&self, g: usize) -> GameScale {
+        let (_, tally) = self.canon.set(g);
+        // c(S) / v(S) = c(S) + n(S): the journeys with this set.
+        GameScale {
+            journeys: tally.conversions + tally.nulls,
+            value_scale: tally.value.to_f64().unwrap_or(0.0) / self.rates[g].max(f64::MIN_POSITIVE),
+        }
+    }
+
     /// The game on `members` as a list of coalitions (for sampling).
     fn game(&self, members: &[u32], scratch: &mut Scratch) -> Game {
         let mut coalitions = Vec::new();
@@ -2153,13 +2221,13 @@ impl SetGames<'_> {
 
     /// Solves `games` on up to `threads` threads and hands each game's solution to
     /// `take` in the order of `games`: `take(game, values, standard errors,
-    /// sampled?)`. Every game is solved the same way on any thread, so the result
+    /// sampled?, scale)`. Every game is solved the same way on any thread, so the result
     /// does not depend on the number of threads.
     fn solve_all(
         &self,
         games: &[u32],
         split: Split,
-        mut take: impl FnMut(usize, &[f64], &[f64], bool),
+        mut take: impl FnMut(usize, &[f64], &[f64], bool, GameScale),
     ) {
         for window in games.chunks(split.window.max(1)) {
             for solved in self.solve_window(window, split) {
@@ -2167,7 +2235,13 @@ impl SetGames<'_> {
                 for (k, &g) in solved.games.iter().enumerate() {
                     let n = self.canon.key(g as usize).len();
                     let (phi, se) = (&solved.out.phi[at..at + n], &solved.out.se[at..at + n]);
-                    take(g as usize, phi, se, solved.out.sampled[k]);
+                    take(
+                        g as usize,
+                        phi,
+                        se,
+                        solved.out.sampled[k],
+                        solved.out.scale[k],
+                    );
                     at += n;
                 }
             }

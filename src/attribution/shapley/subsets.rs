@@ -19,23 +19,47 @@ const NONE: u32 = u32::MAX;
 
 /// The trie of the worthy sets (ranks descending), nodes in breadth-first order:
 /// node 0 is the root, and the children of consecutive nodes are consecutive, so
-/// `first_child[x]..first_child[x + 1]` are the children of `x`, ascending in rank.
+/// `nodes[x].first_child..nodes[x + 1].first_child` are the children of `x`,
+/// ascending in rank (a last, empty node closes the list). The ranks, which the
+/// walk searches, sit in an array of their own; what it reads of a node it meets
+/// sits together.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Subsets {
     /// Per node: the rank it adds (the root's is unused).
     rank: Vec<u32>,
-    /// Per node, and one more: the first child.
-    first_child: Vec<u32>,
-    /// Per node: the set (its index among all sets) that ends there, or [`NONE`].
-    set: Vec<u32>,
-    /// Per node: that set's worth (0 when none ends there).
-    worth: Vec<f64>,
+    /// Per node, and one more (the closing node).
+    nodes: Vec<Node>,
+    /// One more than the highest rank.
+    channels: usize,
+    /// The nodes `0..dense_parents` (the root and the nodes of the first depth,
+    /// which have the most children) find a child by rank in [`Subsets::dense`]
+    /// rather than by searching the ranks of their children.
+    dense_parents: u32,
+    /// Per dense parent, per rank: the child adding that rank, or [`NONE`].
+    dense: Vec<u32>,
+}
+
+/// The most entries of [`Subsets::dense`] (16 MB): beyond, only the root's
+/// children are found by rank.
+const MAX_DENSE: usize = 1 << 22;
+
+/// What the walk reads of a node of [`Subsets`] it meets.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// The first child (the closing node's: the number of nodes).
+    first_child: u32,
+    /// The set (its index among all sets) that ends here, or [`NONE`].
+    set: u32,
+    /// The set's worth (0 when none ends here).
+    worth: f64,
 }
 
 /// A node being walked: its children not yet tried, and the positions of the game
 /// left to try below the last one taken.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
+    /// The node whose children these are.
+    node: u32,
     /// Next child to look at.
     child: u32,
     /// One past the last child.
@@ -56,7 +80,8 @@ pub(super) struct Walk {
 
 impl Subsets {
     /// The trie of the sets `key(i)` (sorted ranks, distinct sets) with
-    /// `worth[i] != 0`, for `i` in `0..worth.len()`.
+    /// `worth[i] != 0`, for `i` in `0..worth.len()`, sorted on up to `threads`
+    /// threads (the same trie).
     ///
     /// # Errors
     /// [`ErrorKind::LimitExceeded`](crate::error::ErrorKind::LimitExceeded) (32-bit
@@ -64,7 +89,8 @@ impl Subsets {
     pub(super) fn new<'k>(
         channels: usize,
         worth: &[f64],
-        key: impl Fn(usize) -> &'k [u32],
+        threads: usize,
+        key: impl Fn(usize) -> &'k [u32] + Sync,
     ) -> Result<Subsets> {
         let mut sets: Vec<u32> = (0..worth.len() as u32)
             .filter(|&i| worth[i as usize] != 0.0)
@@ -84,7 +110,7 @@ impl Subsets {
                 .fold(0u64, |k, (d, &r)| k | (u64::from(r) + 1) << (48 - 16 * d))
         };
         let mut keyed: Vec<(u64, u32)> = sets.iter().map(|&i| (packed(i), i)).collect();
-        keyed.sort_unstable_by(|a, b| {
+        super::par::sort_on(&mut keyed, threads, |a, b| {
             a.0.cmp(&b.0).then_with(|| {
                 key(a.1 as usize)
                     .iter()
@@ -142,16 +168,24 @@ impl Subsets {
                 u64::from(u32::MAX - 2),
             ));
         }
+        // Every set's highest rank is at the first depth.
+        let channels = levels
+            .first()
+            .and_then(|l| l.iter().map(|&(_, rank, _)| rank).max())
+            .map_or(0, |r| r as usize + 1);
         let mut t = Subsets {
             rank: Vec::with_capacity(nodes),
-            first_child: Vec::with_capacity(nodes + 1),
-            set: Vec::with_capacity(nodes),
-            worth: Vec::with_capacity(nodes),
+            nodes: Vec::with_capacity(nodes + 1),
+            channels,
+            dense_parents: 0,
+            dense: Vec::new(),
         };
         t.rank.push(0);
-        t.set.push(NONE);
-        t.worth.push(0.0);
-        t.first_child.push(1);
+        t.nodes.push(Node {
+            set: NONE,
+            first_child: 1,
+            worth: 0.0,
+        });
         // The first node of each depth, the root's depth being -1.
         let mut start = 1u32;
         for (depth, level) in levels.iter().enumerate() {
@@ -159,26 +193,54 @@ impl Subsets {
             let children = levels.get(depth + 1).map_or(&[][..], |l| &l[..]);
             let mut c = 0usize;
             for (index, &(_, rank, set)) in level.iter().enumerate() {
-                t.rank.push(rank);
-                t.set.push(set);
-                t.worth.push(if set == NONE {
-                    0.0
-                } else {
-                    worth[set as usize]
-                });
                 // Children of the nodes before this one come first.
                 while c < children.len() && (children[c].0 as usize) < index {
                     c += 1;
                 }
-                t.first_child.push(next_start + c as u32);
+                t.rank.push(rank);
+                t.nodes.push(Node {
+                    set,
+                    first_child: next_start + c as u32,
+                    worth: if set == NONE {
+                        0.0
+                    } else {
+                        worth[set as usize]
+                    },
+                });
             }
             start = next_start;
         }
         // Where the last node's children end (each node's end is the next node's
         // start: the last node of a depth ends where the next depth's first begins).
-        t.first_child.push(nodes as u32);
-        debug_assert_eq!(t.first_child.len(), nodes + 1);
+        t.nodes.push(Node {
+            set: NONE,
+            first_child: nodes as u32,
+            worth: 0.0,
+        });
+        debug_assert_eq!(t.nodes.len(), nodes + 1);
+        let first_depth = levels.first().map_or(0, Vec::len);
+        t.index_children(first_depth);
         Ok(t)
+    }
+
+    /// Fills [`Subsets::dense`] for the root and, when they fit, the `first_depth`
+    /// nodes after it.
+    fn index_children(&mut self, first_depth: usize) {
+        let parents = if (1 + first_depth).saturating_mul(self.channels) <= MAX_DENSE {
+            1 + first_depth
+        } else if self.channels <= MAX_DENSE {
+            1
+        } else {
+            0
+        };
+        self.dense = vec![NONE; parents * self.channels];
+        for x in 0..parents {
+            let children = self.nodes[x].first_child..self.nodes[x + 1].first_child;
+            for c in children {
+                self.dense[x * self.channels + self.rank[c as usize] as usize] = c;
+            }
+        }
+        self.dense_parents = parents as u32;
     }
 
     /// Nodes (the root included).
@@ -214,8 +276,9 @@ impl Subsets {
         frames.clear();
         path.clear();
         frames.push(Frame {
-            child: self.first_child[0],
-            end: self.first_child[1],
+            node: 0,
+            child: self.nodes[0].first_child,
+            end: self.nodes[1].first_child,
             position: 0,
             limit: members.len() as u32,
         });
@@ -228,20 +291,29 @@ impl Subsets {
             let position = top.position;
             top.position += 1;
             let rank = members[position as usize];
-            let child = self.seek(top.child, top.end, rank);
-            top.child = child;
-            if child >= top.end || self.rank[child as usize] != rank {
-                continue;
-            }
+            let child = if top.node < self.dense_parents {
+                match self.dense[top.node as usize * self.channels + rank as usize] {
+                    NONE => continue,
+                    child => child,
+                }
+            } else {
+                let child = self.seek(top.child, top.end, rank);
+                top.child = child;
+                if child >= top.end || self.rank[child as usize] != rank {
+                    continue;
+                }
+                child
+            };
             top.child = child + 1;
             path.push(position);
-            let c = child as usize;
-            if self.set[c] != NONE {
-                f(path, self.set[c], self.worth[c]);
+            let node = &self.nodes[child as usize];
+            if node.set != NONE {
+                f(path, node.set, node.worth);
             }
-            let (first, end) = (self.first_child[c], self.first_child[c + 1]);
+            let (first, end) = (node.first_child, self.nodes[child as usize + 1].first_child);
             if first < end && position > 0 {
                 frames.push(Frame {
+                    node: child,
                     child: first,
                     end,
                     position: 0,
@@ -260,7 +332,7 @@ mod tests {
 
     fn trie(sets: &[Vec<u32>], worth: &[f64]) -> Subsets {
         let channels = sets.iter().flatten().max().map_or(0, |&m| m as usize + 1);
-        Subsets::new(channels, worth, |i| &sets[i]).unwrap()
+        Subsets::new(channels, worth, 2, |i| &sets[i]).unwrap()
     }
 
     /// Every worthy subset by brute force, in mask order: (mask, set).
@@ -345,5 +417,42 @@ mod tests {
         assert_eq!(hits.len(), members.len());
         // Brute force over 2^15 masks is fine.
         assert_eq!(hits, brute(&sets, &worth, &members));
+    }
+
+    #[test]
+    fn many_children_deeper_are_searched() {
+        // Node 41 > 40 (second depth, found by searching) has 40 children.
+        let sets: Vec<Vec<u32>> = (0..40)
+            .map(|c| vec![c, 40, 41])
+            .chain([vec![41], vec![40, 41]])
+            .collect();
+        let worth = vec![1.0; sets.len()];
+        let t = trie(&sets, &worth);
+        let mut members: Vec<u32> = (0..40).step_by(3).chain([40, 41]).collect();
+        members.sort_unstable();
+        let hits = walked(&t, &members);
+        assert_eq!(hits.len(), members.len());
+        assert_eq!(hits, brute(&sets, &worth, &members));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn walk_is_brute_force(
+            masks in proptest::collection::vec(1u32..(1 << 11), 0..60),
+            zero in proptest::collection::vec(proptest::bool::ANY, 60),
+            game in 0u32..(1 << 11),
+        ) {
+            let mut masks = masks;
+            masks.sort_unstable();
+            masks.dedup();
+            let bits = |m: u32| (0..11).filter(|b| m & (1 << b) != 0).collect::<Vec<u32>>();
+            let sets: Vec<Vec<u32>> = masks.iter().map(|&m| bits(m)).collect();
+            let worth: Vec<f64> = (0..sets.len())
+                .map(|i| if zero[i] { 0.0 } else { 1.0 + i as f64 })
+                .collect();
+            let t = trie(&sets, &worth);
+            let members = bits(game);
+            proptest::prop_assert_eq!(walked(&t, &members), brute(&sets, &worth, &members));
+        }
     }
 }
