@@ -71,7 +71,8 @@ if ! cargo build --release --examples --features parquet --quiet; then
     parquet_feature=
     cargo build --release --examples --quiet
 fi
-bin=target/release/examples
+# The binaries cargo just built (CARGO_TARGET_DIR is honoured, as cargo does).
+bin=${CARGO_TARGET_DIR:-target}/release/examples
 
 # 3. The data: the 1M-lead synthetic company, made once.
 if [[ ! -f $data/leads.csv || ! -f $data/stage_events.csv ]]; then
