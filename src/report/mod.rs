@@ -892,14 +892,13 @@ fn funnel_part<'i>(
     as_of: DateTime<Utc>,
     omitted: &mut Vec<Omission>,
 ) -> Result<Option<FunnelState<'i>>> {
-    let (Some(data), Some(events)) = (input.leads, input.events) else {
-        omit(omitted, "funnel", "no leads or no stage events");
-        return Ok(None);
+    let (data, events) = match (input.leads, input.events) {
+        (Some(d), Some(e)) if input.counts.leads > 0 && input.counts.stage_events > 0 => (d, e),
+        _ => {
+            omit(omitted, "funnel", "no leads or no stage events");
+            return Ok(None);
+        }
     };
-    if input.counts.leads == 0 || input.counts.stage_events == 0 {
-        omit(omitted, "funnel", "no leads or no stage events");
-        return Ok(None);
-    }
     let paths = events.paths(data, PathOptions::default().with_as_of(as_of));
     let cohort = cohort_report(data, &paths, &options.cohort_spec())?;
     let velocity = velocity_report(data, &paths, &options.velocity_spec())?;
